@@ -1,0 +1,69 @@
+# The two set-up commands of the README, and the rest of the workflow.
+#
+#   make demo    the seed scenario on a private broker (installs what it needs)
+#   make check   every test: a plain -Werror build, ASan+UBSan, TSan
+#   make fuzz    libFuzzer on every target for FUZZ_TIME seconds each
+#   make bench   the benchmark suite
+#   make install meson install of build/ (PREFIX=/usr/local)
+CC := clang
+export CC
+MESON_FLAGS := --wrap-mode=nodownload
+FUZZ_TIME ?= 60
+PREFIX ?= /usr/local
+JOBS ?= 2
+
+.PHONY: all deps build demo check check-plain check-asan check-tsan fuzz bench install clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+build/build.ninja:
+	meson setup build $(MESON_FLAGS) -Dwerror=true --prefix=$(PREFIX)
+
+build: deps build/build.ninja
+	ninja -C build
+
+build-asan/build.ninja:
+	meson setup build-asan $(MESON_FLAGS) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+
+build-tsan/build.ninja:
+	meson setup build-tsan $(MESON_FLAGS) -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug
+
+demo: build
+	./examples/demo.sh build
+
+check-plain: build
+	-meson test -C build --num-processes $(JOBS) --print-errorlogs
+
+check-asan: deps build-asan/build.ninja
+	ninja -C build-asan
+	-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  meson test -C build-asan --num-processes $(JOBS) --print-errorlogs --timeout-multiplier 3
+
+check-tsan: deps build-tsan/build.ninja
+	ninja -C build-tsan
+	-TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  meson test -C build-tsan --num-processes $(JOBS) --print-errorlogs --timeout-multiplier 4 --suite tsan
+
+check: check-plain check-asan check-tsan
+	@./scripts/summarize-tests.py build/meson-logs/testlog.json \
+	  build-asan/meson-logs/testlog.json build-tsan/meson-logs/testlog.json
+
+build-fuzz/build.ninja:
+	meson setup build-fuzz $(MESON_FLAGS) -Dfuzzing=true -Db_lundef=false -Dbuildtype=debugoptimized
+
+fuzz: deps build-fuzz/build.ninja
+	ninja -C build-fuzz
+	./fuzz/run.sh build-fuzz $(FUZZ_TIME)
+
+bench: build
+	./scripts/install-deps.sh --bench
+	./bench/run.sh build
+
+install: build
+	meson install -C build
+
+clean:
+	rm -rf build build-asan build-tsan build-fuzz

@@ -1,0 +1,87 @@
+/*
+ * <xpc/base.h> - macros shared by the XPC headers.
+ *
+ * Apple's base.h defines availability and attribute macros; programs rarely
+ * use them directly, but some do (XPC_EXPORT, XPC_NONNULL1, ...), so the
+ * common ones exist here with the same names.  XPC_LINUX_EXTENSION marks a
+ * declaration that Apple's headers do not have.
+ */
+#ifndef __XPC_BASE_H__
+#define __XPC_BASE_H__
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+#define __XPC_BEGIN_DECLS extern "C" {
+#define __XPC_END_DECLS }
+#else
+#define __XPC_BEGIN_DECLS
+#define __XPC_END_DECLS
+#endif
+
+#define XPC_EXPORT extern __attribute__((visibility("default")))
+#define XPC_NOEXPORT __attribute__((visibility("hidden")))
+#define XPC_WARN_RESULT __attribute__((__warn_unused_result__))
+#define XPC_MALLOC __attribute__((__malloc__))
+#define XPC_NORETURN __attribute__((__noreturn__))
+#define XPC_NONNULL1 __attribute__((__nonnull__(1)))
+#define XPC_NONNULL2 __attribute__((__nonnull__(2)))
+#define XPC_NONNULL3 __attribute__((__nonnull__(3)))
+#define XPC_NONNULL4 __attribute__((__nonnull__(4)))
+#define XPC_NONNULL_ALL __attribute__((__nonnull__))
+#define XPC_INLINE static __inline__ __attribute__((__always_inline__))
+#define XPC_UNUSED __attribute__((__unused__))
+#define XPC_DEPRECATED(m) __attribute__((__deprecated__(m)))
+#define XPC_PRINTF(fmt, args) __attribute__((__format__(__printf__, fmt, args)))
+
+/* Availability annotations are accepted and ignored on Linux. */
+#define XPC_AVAILABLE(...)
+#define __XPC_IOS_SIMULATOR_AVAILABLE(...)
+#define XPC_SWIFT_NOEXPORT
+#define XPC_TRANSACTION_DEPRECATED
+#ifndef API_AVAILABLE
+#define API_AVAILABLE(...)
+#endif
+#ifndef API_UNAVAILABLE
+#define API_UNAVAILABLE(...)
+#endif
+#ifndef __OSX_AVAILABLE_STARTING
+#define __OSX_AVAILABLE_STARTING(...)
+#endif
+#ifndef __OSX_AVAILABLE
+#define __OSX_AVAILABLE(...)
+#endif
+#ifndef __IOS_AVAILABLE
+#define __IOS_AVAILABLE(...)
+#endif
+#ifndef __TVOS_AVAILABLE
+#define __TVOS_AVAILABLE(...)
+#endif
+#ifndef __WATCHOS_AVAILABLE
+#define __WATCHOS_AVAILABLE(...)
+#endif
+#ifndef __API_AVAILABLE
+#define __API_AVAILABLE(...)
+#endif
+
+/* Nullability qualifiers are clang keywords; gcc has none of them. */
+#if !defined(__clang__)
+#ifndef _Nonnull
+#define _Nonnull
+#endif
+#ifndef _Nullable
+#define _Nullable
+#endif
+#ifndef _Null_unspecified
+#define _Null_unspecified
+#endif
+#endif
+#define XPC_ASSUME_NONNULL_BEGIN
+#define XPC_ASSUME_NONNULL_END
+
+/* Marks a Linux extension: not in Apple's headers. */
+#define XPC_LINUX_EXTENSION
+
+#endif /* __XPC_BASE_H__ */

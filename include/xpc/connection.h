@@ -1,0 +1,78 @@
+/*
+ * <xpc/connection.h> - connections, listeners, messages and replies.
+ *
+ * Apple's semantics (xpc_connection_create(3)): connections are created
+ * inactive; nothing is sent or received before the first resume/activate.
+ * The event handler never runs concurrently with itself; a listener's handler
+ * receives new peer connections, a peer's handler receives messages and the
+ * error objects XPC_ERROR_CONNECTION_INTERRUPTED / _INVALID.  Every reply
+ * handler gets exactly one answer: the reply, INTERRUPTED or INVALID.
+ */
+#ifndef __XPC_CONNECTION_H__
+#define __XPC_CONNECTION_H__
+
+#ifndef __XPC_H__
+#error "Please #include <xpc/xpc.h> instead of this file directly."
+#endif
+
+__XPC_BEGIN_DECLS
+
+#define XPC_CONNECTION_MACH_SERVICE_LISTENER (1 << 0)
+#define XPC_CONNECTION_MACH_SERVICE_PRIVILEGED (1 << 1)
+
+typedef unsigned int au_asid_t;
+
+XPC_EXPORT XPC_MALLOC XPC_WARN_RESULT xpc_connection_t
+xpc_connection_create(const char *name, dispatch_queue_t targetq);
+XPC_EXPORT XPC_MALLOC XPC_WARN_RESULT xpc_connection_t
+xpc_connection_create_mach_service(const char *name, dispatch_queue_t targetq, uint64_t flags);
+XPC_EXPORT XPC_MALLOC XPC_WARN_RESULT xpc_connection_t
+xpc_connection_create_from_endpoint(xpc_endpoint_t endpoint);
+
+XPC_EXPORT void xpc_connection_set_target_queue(xpc_connection_t connection, dispatch_queue_t targetq);
+#ifdef __BLOCKS__
+XPC_EXPORT void xpc_connection_set_event_handler(xpc_connection_t connection, xpc_handler_t handler);
+#endif
+/* Function variant (Linux extension): @handler gets the connection's context
+ * (xpc_connection_get_context) and the event. */
+XPC_LINUX_EXTENSION
+XPC_EXPORT void xpc_connection_set_event_handler_f(xpc_connection_t connection, xpc_handler_f handler);
+
+XPC_EXPORT void xpc_connection_activate(xpc_connection_t connection);
+XPC_EXPORT void xpc_connection_suspend(xpc_connection_t connection);
+XPC_EXPORT void xpc_connection_resume(xpc_connection_t connection);
+XPC_EXPORT void xpc_connection_cancel(xpc_connection_t connection);
+
+XPC_EXPORT void xpc_connection_send_message(xpc_connection_t connection, xpc_object_t message);
+#ifdef __BLOCKS__
+XPC_EXPORT void xpc_connection_send_barrier(xpc_connection_t connection, dispatch_block_t barrier);
+XPC_EXPORT void xpc_connection_send_message_with_reply(xpc_connection_t connection, xpc_object_t message,
+						       dispatch_queue_t replyq, xpc_handler_t handler);
+#endif
+XPC_LINUX_EXTENSION
+XPC_EXPORT void xpc_connection_send_barrier_f(xpc_connection_t connection, void *context,
+					      dispatch_function_t barrier);
+XPC_LINUX_EXTENSION
+XPC_EXPORT void xpc_connection_send_message_with_reply_f(xpc_connection_t connection, xpc_object_t message,
+							 dispatch_queue_t replyq, void *context,
+							 xpc_handler_f handler);
+XPC_EXPORT XPC_WARN_RESULT xpc_object_t xpc_connection_send_message_with_reply_sync(xpc_connection_t connection,
+										    xpc_object_t message);
+
+XPC_EXPORT const char *xpc_connection_get_name(xpc_connection_t connection);
+XPC_EXPORT uid_t xpc_connection_get_euid(xpc_connection_t connection);
+XPC_EXPORT gid_t xpc_connection_get_egid(xpc_connection_t connection);
+XPC_EXPORT pid_t xpc_connection_get_pid(xpc_connection_t connection);
+XPC_EXPORT au_asid_t xpc_connection_get_asid(xpc_connection_t connection);
+
+XPC_EXPORT void xpc_connection_set_context(xpc_connection_t connection, void *context);
+XPC_EXPORT void *xpc_connection_get_context(xpc_connection_t connection);
+XPC_EXPORT void xpc_connection_set_finalizer_f(xpc_connection_t connection, xpc_finalizer_t finalizer);
+
+/* macOS 12: why the connection became invalid; malloc'd, caller frees; NULL
+ * while the connection is valid. */
+XPC_EXPORT XPC_MALLOC char *xpc_connection_copy_invalidation_reason(xpc_connection_t connection);
+
+__XPC_END_DECLS
+
+#endif /* __XPC_CONNECTION_H__ */

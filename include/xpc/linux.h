@@ -1,0 +1,52 @@
+/*
+ * <xpc/linux.h> - Linux extensions to the XPC API.
+ *
+ * Nothing here exists in Apple's headers.  Each name carries the prefix
+ * xpc_linux_ so it cannot collide with a future Apple function.
+ *
+ * - Serialization of an object to Apple's standalone byte layout (RemoteXPC
+ *   magic 0x42133742, version 5; see docs/wire.md) and back.  Objects that
+ *   carry descriptors (fd, shmem, endpoint) and connections cannot be
+ *   serialized this way.
+ * - Conversion between XPC objects and JSON (used by `xpcctl send`).
+ * - The peer's pidfd, where the kernel provides one.
+ */
+#ifndef __XPC_LINUX_H__
+#define __XPC_LINUX_H__
+
+#ifndef __XPC_H__
+#error "Please #include <xpc/xpc.h> instead of this file directly."
+#endif
+
+__XPC_BEGIN_DECLS
+
+/* Serialize @object; returns a malloc'd buffer of *ret_length bytes, or NULL
+ * with errno set (EINVAL: the graph holds a descriptor or connection;
+ * ENOMEM). */
+XPC_LINUX_EXTENSION
+XPC_EXPORT XPC_MALLOC void *xpc_linux_serialize(xpc_object_t object, size_t *ret_length);
+
+/* Parse bytes made by xpc_linux_serialize; returns a +1 object, or NULL and,
+ * when @ret_error is not NULL, a malloc'd message naming the rejection. */
+XPC_LINUX_EXTENSION
+XPC_EXPORT xpc_object_t xpc_linux_deserialize(const void *bytes, size_t length, char **ret_error);
+
+/* JSON mapping: object<->dictionary, array<->array, string<->string,
+ * true/false<->bool, null<->null, integers<->int64 (uint64 above INT64_MAX),
+ * reals<->double.  Types JSON lacks (data, date, uuid, uint64 in range of
+ * int64) are written as {"$data": base64}, {"$date": ns}, {"$uuid": "..."},
+ * {"$uint64": n} and read back the same way; fd/shmem/endpoint/connection
+ * as {"$type": "name"} and refused on input. */
+#define XPC_LINUX_JSON_COMPACT 0x1
+XPC_LINUX_EXTENSION
+XPC_EXPORT XPC_MALLOC char *xpc_linux_copy_json(xpc_object_t object, int flags);
+XPC_LINUX_EXTENSION
+XPC_EXPORT xpc_object_t xpc_linux_create_from_json(const char *json, char **ret_error);
+
+/* A pidfd for the peer process (borrowed; -1 if the kernel has none). */
+XPC_LINUX_EXTENSION
+XPC_EXPORT int xpc_linux_connection_get_pidfd(xpc_connection_t connection);
+
+__XPC_END_DECLS
+
+#endif /* __XPC_LINUX_H__ */

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs the Debian packages the build, tests and demo need, only those
+# missing.  As root it runs apt-get directly, otherwise through sudo.
+set -eu
+PKGS="clang meson ninja-build pkg-config libblocksruntime-dev uuid-dev libjansson-dev
+libplist-dev libsystemd-dev libclang-rt-14-dev python3 procps"
+[ "${1:-}" = "--bench" ] && PKGS="$PKGS dbus gnuplot-nox"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "install-deps: installing:$missing"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

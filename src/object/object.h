@@ -1,0 +1,101 @@
+/*
+ * object.h - the internal face of the XPC object layer.
+ *
+ * Every XPC object, including connections and endpoints defined in upper
+ * layers, begins with `struct xpc_object_s`: a pointer to its type and an
+ * atomic reference count.  A type is a `struct _xpc_type_s` (the public
+ * XPC_TYPE_* constants point at these) holding the name that
+ * xpc_type_get_name() returns, the wire tag, and the operations the generic
+ * functions (xpc_release, xpc_equal, xpc_hash, xpc_copy_description) call.
+ *
+ * Global objects (XPC_BOOL_TRUE/FALSE, the three error dictionaries) are
+ * immortal: their refcount is OBJECT_IMMORTAL and retain/release never write
+ * to them (they live in read-only memory).
+ *
+ * Upper layers (wire, connection) use only what this header declares plus the
+ * public API; the layout of each concrete type stays private to its file.
+ */
+#ifndef XPC_OBJECT_OBJECT_H
+#define XPC_OBJECT_OBJECT_H
+
+#include <stdatomic.h>
+#include <xpc/xpc.h>
+
+#include "shared/strbuf.h"
+
+#define OBJECT_IMMORTAL INT32_MAX
+
+struct xpc_object_s {
+	const struct _xpc_type_s *type;
+	_Atomic int32_t refcnt;
+};
+
+struct _xpc_type_s {
+	const char *name;  /* "dictionary", as xpc_type_get_name() returns */
+	uint32_t wire_tag; /* WIRE.md tag (0xf000 ...), 0 if never encoded */
+	/* Frees what the object owns (not the object itself); may be NULL. */
+	void (*dispose)(xpc_object_t obj);
+	/* Both objects have this type.  NULL means pointer identity. */
+	bool (*equal)(xpc_object_t a, xpc_object_t b);
+	/* NULL means the pointer value. */
+	size_t (*hash)(xpc_object_t obj);
+	/* Deep copy; NULL means the object is immutable: copy retains it. */
+	xpc_object_t (*copy)(xpc_object_t obj);
+	/* Append Apple-style description text after "<name: 0x...> ";
+	 * @indent is the nesting level of @obj.  NULL prints "{ }". */
+	void (*describe)(xpc_object_t obj, StrBuf *sb, unsigned indent);
+};
+
+/*
+ * object_alloc() - allocate a zeroed object of @size bytes with refcount 1.
+ * Return: the object, or NULL when out of memory.
+ */
+void *object_alloc(const struct _xpc_type_s *type, size_t size);
+
+/* Appends the full description of @obj (header and contents) at @indent. */
+void object_describe(xpc_object_t obj, StrBuf *sb, unsigned indent);
+
+/* True for the types that carry a descriptor (fd, shmem, endpoint). */
+bool object_is_descriptor_type(xpc_type_t type);
+
+/* ---- fd, shmem and endpoint objects: the descriptor they hold ----------- */
+
+/* Take ownership of @fd (must be close-on-exec); NULL on ENOMEM (fd closed). */
+xpc_object_t fd_object_create_consume(int fd);
+/* Borrowed descriptor of an fd object; -1 for anything else. */
+int fd_object_borrow(xpc_object_t xfd);
+
+/* A shmem object over memfd @fd of @size bytes, taking ownership of @fd. */
+xpc_object_t shmem_object_create_consume(int fd, size_t size);
+int shmem_object_borrow_fd(xpc_object_t xshmem);
+size_t shmem_object_get_size(xpc_object_t xshmem);
+
+/*
+ * An endpoint wraps the send side of a listener's channel (DESIGN.md,
+ * "Transport").  The object layer only stores the descriptor; the connection
+ * layer gives it meaning.
+ */
+xpc_object_t endpoint_object_create_consume(int fd);
+int endpoint_object_borrow_fd(xpc_object_t xendpoint);
+
+/* ---- dictionaries as messages ------------------------------------------- */
+
+/*
+ * dictionary_set_message_context() - mark @xdict as received on @conn.
+ * @conn:          retained by the dictionary; returned by
+ *                 xpc_dictionary_get_remote_connection()
+ * @msg_id:        the frame id it arrived with
+ * @expects_reply: whether the sender waits for a reply; if so,
+ *                 xpc_dictionary_create_reply() succeeds once.
+ */
+void dictionary_set_message_context(xpc_object_t xdict, xpc_connection_t conn, uint64_t msg_id,
+				    bool expects_reply);
+
+/* For a dictionary made by xpc_dictionary_create_reply(): sets *ret_id to the
+ * id of the message it answers and returns true; false for anything else. */
+bool dictionary_get_reply_to(xpc_object_t xdict, uint64_t *ret_id);
+
+/* For a received message: its frame id; false if it was not received. */
+bool dictionary_get_message_id(xpc_object_t xdict, uint64_t *ret_id);
+
+#endif /* XPC_OBJECT_OBJECT_H */

@@ -1,0 +1,136 @@
+/*
+ * harness.c - timeout, leak check and small process helpers for the tests.
+ * See harness.h.  Deliberately independent of libxpc except for
+ * harness_warm_dispatch(), which only calls the public dispatch API.
+ */
+#include "harness.h"
+
+#include <dirent.h>
+#include <dispatch/dispatch.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int harness_failures;
+
+#define MAX_TRACKED 4096
+static unsigned char open_at_begin[MAX_TRACKED];
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	static const char msg[] = "harness: test timed out\n";
+	ssize_t r = write(2, msg, sizeof(msg) - 1);
+	(void)r;
+	_exit(124);
+}
+
+static void scan_fds(unsigned char *set)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	memset(set, 0, MAX_TRACKED);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		long fd = strtol(e->d_name, NULL, 10);
+		if (e->d_name[0] != '.' && fd >= 0 && fd < MAX_TRACKED && fd != dirfd(d))
+			set[fd] = 1;
+	}
+	closedir(d);
+}
+
+void harness_snapshot_fds(void)
+{
+	scan_fds(open_at_begin);
+}
+
+void harness_begin(unsigned seconds)
+{
+	signal(SIGALRM, on_alarm);
+	signal(SIGPIPE, SIG_IGN);
+	alarm(seconds);
+	harness_snapshot_fds();
+}
+
+int harness_count_fds(void)
+{
+	unsigned char now[MAX_TRACKED];
+	int n = 0;
+
+	scan_fds(now);
+	for (int i = 0; i < MAX_TRACKED; i++)
+		n += now[i];
+	return n;
+}
+
+int harness_end(void)
+{
+	unsigned char now[MAX_TRACKED];
+	int leaked = 0;
+
+	scan_fds(now);
+	for (int fd = 0; fd < MAX_TRACKED; fd++) {
+		if (now[fd] && !open_at_begin[fd]) {
+			char path[64], target[PATH_MAX] = "?";
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+			ssize_t n = readlink(path, target, sizeof(target) - 1);
+			if (n >= 0)
+				target[n] = 0;
+			fprintf(stderr, "harness: descriptor %d leaked (%s)\n", fd, target);
+			leaked++;
+		}
+	}
+	alarm(0);
+	if (harness_failures)
+		fprintf(stderr, "harness: %d check(s) failed\n", harness_failures);
+	return (harness_failures || leaked) ? 1 : 0;
+}
+
+static void noop(void *ctx)
+{
+	(void)ctx;
+}
+
+void harness_warm_dispatch(void)
+{
+	dispatch_queue_t q = dispatch_queue_create("harness.warm", NULL);
+	dispatch_sync_f(q, NULL, noop);
+	dispatch_async_f(dispatch_get_global_queue(0, 0), NULL, noop);
+	dispatch_release(q);
+}
+
+int harness_wait_pid(pid_t pid, unsigned seconds)
+{
+	struct timespec step = {0, 10 * 1000 * 1000};
+	int status;
+
+	for (unsigned i = 0; i < seconds * 100u; i++) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return status;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		nanosleep(&step, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	fprintf(stderr, "harness: child %d killed after %u s\n", (int)pid, seconds);
+	return -1;
+}
+
+const char *harness_sibling(const char *argv0, const char *name)
+{
+	static char buf[PATH_MAX];
+	const char *slash = strrchr(argv0, '/');
+	int dirlen = slash ? (int)(slash - argv0) : 1;
+
+	snprintf(buf, sizeof(buf), "%.*s/%s", dirlen, slash ? argv0 : ".", name);
+	return buf;
+}

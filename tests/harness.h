@@ -1,0 +1,80 @@
+/*
+ * harness.h - what every test uses: a timeout, checks that report the line,
+ * and a descriptor-leak check.
+ *
+ *     int main(void) {
+ *             harness_begin(30);          // seconds before the test fails
+ *             CHECK(1 + 1 == 2);
+ *             return harness_end();       // fails on leaked descriptors
+ *     }
+ *
+ * harness_begin() records the open descriptors; harness_end() reports every
+ * descriptor open now that was not open then, and returns the exit status
+ * (0 only if no CHECK failed and nothing leaked).  Runtimes that open
+ * descriptors lazily (the dispatch manager's epoll) should be warmed up
+ * before harness_begin(), e.g. with harness_warm_dispatch().
+ */
+#ifndef XPC_TESTS_HARNESS_H
+#define XPC_TESTS_HARNESS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/types.h>
+
+extern int harness_failures;
+
+#define CHECK(cond)                                                                    \
+	do {                                                                           \
+		if (!(cond)) {                                                         \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+			harness_failures++;                                            \
+		}                                                                      \
+	} while (0)
+
+#define REQUIRE(cond)                                                                  \
+	do {                                                                           \
+		if (!(cond)) {                                                         \
+			fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond); \
+			exit(1);                                                       \
+		}                                                                      \
+	} while (0)
+
+#define CHECK_EQ_INT(a, b)                                                             \
+	do {                                                                           \
+		long long _a = (long long)(a), _b = (long long)(b);                    \
+		if (_a != _b) {                                                        \
+			fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld != %lld)\n", \
+				__FILE__, __LINE__, #a, #b, _a, _b);                   \
+			harness_failures++;                                            \
+		}                                                                      \
+	} while (0)
+
+#define CHECK_STREQ(a, b)                                                              \
+	do {                                                                           \
+		const char *_a = (a), *_b = (b);                                       \
+		if (!_a || !_b || strcmp(_a, _b) != 0) {                               \
+			fprintf(stderr, "%s:%d: CHECK failed: %s == %s (\"%s\" != \"%s\")\n", \
+				__FILE__, __LINE__, #a, #b, _a ? _a : "(null)", _b ? _b : "(null)"); \
+			harness_failures++;                                            \
+		}                                                                      \
+	} while (0)
+
+/* Arms a SIGALRM timeout of @seconds (the test fails with status 124) and
+ * records the open descriptors. */
+void harness_begin(unsigned seconds);
+/* Re-records the open descriptors (after a deliberate warm-up). */
+void harness_snapshot_fds(void);
+/* Reports leaked descriptors; returns the test's exit status. */
+int harness_end(void);
+/* Number of open descriptors of this process. */
+int harness_count_fds(void);
+/* Runs one block on a dispatch queue so the runtime's descriptors exist. */
+void harness_warm_dispatch(void);
+/* Waits for @pid up to @seconds, killing it with SIGKILL afterwards.
+ * Return: its wait status, or -1 when it had to be killed. */
+int harness_wait_pid(pid_t pid, unsigned seconds);
+/* Path of a helper program built beside the test (argv[0]'s directory). */
+const char *harness_sibling(const char *argv0, const char *name);
+
+#endif
