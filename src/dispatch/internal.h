@@ -1,0 +1,134 @@
+/*
+ * internal.h - the object model of the dispatch runtime, shared by its files.
+ *
+ * Every dispatch object starts with a DispatchHead: a vtable (its class), an
+ * atomic reference count (DOBJ_IMMORTAL for the static objects: the main
+ * queue, the global queues, the queue attributes and dispatch_data_empty), the
+ * context and finalizer of dispatch_set_context/_finalizer_f, and a target
+ * queue (queues: the queue they drain on; sources: the queue their handlers
+ * run on; held with a reference).
+ *
+ * Work is a DispatchItem: an intrusive FIFO link plus an invoke function that
+ * runs the item and then disposes of it (heap items free themselves, the
+ * drain request embedded in each queue does not, a dispatch_sync waiter lives
+ * on the caller's stack).  Queues form a tree whose roots are the global
+ * queues (served by the worker pool, pool.c) and the main queue (served by
+ * dispatch_main).  Invariant of a non-root queue: while it has runnable items
+ * and is not suspended or inactive, either a drain request of it is pending
+ * on its target, or a thread is inside its drain loop and will look again.
+ */
+#ifndef XPC_DISPATCH_INTERNAL_H
+#define XPC_DISPATCH_INTERNAL_H
+
+#include <dispatch/dispatch.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define DOBJ_IMMORTAL INT_MAX
+
+typedef struct DispatchHead DispatchHead;
+typedef struct DispatchItem DispatchItem;
+
+typedef enum {
+	DOBJ_QUEUE = 1,
+	DOBJ_ATTR,
+	DOBJ_SOURCE,
+	DOBJ_GROUP,
+	DOBJ_SEMAPHORE,
+	DOBJ_DATA,
+} DispatchKind;
+
+typedef struct {
+	DispatchKind kind;
+	void (*dispose)(DispatchHead *obj); /* frees the object (not the finalizer) */
+	void (*suspend)(DispatchHead *obj);
+	void (*resume)(DispatchHead *obj);
+	void (*activate)(DispatchHead *obj);
+} DispatchVtable;
+
+struct DispatchHead {
+	const DispatchVtable *vt;
+	atomic_int refcnt;
+	void *ctx;
+	dispatch_function_t finalizer;
+	_Atomic(struct dispatch_queue_s *) target;
+};
+
+#define DITEM_BARRIER 0x1u
+
+struct DispatchItem {
+	DispatchItem *next;
+	void (*invoke)(DispatchItem *item); /* runs and disposes of the item */
+	dispatch_function_t func;
+	void *ctx;
+	dispatch_group_t group; /* left (and released) after func, or NULL */
+	unsigned flags;
+};
+
+/* The queue kinds below the API: roots are served by the pool, main by
+ * dispatch_main(), plain queues by a drain request on their target. */
+typedef enum { QUEUE_PLAIN = 0, QUEUE_ROOT, QUEUE_MAIN } QueueRole;
+
+struct dispatch_queue_attr_s {
+	DispatchHead head;
+	int concurrent;
+	int inactive;
+};
+
+struct dispatch_queue_s {
+	DispatchHead head;
+	pthread_mutex_t lock;
+	DispatchItem *first, *last;
+	DispatchItem drain; /* the one drain request of this queue */
+	int role;
+	int priority; /* roots: index into the pool's run lists */
+	int width;    /* 1 serial, INT_MAX concurrent */
+	int running;
+	int barrier_running;
+	int scheduled; /* drain request pending on the target */
+	int suspended;
+	int inactive;
+	char *label;
+	char label_buf[40];
+};
+
+/* object.c */
+void object_init(DispatchHead *head, const DispatchVtable *vt);
+void object_retain(void *obj);
+void object_release(void *obj);
+/* Writes "BUG IN CLIENT OF LIBDISPATCH: @msg" to stderr and aborts. */
+__attribute__((noreturn)) void object_crash(const char *msg);
+/* Absolute CLOCK_MONOTONIC nanoseconds of a dispatch_time_t (FOREVER stays). */
+uint64_t object_deadline_ns(dispatch_time_t when);
+uint64_t object_now_ns(void);
+/* Fills @ts (CLOCK_MONOTONIC, absolute) for @when; false for FOREVER. */
+int object_timespec(dispatch_time_t when, struct timespec *ts);
+
+/* queue.c */
+/* Takes ownership of @item (a heap item made by queue_item_new). */
+void queue_push(dispatch_queue_t q, DispatchItem *item);
+/* A heap item calling @func(@ctx), leaving @group afterwards if non-NULL;
+ * NULL on allocation failure. */
+DispatchItem *queue_item_new(dispatch_function_t func, void *ctx, dispatch_group_t group, unsigned flags);
+/* dispatch_async_f that reports allocation failure (-ENOMEM) to the caller. */
+int queue_async(dispatch_queue_t q, void *ctx, dispatch_function_t func);
+dispatch_queue_t queue_default_target(void);
+void queue_runtime_init(void);
+/* Calls a block stored as a context (Block_copy'd), then releases it. */
+void queue_call_block(void *block);
+
+/* pool.c: the worker threads serving the root (global) queues. */
+void pool_push(int priority, DispatchItem *item);
+/* pthread_create with every signal blocked; detached. */
+int pool_spawn_thread(void *(*fn)(void *), void *arg);
+
+/* sync.c: a one-shot wake-up for a waiting thread (futex based). */
+typedef struct {
+	atomic_uint state;
+} DispatchWaiter;
+void sync_waiter_wait(DispatchWaiter *w);
+void sync_waiter_wake(DispatchWaiter *w);
+
+#endif

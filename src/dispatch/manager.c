@@ -1,0 +1,358 @@
+/*
+ * manager.c - the manager thread: one epoll instance for every descriptor
+ * source, one timerfd for every timer, and a signalfd plus a signal handler
+ * for signal sources.
+ *
+ * Descriptors of the runtime, all close-on-exec, created once by
+ * manager_start (so a warmed-up process does not grow them later): the
+ * epoll fd, an eventfd that wakes the manager, the timerfd, the signalfd.
+ *
+ * Timers: a list sorted by deadline under timers.lock; the timerfd is armed
+ * (absolute, CLOCK_MONOTONIC) at the earliest "deadline + leeway" of the
+ * list, and at expiry every timer whose deadline has passed fires, which
+ * coalesces timers within their leeway without ever firing early.
+ *
+ * Signals: deliveries are counted per signal number, from two paths: an
+ * async-signal-safe handler (installed when the disposition was SIG_DFL or
+ * SIG_IGN; it bumps the counter and writes the eventfd) for signals that
+ * reach a thread, and the signalfd for signals a program keeps blocked in all
+ * its threads.  The runtime's own threads block every signal.
+ *
+ * Calls (ManagerCall) run after each batch of events, so a watch removed by a
+ * call can no longer be reported.
+ */
+#include "dispatch/manager.h"
+#include "dispatch/internal.h"
+#include "dispatch/queue.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#define MANAGER_MAX_LEEWAY NSEC_PER_SEC
+#define MANAGER_NSIG 65
+
+static struct {
+	int epfd, wakefd, timerfd, sigfd;
+	pthread_mutex_t lock; /* calls, signals */
+	ManagerCall *calls, *calls_last;
+	ManagerSignal *signals;
+	sigset_t sigmask;
+	atomic_ulong sigcount[MANAGER_NSIG];
+	atomic_int sigused[MANAGER_NSIG];
+} mgr = {.epfd = -1, .wakefd = -1, .timerfd = -1, .sigfd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
+
+static struct {
+	pthread_mutex_t lock;
+	ManagerTimer *first;
+	uint64_t armed_at;
+} timers = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Tags of the runtime's own descriptors in epoll_event.data.ptr. */
+static char manager_tag_wake, manager_tag_timer, manager_tag_signal;
+
+static void manager_wake(void)
+{
+	uint64_t one = 1;
+	int saved = errno;
+	ssize_t r = write(mgr.wakefd, &one, sizeof(one));
+
+	(void)r;
+	errno = saved;
+}
+
+/* ---- watches ----------------------------------------------------------------- */
+
+int manager_watch_add(ManagerWatch *w)
+{
+	struct epoll_event ev = {.events = w->events | EPOLLONESHOT, .data.ptr = w};
+
+	return epoll_ctl(mgr.epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0 ? -errno : 0;
+}
+
+int manager_watch_rearm(ManagerWatch *w)
+{
+	struct epoll_event ev = {.events = w->events | EPOLLONESHOT, .data.ptr = w};
+
+	return epoll_ctl(mgr.epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0 ? -errno : 0;
+}
+
+void manager_watch_remove(ManagerWatch *w)
+{
+	epoll_ctl(mgr.epfd, EPOLL_CTL_DEL, w->fd, NULL);
+}
+
+/* ---- calls ------------------------------------------------------------------- */
+
+void manager_call(ManagerCall *c)
+{
+	c->next = NULL;
+	pthread_mutex_lock(&mgr.lock);
+	if (mgr.calls_last)
+		mgr.calls_last->next = c;
+	else
+		mgr.calls = c;
+	mgr.calls_last = c;
+	pthread_mutex_unlock(&mgr.lock);
+	manager_wake();
+}
+
+static void manager_run_calls(void)
+{
+	ManagerCall *c, *next;
+
+	pthread_mutex_lock(&mgr.lock);
+	c = mgr.calls;
+	mgr.calls = mgr.calls_last = NULL;
+	pthread_mutex_unlock(&mgr.lock);
+	for (; c; c = next) {
+		next = c->next;
+		c->fn(c);
+	}
+}
+
+/* ---- timers ------------------------------------------------------------------ */
+
+/* Called with timers.lock held. */
+static void manager_timers_rearm(void)
+{
+	struct itimerspec its = {{0, 0}, {0, 0}};
+	uint64_t best = UINT64_MAX;
+
+	for (ManagerTimer *t = timers.first; t && t->deadline < best; t = t->next)
+		if (t->deadline + t->leeway < best)
+			best = t->deadline + t->leeway;
+	if (best == timers.armed_at)
+		return;
+	timers.armed_at = best;
+	if (best != UINT64_MAX) {
+		if (best == 0)
+			best = 1;
+		its.it_value.tv_sec = (time_t)(best / NSEC_PER_SEC);
+		its.it_value.tv_nsec = (long)(best % NSEC_PER_SEC);
+	}
+	timerfd_settime(mgr.timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* Called with timers.lock held. */
+static void manager_timer_unlink(ManagerTimer *t)
+{
+	if (!t->armed)
+		return;
+	for (ManagerTimer **p = &timers.first; *p; p = &(*p)->next) {
+		if (*p == t) {
+			*p = t->next;
+			break;
+		}
+	}
+	t->armed = 0;
+}
+
+/* Called with timers.lock held. */
+static void manager_timer_insert(ManagerTimer *t)
+{
+	ManagerTimer **p = &timers.first;
+
+	while (*p && (*p)->deadline <= t->deadline)
+		p = &(*p)->next;
+	t->next = *p;
+	*p = t;
+	t->armed = 1;
+}
+
+void manager_timer_arm(ManagerTimer *t, uint64_t deadline, uint64_t interval, uint64_t leeway)
+{
+	pthread_mutex_lock(&timers.lock);
+	manager_timer_unlink(t);
+	t->deadline = deadline;
+	t->interval = interval == DISPATCH_TIME_FOREVER ? 0 : interval;
+	t->leeway = leeway > MANAGER_MAX_LEEWAY ? MANAGER_MAX_LEEWAY : leeway;
+	if (t->interval && t->leeway > t->interval / 2)
+		t->leeway = t->interval / 2;
+	if (deadline != DISPATCH_TIME_FOREVER)
+		manager_timer_insert(t);
+	manager_timers_rearm();
+	pthread_mutex_unlock(&timers.lock);
+}
+
+void manager_timer_disarm(ManagerTimer *t)
+{
+	pthread_mutex_lock(&timers.lock);
+	manager_timer_unlink(t);
+	manager_timers_rearm();
+	pthread_mutex_unlock(&timers.lock);
+}
+
+static void manager_timers_fire(void)
+{
+	ManagerTimer *fire = NULL, *t, *next;
+	uint64_t now = object_now_ns();
+
+	pthread_mutex_lock(&timers.lock);
+	timers.armed_at = UINT64_MAX - 1;
+	while ((t = timers.first) && t->deadline <= now) {
+		timers.first = t->next;
+		t->armed = 0;
+		t->count = 1;
+		if (t->interval) {
+			t->count += (now - t->deadline) / t->interval;
+			t->deadline += t->count * t->interval;
+			manager_timer_insert(t);
+		}
+		t->next_fire = fire;
+		fire = t;
+	}
+	manager_timers_rearm();
+	pthread_mutex_unlock(&timers.lock);
+	for (t = fire; t; t = next) {
+		next = t->next_fire;
+		t->fire(t, t->count);
+	}
+}
+
+/* ---- signals ----------------------------------------------------------------- */
+
+static void manager_signal_handler(int signo)
+{
+	atomic_fetch_add(&mgr.sigcount[signo], 1);
+	manager_wake();
+}
+
+static void manager_signal_install(int signo)
+{
+	struct sigaction old, sa;
+
+	if (sigaction(signo, NULL, &old) < 0)
+		return;
+	if (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = manager_signal_handler;
+	sa.sa_flags = SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	sigaction(signo, &sa, NULL);
+}
+
+int manager_signal_add(ManagerSignal *s)
+{
+	if (s->signo <= 0 || s->signo >= MANAGER_NSIG || s->signo == SIGKILL || s->signo == SIGSTOP)
+		return -EINVAL;
+	pthread_mutex_lock(&mgr.lock);
+	s->next = mgr.signals;
+	mgr.signals = s;
+	if (!atomic_exchange(&mgr.sigused[s->signo], 1)) {
+		manager_signal_install(s->signo);
+		sigaddset(&mgr.sigmask, s->signo);
+		signalfd(mgr.sigfd, &mgr.sigmask, SFD_NONBLOCK | SFD_CLOEXEC);
+	}
+	pthread_mutex_unlock(&mgr.lock);
+	return 0;
+}
+
+void manager_signal_remove(ManagerSignal *s)
+{
+	pthread_mutex_lock(&mgr.lock);
+	for (ManagerSignal **p = &mgr.signals; *p; p = &(*p)->next) {
+		if (*p == s) {
+			*p = s->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&mgr.lock);
+}
+
+static void manager_signalfd_read(void)
+{
+	struct signalfd_siginfo si[8];
+	ssize_t n;
+
+	while ((n = read(mgr.sigfd, si, sizeof(si))) > 0) {
+		for (size_t i = 0; i < (size_t)n / sizeof(si[0]); i++)
+			if (si[i].ssi_signo < MANAGER_NSIG)
+				atomic_fetch_add(&mgr.sigcount[si[i].ssi_signo], 1);
+	}
+}
+
+static void manager_signals_flush(void)
+{
+	for (int signo = 1; signo < MANAGER_NSIG; signo++) {
+		unsigned long n;
+
+		if (!atomic_load_explicit(&mgr.sigused[signo], memory_order_relaxed))
+			continue;
+		n = atomic_exchange(&mgr.sigcount[signo], 0);
+		if (!n)
+			continue;
+		pthread_mutex_lock(&mgr.lock);
+		for (ManagerSignal *s = mgr.signals; s; s = s->next)
+			if (s->signo == signo)
+				s->fire(s, n);
+		pthread_mutex_unlock(&mgr.lock);
+	}
+}
+
+/* ---- the thread -------------------------------------------------------------- */
+
+static void manager_drain_fd(int fd)
+{
+	uint64_t v;
+	ssize_t r = read(fd, &v, sizeof(v));
+
+	(void)r;
+}
+
+static void *manager_main(void *arg)
+{
+	struct epoll_event evs[64];
+
+	for (;;) {
+		int n = epoll_wait(mgr.epfd, evs, 64, -1);
+
+		for (int i = 0; i < n; i++) {
+			void *tag = evs[i].data.ptr;
+
+			if (tag == &manager_tag_wake)
+				manager_drain_fd(mgr.wakefd);
+			else if (tag == &manager_tag_timer) {
+				manager_drain_fd(mgr.timerfd);
+				manager_timers_fire();
+			} else if (tag == &manager_tag_signal)
+				manager_signalfd_read();
+			else
+				((ManagerWatch *)tag)->ready(tag, evs[i].events);
+		}
+		manager_signals_flush();
+		manager_run_calls();
+	}
+	return NULL;
+}
+
+static int manager_add_own(int fd, void *tag)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = tag};
+
+	return epoll_ctl(mgr.epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+void manager_start(void)
+{
+	sigemptyset(&mgr.sigmask);
+	mgr.epfd = epoll_create1(EPOLL_CLOEXEC);
+	mgr.wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	mgr.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	mgr.sigfd = signalfd(-1, &mgr.sigmask, SFD_CLOEXEC | SFD_NONBLOCK);
+	timers.armed_at = UINT64_MAX;
+	if (mgr.epfd < 0 || mgr.wakefd < 0 || mgr.timerfd < 0 || mgr.sigfd < 0)
+		object_crash("cannot create the manager's descriptors");
+	manager_add_own(mgr.wakefd, &manager_tag_wake);
+	manager_add_own(mgr.timerfd, &manager_tag_timer);
+	manager_add_own(mgr.sigfd, &manager_tag_signal);
+	if (pool_spawn_thread(manager_main, NULL) < 0)
+		object_crash("cannot create the manager thread");
+}

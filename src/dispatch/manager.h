@@ -1,0 +1,88 @@
+/*
+ * manager.h - the dispatch manager thread, for the layers above (transport)
+ * and for sources.
+ *
+ * One manager thread per process waits in epoll_wait and calls back, ON THE
+ * MANAGER THREAD, whatever became ready.  Callbacks must be short and must
+ * never block: the normal thing to do is to push an item to a queue.
+ *
+ * The intended interface for the transport is DISPATCH_SOURCE_TYPE_READ and
+ * _WRITE sources: a readable descriptor costs one thread hand-off (manager ->
+ * the worker draining the source's queue) and one epoll_ctl re-arm after the
+ * event handler returns (descriptors are watched EPOLLONESHOT, so a handler
+ * that does not read everything simply fires again).  The calls below are
+ * what sources are built on; they are usable directly by code that wants to
+ * handle readiness on the manager thread itself.
+ *
+ * Descriptors:
+ *   ManagerWatch.fd is borrowed: the caller keeps it open until its removal
+ *   has completed (the `done` callback of the ManagerCall that removed it).
+ * Lifetimes:
+ *   A ManagerWatch/ManagerTimer/ManagerSignal must stay valid until it has
+ *   been removed ON THE MANAGER THREAD (from a ManagerCall callback or from
+ *   one of its own callbacks): after that no callback can reach it.
+ */
+#ifndef XPC_DISPATCH_MANAGER_H
+#define XPC_DISPATCH_MANAGER_H
+
+#include <stdint.h>
+
+typedef struct ManagerWatch ManagerWatch;
+struct ManagerWatch {
+	int fd;
+	uint32_t events; /* EPOLLIN and/or EPOLLOUT */
+	/* Manager thread; the watch is disarmed until manager_watch_rearm. */
+	void (*ready)(ManagerWatch *w, uint32_t revents);
+};
+
+/* Starts watching @w->fd (one-shot).  Return: 0, or a negative errno (-EPERM:
+ * epoll cannot watch this kind of descriptor, e.g. a regular file). */
+int manager_watch_add(ManagerWatch *w);
+/* Re-arms a watch after its ready callback (any thread). */
+int manager_watch_rearm(ManagerWatch *w);
+/* Stops watching; call on the manager thread only (see ManagerCall). */
+void manager_watch_remove(ManagerWatch *w);
+
+typedef struct ManagerTimer ManagerTimer;
+struct ManagerTimer {
+	/* Manager thread; @count = expirations since the last call. */
+	void (*fire)(ManagerTimer *t, uint64_t count);
+	/* private */
+	ManagerTimer *next, *next_fire;
+	uint64_t deadline, interval, leeway, count;
+	int armed;
+};
+
+/* (Re)arms @t for @deadline (CLOCK_MONOTONIC ns), then every @interval ns
+ * (0 or DISPATCH_TIME_FOREVER: once), late by at most @leeway (capped at one
+ * second) so that timers can be coalesced.  Any thread. */
+void manager_timer_arm(ManagerTimer *t, uint64_t deadline, uint64_t interval, uint64_t leeway);
+/* Any thread; a fire already under way on the manager thread may still
+ * follow unless this is called on the manager thread. */
+void manager_timer_disarm(ManagerTimer *t);
+
+typedef struct ManagerSignal ManagerSignal;
+struct ManagerSignal {
+	int signo;
+	/* Manager thread; @count = deliveries since the last call. */
+	void (*fire)(ManagerSignal *s, uint64_t count);
+	ManagerSignal *next; /* private */
+};
+
+/* Starts counting deliveries of @s->signo.  Return: 0 or -EINVAL. */
+int manager_signal_add(ManagerSignal *s);
+/* Manager thread only. */
+void manager_signal_remove(ManagerSignal *s);
+
+typedef struct ManagerCall ManagerCall;
+struct ManagerCall {
+	void (*fn)(ManagerCall *c); /* runs on the manager thread */
+	ManagerCall *next;          /* private */
+};
+
+/* Runs @c->fn on the manager thread after the events it is handling now
+ * (so no ready/fire callback of a watch removed by @fn can follow).  Any
+ * thread; @c must stay valid until fn runs. */
+void manager_call(ManagerCall *c);
+
+#endif

@@ -1,0 +1,244 @@
+/*
+ * object.c - what all dispatch objects share: reference counting, context,
+ * finalizer, suspend/resume/activate (forwarded to the class), and time.
+ *
+ * The last dispatch_release disposes of the object; its finalizer, if any,
+ * runs afterwards on the object's target queue (GCD's rule), or inline for
+ * objects without one.  Static objects are immortal: retain and release do
+ * nothing.  Times: a dispatch_time_t below 2^63 is CLOCK_MONOTONIC
+ * nanoseconds; a wall-clock time (dispatch_walltime) is stored negated, as
+ * GCD does, and converted to the monotonic clock when a wait or timer is
+ * armed (so later changes of the wall clock are not followed).
+ */
+#include "dispatch/internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void object_init(DispatchHead *head, const DispatchVtable *vt)
+{
+	head->vt = vt;
+	atomic_init(&head->refcnt, 1);
+	head->ctx = NULL;
+	head->finalizer = NULL;
+	atomic_init(&head->target, NULL);
+}
+
+void object_crash(const char *msg)
+{
+	static const char prefix[] = "BUG IN CLIENT OF LIBDISPATCH: ";
+	ssize_t r;
+
+	r = write(STDERR_FILENO, prefix, sizeof(prefix) - 1);
+	r = write(STDERR_FILENO, msg, strlen(msg));
+	r = write(STDERR_FILENO, "\n", 1);
+	(void)r;
+	abort();
+}
+
+void object_retain(void *obj)
+{
+	DispatchHead *h = obj;
+
+	if (!h || atomic_load_explicit(&h->refcnt, memory_order_relaxed) == DOBJ_IMMORTAL)
+		return;
+	if (atomic_fetch_add_explicit(&h->refcnt, 1, memory_order_relaxed) <= 0)
+		object_crash("Resurrection of an object");
+}
+
+typedef struct {
+	dispatch_function_t finalizer;
+	void *ctx;
+} Finalize;
+
+static void object_run_finalizer(void *arg)
+{
+	Finalize f = *(Finalize *)arg;
+
+	free(arg);
+	f.finalizer(f.ctx);
+}
+
+static void object_finalize(DispatchHead *h)
+{
+	dispatch_function_t fin = h->finalizer;
+	void *ctx = h->ctx;
+	dispatch_queue_t tq = atomic_load(&h->target);
+	Finalize *f;
+
+	if (tq)
+		object_retain(tq);
+	h->vt->dispose(h);
+	if (!fin)
+		goto out;
+	f = tq ? malloc(sizeof(*f)) : NULL;
+	if (!f) {
+		fin(ctx);
+		goto out;
+	}
+	f->finalizer = fin;
+	f->ctx = ctx;
+	if (queue_async(tq, f, object_run_finalizer) < 0) {
+		free(f);
+		fin(ctx);
+	}
+out:
+	if (tq)
+		object_release(tq);
+}
+
+void object_release(void *obj)
+{
+	DispatchHead *h = obj;
+	int old;
+
+	if (!h || atomic_load_explicit(&h->refcnt, memory_order_relaxed) == DOBJ_IMMORTAL)
+		return;
+	old = atomic_fetch_sub_explicit(&h->refcnt, 1, memory_order_acq_rel);
+	if (old > 1)
+		return;
+	if (old < 1)
+		object_crash("Over-release of an object");
+	object_finalize(h);
+}
+
+void dispatch_retain(dispatch_object_t object)
+{
+	object_retain(object._do);
+}
+
+void dispatch_release(dispatch_object_t object)
+{
+	object_release(object._do);
+}
+
+void *dispatch_get_context(dispatch_object_t object)
+{
+	return ((DispatchHead *)object._do)->ctx;
+}
+
+void dispatch_set_context(dispatch_object_t object, void *context)
+{
+	DispatchHead *h = (DispatchHead *)object._do;
+
+	if (atomic_load(&h->refcnt) != DOBJ_IMMORTAL)
+		h->ctx = context;
+}
+
+void dispatch_set_finalizer_f(dispatch_object_t object, dispatch_function_t finalizer)
+{
+	DispatchHead *h = (DispatchHead *)object._do;
+
+	if (atomic_load(&h->refcnt) != DOBJ_IMMORTAL)
+		h->finalizer = finalizer;
+}
+
+void dispatch_suspend(dispatch_object_t object)
+{
+	DispatchHead *h = (DispatchHead *)object._do;
+
+	if (h->vt->suspend)
+		h->vt->suspend(h);
+}
+
+void dispatch_resume(dispatch_object_t object)
+{
+	DispatchHead *h = (DispatchHead *)object._do;
+
+	if (h->vt->resume)
+		h->vt->resume(h);
+}
+
+void dispatch_activate(dispatch_object_t object)
+{
+	DispatchHead *h = (DispatchHead *)object._do;
+
+	if (h->vt->activate)
+		h->vt->activate(h);
+}
+
+/* ---- time ---------------------------------------------------------------- */
+
+static uint64_t object_clock_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t object_now_ns(void)
+{
+	return object_clock_ns(CLOCK_MONOTONIC);
+}
+
+static dispatch_time_t object_add(uint64_t base, int64_t delta, int wall)
+{
+	int64_t v;
+
+	if (delta < 0 && (uint64_t)(-delta) > base)
+		v = 1;
+	else if (delta > 0 && base + (uint64_t)delta >= (1ull << 62))
+		return DISPATCH_TIME_FOREVER;
+	else
+		v = (int64_t)(base + (uint64_t)delta);
+	if (v <= 0)
+		v = 1;
+	return wall ? (dispatch_time_t)(-v) : (dispatch_time_t)v;
+}
+
+dispatch_time_t dispatch_time(dispatch_time_t when, int64_t delta)
+{
+	if (when == DISPATCH_TIME_FOREVER)
+		return DISPATCH_TIME_FOREVER;
+	if (when == DISPATCH_WALLTIME_NOW)
+		return object_add(object_clock_ns(CLOCK_REALTIME), delta, 1);
+	if ((int64_t)when < 0)
+		return object_add((uint64_t)(-(int64_t)when), delta, 1);
+	if (when == DISPATCH_TIME_NOW)
+		when = object_now_ns();
+	return object_add(when, delta, 0);
+}
+
+dispatch_time_t dispatch_walltime(const struct timespec *when, int64_t delta)
+{
+	uint64_t base;
+
+	if (when)
+		base = (uint64_t)when->tv_sec * NSEC_PER_SEC + (uint64_t)when->tv_nsec;
+	else
+		base = object_clock_ns(CLOCK_REALTIME);
+	return object_add(base, delta, 1);
+}
+
+uint64_t object_deadline_ns(dispatch_time_t when)
+{
+	uint64_t wall, now;
+
+	if (when == DISPATCH_TIME_FOREVER)
+		return DISPATCH_TIME_FOREVER;
+	if (when == DISPATCH_TIME_NOW)
+		return object_now_ns();
+	if (when == DISPATCH_WALLTIME_NOW)
+		return object_now_ns();
+	if ((int64_t)when >= 0)
+		return when;
+	wall = (uint64_t)(-(int64_t)when);
+	now = object_clock_ns(CLOCK_REALTIME);
+	if (wall <= now)
+		return object_now_ns();
+	return object_now_ns() + (wall - now);
+}
+
+int object_timespec(dispatch_time_t when, struct timespec *ts)
+{
+	uint64_t ns = object_deadline_ns(when);
+
+	if (ns == DISPATCH_TIME_FOREVER)
+		return 0;
+	ts->tv_sec = (time_t)(ns / NSEC_PER_SEC);
+	ts->tv_nsec = (long)(ns % NSEC_PER_SEC);
+	return 1;
+}

@@ -1,0 +1,487 @@
+/*
+ * source.c - dispatch sources: READ, WRITE (an epoll watch), TIMER (a
+ * manager timer) and SIGNAL (a manager signal), delivering to a queue.
+ *
+ * Life of a source: created inactive (it holds its target queue); the first
+ * dispatch_resume/activate registers it with the manager (holding one
+ * reference for the manager) and queues the registration handler.  The
+ * manager thread merges each event into `pending` (READ/WRITE replace it
+ * with the bytes available, TIMER/SIGNAL add counts), sets `has_event` and
+ * "kicks" the source: at most one delivery item is queued or running at a
+ * time (`inflight`), so handlers of one source never overlap, and a
+ * delivery re-checks for work that arrived while it ran.  A delivery runs,
+ * in order: the registration handler (once), the event handler (unless
+ * cancelled or suspended; then re-arms the descriptor), and once the
+ * manager has dropped the source (`cancel_ready`) the cancel handler (once).
+ *
+ * dispatch_source_cancel is asynchronous: it posts a ManagerCall that, on
+ * the manager thread, removes the watch/timer/signal, so by the time the
+ * cancel handler runs no event can follow and the descriptor may be closed.
+ */
+#include "dispatch/internal.h"
+#include "dispatch/manager.h"
+#include "dispatch/queue.h"
+
+#include <Block.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+
+typedef enum { SOURCE_READ = 1, SOURCE_WRITE, SOURCE_TIMER, SOURCE_SIGNAL } SourceKind;
+
+struct dispatch_source_type_s {
+	SourceKind kind;
+};
+
+const struct dispatch_source_type_s _dispatch_source_type_read = {SOURCE_READ};
+const struct dispatch_source_type_s _dispatch_source_type_write = {SOURCE_WRITE};
+const struct dispatch_source_type_s _dispatch_source_type_timer = {SOURCE_TIMER};
+const struct dispatch_source_type_s _dispatch_source_type_signal = {SOURCE_SIGNAL};
+
+typedef struct {
+	dispatch_function_t func; /* called with the source's context */
+	dispatch_block_t block;   /* or this (Block_copy'd) */
+} SourceHandler;
+
+enum {
+	SOURCE_ACTIVATED = 0x1,
+	SOURCE_CANCELLED = 0x2,
+	SOURCE_CANCEL_READY = 0x4,
+	SOURCE_REG_PENDING = 0x8,
+	SOURCE_ALWAYS_READY = 0x10, /* a descriptor epoll refuses: always ready */
+	SOURCE_WATCHED = 0x20,
+	SOURCE_CANCEL_DONE = 0x40,
+	SOURCE_REGISTERED = 0x80, /* the one of cancel/activate setting the
+				     second of CANCELLED|REGISTERED posts the call */
+};
+
+struct dispatch_source_s {
+	DispatchHead head; /* target = the handler queue */
+	pthread_mutex_t lock; /* handlers, timer settings */
+	SourceKind kind;
+	uintptr_t handle, mask;
+	SourceHandler event, cancel, reg;
+	atomic_uint state;
+	atomic_int suspended;
+	atomic_int inflight;
+	atomic_bool has_event;
+	atomic_uintptr_t pending;
+	atomic_uintptr_t data;
+	uint64_t t_start, t_interval, t_leeway;
+	ManagerWatch watch;
+	ManagerTimer timer;
+	ManagerSignal sig;
+	ManagerCall call;
+};
+
+static void source_dispose(DispatchHead *h);
+static void source_suspend(DispatchHead *h);
+static void source_resume(DispatchHead *h);
+static void source_activate(DispatchHead *h);
+
+static const DispatchVtable source_vtable = {
+	.kind = DOBJ_SOURCE,
+	.dispose = source_dispose,
+	.suspend = source_suspend,
+	.resume = source_resume,
+	.activate = source_activate,
+};
+
+static void source_handler_clear(SourceHandler *h)
+{
+	if (h->block)
+		Block_release(h->block);
+	h->block = NULL;
+	h->func = NULL;
+}
+
+static void source_dispose(DispatchHead *h)
+{
+	dispatch_source_t ds = (dispatch_source_t)h;
+
+	source_handler_clear(&ds->event);
+	source_handler_clear(&ds->cancel);
+	source_handler_clear(&ds->reg);
+	object_release(atomic_load(&ds->head.target));
+	pthread_mutex_destroy(&ds->lock);
+	free(ds);
+}
+
+/* ---- delivery ------------------------------------------------------------------ */
+
+static void source_deliver(void *arg);
+
+/* Queues a delivery unless one is queued or running. */
+static void source_kick(dispatch_source_t ds)
+{
+	int expected = 0;
+
+	if (!atomic_compare_exchange_strong(&ds->inflight, &expected, 1))
+		return;
+	object_retain(ds);
+	if (queue_async(atomic_load(&ds->head.target), ds, source_deliver) < 0) {
+		atomic_store(&ds->inflight, 0);
+		object_release(ds);
+	}
+}
+
+/* Runs @which (copied under the lock, so a concurrent setter is harmless). */
+static void source_call(dispatch_source_t ds, SourceHandler *which)
+{
+	SourceHandler h;
+
+	pthread_mutex_lock(&ds->lock);
+	h.func = which->func;
+	h.block = which->block ? Block_copy(which->block) : NULL;
+	pthread_mutex_unlock(&ds->lock);
+	if (h.block) {
+		h.block();
+		Block_release(h.block);
+	} else if (h.func) {
+		h.func(ds->head.ctx);
+	}
+}
+
+static int source_has_work(dispatch_source_t ds)
+{
+	unsigned st = atomic_load(&ds->state);
+
+	if (atomic_load(&ds->suspended))
+		return 0;
+	if ((st & SOURCE_CANCEL_READY) && !(st & SOURCE_CANCEL_DONE))
+		return 1;
+	return (st & SOURCE_REG_PENDING) || atomic_load(&ds->has_event);
+}
+
+static void source_run_cancel(dispatch_source_t ds)
+{
+	atomic_fetch_or(&ds->state, SOURCE_CANCEL_DONE);
+	source_call(ds, &ds->cancel);
+	pthread_mutex_lock(&ds->lock);
+	source_handler_clear(&ds->event);
+	source_handler_clear(&ds->cancel);
+	source_handler_clear(&ds->reg);
+	pthread_mutex_unlock(&ds->lock);
+}
+
+static void source_run_event(dispatch_source_t ds)
+{
+	uintptr_t data;
+
+	if (!atomic_exchange(&ds->has_event, 0))
+		return;
+	data = atomic_exchange(&ds->pending, 0);
+	if (atomic_load(&ds->state) & SOURCE_CANCELLED)
+		return;
+	atomic_store(&ds->data, data);
+	source_call(ds, &ds->event);
+	if (ds->kind != SOURCE_READ && ds->kind != SOURCE_WRITE)
+		return;
+	if (atomic_load(&ds->state) & SOURCE_CANCELLED)
+		return;
+	if (atomic_load(&ds->suspended))
+		return; /* re-armed by resume */
+	if (atomic_load(&ds->state) & SOURCE_ALWAYS_READY) {
+		atomic_store(&ds->pending, 1);
+		atomic_store(&ds->has_event, 1);
+	} else {
+		manager_watch_rearm(&ds->watch);
+	}
+}
+
+static void source_deliver(void *arg)
+{
+	dispatch_source_t ds = arg;
+	unsigned st;
+
+	if (!atomic_load(&ds->suspended)) {
+		st = atomic_fetch_and(&ds->state, ~(unsigned)SOURCE_REG_PENDING);
+		if (st & SOURCE_REG_PENDING)
+			source_call(ds, &ds->reg);
+		st = atomic_load(&ds->state);
+		if ((st & SOURCE_CANCEL_READY) && !(st & SOURCE_CANCEL_DONE))
+			source_run_cancel(ds);
+		else
+			source_run_event(ds);
+	}
+	atomic_store(&ds->inflight, 0);
+	if (source_has_work(ds))
+		source_kick(ds);
+	object_release(ds);
+}
+
+/* ---- manager side (manager thread) ------------------------------------------------ */
+
+static void source_merge(dispatch_source_t ds, uintptr_t value, int add)
+{
+	if (atomic_load(&ds->state) & SOURCE_CANCELLED)
+		return;
+	if (add)
+		atomic_fetch_add(&ds->pending, value);
+	else
+		atomic_store(&ds->pending, value);
+	atomic_store(&ds->has_event, 1);
+	source_kick(ds);
+}
+
+static void source_watch_ready(ManagerWatch *w, uint32_t revents)
+{
+	dispatch_source_t ds = (dispatch_source_t)((char *)w - offsetof(struct dispatch_source_s, watch));
+	int avail = 0;
+
+	if (ds->kind == SOURCE_READ) {
+		if (ioctl(w->fd, FIONREAD, &avail) < 0 || avail < 0)
+			avail = (revents & EPOLLIN) ? 1 : 0;
+		source_merge(ds, (uintptr_t)avail, 0);
+	} else {
+		source_merge(ds, 1, 0);
+	}
+}
+
+static void source_timer_fire(ManagerTimer *t, uint64_t count)
+{
+	dispatch_source_t ds = (dispatch_source_t)((char *)t - offsetof(struct dispatch_source_s, timer));
+
+	source_merge(ds, (uintptr_t)count, 1);
+}
+
+static void source_signal_fire(ManagerSignal *s, uint64_t count)
+{
+	dispatch_source_t ds = (dispatch_source_t)((char *)s - offsetof(struct dispatch_source_s, sig));
+
+	source_merge(ds, (uintptr_t)count, 1);
+}
+
+/* ManagerCall of dispatch_source_cancel: drops every registration. */
+static void source_cancel_call(ManagerCall *c)
+{
+	dispatch_source_t ds = (dispatch_source_t)((char *)c - offsetof(struct dispatch_source_s, call));
+
+	if (atomic_load(&ds->state) & SOURCE_WATCHED)
+		manager_watch_remove(&ds->watch);
+	if (ds->kind == SOURCE_TIMER) {
+		pthread_mutex_lock(&ds->lock);
+		manager_timer_disarm(&ds->timer);
+		pthread_mutex_unlock(&ds->lock);
+	}
+	if (ds->kind == SOURCE_SIGNAL)
+		manager_signal_remove(&ds->sig);
+	atomic_fetch_or(&ds->state, SOURCE_CANCEL_READY);
+	source_kick(ds);
+	object_release(ds); /* the manager's reference */
+}
+
+/* ---- API --------------------------------------------------------------------- */
+
+dispatch_source_t dispatch_source_create(dispatch_source_type_t type, uintptr_t handle, uintptr_t mask,
+					 dispatch_queue_t queue)
+{
+	dispatch_source_t ds;
+
+	if (!type || (type->kind == SOURCE_SIGNAL && (handle == 0 || handle >= 65)))
+		return NULL;
+	if ((type->kind == SOURCE_READ || type->kind == SOURCE_WRITE) && handle > INT_MAX)
+		return NULL;
+	queue_runtime_init();
+	ds = calloc(1, sizeof(*ds));
+	if (!ds)
+		return NULL;
+	object_init(&ds->head, &source_vtable);
+	pthread_mutex_init(&ds->lock, NULL);
+	ds->kind = type->kind;
+	ds->handle = handle;
+	ds->mask = mask;
+	ds->t_start = DISPATCH_TIME_FOREVER;
+	if (!queue)
+		queue = queue_default_target();
+	object_retain(queue);
+	atomic_init(&ds->head.target, queue);
+	ds->watch.fd = (int)handle;
+	ds->watch.events = type->kind == SOURCE_READ ? EPOLLIN : EPOLLOUT;
+	ds->watch.ready = source_watch_ready;
+	ds->timer.fire = source_timer_fire;
+	ds->sig.signo = (int)handle;
+	ds->sig.fire = source_signal_fire;
+	ds->call.fn = source_cancel_call;
+	return ds;
+}
+
+static void source_set(dispatch_source_t ds, SourceHandler *h, dispatch_function_t f, dispatch_block_t b)
+{
+	dispatch_block_t copy = b ? Block_copy(b) : NULL;
+
+	pthread_mutex_lock(&ds->lock);
+	if (h->block)
+		Block_release(h->block);
+	h->block = copy;
+	h->func = f;
+	pthread_mutex_unlock(&ds->lock);
+}
+
+void dispatch_source_set_event_handler(dispatch_source_t source, dispatch_block_t handler)
+{
+	source_set(source, &source->event, NULL, handler);
+}
+
+void dispatch_source_set_cancel_handler(dispatch_source_t source, dispatch_block_t handler)
+{
+	source_set(source, &source->cancel, NULL, handler);
+}
+
+void dispatch_source_set_registration_handler(dispatch_source_t source, dispatch_block_t handler)
+{
+	source_set(source, &source->reg, NULL, handler);
+	if (handler && (atomic_load(&source->state) & SOURCE_ACTIVATED)) {
+		atomic_fetch_or(&source->state, SOURCE_REG_PENDING);
+		source_kick(source);
+	}
+}
+
+void dispatch_source_set_event_handler_f(dispatch_source_t source, dispatch_function_t handler)
+{
+	source_set(source, &source->event, handler, NULL);
+}
+
+void dispatch_source_set_cancel_handler_f(dispatch_source_t source, dispatch_function_t handler)
+{
+	source_set(source, &source->cancel, handler, NULL);
+}
+
+void dispatch_source_set_registration_handler_f(dispatch_source_t source, dispatch_function_t handler)
+{
+	source_set(source, &source->reg, handler, NULL);
+	if (handler && (atomic_load(&source->state) & SOURCE_ACTIVATED)) {
+		atomic_fetch_or(&source->state, SOURCE_REG_PENDING);
+		source_kick(source);
+	}
+}
+
+/* Called with ds->lock held. */
+static void source_timer_apply(dispatch_source_t ds)
+{
+	uint64_t leeway = (ds->mask & DISPATCH_TIMER_STRICT) ? 0 : ds->t_leeway;
+
+	manager_timer_arm(&ds->timer, ds->t_start, ds->t_interval, leeway);
+}
+
+static void source_register(dispatch_source_t ds)
+{
+	int r;
+
+	object_retain(ds); /* the manager's reference, dropped by source_cancel_call */
+	switch (ds->kind) {
+	case SOURCE_READ:
+	case SOURCE_WRITE:
+		r = manager_watch_add(&ds->watch);
+		if (r == 0)
+			atomic_fetch_or(&ds->state, SOURCE_WATCHED);
+		else if (r == -EPERM)
+			source_merge(ds, 1, 0), atomic_fetch_or(&ds->state, SOURCE_ALWAYS_READY);
+		break;
+	case SOURCE_TIMER:
+		pthread_mutex_lock(&ds->lock);
+		source_timer_apply(ds);
+		pthread_mutex_unlock(&ds->lock);
+		break;
+	case SOURCE_SIGNAL:
+		manager_signal_add(&ds->sig);
+		break;
+	}
+}
+
+static void source_activate(DispatchHead *h)
+{
+	dispatch_source_t ds = (dispatch_source_t)h;
+	unsigned st = atomic_fetch_or(&ds->state, SOURCE_ACTIVATED);
+
+	if (st & SOURCE_ACTIVATED)
+		return;
+	if (st & SOURCE_CANCELLED) {
+		/* Cancelled before activation: only the cancel handler runs. */
+		atomic_fetch_or(&ds->state, SOURCE_CANCEL_READY);
+		source_kick(ds);
+		return;
+	}
+	if (ds->reg.block || ds->reg.func)
+		atomic_fetch_or(&ds->state, SOURCE_REG_PENDING);
+	source_register(ds);
+	source_kick(ds);
+	st = atomic_fetch_or(&ds->state, SOURCE_REGISTERED);
+	if (st & SOURCE_CANCELLED)
+		manager_call(&ds->call);
+}
+
+static void source_suspend(DispatchHead *h)
+{
+	dispatch_source_t ds = (dispatch_source_t)h;
+
+	atomic_fetch_add(&ds->suspended, 1);
+}
+
+static void source_resume(DispatchHead *h)
+{
+	dispatch_source_t ds = (dispatch_source_t)h;
+	int old;
+
+	if (!(atomic_load(&ds->state) & SOURCE_ACTIVATED)) {
+		source_activate(h);
+		return;
+	}
+	old = atomic_load(&ds->suspended);
+	do {
+		if (old == 0)
+			object_crash("Over-resume of an object");
+	} while (!atomic_compare_exchange_weak(&ds->suspended, &old, old - 1));
+	if (old != 1)
+		return;
+	if ((ds->kind == SOURCE_READ || ds->kind == SOURCE_WRITE) &&
+	    (atomic_load(&ds->state) & SOURCE_WATCHED) && !atomic_load(&ds->has_event))
+		manager_watch_rearm(&ds->watch);
+	if (source_has_work(ds))
+		source_kick(ds);
+}
+
+void dispatch_source_cancel(dispatch_source_t source)
+{
+	unsigned st = atomic_fetch_or(&source->state, SOURCE_CANCELLED);
+
+	if (st & SOURCE_CANCELLED)
+		return;
+	if (st & SOURCE_REGISTERED)
+		manager_call(&source->call);
+}
+
+intptr_t dispatch_source_testcancel(dispatch_source_t source)
+{
+	return (atomic_load(&source->state) & SOURCE_CANCELLED) != 0;
+}
+
+uintptr_t dispatch_source_get_handle(dispatch_source_t source)
+{
+	return source->handle;
+}
+
+uintptr_t dispatch_source_get_mask(dispatch_source_t source)
+{
+	return source->mask;
+}
+
+uintptr_t dispatch_source_get_data(dispatch_source_t source)
+{
+	return atomic_load(&source->data);
+}
+
+void dispatch_source_set_timer(dispatch_source_t source, dispatch_time_t start, uint64_t interval,
+			       uint64_t leeway)
+{
+	if (source->kind != SOURCE_TIMER)
+		return;
+	pthread_mutex_lock(&source->lock);
+	source->t_start = object_deadline_ns(start);
+	source->t_interval = interval;
+	source->t_leeway = leeway;
+	if ((atomic_load(&source->state) & (SOURCE_ACTIVATED | SOURCE_CANCELLED)) == SOURCE_ACTIVATED)
+		source_timer_apply(source);
+	pthread_mutex_unlock(&source->lock);
+}

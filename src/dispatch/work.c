@@ -1,0 +1,287 @@
+/*
+ * work.c - submitting work: dispatch_async, dispatch_sync, barriers,
+ * dispatch_after, dispatch_apply and dispatch_main.
+ *
+ * dispatch_sync runs the work on the calling thread when it can claim the
+ * queue at once (an idle queue whose target is a global queue); otherwise it
+ * queues an item that lives on the caller's stack and waits for it, so a sync
+ * from another queue never deadlocks.  A sync onto a serial queue (or a
+ * barrier sync onto any queue) that the calling thread is already draining is
+ * the documented misuse and crashes with GCD's message.  The main thread
+ * owns the main queue.
+ *
+ * dispatch_after arms a one-shot manager timer that pushes the item.
+ * dispatch_apply shares an iteration counter between the caller and
+ * helpers pushed to the queue; the caller waits only for the iterations to be
+ * done (helpers that start late find nothing left), and the shared state is
+ * reference counted so late helpers can still read it.
+ */
+#include "dispatch/internal.h"
+#include "dispatch/manager.h"
+#include "dispatch/queue.h"
+
+#include <Block.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static void work_submit(dispatch_queue_t q, void *ctx, dispatch_function_t func, unsigned flags)
+{
+	DispatchItem *it = queue_item_new(func, ctx, NULL, flags);
+
+	if (it)
+		queue_push(q, it);
+}
+
+void dispatch_async_f(dispatch_queue_t queue, void *context, dispatch_function_t work)
+{
+	work_submit(queue, context, work, 0);
+}
+
+void dispatch_barrier_async_f(dispatch_queue_t queue, void *context, dispatch_function_t work)
+{
+	work_submit(queue, context, work, DITEM_BARRIER);
+}
+
+void dispatch_async(dispatch_queue_t queue, dispatch_block_t block)
+{
+	work_submit(queue, Block_copy(block), queue_call_block, 0);
+}
+
+void dispatch_barrier_async(dispatch_queue_t queue, dispatch_block_t block)
+{
+	work_submit(queue, Block_copy(block), queue_call_block, DITEM_BARRIER);
+}
+
+/* ---- sync ------------------------------------------------------------------- */
+
+typedef struct {
+	DispatchItem item;
+	DispatchWaiter waiter;
+} SyncItem;
+
+static void work_sync_invoke(DispatchItem *item)
+{
+	SyncItem *s = (SyncItem *)item;
+
+	s->item.func(s->item.ctx);
+	sync_waiter_wake(&s->waiter);
+}
+
+static int work_is_main_thread(void)
+{
+	return (pid_t)syscall(SYS_gettid) == getpid();
+}
+
+static void work_sync(dispatch_queue_t q, void *ctx, dispatch_function_t func, int barrier)
+{
+	SyncItem s = {.item = {.invoke = work_sync_invoke, .func = func, .ctx = ctx}};
+	QueueFrame frame;
+
+	if (q->role == QUEUE_ROOT) {
+		func(ctx);
+		return;
+	}
+	if ((q->width == 1 || barrier) &&
+	    (queue_is_current(q) || (q->role == QUEUE_MAIN && work_is_main_thread())))
+		object_crash("dispatch_sync called on queue already owned by current thread");
+	if (queue_try_enter(q, barrier)) {
+		queue_frame_push(&frame, q);
+		func(ctx);
+		queue_frame_pop(&frame);
+		queue_leave(q, barrier);
+		return;
+	}
+	s.item.flags = barrier ? DITEM_BARRIER : 0;
+	atomic_init(&s.waiter.state, 0);
+	queue_push(q, &s.item);
+	sync_waiter_wait(&s.waiter);
+}
+
+void dispatch_sync_f(dispatch_queue_t queue, void *context, dispatch_function_t work)
+{
+	work_sync(queue, context, work, 0);
+}
+
+void dispatch_barrier_sync_f(dispatch_queue_t queue, void *context, dispatch_function_t work)
+{
+	work_sync(queue, context, work, 1);
+}
+
+static void work_call_block_borrowed(void *block)
+{
+	((dispatch_block_t)block)();
+}
+
+void dispatch_sync(dispatch_queue_t queue, dispatch_block_t block)
+{
+	work_sync(queue, (void *)block, work_call_block_borrowed, 0);
+}
+
+void dispatch_barrier_sync(dispatch_queue_t queue, dispatch_block_t block)
+{
+	work_sync(queue, (void *)block, work_call_block_borrowed, 1);
+}
+
+/* ---- after ------------------------------------------------------------------- */
+
+typedef struct {
+	ManagerTimer timer;
+	dispatch_queue_t queue; /* held */
+	DispatchItem *item;
+} AfterTimer;
+
+static void work_after_fire(ManagerTimer *t, uint64_t count)
+{
+	AfterTimer *a = (AfterTimer *)t;
+
+	queue_push(a->queue, a->item);
+	object_release(a->queue);
+	free(a);
+}
+
+void dispatch_after_f(dispatch_time_t when, dispatch_queue_t queue, void *context, dispatch_function_t work)
+{
+	AfterTimer *a;
+
+	if (when == DISPATCH_TIME_FOREVER)
+		return;
+	if (when == DISPATCH_TIME_NOW) {
+		dispatch_async_f(queue, context, work);
+		return;
+	}
+	queue_runtime_init();
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return;
+	a->item = queue_item_new(work, context, NULL, 0);
+	if (!a->item) {
+		free(a);
+		return;
+	}
+	a->queue = queue;
+	object_retain(queue);
+	a->timer.fire = work_after_fire;
+	manager_timer_arm(&a->timer, object_deadline_ns(when), 0, 0);
+}
+
+void dispatch_after(dispatch_time_t when, dispatch_queue_t queue, dispatch_block_t block)
+{
+	if (when == DISPATCH_TIME_FOREVER)
+		return;
+	dispatch_after_f(when, queue, Block_copy(block), queue_call_block);
+}
+
+/* ---- apply ------------------------------------------------------------------- */
+
+typedef struct {
+	atomic_int refs;
+	atomic_size_t next, done;
+	size_t n;
+	void *ctx;
+	void (*work)(void *, size_t);
+	DispatchWaiter waiter;
+} Apply;
+
+static void work_apply_put(Apply *a)
+{
+	if (atomic_fetch_sub(&a->refs, 1) == 1)
+		free(a);
+}
+
+static void work_apply_loop(void *arg)
+{
+	Apply *a = arg;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&a->next, 1)) < a->n) {
+		a->work(a->ctx, i);
+		if (atomic_fetch_add(&a->done, 1) + 1 == a->n)
+			sync_waiter_wake(&a->waiter);
+	}
+	work_apply_put(a);
+}
+
+static void work_apply_serial(void *arg)
+{
+	Apply *a = arg;
+
+	for (size_t i = 0; i < a->n; i++)
+		a->work(a->ctx, i);
+}
+
+void dispatch_apply_f(size_t iterations, dispatch_queue_t queue, void *context,
+		      void (*work)(void *context, size_t iteration))
+{
+	Apply *a, local = {.n = iterations, .ctx = context, .work = work};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t helpers;
+
+	if (!iterations)
+		return;
+	if (!queue)
+		queue = queue_default_target();
+	a = queue->width == 1 || iterations == 1 ? NULL : malloc(sizeof(*a));
+	if (!a) {
+		dispatch_sync_f(queue, &local, work_apply_serial);
+		return;
+	}
+	*a = local;
+	atomic_init(&a->waiter.state, 0);
+	helpers = (size_t)(ncpu > 1 ? ncpu - 1 : 1);
+	if (helpers > iterations - 1)
+		helpers = iterations - 1;
+	atomic_init(&a->refs, (int)helpers + 1);
+	for (size_t i = 0; i < helpers; i++)
+		if (queue_async(queue, a, work_apply_loop) < 0)
+			work_apply_put(a);
+	atomic_fetch_add(&a->refs, 1); /* the caller's loop puts one */
+	work_apply_loop(a);
+	sync_waiter_wait(&a->waiter);
+	work_apply_put(a);
+}
+
+typedef struct {
+	void (^block)(size_t);
+} ApplyBlock;
+
+static void work_apply_block(void *ctx, size_t i)
+{
+	((ApplyBlock *)ctx)->block(i);
+}
+
+void dispatch_apply(size_t iterations, dispatch_queue_t queue, void (^block)(size_t))
+{
+	ApplyBlock b = {block};
+
+	dispatch_apply_f(iterations, queue, &b, work_apply_block);
+}
+
+/* ---- main queue -------------------------------------------------------------- */
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int pending;
+} work_main = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+
+void queue_main_wake(void)
+{
+	pthread_mutex_lock(&work_main.lock);
+	work_main.pending = 1;
+	pthread_cond_signal(&work_main.cond);
+	pthread_mutex_unlock(&work_main.lock);
+}
+
+void dispatch_main(void)
+{
+	queue_runtime_init();
+	for (;;) {
+		pthread_mutex_lock(&work_main.lock);
+		while (!work_main.pending)
+			pthread_cond_wait(&work_main.cond, &work_main.lock);
+		work_main.pending = 0;
+		pthread_mutex_unlock(&work_main.lock);
+		queue_drain(&_dispatch_main_q);
+	}
+}
