@@ -272,11 +272,14 @@ static void manager_signalfd_read(void)
 	struct signalfd_siginfo si[8];
 	ssize_t n;
 
+	/* Under the lock: manager_signal_add changes the signalfd's mask. */
+	pthread_mutex_lock(&mgr.lock);
 	while ((n = read(mgr.sigfd, si, sizeof(si))) > 0) {
 		for (size_t i = 0; i < (size_t)n / sizeof(si[0]); i++)
 			if (si[i].ssi_signo < MANAGER_NSIG)
 				atomic_fetch_add(&mgr.sigcount[si[i].ssi_signo], 1);
 	}
+	pthread_mutex_unlock(&mgr.lock);
 }
 
 static void manager_signals_flush(void)
