@@ -1,0 +1,74 @@
+/*
+ * connection.h - the connection layer's internal face, for the broker (xpcd)
+ * and for tests that need to build links by hand.
+ *
+ * Model (docs/transport.md, docs/connections.md): every link is one AF_UNIX
+ * SOCK_SEQPACKET socket.  A listener is the receive side R of a socketpair
+ * (R, W); an endpoint is a duplicate of W.  Connecting through an endpoint
+ * makes a fresh socketpair (c, s), keeps c and sends s over W in a check-in
+ * frame; the listener receives s on R and hands a new peer connection to its
+ * event handler.
+ *
+ * Every function here returns objects in the state Apple's API gives them:
+ * connections are inactive (set an event handler, then resume/activate).
+ * Descriptor ownership is in the argument names: _consume = the callee owns
+ * it from the call on (also on failure), _borrow = the caller keeps it.
+ * This header is stable: add to it, never change what is here.
+ */
+#ifndef XPC_CONNECTION_CONNECTION_H
+#define XPC_CONNECTION_CONNECTION_H
+
+#include <dispatch/dispatch.h>
+#include <xpc/xpc.h>
+
+/*
+ * connection_create_from_socket() - a peer connection over a connected
+ * SOCK_SEQPACKET socket (xpcd wraps accepted broker-socket links with it;
+ * clients use it for their link to the broker).
+ * @fd:  consumed; a connected AF_UNIX SOCK_SEQPACKET socket, close-on-exec
+ * @q:   target queue of the event handler (NULL: the default global queue)
+ *
+ * The peer's credentials come from SO_PEERCRED at once and from
+ * SCM_CREDENTIALS of every received frame.  The connection is not named:
+ * when the peer goes away it becomes INVALID ("peer exited").
+ * Return: a +1 inactive connection, or NULL (ENOMEM; @fd closed).
+ */
+xpc_connection_t connection_create_from_socket(int fd, dispatch_queue_t q);
+
+/*
+ * connection_create_listener_from_fd() - a listener over the receive side of
+ * a listener pair (the R of (R, W); xpcd's per-name channels, XPCD_LISTEN_*).
+ * @recv_fd: consumed; close-on-exec is set on it
+ * @name:    copied; what xpc_connection_get_name() returns (may be NULL)
+ * @q:       target queue of the event handler (NULL: default global queue)
+ *
+ * Its event handler receives a new peer connection per check-in.
+ * xpc_endpoint_create() on it works only if the listener knows its W, which
+ * it does not here: make endpoints from W with endpoint_create_from_send_fd().
+ * Return: a +1 inactive listener, or NULL (ENOMEM; @recv_fd closed).
+ */
+xpc_connection_t connection_create_listener_from_fd(int recv_fd, const char *name, dispatch_queue_t q);
+
+/*
+ * endpoint_create_from_send_fd() - an endpoint from the W of a listener pair.
+ * @send_fd: borrowed; duplicated (F_DUPFD_CLOEXEC)
+ * Return: a +1 endpoint, or NULL with errno set.
+ */
+xpc_endpoint_t endpoint_create_from_send_fd(int send_fd);
+
+/*
+ * connection_listener_pair() - make a listener pair (R, W): a
+ * SOCK_SEQPACKET | SOCK_CLOEXEC socketpair, R set up to receive credentials.
+ * @ret_recv_fd, @ret_send_fd: set on success; the caller owns both.
+ * Return: 0 or a negative errno.
+ */
+int connection_listener_pair(int *ret_recv_fd, int *ret_send_fd);
+
+/*
+ * connection_get_socket_borrow() - the descriptor a connection currently
+ * uses (the link of a peer, R of a listener), -1 if none; borrowed, valid
+ * only while the connection is neither cancelled nor invalid.  For tests.
+ */
+int connection_get_socket_borrow(xpc_connection_t conn);
+
+#endif /* XPC_CONNECTION_CONNECTION_H */
