@@ -30,8 +30,10 @@ static void data_dispose(DispatchHead *h)
 	if (d->owns)
 		free((void *)d->buf);
 	if (d->destructor) {
-		dispatch_async(d->queue, d->destructor);
-		Block_release(d->destructor);
+		/* The item takes over our copy of the block (one owner at a time:
+		 * BlocksRuntime's reference counts are invisible to TSan). */
+		if (queue_async(d->queue, d->destructor, queue_call_block) < 0)
+			Block_release(d->destructor);
 		object_release(d->queue);
 	}
 	free(d);

@@ -23,6 +23,7 @@
 #include <dispatch/dispatch.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -121,8 +122,11 @@ void queue_call_block(void *block);
 
 /* pool.c: the worker threads serving the root (global) queues. */
 void pool_push(int priority, DispatchItem *item);
-/* pthread_create with every signal blocked; detached. */
-int pool_spawn_thread(void *(*fn)(void *), void *arg);
+/* Records the signal mask of the calling thread for the workers. */
+void pool_init(void);
+/* A detached thread running @fn(@arg) with signal mask @mask.
+ * Return: 0 or a negative errno. */
+int pool_spawn_thread(void *(*fn)(void *), void *arg, const sigset_t *mask);
 
 /* sync.c: a one-shot wake-up for a waiting thread (futex based). */
 typedef struct {

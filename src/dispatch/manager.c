@@ -16,7 +16,8 @@
  * async-signal-safe handler (installed when the disposition was SIG_DFL or
  * SIG_IGN; it bumps the counter and writes the eventfd) for signals that
  * reach a thread, and the signalfd for signals a program keeps blocked in all
- * its threads.  The runtime's own threads block every signal.
+ * its threads.  The manager thread blocks every signal; workers have the
+ * mask of the thread that started the runtime.
  *
  * Calls (ManagerCall) run after each batch of events, so a watch removed by a
  * call can no longer be reported.
@@ -345,6 +346,8 @@ static int manager_add_own(int fd, void *tag)
 
 void manager_start(void)
 {
+	sigset_t all;
+
 	sigemptyset(&mgr.sigmask);
 	mgr.epfd = epoll_create1(EPOLL_CLOEXEC);
 	mgr.wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -356,6 +359,8 @@ void manager_start(void)
 	manager_add_own(mgr.wakefd, &manager_tag_wake);
 	manager_add_own(mgr.timerfd, &manager_tag_timer);
 	manager_add_own(mgr.sigfd, &manager_tag_signal);
-	if (pool_spawn_thread(manager_main, NULL) < 0)
+	sigfillset(&all);
+	pool_init();
+	if (pool_spawn_thread(manager_main, NULL, &all) < 0)
 		object_crash("cannot create the manager thread");
 }

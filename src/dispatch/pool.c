@@ -4,23 +4,32 @@
  * One process-wide pool: a FIFO per priority, a stack of idle workers (each
  * with its own condition variable, so a push wakes exactly one), and a
  * thread count.  Rule: a push wakes an idle worker if there is one, else
- * spawns a worker unless POOL_MAX_THREADS exist.  So a worker blocked in a
- * long block never starves the others (a new one is spawned), and the pool
- * stays bounded.  A worker idle for POOL_IDLE_SECONDS exits.  Workers take
+ * spawns a worker while fewer than one per CPU (at least 2) exist.  Above
+ * that, a watchdog (a manager timer, armed only while work waits) spawns one
+ * more worker each POOL_STALL_MS during which work waited and no worker took
+ * any: so blocks that block (or run long) never starve the rest, bursts of
+ * short blocks do not create a thread each, and the pool stays bounded by
+ * POOL_MAX_THREADS.  A worker idle for POOL_IDLE_SECONDS exits.  Workers take
  * the highest non-empty priority first.  Idle workers sleep in
- * pthread_cond_timedwait: nothing spins.  Threads of the runtime are created
- * with every signal blocked, so signals reach the program's threads.
+ * pthread_cond_timedwait: nothing spins.  Workers get the signal mask of the
+ * thread that started the runtime (so a program that blocks a signal before
+ * its first dispatch call has it blocked in every thread, and a child a
+ * block forks and execs inherits an ordinary mask); the manager thread
+ * blocks every signal.
  */
 #include "dispatch/internal.h"
+#include "dispatch/manager.h"
 #include "dispatch/queue.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #define POOL_MAX_THREADS 64
 #define POOL_IDLE_SECONDS 5
+#define POOL_STALL_MS 20
 
 typedef struct PoolWorker {
 	struct PoolWorker *next_idle;
@@ -32,20 +41,36 @@ static struct {
 	pthread_mutex_t lock;
 	DispatchItem *first[QUEUE_N_PRIORITIES], *last[QUEUE_N_PRIORITIES];
 	PoolWorker *idle;
-	int nthreads;
+	int nthreads, soft_limit;
+	int watchdog_armed;
+	unsigned long pops, pops_seen;
+	sigset_t worker_mask;
+	ManagerTimer watchdog;
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-int pool_spawn_thread(void *(*fn)(void *), void *arg)
+static void pool_watchdog_fire(ManagerTimer *t, uint64_t count);
+
+void pool_init(void)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	pthread_sigmask(SIG_SETMASK, NULL, &pool.worker_mask);
+	pool.soft_limit = ncpu > 2 ? (int)ncpu : 2;
+	if (pool.soft_limit > POOL_MAX_THREADS)
+		pool.soft_limit = POOL_MAX_THREADS;
+	pool.watchdog.fire = pool_watchdog_fire;
+}
+
+int pool_spawn_thread(void *(*fn)(void *), void *arg, const sigset_t *mask)
 {
 	pthread_attr_t attr;
-	sigset_t all, old;
+	sigset_t old;
 	pthread_t tid;
 	int r;
 
-	sigfillset(&all);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_sigmask(SIG_SETMASK, mask, &old);
 	r = pthread_create(&tid, &attr, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
@@ -63,6 +88,7 @@ static DispatchItem *pool_pop(void)
 		pool.first[p] = it->next;
 		if (!pool.first[p])
 			pool.last[p] = NULL;
+		pool.pops++;
 		return it;
 	}
 	return NULL;
@@ -121,11 +147,52 @@ static void *pool_worker_main(void *arg)
 	return NULL;
 }
 
+static void pool_spawn_worker(void)
+{
+	if (pool_spawn_thread(pool_worker_main, NULL, &pool.worker_mask) < 0) {
+		pthread_mutex_lock(&pool.lock);
+		pool.nthreads--;
+		pthread_mutex_unlock(&pool.lock);
+	}
+}
+
+static void pool_watchdog_arm(void)
+{
+	manager_timer_arm(&pool.watchdog, object_now_ns() + POOL_STALL_MS * NSEC_PER_MSEC, 0, 0);
+}
+
+static int pool_has_work(void)
+{
+	return pool.first[0] || pool.first[1] || pool.first[2] || pool.first[3];
+}
+
+/* Manager thread: work waited POOL_STALL_MS; spawn if nobody took any. */
+static void pool_watchdog_fire(ManagerTimer *t, uint64_t count)
+{
+	int spawn = 0, rearm = 0;
+
+	pthread_mutex_lock(&pool.lock);
+	if (pool_has_work() && !pool.idle && pool.pops == pool.pops_seen &&
+	    pool.nthreads < POOL_MAX_THREADS) {
+		pool.nthreads++;
+		spawn = 1;
+	}
+	pool.pops_seen = pool.pops;
+	rearm = pool_has_work() && pool.nthreads < POOL_MAX_THREADS;
+	pool.watchdog_armed = rearm;
+	pthread_mutex_unlock(&pool.lock);
+	if (spawn)
+		pool_spawn_worker();
+	if (rearm)
+		pool_watchdog_arm();
+}
+
 void pool_push(int priority, DispatchItem *item)
 {
 	PoolWorker *w;
-	int spawn = 0;
+	int spawn = 0, watch = 0;
 
+	queue_runtime_init();
 	item->next = NULL;
 	pthread_mutex_lock(&pool.lock);
 	if (pool.last[priority])
@@ -138,14 +205,17 @@ void pool_push(int priority, DispatchItem *item)
 		pool.idle = w->next_idle;
 		w->woken = 1;
 		pthread_cond_signal(&w->cond);
-	} else if (pool.nthreads < POOL_MAX_THREADS) {
+	} else if (pool.nthreads < pool.soft_limit || pool.nthreads == 0) {
 		pool.nthreads++;
 		spawn = 1;
+	} else if (!pool.watchdog_armed && pool.nthreads < POOL_MAX_THREADS) {
+		pool.watchdog_armed = 1;
+		pool.pops_seen = pool.pops;
+		watch = 1;
 	}
 	pthread_mutex_unlock(&pool.lock);
-	if (spawn && pool_spawn_thread(pool_worker_main, NULL) < 0) {
-		pthread_mutex_lock(&pool.lock);
-		pool.nthreads--;
-		pthread_mutex_unlock(&pool.lock);
-	}
+	if (spawn)
+		pool_spawn_worker();
+	if (watch)
+		pool_watchdog_arm();
 }

@@ -326,7 +326,7 @@ static void queue_suspend(DispatchHead *h)
 {
 	dispatch_queue_t q = (dispatch_queue_t)h;
 
-	if (q->role != QUEUE_PLAIN)
+	if (q->role == QUEUE_ROOT)
 		return;
 	pthread_mutex_lock(&q->lock);
 	q->suspended++;
@@ -346,7 +346,7 @@ static void queue_resume(DispatchHead *h)
 {
 	dispatch_queue_t q = (dispatch_queue_t)h;
 
-	if (q->role != QUEUE_PLAIN)
+	if (q->role == QUEUE_ROOT)
 		return;
 	pthread_mutex_lock(&q->lock);
 	if (q->suspended == 0 && q->inactive)

@@ -39,6 +39,11 @@ const struct dispatch_source_type_s _dispatch_source_type_write = {SOURCE_WRITE}
 const struct dispatch_source_type_s _dispatch_source_type_timer = {SOURCE_TIMER};
 const struct dispatch_source_type_s _dispatch_source_type_signal = {SOURCE_SIGNAL};
 
+typedef struct SourceRetired {
+	struct SourceRetired *next;
+	dispatch_block_t block;
+} SourceRetired;
+
 typedef struct {
 	dispatch_function_t func; /* called with the source's context */
 	dispatch_block_t block;   /* or this (Block_copy'd) */
@@ -62,6 +67,7 @@ struct dispatch_source_s {
 	SourceKind kind;
 	uintptr_t handle, mask;
 	SourceHandler event, cancel, reg;
+	SourceRetired *retired; /* replaced handler blocks, freed with the source */
 	atomic_uint state;
 	atomic_int suspended;
 	atomic_int inflight;
@@ -103,6 +109,13 @@ static void source_dispose(DispatchHead *h)
 	source_handler_clear(&ds->event);
 	source_handler_clear(&ds->cancel);
 	source_handler_clear(&ds->reg);
+	while (ds->retired) {
+		SourceRetired *r = ds->retired;
+
+		ds->retired = r->next;
+		Block_release(r->block);
+		free(r);
+	}
 	object_release(atomic_load(&ds->head.target));
 	pthread_mutex_destroy(&ds->lock);
 	free(ds);
@@ -126,21 +139,19 @@ static void source_kick(dispatch_source_t ds)
 	}
 }
 
-/* Runs @which (copied under the lock, so a concurrent setter is harmless). */
+/* Runs @which.  A handler replaced while it runs is not freed before the
+ * source is (see source_set), so no reference is taken here. */
 static void source_call(dispatch_source_t ds, SourceHandler *which)
 {
 	SourceHandler h;
 
 	pthread_mutex_lock(&ds->lock);
-	h.func = which->func;
-	h.block = which->block ? Block_copy(which->block) : NULL;
+	h = *which;
 	pthread_mutex_unlock(&ds->lock);
-	if (h.block) {
+	if (h.block)
 		h.block();
-		Block_release(h.block);
-	} else if (h.func) {
+	else if (h.func)
 		h.func(ds->head.ctx);
-	}
 }
 
 static int source_has_work(dispatch_source_t ds)
@@ -307,13 +318,22 @@ dispatch_source_t dispatch_source_create(dispatch_source_type_t type, uintptr_t 
 	return ds;
 }
 
+/* Replaces a handler; the old block is kept until the source is freed, as
+ * it may be running on the source's queue right now. */
 static void source_set(dispatch_source_t ds, SourceHandler *h, dispatch_function_t f, dispatch_block_t b)
 {
 	dispatch_block_t copy = b ? Block_copy(b) : NULL;
+	SourceRetired *r = NULL;
 
 	pthread_mutex_lock(&ds->lock);
-	if (h->block)
-		Block_release(h->block);
+	if (h->block) {
+		r = malloc(sizeof(*r));
+		if (r) { /* else: leak it rather than risk freeing it while it runs */
+			r->block = h->block;
+			r->next = ds->retired;
+			ds->retired = r;
+		}
+	}
 	h->block = copy;
 	h->func = f;
 	pthread_mutex_unlock(&ds->lock);

@@ -222,6 +222,29 @@ static void test_barrier(void)
 	dispatch_release(q);
 }
 
+/* Blocks that block: 12 blocks on a global queue that can only finish once
+ * all 12 run at the same time, more than the CPUs: the pool must grow. */
+static void test_pool_growth(void)
+{
+	enum { NB = 12 };
+	dispatch_group_t g = dispatch_group_create();
+	dispatch_semaphore_t all = dispatch_semaphore_create(0);
+	__block atomic_int arrived = 0, ok = 0;
+
+	for (int i = 0; i < NB; i++)
+		dispatch_group_async(g, dispatch_get_global_queue(QOS_CLASS_UTILITY, 0), ^{
+			if (atomic_fetch_add(&arrived, 1) + 1 == NB)
+				for (int j = 0; j < NB; j++)
+					dispatch_semaphore_signal(all);
+			if (dispatch_semaphore_wait(all, dispatch_time(DISPATCH_TIME_NOW, 20 * NSEC_PER_SEC)) == 0)
+				atomic_fetch_add(&ok, 1);
+		});
+	CHECK_EQ_INT(dispatch_group_wait(g, dispatch_time(DISPATCH_TIME_NOW, 30 * NSEC_PER_SEC)), 0);
+	CHECK_EQ_INT(atomic_load(&ok), NB);
+	dispatch_release(g);
+	dispatch_release(all);
+}
+
 int main(void)
 {
 	harness_warm_dispatch();
@@ -233,5 +256,6 @@ int main(void)
 	test_suspend_resume();
 	test_context_finalizer();
 	test_barrier();
+	test_pool_growth();
 	return harness_end();
 }
