@@ -1,0 +1,64 @@
+/*
+ * frame.h - the frame: what one SOCK_SEQPACKET message carries
+ * (docs/transport.md).
+ *
+ * A frame is a fixed 32-byte header followed, for an inline body, by exactly
+ * body_len bytes of object encoding (src/wire).  A body larger than
+ * FRAME_MAX_INLINE travels out of line: the packet is the header alone and
+ * the last descriptor is a sealed memfd holding the body.  Descriptors of
+ * the body travel with SCM_RIGHTS in order of appearance.
+ *
+ * frame_parse_header() is pure (no syscalls) so it can be fuzzed; it checks
+ * every field against the packet it came in and the limits below.
+ */
+#ifndef XPC_TRANSPORT_FRAME_H
+#define XPC_TRANSPORT_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FRAME_MAGIC 0x46435058u /* "XPCF" */
+#define FRAME_HEADER_SIZE 32u
+#define FRAME_MAX_INLINE (60u * 1024u)         /* larger bodies go out of line */
+#define FRAME_MAX_BODY (256u * 1024u * 1024u)  /* limit: message size */
+#define FRAME_MAX_FDS 253u                     /* limit: SCM_MAX_FD */
+
+enum {
+	FRAME_MESSAGE = 1, /* a message; flag WANTS_REPLY if sent with reply */
+	FRAME_REPLY = 2,   /* a reply; reply_to = id of the request */
+	FRAME_CHECKIN = 3, /* on a listener's W: one descriptor, the new link */
+	FRAME_HELLO = 4,   /* first frame of a listener's peer: credentials */
+};
+
+enum {
+	FRAME_F_WANTS_REPLY = 0x1,
+	FRAME_F_OOL = 0x2, /* body in the last descriptor (sealed memfd) */
+	FRAME_F_ALL = 0x3,
+};
+
+typedef struct FrameHeader {
+	uint32_t magic;
+	uint8_t kind;
+	uint8_t flags;
+	uint16_t n_fds;    /* descriptors with the packet, the OOL memfd included */
+	uint64_t id;       /* sender's id of this frame, never 0 for messages */
+	uint64_t reply_to; /* REPLY: id of the request; else 0 */
+	uint64_t body_len; /* bytes of the body, inline or out of line */
+} FrameHeader;
+
+_Static_assert(sizeof(FrameHeader) == FRAME_HEADER_SIZE, "frame header layout");
+
+/*
+ * frame_parse_header() - validate a received packet's header.
+ * @pkt, @len:  the packet as received (header and inline body)
+ * @n_fds:      descriptors that arrived with it
+ * @ret:        set on success
+ * @ret_reason: on failure, a static text naming what is wrong
+ * Return: 0, or -EPROTO.
+ */
+int frame_parse_header(const void *pkt, size_t len, size_t n_fds, FrameHeader *ret, const char **ret_reason);
+
+/* Name of a frame kind for tracing ("message", ...; "?" if unknown). */
+const char *frame_kind_name(unsigned kind);
+
+#endif

@@ -1,0 +1,260 @@
+/*
+ * transport.c - sendmsg/recvmsg of frames (see transport.h).
+ *
+ * Out-of-line bodies: the sender writes the body into a fresh memfd
+ * (MFD_CLOEXEC | MFD_ALLOW_SEALING), seals it against writing, growing and
+ * shrinking (and further sealing) and sends it as the last descriptor.  The
+ * receiver checks the seals with F_GET_SEALS and the size with fstat before
+ * mapping it read-only, so no sender can change a byte the receiver reads.
+ * (Pooling of these buffers, DESIGN.md, is not done yet: see
+ * docs/transport.md.)
+ */
+#include "transport/transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TRANSPORT_SEALS (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK)
+
+int transport_setup_socket(int fd)
+{
+	int one = 1;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
+		return -errno;
+	return 0;
+}
+
+static int transport_make_memfd(const void *body, size_t len)
+{
+	const uint8_t *p = body;
+	size_t off = 0;
+	int fd;
+
+	fd = memfd_create("xpc-body", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)len) < 0)
+		goto fail;
+	while (off < len) {
+		ssize_t n = pwrite(fd, p + off, len - off, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		off += (size_t)n;
+	}
+	if (fcntl(fd, F_ADD_SEALS, TRANSPORT_SEALS | F_SEAL_SEAL) < 0)
+		goto fail;
+	return fd;
+fail:
+	off = (size_t)errno;
+	close(fd);
+	return off ? -(int)off : -EIO;
+}
+
+static ssize_t transport_sendmsg(int fd, const void *a, size_t alen, const void *b, size_t blen, const int *fds,
+				 size_t n_fds)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * FRAME_MAX_FDS)];
+	} ctl;
+	struct iovec iov[2] = {{(void *)a, alen}, {(void *)b, blen}};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = blen ? 2 : 1};
+	ssize_t n;
+
+	if (n_fds) {
+		struct cmsghdr *c;
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+	}
+	do
+		n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+int transport_send(int fd, FrameHeader *hdr, const void *body, size_t len, const int *fds, size_t n_fds)
+{
+	int all[FRAME_MAX_FDS];
+	ssize_t n;
+	int memfd;
+
+	if (len > FRAME_MAX_BODY || n_fds > FRAME_MAX_FDS)
+		return -E2BIG;
+	hdr->magic = FRAME_MAGIC;
+	hdr->body_len = len;
+	hdr->n_fds = (uint16_t)n_fds;
+	hdr->flags &= ~FRAME_F_OOL;
+	if (len <= FRAME_MAX_INLINE) {
+		n = transport_sendmsg(fd, hdr, sizeof(*hdr), body, len, fds, n_fds);
+		return n < 0 ? (int)n : 0;
+	}
+	if (n_fds + 1 > FRAME_MAX_FDS)
+		return -E2BIG;
+	memfd = transport_make_memfd(body, len);
+	if (memfd < 0)
+		return memfd;
+	if (n_fds)
+		memcpy(all, fds, sizeof(int) * n_fds);
+	all[n_fds] = memfd;
+	hdr->flags |= FRAME_F_OOL;
+	hdr->n_fds = (uint16_t)(n_fds + 1);
+	n = transport_sendmsg(fd, hdr, sizeof(*hdr), NULL, 0, all, n_fds + 1);
+	close(memfd);
+	return n < 0 ? (int)n : 0;
+}
+
+/* Collects descriptors and credentials; returns the number of fds or -1 if
+ * a control message has an unexpected shape. */
+static int transport_take_cmsgs(struct msghdr *msg, TransportFrame *f)
+{
+	struct cmsghdr *c;
+	int bad = 0;
+
+	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			if (f->n_fds + n > FRAME_MAX_FDS) {
+				int tmp;
+				for (size_t i = 0; i < n; i++) {
+					memcpy(&tmp, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+					close(tmp);
+				}
+				bad = 1;
+				continue;
+			}
+			memcpy(f->fds + f->n_fds, CMSG_DATA(c), n * sizeof(int));
+			f->n_fds += n;
+		} else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+			   c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+			struct ucred uc;
+			memcpy(&uc, CMSG_DATA(c), sizeof(uc));
+			f->has_creds = true;
+			f->pid = uc.pid;
+			f->uid = uc.uid;
+			f->gid = uc.gid;
+		}
+	}
+	return bad ? -1 : (int)f->n_fds;
+}
+
+static int transport_map_body(TransportFrame *f, const char **ret_reason)
+{
+	int memfd = f->fds[f->n_fds - 1];
+	struct stat st;
+	int seals;
+
+	seals = fcntl(memfd, F_GET_SEALS);
+	if (seals < 0 || (seals & TRANSPORT_SEALS) != TRANSPORT_SEALS) {
+		*ret_reason = "bad frame: out-of-line body not sealed";
+		return TRANSPORT_INVALID;
+	}
+	if (fstat(memfd, &st) < 0 || (uint64_t)st.st_size != f->hdr.body_len) {
+		*ret_reason = "bad frame: out-of-line body size disagrees";
+		return TRANSPORT_INVALID;
+	}
+	f->map = mmap(NULL, f->hdr.body_len, PROT_READ, MAP_PRIVATE, memfd, 0);
+	if (f->map == MAP_FAILED) {
+		f->map = NULL;
+		return -errno;
+	}
+	f->map_len = f->hdr.body_len;
+	f->body = f->map;
+	close(memfd);
+	f->fds[--f->n_fds] = -1;
+	return 0;
+}
+
+int transport_recv(int fd, TransportFrame *f, const char **ret_reason)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * FRAME_MAX_FDS) + CMSG_SPACE(sizeof(struct ucred)) + 64];
+	} ctl;
+	struct iovec iov = {f->pkt, sizeof(f->pkt)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf)};
+	ssize_t n;
+	int r;
+
+	f->n_fds = 0;
+	f->has_creds = false;
+	f->map = NULL;
+	f->map_len = 0;
+	f->body = NULL;
+	do
+		n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	r = transport_take_cmsgs(&msg, f);
+	if (n == 0 && f->n_fds == 0)
+		return TRANSPORT_EOF;
+	if (msg.msg_flags & MSG_CTRUNC) {
+		*ret_reason = "protocol violation: truncated control data (MSG_CTRUNC)";
+		return TRANSPORT_INVALID;
+	}
+	if (r < 0) {
+		*ret_reason = "limit exceeded: descriptors per message";
+		return TRANSPORT_INVALID;
+	}
+	if (msg.msg_flags & MSG_TRUNC) {
+		*ret_reason = "bad frame: packet larger than the inline limit";
+		return TRANSPORT_INVALID;
+	}
+	if (frame_parse_header(f->pkt, (size_t)n, f->n_fds, &f->hdr, ret_reason) < 0)
+		return TRANSPORT_INVALID;
+	if (f->hdr.flags & FRAME_F_OOL)
+		return transport_map_body(f, ret_reason);
+	f->body = f->pkt + FRAME_HEADER_SIZE;
+	return 0;
+}
+
+void transport_frame_clear(TransportFrame *f)
+{
+	for (size_t i = 0; i < f->n_fds; i++)
+		if (f->fds[i] >= 0)
+			close(f->fds[i]);
+	f->n_fds = 0;
+	if (f->map)
+		munmap(f->map, f->map_len);
+	f->map = NULL;
+	f->body = NULL;
+}
+
+bool transport_trace_enabled(void)
+{
+	static atomic_int state; /* 0 unknown, 1 off, 2 on */
+	int s = atomic_load_explicit(&state, memory_order_relaxed);
+
+	if (s == 0) {
+		const char *e = getenv("XPC_TRACE");
+		s = (e && *e && strcmp(e, "0") != 0) ? 2 : 1;
+		atomic_store_explicit(&state, s, memory_order_relaxed);
+	}
+	return s == 2;
+}
+
+void transport_trace(const char *dir, const FrameHeader *hdr, const char *desc)
+{
+	fprintf(stderr, "[xpc %d] %s %s id=%llu reply_to=%llu size=%llu fds=%u%s %s\n", (int)getpid(), dir,
+		frame_kind_name(hdr->kind), (unsigned long long)hdr->id, (unsigned long long)hdr->reply_to,
+		(unsigned long long)hdr->body_len, (unsigned)hdr->n_fds,
+		(hdr->flags & FRAME_F_OOL) ? " ool" : "", desc ? desc : "");
+}

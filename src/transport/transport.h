@@ -1,0 +1,75 @@
+/*
+ * transport.h - frames over one AF_UNIX SOCK_SEQPACKET socket: descriptors
+ * (SCM_RIGHTS), kernel-checked credentials (SCM_CREDENTIALS) and bodies too
+ * large for one packet in a sealed memfd (docs/transport.md).
+ *
+ * Sending never blocks (MSG_DONTWAIT | MSG_NOSIGNAL): -EAGAIN tells the
+ * caller to queue and wait for the socket to become writable.  Receiving is
+ * strict: a packet that was truncated (MSG_TRUNC), whose control data was
+ * truncated (MSG_CTRUNC), whose header is inconsistent or whose out-of-line
+ * memfd is not sealed is a protocol violation; every descriptor that came
+ * with it is closed.  Every received descriptor is close-on-exec
+ * (MSG_CMSG_CLOEXEC).
+ */
+#ifndef XPC_TRANSPORT_TRANSPORT_H
+#define XPC_TRANSPORT_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "transport/frame.h"
+
+typedef struct TransportFrame {
+	FrameHeader hdr;
+	const uint8_t *body; /* hdr.body_len bytes, inline buffer or mapping */
+	int fds[FRAME_MAX_FDS]; /* owned; consumers set taken ones to -1 */
+	size_t n_fds;          /* body descriptors (the OOL memfd excluded) */
+	bool has_creds;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	/* private */
+	void *map;
+	size_t map_len;
+	uint8_t pkt[FRAME_HEADER_SIZE + FRAME_MAX_INLINE];
+} TransportFrame;
+
+/* Returns of transport_recv besides 0 and negative errnos. */
+#define TRANSPORT_EOF 1      /* orderly end: the peer closed its side */
+#define TRANSPORT_INVALID 2  /* protocol violation: see *ret_reason */
+
+/*
+ * transport_recv() - receive one frame.
+ * @fd:  borrowed socket
+ * @f:   filled on 0; release it with transport_frame_clear()
+ * @ret_reason: for TRANSPORT_INVALID, a static text
+ * Return: 0, -EAGAIN (nothing to read), TRANSPORT_EOF, TRANSPORT_INVALID,
+ *         or a negative errno (the link is unusable: ECONNRESET ...).
+ */
+int transport_recv(int fd, TransportFrame *f, const char **ret_reason);
+
+/* Closes the descriptors not taken, unmaps an out-of-line body. */
+void transport_frame_clear(TransportFrame *f);
+
+/*
+ * transport_send() - send one frame without blocking.
+ * @fd:   borrowed socket
+ * @hdr:  kind, flags (WANTS_REPLY only), id, reply_to; n_fds, body_len and
+ *        FRAME_F_OOL are filled in here
+ * @body, @len:  the encoded body (may be empty)
+ * @fds, @n_fds: borrowed descriptors, sent in order
+ * Return: 0, -EAGAIN (nothing was sent; retry when writable), -E2BIG
+ *         (limit), -EPIPE/-ECONNRESET (peer gone), or another negative errno.
+ */
+int transport_send(int fd, FrameHeader *hdr, const void *body, size_t len, const int *fds, size_t n_fds);
+
+/* Sets SO_PASSCRED on a socket so that received frames carry credentials. */
+int transport_setup_socket(int fd);
+
+/* XPC_TRACE=1: one line per frame on stderr. */
+bool transport_trace_enabled(void);
+void transport_trace(const char *dir, const FrameHeader *hdr, const char *desc);
+
+#endif
