@@ -73,6 +73,19 @@ static int work_is_main_thread(void)
 	return (pid_t)syscall(SYS_gettid) == getpid();
 }
 
+/* Crashes when waiting for @q would wait for the calling thread itself: @q
+ * (serial, or a barrier) or a serial queue it targets is being drained by
+ * this thread; the main thread owns the main queue. */
+static void work_check_owner(dispatch_queue_t q, int barrier)
+{
+	for (dispatch_queue_t t = q; t && t->role != QUEUE_ROOT; t = atomic_load(&t->head.target)) {
+		if (t->width != 1 && !(t == q && barrier))
+			continue;
+		if (queue_is_current(t) || (t->role == QUEUE_MAIN && work_is_main_thread()))
+			object_crash("dispatch_sync called on queue already owned by current thread");
+	}
+}
+
 static void work_sync(dispatch_queue_t q, void *ctx, dispatch_function_t func, int barrier)
 {
 	SyncItem s = {.item = {.invoke = work_sync_invoke, .func = func, .ctx = ctx}};
@@ -82,9 +95,7 @@ static void work_sync(dispatch_queue_t q, void *ctx, dispatch_function_t func, i
 		func(ctx);
 		return;
 	}
-	if ((q->width == 1 || barrier) &&
-	    (queue_is_current(q) || (q->role == QUEUE_MAIN && work_is_main_thread())))
-		object_crash("dispatch_sync called on queue already owned by current thread");
+	work_check_owner(q, barrier);
 	if (queue_try_enter(q, barrier)) {
 		queue_frame_push(&frame, q);
 		func(ctx);

@@ -6,6 +6,8 @@
  *             exit(42) from a block on the main queue under dispatch_main().
  *   deadlock  dispatch_sync onto the serial queue it runs on: must crash
  *             with GCD's "BUG IN CLIENT OF LIBDISPATCH" message.
+ *   targetsync  dispatch_sync onto a queue targeting the serial queue it
+ *             runs on: the same crash.
  *   mainsync  dispatch_sync onto the main queue from the main thread.
  */
 #include <dispatch/dispatch.h>
@@ -95,6 +97,16 @@ int main(int argc, char **argv)
 		dispatch_queue_t q = dispatch_queue_create("com.example.deadlock", NULL);
 		dispatch_sync(q, ^{
 			dispatch_sync(q, ^{
+			});
+		});
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "targetsync") == 0) {
+		dispatch_queue_t parent = dispatch_queue_create("com.example.parent", NULL);
+		dispatch_queue_t child = dispatch_queue_create("com.example.child", NULL);
+		dispatch_set_target_queue(child, parent);
+		dispatch_sync(parent, ^{
+			dispatch_sync(child, ^{
 			});
 		});
 		return 0;

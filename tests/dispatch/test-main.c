@@ -1,6 +1,6 @@
 /*
  * test-main.c - runs dispatch-main-helper as a child: the dispatch_main()
- * program must exit 42 from a block on the main queue, and the two
+ * program must exit 42 from a block on the main queue, and the three
  * self-deadlocks must abort with GCD's "BUG IN CLIENT OF LIBDISPATCH".
  */
 #include "harness.h"
@@ -53,6 +53,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "helper stderr: %s\n", err);
 
 	st = run_helper(helper, "deadlock", err, sizeof(err));
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+	CHECK(strstr(err, "BUG IN CLIENT OF LIBDISPATCH") != NULL);
+
+	st = run_helper(helper, "targetsync", err, sizeof(err));
 	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
 	CHECK(strstr(err, "BUG IN CLIENT OF LIBDISPATCH") != NULL);
 
