@@ -32,9 +32,9 @@ static void data_dispose(DispatchHead *h)
 	if (d->destructor) {
 		/* The item takes over our copy of the block (one owner at a time:
 		 * BlocksRuntime's reference counts are invisible to TSan). */
-		if (queue_async(d->queue, d->destructor, queue_call_block) < 0)
+		if (dqueue_async(d->queue, d->destructor, dqueue_call_block) < 0)
 			Block_release(d->destructor);
-		object_release(d->queue);
+		dobject_release(d->queue);
 	}
 	free(d);
 }
@@ -55,13 +55,13 @@ dispatch_data_t dispatch_data_create(const void *buffer, size_t size, dispatch_q
 		if (destructor == DISPATCH_DATA_DESTRUCTOR_FREE)
 			free((void *)buffer);
 		else if (destructor)
-			dispatch_async(queue ? queue : queue_default_target(), destructor);
+			dispatch_async(queue ? queue : dqueue_default_target(), destructor);
 		return dispatch_data_empty;
 	}
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
-	object_init(&d->head, &data_vtable);
+	dobject_init(&d->head, &data_vtable);
 	d->size = size;
 	if (destructor == DISPATCH_DATA_DESTRUCTOR_DEFAULT) {
 		void *copy = malloc(size);
@@ -79,8 +79,8 @@ dispatch_data_t dispatch_data_create(const void *buffer, size_t size, dispatch_q
 	} else {
 		d->buf = buffer;
 		d->destructor = Block_copy(destructor);
-		d->queue = queue ? queue : queue_default_target();
-		object_retain(d->queue);
+		d->queue = queue ? queue : dqueue_default_target();
+		dobject_retain(d->queue);
 	}
 	return d;
 }
@@ -92,7 +92,7 @@ size_t dispatch_data_get_size(dispatch_data_t data)
 
 dispatch_data_t dispatch_data_create_map(dispatch_data_t data, const void **buffer_ptr, size_t *size_ptr)
 {
-	object_retain(data);
+	dobject_retain(data);
 	if (buffer_ptr)
 		*buffer_ptr = data->buf;
 	if (size_ptr)

@@ -12,7 +12,7 @@
  * runs the item and then disposes of it (heap items free themselves, the
  * drain request embedded in each queue does not, a dispatch_sync waiter lives
  * on the caller's stack).  Queues form a tree whose roots are the global
- * queues (served by the worker pool, pool.c) and the main queue (served by
+ * queues (served by the worker pool, dpool.c) and the main queue (served by
  * dispatch_main).  Invariant of a non-root queue: while it has runnable items
  * and is not suspended or inactive, either a drain request of it is pending
  * on its target, or a thread is inside its drain loop and will look again.
@@ -95,44 +95,46 @@ struct dispatch_queue_s {
 	char label_buf[40];
 };
 
-/* object.c */
-void object_init(DispatchHead *head, const DispatchVtable *vt);
-void object_retain(void *obj);
-void object_release(void *obj);
+/* dobject.c */
+void dobject_init(DispatchHead *head, const DispatchVtable *vt);
+void dobject_retain(void *obj);
+void dobject_release(void *obj);
 /* Writes "BUG IN CLIENT OF LIBDISPATCH: @msg" to stderr and aborts. */
-__attribute__((noreturn)) void object_crash(const char *msg);
+__attribute__((noreturn)) void dobject_crash(const char *msg);
 /* Absolute CLOCK_MONOTONIC nanoseconds of a dispatch_time_t (FOREVER stays). */
-uint64_t object_deadline_ns(dispatch_time_t when);
-uint64_t object_now_ns(void);
+uint64_t dobject_deadline_ns(dispatch_time_t when);
+uint64_t dobject_now_ns(void);
 /* Fills @ts (CLOCK_MONOTONIC, absolute) for @when; false for FOREVER. */
-int object_timespec(dispatch_time_t when, struct timespec *ts);
+int dobject_timespec(dispatch_time_t when, struct timespec *ts);
 
-/* queue.c */
-/* Takes ownership of @item (a heap item made by queue_item_new). */
-void queue_push(dispatch_queue_t q, DispatchItem *item);
+/* dqueue.c */
+/* Takes ownership of @item (a heap item made by dqueue_item_new). */
+void dqueue_push(dispatch_queue_t q, DispatchItem *item);
 /* A heap item calling @func(@ctx), leaving @group afterwards if non-NULL;
  * NULL on allocation failure. */
-DispatchItem *queue_item_new(dispatch_function_t func, void *ctx, dispatch_group_t group, unsigned flags);
+DispatchItem *dqueue_item_new(dispatch_function_t func, void *ctx, dispatch_group_t group, unsigned flags);
 /* dispatch_async_f that reports allocation failure (-ENOMEM) to the caller. */
-int queue_async(dispatch_queue_t q, void *ctx, dispatch_function_t func);
-dispatch_queue_t queue_default_target(void);
-void queue_runtime_init(void);
+int dqueue_async(dispatch_queue_t q, void *ctx, dispatch_function_t func);
+dispatch_queue_t dqueue_default_target(void);
+void dqueue_runtime_init(void);
 /* Calls a block stored as a context (Block_copy'd), then releases it. */
-void queue_call_block(void *block);
+void dqueue_call_block(void *block);
 
-/* pool.c: the worker threads serving the root (global) queues. */
-void pool_push(int priority, DispatchItem *item);
+/* dpool.c: the worker threads serving the root (global) queues. */
+void dpool_push(int priority, DispatchItem *item);
+/* Whether work waits for a worker (a hint, read without locking). */
+int dpool_has_waiting(void);
 /* Records the signal mask of the calling thread for the workers. */
-void pool_init(void);
+void dpool_init(void);
 /* A detached thread running @fn(@arg) with signal mask @mask.
  * Return: 0 or a negative errno. */
-int pool_spawn_thread(void *(*fn)(void *), void *arg, const sigset_t *mask);
+int dpool_spawn_thread(void *(*fn)(void *), void *arg, const sigset_t *mask);
 
-/* sync.c: a one-shot wake-up for a waiting thread (futex based). */
+/* dsync.c: a one-shot wake-up for a waiting thread (futex based). */
 typedef struct {
 	atomic_uint state;
 } DispatchWaiter;
-void sync_waiter_wait(DispatchWaiter *w);
-void sync_waiter_wake(DispatchWaiter *w);
+void dsync_waiter_wait(DispatchWaiter *w);
+void dsync_waiter_wake(DispatchWaiter *w);
 
 #endif

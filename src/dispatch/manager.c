@@ -24,7 +24,7 @@
  */
 #include "dispatch/manager.h"
 #include "dispatch/internal.h"
-#include "dispatch/queue.h"
+#include "dispatch/dqueue.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -193,7 +193,7 @@ void manager_timer_disarm(ManagerTimer *t)
 static void manager_timers_fire(void)
 {
 	ManagerTimer *fire = NULL, *t, *next;
-	uint64_t now = object_now_ns();
+	uint64_t now = dobject_now_ns();
 
 	pthread_mutex_lock(&timers.lock);
 	timers.armed_at = UINT64_MAX - 1;
@@ -355,12 +355,12 @@ void manager_start(void)
 	mgr.sigfd = signalfd(-1, &mgr.sigmask, SFD_CLOEXEC | SFD_NONBLOCK);
 	timers.armed_at = UINT64_MAX;
 	if (mgr.epfd < 0 || mgr.wakefd < 0 || mgr.timerfd < 0 || mgr.sigfd < 0)
-		object_crash("cannot create the manager's descriptors");
+		dobject_crash("cannot create the manager's descriptors");
 	manager_add_own(mgr.wakefd, &manager_tag_wake);
 	manager_add_own(mgr.timerfd, &manager_tag_timer);
 	manager_add_own(mgr.sigfd, &manager_tag_signal);
 	sigfillset(&all);
-	pool_init();
-	if (pool_spawn_thread(manager_main, NULL, &all) < 0)
-		object_crash("cannot create the manager thread");
+	dpool_init();
+	if (dpool_spawn_thread(manager_main, NULL, &all) < 0)
+		dobject_crash("cannot create the manager thread");
 }

@@ -1,5 +1,5 @@
 /*
- * work.c - submitting work: dispatch_async, dispatch_sync, barriers,
+ * dwork.c - submitting work: dispatch_async, dispatch_sync, barriers,
  * dispatch_after, dispatch_apply and dispatch_main.
  *
  * dispatch_sync runs the work on the calling thread when it can claim the
@@ -18,39 +18,39 @@
  */
 #include "dispatch/internal.h"
 #include "dispatch/manager.h"
-#include "dispatch/queue.h"
+#include "dispatch/dqueue.h"
 
 #include <Block.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static void work_submit(dispatch_queue_t q, void *ctx, dispatch_function_t func, unsigned flags)
+static void dwork_submit(dispatch_queue_t q, void *ctx, dispatch_function_t func, unsigned flags)
 {
-	DispatchItem *it = queue_item_new(func, ctx, NULL, flags);
+	DispatchItem *it = dqueue_item_new(func, ctx, NULL, flags);
 
 	if (it)
-		queue_push(q, it);
+		dqueue_push(q, it);
 }
 
 void dispatch_async_f(dispatch_queue_t queue, void *context, dispatch_function_t work)
 {
-	work_submit(queue, context, work, 0);
+	dwork_submit(queue, context, work, 0);
 }
 
 void dispatch_barrier_async_f(dispatch_queue_t queue, void *context, dispatch_function_t work)
 {
-	work_submit(queue, context, work, DITEM_BARRIER);
+	dwork_submit(queue, context, work, DITEM_BARRIER);
 }
 
 void dispatch_async(dispatch_queue_t queue, dispatch_block_t block)
 {
-	work_submit(queue, Block_copy(block), queue_call_block, 0);
+	dwork_submit(queue, Block_copy(block), dqueue_call_block, 0);
 }
 
 void dispatch_barrier_async(dispatch_queue_t queue, dispatch_block_t block)
 {
-	work_submit(queue, Block_copy(block), queue_call_block, DITEM_BARRIER);
+	dwork_submit(queue, Block_copy(block), dqueue_call_block, DITEM_BARRIER);
 }
 
 /* ---- sync ------------------------------------------------------------------- */
@@ -60,15 +60,15 @@ typedef struct {
 	DispatchWaiter waiter;
 } SyncItem;
 
-static void work_sync_invoke(DispatchItem *item)
+static void dwork_sync_invoke(DispatchItem *item)
 {
 	SyncItem *s = (SyncItem *)item;
 
 	s->item.func(s->item.ctx);
-	sync_waiter_wake(&s->waiter);
+	dsync_waiter_wake(&s->waiter);
 }
 
-static int work_is_main_thread(void)
+static int dwork_is_main_thread(void)
 {
 	return (pid_t)syscall(SYS_gettid) == getpid();
 }
@@ -76,62 +76,62 @@ static int work_is_main_thread(void)
 /* Crashes when waiting for @q would wait for the calling thread itself: @q
  * (serial, or a barrier) or a serial queue it targets is being drained by
  * this thread; the main thread owns the main queue. */
-static void work_check_owner(dispatch_queue_t q, int barrier)
+static void dwork_check_owner(dispatch_queue_t q, int barrier)
 {
 	for (dispatch_queue_t t = q; t && t->role != QUEUE_ROOT; t = atomic_load(&t->head.target)) {
 		if (t->width != 1 && !(t == q && barrier))
 			continue;
-		if (queue_is_current(t) || (t->role == QUEUE_MAIN && work_is_main_thread()))
-			object_crash("dispatch_sync called on queue already owned by current thread");
+		if (dqueue_is_current(t) || (t->role == QUEUE_MAIN && dwork_is_main_thread()))
+			dobject_crash("dispatch_sync called on queue already owned by current thread");
 	}
 }
 
-static void work_sync(dispatch_queue_t q, void *ctx, dispatch_function_t func, int barrier)
+static void dwork_sync(dispatch_queue_t q, void *ctx, dispatch_function_t func, int barrier)
 {
-	SyncItem s = {.item = {.invoke = work_sync_invoke, .func = func, .ctx = ctx}};
+	SyncItem s = {.item = {.invoke = dwork_sync_invoke, .func = func, .ctx = ctx}};
 	QueueFrame frame;
 
 	if (q->role == QUEUE_ROOT) {
 		func(ctx);
 		return;
 	}
-	work_check_owner(q, barrier);
-	if (queue_try_enter(q, barrier)) {
-		queue_frame_push(&frame, q);
+	dwork_check_owner(q, barrier);
+	if (dqueue_try_enter(q, barrier)) {
+		dqueue_frame_push(&frame, q);
 		func(ctx);
-		queue_frame_pop(&frame);
-		queue_leave(q, barrier);
+		dqueue_frame_pop(&frame);
+		dqueue_leave(q, barrier);
 		return;
 	}
 	s.item.flags = barrier ? DITEM_BARRIER : 0;
 	atomic_init(&s.waiter.state, 0);
-	queue_push(q, &s.item);
-	sync_waiter_wait(&s.waiter);
+	dqueue_push(q, &s.item);
+	dsync_waiter_wait(&s.waiter);
 }
 
 void dispatch_sync_f(dispatch_queue_t queue, void *context, dispatch_function_t work)
 {
-	work_sync(queue, context, work, 0);
+	dwork_sync(queue, context, work, 0);
 }
 
 void dispatch_barrier_sync_f(dispatch_queue_t queue, void *context, dispatch_function_t work)
 {
-	work_sync(queue, context, work, 1);
+	dwork_sync(queue, context, work, 1);
 }
 
-static void work_call_block_borrowed(void *block)
+static void dwork_call_block_borrowed(void *block)
 {
 	((dispatch_block_t)block)();
 }
 
 void dispatch_sync(dispatch_queue_t queue, dispatch_block_t block)
 {
-	work_sync(queue, (void *)block, work_call_block_borrowed, 0);
+	dwork_sync(queue, (void *)block, dwork_call_block_borrowed, 0);
 }
 
 void dispatch_barrier_sync(dispatch_queue_t queue, dispatch_block_t block)
 {
-	work_sync(queue, (void *)block, work_call_block_borrowed, 1);
+	dwork_sync(queue, (void *)block, dwork_call_block_borrowed, 1);
 }
 
 /* ---- after ------------------------------------------------------------------- */
@@ -142,12 +142,12 @@ typedef struct {
 	DispatchItem *item;
 } AfterTimer;
 
-static void work_after_fire(ManagerTimer *t, uint64_t count)
+static void dwork_after_fire(ManagerTimer *t, uint64_t count)
 {
 	AfterTimer *a = (AfterTimer *)t;
 
-	queue_push(a->queue, a->item);
-	object_release(a->queue);
+	dqueue_push(a->queue, a->item);
+	dobject_release(a->queue);
 	free(a);
 }
 
@@ -161,26 +161,26 @@ void dispatch_after_f(dispatch_time_t when, dispatch_queue_t queue, void *contex
 		dispatch_async_f(queue, context, work);
 		return;
 	}
-	queue_runtime_init();
+	dqueue_runtime_init();
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return;
-	a->item = queue_item_new(work, context, NULL, 0);
+	a->item = dqueue_item_new(work, context, NULL, 0);
 	if (!a->item) {
 		free(a);
 		return;
 	}
 	a->queue = queue;
-	object_retain(queue);
-	a->timer.fire = work_after_fire;
-	manager_timer_arm(&a->timer, object_deadline_ns(when), 0, 0);
+	dobject_retain(queue);
+	a->timer.fire = dwork_after_fire;
+	manager_timer_arm(&a->timer, dobject_deadline_ns(when), 0, 0);
 }
 
 void dispatch_after(dispatch_time_t when, dispatch_queue_t queue, dispatch_block_t block)
 {
 	if (when == DISPATCH_TIME_FOREVER)
 		return;
-	dispatch_after_f(when, queue, Block_copy(block), queue_call_block);
+	dispatch_after_f(when, queue, Block_copy(block), dqueue_call_block);
 }
 
 /* ---- apply ------------------------------------------------------------------- */
@@ -194,13 +194,13 @@ typedef struct {
 	DispatchWaiter waiter;
 } Apply;
 
-static void work_apply_put(Apply *a)
+static void dwork_apply_put(Apply *a)
 {
 	if (atomic_fetch_sub(&a->refs, 1) == 1)
 		free(a);
 }
 
-static void work_apply_loop(void *arg)
+static void dwork_apply_loop(void *arg)
 {
 	Apply *a = arg;
 	size_t i;
@@ -208,12 +208,12 @@ static void work_apply_loop(void *arg)
 	while ((i = atomic_fetch_add(&a->next, 1)) < a->n) {
 		a->work(a->ctx, i);
 		if (atomic_fetch_add(&a->done, 1) + 1 == a->n)
-			sync_waiter_wake(&a->waiter);
+			dsync_waiter_wake(&a->waiter);
 	}
-	work_apply_put(a);
+	dwork_apply_put(a);
 }
 
-static void work_apply_serial(void *arg)
+static void dwork_apply_serial(void *arg)
 {
 	Apply *a = arg;
 
@@ -231,10 +231,10 @@ void dispatch_apply_f(size_t iterations, dispatch_queue_t queue, void *context,
 	if (!iterations)
 		return;
 	if (!queue)
-		queue = queue_default_target();
+		queue = dqueue_default_target();
 	a = queue->width == 1 || iterations == 1 ? NULL : malloc(sizeof(*a));
 	if (!a) {
-		dispatch_sync_f(queue, &local, work_apply_serial);
+		dispatch_sync_f(queue, &local, dwork_apply_serial);
 		return;
 	}
 	*a = local;
@@ -244,19 +244,19 @@ void dispatch_apply_f(size_t iterations, dispatch_queue_t queue, void *context,
 		helpers = iterations - 1;
 	atomic_init(&a->refs, (int)helpers + 1);
 	for (size_t i = 0; i < helpers; i++)
-		if (queue_async(queue, a, work_apply_loop) < 0)
-			work_apply_put(a);
+		if (dqueue_async(queue, a, dwork_apply_loop) < 0)
+			dwork_apply_put(a);
 	atomic_fetch_add(&a->refs, 1); /* the caller's loop puts one */
-	work_apply_loop(a);
-	sync_waiter_wait(&a->waiter);
-	work_apply_put(a);
+	dwork_apply_loop(a);
+	dsync_waiter_wait(&a->waiter);
+	dwork_apply_put(a);
 }
 
 typedef struct {
 	void (^block)(size_t);
 } ApplyBlock;
 
-static void work_apply_block(void *ctx, size_t i)
+static void dwork_apply_block(void *ctx, size_t i)
 {
 	((ApplyBlock *)ctx)->block(i);
 }
@@ -265,7 +265,7 @@ void dispatch_apply(size_t iterations, dispatch_queue_t queue, void (^block)(siz
 {
 	ApplyBlock b = {block};
 
-	dispatch_apply_f(iterations, queue, &b, work_apply_block);
+	dispatch_apply_f(iterations, queue, &b, dwork_apply_block);
 }
 
 /* ---- main queue -------------------------------------------------------------- */
@@ -274,25 +274,25 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int pending;
-} work_main = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+} dwork_main = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
 
-void queue_main_wake(void)
+void dqueue_main_wake(void)
 {
-	pthread_mutex_lock(&work_main.lock);
-	work_main.pending = 1;
-	pthread_cond_signal(&work_main.cond);
-	pthread_mutex_unlock(&work_main.lock);
+	pthread_mutex_lock(&dwork_main.lock);
+	dwork_main.pending = 1;
+	pthread_cond_signal(&dwork_main.cond);
+	pthread_mutex_unlock(&dwork_main.lock);
 }
 
 void dispatch_main(void)
 {
-	queue_runtime_init();
+	dqueue_runtime_init();
 	for (;;) {
-		pthread_mutex_lock(&work_main.lock);
-		while (!work_main.pending)
-			pthread_cond_wait(&work_main.cond, &work_main.lock);
-		work_main.pending = 0;
-		pthread_mutex_unlock(&work_main.lock);
-		queue_drain(&_dispatch_main_q);
+		pthread_mutex_lock(&dwork_main.lock);
+		while (!dwork_main.pending)
+			pthread_cond_wait(&dwork_main.cond, &dwork_main.lock);
+		dwork_main.pending = 0;
+		pthread_mutex_unlock(&dwork_main.lock);
+		dqueue_drain(&_dispatch_main_q);
 	}
 }

@@ -1,5 +1,5 @@
 /*
- * source.c - dispatch sources: READ, WRITE (an epoll watch), TIMER (a
+ * dsource.c - dispatch sources: READ, WRITE (an epoll watch), TIMER (a
  * manager timer) and SIGNAL (a manager signal), delivering to a queue.
  *
  * Life of a source: created inactive (it holds its target queue); the first
@@ -20,7 +20,7 @@
  */
 #include "dispatch/internal.h"
 #include "dispatch/manager.h"
-#include "dispatch/queue.h"
+#include "dispatch/dqueue.h"
 
 #include <Block.h>
 #include <errno.h>
@@ -81,20 +81,20 @@ struct dispatch_source_s {
 	ManagerCall call;
 };
 
-static void source_dispose(DispatchHead *h);
-static void source_suspend(DispatchHead *h);
-static void source_resume(DispatchHead *h);
-static void source_activate(DispatchHead *h);
+static void dsource_dispose(DispatchHead *h);
+static void dsource_suspend(DispatchHead *h);
+static void dsource_resume(DispatchHead *h);
+static void dsource_activate(DispatchHead *h);
 
-static const DispatchVtable source_vtable = {
+static const DispatchVtable dsource_vtable = {
 	.kind = DOBJ_SOURCE,
-	.dispose = source_dispose,
-	.suspend = source_suspend,
-	.resume = source_resume,
-	.activate = source_activate,
+	.dispose = dsource_dispose,
+	.suspend = dsource_suspend,
+	.resume = dsource_resume,
+	.activate = dsource_activate,
 };
 
-static void source_handler_clear(SourceHandler *h)
+static void dsource_handler_clear(SourceHandler *h)
 {
 	if (h->block)
 		Block_release(h->block);
@@ -102,13 +102,13 @@ static void source_handler_clear(SourceHandler *h)
 	h->func = NULL;
 }
 
-static void source_dispose(DispatchHead *h)
+static void dsource_dispose(DispatchHead *h)
 {
 	dispatch_source_t ds = (dispatch_source_t)h;
 
-	source_handler_clear(&ds->event);
-	source_handler_clear(&ds->cancel);
-	source_handler_clear(&ds->reg);
+	dsource_handler_clear(&ds->event);
+	dsource_handler_clear(&ds->cancel);
+	dsource_handler_clear(&ds->reg);
 	while (ds->retired) {
 		SourceRetired *r = ds->retired;
 
@@ -116,32 +116,32 @@ static void source_dispose(DispatchHead *h)
 		Block_release(r->block);
 		free(r);
 	}
-	object_release(atomic_load(&ds->head.target));
+	dobject_release(atomic_load(&ds->head.target));
 	pthread_mutex_destroy(&ds->lock);
 	free(ds);
 }
 
 /* ---- delivery ------------------------------------------------------------------ */
 
-static void source_deliver(void *arg);
+static void dsource_deliver(void *arg);
 
 /* Queues a delivery unless one is queued or running. */
-static void source_kick(dispatch_source_t ds)
+static void dsource_kick(dispatch_source_t ds)
 {
 	int expected = 0;
 
 	if (!atomic_compare_exchange_strong(&ds->inflight, &expected, 1))
 		return;
-	object_retain(ds);
-	if (queue_async(atomic_load(&ds->head.target), ds, source_deliver) < 0) {
+	dobject_retain(ds);
+	if (dqueue_async(atomic_load(&ds->head.target), ds, dsource_deliver) < 0) {
 		atomic_store(&ds->inflight, 0);
-		object_release(ds);
+		dobject_release(ds);
 	}
 }
 
 /* Runs @which.  A handler replaced while it runs is not freed before the
- * source is (see source_set), so no reference is taken here. */
-static void source_call(dispatch_source_t ds, SourceHandler *which)
+ * source is (see dsource_set), so no reference is taken here. */
+static void dsource_call(dispatch_source_t ds, SourceHandler *which)
 {
 	SourceHandler h;
 
@@ -154,7 +154,7 @@ static void source_call(dispatch_source_t ds, SourceHandler *which)
 		h.func(ds->head.ctx);
 }
 
-static int source_has_work(dispatch_source_t ds)
+static int dsource_has_work(dispatch_source_t ds)
 {
 	unsigned st = atomic_load(&ds->state);
 
@@ -165,18 +165,18 @@ static int source_has_work(dispatch_source_t ds)
 	return (st & SOURCE_REG_PENDING) || atomic_load(&ds->has_event);
 }
 
-static void source_run_cancel(dispatch_source_t ds)
+static void dsource_run_cancel(dispatch_source_t ds)
 {
 	atomic_fetch_or(&ds->state, SOURCE_CANCEL_DONE);
-	source_call(ds, &ds->cancel);
+	dsource_call(ds, &ds->cancel);
 	pthread_mutex_lock(&ds->lock);
-	source_handler_clear(&ds->event);
-	source_handler_clear(&ds->cancel);
-	source_handler_clear(&ds->reg);
+	dsource_handler_clear(&ds->event);
+	dsource_handler_clear(&ds->cancel);
+	dsource_handler_clear(&ds->reg);
 	pthread_mutex_unlock(&ds->lock);
 }
 
-static void source_run_event(dispatch_source_t ds)
+static void dsource_run_event(dispatch_source_t ds)
 {
 	uintptr_t data;
 
@@ -186,7 +186,7 @@ static void source_run_event(dispatch_source_t ds)
 	if (atomic_load(&ds->state) & SOURCE_CANCELLED)
 		return;
 	atomic_store(&ds->data, data);
-	source_call(ds, &ds->event);
+	dsource_call(ds, &ds->event);
 	if (ds->kind != SOURCE_READ && ds->kind != SOURCE_WRITE)
 		return;
 	if (atomic_load(&ds->state) & SOURCE_CANCELLED)
@@ -201,7 +201,7 @@ static void source_run_event(dispatch_source_t ds)
 	}
 }
 
-static void source_deliver(void *arg)
+static void dsource_deliver(void *arg)
 {
 	dispatch_source_t ds = arg;
 	unsigned st;
@@ -209,22 +209,22 @@ static void source_deliver(void *arg)
 	if (!atomic_load(&ds->suspended)) {
 		st = atomic_fetch_and(&ds->state, ~(unsigned)SOURCE_REG_PENDING);
 		if (st & SOURCE_REG_PENDING)
-			source_call(ds, &ds->reg);
+			dsource_call(ds, &ds->reg);
 		st = atomic_load(&ds->state);
 		if ((st & SOURCE_CANCEL_READY) && !(st & SOURCE_CANCEL_DONE))
-			source_run_cancel(ds);
+			dsource_run_cancel(ds);
 		else
-			source_run_event(ds);
+			dsource_run_event(ds);
 	}
 	atomic_store(&ds->inflight, 0);
-	if (source_has_work(ds))
-		source_kick(ds);
-	object_release(ds);
+	if (dsource_has_work(ds))
+		dsource_kick(ds);
+	dobject_release(ds);
 }
 
 /* ---- manager side (manager thread) ------------------------------------------------ */
 
-static void source_merge(dispatch_source_t ds, uintptr_t value, int add)
+static void dsource_merge(dispatch_source_t ds, uintptr_t value, int add)
 {
 	if (atomic_load(&ds->state) & SOURCE_CANCELLED)
 		return;
@@ -233,10 +233,10 @@ static void source_merge(dispatch_source_t ds, uintptr_t value, int add)
 	else
 		atomic_store(&ds->pending, value);
 	atomic_store(&ds->has_event, 1);
-	source_kick(ds);
+	dsource_kick(ds);
 }
 
-static void source_watch_ready(ManagerWatch *w, uint32_t revents)
+static void dsource_watch_ready(ManagerWatch *w, uint32_t revents)
 {
 	dispatch_source_t ds = (dispatch_source_t)((char *)w - offsetof(struct dispatch_source_s, watch));
 	int avail = 0;
@@ -244,28 +244,28 @@ static void source_watch_ready(ManagerWatch *w, uint32_t revents)
 	if (ds->kind == SOURCE_READ) {
 		if (ioctl(w->fd, FIONREAD, &avail) < 0 || avail < 0)
 			avail = (revents & EPOLLIN) ? 1 : 0;
-		source_merge(ds, (uintptr_t)avail, 0);
+		dsource_merge(ds, (uintptr_t)avail, 0);
 	} else {
-		source_merge(ds, 1, 0);
+		dsource_merge(ds, 1, 0);
 	}
 }
 
-static void source_timer_fire(ManagerTimer *t, uint64_t count)
+static void dsource_timer_fire(ManagerTimer *t, uint64_t count)
 {
 	dispatch_source_t ds = (dispatch_source_t)((char *)t - offsetof(struct dispatch_source_s, timer));
 
-	source_merge(ds, (uintptr_t)count, 1);
+	dsource_merge(ds, (uintptr_t)count, 1);
 }
 
-static void source_signal_fire(ManagerSignal *s, uint64_t count)
+static void dsource_signal_fire(ManagerSignal *s, uint64_t count)
 {
 	dispatch_source_t ds = (dispatch_source_t)((char *)s - offsetof(struct dispatch_source_s, sig));
 
-	source_merge(ds, (uintptr_t)count, 1);
+	dsource_merge(ds, (uintptr_t)count, 1);
 }
 
 /* ManagerCall of dispatch_source_cancel: drops every registration. */
-static void source_cancel_call(ManagerCall *c)
+static void dsource_cancel_call(ManagerCall *c)
 {
 	dispatch_source_t ds = (dispatch_source_t)((char *)c - offsetof(struct dispatch_source_s, call));
 
@@ -279,8 +279,8 @@ static void source_cancel_call(ManagerCall *c)
 	if (ds->kind == SOURCE_SIGNAL)
 		manager_signal_remove(&ds->sig);
 	atomic_fetch_or(&ds->state, SOURCE_CANCEL_READY);
-	source_kick(ds);
-	object_release(ds); /* the manager's reference */
+	dsource_kick(ds);
+	dobject_release(ds); /* the manager's reference */
 }
 
 /* ---- API --------------------------------------------------------------------- */
@@ -294,33 +294,33 @@ dispatch_source_t dispatch_source_create(dispatch_source_type_t type, uintptr_t 
 		return NULL;
 	if ((type->kind == SOURCE_READ || type->kind == SOURCE_WRITE) && handle > INT_MAX)
 		return NULL;
-	queue_runtime_init();
+	dqueue_runtime_init();
 	ds = calloc(1, sizeof(*ds));
 	if (!ds)
 		return NULL;
-	object_init(&ds->head, &source_vtable);
+	dobject_init(&ds->head, &dsource_vtable);
 	pthread_mutex_init(&ds->lock, NULL);
 	ds->kind = type->kind;
 	ds->handle = handle;
 	ds->mask = mask;
 	ds->t_start = DISPATCH_TIME_FOREVER;
 	if (!queue)
-		queue = queue_default_target();
-	object_retain(queue);
+		queue = dqueue_default_target();
+	dobject_retain(queue);
 	atomic_init(&ds->head.target, queue);
 	ds->watch.fd = (int)handle;
 	ds->watch.events = type->kind == SOURCE_READ ? EPOLLIN : EPOLLOUT;
-	ds->watch.ready = source_watch_ready;
-	ds->timer.fire = source_timer_fire;
+	ds->watch.ready = dsource_watch_ready;
+	ds->timer.fire = dsource_timer_fire;
 	ds->sig.signo = (int)handle;
-	ds->sig.fire = source_signal_fire;
-	ds->call.fn = source_cancel_call;
+	ds->sig.fire = dsource_signal_fire;
+	ds->call.fn = dsource_cancel_call;
 	return ds;
 }
 
 /* Replaces a handler; the old block is kept until the source is freed, as
  * it may be running on the source's queue right now. */
-static void source_set(dispatch_source_t ds, SourceHandler *h, dispatch_function_t f, dispatch_block_t b)
+static void dsource_set(dispatch_source_t ds, SourceHandler *h, dispatch_function_t f, dispatch_block_t b)
 {
 	dispatch_block_t copy = b ? Block_copy(b) : NULL;
 	SourceRetired *r = NULL;
@@ -341,55 +341,55 @@ static void source_set(dispatch_source_t ds, SourceHandler *h, dispatch_function
 
 void dispatch_source_set_event_handler(dispatch_source_t source, dispatch_block_t handler)
 {
-	source_set(source, &source->event, NULL, handler);
+	dsource_set(source, &source->event, NULL, handler);
 }
 
 void dispatch_source_set_cancel_handler(dispatch_source_t source, dispatch_block_t handler)
 {
-	source_set(source, &source->cancel, NULL, handler);
+	dsource_set(source, &source->cancel, NULL, handler);
 }
 
 void dispatch_source_set_registration_handler(dispatch_source_t source, dispatch_block_t handler)
 {
-	source_set(source, &source->reg, NULL, handler);
+	dsource_set(source, &source->reg, NULL, handler);
 	if (handler && (atomic_load(&source->state) & SOURCE_ACTIVATED)) {
 		atomic_fetch_or(&source->state, SOURCE_REG_PENDING);
-		source_kick(source);
+		dsource_kick(source);
 	}
 }
 
 void dispatch_source_set_event_handler_f(dispatch_source_t source, dispatch_function_t handler)
 {
-	source_set(source, &source->event, handler, NULL);
+	dsource_set(source, &source->event, handler, NULL);
 }
 
 void dispatch_source_set_cancel_handler_f(dispatch_source_t source, dispatch_function_t handler)
 {
-	source_set(source, &source->cancel, handler, NULL);
+	dsource_set(source, &source->cancel, handler, NULL);
 }
 
 void dispatch_source_set_registration_handler_f(dispatch_source_t source, dispatch_function_t handler)
 {
-	source_set(source, &source->reg, handler, NULL);
+	dsource_set(source, &source->reg, handler, NULL);
 	if (handler && (atomic_load(&source->state) & SOURCE_ACTIVATED)) {
 		atomic_fetch_or(&source->state, SOURCE_REG_PENDING);
-		source_kick(source);
+		dsource_kick(source);
 	}
 }
 
 /* Called with ds->lock held. */
-static void source_timer_apply(dispatch_source_t ds)
+static void dsource_timer_apply(dispatch_source_t ds)
 {
 	uint64_t leeway = (ds->mask & DISPATCH_TIMER_STRICT) ? 0 : ds->t_leeway;
 
 	manager_timer_arm(&ds->timer, ds->t_start, ds->t_interval, leeway);
 }
 
-static void source_register(dispatch_source_t ds)
+static void dsource_register(dispatch_source_t ds)
 {
 	int r;
 
-	object_retain(ds); /* the manager's reference, dropped by source_cancel_call */
+	dobject_retain(ds); /* the manager's reference, dropped by dsource_cancel_call */
 	switch (ds->kind) {
 	case SOURCE_READ:
 	case SOURCE_WRITE:
@@ -397,11 +397,11 @@ static void source_register(dispatch_source_t ds)
 		if (r == 0)
 			atomic_fetch_or(&ds->state, SOURCE_WATCHED);
 		else if (r == -EPERM)
-			source_merge(ds, 1, 0), atomic_fetch_or(&ds->state, SOURCE_ALWAYS_READY);
+			dsource_merge(ds, 1, 0), atomic_fetch_or(&ds->state, SOURCE_ALWAYS_READY);
 		break;
 	case SOURCE_TIMER:
 		pthread_mutex_lock(&ds->lock);
-		source_timer_apply(ds);
+		dsource_timer_apply(ds);
 		pthread_mutex_unlock(&ds->lock);
 		break;
 	case SOURCE_SIGNAL:
@@ -410,7 +410,7 @@ static void source_register(dispatch_source_t ds)
 	}
 }
 
-static void source_activate(DispatchHead *h)
+static void dsource_activate(DispatchHead *h)
 {
 	dispatch_source_t ds = (dispatch_source_t)h;
 	unsigned st = atomic_fetch_or(&ds->state, SOURCE_ACTIVATED);
@@ -420,46 +420,46 @@ static void source_activate(DispatchHead *h)
 	if (st & SOURCE_CANCELLED) {
 		/* Cancelled before activation: only the cancel handler runs. */
 		atomic_fetch_or(&ds->state, SOURCE_CANCEL_READY);
-		source_kick(ds);
+		dsource_kick(ds);
 		return;
 	}
 	if (ds->reg.block || ds->reg.func)
 		atomic_fetch_or(&ds->state, SOURCE_REG_PENDING);
-	source_register(ds);
-	source_kick(ds);
+	dsource_register(ds);
+	dsource_kick(ds);
 	st = atomic_fetch_or(&ds->state, SOURCE_REGISTERED);
 	if (st & SOURCE_CANCELLED)
 		manager_call(&ds->call);
 }
 
-static void source_suspend(DispatchHead *h)
+static void dsource_suspend(DispatchHead *h)
 {
 	dispatch_source_t ds = (dispatch_source_t)h;
 
 	atomic_fetch_add(&ds->suspended, 1);
 }
 
-static void source_resume(DispatchHead *h)
+static void dsource_resume(DispatchHead *h)
 {
 	dispatch_source_t ds = (dispatch_source_t)h;
 	int old;
 
 	if (!(atomic_load(&ds->state) & SOURCE_ACTIVATED)) {
-		source_activate(h);
+		dsource_activate(h);
 		return;
 	}
 	old = atomic_load(&ds->suspended);
 	do {
 		if (old == 0)
-			object_crash("Over-resume of an object");
+			dobject_crash("Over-resume of an object");
 	} while (!atomic_compare_exchange_weak(&ds->suspended, &old, old - 1));
 	if (old != 1)
 		return;
 	if ((ds->kind == SOURCE_READ || ds->kind == SOURCE_WRITE) &&
 	    (atomic_load(&ds->state) & SOURCE_WATCHED) && !atomic_load(&ds->has_event))
 		manager_watch_rearm(&ds->watch);
-	if (source_has_work(ds))
-		source_kick(ds);
+	if (dsource_has_work(ds))
+		dsource_kick(ds);
 }
 
 void dispatch_source_cancel(dispatch_source_t source)
@@ -498,10 +498,10 @@ void dispatch_source_set_timer(dispatch_source_t source, dispatch_time_t start, 
 	if (source->kind != SOURCE_TIMER)
 		return;
 	pthread_mutex_lock(&source->lock);
-	source->t_start = object_deadline_ns(start);
+	source->t_start = dobject_deadline_ns(start);
 	source->t_interval = interval;
 	source->t_leeway = leeway;
 	if ((atomic_load(&source->state) & (SOURCE_ACTIVATED | SOURCE_CANCELLED)) == SOURCE_ACTIVATED)
-		source_timer_apply(source);
+		dsource_timer_apply(source);
 	pthread_mutex_unlock(&source->lock);
 }

@@ -1,5 +1,5 @@
 /*
- * queue.c - queues: the static ones (main, global, attributes), creation,
+ * dqueue.c - queues: the static ones (main, global, attributes), creation,
  * targets, suspension, and the drain loop that runs their items.
  *
  * Model: a queue holds a FIFO of items under its mutex.  It is "scheduled"
@@ -10,12 +10,13 @@
  * any number of non-barrier items, a barrier only when nothing else runs and
  * nothing after it while it runs.  A concurrent drain re-schedules itself as
  * soon as another item may start, so items fan out over workers.  After 16
- * items a drain yields (re-schedules itself) for fairness.  Every thread
+ * items a drain yields (re-schedules itself) for fairness when other work waits
+ * for a worker (or always, for the main queue).  Every thread
  * keeps a stack of the queues it is draining (QueueFrame), which is what
  * dispatch_sync consults to detect the documented self-deadlock.
  */
 #include "dispatch/internal.h"
-#include "dispatch/queue.h"
+#include "dispatch/dqueue.h"
 
 #include <Block.h>
 #include <stdlib.h>
@@ -23,58 +24,58 @@
 
 #define QUEUE_DRAIN_BATCH 16
 
-static void queue_dispose(DispatchHead *h);
-static void queue_suspend(DispatchHead *h);
-static void queue_resume(DispatchHead *h);
-static void queue_activate(DispatchHead *h);
+static void dqueue_dispose(DispatchHead *h);
+static void dqueue_suspend(DispatchHead *h);
+static void dqueue_resume(DispatchHead *h);
+static void dqueue_activate(DispatchHead *h);
 
-static const DispatchVtable queue_vtable = {
+static const DispatchVtable dqueue_vtable = {
 	.kind = DOBJ_QUEUE,
-	.dispose = queue_dispose,
-	.suspend = queue_suspend,
-	.resume = queue_resume,
-	.activate = queue_activate,
+	.dispose = dqueue_dispose,
+	.suspend = dqueue_suspend,
+	.resume = dqueue_resume,
+	.activate = dqueue_activate,
 };
-static const DispatchVtable queue_attr_vtable = {.kind = DOBJ_ATTR};
+static const DispatchVtable dqueue_attr_vtable = {.kind = DOBJ_ATTR};
 
 #define QUEUE_STATIC_HEAD(vtp) {.vt = (vtp), .refcnt = DOBJ_IMMORTAL}
 
 struct dispatch_queue_attr_s _dispatch_queue_attr_concurrent = {
-	.head = QUEUE_STATIC_HEAD(&queue_attr_vtable), .concurrent = 1};
+	.head = QUEUE_STATIC_HEAD(&dqueue_attr_vtable), .concurrent = 1};
 struct dispatch_queue_attr_s _dispatch_queue_attr_serial_inactive = {
-	.head = QUEUE_STATIC_HEAD(&queue_attr_vtable), .inactive = 1};
+	.head = QUEUE_STATIC_HEAD(&dqueue_attr_vtable), .inactive = 1};
 struct dispatch_queue_attr_s _dispatch_queue_attr_concurrent_inactive = {
-	.head = QUEUE_STATIC_HEAD(&queue_attr_vtable), .concurrent = 1, .inactive = 1};
+	.head = QUEUE_STATIC_HEAD(&dqueue_attr_vtable), .concurrent = 1, .inactive = 1};
 
 #define QUEUE_STATIC(name, r, prio, w)                                                 \
 	{                                                                              \
-		.head = QUEUE_STATIC_HEAD(&queue_vtable), .lock = PTHREAD_MUTEX_INITIALIZER, \
+		.head = QUEUE_STATIC_HEAD(&dqueue_vtable), .lock = PTHREAD_MUTEX_INITIALIZER, \
 		.role = (r), .priority = (prio), .width = (w), .label = (char *)(name), \
 	}
 
-static void queue_drain_invoke(DispatchItem *item);
+static void dqueue_drain_invoke(DispatchItem *item);
 
 struct dispatch_queue_s _dispatch_main_q = {
-	.head = QUEUE_STATIC_HEAD(&queue_vtable),
+	.head = QUEUE_STATIC_HEAD(&dqueue_vtable),
 	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.drain = {.invoke = queue_drain_invoke, .ctx = &_dispatch_main_q},
+	.drain = {.invoke = dqueue_drain_invoke, .ctx = &_dispatch_main_q},
 	.role = QUEUE_MAIN,
 	.width = 1,
 	.label = (char *)"com.apple.main-thread",
 };
 
-static struct dispatch_queue_s queue_roots[QUEUE_N_PRIORITIES] = {
+static struct dispatch_queue_s dqueue_roots[QUEUE_N_PRIORITIES] = {
 	QUEUE_STATIC("com.apple.root.user-interactive-qos", QUEUE_ROOT, 0, INT_MAX),
 	QUEUE_STATIC("com.apple.root.default-qos", QUEUE_ROOT, 1, INT_MAX),
 	QUEUE_STATIC("com.apple.root.utility-qos", QUEUE_ROOT, 2, INT_MAX),
 	QUEUE_STATIC("com.apple.root.background-qos", QUEUE_ROOT, 3, INT_MAX),
 };
 
-static _Thread_local QueueFrame *queue_frames;
+static _Thread_local QueueFrame *dqueue_frames;
 
-dispatch_queue_t queue_default_target(void)
+dispatch_queue_t dqueue_default_target(void)
 {
-	return &queue_roots[1];
+	return &dqueue_roots[1];
 }
 
 dispatch_queue_t dispatch_get_global_queue(intptr_t identifier, uintptr_t flags)
@@ -83,16 +84,16 @@ dispatch_queue_t dispatch_get_global_queue(intptr_t identifier, uintptr_t flags)
 	case DISPATCH_QUEUE_PRIORITY_HIGH:
 	case QOS_CLASS_USER_INTERACTIVE:
 	case QOS_CLASS_USER_INITIATED:
-		return &queue_roots[0];
+		return &dqueue_roots[0];
 	case DISPATCH_QUEUE_PRIORITY_DEFAULT:
 	case QOS_CLASS_DEFAULT:
-		return &queue_roots[1];
+		return &dqueue_roots[1];
 	case DISPATCH_QUEUE_PRIORITY_LOW:
 	case QOS_CLASS_UTILITY:
-		return &queue_roots[2];
+		return &dqueue_roots[2];
 	case DISPATCH_QUEUE_PRIORITY_BACKGROUND:
 	case QOS_CLASS_BACKGROUND:
-		return &queue_roots[3];
+		return &dqueue_roots[3];
 	default:
 		return NULL;
 	}
@@ -104,10 +105,10 @@ dispatch_queue_t dispatch_queue_create(const char *label, dispatch_queue_attr_t 
 
 	if (!q)
 		return NULL;
-	queue_runtime_init();
-	object_init(&q->head, &queue_vtable);
+	dqueue_runtime_init();
+	dobject_init(&q->head, &dqueue_vtable);
 	pthread_mutex_init(&q->lock, NULL);
-	queue_init_drain(q);
+	dqueue_init_drain(q);
 	q->width = attr && attr->concurrent ? INT_MAX : 1;
 	q->inactive = attr && attr->inactive;
 	q->label = q->label_buf;
@@ -119,26 +120,26 @@ dispatch_queue_t dispatch_queue_create(const char *label, dispatch_queue_attr_t 
 	}
 	if (label)
 		strcpy(q->label, label);
-	atomic_init(&q->head.target, queue_default_target());
+	atomic_init(&q->head.target, dqueue_default_target());
 	return q;
 }
 
 const char *dispatch_queue_get_label(dispatch_queue_t queue)
 {
 	if (queue == DISPATCH_CURRENT_QUEUE_LABEL)
-		queue = queue_frames ? queue_frames->queue : NULL;
+		queue = dqueue_frames ? dqueue_frames->queue : NULL;
 	if (!queue)
 		return "";
 	return queue->label ? queue->label : "";
 }
 
-static void queue_dispose(DispatchHead *h)
+static void dqueue_dispose(DispatchHead *h)
 {
 	dispatch_queue_t q = (dispatch_queue_t)h;
 
 	if (q->first)
-		object_crash("Release of a queue that still holds work (suspended or inactive)");
-	object_release(atomic_load(&q->head.target));
+		dobject_crash("Release of a queue that still holds work (suspended or inactive)");
+	dobject_release(atomic_load(&q->head.target));
 	if (q->label != q->label_buf)
 		free(q->label);
 	pthread_mutex_destroy(&q->lock);
@@ -153,16 +154,16 @@ void dispatch_set_target_queue(dispatch_object_t object, dispatch_queue_t queue)
 	if (atomic_load(&h->refcnt) == DOBJ_IMMORTAL)
 		return;
 	if (!queue)
-		queue = queue_default_target();
-	object_retain(queue);
+		queue = dqueue_default_target();
+	dobject_retain(queue);
 	old = atomic_exchange(&h->target, queue);
-	object_release(old);
+	dobject_release(old);
 }
 
 /* ---- scheduling ------------------------------------------------------------ */
 
 /* Called with q->lock held. */
-static int queue_can_run(dispatch_queue_t q)
+static int dqueue_can_run(dispatch_queue_t q)
 {
 	DispatchItem *it = q->first;
 
@@ -174,30 +175,30 @@ static int queue_can_run(dispatch_queue_t q)
 }
 
 /* Called with q->lock held: claims the drain request if one is needed. */
-static int queue_claim_schedule(dispatch_queue_t q)
+static int dqueue_claim_schedule(dispatch_queue_t q)
 {
-	if (q->scheduled || !queue_can_run(q))
+	if (q->scheduled || !dqueue_can_run(q))
 		return 0;
 	q->scheduled = 1;
 	return 1;
 }
 
-static void queue_schedule(dispatch_queue_t q)
+static void dqueue_schedule(dispatch_queue_t q)
 {
-	object_retain(q);
+	dobject_retain(q);
 	if (q->role == QUEUE_MAIN)
-		queue_main_wake();
+		dqueue_main_wake();
 	else
-		queue_push(atomic_load(&q->head.target), &q->drain);
+		dqueue_push(atomic_load(&q->head.target), &q->drain);
 }
 
-void queue_push(dispatch_queue_t q, DispatchItem *item)
+void dqueue_push(dispatch_queue_t q, DispatchItem *item)
 {
 	int sched;
 
 	item->next = NULL;
 	if (q->role == QUEUE_ROOT) {
-		pool_push(q->priority, item);
+		dpool_push(q->priority, item);
 		return;
 	}
 	pthread_mutex_lock(&q->lock);
@@ -206,14 +207,14 @@ void queue_push(dispatch_queue_t q, DispatchItem *item)
 	else
 		q->first = item;
 	q->last = item;
-	sched = queue_claim_schedule(q);
+	sched = dqueue_claim_schedule(q);
 	pthread_mutex_unlock(&q->lock);
 	if (sched)
-		queue_schedule(q);
+		dqueue_schedule(q);
 }
 
-/* Called with q->lock held and queue_can_run(q) true. */
-static DispatchItem *queue_pop(dispatch_queue_t q, int *barrier)
+/* Called with q->lock held and dqueue_can_run(q) true. */
+static DispatchItem *dqueue_pop(dispatch_queue_t q, int *barrier)
 {
 	DispatchItem *it = q->first;
 
@@ -227,69 +228,71 @@ static DispatchItem *queue_pop(dispatch_queue_t q, int *barrier)
 }
 
 /* Called with q->lock held after an item finished (or a sync ran inline). */
-static void queue_finish_locked(dispatch_queue_t q, int barrier)
+static void dqueue_finish_locked(dispatch_queue_t q, int barrier)
 {
 	q->running--;
 	if (barrier)
 		q->barrier_running = 0;
 }
 
-void queue_frame_push(QueueFrame *f, dispatch_queue_t q)
+void dqueue_frame_push(QueueFrame *f, dispatch_queue_t q)
 {
 	f->queue = q;
-	f->prev = queue_frames;
-	queue_frames = f;
+	f->prev = dqueue_frames;
+	dqueue_frames = f;
 }
 
-void queue_frame_pop(QueueFrame *f)
+void dqueue_frame_pop(QueueFrame *f)
 {
-	queue_frames = f->prev;
+	dqueue_frames = f->prev;
 }
 
-int queue_is_current(dispatch_queue_t q)
+int dqueue_is_current(dispatch_queue_t q)
 {
-	for (QueueFrame *f = queue_frames; f; f = f->prev)
+	for (QueueFrame *f = dqueue_frames; f; f = f->prev)
 		if (f->queue == q)
 			return 1;
 	return 0;
 }
 
-void queue_drain(dispatch_queue_t q)
+void dqueue_drain(dispatch_queue_t q)
 {
 	QueueFrame frame;
 	DispatchItem *it;
 	int n = 0, barrier, sched;
 
-	queue_frame_push(&frame, q);
+	dqueue_frame_push(&frame, q);
 	pthread_mutex_lock(&q->lock);
 	q->scheduled = 0;
-	while (n < QUEUE_DRAIN_BATCH && queue_can_run(q)) {
-		it = queue_pop(q, &barrier);
-		sched = q->width > 1 && queue_claim_schedule(q);
+	while (dqueue_can_run(q)) {
+		if (n >= QUEUE_DRAIN_BATCH && (q->role == QUEUE_MAIN || dpool_has_waiting()))
+			break;
+		it = dqueue_pop(q, &barrier);
+		sched = q->width > 1 && dqueue_claim_schedule(q);
 		pthread_mutex_unlock(&q->lock);
 		if (sched)
-			queue_schedule(q);
+			dqueue_schedule(q);
 		it->invoke(it);
 		pthread_mutex_lock(&q->lock);
-		queue_finish_locked(q, barrier);
+		dqueue_finish_locked(q, barrier);
 		n++;
 	}
-	sched = queue_claim_schedule(q);
+	sched = dqueue_claim_schedule(q);
 	pthread_mutex_unlock(&q->lock);
-	queue_frame_pop(&frame);
+	dqueue_frame_pop(&frame);
 	if (sched)
-		queue_schedule(q);
-	object_release(q);
+		dqueue_schedule(q);
+	dobject_release(q);
 }
 
-static void queue_drain_invoke(DispatchItem *item)
+static void dqueue_drain_invoke(DispatchItem *item)
 {
-	queue_drain(item->ctx);
+	dqueue_drain(item->ctx);
 }
 
 /* ---- the inline path of dispatch_sync ---------------------------------------- */
 
-int queue_try_enter(dispatch_queue_t q, int barrier)
+int dqueue_try_enter(dispatch_queue_t q, int barrier)
 {
 	dispatch_queue_t tq = atomic_load(&q->head.target);
 	int ok;
@@ -308,21 +311,21 @@ int queue_try_enter(dispatch_queue_t q, int barrier)
 	return ok;
 }
 
-void queue_leave(dispatch_queue_t q, int barrier)
+void dqueue_leave(dispatch_queue_t q, int barrier)
 {
 	int sched;
 
 	pthread_mutex_lock(&q->lock);
-	queue_finish_locked(q, barrier || q->width == 1);
-	sched = queue_claim_schedule(q);
+	dqueue_finish_locked(q, barrier || q->width == 1);
+	sched = dqueue_claim_schedule(q);
 	pthread_mutex_unlock(&q->lock);
 	if (sched)
-		queue_schedule(q);
+		dqueue_schedule(q);
 }
 
 /* ---- suspend, resume, activate -------------------------------------------------- */
 
-static void queue_suspend(DispatchHead *h)
+static void dqueue_suspend(DispatchHead *h)
 {
 	dispatch_queue_t q = (dispatch_queue_t)h;
 
@@ -333,16 +336,16 @@ static void queue_suspend(DispatchHead *h)
 	pthread_mutex_unlock(&q->lock);
 }
 
-static void queue_kick(dispatch_queue_t q)
+static void dqueue_kick(dispatch_queue_t q)
 {
-	int sched = queue_claim_schedule(q);
+	int sched = dqueue_claim_schedule(q);
 
 	pthread_mutex_unlock(&q->lock);
 	if (sched)
-		queue_schedule(q);
+		dqueue_schedule(q);
 }
 
-static void queue_resume(DispatchHead *h)
+static void dqueue_resume(DispatchHead *h)
 {
 	dispatch_queue_t q = (dispatch_queue_t)h;
 
@@ -352,13 +355,13 @@ static void queue_resume(DispatchHead *h)
 	if (q->suspended == 0 && q->inactive)
 		q->inactive = 0;
 	else if (q->suspended == 0)
-		object_crash("Over-resume of an object");
+		dobject_crash("Over-resume of an object");
 	else
 		q->suspended--;
-	queue_kick(q);
+	dqueue_kick(q);
 }
 
-static void queue_activate(DispatchHead *h)
+static void dqueue_activate(DispatchHead *h)
 {
 	dispatch_queue_t q = (dispatch_queue_t)h;
 
@@ -366,12 +369,12 @@ static void queue_activate(DispatchHead *h)
 		return;
 	pthread_mutex_lock(&q->lock);
 	q->inactive = 0;
-	queue_kick(q);
+	dqueue_kick(q);
 }
 
 /* ---- items ------------------------------------------------------------------- */
 
-static void queue_item_invoke(DispatchItem *it)
+static void dqueue_item_invoke(DispatchItem *it)
 {
 	dispatch_function_t func = it->func;
 	void *ctx = it->ctx;
@@ -381,18 +384,18 @@ static void queue_item_invoke(DispatchItem *it)
 	func(ctx);
 	if (group) {
 		dispatch_group_leave(group);
-		object_release(group);
+		dobject_release(group);
 	}
 }
 
-DispatchItem *queue_item_new(dispatch_function_t func, void *ctx, dispatch_group_t group, unsigned flags)
+DispatchItem *dqueue_item_new(dispatch_function_t func, void *ctx, dispatch_group_t group, unsigned flags)
 {
 	DispatchItem *it = malloc(sizeof(*it));
 
 	if (!it)
 		return NULL;
 	it->next = NULL;
-	it->invoke = queue_item_invoke;
+	it->invoke = dqueue_item_invoke;
 	it->func = func;
 	it->ctx = ctx;
 	it->group = group;
@@ -400,7 +403,7 @@ DispatchItem *queue_item_new(dispatch_function_t func, void *ctx, dispatch_group
 	return it;
 }
 
-void queue_call_block(void *block)
+void dqueue_call_block(void *block)
 {
 	dispatch_block_t b = block;
 
@@ -408,27 +411,27 @@ void queue_call_block(void *block)
 	Block_release(b);
 }
 
-int queue_async(dispatch_queue_t q, void *ctx, dispatch_function_t func)
+int dqueue_async(dispatch_queue_t q, void *ctx, dispatch_function_t func)
 {
-	DispatchItem *it = queue_item_new(func, ctx, NULL, 0);
+	DispatchItem *it = dqueue_item_new(func, ctx, NULL, 0);
 
 	if (!it)
 		return -1;
-	queue_push(q, it);
+	dqueue_push(q, it);
 	return 0;
 }
 
 /* ---- runtime start ------------------------------------------------------------- */
 
-static pthread_once_t queue_once = PTHREAD_ONCE_INIT;
+static pthread_once_t dqueue_once = PTHREAD_ONCE_INIT;
 
-void queue_runtime_init(void)
+void dqueue_runtime_init(void)
 {
-	pthread_once(&queue_once, manager_start);
+	pthread_once(&dqueue_once, manager_start);
 }
 
-void queue_init_drain(dispatch_queue_t q)
+void dqueue_init_drain(dispatch_queue_t q)
 {
-	q->drain.invoke = queue_drain_invoke;
+	q->drain.invoke = dqueue_drain_invoke;
 	q->drain.ctx = q;
 }

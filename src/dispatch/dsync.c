@@ -1,5 +1,5 @@
 /*
- * sync.c - waiting: the futex waiter used by dispatch_sync/apply,
+ * dsync.c - waiting: the futex waiter used by dispatch_sync/apply,
  * semaphores, groups and dispatch_once.
  *
  * Semaphore: value, waiters and pending wake-ups under a mutex; a waiter
@@ -20,19 +20,19 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-void sync_waiter_wait(DispatchWaiter *w)
+void dsync_waiter_wait(DispatchWaiter *w)
 {
 	while (atomic_load_explicit(&w->state, memory_order_acquire) == 0)
 		syscall(SYS_futex, &w->state, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
 }
 
-void sync_waiter_wake(DispatchWaiter *w)
+void dsync_waiter_wake(DispatchWaiter *w)
 {
 	atomic_store_explicit(&w->state, 1, memory_order_release);
 	syscall(SYS_futex, &w->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-static int sync_cond_init(pthread_cond_t *c)
+static int dsync_cond_init(pthread_cond_t *c)
 {
 	pthread_condattr_t ca;
 	int r;
@@ -45,11 +45,11 @@ static int sync_cond_init(pthread_cond_t *c)
 }
 
 /* Waits on @c until *@flag is non-zero or @timeout; 0 if the flag was seen. */
-static int sync_timedwait(pthread_cond_t *c, pthread_mutex_t *m, dispatch_time_t timeout,
+static int dsync_timedwait(pthread_cond_t *c, pthread_mutex_t *m, dispatch_time_t timeout,
 			  int (*ready)(void *), void *arg)
 {
 	struct timespec ts;
-	int forever = !object_timespec(timeout, &ts);
+	int forever = !dobject_timespec(timeout, &ts);
 
 	while (!ready(arg)) {
 		if (forever)
@@ -70,7 +70,7 @@ struct dispatch_semaphore_s {
 	intptr_t waiters, wakeups;
 };
 
-static void sync_sema_dispose(DispatchHead *h)
+static void dsync_sema_dispose(DispatchHead *h)
 {
 	dispatch_semaphore_t s = (dispatch_semaphore_t)h;
 
@@ -79,7 +79,7 @@ static void sync_sema_dispose(DispatchHead *h)
 	free(s);
 }
 
-static const DispatchVtable sync_sema_vtable = {.kind = DOBJ_SEMAPHORE, .dispose = sync_sema_dispose};
+static const DispatchVtable dsync_sema_vtable = {.kind = DOBJ_SEMAPHORE, .dispose = dsync_sema_dispose};
 
 dispatch_semaphore_t dispatch_semaphore_create(intptr_t value)
 {
@@ -90,14 +90,14 @@ dispatch_semaphore_t dispatch_semaphore_create(intptr_t value)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	object_init(&s->head, &sync_sema_vtable);
+	dobject_init(&s->head, &dsync_sema_vtable);
 	pthread_mutex_init(&s->lock, NULL);
-	sync_cond_init(&s->cond);
+	dsync_cond_init(&s->cond);
 	s->value = value;
 	return s;
 }
 
-static int sync_sema_ready(void *arg)
+static int dsync_sema_ready(void *arg)
 {
 	return ((dispatch_semaphore_t)arg)->wakeups > 0;
 }
@@ -117,7 +117,7 @@ intptr_t dispatch_semaphore_wait(dispatch_semaphore_t dsema, dispatch_time_t tim
 		return -1;
 	}
 	dsema->waiters++;
-	r = sync_timedwait(&dsema->cond, &dsema->lock, timeout, sync_sema_ready, dsema);
+	r = dsync_timedwait(&dsema->cond, &dsema->lock, timeout, dsync_sema_ready, dsema);
 	dsema->waiters--;
 	if (r == 0)
 		dsema->wakeups--;
@@ -157,7 +157,7 @@ typedef struct GroupNotify {
 	DispatchItem *item;
 } GroupNotify;
 
-static void sync_group_dispose(DispatchHead *h)
+static void dsync_group_dispose(DispatchHead *h)
 {
 	dispatch_group_t g = (dispatch_group_t)h;
 
@@ -166,7 +166,7 @@ static void sync_group_dispose(DispatchHead *h)
 	free(g);
 }
 
-static const DispatchVtable sync_group_vtable = {.kind = DOBJ_GROUP, .dispose = sync_group_dispose};
+static const DispatchVtable dsync_group_vtable = {.kind = DOBJ_GROUP, .dispose = dsync_group_dispose};
 
 dispatch_group_t dispatch_group_create(void)
 {
@@ -174,9 +174,9 @@ dispatch_group_t dispatch_group_create(void)
 
 	if (!g)
 		return NULL;
-	object_init(&g->head, &sync_group_vtable);
+	dobject_init(&g->head, &dsync_group_vtable);
 	pthread_mutex_init(&g->lock, NULL);
-	sync_cond_init(&g->cond);
+	dsync_cond_init(&g->cond);
 	return g;
 }
 
@@ -187,14 +187,14 @@ void dispatch_group_enter(dispatch_group_t group)
 	pthread_mutex_unlock(&group->lock);
 }
 
-static void sync_group_notify_all(GroupNotify *n)
+static void dsync_group_notify_all(GroupNotify *n)
 {
 	GroupNotify *next;
 
 	for (; n; n = next) {
 		next = n->next;
-		queue_push(n->queue, n->item);
-		object_release(n->queue);
+		dqueue_push(n->queue, n->item);
+		dobject_release(n->queue);
 		free(n);
 	}
 }
@@ -203,21 +203,21 @@ void dispatch_group_leave(dispatch_group_t group)
 {
 	GroupNotify *n = NULL;
 
-	object_retain(group);
+	dobject_retain(group);
 	pthread_mutex_lock(&group->lock);
 	if (group->count <= 0)
-		object_crash("Unbalanced call to dispatch_group_leave()");
+		dobject_crash("Unbalanced call to dispatch_group_leave()");
 	if (--group->count == 0) {
 		n = group->notify;
 		group->notify = NULL;
 		pthread_cond_broadcast(&group->cond);
 	}
 	pthread_mutex_unlock(&group->lock);
-	sync_group_notify_all(n);
-	object_release(group);
+	dsync_group_notify_all(n);
+	dobject_release(group);
 }
 
-static int sync_group_ready(void *arg)
+static int dsync_group_ready(void *arg)
 {
 	return ((dispatch_group_t)arg)->count == 0;
 }
@@ -230,7 +230,7 @@ intptr_t dispatch_group_wait(dispatch_group_t group, dispatch_time_t timeout)
 	if (timeout == DISPATCH_TIME_NOW)
 		r = group->count ? -1 : 0;
 	else
-		r = sync_timedwait(&group->cond, &group->lock, timeout, sync_group_ready, group);
+		r = dsync_timedwait(&group->cond, &group->lock, timeout, dsync_group_ready, group);
 	pthread_mutex_unlock(&group->lock);
 	return r ? -1 : 0;
 }
@@ -242,13 +242,13 @@ void dispatch_group_notify_f(dispatch_group_t group, dispatch_queue_t queue, voi
 
 	if (!n)
 		return;
-	n->item = queue_item_new(work, context, NULL, 0);
+	n->item = dqueue_item_new(work, context, NULL, 0);
 	if (!n->item) {
 		free(n);
 		return;
 	}
 	n->queue = queue;
-	object_retain(queue);
+	dobject_retain(queue);
 	pthread_mutex_lock(&group->lock);
 	if (group->count) {
 		n->next = group->notify;
@@ -258,30 +258,30 @@ void dispatch_group_notify_f(dispatch_group_t group, dispatch_queue_t queue, voi
 	pthread_mutex_unlock(&group->lock);
 	if (n) {
 		n->next = NULL;
-		sync_group_notify_all(n);
+		dsync_group_notify_all(n);
 	}
 }
 
 void dispatch_group_notify(dispatch_group_t group, dispatch_queue_t queue, dispatch_block_t block)
 {
-	dispatch_group_notify_f(group, queue, Block_copy(block), queue_call_block);
+	dispatch_group_notify_f(group, queue, Block_copy(block), dqueue_call_block);
 }
 
 void dispatch_group_async_f(dispatch_group_t group, dispatch_queue_t queue, void *context,
 			    dispatch_function_t work)
 {
-	DispatchItem *it = queue_item_new(work, context, group, 0);
+	DispatchItem *it = dqueue_item_new(work, context, group, 0);
 
 	if (!it)
 		return;
 	dispatch_group_enter(group);
-	object_retain(group);
-	queue_push(queue, it);
+	dobject_retain(group);
+	dqueue_push(queue, it);
 }
 
 void dispatch_group_async(dispatch_group_t group, dispatch_queue_t queue, dispatch_block_t block)
 {
-	dispatch_group_async_f(group, queue, Block_copy(block), queue_call_block);
+	dispatch_group_async_f(group, queue, Block_copy(block), dqueue_call_block);
 }
 
 /* ---- once -------------------------------------------------------------------- */
@@ -289,8 +289,8 @@ void dispatch_group_async(dispatch_group_t group, dispatch_queue_t queue, dispat
 #define ONCE_DONE (~(intptr_t)0)
 #define ONCE_RUNNING ((intptr_t)1)
 
-static pthread_mutex_t sync_once_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t sync_once_cond = PTHREAD_COND_INITIALIZER;
+static pthread_mutex_t dsync_once_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t dsync_once_cond = PTHREAD_COND_INITIALIZER;
 
 void dispatch_once_f(dispatch_once_t *predicate, void *context, dispatch_function_t function)
 {
@@ -301,19 +301,19 @@ void dispatch_once_f(dispatch_once_t *predicate, void *context, dispatch_functio
 		return;
 	if (atomic_compare_exchange_strong(p, &expected, ONCE_RUNNING)) {
 		function(context);
-		pthread_mutex_lock(&sync_once_lock);
+		pthread_mutex_lock(&dsync_once_lock);
 		atomic_store_explicit(p, ONCE_DONE, memory_order_release);
-		pthread_cond_broadcast(&sync_once_cond);
-		pthread_mutex_unlock(&sync_once_lock);
+		pthread_cond_broadcast(&dsync_once_cond);
+		pthread_mutex_unlock(&dsync_once_lock);
 		return;
 	}
-	pthread_mutex_lock(&sync_once_lock);
+	pthread_mutex_lock(&dsync_once_lock);
 	while (atomic_load_explicit(p, memory_order_acquire) != ONCE_DONE)
-		pthread_cond_wait(&sync_once_cond, &sync_once_lock);
-	pthread_mutex_unlock(&sync_once_lock);
+		pthread_cond_wait(&dsync_once_cond, &dsync_once_lock);
+	pthread_mutex_unlock(&dsync_once_lock);
 }
 
-static void sync_once_block(void *block)
+static void dsync_once_block(void *block)
 {
 	((dispatch_block_t)block)();
 }
@@ -322,5 +322,5 @@ void dispatch_once(dispatch_once_t *predicate, dispatch_block_t block)
 {
 	if (atomic_load_explicit((_Atomic intptr_t *)predicate, memory_order_acquire) == ONCE_DONE)
 		return;
-	dispatch_once_f(predicate, (void *)block, sync_once_block);
+	dispatch_once_f(predicate, (void *)block, dsync_once_block);
 }

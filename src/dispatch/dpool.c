@@ -1,5 +1,5 @@
 /*
- * pool.c - the worker threads that serve the root (global) queues.
+ * dpool.c - the worker threads that serve the root (global) queues.
  *
  * One process-wide pool: a FIFO per priority, a stack of idle workers (each
  * with its own condition variable, so a push wakes exactly one), and a
@@ -19,7 +19,7 @@
  */
 #include "dispatch/internal.h"
 #include "dispatch/manager.h"
-#include "dispatch/queue.h"
+#include "dispatch/dqueue.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -41,6 +41,7 @@ static struct {
 	pthread_mutex_t lock;
 	DispatchItem *first[QUEUE_N_PRIORITIES], *last[QUEUE_N_PRIORITIES];
 	PoolWorker *idle;
+	atomic_int queued; /* items in the run lists, read without the lock */
 	int nthreads, soft_limit;
 	int watchdog_armed;
 	unsigned long pops, pops_seen;
@@ -48,9 +49,9 @@ static struct {
 	ManagerTimer watchdog;
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static void pool_watchdog_fire(ManagerTimer *t, uint64_t count);
+static void dpool_watchdog_fire(ManagerTimer *t, uint64_t count);
 
-void pool_init(void)
+void dpool_init(void)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -58,10 +59,10 @@ void pool_init(void)
 	pool.soft_limit = ncpu > 2 ? (int)ncpu : 2;
 	if (pool.soft_limit > POOL_MAX_THREADS)
 		pool.soft_limit = POOL_MAX_THREADS;
-	pool.watchdog.fire = pool_watchdog_fire;
+	pool.watchdog.fire = dpool_watchdog_fire;
 }
 
-int pool_spawn_thread(void *(*fn)(void *), void *arg, const sigset_t *mask)
+int dpool_spawn_thread(void *(*fn)(void *), void *arg, const sigset_t *mask)
 {
 	pthread_attr_t attr;
 	sigset_t old;
@@ -78,7 +79,7 @@ int pool_spawn_thread(void *(*fn)(void *), void *arg, const sigset_t *mask)
 }
 
 /* Called with pool.lock held. */
-static DispatchItem *pool_pop(void)
+static DispatchItem *dpool_pop(void)
 {
 	for (int p = 0; p < QUEUE_N_PRIORITIES; p++) {
 		DispatchItem *it = pool.first[p];
@@ -89,13 +90,14 @@ static DispatchItem *pool_pop(void)
 		if (!pool.first[p])
 			pool.last[p] = NULL;
 		pool.pops++;
+		atomic_fetch_sub_explicit(&pool.queued, 1, memory_order_relaxed);
 		return it;
 	}
 	return NULL;
 }
 
 /* Called with pool.lock held; 0 when woken, ETIMEDOUT when it should exit. */
-static int pool_idle_wait(PoolWorker *w)
+static int dpool_idle_wait(PoolWorker *w)
 {
 	struct timespec ts;
 	int r = 0;
@@ -118,7 +120,7 @@ static int pool_idle_wait(PoolWorker *w)
 	return ETIMEDOUT;
 }
 
-static void *pool_worker_main(void *arg)
+static void *dpool_worker_main(void *arg)
 {
 	PoolWorker w;
 	pthread_condattr_t ca;
@@ -130,14 +132,14 @@ static void *pool_worker_main(void *arg)
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
-		it = pool_pop();
+		it = dpool_pop();
 		if (it) {
 			pthread_mutex_unlock(&pool.lock);
 			it->invoke(it);
 			pthread_mutex_lock(&pool.lock);
 			continue;
 		}
-		if (pool_idle_wait(&w) == ETIMEDOUT && !pool.first[0] && !pool.first[1] &&
+		if (dpool_idle_wait(&w) == ETIMEDOUT && !pool.first[0] && !pool.first[1] &&
 		    !pool.first[2] && !pool.first[3])
 			break;
 	}
@@ -147,52 +149,57 @@ static void *pool_worker_main(void *arg)
 	return NULL;
 }
 
-static void pool_spawn_worker(void)
+int dpool_has_waiting(void)
 {
-	if (pool_spawn_thread(pool_worker_main, NULL, &pool.worker_mask) < 0) {
+	return atomic_load_explicit(&pool.queued, memory_order_relaxed) > 0;
+}
+
+static void dpool_spawn_worker(void)
+{
+	if (dpool_spawn_thread(dpool_worker_main, NULL, &pool.worker_mask) < 0) {
 		pthread_mutex_lock(&pool.lock);
 		pool.nthreads--;
 		pthread_mutex_unlock(&pool.lock);
 	}
 }
 
-static void pool_watchdog_arm(void)
+static void dpool_watchdog_arm(void)
 {
-	manager_timer_arm(&pool.watchdog, object_now_ns() + POOL_STALL_MS * NSEC_PER_MSEC, 0, 0);
+	manager_timer_arm(&pool.watchdog, dobject_now_ns() + POOL_STALL_MS * NSEC_PER_MSEC, 0, 0);
 }
 
-static int pool_has_work(void)
+static int dpool_has_work(void)
 {
 	return pool.first[0] || pool.first[1] || pool.first[2] || pool.first[3];
 }
 
 /* Manager thread: work waited POOL_STALL_MS; spawn if nobody took any. */
-static void pool_watchdog_fire(ManagerTimer *t, uint64_t count)
+static void dpool_watchdog_fire(ManagerTimer *t, uint64_t count)
 {
 	int spawn = 0, rearm = 0;
 
 	pthread_mutex_lock(&pool.lock);
-	if (pool_has_work() && !pool.idle && pool.pops == pool.pops_seen &&
+	if (dpool_has_work() && !pool.idle && pool.pops == pool.pops_seen &&
 	    pool.nthreads < POOL_MAX_THREADS) {
 		pool.nthreads++;
 		spawn = 1;
 	}
 	pool.pops_seen = pool.pops;
-	rearm = pool_has_work() && pool.nthreads < POOL_MAX_THREADS;
+	rearm = dpool_has_work() && pool.nthreads < POOL_MAX_THREADS;
 	pool.watchdog_armed = rearm;
 	pthread_mutex_unlock(&pool.lock);
 	if (spawn)
-		pool_spawn_worker();
+		dpool_spawn_worker();
 	if (rearm)
-		pool_watchdog_arm();
+		dpool_watchdog_arm();
 }
 
-void pool_push(int priority, DispatchItem *item)
+void dpool_push(int priority, DispatchItem *item)
 {
 	PoolWorker *w;
 	int spawn = 0, watch = 0;
 
-	queue_runtime_init();
+	dqueue_runtime_init();
 	item->next = NULL;
 	pthread_mutex_lock(&pool.lock);
 	if (pool.last[priority])
@@ -200,6 +207,7 @@ void pool_push(int priority, DispatchItem *item)
 	else
 		pool.first[priority] = item;
 	pool.last[priority] = item;
+	atomic_fetch_add_explicit(&pool.queued, 1, memory_order_relaxed);
 	w = pool.idle;
 	if (w) {
 		pool.idle = w->next_idle;
@@ -215,7 +223,7 @@ void pool_push(int priority, DispatchItem *item)
 	}
 	pthread_mutex_unlock(&pool.lock);
 	if (spawn)
-		pool_spawn_worker();
+		dpool_spawn_worker();
 	if (watch)
-		pool_watchdog_arm();
+		dpool_watchdog_arm();
 }

@@ -1,5 +1,5 @@
 /*
- * object.c - what all dispatch objects share: reference counting, context,
+ * dobject.c - what all dispatch objects share: reference counting, context,
  * finalizer, suspend/resume/activate (forwarded to the class), and time.
  *
  * The last dispatch_release disposes of the object; its finalizer, if any,
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-void object_init(DispatchHead *head, const DispatchVtable *vt)
+void dobject_init(DispatchHead *head, const DispatchVtable *vt)
 {
 	head->vt = vt;
 	atomic_init(&head->refcnt, 1);
@@ -26,7 +26,7 @@ void object_init(DispatchHead *head, const DispatchVtable *vt)
 	atomic_init(&head->target, NULL);
 }
 
-void object_crash(const char *msg)
+void dobject_crash(const char *msg)
 {
 	static const char prefix[] = "BUG IN CLIENT OF LIBDISPATCH: ";
 	ssize_t r;
@@ -38,14 +38,14 @@ void object_crash(const char *msg)
 	abort();
 }
 
-void object_retain(void *obj)
+void dobject_retain(void *obj)
 {
 	DispatchHead *h = obj;
 
 	if (!h || atomic_load_explicit(&h->refcnt, memory_order_relaxed) == DOBJ_IMMORTAL)
 		return;
 	if (atomic_fetch_add_explicit(&h->refcnt, 1, memory_order_relaxed) <= 0)
-		object_crash("Resurrection of an object");
+		dobject_crash("Resurrection of an object");
 }
 
 typedef struct {
@@ -53,7 +53,7 @@ typedef struct {
 	void *ctx;
 } Finalize;
 
-static void object_run_finalizer(void *arg)
+static void dobject_run_finalizer(void *arg)
 {
 	Finalize f = *(Finalize *)arg;
 
@@ -61,7 +61,7 @@ static void object_run_finalizer(void *arg)
 	f.finalizer(f.ctx);
 }
 
-static void object_finalize(DispatchHead *h)
+static void dobject_finalize(DispatchHead *h)
 {
 	dispatch_function_t fin = h->finalizer;
 	void *ctx = h->ctx;
@@ -69,7 +69,7 @@ static void object_finalize(DispatchHead *h)
 	Finalize *f;
 
 	if (tq)
-		object_retain(tq);
+		dobject_retain(tq);
 	h->vt->dispose(h);
 	if (!fin)
 		goto out;
@@ -80,16 +80,16 @@ static void object_finalize(DispatchHead *h)
 	}
 	f->finalizer = fin;
 	f->ctx = ctx;
-	if (queue_async(tq, f, object_run_finalizer) < 0) {
+	if (dqueue_async(tq, f, dobject_run_finalizer) < 0) {
 		free(f);
 		fin(ctx);
 	}
 out:
 	if (tq)
-		object_release(tq);
+		dobject_release(tq);
 }
 
-void object_release(void *obj)
+void dobject_release(void *obj)
 {
 	DispatchHead *h = obj;
 	int old;
@@ -100,18 +100,18 @@ void object_release(void *obj)
 	if (old > 1)
 		return;
 	if (old < 1)
-		object_crash("Over-release of an object");
-	object_finalize(h);
+		dobject_crash("Over-release of an object");
+	dobject_finalize(h);
 }
 
 void dispatch_retain(dispatch_object_t object)
 {
-	object_retain(object._do);
+	dobject_retain(object._do);
 }
 
 void dispatch_release(dispatch_object_t object)
 {
-	object_release(object._do);
+	dobject_release(object._do);
 }
 
 void *dispatch_get_context(dispatch_object_t object)
@@ -161,7 +161,7 @@ void dispatch_activate(dispatch_object_t object)
 
 /* ---- time ---------------------------------------------------------------- */
 
-static uint64_t object_clock_ns(clockid_t clk)
+static uint64_t dobject_clock_ns(clockid_t clk)
 {
 	struct timespec ts;
 
@@ -169,12 +169,12 @@ static uint64_t object_clock_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t object_now_ns(void)
+uint64_t dobject_now_ns(void)
 {
-	return object_clock_ns(CLOCK_MONOTONIC);
+	return dobject_clock_ns(CLOCK_MONOTONIC);
 }
 
-static dispatch_time_t object_add(uint64_t base, int64_t delta, int wall)
+static dispatch_time_t dobject_add(uint64_t base, int64_t delta, int wall)
 {
 	int64_t v;
 
@@ -194,12 +194,12 @@ dispatch_time_t dispatch_time(dispatch_time_t when, int64_t delta)
 	if (when == DISPATCH_TIME_FOREVER)
 		return DISPATCH_TIME_FOREVER;
 	if (when == DISPATCH_WALLTIME_NOW)
-		return object_add(object_clock_ns(CLOCK_REALTIME), delta, 1);
+		return dobject_add(dobject_clock_ns(CLOCK_REALTIME), delta, 1);
 	if ((int64_t)when < 0)
-		return object_add((uint64_t)(-(int64_t)when), delta, 1);
+		return dobject_add((uint64_t)(-(int64_t)when), delta, 1);
 	if (when == DISPATCH_TIME_NOW)
-		when = object_now_ns();
-	return object_add(when, delta, 0);
+		when = dobject_now_ns();
+	return dobject_add(when, delta, 0);
 }
 
 dispatch_time_t dispatch_walltime(const struct timespec *when, int64_t delta)
@@ -209,32 +209,32 @@ dispatch_time_t dispatch_walltime(const struct timespec *when, int64_t delta)
 	if (when)
 		base = (uint64_t)when->tv_sec * NSEC_PER_SEC + (uint64_t)when->tv_nsec;
 	else
-		base = object_clock_ns(CLOCK_REALTIME);
-	return object_add(base, delta, 1);
+		base = dobject_clock_ns(CLOCK_REALTIME);
+	return dobject_add(base, delta, 1);
 }
 
-uint64_t object_deadline_ns(dispatch_time_t when)
+uint64_t dobject_deadline_ns(dispatch_time_t when)
 {
 	uint64_t wall, now;
 
 	if (when == DISPATCH_TIME_FOREVER)
 		return DISPATCH_TIME_FOREVER;
 	if (when == DISPATCH_TIME_NOW)
-		return object_now_ns();
+		return dobject_now_ns();
 	if (when == DISPATCH_WALLTIME_NOW)
-		return object_now_ns();
+		return dobject_now_ns();
 	if ((int64_t)when >= 0)
 		return when;
 	wall = (uint64_t)(-(int64_t)when);
-	now = object_clock_ns(CLOCK_REALTIME);
+	now = dobject_clock_ns(CLOCK_REALTIME);
 	if (wall <= now)
-		return object_now_ns();
-	return object_now_ns() + (wall - now);
+		return dobject_now_ns();
+	return dobject_now_ns() + (wall - now);
 }
 
-int object_timespec(dispatch_time_t when, struct timespec *ts)
+int dobject_timespec(dispatch_time_t when, struct timespec *ts)
 {
-	uint64_t ns = object_deadline_ns(when);
+	uint64_t ns = dobject_deadline_ns(when);
 
 	if (ns == DISPATCH_TIME_FOREVER)
 		return 0;
