@@ -1,0 +1,594 @@
+/*
+ * connection.c - the connection object: creation, the state machine,
+ * event-handler delivery, cancellation and invalidation, peer identity.
+ *
+ * Model: see internal.h for the states and locks, docs/connections.md for
+ * the semantics.  Invariants kept here:
+ * - the event handler runs only on c->queue (serial), so never concurrently
+ *   with itself, and in the order events were queued (FIFO);
+ * - INVALID is queued exactly once (conn_fail_locked checks the state) and
+ *   after it ran the handler is never called again;
+ * - every pending reply is answered exactly once (io.c removes it from the
+ *   list under the lock before answering).
+ */
+#include "connection/internal.h"
+
+#include <Block.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+typedef struct DeliverItem {
+	xpc_connection_t conn;
+	xpc_object_t ev;
+	size_t bytes;
+	bool final;
+} DeliverItem;
+
+static void conn_dispose(xpc_object_t obj);
+static void conn_describe(xpc_object_t obj, StrBuf *sb, unsigned indent);
+
+const struct _xpc_type_s _xpc_type_connection = {
+	.name = "connection",
+	.dispose = conn_dispose,
+	.describe = conn_describe,
+};
+
+void conn_lock(xpc_connection_t c)
+{
+	pthread_mutex_lock(&c->lock);
+}
+
+void conn_unlock(xpc_connection_t c)
+{
+	pthread_mutex_unlock(&c->lock);
+}
+
+static dispatch_queue_t conn_default_target(void)
+{
+	return dispatch_get_global_queue(DISPATCH_QUEUE_PRIORITY_DEFAULT, 0);
+}
+
+xpc_connection_t conn_new(ConnKind kind, dispatch_queue_t target)
+{
+	xpc_connection_t c = object_alloc(&_xpc_type_connection, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->kind = kind;
+	pthread_mutex_init(&c->lock, NULL);
+	c->fd = -1;
+	c->send_w = -1;
+	c->pidfd = -1;
+	c->next_id = 1;
+	c->queue = dispatch_queue_create("xpc.connection", NULL);
+	c->ioq = dispatch_queue_create("xpc.connection.io", NULL);
+	if (target) {
+		dispatch_retain(target);
+		c->target = target;
+	}
+	dispatch_set_target_queue(c->queue, target ? target : conn_default_target());
+	return c;
+}
+
+static void conn_dispose(xpc_object_t obj)
+{
+	xpc_connection_t c = (xpc_connection_t)obj;
+
+	if (c->finalizer)
+		c->finalizer(c->context);
+	conn_discard_out_locked(c);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->send_w >= 0)
+		close(c->send_w);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	if (c->handler_block)
+		Block_release(c->handler_block);
+	dispatch_release(c->queue);
+	dispatch_release(c->ioq);
+	if (c->target)
+		dispatch_release(c->target);
+	free(c->name);
+	free(c->reason);
+	free(c->rx);
+	pthread_mutex_destroy(&c->lock);
+}
+
+static void conn_describe(xpc_object_t obj, StrBuf *sb, unsigned indent)
+{
+	xpc_connection_t c = (xpc_connection_t)obj;
+
+	conn_lock(c);
+	strbuf_printf(sb, "{ name = %s, listener = %s, pid = %d, euid = %u, egid = %u, asid = %u }",
+		      c->name ? c->name : "(anonymous)", c->kind == CONN_LISTENER ? "true" : "false",
+		      (int)c->pid, (unsigned)c->uid, (unsigned)c->gid, 0u);
+	conn_unlock(c);
+}
+
+/* ---- delivery to the event handler -------------------------------------- */
+
+static void conn_deliver_run(void *ctx)
+{
+	DeliverItem *it = ctx;
+	xpc_connection_t c = it->conn;
+	xpc_handler_t blk = NULL;
+	xpc_handler_f fn = NULL;
+	void *hctx;
+	bool skip;
+
+	conn_lock(c);
+	skip = c->cancelled && !it->final;
+	if (!skip) {
+		blk = c->handler_block ? Block_copy(c->handler_block) : NULL;
+		fn = c->handler_fn;
+	}
+	hctx = c->context;
+	conn_unlock(c);
+	if (blk) {
+		blk(it->ev);
+		Block_release(blk);
+	} else if (fn) {
+		fn(hctx, it->ev);
+	}
+	xpc_release(it->ev);
+	if (it->bytes)
+		conn_unread_done(c, it->bytes);
+	if (it->final)
+		xpc_release(c); /* the activation reference */
+	xpc_release(c);
+	free(it);
+}
+
+static void conn_deliver_item(xpc_connection_t c, xpc_object_t ev, size_t bytes, bool final)
+{
+	DeliverItem *it = calloc(1, sizeof(*it));
+
+	if (!it) {
+		/* Out of memory: the event is lost, but accounting stays right. */
+		xpc_release(ev);
+		if (bytes)
+			c->unread -= bytes;
+		if (final)
+			xpc_release(c);
+		return;
+	}
+	xpc_retain(c);
+	it->conn = c;
+	it->ev = ev;
+	it->bytes = bytes;
+	it->final = final;
+	dispatch_async_f(c->queue, it, conn_deliver_run);
+}
+
+void conn_deliver(xpc_connection_t c, xpc_object_t ev, size_t bytes)
+{
+	conn_deliver_item(c, ev, bytes, false);
+}
+
+/* ---- the link ------------------------------------------------------------ */
+
+int conn_start_link_locked(xpc_connection_t c)
+{
+	dispatch_source_t s;
+
+	if (!c->rx) {
+		c->rx = malloc(sizeof(*c->rx));
+		if (!c->rx)
+			return -ENOMEM;
+	}
+	s = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)c->fd, 0, c->ioq);
+	if (!s)
+		return -ENOMEM;
+	int fd = c->fd;
+	xpc_retain(c);
+	dispatch_set_context(s, c);
+	dispatch_source_set_event_handler_f(s, c->kind == CONN_LISTENER ? conn_listener_ready : conn_read_ready);
+	/* Runs on ioq once the manager dropped the watch: no read can follow. */
+	dispatch_source_set_cancel_handler(s, ^{
+		close(fd);
+		xpc_release(c);
+	});
+	c->rsrc = s;
+	c->read_paused = false;
+	dispatch_resume(s);
+	return 0;
+}
+
+/* Cancels the sources; their cancel handlers close the descriptors. */
+static void conn_close_link_locked(xpc_connection_t c)
+{
+	int fd = c->fd;
+
+	c->fd = -1;
+	if (c->rsrc) {
+		dispatch_source_t s = c->rsrc;
+		c->rsrc = NULL;
+		if (c->read_paused)
+			dispatch_resume(s);
+		c->read_paused = false;
+		dispatch_source_cancel(s);
+		dispatch_release(s);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	if (c->wsrc) {
+		dispatch_source_t w = c->wsrc;
+		c->wsrc = NULL;
+		dispatch_source_cancel(w);
+		dispatch_release(w);
+	}
+}
+
+void conn_set_creds_from_socket(xpc_connection_t c, int fd)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+#ifdef SO_PEERPIDFD
+	int pidfd = -1;
+	socklen_t plen = sizeof(pidfd);
+#endif
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 && uc.pid > 0) {
+		c->pid = uc.pid;
+		c->uid = uc.uid;
+		c->gid = uc.gid;
+		c->have_creds = true;
+	}
+#ifdef SO_PEERPIDFD
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &plen) == 0 && pidfd >= 0) {
+		if (c->pidfd >= 0)
+			close(c->pidfd);
+		c->pidfd = pidfd; /* the kernel makes it O_CLOEXEC */
+	}
+#endif
+}
+
+void conn_fail_locked(xpc_connection_t c, const char *reason, bool peer_exited)
+{
+	bool interrupted = c->named && peer_exited && !c->cancelled;
+
+	if (c->state == CONN_INVALID)
+		return;
+	conn_close_link_locked(c);
+	c->connecting = false;
+	c->got_hello = false;
+	conn_fail_pending_locked(c, interrupted ? XPC_ERROR_CONNECTION_INTERRUPTED : XPC_ERROR_CONNECTION_INVALID);
+	conn_discard_out_locked(c);
+	if (interrupted) {
+		c->state = CONN_DISCONNECTED;
+		conn_deliver(c, XPC_ERROR_CONNECTION_INTERRUPTED, 0);
+		return;
+	}
+	bool was_active = c->state != CONN_INACTIVE;
+	c->state = CONN_INVALID;
+	free(c->reason);
+	c->reason = strdup(reason);
+	if (!was_active)
+		xpc_retain(c); /* stands in for the activation reference */
+	conn_deliver_item(c, XPC_ERROR_CONNECTION_INVALID, 0, true);
+}
+
+/* ---- creation ------------------------------------------------------------ */
+
+int connection_listener_pair(int *ret_recv_fd, int *ret_send_fd)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	transport_setup_socket(sv[0]);
+	transport_setup_socket(sv[1]);
+	*ret_recv_fd = sv[0];
+	*ret_send_fd = sv[1];
+	return 0;
+}
+
+xpc_connection_t connection_create_from_socket(int fd, dispatch_queue_t q)
+{
+	xpc_connection_t c = conn_new(CONN_PEER, q);
+
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	transport_setup_socket(fd);
+	c->fd = fd;
+	c->got_hello = true;
+	conn_set_creds_from_socket(c, fd);
+	return c;
+}
+
+xpc_connection_t connection_create_listener_from_fd(int recv_fd, const char *name, dispatch_queue_t q)
+{
+	xpc_connection_t c = conn_new(CONN_LISTENER, q);
+
+	if (!c) {
+		close(recv_fd);
+		return NULL;
+	}
+	fcntl(recv_fd, F_SETFD, FD_CLOEXEC);
+	transport_setup_socket(recv_fd);
+	c->fd = recv_fd;
+	if (name)
+		c->name = strdup(name);
+	return c;
+}
+
+int connection_get_socket_borrow(xpc_connection_t conn)
+{
+	int fd;
+
+	conn_lock(conn);
+	fd = conn->fd;
+	conn_unlock(conn);
+	return fd;
+}
+
+xpc_connection_t xpc_connection_create(const char *name, dispatch_queue_t targetq)
+{
+	xpc_connection_t c;
+	int r, w;
+
+	if (name)
+		return xpc_connection_create_mach_service(name, targetq, 0);
+	if (connection_listener_pair(&r, &w) < 0)
+		return NULL;
+	c = conn_new(CONN_LISTENER, targetq);
+	if (!c) {
+		close(r);
+		close(w);
+		return NULL;
+	}
+	c->fd = r;
+	c->send_w = w;
+	return c;
+}
+
+xpc_connection_t xpc_connection_create_mach_service(const char *name, dispatch_queue_t targetq, uint64_t flags)
+{
+	bool listener = flags & XPC_CONNECTION_MACH_SERVICE_LISTENER;
+	xpc_connection_t c = conn_new(listener ? CONN_LISTENER : CONN_PEER, targetq);
+
+	if (!c)
+		return NULL;
+	c->name = name ? strdup(name) : NULL;
+	c->named = !listener;
+	c->want_listener = listener;
+	return c;
+}
+
+xpc_connection_t xpc_connection_create_from_endpoint(xpc_endpoint_t endpoint)
+{
+	int efd = endpoint_object_borrow_fd((xpc_object_t)endpoint);
+	xpc_connection_t c;
+	int w;
+
+	if (efd < 0)
+		return NULL;
+	w = fcntl(efd, F_DUPFD_CLOEXEC, 3);
+	if (w < 0)
+		return NULL;
+	c = conn_new(CONN_PEER, NULL);
+	if (!c) {
+		close(w);
+		return NULL;
+	}
+	c->send_w = w;
+	c->from_endpoint = true;
+	return c;
+}
+
+/* ---- activation, suspension, cancellation -------------------------------- */
+
+static void conn_activate_peer_locked(xpc_connection_t c)
+{
+	const char *why = NULL;
+
+	if (c->fd < 0 && c->named) {
+		conn_service_lookup_start(c);
+		return;
+	}
+	if (c->fd < 0 && c->from_endpoint) {
+		if (conn_checkin(c->send_w, &c->fd, &why) < 0) {
+			conn_fail_locked(c, why, false);
+			return;
+		}
+	}
+	if (conn_start_link_locked(c) < 0) {
+		conn_fail_locked(c, "limit exceeded: out of memory", false);
+		return;
+	}
+	conn_flush_locked(c);
+}
+
+void xpc_connection_activate(xpc_connection_t c)
+{
+	conn_lock(c);
+	if (c->state != CONN_INACTIVE || c->cancelled) {
+		conn_unlock(c);
+		return;
+	}
+	c->state = CONN_ACTIVE;
+	xpc_retain(c); /* released after the final INVALID was delivered */
+	if (c->kind == CONN_LISTENER && c->want_listener && c->fd < 0)
+		conn_service_listener_start(c);
+	else if (c->kind == CONN_LISTENER) {
+		if (conn_start_link_locked(c) < 0)
+			conn_fail_locked(c, "limit exceeded: out of memory", false);
+	} else
+		conn_activate_peer_locked(c);
+	conn_unlock(c);
+}
+
+void xpc_connection_resume(xpc_connection_t c)
+{
+	conn_lock(c);
+	if (c->state == CONN_INACTIVE && !c->cancelled) {
+		conn_unlock(c);
+		xpc_connection_activate(c);
+		return;
+	}
+	if (c->suspend_count > 0) {
+		c->suspend_count--;
+		dispatch_resume(c->queue);
+	}
+	conn_unlock(c);
+}
+
+void xpc_connection_suspend(xpc_connection_t c)
+{
+	conn_lock(c);
+	if (c->state != CONN_INACTIVE) {
+		c->suspend_count++;
+		dispatch_suspend(c->queue);
+	}
+	conn_unlock(c);
+}
+
+void xpc_connection_cancel(xpc_connection_t c)
+{
+	conn_lock(c);
+	if (!c->cancelled) {
+		c->cancelled = true;
+		conn_fail_locked(c, "cancelled", false);
+	}
+	conn_unlock(c);
+}
+
+/* ---- handler, queue, context ----------------------------------------------- */
+
+void xpc_connection_set_event_handler(xpc_connection_t c, xpc_handler_t handler)
+{
+	xpc_handler_t copy = handler ? Block_copy(handler) : NULL, old;
+
+	conn_lock(c);
+	old = c->handler_block;
+	c->handler_block = copy;
+	c->handler_fn = NULL;
+	conn_unlock(c);
+	if (old)
+		Block_release(old);
+}
+
+void xpc_connection_set_event_handler_f(xpc_connection_t c, xpc_handler_f handler)
+{
+	xpc_handler_t old;
+
+	conn_lock(c);
+	old = c->handler_block;
+	c->handler_block = NULL;
+	c->handler_fn = handler;
+	conn_unlock(c);
+	if (old)
+		Block_release(old);
+}
+
+void xpc_connection_set_target_queue(xpc_connection_t c, dispatch_queue_t targetq)
+{
+	dispatch_queue_t old;
+
+	if (targetq)
+		dispatch_retain(targetq);
+	conn_lock(c);
+	old = c->target;
+	c->target = targetq;
+	dispatch_set_target_queue(c->queue, targetq ? targetq : conn_default_target());
+	conn_unlock(c);
+	if (old)
+		dispatch_release(old);
+}
+
+void xpc_connection_set_context(xpc_connection_t c, void *context)
+{
+	conn_lock(c);
+	c->context = context;
+	conn_unlock(c);
+}
+
+void *xpc_connection_get_context(xpc_connection_t c)
+{
+	void *ctx;
+
+	conn_lock(c);
+	ctx = c->context;
+	conn_unlock(c);
+	return ctx;
+}
+
+void xpc_connection_set_finalizer_f(xpc_connection_t c, xpc_finalizer_t finalizer)
+{
+	conn_lock(c);
+	c->finalizer = finalizer;
+	conn_unlock(c);
+}
+
+/* ---- identity -------------------------------------------------------------- */
+
+const char *xpc_connection_get_name(xpc_connection_t c)
+{
+	return c->name;
+}
+
+uid_t xpc_connection_get_euid(xpc_connection_t c)
+{
+	uid_t v;
+
+	conn_lock(c);
+	v = c->uid;
+	conn_unlock(c);
+	return v;
+}
+
+gid_t xpc_connection_get_egid(xpc_connection_t c)
+{
+	gid_t v;
+
+	conn_lock(c);
+	v = c->gid;
+	conn_unlock(c);
+	return v;
+}
+
+pid_t xpc_connection_get_pid(xpc_connection_t c)
+{
+	pid_t v;
+
+	conn_lock(c);
+	v = c->pid;
+	conn_unlock(c);
+	return v;
+}
+
+au_asid_t xpc_connection_get_asid(xpc_connection_t c)
+{
+	pid_t pid = xpc_connection_get_pid(c);
+	pid_t sid = pid > 0 ? getsid(pid) : -1;
+
+	return sid > 0 ? (au_asid_t)sid : 0;
+}
+
+int xpc_linux_connection_get_pidfd(xpc_connection_t c)
+{
+	int v;
+
+	conn_lock(c);
+	v = c->pidfd;
+	conn_unlock(c);
+	return v;
+}
+
+char *xpc_connection_copy_invalidation_reason(xpc_connection_t c)
+{
+	char *r = NULL;
+
+	conn_lock(c);
+	if (c->state == CONN_INVALID && c->reason)
+		r = strdup(c->reason);
+	conn_unlock(c);
+	return r;
+}

@@ -1,0 +1,114 @@
+/*
+ * internal.h - the connection object shared by the files of this layer.
+ *
+ * State machine (docs/connections.md):
+ *
+ *   INACTIVE --activate--> ACTIVE --cancel / EOF / violation--> INVALID
+ *                            |  ^
+ *        (named only) EOF -> |  | next send checks in again
+ *                          DISCONNECTED
+ *
+ * Locking: `lock` guards every mutable field below it.  Sending happens
+ * under the lock (so frames leave in FIFO order); reading happens on the
+ * serial `ioq` only.  Event-handler calls run on the serial `queue` (which
+ * targets the user's target queue), so they never overlap.
+ *
+ * References: the creator holds one; an active connection holds one more on
+ * itself until its final INVALID has been delivered; each live dispatch
+ * source holds one until its cancel handler ran.
+ */
+#ifndef XPC_CONNECTION_INTERNAL_H
+#define XPC_CONNECTION_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <dispatch/dispatch.h>
+#include <xpc/xpc.h>
+
+#include "connection/connection.h"
+#include "object/object.h"
+#include "transport/transport.h"
+
+/* Limits (docs/connections.md). */
+#define CONN_MAX_UNREAD (4u * 1024u * 1024u) /* queued for the handler before reading stops */
+#define CONN_MAX_PENDING_REPLIES 65536u
+
+typedef enum { CONN_PEER = 1, CONN_LISTENER } ConnKind;
+typedef enum { CONN_INACTIVE = 0, CONN_ACTIVE, CONN_DISCONNECTED, CONN_INVALID } ConnState;
+
+typedef struct OutItem OutItem;
+typedef struct Pending Pending;
+
+struct _xpc_connection_s {
+	struct xpc_object_s head;
+	ConnKind kind;
+	pthread_mutex_t lock;
+	dispatch_queue_t target; /* user's target queue (retained) or NULL */
+	dispatch_queue_t queue;  /* serial: handler calls, barriers */
+	dispatch_queue_t ioq;    /* serial: socket reading and writing */
+	char *name;
+	bool named;        /* mach-service client: INTERRUPTED semantics */
+	bool from_endpoint; /* checks in over send_w on activation */
+	bool want_listener; /* named service listener (XPCD_LISTEN_*) */
+	/* --- under lock --- */
+	ConnState state;
+	bool cancelled;
+	bool invalid_queued;    /* the final INVALID is queued: drop the rest */
+	bool connecting;        /* lookup / check-in under way */
+	bool got_hello;
+	bool read_paused;
+	unsigned suspend_count; /* user suspends after activation */
+	int fd;                 /* the link, or R of a listener; -1 none */
+	int send_w;             /* W: listener's own, or the endpoint's */
+	dispatch_source_t rsrc, wsrc;
+	bool wsrc_armed;
+	xpc_handler_t handler_block;
+	xpc_handler_f handler_fn;
+	void *context;
+	xpc_finalizer_t finalizer;
+	OutItem *out_head, *out_tail;
+	Pending *pending;
+	size_t n_pending;
+	uint64_t next_id;
+	size_t unread;          /* bytes queued for the handler */
+	bool have_creds;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	int pidfd;
+	char *reason;           /* invalidation reason, malloc'd */
+	TransportFrame *rx;     /* receive buffer, used on ioq only */
+};
+
+/* connection.c */
+xpc_connection_t conn_new(ConnKind kind, dispatch_queue_t target);
+void conn_lock(xpc_connection_t c);
+void conn_unlock(xpc_connection_t c);
+/* Queues a call of the event handler with @ev (+1, consumed) on c->queue;
+ * @bytes are charged to `unread` until it ran. */
+void conn_deliver(xpc_connection_t c, xpc_object_t ev, size_t bytes);
+/* Ends the link: fails pending replies, discards unsent messages, delivers
+ * INVALID (or INTERRUPTED for a named peer whose peer exited).  Locked. */
+void conn_fail_locked(xpc_connection_t c, const char *reason, bool peer_exited);
+/* Starts the read source on c->fd (locked). */
+int conn_start_link_locked(xpc_connection_t c);
+void conn_set_creds_from_socket(xpc_connection_t c, int fd);
+
+/* io.c */
+void conn_read_ready(void *ctx);       /* rsrc handler of a peer */
+void conn_listener_ready(void *ctx);   /* rsrc handler of a listener */
+void conn_write_ready(void *ctx);      /* wsrc handler */
+void conn_flush_locked(xpc_connection_t c);
+void conn_discard_out_locked(xpc_connection_t c);
+void conn_fail_pending_locked(xpc_connection_t c, xpc_object_t err);
+int conn_checkin(int send_w, int *ret_fd, const char **ret_reason);
+void conn_unread_done(xpc_connection_t c, size_t bytes);
+
+/* service.c */
+void conn_service_lookup_start(xpc_connection_t c);
+void conn_service_listener_start(xpc_connection_t c);
+
+#endif

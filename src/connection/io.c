@@ -1,0 +1,662 @@
+/*
+ * io.c - moving frames: the send path with its out-queue and barriers, the
+ * pending-reply table, the read path of peers and listeners, check-ins.
+ *
+ * Sending: a message is encoded outside the lock, then, under the lock, it
+ * either goes straight to the socket (nothing queued before it, link up) or
+ * joins the out-queue with its descriptors duplicated (the caller may
+ * release the message at once).  The queue drains when the socket becomes
+ * writable (a WRITE source on a duplicate of the socket, armed only while
+ * something is queued) and on activation.  Barriers are out-queue entries
+ * that, once reached, run on the handler queue.
+ *
+ * Receiving runs on the connection's serial ioq.  Back pressure: every
+ * message queued for the handler charges its size to `unread`; above
+ * CONN_MAX_UNREAD the read source is suspended, so the peer fills the
+ * socket buffer and then gets EAGAIN; it resumes when the handler has
+ * worked the backlog down to half.
+ *
+ * Replies: a request with a reply handler gets a Pending entry (id, queue,
+ * handler) before its frame leaves; the reply frame's reply_to finds it.
+ * An entry is unlinked under the lock before it is answered, which is what
+ * makes "exactly one answer" hold against a concurrent failure.
+ */
+#include "connection/internal.h"
+#include "wire/wire.h"
+
+#include <Block.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct OutItem {
+	OutItem *next;
+	bool barrier;
+	FrameHeader hdr;
+	WireBuffer body;
+	int *fds;
+	size_t n_fds;
+	dispatch_block_t barrier_block;
+	dispatch_function_t barrier_fn;
+	void *barrier_ctx;
+};
+
+struct Pending {
+	Pending *next;
+	uint64_t id;
+	dispatch_queue_t q;
+	xpc_handler_t block;
+	xpc_handler_f fn;
+	void *ctx;
+	dispatch_semaphore_t sem; /* sync: signalled with `result` set */
+	xpc_object_t result;
+};
+
+/* ---- pending replies ------------------------------------------------------- */
+
+static void pending_run(void *ctx)
+{
+	Pending *p = ctx;
+
+	if (p->block) {
+		p->block(p->result);
+		Block_release(p->block);
+	} else if (p->fn) {
+		p->fn(p->ctx, p->result);
+	}
+	xpc_release(p->result);
+	dispatch_release(p->q);
+	free(p);
+}
+
+/* Answers @p with @result (+1, consumed); @p is already unlinked. */
+static void pending_answer(Pending *p, xpc_object_t result)
+{
+	p->result = result;
+	if (p->sem) {
+		dispatch_semaphore_signal(p->sem);
+		return;
+	}
+	dispatch_async_f(p->q, p, pending_run);
+}
+
+static Pending *pending_take_locked(xpc_connection_t c, uint64_t id)
+{
+	for (Pending **pp = &c->pending; *pp; pp = &(*pp)->next) {
+		if ((*pp)->id == id) {
+			Pending *p = *pp;
+			*pp = p->next;
+			c->n_pending--;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+void conn_fail_pending_locked(xpc_connection_t c, xpc_object_t err)
+{
+	Pending *p = c->pending;
+
+	c->pending = NULL;
+	c->n_pending = 0;
+	while (p) {
+		Pending *next = p->next;
+		pending_answer(p, err);
+		p = next;
+	}
+}
+
+/* ---- the out-queue ---------------------------------------------------------- */
+
+static void out_free(OutItem *o)
+{
+	for (size_t i = 0; i < o->n_fds; i++)
+		close(o->fds[i]);
+	free(o->fds);
+	wire_buffer_free(&o->body);
+	free(o);
+}
+
+static void out_barrier_run(void *ctx)
+{
+	OutItem *o = ctx;
+
+	if (o->barrier_block) {
+		o->barrier_block();
+		Block_release(o->barrier_block);
+	} else if (o->barrier_fn) {
+		o->barrier_fn(o->barrier_ctx);
+	}
+	free(o);
+}
+
+static OutItem *out_pop_locked(xpc_connection_t c)
+{
+	OutItem *o = c->out_head;
+
+	c->out_head = o->next;
+	if (!c->out_head)
+		c->out_tail = NULL;
+	return o;
+}
+
+static void out_push_locked(xpc_connection_t c, OutItem *o)
+{
+	o->next = NULL;
+	if (c->out_tail)
+		c->out_tail->next = o;
+	else
+		c->out_head = o;
+	c->out_tail = o;
+}
+
+/* Unsent messages are dropped; barriers still run (API.md). */
+void conn_discard_out_locked(xpc_connection_t c)
+{
+	while (c->out_head) {
+		OutItem *o = out_pop_locked(c);
+		if (o->barrier)
+			dispatch_async_f(c->queue, o, out_barrier_run);
+		else
+			out_free(o);
+	}
+}
+
+static void conn_arm_write_locked(xpc_connection_t c)
+{
+	if (!c->wsrc) {
+		int wfd = fcntl(c->fd, F_DUPFD_CLOEXEC, 3);
+		dispatch_source_t s;
+		if (wfd < 0)
+			return;
+		s = dispatch_source_create(DISPATCH_SOURCE_TYPE_WRITE, (uintptr_t)wfd, 0, c->ioq);
+		if (!s) {
+			close(wfd);
+			return;
+		}
+		xpc_retain(c);
+		dispatch_set_context(s, c);
+		dispatch_source_set_event_handler_f(s, conn_write_ready);
+		dispatch_source_set_cancel_handler(s, ^{
+			close(wfd);
+			xpc_release(c);
+		});
+		c->wsrc = s;
+		c->wsrc_armed = true;
+		dispatch_resume(s);
+		return;
+	}
+	if (!c->wsrc_armed) {
+		c->wsrc_armed = true;
+		dispatch_resume(c->wsrc);
+	}
+}
+
+static void conn_trace_out(const FrameHeader *h, xpc_object_t msg)
+{
+	char *d = msg ? xpc_copy_description(msg) : NULL;
+
+	transport_trace("send", h, d);
+	free(d);
+}
+
+void conn_flush_locked(xpc_connection_t c)
+{
+	while (c->out_head) {
+		OutItem *o = c->out_head;
+		int r;
+		if (o->barrier) {
+			dispatch_async_f(c->queue, out_pop_locked(c), out_barrier_run);
+			continue;
+		}
+		if (c->state != CONN_ACTIVE || c->fd < 0 || c->connecting)
+			return;
+		r = transport_send(c->fd, &o->hdr, o->body.data, o->body.len, o->fds, o->n_fds);
+		if (r == -EAGAIN) {
+			conn_arm_write_locked(c);
+			return;
+		}
+		/* Sent, or the link broke (the reader will see the end). */
+		if (r == 0 && transport_trace_enabled())
+			conn_trace_out(&o->hdr, NULL);
+		out_free(out_pop_locked(c));
+	}
+	if (c->wsrc && c->wsrc_armed) {
+		c->wsrc_armed = false;
+		dispatch_suspend(c->wsrc);
+	}
+}
+
+void conn_write_ready(void *ctx)
+{
+	xpc_connection_t c = ctx;
+
+	conn_lock(c);
+	conn_flush_locked(c);
+	conn_unlock(c);
+}
+
+/* Queues a frame with duplicated descriptors; takes @body. */
+static int conn_enqueue_locked(xpc_connection_t c, const FrameHeader *h, WireBuffer *body, const WireFds *fds)
+{
+	OutItem *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return -ENOMEM;
+	if (fds->n) {
+		o->fds = calloc(fds->n, sizeof(int));
+		if (!o->fds) {
+			free(o);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < fds->n; i++) {
+			int d = fcntl(fds->fds[i], F_DUPFD_CLOEXEC, 3);
+			if (d < 0) {
+				out_free(o);
+				return -errno;
+			}
+			o->fds[o->n_fds++] = d;
+		}
+	}
+	o->hdr = *h;
+	o->body = *body;
+	memset(body, 0, sizeof(*body));
+	out_push_locked(c, o);
+	return 0;
+}
+
+static void conn_reconnect_locked(xpc_connection_t c)
+{
+	if (c->state == CONN_DISCONNECTED && !c->connecting) {
+		c->state = CONN_ACTIVE;
+		conn_service_lookup_start(c);
+	}
+}
+
+/*
+ * conn_send() - encode @msg and send or queue it.
+ * @p: a pending reply entry (owned from here on: answered exactly once), or NULL
+ */
+static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
+{
+	WireBuffer body = {0};
+	WireFds fds = {0};
+	FrameHeader h = {0};
+	uint64_t reply_to = 0;
+	int r;
+
+	r = wire_encode_message(msg, &body, &fds);
+	if (dictionary_get_reply_to(msg, &reply_to)) {
+		h.kind = FRAME_REPLY;
+		h.reply_to = reply_to;
+	} else {
+		h.kind = FRAME_MESSAGE;
+	}
+	if (p)
+		h.flags = FRAME_F_WANTS_REPLY;
+	conn_lock(c);
+	if (r != 0 || c->state == CONN_INVALID || c->n_pending >= CONN_MAX_PENDING_REPLIES) {
+		if (p)
+			pending_answer(p, XPC_ERROR_CONNECTION_INVALID);
+		goto out;
+	}
+	h.id = c->next_id++;
+	if (p) {
+		p->id = h.id;
+		p->next = c->pending;
+		c->pending = p;
+		c->n_pending++;
+	}
+	conn_reconnect_locked(c);
+	if (c->state == CONN_ACTIVE && c->fd >= 0 && !c->connecting && !c->out_head) {
+		r = transport_send(c->fd, &h, body.data, body.len, fds.fds, fds.n);
+		if (r == 0 && transport_trace_enabled())
+			conn_trace_out(&h, msg);
+		if (r != -EAGAIN)
+			goto out;
+		r = conn_enqueue_locked(c, &h, &body, &fds);
+		conn_arm_write_locked(c);
+	} else {
+		r = conn_enqueue_locked(c, &h, &body, &fds);
+	}
+	if (r < 0 && p && pending_take_locked(c, h.id) == p)
+		pending_answer(p, XPC_ERROR_CONNECTION_INVALID);
+out:
+	conn_unlock(c);
+	wire_buffer_free(&body);
+	wire_fds_free(&fds);
+}
+
+void xpc_connection_send_message(xpc_connection_t c, xpc_object_t message)
+{
+	conn_send(c, message, NULL);
+}
+
+static Pending *pending_new(dispatch_queue_t q)
+{
+	Pending *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->q = q ? q : dispatch_get_global_queue(DISPATCH_QUEUE_PRIORITY_DEFAULT, 0);
+	dispatch_retain(p->q);
+	return p;
+}
+
+void xpc_connection_send_message_with_reply(xpc_connection_t c, xpc_object_t message, dispatch_queue_t replyq,
+					    xpc_handler_t handler)
+{
+	Pending *p = pending_new(replyq);
+
+	if (!p)
+		return;
+	p->block = Block_copy(handler);
+	conn_send(c, message, p);
+}
+
+void xpc_connection_send_message_with_reply_f(xpc_connection_t c, xpc_object_t message, dispatch_queue_t replyq,
+					      void *context, xpc_handler_f handler)
+{
+	Pending *p = pending_new(replyq);
+
+	if (!p)
+		return;
+	p->fn = handler;
+	p->ctx = context;
+	conn_send(c, message, p);
+}
+
+xpc_object_t xpc_connection_send_message_with_reply_sync(xpc_connection_t c, xpc_object_t message)
+{
+	Pending *p = pending_new(NULL);
+	xpc_object_t result;
+
+	if (!p)
+		return XPC_ERROR_CONNECTION_INVALID;
+	p->sem = dispatch_semaphore_create(0);
+	conn_send(c, message, p);
+	dispatch_semaphore_wait(p->sem, DISPATCH_TIME_FOREVER);
+	result = p->result;
+	dispatch_release(p->sem);
+	dispatch_release(p->q);
+	free(p);
+	return result;
+}
+
+static void conn_barrier(xpc_connection_t c, dispatch_block_t block, void *ctx, dispatch_function_t fn)
+{
+	OutItem *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return;
+	o->barrier = true;
+	o->barrier_block = block ? Block_copy(block) : NULL;
+	o->barrier_fn = fn;
+	o->barrier_ctx = ctx;
+	conn_lock(c);
+	if (c->out_head && c->state != CONN_INVALID)
+		out_push_locked(c, o);
+	else
+		dispatch_async_f(c->queue, o, out_barrier_run);
+	conn_unlock(c);
+}
+
+void xpc_connection_send_barrier(xpc_connection_t c, dispatch_block_t barrier)
+{
+	conn_barrier(c, barrier, NULL, NULL);
+}
+
+void xpc_connection_send_barrier_f(xpc_connection_t c, void *context, dispatch_function_t barrier)
+{
+	conn_barrier(c, NULL, context, barrier);
+}
+
+/* ---- receiving --------------------------------------------------------------- */
+
+void conn_unread_done(xpc_connection_t c, size_t bytes)
+{
+	conn_lock(c);
+	c->unread -= bytes;
+	if (c->read_paused && c->unread <= CONN_MAX_UNREAD / 2 && c->rsrc) {
+		c->read_paused = false;
+		dispatch_resume(c->rsrc);
+	}
+	conn_unlock(c);
+}
+
+static void conn_violation(xpc_connection_t c, const char *what)
+{
+	char buf[256];
+
+	if (strncmp(what, "limit exceeded", 14) == 0 || strncmp(what, "protocol violation", 18) == 0)
+		snprintf(buf, sizeof(buf), "%s", what);
+	else
+		snprintf(buf, sizeof(buf), "protocol violation: %s", what);
+	conn_lock(c);
+	conn_fail_locked(c, buf, false);
+	conn_unlock(c);
+}
+
+static void conn_trace_in(const FrameHeader *h, xpc_object_t obj)
+{
+	char *d = obj ? xpc_copy_description(obj) : NULL;
+
+	transport_trace("recv", h, d);
+	free(d);
+}
+
+/* pidfds are always close-on-exec. */
+static int pidfd_open_cloexec(pid_t pid)
+{
+	long r = syscall(SYS_pidfd_open, pid, 0);
+
+	return r < 0 ? -1 : (int)r;
+}
+
+static void conn_record_creds(xpc_connection_t c, const TransportFrame *f)
+{
+	if (!f->has_creds)
+		return;
+	conn_lock(c);
+	if (c->have_creds) {
+		conn_unlock(c);
+		return;
+	}
+	c->pid = f->pid;
+	c->uid = f->uid;
+	c->gid = f->gid;
+	c->have_creds = true;
+	if (c->pidfd < 0)
+		c->pidfd = (int)pidfd_open_cloexec(f->pid);
+	conn_unlock(c);
+}
+
+/* Return: true to keep reading. */
+static bool conn_handle_frame(xpc_connection_t c, TransportFrame *f)
+{
+	xpc_object_t dict = NULL;
+	char why[160];
+	Pending *p;
+	int r;
+
+	conn_record_creds(c, f);
+	if (f->hdr.kind == FRAME_HELLO) {
+		conn_lock(c);
+		c->got_hello = true;
+		conn_unlock(c);
+		if (transport_trace_enabled())
+			conn_trace_in(&f->hdr, NULL);
+		return true;
+	}
+	if (f->hdr.kind != FRAME_MESSAGE && f->hdr.kind != FRAME_REPLY) {
+		conn_violation(c, "unexpected check-in on a peer link");
+		return false;
+	}
+	r = wire_decode_message(f->body, f->hdr.body_len, f->fds, f->n_fds, &dict);
+	if (r != 0) {
+		snprintf(why, sizeof(why), "bad encoding: %s", wire_strerror(r));
+		conn_violation(c, why);
+		return false;
+	}
+	if (transport_trace_enabled())
+		conn_trace_in(&f->hdr, dict);
+	if (f->hdr.kind == FRAME_REPLY) {
+		conn_lock(c);
+		p = pending_take_locked(c, f->hdr.reply_to);
+		conn_unlock(c);
+		if (!p) {
+			xpc_release(dict);
+			conn_violation(c, "reply to an unknown request");
+			return false;
+		}
+		dictionary_set_message_context(dict, c, f->hdr.id, false);
+		pending_answer(p, dict);
+		return true;
+	}
+	dictionary_set_message_context(dict, c, f->hdr.id, f->hdr.flags & FRAME_F_WANTS_REPLY);
+	size_t bytes = f->hdr.body_len + 64;
+	conn_lock(c);
+	c->unread += bytes;
+	conn_deliver(c, dict, bytes);
+	if (c->unread > CONN_MAX_UNREAD && c->rsrc && !c->read_paused) {
+		c->read_paused = true;
+		dispatch_suspend(c->rsrc);
+	}
+	bool go = !c->read_paused;
+	conn_unlock(c);
+	return go;
+}
+
+static void conn_peer_gone(xpc_connection_t c, int r)
+{
+	const char *why = "peer exited";
+
+	conn_lock(c);
+	if (c->from_endpoint && !c->got_hello && !c->named)
+		why = "listener gone";
+	else if (r < 0 && r != -ECONNRESET)
+		why = "link error";
+	conn_fail_locked(c, why, true);
+	conn_unlock(c);
+}
+
+void conn_read_ready(void *ctx)
+{
+	xpc_connection_t c = ctx;
+	const char *why = NULL;
+
+	for (int i = 0; i < 64; i++) {
+		int fd, r;
+		conn_lock(c);
+		fd = c->fd;
+		bool ok = fd >= 0 && !c->read_paused && c->state == CONN_ACTIVE && c->rsrc &&
+			  dispatch_source_get_handle(c->rsrc) == (uintptr_t)fd;
+		conn_unlock(c);
+		if (!ok)
+			return;
+		r = transport_recv(fd, c->rx, &why);
+		if (r == -EAGAIN)
+			return;
+		if (r == TRANSPORT_INVALID) {
+			transport_frame_clear(c->rx);
+			conn_violation(c, why);
+			return;
+		}
+		if (r != 0) {
+			transport_frame_clear(c->rx);
+			conn_peer_gone(c, r == TRANSPORT_EOF ? 0 : r);
+			return;
+		}
+		bool go = conn_handle_frame(c, c->rx);
+		transport_frame_clear(c->rx);
+		if (!go)
+			return;
+	}
+}
+
+/* A peer for a check-in's descriptor: says hello, delivered to the listener. */
+static void conn_listener_accept(xpc_connection_t l, int s)
+{
+	xpc_connection_t p = connection_create_from_socket(s, NULL);
+	FrameHeader h = {.kind = FRAME_HELLO};
+
+	if (!p)
+		return;
+	transport_send(s, &h, NULL, 0, NULL, 0);
+	if (transport_trace_enabled())
+		transport_trace("send", &h, NULL);
+	conn_deliver(l, p, 0);
+}
+
+void conn_listener_ready(void *ctx)
+{
+	xpc_connection_t c = ctx;
+	const char *why = NULL;
+
+	for (int i = 0; i < 64; i++) {
+		int fd, r;
+		conn_lock(c);
+		fd = c->fd;
+		bool ok = fd >= 0 && c->state == CONN_ACTIVE;
+		conn_unlock(c);
+		if (!ok)
+			return;
+		r = transport_recv(fd, c->rx, &why);
+		if (r == -EAGAIN)
+			return;
+		if (r == TRANSPORT_EOF || (r < 0 && r != -EAGAIN)) {
+			transport_frame_clear(c->rx);
+			conn_lock(c);
+			conn_fail_locked(c, "listener channel closed", false);
+			conn_unlock(c);
+			return;
+		}
+		/* A bad check-in costs its sender, not the listener: drop it. */
+		if (r == 0 && c->rx->hdr.kind == FRAME_CHECKIN) {
+			int s = c->rx->fds[0];
+			c->rx->fds[0] = -1;
+			if (transport_trace_enabled())
+				transport_trace("recv", &c->rx->hdr, NULL);
+			conn_listener_accept(c, s);
+		}
+		transport_frame_clear(c->rx);
+	}
+}
+
+/* ---- check-in ------------------------------------------------------------------ */
+
+int conn_checkin(int send_w, int *ret_fd, const char **ret_reason)
+{
+	FrameHeader h = {.kind = FRAME_CHECKIN, .id = 1};
+	int sv[2], r;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		*ret_reason = "limit exceeded: descriptors";
+		return -errno;
+	}
+	transport_setup_socket(sv[0]);
+	transport_setup_socket(sv[1]);
+	for (int tries = 0;; tries++) {
+		r = transport_send(send_w, &h, NULL, 0, &sv[1], 1);
+		if (r != -EAGAIN || tries >= 50)
+			break;
+		struct pollfd pfd = {send_w, POLLOUT, 0};
+		poll(&pfd, 1, 100);
+	}
+	close(sv[1]);
+	if (r < 0) {
+		close(sv[0]);
+		*ret_reason = r == -EAGAIN ? "limit exceeded: listener backlog" : "listener gone";
+		return r;
+	}
+	if (transport_trace_enabled())
+		transport_trace("send", &h, NULL);
+	*ret_fd = sv[0];
+	return 0;
+}

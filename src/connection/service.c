@@ -1,0 +1,249 @@
+/*
+ * service.c - named services (docs/services.md): the client's deferred
+ * lookup over the broker socket and check-in, the service's listener from
+ * the XPCD_LISTEN_* descriptors, xpc_main and the transaction counter.
+ *
+ * A named client is an ordinary peer connection whose link is made late:
+ * activation (and, after INTERRUPTED, the next send) sets `connecting`;
+ * messages queue meanwhile.  With a cached W (from an earlier lookup) it
+ * checks in directly; otherwise it asks the broker for the name's endpoint
+ * over a short-lived broker link, then checks in.  The broker is never on
+ * the data path.
+ */
+#include "connection/internal.h"
+
+#include <Block.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static void service_broker_path(bool privileged, char *buf, size_t size)
+{
+	const char *env = getenv("XPCD_SOCKET");
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	struct stat st;
+
+	if (env && *env) {
+		snprintf(buf, size, "%s", env);
+		return;
+	}
+	if (!privileged && rt && *rt) {
+		snprintf(buf, size, "%s/xpcd/user.sock", rt);
+		if (stat(buf, &st) == 0)
+			return;
+	}
+	snprintf(buf, size, "/run/xpcd/system.sock");
+}
+
+static int service_connect_broker(char *path, size_t size, char *why, size_t why_size)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	service_broker_path(false, path, size);
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(why, why_size, "no broker at %s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		snprintf(why, why_size, "no broker at %s: %s", path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* With a W known: check in and bring the link up (locked). */
+static void service_checkin_locked(xpc_connection_t c)
+{
+	const char *why = NULL;
+
+	c->connecting = false;
+	if (conn_checkin(c->send_w, &c->fd, &why) < 0) {
+		conn_fail_locked(c, "service gone", false);
+		return;
+	}
+	if (conn_start_link_locked(c) < 0) {
+		conn_fail_locked(c, "limit exceeded: out of memory", false);
+		return;
+	}
+	conn_flush_locked(c);
+}
+
+static void service_lookup_reply(xpc_connection_t c, xpc_object_t reply)
+{
+	xpc_object_t ep = NULL;
+	const char *err = NULL;
+
+	if (xpc_get_type(reply) == XPC_TYPE_DICTIONARY) {
+		ep = xpc_dictionary_get_value(reply, "endpoint");
+		err = xpc_dictionary_get_string(reply, "error");
+	}
+	conn_lock(c);
+	if (c->state != CONN_INVALID) {
+		int efd = ep && xpc_get_type(ep) == XPC_TYPE_ENDPOINT ? endpoint_object_borrow_fd(ep) : -1;
+		int w = efd >= 0 ? fcntl(efd, F_DUPFD_CLOEXEC, 3) : -1;
+		if (w >= 0) {
+			if (c->send_w >= 0)
+				close(c->send_w);
+			c->send_w = w;
+			service_checkin_locked(c);
+		} else {
+			conn_fail_locked(c, err ? err : "no broker answer", false);
+		}
+	}
+	conn_unlock(c);
+}
+
+static void service_lookup_locked(xpc_connection_t c)
+{
+	char path[256], why[512];
+	xpc_connection_t b;
+	xpc_object_t msg;
+	int fd = service_connect_broker(path, sizeof(path), why, sizeof(why));
+
+	if (fd < 0) {
+		conn_fail_locked(c, why, false);
+		return;
+	}
+	b = connection_create_from_socket(fd, NULL);
+	if (!b) {
+		conn_fail_locked(c, "limit exceeded: out of memory", false);
+		return;
+	}
+	xpc_connection_set_event_handler(b, ^(xpc_object_t ev) {
+		(void)ev;
+	});
+	xpc_connection_activate(b);
+	msg = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_string(msg, "xpcd.op", "lookup");
+	xpc_dictionary_set_string(msg, "name", c->name ? c->name : "");
+	xpc_retain(c);
+	xpc_connection_send_message_with_reply(b, msg, NULL, ^(xpc_object_t reply) {
+		service_lookup_reply(c, reply);
+		xpc_connection_cancel(b);
+		xpc_release(b);
+		xpc_release(c);
+	});
+	xpc_release(msg);
+}
+
+void conn_service_lookup_start(xpc_connection_t c)
+{
+	c->connecting = true;
+	if (c->send_w >= 0) {
+		service_checkin_locked(c);
+		return;
+	}
+	service_lookup_locked(c);
+}
+
+/* The descriptor XPCD_LISTEN_* gives this process for @name, or -1. */
+static int service_listen_fd(const char *name)
+{
+	const char *pid = getenv("XPCD_LISTEN_PID");
+	const char *nfds = getenv("XPCD_LISTEN_FDS");
+	const char *names = getenv("XPCD_LISTEN_FDNAMES");
+	size_t len = name ? strlen(name) : 0;
+	long n, i = 0;
+
+	if (!pid || !nfds || !names || !name || atol(pid) != (long)getpid())
+		return -1;
+	n = atol(nfds);
+	for (const char *p = names; *p && i < n; i++) {
+		const char *end = strchr(p, ':');
+		size_t l = end ? (size_t)(end - p) : strlen(p);
+		if (l == len && memcmp(p, name, len) == 0) {
+			int fd = 3 + (int)i;
+			if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+				return -1;
+			return fd;
+		}
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return -1;
+}
+
+void conn_service_listener_start(xpc_connection_t c)
+{
+	int fd = service_listen_fd(c->name);
+
+	if (fd < 0) {
+		conn_fail_locked(c, "denied: name not vended to this process", false);
+		return;
+	}
+	transport_setup_socket(fd);
+	c->fd = fd;
+	if (conn_start_link_locked(c) < 0)
+		conn_fail_locked(c, "limit exceeded: out of memory", false);
+}
+
+/* ---- xpc_main and transactions ---------------------------------------------- */
+
+static char *service_first_name(void)
+{
+	const char *names = getenv("XPCD_LISTEN_FDNAMES");
+	const char *end;
+
+	if (!names || !*names)
+		return NULL;
+	end = strchr(names, ':');
+	return end ? strndup(names, (size_t)(end - names)) : strdup(names);
+}
+
+__attribute__((noreturn)) static void service_main(void (^on_peer)(xpc_connection_t))
+{
+	char *name = service_first_name();
+	xpc_connection_t l = xpc_connection_create_mach_service(name ? name : "", dispatch_get_main_queue(),
+								 XPC_CONNECTION_MACH_SERVICE_LISTENER);
+
+	free(name);
+	if (l) {
+		xpc_connection_set_event_handler(l, ^(xpc_object_t ev) {
+			if (xpc_get_type(ev) == XPC_TYPE_CONNECTION)
+				on_peer((xpc_connection_t)ev);
+		});
+		xpc_connection_resume(l);
+	}
+	dispatch_main();
+}
+
+void xpc_main(xpc_connection_handler_t handler)
+{
+	service_main(handler);
+}
+
+void xpc_main_f(xpc_connection_handler_f handler)
+{
+	service_main(^(xpc_connection_t peer) {
+		handler(peer);
+	});
+}
+
+/* A process-wide count of open transactions.  On macOS it keeps launchd from
+ * killing an idle service; xpcd has no sudden termination, so here it is
+ * only counted (docs/connections.md). */
+static atomic_long service_transactions;
+
+void xpc_transaction_begin(void)
+{
+	atomic_fetch_add(&service_transactions, 1);
+}
+
+void xpc_transaction_end(void)
+{
+	atomic_fetch_sub(&service_transactions, 1);
+}
