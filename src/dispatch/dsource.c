@@ -396,8 +396,10 @@ static void dsource_register(dispatch_source_t ds)
 		r = manager_watch_add(&ds->watch);
 		if (r == 0)
 			atomic_fetch_or(&ds->state, SOURCE_WATCHED);
-		else if (r == -EPERM)
-			dsource_merge(ds, 1, 0), atomic_fetch_or(&ds->state, SOURCE_ALWAYS_READY);
+		else if (r == -EPERM) {
+			atomic_fetch_or(&ds->state, SOURCE_ALWAYS_READY);
+			dsource_merge(ds, 1, 0);
+		}
 		break;
 	case SOURCE_TIMER:
 		pthread_mutex_lock(&ds->lock);

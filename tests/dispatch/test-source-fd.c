@@ -8,6 +8,7 @@
 
 #include <dispatch/dispatch.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -159,6 +160,42 @@ static void test_cancel_race(void)
 	}
 }
 
+/* A regular file: epoll cannot watch it, so it is always readable. */
+static void test_regular_file(void)
+{
+	char path[] = "/tmp/test-source-fd-XXXXXX";
+	int fd = mkostemp(path, O_CLOEXEC);
+	dispatch_queue_t q = dispatch_queue_create("t.file", NULL);
+	dispatch_semaphore_t done = dispatch_semaphore_create(0);
+	__block size_t total = 0;
+
+	REQUIRE(fd >= 0);
+	unlink(path);
+	CHECK_EQ_INT(write(fd, "0123456789", 10), 10);
+	CHECK_EQ_INT(lseek(fd, 0, SEEK_SET), 0);
+	dispatch_source_t rs = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)fd, 0, q);
+	dispatch_source_set_event_handler(rs, ^{
+		char b[4];
+		ssize_t n = read(fd, b, sizeof(b));
+		if (n > 0)
+			total += (size_t)n;
+		else
+			dispatch_source_cancel(rs);
+	});
+	dispatch_source_set_cancel_handler(rs, ^{
+		close(fd);
+		dispatch_semaphore_signal(done);
+	});
+	dispatch_resume(rs);
+	CHECK_EQ_INT(dispatch_semaphore_wait(done, SEC(10)), 0);
+	dispatch_sync(q, ^{
+		CHECK_EQ_INT(total, 10);
+	});
+	dispatch_release(rs);
+	dispatch_release(q);
+	dispatch_release(done);
+}
+
 int main(void)
 {
 	harness_warm_dispatch();
@@ -166,5 +203,6 @@ int main(void)
 	test_read();
 	test_write_socket();
 	test_cancel_race();
+	test_regular_file();
 	return harness_end();
 }
