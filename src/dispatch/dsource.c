@@ -14,6 +14,9 @@
  * cancelled or suspended; then re-arms the descriptor), and once the
  * manager has dropped the source (`cancel_ready`) the cancel handler (once).
  *
+ * A READ and a WRITE source may watch the same descriptor: the second one
+ * registers a close-on-exec dup of it, closed when its cancellation completes.
+ *
  * dispatch_source_cancel is asynchronous: it posts a ManagerCall that, on
  * the manager thread, removes the watch/timer/signal, so by the time the
  * cancel handler runs no event can follow and the descriptor may be closed.
@@ -24,9 +27,11 @@
 
 #include <Block.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 typedef enum { SOURCE_READ = 1, SOURCE_WRITE, SOURCE_TIMER, SOURCE_SIGNAL } SourceKind;
 
@@ -269,8 +274,11 @@ static void dsource_cancel_call(ManagerCall *c)
 {
 	dispatch_source_t ds = (dispatch_source_t)((char *)c - offsetof(struct dispatch_source_s, call));
 
-	if (atomic_load(&ds->state) & SOURCE_WATCHED)
+	if (atomic_load(&ds->state) & SOURCE_WATCHED) {
 		manager_watch_remove(&ds->watch);
+		if (ds->watch.fd != (int)ds->handle)
+			close(ds->watch.fd); /* our dup */
+	}
 	if (ds->kind == SOURCE_TIMER) {
 		pthread_mutex_lock(&ds->lock);
 		manager_timer_disarm(&ds->timer);
@@ -394,6 +402,16 @@ static void dsource_register(dispatch_source_t ds)
 	case SOURCE_READ:
 	case SOURCE_WRITE:
 		r = manager_watch_add(&ds->watch);
+		if (r == -EEXIST) {
+			/* Another source watches this descriptor (READ and WRITE on
+			 * one socket): epoll keys on (file, fd), so watch a dup. */
+			ds->watch.fd = fcntl((int)ds->handle, F_DUPFD_CLOEXEC, 0);
+			r = ds->watch.fd < 0 ? -errno : manager_watch_add(&ds->watch);
+			if (r < 0 && ds->watch.fd >= 0)
+				close(ds->watch.fd);
+			if (r < 0)
+				ds->watch.fd = (int)ds->handle;
+		}
 		if (r == 0)
 			atomic_fetch_or(&ds->state, SOURCE_WATCHED);
 		else if (r == -EPERM) {

@@ -196,6 +196,51 @@ static void test_regular_file(void)
 	dispatch_release(done);
 }
 
+/* READ and WRITE sources on the same socket (GCD allows it). */
+static void test_same_fd(void)
+{
+	int sv[2];
+	dispatch_queue_t q = dispatch_queue_create("t.same", NULL);
+	dispatch_semaphore_t got = dispatch_semaphore_create(0), done = dispatch_semaphore_create(0);
+
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) == 0);
+	int s0 = sv[0], s1 = sv[1];
+	dispatch_source_t rs = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)s0, 0, q);
+	dispatch_source_t ws = dispatch_source_create(DISPATCH_SOURCE_TYPE_WRITE, (uintptr_t)s0, 0, q);
+	dispatch_source_set_event_handler(rs, ^{
+		char c;
+		if (read(s0, &c, 1) == 1 && c == 'p')
+			dispatch_semaphore_signal(got);
+	});
+	dispatch_source_set_event_handler(ws, ^{
+		dispatch_semaphore_signal(got);
+		dispatch_suspend(ws);
+	});
+	dispatch_source_set_cancel_handler(rs, ^{
+		dispatch_semaphore_signal(done);
+	});
+	dispatch_source_set_cancel_handler(ws, ^{
+		dispatch_semaphore_signal(done);
+	});
+	dispatch_resume(rs);
+	dispatch_resume(ws);
+	CHECK_EQ_INT(dispatch_semaphore_wait(got, SEC(10)), 0); /* writable */
+	CHECK_EQ_INT(write(s1, "p", 1), 1);
+	CHECK_EQ_INT(dispatch_semaphore_wait(got, SEC(10)), 0); /* readable */
+	dispatch_source_cancel(rs);
+	dispatch_source_cancel(ws);
+	dispatch_resume(ws);
+	CHECK_EQ_INT(dispatch_semaphore_wait(done, SEC(10)), 0);
+	CHECK_EQ_INT(dispatch_semaphore_wait(done, SEC(10)), 0);
+	close(s0);
+	close(s1);
+	dispatch_release(rs);
+	dispatch_release(ws);
+	dispatch_release(q);
+	dispatch_release(got);
+	dispatch_release(done);
+}
+
 int main(void)
 {
 	harness_warm_dispatch();
@@ -204,5 +249,6 @@ int main(void)
 	test_write_socket();
 	test_cancel_race();
 	test_regular_file();
+	test_same_fd();
 	return harness_end();
 }
