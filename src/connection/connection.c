@@ -219,6 +219,9 @@ static void conn_close_link_locked(xpc_connection_t c)
 	if (c->wsrc) {
 		dispatch_source_t w = c->wsrc;
 		c->wsrc = NULL;
+		if (!c->wsrc_armed)
+			dispatch_resume(w); /* a suspended source never runs its cancel handler */
+		c->wsrc_armed = false;
 		dispatch_source_cancel(w);
 		dispatch_release(w);
 	}
