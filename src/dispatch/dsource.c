@@ -181,6 +181,16 @@ static void dsource_run_cancel(dispatch_source_t ds)
 	pthread_mutex_unlock(&ds->lock);
 }
 
+/* Re-arms the descriptor watch unless the cancellation removed it (under
+ * the lock, so a re-arm never reaches a descriptor that was closed). */
+static void dsource_rearm(dispatch_source_t ds)
+{
+	pthread_mutex_lock(&ds->lock);
+	if (atomic_load(&ds->state) & SOURCE_WATCHED)
+		manager_watch_rearm(&ds->watch);
+	pthread_mutex_unlock(&ds->lock);
+}
+
 static void dsource_run_event(dispatch_source_t ds)
 {
 	uintptr_t data;
@@ -202,7 +212,7 @@ static void dsource_run_event(dispatch_source_t ds)
 		atomic_store(&ds->pending, 1);
 		atomic_store(&ds->has_event, 1);
 	} else {
-		manager_watch_rearm(&ds->watch);
+		dsource_rearm(ds);
 	}
 }
 
@@ -274,11 +284,13 @@ static void dsource_cancel_call(ManagerCall *c)
 {
 	dispatch_source_t ds = (dispatch_source_t)((char *)c - offsetof(struct dispatch_source_s, call));
 
-	if (atomic_load(&ds->state) & SOURCE_WATCHED) {
+	pthread_mutex_lock(&ds->lock);
+	if (atomic_fetch_and(&ds->state, ~(unsigned)SOURCE_WATCHED) & SOURCE_WATCHED) {
 		manager_watch_remove(&ds->watch);
 		if (ds->watch.fd != (int)ds->handle)
 			close(ds->watch.fd); /* our dup */
 	}
+	pthread_mutex_unlock(&ds->lock);
 	if (ds->kind == SOURCE_TIMER) {
 		pthread_mutex_lock(&ds->lock);
 		manager_timer_disarm(&ds->timer);
@@ -476,8 +488,8 @@ static void dsource_resume(DispatchHead *h)
 	if (old != 1)
 		return;
 	if ((ds->kind == SOURCE_READ || ds->kind == SOURCE_WRITE) &&
-	    (atomic_load(&ds->state) & SOURCE_WATCHED) && !atomic_load(&ds->has_event))
-		manager_watch_rearm(&ds->watch);
+	    !atomic_load(&ds->has_event))
+		dsource_rearm(ds);
 	if (dsource_has_work(ds))
 		dsource_kick(ds);
 }
