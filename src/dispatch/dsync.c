@@ -6,7 +6,8 @@
  * that times out simply leaves (no wake-up is consumed), which keeps GCD's
  * rule that wait decrements and signal increments.  Group: a count of
  * outstanding work and a list of notify items under a mutex; the leave that
- * brings it to zero wakes the waiters and pushes the notify items.
+ * brings it to zero wakes the waiters and pushes the notify items; while
+ * notify items wait, the group holds a reference on itself (as GCD does).
  * dispatch_once: 0 -> ONCE_RUNNING (the winner runs the function) -> ~0
  * (done, read with acquire ordering on the fast path); losers sleep on a
  * process-wide condition variable.
@@ -213,7 +214,10 @@ void dispatch_group_leave(dispatch_group_t group)
 		pthread_cond_broadcast(&group->cond);
 	}
 	pthread_mutex_unlock(&group->lock);
-	dsync_group_notify_all(n);
+	if (n) {
+		dsync_group_notify_all(n);
+		dobject_release(group); /* the reference of the notify list */
+	}
 	dobject_release(group);
 }
 
@@ -251,6 +255,8 @@ void dispatch_group_notify_f(dispatch_group_t group, dispatch_queue_t queue, voi
 	dobject_retain(queue);
 	pthread_mutex_lock(&group->lock);
 	if (group->count) {
+		if (!group->notify)
+			dobject_retain(group); /* held while notify items wait (GCD) */
 		n->next = group->notify;
 		group->notify = n;
 		n = NULL;

@@ -40,6 +40,15 @@ static void test_group(void)
 	/* notify on an empty group runs at once */
 	dispatch_group_notify_f(g, q, notified, (dispatch_function_t)dispatch_semaphore_signal);
 	CHECK_EQ_INT(dispatch_semaphore_wait(notified, SEC(10)), 0);
+	/* A group released with a notify pending lives until the notify. */
+	dispatch_group_t g2 = dispatch_group_create();
+	dispatch_group_enter(g2);
+	dispatch_group_notify_f(g2, q, notified, (dispatch_function_t)dispatch_semaphore_signal);
+	dispatch_release(g2);
+	dispatch_async(q, ^{
+		dispatch_group_leave(g2);
+	});
+	CHECK_EQ_INT(dispatch_semaphore_wait(notified, SEC(10)), 0);
 	dispatch_release(g);
 	dispatch_release(q);
 	dispatch_release(notified);
