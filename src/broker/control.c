@@ -1,0 +1,296 @@
+/*
+ * control.c - the broker socket and its request protocol (docs/broker.md).
+ *
+ * The broker socket is an AF_UNIX SOCK_SEQPACKET listener.  Each accepted
+ * link becomes an XPC peer connection (connection_create_from_socket) whose
+ * messages are requests { "xpcd.op": OP, ... } answered with a reply:
+ * { "ok": true, ... } or { "error": TEXT, "errno": N }.
+ *
+ * lookup is open to every client the job's policy admits (XPCDAllowedUIDs);
+ * the operations that change state (load, unload, enable, disable,
+ * kickstart, kill) only to the broker's own user and root.  The broker is
+ * never on a service's data path: a lookup returns an endpoint and the
+ * client checks in directly.  Client links are capped (CONTROL_MAX_CLIENTS);
+ * the connection layer bounds what each link can queue.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <xpc/xpc.h>
+
+#include "broker/job.h"
+#include "connection/connection.h"
+
+#define CONTROL_MAX_CLIENTS 1024
+
+static int listen_fd = -1;
+static dispatch_source_t accept_source;
+static char *socket_path;
+static unsigned n_clients;
+
+static xpc_object_t reply_error(xpc_object_t req, const char *text, int err)
+{
+	xpc_object_t r = xpc_dictionary_create_reply(req);
+
+	if (r) {
+		xpc_dictionary_set_string(r, "error", text);
+		xpc_dictionary_set_int64(r, "errno", err);
+	}
+	return r;
+}
+
+static xpc_object_t reply_ok(xpc_object_t req)
+{
+	xpc_object_t r = xpc_dictionary_create_reply(req);
+
+	if (r)
+		xpc_dictionary_set_bool(r, "ok", true);
+	return r;
+}
+
+static bool uid_allowed(Job *job, uid_t uid)
+{
+	if (!job->allowed_uids)
+		return true;
+	for (size_t i = 0; i < job->n_allowed_uids; i++)
+		if (job->allowed_uids[i] == uid)
+			return true;
+	return false;
+}
+
+static xpc_object_t op_lookup(xpc_connection_t peer, xpc_object_t req)
+{
+	const char *name = xpc_dictionary_get_string(req, "name");
+	JobService *s = NULL;
+	Job *job = name ? jobs_find_service(name, &s) : NULL;
+	xpc_object_t r, ep;
+
+	if (!job)
+		return reply_error(req, "unknown name", ESRCH);
+	if (!uid_allowed(job, xpc_connection_get_euid(peer)))
+		return reply_error(req, "denied", EPERM);
+	if (job->disabled)
+		return reply_error(req, "disabled", ECANCELED);
+	ep = endpoint_create_from_send_fd(s->send_fd);
+	if (!ep)
+		return reply_error(req, "out of descriptors", errno);
+	r = reply_ok(req);
+	if (r)
+		xpc_dictionary_set_value(r, "endpoint", ep);
+	xpc_release(ep);
+	return r;
+}
+
+static xpc_object_t describe_job(Job *job, bool full)
+{
+	xpc_object_t d = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_object_t names = xpc_array_create(NULL, 0);
+
+	xpc_dictionary_set_string(d, "label", job->label);
+	xpc_dictionary_set_int64(d, "pid", job->pid);
+	xpc_dictionary_set_int64(d, "last_exit_status", job->last_status);
+	xpc_dictionary_set_bool(d, "disabled", job->disabled);
+	for (size_t i = 0; i < job->n_services; i++)
+		xpc_array_set_string(names, XPC_ARRAY_APPEND, job->services[i].name);
+	xpc_dictionary_set_value(d, "services", names);
+	xpc_release(names);
+	if (!full)
+		return d;
+	xpc_dictionary_set_string(d, "program", job->program ? job->program : job->argv[0]);
+	if (job->argv) {
+		xpc_object_t args = xpc_array_create(NULL, 0);
+		for (size_t i = 0; job->argv[i]; i++)
+			xpc_array_set_string(args, XPC_ARRAY_APPEND, job->argv[i]);
+		xpc_dictionary_set_value(d, "arguments", args);
+		xpc_release(args);
+	}
+	if (job->path)
+		xpc_dictionary_set_string(d, "path", job->path);
+	xpc_dictionary_set_uint64(d, "runs", job->runs);
+	xpc_dictionary_set_bool(d, "run_at_load", job->run_at_load);
+	xpc_dictionary_set_bool(d, "keepalive", job->keepalive);
+	xpc_dictionary_set_bool(d, "adopted", job->adopted);
+	xpc_dictionary_set_uint64(d, "throttle_interval", job->throttle_interval);
+	xpc_dictionary_set_uint64(d, "exit_timeout", job->exit_timeout);
+	xpc_dictionary_set_string(d, "state", job->pid ? (job->stopping ? "stopping" : "running")
+					       : (job->launch_pending ? "throttled" : "waiting"));
+	return d;
+}
+
+static xpc_object_t op_list(xpc_object_t req)
+{
+	xpc_object_t r = reply_ok(req);
+	xpc_object_t arr = xpc_array_create(NULL, 0);
+
+	for (Job *j = jobs_first(); j; j = j->next) {
+		xpc_object_t d = describe_job(j, false);
+		xpc_array_append_value(arr, d);
+		xpc_release(d);
+	}
+	if (r)
+		xpc_dictionary_set_value(r, "jobs", arr);
+	xpc_release(arr);
+	return r;
+}
+
+static xpc_object_t op_load(xpc_object_t req)
+{
+	const char *path = xpc_dictionary_get_string(req, "path");
+	char err[512];
+	Job *job = NULL;
+	xpc_object_t r;
+
+	if (!path)
+		return reply_error(req, "load: missing \"path\"", EINVAL);
+	if (job_load_file(path, &job, err, sizeof(err)) < 0 || jobs_add(job, err, sizeof(err)) < 0)
+		return reply_error(req, err, EINVAL);
+	r = reply_ok(req);
+	if (r)
+		xpc_dictionary_set_string(r, "label", job->label);
+	return r;
+}
+
+static xpc_object_t op_on_job(xpc_object_t req, const char *op, Job *job)
+{
+	xpc_object_t r;
+
+	if (!strcmp(op, "print")) {
+		xpc_object_t d = describe_job(job, true);
+		r = reply_ok(req);
+		if (r)
+			xpc_dictionary_set_value(r, "job", d);
+		xpc_release(d);
+		return r;
+	}
+	if (!strcmp(op, "unload")) {
+		jobs_remove(job);
+	} else if (!strcmp(op, "enable")) {
+		job->disabled = false;
+		if (!job->pid)
+			service_watch(job);
+	} else if (!strcmp(op, "disable")) {
+		job->disabled = true;
+		service_unwatch(job);
+	} else if (!strcmp(op, "kickstart")) {
+		if (job->pid && xpc_dictionary_get_bool(req, "kill")) {
+			job->relaunch_once = true;
+			launch_stop(job);
+		} else if (!job->pid) {
+			job->last_start.tv_sec = 0; /* kickstart is not throttled */
+			job->last_start.tv_nsec = 0;
+			if (job->disabled || launch_job(job) < 0)
+				return reply_error(req, "kickstart: the job is disabled or could not start", EIO);
+		}
+	} else if (!strcmp(op, "kill")) {
+		int64_t sig = xpc_dictionary_get_int64(req, "signal");
+		if (sig <= 0 || sig >= NSIG)
+			return reply_error(req, "kill: bad signal number", EINVAL);
+		if (!job->pid)
+			return reply_error(req, "kill: the job is not running", ESRCH);
+		launch_signal(job, (int)sig);
+	} else {
+		return reply_error(req, "unknown operation", EOPNOTSUPP);
+	}
+	r = reply_ok(req);
+	if (r)
+		xpc_dictionary_set_int64(r, "pid", job->pid);
+	return r;
+}
+
+static xpc_object_t handle_request(xpc_connection_t peer, xpc_object_t req)
+{
+	const char *op = xpc_dictionary_get_string(req, "xpcd.op");
+	uid_t uid = xpc_connection_get_euid(peer);
+	const char *label;
+	Job *job;
+
+	if (!op)
+		return reply_error(req, "missing \"xpcd.op\"", EINVAL);
+	if (!strcmp(op, "lookup"))
+		return op_lookup(peer, req);
+	if (!strcmp(op, "list"))
+		return op_list(req);
+	if (strcmp(op, "print") && uid != 0 && uid != geteuid())
+		return reply_error(req, "denied", EPERM);
+	if (!strcmp(op, "load"))
+		return op_load(req);
+	label = xpc_dictionary_get_string(req, "label");
+	job = label ? jobs_find_label(label) : NULL;
+	if (!job)
+		return reply_error(req, "no job with that label", ESRCH);
+	return op_on_job(req, op, job);
+}
+
+static void client_event(xpc_connection_t peer, xpc_object_t ev)
+{
+	if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY) {
+		xpc_object_t reply = handle_request(peer, ev);
+		if (reply) {
+			xpc_connection_send_message(peer, reply);
+			xpc_release(reply);
+		}
+	} else if (ev == XPC_ERROR_CONNECTION_INVALID) {
+		n_clients--;
+		xpc_release(peer);
+	}
+}
+
+static void on_accept(void *ctx)
+{
+	(void)ctx;
+	for (;;) {
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		xpc_connection_t peer;
+		if (fd < 0)
+			return;
+		if (n_clients >= CONTROL_MAX_CLIENTS) {
+			close(fd);
+			continue;
+		}
+		peer = connection_create_from_socket(fd, dispatch_get_main_queue());
+		if (!peer)
+			continue;
+		n_clients++;
+		xpc_connection_set_event_handler(peer, ^(xpc_object_t ev) { client_event(peer, ev); });
+		xpc_connection_resume(peer);
+	}
+}
+
+int control_listen(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "xpcd: socket path too long: %s\n", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (listen_fd < 0)
+		return -1;
+	unlink(path); /* a stale socket of a dead broker */
+	if (bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(listen_fd, 128) < 0) {
+		fprintf(stderr, "xpcd: cannot listen on %s: %s\n", path, strerror(errno));
+		close(listen_fd);
+		listen_fd = -1;
+		return -1;
+	}
+	socket_path = strdup(path);
+	accept_source = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)listen_fd, 0,
+					       dispatch_get_main_queue());
+	dispatch_source_set_event_handler_f(accept_source, on_accept);
+	dispatch_resume(accept_source);
+	return 0;
+}
+
+void control_close(void)
+{
+	if (socket_path)
+		unlink(socket_path);
+}

@@ -1,0 +1,397 @@
+/*
+ * plist.c - launchd job property lists (XML or binary, via libplist) into
+ * Job definitions.
+ *
+ * Keys understood: Label, Program, ProgramArguments, MachServices, RunAtLoad,
+ * KeepAlive (bool, or a dictionary with SuccessfulExit / Crashed),
+ * EnvironmentVariables, WorkingDirectory, UserName, GroupName,
+ * StandardInPath, StandardOutPath, StandardErrorPath, ThrottleInterval,
+ * ExitTimeOut, Disabled, and the Linux extension XPCDAllowedUIDs (array of
+ * integers: who may look up the job's names; others get "denied").  Keys that
+ * make sense only on macOS are accepted silently; any other key is reported
+ * and ignored.  A wrong type or a missing Label/program is an error naming
+ * the file and the key.
+ */
+#include <errno.h>
+#include <plist/plist.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "broker/job.h"
+
+#define MAX_PLIST_SIZE (1u << 20)
+
+typedef struct Loader {
+	const char *path;
+	char *err;
+	size_t errlen;
+	Job *job;
+} Loader;
+
+static int fail(Loader *l, const char *key, const char *fmt, ...) __attribute__((__format__(__printf__, 3, 4)));
+static int fail(Loader *l, const char *key, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (key)
+		snprintf(l->err, l->errlen, "%s: key %s: %s", l->path, key, what);
+	else
+		snprintf(l->err, l->errlen, "%s: %s", l->path, what);
+	return -1;
+}
+
+static int get_string(Loader *l, const char *key, plist_t v, char **ret)
+{
+	char *s = NULL;
+
+	if (plist_get_node_type(v) != PLIST_STRING)
+		return fail(l, key, "must be a string");
+	plist_get_string_val(v, &s);
+	if (!s)
+		return fail(l, key, "out of memory");
+	free(*ret);
+	*ret = s;
+	return 0;
+}
+
+static int get_bool(Loader *l, const char *key, plist_t v, bool *ret)
+{
+	uint8_t b = 0;
+
+	if (plist_get_node_type(v) != PLIST_BOOLEAN)
+		return fail(l, key, "must be a boolean");
+	plist_get_bool_val(v, &b);
+	*ret = b != 0;
+	return 0;
+}
+
+static int get_uint(Loader *l, const char *key, plist_t v, unsigned *ret)
+{
+	uint64_t u = 0;
+
+	if (plist_get_node_type(v) != PLIST_UINT)
+		return fail(l, key, "must be an integer");
+	plist_get_uint_val(v, &u);
+	if (u > 86400u * 365)
+		return fail(l, key, "value %llu out of range", (unsigned long long)u);
+	*ret = (unsigned)u;
+	return 0;
+}
+
+static int get_string_array(Loader *l, const char *key, plist_t v, char ***ret)
+{
+	uint32_t n;
+	char **argv;
+
+	if (plist_get_node_type(v) != PLIST_ARRAY)
+		return fail(l, key, "must be an array of strings");
+	n = plist_array_get_size(v);
+	if (n == 0 || n > 4096)
+		return fail(l, key, "must hold 1 to 4096 strings");
+	argv = calloc(n + 1, sizeof(*argv));
+	if (!argv)
+		return fail(l, key, "out of memory");
+	*ret = argv;
+	for (uint32_t i = 0; i < n; i++)
+		if (get_string(l, key, plist_array_get_item(v, i), &argv[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static int parse_keepalive(Loader *l, plist_t v)
+{
+	Job *j = l->job;
+	plist_dict_iter it = NULL;
+	char *k = NULL;
+	plist_t item = NULL;
+	int r = 0;
+
+	if (plist_get_node_type(v) == PLIST_BOOLEAN)
+		return get_bool(l, "KeepAlive", v, &j->keepalive);
+	if (plist_get_node_type(v) != PLIST_DICT)
+		return fail(l, "KeepAlive", "must be a boolean or a dictionary");
+	plist_dict_new_iter(v, &it);
+	for (plist_dict_next_item(v, it, &k, &item); k && r == 0; plist_dict_next_item(v, it, &k, &item)) {
+		bool b = false;
+		if (!strcmp(k, "SuccessfulExit") && (r = get_bool(l, "KeepAlive.SuccessfulExit", item, &b)) == 0)
+			j->keepalive_successful_exit = b;
+		else if (!strcmp(k, "Crashed") && (r = get_bool(l, "KeepAlive.Crashed", item, &b)) == 0)
+			j->keepalive_crashed = b;
+		else if (r == 0 && strcmp(k, "SuccessfulExit") && strcmp(k, "Crashed"))
+			fprintf(stderr, "xpcd: %s: KeepAlive.%s is not supported; ignored\n", l->path, k);
+		free(k);
+		k = NULL;
+	}
+	free(k);
+	free(it);
+	return r;
+}
+
+static int parse_services(Loader *l, plist_t v)
+{
+	Job *j = l->job;
+	plist_dict_iter it = NULL;
+	char *k = NULL;
+	plist_t item = NULL;
+	uint32_t n;
+
+	if (plist_get_node_type(v) != PLIST_DICT)
+		return fail(l, "MachServices", "must be a dictionary");
+	n = plist_dict_get_size(v);
+	if (n > 64)
+		return fail(l, "MachServices", "more than 64 names");
+	j->services = calloc(n ? n : 1, sizeof(*j->services));
+	if (!j->services)
+		return fail(l, "MachServices", "out of memory");
+	plist_dict_new_iter(v, &it);
+	for (plist_dict_next_item(v, it, &k, &item); k; plist_dict_next_item(v, it, &k, &item)) {
+		JobService *s = &j->services[j->n_services++];
+		s->name = k;
+		s->recv_fd = s->send_fd = -1;
+		k = NULL;
+		if (plist_get_node_type(item) != PLIST_BOOLEAN && plist_get_node_type(item) != PLIST_DICT) {
+			free(it);
+			return fail(l, "MachServices", "value for %s must be a boolean or dictionary", s->name);
+		}
+		if (!s->name[0] || strlen(s->name) > 255 || strchr(s->name, ':')) {
+			free(it);
+			return fail(l, "MachServices", "invalid name \"%s\"", s->name);
+		}
+	}
+	free(it);
+	return 0;
+}
+
+static int parse_env(Loader *l, plist_t v)
+{
+	Job *j = l->job;
+	plist_dict_iter it = NULL;
+	char *k = NULL;
+	plist_t item = NULL;
+	size_t i = 0;
+	int r = 0;
+
+	if (plist_get_node_type(v) != PLIST_DICT)
+		return fail(l, "EnvironmentVariables", "must be a dictionary of strings");
+	j->env = calloc(plist_dict_get_size(v) + 1, sizeof(char *));
+	if (!j->env)
+		return fail(l, "EnvironmentVariables", "out of memory");
+	plist_dict_new_iter(v, &it);
+	for (plist_dict_next_item(v, it, &k, &item); k && r == 0; plist_dict_next_item(v, it, &k, &item)) {
+		char *val = NULL;
+		if ((r = get_string(l, "EnvironmentVariables", item, &val)) == 0) {
+			if (asprintf(&j->env[i], "%s=%s", k, val) < 0)
+				r = fail(l, "EnvironmentVariables", "out of memory");
+			else
+				i++;
+		}
+		free(val);
+		free(k);
+		k = NULL;
+	}
+	free(k);
+	free(it);
+	return r;
+}
+
+static int parse_uids(Loader *l, plist_t v)
+{
+	Job *j = l->job;
+	uint32_t n;
+
+	if (plist_get_node_type(v) != PLIST_ARRAY)
+		return fail(l, "XPCDAllowedUIDs", "must be an array of integers");
+	n = plist_array_get_size(v);
+	j->allowed_uids = calloc(n ? n : 1, sizeof(uid_t));
+	if (!j->allowed_uids)
+		return fail(l, "XPCDAllowedUIDs", "out of memory");
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t u = 0;
+		plist_t item = plist_array_get_item(v, i);
+		if (plist_get_node_type(item) != PLIST_UINT)
+			return fail(l, "XPCDAllowedUIDs", "item %u is not an integer", i);
+		plist_get_uint_val(item, &u);
+		j->allowed_uids[j->n_allowed_uids++] = (uid_t)u;
+	}
+	return 0;
+}
+
+/* Keys of macOS job files that mean nothing here; accepted without a word. */
+static const char *const ignored_keys[] = {
+	"POSIXSpawnType", "ProcessType", "LimitLoadToSessionType", "EnablePressuredExit",
+	"EnableTransactions", "AbandonProcessGroup", "LegacyTimers", "AssociatedBundleIdentifiers",
+	"Nice", "LowPriorityIO", "LowPriorityBackgroundIO", "MaterializeDatalessFiles", NULL,
+};
+
+static int parse_key(Loader *l, const char *k, plist_t v)
+{
+	Job *j = l->job;
+
+	if (!strcmp(k, "Label"))
+		return get_string(l, k, v, &j->label);
+	if (!strcmp(k, "Program"))
+		return get_string(l, k, v, &j->program);
+	if (!strcmp(k, "ProgramArguments"))
+		return get_string_array(l, k, v, &j->argv);
+	if (!strcmp(k, "MachServices"))
+		return parse_services(l, v);
+	if (!strcmp(k, "RunAtLoad"))
+		return get_bool(l, k, v, &j->run_at_load);
+	if (!strcmp(k, "Disabled"))
+		return get_bool(l, k, v, &j->disabled);
+	if (!strcmp(k, "KeepAlive"))
+		return parse_keepalive(l, v);
+	if (!strcmp(k, "EnvironmentVariables"))
+		return parse_env(l, v);
+	if (!strcmp(k, "WorkingDirectory"))
+		return get_string(l, k, v, &j->workdir);
+	if (!strcmp(k, "UserName"))
+		return get_string(l, k, v, &j->user);
+	if (!strcmp(k, "GroupName"))
+		return get_string(l, k, v, &j->group);
+	if (!strcmp(k, "StandardInPath"))
+		return get_string(l, k, v, &j->stdin_path);
+	if (!strcmp(k, "StandardOutPath"))
+		return get_string(l, k, v, &j->stdout_path);
+	if (!strcmp(k, "StandardErrorPath"))
+		return get_string(l, k, v, &j->stderr_path);
+	if (!strcmp(k, "ThrottleInterval"))
+		return get_uint(l, k, v, &j->throttle_interval);
+	if (!strcmp(k, "ExitTimeOut"))
+		return get_uint(l, k, v, &j->exit_timeout);
+	if (!strcmp(k, "XPCDAllowedUIDs"))
+		return parse_uids(l, v);
+	for (size_t i = 0; ignored_keys[i]; i++)
+		if (!strcmp(k, ignored_keys[i]))
+			return 0;
+	fprintf(stderr, "xpcd: %s: unknown key %s ignored\n", l->path, k);
+	return 0;
+}
+
+static Job *job_new(void)
+{
+	Job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->keepalive_successful_exit = KEEPALIVE_UNSET;
+	j->keepalive_crashed = KEEPALIVE_UNSET;
+	j->throttle_interval = 10;
+	j->exit_timeout = 20;
+	j->last_status = -1;
+	return j;
+}
+
+static int parse_root(Loader *l, plist_t root)
+{
+	plist_dict_iter it = NULL;
+	char *k = NULL;
+	plist_t v = NULL;
+	int r = 0;
+
+	if (!root || plist_get_node_type(root) != PLIST_DICT)
+		return fail(l, NULL, "not a property list whose root is a dictionary");
+	plist_dict_new_iter(root, &it);
+	for (plist_dict_next_item(root, it, &k, &v); k && r == 0; plist_dict_next_item(root, it, &k, &v)) {
+		r = parse_key(l, k, v);
+		free(k);
+		k = NULL;
+	}
+	free(k);
+	free(it);
+	if (r < 0)
+		return r;
+	if (!l->job->label || !l->job->label[0])
+		return fail(l, "Label", "missing");
+	if (!l->job->program && !l->job->argv)
+		return fail(l, "Program", "missing (and no ProgramArguments)");
+	return 0;
+}
+
+static char *read_file(Loader *l, size_t *ret_len)
+{
+	FILE *f = fopen(l->path, "rbe");
+	char *buf = NULL;
+	struct stat st;
+
+	if (!f) {
+		fail(l, NULL, "%s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) < 0 || st.st_size <= 0 || st.st_size > MAX_PLIST_SIZE) {
+		fail(l, NULL, "empty, unreadable or larger than %u bytes", MAX_PLIST_SIZE);
+	} else if ((buf = malloc((size_t)st.st_size)) && fread(buf, 1, (size_t)st.st_size, f) == (size_t)st.st_size) {
+		*ret_len = (size_t)st.st_size;
+	} else {
+		fail(l, NULL, "read failed");
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+int job_load_file(const char *path, Job **ret_job, char *err, size_t errlen)
+{
+	Loader l = {.path = path, .err = err, .errlen = errlen};
+	plist_t root = NULL;
+	size_t len = 0;
+	char *buf = read_file(&l, &len);
+	int r;
+
+	if (!buf)
+		return -1;
+	l.job = job_new();
+	if (!l.job) {
+		free(buf);
+		return fail(&l, NULL, "out of memory");
+	}
+	plist_from_memory(buf, (uint32_t)len, &root);
+	free(buf);
+	r = parse_root(&l, root);
+	if (root)
+		plist_free(root);
+	if (r < 0) {
+		job_free(l.job);
+		return -1;
+	}
+	l.job->path = strdup(path);
+	*ret_job = l.job;
+	return 0;
+}
+
+static void free_strv(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+void job_free(Job *job)
+{
+	if (!job)
+		return;
+	for (size_t i = 0; i < job->n_services; i++)
+		free(job->services[i].name);
+	free(job->services);
+	free_strv(job->argv);
+	free_strv(job->env);
+	free(job->label);
+	free(job->path);
+	free(job->program);
+	free(job->workdir);
+	free(job->user);
+	free(job->group);
+	free(job->stdin_path);
+	free(job->stdout_path);
+	free(job->stderr_path);
+	free(job->allowed_uids);
+	free(job);
+}
