@@ -60,6 +60,7 @@ xpc_connection_t conn_new(ConnKind kind, dispatch_queue_t target)
 		return NULL;
 	c->kind = kind;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->rx_lock, NULL);
 	c->fd = -1;
 	c->send_w = -1;
 	c->pidfd = -1;
@@ -97,6 +98,7 @@ static void conn_dispose(xpc_object_t obj)
 	free(c->reason);
 	free(c->rx);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->rx_lock);
 }
 
 static void conn_describe(xpc_object_t obj, StrBuf *sb, unsigned indent)
@@ -112,29 +114,34 @@ static void conn_describe(xpc_object_t obj, StrBuf *sb, unsigned indent)
 
 /* ---- delivery to the event handler -------------------------------------- */
 
-static void conn_deliver_run(void *ctx)
+void conn_call_handler(xpc_connection_t c, xpc_object_t ev, bool final)
 {
-	DeliverItem *it = ctx;
-	xpc_connection_t c = it->conn;
 	xpc_handler_t blk = NULL;
 	xpc_handler_f fn = NULL;
 	void *hctx;
-	bool skip;
 
 	conn_lock(c);
-	skip = c->cancelled && !it->final;
-	if (!skip) {
+	if (!c->cancelled || final) {
 		blk = c->handler_block ? Block_copy(c->handler_block) : NULL;
 		fn = c->handler_fn;
 	}
 	hctx = c->context;
 	conn_unlock(c);
 	if (blk) {
-		blk(it->ev);
+		blk(ev);
 		Block_release(blk);
 	} else if (fn) {
-		fn(hctx, it->ev);
+		fn(hctx, ev);
 	}
+}
+
+static void conn_deliver_run(void *ctx)
+{
+	DeliverItem *it = ctx;
+	xpc_connection_t c = it->conn;
+
+	conn_call_handler(c, it->ev, it->final);
+	atomic_fetch_sub(&c->async_pending, 1);
 	xpc_release(it->ev);
 	if (it->bytes)
 		conn_unread_done(c, it->bytes);
@@ -162,6 +169,7 @@ static void conn_deliver_item(xpc_connection_t c, xpc_object_t ev, size_t bytes,
 	it->ev = ev;
 	it->bytes = bytes;
 	it->final = final;
+	atomic_fetch_add(&c->async_pending, 1);
 	dispatch_async_f(c->queue, it, conn_deliver_run);
 }
 
@@ -181,14 +189,17 @@ int conn_start_link_locked(xpc_connection_t c)
 		if (!c->rx)
 			return -ENOMEM;
 	}
-	s = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)c->fd, 0, c->ioq);
+	/* The read handler runs on the handler queue itself: a message is
+	 * handed to the event handler without another thread hand-off, and
+	 * while the handler runs nothing is read (Apple's semantics). */
+	s = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)c->fd, 0, c->queue);
 	if (!s)
 		return -ENOMEM;
 	int fd = c->fd;
 	xpc_retain(c);
 	dispatch_set_context(s, c);
 	dispatch_source_set_event_handler_f(s, c->kind == CONN_LISTENER ? conn_listener_ready : conn_read_ready);
-	/* Runs on ioq once the manager dropped the watch: no read can follow. */
+	/* Runs once the manager dropped the watch: no read can follow. */
 	dispatch_source_set_cancel_handler(s, ^{
 		close(fd);
 		xpc_release(c);
@@ -205,6 +216,8 @@ static void conn_close_link_locked(xpc_connection_t c)
 	int fd = c->fd;
 
 	c->fd = -1;
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR); /* wakes a thread polling it in a sync send */
 	if (c->rsrc) {
 		dispatch_source_t s = c->rsrc;
 		c->rsrc = NULL;

@@ -46,6 +46,8 @@ struct _xpc_connection_s {
 	struct xpc_object_s head;
 	ConnKind kind;
 	pthread_mutex_t lock;
+	pthread_mutex_t rx_lock;  /* held by whoever reads the link */
+	_Atomic size_t async_pending; /* handler calls queued, not yet run */
 	dispatch_queue_t target; /* user's target queue (retained) or NULL */
 	dispatch_queue_t queue;  /* serial: handler calls, barriers */
 	dispatch_queue_t ioq;    /* serial: socket reading and writing */
@@ -90,6 +92,8 @@ void conn_unlock(xpc_connection_t c);
 /* Queues a call of the event handler with @ev (+1, consumed) on c->queue;
  * @bytes are charged to `unread` until it ran. */
 void conn_deliver(xpc_connection_t c, xpc_object_t ev, size_t bytes);
+/* Calls the event handler with @ev (borrowed) now; on c->queue only. */
+void conn_call_handler(xpc_connection_t c, xpc_object_t ev, bool final);
 /* Ends the link: fails pending replies, discards unsent messages, delivers
  * INVALID (or INTERRUPTED for a named peer whose peer exited).  Locked. */
 void conn_fail_locked(xpc_connection_t c, const char *reason, bool peer_exited);

@@ -25,6 +25,7 @@
 #include "wire/wire.h"
 
 #include <Block.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -56,7 +57,10 @@ struct Pending {
 	void *ctx;
 	dispatch_semaphore_t sem; /* sync: signalled with `result` set */
 	xpc_object_t result;
+	atomic_bool done;
 };
+
+static void conn_sync_read(xpc_connection_t c, dispatch_source_t src, Pending *p);
 
 /* ---- pending replies ------------------------------------------------------- */
 
@@ -80,6 +84,7 @@ static void pending_answer(Pending *p, xpc_object_t result)
 {
 	p->result = result;
 	if (p->sem) {
+		atomic_store(&p->done, true);
 		dispatch_semaphore_signal(p->sem);
 		return;
 	}
@@ -375,12 +380,25 @@ void xpc_connection_send_message_with_reply_f(xpc_connection_t c, xpc_object_t m
 xpc_object_t xpc_connection_send_message_with_reply_sync(xpc_connection_t c, xpc_object_t message)
 {
 	Pending *p = pending_new(NULL);
+	dispatch_source_t src = NULL;
 	xpc_object_t result;
 
 	if (!p)
 		return XPC_ERROR_CONNECTION_INVALID;
 	p->sem = dispatch_semaphore_create(0);
+	conn_lock(c);
+	if (c->rsrc && c->state == CONN_ACTIVE) {
+		src = c->rsrc;
+		dispatch_retain(src);
+		dispatch_suspend(src);
+	}
+	conn_unlock(c);
 	conn_send(c, message, p);
+	if (src) {
+		conn_sync_read(c, src, p);
+		dispatch_resume(src);
+		dispatch_release(src);
+	}
 	dispatch_semaphore_wait(p->sem, DISPATCH_TIME_FOREVER);
 	result = p->result;
 	dispatch_release(p->sem);
@@ -478,7 +496,7 @@ static void conn_record_creds(xpc_connection_t c, const TransportFrame *f)
 }
 
 /* Return: true to keep reading. */
-static bool conn_handle_frame(xpc_connection_t c, TransportFrame *f)
+static bool conn_handle_frame(xpc_connection_t c, TransportFrame *f, bool inline_ok)
 {
 	xpc_object_t dict = NULL;
 	char why[160];
@@ -520,6 +538,12 @@ static bool conn_handle_frame(xpc_connection_t c, TransportFrame *f)
 		return true;
 	}
 	dictionary_set_message_context(dict, c, f->hdr.id, f->hdr.flags & FRAME_F_WANTS_REPLY);
+	if (inline_ok && atomic_load(&c->async_pending) == 0) {
+		/* On c->queue with nothing queued before it: call it now. */
+		conn_call_handler(c, dict, false);
+		xpc_release(dict);
+		return true;
+	}
 	size_t bytes = f->hdr.body_len + 64;
 	conn_lock(c);
 	c->unread += bytes;
@@ -546,38 +570,89 @@ static void conn_peer_gone(xpc_connection_t c, int r)
 	conn_unlock(c);
 }
 
+/* Reads and handles one frame from @fd (rx_lock held).
+ * Return: 1 handled (keep reading), 0 nothing to read, -1 link ended. */
+static int conn_read_one(xpc_connection_t c, int fd, bool inline_ok)
+{
+	const char *why = NULL;
+	int r = transport_recv(fd, c->rx, &why);
+
+	if (r == -EAGAIN)
+		return 0;
+	if (r == TRANSPORT_INVALID) {
+		transport_frame_clear(c->rx);
+		conn_violation(c, why);
+		return -1;
+	}
+	if (r != 0) {
+		transport_frame_clear(c->rx);
+		conn_peer_gone(c, r == TRANSPORT_EOF ? 0 : r);
+		return -1;
+	}
+	bool go = conn_handle_frame(c, c->rx, inline_ok);
+	transport_frame_clear(c->rx);
+	return go ? 1 : -1;
+}
+
+/* The link @c reads now, if it is still the one of @src; -1 otherwise. */
+static int conn_link_fd(xpc_connection_t c, dispatch_source_t src)
+{
+	int fd;
+
+	conn_lock(c);
+	fd = c->fd;
+	if (fd < 0 || c->state != CONN_ACTIVE || !c->rsrc || c->rsrc != src)
+		fd = -1;
+	conn_unlock(c);
+	return fd;
+}
+
 void conn_read_ready(void *ctx)
 {
 	xpc_connection_t c = ctx;
-	const char *why = NULL;
+	dispatch_source_t src;
 
+	/* A thread in send_message_with_reply_sync reads for us. */
+	if (pthread_mutex_trylock(&c->rx_lock) != 0)
+		return;
+	conn_lock(c);
+	src = c->rsrc;
+	conn_unlock(c);
 	for (int i = 0; i < 64; i++) {
-		int fd, r;
+		int fd = conn_link_fd(c, src);
+		if (fd < 0)
+			break;
 		conn_lock(c);
-		fd = c->fd;
-		bool ok = fd >= 0 && !c->read_paused && c->state == CONN_ACTIVE && c->rsrc &&
-			  dispatch_source_get_handle(c->rsrc) == (uintptr_t)fd;
+		bool paused = c->read_paused;
 		conn_unlock(c);
-		if (!ok)
-			return;
-		r = transport_recv(fd, c->rx, &why);
-		if (r == -EAGAIN)
-			return;
-		if (r == TRANSPORT_INVALID) {
-			transport_frame_clear(c->rx);
-			conn_violation(c, why);
-			return;
-		}
-		if (r != 0) {
-			transport_frame_clear(c->rx);
-			conn_peer_gone(c, r == TRANSPORT_EOF ? 0 : r);
-			return;
-		}
-		bool go = conn_handle_frame(c, c->rx);
-		transport_frame_clear(c->rx);
-		if (!go)
-			return;
+		if (paused || conn_read_one(c, fd, true) <= 0)
+			break;
 	}
+	pthread_mutex_unlock(&c->rx_lock);
+}
+
+/*
+ * conn_sync_read() - the thread waiting in send_message_with_reply_sync
+ * reads the link itself until @p is answered (no thread hand-off on the
+ * reply path).  The read source is suspended by the caller meanwhile;
+ * messages read here are queued for the handler as usual.
+ */
+static void conn_sync_read(xpc_connection_t c, dispatch_source_t src, Pending *p)
+{
+	pthread_mutex_lock(&c->rx_lock);
+	while (!atomic_load(&p->done)) {
+		int fd = conn_link_fd(c, src);
+		if (fd < 0)
+			break;
+		int r = conn_read_one(c, fd, false);
+		if (r < 0)
+			break;
+		if (r == 0 && !atomic_load(&p->done)) {
+			struct pollfd pfd = {fd, POLLIN, 0};
+			poll(&pfd, 1, 1000);
+		}
+	}
+	pthread_mutex_unlock(&c->rx_lock);
 }
 
 /* A peer for a check-in's descriptor: says hello, delivered to the listener. */

@@ -1,0 +1,104 @@
+/*
+ * conn-common.c - the echo service of the connection tests (conn-common.h).
+ */
+#include "conn-common.h"
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static void serve_message(xpc_connection_t peer, PeerState *st, xpc_object_t msg)
+{
+	const char *op = xpc_dictionary_get_string(msg, "op");
+	xpc_object_t reply = xpc_dictionary_create_reply(msg);
+
+	if (!op)
+		op = "";
+	if (strcmp(op, "echo") == 0 && reply) {
+		xpc_dictionary_set_value(reply, "echo", msg);
+	} else if (strcmp(op, "seq") == 0) {
+		if (xpc_dictionary_get_uint64(msg, "n") != st->expect)
+			st->inorder = false;
+		st->expect++;
+	} else if (strcmp(op, "getseq") == 0 && reply) {
+		xpc_dictionary_set_uint64(reply, "count", st->expect);
+		xpc_dictionary_set_bool(reply, "inorder", st->inorder);
+	} else if (strcmp(op, "hold") == 0 && reply) {
+		if (st->n_held < 64)
+			st->held[st->n_held++] = reply;
+		else
+			xpc_release(reply);
+		reply = NULL;
+	} else if (strcmp(op, "fd") == 0 && reply) {
+		int fd = xpc_dictionary_dup_fd(msg, "fd");
+		if (fd >= 0) {
+			ssize_t n = write(fd, "xpc", 3);
+			(void)n;
+			close(fd);
+		}
+	} else if (strcmp(op, "shmem") == 0 && reply) {
+		void *region = NULL;
+		xpc_object_t shm = xpc_dictionary_get_value(msg, "shm");
+		size_t len = shm ? xpc_shmem_map(shm, &region) : 0;
+		uint64_t sum = 0;
+		for (size_t i = 0; i < len && i < 4096; i++)
+			sum += ((unsigned char *)region)[i];
+		if (len)
+			munmap(region, len);
+		xpc_dictionary_set_uint64(reply, "sum", sum);
+		xpc_dictionary_set_uint64(reply, "len", len);
+	} else if (strcmp(op, "pid") == 0 && reply) {
+		xpc_dictionary_set_int64(reply, "pid", getpid());
+		xpc_dictionary_set_int64(reply, "peer_pid", xpc_connection_get_pid(peer));
+	}
+	if (reply) {
+		xpc_connection_send_message(peer, reply);
+		xpc_release(reply);
+	}
+}
+
+void conn_test_serve_peer(xpc_connection_t peer)
+{
+	PeerState *st = calloc(1, sizeof(*st));
+
+	st->inorder = true;
+	xpc_retain(peer);
+	xpc_connection_set_event_handler(peer, ^(xpc_object_t ev) {
+		if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY) {
+			serve_message(peer, st, ev);
+			return;
+		}
+		if (ev == XPC_ERROR_CONNECTION_INVALID) {
+			for (int i = 0; i < st->n_held; i++)
+				xpc_release(st->held[i]);
+			free(st);
+			xpc_release(peer);
+		}
+	});
+	xpc_connection_resume(peer);
+}
+
+xpc_connection_t conn_test_start_echo_listener(dispatch_queue_t q)
+{
+	xpc_connection_t l = xpc_connection_create(NULL, q);
+
+	xpc_connection_set_event_handler(l, ^(xpc_object_t ev) {
+		if (xpc_get_type(ev) == XPC_TYPE_CONNECTION)
+			conn_test_serve_peer((xpc_connection_t)ev);
+	});
+	xpc_connection_resume(l);
+	return l;
+}
+
+bool conn_test_wait(dispatch_semaphore_t sem, unsigned seconds)
+{
+	return dispatch_semaphore_wait(sem, dispatch_time(DISPATCH_TIME_NOW, (int64_t)seconds * 1000000000LL)) == 0;
+}
+
+void conn_test_settle_fds(int n)
+{
+	for (int i = 0; i < 500 && harness_count_fds() > n; i++)
+		usleep(10000);
+}

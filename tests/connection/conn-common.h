@@ -1,0 +1,36 @@
+/*
+ * conn-common.h - what the connection tests share: an echo service that any
+ * test (or helper process) can run on a listener, and small waiting helpers.
+ *
+ * The service answers these "op"s:
+ *   echo     reply { echo: <the message> }
+ *   seq      one-way; checks "n" counts up from 0 per peer
+ *   getseq   reply { count, inorder }
+ *   hold     keeps the message unanswered (for kill/cancel tests)
+ *   fd       writes "xpc" into the descriptor "fd", replies {}
+ *   shmem    maps "shm", replies { sum: byte sum of the first 4096 bytes }
+ *   pid      reply { pid: the service's pid }
+ */
+#ifndef XPC_TESTS_CONN_COMMON_H
+#define XPC_TESTS_CONN_COMMON_H
+
+#include <dispatch/dispatch.h>
+#include <xpc/xpc.h>
+#include <stdatomic.h>
+
+typedef struct PeerState {
+	uint64_t expect;
+	bool inorder;
+	xpc_object_t held[64];
+	int n_held;
+} PeerState;
+
+void conn_test_serve_peer(xpc_connection_t peer);
+/* A listener (created here, resumed) that serves every peer; +1. */
+xpc_connection_t conn_test_start_echo_listener(dispatch_queue_t q);
+/* Waits for @sem up to @seconds; false on timeout. */
+bool conn_test_wait(dispatch_semaphore_t sem, unsigned seconds);
+/* Waits until the process has @n descriptors open (teardown is async). */
+void conn_test_settle_fds(int n);
+
+#endif

@@ -1,0 +1,310 @@
+/*
+ * test-anon.c - anonymous listener, endpoint and client in one process:
+ * every value type round-trips, replies (sync, async on another queue, _f),
+ * barriers, 100 000 one-way messages in FIFO order, descriptors, shared
+ * memory, 64 MiB out of line, credentials, cancel and invalidation reasons.
+ */
+#include "conn-common.h"
+#include "harness.h"
+
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+static xpc_connection_t connect_to(xpc_connection_t listener, atomic_int *invalid_count)
+{
+	xpc_endpoint_t ep = xpc_endpoint_create(listener);
+	xpc_connection_t c;
+
+	REQUIRE(ep != NULL);
+	CHECK(xpc_get_type(ep) == XPC_TYPE_ENDPOINT);
+	c = xpc_connection_create_from_endpoint(ep);
+	xpc_release(ep);
+	REQUIRE(c != NULL);
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+		if (ev == XPC_ERROR_CONNECTION_INVALID && invalid_count)
+			atomic_fetch_add(invalid_count, 1);
+	});
+	xpc_connection_resume(c);
+	return c;
+}
+
+static xpc_object_t all_types(void)
+{
+	xpc_object_t d = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_object_t a = xpc_array_create(NULL, 0);
+	xpc_object_t inner = xpc_dictionary_create(NULL, NULL, 0);
+	uuid_t u;
+
+	uuid_generate(u);
+	xpc_dictionary_set_string(d, "op", "echo");
+	xpc_dictionary_set_bool(d, "bool", true);
+	xpc_dictionary_set_int64(d, "int64", -42);
+	xpc_dictionary_set_uint64(d, "uint64", UINT64_MAX);
+	xpc_dictionary_set_double(d, "double", 3.25);
+	xpc_dictionary_set_date(d, "date", 1234567890123LL);
+	xpc_dictionary_set_data(d, "data", "\0\1\2\3", 4);
+	xpc_dictionary_set_string(d, "string", "héllo");
+	xpc_dictionary_set_uuid(d, "uuid", u);
+	xpc_dictionary_set_value(d, "null", xpc_null_create());
+	xpc_array_append_value(a, xpc_int64_create(1));
+	xpc_array_set_string(a, XPC_ARRAY_APPEND, "two");
+	xpc_dictionary_set_string(inner, "deep", "value");
+	xpc_array_append_value(a, inner);
+	xpc_dictionary_set_value(d, "array", a);
+	xpc_dictionary_set_value(d, "dict", inner);
+	xpc_release(a);
+	xpc_release(inner);
+	return d;
+}
+
+static void test_roundtrip(xpc_connection_t c)
+{
+	xpc_object_t msg = all_types();
+	xpc_object_t reply = xpc_connection_send_message_with_reply_sync(c, msg);
+
+	REQUIRE(xpc_get_type(reply) == XPC_TYPE_DICTIONARY);
+	CHECK(xpc_equal(xpc_dictionary_get_value(reply, "echo"), msg));
+	CHECK(xpc_dictionary_get_remote_connection(reply) == c);
+	CHECK(xpc_dictionary_create_reply(reply) == NULL); /* not a request */
+	CHECK_EQ_INT(xpc_connection_get_pid(c), getpid());
+	CHECK_EQ_INT(xpc_connection_get_euid(c), geteuid());
+	CHECK_EQ_INT(xpc_connection_get_egid(c), getegid());
+	CHECK(xpc_linux_connection_get_pidfd(c) >= 0);
+	xpc_release(reply);
+	xpc_release(msg);
+}
+
+static void test_big(xpc_connection_t c)
+{
+	size_t len = 64u << 20;
+	char *buf = malloc(len);
+	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0), reply;
+
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)(i * 7);
+	xpc_dictionary_set_string(msg, "op", "echo");
+	xpc_dictionary_set_data(msg, "big", buf, len);
+	free(buf);
+	reply = xpc_connection_send_message_with_reply_sync(c, msg);
+	REQUIRE(xpc_get_type(reply) == XPC_TYPE_DICTIONARY);
+	CHECK(xpc_equal(xpc_dictionary_get_value(reply, "echo"), msg));
+	xpc_release(reply);
+	xpc_release(msg);
+}
+
+static void reply_f(void *ctx, xpc_object_t reply)
+{
+	if (xpc_get_type(reply) == XPC_TYPE_DICTIONARY)
+		dispatch_semaphore_signal(ctx);
+}
+
+static void barrier_f(void *ctx)
+{
+	atomic_fetch_add((atomic_int *)ctx, 1);
+}
+
+static void test_async_and_barrier(xpc_connection_t c)
+{
+	dispatch_queue_t rq = dispatch_queue_create("reply", NULL);
+	dispatch_semaphore_t sem = dispatch_semaphore_create(0);
+	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
+	__block atomic_int answers = 0;
+	atomic_int fbarriers = 0;
+
+	xpc_dictionary_set_string(msg, "op", "echo");
+	for (int i = 0; i < 10; i++)
+		xpc_connection_send_message_with_reply(c, msg, rq, ^(xpc_object_t reply) {
+			CHECK(xpc_get_type(reply) == XPC_TYPE_DICTIONARY);
+			atomic_fetch_add(&answers, 1);
+			dispatch_semaphore_signal(sem);
+		});
+	for (int i = 0; i < 10; i++)
+		CHECK(conn_test_wait(sem, 30));
+	CHECK_EQ_INT(atomic_load(&answers), 10);
+	xpc_connection_send_message_with_reply_f(c, msg, rq, sem, reply_f);
+	CHECK(conn_test_wait(sem, 30));
+	xpc_connection_send_barrier(c, ^{
+		dispatch_semaphore_signal(sem);
+	});
+	CHECK(conn_test_wait(sem, 30));
+	xpc_connection_send_barrier_f(c, &fbarriers, barrier_f);
+	xpc_connection_send_barrier(c, ^{
+		dispatch_semaphore_signal(sem);
+	});
+	CHECK(conn_test_wait(sem, 30));
+	CHECK_EQ_INT(atomic_load(&fbarriers), 1);
+	xpc_release(msg);
+	dispatch_release(sem);
+	dispatch_release(rq);
+}
+
+static void test_fifo(xpc_connection_t c, uint64_t n)
+{
+	xpc_object_t msg, reply;
+
+	for (uint64_t i = 0; i < n; i++) {
+		msg = xpc_dictionary_create(NULL, NULL, 0);
+		xpc_dictionary_set_string(msg, "op", "seq");
+		xpc_dictionary_set_uint64(msg, "n", i);
+		xpc_connection_send_message(c, msg);
+		xpc_release(msg);
+	}
+	msg = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_string(msg, "op", "getseq");
+	reply = xpc_connection_send_message_with_reply_sync(c, msg);
+	REQUIRE(xpc_get_type(reply) == XPC_TYPE_DICTIONARY);
+	CHECK_EQ_INT(xpc_dictionary_get_uint64(reply, "count"), n);
+	CHECK(xpc_dictionary_get_bool(reply, "inorder"));
+	xpc_release(reply);
+	xpc_release(msg);
+}
+
+static void test_fd_shmem(xpc_connection_t c)
+{
+	int p[2];
+	char buf[8] = {0};
+	xpc_object_t msg, reply;
+	size_t len = 8192;
+	unsigned char *region;
+	uint64_t sum = 0;
+
+	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
+	msg = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_string(msg, "op", "fd");
+	xpc_dictionary_set_fd(msg, "fd", p[1]);
+	close(p[1]);
+	reply = xpc_connection_send_message_with_reply_sync(c, msg);
+	CHECK(xpc_get_type(reply) == XPC_TYPE_DICTIONARY);
+	CHECK_EQ_INT(read(p[0], buf, 3), 3);
+	CHECK(memcmp(buf, "xpc", 3) == 0);
+	close(p[0]);
+	xpc_release(reply);
+	xpc_release(msg);
+
+	region = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	REQUIRE(region != MAP_FAILED);
+	for (size_t i = 0; i < len; i++)
+		region[i] = (unsigned char)i;
+	for (size_t i = 0; i < 4096; i++)
+		sum += (unsigned char)i;
+	msg = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_string(msg, "op", "shmem");
+	xpc_object_t shm = xpc_shmem_create(region, len);
+	REQUIRE(shm != NULL);
+	xpc_dictionary_set_value(msg, "shm", shm);
+	xpc_release(shm);
+	reply = xpc_connection_send_message_with_reply_sync(c, msg);
+	CHECK(xpc_get_type(reply) == XPC_TYPE_DICTIONARY);
+	CHECK_EQ_INT(xpc_dictionary_get_uint64(reply, "sum"), sum);
+	CHECK(xpc_dictionary_get_uint64(reply, "len") >= len);
+	xpc_release(reply);
+	xpc_release(msg);
+	munmap(region, len);
+}
+
+static void test_cancel(xpc_connection_t l)
+{
+	atomic_int invalid = 0;
+	xpc_connection_t c = connect_to(l, &invalid);
+	dispatch_semaphore_t sem = dispatch_semaphore_create(0);
+	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
+	__block atomic_int answers = 0;
+	char *reason;
+
+	xpc_dictionary_set_string(msg, "op", "hold");
+	for (int i = 0; i < 5; i++)
+		xpc_connection_send_message_with_reply(c, msg, NULL, ^(xpc_object_t r) {
+			CHECK(r == XPC_ERROR_CONNECTION_INVALID);
+			atomic_fetch_add(&answers, 1);
+			dispatch_semaphore_signal(sem);
+		});
+	CHECK(xpc_connection_copy_invalidation_reason(c) == NULL);
+	xpc_connection_cancel(c);
+	xpc_connection_cancel(c);
+	for (int i = 0; i < 5; i++)
+		CHECK(conn_test_wait(sem, 30));
+	xpc_connection_send_barrier(c, ^{
+		dispatch_semaphore_signal(sem);
+	});
+	CHECK(conn_test_wait(sem, 30));
+	xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, msg);
+	CHECK(r == XPC_ERROR_CONNECTION_INVALID);
+	usleep(100000);
+	CHECK_EQ_INT(atomic_load(&answers), 5);
+	CHECK_EQ_INT(atomic_load(&invalid), 1);
+	reason = xpc_connection_copy_invalidation_reason(c);
+	CHECK_STREQ(reason, "cancelled");
+	free(reason);
+	xpc_release(msg);
+	xpc_release(c);
+	dispatch_release(sem);
+}
+
+static void test_listener_gone(void)
+{
+	xpc_connection_t l = conn_test_start_echo_listener(NULL);
+	xpc_endpoint_t ep = xpc_endpoint_create(l);
+	atomic_int invalid = 0;
+	xpc_connection_t c;
+	char *reason;
+
+	xpc_connection_cancel(l);
+	xpc_release(l);
+	usleep(100000);
+	c = xpc_connection_create_from_endpoint(ep);
+	xpc_release(ep);
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+		if (ev == XPC_ERROR_CONNECTION_INVALID)
+			atomic_fetch_add(&invalid, 1);
+	});
+	xpc_connection_resume(c);
+	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, msg);
+	CHECK(r == XPC_ERROR_CONNECTION_INVALID);
+	for (int i = 0; i < 100 && atomic_load(&invalid) == 0; i++)
+		usleep(10000);
+	CHECK_EQ_INT(atomic_load(&invalid), 1);
+	reason = xpc_connection_copy_invalidation_reason(c);
+	CHECK_STREQ(reason, "listener gone");
+	free(reason);
+	xpc_release(msg);
+	xpc_release(c);
+}
+
+static void test_describe(xpc_connection_t c)
+{
+	char *d = xpc_copy_description(c);
+
+	CHECK(d && strstr(d, "<connection: 0x") && strstr(d, "pid = "));
+	free(d);
+	CHECK(xpc_get_type(c) == XPC_TYPE_CONNECTION);
+	CHECK(xpc_connection_get_name(c) == NULL);
+}
+
+int main(void)
+{
+	harness_warm_dispatch();
+	harness_begin(120);
+	int base = harness_count_fds();
+	xpc_connection_t l = conn_test_start_echo_listener(NULL);
+	atomic_int invalid = 0;
+	xpc_connection_t c = connect_to(l, &invalid);
+
+	test_roundtrip(c);
+	test_describe(c);
+	test_async_and_barrier(c);
+	test_fifo(c, 100000);
+	test_fd_shmem(c);
+	test_big(c);
+	test_cancel(l);
+	test_listener_gone();
+	xpc_connection_cancel(c);
+	xpc_connection_cancel(l);
+	xpc_release(c);
+	xpc_release(l);
+	conn_test_settle_fds(base);
+	CHECK_EQ_INT(atomic_load(&invalid), 1);
+	return harness_end();
+}

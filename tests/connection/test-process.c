@@ -1,0 +1,162 @@
+/*
+ * test-process.c - connections across real processes (conn-helper):
+ * - an endpoint forwarded A -> C -> B; B talks to A directly after C exited,
+ *   and each side sees the other's pid from the kernel;
+ * - a service killed with SIGKILL while requests are pending: each pending
+ *   reply gets INVALID exactly once and the reason is "peer exited".
+ */
+#include "connection/connection.h"
+#include "conn-common.h"
+#include "harness.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *helper;
+
+/* Starts the helper with @args; @keep are descriptors it inherits. */
+static pid_t spawn(char *const args[], const int *keep, int n_keep)
+{
+	pid_t pid = fork();
+
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		for (int i = 0; i < n_keep; i++)
+			fcntl(keep[i], F_SETFD, 0);
+		execv(helper, args);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void seqpair(int sv[2])
+{
+	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+}
+
+static void test_forward(void)
+{
+	xpc_connection_t l = conn_test_start_echo_listener(NULL);
+	int ac[2], cb[2];
+	char s1[16], s2[16], s3[16], s4[16];
+
+	seqpair(ac);
+	seqpair(cb);
+	snprintf(s1, sizeof(s1), "%d", ac[1]);
+	snprintf(s2, sizeof(s2), "%d", cb[0]);
+	snprintf(s3, sizeof(s3), "%d", cb[1]);
+	snprintf(s4, sizeof(s4), "%d", (int)getpid());
+	char *cargs[] = {(char *)helper, "relay", s1, s2, NULL};
+	char *bargs[] = {(char *)helper, "client", s3, s4, NULL};
+	int ckeep[] = {ac[1], cb[0]}, bkeep[] = {cb[1]};
+	pid_t c = spawn(cargs, ckeep, 2);
+	pid_t b = spawn(bargs, bkeep, 1);
+	close(ac[1]);
+	close(cb[0]);
+	close(cb[1]);
+
+	xpc_connection_t link = connection_create_from_socket(ac[0], NULL);
+	xpc_connection_set_event_handler(link, ^(xpc_object_t ev) {
+		(void)ev;
+	});
+	xpc_connection_resume(link);
+	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_connection(msg, "endpoint", l);
+	xpc_connection_send_message(link, msg);
+	xpc_release(msg);
+
+	int st = harness_wait_pid(c, 60);
+	CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	st = harness_wait_pid(b, 60);
+	if (!(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		fprintf(stderr, "client status %d\n", st);
+	CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	xpc_connection_cancel(link);
+	xpc_release(link);
+	xpc_connection_cancel(l);
+	xpc_release(l);
+}
+
+static void test_kill(void)
+{
+	int sv[2];
+	char s1[16];
+	dispatch_semaphore_t got = dispatch_semaphore_create(0), answered = dispatch_semaphore_create(0);
+	__block xpc_connection_t svc = NULL;
+	__block atomic_int answers = 0, invalid = 0, other = 0;
+
+	seqpair(sv);
+	snprintf(s1, sizeof(s1), "%d", sv[1]);
+	char *args[] = {(char *)helper, "serve", s1, NULL};
+	int keep[] = {sv[1]};
+	pid_t pid = spawn(args, keep, 1);
+	close(sv[1]);
+	xpc_connection_t link = connection_create_from_socket(sv[0], NULL);
+	xpc_connection_set_event_handler(link, ^(xpc_object_t ev) {
+		if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY && !svc) {
+			svc = xpc_dictionary_create_connection(ev, "endpoint");
+			dispatch_semaphore_signal(got);
+		}
+	});
+	xpc_connection_resume(link);
+	REQUIRE(conn_test_wait(got, 30) && svc);
+	xpc_connection_set_event_handler(svc, ^(xpc_object_t ev) {
+		if (ev == XPC_ERROR_CONNECTION_INVALID)
+			atomic_fetch_add(&invalid, 1);
+		else
+			atomic_fetch_add(&other, 1);
+	});
+	xpc_connection_resume(svc);
+	xpc_object_t hold = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_string(hold, "op", "hold");
+	for (int i = 0; i < 8; i++)
+		xpc_connection_send_message_with_reply(svc, hold, NULL, ^(xpc_object_t r) {
+			CHECK(r == XPC_ERROR_CONNECTION_INVALID);
+			atomic_fetch_add(&answers, 1);
+			dispatch_semaphore_signal(answered);
+		});
+	xpc_object_t echo = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_string(echo, "op", "pid");
+	xpc_object_t r = xpc_connection_send_message_with_reply_sync(svc, echo);
+	CHECK(xpc_get_type(r) == XPC_TYPE_DICTIONARY);
+	CHECK_EQ_INT(xpc_connection_get_pid(svc), pid);
+	xpc_release(r);
+	kill(pid, SIGKILL);
+	for (int i = 0; i < 8; i++)
+		CHECK(conn_test_wait(answered, 30));
+	for (int i = 0; i < 100 && atomic_load(&invalid) == 0; i++)
+		usleep(10000);
+	usleep(50000);
+	CHECK_EQ_INT(atomic_load(&answers), 8);
+	CHECK_EQ_INT(atomic_load(&invalid), 1);
+	CHECK_EQ_INT(atomic_load(&other), 0);
+	char *reason = xpc_connection_copy_invalidation_reason(svc);
+	CHECK_STREQ(reason, "peer exited");
+	free(reason);
+	harness_wait_pid(pid, 30);
+	xpc_release(hold);
+	xpc_release(echo);
+	xpc_release(svc);
+	xpc_connection_cancel(link);
+	xpc_release(link);
+	dispatch_release(got);
+	dispatch_release(answered);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	helper = harness_sibling(argv[0], "conn-helper");
+	harness_warm_dispatch();
+	harness_begin(120);
+	int base = harness_count_fds();
+	test_forward();
+	test_kill();
+	conn_test_settle_fds(base);
+	return harness_end();
+}
