@@ -66,8 +66,16 @@ static int do_relay(char **argv)
 	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
 	xpc_dictionary_set_value(msg, "endpoint", ep);
 	xpc_object_t ack = xpc_connection_send_message_with_reply_sync(out, msg);
-	(void)in;
-	return xpc_get_type(ack) == XPC_TYPE_DICTIONARY ? 0 : 4;
+	int rc = xpc_get_type(ack) == XPC_TYPE_DICTIONARY ? 0 : 4;
+	xpc_release(ack);
+	xpc_release(msg);
+	xpc_release(ep);
+	dispatch_release(got);
+	xpc_connection_cancel(in);
+	xpc_connection_cancel(out);
+	xpc_release(in);
+	xpc_release(out);
+	return rc;
 }
 
 static int do_client(char **argv)
@@ -100,13 +108,21 @@ static int do_client(char **argv)
 	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
 	xpc_dictionary_set_string(msg, "op", "pid");
 	xpc_object_t reply = xpc_connection_send_message_with_reply_sync(a, msg);
+	int rc = 0;
 	if (xpc_get_type(reply) != XPC_TYPE_DICTIONARY)
-		return 5;
-	if (xpc_dictionary_get_int64(reply, "pid") != apid || xpc_connection_get_pid(a) != apid)
-		return 6;
-	if (xpc_dictionary_get_int64(reply, "peer_pid") != getpid())
-		return 7;
-	return 0;
+		rc = 5;
+	else if (xpc_dictionary_get_int64(reply, "pid") != apid || xpc_connection_get_pid(a) != apid)
+		rc = 6;
+	else if (xpc_dictionary_get_int64(reply, "peer_pid") != getpid())
+		rc = 7;
+	xpc_release(reply);
+	xpc_release(msg);
+	xpc_release(ep);
+	xpc_connection_cancel(a);
+	xpc_release(a);
+	xpc_release(in);
+	dispatch_release(gone);
+	return rc;
 }
 
 int main(int argc, char **argv)
