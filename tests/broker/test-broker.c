@@ -1,0 +1,354 @@
+/*
+ * test-broker - real processes against a private xpcd.
+ *
+ *   test-broker SCENARIO
+ *
+ * Each scenario starts `xpcd --socket DIR/xpcd.sock --jobs DIR/jobs` with
+ * the echo-service job(s) it needs, talks to it with the public XPC API, and
+ * at the end kills the broker and every job it started (their pids come from
+ * the broker's state file), so nothing is left behind.  The programs' paths
+ * come from the environment (XPCD, ECHO_SERVICE), set by meson.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <xpc/xpc.h>
+
+#include "harness.h"
+
+#define NAME "org.xpc.test.echo"
+
+static char dir[256], sock[300];
+static pid_t broker_pid;
+static const char *xpcd_path, *echo_path;
+
+static void write_job(const char *label, const char *name, const char *extra)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/jobs/%s.plist", dir, label);
+	f = fopen(path, "we");
+	REQUIRE(f);
+	fprintf(f,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\"><dict>\n"
+		"<key>Label</key><string>%s</string>\n"
+		"<key>ProgramArguments</key><array><string>%s</string><string>%s</string></array>\n"
+		"<key>MachServices</key><dict><key>%s</key><true/></dict>\n"
+		"<key>ThrottleInterval</key><integer>1</integer>\n%s</dict></plist>\n",
+		label, echo_path, name, name, extra ? extra : "");
+	fclose(f);
+}
+
+static void start_broker(void)
+{
+	char log[512];
+
+	broker_pid = fork();
+	REQUIRE(broker_pid >= 0);
+	if (broker_pid == 0) {
+		snprintf(log, sizeof(log), "%s/xpcd.log", dir);
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			dup2(fd, 2);
+		snprintf(log, sizeof(log), "%s/jobs", dir);
+		execl(xpcd_path, "xpcd", "--socket", sock, "--jobs", log, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		struct stat st;
+		if (stat(sock, &st) == 0)
+			return;
+		usleep(10000);
+	}
+	REQUIRE(!"broker did not create its socket");
+}
+
+static void kill_jobs(void)
+{
+	char path[400];
+	FILE *f;
+	int pid;
+	unsigned long long start;
+	char label[256];
+
+	snprintf(path, sizeof(path), "%s.state", sock);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fscanf(f, "%d %llu %255s", &pid, &start, label) == 3)
+		if (pid > 0) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+		}
+	fclose(f);
+}
+
+static void stop_broker(void)
+{
+	if (broker_pid > 0) {
+		kill(broker_pid, SIGKILL);
+		harness_wait_pid(broker_pid, 10);
+		broker_pid = 0;
+	}
+}
+
+static void setup(void)
+{
+	char jobs[300];
+
+	snprintf(dir, sizeof(dir), "/tmp/xpc-broker-test.XXXXXX");
+	REQUIRE(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/xpcd.sock", dir);
+	snprintf(jobs, sizeof(jobs), "%s/jobs", dir);
+	REQUIRE(mkdir(jobs, 0755) == 0);
+	setenv("XPCD_SOCKET", sock, 1);
+}
+
+static void teardown(void)
+{
+	char cmd[400];
+
+	kill_jobs();
+	stop_broker();
+	snprintf(cmd, sizeof(cmd), "cat %s/xpcd.log >&2; rm -rf %s", dir, dir);
+	if (harness_failures && system(cmd) < 0)
+		perror("system");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) < 0)
+		perror("system");
+}
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static xpc_connection_t connect_named(const char *name, xpc_object_t *last_error)
+{
+	xpc_connection_t c = xpc_connection_create_mach_service(name, NULL, 0);
+
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+		if (last_error && xpc_get_type(ev) == XPC_TYPE_ERROR)
+			*last_error = ev;
+	});
+	xpc_connection_resume(c);
+	return c;
+}
+
+static xpc_object_t echo(xpc_connection_t c, const char *op, int64_t value)
+{
+	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_object_t reply;
+
+	xpc_dictionary_set_string(msg, "op", op);
+	xpc_dictionary_set_int64(msg, "value", value);
+	reply = xpc_connection_send_message_with_reply_sync(c, msg);
+	xpc_release(msg);
+	return reply;
+}
+
+static int64_t echo_pid(xpc_connection_t c, int64_t value)
+{
+	xpc_object_t r = echo(c, "echo", value);
+	int64_t pid = -1;
+
+	if (xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_int64(r, "value") == value)
+		pid = xpc_dictionary_get_int64(r, "pid");
+	xpc_release(r);
+	return pid;
+}
+
+static void close_conn(xpc_connection_t c)
+{
+	xpc_connection_cancel(c);
+	xpc_release(c);
+}
+
+/* ---- scenarios ---------------------------------------------------------------- */
+
+/* The first message launches the service; its reply comes from that process. */
+static void scenario_on_demand(void)
+{
+	write_job("echo", NAME, NULL);
+	start_broker();
+	xpc_connection_t c = connect_named(NAME, NULL);
+	int64_t pid = echo_pid(c, 42);
+	CHECK(pid > 0);
+	CHECK(pid != getpid());
+	CHECK_EQ_INT(echo_pid(c, 43), pid); /* same instance serves on */
+	close_conn(c);
+}
+
+/* Many clients check in at once, before the service exists: all are served. */
+static void scenario_queued_checkins(void)
+{
+	enum { N = 8 };
+	xpc_connection_t c[N];
+	__block int answered = 0;
+	dispatch_semaphore_t done = dispatch_semaphore_create(0);
+
+	write_job("echo", NAME, NULL);
+	start_broker();
+	for (int i = 0; i < N; i++)
+		c[i] = connect_named(NAME, NULL);
+	for (int i = 0; i < N; i++) {
+		xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
+		xpc_dictionary_set_string(msg, "op", "echo");
+		xpc_dictionary_set_int64(msg, "value", i);
+		xpc_connection_send_message_with_reply(c[i], msg, NULL, ^(xpc_object_t r) {
+			if (xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_int64(r, "value") == i)
+				__atomic_add_fetch(&answered, 1, __ATOMIC_SEQ_CST);
+			dispatch_semaphore_signal(done);
+		});
+		xpc_release(msg);
+	}
+	for (int i = 0; i < N; i++)
+		CHECK(dispatch_semaphore_wait(done, dispatch_time(DISPATCH_TIME_NOW, 20 * NSEC_PER_SEC)) == 0);
+	CHECK_EQ_INT(answered, N);
+	for (int i = 0; i < N; i++)
+		close_conn(c[i]);
+	dispatch_release(done);
+}
+
+/* An unknown name: INVALID, and the reason says so. */
+static void scenario_unknown_name(void)
+{
+	__block xpc_object_t err = NULL;
+
+	start_broker();
+	xpc_connection_t c = connect_named("org.xpc.test.nobody", &err);
+	xpc_object_t r = echo(c, "echo", 1);
+	CHECK(r == XPC_ERROR_CONNECTION_INVALID);
+	xpc_release(r);
+	char *why = xpc_connection_copy_invalidation_reason(c);
+	CHECK(why && strstr(why, "unknown name"));
+	free(why);
+	close_conn(c);
+}
+
+/* A process the broker did not start cannot serve a name, even a real one. */
+static void scenario_squatter(void)
+{
+	int pipefd[2];
+	char out[256] = {0};
+
+	write_job("echo", NAME, NULL);
+	start_broker();
+	REQUIRE(pipe2(pipefd, O_CLOEXEC) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		execl(echo_path, "echo-service", NAME, "squat", (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	ssize_t n = read(pipefd[0], out, sizeof(out) - 1);
+	close(pipefd[0]);
+	CHECK(n > 0 && strncmp(out, "invalid", 7) == 0);
+	harness_wait_pid(pid, 10);
+	/* and the real service still works */
+	xpc_connection_t c = connect_named(NAME, NULL);
+	CHECK(echo_pid(c, 7) > 0);
+	close_conn(c);
+}
+
+/* The service crashes with a request pending: INTERRUPTED, the connection
+ * stays usable, and the next message relaunches the service. */
+static void scenario_crash(void)
+{
+	__block xpc_object_t err = NULL;
+
+	write_job("echo", NAME, NULL);
+	start_broker();
+	xpc_connection_t c = connect_named(NAME, &err);
+	int64_t pid1 = echo_pid(c, 1);
+	CHECK(pid1 > 0);
+	xpc_object_t r = echo(c, "crash", 2);
+	CHECK(r == XPC_ERROR_CONNECTION_INTERRUPTED);
+	xpc_release(r);
+	int64_t pid2 = echo_pid(c, 3);
+	CHECK(pid2 > 0);
+	CHECK(pid2 != pid1);
+	close_conn(c);
+}
+
+/* The broker dies during traffic: the established link loses nothing. */
+static void scenario_broker_killed(void)
+{
+	write_job("echo", NAME, NULL);
+	start_broker();
+	xpc_connection_t c = connect_named(NAME, NULL);
+	int64_t pid = echo_pid(c, 0);
+	CHECK(pid > 0);
+	kill(broker_pid, SIGKILL);
+	harness_wait_pid(broker_pid, 10);
+	broker_pid = 0;
+	for (int i = 1; i <= 200; i++)
+		if (echo_pid(c, i) != pid) {
+			CHECK(!"message lost after the broker died");
+			break;
+		}
+	close_conn(c);
+}
+
+/* KeepAlive: a job that exits at once is relaunched, throttled to about one
+ * launch per ThrottleInterval (1 s). */
+static void scenario_keepalive(void)
+{
+	char path[400], line[512];
+	int starts = 0;
+
+	write_job("echo", NAME, "<key>KeepAlive</key><true/>\n");
+	start_broker();
+	/* make the instance exit repeatedly by asking it to */
+	xpc_connection_t c = connect_named(NAME, NULL);
+	for (int i = 0; i < 3; i++) {
+		xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
+		CHECK(echo_pid(c, i) > 0);
+		xpc_dictionary_set_string(msg, "op", "exit");
+		xpc_connection_send_message(c, msg);
+		xpc_release(msg);
+		usleep(300 * 1000);
+	}
+	sleep(2);
+	close_conn(c);
+	snprintf(path, sizeof(path), "%s/xpcd.log", dir);
+	FILE *f = fopen(path, "re");
+	REQUIRE(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, ": started, pid"))
+			starts++;
+	fclose(f);
+	CHECK(starts >= 3);
+	CHECK(starts <= 6);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct { const char *name; void (*fn)(void); } scenarios[] = {
+		{"on-demand", scenario_on_demand},         {"queued-checkins", scenario_queued_checkins},
+		{"unknown-name", scenario_unknown_name},   {"squatter", scenario_squatter},
+		{"crash", scenario_crash},                 {"broker-killed", scenario_broker_killed},
+		{"keepalive", scenario_keepalive},         {NULL, NULL},
+	};
+
+	xpcd_path = getenv("XPCD");
+	echo_path = getenv("ECHO_SERVICE");
+	REQUIRE(argc == 2 && xpcd_path && echo_path);
+	harness_warm_dispatch();
+	harness_begin(60);
+	setup();
+	for (int i = 0; scenarios[i].name; i++)
+		if (!strcmp(argv[1], scenarios[i].name)) {
+			scenarios[i].fn();
+			teardown();
+			return harness_end();
+		}
+	fprintf(stderr, "unknown scenario %s\n", argv[1]);
+	teardown();
+	return 2;
+}

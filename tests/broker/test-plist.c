@@ -1,0 +1,151 @@
+/*
+ * test-plist - the job loader: XML and binary property lists, every key,
+ * and bad files rejected with a message naming the file and the key.
+ */
+#include <plist/plist.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker/job.h"
+#include "harness.h"
+
+static char dir[64];
+
+static const char *put(const char *name, const char *body)
+{
+	static char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "we");
+	REQUIRE(f);
+	fputs(body, f);
+	fclose(f);
+	return path;
+}
+
+#define HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\"><dict>"
+#define TAIL "</dict></plist>\n"
+
+static const char full_xml[] = HEAD
+	"<key>Label</key><string>org.example.full</string>"
+	"<key>ProgramArguments</key><array><string>/bin/true</string><string>-x</string></array>"
+	"<key>MachServices</key><dict><key>org.example.a</key><true/><key>org.example.b</key><dict/></dict>"
+	"<key>RunAtLoad</key><true/>"
+	"<key>KeepAlive</key><dict><key>SuccessfulExit</key><false/><key>Crashed</key><true/></dict>"
+	"<key>EnvironmentVariables</key><dict><key>FOO</key><string>bar</string></dict>"
+	"<key>WorkingDirectory</key><string>/tmp</string>"
+	"<key>StandardOutPath</key><string>/tmp/out</string>"
+	"<key>StandardErrorPath</key><string>/tmp/err</string>"
+	"<key>ThrottleInterval</key><integer>3</integer>"
+	"<key>ExitTimeOut</key><integer>7</integer>"
+	"<key>XPCDAllowedUIDs</key><array><integer>0</integer><integer>1000</integer></array>"
+	"<key>ProcessType</key><string>Interactive</string>"
+	"<key>SomethingNew</key><string>x</string>" TAIL;
+
+static void check_full(Job *j)
+{
+	CHECK_STREQ(j->label, "org.example.full");
+	CHECK(j->program == NULL);
+	CHECK_STREQ(j->argv[0], "/bin/true");
+	CHECK_STREQ(j->argv[1], "-x");
+	CHECK(j->argv[2] == NULL);
+	CHECK_EQ_INT(j->n_services, 2);
+	CHECK(j->run_at_load);
+	CHECK(!j->keepalive);
+	CHECK_EQ_INT(j->keepalive_successful_exit, 0);
+	CHECK_EQ_INT(j->keepalive_crashed, 1);
+	CHECK_STREQ(j->env[0], "FOO=bar");
+	CHECK_STREQ(j->workdir, "/tmp");
+	CHECK_STREQ(j->stdout_path, "/tmp/out");
+	CHECK_EQ_INT(j->throttle_interval, 3);
+	CHECK_EQ_INT(j->exit_timeout, 7);
+	CHECK_EQ_INT(j->n_allowed_uids, 2);
+	CHECK_EQ_INT(j->allowed_uids[1], 1000);
+}
+
+static void test_xml_and_binary(void)
+{
+	char err[512];
+	Job *j = NULL;
+	const char *path = put("full.plist", full_xml);
+
+	REQUIRE(job_load_file(path, &j, err, sizeof(err)) == 0);
+	check_full(j);
+	job_free(j);
+
+	/* the same list in binary form */
+	plist_t root = NULL;
+	char *bin = NULL;
+	uint32_t len = 0;
+	plist_from_xml(full_xml, (uint32_t)strlen(full_xml), &root);
+	REQUIRE(root);
+	plist_to_bin(root, &bin, &len);
+	plist_free(root);
+	REQUIRE(bin);
+	char bpath[256];
+	snprintf(bpath, sizeof(bpath), "%s/full-binary.plist", dir);
+	FILE *f = fopen(bpath, "we");
+	REQUIRE(f);
+	fwrite(bin, 1, len, f);
+	fclose(f);
+	free(bin);
+	j = NULL;
+	REQUIRE(job_load_file(bpath, &j, err, sizeof(err)) == 0);
+	check_full(j);
+	job_free(j);
+}
+
+static void expect_error(const char *name, const char *body, const char *key)
+{
+	char err[512] = "";
+	Job *j = NULL;
+	const char *path = put(name, body);
+
+	CHECK(job_load_file(path, &j, err, sizeof(err)) < 0);
+	CHECK(j == NULL);
+	CHECK(strstr(err, name) != NULL);
+	if (key && !strstr(err, key)) {
+		fprintf(stderr, "error \"%s\" does not name %s\n", err, key);
+		harness_failures++;
+	}
+}
+
+static void test_bad_files(void)
+{
+	expect_error("nolabel.plist", HEAD "<key>Program</key><string>/bin/true</string>" TAIL, "Label");
+	expect_error("noprog.plist", HEAD "<key>Label</key><string>x</string>" TAIL, "Program");
+	expect_error("badtype.plist",
+		     HEAD "<key>Label</key><string>x</string><key>Program</key><string>/bin/true</string>"
+			  "<key>MachServices</key><string>oops</string>" TAIL,
+		     "MachServices");
+	expect_error("badka.plist",
+		     HEAD "<key>Label</key><string>x</string><key>Program</key><string>/bin/true</string>"
+			  "<key>KeepAlive</key><integer>1</integer>" TAIL,
+		     "KeepAlive");
+	expect_error("badthrottle.plist",
+		     HEAD "<key>Label</key><string>x</string><key>Program</key><string>/bin/true</string>"
+			  "<key>ThrottleInterval</key><string>10</string>" TAIL,
+		     "ThrottleInterval");
+	expect_error("notplist.plist", "this is not a property list", NULL);
+	expect_error("array.plist", "<?xml version=\"1.0\"?><plist version=\"1.0\"><array/></plist>", NULL);
+	expect_error("truncated.plist", HEAD "<key>Label</key><string>x", NULL);
+	expect_error("empty.plist", "", NULL);
+}
+
+int main(void)
+{
+	char cmd[128];
+
+	harness_begin(30);
+	snprintf(dir, sizeof(dir), "/tmp/xpc-plist-test.XXXXXX");
+	REQUIRE(mkdtemp(dir));
+	test_xml_and_binary();
+	test_bad_files();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		harness_failures++;
+	return harness_end();
+}
