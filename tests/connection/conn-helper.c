@@ -7,6 +7,8 @@
  *                                   then serves until killed
  *   conn-helper relay IN OUT        receives {endpoint} on IN, forwards it on
  *                                   OUT (waits for the ack), exits 0
+ *   conn-helper main                xpc_main() serving the echo service on the
+ *                                   name given by XPCD_LISTEN_*
  *   conn-helper client IN APID      receives {endpoint} on IN (acks it), waits
  *                                   until IN is gone (the relay exited), then
  *                                   connects to the endpoint and checks that
@@ -125,8 +127,15 @@ static int do_client(char **argv)
 	return rc;
 }
 
+static void main_peer(xpc_connection_t peer)
+{
+	conn_test_serve_peer(peer);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "main") == 0)
+		xpc_main_f(main_peer);
 	if (argc >= 3 && strcmp(argv[1], "serve") == 0)
 		return do_serve(argv + 2);
 	if (argc >= 4 && strcmp(argv[1], "relay") == 0)
