@@ -1,0 +1,234 @@
+/*
+ * hashmap.c - string-keyed open-addressing hash table (see hashmap.h).
+ *
+ * Invariants: cap is 0 or a power of two; used <= cap * 3 / 4 after every
+ * insertion (tombstones count as used so probing always ends at an empty
+ * slot); a probe sequence for a key visits slots hash, hash+1, ... modulo
+ * cap and stops at the first empty slot.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "shared/hashmap.h"
+
+static char hashmap_tombstone_byte;
+#define HASHMAP_TOMBSTONE (&hashmap_tombstone_byte)
+
+uint64_t hashmap_hash_bytes(const void *bytes, size_t len)
+{
+	const unsigned char *p = bytes;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* A 64-bit finalizer (splitmix64) so every bit of the input reaches the
+ * low bits used as the bucket index. */
+static uint64_t hashmap_mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+/* One random value per process, read once (0 until then: still correct). */
+static uint64_t hashmap_process_seed(void)
+{
+	static _Atomic uint64_t seed;
+	uint64_t s = atomic_load_explicit(&seed, memory_order_relaxed);
+
+	if (s == 0) {
+		if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s))
+			s = (uint64_t)(uintptr_t)&seed;
+		s |= 1;
+		atomic_store_explicit(&seed, s, memory_order_relaxed);
+	}
+	return s;
+}
+
+static uint64_t hashmap_key_hash(const HashMap *map, const char *key)
+{
+	return hashmap_mix(hashmap_hash_bytes(key, strlen(key)) ^ map->seed);
+}
+
+void hashmap_init(HashMap *map)
+{
+	memset(map, 0, sizeof(*map));
+}
+
+static void hashmap_ensure_seed(HashMap *map)
+{
+	if (map->seed == 0)
+		map->seed = hashmap_mix(hashmap_process_seed() ^ (uint64_t)(uintptr_t)map) | 1;
+}
+
+void hashmap_destroy(HashMap *map, void (*free_value)(void *value))
+{
+	for (size_t i = 0; i < map->cap; i++) {
+		struct hashmap_slot *s = &map->slots[i];
+
+		if (!s->key || s->key == HASHMAP_TOMBSTONE)
+			continue;
+		free(s->key);
+		if (free_value)
+			free_value(s->value);
+	}
+	free(map->slots);
+	memset(map, 0, sizeof(*map));
+}
+
+/* Index of @key's slot, or of the empty slot ending its probe sequence
+ * (the first tombstone on the way if @for_insert). */
+static size_t hashmap_find(const HashMap *map, const char *key, uint64_t hash, bool for_insert)
+{
+	size_t mask = map->cap - 1, i = (size_t)hash & mask, grave = SIZE_MAX;
+
+	for (;; i = (i + 1) & mask) {
+		struct hashmap_slot *s = &map->slots[i];
+
+		if (!s->key)
+			return (for_insert && grave != SIZE_MAX) ? grave : i;
+		if (s->key == HASHMAP_TOMBSTONE) {
+			if (grave == SIZE_MAX)
+				grave = i;
+			continue;
+		}
+		if (s->hash == hash && strcmp(s->key, key) == 0)
+			return i;
+	}
+}
+
+static struct hashmap_slot *hashmap_lookup(const HashMap *map, const char *key)
+{
+	size_t i;
+
+	if (map->count == 0)
+		return NULL;
+	i = hashmap_find(map, key, hashmap_key_hash(map, key), false);
+	return map->slots[i].key ? &map->slots[i] : NULL;
+}
+
+void *hashmap_get(const HashMap *map, const char *key)
+{
+	struct hashmap_slot *s = hashmap_lookup(map, key);
+
+	return s ? s->value : NULL;
+}
+
+bool hashmap_contains(const HashMap *map, const char *key)
+{
+	return hashmap_lookup(map, key) != NULL;
+}
+
+/* Rebuilds the table with @cap slots, dropping tombstones. */
+static int hashmap_resize(HashMap *map, size_t cap)
+{
+	struct hashmap_slot *old = map->slots, *slots;
+	size_t old_cap = map->cap;
+
+	slots = calloc(cap, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	map->slots = slots;
+	map->cap = cap;
+	map->used = map->count;
+	for (size_t i = 0; i < old_cap; i++) {
+		if (!old[i].key || old[i].key == HASHMAP_TOMBSTONE)
+			continue;
+		slots[hashmap_find(map, old[i].key, old[i].hash, true)] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+/* Makes sure one more entry keeps the load factor at or under 3/4. */
+static int hashmap_reserve_one(HashMap *map)
+{
+	size_t cap = map->cap ? map->cap : 8;
+
+	if (map->cap && (map->used + 1) * 4 <= map->cap * 3)
+		return 0;
+	while ((map->count + 1) * 2 > cap) {
+		if (cap > SIZE_MAX / 2 / sizeof(struct hashmap_slot))
+			return -ENOMEM;
+		cap *= 2;
+	}
+	return hashmap_resize(map, cap);
+}
+
+int hashmap_put(HashMap *map, const char *key, void *value, void **ret_old)
+{
+	struct hashmap_slot *s;
+	uint64_t hash;
+	char *copy;
+	size_t i;
+
+	hashmap_ensure_seed(map);
+	hash = hashmap_key_hash(map, key);
+	if (ret_old)
+		*ret_old = NULL;
+	s = hashmap_lookup(map, key);
+	if (s) {
+		if (ret_old)
+			*ret_old = s->value;
+		s->value = value;
+		return 0;
+	}
+	copy = strdup(key);
+	if (!copy || hashmap_reserve_one(map) < 0) {
+		free(copy);
+		return -ENOMEM;
+	}
+	i = hashmap_find(map, key, hash, true);
+	if (map->slots[i].key != HASHMAP_TOMBSTONE)
+		map->used++;
+	map->slots[i] = (struct hashmap_slot){.key = copy, .value = value, .hash = hash};
+	map->count++;
+	return 0;
+}
+
+void *hashmap_remove(HashMap *map, const char *key)
+{
+	struct hashmap_slot *s = hashmap_lookup(map, key);
+	void *value;
+
+	if (!s)
+		return NULL;
+	value = s->value;
+	free(s->key);
+	s->key = HASHMAP_TOMBSTONE;
+	s->value = NULL;
+	map->count--;
+	return value;
+}
+
+size_t hashmap_count(const HashMap *map)
+{
+	return map->count;
+}
+
+bool hashmap_next(const HashMap *map, size_t *cursor, const char **ret_key, void **ret_value)
+{
+	for (size_t i = *cursor; i < map->cap; i++) {
+		struct hashmap_slot *s = &map->slots[i];
+
+		if (!s->key || s->key == HASHMAP_TOMBSTONE)
+			continue;
+		*cursor = i + 1;
+		*ret_key = s->key;
+		*ret_value = s->value;
+		return true;
+	}
+	*cursor = map->cap;
+	return false;
+}
