@@ -7,6 +7,8 @@
  *                                   then serves until killed
  *   conn-helper relay IN OUT        receives {endpoint} on IN, forwards it on
  *                                   OUT (waits for the ack), exits 0
+ *   conn-helper trace               one in-process request/reply (run with
+ *                                   XPC_TRACE=1 by the test)
  *   conn-helper main                xpc_main() serving the echo service on the
  *                                   name given by XPCD_LISTEN_*
  *   conn-helper client IN APID      receives {endpoint} on IN (acks it), waits
@@ -127,6 +129,30 @@ static int do_client(char **argv)
 	return rc;
 }
 
+static int do_trace(void)
+{
+	xpc_connection_t l = conn_test_start_echo_listener(NULL);
+	xpc_endpoint_t ep = xpc_endpoint_create(l);
+	xpc_connection_t c = xpc_connection_create_from_endpoint(ep);
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+		(void)ev;
+	});
+	xpc_connection_resume(c);
+	xpc_dictionary_set_string(m, "op", "pid");
+	xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, m);
+	int rc = xpc_get_type(r) == XPC_TYPE_DICTIONARY ? 0 : 1;
+	xpc_release(r);
+	xpc_release(m);
+	xpc_release(ep);
+	xpc_connection_cancel(c);
+	xpc_release(c);
+	xpc_connection_cancel(l);
+	xpc_release(l);
+	return rc;
+}
+
 static void main_peer(xpc_connection_t peer)
 {
 	conn_test_serve_peer(peer);
@@ -134,6 +160,8 @@ static void main_peer(xpc_connection_t peer)
 
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "trace") == 0)
+		return do_trace();
 	if (argc >= 2 && strcmp(argv[1], "main") == 0)
 		xpc_main_f(main_peer);
 	if (argc >= 3 && strcmp(argv[1], "serve") == 0)

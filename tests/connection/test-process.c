@@ -3,7 +3,8 @@
  * - an endpoint forwarded A -> C -> B; B talks to A directly after C exited,
  *   and each side sees the other's pid from the kernel;
  * - a service killed with SIGKILL while requests are pending: each pending
- *   reply gets INVALID exactly once and the reason is "peer exited".
+ *   reply gets INVALID exactly once and the reason is "peer exited";
+ * - XPC_TRACE=1 prints the frames on stderr.
  */
 #include "connection/connection.h"
 #include "conn-common.h"
@@ -148,6 +149,36 @@ static void test_kill(void)
 	dispatch_release(answered);
 }
 
+static void test_trace(void)
+{
+	int p[2];
+	char buf[8192];
+	size_t len = 0;
+	ssize_t n;
+
+	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		dup2(p[1], 2);
+		setenv("XPC_TRACE", "1", 1);
+		execl(helper, helper, "trace", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	while (len < sizeof(buf) - 1 && (n = read(p[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = 0;
+	close(p[0]);
+	int st = harness_wait_pid(pid, 30);
+	CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(strstr(buf, "send check-in") != NULL);
+	CHECK(strstr(buf, "recv hello") != NULL);
+	CHECK(strstr(buf, "send message id=") != NULL);
+	CHECK(strstr(buf, "recv reply id=") != NULL);
+	CHECK(strstr(buf, "<dictionary: 0x") != NULL);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -157,6 +188,7 @@ int main(int argc, char **argv)
 	int base = harness_count_fds();
 	test_forward();
 	test_kill();
+	test_trace();
 	conn_test_settle_fds(base);
 	return harness_end();
 }
