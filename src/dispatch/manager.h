@@ -33,6 +33,7 @@ struct ManagerWatch {
 	uint32_t events; /* EPOLLIN and/or EPOLLOUT */
 	/* Manager thread; the watch is disarmed until manager_watch_rearm. */
 	void (*ready)(ManagerWatch *w, uint32_t revents);
+	ManagerWatch *prev, *next; /* private: the list of live watches */
 };
 
 /* Starts watching @w->fd (one-shot).  Return: 0, or a negative errno (-EPERM:
