@@ -306,7 +306,10 @@ static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
 	if (p)
 		h.flags = FRAME_F_WANTS_REPLY;
 	conn_lock(c);
-	if (r != 0 || c->state == CONN_INVALID || c->n_pending >= CONN_MAX_PENDING_REPLIES) {
+	/* Unsendable message, dead connection, a listener (nothing to send
+	 * to), or too many requests waiting: the reply handler gets INVALID. */
+	if (r != 0 || c->state == CONN_INVALID || c->kind == CONN_LISTENER ||
+	    c->n_pending >= CONN_MAX_PENDING_REPLIES) {
 		if (p)
 			pending_answer(p, XPC_ERROR_CONNECTION_INVALID);
 		goto out;

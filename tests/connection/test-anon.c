@@ -7,6 +7,7 @@
 #include "conn-common.h"
 #include "harness.h"
 
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -246,7 +247,7 @@ static void test_listener_gone(void)
 {
 	xpc_connection_t l = conn_test_start_echo_listener(NULL);
 	xpc_endpoint_t ep = xpc_endpoint_create(l);
-	atomic_int invalid = 0;
+	__block atomic_int invalid = 0;
 	xpc_connection_t c;
 	char *reason;
 
