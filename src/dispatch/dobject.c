@@ -178,7 +178,7 @@ static dispatch_time_t dobject_add(uint64_t base, int64_t delta, int wall)
 {
 	int64_t v;
 
-	if (delta < 0 && (uint64_t)(-delta) > base)
+	if (delta < 0 && (0 - (uint64_t)delta) > base)
 		v = 1;
 	else if (delta > 0 && base + (uint64_t)delta >= (1ull << 62))
 		return DISPATCH_TIME_FOREVER;
@@ -196,7 +196,7 @@ dispatch_time_t dispatch_time(dispatch_time_t when, int64_t delta)
 	if (when == DISPATCH_WALLTIME_NOW)
 		return dobject_add(dobject_clock_ns(CLOCK_REALTIME), delta, 1);
 	if ((int64_t)when < 0)
-		return dobject_add((uint64_t)(-(int64_t)when), delta, 1);
+		return dobject_add((0 - (uint64_t)when), delta, 1);
 	if (when == DISPATCH_TIME_NOW)
 		when = dobject_now_ns();
 	return dobject_add(when, delta, 0);
@@ -225,7 +225,7 @@ uint64_t dobject_deadline_ns(dispatch_time_t when)
 		return dobject_now_ns();
 	if ((int64_t)when >= 0)
 		return when;
-	wall = (uint64_t)(-(int64_t)when);
+	wall = (0 - (uint64_t)when);
 	now = dobject_clock_ns(CLOCK_REALTIME);
 	if (wall <= now)
 		return dobject_now_ns();

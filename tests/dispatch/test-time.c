@@ -24,6 +24,8 @@ static void test_time(void)
 	CHECK(t1 - t0 == NSEC_PER_SEC);
 	CHECK(dispatch_time(DISPATCH_TIME_FOREVER, 5) == DISPATCH_TIME_FOREVER);
 	CHECK(dispatch_time(t0, INT64_MAX) == DISPATCH_TIME_FOREVER);
+	CHECK(dispatch_time(t0, INT64_MIN) >= 1 && dispatch_time(t0, INT64_MIN) < t0);
+	CHECK((int64_t)dispatch_time(0x8000000000000000ull, 1) < 0); /* extreme wall time stays wall */
 	CHECK((int64_t)dispatch_walltime(NULL, 0) < 0);
 	struct timespec ts = {1000, 0};
 	dispatch_time_t w = dispatch_walltime(&ts, NSEC_PER_SEC);
