@@ -1,0 +1,413 @@
+/*
+ * decode.c - Apple's byte layout -> object graph, strictly (docs/wire.md).
+ *
+ * The decoder trusts nothing: every read is checked against the bytes left
+ * (a Cursor never moves past its end), container lengths must match what
+ * their items consumed exactly, counts must fit in the bytes left before
+ * anything is allocated (every item takes at least 4 bytes), nesting stops at
+ * WIRE_MAX_DEPTH, strings need their NUL at exactly the declared position
+ * (CVE-2018-4248) and valid UTF-8, padding must be zero, and each descriptor
+ * item needs a descriptor.  On any failure every object built so far is
+ * released and every descriptor taken is closed (the objects own them), so
+ * nothing leaks; the caller closes the descriptors left in its array.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "object/object.h"
+#include "wire/wire.h"
+
+typedef struct Cursor {
+	const uint8_t *p;
+	const uint8_t *end;
+	int *fds;
+	size_t n_fds;
+	size_t next_fd;
+	unsigned depth;
+} Cursor;
+
+static size_t left(const Cursor *c)
+{
+	return (size_t)(c->end - c->p);
+}
+
+static int get_u32(Cursor *c, uint32_t *ret)
+{
+	if (left(c) < 4)
+		return WIRE_E_TRUNCATED;
+	*ret = (uint32_t)c->p[0] | (uint32_t)c->p[1] << 8 | (uint32_t)c->p[2] << 16 | (uint32_t)c->p[3] << 24;
+	c->p += 4;
+	return 0;
+}
+
+static int get_u64(Cursor *c, uint64_t *ret)
+{
+	uint32_t lo, hi;
+	int r = get_u32(c, &lo);
+
+	if (r || (r = get_u32(c, &hi)))
+		return r;
+	*ret = (uint64_t)hi << 32 | lo;
+	return 0;
+}
+
+/* Takes @n bytes plus zero padding to 4; *ret points at the bytes. */
+static int get_bytes(Cursor *c, size_t n, const uint8_t **ret)
+{
+	size_t pad = (4 - (n & 3)) & 3;
+
+	if (left(c) < n || left(c) - n < pad)
+		return WIRE_E_TRUNCATED;
+	for (size_t i = 0; i < pad; i++)
+		if (c->p[n + i])
+			return WIRE_E_BAD_PADDING;
+	*ret = c->p;
+	c->p += n + pad;
+	return 0;
+}
+
+static bool utf8_valid(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t b = s[i];
+		size_t len;
+		uint32_t cp;
+		if (b < 0x80) {
+			i++;
+			continue;
+		}
+		if (b >= 0xc2 && b <= 0xdf)
+			len = 2, cp = b & 0x1f;
+		else if (b >= 0xe0 && b <= 0xef)
+			len = 3, cp = b & 0x0f;
+		else if (b >= 0xf0 && b <= 0xf4)
+			len = 4, cp = b & 0x07;
+		else
+			return false;
+		if (n - i < len)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+/* A NUL-terminated UTF-8 run of @n bytes including the NUL. */
+static int check_cstring(const uint8_t *s, size_t n)
+{
+	if (n == 0 || s[n - 1] != 0 || memchr(s, 0, n - 1))
+		return WIRE_E_BAD_STRING;
+	return utf8_valid(s, n - 1) ? 0 : WIRE_E_BAD_UTF8;
+}
+
+static int take_fd(Cursor *c, int *ret)
+{
+	if (c->next_fd >= c->n_fds || c->fds[c->next_fd] < 0)
+		return WIRE_E_NO_FD;
+	*ret = c->fds[c->next_fd];
+	c->fds[c->next_fd++] = -1;
+	return 0;
+}
+
+static int decode_object(Cursor *c, xpc_object_t *ret);
+
+static int decode_string(Cursor *c, xpc_object_t *ret)
+{
+	const uint8_t *s;
+	uint32_t len;
+	int r;
+
+	if ((r = get_u32(c, &len)) || (r = get_bytes(c, len, &s)) || (r = check_cstring(s, len)))
+		return r;
+	*ret = xpc_string_create((const char *)s);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int decode_data(Cursor *c, xpc_object_t *ret)
+{
+	const uint8_t *s;
+	uint32_t len;
+	int r;
+
+	if ((r = get_u32(c, &len)) || (r = get_bytes(c, len, &s)))
+		return r;
+	*ret = xpc_data_create(s, len);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int decode_shmem(Cursor *c, xpc_object_t *ret)
+{
+	uint32_t size, zero;
+	struct stat st;
+	int fd, r;
+
+	if ((r = get_u32(c, &size)) || (r = get_u32(c, &zero)))
+		return r;
+	if (zero != 0)
+		return WIRE_E_BAD_VALUE;
+	if ((r = take_fd(c, &fd)))
+		return r;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < size || size == 0) {
+		close(fd);
+		return WIRE_E_BAD_VALUE;
+	}
+	*ret = shmem_object_create_consume(fd, size);
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* The body of a container: @len bytes must hold exactly @count items. */
+static int open_body(Cursor *c, Cursor *body, uint32_t *ret_count)
+{
+	uint32_t len;
+	int r;
+
+	if ((r = get_u32(c, &len)))
+		return r;
+	if (len < 4 || len > left(c) || (len & 3))
+		return len > left(c) ? WIRE_E_TRUNCATED : WIRE_E_BAD_LENGTH;
+	*body = *c;
+	body->end = c->p + len;
+	c->p += len;
+	if ((r = get_u32(body, ret_count)))
+		return r;
+	/* every item takes at least 4 bytes (a dictionary entry at least 8) */
+	if (*ret_count > left(body) / 4)
+		return WIRE_E_TOO_MANY;
+	if (++body->depth > WIRE_MAX_DEPTH)
+		return WIRE_E_TOO_DEEP;
+	return 0;
+}
+
+/* The container consumed its descriptors through @body: hand the position
+ * back to the parent cursor. */
+static int close_body(Cursor *c, const Cursor *body)
+{
+	c->next_fd = body->next_fd;
+	return body->p == body->end ? 0 : WIRE_E_BAD_LENGTH;
+}
+
+static int decode_array(Cursor *c, xpc_object_t *ret)
+{
+	Cursor body;
+	uint32_t count;
+	xpc_object_t arr, item;
+	int r = open_body(c, &body, &count);
+
+	if (r)
+		return r;
+	arr = xpc_array_create_empty();
+	if (!arr)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < count && r == 0; i++) {
+		if ((r = decode_object(&body, &item)) == 0) {
+			xpc_array_append_value(arr, item);
+			xpc_release(item);
+			if (xpc_array_get_count(arr) != i + 1)
+				r = -ENOMEM;
+		}
+	}
+	c->next_fd = body.next_fd;
+	if (r == 0)
+		r = close_body(c, &body);
+	if (r)
+		xpc_release(arr);
+	else
+		*ret = arr;
+	return r;
+}
+
+static int decode_entry(Cursor *body, xpc_object_t dict)
+{
+	const uint8_t *key = body->p, *nul;
+	xpc_object_t value;
+	size_t n;
+	int r;
+
+	nul = memchr(key, 0, left(body));
+	if (!nul)
+		return WIRE_E_BAD_STRING;
+	n = (size_t)(nul - key) + 1;
+	if ((r = get_bytes(body, n, &key)) || (r = check_cstring(key, n)))
+		return r;
+	if (xpc_dictionary_get_value(dict, (const char *)key))
+		return WIRE_E_BAD_VALUE; /* duplicate key */
+	if ((r = decode_object(body, &value)))
+		return r;
+	xpc_dictionary_set_value(dict, (const char *)key, value);
+	r = xpc_dictionary_get_value(dict, (const char *)key) == value ? 0 : -ENOMEM;
+	xpc_release(value);
+	return r;
+}
+
+static int decode_dictionary(Cursor *c, xpc_object_t *ret)
+{
+	Cursor body;
+	uint32_t count;
+	xpc_object_t dict;
+	int r = open_body(c, &body, &count);
+
+	if (r)
+		return r;
+	dict = xpc_dictionary_create_empty();
+	if (!dict)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < count && r == 0; i++)
+		r = decode_entry(&body, dict);
+	c->next_fd = body.next_fd;
+	if (r == 0)
+		r = close_body(c, &body);
+	if (r)
+		xpc_release(dict);
+	else
+		*ret = dict;
+	return r;
+}
+
+static int decode_scalar(Cursor *c, uint32_t tag, xpc_object_t *ret)
+{
+	uint64_t v = 0;
+	uint32_t b;
+	double d;
+	int r;
+
+	if (tag == XPC_TYPE_BOOL->wire_tag) {
+		if ((r = get_u32(c, &b)))
+			return r;
+		if (b > 1)
+			return WIRE_E_BAD_VALUE;
+		*ret = xpc_bool_create(b);
+		return 0;
+	}
+	if ((r = get_u64(c, &v)))
+		return r;
+	if (tag == XPC_TYPE_INT64->wire_tag)
+		*ret = xpc_int64_create((int64_t)v);
+	else if (tag == XPC_TYPE_UINT64->wire_tag)
+		*ret = xpc_uint64_create(v);
+	else if (tag == XPC_TYPE_DATE->wire_tag)
+		*ret = xpc_date_create((int64_t)v);
+	else {
+		memcpy(&d, &v, sizeof(d));
+		*ret = xpc_double_create(d);
+	}
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int decode_object(Cursor *c, xpc_object_t *ret)
+{
+	const uint8_t *bytes;
+	uint32_t tag;
+	int fd, r;
+
+	if ((r = get_u32(c, &tag)))
+		return r;
+	if (tag == XPC_TYPE_DICTIONARY->wire_tag)
+		return decode_dictionary(c, ret);
+	if (tag == XPC_TYPE_ARRAY->wire_tag)
+		return decode_array(c, ret);
+	if (tag == XPC_TYPE_STRING->wire_tag)
+		return decode_string(c, ret);
+	if (tag == XPC_TYPE_DATA->wire_tag)
+		return decode_data(c, ret);
+	if (tag == XPC_TYPE_NULL->wire_tag) {
+		*ret = xpc_null_create();
+		return 0;
+	}
+	if (tag == XPC_TYPE_BOOL->wire_tag || tag == XPC_TYPE_INT64->wire_tag || tag == XPC_TYPE_UINT64->wire_tag ||
+	    tag == XPC_TYPE_DOUBLE->wire_tag || tag == XPC_TYPE_DATE->wire_tag)
+		return decode_scalar(c, tag, ret);
+	if (tag == XPC_TYPE_UUID->wire_tag) {
+		if ((r = get_bytes(c, 16, &bytes)))
+			return r;
+		*ret = xpc_uuid_create(bytes);
+		return *ret ? 0 : -ENOMEM;
+	}
+	if (tag == XPC_TYPE_SHMEM->wire_tag)
+		return c->fds ? decode_shmem(c, ret) : WIRE_E_BAD_TAG;
+	if (c->fds && (tag == XPC_TYPE_FD->wire_tag || tag == XPC_TYPE_ENDPOINT->wire_tag)) {
+		if ((r = take_fd(c, &fd)))
+			return r;
+		*ret = tag == XPC_TYPE_FD->wire_tag ? fd_object_create_consume(fd) : endpoint_object_create_consume(fd);
+		return *ret ? 0 : -ENOMEM;
+	}
+	return WIRE_E_BAD_TAG;
+}
+
+static int decode_root(const void *data, size_t len, uint32_t magic, int *fds, size_t n_fds, xpc_object_t *ret)
+{
+	Cursor c = {.p = data, .end = (const uint8_t *)data + len, .fds = fds, .n_fds = n_fds};
+	uint32_t m, version;
+	xpc_object_t obj = NULL;
+	int r;
+
+	if (!data || (r = get_u32(&c, &m)) || (r = get_u32(&c, &version)))
+		return WIRE_E_TRUNCATED;
+	if (m != magic)
+		return WIRE_E_BAD_MAGIC;
+	if (version != WIRE_VERSION)
+		return WIRE_E_BAD_VERSION;
+	if (fds && (left(&c) < 4 || c.p[0] != 0x00 || c.p[1] != 0xf0 || c.p[2] || c.p[3]))
+		return left(&c) < 4 ? WIRE_E_TRUNCATED : WIRE_E_NOT_DICTIONARY;
+	if ((r = decode_object(&c, &obj)))
+		return r;
+	if (c.p != c.end) {
+		xpc_release(obj);
+		return WIRE_E_TRAILING;
+	}
+	*ret = obj;
+	return 0;
+}
+
+int wire_decode_message(const void *data, size_t len, int *fds, size_t n_fds, xpc_object_t *ret_dict)
+{
+	static int no_fds[1] = {-1};
+
+	/* fds non-NULL marks a message: descriptor items allowed, root a dictionary */
+	return decode_root(data, len, WIRE_MESSAGE_MAGIC, fds ? fds : no_fds, fds ? n_fds : 0, ret_dict);
+}
+
+int wire_decode_object(const void *data, size_t len, xpc_object_t *ret_obj)
+{
+	return decode_root(data, len, WIRE_OBJECT_MAGIC, NULL, 0, ret_obj);
+}
+
+const char *wire_strerror(int err)
+{
+	static const char *const text[] = {
+		[WIRE_E_TRUNCATED] = "truncated: a length or count runs past the end",
+		[WIRE_E_BAD_MAGIC] = "bad magic",
+		[WIRE_E_BAD_VERSION] = "unsupported version",
+		[WIRE_E_BAD_TAG] = "unknown or unsendable type tag",
+		[WIRE_E_BAD_LENGTH] = "container length disagrees with its contents",
+		[WIRE_E_BAD_STRING] = "string NUL not at its declared length",
+		[WIRE_E_BAD_UTF8] = "string is not valid UTF-8",
+		[WIRE_E_BAD_PADDING] = "non-zero padding",
+		[WIRE_E_BAD_VALUE] = "invalid value (bool not 0/1, duplicate key, bad shared memory)",
+		[WIRE_E_TOO_DEEP] = "containers nested too deep",
+		[WIRE_E_TOO_MANY] = "more entries than the bytes can hold",
+		[WIRE_E_NO_FD] = "descriptor item without a descriptor",
+		[WIRE_E_TRAILING] = "bytes after the root object",
+		[WIRE_E_NOT_DICTIONARY] = "message root is not a dictionary",
+		[WIRE_E_UNSERIALIZABLE] = "object cannot be serialized (connection, error, or descriptor here)",
+		[WIRE_E_TOO_BIG] = "object too large for 32-bit lengths",
+	};
+
+	if (err == -ENOMEM)
+		return "out of memory";
+	if (err < 0)
+		return strerror(-err);
+	if (err > 0 && (size_t)err < sizeof(text) / sizeof(text[0]) && text[err])
+		return text[err];
+	return err == 0 ? "success" : "unknown wire error";
+}

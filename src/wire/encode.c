@@ -1,0 +1,286 @@
+/*
+ * encode.c - object graph -> Apple's byte layout (docs/wire.md).
+ *
+ * One pass over the graph appends to a geometrically grown WireBuffer; the
+ * body length of each array and dictionary is back-patched once its items
+ * are written, so nothing is measured twice and no item allocates.  Every
+ * descriptor-carrying object (fd, shmem, endpoint) appends its descriptor,
+ * borrowed, to the WireFds list in order of appearance; the transport sends
+ * them with SCM_RIGHTS.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "object/object.h"
+#include "wire/wire.h"
+
+typedef struct Encoder {
+	WireBuffer *buf;
+	WireFds *fds;
+	int err;
+	unsigned depth;
+} Encoder;
+
+static int reserve(Encoder *e, size_t n)
+{
+	WireBuffer *b = e->buf;
+	size_t cap;
+	uint8_t *p;
+
+	if (b->len + n <= b->cap)
+		return 0;
+	if (n > UINT32_MAX || b->len > UINT32_MAX)
+		return e->err = WIRE_E_TOO_BIG;
+	cap = b->cap ? b->cap : 256;
+	while (cap < b->len + n)
+		cap *= 2;
+	p = realloc(b->data, cap);
+	if (!p)
+		return e->err = -ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+static void put_bytes(Encoder *e, const void *src, size_t n)
+{
+	size_t pad = (4 - (n & 3)) & 3;
+
+	if (e->err || reserve(e, n + pad))
+		return;
+	if (n)
+		memcpy(e->buf->data + e->buf->len, src, n);
+	memset(e->buf->data + e->buf->len + n, 0, pad);
+	e->buf->len += n + pad;
+}
+
+static void put_u32(Encoder *e, uint32_t v)
+{
+	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+
+	put_bytes(e, b, 4);
+}
+
+static void put_u64(Encoder *e, uint64_t v)
+{
+	put_u32(e, (uint32_t)v);
+	put_u32(e, (uint32_t)(v >> 32));
+}
+
+static void put_fd(Encoder *e, int fd)
+{
+	WireFds *f = e->fds;
+
+	if (e->err)
+		return;
+	if (!f || fd < 0) {
+		e->err = WIRE_E_UNSERIALIZABLE;
+		return;
+	}
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 8;
+		int *p = realloc(f->fds, cap * sizeof(int));
+		if (!p) {
+			e->err = -ENOMEM;
+			return;
+		}
+		f->fds = p;
+		f->cap = cap;
+	}
+	f->fds[f->n++] = fd;
+}
+
+static void patch_u32(Encoder *e, size_t at, uint32_t v)
+{
+	uint8_t *p = e->buf->data + at;
+
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static void put_object(Encoder *e, xpc_object_t obj);
+
+/* Writes the length placeholder; returns where the body starts. */
+static size_t open_container(Encoder *e, uint32_t tag, size_t count)
+{
+	size_t at;
+
+	put_u32(e, tag);
+	at = e->buf->len;
+	put_u32(e, 0);
+	put_u32(e, (uint32_t)count);
+	if (count > UINT32_MAX && !e->err)
+		e->err = WIRE_E_TOO_BIG;
+	return at;
+}
+
+static void close_container(Encoder *e, size_t at)
+{
+	size_t body = e->buf->len - at - 4;
+
+	if (e->err)
+		return;
+	if (body > UINT32_MAX) {
+		e->err = WIRE_E_TOO_BIG;
+		return;
+	}
+	patch_u32(e, at, (uint32_t)body);
+}
+
+static bool put_entry(void *ctx, const char *key, xpc_object_t value)
+{
+	Encoder *e = ctx;
+
+	put_bytes(e, key, strlen(key) + 1);
+	put_object(e, value);
+	return e->err == 0;
+}
+
+static bool put_item(void *ctx, size_t index, xpc_object_t value)
+{
+	Encoder *e = ctx;
+
+	(void)index;
+	put_object(e, value);
+	return e->err == 0;
+}
+
+static void put_string(Encoder *e, xpc_object_t obj)
+{
+	size_t len = xpc_string_get_length(obj);
+
+	if (len >= UINT32_MAX) {
+		e->err = WIRE_E_TOO_BIG;
+		return;
+	}
+	put_u32(e, (uint32_t)(len + 1));
+	put_bytes(e, xpc_string_get_string_ptr(obj), len + 1);
+}
+
+static void put_data(Encoder *e, xpc_object_t obj)
+{
+	size_t len = xpc_data_get_length(obj);
+
+	if (len > UINT32_MAX) {
+		e->err = WIRE_E_TOO_BIG;
+		return;
+	}
+	put_u32(e, (uint32_t)len);
+	put_bytes(e, xpc_data_get_bytes_ptr(obj), len);
+}
+
+static void put_containers(Encoder *e, xpc_object_t obj, xpc_type_t t)
+{
+	size_t at;
+
+	if (++e->depth > WIRE_MAX_DEPTH) {
+		e->err = WIRE_E_TOO_DEEP;
+		return;
+	}
+	if (t == XPC_TYPE_ARRAY) {
+		at = open_container(e, XPC_TYPE_ARRAY->wire_tag, xpc_array_get_count(obj));
+		xpc_array_apply_f(obj, e, put_item);
+	} else {
+		at = open_container(e, XPC_TYPE_DICTIONARY->wire_tag, xpc_dictionary_get_count(obj));
+		xpc_dictionary_apply_f(obj, e, put_entry);
+	}
+	close_container(e, at);
+	e->depth--;
+}
+
+static void put_object(Encoder *e, xpc_object_t obj)
+{
+	xpc_type_t t = xpc_get_type(obj);
+	uint64_t u;
+	double d;
+
+	if (e->err)
+		return;
+	if (t == XPC_TYPE_ARRAY || t == XPC_TYPE_DICTIONARY) {
+		put_containers(e, obj, t);
+		return;
+	}
+	if (!t || !t->wire_tag || t == XPC_TYPE_ERROR || t == XPC_TYPE_CONNECTION) {
+		e->err = WIRE_E_UNSERIALIZABLE;
+		return;
+	}
+	put_u32(e, t->wire_tag);
+	if (t == XPC_TYPE_BOOL) {
+		put_u32(e, xpc_bool_get_value(obj) ? 1 : 0);
+	} else if (t == XPC_TYPE_INT64) {
+		put_u64(e, (uint64_t)xpc_int64_get_value(obj));
+	} else if (t == XPC_TYPE_UINT64) {
+		put_u64(e, xpc_uint64_get_value(obj));
+	} else if (t == XPC_TYPE_DOUBLE) {
+		d = xpc_double_get_value(obj);
+		memcpy(&u, &d, sizeof(u));
+		put_u64(e, u);
+	} else if (t == XPC_TYPE_DATE) {
+		put_u64(e, (uint64_t)xpc_date_get_value(obj));
+	} else if (t == XPC_TYPE_DATA) {
+		put_data(e, obj);
+	} else if (t == XPC_TYPE_STRING) {
+		put_string(e, obj);
+	} else if (t == XPC_TYPE_UUID) {
+		put_bytes(e, xpc_uuid_get_bytes(obj), 16);
+	} else if (t == XPC_TYPE_FD) {
+		put_fd(e, fd_object_borrow(obj));
+	} else if (t == XPC_TYPE_SHMEM) {
+		size_t size = shmem_object_get_size(obj);
+		if (size > UINT32_MAX)
+			e->err = WIRE_E_TOO_BIG;
+		put_u32(e, (uint32_t)size);
+		put_u32(e, 0);
+		put_fd(e, shmem_object_borrow_fd(obj));
+	} else if (t == XPC_TYPE_ENDPOINT) {
+		put_fd(e, endpoint_object_borrow_fd(obj));
+	} else if (t != XPC_TYPE_NULL) {
+		e->err = WIRE_E_UNSERIALIZABLE;
+	}
+}
+
+/* On failure the buffer and list are put back as they were. */
+static int encode_root(xpc_object_t obj, uint32_t magic, WireBuffer *buf, WireFds *fds)
+{
+	Encoder e = {.buf = buf, .fds = fds};
+	size_t len0 = buf->len, n0 = fds ? fds->n : 0;
+
+	put_u32(&e, magic);
+	put_u32(&e, WIRE_VERSION);
+	put_object(&e, obj);
+	if (e.err) {
+		buf->len = len0;
+		if (fds)
+			fds->n = n0;
+	}
+	return e.err;
+}
+
+int wire_encode_message(xpc_object_t dict, WireBuffer *buf, WireFds *fds)
+{
+	if (xpc_get_type(dict) != XPC_TYPE_DICTIONARY)
+		return WIRE_E_NOT_DICTIONARY;
+	return encode_root(dict, WIRE_MESSAGE_MAGIC, buf, fds);
+}
+
+int wire_encode_object(xpc_object_t obj, WireBuffer *buf)
+{
+	return encode_root(obj, WIRE_OBJECT_MAGIC, buf, NULL);
+}
+
+void wire_buffer_free(WireBuffer *buf)
+{
+	free(buf->data);
+	buf->data = NULL;
+	buf->len = buf->cap = 0;
+}
+
+void wire_fds_free(WireFds *fds)
+{
+	free(fds->fds);
+	fds->fds = NULL;
+	fds->n = fds->cap = 0;
+}
