@@ -32,11 +32,11 @@ XPC_LINUX_EXTENSION
 XPC_EXPORT xpc_object_t xpc_linux_deserialize(const void *bytes, size_t length, char **ret_error);
 
 /* JSON mapping: object<->dictionary, array<->array, string<->string,
- * true/false<->bool, null<->null, integers<->int64 (uint64 above INT64_MAX),
- * reals<->double.  Types JSON lacks (data, date, uuid, uint64 in range of
- * int64) are written as {"$data": base64}, {"$date": ns}, {"$uuid": "..."},
- * {"$uint64": n} and read back the same way; fd/shmem/endpoint/connection
- * as {"$type": "name"} and refused on input. */
+ * true/false<->bool, null<->null, integer<->int64, real<->double.  Types
+ * JSON lacks are one-key objects: {"$data": base64}, {"$date": ns since
+ * 1970}, {"$uuid": "..."}, {"$uint64": "decimal"}, read back the same way;
+ * fd/shmem/endpoint/connection are written as {"$type": "name"} and refused
+ * on input.  Error dictionaries are written as objects. */
 #define XPC_LINUX_JSON_COMPACT 0x1
 XPC_LINUX_EXTENSION
 XPC_EXPORT XPC_MALLOC char *xpc_linux_copy_json(xpc_object_t object, int flags);
