@@ -49,7 +49,9 @@ static xpc_object_t all_types(void)
 	xpc_dictionary_set_string(d, "string", "héllo");
 	xpc_dictionary_set_uuid(d, "uuid", u);
 	xpc_dictionary_set_value(d, "null", xpc_null_create());
-	xpc_array_append_value(a, xpc_int64_create(1));
+	xpc_object_t one = xpc_int64_create(1);
+	xpc_array_append_value(a, one);
+	xpc_release(one);
 	xpc_array_set_string(a, XPC_ARRAY_APPEND, "two");
 	xpc_dictionary_set_string(inner, "deep", "value");
 	xpc_array_append_value(a, inner);

@@ -15,12 +15,16 @@
 #define N_MSGS 1500
 #define MSG_BYTES (32 * 1024)
 
+/* file scope: a handler thread may still be inside a signal at the end */
+static dispatch_semaphore_t gate, done;
+
 int main(void)
 {
 	harness_warm_dispatch();
 	harness_begin(120);
 	int base = harness_count_fds();
-	dispatch_semaphore_t gate = dispatch_semaphore_create(0), done = dispatch_semaphore_create(0);
+	gate = dispatch_semaphore_create(0);
+	done = dispatch_semaphore_create(0);
 	__block xpc_connection_t server_peer = NULL;
 	__block atomic_int received = 0;
 	__block atomic_bool inorder = true;

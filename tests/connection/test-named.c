@@ -30,6 +30,8 @@ static atomic_int n_service_peers;
 static void broker_serve(xpc_connection_t link)
 {
 	xpc_connection_set_event_handler(link, ^(xpc_object_t m) {
+		if (m == XPC_ERROR_CONNECTION_INVALID)
+			xpc_release(link); /* the creation reference */
 		if (xpc_get_type(m) != XPC_TYPE_DICTIONARY)
 			return;
 		xpc_object_t r = xpc_dictionary_create_reply(m);
