@@ -28,6 +28,7 @@ extern char **environ;
 typedef struct Spawn {
 	char **envp;
 	char pidvar[40]; /* "XPCD_LISTEN_PID=" + digits, filled in the child */
+	char fdsvar[40]; /* "XPCD_LISTEN_FDS=" + count */
 	int fds[64];
 	size_t n_fds;
 	uid_t uid;
@@ -48,7 +49,7 @@ static char **build_env(Job *job, Spawn *sp)
 		n_job++;
 	for (size_t i = 0; i < job->n_services; i++)
 		names_len += strlen(job->services[i].name) + 1;
-	envp = calloc(n_env + n_job + 4, sizeof(char *));
+	envp = calloc(n_env + n_job + 5, sizeof(char *));
 	names = malloc(names_len);
 	if (!envp || !names) {
 		free(envp);
@@ -66,7 +67,9 @@ static char **build_env(Job *job, Spawn *sp)
 			envp[k++] = environ[i];
 	for (size_t i = 0; i < n_job; i++)
 		envp[k++] = job->env[i];
+	snprintf(sp->fdsvar, sizeof(sp->fdsvar), "XPCD_LISTEN_FDS=%zu", job->n_services);
 	envp[k++] = sp->pidvar;
+	envp[k++] = sp->fdsvar;
 	envp[k++] = names;
 	envp[k] = NULL;
 	return envp;
