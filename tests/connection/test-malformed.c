@@ -96,7 +96,8 @@ static void send_hdr(int fd, FrameHeader h, const void *body, size_t len, const 
 	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
 
 	memcpy(pkt, &h, sizeof(h));
-	memcpy(pkt + sizeof(h), body, len);
+	if (len)
+		memcpy(pkt + sizeof(h), body, len);
 	if (n_fds) {
 		memset(&ctl, 0, sizeof(ctl));
 		m.msg_control = ctl.b;
