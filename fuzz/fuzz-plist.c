@@ -1,0 +1,34 @@
+/*
+ * fuzz-plist - the job property-list loader (xpcd's job_load_file) on
+ * arbitrary bytes: XML, binary or neither.  A job file is input the broker
+ * reads from disk, so it must reject anything malformed with a message and
+ * leak nothing.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "broker/job.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char path[64];
+	char err[512];
+	Job *job = NULL;
+	FILE *f;
+
+	if (!path[0])
+		snprintf(path, sizeof(path), "/tmp/fuzz-plist.%d", (int)getpid());
+	f = fopen(path, "we");
+	if (!f)
+		return 0;
+	fwrite(data, 1, size, f);
+	fclose(f);
+	if (job_load_file(path, &job, err, sizeof(err)) == 0)
+		job_free(job);
+	unlink(path);
+	return 0;
+}
