@@ -226,6 +226,7 @@ static void conn_close_link_locked(xpc_connection_t c)
 		c->read_paused = false;
 		dispatch_source_cancel(s);
 		dispatch_release(s);
+		conn_sync_release_locked(c, false);
 	} else if (fd >= 0) {
 		close(fd);
 	}

@@ -82,7 +82,11 @@ struct _xpc_connection_s {
 	gid_t gid;
 	int pidfd;
 	char *reason;           /* invalidation reason, malloc'd */
-	TransportFrame *rx;     /* receive buffer, used on ioq only */
+	TransportFrame *rx;     /* receive buffer, under rx_lock */
+	bool rx_answered;
+	dispatch_source_t sync_src; /* rsrc held suspended for sync callers */
+	unsigned sync_active;       /* sync callers reading now */
+	bool lazy_timer;            /* a lazy resume of sync_src is scheduled */       /* under rx_lock: last frame read was a request */
 };
 
 /* connection.c */
@@ -110,6 +114,8 @@ void conn_discard_out_locked(xpc_connection_t c);
 void conn_fail_pending_locked(xpc_connection_t c, xpc_object_t err);
 int conn_checkin(int send_w, int *ret_fd, const char **ret_reason);
 void conn_unread_done(xpc_connection_t c, size_t bytes);
+/* Resumes sync_src if no sync caller needs it any more (locked). */
+void conn_sync_release_locked(xpc_connection_t c, bool force_idle);
 
 /* service.c */
 void conn_service_lookup_start(xpc_connection_t c);

@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -380,6 +381,52 @@ void xpc_connection_send_message_with_reply_f(xpc_connection_t c, xpc_object_t m
 	conn_send(c, message, p);
 }
 
+/*
+ * Sync callers read the link themselves, so the read source must not run
+ * meanwhile: the first one suspends it and it stays suspended ("lazily")
+ * across back-to-back calls.  Resuming a source costs a worker wake-up, so
+ * it is resumed only when no sync call has been in flight for a while
+ * (CONN_LAZY_RESUME_NS), or at once when the link goes away.
+ */
+#define CONN_LAZY_RESUME_NS 1000000
+
+static void conn_lazy_resume(void *ctx);
+
+void conn_sync_release_locked(xpc_connection_t c, bool force_idle)
+{
+	dispatch_source_t s = c->sync_src;
+
+	if (!s || c->sync_active > 0)
+		return;
+	if (!force_idle && c->rsrc == s) {
+		/* still the live link: resume later, unless idle by then */
+		if (!c->lazy_timer) {
+			c->lazy_timer = true;
+			xpc_retain(c);
+			dispatch_after_f(dispatch_time(DISPATCH_TIME_NOW, CONN_LAZY_RESUME_NS), c->ioq, c,
+					 conn_lazy_resume);
+		}
+		return;
+	}
+	c->sync_src = NULL;
+	dispatch_resume(s);
+	dispatch_release(s);
+}
+
+static void conn_lazy_resume(void *ctx)
+{
+	xpc_connection_t c = ctx;
+
+	conn_lock(c);
+	c->lazy_timer = false;
+	if (c->sync_src && c->sync_active == 0)
+		conn_sync_release_locked(c, true);
+	else
+		conn_sync_release_locked(c, false);
+	conn_unlock(c);
+	xpc_release(c);
+}
+
 xpc_object_t xpc_connection_send_message_with_reply_sync(xpc_connection_t c, xpc_object_t message)
 {
 	Pending *p = pending_new(NULL);
@@ -392,15 +439,22 @@ xpc_object_t xpc_connection_send_message_with_reply_sync(xpc_connection_t c, xpc
 	conn_lock(c);
 	if (c->rsrc && c->state == CONN_ACTIVE) {
 		src = c->rsrc;
-		dispatch_retain(src);
-		dispatch_suspend(src);
+		if (c->sync_src != src) {
+			conn_sync_release_locked(c, true); /* an old link's */
+			dispatch_retain(src);
+			dispatch_suspend(src);
+			c->sync_src = src;
+		}
+		c->sync_active++;
 	}
 	conn_unlock(c);
 	conn_send(c, message, p);
 	if (src) {
 		conn_sync_read(c, src, p);
-		dispatch_resume(src);
-		dispatch_release(src);
+		conn_lock(c);
+		c->sync_active--;
+		conn_sync_release_locked(c, false);
+		conn_unlock(c);
 	}
 	dispatch_semaphore_wait(p->sem, DISPATCH_TIME_FOREVER);
 	result = p->result;
@@ -543,6 +597,7 @@ static bool conn_handle_frame(xpc_connection_t c, TransportFrame *f, bool inline
 	dictionary_set_message_context(dict, c, f->hdr.id, f->hdr.flags & FRAME_F_WANTS_REPLY);
 	if (inline_ok && atomic_load(&c->async_pending) == 0) {
 		/* On c->queue with nothing queued before it: call it now. */
+		c->rx_answered = f->hdr.flags & FRAME_F_WANTS_REPLY;
 		conn_call_handler(c, dict, false);
 		xpc_release(dict);
 		return true;
@@ -610,10 +665,27 @@ static int conn_link_fd(xpc_connection_t c, dispatch_source_t src)
 	return fd;
 }
 
+/*
+ * After answering a request, a peer in a request/reply exchange usually
+ * sends the next one within tens of microseconds.  Waiting for it here
+ * (briefly, on the socket itself) saves the manager-thread -> worker
+ * hand-off that a re-armed source would cost.
+ */
+#define CONN_LINGER_NS 100000
+
+static bool conn_linger(int fd)
+{
+	struct pollfd pfd = {fd, POLLIN, 0};
+	struct timespec ts = {0, CONN_LINGER_NS};
+
+	return ppoll(&pfd, 1, &ts, NULL) == 1;
+}
+
 void conn_read_ready(void *ctx)
 {
 	xpc_connection_t c = ctx;
 	dispatch_source_t src;
+	int lingered = 0;
 
 	/* A thread in send_message_with_reply_sync reads for us. */
 	if (pthread_mutex_trylock(&c->rx_lock) != 0)
@@ -628,9 +700,17 @@ void conn_read_ready(void *ctx)
 		conn_lock(c);
 		bool paused = c->read_paused;
 		conn_unlock(c);
-		if (paused || conn_read_one(c, fd, true) <= 0)
+		if (paused)
 			break;
+		int r = conn_read_one(c, fd, true);
+		if (r < 0)
+			break;
+		if (r == 0) {
+			if (!c->rx_answered || lingered++ >= 32 || !conn_linger(fd))
+				break;
+		}
 	}
+	c->rx_answered = false;
 	pthread_mutex_unlock(&c->rx_lock);
 }
 

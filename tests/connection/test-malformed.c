@@ -7,6 +7,7 @@
 #include "connection/connection.h"
 #include "conn-common.h"
 #include "harness.h"
+#include "object/object.h"
 #include "transport/transport.h"
 #include "wire/wire.h"
 
