@@ -150,6 +150,13 @@ static void child_exec(Job *job, Spawn *sp)
 	const char *prog = job->program ? job->program : job->argv[0];
 	char *fallback_argv[2] = {(char *)prog, NULL};
 
+	sigset_t none;
+
+	/* xpcd blocks and ignores signals it takes through sources; a job starts
+	 * with the defaults */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
 	setpgid(0, 0);
 	memcpy(sp->pidvar, "XPCD_LISTEN_PID=", 16);
 	put_digits(sp->pidvar + 16, (long)getpid());

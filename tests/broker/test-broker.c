@@ -50,6 +50,7 @@ static void start_broker(void)
 {
 	char log[512];
 
+	unlink(sock); /* a dead broker's socket file is not a live broker */
 	broker_pid = fork();
 	REQUIRE(broker_pid >= 0);
 	if (broker_pid == 0) {
@@ -123,6 +124,24 @@ static void teardown(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) < 0)
 		perror("system");
+}
+
+/* True while @pid runs (a zombie no one reaped yet counts as gone). */
+static bool process_alive(pid_t pid)
+{
+	char path[64], buf[256];
+	FILE *f;
+	char *p;
+	bool alive = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		alive = p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+	fclose(f);
+	return alive;
 }
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -295,6 +314,29 @@ static void scenario_broker_killed(void)
 	close_conn(c);
 }
 
+/* The broker restarts while its job runs: the new broker adopts the running
+ * instance instead of starting a second one; the old client's link keeps
+ * working; a new client's check-in replaces the orphan, and the two
+ * instances never run at the same time. */
+static void scenario_restart(void)
+{
+	write_job("echo", NAME, NULL);
+	start_broker();
+	xpc_connection_t old = connect_named(NAME, NULL);
+	int64_t pid1 = echo_pid(old, 1);
+	CHECK(pid1 > 0);
+	stop_broker();
+	start_broker();
+	CHECK_EQ_INT(echo_pid(old, 2), pid1); /* established link unaffected */
+	xpc_connection_t c = connect_named(NAME, NULL);
+	int64_t pid2 = echo_pid(c, 3);
+	CHECK(pid2 > 0);
+	CHECK(pid2 != pid1);
+	CHECK(!process_alive((pid_t)pid1)); /* the orphan is gone */
+	close_conn(c);
+	close_conn(old);
+}
+
 /* KeepAlive: a job that exits at once is relaunched, throttled to about one
  * launch per ThrottleInterval (1 s). */
 static void scenario_keepalive(void)
@@ -333,7 +375,8 @@ int main(int argc, char **argv)
 		{"on-demand", scenario_on_demand},         {"queued-checkins", scenario_queued_checkins},
 		{"unknown-name", scenario_unknown_name},   {"squatter", scenario_squatter},
 		{"crash", scenario_crash},                 {"broker-killed", scenario_broker_killed},
-		{"keepalive", scenario_keepalive},         {NULL, NULL},
+		{"keepalive", scenario_keepalive},         {"restart", scenario_restart},
+		{NULL, NULL},
 	};
 
 	xpcd_path = getenv("XPCD");
