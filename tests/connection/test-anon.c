@@ -276,6 +276,64 @@ static void test_listener_gone(void)
 	xpc_release(c);
 }
 
+static atomic_int finalized;
+
+static void finalizer(void *ctx)
+{
+	CHECK(ctx == (void *)&finalized);
+	atomic_fetch_add(&finalized, 1);
+}
+
+/* Messages sent before activation wait; context and finalizer; a reply
+ * handler runs on the queue it was given (held suspended, it cannot run). */
+static void test_lifecycle(xpc_connection_t l)
+{
+	xpc_endpoint_t ep = xpc_endpoint_create(l);
+	xpc_connection_t c = xpc_connection_create_from_endpoint(ep);
+	dispatch_queue_t rq = dispatch_queue_create("held", NULL);
+	dispatch_semaphore_t sem = dispatch_semaphore_create(0);
+	__block atomic_int ran = 0;
+	xpc_object_t m;
+
+	xpc_release(ep);
+	xpc_connection_set_context(c, &finalized);
+	CHECK(xpc_connection_get_context(c) == (void *)&finalized);
+	xpc_connection_set_finalizer_f(c, finalizer);
+	for (uint64_t i = 0; i < 3; i++) {
+		m = xpc_dictionary_create(NULL, NULL, 0);
+		xpc_dictionary_set_string(m, "op", "seq");
+		xpc_dictionary_set_uint64(m, "n", i);
+		xpc_connection_send_message(c, m); /* inactive: queued */
+		xpc_release(m);
+	}
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+		(void)ev;
+	});
+	xpc_connection_activate(c);
+	xpc_connection_activate(c); /* no-op */
+	dispatch_suspend(rq);
+	m = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_string(m, "op", "getseq");
+	xpc_connection_send_message_with_reply(c, m, rq, ^(xpc_object_t r) {
+		CHECK_EQ_INT(xpc_dictionary_get_uint64(r, "count"), 3);
+		atomic_store(&ran, 1);
+		dispatch_semaphore_signal(sem);
+	});
+	usleep(200000);
+	CHECK_EQ_INT(atomic_load(&ran), 0);
+	dispatch_resume(rq);
+	CHECK(conn_test_wait(sem, 30));
+	CHECK_EQ_INT(atomic_load(&ran), 1);
+	xpc_release(m);
+	xpc_connection_cancel(c);
+	xpc_release(c);
+	for (int i = 0; i < 200 && atomic_load(&finalized) == 0; i++)
+		usleep(10000);
+	CHECK_EQ_INT(atomic_load(&finalized), 1);
+	dispatch_release(rq);
+	dispatch_release(sem);
+}
+
 static void test_describe(xpc_connection_t c)
 {
 	char *d = xpc_copy_description(c);
@@ -302,6 +360,7 @@ int main(void)
 	test_fd_shmem(c);
 	test_big(c);
 	test_cancel(l);
+	test_lifecycle(l);
 	test_listener_gone();
 	xpc_connection_cancel(c);
 	xpc_connection_cancel(l);
