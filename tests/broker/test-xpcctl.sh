@@ -42,8 +42,8 @@ check "send --description" 0 "$xpcctl" send --description org.xpc.test.echo '{"o
 contains "<dictionary: "
 check "send bad json" 2 "$xpcctl" send org.xpc.test.echo '[1, 2'
 check "send unknown name" 3 "$xpcctl" send no.such.name '{}'
-check "kickstart -k" 0 "$xpcctl" kickstart -k org.xpc.test.echo
 check "kill" 0 "$xpcctl" kill TERM org.xpc.test.echo
+check "kickstart -k" 0 "$xpcctl" kickstart -k org.xpc.test.echo
 check "kill bad signal" 2 "$xpcctl" kill NOPE org.xpc.test.echo
 check "disable" 0 "$xpcctl" disable org.xpc.test.echo
 check "lookup disabled" 1 "$xpcctl" lookup org.xpc.test.echo
