@@ -166,6 +166,17 @@ static int hashmap_reserve_one(HashMap *map)
 	return hashmap_resize(map, cap);
 }
 
+/* strdup through malloc (so allocation-failure tests reach it). */
+static char *hashmap_strdup(const char *key)
+{
+	size_t len = strlen(key) + 1;
+	char *copy = malloc(len);
+
+	if (copy)
+		memcpy(copy, key, len);
+	return copy;
+}
+
 int hashmap_put(HashMap *map, const char *key, void *value, void **ret_old)
 {
 	struct hashmap_slot *s;
@@ -184,7 +195,7 @@ int hashmap_put(HashMap *map, const char *key, void *value, void **ret_old)
 		s->value = value;
 		return 0;
 	}
-	copy = strdup(key);
+	copy = hashmap_strdup(key);
 	if (!copy || hashmap_reserve_one(map) < 0) {
 		free(copy);
 		return -ENOMEM;

@@ -101,7 +101,7 @@ char *strbuf_steal(StrBuf *sb)
 		strbuf_free(sb);
 		return NULL;
 	}
-	s = sb->data ? sb->data : strdup("");
+	s = sb->data ? sb->data : calloc(1, 1);
 	sb->data = NULL;
 	sb->len = sb->cap = 0;
 	return s;
