@@ -169,7 +169,7 @@ static int transport_map_body(TransportFrame *f, const char **ret_reason)
 		*ret_reason = "bad frame: out-of-line body size disagrees";
 		return TRANSPORT_INVALID;
 	}
-	f->map = mmap(NULL, f->hdr.body_len, PROT_READ, MAP_PRIVATE, memfd, 0);
+	f->map = mmap(NULL, f->hdr.body_len, PROT_READ, MAP_SHARED | MAP_POPULATE, memfd, 0);
 	if (f->map == MAP_FAILED) {
 		f->map = NULL;
 		return -errno;
