@@ -10,6 +10,8 @@
 
 #include "object-test.h"
 
+static bool stop_at_two(void *ctx, size_t index, xpc_object_t value);
+
 static void test_basic(void)
 {
 	xpc_object_t v[3] = {xpc_int64_create(1), xpc_string_create("two"), XPC_BOOL_TRUE};
@@ -40,6 +42,12 @@ static void test_basic(void)
 	CHECK_EQ_INT(xpc_array_get_count(a), 0);
 	xpc_release(a);
 	CHECK(xpc_array_create(NULL, 2) == NULL);
+	{
+		xpc_object_t with_null[2] = {XPC_BOOL_TRUE, NULL};
+
+		CHECK(xpc_array_create(with_null, 2) == NULL);
+	}
+	CHECK(!xpc_array_apply_f(NULL, NULL, stop_at_two));
 	CHECK_EQ_INT(xpc_array_get_count(NULL), 0);
 	CHECK_EQ_INT(xpc_array_get_count(XPC_BOOL_TRUE), 0);
 }

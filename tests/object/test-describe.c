@@ -56,6 +56,8 @@ static void test_scalars(void)
 	xpc_release(o);
 	check_desc(o = xpc_date_create(1500000000), "<date: P>: 1970-01-01 00:00:01.500000000 +0000");
 	xpc_release(o);
+	check_desc(o = xpc_date_create(-1), "<date: P>: 1969-12-31 23:59:59.999999999 +0000");
+	xpc_release(o);
 	check_desc(o = xpc_string_create("hello"), "<string: P> { length = 5, contents = \"hello\" }");
 	xpc_release(o);
 	check_desc(o = xpc_data_create("\xde\xad\xbe\xef", 4),

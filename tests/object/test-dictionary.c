@@ -49,6 +49,18 @@ static void test_basic(void)
 	xpc_release(vals[1]);
 	xpc_release(d);
 	CHECK(xpc_dictionary_create(NULL, NULL, 1) == NULL);
+	{
+		const char *k2[] = {NULL, "b"};
+		xpc_object_t v2[] = {XPC_BOOL_TRUE, XPC_BOOL_FALSE};
+
+		d = xpc_dictionary_create(k2, v2, 2); /* NULL keys are skipped */
+		REQUIRE(d);
+		CHECK_EQ_INT(xpc_dictionary_get_count(d), 1);
+		CHECK(xpc_dictionary_get_value(d, "b") == XPC_BOOL_FALSE);
+		CHECK(xpc_dictionary_apply_f(d, NULL, NULL));
+		CHECK(!xpc_dictionary_apply_f(NULL, NULL, NULL));
+		xpc_release(d);
+	}
 }
 
 static void test_many_keys(void)
@@ -276,6 +288,22 @@ static void test_messages(void)
 	xpc_release(copy);
 	xpc_release(reply);
 	xpc_release(msg);
+	/* marking again replaces the context (and releases the old connection) */
+	{
+		xpc_connection_t conn2 = fake_connection();
+
+		dictionary_set_message_context(oneway, conn2, 8, true);
+		CHECK(xpc_dictionary_get_remote_connection(oneway) == conn2);
+		CHECK(dictionary_get_message_id(oneway, &id) && id == 8);
+		CHECK_EQ_INT(refcount_of(conn), 1); /* only ours left */
+		reply = xpc_dictionary_create_reply(oneway);
+		CHECK(reply && xpc_dictionary_get_remote_connection(reply) == conn2);
+		xpc_release(reply);
+		xpc_release(conn2);
+	}
+	dictionary_set_message_context(XPC_BOOL_TRUE, conn, 1, true); /* ignored */
+	dictionary_set_message_context(XPC_ERROR_CONNECTION_INVALID, conn, 1, true);
+	CHECK(xpc_dictionary_create_reply(XPC_ERROR_CONNECTION_INVALID) == NULL);
 	xpc_release(oneway);
 	xpc_release(plain);
 	CHECK_EQ_INT(refcount_of(conn), 1);

@@ -39,6 +39,7 @@ static void test_fd(void)
 	CHECK(c != x && xpc_get_type(c) == XPC_TYPE_FD);
 	CHECK(!xpc_equal(c, x)); /* identity only */
 	CHECK(xpc_equal(x, x));
+	CHECK(xpc_hash(x) == xpc_hash(x) && xpc_hash(x) != xpc_hash(c));
 	xpc_release(c);
 	xpc_release(x);
 	CHECK(xpc_fd_create(-1) == NULL);
@@ -87,6 +88,15 @@ static void test_shmem(void)
 	munmap(region, 2 * page);
 
 	CHECK(xpc_shmem_create(NULL, 10) == NULL);
+	CHECK(xpc_shmem_create(region, 0) == NULL);
+	{
+		/* unreadable region: fails cleanly and leaves the mapping alone */
+		void *none = mmap(NULL, page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		REQUIRE(none != MAP_FAILED);
+		CHECK(xpc_shmem_create(none, page) == NULL);
+		munmap(none, page);
+	}
 	CHECK(xpc_shmem_create((char *)region + 1, 10) == NULL); /* not page aligned */
 	CHECK_EQ_INT(xpc_shmem_map(XPC_BOOL_TRUE, &m1), 0);
 	CHECK(m1 == NULL);
@@ -106,6 +116,12 @@ static void test_shmem_consume(void)
 	REQUIRE(pwrite(fd, "0123456789", 10, 0) == 10);
 	s = shmem_object_create_consume(fd, 10);
 	REQUIRE(s);
+	{
+		char *desc = xpc_copy_description(s);
+
+		CHECK(desc && strstr(desc, "<shmem: 0x") == desc && strstr(desc, "length = 10 }"));
+		free(desc);
+	}
 	n = xpc_shmem_map(s, &m);
 	CHECK(n == (size_t)sysconf(_SC_PAGESIZE) && m);
 	if (m) {

@@ -87,6 +87,19 @@ static void scenario(void)
 		xpc_dictionary_set_value(d, "a", a);
 	}
 	s = xpc_string_create_with_format("%d", 5);
+	{
+		xpc_connection_t conn = fake_connection();
+		xpc_object_t r;
+
+		if (conn) {
+			dictionary_set_message_context(d, conn, 1, true);
+			r = xpc_dictionary_create_reply(d);
+			if (!r) /* failed for lack of memory: may be retried */
+				r = xpc_dictionary_create_reply(d);
+			xpc_release(r);
+			xpc_release(conn);
+		}
+	}
 	c = xpc_copy(d);
 	if (c)
 		CHECK(xpc_equal(c, d));
