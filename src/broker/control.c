@@ -6,7 +6,9 @@
  * messages are requests { "xpcd.op": OP, ... } answered with a reply:
  * { "ok": true, ... } or { "error": TEXT, "errno": N }.
  *
- * lookup is open to every client the job's policy admits (XPCDAllowedUIDs);
+ * lookup is open to every client the job's policy admits (XPCDAllowedUIDs,
+ * XPCDAllowedGroups: the peer's euid is listed, or its egid, or a group its
+ * user belongs to per the group database; no rule at all admits anyone);
  * the operations that change state (load, unload, enable, disable,
  * kickstart, kill) only to the broker's own user and root.  The broker is
  * never on a service's data path: a lookup returns an endpoint and the
@@ -14,6 +16,8 @@
  * the connection layer bounds what each link can queue.
  */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,14 +58,45 @@ static xpc_object_t reply_ok(xpc_object_t req)
 	return r;
 }
 
-static bool uid_allowed(Job *job, uid_t uid)
+static bool gid_listed(const Job *job, gid_t gid)
 {
-	if (!job->allowed_uids)
+	for (size_t i = 0; i < job->n_allowed_gids; i++)
+		if (job->allowed_gids[i] == gid)
+			return true;
+	return false;
+}
+
+/* True when a group of @uid's user (group database) is listed. */
+static bool member_listed(const Job *job, uid_t uid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	gid_t groups[256];
+	int n = 256;
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return false;
+	if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (gid_listed(job, groups[i]))
+			return true;
+	return false;
+}
+
+/* The lookup policy (xpcd.plist(5)): who may use @job's names. */
+static bool peer_allowed(const Job *job, xpc_connection_t peer)
+{
+	uid_t uid = xpc_connection_get_euid(peer);
+
+	if (!job->allowed_uids && !job->allowed_gids)
 		return true;
 	for (size_t i = 0; i < job->n_allowed_uids; i++)
 		if (job->allowed_uids[i] == uid)
 			return true;
-	return false;
+	if (!job->allowed_gids)
+		return false;
+	return gid_listed(job, xpc_connection_get_egid(peer)) || member_listed(job, uid);
 }
 
 static xpc_object_t op_lookup(xpc_connection_t peer, xpc_object_t req)
@@ -73,7 +108,7 @@ static xpc_object_t op_lookup(xpc_connection_t peer, xpc_object_t req)
 
 	if (!job)
 		return reply_error(req, "unknown name", ESRCH);
-	if (!uid_allowed(job, xpc_connection_get_euid(peer)))
+	if (!peer_allowed(job, peer))
 		return reply_error(req, "denied", EPERM);
 	if (job->disabled)
 		return reply_error(req, "disabled", ECANCELED);

@@ -43,8 +43,10 @@ typedef struct Job {
 	int keepalive_crashed;         /* KeepAlive.Crashed: -1 unset, 0, 1 */
 	unsigned throttle_interval;  /* seconds between launches (default 10) */
 	unsigned exit_timeout;       /* seconds from SIGTERM to SIGKILL (default 20) */
-	uid_t *allowed_uids;         /* XPCDAllowedUIDs (extension); NULL = anyone */
+	uid_t *allowed_uids;         /* XPCDAllowedUIDs (extension); NULL = no uid rule */
 	size_t n_allowed_uids;
+	gid_t *allowed_gids;         /* XPCDAllowedGroups (extension); NULL = no group rule */
+	size_t n_allowed_gids;       /* neither rule: anyone may look the names up */
 
 	/* runtime */
 	pid_t pid;          /* 0 when not running */

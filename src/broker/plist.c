@@ -6,13 +6,15 @@
  * KeepAlive (bool, or a dictionary with SuccessfulExit / Crashed),
  * EnvironmentVariables, WorkingDirectory, UserName, GroupName,
  * StandardInPath, StandardOutPath, StandardErrorPath, ThrottleInterval,
- * ExitTimeOut, Disabled, and the Linux extension XPCDAllowedUIDs (array of
- * integers: who may look up the job's names; others get "denied").  Keys that
+ * ExitTimeOut, Disabled, and the Linux extensions XPCDAllowedUIDs (array of
+ * uids) and XPCDAllowedGroups (array of group names or gids): who may look
+ * up the job's names; others get "denied" (control.c).  Keys that
  * make sense only on macOS are accepted silently; any other key is reported
  * and ignored.  A wrong type or a missing Label/program is an error naming
  * the file and the key.
  */
 #include <errno.h>
+#include <grp.h>
 #include <plist/plist.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -223,6 +225,49 @@ static int parse_uids(Loader *l, plist_t v)
 	return 0;
 }
 
+/* One XPCDAllowedGroups item: a gid, or a group name resolved now. */
+static int parse_gid(Loader *l, plist_t item, uint32_t i, gid_t *ret)
+{
+	uint64_t u = 0;
+	char *name = NULL;
+	struct group *g;
+
+	if (plist_get_node_type(item) == PLIST_UINT) {
+		plist_get_uint_val(item, &u);
+		*ret = (gid_t)u;
+		return 0;
+	}
+	if (plist_get_node_type(item) != PLIST_STRING)
+		return fail(l, "XPCDAllowedGroups", "item %u is neither a group name nor an integer", i);
+	plist_get_string_val(item, &name);
+	g = name ? getgrnam(name) : NULL;
+	if (g)
+		*ret = g->gr_gid;
+	else
+		fail(l, "XPCDAllowedGroups", "no group named \"%s\"", name ? name : "");
+	free(name);
+	return g ? 0 : -1;
+}
+
+static int parse_gids(Loader *l, plist_t v)
+{
+	Job *j = l->job;
+	uint32_t n;
+
+	if (plist_get_node_type(v) != PLIST_ARRAY)
+		return fail(l, "XPCDAllowedGroups", "must be an array of group names or integers");
+	n = plist_array_get_size(v);
+	free(j->allowed_gids);
+	j->n_allowed_gids = 0;
+	j->allowed_gids = calloc(n ? n : 1, sizeof(gid_t));
+	if (!j->allowed_gids)
+		return fail(l, "XPCDAllowedGroups", "out of memory");
+	for (uint32_t i = 0; i < n; i++)
+		if (parse_gid(l, plist_array_get_item(v, i), i, &j->allowed_gids[j->n_allowed_gids++]) < 0)
+			return -1;
+	return 0;
+}
+
 /* Keys of macOS job files that mean nothing here; accepted without a word. */
 static const char *const ignored_keys[] = {
 	"POSIXSpawnType", "ProcessType", "LimitLoadToSessionType", "EnablePressuredExit",
@@ -268,6 +313,8 @@ static int parse_key(Loader *l, const char *k, plist_t v)
 		return get_uint(l, k, v, &j->exit_timeout);
 	if (!strcmp(k, "XPCDAllowedUIDs"))
 		return parse_uids(l, v);
+	if (!strcmp(k, "XPCDAllowedGroups"))
+		return parse_gids(l, v);
 	for (size_t i = 0; ignored_keys[i]; i++)
 		if (!strcmp(k, ignored_keys[i]))
 			return 0;
@@ -393,5 +440,6 @@ void job_free(Job *job)
 	free(job->stdout_path);
 	free(job->stderr_path);
 	free(job->allowed_uids);
+	free(job->allowed_gids);
 	free(job);
 }

@@ -3,10 +3,15 @@
  *
  * Listens on the name given as argv[1] (XPC_CONNECTION_MACH_SERVICE_LISTENER)
  * and answers { "op": "echo", ... } with { "pid": its pid, "value": ... }.
- * "crash" aborts without answering; "exit" exits 0.  With argv[2] = "squat"
+ * "crash" aborts without answering; "exit" exits 0.  "env" also answers
+ * "env" (its XPC_TEST_VAR) and "cwd"; "ignore-term" ignores SIGTERM from
+ * then on; "print" writes the string "text" to stdout and to stderr (to test
+ * EnvironmentVariables, WorkingDirectory, ExitTimeOut, Standard*Path).
+ * With argv[2] = "squat"
  * it is a squatter: started by hand, it reports on stdout whether its
  * listener got XPC_ERROR_CONNECTION_INVALID ("invalid") or a peer ("peer").
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +31,20 @@ static void serve(xpc_connection_t peer)
 		xpc_object_t reply = xpc_dictionary_create_reply(msg);
 		if (!reply)
 			return;
+		if (op && !strcmp(op, "env")) {
+			char cwd[512];
+			const char *var = getenv("XPC_TEST_VAR");
+			xpc_dictionary_set_string(reply, "env", var ? var : "");
+			xpc_dictionary_set_string(reply, "cwd", getcwd(cwd, sizeof(cwd)) ? cwd : "");
+		}
+		if (op && !strcmp(op, "ignore-term"))
+			signal(SIGTERM, SIG_IGN);
+		if (op && !strcmp(op, "print")) {
+			const char *text = xpc_dictionary_get_string(msg, "text");
+			printf("%s\n", text ? text : "");
+			fflush(stdout);
+			fprintf(stderr, "%s\n", text ? text : "");
+		}
 		xpc_dictionary_set_int64(reply, "pid", getpid());
 		xpc_object_t v = xpc_dictionary_get_value(msg, "value");
 		if (v)

@@ -337,6 +337,82 @@ static void scenario_restart(void)
 	close_conn(old);
 }
 
+/* XPCDAllowedUIDs/XPCDAllowedGroups: a client not admitted gets INVALID with
+ * the reason "denied" (distinct from "unknown name"); one admitted through
+ * its group is served. */
+static void scenario_denied(void)
+{
+	char extra[256];
+
+	snprintf(extra, sizeof(extra),
+		"<key>XPCDAllowedUIDs</key><array><integer>%u</integer></array>\n", (unsigned)getuid() + 1);
+	write_job("echo", NAME, extra);
+	snprintf(extra, sizeof(extra),
+		"<key>XPCDAllowedUIDs</key><array><integer>%u</integer></array>\n"
+		"<key>XPCDAllowedGroups</key><array><integer>%u</integer></array>\n",
+		(unsigned)getuid() + 1, (unsigned)getegid());
+	write_job("bygroup", NAME ".bygroup", extra);
+	start_broker();
+
+	xpc_connection_t c = connect_named(NAME, NULL);
+	xpc_object_t r = echo(c, "echo", 1);
+	CHECK(r == XPC_ERROR_CONNECTION_INVALID);
+	xpc_release(r);
+	char *why = xpc_connection_copy_invalidation_reason(c);
+	CHECK(why && strstr(why, "denied"));
+	CHECK(!why || !strstr(why, "unknown name"));
+	free(why);
+	close_conn(c);
+
+	c = connect_named(NAME ".bygroup", NULL);
+	CHECK(echo_pid(c, 2) > 0);
+	close_conn(c);
+}
+
+/* EnvironmentVariables, WorkingDirectory, StandardOutPath and
+ * StandardErrorPath reach the launched job. */
+static void scenario_job_settings(void)
+{
+	char extra[1024], path[400], line[256];
+	FILE *f;
+
+	snprintf(extra, sizeof(extra),
+		"<key>EnvironmentVariables</key><dict><key>XPC_TEST_VAR</key><string>forty-two</string></dict>\n"
+		"<key>WorkingDirectory</key><string>%s/jobs</string>\n"
+		"<key>StandardOutPath</key><string>%s/job.out</string>\n"
+		"<key>StandardErrorPath</key><string>%s/job.err</string>\n"
+		"<key>LimitLoadToSessionType</key><string>Aqua</string>\n", dir, dir, dir);
+	write_job("echo", NAME, extra);
+	start_broker();
+	xpc_connection_t c = connect_named(NAME, NULL);
+	xpc_object_t r = echo(c, "env", 1);
+	REQUIRE(xpc_get_type(r) == XPC_TYPE_DICTIONARY);
+	const char *env = xpc_dictionary_get_string(r, "env");
+	const char *cwd = xpc_dictionary_get_string(r, "cwd");
+	CHECK(env && !strcmp(env, "forty-two"));
+	snprintf(path, sizeof(path), "%s/jobs", dir);
+	CHECK(cwd && !strcmp(cwd, path));
+	xpc_release(r);
+
+	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_string(msg, "op", "print");
+	xpc_dictionary_set_string(msg, "text", "to the job's own files");
+	r = xpc_connection_send_message_with_reply_sync(c, msg);
+	CHECK(xpc_get_type(r) == XPC_TYPE_DICTIONARY);
+	xpc_release(r);
+	xpc_release(msg);
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/job.%s", dir, i ? "err" : "out");
+		f = fopen(path, "re");
+		CHECK(f);
+		if (!f)
+			continue;
+		CHECK(fgets(line, sizeof(line), f) && strstr(line, "to the job's own files"));
+		fclose(f);
+	}
+	close_conn(c);
+}
+
 /* KeepAlive: a job that exits at once is relaunched, throttled to about one
  * launch per ThrottleInterval (1 s). */
 static void scenario_keepalive(void)
@@ -376,6 +452,7 @@ int main(int argc, char **argv)
 		{"unknown-name", scenario_unknown_name},   {"squatter", scenario_squatter},
 		{"crash", scenario_crash},                 {"broker-killed", scenario_broker_killed},
 		{"keepalive", scenario_keepalive},         {"restart", scenario_restart},
+		{"denied", scenario_denied},               {"job-settings", scenario_job_settings},
 		{NULL, NULL},
 	};
 
