@@ -41,7 +41,9 @@ struct OutItem {
 	OutItem *next;
 	bool barrier;
 	FrameHeader hdr;
-	WireBuffer body;
+	WireBuffer body; /* flat (no refs); empty with an ool_fd */
+	size_t body_len;
+	int ool_fd;      /* out-of-line body (owned), or -1 */
 	int *fds;
 	size_t n_fds;
 	dispatch_block_t barrier_block;
@@ -124,6 +126,8 @@ static void out_free(OutItem *o)
 {
 	for (size_t i = 0; i < o->n_fds; i++)
 		close(o->fds[i]);
+	if (o->ool_fd >= 0)
+		close(o->ool_fd);
 	free(o->fds);
 	wire_buffer_free(&o->body);
 	free(o);
@@ -223,7 +227,8 @@ void conn_flush_locked(xpc_connection_t c)
 		}
 		if (c->state != CONN_ACTIVE || c->fd < 0 || c->connecting)
 			return;
-		r = transport_send(c->fd, &o->hdr, o->body.data, o->body.len, o->fds, o->n_fds);
+		struct iovec iov = {o->body.data, o->body.len};
+		r = transport_sendv(c->fd, &o->hdr, &iov, 1, o->body_len, o->fds, o->n_fds, o->ool_fd);
 		if (r == -EAGAIN) {
 			conn_arm_write_locked(c);
 			return;
@@ -248,13 +253,19 @@ void conn_write_ready(void *ctx)
 	conn_unlock(c);
 }
 
-/* Queues a frame with duplicated descriptors; takes @body. */
-static int conn_enqueue_locked(xpc_connection_t c, const FrameHeader *h, WireBuffer *body, const WireFds *fds)
+/* Queues a frame with duplicated descriptors; takes @body (flattened here:
+ * the runs it references belong to the caller's message) or @ool_fd. */
+static int conn_enqueue_locked(xpc_connection_t c, const FrameHeader *h, WireBuffer *body, int *ool_fd,
+			       const WireFds *fds)
 {
-	OutItem *o = calloc(1, sizeof(*o));
+	OutItem *o;
 
+	if (*ool_fd < 0 && wire_buffer_flatten(body) < 0)
+		return -ENOMEM;
+	o = calloc(1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
+	o->ool_fd = -1;
 	if (fds->n) {
 		o->fds = calloc(fds->n, sizeof(int));
 		if (!o->fds) {
@@ -271,8 +282,14 @@ static int conn_enqueue_locked(xpc_connection_t c, const FrameHeader *h, WireBuf
 		}
 	}
 	o->hdr = *h;
-	o->body = *body;
-	memset(body, 0, sizeof(*body));
+	o->body_len = body->len + body->ref_bytes;
+	if (*ool_fd >= 0) {
+		o->ool_fd = *ool_fd;
+		*ool_fd = -1;
+	} else {
+		o->body = *body;
+		memset(body, 0, sizeof(*body));
+	}
 	out_push_locked(c, o);
 	return 0;
 }
@@ -289,15 +306,55 @@ static void conn_reconnect_locked(xpc_connection_t c)
  * conn_send() - encode @msg and send or queue it.
  * @p: a pending reply entry (owned from here on: answered exactly once), or NULL
  */
+#define CONN_MAX_IOV 16
+
+/*
+ * Encodes @msg with large data by reference; a body too large for one
+ * packet goes into its memfd here, outside the lock (one copy, straight from
+ * the data objects).  Fills @iov (inline) or *ret_ool.
+ */
+static int conn_encode(xpc_object_t msg, WireBuffer *body, WireFds *fds, struct iovec *iov, size_t *ret_n,
+		       int *ret_ool)
+{
+	int r;
+
+	body->use_refs = true;
+	r = wire_encode_message(msg, body, fds);
+	if (r != 0)
+		return r;
+	size_t len = body->len + body->ref_bytes;
+	if (len > FRAME_MAX_BODY || fds->n + (len > FRAME_MAX_INLINE) > FRAME_MAX_FDS)
+		return -E2BIG;
+	if (len <= FRAME_MAX_INLINE) {
+		if (2 * body->n_refs + 1 > CONN_MAX_IOV && wire_buffer_flatten(body) < 0)
+			return -ENOMEM;
+		*ret_n = wire_buffer_iov(body, iov, CONN_MAX_IOV);
+		return 0;
+	}
+	size_t max = 2 * body->n_refs + 1;
+	struct iovec *all = max <= CONN_MAX_IOV ? iov : calloc(max, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	size_t n = wire_buffer_iov(body, all, max);
+	*ret_ool = transport_make_ool(all, n, len);
+	if (all != iov)
+		free(all);
+	*ret_n = 0;
+	return *ret_ool < 0 ? *ret_ool : 0;
+}
+
 static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
 {
 	WireBuffer body = {0};
 	WireFds fds = {0};
 	FrameHeader h = {0};
+	struct iovec iov[CONN_MAX_IOV];
+	size_t n_iov = 0;
 	uint64_t reply_to = 0;
+	int ool = -1;
 	int r;
 
-	r = wire_encode_message(msg, &body, &fds);
+	r = conn_encode(msg, &body, &fds, iov, &n_iov, &ool);
 	if (dictionary_get_reply_to(msg, &reply_to)) {
 		h.kind = FRAME_REPLY;
 		h.reply_to = reply_to;
@@ -324,20 +381,22 @@ static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
 	}
 	conn_reconnect_locked(c);
 	if (c->state == CONN_ACTIVE && c->fd >= 0 && !c->connecting && !c->out_head) {
-		r = transport_send(c->fd, &h, body.data, body.len, fds.fds, fds.n);
+		r = transport_sendv(c->fd, &h, iov, n_iov, body.len + body.ref_bytes, fds.fds, fds.n, ool);
 		if (r == 0 && transport_trace_enabled())
 			conn_trace_out(&h, msg);
 		if (r != -EAGAIN)
 			goto out;
-		r = conn_enqueue_locked(c, &h, &body, &fds);
+		r = conn_enqueue_locked(c, &h, &body, &ool, &fds);
 		conn_arm_write_locked(c);
 	} else {
-		r = conn_enqueue_locked(c, &h, &body, &fds);
+		r = conn_enqueue_locked(c, &h, &body, &ool, &fds);
 	}
 	if (r < 0 && p && pending_take_locked(c, h.id) == p)
 		pending_answer(p, XPC_ERROR_CONNECTION_INVALID);
 out:
 	conn_unlock(c);
+	if (ool >= 0)
+		close(ool);
 	wire_buffer_free(&body);
 	wire_fds_free(&fds);
 }
@@ -573,7 +632,10 @@ static bool conn_handle_frame(xpc_connection_t c, TransportFrame *f, bool inline
 		conn_violation(c, "unexpected check-in on a peer link");
 		return false;
 	}
-	r = wire_decode_message(f->body, f->hdr.body_len, f->fds, f->n_fds, &dict);
+	if (f->ool)
+		r = wire_decode_message_in(f->ool, f->fds, f->n_fds, &dict);
+	else
+		r = wire_decode_message(f->body, f->hdr.body_len, f->fds, f->n_fds, &dict);
 	if (r != 0) {
 		snprintf(why, sizeof(why), "bad encoding: %s", wire_strerror(r));
 		conn_violation(c, why);

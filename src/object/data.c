@@ -4,7 +4,9 @@
  * Both are immutable after creation (xpc_copy() retains them).  Data copies
  * the caller's bytes, except xpc_data_create_with_dispatch_data(), which
  * keeps a contiguous dispatch_data_create_map() of the dispatch data and
- * points into it.  A string holds UTF-8 text and its length without the
+ * points into it, and data_object_create_in_buffer() (received bodies),
+ * which holds a reference on an ObjectBuffer.  Copies of DATA_BIG bytes or
+ * more go into an ObjectBuffer too (huge pages: see buffer.c).  A string holds UTF-8 text and its length without the
  * NUL; it owns its bytes (trailing array) unless it is an immortal static
  * string (the error descriptions).
  */
@@ -20,6 +22,7 @@ struct data_obj {
 	size_t length;
 	const uint8_t *bytes;   /* into @buf or into @mapped */
 	dispatch_data_t mapped; /* owned, or NULL */
+	ObjectBuffer *backing;  /* owned reference, or NULL */
 	uint8_t buf[];
 };
 
@@ -29,7 +32,11 @@ static void data_dispose(xpc_object_t obj)
 
 	if (d->mapped)
 		dispatch_release(d->mapped);
+	object_buffer_release(d->backing);
 }
+
+/* From here on a copy goes into its own huge-page buffer. */
+#define DATA_BIG (1u << 20)
 
 static bool data_equal(xpc_object_t a, xpc_object_t b)
 {
@@ -69,6 +76,16 @@ xpc_object_t xpc_data_create(const void *bytes, size_t length)
 		return NULL;
 	if (length > SIZE_MAX - sizeof(*d))
 		return NULL;
+	if (length >= DATA_BIG) {
+		ObjectBuffer *b = object_buffer_new(length);
+		xpc_object_t obj;
+		if (!b)
+			return NULL;
+		memcpy(object_buffer_bytes(b), bytes, length);
+		obj = data_object_create_in_buffer(b, object_buffer_bytes(b), length);
+		object_buffer_release(b);
+		return obj;
+	}
 	d = object_alloc(XPC_TYPE_DATA, sizeof(*d) + length);
 	if (!d)
 		return NULL;
@@ -76,6 +93,18 @@ xpc_object_t xpc_data_create(const void *bytes, size_t length)
 	d->bytes = d->buf;
 	if (length)
 		memcpy(d->buf, bytes, length);
+	return d;
+}
+
+xpc_object_t data_object_create_in_buffer(ObjectBuffer *b, const void *bytes, size_t length)
+{
+	struct data_obj *d = object_alloc(XPC_TYPE_DATA, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->backing = object_buffer_retain(b);
+	d->bytes = length ? bytes : d->buf;
+	d->length = length;
 	return d;
 }
 

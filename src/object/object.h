@@ -78,6 +78,27 @@ size_t shmem_object_get_size(xpc_object_t xshmem);
 xpc_object_t endpoint_object_create_consume(int fd);
 int endpoint_object_borrow_fd(xpc_object_t xendpoint);
 
+/* ---- large byte buffers (buffer.c) ---------------------------------------- */
+
+/*
+ * A reference-counted buffer for large payloads: huge-page-backed anonymous
+ * memory from 2 MiB on (fresh 4 KiB pages are what a large copy costs).
+ * object_buffer_new() returns it with one reference, or NULL on ENOMEM.
+ */
+typedef struct ObjectBuffer ObjectBuffer;
+ObjectBuffer *object_buffer_new(size_t len);
+uint8_t *object_buffer_bytes(ObjectBuffer *b);
+size_t object_buffer_length(ObjectBuffer *b);
+ObjectBuffer *object_buffer_retain(ObjectBuffer *b);
+void object_buffer_release(ObjectBuffer *b); /* NULL is fine */
+
+/*
+ * data_object_create_in_buffer() - a data object over @length bytes at
+ * @bytes, which lie inside @b; holds a reference on @b instead of copying.
+ * The bytes must not change while the object lives.  NULL on ENOMEM.
+ */
+xpc_object_t data_object_create_in_buffer(ObjectBuffer *b, const void *bytes, size_t length);
+
 /* ---- dictionaries as messages ------------------------------------------- */
 
 /*

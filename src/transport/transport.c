@@ -2,12 +2,15 @@
  * transport.c - sendmsg/recvmsg of frames (see transport.h).
  *
  * Out-of-line bodies: the sender writes the body into a fresh memfd
- * (MFD_CLOEXEC | MFD_ALLOW_SEALING), seals it against writing, growing and
- * shrinking (and further sealing) and sends it as the last descriptor.  The
- * receiver checks the seals with F_GET_SEALS and the size with fstat before
- * mapping it read-only, so no sender can change a byte the receiver reads.
- * (Pooling of these buffers, DESIGN.md, is not done yet: see
- * docs/transport.md.)
+ * (MFD_CLOEXEC | MFD_ALLOW_SEALING) straight from its pieces (large data is
+ * not copied into the encoding first: wire.h, WireRef), seals it against
+ * writing, growing and shrinking (and further sealing) and sends it as the
+ * last descriptor.  The receiver checks the seals with F_GET_SEALS and the
+ * size with fstat, then copies the body with pread into a buffer of its own
+ * (ObjectBuffer: huge pages), closes the memfd at once, and decodes data
+ * items in place in that buffer.  So no sender can change a byte the
+ * receiver reads, and reading the received data later costs no 4 KiB page
+ * faults on shared memory (docs/transport.md has the measurements).
  */
 #include "transport/transport.h"
 
@@ -33,43 +36,67 @@ int transport_setup_socket(int fd)
 	return 0;
 }
 
-static int transport_make_memfd(const void *body, size_t len)
+/* pwrite of all @len bytes at @off; 0 or -1 (errno set). */
+static int transport_pwrite_all(int fd, const uint8_t *p, size_t len, size_t off)
 {
-	const uint8_t *p = body;
-	size_t off = 0;
-	int fd;
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += n;
+		off += (size_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
 
+int transport_make_ool(const struct iovec *iov, size_t n, size_t len)
+{
+	size_t off = 0;
+	int fd, err;
+
+	if (len > FRAME_MAX_BODY)
+		return -E2BIG;
 	fd = memfd_create("xpc-body", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
 	if (ftruncate(fd, (off_t)len) < 0)
 		goto fail;
-	while (off < len) {
-		ssize_t n = pwrite(fd, p + off, len - off, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+	for (size_t i = 0; i < n; i++) {
+		if (iov[i].iov_len > len - off) {
+			errno = EINVAL;
 			goto fail;
-		off += (size_t)n;
+		}
+		if (transport_pwrite_all(fd, iov[i].iov_base, iov[i].iov_len, off) < 0)
+			goto fail;
+		off += iov[i].iov_len;
+	}
+	if (off != len) {
+		errno = EINVAL;
+		goto fail;
 	}
 	if (fcntl(fd, F_ADD_SEALS, TRANSPORT_SEALS | F_SEAL_SEAL) < 0)
 		goto fail;
 	return fd;
 fail:
-	off = (size_t)errno;
+	err = errno;
 	close(fd);
-	return off ? -(int)off : -EIO;
+	return err ? -err : -EIO;
 }
 
-static ssize_t transport_sendmsg(int fd, const void *a, size_t alen, const void *b, size_t blen, const int *fds,
-				 size_t n_fds)
+/* @iov[0] is the header; @n pieces in all. */
+static ssize_t transport_sendmsg(int fd, struct iovec *iov, size_t n_iov, const int *fds, size_t n_fds)
 {
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int) * FRAME_MAX_FDS)];
 	} ctl;
-	struct iovec iov[2] = {{(void *)a, alen}, {(void *)b, blen}};
-	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = blen ? 2 : 1};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = n_iov};
 	ssize_t n;
 
 	if (n_fds) {
@@ -89,11 +116,14 @@ static ssize_t transport_sendmsg(int fd, const void *a, size_t alen, const void 
 	return n < 0 ? -errno : n;
 }
 
-int transport_send(int fd, FrameHeader *hdr, const void *body, size_t len, const int *fds, size_t n_fds)
+#define TRANSPORT_MAX_IOV 64
+
+int transport_sendv(int fd, FrameHeader *hdr, const struct iovec *body, size_t n_body, size_t len, const int *fds,
+		    size_t n_fds, int ool_fd)
 {
+	struct iovec iov[TRANSPORT_MAX_IOV + 1];
 	int all[FRAME_MAX_FDS];
 	ssize_t n;
-	int memfd;
 
 	if (len > FRAME_MAX_BODY || n_fds > FRAME_MAX_FDS)
 		return -E2BIG;
@@ -101,23 +131,45 @@ int transport_send(int fd, FrameHeader *hdr, const void *body, size_t len, const
 	hdr->body_len = len;
 	hdr->n_fds = (uint16_t)n_fds;
 	hdr->flags &= ~FRAME_F_OOL;
-	if (len <= FRAME_MAX_INLINE) {
-		n = transport_sendmsg(fd, hdr, sizeof(*hdr), body, len, fds, n_fds);
+	iov[0] = (struct iovec){hdr, sizeof(*hdr)};
+	if (ool_fd < 0) {
+		size_t k = 1;
+		if (len > FRAME_MAX_INLINE || n_body > TRANSPORT_MAX_IOV)
+			return -E2BIG;
+		for (size_t i = 0; i < n_body; i++)
+			if (body[i].iov_len)
+				iov[k++] = body[i];
+		n = transport_sendmsg(fd, iov, k, fds, n_fds);
 		return n < 0 ? (int)n : 0;
 	}
-	if (n_fds + 1 > FRAME_MAX_FDS)
+	if (n_fds + 1 > FRAME_MAX_FDS || len <= FRAME_MAX_INLINE)
 		return -E2BIG;
-	memfd = transport_make_memfd(body, len);
-	if (memfd < 0)
-		return memfd;
 	if (n_fds)
 		memcpy(all, fds, sizeof(int) * n_fds);
-	all[n_fds] = memfd;
+	all[n_fds] = ool_fd;
 	hdr->flags |= FRAME_F_OOL;
 	hdr->n_fds = (uint16_t)(n_fds + 1);
-	n = transport_sendmsg(fd, hdr, sizeof(*hdr), NULL, 0, all, n_fds + 1);
-	close(memfd);
+	n = transport_sendmsg(fd, iov, 1, all, n_fds + 1);
 	return n < 0 ? (int)n : 0;
+}
+
+int transport_send(int fd, FrameHeader *hdr, const void *body, size_t len, const int *fds, size_t n_fds)
+{
+	struct iovec iov = {(void *)body, len};
+	int memfd, r;
+
+	if (len > FRAME_MAX_BODY || n_fds > FRAME_MAX_FDS)
+		return -E2BIG;
+	if (len <= FRAME_MAX_INLINE)
+		return transport_sendv(fd, hdr, &iov, len ? 1 : 0, len, fds, n_fds, -1);
+	if (n_fds + 1 > FRAME_MAX_FDS)
+		return -E2BIG;
+	memfd = transport_make_ool(&iov, 1, len);
+	if (memfd < 0)
+		return memfd;
+	r = transport_sendv(fd, hdr, NULL, 0, len, fds, n_fds, memfd);
+	close(memfd);
+	return r;
 }
 
 /* Collects descriptors and credentials; returns the number of fds or -1 if
@@ -154,7 +206,22 @@ static int transport_take_cmsgs(struct msghdr *msg, TransportFrame *f)
 	return bad ? -1 : (int)f->n_fds;
 }
 
-static int transport_map_body(TransportFrame *f, const char **ret_reason)
+static int transport_pread_all(int fd, uint8_t *p, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = pread(fd, p + off, len - off, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+static int transport_take_body(TransportFrame *f, const char **ret_reason)
 {
 	int memfd = f->fds[f->n_fds - 1];
 	struct stat st;
@@ -169,13 +236,14 @@ static int transport_map_body(TransportFrame *f, const char **ret_reason)
 		*ret_reason = "bad frame: out-of-line body size disagrees";
 		return TRANSPORT_INVALID;
 	}
-	f->map = mmap(NULL, f->hdr.body_len, PROT_READ, MAP_SHARED | MAP_POPULATE, memfd, 0);
-	if (f->map == MAP_FAILED) {
-		f->map = NULL;
-		return -errno;
+	f->ool = object_buffer_new(f->hdr.body_len);
+	if (!f->ool)
+		return -ENOMEM;
+	if (transport_pread_all(memfd, object_buffer_bytes(f->ool), f->hdr.body_len) < 0) {
+		*ret_reason = "bad frame: out-of-line body unreadable";
+		return TRANSPORT_INVALID;
 	}
-	f->map_len = f->hdr.body_len;
-	f->body = f->map;
+	f->body = object_buffer_bytes(f->ool);
 	close(memfd);
 	f->fds[--f->n_fds] = -1;
 	return 0;
@@ -195,8 +263,7 @@ int transport_recv(int fd, TransportFrame *f, const char **ret_reason)
 
 	f->n_fds = 0;
 	f->has_creds = false;
-	f->map = NULL;
-	f->map_len = 0;
+	f->ool = NULL;
 	f->body = NULL;
 	do
 		n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
@@ -221,7 +288,7 @@ int transport_recv(int fd, TransportFrame *f, const char **ret_reason)
 	if (frame_parse_header(f->pkt, (size_t)n, f->n_fds, &f->hdr, ret_reason) < 0)
 		return TRANSPORT_INVALID;
 	if (f->hdr.flags & FRAME_F_OOL)
-		return transport_map_body(f, ret_reason);
+		return transport_take_body(f, ret_reason);
 	f->body = f->pkt + FRAME_HEADER_SIZE;
 	return 0;
 }
@@ -232,9 +299,8 @@ void transport_frame_clear(TransportFrame *f)
 		if (f->fds[i] >= 0)
 			close(f->fds[i]);
 	f->n_fds = 0;
-	if (f->map)
-		munmap(f->map, f->map_len);
-	f->map = NULL;
+	object_buffer_release(f->ool);
+	f->ool = NULL;
 	f->body = NULL;
 }
 

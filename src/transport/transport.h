@@ -18,7 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
+#include "object/object.h"
 #include "transport/frame.h"
 
 typedef struct TransportFrame {
@@ -30,9 +32,10 @@ typedef struct TransportFrame {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
+	/* An out-of-line body: copied out of the sealed memfd into this buffer
+	 * (body points at its bytes); consumers may retain it. */
+	ObjectBuffer *ool;
 	/* private */
-	void *map;
-	size_t map_len;
 	uint8_t pkt[FRAME_HEADER_SIZE + FRAME_MAX_INLINE];
 } TransportFrame;
 
@@ -50,7 +53,8 @@ typedef struct TransportFrame {
  */
 int transport_recv(int fd, TransportFrame *f, const char **ret_reason);
 
-/* Closes the descriptors not taken, unmaps an out-of-line body. */
+/* Closes the descriptors not taken, drops the reference on an out-of-line
+ * body. */
 void transport_frame_clear(TransportFrame *f);
 
 /*
@@ -64,6 +68,24 @@ void transport_frame_clear(TransportFrame *f);
  *         (limit), -EPIPE/-ECONNRESET (peer gone), or another negative errno.
  */
 int transport_send(int fd, FrameHeader *hdr, const void *body, size_t len, const int *fds, size_t n_fds);
+
+/*
+ * transport_make_ool() - the sealed memfd of an out-of-line body.
+ * @iov, @n: the body's pieces, in order; @len: their total
+ *           (FRAME_MAX_INLINE < @len <= FRAME_MAX_BODY)
+ * Return: the memfd (close-on-exec, owned by the caller), or a negative errno.
+ */
+int transport_make_ool(const struct iovec *iov, size_t n, size_t len);
+
+/*
+ * transport_sendv() - transport_send() with the body in pieces.
+ * @iov, @n, @len: an inline body (@len <= FRAME_MAX_INLINE); or, with
+ *                 @ool_fd >= 0, the length of the out-of-line body in
+ *                 @ool_fd (from transport_make_ool; borrowed), sent after
+ *                 @fds (@iov unused)
+ */
+int transport_sendv(int fd, FrameHeader *hdr, const struct iovec *iov, size_t n, size_t len, const int *fds,
+		    size_t n_fds, int ool_fd);
 
 /* Sets SO_PASSCRED on a socket so that received frames carry credentials. */
 int transport_setup_socket(int fd);

@@ -10,6 +10,10 @@
  * item needs a descriptor.  On any failure every object built so far is
  * released and every descriptor taken is closed (the objects own them), so
  * nothing leaks; the caller closes the descriptors left in its array.
+ *
+ * wire_decode_message_in() decodes a body that lies in an ObjectBuffer: data
+ * items of WIRE_REF_MIN bytes or more then point into that buffer (holding
+ * a reference) instead of being copied.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -27,6 +31,7 @@ typedef struct Cursor {
 	size_t n_fds;
 	size_t next_fd;
 	unsigned depth;
+	ObjectBuffer *backing; /* the input lies in it, or NULL */
 } Cursor;
 
 static size_t left(const Cursor *c)
@@ -142,7 +147,10 @@ static int decode_data(Cursor *c, xpc_object_t *ret)
 
 	if ((r = get_u32(c, &len)) || (r = get_bytes(c, len, &s)))
 		return r;
-	*ret = xpc_data_create(s, len);
+	if (c->backing && len >= WIRE_REF_MIN)
+		*ret = data_object_create_in_buffer(c->backing, s, len);
+	else
+		*ret = xpc_data_create(s, len);
 	return *ret ? 0 : -ENOMEM;
 }
 
@@ -344,9 +352,10 @@ static int decode_object(Cursor *c, xpc_object_t *ret)
 	return WIRE_E_BAD_TAG;
 }
 
-static int decode_root(const void *data, size_t len, uint32_t magic, int *fds, size_t n_fds, xpc_object_t *ret)
+static int decode_root(const void *data, size_t len, uint32_t magic, int *fds, size_t n_fds, ObjectBuffer *backing,
+		       xpc_object_t *ret)
 {
-	Cursor c = {.p = data, .end = (const uint8_t *)data + len, .fds = fds, .n_fds = n_fds};
+	Cursor c = {.p = data, .end = (const uint8_t *)data + len, .fds = fds, .n_fds = n_fds, .backing = backing};
 	uint32_t m, version;
 	xpc_object_t obj = NULL;
 	int r;
@@ -374,12 +383,20 @@ int wire_decode_message(const void *data, size_t len, int *fds, size_t n_fds, xp
 	static int no_fds[1] = {-1};
 
 	/* fds non-NULL marks a message: descriptor items allowed, root a dictionary */
-	return decode_root(data, len, WIRE_MESSAGE_MAGIC, fds ? fds : no_fds, fds ? n_fds : 0, ret_dict);
+	return decode_root(data, len, WIRE_MESSAGE_MAGIC, fds ? fds : no_fds, fds ? n_fds : 0, NULL, ret_dict);
+}
+
+int wire_decode_message_in(ObjectBuffer *b, int *fds, size_t n_fds, xpc_object_t *ret_dict)
+{
+	static int no_fds[1] = {-1};
+
+	return decode_root(object_buffer_bytes(b), object_buffer_length(b), WIRE_MESSAGE_MAGIC, fds ? fds : no_fds,
+			   fds ? n_fds : 0, b, ret_dict);
 }
 
 int wire_decode_object(const void *data, size_t len, xpc_object_t *ret_obj)
 {
-	return decode_root(data, len, WIRE_OBJECT_MAGIC, NULL, 0, ret_obj);
+	return decode_root(data, len, WIRE_OBJECT_MAGIC, NULL, 0, NULL, ret_obj);
 }
 
 const char *wire_strerror(int err)

@@ -7,6 +7,12 @@
  * descriptor-carrying object (fd, shmem, endpoint) appends its descriptor,
  * borrowed, to the WireFds list in order of appearance; the transport sends
  * them with SCM_RIGHTS.
+ *
+ * With WireBuffer.use_refs (the connection layer's send path), data of
+ * WIRE_REF_MIN bytes or more is not copied: the buffer records where it
+ * goes (WireRef) and the transport writes it from the object itself, so a
+ * large message is copied once, into the out-of-line memfd.  Back-patched
+ * lengths count the referenced bytes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -53,6 +59,32 @@ static void put_bytes(Encoder *e, const void *src, size_t n)
 		memcpy(e->buf->data + e->buf->len, src, n);
 	memset(e->buf->data + e->buf->len + n, 0, pad);
 	e->buf->len += n + pad;
+}
+
+/* Records @n bytes at @src by reference (use_refs), padding copied. */
+static void put_ref(Encoder *e, const void *src, size_t n)
+{
+	WireBuffer *b = e->buf;
+	size_t pad = (4 - (n & 3)) & 3;
+	uint8_t zero[4] = {0};
+
+	if (b->n_refs == b->cap_refs) {
+		size_t cap = b->cap_refs ? b->cap_refs * 2 : 4;
+		WireRef *r = realloc(b->refs, cap * sizeof(*r));
+		if (!r) {
+			e->err = -ENOMEM;
+			return;
+		}
+		b->refs = r;
+		b->cap_refs = cap;
+	}
+	if (b->ref_bytes + n > UINT32_MAX) {
+		e->err = WIRE_E_TOO_BIG;
+		return;
+	}
+	b->refs[b->n_refs++] = (WireRef){.at = b->len, .p = src, .len = n};
+	b->ref_bytes += n;
+	put_bytes(e, zero, pad);
 }
 
 static void put_u32(Encoder *e, uint32_t v)
@@ -117,9 +149,10 @@ static size_t open_container(Encoder *e, uint32_t tag, size_t count)
 	return at;
 }
 
-static void close_container(Encoder *e, size_t at)
+/* @refs0: ref_bytes when the container was opened. */
+static void close_container(Encoder *e, size_t at, size_t refs0)
 {
-	size_t body = e->buf->len - at - 4;
+	size_t body = e->buf->len + e->buf->ref_bytes - refs0 - at - 4;
 
 	if (e->err)
 		return;
@@ -169,12 +202,15 @@ static void put_data(Encoder *e, xpc_object_t obj)
 		return;
 	}
 	put_u32(e, (uint32_t)len);
-	put_bytes(e, xpc_data_get_bytes_ptr(obj), len);
+	if (e->buf->use_refs && len >= WIRE_REF_MIN && !e->err)
+		put_ref(e, xpc_data_get_bytes_ptr(obj), len);
+	else
+		put_bytes(e, xpc_data_get_bytes_ptr(obj), len);
 }
 
 static void put_containers(Encoder *e, xpc_object_t obj, xpc_type_t t)
 {
-	size_t at;
+	size_t at, refs0 = e->buf->ref_bytes;
 
 	if (++e->depth > WIRE_MAX_DEPTH) {
 		e->err = WIRE_E_TOO_DEEP;
@@ -187,7 +223,7 @@ static void put_containers(Encoder *e, xpc_object_t obj, xpc_type_t t)
 		at = open_container(e, XPC_TYPE_DICTIONARY->wire_tag, xpc_dictionary_get_count(obj));
 		xpc_dictionary_apply_f(obj, e, put_entry);
 	}
-	close_container(e, at);
+	close_container(e, at, refs0);
 	e->depth--;
 }
 
@@ -247,12 +283,15 @@ static int encode_root(xpc_object_t obj, uint32_t magic, WireBuffer *buf, WireFd
 {
 	Encoder e = {.buf = buf, .fds = fds};
 	size_t len0 = buf->len, n0 = fds ? fds->n : 0;
+	size_t r0 = buf->n_refs, rb0 = buf->ref_bytes;
 
 	put_u32(&e, magic);
 	put_u32(&e, WIRE_VERSION);
 	put_object(&e, obj);
 	if (e.err) {
 		buf->len = len0;
+		buf->n_refs = r0;
+		buf->ref_bytes = rb0;
 		if (fds)
 			fds->n = n0;
 	}
@@ -274,8 +313,52 @@ int wire_encode_object(xpc_object_t obj, WireBuffer *buf)
 void wire_buffer_free(WireBuffer *buf)
 {
 	free(buf->data);
+	free(buf->refs);
 	buf->data = NULL;
+	buf->refs = NULL;
 	buf->len = buf->cap = 0;
+	buf->n_refs = buf->cap_refs = buf->ref_bytes = 0;
+}
+
+size_t wire_buffer_iov(const WireBuffer *buf, struct iovec *iov, size_t max)
+{
+	size_t n = 0, from = 0;
+
+	for (size_t i = 0; i < buf->n_refs && n + 2 <= max; i++) {
+		const WireRef *r = &buf->refs[i];
+		if (r->at > from)
+			iov[n++] = (struct iovec){buf->data + from, r->at - from};
+		iov[n++] = (struct iovec){(void *)r->p, r->len};
+		from = r->at;
+	}
+	if (buf->len > from && n < max)
+		iov[n++] = (struct iovec){buf->data + from, buf->len - from};
+	return n;
+}
+
+int wire_buffer_flatten(WireBuffer *buf)
+{
+	size_t total = buf->len + buf->ref_bytes, from = buf->len, shift = buf->ref_bytes;
+	uint8_t *p;
+
+	if (!buf->n_refs)
+		return 0;
+	p = realloc(buf->data, total);
+	if (!p)
+		return -ENOMEM;
+	/* Back to front: each run of data moves up by the refs before it. */
+	for (size_t i = buf->n_refs; i-- > 0;) {
+		const WireRef *r = &buf->refs[i];
+		memmove(p + r->at + shift, p + r->at, from - r->at);
+		memcpy(p + r->at + shift - r->len, r->p, r->len);
+		shift -= r->len;
+		from = r->at;
+	}
+	buf->data = p;
+	buf->len = buf->cap = total;
+	buf->n_refs = 0;
+	buf->ref_bytes = 0;
+	return 0;
 }
 
 void wire_fds_free(WireFds *fds)

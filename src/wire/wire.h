@@ -17,9 +17,13 @@
 #ifndef XPC_WIRE_WIRE_H
 #define XPC_WIRE_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include <xpc/xpc.h>
+
+#include "object/object.h"
 
 #define WIRE_MESSAGE_MAGIC 0x40585043u /* "CPX@": a message body */
 #define WIRE_OBJECT_MAGIC 0x42133742u  /* standalone serialized object */
@@ -46,10 +50,27 @@ enum {
 	WIRE_E_TOO_BIG,        /* encoding: a length does not fit 32 bits */
 };
 
+/*
+ * A large byte run (data of WIRE_REF_MIN bytes or more) that an encoder with
+ * `use_refs` set left in place instead of copying: logically it comes
+ * before data[at].  The pointer is borrowed from the encoded object.
+ */
+typedef struct WireRef {
+	size_t at;
+	const void *p;
+	size_t len;
+} WireRef;
+
+#define WIRE_REF_MIN (16u * 1024u)
+
 typedef struct WireBuffer {
 	uint8_t *data;
-	size_t len;
+	size_t len;     /* bytes in data */
 	size_t cap;
+	bool use_refs;  /* set by the caller before encoding */
+	WireRef *refs;
+	size_t n_refs, cap_refs;
+	size_t ref_bytes; /* sum of refs[].len: the encoding is len + ref_bytes */
 } WireBuffer;
 
 typedef struct WireFds {
@@ -59,6 +80,13 @@ typedef struct WireFds {
 } WireFds;
 
 void wire_buffer_free(WireBuffer *buf);
+
+/* The encoding as pieces, in order, into @iov (at most @max, which must be
+ * at least 2 * n_refs + 1); returns how many.  Borrowed. */
+size_t wire_buffer_iov(const WireBuffer *buf, struct iovec *iov, size_t max);
+/* Copies the referenced runs in: afterwards data holds the whole encoding
+ * and n_refs is 0.  Return: 0 or -ENOMEM (buffer unchanged). */
+int wire_buffer_flatten(WireBuffer *buf);
 void wire_fds_free(WireFds *fds); /* frees the array, closes nothing */
 
 /* Appends magic, version and @dict to @buf, descriptors to @fds.
@@ -69,6 +97,11 @@ int wire_encode_message(xpc_object_t dict, WireBuffer *buf, WireFds *fds);
  * @fds: @n_fds descriptors received with it; those taken become -1.
  * Return: 0 with *ret_dict (+1), a WIRE_E_* code, or -ENOMEM. */
 int wire_decode_message(const void *data, size_t len, int *fds, size_t n_fds, xpc_object_t *ret_dict);
+
+/* The same for a body that lies in @b (all of it): large data items point
+ * into @b, holding a reference, instead of being copied.  The bytes of @b
+ * must never change afterwards. */
+int wire_decode_message_in(ObjectBuffer *b, int *fds, size_t n_fds, xpc_object_t *ret_dict);
 
 /* Standalone form (WIRE_OBJECT_MAGIC, any root type, no descriptors). */
 int wire_encode_object(xpc_object_t obj, WireBuffer *buf);
