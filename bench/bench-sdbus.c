@@ -1,0 +1,280 @@
+/*
+ * bench-sdbus.c - the D-Bus figures of `make bench`, with systemd's sd-bus
+ * on both sides:
+ *
+ *   rtt     sd_bus_call of a method Echo(ay) -> ay on /org/xpc/Bench,
+ *           the message built for each call, for 64 B .. 4 MiB:
+ *             bench-sdbus p2p             peer to peer over a socketpair
+ *                                         (series sdbus-p2p)
+ *             bench-sdbus bus ADDR SERIES through the bus daemon at ADDR
+ *                                         (dbus-daemon or dbus-broker); the
+ *                                         service owns org.xpc.Bench
+ *   setup   (bus only) a new bus connection: sd_bus_start (auth + Hello)
+ *           and the first Echo reply, then close.
+ *   rss     (bus only) resident set of an idle client that got one reply.
+ *
+ *   bench-sdbus idle-client ADDR  (internal) the rss client
+ *
+ * The service runs in a forked child.  Output: RESULT lines (bench/bench.h).
+ */
+#include "bench.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <systemd/sd-bus.h>
+#include <unistd.h>
+
+#define BUS_NAME "org.xpc.Bench"
+#define OBJ_PATH "/org/xpc/Bench"
+#define IFACE "org.xpc.Bench"
+
+/* ---- the service side ----------------------------------------------------------- */
+
+static int echo(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	const void *p = NULL;
+	size_t len = 0;
+	sd_bus_message *r = NULL;
+	int rc;
+
+	(void)userdata;
+	(void)error;
+	rc = sd_bus_message_read_array(m, 'y', &p, &len);
+	if (rc < 0)
+		return rc;
+	rc = sd_bus_message_new_method_return(m, &r);
+	if (rc >= 0)
+		rc = sd_bus_message_append_array(r, 'y', p, len);
+	if (rc >= 0)
+		rc = sd_bus_send(NULL, r, NULL);
+	sd_bus_message_unref(r);
+	return rc < 0 ? rc : 1;
+}
+
+static const sd_bus_vtable vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_METHOD("Echo", "ay", "ay", echo, 0),
+	SD_BUS_VTABLE_END,
+};
+
+static void serve_loop(sd_bus *bus)
+{
+	if (sd_bus_add_object_vtable(bus, NULL, OBJ_PATH, IFACE, vtable, NULL) < 0)
+		_exit(1);
+	for (;;) {
+		int r = sd_bus_process(bus, NULL);
+		if (r < 0)
+			_exit(0);
+		if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0)
+			_exit(0);
+	}
+}
+
+static void serve_p2p(int fd)
+{
+	sd_bus *bus = NULL;
+	sd_id128_t id;
+
+	if (sd_bus_new(&bus) < 0 || sd_bus_set_fd(bus, fd, fd) < 0 || sd_id128_randomize(&id) < 0 ||
+	    sd_bus_set_server(bus, 1, id) < 0 || sd_bus_start(bus) < 0)
+		_exit(1);
+	serve_loop(bus);
+}
+
+/* ---- the client side ------------------------------------------------------------- */
+
+static sd_bus *bus_connect(const char *address)
+{
+	sd_bus *bus = NULL;
+
+	if (sd_bus_new(&bus) < 0 || sd_bus_set_address(bus, address) < 0 || sd_bus_set_bus_client(bus, 1) < 0 ||
+	    sd_bus_start(bus) < 0) {
+		sd_bus_unref(bus);
+		return NULL;
+	}
+	return bus;
+}
+
+static void serve_bus(const char *address, int ready_fd)
+{
+	sd_bus *bus = bus_connect(address);
+
+	if (!bus || sd_bus_request_name(bus, BUS_NAME, 0) < 0 || write(ready_fd, "r", 1) != 1)
+		_exit(1);
+	close(ready_fd);
+	serve_loop(bus);
+}
+
+/* One Echo call; 0 if the reply carries the payload's length back. */
+static int call_echo(sd_bus *bus, const char *dest, const void *payload, size_t size)
+{
+	sd_bus_message *m = NULL, *reply = NULL;
+	sd_bus_error err = SD_BUS_ERROR_NULL;
+	const void *p;
+	size_t len = (size_t)-1;
+	int rc;
+
+	rc = sd_bus_message_new_method_call(bus, &m, dest, OBJ_PATH, IFACE, "Echo");
+	if (rc >= 0)
+		rc = sd_bus_message_append_array(m, 'y', payload, size);
+	if (rc >= 0)
+		rc = sd_bus_call(bus, m, 0, &err, &reply);
+	if (rc >= 0)
+		rc = sd_bus_message_read_array(reply, 'y', &p, &len);
+	if (rc < 0)
+		fprintf(stderr, "bench-sdbus: Echo: %s\n", err.message ? err.message : strerror(-rc));
+	sd_bus_error_free(&err);
+	sd_bus_message_unref(reply);
+	sd_bus_message_unref(m);
+	return rc >= 0 && len == size ? 0 : -1;
+}
+
+static void rtt_series(const char *series, sd_bus *bus, const char *dest)
+{
+	char *buf = calloc(1, bench_sizes[BENCH_N_SIZES - 1]);
+	double *ns = calloc(20000, sizeof(double));
+
+	for (size_t s = 0; s < BENCH_N_SIZES; s++) {
+		size_t size = bench_sizes[s];
+		int n = bench_iterations(size, 20000);
+		for (int i = -n / 10; i < n; i++) {
+			uint64_t t0 = bench_now_ns();
+			if (call_echo(bus, dest, buf, size) < 0)
+				bench_fail(series);
+			if (i >= 0)
+				ns[i] = (double)(bench_now_ns() - t0);
+		}
+		bench_report_ns("rtt", series, (long)size, ns, n);
+	}
+	free(ns);
+	free(buf);
+}
+
+static void reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static int run_p2p(void)
+{
+	int sv[2];
+	sd_bus *bus = NULL;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		bench_fail("socketpair");
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		serve_p2p(sv[1]);
+	}
+	close(sv[1]);
+	if (sd_bus_new(&bus) < 0 || sd_bus_set_fd(bus, sv[0], sv[0]) < 0 || sd_bus_start(bus) < 0)
+		bench_fail("sd-bus p2p client");
+	rtt_series("sdbus-p2p", bus, NULL);
+	sd_bus_flush_close_unref(bus);
+	reap(pid);
+	return 0;
+}
+
+static void setup_series(const char *series, const char *address)
+{
+	int n = 300;
+	double *ns = calloc((size_t)n, sizeof(double));
+
+	for (int i = -30; i < n; i++) {
+		uint64_t t0 = bench_now_ns();
+		sd_bus *bus = bus_connect(address);
+		if (!bus || call_echo(bus, BUS_NAME, "", 0) < 0)
+			bench_fail(series);
+		uint64_t dt = bench_now_ns() - t0;
+		sd_bus_flush_close_unref(bus);
+		if (i >= 0)
+			ns[i] = (double)dt;
+	}
+	bench_report_ns("setup", series, -1, ns, n);
+	free(ns);
+}
+
+static int idle_client(const char *address)
+{
+	sd_bus *bus = bus_connect(address);
+
+	if (!bus || call_echo(bus, BUS_NAME, "", 0) < 0)
+		return 1;
+	printf("ready\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+static long idle_rss(const char *address)
+{
+	int p[2];
+	char line[16] = {0};
+	long kib = -1;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		execl("/proc/self/exe", "bench-sdbus", "idle-client", address, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	if (read(p[0], line, sizeof(line) - 1) > 0 && !strncmp(line, "ready", 5))
+		kib = bench_rss_kib(pid);
+	close(p[0]);
+	reap(pid);
+	return kib;
+}
+
+static int run_bus(const char *address, const char *series)
+{
+	int p[2];
+	char c, name[64];
+	sd_bus *bus;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		bench_fail("pipe");
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		serve_bus(address, p[1]);
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) != 1)
+		bench_fail("the bus service");
+	close(p[0]);
+	bus = bus_connect(address);
+	if (!bus)
+		bench_fail("connecting to the bus");
+	snprintf(name, sizeof(name), "sdbus-%s", series);
+	rtt_series(name, bus, BUS_NAME);
+	sd_bus_flush_close_unref(bus);
+	setup_series(name, address);
+	long kib = idle_rss(address);
+	snprintf(name, sizeof(name), "sdbus-%s-client", series);
+	bench_result("rss", name, -1, (double)kib, (double)kib, "KiB");
+	reap(pid);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (argc == 2 && !strcmp(argv[1], "p2p"))
+		return run_p2p();
+	if (argc == 4 && !strcmp(argv[1], "bus"))
+		return run_bus(argv[2], argv[3]);
+	if (argc == 3 && !strcmp(argv[1], "idle-client"))
+		return idle_client(argv[2]);
+	fprintf(stderr, "usage: bench-sdbus p2p | bench-sdbus bus ADDRESS SERIES\n");
+	return 2;
+}

@@ -1,0 +1,321 @@
+/*
+ * bench-xpc.c - the libxpc figures of `make bench`, between two processes:
+ *
+ *   rtt       xpc_connection_send_message_with_reply_sync of a dictionary
+ *             { "n": int64, "data": xpc_data of the payload } built for each
+ *             call, answered by a reply carrying the same data back, for
+ *             64 B .. 4 MiB; over an endpoint connection (xpc-endpoint) and
+ *             over a named service that a private xpcd launched on demand
+ *             (xpc-named, XPCD_SOCKET).
+ *   oneway    small dictionaries { "n": int64 } sent with
+ *             xpc_connection_send_message, then one request whose reply
+ *             says they were all handled; messages/s.
+ *   bulk      one 64 MiB xpc_data (copied into the dictionary, sent, mapped
+ *             by the receiver, which touches every page and replies); GB/s.
+ *   setup     create a connection, resume it and get the first reply, then
+ *             cancel it: named (broker lookup + check-in) and through an
+ *             endpoint (check-in only).
+ *   rss       resident set of an idle process with one named connection
+ *             that got one reply.
+ *
+ *   bench-xpc NAME               everything; NAME is served by a job of the
+ *                                xpcd at $XPCD_SOCKET
+ *   bench-xpc service NAME       the job: listens on NAME and on an
+ *                                anonymous listener, answers as above
+ *   bench-xpc idle-client NAME   (internal) the rss client
+ *
+ * Only the public API, linked to libxpc.so as users do.  The endpoint
+ * comes the usual way: the job makes an anonymous listener and hands its
+ * xpc_endpoint out in a reply over the named connection, so the endpoint
+ * figures talk to the same process without the broker.  Output: RESULT
+ * lines (bench/bench.h).
+ */
+#include "bench.h"
+
+#include <dispatch/dispatch.h>
+#include <xpc/xpc.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define BULK_LEN (64u << 20)
+#define ROUNDS 5
+#define ONEWAY_N 100000
+
+/* ---- the service side --------------------------------------------------------- */
+
+/* Reads one byte of every page of a bulk payload, as a consumer would. */
+static int64_t touch_pages(xpc_object_t data)
+{
+	const unsigned char *p = xpc_data_get_bytes_ptr(data);
+	size_t len = xpc_data_get_length(data);
+	int64_t sum = 0;
+
+	for (size_t i = 0; p && i < len; i += 4096)
+		sum += p[i];
+	return sum;
+}
+
+static xpc_endpoint_t service_endpoint;
+
+static void answer(xpc_connection_t peer, xpc_object_t m)
+{
+	xpc_object_t r = xpc_dictionary_create_reply(m);
+	xpc_object_t data = xpc_dictionary_get_value(m, "data");
+
+	if (!r)
+		return; /* one-way */
+	xpc_dictionary_set_int64(r, "n", xpc_dictionary_get_int64(m, "n"));
+	if (xpc_dictionary_get_bool(m, "get-endpoint"))
+		xpc_dictionary_set_value(r, "endpoint", service_endpoint);
+	if (data && xpc_dictionary_get_bool(m, "bulk"))
+		xpc_dictionary_set_int64(r, "sum", touch_pages(data));
+	else if (data)
+		xpc_dictionary_set_value(r, "data", data);
+	xpc_connection_send_message(peer, r);
+	xpc_release(r);
+}
+
+static void listen_on(xpc_connection_t l)
+{
+	if (!l)
+		exit(1);
+	xpc_connection_set_event_handler(l, ^(xpc_object_t ev) {
+		if (xpc_get_type(ev) != XPC_TYPE_CONNECTION)
+			return;
+		xpc_connection_t peer = (xpc_connection_t)ev;
+		xpc_connection_set_event_handler(peer, ^(xpc_object_t m) {
+			if (xpc_get_type(m) == XPC_TYPE_DICTIONARY)
+				answer(peer, m);
+		});
+		xpc_connection_resume(peer);
+	});
+	xpc_connection_resume(l);
+}
+
+static void service(const char *name)
+{
+	xpc_connection_t anon = xpc_connection_create(NULL, NULL);
+
+	listen_on(anon);
+	service_endpoint = xpc_endpoint_create(anon);
+	if (!service_endpoint)
+		exit(1);
+	listen_on(xpc_connection_create_mach_service(name, NULL, XPC_CONNECTION_MACH_SERVICE_LISTENER));
+	dispatch_main();
+}
+
+/* ---- the client side ---------------------------------------------------------- */
+
+static xpc_connection_t activate(xpc_connection_t c)
+{
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+		(void)ev;
+	});
+	xpc_connection_resume(c);
+	return c;
+}
+
+/* One request; 0 if the reply is a dictionary echoing n. */
+static int request(xpc_connection_t c, xpc_object_t m, int64_t n)
+{
+	xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, m);
+	int ok = xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_int64(r, "n") == n;
+
+	xpc_release(r);
+	return ok ? 0 : -1;
+}
+
+static int ping(xpc_connection_t c, const void *payload, size_t size, int64_t n)
+{
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+	int rc;
+
+	xpc_dictionary_set_int64(m, "n", n);
+	if (payload)
+		xpc_dictionary_set_data(m, "data", payload, size);
+	rc = request(c, m, n);
+	xpc_release(m);
+	return rc;
+}
+
+static void rtt_series(const char *series, xpc_connection_t c)
+{
+	char *buf = calloc(1, bench_sizes[BENCH_N_SIZES - 1]);
+	double *ns = calloc(20000, sizeof(double));
+
+	for (size_t s = 0; s < BENCH_N_SIZES; s++) {
+		size_t size = bench_sizes[s];
+		int n = bench_iterations(size, 20000);
+		for (int i = -n / 10; i < n; i++) {
+			uint64_t t0 = bench_now_ns();
+			if (ping(c, buf, size, i) < 0)
+				bench_fail(series);
+			if (i >= 0)
+				ns[i] = (double)(bench_now_ns() - t0);
+		}
+		bench_report_ns("rtt", series, (long)size, ns, n);
+	}
+	free(ns);
+	free(buf);
+}
+
+static void oneway(xpc_connection_t c)
+{
+	double rate[ROUNDS], worst;
+
+	for (int r = 0; r < ROUNDS; r++) {
+		uint64_t t0 = bench_now_ns();
+		for (int i = 0; i < ONEWAY_N; i++) {
+			xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+			xpc_dictionary_set_int64(m, "n", i);
+			xpc_connection_send_message(c, m);
+			xpc_release(m);
+		}
+		if (ping(c, NULL, 0, -1) < 0)
+			bench_fail("oneway sync");
+		rate[r] = ONEWAY_N / ((double)(bench_now_ns() - t0) / 1e9);
+	}
+	double med = bench_rate_stats(rate, ROUNDS, &worst);
+	bench_result("oneway", "xpc-endpoint", -1, med, worst, "msgs/s");
+}
+
+static void bulk(xpc_connection_t c)
+{
+	char *buf = malloc(BULK_LEN);
+	double rate[ROUNDS], worst;
+
+	memset(buf, 'x', BULK_LEN);
+	for (int r = -1; r < ROUNDS; r++) { /* round -1 warms up */
+		uint64_t t0 = bench_now_ns();
+		xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+		xpc_dictionary_set_int64(m, "n", r);
+		xpc_dictionary_set_bool(m, "bulk", true);
+		xpc_dictionary_set_data(m, "data", buf, BULK_LEN);
+		if (request(c, m, r) < 0)
+			bench_fail("bulk");
+		xpc_release(m);
+		if (r >= 0)
+			rate[r] = BULK_LEN / (double)(bench_now_ns() - t0);
+	}
+	double med = bench_rate_stats(rate, ROUNDS, &worst);
+	bench_result("bulk", "xpc-endpoint", -1, med, worst, "GB/s");
+	free(buf);
+}
+
+/* Connection set-up: make(), resume, first reply, cancel; n times. */
+static void setup_series(const char *series, xpc_connection_t (^make)(void))
+{
+	int n = 300;
+	double *ns = calloc((size_t)n, sizeof(double));
+
+	for (int i = -30; i < n; i++) {
+		uint64_t t0 = bench_now_ns();
+		xpc_connection_t c = activate(make());
+		if (ping(c, NULL, 0, i) < 0)
+			bench_fail(series);
+		uint64_t dt = bench_now_ns() - t0;
+		xpc_connection_cancel(c);
+		xpc_release(c);
+		if (i >= 0)
+			ns[i] = (double)dt;
+	}
+	bench_report_ns("setup", series, -1, ns, n);
+	free(ns);
+}
+
+/* The job's anonymous listener, asked for over the named connection. */
+static xpc_endpoint_t fetch_endpoint(xpc_connection_t named)
+{
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_object_t r, ep;
+
+	xpc_dictionary_set_bool(m, "get-endpoint", true);
+	r = xpc_connection_send_message_with_reply_sync(named, m);
+	ep = xpc_get_type(r) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_value(r, "endpoint") : NULL;
+	if (!ep || xpc_get_type(ep) != XPC_TYPE_ENDPOINT)
+		bench_fail("fetching the endpoint");
+	xpc_retain(ep);
+	xpc_release(r);
+	xpc_release(m);
+	return ep;
+}
+
+static int idle_client(const char *name)
+{
+	xpc_connection_t c = activate(xpc_connection_create_mach_service(name, NULL, 0));
+
+	if (ping(c, NULL, 0, 1) < 0)
+		return 1;
+	printf("ready\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+static long idle_rss(const char *self, const char *name)
+{
+	int p[2];
+	char line[16] = {0};
+	long kib = -1;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		execl(self, self, "idle-client", name, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	if (read(p[0], line, sizeof(line) - 1) > 0 && !strncmp(line, "ready", 5))
+		kib = bench_rss_kib(pid);
+	close(p[0]);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return kib;
+}
+
+static void run_all(const char *self, const char *name)
+{
+	xpc_connection_t named = activate(xpc_connection_create_mach_service(name, NULL, 0));
+	xpc_endpoint_t ep = fetch_endpoint(named);
+	xpc_connection_t c = activate(xpc_connection_create_from_endpoint(ep));
+	long kib;
+
+	rtt_series("xpc-endpoint", c);
+	rtt_series("xpc-named", named);
+	oneway(c);
+	bulk(c);
+	setup_series("xpc-named", ^{
+		return xpc_connection_create_mach_service(name, NULL, 0);
+	});
+	setup_series("xpc-endpoint", ^{
+		return xpc_connection_create_from_endpoint(ep);
+	});
+	kib = idle_rss(self, name);
+	bench_result("rss", "xpc-client", -1, (double)kib, (double)kib, "KiB");
+	xpc_connection_cancel(named);
+	xpc_release(named);
+	xpc_connection_cancel(c);
+	xpc_release(c);
+	xpc_release(ep);
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (argc == 3 && !strcmp(argv[1], "service"))
+		service(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "idle-client"))
+		return idle_client(argv[2]);
+	if (argc != 2) {
+		fprintf(stderr, "usage: bench-xpc NAME (with XPCD_SOCKET set)\n");
+		return 2;
+	}
+	run_all("/proc/self/exe", argv[1]);
+	return 0;
+}

@@ -1,0 +1,181 @@
+#!/bin/sh
+# bench/run.sh - the whole benchmark suite of `make bench` in one run.
+#
+#   bench/run.sh [BUILD_DIR] [OUT_DIR]     (defaults: build, bench/results)
+#
+# Builds nothing (the Makefile does).  In a fresh temp dir it starts its own
+# daemons on private sockets: an xpcd whose one job is `bench-xpc service`,
+# a dbus-daemon with its own configuration, dbus-broker through
+# bench/dbus-broker-controller (dbus-broker-launch needs systemd), and at
+# the end an xpcd with 1 000 generated jobs to weigh.  It runs bench-xpc,
+# bench-raw and bench-sdbus against them, collects their RESULT lines and
+# hands them to bench/report.py, which prints ONE table (median, p99, the
+# baseline measured in this run, the ratio) and writes OUT_DIR/results.md
+# (the same table in markdown, for docs/performance.md), results.txt (the
+# raw lines) and rtt.png (round-trip latency against payload size, gnuplot).
+# Every daemon and job it started is killed and the temp dir removed on exit,
+# also on failure or ^C.
+set -eu
+
+BUILD=${1:-build}
+OUT=${2:-bench/results}
+B=$BUILD/bench
+NAME=org.xpc.bench.echo
+JOBS=1000
+
+for p in "$B/bench-xpc" "$B/bench-raw" "$B/bench-sdbus" "$B/dbus-broker-controller" \
+	"$BUILD/src/broker/xpcd" "$BUILD/tools/xpcctl/xpcctl"; do
+	[ -x "$p" ] || { echo "run.sh: $p missing: build first (make bench)" >&2; exit 1; }
+done
+B=$(cd "$B" && pwd)
+XPCD=$(cd "$BUILD/src/broker" && pwd)/xpcd
+XPCCTL=$(cd "$BUILD/tools/xpcctl" && pwd)/xpcctl
+mkdir -p "$OUT"
+TMP=$(mktemp -d /tmp/xpc-bench.XXXXXX)
+RES=$TMP/results.txt
+: >"$RES"
+DAEMONS=""
+
+# Kills the jobs an xpcd started (their pids are in SOCKET.state), then it.
+stop_xpcd() { # SOCKET PID
+	if [ -f "$1.state" ]; then
+		while read -r pid _start _label; do
+			[ "$pid" -gt 0 ] 2>/dev/null && { kill -KILL -- "-$pid" "$pid" 2>/dev/null || :; }
+		done <"$1.state"
+	fi
+	kill -KILL "$2" 2>/dev/null || :
+	wait "$2" 2>/dev/null || :
+}
+
+cleanup() {
+	for s in "$TMP/xpcd.sock" "$TMP/xpcd-many.sock"; do
+		[ -f "$s.pid" ] && stop_xpcd "$s" "$(cat "$s.pid")"
+	done
+	for pid in $DAEMONS; do
+		kill -TERM "$pid" 2>/dev/null || :
+		wait "$pid" 2>/dev/null || :
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_for() { # PATH
+	i=0
+	while [ ! -S "$1" ]; do
+		i=$((i + 1))
+		[ $i -gt 500 ] && { echo "run.sh: nothing listens on $1" >&2; return 1; }
+		sleep 0.01
+	done
+}
+
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+result() { echo "RESULT $*" >>"$RES"; }
+
+job_plist() { # FILE LABEL NAME
+	cat >"$1" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict>
+<key>Label</key><string>$2</string>
+<key>ProgramArguments</key><array><string>$B/bench-xpc</string><string>service</string><string>$3</string></array>
+<key>MachServices</key><dict><key>$3</key><true/></dict>
+</dict></plist>
+EOF
+}
+
+start_xpcd() { # SOCKET JOBDIR
+	"$XPCD" --socket "$1" --jobs "$2" 2>>"$TMP/xpcd.log" &
+	echo $! >"$1.pid"
+	wait_for "$1"
+}
+
+echo "bench: $(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+# ---- libxpc: a private xpcd with the echo job -------------------------------------
+mkdir "$TMP/jobs"
+job_plist "$TMP/jobs/$NAME.plist" "$NAME" "$NAME"
+start_xpcd "$TMP/xpcd.sock" "$TMP/jobs"
+result rss xpcd-1-job - "$(rss "$(cat "$TMP/xpcd.sock.pid")")" "$(rss "$(cat "$TMP/xpcd.sock.pid")")" KiB
+echo "bench: libxpc" >&2
+XPCD_SOCKET=$TMP/xpcd.sock "$B/bench-xpc" "$NAME" >>"$RES"
+stop_xpcd "$TMP/xpcd.sock" "$(cat "$TMP/xpcd.sock.pid")"
+rm -f "$TMP/xpcd.sock.pid"
+
+# ---- raw sockets ---------------------------------------------------------------------
+echo "bench: raw sockets" >&2
+"$B/bench-raw" "$TMP" >>"$RES"
+
+# ---- sd-bus: peer to peer, dbus-daemon, dbus-broker ---------------------------------
+echo "bench: sd-bus peer to peer" >&2
+"$B/bench-sdbus" p2p >>"$RES"
+
+cat >"$TMP/dbus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$TMP/dbus.sock</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+  <limit name="max_message_size">134217728</limit>
+  <limit name="max_incoming_bytes">1000000000</limit>
+  <limit name="max_outgoing_bytes">1000000000</limit>
+</busconfig>
+EOF
+if command -v dbus-daemon >/dev/null; then
+	echo "bench: sd-bus through dbus-daemon" >&2
+	dbus-daemon --config-file="$TMP/dbus.conf" --nofork --nopidfile 2>>"$TMP/dbus.log" &
+	pid=$!
+	DAEMONS="$DAEMONS $pid"
+	wait_for "$TMP/dbus.sock"
+	result rss dbus-daemon - "$(rss $pid)" "$(rss $pid)" KiB
+	"$B/bench-sdbus" bus "unix:path=$TMP/dbus.sock" daemon >>"$RES"
+	kill -TERM $pid && wait $pid 2>/dev/null || :
+	DAEMONS=""
+else
+	echo "bench: no dbus-daemon: skipped" >&2
+fi
+
+if [ -x /usr/bin/dbus-broker ]; then
+	echo "bench: sd-bus through dbus-broker" >&2
+	"$B/dbus-broker-controller" "$TMP/broker.sock" >"$TMP/broker.ready" 2>>"$TMP/broker.log" &
+	pid=$!
+	DAEMONS="$DAEMONS $pid"
+	i=0
+	until grep -q ready "$TMP/broker.ready" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 500 ] && { cat "$TMP/broker.log" >&2; exit 1; }
+		sleep 0.01
+	done
+	bpid=$(cat "/proc/$pid/task/$pid/children" | cut -d' ' -f1)
+	result rss dbus-broker - "$(rss "$bpid")" "$(rss "$bpid")" KiB
+	"$B/bench-sdbus" bus "unix:path=$TMP/broker.sock" broker >>"$RES"
+	kill -TERM $pid && wait $pid 2>/dev/null || :
+	DAEMONS=""
+else
+	echo "bench: no dbus-broker: skipped" >&2
+fi
+
+# ---- xpcd with 1000 loaded jobs ------------------------------------------------------
+echo "bench: xpcd with $JOBS jobs" >&2
+mkdir "$TMP/many"
+i=0
+while [ $i -lt $JOBS ]; do
+	job_plist "$TMP/many/job$i.plist" "org.xpc.bench.job$i" "org.xpc.bench.job$i"
+	i=$((i + 1))
+done
+start_xpcd "$TMP/xpcd-many.sock" "$TMP/many"
+n=$(XPCD_SOCKET=$TMP/xpcd-many.sock "$XPCCTL" list | grep -c org.xpc.bench.job || :)
+[ "$n" -eq $JOBS ] || { echo "run.sh: xpcd loaded $n of $JOBS jobs" >&2; exit 1; }
+pid=$(cat "$TMP/xpcd-many.sock.pid")
+result rss xpcd-$JOBS-jobs - "$(rss "$pid")" "$(rss "$pid")" KiB
+stop_xpcd "$TMP/xpcd-many.sock" "$pid"
+rm -f "$TMP/xpcd-many.sock.pid"
+
+cp "$RES" "$OUT/results.txt"
+python3 "$(dirname "$0")/report.py" "$OUT"
