@@ -3,7 +3,7 @@
 #   make demo    the seed scenario on a private broker (installs what it needs)
 #   make check   every test: a plain -Werror build, ASan+UBSan, TSan
 #   make fuzz    libFuzzer on every target for FUZZ_TIME seconds each
-#   make bench   the benchmark suite
+#   make bench   the benchmark suite: one table + chart in bench/results (docs/performance.md)
 #   make install meson install of build/ (PREFIX=/usr/local)
 CC := clang
 export CC

@@ -7,7 +7,9 @@
  *             one packet each way, for payloads up to 64 KiB (what fits a
  *             packet with default buffers); SOCK_STREAM socketpair with a
  *             4-byte length prefix for every size, the raw way to move
- *             large payloads.
+ *             large payloads (8 MiB socket buffers, as sd-bus sets them);
+ *             and from 64 KiB, a sealed memfd passed with SCM_RIGHTS each
+ *             way, mapped by the receiver (what libxpc does out of line).
  *   oneway    64-byte packets written one write() each on a SEQPACKET
  *             socketpair to a reading process, then one round trip to know
  *             they were all read; messages/s.
@@ -30,7 +32,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -116,6 +120,112 @@ static void stream_echo(int fd)
 	}
 }
 
+/* 8 MiB socket buffers (beyond wmem_max with privilege, like sd-bus). */
+static void big_buffers(int fd)
+{
+	int n = 8 << 20;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &n, sizeof(n)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &n, sizeof(n));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &n, sizeof(n)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &n, sizeof(n));
+}
+
+/* ---- memfd: a sealed memfd per message, its descriptor in a packet ---------- */
+
+static int send_fd(int sock, int fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	char c = 'm';
+	struct iovec iov = {&c, 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	char c;
+	struct iovec iov = {&c, 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf)};
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1 || !(cm = CMSG_FIRSTHDR(&msg)) || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+/* Sends len bytes as a fresh sealed memfd. */
+static int memfd_send(int sock, const void *buf, size_t len)
+{
+	int fd = memfd_create("bench", MFD_CLOEXEC | MFD_ALLOW_SEALING), rc = -1;
+
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)len) == 0 && pwrite(fd, buf, len, 0) == (ssize_t)len &&
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) == 0)
+		rc = send_fd(sock, fd);
+	close(fd);
+	return rc;
+}
+
+/* Receives a memfd and maps it read-only; its length in *len. */
+static void *memfd_recv(int sock, size_t *len)
+{
+	int fd = recv_fd(sock);
+	struct stat st;
+	void *p;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || st.st_size == 0) {
+		close(fd);
+		return NULL;
+	}
+	*len = (size_t)st.st_size;
+	p = mmap(NULL, *len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void memfd_echo(int sock)
+{
+	for (;;) {
+		size_t len;
+		void *p = memfd_recv(sock, &len);
+		if (!p || memfd_send(sock, p, len) < 0)
+			_exit(0);
+		munmap(p, len);
+	}
+}
+
+static int memfd_rtt(int sock, char *buf, size_t size)
+{
+	size_t len = 0;
+	void *p;
+
+	if (memfd_send(sock, buf, size) < 0 || !(p = memfd_recv(sock, &len)))
+		return -1;
+	munmap(p, len);
+	return len == size ? 0 : -1;
+}
+
 /* A child running serve() on one end of a fresh socketpair; *fd the other. */
 static pid_t spawn_pair(int type, void (*serve)(int), int *fd)
 {
@@ -124,6 +234,9 @@ static pid_t spawn_pair(int type, void (*serve)(int), int *fd)
 
 	if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) < 0)
 		bench_fail("socketpair");
+	if (type == SOCK_STREAM)
+		for (int i = 0; i < 2; i++)
+			big_buffers(sv[i]);
 	pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
@@ -150,7 +263,7 @@ static int stream_rtt(int fd, char *buf, size_t size)
 }
 
 static void rtt_series(const char *series, int type, void (*serve)(int), int (*rtt)(int, char *, size_t),
-		       size_t max)
+		       size_t min, size_t max)
 {
 	char *buf = calloc(1, bench_sizes[BENCH_N_SIZES - 1]);
 	double *ns = calloc(20000, sizeof(double));
@@ -159,6 +272,8 @@ static void rtt_series(const char *series, int type, void (*serve)(int), int (*r
 
 	for (size_t s = 0; s < BENCH_N_SIZES && bench_sizes[s] <= max; s++) {
 		size_t size = bench_sizes[s];
+		if (size < min)
+			continue;
 		int n = bench_iterations(size, 20000);
 		for (int i = -n / 10; i < n; i++) {
 			uint64_t t0 = bench_now_ns();
@@ -374,8 +489,9 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(path, sizeof(path), "%s/raw.sock", argv[1]);
-	rtt_series("raw-seqpacket", SOCK_SEQPACKET, seqpacket_echo, seqpacket_rtt, BENCH_SEQPACKET_MAX);
-	rtt_series("raw-stream", SOCK_STREAM, stream_echo, stream_rtt, SIZE_MAX);
+	rtt_series("raw-seqpacket", SOCK_SEQPACKET, seqpacket_echo, seqpacket_rtt, 0, BENCH_SEQPACKET_MAX);
+	rtt_series("raw-stream", SOCK_STREAM, stream_echo, stream_rtt, 0, SIZE_MAX);
+	rtt_series("raw-memfd", SOCK_SEQPACKET, memfd_echo, memfd_rtt, BENCH_SEQPACKET_MAX, SIZE_MAX);
 	oneway();
 	bulk();
 	pid_t server = listen_server(path);

@@ -22,7 +22,7 @@ import sys
 
 SEQPACKET_MAX = 65536
 RTT_SERIES = ["xpc-endpoint", "xpc-named", "sdbus-p2p", "sdbus-daemon", "sdbus-broker"]
-CHART_SERIES = ["raw-seqpacket", "raw-stream"] + RTT_SERIES
+CHART_SERIES = ["raw-seqpacket", "raw-stream", "raw-memfd"] + RTT_SERIES
 # (figure, series, baseline series); every row of the table after the rtt rows
 OTHER_ROWS = [
     ("oneway", "xpc-endpoint", "raw-seqpacket"),

@@ -4,7 +4,7 @@
 set -eu
 PKGS="clang meson ninja-build pkg-config libblocksruntime-dev uuid-dev libjansson-dev
 libplist-dev libsystemd-dev libclang-rt-14-dev python3 procps"
-[ "${1:-}" = "--bench" ] && PKGS="$PKGS dbus gnuplot-nox"
+[ "${1:-}" = "--bench" ] && PKGS="$PKGS dbus dbus-broker gnuplot-nox"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
