@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -239,6 +240,7 @@ static pid_t spawn_pair(int type, void (*serve)(int), int *fd)
 			big_buffers(sv[i]);
 	pid = fork();
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the bench */
 		close(sv[0]);
 		serve(sv[1]);
 		_exit(0);
@@ -391,6 +393,7 @@ static pid_t listen_server(const char *path)
 		bench_fail("listen");
 	pid = fork();
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the bench */
 		char buf[128];
 		for (;;) {
 			int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
@@ -466,6 +469,7 @@ static long idle_rss(const char *self, const char *arg)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the bench */
 		dup2(p[1], 1);
 		execl(self, self, "idle-client", arg, (char *)NULL);
 		_exit(127);

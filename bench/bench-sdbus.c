@@ -21,6 +21,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <systemd/sd-bus.h>
@@ -168,6 +169,7 @@ static int run_p2p(void)
 		bench_fail("socketpair");
 	pid = fork();
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the bench */
 		close(sv[0]);
 		serve_p2p(sv[1]);
 	}
@@ -222,6 +224,7 @@ static long idle_rss(const char *address)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the bench */
 		dup2(p[1], 1);
 		execl("/proc/self/exe", "bench-sdbus", "idle-client", address, (char *)NULL);
 		_exit(127);
@@ -245,6 +248,7 @@ static int run_bus(const char *address, const char *series)
 		bench_fail("pipe");
 	pid = fork();
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the bench */
 		close(p[0]);
 		serve_bus(address, p[1]);
 	}

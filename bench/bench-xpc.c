@@ -37,6 +37,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -266,6 +267,7 @@ static long idle_rss(const char *self, const char *name)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the bench */
 		dup2(p[1], 1);
 		execl(self, self, "idle-client", name, (char *)NULL);
 		_exit(127);

@@ -40,7 +40,11 @@ DAEMONS=""
 stop_xpcd() { # SOCKET PID
 	if [ -f "$1.state" ]; then
 		while read -r pid _start _label; do
-			[ "$pid" -gt 0 ] 2>/dev/null && { kill -KILL -- "-$pid" "$pid" 2>/dev/null || :; }
+			# a job leads its process group; dash's kill takes no -PGID
+			[ "$pid" -gt 0 ] 2>/dev/null || continue
+			grep -q bench-xpc "/proc/$pid/cmdline" 2>/dev/null || continue # not ours (any more)
+			/bin/kill -s KILL -- "-$pid" 2>/dev/null || :
+			kill -KILL "$pid" 2>/dev/null || :
 		done <"$1.state"
 	fi
 	kill -KILL "$2" 2>/dev/null || :
