@@ -153,6 +153,18 @@ static void rtt_series(const char *series, sd_bus *bus, const char *dest)
 	free(buf);
 }
 
+/* One untimed pass over every size, as bench-xpc does before its series. */
+static void warm_up(sd_bus *bus, const char *dest)
+{
+	char *buf = calloc(1, bench_sizes[BENCH_N_SIZES - 1]);
+
+	for (size_t s = 0; s < BENCH_N_SIZES; s++)
+		for (int i = 0; i < bench_iterations(bench_sizes[s], 200); i++)
+			if (call_echo(bus, dest, buf, bench_sizes[s]) < 0)
+				bench_fail("warm-up");
+	free(buf);
+}
+
 static void reap(pid_t pid)
 {
 	kill(pid, SIGKILL);
@@ -176,6 +188,7 @@ static int run_p2p(void)
 	close(sv[1]);
 	if (sd_bus_new(&bus) < 0 || sd_bus_set_fd(bus, sv[0], sv[0]) < 0 || sd_bus_start(bus) < 0)
 		bench_fail("sd-bus p2p client");
+	warm_up(bus, NULL);
 	rtt_series("sdbus-p2p", bus, NULL);
 	sd_bus_flush_close_unref(bus);
 	reap(pid);
@@ -260,6 +273,7 @@ static int run_bus(const char *address, const char *series)
 	if (!bus)
 		bench_fail("connecting to the bus");
 	snprintf(name, sizeof(name), "sdbus-%s", series);
+	warm_up(bus, BUS_NAME);
 	rtt_series(name, bus, BUS_NAME);
 	sd_bus_flush_close_unref(bus);
 	setup_series(name, address);
