@@ -35,6 +35,8 @@ XPC_EXPORT xpc_object_t xpc_linux_deserialize(const void *bytes, size_t length, 
  * true/false<->bool, null<->null, integer<->int64, real<->double.  Types
  * JSON lacks are one-key objects: {"$data": base64}, {"$date": ns since
  * 1970}, {"$uuid": "..."}, {"$uint64": "decimal"}, read back the same way;
+ * a dictionary whose only key starts with '$' is written (and read) as
+ * {"$dictionary": {...}} so it cannot read back as one of those;
  * fd/shmem/endpoint/connection are written as {"$type": "name"} and refused
  * on input.  Error dictionaries are written as objects. */
 #define XPC_LINUX_JSON_COMPACT 0x1

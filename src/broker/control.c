@@ -85,9 +85,9 @@ static bool member_listed(const Job *job, uid_t uid)
 }
 
 /* The lookup policy (xpcd.plist(5)): who may use @job's names. */
-static bool peer_allowed(const Job *job, xpc_connection_t peer)
+static bool peer_allowed(const Job *job, const ControlPeer *peer)
 {
-	uid_t uid = xpc_connection_get_euid(peer);
+	uid_t uid = peer->uid;
 
 	if (!job->allowed_uids && !job->allowed_gids)
 		return true;
@@ -96,10 +96,10 @@ static bool peer_allowed(const Job *job, xpc_connection_t peer)
 			return true;
 	if (!job->allowed_gids)
 		return false;
-	return gid_listed(job, xpc_connection_get_egid(peer)) || member_listed(job, uid);
+	return gid_listed(job, peer->gid) || member_listed(job, uid);
 }
 
-static xpc_object_t op_lookup(xpc_connection_t peer, xpc_object_t req)
+static xpc_object_t op_lookup(const ControlPeer *peer, xpc_object_t req)
 {
 	const char *name = xpc_dictionary_get_string(req, "name");
 	JobService *s = NULL;
@@ -238,10 +238,10 @@ static xpc_object_t op_on_job(xpc_object_t req, const char *op, Job *job)
 	return r;
 }
 
-static xpc_object_t handle_request(xpc_connection_t peer, xpc_object_t req)
+xpc_object_t control_handle_request(const ControlPeer *peer, xpc_object_t req)
 {
 	const char *op = xpc_dictionary_get_string(req, "xpcd.op");
-	uid_t uid = xpc_connection_get_euid(peer);
+	uid_t uid = peer->uid;
 	const char *label;
 	Job *job;
 
@@ -265,7 +265,8 @@ static xpc_object_t handle_request(xpc_connection_t peer, xpc_object_t req)
 static void client_event(xpc_connection_t peer, xpc_object_t ev)
 {
 	if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY) {
-		xpc_object_t reply = handle_request(peer, ev);
+		ControlPeer who = {xpc_connection_get_euid(peer), xpc_connection_get_egid(peer)};
+		xpc_object_t reply = control_handle_request(&who, ev);
 		if (reply) {
 			xpc_connection_send_message(peer, reply);
 			xpc_release(reply);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
+#include <xpc/xpc.h>
 
 /* One MachServices name: the listener pair xpcd owns (docs/services.md). */
 typedef struct JobService {
@@ -74,7 +75,7 @@ typedef struct Job {
 int job_load_file(const char *path, Job **ret_job, char *err, size_t errlen);
 void job_free(Job *job);
 
-/* registry (main.c) */
+/* registry (registry.c) */
 Job *jobs_first(void);
 Job *jobs_find_label(const char *label);
 Job *jobs_find_service(const char *name, JobService **ret_service);
@@ -85,6 +86,14 @@ int jobs_add(Job *job, char *err, size_t errlen);
 /* Stops and removes @job (freed once its process has exited). */
 void jobs_remove(Job *job);
 void jobs_save_state(void);
+/* Adopts the running instances recorded in broker_state_path (main.c, once
+ * the job directories are loaded). */
+void jobs_recover_state(void);
+/* Ends booting: starts the RunAtLoad/KeepAlive jobs, watches the others. */
+void jobs_boot_done(void);
+/* Frees the unloaded jobs.  Only for in-process tests (fuzz/fuzz-broker.c):
+ * the broker keeps them since pending timers may still name them. */
+void jobs_free_unloaded(void);
 
 /* service.c */
 int service_open_channels(Job *job);
@@ -106,10 +115,18 @@ void supervise_start(void);                /* SIGCHLD handling */
 void supervise_exited(Job *job, int status);
 
 /* control.c */
+/* Who sent a request: the peer's credentials (SO_PEERCRED at connect). */
+typedef struct ControlPeer {
+	uid_t uid;
+	gid_t gid;
+} ControlPeer;
+/* Answers one request dictionary (received, expecting a reply) from @peer.
+ * Return: the reply (+1), or NULL when no reply can be made. */
+xpc_object_t control_handle_request(const ControlPeer *peer, xpc_object_t req);
 int control_listen(const char *socket_path);
 void control_close(void);
 
-/* log (main.c) */
+/* log (registry.c) */
 void broker_log(const char *fmt, ...) __attribute__((__format__(__printf__, 1, 2)));
 double broker_since(const struct timespec *t);
 extern const char *broker_state_path;

@@ -6,7 +6,9 @@
  * false, null <-> null, int64 <-> integer, double <-> real.  Types JSON lacks
  * are one-key objects: {"$data": base64}, {"$date": ns since 1970},
  * {"$uuid": "xxxxxxxx-..."}, {"$uint64": "decimal"} (a string: JSON
- * integers here are signed 64-bit).  Descriptor-carrying objects and
+ * integers here are signed 64-bit).  A dictionary whose only key starts
+ * with '$' would read back as one of those, so it is written wrapped:
+ * {"$dictionary": {"$date": 5}}.  Descriptor-carrying objects and
  * connections print as {"$type": "fd"} etc. and are refused on input.
  * Nesting is limited to WIRE_MAX_DEPTH both ways.
  */
@@ -130,6 +132,8 @@ static json_t *container_to_json(xpc_object_t obj, xpc_type_t t, unsigned depth)
 		json_decref(c.out);
 		return NULL;
 	}
+	if (t != XPC_TYPE_ARRAY && json_object_size(c.out) == 1 && json_object_iter_key(json_object_iter(c.out))[0] == '$')
+		return tagged("$dictionary", c.out);
 	return c.out;
 }
 
@@ -185,19 +189,22 @@ char *xpc_linux_copy_json(xpc_object_t object, int flags)
 /* ---- JSON -> XPC -------------------------------------------------------------- */
 
 static xpc_object_t from_json(json_t *j, unsigned depth, const char **why);
+static xpc_object_t members_from_json(json_t *j, unsigned depth, const char **why);
 
-static xpc_object_t from_tagged(const char *key, json_t *v, const char **why)
+static xpc_object_t from_tagged(const char *key, json_t *v, unsigned depth, const char **why)
 {
+	if (!strcmp(key, "$dictionary") && json_is_object(v))
+		return members_from_json(v, depth, why);
 	if (!strcmp(key, "$date") && json_is_integer(v))
 		return xpc_date_create(json_integer_value(v));
 	if (!strcmp(key, "$uint64") && (json_is_string(v) || json_is_integer(v))) {
 		char *end;
 		const char *s = json_string_value(v);
-		if (!s)
-			return json_integer_value(v) >= 0 ? xpc_uint64_create((uint64_t)json_integer_value(v)) : NULL;
+		unsigned long long u;
+		if (!s && json_integer_value(v) >= 0)
+			return xpc_uint64_create((uint64_t)json_integer_value(v));
 		errno = 0;
-		unsigned long long u = strtoull(s, &end, 10);
-		if (*s && !*end && errno == 0 && s[0] != '-')
+		if (s && *s && s[0] != '-' && (u = strtoull(s, &end, 10), !*end && errno == 0))
 			return xpc_uint64_create(u);
 	}
 	if (!strcmp(key, "$uuid") && json_is_string(v)) {
@@ -217,16 +224,15 @@ static xpc_object_t from_tagged(const char *key, json_t *v, const char **why)
 	return NULL;
 }
 
-static xpc_object_t object_from_json(json_t *j, unsigned depth, const char **why)
+/* The members of @j as a dictionary, no tag read. */
+static xpc_object_t members_from_json(json_t *j, unsigned depth, const char **why)
 {
 	const char *key;
 	json_t *v;
-	xpc_object_t d;
+	xpc_object_t d = xpc_dictionary_create_empty();
 
-	if (json_object_size(j) == 1) {
-		json_object_foreach(j, key, v) if (key[0] == '$') return from_tagged(key, v, why);
-	}
-	d = xpc_dictionary_create_empty();
+	if (!d)
+		return NULL;
 	json_object_foreach(j, key, v)
 	{
 		xpc_object_t x = from_json(v, depth + 1, why);
@@ -238,6 +244,17 @@ static xpc_object_t object_from_json(json_t *j, unsigned depth, const char **why
 		xpc_release(x);
 	}
 	return d;
+}
+
+static xpc_object_t object_from_json(json_t *j, unsigned depth, const char **why)
+{
+	const char *key;
+	json_t *v;
+
+	if (json_object_size(j) == 1) {
+		json_object_foreach(j, key, v) if (key[0] == '$') return from_tagged(key, v, depth, why);
+	}
+	return members_from_json(j, depth, why);
 }
 
 static xpc_object_t from_json(json_t *j, unsigned depth, const char **why)

@@ -1,0 +1,283 @@
+/*
+ * fuzz-broker.c - fuzz target for xpcd's request handler
+ * (control_handle_request in src/broker/control.c) with the job registry,
+ * service channels, supervision and the job loader behind it, in-process.
+ *
+ * Input: byte 0 picks who asks (the broker's own user; a stranger; a
+ * stranger whose uid, or whose gid, job fuzz.b admits); the rest is JSON:
+ * one request dictionary or an array of them, handled in order (a sequence
+ * like load, kickstart, kill, unload).  Each request is marked as received
+ * expecting a reply, as the connection layer does.
+ *
+ * Every input starts from the same registry: jobs fuzz.a, fuzz.b (lookup
+ * policy, KeepAlive) and fuzz.c (disabled) loaded from a private directory
+ * that also holds d.plist, dup.plist (a name fuzz.a vends) and bad.plist.
+ * A "path" that is a bare file name is looked up there; any other path is
+ * dropped from the request (the fuzzer must not read arbitrary files).
+ * Launches go to a process double (broker-launch.c).
+ *
+ * Invariants: no crash or leak (memory, descriptors: every input ends with
+ * all jobs unloaded and the descriptor count back where it began); every
+ * request gets a reply with "ok" or "error" and "errno" that can be encoded
+ * as a message; a request from anyone but the owner changes no job.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "broker/job.h"
+#include "dispatch/dqueue.h"
+#include "fuzz-broker.h"
+#include "fuzz.h"
+#include "object/object.h"
+#include "wire/wire.h"
+
+#define MAX_REQUESTS 64
+#define STRANGER 4242u
+#define ADMITTED_UID 4243u
+#define ADMITTED_GID 4244u
+
+static char job_dir[64];
+
+static const struct {
+	const char *name, *text;
+} job_files[] = {
+	{"a.plist", "<key>Label</key><string>fuzz.a</string><key>Program</key><string>/bin/true</string>"
+		    "<key>MachServices</key><dict><key>fuzz.a.svc</key><true/><key>fuzz.a.two</key><true/></dict>"},
+	{"b.plist", "<key>Label</key><string>fuzz.b</string>"
+		    "<key>ProgramArguments</key><array><string>/bin/true</string><string>b</string></array>"
+		    "<key>MachServices</key><dict><key>fuzz.b.svc</key><true/></dict><key>KeepAlive</key><true/>"
+		    "<key>XPCDAllowedUIDs</key><array><integer>4243</integer></array>"
+		    "<key>XPCDAllowedGroups</key><array><integer>4244</integer></array>"},
+	{"c.plist", "<key>Label</key><string>fuzz.c</string><key>Program</key><string>/bin/true</string>"
+		    "<key>Disabled</key><true/><key>MachServices</key><dict><key>fuzz.c.svc</key><true/></dict>"
+		    "<key>KeepAlive</key><dict><key>SuccessfulExit</key><false/><key>Crashed</key><true/></dict>"},
+	{"d.plist", "<key>Label</key><string>fuzz.d</string><key>Program</key><string>/bin/true</string>"
+		    "<key>RunAtLoad</key><true/><key>MachServices</key><dict><key>fuzz.d.svc</key><true/></dict>"},
+	{"dup.plist", "<key>Label</key><string>fuzz.dup</string><key>Program</key><string>/bin/true</string>"
+		      "<key>MachServices</key><dict><key>fuzz.a.svc</key><true/></dict>"},
+	{"bad.plist", "<key>Label</key><integer>7</integer>"},
+};
+
+static void remove_job_dir(void)
+{
+	char path[128];
+
+	for (size_t i = 0; i < sizeof(job_files) / sizeof(job_files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", job_dir, job_files[i].name);
+		unlink(path);
+	}
+	rmdir(job_dir);
+}
+
+static void write_job_dir(void)
+{
+	char path[128];
+
+	strcpy(job_dir, "/tmp/fuzz-broker.XXXXXX");
+	if (!mkdtemp(job_dir))
+		fuzz_fail("mkdtemp: %s", strerror(errno));
+	atexit(remove_job_dir);
+	for (size_t i = 0; i < sizeof(job_files) / sizeof(job_files[0]); i++) {
+		FILE *f;
+		snprintf(path, sizeof(path), "%s/%s", job_dir, job_files[i].name);
+		if (!(f = fopen(path, "we")))
+			fuzz_fail("%s: %s", path, strerror(errno));
+		fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\"><dict>%s</dict></plist>\n",
+			job_files[i].text);
+		fclose(f);
+	}
+}
+
+static void drain_main_queue(void)
+{
+	dqueue_drain(dispatch_get_main_queue());
+}
+
+/* The dispatch manager opens its descriptors on first use: make it do so
+ * before any input is measured. */
+static void warm_dispatch(void)
+{
+	int p[2];
+	dispatch_source_t s;
+	__block bool done = false;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		fuzz_fail("pipe2");
+	s = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)p[0], 0, dispatch_get_main_queue());
+	dispatch_source_set_event_handler(s, ^{});
+	dispatch_source_set_cancel_handler(s, ^{ done = true; });
+	dispatch_resume(s);
+	dispatch_source_cancel(s);
+	for (int i = 0; i < 20000 && !done; i++) {
+		drain_main_queue();
+		usleep(100);
+	}
+	dispatch_release(s);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void load_initial_jobs(void)
+{
+	static const char *const names[] = {"a.plist", "b.plist", "c.plist"};
+	char path[128], err[512];
+
+	for (size_t i = 0; i < 3; i++) {
+		Job *job = NULL;
+		snprintf(path, sizeof(path), "%s/%s", job_dir, names[i]);
+		if (job_load_file(path, &job, err, sizeof(err)) < 0 || jobs_add(job, err, sizeof(err)) < 0)
+			fuzz_fail("initial job: %s", err);
+	}
+}
+
+/* Unloads every job, delivers the exits, frees them all, and waits for the
+ * cancelled channel watches to close their descriptors. */
+static void unload_all(int fds_before)
+{
+	Job *job;
+	int fds = 0;
+
+	for (int i = 0; (job = jobs_first()); i++) {
+		if (i > 1000)
+			fuzz_fail("a job does not unload");
+		jobs_remove(job);
+		fuzz_launch_reap();
+	}
+	fuzz_launch_reap();
+	jobs_free_unloaded();
+	for (int i = 0; i < 20000; i++) {
+		drain_main_queue();
+		if ((fds = fuzz_count_fds()) <= fds_before)
+			return;
+		usleep(100);
+	}
+	fuzz_check_fds(fds_before, fds, "fuzz-broker");
+}
+
+/* What a request may change: every job's state, in a comparable string. */
+static char *registry_state(void)
+{
+	char *s = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&s, &n);
+
+	if (!f)
+		fuzz_fail("open_memstream");
+	for (Job *j = jobs_first(); j; j = j->next)
+		fprintf(f, "%s pid=%d disabled=%d stopping=%d unloading=%d relaunch=%d runs=%u pending=%d\n",
+			j->label, (int)j->pid, j->disabled, j->stopping, j->unloading, j->relaunch_once, j->runs,
+			j->launch_pending);
+	fclose(f);
+	return s;
+}
+
+static void check_reply(xpc_object_t reply, const char *op)
+{
+	WireBuffer buf = {0};
+	WireFds fds = {0};
+	int r;
+
+	if (!reply || xpc_get_type(reply) != XPC_TYPE_DICTIONARY)
+		fuzz_fail("op %s: no reply", op ? op : "(none)");
+	if (!xpc_dictionary_get_bool(reply, "ok") &&
+	    !(xpc_dictionary_get_string(reply, "error") && xpc_dictionary_get_int64(reply, "errno") > 0))
+		fuzz_fail("op %s: a reply with neither ok nor error/errno", op ? op : "(none)");
+	if ((r = wire_encode_message(reply, &buf, &fds)))
+		fuzz_fail("op %s: the reply does not encode: %s", op ? op : "(none)", wire_strerror(r));
+	wire_buffer_free(&buf);
+	wire_fds_free(&fds);
+}
+
+/* A bare file name becomes a file of the job directory; any other path is
+ * dropped.  Return: false to skip the request. */
+static void confine_path(xpc_object_t req)
+{
+	xpc_object_t v = xpc_dictionary_get_value(req, "path");
+	const char *name = xpc_get_type(v) == XPC_TYPE_STRING ? xpc_string_get_string_ptr(v) : NULL;
+	char path[4200];
+
+	if (!v)
+		return;
+	if (!name || !*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
+		xpc_dictionary_set_value(req, "path", NULL);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s", job_dir, name);
+	xpc_dictionary_set_string(req, "path", path);
+}
+
+static void handle_one(const ControlPeer *who, bool owner, xpc_object_t req, uint64_t id)
+{
+	char *state = owner ? NULL : registry_state();
+	const char *op = xpc_dictionary_get_string(req, "xpcd.op");
+	xpc_object_t reply;
+
+	confine_path(req);
+	dictionary_set_message_context(req, NULL, id, true);
+	reply = control_handle_request(who, req);
+	check_reply(reply, op);
+	xpc_release(reply);
+	fuzz_launch_reap();
+	if (state) {
+		char *after = registry_state();
+		if (strcmp(state, after))
+			fuzz_fail("op %s from uid %u changed the registry:\n%s-> \n%s", op ? op : "(none)",
+				  (unsigned)who->uid, state, after);
+		free(after);
+		free(state);
+	}
+}
+
+static void run_requests(const ControlPeer *who, bool owner, xpc_object_t obj)
+{
+	if (xpc_get_type(obj) == XPC_TYPE_DICTIONARY) {
+		handle_one(who, owner, obj, 1);
+		return;
+	}
+	if (xpc_get_type(obj) != XPC_TYPE_ARRAY)
+		return;
+	for (size_t i = 0; i < xpc_array_get_count(obj) && i < MAX_REQUESTS; i++) {
+		xpc_object_t req = xpc_array_get_value(obj, i);
+		if (xpc_get_type(req) == XPC_TYPE_DICTIONARY)
+			handle_one(who, owner, req, i + 1);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static bool ready;
+	ControlPeer who;
+	xpc_object_t obj;
+	char *text;
+	int before;
+
+	if (!ready) {
+		write_job_dir();
+		warm_dispatch();
+		ready = true;
+	}
+	if (size < 1 || !(text = strndup((const char *)data + 1, size - 1)))
+		return 0;
+	switch (data[0] & 3) {
+	case 0: who = (ControlPeer){geteuid(), getegid()}; break;
+	case 1: who = (ControlPeer){STRANGER, STRANGER}; break;
+	case 2: who = (ControlPeer){ADMITTED_UID, STRANGER}; break;
+	default: who = (ControlPeer){STRANGER, ADMITTED_GID}; break;
+	}
+	obj = xpc_linux_create_from_json(text, NULL);
+	free(text);
+	if (!obj)
+		return 0;
+	before = fuzz_count_fds();
+	fuzz_launch_reset();
+	load_initial_jobs();
+	run_requests(&who, (data[0] & 3) == 0, obj);
+	xpc_release(obj);
+	unload_all(before);
+	return 0;
+}

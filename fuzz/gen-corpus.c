@@ -1,0 +1,284 @@
+/*
+ * gen-corpus.c - writes the seed corpora of fuzz-wire, fuzz-json,
+ * fuzz-broker and fuzz-plist: small valid inputs covering every type, tag
+ * and operation (plus a few near misses), named "seed-*".
+ *
+ *   gen-corpus DIR      (DIR is fuzz/corpus; files are overwritten)
+ *
+ * The inputs found by fuzzing sit next to them (fuzz/run.sh merges them).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fuzz.h"
+#include "object/object.h"
+#include "wire/wire.h"
+
+static const char *out_dir;
+
+static void put(const char *target, const char *name, uint8_t first, const void *body, size_t len)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", out_dir, target);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%s/seed-%s", out_dir, target, name);
+	if (!(f = fopen(path, "wb")) || fwrite(&first, 1, 1, f) != 1 || fwrite(body, 1, len, f) != len ||
+	    fclose(f) != 0) {
+		fprintf(stderr, "gen-corpus: %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+}
+
+static void put_text(const char *target, const char *name, char first, const char *text)
+{
+	put(target, name, (uint8_t)first, text, strlen(text));
+}
+
+/* ---- objects ------------------------------------------------------------- */
+
+static xpc_object_t make_scalar(int i)
+{
+	static const uint8_t u[16] = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 1, 2, 3, 4, 5, 6, 7, 8};
+
+	switch (i) {
+	case 0: return xpc_null_create();
+	case 1: return xpc_bool_create(true);
+	case 2: return xpc_int64_create(-42);
+	case 3: return xpc_uint64_create(UINT64_MAX);
+	case 4: return xpc_double_create(3.5);
+	case 5: return xpc_date_create(1700000000000000000LL);
+	case 6: return xpc_data_create("\x00\x01\x02\xff\x10", 5);
+	case 7: return xpc_string_create("h\xc3\xa9llo");
+	case 8: return xpc_uuid_create(u);
+	default: return NULL;
+	}
+}
+
+static const char *const scalar_names[] = {"null", "bool", "int64", "uint64", "double", "date", "data", "string", "uuid"};
+
+static xpc_object_t make_all(void)
+{
+	xpc_object_t d = xpc_dictionary_create_empty(), a = xpc_array_create_empty(), inner;
+
+	for (int i = 0; i < 9; i++) {
+		xpc_object_t v = make_scalar(i);
+		xpc_dictionary_set_value(d, scalar_names[i], v);
+		xpc_array_append_value(a, v);
+		xpc_release(v);
+	}
+	inner = xpc_dictionary_create_empty();
+	xpc_dictionary_set_value(inner, "array", a);
+	xpc_dictionary_set_value(d, "nested", inner);
+	xpc_release(inner);
+	xpc_release(a);
+	return d;
+}
+
+static void put_wire(const char *target, const char *name, uint8_t first, xpc_object_t obj, bool msg)
+{
+	WireBuffer b = {0};
+	WireFds f = {0};
+	int r = msg ? wire_encode_message(obj, &b, &f) : wire_encode_object(obj, &b);
+
+	if (r) {
+		fprintf(stderr, "gen-corpus: %s/%s: %s\n", target, name, wire_strerror(r));
+		exit(1);
+	}
+	put(target, name, first, b.data, b.len);
+	wire_buffer_free(&b);
+	wire_fds_free(&f);
+	xpc_release(obj);
+}
+
+static xpc_object_t one(const char *key, xpc_object_t v)
+{
+	xpc_object_t d = xpc_dictionary_create_empty();
+
+	xpc_dictionary_set_value(d, key, v);
+	xpc_release(v);
+	return d;
+}
+
+static void gen_wire(void)
+{
+	char name[64];
+	void *region = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	for (int i = 0; i < 9; i++) {
+		snprintf(name, sizeof(name), "msg-%s", scalar_names[i]);
+		put_wire("fuzz-wire", name, 0, one(scalar_names[i], make_scalar(i)), true);
+		snprintf(name, sizeof(name), "obj-%s", scalar_names[i]);
+		put_wire("fuzz-wire", name, 0x80, make_scalar(i), false);
+	}
+	put_wire("fuzz-wire", "msg-all", 0, make_all(), true);
+	put_wire("fuzz-wire", "obj-all", 0x80, make_all(), false);
+	put_wire("fuzz-wire", "obj-array", 0x80, xpc_array_create_empty(), false);
+	put_wire("fuzz-wire", "msg-empty", 0, xpc_dictionary_create_empty(), true);
+	/* descriptors: byte 0 says how many travel and which are memfds */
+	put_wire("fuzz-wire", "msg-fd", 1, one("fd", xpc_fd_create(fd)), true);
+	put_wire("fuzz-wire", "msg-endpoint", 1, one("ep", endpoint_object_create_consume(dup(fd))), true);
+	put_wire("fuzz-wire", "msg-shmem", 1 | 4, one("shm", xpc_shmem_create(region, 4096)), true);
+	{
+		xpc_object_t d = one("fd", xpc_fd_create(fd)), a = xpc_array_create_empty(), s;
+		s = xpc_fd_create(fd);
+		xpc_array_append_value(a, s);
+		xpc_release(s);
+		s = xpc_shmem_create(region, 4096);
+		xpc_array_append_value(a, s);
+		xpc_release(s);
+		xpc_dictionary_set_value(d, "more", a);
+		xpc_release(a);
+		put_wire("fuzz-wire", "msg-three-fds", 3 | 16, d, true);
+	}
+	close(fd);
+}
+
+/* ---- JSON ------------------------------------------------------------------ */
+
+static void gen_json(void)
+{
+	static const struct {
+		const char *name, *text;
+	} texts[] = {
+		{"all", "{\"null\":null,\"t\":true,\"f\":false,\"i\":-42,\"d\":3.5e-3,\"s\":\"h\\u00e9llo \\ud83d\\ude00\","
+			"\"a\":[1,[2,{}],[]],\"data\":{\"$data\":\"AAEC/w==\"},\"date\":{\"$date\":1700000000000000000},"
+			"\"uuid\":{\"$uuid\":\"12345678-9abc-def0-0102-030405060708\"},\"u\":{\"$uint64\":\"18446744073709551615\"}}"},
+		{"scalar", "123"},
+		{"string", "\"plain\""},
+		{"uint64-int", "{\"$uint64\":7}"},
+		{"uint64-neg", "{\"$uint64\":-7}"},
+		{"data-bad", "{\"$data\":\"A===\"}"},
+		{"type-fd", "{\"$type\":\"fd\"}"},
+		{"two-dollar-keys", "{\"$date\":1,\"$data\":\"\"}"},
+		{"big", "[9223372036854775807,-9223372036854775808,1e308,-0.0]"},
+		{"deep", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"},
+	};
+	char name[64];
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		put_text("fuzz-json", texts[i].name, ' ', texts[i].text);
+	put_wire("fuzz-json", "wire-all", 1, make_all(), false);
+	for (int i = 0; i < 9; i++) {
+		snprintf(name, sizeof(name), "wire-%s", scalar_names[i]);
+		put_wire("fuzz-json", name, 1, make_scalar(i), false);
+	}
+	put_wire("fuzz-json", "wire-nan", 1, xpc_double_create(NAN), false);
+	put_wire("fuzz-json", "wire-dollar-key", 1, one("$date", xpc_int64_create(5)), false);
+}
+
+/* ---- broker requests ----------------------------------------------------- */
+
+static void gen_broker(void)
+{
+	static const struct {
+		const char *name;
+		char who; /* '0' owner, '1' stranger, '2' admitted uid, '3' admitted gid */
+		const char *text;
+	} reqs[] = {
+		{"lookup", '1', "{\"xpcd.op\":\"lookup\",\"name\":\"fuzz.a.svc\"}"},
+		{"lookup-denied", '1', "{\"xpcd.op\":\"lookup\",\"name\":\"fuzz.b.svc\"}"},
+		{"lookup-uid", '2', "{\"xpcd.op\":\"lookup\",\"name\":\"fuzz.b.svc\"}"},
+		{"lookup-gid", '3', "{\"xpcd.op\":\"lookup\",\"name\":\"fuzz.b.svc\"}"},
+		{"lookup-disabled", '0', "{\"xpcd.op\":\"lookup\",\"name\":\"fuzz.c.svc\"}"},
+		{"lookup-unknown", '0', "{\"xpcd.op\":\"lookup\",\"name\":\"nobody\"}"},
+		{"list", '1', "{\"xpcd.op\":\"list\"}"},
+		{"print", '1', "{\"xpcd.op\":\"print\",\"label\":\"fuzz.b\"}"},
+		{"load", '0', "{\"xpcd.op\":\"load\",\"path\":\"d.plist\"}"},
+		{"load-dup", '0', "{\"xpcd.op\":\"load\",\"path\":\"dup.plist\"}"},
+		{"load-bad", '0', "{\"xpcd.op\":\"load\",\"path\":\"bad.plist\"}"},
+		{"load-again", '0', "[{\"xpcd.op\":\"load\",\"path\":\"a.plist\"}]"},
+		{"load-missing", '0', "{\"xpcd.op\":\"load\",\"path\":\"none.plist\"}"},
+		{"load-stranger", '1', "{\"xpcd.op\":\"load\",\"path\":\"d.plist\"}"},
+		{"unload", '0', "{\"xpcd.op\":\"unload\",\"label\":\"fuzz.a\"}"},
+		{"unload-stranger", '1', "{\"xpcd.op\":\"unload\",\"label\":\"fuzz.a\"}"},
+		{"enable", '0', "{\"xpcd.op\":\"enable\",\"label\":\"fuzz.c\"}"},
+		{"disable", '0', "{\"xpcd.op\":\"disable\",\"label\":\"fuzz.a\"}"},
+		{"kickstart", '0', "{\"xpcd.op\":\"kickstart\",\"label\":\"fuzz.a\"}"},
+		{"kickstart-disabled", '0', "{\"xpcd.op\":\"kickstart\",\"label\":\"fuzz.c\"}"},
+		{"kill-idle", '0', "{\"xpcd.op\":\"kill\",\"label\":\"fuzz.a\",\"signal\":15}"},
+		{"kill-bad-signal", '0', "{\"xpcd.op\":\"kill\",\"label\":\"fuzz.a\",\"signal\":99}"},
+		{"unknown-op", '0', "{\"xpcd.op\":\"explode\",\"label\":\"fuzz.a\"}"},
+		{"no-op", '0', "{\"label\":\"fuzz.a\"}"},
+		{"op-not-string", '0', "{\"xpcd.op\":7}"},
+		{"no-label", '0', "{\"xpcd.op\":\"kill\"}"},
+		{"sequence", '0', "[{\"xpcd.op\":\"load\",\"path\":\"d.plist\"},{\"xpcd.op\":\"kickstart\",\"label\":\"fuzz.d\"},"
+				  "{\"xpcd.op\":\"kill\",\"label\":\"fuzz.d\",\"signal\":9},{\"xpcd.op\":\"print\",\"label\":\"fuzz.d\"},"
+				  "{\"xpcd.op\":\"unload\",\"label\":\"fuzz.d\"},{\"xpcd.op\":\"list\"}]"},
+		{"keepalive", '0', "[{\"xpcd.op\":\"kickstart\",\"label\":\"fuzz.b\"},{\"xpcd.op\":\"kill\",\"label\":\"fuzz.b\",\"signal\":15},"
+				   "{\"xpcd.op\":\"kickstart\",\"label\":\"fuzz.b\",\"kill\":true},{\"xpcd.op\":\"unload\",\"label\":\"fuzz.b\"}]"},
+		{"crash-relaunch", '0', "[{\"xpcd.op\":\"enable\",\"label\":\"fuzz.c\"},{\"xpcd.op\":\"kickstart\",\"label\":\"fuzz.c\"},"
+					"{\"xpcd.op\":\"kill\",\"label\":\"fuzz.c\",\"signal\":11},{\"xpcd.op\":\"disable\",\"label\":\"fuzz.c\"},"
+					"{\"xpcd.op\":\"kill\",\"label\":\"fuzz.c\",\"signal\":9}]"},
+		{"stranger-sequence", '1', "[{\"xpcd.op\":\"kickstart\",\"label\":\"fuzz.a\"},{\"xpcd.op\":\"kill\",\"label\":\"fuzz.a\",\"signal\":9},"
+					   "{\"xpcd.op\":\"disable\",\"label\":\"fuzz.a\"},{\"xpcd.op\":\"lookup\",\"name\":\"fuzz.a.two\"}]"},
+		{"unload-reload", '0', "[{\"xpcd.op\":\"unload\",\"label\":\"fuzz.a\"},{\"xpcd.op\":\"load\",\"path\":\"dup.plist\"},"
+				       "{\"xpcd.op\":\"lookup\",\"name\":\"fuzz.a.svc\"},{\"xpcd.op\":\"load\",\"path\":\"a.plist\"}]"},
+	};
+
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++)
+		put_text("fuzz-broker", reqs[i].name, reqs[i].who, reqs[i].text);
+}
+
+/* ---- job property lists ---------------------------------------------------- */
+
+#define PLIST_HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\"><dict>"
+#define PLIST_TAIL "</dict></plist>\n"
+
+static void gen_plist(void)
+{
+	static const struct {
+		const char *name, *body;
+	} keys[] = {
+		{"keys-all", "<key>Label</key><string>l</string><key>Program</key><string>/bin/true</string>"
+			     "<key>ProgramArguments</key><array><string>a</string></array>"
+			     "<key>MachServices</key><dict><key>s</key><true/><key>t</key><dict/></dict>"
+			     "<key>RunAtLoad</key><false/><key>Disabled</key><false/><key>KeepAlive</key><true/>"
+			     "<key>EnvironmentVariables</key><dict><key>A</key><string>b</string></dict>"
+			     "<key>WorkingDirectory</key><string>/</string><key>UserName</key><string>root</string>"
+			     "<key>GroupName</key><string>root</string><key>StandardInPath</key><string>/dev/null</string>"
+			     "<key>StandardOutPath</key><string>/dev/null</string><key>StandardErrorPath</key><string>/dev/null</string>"
+			     "<key>ThrottleInterval</key><integer>1</integer><key>ExitTimeOut</key><integer>2</integer>"
+			     "<key>XPCDAllowedUIDs</key><array><integer>0</integer></array>"
+			     "<key>XPCDAllowedGroups</key><array><string>root</string><integer>0</integer></array>"
+			     "<key>Nice</key><integer>1</integer><key>Unknown</key><true/>"},
+		{"keepalive-dict", "<key>Label</key><string>l</string><key>Program</key><string>p</string>"
+				   "<key>KeepAlive</key><dict><key>SuccessfulExit</key><true/><key>NetworkState</key><true/></dict>"},
+		{"no-label", "<key>Program</key><string>p</string>"},
+		{"no-program", "<key>Label</key><string>l</string>"},
+		{"bad-group", "<key>Label</key><string>l</string><key>Program</key><string>p</string>"
+			      "<key>XPCDAllowedGroups</key><array><string>no-such-group-here</string></array>"},
+		{"negative", "<key>Label</key><string>l</string><key>Program</key><string>p</string>"
+			     "<key>ThrottleInterval</key><integer>-1</integer>"},
+	};
+	char text[4096];
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		/* fuzz-plist takes the whole input as the file: no selector byte */
+		snprintf(text, sizeof(text), "%s%s%s", PLIST_HEAD, keys[i].body, PLIST_TAIL);
+		put_text("fuzz-plist", keys[i].name, text[0], text + 1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: gen-corpus DIR\n");
+		return 2;
+	}
+	out_dir = argv[1];
+	gen_wire();
+	gen_json();
+	gen_broker();
+	gen_plist();
+	return 0;
+}
