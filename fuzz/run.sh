@@ -82,7 +82,7 @@ printf '%-12s %12s %8s %8s %8s %8s  %s\n' target executions exec/s edges feature
 for t in $targets; do
 	log=$logs/$t.log
 	rc=$(cat "$logs/$t.rc" 2>/dev/null || echo 1)
-	execs=$(sed -n 's/^stat::number_executed_units: *//p' "$log" | tail -1)
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
 	ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)

@@ -49,15 +49,28 @@ static int fail(Loader *l, const char *key, const char *fmt, ...)
 	return -1;
 }
 
+/* A copy of string node @v, or NULL when it holds a NUL byte (libplist's
+ * plist_get_string_val() asserts on those, and a C string cannot hold one)
+ * or memory ran out; *ret_nul tells which. */
+static char *copy_string(plist_t v, bool *ret_nul)
+{
+	uint64_t len = 0;
+	const char *p = plist_get_string_ptr(v, &len);
+
+	*ret_nul = !p || memchr(p, 0, len) != NULL;
+	return *ret_nul ? NULL : strndup(p, len);
+}
+
 static int get_string(Loader *l, const char *key, plist_t v, char **ret)
 {
-	char *s = NULL;
+	bool nul;
+	char *s;
 
 	if (plist_get_node_type(v) != PLIST_STRING)
 		return fail(l, key, "must be a string");
-	plist_get_string_val(v, &s);
+	s = copy_string(v, &nul);
 	if (!s)
-		return fail(l, key, "out of memory");
+		return fail(l, key, nul ? "must not contain a NUL byte" : "out of memory");
 	free(*ret);
 	*ret = s;
 	return 0;
@@ -229,8 +242,9 @@ static int parse_uids(Loader *l, plist_t v)
 static int parse_gid(Loader *l, plist_t item, uint32_t i, gid_t *ret)
 {
 	uint64_t u = 0;
-	char *name = NULL;
+	char *name;
 	struct group *g;
+	bool nul;
 
 	if (plist_get_node_type(item) == PLIST_UINT) {
 		plist_get_uint_val(item, &u);
@@ -239,7 +253,7 @@ static int parse_gid(Loader *l, plist_t item, uint32_t i, gid_t *ret)
 	}
 	if (plist_get_node_type(item) != PLIST_STRING)
 		return fail(l, "XPCDAllowedGroups", "item %u is neither a group name nor an integer", i);
-	plist_get_string_val(item, &name);
+	name = copy_string(item, &nul);
 	g = name ? getgrnam(name) : NULL;
 	if (g)
 		*ret = g->gr_gid;
