@@ -8,8 +8,10 @@
  * parsing, header validation); an accepted MESSAGE/REPLY body is then
  * decoded with wire_decode_message().  Invariants checked by running it:
  * no crash, no leak of memory or descriptors (every descriptor not taken by
- * a decoded object is closed by transport_frame_clear()).
+ * a decoded object is closed by transport_frame_clear(); the descriptor
+ * count is compared before and after each input).
  */
+#include "fuzz.h"
 #include "transport/transport.h"
 #include "wire/wire.h"
 
@@ -17,8 +19,6 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void fuzz_send(int fd, const uint8_t *pkt, size_t len, int n_fds)
 {
@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static TransportFrame f;
 	const char *why = NULL;
-	int sv[2];
+	int sv[2], before = fuzz_count_fds();
 
 	if (size < 1 || size > FRAME_HEADER_SIZE + FRAME_MAX_INLINE)
 		return 0;
@@ -68,5 +68,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	transport_frame_clear(&f);
 	close(sv[1]);
+	fuzz_check_fds(before, fuzz_count_fds(), "fuzz-frame");
 	return 0;
 }

@@ -2,7 +2,7 @@
  * fuzz-plist - the job property-list loader (xpcd's job_load_file) on
  * arbitrary bytes: XML, binary or neither.  A job file is input the broker
  * reads from disk, so it must reject anything malformed with a message and
- * leak nothing.
+ * leak nothing (memory, and descriptors: counted before and after).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -10,8 +10,7 @@
 #include <unistd.h>
 
 #include "broker/job.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -19,6 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[512];
 	Job *job = NULL;
 	FILE *f;
+	int before = fuzz_count_fds();
 
 	if (!path[0])
 		snprintf(path, sizeof(path), "/tmp/fuzz-plist.%d", (int)getpid());
@@ -30,5 +30,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (job_load_file(path, &job, err, sizeof(err)) == 0)
 		job_free(job);
 	unlink(path);
+	fuzz_check_fds(before, fuzz_count_fds(), "fuzz-plist");
 	return 0;
 }
