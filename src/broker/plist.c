@@ -12,6 +12,12 @@
  * make sense only on macOS are accepted silently; any other key is reported
  * and ignored.  A wrong type or a missing Label/program is an error naming
  * the file and the key.
+ *
+ * Strings and keys holding a NUL byte: libplist asserts when asked for such
+ * a key (plist_get_key_val), and only the binary format can carry one, so a
+ * binary list is read through its XML form, whose writer stops at the NUL:
+ * such a key reads as its text before the NUL.  A string is checked
+ * directly and refused.
  */
 #include <errno.h>
 #include <grp.h>
@@ -399,6 +405,24 @@ static char *read_file(Loader *l, size_t *ret_len)
 	return buf;
 }
 
+/* The tree of @buf, a binary list through its XML form (see the top). */
+static plist_t parse_bytes(const char *buf, size_t len)
+{
+	plist_t root = NULL, from_xml = NULL;
+	char *xml = NULL;
+	uint32_t xml_len = 0;
+
+	plist_from_memory(buf, (uint32_t)len, &root);
+	if (!root || !plist_is_binary(buf, (uint32_t)len))
+		return root;
+	plist_to_xml(root, &xml, &xml_len);
+	plist_free(root);
+	if (xml)
+		plist_from_xml(xml, xml_len, &from_xml);
+	free(xml);
+	return from_xml;
+}
+
 int job_load_file(const char *path, Job **ret_job, char *err, size_t errlen)
 {
 	Loader l = {.path = path, .err = err, .errlen = errlen};
@@ -414,7 +438,7 @@ int job_load_file(const char *path, Job **ret_job, char *err, size_t errlen)
 		free(buf);
 		return fail(&l, NULL, "out of memory");
 	}
-	plist_from_memory(buf, (uint32_t)len, &root);
+	root = parse_bytes(buf, len);
 	free(buf);
 	r = parse_root(&l, root);
 	if (root)
