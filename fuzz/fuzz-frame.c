@@ -2,14 +2,20 @@
  * fuzz-frame.c - fuzz target for frame decoding: the header, the body and
  * the descriptor list, through the real receive path.
  *
- * Input: byte 0 selects how many descriptors travel with the packet (0-3,
- * each a fresh /dev/null), the rest is the packet.  It is sent over a
- * SOCK_SEQPACKET socketpair and received with transport_recv() (cmsg
- * parsing, header validation); an accepted MESSAGE/REPLY body is then
- * decoded with wire_decode_message().  Invariants checked by running it:
- * no crash, no leak of memory or descriptors (every descriptor not taken by
- * a decoded object is closed by transport_frame_clear(); the descriptor
- * count is compared before and after each input).
+ * Input: byte 0 says what travels with the packet:
+ *   bits 0-1  0-3 descriptors, each a fresh /dev/null
+ *   bit 2     an out-of-line body: bytes 1-32 are the packet (a header),
+ *             the rest is written to a memfd sent as the last descriptor
+ *   bit 3     with bit 2: the memfd is left unsealed
+ * Otherwise the rest is the packet.  It is sent over a SOCK_SEQPACKET
+ * socketpair and received with transport_recv() (cmsg parsing, header
+ * validation, seals and size of an out-of-line body); an accepted
+ * MESSAGE/REPLY body is then decoded as the connection layer does:
+ * wire_decode_message_in() for an out-of-line body (large data items point
+ * into it), wire_decode_message() for an inline one.  Invariants checked by
+ * running it: no crash, no leak of memory or descriptors (every descriptor
+ * not taken by a decoded object is closed by transport_frame_clear(); the
+ * descriptor count is compared before and after each input).
  */
 #include "fuzz.h"
 #include "transport/transport.h"
@@ -17,21 +23,37 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-static void fuzz_send(int fd, const uint8_t *pkt, size_t len, int n_fds)
+#define OOL_PACKET FRAME_HEADER_SIZE
+
+/* A memfd holding @body; sealed as a sender seals it unless @unsealed. */
+static int make_body_fd(const uint8_t *body, size_t len, bool unsealed)
 {
-	int fds[3];
+	struct iovec iov = {(void *)body, len};
+	int fd;
+
+	if (!unsealed)
+		return transport_make_ool(&iov, 1, len);
+	fd = memfd_create("fuzz-frame", MFD_CLOEXEC);
+	if (fd >= 0 && len && write(fd, body, len) != (ssize_t)len) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void fuzz_send(int fd, const uint8_t *pkt, size_t len, int *fds, int n_fds)
+{
 	union {
 		struct cmsghdr a;
-		char b[CMSG_SPACE(sizeof(fds))];
+		char b[CMSG_SPACE(sizeof(int) * 4)];
 	} ctl;
 	struct iovec iov = {(void *)pkt, len};
 	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
 
-	for (int i = 0; i < n_fds; i++)
-		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (n_fds) {
 		m.msg_control = ctl.b;
 		m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n_fds);
@@ -43,31 +65,52 @@ static void fuzz_send(int fd, const uint8_t *pkt, size_t len, int n_fds)
 			((int *)(void *)CMSG_DATA(c))[i] = fds[i];
 	}
 	(void)sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
-	for (int i = 0; i < n_fds; i++)
-		close(fds[i]);
+}
+
+static void receive(int fd)
+{
+	static TransportFrame f;
+	const char *why = NULL;
+	int r = transport_recv(fd, &f, &why);
+
+	if (r == 0 && (f.hdr.kind == FRAME_MESSAGE || f.hdr.kind == FRAME_REPLY)) {
+		xpc_object_t dict = NULL;
+		if (f.ool)
+			r = wire_decode_message_in(f.ool, f.fds, f.n_fds, &dict);
+		else
+			r = wire_decode_message(f.body, f.hdr.body_len, f.fds, f.n_fds, &dict);
+		if (r == 0)
+			xpc_release(dict);
+	}
+	transport_frame_clear(&f);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static TransportFrame f;
-	const char *why = NULL;
-	int sv[2], before = fuzz_count_fds();
+	int sv[2], fds[4], n_fds, before = fuzz_count_fds();
+	bool ool;
+	size_t pkt_len;
 
-	if (size < 1 || size > FRAME_HEADER_SIZE + FRAME_MAX_INLINE)
+	if (size < 1)
 		return 0;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	ool = data[0] & 4;
+	if (!ool && size > 1 + FRAME_HEADER_SIZE + FRAME_MAX_INLINE)
 		return 0;
-	transport_setup_socket(sv[1]);
-	fuzz_send(sv[0], data + 1, size - 1, data[0] & 3);
-	close(sv[0]);
-	int r = transport_recv(sv[1], &f, &why);
-	if (r == 0 && (f.hdr.kind == FRAME_MESSAGE || f.hdr.kind == FRAME_REPLY)) {
-		xpc_object_t dict = NULL;
-		if (wire_decode_message(f.body, f.hdr.body_len, f.fds, f.n_fds, &dict) == 0)
-			xpc_release(dict);
+	pkt_len = ool && size - 1 > OOL_PACKET ? OOL_PACKET : size - 1;
+	n_fds = data[0] & 3;
+	for (int i = 0; i < n_fds; i++)
+		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (ool && (fds[n_fds] = make_body_fd(data + 1 + pkt_len, size - 1 - pkt_len, data[0] & 8)) >= 0)
+		n_fds++;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0) {
+		transport_setup_socket(sv[1]);
+		fuzz_send(sv[0], data + 1, pkt_len, fds, n_fds);
+		close(sv[0]);
+		receive(sv[1]);
+		close(sv[1]);
 	}
-	transport_frame_clear(&f);
-	close(sv[1]);
+	for (int i = 0; i < n_fds; i++)
+		close(fds[i]);
 	fuzz_check_fds(before, fuzz_count_fds(), "fuzz-frame");
 	return 0;
 }

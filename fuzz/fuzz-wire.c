@@ -8,6 +8,11 @@
  *   bits 0-1  descriptors passed with a message (0-3)
  *   bits 2-4  descriptor i is a 4 KiB memfd (a regular file, so a shmem
  *             item can take it) instead of /dev/null
+ *   bit 5     re-encode with use_refs (large data left in place as WireRefs,
+ *             then wire_buffer_iov and wire_buffer_flatten)
+ *   bit 6     a message is decoded in place (wire_decode_message_in, as
+ *             received out-of-line bodies are: data items of WIRE_REF_MIN
+ *             bytes or more point into the buffer)
  *
  * Invariants: no crash or leak; the descriptors the decoder did not take
  * are still open and the caller's to close (nothing leaks either way).
@@ -16,6 +21,7 @@
  * several entries makes the order free, and those bytes decode to the same
  * graph (fuzz_same) which encodes to the same length again.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -38,9 +44,45 @@ static int open_fd(bool regular)
 	return fd;
 }
 
+static bool use_refs;
+
+/* The encoding of @obj, flat in buf->data; with use_refs through the
+ * reference path, whose pieces must add up to the same bytes. */
 static int encode(xpc_object_t obj, bool msg, WireBuffer *buf, WireFds *fds)
 {
-	return msg ? wire_encode_message(obj, buf, fds) : wire_encode_object(obj, buf);
+	struct iovec iov[64];
+	size_t n, total = 0;
+	int r;
+
+	buf->use_refs = use_refs;
+	r = msg ? wire_encode_message(obj, buf, fds) : wire_encode_object(obj, buf);
+	if (r || !buf->n_refs)
+		return r;
+	if (2 * buf->n_refs + 1 > sizeof(iov) / sizeof(iov[0]))
+		return wire_buffer_flatten(buf);
+	n = wire_buffer_iov(buf, iov, sizeof(iov) / sizeof(iov[0]));
+	for (size_t i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	if (total != buf->len + buf->ref_bytes)
+		fuzz_fail("iov pieces hold %zu bytes, the encoding %zu", total, buf->len + buf->ref_bytes);
+	if ((r = wire_buffer_flatten(buf)) == 0 && buf->n_refs)
+		fuzz_fail("flattened buffer still has references");
+	return r;
+}
+
+/* Decodes @len bytes at @p into an ObjectBuffer, as a received out-of-line
+ * body is. */
+static int decode_in_place(const uint8_t *p, size_t len, int *fds, size_t n_fds, xpc_object_t *ret)
+{
+	ObjectBuffer *b = object_buffer_new(len);
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	memcpy(object_buffer_bytes(b), p, len);
+	r = wire_decode_message_in(b, fds, n_fds, ret);
+	object_buffer_release(b);
+	return r;
 }
 
 static int decode(const void *p, size_t n, bool msg, int *fds, size_t n_fds, xpc_object_t *ret)
@@ -112,11 +154,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	msg = !(data[0] & 0x80);
+	use_refs = data[0] & 0x20;
 	n_fds = msg ? (size_t)(data[0] & 3) : 0;
 	for (size_t i = 0; i < n_fds; i++)
 		if ((fds[i] = open_fd(data[0] & (4u << i))) < 0)
 			fuzz_fail("cannot open a descriptor");
-	if (decode(data + 1, size - 1, msg, fds, n_fds, &obj) == 0) {
+	if ((msg && (data[0] & 0x40) ? decode_in_place(data + 1, size - 1, fds, n_fds, &obj)
+				     : decode(data + 1, size - 1, msg, fds, n_fds, &obj)) == 0) {
 		if (msg && xpc_get_type(obj) != XPC_TYPE_DICTIONARY)
 			fuzz_fail("a message decoded to a non-dictionary");
 		round_trip(obj, data + 1, size - 1, msg);

@@ -1,6 +1,6 @@
 /*
  * gen-corpus.c - writes the seed corpora of fuzz-wire, fuzz-json,
- * fuzz-broker and fuzz-plist: small valid inputs covering every type, tag
+ * fuzz-broker, fuzz-plist and the out-of-line seeds of fuzz-frame: small valid inputs covering every type, tag
  * and operation (plus a few near misses), named "seed-*".
  *
  *   gen-corpus DIR      (DIR is fuzz/corpus; files are overwritten)
@@ -19,6 +19,7 @@
 
 #include "fuzz.h"
 #include "object/object.h"
+#include "transport/frame.h"
 #include "wire/wire.h"
 
 static const char *out_dir;
@@ -141,6 +142,58 @@ static void gen_wire(void)
 		put_wire("fuzz-wire", "msg-three-fds", 3 | 16, d, true);
 	}
 	close(fd);
+}
+
+/* A dictionary with a data item of @n bytes. */
+static xpc_object_t make_big_n(size_t n)
+{
+	static uint8_t bytes[FRAME_MAX_INLINE + 100];
+	xpc_object_t d = one("big", xpc_data_create(bytes, n));
+
+	xpc_dictionary_set_int64(d, "n", 1);
+	return d;
+}
+
+/* Big enough to travel by reference. */
+static xpc_object_t make_big(void)
+{
+	return make_big_n(WIRE_REF_MIN + 100);
+}
+
+static void gen_wire_refs(void)
+{
+	put_wire("fuzz-wire", "msg-big-in-place-refs", 0x60, make_big(), true);
+	put_wire("fuzz-wire", "msg-big-refs", 0x20, make_big(), true);
+	put_wire("fuzz-wire", "msg-all-in-place", 0x40, make_all(), true);
+}
+
+/* fuzz-frame, out of line: byte 0 = 4 (| 8: unsealed), a header, the body. */
+static void put_ool_frame(const char *name, uint8_t first, xpc_object_t dict, uint64_t len_delta)
+{
+	WireBuffer b = {0};
+	WireFds f = {0};
+	FrameHeader h = {.magic = FRAME_MAGIC, .kind = FRAME_MESSAGE, .flags = FRAME_F_OOL, .n_fds = 1, .id = 1};
+	uint8_t *all;
+
+	if (wire_encode_message(dict, &b, &f) != 0 || !(all = malloc(sizeof(h) + b.len)))
+		exit(1);
+	h.body_len = b.len + len_delta;
+	memcpy(all, &h, sizeof(h));
+	memcpy(all + sizeof(h), b.data, b.len);
+	put("fuzz-frame", name, first, all, sizeof(h) + b.len);
+	free(all);
+	wire_buffer_free(&b);
+	wire_fds_free(&f);
+	xpc_release(dict);
+}
+
+static void gen_frame(void)
+{
+	/* out of line only when larger than FRAME_MAX_INLINE */
+	put_ool_frame("ool-too-small", 4, make_all(), 0);
+	put_ool_frame("ool-big", 4, make_big_n(FRAME_MAX_INLINE + 64), 0);
+	put_ool_frame("ool-unsealed", 4 | 8, make_big_n(FRAME_MAX_INLINE + 64), 0);
+	put_ool_frame("ool-size-mismatch", 4, make_big_n(FRAME_MAX_INLINE + 64), 4);
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -277,6 +330,8 @@ int main(int argc, char **argv)
 	}
 	out_dir = argv[1];
 	gen_wire();
+	gen_wire_refs();
+	gen_frame();
 	gen_json();
 	gen_broker();
 	gen_plist();

@@ -25,9 +25,10 @@ mkdir -p "$logs" "$arts"
 
 max_len() {
 	case $1 in
-	fuzz-frame) echo 65600 ;;  # a header plus the largest inline body
+	fuzz-frame) echo 65600 ;;  # a header and an inline body, or a small out-of-line one
 	fuzz-plist) echo 8192 ;;
 	fuzz-broker) echo 2048 ;;
+	fuzz-wire) echo 20000 ;;  # room for one data item sent by reference
 	*) echo 4096 ;;
 	esac
 }
