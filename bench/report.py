@@ -32,6 +32,7 @@ OTHER_ROWS = [
     ("setup", "xpc-endpoint", "raw-connect"),
     ("setup", "sdbus-daemon", "raw-connect"),
     ("setup", "sdbus-broker", "raw-connect"),
+    ("setup", "xpc-named", "sdbus-daemon"),
     ("rss", "xpc-client", "raw-client"),
     ("rss", "sdbus-daemon-client", "raw-client"),
     ("rss", "sdbus-broker-client", "raw-client"),
