@@ -65,6 +65,8 @@ xpc_connection_t conn_new(ConnKind kind, dispatch_queue_t target)
 	c->send_w = -1;
 	c->pidfd = -1;
 	c->next_id = 1;
+	c->max_unsent = CONN_MAX_UNSENT;
+	c->max_unsent_fds = CONN_MAX_UNSENT_FDS;
 	c->queue = dispatch_queue_create("xpc.connection", NULL);
 	c->ioq = dispatch_queue_create("xpc.connection.io", NULL);
 	if (target) {
@@ -344,6 +346,14 @@ int connection_get_socket_borrow(xpc_connection_t conn)
 	fd = conn->fd;
 	conn_unlock(conn);
 	return fd;
+}
+
+void connection_set_send_limits(xpc_connection_t conn, size_t max_bytes, size_t max_fds)
+{
+	conn_lock(conn);
+	conn->max_unsent = max_bytes;
+	conn->max_unsent_fds = max_fds;
+	conn_unlock(conn);
 }
 
 xpc_connection_t xpc_connection_create(const char *name, dispatch_queue_t targetq)

@@ -71,4 +71,14 @@ int connection_listener_pair(int *ret_recv_fd, int *ret_send_fd);
  */
 int connection_get_socket_borrow(xpc_connection_t conn);
 
+/*
+ * connection_set_send_limits() - bound what the connection's out-queue may
+ * hold (frames the peer has not taken yet) below the defaults
+ * (CONN_MAX_UNSENT bytes, CONN_MAX_UNSENT_FDS descriptors).  When a send
+ * finds the queue at a limit, the link is cut with the reason
+ * "limit exceeded: unsent messages (peer not reading)".  xpcd uses it on
+ * its client links (docs/broker.md).
+ */
+void connection_set_send_limits(xpc_connection_t conn, size_t max_bytes, size_t max_fds);
+
 #endif /* XPC_CONNECTION_CONNECTION_H */

@@ -35,6 +35,8 @@
 /* Limits (docs/connections.md). */
 #define CONN_MAX_UNREAD (4u * 1024u * 1024u) /* queued for the handler before reading stops */
 #define CONN_MAX_PENDING_REPLIES 65536u
+#define CONN_MAX_UNSENT (64u * 1024u * 1024u) /* out-queue bytes before the link is cut */
+#define CONN_MAX_UNSENT_FDS 4096u              /* descriptors held by the out-queue */
 
 typedef enum { CONN_PEER = 1, CONN_LISTENER } ConnKind;
 typedef enum { CONN_INACTIVE = 0, CONN_ACTIVE, CONN_DISCONNECTED, CONN_INVALID } ConnState;
@@ -72,6 +74,8 @@ struct _xpc_connection_s {
 	void *context;
 	xpc_finalizer_t finalizer;
 	OutItem *out_head, *out_tail;
+	size_t unsent, unsent_fds;         /* what the out-queue holds */
+	size_t max_unsent, max_unsent_fds; /* CONN_MAX_UNSENT*, or set by the broker */
 	Pending *pending;
 	size_t n_pending;
 	uint64_t next_id;

@@ -10,6 +10,12 @@
  * something is queued) and on activation.  Barriers are out-queue entries
  * that, once reached, run on the handler queue.
  *
+ * The out-queue is bounded (max_unsent bytes, max_unsent_fds descriptors):
+ * a send that finds it at a limit cuts the link with "limit exceeded:
+ * unsent messages (peer not reading)", so a peer that sends requests and
+ * never reads the replies cannot grow its server without bound.  One
+ * message always fits (the check is made before it is added).
+ *
  * Receiving runs on the connection's serial ioq.  Back pressure: every
  * message queued for the handler charges its size to `unread`; above
  * CONN_MAX_UNREAD the read source is suspended, so the peer fills the
@@ -122,6 +128,16 @@ void conn_fail_pending_locked(xpc_connection_t c, xpc_object_t err)
 
 /* ---- the out-queue ---------------------------------------------------------- */
 
+#define CONN_OVER_LIMIT 1
+
+/* True for a send error that means the link is gone (the reader will see
+ * its end), false for one that only this frame failed (too many
+ * descriptors, no memory). */
+static bool conn_link_error(int r)
+{
+	return r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN || r == -ECONNREFUSED;
+}
+
 static void out_free(OutItem *o)
 {
 	for (size_t i = 0; i < o->n_fds; i++)
@@ -153,12 +169,16 @@ static OutItem *out_pop_locked(xpc_connection_t c)
 	c->out_head = o->next;
 	if (!c->out_head)
 		c->out_tail = NULL;
+	c->unsent -= sizeof(*o) + o->body_len;
+	c->unsent_fds -= o->n_fds;
 	return o;
 }
 
 static void out_push_locked(xpc_connection_t c, OutItem *o)
 {
 	o->next = NULL;
+	c->unsent += sizeof(*o) + o->body_len;
+	c->unsent_fds += o->n_fds;
 	if (c->out_tail)
 		c->out_tail->next = o;
 	else
@@ -233,9 +253,15 @@ void conn_flush_locked(xpc_connection_t c)
 			conn_arm_write_locked(c);
 			return;
 		}
-		/* Sent, or the link broke (the reader will see the end). */
+		/* Sent, or the link broke (the reader will see the end), or
+		 * this frame cannot be sent: its reply handler gets INVALID. */
 		if (r == 0 && transport_trace_enabled())
 			conn_trace_out(&o->hdr, NULL);
+		if (r != 0 && !conn_link_error(r) && (o->hdr.flags & FRAME_F_WANTS_REPLY)) {
+			Pending *p = pending_take_locked(c, o->hdr.id);
+			if (p)
+				pending_answer(p, XPC_ERROR_CONNECTION_INVALID);
+		}
 		out_free(out_pop_locked(c));
 	}
 	if (c->wsrc && c->wsrc_armed) {
@@ -254,12 +280,15 @@ void conn_write_ready(void *ctx)
 }
 
 /* Queues a frame with duplicated descriptors; takes @body (flattened here:
- * the runs it references belong to the caller's message) or @ool_fd. */
+ * the runs it references belong to the caller's message) or @ool_fd.
+ * Returns CONN_OVER_LIMIT when the out-queue is full (see the header). */
 static int conn_enqueue_locked(xpc_connection_t c, const FrameHeader *h, WireBuffer *body, int *ool_fd,
 			       const WireFds *fds)
 {
 	OutItem *o;
 
+	if (c->out_head && (c->unsent >= c->max_unsent || c->unsent_fds + fds->n > c->max_unsent_fds))
+		return CONN_OVER_LIMIT;
 	if (*ool_fd < 0 && wire_buffer_flatten(body) < 0)
 		return -ENOMEM;
 	o = calloc(1, sizeof(*o));
@@ -384,14 +413,19 @@ static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
 		r = transport_sendv(c->fd, &h, iov, n_iov, body.len + body.ref_bytes, fds.fds, fds.n, ool);
 		if (r == 0 && transport_trace_enabled())
 			conn_trace_out(&h, msg);
-		if (r != -EAGAIN)
-			goto out;
-		r = conn_enqueue_locked(c, &h, &body, &ool, &fds);
-		conn_arm_write_locked(c);
+		if (r == -EAGAIN) {
+			r = conn_enqueue_locked(c, &h, &body, &ool, &fds);
+			conn_arm_write_locked(c);
+		} else if (conn_link_error(r)) {
+			r = 0; /* the reader sees the end and answers the pending */
+		}
 	} else {
 		r = conn_enqueue_locked(c, &h, &body, &ool, &fds);
 	}
-	if (r < 0 && p && pending_take_locked(c, h.id) == p)
+	if (r == CONN_OVER_LIMIT)
+		conn_fail_locked(c, "limit exceeded: unsent messages (peer not reading)", false);
+	/* Not sent (too many descriptors, no memory ...): answer it now. */
+	if (r != 0 && p && pending_take_locked(c, h.id) == p)
 		pending_answer(p, XPC_ERROR_CONNECTION_INVALID);
 out:
 	conn_unlock(c);
