@@ -12,8 +12,16 @@
  * the operations that change state (load, unload, enable, disable,
  * kickstart, kill) only to the broker's own user and root.  The broker is
  * never on a service's data path: a lookup returns an endpoint and the
- * client checks in directly.  Client links are capped (CONTROL_MAX_CLIENTS);
- * the connection layer bounds what each link can queue.
+ * client checks in directly.
+ *
+ * Limits (docs/broker.md): CONTROL_MAX_CLIENTS links in all; per client
+ * process (SO_PEERCRED pid) CONTROL_MAX_LINKS_PER_CLIENT links served at
+ * once (every named connection being set up holds one: its pending
+ * check-in), up to as many more that only answer each request with
+ * "limit exceeded: broker links per client" and close, and none beyond;
+ * per link, replies the client has not taken are bounded
+ * (CONTROL_MAX_UNSENT_* through connection_set_send_limits): a client that
+ * sends requests and never reads the answers loses its link.
  */
 #include <errno.h>
 #include <grp.h>
@@ -32,11 +40,47 @@
 #include "connection/connection.h"
 
 #define CONTROL_MAX_CLIENTS 1024
+#define CONTROL_MAX_LINKS_PER_CLIENT 64
+#define CONTROL_MAX_UNSENT_BYTES (256u * 1024u)
+#define CONTROL_MAX_UNSENT_FDS 16u
+#define CONTROL_LIMIT_TEXT "limit exceeded: broker links per client"
+
+/* Links per client process; a slot is free when links == 0. */
+typedef struct ClientCount {
+	pid_t pid;
+	unsigned links;
+} ClientCount;
 
 static int listen_fd = -1;
 static dispatch_source_t accept_source;
 static char *socket_path;
 static unsigned n_clients;
+static ClientCount client_counts[CONTROL_MAX_CLIENTS];
+
+/* The count of @pid's links, or a free slot for it (never NULL while
+ * n_clients < CONTROL_MAX_CLIENTS). */
+static ClientCount *client_count(pid_t pid)
+{
+	ClientCount *free_slot = NULL;
+
+	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		if (client_counts[i].links && client_counts[i].pid == pid)
+			return &client_counts[i];
+		if (!client_counts[i].links && !free_slot)
+			free_slot = &client_counts[i];
+	}
+	if (free_slot)
+		free_slot->pid = pid;
+	return free_slot;
+}
+
+static pid_t socket_peer_pid(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 ? cr.pid : 0;
+}
 
 static xpc_object_t reply_error(xpc_object_t req, const char *text, int err)
 {
@@ -262,19 +306,60 @@ xpc_object_t control_handle_request(const ControlPeer *peer, xpc_object_t req)
 	return op_on_job(req, op, job);
 }
 
-static void client_event(xpc_connection_t peer, xpc_object_t ev)
+static void client_gone(xpc_connection_t peer, ClientCount *cc)
+{
+	char *why = xpc_connection_copy_invalidation_reason(peer);
+
+	if (why && !strncmp(why, "limit exceeded", 14))
+		broker_log("client pid %d: %s; link closed", (int)cc->pid, why);
+	free(why);
+	cc->links--;
+	n_clients--;
+	xpc_release(peer);
+}
+
+/* @refuse: the client is over CONTROL_MAX_LINKS_PER_CLIENT: each request
+ * is answered with the limit's name and the link is closed. */
+static void client_event(xpc_connection_t peer, ClientCount *cc, bool refuse, xpc_object_t ev)
 {
 	if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY) {
 		ControlPeer who = {xpc_connection_get_euid(peer), xpc_connection_get_egid(peer)};
-		xpc_object_t reply = control_handle_request(&who, ev);
+		xpc_object_t reply = refuse ? reply_error(ev, CONTROL_LIMIT_TEXT, EMFILE) : control_handle_request(&who, ev);
 		if (reply) {
 			xpc_connection_send_message(peer, reply);
 			xpc_release(reply);
 		}
+		if (refuse) {
+			broker_log("client pid %d: %s (%d); request refused", (int)cc->pid, CONTROL_LIMIT_TEXT,
+				   CONTROL_MAX_LINKS_PER_CLIENT);
+			xpc_connection_send_barrier(peer, ^{
+				xpc_connection_cancel(peer);
+			});
+		}
 	} else if (ev == XPC_ERROR_CONNECTION_INVALID) {
-		n_clients--;
-		xpc_release(peer);
+		client_gone(peer, cc);
 	}
+}
+
+static void client_accept(int fd)
+{
+	ClientCount *cc = n_clients < CONTROL_MAX_CLIENTS ? client_count(socket_peer_pid(fd)) : NULL;
+	xpc_connection_t peer;
+	bool refuse;
+
+	if (!cc || cc->links >= 2 * CONTROL_MAX_LINKS_PER_CLIENT) {
+		close(fd);
+		return;
+	}
+	refuse = cc->links >= CONTROL_MAX_LINKS_PER_CLIENT;
+	peer = connection_create_from_socket(fd, dispatch_get_main_queue());
+	if (!peer)
+		return;
+	n_clients++;
+	cc->links++;
+	connection_set_send_limits(peer, CONTROL_MAX_UNSENT_BYTES, CONTROL_MAX_UNSENT_FDS);
+	xpc_connection_set_event_handler(peer, ^(xpc_object_t ev) { client_event(peer, cc, refuse, ev); });
+	xpc_connection_resume(peer);
 }
 
 static void on_accept(void *ctx)
@@ -282,19 +367,9 @@ static void on_accept(void *ctx)
 	(void)ctx;
 	for (;;) {
 		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		xpc_connection_t peer;
 		if (fd < 0)
 			return;
-		if (n_clients >= CONTROL_MAX_CLIENTS) {
-			close(fd);
-			continue;
-		}
-		peer = connection_create_from_socket(fd, dispatch_get_main_queue());
-		if (!peer)
-			continue;
-		n_clients++;
-		xpc_connection_set_event_handler(peer, ^(xpc_object_t ev) { client_event(peer, ev); });
-		xpc_connection_resume(peer);
+		client_accept(fd);
 	}
 }
 

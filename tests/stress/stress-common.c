@@ -1,0 +1,390 @@
+/*
+ * stress-common.c - broker, processes, /proc readings and knobs for the
+ * stress tests (stress-common.h).
+ */
+#include "stress-common.h"
+#include "harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_REAPED 4096
+
+static char dir[256], sock[300], progdir[PATH_MAX];
+static pid_t broker_pid;
+static struct {
+	pid_t pid;
+	int status;
+} reaped[MAX_REAPED];
+static unsigned n_reaped;
+static uint64_t rng_state = 88172645463325252ull;
+
+void stress_setup(const char *argv0)
+{
+	char jobs[300];
+	const char *slash = strrchr(argv0, '/');
+
+	snprintf(progdir, sizeof(progdir), "%.*s", slash ? (int)(slash - argv0) : 1, slash ? argv0 : ".");
+	snprintf(dir, sizeof(dir), "/tmp/xpc-stress.XXXXXX");
+	REQUIRE(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/xpcd.sock", dir);
+	snprintf(jobs, sizeof(jobs), "%s/jobs", dir);
+	REQUIRE(mkdir(jobs, 0755) == 0);
+	setenv("XPCD_SOCKET", sock, 1);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
+
+const char *stress_dir(void)
+{
+	return dir;
+}
+
+char *stress_program(const char *name)
+{
+	char *p = NULL;
+
+	REQUIRE(asprintf(&p, "%s/%s", progdir, name) > 0);
+	return p;
+}
+
+void stress_write_job(const char *label, const char *name, char *const argv[], const char *extra)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/jobs/%s.plist", dir, label);
+	f = fopen(path, "we");
+	REQUIRE(f);
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\"><dict>\n"
+		   "<key>Label</key><string>%s</string>\n<key>ProgramArguments</key><array>",
+		label);
+	for (int i = 0; argv[i]; i++)
+		fprintf(f, "<string>%s</string>", argv[i]);
+	fprintf(f, "</array>\n<key>MachServices</key><dict><key>%s</key><true/></dict>\n"
+		   "<key>ThrottleInterval</key><integer>0</integer>\n"
+		   "<key>ExitTimeOut</key><integer>1</integer>\n"
+		   "<key>StandardErrorPath</key><string>%s/%s.log</string>\n%s</dict></plist>\n",
+		name, dir, label, extra ? extra : "");
+	fclose(f);
+}
+
+void stress_start_broker(void)
+{
+	char log[512], jobs[300];
+	struct stat st;
+
+	unlink(sock);
+	snprintf(log, sizeof(log), "%s/xpcd.log", dir);
+	snprintf(jobs, sizeof(jobs), "%s/jobs", dir);
+	broker_pid = fork();
+	REQUIRE(broker_pid >= 0);
+	if (broker_pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			dup2(fd, 2);
+		execl(getenv("XPCD"), "xpcd", "--socket", sock, "--jobs", jobs, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 1000; i++) {
+		if (stat(sock, &st) == 0)
+			return;
+		stress_sleep_ms(10);
+	}
+	REQUIRE(!"broker did not create its socket");
+}
+
+void stress_kill_broker(void)
+{
+	if (broker_pid <= 0)
+		return;
+	kill(broker_pid, SIGKILL);
+	stress_wait(broker_pid, 10);
+	broker_pid = 0;
+}
+
+pid_t stress_broker_pid(void)
+{
+	return broker_pid;
+}
+
+pid_t stress_job_pid(const char *label)
+{
+	char path[400], lab[256];
+	unsigned long long start;
+	int pid, found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s.state", sock);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fscanf(f, "%d %llu %255s", &pid, &start, lab) == 3)
+		if (!strcmp(lab, label))
+			found = pid;
+	fclose(f);
+	return found > 0 && stress_alive(found) ? found : 0;
+}
+
+char *stress_read_file(const char *file)
+{
+	char path[512];
+	char *buf = calloc(1, 1 << 20);
+	FILE *f;
+
+	REQUIRE(buf);
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "re");
+	if (f) {
+		size_t n = fread(buf, 1, (1 << 20) - 1, f);
+		buf[n] = 0;
+		fclose(f);
+	}
+	return buf;
+}
+
+static void kill_jobs(void)
+{
+	char path[400], lab[256];
+	unsigned long long start;
+	int pid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s.state", sock);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fscanf(f, "%d %llu %255s", &pid, &start, lab) == 3)
+		if (pid > 0 && stress_alive(pid)) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+		}
+	fclose(f);
+}
+
+void stress_teardown(void)
+{
+	char cmd[400];
+
+	kill_jobs();
+	stress_kill_broker();
+	for (int i = 0; i < 100; i++) {
+		stress_reap();
+		stress_sleep_ms(10);
+	}
+	if (harness_failures) {
+		snprintf(cmd, sizeof(cmd), "tail -n 40 %s/*.log >&2", dir);
+		if (system(cmd) < 0)
+			perror("system");
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) < 0)
+		perror("system");
+}
+
+/* ---- processes ---------------------------------------------------------------- */
+
+StressChild stress_spawn(char *const argv[], bool capture)
+{
+	StressChild ch = {.pid = -1, .out = -1};
+	int p[2] = {-1, -1};
+
+	if (capture)
+		REQUIRE(pipe2(p, O_CLOEXEC) == 0);
+	sigset_t usr1, old;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1); /* in the child until it has its handler */
+	sigprocmask(SIG_BLOCK, &usr1, &old);
+	ch.pid = fork();
+	REQUIRE(ch.pid >= 0);
+	if (ch.pid != 0)
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	if (ch.pid == 0) {
+		if (capture)
+			dup2(p[1], 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (capture) {
+		close(p[1]);
+		ch.out = p[0];
+	}
+	return ch;
+}
+
+static bool take_reaped(pid_t pid, int *status)
+{
+	for (unsigned i = 0; i < n_reaped; i++)
+		if (reaped[i].pid == pid) {
+			*status = reaped[i].status;
+			reaped[i] = reaped[--n_reaped];
+			return true;
+		}
+	return false;
+}
+
+void stress_reap(void)
+{
+	int status;
+	pid_t r;
+
+	while ((r = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (n_reaped == MAX_REAPED)
+			n_reaped = 0; /* statuses nobody asked for: forget them */
+		reaped[n_reaped].pid = r;
+		reaped[n_reaped++].status = status;
+	}
+}
+
+int stress_wait(pid_t pid, unsigned seconds)
+{
+	int status;
+
+	for (unsigned i = 0; i < seconds * 200u; i++) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return status;
+		if (r < 0 && take_reaped(pid, &status))
+			return status;
+		if (r < 0 && errno == ECHILD)
+			return 0;
+		stress_sleep_ms(5);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	fprintf(stderr, "stress: process %d killed after %u s (hung)\n", (int)pid, seconds);
+	return -1;
+}
+
+void stress_read_output(StressChild *ch, char *buf, size_t size, unsigned seconds)
+{
+	size_t len = 0;
+	double end = stress_now() + seconds;
+
+	buf[0] = 0;
+	while (ch->out >= 0 && stress_now() < end) {
+		struct pollfd pfd = {.fd = ch->out, .events = POLLIN};
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		ssize_t n = read(ch->out, buf + len, size - 1 - len);
+		if (n <= 0 || len + (size_t)n >= size - 1) {
+			if (n > 0)
+				len += (size_t)n;
+			break;
+		}
+		len += (size_t)n;
+	}
+	buf[len] = 0;
+	if (ch->out >= 0)
+		close(ch->out);
+	ch->out = -1;
+}
+
+/* ---- /proc ---------------------------------------------------------------- */
+
+bool stress_alive(pid_t pid)
+{
+	char path[64], buf[512];
+	char *p;
+	bool alive = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		alive = p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+	fclose(f);
+	return alive;
+}
+
+long stress_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+int stress_fd_count(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return pid == getpid() ? n - 1 : n;
+}
+
+/* ---- knobs ---------------------------------------------------------------- */
+
+uint64_t stress_random(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+void stress_seed(void)
+{
+	const char *env = getenv("STRESS_SEED");
+	uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+
+	if (!seed)
+		seed = 1;
+	rng_state = seed;
+	fprintf(stderr, "stress: seed %llu (rerun with STRESS_SEED=%llu)\n", (unsigned long long)seed,
+		(unsigned long long)seed);
+}
+
+unsigned stress_env_uint(const char *name, unsigned dflt)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? (unsigned)strtoul(v, NULL, 10) : dflt;
+}
+
+double stress_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void stress_sleep_ms(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}

@@ -1,0 +1,135 @@
+/*
+ * stress-service - the named service of the stress tests, run by xpcd as a
+ * job (xpc_main on the name given by XPCD_LISTEN_*).
+ *
+ * Ops (string "op"):
+ *   echo     reply { n, payload } (both copied from the request)
+ *   seq      one-way; checks that "n" counts up from 0 on this peer
+ *   getseq   reply { count, inorder } for this peer
+ *   slow     sleeps "us" microseconds in the handler (a slow service)
+ *   stat     reply { pid, fds, peers, rss_kb }: its own descriptors, live
+ *            peers and resident set, for leak and memory checks
+ * A peer cut for a limit is logged on stderr as "cut: <reason>".
+ */
+#include <dirent.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xpc/xpc.h>
+
+typedef struct Peer {
+	uint64_t expect;
+	bool inorder;
+} Peer;
+
+static atomic_int n_peers;
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = -1; /* the directory's own descriptor */
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static long rss_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static void fill_reply(Peer *st, const char *op, xpc_object_t msg, xpc_object_t reply)
+{
+	if (!strcmp(op, "echo")) {
+		xpc_object_t payload = xpc_dictionary_get_value(msg, "payload");
+		xpc_dictionary_set_uint64(reply, "n", xpc_dictionary_get_uint64(msg, "n"));
+		if (payload)
+			xpc_dictionary_set_value(reply, "payload", payload);
+	} else if (!strcmp(op, "getseq")) {
+		xpc_dictionary_set_uint64(reply, "count", st->expect);
+		xpc_dictionary_set_bool(reply, "inorder", st->inorder);
+	} else if (!strcmp(op, "stat")) {
+		xpc_dictionary_set_int64(reply, "pid", getpid());
+		xpc_dictionary_set_int64(reply, "fds", count_fds());
+		xpc_dictionary_set_int64(reply, "peers", atomic_load(&n_peers));
+		xpc_dictionary_set_int64(reply, "rss_kb", rss_kb());
+	}
+}
+
+static void serve_message(xpc_connection_t peer, Peer *st, xpc_object_t msg)
+{
+	const char *op = xpc_dictionary_get_string(msg, "op");
+	xpc_object_t reply;
+
+	if (!op)
+		return;
+	if (!strcmp(op, "seq")) {
+		if (xpc_dictionary_get_uint64(msg, "n") != st->expect)
+			st->inorder = false;
+		st->expect++;
+	} else if (!strcmp(op, "slow")) {
+		usleep((useconds_t)xpc_dictionary_get_uint64(msg, "us"));
+	}
+	reply = xpc_dictionary_create_reply(msg);
+	if (!reply)
+		return;
+	fill_reply(st, op, msg, reply);
+	xpc_connection_send_message(peer, reply);
+	xpc_release(reply);
+}
+
+static void peer_gone(xpc_connection_t peer, Peer *st)
+{
+	char *why = xpc_connection_copy_invalidation_reason(peer);
+
+	if (why && !strncmp(why, "limit exceeded", 14))
+		fprintf(stderr, "cut: %s\n", why);
+	free(why);
+	free(st);
+	atomic_fetch_sub(&n_peers, 1);
+	xpc_release(peer);
+}
+
+static void new_peer(xpc_connection_t peer)
+{
+	Peer *st = calloc(1, sizeof(*st));
+
+	if (!st) {
+		xpc_connection_cancel(peer);
+		return;
+	}
+	st->inorder = true;
+	atomic_fetch_add(&n_peers, 1);
+	xpc_retain(peer);
+	xpc_connection_set_event_handler(peer, ^(xpc_object_t ev) {
+		if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY)
+			serve_message(peer, st, ev);
+		else if (ev == XPC_ERROR_CONNECTION_INVALID)
+			peer_gone(peer, st);
+	});
+	xpc_connection_resume(peer);
+}
+
+int main(void)
+{
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	xpc_main(^(xpc_connection_t peer) {
+		new_peer(peer);
+	});
+}
