@@ -14,12 +14,14 @@
  * never on a service's data path: a lookup returns an endpoint and the
  * client checks in directly.
  *
- * Limits (docs/broker.md): CONTROL_MAX_CLIENTS links in all; per client
- * process (SO_PEERCRED pid) CONTROL_MAX_LINKS_PER_CLIENT links served at
- * once (every named connection being set up holds one: its pending
- * check-in), up to as many more that only answer each request with
- * "limit exceeded: broker links per client" and close, and none beyond;
- * per link, replies the client has not taken are bounded
+ * Limits (docs/broker.md): CONTROL_MAX_CLIENTS links in all.  Per client
+ * process (SO_PEERCRED pid): CONTROL_MAX_LINKS_PER_CLIENT links served at
+ * once (a named connection being set up holds one for its lookup); up to
+ * CONTROL_MAX_WAITING_PER_CLIENT more wait, accepted but not read, and are
+ * served in order as served ones close (its pending check-ins); up to
+ * CONTROL_MAX_REFUSING_PER_CLIENT beyond those answer each request with
+ * "limit exceeded: broker links per client" and close; further links are
+ * closed at once.  Per link, replies the client has not taken are bounded
  * (CONTROL_MAX_UNSENT_* through connection_set_send_limits): a client that
  * sends requests and never reads the answers loses its link.
  */
@@ -41,14 +43,23 @@
 
 #define CONTROL_MAX_CLIENTS 1024
 #define CONTROL_MAX_LINKS_PER_CLIENT 64
+#define CONTROL_MAX_WAITING_PER_CLIENT 256
+#define CONTROL_MAX_REFUSING_PER_CLIENT 64
 #define CONTROL_MAX_UNSENT_BYTES (256u * 1024u)
 #define CONTROL_MAX_UNSENT_FDS 16u
 #define CONTROL_LIMIT_TEXT "limit exceeded: broker links per client"
 
-/* Links per client process; a slot is free when links == 0. */
+typedef struct WaitingLink WaitingLink;
+struct WaitingLink {
+	WaitingLink *next;
+	xpc_connection_t peer; /* inactive until served */
+};
+
+/* One client process's links; the slot is free when all counts are 0. */
 typedef struct ClientCount {
 	pid_t pid;
-	unsigned links;
+	unsigned links, waiting, refusing;
+	WaitingLink *wait_head, *wait_tail;
 } ClientCount;
 
 static int listen_fd = -1;
@@ -64,9 +75,10 @@ static ClientCount *client_count(pid_t pid)
 	ClientCount *free_slot = NULL;
 
 	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++) {
-		if (client_counts[i].links && client_counts[i].pid == pid)
+		bool used = client_counts[i].links || client_counts[i].waiting || client_counts[i].refusing;
+		if (used && client_counts[i].pid == pid)
 			return &client_counts[i];
-		if (!client_counts[i].links && !free_slot)
+		if (!used && !free_slot)
 			free_slot = &client_counts[i];
 	}
 	if (free_slot)
@@ -306,20 +318,42 @@ xpc_object_t control_handle_request(const ControlPeer *peer, xpc_object_t req)
 	return op_on_job(req, op, job);
 }
 
-static void client_gone(xpc_connection_t peer, ClientCount *cc)
+static void client_serve(xpc_connection_t peer, ClientCount *cc, bool refuse);
+
+/* A served link is gone: the client's oldest waiting link is served. */
+static void client_next_waiting(ClientCount *cc)
+{
+	WaitingLink *w = cc->wait_head;
+
+	if (!w)
+		return;
+	cc->wait_head = w->next;
+	if (!cc->wait_head)
+		cc->wait_tail = NULL;
+	cc->waiting--;
+	client_serve(w->peer, cc, false);
+	free(w);
+}
+
+static void client_gone(xpc_connection_t peer, ClientCount *cc, bool refuse)
 {
 	char *why = xpc_connection_copy_invalidation_reason(peer);
 
 	if (why && !strncmp(why, "limit exceeded", 14))
 		broker_log("client pid %d: %s; link closed", (int)cc->pid, why);
 	free(why);
-	cc->links--;
 	n_clients--;
 	xpc_release(peer);
+	if (refuse) {
+		cc->refusing--;
+		return;
+	}
+	cc->links--;
+	client_next_waiting(cc);
 }
 
-/* @refuse: the client is over CONTROL_MAX_LINKS_PER_CLIENT: each request
- * is answered with the limit's name and the link is closed. */
+/* @refuse: the client is over its limits: each request is answered with
+ * the limit's name and the link is closed. */
 static void client_event(xpc_connection_t peer, ClientCount *cc, bool refuse, xpc_object_t ev)
 {
 	if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY) {
@@ -330,36 +364,67 @@ static void client_event(xpc_connection_t peer, ClientCount *cc, bool refuse, xp
 			xpc_release(reply);
 		}
 		if (refuse) {
-			broker_log("client pid %d: %s (%d); request refused", (int)cc->pid, CONTROL_LIMIT_TEXT,
-				   CONTROL_MAX_LINKS_PER_CLIENT);
+			broker_log("client pid %d: %s (%d served, %d waiting); request refused", (int)cc->pid,
+				   CONTROL_LIMIT_TEXT, CONTROL_MAX_LINKS_PER_CLIENT, CONTROL_MAX_WAITING_PER_CLIENT);
 			xpc_connection_send_barrier(peer, ^{
 				xpc_connection_cancel(peer);
 			});
 		}
 	} else if (ev == XPC_ERROR_CONNECTION_INVALID) {
-		client_gone(peer, cc);
+		client_gone(peer, cc, refuse);
 	}
+}
+
+static void client_serve(xpc_connection_t peer, ClientCount *cc, bool refuse)
+{
+	if (refuse)
+		cc->refusing++;
+	else
+		cc->links++;
+	xpc_connection_set_event_handler(peer, ^(xpc_object_t ev) { client_event(peer, cc, refuse, ev); });
+	xpc_connection_resume(peer);
+}
+
+static void client_wait(xpc_connection_t peer, ClientCount *cc)
+{
+	WaitingLink *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		xpc_connection_cancel(peer);
+		xpc_release(peer);
+		n_clients--;
+		return;
+	}
+	w->peer = peer;
+	if (cc->wait_tail)
+		cc->wait_tail->next = w;
+	else
+		cc->wait_head = w;
+	cc->wait_tail = w;
+	cc->waiting++;
 }
 
 static void client_accept(int fd)
 {
 	ClientCount *cc = n_clients < CONTROL_MAX_CLIENTS ? client_count(socket_peer_pid(fd)) : NULL;
 	xpc_connection_t peer;
-	bool refuse;
 
-	if (!cc || cc->links >= 2 * CONTROL_MAX_LINKS_PER_CLIENT) {
+	if (!cc || (cc->links >= CONTROL_MAX_LINKS_PER_CLIENT && cc->waiting >= CONTROL_MAX_WAITING_PER_CLIENT &&
+		    cc->refusing >= CONTROL_MAX_REFUSING_PER_CLIENT)) {
 		close(fd);
 		return;
 	}
-	refuse = cc->links >= CONTROL_MAX_LINKS_PER_CLIENT;
 	peer = connection_create_from_socket(fd, dispatch_get_main_queue());
 	if (!peer)
 		return;
 	n_clients++;
-	cc->links++;
 	connection_set_send_limits(peer, CONTROL_MAX_UNSENT_BYTES, CONTROL_MAX_UNSENT_FDS);
-	xpc_connection_set_event_handler(peer, ^(xpc_object_t ev) { client_event(peer, cc, refuse, ev); });
-	xpc_connection_resume(peer);
+	if (cc->links < CONTROL_MAX_LINKS_PER_CLIENT)
+		client_serve(peer, cc, false);
+	else if (cc->waiting < CONTROL_MAX_WAITING_PER_CLIENT)
+		client_wait(peer, cc);
+	else
+		client_serve(peer, cc, true);
 }
 
 static void on_accept(void *ctx)

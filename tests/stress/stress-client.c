@@ -15,15 +15,16 @@
  *                   "ready ok=.. limit=.. other=..", then sleeps until killed.
  *   flood NAME S    one-way 16 KiB "slow" messages for S seconds or until
  *                   the link is cut; prints the invalidation reason.
- *   noread NAME S   suspends its connection (reads nothing) and sends 32 KiB
- *                   echo requests for S seconds, then resumes and counts the
- *                   answers.
+ *   noread NAME S   suspends its connection (so nothing is read) and writes
+ *                   small requests for 32 KiB replies ("bulk") straight to
+ *                   its socket for S seconds or until the service closes it.
  *   fds NAME N      one request carrying N descriptors, then a plain echo.
  *   rawlinks N      N raw links to the broker socket, "ready", then sleeps.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -34,6 +35,18 @@
 #include <time.h>
 #include <unistd.h>
 #include <xpc/xpc.h>
+
+#include "connection/connection.h"
+#include "transport/transport.h"
+#include "wire/wire.h"
+
+#define REQUIRE_OK(cond)                                                                \
+	do {                                                                            \
+		if (!(cond)) {                                                          \
+			fprintf(stderr, "stress-client: %s failed\n", #cond);            \
+			exit(3);                                                        \
+		}                                                                       \
+	} while (0)
 
 #define MAX_REQUESTS (1u << 22)
 #define WINDOW 128 /* async requests in flight */
@@ -271,9 +284,10 @@ static int do_idle(const char *name, unsigned n)
 				atomic_fetch_add(&ok, 1);
 			} else {
 				char *w = xpc_connection_copy_invalidation_reason(c);
-				atomic_fetch_add(w && strstr(w, "limit exceeded") ? &limit : &other, 1);
-				if (w && !why[0])
-					snprintf(why, 200, "%s", w);
+				bool lim = w && strstr(w, "limit exceeded");
+				atomic_fetch_add(lim ? &limit : &other, 1);
+				if (w && !why[lim ? 0 : 100])
+					snprintf(why + (lim ? 0 : 100), 100, "%s", w);
 				free(w);
 			}
 			dispatch_group_leave(g);
@@ -281,11 +295,11 @@ static int do_idle(const char *name, unsigned n)
 		xpc_release(m);
 	}
 	dispatch_group_wait(g, DISPATCH_TIME_FOREVER);
-	for (char *p = why; *p; p++)
+	for (char *p = why; p < why + 200; p++)
 		if (*p == ' ')
 			*p = '_';
-	printf("ready ok=%u limit=%u other=%u why=%s\n", atomic_load(&ok), atomic_load(&limit),
-	       atomic_load(&other), why[0] ? why : "-");
+	printf("ready ok=%u limit=%u other=%u why=%s other_why=%s\n", atomic_load(&ok), atomic_load(&limit),
+	       atomic_load(&other), why[0] ? why : "-", why[100] ? why + 100 : "-");
 	fflush(stdout);
 	for (;;)
 		pause();
@@ -334,38 +348,54 @@ static int do_flood(const char *name, unsigned seconds)
 	_exit(0);
 }
 
+/* Requests written straight to the link's socket (the connection is
+ * suspended, so libxpc reads nothing): until @end or the link is gone. */
+static unsigned long raw_requests(int fd, double end, bool *gone)
+{
+	xpc_object_t m = request("bulk", 0);
+	WireBuffer body = {0};
+	WireFds fds = {0};
+	unsigned long sent = 0;
+
+	xpc_dictionary_set_uint64(m, "size", 32 * 1024);
+	REQUIRE_OK(wire_encode_message(m, &body, &fds) == 0);
+	while (now() < end && !*gone) {
+		FrameHeader h = {.kind = FRAME_MESSAGE, .flags = FRAME_F_WANTS_REPLY, .id = (1ull << 40) + sent};
+		int r = transport_send(fd, &h, body.data, body.len, NULL, 0);
+		if (r == 0)
+			sent++;
+		else if (r == -EAGAIN)
+			poll(&(struct pollfd){.fd = fd, .events = POLLOUT}, 1, 100);
+		else if (r == -EPIPE || r == -ECONNRESET)
+			*gone = true;
+		else
+			fprintf(stderr, "stress-client: send: %s\n", strerror(-r));
+	}
+	wire_buffer_free(&body);
+	wire_fds_free(&fds);
+	xpc_release(m);
+	return sent;
+}
+
 static int do_noread(const char *name, unsigned seconds)
 {
-	__block atomic_ulong answered = 0, invalid = 0;
-	char *p = payload(32 * 1024);
-	unsigned long sent = 0;
-	double end = now() + seconds;
 	xpc_connection_t c = open_named(name, NULL);
 	xpc_object_t m = request("echo", 0);
 	xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, m);
+	bool gone = false;
+	int fd;
 
+	REQUIRE_OK(xpc_get_type(r) == XPC_TYPE_DICTIONARY);
 	xpc_release(r);
 	xpc_release(m);
 	xpc_connection_suspend(c); /* from now on nothing is read */
-	while (now() < end && sent < 60000) {
-		m = request("echo", sent++);
-		xpc_dictionary_set_string(m, "payload", p);
-		xpc_connection_send_message_with_reply(c, m, NULL, ^(xpc_object_t rr) {
-			if (rr == XPC_ERROR_CONNECTION_INVALID)
-				atomic_fetch_add(&invalid, 1);
-			atomic_fetch_add(&answered, 1);
-		});
-		xpc_release(m);
-		if (sent % 64 == 0)
-			usleep(1000);
-	}
-	xpc_connection_resume(c);
-	for (int i = 0; i < 1000 && atomic_load(&answered) < sent; i++)
-		usleep(10000);
-	print_cut("noread", c, sent, atomic_load(&invalid));
-	printf("answered=%lu\n", atomic_load(&answered));
+	fd = fcntl(connection_get_socket_borrow(c), F_DUPFD_CLOEXEC, 3);
+	REQUIRE_OK(fd >= 0);
+	unsigned long sent = raw_requests(fd, now() + seconds, &gone);
+	close(fd);
+	printf("result ok=1 mode=noread sent=%lu link_closed_by_service=%d\n", sent, gone);
 	fflush(stdout);
-	_exit(atomic_load(&answered) == sent ? 0 : 1);
+	_exit(0);
 }
 
 /* ---- descriptors per message, raw broker links ----------------------------------------- */

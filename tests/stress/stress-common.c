@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <xpc/xpc.h>
 
 #define MAX_REAPED 4096
 
@@ -289,6 +290,40 @@ void stress_read_output(StressChild *ch, char *buf, size_t size, unsigned second
 	if (ch->out >= 0)
 		close(ch->out);
 	ch->out = -1;
+}
+
+/* ---- the service ----------------------------------------------------------- */
+
+/* A new connection works: a "stat" request on a fresh named connection. */
+bool stress_stat(const char *name, StressStat *st)
+{
+	xpc_connection_t c = xpc_connection_create_mach_service(name, NULL, 0);
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r;
+	bool ok;
+
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+		(void)ev;
+	});
+	xpc_connection_resume(c);
+	xpc_dictionary_set_string(m, "op", "stat");
+	r = xpc_connection_send_message_with_reply_sync(c, m);
+	ok = xpc_get_type(r) == XPC_TYPE_DICTIONARY;
+	if (ok) {
+		st->pid = (pid_t)xpc_dictionary_get_int64(r, "pid");
+		st->fds = xpc_dictionary_get_int64(r, "fds");
+		st->peers = xpc_dictionary_get_int64(r, "peers");
+		st->rss_kb = xpc_dictionary_get_int64(r, "rss_kb");
+	} else {
+		char *why = xpc_connection_copy_invalidation_reason(c);
+		fprintf(stderr, "probe: %s (%s)\n", r == XPC_ERROR_CONNECTION_INVALID ? "INVALID" : "INTERRUPTED",
+			why ? why : "-");
+		free(why);
+	}
+	xpc_release(r);
+	xpc_release(m);
+	xpc_connection_cancel(c);
+	xpc_release(c);
+	return ok;
 }
 
 /* ---- /proc ---------------------------------------------------------------- */

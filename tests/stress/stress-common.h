@@ -48,6 +48,16 @@ void stress_reap(void);
 /* Reads the child's whole stdout (until EOF, up to @seconds) into @buf. */
 void stress_read_output(StressChild *ch, char *buf, size_t size, unsigned seconds);
 
+typedef struct StressStat {
+	pid_t pid;
+	long fds, peers, rss_kb;
+} StressStat;
+
+/* A new connection to the stress-service behind @name works: its "stat"
+ * answer (pid, descriptors, live peers, resident set) on a fresh named
+ * connection, cancelled afterwards.  False (reason printed) otherwise. */
+bool stress_stat(const char *name, StressStat *st);
+
 bool stress_alive(pid_t pid);
 long stress_rss_kb(pid_t pid);
 int stress_fd_count(pid_t pid);

@@ -7,9 +7,11 @@
  *   seq      one-way; checks that "n" counts up from 0 on this peer
  *   getseq   reply { count, inorder } for this peer
  *   slow     sleeps "us" microseconds in the handler (a slow service)
+ *   bulk     reply { n, payload: "size" bytes } (small request, big reply)
  *   stat     reply { pid, fds, peers, rss_kb }: its own descriptors, live
  *            peers and resident set, for leak and memory checks
- * A peer cut for a limit is logged on stderr as "cut: <reason>".
+ * A peer cut for a limit is logged on stderr as "cut: <reason>", other
+ * ends than "peer exited" as "peer gone: <reason>".
  */
 #include <dirent.h>
 #include <stdatomic.h>
@@ -61,6 +63,15 @@ static void fill_reply(Peer *st, const char *op, xpc_object_t msg, xpc_object_t 
 		xpc_dictionary_set_uint64(reply, "n", xpc_dictionary_get_uint64(msg, "n"));
 		if (payload)
 			xpc_dictionary_set_value(reply, "payload", payload);
+	} else if (!strcmp(op, "bulk")) {
+		size_t size = (size_t)xpc_dictionary_get_uint64(msg, "size");
+		char *p = size <= (1u << 20) ? malloc(size) : NULL;
+		xpc_dictionary_set_uint64(reply, "n", xpc_dictionary_get_uint64(msg, "n"));
+		if (p) {
+			memset(p, 'b', size);
+			xpc_dictionary_set_data(reply, "payload", p, size);
+			free(p);
+		}
 	} else if (!strcmp(op, "getseq")) {
 		xpc_dictionary_set_uint64(reply, "count", st->expect);
 		xpc_dictionary_set_bool(reply, "inorder", st->inorder);
@@ -100,6 +111,10 @@ static void peer_gone(xpc_connection_t peer, Peer *st)
 
 	if (why && !strncmp(why, "limit exceeded", 14))
 		fprintf(stderr, "cut: %s\n", why);
+	else if (why && strcmp(why, "peer exited") != 0)
+		fprintf(stderr, "peer gone: %s\n", why);
+	else if (getenv("STRESS_DEBUG"))
+		fprintf(stderr, "gone: %s\n", why ? why : "-");
 	free(why);
 	free(st);
 	atomic_fetch_sub(&n_peers, 1);

@@ -39,52 +39,16 @@ typedef struct Totals {
 	unsigned long rounds, kills[3], requests, replies, interrupted, invalid, oneway;
 } Totals;
 
-typedef struct Stat {
-	pid_t pid;
-	long fds, peers;
-} Stat;
-
 static char *client_path;
-
-/* A new connection works: a "stat" request on a fresh named connection. */
-static bool probe(Stat *st)
-{
-	xpc_connection_t c = xpc_connection_create_mach_service(NAME, NULL, 0);
-	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r;
-	bool ok;
-
-	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
-		(void)ev;
-	});
-	xpc_connection_resume(c);
-	xpc_dictionary_set_string(m, "op", "stat");
-	r = xpc_connection_send_message_with_reply_sync(c, m);
-	ok = xpc_get_type(r) == XPC_TYPE_DICTIONARY;
-	if (ok) {
-		st->pid = (pid_t)xpc_dictionary_get_int64(r, "pid");
-		st->fds = xpc_dictionary_get_int64(r, "fds");
-		st->peers = xpc_dictionary_get_int64(r, "peers");
-	} else {
-		char *why = xpc_connection_copy_invalidation_reason(c);
-		fprintf(stderr, "probe: %s (%s)\n", r == XPC_ERROR_CONNECTION_INVALID ? "INVALID" : "INTERRUPTED",
-			why ? why : "-");
-		free(why);
-	}
-	xpc_release(r);
-	xpc_release(m);
-	xpc_connection_cancel(c);
-	xpc_release(c);
-	return ok;
-}
 
 /* Probes until the service's descriptors without its live peers' links are
  * back to @base (per service process); false when they stay above. */
 static bool service_settled(pid_t *svc_pid, long *base)
 {
-	Stat st = {0};
+	StressStat st = {0};
 
 	for (int i = 0; i < 100; i++) {
-		if (!probe(&st))
+		if (!stress_stat(NAME, &st))
 			return false;
 		if (st.pid != *svc_pid) { /* a new instance: its own baseline */
 			*svc_pid = st.pid;
@@ -191,7 +155,7 @@ int main(int argc, char **argv)
 	char *svc_argv[2];
 	unsigned rounds = stress_env_uint("STRESS_ROUNDS", 20);
 	Totals t = {0};
-	Stat st = {0};
+	StressStat st = {0};
 	pid_t svc_pid = 0, broker = 0;
 	long svc_base = 0;
 	int broker_base = 0;
@@ -205,7 +169,7 @@ int main(int argc, char **argv)
 	svc_argv[1] = NULL;
 	stress_write_job("svc", NAME, svc_argv, NULL);
 	stress_start_broker();
-	REQUIRE(probe(&st));
+	REQUIRE(stress_stat(NAME, &st));
 	REQUIRE(service_settled(&svc_pid, &svc_base));
 	broker_settled(&broker, &broker_base);
 	harness_begin(60 + rounds * 10);
