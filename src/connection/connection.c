@@ -243,6 +243,14 @@ static void conn_close_link_locked(xpc_connection_t c)
 	}
 }
 
+/* Linux 6.5's SO_PEERPIDFD (asm-generic value) where the C library's
+ * headers predate it; older kernels answer ENOPROTOOPT and the pidfd is
+ * then opened from the pid of the first frame (docs/connections.md). */
+#if !defined(SO_PEERPIDFD) && (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) || \
+			       defined(__arm__) || defined(__riscv))
+#define SO_PEERPIDFD 77
+#endif
+
 void conn_set_creds_from_socket(xpc_connection_t c, int fd)
 {
 	struct ucred uc;

@@ -11,8 +11,9 @@
  *   load NAME N     N requests with a one-way "seq" after every third, each
  *                   reply checked in order, then the service's per-peer
  *                   sequence count and order.  (load)
- *   idle NAME N     opens N connections, one request on each, prints
- *                   "ready ok=.. limit=.. other=..", then sleeps until killed.
+ *   idle NAME N B   opens N connections, B at a time, one request on each,
+ *                   prints "ready ok=.. limit=.. other=..", then sleeps until
+ *                   killed.
  *   flood NAME S    one-way 16 KiB "slow" messages for S seconds or until
  *                   the link is cut; prints the invalidation reason.
  *   noread NAME S   suspends its connection (so nothing is read) and writes
@@ -268,15 +269,16 @@ static int do_load(const char *name, uint64_t n)
 
 /* ---- idle: many connections ------------------------------------------------------ */
 
-static int do_idle(const char *name, unsigned n)
+/* Opens @n connections, @batch at a time (each batch answered before the
+ * next: a well-behaved bulk opener; batch = n: all at once). */
+static int do_idle(const char *name, unsigned n, unsigned batch)
 {
-	xpc_connection_t *cs = calloc(n, sizeof(*cs));
 	__block atomic_uint ok = 0, limit = 0, other = 0;
 	dispatch_group_t g = dispatch_group_create();
 	char *why = calloc(1, 200);
 
 	for (unsigned i = 0; i < n; i++) {
-		xpc_connection_t c = cs[i] = open_named(name, NULL);
+		xpc_connection_t c = open_named(name, NULL);
 		xpc_object_t m = request("echo", i);
 		dispatch_group_enter(g);
 		xpc_connection_send_message_with_reply(c, m, NULL, ^(xpc_object_t r) {
@@ -293,6 +295,8 @@ static int do_idle(const char *name, unsigned n)
 			dispatch_group_leave(g);
 		});
 		xpc_release(m);
+		if ((i + 1) % batch == 0)
+			dispatch_group_wait(g, DISPATCH_TIME_FOREVER);
 	}
 	dispatch_group_wait(g, DISPATCH_TIME_FOREVER);
 	for (char *p = why; p < why + 200; p++)
@@ -463,8 +467,8 @@ int main(int argc, char **argv)
 		return do_busy(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "load"))
 		return do_load(argv[2], strtoull(argv[3], NULL, 10));
-	if (argc == 4 && !strcmp(argv[1], "idle"))
-		return do_idle(argv[2], (unsigned)atoi(argv[3]));
+	if (argc == 5 && !strcmp(argv[1], "idle"))
+		return do_idle(argv[2], (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "flood"))
 		return do_flood(argv[2], (unsigned)atoi(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "noread"))

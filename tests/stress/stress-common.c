@@ -326,6 +326,24 @@ bool stress_stat(const char *name, StressStat *st)
 	return ok;
 }
 
+void stress_read_line(StressChild *ch, char *buf, size_t size, unsigned seconds)
+{
+	size_t len = 0;
+	double end = stress_now() + seconds;
+
+	buf[0] = 0;
+	while (len < size - 1 && !strchr(buf, '\n') && stress_now() < end) {
+		struct pollfd pfd = {.fd = ch->out, .events = POLLIN};
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		ssize_t n = read(ch->out, buf + len, size - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = 0;
+	}
+}
+
 /* ---- /proc ---------------------------------------------------------------- */
 
 bool stress_alive(pid_t pid)

@@ -58,6 +58,10 @@ typedef struct StressStat {
  * connection, cancelled afterwards.  False (reason printed) otherwise. */
 bool stress_stat(const char *name, StressStat *st);
 
+/* Reads the child's stdout until a newline (up to @seconds); leaves the
+ * pipe open. */
+void stress_read_line(StressChild *ch, char *buf, size_t size, unsigned seconds);
+
 bool stress_alive(pid_t pid);
 long stress_rss_kb(pid_t pid);
 int stress_fd_count(pid_t pid);

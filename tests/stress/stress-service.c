@@ -10,10 +10,17 @@
  *   bulk     reply { n, payload: "size" bytes } (small request, big reply)
  *   stat     reply { pid, fds, peers, rss_kb }: its own descriptors, live
  *            peers and resident set, for leak and memory checks
+ *   creds    reply { peers: [ { pid, euid, egid, pidfd_pid, exited } ] } for
+ *            the last 32 peers, kept after they are gone: what
+ *            xpc_connection_get_pid/euid/egid say, the pid the peer's pidfd
+ *            refers to (its fdinfo; -1 once that process is gone) and
+ *            whether it has exited (the pidfd polls readable)
  * A peer cut for a limit is logged on stderr as "cut: <reason>", other
  * ends than "peer exited" as "peer gone: <reason>".
  */
 #include <dirent.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +34,65 @@ typedef struct Peer {
 } Peer;
 
 static atomic_int n_peers;
+#define N_KEPT 32
+static xpc_connection_t kept[N_KEPT]; /* the last peers, for "creds" */
+static unsigned n_kept;
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void keep_peer(xpc_connection_t peer)
+{
+	pthread_mutex_lock(&kept_lock);
+	if (kept[n_kept % N_KEPT])
+		xpc_release(kept[n_kept % N_KEPT]);
+	kept[n_kept++ % N_KEPT] = xpc_retain(peer);
+	pthread_mutex_unlock(&kept_lock);
+}
+
+static long pidfd_pid(int pidfd)
+{
+	char path[64], line[128];
+	long pid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pid: %ld", &pid) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return pid;
+}
+
+static xpc_object_t describe_peer(xpc_connection_t p)
+{
+	xpc_object_t d = xpc_dictionary_create(NULL, NULL, 0);
+	int pidfd = xpc_linux_connection_get_pidfd(p);
+	struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+
+	xpc_dictionary_set_int64(d, "pid", xpc_connection_get_pid(p));
+	xpc_dictionary_set_int64(d, "euid", xpc_connection_get_euid(p));
+	xpc_dictionary_set_int64(d, "egid", xpc_connection_get_egid(p));
+	xpc_dictionary_set_int64(d, "pidfd_pid", pidfd >= 0 ? pidfd_pid(pidfd) : 0);
+	xpc_dictionary_set_bool(d, "exited", pidfd >= 0 && poll(&pfd, 1, 0) == 1);
+	return d;
+}
+
+static void describe_peers(xpc_object_t reply)
+{
+	xpc_object_t arr = xpc_array_create(NULL, 0);
+
+	pthread_mutex_lock(&kept_lock);
+	for (unsigned i = 0; i < N_KEPT; i++)
+		if (kept[i]) {
+			xpc_object_t d = describe_peer(kept[i]);
+			xpc_array_append_value(arr, d);
+			xpc_release(d);
+		}
+	pthread_mutex_unlock(&kept_lock);
+	xpc_dictionary_set_value(reply, "peers", arr);
+	xpc_release(arr);
+}
 
 static int count_fds(void)
 {
@@ -75,6 +141,8 @@ static void fill_reply(Peer *st, const char *op, xpc_object_t msg, xpc_object_t 
 	} else if (!strcmp(op, "getseq")) {
 		xpc_dictionary_set_uint64(reply, "count", st->expect);
 		xpc_dictionary_set_bool(reply, "inorder", st->inorder);
+	} else if (!strcmp(op, "creds")) {
+		describe_peers(reply);
 	} else if (!strcmp(op, "stat")) {
 		xpc_dictionary_set_int64(reply, "pid", getpid());
 		xpc_dictionary_set_int64(reply, "fds", count_fds());
@@ -131,6 +199,7 @@ static void new_peer(xpc_connection_t peer)
 	}
 	st->inorder = true;
 	atomic_fetch_add(&n_peers, 1);
+	keep_peer(peer);
 	xpc_retain(peer);
 	xpc_connection_set_event_handler(peer, ^(xpc_object_t ev) {
 		if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY)

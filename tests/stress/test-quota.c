@@ -145,15 +145,7 @@ static void scenario_noread(void)
 /* Offender holds its links until killed; the broker must stay bounded. */
 static void hold_and_kill(StressChild *ch, Watch *w, char *out, size_t size)
 {
-	size_t len = 0;
-
-	for (int i = 0; i < 600 && !strstr(out, "\n"); i++) {
-		ssize_t n = read(ch->out, out + len, size - 1 - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		out[len] = 0;
-	}
+	stress_read_line(ch, out, size, 120);
 	fprintf(stderr, "offender: %s", out);
 	for (int i = 0; i < 5; i++) {
 		watch_once(w);
@@ -178,7 +170,7 @@ static void scenario_manyconn(void)
 {
 	unsigned n = stress_env_uint("STRESS_CONNS", 1000);
 	char count[16], out[1024] = "";
-	char *argv[] = {client_path, "idle", NAME, count, NULL};
+	char *argv[] = {client_path, "idle", NAME, count, count, NULL};
 	unsigned ok = 0, limit = 0, other = 0;
 	int base = stress_fd_count(stress_broker_pid());
 	Watch w = {0};
