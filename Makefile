@@ -4,6 +4,8 @@
 #   make check   every test: a plain -Werror build, ASan+UBSan, TSan
 #   make fuzz    libFuzzer on every target for FUZZ_TIME seconds each
 #   make bench   the benchmark suite: one table + chart in bench/results (docs/performance.md)
+#   make stress  the stress tests at full size (docs/reliability.md): 200
+#                kill rounds, 64 x 10 000 requests, 1 000 idle connections
 #   make install meson install of build/ (PREFIX=/usr/local)
 CC := clang
 export CC
@@ -12,7 +14,7 @@ FUZZ_TIME ?= 60
 PREFIX ?= /usr/local
 JOBS ?= 2
 
-.PHONY: all deps build demo check check-plain check-asan check-tsan fuzz bench install clean
+.PHONY: all deps build demo check check-plain check-asan check-tsan fuzz bench stress install clean
 
 all: build
 
@@ -61,6 +63,11 @@ fuzz: deps build-fuzz/build.ninja
 bench: build
 	./scripts/install-deps.sh --bench
 	./bench/run.sh build
+
+STRESS_ENV := STRESS_ROUNDS=200 STRESS_CLIENTS=64 STRESS_REQUESTS=10000 STRESS_IDLE=1000 STRESS_CONNS=2000
+
+stress: build
+	$(STRESS_ENV) meson test -C build --suite stress --num-processes 1 --print-errorlogs --timeout-multiplier 4 --verbose
 
 install: build
 	meson install -C build

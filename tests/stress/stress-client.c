@@ -203,6 +203,11 @@ static int do_busy(const char *name)
 	for (int k = 0; k < WINDOW && !hung; k++)
 		if (dispatch_semaphore_wait(window, dispatch_time(DISPATCH_TIME_NOW, 20 * NSEC_PER_SEC)) != 0)
 			hung = 1;
+	if (atomic_load(&invalid_conn)) {
+		char *why = xpc_connection_copy_invalidation_reason(c);
+		fprintf(stderr, "stress-client %d: connection invalid: %s\n", (int)getpid(), why ? why : "-");
+		free(why);
+	}
 	xpc_connection_cancel(c);
 	xpc_release(c);
 	usleep(20000);
@@ -264,7 +269,7 @@ static int do_load(const char *name, uint64_t n)
 	xpc_release(m);
 	xpc_connection_cancel(c);
 	xpc_release(c);
-	return ok ? 0 : 1;
+	_exit(ok ? 0 : 1); /* replies may still hold the window semaphore */
 }
 
 /* ---- idle: many connections ------------------------------------------------------ */

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,6 +83,20 @@ void stress_write_job(const char *label, const char *name, char *const argv[], c
 	fclose(f);
 }
 
+/* The socket file exists from bind(); connections work from listen(). */
+static bool broker_listening(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
 void stress_start_broker(void)
 {
 	char log[512], jobs[300];
@@ -99,11 +115,11 @@ void stress_start_broker(void)
 		_exit(127);
 	}
 	for (int i = 0; i < 1000; i++) {
-		if (stat(sock, &st) == 0)
+		if (stat(sock, &st) == 0 && broker_listening())
 			return;
 		stress_sleep_ms(10);
 	}
-	REQUIRE(!"broker did not create its socket");
+	REQUIRE(!"broker did not listen on its socket");
 }
 
 void stress_kill_broker(void)

@@ -8,8 +8,9 @@
  *   getseq   reply { count, inorder } for this peer
  *   slow     sleeps "us" microseconds in the handler (a slow service)
  *   bulk     reply { n, payload: "size" bytes } (small request, big reply)
- *   stat     reply { pid, fds, peers, rss_kb }: its own descriptors, live
- *            peers and resident set, for leak and memory checks
+ *   stat     reply { pid, fds, peers, rss_kb }: its own descriptors (not
+ *            counting the kept peers' pidfds, see creds), live peers and
+ *            resident set, for leak and memory checks
  *   creds    reply { peers: [ { pid, euid, egid, pidfd_pid, exited } ] } for
  *            the last 32 peers, kept after they are gone: what
  *            xpc_connection_get_pid/euid/egid say, the pid the peer's pidfd
@@ -62,6 +63,19 @@ static long pidfd_pid(int pidfd)
 	if (f)
 		fclose(f);
 	return pid;
+}
+
+/* Descriptors held only because "creds" keeps the last peers: their
+ * pidfds (not counted as the service's own in "stat"). */
+static int kept_pidfds(void)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&kept_lock);
+	for (unsigned i = 0; i < N_KEPT; i++)
+		n += kept[i] && xpc_linux_connection_get_pidfd(kept[i]) >= 0;
+	pthread_mutex_unlock(&kept_lock);
+	return n;
 }
 
 static xpc_object_t describe_peer(xpc_connection_t p)
@@ -145,7 +159,7 @@ static void fill_reply(Peer *st, const char *op, xpc_object_t msg, xpc_object_t 
 		describe_peers(reply);
 	} else if (!strcmp(op, "stat")) {
 		xpc_dictionary_set_int64(reply, "pid", getpid());
-		xpc_dictionary_set_int64(reply, "fds", count_fds());
+		xpc_dictionary_set_int64(reply, "fds", count_fds() - kept_pidfds());
 		xpc_dictionary_set_int64(reply, "peers", atomic_load(&n_peers));
 		xpc_dictionary_set_int64(reply, "rss_kb", rss_kb());
 	}

@@ -88,8 +88,11 @@ static xpc_object_t service_view(pid_t pid)
 	xpc_object_t peers = xpc_dictionary_get_value(r, "peers");
 	for (size_t i = 0; peers && i < xpc_array_get_count(peers); i++) {
 		xpc_object_t d = xpc_array_get_value(peers, i);
-		if (xpc_dictionary_get_int64(d, "pid") == pid)
+		if (xpc_dictionary_get_int64(d, "pid") == pid) {
+			if (found)
+				xpc_release(found);
 			found = xpc_retain(d);
+		}
 	}
 	xpc_release(r);
 	xpc_release(m);

@@ -62,6 +62,10 @@ static bool service_settled(pid_t *svc_pid, long *base)
 	}
 	fprintf(stderr, "service %d: %ld descriptors for %ld peers, baseline %ld\n", (int)st.pid, st.fds,
 		st.peers, *base);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "ls -l /proc/%d/fd >&2", (int)st.pid);
+	if (system(cmd) < 0)
+		perror("system");
 	return false;
 }
 
@@ -126,7 +130,9 @@ static void round_run(Totals *t)
 
 	for (int i = 0; i < N_CLIENTS; i++)
 		cl[i] = stress_spawn(argv, true);
-	stress_sleep_ms(10 + (unsigned)(stress_random() % 60));
+	for (int i = 0; i < N_CLIENTS; i++) /* "started": its exchange begins */
+		stress_read_line(&cl[i], out, sizeof(out), 30);
+	stress_sleep_ms(5 + (unsigned)(stress_random() % 60));
 	kill_victim(victim, cl);
 	stress_sleep_ms((unsigned)(stress_random() % 30));
 	for (int i = 0; i < N_CLIENTS; i++)
