@@ -16,9 +16,10 @@
  *                   killed.
  *   flood NAME S    one-way 16 KiB "slow" messages for S seconds or until
  *                   the link is cut; prints the invalidation reason.
- *   noread NAME S   suspends its connection (so nothing is read) and writes
- *                   small requests for 32 KiB replies ("bulk") straight to
- *                   its socket for S seconds or until the service closes it.
+ *   noread NAME S   checks in by hand (broker lookup, check-in frame) and
+ *                   writes small requests for 32 KiB replies ("bulk") on
+ *                   that link, never reading it, for S seconds or until the
+ *                   service closes it.
  *   fds NAME N      one request carrying N descriptors, then a plain echo.
  *   rawlinks N      N raw links to the broker socket, "ready", then sleeps.
  */
@@ -38,6 +39,8 @@
 #include <xpc/xpc.h>
 
 #include "connection/connection.h"
+#include "connection/internal.h"
+#include "object/object.h"
 #include "transport/transport.h"
 #include "wire/wire.h"
 
@@ -357,8 +360,8 @@ static int do_flood(const char *name, unsigned seconds)
 	_exit(0);
 }
 
-/* Requests written straight to the link's socket (the connection is
- * suspended, so libxpc reads nothing): until @end or the link is gone. */
+/* Requests written straight to a raw link that nobody reads: until @end
+ * or the link is gone. */
 static unsigned long raw_requests(int fd, double end, bool *gone)
 {
 	xpc_object_t m = request("bulk", 0);
@@ -386,21 +389,40 @@ static unsigned long raw_requests(int fd, double end, bool *gone)
 	return sent;
 }
 
-static int do_noread(const char *name, unsigned seconds)
+/* A link to the service behind @name made by hand: the endpoint from a
+ * broker lookup, then a check-in; libxpc never reads it. */
+static int raw_link(const char *name)
 {
-	xpc_connection_t c = open_named(name, NULL);
-	xpc_object_t m = request("echo", 0);
-	xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, m);
-	bool gone = false;
-	int fd;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int bfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), fd = -1;
+	const char *why = NULL;
 
-	REQUIRE_OK(xpc_get_type(r) == XPC_TYPE_DICTIONARY);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", getenv("XPCD_SOCKET"));
+	REQUIRE_OK(bfd >= 0 && connect(bfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	xpc_connection_t b = connection_create_from_socket(bfd, NULL);
+	xpc_connection_set_event_handler(b, ^(xpc_object_t ev) {
+		(void)ev;
+	});
+	xpc_connection_resume(b);
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_string(m, "xpcd.op", "lookup");
+	xpc_dictionary_set_string(m, "name", name);
+	xpc_object_t r = xpc_connection_send_message_with_reply_sync(b, m);
+	xpc_object_t ep = xpc_dictionary_get_value(r, "endpoint");
+	REQUIRE_OK(ep && conn_checkin(endpoint_object_borrow_fd(ep), &fd, &why) == 0);
 	xpc_release(r);
 	xpc_release(m);
-	xpc_connection_suspend(c); /* from now on nothing is read */
-	fd = fcntl(connection_get_socket_borrow(c), F_DUPFD_CLOEXEC, 3);
-	REQUIRE_OK(fd >= 0);
+	xpc_connection_cancel(b);
+	xpc_release(b);
+	return fd;
+}
+
+static int do_noread(const char *name, unsigned seconds)
+{
+	bool gone = false;
+	int fd = raw_link(name);
 	unsigned long sent = raw_requests(fd, now() + seconds, &gone);
+
 	close(fd);
 	printf("result ok=1 mode=noread sent=%lu link_closed_by_service=%d\n", sent, gone);
 	fflush(stdout);
