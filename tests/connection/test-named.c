@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 static xpc_connection_t service;       /* the listener behind "test.service" */
-static xpc_connection_t service_peers[16];
+static _Atomic(xpc_connection_t) service_peers[16]; /* set on a handler thread */
 static atomic_int n_service_peers;
 
 static void broker_serve(xpc_connection_t link)
@@ -77,7 +77,7 @@ static void start_service(void)
 			return;
 		int i = atomic_fetch_add(&n_service_peers, 1);
 		if (i < 16)
-			service_peers[i] = xpc_retain(ev);
+			atomic_store(&service_peers[i], (xpc_connection_t)xpc_retain(ev));
 		conn_test_serve_peer((xpc_connection_t)ev);
 	});
 	xpc_connection_resume(service);
@@ -122,7 +122,8 @@ static void test_lookup_and_interrupt(void)
 	xpc_release(r);
 	/* the service side goes away: INTERRUPTED, the connection stays */
 	for (int i = 0; i < atomic_load(&n_service_peers) && i < 16; i++)
-		xpc_connection_cancel(service_peers[i]);
+		if (atomic_load(&service_peers[i]))
+			xpc_connection_cancel(atomic_load(&service_peers[i]));
 	wait_for(&interrupted, 1);
 	CHECK_EQ_INT(atomic_load(&interrupted), 1);
 	CHECK_EQ_INT(atomic_load(&invalid), 0);
@@ -242,7 +243,8 @@ int main(int argc, char **argv)
 	dispatch_release(broker);
 	unlink(path);
 	for (int i = 0; i < atomic_load(&n_service_peers) && i < 16; i++)
-		xpc_release(service_peers[i]);
+		if (atomic_load(&service_peers[i]))
+			xpc_release(atomic_load(&service_peers[i]));
 	xpc_connection_cancel(service);
 	xpc_release(service);
 	conn_test_settle_fds(base);
