@@ -136,22 +136,52 @@ pid_t stress_broker_pid(void)
 	return broker_pid;
 }
 
-pid_t stress_job_pid(const char *label)
+/* Field 22 of /proc/PID/stat (start time), 0 if there is no such process. */
+static unsigned long long start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long t = 0;
+	char *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		sscanf(p + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", &t);
+	fclose(f);
+	return t;
+}
+
+/* Calls @fn for every job of the state file that is still the process the
+ * broker recorded (same start time: a recycled pid is someone else's). */
+static void each_live_job(void (^fn)(pid_t pid, const char *label))
 {
 	char path[400], lab[256];
 	unsigned long long start;
-	int pid, found = 0;
+	int pid;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s.state", sock);
 	f = fopen(path, "re");
 	if (!f)
-		return 0;
+		return;
 	while (fscanf(f, "%d %llu %255s", &pid, &start, lab) == 3)
+		if (pid > 0 && start && start_time(pid) == start && stress_alive(pid))
+			fn(pid, lab);
+	fclose(f);
+}
+
+pid_t stress_job_pid(const char *label)
+{
+	__block pid_t found = 0;
+
+	each_live_job(^(pid_t pid, const char *lab) {
 		if (!strcmp(lab, label))
 			found = pid;
-	fclose(f);
-	return found > 0 && stress_alive(found) ? found : 0;
+	});
+	return found;
 }
 
 char *stress_read_file(const char *file)
@@ -173,21 +203,11 @@ char *stress_read_file(const char *file)
 
 static void kill_jobs(void)
 {
-	char path[400], lab[256];
-	unsigned long long start;
-	int pid;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s.state", sock);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fscanf(f, "%d %llu %255s", &pid, &start, lab) == 3)
-		if (pid > 0 && stress_alive(pid)) {
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-		}
-	fclose(f);
+	each_live_job(^(pid_t pid, const char *label) {
+		(void)label;
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+	});
 }
 
 void stress_teardown(void)

@@ -33,7 +33,8 @@ void stress_start_broker(void);
 /* SIGKILL to the broker (not to its jobs); waits for it. */
 void stress_kill_broker(void);
 pid_t stress_broker_pid(void);
-/* The running pid of job @label from the broker's state file, 0 if none. */
+/* The running pid of job @label from the broker's state file, 0 if none
+ * (or if that pid now belongs to another process: start times differ). */
 pid_t stress_job_pid(const char *label);
 /* Text of DIR/@file ("xpcd.log", "LABEL.log"), malloc'd ("" if missing). */
 char *stress_read_file(const char *file);
