@@ -9,9 +9,11 @@
  * like load, kickstart, kill, unload).  Each request is marked as received
  * expecting a reply, as the connection layer does.
  *
- * Every input starts from the same registry: jobs fuzz.a, fuzz.b (lookup
- * policy, KeepAlive) and fuzz.c (disabled) loaded from a private directory
- * that also holds d.plist, dup.plist (a name fuzz.a vends) and bad.plist.
+ * Every input starts from the same registry, as after xpcd's start-up
+ * (loading a job starts it or watches its names): jobs fuzz.a (watched),
+ * fuzz.b (lookup policy, KeepAlive: running) and fuzz.c (disabled), loaded
+ * from a private directory that also holds d.plist (RunAtLoad), dup.plist
+ * (a name fuzz.a vends) and bad.plist.
  * A "path" that is a bare file name is looked up there; any other path is
  * dropped from the request (the fuzzer must not read arbitrary files).
  * Launches go to a process double (broker-launch.c).
@@ -259,6 +261,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ready) {
 		write_job_dir();
 		warm_dispatch();
+		jobs_boot_done(); /* as xpcd after start-up: loads launch or watch */
 		ready = true;
 	}
 	if (size < 1 || !(text = strndup((const char *)data + 1, size - 1)))
