@@ -71,6 +71,25 @@ static void start_broker(void)
 	REQUIRE(!"broker did not create its socket");
 }
 
+/* Field 22 of /proc/PID/stat (start time), 0 if there is no such process:
+ * what the broker's state file records next to each pid. */
+static unsigned long long proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long t = 0;
+	char *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		sscanf(p + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", &t);
+	fclose(f);
+	return t;
+}
+
 static void kill_jobs(void)
 {
 	char path[400];
@@ -84,7 +103,7 @@ static void kill_jobs(void)
 	if (!f)
 		return;
 	while (fscanf(f, "%d %llu %255s", &pid, &start, label) == 3)
-		if (pid > 0) {
+		if (pid > 0 && start && proc_start_time(pid) == start) { /* not a recycled pid */
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 		}
