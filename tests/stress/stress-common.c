@@ -210,9 +210,36 @@ static void kill_jobs(void)
 	});
 }
 
+/* The service and the broker died only of the signals the tests send
+ * (SIGKILL; SIGTERM when a restarted broker replaces an adopted job) and
+ * reported no sanitizer error: a crash would otherwise pass for a kill. */
+static void check_logs(void)
+{
+	static const char *bad[] = {"Sanitizer", "runtime error", "killed by signal 6",
+				    "killed by signal 11", "killed by signal 7", "killed by signal 4",
+				    "killed by signal 8"};
+	char *logs[2] = {stress_read_file("xpcd.log"), stress_read_file("svc.log")};
+
+	for (int i = 0; i < 2; i++) {
+		for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+			if (strstr(logs[i], bad[k])) {
+				fprintf(stderr, "stress: %s in %s\n", bad[k], i ? "svc.log" : "xpcd.log");
+				harness_failures++;
+			}
+		for (char *p = logs[i]; (p = strstr(p, "exited with status ")); p++)
+			if (p[19] != '0') { /* status 0: SIGTERM handled by an adopted job */
+				fprintf(stderr, "stress: a job exited with status %c in xpcd.log\n", p[19]);
+				harness_failures++;
+			}
+		free(logs[i]);
+	}
+}
+
 void stress_teardown(void)
 {
 	char cmd[400];
+
+	check_logs();
 
 	kill_jobs();
 	stress_kill_broker();

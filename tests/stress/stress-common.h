@@ -21,7 +21,9 @@ typedef struct StressChild {
 /* Makes DIR with DIR/jobs, sets XPCD_SOCKET, becomes a subreaper; the
  * programs' paths come from $XPCD and from argv[0]'s directory. */
 void stress_setup(const char *argv0);
-/* Kills the broker and every job, removes DIR. */
+/* Fails the test if the broker or a job crashed or reported a sanitizer
+ * error (DIR/xpcd.log, DIR/svc.log); kills the broker and every job;
+ * removes DIR. */
 void stress_teardown(void);
 const char *stress_dir(void);
 /* Path of a program built beside the test. */
