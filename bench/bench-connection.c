@@ -284,7 +284,8 @@ static double bench_xpc(const char *self, int n, uint64_t *t)
 			t[i - 1000] = dt;
 	}
 	xpc_release(msg);
-	xres.oneway = bench_oneway(c, n * 5);
+	if (!getenv("BENCH_NO_ONEWAY"))
+		xres.oneway = bench_oneway(c, n * 5);
 	if (!getenv("BENCH_NO_LARGE"))
 		xres.large = bench_large(c);
 	xpc_connection_cancel(c);
@@ -306,7 +307,7 @@ int main(int argc, char **argv)
 	if (n < 100)
 		n = 100;
 	t = calloc((size_t)n, sizeof(*t));
-	double raw = bench_raw(n, t);
+	double raw = getenv("BENCH_NO_RAW") ? 1 : bench_raw(n, t);
 	double xpc = bench_xpc("/proc/self/exe", n, t);
 	double raw1 = raw_oneway(n * 5);
 	double rawbulk = getenv("BENCH_NO_LARGE") ? 0 : raw_stream(false);

@@ -327,6 +327,10 @@ xpc_connection_t connection_create_from_socket(int fd, dispatch_queue_t q)
 	c->fd = fd;
 	c->got_hello = true;
 	conn_set_creds_from_socket(c, fd);
+	/* SO_PEERCRED named the peer: this end needs no SCM_CREDENTIALS (the
+	 * peer's end still asks until it has read our HELLO). */
+	if (c->have_creds)
+		transport_stop_creds(fd);
 	return c;
 }
 

@@ -87,10 +87,11 @@ struct _xpc_connection_s {
 	int pidfd;
 	char *reason;           /* invalidation reason, malloc'd */
 	TransportFrame *rx;     /* receive buffer, under rx_lock */
-	bool rx_answered;
+	bool rx_answered;       /* under rx_lock: last frame read was a request */
 	dispatch_source_t sync_src; /* rsrc held suspended for sync callers */
 	unsigned sync_active;       /* sync callers reading now */
-	bool lazy_timer;            /* a lazy resume of sync_src is scheduled */       /* under rx_lock: last frame read was a request */
+	bool lazy_timer;            /* a lazy resume of sync_src is scheduled */
+	uint64_t last_sync_ns;      /* when the last sync call ended */
 };
 
 /* connection.c */

@@ -484,6 +484,7 @@ void xpc_connection_send_message_with_reply_f(xpc_connection_t c, xpc_object_t m
 #define CONN_LAZY_RESUME_NS 1000000
 
 static void conn_lazy_resume(void *ctx);
+static uint64_t conn_now_ns(void);
 
 void conn_sync_release_locked(xpc_connection_t c, bool force_idle)
 {
@@ -492,7 +493,8 @@ void conn_sync_release_locked(xpc_connection_t c, bool force_idle)
 	if (!s || c->sync_active > 0)
 		return;
 	if (!force_idle && c->rsrc == s) {
-		/* still the live link: resume later, unless idle by then */
+		/* still the live link: resume once no sync call came for a while */
+		c->last_sync_ns = conn_now_ns();
 		if (!c->lazy_timer) {
 			c->lazy_timer = true;
 			xpc_retain(c);
@@ -506,16 +508,32 @@ void conn_sync_release_locked(xpc_connection_t c, bool force_idle)
 	dispatch_release(s);
 }
 
+static uint64_t conn_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void conn_lazy_resume(void *ctx)
 {
 	xpc_connection_t c = ctx;
+	uint64_t idle;
 
 	conn_lock(c);
 	c->lazy_timer = false;
-	if (c->sync_src && c->sync_active == 0)
+	idle = conn_now_ns() - c->last_sync_ns;
+	if (c->sync_src && c->sync_active == 0 && (idle >= CONN_LAZY_RESUME_NS || c->rsrc != c->sync_src)) {
 		conn_sync_release_locked(c, true);
-	else
-		conn_sync_release_locked(c, false);
+	} else if (c->sync_src) {
+		/* calls still coming: look again when this one has been idle long enough */
+		c->lazy_timer = true;
+		xpc_retain(c);
+		dispatch_after_f(dispatch_time(DISPATCH_TIME_NOW,
+					       (int64_t)(idle < CONN_LAZY_RESUME_NS ? CONN_LAZY_RESUME_NS - idle : CONN_LAZY_RESUME_NS)),
+				 c->ioq, c, conn_lazy_resume);
+	}
 	conn_unlock(c);
 	xpc_release(c);
 }
@@ -627,7 +645,9 @@ static int pidfd_open_cloexec(pid_t pid)
 	return r < 0 ? -1 : (int)r;
 }
 
-static void conn_record_creds(xpc_connection_t c, const TransportFrame *f)
+/* The first frame with credentials gives the peer's identity; after that
+ * the link stops asking for them (transport_stop_creds). */
+static void conn_record_creds(xpc_connection_t c, int fd, const TransportFrame *f)
 {
 	if (!f->has_creds)
 		return;
@@ -643,17 +663,18 @@ static void conn_record_creds(xpc_connection_t c, const TransportFrame *f)
 	if (c->pidfd < 0)
 		c->pidfd = (int)pidfd_open_cloexec(f->pid);
 	conn_unlock(c);
+	transport_stop_creds(fd);
 }
 
 /* Return: true to keep reading. */
-static bool conn_handle_frame(xpc_connection_t c, TransportFrame *f, bool inline_ok)
+static bool conn_handle_frame(xpc_connection_t c, int fd, TransportFrame *f, bool inline_ok)
 {
 	xpc_object_t dict = NULL;
 	char why[160];
 	Pending *p;
 	int r;
 
-	conn_record_creds(c, f);
+	conn_record_creds(c, fd, f);
 	if (f->hdr.kind == FRAME_HELLO) {
 		conn_lock(c);
 		c->got_hello = true;
@@ -716,6 +737,12 @@ static void conn_peer_gone(xpc_connection_t c, int r)
 	const char *why = "peer exited";
 
 	conn_lock(c);
+	/* The link was closed under a sync reader (cancel, or a named peer
+	 * that reconnected): that end is not this link's. */
+	if (c->fd < 0 || c->state != CONN_ACTIVE) {
+		conn_unlock(c);
+		return;
+	}
 	if (c->from_endpoint && !c->got_hello && !c->named)
 		why = "listener gone";
 	else if (r < 0 && r != -ECONNRESET)
@@ -724,12 +751,13 @@ static void conn_peer_gone(xpc_connection_t c, int r)
 	conn_unlock(c);
 }
 
-/* Reads and handles one frame from @fd (rx_lock held).
+/* Reads and handles one frame from @fd (rx_lock held); @wait: block until
+ * one comes (sync callers).
  * Return: 1 handled (keep reading), 0 nothing to read, -1 link ended. */
-static int conn_read_one(xpc_connection_t c, int fd, bool inline_ok)
+static int conn_read_one(xpc_connection_t c, int fd, bool inline_ok, bool wait)
 {
 	const char *why = NULL;
-	int r = transport_recv(fd, c->rx, &why);
+	int r = wait ? transport_recv_wait(fd, c->rx, &why) : transport_recv(fd, c->rx, &why);
 
 	if (r == -EAGAIN)
 		return 0;
@@ -743,7 +771,7 @@ static int conn_read_one(xpc_connection_t c, int fd, bool inline_ok)
 		conn_peer_gone(c, r == TRANSPORT_EOF ? 0 : r);
 		return -1;
 	}
-	bool go = conn_handle_frame(c, c->rx, inline_ok);
+	bool go = conn_handle_frame(c, fd, c->rx, inline_ok);
 	transport_frame_clear(c->rx);
 	return go ? 1 : -1;
 }
@@ -781,6 +809,7 @@ void conn_read_ready(void *ctx)
 {
 	xpc_connection_t c = ctx;
 	dispatch_source_t src;
+	bool answered = false;
 	int lingered = 0;
 
 	/* A thread in send_message_with_reply_sync reads for us. */
@@ -798,13 +827,15 @@ void conn_read_ready(void *ctx)
 		conn_unlock(c);
 		if (paused)
 			break;
-		int r = conn_read_one(c, fd, true);
-		if (r < 0)
+		/* Just answered a request: the next one is usually on its way;
+		 * wait for it here (no recvmsg that would only say EAGAIN). */
+		if (answered && (lingered++ >= 32 || !conn_linger(fd)))
 			break;
-		if (r == 0) {
-			if (!c->rx_answered || lingered++ >= 32 || !conn_linger(fd))
-				break;
-		}
+		c->rx_answered = false;
+		int r = conn_read_one(c, fd, true, false);
+		if (r <= 0)
+			break;
+		answered = c->rx_answered;
 	}
 	c->rx_answered = false;
 	pthread_mutex_unlock(&c->rx_lock);
@@ -813,8 +844,9 @@ void conn_read_ready(void *ctx)
 /*
  * conn_sync_read() - the thread waiting in send_message_with_reply_sync
  * reads the link itself until @p is answered (no thread hand-off on the
- * reply path).  The read source is suspended by the caller meanwhile;
- * messages read here are queued for the handler as usual.
+ * reply path), blocking in recvmsg (closing the link shuts the socket down,
+ * which ends the wait).  The read source is suspended by the caller
+ * meanwhile; messages read here are queued for the handler as usual.
  */
 static void conn_sync_read(xpc_connection_t c, dispatch_source_t src, Pending *p)
 {
@@ -823,7 +855,7 @@ static void conn_sync_read(xpc_connection_t c, dispatch_source_t src, Pending *p
 		int fd = conn_link_fd(c, src);
 		if (fd < 0)
 			break;
-		int r = conn_read_one(c, fd, false);
+		int r = conn_read_one(c, fd, false, true);
 		if (r < 0)
 			break;
 		if (r == 0 && !atomic_load(&p->done)) {

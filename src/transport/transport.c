@@ -37,6 +37,15 @@ int transport_setup_socket(int fd)
 }
 
 /* pwrite of all @len bytes at @off; 0 or -1 (errno set). */
+int transport_stop_creds(int fd)
+{
+	int zero = 0;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &zero, sizeof(zero)) < 0)
+		return -errno;
+	return 0;
+}
+
 static int transport_pwrite_all(int fd, const uint8_t *p, size_t len, size_t off)
 {
 	while (len > 0) {
@@ -249,7 +258,7 @@ static int transport_take_body(TransportFrame *f, const char **ret_reason)
 	return 0;
 }
 
-int transport_recv(int fd, TransportFrame *f, const char **ret_reason)
+static int transport_recv_flags(int fd, TransportFrame *f, const char **ret_reason, int flags)
 {
 	union {
 		struct cmsghdr align;
@@ -266,7 +275,7 @@ int transport_recv(int fd, TransportFrame *f, const char **ret_reason)
 	f->ool = NULL;
 	f->body = NULL;
 	do
-		n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		n = recvmsg(fd, &msg, flags | MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
@@ -291,6 +300,16 @@ int transport_recv(int fd, TransportFrame *f, const char **ret_reason)
 		return transport_take_body(f, ret_reason);
 	f->body = f->pkt + FRAME_HEADER_SIZE;
 	return 0;
+}
+
+int transport_recv(int fd, TransportFrame *f, const char **ret_reason)
+{
+	return transport_recv_flags(fd, f, ret_reason, MSG_DONTWAIT);
+}
+
+int transport_recv_wait(int fd, TransportFrame *f, const char **ret_reason)
+{
+	return transport_recv_flags(fd, f, ret_reason, 0);
 }
 
 void transport_frame_clear(TransportFrame *f)

@@ -53,6 +53,11 @@ typedef struct TransportFrame {
  */
 int transport_recv(int fd, TransportFrame *f, const char **ret_reason);
 
+/* The same, but waits for a frame (the descriptor is never O_NONBLOCK):
+ * one system call where "try, poll, receive" takes three.  shutdown() of
+ * the socket by another thread ends the wait (TRANSPORT_EOF). */
+int transport_recv_wait(int fd, TransportFrame *f, const char **ret_reason);
+
 /* Closes the descriptors not taken, drops the reference on an out-of-line
  * body. */
 void transport_frame_clear(TransportFrame *f);
@@ -89,6 +94,11 @@ int transport_sendv(int fd, FrameHeader *hdr, const struct iovec *iov, size_t n,
 
 /* Sets SO_PASSCRED on a socket so that received frames carry credentials. */
 int transport_setup_socket(int fd);
+
+/* Clears SO_PASSCRED once the peer's identity is known: the kernel then
+ * stops attaching credentials to every packet (it does while either end
+ * asks), which costs on every send and receive. */
+int transport_stop_creds(int fd);
 
 /* XPC_TRACE=1: one line per frame on stderr. */
 bool transport_trace_enabled(void);

@@ -16,7 +16,7 @@
 #define MSG_BYTES (32 * 1024)
 
 /* file scope: a handler thread may still be inside a signal at the end */
-static dispatch_semaphore_t gate, done;
+static dispatch_semaphore_t gate, done, have_peer;
 
 int main(void)
 {
@@ -25,6 +25,7 @@ int main(void)
 	int base = harness_count_fds();
 	gate = dispatch_semaphore_create(0);
 	done = dispatch_semaphore_create(0);
+	have_peer = dispatch_semaphore_create(0);
 	__block xpc_connection_t server_peer = NULL;
 	__block atomic_int received = 0;
 	__block atomic_bool inorder = true;
@@ -35,6 +36,7 @@ int main(void)
 			return;
 		xpc_connection_t p = (xpc_connection_t)ev;
 		server_peer = xpc_retain(p);
+		dispatch_semaphore_signal(have_peer); /* orders server_peer before main's reads */
 		xpc_connection_set_event_handler(p, ^(xpc_object_t m) {
 			if (xpc_get_type(m) != XPC_TYPE_DICTIONARY)
 				return;
@@ -69,6 +71,7 @@ int main(void)
 	}
 	free(payload);
 	sleep(1);
+	REQUIRE(conn_test_wait(have_peer, 30));
 	REQUIRE(server_peer != NULL);
 	pthread_mutex_lock(&server_peer->lock);
 	size_t unread = server_peer->unread;
