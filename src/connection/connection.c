@@ -494,6 +494,7 @@ void xpc_connection_cancel(xpc_connection_t c)
 	conn_lock(c);
 	if (!c->cancelled) {
 		c->cancelled = true;
+		conn_flush_coalesced_locked(c); /* what would have left at once */
 		conn_fail_locked(c, "cancelled", false);
 	}
 	conn_unlock(c);

@@ -76,6 +76,10 @@ struct _xpc_connection_s {
 	OutItem *out_head, *out_tail;
 	size_t unsent, unsent_fds;         /* what the out-queue holds */
 	size_t max_unsent, max_unsent_fds; /* CONN_MAX_UNSENT*, or set by the broker */
+	size_t out_bytes;       /* frame bytes in the out-queue */
+	uint64_t last_send_ns;  /* when the last message went out (coalescing) */
+	unsigned rapid_sends;   /* messages in a row sent soon after the one before */
+	bool flush_scheduled;   /* conn_flush_async is queued on ioq */
 	Pending *pending;
 	size_t n_pending;
 	uint64_t next_id;
@@ -106,6 +110,8 @@ void conn_call_handler(xpc_connection_t c, xpc_object_t ev, bool final);
 /* Ends the link: fails pending replies, discards unsent messages, delivers
  * INVALID (or INTERRUPTED for a named peer whose peer exited).  Locked. */
 void conn_fail_locked(xpc_connection_t c, const char *reason, bool peer_exited);
+/* Sends what coalescing holds back (locked; before cancelling). */
+void conn_flush_coalesced_locked(xpc_connection_t c);
 /* Starts the read source on c->fd (locked). */
 int conn_start_link_locked(xpc_connection_t c);
 void conn_set_creds_from_socket(xpc_connection_t c, int fd);

@@ -171,6 +171,7 @@ static OutItem *out_pop_locked(xpc_connection_t c)
 		c->out_tail = NULL;
 	c->unsent -= sizeof(*o) + o->body_len;
 	c->unsent_fds -= o->n_fds;
+	c->out_bytes -= o->barrier ? 0 : FRAME_HEADER_SIZE + o->body.len;
 	return o;
 }
 
@@ -184,6 +185,7 @@ static void out_push_locked(xpc_connection_t c, OutItem *o)
 	else
 		c->out_head = o;
 	c->out_tail = o;
+	c->out_bytes += o->barrier ? 0 : FRAME_HEADER_SIZE + o->body.len;
 }
 
 /* Unsent messages are dropped; barriers still run (API.md). */
@@ -236,6 +238,67 @@ static void conn_trace_out(const FrameHeader *h, xpc_object_t msg)
 	free(d);
 }
 
+/* A frame that can travel inside a BATCH: inline, without descriptors. */
+static bool out_batchable(const OutItem *o)
+{
+	return !o->barrier && o->ool_fd < 0 && o->n_fds == 0 && o->body.len <= FRAME_MAX_INLINE - 2 * FRAME_HEADER_SIZE;
+}
+
+/*
+ * Sends the batchable frames at the head of the out-queue, two or more of
+ * them, as one BATCH packet: a backlog then leaves with one sendmsg per
+ * ~60 KiB and arrives with one recvmsg.
+ * Return: frames sent (0: fewer than two to batch), or -EAGAIN.
+ */
+static int conn_flush_batch_locked(xpc_connection_t c)
+{
+	FrameHeader bh = {.kind = FRAME_BATCH};
+	size_t total = 0, n = 0, off = 0;
+	uint8_t *buf;
+	OutItem *o;
+	int r;
+
+	for (o = c->out_head; o && out_batchable(o); o = o->next) {
+		if (total + FRAME_HEADER_SIZE + o->body.len > FRAME_MAX_INLINE)
+			break;
+		total += FRAME_HEADER_SIZE + o->body.len;
+		n++;
+	}
+	if (n < 2 || !(buf = malloc(total)))
+		return 0;
+	o = c->out_head;
+	for (size_t i = 0; i < n; i++, o = o->next) {
+		o->hdr.magic = FRAME_MAGIC;
+		o->hdr.flags &= ~FRAME_F_OOL;
+		o->hdr.n_fds = 0;
+		o->hdr.body_len = o->body.len;
+		memcpy(buf + off, &o->hdr, FRAME_HEADER_SIZE);
+		if (o->body.len)
+			memcpy(buf + off + FRAME_HEADER_SIZE, o->body.data, o->body.len);
+		off += FRAME_HEADER_SIZE + o->body.len;
+	}
+	r = transport_send(c->fd, &bh, buf, total, NULL, 0);
+	free(buf);
+	if (r == -EAGAIN)
+		return -EAGAIN;
+	/* Sent, or the link broke (the reader will see the end), or the
+	 * packet could not be sent: the requests in it get INVALID. */
+	if (r == 0 && transport_trace_enabled())
+		transport_trace("send", &bh, NULL);
+	for (size_t i = 0; i < n; i++) {
+		o = out_pop_locked(c);
+		if (r == 0 && transport_trace_enabled())
+			conn_trace_out(&o->hdr, NULL);
+		if (r != 0 && !conn_link_error(r) && (o->hdr.flags & FRAME_F_WANTS_REPLY)) {
+			Pending *p = pending_take_locked(c, o->hdr.id);
+			if (p)
+				pending_answer(p, XPC_ERROR_CONNECTION_INVALID);
+		}
+		out_free(o);
+	}
+	return (int)n;
+}
+
 void conn_flush_locked(xpc_connection_t c)
 {
 	while (c->out_head) {
@@ -247,6 +310,13 @@ void conn_flush_locked(xpc_connection_t c)
 		}
 		if (c->state != CONN_ACTIVE || c->fd < 0 || c->connecting)
 			return;
+		r = conn_flush_batch_locked(c);
+		if (r == -EAGAIN) {
+			conn_arm_write_locked(c);
+			return;
+		}
+		if (r > 0)
+			continue;
 		struct iovec iov = {o->body.data, o->body.len};
 		r = transport_sendv(c->fd, &o->hdr, &iov, 1, o->body_len, o->fds, o->n_fds, o->ool_fd);
 		if (r == -EAGAIN) {
@@ -321,6 +391,68 @@ static int conn_enqueue_locked(xpc_connection_t c, const FrameHeader *h, WireBuf
 	}
 	out_push_locked(c, o);
 	return 0;
+}
+
+/*
+ * Coalescing of one-way messages.  Once CONN_COALESCE_AFTER plain messages
+ * (no reply wanted, not a reply, inline, no descriptors) in a row were sent
+ * less than CONN_COALESCE_NS apart, the next ones are queued instead of
+ * sent: a flush on the ioq (scheduled once) or the sender itself, once
+ * CONN_FLUSH_BYTES are queued, sends the queue as BATCH packets.  A stream
+ * of notifications then costs one sendmsg and one recvmsg per ~60 KiB
+ * instead of one per message; a few messages still leave at once, requests
+ * and replies never wait (they flush what is queued before them), and
+ * cancel flushes what is queued.  As on macOS, sending is asynchronous: a
+ * program that streams messages and exits at once sends a barrier or a
+ * synchronous request last.
+ */
+#define CONN_COALESCE_NS 10000
+#define CONN_COALESCE_AFTER 8
+#define CONN_FLUSH_BYTES (FRAME_MAX_INLINE / 2)
+
+static uint64_t conn_now_ns(void);
+
+static bool conn_coalesce_locked(xpc_connection_t c, const FrameHeader *h, int ool, const WireFds *fds)
+{
+	if (h->kind != FRAME_MESSAGE || (h->flags & FRAME_F_WANTS_REPLY) || ool >= 0 || fds->n) {
+		c->rapid_sends = 0;
+		return false;
+	}
+	if (c->out_head)
+		return true; /* behind others anyway */
+	uint64_t now = conn_now_ns();
+	if (now - c->last_send_ns < CONN_COALESCE_NS)
+		c->rapid_sends++;
+	else
+		c->rapid_sends = 0;
+	c->last_send_ns = now;
+	return c->rapid_sends >= CONN_COALESCE_AFTER;
+}
+
+void conn_flush_coalesced_locked(xpc_connection_t c)
+{
+	if (c->flush_scheduled)
+		conn_flush_locked(c);
+}
+
+static void conn_flush_async(void *ctx)
+{
+	xpc_connection_t c = ctx;
+
+	conn_lock(c);
+	c->flush_scheduled = false;
+	conn_flush_locked(c);
+	conn_unlock(c);
+	xpc_release(c);
+}
+
+static void conn_schedule_flush_locked(xpc_connection_t c)
+{
+	if (c->flush_scheduled || c->wsrc_armed)
+		return;
+	c->flush_scheduled = true;
+	xpc_retain(c);
+	dispatch_async_f(c->ioq, c, conn_flush_async);
 }
 
 static void conn_reconnect_locked(xpc_connection_t c)
@@ -409,10 +541,18 @@ static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
 		c->n_pending++;
 	}
 	conn_reconnect_locked(c);
-	if (c->state == CONN_ACTIVE && c->fd >= 0 && !c->connecting && !c->out_head) {
+	bool live = c->state == CONN_ACTIVE && c->fd >= 0 && !c->connecting;
+	if (live && conn_coalesce_locked(c, &h, ool, &fds)) {
+		r = conn_enqueue_locked(c, &h, &body, &ool, &fds);
+		if (r == 0 && c->out_bytes >= CONN_FLUSH_BYTES)
+			conn_flush_locked(c);
+		else if (r == 0)
+			conn_schedule_flush_locked(c);
+	} else if (live && !c->out_head) {
 		r = transport_sendv(c->fd, &h, iov, n_iov, body.len + body.ref_bytes, fds.fds, fds.n, ool);
 		if (r == 0 && transport_trace_enabled())
 			conn_trace_out(&h, msg);
+		c->last_send_ns = conn_now_ns();
 		if (r == -EAGAIN) {
 			r = conn_enqueue_locked(c, &h, &body, &ool, &fds);
 			conn_arm_write_locked(c);
@@ -421,6 +561,9 @@ static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
 		}
 	} else {
 		r = conn_enqueue_locked(c, &h, &body, &ool, &fds);
+		/* requests and replies wait for nobody: flush the backlog now */
+		if (live && r == 0 && (p || h.kind == FRAME_REPLY))
+			conn_flush_locked(c);
 	}
 	if (r == CONN_OVER_LIMIT)
 		conn_fail_locked(c, "limit exceeded: unsent messages (peer not reading)", false);
@@ -666,60 +809,55 @@ static void conn_record_creds(xpc_connection_t c, int fd, const TransportFrame *
 	transport_stop_creds(fd);
 }
 
-/* Return: true to keep reading. */
-static bool conn_handle_frame(xpc_connection_t c, int fd, TransportFrame *f, bool inline_ok)
+/*
+ * conn_handle_message() - decode and deliver one MESSAGE or REPLY.
+ * @h, @body: the frame (body: h->body_len bytes)
+ * @f:        the packet it came in for its descriptors and out-of-line
+ *            buffer, or NULL (a frame inside a batch has neither)
+ * Return: 1 delivered, 0 delivered but reading must pause (back pressure),
+ *         -1 the link failed (protocol violation).
+ */
+static int conn_handle_message(xpc_connection_t c, const FrameHeader *h, const uint8_t *body, TransportFrame *f,
+			       bool inline_ok)
 {
 	xpc_object_t dict = NULL;
 	char why[160];
 	Pending *p;
 	int r;
 
-	conn_record_creds(c, fd, f);
-	if (f->hdr.kind == FRAME_HELLO) {
-		conn_lock(c);
-		c->got_hello = true;
-		conn_unlock(c);
-		if (transport_trace_enabled())
-			conn_trace_in(&f->hdr, NULL);
-		return true;
-	}
-	if (f->hdr.kind != FRAME_MESSAGE && f->hdr.kind != FRAME_REPLY) {
-		conn_violation(c, "unexpected check-in on a peer link");
-		return false;
-	}
-	if (f->ool)
+	if (f && f->ool)
 		r = wire_decode_message_in(f->ool, f->fds, f->n_fds, &dict);
 	else
-		r = wire_decode_message(f->body, f->hdr.body_len, f->fds, f->n_fds, &dict);
+		r = wire_decode_message(body, h->body_len, f ? f->fds : NULL, f ? f->n_fds : 0, &dict);
 	if (r != 0) {
 		snprintf(why, sizeof(why), "bad encoding: %s", wire_strerror(r));
 		conn_violation(c, why);
-		return false;
+		return -1;
 	}
 	if (transport_trace_enabled())
-		conn_trace_in(&f->hdr, dict);
-	if (f->hdr.kind == FRAME_REPLY) {
+		conn_trace_in(h, dict);
+	if (h->kind == FRAME_REPLY) {
 		conn_lock(c);
-		p = pending_take_locked(c, f->hdr.reply_to);
+		p = pending_take_locked(c, h->reply_to);
 		conn_unlock(c);
 		if (!p) {
 			xpc_release(dict);
 			conn_violation(c, "reply to an unknown request");
-			return false;
+			return -1;
 		}
-		dictionary_set_message_context(dict, c, f->hdr.id, false);
+		dictionary_set_message_context(dict, c, h->id, false);
 		pending_answer(p, dict);
-		return true;
+		return 1;
 	}
-	dictionary_set_message_context(dict, c, f->hdr.id, f->hdr.flags & FRAME_F_WANTS_REPLY);
+	dictionary_set_message_context(dict, c, h->id, h->flags & FRAME_F_WANTS_REPLY);
 	if (inline_ok && atomic_load(&c->async_pending) == 0) {
 		/* On c->queue with nothing queued before it: call it now. */
-		c->rx_answered = f->hdr.flags & FRAME_F_WANTS_REPLY;
+		c->rx_answered = h->flags & FRAME_F_WANTS_REPLY;
 		conn_call_handler(c, dict, false);
 		xpc_release(dict);
-		return true;
+		return 1;
 	}
-	size_t bytes = f->hdr.body_len + 64;
+	size_t bytes = h->body_len + 64;
 	conn_lock(c);
 	c->unread += bytes;
 	conn_deliver(c, dict, bytes);
@@ -729,7 +867,57 @@ static bool conn_handle_frame(xpc_connection_t c, int fd, TransportFrame *f, boo
 	}
 	bool go = !c->read_paused;
 	conn_unlock(c);
-	return go;
+	return go ? 1 : 0;
+}
+
+/* Every frame of a BATCH in order; all of them are delivered even when
+ * reading must pause (they are read already).  Return: as above. */
+static int conn_handle_batch(xpc_connection_t c, const TransportFrame *f, bool inline_ok)
+{
+	const uint8_t *p = f->body;
+	size_t left = f->hdr.body_len;
+	int result = 1;
+
+	if (transport_trace_enabled())
+		conn_trace_in(&f->hdr, NULL);
+	while (left > 0) {
+		FrameHeader h;
+		const char *why = NULL;
+		long n = frame_next_in_batch(p, left, &h, &why);
+		if (n < 0) {
+			conn_violation(c, why);
+			return -1;
+		}
+		int r = conn_handle_message(c, &h, p + FRAME_HEADER_SIZE, NULL, inline_ok);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			result = 0;
+		p += n;
+		left -= (size_t)n;
+	}
+	return result;
+}
+
+/* Return: true to keep reading. */
+static bool conn_handle_frame(xpc_connection_t c, int fd, TransportFrame *f, bool inline_ok)
+{
+	conn_record_creds(c, fd, f);
+	if (f->hdr.kind == FRAME_HELLO) {
+		conn_lock(c);
+		c->got_hello = true;
+		conn_unlock(c);
+		if (transport_trace_enabled())
+			conn_trace_in(&f->hdr, NULL);
+		return true;
+	}
+	if (f->hdr.kind == FRAME_BATCH)
+		return conn_handle_batch(c, f, inline_ok) > 0;
+	if (f->hdr.kind != FRAME_MESSAGE && f->hdr.kind != FRAME_REPLY) {
+		conn_violation(c, "unexpected check-in on a peer link");
+		return false;
+	}
+	return conn_handle_message(c, &f->hdr, f->body, f, inline_ok) > 0;
 }
 
 static void conn_peer_gone(xpc_connection_t c, int r)

@@ -4,7 +4,9 @@
  * Invariant: a header accepted here is consistent with the packet it came
  * in: inline bodies have exactly body_len bytes after the header, out-of-line
  * ones a header-only packet and at least the memfd as descriptor, check-ins
- * exactly one descriptor and no body, hellos nothing at all.
+ * exactly one descriptor and no body, hellos nothing at all, batches an
+ * inline body of inner frames (frame_next_in_batch checks each of those as
+ * a packet of its own without descriptors).
  */
 #include "transport/frame.h"
 
@@ -35,6 +37,11 @@ static int frame_check_kind(const FrameHeader *h, size_t len, size_t n_fds, cons
 	case FRAME_HELLO:
 		if (n_fds != 0 || h->body_len != 0 || h->flags || len != FRAME_HEADER_SIZE)
 			return frame_fail(ret_reason, "bad frame: hello carries nothing");
+		return 0;
+	case FRAME_BATCH:
+		if (n_fds != 0 || h->flags || h->id != 0 || h->reply_to != 0 || h->body_len == 0 ||
+		    h->body_len > FRAME_MAX_INLINE || len != FRAME_HEADER_SIZE + h->body_len)
+			return frame_fail(ret_reason, "bad frame: batch must be inline frames only");
 		return 0;
 	default:
 		return frame_fail(ret_reason, "bad frame: unknown kind");
@@ -86,6 +93,22 @@ int frame_parse_header(const void *pkt, size_t len, size_t n_fds, FrameHeader *r
 	return 0;
 }
 
+long frame_next_in_batch(const uint8_t *p, size_t left, FrameHeader *ret, const char **ret_reason)
+{
+	FrameHeader h;
+
+	if (left < FRAME_HEADER_SIZE)
+		return frame_fail(ret_reason, "bad frame: batch: short header");
+	memcpy(&h, p, sizeof(h));
+	if (h.body_len > left - FRAME_HEADER_SIZE)
+		return frame_fail(ret_reason, "bad frame: batch: frame runs past the batch");
+	if (frame_parse_header(p, FRAME_HEADER_SIZE + h.body_len, 0, ret, ret_reason) < 0)
+		return -EPROTO;
+	if ((ret->kind != FRAME_MESSAGE && ret->kind != FRAME_REPLY) || (ret->flags & FRAME_F_OOL))
+		return frame_fail(ret_reason, "bad frame: batch: only inline messages and replies");
+	return (long)(FRAME_HEADER_SIZE + h.body_len);
+}
+
 const char *frame_kind_name(unsigned kind)
 {
 	switch (kind) {
@@ -97,6 +120,8 @@ const char *frame_kind_name(unsigned kind)
 		return "check-in";
 	case FRAME_HELLO:
 		return "hello";
+	case FRAME_BATCH:
+		return "batch";
 	default:
 		return "?";
 	}

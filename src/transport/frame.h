@@ -28,6 +28,9 @@ enum {
 	FRAME_REPLY = 2,   /* a reply; reply_to = id of the request */
 	FRAME_CHECKIN = 3, /* on a listener's W: one descriptor, the new link */
 	FRAME_HELLO = 4,   /* first frame of a listener's peer: credentials */
+	FRAME_BATCH = 5,   /* inline body = several MESSAGE/REPLY frames in a row
+			    * (header + body each, no descriptors, inline):
+			    * a sender's queued frames flushed in one packet */
 };
 
 enum {
@@ -57,6 +60,14 @@ _Static_assert(sizeof(FrameHeader) == FRAME_HEADER_SIZE, "frame header layout");
  * Return: 0, or -EPROTO.
  */
 int frame_parse_header(const void *pkt, size_t len, size_t n_fds, FrameHeader *ret, const char **ret_reason);
+
+/*
+ * frame_next_in_batch() - the next inner frame of a BATCH body.
+ * @p, @left: the rest of the batch body
+ * @ret:      its header (MESSAGE or REPLY, inline, no descriptors)
+ * Return: bytes it takes (header + body), or -EPROTO with *ret_reason.
+ */
+long frame_next_in_batch(const uint8_t *p, size_t left, FrameHeader *ret, const char **ret_reason);
 
 /* Name of a frame kind for tracing ("message", ...; "?" if unknown). */
 const char *frame_kind_name(unsigned kind);

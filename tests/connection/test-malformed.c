@@ -2,7 +2,10 @@
  * test-malformed.c - a raw socket that checks in properly and then breaks
  * the protocol loses its link with a precise reason; descriptors that came
  * with a bad frame are closed; other links of the same listener keep
- * working; a bad check-in on the listener's channel costs nothing.
+ * working; a bad check-in on the listener's channel costs nothing.  BATCH
+ * frames: their inner frames are delivered in order (requests answered);
+ * a batch with a foreign inner kind, an inner frame running past its end,
+ * or header fields a batch must not have, costs the link.
  */
 #include "connection/connection.h"
 #include "conn-common.h"
@@ -118,6 +121,82 @@ static FrameHeader hdr(uint8_t kind, uint64_t len)
 	return h;
 }
 
+/* Appends an inner frame (header + @len bytes) to @buf at *off. */
+static void put_inner(uint8_t *buf, size_t *off, FrameHeader h, const void *body, size_t len)
+{
+	memcpy(buf + *off, &h, sizeof(h));
+	if (len)
+		memcpy(buf + *off + sizeof(h), body, len);
+	*off += sizeof(h) + len;
+}
+
+static void test_batches(xpc_connection_t l, xpc_object_t ping)
+{
+	WireBuffer b = {0};
+	WireFds f = {0};
+	uint8_t buf[900], in[256];
+	size_t off = 0;
+	FrameHeader bh, ih;
+	int fd;
+
+	REQUIRE(wire_encode_message(ping, &b, &f) == 0);
+	REQUIRE(2 * (FRAME_HEADER_SIZE + b.len) <= sizeof(buf));
+
+	/* two requests in one batch: two replies, in order */
+	fd = raw_checkin(l);
+	for (uint64_t id = 1; id <= 2; id++) {
+		ih = hdr(FRAME_MESSAGE, b.len);
+		ih.id = id;
+		ih.flags = FRAME_F_WANTS_REPLY;
+		put_inner(buf, &off, ih, b.data, b.len);
+	}
+	bh = hdr(FRAME_BATCH, off);
+	bh.id = 0;
+	send_hdr(fd, bh, buf, off, NULL, 0);
+	for (uint64_t id = 1; id <= 2; id++) {
+		FrameHeader rh;
+		ssize_t n = recv(fd, in, sizeof(in), 0);
+		REQUIRE(n >= (ssize_t)FRAME_HEADER_SIZE);
+		memcpy(&rh, in, sizeof(rh));
+		CHECK_EQ_INT(rh.kind, FRAME_REPLY);
+		CHECK_EQ_INT(rh.reply_to, id);
+	}
+	close(fd);
+	CHECK(conn_test_wait(reason_sem, 30)); /* that peer exits normally */
+
+	/* a hello inside a batch */
+	fd = raw_checkin(l);
+	off = 0;
+	put_inner(buf, &off, hdr(FRAME_MESSAGE, b.len), b.data, b.len);
+	ih = hdr(FRAME_HELLO, 0);
+	ih.id = 0;
+	put_inner(buf, &off, ih, NULL, 0);
+	bh = hdr(FRAME_BATCH, off);
+	bh.id = 0;
+	send_hdr(fd, bh, buf, off, NULL, 0);
+	expect_drop(fd, "batch: only inline messages and replies");
+
+	/* an inner frame longer than what is left of the batch */
+	fd = raw_checkin(l);
+	off = 0;
+	ih = hdr(FRAME_MESSAGE, b.len + 40);
+	put_inner(buf, &off, ih, b.data, b.len);
+	bh = hdr(FRAME_BATCH, off);
+	bh.id = 0;
+	send_hdr(fd, bh, buf, off, NULL, 0);
+	expect_drop(fd, "runs past the batch");
+
+	/* a batch with an id (batches have none) */
+	fd = raw_checkin(l);
+	off = 0;
+	put_inner(buf, &off, hdr(FRAME_MESSAGE, b.len), b.data, b.len);
+	send_hdr(fd, hdr(FRAME_BATCH, off), buf, off, NULL, 0);
+	expect_drop(fd, "batch must be inline frames only");
+
+	wire_buffer_free(&b);
+	wire_fds_free(&f);
+}
+
 int main(void)
 {
 	harness_warm_dispatch();
@@ -200,6 +279,8 @@ int main(void)
 		REQUIRE(write(w, "junk", 4) == 4);
 		xpc_release(e2);
 	}
+
+	test_batches(l, ping);
 
 	/* the good link and the listener still work */
 	xpc_object_t r = xpc_connection_send_message_with_reply_sync(good, ping);
