@@ -4,7 +4,8 @@
  * in the same run:
  *
  * - synchronous request/reply latency of a small dictionary, against a raw
- *   SOCK_SEQPACKET socketpair ping-pong (medians, microseconds, ratio);
+ *   SOCK_SEQPACKET socketpair ping-pong (medians, microseconds, ratio), the
+ *   two interleaved in blocks of 200 so that both see the same load;
  * - one-way throughput of small messages (xpc_connection_send_message in a
  *   loop, ended by one request whose reply proves all arrived), against a
  *   raw unbatched write() loop on a SOCK_SEQPACKET socketpair (messages/s);
@@ -55,16 +56,17 @@ static double median_us(uint64_t *v, int n)
 	return (double)v[n / 2] / 1000.0;
 }
 
-static double bench_raw(int n, uint64_t *t)
+/* A raw SEQPACKET echo child for the interleaved ping-pong; returns the
+ * parent's end. */
+static int raw_echo_start(pid_t *ret_pid)
 {
 	int sv[2];
-	char buf[128] = {0};
-	pid_t pid;
+	char buf[128];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
-	pid = fork();
-	if (pid == 0) {
+	*ret_pid = fork();
+	if (*ret_pid == 0) {
 		close(sv[0]);
 		for (;;) {
 			ssize_t r = read(sv[1], buf, sizeof(buf));
@@ -73,16 +75,18 @@ static double bench_raw(int n, uint64_t *t)
 		}
 	}
 	close(sv[1]);
-	for (int i = 0; i < n + 1000; i++) {
-		uint64_t t0 = now_ns();
-		if (write(sv[0], buf, 96) != 96 || read(sv[0], buf, sizeof(buf)) != 96)
-			return -1;
-		if (i >= 1000)
-			t[i - 1000] = now_ns() - t0;
-	}
-	close(sv[0]);
-	waitpid(pid, NULL, 0);
-	return median_us(t, n);
+	return sv[0];
+}
+
+static int raw_rtt(int fd, uint64_t *dt)
+{
+	char buf[128] = {0};
+	uint64_t t0 = now_ns();
+
+	if (write(fd, buf, 96) != 96 || read(fd, buf, sizeof(buf)) != 96)
+		return -1;
+	*dt = now_ns() - t0;
+	return 0;
 }
 
 /* Raw one-way: @n writes of 96 bytes, the reader acknowledges the last. */
@@ -244,11 +248,14 @@ static struct {
 	double oneway, large;
 } xres;
 
-static double bench_xpc(const char *self, int n, uint64_t *t)
+/* XPC round trips, interleaved in blocks with raw ones on a socketpair
+ * (@traw), so that both see the same load of the machine.  Returns the XPC
+ * median; the raw median is left in *ret_raw. */
+static double bench_xpc(const char *self, int n, uint64_t *t, uint64_t *traw, double *ret_raw)
 {
-	int r, w;
+	int r, w, rawfd;
 	char arg[16];
-	pid_t pid;
+	pid_t pid, rawpid;
 
 	if (connection_listener_pair(&r, &w) < 0)
 		return -1;
@@ -260,6 +267,7 @@ static double bench_xpc(const char *self, int n, uint64_t *t)
 		_exit(127);
 	}
 	close(r);
+	rawfd = raw_echo_start(&rawpid);
 	xpc_endpoint_t ep = endpoint_create_from_send_fd(w);
 	close(w);
 	xpc_connection_t c = xpc_connection_create_from_endpoint(ep);
@@ -271,10 +279,18 @@ static double bench_xpc(const char *self, int n, uint64_t *t)
 	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
 	xpc_dictionary_set_string(msg, "op", "ping");
 	for (int i = 0; i < n + 1000; i++) {
+		uint64_t dt;
+		if (i % 200 == 0) /* a block of raw round trips first */
+			for (int k = i; k < i + 200 && k < n + 1000; k++) {
+				if (raw_rtt(rawfd, &dt) < 0)
+					return -1;
+				if (k >= 1000)
+					traw[k - 1000] = dt;
+			}
 		xpc_dictionary_set_int64(msg, "n", i);
 		uint64_t t0 = now_ns();
 		xpc_object_t reply = xpc_connection_send_message_with_reply_sync(c, msg);
-		uint64_t dt = now_ns() - t0;
+		dt = now_ns() - t0;
 		if (xpc_get_type(reply) != XPC_TYPE_DICTIONARY || xpc_dictionary_get_int64(reply, "n") != i) {
 			fprintf(stderr, "bad reply at %d\n", i);
 			return -1;
@@ -284,6 +300,9 @@ static double bench_xpc(const char *self, int n, uint64_t *t)
 			t[i - 1000] = dt;
 	}
 	xpc_release(msg);
+	close(rawfd);
+	waitpid(rawpid, NULL, 0);
+	*ret_raw = median_us(traw, n);
 	if (!getenv("BENCH_NO_ONEWAY"))
 		xres.oneway = bench_oneway(c, n * 5);
 	if (!getenv("BENCH_NO_LARGE"))
@@ -307,8 +326,10 @@ int main(int argc, char **argv)
 	if (n < 100)
 		n = 100;
 	t = calloc((size_t)n, sizeof(*t));
-	double raw = getenv("BENCH_NO_RAW") ? 1 : bench_raw(n, t);
-	double xpc = bench_xpc("/proc/self/exe", n, t);
+	uint64_t *traw = calloc((size_t)n, sizeof(*traw));
+	double raw = 0;
+	double xpc = bench_xpc("/proc/self/exe", n, t, traw, &raw);
+	free(traw);
 	double raw1 = raw_oneway(n * 5);
 	double rawbulk = getenv("BENCH_NO_LARGE") ? 0 : raw_stream(false);
 	double rawwarm = getenv("BENCH_NO_LARGE") ? 0 : raw_stream(true);

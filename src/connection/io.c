@@ -64,7 +64,9 @@ struct Pending {
 	xpc_handler_t block;
 	xpc_handler_f fn;
 	void *ctx;
-	dispatch_semaphore_t sem; /* sync: signalled with `result` set */
+	bool sync;                /* a sync caller's (on its stack): */
+	pthread_mutex_t mu;       /* guards result/done for it, and */
+	pthread_cond_t cv;        /* wakes it when another thread answers */
 	xpc_object_t result;
 	atomic_bool done;
 };
@@ -88,15 +90,19 @@ static void pending_run(void *ctx)
 	free(p);
 }
 
-/* Answers @p with @result (+1, consumed); @p is already unlinked. */
+/* Answers @p with @result (+1, consumed); @p is already unlinked.  A sync
+ * caller's entry lives on its stack: after the unlock it may be gone. */
 static void pending_answer(Pending *p, xpc_object_t result)
 {
-	p->result = result;
-	if (p->sem) {
+	if (p->sync) {
+		pthread_mutex_lock(&p->mu);
+		p->result = result;
 		atomic_store(&p->done, true);
-		dispatch_semaphore_signal(p->sem);
+		pthread_cond_signal(&p->cv);
+		pthread_mutex_unlock(&p->mu);
 		return;
 	}
+	p->result = result;
 	dispatch_async_f(p->q, p, pending_run);
 }
 
@@ -683,13 +689,12 @@ static void conn_lazy_resume(void *ctx)
 
 xpc_object_t xpc_connection_send_message_with_reply_sync(xpc_connection_t c, xpc_object_t message)
 {
-	Pending *p = pending_new(NULL);
+	/* On the stack: no allocation per call.  Usually this thread reads
+	 * the reply itself; the condition variable is for the other cases. */
+	Pending p = {.sync = true, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 	dispatch_source_t src = NULL;
 	xpc_object_t result;
 
-	if (!p)
-		return XPC_ERROR_CONNECTION_INVALID;
-	p->sem = dispatch_semaphore_create(0);
 	conn_lock(c);
 	if (c->rsrc && c->state == CONN_ACTIVE) {
 		src = c->rsrc;
@@ -702,19 +707,21 @@ xpc_object_t xpc_connection_send_message_with_reply_sync(xpc_connection_t c, xpc
 		c->sync_active++;
 	}
 	conn_unlock(c);
-	conn_send(c, message, p);
+	conn_send(c, message, &p);
 	if (src) {
-		conn_sync_read(c, src, p);
+		conn_sync_read(c, src, &p);
 		conn_lock(c);
 		c->sync_active--;
 		conn_sync_release_locked(c, false);
 		conn_unlock(c);
 	}
-	dispatch_semaphore_wait(p->sem, DISPATCH_TIME_FOREVER);
-	result = p->result;
-	dispatch_release(p->sem);
-	dispatch_release(p->q);
-	free(p);
+	pthread_mutex_lock(&p.mu);
+	while (!atomic_load(&p.done))
+		pthread_cond_wait(&p.cv, &p.mu);
+	result = p.result;
+	pthread_mutex_unlock(&p.mu);
+	pthread_cond_destroy(&p.cv);
+	pthread_mutex_destroy(&p.mu);
 	return result;
 }
 
