@@ -253,7 +253,7 @@ static bool out_batchable(const OutItem *o)
 /*
  * Sends the batchable frames at the head of the out-queue, two or more of
  * them, as one BATCH packet: a backlog then leaves with one sendmsg per
- * ~60 KiB and arrives with one recvmsg.
+ * ~80 KiB and arrives with one recvmsg.
  * Return: frames sent (0: fewer than two to batch), or -EAGAIN.
  */
 static int conn_flush_batch_locked(xpc_connection_t c)
@@ -405,7 +405,7 @@ static int conn_enqueue_locked(xpc_connection_t c, const FrameHeader *h, WireBuf
  * less than CONN_COALESCE_NS apart, the next ones are queued instead of
  * sent: a flush on the ioq (scheduled once) or the sender itself, once
  * CONN_FLUSH_BYTES are queued, sends the queue as BATCH packets.  A stream
- * of notifications then costs one sendmsg and one recvmsg per ~60 KiB
+ * of notifications then costs one sendmsg and one recvmsg per ~80 KiB
  * instead of one per message; a few messages still leave at once, requests
  * and replies never wait (they flush what is queued before them), and
  * cancel flushes what is queued.  As on macOS, sending is asynchronous: a

@@ -86,9 +86,14 @@ xpc_object_t xpc_data_create(const void *bytes, size_t length)
 		object_buffer_release(b);
 		return obj;
 	}
-	d = object_alloc(XPC_TYPE_DATA, sizeof(*d) + length);
+	/* Only the header is zeroed: the bytes are overwritten at once (a
+	 * calloc would write a received 64 KiB payload twice). */
+	d = malloc(sizeof(*d) + length);
 	if (!d)
 		return NULL;
+	memset(d, 0, sizeof(*d));
+	d->base.type = XPC_TYPE_DATA;
+	atomic_init(&d->base.refcnt, 1);
 	d->length = length;
 	d->bytes = d->buf;
 	if (length)

@@ -19,7 +19,8 @@
 
 #define FRAME_MAGIC 0x46435058u /* "XPCF" */
 #define FRAME_HEADER_SIZE 32u
-#define FRAME_MAX_INLINE (60u * 1024u)         /* larger bodies go out of line */
+#define FRAME_MAX_INLINE (80u * 1024u)         /* larger bodies go out of line; a 64 KiB
+						 * payload plus its message fits */
 #define FRAME_MAX_BODY (256u * 1024u * 1024u)  /* limit: message size */
 #define FRAME_MAX_FDS 253u                     /* limit: SCM_MAX_FD */
 
