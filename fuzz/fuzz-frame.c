@@ -12,10 +12,13 @@
  * validation, seals and size of an out-of-line body); an accepted
  * MESSAGE/REPLY body is then decoded as the connection layer does:
  * wire_decode_message_in() for an out-of-line body (large data items point
- * into it), wire_decode_message() for an inline one.  Invariants checked by
- * running it: no crash, no leak of memory or descriptors (every descriptor
- * not taken by a decoded object is closed by transport_frame_clear(); the
- * descriptor count is compared before and after each input).
+ * into it), wire_decode_message() for an inline one; a BATCH body is split
+ * with frame_next_in_batch() and each inner body decoded (each inner frame
+ * must take at least a header and no more than what is left).  Invariants
+ * checked by running it: no crash, no leak of memory or descriptors (every
+ * descriptor not taken by a decoded object is closed by
+ * transport_frame_clear(); the descriptor count is compared before and
+ * after each input).
  */
 #include "fuzz.h"
 #include "transport/transport.h"
@@ -67,20 +70,48 @@ static void fuzz_send(int fd, const uint8_t *pkt, size_t len, int *fds, int n_fd
 	(void)sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+static void decode_inline(const uint8_t *body, size_t len, int *fds, size_t n_fds)
+{
+	xpc_object_t dict = NULL;
+
+	if (wire_decode_message(body, len, fds, n_fds, &dict) == 0)
+		xpc_release(dict);
+}
+
+/* As io.c's conn_handle_batch: inner frames one after another. */
+static void split_batch(const uint8_t *p, size_t left)
+{
+	int no_fds[1] = {-1};
+
+	while (left > 0) {
+		FrameHeader h;
+		const char *why = NULL;
+		long n = frame_next_in_batch(p, left, &h, &why);
+		if (n < 0)
+			return;
+		if ((size_t)n < FRAME_HEADER_SIZE || (size_t)n > left || h.body_len != (size_t)n - FRAME_HEADER_SIZE)
+			fuzz_fail("frame_next_in_batch took %ld of %zu bytes (body %llu)", n, left,
+				  (unsigned long long)h.body_len);
+		decode_inline(p + FRAME_HEADER_SIZE, h.body_len, no_fds, 0);
+		p += n;
+		left -= (size_t)n;
+	}
+}
+
 static void receive(int fd)
 {
 	static TransportFrame f;
 	const char *why = NULL;
 	int r = transport_recv(fd, &f, &why);
 
-	if (r == 0 && (f.hdr.kind == FRAME_MESSAGE || f.hdr.kind == FRAME_REPLY)) {
+	if (r == 0 && f.hdr.kind == FRAME_BATCH) {
+		split_batch(f.body, f.hdr.body_len);
+	} else if (r == 0 && (f.hdr.kind == FRAME_MESSAGE || f.hdr.kind == FRAME_REPLY)) {
 		xpc_object_t dict = NULL;
-		if (f.ool)
-			r = wire_decode_message_in(f.ool, f.fds, f.n_fds, &dict);
-		else
-			r = wire_decode_message(f.body, f.hdr.body_len, f.fds, f.n_fds, &dict);
-		if (r == 0)
+		if (f.ool && wire_decode_message_in(f.ool, f.fds, f.n_fds, &dict) == 0)
 			xpc_release(dict);
+		else if (!f.ool)
+			decode_inline(f.body, f.hdr.body_len, f.fds, f.n_fds);
 	}
 	transport_frame_clear(&f);
 }

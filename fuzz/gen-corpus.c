@@ -187,8 +187,48 @@ static void put_ool_frame(const char *name, uint8_t first, xpc_object_t dict, ui
 	xpc_release(dict);
 }
 
+/* Appends header @h and the encoding of @dict (released) at @p; returns
+ * the bytes written. */
+static size_t put_inner(uint8_t *p, FrameHeader h, xpc_object_t dict)
+{
+	WireBuffer b = {0};
+	WireFds f = {0};
+	size_t n;
+
+	if (wire_encode_message(dict, &b, &f) != 0)
+		exit(1);
+	h.magic = FRAME_MAGIC;
+	h.body_len = n = b.len;
+	memcpy(p, &h, sizeof(h));
+	memcpy(p + sizeof(h), b.data, n);
+	wire_buffer_free(&b);
+	wire_fds_free(&f);
+	xpc_release(dict);
+	return sizeof(h) + n;
+}
+
+/* fuzz-frame, a BATCH packet: a message, a reply and a message wanting one. */
+static void gen_batch(void)
+{
+	static uint8_t pkt[8192];
+	size_t n = FRAME_HEADER_SIZE;
+	FrameHeader batch = {.magic = FRAME_MAGIC, .kind = FRAME_BATCH};
+
+	n += put_inner(pkt + n, (FrameHeader){.kind = FRAME_MESSAGE, .id = 1}, one("a", xpc_int64_create(1)));
+	n += put_inner(pkt + n, (FrameHeader){.kind = FRAME_REPLY, .id = 2, .reply_to = 7}, make_all());
+	n += put_inner(pkt + n, (FrameHeader){.kind = FRAME_MESSAGE, .flags = FRAME_F_WANTS_REPLY, .id = 3},
+		       xpc_dictionary_create_empty());
+	batch.body_len = n - FRAME_HEADER_SIZE;
+	memcpy(pkt, &batch, sizeof(batch));
+	put("fuzz-frame", "batch", 0, pkt, n);
+	batch.body_len -= 4; /* the last inner frame runs past the batch */
+	memcpy(pkt, &batch, sizeof(batch));
+	put("fuzz-frame", "batch-short", 0, pkt, n - 4);
+}
+
 static void gen_frame(void)
 {
+	gen_batch();
 	/* out of line only when larger than FRAME_MAX_INLINE */
 	put_ool_frame("ool-too-small", 4, make_all(), 0);
 	put_ool_frame("ool-big", 4, make_big_n(FRAME_MAX_INLINE + 64), 0);
