@@ -111,6 +111,13 @@ static bool utf8_valid(const uint8_t *s, size_t n)
 /* A NUL-terminated UTF-8 run of @n bytes including the NUL. */
 static int check_cstring(const uint8_t *s, size_t n)
 {
+	return wire_check_string(s, n);
+}
+
+int wire_check_string(const void *str, size_t n)
+{
+	const uint8_t *s = str;
+
 	if (n == 0 || s[n - 1] != 0 || memchr(s, 0, n - 1))
 		return WIRE_E_BAD_STRING;
 	return utf8_valid(s, n - 1) ? 0 : WIRE_E_BAD_UTF8;

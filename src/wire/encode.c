@@ -166,8 +166,11 @@ static void close_container(Encoder *e, size_t at, size_t refs0)
 static bool put_entry(void *ctx, const char *key, xpc_object_t value)
 {
 	Encoder *e = ctx;
+	size_t n = strlen(key) + 1;
 
-	put_bytes(e, key, strlen(key) + 1);
+	if (!e->err)
+		e->err = wire_check_string(key, n);
+	put_bytes(e, key, n);
 	put_object(e, value);
 	return e->err == 0;
 }
@@ -189,6 +192,8 @@ static void put_string(Encoder *e, xpc_object_t obj)
 		e->err = WIRE_E_TOO_BIG;
 		return;
 	}
+	if ((e->err = wire_check_string(xpc_string_get_string_ptr(obj), len + 1)))
+		return;
 	put_u32(e, (uint32_t)(len + 1));
 	put_bytes(e, xpc_string_get_string_ptr(obj), len + 1);
 }

@@ -90,7 +90,9 @@ int wire_buffer_flatten(WireBuffer *buf);
 void wire_fds_free(WireFds *fds); /* frees the array, closes nothing */
 
 /* Appends magic, version and @dict to @buf, descriptors to @fds.
- * Return: 0, WIRE_E_UNSERIALIZABLE/WIRE_E_TOO_BIG, or -ENOMEM. */
+ * Return: 0, WIRE_E_UNSERIALIZABLE/WIRE_E_TOO_BIG/WIRE_E_TOO_DEEP,
+ * WIRE_E_BAD_STRING/WIRE_E_BAD_UTF8 (a string or key the decoder would
+ * refuse), or -ENOMEM. */
 int wire_encode_message(xpc_object_t dict, WireBuffer *buf, WireFds *fds);
 
 /* Decodes a message body made by wire_encode_message().
@@ -106,6 +108,11 @@ int wire_decode_message_in(ObjectBuffer *b, int *fds, size_t n_fds, xpc_object_t
 /* Standalone form (WIRE_OBJECT_MAGIC, any root type, no descriptors). */
 int wire_encode_object(xpc_object_t obj, WireBuffer *buf);
 int wire_decode_object(const void *data, size_t len, xpc_object_t *ret_obj);
+
+/* 0 if the @n bytes at @s are UTF-8 text ending in its only NUL;
+ * WIRE_E_BAD_STRING or WIRE_E_BAD_UTF8 otherwise.  The encoder refuses
+ * what the decoder would reject. */
+int wire_check_string(const void *s, size_t n);
 
 /* Text for a WIRE_E_* code or negative errno; never NULL. */
 const char *wire_strerror(int err);

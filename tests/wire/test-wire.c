@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <errno.h>
+
 #include "harness.h"
 #include "object/object.h"
 #include "wire/wire.h"
@@ -453,11 +455,114 @@ static void test_hostile(void)
 	EXPECT(x, 0, WIRE_E_TOO_DEEP);
 }
 
+/* Encoding succeeds only for what the decoder accepts: a string or key
+ * that is not UTF-8, or a string with a NUL inside, is refused at the
+ * sender instead of ending the connection at the receiver. */
+static void test_encoder_refuses(void)
+{
+	static const struct {
+		const char *key;
+		xpc_object_t (*make)(void);
+		int want;
+	} cases[3] = {{"k", NULL, WIRE_E_BAD_UTF8}, {"\xff", NULL, WIRE_E_BAD_UTF8}, {"k", NULL, WIRE_E_BAD_STRING}};
+
+	for (int i = 0; i < 3; i++) {
+		xpc_object_t d = xpc_dictionary_create_empty(), v;
+		WireBuffer b = {0};
+		WireFds f = {0};
+
+		(void)cases[i].make;
+		v = i == 0 ? xpc_string_create("\xc3\x28") : i == 1 ? xpc_null_create() : xpc_string_create_with_format("a%cb", 0);
+		xpc_dictionary_set_value(d, cases[i].key, v);
+		xpc_release(v);
+		CHECK_EQ_INT(wire_encode_message(d, &b, &f), cases[i].want);
+		CHECK(b.len == 0);
+		CHECK(xpc_linux_serialize(d, &(size_t){0}) == NULL && errno == EINVAL);
+		wire_buffer_free(&b);
+		wire_fds_free(&f);
+		xpc_release(d);
+	}
+}
+
+/* The public serialize API: standalone magic, any root, strict decoder. */
+static void test_serialize(void)
+{
+	xpc_object_t a = xpc_array_create_empty(), back;
+	uint8_t u[16] = {1, 2, 3};
+	size_t len = 0;
+	char *err = NULL;
+	uint8_t *p;
+
+	xpc_array_set_string(a, XPC_ARRAY_APPEND, "héllo");
+	xpc_array_set_uint64(a, XPC_ARRAY_APPEND, UINT64_MAX);
+	xpc_array_set_uuid(a, XPC_ARRAY_APPEND, u);
+	xpc_array_set_data(a, XPC_ARRAY_APPEND, "", 0);
+	p = xpc_linux_serialize(a, &len);
+	REQUIRE(p && len > 8);
+	CHECK(memcmp(p, "\x42\x37\x13\x42\x05\0\0\0\x00\xe0\0\0", 12) == 0);
+	back = xpc_linux_deserialize(p, len, &err);
+	CHECK(back && xpc_equal(a, back) && !err);
+	xpc_release(back);
+	back = xpc_linux_deserialize(p, len - 1, &err);
+	CHECK(!back && err && strstr(err, "truncated"));
+	free(err);
+	p[0] = 0x43;
+	err = NULL;
+	CHECK(!xpc_linux_deserialize(p, len, &err) && err && strcmp(err, "bad magic") == 0);
+	free(err);
+	free(p);
+	xpc_array_set_fd(a, XPC_ARRAY_APPEND, 0);
+	errno = 0;
+	CHECK(!xpc_linux_serialize(a, &len) && errno == EINVAL);
+	xpc_release(a);
+}
+
+/* JSON: round trip of the representable types, the $uint64 convention. */
+static void test_json(void)
+{
+	xpc_object_t d = xpc_dictionary_create_empty(), back;
+	uint8_t u[16] = {0xab};
+	char *j, *err = NULL;
+
+	xpc_dictionary_set_uint64(d, "u", UINT64_MAX);
+	xpc_dictionary_set_int64(d, "i", INT64_MIN);
+	xpc_dictionary_set_double(d, "x", -0.0);
+	xpc_dictionary_set_date(d, "t", -5);
+	xpc_dictionary_set_uuid(d, "id", u);
+	xpc_dictionary_set_data(d, "b", "\0\1\2\3\4", 5);
+	xpc_dictionary_set_string(d, "s", "𝄞");
+	xpc_dictionary_set_bool(d, "f", false);
+	j = xpc_linux_copy_json(d, XPC_LINUX_JSON_COMPACT);
+	REQUIRE(j);
+	CHECK(strstr(j, "\"u\":{\"$uint64\":\"18446744073709551615\"}"));
+	back = xpc_linux_create_from_json(j, &err);
+	CHECK(back && xpc_equal(d, back));
+	xpc_release(back);
+	free(j);
+	xpc_dictionary_set_double(d, "x", NAN);
+	CHECK(xpc_linux_copy_json(d, 0) == NULL); /* NaN has no JSON form */
+	xpc_release(d);
+	CHECK(!xpc_linux_create_from_json("{\"a\": [1, }", &err) && err && strstr(err, "line 1"));
+	free(err);
+	err = NULL;
+	CHECK(!xpc_linux_create_from_json("{\"$uint64\": \"-1\"}", &err) && err);
+	free(err);
+	err = NULL;
+	CHECK(!xpc_linux_create_from_json("{\"$type\": \"fd\"}", &err) && err);
+	free(err);
+	err = NULL;
+	CHECK(!xpc_linux_create_from_json("{\"a\": 1, \"a\": 2}", &err) && err);
+	free(err);
+}
+
 int main(void)
 {
 	harness_begin(60);
 	test_golden();
 	test_round_trips();
 	test_hostile();
+	test_encoder_refuses();
+	test_serialize();
+	test_json();
 	return harness_end();
 }
