@@ -204,7 +204,8 @@ static xpc_object_t from_tagged(const char *key, json_t *v, unsigned depth, cons
 		if (!s && json_integer_value(v) >= 0)
 			return xpc_uint64_create((uint64_t)json_integer_value(v));
 		errno = 0;
-		if (s && *s && s[0] != '-' && (u = strtoull(s, &end, 10), !*end && errno == 0))
+		/* digits only: strtoull would skip blanks and wrap " -5" */
+		if (s && s[0] >= '0' && s[0] <= '9' && (u = strtoull(s, &end, 10), !*end && errno == 0))
 			return xpc_uint64_create(u);
 	}
 	if (!strcmp(key, "$uuid") && json_is_string(v)) {

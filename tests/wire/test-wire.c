@@ -548,6 +548,17 @@ static void test_json(void)
 	CHECK(!xpc_linux_create_from_json("{\"$uint64\": \"-1\"}", &err) && err);
 	free(err);
 	err = NULL;
+	for (int i = 0; i < 4; i++) {
+		static const char *const bad[4] = {"{\"$uint64\": \" -5\"}", "{\"$uint64\": \"+5\"}",
+						  "{\"$uint64\": -5}", "{\"$uint64\": \"18446744073709551616\"}"};
+		err = NULL;
+		CHECK(!xpc_linux_create_from_json(bad[i], &err) && err && strstr(err, "$uint64"));
+		free(err);
+	}
+	back = xpc_linux_create_from_json("{\"$uint64\": \"42\"}", NULL);
+	CHECK(xpc_get_type(back) == XPC_TYPE_UINT64 && xpc_uint64_get_value(back) == 42);
+	xpc_release(back);
+	err = NULL;
 	CHECK(!xpc_linux_create_from_json("{\"$type\": \"fd\"}", &err) && err);
 	free(err);
 	err = NULL;
