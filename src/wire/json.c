@@ -120,7 +120,7 @@ static json_t *container_to_json(xpc_object_t obj, xpc_type_t t, unsigned depth)
 {
 	JsonCtx c = {.out = t == XPC_TYPE_ARRAY ? json_array() : json_object(), .depth = depth};
 
-	if (!c.out || depth > WIRE_MAX_DEPTH) {
+	if (!c.out || depth >= WIRE_MAX_DEPTH) { /* the root is depth 0 here, 1 on the wire */
 		json_decref(c.out);
 		return NULL;
 	}
@@ -263,7 +263,7 @@ static xpc_object_t from_json(json_t *j, unsigned depth, const char **why)
 	size_t i;
 	json_t *v;
 
-	if (depth > WIRE_MAX_DEPTH) {
+	if (depth >= WIRE_MAX_DEPTH && (json_is_object(j) || json_is_array(j))) {
 		*why = "nested too deep";
 		return NULL;
 	}

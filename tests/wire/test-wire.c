@@ -517,6 +517,37 @@ static void test_serialize(void)
 	xpc_release(a);
 }
 
+/* JSON nesting stops where the wire's does: WIRE_MAX_DEPTH containers. */
+static void test_json_depth(void)
+{
+	char text[2 * WIRE_MAX_DEPTH + 8];
+	char *err = NULL, *j;
+	xpc_object_t x;
+
+	for (unsigned n = WIRE_MAX_DEPTH; n <= WIRE_MAX_DEPTH + 1; n++) {
+		memset(text, '[', n);
+		memset(text + n, ']', n);
+		text[2 * n] = 0;
+		x = xpc_linux_create_from_json(text, &err);
+		CHECK(n == WIRE_MAX_DEPTH ? x != NULL : (x == NULL && err && strstr(err, "deep")));
+		if (x) {
+			WireBuffer b = {0};
+			CHECK_EQ_INT(wire_encode_object(x, &b), 0);
+			wire_buffer_free(&b);
+			j = xpc_linux_copy_json(x, XPC_LINUX_JSON_COMPACT);
+			CHECK(j && strcmp(j, text) == 0);
+			free(j);
+			/* one level more on the object side is refused too */
+			xpc_object_t outer = xpc_array_create(&x, 1);
+			CHECK(xpc_linux_copy_json(outer, 0) == NULL);
+			xpc_release(outer);
+			xpc_release(x);
+		}
+		free(err);
+		err = NULL;
+	}
+}
+
 /* JSON: round trip of the representable types, the $uint64 convention. */
 static void test_json(void)
 {
@@ -558,6 +589,7 @@ static void test_json(void)
 	back = xpc_linux_create_from_json("{\"$uint64\": \"42\"}", NULL);
 	CHECK(xpc_get_type(back) == XPC_TYPE_UINT64 && xpc_uint64_get_value(back) == 42);
 	xpc_release(back);
+	test_json_depth();
 	err = NULL;
 	CHECK(!xpc_linux_create_from_json("{\"$type\": \"fd\"}", &err) && err);
 	free(err);
