@@ -12,6 +12,7 @@
  *   list under the lock before answering).
  */
 #include "connection/internal.h"
+#include "dispatch/internal.h"
 
 #include <Block.h>
 #include <errno.h>
@@ -26,6 +27,7 @@ typedef struct DeliverItem {
 	xpc_object_t ev;
 	size_t bytes;
 	bool final;
+	DispatchItem item; /* queuing it cannot fail */
 } DeliverItem;
 
 static void conn_dispose(xpc_object_t obj);
@@ -69,6 +71,10 @@ xpc_connection_t conn_new(ConnKind kind, dispatch_queue_t target)
 	c->max_unsent_fds = CONN_MAX_UNSENT_FDS;
 	c->queue = dispatch_queue_create("xpc.connection", NULL);
 	c->ioq = dispatch_queue_create("xpc.connection.io", NULL);
+	if (!c->queue || !c->ioq) {
+		xpc_release(c);
+		return NULL;
+	}
 	if (target) {
 		dispatch_retain(target);
 		c->target = target;
@@ -92,8 +98,10 @@ static void conn_dispose(xpc_object_t obj)
 		close(c->pidfd);
 	if (c->handler_block)
 		Block_release(c->handler_block);
-	dispatch_release(c->queue);
-	dispatch_release(c->ioq);
+	if (c->queue)
+		dispatch_release(c->queue);
+	if (c->ioq)
+		dispatch_release(c->ioq);
 	if (c->target)
 		dispatch_release(c->target);
 	free(c->name);
@@ -172,7 +180,7 @@ static void conn_deliver_item(xpc_connection_t c, xpc_object_t ev, size_t bytes,
 	it->bytes = bytes;
 	it->final = final;
 	atomic_fetch_add(&c->async_pending, 1);
-	dispatch_async_f(c->queue, it, conn_deliver_run);
+	dqueue_push_embedded(c->queue, &it->item, conn_deliver_run, it);
 }
 
 void conn_deliver(xpc_connection_t c, xpc_object_t ev, size_t bytes)
@@ -194,18 +202,25 @@ int conn_start_link_locked(xpc_connection_t c)
 	/* The read handler runs on the handler queue itself: a message is
 	 * handed to the event handler without another thread hand-off, and
 	 * while the handler runs nothing is read (Apple's semantics). */
-	s = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)c->fd, 0, c->queue);
-	if (!s)
-		return -ENOMEM;
 	int fd = c->fd;
-	xpc_retain(c);
-	dispatch_set_context(s, c);
-	dispatch_source_set_event_handler_f(s, c->kind == CONN_LISTENER ? conn_listener_ready : conn_read_ready);
-	/* Runs once the manager dropped the watch: no read can follow. */
-	dispatch_source_set_cancel_handler(s, ^{
+	/* Runs once the manager dropped the watch: no read can follow.  Copied
+	 * here, where running out of memory can still be reported. */
+	dispatch_block_t on_cancel = Block_copy(^{
 		close(fd);
 		xpc_release(c);
 	});
+	if (!on_cancel)
+		return -ENOMEM;
+	s = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)c->fd, 0, c->queue);
+	if (!s) {
+		Block_release(on_cancel);
+		return -ENOMEM;
+	}
+	xpc_retain(c);
+	dispatch_set_context(s, c);
+	dispatch_source_set_event_handler_f(s, c->kind == CONN_LISTENER ? conn_listener_ready : conn_read_ready);
+	dispatch_source_set_cancel_handler(s, on_cancel); /* a heap block: no copy */
+	Block_release(on_cancel);
 	c->rsrc = s;
 	c->read_paused = false;
 	dispatch_resume(s);
@@ -507,6 +522,12 @@ void xpc_connection_set_event_handler(xpc_connection_t c, xpc_handler_t handler)
 	xpc_handler_t copy = handler ? Block_copy(handler) : NULL, old;
 
 	conn_lock(c);
+	if (handler && !copy) {
+		/* a connection nobody listens to would leave its peer waiting */
+		conn_fail_locked(c, "limit exceeded: out of memory", false);
+		conn_unlock(c);
+		return;
+	}
 	old = c->handler_block;
 	c->handler_block = copy;
 	c->handler_fn = NULL;

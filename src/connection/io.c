@@ -28,6 +28,7 @@
  * makes "exactly one answer" hold against a concurrent failure.
  */
 #include "connection/internal.h"
+#include "dispatch/internal.h"
 #include "wire/wire.h"
 
 #include <Block.h>
@@ -55,6 +56,7 @@ struct OutItem {
 	dispatch_block_t barrier_block;
 	dispatch_function_t barrier_fn;
 	void *barrier_ctx;
+	DispatchItem item; /* queuing the barrier cannot fail */
 };
 
 struct Pending {
@@ -69,6 +71,7 @@ struct Pending {
 	pthread_cond_t cv;        /* wakes it when another thread answers */
 	xpc_object_t result;
 	atomic_bool done;
+	DispatchItem item; /* queuing the answer cannot fail */
 };
 
 static void conn_sync_read(xpc_connection_t c, dispatch_source_t src, Pending *p);
@@ -103,7 +106,7 @@ static void pending_answer(Pending *p, xpc_object_t result)
 		return;
 	}
 	p->result = result;
-	dispatch_async_f(p->q, p, pending_run);
+	dqueue_push_embedded(p->q, &p->item, pending_run, p);
 }
 
 static Pending *pending_take_locked(xpc_connection_t c, uint64_t id)
@@ -200,7 +203,7 @@ void conn_discard_out_locked(xpc_connection_t c)
 	while (c->out_head) {
 		OutItem *o = out_pop_locked(c);
 		if (o->barrier)
-			dispatch_async_f(c->queue, o, out_barrier_run);
+			dqueue_push_embedded(c->queue, &o->item, out_barrier_run, o);
 		else
 			out_free(o);
 	}
@@ -211,20 +214,29 @@ static void conn_arm_write_locked(xpc_connection_t c)
 	if (!c->wsrc) {
 		int wfd = fcntl(c->fd, F_DUPFD_CLOEXEC, 3);
 		dispatch_source_t s;
-		if (wfd < 0)
+		dispatch_block_t on_cancel;
+		if (wfd < 0) {
+			/* queued frames could never leave: end the link cleanly */
+			conn_fail_locked(c, "limit exceeded: descriptors", false);
 			return;
-		s = dispatch_source_create(DISPATCH_SOURCE_TYPE_WRITE, (uintptr_t)wfd, 0, c->ioq);
-		if (!s) {
+		}
+		on_cancel = Block_copy(^{
 			close(wfd);
+			xpc_release(c);
+		});
+		s = on_cancel ? dispatch_source_create(DISPATCH_SOURCE_TYPE_WRITE, (uintptr_t)wfd, 0, c->ioq) : NULL;
+		if (!s) {
+			if (on_cancel)
+				Block_release(on_cancel);
+			close(wfd);
+			conn_fail_locked(c, "limit exceeded: out of memory", false);
 			return;
 		}
 		xpc_retain(c);
 		dispatch_set_context(s, c);
 		dispatch_source_set_event_handler_f(s, conn_write_ready);
-		dispatch_source_set_cancel_handler(s, ^{
-			close(wfd);
-			xpc_release(c);
-		});
+		dispatch_source_set_cancel_handler(s, on_cancel); /* a heap block: no copy */
+		Block_release(on_cancel);
 		c->wsrc = s;
 		c->wsrc_armed = true;
 		dispatch_resume(s);
@@ -242,6 +254,33 @@ static void conn_trace_out(const FrameHeader *h, xpc_object_t msg)
 
 	transport_trace("send", h, d);
 	free(d);
+}
+
+/*
+ * A frame the socket refused for lack of a resource (ENOBUFS, ENOMEM, no
+ * descriptor for an out-of-line body ...) would leave its request without
+ * an answer or its message (a reply, say) silently lost: the link ends
+ * instead, and every pending reply gets INVALID.  A frame that cannot be
+ * sent at all (over a limit: E2BIG ...) is dropped alone and its request
+ * gets INVALID.  A broken link (conn_link_error): the reader sees the end.
+ */
+static void conn_send_error_locked(xpc_connection_t c, const FrameHeader *h, int r)
+{
+	Pending *p;
+
+	if (r >= 0 || r == -EAGAIN || conn_link_error(r))
+		return;
+	if (r == -ENOMEM || r == -ENOBUFS) {
+		conn_fail_locked(c, "limit exceeded: out of memory", false);
+		return;
+	}
+	if (r == -EMFILE || r == -ENFILE) {
+		conn_fail_locked(c, "limit exceeded: descriptors", false);
+		return;
+	}
+	p = (h->flags & FRAME_F_WANTS_REPLY) ? pending_take_locked(c, h->id) : NULL;
+	if (p)
+		pending_answer(p, XPC_ERROR_CONNECTION_INVALID);
 }
 
 /* A frame that can travel inside a BATCH: inline, without descriptors. */
@@ -302,6 +341,7 @@ static int conn_flush_batch_locked(xpc_connection_t c)
 		}
 		out_free(o);
 	}
+	conn_send_error_locked(c, &bh, r); /* out of a resource: the link ends */
 	return (int)n;
 }
 
@@ -311,7 +351,8 @@ void conn_flush_locked(xpc_connection_t c)
 		OutItem *o = c->out_head;
 		int r;
 		if (o->barrier) {
-			dispatch_async_f(c->queue, out_pop_locked(c), out_barrier_run);
+			o = out_pop_locked(c);
+			dqueue_push_embedded(c->queue, &o->item, out_barrier_run, o);
 			continue;
 		}
 		if (c->state != CONN_ACTIVE || c->fd < 0 || c->connecting)
@@ -333,12 +374,9 @@ void conn_flush_locked(xpc_connection_t c)
 		 * this frame cannot be sent: its reply handler gets INVALID. */
 		if (r == 0 && transport_trace_enabled())
 			conn_trace_out(&o->hdr, NULL);
-		if (r != 0 && !conn_link_error(r) && (o->hdr.flags & FRAME_F_WANTS_REPLY)) {
-			Pending *p = pending_take_locked(c, o->hdr.id);
-			if (p)
-				pending_answer(p, XPC_ERROR_CONNECTION_INVALID);
-		}
+		FrameHeader sent = o->hdr;
 		out_free(out_pop_locked(c));
+		conn_send_error_locked(c, &sent, r);
 	}
 	if (c->wsrc && c->wsrc_armed) {
 		c->wsrc_armed = false;
@@ -537,6 +575,9 @@ static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
 	    c->n_pending >= CONN_MAX_PENDING_REPLIES) {
 		if (p)
 			pending_answer(p, XPC_ERROR_CONNECTION_INVALID);
+		/* not even encoded for lack of a resource: see conn_send_error_locked */
+		if (r < 0 && c->kind != CONN_LISTENER)
+			conn_send_error_locked(c, &h, r);
 		goto out;
 	}
 	h.id = c->next_id++;
@@ -576,6 +617,8 @@ static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
 	/* Not sent (too many descriptors, no memory ...): answer it now. */
 	if (r != 0 && p && pending_take_locked(c, h.id) == p)
 		pending_answer(p, XPC_ERROR_CONNECTION_INVALID);
+	if (r < 0) /* not queued: the message would be lost */
+		conn_send_error_locked(c, &h, r);
 out:
 	conn_unlock(c);
 	if (ool >= 0)
@@ -600,14 +643,26 @@ static Pending *pending_new(dispatch_queue_t q)
 	return p;
 }
 
+/*
+ * Without memory for the request's own bookkeeping the reply handler still
+ * gets its one answer, INVALID, but on the calling thread: queuing it would
+ * need memory too (docs/reliability.md).
+ */
 void xpc_connection_send_message_with_reply(xpc_connection_t c, xpc_object_t message, dispatch_queue_t replyq,
 					    xpc_handler_t handler)
 {
 	Pending *p = pending_new(replyq);
 
-	if (!p)
+	if (p)
+		p->block = Block_copy(handler);
+	if (!p || !p->block) {
+		if (p) {
+			dispatch_release(p->q);
+			free(p);
+		}
+		handler(XPC_ERROR_CONNECTION_INVALID);
 		return;
-	p->block = Block_copy(handler);
+	}
 	conn_send(c, message, p);
 }
 
@@ -616,8 +671,10 @@ void xpc_connection_send_message_with_reply_f(xpc_connection_t c, xpc_object_t m
 {
 	Pending *p = pending_new(replyq);
 
-	if (!p)
+	if (!p) { /* see xpc_connection_send_message_with_reply */
+		handler(context, XPC_ERROR_CONNECTION_INVALID);
 		return;
+	}
 	p->fn = handler;
 	p->ctx = context;
 	conn_send(c, message, p);
@@ -644,13 +701,15 @@ void conn_sync_release_locked(xpc_connection_t c, bool force_idle)
 	if (!force_idle && c->rsrc == s) {
 		/* still the live link: resume once no sync call came for a while */
 		c->last_sync_ns = conn_now_ns();
-		if (!c->lazy_timer) {
-			c->lazy_timer = true;
-			xpc_retain(c);
-			dispatch_after_f(dispatch_time(DISPATCH_TIME_NOW, CONN_LAZY_RESUME_NS), c->ioq, c,
-					 conn_lazy_resume);
-		}
-		return;
+		if (c->lazy_timer)
+			return;
+		c->lazy_timer = true;
+		xpc_retain(c);
+		if (dwork_after_f(dispatch_time(DISPATCH_TIME_NOW, CONN_LAZY_RESUME_NS), c->ioq, c,
+				  conn_lazy_resume) == 0)
+			return;
+		c->lazy_timer = false; /* no memory for the timer: resume now */
+		xpc_release(c);
 	}
 	c->sync_src = NULL;
 	dispatch_resume(s);
@@ -739,7 +798,7 @@ static void conn_barrier(xpc_connection_t c, dispatch_block_t block, void *ctx, 
 	if (c->out_head && c->state != CONN_INVALID)
 		out_push_locked(c, o);
 	else
-		dispatch_async_f(c->queue, o, out_barrier_run);
+		dqueue_push_embedded(c->queue, &o->item, out_barrier_run, o);
 	conn_unlock(c);
 }
 

@@ -411,6 +411,24 @@ void dqueue_call_block(void *block)
 	Block_release(b);
 }
 
+static void dqueue_embedded_invoke(DispatchItem *it)
+{
+	dispatch_function_t func = it->func;
+
+	func(it->ctx); /* may push @it again: not touched afterwards */
+}
+
+void dqueue_push_embedded(dispatch_queue_t q, DispatchItem *it, dispatch_function_t func, void *ctx)
+{
+	it->next = NULL;
+	it->invoke = dqueue_embedded_invoke;
+	it->func = func;
+	it->ctx = ctx;
+	it->group = NULL;
+	it->flags = 0;
+	dqueue_push(q, it);
+}
+
 int dqueue_async(dispatch_queue_t q, void *ctx, dispatch_function_t func)
 {
 	DispatchItem *it = dqueue_item_new(func, ctx, NULL, 0);

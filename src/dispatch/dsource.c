@@ -76,6 +76,7 @@ struct dispatch_source_s {
 	atomic_uint state;
 	atomic_int suspended;
 	atomic_int inflight;
+	DispatchItem kick; /* the one delivery in flight: queuing it cannot fail */
 	atomic_bool has_event;
 	atomic_uintptr_t pending;
 	atomic_uintptr_t data;
@@ -138,10 +139,7 @@ static void dsource_kick(dispatch_source_t ds)
 	if (!atomic_compare_exchange_strong(&ds->inflight, &expected, 1))
 		return;
 	dobject_retain(ds);
-	if (dqueue_async(atomic_load(&ds->head.target), ds, dsource_deliver) < 0) {
-		atomic_store(&ds->inflight, 0);
-		dobject_release(ds);
-	}
+	dqueue_push_embedded(atomic_load(&ds->head.target), &ds->kick, dsource_deliver, ds);
 }
 
 /* Runs @which.  A handler replaced while it runs is not freed before the

@@ -21,6 +21,7 @@
 #include "dispatch/dqueue.h"
 
 #include <Block.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -43,14 +44,27 @@ void dispatch_barrier_async_f(dispatch_queue_t queue, void *context, dispatch_fu
 	dwork_submit(queue, context, work, DITEM_BARRIER);
 }
 
+/* Block versions: without memory for the copy the work is dropped, as
+ * when the item cannot be allocated (docs/dispatch.md). */
+static void dwork_submit_block(dispatch_queue_t q, dispatch_block_t block, unsigned flags)
+{
+	dispatch_block_t copy = Block_copy(block);
+	DispatchItem *it = copy ? dqueue_item_new(dqueue_call_block, copy, NULL, flags) : NULL;
+
+	if (it)
+		dqueue_push(q, it);
+	else if (copy)
+		Block_release(copy);
+}
+
 void dispatch_async(dispatch_queue_t queue, dispatch_block_t block)
 {
-	dwork_submit(queue, Block_copy(block), dqueue_call_block, 0);
+	dwork_submit_block(queue, block, 0);
 }
 
 void dispatch_barrier_async(dispatch_queue_t queue, dispatch_block_t block)
 {
-	dwork_submit(queue, Block_copy(block), dqueue_call_block, DITEM_BARRIER);
+	dwork_submit_block(queue, block, DITEM_BARRIER);
 }
 
 /* ---- sync ------------------------------------------------------------------- */
@@ -151,36 +165,44 @@ static void dwork_after_fire(ManagerTimer *t, uint64_t count)
 	free(a);
 }
 
-void dispatch_after_f(dispatch_time_t when, dispatch_queue_t queue, void *context, dispatch_function_t work)
+int dwork_after_f(dispatch_time_t when, dispatch_queue_t queue, void *context, dispatch_function_t work)
 {
 	AfterTimer *a;
 
 	if (when == DISPATCH_TIME_FOREVER)
-		return;
-	if (when == DISPATCH_TIME_NOW) {
-		dispatch_async_f(queue, context, work);
-		return;
-	}
+		return 0;
+	if (when == DISPATCH_TIME_NOW)
+		return dqueue_async(queue, context, work) < 0 ? -ENOMEM : 0;
 	dqueue_runtime_init();
 	a = calloc(1, sizeof(*a));
 	if (!a)
-		return;
+		return -ENOMEM;
 	a->item = dqueue_item_new(work, context, NULL, 0);
 	if (!a->item) {
 		free(a);
-		return;
+		return -ENOMEM;
 	}
 	a->queue = queue;
 	dobject_retain(queue);
 	a->timer.fire = dwork_after_fire;
 	manager_timer_arm(&a->timer, dobject_deadline_ns(when), 0, 0);
+	return 0;
+}
+
+void dispatch_after_f(dispatch_time_t when, dispatch_queue_t queue, void *context, dispatch_function_t work)
+{
+	dwork_after_f(when, queue, context, work);
 }
 
 void dispatch_after(dispatch_time_t when, dispatch_queue_t queue, dispatch_block_t block)
 {
+	dispatch_block_t copy;
+
 	if (when == DISPATCH_TIME_FOREVER)
 		return;
-	dispatch_after_f(when, queue, Block_copy(block), dqueue_call_block);
+	copy = Block_copy(block);
+	if (copy && dwork_after_f(when, queue, copy, dqueue_call_block) < 0)
+		Block_release(copy);
 }
 
 /* ---- apply ------------------------------------------------------------------- */

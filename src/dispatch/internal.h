@@ -113,6 +113,12 @@ void dqueue_push(dispatch_queue_t q, DispatchItem *item);
 /* A heap item calling @func(@ctx), leaving @group afterwards if non-NULL;
  * NULL on allocation failure. */
 DispatchItem *dqueue_item_new(dispatch_function_t func, void *ctx, dispatch_group_t group, unsigned flags);
+/* dispatch_async_f with an item that lives in the caller's own structure,
+ * so it cannot fail for lack of memory; @it may be pushed again once @func
+ * has started. */
+void dqueue_push_embedded(dispatch_queue_t q, DispatchItem *it, dispatch_function_t func, void *ctx);
+/* dwork.c: dispatch_after_f that reports allocation failure (-ENOMEM). */
+int dwork_after_f(dispatch_time_t when, dispatch_queue_t queue, void *context, dispatch_function_t work);
 /* dispatch_async_f that reports allocation failure (-ENOMEM) to the caller. */
 int dqueue_async(dispatch_queue_t q, void *ctx, dispatch_function_t func);
 dispatch_queue_t dqueue_default_target(void);
