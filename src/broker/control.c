@@ -40,6 +40,7 @@
 
 #include "broker/job.h"
 #include "connection/connection.h"
+#include "dispatch/internal.h"
 
 #define CONTROL_MAX_CLIENTS 1024
 #define CONTROL_MAX_LINKS_PER_CLIENT 64
@@ -427,13 +428,34 @@ static void client_accept(int fd)
 		client_serve(peer, cc, true);
 }
 
+/*
+ * Out of descriptors (or memory), accept fails while the waiting client
+ * keeps the socket readable: retrying at once would spin.  The accept
+ * source is suspended and resumed ACCEPT_BACKOFF_MS later; the clients wait
+ * in the kernel's backlog meanwhile and are served once descriptors are
+ * free again (docs/reliability.md, "Descriptor exhaustion").
+ */
+#define ACCEPT_BACKOFF_MS 100
+
+static void accept_resume(void *ctx)
+{
+	dispatch_resume((dispatch_source_t)ctx);
+}
+
 static void on_accept(void *ctx)
 {
 	(void)ctx;
 	for (;;) {
 		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0)
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				dispatch_suspend(accept_source);
+				if (dwork_after_f(dispatch_time(DISPATCH_TIME_NOW, ACCEPT_BACKOFF_MS * 1000000LL),
+						  dispatch_get_main_queue(), accept_source, accept_resume) < 0)
+					dispatch_resume(accept_source); /* no timer: retry now */
+			}
 			return;
+		}
 		client_accept(fd);
 	}
 }

@@ -282,8 +282,12 @@ static int transport_recv_flags(int fd, TransportFrame *f, const char **ret_reas
 	r = transport_take_cmsgs(&msg, f);
 	if (n == 0 && f->n_fds == 0)
 		return TRANSPORT_EOF;
+	/* The control buffer holds the most any sender can pass (SCM_MAX_FD
+	 * descriptors and credentials), so truncation means the kernel could
+	 * not install the descriptors here: this process has none left.  The
+	 * ones that did arrive are closed by the caller (frame_clear). */
 	if (msg.msg_flags & MSG_CTRUNC) {
-		*ret_reason = "protocol violation: truncated control data (MSG_CTRUNC)";
+		*ret_reason = "limit exceeded: descriptors (none left in the receiving process; MSG_CTRUNC)";
 		return TRANSPORT_INVALID;
 	}
 	if (r < 0) {
