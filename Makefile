@@ -14,7 +14,7 @@ FUZZ_TIME ?= 60
 PREFIX ?= /usr/local
 JOBS ?= 2
 
-.PHONY: all deps build demo check check-plain check-asan check-tsan fuzz bench stress install clean
+.PHONY: valgrind all deps build demo check check-plain check-asan check-tsan fuzz bench stress install clean
 
 all: build
 
@@ -76,4 +76,13 @@ install: build
 	meson install -C build
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz build-valgrind
+
+# memcheck over the connection and broker tests and every process they start
+# (valgrind 3.19 reads DWARF 4 only, hence its own build directory)
+build-valgrind/build.ninja:
+	meson setup build-valgrind $(MESON_FLAGS) -Dc_args=-gdwarf-4
+
+valgrind: deps build-valgrind/build.ninja
+	ninja -C build-valgrind
+	meson test -C build-valgrind --setup valgrind --suite connection --suite broker --num-processes 1 --print-errorlogs

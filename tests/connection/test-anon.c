@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
 
@@ -62,6 +63,16 @@ static xpc_object_t all_types(void)
 	return d;
 }
 
+/* pidfd_open exists here (valgrind 3.19 does not know the system call). */
+static bool pidfd_supported(void)
+{
+	long fd = syscall(SYS_pidfd_open, getpid(), 0);
+
+	if (fd >= 0)
+		close((int)fd);
+	return fd >= 0;
+}
+
 static void test_roundtrip(xpc_connection_t c)
 {
 	xpc_object_t msg = all_types();
@@ -74,7 +85,7 @@ static void test_roundtrip(xpc_connection_t c)
 	CHECK_EQ_INT(xpc_connection_get_pid(c), getpid());
 	CHECK_EQ_INT(xpc_connection_get_euid(c), geteuid());
 	CHECK_EQ_INT(xpc_connection_get_egid(c), getegid());
-	CHECK(xpc_linux_connection_get_pidfd(c) >= 0);
+	CHECK(xpc_linux_connection_get_pidfd(c) >= 0 || !pidfd_supported());
 	xpc_release(reply);
 	xpc_release(msg);
 }
