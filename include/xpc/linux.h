@@ -21,8 +21,9 @@
 __XPC_BEGIN_DECLS
 
 /* Serialize @object; returns a malloc'd buffer of *ret_length bytes, or NULL
- * with errno set (EINVAL: the graph holds a descriptor or connection;
- * ENOMEM). */
+ * with errno set: EINVAL (the graph holds a descriptor, connection or error,
+ * or nests deeper than 64 containers), EILSEQ (a string or key that is not
+ * UTF-8 or holds a NUL), E2BIG (a length beyond 32 bits), ENOMEM. */
 XPC_LINUX_EXTENSION
 XPC_EXPORT XPC_MALLOC void *xpc_linux_serialize(xpc_object_t object, size_t *ret_length);
 
@@ -40,6 +41,10 @@ XPC_EXPORT xpc_object_t xpc_linux_deserialize(const void *bytes, size_t length, 
  * fd/shmem/endpoint/connection are written as {"$type": "name"} and refused
  * on input.  Error dictionaries are written as objects. */
 #define XPC_LINUX_JSON_COMPACT 0x1
+/* Returns malloc'd JSON text, or NULL with errno set: EDOM (a NaN or
+ * infinite double), EILSEQ (a string or key that is not UTF-8), E2BIG
+ * (deeper than 64 containers), EINVAL (NULL object or unknown flags),
+ * ENOMEM. */
 XPC_LINUX_EXTENSION
 XPC_EXPORT XPC_MALLOC char *xpc_linux_copy_json(xpc_object_t object, int flags);
 XPC_LINUX_EXTENSION

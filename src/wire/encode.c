@@ -26,7 +26,18 @@ typedef struct Encoder {
 	WireFds *fds;
 	int err;
 	unsigned depth;
+	size_t start; /* len + ref_bytes of the buffer before this encoding */
 } Encoder;
+
+/* True if @n more bytes would make this encoding longer than its root's
+ * 32-bit length can say (plus the 8-byte header): refused before anything
+ * is copied, so a graph of several large items fails fast. */
+static bool too_big(const Encoder *e, size_t n)
+{
+	const WireBuffer *b = e->buf;
+
+	return n > UINT32_MAX || b->len + b->ref_bytes - e->start + n > (size_t)UINT32_MAX + 8;
+}
 
 static int reserve(Encoder *e, size_t n)
 {
@@ -34,10 +45,10 @@ static int reserve(Encoder *e, size_t n)
 	size_t cap;
 	uint8_t *p;
 
+	if (too_big(e, n))
+		return e->err = WIRE_E_TOO_BIG;
 	if (b->len + n <= b->cap)
 		return 0;
-	if (n > UINT32_MAX || b->len > UINT32_MAX)
-		return e->err = WIRE_E_TOO_BIG;
 	cap = b->cap ? b->cap : 256;
 	while (cap < b->len + n)
 		cap *= 2;
@@ -78,7 +89,7 @@ static void put_ref(Encoder *e, const void *src, size_t n)
 		b->refs = r;
 		b->cap_refs = cap;
 	}
-	if (b->ref_bytes + n > UINT32_MAX) {
+	if (too_big(e, n)) {
 		e->err = WIRE_E_TOO_BIG;
 		return;
 	}
@@ -286,7 +297,7 @@ static void put_object(Encoder *e, xpc_object_t obj)
 /* On failure the buffer and list are put back as they were. */
 static int encode_root(xpc_object_t obj, uint32_t magic, WireBuffer *buf, WireFds *fds)
 {
-	Encoder e = {.buf = buf, .fds = fds};
+	Encoder e = {.buf = buf, .fds = fds, .start = buf->len + buf->ref_bytes};
 	size_t len0 = buf->len, n0 = fds ? fds->n : 0;
 	size_t r0 = buf->n_refs, rb0 = buf->ref_bytes;
 

@@ -78,16 +78,43 @@ static uint8_t *base64_decode(const char *s, size_t *ret_n)
 	return out;
 }
 
+/* {"key": value}; takes @value (NULL: an earlier failure, passed on). */
 static json_t *tagged(const char *key, json_t *value)
 {
-	json_t *o = json_object();
+	json_t *o;
 
-	if (o && value)
-		json_object_set_new(o, key, value);
+	if (!value)
+		return NULL;
+	o = json_object();
+	if (!o) {
+		json_decref(value);
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (json_object_set_new(o, key, value) < 0) { /* took @value */
+		json_decref(o);
+		errno = ENOMEM;
+		return NULL;
+	}
 	return o;
 }
 
 static json_t *to_json(xpc_object_t obj, unsigned depth);
+
+/* Every refusal of XPC -> JSON goes through here, so that
+ * xpc_linux_copy_json() can say why in errno. */
+static json_t *refuse(int err)
+{
+	errno = err;
+	return NULL;
+}
+
+/* jansson says NULL for out of memory and for a value it cannot represent;
+ * @err names the second (ENOMEM stays ENOMEM only if errno says so). */
+static json_t *checked(json_t *j, int err)
+{
+	return j ? j : refuse(errno == ENOMEM ? ENOMEM : err);
+}
 
 typedef struct JsonCtx {
 	json_t *out;
@@ -100,8 +127,12 @@ static bool put_member(void *ctx, const char *key, xpc_object_t value)
 	JsonCtx *c = ctx;
 	json_t *v = to_json(value, c->depth + 1);
 
-	if (!v || json_object_set_new(c->out, key, v) < 0)
+	if (!v)
 		c->failed = true;
+	else if (json_object_set_new(c->out, key, v) < 0) { /* took @v */
+		errno = EILSEQ; /* jansson refuses keys that are not UTF-8 */
+		c->failed = true;
+	}
 	return !c->failed;
 }
 
@@ -111,8 +142,12 @@ static bool put_element(void *ctx, size_t index, xpc_object_t value)
 	json_t *v = to_json(value, c->depth + 1);
 
 	(void)index;
-	if (!v || json_array_append_new(c->out, v) < 0)
+	if (!v)
 		c->failed = true;
+	else if (json_array_append_new(c->out, v) < 0) {
+		errno = ENOMEM;
+		c->failed = true;
+	}
 	return !c->failed;
 }
 
@@ -122,15 +157,16 @@ static json_t *container_to_json(xpc_object_t obj, xpc_type_t t, unsigned depth)
 
 	if (!c.out || depth >= WIRE_MAX_DEPTH) { /* the root is depth 0 here, 1 on the wire */
 		json_decref(c.out);
-		return NULL;
+		return refuse(c.out ? E2BIG : ENOMEM);
 	}
 	if (t == XPC_TYPE_ARRAY)
 		xpc_array_apply_f(obj, &c, put_element);
 	else
 		xpc_dictionary_apply_f(obj, &c, put_member);
 	if (c.failed) {
+		int err = errno;
 		json_decref(c.out);
-		return NULL;
+		return refuse(err);
 	}
 	if (t != XPC_TYPE_ARRAY && json_object_size(c.out) == 1 && json_object_iter_key(json_object_iter(c.out))[0] == '$')
 		return tagged("$dictionary", c.out);
@@ -145,44 +181,55 @@ static json_t *to_json(xpc_object_t obj, unsigned depth)
 	if (t == XPC_TYPE_DICTIONARY || t == XPC_TYPE_ARRAY || t == XPC_TYPE_ERROR)
 		return container_to_json(obj, t == XPC_TYPE_ARRAY ? t : XPC_TYPE_DICTIONARY, depth);
 	if (t == XPC_TYPE_STRING)
-		return json_stringn(xpc_string_get_string_ptr(obj), xpc_string_get_length(obj));
+		return checked(json_stringn(xpc_string_get_string_ptr(obj), xpc_string_get_length(obj)), EILSEQ);
 	if (t == XPC_TYPE_INT64)
-		return json_integer(xpc_int64_get_value(obj));
+		return checked(json_integer(xpc_int64_get_value(obj)), ENOMEM);
 	if (t == XPC_TYPE_BOOL)
 		return json_boolean(xpc_bool_get_value(obj));
 	if (t == XPC_TYPE_NULL)
 		return json_null();
 	if (t == XPC_TYPE_DOUBLE)
-		return json_real(xpc_double_get_value(obj));
+		return checked(json_real(xpc_double_get_value(obj)), EDOM);
 	if (t == XPC_TYPE_UINT64) {
 		snprintf(buf, sizeof(buf), "%" PRIu64, xpc_uint64_get_value(obj));
-		return tagged("$uint64", json_string(buf));
+		return tagged("$uint64", checked(json_string(buf), ENOMEM));
 	}
 	if (t == XPC_TYPE_DATE)
-		return tagged("$date", json_integer(xpc_date_get_value(obj)));
+		return tagged("$date", checked(json_integer(xpc_date_get_value(obj)), ENOMEM));
 	if (t == XPC_TYPE_UUID) {
 		uuid_unparse_lower(xpc_uuid_get_bytes(obj), buf);
-		return tagged("$uuid", json_string(buf));
+		return tagged("$uuid", checked(json_string(buf), ENOMEM));
 	}
 	if (t == XPC_TYPE_DATA) {
 		char *s = base64_encode(xpc_data_get_bytes_ptr(obj), xpc_data_get_length(obj));
-		json_t *j = s ? tagged("$data", json_string(s)) : NULL;
+		json_t *j = tagged("$data", s ? checked(json_string(s), ENOMEM) : refuse(ENOMEM));
 		free(s);
 		return j;
 	}
-	return tagged("$type", json_string(xpc_type_get_name(t)));
+	return tagged("$type", checked(json_string(xpc_type_get_name(t)), ENOMEM));
 }
 
 char *xpc_linux_copy_json(xpc_object_t object, int flags)
 {
-	json_t *j = object ? to_json(object, 0) : NULL;
+	json_t *j;
 	char *s;
 
-	if (!j)
+	if (!object || (flags & ~XPC_LINUX_JSON_COMPACT)) {
+		errno = EINVAL;
 		return NULL;
+	}
+	errno = 0;
+	j = to_json(object, 0);
+	if (!j) {
+		if (!errno)
+			errno = ENOMEM;
+		return NULL;
+	}
 	s = json_dumps(j, JSON_ENCODE_ANY | JSON_SORT_KEYS |
 				  ((flags & XPC_LINUX_JSON_COMPACT) ? JSON_COMPACT : JSON_INDENT(2)));
 	json_decref(j);
+	if (!s)
+		errno = ENOMEM;
 	return s;
 }
 

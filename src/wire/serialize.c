@@ -10,6 +10,18 @@
 
 #include "wire/wire.h"
 
+/* The errno for a refusal of the encoder (documented in <xpc/linux.h>). */
+static int encode_errno(int r)
+{
+	if (r == -ENOMEM)
+		return ENOMEM;
+	if (r == WIRE_E_TOO_BIG)
+		return E2BIG;
+	if (r == WIRE_E_BAD_UTF8 || r == WIRE_E_BAD_STRING)
+		return EILSEQ;
+	return EINVAL;
+}
+
 void *xpc_linux_serialize(xpc_object_t object, size_t *ret_length)
 {
 	WireBuffer buf = {0};
@@ -22,7 +34,7 @@ void *xpc_linux_serialize(xpc_object_t object, size_t *ret_length)
 	r = wire_encode_object(object, &buf);
 	if (r) {
 		wire_buffer_free(&buf);
-		errno = r == -ENOMEM ? ENOMEM : EINVAL;
+		errno = encode_errno(r);
 		return NULL;
 	}
 	*ret_length = buf.len;

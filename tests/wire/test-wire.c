@@ -8,13 +8,17 @@
  * closed.  harness_end() fails on leaked descriptors, LSan on leaked memory.
  */
 #include <fcntl.h>
+#include <malloc.h>
 #include <math.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <errno.h>
+
+#include <dispatch/dispatch.h>
 
 #include "harness.h"
 #include "object/object.h"
@@ -64,8 +68,8 @@ static uint64_t rnd(void)
 	return rng;
 }
 
-static int base_fd = -1, base_memfd = -1;
-static unsigned n_desc;
+static int base_fd = -1, base_memfd = -1, base_sock = -1;
+static unsigned n_desc, n_endpoints;
 
 static xpc_object_t random_string(void)
 {
@@ -126,7 +130,7 @@ static xpc_object_t random_scalar(void)
 {
 	uint8_t u[16];
 
-	switch (rnd() % 11) {
+	switch (rnd() % 12) {
 	case 0: return xpc_null_create();
 	case 1: return xpc_bool_create(rnd() & 1);
 	case 2: return xpc_int64_create(rnd() & 1 ? INT64_MIN : (int64_t)rnd());
@@ -142,6 +146,10 @@ static xpc_object_t random_scalar(void)
 	case 9:
 		if (n_desc++ < 16)
 			return xpc_fd_create(base_fd);
+		return xpc_null_create();
+	case 10: /* an endpoint: the send side of a listener's channel */
+		if (n_desc++ < 16 && ++n_endpoints)
+			return endpoint_object_create_consume(fcntl(base_sock, F_DUPFD_CLOEXEC, 0));
 		return xpc_null_create();
 	default:
 		if (n_desc++ < 16)
@@ -181,6 +189,8 @@ static bool same(xpc_object_t a, xpc_object_t b)
 	}
 	if (t == XPC_TYPE_FD)
 		return same_fd(fd_object_borrow(a), fd_object_borrow(b));
+	if (t == XPC_TYPE_ENDPOINT)
+		return same_fd(endpoint_object_borrow_fd(a), endpoint_object_borrow_fd(b));
 	if (t == XPC_TYPE_SHMEM)
 		return shmem_object_get_size(a) == shmem_object_get_size(b) &&
 		       same_fd(shmem_object_borrow_fd(a), shmem_object_borrow_fd(b));
@@ -236,9 +246,15 @@ static void test_round_trips(void)
 	REQUIRE((base_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0);
 	REQUIRE((base_memfd = memfd_create("wire-test", MFD_CLOEXEC)) >= 0);
 	REQUIRE(ftruncate(base_memfd, 4096) == 0);
+	{
+		int sv[2];
+		REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+		close(sv[1]);
+		base_sock = sv[0];
+	}
 	for (int i = 0; i < 3000; i++) {
-		xpc_object_t root = random_container(0, true);
 		n_desc = 0;
+		xpc_object_t root = random_container(0, true);
 		round_trip_one(root);
 		xpc_release(root);
 	}
@@ -272,6 +288,8 @@ static void test_round_trips(void)
 	xpc_release(deep);
 	close(base_fd);
 	close(base_memfd);
+	close(base_sock);
+	CHECK(n_endpoints > 100); /* the graphs did carry endpoints */
 }
 
 /* ---- hostile bytes ------------------------------------------------------- */
@@ -477,11 +495,137 @@ static void test_encoder_refuses(void)
 		xpc_release(v);
 		CHECK_EQ_INT(wire_encode_message(d, &b, &f), cases[i].want);
 		CHECK(b.len == 0);
-		CHECK(xpc_linux_serialize(d, &(size_t){0}) == NULL && errno == EINVAL);
+		CHECK(xpc_linux_serialize(d, &(size_t){0}) == NULL && errno == EILSEQ);
 		wire_buffer_free(&b);
 		wire_fds_free(&f);
 		xpc_release(d);
 	}
+}
+
+/* Lengths beyond 32 bits: WIRE_E_TOO_BIG, nothing sent, nothing leaked.
+ * The data objects point into a reserved, never-touched mapping (dispatch
+ * data with a destructor: no copy), so this costs address space, not memory. */
+static void test_too_big(void)
+{
+	const size_t giga = (size_t)1 << 30, size = 4 * giga + 2;
+	void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	dispatch_data_t one, four;
+	xpc_object_t d = xpc_dictionary_create_empty(), x1, x4;
+	size_t len;
+
+	REQUIRE(p != MAP_FAILED);
+	one = dispatch_data_create(p, giga, NULL, ^{ });
+	four = dispatch_data_create(p, size, NULL, ^{ });
+	x1 = xpc_data_create_with_dispatch_data(one);
+	x4 = xpc_data_create_with_dispatch_data(four);
+	REQUIRE(x1 && x4 && xpc_data_get_length(x4) == size);
+	xpc_dictionary_set_value(d, "big", x4); /* one item longer than 32 bits */
+	{
+		WireBuffer b = {0};
+		WireFds f = {0};
+		CHECK_EQ_INT(wire_encode_message(d, &b, &f), WIRE_E_TOO_BIG);
+		wire_buffer_free(&b);
+		wire_fds_free(&f);
+	}
+	errno = 0;
+	CHECK(!xpc_linux_serialize(d, &len) && errno == E2BIG);
+	xpc_dictionary_set_value(d, "big", NULL);
+	for (int i = 0; i < 5; i++) { /* items that fit, a body that does not */
+		char key[8];
+		snprintf(key, sizeof(key), "g%d", i);
+		xpc_dictionary_set_value(d, key, x1);
+	}
+	{
+		WireBuffer b = {.use_refs = true}; /* as sends encode: by reference */
+		WireFds f = {0};
+		CHECK_EQ_INT(wire_encode_message(d, &b, &f), WIRE_E_TOO_BIG);
+		CHECK(b.len == 0 && b.n_refs == 0 && b.ref_bytes == 0);
+		wire_buffer_free(&b);
+		wire_fds_free(&f);
+	}
+	xpc_release(d);
+	/* copied: a small item, then one that fits 32 bits but not the rest of
+	 * the body: refused before its 4 GiB are copied */
+	d = xpc_dictionary_create_empty();
+	xpc_dictionary_set_data(d, "a", "small", 5);
+	dispatch_release(one);
+	one = dispatch_data_create(p, UINT32_MAX - 16, NULL, ^{ });
+	xpc_release(x1);
+	x1 = xpc_data_create_with_dispatch_data(one);
+	xpc_dictionary_set_value(d, "b", x1);
+	{
+		WireBuffer b = {0};
+		WireFds f = {0};
+		CHECK_EQ_INT(wire_encode_message(d, &b, &f), WIRE_E_TOO_BIG);
+		CHECK(b.len == 0 && b.cap < giga);
+		wire_buffer_free(&b);
+		wire_fds_free(&f);
+	}
+	xpc_release(d);
+	xpc_release(x1);
+	xpc_release(x4);
+	dispatch_release(one);
+	dispatch_release(four);
+	munmap(p, size);
+}
+
+/* Memory a decoded graph holds, against its input: for the shapes that
+ * cost most per wire byte, heap bytes per input byte stay under
+ * WIRE_HEAP_PER_BYTE (docs/wire.md).  Measured with mallinfo2(), so only
+ * where glibc's allocator is the one in use (not under sanitizers). */
+#define WIRE_HEAP_PER_BYTE 16
+static size_t heap_in_use(void)
+{
+	struct mallinfo2 m = mallinfo2();
+
+	return m.uordblks + m.hblkhd; /* small blocks + mmapped ones */
+}
+
+static xpc_object_t shape(int kind, int n)
+{
+	xpc_object_t a = xpc_array_create_empty();
+
+	for (int i = 0; i < n; i++) {
+		xpc_object_t v = kind == 0 ? xpc_null_create() : kind == 1 ? xpc_dictionary_create_empty()
+			       : kind == 2 ? xpc_int64_create(i) : kind == 3 ? xpc_string_create("")
+			       : xpc_data_create("", 0);
+		xpc_array_append_value(a, v);
+		xpc_release(v);
+	}
+	return a;
+}
+
+static void test_allocation_bound(void)
+{
+	static const char *const names[] = {"nulls", "empty dictionaries", "int64s", "empty strings",
+					    "empty data", "keys"};
+	double worst = 0;
+
+	if (heap_in_use() == 0)
+		return; /* a sanitizer's allocator */
+	for (int kind = 0; kind < 6; kind++) {
+		xpc_object_t g = kind == 5 ? xpc_dictionary_create_empty() : shape(kind, 20000), back = NULL;
+		/* kind 5: a dictionary of short distinct keys */
+		WireBuffer b = {0};
+		size_t before;
+
+		for (int i = 0; kind == 5 && i < 20000; i++) {
+			char key[16];
+			snprintf(key, sizeof(key), "%x", i);
+			xpc_dictionary_set_bool(g, key, true);
+		}
+		REQUIRE(wire_encode_object(g, &b) == 0);
+		before = heap_in_use();
+		CHECK_EQ_INT(wire_decode_object(b.data, b.len, &back), 0);
+		double ratio = (double)(heap_in_use() - before) / (double)b.len;
+		fprintf(stderr, "wire: decoding %s holds %.1f heap bytes per input byte\n", names[kind], ratio);
+		CHECK(ratio < WIRE_HEAP_PER_BYTE);
+		worst = ratio > worst ? ratio : worst;
+		xpc_release(back);
+		xpc_release(g);
+		wire_buffer_free(&b);
+	}
+	CHECK(worst > 1); /* the measure measured something */
 }
 
 /* The public serialize API: standalone magic, any root, strict decoder. */
@@ -539,13 +683,49 @@ static void test_json_depth(void)
 			free(j);
 			/* one level more on the object side is refused too */
 			xpc_object_t outer = xpc_array_create(&x, 1);
-			CHECK(xpc_linux_copy_json(outer, 0) == NULL);
+			errno = 0;
+			CHECK(xpc_linux_copy_json(outer, 0) == NULL && errno == E2BIG);
 			xpc_release(outer);
 			xpc_release(x);
 		}
 		free(err);
 		err = NULL;
 	}
+}
+
+/* What xpc_linux_copy_json() refuses, and the errno it says it with.
+ * @d is a dictionary that converts; it is changed. */
+static void test_json_refusals(xpc_object_t d)
+{
+	static const double inexpressible[3] = {NAN, INFINITY, -INFINITY};
+	xpc_object_t a = xpc_array_create_empty();
+	char *j;
+
+	for (int i = 0; i < 3; i++) {
+		xpc_dictionary_set_double(d, "x", inexpressible[i]); /* no JSON form */
+		errno = 0;
+		CHECK(xpc_linux_copy_json(d, 0) == NULL && errno == EDOM);
+	}
+	xpc_dictionary_set_double(d, "x", 1.5);
+	xpc_dictionary_set_string(d, "s", "bad \xff utf-8"); /* strings are bytes in XPC */
+	errno = 0;
+	CHECK(xpc_linux_copy_json(d, 0) == NULL && errno == EILSEQ);
+	xpc_dictionary_set_string(d, "s", "ok");
+	xpc_dictionary_set_bool(d, "\xc3(", true); /* a key that is not UTF-8 */
+	errno = 0;
+	CHECK(xpc_linux_copy_json(d, 0) == NULL && errno == EILSEQ);
+	xpc_dictionary_set_value(d, "\xc3(", NULL);
+	xpc_array_append_value(a, d);
+	xpc_array_set_double(a, XPC_ARRAY_APPEND, NAN); /* the error passes up through containers */
+	errno = 0;
+	CHECK(xpc_linux_copy_json(a, 0) == NULL && errno == EDOM);
+	xpc_release(a);
+	errno = 0;
+	CHECK(xpc_linux_copy_json(NULL, 0) == NULL && errno == EINVAL);
+	CHECK(xpc_linux_copy_json(d, 0x100) == NULL && errno == EINVAL);
+	j = xpc_linux_copy_json(d, 0); /* and the dictionary converts again */
+	CHECK(j != NULL);
+	free(j);
 }
 
 /* JSON: round trip of the representable types, the $uint64 convention. */
@@ -570,8 +750,7 @@ static void test_json(void)
 	CHECK(back && xpc_equal(d, back));
 	xpc_release(back);
 	free(j);
-	xpc_dictionary_set_double(d, "x", NAN);
-	CHECK(xpc_linux_copy_json(d, 0) == NULL); /* NaN has no JSON form */
+	test_json_refusals(d);
 	xpc_release(d);
 	CHECK(!xpc_linux_create_from_json("{\"a\": [1, }", &err) && err && strstr(err, "line 1"));
 	free(err);
@@ -600,12 +779,15 @@ static void test_json(void)
 
 int main(void)
 {
+	harness_warm_dispatch(); /* test_too_big releases dispatch data with a destructor block */
 	harness_begin(60);
 	test_golden();
 	test_round_trips();
 	test_hostile();
 	test_encoder_refuses();
 	test_serialize();
+	test_too_big();
+	test_allocation_bound();
 	test_json();
 	return harness_end();
 }

@@ -127,8 +127,12 @@ static int print_json(xpc_object_t obj)
 {
 	char *s = xpc_linux_copy_json(obj, 0);
 
-	if (!s)
+	if (!s) {
+		fprintf(stderr, "xpcctl: the reply has no JSON form (%s); --description prints it\n",
+			errno == EDOM ? "a NaN or infinite number" : errno == EILSEQ ? "text that is not UTF-8"
+			: errno == E2BIG ? "nested deeper than 64" : strerror(errno));
 		return EXIT_REFUSED;
+	}
 	printf("%s\n", s);
 	free(s);
 	return 0;
