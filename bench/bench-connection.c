@@ -11,9 +11,14 @@
  *   raw unbatched write() loop on a SOCK_SEQPACKET socketpair (messages/s);
  * - one 64 MiB xpc_data message (create + send + receive + decode, ended by
  *   a small reply), against a SOCK_STREAM copy of 64 MiB into a fresh buffer
- *   of the receiver and into a reused one (GB/s, median of 5).
+ *   of the receiver and into a reused one (GB/s, median of 5);
+ * - with --sizes: round trips of { "n": int64, "data": xpc_data } built for
+ *   each call, the service replying with the same data, at 64 B, 1 KiB,
+ *   4 KiB, 16 KiB and 64 KiB, each interleaved in blocks of 200 with a raw
+ *   SOCK_SEQPACKET ping-pong of the same payload both ways.
  *
- *   bench-connection [iterations]      (default 20000)
+ *   bench-connection [iterations]              (default 20000)
+ *   bench-connection --sizes [iterations]      (per size; default 5000)
  *
  * The service process is this program re-executed with "--serve FD", FD
  * being the receive side R of a listener pair; the client makes its
@@ -56,12 +61,14 @@ static double median_us(uint64_t *v, int n)
 	return (double)v[n / 2] / 1000.0;
 }
 
-/* A raw SEQPACKET echo child for the interleaved ping-pong; returns the
- * parent's end. */
+#define RAW_MAX (64u * 1024u)
+
+/* A raw SEQPACKET echo child for the interleaved ping-pong (packets up to
+ * RAW_MAX bytes); returns the parent's end. */
 static int raw_echo_start(pid_t *ret_pid)
 {
+	static char buf[RAW_MAX];
 	int sv[2];
-	char buf[128];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
@@ -78,12 +85,13 @@ static int raw_echo_start(pid_t *ret_pid)
 	return sv[0];
 }
 
-static int raw_rtt(int fd, uint64_t *dt)
+/* One raw round trip of @len bytes each way (@len <= RAW_MAX). */
+static int raw_rtt(int fd, size_t len, uint64_t *dt)
 {
-	char buf[128] = {0};
+	static char buf[RAW_MAX];
 	uint64_t t0 = now_ns();
 
-	if (write(fd, buf, 96) != 96 || read(fd, buf, sizeof(buf)) != 96)
+	if (write(fd, buf, len) != (ssize_t)len || read(fd, buf, sizeof(buf)) != (ssize_t)len)
 		return -1;
 	*dt = now_ns() - t0;
 	return 0;
@@ -191,6 +199,9 @@ static int serve(int fd)
 			if (!r)
 				return;
 			xpc_dictionary_set_int64(r, "n", xpc_dictionary_get_int64(m, "n"));
+			xpc_object_t data = xpc_dictionary_get_value(m, "data");
+			if (data)
+				xpc_dictionary_set_value(r, "data", data);
 			xpc_connection_send_message(peer, r);
 			xpc_release(r);
 		});
@@ -248,26 +259,22 @@ static struct {
 	double oneway, large;
 } xres;
 
-/* XPC round trips, interleaved in blocks with raw ones on a socketpair
- * (@traw), so that both see the same load of the machine.  Returns the XPC
- * median; the raw median is left in *ret_raw. */
-static double bench_xpc(const char *self, int n, uint64_t *t, uint64_t *traw, double *ret_raw)
+/* The service process and a connection to it over an endpoint. */
+static xpc_connection_t service_start(const char *self, pid_t *ret_pid)
 {
-	int r, w, rawfd;
+	int r, w;
 	char arg[16];
-	pid_t pid, rawpid;
 
 	if (connection_listener_pair(&r, &w) < 0)
-		return -1;
+		return NULL;
 	snprintf(arg, sizeof(arg), "%d", r);
-	pid = fork();
-	if (pid == 0) {
+	*ret_pid = fork();
+	if (*ret_pid == 0) {
 		fcntl(r, F_SETFD, 0);
 		execl(self, self, "--serve", arg, (char *)NULL);
 		_exit(127);
 	}
 	close(r);
-	rawfd = raw_echo_start(&rawpid);
 	xpc_endpoint_t ep = endpoint_create_from_send_fd(w);
 	close(w);
 	xpc_connection_t c = xpc_connection_create_from_endpoint(ep);
@@ -276,33 +283,80 @@ static double bench_xpc(const char *self, int n, uint64_t *t, uint64_t *traw, do
 		(void)ev;
 	});
 	xpc_connection_resume(c);
+	return c;
+}
+
+/* One XPC round trip: a small { "op", "n" } dictionary (@data NULL, @msg
+ * reused), or { "n", "data" } built for this call. */
+static int xpc_rtt(xpc_connection_t c, xpc_object_t msg, const void *data, size_t len, int i, uint64_t *dt)
+{
+	uint64_t t0 = now_ns();
+	xpc_object_t m = msg;
+
+	if (data) {
+		m = xpc_dictionary_create(NULL, NULL, 0);
+		xpc_dictionary_set_data(m, "data", data, len);
+	}
+	xpc_dictionary_set_int64(m, "n", i);
+	xpc_object_t reply = xpc_connection_send_message_with_reply_sync(c, m);
+	bool ok = xpc_get_type(reply) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_int64(reply, "n") == i;
+	if (ok && data) {
+		size_t got = 0;
+		ok = xpc_dictionary_get_data(reply, "data", &got) && got == len;
+	}
+	xpc_release(reply);
+	if (m != msg)
+		xpc_release(m);
+	*dt = now_ns() - t0;
+	if (!ok)
+		fprintf(stderr, "bad reply at %d\n", i);
+	return ok ? 0 : -1;
+}
+
+/* @n timed round trips (after 1000 untimed) of XPC on @c and raw on @rawfd,
+ * interleaved in blocks of 200 so that both see the same load of the
+ * machine: the small dictionary against 96 raw bytes (@len 0), or @len
+ * bytes of data against @len raw bytes.  Medians in us. */
+static int rtt_series(xpc_connection_t c, int rawfd, size_t len, int n, uint64_t *t, uint64_t *traw,
+		      double *ret_xpc, double *ret_raw)
+{
+	static char payload[RAW_MAX];
 	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
+	int result = 0;
+
 	xpc_dictionary_set_string(msg, "op", "ping");
-	for (int i = 0; i < n + 1000; i++) {
+	for (int i = 0; i < n + 1000 && result == 0; i++) {
 		uint64_t dt;
 		if (i % 200 == 0) /* a block of raw round trips first */
 			for (int k = i; k < i + 200 && k < n + 1000; k++) {
-				if (raw_rtt(rawfd, &dt) < 0)
+				if (raw_rtt(rawfd, len ? len : 96, &dt) < 0)
 					return -1;
 				if (k >= 1000)
 					traw[k - 1000] = dt;
 			}
-		xpc_dictionary_set_int64(msg, "n", i);
-		uint64_t t0 = now_ns();
-		xpc_object_t reply = xpc_connection_send_message_with_reply_sync(c, msg);
-		dt = now_ns() - t0;
-		if (xpc_get_type(reply) != XPC_TYPE_DICTIONARY || xpc_dictionary_get_int64(reply, "n") != i) {
-			fprintf(stderr, "bad reply at %d\n", i);
-			return -1;
-		}
-		xpc_release(reply);
+		result = xpc_rtt(c, msg, len ? payload : NULL, len, i, &dt);
 		if (i >= 1000)
 			t[i - 1000] = dt;
 	}
 	xpc_release(msg);
+	*ret_xpc = median_us(t, n);
+	*ret_raw = median_us(traw, n);
+	return result;
+}
+
+/* The small-dictionary series, then one-way and 64 MiB.  Returns the XPC
+ * median; the raw median is left in *ret_raw. */
+static double bench_xpc(const char *self, int n, uint64_t *t, uint64_t *traw, double *ret_raw)
+{
+	pid_t pid, rawpid;
+	double xpc = -1;
+	xpc_connection_t c = service_start(self, &pid);
+	int rawfd = raw_echo_start(&rawpid);
+
+	if (!c || rawfd < 0 || rtt_series(c, rawfd, 0, n, t, traw, &xpc, ret_raw) < 0)
+		return -1;
 	close(rawfd);
 	waitpid(rawpid, NULL, 0);
-	*ret_raw = median_us(traw, n);
 	if (!getenv("BENCH_NO_ONEWAY"))
 		xres.oneway = bench_oneway(c, n * 5);
 	if (!getenv("BENCH_NO_LARGE"))
@@ -311,7 +365,36 @@ static double bench_xpc(const char *self, int n, uint64_t *t, uint64_t *traw, do
 	xpc_release(c);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
-	return median_us(t, n);
+	return xpc;
+}
+
+/* --sizes: one line per payload size. */
+static int bench_sizes(const char *self, int n)
+{
+	static const size_t sizes[] = {64, 1024, 4096, 16384, 65536};
+	uint64_t *t = calloc((size_t)n, sizeof(*t)), *traw = calloc((size_t)n, sizeof(*traw));
+	pid_t pid, rawpid;
+	xpc_connection_t c = service_start(self, &pid);
+	int rawfd = raw_echo_start(&rawpid), result = 0;
+
+	if (!c || rawfd < 0 || !t || !traw)
+		return 1;
+	printf("%-8s %10s %10s %6s\n", "payload", "raw us", "xpc us", "ratio");
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && result == 0; i++) {
+		double x = 0, r = 0;
+		result = rtt_series(c, rawfd, sizes[i], n, t, traw, &x, &r);
+		printf("%-8zu %10.2f %10.2f %6.2f\n", sizes[i], r, x, r > 0 ? x / r : 0.0);
+	}
+	printf("(goal: <= 1.5 up to 64 KiB)\n");
+	close(rawfd);
+	waitpid(rawpid, NULL, 0);
+	xpc_connection_cancel(c);
+	xpc_release(c);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	free(t);
+	free(traw);
+	return result == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -321,6 +404,8 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "--serve") == 0)
 		return serve(atoi(argv[2]));
+	if (argc >= 2 && strcmp(argv[1], "--sizes") == 0)
+		return bench_sizes("/proc/self/exe", argc > 2 && atoi(argv[2]) >= 100 ? atoi(argv[2]) : 5000);
 	if (argc > 1)
 		n = atoi(argv[1]);
 	if (n < 100)
