@@ -203,6 +203,8 @@ int conn_start_link_locked(xpc_connection_t c)
 	 * handed to the event handler without another thread hand-off, and
 	 * while the handler runs nothing is read (Apple's semantics). */
 	int fd = c->fd;
+	/* A served peer lingers in a blocking receive that must end (io.c) */
+	c->rx_timeout = c->kind == CONN_PEER && transport_set_recv_timeout(fd, CONN_LINGER_US) == 0;
 	/* Runs once the manager dropped the watch: no read can follow.  Copied
 	 * here, where running out of memory can still be reported. */
 	dispatch_block_t on_cancel = Block_copy(^{

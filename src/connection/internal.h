@@ -37,6 +37,8 @@
 #define CONN_MAX_PENDING_REPLIES 65536u
 #define CONN_MAX_UNSENT (64u * 1024u * 1024u) /* out-queue bytes before the link is cut */
 #define CONN_MAX_UNSENT_FDS 4096u              /* descriptors held by the out-queue */
+/* A served peer's wait for the next request (io.c, conn_read_ready). */
+#define CONN_LINGER_US 100
 
 typedef enum { CONN_PEER = 1, CONN_LISTENER } ConnKind;
 typedef enum { CONN_INACTIVE = 0, CONN_ACTIVE, CONN_DISCONNECTED, CONN_INVALID } ConnState;
@@ -64,6 +66,7 @@ struct _xpc_connection_s {
 	bool connecting;        /* lookup / check-in under way */
 	bool got_hello;
 	bool read_paused;
+	bool rx_timeout;        /* the link's blocking receives time out (linger) */
 	unsigned suspend_count; /* user suspends after activation */
 	int fd;                 /* the link, or R of a listener; -1 none */
 	int send_w;             /* W: listener's own, or the endpoint's */

@@ -1045,18 +1045,53 @@ static int conn_link_fd(xpc_connection_t c, dispatch_source_t src)
 
 /*
  * After answering a request, a peer in a request/reply exchange usually
- * sends the next one within tens of microseconds.  Waiting for it here
- * (briefly, on the socket itself) saves the manager-thread -> worker
- * hand-off that a re-armed source would cost.
+ * sends the next one within tens of microseconds.  Waiting for it here, in
+ * a blocking recvmsg on the socket itself, saves the manager-thread ->
+ * worker hand-off that a re-armed source would cost, and the ppoll that a
+ * finer timed wait would need (one system call per round trip).  The wait
+ * ends with the next frame, when the link is shut down (cancel), or after
+ * SO_RCVTIMEO (CONN_LINGER_US, set when the link starts), which the kernel
+ * rounds up to the next clock tick: 1-4 ms at HZ=250.  A timeout that came
+ * early (the tick was near) is followed by one ppoll of CONN_LINGER_US.
+ * No wait is begun when other work waits behind this thread (on the handler
+ * queue, on a queue it targets, or for a worker), when a sync caller wants
+ * the link, when the connection is suspended or reading is paused, nor more
+ * than CONN_LINGER_MAX times in a row; while it waits, the worker does not
+ * count against the pool's limit (dpool_block_begin), so new work gets
+ * another one.
  */
-#define CONN_LINGER_NS 100000
+#define CONN_LINGER_MAX 32
 
 static bool conn_linger(int fd)
 {
 	struct pollfd pfd = {fd, POLLIN, 0};
-	struct timespec ts = {0, CONN_LINGER_NS};
+	struct timespec ts = {0, CONN_LINGER_US * 1000};
 
 	return ppoll(&pfd, 1, &ts, NULL) == 1;
+}
+
+static bool conn_may_linger(xpc_connection_t c, bool *ret_timed)
+{
+	conn_lock(c);
+	bool ok = !c->read_paused && c->suspend_count == 0 && c->sync_active == 0;
+	*ret_timed = c->rx_timeout;
+	conn_unlock(c);
+	return ok && !dqueue_others_waiting(c->queue);
+}
+
+/* Waits for the next frame and handles it.  Return: as conn_read_one. */
+static int conn_linger_read(xpc_connection_t c, int fd, bool timed)
+{
+	int r = 0;
+
+	if (timed) {
+		dpool_block_begin();
+		r = conn_read_one(c, fd, true, true);
+		dpool_block_end();
+	}
+	if (r == 0 && conn_linger(fd))
+		r = conn_read_one(c, fd, true, false);
+	return r;
 }
 
 void conn_read_ready(void *ctx)
@@ -1073,20 +1108,27 @@ void conn_read_ready(void *ctx)
 	src = c->rsrc;
 	conn_unlock(c);
 	for (int i = 0; i < 64; i++) {
-		int fd = conn_link_fd(c, src);
+		int fd = conn_link_fd(c, src), r;
+		bool timed;
 		if (fd < 0)
 			break;
-		conn_lock(c);
-		bool paused = c->read_paused;
-		conn_unlock(c);
-		if (paused)
-			break;
-		/* Just answered a request: the next one is usually on its way;
-		 * wait for it here (no recvmsg that would only say EAGAIN). */
-		if (answered && (lingered++ >= 32 || !conn_linger(fd)))
-			break;
-		c->rx_answered = false;
-		int r = conn_read_one(c, fd, true, false);
+		if (answered) {
+			/* just answered a request: the next one is usually on its way */
+			if (lingered++ >= CONN_LINGER_MAX || !conn_may_linger(c, &timed))
+				break;
+			c->rx_answered = false;
+			r = conn_linger_read(c, fd, timed);
+		} else {
+			/* a handler that suspended its connection is not called
+			 * again before the resume (the source waits for it) */
+			conn_lock(c);
+			bool stop = c->read_paused || c->suspend_count > 0;
+			conn_unlock(c);
+			if (stop)
+				break;
+			c->rx_answered = false;
+			r = conn_read_one(c, fd, true, false);
+		}
 		if (r <= 0)
 			break;
 		answered = c->rx_answered;

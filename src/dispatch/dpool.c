@@ -9,7 +9,9 @@
  * more worker each POOL_STALL_MS during which work waited and no worker took
  * any: so blocks that block (or run long) never starve the rest, bursts of
  * short blocks do not create a thread each, and the pool stays bounded by
- * POOL_MAX_THREADS.  A worker idle for POOL_IDLE_SECONDS exits.  Workers take
+ * POOL_MAX_THREADS.  A worker that announced a wait (dpool_block_begin, a
+ * served connection waiting a few ms for the next request) does not count
+ * against the soft limit meanwhile.  A worker idle for POOL_IDLE_SECONDS exits.  Workers take
  * the highest non-empty priority first.  Idle workers sleep in
  * pthread_cond_timedwait: nothing spins.  Workers get the signal mask of the
  * thread that started the runtime (so a program that blocks a signal before
@@ -43,6 +45,7 @@ static struct {
 	PoolWorker *idle;
 	atomic_int queued; /* items in the run lists, read without the lock */
 	int nthreads, soft_limit;
+	atomic_int nblocked; /* workers between dpool_block_begin and _end */
 	int watchdog_armed;
 	unsigned long pops, pops_seen;
 	sigset_t worker_mask;
@@ -50,6 +53,7 @@ static struct {
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void dpool_watchdog_fire(ManagerTimer *t, uint64_t count);
+static _Thread_local int dpool_on_worker;
 
 void dpool_init(void)
 {
@@ -130,6 +134,7 @@ static void *dpool_worker_main(void *arg)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&w.cond, &ca);
 	pthread_condattr_destroy(&ca);
+	dpool_on_worker = 1;
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
 		it = dpool_pop();
@@ -147,6 +152,18 @@ static void *dpool_worker_main(void *arg)
 	pthread_mutex_unlock(&pool.lock);
 	pthread_cond_destroy(&w.cond);
 	return NULL;
+}
+
+void dpool_block_begin(void)
+{
+	if (dpool_on_worker)
+		atomic_fetch_add_explicit(&pool.nblocked, 1, memory_order_relaxed);
+}
+
+void dpool_block_end(void)
+{
+	if (dpool_on_worker)
+		atomic_fetch_sub_explicit(&pool.nblocked, 1, memory_order_relaxed);
 }
 
 int dpool_has_waiting(void)
@@ -213,7 +230,9 @@ void dpool_push(int priority, DispatchItem *item)
 		pool.idle = w->next_idle;
 		w->woken = 1;
 		pthread_cond_signal(&w->cond);
-	} else if (pool.nthreads < pool.soft_limit || pool.nthreads == 0) {
+	} else if ((pool.nthreads - atomic_load_explicit(&pool.nblocked, memory_order_relaxed) < pool.soft_limit &&
+		    pool.nthreads < POOL_MAX_THREADS) ||
+		   pool.nthreads == 0) {
 		pool.nthreads++;
 		spawn = 1;
 	} else if (!pool.watchdog_armed && pool.nthreads < POOL_MAX_THREADS) {

@@ -290,6 +290,21 @@ static void dqueue_drain_invoke(DispatchItem *item)
 	dqueue_drain(item->ctx);
 }
 
+int dqueue_others_waiting(dispatch_queue_t q)
+{
+	for (int depth = 0; q && depth < 16; depth++) {
+		if (q->role == QUEUE_ROOT)
+			return dpool_has_waiting();
+		pthread_mutex_lock(&q->lock);
+		int waiting = q->first != NULL;
+		pthread_mutex_unlock(&q->lock);
+		if (waiting)
+			return 1;
+		q = atomic_load(&q->head.target);
+	}
+	return 0;
+}
+
 /* ---- the inline path of dispatch_sync ---------------------------------------- */
 
 int dqueue_try_enter(dispatch_queue_t q, int barrier)

@@ -125,11 +125,21 @@ dispatch_queue_t dqueue_default_target(void);
 void dqueue_runtime_init(void);
 /* Calls a block stored as a context (Block_copy'd), then releases it. */
 void dqueue_call_block(void *block);
+/* Whether work waits behind the item the calling thread runs on @q: items
+ * queued on @q or on a queue it targets, or work waiting for a worker.  A
+ * hint for code that would otherwise keep the thread a while (io.c). */
+int dqueue_others_waiting(dispatch_queue_t q);
 
 /* dpool.c: the worker threads serving the root (global) queues. */
 void dpool_push(int priority, DispatchItem *item);
 /* Whether work waits for a worker (a hint, read without locking). */
 int dpool_has_waiting(void);
+/* Brackets a wait of a pool worker that may last a few milliseconds (a
+ * served connection waiting for the next request): meanwhile the worker
+ * does not count against the pool's soft limit, so new work gets another
+ * worker instead of waiting.  Elsewhere than on a worker: no effect. */
+void dpool_block_begin(void);
+void dpool_block_end(void);
 /* Records the signal mask of the calling thread for the workers. */
 void dpool_init(void);
 /* A detached thread running @fn(@arg) with signal mask @mask.

@@ -36,7 +36,6 @@ int transport_setup_socket(int fd)
 	return 0;
 }
 
-/* pwrite of all @len bytes at @off; 0 or -1 (errno set). */
 int transport_stop_creds(int fd)
 {
 	int zero = 0;
@@ -46,6 +45,16 @@ int transport_stop_creds(int fd)
 	return 0;
 }
 
+int transport_set_recv_timeout(int fd, long us)
+{
+	struct timeval tv = {us / 1000000, us % 1000000};
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* pwrite of all @len bytes at @off; 0 or -1 (errno set). */
 static int transport_pwrite_all(int fd, const uint8_t *p, size_t len, size_t off)
 {
 	while (len > 0) {

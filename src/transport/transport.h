@@ -99,6 +99,9 @@ int transport_setup_socket(int fd);
  * stops attaching credentials to every packet (it does while either end
  * asks), which costs on every send and receive. */
 int transport_stop_creds(int fd);
+/* Makes a blocking receive on @fd give up (EAGAIN) after @us microseconds,
+ * which the kernel rounds up to a clock tick (1-4 ms).  0 or -errno. */
+int transport_set_recv_timeout(int fd, long us);
 
 /* XPC_TRACE=1: one line per frame on stderr. */
 bool transport_trace_enabled(void);

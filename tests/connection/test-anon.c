@@ -2,7 +2,10 @@
  * test-anon.c - anonymous listener, endpoint and client in one process:
  * every value type round-trips, replies (sync, async on another queue, _f),
  * barriers, 100 000 one-way messages in FIFO order, descriptors, shared
- * memory, 64 MiB out of line, credentials, cancel and invalidation reasons.
+ * memory, 64 MiB out of line, credentials, cancel and invalidation reasons;
+ * a handler that suspends its connection is not called again until the
+ * resume, also for messages already waiting in the socket (the served side
+ * reads on after a request, docs/connections.md).
  */
 #include "conn-common.h"
 #include "harness.h"
@@ -355,6 +358,88 @@ static void test_describe(xpc_connection_t c)
 	CHECK(xpc_connection_get_name(c) == NULL);
 }
 
+static atomic_int susp_now, susp_violations, susp_next;
+
+/* Every message: in order, never while suspended; one with "suspend"
+ * answers if asked, suspends the connection and resumes it 50 ms later. */
+static void suspending_handler(xpc_connection_t peer, xpc_object_t m, dispatch_semaphore_t done)
+{
+	if (xpc_get_type(m) != XPC_TYPE_DICTIONARY)
+		return;
+	if (atomic_load(&susp_now))
+		atomic_fetch_add(&susp_violations, 1);
+	if (xpc_dictionary_get_int64(m, "n") != atomic_fetch_add(&susp_next, 1))
+		atomic_fetch_add(&susp_violations, 1);
+	if (xpc_dictionary_get_bool(m, "suspend")) {
+		xpc_object_t r = xpc_dictionary_create_reply(m);
+		if (r) {
+			xpc_connection_send_message(peer, r);
+			xpc_release(r);
+		}
+		atomic_store(&susp_now, 1);
+		xpc_connection_suspend(peer);
+		dispatch_after(dispatch_time(DISPATCH_TIME_NOW, 50 * NSEC_PER_MSEC),
+			       dispatch_get_global_queue(DISPATCH_QUEUE_PRIORITY_DEFAULT, 0), ^{
+				       atomic_store(&susp_now, 0);
+				       xpc_connection_resume(peer);
+			       });
+	}
+	if (xpc_dictionary_get_bool(m, "last"))
+		dispatch_semaphore_signal(done);
+}
+
+/* The peer is resumed only once all ten messages wait in its socket: a
+ * request that suspends, four more, a one-way message that suspends, four
+ * more. */
+static void test_suspend_in_handler(void)
+{
+	dispatch_semaphore_t sent = dispatch_semaphore_create(0), done = dispatch_semaphore_create(0);
+	xpc_connection_t l = xpc_connection_create(NULL, NULL);
+	__block xpc_connection_t peer = NULL;
+
+	xpc_connection_set_event_handler(l, ^(xpc_object_t ev) {
+		if (xpc_get_type(ev) != XPC_TYPE_CONNECTION)
+			return;
+		peer = xpc_retain(ev);
+		xpc_connection_set_event_handler(peer, ^(xpc_object_t m) {
+			suspending_handler(peer, m, done);
+		});
+		CHECK(conn_test_wait(sent, 30));
+		xpc_connection_resume(peer);
+	});
+	xpc_connection_resume(l);
+	xpc_connection_t c = connect_to(l, NULL);
+	for (int i = 0; i < 10; i++) {
+		xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+		xpc_dictionary_set_int64(m, "n", i);
+		xpc_dictionary_set_bool(m, "suspend", i == 0 || i == 5);
+		xpc_dictionary_set_bool(m, "last", i == 9);
+		if (i == 0)
+			xpc_connection_send_message_with_reply(c, m, NULL, ^(xpc_object_t r) {
+				CHECK(xpc_get_type(r) == XPC_TYPE_DICTIONARY);
+			});
+		else
+			xpc_connection_send_message(c, m);
+		xpc_release(m);
+	}
+	xpc_connection_send_barrier(c, ^{
+		dispatch_semaphore_signal(sent);
+	});
+	CHECK(conn_test_wait(done, 30));
+	CHECK_EQ_INT(atomic_load(&susp_violations), 0);
+	CHECK_EQ_INT(atomic_load(&susp_next), 10);
+	xpc_connection_cancel(c);
+	xpc_release(c);
+	xpc_connection_cancel(l);
+	xpc_release(l);
+	if (peer) {
+		xpc_connection_cancel(peer);
+		xpc_release(peer);
+	}
+	dispatch_release(sent);
+	dispatch_release(done);
+}
+
 int main(void)
 {
 	harness_warm_dispatch();
@@ -373,6 +458,7 @@ int main(void)
 	test_cancel(l);
 	test_lifecycle(l);
 	test_listener_gone();
+	test_suspend_in_handler();
 	xpc_connection_cancel(c);
 	xpc_connection_cancel(l);
 	xpc_release(c);
