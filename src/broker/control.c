@@ -171,7 +171,7 @@ static xpc_object_t op_lookup(const ControlPeer *peer, xpc_object_t req)
 		return reply_error(req, "disabled", ECANCELED);
 	ep = endpoint_create_from_send_fd(s->send_fd);
 	if (!ep)
-		return reply_error(req, "out of descriptors", errno);
+		return reply_error(req, "limit exceeded: descriptors (none left in the broker)", errno);
 	r = reply_ok(req);
 	if (r)
 		xpc_dictionary_set_value(r, "endpoint", ep);

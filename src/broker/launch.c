@@ -131,12 +131,20 @@ static void put_digits(char *dst, long v)
 	*dst = 0;
 }
 
+/* Out of descriptors (xpcd at its RLIMIT_NOFILE), the open can still
+ * reuse @target's own slot. */
 static int open_std(const char *path, int flags, int target)
 {
 	int fd = open(path, flags | O_CLOEXEC, 0644);
 
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+		close(target);
+		fd = open(path, flags | O_CLOEXEC, 0644);
+	}
 	if (fd < 0)
 		return -1;
+	if (fd == target)
+		return fcntl(fd, F_SETFD, 0) < 0 ? -1 : 0;
 	if (dup2(fd, target) < 0)
 		return -1;
 	close(fd);
@@ -160,10 +168,14 @@ static void child_exec(Job *job, Spawn *sp)
 	setpgid(0, 0);
 	memcpy(sp->pidvar, "XPCD_LISTEN_PID=", 16);
 	put_digits(sp->pidvar + 16, (long)getpid());
-	/* move the R descriptors out of the way, then to 3, 4, ... (dup2 clears
-	 * close-on-exec on the copies, which is what the job inherits) */
+	/* move the R descriptors that sit where they must go out of the way,
+	 * then to 3, 4, ... (dup2 clears close-on-exec on the copies, which is
+	 * what the job inherits).  Only those: a fixed high target (it was
+	 * 100) fails under a lower RLIMIT_NOFILE, and every copy costs a
+	 * descriptor xpcd may not have. */
 	for (size_t i = 0; i < sp->n_fds; i++)
-		high[i] = fcntl(sp->fds[i], F_DUPFD_CLOEXEC, 100);
+		high[i] = sp->fds[i] >= (int)(3 + sp->n_fds) ? sp->fds[i]
+							     : fcntl(sp->fds[i], F_DUPFD_CLOEXEC, (int)(3 + sp->n_fds));
 	for (size_t i = 0; i < sp->n_fds; i++)
 		if (high[i] < 0 || dup2(high[i], (int)(3 + i)) < 0)
 			_exit(127);

@@ -22,6 +22,11 @@
  *                   service closes it.
  *   fds NAME N      one request carrying N descriptors, then a plain echo.
  *   rawlinks N      N raw links to the broker socket, "ready", then sleeps.
+ *   fdpress NAME N K  opens N connections one after the other, each with
+ *                   one request carrying K descriptors, and holds them;
+ *                   prints "ready replies=.. interrupted=.. invalid=..
+ *                   why=.." (one answer per request) then sleeps until
+ *                   killed.  (descriptor exhaustion of the service)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -488,6 +493,38 @@ static int do_rawlinks(unsigned n)
 		pause();
 }
 
+/* ---- fdpress: descriptors until the service has none left ------------------------ */
+
+static int do_fdpress(const char *name, unsigned n, unsigned k)
+{
+	unsigned replies = 0, interrupted = 0, invalid = 0;
+	char why[128] = "-";
+
+	for (unsigned i = 0; i < n; i++) {
+		xpc_connection_t c = open_named(name, NULL);
+		const char *what = fds_request(c, k);
+		if (!strcmp(what, "reply")) {
+			replies++;
+		} else if (!strcmp(what, "interrupted")) {
+			interrupted++;
+		} else {
+			char *w = xpc_connection_copy_invalidation_reason(c);
+			invalid++;
+			if (w)
+				snprintf(why, sizeof(why), "%s", w);
+			free(w);
+		}
+		/* held (leaked on purpose) until the test kills this process */
+	}
+	for (char *p = why; *p; p++)
+		if (*p == ' ')
+			*p = '_';
+	printf("ready replies=%u interrupted=%u invalid=%u why=%s\n", replies, interrupted, invalid, why);
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "busy"))
@@ -502,8 +539,10 @@ int main(int argc, char **argv)
 		return do_noread(argv[2], (unsigned)atoi(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "fds"))
 		return do_fds(argv[2], (unsigned)atoi(argv[3]));
+	if (argc == 5 && !strcmp(argv[1], "fdpress"))
+		return do_fdpress(argv[2], (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]));
 	if (argc == 3 && !strcmp(argv[1], "rawlinks"))
 		return do_rawlinks((unsigned)atoi(argv[2]));
-	fprintf(stderr, "usage: stress-client busy|load|idle|flood|noread|fds|rawlinks ...\n");
+	fprintf(stderr, "usage: stress-client busy|load|idle|flood|noread|fds|rawlinks|fdpress ...\n");
 	return 2;
 }

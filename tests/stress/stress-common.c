@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -27,6 +28,7 @@
 
 static char dir[256], sock[300], progdir[PATH_MAX];
 static pid_t broker_pid;
+static unsigned broker_nofile;
 static struct {
 	pid_t pid;
 	int status;
@@ -97,6 +99,22 @@ static bool broker_listening(void)
 	return ok;
 }
 
+void stress_set_broker_nofile(unsigned soft)
+{
+	broker_nofile = soft;
+}
+
+/* In the broker's child before exec: the soft descriptor limit. */
+static void apply_broker_nofile(void)
+{
+	struct rlimit rl;
+
+	if (!broker_nofile || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	rl.rlim_cur = broker_nofile < rl.rlim_max ? broker_nofile : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 void stress_start_broker(void)
 {
 	char log[512], jobs[300];
@@ -111,6 +129,7 @@ void stress_start_broker(void)
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (fd >= 0)
 			dup2(fd, 2);
+		apply_broker_nofile();
 		execl(getenv("XPCD"), "xpcd", "--socket", sock, "--jobs", jobs, (char *)NULL);
 		_exit(127);
 	}
@@ -458,6 +477,28 @@ int stress_fd_count(pid_t pid)
 		n += e->d_name[0] != '.';
 	closedir(d);
 	return pid == getpid() ? n - 1 : n;
+}
+
+long stress_cpu_ms(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long ut = 0, st = 0;
+	char *p;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	/* fields 14 and 15 (utime, stime), counted after the command's ')' */
+	if (!fgets(buf, sizeof(buf), f) || !(p = strrchr(buf, ')')) ||
+	    sscanf(p + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %lu %lu", &ut, &st) != 2) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	return (long)((ut + st) * 1000 / (unsigned long)(hz > 0 ? hz : 100));
 }
 
 /* ---- knobs ---------------------------------------------------------------- */

@@ -32,6 +32,9 @@ char *stress_program(const char *name);
  * throttling, ExitTimeOut 1, stderr to DIR/LABEL.log; @extra is more XML. */
 void stress_write_job(const char *label, const char *name, char *const argv[], const char *extra);
 void stress_start_broker(void);
+/* Brokers started from now on run with this soft RLIMIT_NOFILE (0: the
+ * test's own); their jobs inherit it. */
+void stress_set_broker_nofile(unsigned soft);
 /* SIGKILL to the broker (not to its jobs); waits for it. */
 void stress_kill_broker(void);
 pid_t stress_broker_pid(void);
@@ -68,6 +71,9 @@ void stress_read_line(StressChild *ch, char *buf, size_t size, unsigned seconds)
 bool stress_alive(pid_t pid);
 long stress_rss_kb(pid_t pid);
 int stress_fd_count(pid_t pid);
+/* CPU time (user + system) the process has used, in milliseconds; -1 if
+ * there is no such process. */
+long stress_cpu_ms(pid_t pid);
 
 uint64_t stress_random(void);
 /* Seeds from $STRESS_SEED or the clock, prints the seed. */

@@ -16,6 +16,8 @@
  *            xpc_connection_get_pid/euid/egid say, the pid the peer's pidfd
  *            refers to (its fdinfo; -1 once that process is gone) and
  *            whether it has exited (the pidfd polls readable)
+ * With --no-keep it keeps no peers ("creds" answers an empty list): each
+ * kept peer holds a pidfd, which counts under a low RLIMIT_NOFILE.
  * A peer cut for a limit is logged on stderr as "cut: <reason>", other
  * ends than "peer exited" as "peer gone: <reason>".
  */
@@ -40,8 +42,12 @@ static xpc_connection_t kept[N_KEPT]; /* the last peers, for "creds" */
 static unsigned n_kept;
 static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static bool keep_peers = true; /* false with --no-keep (test-nofile) */
+
 static void keep_peer(xpc_connection_t peer)
 {
+	if (!keep_peers)
+		return;
 	pthread_mutex_lock(&kept_lock);
 	if (kept[n_kept % N_KEPT])
 		xpc_release(kept[n_kept % N_KEPT]);
@@ -224,8 +230,9 @@ static void new_peer(xpc_connection_t peer)
 	xpc_connection_resume(peer);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	keep_peers = !(argc > 1 && !strcmp(argv[1], "--no-keep"));
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	xpc_main(^(xpc_connection_t peer) {
 		new_peer(peer);
