@@ -21,7 +21,8 @@
  * served in order as served ones close (its pending check-ins); up to
  * CONTROL_MAX_REFUSING_PER_CLIENT beyond those answer each request with
  * "limit exceeded: broker links per client" and close; further links are
- * closed at once.  Per link, replies the client has not taken are bounded
+ * closed at once, after one unsolicited message naming that limit
+ * (client_refuse_at_once).  Per link, replies the client has not taken are bounded
  * (CONTROL_MAX_UNSENT_* through connection_set_send_limits): a client that
  * sends requests and never reads the answers loses its link.
  */
@@ -41,6 +42,8 @@
 #include "broker/job.h"
 #include "connection/connection.h"
 #include "dispatch/internal.h"
+#include "transport/transport.h"
+#include "wire/wire.h"
 
 #define CONTROL_MAX_CLIENTS 1024
 #define CONTROL_MAX_LINKS_PER_CLIENT 64
@@ -49,6 +52,7 @@
 #define CONTROL_MAX_UNSENT_BYTES (256u * 1024u)
 #define CONTROL_MAX_UNSENT_FDS 16u
 #define CONTROL_LIMIT_TEXT "limit exceeded: broker links per client"
+#define CONTROL_ALL_TEXT "limit exceeded: broker links"
 
 typedef struct WaitingLink WaitingLink;
 struct WaitingLink {
@@ -405,14 +409,42 @@ static void client_wait(xpc_connection_t peer, ClientCount *cc)
 	cc->waiting++;
 }
 
+/*
+ * A link over every limit is closed at once, unread; before that it gets one
+ * unsolicited message { "xpcd.error": TEXT, "errno": EMFILE } (one
+ * non-blocking send on a fresh socket: no state is kept), which the
+ * client's lookup takes as the reason its link ended (docs/broker.md).
+ */
+static void client_refuse_at_once(int fd, const char *text)
+{
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+	WireBuffer body = {0};
+	WireFds fds = {0};
+
+	xpc_dictionary_set_string(m, "xpcd.error", text);
+	xpc_dictionary_set_int64(m, "errno", EMFILE);
+	if (wire_encode_message(m, &body, &fds) == 0) {
+		FrameHeader h = {.kind = FRAME_MESSAGE, .id = 1};
+		transport_send(fd, &h, body.data, body.len, NULL, 0);
+	}
+	wire_buffer_free(&body);
+	wire_fds_free(&fds);
+	xpc_release(m);
+	close(fd);
+}
+
 static void client_accept(int fd)
 {
 	ClientCount *cc = n_clients < CONTROL_MAX_CLIENTS ? client_count(socket_peer_pid(fd)) : NULL;
 	xpc_connection_t peer;
 
-	if (!cc || (cc->links >= CONTROL_MAX_LINKS_PER_CLIENT && cc->waiting >= CONTROL_MAX_WAITING_PER_CLIENT &&
-		    cc->refusing >= CONTROL_MAX_REFUSING_PER_CLIENT)) {
-		close(fd);
+	if (!cc) {
+		client_refuse_at_once(fd, CONTROL_ALL_TEXT);
+		return;
+	}
+	if (cc->links >= CONTROL_MAX_LINKS_PER_CLIENT && cc->waiting >= CONTROL_MAX_WAITING_PER_CLIENT &&
+	    cc->refusing >= CONTROL_MAX_REFUSING_PER_CLIENT) {
+		client_refuse_at_once(fd, CONTROL_LIMIT_TEXT);
 		return;
 	}
 	peer = connection_create_from_socket(fd, dispatch_get_main_queue());

@@ -11,6 +11,7 @@
  * the data path.
  */
 #include "connection/internal.h"
+#include "dispatch/internal.h"
 
 #include <Block.h>
 #include <errno.h>
@@ -81,10 +82,35 @@ static void service_checkin_locked(xpc_connection_t c)
 	conn_flush_locked(c);
 }
 
-static void service_lookup_reply(xpc_connection_t c, xpc_object_t reply)
+/*
+ * One lookup over a broker link @b for the named connection @c.  A broker
+ * over its limits may close the link unread after one unsolicited message
+ * { "xpcd.error": TEXT } (docs/broker.md): the event handler keeps TEXT in
+ * `refused`, and the answer is worked on b's own queue (`item`, which
+ * cannot fail to be queued), after every event read before it, so TEXT is
+ * there when the link's end answers the lookup with INVALID.  (A broker
+ * that sends this after its reply is ignored: the reply came first.)
+ */
+typedef struct Lookup {
+	xpc_connection_t c, b;
+	xpc_object_t reply;
+	char *refused;
+	atomic_int refs; /* b's last event and the answer: the later frees */
+	DispatchItem item;
+} Lookup;
+
+static void service_lookup_unref(Lookup *lk)
+{
+	if (atomic_fetch_sub(&lk->refs, 1) != 1)
+		return;
+	free(lk->refused);
+	free(lk);
+}
+
+static void service_lookup_reply(xpc_connection_t c, xpc_object_t reply, const char *refused)
 {
 	xpc_object_t ep = NULL;
-	const char *err = NULL;
+	const char *err = refused;
 
 	if (xpc_get_type(reply) == XPC_TYPE_DICTIONARY) {
 		ep = xpc_dictionary_get_value(reply, "endpoint");
@@ -106,24 +132,60 @@ static void service_lookup_reply(xpc_connection_t c, xpc_object_t reply)
 	conn_unlock(c);
 }
 
+/* On b's queue: the lookup's answer, then the broker link goes. */
+static void service_lookup_done(void *ctx)
+{
+	Lookup *lk = ctx;
+
+	service_lookup_reply(lk->c, lk->reply, lk->refused);
+	xpc_release(lk->reply);
+	xpc_connection_cancel(lk->b);
+	xpc_release(lk->b);
+	xpc_release(lk->c);
+	service_lookup_unref(lk);
+}
+
+static void service_lookup_event(Lookup *lk, xpc_object_t ev)
+{
+	const char *text = NULL;
+
+	if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY)
+		text = xpc_dictionary_get_string(ev, "xpcd.error");
+	if (text && !lk->refused)
+		lk->refused = strdup(text);
+	if (ev == XPC_ERROR_CONNECTION_INVALID) /* b's last event */
+		service_lookup_unref(lk);
+}
+
 static void service_lookup_locked(xpc_connection_t c)
 {
 	char path[256], why[512];
 	xpc_connection_t b;
 	xpc_object_t msg;
-	int fd = service_connect_broker(path, sizeof(path), why, sizeof(why));
+	Lookup *lk = calloc(1, sizeof(*lk));
+	int fd;
 
+	if (!lk) {
+		conn_fail_locked(c, "limit exceeded: out of memory", false);
+		return;
+	}
+	fd = service_connect_broker(path, sizeof(path), why, sizeof(why));
 	if (fd < 0) {
+		free(lk);
 		conn_fail_locked(c, why, false);
 		return;
 	}
 	b = connection_create_from_socket(fd, NULL);
 	if (!b) {
+		free(lk);
 		conn_fail_locked(c, "limit exceeded: out of memory", false);
 		return;
 	}
+	lk->c = c;
+	lk->b = b;
+	atomic_init(&lk->refs, 2);
 	xpc_connection_set_event_handler(b, ^(xpc_object_t ev) {
-		(void)ev;
+		service_lookup_event(lk, ev);
 	});
 	xpc_connection_activate(b);
 	msg = xpc_dictionary_create(NULL, NULL, 0);
@@ -131,10 +193,8 @@ static void service_lookup_locked(xpc_connection_t c)
 	xpc_dictionary_set_string(msg, "name", c->name ? c->name : "");
 	xpc_retain(c);
 	xpc_connection_send_message_with_reply(b, msg, NULL, ^(xpc_object_t reply) {
-		service_lookup_reply(c, reply);
-		xpc_connection_cancel(b);
-		xpc_release(b);
-		xpc_release(c);
+		lk->reply = xpc_retain(reply);
+		dqueue_push_embedded(b->queue, &lk->item, service_lookup_done, lk);
 	});
 	xpc_release(msg);
 }

@@ -283,9 +283,14 @@ static int transport_recv_flags(int fd, TransportFrame *f, const char **ret_reas
 	f->has_creds = false;
 	f->ool = NULL;
 	f->body = NULL;
+	/* A peer that closed its end while frames we sent were unread there
+	 * makes the kernel report ECONNRESET once, before the frames it had
+	 * sent us and that are still queued here: read on, they are its last
+	 * words (a reply, a refusal naming a limit); the end follows as EOF. */
+	bool reset = false;
 	do
 		n = recvmsg(fd, &msg, flags | MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	while (n < 0 && (errno == EINTR || (errno == ECONNRESET && !reset && (reset = true))));
 	if (n < 0)
 		return -errno;
 	r = transport_take_cmsgs(&msg, f);

@@ -5,7 +5,9 @@
  * working; a bad check-in on the listener's channel costs nothing.  BATCH
  * frames: their inner frames are delivered in order (requests answered);
  * a batch with a foreign inner kind, an inner frame running past its end,
- * or header fields a batch must not have, costs the link.
+ * or header fields a batch must not have, costs the link.  A peer's last
+ * frame before it closed (with ours unread) is read, not lost to the
+ * ECONNRESET the kernel reports first.
  */
 #include "connection/connection.h"
 #include "conn-common.h"
@@ -14,6 +16,7 @@
 #include "transport/transport.h"
 #include "wire/wire.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -197,6 +200,34 @@ static void test_batches(xpc_connection_t l, xpc_object_t ping)
 	wire_fds_free(&f);
 }
 
+/* B sends one frame to A and closes with A's frame unread: the kernel
+ * reports ECONNRESET to A before B's frame; A must still read B's frame,
+ * then the end.  @raw: check with plain recv that the kernel does so. */
+static void last_words(bool raw)
+{
+	int sv[2];
+	FrameHeader h = hdr(FRAME_HELLO, 0);
+	TransportFrame *f = calloc(1, sizeof(*f));
+	const char *why = NULL;
+	char buf[64];
+
+	REQUIRE(f && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+	CHECK_EQ_INT(transport_send(sv[0], &h, NULL, 0, NULL, 0), 0); /* A -> B, never read */
+	h = hdr(FRAME_HELLO, 0);
+	CHECK_EQ_INT(transport_send(sv[1], &h, NULL, 0, NULL, 0), 0); /* B -> A */
+	close(sv[1]);
+	if (raw) {
+		CHECK(recv(sv[0], buf, sizeof(buf), MSG_DONTWAIT) < 0 && errno == ECONNRESET);
+	} else {
+		CHECK_EQ_INT(transport_recv(sv[0], f, &why), 0);
+		CHECK_EQ_INT(f->hdr.kind, FRAME_HELLO);
+		transport_frame_clear(f);
+		CHECK_EQ_INT(transport_recv(sv[0], f, &why), TRANSPORT_EOF);
+	}
+	close(sv[0]);
+	free(f);
+}
+
 int main(void)
 {
 	harness_warm_dispatch();
@@ -215,6 +246,11 @@ int main(void)
 	});
 	xpc_connection_resume(good);
 	xpc_object_t ping = xpc_dictionary_create(NULL, NULL, 0);
+
+	/* 0. a peer's last frame before it closed is read, not lost to the
+	 * ECONNRESET the kernel reports first */
+	last_words(true);
+	last_words(false);
 
 	/* 1. garbage header */
 	fd = raw_checkin(l);
