@@ -5,10 +5,11 @@
  * the caller's bytes, except xpc_data_create_with_dispatch_data(), which
  * keeps a contiguous dispatch_data_create_map() of the dispatch data and
  * points into it, and data_object_create_in_buffer() (received bodies),
- * which holds a reference on an ObjectBuffer.  Copies of DATA_BIG bytes or
- * more go into an ObjectBuffer too (huge pages: see buffer.c).  A string holds UTF-8 text and its length without the
- * NUL; it owns its bytes (trailing array) unless it is an immortal static
- * string (the error descriptions).
+ * which holds a reference on an ObjectBuffer.  Copies of DATA_BIG (64 KiB)
+ * or more go into an ObjectBuffer too (cached mappings, huge pages: see
+ * buffer.c).  A string holds UTF-8 text and its length without the NUL;
+ * it owns its bytes (trailing array) unless it is an immortal static string
+ * (the error descriptions).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,8 +36,9 @@ static void data_dispose(xpc_object_t obj)
 	object_buffer_release(d->backing);
 }
 
-/* From here on a copy goes into its own huge-page buffer. */
-#define DATA_BIG (1u << 20)
+/* From here on a copy goes into an ObjectBuffer (its own mapping, reused
+ * from the process's cache of large buffers: buffer.c). */
+#define DATA_BIG OBJECT_BUFFER_MAP_MIN
 
 static bool data_equal(xpc_object_t a, xpc_object_t b)
 {

@@ -81,10 +81,13 @@ int endpoint_object_borrow_fd(xpc_object_t xendpoint);
 /* ---- large byte buffers (buffer.c) ---------------------------------------- */
 
 /*
- * A reference-counted buffer for large payloads: huge-page-backed anonymous
- * memory from 2 MiB on (fresh 4 KiB pages are what a large copy costs).
- * object_buffer_new() returns it with one reference, or NULL on ENOMEM.
+ * A reference-counted buffer for large payloads: from OBJECT_BUFFER_MAP_MIN
+ * bytes on an anonymous mapping of its own (huge pages from 2 MiB on) that
+ * is reused through a small process-wide cache once released (fresh pages
+ * are what a large copy costs: buffer.c).  object_buffer_new() returns it
+ * with one reference, or NULL on ENOMEM.
  */
+#define OBJECT_BUFFER_MAP_MIN (64u << 10)
 typedef struct ObjectBuffer ObjectBuffer;
 ObjectBuffer *object_buffer_new(size_t len);
 uint8_t *object_buffer_bytes(ObjectBuffer *b);
