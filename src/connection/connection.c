@@ -90,6 +90,7 @@ static void conn_dispose(xpc_object_t obj)
 	if (c->finalizer)
 		c->finalizer(c->context);
 	conn_discard_out_locked(c);
+	transport_stage_drop(&c->stage);
 	if (c->fd >= 0)
 		close(c->fd);
 	if (c->send_w >= 0)
@@ -235,6 +236,7 @@ static void conn_close_link_locked(xpc_connection_t c)
 	int fd = c->fd;
 
 	c->fd = -1;
+	transport_stage_drop(&c->stage); /* the next link gets its own */
 	if (fd >= 0)
 		shutdown(fd, SHUT_RDWR); /* wakes a thread polling it in a sync send */
 	if (c->rsrc) {

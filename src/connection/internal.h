@@ -99,6 +99,9 @@ struct _xpc_connection_s {
 	unsigned sync_active;       /* sync callers reading now */
 	bool lazy_timer;            /* a lazy resume of sync_src is scheduled */
 	uint64_t last_sync_ns;      /* when the last sync call ended */
+	/* not under lock: the link's reusable out-of-line memfd, taken by a
+	 * sender with an atomic exchange (transport.h, staging) */
+	TransportStage *_Atomic stage;
 };
 
 /* connection.c */

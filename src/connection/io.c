@@ -515,11 +515,12 @@ static void conn_reconnect_locked(xpc_connection_t c)
 
 /*
  * Encodes @msg with large data by reference; a body too large for one
- * packet goes into its memfd here, outside the lock (one copy, straight from
- * the data objects).  Fills @iov (inline) or *ret_ool.
+ * packet goes into the link's stage, or if that is busy into a fresh sealed
+ * memfd, here, outside the lock (one copy, straight from the data objects).
+ * Fills @iov (inline) or *ret_ool (and FRAME_F_STAGED in *flags).
  */
-static int conn_encode(xpc_object_t msg, WireBuffer *body, WireFds *fds, struct iovec *iov, size_t *ret_n,
-		       int *ret_ool)
+static int conn_encode(xpc_connection_t c, xpc_object_t msg, WireBuffer *body, WireFds *fds, struct iovec *iov,
+		       size_t *ret_n, int *ret_ool, uint8_t *flags)
 {
 	int r;
 
@@ -541,7 +542,11 @@ static int conn_encode(xpc_object_t msg, WireBuffer *body, WireFds *fds, struct 
 	if (!all)
 		return -ENOMEM;
 	size_t n = wire_buffer_iov(body, all, max);
-	*ret_ool = transport_make_ool(all, n, len);
+	*ret_ool = transport_stage_write(&c->stage, all, n, len);
+	if (*ret_ool >= 0)
+		*flags |= FRAME_F_STAGED;
+	else
+		*ret_ool = transport_make_ool(all, n, len);
 	if (all != iov)
 		free(all);
 	*ret_n = 0;
@@ -559,7 +564,7 @@ static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
 	int ool = -1;
 	int r;
 
-	r = conn_encode(msg, &body, &fds, iov, &n_iov, &ool);
+	r = conn_encode(c, msg, &body, &fds, iov, &n_iov, &ool, &h.flags);
 	if (dictionary_get_reply_to(msg, &reply_to)) {
 		h.kind = FRAME_REPLY;
 		h.reply_to = reply_to;
@@ -567,7 +572,7 @@ static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
 		h.kind = FRAME_MESSAGE;
 	}
 	if (p)
-		h.flags = FRAME_F_WANTS_REPLY;
+		h.flags |= FRAME_F_WANTS_REPLY;
 	conn_lock(c);
 	/* Unsendable message, dead connection, a listener (nothing to send
 	 * to), or too many requests waiting: the reply handler gets INVALID. */

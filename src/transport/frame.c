@@ -55,6 +55,8 @@ static int frame_check_body(const FrameHeader *h, size_t len, size_t n_fds, cons
 {
 	if (h->body_len > FRAME_MAX_BODY)
 		return frame_fail(ret_reason, "limit exceeded: message size");
+	if ((h->flags & FRAME_F_STAGED) && !(h->flags & FRAME_F_OOL))
+		return frame_fail(ret_reason, "bad frame: staged body not out of line");
 	if (h->flags & FRAME_F_OOL) {
 		if (len != FRAME_HEADER_SIZE || n_fds < 1)
 			return frame_fail(ret_reason, "bad frame: out-of-line body without memfd");

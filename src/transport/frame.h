@@ -37,7 +37,10 @@ enum {
 enum {
 	FRAME_F_WANTS_REPLY = 0x1,
 	FRAME_F_OOL = 0x2, /* body in the last descriptor (sealed memfd) */
-	FRAME_F_ALL = 0x3,
+	FRAME_F_STAGED = 0x4, /* with OOL: that memfd is the sender's stage
+			       * (transport.h): body at TRANSPORT_STAGE_HDR,
+			       * copy it, then mark the stage read */
+	FRAME_F_ALL = 0x7,
 };
 
 typedef struct FrameHeader {

@@ -148,7 +148,8 @@ int transport_sendv(int fd, FrameHeader *hdr, const struct iovec *body, size_t n
 	hdr->magic = FRAME_MAGIC;
 	hdr->body_len = len;
 	hdr->n_fds = (uint16_t)n_fds;
-	hdr->flags &= ~FRAME_F_OOL;
+	uint8_t staged = hdr->flags & FRAME_F_STAGED;
+	hdr->flags &= (uint8_t)~(FRAME_F_OOL | FRAME_F_STAGED);
 	iov[0] = (struct iovec){hdr, sizeof(*hdr)};
 	if (ool_fd < 0) {
 		size_t k = 1;
@@ -165,7 +166,7 @@ int transport_sendv(int fd, FrameHeader *hdr, const struct iovec *body, size_t n
 	if (n_fds)
 		memcpy(all, fds, sizeof(int) * n_fds);
 	all[n_fds] = ool_fd;
-	hdr->flags |= FRAME_F_OOL;
+	hdr->flags |= FRAME_F_OOL | staged;
 	hdr->n_fds = (uint16_t)(n_fds + 1);
 	n = transport_sendmsg(fd, iov, 1, all, n_fds + 1);
 	return n < 0 ? (int)n : 0;
@@ -224,17 +225,46 @@ static int transport_take_cmsgs(struct msghdr *msg, TransportFrame *f)
 	return bad ? -1 : (int)f->n_fds;
 }
 
-static int transport_pread_all(int fd, uint8_t *p, size_t len)
+/* pread of all @len bytes at @off: 0, or -1 (a short file, or an error). */
+static int transport_pread_all(int fd, uint8_t *p, size_t len, size_t off)
 {
-	size_t off = 0;
+	size_t got = 0;
 
-	while (off < len) {
-		ssize_t n = pread(fd, p + off, len - off, (off_t)off);
+	while (got < len) {
+		ssize_t n = pread(fd, p + got, len - got, (off_t)(off + got));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return -1;
-		off += (size_t)n;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Checks an out-of-line memfd before a byte of it is read: a sealed body
+ * must be sealed against writing, shrinking and growing and have exactly
+ * body_len bytes; a stage (FRAME_F_STAGED) need not be sealed against
+ * writing (its body is copied) but against shrinking and growing, and must
+ * hold its header and body_len bytes.  Nothing is ever mapped, so a memfd
+ * that lies about its size cannot fault the receiver: it is refused.
+ */
+static int transport_check_ool(int memfd, const FrameHeader *h, const char **ret_reason)
+{
+	bool staged = h->flags & FRAME_F_STAGED;
+	int need = staged ? F_SEAL_SHRINK | F_SEAL_GROW : TRANSPORT_SEALS;
+	struct stat st;
+	int seals = fcntl(memfd, F_GET_SEALS);
+
+	if (seals < 0 || (seals & need) != need) {
+		*ret_reason = "bad frame: out-of-line body not sealed";
+		return TRANSPORT_INVALID;
+	}
+	if (fstat(memfd, &st) < 0 || st.st_size < 0 ||
+	    (staged ? (uint64_t)st.st_size < TRANSPORT_STAGE_HDR + h->body_len
+		    : (uint64_t)st.st_size != h->body_len)) {
+		*ret_reason = "bad frame: out-of-line body size disagrees";
+		return TRANSPORT_INVALID;
 	}
 	return 0;
 }
@@ -242,24 +272,24 @@ static int transport_pread_all(int fd, uint8_t *p, size_t len)
 static int transport_take_body(TransportFrame *f, const char **ret_reason)
 {
 	int memfd = f->fds[f->n_fds - 1];
-	struct stat st;
-	int seals;
+	bool staged = f->hdr.flags & FRAME_F_STAGED;
+	int r = transport_check_ool(memfd, &f->hdr, ret_reason);
 
-	seals = fcntl(memfd, F_GET_SEALS);
-	if (seals < 0 || (seals & TRANSPORT_SEALS) != TRANSPORT_SEALS) {
-		*ret_reason = "bad frame: out-of-line body not sealed";
-		return TRANSPORT_INVALID;
-	}
-	if (fstat(memfd, &st) < 0 || (uint64_t)st.st_size != f->hdr.body_len) {
-		*ret_reason = "bad frame: out-of-line body size disagrees";
-		return TRANSPORT_INVALID;
-	}
+	if (r != 0)
+		return r;
 	f->ool = object_buffer_new(f->hdr.body_len);
 	if (!f->ool)
 		return -ENOMEM;
-	if (transport_pread_all(memfd, object_buffer_bytes(f->ool), f->hdr.body_len) < 0) {
+	if (transport_pread_all(memfd, object_buffer_bytes(f->ool), f->hdr.body_len,
+				staged ? TRANSPORT_STAGE_HDR : 0) < 0) {
 		*ret_reason = "bad frame: out-of-line body unreadable";
 		return TRANSPORT_INVALID;
+	}
+	if (staged) { /* copied: the sender may reuse the stage */
+		static const uint64_t done;
+		if (pwrite(memfd, &done, sizeof(done), 0) < 0) {
+			/* not writable: the sender will not reuse it */
+		}
 	}
 	f->body = object_buffer_bytes(f->ool);
 	close(memfd);

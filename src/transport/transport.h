@@ -86,11 +86,38 @@ int transport_make_ool(const struct iovec *iov, size_t n, size_t len);
  * transport_sendv() - transport_send() with the body in pieces.
  * @iov, @n, @len: an inline body (@len <= FRAME_MAX_INLINE); or, with
  *                 @ool_fd >= 0, the length of the out-of-line body in
- *                 @ool_fd (from transport_make_ool; borrowed), sent after
+ *                 @ool_fd (from transport_make_ool, or a stage with
+ *                 FRAME_F_STAGED in @hdr->flags; borrowed), sent after
  *                 @fds (@iov unused)
  */
 int transport_sendv(int fd, FrameHeader *hdr, const struct iovec *iov, size_t n, size_t len, const int *fds,
 		    size_t n_fds, int ool_fd);
+
+/*
+ * Staging (stage.c): a link's reusable out-of-line memfd, sealed against
+ * shrinking and growing only, the body at TRANSPORT_STAGE_HDR; its first
+ * 8 bytes are 1 while a body in it is unread.  Frames using it carry
+ * FRAME_F_STAGED; the receiver copies the body out and writes 0 there.
+ */
+typedef struct TransportStage TransportStage;
+#define TRANSPORT_STAGE_HDR 4096u
+#define TRANSPORT_STAGE_MAX ((size_t)80 << 20) /* bodies staged at most */
+
+/*
+ * transport_stage_write() - write an out-of-line body into the link's stage.
+ * @slot:    the link's stage (NULL until the first use); taken with an
+ *           atomic exchange, so concurrent senders never share one
+ * @iov, @n, @len: the body's pieces and their total
+ * Return: a new descriptor of the stage (close-on-exec, owned by the
+ *         caller; send it with FRAME_F_STAGED), or a negative errno when
+ *         the stage cannot take it (the previous body is unread: -EBUSY;
+ *         too large, limits, no memory): then use transport_make_ool().
+ */
+int transport_stage_write(TransportStage *_Atomic *slot, const struct iovec *iov, size_t n, size_t len);
+
+/* Frees the link's stage (when the link ends; the receiver's descriptor,
+ * if it still has one, keeps the memfd alive on its side). */
+void transport_stage_drop(TransportStage *_Atomic *slot);
 
 /* Sets SO_PASSCRED on a socket so that received frames carry credentials. */
 int transport_setup_socket(int fd);

@@ -1,0 +1,166 @@
+/*
+ * stage.c - a link's reusable out-of-line buffer (transport.h,
+ * TransportStage; docs/transport.md, "Staging").
+ *
+ * A sealed memfd cannot be written again, so every large message used to
+ * cost a fresh memfd whose pages the kernel allocates one by one (~30 ms
+ * for 64 MiB on the CI VM, more than copying the body twice).  A stage is a
+ * memfd that one link keeps: sealed only against shrinking and growing (so
+ * neither side can ever be made to SIGBUS on it), mapped read-write by the
+ * sender for good, its body at TRANSPORT_STAGE_HDR.  Its first 8 bytes say
+ * whether it is in use: the sender sets them to 1 before sending the frame
+ * (flag FRAME_F_STAGED), the receiver copies the body into a buffer of its
+ * own and then writes 0 there.  The sender reuses the stage only when it
+ * reads 0; otherwise (the previous body not yet read) it falls back to a
+ * fresh sealed memfd.  Since the receiver copies before using a byte, a
+ * sender writing into a stage later cannot change what it received; a
+ * receiver that lies about having read only hurts itself (it may read the
+ * next body to itself early), and it can never see what the sender sends to
+ * another link (one stage per link).
+ *
+ * Limits: a stage holds at most TRANSPORT_STAGE_MAX bytes of body; all the
+ * stages of the process together at most STAGE_TOTAL_MAX bytes (larger or
+ * further bodies use fresh sealed memfds as before).  A link keeps its stage
+ * until it ends.
+ */
+#include "transport/transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define STAGE_TOTAL_MAX ((size_t)160 << 20)
+#define STAGE_MIN ((size_t)256 << 10)
+#define STAGE_ROUND ((size_t)2 << 20)
+
+struct TransportStage {
+	int fd;
+	uint8_t *map; /* @size bytes, read-write, shared */
+	size_t size;  /* TRANSPORT_STAGE_HDR + the body capacity */
+};
+
+static atomic_size_t stage_total;
+
+static void stage_free(TransportStage *st)
+{
+	if (!st)
+		return;
+	munmap(st->map, st->size);
+	close(st->fd);
+	atomic_fetch_sub(&stage_total, st->size);
+	free(st);
+}
+
+/* The size of a stage for a body of @len: a power of two up to 2 MiB, then
+ * multiples of 2 MiB, so that bodies of about one size reuse it. */
+static size_t stage_size(size_t len)
+{
+	size_t need = TRANSPORT_STAGE_HDR + len, s = STAGE_MIN;
+
+	if (need >= STAGE_ROUND)
+		return (need + STAGE_ROUND - 1) & ~(STAGE_ROUND - 1);
+	while (s < need)
+		s <<= 1;
+	return s;
+}
+
+static bool stage_reserve(size_t size)
+{
+	size_t cur = atomic_load(&stage_total);
+
+	do {
+		if (cur + size > STAGE_TOTAL_MAX)
+			return false;
+	} while (!atomic_compare_exchange_weak(&stage_total, &cur, cur + size));
+	return true;
+}
+
+/* A new stage of @size bytes, its pages allocated and mapped up front. */
+static TransportStage *stage_new(size_t size)
+{
+	TransportStage *st;
+
+	if (!stage_reserve(size))
+		return NULL;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		goto fail;
+	st->size = size;
+	st->fd = memfd_create("xpc-stage", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (st->fd < 0)
+		goto fail;
+	if (ftruncate(st->fd, (off_t)size) < 0 ||
+	    fcntl(st->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		goto fail_fd;
+	st->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, st->fd, 0);
+	if (st->map == MAP_FAILED)
+		goto fail_fd;
+	return st;
+fail_fd:
+	close(st->fd);
+fail:
+	free(st);
+	atomic_fetch_sub(&stage_total, size);
+	return NULL;
+}
+
+static _Atomic uint64_t *stage_word(TransportStage *st)
+{
+	return (_Atomic uint64_t *)(void *)st->map;
+}
+
+/* A stage free for a body of @len (the link's, or a replacement), or NULL. */
+static TransportStage *stage_get(TransportStage *st, size_t len)
+{
+	if (st && atomic_load_explicit(stage_word(st), memory_order_acquire) != 0)
+		return st; /* the previous body is not read yet: caller falls back */
+	if (st && st->size >= TRANSPORT_STAGE_HDR + len)
+		return st;
+	stage_free(st);
+	return stage_new(stage_size(len));
+}
+
+int transport_stage_write(TransportStage *_Atomic *slot, const struct iovec *iov, size_t n, size_t len)
+{
+	TransportStage *st, *mine;
+	size_t off = TRANSPORT_STAGE_HDR;
+	int fd = -EBUSY;
+
+	if (len > TRANSPORT_STAGE_MAX)
+		return -E2BIG;
+	mine = atomic_exchange(slot, NULL); /* NULL: none yet, or another sender has it */
+	st = stage_get(mine, len);
+	if (!st)
+		return -ENOMEM;
+	if (atomic_load_explicit(stage_word(st), memory_order_acquire) == 0 && st->size >= off + len) {
+		for (size_t i = 0; i < n && fd == -EBUSY; i++) {
+			if (iov[i].iov_len > TRANSPORT_STAGE_HDR + len - off)
+				fd = -EINVAL;
+			else if (iov[i].iov_len)
+				memcpy(st->map + off, iov[i].iov_base, iov[i].iov_len);
+			off += iov[i].iov_len;
+		}
+		if (fd == -EBUSY && off != TRANSPORT_STAGE_HDR + len)
+			fd = -EINVAL;
+		if (fd == -EBUSY)
+			fd = fcntl(st->fd, F_DUPFD_CLOEXEC, 3);
+		if (fd == -1)
+			fd = -errno;
+		else if (fd >= 0)
+			atomic_store_explicit(stage_word(st), 1, memory_order_release);
+	}
+	/* Back into the slot, unless another sender made one meanwhile. */
+	mine = NULL;
+	if (!atomic_compare_exchange_strong(slot, &mine, st))
+		stage_free(st);
+	return fd;
+}
+
+void transport_stage_drop(TransportStage *_Atomic *slot)
+{
+	stage_free(atomic_exchange(slot, NULL));
+}
