@@ -1,0 +1,343 @@
+/*
+ * test-ool.c - out-of-line bodies from both sides of the wire
+ * (docs/transport.md, "Large payloads" and "Staging").
+ *
+ * Receiving, from a hostile raw peer checked in on an in-process listener:
+ * a memfd not sealed, sealed but shorter or longer than announced, a stage
+ * without its shrink/grow seals or too short for its body, the staged flag
+ * without a body out of line, a body over the size limit - each costs the
+ * link with a precise reason and leaks no descriptor; a hand-made stage
+ * (also one sealed against writing, which cannot be marked read) is
+ * delivered, answered, and marked read.
+ *
+ * Sending, to a raw peer on a socketpair: the first large body goes in a
+ * stage, the next one reuses the same memfd once the stage was marked read,
+ * a fresh sealed memfd is used while it is not, and every body decodes to
+ * what was sent.
+ */
+#include "connection/connection.h"
+#include "conn-common.h"
+#include "harness.h"
+#include "object/object.h"
+#include "transport/transport.h"
+#include "wire/wire.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BIG (100u << 10) /* out of line: over FRAME_MAX_INLINE */
+
+static dispatch_semaphore_t got_sem;
+static char last_reason[160];
+static atomic_int n_replies;
+
+static xpc_connection_t start_listener(void)
+{
+	xpc_connection_t l = xpc_connection_create(NULL, NULL);
+
+	xpc_connection_set_event_handler(l, ^(xpc_object_t ev) {
+		if (xpc_get_type(ev) != XPC_TYPE_CONNECTION)
+			return;
+		xpc_connection_t peer = (xpc_connection_t)ev;
+		xpc_retain(peer);
+		xpc_connection_set_event_handler(peer, ^(xpc_object_t e) {
+			if (xpc_get_type(e) == XPC_TYPE_DICTIONARY) {
+				xpc_object_t r = xpc_dictionary_create_reply(e);
+				if (!r)
+					return;
+				xpc_dictionary_set_uint64(r, "len", xpc_data_get_length(xpc_dictionary_get_value(e, "d")));
+				atomic_fetch_add(&n_replies, 1);
+				xpc_connection_send_message(peer, r);
+				xpc_release(r);
+				return;
+			}
+			if (e == XPC_ERROR_CONNECTION_INVALID) {
+				char *why = xpc_connection_copy_invalidation_reason(peer);
+				snprintf(last_reason, sizeof(last_reason), "%s", why ? why : "(null)");
+				free(why);
+				dispatch_semaphore_signal(got_sem);
+				xpc_release(peer);
+			}
+		});
+		xpc_connection_resume(peer);
+	});
+	xpc_connection_resume(l);
+	return l;
+}
+
+/* Checks in by hand over the listener's W; returns our end of the link. */
+static int raw_checkin(xpc_connection_t l)
+{
+	xpc_endpoint_t ep = xpc_endpoint_create(l);
+	int w = endpoint_object_borrow_fd((xpc_object_t)ep);
+	int sv[2];
+	FrameHeader h = {.kind = FRAME_CHECKIN, .id = 1};
+	char buf[64];
+
+	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+	REQUIRE(transport_send(w, &h, NULL, 0, &sv[1], 1) == 0);
+	close(sv[1]);
+	xpc_release(ep);
+	CHECK_EQ_INT(recv(sv[0], buf, sizeof(buf), 0), FRAME_HEADER_SIZE); /* the hello */
+	return sv[0];
+}
+
+/* Sends a header-only packet with @fd as its one descriptor. */
+static void send_ool(int link, uint8_t flags, uint64_t len, int fd)
+{
+	FrameHeader h = {.magic = FRAME_MAGIC, .kind = FRAME_MESSAGE, .flags = flags, .n_fds = 1, .id = 7,
+			 .body_len = len};
+	struct iovec iov = {&h, sizeof(h)};
+	union {
+		struct cmsghdr a;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	REQUIRE(sendmsg(link, &m, MSG_NOSIGNAL) == (ssize_t)sizeof(h));
+}
+
+static void expect_drop(int link, const char *want)
+{
+	char buf[64];
+
+	CHECK(conn_test_wait(got_sem, 30));
+	if (!strstr(last_reason, want))
+		fprintf(stderr, "reason '%s' lacks '%s'\n", last_reason, want);
+	CHECK(strstr(last_reason, want) != NULL);
+	CHECK_EQ_INT(recv(link, buf, sizeof(buf), 0), 0); /* link closed */
+	close(link);
+}
+
+/* A memfd of @size bytes holding @body at @off, with @seals added. */
+static int make_memfd(size_t size, const void *body, size_t len, size_t off, int seals)
+{
+	int fd = memfd_create("test-ool", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	REQUIRE(fd >= 0);
+	REQUIRE(ftruncate(fd, (off_t)size) == 0);
+	if (len)
+		REQUIRE(pwrite(fd, body, len, (off_t)off) == (ssize_t)len);
+	if (seals)
+		REQUIRE(fcntl(fd, F_ADD_SEALS, seals) == 0);
+	return fd;
+}
+
+#define ALL_SEALS (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)
+
+/* One hostile frame on a fresh link: the link must end with @want. */
+static void hostile(xpc_connection_t l, uint8_t flags, uint64_t len, int memfd, const char *want)
+{
+	int link = raw_checkin(l);
+
+	send_ool(link, flags, len, memfd);
+	close(memfd);
+	expect_drop(link, want);
+}
+
+static void test_hostile(xpc_connection_t l)
+{
+	const uint8_t ool = FRAME_F_OOL, staged = FRAME_F_OOL | FRAME_F_STAGED;
+
+	hostile(l, ool, BIG, make_memfd(BIG, NULL, 0, 0, 0), "not sealed");
+	hostile(l, ool, BIG, make_memfd(BIG, NULL, 0, 0, F_SEAL_SHRINK | F_SEAL_GROW), "not sealed");
+	hostile(l, ool, BIG, make_memfd(BIG - 1, NULL, 0, 0, ALL_SEALS), "size disagrees");
+	hostile(l, ool, BIG, make_memfd(BIG + 4096, NULL, 0, 0, ALL_SEALS), "size disagrees");
+	hostile(l, staged, BIG, make_memfd(TRANSPORT_STAGE_HDR + BIG, NULL, 0, 0, 0), "not sealed");
+	hostile(l, staged, BIG, make_memfd(TRANSPORT_STAGE_HDR + BIG, NULL, 0, 0, F_SEAL_WRITE | F_SEAL_GROW),
+		"not sealed");
+	hostile(l, staged, BIG, make_memfd(TRANSPORT_STAGE_HDR + BIG - 1, NULL, 0, 0, F_SEAL_SHRINK | F_SEAL_GROW),
+		"size disagrees");
+	hostile(l, FRAME_F_STAGED, BIG, make_memfd(4096, NULL, 0, 0, 0), "staged body not out of line");
+	/* 1 GiB announced (a sparse memfd of that size, sealed): refused
+	 * before a byte is read or allocated */
+	hostile(l, ool, 1u << 30, make_memfd(1u << 30, NULL, 0, 0, ALL_SEALS), "limit exceeded: message size");
+	/* a well-formed stage whose body is garbage */
+	hostile(l, staged, BIG, make_memfd(TRANSPORT_STAGE_HDR + BIG, NULL, 0, 0, F_SEAL_SHRINK | F_SEAL_GROW),
+		"bad encoding");
+}
+
+/* The encoding of { "d": @len bytes of 'x' }. */
+static void encode_big(size_t len, WireBuffer *b)
+{
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+	uint8_t *bytes = malloc(len);
+	WireFds f = {0};
+
+	memset(bytes, 'x', len);
+	xpc_dictionary_set_data(m, "d", bytes, len);
+	REQUIRE(wire_encode_message(m, b, &f) == 0);
+	wire_fds_free(&f);
+	free(bytes);
+	xpc_release(m);
+}
+
+/* A hand-made stage with a valid body is delivered and marked read. */
+static void test_good_stage(xpc_connection_t l, int seals)
+{
+	WireBuffer b = {0};
+	int link = raw_checkin(l), before = atomic_load(&n_replies);
+	uint64_t word = 1;
+	char buf[256];
+
+	encode_big(BIG, &b);
+	int m = make_memfd(TRANSPORT_STAGE_HDR + b.len + 10000, b.data, b.len, TRANSPORT_STAGE_HDR, 0);
+	REQUIRE(pwrite(m, &word, sizeof(word), 0) == sizeof(word));
+	REQUIRE(fcntl(m, F_ADD_SEALS, seals) == 0);
+	send_ool(link, FRAME_F_OOL | FRAME_F_STAGED | FRAME_F_WANTS_REPLY, b.len, m);
+	CHECK(recv(link, buf, sizeof(buf), 0) > (ssize_t)FRAME_HEADER_SIZE); /* the reply */
+	CHECK_EQ_INT(atomic_load(&n_replies), before + 1);
+	REQUIRE(pread(m, &word, sizeof(word), 0) == sizeof(word));
+	/* marked read, unless sealed against writing (then it stays 1) */
+	CHECK_EQ_INT(word, (seals & F_SEAL_WRITE) ? 1 : 0);
+	close(m);
+	wire_buffer_free(&b);
+	close(link);
+	CHECK(conn_test_wait(got_sem, 30)); /* that peer ends normally */
+}
+
+/* ---- the sending side --------------------------------------------------- */
+
+typedef struct {
+	FrameHeader h;
+	int memfd;
+} RawFrame;
+
+/* Reads one frame of the connection under test, its memfd kept. */
+static void raw_read(int fd, RawFrame *f)
+{
+	union {
+		struct cmsghdr a;
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+	} ctl;
+	struct iovec iov = {&f->h, sizeof(f->h)};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
+
+	f->memfd = -1;
+	REQUIRE(recvmsg(fd, &m, MSG_CMSG_CLOEXEC) == (ssize_t)sizeof(f->h));
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	REQUIRE(c && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)));
+	memcpy(&f->memfd, CMSG_DATA(c), sizeof(int));
+	REQUIRE(f->h.flags & FRAME_F_OOL);
+}
+
+static ino_t ino_of(int fd)
+{
+	struct stat st;
+
+	REQUIRE(fstat(fd, &st) == 0);
+	return st.st_ino;
+}
+
+/* Decodes the body of @f and checks it is { "d": @len bytes of @c }. */
+static void check_body(const RawFrame *f, size_t len, char c)
+{
+	size_t off = (f->h.flags & FRAME_F_STAGED) ? TRANSPORT_STAGE_HDR : 0;
+	uint8_t *body = malloc(f->h.body_len);
+	xpc_object_t m = NULL;
+
+	REQUIRE(pread(f->memfd, body, f->h.body_len, (off_t)off) == (ssize_t)f->h.body_len);
+	CHECK_EQ_INT(wire_decode_message(body, f->h.body_len, NULL, 0, &m), 0);
+	const uint8_t *d = m ? xpc_dictionary_get_data(m, "d", NULL) : NULL;
+	CHECK(d && xpc_data_get_length(xpc_dictionary_get_value(m, "d")) == len);
+	CHECK(d && d[0] == (uint8_t)c && d[len - 1] == (uint8_t)c);
+	if (m)
+		xpc_release(m);
+	free(body);
+}
+
+static void send_big(xpc_connection_t c, char fill)
+{
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+	uint8_t *bytes = malloc(BIG);
+
+	memset(bytes, fill, BIG);
+	xpc_dictionary_set_data(m, "d", bytes, BIG);
+	xpc_connection_send_message(c, m);
+	free(bytes);
+	xpc_release(m);
+}
+
+static void mark_read(int memfd)
+{
+	static const uint64_t zero;
+
+	REQUIRE(pwrite(memfd, &zero, sizeof(zero), 0) == sizeof(zero));
+}
+
+static void test_sender(void)
+{
+	int sv[2];
+	RawFrame f1, f2, f3, f4;
+
+	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+	xpc_connection_t c = connection_create_from_socket(sv[0], NULL);
+	xpc_connection_set_event_handler(c, ^(xpc_object_t e) {
+		(void)e;
+	});
+	xpc_connection_resume(c);
+
+	send_big(c, 'a');
+	raw_read(sv[1], &f1);
+	CHECK(f1.h.flags & FRAME_F_STAGED);
+	CHECK_EQ_INT(fcntl(f1.memfd, F_GET_SEALS) & (F_SEAL_SHRINK | F_SEAL_GROW), F_SEAL_SHRINK | F_SEAL_GROW);
+	check_body(&f1, BIG, 'a');
+	mark_read(f1.memfd);
+
+	send_big(c, 'b'); /* the stage again */
+	raw_read(sv[1], &f2);
+	CHECK(f2.h.flags & FRAME_F_STAGED);
+	CHECK(ino_of(f2.memfd) == ino_of(f1.memfd));
+	check_body(&f2, BIG, 'b');
+
+	send_big(c, 'c'); /* f2 not marked read: a fresh sealed memfd */
+	raw_read(sv[1], &f3);
+	CHECK(!(f3.h.flags & FRAME_F_STAGED));
+	CHECK(ino_of(f3.memfd) != ino_of(f1.memfd));
+	CHECK_EQ_INT(fcntl(f3.memfd, F_GET_SEALS) & ALL_SEALS, ALL_SEALS);
+	check_body(&f3, BIG, 'c');
+	check_body(&f2, BIG, 'b'); /* untouched meanwhile */
+
+	mark_read(f2.memfd);
+	send_big(c, 'd');
+	raw_read(sv[1], &f4);
+	CHECK(f4.h.flags & FRAME_F_STAGED);
+	CHECK(ino_of(f4.memfd) == ino_of(f1.memfd));
+	check_body(&f4, BIG, 'd');
+
+	close(f1.memfd);
+	close(f2.memfd);
+	close(f3.memfd);
+	close(f4.memfd);
+	xpc_connection_cancel(c);
+	xpc_release(c);
+	close(sv[1]);
+}
+
+int main(void)
+{
+	harness_warm_dispatch();
+	harness_begin(60);
+	int base = harness_count_fds();
+	got_sem = dispatch_semaphore_create(0);
+	xpc_connection_t l = start_listener();
+
+	test_hostile(l);
+	test_good_stage(l, F_SEAL_SHRINK | F_SEAL_GROW);
+	test_good_stage(l, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
+	test_sender();
+
+	xpc_connection_cancel(l);
+	xpc_release(l);
+	conn_test_settle_fds(base);
+	return harness_end();
+}
