@@ -12,6 +12,11 @@
  * - one 64 MiB xpc_data message (create + send + receive + decode, ended by
  *   a small reply), against a SOCK_STREAM copy of 64 MiB into a fresh buffer
  *   of the receiver and into a reused one (GB/s, median of 5);
+ * - 1 MiB round trips (a 1 MiB xpc_data each way, built for each call),
+ *   the first LARGE_RTT_N ones of the connection (cold: the processes never
+ *   moved a large message before) and the next LARGE_RTT_N (warm), each
+ *   against a 1 MiB SOCK_STREAM ping-pong (length prefix, 8 MiB socket
+ *   buffers, reused buffers), interleaved in blocks of 20 (medians, us);
  * - with --sizes: round trips of { "n": int64, "data": xpc_data } built for
  *   each call, the service replying with the same data, at 64 B, 1 KiB,
  *   4 KiB, 16 KiB and 64 KiB, each interleaved in blocks of 200 with a raw
@@ -130,6 +135,11 @@ static double raw_oneway(int n)
 #define LARGE_LEN (64u << 20)
 #define LARGE_RUNS 5
 
+static struct {
+	double oneway, large, large_best, large_worst;
+	double cold, warm, raw_cold, raw_warm; /* 1 MiB round trips, us */
+} xres;
+
 /* Raw bulk: 64 MiB over a SOCK_STREAM socketpair into a buffer the reader
  * allocates for each transfer (as a receiver of a message must), or, with
  * @reuse, into one buffer it already touched (the pure copy cost). */
@@ -202,6 +212,11 @@ static int serve(int fd)
 			xpc_object_t data = xpc_dictionary_get_value(m, "data");
 			if (data)
 				xpc_dictionary_set_value(r, "data", data);
+			xpc_object_t echo = xpc_dictionary_get_value(m, "echo");
+			if (echo) { /* a new data object, as a service building its reply would */
+				size_t len = xpc_data_get_length(echo);
+				xpc_dictionary_set_data(r, "echo", xpc_data_get_bytes_ptr(echo), len);
+			}
 			xpc_connection_send_message(peer, r);
 			xpc_release(r);
 		});
@@ -232,6 +247,8 @@ static double bench_large(xpc_connection_t c)
 	}
 	qsort(t, LARGE_RUNS, sizeof(t[0]), cmp_u64);
 	free(buf);
+	xres.large_best = (double)LARGE_LEN / (double)t[0];
+	xres.large_worst = (double)LARGE_LEN / (double)t[LARGE_RUNS - 1];
 	return (double)LARGE_LEN / (double)t[LARGE_RUNS / 2];
 }
 
@@ -255,9 +272,112 @@ static double bench_oneway(xpc_connection_t c, int n)
 	return dt ? (double)n * 1e9 / (double)dt : -1;
 }
 
-static struct {
-	double oneway, large;
-} xres;
+/* ---- 1 MiB round trips, cold and warm ------------------------------------- */
+
+#define LARGE_RTT_LEN (1u << 20)
+#define LARGE_RTT_N 200
+#define LARGE_RTT_BLOCK 20
+
+static int full_io(int fd, void *p, size_t len, bool wr)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t r = wr ? write(fd, (char *)p + done, len - done) : read(fd, (char *)p + done, len - done);
+		if (r <= 0)
+			return -1;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+/* The raw 1 MiB echo: a length, then the payload, back the same way. */
+static int raw_stream_echo_start(pid_t *ret_pid)
+{
+	int sv[2], sz = 8 << 20;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	}
+	*ret_pid = fork();
+	if (*ret_pid == 0) {
+		char *buf = malloc(LARGE_RTT_LEN);
+		uint32_t n;
+		close(sv[0]);
+		while (full_io(sv[1], &n, sizeof(n), false) == 0 && n <= LARGE_RTT_LEN &&
+		       full_io(sv[1], buf, n, false) == 0)
+			if (full_io(sv[1], &n, sizeof(n), true) < 0 || full_io(sv[1], buf, n, true) < 0)
+				break;
+		_exit(0);
+	}
+	close(sv[1]);
+	return sv[0];
+}
+
+static int raw_stream_rtt(int fd, char *buf, uint64_t *dt)
+{
+	uint32_t n = LARGE_RTT_LEN;
+	uint64_t t0 = now_ns();
+
+	if (full_io(fd, &n, sizeof(n), true) < 0 || full_io(fd, buf, n, true) < 0 ||
+	    full_io(fd, &n, sizeof(n), false) < 0 || n != LARGE_RTT_LEN || full_io(fd, buf, n, false) < 0)
+		return -1;
+	*dt = now_ns() - t0;
+	return 0;
+}
+
+static int xpc_large_rtt(xpc_connection_t c, const char *payload, uint64_t *dt)
+{
+	uint64_t t0 = now_ns();
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_data(m, "echo", payload, LARGE_RTT_LEN);
+	xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, m);
+	xpc_release(m);
+	bool ok = xpc_get_type(r) == XPC_TYPE_DICTIONARY &&
+		  xpc_data_get_length(xpc_dictionary_get_value(r, "echo")) == LARGE_RTT_LEN;
+	xpc_release(r);
+	*dt = now_ns() - t0;
+	return ok ? 0 : -1;
+}
+
+/* LARGE_RTT_N round trips of each kind, in blocks; medians into @x, @raw. */
+static int large_rtt_series(xpc_connection_t c, int rawfd, double *x, double *raw)
+{
+	uint64_t tx[LARGE_RTT_N], tr[LARGE_RTT_N];
+	char *payload = malloc(LARGE_RTT_LEN), *rbuf = malloc(LARGE_RTT_LEN);
+
+	memset(payload, 'p', LARGE_RTT_LEN);
+	memset(rbuf, 'r', LARGE_RTT_LEN);
+	for (int i = 0; i < LARGE_RTT_N; i += LARGE_RTT_BLOCK) {
+		for (int k = i; k < i + LARGE_RTT_BLOCK; k++)
+			if (xpc_large_rtt(c, payload, &tx[k]) < 0)
+				return -1;
+		for (int k = i; k < i + LARGE_RTT_BLOCK; k++)
+			if (raw_stream_rtt(rawfd, rbuf, &tr[k]) < 0)
+				return -1;
+	}
+	free(payload);
+	free(rbuf);
+	*x = median_us(tx, LARGE_RTT_N);
+	*raw = median_us(tr, LARGE_RTT_N);
+	return 0;
+}
+
+/* Cold, then warm; the raw echo process is fresh too. */
+static void bench_large_rtt(xpc_connection_t c)
+{
+	pid_t pid;
+	int fd = raw_stream_echo_start(&pid);
+
+	if (fd < 0 || large_rtt_series(c, fd, &xres.cold, &xres.raw_cold) < 0 ||
+	    large_rtt_series(c, fd, &xres.warm, &xres.raw_warm) < 0)
+		fprintf(stderr, "1 MiB round trips failed\n");
+	close(fd);
+	waitpid(pid, NULL, 0);
+}
 
 /* The service process and a connection to it over an endpoint. */
 static xpc_connection_t service_start(const char *self, pid_t *ret_pid)
@@ -344,7 +464,7 @@ static int rtt_series(xpc_connection_t c, int rawfd, size_t len, int n, uint64_t
 	return result;
 }
 
-/* The small-dictionary series, then one-way and 64 MiB.  Returns the XPC
+/* 1 MiB round trips, the small-dictionary series, then one-way and 64 MiB.  Returns the XPC
  * median; the raw median is left in *ret_raw. */
 static double bench_xpc(const char *self, int n, uint64_t *t, uint64_t *traw, double *ret_raw)
 {
@@ -353,6 +473,8 @@ static double bench_xpc(const char *self, int n, uint64_t *t, uint64_t *traw, do
 	xpc_connection_t c = service_start(self, &pid);
 	int rawfd = raw_echo_start(&rawpid);
 
+	if (c && !getenv("BENCH_NO_LARGE"))
+		bench_large_rtt(c); /* first: before any large message */
 	if (!c || rawfd < 0 || rtt_series(c, rawfd, 0, n, t, traw, &xpc, ret_raw) < 0)
 		return -1;
 	close(rawfd);
@@ -427,9 +549,14 @@ int main(int argc, char **argv)
 	if (rawbulk > 0) {
 		printf("raw SOCK_STREAM 64 MiB copy into a fresh buffer: %.2f GB/s\n", rawbulk);
 		printf("raw SOCK_STREAM 64 MiB copy into a reused buffer: %.2f GB/s\n", rawwarm);
-		printf("xpc 64 MiB message (create + send + receive + decode): %.2f GB/s\n", xres.large);
+		printf("xpc 64 MiB message (create + send + receive + decode): %.2f GB/s (of %d: %.2f - %.2f)\n",
+		       xres.large, LARGE_RUNS, xres.large_worst, xres.large_best);
 		printf("ratio to fresh: %.2f, to reused: %.2f (goal >= 0.6)\n", xres.large / rawbulk,
 		       xres.large / rawwarm);
+		printf("1 MiB round trip, first %d (cold): xpc %.0f us, raw SOCK_STREAM %.0f us, ratio %.2f\n",
+		       LARGE_RTT_N, xres.cold, xres.raw_cold, xres.cold / xres.raw_cold);
+		printf("1 MiB round trip, next %d (warm): xpc %.0f us, raw SOCK_STREAM %.0f us, ratio %.2f\n",
+		       LARGE_RTT_N, xres.warm, xres.raw_warm, xres.warm / xres.raw_warm);
 	}
 	free(t);
 	return raw > 0 && xpc > 0 ? 0 : 1;

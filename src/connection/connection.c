@@ -107,6 +107,8 @@ static void conn_dispose(xpc_object_t obj)
 		dispatch_release(c->target);
 	free(c->name);
 	free(c->reason);
+	if (c->rx)
+		transport_frame_drop_view(c->rx);
 	free(c->rx);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->rx_lock);
@@ -199,6 +201,8 @@ int conn_start_link_locked(xpc_connection_t c)
 		c->rx = malloc(sizeof(*c->rx));
 		if (!c->rx)
 			return -ENOMEM;
+		c->rx->keep_view = true; /* the peer's stage stays mapped */
+		c->rx->view.map = NULL;
 	}
 	/* The read handler runs on the handler queue itself: a message is
 	 * handed to the event handler without another thread hand-off, and

@@ -249,39 +249,88 @@ static int transport_pread_all(int fd, uint8_t *p, size_t len, size_t off)
  * hold its header and body_len bytes.  Nothing is ever mapped, so a memfd
  * that lies about its size cannot fault the receiver: it is refused.
  */
-static int transport_check_ool(int memfd, const FrameHeader *h, const char **ret_reason)
+static int transport_check_ool(int memfd, const FrameHeader *h, struct stat *st, const char **ret_reason)
 {
 	bool staged = h->flags & FRAME_F_STAGED;
 	int need = staged ? F_SEAL_SHRINK | F_SEAL_GROW : TRANSPORT_SEALS;
-	struct stat st;
 	int seals = fcntl(memfd, F_GET_SEALS);
 
 	if (seals < 0 || (seals & need) != need) {
 		*ret_reason = "bad frame: out-of-line body not sealed";
 		return TRANSPORT_INVALID;
 	}
-	if (fstat(memfd, &st) < 0 || st.st_size < 0 ||
-	    (staged ? (uint64_t)st.st_size < TRANSPORT_STAGE_HDR + h->body_len
-		    : (uint64_t)st.st_size != h->body_len)) {
+	if (fstat(memfd, st) < 0 || st->st_size < 0 ||
+	    (staged ? (uint64_t)st->st_size < TRANSPORT_STAGE_HDR + h->body_len
+		    : (uint64_t)st->st_size != h->body_len)) {
 		*ret_reason = "bad frame: out-of-line body size disagrees";
 		return TRANSPORT_INVALID;
 	}
 	return 0;
 }
 
+void transport_frame_drop_view(TransportFrame *f)
+{
+	if (f->view.map)
+		munmap((void *)f->view.map, f->view.size);
+	f->view.map = NULL;
+}
+
+/* A stage is never larger than this (stage.c rounds to 2 MiB). */
+#define TRANSPORT_VIEW_MAX (TRANSPORT_STAGE_HDR + TRANSPORT_STAGE_MAX + (2u << 20))
+
+/*
+ * The peer's stage @memfd mapped read-only, kept in @f between frames (the
+ * same memfd comes with every staged frame of a link), or NULL: pread it.
+ * Safe to read: sealed against shrinking (checked), so no page of it can
+ * go away under the mapping; a hole punched in it reads as zeros.
+ */
+static const uint8_t *transport_view(TransportFrame *f, int memfd, const struct stat *st)
+{
+	void *p;
+
+	if (!f->keep_view || (uint64_t)st->st_size > TRANSPORT_VIEW_MAX)
+		return NULL;
+	if (f->view.map && f->view.dev == st->st_dev && f->view.ino == st->st_ino &&
+	    f->view.size == (size_t)st->st_size)
+		return f->view.map;
+	transport_frame_drop_view(f);
+	p = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_SHARED, memfd, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	f->view.map = p;
+	f->view.size = (size_t)st->st_size;
+	f->view.dev = st->st_dev;
+	f->view.ino = st->st_ino;
+	return p;
+}
+
+/* Copies the body out of @memfd into f->ool. */
+static int transport_copy_body(TransportFrame *f, int memfd, const struct stat *st)
+{
+	bool staged = f->hdr.flags & FRAME_F_STAGED;
+	const uint8_t *view = staged ? transport_view(f, memfd, st) : NULL;
+
+	if (view) {
+		memcpy(object_buffer_bytes(f->ool), view + TRANSPORT_STAGE_HDR, f->hdr.body_len);
+		return 0;
+	}
+	return transport_pread_all(memfd, object_buffer_bytes(f->ool), f->hdr.body_len,
+				   staged ? TRANSPORT_STAGE_HDR : 0);
+}
+
 static int transport_take_body(TransportFrame *f, const char **ret_reason)
 {
 	int memfd = f->fds[f->n_fds - 1];
 	bool staged = f->hdr.flags & FRAME_F_STAGED;
-	int r = transport_check_ool(memfd, &f->hdr, ret_reason);
+	struct stat st;
+	int r = transport_check_ool(memfd, &f->hdr, &st, ret_reason);
 
 	if (r != 0)
 		return r;
 	f->ool = object_buffer_new(f->hdr.body_len);
 	if (!f->ool)
 		return -ENOMEM;
-	if (transport_pread_all(memfd, object_buffer_bytes(f->ool), f->hdr.body_len,
-				staged ? TRANSPORT_STAGE_HDR : 0) < 0) {
+	if (transport_copy_body(f, memfd, &st) < 0) {
 		*ret_reason = "bad frame: out-of-line body unreadable";
 		return TRANSPORT_INVALID;
 	}

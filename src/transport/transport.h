@@ -35,6 +35,18 @@ typedef struct TransportFrame {
 	/* An out-of-line body: copied out of the sealed memfd into this buffer
 	 * (body points at its bytes); consumers may retain it. */
 	ObjectBuffer *ool;
+	/* Set by the owner of a frame reused for every receive of a link: the
+	 * peer's stage then stays mapped (read-only) from one frame to the
+	 * next and staged bodies are copied with memcpy, not pread (a
+	 * page-cache lookup per 4 KiB).  Zero-initialize view; unmap it with
+	 * transport_frame_drop_view(). */
+	bool keep_view;
+	struct {
+		const uint8_t *map; /* NULL: none */
+		size_t size;
+		dev_t dev;
+		ino_t ino;
+	} view;
 	/* private */
 	uint8_t pkt[FRAME_HEADER_SIZE + FRAME_MAX_INLINE];
 } TransportFrame;
@@ -61,6 +73,9 @@ int transport_recv_wait(int fd, TransportFrame *f, const char **ret_reason);
 /* Closes the descriptors not taken, drops the reference on an out-of-line
  * body. */
 void transport_frame_clear(TransportFrame *f);
+
+/* Unmaps the peer's stage kept by a keep_view frame (fine without one). */
+void transport_frame_drop_view(TransportFrame *f);
 
 /*
  * transport_send() - send one frame without blocking.
