@@ -11,7 +11,9 @@
  *   raw unbatched write() loop on a SOCK_SEQPACKET socketpair (messages/s);
  * - one 64 MiB xpc_data message (create + send + receive + decode, ended by
  *   a small reply), against a SOCK_STREAM copy of 64 MiB into a fresh buffer
- *   of the receiver and into a reused one (GB/s, median of 5);
+ *   of the receiver and into a reused one, the XPC and reused ones
+ *   interleaved round by round (GB/s, median of 5; the first XPC round
+ *   includes the cold start);
  * - 1 MiB round trips (a 1 MiB xpc_data each way, built for each call),
  *   the first LARGE_RTT_N ones of the connection (cold: the processes never
  *   moved a large message before) and the next LARGE_RTT_N (warm), each
@@ -136,36 +138,34 @@ static double raw_oneway(int n)
 #define LARGE_RUNS 5
 
 static struct {
-	double oneway, large, large_best, large_worst;
+	double oneway, large, large_best, large_worst; /* GB/s */
+	double raw_fresh, raw_reused;                  /* GB/s */
 	double cold, warm, raw_cold, raw_warm; /* 1 MiB round trips, us */
 } xres;
 
 /* Raw bulk: 64 MiB over a SOCK_STREAM socketpair into a buffer the reader
  * allocates for each transfer (as a receiver of a message must), or, with
- * @reuse, into one buffer it already touched (the pure copy cost). */
-static double raw_stream(bool reuse)
+ * @reuse, into one buffer it already touched (the pure copy cost).  The
+ * reader child acknowledges each 64 MiB with one byte, until EOF. */
+static int raw_stream_start(bool reuse, pid_t *ret_pid)
 {
 	int sv[2];
-	pid_t pid;
-	uint64_t t[LARGE_RUNS];
-	char *buf = malloc(LARGE_LEN), ack = 0;
 
-	memset(buf, 'x', LARGE_LEN);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
-	pid = fork();
-	if (pid == 0) {
+	*ret_pid = fork();
+	if (*ret_pid == 0) {
 		close(sv[0]);
 		char *warm = reuse ? malloc(LARGE_LEN) : NULL;
 		if (warm)
 			memset(warm, 0, LARGE_LEN);
-		for (int i = 0; i < LARGE_RUNS; i++) {
+		for (;;) {
 			char *in = warm ? warm : malloc(LARGE_LEN);
 			size_t got = 0;
 			while (got < LARGE_LEN) {
 				ssize_t r = read(sv[1], in + got, LARGE_LEN - got);
 				if (r <= 0)
-					_exit(1);
+					_exit(0);
 				got += (size_t)r;
 			}
 			if (write(sv[1], in + LARGE_LEN - 1, 1) != 1)
@@ -173,27 +173,27 @@ static double raw_stream(bool reuse)
 			if (!warm)
 				free(in);
 		}
-		_exit(0);
 	}
 	close(sv[1]);
-	for (int i = 0; i < LARGE_RUNS; i++) {
-		uint64_t t0 = now_ns();
-		size_t off = 0;
-		while (off < LARGE_LEN) {
-			ssize_t r = write(sv[0], buf + off, LARGE_LEN - off);
-			if (r <= 0)
-				return -1;
-			off += (size_t)r;
-		}
-		if (read(sv[0], &ack, 1) != 1)
-			return -1;
-		t[i] = now_ns() - t0;
+	return sv[0];
+}
+
+/* One 64 MiB transfer to a raw_stream_start() child; 0 on failure. */
+static uint64_t raw_stream_once(int fd, const char *buf)
+{
+	uint64_t t0 = now_ns();
+	size_t off = 0;
+	char ack;
+
+	while (off < LARGE_LEN) {
+		ssize_t r = write(fd, buf + off, LARGE_LEN - off);
+		if (r <= 0)
+			return 0;
+		off += (size_t)r;
 	}
-	close(sv[0]);
-	waitpid(pid, NULL, 0);
-	free(buf);
-	qsort(t, LARGE_RUNS, sizeof(t[0]), cmp_u64);
-	return (double)LARGE_LEN / (double)t[LARGE_RUNS / 2];
+	if (read(fd, &ack, 1) != 1)
+		return 0;
+	return now_ns() - t0;
 }
 
 static int serve(int fd)
@@ -227,29 +227,56 @@ static int serve(int fd)
 }
 
 /* A 64 MiB data message (out of line), timed from creating the message to
- * the small reply.  Return: GB/s (median of LARGE_RUNS). */
-static double bench_large(xpc_connection_t c)
+ * the small reply. */
+static uint64_t xpc_large_once(xpc_connection_t c, const char *buf)
+{
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+	uint64_t t0 = now_ns();
+	xpc_dictionary_set_data(m, "big", buf, LARGE_LEN);
+	xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, m);
+	uint64_t dt = now_ns() - t0;
+	bool ok = xpc_get_type(r) == XPC_TYPE_DICTIONARY;
+	xpc_release(r);
+	xpc_release(m);
+	return ok ? dt : 0;
+}
+
+static double gbps(uint64_t ns)
+{
+	return ns ? (double)LARGE_LEN / (double)ns : 0;
+}
+
+/* LARGE_RUNS rounds of one XPC 64 MiB message and one raw copy into a
+ * reused buffer, interleaved (the same load for both), then LARGE_RUNS raw
+ * copies into fresh buffers (apart: each frees and maps 64 MiB, which
+ * slows whatever runs next on this VM).  Medians (GB/s) into xres. */
+static void bench_large(xpc_connection_t c)
 {
 	char *buf = malloc(LARGE_LEN);
-	uint64_t t[LARGE_RUNS];
+	uint64_t t[LARGE_RUNS], tf[LARGE_RUNS], tr[LARGE_RUNS];
+	pid_t pf, pr;
+	int ff = raw_stream_start(false, &pf), fr = raw_stream_start(true, &pr);
 
 	memset(buf, 'x', LARGE_LEN);
 	for (int i = 0; i < LARGE_RUNS; i++) {
-		xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
-		uint64_t t0 = now_ns();
-		xpc_dictionary_set_data(m, "big", buf, LARGE_LEN);
-		xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, m);
-		t[i] = now_ns() - t0;
-		if (xpc_get_type(r) != XPC_TYPE_DICTIONARY)
-			fprintf(stderr, "64 MiB message: no reply\n");
-		xpc_release(r);
-		xpc_release(m);
+		t[i] = xpc_large_once(c, buf);
+		tr[i] = raw_stream_once(fr, buf);
 	}
-	qsort(t, LARGE_RUNS, sizeof(t[0]), cmp_u64);
+	for (int i = 0; i < LARGE_RUNS; i++)
+		tf[i] = raw_stream_once(ff, buf);
+	close(ff);
+	close(fr);
+	waitpid(pf, NULL, 0);
+	waitpid(pr, NULL, 0);
 	free(buf);
-	xres.large_best = (double)LARGE_LEN / (double)t[0];
-	xres.large_worst = (double)LARGE_LEN / (double)t[LARGE_RUNS - 1];
-	return (double)LARGE_LEN / (double)t[LARGE_RUNS / 2];
+	qsort(t, LARGE_RUNS, sizeof(t[0]), cmp_u64);
+	qsort(tf, LARGE_RUNS, sizeof(tf[0]), cmp_u64);
+	qsort(tr, LARGE_RUNS, sizeof(tr[0]), cmp_u64);
+	xres.large = gbps(t[LARGE_RUNS / 2]);
+	xres.large_best = gbps(t[0]);
+	xres.large_worst = gbps(t[LARGE_RUNS - 1]);
+	xres.raw_fresh = gbps(tf[LARGE_RUNS / 2]);
+	xres.raw_reused = gbps(tr[LARGE_RUNS / 2]);
 }
 
 /* One-way: @n messages, then one request; its reply comes after all of
@@ -482,7 +509,7 @@ static double bench_xpc(const char *self, int n, uint64_t *t, uint64_t *traw, do
 	if (!getenv("BENCH_NO_ONEWAY"))
 		xres.oneway = bench_oneway(c, n * 5);
 	if (!getenv("BENCH_NO_LARGE"))
-		xres.large = bench_large(c);
+		bench_large(c);
 	xpc_connection_cancel(c);
 	xpc_release(c);
 	kill(pid, SIGTERM);
@@ -538,8 +565,7 @@ int main(int argc, char **argv)
 	double xpc = bench_xpc("/proc/self/exe", n, t, traw, &raw);
 	free(traw);
 	double raw1 = raw_oneway(n * 5);
-	double rawbulk = getenv("BENCH_NO_LARGE") ? 0 : raw_stream(false);
-	double rawwarm = getenv("BENCH_NO_LARGE") ? 0 : raw_stream(true);
+	double rawbulk = xres.raw_fresh, rawwarm = xres.raw_reused;
 	printf("raw SEQPACKET ping-pong median: %.2f us\n", raw);
 	printf("xpc sync request/reply median: %.2f us\n", xpc);
 	printf("ratio: %.2f (goal <= 1.2)\n", raw > 0 ? xpc / raw : 0.0);
