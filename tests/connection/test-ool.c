@@ -22,6 +22,7 @@
 #include "transport/transport.h"
 #include "wire/wire.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -49,7 +50,10 @@ static xpc_connection_t start_listener(void)
 				xpc_object_t r = xpc_dictionary_create_reply(e);
 				if (!r)
 					return;
-				xpc_dictionary_set_uint64(r, "len", xpc_data_get_length(xpc_dictionary_get_value(e, "d")));
+				xpc_object_t d = xpc_dictionary_get_value(e, "d");
+				const uint8_t *bytes = xpc_data_get_bytes_ptr(d);
+				xpc_dictionary_set_uint64(r, "len", xpc_data_get_length(d));
+				xpc_dictionary_set_uint64(r, "first", bytes ? bytes[0] : 0);
 				atomic_fetch_add(&n_replies, 1);
 				xpc_connection_send_message(peer, r);
 				xpc_release(r);
@@ -166,14 +170,14 @@ static void test_hostile(xpc_connection_t l)
 		"bad encoding");
 }
 
-/* The encoding of { "d": @len bytes of 'x' }. */
-static void encode_big(size_t len, WireBuffer *b)
+/* The encoding of { "d": @len bytes of @c }. */
+static void encode_big(size_t len, char c, WireBuffer *b)
 {
 	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
 	uint8_t *bytes = malloc(len);
 	WireFds f = {0};
 
-	memset(bytes, 'x', len);
+	memset(bytes, c, len);
 	xpc_dictionary_set_data(m, "d", bytes, len);
 	REQUIRE(wire_encode_message(m, b, &f) == 0);
 	wire_fds_free(&f);
@@ -181,26 +185,66 @@ static void encode_big(size_t len, WireBuffer *b)
 	xpc_release(m);
 }
 
-/* A hand-made stage with a valid body is delivered and marked read. */
-static void test_good_stage(xpc_connection_t l, int seals)
+/* The reply to a staged request: its "first" (first byte of the data). */
+static uint64_t reply_first(int link)
+{
+	uint8_t pkt[512];
+	FrameHeader h;
+	xpc_object_t r = NULL;
+	uint64_t first = 0;
+	ssize_t n = recv(link, pkt, sizeof(pkt), 0);
+
+	REQUIRE(n >= (ssize_t)FRAME_HEADER_SIZE);
+	memcpy(&h, pkt, sizeof(h));
+	CHECK_EQ_INT(h.kind, FRAME_REPLY);
+	CHECK_EQ_INT(wire_decode_message(pkt + FRAME_HEADER_SIZE, (size_t)n - FRAME_HEADER_SIZE, NULL, 0, &r), 0);
+	if (r) {
+		CHECK_EQ_INT(xpc_dictionary_get_uint64(r, "len"), BIG);
+		first = xpc_dictionary_get_uint64(r, "first");
+		xpc_release(r);
+	}
+	return first;
+}
+
+/* Writes { "d": BIG bytes of @c } into stage @m, marked in use, adds
+ * @seals (if any), and sends it. */
+static void send_staged(int link, int m, char c, int seals)
 {
 	WireBuffer b = {0};
-	int link = raw_checkin(l), before = atomic_load(&n_replies);
 	uint64_t word = 1;
-	char buf[256];
 
-	encode_big(BIG, &b);
-	int m = make_memfd(TRANSPORT_STAGE_HDR + b.len + 10000, b.data, b.len, TRANSPORT_STAGE_HDR, 0);
+	encode_big(BIG, c, &b);
+	REQUIRE(pwrite(m, b.data, b.len, TRANSPORT_STAGE_HDR) == (ssize_t)b.len);
 	REQUIRE(pwrite(m, &word, sizeof(word), 0) == sizeof(word));
-	REQUIRE(fcntl(m, F_ADD_SEALS, seals) == 0);
+	if (seals)
+		REQUIRE(fcntl(m, F_ADD_SEALS, seals) == 0);
 	send_ool(link, FRAME_F_OOL | FRAME_F_STAGED | FRAME_F_WANTS_REPLY, b.len, m);
-	CHECK(recv(link, buf, sizeof(buf), 0) > (ssize_t)FRAME_HEADER_SIZE); /* the reply */
+	wire_buffer_free(&b);
+}
+
+/* Hand-made stages with valid bodies are delivered and marked read; the
+ * same stage sent again (the receiver keeps it mapped) gives the new
+ * body, not the old one. */
+static void test_good_stage(xpc_connection_t l, int seals)
+{
+	int link = raw_checkin(l), before = atomic_load(&n_replies);
+	uint64_t word;
+	int m = make_memfd(TRANSPORT_STAGE_HDR + BIG + 10000, NULL, 0, 0, 0);
+
+	/* sealed after writing: with F_SEAL_WRITE it cannot be marked read */
+	send_staged(link, m, 'x', seals);
+	CHECK_EQ_INT(reply_first(link), 'x');
 	CHECK_EQ_INT(atomic_load(&n_replies), before + 1);
 	REQUIRE(pread(m, &word, sizeof(word), 0) == sizeof(word));
 	/* marked read, unless sealed against writing (then it stays 1) */
 	CHECK_EQ_INT(word, (seals & F_SEAL_WRITE) ? 1 : 0);
+	if (!(seals & F_SEAL_WRITE)) {
+		send_staged(link, m, 'y', 0);
+		CHECK_EQ_INT(reply_first(link), 'y');
+		send_staged(link, m, 'z', 0);
+		CHECK_EQ_INT(reply_first(link), 'z');
+	}
 	close(m);
-	wire_buffer_free(&b);
 	close(link);
 	CHECK(conn_test_wait(got_sem, 30)); /* that peer ends normally */
 }
