@@ -23,6 +23,11 @@
  *   bench-xpc service NAME       the job: listens on NAME and on an
  *                                anonymous listener, answers as above
  *   bench-xpc idle-client NAME   (internal) the rss client
+ *   bench-xpc setup NAME [N]     only the set-up figures, interleaved: one
+ *                                raw connect + 64-byte round trip to a
+ *                                forked echo server, one named and one
+ *                                endpoint set-up, N (300) times; prints
+ *                                RESULT lines and the ratios to stderr
  *
  * Only the public API, linked to libxpc.so as users do.  The endpoint
  * comes the usual way: the job makes an anonymous listener and hands its
@@ -38,6 +43,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -325,6 +332,105 @@ static void run_all(const char *self, const char *name)
 	xpc_release(ep);
 }
 
+/* ---- set-up alone, interleaved with its raw baseline ------------------------------ */
+
+static pid_t raw_echo_server(struct sockaddr_un *sa)
+{
+	int l = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	pid_t pid;
+
+	snprintf(sa->sun_path, sizeof(sa->sun_path), "/tmp/bench-xpc-raw.%d", (int)getpid());
+	unlink(sa->sun_path);
+	if (l < 0 || bind(l, (struct sockaddr *)sa, sizeof(*sa)) < 0 || listen(l, 128) < 0)
+		bench_fail("raw listen");
+	pid = fork();
+	if (pid == 0) {
+		char buf[128];
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the bench */
+		for (;;) {
+			int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+			ssize_t r = c >= 0 ? read(c, buf, sizeof(buf)) : -1;
+			if (r > 0 && write(c, buf, (size_t)r) < 0)
+				_exit(1);
+			if (c >= 0)
+				close(c);
+		}
+	}
+	close(l);
+	return pid;
+}
+
+/* socket + connect + one 64-byte round trip + close, as bench-raw's setup. */
+static uint64_t raw_setup_once(const struct sockaddr_un *sa)
+{
+	char buf[64] = {0};
+	uint64_t t0 = bench_now_ns();
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 ||
+	    write(fd, buf, sizeof(buf)) != sizeof(buf) || read(fd, buf, sizeof(buf)) != sizeof(buf))
+		bench_fail("raw connect");
+	close(fd);
+	return bench_now_ns() - t0;
+}
+
+static uint64_t xpc_setup_once(xpc_connection_t (^make)(void), int i)
+{
+	uint64_t t0 = bench_now_ns();
+	xpc_connection_t c = activate(make());
+
+	if (ping(c, NULL, 0, i) < 0)
+		bench_fail("setup");
+	uint64_t dt = bench_now_ns() - t0;
+	xpc_connection_cancel(c);
+	xpc_release(c);
+	return dt;
+}
+
+static int setup_only(const char *name, int n)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	pid_t srv = raw_echo_server(&sa);
+	xpc_connection_t named = activate(xpc_connection_create_mach_service(name, NULL, 0));
+	xpc_endpoint_t ep = fetch_endpoint(named);
+	double *raw = calloc((size_t)n, sizeof(double)), *nm = calloc((size_t)n, sizeof(double));
+	double *en = calloc((size_t)n, sizeof(double));
+	xpc_connection_t (^mk_named)(void) = ^{
+		return xpc_connection_create_mach_service(name, NULL, 0);
+	};
+	xpc_connection_t (^mk_ep)(void) = ^{
+		return xpc_connection_create_from_endpoint(ep);
+	};
+
+	for (int i = -n / 10; i < n; i++) {
+		double r = (double)raw_setup_once(&sa);
+		double a = (double)xpc_setup_once(mk_named, i);
+		double b = (double)xpc_setup_once(mk_ep, i);
+		if (i >= 0) {
+			raw[i] = r;
+			nm[i] = a;
+			en[i] = b;
+		}
+	}
+	double pr, pn, pe;
+	double mr = bench_stats(raw, n, &pr), mn = bench_stats(nm, n, &pn), me = bench_stats(en, n, &pe);
+	bench_result("setup", "raw-connect-interleaved", -1, mr / 1000, pr / 1000, "us");
+	bench_result("setup", "xpc-named", -1, mn / 1000, pn / 1000, "us");
+	bench_result("setup", "xpc-endpoint", -1, me / 1000, pe / 1000, "us");
+	fprintf(stderr, "setup medians: raw %.1f us, named %.1f us (%.2fx), endpoint %.1f us (%.2fx)\n", mr / 1000,
+		mn / 1000, mn / mr, me / 1000, me / mr);
+	kill(srv, SIGKILL);
+	waitpid(srv, NULL, 0);
+	unlink(sa.sun_path);
+	xpc_connection_cancel(named);
+	xpc_release(named);
+	xpc_release(ep);
+	free(raw);
+	free(nm);
+	free(en);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -332,6 +438,8 @@ int main(int argc, char **argv)
 		service(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "idle-client"))
 		return idle_client(argv[2]);
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "setup"))
+		return setup_only(argv[2], argc == 4 ? atoi(argv[3]) : 300);
 	if (argc != 2) {
 		fprintf(stderr, "usage: bench-xpc NAME (with XPCD_SOCKET set)\n");
 		return 2;

@@ -27,6 +27,7 @@
  * sends requests and never reads the answers loses its link.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -36,6 +37,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <xpc/xpc.h>
 
@@ -167,7 +169,7 @@ static xpc_object_t op_lookup(const ControlPeer *peer, xpc_object_t req)
 	Job *job = name ? jobs_find_service(name, &s) : NULL;
 	xpc_object_t r, ep;
 
-	if (!job)
+	if (!job || job->unloading) /* an unloaded job still stopping vends nothing */
 		return reply_error(req, "unknown name", ESRCH);
 	if (!peer_allowed(job, peer))
 		return reply_error(req, "denied", EPERM);
@@ -268,10 +270,12 @@ static xpc_object_t op_on_job(xpc_object_t req, const char *op, Job *job)
 		jobs_remove(job);
 	} else if (!strcmp(op, "enable")) {
 		job->disabled = false;
+		control_services_changed();
 		if (!job->pid)
 			service_watch(job);
 	} else if (!strcmp(op, "disable")) {
 		job->disabled = true;
+		control_services_changed();
 		service_unwatch(job);
 	} else if (!strcmp(op, "kickstart")) {
 		if (job->pid && xpc_dictionary_get_bool(req, "kill")) {
@@ -492,6 +496,34 @@ static void on_accept(void *ctx)
 	}
 }
 
+/*
+ * The broker socket's mtime says which jobs generation clients looked names
+ * up in: set at listen time and moved on (by at least a second, so any
+ * file system's timestamps tell the values apart) whenever a job is loaded,
+ * unloaded, enabled or disabled.  A client's cache of looked-up channels is
+ * valid only while the socket's inode and mtime stay what they were
+ * (docs/services.md).
+ */
+static struct timespec services_generation;
+
+static void control_set_generation(void)
+{
+	struct timespec t[2] = {{.tv_nsec = UTIME_OMIT}, services_generation};
+
+	if (socket_path && utimensat(AT_FDCWD, socket_path, t, 0) < 0)
+		broker_log("cannot mark %s changed: %s (clients may keep using unloaded names)", socket_path,
+			   strerror(errno));
+}
+
+void control_services_changed(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	services_generation.tv_sec = now.tv_sec > services_generation.tv_sec ? now.tv_sec : services_generation.tv_sec + 1;
+	control_set_generation();
+}
+
 int control_listen(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -512,6 +544,8 @@ int control_listen(const char *path)
 		return -1;
 	}
 	socket_path = strdup(path);
+	clock_gettime(CLOCK_REALTIME, &services_generation);
+	control_set_generation();
 	accept_source = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)listen_fd, 0,
 					       dispatch_get_main_queue());
 	dispatch_source_set_event_handler_f(accept_source, on_accept);

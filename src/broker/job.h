@@ -125,6 +125,9 @@ typedef struct ControlPeer {
 xpc_object_t control_handle_request(const ControlPeer *peer, xpc_object_t req);
 int control_listen(const char *socket_path);
 void control_close(void);
+/* A job was loaded, unloaded, enabled or disabled: clients must look names up
+ * again (the socket's mtime moves on; docs/services.md). */
+void control_services_changed(void);
 
 /* log (registry.c) */
 void broker_log(const char *fmt, ...) __attribute__((__format__(__printf__, 1, 2)));

@@ -114,6 +114,7 @@ int jobs_add(Job *job, char *err, size_t errlen)
 	}
 	job->next = jobs;
 	jobs = job;
+	control_services_changed();
 	broker_log("%s: loaded (%zu service%s)", job->label, job->n_services, job->n_services == 1 ? "" : "s");
 	if (job->disabled || booting)
 		return 0;
@@ -140,6 +141,7 @@ void jobs_remove(Job *job)
 	if (!job->unloading) {
 		job->unloading = true;
 		service_close_channels(job);
+		control_services_changed();
 		broker_log("%s: unloading", job->label);
 	}
 	if (job->pid) {

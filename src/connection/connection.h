@@ -81,4 +81,12 @@ int connection_get_socket_borrow(xpc_connection_t conn);
  */
 void connection_set_send_limits(xpc_connection_t conn, size_t max_bytes, size_t max_fds);
 
+/*
+ * connection_forget_services() - empty the process-wide cache of looked-up
+ * channels (name -> W, docs/services.md) and close its descriptors; the
+ * next named connection asks the broker again.  The test harness calls it
+ * before its descriptor-leak check.
+ */
+void connection_forget_services(void);
+
 #endif /* XPC_CONNECTION_CONNECTION_H */

@@ -1,14 +1,17 @@
 /*
  * service.c - named services (docs/services.md): the client's deferred
- * lookup over the broker socket and check-in, the service's listener from
- * the XPCD_LISTEN_* descriptors, xpc_main and the transaction counter.
+ * lookup over the broker socket and check-in, the process-wide cache of
+ * looked-up channels, the service's listener from the XPCD_LISTEN_*
+ * descriptors, xpc_main and the transaction counter.
  *
  * A named client is an ordinary peer connection whose link is made late:
  * activation (and, after INTERRUPTED, the next send) sets `connecting`;
- * messages queue meanwhile.  With a cached W (from an earlier lookup) it
- * checks in directly; otherwise it asks the broker for the name's endpoint
- * over a short-lived broker link, then checks in.  The broker is never on
- * the data path.
+ * messages queue meanwhile.  When this process has looked the name up
+ * before, and the broker is still the same and has changed no job since
+ * (its socket's inode and mtime, docs/services.md), it checks in at once
+ * over the cached W; otherwise, or when that check-in fails, it asks the
+ * broker for the name's endpoint over a short-lived broker link, then
+ * checks in.  The broker is never on the data path.
  */
 #include "connection/internal.h"
 #include "dispatch/internal.h"
@@ -16,6 +19,7 @@
 #include <Block.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,12 +47,11 @@ static void service_broker_path(bool privileged, char *buf, size_t size)
 	snprintf(buf, size, "/run/xpcd/system.sock");
 }
 
-static int service_connect_broker(char *path, size_t size, char *why, size_t why_size)
+static int service_connect_broker(const char *path, char *why, size_t why_size)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd;
 
-	service_broker_path(false, path, size);
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(why, why_size, "no broker at %s: path too long", path);
 		return -ENAMETOOLONG;
@@ -65,21 +68,175 @@ static int service_connect_broker(char *path, size_t size, char *why, size_t why
 	return fd;
 }
 
-/* With a W known: check in and bring the link up (locked). */
-static void service_checkin_locked(xpc_connection_t c)
+/* ---- the cache of looked-up channels ----------------------------------------
+ *
+ * name -> a duplicate of the W the broker answered, for SERVICE_CACHE_MAX
+ * names, valid for one broker identity: its socket's path, device, inode
+ * and mtime.  xpcd sets that mtime anew whenever it loads, unloads, enables
+ * or disables a job (docs/services.md), and a restarted broker has a new
+ * socket, so any of these empties the cache and the next connection asks
+ * the broker again: "unknown name", "denied" and "disabled" are never
+ * answered from here (errors are not cached at all).  A check-in over a
+ * cached W that fails (the channel is closed: job unloaded, or the broker
+ * and the job are both gone) drops the entry and asks the broker.
+ */
+#define SERVICE_CACHE_MAX 32
+
+typedef struct BrokerId {
+	char path[256];
+	bool valid; /* the socket exists */
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+} BrokerId;
+
+static struct {
+	pthread_mutex_t lock;
+	BrokerId id;
+	struct {
+		char *name;
+		int w;
+	} e[SERVICE_CACHE_MAX];
+	size_t n, next; /* entries; the next one to replace when full */
+} service_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void service_broker_id(BrokerId *id)
+{
+	struct stat st;
+
+	memset(id, 0, sizeof(*id));
+	service_broker_path(false, id->path, sizeof(id->path));
+	if (stat(id->path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return;
+	id->valid = true;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	id->mtime = st.st_mtim;
+}
+
+static bool service_same_broker(const BrokerId *a, const BrokerId *b)
+{
+	return a->valid && b->valid && a->dev == b->dev && a->ino == b->ino && a->mtime.tv_sec == b->mtime.tv_sec &&
+	       a->mtime.tv_nsec == b->mtime.tv_nsec && !strcmp(a->path, b->path);
+}
+
+static void service_cache_clear_locked(void)
+{
+	for (size_t i = 0; i < service_cache.n; i++) {
+		free(service_cache.e[i].name);
+		close(service_cache.e[i].w);
+	}
+	service_cache.n = service_cache.next = 0;
+}
+
+/* A duplicate of the cached W of @name for the broker @id, or -1 (the cache
+ * is emptied when @id is not the broker it was filled from). */
+static int service_cache_get(const BrokerId *id, const char *name)
+{
+	int w = -1;
+
+	pthread_mutex_lock(&service_cache.lock);
+	if (!service_same_broker(id, &service_cache.id)) {
+		service_cache_clear_locked();
+		service_cache.id = *id;
+	}
+	for (size_t i = 0; i < service_cache.n; i++)
+		if (!strcmp(service_cache.e[i].name, name)) {
+			w = fcntl(service_cache.e[i].w, F_DUPFD_CLOEXEC, 3);
+			break;
+		}
+	pthread_mutex_unlock(&service_cache.lock);
+	return w;
+}
+
+static void service_cache_drop_locked(size_t i)
+{
+	free(service_cache.e[i].name);
+	close(service_cache.e[i].w);
+	service_cache.e[i] = service_cache.e[--service_cache.n];
+	if (service_cache.next > service_cache.n)
+		service_cache.next = 0;
+}
+
+static void service_cache_drop(const char *name)
+{
+	pthread_mutex_lock(&service_cache.lock);
+	for (size_t i = 0; i < service_cache.n; i++)
+		if (!strcmp(service_cache.e[i].name, name)) {
+			service_cache_drop_locked(i);
+			break;
+		}
+	pthread_mutex_unlock(&service_cache.lock);
+}
+
+/* Remembers @w (borrowed) for @name, if the broker is still the one @id
+ * names, the one asked before the lookup. */
+static void service_cache_put(const BrokerId *id, const char *name, int w)
+{
+	char *n;
+	int d;
+
+	pthread_mutex_lock(&service_cache.lock);
+	if (!service_same_broker(id, &service_cache.id))
+		goto out;
+	for (size_t i = 0; i < service_cache.n; i++)
+		if (!strcmp(service_cache.e[i].name, name)) {
+			service_cache_drop_locked(i);
+			break;
+		}
+	n = strdup(name);
+	d = fcntl(w, F_DUPFD_CLOEXEC, 3);
+	if (!n || d < 0) {
+		free(n);
+		if (d >= 0)
+			close(d);
+		goto out;
+	}
+	if (service_cache.n == SERVICE_CACHE_MAX) {
+		service_cache_drop_locked(service_cache.next);
+		service_cache.next = (service_cache.next + 1) % SERVICE_CACHE_MAX;
+	}
+	service_cache.e[service_cache.n].name = n;
+	service_cache.e[service_cache.n].w = d;
+	service_cache.n++;
+out:
+	pthread_mutex_unlock(&service_cache.lock);
+}
+
+void connection_forget_services(void)
+{
+	pthread_mutex_lock(&service_cache.lock);
+	service_cache_clear_locked();
+	memset(&service_cache.id, 0, sizeof(service_cache.id));
+	pthread_mutex_unlock(&service_cache.lock);
+}
+
+/* ---- lookup and check-in ------------------------------------------------------ */
+
+/* With a W known: check in and bring the link up (locked).
+ * Return: 0, or -1 when the channel is closed (nothing was reported). */
+static int service_checkin_locked(xpc_connection_t c, bool report_gone)
 {
 	const char *why = NULL;
+	int r;
 
 	c->connecting = false;
-	if (conn_checkin(c->send_w, &c->fd, &why) < 0) {
-		conn_fail_locked(c, "service gone", false);
-		return;
+	r = conn_checkin(c->send_w, &c->fd, &why);
+	if (r == -EAGAIN) {
+		conn_fail_locked(c, why, false);
+		return 0;
+	}
+	if (r < 0) {
+		if (report_gone)
+			conn_fail_locked(c, "service gone", false);
+		return -1;
 	}
 	if (conn_start_link_locked(c) < 0) {
 		conn_fail_locked(c, "limit exceeded: out of memory", false);
-		return;
+		return 0;
 	}
 	conn_flush_locked(c);
+	return 0;
 }
 
 /*
@@ -90,11 +247,14 @@ static void service_checkin_locked(xpc_connection_t c)
  * cannot fail to be queued), after every event read before it, so TEXT is
  * there when the link's end answers the lookup with INVALID.  (A broker
  * that sends this after its reply is ignored: the reply came first.)
+ * `id` is the broker as it was before the lookup: the answer is cached only
+ * if it is still the same (service_cache_put).
  */
 typedef struct Lookup {
 	xpc_connection_t c, b;
 	xpc_object_t reply;
 	char *refused;
+	BrokerId id;
 	atomic_int refs; /* b's last event and the answer: the later frees */
 	DispatchItem item;
 } Lookup;
@@ -107,7 +267,14 @@ static void service_lookup_unref(Lookup *lk)
 	free(lk);
 }
 
-static void service_lookup_reply(xpc_connection_t c, xpc_object_t reply, const char *refused)
+static void service_use_w_locked(xpc_connection_t c, int w)
+{
+	if (c->send_w >= 0)
+		close(c->send_w);
+	c->send_w = w;
+}
+
+static void service_lookup_reply(xpc_connection_t c, const BrokerId *id, xpc_object_t reply, const char *refused)
 {
 	xpc_object_t ep = NULL;
 	const char *err = refused;
@@ -121,10 +288,9 @@ static void service_lookup_reply(xpc_connection_t c, xpc_object_t reply, const c
 		int efd = ep && xpc_get_type(ep) == XPC_TYPE_ENDPOINT ? endpoint_object_borrow_fd(ep) : -1;
 		int w = efd >= 0 ? fcntl(efd, F_DUPFD_CLOEXEC, 3) : -1;
 		if (w >= 0) {
-			if (c->send_w >= 0)
-				close(c->send_w);
-			c->send_w = w;
-			service_checkin_locked(c);
+			service_use_w_locked(c, w);
+			service_cache_put(id, c->name ? c->name : "", w);
+			service_checkin_locked(c, true);
 		} else {
 			conn_fail_locked(c, err ? err : "no broker answer", false);
 		}
@@ -137,7 +303,7 @@ static void service_lookup_done(void *ctx)
 {
 	Lookup *lk = ctx;
 
-	service_lookup_reply(lk->c, lk->reply, lk->refused);
+	service_lookup_reply(lk->c, &lk->id, lk->reply, lk->refused);
 	xpc_release(lk->reply);
 	xpc_connection_cancel(lk->b);
 	xpc_release(lk->b);
@@ -157,9 +323,9 @@ static void service_lookup_event(Lookup *lk, xpc_object_t ev)
 		service_lookup_unref(lk);
 }
 
-static void service_lookup_locked(xpc_connection_t c)
+static void service_lookup_locked(xpc_connection_t c, const BrokerId *id)
 {
-	char path[256], why[512];
+	char why[512];
 	xpc_connection_t b;
 	xpc_object_t msg;
 	Lookup *lk = calloc(1, sizeof(*lk));
@@ -169,7 +335,7 @@ static void service_lookup_locked(xpc_connection_t c)
 		conn_fail_locked(c, "limit exceeded: out of memory", false);
 		return;
 	}
-	fd = service_connect_broker(path, sizeof(path), why, sizeof(why));
+	fd = service_connect_broker(id->path, why, sizeof(why));
 	if (fd < 0) {
 		free(lk);
 		conn_fail_locked(c, why, false);
@@ -183,6 +349,7 @@ static void service_lookup_locked(xpc_connection_t c)
 	}
 	lk->c = c;
 	lk->b = b;
+	lk->id = *id;
 	atomic_init(&lk->refs, 2);
 	xpc_connection_set_event_handler(b, ^(xpc_object_t ev) {
 		service_lookup_event(lk, ev);
@@ -199,14 +366,28 @@ static void service_lookup_locked(xpc_connection_t c)
 	xpc_release(msg);
 }
 
+/*
+ * Activation, and the first send after INTERRUPTED (locked): check in over
+ * the cached W when the cache has one for this broker; when there is none,
+ * or that channel is closed, ask the broker.
+ */
 void conn_service_lookup_start(xpc_connection_t c)
 {
+	const char *name = c->name ? c->name : "";
+	BrokerId id;
+	int w;
+
 	c->connecting = true;
-	if (c->send_w >= 0) {
-		service_checkin_locked(c);
-		return;
+	service_broker_id(&id);
+	w = service_cache_get(&id, name);
+	if (w >= 0) {
+		service_use_w_locked(c, w);
+		if (service_checkin_locked(c, false) == 0)
+			return;
+		service_cache_drop(name);
+		c->connecting = true;
 	}
-	service_lookup_locked(c);
+	service_lookup_locked(c, &id);
 }
 
 /* The descriptor XPCD_LISTEN_* gives this process for @name, or -1. */

@@ -11,15 +11,20 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <xpc/xpc.h>
 
+#include "connection/connection.h"
 #include "harness.h"
 
 #define NAME "org.xpc.test.echo"
@@ -204,6 +209,54 @@ static void close_conn(xpc_connection_t c)
 {
 	xpc_connection_cancel(c);
 	xpc_release(c);
+}
+
+/* A control request (as xpcctl sends it) on @label; true if the broker
+ * answered ok. */
+static bool broker_request(const char *op, const char *label)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	bool ok = false;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	REQUIRE(fd >= 0);
+	REQUIRE(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	xpc_connection_t b = connection_create_from_socket(fd, NULL);
+	REQUIRE(b);
+	xpc_connection_set_event_handler(b, ^(xpc_object_t ev) {
+		(void)ev;
+	});
+	xpc_connection_resume(b);
+	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_string(msg, "xpcd.op", op);
+	xpc_dictionary_set_string(msg, "label", label);
+	xpc_object_t r = xpc_connection_send_message_with_reply_sync(b, msg);
+	ok = xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_bool(r, "ok");
+	xpc_release(r);
+	xpc_release(msg);
+	close_conn(b);
+	return ok;
+}
+
+/* A new named connection's first request fails with INVALID; true if the
+ * reason contains @why. */
+static bool named_fails_with(const char *name, const char *why)
+{
+	xpc_connection_t c = connect_named(name, NULL);
+	xpc_object_t r = echo(c, "echo", 1);
+	char *reason = xpc_connection_copy_invalidation_reason(c);
+	bool ok = r == XPC_ERROR_CONNECTION_INVALID && reason && strstr(reason, why);
+
+	if (!ok) {
+		char *d = xpc_copy_description(r);
+		fprintf(stderr, "expected INVALID \"%s\", got %s (%s)\n", why, d, reason ? reason : "no reason");
+		free(d);
+	}
+	xpc_release(r);
+	free(reason);
+	close_conn(c);
+	return ok;
 }
 
 /* ---- scenarios ---------------------------------------------------------------- */
@@ -464,6 +517,100 @@ static void scenario_keepalive(void)
 	CHECK(starts <= 6);
 }
 
+/* ---- the cache of looked-up channels (docs/services.md) ------------------------- */
+
+/* Kills @pid and waits until every thread of it is gone, so its descriptors
+ * are closed: its main thread shows as a zombie earlier, while the others
+ * still exit (a pidfd polls readable only once all have). */
+static void wait_all_threads_gone(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	int pidfd = -1;
+#endif
+
+	kill(pid, SIGKILL);
+	if (pidfd >= 0) {
+		struct pollfd p = {pidfd, POLLIN, 0};
+		CHECK(poll(&p, 1, 10000) == 1);
+		close(pidfd);
+		return;
+	}
+	for (int i = 0; i < 1000 && process_alive(pid); i++)
+		usleep(10000);
+	usleep(200 * 1000); /* no pidfd: leave its other threads time to exit */
+}
+
+/* Unloading a job whose name this process looked up before: the next named
+ * connection asks the broker again and gets "unknown name", at once (the
+ * stopping instance still holds the channel). */
+static void scenario_cached_unload(void)
+{
+	write_job("echo", NAME, "<key>ExitTimeOut</key><integer>1</integer>\n");
+	start_broker();
+	xpc_connection_t c = connect_named(NAME, NULL);
+	CHECK(echo_pid(c, 1) > 0);
+	close_conn(c);
+	c = connect_named(NAME, NULL); /* from the cache */
+	CHECK(echo_pid(c, 2) > 0);
+	close_conn(c);
+	CHECK(broker_request("unload", "echo"));
+	CHECK(named_fails_with(NAME, "unknown name"));
+	CHECK(named_fails_with(NAME, "unknown name")); /* errors are not cached */
+}
+
+/* disable/enable after a cached lookup: "disabled", then served again. */
+static void scenario_cached_disable(void)
+{
+	write_job("echo", NAME, NULL);
+	start_broker();
+	xpc_connection_t c = connect_named(NAME, NULL);
+	int64_t pid = echo_pid(c, 1);
+	CHECK(pid > 0);
+	close_conn(c);
+	CHECK(broker_request("disable", "echo"));
+	CHECK(named_fails_with(NAME, "disabled"));
+	CHECK(broker_request("enable", "echo"));
+	c = connect_named(NAME, NULL);
+	CHECK_EQ_INT(echo_pid(c, 2), pid);
+	close_conn(c);
+}
+
+/* 1000 named connections in a row: the same instance serves them, no
+ * descriptor is left behind; once looked up, the name needs no broker while
+ * its service runs; when both are gone the check-in over the cached channel
+ * fails and the lookup's error is reported. */
+static void scenario_cached_many(void)
+{
+	write_job("echo", NAME, NULL);
+	start_broker();
+	xpc_connection_t c = connect_named(NAME, NULL);
+	int64_t pid = echo_pid(c, 0);
+	CHECK(pid > 0);
+	close_conn(c);
+	usleep(200 * 1000); /* cancelled links close asynchronously */
+	int fds = harness_count_fds();
+	for (int i = 1; i <= 1000; i++) {
+		c = connect_named(NAME, NULL);
+		int64_t p = echo_pid(c, i);
+		close_conn(c);
+		if (p != pid) {
+			CHECK_EQ_INT(p, pid);
+			break;
+		}
+	}
+	for (int i = 0; i < 500 && harness_count_fds() > fds; i++)
+		usleep(10000);
+	CHECK_EQ_INT(harness_count_fds(), fds);
+	stop_broker();
+	c = connect_named(NAME, NULL);
+	CHECK_EQ_INT(echo_pid(c, 1001), pid); /* the broker is not needed */
+	close_conn(c);
+	wait_all_threads_gone((pid_t)pid);
+	CHECK(named_fails_with(NAME, "no broker at"));
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; void (*fn)(void); } scenarios[] = {
@@ -472,6 +619,8 @@ int main(int argc, char **argv)
 		{"crash", scenario_crash},                 {"broker-killed", scenario_broker_killed},
 		{"keepalive", scenario_keepalive},         {"restart", scenario_restart},
 		{"denied", scenario_denied},               {"job-settings", scenario_job_settings},
+		{"cached-unload", scenario_cached_unload}, {"cached-disable", scenario_cached_disable},
+		{"cached-many", scenario_cached_many},
 		{NULL, NULL},
 	};
 

@@ -105,10 +105,14 @@ static xpc_object_t request(const char *op, uint64_t n)
 	return m;
 }
 
-/* Settles descriptors back to @base (teardown is asynchronous). */
+/* Settles descriptors back to @base (teardown is asynchronous); the cache
+ * of looked-up channels keeps one on purpose (docs/services.md). */
 static int settle_fds(int base)
 {
-	int n = count_fds();
+	int n;
+
+	connection_forget_services();
+	n = count_fds();
 
 	for (int i = 0; i < 500 && n > base; i++) {
 		usleep(10000);
