@@ -74,9 +74,11 @@ static void manager_wake(void)
 /* Live watches are also kept in a list: the kernel's copy of the pointer is
  * invisible to LeakSanitizer, and a source only the manager holds is not a
  * leak. */
-int manager_watch_add(ManagerWatch *w)
+int manager_watch_add(ManagerWatch *w, bool armed)
 {
-	struct epoll_event ev = {.events = w->events | EPOLLONESHOT, .data.ptr = w};
+	/* Disarmed: a one-shot watch with no events (epoll still reports
+	 * EPOLLHUP/EPOLLERR; a spurious delivery is harmless). */
+	struct epoll_event ev = {.events = (armed ? w->events : 0) | EPOLLONESHOT, .data.ptr = w};
 
 	if (epoll_ctl(mgr.epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0)
 		return -errno;

@@ -25,6 +25,7 @@
 #ifndef XPC_DISPATCH_MANAGER_H
 #define XPC_DISPATCH_MANAGER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct ManagerWatch ManagerWatch;
@@ -36,9 +37,11 @@ struct ManagerWatch {
 	ManagerWatch *prev, *next; /* private: the list of live watches */
 };
 
-/* Starts watching @w->fd (one-shot).  Return: 0, or a negative errno (-EPERM:
- * epoll cannot watch this kind of descriptor, e.g. a regular file). */
-int manager_watch_add(ManagerWatch *w);
+/* Starts watching @w->fd (one-shot); @armed false: only registered, as if
+ * it had just fired (re-arm it with manager_watch_rearm).  Return: 0, or a
+ * negative errno (-EPERM: epoll cannot watch this kind of descriptor, e.g.
+ * a regular file). */
+int manager_watch_add(ManagerWatch *w, bool armed);
 /* Re-arms a watch after its ready callback (any thread). */
 int manager_watch_rearm(ManagerWatch *w);
 /* Stops watching; call on the manager thread only (see ManagerCall). */
