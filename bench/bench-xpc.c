@@ -43,6 +43,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -78,6 +79,13 @@ static void answer(xpc_connection_t peer, xpc_object_t m)
 	xpc_dictionary_set_int64(r, "n", xpc_dictionary_get_int64(m, "n"));
 	if (xpc_dictionary_get_bool(m, "get-endpoint"))
 		xpc_dictionary_set_value(r, "endpoint", service_endpoint);
+	if (xpc_dictionary_get_bool(m, "get-usage")) {
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		xpc_dictionary_set_int64(r, "switches", ru.ru_nvcsw + ru.ru_nivcsw);
+		xpc_dictionary_set_int64(r, "cpu-us", ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec +
+							   ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec);
+	}
 	if (data && xpc_dictionary_get_bool(m, "bulk"))
 		xpc_dictionary_set_int64(r, "sum", touch_pages(data));
 	else if (data)
@@ -387,6 +395,47 @@ static uint64_t xpc_setup_once(xpc_connection_t (^make)(void), int i)
 	return dt;
 }
 
+/* Context switches and CPU time of this process (@self) or of the service
+ * (over @c). */
+static void usage_of(xpc_connection_t c, int64_t *switches, int64_t *cpu_us)
+{
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_object_t r;
+
+	xpc_dictionary_set_bool(m, "get-usage", true);
+	r = xpc_connection_send_message_with_reply_sync(c, m);
+	*switches = xpc_dictionary_get_int64(r, "switches");
+	*cpu_us = xpc_dictionary_get_int64(r, "cpu-us");
+	xpc_release(r);
+	xpc_release(m);
+}
+
+static void self_usage(int64_t *switches, int64_t *cpu_us)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	*switches = ru.ru_nvcsw + ru.ru_nivcsw;
+	*cpu_us = ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
+}
+
+/* What one set-up costs beside time, load-independent: context switches
+ * and CPU time of the client and of the service, over @n in a row. */
+static void setup_cost(const char *series, xpc_connection_t named, xpc_connection_t (^make)(void), int n)
+{
+	int64_t cs0, cu0, ss0, su0, cs1, cu1, ss1, su1;
+
+	self_usage(&cs0, &cu0);
+	usage_of(named, &ss0, &su0);
+	for (int i = 0; i < n; i++)
+		(void)xpc_setup_once(make, i);
+	usleep(20000); /* let the cancelled links' clean-up run */
+	self_usage(&cs1, &cu1);
+	usage_of(named, &ss1, &su1);
+	fprintf(stderr, "%s per set-up: client %.1f switches %.1f us CPU, service %.1f switches %.1f us CPU\n", series,
+		(double)(cs1 - cs0) / n, (double)(cu1 - cu0) / n, (double)(ss1 - ss0 - 1) / n, (double)(su1 - su0) / n);
+}
+
 static int setup_only(const char *name, int n)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -419,6 +468,8 @@ static int setup_only(const char *name, int n)
 	bench_result("setup", "xpc-endpoint", -1, me / 1000, pe / 1000, "us");
 	fprintf(stderr, "setup medians: raw %.1f us, named %.1f us (%.2fx), endpoint %.1f us (%.2fx)\n", mr / 1000,
 		mn / 1000, mn / mr, me / 1000, me / mr);
+	setup_cost("named", named, mk_named, n);
+	setup_cost("endpoint", named, mk_ep, n);
 	kill(srv, SIGKILL);
 	waitpid(srv, NULL, 0);
 	unlink(sa.sun_path);

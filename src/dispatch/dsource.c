@@ -237,6 +237,12 @@ static void dsource_deliver(void *arg)
 
 /* ---- manager side (manager thread) ------------------------------------------------ */
 
+/* A suspended source is not kicked: its delivery would only find it
+ * suspended, and resume kicks it when the event is still there (has_event
+ * stored before suspended is read here, suspended changed before has_event
+ * is read there, both sequentially consistent: one of the two sees the
+ * other's write).  A sync reader keeps a connection's READ source suspended
+ * while it reads the socket itself: no worker is woken for what it reads. */
 static void dsource_merge(dispatch_source_t ds, uintptr_t value, int add)
 {
 	if (atomic_load(&ds->state) & SOURCE_CANCELLED)
@@ -246,6 +252,8 @@ static void dsource_merge(dispatch_source_t ds, uintptr_t value, int add)
 	else
 		atomic_store(&ds->pending, value);
 	atomic_store(&ds->has_event, 1);
+	if (atomic_load(&ds->suspended) && !(atomic_load(&ds->state) & SOURCE_CANCEL_READY))
+		return;
 	dsource_kick(ds);
 }
 
@@ -481,11 +489,24 @@ static void dsource_activate(DispatchHead *h)
 		manager_call(&ds->call);
 }
 
+/*
+ * A suspended READ/WRITE source's watch is disarmed, so the manager thread is
+ * not woken for a descriptor nobody reads (a sync caller reading the socket
+ * itself, back pressure, an idle WRITE source); resume re-arms it, and
+ * epoll then reports what is ready at once.  A re-arm racing with this
+ * (a delivery that read `suspended` before it changed) leaves it armed:
+ * then an event is only recorded (dsource_merge) until resume.
+ */
 static void dsource_suspend(DispatchHead *h)
 {
 	dispatch_source_t ds = (dispatch_source_t)h;
 
-	atomic_fetch_add(&ds->suspended, 1);
+	if (atomic_fetch_add(&ds->suspended, 1) != 0 || (ds->kind != SOURCE_READ && ds->kind != SOURCE_WRITE))
+		return;
+	pthread_mutex_lock(&ds->lock);
+	if ((atomic_load(&ds->state) & (SOURCE_WATCHED | SOURCE_CANCELLED)) == SOURCE_WATCHED)
+		manager_watch_disarm(&ds->watch);
+	pthread_mutex_unlock(&ds->lock);
 }
 
 static void dsource_resume(DispatchHead *h)

@@ -99,6 +99,13 @@ int manager_watch_rearm(ManagerWatch *w)
 	return epoll_ctl(mgr.epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0 ? -errno : 0;
 }
 
+int manager_watch_disarm(ManagerWatch *w)
+{
+	struct epoll_event ev = {.events = EPOLLONESHOT, .data.ptr = w};
+
+	return epoll_ctl(mgr.epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0 ? -errno : 0;
+}
+
 void manager_watch_remove(ManagerWatch *w)
 {
 	epoll_ctl(mgr.epfd, EPOLL_CTL_DEL, w->fd, NULL);

@@ -44,6 +44,8 @@ struct ManagerWatch {
 int manager_watch_add(ManagerWatch *w, bool armed);
 /* Re-arms a watch after its ready callback (any thread). */
 int manager_watch_rearm(ManagerWatch *w);
+/* Disarms a watch until manager_watch_rearm (any thread). */
+int manager_watch_disarm(ManagerWatch *w);
 /* Stops watching; call on the manager thread only (see ManagerCall). */
 void manager_watch_remove(ManagerWatch *w);
 
