@@ -16,8 +16,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "object/internal.h"
+#include "shared/zalloc.h"
 
 void object_misuse(const char *fmt, ...)
 {
@@ -33,7 +35,7 @@ void object_misuse(const char *fmt, ...)
 
 void *object_alloc(const struct _xpc_type_s *type, size_t size)
 {
-	struct xpc_object_s *obj = calloc(1, size);
+	struct xpc_object_s *obj = shared_zalloc(size);
 
 	if (!obj)
 		return NULL;

@@ -1,8 +1,10 @@
 /*
  * hashmap.c - string-keyed open-addressing hash table (see hashmap.h).
  *
- * Invariants: cap is 0 or a power of two; used <= cap * 3 / 4 after every
- * insertion (tombstones count as used so probing always ends at an empty
+ * Invariants: while slots is NULL (cap 0) the map is inline: count entries
+ * in inl[0 .. count-1] (a block of HASHMAP_INLINE, allocated with the first
+ * entry), keys shorter than HASHMAP_INLINE_KEY.  Otherwise
+ * cap is a power of two; used <= cap * 3 / 4 after every insertion (tombstones count as used so probing always ends at an empty
  * slot); a probe sequence for a key visits slots hash, hash+1, ... modulo
  * cap and stops at the first empty slot.
  */
@@ -13,6 +15,7 @@
 #include <sys/random.h>
 
 #include "shared/hashmap.h"
+#include "shared/zalloc.h"
 
 static char hashmap_tombstone_byte;
 #define HASHMAP_TOMBSTONE (&hashmap_tombstone_byte)
@@ -74,6 +77,10 @@ static void hashmap_ensure_seed(HashMap *map)
 
 void hashmap_destroy(HashMap *map, void (*free_value)(void *value))
 {
+	if (!map->slots && free_value)
+		for (size_t i = 0; i < map->count; i++)
+			free_value(map->inl[i].value);
+	free(map->inl);
 	for (size_t i = 0; i < map->cap; i++) {
 		struct hashmap_slot *s = &map->slots[i];
 
@@ -108,26 +115,49 @@ static size_t hashmap_find(const HashMap *map, const char *key, uint64_t hash, b
 	}
 }
 
-static struct hashmap_slot *hashmap_lookup(const HashMap *map, const char *key)
+/* Index of @key in an inline map, or -1. */
+static int hashmap_inline_find(const HashMap *map, const char *key)
+{
+	for (size_t i = 0; i < map->count; i++)
+		if (map->inl[i].key[0] == key[0] && strcmp(map->inl[i].key, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+static struct hashmap_slot *hashmap_lookup_hashed(const HashMap *map, const char *key, uint64_t hash)
 {
 	size_t i;
 
 	if (map->count == 0)
 		return NULL;
-	i = hashmap_find(map, key, hashmap_key_hash(map, key), false);
+	i = hashmap_find(map, key, hash, false);
 	return map->slots[i].key ? &map->slots[i] : NULL;
+}
+
+/* The value's location, or NULL when @key is absent. */
+static void **hashmap_value_ref(HashMap *map, const char *key)
+{
+	struct hashmap_slot *s;
+	int i;
+
+	if (!map->slots) {
+		i = hashmap_inline_find(map, key);
+		return i < 0 ? NULL : &map->inl[i].value;
+	}
+	s = hashmap_lookup_hashed(map, key, hashmap_key_hash(map, key));
+	return s ? &s->value : NULL;
 }
 
 void *hashmap_get(const HashMap *map, const char *key)
 {
-	struct hashmap_slot *s = hashmap_lookup(map, key);
+	void **v = hashmap_value_ref((HashMap *)map, key);
 
-	return s ? s->value : NULL;
+	return v ? *v : NULL;
 }
 
 bool hashmap_contains(const HashMap *map, const char *key)
 {
-	return hashmap_lookup(map, key) != NULL;
+	return hashmap_value_ref((HashMap *)map, key) != NULL;
 }
 
 /* Rebuilds the table with @cap slots, dropping tombstones. */
@@ -136,7 +166,7 @@ static int hashmap_resize(HashMap *map, size_t cap)
 	struct hashmap_slot *old = map->slots, *slots;
 	size_t old_cap = map->cap;
 
-	slots = calloc(cap, sizeof(*slots));
+	slots = shared_zalloc(cap * sizeof(*slots)); /* cap is bounded by the caller */
 	if (!slots)
 		return -ENOMEM;
 	map->slots = slots;
@@ -148,6 +178,49 @@ static int hashmap_resize(HashMap *map, size_t cap)
 		slots[hashmap_find(map, old[i].key, old[i].hash, true)] = old[i];
 	}
 	free(old);
+	return 0;
+}
+
+/* strdup through malloc (so allocation-failure tests reach it). */
+static char *hashmap_strdup(const char *key)
+{
+	size_t len = strlen(key) + 1;
+	char *copy = malloc(len);
+
+	if (copy)
+		memcpy(copy, key, len);
+	return copy;
+}
+
+/* Moves an inline map to a table of 8 slots; the map is unchanged on
+ * failure. */
+static int hashmap_leave_inline(HashMap *map)
+{
+	char *keys[HASHMAP_INLINE];
+	size_t n = map->count;
+
+	for (size_t i = 0; i < n; i++) {
+		keys[i] = hashmap_strdup(map->inl[i].key);
+		if (!keys[i]) {
+			while (i > 0)
+				free(keys[--i]);
+			return -ENOMEM;
+		}
+	}
+	if (hashmap_resize(map, 8) < 0) {
+		for (size_t i = 0; i < n; i++)
+			free(keys[i]);
+		return -ENOMEM;
+	}
+	hashmap_ensure_seed(map);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t h = hashmap_key_hash(map, keys[i]);
+		map->slots[hashmap_find(map, keys[i], h, true)] =
+			(struct hashmap_slot){.key = keys[i], .value = map->inl[i].value, .hash = h};
+	}
+	map->used = n;
+	free(map->inl);
+	map->inl = NULL;
 	return 0;
 }
 
@@ -166,15 +239,20 @@ static int hashmap_reserve_one(HashMap *map)
 	return hashmap_resize(map, cap);
 }
 
-/* strdup through malloc (so allocation-failure tests reach it). */
-static char *hashmap_strdup(const char *key)
+/* Adds @key to an inline map if it fits.  Return: 1 added, 0 it does
+ * not fit, -ENOMEM. */
+static int hashmap_inline_put(HashMap *map, const char *key, void *value)
 {
-	size_t len = strlen(key) + 1;
-	char *copy = malloc(len);
+	size_t len = strlen(key);
 
-	if (copy)
-		memcpy(copy, key, len);
-	return copy;
+	if (map->count >= HASHMAP_INLINE || len >= HASHMAP_INLINE_KEY)
+		return 0;
+	if (!map->inl && !(map->inl = malloc(HASHMAP_INLINE * sizeof(*map->inl))))
+		return -ENOMEM;
+	memcpy(map->inl[map->count].key, key, len + 1);
+	map->inl[map->count].value = value;
+	map->count++;
+	return 1;
 }
 
 int hashmap_put(HashMap *map, const char *key, void *value, void **ret_old)
@@ -184,11 +262,25 @@ int hashmap_put(HashMap *map, const char *key, void *value, void **ret_old)
 	char *copy;
 	size_t i;
 
-	hashmap_ensure_seed(map);
-	hash = hashmap_key_hash(map, key);
 	if (ret_old)
 		*ret_old = NULL;
-	s = hashmap_lookup(map, key);
+	if (!map->slots) {
+		void **v = hashmap_value_ref(map, key);
+		if (v) {
+			if (ret_old)
+				*ret_old = *v;
+			*v = value;
+			return 0;
+		}
+		int r = hashmap_inline_put(map, key, value);
+		if (r != 0)
+			return r < 0 ? r : 0;
+		if (hashmap_leave_inline(map) < 0)
+			return -ENOMEM;
+	}
+	hashmap_ensure_seed(map);
+	hash = hashmap_key_hash(map, key);
+	s = hashmap_lookup_hashed(map, key, hash);
 	if (s) {
 		if (ret_old)
 			*ret_old = s->value;
@@ -210,9 +302,19 @@ int hashmap_put(HashMap *map, const char *key, void *value, void **ret_old)
 
 void *hashmap_remove(HashMap *map, const char *key)
 {
-	struct hashmap_slot *s = hashmap_lookup(map, key);
+	struct hashmap_slot *s;
 	void *value;
 
+	if (!map->slots) {
+		int i = hashmap_inline_find(map, key);
+		if (i < 0)
+			return NULL;
+		value = map->inl[i].value;
+		map->count--;
+		memmove(&map->inl[i], &map->inl[i + 1], (map->count - (size_t)i) * sizeof(map->inl[0]));
+		return value;
+	}
+	s = hashmap_lookup_hashed(map, key, hashmap_key_hash(map, key));
 	if (!s)
 		return NULL;
 	value = s->value;
@@ -230,6 +332,14 @@ size_t hashmap_count(const HashMap *map)
 
 bool hashmap_next(const HashMap *map, size_t *cursor, const char **ret_key, void **ret_value)
 {
+	if (!map->slots) {
+		if (*cursor >= map->count)
+			return false;
+		*ret_key = map->inl[*cursor].key;
+		*ret_value = map->inl[*cursor].value;
+		(*cursor)++;
+		return true;
+	}
 	for (size_t i = *cursor; i < map->cap; i++) {
 		struct hashmap_slot *s = &map->slots[i];
 

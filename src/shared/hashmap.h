@@ -1,11 +1,15 @@
 /*
  * hashmap.h - a map from C-string keys to pointers, O(1) average lookup.
  *
- * Open addressing with linear probing over a power-of-two table.  The map
+ * Small maps (up to HASHMAP_INLINE entries with keys shorter than
+ * HASHMAP_INLINE_KEY bytes: most messages) keep their entries, keys
+ * included, in one small block found by a linear scan: one allocation for
+ * the map instead of a table and a copy per key, and no hashing.  The first entry that does not fit moves the map, for good, to
+ * open addressing with linear probing over a power-of-two table.  The map
  * owns a private copy of every key; values are opaque pointers the caller
  * manages (hashmap_destroy() can call a function on each).  Iteration order
- * is unspecified and changes when the table grows; the map must not be
- * modified while it is being iterated.
+ * is unspecified and changes when the map grows or loses an entry; the map
+ * must not be modified while it is being iterated.
  *
  * Hashes are seeded per map (from the map's address and a process-wide
  * random value), so an outsider cannot predict collisions; callers still
@@ -24,12 +28,21 @@ struct hashmap_slot {
 	uint64_t hash;
 };
 
+#define HASHMAP_INLINE 4
+#define HASHMAP_INLINE_KEY 24 /* bytes, the NUL included */
+
+struct hashmap_inline {
+	void *value;
+	char key[HASHMAP_INLINE_KEY];
+};
+
 typedef struct HashMap {
-	struct hashmap_slot *slots;
+	struct hashmap_slot *slots; /* NULL: the entries are in inl[] */
 	size_t cap;   /* 0 or a power of two */
 	size_t count; /* live entries */
 	size_t used;  /* live entries + tombstones */
 	uint64_t seed;
+	struct hashmap_inline *inl; /* while slots is NULL: inl[0 .. count-1] (NULL: none yet) */
 } HashMap;
 
 #define HASHMAP_INIT {0}

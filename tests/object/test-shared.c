@@ -1,8 +1,10 @@
 /*
  * test-shared.c - src/shared: the string-keyed hash table (put, replace,
- * remove, tombstone reuse, growth, iteration, destroy) and StrBuf (appends,
- * printf, indent, steal, empty).
+ * remove, tombstone reuse, growth, iteration, destroy; the inline small
+ * map and its move to a table by count and by key length) and StrBuf
+ * (appends, printf, indent, steal, empty).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +79,65 @@ static void test_hashmap(void)
 	free(k1);
 }
 
+/* The keys of @map ("k0".."k9", each with its digit as value) as a bit set. */
+static unsigned key_bits(const HashMap *map)
+{
+	size_t cursor = 0;
+	const char *k;
+	void *v;
+	unsigned bits = 0;
+
+	while (hashmap_next(map, &cursor, &k, &v)) {
+		CHECK(k[0] == 'k' && (long)(intptr_t)v == k[1] - '0');
+		bits |= 1u << (k[1] - '0');
+	}
+	return bits;
+}
+
+static void put_k(HashMap *map, int i)
+{
+	char key[3] = {'k', (char)('0' + i), 0};
+
+	CHECK(hashmap_put(map, key, (void *)(intptr_t)i, NULL) == 0);
+}
+
+static void test_hashmap_small(void)
+{
+	HashMap map = HASHMAP_INIT;
+	void *old = NULL;
+	char long_key[HASHMAP_INLINE_KEY + 1];
+
+	for (int i = 0; i < HASHMAP_INLINE; i++)
+		put_k(&map, i);
+	CHECK(map.slots == NULL); /* still inline */
+	CHECK_EQ_INT(key_bits(&map), (1u << HASHMAP_INLINE) - 1);
+	CHECK(hashmap_put(&map, "k1", (void *)(intptr_t)1, &old) == 0 && old == (void *)(intptr_t)1);
+	CHECK(hashmap_remove(&map, "k0") == NULL); /* value 0 */
+	CHECK(!hashmap_contains(&map, "k0") && hashmap_contains(&map, "k3"));
+	CHECK_EQ_INT(hashmap_count(&map), HASHMAP_INLINE - 1);
+	CHECK_EQ_INT(key_bits(&map), ((1u << HASHMAP_INLINE) - 1) & ~1u);
+	put_k(&map, 0);
+	put_k(&map, 9); /* one more than fits: a table from here on */
+	CHECK(map.slots != NULL);
+	CHECK_EQ_INT(hashmap_count(&map), HASHMAP_INLINE + 1);
+	CHECK_EQ_INT(key_bits(&map), ((1u << HASHMAP_INLINE) - 1) | 1u << 9);
+	CHECK(hashmap_get(&map, "k9") == (void *)(intptr_t)9 && hashmap_get(&map, "k2") == (void *)(intptr_t)2);
+	hashmap_destroy(&map, NULL);
+	CHECK(map.slots == NULL && hashmap_count(&map) == 0);
+	/* a key too long to be kept inline moves a one-entry map */
+	put_k(&map, 5);
+	memset(long_key, 'x', sizeof(long_key) - 1);
+	long_key[sizeof(long_key) - 1] = 0;
+	CHECK(hashmap_put(&map, long_key, NULL, NULL) == 0);
+	CHECK(map.slots != NULL && hashmap_contains(&map, long_key));
+	CHECK(hashmap_get(&map, "k5") == (void *)(intptr_t)5);
+	long_key[HASHMAP_INLINE_KEY - 1] = 0; /* the longest inline key */
+	hashmap_destroy(&map, NULL);
+	CHECK(hashmap_put(&map, long_key, (void *)1, NULL) == 0 && map.slots == NULL);
+	CHECK(hashmap_get(&map, long_key) == (void *)1);
+	hashmap_destroy(&map, NULL);
+}
+
 static void test_strbuf(void)
 {
 	StrBuf sb = STRBUF_INIT;
@@ -110,6 +171,7 @@ int main(void)
 {
 	harness_begin(30);
 	test_hashmap();
+	test_hashmap_small();
 	test_strbuf();
 	return harness_end();
 }
