@@ -24,6 +24,12 @@
  *   4 KiB, 16 KiB and 64 KiB, each interleaved in blocks of 200 with a raw
  *   SOCK_SEQPACKET ping-pong of the same payload both ways.
  *
+ * Where libsystemd is found (HAVE_SDBUS), every round-trip series is also
+ * interleaved with sd-bus peer to peer: a method Echo(ay) -> ay over a
+ * socketpair to a forked sd-bus server, the message built for each call
+ * (64 bytes against the small dictionary, else the same payload);
+ * BENCH_NO_SDBUS=1 leaves it out.
+ *
  *   bench-connection [iterations]              (default 20000)
  *   bench-connection --sizes [iterations]      (per size; default 5000)
  *
@@ -46,6 +52,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef HAVE_SDBUS
+#include <sys/prctl.h>
+#include <systemd/sd-bus.h>
+#endif
 
 static uint64_t now_ns(void)
 {
@@ -70,6 +80,17 @@ static double median_us(uint64_t *v, int n)
 
 #define RAW_MAX (64u * 1024u)
 
+/* In a forked child: keeps @fd as descriptor 3 and closes every other one
+ * above 2, so that no child holds another's socket open (which would keep
+ * it from seeing its peer's end).  Returns 3. */
+static int child_keep(int fd)
+{
+	if (fd != 3 && dup2(fd, 3) < 0)
+		_exit(1);
+	close_range(4, ~0u, 0);
+	return 3;
+}
+
 /* A raw SEQPACKET echo child for the interleaved ping-pong (packets up to
  * RAW_MAX bytes); returns the parent's end. */
 static int raw_echo_start(pid_t *ret_pid)
@@ -81,10 +102,10 @@ static int raw_echo_start(pid_t *ret_pid)
 		return -1;
 	*ret_pid = fork();
 	if (*ret_pid == 0) {
-		close(sv[0]);
+		int fd = child_keep(sv[1]);
 		for (;;) {
-			ssize_t r = read(sv[1], buf, sizeof(buf));
-			if (r <= 0 || write(sv[1], buf, (size_t)r) != r)
+			ssize_t r = read(fd, buf, sizeof(buf));
+			if (r <= 0 || write(fd, buf, (size_t)r) != r)
 				_exit(0);
 		}
 	}
@@ -103,6 +124,130 @@ static int raw_rtt(int fd, size_t len, uint64_t *dt)
 	*dt = now_ns() - t0;
 	return 0;
 }
+
+#ifdef HAVE_SDBUS
+#define SDBUS_PATH "/org/xpc/Bench"
+#define SDBUS_IFACE "org.xpc.Bench"
+
+static int sdbus_echo(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	const void *p = NULL;
+	size_t len = 0;
+	sd_bus_message *r = NULL;
+	int rc;
+
+	(void)userdata;
+	(void)error;
+	rc = sd_bus_message_read_array(m, 'y', &p, &len);
+	if (rc >= 0)
+		rc = sd_bus_message_new_method_return(m, &r);
+	if (rc >= 0)
+		rc = sd_bus_message_append_array(r, 'y', p, len);
+	if (rc >= 0)
+		rc = sd_bus_send(NULL, r, NULL);
+	sd_bus_message_unref(r);
+	return rc < 0 ? rc : 1;
+}
+
+static const sd_bus_vtable sdbus_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_METHOD("Echo", "ay", "ay", sdbus_echo, 0),
+	SD_BUS_VTABLE_END,
+};
+
+/* The server: peer to peer on @fd until the client goes. */
+static void sdbus_serve(int fd)
+{
+	sd_bus *bus = NULL;
+	sd_id128_t id;
+
+	if (sd_bus_new(&bus) < 0 || sd_bus_set_fd(bus, fd, fd) < 0 || sd_id128_randomize(&id) < 0 ||
+	    sd_bus_set_server(bus, 1, id) < 0 || sd_bus_start(bus) < 0 ||
+	    sd_bus_add_object_vtable(bus, NULL, SDBUS_PATH, SDBUS_IFACE, sdbus_vtable, NULL) < 0)
+		_exit(1);
+	for (;;) {
+		int r = sd_bus_process(bus, NULL);
+		if (r < 0)
+			_exit(0);
+		if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0)
+			_exit(0);
+	}
+}
+
+static void *sdbus_start(pid_t *ret_pid)
+{
+	int sv[2];
+	sd_bus *bus = NULL;
+
+	*ret_pid = -1;
+	if (getenv("BENCH_NO_SDBUS"))
+		return NULL;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return NULL;
+	*ret_pid = fork();
+	if (*ret_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		sdbus_serve(child_keep(sv[1]));
+	}
+	close(sv[1]);
+	if (sd_bus_new(&bus) < 0 || sd_bus_set_fd(bus, sv[0], sv[0]) < 0 || sd_bus_start(bus) < 0)
+		return NULL;
+	return bus;
+}
+
+static void sdbus_stop(void *bus, pid_t pid)
+{
+	if (bus)
+		sd_bus_flush_close_unref(bus);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+/* One Echo call of @len bytes. */
+static int sdbus_rtt(void *bus, size_t len, uint64_t *dt)
+{
+	static char payload[RAW_MAX];
+	sd_bus_message *m = NULL, *reply = NULL;
+	sd_bus_error err = SD_BUS_ERROR_NULL;
+	const void *p;
+	size_t got = (size_t)-1;
+	uint64_t t0 = now_ns();
+	int rc = sd_bus_message_new_method_call(bus, &m, NULL, SDBUS_PATH, SDBUS_IFACE, "Echo");
+
+	if (rc >= 0)
+		rc = sd_bus_message_append_array(m, 'y', payload, len);
+	if (rc >= 0)
+		rc = sd_bus_call(bus, m, 0, &err, &reply);
+	if (rc >= 0)
+		rc = sd_bus_message_read_array(reply, 'y', &p, &got);
+	sd_bus_error_free(&err);
+	sd_bus_message_unref(reply);
+	sd_bus_message_unref(m);
+	*dt = now_ns() - t0;
+	return rc >= 0 && got == len ? 0 : -1;
+}
+#else
+static void *sdbus_start(pid_t *ret_pid)
+{
+	*ret_pid = -1;
+	return NULL;
+}
+
+static void sdbus_stop(void *bus, pid_t pid)
+{
+	(void)bus;
+	(void)pid;
+}
+
+static int sdbus_rtt(void *bus, size_t len, uint64_t *dt)
+{
+	(void)bus;
+	(void)len;
+	*dt = 0;
+	return -1;
+}
+#endif
 
 /* Raw one-way: @n writes of 96 bytes, the reader acknowledges the last. */
 static double raw_oneway(int n)
@@ -460,12 +605,17 @@ static int xpc_rtt(xpc_connection_t c, xpc_object_t msg, const void *data, size_
 	return ok ? 0 : -1;
 }
 
-/* @n timed round trips (after 1000 untimed) of XPC on @c and raw on @rawfd,
- * interleaved in blocks of 200 so that both see the same load of the
- * machine: the small dictionary against 96 raw bytes (@len 0), or @len
- * bytes of data against @len raw bytes.  Medians in us. */
-static int rtt_series(xpc_connection_t c, int rawfd, size_t len, int n, uint64_t *t, uint64_t *traw,
-		      double *ret_xpc, double *ret_raw)
+/* Medians of one interleaved series (us; sd 0 without sd-bus). */
+typedef struct {
+	double xpc, raw, sd;
+} Medians;
+
+/* @n timed round trips (after 1000 untimed) of XPC on @c, raw on @rawfd and
+ * sd-bus on @sd (if not NULL), interleaved in blocks of 200 so that all see
+ * the same load of the machine: the small dictionary against 96 raw bytes
+ * and a 64-byte Echo (@len 0), or @len bytes of data against @len bytes. */
+static int rtt_series(xpc_connection_t c, int rawfd, void *sd, size_t len, int n, uint64_t *t, uint64_t *traw,
+		      uint64_t *tsd, Medians *ret)
 {
 	static char payload[RAW_MAX];
 	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
@@ -474,38 +624,46 @@ static int rtt_series(xpc_connection_t c, int rawfd, size_t len, int n, uint64_t
 	xpc_dictionary_set_string(msg, "op", "ping");
 	for (int i = 0; i < n + 1000 && result == 0; i++) {
 		uint64_t dt;
-		if (i % 200 == 0) /* a block of raw round trips first */
+		if (i % 200 == 0) { /* a block of raw round trips, one of sd-bus ones */
 			for (int k = i; k < i + 200 && k < n + 1000; k++) {
 				if (raw_rtt(rawfd, len ? len : 96, &dt) < 0)
 					return -1;
 				if (k >= 1000)
 					traw[k - 1000] = dt;
 			}
+			for (int k = i; sd && k < i + 200 && k < n + 1000; k++) {
+				if (sdbus_rtt(sd, len ? len : 64, &dt) < 0)
+					return -1;
+				if (k >= 1000)
+					tsd[k - 1000] = dt;
+			}
+		}
 		result = xpc_rtt(c, msg, len ? payload : NULL, len, i, &dt);
 		if (i >= 1000)
 			t[i - 1000] = dt;
 	}
 	xpc_release(msg);
-	*ret_xpc = median_us(t, n);
-	*ret_raw = median_us(traw, n);
+	ret->xpc = median_us(t, n);
+	ret->raw = median_us(traw, n);
+	ret->sd = sd ? median_us(tsd, n) : 0;
 	return result;
 }
 
-/* 1 MiB round trips, the small-dictionary series, then one-way and 64 MiB.  Returns the XPC
- * median; the raw median is left in *ret_raw. */
-static double bench_xpc(const char *self, int n, uint64_t *t, uint64_t *traw, double *ret_raw)
+/* 1 MiB round trips, the small-dictionary series, then one-way and 64 MiB. */
+static int bench_xpc(const char *self, int n, uint64_t *t, uint64_t *traw, uint64_t *tsd, Medians *ret)
 {
-	pid_t pid, rawpid;
-	double xpc = -1;
+	pid_t pid, rawpid, sdpid;
 	xpc_connection_t c = service_start(self, &pid);
 	int rawfd = raw_echo_start(&rawpid);
+	void *sd = sdbus_start(&sdpid);
 
 	if (c && !getenv("BENCH_NO_LARGE"))
 		bench_large_rtt(c); /* first: before any large message */
-	if (!c || rawfd < 0 || rtt_series(c, rawfd, 0, n, t, traw, &xpc, ret_raw) < 0)
+	if (!c || rawfd < 0 || rtt_series(c, rawfd, sd, 0, n, t, traw, tsd, ret) < 0)
 		return -1;
 	close(rawfd);
 	waitpid(rawpid, NULL, 0);
+	sdbus_stop(sd, sdpid);
 	if (!getenv("BENCH_NO_ONEWAY"))
 		xres.oneway = bench_oneway(c, n * 5);
 	if (!getenv("BENCH_NO_LARGE"))
@@ -514,7 +672,7 @@ static double bench_xpc(const char *self, int n, uint64_t *t, uint64_t *traw, do
 	xpc_release(c);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
-	return xpc;
+	return 0;
 }
 
 /* --sizes: one line per payload size. */
@@ -522,27 +680,32 @@ static int bench_sizes(const char *self, int n)
 {
 	static const size_t sizes[] = {64, 1024, 4096, 16384, 65536};
 	uint64_t *t = calloc((size_t)n, sizeof(*t)), *traw = calloc((size_t)n, sizeof(*traw));
-	pid_t pid, rawpid;
+	uint64_t *tsd = calloc((size_t)n, sizeof(*tsd));
+	pid_t pid, rawpid, sdpid;
 	xpc_connection_t c = service_start(self, &pid);
 	int rawfd = raw_echo_start(&rawpid), result = 0;
+	void *sd = sdbus_start(&sdpid);
 
-	if (!c || rawfd < 0 || !t || !traw)
+	if (!c || rawfd < 0 || !t || !traw || !tsd)
 		return 1;
-	printf("%-8s %10s %10s %6s\n", "payload", "raw us", "xpc us", "ratio");
+	printf("%-8s %9s %9s %9s %8s %8s\n", "payload", "raw us", "sd-bus us", "xpc us", "xpc/raw", "xpc/sd");
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && result == 0; i++) {
-		double x = 0, r = 0;
-		result = rtt_series(c, rawfd, sizes[i], n, t, traw, &x, &r);
-		printf("%-8zu %10.2f %10.2f %6.2f\n", sizes[i], r, x, r > 0 ? x / r : 0.0);
+		Medians m = {0};
+		result = rtt_series(c, rawfd, sd, sizes[i], n, t, traw, tsd, &m);
+		printf("%-8zu %9.2f %9.2f %9.2f %8.2f %8.2f\n", sizes[i], m.raw, m.sd, m.xpc, m.xpc / m.raw,
+		       m.sd > 0 ? m.xpc / m.sd : 0.0);
 	}
-	printf("(goal: <= 1.5 up to 64 KiB)\n");
+	printf("(goals: xpc/raw <= 1.5 up to 64 KiB; small dictionary xpc/raw <= 1.2 and xpc/sd < 1)\n");
 	close(rawfd);
 	waitpid(rawpid, NULL, 0);
+	sdbus_stop(sd, sdpid);
 	xpc_connection_cancel(c);
 	xpc_release(c);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 	free(t);
 	free(traw);
+	free(tsd);
 	return result == 0 ? 0 : 1;
 }
 
@@ -569,15 +732,20 @@ int main(int argc, char **argv)
 	if (n < 100)
 		n = 100;
 	t = calloc((size_t)n, sizeof(*t));
-	uint64_t *traw = calloc((size_t)n, sizeof(*traw));
-	double raw = 0;
-	double xpc = bench_xpc(bench_self(), n, t, traw, &raw);
+	uint64_t *traw = calloc((size_t)n, sizeof(*traw)), *tsd = calloc((size_t)n, sizeof(*tsd));
+	Medians m = {0};
+	int r = bench_xpc(bench_self(), n, t, traw, tsd, &m);
 	free(traw);
+	free(tsd);
 	double raw1 = raw_oneway(n * 5);
 	double rawbulk = xres.raw_fresh, rawwarm = xres.raw_reused;
-	printf("raw SEQPACKET ping-pong median: %.2f us\n", raw);
-	printf("xpc sync request/reply median: %.2f us\n", xpc);
-	printf("ratio: %.2f (goal <= 1.2)\n", raw > 0 ? xpc / raw : 0.0);
+	printf("raw SEQPACKET ping-pong median: %.2f us\n", m.raw);
+	printf("xpc sync request/reply median: %.2f us\n", m.xpc);
+	printf("ratio: %.2f (goal <= 1.2)\n", m.raw > 0 ? m.xpc / m.raw : 0.0);
+	if (m.sd > 0) {
+		printf("sd-bus p2p Echo(ay) 64 B median: %.2f us\n", m.sd);
+		printf("xpc / sd-bus: %.2f (goal < 1)\n", m.xpc / m.sd);
+	}
 	printf("raw SEQPACKET one-way write loop: %.0f msgs/s\n", raw1);
 	printf("xpc one-way send_message: %.0f msgs/s\n", xres.oneway);
 	printf("ratio: %.2f (goal >= 1)\n", raw1 > 0 ? xres.oneway / raw1 : 0.0);
@@ -594,5 +762,5 @@ int main(int argc, char **argv)
 		       LARGE_RTT_N, xres.warm, xres.raw_warm, xres.warm / xres.raw_warm);
 	}
 	free(t);
-	return raw > 0 && xpc > 0 ? 0 : 1;
+	return r == 0 && m.raw > 0 && m.xpc > 0 ? 0 : 1;
 }
