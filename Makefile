@@ -67,7 +67,7 @@ bench: build
 	./scripts/install-deps.sh --bench
 	./bench/run.sh build
 
-STRESS_ENV := STRESS_ROUNDS=200 STRESS_CLIENTS=64 STRESS_REQUESTS=10000 STRESS_IDLE=1000 STRESS_CONNS=2000
+STRESS_ENV := STRESS_ROUNDS=200 STRESS_CLIENTS=64 STRESS_REQUESTS=10000 STRESS_IDLE=1000 STRESS_CONNS=2000 STRESS_BACKLOG_SECS=20
 
 stress: build
 	$(STRESS_ENV) meson test -C build --suite stress --num-processes 1 --print-errorlogs --timeout-multiplier 4 --verbose

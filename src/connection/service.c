@@ -222,7 +222,8 @@ static int service_checkin_locked(xpc_connection_t c, bool report_gone)
 
 	c->connecting = false;
 	r = conn_checkin(c->send_w, &c->fd, &why);
-	if (r == -EAGAIN) {
+	if (r == -EAGAIN || (r < 0 && why && !strncmp(why, "limit exceeded", 14))) {
+		/* the limits ("listener backlog", "descriptors") by their names */
 		conn_fail_locked(c, why, false);
 		return 0;
 	}

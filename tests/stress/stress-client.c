@@ -27,6 +27,10 @@
  *                   prints "ready replies=.. interrupted=.. invalid=..
  *                   why=.." (one answer per request) then sleeps until
  *                   killed.  (descriptor exhaustion of the service)
+ *   checkins NAME S  check-ins written by hand to the service's listener
+ *                   channel for S seconds, as fast as it takes them; holds
+ *                   every link; prints "ready queued=.. full=.. other=.."
+ *                   (full: times the channel said EAGAIN), then sleeps.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -398,13 +402,12 @@ static unsigned long raw_requests(int fd, double end, bool *gone)
 	return sent;
 }
 
-/* A link to the service behind @name made by hand: the endpoint from a
- * broker lookup, then a check-in; libxpc never reads it. */
-static int raw_link(const char *name)
+/* The service's listener channel W behind @name, from a broker lookup
+ * made by hand (a descriptor of this process). */
+static int raw_endpoint(const char *name)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int bfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), fd = -1;
-	const char *why = NULL;
+	int bfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), w;
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", getenv("XPCD_SOCKET"));
 	REQUIRE_OK(bfd >= 0 && connect(bfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
@@ -418,12 +421,64 @@ static int raw_link(const char *name)
 	xpc_dictionary_set_string(m, "name", name);
 	xpc_object_t r = xpc_connection_send_message_with_reply_sync(b, m);
 	xpc_object_t ep = xpc_dictionary_get_value(r, "endpoint");
-	REQUIRE_OK(ep && conn_checkin(endpoint_object_borrow_fd(ep), &fd, &why) == 0);
+	REQUIRE_OK(ep && (w = fcntl(endpoint_object_borrow_fd(ep), F_DUPFD_CLOEXEC, 3)) >= 0);
 	xpc_release(r);
 	xpc_release(m);
 	xpc_connection_cancel(b);
 	xpc_release(b);
+	return w;
+}
+
+/* A link to the service behind @name made by hand: a check-in on its W;
+ * libxpc never reads it. */
+static int raw_link(const char *name)
+{
+	int w = raw_endpoint(name), fd = -1;
+	const char *why = NULL;
+
+	REQUIRE_OK(conn_checkin(w, &fd, &why) == 0);
+	close(w);
 	return fd;
+}
+
+/* ---- checkins: a listener's backlog ------------------------------------------------- */
+
+#define MAX_HELD 65536
+
+/* Check-ins written straight to the service's W for @seconds, as fast as
+ * the channel takes them (a full channel: EAGAIN, wait 10 ms, again); the
+ * client's end of each link is held, never read or written. */
+static int do_checkins(const char *name, unsigned seconds)
+{
+	int w = raw_endpoint(name);
+	int *held = calloc(MAX_HELD, sizeof(int));
+	unsigned long queued = 0, full = 0, other = 0;
+	double end = now() + seconds;
+
+	REQUIRE_OK(held);
+	while (now() < end && queued < MAX_HELD) {
+		int sv[2];
+		FrameHeader h = {.kind = FRAME_CHECKIN, .id = 1};
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+			break;
+		int r = transport_send(w, &h, NULL, 0, &sv[1], 1);
+		close(sv[1]);
+		if (r == 0) {
+			held[queued++] = sv[0];
+			continue;
+		}
+		close(sv[0]);
+		if (r != -EAGAIN) {
+			other++;
+			break;
+		}
+		full++;
+		poll(&(struct pollfd){.fd = w, .events = POLLOUT}, 1, 10);
+	}
+	printf("ready queued=%lu full=%lu other=%lu\n", queued, full, other);
+	fflush(stdout);
+	for (;;)
+		pause();
 }
 
 static int do_noread(const char *name, unsigned seconds)
@@ -543,10 +598,12 @@ int main(int argc, char **argv)
 		return do_noread(argv[2], (unsigned)atoi(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "fds"))
 		return do_fds(argv[2], (unsigned)atoi(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "checkins"))
+		return do_checkins(argv[2], (unsigned)atoi(argv[3]));
 	if (argc == 5 && !strcmp(argv[1], "fdpress"))
 		return do_fdpress(argv[2], (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]));
 	if (argc == 3 && !strcmp(argv[1], "rawlinks"))
 		return do_rawlinks((unsigned)atoi(argv[2]));
-	fprintf(stderr, "usage: stress-client busy|load|idle|flood|noread|fds|rawlinks|fdpress ...\n");
+	fprintf(stderr, "usage: stress-client busy|load|idle|flood|noread|fds|rawlinks|fdpress|checkins ...\n");
 	return 2;
 }

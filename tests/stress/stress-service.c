@@ -16,6 +16,8 @@
  *            xpc_connection_get_pid/euid/egid say, the pid the peer's pidfd
  *            refers to (its fdinfo; -1 once that process is gone) and
  *            whether it has exited (the pidfd polls readable)
+ * With --slow-accept US the listener's handler takes US microseconds per
+ * new peer (a service that does not accept fast).
  * With --no-keep it keeps no peers ("creds" answers an empty list): each
  * kept peer holds a pidfd, which counts under a low RLIMIT_NOFILE.
  * A peer cut for a limit is logged on stderr as "cut: <reason>", other
@@ -43,6 +45,7 @@ static unsigned n_kept;
 static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static bool keep_peers = true; /* false with --no-keep (test-nofile) */
+static useconds_t accept_delay;  /* --slow-accept US (test-quota backlog) */
 
 static void keep_peer(xpc_connection_t peer)
 {
@@ -213,6 +216,8 @@ static void new_peer(xpc_connection_t peer)
 {
 	Peer *st = calloc(1, sizeof(*st));
 
+	if (accept_delay)
+		usleep(accept_delay);
 	if (!st) {
 		xpc_connection_cancel(peer);
 		return;
@@ -232,7 +237,12 @@ static void new_peer(xpc_connection_t peer)
 
 int main(int argc, char **argv)
 {
-	keep_peers = !(argc > 1 && !strcmp(argv[1], "--no-keep"));
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--no-keep"))
+			keep_peers = false;
+		else if (!strcmp(argv[i], "--slow-accept") && i + 1 < argc)
+			accept_delay = (useconds_t)atoi(argv[++i]);
+	}
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	xpc_main(^(xpc_connection_t peer) {
 		new_peer(peer);

@@ -23,6 +23,10 @@
  *                         the broker keeps at most 64 + 256 + 64 of them
  *                         (a socket and a pidfd each), and serves everyone
  *                         else
+ *   test-quota backlog    check-ins written as fast as the channel takes
+ *                         them to a listener that takes 10 ms per peer:
+ *                         memory bounded, earlier clients answered, a new
+ *                         connection gets one answer (scenario_backlog)
  *   test-quota fds        253 descriptors in one message (the maximum) go
  *                         and come back; 254 get INVALID for that request
  *                         only, the link keeps working
@@ -248,16 +252,135 @@ static void scenario_fds(void)
 	CHECK(st.fds - st.peers <= base_svc.fds - base_svc.peers);
 }
 
+/* The early client's echo on its own link, timed (NULL: no answer). */
+static const char *timed_echo(xpc_connection_t c, double *secs)
+{
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r;
+	double t0 = stress_now();
+	const char *what;
+
+	xpc_dictionary_set_string(m, "op", "echo");
+	r = xpc_connection_send_message_with_reply_sync(c, m);
+	*secs = stress_now() - t0;
+	what = xpc_get_type(r) == XPC_TYPE_DICTIONARY ? "reply"
+	       : r == XPC_ERROR_CONNECTION_INTERRUPTED ? "interrupted" : "invalid";
+	xpc_release(r);
+	xpc_release(m);
+	return what;
+}
+
+/*
+ * A listener that takes 10 ms per new peer (--slow-accept) and a client
+ * that writes check-ins to its channel as fast as it takes them, for
+ * STRESS_BACKLOG_SECS (2) seconds, holding every link: the channel fills
+ * (the client sees EAGAIN), the service reads 64 check-ins at a time and
+ * hands them to its handler one by one, so what waits in it is bounded;
+ * its memory grows only with the peers it did accept.  A connection made
+ * before the flood keeps being answered; a named connection made during
+ * it gets one answer (a reply once its check-in's turn comes, or INVALID
+ * "limit exceeded: listener backlog" after 5 s of a full channel).
+ */
+static void scenario_backlog(void)
+{
+	unsigned secs = stress_env_uint("STRESS_BACKLOG_SECS", 2);
+	char count[16], out[512] = "";
+	char *argv[] = {client_path, "checkins", NAME, count, NULL};
+	unsigned long queued = 0, full = 0, other = 0;
+	long rss_max = 0;
+	double worst = 0, dt;
+	unsigned served = 0, asked = 0;
+	xpc_connection_t early = xpc_connection_create_mach_service(NAME, NULL, 0);
+
+	xpc_connection_set_event_handler(early, ^(xpc_object_t ev) {
+		(void)ev;
+	});
+	xpc_connection_resume(early);
+	CHECK_STREQ(timed_echo(early, &dt), "reply");
+	snprintf(count, sizeof(count), "%u", secs);
+	StressChild ch = stress_spawn(argv, true);
+	double end = stress_now() + secs + 1;
+	while (stress_now() < end) { /* the early client, and the victim's memory */
+		long rss = stress_rss_kb(base_svc.pid);
+		if (rss > rss_max)
+			rss_max = rss;
+		asked++;
+		served += !strcmp(timed_echo(early, &dt), "reply");
+		if (dt > worst)
+			worst = dt;
+		stress_sleep_ms(50);
+	}
+	stress_read_line(&ch, out, sizeof(out), 30);
+	fprintf(stderr, "offender: %s", out[0] ? out : "(nothing)\n");
+	CHECK(sscanf(out, "ready queued=%lu full=%lu other=%lu", &queued, &full, &other) == 3);
+	StressStat st = {0};
+	/* a new named connection now: behind every queued check-in */
+	__block xpc_object_t late_r = NULL;
+	__block char *late_why = NULL;
+	double t0 = stress_now();
+	xpc_connection_t late = xpc_connection_create_mach_service(NAME, NULL, 0);
+	xpc_connection_set_event_handler(late, ^(xpc_object_t ev) {
+		(void)ev;
+	});
+	xpc_connection_resume(late);
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_string(m, "op", "stat");
+	late_r = xpc_connection_send_message_with_reply_sync(late, m);
+	double late_secs = stress_now() - t0;
+	if (xpc_get_type(late_r) != XPC_TYPE_DICTIONARY)
+		late_why = xpc_connection_copy_invalidation_reason(late);
+	fprintf(stderr, "service rss %ld -> max %ld kB while %lu check-ins were written (%lu times the channel was "
+			"full); the early client: %u of %u echoes answered, slowest %.3f s; a new connection after "
+			"the flood: %s in %.2f s (%s)\n",
+		base_svc.rss_kb, rss_max, queued, full, served, asked, worst,
+		xpc_get_type(late_r) == XPC_TYPE_DICTIONARY ? "reply" : "error", late_secs, late_why ? late_why : "-");
+	CHECK(queued > 0 && full > 0); /* the channel did fill */
+	CHECK_EQ_INT(served, asked);    /* the early client was answered throughout */
+	CHECK(worst < 5.0);
+	CHECK(xpc_get_type(late_r) == XPC_TYPE_DICTIONARY ||
+	      (late_why && strstr(late_why, "limit exceeded: listener backlog")));
+	/* accepted peers cost what idle connections cost (< 256 KiB each,
+	 * test-load idle); what waits to be accepted costs the service
+	 * nothing more than that bound for 64 + 64 of them */
+	if (xpc_get_type(late_r) == XPC_TYPE_DICTIONARY) {
+		long peers = xpc_dictionary_get_int64(late_r, "peers");
+		fprintf(stderr, "service: %ld peers accepted, rss %ld kB (%.1f kB per accepted peer)\n", peers,
+			xpc_dictionary_get_int64(late_r, "rss_kb"),
+			peers ? (double)(rss_max - base_svc.rss_kb) / (double)peers : 0.0);
+		CHECK(!RSS_CHECKED || rss_max - base_svc.rss_kb < (peers + 128) * 256 + 16 * 1024);
+	}
+	xpc_release(m);
+	xpc_release(late_r);
+	free(late_why);
+	xpc_connection_cancel(late);
+	xpc_release(late);
+	kill(ch.pid, SIGKILL);
+	close(ch.out);
+	stress_wait(ch.pid, 10);
+	for (int i = 0; i < 200; i++) { /* the flood's links are gone from the service */
+		CHECK(stress_stat(NAME, &st));
+		if (st.peers <= base_svc.peers + 1)
+			break;
+		stress_sleep_ms(50);
+	}
+	fprintf(stderr, "service after the flood: %ld peers, %ld descriptors\n", st.peers, st.fds);
+	CHECK(st.peers <= base_svc.peers + 1);
+	CHECK_STREQ(timed_echo(early, &dt), "reply");
+	xpc_connection_cancel(early);
+	xpc_release(early);
+}
+
 int main(int argc, char **argv)
 {
-	char *svc_argv[2];
+	char *svc_argv[4];
 
 	REQUIRE(argc == 2);
 	harness_warm_dispatch();
 	stress_setup(argv[0]);
 	client_path = stress_program("stress-client");
 	svc_argv[0] = stress_program("stress-service");
-	svc_argv[1] = NULL;
+	svc_argv[1] = !strcmp(argv[1], "backlog") ? "--slow-accept" : NULL;
+	svc_argv[2] = "10000";
+	svc_argv[3] = NULL;
 	stress_write_job("svc", NAME, svc_argv, NULL);
 	stress_start_broker();
 	REQUIRE(stress_stat(NAME, &base_svc));
@@ -273,6 +396,8 @@ int main(int argc, char **argv)
 		scenario_rawlinks();
 	else if (!strcmp(argv[1], "fds"))
 		scenario_fds();
+	else if (!strcmp(argv[1], "backlog"))
+		scenario_backlog();
 	else
 		REQUIRE(!"unknown scenario");
 	stress_teardown();
