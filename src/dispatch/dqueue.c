@@ -305,6 +305,13 @@ int dqueue_others_waiting(dispatch_queue_t q)
 	return 0;
 }
 
+int dqueue_targets_root(dispatch_queue_t q)
+{
+	dispatch_queue_t tq = atomic_load(&q->head.target);
+
+	return q->role == QUEUE_PLAIN && tq && tq->role == QUEUE_ROOT;
+}
+
 /* ---- the inline path of dispatch_sync ---------------------------------------- */
 
 int dqueue_try_enter(dispatch_queue_t q, int barrier)

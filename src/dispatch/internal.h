@@ -129,6 +129,9 @@ void dqueue_call_block(void *block);
  * queued on @q or on a queue it targets, or work waiting for a worker.  A
  * hint for code that would otherwise keep the thread a while (io.c). */
 int dqueue_others_waiting(dispatch_queue_t q);
+/* Whether @q's target is a root (global) queue: then no other queue's work
+ * waits while a thread runs @q's items. */
+int dqueue_targets_root(dispatch_queue_t q);
 
 /* dpool.c: the worker threads serving the root (global) queues. */
 void dpool_push(int priority, DispatchItem *item);
