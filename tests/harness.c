@@ -11,7 +11,9 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -139,4 +141,62 @@ const char *harness_sibling(const char *argv0, const char *name)
 
 	snprintf(buf, sizeof(buf), "%.*s/%s", dirlen, slash ? argv0 : ".", name);
 	return buf;
+}
+
+void harness_adopt_orphans(void)
+{
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
+
+/* Field 4 of /proc/PID/stat (after the parenthesised name), or -1. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512];
+	FILE *f;
+	char *p;
+	int ppid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && sscanf(p + 1, " %*c %d", &ppid) != 1)
+		ppid = -1;
+	fclose(f);
+	return ppid;
+}
+
+/* One pass over /proc: kills our children.  Return: how many. */
+static int kill_children_once(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+		if (pid > 0 && parent_of(pid) == getpid()) {
+			kill(-pid, SIGKILL); /* a job leads its process group */
+			kill(pid, SIGKILL);
+			n++;
+		}
+	}
+	closedir(d);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	return n;
+}
+
+int harness_kill_children(void)
+{
+	int total = 0, n;
+
+	for (int round = 0; round < 100 && (n = kill_children_once()) > 0; round++) {
+		total += n;
+		struct timespec step = {0, 10 * 1000 * 1000};
+		nanosleep(&step, NULL); /* orphans of the killed reach us */
+	}
+	return total;
 }

@@ -74,6 +74,14 @@ void harness_warm_dispatch(void);
 /* Waits for @pid up to @seconds, killing it with SIGKILL afterwards.
  * Return: its wait status, or -1 when it had to be killed. */
 int harness_wait_pid(pid_t pid, unsigned seconds);
+/* Makes this process the reaper of its orphaned descendants
+ * (PR_SET_CHILD_SUBREAPER), so processes a daemon under test started are
+ * still ours to kill when the daemon died first. */
+void harness_adopt_orphans(void);
+/* SIGKILLs every child of this process (and the process group each one
+ * leads), adopted ones included, and reaps them; repeats until none is
+ * left.  Return: how many it killed. */
+int harness_kill_children(void);
 /* Path of a helper program built beside the test (argv[0]'s directory). */
 const char *harness_sibling(const char *argv0, const char *name);
 
