@@ -346,14 +346,14 @@ xpc_connection_t connection_create_from_socket(int fd, dispatch_queue_t q)
 		close(fd);
 		return NULL;
 	}
-	transport_setup_socket(fd);
 	c->fd = fd;
 	c->got_hello = true;
 	conn_set_creds_from_socket(c, fd);
 	/* SO_PEERCRED named the peer: this end needs no SCM_CREDENTIALS (the
-	 * peer's end still asks until it has read our HELLO). */
-	if (c->have_creds)
-		transport_stop_creds(fd);
+	 * peer's end still asks until it has read our HELLO), so SO_PASSCRED
+	 * stays as it came (off for a check-in's socket and an accepted one). */
+	if (!c->have_creds)
+		transport_setup_socket(fd);
 	return c;
 }
 

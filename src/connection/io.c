@@ -1231,8 +1231,8 @@ int conn_checkin(int send_w, int *ret_fd, const char **ret_reason)
 		*ret_reason = "limit exceeded: descriptors";
 		return -errno;
 	}
-	transport_setup_socket(sv[0]);
-	transport_setup_socket(sv[1]);
+	transport_setup_socket(sv[0]); /* our end reads the HELLO's credentials;
+					 * the listener's learns ours from SO_PEERCRED */
 	for (int tries = 0;; tries++) {
 		r = transport_send(send_w, &h, NULL, 0, &sv[1], 1);
 		if (r != -EAGAIN || tries >= 50)

@@ -46,6 +46,7 @@ static struct {
 	atomic_int queued; /* items in the run lists, read without the lock */
 	int nthreads, soft_limit;
 	atomic_int nblocked; /* workers between dpool_block_begin and _end */
+	atomic_int signalling; /* pushes that took an idle worker and have not signalled it yet */
 	int watchdog_armed;
 	unsigned long pops, pops_seen;
 	sigset_t worker_mask;
@@ -121,7 +122,10 @@ static int dpool_idle_wait(PoolWorker *w)
 			break;
 		}
 	}
-	return ETIMEDOUT;
+	/* A push signals the worker it took after unlocking (dpool_push): while
+	 * one has not yet, no worker exits, as that signal may be for a worker
+	 * that went idle again since. */
+	return atomic_load(&pool.signalling) > 0 ? 0 : ETIMEDOUT;
 }
 
 static void *dpool_worker_main(void *arg)
@@ -229,7 +233,7 @@ void dpool_push(int priority, DispatchItem *item)
 	if (w) {
 		pool.idle = w->next_idle;
 		w->woken = 1;
-		pthread_cond_signal(&w->cond);
+		atomic_fetch_add(&pool.signalling, 1); /* see dpool_idle_wait */
 	} else if ((pool.nthreads - atomic_load_explicit(&pool.nblocked, memory_order_relaxed) < pool.soft_limit &&
 		    pool.nthreads < POOL_MAX_THREADS) ||
 		   pool.nthreads == 0) {
@@ -241,6 +245,12 @@ void dpool_push(int priority, DispatchItem *item)
 		watch = 1;
 	}
 	pthread_mutex_unlock(&pool.lock);
+	if (w) {
+		/* After the unlock: a worker woken under the lock would only
+		 * block again on it (one more context switch per wake-up). */
+		pthread_cond_signal(&w->cond);
+		atomic_fetch_sub(&pool.signalling, 1);
+	}
 	if (spawn)
 		dpool_spawn_worker();
 	if (watch)
