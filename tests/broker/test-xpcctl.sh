@@ -28,7 +28,7 @@ cat > "$dir/jobs/echo.plist" <<PLIST
 PLIST
 sed 's/org.xpc.test.echo/org.xpc.test.second/g' "$dir/jobs/echo.plist" > "$dir/second.plist"
 export XPCD_SOCKET="$dir/xpcd.sock"
-"$xpcd" --socket "$XPCD_SOCKET" --jobs "$dir/jobs" 2>"$dir/xpcd.log" &
+"$xpcd" --socket "$XPCD_SOCKET" --jobs "$dir/jobs" >"$dir/xpcd.log" 2>&1 &
 broker=$!
 for i in $(seq 100); do [ -S "$XPCD_SOCKET" ] && break; sleep 0.05; done
 

@@ -127,8 +127,10 @@ void stress_start_broker(void)
 	REQUIRE(broker_pid >= 0);
 	if (broker_pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (fd >= 0)
+		if (fd >= 0) { /* jobs inherit both: none may hold the test's pipes */
+			dup2(fd, 1);
 			dup2(fd, 2);
+		}
 		apply_broker_nofile();
 		execl(getenv("XPCD"), "xpcd", "--socket", sock, "--jobs", jobs, (char *)NULL);
 		_exit(127);
