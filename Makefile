@@ -14,7 +14,7 @@ FUZZ_TIME ?= 60
 PREFIX ?= /usr/local
 JOBS ?= 2
 
-.PHONY: valgrind all deps build demo check check-plain check-asan check-tsan fuzz bench stress install clean
+.PHONY: valgrind all deps build demo check check-plain check-asan check-tsan fuzz bench bench-setup stress install clean
 
 all: build
 
@@ -66,6 +66,10 @@ fuzz: deps build-fuzz/build.ninja
 bench: build
 	./scripts/install-deps.sh --bench
 	./bench/run.sh build
+
+# Only the connect + first reply figures, interleaved with their raw baseline.
+bench-setup: build
+	./bench/setup.sh build
 
 STRESS_ENV := STRESS_ROUNDS=200 STRESS_CLIENTS=64 STRESS_REQUESTS=10000 STRESS_IDLE=1000 STRESS_CONNS=2000 STRESS_BACKLOG_SECS=20
 
