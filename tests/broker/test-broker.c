@@ -69,13 +69,19 @@ static void start_broker(void)
 		execl(xpcd_path, "xpcd", "--socket", sock, "--jobs", log, (char *)NULL);
 		_exit(127);
 	}
+	/* until it accepts: the file exists from bind() on, before listen() */
 	for (int i = 0; i < 500; i++) {
-		struct stat st;
-		if (stat(sock, &st) == 0)
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+		bool up = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (fd >= 0)
+			close(fd);
+		if (up)
 			return;
 		usleep(10000);
 	}
-	REQUIRE(!"broker did not create its socket");
+	REQUIRE(!"broker did not listen on its socket");
 }
 
 /* Field 22 of /proc/PID/stat (start time), 0 if there is no such process:
@@ -424,6 +430,11 @@ static void scenario_restart(void)
 	xpc_connection_t c = connect_named(NAME, NULL);
 	int64_t pid2 = echo_pid(c, 3);
 	CHECK(pid2 > 0);
+	if (pid2 <= 0) {
+		char *why = xpc_connection_copy_invalidation_reason(c);
+		fprintf(stderr, "new client after the restart: %s\n", why ? why : "(no reason: interrupted?)");
+		free(why);
+	}
 	CHECK(pid2 != pid1);
 	CHECK(!process_alive((pid_t)pid1)); /* the orphan is gone */
 	close_conn(c);
