@@ -524,20 +524,44 @@ void control_services_changed(void)
 	control_set_generation();
 }
 
-int control_listen(const char *path)
+/* Binds and listens on @tmp, then renames it to @path: a client that sees
+ * the socket file can connect (bound but not yet listening, a connect
+ * fails with ECONNREFUSED: "no broker"), and a dead broker's stale socket
+ * is replaced in one step. */
+static int listen_at(const char *path, const char *tmp)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
+	strcpy(sa.sun_path, tmp);
+	unlink(tmp);
+	if (bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(listen_fd, 128) < 0)
+		return -1;
+	if (strcmp(tmp, path) && rename(tmp, path) < 0) {
+		int err = errno;
+		unlink(tmp);
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+int control_listen(const char *path)
+{
+	char tmp[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int n = snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+
+	if (strlen(path) >= sizeof(tmp)) {
 		fprintf(stderr, "xpcd: socket path too long: %s\n", path);
 		return -1;
 	}
-	strcpy(sa.sun_path, path);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) { /* no room for a temporary name */
+		strcpy(tmp, path);
+		unlink(path); /* a stale socket of a dead broker */
+	}
 	listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (listen_fd < 0)
 		return -1;
-	unlink(path); /* a stale socket of a dead broker */
-	if (bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(listen_fd, 128) < 0) {
+	if (listen_at(path, tmp) < 0) {
 		fprintf(stderr, "xpcd: cannot listen on %s: %s\n", path, strerror(errno));
 		close(listen_fd);
 		listen_fd = -1;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -549,6 +550,60 @@ static void scenario_keepalive(void)
 	CHECK(starts <= 6);
 }
 
+/* The inotify event that brought @name into the watched directory (0 if
+ * none within 10 s). */
+static uint32_t wait_for_name(int in, const char *name)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct pollfd p = {.fd = in, .events = POLLIN};
+
+	while (poll(&p, 1, 10000) == 1) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		for (ssize_t at = 0; n > 0 && at < n;) {
+			const struct inotify_event *ev = (const void *)(buf + at);
+			if (ev->len && !strcmp(ev->name, name))
+				return ev->mask;
+			at += (ssize_t)(sizeof(*ev) + ev->len);
+		}
+	}
+	return 0;
+}
+
+/* The broker's socket file appears only once it listens (xpcd binds a
+ * temporary name and renames it): it must arrive by a rename (IN_MOVED_TO;
+ * created in place, it exists between bind() and listen(), when a connect
+ * is refused and a client says "no broker"), and a connect at first sight
+ * succeeds.  5 broker starts. */
+static void scenario_socket_ready(void)
+{
+	for (int round = 0; round < 5; round++) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		int in = inotify_init1(IN_CLOEXEC), fd;
+
+		REQUIRE(in >= 0 && inotify_add_watch(in, dir, IN_CREATE | IN_MOVED_TO) >= 0);
+		unlink(sock);
+		broker_pid = fork();
+		REQUIRE(broker_pid >= 0);
+		if (broker_pid == 0) {
+			char jobs[400];
+			snprintf(jobs, sizeof(jobs), "%s/jobs", dir);
+			int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+			dup2(null, 1);
+			dup2(null, 2);
+			execl(xpcd_path, "xpcd", "--socket", sock, "--jobs", jobs, (char *)NULL);
+			_exit(127);
+		}
+		CHECK(wait_for_name(in, "xpcd.sock") & IN_MOVED_TO);
+		close(in);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+		fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		REQUIRE(fd >= 0);
+		CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+		close(fd);
+		stop_broker();
+	}
+}
+
 /* ---- the cache of looked-up channels (docs/services.md) ------------------------- */
 
 /* Kills @pid and waits until every thread of it is gone, so its descriptors
@@ -652,7 +707,7 @@ int main(int argc, char **argv)
 		{"keepalive", scenario_keepalive},         {"restart", scenario_restart},
 		{"denied", scenario_denied},               {"job-settings", scenario_job_settings},
 		{"cached-unload", scenario_cached_unload}, {"cached-disable", scenario_cached_disable},
-		{"cached-many", scenario_cached_many},
+		{"cached-many", scenario_cached_many},     {"socket-ready", scenario_socket_ready},
 		{NULL, NULL},
 	};
 
