@@ -406,6 +406,8 @@ static void bench_large(xpc_connection_t c)
 	for (int i = 0; i < LARGE_RUNS; i++) {
 		t[i] = xpc_large_once(c, buf);
 		tr[i] = raw_stream_once(fr, buf);
+		if (getenv("BENCH_VERBOSE"))
+			fprintf(stderr, "64 MiB round %d: xpc %.2f GB/s, raw reused %.2f GB/s\n", i, gbps(t[i]), gbps(tr[i]));
 	}
 	for (int i = 0; i < LARGE_RUNS; i++)
 		tf[i] = raw_stream_once(ff, buf);
