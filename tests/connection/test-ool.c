@@ -7,8 +7,9 @@
  * without its shrink/grow seals or too short for its body, the staged flag
  * without a body out of line, a body over the size limit - each costs the
  * link with a precise reason and leaks no descriptor; a hand-made stage
- * (also one sealed against writing, which cannot be marked read) is
- * delivered, answered, and marked read.
+ * (also one sealed against writing, which cannot be marked read; one
+ * sparse and 1 GiB long) is delivered, answered, and marked read, and
+ * sent again gives its new body.
  *
  * Sending, to a raw peer on a socketpair: the first large body goes in a
  * stage, the next one reuses the same memfd once the stage was marked read,
@@ -249,6 +250,20 @@ static void test_good_stage(xpc_connection_t l, int seals)
 	CHECK(conn_test_wait(got_sem, 30)); /* that peer ends normally */
 }
 
+/* A sparse 1 GiB stage with a valid body: read with pread (too large to be
+ * a real stage, so not mapped), only the body's bytes. */
+static void test_huge_stage(xpc_connection_t l)
+{
+	int link = raw_checkin(l);
+	int m = make_memfd(1u << 30, NULL, 0, 0, 0);
+
+	send_staged(link, m, 'h', F_SEAL_SHRINK | F_SEAL_GROW);
+	CHECK_EQ_INT(reply_first(link), 'h');
+	close(m);
+	close(link);
+	CHECK(conn_test_wait(got_sem, 30));
+}
+
 /* ---- the sending side --------------------------------------------------- */
 
 typedef struct {
@@ -378,6 +393,7 @@ int main(void)
 	test_hostile(l);
 	test_good_stage(l, F_SEAL_SHRINK | F_SEAL_GROW);
 	test_good_stage(l, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
+	test_huge_stage(l);
 	test_sender();
 
 	xpc_connection_cancel(l);
