@@ -22,7 +22,8 @@
  *   (docs/performance.md).  Cached buffers unused for CACHE_IDLE_NS are
  *   unmapped at the next allocation or release, so a burst of large
  *   messages does not pin its memory for the life of the process;
- * - smaller buffers come from malloc.
+ * - smaller buffers come from malloc, and so does a large one when no
+ *   mapping can be made (vm.max_map_count reached, say).
  *
  * A data object made over a part of a buffer holds a reference, so decoded
  * data objects can point into the body they were received in without a
@@ -206,11 +207,13 @@ static ObjectBuffer *buffer_new_mapped(size_t len)
 
 ObjectBuffer *object_buffer_new(size_t len)
 {
-	ObjectBuffer *b;
+	ObjectBuffer *b = NULL;
 
-	if (len >= OBJECT_BUFFER_MAP_MIN) {
+	/* No mapping (out of memory, or of mappings: vm.max_map_count)?
+	 * malloc may still have room. */
+	if (len >= OBJECT_BUFFER_MAP_MIN)
 		b = buffer_new_mapped(len);
-	} else {
+	if (!b) {
 		b = calloc(1, sizeof(*b));
 		if (b)
 			b->bytes = malloc(len ? len : 1);
