@@ -1,6 +1,9 @@
 /*
  * test-data-string.c - data (copies, get_bytes clamping, dispatch data) and
- * strings (create, formats, length without NUL), with their zero values.
+ * strings (create, formats, length without NUL), with their zero values;
+ * large data (64 KiB and up) in buffers reused from the process's cache:
+ * a released buffer serves the next data of its size class, with the new
+ * bytes, and data of every size around the class limits keeps its bytes.
  */
 #include <Block.h>
 #include <stdarg.h>
@@ -40,6 +43,62 @@ static void test_data(void)
 	xpc_release(d2);
 	xpc_release(d);
 	xpc_release(e);
+}
+
+static xpc_object_t data_filled(size_t len, int c)
+{
+	char *b = malloc(len);
+	xpc_object_t d;
+
+	memset(b, c, len);
+	d = xpc_data_create(b, len);
+	free(b);
+	return d;
+}
+
+static bool all_are(xpc_object_t d, size_t len, int c)
+{
+	const unsigned char *p = xpc_data_get_bytes_ptr(d);
+
+	if (!p || xpc_data_get_length(d) != len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != (unsigned char)c)
+			return false;
+	return true;
+}
+
+static void test_large_data(void)
+{
+	static const size_t sizes[] = {(64u << 10) - 1, 64u << 10, (64u << 10) + 1, (1u << 20) - 1, 1u << 20,
+				       (2u << 20) - 1, 2u << 20, (2u << 20) + 1, 5u << 20};
+	const void *first;
+
+	/* reused: the same memory, the new bytes */
+	xpc_object_t d = data_filled(1u << 20, 'a');
+	REQUIRE(d);
+	first = xpc_data_get_bytes_ptr(d);
+	xpc_release(d);
+	d = data_filled(1u << 20, 'b');
+	REQUIRE(d);
+	CHECK(xpc_data_get_bytes_ptr(d) == first);
+	CHECK(all_are(d, 1u << 20, 'b'));
+	/* not while the first is alive */
+	xpc_object_t d2 = data_filled(1u << 20, 'c');
+	REQUIRE(d2);
+	CHECK(xpc_data_get_bytes_ptr(d2) != xpc_data_get_bytes_ptr(d));
+	CHECK(all_are(d, 1u << 20, 'b') && all_are(d2, 1u << 20, 'c'));
+	xpc_release(d);
+	xpc_release(d2);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		xpc_object_t x = data_filled(sizes[i], 'A' + (int)i);
+		REQUIRE(x);
+		CHECK(all_are(x, sizes[i], 'A' + (int)i));
+		xpc_object_t y = xpc_copy(x);
+		CHECK(xpc_equal(x, y));
+		xpc_release(y);
+		xpc_release(x);
+	}
 }
 
 static void test_dispatch_data(void)
@@ -118,6 +177,7 @@ int main(void)
 	harness_warm_dispatch();
 	harness_begin(30);
 	test_data();
+	test_large_data();
 	test_dispatch_data();
 	test_string();
 	return harness_end();
