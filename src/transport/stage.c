@@ -124,43 +124,56 @@ static TransportStage *stage_get(TransportStage *st, size_t len)
 	return stage_new(stage_size(len));
 }
 
+/* While a sender writes into a stage, its slot holds this instead. */
+#define STAGE_BUSY ((TransportStage *)(uintptr_t)1)
+
+/* Copies the body into @st and returns a new descriptor of it, marked in
+ * use; -EBUSY if its previous body is unread, or another negative errno. */
+static int stage_fill(TransportStage *st, const struct iovec *iov, size_t n, size_t len)
+{
+	size_t off = TRANSPORT_STAGE_HDR;
+	int fd;
+
+	if (atomic_load_explicit(stage_word(st), memory_order_acquire) != 0 || st->size < off + len)
+		return -EBUSY;
+	for (size_t i = 0; i < n; i++) {
+		if (iov[i].iov_len > TRANSPORT_STAGE_HDR + len - off)
+			return -EINVAL;
+		if (iov[i].iov_len)
+			memcpy(st->map + off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	if (off != TRANSPORT_STAGE_HDR + len)
+		return -EINVAL;
+	fd = fcntl(st->fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return -errno;
+	atomic_store_explicit(stage_word(st), 1, memory_order_release);
+	return fd;
+}
+
 int transport_stage_write(TransportStage *_Atomic *slot, const struct iovec *iov, size_t n, size_t len)
 {
-	TransportStage *st, *mine;
-	size_t off = TRANSPORT_STAGE_HDR;
-	int fd = -EBUSY;
+	TransportStage *st, *busy = STAGE_BUSY;
+	int fd;
 
 	if (len > TRANSPORT_STAGE_MAX)
 		return -E2BIG;
-	mine = atomic_exchange(slot, NULL); /* NULL: none yet, or another sender has it */
-	st = stage_get(mine, len);
-	if (!st)
-		return -ENOMEM;
-	if (atomic_load_explicit(stage_word(st), memory_order_acquire) == 0 && st->size >= off + len) {
-		for (size_t i = 0; i < n && fd == -EBUSY; i++) {
-			if (iov[i].iov_len > TRANSPORT_STAGE_HDR + len - off)
-				fd = -EINVAL;
-			else if (iov[i].iov_len)
-				memcpy(st->map + off, iov[i].iov_base, iov[i].iov_len);
-			off += iov[i].iov_len;
-		}
-		if (fd == -EBUSY && off != TRANSPORT_STAGE_HDR + len)
-			fd = -EINVAL;
-		if (fd == -EBUSY)
-			fd = fcntl(st->fd, F_DUPFD_CLOEXEC, 3);
-		if (fd == -1)
-			fd = -errno;
-		else if (fd >= 0)
-			atomic_store_explicit(stage_word(st), 1, memory_order_release);
-	}
-	/* Back into the slot, unless another sender made one meanwhile. */
-	mine = NULL;
-	if (!atomic_compare_exchange_strong(slot, &mine, st))
+	st = atomic_exchange(slot, STAGE_BUSY);
+	if (st == STAGE_BUSY)
+		return -EBUSY; /* another sender is writing into it */
+	st = stage_get(st, len);
+	fd = st ? stage_fill(st, iov, n, len) : -ENOMEM;
+	/* Back into the slot, unless the link ended meanwhile (dropped). */
+	if (!atomic_compare_exchange_strong(slot, &busy, st))
 		stage_free(st);
 	return fd;
 }
 
 void transport_stage_drop(TransportStage *_Atomic *slot)
 {
-	stage_free(atomic_exchange(slot, NULL));
+	TransportStage *st = atomic_exchange(slot, NULL);
+
+	if (st != STAGE_BUSY) /* a busy one is freed by its sender */
+		stage_free(st);
 }

@@ -120,8 +120,8 @@ typedef struct TransportStage TransportStage;
 
 /*
  * transport_stage_write() - write an out-of-line body into the link's stage.
- * @slot:    the link's stage (NULL until the first use); taken with an
- *           atomic exchange, so concurrent senders never share one
+ * @slot:    the link's stage (NULL until the first use); while one sender
+ *           writes into it, the others get -EBUSY
  * @iov, @n, @len: the body's pieces and their total
  * Return: a new descriptor of the stage (close-on-exec, owned by the
  *         caller; send it with FRAME_F_STAGED), or a negative errno when

@@ -11,7 +11,8 @@
  * sparse and 1 GiB long) is delivered, answered, and marked read, and
  * sent again gives its new body.
  *
- * Sending, to a raw peer on a socketpair: the first large body goes in a
+ * Four threads sending large requests on one connection at once all get
+ * their own bytes answered.  Sending, to a raw peer on a socketpair: the first large body goes in a
  * stage, the next one reuses the same memfd once the stage was marked read,
  * a fresh sealed memfd is used while it is not, and every body decodes to
  * what was sent.
@@ -382,6 +383,42 @@ static void test_sender(void)
 	close(sv[1]);
 }
 
+/* Four threads sending large requests on one connection at once: while
+ * one writes into the stage the others use fresh sealed memfds; every
+ * reply says the receiver got its own bytes. */
+static void test_concurrent(xpc_connection_t l)
+{
+	xpc_endpoint_t ep = xpc_endpoint_create(l);
+	xpc_connection_t c = xpc_connection_create_from_endpoint(ep);
+	__block atomic_int bad = 0;
+
+	xpc_release(ep);
+	xpc_connection_set_event_handler(c, ^(xpc_object_t e) {
+		(void)e;
+	});
+	xpc_connection_resume(c);
+	dispatch_apply(4, dispatch_get_global_queue(0, 0), ^(size_t t) {
+		uint8_t *bytes = malloc(2 * BIG);
+		for (int i = 0; i < 25; i++) {
+			char fill = (char)('a' + (int)t * 5 + i % 5);
+			memset(bytes, fill, 2 * BIG);
+			xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+			xpc_dictionary_set_data(m, "d", bytes, 2 * BIG);
+			xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, m);
+			if (xpc_get_type(r) != XPC_TYPE_DICTIONARY || xpc_dictionary_get_uint64(r, "len") != 2 * BIG ||
+			    xpc_dictionary_get_uint64(r, "first") != (uint8_t)fill)
+				atomic_fetch_add(&bad, 1);
+			xpc_release(r);
+			xpc_release(m);
+		}
+		free(bytes);
+	});
+	CHECK_EQ_INT(atomic_load(&bad), 0);
+	xpc_connection_cancel(c);
+	xpc_release(c);
+	CHECK(conn_test_wait(got_sem, 30)); /* the served side ends */
+}
+
 int main(void)
 {
 	harness_warm_dispatch();
@@ -394,6 +431,7 @@ int main(void)
 	test_good_stage(l, F_SEAL_SHRINK | F_SEAL_GROW);
 	test_good_stage(l, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
 	test_huge_stage(l);
+	test_concurrent(l);
 	test_sender();
 
 	xpc_connection_cancel(l);
