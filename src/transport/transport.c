@@ -282,13 +282,17 @@ void transport_frame_drop_view(TransportFrame *f)
  * The peer's stage @memfd mapped read-only, kept in @f between frames (the
  * same memfd comes with every staged frame of a link), or NULL: pread it.
  * Safe to read: sealed against shrinking (checked), so no page of it can
- * go away under the mapping; a hole punched in it reads as zeros.
+ * go away under the mapping.  Only a stage with all its pages allocated is
+ * mapped (a real one is: the sender populates it): reading a hole through
+ * a mapping would allocate a page, charged to this process, where pread
+ * reads zeros for nothing.
  */
 static const uint8_t *transport_view(TransportFrame *f, int memfd, const struct stat *st)
 {
 	void *p;
 
-	if (!f->keep_view || (uint64_t)st->st_size > TRANSPORT_VIEW_MAX)
+	if (!f->keep_view || (uint64_t)st->st_size > TRANSPORT_VIEW_MAX ||
+	    (uint64_t)st->st_blocks * 512u < (uint64_t)st->st_size)
 		return NULL;
 	if (f->view.map && f->view.dev == st->st_dev && f->view.ino == st->st_ino &&
 	    f->view.size == (size_t)st->st_size)

@@ -8,8 +8,9 @@
  * without a body out of line, a body over the size limit - each costs the
  * link with a precise reason and leaks no descriptor; a hand-made stage
  * (also one sealed against writing, which cannot be marked read; one
- * sparse and 1 GiB long) is delivered, answered, and marked read, and
- * sent again gives its new body.
+ * sparse and 1 GiB long; one with a hole in its body, which must not cost
+ * the receiver pages) is delivered, answered, and marked read, and sent
+ * again gives its new body.
  *
  * Four threads sending large requests on one connection at once all get
  * their own bytes answered.  Sending, to a raw peer on a socketpair: the first large body goes in a
@@ -208,20 +209,29 @@ static uint64_t reply_first(int link)
 	return first;
 }
 
-/* Writes { "d": BIG bytes of @c } into stage @m, marked in use, adds
- * @seals (if any), and sends it. */
-static void send_staged(int link, int m, char c, int seals)
+/* Writes { "d": BIG bytes of @c } into stage @m, marked in use, and adds
+ * @seals (if any); returns the body's length. */
+static size_t write_staged(int m, char c, int seals)
 {
 	WireBuffer b = {0};
 	uint64_t word = 1;
+	size_t len;
 
 	encode_big(BIG, c, &b);
 	REQUIRE(pwrite(m, b.data, b.len, TRANSPORT_STAGE_HDR) == (ssize_t)b.len);
 	REQUIRE(pwrite(m, &word, sizeof(word), 0) == sizeof(word));
 	if (seals)
 		REQUIRE(fcntl(m, F_ADD_SEALS, seals) == 0);
-	send_ool(link, FRAME_F_OOL | FRAME_F_STAGED | FRAME_F_WANTS_REPLY, b.len, m);
+	len = b.len;
 	wire_buffer_free(&b);
+	return len;
+}
+
+static void send_staged(int link, int m, char c, int seals)
+{
+	size_t len = write_staged(m, c, seals);
+
+	send_ool(link, FRAME_F_OOL | FRAME_F_STAGED | FRAME_F_WANTS_REPLY, len, m);
 }
 
 /* Hand-made stages with valid bodies are delivered and marked read; the
@@ -260,6 +270,28 @@ static void test_huge_stage(xpc_connection_t l)
 
 	send_staged(link, m, 'h', F_SEAL_SHRINK | F_SEAL_GROW);
 	CHECK_EQ_INT(reply_first(link), 'h');
+	close(m);
+	close(link);
+	CHECK(conn_test_wait(got_sem, 30));
+}
+
+/* A stage with a hole punched in its body: delivered (zeros there), read
+ * with pread - reading the hole through a mapping would have allocated
+ * pages in the memfd, on the receiver's account. */
+static void test_holed_stage(xpc_connection_t l)
+{
+	int link = raw_checkin(l);
+	int m = make_memfd(TRANSPORT_STAGE_HDR + BIG + 4096, NULL, 0, 0, 0);
+	struct stat before, after;
+	size_t len = write_staged(m, 'o', F_SEAL_SHRINK | F_SEAL_GROW);
+
+	/* 64 KiB of the data's bytes become a hole (they read as zeros) */
+	REQUIRE(fallocate(m, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, TRANSPORT_STAGE_HDR + 8192, 65536) == 0);
+	REQUIRE(fstat(m, &before) == 0);
+	send_ool(link, FRAME_F_OOL | FRAME_F_STAGED | FRAME_F_WANTS_REPLY, len, m);
+	CHECK_EQ_INT(reply_first(link), 'o');
+	REQUIRE(fstat(m, &after) == 0);
+	CHECK_EQ_INT(after.st_blocks, before.st_blocks);
 	close(m);
 	close(link);
 	CHECK(conn_test_wait(got_sem, 30));
@@ -431,6 +463,7 @@ int main(void)
 	test_good_stage(l, F_SEAL_SHRINK | F_SEAL_GROW);
 	test_good_stage(l, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
 	test_huge_stage(l);
+	test_holed_stage(l);
 	test_concurrent(l);
 	test_sender();
 
