@@ -64,5 +64,5 @@ int main(void)
 	state_queue = dispatch_queue_create("rendezvous.state", DISPATCH_QUEUE_SERIAL);
 	printf("[rendezvous] pid %d: started on demand by xpcd\n", getpid());
 	fflush(stdout);
-	xpc_main(^(xpc_connection_t peer) { new_client(peer); });
+	xpc_main(new_client);
 }

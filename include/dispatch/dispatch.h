@@ -43,13 +43,35 @@
 #define API_AVAILABLE(...)
 #endif
 
+/* Objects are plain C (or C++) pointers, never Objective-C objects, so code
+ * written as `#if !OS_OBJECT_USE_OBJC dispatch_release(q); #endif` does the
+ * right thing. */
+#ifndef OS_OBJECT_USE_OBJC
+#define OS_OBJECT_USE_OBJC 0
+#endif
+
+struct timespec;
+
 DISPATCH_BEGIN_DECLS
 
 /* ---- objects ------------------------------------------------------------- */
 
+#ifdef __cplusplus
+/* C++ has no transparent unions: as in Apple's header, every object type
+ * derives from dispatch_object_s, so a queue converts to dispatch_object_t. */
+typedef struct dispatch_object_s {
+private:
+	dispatch_object_s();
+	~dispatch_object_s();
+	dispatch_object_s(const dispatch_object_s &);
+	void operator=(const dispatch_object_s &);
+} *dispatch_object_t;
+#define DISPATCH_DECL(name) typedef struct name##_s : public dispatch_object_s { } *name##_t
+#else
 #define DISPATCH_DECL(name) typedef struct name##_s *name##_t
-
 struct dispatch_object_s;
+#endif
+
 DISPATCH_DECL(dispatch_queue);
 DISPATCH_DECL(dispatch_queue_attr);
 DISPATCH_DECL(dispatch_source);
@@ -63,6 +85,7 @@ typedef dispatch_queue_t dispatch_queue_main_t;
 typedef dispatch_queue_t dispatch_queue_serial_t;
 typedef dispatch_queue_t dispatch_queue_concurrent_t;
 
+#ifndef __cplusplus
 typedef union {
 	struct dispatch_object_s *_do;
 	struct dispatch_queue_s *_dq;
@@ -72,6 +95,7 @@ typedef union {
 	struct dispatch_semaphore_s *_dsema;
 	struct dispatch_data_s *_ddata;
 } dispatch_object_t __attribute__((__transparent_union__));
+#endif
 
 typedef void (*dispatch_function_t)(void *context);
 #ifdef __BLOCKS__
@@ -127,6 +151,8 @@ DISPATCH_EXPORT struct dispatch_queue_attr_s _dispatch_queue_attr_concurrent_ina
 #define DISPATCH_QUEUE_PRIORITY_LOW (-2)
 #define DISPATCH_QUEUE_PRIORITY_BACKGROUND INT16_MIN
 
+/* <sys/qos.h> on macOS.  QoS classes select a global queue; the threads
+ * of all of them run at the same scheduler priority here (docs/dispatch.md). */
 #ifndef QOS_CLASS_USER_INTERACTIVE
 typedef unsigned int qos_class_t;
 #define QOS_CLASS_USER_INTERACTIVE 0x21u
@@ -136,6 +162,17 @@ typedef unsigned int qos_class_t;
 #define QOS_CLASS_BACKGROUND 0x09u
 #define QOS_CLASS_UNSPECIFIED 0x00u
 #endif
+#ifndef QOS_MIN_RELATIVE_PRIORITY
+#define QOS_MIN_RELATIVE_PRIORITY (-15)
+#endif
+typedef qos_class_t dispatch_qos_class_t;
+
+/* An attribute for dispatch_queue_create whose queues target the global
+ * queue of @qos_class (relative priorities are accepted, not ordered). */
+DISPATCH_EXPORT DISPATCH_WARN_RESULT dispatch_queue_attr_t dispatch_queue_attr_make_with_qos_class(
+	dispatch_queue_attr_t attr, dispatch_qos_class_t qos_class, int relative_priority);
+DISPATCH_EXPORT DISPATCH_WARN_RESULT dispatch_queue_attr_t
+dispatch_queue_attr_make_initially_inactive(dispatch_queue_attr_t attr);
 
 DISPATCH_EXPORT struct dispatch_queue_s _dispatch_main_q;
 #define dispatch_get_main_queue() (&_dispatch_main_q)

@@ -30,7 +30,43 @@
 #define XPC_NONNULL2 __attribute__((__nonnull__(2)))
 #define XPC_NONNULL3 __attribute__((__nonnull__(3)))
 #define XPC_NONNULL4 __attribute__((__nonnull__(4)))
+#define XPC_NONNULL5 __attribute__((__nonnull__(5)))
+#define XPC_NONNULL6 __attribute__((__nonnull__(6)))
+#define XPC_NONNULL7 __attribute__((__nonnull__(7)))
+#define XPC_NONNULL8 __attribute__((__nonnull__(8)))
+#define XPC_NONNULL9 __attribute__((__nonnull__(9)))
+#define XPC_NONNULL10 __attribute__((__nonnull__(10)))
+#define XPC_NONNULL11 __attribute__((__nonnull__(11)))
 #define XPC_NONNULL_ALL __attribute__((__nonnull__))
+#define XPC_NOTHROW __attribute__((__nothrow__))
+#define XPC_SENTINEL __attribute__((__sentinel__))
+#define XPC_PURE __attribute__((__pure__))
+#define XPC_USED __attribute__((__used__))
+#define XPC_PACKED __attribute__((__packed__))
+#define XPC_NOINLINE __attribute__((__noinline__))
+#define XPC_CONSTRUCTOR __attribute__((__constructor__))
+#define XPC_NOIMPL __attribute__((__unavailable__))
+#define XPC_UNAVAILABLE(m) __attribute__((__unavailable__(m)))
+#define XPC_WEAKIMPORT extern __attribute__((__weak__))
+#define XPC_TRANSPARENT_UNION __attribute__((__transparent_union__))
+#ifdef __has_attribute
+#if __has_attribute(noescape)
+#define XPC_NOESCAPE __attribute__((__noescape__))
+#endif
+#endif
+#ifndef XPC_NOESCAPE
+#define XPC_NOESCAPE
+#endif
+/* Objects are plain C pointers here (no Objective-C, no ARC): the ownership
+ * and bridging annotations of Apple's headers expand to nothing. */
+#define XPC_RETURNS_RETAINED
+#define XPC_GIVES_REFERENCE
+#define XPC_UNRETAINED
+#define XPC_BRIDGE(xo) (xo)
+#define XPC_BRIDGEREF_BEGIN(xo) (xo)
+#define XPC_BRIDGEREF_BEGIN_WITH_REF(xo) (xo)
+#define XPC_BRIDGEREF_MIDDLE(xo) (xo)
+#define XPC_BRIDGEREF_END(xo) (xo)
 #define XPC_INLINE static __inline__ __attribute__((__always_inline__))
 #define XPC_UNUSED __attribute__((__unused__))
 #define XPC_DEPRECATED(m) __attribute__((__deprecated__(m)))
@@ -40,6 +76,7 @@
 #define XPC_AVAILABLE(...)
 #define __XPC_IOS_SIMULATOR_AVAILABLE(...)
 #define XPC_SWIFT_NOEXPORT
+#define XPC_SWIFT_UNAVAILABLE(...)
 #define XPC_TRANSACTION_DEPRECATED
 #ifndef API_AVAILABLE
 #define API_AVAILABLE(...)
@@ -80,6 +117,7 @@
 #endif
 #define XPC_ASSUME_NONNULL_BEGIN
 #define XPC_ASSUME_NONNULL_END
+#define XPC_NONNULL_ARRAY
 
 /* Marks a Linux extension: not in Apple's headers. */
 #define XPC_LINUX_EXTENSION

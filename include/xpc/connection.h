@@ -20,7 +20,10 @@ __XPC_BEGIN_DECLS
 #define XPC_CONNECTION_MACH_SERVICE_LISTENER (1 << 0)
 #define XPC_CONNECTION_MACH_SERVICE_PRIVILEGED (1 << 1)
 
-typedef unsigned int au_asid_t;
+/* <bsm/audit.h> on macOS: an audit session id is a pid_t. */
+#ifndef _BSM_AUDIT_H
+typedef pid_t au_asid_t;
+#endif
 
 XPC_EXPORT XPC_MALLOC XPC_WARN_RESULT xpc_connection_t
 xpc_connection_create(const char *name, dispatch_queue_t targetq);

@@ -14,15 +14,31 @@
 #ifndef __XPC_H__
 #define __XPC_H__
 
+#ifndef __XPC_INDIRECT__
+#define __XPC_INDIRECT__
+#endif
+
 #include <xpc/base.h>
 #include <dispatch/dispatch.h>
 
+/* The same libc headers as Apple's <xpc/xpc.h> pulls in, so that macOS code
+ * relying on them (mmap for shmem, printf, free for xpc_copy_description,
+ * fcntl for fds) compiles unchanged. */
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
 
 __XPC_BEGIN_DECLS
+
+#define XPC_API_VERSION 20200610
 
 /* ---- types ------------------------------------------------------------- */
 
@@ -246,14 +262,14 @@ XPC_EXPORT xpc_object_t xpc_dictionary_get_dictionary(xpc_object_t xdict, const 
 
 /* ---- service runtime ----------------------------------------------------------- */
 
-#ifdef __BLOCKS__
-typedef void (^xpc_connection_handler_t)(xpc_connection_t connection);
-XPC_EXPORT XPC_NORETURN void xpc_main(xpc_connection_handler_t handler);
-#endif
+/* As in Apple's header, a plain function (not a block): xpc_main(on_peer). */
+typedef void (*xpc_connection_handler_t)(xpc_connection_t connection);
+XPC_EXPORT XPC_NORETURN XPC_NONNULL1 void xpc_main(xpc_connection_handler_t handler);
+/* Older name of the same call (Linux extension, kept for existing callers). */
 XPC_LINUX_EXTENSION
-typedef void (*xpc_connection_handler_f)(xpc_connection_t connection);
+typedef xpc_connection_handler_t xpc_connection_handler_f;
 XPC_LINUX_EXTENSION
-XPC_EXPORT XPC_NORETURN void xpc_main_f(xpc_connection_handler_f handler);
+XPC_EXPORT XPC_NORETURN XPC_NONNULL1 void xpc_main_f(xpc_connection_handler_f handler);
 XPC_EXPORT void xpc_transaction_begin(void);
 XPC_EXPORT void xpc_transaction_end(void);
 

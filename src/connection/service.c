@@ -446,7 +446,7 @@ static char *service_first_name(void)
 	return end ? strndup(names, (size_t)(end - names)) : strdup(names);
 }
 
-__attribute__((noreturn)) static void service_main(void (^on_peer)(xpc_connection_t))
+void xpc_main(xpc_connection_handler_t handler)
 {
 	char *name = service_first_name();
 	xpc_connection_t l = xpc_connection_create_mach_service(name ? name : "", dispatch_get_main_queue(),
@@ -456,23 +456,16 @@ __attribute__((noreturn)) static void service_main(void (^on_peer)(xpc_connectio
 	if (l) {
 		xpc_connection_set_event_handler(l, ^(xpc_object_t ev) {
 			if (xpc_get_type(ev) == XPC_TYPE_CONNECTION)
-				on_peer((xpc_connection_t)ev);
+				handler((xpc_connection_t)ev);
 		});
 		xpc_connection_resume(l);
 	}
 	dispatch_main();
 }
 
-void xpc_main(xpc_connection_handler_t handler)
-{
-	service_main(handler);
-}
-
 void xpc_main_f(xpc_connection_handler_f handler)
 {
-	service_main(^(xpc_connection_t peer) {
-		handler(peer);
-	});
+	xpc_main(handler);
 }
 
 /* A process-wide count of open transactions.  On macOS it keeps launchd from

@@ -2,6 +2,11 @@
  * dqueue.c - queues: the static ones (main, global, attributes), creation,
  * targets, suspension, and the drain loop that runs their items.
  *
+ * Queue attributes are immortal statics: the three exported ones and one per
+ * (concurrent, inactive, QoS class) made by dispatch_queue_attr_make_*; a
+ * QoS class makes the new queue target the global queue of that class, as
+ * dispatch_get_global_queue maps it.
+ *
  * Model: a queue holds a FIFO of items under its mutex.  It is "scheduled"
  * when its one embedded drain request sits on its target (a root queue goes
  * to the worker pool, the main queue wakes dispatch_main).  The drain request
@@ -46,6 +51,13 @@ struct dispatch_queue_attr_s _dispatch_queue_attr_serial_inactive = {
 	.head = QUEUE_STATIC_HEAD(&dqueue_attr_vtable), .inactive = 1};
 struct dispatch_queue_attr_s _dispatch_queue_attr_concurrent_inactive = {
 	.head = QUEUE_STATIC_HEAD(&dqueue_attr_vtable), .concurrent = 1, .inactive = 1};
+
+#define ATTR_QOS(c, i, r) {.head = QUEUE_STATIC_HEAD(&dqueue_attr_vtable), .concurrent = (c), .inactive = (i), .qos_root = (r)}
+#define ATTR_QOS_ROW(c, i) {ATTR_QOS(c, i, 1), ATTR_QOS(c, i, 2), ATTR_QOS(c, i, 3), ATTR_QOS(c, i, 4)}
+static struct dispatch_queue_attr_s dqueue_qos_attrs[2][2][QUEUE_N_PRIORITIES] = {
+	{ATTR_QOS_ROW(0, 0), ATTR_QOS_ROW(0, 1)},
+	{ATTR_QOS_ROW(1, 0), ATTR_QOS_ROW(1, 1)},
+};
 
 #define QUEUE_STATIC(name, r, prio, w)                                                 \
 	{                                                                              \
@@ -99,6 +111,54 @@ dispatch_queue_t dispatch_get_global_queue(intptr_t identifier, uintptr_t flags)
 	}
 }
 
+/* The attribute with these properties (NULL is the plain serial one). */
+static dispatch_queue_attr_t dqueue_attr_lookup(int concurrent, int inactive, int qos_root)
+{
+	if (qos_root)
+		return &dqueue_qos_attrs[concurrent][inactive][qos_root - 1];
+	if (concurrent)
+		return inactive ? &_dispatch_queue_attr_concurrent_inactive : &_dispatch_queue_attr_concurrent;
+	return inactive ? &_dispatch_queue_attr_serial_inactive : NULL;
+}
+
+/* 1 + the root queue index of a QoS class, 0 for UNSPECIFIED, -1 if unknown. */
+static int dqueue_qos_root(dispatch_qos_class_t qos)
+{
+	switch (qos) {
+	case QOS_CLASS_USER_INTERACTIVE:
+	case QOS_CLASS_USER_INITIATED:
+		return 1;
+	case QOS_CLASS_DEFAULT:
+		return 2;
+	case QOS_CLASS_UTILITY:
+		return 3;
+	case QOS_CLASS_BACKGROUND:
+		return 4;
+	case QOS_CLASS_UNSPECIFIED:
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* As GCD does: an unknown class or a relative priority outside
+ * [QOS_MIN_RELATIVE_PRIORITY, 0] leaves @attr unchanged. */
+dispatch_queue_attr_t dispatch_queue_attr_make_with_qos_class(dispatch_queue_attr_t attr,
+							      dispatch_qos_class_t qos_class,
+							      int relative_priority)
+{
+	int root = dqueue_qos_root(qos_class);
+
+	if (root < 0 || relative_priority > 0 || relative_priority < QOS_MIN_RELATIVE_PRIORITY)
+		return attr;
+	return dqueue_attr_lookup(attr && attr->concurrent, attr && attr->inactive, root);
+}
+
+dispatch_queue_attr_t dispatch_queue_attr_make_initially_inactive(dispatch_queue_attr_t attr)
+{
+	return dqueue_attr_lookup(attr && attr->concurrent, 1, attr ? attr->qos_root : 0);
+}
+
 dispatch_queue_t dispatch_queue_create(const char *label, dispatch_queue_attr_t attr)
 {
 	dispatch_queue_t q = calloc(1, sizeof(*q));
@@ -120,7 +180,8 @@ dispatch_queue_t dispatch_queue_create(const char *label, dispatch_queue_attr_t 
 	}
 	if (label)
 		strcpy(q->label, label);
-	atomic_init(&q->head.target, dqueue_default_target());
+	atomic_init(&q->head.target, attr && attr->qos_root ? &dqueue_roots[attr->qos_root - 1]
+							     : dqueue_default_target());
 	return q;
 }
 

@@ -76,6 +76,7 @@ struct dispatch_queue_attr_s {
 	DispatchHead head;
 	int concurrent;
 	int inactive;
+	int qos_root; /* 0: default target; else 1 + index of the root queue */
 };
 
 struct dispatch_queue_s {

@@ -1,9 +1,11 @@
 /*
  * test-queue.c - queues: serial FIFO and exclusion, concurrent overlap,
  * global queues, dispatch_sync (inline and across queues), target queues,
- * suspend/resume, inactive queues, context and finalizer, labels.
+ * suspend/resume, inactive queues, context and finalizer, labels, QoS
+ * attributes (which global queue a new queue targets: read white-box).
  */
 #include "harness.h"
+#include "dispatch/internal.h"
 
 #include <dispatch/dispatch.h>
 #include <stdatomic.h>
@@ -165,6 +167,53 @@ static void test_suspend_resume(void)
 	dispatch_release(q);
 }
 
+static dispatch_queue_t target_of(dispatch_queue_t q)
+{
+	return atomic_load(&q->head.target);
+}
+
+static void test_qos_attributes(void)
+{
+	dispatch_queue_attr_t bg = dispatch_queue_attr_make_with_qos_class(NULL, QOS_CLASS_BACKGROUND, -3);
+	dispatch_queue_attr_t cu = dispatch_queue_attr_make_with_qos_class(DISPATCH_QUEUE_CONCURRENT,
+									   QOS_CLASS_UTILITY, 0);
+	dispatch_queue_attr_t ia = dispatch_queue_attr_make_initially_inactive(cu);
+	dispatch_queue_t q = dispatch_queue_create("t.bg", bg), c = dispatch_queue_create("t.cu", ia);
+	dispatch_queue_t plain = dispatch_queue_create("t.plain", NULL);
+	__block atomic_int ran = 0;
+
+	CHECK(bg != NULL && bg == dispatch_queue_attr_make_with_qos_class(NULL, QOS_CLASS_BACKGROUND, 0));
+	CHECK(dispatch_queue_attr_make_with_qos_class(NULL, QOS_CLASS_UNSPECIFIED, 0) == NULL);
+	CHECK(dispatch_queue_attr_make_with_qos_class(DISPATCH_QUEUE_CONCURRENT, QOS_CLASS_UNSPECIFIED, 0) ==
+	      DISPATCH_QUEUE_CONCURRENT);
+	CHECK(dispatch_queue_attr_make_initially_inactive(NULL) == DISPATCH_QUEUE_SERIAL_INACTIVE);
+	/* as GCD: an invalid class or relative priority leaves the attribute as it was */
+	CHECK(dispatch_queue_attr_make_with_qos_class(cu, 0x42, 0) == cu);
+	CHECK(dispatch_queue_attr_make_with_qos_class(cu, QOS_CLASS_DEFAULT, 1) == cu);
+	CHECK(dispatch_queue_attr_make_with_qos_class(cu, QOS_CLASS_DEFAULT, QOS_MIN_RELATIVE_PRIORITY - 1) == cu);
+	CHECK(target_of(q) == dispatch_get_global_queue(QOS_CLASS_BACKGROUND, 0));
+	CHECK(target_of(c) == dispatch_get_global_queue(QOS_CLASS_UTILITY, 0));
+	CHECK(target_of(plain) == dispatch_get_global_queue(QOS_CLASS_DEFAULT, 0));
+	/* the inactive concurrent utility queue: nothing runs before activation */
+	for (int i = 0; i < 2; i++)
+		dispatch_async(c, ^{
+			atomic_fetch_add(&ran, 1);
+		});
+	usleep(20000);
+	CHECK_EQ_INT(atomic_load(&ran), 0);
+	dispatch_activate(c);
+	dispatch_barrier_sync(c, ^{
+	});
+	CHECK_EQ_INT(atomic_load(&ran), 2);
+	dispatch_sync(q, ^{
+		atomic_store(&ran, 3);
+	});
+	CHECK_EQ_INT(atomic_load(&ran), 3);
+	dispatch_release(q);
+	dispatch_release(c);
+	dispatch_release(plain);
+}
+
 static dispatch_semaphore_t fin_sema;
 
 static void finalizer(void *ctx)
@@ -254,6 +303,7 @@ int main(void)
 	test_global_and_sync();
 	test_target_queues();
 	test_suspend_resume();
+	test_qos_attributes();
 	test_context_finalizer();
 	test_barrier();
 	test_pool_growth();

@@ -244,7 +244,5 @@ int main(int argc, char **argv)
 			accept_delay = (useconds_t)atoi(argv[++i]);
 	}
 	setvbuf(stderr, NULL, _IOLBF, 0);
-	xpc_main(^(xpc_connection_t peer) {
-		new_peer(peer);
-	});
+	xpc_main(new_peer);
 }
