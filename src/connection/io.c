@@ -874,8 +874,17 @@ static void conn_record_creds(xpc_connection_t c, int fd, const TransportFrame *
 	c->uid = f->uid;
 	c->gid = f->gid;
 	c->have_creds = true;
-	if (c->pidfd < 0)
+	bool by_pid = c->pidfd < 0;
+	if (by_pid)
 		c->pidfd = (int)pidfd_open_cloexec(f->pid);
+	/* The pid came with the frame, the pidfd now: if the peer's end of
+	 * the link is closed already, the peer may have died in between and
+	 * its pid be someone else's; no pidfd then (a peer whose end stays
+	 * open in another process is the window left). */
+	if (by_pid && c->pidfd >= 0 && poll(&(struct pollfd){.fd = fd, .events = POLLRDHUP}, 1, 0) != 0) {
+		close(c->pidfd);
+		c->pidfd = -1;
+	}
 	conn_unlock(c);
 	transport_stop_creds(fd);
 }
@@ -900,6 +909,12 @@ static int conn_handle_message(xpc_connection_t c, const FrameHeader *h, const u
 		r = wire_decode_message_in(f->ool, f->fds, f->n_fds, &dict);
 	else
 		r = wire_decode_message(body, h->body_len, f ? f->fds : NULL, f ? f->n_fds : 0, &dict);
+	if (r == -ENOMEM) { /* ours, not the peer's fault */
+		conn_lock(c);
+		conn_fail_locked(c, "limit exceeded: out of memory", false);
+		conn_unlock(c);
+		return -1;
+	}
 	if (r != 0) {
 		snprintf(why, sizeof(why), "bad encoding: %s", wire_strerror(r));
 		conn_violation(c, why);
@@ -1202,9 +1217,13 @@ void conn_listener_ready(void *ctx)
 		if (r == -EAGAIN)
 			return;
 		if (r == TRANSPORT_EOF || (r < 0 && r != -EAGAIN)) {
+			/* no memory to read with: the listener ends with that
+			 * reason (xpc_main then exits and xpcd relaunches the
+			 * service; the check-in stays queued in the channel) */
+			bool nomem = r == -ENOMEM || r == -ENOBUFS;
 			transport_frame_clear(c->rx);
 			conn_lock(c);
-			conn_fail_locked(c, "listener channel closed", false);
+			conn_fail_locked(c, nomem ? "limit exceeded: out of memory" : "listener channel closed", false);
 			conn_unlock(c);
 			return;
 		}

@@ -446,20 +446,55 @@ static char *service_first_name(void)
 	return end ? strndup(names, (size_t)(end - names)) : strdup(names);
 }
 
+/*
+ * A service whose listener cannot start (out of memory, no descriptor, the
+ * name not vended) would sit deaf for ever while its clients' check-ins
+ * wait: it says why on stderr and exits instead (status 71), and xpcd
+ * relaunches it for the waiting check-ins.  A listener whose channel closes
+ * later (the broker gone) is not that: the process keeps serving its
+ * established links (docs/services.md).
+ */
+__attribute__((noreturn)) static void service_main_fail(const char *why)
+{
+	fprintf(stderr, "xpc_main: cannot serve: %s\n", why ? why : "listener invalid");
+	exit(71);
+}
+
+static void service_main_event(xpc_connection_t l, xpc_connection_handler_t handler, xpc_object_t ev)
+{
+	if (xpc_get_type(ev) == XPC_TYPE_CONNECTION) {
+		handler((xpc_connection_t)ev);
+		return;
+	}
+	if (ev != XPC_ERROR_CONNECTION_INVALID)
+		return;
+	char *why = xpc_connection_copy_invalidation_reason(l);
+	if (why && (!strncmp(why, "limit exceeded", 14) || !strncmp(why, "denied", 6)))
+		service_main_fail(why);
+	free(why);
+}
+
 void xpc_main(xpc_connection_handler_t handler)
 {
 	char *name = service_first_name();
-	xpc_connection_t l = xpc_connection_create_mach_service(name ? name : "", dispatch_get_main_queue(),
-								 XPC_CONNECTION_MACH_SERVICE_LISTENER);
+	xpc_connection_t l;
 
+	if (!name && getenv("XPCD_LISTEN_FDNAMES") && *getenv("XPCD_LISTEN_FDNAMES"))
+		service_main_fail("limit exceeded: out of memory");
+	l = xpc_connection_create_mach_service(name ? name : "", dispatch_get_main_queue(),
+					       XPC_CONNECTION_MACH_SERVICE_LISTENER);
 	free(name);
-	if (l) {
-		xpc_connection_set_event_handler(l, ^(xpc_object_t ev) {
-			if (xpc_get_type(ev) == XPC_TYPE_CONNECTION)
-				handler((xpc_connection_t)ev);
-		});
-		xpc_connection_resume(l);
-	}
+	if (!l)
+		service_main_fail("limit exceeded: out of memory");
+	xpc_connection_set_event_handler(l, ^(xpc_object_t ev) {
+		service_main_event(l, handler, ev);
+	});
+	conn_lock(l);
+	bool deaf = !l->handler_block; /* the handler could not be copied */
+	conn_unlock(l);
+	if (deaf)
+		service_main_fail("limit exceeded: out of memory");
+	xpc_connection_resume(l);
 	dispatch_main();
 }
 

@@ -175,18 +175,30 @@ int dpool_has_waiting(void)
 	return atomic_load_explicit(&pool.queued, memory_order_relaxed) > 0;
 }
 
-static void dpool_spawn_worker(void)
-{
-	if (dpool_spawn_thread(dpool_worker_main, NULL, &pool.worker_mask) < 0) {
-		pthread_mutex_lock(&pool.lock);
-		pool.nthreads--;
-		pthread_mutex_unlock(&pool.lock);
-	}
-}
-
 static void dpool_watchdog_arm(void)
 {
 	manager_timer_arm(&pool.watchdog, dobject_now_ns() + POOL_STALL_MS * NSEC_PER_MSEC, 0, 0);
+}
+
+/* A thread that cannot be made now (EAGAIN: threads or memory short) must
+ * not strand the work that asked for it, which no later push may come to
+ * rescue: the watchdog tries again while work waits untaken. */
+static void dpool_spawn_worker(void)
+{
+	int watch = 0;
+
+	if (dpool_spawn_thread(dpool_worker_main, NULL, &pool.worker_mask) < 0) {
+		pthread_mutex_lock(&pool.lock);
+		pool.nthreads--;
+		if (!pool.watchdog_armed) {
+			pool.watchdog_armed = 1;
+			pool.pops_seen = pool.pops;
+			watch = 1;
+		}
+		pthread_mutex_unlock(&pool.lock);
+		if (watch)
+			dpool_watchdog_arm();
+	}
 }
 
 static int dpool_has_work(void)

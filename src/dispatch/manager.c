@@ -392,6 +392,11 @@ void manager_start(void)
 	manager_add_own(mgr.sigfd, &manager_tag_signal);
 	sigfillset(&all);
 	dpool_init();
-	if (dpool_spawn_thread(manager_main, NULL, &all) < 0)
-		dobject_crash("cannot create the manager thread");
+	/* EAGAIN from pthread_create is a passing shortage: tried for about
+	 * a second before giving up (nothing runs without this thread) */
+	for (int tries = 0; dpool_spawn_thread(manager_main, NULL, &all) < 0; tries++) {
+		if (tries == 100)
+			dobject_crash("cannot create the manager thread");
+		usleep(10000);
+	}
 }

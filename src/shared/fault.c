@@ -10,10 +10,12 @@
 #include "shared/fault.h"
 
 #include <execinfo.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const fault_names[FAULT_N_POINTS] = {
 	"alloc", "socket", "socketpair", "accept", "memfd_create", "mmap", "sendmsg", "recvmsg", "dup", "thread",
@@ -59,6 +61,14 @@ static void fault_read_env(void)
 	const char *s = getenv("XPC_FAIL_SYSCALL");
 	const char *colon = s ? strchr(s, ':') : NULL;
 
+	const char *once = getenv("XPC_FAIL_ONCE");
+
+	if (once && *once) { /* only the first process that gets here */
+		int fd = open(once, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return;
+		close(fd);
+	}
 	if (a && *a)
 		fault_set(FAULT_ALLOC, strtol(a, NULL, 10));
 	if (colon && (size_t)(colon - s) < 32) {

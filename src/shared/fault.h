@@ -15,6 +15,9 @@
  *     XPC_FAIL_ALLOC=N          fail the Nth allocation (N counts from 0)
  *     XPC_FAIL_SYSCALL=name:N   fail the Nth call of name (fault_point_name)
  *     XPC_FAULT_VERBOSE=1       print a backtrace where each fault hits
+ *     XPC_FAIL_ONCE=PATH        arm only in the process that creates PATH
+ *                               first (a service relaunched by xpcd after
+ *                               its fault runs without one)
  * Each armed point fails once, then behaves normally again.
  */
 #ifndef XPC_SHARED_FAULT_H

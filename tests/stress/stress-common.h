@@ -25,6 +25,9 @@ void stress_setup(const char *argv0);
  * error (DIR/xpcd.log, DIR/svc.log); kills the broker and every job;
  * removes DIR. */
 void stress_teardown(void);
+/* Kills the broker, then every job it recorded (so it logs no death of
+ * theirs), and reaps them: the next stress_start_broker() starts afresh. */
+void stress_stop_all(void);
 const char *stress_dir(void);
 /* Path of a program built beside the test. */
 char *stress_program(const char *name);

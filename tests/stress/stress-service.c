@@ -11,6 +11,8 @@
  *   stat     reply { pid, fds, peers, rss_kb }: its own descriptors (not
  *            counting the kept peers' pidfds, see creds), live peers and
  *            resident set, for leak and memory checks
+ *   faults   reply { alloc, socket, ...: calls of each fault point so far
+ *            (src/shared/fault.h; 0 without -Dfault_injection), injected }
  *   creds    reply { peers: [ { pid, euid, egid, pidfd_pid, exited } ] } for
  *            the last 32 peers, kept after they are gone: what
  *            xpc_connection_get_pid/euid/egid say, the pid the peer's pidfd
@@ -32,6 +34,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <xpc/xpc.h>
+
+#include "shared/fault.h"
 
 typedef struct Peer {
 	uint64_t expect;
@@ -166,6 +170,10 @@ static void fill_reply(Peer *st, const char *op, xpc_object_t msg, xpc_object_t 
 		xpc_dictionary_set_bool(reply, "inorder", st->inorder);
 	} else if (!strcmp(op, "creds")) {
 		describe_peers(reply);
+	} else if (!strcmp(op, "faults")) {
+		for (int p = 0; p < FAULT_N_POINTS; p++)
+			xpc_dictionary_set_int64(reply, fault_point_name((FaultPoint)p), fault_calls((FaultPoint)p));
+		xpc_dictionary_set_int64(reply, "injected", fault_injected());
 	} else if (!strcmp(op, "stat")) {
 		xpc_dictionary_set_int64(reply, "pid", getpid());
 		xpc_dictionary_set_int64(reply, "fds", count_fds() - kept_pidfds());
@@ -189,8 +197,13 @@ static void serve_message(xpc_connection_t peer, Peer *st, xpc_object_t msg)
 		usleep((useconds_t)xpc_dictionary_get_uint64(msg, "us"));
 	}
 	reply = xpc_dictionary_create_reply(msg);
-	if (!reply)
+	if (!reply) {
+		/* no memory for the reply: the request must still get its
+		 * one answer, so the link goes (the client sees it end) */
+		if (strcmp(op, "seq") != 0) /* "seq" is one-way */
+			xpc_connection_cancel(peer);
 		return;
+	}
 	fill_reply(st, op, msg, reply);
 	xpc_connection_send_message(peer, reply);
 	xpc_release(reply);
