@@ -64,7 +64,11 @@
 #define MAX_REQUESTS (1u << 22)
 #define WINDOW 128 /* async requests in flight */
 
-static volatile sig_atomic_t stop;
+/* Set by SIGUSR1, which may land on any thread (the dispatch workers'
+ * mask comes from when the runtime starts): a lock-free atomic, which is
+ * async-signal-safe and race-free (volatile sig_atomic_t is only the
+ * former; TSan reported it). */
+static atomic_int stop;
 
 static int count_fds(void)
 {
@@ -158,7 +162,7 @@ static void tally(Tally *t, uint64_t i, xpc_object_t r)
 static void on_usr1(int sig)
 {
 	(void)sig;
-	stop = 1;
+	atomic_store(&stop, 1);
 }
 
 static int busy_send(xpc_connection_t c, Tally *t, dispatch_semaphore_t window, uint64_t i, uint64_t *seq)
@@ -208,7 +212,7 @@ static int do_busy(const char *name)
 	});
 	printf("started\n");
 	fflush(stdout);
-	for (i = 0; !stop && !atomic_load(&invalid_conn) && i < MAX_REQUESTS; i++) {
+	for (i = 0; !atomic_load(&stop) && !atomic_load(&invalid_conn) && i < MAX_REQUESTS; i++) {
 		if (busy_send(c, &t, window, i, &seq) < 0) {
 			hung = 1;
 			break;
