@@ -200,7 +200,7 @@ static void serve_message(xpc_connection_t peer, Peer *st, xpc_object_t msg)
 	if (!reply) {
 		/* no memory for the reply: the request must still get its
 		 * one answer, so the link goes (the client sees it end) */
-		if (strcmp(op, "seq") != 0) /* "seq" is one-way */
+		if (strcmp(op, "seq") != 0 && strcmp(op, "slow") != 0) /* sent one-way */
 			xpc_connection_cancel(peer);
 		return;
 	}
