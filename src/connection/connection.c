@@ -234,6 +234,23 @@ int conn_start_link_locked(xpc_connection_t c)
 	return 0;
 }
 
+/*
+ * Whether a thread may be blocked reading the link (a sync caller, a peer
+ * lingering for its next request): readers hold rx_lock while they take the
+ * descriptor (under the lock, after c->fd = -1 they see none) and read it.
+ * Without one, the shutdown that would wake it is not made: on a suspended
+ * source it only costs the manager thread a wake-up for the hang-up, and
+ * the peer learns of the end when the cancel handler closes the socket.
+ * A listener's reader takes no rx_lock: it is always shut down.
+ */
+static bool conn_link_has_reader(xpc_connection_t c)
+{
+	if (c->kind != CONN_PEER || pthread_mutex_trylock(&c->rx_lock) != 0)
+		return true;
+	pthread_mutex_unlock(&c->rx_lock);
+	return false;
+}
+
 /* Cancels the sources; their cancel handlers close the descriptors. */
 static void conn_close_link_locked(xpc_connection_t c)
 {
@@ -241,7 +258,7 @@ static void conn_close_link_locked(xpc_connection_t c)
 
 	c->fd = -1;
 	transport_stage_drop(&c->stage); /* the next link gets its own */
-	if (fd >= 0)
+	if (fd >= 0 && conn_link_has_reader(c))
 		shutdown(fd, SHUT_RDWR); /* wakes a thread polling it in a sync send */
 	if (c->rsrc) {
 		dispatch_source_t s = c->rsrc;
@@ -251,6 +268,7 @@ static void conn_close_link_locked(xpc_connection_t c)
 		c->read_paused = false;
 		dispatch_source_cancel(s);
 		dispatch_release(s);
+		conn_lazy_stop_locked(c);
 		conn_sync_release_locked(c, false);
 	} else if (fd >= 0) {
 		close(fd);

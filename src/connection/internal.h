@@ -29,6 +29,8 @@
 #include <xpc/xpc.h>
 
 #include "connection/connection.h"
+#include "dispatch/internal.h"
+#include "dispatch/manager.h"
 #include "object/object.h"
 #include "transport/transport.h"
 
@@ -98,6 +100,8 @@ struct _xpc_connection_s {
 	dispatch_source_t sync_src; /* rsrc held suspended for sync callers */
 	unsigned sync_active;       /* sync callers reading now */
 	bool lazy_timer;            /* a lazy resume of sync_src is scheduled */
+	ManagerTimer lazy_t;        /* ... by this timer (holds a reference) */
+	DispatchItem lazy_item;     /* its fire: conn_lazy_resume on ioq */
 	uint64_t last_sync_ns;      /* when the last sync call ended */
 	/* not under lock: the link's reusable out-of-line memfd, taken by a
 	 * sender with an atomic exchange (transport.h, staging) */
@@ -133,6 +137,7 @@ int conn_checkin(int send_w, int *ret_fd, const char **ret_reason);
 void conn_unread_done(xpc_connection_t c, size_t bytes);
 /* Resumes sync_src if no sync caller needs it any more (locked). */
 void conn_sync_release_locked(xpc_connection_t c, bool force_idle);
+void conn_lazy_stop_locked(xpc_connection_t c); /* io.c: stops the lazy-resume timer */
 
 /* service.c */
 void conn_service_lookup_start(xpc_connection_t c);

@@ -33,6 +33,7 @@
 
 #include <Block.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -690,12 +691,45 @@ void xpc_connection_send_message_with_reply_f(xpc_connection_t c, xpc_object_t m
  * meanwhile: the first one suspends it and it stays suspended ("lazily")
  * across back-to-back calls.  Resuming a source costs a worker wake-up, so
  * it is resumed only when no sync call has been in flight for a while
- * (CONN_LAZY_RESUME_NS), or at once when the link goes away.
+ * (CONN_LAZY_RESUME_NS), or at once when the link goes away.  The timer
+ * for that is the connection's own manager timer, so that closing the link
+ * stops it (conn_lazy_stop_locked): a cancelled connection costs no
+ * manager and worker wake-up a millisecond later.
  */
 #define CONN_LAZY_RESUME_NS 1000000
 
 static void conn_lazy_resume(void *ctx);
 static uint64_t conn_now_ns(void);
+
+/* Manager thread: the work goes to ioq (no allocation: the item is the
+ * connection's; it is not queued twice, since the timer is armed again
+ * only by conn_lazy_resume or after it ran). */
+static void conn_lazy_fire(ManagerTimer *t, uint64_t count)
+{
+	xpc_connection_t c = (xpc_connection_t)((char *)t - offsetof(struct _xpc_connection_s, lazy_t));
+
+	(void)count;
+	dqueue_push_embedded(c->ioq, &c->lazy_item, conn_lazy_resume, c);
+}
+
+/* Under the lock, lazy_timer set: the timer holds a reference on @c. */
+static void conn_lazy_arm_locked(xpc_connection_t c, uint64_t delay_ns)
+{
+	xpc_retain(c);
+	c->lazy_t.fire = conn_lazy_fire;
+	manager_timer_arm(&c->lazy_t, conn_now_ns() + delay_ns, 0, 0);
+}
+
+/* Under the lock, with another reference on @c held (the link's source or
+ * the activation's): a timer not yet fired is stopped and its reference
+ * dropped; one under way runs and finds nothing to do. */
+void conn_lazy_stop_locked(xpc_connection_t c)
+{
+	if (c->lazy_timer && manager_timer_disarm(&c->lazy_t)) {
+		c->lazy_timer = false;
+		xpc_release(c);
+	}
+}
 
 void conn_sync_release_locked(xpc_connection_t c, bool force_idle)
 {
@@ -709,12 +743,8 @@ void conn_sync_release_locked(xpc_connection_t c, bool force_idle)
 		if (c->lazy_timer)
 			return;
 		c->lazy_timer = true;
-		xpc_retain(c);
-		if (dwork_after_f(dispatch_time(DISPATCH_TIME_NOW, CONN_LAZY_RESUME_NS), c->ioq, c,
-				  conn_lazy_resume) == 0)
-			return;
-		c->lazy_timer = false; /* no memory for the timer: resume now */
-		xpc_release(c);
+		conn_lazy_arm_locked(c, CONN_LAZY_RESUME_NS);
+		return;
 	}
 	c->sync_src = NULL;
 	dispatch_resume(s);
@@ -742,10 +772,7 @@ static void conn_lazy_resume(void *ctx)
 	} else if (c->sync_src) {
 		/* calls still coming: look again when this one has been idle long enough */
 		c->lazy_timer = true;
-		xpc_retain(c);
-		dispatch_after_f(dispatch_time(DISPATCH_TIME_NOW,
-					       (int64_t)(idle < CONN_LAZY_RESUME_NS ? CONN_LAZY_RESUME_NS - idle : CONN_LAZY_RESUME_NS)),
-				 c->ioq, c, conn_lazy_resume);
+		conn_lazy_arm_locked(c, idle < CONN_LAZY_RESUME_NS ? CONN_LAZY_RESUME_NS - idle : CONN_LAZY_RESUME_NS);
 	}
 	conn_unlock(c);
 	xpc_release(c);

@@ -213,12 +213,16 @@ void manager_timer_arm(ManagerTimer *t, uint64_t deadline, uint64_t interval, ui
 	pthread_mutex_unlock(&timers.lock);
 }
 
-void manager_timer_disarm(ManagerTimer *t)
+int manager_timer_disarm(ManagerTimer *t)
 {
+	int was;
+
 	pthread_mutex_lock(&timers.lock);
+	was = t->armed;
 	manager_timer_unlink(t);
 	manager_timers_rearm();
 	pthread_mutex_unlock(&timers.lock);
+	return was;
 }
 
 static void manager_timers_fire(void)

@@ -64,8 +64,10 @@ struct ManagerTimer {
  * second) so that timers can be coalesced.  Any thread. */
 void manager_timer_arm(ManagerTimer *t, uint64_t deadline, uint64_t interval, uint64_t leeway);
 /* Any thread; a fire already under way on the manager thread may still
- * follow unless this is called on the manager thread. */
-void manager_timer_disarm(ManagerTimer *t);
+ * follow unless this is called on the manager thread.  Return: 1 if @t was
+ * armed (its fire will not follow), 0 if not (a once-timer's fire is under
+ * way or done). */
+int manager_timer_disarm(ManagerTimer *t);
 
 typedef struct ManagerSignal ManagerSignal;
 struct ManagerSignal {
