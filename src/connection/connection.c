@@ -241,11 +241,13 @@ int conn_start_link_locked(xpc_connection_t c)
  * Without one, the shutdown that would wake it is not made: on a suspended
  * source it only costs the manager thread a wake-up for the hang-up, and
  * the peer learns of the end when the cancel handler closes the socket.
- * A listener's reader takes no rx_lock: it is always shut down.
+ * A listener's reader takes no rx_lock: it is always shut down; so is the
+ * link of a suspended connection, whose cancel handler waits for the
+ * resume (the peer must learn of the end now).
  */
 static bool conn_link_has_reader(xpc_connection_t c)
 {
-	if (c->kind != CONN_PEER || pthread_mutex_trylock(&c->rx_lock) != 0)
+	if (c->kind != CONN_PEER || c->suspend_count > 0 || pthread_mutex_trylock(&c->rx_lock) != 0)
 		return true;
 	pthread_mutex_unlock(&c->rx_lock);
 	return false;
