@@ -187,6 +187,18 @@ static void cache_put(ObjectBuffer *b)
 	buffer_unmap_all(old, n_old);
 }
 
+void object_buffer_cache_flush(void)
+{
+	ObjectBuffer *old[CACHE_SLOTS];
+	size_t n = 0;
+
+	pthread_mutex_lock(&cache.lock);
+	while (cache.n)
+		old[n++] = cache_remove_locked(0);
+	pthread_mutex_unlock(&cache.lock);
+	buffer_unmap_all(old, n);
+}
+
 static ObjectBuffer *buffer_new_mapped(size_t len)
 {
 	size_t cap = buffer_class(len);

@@ -94,6 +94,9 @@ uint8_t *object_buffer_bytes(ObjectBuffer *b);
 size_t object_buffer_length(ObjectBuffer *b);
 ObjectBuffer *object_buffer_retain(ObjectBuffer *b);
 void object_buffer_release(ObjectBuffer *b); /* NULL is fine */
+/* Unmaps every cached buffer (for tests that weigh the heap: a cached
+ * buffer's header is a heap block). */
+void object_buffer_cache_flush(void);
 
 /*
  * data_object_create_in_buffer() - a data object over @length bytes at
