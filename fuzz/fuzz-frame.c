@@ -7,6 +7,11 @@
  *   bit 2     an out-of-line body: bytes 1-32 are the packet (a header),
  *             the rest is written to a memfd sent as the last descriptor
  *   bit 3     with bit 2: the memfd is left unsealed
+ *   bit 4     with bit 2: the memfd is a sender's stage instead (body at
+ *             TRANSPORT_STAGE_HDR, sealed against shrink and grow only)
+ *             and the header says so (FRAME_F_OOL | FRAME_F_STAGED forced)
+ *   bit 5     the receiving frame keeps the peer's stage mapped between
+ *             frames (keep_view, as a link's reused frame does)
  * Otherwise the rest is the packet.  It is sent over a SOCK_SEQPACKET
  * socketpair and received with transport_recv() (cmsg parsing, header
  * validation, seals and size of an out-of-line body); an accepted
@@ -25,7 +30,9 @@
 #include "wire/wire.h"
 
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -42,6 +49,23 @@ static int make_body_fd(const uint8_t *body, size_t len, bool unsealed)
 		return transport_make_ool(&iov, 1, len);
 	fd = memfd_create("fuzz-frame", MFD_CLOEXEC);
 	if (fd >= 0 && len && write(fd, body, len) != (ssize_t)len) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A stage as stage.c makes one: header page, then @body, sealed against
+ * shrinking and growing (not writing: the receiver marks it read). */
+static int make_stage_fd(const uint8_t *body, size_t len)
+{
+	int fd = memfd_create("fuzz-stage", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)(TRANSPORT_STAGE_HDR + len)) < 0 ||
+	    (len && pwrite(fd, body, len, TRANSPORT_STAGE_HDR) != (ssize_t)len) ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -98,11 +122,14 @@ static void split_batch(const uint8_t *p, size_t left)
 	}
 }
 
-static void receive(int fd)
+static void receive(int fd, bool keep_view)
 {
 	static TransportFrame f;
 	const char *why = NULL;
-	int r = transport_recv(fd, &f, &why);
+	int r;
+
+	f.keep_view = keep_view;
+	r = transport_recv(fd, &f, &why);
 
 	if (r == 0 && f.hdr.kind == FRAME_BATCH) {
 		split_batch(f.body, f.hdr.body_len);
@@ -114,13 +141,17 @@ static void receive(int fd)
 			decode_inline(f.body, f.hdr.body_len, f.fds, f.n_fds);
 	}
 	transport_frame_clear(&f);
+	if (keep_view)
+		transport_frame_drop_view(&f);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int sv[2], fds[4], n_fds, before = fuzz_count_fds();
-	bool ool;
+	bool ool, stage;
 	size_t pkt_len;
+	uint8_t pkt[OOL_PACKET];
+	const uint8_t *send_pkt;
 
 	if (size < 1)
 		return 0;
@@ -129,15 +160,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	pkt_len = ool && size - 1 > OOL_PACKET ? OOL_PACKET : size - 1;
 	n_fds = data[0] & 3;
+	stage = ool && (data[0] & 16);
+	send_pkt = data + 1;
+	if (stage && pkt_len == OOL_PACKET) { /* the header says: staged body */
+		memcpy(pkt, data + 1, OOL_PACKET);
+		pkt[offsetof(FrameHeader, flags)] |= FRAME_F_OOL | FRAME_F_STAGED;
+		send_pkt = pkt;
+	}
 	for (int i = 0; i < n_fds; i++)
 		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (ool && (fds[n_fds] = make_body_fd(data + 1 + pkt_len, size - 1 - pkt_len, data[0] & 8)) >= 0)
+	if (ool && (fds[n_fds] = stage ? make_stage_fd(data + 1 + pkt_len, size - 1 - pkt_len)
+				       : make_body_fd(data + 1 + pkt_len, size - 1 - pkt_len, data[0] & 8)) >= 0)
 		n_fds++;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0) {
 		transport_setup_socket(sv[1]);
-		fuzz_send(sv[0], data + 1, pkt_len, fds, n_fds);
+		fuzz_send(sv[0], send_pkt, pkt_len, fds, n_fds);
 		close(sv[0]);
-		receive(sv[1]);
+		receive(sv[1], data[0] & 32);
 		close(sv[1]);
 	}
 	for (int i = 0; i < n_fds; i++)

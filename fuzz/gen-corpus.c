@@ -167,7 +167,8 @@ static void gen_wire_refs(void)
 	put_wire("fuzz-wire", "msg-all-in-place", 0x40, make_all(), true);
 }
 
-/* fuzz-frame, out of line: byte 0 = 4 (| 8: unsealed), a header, the body. */
+/* fuzz-frame, out of line: byte 0 = 4 (| 8: unsealed, | 16: a stage,
+ * | 32: kept mapping), a header, the body. */
 static void put_ool_frame(const char *name, uint8_t first, xpc_object_t dict, uint64_t len_delta)
 {
 	WireBuffer b = {0};
@@ -234,6 +235,11 @@ static void gen_frame(void)
 	put_ool_frame("ool-big", 4, make_big_n(FRAME_MAX_INLINE + 64), 0);
 	put_ool_frame("ool-unsealed", 4 | 8, make_big_n(FRAME_MAX_INLINE + 64), 0);
 	put_ool_frame("ool-size-mismatch", 4, make_big_n(FRAME_MAX_INLINE + 64), 4);
+	/* the sender's stage: body at TRANSPORT_STAGE_HDR (fuzz-frame bit 4),
+	 * copied with pread, or through a kept mapping (bit 5) */
+	put_ool_frame("stage", 4 | 16, make_big_n(FRAME_MAX_INLINE + 64), 0);
+	put_ool_frame("stage-view", 4 | 16 | 32, make_big_n(FRAME_MAX_INLINE + 64), 0);
+	put_ool_frame("stage-size-mismatch", 4 | 16 | 32, make_big_n(FRAME_MAX_INLINE + 64), 4);
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
