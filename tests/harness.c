@@ -148,22 +148,51 @@ void harness_adopt_orphans(void)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 }
 
-/* Field 4 of /proc/PID/stat (after the parenthesised name), or -1. */
-static pid_t parent_of(pid_t pid)
+const char *harness_proc_stat(pid_t pid, char *buf, size_t size)
 {
-	char path[64], buf[512];
-	FILE *f;
+	char path[64];
+	const char *fields = NULL;
 	char *p;
-	int ppid = -1;
+	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
-		return -1;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && sscanf(p + 1, " %*c %d", &ppid) != 1)
-		ppid = -1;
+		return NULL;
+	if (fgets(buf, (int)size, f) && (p = strrchr(buf, ')')) && p[1] == ' ')
+		fields = p + 2; /* the command may hold spaces and parentheses */
 	fclose(f);
+	return fields;
+}
+
+bool harness_proc_alive(pid_t pid)
+{
+	char buf[512];
+	const char *s = harness_proc_stat(pid, buf, sizeof(buf));
+
+	return s && s[0] != 'Z' && s[0] != 'X';
+}
+
+pid_t harness_proc_parent(pid_t pid)
+{
+	char buf[512];
+	const char *s = harness_proc_stat(pid, buf, sizeof(buf));
+	int ppid = -1;
+
+	if (!s || sscanf(s, "%*c %d", &ppid) != 1)
+		return -1;
 	return ppid;
+}
+
+unsigned long long harness_proc_start_time(pid_t pid)
+{
+	char buf[1024];
+	const char *s = harness_proc_stat(pid, buf, sizeof(buf));
+	unsigned long long t = 0;
+
+	if (s)
+		sscanf(s, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", &t);
+	return t;
 }
 
 /* One pass over /proc: kills our children.  Return: how many. */
@@ -177,7 +206,7 @@ static int kill_children_once(void)
 		return 0;
 	while ((e = readdir(d))) {
 		pid_t pid = (pid_t)atoi(e->d_name);
-		if (pid > 0 && parent_of(pid) == getpid()) {
+		if (pid > 0 && harness_proc_parent(pid) == getpid()) {
 			kill(-pid, SIGKILL); /* a job leads its process group */
 			kill(pid, SIGKILL);
 			n++;

@@ -82,6 +82,16 @@ void harness_adopt_orphans(void);
  * leads), adopted ones included, and reaps them; repeats until none is
  * left.  Return: how many it killed. */
 int harness_kill_children(void);
+/* The fields of /proc/PID/stat after the command ("S 1 ...": field 3
+ * on), read into @buf; NULL if there is no such process. */
+const char *harness_proc_stat(pid_t pid, char *buf, size_t size);
+/* True while @pid runs (a zombie no one reaped yet counts as gone). */
+bool harness_proc_alive(pid_t pid);
+/* The parent of @pid, or -1. */
+pid_t harness_proc_parent(pid_t pid);
+/* Field 22 of /proc/PID/stat (start time), 0 if there is no such process:
+ * with the pid, what tells a process from a later one with its pid. */
+unsigned long long harness_proc_start_time(pid_t pid);
 /* Path of a helper program built beside the test (argv[0]'s directory). */
 const char *harness_sibling(const char *argv0, const char *name);
 

@@ -85,25 +85,6 @@ static void start_broker(void)
 	REQUIRE(!"broker did not listen on its socket");
 }
 
-/* Field 22 of /proc/PID/stat (start time), 0 if there is no such process:
- * what the broker's state file records next to each pid. */
-static unsigned long long proc_start_time(pid_t pid)
-{
-	char path[64], buf[1024];
-	unsigned long long t = 0;
-	char *p;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
-		sscanf(p + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", &t);
-	fclose(f);
-	return t;
-}
-
 static void kill_jobs(void)
 {
 	char path[400];
@@ -117,7 +98,7 @@ static void kill_jobs(void)
 	if (!f)
 		return;
 	while (fscanf(f, "%d %llu %255s", &pid, &start, label) == 3)
-		if (pid > 0 && start && proc_start_time(pid) == start) { /* not a recycled pid */
+		if (pid > 0 && start && harness_proc_start_time(pid) == start) { /* not a recycled pid */
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 		}
@@ -159,24 +140,6 @@ static void teardown(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) < 0)
 		perror("system");
-}
-
-/* True while @pid runs (a zombie no one reaped yet counts as gone). */
-static bool process_alive(pid_t pid)
-{
-	char path[64], buf[256];
-	FILE *f;
-	char *p;
-	bool alive = false;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
-		alive = p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
-	fclose(f);
-	return alive;
 }
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -437,7 +400,7 @@ static void scenario_restart(void)
 		free(why);
 	}
 	CHECK(pid2 != pid1);
-	CHECK(!process_alive((pid_t)pid1)); /* the orphan is gone */
+	CHECK(!harness_proc_alive((pid_t)pid1)); /* the orphan is gone */
 	close_conn(c);
 	close_conn(old);
 }
@@ -624,7 +587,7 @@ static void wait_all_threads_gone(pid_t pid)
 		close(pidfd);
 		return;
 	}
-	for (int i = 0; i < 1000 && process_alive(pid); i++)
+	for (int i = 0; i < 1000 && harness_proc_alive(pid); i++)
 		usleep(10000);
 	usleep(200 * 1000); /* no pidfd: leave its other threads time to exit */
 }

@@ -157,24 +157,6 @@ pid_t stress_broker_pid(void)
 	return broker_pid;
 }
 
-/* Field 22 of /proc/PID/stat (start time), 0 if there is no such process. */
-static unsigned long long start_time(pid_t pid)
-{
-	char path[64], buf[1024];
-	unsigned long long t = 0;
-	char *p;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
-		sscanf(p + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", &t);
-	fclose(f);
-	return t;
-}
-
 /* Calls @fn for every job of the state file that is still the process the
  * broker recorded (same start time: a recycled pid is someone else's). */
 static void each_live_job(void (^fn)(pid_t pid, const char *label))
@@ -189,7 +171,7 @@ static void each_live_job(void (^fn)(pid_t pid, const char *label))
 	if (!f)
 		return;
 	while (fscanf(f, "%d %llu %255s", &pid, &start, lab) == 3)
-		if (pid > 0 && start && start_time(pid) == start && stress_alive(pid))
+		if (pid > 0 && start && harness_proc_start_time(pid) == start && harness_proc_alive(pid))
 			fn(pid, lab);
 	fclose(f);
 }
@@ -451,23 +433,6 @@ void stress_read_line(StressChild *ch, char *buf, size_t size, unsigned seconds)
 
 /* ---- /proc ---------------------------------------------------------------- */
 
-bool stress_alive(pid_t pid)
-{
-	char path[64], buf[512];
-	char *p;
-	bool alive = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
-		alive = p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
-	fclose(f);
-	return alive;
-}
-
 long stress_rss_kb(pid_t pid)
 {
 	char path[64], line[256];
@@ -504,23 +469,14 @@ int stress_fd_count(pid_t pid)
 
 long stress_cpu_ms(pid_t pid)
 {
-	char path[64], buf[1024];
+	char buf[1024];
+	const char *s = harness_proc_stat(pid, buf, sizeof(buf));
 	unsigned long ut = 0, st = 0;
-	char *p;
 	long hz = sysconf(_SC_CLK_TCK);
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
+	/* fields 14 and 15 (utime, stime) */
+	if (!s || sscanf(s, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %lu %lu", &ut, &st) != 2)
 		return -1;
-	/* fields 14 and 15 (utime, stime), counted after the command's ')' */
-	if (!fgets(buf, sizeof(buf), f) || !(p = strrchr(buf, ')')) ||
-	    sscanf(p + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %lu %lu", &ut, &st) != 2) {
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
 	return (long)((ut + st) * 1000 / (unsigned long)(hz > 0 ? hz : 100));
 }
 

@@ -71,7 +71,6 @@ bool stress_stat(const char *name, StressStat *st);
  * pipe open. */
 void stress_read_line(StressChild *ch, char *buf, size_t size, unsigned seconds);
 
-bool stress_alive(pid_t pid);
 long stress_rss_kb(pid_t pid);
 int stress_fd_count(pid_t pid);
 /* CPU time (user + system) the process has used, in milliseconds; -1 if

@@ -174,7 +174,7 @@ static void scenario_service(void)
 	CHECK(cpu >= 0 && cpu < CPU_MAX_MS);
 	CHECK(!strcmp(newcomer, "reply") || !strcmp(newcomer, "interrupted"));
 	CHECK_STREQ(echo(early), "reply"); /* an existing client is served */
-	CHECK(stress_alive(base.pid));
+	CHECK(harness_proc_alive(base.pid));
 
 	kill_offender(&off);
 	kill_offender(&off2);
@@ -279,7 +279,7 @@ static void scenario_broker(void)
 	CHECK(r && (!r[0] || strstr(r, "limit exceeded: descriptors")));
 	free(r);
 	CHECK_STREQ(echo(early), "reply"); /* established links need no broker */
-	CHECK(stress_alive(broker));
+	CHECK(harness_proc_alive(broker));
 
 	kill_offender(&off);
 	stress_read_output(&late, out, sizeof(out), 30);

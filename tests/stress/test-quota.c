@@ -95,7 +95,7 @@ static Watch watch_offender(StressChild *ch, unsigned seconds, char *out, size_t
 	Watch w = {0};
 	double end = stress_now() + seconds;
 
-	while (stress_now() < end && stress_alive(ch->pid)) {
+	while (stress_now() < end && harness_proc_alive(ch->pid)) {
 		watch_once(&w);
 		stress_sleep_ms(100);
 	}
