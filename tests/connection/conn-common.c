@@ -1,12 +1,16 @@
 /*
- * conn-common.c - the echo service of the connection tests (conn-common.h).
+ * conn-common.c - the echo service of the connection tests, and a raw
+ * check-in for tests that speak frames by hand (conn-common.h).
  */
 #include "conn-common.h"
 #include "harness.h"
+#include "object/object.h"
+#include "transport/transport.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static void serve_message(xpc_connection_t peer, PeerState *st, xpc_object_t msg)
@@ -101,4 +105,20 @@ void conn_test_settle_fds(int n)
 {
 	for (int i = 0; i < 500 && harness_count_fds() > n; i++)
 		usleep(10000);
+}
+
+int conn_test_raw_checkin(xpc_connection_t l)
+{
+	xpc_endpoint_t ep = xpc_endpoint_create(l);
+	int w = endpoint_object_borrow_fd((xpc_object_t)ep);
+	int sv[2];
+	FrameHeader h = {.kind = FRAME_CHECKIN, .id = 1};
+	char buf[64];
+
+	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+	REQUIRE(transport_send(w, &h, NULL, 0, &sv[1], 1) == 0);
+	close(sv[1]);
+	xpc_release(ep);
+	CHECK_EQ_INT(recv(sv[0], buf, sizeof(buf), 0), FRAME_HEADER_SIZE); /* the hello */
+	return sv[0];
 }

@@ -30,6 +30,10 @@ void conn_test_serve_peer(xpc_connection_t peer);
 xpc_connection_t conn_test_start_echo_listener(dispatch_queue_t q);
 /* Waits for @sem up to @seconds; false on timeout. */
 bool conn_test_wait(dispatch_semaphore_t sem, unsigned seconds);
+/* Checks in by hand over listener @l's W (the check-in frame and the
+ * descriptor, as a client would) and reads the HELLO; returns our end of
+ * the link, for a test to speak raw frames on. */
+int conn_test_raw_checkin(xpc_connection_t l);
 /* Waits until the process has @n descriptors open (teardown is async). */
 void conn_test_settle_fds(int n);
 

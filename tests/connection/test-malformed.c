@@ -61,24 +61,6 @@ static xpc_connection_t start_listener(void)
 	return l;
 }
 
-/* Checks in by hand over the listener's W; returns our end of the link. */
-static int raw_checkin(xpc_connection_t l)
-{
-	xpc_endpoint_t ep = xpc_endpoint_create(l);
-	int w = endpoint_object_borrow_fd((xpc_object_t)ep);
-	int sv[2];
-	FrameHeader h = {.kind = FRAME_CHECKIN, .id = 1};
-	char buf[64];
-
-	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
-	REQUIRE(transport_send(w, &h, NULL, 0, &sv[1], 1) == 0);
-	close(sv[1]);
-	xpc_release(ep);
-	/* the hello */
-	CHECK_EQ_INT(recv(sv[0], buf, sizeof(buf), 0), FRAME_HEADER_SIZE);
-	return sv[0];
-}
-
 static void expect_drop(int fd, const char *want)
 {
 	char buf[64];
@@ -146,7 +128,7 @@ static void test_batches(xpc_connection_t l, xpc_object_t ping)
 	REQUIRE(2 * (FRAME_HEADER_SIZE + b.len) <= sizeof(buf));
 
 	/* two requests in one batch: two replies, in order */
-	fd = raw_checkin(l);
+	fd = conn_test_raw_checkin(l);
 	for (uint64_t id = 1; id <= 2; id++) {
 		ih = hdr(FRAME_MESSAGE, b.len);
 		ih.id = id;
@@ -168,7 +150,7 @@ static void test_batches(xpc_connection_t l, xpc_object_t ping)
 	CHECK(conn_test_wait(reason_sem, 30)); /* that peer exits normally */
 
 	/* a hello inside a batch */
-	fd = raw_checkin(l);
+	fd = conn_test_raw_checkin(l);
 	off = 0;
 	put_inner(buf, &off, hdr(FRAME_MESSAGE, b.len), b.data, b.len);
 	ih = hdr(FRAME_HELLO, 0);
@@ -180,7 +162,7 @@ static void test_batches(xpc_connection_t l, xpc_object_t ping)
 	expect_drop(fd, "batch: only inline messages and replies");
 
 	/* an inner frame longer than what is left of the batch */
-	fd = raw_checkin(l);
+	fd = conn_test_raw_checkin(l);
 	off = 0;
 	ih = hdr(FRAME_MESSAGE, b.len + 40);
 	put_inner(buf, &off, ih, b.data, b.len);
@@ -190,7 +172,7 @@ static void test_batches(xpc_connection_t l, xpc_object_t ping)
 	expect_drop(fd, "runs past the batch");
 
 	/* a batch with an id (batches have none) */
-	fd = raw_checkin(l);
+	fd = conn_test_raw_checkin(l);
 	off = 0;
 	put_inner(buf, &off, hdr(FRAME_MESSAGE, b.len), b.data, b.len);
 	send_hdr(fd, hdr(FRAME_BATCH, off), buf, off, NULL, 0);
@@ -253,17 +235,17 @@ int main(void)
 	last_words(false);
 
 	/* 1. garbage header */
-	fd = raw_checkin(l);
+	fd = conn_test_raw_checkin(l);
 	REQUIRE(write(fd, "this is not a frame at all, not at all", 38) == 38);
 	expect_drop(fd, "protocol violation: bad frame: magic");
 
 	/* 2. valid header, body that is not an encoding */
-	fd = raw_checkin(l);
+	fd = conn_test_raw_checkin(l);
 	send_hdr(fd, hdr(FRAME_MESSAGE, 16), "0123456789abcdef", 16, NULL, 0);
 	expect_drop(fd, "protocol violation: bad encoding");
 
 	/* 3. descriptors the header does not announce: closed, link dropped */
-	fd = raw_checkin(l);
+	fd = conn_test_raw_checkin(l);
 	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
 	send_hdr(fd, hdr(FRAME_MESSAGE, 0), NULL, 0, p, 2);
 	close(p[0]);
@@ -271,7 +253,7 @@ int main(void)
 	expect_drop(fd, "descriptor count disagrees");
 
 	/* 4. a check-in on a peer link */
-	fd = raw_checkin(l);
+	fd = conn_test_raw_checkin(l);
 	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
 	FrameHeader ci = hdr(FRAME_CHECKIN, 0);
 	ci.n_fds = 1;
@@ -281,7 +263,7 @@ int main(void)
 	expect_drop(fd, "check-in on a peer link");
 
 	/* 5. a reply nobody asked for */
-	fd = raw_checkin(l);
+	fd = conn_test_raw_checkin(l);
 	{
 		WireBuffer b = {0};
 		WireFds f = {0};
@@ -295,7 +277,7 @@ int main(void)
 	expect_drop(fd, "reply to an unknown request");
 
 	/* 6. an out-of-line body in an unsealed memfd */
-	fd = raw_checkin(l);
+	fd = conn_test_raw_checkin(l);
 	{
 		int m = memfd_create("x", MFD_CLOEXEC);
 		size_t len = FRAME_MAX_INLINE + 100;
@@ -322,7 +304,7 @@ int main(void)
 	xpc_object_t r = xpc_connection_send_message_with_reply_sync(good, ping);
 	CHECK(xpc_get_type(r) == XPC_TYPE_DICTIONARY);
 	xpc_release(r);
-	fd = raw_checkin(l);
+	fd = conn_test_raw_checkin(l);
 	close(fd);
 	CHECK(conn_test_wait(reason_sem, 30)); /* that peer exits normally */
 

@@ -76,23 +76,6 @@ static xpc_connection_t start_listener(void)
 	return l;
 }
 
-/* Checks in by hand over the listener's W; returns our end of the link. */
-static int raw_checkin(xpc_connection_t l)
-{
-	xpc_endpoint_t ep = xpc_endpoint_create(l);
-	int w = endpoint_object_borrow_fd((xpc_object_t)ep);
-	int sv[2];
-	FrameHeader h = {.kind = FRAME_CHECKIN, .id = 1};
-	char buf[64];
-
-	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
-	REQUIRE(transport_send(w, &h, NULL, 0, &sv[1], 1) == 0);
-	close(sv[1]);
-	xpc_release(ep);
-	CHECK_EQ_INT(recv(sv[0], buf, sizeof(buf), 0), FRAME_HEADER_SIZE); /* the hello */
-	return sv[0];
-}
-
 /* Sends a header-only packet with @fd as its one descriptor. */
 static void send_ool(int link, uint8_t flags, uint64_t len, int fd)
 {
@@ -144,7 +127,7 @@ static int make_memfd(size_t size, const void *body, size_t len, size_t off, int
 /* One hostile frame on a fresh link: the link must end with @want. */
 static void hostile(xpc_connection_t l, uint8_t flags, uint64_t len, int memfd, const char *want)
 {
-	int link = raw_checkin(l);
+	int link = conn_test_raw_checkin(l);
 
 	send_ool(link, flags, len, memfd);
 	close(memfd);
@@ -239,7 +222,7 @@ static void send_staged(int link, int m, char c, int seals)
  * body, not the old one. */
 static void test_good_stage(xpc_connection_t l, int seals)
 {
-	int link = raw_checkin(l), before = atomic_load(&n_replies);
+	int link = conn_test_raw_checkin(l), before = atomic_load(&n_replies);
 	uint64_t word;
 	int m = make_memfd(TRANSPORT_STAGE_HDR + BIG + 10000, NULL, 0, 0, 0);
 
@@ -265,7 +248,7 @@ static void test_good_stage(xpc_connection_t l, int seals)
  * a real stage, so not mapped), only the body's bytes. */
 static void test_huge_stage(xpc_connection_t l)
 {
-	int link = raw_checkin(l);
+	int link = conn_test_raw_checkin(l);
 	int m = make_memfd(1u << 30, NULL, 0, 0, 0);
 
 	send_staged(link, m, 'h', F_SEAL_SHRINK | F_SEAL_GROW);
@@ -280,7 +263,7 @@ static void test_huge_stage(xpc_connection_t l)
  * pages in the memfd, on the receiver's account. */
 static void test_holed_stage(xpc_connection_t l)
 {
-	int link = raw_checkin(l);
+	int link = conn_test_raw_checkin(l);
 	int m = make_memfd(TRANSPORT_STAGE_HDR + BIG + 4096, NULL, 0, 0, 0);
 	struct stat before, after;
 	size_t len = write_staged(m, 'o', F_SEAL_SHRINK | F_SEAL_GROW);
