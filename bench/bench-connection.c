@@ -55,6 +55,8 @@
 #ifdef HAVE_SDBUS
 #include <sys/prctl.h>
 #include <systemd/sd-bus.h>
+
+#include "sdbus-echo.h"
 #endif
 
 static uint64_t now_ns(void)
@@ -126,54 +128,6 @@ static int raw_rtt(int fd, size_t len, uint64_t *dt)
 }
 
 #ifdef HAVE_SDBUS
-#define SDBUS_PATH "/org/xpc/Bench"
-#define SDBUS_IFACE "org.xpc.Bench"
-
-static int sdbus_echo(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	const void *p = NULL;
-	size_t len = 0;
-	sd_bus_message *r = NULL;
-	int rc;
-
-	(void)userdata;
-	(void)error;
-	rc = sd_bus_message_read_array(m, 'y', &p, &len);
-	if (rc >= 0)
-		rc = sd_bus_message_new_method_return(m, &r);
-	if (rc >= 0)
-		rc = sd_bus_message_append_array(r, 'y', p, len);
-	if (rc >= 0)
-		rc = sd_bus_send(NULL, r, NULL);
-	sd_bus_message_unref(r);
-	return rc < 0 ? rc : 1;
-}
-
-static const sd_bus_vtable sdbus_vtable[] = {
-	SD_BUS_VTABLE_START(0),
-	SD_BUS_METHOD("Echo", "ay", "ay", sdbus_echo, 0),
-	SD_BUS_VTABLE_END,
-};
-
-/* The server: peer to peer on @fd until the client goes. */
-static void sdbus_serve(int fd)
-{
-	sd_bus *bus = NULL;
-	sd_id128_t id;
-
-	if (sd_bus_new(&bus) < 0 || sd_bus_set_fd(bus, fd, fd) < 0 || sd_id128_randomize(&id) < 0 ||
-	    sd_bus_set_server(bus, 1, id) < 0 || sd_bus_start(bus) < 0 ||
-	    sd_bus_add_object_vtable(bus, NULL, SDBUS_PATH, SDBUS_IFACE, sdbus_vtable, NULL) < 0)
-		_exit(1);
-	for (;;) {
-		int r = sd_bus_process(bus, NULL);
-		if (r < 0)
-			_exit(0);
-		if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0)
-			_exit(0);
-	}
-}
-
 static void *sdbus_start(pid_t *ret_pid)
 {
 	int sv[2];
@@ -188,7 +142,7 @@ static void *sdbus_start(pid_t *ret_pid)
 	*ret_pid = fork();
 	if (*ret_pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		sdbus_serve(child_keep(sv[1]));
+		sdbus_echo_serve_p2p(child_keep(sv[1]));
 	}
 	close(sv[1]);
 	if (sd_bus_new(&bus) < 0 || sd_bus_set_fd(bus, sv[0], sv[0]) < 0 || sd_bus_start(bus) < 0)
@@ -208,24 +162,11 @@ static void sdbus_stop(void *bus, pid_t pid)
 static int sdbus_rtt(void *bus, size_t len, uint64_t *dt)
 {
 	static char payload[RAW_MAX];
-	sd_bus_message *m = NULL, *reply = NULL;
-	sd_bus_error err = SD_BUS_ERROR_NULL;
-	const void *p;
-	size_t got = (size_t)-1;
 	uint64_t t0 = now_ns();
-	int rc = sd_bus_message_new_method_call(bus, &m, NULL, SDBUS_PATH, SDBUS_IFACE, "Echo");
+	int rc = sdbus_echo_call(bus, NULL, payload, len);
 
-	if (rc >= 0)
-		rc = sd_bus_message_append_array(m, 'y', payload, len);
-	if (rc >= 0)
-		rc = sd_bus_call(bus, m, 0, &err, &reply);
-	if (rc >= 0)
-		rc = sd_bus_message_read_array(reply, 'y', &p, &got);
-	sd_bus_error_free(&err);
-	sd_bus_message_unref(reply);
-	sd_bus_message_unref(m);
 	*dt = now_ns() - t0;
-	return rc >= 0 && got == len ? 0 : -1;
+	return rc;
 }
 #else
 static void *sdbus_start(pid_t *ret_pid)

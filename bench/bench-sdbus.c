@@ -18,6 +18,7 @@
  * The service runs in a forked child.  Output: RESULT lines (bench/bench.h).
  */
 #include "bench.h"
+#include "sdbus-echo.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -28,63 +29,8 @@
 #include <unistd.h>
 
 #define BUS_NAME "org.xpc.Bench"
-#define OBJ_PATH "/org/xpc/Bench"
-#define IFACE "org.xpc.Bench"
 
-/* ---- the service side ----------------------------------------------------------- */
-
-static int echo(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	const void *p = NULL;
-	size_t len = 0;
-	sd_bus_message *r = NULL;
-	int rc;
-
-	(void)userdata;
-	(void)error;
-	rc = sd_bus_message_read_array(m, 'y', &p, &len);
-	if (rc < 0)
-		return rc;
-	rc = sd_bus_message_new_method_return(m, &r);
-	if (rc >= 0)
-		rc = sd_bus_message_append_array(r, 'y', p, len);
-	if (rc >= 0)
-		rc = sd_bus_send(NULL, r, NULL);
-	sd_bus_message_unref(r);
-	return rc < 0 ? rc : 1;
-}
-
-static const sd_bus_vtable vtable[] = {
-	SD_BUS_VTABLE_START(0),
-	SD_BUS_METHOD("Echo", "ay", "ay", echo, 0),
-	SD_BUS_VTABLE_END,
-};
-
-static void serve_loop(sd_bus *bus)
-{
-	if (sd_bus_add_object_vtable(bus, NULL, OBJ_PATH, IFACE, vtable, NULL) < 0)
-		_exit(1);
-	for (;;) {
-		int r = sd_bus_process(bus, NULL);
-		if (r < 0)
-			_exit(0);
-		if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0)
-			_exit(0);
-	}
-}
-
-static void serve_p2p(int fd)
-{
-	sd_bus *bus = NULL;
-	sd_id128_t id;
-
-	if (sd_bus_new(&bus) < 0 || sd_bus_set_fd(bus, fd, fd) < 0 || sd_id128_randomize(&id) < 0 ||
-	    sd_bus_set_server(bus, 1, id) < 0 || sd_bus_start(bus) < 0)
-		_exit(1);
-	serve_loop(bus);
-}
-
-/* ---- the client side ------------------------------------------------------------- */
+/* ---- bus connections (the client, and the service on a bus; Echo itself is in sdbus-echo.c) */
 
 static sd_bus *bus_connect(const char *address)
 {
@@ -105,31 +51,7 @@ static void serve_bus(const char *address, int ready_fd)
 	if (!bus || sd_bus_request_name(bus, BUS_NAME, 0) < 0 || write(ready_fd, "r", 1) != 1)
 		_exit(1);
 	close(ready_fd);
-	serve_loop(bus);
-}
-
-/* One Echo call; 0 if the reply carries the payload's length back. */
-static int call_echo(sd_bus *bus, const char *dest, const void *payload, size_t size)
-{
-	sd_bus_message *m = NULL, *reply = NULL;
-	sd_bus_error err = SD_BUS_ERROR_NULL;
-	const void *p;
-	size_t len = (size_t)-1;
-	int rc;
-
-	rc = sd_bus_message_new_method_call(bus, &m, dest, OBJ_PATH, IFACE, "Echo");
-	if (rc >= 0)
-		rc = sd_bus_message_append_array(m, 'y', payload, size);
-	if (rc >= 0)
-		rc = sd_bus_call(bus, m, 0, &err, &reply);
-	if (rc >= 0)
-		rc = sd_bus_message_read_array(reply, 'y', &p, &len);
-	if (rc < 0)
-		fprintf(stderr, "bench-sdbus: Echo: %s\n", err.message ? err.message : strerror(-rc));
-	sd_bus_error_free(&err);
-	sd_bus_message_unref(reply);
-	sd_bus_message_unref(m);
-	return rc >= 0 && len == size ? 0 : -1;
+	sdbus_echo_serve(bus);
 }
 
 static void rtt_series(const char *series, sd_bus *bus, const char *dest)
@@ -142,7 +64,7 @@ static void rtt_series(const char *series, sd_bus *bus, const char *dest)
 		int n = bench_iterations(size, 20000);
 		for (int i = -n / 10; i < n; i++) {
 			uint64_t t0 = bench_now_ns();
-			if (call_echo(bus, dest, buf, size) < 0)
+			if (sdbus_echo_call(bus, dest, buf, size) < 0)
 				bench_fail(series);
 			if (i >= 0)
 				ns[i] = (double)(bench_now_ns() - t0);
@@ -160,7 +82,7 @@ static void warm_up(sd_bus *bus, const char *dest)
 
 	for (size_t s = 0; s < BENCH_N_SIZES; s++)
 		for (int i = 0; i < bench_iterations(bench_sizes[s], 200); i++)
-			if (call_echo(bus, dest, buf, bench_sizes[s]) < 0)
+			if (sdbus_echo_call(bus, dest, buf, bench_sizes[s]) < 0)
 				bench_fail("warm-up");
 	free(buf);
 }
@@ -183,7 +105,7 @@ static int run_p2p(void)
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the bench */
 		close(sv[0]);
-		serve_p2p(sv[1]);
+		sdbus_echo_serve_p2p(sv[1]);
 	}
 	close(sv[1]);
 	if (sd_bus_new(&bus) < 0 || sd_bus_set_fd(bus, sv[0], sv[0]) < 0 || sd_bus_start(bus) < 0)
@@ -203,7 +125,7 @@ static void setup_series(const char *series, const char *address)
 	for (int i = -30; i < n; i++) {
 		uint64_t t0 = bench_now_ns();
 		sd_bus *bus = bus_connect(address);
-		if (!bus || call_echo(bus, BUS_NAME, "", 0) < 0)
+		if (!bus || sdbus_echo_call(bus, BUS_NAME, "", 0) < 0)
 			bench_fail(series);
 		uint64_t dt = bench_now_ns() - t0;
 		sd_bus_flush_close_unref(bus);
@@ -218,7 +140,7 @@ static int idle_client(const char *address)
 {
 	sd_bus *bus = bus_connect(address);
 
-	if (!bus || call_echo(bus, BUS_NAME, "", 0) < 0)
+	if (!bus || sdbus_echo_call(bus, BUS_NAME, "", 0) < 0)
 		return 1;
 	printf("ready\n");
 	fflush(stdout);
