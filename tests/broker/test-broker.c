@@ -52,7 +52,9 @@ static void write_job(const char *label, const char *name, const char *extra)
 	fclose(f);
 }
 
-static void start_broker(void)
+/* Forks and execs xpcd on the test's socket and jobs, writing to its log;
+ * returns at once (start_broker() also waits until it accepts). */
+static void spawn_broker(void)
 {
 	char log[512];
 
@@ -70,6 +72,11 @@ static void start_broker(void)
 		execl(xpcd_path, "xpcd", "--socket", sock, "--jobs", log, (char *)NULL);
 		_exit(127);
 	}
+}
+
+static void start_broker(void)
+{
+	spawn_broker();
 	/* until it accepts: the file exists from bind() on, before listen() */
 	for (int i = 0; i < 500; i++) {
 		struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -544,18 +551,7 @@ static void scenario_socket_ready(void)
 		int in = inotify_init1(IN_CLOEXEC), fd;
 
 		REQUIRE(in >= 0 && inotify_add_watch(in, dir, IN_CREATE | IN_MOVED_TO) >= 0);
-		unlink(sock);
-		broker_pid = fork();
-		REQUIRE(broker_pid >= 0);
-		if (broker_pid == 0) {
-			char jobs[400];
-			snprintf(jobs, sizeof(jobs), "%s/jobs", dir);
-			int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-			dup2(null, 1);
-			dup2(null, 2);
-			execl(xpcd_path, "xpcd", "--socket", sock, "--jobs", jobs, (char *)NULL);
-			_exit(127);
-		}
+		spawn_broker();
 		CHECK(wait_for_name(in, "xpcd.sock") & IN_MOVED_TO);
 		close(in);
 		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
