@@ -48,6 +48,22 @@ void dobject_retain(void *obj)
 		dobject_crash("Resurrection of an object");
 }
 
+/* A retain that fails (0) on an object whose last reference is gone. */
+int dobject_try_retain(void *obj)
+{
+	DispatchHead *h = obj;
+	int old = atomic_load_explicit(&h->refcnt, memory_order_relaxed);
+
+	if (old == DOBJ_IMMORTAL)
+		return 1;
+	do {
+		if (old <= 0)
+			return 0;
+	} while (!atomic_compare_exchange_weak_explicit(&h->refcnt, &old, old + 1, memory_order_relaxed,
+							 memory_order_relaxed));
+	return 1;
+}
+
 typedef struct {
 	dispatch_function_t finalizer;
 	void *ctx;

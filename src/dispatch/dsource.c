@@ -17,9 +17,14 @@
  * A READ and a WRITE source may watch the same descriptor: the second one
  * registers a close-on-exec dup of it, closed when its cancellation completes.
  *
- * dispatch_source_cancel is asynchronous: it posts a ManagerCall that, on
- * the manager thread, removes the watch/timer/signal, so by the time the
- * cancel handler runs no event can follow and the descriptor may be closed.
+ * dispatch_source_cancel removes the watch/timer/signal on the calling
+ * thread (no wake-up of the manager), then queues the cancel handler: by the
+ * time it runs no event can be delivered and the descriptor may be closed.
+ * The manager may still hold an event it read before the removal; its
+ * callback finds the source cancelled and does nothing.  So that such a
+ * late callback never reads freed memory, a registered source's memory is
+ * freed by a lazy ManagerCall (after the manager's current batch), and the
+ * manager's reference is held until the cancel handler has run.
  */
 #include "dispatch/internal.h"
 #include "dispatch/manager.h"
@@ -124,21 +129,35 @@ static void dsource_dispose(DispatchHead *h)
 	}
 	dobject_release(atomic_load(&ds->head.target));
 	pthread_mutex_destroy(&ds->lock);
-	free(ds);
+	if (atomic_load(&ds->state) & SOURCE_REGISTERED)
+		manager_call_lazy(&ds->call); /* dsource_free_call */
+	else
+		free(ds);
+}
+
+/* Lazy ManagerCall of a disposed source: no manager callback can reach it. */
+static void dsource_free_call(ManagerCall *c)
+{
+	free((char *)c - offsetof(struct dispatch_source_s, call));
 }
 
 /* ---- delivery ------------------------------------------------------------------ */
 
 static void dsource_deliver(void *arg);
 
-/* Queues a delivery unless one is queued or running. */
+/* Queues a delivery unless one is queued or running.  The manager thread
+ * may kick a source that is being disposed (its callback raced with the
+ * cancellation, see the header): that source is left alone. */
 static void dsource_kick(dispatch_source_t ds)
 {
 	int expected = 0;
 
 	if (!atomic_compare_exchange_strong(&ds->inflight, &expected, 1))
 		return;
-	dobject_retain(ds);
+	if (!dobject_try_retain(ds)) {
+		atomic_store(&ds->inflight, 0);
+		return;
+	}
 	dqueue_push_embedded(atomic_load(&ds->head.target), &ds->kick, dsource_deliver, ds);
 }
 
@@ -170,23 +189,60 @@ static int dsource_has_work(dispatch_source_t ds)
 
 static void dsource_run_cancel(dispatch_source_t ds)
 {
-	atomic_fetch_or(&ds->state, SOURCE_CANCEL_DONE);
+	unsigned st = atomic_fetch_or(&ds->state, SOURCE_CANCEL_DONE);
+
 	dsource_call(ds, &ds->cancel);
 	pthread_mutex_lock(&ds->lock);
 	dsource_handler_clear(&ds->event);
 	dsource_handler_clear(&ds->cancel);
 	dsource_handler_clear(&ds->reg);
 	pthread_mutex_unlock(&ds->lock);
+	if (st & SOURCE_REGISTERED)
+		dobject_release(ds); /* the manager's (the delivery holds one more) */
+}
+
+/* Called with ds->lock held: the descriptor is in epoll's set already (a
+ * WRITE and a READ source on one socket): epoll keys on (file, fd), so this
+ * source watches a close-on-exec dup instead, closed at cancellation. */
+static int dsource_watch_dup(dispatch_source_t ds, bool registered)
+{
+	int r;
+
+	ds->watch.fd = fcntl((int)ds->handle, F_DUPFD_CLOEXEC, 0);
+	if (ds->watch.fd < 0) {
+		ds->watch.fd = (int)ds->handle;
+		return -errno;
+	}
+	r = registered ? manager_watch_rearm(&ds->watch) : manager_watch_add(&ds->watch, true);
+	if (r < 0) {
+		close(ds->watch.fd);
+		ds->watch.fd = (int)ds->handle;
+	}
+	return r;
 }
 
 /* Re-arms the descriptor watch unless the cancellation removed it (under
- * the lock, so a re-arm never reaches a descriptor that was closed). */
+ * the lock, so a re-arm never reaches a descriptor that was closed).  A
+ * watch registered disarmed (readable at activation) or disarmed by a
+ * suspension enters epoll's set only here, so what epoll refuses may show
+ * here first: EEXIST (see dsource_watch_dup), EPERM (a regular file: always
+ * ready from now on). */
 static void dsource_rearm(dispatch_source_t ds)
 {
+	int r = 0;
+
 	pthread_mutex_lock(&ds->lock);
-	if (atomic_load(&ds->state) & SOURCE_WATCHED)
-		manager_watch_rearm(&ds->watch);
+	if (atomic_load(&ds->state) & SOURCE_WATCHED) {
+		r = manager_watch_rearm(&ds->watch);
+		if (r == -EEXIST && ds->watch.fd == (int)ds->handle)
+			r = dsource_watch_dup(ds, true);
+	}
 	pthread_mutex_unlock(&ds->lock);
+	if (r == -EPERM) {
+		atomic_fetch_or(&ds->state, SOURCE_ALWAYS_READY);
+		atomic_store(&ds->pending, 1);
+		atomic_store(&ds->has_event, 1);
+	}
 }
 
 static void dsource_run_event(dispatch_source_t ds)
@@ -262,6 +318,8 @@ static void dsource_watch_ready(ManagerWatch *w, uint32_t revents)
 	dispatch_source_t ds = (dispatch_source_t)((char *)w - offsetof(struct dispatch_source_s, watch));
 	int avail = 0;
 
+	if (atomic_load(&ds->state) & SOURCE_CANCELLED)
+		return; /* removed, or being removed: its descriptor may be closed */
 	if (ds->kind == SOURCE_READ) {
 		if (ioctl(w->fd, FIONREAD, &avail) < 0 || avail < 0)
 			avail = (revents & EPOLLIN) ? 1 : 0;
@@ -285,11 +343,11 @@ static void dsource_signal_fire(ManagerSignal *s, uint64_t count)
 	dsource_merge(ds, (uintptr_t)count, 1);
 }
 
-/* ManagerCall of dispatch_source_cancel: drops every registration. */
-static void dsource_cancel_call(ManagerCall *c)
+/* Drops every registration of a cancelled source (the thread that cancels
+ * it, or the one that completes its activation), then queues its cancel
+ * handler. */
+static void dsource_unregister(dispatch_source_t ds)
 {
-	dispatch_source_t ds = (dispatch_source_t)((char *)c - offsetof(struct dispatch_source_s, call));
-
 	pthread_mutex_lock(&ds->lock);
 	if (atomic_fetch_and(&ds->state, ~(unsigned)SOURCE_WATCHED) & SOURCE_WATCHED) {
 		manager_watch_remove(&ds->watch);
@@ -306,7 +364,6 @@ static void dsource_cancel_call(ManagerCall *c)
 		manager_signal_remove(&ds->sig);
 	atomic_fetch_or(&ds->state, SOURCE_CANCEL_READY);
 	dsource_kick(ds);
-	dobject_release(ds); /* the manager's reference */
 }
 
 /* ---- API --------------------------------------------------------------------- */
@@ -340,7 +397,7 @@ dispatch_source_t dispatch_source_create(dispatch_source_type_t type, uintptr_t 
 	ds->timer.fire = dsource_timer_fire;
 	ds->sig.signo = (int)handle;
 	ds->sig.fire = dsource_signal_fire;
-	ds->call.fn = dsource_cancel_call;
+	ds->call.fn = dsource_free_call;
 	return ds;
 }
 
@@ -430,22 +487,14 @@ static void dsource_register(dispatch_source_t ds)
 {
 	int r, avail;
 
-	dobject_retain(ds); /* the manager's reference, dropped by dsource_cancel_call */
+	dobject_retain(ds); /* the manager's reference, dropped by dsource_run_cancel */
 	switch (ds->kind) {
 	case SOURCE_READ:
 	case SOURCE_WRITE:
 		avail = dsource_readable_now(ds);
 		r = manager_watch_add(&ds->watch, avail == 0);
-		if (r == -EEXIST) {
-			/* Another source watches this descriptor (READ and WRITE on
-			 * one socket): epoll keys on (file, fd), so watch a dup. */
-			ds->watch.fd = fcntl((int)ds->handle, F_DUPFD_CLOEXEC, 0);
-			r = ds->watch.fd < 0 ? -errno : manager_watch_add(&ds->watch, avail == 0);
-			if (r < 0 && ds->watch.fd >= 0)
-				close(ds->watch.fd);
-			if (r < 0)
-				ds->watch.fd = (int)ds->handle;
-		}
+		if (r == -EEXIST)
+			r = dsource_watch_dup(ds, false);
 		if (r == 0) {
 			atomic_fetch_or(&ds->state, SOURCE_WATCHED);
 			if (avail > 0)
@@ -486,7 +535,7 @@ static void dsource_activate(DispatchHead *h)
 		dsource_kick(ds);
 	st = atomic_fetch_or(&ds->state, SOURCE_REGISTERED);
 	if (st & SOURCE_CANCELLED)
-		manager_call(&ds->call);
+		dsource_unregister(ds);
 }
 
 /*
@@ -539,7 +588,7 @@ void dispatch_source_cancel(dispatch_source_t source)
 	if (st & SOURCE_CANCELLED)
 		return;
 	if (st & SOURCE_REGISTERED)
-		manager_call(&source->call);
+		dsource_unregister(source);
 }
 
 intptr_t dispatch_source_testcancel(dispatch_source_t source)

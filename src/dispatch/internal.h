@@ -99,6 +99,7 @@ struct dispatch_queue_s {
 /* dobject.c */
 void dobject_init(DispatchHead *head, const DispatchVtable *vt);
 void dobject_retain(void *obj);
+int dobject_try_retain(void *obj);
 void dobject_release(void *obj);
 /* Writes "BUG IN CLIENT OF LIBDISPATCH: @msg" to stderr and aborts. */
 __attribute__((noreturn)) void dobject_crash(const char *msg);

@@ -20,7 +20,10 @@
  * mask of the thread that started the runtime.
  *
  * Calls (ManagerCall) run after each batch of events, so a watch removed by a
- * call can no longer be reported.
+ * call, or before a call was posted, can no longer be reported once it ran.
+ * Watches are removed on the thread that cancels their source (epoll_ctl is
+ * thread-safe); what a late callback may still read is freed by a lazy call,
+ * which does not wake the manager (docs/dispatch.md).
  */
 #include "dispatch/manager.h"
 #include "dispatch/internal.h"
@@ -43,6 +46,7 @@ static struct {
 	int epfd, wakefd, timerfd, sigfd;
 	pthread_mutex_t lock; /* calls, signals, watches */
 	ManagerCall *calls, *calls_last;
+	int lazy; /* calls queued by manager_call_lazy since the last run */
 	ManagerSignal *signals;
 	ManagerWatch *watches;
 	sigset_t sigmask;
@@ -76,12 +80,14 @@ static void manager_wake(void)
  * leak. */
 int manager_watch_add(ManagerWatch *w, bool armed)
 {
-	/* Disarmed: a one-shot watch with no events (epoll still reports
-	 * EPOLLHUP/EPOLLERR; a spurious delivery is harmless). */
-	struct epoll_event ev = {.events = (armed ? w->events : 0) | EPOLLONESHOT, .data.ptr = w};
+	struct epoll_event ev = {.events = w->events | EPOLLONESHOT, .data.ptr = w};
 
-	if (epoll_ctl(mgr.epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0)
-		return -errno;
+	w->in_set = 0;
+	if (armed) {
+		if (epoll_ctl(mgr.epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0)
+			return -errno;
+		w->in_set = 1;
+	}
 	pthread_mutex_lock(&mgr.lock);
 	w->prev = NULL;
 	w->next = mgr.watches;
@@ -96,19 +102,25 @@ int manager_watch_rearm(ManagerWatch *w)
 {
 	struct epoll_event ev = {.events = w->events | EPOLLONESHOT, .data.ptr = w};
 
-	return epoll_ctl(mgr.epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0 ? -errno : 0;
+	if (epoll_ctl(mgr.epfd, w->in_set ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, w->fd, &ev) < 0)
+		return -errno;
+	w->in_set = 1;
+	return 0;
 }
 
 int manager_watch_disarm(ManagerWatch *w)
 {
-	struct epoll_event ev = {.events = EPOLLONESHOT, .data.ptr = w};
-
-	return epoll_ctl(mgr.epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0 ? -errno : 0;
+	if (!w->in_set)
+		return 0;
+	if (epoll_ctl(mgr.epfd, EPOLL_CTL_DEL, w->fd, NULL) < 0)
+		return -errno;
+	w->in_set = 0;
+	return 0;
 }
 
 void manager_watch_remove(ManagerWatch *w)
 {
-	epoll_ctl(mgr.epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	manager_watch_disarm(w);
 	pthread_mutex_lock(&mgr.lock);
 	if (w->prev)
 		w->prev->next = w->next;
@@ -122,8 +134,11 @@ void manager_watch_remove(ManagerWatch *w)
 
 /* ---- calls ------------------------------------------------------------------- */
 
-void manager_call(ManagerCall *c)
+/* Queues @c; returns whether the manager should be woken for it. */
+static bool manager_call_queue(ManagerCall *c, bool lazy)
 {
+	bool wake = !lazy;
+
 	c->next = NULL;
 	pthread_mutex_lock(&mgr.lock);
 	if (mgr.calls_last)
@@ -131,8 +146,22 @@ void manager_call(ManagerCall *c)
 	else
 		mgr.calls = c;
 	mgr.calls_last = c;
+	if (lazy && ++mgr.lazy == MANAGER_LAZY_MAX)
+		wake = true;
 	pthread_mutex_unlock(&mgr.lock);
-	manager_wake();
+	return wake;
+}
+
+void manager_call(ManagerCall *c)
+{
+	if (manager_call_queue(c, false))
+		manager_wake();
+}
+
+void manager_call_lazy(ManagerCall *c)
+{
+	if (manager_call_queue(c, true))
+		manager_wake();
 }
 
 static void manager_run_calls(void)
@@ -142,6 +171,7 @@ static void manager_run_calls(void)
 	pthread_mutex_lock(&mgr.lock);
 	c = mgr.calls;
 	mgr.calls = mgr.calls_last = NULL;
+	mgr.lazy = 0;
 	pthread_mutex_unlock(&mgr.lock);
 	for (; c; c = next) {
 		next = c->next;

@@ -19,8 +19,8 @@
  *   has completed (the `done` callback of the ManagerCall that removed it).
  * Lifetimes:
  *   A ManagerWatch/ManagerTimer/ManagerSignal must stay valid until it has
- *   been removed ON THE MANAGER THREAD (from a ManagerCall callback or from
- *   one of its own callbacks): after that no callback can reach it.
+ *   been removed and then a ManagerCall posted after the removal has run
+ *   (manager_call_lazy for memory): after that no callback can reach it.
  */
 #ifndef XPC_DISPATCH_MANAGER_H
 #define XPC_DISPATCH_MANAGER_H
@@ -35,18 +35,27 @@ struct ManagerWatch {
 	/* Manager thread; the watch is disarmed until manager_watch_rearm. */
 	void (*ready)(ManagerWatch *w, uint32_t revents);
 	ManagerWatch *prev, *next; /* private: the list of live watches */
+	int in_set; /* private: in the epoll set (a disarmed watch is not) */
 };
 
 /* Starts watching @w->fd (one-shot); @armed false: only registered, as if
  * it had just fired (re-arm it with manager_watch_rearm).  Return: 0, or a
  * negative errno (-EPERM: epoll cannot watch this kind of descriptor, e.g.
- * a regular file). */
+ * a regular file; -EEXIST: the descriptor is watched already), from here
+ * or, for a watch added disarmed, from the first manager_watch_rearm.
+ * A disarmed watch is kept out of the epoll set, as epoll reports EPOLLHUP
+ * even for a watch without events: a peer's hang-up would wake the manager
+ * for a descriptor nobody waits on.
+ * rearm, disarm and remove of one watch must not run concurrently (sources
+ * call them under their lock). */
 int manager_watch_add(ManagerWatch *w, bool armed);
 /* Re-arms a watch after its ready callback (any thread). */
 int manager_watch_rearm(ManagerWatch *w);
 /* Disarms a watch until manager_watch_rearm (any thread). */
 int manager_watch_disarm(ManagerWatch *w);
-/* Stops watching; call on the manager thread only (see ManagerCall). */
+/* Stops watching (any thread).  A ready callback the manager already holds
+ * may still follow, on the manager thread, until the end of its current
+ * batch: free @w with manager_call_lazy. */
 void manager_watch_remove(ManagerWatch *w);
 
 typedef struct ManagerTimer ManagerTimer;
@@ -92,5 +101,13 @@ struct ManagerCall {
  * (so no ready/fire callback of a watch removed by @fn can follow).  Any
  * thread; @c must stay valid until fn runs. */
 void manager_call(ManagerCall *c);
+/* The same without waking the manager: @c->fn runs after the batch of
+ * events the manager handles now or next (so no callback it already holds
+ * for a watch, timer or signal removed before this call can still follow),
+ * which may be late in a process where nothing else wakes it; once
+ * MANAGER_LAZY_MAX calls wait, it is woken.  This is how memory that a late
+ * callback may still read is freed (dsource.c). */
+void manager_call_lazy(ManagerCall *c);
+#define MANAGER_LAZY_MAX 64
 
 #endif
