@@ -9,8 +9,9 @@
  *
  * Timers: a list sorted by deadline under timers.lock; the timerfd is armed
  * (absolute, CLOCK_MONOTONIC) at the earliest "deadline + leeway" of the
- * list, and at expiry every timer whose deadline has passed fires, which
- * coalesces timers within their leeway without ever firing early.
+ * list, or left where it is when that suits every timer, and at expiry
+ * every timer whose deadline has passed fires, which coalesces timers
+ * within their leeway without ever firing early.
  *
  * Signals: deliveries are counted per signal number, from two paths: an
  * async-signal-safe handler (installed when the disposition was SIG_DFL or
@@ -181,24 +182,30 @@ static void manager_run_calls(void)
 
 /* ---- timers ------------------------------------------------------------------ */
 
-/* Called with timers.lock held. */
+/* Called with timers.lock held.  The timerfd is left alone (no syscall)
+ * when it is armed already at a time that suits every timer: not before
+ * the first deadline (it would wake the manager for nothing) and not after
+ * any deadline + leeway; and when no timer is left: a timerfd still armed
+ * then wakes the manager once for nothing, which is cheaper than disarming
+ * it for every timer stopped before it fired (a connection's lazy-resume
+ * timer, armed and stopped once per short-lived connection). */
 static void manager_timers_rearm(void)
 {
 	struct itimerspec its = {{0, 0}, {0, 0}};
 	uint64_t best = UINT64_MAX;
 
+	if (!timers.first)
+		return;
 	for (ManagerTimer *t = timers.first; t && t->deadline < best; t = t->next)
 		if (t->deadline + t->leeway < best)
 			best = t->deadline + t->leeway;
-	if (best == timers.armed_at)
+	if (timers.armed_at != UINT64_MAX && timers.armed_at >= timers.first->deadline && timers.armed_at <= best)
 		return;
 	timers.armed_at = best;
-	if (best != UINT64_MAX) {
-		if (best == 0)
-			best = 1;
-		its.it_value.tv_sec = (time_t)(best / NSEC_PER_SEC);
-		its.it_value.tv_nsec = (long)(best % NSEC_PER_SEC);
-	}
+	if (best == 0)
+		best = 1;
+	its.it_value.tv_sec = (time_t)(best / NSEC_PER_SEC);
+	its.it_value.tv_nsec = (long)(best % NSEC_PER_SEC);
 	timerfd_settime(mgr.timerfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
@@ -261,7 +268,7 @@ static void manager_timers_fire(void)
 	uint64_t now = dobject_now_ns();
 
 	pthread_mutex_lock(&timers.lock);
-	timers.armed_at = UINT64_MAX - 1;
+	timers.armed_at = UINT64_MAX; /* it expired: a one-shot timerfd disarms itself */
 	while ((t = timers.first) && t->deadline <= now) {
 		timers.first = t->next;
 		t->armed = 0;
