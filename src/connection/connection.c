@@ -17,9 +17,11 @@
 #include <Block.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 typedef struct DeliverItem {
@@ -260,8 +262,9 @@ static void conn_close_link_locked(xpc_connection_t c)
 
 	c->fd = -1;
 	transport_stage_drop(&c->stage); /* the next link gets its own */
-	if (fd >= 0 && conn_link_has_reader(c))
+	if (fd >= 0 && !c->peer_closed && conn_link_has_reader(c))
 		shutdown(fd, SHUT_RDWR); /* wakes a thread polling it in a sync send */
+	c->peer_closed = false; /* (a pollster sees the peer's hang-up itself) */
 	if (c->rsrc) {
 		dispatch_source_t s = c->rsrc;
 		c->rsrc = NULL;
@@ -298,24 +301,55 @@ void conn_set_creds_from_socket(xpc_connection_t c, int fd)
 {
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
-#ifdef SO_PEERPIDFD
-	int pidfd = -1;
-	socklen_t plen = sizeof(pidfd);
-#endif
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 && uc.pid > 0) {
 		c->pid = uc.pid;
 		c->uid = uc.uid;
 		c->gid = uc.gid;
 		c->have_creds = true;
+		c->creds_by_socket = true;
 	}
+}
+
+/*
+ * The peer's pidfd is opened when first asked for (most connections never
+ * are: two syscalls and a descriptor saved per connection), while the link
+ * is up: SO_PEERPIDFD names the process that made the link (the listener
+ * side: the client made the socketpair), otherwise pidfd_open on the pid
+ * the kernel gave (SO_PEERCRED, or SCM_CREDENTIALS of the HELLO), kept only
+ * if the peer's end of the link is still open afterwards: a peer that died
+ * in between may have left its pid to another process (a peer whose end
+ * stays open in another process is the window left).  Once the link is
+ * closed there is none.
+ */
+static int conn_pidfd_by_pid(xpc_connection_t c)
+{
+	long r = syscall(SYS_pidfd_open, c->pid, 0); /* always close-on-exec */
+	int pidfd = r < 0 ? -1 : (int)r;
+
+	if (pidfd >= 0 && poll(&(struct pollfd){.fd = c->fd, .events = POLLRDHUP}, 1, 0) != 0) {
+		close(pidfd);
+		pidfd = -1;
+	}
+	return pidfd;
+}
+
+int conn_pidfd_locked(xpc_connection_t c)
+{
+	if (c->pidfd >= 0 || c->pidfd_tried || !c->have_creds || c->fd < 0 || c->kind != CONN_PEER)
+		return c->pidfd;
+	c->pidfd_tried = true;
 #ifdef SO_PEERPIDFD
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &plen) == 0 && pidfd >= 0) {
-		if (c->pidfd >= 0)
-			close(c->pidfd);
-		c->pidfd = pidfd; /* the kernel makes it O_CLOEXEC */
+	if (c->creds_by_socket) {
+		int pidfd = -1;
+		socklen_t plen = sizeof(pidfd);
+
+		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &plen) == 0 && pidfd >= 0)
+			return c->pidfd = pidfd; /* the kernel makes it O_CLOEXEC */
 	}
 #endif
+	c->pidfd = conn_pidfd_by_pid(c);
+	return c->pidfd;
 }
 
 void conn_fail_locked(xpc_connection_t c, const char *reason, bool peer_exited)
@@ -666,7 +700,7 @@ int xpc_linux_connection_get_pidfd(xpc_connection_t c)
 	int v;
 
 	conn_lock(c);
-	v = c->pidfd;
+	v = conn_pidfd_locked(c);
 	conn_unlock(c);
 	return v;
 }

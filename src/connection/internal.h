@@ -69,6 +69,7 @@ struct _xpc_connection_s {
 	bool got_hello;
 	bool read_paused;
 	bool rx_timeout;        /* the link's blocking receives time out (linger) */
+	bool peer_closed;       /* the link ends for the peer's EOF/reset: no shutdown() */
 	unsigned suspend_count; /* user suspends after activation */
 	int fd;                 /* the link, or R of a listener; -1 none */
 	int send_w;             /* W: listener's own, or the endpoint's */
@@ -93,7 +94,9 @@ struct _xpc_connection_s {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
-	int pidfd;
+	int pidfd;              /* opened at the first get_pidfd (-1: not yet / none) */
+	bool pidfd_tried;       /* ... which was made */
+	bool creds_by_socket;   /* SO_PEERCRED: the peer made the link */
 	char *reason;           /* invalidation reason, malloc'd */
 	TransportFrame *rx;     /* receive buffer, under rx_lock */
 	bool rx_answered;       /* under rx_lock: last frame read was a request */
@@ -125,6 +128,8 @@ void conn_flush_coalesced_locked(xpc_connection_t c);
 /* Starts the read source on c->fd (locked). */
 int conn_start_link_locked(xpc_connection_t c);
 void conn_set_creds_from_socket(xpc_connection_t c, int fd);
+/* The peer's pidfd, opened on first use while the link is up (locked). */
+int conn_pidfd_locked(xpc_connection_t c);
 
 /* io.c */
 void conn_read_ready(void *ctx);       /* rsrc handler of a peer */

@@ -717,7 +717,9 @@ static void conn_lazy_arm_locked(xpc_connection_t c, uint64_t delay_ns)
 {
 	xpc_retain(c);
 	c->lazy_t.fire = conn_lazy_fire;
-	manager_timer_arm(&c->lazy_t, conn_now_ns() + delay_ns, 0, 0);
+	/* with leeway: the lazy timers of connections made one after the
+	 * other share one arming of the manager's timerfd */
+	manager_timer_arm(&c->lazy_t, conn_now_ns() + delay_ns, 0, CONN_LAZY_RESUME_NS / 2);
 }
 
 /* Under the lock, with another reference on @c held (the link's source or
@@ -878,16 +880,9 @@ static void conn_trace_in(const FrameHeader *h, xpc_object_t obj)
 	free(d);
 }
 
-/* pidfds are always close-on-exec. */
-static int pidfd_open_cloexec(pid_t pid)
-{
-	long r = syscall(SYS_pidfd_open, pid, 0);
-
-	return r < 0 ? -1 : (int)r;
-}
-
 /* The first frame with credentials gives the peer's identity; after that
- * the link stops asking for them (transport_stop_creds). */
+ * the link stops asking for them (transport_stop_creds).  The pidfd is
+ * opened on first use (conn_pidfd_locked). */
 static void conn_record_creds(xpc_connection_t c, int fd, const TransportFrame *f)
 {
 	if (!f->has_creds)
@@ -901,17 +896,6 @@ static void conn_record_creds(xpc_connection_t c, int fd, const TransportFrame *
 	c->uid = f->uid;
 	c->gid = f->gid;
 	c->have_creds = true;
-	bool by_pid = c->pidfd < 0;
-	if (by_pid)
-		c->pidfd = (int)pidfd_open_cloexec(f->pid);
-	/* The pid came with the frame, the pidfd now: if the peer's end of
-	 * the link is closed already, the peer may have died in between and
-	 * its pid be someone else's; no pidfd then (a peer whose end stays
-	 * open in another process is the window left). */
-	if (by_pid && c->pidfd >= 0 && poll(&(struct pollfd){.fd = fd, .events = POLLRDHUP}, 1, 0) != 0) {
-		close(c->pidfd);
-		c->pidfd = -1;
-	}
 	conn_unlock(c);
 	transport_stop_creds(fd);
 }
@@ -1048,6 +1032,7 @@ static void conn_peer_gone(xpc_connection_t c, int r)
 		why = "listener gone";
 	else if (r < 0 && r != -ECONNRESET)
 		why = "link error";
+	c->peer_closed = r == 0 || r == -ECONNRESET;
 	conn_fail_locked(c, why, true);
 	conn_unlock(c);
 }
