@@ -140,6 +140,12 @@ static int request(xpc_connection_t c, xpc_object_t m, int64_t n)
 	xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, m);
 	int ok = xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_int64(r, "n") == n;
 
+	if (xpc_get_type(r) == XPC_TYPE_ERROR) {
+		char *why = xpc_connection_copy_invalidation_reason(c);
+		fprintf(stderr, "bench-xpc: %s (%s)\n", xpc_dictionary_get_string(r, XPC_ERROR_KEY_DESCRIPTION),
+			why ? why : "no reason");
+		free(why);
+	}
 	xpc_release(r);
 	return ok ? 0 : -1;
 }

@@ -232,7 +232,10 @@ int conn_start_link_locked(xpc_connection_t c)
 	Block_release(on_cancel);
 	c->rsrc = s;
 	c->read_paused = false;
-	dispatch_resume(s);
+	if (c->kind == CONN_PEER && (c->named || c->from_endpoint))
+		conn_hold_first_read_locked(c, s);
+	else
+		dispatch_resume(s);
 	return 0;
 }
 

@@ -140,6 +140,9 @@ void conn_discard_out_locked(xpc_connection_t c);
 void conn_fail_pending_locked(xpc_connection_t c, xpc_object_t err);
 int conn_checkin(int send_w, int *ret_fd, const char **ret_reason);
 void conn_unread_done(xpc_connection_t c, size_t bytes);
+/* A client link's read source @s, created suspended, starts held as if a
+ * sync call had just ended (locked): see io.c. */
+void conn_hold_first_read_locked(xpc_connection_t c, dispatch_source_t s);
 /* Resumes sync_src if no sync caller needs it any more (locked). */
 void conn_sync_release_locked(xpc_connection_t c, bool force_idle);
 void conn_lazy_stop_locked(xpc_connection_t c); /* io.c: stops the lazy-resume timer */

@@ -618,6 +618,12 @@ static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
 		if (live && r == 0 && (p || h.kind == FRAME_REPLY))
 			conn_flush_locked(c);
 	}
+	/* an answer to an asynchronous send is read by the source: no sync
+	 * caller holds it any more (conn_hold_first_read_locked) */
+	if (!(p && p->sync) && c->sync_src && c->sync_active == 0) {
+		conn_lazy_stop_locked(c);
+		conn_sync_release_locked(c, true);
+	}
 	if (r == CONN_OVER_LIMIT)
 		conn_fail_locked(c, "limit exceeded: unsent messages (peer not reading)", false);
 	/* Not sent (too many descriptors, no memory ...): answer it now. */
@@ -730,6 +736,26 @@ void conn_lazy_stop_locked(xpc_connection_t c)
 	if (c->lazy_timer && manager_timer_disarm(&c->lazy_t)) {
 		c->lazy_timer = false;
 		xpc_release(c);
+	}
+}
+
+/*
+ * A client's link (named or from an endpoint) starts the same way: most
+ * clients send a request first and wait for its reply, which the waiting
+ * thread reads itself (HELLO included), so resuming the source at once
+ * would only wake a worker for nothing.  It is held like after a sync call:
+ * resumed by the first asynchronous send (conn_send), when the link closes,
+ * or CONN_LAZY_RESUME_NS after activation, for a client that sends nothing
+ * and must still learn of messages and of the peer's end.
+ */
+void conn_hold_first_read_locked(xpc_connection_t c, dispatch_source_t s)
+{
+	dispatch_retain(s); /* its creation's suspension is the sync one */
+	c->sync_src = s;
+	c->last_sync_ns = conn_now_ns();
+	if (!c->lazy_timer) {
+		c->lazy_timer = true;
+		conn_lazy_arm_locked(c, CONN_LAZY_RESUME_NS);
 	}
 }
 

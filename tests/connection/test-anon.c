@@ -5,7 +5,8 @@
  * memory, 64 MiB out of line, credentials, cancel and invalidation reasons;
  * a handler that suspends its connection is not called again until the
  * resume, also for messages already waiting in the socket (the served side
- * reads on after a request, docs/connections.md).
+ * reads on after a request, docs/connections.md); a client that sends
+ * nothing still gets the service's messages and the end.
  */
 #include "conn-common.h"
 #include "harness.h"
@@ -290,6 +291,52 @@ static void test_listener_gone(void)
 	xpc_release(c);
 }
 
+/* A client that sends nothing still reads: the service speaks first, then
+ * ends the connection (the client link's first read is held for sync
+ * callers, io.c: it must not wait for a send that never comes). */
+static void test_service_speaks_first(void)
+{
+	xpc_connection_t l = xpc_connection_create(NULL, NULL);
+	__block atomic_int got = 0, invalid = 0;
+	xpc_endpoint_t ep;
+	xpc_connection_t c;
+
+	xpc_connection_set_event_handler(l, ^(xpc_object_t ev) {
+		if (xpc_get_type(ev) != XPC_TYPE_CONNECTION)
+			return;
+		xpc_connection_t peer = (xpc_connection_t)ev;
+		xpc_connection_set_event_handler(peer, ^(xpc_object_t m) {
+			(void)m;
+		});
+		xpc_connection_resume(peer);
+		xpc_object_t hi = xpc_dictionary_create(NULL, NULL, 0);
+		xpc_dictionary_set_string(hi, "greeting", "first");
+		xpc_connection_send_message(peer, hi);
+		xpc_release(hi);
+		xpc_connection_send_barrier(peer, ^{
+			xpc_connection_cancel(peer);
+		});
+	});
+	xpc_connection_resume(l);
+	ep = xpc_endpoint_create(l);
+	c = xpc_connection_create_from_endpoint(ep);
+	xpc_release(ep);
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+		if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY)
+			atomic_store(&got, xpc_dictionary_get_string(ev, "greeting") != NULL);
+		else if (ev == XPC_ERROR_CONNECTION_INVALID)
+			atomic_fetch_add(&invalid, 1);
+	});
+	xpc_connection_resume(c);
+	for (int i = 0; i < 1000 && atomic_load(&invalid) == 0; i++)
+		usleep(10000);
+	CHECK_EQ_INT(atomic_load(&got), 1);
+	CHECK_EQ_INT(atomic_load(&invalid), 1);
+	xpc_connection_cancel(l);
+	xpc_release(l);
+	xpc_release(c);
+}
+
 static atomic_int finalized;
 
 static void finalizer(void *ctx)
@@ -458,6 +505,7 @@ int main(void)
 	test_cancel(l);
 	test_lifecycle(l);
 	test_listener_gone();
+	test_service_speaks_first();
 	test_suspend_in_handler();
 	xpc_connection_cancel(c);
 	xpc_connection_cancel(l);
