@@ -2,7 +2,7 @@
  * dpool.c - the worker threads that serve the root (global) queues.
  *
  * One process-wide pool: a FIFO per priority, a stack of idle workers (each
- * with its own condition variable, so a push wakes exactly one), and a
+ * sleeping on its own futex word, so a push wakes exactly one), and a
  * thread count.  Rule: a push wakes an idle worker if there is one, else
  * spawns a worker while fewer than one per CPU (at least 2) exist.  Above
  * that, a watchdog (a manager timer, armed only while work waits) spawns one
@@ -12,8 +12,8 @@
  * POOL_MAX_THREADS.  A worker that announced a wait (dpool_block_begin, a
  * served connection waiting a few ms for the next request) does not count
  * against the soft limit meanwhile.  A worker idle for POOL_IDLE_SECONDS exits.  Workers take
- * the highest non-empty priority first.  Idle workers sleep in
- * pthread_cond_timedwait: nothing spins.  Workers get the signal mask of the
+ * the highest non-empty priority first.  Idle workers sleep on a
+ * futex with a timeout: nothing spins.  Workers get the signal mask of the
  * thread that started the runtime (so a program that blocks a signal before
  * its first dispatch call has it blocked in every thread, and a child a
  * block forks and execs inherits an ordinary mask); the manager thread
@@ -24,8 +24,10 @@
 #include "dispatch/dqueue.h"
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,8 +37,7 @@
 
 typedef struct PoolWorker {
 	struct PoolWorker *next_idle;
-	pthread_cond_t cond;
-	int woken;
+	atomic_uint woken; /* futex word: set under pool.lock by the push that takes it */
 } PoolWorker;
 
 static struct {
@@ -101,20 +102,36 @@ static DispatchItem *dpool_pop(void)
 	return NULL;
 }
 
+/*
+ * An idle worker sleeps on its own futex word, without pool.lock (a
+ * condition variable would hand the woken thread the lock marked contended:
+ * one more futex call per wake-up, and a wait on the pusher if it still
+ * holds it).  FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time.
+ */
+static void dpool_sleep(PoolWorker *w, const struct timespec *deadline)
+{
+	while (!atomic_load_explicit(&w->woken, memory_order_acquire)) {
+		long r = syscall(SYS_futex, &w->woken, FUTEX_WAIT_BITSET_PRIVATE, 0, deadline, NULL,
+				 FUTEX_BITSET_MATCH_ANY);
+		if (r < 0 && errno == ETIMEDOUT)
+			return;
+	}
+}
+
 /* Called with pool.lock held; 0 when woken, ETIMEDOUT when it should exit. */
 static int dpool_idle_wait(PoolWorker *w)
 {
 	struct timespec ts;
-	int r = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += POOL_IDLE_SECONDS;
-	w->woken = 0;
+	atomic_store_explicit(&w->woken, 0, memory_order_relaxed);
 	w->next_idle = pool.idle;
 	pool.idle = w;
-	while (!w->woken && r != ETIMEDOUT)
-		r = pthread_cond_timedwait(&w->cond, &pool.lock, &ts);
-	if (w->woken)
+	pthread_mutex_unlock(&pool.lock);
+	dpool_sleep(w, &ts);
+	pthread_mutex_lock(&pool.lock);
+	if (atomic_load_explicit(&w->woken, memory_order_relaxed))
 		return 0;
 	for (PoolWorker **p = &pool.idle; *p; p = &(*p)->next_idle) {
 		if (*p == w) {
@@ -130,14 +147,9 @@ static int dpool_idle_wait(PoolWorker *w)
 
 static void *dpool_worker_main(void *arg)
 {
-	PoolWorker w;
-	pthread_condattr_t ca;
+	PoolWorker w = {0};
 	DispatchItem *it;
 
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w.cond, &ca);
-	pthread_condattr_destroy(&ca);
 	dpool_on_worker = 1;
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
@@ -154,7 +166,6 @@ static void *dpool_worker_main(void *arg)
 	}
 	pool.nthreads--;
 	pthread_mutex_unlock(&pool.lock);
-	pthread_cond_destroy(&w.cond);
 	return NULL;
 }
 
@@ -244,7 +255,7 @@ void dpool_push(int priority, DispatchItem *item)
 	w = pool.idle;
 	if (w) {
 		pool.idle = w->next_idle;
-		w->woken = 1;
+		atomic_store_explicit(&w->woken, 1, memory_order_release);
 		atomic_fetch_add(&pool.signalling, 1); /* see dpool_idle_wait */
 	} else if ((pool.nthreads - atomic_load_explicit(&pool.nblocked, memory_order_relaxed) < pool.soft_limit &&
 		    pool.nthreads < POOL_MAX_THREADS) ||
@@ -260,7 +271,7 @@ void dpool_push(int priority, DispatchItem *item)
 	if (w) {
 		/* After the unlock: a worker woken under the lock would only
 		 * block again on it (one more context switch per wake-up). */
-		pthread_cond_signal(&w->cond);
+		syscall(SYS_futex, &w->woken, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 		atomic_fetch_sub(&pool.signalling, 1);
 	}
 	if (spawn)
