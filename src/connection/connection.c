@@ -210,8 +210,12 @@ int conn_start_link_locked(xpc_connection_t c)
 	 * handed to the event handler without another thread hand-off, and
 	 * while the handler runs nothing is read (Apple's semantics). */
 	int fd = c->fd;
-	/* A served peer lingers in a blocking receive that must end (io.c) */
-	c->rx_timeout = c->kind == CONN_PEER && transport_set_recv_timeout(fd, CONN_LINGER_US) == 0;
+	/* A served peer lingers in a blocking receive that must end (io.c); a
+	 * client's link rarely does (it answers no requests, usually): its
+	 * timeout is set when it first would (conn_may_linger) */
+	bool client = c->kind == CONN_PEER && (c->named || c->from_endpoint);
+	c->rx_timeout_lazy = client;
+	c->rx_timeout = c->kind == CONN_PEER && !client && transport_set_recv_timeout(fd, CONN_LINGER_US) == 0;
 	/* Runs once the manager dropped the watch: no read can follow.  Copied
 	 * here, where running out of memory can still be reported. */
 	dispatch_block_t on_cancel = Block_copy(^{
@@ -225,6 +229,7 @@ int conn_start_link_locked(xpc_connection_t c)
 		Block_release(on_cancel);
 		return -ENOMEM;
 	}
+	dsource_skip_estimate(s); /* the handlers read until EAGAIN */
 	xpc_retain(c);
 	dispatch_set_context(s, c);
 	dispatch_source_set_event_handler_f(s, c->kind == CONN_LISTENER ? conn_listener_ready : conn_read_ready);
@@ -232,7 +237,7 @@ int conn_start_link_locked(xpc_connection_t c)
 	Block_release(on_cancel);
 	c->rsrc = s;
 	c->read_paused = false;
-	if (c->kind == CONN_PEER && (c->named || c->from_endpoint))
+	if (client)
 		conn_hold_first_read_locked(c, s);
 	else
 		dispatch_resume(s);

@@ -69,6 +69,7 @@ struct _xpc_connection_s {
 	bool got_hello;
 	bool read_paused;
 	bool rx_timeout;        /* the link's blocking receives time out (linger) */
+	bool rx_timeout_lazy;   /* ... not set yet: at the first linger */
 	bool peer_closed;       /* the link ends for the peer's EOF/reset: no shutdown() */
 	unsigned suspend_count; /* user suspends after activation */
 	int fd;                 /* the link, or R of a listener; -1 none */

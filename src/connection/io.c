@@ -1131,10 +1131,14 @@ static bool conn_linger(int fd)
 	return ppoll(&pfd, 1, &ts, NULL) == 1;
 }
 
-static bool conn_may_linger(xpc_connection_t c, bool *ret_timed)
+static bool conn_may_linger(xpc_connection_t c, int fd, bool *ret_timed)
 {
 	conn_lock(c);
 	bool ok = !c->read_paused && c->suspend_count == 0 && c->sync_active == 0;
+	if (ok && c->rx_timeout_lazy && c->fd == fd) {
+		c->rx_timeout_lazy = false;
+		c->rx_timeout = transport_set_recv_timeout(fd, CONN_LINGER_US) == 0;
+	}
 	*ret_timed = c->rx_timeout;
 	conn_unlock(c);
 	*ret_timed = *ret_timed && dqueue_targets_root(c->queue);
@@ -1176,7 +1180,7 @@ void conn_read_ready(void *ctx)
 			break;
 		if (answered) {
 			/* just answered a request: the next one is usually on its way */
-			if (lingered++ >= CONN_LINGER_MAX || !conn_may_linger(c, &timed))
+			if (lingered++ >= CONN_LINGER_MAX || !conn_may_linger(c, fd, &timed))
 				break;
 			c->rx_answered = false;
 			r = conn_linger_read(c, fd, timed);

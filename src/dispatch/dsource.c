@@ -85,6 +85,7 @@ struct dispatch_source_s {
 	atomic_bool has_event;
 	atomic_uintptr_t pending;
 	atomic_uintptr_t data;
+	bool skip_estimate; /* READ: merge 1, no FIONREAD (dsource_skip_estimate) */
 	uint64_t t_start, t_interval, t_leeway;
 	ManagerWatch watch;
 	ManagerTimer timer;
@@ -320,7 +321,7 @@ static void dsource_watch_ready(ManagerWatch *w, uint32_t revents)
 
 	if (atomic_load(&ds->state) & SOURCE_CANCELLED)
 		return; /* removed, or being removed: its descriptor may be closed */
-	if (ds->kind == SOURCE_READ) {
+	if (ds->kind == SOURCE_READ && !ds->skip_estimate) {
 		if (ioctl(w->fd, FIONREAD, &avail) < 0 || avail < 0)
 			avail = (revents & EPOLLIN) ? 1 : 0;
 		dsource_merge(ds, (uintptr_t)avail, 0);
@@ -474,6 +475,11 @@ static void dsource_timer_apply(dispatch_source_t ds)
  * Such a source is delivered at once instead of through the manager thread
  * (one wake-up and one hand-off less), its watch registered disarmed.
  */
+void dsource_skip_estimate(dispatch_source_t ds)
+{
+	ds->skip_estimate = true;
+}
+
 static int dsource_readable_now(dispatch_source_t ds)
 {
 	int avail = 0;

@@ -135,6 +135,11 @@ int dqueue_others_waiting(dispatch_queue_t q);
  * waits while a thread runs @q's items. */
 int dqueue_targets_root(dispatch_queue_t q);
 
+/* dsource.c: a READ source whose handler never asks dispatch_source_get_data
+ * (a connection's link): an event merges 1 instead of the FIONREAD byte
+ * count, one system call less per wake-up.  Before the source is resumed. */
+void dsource_skip_estimate(dispatch_source_t ds);
+
 /* dpool.c: the worker threads serving the root (global) queues. */
 void dpool_push(int priority, DispatchItem *item);
 /* Whether work waits for a worker (a hint, read without locking). */
