@@ -518,7 +518,7 @@ static void conn_activate_peer_locked(xpc_connection_t c)
 		return;
 	}
 	if (c->fd < 0 && c->from_endpoint) {
-		if (conn_checkin(c->send_w, &c->fd, &why) < 0) {
+		if (conn_checkin(c->send_w, true, &c->fd, &why) < 0) {
 			conn_fail_locked(c, why, false);
 			return;
 		}

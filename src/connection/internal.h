@@ -139,7 +139,7 @@ void conn_write_ready(void *ctx);      /* wsrc handler */
 void conn_flush_locked(xpc_connection_t c);
 void conn_discard_out_locked(xpc_connection_t c);
 void conn_fail_pending_locked(xpc_connection_t c, xpc_object_t err);
-int conn_checkin(int send_w, int *ret_fd, const char **ret_reason);
+int conn_checkin(int send_w, bool wait, int *ret_fd, const char **ret_reason);
 void conn_unread_done(xpc_connection_t c, size_t bytes);
 /* A client link's read source @s, created suspended, starts held as if a
  * sync call had just ended (locked): see io.c. */

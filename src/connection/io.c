@@ -1283,7 +1283,7 @@ void conn_listener_ready(void *ctx)
 
 /* ---- check-in ------------------------------------------------------------------ */
 
-int conn_checkin(int send_w, int *ret_fd, const char **ret_reason)
+int conn_checkin(int send_w, bool wait, int *ret_fd, const char **ret_reason)
 {
 	FrameHeader h = {.kind = FRAME_CHECKIN, .id = 1};
 	int sv[2], r;
@@ -1296,7 +1296,7 @@ int conn_checkin(int send_w, int *ret_fd, const char **ret_reason)
 					 * the listener's learns ours from SO_PEERCRED */
 	for (int tries = 0;; tries++) {
 		r = transport_send(send_w, &h, NULL, 0, &sv[1], 1);
-		if (r != -EAGAIN || tries >= 50)
+		if (r != -EAGAIN || tries >= 50 || !wait)
 			break;
 		struct pollfd pfd = {send_w, POLLOUT, 0};
 		poll(&pfd, 1, 100);

@@ -129,24 +129,35 @@ static void service_cache_clear_locked(void)
 	service_cache.n = service_cache.next = 0;
 }
 
-/* A duplicate of the cached W of @name for the broker @id, or -1 (the cache
- * is emptied when @id is not the broker it was filled from). */
-static int service_cache_get(const BrokerId *id, const char *name)
+/*
+ * Checks in over the W cached for @name itself, under the cache's lock,
+ * without waiting: no dup of W per connection.  Return: 1 checked in
+ * (*ret_fd), 0 not cached, -EAGAIN the listener's backlog is full (*ret_w:
+ * a dup of W to wait on, or -1), another -errno with *ret_why set.
+ */
+static int service_cache_checkin(const BrokerId *id, const char *name, int *ret_fd, int *ret_w,
+				 const char **ret_why)
 {
-	int w = -1;
+	int r = 0;
 
+	*ret_w = -1;
 	pthread_mutex_lock(&service_cache.lock);
 	if (!service_same_broker(id, &service_cache.id)) {
 		service_cache_clear_locked();
 		service_cache.id = *id;
 	}
-	for (size_t i = 0; i < service_cache.n; i++)
-		if (!strcmp(service_cache.e[i].name, name)) {
-			w = fcntl(service_cache.e[i].w, F_DUPFD_CLOEXEC, 3);
-			break;
-		}
+	for (size_t i = 0; i < service_cache.n; i++) {
+		if (strcmp(service_cache.e[i].name, name))
+			continue;
+		r = conn_checkin(service_cache.e[i].w, false, ret_fd, ret_why);
+		if (r == 0)
+			r = 1;
+		else if (r == -EAGAIN)
+			*ret_w = fcntl(service_cache.e[i].w, F_DUPFD_CLOEXEC, 3);
+		break;
+	}
 	pthread_mutex_unlock(&service_cache.lock);
-	return w;
+	return r;
 }
 
 static void service_cache_drop_locked(size_t i)
@@ -213,6 +224,17 @@ void connection_forget_services(void)
 
 /* ---- lookup and check-in ------------------------------------------------------ */
 
+/* Checked in (c->fd): the link comes up, what waited leaves (locked). */
+static void service_link_up_locked(xpc_connection_t c)
+{
+	c->connecting = false;
+	if (conn_start_link_locked(c) < 0) {
+		conn_fail_locked(c, "limit exceeded: out of memory", false);
+		return;
+	}
+	conn_flush_locked(c);
+}
+
 /* With a W known: check in and bring the link up (locked).
  * Return: 0, or -1 when the channel is closed (nothing was reported). */
 static int service_checkin_locked(xpc_connection_t c, bool report_gone)
@@ -221,7 +243,7 @@ static int service_checkin_locked(xpc_connection_t c, bool report_gone)
 	int r;
 
 	c->connecting = false;
-	r = conn_checkin(c->send_w, &c->fd, &why);
+	r = conn_checkin(c->send_w, true, &c->fd, &why);
 	if (r == -EAGAIN || (r < 0 && why && !strncmp(why, "limit exceeded", 14))) {
 		/* the limits ("listener backlog", "descriptors") by their names */
 		conn_fail_locked(c, why, false);
@@ -232,11 +254,7 @@ static int service_checkin_locked(xpc_connection_t c, bool report_gone)
 			conn_fail_locked(c, "service gone", false);
 		return -1;
 	}
-	if (conn_start_link_locked(c) < 0) {
-		conn_fail_locked(c, "limit exceeded: out of memory", false);
-		return 0;
-	}
-	conn_flush_locked(c);
+	service_link_up_locked(c);
 	return 0;
 }
 
@@ -375,19 +393,29 @@ static void service_lookup_locked(xpc_connection_t c, const BrokerId *id)
 void conn_service_lookup_start(xpc_connection_t c)
 {
 	const char *name = c->name ? c->name : "";
+	const char *why = NULL;
 	BrokerId id;
-	int w;
+	int w, r;
 
 	c->connecting = true;
 	service_broker_id(&id);
-	w = service_cache_get(&id, name);
-	if (w >= 0) {
+	r = service_cache_checkin(&id, name, &c->fd, &w, &why);
+	if (r == 1) {
+		service_link_up_locked(c);
+		return;
+	}
+	if (r == -EAGAIN && w >= 0) {
+		/* the backlog is full: wait for room as an uncached W would */
 		service_use_w_locked(c, w);
 		if (service_checkin_locked(c, false) == 0)
 			return;
-		service_cache_drop(name);
 		c->connecting = true;
+	} else if (r < 0 && r != -EAGAIN && why && !strncmp(why, "limit exceeded", 14)) {
+		conn_fail_locked(c, why, false); /* out of descriptors here */
+		return;
 	}
+	if (r < 0)
+		service_cache_drop(name);
 	service_lookup_locked(c, &id);
 }
 

@@ -440,7 +440,7 @@ static int raw_link(const char *name)
 	int w = raw_endpoint(name), fd = -1;
 	const char *why = NULL;
 
-	REQUIRE_OK(conn_checkin(w, &fd, &why) == 0);
+	REQUIRE_OK(conn_checkin(w, true, &fd, &why) == 0);
 	close(w);
 	return fd;
 }
