@@ -750,6 +750,13 @@ void conn_lazy_stop_locked(xpc_connection_t c)
  */
 void conn_hold_first_read_locked(xpc_connection_t c, dispatch_source_t s)
 {
+	if (c->sync_src) {
+		/* an old link's, still held by a sync caller that has not yet
+		 * returned from its end (a reconnect under it): that caller
+		 * releases it, this one starts as usual */
+		dispatch_resume(s);
+		return;
+	}
 	dispatch_retain(s); /* its creation's suspension is the sync one */
 	c->sync_src = s;
 	c->last_sync_ns = conn_now_ns();
@@ -819,9 +826,14 @@ xpc_object_t xpc_connection_send_message_with_reply_sync(xpc_connection_t c, xpc
 		src = c->rsrc;
 		if (c->sync_src != src) {
 			conn_sync_release_locked(c, true); /* an old link's */
-			dispatch_retain(src);
-			dispatch_suspend(src);
-			c->sync_src = src;
+			/* unless another caller still reads that old link: it
+			 * releases it; this one reads without holding src (the
+			 * source's handler yields to a reader holding rx_lock) */
+			if (!c->sync_src) {
+				dispatch_retain(src);
+				dispatch_suspend(src);
+				c->sync_src = src;
+			}
 		}
 		c->sync_active++;
 	}
