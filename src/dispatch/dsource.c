@@ -469,17 +469,17 @@ static void dsource_timer_apply(dispatch_source_t ds)
 	manager_timer_arm(&ds->timer, ds->t_start, ds->t_interval, leeway);
 }
 
+void dsource_skip_estimate(dispatch_source_t ds)
+{
+	ds->skip_estimate = true;
+}
+
 /*
  * The bytes a READ source's descriptor holds already at registration (a
  * socket whose peer wrote before the source existed), 0 if none or unknown.
  * Such a source is delivered at once instead of through the manager thread
  * (one wake-up and one hand-off less), its watch registered disarmed.
  */
-void dsource_skip_estimate(dispatch_source_t ds)
-{
-	ds->skip_estimate = true;
-}
-
 static int dsource_readable_now(dispatch_source_t ds)
 {
 	int avail = 0;
