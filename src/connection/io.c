@@ -758,11 +758,7 @@ void conn_hold_first_read_locked(xpc_connection_t c, dispatch_source_t s)
 	}
 	dispatch_retain(s); /* its creation's suspension is the sync one */
 	c->sync_src = s;
-	c->last_sync_ns = conn_now_ns();
-	if (!c->lazy_timer) {
-		c->lazy_timer = true;
-		conn_lazy_arm_locked(c, CONN_LAZY_RESUME_NS);
-	}
+	conn_sync_release_locked(c, false); /* arms the lazy resume, as a sync call's end */
 }
 
 void conn_sync_release_locked(xpc_connection_t c, bool force_idle)
