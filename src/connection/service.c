@@ -133,7 +133,7 @@ static void service_cache_clear_locked(void)
  * Checks in over the W cached for @name itself, under the cache's lock,
  * without waiting: no dup of W per connection.  Return: 1 checked in
  * (*ret_fd), 0 not cached, -EAGAIN the listener's backlog is full (*ret_w:
- * a dup of W to wait on, or -1), another -errno with *ret_why set.
+ * a dup of W to wait on), another -errno with *ret_why set.
  */
 static int service_cache_checkin(const BrokerId *id, const char *name, int *ret_fd, int *ret_w,
 				 const char **ret_why)
@@ -152,8 +152,10 @@ static int service_cache_checkin(const BrokerId *id, const char *name, int *ret_
 		r = conn_checkin(service_cache.e[i].w, false, ret_fd, ret_why);
 		if (r == 0)
 			r = 1;
-		else if (r == -EAGAIN)
-			*ret_w = fcntl(service_cache.e[i].w, F_DUPFD_CLOEXEC, 3);
+		else if (r == -EAGAIN && (*ret_w = fcntl(service_cache.e[i].w, F_DUPFD_CLOEXEC, 3)) < 0) {
+			r = -errno;
+			*ret_why = "limit exceeded: descriptors";
+		}
 		break;
 	}
 	pthread_mutex_unlock(&service_cache.lock);
@@ -235,6 +237,13 @@ static void service_link_up_locked(xpc_connection_t c)
 	conn_flush_locked(c);
 }
 
+/* A check-in refused by a limit, which the connection reports by its name
+ * ("listener backlog", "descriptors"), as opposed to a closed channel. */
+static bool service_checkin_limited(int r, const char *why)
+{
+	return r == -EAGAIN || (r < 0 && why && !strncmp(why, "limit exceeded", 14));
+}
+
 /* With a W known: check in and bring the link up (locked).
  * Return: 0, or -1 when the channel is closed (nothing was reported). */
 static int service_checkin_locked(xpc_connection_t c, bool report_gone)
@@ -244,8 +253,7 @@ static int service_checkin_locked(xpc_connection_t c, bool report_gone)
 
 	c->connecting = false;
 	r = conn_checkin(c->send_w, true, &c->fd, &why);
-	if (r == -EAGAIN || (r < 0 && why && !strncmp(why, "limit exceeded", 14))) {
-		/* the limits ("listener backlog", "descriptors") by their names */
+	if (service_checkin_limited(r, why)) {
 		conn_fail_locked(c, why, false);
 		return 0;
 	}
@@ -404,13 +412,13 @@ void conn_service_lookup_start(xpc_connection_t c)
 		service_link_up_locked(c);
 		return;
 	}
-	if (r == -EAGAIN && w >= 0) {
+	if (r == -EAGAIN) {
 		/* the backlog is full: wait for room as an uncached W would */
 		service_use_w_locked(c, w);
 		if (service_checkin_locked(c, false) == 0)
 			return;
 		c->connecting = true;
-	} else if (r < 0 && r != -EAGAIN && why && !strncmp(why, "limit exceeded", 14)) {
+	} else if (service_checkin_limited(r, why)) {
 		conn_fail_locked(c, why, false); /* out of descriptors here */
 		return;
 	}
