@@ -297,6 +297,7 @@ static void test_listener_gone(void)
 static void test_service_speaks_first(void)
 {
 	xpc_connection_t l = xpc_connection_create(NULL, NULL);
+	dispatch_semaphore_t ended = dispatch_semaphore_create(0);
 	__block atomic_int got = 0, invalid = 0;
 	xpc_endpoint_t ep;
 	xpc_connection_t c;
@@ -324,17 +325,17 @@ static void test_service_speaks_first(void)
 	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
 		if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY)
 			atomic_store(&got, xpc_dictionary_get_string(ev, "greeting") != NULL);
-		else if (ev == XPC_ERROR_CONNECTION_INVALID)
-			atomic_fetch_add(&invalid, 1);
+		else if (ev == XPC_ERROR_CONNECTION_INVALID && atomic_fetch_add(&invalid, 1) == 0)
+			dispatch_semaphore_signal(ended);
 	});
 	xpc_connection_resume(c);
-	for (int i = 0; i < 1000 && atomic_load(&invalid) == 0; i++)
-		usleep(10000);
+	CHECK(conn_test_wait(ended, 10));
 	CHECK_EQ_INT(atomic_load(&got), 1);
 	CHECK_EQ_INT(atomic_load(&invalid), 1);
 	xpc_connection_cancel(l);
 	xpc_release(l);
 	xpc_release(c);
+	dispatch_release(ended);
 }
 
 static atomic_int finalized;
