@@ -6,6 +6,8 @@
 #include "harness.h"
 
 #include <dirent.h>
+#include <grp.h>
+#include <pwd.h>
 #include <dispatch/dispatch.h>
 #include <errno.h>
 #include <limits.h>
@@ -228,4 +230,49 @@ int harness_kill_children(void)
 		nanosleep(&step, NULL); /* orphans of the killed reach us */
 	}
 	return total;
+}
+
+struct harness_user harness_unprivileged_user(int which)
+{
+	static const char *const names[] = { "nobody", "daemon" };
+	static const uid_t fallback[] = { 65534, 1 };
+	struct harness_user u = { fallback[which & 1], fallback[which & 1], names[which & 1] };
+	struct passwd *pw = getpwnam(u.name);
+
+	if (pw) {
+		u.uid = pw->pw_uid;
+		u.gid = pw->pw_gid;
+	}
+	return u;
+}
+
+void harness_require_root(void)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "harness: skipped: needs root to switch to another uid\n");
+		exit(77);
+	}
+}
+
+void harness_become(struct harness_user u)
+{
+	if (setgroups(0, NULL) != 0 || setresgid(u.gid, u.gid, u.gid) != 0 ||
+	    setresuid(u.uid, u.uid, u.uid) != 0 || setuid(0) == 0) {
+		fprintf(stderr, "harness: cannot become %s (%u): %s\n", u.name, (unsigned)u.uid,
+			strerror(errno));
+		_exit(125);
+	}
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+pid_t harness_spawn_as(struct harness_user u, char *const argv[])
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	harness_become(u);
+	execv(argv[0], argv);
+	fprintf(stderr, "harness: exec %s as %s: %s\n", argv[0], u.name, strerror(errno));
+	_exit(127);
 }

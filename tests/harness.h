@@ -95,4 +95,29 @@ unsigned long long harness_proc_start_time(pid_t pid);
 /* Path of a helper program built beside the test (argv[0]'s directory). */
 const char *harness_sibling(const char *argv0, const char *name);
 
+/*
+ * Hostile local users.  Security tests run the attacker as an ordinary,
+ * unprivileged uid against a root broker: CI runs as root, so the harness
+ * switches a forked child to a spare account.  Two distinct users exist on
+ * every Debian system: "nobody" (65534) and "daemon" (1).
+ */
+struct harness_user {
+	uid_t uid;
+	gid_t gid;
+	const char *name;
+};
+/* The unprivileged account number @which (0: nobody, 1: daemon); its uid,
+ * gid and name from the password database (fixed fallbacks if absent). */
+struct harness_user harness_unprivileged_user(int which);
+/* Exits the test with 77 (meson's "skipped") unless it runs as root:
+ * only root can switch to another uid. */
+void harness_require_root(void);
+/* In a forked child: becomes @u for good (no supplementary groups, real,
+ * effective and saved ids all @u's, no way back).  Exits 125 on failure. */
+void harness_become(struct harness_user u);
+/* fork(); the child becomes @u and execs @argv (PATH not searched; @argv[0]
+ * must be readable and executable by @u).  Return: the child's pid, -1 on
+ * error. */
+pid_t harness_spawn_as(struct harness_user u, char *const argv[]);
+
 #endif
