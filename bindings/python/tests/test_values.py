@@ -1,0 +1,3 @@
+import xpc
+def test_smoke():
+    assert xpc.convert({"a": 1}) == {"a": 1}
