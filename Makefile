@@ -5,7 +5,8 @@
 #   make fuzz    libFuzzer on every target for FUZZ_TIME seconds each
 #   make bench   the benchmark suite: one table + chart in bench/results (docs/performance.md)
 #   make stress  the stress tests at full size (docs/reliability.md): 200
-#                kill rounds, 64 x 10 000 requests, 1 000 idle connections
+#                kill rounds, 64 x 10 000 requests, 1 000 idle connections,
+#                1 000 000 Python messages (bindings/python/tests/test_leak.py)
 #   make install meson install of build/ (PREFIX=/usr/local)
 CC := clang
 export CC
@@ -71,7 +72,8 @@ bench: build
 bench-setup: build
 	./bench/setup.sh build
 
-STRESS_ENV := STRESS_ROUNDS=200 STRESS_CLIENTS=64 STRESS_REQUESTS=10000 STRESS_IDLE=1000 STRESS_CONNS=2000 STRESS_BACKLOG_SECS=20
+STRESS_ENV := STRESS_ROUNDS=200 STRESS_CLIENTS=64 STRESS_REQUESTS=10000 STRESS_IDLE=1000 STRESS_CONNS=2000 STRESS_BACKLOG_SECS=20 \
+  PYXPC_LEAK_MESSAGES=1000000
 
 stress: build
 	$(STRESS_ENV) meson test -C build --suite stress --num-processes 1 --print-errorlogs --timeout-multiplier 4 --verbose

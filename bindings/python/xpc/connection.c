@@ -79,7 +79,7 @@ static bool gil_enter(PyGILState_STATE *ret)
 	if (!PyGILState_GetThisThreadState()) {
 		/* a thread state kept by this thread (counter 1), dropped at exit */
 		PyGILState_Ensure();
-		pthread_setspecific(thread_key, (void *)1);
+		pthread_setspecific(thread_key, PyThreadState_Get());
 		PyEval_SaveThread();
 	}
 	*ret = PyGILState_Ensure();
@@ -91,14 +91,15 @@ static void gil_leave(PyGILState_STATE st)
 	PyGILState_Release(st);
 }
 
-/* pthread key destructor: a worker exits; delete its thread state. */
-static void thread_state_drop(void *unused)
+/* pthread key destructor: a worker exits; delete its thread state.  (glibc
+ * has already cleared PyGILState's own key here, so the state is ours.) */
+static void thread_state_drop(void *tstate)
 {
 	if (python_gone())
 		return;
-	PyGILState_Ensure();                     /* counter 2, GIL held */
-	PyGILState_Release(PyGILState_LOCKED);   /* counter 1, GIL kept */
-	PyGILState_Release(PyGILState_UNLOCKED); /* counter 0: state deleted, GIL released */
+	PyEval_RestoreThread(tstate);
+	PyThreadState_Clear(tstate);
+	PyThreadState_DeleteCurrent(); /* releases the GIL */
 }
 
 PyObject *connection_shutdown(PyObject *module, PyObject *unused)

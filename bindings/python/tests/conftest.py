@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: MIT
+"""Fixtures of the Python bindings' tests.
+
+`broker`: a private xpcd (the binary named by $XPCD, set by meson) on a
+socket in a temp dir, with one job, NAME, running tests/service.py on
+demand; clients find it through $XPCD_SOCKET.  At the end the broker and
+every job it started (pids from SOCKET.state, each the leader of its
+process group) are killed and the temp dir removed.
+
+`no_fd_leak`: the test must leave as many descriptors open as it found
+(waiting up to 5 s for libxpc to close what cancelled connections held).
+"""
+import gc
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+NAME = "org.xpc.pytest.echo"
+HERE = os.path.dirname(os.path.abspath(__file__))
+SANITIZED = os.environ.get("PYXPC_SANITIZED") == "1"
+
+JOB = """<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict>
+<key>Label</key><string>{name}</string>
+<key>ProgramArguments</key><array><string>{python}</string><string>{service}</string></array>
+<key>MachServices</key><dict><key>{name}</key><true/></dict>
+<key>EnvironmentVariables</key><dict>{env}</dict>
+<key>ThrottleInterval</key><integer>1</integer>
+</dict></plist>
+"""
+
+
+def _env_plist():
+    keep = ["PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS"]
+    items = []
+    for k in keep:
+        if k in os.environ:
+            items.append("<key>%s</key><string>%s</string>" % (k, os.environ[k]))
+    return "".join(items)
+
+
+def wait_until(cond, timeout=10.0, step=0.01):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+class Broker:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="xpc-pytest.")
+        self.sock = os.path.join(self.dir, "xpcd.sock")
+        self.jobs = os.path.join(self.dir, "jobs")
+        os.mkdir(self.jobs)
+        with open(os.path.join(self.jobs, NAME + ".plist"), "w") as f:
+            f.write(JOB.format(name=NAME, python=sys.executable,
+                               service=os.path.join(HERE, "service.py"), env=_env_plist()))
+        self.log = open(os.path.join(self.dir, "xpcd.log"), "wb")
+        xpcd = os.environ.get("XPCD")
+        if not xpcd:
+            pytest.skip("XPCD not set (run through meson test)")
+        self.proc = subprocess.Popen([xpcd, "--socket", self.sock, "--jobs", self.jobs],
+                                     stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL)
+        if not wait_until(lambda: os.path.exists(self.sock), 20):
+            self.stop()
+            raise RuntimeError("xpcd did not start")
+        os.environ["XPCD_SOCKET"] = self.sock
+
+    def job_pids(self):
+        try:
+            with open(self.sock + ".state") as f:
+                return [int(line.split()[0]) for line in f if line.split() and int(line.split()[0]) > 0]
+        except (OSError, ValueError):
+            return []
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+        for pid in self.job_pids():
+            for target in (-pid, pid):
+                try:
+                    os.kill(target, signal.SIGKILL)
+                except OSError:
+                    pass
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def broker():
+    b = Broker()
+    yield b
+    b.stop()
+
+
+def open_fds():
+    return set(os.listdir("/proc/self/fd"))
+
+
+@pytest.fixture
+def no_fd_leak():
+    before = open_fds()
+    yield
+    gc.collect()  # tracebacks kept by pytest.raises hold frames in a cycle
+    ok = wait_until(lambda: open_fds() <= before, 5)
+    assert ok, "descriptors left open: %s" % describe_fds(open_fds() - before)
+
+
+def describe_fds(fds):
+    out = []
+    for fd in sorted(fds, key=int):
+        try:
+            out.append("%s -> %s" % (fd, os.readlink("/proc/self/fd/" + fd)))
+        except OSError:
+            pass
+    return ", ".join(out)
+
+
+def rss_kib():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
