@@ -13,6 +13,8 @@
 # baseline measured in this run, the ratio) and writes OUT_DIR/results.md
 # (the same table in markdown, for docs/performance.md), results.txt (the
 # raw lines) and rtt.png (round-trip latency against payload size, gnuplot).
+# Last, bench/python-rtt.py (the Python bindings against a Python raw socket
+# and python3-dbus) prints its own table, also kept in OUT_DIR/python.txt.
 # Every daemon and job it started is killed and the temp dir removed on exit,
 # also on failure or ^C.
 set -eu
@@ -183,3 +185,12 @@ rm -f "$TMP/xpcd-many.sock.pid"
 
 cp "$RES" "$OUT/results.txt"
 python3 "$(dirname "$0")/report.py" "$OUT"
+
+# ---- the Python bindings against Python baselines (docs/python.md) ---------------------
+# With the Debian python3 the module was built for (python3-dbus is there too).
+if [ -d "$BUILD/bindings/python/xpc" ]; then
+	echo "bench: python bindings" >&2
+	PY=/usr/bin/python3
+	[ -x "$PY" ] || PY=python3
+	"$PY" "$(dirname "$0")/python-rtt.py" "$BUILD" | tee "$OUT/python.txt"
+fi

@@ -7,6 +7,9 @@ demand; clients find it through $XPCD_SOCKET.  At the end the broker and
 every job it started (pids from SOCKET.state, each the leader of its
 process group) are killed and the temp dir removed.
 
+`warm_up` (every session): one round trip first, so libxpc's runtime
+descriptors exist before any count.
+
 `no_fd_leak`: the test must leave as many descriptors open as it found
 (waiting up to 5 s for libxpc to close what cancelled connections held).
 """
@@ -67,7 +70,9 @@ class Broker:
         xpcd = os.environ.get("XPCD")
         if not xpcd:
             pytest.skip("XPCD not set (run through meson test)")
-        self.proc = subprocess.Popen([xpcd, "--socket", self.sock, "--jobs", self.jobs],
+        env = dict(os.environ)
+        env.pop("LD_PRELOAD", None)  # ASan build: xpcd carries its own runtime
+        self.proc = subprocess.Popen([xpcd, "--socket", self.sock, "--jobs", self.jobs], env=env,
                                      stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL)
         if not wait_until(lambda: os.path.exists(self.sock), 20):
             self.stop()
@@ -103,6 +108,17 @@ def broker():
 
 def open_fds():
     return set(os.listdir("/proc/self/fd"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_up():
+    """The first connection starts libxpc's runtime (its epoll, eventfd,
+    timerfd and signalfd stay): before any descriptor count."""
+    import xpc
+
+    with xpc.Listener(lambda m: {}) as listener:
+        with xpc.Connection(endpoint=listener.endpoint) as conn:
+            conn.request({})
 
 
 @pytest.fixture

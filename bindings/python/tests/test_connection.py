@@ -26,15 +26,6 @@ class Pair:
         self.conn = xpc.Connection(endpoint=self.listener.endpoint)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_up():
-    """The first connection starts libxpc's runtime (its epoll, eventfd,
-    timerfd and signalfd stay): before any descriptor count."""
-    with xpc.Listener(echo) as listener:
-        with xpc.Connection(endpoint=listener.endpoint) as conn:
-            conn.request({})
-
-
 @pytest.fixture
 def pair():
     """A listener and a connection to it; dropped at the end (pytest keeps
