@@ -87,7 +87,8 @@ PyTypeObject PyxInt64_Type = {
 PyTypeObject PyxUInt64_Type = {
 	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "xpc.UInt64",
 	.tp_flags = Py_TPFLAGS_DEFAULT,
-	.tp_doc = "An int sent as XPC uint64 (OverflowError outside [0, 2**64)); received uint64 values are UInt64.",
+	.tp_doc = "An int sent as XPC uint64 (OverflowError outside [0, 2**64)); received uint64 "
+		  "values are UInt64.",
 	.tp_new = uint64_new,
 	.tp_repr = int_repr,
 };
@@ -131,7 +132,8 @@ PyTypeObject PyxEndpoint_Type = {
 	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "xpc.Endpoint",
 	.tp_basicsize = sizeof(PyxEndpoint),
 	.tp_flags = Py_TPFLAGS_DEFAULT,
-	.tp_doc = "A capability to connect to a listener: Connection(endpoint=...); may be sent in messages.",
+	.tp_doc = "A capability to connect to a listener: Connection(endpoint=...); may be sent in "
+		  "messages.",
 	.tp_dealloc = (destructor)endpoint_dealloc,
 	.tp_richcompare = endpoint_richcompare,
 	.tp_hash = (hashfunc)endpoint_hash,
@@ -141,7 +143,7 @@ PyTypeObject PyxEndpoint_Type = {
 
 static PyObject *shmem_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = { "size", NULL };
+	static char *kwlist[] = {"size", NULL};
 	Py_ssize_t size;
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), len;
 	PyxSharedMemory *self;
@@ -223,7 +225,8 @@ static int shmem_getbuffer(PyxSharedMemory *self, Py_buffer *view, int flags)
 		view->obj = NULL;
 		return -1;
 	}
-	if (PyBuffer_FillInfo(view, (PyObject *)self, self->addr, (Py_ssize_t)self->length, 0, flags) < 0)
+	if (PyBuffer_FillInfo(view, (PyObject *)self, self->addr, (Py_ssize_t)self->length, 0,
+			      flags) < 0)
 		return -1;
 	self->exports++;
 	return 0;
@@ -237,7 +240,8 @@ static void shmem_releasebuffer(PyxSharedMemory *self, Py_buffer *view)
 static PyObject *shmem_close(PyxSharedMemory *self, PyObject *unused)
 {
 	if (self->exports > 0) {
-		PyErr_SetString(PyExc_BufferError, "cannot close SharedMemory: memoryviews still use it");
+		PyErr_SetString(PyExc_BufferError,
+				"cannot close SharedMemory: memoryviews still use it");
 		return NULL;
 	}
 	shmem_unmap(self);
@@ -270,16 +274,17 @@ static PyObject *shmem_exit(PyxSharedMemory *self, PyObject *args)
 }
 
 static PyMethodDef shmem_methods[] = {
-	{ "close", (PyCFunction)shmem_close, METH_NOARGS, "Unmap the region (BufferError while memoryviews exist)." },
-	{ "__enter__", shmem_enter, METH_NOARGS, NULL },
-	{ "__exit__", (PyCFunction)shmem_exit, METH_VARARGS, NULL },
-	{ NULL, NULL, 0, NULL },
+	{"close", (PyCFunction)shmem_close, METH_NOARGS,
+	 "Unmap the region (BufferError while memoryviews exist)."},
+	{"__enter__", shmem_enter, METH_NOARGS, NULL},
+	{"__exit__", (PyCFunction)shmem_exit, METH_VARARGS, NULL},
+	{NULL, NULL, 0, NULL},
 };
 
 static PyGetSetDef shmem_getset[] = {
-	{ "buf", (getter)shmem_get_buf, NULL, "A memoryview of the region.", NULL },
-	{ "closed", (getter)shmem_get_closed, NULL, "True after close().", NULL },
-	{ NULL, NULL, NULL, NULL, NULL },
+	{"buf", (getter)shmem_get_buf, NULL, "A memoryview of the region.", NULL},
+	{"closed", (getter)shmem_get_closed, NULL, "True after close().", NULL},
+	{NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyBufferProcs shmem_as_buffer = {
@@ -295,7 +300,8 @@ PyTypeObject PyxSharedMemory_Type = {
 	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "xpc.SharedMemory",
 	.tp_basicsize = sizeof(PyxSharedMemory),
 	.tp_flags = Py_TPFLAGS_DEFAULT,
-	.tp_doc = "SharedMemory(size): a region shared with every process it is sent to (XPC shmem).\n"
+	.tp_doc = "SharedMemory(size): a region shared with every process it is sent to (XPC "
+		  "shmem).\n"
 		  "The size is rounded up to whole pages; the buffer protocol gives its bytes.",
 	.tp_new = shmem_new,
 	.tp_dealloc = (destructor)shmem_dealloc,
@@ -309,7 +315,7 @@ PyTypeObject PyxSharedMemory_Type = {
 
 static PyObject *fd_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = { "fd", NULL };
+	static char *kwlist[] = {"fd", NULL};
 	PyxFileDescriptor *self;
 	int fd;
 
@@ -369,17 +375,19 @@ static PyObject *fd_get_closed(PyxFileDescriptor *self, void *unused)
 }
 
 static PyMethodDef fd_methods[] = {
-	{ "fileno", (PyCFunction)fd_fileno, METH_NOARGS, "The descriptor (still owned by this object)." },
-	{ "close", (PyCFunction)fd_close, METH_NOARGS, "Close the descriptor." },
-	{ "detach", (PyCFunction)fd_detach, METH_NOARGS, "Return the descriptor; the caller now owns it." },
-	{ "__enter__", shmem_enter, METH_NOARGS, NULL },
-	{ "__exit__", (PyCFunction)fd_exit, METH_VARARGS, NULL },
-	{ NULL, NULL, 0, NULL },
+	{"fileno", (PyCFunction)fd_fileno, METH_NOARGS,
+	 "The descriptor (still owned by this object)."},
+	{"close", (PyCFunction)fd_close, METH_NOARGS, "Close the descriptor."},
+	{"detach", (PyCFunction)fd_detach, METH_NOARGS,
+	 "Return the descriptor; the caller now owns it."},
+	{"__enter__", shmem_enter, METH_NOARGS, NULL},
+	{"__exit__", (PyCFunction)fd_exit, METH_VARARGS, NULL},
+	{NULL, NULL, 0, NULL},
 };
 
 static PyGetSetDef fd_getset[] = {
-	{ "closed", (getter)fd_get_closed, NULL, "True after close() or detach().", NULL },
-	{ NULL, NULL, NULL, NULL, NULL },
+	{"closed", (getter)fd_get_closed, NULL, "True after close() or detach().", NULL},
+	{NULL, NULL, NULL, NULL, NULL},
 };
 
 PyTypeObject PyxFileDescriptor_Type = {
@@ -403,7 +411,9 @@ PyObject *pyx_fd_wrap_consume(int fd)
 	PyxFileDescriptor *w;
 
 	if (fl >= 0 && !(fl & O_PATH) && fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode)) {
-		mode = (fl & O_ACCMODE) == O_RDONLY ? "rb" : (fl & O_ACCMODE) == O_WRONLY ? "wb" : "r+b";
+		mode = (fl & O_ACCMODE) == O_RDONLY   ? "rb"
+		       : (fl & O_ACCMODE) == O_WRONLY ? "wb"
+						      : "r+b";
 		/* FileIO closes fd itself if it fails */
 		return PyObject_CallFunction(fileio_class, "is", fd, mode);
 	}
@@ -463,7 +473,8 @@ static PyObject *message_reply(PyxMessage *self, PyObject *args, PyObject *kw)
 
 static PyObject *message_get_connection(PyxMessage *self, void *unused)
 {
-	xpc_connection_t remote = self->xmsg ? xpc_dictionary_get_remote_connection(self->xmsg) : NULL;
+	xpc_connection_t remote =
+		self->xmsg ? xpc_dictionary_get_remote_connection(self->xmsg) : NULL;
 
 	if (!remote)
 		Py_RETURN_NONE;
@@ -471,14 +482,15 @@ static PyObject *message_get_connection(PyxMessage *self, void *unused)
 }
 
 static PyMethodDef message_methods[] = {
-	{ "reply", (PyCFunction)(void (*)(void))message_reply, METH_VARARGS | METH_KEYWORDS,
-	  "reply(value=None, **items): send the reply (a dict) to this message; once only." },
-	{ NULL, NULL, 0, NULL },
+	{"reply", (PyCFunction)(void (*)(void))message_reply, METH_VARARGS | METH_KEYWORDS,
+	 "reply(value=None, **items): send the reply (a dict) to this message; once only."},
+	{NULL, NULL, 0, NULL},
 };
 
 static PyGetSetDef message_getset[] = {
-	{ "connection", (getter)message_get_connection, NULL, "The Connection it came from (or None).", NULL },
-	{ NULL, NULL, NULL, NULL, NULL },
+	{"connection", (getter)message_get_connection, NULL,
+	 "The Connection it came from (or None).", NULL},
+	{NULL, NULL, NULL, NULL, NULL},
 };
 
 PyTypeObject PyxMessage_Type = {
@@ -562,29 +574,42 @@ static PyObject *mod_roundtrip(PyObject *mod, PyObject *obj)
 }
 
 static PyMethodDef module_methods[] = {
-	{ "dumps", mod_dumps, METH_O, "dumps(value) -> bytes: Apple's standalone XPC serialization (no fds)." },
-	{ "loads", mod_loads, METH_O, "loads(bytes) -> value: the inverse of dumps." },
-	{ "describe", mod_describe, METH_O, "describe(value) -> str: xpc_copy_description of the XPC object." },
-	{ "convert", mod_roundtrip, METH_O, "convert(value) -> value: to an XPC object and back (no process)." },
-	{ "_shutdown", connection_shutdown, METH_NOARGS, "Stop calling Python from libxpc threads (atexit)." },
-	{ NULL, NULL, 0, NULL },
+	{"dumps", mod_dumps, METH_O,
+	 "dumps(value) -> bytes: Apple's standalone XPC serialization (no fds)."},
+	{"loads", mod_loads, METH_O, "loads(bytes) -> value: the inverse of dumps."},
+	{"describe", mod_describe, METH_O,
+	 "describe(value) -> str: xpc_copy_description of the XPC object."},
+	{"convert", mod_roundtrip, METH_O,
+	 "convert(value) -> value: to an XPC object and back (no process)."},
+	{"_shutdown", connection_shutdown, METH_NOARGS,
+	 "Stop calling Python from libxpc threads (atexit)."},
+	{NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_def = {
-	PyModuleDef_HEAD_INIT, "xpc._xpc", "libxpc bindings (the C part of the xpc package).", -1, module_methods,
-	NULL, NULL, NULL, NULL,
+	PyModuleDef_HEAD_INIT,
+	"xpc._xpc",
+	"libxpc bindings (the C part of the xpc package).",
+	-1,
+	module_methods,
+	NULL,
+	NULL,
+	NULL,
+	NULL,
 };
 
 static int add_exceptions(PyObject *m)
 {
-	pyx_Error = PyErr_NewExceptionWithDoc("xpc.Error", "An XPC error; .reason and .description.", NULL, NULL);
+	pyx_Error = PyErr_NewExceptionWithDoc(
+		"xpc.Error", "An XPC error; .reason and .description.", NULL, NULL);
 	if (!pyx_Error)
 		return -1;
 	pyx_ConnectionInterrupted = PyErr_NewExceptionWithDoc(
-		"xpc.ConnectionInterrupted", "The service's process went away; the connection stays usable.",
-		pyx_Error, NULL);
+		"xpc.ConnectionInterrupted",
+		"The service's process went away; the connection stays usable.", pyx_Error, NULL);
 	pyx_ConnectionInvalid = PyErr_NewExceptionWithDoc(
-		"xpc.ConnectionInvalid", "The connection is over; .reason says why.", pyx_Error, NULL);
+		"xpc.ConnectionInvalid", "The connection is over; .reason says why.", pyx_Error,
+		NULL);
 	pyx_TerminationImminent = PyErr_NewExceptionWithDoc(
 		"xpc.TerminationImminent", "XPC_ERROR_TERMINATION_IMMINENT.", pyx_Error, NULL);
 	if (!pyx_ConnectionInterrupted || !pyx_ConnectionInvalid || !pyx_TerminationImminent)
@@ -599,8 +624,8 @@ static int add_exceptions(PyObject *m)
 
 static int add_types(PyObject *m)
 {
-	PyTypeObject *types[] = { &PyxInt64_Type, &PyxUInt64_Type, &PyxEndpoint_Type, &PyxSharedMemory_Type,
-				  &PyxFileDescriptor_Type, &PyxMessage_Type };
+	PyTypeObject *types[] = {&PyxInt64_Type,        &PyxUInt64_Type,         &PyxEndpoint_Type,
+				 &PyxSharedMemory_Type, &PyxFileDescriptor_Type, &PyxMessage_Type};
 	size_t i;
 
 	PyxInt64_Type.tp_base = &PyLong_Type;
@@ -624,8 +649,8 @@ PyMODINIT_FUNC PyInit__xpc(void)
 	io = PyImport_ImportModule("io");
 	fileio_class = io ? PyObject_GetAttrString(io, "FileIO") : NULL;
 	Py_XDECREF(io);
-	if (!empty_args || !fileio_class || add_exceptions(m) < 0 || add_types(m) < 0 || convert_init() < 0 ||
-	    connection_init(m) < 0) {
+	if (!empty_args || !fileio_class || add_exceptions(m) < 0 || add_types(m) < 0 ||
+	    convert_init() < 0 || connection_init(m) < 0) {
 		Py_DECREF(m);
 		return NULL;
 	}

@@ -42,20 +42,20 @@
 
 struct ConnCtx {
 	uint32_t magic;
-	xpc_connection_t conn;  /* borrowed: the ctx dies with the connection */
-	PyObject *owner;        /* borrowed Connection/Listener; NULL once it is gone */
-	PyObject *keep;         /* owner, while activated with handlers, until the end */
-	PyObject *on_message;   /* Connection: messages; Listener: on_peer */
+	xpc_connection_t conn; /* borrowed: the ctx dies with the connection */
+	PyObject *owner;       /* borrowed Connection/Listener; NULL once it is gone */
+	PyObject *keep;        /* owner, while activated with handlers, until the end */
+	PyObject *on_message;  /* Connection: messages; Listener: on_peer */
 	PyObject *on_error;
-	PyObject *serve;        /* Listener: every peer's message handler */
-	PyObject *serve_error;  /* Listener: every peer's error handler */
+	PyObject *serve;       /* Listener: every peer's message handler */
+	PyObject *serve_error; /* Listener: every peer's error handler */
 	bool activated, cancelled, finished;
 };
 
 typedef struct {
-	PyObject *callback;     /* callback(result), or NULL for a future */
+	PyObject *callback; /* callback(result), or NULL for a future */
 	PyObject *loop, *future;
-	xpc_connection_t conn;  /* +1: the reason of an INVALID reply */
+	xpc_connection_t conn; /* +1: the reason of an INVALID reply */
 } ReplyCtx;
 
 static atomic_bool shutting_down;
@@ -125,15 +125,20 @@ PyObject *connection_error_new(xpc_object_t error, xpc_connection_t conn)
 {
 	PyObject *cls = error_class(error), *exc, *reason_obj, *desc_obj;
 	const char *desc = xpc_dictionary_get_string(error, XPC_ERROR_KEY_DESCRIPTION);
-	char *reason = conn && cls == pyx_ConnectionInvalid ? xpc_connection_copy_invalidation_reason(conn) : NULL;
+	char *reason = conn && cls == pyx_ConnectionInvalid
+			       ? xpc_connection_copy_invalidation_reason(conn)
+			       : NULL;
 
 	if (!desc)
 		desc = "XPC error";
-	exc = reason ? PyObject_CallFunction(cls, "s", reason) : PyObject_CallFunction(cls, "s", desc);
-	reason_obj = reason ? PyUnicode_DecodeUTF8(reason, (Py_ssize_t)strlen(reason), "replace") : Py_NewRef(Py_None);
+	exc = reason ? PyObject_CallFunction(cls, "s", reason)
+		     : PyObject_CallFunction(cls, "s", desc);
+	reason_obj = reason ? PyUnicode_DecodeUTF8(reason, (Py_ssize_t)strlen(reason), "replace")
+			    : Py_NewRef(Py_None);
 	desc_obj = PyUnicode_FromString(desc);
 	free(reason);
-	if (!exc || !reason_obj || !desc_obj || PyObject_SetAttrString(exc, "reason", reason_obj) < 0 ||
+	if (!exc || !reason_obj || !desc_obj ||
+	    PyObject_SetAttrString(exc, "reason", reason_obj) < 0 ||
 	    PyObject_SetAttrString(exc, "description", desc_obj) < 0)
 		Py_CLEAR(exc);
 	Py_XDECREF(reason_obj);
@@ -333,7 +338,8 @@ static void reply_deliver(ReplyCtx *rc, PyObject *result)
 		call_handler(rc->callback, result, NULL);
 		return;
 	}
-	r = PyObject_CallMethodObjArgs(rc->loop, str_call_soon_threadsafe, resolve_fn, rc->future, result, NULL);
+	r = PyObject_CallMethodObjArgs(rc->loop, str_call_soon_threadsafe, resolve_fn, rc->future,
+				       result, NULL);
 	if (!r)
 		PyErr_WriteUnraisable(rc->loop); /* the loop is closed: nobody waits */
 	Py_XDECREF(r);
@@ -384,7 +390,8 @@ static PyObject *resolve(PyObject *unused, PyObject *const *args, Py_ssize_t nar
 	return r;
 }
 
-static PyMethodDef resolve_def = { "_resolve", (PyCFunction)(void (*)(void))resolve, METH_FASTCALL, NULL };
+static PyMethodDef resolve_def = {"_resolve", (PyCFunction)(void (*)(void))resolve, METH_FASTCALL,
+				  NULL};
 
 /* ---- the Python object ------------------------------------------------------------ */
 
@@ -430,13 +437,9 @@ static int connection_start(PyxConnection *self, bool resume)
 		ctx->activated = true;
 		ctx_update_keep(ctx);
 	}
-	Py_BEGIN_ALLOW_THREADS
-	if (resume)
-		xpc_connection_resume(c);
-	else
-		xpc_connection_activate(c);
-	Py_END_ALLOW_THREADS
-	return 0;
+	Py_BEGIN_ALLOW_THREADS if (resume) xpc_connection_resume(c);
+	else xpc_connection_activate(c);
+	Py_END_ALLOW_THREADS return 0;
 }
 
 static void connection_dealloc(PyxConnection *self)
@@ -507,19 +510,15 @@ static PyObject *m_resume(PyxConnection *self, PyObject *unused)
 
 static PyObject *m_suspend(PyxConnection *self, PyObject *unused)
 {
-	Py_BEGIN_ALLOW_THREADS
-	xpc_connection_suspend(self->conn);
-	Py_END_ALLOW_THREADS
-	Py_RETURN_NONE;
+	Py_BEGIN_ALLOW_THREADS xpc_connection_suspend(self->conn);
+	Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }
 
 static PyObject *m_cancel(PyxConnection *self, PyObject *unused)
 {
 	self->ctx->cancelled = true;
-	Py_BEGIN_ALLOW_THREADS
-	xpc_connection_cancel(self->conn);
-	Py_END_ALLOW_THREADS
-	Py_RETURN_NONE;
+	Py_BEGIN_ALLOW_THREADS xpc_connection_cancel(self->conn);
+	Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }
 
 static PyObject *m_enter(PyObject *self, PyObject *unused)
@@ -578,42 +577,46 @@ static PyObject *g_reason(PyxConnection *self, void *unused)
 	return s;
 }
 
-#define COMMON_METHODS                                                                                           \
-	{ "activate", (PyCFunction)m_activate, METH_NOARGS, "Start the connection (once)." },                    \
-	{ "resume", (PyCFunction)m_resume, METH_NOARGS, "Start it, or undo one suspend()." },                   \
-	{ "suspend", (PyCFunction)m_suspend, METH_NOARGS, "Hold back events until resume()." },                 \
-	{ "cancel", (PyCFunction)m_cancel, METH_NOARGS,                                                          \
-	  "End the connection; the error handler gets ConnectionInvalid last." },                              \
-	{ "__enter__", m_enter, METH_NOARGS, NULL },                                                             \
-	{ "__exit__", (PyCFunction)m_exit, METH_VARARGS, "cancel()" }
+/* clang-format off */
+#define COMMON_METHODS \
+	{"activate", (PyCFunction)m_activate, METH_NOARGS, "Start the connection (once)."}, \
+	{"resume", (PyCFunction)m_resume, METH_NOARGS, "Start it, or undo one suspend()."}, \
+	{"suspend", (PyCFunction)m_suspend, METH_NOARGS, "Hold back events until resume()."}, \
+	{"cancel", (PyCFunction)m_cancel, METH_NOARGS, \
+	 "End the connection; the error handler gets ConnectionInvalid last."}, \
+	{"__enter__", m_enter, METH_NOARGS, NULL}, \
+	{"__exit__", (PyCFunction)m_exit, METH_VARARGS, "cancel()"}
 
-#define COMMON_GETSET                                                                                            \
-	{ "name", (getter)g_name, NULL, "The service name, or None.", NULL },                                  \
-	{ "pid", (getter)g_pid, NULL, "The peer's pid (0 before it is known).", NULL },                        \
-	{ "euid", (getter)g_euid, NULL, "The peer's effective uid.", NULL },                                   \
-	{ "egid", (getter)g_egid, NULL, "The peer's effective gid.", NULL },                                   \
-	{ "asid", (getter)g_asid, NULL, "The peer's session id.", NULL },                                      \
-	{ "pidfd", (getter)g_pidfd, NULL, "A pidfd of the peer (borrowed; -1 if none).", NULL },               \
-	{ "invalidation_reason", (getter)g_reason, NULL, "Why the connection ended, or None.", NULL }
+#define COMMON_GETSET \
+	{"name", (getter)g_name, NULL, "The service name, or None.", NULL}, \
+	{"pid", (getter)g_pid, NULL, "The peer's pid (0 before it is known).", NULL}, \
+	{"euid", (getter)g_euid, NULL, "The peer's effective uid.", NULL}, \
+	{"egid", (getter)g_egid, NULL, "The peer's effective gid.", NULL}, \
+	{"asid", (getter)g_asid, NULL, "The peer's session id.", NULL}, \
+	{"pidfd", (getter)g_pidfd, NULL, "A pidfd of the peer (borrowed; -1 if none).", NULL}, \
+	{"invalidation_reason", (getter)g_reason, NULL, "Why the connection ended, or None.", NULL}
+/* clang-format on */
 
 /* ---- Connection ---------------------------------------------------------------------------- */
 
 static PyObject *conn_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = { "name", "endpoint", "privileged", "on_message", "on_error", "activate", NULL };
+	static char *kwlist[] = {"name",     "endpoint", "privileged", "on_message",
+				 "on_error", "activate", NULL};
 	const char *name = NULL;
 	PyObject *ep = NULL, *on_message = NULL, *on_error = NULL;
 	int privileged = 0, activate = 1;
 	xpc_connection_t c;
 	PyxConnection *self;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|z$OpOOp:Connection", kwlist, &name, &ep, &privileged,
-					 &on_message, &on_error, &activate))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|z$OpOOp:Connection", kwlist, &name, &ep,
+					 &privileged, &on_message, &on_error, &activate))
 		return NULL;
 	if (ep == Py_None)
 		ep = NULL;
 	if (!name == !ep || (ep && !PyObject_TypeCheck(ep, &PyxEndpoint_Type))) {
-		PyErr_SetString(PyExc_TypeError, "Connection needs a service name or an endpoint=xpc.Endpoint");
+		PyErr_SetString(PyExc_TypeError,
+				"Connection needs a service name or an endpoint=xpc.Endpoint");
 		return NULL;
 	}
 	if (name)
@@ -636,10 +639,11 @@ static PyObject *conn_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 
 static PyObject *conn_set_event_handler(PyxConnection *self, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = { "on_message", "on_error", NULL };
+	static char *kwlist[] = {"on_message", "on_error", NULL};
 	PyObject *on_message = Py_None, *on_error = Py_None;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|OO:set_event_handler", kwlist, &on_message, &on_error))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|OO:set_event_handler", kwlist, &on_message,
+					 &on_error))
 		return NULL;
 	if (set_callable(&self->ctx->on_message, on_message, "on_message") < 0 ||
 	    set_callable(&self->ctx->on_error, on_error, "on_error") < 0)
@@ -660,8 +664,8 @@ static PyObject *conn_send(PyxConnection *self, PyObject *msg)
 }
 
 /* Sends @msg with a reply context; the ctx's references are taken here. */
-static PyObject *send_with_reply_ctx(PyxConnection *self, PyObject *msg, PyObject *callback, PyObject *loop,
-				     PyObject *future)
+static PyObject *send_with_reply_ctx(PyxConnection *self, PyObject *msg, PyObject *callback,
+				     PyObject *loop, PyObject *future)
 {
 	xpc_object_t x = convert_message_to_xpc(msg);
 	ReplyCtx *rc;
@@ -733,8 +737,8 @@ static PyObject *conn_request(PyxConnection *self, PyObject *msg)
 	PyObject *r;
 
 	if (tls_in_handler == self->ctx) {
-		PyErr_SetString(PyExc_RuntimeError,
-				"request() from the connection's own handler would deadlock: use send_with_reply()");
+		PyErr_SetString(PyExc_RuntimeError, "request() from the connection's own handler "
+						    "would deadlock: use send_with_reply()");
 		return NULL;
 	}
 	x = convert_message_to_xpc(msg);
@@ -742,10 +746,8 @@ static PyObject *conn_request(PyxConnection *self, PyObject *msg)
 		return NULL;
 	if (!self->ctx->activated)
 		connection_start(self, false);
-	Py_BEGIN_ALLOW_THREADS
-	reply = xpc_connection_send_message_with_reply_sync(c, x);
-	Py_END_ALLOW_THREADS
-	xpc_release(x);
+	Py_BEGIN_ALLOW_THREADS reply = xpc_connection_send_message_with_reply_sync(c, x);
+	Py_END_ALLOW_THREADS xpc_release(x);
 	r = reply_to_python(reply, c);
 	xpc_release(reply);
 	if (r && PyExceptionInstance_Check(r)) {
@@ -780,30 +782,35 @@ static PyObject *conn_barrier(PyxConnection *self, PyObject *fn)
 
 static PyMethodDef conn_methods[] = {
 	COMMON_METHODS,
-	{ "set_event_handler", (PyCFunction)(void (*)(void))conn_set_event_handler, METH_VARARGS | METH_KEYWORDS,
-	  "set_event_handler(on_message=None, on_error=None): messages (xpc.Message) and errors (exceptions)." },
-	{ "send", (PyCFunction)conn_send, METH_O, "send(message): one way." },
-	{ "send_with_reply", (PyCFunction)conn_send_with_reply, METH_VARARGS,
-	  "send_with_reply(message, callback): callback(reply) on a libxpc thread; errors come as exceptions." },
-	{ "request", (PyCFunction)conn_request, METH_O,
-	  "request(message) -> dict: blocks (GIL released) for the reply; raises xpc.Error subclasses." },
-	{ "request_async", (PyCFunction)conn_request_async, METH_O,
-	  "request_async(message) -> asyncio.Future of the reply (call in a running loop)." },
-	{ "barrier", (PyCFunction)conn_barrier, METH_O, "barrier(fn): fn(None) once everything sent before left." },
-	{ NULL, NULL, 0, NULL },
+	{"set_event_handler", (PyCFunction)(void (*)(void))conn_set_event_handler,
+	 METH_VARARGS | METH_KEYWORDS,
+	 "set_event_handler(on_message=None, on_error=None): messages (xpc.Message) and errors "
+	 "(exceptions)."},
+	{"send", (PyCFunction)conn_send, METH_O, "send(message): one way."},
+	{"send_with_reply", (PyCFunction)conn_send_with_reply, METH_VARARGS,
+	 "send_with_reply(message, callback): callback(reply) on a libxpc thread; errors come as "
+	 "exceptions."},
+	{"request", (PyCFunction)conn_request, METH_O,
+	 "request(message) -> dict: blocks (GIL released) for the reply; raises xpc.Error "
+	 "subclasses."},
+	{"request_async", (PyCFunction)conn_request_async, METH_O,
+	 "request_async(message) -> asyncio.Future of the reply (call in a running loop)."},
+	{"barrier", (PyCFunction)conn_barrier, METH_O,
+	 "barrier(fn): fn(None) once everything sent before left."},
+	{NULL, NULL, 0, NULL},
 };
 
 static PyGetSetDef conn_getset[] = {
 	COMMON_GETSET,
-	{ NULL, NULL, NULL, NULL, NULL },
+	{NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyObject *conn_repr(PyxConnection *self)
 {
 	const char *n = xpc_connection_get_name(self->conn);
 
-	return PyUnicode_FromFormat("<%s %s pid=%d%s>", Py_TYPE(self)->tp_name, n ? n : "(anonymous)",
-				    (int)xpc_connection_get_pid(self->conn),
+	return PyUnicode_FromFormat("<%s %s pid=%d%s>", Py_TYPE(self)->tp_name,
+				    n ? n : "(anonymous)", (int)xpc_connection_get_pid(self->conn),
 				    self->ctx->finished ? " invalid" : "");
 }
 
@@ -811,7 +818,8 @@ PyTypeObject PyxConnection_Type = {
 	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "xpc.Connection",
 	.tp_basicsize = sizeof(PyxConnection),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-	.tp_doc = "Connection(name=None, *, endpoint=None, privileged=False, on_message=None, on_error=None,\n"
+	.tp_doc = "Connection(name=None, *, endpoint=None, privileged=False, on_message=None, "
+		  "on_error=None,\n"
 		  "           activate=True): a connection to a named service or to an endpoint.",
 	.tp_new = conn_new,
 	.tp_dealloc = (destructor)connection_dealloc,
@@ -841,8 +849,8 @@ static int listener_check_started(PyxConnection *self)
 	return -1;
 }
 
-static int listener_set(PyxConnection *self, PyObject *handler, PyObject *on_peer, PyObject *on_error,
-			PyObject *on_peer_error)
+static int listener_set(PyxConnection *self, PyObject *handler, PyObject *on_peer,
+			PyObject *on_error, PyObject *on_peer_error)
 {
 	ConnCtx *ctx = self->ctx;
 
@@ -850,7 +858,8 @@ static int listener_set(PyxConnection *self, PyObject *handler, PyObject *on_pee
 		PyErr_SetString(PyExc_TypeError, "Listener takes a handler or on_peer, not both");
 		return -1;
 	}
-	if (set_callable(&ctx->serve, handler, "handler") < 0 || set_callable(&ctx->on_message, on_peer, "on_peer") < 0 ||
+	if (set_callable(&ctx->serve, handler, "handler") < 0 ||
+	    set_callable(&ctx->on_message, on_peer, "on_peer") < 0 ||
 	    set_callable(&ctx->on_error, on_error, "on_error") < 0 ||
 	    set_callable(&ctx->serve_error, on_peer_error, "on_peer_error") < 0)
 		return -1;
@@ -859,17 +868,19 @@ static int listener_set(PyxConnection *self, PyObject *handler, PyObject *on_pee
 
 static PyObject *listener_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = { "handler", "name", "on_peer", "on_error", "on_peer_error", "activate", NULL };
+	static char *kwlist[] = {"handler",       "name",     "on_peer", "on_error",
+				 "on_peer_error", "activate", NULL};
 	PyObject *handler = NULL, *on_peer = NULL, *on_error = NULL, *on_peer_error = NULL;
 	const char *name = NULL;
 	int activate = 1;
 	xpc_connection_t c;
 	PyxConnection *self;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$zOOOp:Listener", kwlist, &handler, &name, &on_peer,
-					 &on_error, &on_peer_error, &activate))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$zOOOp:Listener", kwlist, &handler, &name,
+					 &on_peer, &on_error, &on_peer_error, &activate))
 		return NULL;
-	c = name ? xpc_connection_create_mach_service(name, NULL, XPC_CONNECTION_MACH_SERVICE_LISTENER)
+	c = name ? xpc_connection_create_mach_service(name, NULL,
+						      XPC_CONNECTION_MACH_SERVICE_LISTENER)
 		 : xpc_connection_create(NULL, NULL);
 	if (!c)
 		return PyErr_SetFromErrno(PyExc_OSError);
@@ -892,11 +903,12 @@ static PyObject *listener_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 
 static PyObject *listener_set_handlers(PyxConnection *self, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = { "handler", "on_peer", "on_error", "on_peer_error", NULL };
-	PyObject *handler = Py_None, *on_peer = Py_None, *on_error = Py_None, *on_peer_error = Py_None;
+	static char *kwlist[] = {"handler", "on_peer", "on_error", "on_peer_error", NULL};
+	PyObject *handler = Py_None, *on_peer = Py_None, *on_error = Py_None,
+		 *on_peer_error = Py_None;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$OOO:set_handlers", kwlist, &handler, &on_peer, &on_error,
-					 &on_peer_error))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$OOO:set_handlers", kwlist, &handler,
+					 &on_peer, &on_error, &on_peer_error))
 		return NULL;
 	if (listener_set(self, handler, on_peer, on_error, on_peer_error) < 0)
 		return NULL;
@@ -922,24 +934,29 @@ static PyObject *listener_get_endpoint(PyxConnection *self, void *unused)
 
 static PyMethodDef listener_methods[] = {
 	COMMON_METHODS,
-	{ "set_handlers", (PyCFunction)(void (*)(void))listener_set_handlers, METH_VARARGS | METH_KEYWORDS,
-	  "set_handlers(handler=None, *, on_peer=None, on_error=None, on_peer_error=None)" },
-	{ NULL, NULL, 0, NULL },
+	{"set_handlers", (PyCFunction)(void (*)(void))listener_set_handlers,
+	 METH_VARARGS | METH_KEYWORDS,
+	 "set_handlers(handler=None, *, on_peer=None, on_error=None, on_peer_error=None)"},
+	{NULL, NULL, 0, NULL},
 };
 
 static PyGetSetDef listener_getset[] = {
 	COMMON_GETSET,
-	{ "endpoint", (getter)listener_get_endpoint, NULL, "An xpc.Endpoint for this listener.", NULL },
-	{ NULL, NULL, NULL, NULL, NULL },
+	{"endpoint", (getter)listener_get_endpoint, NULL, "An xpc.Endpoint for this listener.",
+	 NULL},
+	{NULL, NULL, NULL, NULL, NULL},
 };
 
 PyTypeObject PyxListener_Type = {
 	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "xpc.Listener",
 	.tp_basicsize = sizeof(PyxConnection),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-	.tp_doc = "Listener(handler=None, *, name=None, on_peer=None, on_error=None, on_peer_error=None,\n"
-		  "         activate=True): an anonymous listener (name=None; see .endpoint) or the listener of\n"
-		  "a service name this process was started for by xpcd.  handler(message) serves every peer;\n"
+	.tp_doc = "Listener(handler=None, *, name=None, on_peer=None, on_error=None, "
+		  "on_peer_error=None,\n"
+		  "         activate=True): an anonymous listener (name=None; see .endpoint) or "
+		  "the listener of\n"
+		  "a service name this process was started for by xpcd.  handler(message) serves "
+		  "every peer;\n"
 		  "or on_peer(connection) gets each new, inactive peer.",
 	.tp_new = listener_new,
 	.tp_dealloc = (destructor)connection_dealloc,
@@ -962,7 +979,8 @@ int connection_init(PyObject *module)
 	str_call_soon_threadsafe = PyUnicode_InternFromString("call_soon_threadsafe");
 	if (!resolve_fn || !str_create_future || !str_call_soon_threadsafe)
 		return -1;
-	if (PyModule_AddType(module, &PyxConnection_Type) < 0 || PyModule_AddType(module, &PyxListener_Type) < 0)
+	if (PyModule_AddType(module, &PyxConnection_Type) < 0 ||
+	    PyModule_AddType(module, &PyxListener_Type) < 0)
 		return -1;
 	return 0;
 }

@@ -34,9 +34,9 @@
 #include <limits.h>
 #include <string.h>
 
-static PyObject *uuid_class;     /* uuid.UUID */
-static PyObject *epoch_utc;      /* datetime(1970, 1, 1, tzinfo=timezone.utc) */
-static PyObject *epoch_naive;    /* datetime(1970, 1, 1) */
+static PyObject *uuid_class;  /* uuid.UUID */
+static PyObject *epoch_utc;   /* datetime(1970, 1, 1, tzinfo=timezone.utc) */
+static PyObject *epoch_naive; /* datetime(1970, 1, 1) */
 static PyObject *str_bytes, *str_fileno;
 static PyObject *empty_tuple;
 
@@ -54,8 +54,8 @@ int convert_init(void)
 	Py_DECREF(mod);
 	if (!uuid_class)
 		return -1;
-	epoch_utc = PyDateTimeAPI->DateTime_FromDateAndTime(1970, 1, 1, 0, 0, 0, 0, PyDateTime_TimeZone_UTC,
-							     PyDateTimeAPI->DateTimeType);
+	epoch_utc = PyDateTimeAPI->DateTime_FromDateAndTime(
+		1970, 1, 1, 0, 0, 0, 0, PyDateTime_TimeZone_UTC, PyDateTimeAPI->DateTimeType);
 	epoch_naive = PyDateTime_FromDateAndTime(1970, 1, 1, 0, 0, 0, 0);
 	str_bytes = PyUnicode_InternFromString("bytes");
 	str_fileno = PyUnicode_InternFromString("fileno");
@@ -95,7 +95,8 @@ static const char *utf8_of(PyObject *s, Py_ssize_t *ret_len, PyObject **tmp)
 	}
 	if ((Py_ssize_t)strlen(p) != *ret_len) {
 		Py_CLEAR(*tmp);
-		PyErr_SetString(PyExc_ValueError, "XPC strings and keys cannot hold a NUL character");
+		PyErr_SetString(PyExc_ValueError,
+				"XPC strings and keys cannot hold a NUL character");
 		return NULL;
 	}
 	return p;
@@ -199,7 +200,8 @@ static int dict_set(xpc_object_t xdict, PyObject *key, PyObject *value, int dept
 	xpc_object_t x;
 
 	if (!PyUnicode_Check(key)) {
-		PyErr_Format(PyExc_TypeError, "XPC dictionary keys are str, not %.100s", Py_TYPE(key)->tp_name);
+		PyErr_Format(PyExc_TypeError, "XPC dictionary keys are str, not %.100s",
+			     Py_TYPE(key)->tp_name);
 		return -1;
 	}
 	x = to_xpc(value, depth + 1);
@@ -257,11 +259,14 @@ static xpc_object_t datetime_to_xpc(PyObject *o)
 		PyErr_SetString(PyExc_TypeError, "datetime subtraction did not give a timedelta");
 		return NULL;
 	}
-	us = ((int64_t)PyDateTime_DELTA_GET_DAYS(delta) * 86400 + PyDateTime_DELTA_GET_SECONDS(delta)) * 1000000 +
+	us = ((int64_t)PyDateTime_DELTA_GET_DAYS(delta) * 86400 +
+	      PyDateTime_DELTA_GET_SECONDS(delta)) *
+		     1000000 +
 	     PyDateTime_DELTA_GET_MICROSECONDS(delta);
 	Py_DECREF(delta);
 	if (__builtin_mul_overflow(us, 1000, &ns)) {
-		PyErr_SetString(PyExc_OverflowError, "datetime outside the XPC date range (years 1678-2261)");
+		PyErr_SetString(PyExc_OverflowError,
+				"datetime outside the XPC date range (years 1678-2261)");
 		return NULL;
 	}
 	return nomem_if_null(xpc_date_create(ns));
@@ -379,13 +384,15 @@ static xpc_object_t to_xpc(PyObject *o, int depth)
 	if (PyFloat_Check(o))
 		return nomem_if_null(xpc_double_create(PyFloat_AS_DOUBLE(o)));
 	if (PyBytes_Check(o))
-		return nomem_if_null(xpc_data_create(PyBytes_AS_STRING(o), (size_t)PyBytes_GET_SIZE(o)));
+		return nomem_if_null(
+			xpc_data_create(PyBytes_AS_STRING(o), (size_t)PyBytes_GET_SIZE(o)));
 	if (PyUnicode_Check(o))
 		return str_to_xpc(o);
 	if (!PyDict_Check(o) && !PyList_Check(o) && !PyTuple_Check(o))
 		return other_to_xpc(o);
 	if (depth >= PYX_MAX_DEPTH) {
-		PyErr_Format(PyExc_ValueError, "containers nested deeper than %d (a cycle?)", PYX_MAX_DEPTH);
+		PyErr_Format(PyExc_ValueError, "containers nested deeper than %d (a cycle?)",
+			     PYX_MAX_DEPTH);
 		return NULL;
 	}
 	if (Py_EnterRecursiveCall(" converting to XPC"))
@@ -403,7 +410,8 @@ xpc_object_t convert_to_xpc(PyObject *obj)
 xpc_object_t convert_message_to_xpc(PyObject *mapping)
 {
 	if (!PyDict_Check(mapping)) {
-		PyErr_Format(PyExc_TypeError, "an XPC message is a dict, not %.100s", Py_TYPE(mapping)->tp_name);
+		PyErr_Format(PyExc_TypeError, "an XPC message is a dict, not %.100s",
+			     Py_TYPE(mapping)->tp_name);
 		return NULL;
 	}
 	return dict_to_xpc(mapping, 0);
@@ -412,7 +420,8 @@ xpc_object_t convert_message_to_xpc(PyObject *mapping)
 int convert_fill_dictionary(xpc_object_t xdict, PyObject *mapping)
 {
 	if (!PyDict_Check(mapping)) {
-		PyErr_Format(PyExc_TypeError, "an XPC message is a dict, not %.100s", Py_TYPE(mapping)->tp_name);
+		PyErr_Format(PyExc_TypeError, "an XPC message is a dict, not %.100s",
+			     Py_TYPE(mapping)->tp_name);
 		return -1;
 	}
 	return fill_dictionary(xdict, mapping, 0);
@@ -422,8 +431,8 @@ int convert_fill_dictionary(xpc_object_t xdict, PyObject *mapping)
 
 static PyObject *string_from_xpc(xpc_object_t x)
 {
-	return PyUnicode_DecodeUTF8(xpc_string_get_string_ptr(x), (Py_ssize_t)xpc_string_get_length(x),
-				    "surrogateescape");
+	return PyUnicode_DecodeUTF8(xpc_string_get_string_ptr(x),
+				    (Py_ssize_t)xpc_string_get_length(x), "surrogateescape");
 }
 
 static PyObject *uint64_from_xpc(xpc_object_t x)
@@ -517,7 +526,7 @@ static bool array_applier(void *context, size_t index, xpc_object_t value)
 
 static PyObject *array_from_xpc(xpc_object_t x)
 {
-	struct apply_ctx a = { PyList_New((Py_ssize_t)xpc_array_get_count(x)), false };
+	struct apply_ctx a = {PyList_New((Py_ssize_t)xpc_array_get_count(x)), false};
 
 	if (!a.target)
 		return NULL;
@@ -543,7 +552,7 @@ static bool dict_applier(void *context, const char *key, xpc_object_t value)
 
 int convert_dictionary_into(PyObject *dict, xpc_object_t xdict)
 {
-	struct apply_ctx a = { dict, false };
+	struct apply_ctx a = {dict, false};
 
 	xpc_dictionary_apply_f(xdict, &a, dict_applier);
 	return a.failed ? -1 : 0;

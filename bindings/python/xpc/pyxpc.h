@@ -28,8 +28,7 @@
 #define PYX_MAX_DEPTH 64
 
 typedef struct {
-	PyObject_HEAD
-	xpc_endpoint_t endpoint;
+	PyObject_HEAD xpc_endpoint_t endpoint;
 } PyxEndpoint;
 
 /* A shared memory region: one we mapped (anonymous, then turned into a
@@ -37,8 +36,7 @@ typedef struct {
  * received (xpc_shmem_map).  `shmem` caches the XPC object, so every send
  * shares the same memory. */
 typedef struct {
-	PyObject_HEAD
-	void *addr;
+	PyObject_HEAD void *addr;
 	size_t length;
 	xpc_object_t shmem;
 	Py_ssize_t exports;
@@ -46,8 +44,7 @@ typedef struct {
 
 /* A descriptor this object owns (received, and io.FileIO refused it). */
 typedef struct {
-	PyObject_HEAD
-	int fd;
+	PyObject_HEAD int fd;
 } PyxFileDescriptor;
 
 /* A received message: a dict holding the XPC dictionary for its reply. */
@@ -60,8 +57,7 @@ typedef struct ConnCtx ConnCtx;
 
 /* Connection and Listener share this layout. */
 typedef struct {
-	PyObject_HEAD
-	xpc_connection_t conn;
+	PyObject_HEAD xpc_connection_t conn;
 	ConnCtx *ctx;
 	PyObject *endpoint; /* Listener: the cached Endpoint */
 	PyObject *weakrefs;
@@ -69,14 +65,15 @@ typedef struct {
 
 extern PyTypeObject PyxInt64_Type, PyxUInt64_Type, PyxEndpoint_Type, PyxSharedMemory_Type,
 	PyxFileDescriptor_Type, PyxMessage_Type, PyxConnection_Type, PyxListener_Type;
-extern PyObject *pyx_Error, *pyx_ConnectionInterrupted, *pyx_ConnectionInvalid, *pyx_TerminationImminent;
+extern PyObject *pyx_Error, *pyx_ConnectionInterrupted, *pyx_ConnectionInvalid,
+	*pyx_TerminationImminent;
 
 /* _xpc.c */
-PyObject *pyx_endpoint_wrap(xpc_endpoint_t endpoint);            /* retains */
-PyObject *pyx_shmem_wrap_received(xpc_object_t shmem);           /* maps it */
-xpc_object_t pyx_shmem_get_object(PyxSharedMemory *self);        /* +1 */
-PyObject *pyx_fd_wrap_consume(int fd);                           /* FileIO or FileDescriptor */
-PyObject *pyx_message_new(xpc_object_t xmsg);                    /* empty Message; retains */
+PyObject *pyx_endpoint_wrap(xpc_endpoint_t endpoint);     /* retains */
+PyObject *pyx_shmem_wrap_received(xpc_object_t shmem);    /* maps it */
+xpc_object_t pyx_shmem_get_object(PyxSharedMemory *self); /* +1 */
+PyObject *pyx_fd_wrap_consume(int fd);                    /* FileIO or FileDescriptor */
+PyObject *pyx_message_new(xpc_object_t xmsg);             /* empty Message; retains */
 
 /* convert.c */
 int convert_init(void);
