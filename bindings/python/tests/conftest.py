@@ -5,7 +5,8 @@
 socket in a temp dir, with one job, NAME, running tests/service.py on
 demand; clients find it through $XPCD_SOCKET.  At the end the broker and
 every job it started (pids from SOCKET.state, each the leader of its
-process group) are killed and the temp dir removed.
+process group) are killed and the temp dir removed; if this process is
+killed instead (a timeout), both die with their parent (PR_SET_PDEATHSIG).
 
 `warm_up` (every session): one round trip first, so libxpc's runtime
 descriptors exist before any count.
@@ -13,6 +14,7 @@ descriptors exist before any count.
 `no_fd_leak`: the test must leave as many descriptors open as it found
 (waiting up to 5 s for libxpc to close what cancelled connections held).
 """
+import ctypes
 import gc
 import os
 import shutil
@@ -48,6 +50,12 @@ def _env_plist():
     return "".join(items)
 
 
+def die_with_parent():
+    """SIGKILL when the parent goes (a test run killed by its timeout must
+    leave no broker or service behind; tests/service.py does the same)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def wait_until(cond, timeout=10.0, step=0.01):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -73,7 +81,8 @@ class Broker:
         env = dict(os.environ)
         env.pop("LD_PRELOAD", None)  # ASan build: xpcd carries its own runtime
         self.proc = subprocess.Popen([xpcd, "--socket", self.sock, "--jobs", self.jobs], env=env,
-                                     stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL)
+                                     stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL,
+                                     preexec_fn=die_with_parent)
         if not wait_until(lambda: os.path.exists(self.sock), 20):
             self.stop()
             raise RuntimeError("xpcd did not start")

@@ -17,6 +17,7 @@ Serves the name xpcd started it for with xpc.main() and answers
   slow      sleeps msg["secs"] seconds, then answers {"slept": secs}
   crash     SIGKILLs itself (no answer)
 """
+import ctypes
 import os
 import signal
 import time
@@ -87,4 +88,5 @@ def handle(msg):
 
 
 if __name__ == "__main__":
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: dies with the test's xpcd
     xpc.main(handle)
