@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -304,3 +305,18 @@ def test_exit_with_live_connections():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == b"1"
+
+
+def test_handlers_after_idle_workers_exited(pair):
+    """libxpc's workers exit after 5 s idle; the thread state each kept for
+    Python is dropped then (a pthread key destructor), and new workers
+    enter Python afresh."""
+    conn = pair.conn
+    assert conn.request({"value": 1})["value"] == 1
+    threads = len(os.listdir("/proc/self/task"))
+    time.sleep(6)
+    assert len(os.listdir("/proc/self/task")) < threads  # a worker went
+    got, done = [], threading.Event()
+    conn.send_with_reply({"value": 2}, lambda r: (got.append(r), done.set()))
+    assert done.wait(10) and got[0]["value"] == 2
+    assert conn.request({"value": 3})["value"] == 3
