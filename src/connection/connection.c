@@ -33,6 +33,7 @@ typedef struct DeliverItem {
 } DeliverItem;
 
 static void conn_dispose(xpc_object_t obj);
+static void conn_refund_link(xpc_connection_t c);
 static void conn_describe(xpc_object_t obj, StrBuf *sb, unsigned indent);
 
 const struct _xpc_type_s _xpc_type_connection = {
@@ -93,6 +94,11 @@ static void conn_dispose(xpc_object_t obj)
 		c->finalizer(c->context);
 	conn_discard_out_locked(c);
 	transport_stage_drop(&c->stage);
+	conn_refund_link(c);
+	charge_unref(c->rx_charge);
+	for (size_t i = 0; i < c->n_uid_accts; i++)
+		charge_unref(c->uid_accts[i]);
+	free(c->uid_accts);
 	if (c->fd >= 0)
 		close(c->fd);
 	if (c->send_w >= 0)
@@ -195,6 +201,22 @@ void conn_deliver(xpc_connection_t c, xpc_object_t ev, size_t bytes)
 
 /* ---- the link ------------------------------------------------------------ */
 
+/*
+ * What a link's received out-of-line bodies are charged to: a peer's own
+ * account (CONN_MAX_RX_HELD) under the process's; a listener's R takes no
+ * body at all (an account of limit 0: refused before a byte is allocated).
+ */
+static Charge conn_listener_no_body = CHARGE_ROOT(0);
+
+static Charge *conn_rx_account(xpc_connection_t c)
+{
+	if (c->kind == CONN_LISTENER)
+		return &conn_listener_no_body;
+	if (!c->rx_charge)
+		c->rx_charge = charge_new(transport_rx_account(), CONN_MAX_RX_HELD);
+	return c->rx_charge;
+}
+
 int conn_start_link_locked(xpc_connection_t c)
 {
 	dispatch_source_t s;
@@ -205,6 +227,12 @@ int conn_start_link_locked(xpc_connection_t c)
 			return -ENOMEM;
 		c->rx->keep_view = true; /* the peer's stage stays mapped */
 		c->rx->view.map = NULL;
+		c->rx->charge = conn_rx_account(c);
+		if (!c->rx->charge) {
+			free(c->rx);
+			c->rx = NULL;
+			return -ENOMEM;
+		}
 	}
 	/* The read handler runs on the handler queue itself: a message is
 	 * handed to the event handler without another thread hand-off, and
@@ -251,16 +279,33 @@ int conn_start_link_locked(xpc_connection_t c)
  * Without one, the shutdown that would wake it is not made: on a suspended
  * source it only costs the manager thread a wake-up for the hang-up, and
  * the peer learns of the end when the cancel handler closes the socket.
- * A listener's reader takes no rx_lock: it is always shut down; so is the
- * link of a suspended connection, whose cancel handler waits for the
- * resume (the peer must learn of the end now).
+ * A listener's R is never shut down: it is a shared channel (xpcd and,
+ * for an anonymous listener, nobody else reads it, but shutdown() acts on
+ * the socket, not on this descriptor: it would end the channel for every
+ * holder and every later instance of the service), and no thread blocks
+ * reading it.  The link of a suspended connection is shut down: its
+ * cancel handler waits for the resume, and the peer must learn of the end
+ * now.
  */
 static bool conn_link_has_reader(xpc_connection_t c)
 {
-	if (c->kind != CONN_PEER || c->suspend_count > 0 || pthread_mutex_trylock(&c->rx_lock) != 0)
+	if (c->kind == CONN_LISTENER)
+		return false;
+	if (c->suspend_count > 0 || pthread_mutex_trylock(&c->rx_lock) != 0)
 		return true;
 	pthread_mutex_unlock(&c->rx_lock);
 	return false;
+}
+
+/* A listener's peer gives its unit back to its user's account there once
+ * its link is closed (or the connection freed without one). */
+static void conn_refund_link(xpc_connection_t c)
+{
+	if (!c->link_charge)
+		return;
+	charge_give(c->link_charge, 1);
+	charge_unref(c->link_charge);
+	c->link_charge = NULL;
 }
 
 /* Cancels the sources; their cancel handlers close the descriptors. */
@@ -269,6 +314,8 @@ static void conn_close_link_locked(xpc_connection_t c)
 	int fd = c->fd;
 
 	c->fd = -1;
+	if (fd >= 0)
+		conn_refund_link(c);
 	transport_stage_drop(&c->stage); /* the next link gets its own */
 	if (fd >= 0 && !c->peer_closed && conn_link_has_reader(c))
 		shutdown(fd, SHUT_RDWR); /* wakes a thread polling it in a sync send */
@@ -482,6 +529,7 @@ xpc_connection_t xpc_connection_create_mach_service(const char *name, dispatch_q
 		return NULL;
 	c->name = name ? strdup(name) : NULL;
 	c->named = !listener;
+	c->privileged = !listener && (flags & XPC_CONNECTION_MACH_SERVICE_PRIVILEGED);
 	c->want_listener = listener;
 	return c;
 }

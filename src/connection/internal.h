@@ -32,6 +32,7 @@
 #include "dispatch/internal.h"
 #include "dispatch/manager.h"
 #include "object/object.h"
+#include "shared/charge.h"
 #include "transport/transport.h"
 
 /* Limits (docs/connections.md). */
@@ -39,6 +40,15 @@
 #define CONN_MAX_PENDING_REPLIES 65536u
 #define CONN_MAX_UNSENT (64u * 1024u * 1024u) /* out-queue bytes before the link is cut */
 #define CONN_MAX_UNSENT_FDS 4096u              /* descriptors held by the out-queue */
+/* Each descriptor in a message queued for the handler counts as this
+ * many bytes against CONN_MAX_UNREAD: ~1 000 descriptors wait at most. */
+#define CONN_UNREAD_FD_COST 4096u
+/* Live peer links per uid and listener (root and the listener's own euid
+ * not counted); XPC_PEER_LINKS_PER_UID overrides it (docs/security.md). */
+#define CONN_MAX_PEERS_PER_UID 256u
+/* Received out-of-line bodies one link may make this process hold at
+ * once (under the process's TRANSPORT_RX_PROCESS_MAX). */
+#define CONN_MAX_RX_HELD ((size_t)FRAME_MAX_BODY)
 /* A served peer's wait for the next request (io.c, conn_read_ready). */
 #define CONN_LINGER_US 100
 
@@ -59,6 +69,7 @@ struct _xpc_connection_s {
 	dispatch_queue_t ioq;    /* serial: socket reading and writing */
 	char *name;
 	bool named;        /* mach-service client: INTERRUPTED semantics */
+	bool privileged;   /* ... of the system broker only (MACH_SERVICE_PRIVILEGED) */
 	bool from_endpoint; /* checks in over send_w on activation */
 	bool want_listener; /* named service listener (XPCD_LISTEN_*) */
 	/* --- under lock --- */
@@ -99,6 +110,11 @@ struct _xpc_connection_s {
 	bool pidfd_tried;       /* ... which was made */
 	bool creds_by_socket;   /* SO_PEERCRED: the peer made the link */
 	char *reason;           /* invalidation reason, malloc'd */
+	Charge *link_charge;    /* a listener's peer: its user's account there (a
+				 * unit, given back when the link closes), or NULL */
+	Charge *rx_charge;      /* received out-of-line bodies of this link */
+	Charge **uid_accts;     /* a listener: per-uid accounts of live peer links */
+	size_t n_uid_accts;
 	TransportFrame *rx;     /* receive buffer, under rx_lock */
 	bool rx_answered;       /* under rx_lock: last frame read was a request */
 	dispatch_source_t sync_src; /* rsrc held suspended for sync callers */
@@ -147,6 +163,8 @@ void conn_hold_first_read_locked(xpc_connection_t c, dispatch_source_t s);
 /* Resumes sync_src if no sync caller needs it any more (locked). */
 void conn_sync_release_locked(xpc_connection_t c, bool force_idle);
 void conn_lazy_stop_locked(xpc_connection_t c); /* io.c: stops the lazy-resume timer */
+
+size_t conn_peer_links_per_uid(void);
 
 /* service.c */
 void conn_service_lookup_start(xpc_connection_t c);

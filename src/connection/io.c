@@ -44,6 +44,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "shared/charge.h"
+
 struct OutItem {
 	OutItem *next;
 	bool barrier;
@@ -987,7 +989,8 @@ static int conn_handle_message(xpc_connection_t c, const FrameHeader *h, const u
 		xpc_release(dict);
 		return 1;
 	}
-	size_t bytes = h->body_len + 64;
+	/* descriptors held for the handler count too (CONN_UNREAD_FD_COST) */
+	size_t bytes = h->body_len + 64 + (f ? f->n_fds : 0) * CONN_UNREAD_FD_COST;
 	conn_lock(c);
 	c->unread += bytes;
 	conn_deliver(c, dict, bytes);
@@ -1235,18 +1238,144 @@ static void conn_sync_read(xpc_connection_t c, dispatch_source_t src, Pending *p
 	pthread_mutex_unlock(&c->rx_lock);
 }
 
-/* A peer for a check-in's descriptor: says hello, delivered to the listener. */
+/*
+ * Check-ins.  R of a listener is a shared channel: every holder of the
+ * endpoint writes there (and, for a named service, xpcd holds R too), so
+ * nothing a client sends may end or disable it.  A frame that is not a
+ * good check-in (garbage, an empty packet, any other kind, a descriptor
+ * that is not a link its sender made: transport_checkin_verify) is
+ * dropped and the listener reads on; R is never shut down (conn_close
+ * link, connection.c).  An accepted peer's identity is that of the
+ * process that made its link and sent the check-in (SO_PEERCRED checked
+ * against the packet's SCM_CREDENTIALS).
+ *
+ * Live peer links are charged to their user (conn_peer_charge): at most
+ * conn_peer_links_per_uid() per uid and listener, so one user cannot take
+ * every descriptor of a service from the others; root and the listener's
+ * own euid are not counted (they can take the process anyway).
+ */
+static void conn_checkin_drop(const char *why)
+{
+	if (transport_trace_enabled())
+		fprintf(stderr, "[xpc %d] drop check-in: %s\n", (int)getpid(), why);
+}
+
+size_t conn_peer_links_per_uid(void)
+{
+	static _Atomic size_t limit;
+	size_t v = atomic_load_explicit(&limit, memory_order_relaxed);
+
+	if (v == 0) {
+		const char *e = secure_getenv("XPC_PEER_LINKS_PER_UID");
+		char *end = NULL;
+		unsigned long long n = e && *e ? strtoull(e, &end, 10) : 0;
+		v = end && *end == '\0' && n > 0 ? (size_t)n : CONN_MAX_PEERS_PER_UID;
+		atomic_store_explicit(&limit, v, memory_order_relaxed);
+	}
+	return v;
+}
+
+/* The listener's account for @uid's peer links (borrowed), made on first
+ * use; accounts nothing holds any more are reused.  Locked. */
+static Charge *conn_uid_account_locked(xpc_connection_t l, uid_t uid)
+{
+	Charge *free_slot = NULL;
+	size_t i;
+
+	for (i = 0; i < l->n_uid_accts; i++) {
+		Charge *a = l->uid_accts[i];
+		if (a->key == (unsigned long)uid)
+			return a;
+		if (!free_slot && atomic_load(&a->refs) == 1 && charge_used(a) == 0)
+			free_slot = a;
+	}
+	if (free_slot) {
+		free_slot->key = (unsigned long)uid;
+		return free_slot;
+	}
+	Charge **v = realloc(l->uid_accts, (l->n_uid_accts + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	l->uid_accts = v;
+	if (!(v[l->n_uid_accts] = charge_new(NULL, conn_peer_links_per_uid())))
+		return NULL;
+	v[l->n_uid_accts]->key = (unsigned long)uid;
+	return v[l->n_uid_accts++];
+}
+
+/* Charges a new peer link of @uid to listener @l.  Return: the account
+ * (+1, the peer gives its unit back when its link closes), NULL with
+ * *ret_ok true for a uid not counted, or NULL with *ret_ok false: refused. */
+static Charge *conn_peer_charge(xpc_connection_t l, uid_t uid, bool *ret_ok)
+{
+	Charge *a = NULL;
+
+	*ret_ok = true;
+	if (uid == 0 || uid == geteuid())
+		return NULL;
+	conn_lock(l);
+	a = conn_uid_account_locked(l, uid);
+	if (a && charge_take(a, 1))
+		charge_ref(a);
+	else
+		a = NULL;
+	conn_unlock(l);
+	*ret_ok = a != NULL;
+	return a;
+}
+
+/* A peer for a verified check-in's descriptor @s (consumed): charged to
+ * its user, says hello, delivered to the listener. */
 static void conn_listener_accept(xpc_connection_t l, int s)
 {
-	xpc_connection_t p = connection_create_from_socket(s, NULL);
 	FrameHeader h = {.kind = FRAME_HELLO};
+	xpc_connection_t p;
+	bool ok;
+	Charge *acct = conn_peer_charge(l, l->rx->uid, &ok);
 
-	if (!p)
+	if (!ok) {
+		close(s);
+		conn_checkin_drop("limit exceeded: peer links per user");
 		return;
+	}
+	p = connection_create_from_socket(s, NULL);
+	if (!p) {
+		if (acct) {
+			charge_give(acct, 1);
+			charge_unref(acct);
+		}
+		return;
+	}
+	p->link_charge = acct; /* given back when the link closes */
 	transport_send(s, &h, NULL, 0, NULL, 0);
 	if (transport_trace_enabled())
 		transport_trace("send", &h, NULL);
 	conn_deliver(l, p, 0);
+}
+
+/* One frame read from R: a verified check-in becomes a peer; anything
+ * else is dropped. */
+static void conn_listener_frame(xpc_connection_t c, int r, const char *why)
+{
+	int s;
+
+	if (r == TRANSPORT_INVALID) {
+		conn_checkin_drop(why);
+		return;
+	}
+	if (c->rx->hdr.kind != FRAME_CHECKIN) {
+		conn_checkin_drop("not a check-in");
+		return;
+	}
+	s = c->rx->fds[0];
+	if (transport_checkin_verify(c->rx, s, &why) != 0) {
+		conn_checkin_drop(why);
+		return; /* s is closed with the frame */
+	}
+	c->rx->fds[0] = -1;
+	if (transport_trace_enabled())
+		transport_trace("recv", &c->rx->hdr, NULL);
+	conn_listener_accept(c, s);
 }
 
 void conn_listener_ready(void *ctx)
@@ -1266,9 +1395,10 @@ void conn_listener_ready(void *ctx)
 		if (r == -EAGAIN)
 			return;
 		if (r == TRANSPORT_EOF || (r < 0 && r != -EAGAIN)) {
-			/* no memory to read with: the listener ends with that
-			 * reason (xpc_main then exits and xpcd relaunches the
-			 * service; the check-in stays queued in the channel) */
+			/* Every W is closed (the channel's end), or no memory to
+			 * read with: the listener ends with that reason (xpc_main
+			 * then exits and xpcd relaunches the service; a check-in
+			 * stays queued in the channel).  R is not shut down. */
 			bool nomem = r == -ENOMEM || r == -ENOBUFS;
 			transport_frame_clear(c->rx);
 			conn_lock(c);
@@ -1276,14 +1406,7 @@ void conn_listener_ready(void *ctx)
 			conn_unlock(c);
 			return;
 		}
-		/* A bad check-in costs its sender, not the listener: drop it. */
-		if (r == 0 && c->rx->hdr.kind == FRAME_CHECKIN) {
-			int s = c->rx->fds[0];
-			c->rx->fds[0] = -1;
-			if (transport_trace_enabled())
-				transport_trace("recv", &c->rx->hdr, NULL);
-			conn_listener_accept(c, s);
-		}
+		conn_listener_frame(c, r, why);
 		transport_frame_clear(c->rx);
 	}
 }
@@ -1302,7 +1425,7 @@ int conn_checkin(int send_w, bool wait, int *ret_fd, const char **ret_reason)
 	transport_setup_socket(sv[0]); /* our end reads the HELLO's credentials;
 					 * the listener's learns ours from SO_PEERCRED */
 	for (int tries = 0;; tries++) {
-		r = transport_send(send_w, &h, NULL, 0, &sv[1], 1);
+		r = transport_send_checkin(send_w, sv[1]);
 		if (r != -EAGAIN || tries >= 50 || !wait)
 			break;
 		struct pollfd pfd = {send_w, POLLOUT, 0};

@@ -29,12 +29,23 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static void service_broker_path(bool privileged, char *buf, size_t size)
+/*
+ * Which broker answers (docs/services.md, docs/security.md): $XPCD_SOCKET
+ * when set; else, for XPC_CONNECTION_MACH_SERVICE_PRIVILEGED, the system
+ * broker only; else the user's broker ($XDG_RUNTIME_DIR/xpcd/user.sock)
+ * if it exists, the system broker otherwise.  The variables are read with
+ * secure_getenv: a set-uid or set-gid program ignores them and asks the
+ * system broker.  @ret_system: set when the answer must come from root.
+ */
+#define SERVICE_SYSTEM_SOCKET "/run/xpcd/system.sock"
+
+static void service_broker_path(bool privileged, char *buf, size_t size, bool *ret_system)
 {
-	const char *env = getenv("XPCD_SOCKET");
-	const char *rt = getenv("XDG_RUNTIME_DIR");
+	const char *env = secure_getenv("XPCD_SOCKET");
+	const char *rt = secure_getenv("XDG_RUNTIME_DIR");
 	struct stat st;
 
+	*ret_system = false;
 	if (env && *env) {
 		snprintf(buf, size, "%s", env);
 		return;
@@ -44,13 +55,47 @@ static void service_broker_path(bool privileged, char *buf, size_t size)
 		if (stat(buf, &st) == 0)
 			return;
 	}
-	snprintf(buf, size, "/run/xpcd/system.sock");
+	*ret_system = true;
+	snprintf(buf, size, SERVICE_SYSTEM_SOCKET);
 }
 
-static int service_connect_broker(const char *path, char *why, size_t why_size)
+/* Whether a broker running as, or a socket owned by, @uid may answer:
+ * root always; this process's own user unless the system broker is
+ * wanted. */
+static bool service_broker_trusted(uid_t uid, bool system)
+{
+	return uid == 0 || (!system && uid == geteuid());
+}
+
+/* The reason a broker owned by / running as @uid is refused. */
+static void service_untrusted(char *why, size_t size, const char *path, const char *what, uid_t uid, bool system)
+{
+	snprintf(why, size, "denied: broker at %s %s uid %u, not root%s", path, what, (unsigned)uid,
+		 system ? "" : " or this user");
+}
+
+/* The process behind a broker link must be trusted as its socket was
+ * (a socket file can be replaced between the stat and the connect). */
+static int service_check_broker_peer(int fd, const char *path, bool system, char *why, size_t why_size)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0 || len != sizeof(uc)) {
+		snprintf(why, why_size, "no broker at %s: no credentials", path);
+		return -EPERM;
+	}
+	if (!service_broker_trusted(uc.uid, system)) {
+		service_untrusted(why, why_size, path, "runs as", uc.uid, system);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int service_connect_broker(const char *path, bool system, char *why, size_t why_size)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
+	int fd, r;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(why, why_size, "no broker at %s: path too long", path);
@@ -64,6 +109,11 @@ static int service_connect_broker(const char *path, char *why, size_t why_size)
 		if (fd >= 0)
 			close(fd);
 		return -e;
+	}
+	r = service_check_broker_peer(fd, path, system, why, why_size);
+	if (r < 0) {
+		close(fd);
+		return r;
 	}
 	return fd;
 }
@@ -84,7 +134,9 @@ static int service_connect_broker(const char *path, char *why, size_t why_size)
 
 typedef struct BrokerId {
 	char path[256];
-	bool valid; /* the socket exists */
+	bool valid;   /* the socket exists */
+	bool system;  /* only root may answer (service_broker_path) */
+	uid_t owner;  /* of the socket file */
 	dev_t dev;
 	ino_t ino;
 	struct timespec mtime;
@@ -100,15 +152,16 @@ static struct {
 	size_t n, next; /* entries; the next one to replace when full */
 } service_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static void service_broker_id(BrokerId *id)
+static void service_broker_id(bool privileged, BrokerId *id)
 {
 	struct stat st;
 
 	memset(id, 0, sizeof(*id));
-	service_broker_path(false, id->path, sizeof(id->path));
+	service_broker_path(privileged, id->path, sizeof(id->path), &id->system);
 	if (stat(id->path, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return;
 	id->valid = true;
+	id->owner = st.st_uid;
 	id->dev = st.st_dev;
 	id->ino = st.st_ino;
 	id->mtime = st.st_mtim;
@@ -116,7 +169,7 @@ static void service_broker_id(BrokerId *id)
 
 static bool service_same_broker(const BrokerId *a, const BrokerId *b)
 {
-	return a->valid && b->valid && a->dev == b->dev && a->ino == b->ino && a->mtime.tv_sec == b->mtime.tv_sec &&
+	return a->valid && b->valid && a->system == b->system && a->dev == b->dev && a->ino == b->ino && a->mtime.tv_sec == b->mtime.tv_sec &&
 	       a->mtime.tv_nsec == b->mtime.tv_nsec && !strcmp(a->path, b->path);
 }
 
@@ -362,7 +415,7 @@ static void service_lookup_locked(xpc_connection_t c, const BrokerId *id)
 		conn_fail_locked(c, "limit exceeded: out of memory", false);
 		return;
 	}
-	fd = service_connect_broker(id->path, why, sizeof(why));
+	fd = service_connect_broker(id->path, id->system, why, sizeof(why));
 	if (fd < 0) {
 		free(lk);
 		conn_fail_locked(c, why, false);
@@ -406,7 +459,13 @@ void conn_service_lookup_start(xpc_connection_t c)
 	int w, r;
 
 	c->connecting = true;
-	service_broker_id(&id);
+	service_broker_id(c->privileged, &id);
+	if (id.valid && !service_broker_trusted(id.owner, id.system)) {
+		char text[512];
+		service_untrusted(text, sizeof(text), id.path, "is owned by", id.owner, id.system);
+		conn_fail_locked(c, text, false);
+		return;
+	}
 	r = service_cache_checkin(&id, name, &c->fd, &w, &why);
 	if (r == 1) {
 		service_link_up_locked(c);
@@ -430,9 +489,9 @@ void conn_service_lookup_start(xpc_connection_t c)
 /* The descriptor XPCD_LISTEN_* gives this process for @name, or -1. */
 static int service_listen_fd(const char *name)
 {
-	const char *pid = getenv("XPCD_LISTEN_PID");
-	const char *nfds = getenv("XPCD_LISTEN_FDS");
-	const char *names = getenv("XPCD_LISTEN_FDNAMES");
+	const char *pid = secure_getenv("XPCD_LISTEN_PID");
+	const char *nfds = secure_getenv("XPCD_LISTEN_FDS");
+	const char *names = secure_getenv("XPCD_LISTEN_FDNAMES");
 	size_t len = name ? strlen(name) : 0;
 	long n, i = 0;
 
@@ -473,7 +532,7 @@ void conn_service_listener_start(xpc_connection_t c)
 
 static char *service_first_name(void)
 {
-	const char *names = getenv("XPCD_LISTEN_FDNAMES");
+	const char *names = secure_getenv("XPCD_LISTEN_FDNAMES");
 	const char *end;
 
 	if (!names || !*names)
@@ -515,7 +574,7 @@ void xpc_main(xpc_connection_handler_t handler)
 	char *name = service_first_name();
 	xpc_connection_t l;
 
-	if (!name && getenv("XPCD_LISTEN_FDNAMES") && *getenv("XPCD_LISTEN_FDNAMES"))
+	if (!name && secure_getenv("XPCD_LISTEN_FDNAMES") && *secure_getenv("XPCD_LISTEN_FDNAMES"))
 		service_main_fail("limit exceeded: out of memory");
 	l = xpc_connection_create_mach_service(name ? name : "", dispatch_get_main_queue(),
 					       XPC_CONNECTION_MACH_SERVICE_LISTENER);

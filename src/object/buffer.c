@@ -27,9 +27,12 @@
  *
  * A data object made over a part of a buffer holds a reference, so decoded
  * data objects can point into the body they were received in without a
- * copy.
+ * copy.  A buffer a peer made this process allocate (a received body) is
+ * charged to an account (shared/charge.h) until its last reference goes:
+ * then, before it is cached or freed, the account gets its units back.
  */
 #include "object/object.h"
+#include "shared/charge.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -49,6 +52,8 @@ struct ObjectBuffer {
 	uint8_t *bytes;
 	size_t len;
 	uint64_t idle_since; /* while cached */
+	Charge *charge;      /* paid for by this account (a reference), or NULL */
+	size_t charged;
 };
 
 static struct {
@@ -238,7 +243,15 @@ ObjectBuffer *object_buffer_new(size_t len)
 		return NULL;
 	atomic_init(&b->refcnt, 1);
 	b->len = len;
+	b->charge = NULL;
+	b->charged = 0;
 	return b;
+}
+
+void object_buffer_set_charge(ObjectBuffer *b, Charge *c, size_t n)
+{
+	b->charge = charge_ref(c);
+	b->charged = n;
 }
 
 uint8_t *object_buffer_bytes(ObjectBuffer *b)
@@ -261,6 +274,11 @@ void object_buffer_release(ObjectBuffer *b)
 {
 	if (!b || atomic_fetch_sub_explicit(&b->refcnt, 1, memory_order_acq_rel) != 1)
 		return;
+	if (b->charge) {
+		charge_give(b->charge, b->charged);
+		charge_unref(b->charge);
+		b->charge = NULL;
+	}
 	if (b->map) {
 		cache_put(b);
 	} else {

@@ -94,6 +94,11 @@ uint8_t *object_buffer_bytes(ObjectBuffer *b);
 size_t object_buffer_length(ObjectBuffer *b);
 ObjectBuffer *object_buffer_retain(ObjectBuffer *b);
 void object_buffer_release(ObjectBuffer *b); /* NULL is fine */
+/* Records that @n units of the account @c (shared/charge.h; borrowed, a
+ * reference is taken) were taken for @b: given back, and the reference
+ * dropped, when @b's last reference goes.  Once per buffer. */
+struct Charge;
+void object_buffer_set_charge(ObjectBuffer *b, struct Charge *c, size_t n);
 /* Unmaps every cached buffer (for tests that weigh the heap: a cached
  * buffer's header is a heap block). */
 void object_buffer_cache_flush(void);

@@ -13,8 +13,11 @@
  * faults on shared memory (docs/transport.md has the measurements).
  */
 #include "transport/transport.h"
+#include "shared/charge.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -107,31 +110,114 @@ fail:
 	return err ? -err : -EIO;
 }
 
-/* @iov[0] is the header; @n pieces in all. */
-static ssize_t transport_sendmsg(int fd, struct iovec *iov, size_t n_iov, const int *fds, size_t n_fds)
+/* @iov[0] is the header; @n pieces in all.  @creds: also state these
+ * credentials (SCM_CREDENTIALS; the kernel checks them), or NULL. */
+static ssize_t transport_sendmsg_creds(int fd, struct iovec *iov, size_t n_iov, const int *fds, size_t n_fds,
+				       const struct ucred *creds)
 {
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * FRAME_MAX_FDS)];
+		char buf[CMSG_SPACE(sizeof(int) * FRAME_MAX_FDS) + CMSG_SPACE(sizeof(struct ucred))];
 	} ctl;
 	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = n_iov};
+	struct cmsghdr *c;
 	ssize_t n;
 
-	if (n_fds) {
-		struct cmsghdr *c;
+	if (n_fds || creds) {
 		memset(&ctl, 0, sizeof(ctl));
 		msg.msg_control = ctl.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+		msg.msg_controllen = (n_fds ? CMSG_SPACE(sizeof(int) * n_fds) : 0) +
+				     (creds ? CMSG_SPACE(sizeof(*creds)) : 0);
 		c = CMSG_FIRSTHDR(&msg);
+	}
+	if (n_fds) {
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
 		c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+		c = CMSG_NXTHDR(&msg, c);
+	}
+	if (creds) {
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_CREDENTIALS;
+		c->cmsg_len = CMSG_LEN(sizeof(*creds));
+		memcpy(CMSG_DATA(c), creds, sizeof(*creds));
 	}
 	do
 		n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
+}
+
+static ssize_t transport_sendmsg(int fd, struct iovec *iov, size_t n_iov, const int *fds, size_t n_fds)
+{
+	return transport_sendmsg_creds(fd, iov, n_iov, fds, n_fds, NULL);
+}
+
+/*
+ * A check-in states the sender's effective ids: the kernel fills in the
+ * real ones otherwise, and the listener compares what the packet says
+ * with SO_PEERCRED of the socket it carries, which holds the effective
+ * ids of its maker (transport_checkin_verify).  An unprivileged sender can
+ * only state its own pid and ids (real, effective or saved).
+ */
+int transport_send_checkin(int w, int s)
+{
+	FrameHeader h = {.magic = FRAME_MAGIC, .kind = FRAME_CHECKIN, .id = 1, .n_fds = 1};
+	struct iovec iov = {&h, sizeof(h)};
+	struct ucred me = {.pid = getpid(), .uid = geteuid(), .gid = getegid()};
+	ssize_t n = transport_sendmsg_creds(w, &iov, 1, &s, 1, &me);
+
+	if (n == -EPERM || n == -EINVAL) /* the ids cannot be stated here (user namespace) */
+		n = transport_sendmsg(w, &iov, 1, &s, 1);
+	return n < 0 ? (int)n : 0;
+}
+
+/*
+ * transport_checkin_verify(): the socket a check-in carries must be a
+ * connected AF_UNIX SOCK_SEQPACKET socket that the sender of the packet
+ * made itself: SO_PEERCRED of it (the maker's pid, euid and egid, fixed by
+ * the kernel when the pair was made) equals the packet's SCM_CREDENTIALS
+ * (the sender's pid, and the ids it may state).  A socket made by another
+ * process (a duplicate of a channel's W made by xpcd, a link accepted from
+ * a broker, a client's check-in forwarded by a service) carries its
+ * maker's identity, not the sender's: refused.
+ */
+static int transport_sockopt_int(int s, int opt, int *ret)
+{
+	socklen_t len = sizeof(*ret);
+
+	return getsockopt(s, SOL_SOCKET, opt, ret, &len) == 0 && len == sizeof(*ret) ? 0 : -1;
+}
+
+int transport_checkin_verify(const TransportFrame *f, int s, const char **ret_reason)
+{
+	struct ucred peer;
+	socklen_t len = sizeof(peer);
+	int domain, type, listening;
+
+	if (!f->has_creds) {
+		*ret_reason = "check-in without credentials";
+		return TRANSPORT_INVALID;
+	}
+	if (transport_sockopt_int(s, SO_DOMAIN, &domain) < 0 || transport_sockopt_int(s, SO_TYPE, &type) < 0 ||
+	    domain != AF_UNIX || type != SOCK_SEQPACKET) {
+		*ret_reason = "check-in carries no AF_UNIX SOCK_SEQPACKET socket";
+		return TRANSPORT_INVALID;
+	}
+	if (transport_sockopt_int(s, SO_ACCEPTCONN, &listening) < 0 || listening) {
+		*ret_reason = "check-in carries a listening socket";
+		return TRANSPORT_INVALID;
+	}
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0 || len != sizeof(peer) || peer.pid <= 0) {
+		*ret_reason = "check-in carries an unconnected socket";
+		return TRANSPORT_INVALID;
+	}
+	if (peer.pid != f->pid || peer.uid != f->uid || peer.gid != f->gid) {
+		*ret_reason = "check-in carries a socket made by another process";
+		return TRANSPORT_INVALID;
+	}
+	return 0;
 }
 
 #define TRANSPORT_MAX_IOV 64
@@ -322,18 +408,52 @@ static int transport_copy_body(TransportFrame *f, int memfd, const struct stat *
 				   staged ? TRANSPORT_STAGE_HDR : 0);
 }
 
+/*
+ * Received out-of-line bodies are charged, byte for byte, to the frame's
+ * account (a link's, under the process's) from the moment the receiver
+ * allocates the copy until the last object holding it is gone: a body of
+ * holes costs its sender nothing, the receiver its whole length.
+ */
+static Charge transport_rx_total = CHARGE_ROOT(TRANSPORT_RX_PROCESS_MAX);
+static pthread_once_t transport_rx_once = PTHREAD_ONCE_INIT;
+
+static void transport_rx_init(void)
+{
+	const char *e = secure_getenv("XPC_RECEIVE_MEMORY_MAX");
+	char *end = NULL;
+	unsigned long long v = e && *e ? strtoull(e, &end, 10) : 0;
+
+	if (end && *end == '\0' && v > 0)
+		transport_rx_total.max = (size_t)v;
+}
+
+Charge *transport_rx_account(void)
+{
+	pthread_once(&transport_rx_once, transport_rx_init);
+	return &transport_rx_total;
+}
+
 static int transport_take_body(TransportFrame *f, const char **ret_reason)
 {
 	int memfd = f->fds[f->n_fds - 1];
 	bool staged = f->hdr.flags & FRAME_F_STAGED;
+	Charge *acct = f->charge ? f->charge : transport_rx_account();
 	struct stat st;
 	int r = transport_check_ool(memfd, &f->hdr, &st, ret_reason);
 
 	if (r != 0)
 		return r;
+	if (!charge_take(acct, f->hdr.body_len)) {
+		*ret_reason = acct->max == 0 ? "bad frame: out-of-line body where none may come"
+					     : "limit exceeded: memory for received messages";
+		return TRANSPORT_INVALID;
+	}
 	f->ool = object_buffer_new(f->hdr.body_len);
-	if (!f->ool)
+	if (!f->ool) {
+		charge_give(acct, f->hdr.body_len);
 		return -ENOMEM;
+	}
+	object_buffer_set_charge(f->ool, acct, f->hdr.body_len);
 	if (transport_copy_body(f, memfd, &st) < 0) {
 		*ret_reason = "bad frame: out-of-line body unreadable";
 		return TRANSPORT_INVALID;
@@ -348,6 +468,23 @@ static int transport_take_body(TransportFrame *f, const char **ret_reason)
 	close(memfd);
 	f->fds[--f->n_fds] = -1;
 	return 0;
+}
+
+/*
+ * recvmsg returns 0 both at the end of a SEQPACKET link and for a packet
+ * of zero bytes, which anyone who can write to the socket may send: only
+ * a socket whose peer side is gone or shut down (POLLRDHUP) has ended.  An
+ * empty packet is a bad frame, never an end (on a listener's shared R it
+ * would otherwise end the channel for every client).
+ */
+static int transport_eof_or_empty(int fd, const char **ret_reason)
+{
+	struct pollfd pfd = {fd, POLLRDHUP, 0};
+
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)))
+		return TRANSPORT_EOF;
+	*ret_reason = "bad frame: empty packet";
+	return TRANSPORT_INVALID;
 }
 
 static int transport_recv_flags(int fd, TransportFrame *f, const char **ret_reason, int flags)
@@ -377,8 +514,8 @@ static int transport_recv_flags(int fd, TransportFrame *f, const char **ret_reas
 	if (n < 0)
 		return -errno;
 	r = transport_take_cmsgs(&msg, f);
-	if (n == 0 && f->n_fds == 0)
-		return TRANSPORT_EOF;
+	if (n == 0 && f->n_fds == 0 && !(msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+		return transport_eof_or_empty(fd, ret_reason);
 	/* The control buffer holds the most any sender can pass (SCM_MAX_FD
 	 * descriptors and credentials), so truncation means the kernel could
 	 * not install the descriptors here: this process has none left.  The

@@ -21,13 +21,22 @@
 #include <sys/uio.h>
 
 #include "object/object.h"
+#include "shared/charge.h"
 #include "transport/frame.h"
+
+/* Received out-of-line bodies held at once by a process, by default
+ * (XPC_RECEIVE_MEMORY_MAX overrides it; docs/security.md). */
+#define TRANSPORT_RX_PROCESS_MAX ((size_t)1 << 30)
 
 typedef struct TransportFrame {
 	FrameHeader hdr;
 	const uint8_t *body; /* hdr.body_len bytes, inline buffer or mapping */
 	int fds[FRAME_MAX_FDS]; /* owned; consumers set taken ones to -1 */
 	size_t n_fds;          /* body descriptors (the OOL memfd excluded) */
+	/* The account out-of-line bodies received into this frame are
+	 * charged to until released (NULL: the process's,
+	 * transport_rx_account()); one with limit 0 refuses every body. */
+	Charge *charge;
 	bool has_creds;
 	pid_t pid;
 	uid_t uid;
@@ -133,6 +142,28 @@ int transport_stage_write(TransportStage *_Atomic *slot, const struct iovec *iov
 /* Frees the link's stage (when the link ends; the receiver's descriptor,
  * if it still has one, keeps the memfd alive on its side). */
 void transport_stage_drop(TransportStage *_Atomic *slot);
+
+/* The process-wide account of received out-of-line bodies (its limit:
+ * TRANSPORT_RX_PROCESS_MAX or $XPC_RECEIVE_MEMORY_MAX bytes). */
+Charge *transport_rx_account(void);
+
+/*
+ * transport_send_checkin() - send a CHECKIN frame carrying @s over @w,
+ * stating this process's pid, euid and egid (SCM_CREDENTIALS).
+ * @w, @s: borrowed
+ * Return: 0, -EAGAIN (the listener's backlog is full), or a negative errno.
+ */
+int transport_send_checkin(int w, int s);
+
+/*
+ * transport_checkin_verify() - is @s, the descriptor of the CHECKIN frame
+ * @f (received with credentials), a link its sender made?  It must be a
+ * connected AF_UNIX SOCK_SEQPACKET socket, not listening, whose
+ * SO_PEERCRED (pid, euid, egid of the process that made it) equals the
+ * packet's SCM_CREDENTIALS.
+ * Return: 0, or TRANSPORT_INVALID with a static *ret_reason.
+ */
+int transport_checkin_verify(const TransportFrame *f, int s, const char **ret_reason);
 
 /* Sets SO_PASSCRED on a socket so that received frames carry credentials. */
 int transport_setup_socket(int fd);
