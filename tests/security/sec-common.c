@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sec-common.c - a root broker for the security tests, its jobs, raw
+ * lookups and unprivileged runs (sec-common.h).  Modelled on
+ * tests/broker/test-broker.c: the broker and every job it started are
+ * killed at the end (pids from its state file), nothing is left behind.
+ */
+#include "sec-common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "connection/connection.h"
+#include "object/object.h"
+
+static char dir[256], sock[300];
+static pid_t broker_pid;
+
+const char *sec_dir(void)
+{
+	return dir;
+}
+
+const char *sec_socket(void)
+{
+	return sock;
+}
+
+void sec_setup(void)
+{
+	char jobs[300];
+
+	snprintf(dir, sizeof(dir), "/tmp/xpc-sec-test.XXXXXX");
+	REQUIRE(mkdtemp(dir));
+	REQUIRE(chmod(dir, 0755) == 0);
+	snprintf(sock, sizeof(sock), "%s/xpcd.sock", dir);
+	snprintf(jobs, sizeof(jobs), "%s/jobs", dir);
+	REQUIRE(mkdir(jobs, 0755) == 0);
+	setenv("XPCD_SOCKET", sock, 1);
+	harness_adopt_orphans();
+}
+
+void sec_job(const char *label, const char *name, const char *user, const char *env, bool at_load,
+	     const char *const argv[])
+{
+	char path[512], out[512];
+	FILE *f;
+	int fd;
+
+	snprintf(out, sizeof(out), "%s/%s.out", dir, label);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	REQUIRE(fd >= 0);
+	fchmod(fd, 0666);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/jobs/%s.plist", dir, label);
+	f = fopen(path, "we");
+	REQUIRE(f);
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\"><dict>\n"
+		   "<key>Label</key><string>%s</string>\n<key>ProgramArguments</key><array>",
+		label);
+	for (size_t i = 0; argv[i]; i++)
+		fprintf(f, "<string>%s</string>", argv[i]);
+	fprintf(f, "</array>\n<key>MachServices</key><dict><key>%s</key><true/></dict>\n"
+		   "<key>StandardOutPath</key><string>%s</string>\n"
+		   "<key>ThrottleInterval</key><integer>1</integer>\n",
+		name, out);
+	if (user)
+		fprintf(f, "<key>UserName</key><string>%s</string>\n", user);
+	if (at_load)
+		fprintf(f, "<key>RunAtLoad</key><true/>\n");
+	if (env) {
+		const char *eq = strchr(env, '=');
+		REQUIRE(eq);
+		fprintf(f, "<key>EnvironmentVariables</key><dict><key>%.*s</key><string>%s</string></dict>\n",
+			(int)(eq - env), env, eq + 1);
+	}
+	fprintf(f, "</dict></plist>\n");
+	fclose(f);
+}
+
+void sec_start_broker(unsigned nofile)
+{
+	const char *xpcd = getenv("XPCD");
+	char log[512], jobs[512];
+
+	REQUIRE(xpcd);
+	unlink(sock);
+	broker_pid = fork();
+	REQUIRE(broker_pid >= 0);
+	if (broker_pid == 0) {
+		snprintf(log, sizeof(log), "%s/xpcd.log", dir);
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		if (nofile) {
+			struct rlimit rl = {nofile, nofile};
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		snprintf(jobs, sizeof(jobs), "%s/jobs", dir);
+		execl(xpcd, "xpcd", "--socket", sock, "--jobs", jobs, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+		bool up = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (fd >= 0)
+			close(fd);
+		if (up) {
+			chmod(sock, 0666); /* as the system broker's: every user may ask */
+			return;
+		}
+		usleep(10000);
+	}
+	REQUIRE(!"broker did not listen on its socket");
+}
+
+static void kill_jobs(void)
+{
+	char path[400], label[256];
+	unsigned long long start;
+	FILE *f;
+	int pid;
+
+	snprintf(path, sizeof(path), "%s.state", sock);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fscanf(f, "%d %llu %255s", &pid, &start, label) == 3)
+		if (pid > 0 && start && harness_proc_start_time(pid) == start) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+		}
+	fclose(f);
+}
+
+void sec_teardown(void)
+{
+	char cmd[600];
+
+	connection_forget_services();
+	if (broker_pid > 0) {
+		kill(broker_pid, SIGKILL);
+		harness_wait_pid(broker_pid, 10);
+		broker_pid = 0;
+	}
+	kill_jobs();
+	harness_kill_children();
+	if (harness_failures) {
+		snprintf(cmd, sizeof(cmd), "for f in %s/*.log %s/*.out; do echo \"== $f\"; cat $f; done >&2", dir,
+			 dir);
+		if (system(cmd) < 0)
+			perror("system");
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) < 0)
+		perror("system");
+}
+
+int sec_raw_endpoint(const char *path, const char *name)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int bfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), w = -1;
+	xpc_connection_t b;
+	xpc_object_t m, r, ep;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (bfd < 0 || connect(bfd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (bfd >= 0)
+			close(bfd);
+		return -1;
+	}
+	b = connection_create_from_socket(bfd, NULL);
+	xpc_connection_set_event_handler(b, ^(xpc_object_t ev) {
+		(void)ev;
+	});
+	xpc_connection_resume(b);
+	m = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_string(m, "xpcd.op", "lookup");
+	xpc_dictionary_set_string(m, "name", name);
+	r = xpc_connection_send_message_with_reply_sync(b, m);
+	ep = xpc_get_type(r) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_value(r, "endpoint") : NULL;
+	if (ep && xpc_get_type(ep) == XPC_TYPE_ENDPOINT)
+		w = fcntl(endpoint_object_borrow_fd(ep), F_DUPFD_CLOEXEC, 3);
+	xpc_release(r);
+	xpc_release(m);
+	xpc_connection_cancel(b);
+	xpc_release(b);
+	return w;
+}
+
+int sec_run_as(int which, char *const argv[], char *out, size_t size, unsigned seconds)
+{
+	int p[2];
+	size_t got = 0;
+	pid_t pid;
+	time_t end = time(NULL) + seconds;
+
+	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		dup2(p[1], 1);
+		harness_become(harness_unprivileged_user(which));
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	out[0] = 0;
+	while (time(NULL) <= end) {
+		struct pollfd pfd = {p[0], POLLIN, 0};
+		if (poll(&pfd, 1, 200) <= 0)
+			continue;
+		ssize_t n = read(p[0], out + got, size - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		out[got] = 0;
+		if (got == size - 1)
+			break;
+	}
+	close(p[0]);
+	long left = (long)(end - time(NULL));
+	return harness_wait_pid(pid, left > 0 ? (unsigned)left : 1);
+}
+
+bool sec_wait_file(const char *name, char *out, size_t size, unsigned seconds)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	for (unsigned i = 0; i < seconds * 20; i++) {
+		FILE *f = fopen(path, "re");
+		if (f) {
+			bool ok = fgets(out, (int)size, f) && strchr(out, '\n');
+			fclose(f);
+			if (ok)
+				return true;
+		}
+		usleep(50000);
+	}
+	return false;
+}
+
+xpc_object_t sec_request(const char *name, const char *op)
+{
+	xpc_connection_t c = xpc_connection_create_mach_service(name, NULL, 0);
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r;
+
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+		(void)ev;
+	});
+	xpc_connection_resume(c);
+	xpc_dictionary_set_string(m, "op", op);
+	r = xpc_connection_send_message_with_reply_sync(c, m);
+	xpc_release(m);
+	xpc_connection_cancel(c);
+	xpc_release(c);
+	return r;
+}
