@@ -12,6 +12,15 @@
  *             and the header says so (FRAME_F_OOL | FRAME_F_STAGED forced)
  *   bit 5     the receiving frame keeps the peer's stage mapped between
  *             frames (keep_view, as a link's reused frame does)
+ *   bit 6     the check-in path: the packet is received as a listener's
+ *             R receives it (an account of limit 0: no out-of-line body
+ *             may come) and a CHECKIN's descriptor goes through
+ *             transport_checkin_verify(); the descriptors sent (bits 0-1)
+ *             are then of varied kinds, in turn from the kind that bits
+ *             3, 4 and 7 name (k = bit3 + 2 bit4 + 4 bit7, mod 5): 0 a
+ *             SEQPACKET socketpair end made here (a good link), 1 a
+ *             SOCK_STREAM end, 2 a listening SEQPACKET socket, 3 an epoll
+ *             descriptor, 4 /dev/null
  * Otherwise the rest is the packet.  It is sent over a SOCK_SEQPACKET
  * socketpair and received with transport_recv() (cmsg parsing, header
  * validation, seals and size of an out-of-line body); an accepted
@@ -33,8 +42,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define OOL_PACKET FRAME_HEADER_SIZE
@@ -122,15 +133,54 @@ static void split_batch(const uint8_t *p, size_t left)
 	}
 }
 
-static void receive(int fd, bool keep_view)
+/* A descriptor of kind @k for the check-in path (see the header); the
+ * other end of a pair goes to *ret_other (-1 if none). */
+static int make_odd_fd(int k, int *ret_other)
+{
+	int sv[2] = {-1, -1}, fd = -1;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	*ret_other = -1;
+	switch (k % 5) {
+	case 0:
+	case 1:
+		if (socketpair(AF_UNIX, (k % 5 ? SOCK_STREAM : SOCK_SEQPACKET) | SOCK_CLOEXEC, 0, sv) < 0)
+			return -1;
+		*ret_other = sv[1];
+		return sv[0];
+	case 2: /* autobind (an abstract name of the kernel's), then listen */
+		fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && (bind(fd, (struct sockaddr *)&sa, sizeof(sa_family_t)) < 0 || listen(fd, 1) < 0)) {
+			close(fd);
+			fd = -1;
+		}
+		return fd;
+	case 3:
+		return epoll_create1(EPOLL_CLOEXEC);
+	default:
+		return open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+}
+
+static void receive(int fd, bool keep_view, bool checkin)
 {
 	static TransportFrame f;
+	static Charge no_body = CHARGE_ROOT(0);
 	const char *why = NULL;
 	int r;
 
-	f.keep_view = keep_view;
+	f.keep_view = keep_view && !checkin;
+	f.charge = checkin ? &no_body : NULL;
 	r = transport_recv(fd, &f, &why);
 
+	if (checkin) { /* as io.c's conn_listener_frame */
+		if (r == 0 && f.hdr.kind == FRAME_CHECKIN && f.n_fds == 1)
+			(void)transport_checkin_verify(&f, f.fds[0], &why);
+		transport_frame_clear(&f);
+		if (charge_used(&no_body) != 0)
+			fuzz_fail("a listener's frame took a body");
+		return;
+	}
 	if (r == 0 && f.hdr.kind == FRAME_BATCH) {
 		split_batch(f.body, f.hdr.body_len);
 	} else if (r == 0 && (f.hdr.kind == FRAME_MESSAGE || f.hdr.kind == FRAME_REPLY)) {
@@ -147,8 +197,8 @@ static void receive(int fd, bool keep_view)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	int sv[2], fds[4], n_fds, before = fuzz_count_fds();
-	bool ool, stage;
+	int sv[2], fds[4], others[4], n_fds, before = fuzz_count_fds();
+	bool ool, stage, checkin;
 	size_t pkt_len;
 	uint8_t pkt[OOL_PACKET];
 	const uint8_t *send_pkt;
@@ -161,14 +211,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pkt_len = ool && size - 1 > OOL_PACKET ? OOL_PACKET : size - 1;
 	n_fds = data[0] & 3;
 	stage = ool && (data[0] & 16);
+	checkin = data[0] & 64;
 	send_pkt = data + 1;
 	if (stage && pkt_len == OOL_PACKET) { /* the header says: staged body */
 		memcpy(pkt, data + 1, OOL_PACKET);
 		pkt[offsetof(FrameHeader, flags)] |= FRAME_F_OOL | FRAME_F_STAGED;
 		send_pkt = pkt;
 	}
+	for (int i = 0; i < 4; i++)
+		others[i] = -1;
 	for (int i = 0; i < n_fds; i++)
-		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		fds[i] = checkin ? make_odd_fd(i + ((data[0] >> 3) & 3) + ((data[0] >> 5) & 4), &others[i]) : open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (ool && (fds[n_fds] = stage ? make_stage_fd(data + 1 + pkt_len, size - 1 - pkt_len)
 				       : make_body_fd(data + 1 + pkt_len, size - 1 - pkt_len, data[0] & 8)) >= 0)
 		n_fds++;
@@ -176,11 +229,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		transport_setup_socket(sv[1]);
 		fuzz_send(sv[0], send_pkt, pkt_len, fds, n_fds);
 		close(sv[0]);
-		receive(sv[1], data[0] & 32);
+		receive(sv[1], data[0] & 32, checkin);
 		close(sv[1]);
 	}
 	for (int i = 0; i < n_fds; i++)
-		close(fds[i]);
+		if (fds[i] >= 0)
+			close(fds[i]);
+	for (int i = 0; i < 4; i++)
+		if (others[i] >= 0)
+			close(others[i]);
 	fuzz_check_fds(before, fuzz_count_fds(), "fuzz-frame");
 	return 0;
 }

@@ -227,9 +227,27 @@ static void gen_batch(void)
 	put("fuzz-frame", "batch-short", 0, pkt, n - 4);
 }
 
+/* fuzz-frame, the check-in path (bit 6): a CHECKIN carrying one
+ * descriptor of each kind (bits 3, 4, 7), one with three, an empty
+ * packet, an out-of-line body where none may come. */
+static void gen_checkin(void)
+{
+	FrameHeader h = {.magic = FRAME_MAGIC, .kind = FRAME_CHECKIN, .id = 1, .n_fds = 1};
+	static const char *const names[] = {"checkin-good", "checkin-stream", "checkin-listening", "checkin-epoll",
+					    "checkin-file"};
+
+	for (unsigned k = 0; k < 5; k++)
+		put("fuzz-frame", names[k], (uint8_t)(64 | 1 | ((k & 3) << 3) | ((k & 4) << 5)), &h, sizeof(h));
+	h.n_fds = 3;
+	put("fuzz-frame", "checkin-three", 64 | 3, &h, sizeof(h));
+	put("fuzz-frame", "checkin-empty-packet", 64, &h, 0);
+	put_ool_frame("checkin-ool", 64 | 4, make_big_n(FRAME_MAX_INLINE + 64), 0);
+}
+
 static void gen_frame(void)
 {
 	gen_batch();
+	gen_checkin();
 	/* out of line only when larger than FRAME_MAX_INLINE */
 	put_ool_frame("ool-too-small", 4, make_all(), 0);
 	put_ool_frame("ool-big", 4, make_big_n(FRAME_MAX_INLINE + 64), 0);
