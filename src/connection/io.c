@@ -1347,7 +1347,7 @@ static void conn_listener_accept(xpc_connection_t l, int s)
 		return;
 	}
 	p->link_charge = acct; /* given back when the link closes */
-	transport_send(s, &h, NULL, 0, NULL, 0);
+	transport_send_hello(s);
 	if (transport_trace_enabled())
 		transport_trace("send", &h, NULL);
 	conn_deliver(l, p, 0);

@@ -161,16 +161,27 @@ static ssize_t transport_sendmsg(int fd, struct iovec *iov, size_t n_iov, const 
  * ids of its maker (transport_checkin_verify).  An unprivileged sender can
  * only state its own pid and ids (real, effective or saved).
  */
-int transport_send_checkin(int w, int s)
+/* A frame of @kind (no body) stating this process's pid, euid, egid. */
+static int transport_send_stating(int fd, uint8_t kind, const int *fds, size_t n_fds)
 {
-	FrameHeader h = {.magic = FRAME_MAGIC, .kind = FRAME_CHECKIN, .id = 1, .n_fds = 1};
+	FrameHeader h = {.magic = FRAME_MAGIC, .kind = kind, .id = kind == FRAME_CHECKIN, .n_fds = (uint16_t)n_fds};
 	struct iovec iov = {&h, sizeof(h)};
 	struct ucred me = {.pid = getpid(), .uid = geteuid(), .gid = getegid()};
-	ssize_t n = transport_sendmsg_creds(w, &iov, 1, &s, 1, &me);
+	ssize_t n = transport_sendmsg_creds(fd, &iov, 1, fds, n_fds, &me);
 
 	if (n == -EPERM || n == -EINVAL) /* the ids cannot be stated here (user namespace) */
-		n = transport_sendmsg(w, &iov, 1, &s, 1);
+		n = transport_sendmsg(fd, &iov, 1, fds, n_fds);
 	return n < 0 ? (int)n : 0;
+}
+
+int transport_send_checkin(int w, int s)
+{
+	return transport_send_stating(w, FRAME_CHECKIN, &s, 1);
+}
+
+int transport_send_hello(int s)
+{
+	return transport_send_stating(s, FRAME_HELLO, NULL, 0);
 }
 
 /*

@@ -155,6 +155,11 @@ Charge *transport_rx_account(void);
  */
 int transport_send_checkin(int w, int s);
 
+/* transport_send_hello() - the listener's HELLO on a new link @s
+ * (borrowed), stating this process's pid, euid and egid: what the client
+ * records as its peer's identity.  Return: as transport_send_checkin. */
+int transport_send_hello(int s);
+
 /*
  * transport_checkin_verify() - is @s, the descriptor of the CHECKIN frame
  * @f (received with credentials), a link its sender made?  It must be a
