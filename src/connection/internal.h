@@ -150,11 +150,14 @@ int conn_pidfd_locked(xpc_connection_t c);
 
 /* io.c */
 void conn_read_ready(void *ctx);       /* rsrc handler of a peer */
-void conn_listener_ready(void *ctx);   /* rsrc handler of a listener */
+void conn_listener_ready(void *ctx);   /* checkin.c: rsrc handler of a listener */
 void conn_write_ready(void *ctx);      /* wsrc handler */
 void conn_flush_locked(xpc_connection_t c);
 void conn_discard_out_locked(xpc_connection_t c);
 void conn_fail_pending_locked(xpc_connection_t c, xpc_object_t err);
+/* checkin.c: makes a link and checks it in over @send_w (borrowed);
+ * @wait: up to 5 s for room in the listener's backlog.  Return: 0 with
+ * *ret_fd (ours), or a negative errno with *ret_reason. */
 int conn_checkin(int send_w, bool wait, int *ret_fd, const char **ret_reason);
 void conn_unread_done(xpc_connection_t c, size_t bytes);
 /* A client link's read source @s, created suspended, starts held as if a
@@ -164,6 +167,8 @@ void conn_hold_first_read_locked(xpc_connection_t c, dispatch_source_t s);
 void conn_sync_release_locked(xpc_connection_t c, bool force_idle);
 void conn_lazy_stop_locked(xpc_connection_t c); /* io.c: stops the lazy-resume timer */
 
+/* checkin.c: live peer links per uid and listener (CONN_MAX_PEERS_PER_UID
+ * or $XPC_PEER_LINKS_PER_UID). */
 size_t conn_peer_links_per_uid(void);
 
 /* service.c */
