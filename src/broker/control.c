@@ -24,7 +24,9 @@
  * closed at once, after one unsolicited message naming that limit
  * (client_refuse_at_once).  Per link, replies the client has not taken are bounded
  * (CONTROL_MAX_UNSENT_* through connection_set_send_limits): a client that
- * sends requests and never reads the answers loses its link.
+ * sends requests and never reads the answers loses its link.  No request
+ * may come out of line (connection_set_receive_limit 0): a body of holes
+ * costs its sender nothing and the broker its whole length.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -456,6 +458,7 @@ static void client_accept(int fd)
 		return;
 	n_clients++;
 	connection_set_send_limits(peer, CONTROL_MAX_UNSENT_BYTES, CONTROL_MAX_UNSENT_FDS);
+	connection_set_receive_limit(peer, 0); /* requests are small: no out-of-line body */
 	if (cc->links < CONTROL_MAX_LINKS_PER_CLIENT)
 		client_serve(peer, cc, false);
 	else if (cc->waiting < CONTROL_MAX_WAITING_PER_CLIENT)

@@ -500,6 +500,25 @@ void connection_set_send_limits(xpc_connection_t conn, size_t max_bytes, size_t 
 	conn_unlock(conn);
 }
 
+int connection_set_receive_limit(xpc_connection_t conn, size_t max_bytes)
+{
+	Charge *a = charge_new(transport_rx_account(), max_bytes), *old;
+
+	if (!a)
+		return -ENOMEM;
+	conn_lock(conn);
+	if (conn->rx) { /* a reader may use the account now: keep it */
+		conn_unlock(conn);
+		charge_unref(a);
+		return -EBUSY;
+	}
+	old = conn->rx_charge;
+	conn->rx_charge = a;
+	conn_unlock(conn);
+	charge_unref(old);
+	return 0;
+}
+
 xpc_connection_t xpc_connection_create(const char *name, dispatch_queue_t targetq)
 {
 	xpc_connection_t c;

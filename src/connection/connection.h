@@ -82,6 +82,20 @@ int connection_get_socket_borrow(xpc_connection_t conn);
 void connection_set_send_limits(xpc_connection_t conn, size_t max_bytes, size_t max_fds);
 
 /*
+ * connection_set_receive_limit() - bound the out-of-line message bodies
+ * this connection's peer can make this process hold at once (allocated
+ * when received, until the last object holding one is released) below
+ * the default (CONN_MAX_RX_HELD per link, under the process's
+ * TRANSPORT_RX_PROCESS_MAX).  0 refuses every body larger than an inline
+ * frame.  A body over the limit ends the link: "limit exceeded: memory
+ * for received messages".  Call it before activating the connection;
+ * afterwards (or without memory) the limit stays as it was.  xpcd uses
+ * it on its client links (requests are small).
+ * Return: 0, -EBUSY (already active), or -ENOMEM.
+ */
+int connection_set_receive_limit(xpc_connection_t conn, size_t max_bytes);
+
+/*
  * connection_forget_services() - empty the process-wide cache of looked-up
  * channels (name -> W, docs/services.md) and close its descriptors; the
  * next named connection asks the broker again.  The test harness calls it

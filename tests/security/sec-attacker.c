@@ -15,6 +15,8 @@
  *                                   message with a MIB MiB data item whose
  *                                   bytes are holes of a sealed memfd (it
  *                                   costs this process nothing)
+ *   sec-attacker ool-broker LINKS MIB the same on LINKS links to the
+ *                                   broker itself ($XPCD_SOCKET)
  *   sec-attacker client NAME [priv] an ordinary client: one request;
  *                                   prints "answered euid=N agent=B" or
  *                                   "failed: REASON"
@@ -161,9 +163,25 @@ static int do_flood(const char *name, int n, int pairs)
 	return 0;
 }
 
+/* A link to the broker at $XPCD_SOCKET, or -1. */
+static int broker_link(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", getenv("XPCD_SOCKET"));
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* LINKS links to NAME's service (NULL: to the broker), each sending one
+ * message { "d": data(MIB MiB) } whose data is holes. */
 static int do_ool(const char *name, int links, size_t mib)
 {
-	int w = endpoint_of(name), sent = 0;
+	int w = name ? endpoint_of(name) : -1, sent = 0;
 	size_t n = mib << 20;
 	/* { "d": data(n) }: the layout of docs/wire.md, the data's bytes holes */
 	uint32_t head[8] = {0x40585043u, 5, 0xf000, (uint32_t)(16 + n), 1, 0x64, 0x8000, (uint32_t)n};
@@ -172,19 +190,51 @@ static int do_ool(const char *name, int links, size_t mib)
 	for (int i = 0; i < links; i++) {
 		const char *why = NULL;
 		char buf[64];
-		if (conn_checkin(w, true, &fd[i], &why) < 0)
+		fd[i] = -1;
+		if (!name) {
+			if ((fd[i] = broker_link()) < 0)
+				continue;
+		} else if (conn_checkin(w, true, &fd[i], &why) < 0) {
 			continue;
-		if (recv(fd[i], buf, sizeof(buf), 0) != FRAME_HEADER_SIZE) /* the hello */
+		} else if (recv(fd[i], buf, sizeof(buf), 0) != FRAME_HEADER_SIZE) { /* the hello */
 			continue;
+		}
 		int m = holes_memfd(head, sizeof(head), sizeof(head) + n);
 		FrameHeader h = {.kind = FRAME_MESSAGE, .id = 1};
 		if (transport_sendv(fd[i], &h, NULL, 0, sizeof(head) + n, NULL, 0, m) == 0)
 			sent++;
 		close(m);
 	}
-	printf("done ool sent=%d\n", sent);
-	fflush(stdout);
-	sleep(1); /* the links stay while the service reads */
+	/* then a request on each link: its reply (FIFO) or the link's end
+	 * says the receiver has read the body */
+	xpc_object_t q = xpc_dictionary_create(NULL, NULL, 0);
+	WireBuffer qb = {0};
+	WireFds qf = {0};
+	xpc_dictionary_set_string(q, "op", "whoami");
+	REQUIRE(wire_encode_message(q, &qb, &qf) == 0);
+	int answered = 0, ended = 0;
+	for (int i = 0; i < links; i++) {
+		static TransportFrame f;
+		const char *why = NULL;
+		FrameHeader h = {.kind = FRAME_MESSAGE, .flags = FRAME_F_WANTS_REPLY, .id = 2};
+		if (fd[i] < 0 || transport_send(fd[i], &h, qb.data, qb.len, NULL, 0) < 0) {
+			ended++;
+			continue;
+		}
+		for (;;) {
+			if (poll(&(struct pollfd){.fd = fd[i], .events = POLLIN}, 1, 20000) != 1)
+				break;
+			int r = transport_recv(fd[i], &f, &why);
+			bool reply = r == 0 && f.hdr.kind == FRAME_REPLY;
+			transport_frame_clear(&f);
+			if (reply || (r != 0 && r != -EAGAIN)) {
+				answered += reply;
+				ended += !reply;
+				break;
+			}
+		}
+	}
+	printf("done ool sent=%d answered=%d ended=%d\n", sent, answered, ended);
 	return 0;
 }
 
@@ -267,6 +317,8 @@ int main(int argc, char **argv)
 		return do_flood(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (argc >= 5 && !strcmp(argv[1], "ool"))
 		return do_ool(argv[2], atoi(argv[3]), (size_t)atoi(argv[4]));
+	if (argc >= 4 && !strcmp(argv[1], "ool-broker"))
+		return do_ool(NULL, atoi(argv[2]), (size_t)atoi(argv[3]));
 	if (argc >= 3 && !strcmp(argv[1], "client"))
 		return do_client(argv[2], argc > 3 && !strcmp(argv[3], "priv"));
 	if (argc >= 3 && !strcmp(argv[1], "fake-broker"))

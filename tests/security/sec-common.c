@@ -130,6 +130,30 @@ void sec_start_broker(unsigned nofile)
 	REQUIRE(!"broker did not listen on its socket");
 }
 
+pid_t sec_broker_pid(void)
+{
+	return broker_pid;
+}
+
+long sec_proc_kb(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	size_t n = strlen(field);
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':') {
+			kb = atol(line + n + 1);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return kb;
+}
+
 static void kill_jobs(void)
 {
 	char path[400], label[256];

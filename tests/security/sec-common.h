@@ -34,6 +34,10 @@ void sec_job(const char *label, const char *name, const char *user, const char *
 /* Starts the broker (as root), its descriptor limit @nofile (0: as now),
  * and waits until it accepts; makes the socket reachable by everyone. */
 void sec_start_broker(unsigned nofile);
+/* The broker's pid (0 before sec_start_broker). */
+pid_t sec_broker_pid(void);
+/* A field of /proc/@pid/status in KiB ("VmRSS", "VmHWM"), -1 if absent. */
+long sec_proc_kb(pid_t pid, const char *field);
 /* Kills the broker and its jobs, removes the directory. */
 void sec_teardown(void);
 /* The W of @name from a lookup made by hand over the broker socket at

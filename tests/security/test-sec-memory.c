@@ -11,6 +11,8 @@
  * (~520 MiB resident); now bodies past its limit are refused and those
  * links end ("limit exceeded: memory for received messages"): it stays
  * under 128 MiB + 96 MiB.  An ordinary user (daemon) is still answered.
+ * The same on 8 links to xpcd itself: its peak resident memory (VmHWM)
+ * grew by 64 MiB or more before; now it takes no out-of-line request.
  */
 #include <stdio.h>
 #include <string.h>
@@ -47,6 +49,14 @@ int main(int argc, char **argv)
 	fprintf(stderr, "daemon: %s", out);
 	snprintf(want, sizeof(want), "answered euid=%u ", (unsigned)harness_unprivileged_user(1).uid);
 	CHECK(strncmp(out, want, strlen(want)) == 0);
+
+	long hwm0 = sec_proc_kb(sec_broker_pid(), "VmHWM");
+	char *battack[] = {attack[0], "ool-broker", "8", "64", NULL};
+	CHECK_EQ_INT(sec_run_as(0, battack, out, sizeof(out), 60), 0);
+	fprintf(stderr, "nobody at xpcd: %s", out);
+	long hwm1 = sec_proc_kb(sec_broker_pid(), "VmHWM");
+	fprintf(stderr, "xpcd peak resident: %ld KiB before, %ld KiB after\n", hwm0, hwm1);
+	CHECK(hwm0 > 0 && hwm1 - hwm0 < 16 * 1024);
 
 	connection_forget_services();
 	r = sec_request("org.sec.hold", "whoami");
