@@ -10,7 +10,15 @@
  * (ObjectBuffer: huge pages), closes the memfd at once, and decodes data
  * items in place in that buffer.  So no sender can change a byte the
  * receiver reads, and reading the received data later costs no 4 KiB page
- * faults on shared memory (docs/transport.md has the measurements).
+ * faults on shared memory (docs/transport.md has the measurements).  The
+ * copy is charged to an account (TransportFrame.charge, under the
+ * process's) until its buffer is released: refused over a limit before
+ * anything is allocated, since a body of holes costs its sender nothing.
+ *
+ * Check-ins (docs/security.md): the sender states its pid, euid and egid
+ * in SCM_CREDENTIALS; the listener accepts the link the frame carries only
+ * if the kernel's SO_PEERCRED of it (its maker) says the same.  An empty
+ * packet is a bad frame, not the end of the link (only POLLRDHUP is).
  */
 #include "transport/transport.h"
 #include "shared/charge.h"
