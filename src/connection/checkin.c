@@ -184,7 +184,10 @@ void conn_listener_ready(void *ctx)
 			bool nomem = r == -ENOMEM || r == -ENOBUFS;
 			transport_frame_clear(c->rx);
 			conn_lock(c);
-			conn_fail_locked(c, nomem ? "limit exceeded: out of memory" : "listener channel closed", false);
+			conn_fail_locked(c,
+					 nomem ? "limit exceeded: out of memory"
+					       : "listener channel closed",
+					 false);
 			conn_unlock(c);
 			return;
 		}
@@ -202,8 +205,9 @@ int conn_checkin(int send_w, bool wait, int *ret_fd, const char **ret_reason)
 		*ret_reason = "limit exceeded: descriptors";
 		return -errno;
 	}
-	transport_setup_socket(sv[0]); /* our end reads the HELLO's credentials;
-					 * the listener's learns ours from SO_PEERCRED */
+	/* our end reads the HELLO's credentials; the listener learns ours
+	 * from the check-in's SCM_CREDENTIALS and SO_PEERCRED */
+	transport_setup_socket(sv[0]);
 	for (int tries = 0;; tries++) {
 		r = transport_send_checkin(send_w, sv[1]);
 		if (r != -EAGAIN || tries >= 50 || !wait)

@@ -50,8 +50,8 @@ static bool charge_take_one(Charge *c, size_t n)
 	do {
 		if (n > c->max || used > c->max - n)
 			return false;
-	} while (!atomic_compare_exchange_weak_explicit(&c->used, &used, used + n, memory_order_relaxed,
-							memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(
+		&c->used, &used, used + n, memory_order_relaxed, memory_order_relaxed));
 	return true;
 }
 

@@ -26,13 +26,15 @@ typedef struct Charge Charge;
 struct Charge {
 	_Atomic long refs;
 	_Atomic size_t used;
-	size_t max;     /* units the account may hold; SIZE_MAX: no limit */
-	Charge *parent; /* a reference is held on it; NULL for a root */
+	size_t max;        /* units the account may hold; SIZE_MAX: no limit */
+	Charge *parent;    /* a reference is held on it; NULL for a root */
 	unsigned long key; /* free for the owner (a uid, say) */
 };
 
 /* A static root account: CHARGE_ROOT(max).  Never freed. */
+/* clang-format off */
 #define CHARGE_ROOT(m) {.refs = 1, .used = 0, .max = (m), .parent = NULL, .key = 0}
+/* clang-format on */
 
 /*
  * charge_new() - a new account.

@@ -152,7 +152,9 @@ static int do_flood(const char *name, int n, int pairs)
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 			break;
 		for (int k = 0; k < 2; k++) {
-			for (int t = 0; t < 50 && transport_sendv(w, &h, NULL, 0, 0, &sv[k], 1, -1) == -EAGAIN; t++)
+			for (int t = 0;
+			     t < 50 && transport_sendv(w, &h, NULL, 0, 0, &sv[k], 1, -1) == -EAGAIN;
+			     t++)
 				poll(&(struct pollfd){.fd = w, .events = POLLOUT}, 1, 20);
 		}
 		close(sv[0]);
@@ -184,7 +186,8 @@ static int do_ool(const char *name, int links, size_t mib)
 	int w = name ? endpoint_of(name) : -1, sent = 0;
 	size_t n = mib << 20;
 	/* { "d": data(n) }: the layout of docs/wire.md, the data's bytes holes */
-	uint32_t head[8] = {0x40585043u, 5, 0xf000, (uint32_t)(16 + n), 1, 0x64, 0x8000, (uint32_t)n};
+	uint32_t head[8] = {0x40585043u, 5,    0xf000, (uint32_t)(16 + n),
+			    1,           0x64, 0x8000, (uint32_t)n};
 	int *fd = calloc((size_t)links, sizeof(int));
 
 	for (int i = 0; i < links; i++) {
@@ -240,18 +243,19 @@ static int do_ool(const char *name, int links, size_t mib)
 
 static int do_client(const char *name, bool priv)
 {
-	xpc_connection_t c = xpc_connection_create_mach_service(name, NULL,
-								 priv ? XPC_CONNECTION_MACH_SERVICE_PRIVILEGED : 0);
+	xpc_connection_t c = xpc_connection_create_mach_service(
+		name, NULL, priv ? XPC_CONNECTION_MACH_SERVICE_PRIVILEGED : 0);
 	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r;
 
 	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
-		(void)ev;
+	  (void)ev;
 	});
 	xpc_connection_resume(c);
 	xpc_dictionary_set_string(m, "op", "whoami");
 	r = xpc_connection_send_message_with_reply_sync(c, m);
 	if (xpc_get_type(r) == XPC_TYPE_DICTIONARY) {
-		printf("answered euid=%lld agent=%d\n", (long long)xpc_dictionary_get_int64(r, "euid"),
+		printf("answered euid=%lld agent=%d\n",
+		       (long long)xpc_dictionary_get_int64(r, "euid"),
 		       xpc_dictionary_get_bool(r, "agent"));
 	} else {
 		char *why = xpc_connection_copy_invalidation_reason(c);
@@ -269,23 +273,26 @@ static int do_fake_broker(const char *path)
 	xpc_endpoint_t ep = xpc_endpoint_create(l);
 
 	xpc_connection_set_event_handler(l, ^(xpc_object_t peer) {
-		if (xpc_get_type(peer) != XPC_TYPE_CONNECTION)
-			return;
-		xpc_connection_set_event_handler(peer, ^(xpc_object_t msg) {
-			xpc_object_t reply = xpc_get_type(msg) == XPC_TYPE_DICTIONARY ? xpc_dictionary_create_reply(msg) : NULL;
-			if (!reply)
-				return;
-			xpc_dictionary_set_bool(reply, "agent", true);
-			xpc_dictionary_set_int64(reply, "euid", geteuid());
-			xpc_connection_send_message(peer, reply);
-			xpc_release(reply);
-		});
-		xpc_connection_resume(peer);
+	  if (xpc_get_type(peer) != XPC_TYPE_CONNECTION)
+		  return;
+	  xpc_connection_set_event_handler(peer, ^(xpc_object_t msg) {
+	    xpc_object_t reply = xpc_get_type(msg) == XPC_TYPE_DICTIONARY
+					 ? xpc_dictionary_create_reply(msg)
+					 : NULL;
+	    if (!reply)
+		    return;
+	    xpc_dictionary_set_bool(reply, "agent", true);
+	    xpc_dictionary_set_int64(reply, "euid", geteuid());
+	    xpc_connection_send_message(peer, reply);
+	    xpc_release(reply);
+	  });
+	  xpc_connection_resume(peer);
 	});
 	xpc_connection_resume(l);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	unlink(path);
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 || listen(lfd, 64) < 0) {
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
+	    listen(lfd, 64) < 0) {
 		printf("failed: bind %s: %s\n", path, strerror(errno));
 		return 1;
 	}
@@ -297,12 +304,14 @@ static int do_fake_broker(const char *path)
 			continue;
 		xpc_connection_t b = connection_create_from_socket(fd, NULL);
 		xpc_connection_set_event_handler(b, ^(xpc_object_t msg) {
-			xpc_object_t reply = xpc_get_type(msg) == XPC_TYPE_DICTIONARY ? xpc_dictionary_create_reply(msg) : NULL;
-			if (!reply)
-				return;
-			xpc_dictionary_set_value(reply, "endpoint", ep);
-			xpc_connection_send_message(b, reply);
-			xpc_release(reply);
+		  xpc_object_t reply = xpc_get_type(msg) == XPC_TYPE_DICTIONARY
+					       ? xpc_dictionary_create_reply(msg)
+					       : NULL;
+		  if (!reply)
+			  return;
+		  xpc_dictionary_set_value(reply, "endpoint", ep);
+		  xpc_connection_send_message(b, reply);
+		  xpc_release(reply);
 		});
 		xpc_connection_resume(b);
 	}

@@ -67,14 +67,16 @@ void sec_job(const char *label, const char *name, const char *user, const char *
 	snprintf(path, sizeof(path), "%s/jobs/%s.plist", dir, label);
 	f = fopen(path, "we");
 	REQUIRE(f);
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\"><dict>\n"
-		   "<key>Label</key><string>%s</string>\n<key>ProgramArguments</key><array>",
+	fprintf(f,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\"><dict>\n"
+		"<key>Label</key><string>%s</string>\n<key>ProgramArguments</key><array>",
 		label);
 	for (size_t i = 0; argv[i]; i++)
 		fprintf(f, "<string>%s</string>", argv[i]);
-	fprintf(f, "</array>\n<key>MachServices</key><dict><key>%s</key><true/></dict>\n"
-		   "<key>StandardOutPath</key><string>%s</string>\n"
-		   "<key>ThrottleInterval</key><integer>1</integer>\n",
+	fprintf(f,
+		"</array>\n<key>MachServices</key><dict><key>%s</key><true/></dict>\n"
+		"<key>StandardOutPath</key><string>%s</string>\n"
+		"<key>ThrottleInterval</key><integer>1</integer>\n",
 		name, out);
 	if (user)
 		fprintf(f, "<key>UserName</key><string>%s</string>\n", user);
@@ -83,7 +85,9 @@ void sec_job(const char *label, const char *name, const char *user, const char *
 	if (env) {
 		const char *eq = strchr(env, '=');
 		REQUIRE(eq);
-		fprintf(f, "<key>EnvironmentVariables</key><dict><key>%.*s</key><string>%s</string></dict>\n",
+		fprintf(f,
+			"<key>EnvironmentVariables</key><dict><key>%.*s</key><string>%s</string></"
+			"dict>\n",
 			(int)(eq - env), env, eq + 1);
 	}
 	fprintf(f, "</dict></plist>\n");
@@ -186,7 +190,8 @@ void sec_teardown(void)
 	kill_jobs();
 	harness_kill_children();
 	if (harness_failures) {
-		snprintf(cmd, sizeof(cmd), "for f in %s/*.log %s/*.out; do echo \"== $f\"; cat $f; done >&2", dir,
+		snprintf(cmd, sizeof(cmd),
+			 "for f in %s/*.log %s/*.out; do echo \"== $f\"; cat $f; done >&2", dir,
 			 dir);
 		if (system(cmd) < 0)
 			perror("system");
@@ -211,14 +216,15 @@ int sec_raw_endpoint(const char *path, const char *name)
 	}
 	b = connection_create_from_socket(bfd, NULL);
 	xpc_connection_set_event_handler(b, ^(xpc_object_t ev) {
-		(void)ev;
+	  (void)ev;
 	});
 	xpc_connection_resume(b);
 	m = xpc_dictionary_create(NULL, NULL, 0);
 	xpc_dictionary_set_string(m, "xpcd.op", "lookup");
 	xpc_dictionary_set_string(m, "name", name);
 	r = xpc_connection_send_message_with_reply_sync(b, m);
-	ep = xpc_get_type(r) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_value(r, "endpoint") : NULL;
+	ep = xpc_get_type(r) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_value(r, "endpoint")
+						    : NULL;
 	if (ep && xpc_get_type(ep) == XPC_TYPE_ENDPOINT)
 		w = fcntl(endpoint_object_borrow_fd(ep), F_DUPFD_CLOEXEC, 3);
 	xpc_release(r);
@@ -287,7 +293,7 @@ xpc_object_t sec_request(const char *name, const char *op)
 	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r;
 
 	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
-		(void)ev;
+	  (void)ev;
 	});
 	xpc_connection_resume(c);
 	xpc_dictionary_set_string(m, "op", op);

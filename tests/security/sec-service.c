@@ -65,35 +65,36 @@ static xpc_object_t held;
 static void serve_peer(xpc_connection_t peer, bool hold)
 {
 	xpc_connection_set_event_handler(peer, ^(xpc_object_t msg) {
-		if (xpc_get_type(msg) != XPC_TYPE_DICTIONARY)
-			return;
-		if (hold)
-			xpc_array_append_value(held, msg);
-		xpc_object_t reply = xpc_dictionary_create_reply(msg);
-		if (!reply)
-			return;
-		uid_t euid = xpc_connection_get_euid(peer);
-		xpc_dictionary_set_int64(reply, "euid", euid);
-		xpc_dictionary_set_int64(reply, "pid", xpc_connection_get_pid(peer));
-		xpc_dictionary_set_int64(reply, "server_pid", getpid());
-		xpc_dictionary_set_int64(reply, "fds", count_fds());
-		xpc_dictionary_set_int64(reply, "rss_kb", rss_kb());
-		if (euid == 0)
-			xpc_dictionary_set_string(reply, "secret", "root-only");
-		xpc_connection_send_message(peer, reply);
-		xpc_release(reply);
+	  if (xpc_get_type(msg) != XPC_TYPE_DICTIONARY)
+		  return;
+	  if (hold)
+		  xpc_array_append_value(held, msg);
+	  xpc_object_t reply = xpc_dictionary_create_reply(msg);
+	  if (!reply)
+		  return;
+	  uid_t euid = xpc_connection_get_euid(peer);
+	  xpc_dictionary_set_int64(reply, "euid", euid);
+	  xpc_dictionary_set_int64(reply, "pid", xpc_connection_get_pid(peer));
+	  xpc_dictionary_set_int64(reply, "server_pid", getpid());
+	  xpc_dictionary_set_int64(reply, "fds", count_fds());
+	  xpc_dictionary_set_int64(reply, "rss_kb", rss_kb());
+	  if (euid == 0)
+		  xpc_dictionary_set_string(reply, "secret", "root-only");
+	  xpc_connection_send_message(peer, reply);
+	  xpc_release(reply);
 	});
 	xpc_connection_resume(peer);
 }
 
 static int serve(const char *name, bool hold)
 {
-	xpc_connection_t l = xpc_connection_create_mach_service(name, NULL, XPC_CONNECTION_MACH_SERVICE_LISTENER);
+	xpc_connection_t l = xpc_connection_create_mach_service(
+		name, NULL, XPC_CONNECTION_MACH_SERVICE_LISTENER);
 
 	held = xpc_array_create(NULL, 0);
 	xpc_connection_set_event_handler(l, ^(xpc_object_t ev) {
-		if (xpc_get_type(ev) == XPC_TYPE_CONNECTION)
-			serve_peer(ev, hold);
+	  if (xpc_get_type(ev) == XPC_TYPE_CONNECTION)
+		  serve_peer(ev, hold);
 	});
 	xpc_connection_resume(l);
 	dispatch_main();
@@ -158,7 +159,8 @@ static int forge(const char *own, const char *target)
 		if (f.hdr.kind == FRAME_REPLY &&
 		    wire_decode_message(f.body, f.hdr.body_len, f.fds, f.n_fds, &reply) == 0) {
 			const char *secret = xpc_dictionary_get_string(reply, "secret");
-			printf("forged euid=%lld secret=%s\n", (long long)xpc_dictionary_get_int64(reply, "euid"),
+			printf("forged euid=%lld secret=%s\n",
+			       (long long)xpc_dictionary_get_int64(reply, "euid"),
 			       secret ? secret : "none");
 			return 0;
 		}

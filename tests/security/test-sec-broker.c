@@ -64,7 +64,7 @@ static xpc_object_t ask(const char *name, uint64_t flags, char **ret_why)
 	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r;
 
 	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
-		(void)ev;
+	  (void)ev;
 	});
 	xpc_connection_resume(c);
 	xpc_dictionary_set_string(m, "op", "whoami");
@@ -100,7 +100,8 @@ int main(int argc, char **argv)
 	snprintf(rt, sizeof(rt), "%s/rt", sec_dir());
 	snprintf(xdir, sizeof(xdir), "%s/xpcd", rt);
 	snprintf(path, sizeof(path), "%s/user.sock", xdir);
-	REQUIRE(mkdir(rt, 0755) == 0 && mkdir(xdir, 0755) == 0 && chown(xdir, nobody.uid, nobody.gid) == 0);
+	REQUIRE(mkdir(rt, 0755) == 0 && mkdir(xdir, 0755) == 0 &&
+		chown(xdir, nobody.uid, nobody.gid) == 0);
 	const char *prog = harness_sibling(argv[0], "sec-attacker");
 	start_agent(prog, path);
 	setenv("XDG_RUNTIME_DIR", rt, 1);
@@ -141,7 +142,8 @@ int main(int argc, char **argv)
 	/* 5. a set-uid program ignores the caller's variables */
 	snprintf(suid, sizeof(suid), "%s/suid-client", sec_dir());
 	char cmd[800];
-	snprintf(cmd, sizeof(cmd), "cp %s %s && chown 0:0 %s && chmod 4755 %s", prog, suid, suid, suid);
+	snprintf(cmd, sizeof(cmd), "cp %s %s && chown 0:0 %s && chmod 4755 %s", prog, suid, suid,
+		 suid);
 	REQUIRE(system(cmd) == 0);
 	setenv("XPCD_SOCKET", path, 1);
 	char *sclient[] = {suid, "client", "org.sec.any", NULL};

@@ -37,7 +37,8 @@ int main(int argc, char **argv)
 	int64_t server = xpc_dictionary_get_int64(r, "server_pid");
 	xpc_release(r);
 
-	char *attack[] = {(char *)harness_sibling(argv[0], "sec-attacker"), "garbage", "org.sec.target", NULL};
+	char *attack[] = {(char *)harness_sibling(argv[0], "sec-attacker"), "garbage",
+			  "org.sec.target", NULL};
 	CHECK_EQ_INT(sec_run_as(0, attack, out, sizeof(out), 20), 0);
 	fprintf(stderr, "nobody: %s", out);
 	CHECK(strncmp(out, "done", 4) == 0);
@@ -45,7 +46,8 @@ int main(int argc, char **argv)
 	char *client[] = {attack[0], "client", "org.sec.target", NULL};
 	sec_run_as(1, client, out, sizeof(out), 20);
 	fprintf(stderr, "daemon: %s", out);
-	snprintf(want, sizeof(want), "answered euid=%u ", (unsigned)harness_unprivileged_user(1).uid);
+	snprintf(want, sizeof(want), "answered euid=%u ",
+		 (unsigned)harness_unprivileged_user(1).uid);
 	CHECK(strncmp(out, want, strlen(want)) == 0);
 
 	connection_forget_services();

@@ -109,7 +109,7 @@ static int odd_child(int w, int foreign)
 	xpc_endpoint_t ep = endpoint_create_from_send_fd(w);
 	xpc_connection_t c = xpc_connection_create_from_endpoint(ep);
 	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
-		(void)ev;
+	  (void)ev;
 	});
 	xpc_connection_resume(c);
 	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
@@ -130,7 +130,8 @@ static double cpu_seconds(void)
 
 static bool conn_test_wait_sem(dispatch_semaphore_t s, unsigned seconds)
 {
-	return dispatch_semaphore_wait(s, dispatch_time(DISPATCH_TIME_NOW, (int64_t)seconds * 1000000000LL)) == 0;
+	return dispatch_semaphore_wait(
+		       s, dispatch_time(DISPATCH_TIME_NOW, (int64_t)seconds * 1000000000LL)) == 0;
 }
 
 static int test_odd(void)
@@ -141,18 +142,20 @@ static int test_odd(void)
 	int w = endpoint_object_borrow_fd((xpc_object_t)ep), foreign[2];
 
 	xpc_connection_set_event_handler(l, ^(xpc_object_t peer) {
-		if (xpc_get_type(peer) != XPC_TYPE_CONNECTION)
-			return;
-		atomic_fetch_add(&peers, 1);
-		xpc_connection_set_event_handler(peer, ^(xpc_object_t msg) {
-			xpc_object_t reply = xpc_get_type(msg) == XPC_TYPE_DICTIONARY ? xpc_dictionary_create_reply(msg) : NULL;
-			if (!reply)
-				return;
-			xpc_dictionary_set_int64(reply, "euid", xpc_connection_get_euid(peer));
-			xpc_connection_send_message(peer, reply);
-			xpc_release(reply);
-		});
-		xpc_connection_resume(peer);
+	  if (xpc_get_type(peer) != XPC_TYPE_CONNECTION)
+		  return;
+	  atomic_fetch_add(&peers, 1);
+	  xpc_connection_set_event_handler(peer, ^(xpc_object_t msg) {
+	    xpc_object_t reply = xpc_get_type(msg) == XPC_TYPE_DICTIONARY
+					 ? xpc_dictionary_create_reply(msg)
+					 : NULL;
+	    if (!reply)
+		    return;
+	    xpc_dictionary_set_int64(reply, "euid", xpc_connection_get_euid(peer));
+	    xpc_connection_send_message(peer, reply);
+	    xpc_release(reply);
+	  });
+	  xpc_connection_resume(peer);
 	});
 	xpc_connection_resume(l);
 	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, foreign) == 0);
@@ -200,7 +203,8 @@ static int flood_child(int s)
 	xpc_dictionary_set_value(m, "fds", a);
 	WireBuffer body = {0}, rbody = {0};
 	WireFds fds = {0}, rfds = {0};
-	REQUIRE(wire_encode_message(m, &body, &fds) == 0 && wire_encode_message(empty, &rbody, &rfds) == 0);
+	REQUIRE(wire_encode_message(m, &body, &fds) == 0 &&
+		wire_encode_message(empty, &rbody, &rfds) == 0);
 	uint64_t req = 0;
 	while (!req) { /* the hello-less link: the request is the first frame */
 		poll(&(struct pollfd){.fd = s, .events = POLLIN}, 1, 5000);
@@ -250,21 +254,21 @@ static int test_fdflood(void)
 	close(sv[1]);
 	xpc_connection_t c = connection_create_from_socket(sv[0], NULL);
 	xpc_connection_set_event_handler(c, ^(xpc_object_t msg) {
-		if (xpc_get_type(msg) != XPC_TYPE_DICTIONARY)
-			return;
-		if (atomic_fetch_add(&got, 1) == 0)
-			dispatch_semaphore_wait(go, DISPATCH_TIME_FOREVER); /* a stuck handler */
+	  if (xpc_get_type(msg) != XPC_TYPE_DICTIONARY)
+		  return;
+	  if (atomic_fetch_add(&got, 1) == 0)
+		  dispatch_semaphore_wait(go, DISPATCH_TIME_FOREVER); /* a stuck handler */
 	});
 	xpc_connection_resume(c);
 	/* a request whose caller reads the link (and queues the flood for the
 	 * handler) until the reply */
 	dispatch_async(dispatch_get_global_queue(0, 0), ^{
-		xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
-		xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, m);
-		CHECK(xpc_get_type(r) == XPC_TYPE_DICTIONARY);
-		xpc_release(r);
-		xpc_release(m);
-		dispatch_semaphore_signal(done);
+	  xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+	  xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, m);
+	  CHECK(xpc_get_type(r) == XPC_TYPE_DICTIONARY);
+	  xpc_release(r);
+	  xpc_release(m);
+	  dispatch_semaphore_signal(done);
 	});
 	int most = 0;
 	for (int i = 0; i < 150; i++) { /* 1.5 s with the handler stuck */
@@ -278,7 +282,8 @@ static int test_fdflood(void)
 	for (int i = 0; i < 3000 && atomic_load(&got) < FLOOD_MSGS; i++)
 		usleep(10000);
 	int st = harness_wait_pid(pid, 30);
-	fprintf(stderr, "fdflood: most descriptors held %d, messages %d\n", most, atomic_load(&got));
+	fprintf(stderr, "fdflood: most descriptors held %d, messages %d\n", most,
+		atomic_load(&got));
 	CHECK(most <= 1024 + 2 * 253 + 64);
 	CHECK_EQ_INT(atomic_load(&got), FLOOD_MSGS);
 	CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);

@@ -38,14 +38,19 @@ int main(int argc, char **argv)
 	int64_t fds0 = xpc_dictionary_get_int64(r, "fds");
 	xpc_release(r);
 
-	char *attack[] = {(char *)harness_sibling(argv[0], "sec-attacker"), "flood", "org.sec.target", "1100", "100",
+	char *attack[] = {(char *)harness_sibling(argv[0], "sec-attacker"),
+			  "flood",
+			  "org.sec.target",
+			  "1100",
+			  "100",
 			  NULL};
 	CHECK_EQ_INT(sec_run_as(0, attack, out, sizeof(out), 60), 0);
 	fprintf(stderr, "nobody: %s", out);
 	CHECK(strncmp(out, "done", 4) == 0);
 
 	char *client[] = {attack[0], "client", "org.sec.target", NULL};
-	snprintf(want, sizeof(want), "answered euid=%u ", (unsigned)harness_unprivileged_user(1).uid);
+	snprintf(want, sizeof(want), "answered euid=%u ",
+		 (unsigned)harness_unprivileged_user(1).uid);
 	bool ok = false;
 	for (int i = 0; i < 5 && !ok; i++) { /* the service may still be reading the flood */
 		sec_run_as(1, client, out, sizeof(out), 20);
@@ -58,7 +63,8 @@ int main(int argc, char **argv)
 	r = sec_request("org.sec.target", "whoami");
 	CHECK(xpc_get_type(r) == XPC_TYPE_DICTIONARY);
 	int64_t fds1 = xpc_dictionary_get_int64(r, "fds");
-	fprintf(stderr, "service descriptors: %lld before, %lld after\n", (long long)fds0, (long long)fds1);
+	fprintf(stderr, "service descriptors: %lld before, %lld after\n", (long long)fds0,
+		(long long)fds1);
 	CHECK(fds1 <= fds0 + 256 + 16);
 	xpc_release(r);
 

@@ -47,11 +47,13 @@ int main(int argc, char **argv)
 	xpc_release(r);
 
 	char out[256];
-	char *client[] = {(char *)harness_sibling(argv[0], "sec-attacker"), "client", "org.sec.target", NULL};
+	char *client[] = {(char *)harness_sibling(argv[0], "sec-attacker"), "client",
+			  "org.sec.target", NULL};
 	sec_run_as(1, client, out, sizeof(out), 20);
 	fprintf(stderr, "daemon: %s", out);
 	char want[64];
-	snprintf(want, sizeof(want), "answered euid=%u ", (unsigned)harness_unprivileged_user(1).uid);
+	snprintf(want, sizeof(want), "answered euid=%u ",
+		 (unsigned)harness_unprivileged_user(1).uid);
 	CHECK(strncmp(out, want, strlen(want)) == 0);
 
 	sec_teardown();

@@ -39,7 +39,12 @@ int main(int argc, char **argv)
 	int64_t rss0 = xpc_dictionary_get_int64(r, "rss_kb");
 	xpc_release(r);
 
-	char *attack[] = {(char *)harness_sibling(argv[0], "sec-attacker"), "ool", "org.sec.hold", "8", "64", NULL};
+	char *attack[] = {(char *)harness_sibling(argv[0], "sec-attacker"),
+			  "ool",
+			  "org.sec.hold",
+			  "8",
+			  "64",
+			  NULL};
 	CHECK_EQ_INT(sec_run_as(0, attack, out, sizeof(out), 60), 0);
 	fprintf(stderr, "nobody: %s", out);
 	CHECK(strncmp(out, "done", 4) == 0);
@@ -47,7 +52,8 @@ int main(int argc, char **argv)
 	char *client[] = {attack[0], "client", "org.sec.hold", NULL};
 	sec_run_as(1, client, out, sizeof(out), 20);
 	fprintf(stderr, "daemon: %s", out);
-	snprintf(want, sizeof(want), "answered euid=%u ", (unsigned)harness_unprivileged_user(1).uid);
+	snprintf(want, sizeof(want), "answered euid=%u ",
+		 (unsigned)harness_unprivileged_user(1).uid);
 	CHECK(strncmp(out, want, strlen(want)) == 0);
 
 	long hwm0 = sec_proc_kb(sec_broker_pid(), "VmHWM");
@@ -62,7 +68,8 @@ int main(int argc, char **argv)
 	r = sec_request("org.sec.hold", "whoami");
 	CHECK(xpc_get_type(r) == XPC_TYPE_DICTIONARY);
 	int64_t rss1 = xpc_dictionary_get_int64(r, "rss_kb");
-	fprintf(stderr, "service resident: %lld KiB before, %lld KiB after\n", (long long)rss0, (long long)rss1);
+	fprintf(stderr, "service resident: %lld KiB before, %lld KiB after\n", (long long)rss0,
+		(long long)rss1);
 	CHECK(rss1 - rss0 < (128 + 96) * 1024);
 	xpc_release(r);
 
