@@ -238,6 +238,15 @@ static int do_ool(const char *name, int links, size_t mib)
 		}
 	}
 	printf("done ool sent=%d answered=%d ended=%d\n", sent, answered, ended);
+	for (int i = 0; i < links; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	free(fd);
+	wire_buffer_free(&qb);
+	wire_fds_free(&qf);
+	xpc_release(q);
+	if (w >= 0)
+		close(w);
 	return 0;
 }
 
@@ -262,6 +271,10 @@ static int do_client(const char *name, bool priv)
 		printf("failed: %s\n", why ? why : "(no reason)");
 		free(why);
 	}
+	xpc_release(r);
+	xpc_release(m);
+	xpc_connection_cancel(c);
+	xpc_release(c);
 	return 0;
 }
 
