@@ -87,7 +87,7 @@ static void dobject_finalize(DispatchHead *h)
 	if (tq)
 		dobject_retain(tq);
 	h->vt->dispose(h);
-	if (!fin)
+	if (!fin || !ctx) /* dispatch_set_finalizer_f(3): only for a context */
 		goto out;
 	f = tq ? malloc(sizeof(*f)) : NULL;
 	if (!f) {

@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef enum { SOURCE_READ = 1, SOURCE_WRITE, SOURCE_TIMER, SOURCE_SIGNAL } SourceKind;
@@ -202,6 +203,37 @@ static void dsource_run_cancel(dispatch_source_t ds)
 		dobject_release(ds); /* the manager's (the delivery holds one more) */
 }
 
+/*
+ * A READ source on a regular file (which epoll refuses): the bytes between
+ * the file offset and the end, as kqueue reports for a vnode; 0 at or past
+ * the end.  Such a source fires while this is not 0 and is quiet at the end
+ * of the file (docs/dispatch.md).
+ */
+static uintptr_t dsource_file_remaining(dispatch_source_t ds)
+{
+	struct stat st;
+	off_t pos;
+
+	if (fstat((int)ds->handle, &st) < 0)
+		return 0;
+	pos = lseek((int)ds->handle, 0, SEEK_CUR);
+	if (pos < 0)
+		return 1; /* not seekable (a character device): ready */
+	return st.st_size > pos ? (uintptr_t)(st.st_size - pos) : 0;
+}
+
+/* A descriptor epoll refuses became ready for good: a WRITE source fires
+ * after each handler, a READ source while bytes remain. */
+static void dsource_always_ready(dispatch_source_t ds)
+{
+	uintptr_t n = ds->kind == SOURCE_READ ? dsource_file_remaining(ds) : 1;
+
+	if (n) {
+		atomic_store(&ds->pending, n);
+		atomic_store(&ds->has_event, 1);
+	}
+}
+
 /* Called with ds->lock held: the descriptor is in epoll's set already (a
  * WRITE and a READ source on one socket): epoll keys on (file, fd), so this
  * source watches a close-on-exec dup instead, closed at cancellation. */
@@ -241,9 +273,19 @@ static void dsource_rearm(dispatch_source_t ds)
 	pthread_mutex_unlock(&ds->lock);
 	if (r == -EPERM) {
 		atomic_fetch_or(&ds->state, SOURCE_ALWAYS_READY);
-		atomic_store(&ds->pending, 1);
-		atomic_store(&ds->has_event, 1);
+		dsource_always_ready(ds);
 	}
+}
+
+/* A timer fire was delivered (or the source resumed): arm the timer again
+ * unless the source is cancelled or suspended, under the lock that
+ * dispatch_suspend and the cancellation take to disarm it. */
+static void dsource_timer_continue(dispatch_source_t ds)
+{
+	pthread_mutex_lock(&ds->lock);
+	if (!(atomic_load(&ds->state) & SOURCE_CANCELLED) && !atomic_load(&ds->suspended))
+		manager_timer_continue(&ds->timer);
+	pthread_mutex_unlock(&ds->lock);
 }
 
 static void dsource_run_event(dispatch_source_t ds)
@@ -257,6 +299,8 @@ static void dsource_run_event(dispatch_source_t ds)
 		return;
 	atomic_store(&ds->data, data);
 	dsource_call(ds, &ds->event);
+	if (ds->kind == SOURCE_TIMER)
+		dsource_timer_continue(ds);
 	if (ds->kind != SOURCE_READ && ds->kind != SOURCE_WRITE)
 		return;
 	if (atomic_load(&ds->state) & SOURCE_CANCELLED)
@@ -264,8 +308,7 @@ static void dsource_run_event(dispatch_source_t ds)
 	if (atomic_load(&ds->suspended))
 		return; /* re-armed by resume */
 	if (atomic_load(&ds->state) & SOURCE_ALWAYS_READY) {
-		atomic_store(&ds->pending, 1);
-		atomic_store(&ds->has_event, 1);
+		dsource_always_ready(ds);
 	} else {
 		dsource_rearm(ds);
 	}
@@ -461,12 +504,16 @@ void dispatch_source_set_registration_handler_f(dispatch_source_t source, dispat
 	}
 }
 
-/* Called with ds->lock held. */
+/* Called with ds->lock held: a suspended timer only stores its schedule
+ * (resume arms it), so it costs nothing while suspended. */
 static void dsource_timer_apply(dispatch_source_t ds)
 {
 	uint64_t leeway = (ds->mask & DISPATCH_TIMER_STRICT) ? 0 : ds->t_leeway;
 
-	manager_timer_arm(&ds->timer, ds->t_start, ds->t_interval, leeway);
+	if (atomic_load(&ds->suspended))
+		manager_timer_set(&ds->timer, ds->t_start, ds->t_interval, leeway);
+	else
+		manager_timer_arm(&ds->timer, ds->t_start, ds->t_interval, leeway);
 }
 
 void dsource_skip_estimate(dispatch_source_t ds)
@@ -506,8 +553,11 @@ static void dsource_register(dispatch_source_t ds)
 			if (avail > 0)
 				dsource_merge(ds, (uintptr_t)avail, 0); /* re-armed after the handler */
 		} else if (r == -EPERM) {
+			uintptr_t n = ds->kind == SOURCE_READ ? dsource_file_remaining(ds) : 1;
+
 			atomic_fetch_or(&ds->state, SOURCE_ALWAYS_READY);
-			dsource_merge(ds, 1, 0);
+			if (n)
+				dsource_merge(ds, n, 0);
 		}
 		break;
 	case SOURCE_TIMER:
@@ -545,6 +595,9 @@ static void dsource_activate(DispatchHead *h)
 }
 
 /*
+ * A suspended TIMER source's timer is disarmed (its schedule kept): it
+ * costs nothing until resumed, and resume counts the intervals missed
+ * meanwhile into the next event's data.
  * A suspended READ/WRITE source's watch is disarmed, so the manager thread is
  * not woken for a descriptor nobody reads (a sync caller reading the socket
  * itself, back pressure, an idle WRITE source); resume re-arms it, and
@@ -556,10 +609,12 @@ static void dsource_suspend(DispatchHead *h)
 {
 	dispatch_source_t ds = (dispatch_source_t)h;
 
-	if (atomic_fetch_add(&ds->suspended, 1) != 0 || (ds->kind != SOURCE_READ && ds->kind != SOURCE_WRITE))
+	if (atomic_fetch_add(&ds->suspended, 1) != 0)
 		return;
 	pthread_mutex_lock(&ds->lock);
-	if ((atomic_load(&ds->state) & (SOURCE_WATCHED | SOURCE_CANCELLED)) == SOURCE_WATCHED)
+	if (ds->kind == SOURCE_TIMER)
+		manager_timer_disarm(&ds->timer);
+	else if ((atomic_load(&ds->state) & (SOURCE_WATCHED | SOURCE_CANCELLED)) == SOURCE_WATCHED)
 		manager_watch_disarm(&ds->watch);
 	pthread_mutex_unlock(&ds->lock);
 }
@@ -580,8 +635,11 @@ static void dsource_resume(DispatchHead *h)
 	} while (!atomic_compare_exchange_weak(&ds->suspended, &old, old - 1));
 	if (old != 1)
 		return;
-	if ((ds->kind == SOURCE_READ || ds->kind == SOURCE_WRITE) &&
-	    !atomic_load(&ds->has_event))
+	if (ds->kind == SOURCE_TIMER && !atomic_load(&ds->has_event))
+		dsource_timer_continue(ds); /* else: the delivery does it */
+	else if ((atomic_load(&ds->state) & SOURCE_ALWAYS_READY) && !atomic_load(&ds->has_event))
+		dsource_always_ready(ds);
+	else if ((ds->kind == SOURCE_READ || ds->kind == SOURCE_WRITE) && !atomic_load(&ds->has_event))
 		dsource_rearm(ds);
 	if (dsource_has_work(ds))
 		dsource_kick(ds);

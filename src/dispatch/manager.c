@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * manager.c - the manager thread: one epoll instance for every descriptor
  * source, one timerfd for every timer, and a signalfd plus a signal handler
@@ -7,11 +8,7 @@
  * manager_start (so a warmed-up process does not grow them later): the
  * epoll fd, an eventfd that wakes the manager, the timerfd, the signalfd.
  *
- * Timers: a list sorted by deadline under timers.lock; the timerfd is armed
- * (absolute, CLOCK_MONOTONIC) at the earliest "deadline + leeway" of the
- * list, or left where it is when that suits every timer, and at expiry
- * every timer whose deadline has passed fires, which coalesces timers
- * within their leeway without ever firing early.
+ * Timers: two heaps over the timerfd, in mtimer.c.
  *
  * Signals: deliveries are counted per signal number, from two paths: an
  * async-signal-safe handler (installed when the disposition was SIG_DFL or
@@ -40,7 +37,6 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#define MANAGER_MAX_LEEWAY NSEC_PER_SEC
 #define MANAGER_NSIG 65
 
 static struct {
@@ -55,11 +51,6 @@ static struct {
 	atomic_int sigused[MANAGER_NSIG];
 } mgr = {.epfd = -1, .wakefd = -1, .timerfd = -1, .sigfd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
 
-static struct {
-	pthread_mutex_t lock;
-	ManagerTimer *first;
-	uint64_t armed_at;
-} timers = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Tags of the runtime's own descriptors in epoll_event.data.ptr. */
 static char manager_tag_wake, manager_tag_timer, manager_tag_signal;
@@ -177,115 +168,6 @@ static void manager_run_calls(void)
 	for (; c; c = next) {
 		next = c->next;
 		c->fn(c);
-	}
-}
-
-/* ---- timers ------------------------------------------------------------------ */
-
-/* Called with timers.lock held.  The timerfd is left alone (no syscall)
- * when it is armed already at a time that suits every timer: not before
- * the first deadline (it would wake the manager for nothing) and not after
- * any deadline + leeway; and when no timer is left: a timerfd still armed
- * then wakes the manager once for nothing, which is cheaper than disarming
- * it for every timer stopped before it fired (a connection's lazy-resume
- * timer, armed and stopped once per short-lived connection). */
-static void manager_timers_rearm(void)
-{
-	struct itimerspec its = {{0, 0}, {0, 0}};
-	uint64_t best = UINT64_MAX;
-
-	if (!timers.first)
-		return;
-	for (ManagerTimer *t = timers.first; t && t->deadline < best; t = t->next)
-		if (t->deadline + t->leeway < best)
-			best = t->deadline + t->leeway;
-	if (timers.armed_at != UINT64_MAX && timers.armed_at >= timers.first->deadline && timers.armed_at <= best)
-		return;
-	timers.armed_at = best;
-	if (best == 0)
-		best = 1;
-	its.it_value.tv_sec = (time_t)(best / NSEC_PER_SEC);
-	its.it_value.tv_nsec = (long)(best % NSEC_PER_SEC);
-	timerfd_settime(mgr.timerfd, TFD_TIMER_ABSTIME, &its, NULL);
-}
-
-/* Called with timers.lock held. */
-static void manager_timer_unlink(ManagerTimer *t)
-{
-	if (!t->armed)
-		return;
-	for (ManagerTimer **p = &timers.first; *p; p = &(*p)->next) {
-		if (*p == t) {
-			*p = t->next;
-			break;
-		}
-	}
-	t->armed = 0;
-}
-
-/* Called with timers.lock held. */
-static void manager_timer_insert(ManagerTimer *t)
-{
-	ManagerTimer **p = &timers.first;
-
-	while (*p && (*p)->deadline <= t->deadline)
-		p = &(*p)->next;
-	t->next = *p;
-	*p = t;
-	t->armed = 1;
-}
-
-void manager_timer_arm(ManagerTimer *t, uint64_t deadline, uint64_t interval, uint64_t leeway)
-{
-	pthread_mutex_lock(&timers.lock);
-	manager_timer_unlink(t);
-	t->deadline = deadline;
-	t->interval = interval == DISPATCH_TIME_FOREVER ? 0 : interval;
-	t->leeway = leeway > MANAGER_MAX_LEEWAY ? MANAGER_MAX_LEEWAY : leeway;
-	if (t->interval && t->leeway > t->interval / 2)
-		t->leeway = t->interval / 2;
-	if (deadline != DISPATCH_TIME_FOREVER)
-		manager_timer_insert(t);
-	manager_timers_rearm();
-	pthread_mutex_unlock(&timers.lock);
-}
-
-int manager_timer_disarm(ManagerTimer *t)
-{
-	int was;
-
-	pthread_mutex_lock(&timers.lock);
-	was = t->armed;
-	manager_timer_unlink(t);
-	manager_timers_rearm();
-	pthread_mutex_unlock(&timers.lock);
-	return was;
-}
-
-static void manager_timers_fire(void)
-{
-	ManagerTimer *fire = NULL, *t, *next;
-	uint64_t now = dobject_now_ns();
-
-	pthread_mutex_lock(&timers.lock);
-	timers.armed_at = UINT64_MAX; /* it expired: a one-shot timerfd disarms itself */
-	while ((t = timers.first) && t->deadline <= now) {
-		timers.first = t->next;
-		t->armed = 0;
-		t->count = 1;
-		if (t->interval) {
-			t->count += (now - t->deadline) / t->interval;
-			t->deadline += t->count * t->interval;
-			manager_timer_insert(t);
-		}
-		t->next_fire = fire;
-		fire = t;
-	}
-	manager_timers_rearm();
-	pthread_mutex_unlock(&timers.lock);
-	for (t = fire; t; t = next) {
-		next = t->next_fire;
-		t->fire(t, t->count);
 	}
 }
 
@@ -425,11 +307,11 @@ void manager_start(void)
 	mgr.wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	mgr.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	mgr.sigfd = signalfd(-1, &mgr.sigmask, SFD_CLOEXEC | SFD_NONBLOCK);
-	timers.armed_at = UINT64_MAX;
 	if (mgr.epfd < 0 || mgr.wakefd < 0 || mgr.timerfd < 0 || mgr.sigfd < 0)
 		dobject_crash("cannot create the manager's descriptors");
 	manager_add_own(mgr.wakefd, &manager_tag_wake);
 	manager_add_own(mgr.timerfd, &manager_tag_timer);
+	manager_timers_init(mgr.timerfd);
 	manager_add_own(mgr.sigfd, &manager_tag_signal);
 	sigfillset(&all);
 	dpool_init();

@@ -242,6 +242,35 @@ static void test_context_finalizer(void)
 	dispatch_release(fin_sema);
 }
 
+static atomic_int null_fins;
+
+static void null_finalizer(void *ctx)
+{
+	atomic_fetch_add(&null_fins, 1);
+}
+
+/* dispatch_set_finalizer_f(3): the finalizer runs only for a non-NULL
+ * context.  It runs on the object's target queue: a sync on that queue
+ * afterwards is past it. */
+static void test_finalizer_null_context(void)
+{
+	dispatch_queue_t tq = dispatch_queue_create("t.fin-target", NULL);
+	dispatch_queue_t q = dispatch_queue_create("t.fin-null", NULL);
+	dispatch_group_t g = dispatch_group_create();
+
+	dispatch_set_target_queue(q, tq);
+	dispatch_set_finalizer_f(q, null_finalizer);
+	dispatch_set_target_queue(g, tq);
+	dispatch_set_context(g, NULL);
+	dispatch_set_finalizer_f(g, null_finalizer);
+	dispatch_release(q);
+	dispatch_release(g);
+	dispatch_sync(tq, ^{
+	});
+	CHECK_EQ_INT(atomic_load(&null_fins), 0);
+	dispatch_release(tq);
+}
+
 static void test_barrier(void)
 {
 	dispatch_queue_t q = dispatch_queue_create("t.barrier", DISPATCH_QUEUE_CONCURRENT);
@@ -305,6 +334,7 @@ int main(void)
 	test_suspend_resume();
 	test_qos_attributes();
 	test_context_finalizer();
+	test_finalizer_null_context();
 	test_barrier();
 	test_pool_growth();
 	return harness_end();

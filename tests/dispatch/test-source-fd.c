@@ -160,14 +160,18 @@ static void test_cancel_race(void)
 	}
 }
 
-/* A regular file: epoll cannot watch it, so it is always readable. */
+/* A regular file (epoll cannot watch it): as kqueue does for a vnode, the
+ * data is the bytes left between the offset and the end, and the source is
+ * quiet at the end of the file (it fired 10, 1, 1, 1... at EOF before). */
 static void test_regular_file(void)
 {
 	char path[] = "/tmp/test-source-fd-XXXXXX";
 	int fd = mkostemp(path, O_CLOEXEC);
 	dispatch_queue_t q = dispatch_queue_create("t.file", NULL);
 	dispatch_semaphore_t done = dispatch_semaphore_create(0);
-	__block size_t total = 0;
+	__block size_t total = 0, events = 0;
+	static uintptr_t seen_buf[8];
+	uintptr_t *seen = seen_buf;
 
 	REQUIRE(fd >= 0);
 	unlink(path);
@@ -177,10 +181,13 @@ static void test_regular_file(void)
 	dispatch_source_set_event_handler(rs, ^{
 		char b[4];
 		ssize_t n = read(fd, b, sizeof(b));
+		if (events < 8)
+			seen[events] = dispatch_source_get_data(rs);
+		events++;
 		if (n > 0)
 			total += (size_t)n;
-		else
-			dispatch_source_cancel(rs);
+		if (n > 0 && (total == 10 || total == 13))
+			dispatch_semaphore_signal(done);
 	});
 	dispatch_source_set_cancel_handler(rs, ^{
 		close(fd);
@@ -188,9 +195,25 @@ static void test_regular_file(void)
 	});
 	dispatch_resume(rs);
 	CHECK_EQ_INT(dispatch_semaphore_wait(done, SEC(10)), 0);
+	usleep(200000); /* at the end of the file: no more events */
 	dispatch_sync(q, ^{
 		CHECK_EQ_INT(total, 10);
+		CHECK_EQ_INT(events, 3);
+		CHECK_EQ_INT(seen[0], 10);
+		CHECK_EQ_INT(seen[1], 6);
+		CHECK_EQ_INT(seen[2], 2);
 	});
+	/* the file grows: resume looks again */
+	CHECK_EQ_INT(pwrite(fd, "abc", 3, 10), 3);
+	dispatch_suspend(rs);
+	dispatch_resume(rs);
+	CHECK_EQ_INT(dispatch_semaphore_wait(done, SEC(10)), 0);
+	dispatch_sync(q, ^{
+		CHECK_EQ_INT(total, 13);
+		CHECK_EQ_INT(seen[3], 3);
+	});
+	dispatch_source_cancel(rs);
+	CHECK_EQ_INT(dispatch_semaphore_wait(done, SEC(10)), 0);
 	dispatch_release(rs);
 	dispatch_release(q);
 	dispatch_release(done);

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mtimer.c - the manager's timers: two binary heaps over one timerfd.
+ *
+ * Every armed ManagerTimer sits in two min-heaps (under timers.lock), as in
+ * GCD: one ordered by deadline (which timers are due) and one by deadline
+ * + leeway (the latest time the timerfd may expire).  Each timer stores its
+ * index in both heaps, so arming, disarming and re-arming are O(log n).
+ * The timerfd (absolute, CLOCK_MONOTONIC) expires at the smallest deadline
+ * + leeway, and is left alone when its current setting suits every timer
+ * (not before the first deadline, not after the smallest deadline + leeway).
+ * At expiry every timer whose deadline has passed fires, which coalesces
+ * timers within their leeway without ever firing early.
+ *
+ * A periodic timer leaves the heaps when it fires: its next deadline is
+ * computed (skipping the intervals already counted) but it is armed again
+ * only by manager_timer_continue, which a source calls once the fire was
+ * delivered to its handler.  So a timer whose owner is suspended, or whose
+ * last fire is still undelivered, costs nothing, however short its interval.
+ */
+#include "dispatch/manager.h"
+#include "dispatch/internal.h"
+#include "dispatch/dqueue.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/timerfd.h>
+
+#define MTIMER_MAX_LEEWAY NSEC_PER_SEC
+#define MTIMER_NONE UINT64_MAX /* no next deadline (DISPATCH_TIME_FOREVER) */
+
+typedef struct {
+	ManagerTimer **v;
+	size_t n, cap;
+} TimerHeap;
+
+static struct {
+	pthread_mutex_t lock;
+	TimerHeap heap[2]; /* 0: by deadline, 1: by deadline + leeway */
+	uint64_t armed_at; /* the timerfd's setting, UINT64_MAX if not armed */
+	int fd;
+} timers = {.lock = PTHREAD_MUTEX_INITIALIZER, .armed_at = UINT64_MAX, .fd = -1};
+
+static uint64_t mtimer_key(const ManagerTimer *t, int k)
+{
+	uint64_t late = t->deadline + t->leeway;
+
+	if (k == 0)
+		return t->deadline;
+	return late < t->deadline ? UINT64_MAX : late;
+}
+
+static void mtimer_place(TimerHeap *h, int k, size_t i, ManagerTimer *t)
+{
+	h->v[i] = t;
+	t->heap_idx[k] = i;
+}
+
+static void mtimer_sift_up(TimerHeap *h, int k, size_t i)
+{
+	ManagerTimer *t = h->v[i];
+
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+
+		if (mtimer_key(h->v[parent], k) <= mtimer_key(t, k))
+			break;
+		mtimer_place(h, k, i, h->v[parent]);
+		i = parent;
+	}
+	mtimer_place(h, k, i, t);
+}
+
+static void mtimer_sift_down(TimerHeap *h, int k, size_t i)
+{
+	ManagerTimer *t = h->v[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && mtimer_key(h->v[c + 1], k) < mtimer_key(h->v[c], k))
+			c++;
+		if (mtimer_key(t, k) <= mtimer_key(h->v[c], k))
+			break;
+		mtimer_place(h, k, i, h->v[c]);
+		i = c;
+	}
+	mtimer_place(h, k, i, t);
+}
+
+/* Makes room for one more timer in both heaps.  Return: 0 or -ENOMEM. */
+static int mtimer_reserve(void)
+{
+	for (int k = 0; k < 2; k++) {
+		TimerHeap *h = &timers.heap[k];
+		size_t cap = h->cap ? h->cap * 2 : 64;
+		ManagerTimer **v;
+
+		if (h->n < h->cap)
+			continue;
+		v = realloc(h->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		h->v = v;
+		h->cap = cap;
+	}
+	return 0;
+}
+
+/* Called with timers.lock held, @t not armed. */
+static int mtimer_insert(ManagerTimer *t)
+{
+	if (mtimer_reserve() < 0)
+		return -ENOMEM;
+	for (int k = 0; k < 2; k++) {
+		TimerHeap *h = &timers.heap[k];
+
+		mtimer_place(h, k, h->n++, t);
+		mtimer_sift_up(h, k, h->n - 1);
+	}
+	t->armed = 1;
+	return 0;
+}
+
+/* Called with timers.lock held. */
+static void mtimer_unlink(ManagerTimer *t)
+{
+	if (!t->armed)
+		return;
+	for (int k = 0; k < 2; k++) {
+		TimerHeap *h = &timers.heap[k];
+		size_t i = t->heap_idx[k];
+
+		if (i == --h->n)
+			continue;
+		mtimer_place(h, k, i, h->v[h->n]);
+		mtimer_sift_down(h, k, i);
+		mtimer_sift_up(h, k, i); /* a no-op when it moved down */
+	}
+	t->armed = 0;
+}
+
+/* Called with timers.lock held: see the header of this file. */
+static void mtimer_program(void)
+{
+	struct itimerspec its = {{0, 0}, {0, 0}};
+	uint64_t first, best;
+
+	if (timers.heap[0].n == 0)
+		return; /* one wake-up for nothing is cheaper than a settime */
+	first = timers.heap[0].v[0]->deadline;
+	best = mtimer_key(timers.heap[1].v[0], 1);
+	if (timers.armed_at != UINT64_MAX && timers.armed_at >= first && timers.armed_at <= best)
+		return;
+	timers.armed_at = best;
+	if (best == 0)
+		best = 1;
+	its.it_value.tv_sec = (time_t)(best / NSEC_PER_SEC);
+	its.it_value.tv_nsec = (long)(best % NSEC_PER_SEC);
+	timerfd_settime(timers.fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* Called with timers.lock held: stores @t's schedule (leeway capped). */
+static void mtimer_store(ManagerTimer *t, uint64_t deadline, uint64_t interval, uint64_t leeway)
+{
+	mtimer_unlink(t);
+	t->deadline = deadline;
+	t->interval = interval == DISPATCH_TIME_FOREVER ? 0 : interval;
+	t->leeway = leeway > MTIMER_MAX_LEEWAY ? MTIMER_MAX_LEEWAY : leeway;
+	if (t->interval && t->leeway > t->interval / 2)
+		t->leeway = t->interval / 2;
+}
+
+int manager_timer_arm(ManagerTimer *t, uint64_t deadline, uint64_t interval, uint64_t leeway)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&timers.lock);
+	mtimer_store(t, deadline, interval, leeway);
+	if (deadline != MTIMER_NONE)
+		r = mtimer_insert(t);
+	mtimer_program();
+	pthread_mutex_unlock(&timers.lock);
+	return r;
+}
+
+void manager_timer_set(ManagerTimer *t, uint64_t deadline, uint64_t interval, uint64_t leeway)
+{
+	pthread_mutex_lock(&timers.lock);
+	mtimer_store(t, deadline, interval, leeway);
+	pthread_mutex_unlock(&timers.lock);
+}
+
+int manager_timer_continue(ManagerTimer *t)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&timers.lock);
+	if (!t->armed && t->deadline != MTIMER_NONE) {
+		r = mtimer_insert(t);
+		mtimer_program();
+	}
+	pthread_mutex_unlock(&timers.lock);
+	return r;
+}
+
+int manager_timer_disarm(ManagerTimer *t)
+{
+	int was;
+
+	pthread_mutex_lock(&timers.lock);
+	was = t->armed;
+	mtimer_unlink(t);
+	pthread_mutex_unlock(&timers.lock);
+	return was;
+}
+
+/* Called with timers.lock held: takes the earliest timer out, due at @now. */
+static ManagerTimer *mtimer_pop_due(uint64_t now)
+{
+	ManagerTimer *t;
+
+	if (timers.heap[0].n == 0 || timers.heap[0].v[0]->deadline > now)
+		return NULL;
+	t = timers.heap[0].v[0];
+	mtimer_unlink(t);
+	t->count = 1;
+	if (t->interval) {
+		t->count += (now - t->deadline) / t->interval;
+		t->deadline += t->count * t->interval;
+	} else {
+		t->deadline = MTIMER_NONE;
+	}
+	return t;
+}
+
+void manager_timers_fire(void)
+{
+	ManagerTimer *fire = NULL, *t, *next;
+	uint64_t now = dobject_now_ns();
+
+	pthread_mutex_lock(&timers.lock);
+	timers.armed_at = UINT64_MAX; /* it expired: a one-shot timerfd disarms itself */
+	while ((t = mtimer_pop_due(now))) {
+		t->next_fire = fire;
+		fire = t;
+	}
+	mtimer_program();
+	pthread_mutex_unlock(&timers.lock);
+	for (t = fire; t; t = next) {
+		next = t->next_fire;
+		t->fire(t, t->count);
+	}
+}
+
+void manager_timers_init(int timerfd)
+{
+	timers.fd = timerfd;
+}
