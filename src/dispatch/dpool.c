@@ -56,6 +56,7 @@ static struct {
 
 static void dpool_watchdog_fire(ManagerTimer *t, uint64_t count);
 static _Thread_local int dpool_on_worker;
+static _Thread_local int dpool_prio = -1;
 
 void dpool_init(void)
 {
@@ -93,6 +94,7 @@ static DispatchItem *dpool_pop(void)
 		if (!it)
 			continue;
 		pool.first[p] = it->next;
+		dpool_prio = p;
 		if (!pool.first[p])
 			pool.last[p] = NULL;
 		pool.pops++;
@@ -167,6 +169,11 @@ static void *dpool_worker_main(void *arg)
 	pool.nthreads--;
 	pthread_mutex_unlock(&pool.lock);
 	return NULL;
+}
+
+int dpool_current_priority(void)
+{
+	return dpool_on_worker ? dpool_prio : -1;
 }
 
 void dpool_block_begin(void)

@@ -52,17 +52,34 @@ struct dispatch_queue_attr_s _dispatch_queue_attr_serial_inactive = {
 struct dispatch_queue_attr_s _dispatch_queue_attr_concurrent_inactive = {
 	.head = QUEUE_STATIC_HEAD(&dqueue_attr_vtable), .concurrent = 1, .inactive = 1};
 
-#define ATTR_QOS(c, i, r) {.head = QUEUE_STATIC_HEAD(&dqueue_attr_vtable), .concurrent = (c), .inactive = (i), .qos_root = (r)}
-#define ATTR_QOS_ROW(c, i) {ATTR_QOS(c, i, 1), ATTR_QOS(c, i, 2), ATTR_QOS(c, i, 3), ATTR_QOS(c, i, 4)}
-static struct dispatch_queue_attr_s dqueue_qos_attrs[2][2][QUEUE_N_PRIORITIES] = {
-	{ATTR_QOS_ROW(0, 0), ATTR_QOS_ROW(0, 1)},
-	{ATTR_QOS_ROW(1, 0), ATTR_QOS_ROW(1, 1)},
-};
+/* [concurrent][inactive][class][-relative priority], filled once; the
+ * classes in the order of dqueue_qos_classes, mapped onto the roots. */
+#define QUEUE_N_RELPRI (1 - QOS_MIN_RELATIVE_PRIORITY)
+#define QUEUE_N_QOS 5
+static const dispatch_qos_class_t dqueue_qos_classes[QUEUE_N_QOS] = {
+	QOS_CLASS_USER_INTERACTIVE, QOS_CLASS_USER_INITIATED, QOS_CLASS_DEFAULT, QOS_CLASS_UTILITY,
+	QOS_CLASS_BACKGROUND};
+static const int dqueue_qos_roots[QUEUE_N_QOS] = {0, 0, 1, 2, 3};
+static struct dispatch_queue_attr_s dqueue_qos_attrs[2][2][QUEUE_N_QOS][QUEUE_N_RELPRI];
+static pthread_once_t dqueue_qos_once = PTHREAD_ONCE_INIT;
 
-#define QUEUE_STATIC(name, r, prio, w)                                                 \
+static void dqueue_qos_attrs_init(void)
+{
+	for (int c = 0; c < 2; c++)
+		for (int i = 0; i < 2; i++)
+			for (int k = 0; k < QUEUE_N_QOS; k++)
+				for (int p = 0; p < QUEUE_N_RELPRI; p++)
+					dqueue_qos_attrs[c][i][k][p] = (struct dispatch_queue_attr_s){
+						.head = QUEUE_STATIC_HEAD(&dqueue_attr_vtable),
+						.concurrent = c, .inactive = i,
+						.qos_root = dqueue_qos_roots[k] + 1,
+						.qos = dqueue_qos_classes[k], .relpri = -p};
+}
+
+#define QUEUE_STATIC(name, r, prio, w, c)                                               \
 	{                                                                              \
 		.head = QUEUE_STATIC_HEAD(&dqueue_vtable), .lock = PTHREAD_MUTEX_INITIALIZER, \
-		.role = (r), .priority = (prio), .width = (w), .label = (char *)(name), \
+		.role = (r), .priority = (prio), .width = (w), .label = (char *)(name), .qos = (c), \
 	}
 
 static void dqueue_drain_invoke(DispatchItem *item);
@@ -77,13 +94,23 @@ struct dispatch_queue_s _dispatch_main_q = {
 };
 
 static struct dispatch_queue_s dqueue_roots[QUEUE_N_PRIORITIES] = {
-	QUEUE_STATIC("com.apple.root.user-interactive-qos", QUEUE_ROOT, 0, INT_MAX),
-	QUEUE_STATIC("com.apple.root.default-qos", QUEUE_ROOT, 1, INT_MAX),
-	QUEUE_STATIC("com.apple.root.utility-qos", QUEUE_ROOT, 2, INT_MAX),
-	QUEUE_STATIC("com.apple.root.background-qos", QUEUE_ROOT, 3, INT_MAX),
+	QUEUE_STATIC("com.apple.root.user-interactive-qos", QUEUE_ROOT, 0, INT_MAX, QOS_CLASS_USER_INTERACTIVE),
+	QUEUE_STATIC("com.apple.root.default-qos", QUEUE_ROOT, 1, INT_MAX, QOS_CLASS_DEFAULT),
+	QUEUE_STATIC("com.apple.root.utility-qos", QUEUE_ROOT, 2, INT_MAX, QOS_CLASS_UTILITY),
+	QUEUE_STATIC("com.apple.root.background-qos", QUEUE_ROOT, 3, INT_MAX, QOS_CLASS_BACKGROUND),
 };
 
 static _Thread_local QueueFrame *dqueue_frames;
+
+QueueFrame *dqueue_current_frame(void)
+{
+	return dqueue_frames;
+}
+
+dispatch_queue_t dqueue_root(int prio)
+{
+	return &dqueue_roots[prio];
+}
 
 dispatch_queue_t dqueue_default_target(void)
 {
@@ -112,10 +139,15 @@ dispatch_queue_t dispatch_get_global_queue(intptr_t identifier, uintptr_t flags)
 }
 
 /* The attribute with these properties (NULL is the plain serial one). */
-static dispatch_queue_attr_t dqueue_attr_lookup(int concurrent, int inactive, int qos_root)
+static dispatch_queue_attr_t dqueue_attr_lookup(int concurrent, int inactive, dispatch_qos_class_t qos,
+						int relpri)
 {
-	if (qos_root)
-		return &dqueue_qos_attrs[concurrent][inactive][qos_root - 1];
+	for (int k = 0; qos && k < QUEUE_N_QOS; k++) {
+		if (dqueue_qos_classes[k] != qos)
+			continue;
+		pthread_once(&dqueue_qos_once, dqueue_qos_attrs_init);
+		return &dqueue_qos_attrs[concurrent][inactive][k][-relpri];
+	}
 	if (concurrent)
 		return inactive ? &_dispatch_queue_attr_concurrent_inactive : &_dispatch_queue_attr_concurrent;
 	return inactive ? &_dispatch_queue_attr_serial_inactive : NULL;
@@ -151,12 +183,13 @@ dispatch_queue_attr_t dispatch_queue_attr_make_with_qos_class(dispatch_queue_att
 
 	if (root < 0 || relative_priority > 0 || relative_priority < QOS_MIN_RELATIVE_PRIORITY)
 		return attr;
-	return dqueue_attr_lookup(attr && attr->concurrent, attr && attr->inactive, root);
+	return dqueue_attr_lookup(attr && attr->concurrent, attr && attr->inactive, qos_class,
+				  root ? relative_priority : 0);
 }
 
 dispatch_queue_attr_t dispatch_queue_attr_make_initially_inactive(dispatch_queue_attr_t attr)
 {
-	return dqueue_attr_lookup(attr && attr->concurrent, 1, attr ? attr->qos_root : 0);
+	return dqueue_attr_lookup(attr && attr->concurrent, 1, attr ? attr->qos : 0, attr ? attr->relpri : 0);
 }
 
 dispatch_queue_t dispatch_queue_create(const char *label, dispatch_queue_attr_t attr)
@@ -171,6 +204,8 @@ dispatch_queue_t dispatch_queue_create(const char *label, dispatch_queue_attr_t 
 	dqueue_init_drain(q);
 	q->width = attr && attr->concurrent ? INT_MAX : 1;
 	q->inactive = attr && attr->inactive;
+	q->qos = attr ? attr->qos : QOS_CLASS_UNSPECIFIED;
+	q->qos_relpri = attr ? attr->relpri : 0;
 	q->label = q->label_buf;
 	if (label && strlen(label) >= sizeof(q->label_buf))
 		q->label = strdup(label);
@@ -200,6 +235,7 @@ static void dqueue_dispose(DispatchHead *h)
 
 	if (q->first)
 		dobject_crash("Release of a queue that still holds work (suspended or inactive)");
+	dcurrent_specifics_free(q);
 	dobject_release(atomic_load(&q->head.target));
 	if (q->label != q->label_buf)
 		free(q->label);
@@ -299,6 +335,7 @@ static void dqueue_finish_locked(dispatch_queue_t q, int barrier)
 void dqueue_frame_push(QueueFrame *f, dispatch_queue_t q)
 {
 	f->queue = q;
+	f->barrier = 1;
 	f->prev = dqueue_frames;
 	dqueue_frames = f;
 }
@@ -329,6 +366,7 @@ void dqueue_drain(dispatch_queue_t q)
 		if (n >= QUEUE_DRAIN_BATCH && (q->role == QUEUE_MAIN || dpool_has_waiting()))
 			break;
 		it = dqueue_pop(q, &barrier);
+		frame.barrier = barrier;
 		sched = q->width > 1 && dqueue_claim_schedule(q);
 		pthread_mutex_unlock(&q->lock);
 		if (sched)

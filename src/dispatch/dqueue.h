@@ -13,7 +13,15 @@
 typedef struct QueueFrame {
 	dispatch_queue_t queue;
 	struct QueueFrame *prev;
+	int barrier; /* the item running is alone on the queue */
 } QueueFrame;
+
+/* The innermost frame of the calling thread, NULL outside any drain. */
+QueueFrame *dqueue_current_frame(void);
+/* The root (global) queue of priority index @prio. */
+dispatch_queue_t dqueue_root(int prio);
+/* dqueue.c -> dcurrent.c: frees @q's specifics, calling destructors. */
+void dcurrent_specifics_free(dispatch_queue_t q);
 
 void dqueue_frame_push(QueueFrame *f, dispatch_queue_t q);
 void dqueue_frame_pop(QueueFrame *f);

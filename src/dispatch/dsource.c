@@ -29,6 +29,7 @@
 #include "dispatch/internal.h"
 #include "dispatch/manager.h"
 #include "dispatch/dqueue.h"
+#include "dispatch/dsource.h"
 
 #include <Block.h>
 #include <errno.h>
@@ -38,61 +39,6 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-typedef enum { SOURCE_READ = 1, SOURCE_WRITE, SOURCE_TIMER, SOURCE_SIGNAL } SourceKind;
-
-struct dispatch_source_type_s {
-	SourceKind kind;
-};
-
-const struct dispatch_source_type_s _dispatch_source_type_read = {SOURCE_READ};
-const struct dispatch_source_type_s _dispatch_source_type_write = {SOURCE_WRITE};
-const struct dispatch_source_type_s _dispatch_source_type_timer = {SOURCE_TIMER};
-const struct dispatch_source_type_s _dispatch_source_type_signal = {SOURCE_SIGNAL};
-
-typedef struct SourceRetired {
-	struct SourceRetired *next;
-	dispatch_block_t block;
-} SourceRetired;
-
-typedef struct {
-	dispatch_function_t func; /* called with the source's context */
-	dispatch_block_t block;   /* or this (Block_copy'd) */
-} SourceHandler;
-
-enum {
-	SOURCE_ACTIVATED = 0x1,
-	SOURCE_CANCELLED = 0x2,
-	SOURCE_CANCEL_READY = 0x4,
-	SOURCE_REG_PENDING = 0x8,
-	SOURCE_ALWAYS_READY = 0x10, /* a descriptor epoll refuses: always ready */
-	SOURCE_WATCHED = 0x20,
-	SOURCE_CANCEL_DONE = 0x40,
-	SOURCE_REGISTERED = 0x80, /* the one of cancel/activate setting the
-				     second of CANCELLED|REGISTERED posts the call */
-};
-
-struct dispatch_source_s {
-	DispatchHead head; /* target = the handler queue */
-	pthread_mutex_t lock; /* handlers, timer settings */
-	SourceKind kind;
-	uintptr_t handle, mask;
-	SourceHandler event, cancel, reg;
-	SourceRetired *retired; /* replaced handler blocks, freed with the source */
-	atomic_uint state;
-	atomic_int suspended;
-	atomic_int inflight;
-	DispatchItem kick; /* the one delivery in flight: queuing it cannot fail */
-	atomic_bool has_event;
-	atomic_uintptr_t pending;
-	atomic_uintptr_t data;
-	bool skip_estimate; /* READ: merge 1, no FIONREAD (dsource_skip_estimate) */
-	uint64_t t_start, t_interval, t_leeway;
-	ManagerWatch watch;
-	ManagerTimer timer;
-	ManagerSignal sig;
-	ManagerCall call;
-};
 
 static void dsource_dispose(DispatchHead *h);
 static void dsource_suspend(DispatchHead *h);
@@ -130,6 +76,7 @@ static void dsource_dispose(DispatchHead *h)
 		free(r);
 	}
 	dobject_release(atomic_load(&ds->head.target));
+	dskind_close(ds);
 	pthread_mutex_destroy(&ds->lock);
 	if (atomic_load(&ds->state) & SOURCE_REGISTERED)
 		manager_call_lazy(&ds->call); /* dsource_free_call */
@@ -150,7 +97,7 @@ static void dsource_deliver(void *arg);
 /* Queues a delivery unless one is queued or running.  The manager thread
  * may kick a source that is being disposed (its callback raced with the
  * cancellation, see the header): that source is left alone. */
-static void dsource_kick(dispatch_source_t ds)
+void dsource_kick(dispatch_source_t ds)
 {
 	int expected = 0;
 
@@ -203,37 +150,6 @@ static void dsource_run_cancel(dispatch_source_t ds)
 		dobject_release(ds); /* the manager's (the delivery holds one more) */
 }
 
-/*
- * A READ source on a regular file (which epoll refuses): the bytes between
- * the file offset and the end, as kqueue reports for a vnode; 0 at or past
- * the end.  Such a source fires while this is not 0 and is quiet at the end
- * of the file (docs/dispatch.md).
- */
-static uintptr_t dsource_file_remaining(dispatch_source_t ds)
-{
-	struct stat st;
-	off_t pos;
-
-	if (fstat((int)ds->handle, &st) < 0)
-		return 0;
-	pos = lseek((int)ds->handle, 0, SEEK_CUR);
-	if (pos < 0)
-		return 1; /* not seekable (a character device): ready */
-	return st.st_size > pos ? (uintptr_t)(st.st_size - pos) : 0;
-}
-
-/* A descriptor epoll refuses became ready for good: a WRITE source fires
- * after each handler, a READ source while bytes remain. */
-static void dsource_always_ready(dispatch_source_t ds)
-{
-	uintptr_t n = ds->kind == SOURCE_READ ? dsource_file_remaining(ds) : 1;
-
-	if (n) {
-		atomic_store(&ds->pending, n);
-		atomic_store(&ds->has_event, 1);
-	}
-}
-
 /* Called with ds->lock held: the descriptor is in epoll's set already (a
  * WRITE and a READ source on one socket): epoll keys on (file, fd), so this
  * source watches a close-on-exec dup instead, closed at cancellation. */
@@ -273,7 +189,7 @@ static void dsource_rearm(dispatch_source_t ds)
 	pthread_mutex_unlock(&ds->lock);
 	if (r == -EPERM) {
 		atomic_fetch_or(&ds->state, SOURCE_ALWAYS_READY);
-		dsource_always_ready(ds);
+		dskind_always_ready(ds);
 	}
 }
 
@@ -288,6 +204,25 @@ static void dsource_timer_continue(dispatch_source_t ds)
 	pthread_mutex_unlock(&ds->lock);
 }
 
+/* After an event: a timer is armed again, a watched descriptor re-armed
+ * (a PROC source's is not: a process exits once). */
+static void dsource_after_event(dispatch_source_t ds)
+{
+	if (ds->kind == SOURCE_TIMER)
+		dsource_timer_continue(ds);
+	if (!dsource_is_fd_kind(ds) && ds->kind != SOURCE_VNODE)
+		return;
+	if (atomic_load(&ds->state) & SOURCE_CANCELLED)
+		return;
+	if (atomic_load(&ds->suspended))
+		return; /* re-armed by resume */
+	if (atomic_load(&ds->state) & SOURCE_ALWAYS_READY) {
+		dskind_always_ready(ds);
+	} else {
+		dsource_rearm(ds);
+	}
+}
+
 static void dsource_run_event(dispatch_source_t ds)
 {
 	uintptr_t data;
@@ -295,23 +230,15 @@ static void dsource_run_event(dispatch_source_t ds)
 	if (!atomic_exchange(&ds->has_event, 0))
 		return;
 	data = atomic_exchange(&ds->pending, 0);
+	if (ds->kind == SOURCE_VNODE)
+		data = dskind_vnode_collect(ds);
 	if (atomic_load(&ds->state) & SOURCE_CANCELLED)
 		return;
-	atomic_store(&ds->data, data);
-	dsource_call(ds, &ds->event);
-	if (ds->kind == SOURCE_TIMER)
-		dsource_timer_continue(ds);
-	if (ds->kind != SOURCE_READ && ds->kind != SOURCE_WRITE)
-		return;
-	if (atomic_load(&ds->state) & SOURCE_CANCELLED)
-		return;
-	if (atomic_load(&ds->suspended))
-		return; /* re-armed by resume */
-	if (atomic_load(&ds->state) & SOURCE_ALWAYS_READY) {
-		dsource_always_ready(ds);
-	} else {
-		dsource_rearm(ds);
+	if (data || ds->kind != SOURCE_VNODE) {
+		atomic_store(&ds->data, data);
+		dsource_call(ds, &ds->event);
 	}
+	dsource_after_event(ds);
 }
 
 static void dsource_deliver(void *arg)
@@ -343,21 +270,25 @@ static void dsource_deliver(void *arg)
  * is read there, both sequentially consistent: one of the two sees the
  * other's write).  A sync reader keeps a connection's READ source suspended
  * while it reads the socket itself: no worker is woken for what it reads. */
-static void dsource_merge(dispatch_source_t ds, uintptr_t value, int add)
+void dsource_merge(dispatch_source_t ds, uintptr_t value, int op)
 {
 	if (atomic_load(&ds->state) & SOURCE_CANCELLED)
 		return;
-	if (add)
+	if (op == SOURCE_MERGE_ADD)
 		atomic_fetch_add(&ds->pending, value);
+	else if (op == SOURCE_MERGE_OR)
+		atomic_fetch_or(&ds->pending, value);
 	else
 		atomic_store(&ds->pending, value);
 	atomic_store(&ds->has_event, 1);
+	if (!(atomic_load(&ds->state) & SOURCE_ACTIVATED))
+		return; /* merge_data before activation: activation delivers it */
 	if (atomic_load(&ds->suspended) && !(atomic_load(&ds->state) & SOURCE_CANCEL_READY))
 		return;
 	dsource_kick(ds);
 }
 
-static void dsource_watch_ready(ManagerWatch *w, uint32_t revents)
+void dsource_watch_ready(ManagerWatch *w, uint32_t revents)
 {
 	dispatch_source_t ds = (dispatch_source_t)((char *)w - offsetof(struct dispatch_source_s, watch));
 	int avail = 0;
@@ -367,9 +298,9 @@ static void dsource_watch_ready(ManagerWatch *w, uint32_t revents)
 	if (ds->kind == SOURCE_READ && !ds->skip_estimate) {
 		if (ioctl(w->fd, FIONREAD, &avail) < 0 || avail < 0)
 			avail = (revents & EPOLLIN) ? 1 : 0;
-		dsource_merge(ds, (uintptr_t)avail, 0);
+		dsource_merge(ds, (uintptr_t)avail, SOURCE_MERGE_SET);
 	} else {
-		dsource_merge(ds, 1, 0);
+		dsource_merge(ds, 1, SOURCE_MERGE_SET);
 	}
 }
 
@@ -377,14 +308,14 @@ static void dsource_timer_fire(ManagerTimer *t, uint64_t count)
 {
 	dispatch_source_t ds = (dispatch_source_t)((char *)t - offsetof(struct dispatch_source_s, timer));
 
-	dsource_merge(ds, (uintptr_t)count, 1);
+	dsource_merge(ds, (uintptr_t)count, SOURCE_MERGE_ADD);
 }
 
 static void dsource_signal_fire(ManagerSignal *s, uint64_t count)
 {
 	dispatch_source_t ds = (dispatch_source_t)((char *)s - offsetof(struct dispatch_source_s, sig));
 
-	dsource_merge(ds, (uintptr_t)count, 1);
+	dsource_merge(ds, (uintptr_t)count, SOURCE_MERGE_ADD);
 }
 
 /* Drops every registration of a cancelled source (the thread that cancels
@@ -395,9 +326,10 @@ static void dsource_unregister(dispatch_source_t ds)
 	pthread_mutex_lock(&ds->lock);
 	if (atomic_fetch_and(&ds->state, ~(unsigned)SOURCE_WATCHED) & SOURCE_WATCHED) {
 		manager_watch_remove(&ds->watch);
-		if (ds->watch.fd != (int)ds->handle)
+		if (dsource_is_fd_kind(ds) && ds->watch.fd != (int)ds->handle)
 			close(ds->watch.fd); /* our dup */
 	}
+	dskind_close(ds);
 	pthread_mutex_unlock(&ds->lock);
 	if (ds->kind == SOURCE_TIMER) {
 		pthread_mutex_lock(&ds->lock);
@@ -420,7 +352,7 @@ dispatch_source_t dispatch_source_create(dispatch_source_type_t type, uintptr_t 
 	if (!type || (type->kind == SOURCE_SIGNAL && (handle == 0 || handle >= 65)))
 		return NULL;
 	if ((type->kind == SOURCE_READ || type->kind == SOURCE_WRITE) && handle > INT_MAX)
-		return NULL;
+		return NULL; /* DATA/PROC/VNODE: dskind_init validates */
 	dqueue_runtime_init();
 	ds = calloc(1, sizeof(*ds));
 	if (!ds)
@@ -442,71 +374,16 @@ dispatch_source_t dispatch_source_create(dispatch_source_type_t type, uintptr_t 
 	ds->sig.signo = (int)handle;
 	ds->sig.fire = dsource_signal_fire;
 	ds->call.fn = dsource_free_call;
+	if (ds->kind >= SOURCE_DATA_ADD && dskind_init(ds) < 0) {
+		dobject_release(ds);
+		return NULL;
+	}
 	return ds;
-}
-
-/* Replaces a handler; the old block is kept until the source is freed, as
- * it may be running on the source's queue right now. */
-static void dsource_set(dispatch_source_t ds, SourceHandler *h, dispatch_function_t f, dispatch_block_t b)
-{
-	dispatch_block_t copy = b ? Block_copy(b) : NULL;
-	SourceRetired *r = NULL;
-
-	pthread_mutex_lock(&ds->lock);
-	if (h->block) {
-		r = malloc(sizeof(*r));
-		if (r) { /* else: leak it rather than risk freeing it while it runs */
-			r->block = h->block;
-			r->next = ds->retired;
-			ds->retired = r;
-		}
-	}
-	h->block = copy;
-	h->func = f;
-	pthread_mutex_unlock(&ds->lock);
-}
-
-void dispatch_source_set_event_handler(dispatch_source_t source, dispatch_block_t handler)
-{
-	dsource_set(source, &source->event, NULL, handler);
-}
-
-void dispatch_source_set_cancel_handler(dispatch_source_t source, dispatch_block_t handler)
-{
-	dsource_set(source, &source->cancel, NULL, handler);
-}
-
-void dispatch_source_set_registration_handler(dispatch_source_t source, dispatch_block_t handler)
-{
-	dsource_set(source, &source->reg, NULL, handler);
-	if (handler && (atomic_load(&source->state) & SOURCE_ACTIVATED)) {
-		atomic_fetch_or(&source->state, SOURCE_REG_PENDING);
-		dsource_kick(source);
-	}
-}
-
-void dispatch_source_set_event_handler_f(dispatch_source_t source, dispatch_function_t handler)
-{
-	dsource_set(source, &source->event, handler, NULL);
-}
-
-void dispatch_source_set_cancel_handler_f(dispatch_source_t source, dispatch_function_t handler)
-{
-	dsource_set(source, &source->cancel, handler, NULL);
-}
-
-void dispatch_source_set_registration_handler_f(dispatch_source_t source, dispatch_function_t handler)
-{
-	dsource_set(source, &source->reg, handler, NULL);
-	if (handler && (atomic_load(&source->state) & SOURCE_ACTIVATED)) {
-		atomic_fetch_or(&source->state, SOURCE_REG_PENDING);
-		dsource_kick(source);
-	}
 }
 
 /* Called with ds->lock held: a suspended timer only stores its schedule
  * (resume arms it), so it costs nothing while suspended. */
-static void dsource_timer_apply(dispatch_source_t ds)
+void dsource_timer_apply(dispatch_source_t ds)
 {
 	uint64_t leeway = (ds->mask & DISPATCH_TIMER_STRICT) ? 0 : ds->t_leeway;
 
@@ -551,13 +428,13 @@ static void dsource_register(dispatch_source_t ds)
 		if (r == 0) {
 			atomic_fetch_or(&ds->state, SOURCE_WATCHED);
 			if (avail > 0)
-				dsource_merge(ds, (uintptr_t)avail, 0); /* re-armed after the handler */
+				dsource_merge(ds, (uintptr_t)avail, SOURCE_MERGE_SET); /* re-armed after the handler */
 		} else if (r == -EPERM) {
-			uintptr_t n = ds->kind == SOURCE_READ ? dsource_file_remaining(ds) : 1;
+			uintptr_t n = ds->kind == SOURCE_READ ? dskind_file_remaining(ds) : 1;
 
 			atomic_fetch_or(&ds->state, SOURCE_ALWAYS_READY);
 			if (n)
-				dsource_merge(ds, n, 0);
+				dsource_merge(ds, n, SOURCE_MERGE_SET);
 		}
 		break;
 	case SOURCE_TIMER:
@@ -567,6 +444,13 @@ static void dsource_register(dispatch_source_t ds)
 		break;
 	case SOURCE_SIGNAL:
 		manager_signal_add(&ds->sig);
+		break;
+	case SOURCE_PROC:
+	case SOURCE_VNODE:
+		if (dskind_register(ds) == 0)
+			atomic_fetch_or(&ds->state, SOURCE_WATCHED);
+		break;
+	default: /* DATA_*: nothing to watch */
 		break;
 	}
 }
@@ -638,8 +522,10 @@ static void dsource_resume(DispatchHead *h)
 	if (ds->kind == SOURCE_TIMER && !atomic_load(&ds->has_event))
 		dsource_timer_continue(ds); /* else: the delivery does it */
 	else if ((atomic_load(&ds->state) & SOURCE_ALWAYS_READY) && !atomic_load(&ds->has_event))
-		dsource_always_ready(ds);
-	else if ((ds->kind == SOURCE_READ || ds->kind == SOURCE_WRITE) && !atomic_load(&ds->has_event))
+		dskind_always_ready(ds);
+	else if ((dsource_is_fd_kind(ds) || ds->kind == SOURCE_VNODE ||
+		  (ds->kind == SOURCE_PROC && !(atomic_load(&ds->state) & SOURCE_PROC_EXITED))) &&
+		 !atomic_load(&ds->has_event))
 		dsource_rearm(ds);
 	if (dsource_has_work(ds))
 		dsource_kick(ds);
@@ -655,36 +541,3 @@ void dispatch_source_cancel(dispatch_source_t source)
 		dsource_unregister(source);
 }
 
-intptr_t dispatch_source_testcancel(dispatch_source_t source)
-{
-	return (atomic_load(&source->state) & SOURCE_CANCELLED) != 0;
-}
-
-uintptr_t dispatch_source_get_handle(dispatch_source_t source)
-{
-	return source->handle;
-}
-
-uintptr_t dispatch_source_get_mask(dispatch_source_t source)
-{
-	return source->mask;
-}
-
-uintptr_t dispatch_source_get_data(dispatch_source_t source)
-{
-	return atomic_load(&source->data);
-}
-
-void dispatch_source_set_timer(dispatch_source_t source, dispatch_time_t start, uint64_t interval,
-			       uint64_t leeway)
-{
-	if (source->kind != SOURCE_TIMER)
-		return;
-	pthread_mutex_lock(&source->lock);
-	source->t_start = dobject_deadline_ns(start);
-	source->t_interval = interval;
-	source->t_leeway = leeway;
-	if ((atomic_load(&source->state) & (SOURCE_ACTIVATED | SOURCE_CANCELLED)) == SOURCE_ACTIVATED)
-		dsource_timer_apply(source);
-	pthread_mutex_unlock(&source->lock);
-}

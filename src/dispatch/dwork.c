@@ -59,7 +59,7 @@ static void dwork_submit_block(dispatch_queue_t q, dispatch_block_t block, unsig
 
 void dispatch_async(dispatch_queue_t queue, dispatch_block_t block)
 {
-	dwork_submit_block(queue, block, 0);
+	dwork_submit_block(queue, block, dblock_is_barrier(block) ? DITEM_BARRIER : 0);
 }
 
 void dispatch_barrier_async(dispatch_queue_t queue, dispatch_block_t block)
@@ -112,6 +112,7 @@ static void dwork_sync(dispatch_queue_t q, void *ctx, dispatch_function_t func, 
 	dwork_check_owner(q, barrier);
 	if (dqueue_try_enter(q, barrier)) {
 		dqueue_frame_push(&frame, q);
+		frame.barrier = barrier || q->width == 1;
 		func(ctx);
 		dqueue_frame_pop(&frame);
 		dqueue_leave(q, barrier);
@@ -140,7 +141,29 @@ static void dwork_call_block_borrowed(void *block)
 
 void dispatch_sync(dispatch_queue_t queue, dispatch_block_t block)
 {
-	dwork_sync(queue, (void *)block, dwork_call_block_borrowed, 0);
+	dwork_sync(queue, (void *)block, dwork_call_block_borrowed, dblock_is_barrier(block));
+}
+
+/* dispatch_async_and_wait is dispatch_sync here: the work runs on the
+ * caller's thread when the queue is idle (docs/dispatch.md). */
+void dispatch_async_and_wait(dispatch_queue_t queue, dispatch_block_t block)
+{
+	dispatch_sync(queue, block);
+}
+
+void dispatch_async_and_wait_f(dispatch_queue_t queue, void *context, dispatch_function_t work)
+{
+	dwork_sync(queue, context, work, 0);
+}
+
+void dispatch_barrier_async_and_wait(dispatch_queue_t queue, dispatch_block_t block)
+{
+	dwork_sync(queue, (void *)block, dwork_call_block_borrowed, 1);
+}
+
+void dispatch_barrier_async_and_wait_f(dispatch_queue_t queue, void *context, dispatch_function_t work)
+{
+	dwork_sync(queue, context, work, 1);
 }
 
 void dispatch_barrier_sync(dispatch_queue_t queue, dispatch_block_t block)

@@ -39,6 +39,7 @@ typedef enum {
 	DOBJ_GROUP,
 	DOBJ_SEMAPHORE,
 	DOBJ_DATA,
+	DOBJ_IO,
 } DispatchKind;
 
 typedef struct {
@@ -77,6 +78,8 @@ struct dispatch_queue_attr_s {
 	int concurrent;
 	int inactive;
 	int qos_root; /* 0: default target; else 1 + index of the root queue */
+	dispatch_qos_class_t qos; /* the class itself (UNSPECIFIED: 0) */
+	int relpri;   /* relative priority given with the class */
 };
 
 struct dispatch_queue_s {
@@ -92,6 +95,9 @@ struct dispatch_queue_s {
 	int scheduled; /* drain request pending on the target */
 	int suspended;
 	int inactive;
+	dispatch_qos_class_t qos;  /* dispatch_queue_get_qos_class */
+	int qos_relpri;
+	struct QueueSpecific *specifics; /* under lock */
 	char *label;
 	char label_buf[40];
 };
@@ -135,6 +141,10 @@ int dqueue_others_waiting(dispatch_queue_t q);
  * waits while a thread runs @q's items. */
 int dqueue_targets_root(dispatch_queue_t q);
 
+/* dblock.c: whether @block was made by dispatch_block_create with
+ * DISPATCH_BLOCK_BARRIER (0 for any other block or NULL). */
+int dblock_is_barrier(const void *block);
+
 /* dsource.c: a READ source whose handler never asks dispatch_source_get_data
  * (a connection's link): an event merges 1 instead of the FIONREAD byte
  * count, one system call less per wake-up.  Before the source is resumed. */
@@ -142,6 +152,9 @@ void dsource_skip_estimate(dispatch_source_t ds);
 
 /* dpool.c: the worker threads serving the root (global) queues. */
 void dpool_push(int priority, DispatchItem *item);
+/* The priority (root queue index) of the item the calling worker runs,
+ * -1 off the pool. */
+int dpool_current_priority(void);
 /* Whether work waits for a worker (a hint, read without locking). */
 int dpool_has_waiting(void);
 /* Brackets a wait of a pool worker that may last a few milliseconds (a
