@@ -182,7 +182,16 @@ static void test_qos_attributes(void)
 	dispatch_queue_t plain = dispatch_queue_create("t.plain", NULL);
 	__block atomic_int ran = 0;
 
-	CHECK(bg != NULL && bg == dispatch_queue_attr_make_with_qos_class(NULL, QOS_CLASS_BACKGROUND, 0));
+	int relpri = 1;
+
+	/* the relative priority is part of the attribute (dispatch_queue_get_qos_class) */
+	CHECK(bg != NULL && bg == dispatch_queue_attr_make_with_qos_class(NULL, QOS_CLASS_BACKGROUND, -3));
+	CHECK(bg != dispatch_queue_attr_make_with_qos_class(NULL, QOS_CLASS_BACKGROUND, 0));
+	CHECK_EQ_INT(dispatch_queue_get_qos_class(q, &relpri), QOS_CLASS_BACKGROUND);
+	CHECK_EQ_INT(relpri, -3);
+	CHECK_EQ_INT(dispatch_queue_get_qos_class(c, NULL), QOS_CLASS_UTILITY);
+	CHECK_EQ_INT(dispatch_queue_get_qos_class(plain, &relpri), QOS_CLASS_UNSPECIFIED);
+	CHECK_EQ_INT(relpri, 0);
 	CHECK(dispatch_queue_attr_make_with_qos_class(NULL, QOS_CLASS_UNSPECIFIED, 0) == NULL);
 	CHECK(dispatch_queue_attr_make_with_qos_class(DISPATCH_QUEUE_CONCURRENT, QOS_CLASS_UNSPECIFIED, 0) ==
 	      DISPATCH_QUEUE_CONCURRENT);
