@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * io-internal.h - the dispatch I/O channel, shared by io.c (channels:
+ * creation, settings, close, the end of a channel, dispatch_read/_write)
+ * and io-op.c (the operations: the engine that reads and writes).
+ *
+ * Threads: every field below `q` is read and written only on the channel's
+ * own serial queue `q` (API calls hop onto it with dispatch_async), except
+ * `holds`, `end_pending` (atomics) and the settings (atomics).
+ */
+#ifndef XPC_DISPATCH_IO_INTERNAL_H
+#define XPC_DISPATCH_IO_INTERNAL_H
+
+#include "dispatch/internal.h"
+
+#include <stdbool.h>
+
+#define IO_CHUNK (256u * 1024u) /* the most one read(2) asks for */
+
+typedef struct IoOp IoOp;
+struct IoOp {
+	IoOp *next;
+	int kind;                   /* IO_READ, IO_WRITE, IO_BARRIER */
+	off_t offset;               /* random access: from the channel's base */
+	size_t length, done;        /* read: wanted (SIZE_MAX: to EOF), so far */
+	dispatch_data_t data;       /* write: what is left; read: not delivered */
+	dispatch_queue_t dq;        /* serial, targets the handler queue */
+	dispatch_io_handler_t handler; /* Block_copy'd; released by the last call */
+	dispatch_block_t barrier;   /* IO_BARRIER: Block_copy'd */
+	uint64_t last_delivery;     /* for set_interval */
+};
+
+enum { IO_READ = 0, IO_WRITE = 1, IO_BARRIER = 2 };
+
+struct dispatch_io_s {
+	DispatchHead head;
+	atomic_int holds;       /* the object + each live source: free at 0 */
+	atomic_int end_pending; /* sources whose cancel handler has not run */
+	atomic_size_t low, high;
+	atomic_uint_fast64_t interval;
+	atomic_ulong interval_flags;
+	dispatch_queue_t q; /* everything below: only on q */
+	int type, fd, err;
+	bool own_fd, opened, regular, restore_fl, closed, ended;
+	int orig_fl;
+	off_t base;
+	char *path;
+	int oflag;
+	mode_t mode;
+	IoOp *first, *last;
+	dispatch_source_t src[2]; /* READ, WRITE: made when an op waits */
+	bool src_on[2];           /* resumed */
+	void (^cleanup)(int error); /* Block_copy'd, or NULL */
+	dispatch_queue_t cleanup_q;
+	dispatch_io_t parent; /* create_with_io: held until the end */
+};
+
+/* io-op.c (on ch->q) */
+/* Appends @op and runs what can run. */
+void io_op_submit(dispatch_io_t ch, IoOp *op);
+/* Runs every operation that can progress now. */
+void io_pump(dispatch_io_t ch);
+/* Ends every pending operation with @err (close with DISPATCH_IO_STOP). */
+void io_op_fail_all(dispatch_io_t ch, int err);
+/* Frees an operation that was never queued. */
+void io_op_free(IoOp *op);
+
+/* io.c (on ch->q) */
+/* The descriptor is open (a path channel opens it on first use).
+ * Return: 0 or the errno the channel failed with. */
+int io_ensure_open(dispatch_io_t ch);
+/* Starts the end of the channel once it is closed and idle. */
+void io_maybe_end(dispatch_io_t ch);
+/* The READ or WRITE source of @dir, made (inactive) on first use. */
+dispatch_source_t io_source(dispatch_io_t ch, int dir);
+
+#endif
