@@ -37,7 +37,9 @@ static void test_composite(void)
 
 	CHECK_EQ_INT(dispatch_data_get_size(abc), 20);
 	CHECK(same(abc, "hello dispatch world"));
-	CHECK(dispatch_data_create_concat(a, dispatch_data_empty) == a);
+	dispatch_data_t same_a = dispatch_data_create_concat(a, dispatch_data_empty);
+	CHECK(same_a == a);
+	dispatch_release(same_a);
 	dispatch_release(a);
 	dispatch_data_t sub = dispatch_data_create_subrange(abc, 4, 13); /* "o dispatch wo" */
 	CHECK_EQ_INT(dispatch_data_get_size(sub), 13);

@@ -224,7 +224,7 @@ static void test_socketpair_large(void)
 	dispatch_group_t g = dispatch_group_create();
 	static size_t got_buf[2];
 	size_t *got = got_buf;
-	__block int mismatch = 0;
+	__block atomic_int mismatch = 0;
 
 	REQUIRE(src && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	for (size_t i = 0; i < N; i++)
