@@ -53,6 +53,7 @@ struct dispatch_io_s {
 	void (^cleanup)(int error); /* Block_copy'd, or NULL */
 	dispatch_queue_t cleanup_q;
 	dispatch_io_t parent; /* create_with_io: held until the end */
+	int children;         /* channels sharing our descriptor: no end before */
 };
 
 /* io-op.c (on ch->q) */

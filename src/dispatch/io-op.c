@@ -200,6 +200,12 @@ static int io_read_step(dispatch_io_t ch, IoOp *op)
 		io_finish(ch, op, err); /* 0: end of file */
 		return STEP_DONE;
 	}
+	if ((size_t)n < want / 2) { /* do not keep a mostly empty buffer */
+		char *fit = realloc(buf, (size_t)n);
+
+		if (fit)
+			buf = fit;
+	}
 	dispatch_data_t d = dispatch_data_create(buf, (size_t)n, NULL, DISPATCH_DATA_DESTRUCTOR_FREE);
 	dispatch_data_t all = dispatch_data_create_concat(op->data, d);
 

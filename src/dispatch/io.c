@@ -59,6 +59,16 @@ static void io_cleanup_call(void *arg)
 	io_put(ch);
 }
 
+/* A channel sharing @parent's descriptor ended: @parent may end now. */
+static void io_child_gone(dispatch_io_t parent)
+{
+	dispatch_async(parent->q, ^{
+		parent->children--;
+		io_maybe_end(parent);
+		dispatch_release(parent);
+	});
+}
+
 /* On q, once no source watches the descriptor any more. */
 static void io_end_finish(dispatch_io_t ch)
 {
@@ -67,7 +77,7 @@ static void io_end_finish(dispatch_io_t ch)
 	if (ch->own_fd && ch->opened)
 		close(ch->fd);
 	if (ch->parent)
-		dispatch_release(ch->parent);
+		io_child_gone(ch->parent);
 	ch->parent = NULL;
 	if (ch->cleanup) {
 		atomic_fetch_add(&ch->holds, 1);
@@ -87,7 +97,7 @@ void io_maybe_end(dispatch_io_t ch)
 {
 	int n = 0;
 
-	if (!ch->closed || ch->first || ch->ended)
+	if (!ch->closed || ch->first || ch->ended || ch->children)
 		return;
 	ch->ended = true;
 	for (int dir = 0; dir < 2; dir++)
@@ -260,8 +270,8 @@ dispatch_io_t dispatch_io_create_with_path(dispatch_io_type_t type, const char *
 }
 
 /* Shares @io's descriptor (opening it first if @io is a path channel not
- * used yet); @io stays open until the new channel ends.  Must not be called
- * on @io's own queue (a barrier of @io). */
+ * used yet); @io does not end (nor close the descriptor) before the new
+ * channel has.  Must not be called on @io's own queue (a barrier of @io). */
 dispatch_io_t dispatch_io_create_with_io(dispatch_io_type_t type, dispatch_io_t io, dispatch_queue_t queue,
 					 void (^cleanup_handler)(int error))
 {
@@ -273,6 +283,7 @@ dispatch_io_t dispatch_io_create_with_io(dispatch_io_type_t type, dispatch_io_t 
 	dispatch_sync(io->q, ^{
 		err = io->ended ? ECANCELED : io_ensure_open(io);
 		fd = io->fd;
+		io->children++; /* io_child_gone undoes it */
 	});
 	dispatch_retain(io);
 	ch->parent = io;
@@ -419,29 +430,43 @@ void dispatch_io_close(dispatch_io_t channel, dispatch_io_close_flags_t flags)
 
 /* ---- dispatch_read, dispatch_write ------------------------------------------------ */
 
+/* What a one-shot call gathers for its handler: heap state (not __block
+ * variables: their storage would be freed by whichever thread drops the
+ * last block, invisibly to TSan), freed by the cleanup handler. */
+typedef struct {
+	dispatch_data_t data; /* read: all the data; write: what is left */
+	int err;
+} IoOneShot;
+
 /* The handler is called from the channel's cleanup handler: by then the
  * descriptor's flags are restored and the runtime no longer watches it. */
 void dispatch_read(dispatch_fd_t fd, size_t length, dispatch_queue_t queue,
 		   void (^handler)(dispatch_data_t data, int error))
 {
-	__block dispatch_data_t all = dispatch_data_empty;
-	__block int err = 0;
-	dispatch_io_t ch = dispatch_io_create(DISPATCH_IO_STREAM, fd, queue, ^(int cleanup_err) {
-		handler(all, err ? err : cleanup_err);
-		dispatch_release(all);
-	});
+	IoOneShot *st = calloc(1, sizeof(*st));
+	dispatch_io_t ch;
 
-	if (!ch)
+	if (!st)
 		return;
+	st->data = dispatch_data_empty;
+	ch = dispatch_io_create(DISPATCH_IO_STREAM, fd, queue, ^(int cleanup_err) {
+		handler(st->data, st->err ? st->err : cleanup_err);
+		dispatch_release(st->data);
+		free(st);
+	});
+	if (!ch) {
+		free(st);
+		return;
+	}
 	dispatch_io_read(ch, 0, length, queue, ^(bool done, dispatch_data_t data, int error) {
 		if (data && dispatch_data_get_size(data)) {
-			dispatch_data_t more = dispatch_data_create_concat(all, data);
+			dispatch_data_t more = dispatch_data_create_concat(st->data, data);
 
-			dispatch_release(all);
-			all = more;
+			dispatch_release(st->data);
+			st->data = more;
 		}
 		if (done) {
-			err = error;
+			st->err = error;
 			dispatch_io_close(ch, 0);
 			dispatch_release(ch);
 		}
@@ -451,23 +476,28 @@ void dispatch_read(dispatch_fd_t fd, size_t length, dispatch_queue_t queue,
 void dispatch_write(dispatch_fd_t fd, dispatch_data_t data, dispatch_queue_t queue,
 		    void (^handler)(dispatch_data_t data, int error))
 {
-	__block dispatch_data_t left = NULL;
-	__block int err = 0;
-	dispatch_io_t ch = dispatch_io_create(DISPATCH_IO_STREAM, fd, queue, ^(int cleanup_err) {
-		handler(left, err ? err : cleanup_err);
-		if (left)
-			dispatch_release(left);
-	});
+	IoOneShot *st = calloc(1, sizeof(*st));
+	dispatch_io_t ch;
 
-	if (!ch)
+	if (!st)
 		return;
+	ch = dispatch_io_create(DISPATCH_IO_STREAM, fd, queue, ^(int cleanup_err) {
+		handler(st->data, st->err ? st->err : cleanup_err);
+		if (st->data)
+			dispatch_release(st->data);
+		free(st);
+	});
+	if (!ch) {
+		free(st);
+		return;
+	}
 	dispatch_io_write(ch, 0, data, queue, ^(bool done, dispatch_data_t rest, int error) {
 		if (!done)
 			return;
-		err = error;
+		st->err = error;
 		if (rest) {
 			dispatch_retain(rest);
-			left = rest;
+			st->data = rest;
 		}
 		dispatch_io_close(ch, 0);
 		dispatch_release(ch);

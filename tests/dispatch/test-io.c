@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SEC(n) dispatch_time(DISPATCH_TIME_NOW, (int64_t)(n) * (int64_t)NSEC_PER_SEC)
@@ -329,7 +330,7 @@ static void test_path_barrier(void)
 	char dir[] = "/tmp/test-io-dir-XXXXXX", path[64];
 	dispatch_queue_t q = dispatch_queue_create("t.io.path", NULL);
 	dispatch_group_t g = dispatch_group_create();
-	__block int fd_seen = -2, wrote = 0, order_bad = 0;
+	__block int fd_seen = -2, wrote = 0, order_bad = -1;
 	__block dispatch_data_t got = NULL;
 
 	REQUIRE(mkdtemp(dir) != NULL);
@@ -352,15 +353,17 @@ static void test_path_barrier(void)
 	});
 	dispatch_release(d);
 	dispatch_io_barrier(w, ^{
+		struct stat st;
 		fd_seen = dispatch_io_get_descriptor(w);
-		if (!wrote) /* the handler may not have run, but the write has */
-			order_bad = fcntl(fd_seen, F_GETFD) < 0;
+		/* the write before the barrier has ended (its handler may not have run) */
+		order_bad = fstat(fd_seen, &st) < 0 || st.st_size != 12;
 	});
 	dispatch_io_close(w, 0);
 	dispatch_release(w);
 	CHECK_EQ_INT(dispatch_group_wait(g, SEC(10)), 0);
 	CHECK(fd_seen >= 0);
 	CHECK_EQ_INT(order_bad, 0);
+	CHECK_EQ_INT(wrote, 1);
 
 	dispatch_group_enter(g);
 	dispatch_io_t r = dispatch_io_create_with_path(DISPATCH_IO_RANDOM, path, O_RDONLY, 0, q, ^(int e) {
