@@ -10,6 +10,7 @@
 
 #include <dispatch/dispatch.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <xpc/xpc.h>
@@ -21,25 +22,30 @@ static void serve(xpc_connection_t peer, dispatch_queue_t q)
 			return;
 		int fd = xpc_dictionary_dup_fd(m, "fd");
 		xpc_object_t reply = xpc_dictionary_create_reply(m);
-		__block dispatch_data_t all = dispatch_data_empty;
+		/* heap, not __block: the storage of a __block variable is freed
+		 * by whichever thread drops the last block, unseen by TSan */
+		dispatch_data_t *all = malloc(sizeof(*all));
+		REQUIRE(all != NULL);
+		*all = dispatch_data_empty;
 		dispatch_io_t ch = dispatch_io_create(DISPATCH_IO_STREAM, fd, q, ^(int error) {
 			close(fd);
 		});
 		dispatch_io_read(ch, 0, SIZE_MAX, q, ^(bool done, dispatch_data_t data, int error) {
-			dispatch_data_t more = dispatch_data_create_concat(all, data);
-			dispatch_release(all);
-			all = more;
+			dispatch_data_t more = dispatch_data_create_concat(*all, data);
+			dispatch_release(*all);
+			*all = more;
 			if (!done)
 				return;
 			const void *p;
 			size_t n;
-			dispatch_data_t map = dispatch_data_create_map(all, &p, &n);
+			dispatch_data_t map = dispatch_data_create_map(*all, &p, &n);
 			xpc_dictionary_set_data(reply, "read", p, n);
 			xpc_dictionary_set_int64(reply, "error", error);
 			xpc_connection_send_message(peer, reply);
 			xpc_release(reply);
 			dispatch_release(map);
-			dispatch_release(all);
+			dispatch_release(*all);
+			free(all);
 		});
 		dispatch_io_close(ch, 0);
 		dispatch_release(ch);
