@@ -238,14 +238,15 @@ static ManagerTimer *mtimer_pop_due(uint64_t now)
 
 void manager_timers_fire(void)
 {
-	ManagerTimer *fire = NULL, *t, *next;
+	ManagerTimer *fire = NULL, **tail = &fire, *t, *next;
 	uint64_t now = dobject_now_ns();
 
 	pthread_mutex_lock(&timers.lock);
 	timers.armed_at = UINT64_MAX; /* it expired: a one-shot timerfd disarms itself */
-	while ((t = mtimer_pop_due(now))) {
-		t->next_fire = fire;
-		fire = t;
+	while ((t = mtimer_pop_due(now))) { /* fired in deadline order */
+		t->next_fire = NULL;
+		*tail = t;
+		tail = &t->next_fire;
 	}
 	mtimer_program();
 	pthread_mutex_unlock(&timers.lock);
