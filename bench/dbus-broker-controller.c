@@ -11,6 +11,10 @@
  * serves an empty org.bus1.DBus.Controller object, and calls
  * org.bus1.DBus.Broker.AddListener with the socket and an allow-everything
  * policy (the policy's D-Bus signature follows dbus-broker's launcher).
+ * dbus-broker charges every connection's socket to its user's descriptor
+ * quota (--max-fds, 128 by default), so one user could hold no more than
+ * about 128 connections; the load benchmark (bench-load.c) opens 256 from
+ * one user, so the broker runs with --max-fds 65536.
  *
  *   dbus-broker-controller PATH [DBUS-BROKER]
  *
@@ -71,7 +75,7 @@ static pid_t run_broker(const char *exe, int fd)
 	fcntl(fd, F_SETFD, 0);
 	snprintf(arg, sizeof(arg), "%d", fd);
 	execl(exe, "dbus-broker", "--controller", arg, "--machine-id", "0123456789abcdef0123456789abcdef",
-	      (char *)NULL);
+	      "--max-fds", "65536", (char *)NULL);
 	fprintf(stderr, "dbus-broker-controller: exec %s: %s\n", exe, strerror(errno));
 	_exit(127);
 }

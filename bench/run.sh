@@ -7,12 +7,18 @@
 # daemons on private sockets: an xpcd whose one job is `bench-xpc service`,
 # a dbus-daemon with its own configuration, dbus-broker through
 # bench/dbus-broker-controller (dbus-broker-launch needs systemd), and at
-# the end an xpcd with 1 000 generated jobs to weigh.  It runs bench-xpc,
-# bench-raw and bench-sdbus against them, collects their RESULT lines and
-# hands them to bench/report.py, which prints ONE table (median, p99, the
-# baseline measured in this run, the ratio) and writes OUT_DIR/results.md
-# (the same table in markdown, for docs/performance.md), results.txt (the
-# raw lines) and rtt.png (round-trip latency against payload size, gnuplot).
+# the end an xpcd with 1 000 generated jobs to weigh; then the figures under
+# load (bench/bench-load.c): an xpcd whose job is `bench-load service` and
+# dbus-broker side by side for the P x C sweep and the lookups, the idle
+# peers, and an xpcd with 10 000 generated jobs.  BENCH_LOAD_SECS (default 2)
+# is the time of each load point; BENCH_ONLY_LOAD=1 runs the load part alone.
+# Every process it starts gets the RLIMIT_NOFILE hard limit as soft limit.
+# It runs bench-xpc, bench-raw and bench-sdbus against them, collects
+# their RESULT lines and hands them to bench/report.py, which prints ONE
+# table (median, p99, the baseline measured in this run, the ratio) and
+# writes OUT_DIR/results.md (the same table in markdown, for
+# docs/performance.md), results.txt (the raw lines) and rtt.png (round-trip latency against payload size, gnuplot);
+# bench/report-load.py adds the load table (load.md) and chart (load.png).
 # Last, bench/python-rtt.py (the Python bindings against a Python raw socket
 # and python3-dbus) prints its own table, also kept in OUT_DIR/python.txt.
 # Every daemon and job it started is killed and the temp dir removed on exit,
@@ -25,7 +31,7 @@ B=$BUILD/bench
 NAME=org.xpc.bench.echo
 JOBS=1000
 
-for p in "$B/bench-xpc" "$B/bench-raw" "$B/bench-sdbus" "$B/dbus-broker-controller" \
+for p in "$B/bench-xpc" "$B/bench-raw" "$B/bench-sdbus" "$B/dbus-broker-controller" "$B/bench-load" \
 	"$BUILD/src/broker/xpcd" "$BUILD/tools/xpcctl/xpcctl"; do
 	[ -x "$p" ] || { echo "run.sh: $p missing: build first (make bench)" >&2; exit 1; }
 done
@@ -44,7 +50,7 @@ stop_xpcd() { # SOCKET PID
 		while read -r pid _start _label; do
 			# a job leads its process group; dash's kill takes no -PGID
 			[ "$pid" -gt 0 ] 2>/dev/null || continue
-			grep -q bench-xpc "/proc/$pid/cmdline" 2>/dev/null || continue # not ours (any more)
+			grep -q -e bench-xpc -e bench-load "/proc/$pid/cmdline" 2>/dev/null || continue # not ours (any more)
 			/bin/kill -s KILL -- "-$pid" 2>/dev/null || :
 			kill -KILL "$pid" 2>/dev/null || :
 		done <"$1.state"
@@ -54,7 +60,7 @@ stop_xpcd() { # SOCKET PID
 }
 
 cleanup() {
-	for s in "$TMP/xpcd.sock" "$TMP/xpcd-many.sock"; do
+	for s in "$TMP/xpcd.sock" "$TMP/xpcd-many.sock" "$TMP/xpcd-load.sock" "$TMP/xpcd-10k.sock"; do
 		[ -f "$s.pid" ] && stop_xpcd "$s" "$(cat "$s.pid")"
 	done
 	for pid in $DAEMONS; do
@@ -70,7 +76,7 @@ wait_for() { # PATH
 	i=0
 	while [ ! -S "$1" ]; do
 		i=$((i + 1))
-		[ $i -gt 500 ] && { echo "run.sh: nothing listens on $1" >&2; return 1; }
+		[ $i -gt 3000 ] && { echo "run.sh: nothing listens on $1" >&2; return 1; }
 		sleep 0.01
 	done
 }
@@ -96,8 +102,23 @@ start_xpcd() { # SOCKET JOBDIR
 	wait_for "$1"
 }
 
+ulimit -n "$(ulimit -Hn)"
 echo "bench: $(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
+start_broker() { # SOCKET: dbus-broker through bench/dbus-broker-controller; sets pid, bpid
+	"$B/dbus-broker-controller" "$1" >"$TMP/broker.ready" 2>>"$TMP/broker.log" &
+	pid=$!
+	DAEMONS="$DAEMONS $pid"
+	i=0
+	until grep -q ready "$TMP/broker.ready" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 500 ] && { cat "$TMP/broker.log" >&2; exit 1; }
+		sleep 0.01
+	done
+	bpid=$(cut -d' ' -f1 "/proc/$pid/task/$pid/children")
+}
+
+if [ "${BENCH_ONLY_LOAD:-0}" = 0 ]; then
 # ---- libxpc: a private xpcd with the echo job -------------------------------------
 mkdir "$TMP/jobs"
 job_plist "$TMP/jobs/$NAME.plist" "$NAME" "$NAME"
@@ -149,16 +170,7 @@ fi
 
 if [ -x /usr/bin/dbus-broker ]; then
 	echo "bench: sd-bus through dbus-broker" >&2
-	"$B/dbus-broker-controller" "$TMP/broker.sock" >"$TMP/broker.ready" 2>>"$TMP/broker.log" &
-	pid=$!
-	DAEMONS="$DAEMONS $pid"
-	i=0
-	until grep -q ready "$TMP/broker.ready" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 500 ] && { cat "$TMP/broker.log" >&2; exit 1; }
-		sleep 0.01
-	done
-	bpid=$(cat "/proc/$pid/task/$pid/children" | cut -d' ' -f1)
+	start_broker "$TMP/broker.sock"
 	result rss dbus-broker - "$(rss "$bpid")" "$(rss "$bpid")" KiB
 	"$B/bench-sdbus" bus "unix:path=$TMP/broker.sock" broker >>"$RES"
 	kill -TERM $pid && wait $pid 2>/dev/null || :
@@ -182,13 +194,80 @@ pid=$(cat "$TMP/xpcd-many.sock.pid")
 result rss xpcd-$JOBS-jobs - "$(rss "$pid")" "$(rss "$pid")" KiB
 stop_xpcd "$TMP/xpcd-many.sock" "$pid"
 rm -f "$TMP/xpcd-many.sock.pid"
+fi # BENCH_ONLY_LOAD
+
+# ---- under load: xpc, raw epoll and sd-bus through dbus-broker, alternating ---------
+LOAD_NAME=org.xpc.bench.load
+mkdir "$TMP/load"
+cat >"$TMP/load/$LOAD_NAME.plist" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict>
+<key>Label</key><string>$LOAD_NAME</string>
+<key>ProgramArguments</key><array><string>$B/bench-load</string><string>service</string></array>
+<key>MachServices</key><dict><key>$LOAD_NAME</key><true/></dict>
+</dict></plist>
+EOF
+start_xpcd "$TMP/xpcd-load.sock" "$TMP/load"
+xpid=$(cat "$TMP/xpcd-load.sock.pid")
+DBUS=- bpid=0
+if [ -x /usr/bin/dbus-broker ]; then
+	start_broker "$TMP/broker-load.sock"
+	DBUS=unix:path=$TMP/broker-load.sock
+fi
+echo "bench: under load, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "LOADAVG $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RES"
+XPCD_SOCKET=$TMP/xpcd-load.sock "$B/bench-load" sweep "$LOAD_NAME" "$xpid" "$DBUS" "$bpid" "$TMP" >>"$RES"
+echo "bench: idle peers" >&2
+XPCD_SOCKET=$TMP/xpcd-load.sock "$B/bench-load" idle "$LOAD_NAME" 100 1000 10000 >>"$RES"
+stop_xpcd "$TMP/xpcd-load.sock" "$xpid"
+rm -f "$TMP/xpcd-load.sock.pid"
+for pid in $DAEMONS; do
+	kill -TERM "$pid" 2>/dev/null || :
+	wait "$pid" 2>/dev/null || :
+done
+DAEMONS=""
+
+# ---- xpcd with 10 000 loaded jobs: load time, memory, lookup time -------------------
+# Each MachServices name holds 2 descriptors in xpcd (docs/broker.md): with a
+# hard RLIMIT_NOFILE below 2 x 10 000 + 512 it gets as many jobs as fit.
+MANY=10000
+hard=$(ulimit -Hn)
+[ "$hard" != unlimited ] && [ "$hard" -lt $((2 * MANY + 512)) ] && MANY=$(((hard - 512) / 2))
+echo "bench: xpcd with $MANY jobs (descriptor limit $hard)" >&2
+mkdir "$TMP/10k"
+awk -v n=$MANY -v dir="$TMP/10k" -v prog="$B/bench-load" 'BEGIN {
+	for (i = 0; i < n; i++) {
+		f = dir "/job" i ".plist"
+		l = "org.xpc.bench.many" i
+		print "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" >f
+		print "<plist version=\"1.0\"><dict>" >f
+		print "<key>Label</key><string>" l "</string>" >f
+		print "<key>ProgramArguments</key><array><string>" prog "</string><string>service</string></array>" >f
+		print "<key>MachServices</key><dict><key>" l "</key><true/></dict>" >f
+		print "</dict></plist>" >f
+		close(f)
+	}
+}'
+t0=$(date +%s%N)
+start_xpcd "$TMP/xpcd-10k.sock" "$TMP/10k"
+t1=$(date +%s%N)
+pid=$(cat "$TMP/xpcd-10k.sock.pid")
+n=$(XPCD_SOCKET=$TMP/xpcd-10k.sock "$XPCCTL" list | grep -c org.xpc.bench.many || :)
+[ "$n" -eq $MANY ] || { echo "run.sh: xpcd loaded $n of $MANY jobs" >&2; exit 1; }
+ms=$(((t1 - t0) / 1000000))
+result jobload xpcd-$MANY-jobs - "$ms" "$ms" ms
+result rss xpcd-$MANY-jobs - "$(rss "$pid")" "$(rss "$pid")" KiB
+XPCD_SOCKET=$TMP/xpcd-10k.sock "$B/bench-load" lookups org.xpc.bench.many $MANY 20000 >>"$RES"
+stop_xpcd "$TMP/xpcd-10k.sock" "$pid"
+rm -f "$TMP/xpcd-10k.sock.pid"
 
 cp "$RES" "$OUT/results.txt"
-python3 "$(dirname "$0")/report.py" "$OUT"
+[ "${BENCH_ONLY_LOAD:-0}" = 0 ] && python3 "$(dirname "$0")/report.py" "$OUT"
+python3 "$(dirname "$0")/report-load.py" "$OUT"
 
 # ---- the Python bindings against Python baselines (docs/python.md) ---------------------
 # With the Debian python3 the module was built for (python3-dbus is there too).
-if [ -d "$BUILD/bindings/python/xpc" ]; then
+if [ "${BENCH_ONLY_LOAD:-0}" = 0 ] && [ -d "$BUILD/bindings/python/xpc" ]; then
 	echo "bench: python bindings" >&2
 	PY=/usr/bin/python3
 	[ -x "$PY" ] || PY=python3
