@@ -29,6 +29,8 @@ cat > "$tmp/jobs/org.example.rendezvous.plist" <<PLIST
 	<key>Label</key><string>org.example.rendezvous</string>
 	<key>Program</key><string>$build/examples/rendezvous</string>
 	<key>MachServices</key><dict><key>org.example.rendezvous</key><true/></dict>
+	<key>StandardOutPath</key><string>$tmp/rendezvous.log</string>
+	<key>StandardErrorPath</key><string>$tmp/rendezvous.log</string>
 </dict>
 </plist>
 PLIST
@@ -69,6 +71,8 @@ wait "$b" || status=$?
 sed -n '/round 4:/,$p' "$tmp/b.log"
 say "what A saw"
 cat "$tmp/a.log"
+say "what the rendezvous service saw"
+cat "$tmp/rendezvous.log" 2>/dev/null || true
 say "broker log"
 cat "$tmp/xpcd.log"
 if [ "$status" -eq 0 ]; then

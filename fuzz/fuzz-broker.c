@@ -22,6 +22,14 @@
  * all jobs unloaded and the descriptor count back where it began); every
  * request gets a reply with "ok" or "error" and "errno" that can be encoded
  * as a message; a request from anyone but the owner changes no job.
+ *
+ * The accounting of broker links (src/broker/links.c) is driven by a
+ * dictionary { "fuzz.links": [N, ...] } in the input: N >= 0 opens a link
+ * of uid 1000 + N % 4, N < 0 closes the served or refusing link number -N
+ * (modulo those open).  Limits: 12 links in all, 6 per user.  Invariants:
+ * no user over its share or its served/refusing parts, the total never
+ * over the cap and equal to the links open, a user's waiting links served
+ * in the order they came, and every charge refunded at the end.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -235,10 +243,130 @@ static void handle_one(const ControlPeer *who, bool owner, xpc_object_t req, uin
 	}
 }
 
+/* ---- link accounting ------------------------------------------------------ */
+
+#define FUZZ_LINKS 12
+#define FUZZ_LINKS_PER_USER 6
+#define FUZZ_MAX_LINK_OPS 256
+
+typedef struct FuzzLink {
+	LinkUser *user;
+	LinkKind kind;
+	uid_t uid;
+	unsigned seq; /* order of arrival, per uid */
+	bool open;
+} FuzzLink;
+
+static FuzzLink fuzz_links[FUZZ_MAX_LINK_OPS];
+static size_t n_fuzz_links;
+
+static void links_check(void)
+{
+	const LinkLimits *lim = links_limits();
+	unsigned open = 0, served, waiting, refusing;
+
+	for (size_t i = 0; i < n_fuzz_links; i++)
+		open += fuzz_links[i].open;
+	if (links_in_use() != open || open > lim->max_links)
+		fuzz_fail("links: %u charged, %u open, cap %u", links_in_use(), open, lim->max_links);
+	for (uid_t uid = 1000; uid < 1004; uid++) {
+		unsigned total = links_of_user(uid, &served, &waiting, &refusing);
+		if (total > lim->per_user || served > lim->served_per_user || refusing > lim->refusing_per_user)
+			fuzz_fail("links of uid %u: %u served, %u waiting, %u refusing (limits %u/%u/%u)", (unsigned)uid,
+				  served, waiting, refusing, lim->served_per_user, lim->per_user, lim->refusing_per_user);
+	}
+}
+
+static void links_open_one(uid_t uid)
+{
+	static unsigned seq[4];
+	FuzzLink *l = &fuzz_links[n_fuzz_links];
+	LinkUser *user = NULL;
+	LinkKind kind = links_admit(uid, &user);
+
+	if (kind == LINK_REFUSED || kind == LINK_REFUSED_ALL) {
+		if (user)
+			fuzz_fail("links: a refused link was charged");
+		return;
+	}
+	*l = (FuzzLink){.user = user, .kind = kind, .uid = uid, .seq = seq[uid - 1000]++, .open = true};
+	n_fuzz_links++;
+	if (kind == LINK_WAITING && links_wait_push(user, l) < 0)
+		fuzz_fail("links: out of memory");
+}
+
+/* Closes @l (served or refusing); a promoted waiting link must be its
+ * user's oldest. */
+static void links_close_one(FuzzLink *l)
+{
+	FuzzLink *next = links_release(l->user, l->kind);
+
+	l->open = false;
+	if (!next)
+		return;
+	if (next->uid != l->uid || next->kind != LINK_WAITING || !next->open)
+		fuzz_fail("links: promoted a link that was not waiting for that user");
+	for (size_t i = 0; i < n_fuzz_links; i++)
+		if (fuzz_links[i].open && fuzz_links[i].kind == LINK_WAITING && fuzz_links[i].uid == next->uid &&
+		    fuzz_links[i].seq < next->seq)
+			fuzz_fail("links: a waiting link was served before an older one");
+	next->kind = LINK_SERVED;
+}
+
+/* The n-th open link that is not waiting, NULL if none. */
+static FuzzLink *links_pick(size_t n)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < n_fuzz_links; i++)
+		count += fuzz_links[i].open && fuzz_links[i].kind != LINK_WAITING;
+	if (!count)
+		return NULL;
+	n %= count;
+	for (size_t i = 0; i < n_fuzz_links; i++)
+		if (fuzz_links[i].open && fuzz_links[i].kind != LINK_WAITING && n-- == 0)
+			return &fuzz_links[i];
+	return NULL;
+}
+
+static void run_links(xpc_object_t ops)
+{
+	FuzzLink *l;
+
+	if (!links_limits()->max_links && links_configure(FUZZ_LINKS, FUZZ_LINKS_PER_USER) < 0)
+		fuzz_fail("links_configure");
+	n_fuzz_links = 0;
+	for (size_t i = 0; i < xpc_array_get_count(ops) && n_fuzz_links < FUZZ_MAX_LINK_OPS; i++) {
+		int64_t v = xpc_array_get_int64(ops, i);
+		if (v >= 0)
+			links_open_one((uid_t)(1000 + v % 4));
+		else if ((l = links_pick((size_t)(-(v + 1)))))
+			links_close_one(l);
+		links_check();
+	}
+	while ((l = links_pick(0))) { /* closing the served ones serves the waiting */
+		links_close_one(l);
+		links_check();
+	}
+	if (links_in_use())
+		fuzz_fail("links: %u charges left after every link closed", links_in_use());
+}
+
+/* A request, or a "fuzz.links" sequence. */
+static void handle_item(const ControlPeer *who, bool owner, xpc_object_t req, uint64_t id)
+{
+	xpc_object_t ops = xpc_dictionary_get_value(req, "fuzz.links");
+
+	if (xpc_get_type(ops) == XPC_TYPE_ARRAY)
+		run_links(ops);
+	else
+		handle_one(who, owner, req, id);
+}
+
 static void run_requests(const ControlPeer *who, bool owner, xpc_object_t obj)
 {
 	if (xpc_get_type(obj) == XPC_TYPE_DICTIONARY) {
-		handle_one(who, owner, obj, 1);
+		handle_item(who, owner, obj, 1);
 		return;
 	}
 	if (xpc_get_type(obj) != XPC_TYPE_ARRAY)
@@ -246,7 +374,7 @@ static void run_requests(const ControlPeer *who, bool owner, xpc_object_t obj)
 	for (size_t i = 0; i < xpc_array_get_count(obj) && i < MAX_REQUESTS; i++) {
 		xpc_object_t req = xpc_array_get_value(obj, i);
 		if (xpc_get_type(req) == XPC_TYPE_DICTIONARY)
-			handle_one(who, owner, req, i + 1);
+			handle_item(who, owner, req, i + 1);
 	}
 }
 

@@ -338,6 +338,8 @@ static void gen_broker(void)
 					"{\"xpcd.op\":\"kill\",\"label\":\"fuzz.c\",\"signal\":9}]"},
 		{"stranger-sequence", '1', "[{\"xpcd.op\":\"kickstart\",\"label\":\"fuzz.a\"},{\"xpcd.op\":\"kill\",\"label\":\"fuzz.a\",\"signal\":9},"
 					   "{\"xpcd.op\":\"disable\",\"label\":\"fuzz.a\"},{\"xpcd.op\":\"lookup\",\"name\":\"fuzz.a.two\"}]"},
+		{"links", '1', "{\"fuzz.links\":[0,0,0,0,0,0,0,0,1,1,5,-1,-2,2,3,3,3,3,3,3,3,3,-3,-1,0,4]}"},
+		{"links-print", '1', "[{\"fuzz.links\":[0,4,8,-1]},{\"xpcd.op\":\"print\",\"label\":\"fuzz.a\"}]"},
 		{"unload-reload", '0', "[{\"xpcd.op\":\"unload\",\"label\":\"fuzz.a\"},{\"xpcd.op\":\"load\",\"path\":\"dup.plist\"},"
 				       "{\"xpcd.op\":\"lookup\",\"name\":\"fuzz.a.svc\"},{\"xpcd.op\":\"load\",\"path\":\"a.plist\"}]"},
 	};
@@ -350,6 +352,46 @@ static void gen_broker(void)
 
 #define PLIST_HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\"><dict>"
 #define PLIST_TAIL "</dict></plist>\n"
+
+/* A binary job file whose key Bomb holds @levels arrays, each referring
+ * @fan times to the next (or, with @cycle, to the first: a cycle), the
+ * last to a string: @fan^@levels nodes once expanded, in ~100 bytes. */
+static void gen_bplist_refs(const char *name, unsigned levels, unsigned fan, bool cycle)
+{
+	static const char *const strs[] = {"Label", "Program", "Bomb", "fuzz.bomb", "/bin/true"};
+	uint8_t b[512];
+	size_t n = 8, offs[32], n_obj = 0, table;
+
+	memcpy(b, "bplist00", 8);
+	offs[n_obj++] = n;
+	memcpy(b + n, "\xd3\x01\x02\x03\x04\x05\x06", 7); /* { 1: 4, 2: 5, 3: 6 } */
+	n += 7;
+	for (size_t i = 0; i < 5; i++) {
+		offs[n_obj++] = n;
+		b[n++] = (uint8_t)(0x50 | strlen(strs[i]));
+		memcpy(b + n, strs[i], strlen(strs[i]));
+		n += strlen(strs[i]);
+	}
+	for (unsigned l = 0; l < levels; l++) {
+		offs[n_obj++] = n;
+		b[n++] = (uint8_t)(0xa0 | fan);
+		for (unsigned i = 0; i < fan; i++)
+			b[n++] = (uint8_t)(cycle ? 6 : n_obj);
+	}
+	offs[n_obj++] = n;
+	b[n++] = 0x51;
+	b[n++] = 'x';
+	table = n;
+	for (size_t i = 0; i < n_obj; i++)
+		b[n++] = (uint8_t)offs[i];
+	memset(b + n, 0, 32);
+	b[n + 6] = 1;
+	b[n + 7] = 1;
+	b[n + 15] = (uint8_t)n_obj;
+	b[n + 31] = (uint8_t)table;
+	n += 32;
+	put("fuzz-plist", name, b[0], b + 1, n - 1);
+}
 
 static void gen_plist(void)
 {
@@ -384,6 +426,9 @@ static void gen_plist(void)
 		snprintf(text, sizeof(text), "%s%s%s", PLIST_HEAD, keys[i].body, PLIST_TAIL);
 		put_text("fuzz-plist", keys[i].name, text[0], text + 1);
 	}
+	gen_bplist_refs("binary-small-refs", 2, 3, false);
+	gen_bplist_refs("binary-expansion", 5, 14, false); /* 540 000 nodes: refused */
+	gen_bplist_refs("binary-cycle", 2, 3, true);
 }
 
 int main(int argc, char **argv)

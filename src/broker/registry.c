@@ -8,9 +8,11 @@
  * and running instances left by an earlier broker adopted.
  *
  * Restart recovery: the broker writes PATH.state (label, pid, process start
- * time) whenever a job starts or exits.  A new broker reads it after loading
+ * time) whenever a job starts or exits, through rundir.c (which trusts the
+ * file only if xpcd's uid owns it and no one else can write it).  A new broker reads it after loading
  * its jobs and adopts each recorded process that is still the same process
- * (same start time): it is not launched twice; its established links keep
+ * (same start time) and leads its own process group, as a job does: it is
+ * not launched twice; its established links keep
  * working; the broker watches it with a pidfd; the first new check-in for it
  * replaces it (SIGTERM, then SIGKILL after ExitTimeOut) since it serves the
  * old broker's channels.  See docs/broker.md.
@@ -30,7 +32,6 @@
 static Job *jobs;
 static Job *graveyard; /* unloaded jobs: pending timers may still name them */
 static bool booting = true; /* jobs are started only after state recovery */
-const char *broker_state_path;
 
 void broker_log(const char *fmt, ...)
 {
@@ -180,20 +181,15 @@ static unsigned long long proc_start_time(pid_t pid)
 
 void jobs_save_state(void)
 {
-	char tmp[4200];
-	FILE *f;
+	FILE *f = rundir_state_begin();
 
-	if (!broker_state_path)
-		return;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", broker_state_path);
-	f = fopen(tmp, "we");
 	if (!f)
 		return;
 	for (Job *j = jobs; j; j = j->next)
 		if (j->pid)
 			fprintf(f, "%d %llu %s\n", (int)j->pid, proc_start_time(j->pid), j->label);
-	if (fclose(f) == 0)
-		rename(tmp, broker_state_path);
+	if (rundir_state_commit(f) < 0)
+		broker_log("cannot write the state file: %s", strerror(errno));
 }
 
 static void orphan_exited(Job *job)
@@ -229,7 +225,7 @@ static void adopt(Job *job, pid_t pid)
 
 void jobs_recover_state(void)
 {
-	FILE *f = fopen(broker_state_path, "re");
+	FILE *f = rundir_state_read();
 	char label[4096];
 	unsigned long long start;
 	int pid;
@@ -238,7 +234,9 @@ void jobs_recover_state(void)
 		return;
 	while (fscanf(f, "%d %llu %4095s", &pid, &start, label) == 3) {
 		Job *job = jobs_find_label(label);
-		if (job && pid > 0 && !job->pid && start && proc_start_time(pid) == start) {
+		/* the same process (start time), and one the broker started: a
+		 * job leads its own process group */
+		if (job && pid > 0 && !job->pid && start && proc_start_time(pid) == start && getpgid(pid) == pid) {
 			if (job->launch_pending || job->pid)
 				continue;
 			adopt(job, pid);

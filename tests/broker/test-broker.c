@@ -4,10 +4,11 @@
  *   test-broker SCENARIO
  *
  * Each scenario starts `xpcd --socket DIR/xpcd.sock --jobs DIR/jobs` with
- * the echo-service job(s) it needs, talks to it with the public XPC API, and
- * at the end kills the broker and every job it started (their pids come from
- * the broker's state file), so nothing is left behind.  The programs' paths
- * come from the environment (XPCD, ECHO_SERVICE), set by meson.
+ * the echo-service job(s) it needs (broker-common.c), talks to it with the
+ * public XPC API, and at the end kills the broker and every job it started
+ * (their pids come from the broker's state file), so nothing is left
+ * behind.  The programs' paths come from the environment (XPCD,
+ * ECHO_SERVICE), set by meson.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,128 +26,41 @@
 #include <unistd.h>
 #include <xpc/xpc.h>
 
+#include "broker-common.h"
 #include "connection/connection.h"
 #include "harness.h"
 
 #define NAME "org.xpc.test.echo"
 
-static char dir[256], sock[300];
-static pid_t broker_pid;
-static const char *xpcd_path, *echo_path;
+static const char *echo_path;
 
 static void write_job(const char *label, const char *name, const char *extra)
 {
-	char path[512];
-	FILE *f;
+	char file[300], xml[2048];
 
-	snprintf(path, sizeof(path), "%s/jobs/%s.plist", dir, label);
-	f = fopen(path, "we");
-	REQUIRE(f);
-	fprintf(f,
-		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\"><dict>\n"
-		"<key>Label</key><string>%s</string>\n"
-		"<key>ProgramArguments</key><array><string>%s</string><string>%s</string></array>\n"
-		"<key>MachServices</key><dict><key>%s</key><true/></dict>\n"
-		"<key>ThrottleInterval</key><integer>1</integer>\n%s</dict></plist>\n",
-		label, echo_path, name, name, extra ? extra : "");
-	fclose(f);
+	snprintf(file, sizeof(file), "%s.plist", label);
+	snprintf(xml, sizeof(xml),
+		 "<key>Label</key><string>%s</string>\n"
+		 "<key>ProgramArguments</key><array><string>%s</string><string>%s</string></array>\n"
+		 "<key>MachServices</key><dict><key>%s</key><true/></dict>\n"
+		 "<key>ThrottleInterval</key><integer>1</integer>\n%s",
+		 label, echo_path, name, name, extra ? extra : "");
+	broker_write_job_file(file, xml);
 }
 
-/* Forks and execs xpcd on the test's socket and jobs, writing to its log;
- * returns at once (start_broker() also waits until it accepts). */
 static void spawn_broker(void)
 {
-	char log[512];
-
-	unlink(sock); /* a dead broker's socket file is not a live broker */
-	broker_pid = fork();
-	REQUIRE(broker_pid >= 0);
-	if (broker_pid == 0) {
-		snprintf(log, sizeof(log), "%s/xpcd.log", dir);
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (fd >= 0) { /* jobs inherit both (docs/broker.md): none may hold the test's pipes */
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		snprintf(log, sizeof(log), "%s/jobs", dir);
-		execl(xpcd_path, "xpcd", "--socket", sock, "--jobs", log, (char *)NULL);
-		_exit(127);
-	}
+	broker_spawn(NULL, 0);
 }
 
 static void start_broker(void)
 {
-	spawn_broker();
-	/* until it accepts: the file exists from bind() on, before listen() */
-	for (int i = 0; i < 500; i++) {
-		struct sockaddr_un sa = {.sun_family = AF_UNIX};
-		int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-		bool up = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-		if (fd >= 0)
-			close(fd);
-		if (up)
-			return;
-		usleep(10000);
-	}
-	REQUIRE(!"broker did not listen on its socket");
-}
-
-static void kill_jobs(void)
-{
-	char path[400];
-	FILE *f;
-	int pid;
-	unsigned long long start;
-	char label[256];
-
-	snprintf(path, sizeof(path), "%s.state", sock);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fscanf(f, "%d %llu %255s", &pid, &start, label) == 3)
-		if (pid > 0 && start && harness_proc_start_time(pid) == start) { /* not a recycled pid */
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-		}
-	fclose(f);
+	broker_start(NULL, 0);
 }
 
 static void stop_broker(void)
 {
-	if (broker_pid > 0) {
-		kill(broker_pid, SIGKILL);
-		harness_wait_pid(broker_pid, 10);
-		broker_pid = 0;
-	}
-}
-
-static void setup(void)
-{
-	char jobs[300];
-
-	snprintf(dir, sizeof(dir), "/tmp/xpc-broker-test.XXXXXX");
-	REQUIRE(mkdtemp(dir));
-	snprintf(sock, sizeof(sock), "%s/xpcd.sock", dir);
-	snprintf(jobs, sizeof(jobs), "%s/jobs", dir);
-	REQUIRE(mkdir(jobs, 0755) == 0);
-	setenv("XPCD_SOCKET", sock, 1);
-	harness_adopt_orphans();
-}
-
-static void teardown(void)
-{
-	char cmd[400];
-
-	stop_broker(); /* first, or a KeepAlive job is relaunched behind kill_jobs() */
-	kill_jobs();
-	harness_kill_children(); /* a job launched but not yet in the state file */
-	snprintf(cmd, sizeof(cmd), "cat %s/xpcd.log >&2; rm -rf %s", dir, dir);
-	if (harness_failures && system(cmd) < 0)
-		perror("system");
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) < 0)
-		perror("system");
+	broker_stop();
 }
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -219,7 +133,7 @@ static bool broker_request(const char *op, const char *label)
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	bool ok = false;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", broker_sock);
 	REQUIRE(fd >= 0);
 	REQUIRE(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
 	xpc_connection_t b = connection_create_from_socket(fd, NULL);
@@ -456,7 +370,7 @@ static void scenario_job_settings(void)
 		"<key>WorkingDirectory</key><string>%s/jobs</string>\n"
 		"<key>StandardOutPath</key><string>%s/job.out</string>\n"
 		"<key>StandardErrorPath</key><string>%s/job.err</string>\n"
-		"<key>LimitLoadToSessionType</key><string>Aqua</string>\n", dir, dir, dir);
+		"<key>LimitLoadToSessionType</key><string>Aqua</string>\n", broker_dir, broker_dir, broker_dir);
 	write_job("echo", NAME, extra);
 	start_broker();
 	xpc_connection_t c = connect_named(NAME, NULL);
@@ -465,7 +379,7 @@ static void scenario_job_settings(void)
 	const char *env = xpc_dictionary_get_string(r, "env");
 	const char *cwd = xpc_dictionary_get_string(r, "cwd");
 	CHECK(env && !strcmp(env, "forty-two"));
-	snprintf(path, sizeof(path), "%s/jobs", dir);
+	snprintf(path, sizeof(path), "%s/jobs", broker_dir);
 	CHECK(cwd && !strcmp(cwd, path));
 	xpc_release(r);
 
@@ -477,7 +391,7 @@ static void scenario_job_settings(void)
 	xpc_release(r);
 	xpc_release(msg);
 	for (int i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/job.%s", dir, i ? "err" : "out");
+		snprintf(path, sizeof(path), "%s/job.%s", broker_dir, i ? "err" : "out");
 		f = fopen(path, "re");
 		CHECK(f);
 		if (!f)
@@ -509,7 +423,7 @@ static void scenario_keepalive(void)
 	}
 	sleep(2);
 	close_conn(c);
-	snprintf(path, sizeof(path), "%s/xpcd.log", dir);
+	snprintf(path, sizeof(path), "%s/xpcd.log", broker_dir);
 	FILE *f = fopen(path, "re");
 	REQUIRE(f);
 	while (fgets(line, sizeof(line), f))
@@ -550,11 +464,11 @@ static void scenario_socket_ready(void)
 		struct sockaddr_un sa = {.sun_family = AF_UNIX};
 		int in = inotify_init1(IN_CLOEXEC), fd;
 
-		REQUIRE(in >= 0 && inotify_add_watch(in, dir, IN_CREATE | IN_MOVED_TO) >= 0);
+		REQUIRE(in >= 0 && inotify_add_watch(in, broker_dir, IN_CREATE | IN_MOVED_TO) >= 0);
 		spawn_broker();
 		CHECK(wait_for_name(in, "xpcd.sock") & IN_MOVED_TO);
 		close(in);
-		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", broker_sock);
 		fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 		REQUIRE(fd >= 0);
 		CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
@@ -670,19 +584,18 @@ int main(int argc, char **argv)
 		{NULL, NULL},
 	};
 
-	xpcd_path = getenv("XPCD");
 	echo_path = getenv("ECHO_SERVICE");
-	REQUIRE(argc == 2 && xpcd_path && echo_path);
+	REQUIRE(argc == 2 && getenv("XPCD") && echo_path);
 	harness_warm_dispatch();
 	harness_begin(60);
-	setup();
+	broker_setup();
 	for (int i = 0; scenarios[i].name; i++)
 		if (!strcmp(argv[1], scenarios[i].name)) {
 			scenarios[i].fn();
-			teardown();
+			broker_teardown();
 			return harness_end();
 		}
 	fprintf(stderr, "unknown scenario %s\n", argv[1]);
-	teardown();
+	broker_teardown();
 	return 2;
 }

@@ -99,6 +99,13 @@ static bool broker_listening(void)
 	return ok;
 }
 
+static const char *const *broker_args;
+
+void stress_set_broker_args(const char *const *args)
+{
+	broker_args = args;
+}
+
 void stress_set_broker_nofile(unsigned soft)
 {
 	broker_nofile = soft;
@@ -131,8 +138,13 @@ void stress_start_broker(void)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		const char *argv[32] = {"xpcd", "--socket", sock, "--jobs", jobs};
+		int n = 5;
+		for (int i = 0; broker_args && broker_args[i] && n < 31; i++)
+			argv[n++] = broker_args[i];
+		argv[n] = NULL;
 		apply_broker_nofile();
-		execl(getenv("XPCD"), "xpcd", "--socket", sock, "--jobs", jobs, (char *)NULL);
+		execv(getenv("XPCD"), (char *const *)argv);
 		_exit(127);
 	}
 	for (int i = 0; i < 1000; i++) {

@@ -38,6 +38,9 @@ void stress_start_broker(void);
 /* Brokers started from now on run with this soft RLIMIT_NOFILE (0: the
  * test's own); their jobs inherit it. */
 void stress_set_broker_nofile(unsigned soft);
+/* Brokers started from now on get these options too (NULL-terminated,
+ * borrowed; NULL: none), e.g. their link limits (xpcd(8)). */
+void stress_set_broker_args(const char *const *args);
 /* SIGKILL to the broker (not to its jobs); waits for it. */
 void stress_kill_broker(void);
 pid_t stress_broker_pid(void);

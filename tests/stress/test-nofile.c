@@ -23,7 +23,9 @@
  *                         service's descriptors come back, new connections
  *                         work.
  *   test-nofile broker    xpcd runs with a soft RLIMIT_NOFILE of 40 (its
- *                         service job is put back to 1024).  A client
+ *                         service job is put back to 1024) and link
+ *                         limits set far above what 40 allows
+ *                         (--max-links 1024, as with 2048 descriptors).  A client
  *                         process holds 100 raw links to the broker socket:
  *                         xpcd's accept fails with EMFILE and the rest wait
  *                         in the backlog.  Checked meanwhile: xpcd uses under
@@ -245,7 +247,13 @@ static void scenario_broker(void)
 	char line[512], out[1024];
 	StressStat base;
 
+	/* the link limits of a broker with plenty of descriptors and no idle
+	 * timeout, so that links (not the limits) exhaust its 40 */
+	static const char *const args[] = {"--max-links", "1024", "--max-links-per-user", "384", "--idle-timeout", "0",
+					   NULL};
+
 	stress_write_job("svc", NAME, svc_argv, NULL);
+	stress_set_broker_args(args);
 	stress_set_broker_nofile(40);
 	stress_start_broker();
 	REQUIRE(stress_stat(NAME, &base));

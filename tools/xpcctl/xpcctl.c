@@ -109,7 +109,9 @@ static int cmd_list(void)
 	for (size_t i = 0; i < xpc_array_get_count(jobs); i++) {
 		xpc_object_t j = xpc_array_get_value(jobs, i);
 		int64_t pid = xpc_dictionary_get_int64(j, "pid");
-		int64_t st = xpc_dictionary_get_int64(j, "last_exit_status");
+		/* absent from the jobs of other users (docs/broker.md): "-" */
+		int64_t st = xpc_dictionary_get_value(j, "last_exit_status") ? xpc_dictionary_get_int64(j, "last_exit_status")
+									       : -1;
 		char pids[24] = "-", sts[24] = "-";
 		if (pid)
 			snprintf(pids, sizeof(pids), "%lld", (long long)pid);

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rundir.c - the directory that holds the broker's socket, its lock and its
+ * state file, and the trust xpcd puts in them (docs/security.md, "The
+ * broker").
+ *
+ * xpcd keeps these files only in a directory it can trust: a real
+ * directory (not a symlink), owned by xpcd's own uid or by root, that
+ * neither its group nor others can write.  Anything else is refused at
+ * start-up with a message naming the directory, its owner and its mode:
+ * someone who can write there could replace the socket, plant a state file
+ * naming a process group for xpcd to kill, or point the state file's
+ * temporary name at a file of xpcd's user.  The directory is opened once
+ * (rundir_open) and every file in it is reached through that descriptor.
+ *
+ *   SOCKET.lock   flock()ed for the broker's life: one broker per socket;
+ *                 holds the owner's pid (for the second broker's message)
+ *   SOCKET.state  the running jobs (registry.c); trusted only if it is a
+ *                 regular file owned by xpcd's uid that others cannot
+ *                 write; written to SOCKET.state.tmp (created anew with
+ *                 O_EXCL | O_NOFOLLOW) and renamed into place
+ *
+ * The socket itself is bound by control.c, under the same directory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "broker/job.h"
+
+static int dir_fd = -1;
+static int lock_fd = -1;
+static char base[256]; /* the socket's file name in the directory */
+
+/* True when a file of @st may be trusted by xpcd: owned by xpcd's uid (or
+ * root, when @root_ok) and not writable by group or others. */
+static bool owner_trusted(const struct stat *st, bool root_ok)
+{
+	return (st->st_uid == geteuid() || (root_ok && st->st_uid == 0)) &&
+	       !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/* The directory of @socket_path, checked (see the top).  Return: 0, or -1
+ * with @err filled. */
+static int rundir_check(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dir_fd < 0) {
+		snprintf(err, errlen, "socket directory %s: %s%s", dir, strerror(errno),
+			 errno == ELOOP ? " (a symbolic link: refused)" : "");
+		return -1;
+	}
+	if (fstat(dir_fd, &st) < 0) {
+		snprintf(err, errlen, "socket directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!owner_trusted(&st, true)) {
+		snprintf(err, errlen,
+			 "socket directory %s is owned by uid %u with mode %04o: refused "
+			 "(it must belong to xpcd's uid %u or root and be writable by no one else)",
+			 dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+			 (unsigned)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
+/* Takes SOCKET.lock.  Return: 0, or -1 with @err filled (another broker
+ * holds it, or the lock file cannot be trusted). */
+static int rundir_lock(const char *socket_path, char *err, size_t errlen)
+{
+	char name[300], pid[32] = "";
+	struct stat st;
+	ssize_t n;
+
+	snprintf(name, sizeof(name), "%s.lock", base);
+	lock_fd = openat(dir_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (lock_fd < 0 || fstat(lock_fd, &st) < 0) {
+		snprintf(err, errlen, "%s.lock: %s", socket_path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || !owner_trusted(&st, false)) {
+		snprintf(err, errlen, "%s.lock: owned by uid %u with mode %04o: refused",
+			 socket_path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		n = pread(lock_fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = 0;
+		pid[strcspn(pid, "\n")] = 0;
+		snprintf(err, errlen,
+			 "another broker%s%s already serves %s (%s.lock is held): exiting",
+			 pid[0] ? " with pid " : "", pid, socket_path, socket_path);
+		return -1;
+	}
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(lock_fd, 0) < 0 || pwrite(lock_fd, pid, (size_t)n, 0) != n)
+		broker_log("%s.lock: cannot record the pid: %s", socket_path, strerror(errno));
+	return 0;
+}
+
+int rundir_open(const char *socket_path, char *err, size_t errlen)
+{
+	char *copy = strdup(socket_path), *copy2 = strdup(socket_path);
+	int r = -1;
+
+	if (!copy || !copy2) {
+		snprintf(err, errlen, "out of memory");
+	} else if (strlen(basename(copy2)) + 16 > sizeof(base) || !strcmp(basename(copy2), "/") ||
+		   !strcmp(basename(copy2), ".") || !strcmp(basename(copy2), "..")) {
+		snprintf(err, errlen, "%s: not a usable socket file name", socket_path);
+	} else {
+		snprintf(base, sizeof(base), "%s", basename(copy2));
+		r = rundir_check(dirname(copy), err, errlen);
+		if (r == 0)
+			r = rundir_lock(socket_path, err, errlen);
+	}
+	free(copy);
+	free(copy2);
+	return r;
+}
+
+int rundir_fd(void)
+{
+	return dir_fd;
+}
+
+FILE *rundir_state_read(void)
+{
+	char name[300];
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	if (dir_fd < 0)
+		return NULL;
+	snprintf(name, sizeof(name), "%s.state", base);
+	fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !owner_trusted(&st, false)) {
+		broker_log("%s: not a regular file of uid %u that only it can write "
+			   "(uid %u, mode %04o): ignored, no job adopted",
+			   name, (unsigned)geteuid(), (unsigned)st.st_uid,
+			   (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return NULL;
+	}
+	f = fdopen(fd, "r");
+	if (!f)
+		close(fd);
+	return f;
+}
+
+FILE *rundir_state_begin(void)
+{
+	char name[300];
+	FILE *f;
+	int fd;
+
+	if (dir_fd < 0)
+		return NULL;
+	snprintf(name, sizeof(name), "%s.state.tmp", base);
+	if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
+		return NULL;
+	fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "w");
+	if (!f)
+		close(fd);
+	return f;
+}
+
+int rundir_state_commit(FILE *f)
+{
+	char tmp[300], name[300];
+
+	snprintf(tmp, sizeof(tmp), "%s.state.tmp", base);
+	snprintf(name, sizeof(name), "%s.state", base);
+	if (fclose(f) != 0) {
+		unlinkat(dir_fd, tmp, 0);
+		return -1;
+	}
+	return renameat(dir_fd, tmp, dir_fd, name);
+}
