@@ -122,29 +122,33 @@ static void fuzz_session(const uint8_t *p, size_t n)
 		n -= (size_t)k;
 	}
 	shutdown(sv[1], SHUT_WR);
-	while (read(sv[1], sink, sizeof(sink)) > 0)
-		;
+	for (;;) { /* EOF only once the session closed its end (libFuzzer's SIGALRM: EINTR) */
+		ssize_t k = read(sv[1], sink, sizeof(sink));
+
+		if (k == 0 || (k < 0 && errno != EINTR))
+			break;
+	}
 	dispatch_semaphore_wait(run.gone, DISPATCH_TIME_FOREVER);
 	remote_session_release(s);
-	dispatch_sync(q, ^{ /* after the sources' cancel handlers: the fd is closed */
-	});
 	close(sv[1]);
 	dispatch_release(run.gone);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int base = -1;
+	static bool warm;
+	int before;
 
 	if (size < 1)
 		return 0;
 	if (data[0] & 1) {
-		if (base < 0) {
-			fuzz_session(data + 1, 0); /* the dispatch runtime's descriptors exist from here on */
-			base = fuzz_count_fds();
+		if (!warm) { /* the dispatch runtime's descriptors exist from here on */
+			fuzz_session(data + 1, 0);
+			warm = true;
 		}
+		before = fuzz_count_fds();
 		fuzz_session(data + 1, size - 1);
-		fuzz_check_fds(base, fuzz_count_fds(), "fuzz-remote session");
+		fuzz_check_fds(before, fuzz_count_fds(), "fuzz-remote session");
 	} else {
 		fuzz_reader(data + 1, size - 1, 1 + (data[0] >> 1));
 	}

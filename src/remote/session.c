@@ -69,6 +69,7 @@ struct RemoteSession {
 	void *ctx;
 	dispatch_queue_t q;
 	dispatch_source_t rsrc, wsrc;
+	dispatch_source_t timer; /* a server's set-up timeout, until ready */
 	int sources_live;
 	bool r_suspended, w_armed;
 	bool started, closed, ready;
@@ -263,6 +264,15 @@ int remote_session_send(RemoteSession *s, int32_t stream, uint32_t flags, uint64
 
 /* ---- receiving ------------------------------------------------------------ */
 
+static void session_stop_timer(RemoteSession *s)
+{
+	if (s->timer) {
+		dispatch_source_cancel(s->timer);
+		dispatch_release(s->timer);
+		s->timer = NULL;
+	}
+}
+
 /* Server: answers a set-up message in kind, once per kind; ready when both
  * 0x201 and INIT_HANDSHAKE have come. */
 static void session_setup_message(RemoteSession *s, int32_t stream, const RemoteMessage *m)
@@ -281,6 +291,7 @@ static void session_setup_message(RemoteSession *s, int32_t stream, const Remote
 	}
 	if (!s->ready && s->got_setup && s->got_init) {
 		s->ready = true;
+		session_stop_timer(s);
 		s->ops->ready(s, s->ctx);
 	}
 }
@@ -521,6 +532,7 @@ static void session_teardown(RemoteSession *s, const char *reason)
 	if (s->closed)
 		return;
 	s->closed = true;
+	session_stop_timer(s);
 	if (s->rsrc) {
 		session_read_pause(s, false);
 		dispatch_source_cancel(s->rsrc);
@@ -642,7 +654,26 @@ static void session_setup_timeout(void *ctx)
 
 	if (!s->ready)
 		session_teardown(s, "set-up timed out");
-	remote_session_release(s);
+}
+
+static void session_timer_gone(void *ctx)
+{
+	remote_session_release(ctx);
+}
+
+/* The set-up timeout as a source, cancelled at ready or teardown (a
+ * dispatch_after would keep every short session alive for its span). */
+static void session_start_timer(RemoteSession *s)
+{
+	s->timer = dispatch_source_create(DISPATCH_SOURCE_TYPE_TIMER, 0, 0, s->q);
+	if (!s->timer)
+		return;
+	dispatch_set_context(s->timer, remote_session_retain(s));
+	dispatch_source_set_event_handler_f(s->timer, session_setup_timeout);
+	dispatch_source_set_cancel_handler_f(s->timer, session_timer_gone);
+	dispatch_source_set_timer(s->timer, dispatch_time(DISPATCH_TIME_NOW, REMOTE_SETUP_TIMEOUT_S * NSEC_PER_SEC),
+				  DISPATCH_TIME_FOREVER, NSEC_PER_SEC);
+	dispatch_resume(s->timer);
 }
 
 static void session_client_ready(void *ctx)
@@ -671,8 +702,7 @@ static void session_start_run(void *ctx)
 		session_read_pause(s, false);
 		session_flush(s); /* a server's SETTINGS leave before it reads */
 		if (s->server)
-			dispatch_after_f(dispatch_time(DISPATCH_TIME_NOW, REMOTE_SETUP_TIMEOUT_S * NSEC_PER_SEC), s->q,
-					 remote_session_retain(s), session_setup_timeout);
+			session_start_timer(s);
 		else
 			dispatch_async_f(s->q, remote_session_retain(s), session_client_ready);
 	}
