@@ -465,6 +465,35 @@ static void scenario_not_loopback(void)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 }
 
+/* Runs @cmd with the shell; its standard output in @out.  Return: status. */
+static int run_output(const char *cmd, char *out, size_t size)
+{
+	FILE *f = popen(cmd, "re");
+	size_t n;
+
+	REQUIRE(f);
+	n = fread(out, 1, size - 1, f);
+	out[n] = '\0';
+	return pclose(f);
+}
+
+/* xpcctl --remote HOST:PORT list / send. */
+static void scenario_xpcctl(void)
+{
+	char cmd[1024], out[8192];
+
+	snprintf(cmd, sizeof(cmd), "%s --remote 127.0.0.1:%u list", getenv("XPCCTL"), disc_port);
+	CHECK_EQ_INT(run_output(cmd, out, sizeof(out)), 0);
+	CHECK(strstr(out, "\"" NAME "\"") && strstr(out, "\"Handshake\""));
+	snprintf(cmd, sizeof(cmd), "%s --remote 127.0.0.1:%u send " NAME " '{\"op\": \"echo\", \"value\": 5}'",
+		 getenv("XPCCTL"), disc_port);
+	CHECK_EQ_INT(run_output(cmd, out, sizeof(out)), 0);
+	CHECK(strstr(out, "\"value\": 5"));
+	snprintf(cmd, sizeof(cmd), "%s --remote 127.0.0.1:%u send org.xpc.test.none '{}' 2>/dev/null",
+		 getenv("XPCCTL"), disc_port);
+	CHECK_EQ_INT(WEXITSTATUS(run_output(cmd, out, sizeof(out))), 3);
+}
+
 /* The independent HTTP/2 client (python3-h2) against the serving side:
  * Debian's python3 (scripts/install-deps.sh installs python3-h2 for it). */
 static void scenario_h2(void)
@@ -496,6 +525,7 @@ int main(int argc, char **argv)
 		{"descriptor", scenario_descriptor}, {"kill-job", scenario_kill_job},
 		{"drop", scenario_drop}, {"kill-client", scenario_kill_client},
 		{"not-loopback", scenario_not_loopback}, {"h2", scenario_h2},
+		{"xpcctl", scenario_xpcctl},
 	};
 
 	if (argc == 3 && !strcmp(argv[1], "client-hang"))
