@@ -176,7 +176,7 @@ static double measure_raw(int fd, size_t size, double *ns, int iters)
 int main(void)
 {
 	uint16_t rport, tport;
-	int rl = remote_net_listen("127.0.0.1", 0, &rport), tl = remote_net_listen("127.0.0.1", 0, &tport), tfd;
+	int rl = remote_net_listen("127.0.0.1", 0, false, &rport), tl = remote_net_listen("127.0.0.1", 0, false, &tport), tfd;
 	pid_t rpid, tpid;
 	xpc_connection_t c;
 	double remote_med[N_SIZES], raw_med[N_SIZES], *ns;

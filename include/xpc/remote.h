@@ -9,6 +9,9 @@
  * xpc-remoted(8) serves chosen local services that way; these calls reach
  * such a host (or anything else speaking the framing).
  *
+ * Sessions are cleartext, or inside TLS with a pre-shared key (the
+ * _with_options calls).
+ *
  * Nothing here exists in Apple's headers; every name carries the prefix
  * xpc_linux_ so it cannot collide with a future Apple function.  The calls
  * block while they connect (at most XPC_LINUX_REMOTE_TIMEOUT_MS).
@@ -61,6 +64,27 @@ XPC_EXPORT xpc_object_t xpc_linux_remote_copy_services(const char *host, uint16_
 XPC_LINUX_EXTENSION
 XPC_EXPORT xpc_connection_t xpc_linux_remote_connection_create(const char *host, uint16_t port, const char *name,
 							       dispatch_queue_t targetq);
+
+/*
+ * Options of the _with_options calls: a dictionary (NULL: none).
+ * - XPC_LINUX_REMOTE_TLS_PSK_IDENTITY (string, 1..128 bytes) and
+ *   XPC_LINUX_REMOTE_TLS_PSK (data, 16..64 bytes): run the session inside
+ *   TLS with that pre-shared key; the host (xpc-remoted --psk-file) must
+ *   hold the same identity and key.  There are no certificates: each side
+ *   proves it knows the key.  Without them the session is cleartext.
+ * Other keys are refused (EINVAL), as are a missing or malformed half.
+ */
+#define XPC_LINUX_REMOTE_TLS_PSK_IDENTITY "TLSPSKIdentity"
+#define XPC_LINUX_REMOTE_TLS_PSK "TLSPSK"
+
+XPC_LINUX_EXTENSION
+XPC_EXPORT xpc_object_t xpc_linux_remote_copy_services_with_options(const char *host, uint16_t port,
+								    xpc_object_t options, char **ret_error);
+
+XPC_LINUX_EXTENSION
+XPC_EXPORT xpc_connection_t xpc_linux_remote_connection_create_with_options(const char *host, uint16_t port,
+									    const char *name, xpc_object_t options,
+									    dispatch_queue_t targetq);
 
 __XPC_END_DECLS
 

@@ -95,13 +95,60 @@ static void remote_set_error(char **ret_error, const char *what, const char *why
 		*ret_error = NULL;
 }
 
+/* The TLS configuration @options ask for: NULL with *ret_err 0 for none;
+ * NULL with *ret_err EINVAL or ENOMEM when they are wrong. */
+static RemoteTls *remote_client_tls(xpc_object_t options, int *ret_err)
+{
+	const char *identity;
+	xpc_object_t key;
+	__block bool unknown = false;
+	RemoteTls *t;
+
+	*ret_err = 0;
+	if (!options)
+		return NULL;
+	if (xpc_get_type(options) != XPC_TYPE_DICTIONARY) {
+		*ret_err = EINVAL;
+		return NULL;
+	}
+	xpc_dictionary_apply(options, ^bool(const char *k, xpc_object_t v) {
+		unknown |= strcmp(k, XPC_LINUX_REMOTE_TLS_PSK_IDENTITY) && strcmp(k, XPC_LINUX_REMOTE_TLS_PSK);
+		return true;
+	});
+	identity = xpc_dictionary_get_string(options, XPC_LINUX_REMOTE_TLS_PSK_IDENTITY);
+	key = xpc_dictionary_get_value(options, XPC_LINUX_REMOTE_TLS_PSK);
+	if (unknown || (!identity != !key) || (key && xpc_get_type(key) != XPC_TYPE_DATA)) {
+		*ret_err = EINVAL;
+		return NULL;
+	}
+	if (!identity)
+		return NULL;
+	t = remote_tls_new_psk(false, identity, xpc_data_get_bytes_ptr(key), xpc_data_get_length(key));
+	if (!t)
+		*ret_err = errno;
+	return t;
+}
+
+/* A client session over @fd (consumed), inside TLS when @tls. */
+static RemoteSession *remote_client_session(int fd, RemoteTls *tls, const RemoteSessionOps *ops, void *ctx,
+					    dispatch_queue_t q)
+{
+	RemoteSession *s = remote_session_new(fd, false, ops, ctx, q);
+
+	if (s && tls && remote_session_set_tls(s, tls) < 0) {
+		remote_session_release(s);
+		return NULL;
+	}
+	return s;
+}
+
 /* Runs a discovery session on @fd (consumed) until the handshake came or
  * the session ended or timed out.  Return: +1 handshake or NULL (errno). */
-static xpc_object_t remote_discover(int fd, char **ret_error)
+static xpc_object_t remote_discover(int fd, RemoteTls *tls, char **ret_error)
 {
 	Discover d = {.done = dispatch_semaphore_create(0), .gone = dispatch_semaphore_create(0)};
 	dispatch_queue_t q = dispatch_queue_create("org.xpc.remote.discover", NULL);
-	RemoteSession *s = remote_session_new(fd, false, &discover_ops, &d, q);
+	RemoteSession *s = remote_client_session(fd, tls, &discover_ops, &d, q);
 	bool timed_out = false;
 
 	if (s) {
@@ -123,18 +170,37 @@ static xpc_object_t remote_discover(int fd, char **ret_error)
 	return NULL;
 }
 
-xpc_object_t xpc_linux_remote_copy_services(const char *host, uint16_t port, char **ret_error)
+xpc_object_t xpc_linux_remote_copy_services_with_options(const char *host, uint16_t port, xpc_object_t options,
+							 char **ret_error)
 {
-	int fd = remote_net_connect(host, port, XPC_LINUX_REMOTE_TIMEOUT_MS);
+	int err, fd;
+	RemoteTls *tls = remote_client_tls(options, &err);
+	xpc_object_t hs;
 
 	if (ret_error)
 		*ret_error = NULL;
+	if (err) {
+		remote_set_error(ret_error, "bad options", strerror(err));
+		errno = err;
+		return NULL;
+	}
+	fd = remote_net_connect(host, port, XPC_LINUX_REMOTE_TIMEOUT_MS);
 	if (fd < 0) {
+		remote_tls_release(tls);
 		remote_set_error(ret_error, "cannot connect", strerror(-fd));
 		errno = -fd;
 		return NULL;
 	}
-	return remote_discover(fd, ret_error);
+	hs = remote_discover(fd, tls, ret_error);
+	err = errno;
+	remote_tls_release(tls);
+	errno = err;
+	return hs;
+}
+
+xpc_object_t xpc_linux_remote_copy_services(const char *host, uint16_t port, char **ret_error)
+{
+	return xpc_linux_remote_copy_services_with_options(host, port, NULL, ret_error);
 }
 
 /* The port the handshake gives for @name: 0 if none or not a decimal
@@ -321,8 +387,9 @@ static void link_side_event(RemoteLink *l, xpc_object_t ev)
 		remote_session_close(l->s, "connection cancelled");
 }
 
-/* The user's connection over @fd (consumed), bridged to a session. */
-static xpc_connection_t remote_link_create(int fd, dispatch_queue_t targetq)
+/* The user's connection over @fd (consumed), bridged to a session (inside
+ * TLS when @tls). */
+static xpc_connection_t remote_link_create(int fd, RemoteTls *tls, dispatch_queue_t targetq)
 {
 	int sv[2];
 	RemoteLink *l;
@@ -341,7 +408,7 @@ static xpc_connection_t remote_link_create(int fd, dispatch_queue_t targetq)
 	else
 		close(sv[1]);
 	if (l && l->side)
-		l->s = remote_session_new(fd, false, &link_ops, l, l->q);
+		l->s = remote_client_session(fd, tls, &link_ops, l, l->q);
 	else
 		close(fd);
 	if (!user || !l || !l->s) {
@@ -363,27 +430,47 @@ static xpc_connection_t remote_link_create(int fd, dispatch_queue_t targetq)
 	return user;
 }
 
-xpc_connection_t xpc_linux_remote_connection_create(const char *host, uint16_t port, const char *name,
-						    dispatch_queue_t targetq)
+/* The port of service @name, through the discovery port @port (errno). */
+static uint16_t remote_lookup_port(const char *host, uint16_t port, const char *name, xpc_object_t options)
 {
-	xpc_object_t hs;
-	int fd;
+	xpc_object_t hs = xpc_linux_remote_copy_services_with_options(host, port, options, NULL);
 
-	if (name) {
-		hs = xpc_linux_remote_copy_services(host, port, NULL);
-		if (!hs)
-			return NULL;
-		port = remote_service_port(hs, name);
-		xpc_release(hs);
-		if (!port) {
-			errno = ENOENT;
-			return NULL;
-		}
+	if (!hs)
+		return 0;
+	port = remote_service_port(hs, name);
+	xpc_release(hs);
+	if (!port)
+		errno = ENOENT;
+	return port;
+}
+
+xpc_connection_t xpc_linux_remote_connection_create_with_options(const char *host, uint16_t port, const char *name,
+								 xpc_object_t options, dispatch_queue_t targetq)
+{
+	int err, fd;
+	RemoteTls *tls;
+	xpc_connection_t c;
+
+	if (name && !(port = remote_lookup_port(host, port, name, options)))
+		return NULL;
+	tls = remote_client_tls(options, &err);
+	if (err) {
+		errno = err;
+		return NULL;
 	}
 	fd = remote_net_connect(host, port, XPC_LINUX_REMOTE_TIMEOUT_MS);
 	if (fd < 0) {
+		remote_tls_release(tls);
 		errno = -fd;
 		return NULL;
 	}
-	return remote_link_create(fd, targetq);
+	c = remote_link_create(fd, tls, targetq);
+	remote_tls_release(tls);
+	return c;
+}
+
+xpc_connection_t xpc_linux_remote_connection_create(const char *host, uint16_t port, const char *name,
+						    dispatch_queue_t targetq)
+{
+	return xpc_linux_remote_connection_create_with_options(host, port, name, NULL, targetq);
 }

@@ -4,8 +4,9 @@
  *
  * Every socket is non-blocking and close-on-exec, with TCP_NODELAY (the
  * protocol is request/reply: Nagle would hold each small message back).
- * Listening is limited to loopback addresses: the transport is cleartext
- * and has no authentication of its own (docs/remote.md, "Security").
+ * Listening is limited to loopback addresses unless the caller runs TLS:
+ * the cleartext transport has no authentication of its own
+ * (docs/remote.md, "Security").
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -115,7 +116,7 @@ static int net_listen_on(const struct addrinfo *ai, uint16_t *ret_port)
 	return fd;
 }
 
-int remote_net_listen(const char *addr, uint16_t port, uint16_t *ret_port)
+int remote_net_listen(const char *addr, uint16_t port, bool any_address, uint16_t *ret_port)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE};
 	struct addrinfo *res;
@@ -125,7 +126,7 @@ int remote_net_listen(const char *addr, uint16_t port, uint16_t *ret_port)
 	snprintf(serv, sizeof(serv), "%u", port);
 	if (getaddrinfo(addr, serv, &hints, &res) != 0)
 		return -EINVAL;
-	if (!remote_net_is_loopback(res->ai_addr))
+	if (!any_address && !remote_net_is_loopback(res->ai_addr))
 		fd = -EPERM;
 	else
 		fd = net_listen_on(res, ret_port);

@@ -115,6 +115,7 @@ xpc_object_t remote_error_dictionary(const char *text);
 #define REMOTE_SETUP_TIMEOUT_S 10        /* a server's wait for the set-up messages */
 
 typedef struct RemoteSession RemoteSession;
+typedef struct RemoteTls RemoteTls; /* tls.c */
 
 typedef struct RemoteSessionOps {
 	/* The set-up messages have arrived (server) or been sent (client). */
@@ -135,7 +136,11 @@ typedef struct RemoteSessionOps {
  *         on ENOMEM.
  */
 RemoteSession *remote_session_new(int fd, bool server, const RemoteSessionOps *ops, void *ctx, dispatch_queue_t q);
-/* Starts the I/O (server: its SETTINGS go out first; client: the set-up). */
+/* Runs the session inside TLS (@tls in the session's role, retained);
+ * before remote_session_start() only.  Return: 0 or -ENOMEM. */
+int remote_session_set_tls(RemoteSession *s, RemoteTls *tls);
+/* Starts the I/O (TLS: the handshake first; then server: its SETTINGS go
+ * out first; client: the set-up). */
 void remote_session_start(RemoteSession *s);
 /*
  * remote_session_send() - queue one message; any thread.
@@ -150,6 +155,29 @@ void remote_session_close(RemoteSession *s, const char *reason);
 RemoteSession *remote_session_retain(RemoteSession *s);
 void remote_session_release(RemoteSession *s);
 
+/* ---- TLS with a pre-shared key (tls.c) ------------------------------------ */
+
+#define REMOTE_TLS_MIN_KEY 16u
+#define REMOTE_TLS_MAX_KEY 64u
+#define REMOTE_TLS_MAX_IDENTITY 128u
+
+typedef struct ssl_st SSL;
+
+/* A TLS configuration for one role: @identity names the key (1..128
+ * bytes), @key is 16..64 bytes (copied).  Return: one reference, or NULL
+ * with errno EINVAL (bad identity or key length) or ENOMEM. */
+RemoteTls *remote_tls_new_psk(bool server, const char *identity, const void *key, size_t key_len);
+/* The same from a file holding one line "IDENTITY:HEXKEY".  On failure
+ * *ret_error says why (static text). */
+RemoteTls *remote_tls_load_psk_file(bool server, const char *path, const char **ret_error);
+RemoteTls *remote_tls_retain(RemoteTls *t);
+void remote_tls_release(RemoteTls *t); /* NULL is fine */
+bool remote_tls_is_server(const RemoteTls *t);
+/* An SSL over @fd (borrowed) in @t's role; NULL on ENOMEM. */
+SSL *remote_tls_ssl_new(RemoteTls *t, int fd);
+/* The text of this thread's last OpenSSL error (cleared). */
+const char *remote_tls_error(void);
+
 /* ---- sockets (net.c) ------------------------------------------------------ */
 
 /* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
@@ -158,9 +186,10 @@ bool remote_net_is_loopback(const struct sockaddr *sa);
  * socket with TCP_NODELAY.  Return: fd, or a negative errno (-EHOSTUNREACH
  * also when the name did not resolve). */
 int remote_net_connect(const char *host, uint16_t port, int timeout_ms);
-/* Listens on @addr:@port (port 0: the kernel picks); loopback only.
- * Return: fd (non-blocking, close-on-exec) with *ret_port, or a negative
- * errno: -EPERM for an address that is not loopback. */
-int remote_net_listen(const char *addr, uint16_t port, uint16_t *ret_port);
+/* Listens on @addr:@port (port 0: the kernel picks); loopback only unless
+ * @any_address (the caller has TLS).  Return: fd (non-blocking,
+ * close-on-exec) with *ret_port, or a negative errno: -EPERM for an
+ * address that is not loopback. */
+int remote_net_listen(const char *addr, uint16_t port, bool any_address, uint16_t *ret_port);
 
 #endif

@@ -51,6 +51,7 @@ struct RemotePort {
 	dispatch_source_t src;
 	char *name;             /* service port: the local service */
 	xpc_object_t handshake; /* discovery port: what it answers */
+	RemoteTls *tls;         /* NULL: cleartext */
 	_Atomic unsigned sessions;
 };
 
@@ -256,6 +257,10 @@ static void port_accept_one(RemotePort *port, int fd)
 	p->port = port;
 	p->q = dispatch_queue_create("org.xpc.remote.peer", NULL);
 	p->s = remote_session_new(fd, true, &peer_ops, p, p->q);
+	if (p->s && port->tls && remote_session_set_tls(p->s, port->tls) < 0) {
+		remote_session_release(p->s);
+		p->s = NULL;
+	}
 	if (!p->s) {
 		atomic_fetch_sub(&port->sessions, 1);
 		dispatch_release(p->q);
@@ -300,23 +305,25 @@ static RemotePort *port_new(int listen_fd)
 	return port;
 }
 
-RemotePort *remote_serve_discovery(int listen_fd, xpc_object_t handshake)
+RemotePort *remote_serve_discovery(int listen_fd, xpc_object_t handshake, RemoteTls *tls)
 {
 	RemotePort *port = port_new(listen_fd);
 
 	if (!port)
 		return NULL;
+	port->tls = tls ? remote_tls_retain(tls) : NULL;
 	port->handshake = xpc_retain(handshake);
 	dispatch_resume(port->src);
 	return port;
 }
 
-RemotePort *remote_serve_service(int listen_fd, const char *name)
+RemotePort *remote_serve_service(int listen_fd, const char *name, RemoteTls *tls)
 {
 	RemotePort *port = port_new(listen_fd);
 
 	if (!port)
 		return NULL;
+	port->tls = tls ? remote_tls_retain(tls) : NULL;
 	port->name = strdup(name);
 	dispatch_resume(port->src);
 	return port;

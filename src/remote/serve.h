@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <xpc/xpc.h>
 
+#include "remote/remote.h"
+
 /* Sessions one port holds at a time; more are accepted and closed. */
 #define REMOTE_MAX_SESSIONS 64u
 /* Requests of one session waiting for the local service's reply. */
@@ -20,9 +22,10 @@ typedef struct RemotePort RemotePort;
  * remote_serve_discovery() - answer every session on @listen_fd with
  * @handshake (retained) once its set-up has arrived.
  * @listen_fd: consumed; a listening, non-blocking TCP socket
+ * @tls:       NULL, or every session runs inside TLS with it (retained)
  * Return: the port (lives until the process ends), or NULL (ENOMEM).
  */
-RemotePort *remote_serve_discovery(int listen_fd, xpc_object_t handshake);
+RemotePort *remote_serve_discovery(int listen_fd, xpc_object_t handshake, RemoteTls *tls);
 
 /*
  * remote_serve_service() - bridge every session on @listen_fd to the local
@@ -31,7 +34,7 @@ RemotePort *remote_serve_discovery(int listen_fd, xpc_object_t handshake);
  * @listen_fd: consumed
  * Return: the port, or NULL (ENOMEM).
  */
-RemotePort *remote_serve_service(int listen_fd, const char *name);
+RemotePort *remote_serve_service(int listen_fd, const char *name, RemoteTls *tls);
 
 /* A handshake dictionary: MessageType, MessagingProtocolVersion 7, @uuid,
  * Properties (@properties, retained), Services from @names/@ports.

@@ -25,6 +25,12 @@
  * reason and fails the call, and the session is torn down after nghttp2
  * returned, never inside it.
  *
+ * TLS (tls.c): with a configuration set, the session first runs the TLS
+ * handshake over the socket (no HTTP/2 byte leaves before it is done) and
+ * then reads and writes through OpenSSL; everything else is the same.
+ * Decrypted bytes OpenSSL holds do not make the socket readable, so the
+ * reader is run again while SSL_pending() says there are some.
+ *
  * Bounds: only streams 1 and 3 exist (any other HEADERS ends the session;
  * push is off); a header block holds at most REMOTE_MAX_HEADERS fields and
  * REMOTE_MAX_HEADER_FRAMES HEADERS/CONTINUATION frames come per session;
@@ -38,7 +44,10 @@
  * block queued from another thread one.
  */
 #include <errno.h>
+#include <limits.h>
 #include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,10 +91,15 @@ struct RemoteSession {
 	size_t wlen, woff;
 	unsigned header_fields, header_frames;
 	bool got_setup, got_init, answered_empty, answered_setup, answered_init;
+	RemoteTls *tls;         /* NULL: cleartext */
+	SSL *ssl;
+	bool handshaking;       /* TLS handshake not done: no HTTP/2 bytes yet */
+	bool tls_want_write;    /* OpenSSL waits for the socket to take bytes */
 };
 
 static void session_teardown(RemoteSession *s, const char *reason);
 static void session_flush(RemoteSession *s);
+static void session_read_again(RemoteSession *s);
 
 RemoteSession *remote_session_retain(RemoteSession *s)
 {
@@ -107,6 +121,9 @@ static void session_free(RemoteSession *s)
 	if (s->h2)
 		nghttp2_session_del(s->h2);
 	free(s->wbuf);
+	if (s->ssl)
+		SSL_free(s->ssl);
+	remote_tls_release(s->tls);
 	if (s->fd >= 0)
 		close(s->fd);
 	dispatch_release(s->q);
@@ -399,6 +416,59 @@ static int session_on_frame(nghttp2_session *h2, const nghttp2_frame *frame, voi
 
 /* ---- socket I/O ----------------------------------------------------------- */
 
+/* The outcome of an SSL call that did not succeed, as the socket calls'. */
+static ssize_t session_tls_outcome(RemoteSession *s, int rv)
+{
+	switch (SSL_get_error(s->ssl, rv)) {
+	case SSL_ERROR_WANT_READ:
+		return -EAGAIN;
+	case SSL_ERROR_WANT_WRITE:
+		s->tls_want_write = true;
+		return -EAGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		ERR_clear_error();
+		return rv == 0 ? 0 : -EIO; /* an EOF without close_notify is an EOF */
+	default:
+		ERR_clear_error();
+		return -EPROTO;
+	}
+}
+
+/* Reads up to @n bytes: >0, 0 at EOF, -EAGAIN, or another negative errno. */
+static ssize_t session_io_read(RemoteSession *s, void *buf, size_t n)
+{
+	ssize_t k;
+
+	if (s->ssl) {
+		k = SSL_read(s->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
+		return k > 0 ? k : session_tls_outcome(s, (int)k);
+	}
+	do
+		k = recv(s->fd, buf, n, 0);
+	while (k < 0 && errno == EINTR);
+	return k < 0 ? -errno : k;
+}
+
+/* Writes up to @n bytes: how many, -EAGAIN, or another negative errno. */
+static ssize_t session_io_write(RemoteSession *s, const void *p, size_t n)
+{
+	ssize_t k;
+
+	if (s->ssl) {
+		k = SSL_write(s->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
+		if (k > 0)
+			return k;
+		k = session_tls_outcome(s, (int)k);
+		return k == 0 ? -EPIPE : k;
+	}
+	do
+		k = send(s->fd, p, n, MSG_NOSIGNAL);
+	while (k < 0 && errno == EINTR);
+	return k < 0 ? -errno : k;
+}
+
 static void session_read_pause(RemoteSession *s, bool pause)
 {
 	if (pause == s->r_suspended || !s->rsrc)
@@ -425,11 +495,9 @@ static void session_write_arm(RemoteSession *s, bool arm)
 static bool session_write_leftover(RemoteSession *s)
 {
 	while (s->woff < s->wlen) {
-		ssize_t n = send(s->fd, s->wbuf + s->woff, s->wlen - s->woff, MSG_NOSIGNAL);
+		ssize_t n = session_io_write(s, s->wbuf + s->woff, s->wlen - s->woff);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
+		if (n == -EAGAIN)
 			return false;
 		if (n < 0) {
 			session_teardown(s, "connection lost");
@@ -446,6 +514,8 @@ static bool session_write_leftover(RemoteSession *s)
 /* Sends what nghttp2 has; keeps what the socket does not take. */
 static void session_flush(RemoteSession *s)
 {
+	if (s->handshaking)
+		return;
 	while (!s->closed) {
 		const uint8_t *data;
 		ssize_t n, k;
@@ -459,8 +529,8 @@ static void session_flush(RemoteSession *s)
 		}
 		if (n == 0)
 			break;
-		k = send(s->fd, data, (size_t)n, MSG_NOSIGNAL);
-		if (k < 0 && errno != EAGAIN && errno != EINTR) {
+		k = session_io_write(s, data, (size_t)n);
+		if (k < 0 && k != -EAGAIN) {
 			session_teardown(s, "connection lost");
 			return;
 		}
@@ -477,10 +547,33 @@ static void session_flush(RemoteSession *s)
 	}
 	if (s->closed)
 		return;
-	session_write_arm(s, s->wlen > 0);
+	session_write_arm(s, s->wlen > 0 || s->tls_want_write);
 	session_read_pause(s, s->wlen > 0);
+	if (!s->wlen && s->ssl && SSL_pending(s->ssl) > 0)
+		session_read_again(s); /* decrypted bytes the socket will not signal */
 	if (!nghttp2_session_want_read(s->h2) && !nghttp2_session_want_write(s->h2))
 		session_teardown(s, "session ended");
+}
+
+/* Runs the TLS handshake on; true once it is done (then the HTTP/2 bytes
+ * nghttp2 holds go out). */
+static bool session_tls_handshake(RemoteSession *s)
+{
+	int rv = SSL_do_handshake(s->ssl);
+
+	s->tls_want_write = false;
+	if (rv == 1) {
+		s->handshaking = false;
+		session_write_arm(s, false);
+		session_flush(s);
+		return !s->closed;
+	}
+	if (session_tls_outcome(s, rv) != -EAGAIN) {
+		session_teardown(s, "TLS handshake failed");
+		return false;
+	}
+	session_write_arm(s, s->tls_want_write);
+	return false;
 }
 
 static void session_on_readable(void *ctx)
@@ -488,12 +581,12 @@ static void session_on_readable(void *ctx)
 	RemoteSession *s = ctx;
 	uint8_t buf[16384];
 
+	if (s->handshaking && !session_tls_handshake(s))
+		return;
 	for (int i = 0; i < REMOTE_READ_BURST && !s->closed && !s->wlen; i++) {
-		ssize_t n = recv(s->fd, buf, sizeof(buf), 0), rv;
+		ssize_t n = session_io_read(s, buf, sizeof(buf)), rv;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
+		if (n == -EAGAIN)
 			break;
 		if (n <= 0) {
 			session_teardown(s, n == 0 ? "connection closed by peer" : "connection lost");
@@ -511,7 +604,32 @@ static void session_on_readable(void *ctx)
 
 static void session_on_writable(void *ctx)
 {
-	session_flush(ctx);
+	RemoteSession *s = ctx;
+
+	if (s->handshaking) {
+		if (session_tls_handshake(s))
+			session_on_readable(s);
+		return;
+	}
+	if (s->tls_want_write) { /* an SSL_read waited for this */
+		s->tls_want_write = false;
+		session_on_readable(s);
+	}
+	session_flush(s);
+}
+
+static void session_read_again_run(void *ctx)
+{
+	RemoteSession *s = ctx;
+
+	if (!s->closed)
+		session_on_readable(s);
+	remote_session_release(s);
+}
+
+static void session_read_again(RemoteSession *s)
+{
+	dispatch_async_f(s->q, remote_session_retain(s), session_read_again_run);
 }
 
 static void session_source_gone(void *ctx)
@@ -700,13 +818,26 @@ static void session_start_run(void *ctx)
 		session_teardown(s, "out of memory");
 	} else {
 		session_read_pause(s, false);
-		session_flush(s); /* a server's SETTINGS leave before it reads */
+		if (s->handshaking)
+			session_tls_handshake(s); /* a client's hello; a server waits for one */
+		else
+			session_flush(s); /* a server's SETTINGS leave before it reads */
 		if (s->server)
 			session_start_timer(s);
 		else
 			dispatch_async_f(s->q, remote_session_retain(s), session_client_ready);
 	}
 	remote_session_release(s);
+}
+
+int remote_session_set_tls(RemoteSession *s, RemoteTls *tls)
+{
+	s->ssl = remote_tls_ssl_new(tls, s->fd);
+	if (!s->ssl)
+		return -ENOMEM;
+	s->tls = remote_tls_retain(tls);
+	s->handshaking = true;
+	return 0;
 }
 
 void remote_session_start(RemoteSession *s)

@@ -86,7 +86,9 @@ static void start_broker(void)
 	REQUIRE(!"broker did not listen");
 }
 
-/* Starts xpc-remoted with @extra_arg (may be NULL) and reads its ports.
+static const char *remoted_psk; /* --psk-file for start_remoted(), or NULL */
+
+/* Starts xpc-remoted on @addr and reads its ports.
  * Return: true when it said "ready". */
 static bool start_remoted(const char *addr)
 {
@@ -101,7 +103,11 @@ static bool start_remoted(const char *addr)
 	REQUIRE(remoted_pid >= 0);
 	if (remoted_pid == 0) {
 		dup2(p[1], 1);
-		execl(getenv("XPC_REMOTED"), "xpc-remoted", "--address", addr, "--port", "0", NAME, (char *)NULL);
+		if (remoted_psk)
+			execl(getenv("XPC_REMOTED"), "xpc-remoted", "--address", addr, "--port", "0", "--psk-file",
+			      remoted_psk, NAME, (char *)NULL);
+		else
+			execl(getenv("XPC_REMOTED"), "xpc-remoted", "--address", addr, "--port", "0", NAME, (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -465,6 +471,100 @@ static void scenario_not_loopback(void)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 }
 
+static xpc_object_t psk_options(const char *identity, uint8_t fill)
+{
+	xpc_object_t o = xpc_dictionary_create(NULL, NULL, 0);
+	uint8_t key[32];
+
+	memset(key, fill, sizeof(key));
+	xpc_dictionary_set_string(o, XPC_LINUX_REMOTE_TLS_PSK_IDENTITY, identity);
+	xpc_dictionary_set_data(o, XPC_LINUX_REMOTE_TLS_PSK, key, sizeof(key));
+	return o;
+}
+
+/* TLS with a pre-shared key: the right key works, a wrong key, a wrong
+ * identity or cleartext do not, and a key file others can read is
+ * refused. */
+static void scenario_tls(void)
+{
+	char psk[400];
+	FILE *f;
+	xpc_object_t good = psk_options("test-host", 0xa5), bad_key = psk_options("test-host", 0x5a);
+	xpc_object_t bad_id = psk_options("other-host", 0xa5), odd = xpc_dictionary_create(NULL, NULL, 0), hs, r;
+	xpc_connection_t c;
+	char *err = NULL;
+
+	snprintf(psk, sizeof(psk), "%s/psk", dir);
+	f = fopen(psk, "we");
+	REQUIRE(f);
+	fprintf(f, "test-host:");
+	for (int i = 0; i < 32; i++)
+		fprintf(f, "a5");
+	fprintf(f, "\n");
+	fclose(f);
+	kill_pid(&remoted_pid);
+	remoted_psk = psk;
+	REQUIRE(chmod(psk, 0644) == 0);
+	CHECK(!start_remoted("127.0.0.1")); /* others may read the key: refused */
+	harness_wait_pid(remoted_pid, 10);
+	remoted_pid = 0;
+	REQUIRE(chmod(psk, 0600) == 0);
+	REQUIRE(start_remoted("127.0.0.1"));
+	hs = xpc_linux_remote_copy_services_with_options("127.0.0.1", (uint16_t)disc_port, good, &err);
+	CHECK(hs && xpc_dictionary_get_dictionary(xpc_dictionary_get_dictionary(hs, "Services"), NAME));
+	if (hs)
+		xpc_release(hs);
+	c = xpc_linux_remote_connection_create_with_options("127.0.0.1", (uint16_t)disc_port, NAME, good, NULL);
+	REQUIRE(c);
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+	});
+	xpc_connection_resume(c);
+	r = request(c, "echo", 11);
+	CHECK(xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_int64(r, "value") == 11);
+	xpc_release(r);
+	{ /* 4 MiB each way: many TLS records, partial writes, pending bytes */
+		size_t n = 4u << 20;
+		char *big = malloc(n);
+		xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0), v;
+
+		for (size_t i = 0; i < n; i++)
+			big[i] = (char)(i * 7);
+		xpc_dictionary_set_string(msg, "op", "echo");
+		xpc_dictionary_set_data(msg, "value", big, n);
+		r = xpc_connection_send_message_with_reply_sync(c, msg);
+		v = xpc_get_type(r) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_value(r, "value") : NULL;
+		CHECK(v && xpc_data_get_length(v) == n && !memcmp(xpc_data_get_bytes_ptr(v), big, n));
+		xpc_release(r);
+		xpc_release(msg);
+		free(big);
+	}
+	finish_connection(c);
+	CHECK(!xpc_linux_remote_copy_services_with_options("127.0.0.1", (uint16_t)disc_port, bad_key, NULL) &&
+	      errno == EPROTO);
+	CHECK(!xpc_linux_remote_copy_services_with_options("127.0.0.1", (uint16_t)disc_port, bad_id, NULL) &&
+	      errno == EPROTO);
+	CHECK(!xpc_linux_remote_copy_services("127.0.0.1", (uint16_t)disc_port, NULL) && errno == EPROTO);
+	/* straight to the service port with a wrong key: the connection is
+	 * made, its session fails at the handshake, the request gets INVALID */
+	c = xpc_linux_remote_connection_create_with_options("127.0.0.1", (uint16_t)svc_port, NULL, bad_key, NULL);
+	REQUIRE(c);
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+	});
+	xpc_connection_resume(c);
+	r = request(c, "echo", 12);
+	CHECK(r == XPC_ERROR_CONNECTION_INVALID);
+	xpc_release(r);
+	xpc_release(c);
+	xpc_dictionary_set_string(odd, "Colour", "blue");
+	CHECK(!xpc_linux_remote_copy_services_with_options("127.0.0.1", (uint16_t)disc_port, odd, NULL) &&
+	      errno == EINVAL);
+	free(err);
+	xpc_release(good);
+	xpc_release(bad_key);
+	xpc_release(bad_id);
+	xpc_release(odd);
+}
+
 /* Runs @cmd with the shell; its standard output in @out.  Return: status. */
 static int run_output(const char *cmd, char *out, size_t size)
 {
@@ -525,7 +625,7 @@ int main(int argc, char **argv)
 		{"descriptor", scenario_descriptor}, {"kill-job", scenario_kill_job},
 		{"drop", scenario_drop}, {"kill-client", scenario_kill_client},
 		{"not-loopback", scenario_not_loopback}, {"h2", scenario_h2},
-		{"xpcctl", scenario_xpcctl},
+		{"xpcctl", scenario_xpcctl}, {"tls", scenario_tls},
 	};
 
 	if (argc == 3 && !strcmp(argv[1], "client-hang"))
