@@ -181,7 +181,8 @@ static xpc_connection_t connect_remote(xpc_object_t *last_event)
 	REQUIRE(c);
 	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
 		if (last_event && (xpc_get_type(ev) == XPC_TYPE_ERROR || xpc_get_type(ev) == XPC_TYPE_DICTIONARY))
-			*last_event = xpc_retain(ev); /* errors are immortal; a test keeps at most one dictionary */
+			/* errors are immortal; a test keeps at most one dictionary */
+			__atomic_store_n(last_event, xpc_retain(ev), __ATOMIC_SEQ_CST);
 	});
 	xpc_connection_resume(c);
 	return c;
@@ -297,7 +298,7 @@ static void scenario_loopback(void)
 	/* the service's unprompted message reaches the event handler */
 	r = request(c, "push", 7);
 	xpc_release(r);
-	for (int i = 0; i < 500 && !last; i++)
+	for (int i = 0; i < 500 && !__atomic_load_n(&last, __ATOMIC_SEQ_CST); i++)
 		usleep(10000);
 	CHECK(last && xpc_get_type(last) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_int64(last, "pushed") == 7);
 	if (last)
@@ -372,7 +373,7 @@ static void scenario_kill_job(void)
  * reply and the event handler get XPC_ERROR_CONNECTION_INVALID. */
 static void scenario_drop(void)
 {
-	__block xpc_object_t last = NULL;
+	xpc_object_t last = NULL;
 	xpc_connection_t c = connect_remote((xpc_object_t *)&last);
 	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0), r;
 	dispatch_semaphore_t done = dispatch_semaphore_create(0);
@@ -391,9 +392,9 @@ static void scenario_drop(void)
 	kill_pid(&remoted_pid);
 	dispatch_semaphore_wait(done, DISPATCH_TIME_FOREVER);
 	CHECK(answer == XPC_ERROR_CONNECTION_INVALID);
-	for (int i = 0; i < 500 && last != XPC_ERROR_CONNECTION_INVALID; i++)
+	for (int i = 0; i < 500 && __atomic_load_n(&last, __ATOMIC_SEQ_CST) != XPC_ERROR_CONNECTION_INVALID; i++)
 		usleep(10000);
-	CHECK(last == XPC_ERROR_CONNECTION_INVALID);
+	CHECK(__atomic_load_n(&last, __ATOMIC_SEQ_CST) == XPC_ERROR_CONNECTION_INVALID);
 	r = request(c, "echo", 3);
 	CHECK(r == XPC_ERROR_CONNECTION_INVALID);
 	dispatch_release(done);
