@@ -136,6 +136,17 @@ static void kill_pid(pid_t *pid)
 	}
 }
 
+/* On an early exit (REQUIRE): no process left behind holding the test's
+ * output (meson would wait for it until the timeout). */
+static void kill_all_at_exit(void)
+{
+	if (remoted_pid > 0)
+		kill(remoted_pid, SIGKILL);
+	if (broker_pid > 0)
+		kill(broker_pid, SIGKILL);
+	harness_kill_children();
+}
+
 static void setup(void)
 {
 	char jobs[300];
@@ -148,6 +159,7 @@ static void setup(void)
 	REQUIRE(mkdir(jobs, 0755) == 0);
 	setenv("XPCD_SOCKET", sock, 1);
 	harness_adopt_orphans();
+	atexit(kill_all_at_exit);
 	write_job();
 	start_broker();
 	REQUIRE(chmod(sock, 0666) == 0); /* as the system broker's: xpc-remoted is nobody */
