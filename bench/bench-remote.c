@@ -9,6 +9,7 @@
  *               Apple's encoding) to a child process whose server session
  *               (src/remote/session.c) sends each request's body back as
  *               the reply: { "data": payload }
+ *   remote-xpc-tls  the same inside TLS with a pre-shared key (tls.c)
  *   raw-tcp     write the payload, read it back, on a TCP_NODELAY loopback
  *               socket to a child that echoes it
  *
@@ -53,9 +54,13 @@ static void echo_closed(RemoteSession *s, const char *reason, void *ctx)
 
 static const RemoteSessionOps echo_ops = {.ready = echo_ready, .message = echo_message, .closed = echo_closed};
 
+static const uint8_t bench_key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+static bool echo_tls; /* the child's sessions run TLS */
+
 static void remote_echo_child(int lfd)
 {
 	dispatch_queue_t q = dispatch_queue_create("bench-remote", NULL);
+	RemoteTls *tls = echo_tls ? remote_tls_new_psk(true, "bench", bench_key, sizeof(bench_key)) : NULL;
 
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
@@ -70,6 +75,8 @@ static void remote_echo_child(int lfd)
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		s = remote_session_new(fd, true, &echo_ops, NULL, q);
+		if (s && tls)
+			remote_session_set_tls(s, tls);
 		if (s)
 			remote_session_start(s);
 	}
@@ -132,7 +139,7 @@ static pid_t spawn(int lfd, void (*child)(int))
 
 /* ---- the measurements --------------------------------------------------- */
 
-static double measure_remote(xpc_connection_t c, size_t size, double *ns, int iters)
+static double measure_remote(xpc_connection_t c, const char *series, size_t size, double *ns, int iters)
 {
 	char *payload = calloc(1, size);
 	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
@@ -150,7 +157,7 @@ static double measure_remote(xpc_connection_t c, size_t size, double *ns, int it
 	}
 	xpc_release(msg);
 	free(payload);
-	bench_report_ns("rtt", "remote-xpc", (long)size, ns, iters);
+	bench_report_ns("rtt", series, (long)size, ns, iters);
 	return ns[iters / 2];
 }
 
@@ -176,15 +183,20 @@ static double measure_raw(int fd, size_t size, double *ns, int iters)
 int main(void)
 {
 	uint16_t rport, tport;
-	int rl = remote_net_listen("127.0.0.1", 0, false, &rport), tl = remote_net_listen("127.0.0.1", 0, false, &tport), tfd;
-	pid_t rpid, tpid;
-	xpc_connection_t c;
-	double remote_med[N_SIZES], raw_med[N_SIZES], *ns;
+	uint16_t sport;
+	int rl = remote_net_listen("127.0.0.1", 0, false, &rport), tl = remote_net_listen("127.0.0.1", 0, false, &tport);
+	int sl = remote_net_listen("127.0.0.1", 0, false, &sport), tfd;
+	pid_t rpid, tpid, spid;
+	xpc_connection_t c, cs;
+	xpc_object_t opts = NULL;
+	double remote_med[N_SIZES], tls_med[N_SIZES], raw_med[N_SIZES], *ns;
 	int iters = 2000;
 
-	if (rl < 0 || tl < 0)
+	if (rl < 0 || tl < 0 || sl < 0)
 		bench_fail("listen on 127.0.0.1");
 	rpid = spawn(rl, remote_echo_child);
+	echo_tls = true;
+	spid = spawn(sl, remote_echo_child);
 	tpid = spawn(tl, raw_echo_child);
 	tfd = remote_net_connect("127.0.0.1", tport, 10000);
 	if (tfd < 0)
@@ -194,25 +206,42 @@ int main(void)
 	c = xpc_linux_remote_connection_create("127.0.0.1", rport, NULL, NULL);
 	if (!c)
 		bench_fail("remote connect");
+
+	opts = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_string(opts, XPC_LINUX_REMOTE_TLS_PSK_IDENTITY, "bench");
+	xpc_dictionary_set_data(opts, XPC_LINUX_REMOTE_TLS_PSK, bench_key, sizeof(bench_key));
+	cs = xpc_linux_remote_connection_create_with_options("127.0.0.1", sport, NULL, opts, NULL);
+	if (!cs)
+		bench_fail("remote TLS connect");
 	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
 	});
+	xpc_connection_set_event_handler(cs, ^(xpc_object_t ev) {
+	});
 	xpc_connection_resume(c);
+	xpc_connection_resume(cs);
 	ns = malloc(sizeof(double) * (size_t)iters);
 	for (size_t i = 0; i < N_SIZES; i++) {
 		raw_med[i] = measure_raw(tfd, sizes[i], ns, iters);
-		remote_med[i] = measure_remote(c, sizes[i], ns, iters);
+		remote_med[i] = measure_remote(c, "remote-xpc", sizes[i], ns, iters);
+		tls_med[i] = measure_remote(cs, "remote-xpc-tls", sizes[i], ns, iters);
 	}
-	fprintf(stderr, "%10s %14s %14s %8s\n", "payload", "remote-xpc us", "raw-tcp us", "ratio");
+	fprintf(stderr, "%10s %14s %14s %8s %18s %8s\n", "payload", "remote-xpc us", "raw-tcp us", "ratio",
+		"remote-xpc-tls us", "ratio");
 	for (size_t i = 0; i < N_SIZES; i++)
-		fprintf(stderr, "%10zu %14.1f %14.1f %7.2fx\n", sizes[i], remote_med[i] / 1000.0, raw_med[i] / 1000.0,
-			remote_med[i] / raw_med[i]);
+		fprintf(stderr, "%10zu %14.1f %14.1f %7.2fx %18.1f %7.2fx\n", sizes[i], remote_med[i] / 1000.0,
+			raw_med[i] / 1000.0, remote_med[i] / raw_med[i], tls_med[i] / 1000.0, tls_med[i] / raw_med[i]);
 	free(ns);
+	xpc_release(opts);
 	xpc_connection_cancel(c);
 	xpc_release(c);
+	xpc_connection_cancel(cs);
+	xpc_release(cs);
 	close(tfd);
 	kill(rpid, SIGKILL);
+	kill(spid, SIGKILL);
 	kill(tpid, SIGKILL);
 	waitpid(rpid, NULL, 0);
+	waitpid(spid, NULL, 0);
 	waitpid(tpid, NULL, 0);
 	return 0;
 }

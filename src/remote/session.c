@@ -35,8 +35,9 @@
  * push is off); a header block holds at most REMOTE_MAX_HEADERS fields and
  * REMOTE_MAX_HEADER_FRAMES HEADERS/CONTINUATION frames come per session;
  * a stream's reader holds at most one message body (REMOTE_MAX_BODY); the
- * out-queue holds at most REMOTE_MAX_UNSENT bytes; while the socket does
- * not take our bytes, reading stops (a peer that does not read cannot make
+ * out-queue holds at most REMOTE_MAX_UNSENT bytes; output is gathered
+ * from nghttp2 into one buffer of about REMOTE_GATHER bytes per write;
+ * while the socket does not take our bytes, reading stops (a peer that does not read cannot make
  * us buffer its PINGs' answers); nghttp2 itself caps queued control frames.
  *
  * References: the creator holds one; each live dispatch source one (the
@@ -61,6 +62,7 @@
 #define REMOTE_MAX_HEADERS 32u
 #define REMOTE_MAX_HEADER_FRAMES 16u
 #define REMOTE_READ_BURST 8
+#define REMOTE_GATHER (64u << 10) /* output gathered for one write */
 
 typedef struct OutMsg {
 	struct OutMsg *next;
@@ -87,8 +89,8 @@ struct RemoteSession {
 	bool provider[2];      /* our HEADERS + data provider are submitted */
 	OutMsg *out_head, *out_tail;
 	size_t unsent;
-	uint8_t *wbuf;          /* bytes nghttp2 gave us that the socket did not take */
-	size_t wlen, woff;
+	uint8_t *wbuf;          /* output gathered from nghttp2, not yet written */
+	size_t wlen, woff, wcap;
 	unsigned header_fields, header_frames;
 	bool got_setup, got_init, answered_empty, answered_setup, answered_init;
 	RemoteTls *tls;         /* NULL: cleartext */
@@ -491,7 +493,7 @@ static void session_write_arm(RemoteSession *s, bool arm)
 		dispatch_suspend(s->wsrc);
 }
 
-/* Writes the leftover bytes; false if the socket is full (or failed). */
+/* Writes the gathered bytes; false if the socket is full (or failed). */
 static bool session_write_leftover(RemoteSession *s)
 {
 	while (s->woff < s->wlen) {
@@ -505,10 +507,41 @@ static bool session_write_leftover(RemoteSession *s)
 		}
 		s->woff += (size_t)n;
 	}
-	free(s->wbuf);
-	s->wbuf = NULL;
 	s->wlen = s->woff = 0;
 	return true;
+}
+
+/* Collects what nghttp2 has to send, up to about REMOTE_GATHER bytes, so
+ * that one write (one TLS record run) carries many frames.  The bytes are
+ * copied: nghttp2's pointer lives only until its next call.
+ * Return: 0, or -1 when the session was torn down. */
+static int session_gather(RemoteSession *s)
+{
+	while (s->wlen < REMOTE_GATHER) {
+		const uint8_t *data;
+		ssize_t n = nghttp2_session_mem_send(s->h2, &data);
+
+		if (n < 0) {
+			session_teardown(s, nghttp2_strerror((int)n));
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if (s->wlen + (size_t)n > s->wcap) {
+			size_t cap = s->wlen + (size_t)n > REMOTE_GATHER ? s->wlen + (size_t)n : REMOTE_GATHER;
+			uint8_t *p = realloc(s->wbuf, cap);
+
+			if (!p) {
+				session_teardown(s, "out of memory");
+				return -1;
+			}
+			s->wbuf = p;
+			s->wcap = cap;
+		}
+		memcpy(s->wbuf + s->wlen, data, (size_t)n);
+		s->wlen += (size_t)n;
+	}
+	return 0;
 }
 
 /* Sends what nghttp2 has; keeps what the socket does not take. */
@@ -517,33 +550,8 @@ static void session_flush(RemoteSession *s)
 	if (s->handshaking)
 		return;
 	while (!s->closed) {
-		const uint8_t *data;
-		ssize_t n, k;
-
-		if (!session_write_leftover(s))
+		if (!session_write_leftover(s) || session_gather(s) < 0 || !s->wlen)
 			break;
-		n = nghttp2_session_mem_send(s->h2, &data);
-		if (n < 0) {
-			session_teardown(s, nghttp2_strerror((int)n));
-			return;
-		}
-		if (n == 0)
-			break;
-		k = session_io_write(s, data, (size_t)n);
-		if (k < 0 && k != -EAGAIN) {
-			session_teardown(s, "connection lost");
-			return;
-		}
-		k = k < 0 ? 0 : k;
-		if (k < n) {
-			s->wbuf = malloc((size_t)(n - k));
-			if (!s->wbuf) {
-				session_teardown(s, "out of memory");
-				return;
-			}
-			memcpy(s->wbuf, data + k, (size_t)(n - k));
-			s->wlen = (size_t)(n - k);
-		}
 	}
 	if (s->closed)
 		return;
