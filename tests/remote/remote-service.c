@@ -8,6 +8,7 @@
  *   "fd"     a reply holding a descriptor (cannot cross hosts)
  *   "push"   first sends the peer an unprompted { "pushed": value }, then
  *            answers as "echo"
+ *   "peers"  { "peers": how many peer connections are open now }
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <xpc/xpc.h>
+
+static int live_peers; /* peers whose INVALID has not come yet (atomic) */
 
 static void answer(xpc_connection_t peer, xpc_object_t msg, const char *op)
 {
@@ -28,6 +31,8 @@ static void answer(xpc_connection_t peer, xpc_object_t msg, const char *op)
 		xpc_dictionary_set_value(reply, "fd", fd);
 		xpc_release(fd);
 	}
+	if (!strcmp(op, "peers"))
+		xpc_dictionary_set_int64(reply, "peers", __atomic_load_n(&live_peers, __ATOMIC_SEQ_CST));
 	xpc_dictionary_set_int64(reply, "pid", getpid());
 	xpc_dictionary_set_int64(reply, "euid", xpc_connection_get_euid(peer));
 	if (v)
@@ -38,9 +43,12 @@ static void answer(xpc_connection_t peer, xpc_object_t msg, const char *op)
 
 static void serve(xpc_connection_t peer)
 {
+	__atomic_add_fetch(&live_peers, 1, __ATOMIC_SEQ_CST);
 	xpc_connection_set_event_handler(peer, ^(xpc_object_t msg) {
 		const char *op;
 
+		if (msg == XPC_ERROR_CONNECTION_INVALID)
+			__atomic_sub_fetch(&live_peers, 1, __ATOMIC_SEQ_CST);
 		if (xpc_get_type(msg) != XPC_TYPE_DICTIONARY)
 			return;
 		op = xpc_dictionary_get_string(msg, "op");

@@ -433,8 +433,9 @@ static int client_hang(const char *port)
 	return 0;
 }
 
-/* A remote client killed mid-request: xpc-remoted stays up and serves the
- * next client. */
+/* A remote client killed mid-request: xpc-remoted ends its session and
+ * the local connection behind it (the service sees its peer go), stays up
+ * and serves the next client. */
 static void scenario_kill_client(void)
 {
 	int p[2];
@@ -461,6 +462,19 @@ static void scenario_kill_client(void)
 	r = request(c, "echo", 9);
 	CHECK(xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_int64(r, "value") == 9);
 	xpc_release(r);
+	for (int i = 0;; i++) { /* only this client's peer is left */
+		int64_t peers;
+
+		r = request(c, "peers", 0);
+		peers = xpc_dictionary_get_int64(r, "peers");
+		xpc_release(r);
+		if (peers == 1)
+			break;
+		CHECK(i < 500);
+		if (i >= 500)
+			break;
+		usleep(10000);
+	}
 	finish_connection(c);
 	CHECK(harness_proc_alive(remoted_pid));
 }
