@@ -498,6 +498,8 @@ static void scenario_not_loopback(void)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 }
 
+static int run_output(const char *cmd, char *out, size_t size);
+
 static xpc_object_t psk_options(const char *identity, uint8_t fill)
 {
 	xpc_object_t o = xpc_dictionary_create(NULL, NULL, 0);
@@ -582,6 +584,14 @@ static void scenario_tls(void)
 	CHECK(r == XPC_ERROR_CONNECTION_INVALID);
 	xpc_release(r);
 	xpc_release(c);
+	{ /* xpcctl --psk-file */
+		char cmd[1024], out[8192];
+
+		snprintf(cmd, sizeof(cmd), "%s --remote 127.0.0.1:%u --psk-file %s send " NAME
+			 " '{\"op\": \"echo\", \"value\": 6}'", getenv("XPCCTL"), disc_port, psk);
+		CHECK_EQ_INT(run_output(cmd, out, sizeof(out)), 0);
+		CHECK(strstr(out, "\"value\": 6"));
+	}
 	xpc_dictionary_set_string(odd, "Colour", "blue");
 	CHECK(!xpc_linux_remote_copy_services_with_options("127.0.0.1", (uint16_t)disc_port, odd, NULL) &&
 	      errno == EINVAL);

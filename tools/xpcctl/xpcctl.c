@@ -5,9 +5,10 @@
  *     list | print LABEL | load PATH | unload LABEL | enable LABEL |
  *     disable LABEL | kickstart [-k] LABEL | kill SIGNAL LABEL |
  *     lookup NAME | send [--description] NAME JSON
- *   xpcctl --remote HOST:PORT list | send [--description] NAME JSON
+ *   xpcctl --remote HOST:PORT [--psk-file FILE] list | send [--description] NAME JSON
  *     the same over RemoteXPC (docs/remote.md): the services of a host's
- *     discovery port, and a message to one of them
+ *     discovery port, and a message to one of them (inside TLS with the
+ *     pre-shared key of FILE, "IDENTITY:HEXKEY", as xpc-remoted's)
  *
  * It speaks the broker protocol (docs/broker.md) with libxpc over the
  * broker socket ($XPCD_SOCKET, else the user's, else the system's), and
@@ -15,6 +16,7 @@
  * Exit status: 0 success, 1 the broker or service refused, 2 usage,
  * 3 no broker or service reachable.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -35,6 +37,35 @@ enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 static bool use_system;
 static char remote_host[256]; /* --remote HOST:PORT */
 static uint16_t remote_port;
+static xpc_object_t remote_options; /* --psk-file: the TLS options */
+
+/* --psk-file FILE ("IDENTITY:HEXKEY") into remote_options. */
+static bool load_psk(const char *path)
+{
+	char line[512], *colon;
+	uint8_t key[64];
+	size_t n = 0;
+	FILE *f = fopen(path, "re");
+	bool ok = f && fgets(line, sizeof(line), f) && (colon = strchr(line, ':'));
+
+	if (f)
+		fclose(f);
+	if (!ok)
+		return false;
+	line[strcspn(line, "\n")] = '\0';
+	*colon = '\0';
+	const char *h = colon + 1;
+
+	for (; *h && n < sizeof(key); h += 2)
+		if (!isxdigit((unsigned char)h[0]) || !isxdigit((unsigned char)h[1]) || sscanf(h, "%2hhx", &key[n++]) != 1)
+			return false;
+	if (*h)
+		return false;
+	remote_options = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_string(remote_options, XPC_LINUX_REMOTE_TLS_PSK_IDENTITY, line);
+	xpc_dictionary_set_data(remote_options, XPC_LINUX_REMOTE_TLS_PSK, key, n);
+	return true;
+}
 
 /* Splits HOST:PORT ([V6]:PORT too) into remote_host and remote_port. */
 static bool parse_remote(const char *arg)
@@ -58,7 +89,7 @@ static bool parse_remote(const char *arg)
 static int cmd_remote_list(void)
 {
 	char *err = NULL, *json;
-	xpc_object_t hs = xpc_linux_remote_copy_services(remote_host, remote_port, &err);
+	xpc_object_t hs = xpc_linux_remote_copy_services_with_options(remote_host, remote_port, remote_options, &err);
 
 	if (!hs) {
 		fprintf(stderr, "xpcctl: %s:%u: %s\n", remote_host, remote_port, err ? err : strerror(errno));
@@ -285,7 +316,7 @@ static int cmd_send(const char *name, const char *json, bool description)
 		return EXIT_USAGE;
 	}
 	if (remote_port) {
-		c = xpc_linux_remote_connection_create(remote_host, remote_port, name, NULL);
+		c = xpc_linux_remote_connection_create_with_options(remote_host, remote_port, name, remote_options, NULL);
 		if (!c) {
 			fprintf(stderr, "xpcctl: %s:%u: %s: %s\n", remote_host, remote_port, name, strerror(errno));
 			xpc_release(msg);
@@ -331,7 +362,8 @@ static int usage(FILE *f)
 		   "  lookup NAME               ask the broker for a service name\n"
 		   "  send [--description] NAME JSON   send a message, print the reply\n"
 		   "The broker is $XPCD_SOCKET, else the user broker, else the system broker.\n"
-		   "xpcctl --remote HOST:PORT list | send [--description] NAME JSON: over RemoteXPC.\n");
+		   "xpcctl --remote HOST:PORT [--psk-file FILE] list | send [--description] NAME JSON:\n"
+		   "  the same over RemoteXPC (with FILE: inside TLS with its pre-shared key).\n");
 	return f == stdout ? 0 : EXIT_USAGE;
 }
 
@@ -347,6 +379,13 @@ int main(int argc, char **argv)
 		if (!parse_remote(argv[i + 1]))
 			return usage(stderr);
 		i += 2;
+		if (i + 1 < argc && !strcmp(argv[i], "--psk-file")) {
+			if (!load_psk(argv[i + 1])) {
+				fprintf(stderr, "xpcctl: %s: expected one line IDENTITY:HEXKEY\n", argv[i + 1]);
+				return EXIT_USAGE;
+			}
+			i += 2;
+		}
 	}
 	if (i >= argc)
 		return usage(stderr);
