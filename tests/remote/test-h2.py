@@ -148,6 +148,7 @@ class Client:
         rest = b""
         while len(rest) < length:
             rest += self.sock.recv(length - len(rest))
+        frame.parse_body(memoryview(rest))
         self.pending_server_bytes = hdr + rest
         return frame
 
@@ -225,8 +226,11 @@ def find(msgs, stream, flags):
 def test_discovery(disc_port, svc_port, name):
     c = Client(disc_port)
     frame = c.first_frame_before_sending()
-    check(frame is not None and frame.type == 0x4 and not (frame.flags and "ACK" in frame.flags),
+    check(frame is not None and frame.type == 0x4 and "ACK" not in frame.flags,
           "server's first frame is its SETTINGS, sent before it read")
+    settings = getattr(frame, "settings", {})
+    check(settings.get(0x3) == 100 and settings.get(0x4) == 16 << 20,
+          "server SETTINGS: MAX_CONCURRENT_STREAMS 100, INITIAL_WINDOW_SIZE 16 MiB")
     c.setup()
     ok = c.pump_until(lambda: find(c.messages, 1, ALWAYS_SET | DATA_PRESENT))
     check(ok, "handshake arrives on stream 1 with flags 0x101")
