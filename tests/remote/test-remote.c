@@ -652,6 +652,35 @@ static void scenario_h2(void)
 	CHECK(harness_proc_alive(remoted_pid));
 }
 
+static bool skipped; /* the scenario needs what is not here: exit 77 */
+
+/* Optional: appium-ios-remotexpc (npm), an independent TypeScript client,
+ * when APPIUM_REMOTEXPC names its package directory; skipped otherwise. */
+static void scenario_appium(void)
+{
+	const char *pkg = getenv("APPIUM_REMOTEXPC");
+	char d[16], s[16], path[600];
+	pid_t pid;
+	int status;
+
+	snprintf(path, sizeof(path), "%s/package.json", pkg ? pkg : "");
+	if (!pkg || access(path, R_OK) != 0 || access("/usr/bin/node", X_OK) != 0) {
+		fprintf(stderr, "remote-appium: set APPIUM_REMOTEXPC to an appium-ios-remotexpc directory (and install node)\n");
+		skipped = true;
+		return;
+	}
+	snprintf(d, sizeof(d), "%u", disc_port);
+	snprintf(s, sizeof(s), "%u", svc_port);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		execl("/usr/bin/node", "node", getenv("TEST_APPIUM"), pkg, d, s, NAME, (char *)NULL);
+		_exit(127);
+	}
+	status = harness_wait_pid(pid, 60);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -662,7 +691,7 @@ int main(int argc, char **argv)
 		{"descriptor", scenario_descriptor}, {"kill-job", scenario_kill_job},
 		{"drop", scenario_drop}, {"kill-client", scenario_kill_client},
 		{"not-loopback", scenario_not_loopback}, {"h2", scenario_h2},
-		{"xpcctl", scenario_xpcctl}, {"tls", scenario_tls},
+		{"xpcctl", scenario_xpcctl}, {"tls", scenario_tls}, {"appium", scenario_appium},
 	};
 
 	if (argc == 3 && !strcmp(argv[1], "client-hang"))
@@ -676,5 +705,7 @@ int main(int argc, char **argv)
 			scenarios[i].run();
 	teardown();
 	connection_forget_services();
+	if (skipped)
+		return harness_end() ? 1 : 77;
 	return harness_end();
 }
