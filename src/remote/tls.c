@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,8 +57,18 @@ static unsigned int tls_client_psk(SSL *ssl, const char *hint, char *identity, u
 	return (unsigned int)t->key_len;
 }
 
+/* OpenSSL without its atexit clean-up: a process may exit while a
+ * dispatch worker still ends a session (SSL_free); the clean-up would free
+ * OpenSSL's locks under it (TSan saw it in xpcctl).  The first init call
+ * decides, so this runs before any context is made. */
+static void tls_init_once(void)
+{
+	OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT | OPENSSL_INIT_LOAD_SSL_STRINGS, NULL);
+}
+
 RemoteTls *remote_tls_new_psk(bool server, const char *identity, const void *key, size_t key_len)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	RemoteTls *t;
 
 	if (!identity || !*identity || strlen(identity) > REMOTE_TLS_MAX_IDENTITY || key_len < REMOTE_TLS_MIN_KEY ||
@@ -65,6 +76,7 @@ RemoteTls *remote_tls_new_psk(bool server, const char *identity, const void *key
 		errno = EINVAL;
 		return NULL;
 	}
+	pthread_once(&once, tls_init_once);
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
