@@ -18,7 +18,7 @@ secs=${2:?usage: run.sh BUILD_DIR SECONDS [TARGET...]}
 shift 2
 src=$(cd "$(dirname "$0")" && pwd)
 jobs=${JOBS:-2}
-targets=${*:-fuzz-frame fuzz-wire fuzz-json fuzz-plist fuzz-broker}
+targets=${*:-fuzz-frame fuzz-wire fuzz-json fuzz-plist fuzz-broker fuzz-remote}
 logs=$build/fuzz-logs
 arts=$build/fuzz-artifacts
 mkdir -p "$logs" "$arts"

@@ -5,6 +5,10 @@
  *     list | print LABEL | load PATH | unload LABEL | enable LABEL |
  *     disable LABEL | kickstart [-k] LABEL | kill SIGNAL LABEL |
  *     lookup NAME | send [--description] NAME JSON
+ *   xpcctl --remote HOST:PORT [--psk-file FILE] list | send [--description] NAME JSON
+ *     the same over RemoteXPC (docs/remote.md): the services of a host's
+ *     discovery port, and a message to one of them (inside TLS with the
+ *     pre-shared key of FILE, "IDENTITY:HEXKEY", as xpc-remoted's)
  *
  * It speaks the broker protocol (docs/broker.md) with libxpc over the
  * broker socket ($XPCD_SOCKET, else the user's, else the system's), and
@@ -12,6 +16,7 @@
  * Exit status: 0 success, 1 the broker or service refused, 2 usage,
  * 3 no broker or service reachable.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -22,6 +27,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <xpc/remote.h>
 #include <xpc/xpc.h>
 
 #include "connection/connection.h"
@@ -29,6 +35,73 @@
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
 static bool use_system;
+static char remote_host[256]; /* --remote HOST:PORT */
+static uint16_t remote_port;
+static xpc_object_t remote_options; /* --psk-file: the TLS options */
+
+/* --psk-file FILE ("IDENTITY:HEXKEY") into remote_options. */
+static bool load_psk(const char *path)
+{
+	char line[512], *colon;
+	uint8_t key[64];
+	size_t n = 0;
+	FILE *f = fopen(path, "re");
+	bool ok = f && fgets(line, sizeof(line), f) && (colon = strchr(line, ':'));
+
+	if (f)
+		fclose(f);
+	if (!ok)
+		return false;
+	line[strcspn(line, "\n")] = '\0';
+	*colon = '\0';
+	const char *h = colon + 1;
+
+	for (; *h && n < sizeof(key); h += 2)
+		if (!isxdigit((unsigned char)h[0]) || !isxdigit((unsigned char)h[1]) || sscanf(h, "%2hhx", &key[n++]) != 1)
+			return false;
+	if (*h)
+		return false;
+	remote_options = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_string(remote_options, XPC_LINUX_REMOTE_TLS_PSK_IDENTITY, line);
+	xpc_dictionary_set_data(remote_options, XPC_LINUX_REMOTE_TLS_PSK, key, n);
+	return true;
+}
+
+/* Splits HOST:PORT ([V6]:PORT too) into remote_host and remote_port. */
+static bool parse_remote(const char *arg)
+{
+	const char *colon = strrchr(arg, ':');
+	size_t n = colon ? (size_t)(colon - arg) : 0;
+	char *end;
+	unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
+
+	if (!colon || !colon[1] || *end || port == 0 || port > 65535 || n == 0 || n >= sizeof(remote_host))
+		return false;
+	if (arg[0] == '[' && arg[n - 1] == ']')
+		arg++, n -= 2;
+	memcpy(remote_host, arg, n);
+	remote_host[n] = '\0';
+	remote_port = (uint16_t)port;
+	return true;
+}
+
+/* list --remote: the handshake's services and properties as JSON. */
+static int cmd_remote_list(void)
+{
+	char *err = NULL, *json;
+	xpc_object_t hs = xpc_linux_remote_copy_services_with_options(remote_host, remote_port, remote_options, &err);
+
+	if (!hs) {
+		fprintf(stderr, "xpcctl: %s:%u: %s\n", remote_host, remote_port, err ? err : strerror(errno));
+		free(err);
+		return EXIT_UNREACHABLE;
+	}
+	json = xpc_linux_copy_json(hs, 0);
+	printf("%s\n", json ? json : "{}");
+	free(json);
+	xpc_release(hs);
+	return 0;
+}
 
 static const char *broker_path(void)
 {
@@ -244,7 +317,17 @@ static int cmd_send(const char *name, const char *json, bool description)
 			xpc_release(msg);
 		return EXIT_USAGE;
 	}
-	c = xpc_connection_create_mach_service(name, NULL, use_system ? XPC_CONNECTION_MACH_SERVICE_PRIVILEGED : 0);
+	if (remote_port) {
+		c = xpc_linux_remote_connection_create_with_options(remote_host, remote_port, name, remote_options, NULL);
+		if (!c) {
+			fprintf(stderr, "xpcctl: %s:%u: %s: %s\n", remote_host, remote_port, name, strerror(errno));
+			xpc_release(msg);
+			return EXIT_UNREACHABLE;
+		}
+	} else {
+		c = xpc_connection_create_mach_service(name, NULL,
+						       use_system ? XPC_CONNECTION_MACH_SERVICE_PRIVILEGED : 0);
+	}
 	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) { (void)ev; });
 	xpc_connection_resume(c);
 	reply = xpc_connection_send_message_with_reply_sync(c, msg);
@@ -280,7 +363,9 @@ static int usage(FILE *f)
 		   "  kill SIGNAL LABEL         signal a running job\n"
 		   "  lookup NAME               ask the broker for a service name\n"
 		   "  send [--description] NAME JSON   send a message, print the reply\n"
-		   "The broker is $XPCD_SOCKET, else the user broker, else the system broker.\n");
+		   "The broker is $XPCD_SOCKET, else the user broker, else the system broker.\n"
+		   "xpcctl --remote HOST:PORT [--psk-file FILE] list | send [--description] NAME JSON:\n"
+		   "  the same over RemoteXPC (with FILE: inside TLS with its pre-shared key).\n");
 	return f == stdout ? 0 : EXIT_USAGE;
 }
 
@@ -292,6 +377,17 @@ int main(int argc, char **argv)
 	if (i < argc && !strcmp(argv[i], "--system")) {
 		use_system = true;
 		i++;
+	} else if (i + 1 < argc && !strcmp(argv[i], "--remote")) {
+		if (!parse_remote(argv[i + 1]))
+			return usage(stderr);
+		i += 2;
+		if (i + 1 < argc && !strcmp(argv[i], "--psk-file")) {
+			if (!load_psk(argv[i + 1])) {
+				fprintf(stderr, "xpcctl: %s: expected one line IDENTITY:HEXKEY\n", argv[i + 1]);
+				return EXIT_USAGE;
+			}
+			i += 2;
+		}
 	}
 	if (i >= argc)
 		return usage(stderr);
@@ -300,6 +396,10 @@ int main(int argc, char **argv)
 	char **a = argv + i;
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help"))
 		return usage(stdout);
+	if (remote_port && !strcmp(cmd, "list") && n == 0)
+		return cmd_remote_list();
+	if (remote_port && strcmp(cmd, "send"))
+		return usage(stderr);
 	if (!strcmp(cmd, "list") && n == 0)
 		return cmd_list();
 	if (!strcmp(cmd, "print") && n == 1)

@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * serve.c - the serving side of RemoteXPC: a discovery port and service
+ * ports bridged to local named services (docs/remote.md, "Serving").
+ *
+ * Each accepted TCP connection is a RemoteSession in the server role on a
+ * serial queue of its own, wrapped in a ServedPeer.  On a service port the
+ * peer holds one local connection, xpc_connection_create_mach_service(name)
+ * through the broker like any local client's, so on-demand launch and the
+ * broker's policy apply unchanged:
+ *
+ * - a request (WANTING_REPLY) goes to the service with
+ *   xpc_connection_send_message_with_reply(); whatever answers it -- the
+ *   reply, or the connection layer's INTERRUPTED / INVALID error -- becomes
+ *   exactly one REPLY with the request's id on the reply channel (an error
+ *   as the dictionary { XPCErrorDescription: text }, a reply that cannot
+ *   cross hosts likewise);
+ * - a message without WANTING_REPLY is sent on; a request that cannot be
+ *   sent (bad encoding, not a dictionary, too many pending) is answered
+ *   with an error-shaped reply at once;
+ * - what the service sends unprompted goes out on the root channel; a
+ *   service request expecting a reply from the remote side is answered
+ *   locally with an error-shaped reply (remote peers answer no requests);
+ * - when the local connection becomes invalid (unknown name, denied), the
+ *   session ends once every pending request has had its answer; when the
+ *   session ends, the local connection is cancelled (its pending replies
+ *   fail and are dropped).
+ *
+ * The descriptor objects cannot arrive from a remote peer at all (the
+ * standalone form has none: the decoder refuses the tags).
+ *
+ * References: a peer is held by its session (until closed()) and by each
+ * reply handler still outstanding.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "remote/remote.h"
+#include "remote/serve.h"
+
+struct RemotePort {
+	int fd;
+	dispatch_queue_t q;
+	dispatch_source_t src;
+	char *name;             /* service port: the local service */
+	xpc_object_t handshake; /* discovery port: what it answers */
+	RemoteTls *tls;         /* NULL: cleartext */
+	_Atomic unsigned sessions;
+};
+
+typedef struct ServedPeer {
+	_Atomic int refs;
+	RemotePort *port;
+	RemoteSession *s;
+	dispatch_queue_t q;
+	xpc_connection_t local;
+	size_t pending;
+	uint64_t next_id;
+	bool closed, local_invalid;
+} ServedPeer;
+
+static ServedPeer *peer_retain(ServedPeer *p)
+{
+	atomic_fetch_add(&p->refs, 1);
+	return p;
+}
+
+static void peer_release(ServedPeer *p)
+{
+	if (atomic_fetch_sub(&p->refs, 1) != 1)
+		return;
+	if (p->local)
+		xpc_release(p->local);
+	remote_session_release(p->s);
+	dispatch_release(p->q);
+	free(p);
+}
+
+/* ---- answers ---------------------------------------------------------------- */
+
+static void peer_send_reply(ServedPeer *p, uint64_t id, xpc_object_t body)
+{
+	uint32_t flags = REMOTE_FLAG_ALWAYS_SET | REMOTE_FLAG_DATA_PRESENT | REMOTE_FLAG_REPLY;
+	int err = remote_session_send(p->s, REMOTE_STREAM_REPLY, flags, id, body);
+
+	if (err) {
+		xpc_object_t e = remote_error_dictionary(err == WIRE_E_UNSERIALIZABLE
+			? "remote: the reply holds fd, shmem, endpoint or connection objects, which cannot cross hosts"
+			: remote_strerror(err));
+
+		remote_session_send(p->s, REMOTE_STREAM_REPLY, flags, id, e);
+		xpc_release(e);
+	}
+}
+
+static void peer_send_error(ServedPeer *p, uint64_t id, const char *text)
+{
+	xpc_object_t e = remote_error_dictionary(text);
+
+	peer_send_reply(p, id, e);
+	xpc_release(e);
+}
+
+/* The local answer to request @id (reply or error), on p->q. */
+static void peer_answered(ServedPeer *p, uint64_t id, xpc_object_t reply)
+{
+	p->pending--;
+	if (!p->closed) {
+		if (xpc_get_type(reply) == XPC_TYPE_ERROR) {
+			const char *why = xpc_dictionary_get_string(reply, XPC_ERROR_KEY_DESCRIPTION);
+
+			peer_send_error(p, id, why ? why : "Connection invalid");
+		} else {
+			peer_send_reply(p, id, reply);
+		}
+		if (p->local_invalid && !p->pending)
+			remote_session_close(p->s, "local service invalid");
+	}
+	peer_release(p);
+}
+
+/* ---- the local connection ------------------------------------------------- */
+
+static void peer_local_event(ServedPeer *p, xpc_object_t ev)
+{
+	xpc_object_t reply;
+
+	if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY) {
+		reply = xpc_dictionary_create_reply(ev);
+		if (reply) {
+			xpc_dictionary_set_string(reply, XPC_ERROR_KEY_DESCRIPTION,
+						  "remote: a remote peer answers no requests");
+			xpc_connection_send_message(p->local, reply);
+			xpc_release(reply);
+		}
+		if (!p->closed)
+			remote_session_send(p->s, REMOTE_STREAM_ROOT, REMOTE_FLAG_ALWAYS_SET | REMOTE_FLAG_DATA_PRESENT,
+					    ++p->next_id, ev);
+		return;
+	}
+	if (ev == XPC_ERROR_CONNECTION_INVALID) {
+		char *why = p->closed ? NULL : xpc_connection_copy_invalidation_reason(p->local);
+
+		if (why) /* the operator's only clue: a remote peer sees "Connection invalid" */
+			fprintf(stderr, "xpc-remoted: %s: %s\n", p->port->name, why);
+		free(why);
+		p->local_invalid = true;
+		if (!p->pending && !p->closed)
+			remote_session_close(p->s, "local service invalid");
+	}
+}
+
+static void peer_connect_local(ServedPeer *p)
+{
+	if (p->local || !p->port->name)
+		return;
+	p->local = xpc_connection_create_mach_service(p->port->name, p->q, 0);
+	if (!p->local) {
+		p->local_invalid = true;
+		return;
+	}
+	peer_retain(p); /* for the handler, until its final INVALID */
+	xpc_connection_set_event_handler(p->local, ^(xpc_object_t ev) {
+		peer_local_event(p, ev);
+		if (ev == XPC_ERROR_CONNECTION_INVALID)
+			peer_release(p);
+	});
+	xpc_connection_resume(p->local);
+}
+
+/* ---- session callbacks -------------------------------------------------- */
+
+static void peer_request(ServedPeer *p, const RemoteMessage *m)
+{
+	char text[160];
+	uint64_t id = m->id;
+
+	if (!m->body || xpc_get_type(m->body) != XPC_TYPE_DICTIONARY) {
+		snprintf(text, sizeof(text), "remote: bad request: %s",
+			 m->body ? "not a dictionary" : remote_strerror(m->body_error));
+		peer_send_error(p, id, text);
+	} else if (p->local_invalid) {
+		peer_send_error(p, id, "Connection invalid");
+	} else if (p->pending >= REMOTE_MAX_PENDING_SERVED) {
+		peer_send_error(p, id, "remote: limit exceeded: pending requests");
+	} else {
+		p->pending++;
+		peer_retain(p);
+		xpc_connection_send_message_with_reply(p->local, m->body, p->q, ^(xpc_object_t reply) {
+			peer_answered(p, id, reply);
+		});
+	}
+}
+
+static void peer_ready(RemoteSession *s, void *ctx)
+{
+	ServedPeer *p = ctx;
+	uint32_t flags = REMOTE_FLAG_ALWAYS_SET | REMOTE_FLAG_DATA_PRESENT;
+
+	if (p->port->handshake)
+		remote_session_send(s, REMOTE_STREAM_ROOT, flags, 0, p->port->handshake);
+	else
+		peer_connect_local(p);
+}
+
+static void peer_message(RemoteSession *s, int32_t stream, const RemoteMessage *m, void *ctx)
+{
+	ServedPeer *p = ctx;
+
+	if (!p->port->name || stream != REMOTE_STREAM_ROOT)
+		return; /* discovery: a client's own handshake needs no answer */
+	peer_connect_local(p);
+	if (m->flags & REMOTE_FLAG_WANTING_REPLY)
+		peer_request(p, m);
+	else if (m->body && xpc_get_type(m->body) == XPC_TYPE_DICTIONARY && !p->local_invalid)
+		xpc_connection_send_message(p->local, m->body);
+}
+
+static void peer_closed(RemoteSession *s, const char *reason, void *ctx)
+{
+	ServedPeer *p = ctx;
+
+	p->closed = true;
+	if (p->local)
+		xpc_connection_cancel(p->local);
+	atomic_fetch_sub(&p->port->sessions, 1);
+	peer_release(p);
+}
+
+static const RemoteSessionOps peer_ops = {
+	.ready = peer_ready,
+	.message = peer_message,
+	.closed = peer_closed,
+};
+
+/* ---- ports ---------------------------------------------------------------- */
+
+static void port_accept_one(RemotePort *port, int fd)
+{
+	ServedPeer *p;
+	int one = 1;
+
+	if (atomic_fetch_add(&port->sessions, 1) >= REMOTE_MAX_SESSIONS || !(p = calloc(1, sizeof(*p)))) {
+		atomic_fetch_sub(&port->sessions, 1);
+		close(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	atomic_init(&p->refs, 1);
+	p->port = port;
+	p->q = dispatch_queue_create("org.xpc.remote.peer", NULL);
+	p->s = remote_session_new(fd, true, &peer_ops, p, p->q);
+	if (p->s && port->tls && remote_session_set_tls(p->s, port->tls) < 0) {
+		remote_session_release(p->s);
+		p->s = NULL;
+	}
+	if (!p->s) {
+		atomic_fetch_sub(&port->sessions, 1);
+		dispatch_release(p->q);
+		free(p);
+		return;
+	}
+	remote_session_start(p->s);
+}
+
+static void port_on_accept(void *ctx)
+{
+	RemotePort *port = ctx;
+
+	for (int i = 0; i < 16; i++) {
+		int fd = accept4(port->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		port_accept_one(port, fd);
+	}
+}
+
+static RemotePort *port_new(int listen_fd)
+{
+	RemotePort *port = calloc(1, sizeof(*port));
+
+	if (!port) {
+		close(listen_fd);
+		return NULL;
+	}
+	port->fd = listen_fd;
+	port->q = dispatch_queue_create("org.xpc.remote.accept", NULL);
+	port->src = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)listen_fd, 0, port->q);
+	if (!port->src) {
+		close(listen_fd);
+		dispatch_release(port->q);
+		free(port);
+		return NULL;
+	}
+	dispatch_set_context(port->src, port);
+	dispatch_source_set_event_handler_f(port->src, port_on_accept);
+	return port;
+}
+
+RemotePort *remote_serve_discovery(int listen_fd, xpc_object_t handshake, RemoteTls *tls)
+{
+	RemotePort *port = port_new(listen_fd);
+
+	if (!port)
+		return NULL;
+	port->tls = tls ? remote_tls_retain(tls) : NULL;
+	port->handshake = xpc_retain(handshake);
+	dispatch_resume(port->src);
+	return port;
+}
+
+RemotePort *remote_serve_service(int listen_fd, const char *name, RemoteTls *tls)
+{
+	RemotePort *port = port_new(listen_fd);
+
+	if (!port)
+		return NULL;
+	port->tls = tls ? remote_tls_retain(tls) : NULL;
+	port->name = strdup(name);
+	dispatch_resume(port->src);
+	return port;
+}
+
+xpc_object_t remote_serve_handshake(const uint8_t uuid[16], xpc_object_t properties, const char *const *names,
+				    const uint16_t *ports, size_t n)
+{
+	xpc_object_t hs = xpc_dictionary_create(NULL, NULL, 0), services = xpc_dictionary_create(NULL, NULL, 0);
+
+	for (size_t i = 0; i < n; i++) {
+		xpc_object_t svc = xpc_dictionary_create(NULL, NULL, 0), props = xpc_dictionary_create(NULL, NULL, 0);
+		char port[8];
+
+		snprintf(port, sizeof(port), "%u", ports[i]);
+		xpc_dictionary_set_string(svc, "Port", port);
+		xpc_dictionary_set_bool(props, "UsesRemoteXPC", true);
+		xpc_dictionary_set_value(svc, "Properties", props);
+		xpc_dictionary_set_value(services, names[i], svc);
+		xpc_release(props);
+		xpc_release(svc);
+	}
+	xpc_dictionary_set_string(hs, "MessageType", "Handshake");
+	xpc_dictionary_set_uint64(hs, "MessagingProtocolVersion", 7);
+	xpc_dictionary_set_uuid(hs, "UUID", uuid);
+	xpc_dictionary_set_value(hs, "Properties", properties);
+	xpc_dictionary_set_value(hs, "Services", services);
+	xpc_release(services);
+	return hs;
+}
