@@ -119,6 +119,47 @@
 #define XPC_ASSUME_NONNULL_END
 #define XPC_NONNULL_ARRAY
 
+/* Newer names of Apple's base.h (macOS 14+ SDK), so headers written against
+ * it compile.  Swift, bounds-safety (-fbounds-safety) and Objective-C do not
+ * apply here: their annotations expand to nothing, forges to plain casts. */
+#ifndef XPC_CONCAT
+#define XPC_CONCAT(_A, _B) XPC_CONCAT_(_A, _B)
+#define XPC_CONCAT_(_A, _B) _A##_B
+#endif
+#define XPC_SWIFT_NAME(_name)
+#define XPC_SWIFT_SENDABLE
+#define XPC_ALLOC_SIZE(...) XPC_MALLOC __attribute__((__alloc_size__(__VA_ARGS__)))
+#define XPC_RETURNS_ALIGNED(_n) __attribute__((__assume_aligned__(_n)))
+#define XPC_RETURNS_NONNULL __attribute__((__returns_nonnull__))
+#define XPC_READ_NONE __attribute__((__const__))
+#define XPC_DIAGNOSE_AS(_builtin, ...)
+#define XPC_ABORTLIKE __attribute__((__noreturn__, __cold__))
+#define XPC_CONST const
+#define XPC_NOCONST
+#define XPC_DEBUGGER_EXCL XPC_NOEXPORT XPC_USED
+#define XPC_PTR_ASSUMES_SINGLE
+#define XPC_SINGLE
+#define XPC_UNSAFE_INDEXABLE
+#define XPC_CSTRING
+#define XPC_SIZEDBY(_n)
+#define XPC_COUNTEDBY(_n)
+#define XPC_UNSAFE_FORGE_SIZED_BY(_type, _ptr, _size) ((_type)(_ptr))
+#define XPC_UNSAFE_FORGE_SINGLE(_type, _ptr) ((_type)(_ptr))
+
+/*
+ * XPC_FLAGS_ENUM / XPC_ENUM(name, type, constants...): Apple's os/base.h
+ * makes `name_t` an enum with the fixed underlying type (a C23 / C++11 /
+ * clang extension).  Here `name_t` is a typedef of @type and the constants
+ * an anonymous enum, which is plain C99 and C++98 (-Wpedantic clean) and
+ * gives the same values and the same argument type.
+ */
+#define XPC_FLAGS_ENUM(_name, _type, ...) \
+	typedef _type _name##_t;          \
+	enum { __VA_ARGS__ }
+#define XPC_ENUM(_name, _type, ...) \
+	typedef _type _name##_t;    \
+	enum { __VA_ARGS__ }
+
 /* Marks a Linux extension: not in Apple's headers. */
 #define XPC_LINUX_EXTENSION
 

@@ -21,7 +21,8 @@ __XPC_BEGIN_DECLS
 #define XPC_CONNECTION_MACH_SERVICE_PRIVILEGED (1 << 1)
 
 /* <bsm/audit.h> on macOS: an audit session id is a pid_t. */
-#ifndef _BSM_AUDIT_H
+#if !defined(_BSM_AUDIT_H) && !defined(_XPC_AU_ASID_T)
+#define _XPC_AU_ASID_T
 typedef pid_t au_asid_t;
 #endif
 

@@ -104,6 +104,16 @@ XPC_EXPORT XPC_TYPE(_xpc_type_dictionary);
 #define XPC_TYPE_ERROR (&_xpc_type_error)
 XPC_EXPORT XPC_TYPE(_xpc_type_error);
 
+/* macOS 13+: sessions (<xpc/session.h>) and rich errors (<xpc/rich_error.h>).
+ * A listener (<xpc/listener.h>) has no public type constant on macOS
+ * either: xpc_get_type() of one returns a type named "listener". */
+#define XPC_TYPE_SESSION (&_xpc_type_session)
+XPC_EXPORT XPC_TYPE(_xpc_type_session);
+XPC_DECL(xpc_session);
+#define XPC_TYPE_RICH_ERROR (&_xpc_type_rich_error)
+XPC_EXPORT XPC_TYPE(_xpc_type_rich_error);
+XPC_DECL(xpc_rich_error);
+
 /* ---- booleans and errors: global objects ----------------------------------- */
 
 #define XPC_BOOL_TRUE XPC_GLOBAL_OBJECT(_xpc_bool_true)
@@ -278,5 +288,11 @@ __XPC_END_DECLS
 #include <xpc/endpoint.h>
 #include <xpc/connection.h>
 #include <xpc/linux.h>
+/* As in Apple's xpc.h: the block-only APIs of macOS 13/14. */
+#ifdef __BLOCKS__
+#include <xpc/rich_error.h>
+#include <xpc/session.h>
+#include <xpc/listener.h>
+#endif
 
 #endif /* __XPC_H__ */

@@ -103,4 +103,18 @@ int connection_set_receive_limit(xpc_connection_t conn, size_t max_bytes);
  */
 void connection_forget_services(void);
 
+/*
+ * connection_lookup_service() - ask the broker for @name's endpoint now, on
+ * the calling thread (the sessions of src/session fail at activation for an
+ * unknown name, as on macOS).  The same request as a named connection's
+ * lookup (docs/services.md); the cache of looked-up channels is neither
+ * read nor filled.
+ * @name:       the service name
+ * @privileged: ask the system broker (XPC_CONNECTION_MACH_SERVICE_PRIVILEGED)
+ * @ret_reason: on failure, a malloc'd reason ("unknown name", "denied",
+ *              "no broker at PATH: ...", ...), or NULL out of memory
+ * Return: a +1 endpoint, or NULL.  Blocks until the broker answers.
+ */
+xpc_endpoint_t connection_lookup_service(const char *name, bool privileged, char **ret_reason);
+
 #endif /* XPC_CONNECTION_CONNECTION_H */

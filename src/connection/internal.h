@@ -172,6 +172,12 @@ void conn_lazy_stop_locked(xpc_connection_t c); /* io.c: stops the lazy-resume t
 size_t conn_peer_links_per_uid(void);
 
 /* service.c */
+/* The broker socket's path (docs/services.md, "Finding the broker");
+ * *ret_system: only root may answer there. */
+void service_broker_path(bool privileged, char *buf, size_t size, bool *ret_system);
+/* A connected link to a trusted broker at @path (root, or this user unless
+ * @system), or -errno with @why set. */
+int service_connect_broker(const char *path, bool system, char *why, size_t why_size);
 void conn_service_lookup_start(xpc_connection_t c);
 void conn_service_listener_start(xpc_connection_t c);
 

@@ -39,7 +39,7 @@
  */
 #define SERVICE_SYSTEM_SOCKET "/run/xpcd/system.sock"
 
-static void service_broker_path(bool privileged, char *buf, size_t size, bool *ret_system)
+void service_broker_path(bool privileged, char *buf, size_t size, bool *ret_system)
 {
 	const char *env = secure_getenv("XPCD_SOCKET");
 	const char *rt = secure_getenv("XDG_RUNTIME_DIR");
@@ -92,7 +92,7 @@ static int service_check_broker_peer(int fd, const char *path, bool system, char
 	return 0;
 }
 
-static int service_connect_broker(const char *path, bool system, char *why, size_t why_size)
+int service_connect_broker(const char *path, bool system, char *why, size_t why_size)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd, r;

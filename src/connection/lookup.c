@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lookup.c - a synchronous lookup of a service name at the broker, for the
+ * layers above that must know at once whether a name exists (sessions,
+ * src/session: creating one to an unknown name fails, as on macOS).
+ *
+ * The request and the answers are those of a named connection's deferred
+ * lookup (docs/services.md): { "xpcd.op": "lookup", "name" } answered by
+ * { "endpoint" } or { "error", "errno" }, over a short-lived link to the
+ * broker.  A broker over its limits may instead send one unsolicited
+ * { "xpcd.error": TEXT } and close the link: the event handler keeps TEXT,
+ * and the caller waits for the link's final INVALID, which comes after
+ * every event read before it, so TEXT is known when the reason is made.
+ * Which broker is asked, and whether it is trusted, is service.c's rule
+ * (service_broker_path, service_connect_broker; docs/security.md).
+ */
+#include "connection/internal.h"
+
+#include <Block.h>
+#include <stdlib.h>
+#include <string.h>
+
+static xpc_object_t lookup_request(const char *name)
+{
+	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
+
+	if (msg) {
+		xpc_dictionary_set_string(msg, "xpcd.op", "lookup");
+		xpc_dictionary_set_string(msg, "name", name);
+	}
+	return msg;
+}
+
+/* The endpoint of a lookup reply (+1), or NULL with *ret_reason set. */
+static xpc_endpoint_t lookup_answer(xpc_object_t reply, const char *refused, char **ret_reason)
+{
+	const char *err = refused;
+
+	if (xpc_get_type(reply) == XPC_TYPE_DICTIONARY) {
+		xpc_object_t ep = xpc_dictionary_get_value(reply, "endpoint");
+		if (xpc_get_type(ep) == XPC_TYPE_ENDPOINT)
+			return xpc_retain(ep);
+		if (xpc_dictionary_get_string(reply, "error"))
+			err = xpc_dictionary_get_string(reply, "error");
+	}
+	*ret_reason = strdup(err ? err : "no broker answer");
+	return NULL;
+}
+
+xpc_endpoint_t connection_lookup_service(const char *name, bool privileged, char **ret_reason)
+{
+	char path[256], why[512];
+	__block char *refused = NULL;
+	xpc_endpoint_t ep = NULL;
+	xpc_connection_t b;
+	xpc_object_t msg, reply;
+	dispatch_semaphore_t ended;
+	bool system;
+	int fd;
+
+	*ret_reason = NULL;
+	service_broker_path(privileged, path, sizeof(path), &system);
+	fd = service_connect_broker(path, system, why, sizeof(why)); /* trusted brokers only */
+	if (fd < 0) {
+		*ret_reason = strdup(why);
+		return NULL;
+	}
+	ended = dispatch_semaphore_create(0);
+	b = connection_create_from_socket(fd, NULL);
+	msg = lookup_request(name ? name : "");
+	if (!ended || !b || !msg) {
+		*ret_reason = strdup("limit exceeded: out of memory");
+		goto out;
+	}
+	xpc_connection_set_event_handler(b, ^(xpc_object_t ev) {
+		const char *text = NULL;
+		if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY)
+			text = xpc_dictionary_get_string(ev, "xpcd.error");
+		if (text && !refused)
+			refused = strdup(text);
+		if (ev == XPC_ERROR_CONNECTION_INVALID)
+			dispatch_semaphore_signal(ended);
+	});
+	xpc_connection_activate(b);
+	reply = xpc_connection_send_message_with_reply_sync(b, msg);
+	xpc_connection_cancel(b);
+	dispatch_semaphore_wait(ended, DISPATCH_TIME_FOREVER);
+	ep = lookup_answer(reply, refused, ret_reason);
+	xpc_release(reply);
+out:
+	free(refused);
+	xpc_release(msg);
+	xpc_release(b);
+	if (ended)
+		dispatch_release(ended);
+	return ep;
+}
