@@ -43,6 +43,8 @@ fail() { echo "test-install: $*" >&2; exit 1; }
 pc=$(find "$root" -name libxpc.pc | head -1)
 [ -n "$pc" ] || fail "no libxpc.pc installed"
 for f in include/xpc/xpc.h include/xpc/connection.h include/xpc/endpoint.h include/dispatch/dispatch.h \
+	include/xpc/session.h include/xpc/listener.h include/xpc/rich_error.h include/xpc/private.h \
+	include/bsm/audit.h include/bsm/libbsm.h \
 	bin/xpcctl share/man/man1/xpcctl.1 share/man/man8/xpcd.8 share/man/man5/xpcd.plist.5; do
 	[ -e "$root/$f" ] || fail "missing $f"
 done
@@ -106,6 +108,16 @@ if command -v gcc >/dev/null; then
 	# shellcheck disable=SC2086
 	gcc -std=c11 -Wall -Wextra -Werror -fsyntax-only $incs "$tmp/headers.c" || fail "the headers are not clean with gcc"
 fi
+# the macOS 14 session API, the audit-token SPI and Apple's newer base.h
+# macros (blocks only, as on macOS), in C99, C11 and C++11
+for std in c99 c11; do
+	# shellcheck disable=SC2086
+	clang -fblocks -std=$std $warn -c -o "$tmp/macos-session.o" "$src/tests/install/macos-session.c" $cflags ||
+		fail "macos-session.c: the headers are not clean with clang -fblocks -std=$std $warn"
+done
+# shellcheck disable=SC2086
+clang++ -fblocks -x c++ -std=c++11 $warn -fsyntax-only "$src/tests/install/macos-session.c" $cflags ||
+	fail "macos-session.c: the headers are not clean in C++11"
 # shellcheck disable=SC2086
 clang++ -std=c++11 $warn -fsyntax-only "$src/tests/install/macos-cxx.cpp" $cflags ||
 	fail "macos-cxx.cpp: the headers are not clean in C++11"
