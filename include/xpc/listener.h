@@ -39,13 +39,15 @@ XPC_FLAGS_ENUM(xpc_listener_create_flags, uint64_t,
 typedef void (^xpc_listener_incoming_session_handler_t)(xpc_session_t peer);
 
 /* "Listener<NAME>(STATE)", malloc'd (free it). */
-XPC_EXPORT XPC_SWIFT_NOEXPORT XPC_WARN_RESULT char *xpc_listener_copy_description(xpc_listener_t listener);
+XPC_EXPORT XPC_SWIFT_NOEXPORT XPC_WARN_RESULT char *
+xpc_listener_copy_description(xpc_listener_t listener);
 
 /* +1 listener, active unless XPC_LISTENER_CREATE_INACTIVE; NULL and
  * *error_out (+1) when it cannot listen (the name is not vended to this
  * process: "denied"). */
 XPC_EXPORT XPC_SWIFT_NOEXPORT XPC_RETURNS_RETAINED XPC_WARN_RESULT xpc_listener_t
-xpc_listener_create(const char *service, dispatch_queue_t target_queue, xpc_listener_create_flags_t flags,
+xpc_listener_create(const char *service, dispatch_queue_t target_queue,
+		    xpc_listener_create_flags_t flags,
 		    xpc_listener_incoming_session_handler_t incoming_session_handler,
 		    xpc_rich_error_t *error_out);
 

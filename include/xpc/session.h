@@ -63,7 +63,8 @@ xpc_session_create_mach_service(const char *mach_service, dispatch_queue_t targe
 /* Only while inactive (a misuse otherwise); each replaces the one before. */
 XPC_EXPORT void xpc_session_set_incoming_message_handler(xpc_session_t session,
 							 xpc_session_incoming_message_handler_t handler);
-XPC_EXPORT void xpc_session_set_cancel_handler(xpc_session_t session, xpc_session_cancel_handler_t cancel_handler);
+XPC_EXPORT void xpc_session_set_cancel_handler(xpc_session_t session,
+					       xpc_session_cancel_handler_t cancel_handler);
 XPC_EXPORT void xpc_session_set_target_queue(xpc_session_t session, dispatch_queue_t target_queue);
 
 /* Once, on an inactive session (a misuse otherwise).  False and *error_out
@@ -87,7 +88,8 @@ xpc_session_send_message_with_reply_sync(xpc_session_t session, xpc_object_t mes
 
 /* @reply_handler runs once on the session's queue: the reply, or NULL and
  * a rich error. */
-XPC_EXPORT void xpc_session_send_message_with_reply_async(xpc_session_t session, xpc_object_t message,
+XPC_EXPORT void xpc_session_send_message_with_reply_async(xpc_session_t session,
+							  xpc_object_t message,
 							  xpc_session_reply_handler_t reply_handler);
 
 __XPC_END_DECLS

@@ -51,6 +51,12 @@ static void serve_message(xpc_session_t peer, xpc_object_t m)
 		xpc_object_t ev = session_test_msg("pushed");
 		xpc_release(xpc_session_send_message(peer, ev));
 		xpc_release(ev);
+	} else if (op && !strcmp(op, "burst")) {
+		for (int i = 0; i < 50; i++) {
+			xpc_object_t ev = session_test_msg("burst-item");
+			xpc_release(xpc_session_send_message(peer, ev));
+			xpc_release(ev);
+		}
 	} else if (op && !strcmp(op, "bye")) {
 		xpc_session_cancel(peer);
 	}
@@ -301,6 +307,48 @@ static void test_inactive_configured(void)
 	dispatch_release(w.sem);
 }
 
+/* A concurrent target queue: the message handler still never overlaps
+ * itself, and the cancel handler comes after its last call. */
+static void test_concurrent_target(void)
+{
+	dispatch_queue_t q = dispatch_queue_create("test.session.concurrent", DISPATCH_QUEUE_CONCURRENT);
+	__block atomic_int inside = 0, overlaps = 0, items = 0, after_cancel = 0;
+	__block atomic_bool cancelled = false;
+	xpc_session_t s = xpc_session_create_mach_service(ECHO, NULL, XPC_SESSION_CREATE_INACTIVE, NULL);
+	Watch w;
+
+	REQUIRE(s);
+	watch_init(&w);
+	xpc_session_set_target_queue(s, q);
+	xpc_session_set_incoming_message_handler(s, ^(xpc_object_t m) {
+		if (atomic_fetch_add(&inside, 1) != 0)
+			atomic_fetch_add(&overlaps, 1);
+		usleep(200);
+		atomic_fetch_add(&items, 1);
+		if (atomic_load(&cancelled))
+			atomic_fetch_add(&after_cancel, 1);
+		atomic_fetch_sub(&inside, 1);
+	});
+	xpc_session_set_cancel_handler(s, ^(xpc_rich_error_t e) {
+		atomic_store(&cancelled, true);
+		dispatch_semaphore_signal(w.sem);
+	});
+	CHECK(xpc_session_activate(s, NULL));
+	CHECK_STREQ(sync_echo(s, "burst", NULL), "burst");
+	for (int i = 0; i < 500 && atomic_load(&items) < 50; i++)
+		usleep(10000);
+	CHECK_EQ_INT(atomic_load(&items), 50);
+	CHECK_EQ_INT(atomic_load(&overlaps), 0);
+	xpc_session_cancel(s);
+	CHECK(session_test_wait(w.sem, 10));
+	CHECK_EQ_INT(atomic_load(&after_cancel), 0);
+	xpc_release(s);
+	dispatch_barrier_sync(q, ^{
+	});
+	dispatch_release(q);
+	dispatch_release(w.sem);
+}
+
 static void test_interrupted(void)
 {
 	xpc_rich_error_t err = NULL;
@@ -506,6 +554,7 @@ int main(int argc, char **argv)
 	test_unknown_name();
 	test_no_broker();
 	test_inactive_configured();
+	test_concurrent_target();
 	test_interrupted();
 	test_client_cancel_ends_peer();
 	test_reject();
