@@ -317,7 +317,7 @@ static void session_event(SessionCore *c, xpc_object_t ev)
  * activation.  Return: true, or false when the link failed at once (the
  * session is then CANCELING with the reason; its INVALID finishes it).
  */
-static bool session_link(SessionCore *c)
+static bool session_link_up(SessionCore *c)
 {
 	char *why;
 
@@ -337,6 +337,16 @@ static bool session_link(SessionCore *c)
 	free(why);
 	session_cancel_with(c, session_link_error(c, XPC_ERROR_CONNECTION_INVALID));
 	return false;
+}
+
+static bool session_link(SessionCore *c)
+{
+	bool ok;
+
+	session_core_ref(c); /* a peer's only reference may go with the link */
+	ok = session_link_up(c);
+	session_core_unref(c);
+	return ok;
 }
 
 /* Gives *error_out (if asked for) a reference on the session's reason. */

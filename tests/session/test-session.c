@@ -349,6 +349,24 @@ static void test_concurrent_target(void)
 	dispatch_release(w.sem);
 }
 
+/* Clients that leave at once: the peer session may lose its link while the
+ * listener is still activating it (a use-after-free under ASan before the
+ * link held its own reference). */
+static void test_quick_leave(void)
+{
+	for (int i = 0; i < 100; i++) {
+		xpc_session_t s = xpc_session_create_mach_service(ECHO, NULL, 0, NULL);
+		REQUIRE(s);
+		xpc_session_cancel(s);
+		xpc_release(s);
+	}
+	xpc_session_t s = xpc_session_create_mach_service(ECHO, NULL, 0, NULL);
+	REQUIRE(s);
+	CHECK_STREQ(sync_echo(s, "still", NULL), "still");
+	xpc_session_cancel(s);
+	xpc_release(s);
+}
+
 static void test_interrupted(void)
 {
 	xpc_rich_error_t err = NULL;
@@ -555,6 +573,7 @@ int main(int argc, char **argv)
 	test_no_broker();
 	test_inactive_configured();
 	test_concurrent_target();
+	test_quick_leave();
 	test_interrupted();
 	test_client_cancel_ends_peer();
 	test_reject();
