@@ -15,6 +15,7 @@
 
 #include <bsm/libbsm.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,19 +27,44 @@
 #include "connection/connection.h"
 #include "object/object.h"
 
+/* What the service saw last, under `seen` (the next peer's message comes
+ * through another process, which TSan cannot see order anything). */
+static pthread_mutex_t seen = PTHREAD_MUTEX_INITIALIZER;
 static audit_token_t got_msg, got_conn;
 static xpc_connection_t last_peer;
 static dispatch_semaphore_t got;
+
+static audit_token_t last_token(void)
+{
+	audit_token_t t;
+
+	pthread_mutex_lock(&seen);
+	t = got_msg;
+	pthread_mutex_unlock(&seen);
+	return t;
+}
+
+static xpc_connection_t last_peer_retain(void)
+{
+	xpc_connection_t c;
+
+	pthread_mutex_lock(&seen);
+	c = xpc_retain(last_peer);
+	pthread_mutex_unlock(&seen);
+	return c;
+}
 
 static void serve(xpc_connection_t peer)
 {
 	xpc_connection_set_event_handler(peer, ^(xpc_object_t m) {
 		if (xpc_get_type(m) != XPC_TYPE_DICTIONARY)
 			return;
+		pthread_mutex_lock(&seen);
 		xpc_dictionary_get_audit_token(m, &got_msg);
 		xpc_connection_get_audit_token(peer, &got_conn);
 		xpc_release(last_peer);
 		last_peer = xpc_retain(peer);
+		pthread_mutex_unlock(&seen);
 		xpc_object_t r = xpc_dictionary_create_reply(m);
 		xpc_connection_send_message(peer, r);
 		xpc_release(r);
@@ -102,20 +128,23 @@ static void test_self(xpc_connection_t l, xpc_endpoint_t ep)
 	xpc_connection_resume(c);
 	hello(c);
 	REQUIRE(wait_got());
+	pthread_mutex_lock(&seen);
 	CHECK(memcmp(&got_msg, &got_conn, sizeof(got_msg)) == 0);
-	CHECK_EQ_INT(audit_token_to_pid(got_msg), getpid());
-	CHECK_EQ_INT(audit_token_to_euid(got_msg), geteuid());
-	CHECK_EQ_INT(audit_token_to_egid(got_msg), getegid());
-	CHECK_EQ_INT(audit_token_to_ruid(got_msg), getuid());
-	CHECK_EQ_INT(audit_token_to_rgid(got_msg), getgid());
-	CHECK_EQ_INT(audit_token_to_asid(got_msg), getsid(0));
-	CHECK_EQ_INT(audit_token_to_auid(got_msg), self_loginuid());
-	CHECK_EQ_INT((unsigned int)audit_token_to_pidversion(got_msg),
+	pthread_mutex_unlock(&seen);
+	audit_token_t me = last_token();
+	CHECK_EQ_INT(audit_token_to_pid(me), getpid());
+	CHECK_EQ_INT(audit_token_to_euid(me), geteuid());
+	CHECK_EQ_INT(audit_token_to_egid(me), getegid());
+	CHECK_EQ_INT(audit_token_to_ruid(me), getuid());
+	CHECK_EQ_INT(audit_token_to_rgid(me), getgid());
+	CHECK_EQ_INT(audit_token_to_asid(me), getsid(0));
+	CHECK_EQ_INT(audit_token_to_auid(me), self_loginuid());
+	CHECK_EQ_INT((unsigned int)audit_token_to_pidversion(me),
 		     (unsigned int)harness_proc_start_time(getpid()));
-	CHECK(audit_token_to_pidversion(got_msg) != 0);
+	CHECK(audit_token_to_pidversion(me) != 0);
 	/* the client's side: its peer is this process too */
 	xpc_connection_get_audit_token(c, &t);
-	CHECK(memcmp(&t, &got_msg, sizeof(t)) == 0);
+	CHECK(memcmp(&t, &me, sizeof(t)) == 0);
 	/* no peer: zero */
 	xpc_connection_get_audit_token(l, &t);
 	for (int i = 0; i < 8; i++)
@@ -166,8 +195,8 @@ static void test_other_process(const char *argv0, xpc_endpoint_t ep)
 
 	pa = spawn_peer(argv0, ep, 50); /* lives > 2 clock ticks past its hello */
 	REQUIRE(wait_got());
-	a = got_msg;
-	peer_a = xpc_retain(last_peer);
+	a = last_token();
+	peer_a = last_peer_retain();
 	CHECK_EQ_INT(audit_token_to_pid(a), pa);
 	CHECK_EQ_INT((unsigned int)audit_token_to_pidversion(a), (unsigned int)harness_proc_start_time(pa));
 	CHECK(audit_token_to_pidversion(a) != (int)(unsigned int)harness_proc_start_time(getpid()) ||
@@ -188,7 +217,7 @@ static void test_other_process(const char *argv0, xpc_endpoint_t ep)
 			break;
 		pb = spawn_peer(argv0, ep, 0);
 		REQUIRE(wait_got());
-		b = got_msg;
+		b = last_token();
 		CHECK(WIFEXITED(harness_wait_pid(pb, 30)));
 	}
 	if (pb != pa) {
