@@ -562,11 +562,23 @@ xpc_rich_error_t xpc_session_send_message(xpc_session_t session, xpc_object_t me
 	return err;
 }
 
-/* A reply that is an error cancels the session; returns its reason (+1). */
+/*
+ * A reply that is an error: the link's end cancels the session, and the
+ * session's reason (+1) is returned.  A message the connection refused to
+ * send while its link stays up (too many descriptors, not encodable,
+ * docs/connections.md "Limits") gets INVALID too: that fails this one
+ * message only.
+ */
 static xpc_rich_error_t session_reply_error(SessionCore *c, xpc_object_t reply)
 {
 	xpc_rich_error_t err;
+	char *why = xpc_connection_copy_invalidation_reason(c->conn);
 
+	if (!why && reply == XPC_ERROR_CONNECTION_INVALID)
+		return rich_error_create("The message could not be sent (not encodable, or a limit "
+					 "exceeded); the session goes on",
+					 false);
+	free(why);
 	session_cancel_with(c, session_link_error(c, reply));
 	pthread_mutex_lock(&c->lock);
 	err = xpc_retain(c->reason);

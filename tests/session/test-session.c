@@ -20,6 +20,7 @@
 #include "harness.h"
 
 #include <Block.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +174,31 @@ static void test_active_session(void)
 	CHECK(xpc_session_send_message(s, m) == NULL);
 	xpc_release(m);
 	CHECK_STREQ(sync_echo(s, "after", NULL), "after");
+
+	/* a message the link refuses (more descriptors than one message can
+	 * carry) fails alone: the session goes on */
+	m = session_test_msg("too-many-fds");
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	for (int i = 0; i < 300; i++) {
+		char key[16];
+		snprintf(key, sizeof(key), "fd%d", i);
+		xpc_dictionary_set_fd(m, key, fd);
+	}
+	close(fd);
+	err = NULL;
+	CHECK(xpc_session_send_message_with_reply_sync(s, m, &err) == NULL);
+	CHECK(err != NULL && !xpc_rich_error_can_retry(err));
+	xpc_release(err);
+	xpc_session_send_message_with_reply_async(s, m, ^(xpc_object_t reply, xpc_rich_error_t e) {
+		CHECK(reply == NULL && e != NULL);
+		dispatch_semaphore_signal(got);
+	});
+	CHECK(session_test_wait(got, 10));
+	xpc_release(m);
+	CHECK_STREQ(sync_echo(s, "still-active", NULL), "still-active");
+	d = xpc_session_copy_description(s);
+	CHECK_STREQ(d, "Session<" ECHO ">(Active)");
+	free(d);
 
 	xpc_session_cancel(s);
 	xpc_session_cancel(s); /* a second cancel is nothing */
