@@ -61,7 +61,9 @@ static bool audit_start_time(pid_t pid, unsigned long long *ret)
 
 	if (!audit_proc_line(pid, "stat", "", buf, sizeof(buf)) || !(p = strrchr(buf, ')')))
 		return false;
-	return sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+	/* after the state (field 3): 18 fields, then the start time */
+	return sscanf(p + 2,
+		      "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
 		      ret) == 1;
 }
 
@@ -73,11 +75,14 @@ static bool audit_read_proc(pid_t pid, unsigned int *val)
 	unsigned long long start;
 	unsigned int auid, ruid, rgid;
 
-	if (!audit_proc_line(pid, "loginuid", "", buf, sizeof(buf)) || sscanf(buf, "%u", &auid) != 1)
+	if (!audit_proc_line(pid, "loginuid", "", buf, sizeof(buf)) ||
+	    sscanf(buf, "%u", &auid) != 1)
 		return false;
-	if (!audit_proc_line(pid, "status", "Uid:", buf, sizeof(buf)) || sscanf(buf, "%u", &ruid) != 1)
+	if (!audit_proc_line(pid, "status", "Uid:", buf, sizeof(buf)) ||
+	    sscanf(buf, "%u", &ruid) != 1)
 		return false;
-	if (!audit_proc_line(pid, "status", "Gid:", buf, sizeof(buf)) || sscanf(buf, "%u", &rgid) != 1)
+	if (!audit_proc_line(pid, "status", "Gid:", buf, sizeof(buf)) ||
+	    sscanf(buf, "%u", &rgid) != 1)
 		return false;
 	if (!audit_start_time(pid, &start))
 		return false;
@@ -95,7 +100,8 @@ void xpc_connection_get_audit_token(xpc_connection_t connection, audit_token_t *
 	int pidfd;
 
 	memset(token, 0, sizeof(*token));
-	if (xpc_get_type(connection) != XPC_TYPE_CONNECTION || (pid = xpc_connection_get_pid(connection)) <= 0)
+	if (xpc_get_type(connection) != XPC_TYPE_CONNECTION ||
+	    (pid = xpc_connection_get_pid(connection)) <= 0)
 		return;
 	val[1] = xpc_connection_get_euid(connection);
 	val[2] = xpc_connection_get_egid(connection);

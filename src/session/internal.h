@@ -43,11 +43,13 @@ struct _xpc_session_s {
 /* rich_error.c */
 /* A +1 rich error with @text (copied); NULL out of memory. */
 xpc_rich_error_t rich_error_create(const char *text, bool can_retry);
-__attribute__((__format__(__printf__, 2, 3))) xpc_rich_error_t rich_error_createf(bool can_retry, const char *fmt, ...);
+__attribute__((__format__(__printf__, 2, 3))) xpc_rich_error_t rich_error_createf(bool can_retry,
+										  const char *fmt, ...);
 
 /* session.c */
 /* Aborts with "XPC API MISUSE: <message>" (programming errors Apple traps). */
-__attribute__((__noreturn__, __format__(__printf__, 1, 2))) void session_misuse(const char *fmt, ...);
+__attribute__((__noreturn__, __format__(__printf__, 1, 2))) void session_misuse(const char *fmt,
+										   ...);
 /* For listener.c: a new inactive peer session over @peer (an inactive peer
  * connection, retained) whose events run on a serial queue targeting
  * @target.  @name names it in descriptions.  +1, or NULL out of memory. */

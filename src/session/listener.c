@@ -85,7 +85,8 @@ static void listener_describe(xpc_object_t obj, StrBuf *sb, unsigned indent)
 {
 	ListenerCore *c = ((xpc_listener_t)obj)->core;
 
-	strbuf_printf(sb, "{ name = %s, state = %s }", c->name, listener_state_name(listener_state(c)));
+	strbuf_printf(sb, "{ name = %s, state = %s }", c->name,
+		      listener_state_name(listener_state(c)));
 }
 
 /* No public XPC_TYPE_LISTENER (as on macOS); xpc_get_type() returns this. */
@@ -111,7 +112,8 @@ static void listener_peer(ListenerCore *c, xpc_connection_t conn)
 	xpc_session_t peer;
 
 	pthread_mutex_lock(&c->lock);
-	snprintf(name, sizeof(name), "%s.peer[%d]#%lu", c->name, (int)xpc_connection_get_pid(conn), ++c->n_peers);
+	snprintf(name, sizeof(name), "%s.peer[%d]#%lu", c->name, (int)xpc_connection_get_pid(conn),
+		 ++c->n_peers);
 	pthread_mutex_unlock(&c->lock);
 	peer = session_create_peer(conn, c->target, name);
 	if (!peer) {
@@ -144,7 +146,8 @@ static xpc_listener_t listener_new(const char *name, dispatch_queue_t target,
 	ListenerCore *c = calloc(1, sizeof(*c));
 	xpc_listener_t l = object_alloc(&listener_type, sizeof(*l));
 
-	if (!c || !l || !(c->name = strdup(name)) || !(c->queue = dispatch_queue_create("org.xpc.listener", NULL)) ||
+	if (!c || !l || !(c->name = strdup(name)) ||
+	    !(c->queue = dispatch_queue_create("org.xpc.listener", NULL)) ||
 	    !(c->on_session = Block_copy(handler))) {
 		if (c && c->queue)
 			dispatch_release(c->queue);
@@ -166,7 +169,8 @@ static xpc_listener_t listener_new(const char *name, dispatch_queue_t target,
 	return l;
 }
 
-xpc_listener_t xpc_listener_create(const char *service, dispatch_queue_t target_queue, xpc_listener_create_flags_t flags,
+xpc_listener_t xpc_listener_create(const char *service, dispatch_queue_t target_queue,
+				   xpc_listener_create_flags_t flags,
 				   xpc_listener_incoming_session_handler_t incoming_session_handler,
 				   xpc_rich_error_t *error_out)
 {
@@ -177,7 +181,8 @@ xpc_listener_t xpc_listener_create(const char *service, dispatch_queue_t target_
 	if ((flags & XPC_LISTENER_CREATE_FORCE_MACH) && (flags & XPC_LISTENER_CREATE_FORCE_XPCSERVICE))
 		session_misuse("Cannot force the listener to be both a MachService and a XPCService");
 	if (!service || !incoming_session_handler)
-		session_misuse("xpc_listener_create: the service name and the incoming session handler are mandatory");
+		session_misuse("xpc_listener_create: the service name and the incoming session "
+			       "handler are mandatory");
 	if (flags & XPC_LISTENER_CREATE_FORCE_XPCSERVICE) {
 		if (error_out)
 			*error_out = rich_error_createf(false, "Unable to create listener %s: bundled XPC services "

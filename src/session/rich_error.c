@@ -23,7 +23,8 @@ static void rich_error_describe(xpc_object_t obj, StrBuf *sb, unsigned indent)
 {
 	struct _xpc_rich_error_s *e = obj;
 
-	strbuf_printf(sb, "{ can_retry = %s, description = \"%s\" }", e->can_retry ? "true" : "false", e->text);
+	strbuf_printf(sb, "{ can_retry = %s, description = \"%s\" }",
+		      e->can_retry ? "true" : "false", e->text);
 }
 
 const struct _xpc_type_s _xpc_type_rich_error = {

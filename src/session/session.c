@@ -142,7 +142,8 @@ static void session_describe(xpc_object_t obj, StrBuf *sb, unsigned indent)
 {
 	SessionCore *c = ((xpc_session_t)obj)->core;
 
-	strbuf_printf(sb, "{ name = %s, state = %s }", c->name, session_state_name(session_state(c)));
+	strbuf_printf(sb, "{ name = %s, state = %s }", c->name,
+		      session_state_name(session_state(c)));
 }
 
 const struct _xpc_type_s _xpc_type_session = {
@@ -167,7 +168,8 @@ static xpc_session_t session_new(const char *name, dispatch_queue_t target, bool
 	SessionCore *c = calloc(1, sizeof(*c));
 	xpc_session_t s = object_alloc(&_xpc_type_session, sizeof(*s));
 
-	if (!c || !s || !(c->name = strdup(name)) || !(c->queue = session_queue_new("org.xpc.session", target))) {
+	if (!c || !s || !(c->name = strdup(name)) ||
+	    !(c->queue = session_queue_new("org.xpc.session", target))) {
 		if (c)
 			free(c->name);
 		free(c);
@@ -397,8 +399,10 @@ xpc_session_t xpc_session_create_xpc_service(const char *name, dispatch_queue_t 
 	return NULL;
 }
 
-xpc_session_t xpc_session_create_mach_service(const char *mach_service, dispatch_queue_t target_queue,
-					      xpc_session_create_flags_t flags, xpc_rich_error_t *error_out)
+xpc_session_t xpc_session_create_mach_service(const char *mach_service,
+					      dispatch_queue_t target_queue,
+					      xpc_session_create_flags_t flags,
+					      xpc_rich_error_t *error_out)
 {
 	xpc_session_t s;
 
@@ -439,10 +443,12 @@ static void session_lock_inactive(SessionCore *c, const char *what)
 {
 	pthread_mutex_lock(&c->lock);
 	if (c->state != SESSION_INACTIVE)
-		session_misuse("Session must be inactive to %s, not %s", what, session_state_name(c->state));
+		session_misuse("Session must be inactive to %s, not %s", what,
+			       session_state_name(c->state));
 }
 
-void xpc_session_set_incoming_message_handler(xpc_session_t session, xpc_session_incoming_message_handler_t handler)
+void xpc_session_set_incoming_message_handler(xpc_session_t session,
+					      xpc_session_incoming_message_handler_t handler)
 {
 	SessionCore *c = session_core(session);
 	void *copy = handler ? Block_copy(handler) : NULL, *old;
@@ -455,7 +461,8 @@ void xpc_session_set_incoming_message_handler(xpc_session_t session, xpc_session
 		Block_release(old);
 }
 
-void xpc_session_set_cancel_handler(xpc_session_t session, xpc_session_cancel_handler_t cancel_handler)
+void xpc_session_set_cancel_handler(xpc_session_t session,
+				    xpc_session_cancel_handler_t cancel_handler)
 {
 	SessionCore *c = session_core(session);
 	void *copy = cancel_handler ? Block_copy(cancel_handler) : NULL, *old;
@@ -496,7 +503,8 @@ bool xpc_session_activate(xpc_session_t session, xpc_rich_error_t *error_out)
 	if (st == SESSION_ACTIVE)
 		session_misuse("Attempting to activate an already active session");
 	if (st != SESSION_INACTIVE)
-		session_misuse("Attempting to activate a %s session", st == SESSION_CANCELING ? "canceling" : "canceled");
+		session_misuse("Attempting to activate a %s session",
+			       st == SESSION_CANCELING ? "canceling" : "canceled");
 	if (!c->peer)
 		return session_activate_client(c, error_out);
 	if (session_link(c))
@@ -544,9 +552,11 @@ static xpc_rich_error_t session_send_check(SessionCore *c)
 	SessionState st = session_state(c);
 
 	if (st == SESSION_INACTIVE)
-		session_misuse("Attempting to send a message using a session that is neither active or canceled.");
+		session_misuse("Attempting to send a message using a session that is neither "
+			       "active or canceled.");
 	if (st == SESSION_CANCELING)
-		return rich_error_create("Attempting to send message using a session that's canceling", false);
+		return rich_error_create("Attempting to send message using a session that's canceling",
+					 false);
 	if (st == SESSION_CANCELED)
 		return rich_error_create("Attempting to send message using a canceled session", false);
 	return NULL;
@@ -670,5 +680,6 @@ void session_reject_peer(xpc_session_t peer, const char *reason)
 	if (session_state(c) != SESSION_INACTIVE)
 		session_misuse("xpc_listener_reject_peer: the peer session must be inactive (inside the incoming "
 			       "session handler), not %s", session_state_name(session_state(c)));
-	session_cancel_with(c, rich_error_createf(false, "Peer rejected with reason: %s", reason ? reason : "(null)"));
+	session_cancel_with(c, rich_error_createf(false, "Peer rejected with reason: %s",
+						  reason ? reason : "(null)"));
 }
