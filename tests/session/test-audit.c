@@ -169,7 +169,7 @@ static pid_t spawn_peer(const char *argv0, xpc_endpoint_t ep, int ms)
 		int d = dup(w); /* without close-on-exec */
 		snprintf(fd, sizeof(fd), "%d", d);
 		snprintf(t, sizeof(t), "%d", ms);
-		execl("/proc/self/exe", argv0, "peer", fd, t, (char *)NULL);
+		execl(argv0, argv0, "peer", fd, t, (char *)NULL);
 		_exit(127);
 	}
 	return pid;
