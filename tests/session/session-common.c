@@ -67,8 +67,13 @@ void session_test_broker_start(void)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
-	snprintf(broker.dir, sizeof(broker.dir), "/tmp/xpc-session-XXXXXX");
-	REQUIRE(mkdtemp(broker.dir));
+	const char *given = getenv("XPC_SESSION_TEST_DIR"); /* a misuse child's, see below */
+
+	if (given)
+		snprintf(broker.dir, sizeof(broker.dir), "%s", given);
+	else
+		snprintf(broker.dir, sizeof(broker.dir), "/tmp/xpc-session-XXXXXX");
+	REQUIRE(given || mkdtemp(broker.dir));
 	snprintf(broker.path, sizeof(broker.path), "%s/xpcd.sock", broker.dir);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", broker.path);
 	broker.fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -148,6 +153,11 @@ bool session_test_misuse(const char *argv0, const char *scenario, const char *te
 	ssize_t n;
 	pid_t pid;
 
+	/* the child aborts: its broker's directory is made and removed here */
+	char dir[64] = "/tmp/xpc-session-XXXXXX", sock[96];
+	REQUIRE(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/xpcd.sock", dir);
+	setenv("XPC_SESSION_TEST_DIR", dir, 1);
 	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
 	pid = fork();
 	REQUIRE(pid >= 0);
@@ -162,6 +172,9 @@ bool session_test_misuse(const char *argv0, const char *scenario, const char *te
 	out[len] = 0;
 	close(p[0]);
 	status = harness_wait_pid(pid, 30);
+	unsetenv("XPC_SESSION_TEST_DIR");
+	unlink(sock);
+	rmdir(dir);
 	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT || !strstr(out, "XPC API MISUSE") || !strstr(out, text)) {
 		fprintf(stderr, "misuse %s: status %#x, stderr:\n%s\n", scenario, status, out);
 		return false;
