@@ -4,7 +4,7 @@
 set -eu
 PKGS="clang meson ninja-build pkg-config libblocksruntime-dev uuid-dev libjansson-dev
 libplist-dev libsystemd-dev libclang-rt-14-dev python3 procps python3-dev python3-pytest
-libnghttp2-dev libssl-dev python3-h2 python3-hyperframe gcc"
+libnghttp2-dev libssl-dev python3-h2 python3-hyperframe gcc man-db"
 [ "${1:-}" = "--bench" ] && PKGS="$PKGS dbus dbus-broker gnuplot-nox python3-dbus python3-gi"
 missing=""
 for p in $PKGS; do
