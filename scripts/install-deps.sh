@@ -1,10 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages the build, tests and demo need, only those
 # missing.  As root it runs apt-get directly, otherwise through sudo.
+# gcc: plain-C builds (tests/install); man-db: the manual tests; debhelper,
+# dpkg-dev, lintian, systemd (systemd.pc, a build-dep of the packages):
+# make deb and tests/package/test-deb.sh.  --deb (make deb) is the same list.
 set -eu
 PKGS="clang meson ninja-build pkg-config libblocksruntime-dev uuid-dev libjansson-dev
 libplist-dev libsystemd-dev libclang-rt-14-dev python3 procps python3-dev python3-pytest
-libnghttp2-dev libssl-dev python3-h2 python3-hyperframe gcc man-db"
+libnghttp2-dev libssl-dev python3-h2 python3-hyperframe gcc man-db
+debhelper dpkg-dev lintian systemd"
 [ "${1:-}" = "--bench" ] && PKGS="$PKGS dbus dbus-broker gnuplot-nox python3-dbus python3-gi"
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,93 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# test-deb.sh - the Debian packages as an administrator meets them: build
+# libxpc0, libxpc-dev and xpcd from a copy of the tree with
+# `dpkg-buildpackage -us -uc -b`, check them with lintian (errors and
+# warnings fail; debian/*.lintian-overrides explain what is left), install
+# them with dpkg, run the README's tutorial against the installed files
+# (test-readme.py --installed), build plain C with gcc and libxpc.pc, open
+# the manual by function name and through apropos, then purge the packages
+# and check that nothing they installed is left.
+#
+# Runs only as root with dpkg-buildpackage (make check in CI); skipped
+# (exit 77) otherwise, or when a libxpc package is already installed (it
+# would be purged).  Target: under 3 minutes on 2 cores.
+#
+#   test-deb.sh SOURCE_DIR
+set -eu
+src=$(cd "$1" && pwd)
+skip() { echo "test-deb: skipped: $*"; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "not root"
+command -v dpkg-buildpackage >/dev/null && command -v dpkg >/dev/null || skip "no dpkg-buildpackage"
+for p in libxpc0 libxpc-dev xpcd; do
+	! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		skip "$p is installed on this machine already"
+done
+tmp=$(mktemp -d /tmp/test-deb.XXXXXX)
+installed=""
+fail() { echo "test-deb: $*" >&2; exit 1; }
+cleanup() {
+	[ -z "$installed" ] || dpkg --purge xpcd libxpc-dev libxpc0 >/dev/null 2>&1 || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+start=$(date +%s)
+
+# ---- build, from a copy (the tree stays clean; the .debs land in $tmp) ----
+mkdir "$tmp/src"
+if [ -d "$src/.git" ] || [ -f "$src/.git" ]; then
+	(cd "$src" && git ls-files -co --exclude-standard -z | xargs -0 tar -cf - 2>/dev/null) | tar -xf - -C "$tmp/src"
+else
+	tar -C "$src" --exclude='./build*' --exclude='./obj-*' -cf - . | tar -xf - -C "$tmp/src"
+fi
+(cd "$tmp/src" && DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=2" \
+	dpkg-buildpackage -us -uc -b >"$tmp/build.log" 2>&1) || { tail -40 "$tmp/build.log"; fail "dpkg-buildpackage failed"; }
+debs=$(ls "$tmp"/libxpc0_*.deb "$tmp"/libxpc-dev_*.deb "$tmp"/xpcd_*.deb) || fail "missing .deb files"
+built=$(date +%s)
+
+# ---- lintian ----
+if command -v lintian >/dev/null; then
+	lintian --fail-on error,warning --suppress-tags-from-file /dev/null "$tmp"/*.changes >"$tmp/lintian.log" 2>&1 ||
+		{ cat "$tmp/lintian.log"; fail "lintian reports errors or warnings (above)"; }
+	[ ! -s "$tmp/lintian.log" ] || { echo "test-deb: lintian (informational):"; sed 's/^/  /' "$tmp/lintian.log"; }
+else
+	fail "no lintian (scripts/install-deps.sh installs it)"
+fi
+
+# ---- install; what the packages own, and which of it existed before ----
+for d in $debs; do dpkg-deb -c "$d"; done | awk '{ print $6 }' | sed 's|^\./|/|; s|/$||; s| ->.*||' | grep -v '^/$' |
+	sort -u >"$tmp/paths"
+while read -r p; do [ -e "$p" ] && echo "$p"; done <"$tmp/paths" >"$tmp/before" || true
+installed=yes
+# shellcheck disable=SC2086
+dpkg -i $debs >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log"; fail "dpkg -i failed"; }
+[ -x /usr/sbin/xpcd ] && [ -x /usr/bin/xpcctl ] && [ -d /etc/xpcd/LaunchDaemons ] || fail "xpcd files missing"
+ldd /usr/sbin/xpcd | grep -q 'libxpc.so.0 => /usr/lib/' || fail "xpcd does not link the installed libxpc.so.0"
+
+# ---- use it: the tutorial, plain C with gcc, the manual ----
+python3 "$src/tests/package/test-readme.py" "$src" --installed || fail "the README tutorial failed on the installed packages"
+gcc -std=c11 -Wall -Wextra -Werror -o "$tmp/plain-c" "$src/tests/install/plain-c.c" $(pkg-config --cflags --libs libxpc) ||
+	fail "gcc with the installed libxpc.pc failed"
+[ "$(timeout 10 "$tmp/plain-c")" = "plain-c: ok" ] || fail "plain-c against the installed library failed"
+mandb -q >/dev/null 2>&1 || true
+man -w xpc_dictionary_set_string >/dev/null 2>&1 || fail "man xpc_dictionary_set_string finds no page"
+man -w dispatch_async >/dev/null 2>&1 || fail "man dispatch_async finds no page"
+apropos xpc_connection_create_mach_service 2>/dev/null | grep -q . || fail "apropos does not know xpc_connection_create_mach_service"
+
+# ---- purge: nothing left ----
+dpkg --purge xpcd libxpc-dev libxpc0 >"$tmp/purge.log" 2>&1 || { cat "$tmp/purge.log"; fail "dpkg --purge failed"; }
+installed=""
+for p in libxpc0 libxpc-dev xpcd; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "not-installed" ||
+		! dpkg-query -W "$p" >/dev/null 2>&1 || fail "$p is still known to dpkg: $(dpkg-query -W -f='${Status}' "$p")"
+done
+left=""
+while read -r p; do
+	[ -e "$p" ] || [ -L "$p" ] || continue
+	grep -qxF "$p" "$tmp/before" || left="$left $p"
+done <"$tmp/paths"
+[ -z "$left" ] || fail "left behind after purge:$left"
+[ ! -e /etc/xpcd ] || fail "/etc/xpcd left behind"
+mandb -q >/dev/null 2>&1 || true
+end=$(date +%s)
+echo "test-deb: built in $((built - start)) s, installed, tutorial ok, purged clean; $((end - start)) s in all"
