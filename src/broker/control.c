@@ -605,9 +605,11 @@ static void on_accept(void *ctx)
 		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				dispatch_time_t when = dispatch_time(DISPATCH_TIME_NOW, ACCEPT_BACKOFF_MS * 1000000LL);
+
 				dispatch_suspend(accept_source);
-				if (_xpc_linux_dispatch_after_f(dispatch_time(DISPATCH_TIME_NOW, ACCEPT_BACKOFF_MS * 1000000LL),
-						  dispatch_get_main_queue(), accept_source, accept_resume) < 0)
+				if (_xpc_linux_dispatch_after_f(when, dispatch_get_main_queue(), accept_source,
+								accept_resume) < 0)
 					dispatch_resume(accept_source); /* no timer: retry now */
 			}
 			return;

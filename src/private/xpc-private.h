@@ -28,15 +28,16 @@
  * broker link with it; xpcctl its link to the broker.
  * Return: a +1 inactive connection, or NULL (ENOMEM).
  */
-XPC_PRIVATE_EXPORT xpc_connection_t _xpc_linux_connection_create_from_socket(int fd, dispatch_queue_t q);
+XPC_PRIVATE_EXPORT xpc_connection_t _xpc_linux_connection_create_from_socket(int fd,
+									     dispatch_queue_t q);
 
 /*
  * _xpc_linux_connection_set_send_limits() - bound what @conn's out-queue
  * holds (bytes and descriptors the peer has not taken yet) below the
  * defaults; a send over a limit cuts the link (docs/broker.md).
  */
-XPC_PRIVATE_EXPORT void _xpc_linux_connection_set_send_limits(xpc_connection_t conn, size_t max_bytes,
-							       size_t max_fds);
+XPC_PRIVATE_EXPORT void _xpc_linux_connection_set_send_limits(xpc_connection_t conn,
+							      size_t max_bytes, size_t max_fds);
 
 /*
  * _xpc_linux_connection_set_receive_limit() - bound the out-of-line message
@@ -76,7 +77,7 @@ XPC_PRIVATE_EXPORT int _xpc_linux_send_message_once(int fd, xpc_object_t message
  * _xpc_linux_dispatch_after_f() - dispatch_after_f() that reports failure:
  * 0, or -ENOMEM when the timer could not be allocated (@work not called).
  */
-XPC_PRIVATE_EXPORT int _xpc_linux_dispatch_after_f(dispatch_time_t when, dispatch_queue_t queue, void *context,
-						    dispatch_function_t work);
+XPC_PRIVATE_EXPORT int _xpc_linux_dispatch_after_f(dispatch_time_t when, dispatch_queue_t queue,
+						   void *context, dispatch_function_t work);
 
 #endif /* XPC_PRIVATE_XPC_PRIVATE_H */

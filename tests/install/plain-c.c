@@ -18,7 +18,9 @@ static void on_message(void *context, xpc_object_t msg)
 	if (xpc_get_type(msg) != XPC_TYPE_DICTIONARY)
 		return;
 	reply = xpc_dictionary_create_reply(msg);
-	xpc_dictionary_set_int64(reply, "sum", xpc_dictionary_get_int64(msg, "a") + xpc_dictionary_get_int64(msg, "b"));
+	xpc_dictionary_set_int64(reply, "sum",
+				 xpc_dictionary_get_int64(msg, "a") +
+					 xpc_dictionary_get_int64(msg, "b"));
 	xpc_connection_send_message(peer, reply);
 	xpc_release(reply);
 }
@@ -58,7 +60,8 @@ int main(void)
 	xpc_dictionary_set_int64(req, "a", 40);
 	xpc_dictionary_set_int64(req, "b", 2);
 	reply = xpc_connection_send_message_with_reply_sync(client, req);
-	ok = xpc_get_type(reply) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_int64(reply, "sum") == 42;
+	ok = xpc_get_type(reply) == XPC_TYPE_DICTIONARY &&
+	     xpc_dictionary_get_int64(reply, "sum") == 42;
 	printf("plain-c: %s\n", ok ? "ok" : "FAILED");
 
 	xpc_release(reply);

@@ -69,7 +69,8 @@ static int round_trip(void)
 	req = xpc_dictionary_create(NULL, NULL, 0);
 	xpc_dictionary_set_string(req, "text", "beside libdispatch");
 	reply = xpc_connection_send_message_with_reply_sync(client, req);
-	echo = xpc_get_type(reply) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_string(reply, "echo") : NULL;
+	echo = xpc_get_type(reply) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_string(reply, "echo")
+							  : NULL;
 	ok = echo && strcmp(echo, "beside libdispatch") == 0;
 	xpc_release(reply);
 	xpc_release(req);
@@ -110,6 +111,7 @@ int main(void)
 	CHECK(round_trip());
 	settle_fds(base);
 	CHECK(fake_dispatch_calls() == 1); /* none of libxpc's */
-	printf("dispatch-coexist: xpc round trips ok, fake libdispatch called %ld time(s)\n", fake_dispatch_calls());
+	printf("dispatch-coexist: xpc round trips ok, fake libdispatch called %ld time(s)\n",
+	       fake_dispatch_calls());
 	return harness_end();
 }
