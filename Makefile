@@ -47,6 +47,7 @@ demo: build
 	./examples/demo.sh build
 
 check-plain: build
+	@./scripts/install-deps.sh --check
 	-meson test -C build --num-processes $(JOBS) --print-errorlogs
 
 check-asan: deps build-asan/build.ninja
