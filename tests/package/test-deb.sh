@@ -67,6 +67,7 @@ ldd /usr/sbin/xpcd | grep -Eq 'libxpc\.so\.0 => /(usr/)?lib/' || fail "xpcd does
 # ---- use it: the tutorial, plain C with gcc, the manual ----
 python3 "$src/tests/package/test-readme.py" "$src" --installed || fail "the README tutorial failed on the installed packages"
 t_tutorial=$(date +%s)
+# shellcheck disable=SC2046
 gcc -std=c11 -Wall -Wextra -Werror -o "$tmp/plain-c" "$src/tests/install/plain-c.c" $(pkg-config --cflags --libs libxpc) ||
 	fail "gcc with the installed libxpc.pc failed"
 [ "$(timeout 10 "$tmp/plain-c")" = "plain-c: ok" ] || fail "plain-c against the installed library failed"
