@@ -11,7 +11,7 @@
 #                  the build is reconfigured to PREFIX each time; DESTDIR
 #                  honoured; no apt-get: run make deps first if needed)
 #   make uninstall removes what the last make install installed
-#   make deb       the Debian packages libxpc0, libxpc-dev, xpcd in ../
+#   make deb       the Debian packages libxpc0, libxpc-dev, xpcd, python3-xpc in ../
 #                  (docs/packaging.md; installs the build-deps first)
 CC := clang
 export CC
@@ -104,7 +104,8 @@ uninstall:
 deb-deps:
 	@./scripts/install-deps.sh --deb
 
-# dpkg-buildpackage -us -uc -b: ../libxpc0_*.deb, ../libxpc-dev_*.deb, ../xpcd_*.deb
+# dpkg-buildpackage -us -uc -b: ../libxpc0_*.deb, ../libxpc-dev_*.deb, ../xpcd_*.deb,
+# ../python3-xpc_*.deb
 deb: deb-deps
 	dpkg-buildpackage -us -uc -b
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # test-deb.sh - the Debian packages as an administrator meets them: build
-# libxpc0, libxpc-dev and xpcd from a copy of the tree with
+# libxpc0, libxpc-dev, xpcd and python3-xpc from a copy of the tree with
 # `dpkg-buildpackage -us -uc -b`, check them with lintian (errors and
 # warnings fail; debian/*.lintian-overrides explain what is left), install
 # them with dpkg, run the README's tutorial against the installed files
@@ -19,7 +19,7 @@ src=$(cd "$1" && pwd)
 skip() { echo "test-deb: skipped: $*"; exit 77; }
 [ "$(id -u)" -eq 0 ] || skip "not root"
 command -v dpkg-buildpackage >/dev/null && command -v dpkg >/dev/null || skip "no dpkg-buildpackage"
-for p in libxpc0 libxpc-dev xpcd; do
+for p in libxpc0 libxpc-dev xpcd python3-xpc; do
 	! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		skip "$p is installed on this machine already"
 done
@@ -29,7 +29,7 @@ fail() { echo "test-deb: $*" >&2; exit 1; }
 lintian_pid=""
 cleanup() {
 	[ -z "$lintian_pid" ] || kill "$lintian_pid" 2>/dev/null || true
-	[ -z "$installed" ] || dpkg --purge xpcd libxpc-dev libxpc0 >/dev/null 2>&1 || true
+	[ -z "$installed" ] || dpkg --purge python3-xpc xpcd libxpc-dev libxpc0 >/dev/null 2>&1 || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -44,7 +44,8 @@ else
 fi
 (cd "$tmp/src" && DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=2" \
 	dpkg-buildpackage -us -uc -b >"$tmp/build.log" 2>&1) || { tail -40 "$tmp/build.log"; fail "dpkg-buildpackage failed"; }
-debs=$(ls "$tmp"/libxpc0_*.deb "$tmp"/libxpc-dev_*.deb "$tmp"/xpcd_*.deb) || fail "missing .deb files"
+debs=$(ls "$tmp"/libxpc0_*.deb "$tmp"/libxpc-dev_*.deb "$tmp"/xpcd_*.deb "$tmp"/python3-xpc_*.deb) ||
+	fail "missing .deb files"
 built=$(date +%s)
 
 # ---- lintian, in the background while the packages are used ----
@@ -77,9 +78,9 @@ man -w dispatch_async >/dev/null 2>&1 || fail "man dispatch_async finds no page"
 apropos xpc_connection_create_mach_service 2>/dev/null | grep -q . || fail "apropos does not know xpc_connection_create_mach_service"
 
 # ---- purge: nothing left ----
-dpkg --purge xpcd libxpc-dev libxpc0 >"$tmp/purge.log" 2>&1 || { cat "$tmp/purge.log"; fail "dpkg --purge failed"; }
+dpkg --purge python3-xpc xpcd libxpc-dev libxpc0 >"$tmp/purge.log" 2>&1 || { cat "$tmp/purge.log"; fail "dpkg --purge failed"; }
 installed=""
-for p in libxpc0 libxpc-dev xpcd; do
+for p in libxpc0 libxpc-dev xpcd python3-xpc; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "not-installed" ||
 		! dpkg-query -W "$p" >/dev/null 2>&1 || fail "$p is still known to dpkg: $(dpkg-query -W -f='${Status}' "$p")"
 done

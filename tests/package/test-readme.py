@@ -16,7 +16,8 @@
 # The sh blocks run with a private HOME and XDG_RUNTIME_DIR (so their
 # `xpcd --user` is a private broker) against either the build tree,
 # installed into a scratch DESTDIR (pkg-config through
-# PKG_CONFIG_SYSROOT_DIR, programs through PATH and LD_LIBRARY_PATH), or,
+# PKG_CONFIG_SYSROOT_DIR, programs through PATH and LD_LIBRARY_PATH, the
+# Python package through PYTHONPATH), or,
 # with --installed, the files installed on the machine (test-deb.sh).
 #
 #   test-readme.py SOURCE_DIR BUILD_DIR | --installed
@@ -76,6 +77,11 @@ def install_build(build, root):
     env['PATH'] = '%s:%s:%s' % (os.path.join(prefix, opts['bindir']), os.path.join(prefix, opts['sbindir']),
                                 env['PATH'])
     units = [root + d for d in ('/lib/systemd', '/usr/lib/systemd', opts['prefix'] + '/lib/systemd')]
+    # the Python package, wherever meson put it under the prefix
+    for dirpath, dirnames, _ in os.walk(prefix):
+        if 'xpc' in dirnames and os.path.exists(os.path.join(dirpath, 'xpc', '__init__.py')):
+            env['PYTHONPATH'] = dirpath
+            break
     return env, units
 
 
