@@ -33,6 +33,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT HUP # meson's timeout: purge on the way out too
 start=$(date +%s)
 
 # ---- build, from a copy (the tree stays clean; the .debs land in $tmp) ----
