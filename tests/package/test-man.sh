@@ -31,7 +31,7 @@ done
   (cd "$src/man/man3" && ls *.3 *.3xpc | sed 's/\..*//'); } | sort -u >"$tmp/names"
 python3 - "$src" >"$tmp/declared" <<'EOF_PY'
 import glob, re, sys
-for h in sorted(glob.glob(sys.argv[1] + '/include/xpc/*.h')) + [sys.argv[1] + '/include/dispatch/dispatch.h']:
+for h in sorted(glob.glob(sys.argv[1] + '/include/xpc/*.h')) + sorted(glob.glob(sys.argv[1] + '/include/dispatch/*.h')):
     s = re.sub(r'/\*.*?\*/', '', open(h).read(), flags=re.S)
     s = re.sub(r'^\s*#.*$', '', s, flags=re.M)
     for stmt in s.split(';'):
