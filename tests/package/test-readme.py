@@ -108,14 +108,19 @@ def run_script(script, env, cwd):
     """Runs the sh blocks in one bash; returns the stdout of each block."""
     sep = '@@readme-test block end@@'
     body = 'set -e\n' + ''.join('%s\necho "%s"\n' % (b, sep) for b in script)
-    p = subprocess.Popen(['bash', '-c', body], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, start_new_session=True)
-    try:
-        out, err = p.communicate(timeout=90)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        out, err = p.communicate()
-        fail('the README session timed out:\n' + out + err)
+    # stdout to a file, not a pipe: a service the session started keeps its
+    # copy open, and a pipe would then never end
+    with tempfile.TemporaryFile('w+') as fout, tempfile.TemporaryFile('w+') as ferr:
+        p = subprocess.Popen(['bash', '-c', body], cwd=cwd, env=env, stdout=fout, stderr=ferr, text=True,
+                             start_new_session=True)
+        try:
+            p.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        fout.seek(0)
+        ferr.seek(0)
+        out, err = fout.read(), ferr.read()
     if p.returncode != 0:
         fail('the README session failed (exit %d):\n%s%s' % (p.returncode, out, err))
     return out.split(sep + '\n')[:len(script)]
@@ -150,6 +155,8 @@ def main():
             os.makedirs(d, mode=0o700)
         if mode == '--installed':
             env, units = dict(os.environ), ['/lib/systemd', '/usr/lib/systemd', '/usr/local/lib/systemd']
+            # the system's programs first (python3 = Debian's, which has python3-xpc)
+            env['PATH'] = '/usr/bin:/usr/sbin:/bin:/sbin:' + env['PATH']
         else:
             env, units = install_build(mode, os.path.join(tmp, 'root'))
         env.update(HOME=home, XDG_RUNTIME_DIR=run)
