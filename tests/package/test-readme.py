@@ -74,8 +74,15 @@ def install_build(build, root):
     env['PKG_CONFIG_SYSROOT_DIR'] = root
     env['PKG_CONFIG_PATH'] = os.path.join(libdir, 'pkgconfig')
     env['LD_LIBRARY_PATH'] = libdir
-    env['PATH'] = '%s:%s:%s' % (os.path.join(prefix, opts['bindir']), os.path.join(prefix, opts['sbindir']),
-                                env['PATH'])
+    # programs the README builds find the scratch libxpc.so through an
+    # rpath (xpcd does not pass LD_LIBRARY_PATH on to the jobs it starts)
+    shim = os.path.join(root, 'shim')
+    os.makedirs(shim)
+    with open(os.path.join(shim, 'clang'), 'w') as f:
+        f.write('#!/bin/sh\nexec %s "$@" -Wl,-rpath,%s\n' % (shutil.which('clang'), libdir))
+    os.chmod(os.path.join(shim, 'clang'), 0o755)
+    env['PATH'] = '%s:%s:%s:%s' % (shim, os.path.join(prefix, opts['bindir']), os.path.join(prefix, opts['sbindir']),
+                                   env['PATH'])
     units = [root + d for d in ('/lib/systemd', '/usr/lib/systemd', opts['prefix'] + '/lib/systemd')]
     # the Python package, wherever meson put it under the prefix
     for dirpath, dirnames, _ in os.walk(prefix):
