@@ -7,15 +7,21 @@
 #   make stress  the stress tests at full size (docs/reliability.md): 200
 #                kill rounds, 64 x 10 000 requests, 1 000 idle connections,
 #                1 000 000 Python messages (bindings/python/tests/test_leak.py)
-#   make install meson install of build/ (PREFIX=/usr/local)
+#   make install   meson install of build/ under PREFIX (default /usr/local;
+#                  the build is reconfigured to PREFIX each time; DESTDIR
+#                  honoured; no apt-get: run make deps first if needed)
+#   make uninstall removes what the last make install installed
+#   make deb       the Debian packages libxpc0, libxpc-dev, xpcd, python3-xpc in ../
+#                  (docs/packaging.md; installs the build-deps first)
 CC := clang
 export CC
 MESON_FLAGS := --wrap-mode=nodownload
 FUZZ_TIME ?= 60
+FUZZ_MERGE ?= 0
 PREFIX ?= /usr/local
 JOBS ?= 2
 
-.PHONY: valgrind all deps build demo check check-plain check-asan check-tsan fuzz bench bench-setup stress install clean
+.PHONY: valgrind all deps deb-deps build demo check check-plain check-asan check-tsan fuzz bench bench-setup stress install uninstall deb clean
 
 all: build
 
@@ -41,6 +47,7 @@ demo: build
 	./examples/demo.sh build
 
 check-plain: build
+	@./scripts/install-deps.sh --check
 	-meson test -C build --num-processes $(JOBS) --print-errorlogs
 
 check-asan: deps build-asan/build.ninja
@@ -60,9 +67,10 @@ check: check-plain check-asan check-tsan
 build-fuzz/build.ninja:
 	meson setup build-fuzz $(MESON_FLAGS) -Dfuzzing=true -Db_lundef=false -Dbuildtype=debugoptimized
 
+# New inputs go to build-fuzz/fuzz-new; FUZZ_MERGE=1 adds them to fuzz/corpus.
 fuzz: deps build-fuzz/build.ninja
 	ninja -C build-fuzz
-	./fuzz/run.sh build-fuzz $(FUZZ_TIME)
+	FUZZ_MERGE=$(FUZZ_MERGE) ./fuzz/run.sh build-fuzz $(FUZZ_TIME)
 
 bench: build
 	./scripts/install-deps.sh --bench
@@ -78,8 +86,28 @@ STRESS_ENV := STRESS_ROUNDS=200 STRESS_CLIENTS=64 STRESS_REQUESTS=10000 STRESS_I
 stress: build
 	$(STRESS_ENV) meson test -C build --suite stress --num-processes 1 --print-errorlogs --timeout-multiplier 4 --verbose
 
-install: build
-	meson install -C build
+# No deps here (no apt-get): install what was built, for PREFIX as given now.
+install:
+	@[ -f build/build.ninja ] || meson setup build $(MESON_FLAGS) -Dwerror=true --prefix=$(PREFIX)
+	meson configure build --prefix=$(PREFIX)
+	ninja -C build
+	meson install -C build --no-rebuild
+	@if [ -z "$(DESTDIR)" ] && command -v mandb >/dev/null; then mandb -q 2>/dev/null || true; fi
+
+# Removes the files of the last make install (build/meson-logs/install-log.txt)
+# and the directories it made that are now empty.
+uninstall:
+	@[ -f build/meson-logs/install-log.txt ] || { echo "make uninstall: nothing was installed from build/"; exit 1; }
+	./scripts/uninstall.sh build
+	@if [ -z "$(DESTDIR)" ] && command -v mandb >/dev/null; then mandb -q 2>/dev/null || true; fi
+
+deb-deps:
+	@./scripts/install-deps.sh --deb
+
+# dpkg-buildpackage -us -uc -b: ../libxpc0_*.deb, ../libxpc-dev_*.deb, ../xpcd_*.deb,
+# ../python3-xpc_*.deb
+deb: deb-deps
+	dpkg-buildpackage -us -uc -b
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz build-valgrind

@@ -7,9 +7,11 @@
 # Each target runs SECONDS seconds, two at a time (JOBS=2), on a scratch
 # copy of its corpus (BUILD_DIR/fuzz-work/TARGET) with its max_len and
 # dictionary (fuzz/TARGET.dict, if any).  Afterwards the new inputs that add
-# coverage are merged into fuzz/corpus/TARGET (-merge=1: only inputs with new
-# features are kept), and a table gives per target the executions, the
-# coverage (edges, features), corpus growth and the crashes.  Logs are in
+# coverage over the tracked corpus (-merge=1: only inputs with new features)
+# go to BUILD_DIR/fuzz-new/TARGET; with FUZZ_MERGE=1 (make fuzz FUZZ_MERGE=1)
+# they are added to the tracked fuzz/corpus/TARGET instead, which is
+# otherwise never written.  A table gives per target the executions, the
+# coverage (edges, features), the new inputs and the crashes.  Logs are in
 # BUILD_DIR/fuzz-logs, crash reproducers in BUILD_DIR/fuzz-artifacts.
 # Exit status: 0, or 1 if any target crashed (or could not run).
 set -u
@@ -56,9 +58,21 @@ run_one() {
 	# shellcheck disable=SC2046
 	"$bin" $(options "$t") -max_total_time="$secs" "$work" "$src/corpus/$t" >"$logs/$t.log" 2>&1
 	echo $? >"$logs/$t.rc"
-	# keep only what adds coverage to the repository's corpus
+	# keep only what adds coverage to the repository's corpus: merged into
+	# a copy of it, the files the copy gains are the new inputs
+	merged=$build/fuzz-merge/$t
+	rm -rf "$merged" "$build/fuzz-new/$t"
+	mkdir -p "$merged" "$build/fuzz-new/$t"
+	cp -pR "$src/corpus/$t"/. "$merged"/
 	"$bin" -merge=1 -max_len="$(max_len "$t")" $( [ "$t" = fuzz-broker ] || [ "$t" = fuzz-plist ] && echo -close_fd_mask=2 ) \
-		"$src/corpus/$t" "$work" >"$logs/$t.merge.log" 2>&1
+		"$merged" "$work" >"$logs/$t.merge.log" 2>&1
+	for f in "$merged"/*; do
+		[ -e "$src/corpus/$t/$(basename "$f")" ] || cp -p "$f" "$build/fuzz-new/$t/"
+	done
+	rm -rf "$merged"
+	if [ "${FUZZ_MERGE:-0}" = 1 ]; then
+		cp -p "$build/fuzz-new/$t"/* "$src/corpus/$t/" 2>/dev/null || true
+	fi
 }
 
 echo "fuzzing $targets for $secs s each, $jobs at a time"
@@ -88,7 +102,7 @@ for t in $targets; do
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
 	ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
 	before=$(cat "$logs/$t.before")
-	after=$(ls "$src/corpus/$t" 2>/dev/null | wc -l)
+	new=$(ls "$build/fuzz-new/$t" 2>/dev/null | wc -l)
 	crashes=$(ls "$arts" 2>/dev/null | grep -c "^$t-" || true)
 	result=ok
 	if [ "$rc" != 0 ] || grep -q '==ERROR\|deadly signal\|SUMMARY: ' "$log"; then
@@ -96,8 +110,13 @@ for t in $targets; do
 		status=1
 	fi
 	printf '%-12s %12s %8s %8s %8s %8s  %s\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" \
-		"$before+$((after - before))" "$result"
+		"$before+$new" "$result"
 	[ "$crashes" -gt 0 ] && echo "             $crashes artifact(s): $(ls "$arts" | grep "^$t-" | tr '\n' ' ')"
 done
 echo "wall time $((end - start)) s"
+if [ "${FUZZ_MERGE:-0}" = 1 ]; then
+	echo "new inputs merged into $src/corpus (FUZZ_MERGE=1)"
+else
+	echo "new inputs in $build/fuzz-new (make fuzz FUZZ_MERGE=1 adds them to fuzz/corpus)"
+fi
 exit $status

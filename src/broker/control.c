@@ -51,10 +51,7 @@
 #include <xpc/xpc.h>
 
 #include "broker/job.h"
-#include "connection/connection.h"
-#include "dispatch/internal.h"
-#include "transport/transport.h"
-#include "wire/wire.h"
+#include "private/xpc-private.h"
 
 #define CONTROL_MAX_LINKS 1024
 #define CONTROL_MAX_LINKS_PER_USER 384
@@ -174,7 +171,7 @@ static xpc_object_t op_lookup(const ControlPeer *peer, xpc_object_t req)
 		return reply_error(req, "denied", EPERM);
 	if (job->disabled)
 		return reply_error(req, "disabled", ECANCELED);
-	ep = endpoint_create_from_send_fd(s->send_fd);
+	ep = _xpc_linux_endpoint_create_from_send_fd(s->send_fd);
 	if (!ep)
 		return reply_error(req, "limit exceeded: descriptors (none left in the broker)", errno);
 	r = reply_ok(req);
@@ -467,17 +464,10 @@ static void client_serve(ControlLink *l)
 static void client_refuse_at_once(int fd, const char *text)
 {
 	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
-	WireBuffer body = {0};
-	WireFds fds = {0};
 
 	xpc_dictionary_set_string(m, "xpcd.error", text);
 	xpc_dictionary_set_int64(m, "errno", EMFILE);
-	if (wire_encode_message(m, &body, &fds) == 0) {
-		FrameHeader h = {.kind = FRAME_MESSAGE, .id = 1};
-		transport_send(fd, &h, body.data, body.len, NULL, 0);
-	}
-	wire_buffer_free(&body);
-	wire_fds_free(&fds);
+	(void)_xpc_linux_send_message_once(fd, m);
 	xpc_release(m);
 	close(fd);
 }
@@ -512,7 +502,7 @@ static void client_accept(int fd)
 		return;
 	}
 	*l = (ControlLink){.user = user, .kind = kind, .uid = cr.uid, .pid = cr.pid, .next = links_head};
-	l->peer = connection_create_from_socket(fd, dispatch_get_main_queue());
+	l->peer = _xpc_linux_connection_create_from_socket(fd, dispatch_get_main_queue());
 	if (!l->peer || (kind == LINK_WAITING && links_wait_push(user, l) < 0)) {
 		if (l->peer) {
 			xpc_connection_cancel(l->peer);
@@ -525,8 +515,8 @@ static void client_accept(int fd)
 	if (links_head)
 		links_head->prev = l;
 	links_head = l;
-	connection_set_send_limits(l->peer, CONTROL_MAX_UNSENT_BYTES, CONTROL_MAX_UNSENT_FDS);
-	connection_set_receive_limit(l->peer, 0); /* requests are small: no out-of-line body */
+	_xpc_linux_connection_set_send_limits(l->peer, CONTROL_MAX_UNSENT_BYTES, CONTROL_MAX_UNSENT_FDS);
+	_xpc_linux_connection_set_receive_limit(l->peer, 0); /* requests are small: no out-of-line body */
 	if (kind != LINK_WAITING)
 		client_serve(l);
 }
@@ -615,9 +605,11 @@ static void on_accept(void *ctx)
 		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				dispatch_time_t when = dispatch_time(DISPATCH_TIME_NOW, ACCEPT_BACKOFF_MS * 1000000LL);
+
 				dispatch_suspend(accept_source);
-				if (dwork_after_f(dispatch_time(DISPATCH_TIME_NOW, ACCEPT_BACKOFF_MS * 1000000LL),
-						  dispatch_get_main_queue(), accept_source, accept_resume) < 0)
+				if (_xpc_linux_dispatch_after_f(when, dispatch_get_main_queue(), accept_source,
+								accept_resume) < 0)
 					dispatch_resume(accept_source); /* no timer: retry now */
 			}
 			return;

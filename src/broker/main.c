@@ -26,6 +26,9 @@
 
 #include "broker/job.h"
 
+#ifndef XPCD_ETC_JOBS_DIR
+#define XPCD_ETC_JOBS_DIR "/etc/xpcd/LaunchDaemons"
+#endif
 #ifndef XPCD_PKG_JOBS_DIR
 #define XPCD_PKG_JOBS_DIR "/usr/share/xpcd/LaunchDaemons"
 #endif
@@ -69,7 +72,7 @@ static void usage(FILE *f)
 		   "            [--max-links N] [--max-links-per-user N]\n"
 		   "  --socket PATH  listen on PATH (clients find it with XPCD_SOCKET=PATH)\n"
 		   "  --jobs DIR     load the *.plist job files of DIR (repeatable)\n"
-		   "  --system       the system domain: /run/xpcd/system.sock, /etc/xpcd/LaunchDaemons\n"
+		   "  --system       the system domain: /run/xpcd/system.sock, " XPCD_ETC_JOBS_DIR "\n"
 		   "  --user         the user domain: $XDG_RUNTIME_DIR/xpcd/user.sock, ~/.config/xpcd/LaunchAgents\n"
 		   "  --idle-timeout SECONDS  close a client link silent this long (default 5; 0: never)\n"
 		   "  --max-links N           client links in all (default: from RLIMIT_NOFILE, at most 1024)\n"
@@ -108,7 +111,7 @@ static void default_domain(bool system, const char **sock, const char **dirs, in
 		mkdir("/run/xpcd", 0755);
 		*sock = *sock ? *sock : "/run/xpcd/system.sock";
 		if (*n_dirs == 0) {
-			dirs[(*n_dirs)++] = "/etc/xpcd/LaunchDaemons";
+			dirs[(*n_dirs)++] = XPCD_ETC_JOBS_DIR;
 			dirs[(*n_dirs)++] = XPCD_PKG_JOBS_DIR;
 		}
 		return;

@@ -12,13 +12,13 @@
 #include <unistd.h>
 
 #include "broker/job.h"
-#include "connection/connection.h"
+#include "private/xpc-private.h"
 
 int service_open_channels(Job *job)
 {
 	for (size_t i = 0; i < job->n_services; i++) {
 		JobService *s = &job->services[i];
-		if (connection_listener_pair(&s->recv_fd, &s->send_fd) < 0)
+		if (_xpc_linux_listener_pair(&s->recv_fd, &s->send_fd) < 0)
 			return -1;
 	}
 	return 0;

@@ -198,7 +198,7 @@ static void out_push_locked(xpc_connection_t c, OutItem *o)
 	c->out_bytes += o->barrier ? 0 : FRAME_HEADER_SIZE + o->body.len;
 }
 
-/* Unsent messages are dropped; barriers still run (API.md). */
+/* Unsent messages are dropped; barriers still run (as on macOS; docs/connections.md). */
 void conn_discard_out_locked(xpc_connection_t c)
 {
 	while (c->out_head) {

@@ -26,7 +26,7 @@ struct _xpc_bool_s {
 	bool value;
 };
 
-/* How a dictionary relates to a connection (DESIGN.md, replies). */
+/* How a dictionary relates to a connection (docs/connections.md, replies). */
 struct dictionary_msg {
 	xpc_connection_t conn; /* retained; NULL unless received or a reply */
 	uint64_t msg_id;       /* received: its frame id */

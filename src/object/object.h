@@ -32,7 +32,7 @@ struct xpc_object_s {
 
 struct _xpc_type_s {
 	const char *name;  /* "dictionary", as xpc_type_get_name() returns */
-	uint32_t wire_tag; /* WIRE.md tag (0xf000 ...), 0 if never encoded */
+	uint32_t wire_tag; /* wire tag (docs/wire.md: 0xf000 ...), 0 if never encoded */
 	/* Frees what the object owns (not the object itself); may be NULL. */
 	void (*dispose)(xpc_object_t obj);
 	/* Both objects have this type.  NULL means pointer identity. */
@@ -71,8 +71,8 @@ int shmem_object_borrow_fd(xpc_object_t xshmem);
 size_t shmem_object_get_size(xpc_object_t xshmem);
 
 /*
- * An endpoint wraps the send side of a listener's channel (DESIGN.md,
- * "Transport").  The object layer only stores the descriptor; the connection
+ * An endpoint wraps the send side of a listener's channel (docs/transport.md,
+ * docs/connections.md).  The object layer only stores the descriptor; the connection
  * layer gives it meaning.
  */
 xpc_object_t endpoint_object_create_consume(int fd);

@@ -1,6 +1,6 @@
 /*
  * test-fault-remote.c - a fault walk across two processes (issue 7,
- * DESIGN.md invariant 3): the stress-service job of a private xpcd runs
+ * docs/reliability.md invariant 3): the stress-service job of a private xpcd runs
  * with XPC_FAIL_ALLOC=N or XPC_FAIL_SYSCALL=point:N in its environment (its
  * plist's EnvironmentVariables, with XPC_FAIL_ONCE so that only the first
  * process of the job has the fault), while this process talks to it as a

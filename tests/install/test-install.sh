@@ -12,7 +12,8 @@
 # a MACH_SERVICE_LISTENER daemon); their output is compared line by line.
 # The public headers must be warning-free (-Wall -Wextra -Wpedantic -Werror)
 # in C99, C11 and C++ (clang++ -fblocks: macos-cxx.cpp is built and run),
-# and usable without blocks (plain C, gcc -Wall -Wextra when present).
+# and usable without blocks (plain C, gcc -Wall -Wextra); plain-c.c (the
+# _f functions) builds with gcc and libxpc.pc alone and runs.
 #
 #   test-install.sh BUILD_DIR SOURCE_DIR
 set -eu
@@ -42,7 +43,7 @@ root="$tmp/root$prefix"
 fail() { echo "test-install: $*" >&2; exit 1; }
 pc=$(find "$root" -name libxpc.pc | head -1)
 [ -n "$pc" ] || fail "no libxpc.pc installed"
-for f in include/xpc/xpc.h include/xpc/connection.h include/xpc/endpoint.h include/dispatch/dispatch.h \
+for f in include/xpc/xpc.h include/xpc/connection.h include/xpc/endpoint.h include/libxpc/dispatch/dispatch.h \
 	include/xpc/session.h include/xpc/listener.h include/xpc/rich_error.h include/xpc/private.h \
 	include/bsm/audit.h include/bsm/libbsm.h \
 	bin/xpcctl share/man/man1/xpcctl.1 share/man/man8/xpcd.8 share/man/man5/xpcd.plist.5; do
@@ -60,8 +61,14 @@ fi
 
 export PKG_CONFIG_PATH
 PKG_CONFIG_PATH=$(dirname "$pc")
-flags=$(pkg-config --define-variable=prefix="$root" --cflags --libs libxpc) || fail "pkg-config libxpc failed"
-cflags=$(pkg-config --define-variable=prefix="$root" --cflags libxpc)
+flags=$(pkg-config --define-variable=prefix="$root" --cflags --libs libxpc-blocks) || fail "pkg-config libxpc-blocks failed"
+cflags=$(pkg-config --define-variable=prefix="$root" --cflags libxpc-blocks)
+# libxpc.pc suits any C compiler: -fblocks only in libxpc-blocks.pc and the
+# variable blocks_cflags (docs/packaging.md)
+plain=$(pkg-config --define-variable=prefix="$root" --cflags --libs libxpc) || fail "pkg-config libxpc failed"
+case " $plain " in *-fblocks*) fail "libxpc.pc's flags carry -fblocks: $plain" ;; esac
+[ "$(pkg-config --variable=blocks_cflags libxpc)" = -fblocks ] || fail "libxpc.pc has no blocks_cflags"
+case " $cflags " in *" -fblocks "*) ;; *) fail "libxpc-blocks.pc's Cflags lack -fblocks: $cflags" ;; esac
 libdir=$(dirname "$so")
 build_c() { # build_c SOURCE [compiler flags...]: with the installed flags only
 	prog=$1; shift
@@ -73,6 +80,14 @@ for prog in "$src/tests/object/macos-style.c" "$src/tests/install/macos-client.c
 	build_c "$prog"
 	LD_LIBRARY_PATH=$libdir timeout 10 "$tmp/$(basename "$prog" .c)" || fail "$(basename "$prog") failed"
 done
+
+# ---- plain C with gcc: the _f functions, no blocks, libxpc.pc only ----
+command -v gcc >/dev/null || fail "no gcc (scripts/install-deps.sh installs it)"
+# shellcheck disable=SC2086
+gcc -std=c11 -Wall -Wextra -Werror -o "$tmp/plain-c" "$src/tests/install/plain-c.c" $plain ||
+	fail "gcc \$(pkg-config --cflags --libs libxpc) cannot build plain-c.c"
+out=$(LD_LIBRARY_PATH=$libdir timeout 10 "$tmp/plain-c") || fail "plain-c failed: $out"
+[ "$out" = "plain-c: ok" ] || fail "plain-c printed: $out"
 
 # ---- the headers: warning-free in C99, C11, without blocks, in C++ ----
 cat >"$tmp/headers.c" <<'EOF_C'

@@ -1,5 +1,5 @@
 /*
- * test-creds - credentials cannot be forged (issue 7, DESIGN.md invariant
+ * test-creds - credentials cannot be forged (issue 7, docs/reliability.md invariant
  * 5; docs/connections.md "Identity").
  *
  *   - The kernel refuses SCM_CREDENTIALS naming another pid from an

@@ -1,5 +1,5 @@
 /*
- * test-kill - kill loops (issue 7, DESIGN.md invariants 2, 3 and 5).
+ * test-kill - kill loops (issue 7, docs/reliability.md invariants 2, 3 and 5).
  *
  * A private xpcd runs the job "svc" (stress-service, name
  * org.xpc.stress.kill).  Each round starts two stress-client processes in

@@ -1,5 +1,5 @@
 /*
- * test-load - load on one service (issue 7, DESIGN.md invariants 3 and 4).
+ * test-load - load on one service (issue 7, docs/reliability.md invariants 3 and 4).
  *
  *   test-load requests   $STRESS_CLIENTS client processes (default 8) each
  *                        send $STRESS_REQUESTS requests (default 1000) with

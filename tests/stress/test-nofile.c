@@ -1,5 +1,5 @@
 /*
- * test-nofile - descriptor exhaustion (issue 7, DESIGN.md invariant 5): a
+ * test-nofile - descriptor exhaustion (issue 7, docs/reliability.md invariant 5): a
  * process out of descriptors keeps serving what needs none, refuses or
  * ends with a reason what it cannot take, does not spin, and recovers once
  * descriptors are free again.

@@ -1,5 +1,5 @@
 /*
- * test-quota - quotas and back pressure (issue 7, DESIGN.md invariant 5):
+ * test-quota - quotas and back pressure (issue 7, docs/reliability.md invariant 5):
  * one offending client process against the stress-service job of a private
  * xpcd, while this process keeps using the service as a well-behaved
  * client and watches the victim's resident set (/proc/PID/status VmRSS).

@@ -1,6 +1,6 @@
 /*
- * test-wire.c - the wire layer against WIRE.md: the byte examples of
- * WIRE.md come out of the encoder exactly and decode back equal; a few
+ * test-wire.c - the wire layer against docs/wire.md: the byte examples
+ * of Apple's layout come out of the encoder exactly and decode back equal; a few
  * thousand random graphs (every sendable type, descriptors included, nesting
  * to WIRE_MAX_DEPTH) survive encode -> decode; hostile bytes give exactly
  * the expected WIRE_E_* code, and on failure every descriptor handed to the

@@ -30,7 +30,7 @@
 #include <xpc/remote.h>
 #include <xpc/xpc.h>
 
-#include "connection/connection.h"
+#include "private/xpc-private.h"
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
@@ -131,7 +131,7 @@ static xpc_connection_t broker_connect(void)
 			strerror(errno));
 		exit(EXIT_UNREACHABLE);
 	}
-	c = connection_create_from_socket(fd, NULL);
+	c = _xpc_linux_connection_create_from_socket(fd, NULL);
 	if (!c) {
 		fprintf(stderr, "xpcctl: out of memory\n");
 		exit(EXIT_UNREACHABLE);

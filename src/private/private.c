@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * private.c - libxpc's documented private API (xpc-private.h) for xpcd and
+ * xpcctl: each function forwards to the connection, dispatch, wire or
+ * transport layer, so that those programs link libxpc.so and need no
+ * internal header.  Exported under LIBXPC_PRIVATE_0 (src/libxpc.map).
+ */
+#include "private/xpc-private.h"
+
+#include <errno.h>
+
+#include "connection/connection.h"
+#include "dispatch/internal.h"
+#include "transport/transport.h"
+#include "wire/wire.h"
+
+xpc_connection_t _xpc_linux_connection_create_from_socket(int fd, dispatch_queue_t q)
+{
+	return connection_create_from_socket(fd, q);
+}
+
+void _xpc_linux_connection_set_send_limits(xpc_connection_t conn, size_t max_bytes, size_t max_fds)
+{
+	connection_set_send_limits(conn, max_bytes, max_fds);
+}
+
+int _xpc_linux_connection_set_receive_limit(xpc_connection_t conn, size_t max_bytes)
+{
+	return connection_set_receive_limit(conn, max_bytes);
+}
+
+int _xpc_linux_listener_pair(int *ret_recv_fd, int *ret_send_fd)
+{
+	return connection_listener_pair(ret_recv_fd, ret_send_fd);
+}
+
+xpc_endpoint_t _xpc_linux_endpoint_create_from_send_fd(int send_fd)
+{
+	return endpoint_create_from_send_fd(send_fd);
+}
+
+int _xpc_linux_send_message_once(int fd, xpc_object_t message)
+{
+	WireBuffer body = {0};
+	WireFds fds = {0};
+	int r = wire_encode_message(message, &body, &fds);
+
+	if (r == 0 && fds.n == 0) {
+		FrameHeader h = {.kind = FRAME_MESSAGE, .id = 1};
+		r = transport_send(fd, &h, body.data, body.len, NULL, 0);
+	} else if (r != -ENOMEM) {
+		r = -EINVAL;
+	}
+	wire_buffer_free(&body);
+	wire_fds_free(&fds);
+	return r;
+}
+
+int _xpc_linux_dispatch_after_f(dispatch_time_t when, dispatch_queue_t queue, void *context,
+				dispatch_function_t work)
+{
+	return dwork_after_f(when, queue, context, work);
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xpc-private.h - libxpc's documented private API: what xpcd and xpcctl
+ * need beyond Apple's public API, exported by libxpc.so under the version
+ * node LIBXPC_PRIVATE_0 (src/libxpc.map) and nothing else.
+ *
+ * Only programs built from this source tree use it (xpcd, xpcctl, tests):
+ * the header is not installed, and the names may change in any release, so
+ * a package holding such a program depends on the exact libxpc version it
+ * was built with (docs/packaging.md, "Private API").  Every name starts
+ * with _xpc_linux_.  Each function is a thin, checked wrapper around the
+ * connection layer's internal face (src/connection/connection.h), so xpcd
+ * and xpcctl link libxpc.so and carry no copy of the library.
+ */
+#ifndef XPC_PRIVATE_XPC_PRIVATE_H
+#define XPC_PRIVATE_XPC_PRIVATE_H
+
+#include <stddef.h>
+#include <dispatch/dispatch.h>
+#include <xpc/xpc.h>
+
+#define XPC_PRIVATE_EXPORT extern __attribute__((visibility("default")))
+
+/*
+ * _xpc_linux_connection_create_from_socket() - a peer connection over a
+ * connected AF_UNIX SOCK_SEQPACKET socket @fd (consumed, also on failure);
+ * events on @q (NULL: the default global queue).  xpcd wraps each accepted
+ * broker link with it; xpcctl its link to the broker.
+ * Return: a +1 inactive connection, or NULL (ENOMEM).
+ */
+XPC_PRIVATE_EXPORT xpc_connection_t _xpc_linux_connection_create_from_socket(int fd,
+									     dispatch_queue_t q);
+
+/*
+ * _xpc_linux_connection_set_send_limits() - bound what @conn's out-queue
+ * holds (bytes and descriptors the peer has not taken yet) below the
+ * defaults; a send over a limit cuts the link (docs/broker.md).
+ */
+XPC_PRIVATE_EXPORT void _xpc_linux_connection_set_send_limits(xpc_connection_t conn,
+							      size_t max_bytes, size_t max_fds);
+
+/*
+ * _xpc_linux_connection_set_receive_limit() - bound the out-of-line message
+ * bodies @conn's peer can make this process hold at once; 0 refuses every
+ * body larger than an inline frame (xpcd's client links: requests are
+ * small).  Call it before activating the connection.
+ * Return: 0, -EBUSY (already active), or -ENOMEM.
+ */
+XPC_PRIVATE_EXPORT int _xpc_linux_connection_set_receive_limit(xpc_connection_t conn, size_t max_bytes);
+
+/*
+ * _xpc_linux_listener_pair() - a listener pair (R, W): an AF_UNIX
+ * SOCK_SEQPACKET socketpair, close-on-exec, R set up to receive
+ * credentials.  xpcd makes one per MachServices name.
+ * Return: 0 with both set (owned by the caller), or a negative errno.
+ */
+XPC_PRIVATE_EXPORT int _xpc_linux_listener_pair(int *ret_recv_fd, int *ret_send_fd);
+
+/*
+ * _xpc_linux_endpoint_create_from_send_fd() - an endpoint for the W of a
+ * listener pair (@send_fd borrowed, duplicated close-on-exec).
+ * Return: a +1 endpoint, or NULL with errno set.
+ */
+XPC_PRIVATE_EXPORT xpc_endpoint_t _xpc_linux_endpoint_create_from_send_fd(int send_fd);
+
+/*
+ * _xpc_linux_send_message_once() - encode @message (a dictionary without
+ * descriptors) and send it as one message frame on the socket @fd
+ * (borrowed), without blocking and without any connection state: xpcd's
+ * one-shot refusal of a client over its limits.
+ * Return: 0, or a negative errno (-EINVAL: not encodable or carries
+ * descriptors; -EAGAIN: the socket is full; others from sendmsg).
+ */
+XPC_PRIVATE_EXPORT int _xpc_linux_send_message_once(int fd, xpc_object_t message);
+
+/*
+ * _xpc_linux_dispatch_after_f() - dispatch_after_f() that reports failure:
+ * 0, or -ENOMEM when the timer could not be allocated (@work not called).
+ */
+XPC_PRIVATE_EXPORT int _xpc_linux_dispatch_after_f(dispatch_time_t when, dispatch_queue_t queue,
+						   void *context, dispatch_function_t work);
+
+#endif /* XPC_PRIVATE_XPC_PRIVATE_H */
