@@ -92,6 +92,7 @@ static void conn_dispose(xpc_object_t obj)
 
 	if (c->finalizer)
 		c->finalizer(c->context);
+	conn_exit_untrack_locked(c); /* (listed ones are not disposed: INVALID took them off) */
 	conn_discard_out_locked(c);
 	transport_stage_drop(&c->stage);
 	conn_refund_link(c);
@@ -269,6 +270,8 @@ int conn_start_link_locked(xpc_connection_t c)
 		conn_hold_first_read_locked(c, s);
 	else
 		dispatch_resume(s);
+	if (c->kind == CONN_PEER)
+		conn_sync_wake_locked(c);
 	return 0;
 }
 
@@ -425,6 +428,7 @@ void conn_fail_locked(xpc_connection_t c, const char *reason, bool peer_exited)
 	}
 	bool was_active = c->state != CONN_INACTIVE;
 	c->state = CONN_INVALID;
+	conn_exit_untrack_locked(c);
 	free(c->reason);
 	c->reason = strdup(reason);
 	if (!was_active)
@@ -611,8 +615,10 @@ void xpc_connection_activate(xpc_connection_t c)
 	else if (c->kind == CONN_LISTENER) {
 		if (conn_start_link_locked(c) < 0)
 			conn_fail_locked(c, "limit exceeded: out of memory", false);
-	} else
+	} else {
+		conn_exit_track_locked(c);
 		conn_activate_peer_locked(c);
+	}
 	conn_unlock(c);
 }
 

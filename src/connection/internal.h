@@ -123,6 +123,10 @@ struct _xpc_connection_s {
 	ManagerTimer lazy_t;        /* ... by this timer (holds a reference) */
 	DispatchItem lazy_item;     /* its fire: conn_lazy_resume on ioq */
 	uint64_t last_sync_ns;      /* when the last sync call ended */
+	/* exit-flush.c: the list of connections a normal exit flushes, under
+	 * its own lock; exit_pid: the process that listed it, 0 not listed */
+	struct _xpc_connection_s *exit_prev, *exit_next;
+	pid_t exit_pid;
 	/* not under lock: the link's reusable out-of-line memfd, taken by a
 	 * sender with an atomic exchange (transport.h, staging) */
 	TransportStage *_Atomic stage;
@@ -166,6 +170,13 @@ void conn_hold_first_read_locked(xpc_connection_t c, dispatch_source_t s);
 /* Resumes sync_src if no sync caller needs it any more (locked). */
 void conn_sync_release_locked(xpc_connection_t c, bool force_idle);
 void conn_lazy_stop_locked(xpc_connection_t c); /* io.c: stops the lazy-resume timer */
+/* A link came up: sync callers that waited for one read it (locked). */
+void conn_sync_wake_locked(xpc_connection_t c);
+
+/* exit-flush.c: lists an activated peer for the flush at exit, and takes
+ * it off when its final INVALID is queued (both locked). */
+void conn_exit_track_locked(xpc_connection_t c);
+void conn_exit_untrack_locked(xpc_connection_t c);
 
 /* checkin.c: live peer links per uid and listener (CONN_MAX_PEERS_PER_UID
  * or $XPC_PEER_LINKS_PER_UID). */
