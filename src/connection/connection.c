@@ -116,6 +116,8 @@ static void conn_dispose(xpc_object_t obj)
 		dispatch_release(c->target);
 	free(c->name);
 	free(c->reason);
+	if (c->requirement)
+		xpc_release(c->requirement);
 	if (c->rx)
 		transport_frame_drop_view(c->rx);
 	free(c->rx);
@@ -319,6 +321,7 @@ static void conn_close_link_locked(xpc_connection_t c)
 	c->fd = -1;
 	if (fd >= 0)
 		conn_refund_link(c);
+	c->requirement_met = false; /* a next link's peer is checked anew */
 	transport_stage_drop(&c->stage); /* the next link gets its own */
 	if (fd >= 0 && !c->peer_closed && conn_link_has_reader(c))
 		shutdown(fd, SHUT_RDWR); /* wakes a thread polling it in a sync send */
@@ -594,6 +597,10 @@ static void conn_activate_peer_locked(xpc_connection_t c)
 			return;
 		}
 	}
+	/* a peer known from its socket (a listener's) is checked before its
+	 * link is read or written; others at their first frame (io.c) */
+	if (c->requirement && c->have_creds && !conn_requirement_admit_locked(c))
+		return;
 	if (conn_start_link_locked(c) < 0) {
 		conn_fail_locked(c, "limit exceeded: out of memory", false);
 		return;

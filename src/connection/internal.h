@@ -115,6 +115,9 @@ struct _xpc_connection_s {
 	Charge *rx_charge;      /* received out-of-line bodies of this link */
 	Charge **uid_accts;     /* a listener: per-uid accounts of live peer links */
 	size_t n_uid_accts;
+	xpc_peer_requirement_t requirement; /* requirement.c; set before activation */
+	bool requirement_met;   /* ... checked and satisfied on this link: nothing
+				 * is sent to the peer before (io.c) */
 	TransportFrame *rx;     /* receive buffer, under rx_lock */
 	bool rx_answered;       /* under rx_lock: last frame read was a request */
 	dispatch_source_t sync_src; /* rsrc held suspended for sync callers */
@@ -181,6 +184,17 @@ void conn_exit_untrack_locked(xpc_connection_t c);
 /* checkin.c: live peer links per uid and listener (CONN_MAX_PEERS_PER_UID
  * or $XPC_PEER_LINKS_PER_UID). */
 size_t conn_peer_links_per_uid(void);
+
+/* requirement.c: checks the peer against c->requirement once (takes the
+ * lock); false when it failed and the connection was failed with it. */
+bool conn_requirement_admit(xpc_connection_t c);
+/* The same, locked, with the link up (c->fd) and the peer's credentials
+ * known; on success what the out-queue holds leaves. */
+bool conn_requirement_admit_locked(xpc_connection_t c);
+/* A listener's requirement for a peer it accepted (not yet shared). */
+void conn_requirement_inherit(xpc_connection_t listener, xpc_connection_t peer);
+/* The systemd unit a cgroup path names (tests use it). */
+bool conn_requirement_cgroup_unit(const char *path, char *unit, size_t size);
 
 /* service.c */
 /* The broker socket's path (docs/services.md, "Finding the broker");

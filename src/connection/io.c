@@ -358,7 +358,7 @@ void conn_flush_locked(xpc_connection_t c)
 			dqueue_push_embedded(c->queue, &o->item, out_barrier_run, o);
 			continue;
 		}
-		if (c->state != CONN_ACTIVE || c->fd < 0 || c->connecting)
+		if (c->state != CONN_ACTIVE || c->fd < 0 || c->connecting || (c->requirement && !c->requirement_met))
 			return;
 		r = conn_flush_batch_locked(c);
 		if (r == -EAGAIN) {
@@ -596,7 +596,8 @@ static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
 		c->n_pending++;
 	}
 	conn_reconnect_locked(c);
-	bool live = c->state == CONN_ACTIVE && c->fd >= 0 && !c->connecting;
+	bool live = c->state == CONN_ACTIVE && c->fd >= 0 && !c->connecting &&
+		    (!c->requirement || c->requirement_met); /* a required peer is checked first */
 	if (live && conn_coalesce_locked(c, &h, ool, &fds)) {
 		r = conn_enqueue_locked(c, &h, &body, &ool, &fds);
 		if (r == 0 && c->out_bytes >= CONN_FLUSH_BYTES)
@@ -1107,6 +1108,8 @@ static int conn_handle_batch(xpc_connection_t c, const TransportFrame *f, bool i
 static bool conn_handle_frame(xpc_connection_t c, int fd, TransportFrame *f, bool inline_ok)
 {
 	conn_record_creds(c, fd, f);
+	if (c->requirement && !conn_requirement_admit(c))
+		return false; /* nothing of a peer that fails it is handled */
 	if (f->hdr.kind == FRAME_HELLO) {
 		conn_lock(c);
 		c->got_hello = true;
