@@ -61,9 +61,12 @@ int main(int argc, char **argv)
 	printf("%s\n", answer(r));
 	if (xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_bool(r, "match"))
 		printf("match\n");
+	/* a refused link is invalid already: cancelling it now would drop the
+	 * events not yet handled (as on macOS) */
+	if (xpc_get_type(r) == XPC_TYPE_DICTIONARY)
+		xpc_connection_cancel(c);
 	xpc_release(r);
 	xpc_release(m);
-	xpc_connection_cancel(c);
 	dispatch_semaphore_wait(ended, dispatch_time(DISPATCH_TIME_NOW, 10 * NSEC_PER_SEC));
 	if (atomic_load(&peer_req))
 		printf("event:peer-req\n");
