@@ -6,7 +6,9 @@
  *
  *   compat-client main-sync NAME N      a connection on the main queue, N
  *                                       sync requests from main(), never
- *                                       running dispatch_main(); prints "ok"
+ *                                       running dispatch_main(), then the
+ *                                       service exits, then N more (a new
+ *                                       check-in); prints "ok"
  *   compat-client send-return NAME TOKEN N   N one-way messages "TOKEN-i",
  *                                       then return from main()
  *   compat-client send-exit NAME TOKEN  one message, then exit(0) called on
@@ -54,7 +56,19 @@ static int main_sync(const char *name, int n)
 {
 	xpc_connection_t c = connect_to(name, dispatch_get_main_queue());
 
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < 2 * n; i++) {
+		if (i == n) {
+			/* the service exits: INTERRUPTED, and the next call
+			 * checks in again (xpcd relaunches it), still from main() */
+			xpc_object_t m = xpc_dictionary_create_empty();
+			xpc_dictionary_set_string(m, "op", "exit");
+			xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, m);
+			xpc_release(m);
+			if (r != XPC_ERROR_CONNECTION_INTERRUPTED) {
+				fprintf(stderr, "compat-client: exit answered %p\n", r);
+				return 1;
+			}
+		}
 		xpc_object_t m = token_message("sync", i);
 		xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, m);
 		xpc_release(m);

@@ -8,7 +8,8 @@
  * "TOKEN\n" to RECORD-FILE (one write(2) with O_APPEND, so lines from
  * several peers do not mix); a request gets the reply { "ok": true }.
  * { "op": "poke" } also makes it send the peer an unsolicited message
- * { "poke": true } before the reply (for the misuse test's handler).
+ * { "poke": true } before the reply (for the misuse test's handler);
+ * { "op": "exit" } makes it exit without answering.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,6 +37,8 @@ static void serve(xpc_connection_t peer)
 		const char *op = xpc_dictionary_get_string(msg, "op");
 		if (token)
 			record(token);
+		if (op && !strcmp(op, "exit"))
+			exit(0); /* unanswered: the client gets INTERRUPTED */
 		if (op && !strcmp(op, "poke")) {
 			xpc_object_t poke = xpc_dictionary_create_empty();
 			xpc_dictionary_set_bool(poke, "poke", true);
