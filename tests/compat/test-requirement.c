@@ -34,9 +34,10 @@ static char link_path[512];
 
 /* What the listener's side saw of its peers. */
 static atomic_int n_messages, n_peer_req, n_invalid;
+static atomic_int n_replied; /* after the handler's last use of match_req */
 static char last_reason[512];
 static pthread_mutex_t reason_lock = PTHREAD_MUTEX_INITIALIZER;
-static xpc_peer_requirement_t match_req; /* reported in each reply */
+static _Atomic(xpc_peer_requirement_t) match_req; /* reported in each reply */
 
 static void serve_peer(xpc_connection_t peer)
 {
@@ -58,13 +59,24 @@ static void serve_peer(xpc_connection_t peer)
 			return;
 		atomic_fetch_add(&n_messages, 1);
 		xpc_object_t r = xpc_dictionary_create_reply(ev);
-		if (match_req)
-			xpc_dictionary_set_bool(r, "match",
-						xpc_peer_requirement_match_received_message(match_req, ev, NULL));
+		xpc_peer_requirement_t m = atomic_load(&match_req);
+		if (m)
+			xpc_dictionary_set_bool(r, "match", xpc_peer_requirement_match_received_message(m, ev, NULL));
 		xpc_connection_send_message(peer, r);
 		xpc_release(r);
+		atomic_fetch_add(&n_replied, 1);
 	});
 	xpc_connection_resume(peer);
+}
+
+/* Takes match_req back once @n replies made with it were sent. */
+static void match_req_drop(int n)
+{
+	xpc_peer_requirement_t m = atomic_exchange(&match_req, NULL);
+
+	for (int i = 0; i < 1000 && atomic_load(&n_replied) < n; i++)
+		usleep(10000);
+	xpc_release(m);
 }
 
 /* A listener holding @req (may be NULL); its W in *ret_w. */
@@ -199,9 +211,10 @@ static void scenario_uid(void)
 	char *d = xpc_copy_description(req);
 	CHECK(d && strstr(d, "uid = 0"));
 	free(d);
-	match_req = req;
+	atomic_store(&match_req, xpc_retain(req));
+	atomic_store(&n_replied, 0);
 	expect_pass(req, peer_path, AS_SELF);
-	match_req = NULL;
+	match_req_drop(1);
 	char uid[64];
 	snprintf(uid, sizeof(uid), "uid %u is not 0", (unsigned)harness_unprivileged_user(0).uid);
 	expect_fail(req, peer_path, AS_NOBODY, uid);
@@ -216,13 +229,13 @@ static void scenario_match(void)
 	xpc_connection_t l = listener(NULL, &w);
 
 	harness_require_root();
-	match_req = xpc_linux_peer_requirement_create_uid(0);
+	atomic_store(&n_replied, 0);
+	atomic_store(&match_req, xpc_linux_peer_requirement_create_uid(0));
 	run_peer(peer_path, AS_SELF, w, "call", NULL, out, sizeof(out));
 	CHECK(strstr(out, "reply\nmatch\n"));
 	run_peer(peer_path, AS_NOBODY, w, "call", NULL, out, sizeof(out));
 	CHECK(!strncmp(out, "reply\n", 6) && !strstr(out, "match"));
-	xpc_release(match_req);
-	match_req = NULL;
+	match_req_drop(2);
 	xpc_object_t loose = xpc_dictionary_create_empty(); /* received on no connection */
 	xpc_peer_requirement_t any = xpc_linux_peer_requirement_create_uid(0);
 	CHECK(!xpc_peer_requirement_match_received_message(any, loose, NULL));
