@@ -91,14 +91,15 @@ XPC_EXPORT int xpc_connection_set_peer_code_signing_requirement(xpc_connection_t
 								 const char *requirement);
 XPC_EXPORT int xpc_connection_set_peer_entitlement_exists_requirement(xpc_connection_t connection,
 								       const char *entitlement);
-XPC_EXPORT int xpc_connection_set_peer_entitlement_matches_value_requirement(xpc_connection_t connection,
-									      const char *entitlement,
-									      xpc_object_t value);
+XPC_EXPORT int
+xpc_connection_set_peer_entitlement_matches_value_requirement(xpc_connection_t connection,
+							      const char *entitlement, xpc_object_t value);
 XPC_EXPORT int xpc_connection_set_peer_team_identity_requirement(xpc_connection_t connection,
 								  const char *signing_identifier);
 XPC_EXPORT int xpc_connection_set_peer_platform_identity_requirement(xpc_connection_t connection,
 								      const char *signing_identifier);
-XPC_EXPORT int xpc_connection_set_peer_lightweight_code_requirement(xpc_connection_t connection, xpc_object_t lwcr);
+XPC_EXPORT int xpc_connection_set_peer_lightweight_code_requirement(xpc_connection_t connection,
+								     xpc_object_t lwcr);
 /* macOS 26: sets @requirement (retained; replaces an earlier one).  Setting
  * it on an activated connection is a programming error: the process
  * crashes with a message, as Apple's does. */

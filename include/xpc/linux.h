@@ -67,27 +67,33 @@ XPC_EXPORT int xpc_linux_connection_get_pidfd(xpc_connection_t connection);
  */
 /* The peer's effective uid is @uid. */
 XPC_LINUX_EXTENSION
-XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t xpc_linux_peer_requirement_create_uid(uid_t uid);
+XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t
+xpc_linux_peer_requirement_create_uid(uid_t uid);
 /* The peer's effective gid is @gid, or @gid is one of its supplementary
  * groups (the Groups line of /proc/PID/status). */
 XPC_LINUX_EXTENSION
-XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t xpc_linux_peer_requirement_create_gid(gid_t gid);
+XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t
+xpc_linux_peer_requirement_create_gid(gid_t gid);
 /* The peer runs the executable at @path (/proc/PID/exe names it; @path is
  * made absolute and resolved now, with realpath). */
 XPC_LINUX_EXTENSION
-XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t xpc_linux_peer_requirement_create_executable(const char *path);
+XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t
+xpc_linux_peer_requirement_create_executable(const char *path);
 /* The peer runs the very file at @path now (device and inode taken now: a
  * file replaced at that path later no longer matches). */
 XPC_LINUX_EXTENSION
-XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t xpc_linux_peer_requirement_create_executable_file(const char *path);
+XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t
+xpc_linux_peer_requirement_create_executable_file(const char *path);
 /* The peer's LSM security context (SO_PEERSEC, or /proc/PID/attr/current)
  * is exactly @label. */
 XPC_LINUX_EXTENSION
-XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t xpc_linux_peer_requirement_create_lsm_label(const char *label);
+XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t
+xpc_linux_peer_requirement_create_lsm_label(const char *label);
 /* The peer belongs to the systemd unit @unit ("foo.service"): the first
  * path component of its cgroup (/proc/PID/cgroup) below the slices. */
 XPC_LINUX_EXTENSION
-XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t xpc_linux_peer_requirement_create_systemd_unit(const char *unit);
+XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t
+xpc_linux_peer_requirement_create_systemd_unit(const char *unit);
 
 __XPC_END_DECLS
 

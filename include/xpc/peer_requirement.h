@@ -36,14 +36,16 @@ XPC_DECL(xpc_rich_error);
  * are no entitlements, team or platform identities, nor lightweight code
  * requirements on Linux (docs/peer-requirements.md). */
 XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t
-xpc_peer_requirement_create_entitlement_exists(const char *entitlement, xpc_rich_error_t *error_out);
+xpc_peer_requirement_create_entitlement_exists(const char *entitlement,
+					       xpc_rich_error_t *error_out);
 XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t
 xpc_peer_requirement_create_entitlement_matches_value(const char *entitlement, xpc_object_t value,
 						      xpc_rich_error_t *error_out);
+XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t xpc_peer_requirement_create_team_identity(
+	const char *signing_identifier, xpc_rich_error_t *error_out);
 XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t
-xpc_peer_requirement_create_team_identity(const char *signing_identifier, xpc_rich_error_t *error_out);
-XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t
-xpc_peer_requirement_create_platform_identity(const char *signing_identifier, xpc_rich_error_t *error_out);
+xpc_peer_requirement_create_platform_identity(const char *signing_identifier,
+					      xpc_rich_error_t *error_out);
 XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t
 xpc_peer_requirement_create_lwcr(xpc_object_t lwcr, xpc_rich_error_t *error_out);
 
@@ -52,7 +54,8 @@ xpc_peer_requirement_create_lwcr(xpc_object_t lwcr, xpc_rich_error_t *error_out)
  * NULL, for a message not received on a connection, a peer that is gone,
  * or a peer that does not satisfy it. */
 XPC_EXPORT bool xpc_peer_requirement_match_received_message(xpc_peer_requirement_t peer_requirement,
-							     xpc_object_t message, xpc_rich_error_t *error_out);
+							    xpc_object_t message,
+							    xpc_rich_error_t *error_out);
 
 __XPC_END_DECLS
 

@@ -358,7 +358,8 @@ void conn_flush_locked(xpc_connection_t c)
 			dqueue_push_embedded(c->queue, &o->item, out_barrier_run, o);
 			continue;
 		}
-		if (c->state != CONN_ACTIVE || c->fd < 0 || c->connecting || (c->requirement && !c->requirement_met))
+		if (c->state != CONN_ACTIVE || c->fd < 0 || c->connecting ||
+		    (c->requirement && !c->requirement_met)) /* a required peer is checked first */
 			return;
 		r = conn_flush_batch_locked(c);
 		if (r == -EAGAIN) {

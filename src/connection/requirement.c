@@ -64,17 +64,20 @@ typedef struct ReqPeer {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
-	int pidfd;     /* -1: none */
-	int sock;      /* the link */
+	int pidfd;      /* -1: none */
+	int sock;       /* the link */
 	bool by_socket; /* the peer made the link: SO_PEERSEC names it */
 } ReqPeer;
 
 #define REQ_WHY_SIZE 512
 
 static const char *const req_kind_names[] = {
-	[REQ_UNSUPPORTED] = "unsupported", [REQ_UID] = "uid",
-	[REQ_GID] = "gid",                 [REQ_EXE_PATH] = "executable",
-	[REQ_EXE_FILE] = "executable file", [REQ_LSM_LABEL] = "lsm label",
+	[REQ_UNSUPPORTED] = "unsupported",
+	[REQ_UID] = "uid",
+	[REQ_GID] = "gid",
+	[REQ_EXE_PATH] = "executable",
+	[REQ_EXE_FILE] = "executable file",
+	[REQ_LSM_LABEL] = "lsm label",
 	[REQ_SYSTEMD_UNIT] = "systemd unit",
 };
 
@@ -94,7 +97,8 @@ static void req_describe(xpc_object_t obj, StrBuf *sb, unsigned indent)
 	else if (r->kind == REQ_GID)
 		strbuf_printf(sb, "%u", (unsigned)r->gid);
 	else if (r->kind == REQ_EXE_FILE)
-		strbuf_printf(sb, "%s (%llu:%llu)", r->text, (unsigned long long)r->dev, (unsigned long long)r->ino);
+		strbuf_printf(sb, "%s (%llu:%llu)", r->text, (unsigned long long)r->dev,
+			      (unsigned long long)r->ino);
 	else
 		strbuf_printf(sb, "%s", r->text);
 	strbuf_printf(sb, " }");
@@ -206,7 +210,8 @@ static bool req_check_gid(xpc_peer_requirement_t r, const ReqPeer *p, char *why)
 	close(dfd);
 	if (n > 0 && req_in_groups(status, r->gid))
 		return true;
-	snprintf(why, REQ_WHY_SIZE, "gid %u, and not in group %u", (unsigned)p->gid, (unsigned)r->gid);
+	snprintf(why, REQ_WHY_SIZE, "gid %u, and not in group %u", (unsigned)p->gid,
+		 (unsigned)r->gid);
 	return false;
 }
 
@@ -248,7 +253,8 @@ static ssize_t req_lsm_label(const ReqPeer *p, char *buf, size_t size, char *why
 
 	if (p->by_socket) {
 		if (getsockopt(p->sock, SOL_SOCKET, SO_PEERSEC, buf, &len) < 0) {
-			snprintf(why, REQ_WHY_SIZE, "no lsm label (SO_PEERSEC: %s)", strerror(errno));
+			snprintf(why, REQ_WHY_SIZE, "no lsm label (SO_PEERSEC: %s)",
+				 strerror(errno));
 			return -1;
 		}
 		n = len;
@@ -260,7 +266,8 @@ static ssize_t req_lsm_label(const ReqPeer *p, char *buf, size_t size, char *why
 		n = req_read_at(dfd, "attr/current", buf, size);
 		close(dfd);
 		if (n <= 0) {
-			snprintf(why, REQ_WHY_SIZE, "no lsm label (attr/current: %s)", n < 0 ? strerror((int)-n) : "empty");
+			snprintf(why, REQ_WHY_SIZE, "no lsm label (attr/current: %s)",
+				 n < 0 ? strerror((int)-n) : "empty");
 			return -1;
 		}
 	}
@@ -399,8 +406,8 @@ bool conn_requirement_admit_locked(xpc_connection_t c)
 		conn_flush_locked(c); /* what waited for the peer's identity */
 		return true;
 	}
-	snprintf(reason, sizeof(reason), "peer requirement not met: %s: %s", req_kind_names[c->requirement->kind],
-		 why);
+	snprintf(reason, sizeof(reason), "peer requirement not met: %s: %s",
+		 req_kind_names[c->requirement->kind], why);
 	conn_fail_pending_locked(c, XPC_ERROR_PEER_CODE_SIGNING_REQUIREMENT);
 	conn_deliver(c, XPC_ERROR_PEER_CODE_SIGNING_REQUIREMENT, 0);
 	conn_fail_locked(c, reason, false);
@@ -448,8 +455,9 @@ static int req_set(xpc_connection_t c, xpc_peer_requirement_t r)
 
 void xpc_connection_set_peer_requirement(xpc_connection_t c, xpc_peer_requirement_t r)
 {
-	static const char msg[] = "BUG IN CLIENT OF LIBXPC: xpc_connection_set_peer_requirement() needs a "
-				  "requirement and a connection not activated yet\n";
+	static const char msg[] =
+		"BUG IN CLIENT OF LIBXPC: xpc_connection_set_peer_requirement() needs a "
+		"requirement and a connection not activated yet\n";
 
 	if (c && req_is(r) && req_set(c, r) == 0)
 		return;
@@ -476,24 +484,28 @@ int xpc_connection_set_peer_code_signing_requirement(xpc_connection_t c, const c
 	return requirement ? req_set_unsupported(c, "code signing requirement") : EINVAL;
 }
 
-int xpc_connection_set_peer_entitlement_exists_requirement(xpc_connection_t c, const char *entitlement)
+int xpc_connection_set_peer_entitlement_exists_requirement(xpc_connection_t c,
+							   const char *entitlement)
 {
 	return entitlement ? req_set_unsupported(c, "entitlement requirement") : EINVAL;
 }
 
-int xpc_connection_set_peer_entitlement_matches_value_requirement(xpc_connection_t c, const char *entitlement,
-								   xpc_object_t value)
+int xpc_connection_set_peer_entitlement_matches_value_requirement(xpc_connection_t c,
+								  const char *entitlement,
+								  xpc_object_t value)
 {
 	return entitlement && value ? req_set_unsupported(c, "entitlement requirement") : EINVAL;
 }
 
-int xpc_connection_set_peer_team_identity_requirement(xpc_connection_t c, const char *signing_identifier)
+int xpc_connection_set_peer_team_identity_requirement(xpc_connection_t c,
+						      const char *signing_identifier)
 {
 	(void)signing_identifier; /* NULL is valid: any identifier of the team */
 	return req_set_unsupported(c, "team identity requirement");
 }
 
-int xpc_connection_set_peer_platform_identity_requirement(xpc_connection_t c, const char *signing_identifier)
+int xpc_connection_set_peer_platform_identity_requirement(xpc_connection_t c,
+							  const char *signing_identifier)
 {
 	(void)signing_identifier;
 	return req_set_unsupported(c, "platform identity requirement");
@@ -517,15 +529,15 @@ static xpc_peer_requirement_t req_none(xpc_rich_error_t *error_out)
 }
 
 xpc_peer_requirement_t xpc_peer_requirement_create_entitlement_exists(const char *entitlement,
-									xpc_rich_error_t *error_out)
+								      xpc_rich_error_t *error_out)
 {
 	(void)entitlement;
 	return req_none(error_out);
 }
 
-xpc_peer_requirement_t xpc_peer_requirement_create_entitlement_matches_value(const char *entitlement,
-									       xpc_object_t value,
-									       xpc_rich_error_t *error_out)
+xpc_peer_requirement_t
+xpc_peer_requirement_create_entitlement_matches_value(const char *entitlement, xpc_object_t value,
+						      xpc_rich_error_t *error_out)
 {
 	(void)entitlement;
 	(void)value;
@@ -533,20 +545,21 @@ xpc_peer_requirement_t xpc_peer_requirement_create_entitlement_matches_value(con
 }
 
 xpc_peer_requirement_t xpc_peer_requirement_create_team_identity(const char *signing_identifier,
-								   xpc_rich_error_t *error_out)
+								 xpc_rich_error_t *error_out)
 {
 	(void)signing_identifier;
 	return req_none(error_out);
 }
 
 xpc_peer_requirement_t xpc_peer_requirement_create_platform_identity(const char *signing_identifier,
-								       xpc_rich_error_t *error_out)
+								     xpc_rich_error_t *error_out)
 {
 	(void)signing_identifier;
 	return req_none(error_out);
 }
 
-xpc_peer_requirement_t xpc_peer_requirement_create_lwcr(xpc_object_t lwcr, xpc_rich_error_t *error_out)
+xpc_peer_requirement_t xpc_peer_requirement_create_lwcr(xpc_object_t lwcr,
+							xpc_rich_error_t *error_out)
 {
 	(void)lwcr;
 	return req_none(error_out);
