@@ -21,6 +21,7 @@
 #define XPC_CONNECTION_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -116,8 +117,8 @@ struct _xpc_connection_s {
 	Charge **uid_accts;     /* a listener: per-uid accounts of live peer links */
 	size_t n_uid_accts;
 	xpc_peer_requirement_t requirement; /* requirement.c; set before activation */
-	bool requirement_met;   /* ... checked and satisfied on this link: nothing
-				 * is sent to the peer before (io.c) */
+	_Atomic bool requirement_met; /* ... checked and satisfied on this link (written
+				       * under lock): nothing is sent to the peer before */
 	TransportFrame *rx;     /* receive buffer, under rx_lock */
 	bool rx_answered;       /* under rx_lock: last frame read was a request */
 	dispatch_source_t sync_src; /* rsrc held suspended for sync callers */

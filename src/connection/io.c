@@ -1109,7 +1109,7 @@ static int conn_handle_batch(xpc_connection_t c, const TransportFrame *f, bool i
 static bool conn_handle_frame(xpc_connection_t c, int fd, TransportFrame *f, bool inline_ok)
 {
 	conn_record_creds(c, fd, f);
-	if (c->requirement && !conn_requirement_admit(c))
+	if (c->requirement && !atomic_load(&c->requirement_met) && !conn_requirement_admit(c))
 		return false; /* nothing of a peer that fails it is handled */
 	if (f->hdr.kind == FRAME_HELLO) {
 		conn_lock(c);
