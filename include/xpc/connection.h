@@ -73,6 +73,39 @@ XPC_EXPORT void xpc_connection_set_context(xpc_connection_t connection, void *co
 XPC_EXPORT void *xpc_connection_get_context(xpc_connection_t connection);
 XPC_EXPORT void xpc_connection_set_finalizer_f(xpc_connection_t connection, xpc_finalizer_t finalizer);
 
+/*
+ * Peer requirements (docs/peer-requirements.md).  Set before the first
+ * resume/activate; on a listener they apply to every peer it accepts.  A
+ * peer that does not satisfy the requirement never has a message
+ * delivered: its connection's handler gets
+ * XPC_ERROR_PEER_CODE_SIGNING_REQUIREMENT, then XPC_ERROR_CONNECTION_INVALID
+ * with an invalidation reason naming the requirement, and replies it owed
+ * are answered with XPC_ERROR_PEER_CODE_SIGNING_REQUIREMENT.
+ *
+ * Apple's forms below name code-signing facts Linux does not have: each
+ * returns ENOTSUP and still arms a requirement no peer satisfies (fail
+ * closed: a program that ignores the result talks to no one), or EINVAL for
+ * a NULL argument or a connection already activated (nothing changes).
+ */
+XPC_EXPORT int xpc_connection_set_peer_code_signing_requirement(xpc_connection_t connection,
+								 const char *requirement);
+XPC_EXPORT int xpc_connection_set_peer_entitlement_exists_requirement(xpc_connection_t connection,
+								       const char *entitlement);
+XPC_EXPORT int
+xpc_connection_set_peer_entitlement_matches_value_requirement(xpc_connection_t connection,
+							      const char *entitlement, xpc_object_t value);
+XPC_EXPORT int xpc_connection_set_peer_team_identity_requirement(xpc_connection_t connection,
+								  const char *signing_identifier);
+XPC_EXPORT int xpc_connection_set_peer_platform_identity_requirement(xpc_connection_t connection,
+								      const char *signing_identifier);
+XPC_EXPORT int xpc_connection_set_peer_lightweight_code_requirement(xpc_connection_t connection,
+								     xpc_object_t lwcr);
+/* macOS 26: sets @requirement (retained; replaces an earlier one).  Setting
+ * it on an activated connection is a programming error: the process
+ * crashes with a message, as Apple's does. */
+XPC_EXPORT void xpc_connection_set_peer_requirement(xpc_connection_t connection,
+						    xpc_peer_requirement_t requirement);
+
 /* macOS 12: why the connection became invalid; malloc'd, caller frees; NULL
  * while the connection is valid. */
 XPC_EXPORT XPC_MALLOC char *xpc_connection_copy_invalidation_reason(xpc_connection_t connection);

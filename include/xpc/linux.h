@@ -10,6 +10,8 @@
  *   serialized this way.
  * - Conversion between XPC objects and JSON (used by `xpcctl send`).
  * - The peer's pidfd, where the kernel provides one.
+ * - Peer requirements with a Linux meaning (uid, group, executable, LSM
+ *   label, systemd unit).
  */
 #ifndef __XPC_LINUX_H__
 #define __XPC_LINUX_H__
@@ -53,6 +55,45 @@ XPC_EXPORT xpc_object_t xpc_linux_create_from_json(const char *json, char **ret_
 /* A pidfd for the peer process (borrowed; -1 if the kernel has none). */
 XPC_LINUX_EXTENSION
 XPC_EXPORT int xpc_linux_connection_get_pidfd(xpc_connection_t connection);
+
+/*
+ * Peer requirements a Linux peer can be held to (docs/peer-requirements.md),
+ * set with xpc_connection_set_peer_requirement().  Each is checked once per
+ * link, before the first frame of the peer is handled, from what the kernel
+ * vouches for: the credentials of the link (SO_PEERCRED / SCM_CREDENTIALS)
+ * and, through the peer's pidfd, its /proc entry.  Each returns a +1
+ * requirement, or NULL with errno set (EINVAL, ENOENT for a path that does
+ * not exist, ENOMEM).
+ */
+/* The peer's effective uid is @uid. */
+XPC_LINUX_EXTENSION
+XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t
+xpc_linux_peer_requirement_create_uid(uid_t uid);
+/* The peer's effective gid is @gid, or @gid is one of its supplementary
+ * groups (the Groups line of /proc/PID/status). */
+XPC_LINUX_EXTENSION
+XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t
+xpc_linux_peer_requirement_create_gid(gid_t gid);
+/* The peer runs the executable at @path (/proc/PID/exe names it; @path is
+ * made absolute and resolved now, with realpath). */
+XPC_LINUX_EXTENSION
+XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t
+xpc_linux_peer_requirement_create_executable(const char *path);
+/* The peer runs the very file at @path now (device and inode taken now: a
+ * file replaced at that path later no longer matches). */
+XPC_LINUX_EXTENSION
+XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t
+xpc_linux_peer_requirement_create_executable_file(const char *path);
+/* The peer's LSM security context (SO_PEERSEC, or /proc/PID/attr/current)
+ * is exactly @label. */
+XPC_LINUX_EXTENSION
+XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t
+xpc_linux_peer_requirement_create_lsm_label(const char *label);
+/* The peer belongs to the systemd unit @unit ("foo.service"): the first
+ * path component of its cgroup (/proc/PID/cgroup) below the slices. */
+XPC_LINUX_EXTENSION
+XPC_EXPORT XPC_RETURNS_RETAINED xpc_peer_requirement_t
+xpc_linux_peer_requirement_create_systemd_unit(const char *unit);
 
 __XPC_END_DECLS
 

@@ -130,6 +130,11 @@ XPC_EXPORT const struct _xpc_dictionary_s _xpc_error_connection_interrupted;
 XPC_EXPORT const struct _xpc_dictionary_s _xpc_error_connection_invalid;
 #define XPC_ERROR_TERMINATION_IMMINENT XPC_GLOBAL_OBJECT(_xpc_error_termination_imminent)
 XPC_EXPORT const struct _xpc_dictionary_s _xpc_error_termination_imminent;
+/* The peer does not satisfy the connection's peer requirement
+ * (xpc_connection_set_peer_requirement and the set_peer_*_requirement
+ * functions of <xpc/connection.h>; docs/peer-requirements.md). */
+#define XPC_ERROR_PEER_CODE_SIGNING_REQUIREMENT XPC_GLOBAL_OBJECT(_xpc_error_peer_code_signing_requirement)
+XPC_EXPORT const struct _xpc_dictionary_s _xpc_error_peer_code_signing_requirement;
 
 #define XPC_EVENT_KEY_NAME _xpc_event_key_name
 XPC_EXPORT const char *const _xpc_event_key_name;
@@ -286,6 +291,7 @@ XPC_EXPORT void xpc_transaction_end(void);
 __XPC_END_DECLS
 
 #include <xpc/endpoint.h>
+#include <xpc/peer_requirement.h>
 #include <xpc/connection.h>
 #include <xpc/linux.h>
 /* As in Apple's xpc.h: the block-only APIs of macOS 13/14. */

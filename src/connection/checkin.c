@@ -128,6 +128,9 @@ static void conn_listener_accept(xpc_connection_t l, int s)
 		return;
 	}
 	p->link_charge = acct; /* given back when the link closes */
+	/* the listener's peer requirement, checked when the peer is activated:
+	 * after transport_checkin_verify() made its identity the link's maker */
+	conn_requirement_inherit(l, p);
 	transport_send_hello(s);
 	if (transport_trace_enabled())
 		transport_trace("send", &h, NULL);

@@ -92,6 +92,7 @@ static void conn_dispose(xpc_object_t obj)
 
 	if (c->finalizer)
 		c->finalizer(c->context);
+	conn_exit_untrack_locked(c); /* (listed ones are not disposed: INVALID took them off) */
 	conn_discard_out_locked(c);
 	transport_stage_drop(&c->stage);
 	conn_refund_link(c);
@@ -115,6 +116,8 @@ static void conn_dispose(xpc_object_t obj)
 		dispatch_release(c->target);
 	free(c->name);
 	free(c->reason);
+	if (c->requirement)
+		xpc_release(c->requirement);
 	if (c->rx)
 		transport_frame_drop_view(c->rx);
 	free(c->rx);
@@ -269,6 +272,8 @@ int conn_start_link_locked(xpc_connection_t c)
 		conn_hold_first_read_locked(c, s);
 	else
 		dispatch_resume(s);
+	if (c->kind == CONN_PEER)
+		conn_sync_wake_locked(c);
 	return 0;
 }
 
@@ -316,6 +321,7 @@ static void conn_close_link_locked(xpc_connection_t c)
 	c->fd = -1;
 	if (fd >= 0)
 		conn_refund_link(c);
+	c->requirement_met = false; /* a next link's peer is checked anew */
 	transport_stage_drop(&c->stage); /* the next link gets its own */
 	if (fd >= 0 && !c->peer_closed && conn_link_has_reader(c))
 		shutdown(fd, SHUT_RDWR); /* wakes a thread polling it in a sync send */
@@ -425,6 +431,7 @@ void conn_fail_locked(xpc_connection_t c, const char *reason, bool peer_exited)
 	}
 	bool was_active = c->state != CONN_INACTIVE;
 	c->state = CONN_INVALID;
+	conn_exit_untrack_locked(c);
 	free(c->reason);
 	c->reason = strdup(reason);
 	if (!was_active)
@@ -590,6 +597,10 @@ static void conn_activate_peer_locked(xpc_connection_t c)
 			return;
 		}
 	}
+	/* a peer known from its socket (a listener's) is checked before its
+	 * link is read or written; others at their first frame (io.c) */
+	if (c->requirement && c->have_creds && !conn_requirement_admit_locked(c))
+		return;
 	if (conn_start_link_locked(c) < 0) {
 		conn_fail_locked(c, "limit exceeded: out of memory", false);
 		return;
@@ -611,8 +622,10 @@ void xpc_connection_activate(xpc_connection_t c)
 	else if (c->kind == CONN_LISTENER) {
 		if (conn_start_link_locked(c) < 0)
 			conn_fail_locked(c, "limit exceeded: out of memory", false);
-	} else
+	} else {
+		conn_exit_track_locked(c);
 		conn_activate_peer_locked(c);
+	}
 	conn_unlock(c);
 }
 

@@ -21,6 +21,7 @@
 #define XPC_CONNECTION_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -115,6 +116,9 @@ struct _xpc_connection_s {
 	Charge *rx_charge;      /* received out-of-line bodies of this link */
 	Charge **uid_accts;     /* a listener: per-uid accounts of live peer links */
 	size_t n_uid_accts;
+	xpc_peer_requirement_t requirement; /* requirement.c; set before activation */
+	_Atomic bool requirement_met; /* ... checked and satisfied on this link (written
+				       * under lock): nothing is sent to the peer before */
 	TransportFrame *rx;     /* receive buffer, under rx_lock */
 	bool rx_answered;       /* under rx_lock: last frame read was a request */
 	dispatch_source_t sync_src; /* rsrc held suspended for sync callers */
@@ -123,6 +127,10 @@ struct _xpc_connection_s {
 	ManagerTimer lazy_t;        /* ... by this timer (holds a reference) */
 	DispatchItem lazy_item;     /* its fire: conn_lazy_resume on ioq */
 	uint64_t last_sync_ns;      /* when the last sync call ended */
+	/* exit-flush.c: the list of connections a normal exit flushes, under
+	 * its own lock; exit_pid: the process that listed it, 0 not listed */
+	struct _xpc_connection_s *exit_prev, *exit_next;
+	pid_t exit_pid;
 	/* not under lock: the link's reusable out-of-line memfd, taken by a
 	 * sender with an atomic exchange (transport.h, staging) */
 	TransportStage *_Atomic stage;
@@ -166,10 +174,28 @@ void conn_hold_first_read_locked(xpc_connection_t c, dispatch_source_t s);
 /* Resumes sync_src if no sync caller needs it any more (locked). */
 void conn_sync_release_locked(xpc_connection_t c, bool force_idle);
 void conn_lazy_stop_locked(xpc_connection_t c); /* io.c: stops the lazy-resume timer */
+/* A link came up: sync callers that waited for one read it (locked). */
+void conn_sync_wake_locked(xpc_connection_t c);
+
+/* exit-flush.c: lists an activated peer for the flush at exit, and takes
+ * it off when its final INVALID is queued (both locked). */
+void conn_exit_track_locked(xpc_connection_t c);
+void conn_exit_untrack_locked(xpc_connection_t c);
 
 /* checkin.c: live peer links per uid and listener (CONN_MAX_PEERS_PER_UID
  * or $XPC_PEER_LINKS_PER_UID). */
 size_t conn_peer_links_per_uid(void);
+
+/* requirement.c: checks the peer against c->requirement once (takes the
+ * lock); false when it failed and the connection was failed with it. */
+bool conn_requirement_admit(xpc_connection_t c);
+/* The same, locked, with the link up (c->fd) and the peer's credentials
+ * known; on success what the out-queue holds leaves. */
+bool conn_requirement_admit_locked(xpc_connection_t c);
+/* A listener's requirement for a peer it accepted (not yet shared). */
+void conn_requirement_inherit(xpc_connection_t listener, xpc_connection_t peer);
+/* The systemd unit a cgroup path names (tests use it). */
+bool conn_requirement_cgroup_unit(const char *path, char *unit, size_t size);
 
 /* service.c */
 /* The broker socket's path (docs/services.md, "Finding the broker");

@@ -29,6 +29,7 @@
  * makes "exactly one answer" hold against a concurrent failure.
  */
 #include "connection/internal.h"
+#include "dispatch/dqueue.h"
 #include "dispatch/internal.h"
 #include "wire/wire.h"
 
@@ -72,6 +73,7 @@ struct Pending {
 	pthread_cond_t cv;        /* wakes it when another thread answers */
 	xpc_object_t result;
 	atomic_bool done;
+	bool wake;                /* under mu: a link came up (conn_sync_wait_link) */
 	DispatchItem item; /* queuing the answer cannot fail */
 };
 
@@ -356,7 +358,8 @@ void conn_flush_locked(xpc_connection_t c)
 			dqueue_push_embedded(c->queue, &o->item, out_barrier_run, o);
 			continue;
 		}
-		if (c->state != CONN_ACTIVE || c->fd < 0 || c->connecting)
+		if (c->state != CONN_ACTIVE || c->fd < 0 || c->connecting ||
+		    (c->requirement && !c->requirement_met)) /* a required peer is checked first */
 			return;
 		r = conn_flush_batch_locked(c);
 		if (r == -EAGAIN) {
@@ -594,7 +597,8 @@ static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
 		c->n_pending++;
 	}
 	conn_reconnect_locked(c);
-	bool live = c->state == CONN_ACTIVE && c->fd >= 0 && !c->connecting;
+	bool live = c->state == CONN_ACTIVE && c->fd >= 0 && !c->connecting &&
+		    (!c->requirement || c->requirement_met); /* a required peer is checked first */
 	if (live && conn_coalesce_locked(c, &h, ool, &fds)) {
 		r = conn_enqueue_locked(c, &h, &body, &ool, &fds);
 		if (r == 0 && c->out_bytes >= CONN_FLUSH_BYTES)
@@ -809,32 +813,102 @@ static void conn_lazy_resume(void *ctx)
 	xpc_release(c);
 }
 
+/*
+ * The read source a sync caller takes over (locked): the live link's, held
+ * suspended while sync callers read it; NULL while there is no link yet (a
+ * named connection still looking its name up) or any more.
+ */
+static dispatch_source_t conn_sync_take_locked(xpc_connection_t c)
+{
+	dispatch_source_t src = c->rsrc;
+
+	if (!src || c->state != CONN_ACTIVE)
+		return NULL;
+	if (c->sync_src != src) {
+		conn_sync_release_locked(c, true); /* an old link's */
+		/* unless another caller still reads that old link: it
+		 * releases it; this one reads without holding src (the
+		 * source's handler yields to a reader holding rx_lock) */
+		if (!c->sync_src) {
+			dispatch_retain(src);
+			dispatch_suspend(src);
+			c->sync_src = src;
+		}
+	}
+	c->sync_active++;
+	return src;
+}
+
+/*
+ * A sync call made before the link is up (a named connection's lookup and
+ * check-in run on other threads) waits for the link, then reads it itself
+ * like any sync caller: its reply never waits for the handler queue, which
+ * may target a queue the caller is blocking (the main queue, from main()).
+ * conn_sync_wake_locked() wakes it when a link comes up; an answer (the
+ * lookup failed: INVALID) ends the wait too.  Return: the source taken, or
+ * NULL when @p was answered first.
+ */
+static dispatch_source_t conn_sync_wait_link(xpc_connection_t c, Pending *p)
+{
+	for (;;) {
+		conn_lock(c);
+		dispatch_source_t src = atomic_load(&p->done) ? NULL : conn_sync_take_locked(c);
+		conn_unlock(c);
+		if (src)
+			return src;
+		pthread_mutex_lock(&p->mu);
+		while (!atomic_load(&p->done) && !p->wake)
+			pthread_cond_wait(&p->cv, &p->mu);
+		p->wake = false;
+		pthread_mutex_unlock(&p->mu);
+		if (atomic_load(&p->done))
+			return NULL;
+	}
+}
+
+void conn_sync_wake_locked(xpc_connection_t c)
+{
+	for (Pending *p = c->pending; p; p = p->next) {
+		if (!p->sync)
+			continue;
+		pthread_mutex_lock(&p->mu);
+		p->wake = true;
+		pthread_cond_signal(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+}
+
+/* Apple's misuse check: the event handler of @c (its queue) cannot wait for
+ * a reply that only it could be handed. */
+static void conn_sync_check_queue(xpc_connection_t c)
+{
+	static const char msg[] = "BUG IN CLIENT OF LIBXPC: xpc_connection_send_message_with_reply_sync() "
+				  "called on the connection's own queue (from its event handler): it would "
+				  "wait for itself\n";
+
+	if (!dqueue_is_current(c->queue))
+		return;
+	ssize_t r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)r;
+	abort();
+}
+
 xpc_object_t xpc_connection_send_message_with_reply_sync(xpc_connection_t c, xpc_object_t message)
 {
 	/* On the stack: no allocation per call.  Usually this thread reads
 	 * the reply itself; the condition variable is for the other cases. */
 	Pending p = {.sync = true, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-	dispatch_source_t src = NULL;
+	dispatch_source_t src;
 	xpc_object_t result;
 
+	conn_sync_check_queue(c);
 	conn_lock(c);
-	if (c->rsrc && c->state == CONN_ACTIVE) {
-		src = c->rsrc;
-		if (c->sync_src != src) {
-			conn_sync_release_locked(c, true); /* an old link's */
-			/* unless another caller still reads that old link: it
-			 * releases it; this one reads without holding src (the
-			 * source's handler yields to a reader holding rx_lock) */
-			if (!c->sync_src) {
-				dispatch_retain(src);
-				dispatch_suspend(src);
-				c->sync_src = src;
-			}
-		}
-		c->sync_active++;
-	}
+	src = conn_sync_take_locked(c);
+	bool waits_link = !src && c->kind == CONN_PEER && c->state != CONN_INVALID;
 	conn_unlock(c);
 	conn_send(c, message, &p);
+	if (!src && waits_link)
+		src = conn_sync_wait_link(c, &p);
 	if (src) {
 		conn_sync_read(c, src, &p);
 		conn_lock(c);
@@ -1035,6 +1109,8 @@ static int conn_handle_batch(xpc_connection_t c, const TransportFrame *f, bool i
 static bool conn_handle_frame(xpc_connection_t c, int fd, TransportFrame *f, bool inline_ok)
 {
 	conn_record_creds(c, fd, f);
+	if (c->requirement && !atomic_load(&c->requirement_met) && !conn_requirement_admit(c))
+		return false; /* nothing of a peer that fails it is handled */
 	if (f->hdr.kind == FRAME_HELLO) {
 		conn_lock(c);
 		c->got_hello = true;

@@ -169,9 +169,11 @@ const struct _xpc_type_s _xpc_type_error = {
 ERROR_STRING(error_text_invalid, "Connection invalid");
 ERROR_STRING(error_text_interrupted, "Connection interrupted");
 ERROR_STRING(error_text_termination, "Termination imminent");
+ERROR_STRING(error_text_peer_requirement, "Peer Forbidden");
 ERROR_OBJECT(_xpc_error_connection_invalid, error_text_invalid);
 ERROR_OBJECT(_xpc_error_connection_interrupted, error_text_interrupted);
 ERROR_OBJECT(_xpc_error_termination_imminent, error_text_termination);
+ERROR_OBJECT(_xpc_error_peer_code_signing_requirement, error_text_peer_requirement);
 
 /* ---- creation and the generic accessors ---------------------------------- */
 

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * exit-flush.c - messages accepted before a normal exit still leave.
+ *
+ * xpc_connection_send_message() is asynchronous: a message may wait in a
+ * connection's out-queue (coalesced, the socket full) or behind the lookup
+ * and check-in of a named connection, which run on other threads.  A
+ * program that sends and then returns from main() (or calls exit()) would
+ * lose it.  On macOS the message is in the kernel once the send returns;
+ * here it is made so at exit: an atexit handler waits, for at most
+ * CONN_EXIT_FLUSH_NS, until no connection of the process is looking up,
+ * checking in or holding unsent frames, sending what the sockets take
+ * itself (the write sources' worker may be gone or busy).
+ *
+ * The registry: every activated peer connection is listed (an intrusive
+ * list under `exit_reg.lock`) from its activation until its final INVALID
+ * is queued (conn_fail_locked), so a listed connection still holds its
+ * activation reference and can be retained.  Lock order: a connection's
+ * lock, then the registry's; the exit handler takes a retained snapshot
+ * under the registry's lock and locks each connection after dropping it.
+ *
+ * Not covered (docs/connections.md): _exit(), a fatal signal, abort(), and
+ * a forked child's exit (the connections it inherited are its parent's:
+ * the handler does nothing in another process than the one that listed
+ * them).  For those, xpc_connection_send_barrier() (or a synchronous
+ * request) before exiting is the guarantee.
+ */
+#include "connection/internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The longest a normal exit waits for unsent messages. */
+#define CONN_EXIT_FLUSH_NS (2ull * 1000 * 1000 * 1000)
+
+static struct {
+	pthread_mutex_t lock;
+	xpc_connection_t head;
+	size_t n;
+	pid_t pid; /* the process whose connections are listed */
+} exit_reg = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+static uint64_t exit_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Whether @c still has something a normal exit must wait for (locked):
+ * a lookup or check-in under way, or frames in its out-queue, which it
+ * tries to send now. */
+static bool exit_busy_locked(xpc_connection_t c)
+{
+	if (c->state == CONN_INVALID)
+		return false;
+	if (c->connecting)
+		return true;
+	if (c->out_bytes == 0)
+		return false;
+	conn_flush_locked(c);
+	return c->out_bytes > 0 && c->state != CONN_INVALID;
+}
+
+/* Retains every listed connection into a malloc'd array; NULL if none. */
+static xpc_connection_t *exit_snapshot(size_t *ret_n)
+{
+	xpc_connection_t *v = NULL;
+	size_t n = 0;
+
+	pthread_mutex_lock(&exit_reg.lock);
+	if (exit_reg.n && exit_reg.pid == getpid())
+		v = malloc(exit_reg.n * sizeof(*v));
+	for (xpc_connection_t c = v ? exit_reg.head : NULL; c; c = c->exit_next)
+		v[n++] = xpc_retain(c);
+	pthread_mutex_unlock(&exit_reg.lock);
+	*ret_n = n;
+	return v;
+}
+
+/* One pass over the snapshot; returns how many are still busy. */
+static size_t exit_pass(xpc_connection_t *v, size_t n)
+{
+	size_t busy = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		conn_lock(v[i]);
+		busy += exit_busy_locked(v[i]);
+		conn_unlock(v[i]);
+	}
+	return busy;
+}
+
+static void exit_flush(void)
+{
+	uint64_t deadline = exit_now_ns() + CONN_EXIT_FLUSH_NS;
+	size_t n;
+	xpc_connection_t *v = exit_snapshot(&n);
+
+	if (!v)
+		return;
+	while (exit_pass(v, n) > 0 && exit_now_ns() < deadline)
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+	for (size_t i = 0; i < n; i++)
+		xpc_release(v[i]);
+	free(v);
+}
+
+static void exit_register_handler(void)
+{
+	atexit(exit_flush); /* on failure exits flush nothing, as before */
+}
+
+void conn_exit_track_locked(xpc_connection_t c)
+{
+	if (c->exit_pid || c->kind != CONN_PEER)
+		return;
+	pthread_once(&exit_once, exit_register_handler);
+	pthread_mutex_lock(&exit_reg.lock);
+	if (exit_reg.pid != getpid()) {
+		/* a forked child: what the parent listed is not ours */
+		exit_reg.head = NULL;
+		exit_reg.n = 0;
+		exit_reg.pid = getpid();
+	}
+	c->exit_prev = NULL;
+	c->exit_next = exit_reg.head;
+	if (exit_reg.head)
+		exit_reg.head->exit_prev = c;
+	exit_reg.head = c;
+	exit_reg.n++;
+	c->exit_pid = exit_reg.pid;
+	pthread_mutex_unlock(&exit_reg.lock);
+}
+
+void conn_exit_untrack_locked(xpc_connection_t c)
+{
+	if (!c->exit_pid)
+		return;
+	pthread_mutex_lock(&exit_reg.lock);
+	if (c->exit_pid == exit_reg.pid && exit_reg.pid == getpid()) {
+		if (c->exit_prev)
+			c->exit_prev->exit_next = c->exit_next;
+		else
+			exit_reg.head = c->exit_next;
+		if (c->exit_next)
+			c->exit_next->exit_prev = c->exit_prev;
+		exit_reg.n--;
+	}
+	c->exit_pid = 0;
+	c->exit_prev = c->exit_next = NULL;
+	pthread_mutex_unlock(&exit_reg.lock);
+}

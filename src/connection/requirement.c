@@ -1,0 +1,673 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * requirement.c - peer requirements (docs/peer-requirements.md): the
+ * xpc_peer_requirement object, its Linux forms, Apple's set_peer_*
+ * functions, and the check a connection makes before the first frame of
+ * its peer is handled.
+ *
+ * Model: a requirement is an immutable object of one kind (uid, gid,
+ * executable path, executable file, LSM label, systemd unit, or
+ * "unsupported": an Apple code-signing form no Linux peer can satisfy).
+ * A connection holds at most one, set before activation; a listener hands
+ * its own to every peer it accepts.  io.c calls conn_requirement_admit()
+ * for every frame until one check passed: the check uses only what the
+ * kernel vouches for, the link's credentials (SO_PEERCRED, or
+ * SCM_CREDENTIALS of the first frame) and, through the peer's pidfd, its
+ * /proc entry (opened by pid, then the pidfd is polled: a pidfd that has
+ * not exited proves the pid was not reused in between).  A peer that fails
+ * has no frame handled: replies it owed get
+ * XPC_ERROR_PEER_CODE_SIGNING_REQUIREMENT, the handler gets that error,
+ * then INVALID with a reason naming the requirement.
+ *
+ * Limits of the model: the facts are those of the process the kernel names
+ * for the link (the one that made it, or sent the first frame), taken once;
+ * a process that execs or hands its end of the link to another process
+ * later is not followed (docs/peer-requirements.md).
+ */
+#include "connection/internal.h"
+#include "object/object.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef enum {
+	REQ_UNSUPPORTED = 1,
+	REQ_UID,
+	REQ_GID,
+	REQ_EXE_PATH,
+	REQ_EXE_FILE,
+	REQ_LSM_LABEL,
+	REQ_SYSTEMD_UNIT,
+} ReqKind;
+
+struct _xpc_peer_requirement_s {
+	struct xpc_object_s head;
+	ReqKind kind;
+	uid_t uid;
+	gid_t gid;
+	dev_t dev;
+	ino_t ino;
+	char *text; /* path, label, unit; what is unsupported */
+};
+
+/* What the kernel says about a connection's peer (borrowed descriptors). */
+typedef struct ReqPeer {
+	bool known;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	int pidfd;      /* -1: none */
+	int sock;       /* the link */
+	bool by_socket; /* the peer made the link: SO_PEERSEC names it */
+} ReqPeer;
+
+#define REQ_WHY_SIZE 512
+
+static const char *const req_kind_names[] = {
+	[REQ_UNSUPPORTED] = "unsupported",
+	[REQ_UID] = "uid",
+	[REQ_GID] = "gid",
+	[REQ_EXE_PATH] = "executable",
+	[REQ_EXE_FILE] = "executable file",
+	[REQ_LSM_LABEL] = "lsm label",
+	[REQ_SYSTEMD_UNIT] = "systemd unit",
+};
+
+static void req_dispose(xpc_object_t obj)
+{
+	free(((xpc_peer_requirement_t)obj)->text);
+}
+
+static void req_describe(xpc_object_t obj, StrBuf *sb, unsigned indent)
+{
+	xpc_peer_requirement_t r = (xpc_peer_requirement_t)obj;
+
+	(void)indent;
+	strbuf_printf(sb, "{ %s = ", req_kind_names[r->kind]);
+	if (r->kind == REQ_UID)
+		strbuf_printf(sb, "%u", (unsigned)r->uid);
+	else if (r->kind == REQ_GID)
+		strbuf_printf(sb, "%u", (unsigned)r->gid);
+	else if (r->kind == REQ_EXE_FILE)
+		strbuf_printf(sb, "%s (%llu:%llu)", r->text, (unsigned long long)r->dev,
+			      (unsigned long long)r->ino);
+	else
+		strbuf_printf(sb, "%s", r->text);
+	strbuf_printf(sb, " }");
+}
+
+static const struct _xpc_type_s req_type = {
+	.name = "peer_requirement",
+	.dispose = req_dispose,
+	.describe = req_describe,
+};
+
+static xpc_peer_requirement_t req_new(ReqKind kind, const char *text)
+{
+	xpc_peer_requirement_t r = object_alloc(&req_type, sizeof(*r));
+
+	if (!r) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	r->kind = kind;
+	if (text && !(r->text = strdup(text))) {
+		xpc_release(r);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return r;
+}
+
+static bool req_is(xpc_object_t obj)
+{
+	return obj && xpc_get_type(obj) == &req_type;
+}
+
+/* ---- reading the peer through its pidfd ------------------------------------ */
+
+/* /proc/PID of the peer as a directory descriptor, valid for that very
+ * process: opened by pid, then its pidfd must not have exited.
+ * Return: the descriptor, or -1 with *why set. */
+static int req_proc_open(const ReqPeer *p, char *why)
+{
+	char path[32];
+	int dfd;
+
+	if (p->pidfd < 0) {
+		snprintf(why, REQ_WHY_SIZE, "no pidfd for the peer");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d", (int)p->pid);
+	dfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0 && poll(&(struct pollfd){.fd = p->pidfd, .events = POLLIN}, 1, 0) == 0)
+		return dfd;
+	if (dfd >= 0)
+		close(dfd);
+	snprintf(why, REQ_WHY_SIZE, "peer process gone");
+	return -1;
+}
+
+/* Reads the file @name of @dfd into @buf (NUL-terminated).
+ * Return: bytes read, or -errno. */
+static ssize_t req_read_at(int dfd, const char *name, char *buf, size_t size)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+	ssize_t n = 0, r;
+
+	if (fd < 0)
+		return -errno;
+	while ((size_t)n < size - 1 && (r = read(fd, buf + n, size - 1 - (size_t)n)) > 0)
+		n += r;
+	if (r < 0 && n == 0)
+		n = -errno;
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return n;
+}
+
+/* ---- the checks ------------------------------------------------------------- */
+
+static bool req_in_groups(const char *status, gid_t gid)
+{
+	const char *g = strstr(status, "\nGroups:");
+
+	if (!g)
+		return false;
+	g += strlen("\nGroups:");
+	while (*g && *g != '\n') {
+		char *end;
+		unsigned long v = strtoul(g, &end, 10);
+		if (end == g) {
+			g++;
+			continue;
+		}
+		if (v == (unsigned long)gid)
+			return true;
+		g = end;
+	}
+	return false;
+}
+
+static bool req_check_gid(xpc_peer_requirement_t r, const ReqPeer *p, char *why)
+{
+	char status[8192];
+	int dfd;
+
+	if (p->gid == r->gid)
+		return true;
+	if ((dfd = req_proc_open(p, why)) < 0)
+		return false;
+	ssize_t n = req_read_at(dfd, "status", status, sizeof(status));
+	close(dfd);
+	if (n > 0 && req_in_groups(status, r->gid))
+		return true;
+	snprintf(why, REQ_WHY_SIZE, "gid %u, and not in group %u", (unsigned)p->gid,
+		 (unsigned)r->gid);
+	return false;
+}
+
+static bool req_check_exe(xpc_peer_requirement_t r, const ReqPeer *p, char *why)
+{
+	char exe[PATH_MAX];
+	struct stat st;
+	int dfd = req_proc_open(p, why);
+	ssize_t n;
+
+	if (dfd < 0)
+		return false;
+	n = readlinkat(dfd, "exe", exe, sizeof(exe) - 1);
+	int e = errno;
+	bool stat_ok = r->kind == REQ_EXE_FILE && fstatat(dfd, "exe", &st, 0) == 0;
+	if (r->kind == REQ_EXE_FILE && !stat_ok)
+		e = errno;
+	close(dfd);
+	if (n < 0 || (r->kind == REQ_EXE_FILE && !stat_ok)) {
+		snprintf(why, REQ_WHY_SIZE, "cannot read the peer's executable: %s", strerror(e));
+		return false;
+	}
+	exe[n] = 0;
+	if (r->kind == REQ_EXE_PATH && !strcmp(exe, r->text))
+		return true;
+	if (r->kind == REQ_EXE_FILE && st.st_dev == r->dev && st.st_ino == r->ino)
+		return true;
+	snprintf(why, REQ_WHY_SIZE, "executable %s is not %s%s", exe, r->text,
+		 r->kind == REQ_EXE_FILE ? " (as it was when the requirement was made)" : "");
+	return false;
+}
+
+/* The peer's LSM context: SO_PEERSEC when the peer made the link, its
+ * /proc/PID/attr/current otherwise.  Return: its length, or -1. */
+static ssize_t req_lsm_label(const ReqPeer *p, char *buf, size_t size, char *why)
+{
+	socklen_t len = (socklen_t)(size - 1);
+	ssize_t n;
+
+	if (p->by_socket) {
+		if (getsockopt(p->sock, SOL_SOCKET, SO_PEERSEC, buf, &len) < 0) {
+			snprintf(why, REQ_WHY_SIZE, "no lsm label (SO_PEERSEC: %s)",
+				 strerror(errno));
+			return -1;
+		}
+		n = len;
+		buf[n] = 0;
+	} else {
+		int dfd = req_proc_open(p, why);
+		if (dfd < 0)
+			return -1;
+		n = req_read_at(dfd, "attr/current", buf, size);
+		close(dfd);
+		if (n <= 0) {
+			snprintf(why, REQ_WHY_SIZE, "no lsm label (attr/current: %s)",
+				 n < 0 ? strerror((int)-n) : "empty");
+			return -1;
+		}
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == 0))
+		buf[--n] = 0;
+	return n;
+}
+
+static bool req_check_lsm(xpc_peer_requirement_t r, const ReqPeer *p, char *why)
+{
+	char label[4096];
+
+	if (req_lsm_label(p, label, sizeof(label), why) < 0)
+		return false;
+	if (!strcmp(label, r->text))
+		return true;
+	snprintf(why, REQ_WHY_SIZE, "lsm label '%s' is not '%s'", label, r->text);
+	return false;
+}
+
+/*
+ * The systemd unit of a cgroup path: its first component that is not a
+ * slice ("/system.slice/foo.service/x" -> "foo.service"), as systemd's
+ * cg_path_get_unit() reads it.  Writes it into @unit; false if none.
+ */
+bool conn_requirement_cgroup_unit(const char *path, char *unit, size_t size)
+{
+	while (*path == '/')
+		path++;
+	while (*path) {
+		size_t l = strcspn(path, "/\n");
+		if (l >= 6 && !strncmp(path + l - 6, ".slice", 6)) {
+			path += l;
+			while (*path == '/')
+				path++;
+			continue;
+		}
+		if (l == 0 || l >= size || !memchr(path, '.', l))
+			return false;
+		memcpy(unit, path, l);
+		unit[l] = 0;
+		return true;
+	}
+	return false;
+}
+
+/* The unified hierarchy's line ("0::PATH"), else systemd's named one. */
+static const char *req_cgroup_path(const char *cgroup)
+{
+	const char *l = strstr(cgroup, "0::/");
+
+	if (l && (l == cgroup || l[-1] == '\n'))
+		return l + 3;
+	l = strstr(cgroup, ":name=systemd:");
+	return l ? l + strlen(":name=systemd:") : NULL;
+}
+
+static bool req_check_unit(xpc_peer_requirement_t r, const ReqPeer *p, char *why)
+{
+	char cgroup[4096], unit[256];
+	const char *path;
+	int dfd = req_proc_open(p, why);
+
+	if (dfd < 0)
+		return false;
+	ssize_t n = req_read_at(dfd, "cgroup", cgroup, sizeof(cgroup));
+	close(dfd);
+	path = n > 0 ? req_cgroup_path(cgroup) : NULL;
+	if (!path || !conn_requirement_cgroup_unit(path, unit, sizeof(unit))) {
+		snprintf(why, REQ_WHY_SIZE, "peer in no systemd unit, not in %s", r->text);
+		return false;
+	}
+	if (!strcmp(unit, r->text))
+		return true;
+	snprintf(why, REQ_WHY_SIZE, "systemd unit %s is not %s", unit, r->text);
+	return false;
+}
+
+/* Return: true when @p satisfies @r; otherwise false with @why set. */
+static bool req_check(xpc_peer_requirement_t r, const ReqPeer *p, char *why)
+{
+	if (r->kind == REQ_UNSUPPORTED) {
+		snprintf(why, REQ_WHY_SIZE, "%s has no meaning on Linux", r->text);
+		return false;
+	}
+	if (!p->known) {
+		snprintf(why, REQ_WHY_SIZE, "peer identity unknown");
+		return false;
+	}
+	switch (r->kind) {
+	case REQ_UID:
+		if (p->uid == r->uid)
+			return true;
+		snprintf(why, REQ_WHY_SIZE, "uid %u is not %u", (unsigned)p->uid, (unsigned)r->uid);
+		return false;
+	case REQ_GID:
+		return req_check_gid(r, p, why);
+	case REQ_EXE_PATH:
+	case REQ_EXE_FILE:
+		return req_check_exe(r, p, why);
+	case REQ_LSM_LABEL:
+		return req_check_lsm(r, p, why);
+	case REQ_SYSTEMD_UNIT:
+		return req_check_unit(r, p, why);
+	default:
+		snprintf(why, REQ_WHY_SIZE, "unknown requirement");
+		return false;
+	}
+}
+
+/* The facts of @c's peer (locked); needs the link up for the pidfd. */
+static void req_peer_locked(xpc_connection_t c, ReqPeer *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->known = c->have_creds && c->pid > 0;
+	p->pid = c->pid;
+	p->uid = c->uid;
+	p->gid = c->gid;
+	p->sock = c->fd;
+	p->by_socket = c->creds_by_socket;
+	p->pidfd = p->known ? conn_pidfd_locked(c) : -1;
+}
+
+bool conn_requirement_admit_locked(xpc_connection_t c)
+{
+	char why[REQ_WHY_SIZE], reason[REQ_WHY_SIZE + 64];
+	ReqPeer p;
+
+	if (!c->requirement || c->requirement_met)
+		return true;
+	if (c->state == CONN_INVALID)
+		return false;
+	req_peer_locked(c, &p);
+	if (req_check(c->requirement, &p, why)) {
+		c->requirement_met = true;
+		conn_flush_locked(c); /* what waited for the peer's identity */
+		return true;
+	}
+	snprintf(reason, sizeof(reason), "peer requirement not met: %s: %s",
+		 req_kind_names[c->requirement->kind], why);
+	conn_fail_pending_locked(c, XPC_ERROR_PEER_CODE_SIGNING_REQUIREMENT);
+	conn_deliver(c, XPC_ERROR_PEER_CODE_SIGNING_REQUIREMENT, 0);
+	conn_fail_locked(c, reason, false);
+	return false;
+}
+
+bool conn_requirement_admit(xpc_connection_t c)
+{
+	conn_lock(c);
+	bool ok = conn_requirement_admit_locked(c);
+	conn_unlock(c);
+	return ok;
+}
+
+void conn_requirement_inherit(xpc_connection_t listener, xpc_connection_t peer)
+{
+	xpc_peer_requirement_t r;
+
+	conn_lock(listener);
+	r = listener->requirement ? xpc_retain(listener->requirement) : NULL;
+	conn_unlock(listener);
+	peer->requirement = r; /* not shared yet: no lock */
+}
+
+/* ---- setting it -------------------------------------------------------------- */
+
+/* Return: 0, or EINVAL when @c was activated already (nothing changes). */
+static int req_set(xpc_connection_t c, xpc_peer_requirement_t r)
+{
+	xpc_peer_requirement_t old;
+
+	conn_lock(c);
+	if (c->state != CONN_INACTIVE || c->cancelled) {
+		conn_unlock(c);
+		return EINVAL;
+	}
+	old = c->requirement;
+	c->requirement = xpc_retain(r);
+	c->requirement_met = false;
+	conn_unlock(c);
+	if (old)
+		xpc_release(old);
+	return 0;
+}
+
+void xpc_connection_set_peer_requirement(xpc_connection_t c, xpc_peer_requirement_t r)
+{
+	static const char msg[] =
+		"BUG IN CLIENT OF LIBXPC: xpc_connection_set_peer_requirement() needs a "
+		"requirement and a connection not activated yet\n";
+
+	if (c && req_is(r) && req_set(c, r) == 0)
+		return;
+	ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)w;
+	abort();
+}
+
+/* Apple's code-signing forms: fail closed (see <xpc/connection.h>). */
+static int req_set_unsupported(xpc_connection_t c, const char *what)
+{
+	xpc_peer_requirement_t r = req_new(REQ_UNSUPPORTED, what);
+	int e;
+
+	if (!r)
+		return ENOMEM;
+	e = req_set(c, r);
+	xpc_release(r);
+	return e ? e : ENOTSUP;
+}
+
+int xpc_connection_set_peer_code_signing_requirement(xpc_connection_t c, const char *requirement)
+{
+	return requirement ? req_set_unsupported(c, "code signing requirement") : EINVAL;
+}
+
+int xpc_connection_set_peer_entitlement_exists_requirement(xpc_connection_t c,
+							   const char *entitlement)
+{
+	return entitlement ? req_set_unsupported(c, "entitlement requirement") : EINVAL;
+}
+
+int xpc_connection_set_peer_entitlement_matches_value_requirement(xpc_connection_t c,
+								  const char *entitlement,
+								  xpc_object_t value)
+{
+	return entitlement && value ? req_set_unsupported(c, "entitlement requirement") : EINVAL;
+}
+
+int xpc_connection_set_peer_team_identity_requirement(xpc_connection_t c,
+						      const char *signing_identifier)
+{
+	(void)signing_identifier; /* NULL is valid: any identifier of the team */
+	return req_set_unsupported(c, "team identity requirement");
+}
+
+int xpc_connection_set_peer_platform_identity_requirement(xpc_connection_t c,
+							  const char *signing_identifier)
+{
+	(void)signing_identifier;
+	return req_set_unsupported(c, "platform identity requirement");
+}
+
+int xpc_connection_set_peer_lightweight_code_requirement(xpc_connection_t c, xpc_object_t lwcr)
+{
+	if (!lwcr || xpc_get_type(lwcr) != XPC_TYPE_DICTIONARY)
+		return EINVAL;
+	return req_set_unsupported(c, "lightweight code requirement");
+}
+
+/* ---- Apple's constructors: no Linux meaning -------------------------------- */
+
+static xpc_peer_requirement_t req_none(xpc_rich_error_t *error_out)
+{
+	if (error_out)
+		*error_out = NULL;
+	errno = ENOTSUP;
+	return NULL;
+}
+
+xpc_peer_requirement_t xpc_peer_requirement_create_entitlement_exists(const char *entitlement,
+								      xpc_rich_error_t *error_out)
+{
+	(void)entitlement;
+	return req_none(error_out);
+}
+
+xpc_peer_requirement_t
+xpc_peer_requirement_create_entitlement_matches_value(const char *entitlement, xpc_object_t value,
+						      xpc_rich_error_t *error_out)
+{
+	(void)entitlement;
+	(void)value;
+	return req_none(error_out);
+}
+
+xpc_peer_requirement_t xpc_peer_requirement_create_team_identity(const char *signing_identifier,
+								 xpc_rich_error_t *error_out)
+{
+	(void)signing_identifier;
+	return req_none(error_out);
+}
+
+xpc_peer_requirement_t xpc_peer_requirement_create_platform_identity(const char *signing_identifier,
+								     xpc_rich_error_t *error_out)
+{
+	(void)signing_identifier;
+	return req_none(error_out);
+}
+
+xpc_peer_requirement_t xpc_peer_requirement_create_lwcr(xpc_object_t lwcr,
+							xpc_rich_error_t *error_out)
+{
+	(void)lwcr;
+	return req_none(error_out);
+}
+
+bool xpc_peer_requirement_match_received_message(xpc_peer_requirement_t r, xpc_object_t message,
+						 xpc_rich_error_t *error_out)
+{
+	char why[REQ_WHY_SIZE];
+	xpc_connection_t c;
+	ReqPeer p;
+	bool ok = false;
+
+	if (error_out)
+		*error_out = NULL;
+	if (!req_is(r) || !message || xpc_get_type(message) != XPC_TYPE_DICTIONARY)
+		return false;
+	c = xpc_dictionary_get_remote_connection(message);
+	if (!c)
+		return false;
+	conn_lock(c);
+	if (c->state != CONN_INVALID && c->fd >= 0) {
+		req_peer_locked(c, &p);
+		ok = req_check(r, &p, why);
+	}
+	conn_unlock(c);
+	return ok;
+}
+
+/* ---- the Linux forms --------------------------------------------------------- */
+
+xpc_peer_requirement_t xpc_linux_peer_requirement_create_uid(uid_t uid)
+{
+	xpc_peer_requirement_t r = req_new(REQ_UID, NULL);
+
+	if (r)
+		r->uid = uid;
+	return r;
+}
+
+xpc_peer_requirement_t xpc_linux_peer_requirement_create_gid(gid_t gid)
+{
+	xpc_peer_requirement_t r = req_new(REQ_GID, NULL);
+
+	if (r)
+		r->gid = gid;
+	return r;
+}
+
+xpc_peer_requirement_t xpc_linux_peer_requirement_create_executable(const char *path)
+{
+	char *real;
+	xpc_peer_requirement_t r;
+
+	if (!path || !*path) {
+		errno = EINVAL;
+		return NULL;
+	}
+	real = realpath(path, NULL);
+	if (!real)
+		return NULL;
+	r = req_new(REQ_EXE_PATH, real);
+	free(real);
+	return r;
+}
+
+xpc_peer_requirement_t xpc_linux_peer_requirement_create_executable_file(const char *path)
+{
+	struct stat st;
+	xpc_peer_requirement_t r;
+
+	if (!path || !*path) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (stat(path, &st) < 0)
+		return NULL;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	r = req_new(REQ_EXE_FILE, path);
+	if (r) {
+		r->dev = st.st_dev;
+		r->ino = st.st_ino;
+	}
+	return r;
+}
+
+static xpc_peer_requirement_t req_new_text(ReqKind kind, const char *text)
+{
+	if (!text || !*text || strlen(text) >= 4096) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return req_new(kind, text);
+}
+
+xpc_peer_requirement_t xpc_linux_peer_requirement_create_lsm_label(const char *label)
+{
+	return req_new_text(REQ_LSM_LABEL, label);
+}
+
+xpc_peer_requirement_t xpc_linux_peer_requirement_create_systemd_unit(const char *unit)
+{
+	if (unit && (strchr(unit, '/') || !strchr(unit, '.'))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return req_new_text(REQ_SYSTEMD_UNIT, unit);
+}
