@@ -25,12 +25,7 @@
 __XPC_BEGIN_DECLS
 
 XPC_DECL(xpc_peer_requirement);
-#ifndef __XPC_RICH_ERROR_T__
-#define __XPC_RICH_ERROR_T__
-/* Apple's rich error (<xpc/rich_error.h> on macOS); the constructors below
- * store NULL through error_out: this library makes no rich errors yet. */
-XPC_DECL(xpc_rich_error);
-#endif
+/* xpc_rich_error_t is declared by <xpc/xpc.h> (<xpc/rich_error.h>). */
 
 /* Each returns NULL (with *error_out = NULL when error_out is given): there
  * are no entitlements, team or platform identities, nor lightweight code
