@@ -443,17 +443,23 @@ static void test_suspend_in_handler(void)
 {
 	dispatch_semaphore_t sent = dispatch_semaphore_create(0), done = dispatch_semaphore_create(0);
 	xpc_connection_t l = xpc_connection_create(NULL, NULL);
-	__block xpc_connection_t peer = NULL;
+	/* Not a __block variable: the peer's handler captures its own copy, so
+	 * no byref storage is shared between the handler's last run and this
+	 * function's end (libBlocksRuntime's refcounts are invisible to TSan). */
+	static _Atomic(xpc_connection_t) peer_seen;
+	xpc_connection_t peer;
 
+	atomic_store(&peer_seen, NULL);
 	xpc_connection_set_event_handler(l, ^(xpc_object_t ev) {
 		if (xpc_get_type(ev) != XPC_TYPE_CONNECTION)
 			return;
-		peer = xpc_retain(ev);
-		xpc_connection_set_event_handler(peer, ^(xpc_object_t m) {
-			suspending_handler(peer, m, done);
+		xpc_connection_t p = xpc_retain(ev);
+		atomic_store(&peer_seen, p);
+		xpc_connection_set_event_handler(p, ^(xpc_object_t m) {
+			suspending_handler(p, m, done);
 		});
 		CHECK(conn_test_wait(sent, 30));
-		xpc_connection_resume(peer);
+		xpc_connection_resume(p);
 	});
 	xpc_connection_resume(l);
 	xpc_connection_t c = connect_to(l, NULL);
@@ -480,6 +486,7 @@ static void test_suspend_in_handler(void)
 	xpc_release(c);
 	xpc_connection_cancel(l);
 	xpc_release(l);
+	peer = atomic_load(&peer_seen);
 	if (peer) {
 		xpc_connection_cancel(peer);
 		xpc_release(peer);
