@@ -292,20 +292,55 @@ static xpc_object_t op_print(const ControlPeer *peer, xpc_object_t req, Job *job
 	return r;
 }
 
+/* The load's warnings, one string each, for the reply's "warnings". */
+static xpc_object_t load_warnings(const PlistWarnings *w)
+{
+	xpc_object_t a = xpc_array_create(NULL, 0);
+	char more[64];
+
+	for (unsigned i = 0; a && i < w->n; i++)
+		xpc_array_set_string(a, XPC_ARRAY_APPEND, w->text[i]);
+	if (a && w->dropped) {
+		snprintf(more, sizeof(more), "(%u more warnings)", w->dropped);
+		xpc_array_set_string(a, XPC_ARRAY_APPEND, more);
+	}
+	return a;
+}
+
+/* load: the job file at "path"; its warnings (unknown and unsupported
+ * keys) are logged and carried in the reply's "warnings"; with "strict",
+ * a file with any warning is refused. */
 static xpc_object_t op_load(xpc_object_t req)
 {
 	const char *path = xpc_dictionary_get_string(req, "path");
+	PlistWarnings *w = calloc(1, sizeof(*w));
 	char err[512];
 	Job *job = NULL;
-	xpc_object_t r;
+	xpc_object_t r = NULL, list;
 
-	if (!path)
-		return reply_error(req, "load: missing \"path\"", EINVAL);
-	if (job_load_file(path, &job, err, sizeof(err)) < 0 || jobs_add(job, err, sizeof(err)) < 0)
-		return reply_error(req, err, EINVAL);
-	r = reply_ok(req);
-	if (r)
+	if (!path || !w) {
+		free(w);
+		return reply_error(req, path ? "load: out of memory" : "load: missing \"path\"", path ? ENOMEM : EINVAL);
+	}
+	if (job_load_file_warn(path, &job, w, err, sizeof(err)) < 0) {
+		r = reply_error(req, err, EINVAL);
+	} else if (w->n && xpc_dictionary_get_bool(req, "strict")) {
+		snprintf(err, sizeof(err), "%s: refused (--strict): %u warning%s, the first: %s", path, w->n + w->dropped,
+			 w->n + w->dropped == 1 ? "" : "s", w->text[0]);
+		job_free(job);
+		r = reply_error(req, err, EINVAL);
+	} else if (jobs_add(job, err, sizeof(err)) < 0) {
+		r = reply_error(req, err, EINVAL);
+	} else if ((r = reply_ok(req))) {
 		xpc_dictionary_set_string(r, "label", job->label);
+	}
+	for (unsigned i = 0; i < w->n; i++)
+		broker_log("%s: %s", path, w->text[i]);
+	if (r && w->n && (list = load_warnings(w))) {
+		xpc_dictionary_set_value(r, "warnings", list);
+		xpc_release(list);
+	}
+	free(w);
 	return r;
 }
 
@@ -320,10 +355,12 @@ static xpc_object_t op_on_job(xpc_object_t req, const char *op, Job *job)
 		control_services_changed();
 		if (!job->pid)
 			service_watch(job);
+		triggers_arm(job);
 	} else if (!strcmp(op, "disable")) {
 		job->disabled = true;
 		control_services_changed();
 		service_unwatch(job);
+		triggers_disarm(job, false);
 	} else if (!strcmp(op, "kickstart")) {
 		if (job->pid && xpc_dictionary_get_bool(req, "kill")) {
 			job->relaunch_once = true;
@@ -644,6 +681,7 @@ void control_services_changed(void)
 	clock_gettime(CLOCK_REALTIME, &now);
 	services_generation.tv_sec = now.tv_sec > services_generation.tv_sec ? now.tv_sec : services_generation.tv_sec + 1;
 	control_set_generation();
+	triggers_jobs_changed(); /* KeepAlive.OtherJobEnabled may hold now */
 }
 
 /* Binds and listens on @tmp with @mode (set through the umask at bind, so

@@ -18,6 +18,11 @@
 #include <time.h>
 #include <xpc/xpc.h>
 
+#include "broker/calendar.h"
+#include "broker/limits.h"
+#include "broker/sockets.h"
+#include "broker/watch.h"
+
 /* One MachServices name: the listener pair xpcd owns (docs/services.md). */
 typedef struct JobService {
 	char *name;
@@ -27,6 +32,15 @@ typedef struct JobService {
 } JobService;
 
 enum { KEEPALIVE_UNSET = -1 };
+enum { INETD_NONE, INETD_WAIT, INETD_NOWAIT };
+
+/* A KeepAlive condition on a path (PathState) or another job
+ * (OtherJobEnabled): met when the path exists / the job is enabled, or,
+ * with want false, when it does not / is not. */
+typedef struct JobKeepPath {
+	char *name;
+	bool want;
+} JobKeepPath;
 
 typedef struct Job {
 	/* definition */
@@ -49,6 +63,25 @@ typedef struct Job {
 	size_t n_allowed_uids;
 	gid_t *allowed_gids;         /* XPCDAllowedGroups (extension); NULL = no group rule */
 	size_t n_allowed_gids;       /* neither rule: anyone may look the names up */
+	/* the launchd.plist(5) keys of keys.c and its modules; run by triggers.c */
+	JobLimits limits;            /* Umask, Nice, LowPriorityIO, *ResourceLimits */
+	JobWatch watch;              /* WatchPaths, QueueDirectories */
+	JobSockets sockets;          /* Sockets */
+	JobKeepPath *keep_paths;     /* KeepAlive.PathState */
+	size_t n_keep_paths;
+	JobKeepPath *keep_jobs;      /* KeepAlive.OtherJobEnabled (path: the label) */
+	size_t n_keep_jobs;
+	unsigned start_interval;     /* StartInterval, seconds; 0 none */
+	CalendarEntry *calendar;     /* StartCalendarInterval */
+	size_t n_calendar;
+	unsigned timeout;            /* TimeOut: XPCD_TIMEOUT in the job's environment; 0 none */
+	char *root_dir;              /* RootDirectory */
+	bool init_groups;            /* InitGroups (default true) */
+	bool abandon_process_group;  /* AbandonProcessGroup */
+	bool launch_only_once;       /* LaunchOnlyOnce */
+	bool enable_transactions;    /* EnableTransactions (see keys.c) */
+	int inetd;                   /* inetdCompatibility: INETD_NONE, INETD_WAIT, INETD_NOWAIT */
+	xpc_object_t launch_events;  /* LaunchEvents: stream -> {name -> event}; NULL none */
 
 	/* runtime */
 	pid_t pid;          /* 0 when not running */
@@ -62,6 +95,11 @@ typedef struct Job {
 	unsigned runs;      /* number of launches */
 	struct timespec last_start;
 	dispatch_source_t kill_timer;
+	dispatch_source_t interval_timer; /* StartInterval (triggers.c) */
+	dispatch_source_t calendar_timer; /* StartCalendarInterval (triggers.c) */
+	time_t calendar_due;              /* the calendar time it waits for; -1 none */
+	int inetd_conn;                   /* nowait: the accepted connection for the next run, -1 */
+	bool triggers_armed;
 	struct Job *next;
 } Job;
 
@@ -75,6 +113,44 @@ typedef struct Job {
  */
 int job_load_file(const char *path, Job **ret_job, char *err, size_t errlen);
 void job_free(Job *job);
+/* job_load_file(), with the warnings (unknown or unsupported keys) in
+ * @warn instead of on stderr. */
+int job_load_file_warn(const char *path, Job **ret_job, PlistWarnings *warn, char *err, size_t errlen);
+
+/* keys.c: every top-level key of launchd.plist(5) but those plist.c reads */
+/*
+ * keys_parse() - one top-level key
+ * Return: 1 taken (honoured, or accepted: silently when it means nothing
+ * on Linux, with a warning when it is not supported), 0 an unknown key,
+ * -1 a bad value (ctx->err).
+ */
+int keys_parse(PlistCtx *ctx, Job *job, const char *key, plist_t v);
+/* KeepAlive's dictionary keys beyond SuccessfulExit and Crashed: 1, 0, -1 as keys_parse. */
+int keys_parse_keepalive(PlistCtx *ctx, Job *job, const char *key, plist_t v);
+/* Frees what keys_parse allocated in @job. */
+void keys_free(Job *job);
+
+/* triggers.c: what starts a job besides check-ins and RunAtLoad */
+/* Creates the job's Sockets (jobs_add).  Return: 0, or -1 with @err. */
+int triggers_open(Job *job, char *err, size_t errlen);
+/* Starts the timers (StartInterval, StartCalendarInterval) and path
+ * watches of a loaded, enabled job, and starts it when a KeepAlive
+ * condition or a queue directory asks for it. */
+void triggers_arm(Job *job);
+/* Stops them (disable, unload); unload closes the sockets too. */
+void triggers_disarm(Job *job, bool unload);
+/* After an exit: whether PathState, OtherJobEnabled or QueueDirectories
+ * want the job running again. */
+bool triggers_want_running(Job *job);
+/* A job was loaded, unloaded, enabled or disabled: OtherJobEnabled
+ * conditions may now hold. */
+void triggers_jobs_changed(void);
+/* Starts the job for @why (a timer, a path), unless it runs. */
+void triggers_fire(void *job, const char *why);
+/* A socket of the job is ready (sockets.c): for inetdCompatibility
+ * without Wait the connection is accepted for the next run; then
+ * triggers_fire. */
+void triggers_socket_ready(void *job, const char *why);
 
 /* registry (registry.c) */
 Job *jobs_first(void);

@@ -51,13 +51,15 @@ extern char **environ;
 typedef struct Spawn {
 	char **envp;     /* owned: the array and every string in it */
 	char *pidvar;    /* points into envp: "XPCD_LISTEN_PID=" + room for digits */
-	int fds[64];
+	char *sockpidvar; /* "XPCD_SOCKETS_PID=" + room, NULL without Sockets */
+	int fds[64 + SOCKETS_MAX_FDS];
 	size_t n_fds;
 	uid_t uid;
 	gid_t gid;
 	gid_t groups[LAUNCH_MAX_GROUPS];
 	int n_groups;
 	bool set_ids;
+	int inetd_fd; /* in the child: the descriptor for inetd's stdio, -1 none */
 	char log_prefix[256]; /* "xpcd[PID] " : the child adds the time and the rest */
 } Spawn;
 
@@ -137,6 +139,37 @@ static char *listen_names(Job *job)
 	return names;
 }
 
+/* XPCD_SOCKETS_START/FDS/FDNAMES/PID for the Sockets descriptors, which
+ * follow the MachServices ones (src/connection/launch.c reads them). */
+static int build_env_sockets(Job *job, Spawn *sp, size_t *k, size_t cap)
+{
+	const JobSockets *s = &job->sockets;
+	size_t len = 32;
+	char *v = NULL, *names;
+
+	if (!s->n_fds)
+		return 0;
+	if (asprintf(&v, "XPCD_SOCKETS_START=%zu", 3 + job->n_services) < 0 || env_add(sp->envp, k, cap, v) < 0)
+		return -1;
+	if (asprintf(&v, "XPCD_SOCKETS_FDS=%zu", s->n_fds) < 0 || env_add(sp->envp, k, cap, v) < 0)
+		return -1;
+	for (size_t i = 0; i < s->n_fds; i++)
+		len += strlen(s->fd_names[i]) + 1;
+	names = malloc(len);
+	if (!names)
+		return -1;
+	strcpy(names, "XPCD_SOCKETS_FDNAMES=");
+	for (size_t i = 0; i < s->n_fds; i++) {
+		if (i)
+			strcat(names, ":");
+		strcat(names, s->fd_names[i]);
+	}
+	if (env_add(sp->envp, k, cap, names) < 0 || env_add(sp->envp, k, cap, calloc(1, 40)) < 0)
+		return -1;
+	sp->sockpidvar = sp->envp[*k - 1];
+	return 0;
+}
+
 /* The job's environment, built from nothing (see the top).  Return: 0, or
  * -1 out of memory. */
 static int build_env(Job *job, Spawn *sp)
@@ -148,6 +181,7 @@ static int build_env(Job *job, Spawn *sp)
 		n++;
 	for (size_t i = 0; job->env && job->env[i]; i++)
 		n++;
+	n += 8; /* XPCD_TIMEOUT, XPCD_SOCKETS_* */
 	cap = n;
 	sp->envp = calloc(cap, sizeof(char *));
 	if (!sp->envp)
@@ -160,8 +194,14 @@ static int build_env(Job *job, Spawn *sp)
 		if (env_passed_through(environ[i]) && env_add(sp->envp, &k, cap, strdup(environ[i])) < 0)
 			return -1;
 	for (size_t i = 0; job->env && job->env[i]; i++)
-		if (strncmp(job->env[i], "XPCD_LISTEN_", 12) != 0 && env_add(sp->envp, &k, cap, strdup(job->env[i])) < 0)
+		if (strncmp(job->env[i], "XPCD_LISTEN_", 12) != 0 && strncmp(job->env[i], "XPCD_SOCKETS_", 13) != 0 &&
+		    env_add(sp->envp, &k, cap, strdup(job->env[i])) < 0)
 			return -1;
+	if (job->timeout && (asprintf(&fds, "XPCD_TIMEOUT=%u", job->timeout) < 0 || env_add(sp->envp, &k, cap, fds) < 0))
+		return -1;
+	if (build_env_sockets(job, sp, &k, cap) < 0)
+		return -1;
+	fds = NULL;
 	if (asprintf(&fds, "XPCD_LISTEN_FDS=%zu", job->n_services) < 0)
 		fds = NULL;
 	if (env_add(sp->envp, &k, cap, fds) < 0 || env_add(sp->envp, &k, cap, listen_names(job)) < 0 ||
@@ -196,8 +236,9 @@ static int resolve_ids(Job *job, Spawn *sp)
 		}
 		sp->uid = pw->pw_uid;
 		sp->gid = pw->pw_gid;
-		sp->n_groups = LAUNCH_MAX_GROUPS;
-		if (getgrouplist(job->user, pw->pw_gid, sp->groups, &sp->n_groups) < 0) {
+		sp->n_groups = job->init_groups ? LAUNCH_MAX_GROUPS : 1;
+		sp->groups[0] = pw->pw_gid;
+		if (job->init_groups && getgrouplist(job->user, pw->pw_gid, sp->groups, &sp->n_groups) < 0) {
 			broker_log("%s: UserName %s: more than %d groups", job->label, job->user, LAUNCH_MAX_GROUPS);
 			return -1;
 		}
@@ -316,12 +357,31 @@ static void child_set_ids(const Spawn *sp, int log, const Job *job)
 		child_fail(sp, log, job, "check of the ids", job->user, EPERM, LAUNCH_SETUP_FAILED);
 }
 
+/* inetdCompatibility: the connection (nowait) or the listening socket
+ * (wait) as standard input and output, and error unless the job names a
+ * file: inetd's contract. */
+static void child_inetd_stdio(const Spawn *sp, int log, const Job *job)
+{
+	int fd = sp->inetd_fd;
+
+	if (fd < 0)
+		child_fail(sp, log, job, "inetdCompatibility", "no connection", EBADF, LAUNCH_SETUP_FAILED);
+	if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || (!job->stderr_path && dup2(fd, 2) < 0))
+		child_fail(sp, log, job, "inetdCompatibility", NULL, errno, LAUNCH_SETUP_FAILED);
+	if (job->stderr_path && open_std(job->stderr_path, O_WRONLY | O_CREAT | O_APPEND, 2) < 0)
+		child_fail(sp, log, job, "StandardErrorPath", job->stderr_path, errno, LAUNCH_SETUP_FAILED);
+}
+
 static void child_open_stdio(const Spawn *sp, int log, const Job *job)
 {
 	const char *in = job->stdin_path ? job->stdin_path : "/dev/null";
 	const char *out = job->stdout_path ? job->stdout_path : "/dev/null";
 	const char *err = job->stderr_path ? job->stderr_path : "/dev/null";
 
+	if (job->inetd != INETD_NONE) {
+		child_inetd_stdio(sp, log, job);
+		return;
+	}
 	if (open_std(in, O_RDONLY, 0) < 0)
 		child_fail(sp, log, job, "StandardInPath", in, errno, LAUNCH_SETUP_FAILED);
 	if (open_std(out, O_WRONLY | O_CREAT | O_APPEND, 1) < 0)
@@ -332,7 +392,8 @@ static void child_open_stdio(const Spawn *sp, int log, const Job *job)
 
 static void child_exec(Job *job, Spawn *sp)
 {
-	int high[64], log;
+	int high[64 + SOCKETS_MAX_FDS], log, err;
+	const char *step = NULL;
 	const char *prog = job->program ? job->program : job->argv[0];
 	char *fallback_argv[2] = {(char *)prog, NULL};
 	sigset_t none;
@@ -345,8 +406,19 @@ static void child_exec(Job *job, Spawn *sp)
 	setpgid(0, 0);
 	memcpy(sp->pidvar, "XPCD_LISTEN_PID=", 16);
 	put_num(sp->pidvar, 16, 40, (long)getpid(), 1);
+	if (sp->sockpidvar) {
+		memcpy(sp->sockpidvar, "XPCD_SOCKETS_PID=", 17);
+		put_num(sp->sockpidvar, 17, 40, (long)getpid(), 1);
+	}
 	/* the broker's log, for set-up failures only: close-on-exec */
 	log = fcntl(2, F_DUPFD_CLOEXEC, (int)(3 + sp->n_fds));
+	/* inetd's connection, out of the way of the moves below; wait: the
+	 * first socket, in its place after them */
+	sp->inetd_fd = -1;
+	if (job->inetd == INETD_NOWAIT && job->inetd_conn >= 0)
+		sp->inetd_fd = fcntl(job->inetd_conn, F_DUPFD_CLOEXEC, (int)(3 + sp->n_fds));
+	else if (job->inetd == INETD_WAIT && job->sockets.n_fds)
+		sp->inetd_fd = (int)(3 + job->n_services);
 	/* move the R descriptors that sit where they must go out of the way,
 	 * then to 3, 4, ... (dup2 clears close-on-exec on the copies, which is
 	 * what the job inherits).  Only those: a fixed high target (it was
@@ -358,6 +430,11 @@ static void child_exec(Job *job, Spawn *sp)
 	for (size_t i = 0; i < sp->n_fds; i++)
 		if (high[i] < 0 || dup2(high[i], (int)(3 + i)) < 0)
 			child_fail(sp, log, job, "listener descriptors", NULL, errno, LAUNCH_SETUP_FAILED);
+	/* as root still: a hard limit can be raised, Nice lowered, the root changed */
+	if ((err = limits_apply(&job->limits, &step)) != 0)
+		child_fail(sp, log, job, step, NULL, err, LAUNCH_SETUP_FAILED);
+	if (job->root_dir && (chroot(job->root_dir) < 0 || chdir("/") < 0))
+		child_fail(sp, log, job, "RootDirectory", job->root_dir, errno, LAUNCH_SETUP_FAILED);
 	if (sp->set_ids)
 		child_set_ids(sp, log, job);
 	child_open_stdio(sp, log, job);
@@ -377,6 +454,8 @@ static void launch_now(Job *job)
 	sp.n_fds = job->n_services < 64 ? job->n_services : 64;
 	for (size_t i = 0; i < sp.n_fds; i++)
 		sp.fds[i] = job->services[i].recv_fd;
+	for (size_t i = 0; i < job->sockets.n_fds; i++)
+		sp.fds[sp.n_fds++] = job->sockets.fds[i];
 	snprintf(sp.log_prefix, sizeof(sp.log_prefix), "xpcd[%d] ", (int)getpid());
 	if (build_env(job, &sp) < 0) {
 		broker_log("%s: cannot launch: out of memory", job->label);
@@ -387,6 +466,10 @@ static void launch_now(Job *job)
 	if (pid == 0)
 		child_exec(job, &sp);
 	free_env(sp.envp);
+	if (job->inetd_conn >= 0) { /* the job's now (or lost with a failed fork) */
+		close(job->inetd_conn);
+		job->inetd_conn = -1;
+	}
 	if (pid < 0) {
 		broker_log("%s: fork failed: %s", job->label, strerror(errno));
 		return;
@@ -416,6 +499,10 @@ int launch_job(Job *job)
 		return -1;
 	if (job->pid || job->launch_pending)
 		return 0;
+	if (job->launch_only_once && job->runs) {
+		broker_log("%s: LaunchOnlyOnce: not launched again", job->label);
+		return -1;
+	}
 	service_unwatch(job);
 	since = job->runs ? broker_since(&job->last_start) : 1e9;
 	wait = (double)job->throttle_interval - since;

@@ -3,13 +3,17 @@
  *
  *   xpcd [--system | --user] [--socket PATH] [--jobs DIR]... [--foreground]
  *        [--idle-timeout SECONDS] [--max-links N] [--max-links-per-user N]
+ *        [--test-clock START[:SCALE]]
  *
  * --system: socket /run/xpcd/system.sock (mode 0666: every user may
  * connect, each request is judged on its own), jobs from
  * /etc/xpcd/LaunchDaemons and the package's own directory.  --user
  * (default when not root): socket $XDG_RUNTIME_DIR/xpcd/user.sock (0600),
  * jobs from ~/.config/xpcd/LaunchAgents.  --socket/--jobs make a private
- * broker (tests, the demo, users' CI; 0600 unless --system).  Before
+ * broker (tests, the demo, users' CI; 0600 unless --system).
+ * --test-clock (private brokers only: --socket without --system or
+ * --user) starts StartCalendarInterval's clock at START (seconds since the
+ * epoch) running SCALE times real time (calendar.c), for tests.  Before
  * anything else the socket's directory is checked and its lock taken
  * (rundir.c): a second broker on the same socket exits with status 1.
  *
@@ -76,7 +80,9 @@ static void usage(FILE *f)
 		   "  --user         the user domain: $XDG_RUNTIME_DIR/xpcd/user.sock, ~/.config/xpcd/LaunchAgents\n"
 		   "  --idle-timeout SECONDS  close a client link silent this long (default 5; 0: never)\n"
 		   "  --max-links N           client links in all (default: from RLIMIT_NOFILE, at most 1024)\n"
-		   "  --max-links-per-user N  client links of one uid (default: half of --max-links, at most 384)\n");
+		   "  --max-links-per-user N  client links of one uid (default: half of --max-links, at most 384)\n"
+		   "  --test-clock START[:SCALE]  private broker only: StartCalendarInterval's clock starts at\n"
+		   "                          START (epoch seconds) and runs SCALE times real time (tests)\n");
 }
 
 /* A count option's value: 0..65536.  Return: 0, or -1 when malformed. */
@@ -136,9 +142,10 @@ int main(int argc, char **argv)
 		{"foreground", no_argument, 0, 'f'},   {"help", no_argument, 0, 'h'},
 		{"idle-timeout", required_argument, 0, 'i'}, {"max-links", required_argument, 0, 'm'},
 		{"max-links-per-user", required_argument, 0, 'u'},
+		{"test-clock", required_argument, 0, 'T'},
 		{0, 0, 0, 0},
 	};
-	const char *sock = NULL, *dirs[64];
+	const char *sock = NULL, *dirs[64], *test_clock = NULL;
 	int n_dirs = 0, c, domain = -1, bad = 0;
 	unsigned idle_ms = IDLE_TIMEOUT_MS, max_links = 0, per_user = 0;
 	char err[1024];
@@ -154,12 +161,17 @@ int main(int argc, char **argv)
 		case 'i': bad |= parse_seconds(optarg, &idle_ms); break;
 		case 'm': bad |= parse_count(optarg, &max_links); break;
 		case 'u': bad |= parse_count(optarg, &per_user); break;
+		case 'T': test_clock = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (bad) {
 		usage(stderr);
+		return 2;
+	}
+	if (test_clock && (!sock || domain >= 0 || calendar_clock_parse(test_clock) < 0)) {
+		fprintf(stderr, "xpcd: --test-clock START[:SCALE] needs a private broker (--socket, no --system/--user)\n");
 		return 2;
 	}
 	if (domain < 0)

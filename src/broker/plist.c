@@ -2,15 +2,18 @@
  * plist.c - launchd job property lists (XML or binary, via libplist) into
  * Job definitions.
  *
- * Keys understood: Label, Program, ProgramArguments, MachServices, RunAtLoad,
- * KeepAlive (bool, or a dictionary with SuccessfulExit / Crashed),
- * EnvironmentVariables, WorkingDirectory, UserName, GroupName,
- * StandardInPath, StandardOutPath, StandardErrorPath, ThrottleInterval,
- * ExitTimeOut, Disabled, and the Linux extensions XPCDAllowedUIDs (array of
- * uids) and XPCDAllowedGroups (array of group names or gids): who may look
- * up the job's names; others get "denied" (control.c).  Keys that
- * make sense only on macOS are accepted silently; any other key is reported
- * and ignored.  A wrong type or a missing Label/program is an error naming
+ * Keys read here: Label, Program, ProgramArguments, MachServices, RunAtLoad,
+ * KeepAlive (bool, or a dictionary with SuccessfulExit / Crashed; its other
+ * conditions in keys.c), EnvironmentVariables, WorkingDirectory, UserName,
+ * GroupName, StandardInPath, StandardOutPath, StandardErrorPath,
+ * ThrottleInterval, ExitTimeOut, Disabled, and the Linux extensions
+ * XPCDAllowedUIDs (array of uids) and XPCDAllowedGroups (array of group
+ * names or gids): who may look up the job's names; others get "denied"
+ * (control.c).  Every other key of launchd.plist(5) goes to keys.c, which
+ * honours it, accepts it silently (macOS-only) or with a warning
+ * (unsupported); any other key is a warning ("unknown key").  Warnings go
+ * to the caller's list (job_load_file_warn: `xpcctl load` prints them) or
+ * to stderr.  A wrong type or a missing Label/program is an error naming
  * the file and the key.
  *
  * Strings and keys holding a NUL byte: libplist asserts when asked for such
@@ -48,7 +51,13 @@ typedef struct Loader {
 	char *err;
 	size_t errlen;
 	Job *job;
+	PlistWarnings *warn; /* NULL: to stderr */
 } Loader;
+
+static PlistCtx loader_ctx(Loader *l)
+{
+	return (PlistCtx){.path = l->path, .err = l->err, .errlen = l->errlen, .warn = l->warn};
+}
 
 static int fail(Loader *l, const char *key, const char *fmt, ...) __attribute__((__format__(__printf__, 3, 4)));
 static int fail(Loader *l, const char *key, const char *fmt, ...)
@@ -156,8 +165,13 @@ static int parse_keepalive(Loader *l, plist_t v)
 			j->keepalive_successful_exit = b;
 		else if (!strcmp(k, "Crashed") && (r = get_bool(l, "KeepAlive.Crashed", item, &b)) == 0)
 			j->keepalive_crashed = b;
-		else if (r == 0 && strcmp(k, "SuccessfulExit") && strcmp(k, "Crashed"))
-			fprintf(stderr, "xpcd: %s: KeepAlive.%s is not supported; ignored\n", l->path, k);
+		else if (r == 0 && strcmp(k, "SuccessfulExit") && strcmp(k, "Crashed")) {
+			PlistCtx ctx = loader_ctx(l);
+			r = keys_parse_keepalive(&ctx, j, k, item);
+			if (r == 0)
+				pv_warn(&ctx, "KeepAlive", "unknown condition %s ignored", k);
+			r = r < 0 ? -1 : 0;
+		}
 		free(k);
 		k = NULL;
 	}
@@ -299,13 +313,6 @@ static int parse_gids(Loader *l, plist_t v)
 	return 0;
 }
 
-/* Keys of macOS job files that mean nothing here; accepted without a word. */
-static const char *const ignored_keys[] = {
-	"POSIXSpawnType", "ProcessType", "LimitLoadToSessionType", "EnablePressuredExit",
-	"EnableTransactions", "AbandonProcessGroup", "LegacyTimers", "AssociatedBundleIdentifiers",
-	"Nice", "LowPriorityIO", "LowPriorityBackgroundIO", "MaterializeDatalessFiles", NULL,
-};
-
 static int parse_key(Loader *l, const char *k, plist_t v)
 {
 	Job *j = l->job;
@@ -346,11 +353,11 @@ static int parse_key(Loader *l, const char *k, plist_t v)
 		return parse_uids(l, v);
 	if (!strcmp(k, "XPCDAllowedGroups"))
 		return parse_gids(l, v);
-	for (size_t i = 0; ignored_keys[i]; i++)
-		if (!strcmp(k, ignored_keys[i]))
-			return 0;
-	fprintf(stderr, "xpcd: %s: unknown key %s ignored\n", l->path, k);
-	return 0;
+	PlistCtx ctx = loader_ctx(l);
+	int r = keys_parse(&ctx, j, k, v);
+	if (r == 0)
+		pv_warn(&ctx, k, "unknown key ignored");
+	return r < 0 ? -1 : 0;
 }
 
 static Job *job_new(void)
@@ -364,6 +371,10 @@ static Job *job_new(void)
 	j->throttle_interval = 10;
 	j->exit_timeout = 20;
 	j->last_status = -1;
+	j->init_groups = true;
+	j->watch.ifd = -1;
+	j->inetd_conn = -1;
+	j->calendar_due = -1;
 	return j;
 }
 
@@ -551,7 +562,12 @@ static plist_t parse_bytes(const char *buf, size_t len)
 
 int job_load_file(const char *path, Job **ret_job, char *err, size_t errlen)
 {
-	Loader l = {.path = path, .err = err, .errlen = errlen};
+	return job_load_file_warn(path, ret_job, NULL, err, errlen);
+}
+
+int job_load_file_warn(const char *path, Job **ret_job, PlistWarnings *warn, char *err, size_t errlen)
+{
+	Loader l = {.path = path, .err = err, .errlen = errlen, .warn = warn};
 	plist_t root = NULL;
 	size_t len = 0;
 	char *buf = read_file(&l, &len);
@@ -609,5 +625,6 @@ void job_free(Job *job)
 	free(job->stderr_path);
 	free(job->allowed_uids);
 	free(job->allowed_gids);
+	keys_free(job);
 	free(job);
 }

@@ -90,6 +90,19 @@ Job *jobs_find_pid(pid_t pid)
 	return NULL;
 }
 
+/* A loaded, enabled job: started at once when RunAtLoad, KeepAlive true
+ * or KeepAlive.SuccessfulExit (which implies RunAtLoad in launchd: the job
+ * must run once for an exit status to exist), else watched; its other
+ * triggers armed either way. */
+static void jobs_start_loaded(Job *job)
+{
+	if (job->run_at_load || job->keepalive || job->keepalive_successful_exit != KEEPALIVE_UNSET)
+		launch_job(job);
+	else
+		service_watch(job);
+	triggers_arm(job);
+}
+
 int jobs_add(Job *job, char *err, size_t errlen)
 {
 	JobService *other;
@@ -113,16 +126,18 @@ int jobs_add(Job *job, char *err, size_t errlen)
 		job_free(job);
 		return -1;
 	}
+	if (triggers_open(job, err, errlen) < 0) {
+		service_close_channels(job);
+		job_free(job);
+		return -1;
+	}
 	job->next = jobs;
 	jobs = job;
 	control_services_changed();
 	broker_log("%s: loaded (%zu service%s)", job->label, job->n_services, job->n_services == 1 ? "" : "s");
 	if (job->disabled || booting)
 		return 0;
-	if (job->run_at_load || job->keepalive)
-		launch_job(job);
-	else
-		service_watch(job);
+	jobs_start_loaded(job);
 	return 0;
 }
 
@@ -142,6 +157,7 @@ void jobs_remove(Job *job)
 	if (!job->unloading) {
 		job->unloading = true;
 		service_close_channels(job);
+		triggers_disarm(job, true);
 		control_services_changed();
 		broker_log("%s: unloading", job->label);
 	}
@@ -249,12 +265,12 @@ void jobs_boot_done(void)
 {
 	booting = false;
 	for (Job *j = jobs; j; j = j->next) {
-		if (j->pid || j->disabled)
+		if (j->disabled)
 			continue;
-		if (j->run_at_load || j->keepalive)
-			launch_job(j);
+		if (j->pid)
+			triggers_arm(j); /* adopted */
 		else
-			service_watch(j);
+			jobs_start_loaded(j);
 	}
 	jobs_save_state();
 }

@@ -47,6 +47,7 @@ void service_watch(Job *job)
 {
 	if (job->disabled)
 		return;
+	sockets_watch(&job->sockets, triggers_socket_ready, job);
 	for (size_t i = 0; i < job->n_services; i++) {
 		JobService *s = &job->services[i];
 		if (s->watch || s->recv_fd < 0)
@@ -63,6 +64,7 @@ void service_watch(Job *job)
 
 void service_unwatch(Job *job)
 {
+	sockets_unwatch(&job->sockets);
 	for (size_t i = 0; i < job->n_services; i++) {
 		JobService *s = &job->services[i];
 		if (!s->watch)

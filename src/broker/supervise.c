@@ -5,11 +5,15 @@
  * runtime starts) and arrives through a dispatch SIGNAL source on the main
  * queue; each event reaps every exited child with waitpid(WNOHANG).
  *
- * After an exit: an unloading job is freed; a KeepAlive job (true, or the
- * SuccessfulExit/Crashed condition that matches how it ended) is launched
- * again, throttled by ThrottleInterval; any other job goes back to being
- * watched, and a check-in already queued on its R relaunches it at once
- * (again throttled), which is how a crashed service comes back on demand.
+ * After an exit: the rest of the job's process group gets SIGTERM, unless
+ * AbandonProcessGroup (launchd's rule: a job's leftovers die with it); an
+ * unloading job is freed; a KeepAlive job (true, or the SuccessfulExit/
+ * Crashed condition that matches how it ended, or a PathState /
+ * OtherJobEnabled condition that holds, or a QueueDirectories directory
+ * not empty: triggers.c) is launched again, throttled by ThrottleInterval;
+ * any other job goes back to being watched, and a check-in already queued
+ * on its R (or a connection on its Sockets) relaunches it at once (again
+ * throttled), which is how a crashed service comes back on demand.
  */
 #include <signal.h>
 #include <sys/wait.h>
@@ -36,7 +40,7 @@ static bool wants_relaunch(Job *job, int status)
 		return true;
 	if (job->keepalive_crashed != KEEPALIVE_UNSET && crashed == (job->keepalive_crashed == 1))
 		return true;
-	return false;
+	return triggers_want_running(job);
 }
 
 void supervise_exited(Job *job, int status)
@@ -45,6 +49,8 @@ void supervise_exited(Job *job, int status)
 		broker_log("%s: pid %d killed by signal %d", job->label, (int)job->pid, WTERMSIG(status));
 	else
 		broker_log("%s: pid %d exited with status %d", job->label, (int)job->pid, WEXITSTATUS(status));
+	if (!job->abandon_process_group && !job->adopted)
+		kill(-job->pid, SIGTERM); /* its group's leftovers; ESRCH when none */
 	job->pid = 0;
 	job->adopted = false;
 	job->stopping = false;

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * triggers.c - what starts a job besides a check-in on its MachServices
+ * and RunAtLoad: StartInterval, StartCalendarInterval, WatchPaths,
+ * QueueDirectories, Sockets, and KeepAlive's PathState and
+ * OtherJobEnabled conditions (launchd.plist(5)).
+ *
+ * Every trigger ends in triggers_fire(), on the main queue like every job
+ * event: a job that runs (or whose launch is pending) is not started again,
+ * so events while it runs coalesce into nothing, as in launchd; every
+ * launch goes through launch_job() and its ThrottleInterval.
+ *
+ * A job is armed while it is loaded and enabled (triggers_arm; disable and
+ * unload disarm it): its timers run and its paths are watched whether it
+ * runs or not.  Sockets are created at load (triggers_open) and kept until
+ * unload; they are watched only while the job is stopped (service.c's
+ * service_watch/service_unwatch call sockets_watch/sockets_unwatch beside
+ * the MachServices channels).
+ *
+ * StartInterval: every N seconds from arming (not at arming: that is
+ * RunAtLoad).  StartCalendarInterval: a one-shot timer to the next
+ * matching minute (calendar.c), re-armed at most a minute ahead so that a
+ * clock change or a suspend is noticed; a time passed while the machine
+ * slept fires once at wake, as launchd does.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "broker/job.h"
+
+#define CALENDAR_RECHECK_S 60.0
+
+/* ---- conditions ------------------------------------------------------------------ */
+
+static bool triggers_keep_path(const JobKeepPath *k)
+{
+	return (access(k->name, F_OK) == 0) == k->want;
+}
+
+static bool triggers_keep_job(const JobKeepPath *k)
+{
+	Job *other = jobs_find_label(k->name);
+	bool enabled = other && !other->unloading && !other->disabled;
+
+	return enabled == k->want;
+}
+
+bool triggers_want_running(Job *job)
+{
+	for (size_t i = 0; i < job->n_keep_paths; i++)
+		if (triggers_keep_path(&job->keep_paths[i]))
+			return true;
+	for (size_t i = 0; i < job->n_keep_jobs; i++)
+		if (triggers_keep_job(&job->keep_jobs[i]))
+			return true;
+	return watch_queue_nonempty(&job->watch);
+}
+
+void triggers_fire(void *arg, const char *why)
+{
+	Job *job = arg;
+
+	if (job->disabled || job->unloading || job->pid || job->launch_pending)
+		return;
+	if (!strncmp(why, "KeepAlive", 9) && !triggers_want_running(job))
+		return;
+	broker_log("%s: %s: launching", job->label, why);
+	launch_job(job);
+}
+
+/* ---- timers ------------------------------------------------------------------------ */
+
+static void triggers_on_interval(void *arg)
+{
+	triggers_fire(arg, "StartInterval");
+}
+
+static void triggers_calendar_rearm(Job *job)
+{
+	double d = job->calendar_due == -1 ? CALENDAR_RECHECK_S : calendar_real_delay(job->calendar_due);
+
+	if (d > CALENDAR_RECHECK_S)
+		d = CALENDAR_RECHECK_S;
+	d += 0.005; /* land after the minute starts, not a rounding before it */
+	dispatch_source_set_timer(job->calendar_timer, dispatch_time(DISPATCH_TIME_NOW, (int64_t)(d * 1e9)),
+				  DISPATCH_TIME_FOREVER, 1000000);
+}
+
+static void triggers_on_calendar(void *arg)
+{
+	Job *job = arg;
+	time_t now = calendar_now();
+
+	if (job->calendar_due == -1 || now >= job->calendar_due) {
+		bool due = job->calendar_due != -1;
+		job->calendar_due = calendar_next(job->calendar, job->n_calendar, now);
+		if (due)
+			triggers_fire(job, "StartCalendarInterval");
+	}
+	triggers_calendar_rearm(job);
+}
+
+static dispatch_source_t triggers_timer(Job *job, dispatch_function_t fn)
+{
+	dispatch_source_t t = dispatch_source_create(DISPATCH_SOURCE_TYPE_TIMER, 0, 0, dispatch_get_main_queue());
+
+	if (!t) {
+		broker_log("%s: cannot create a timer: out of memory", job->label);
+		return NULL;
+	}
+	dispatch_set_context(t, job);
+	dispatch_source_set_event_handler_f(t, fn);
+	return t;
+}
+
+static void triggers_cancel(dispatch_source_t *t)
+{
+	if (!*t)
+		return;
+	dispatch_source_cancel(*t);
+	dispatch_release(*t);
+	*t = NULL;
+}
+
+/* ---- arming ------------------------------------------------------------------------- */
+
+int triggers_open(Job *job, char *err, size_t errlen)
+{
+	char why[400];
+
+	if (!job->sockets.n_specs)
+		return 0;
+	if (sockets_open(&job->sockets, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", job->path ? job->path : job->label, why);
+		return -1;
+	}
+	return 0;
+}
+
+static void triggers_arm_watch(Job *job)
+{
+	int r;
+
+	if (!job->watch.states && job->n_keep_paths) {
+		job->watch.states = calloc(job->n_keep_paths + 1, sizeof(char *));
+		for (size_t i = 0; job->watch.states && i < job->n_keep_paths; i++)
+			job->watch.states[i] = strdup(job->keep_paths[i].name);
+	}
+	if (!watch_wanted(&job->watch))
+		return;
+	if ((r = watch_start(&job->watch, triggers_fire, job)) < 0)
+		broker_log("%s: cannot watch its paths: %s", job->label, strerror(-r));
+}
+
+void triggers_arm(Job *job)
+{
+	if (job->triggers_armed || job->disabled || job->unloading)
+		return;
+	job->triggers_armed = true;
+	if (job->start_interval && (job->interval_timer = triggers_timer(job, triggers_on_interval))) {
+		uint64_t ns = (uint64_t)job->start_interval * NSEC_PER_SEC;
+		dispatch_source_set_timer(job->interval_timer, dispatch_time(DISPATCH_TIME_NOW, (int64_t)ns), ns,
+					  ns / 100);
+		dispatch_resume(job->interval_timer);
+	}
+	if (job->n_calendar && (job->calendar_timer = triggers_timer(job, triggers_on_calendar))) {
+		job->calendar_due = calendar_next(job->calendar, job->n_calendar, calendar_now());
+		triggers_calendar_rearm(job);
+		dispatch_resume(job->calendar_timer);
+	}
+	triggers_arm_watch(job);
+	if ((job->n_keep_paths || job->n_keep_jobs) && triggers_want_running(job))
+		triggers_fire(job, "KeepAlive condition");
+}
+
+void triggers_disarm(Job *job, bool unload)
+{
+	job->triggers_armed = false;
+	triggers_cancel(&job->interval_timer);
+	triggers_cancel(&job->calendar_timer);
+	job->calendar_due = -1;
+	watch_stop(&job->watch);
+	if (!unload)
+		return;
+	sockets_close(&job->sockets);
+	if (job->inetd_conn >= 0) {
+		close(job->inetd_conn);
+		job->inetd_conn = -1;
+	}
+}
+
+void triggers_socket_ready(void *arg, const char *why)
+{
+	Job *job = arg;
+	int fd;
+
+	if (job->inetd == INETD_NOWAIT && job->inetd_conn < 0 && job->sockets.ready_fd >= 0) {
+		/* inetd's nowait: the job gets one connection as its stdio */
+		int fl = fcntl(job->sockets.ready_fd, F_GETFL);
+		fcntl(job->sockets.ready_fd, F_SETFL, fl | O_NONBLOCK); /* a client gone since poll: no wait */
+		fd = accept4(job->sockets.ready_fd, NULL, NULL, SOCK_CLOEXEC);
+		fcntl(job->sockets.ready_fd, F_SETFL, fl);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
+				broker_log("%s: accept on its socket: %s", job->label, strerror(errno));
+			if (!job->pid)
+				service_watch(job);
+			return;
+		}
+		job->inetd_conn = fd;
+	}
+	triggers_fire(job, why);
+}
+
+void triggers_jobs_changed(void)
+{
+	for (Job *j = jobs_first(); j; j = j->next)
+		if (j->triggers_armed && j->n_keep_jobs && !j->pid && triggers_want_running(j))
+			triggers_fire(j, "KeepAlive.OtherJobEnabled");
+}
