@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-launchd - the launchd.plist(5) keys that start and shape a job, with
+ * real jobs against a private xpcd (broker-common.c).
+ *
+ *   test-launchd SCENARIO
+ *   test-launchd --socket-job OUTFILE   (the job of the sockets scenario)
+ *
+ * Scenarios: interval (StartInterval), calendar (StartCalendarInterval on
+ * the test clock: xpcd --test-clock, every field, Weekday 7, an array),
+ * watch (WatchPaths), queue (QueueDirectories), sockets (Sockets with a
+ * Unix and a TCP listener, launch_activate_socket and its errors, the job
+ * started by the first connection and again after it exits), inetd
+ * (inetdCompatibility without Wait), keepalive (SuccessfulExit, Crashed,
+ * PathState, LaunchOnlyOnce), limits (Umask as a string and an integer,
+ * Nice, LowPriorityIO, resource limits, TimeOut, seen by the job in
+ * /proc/self), abandon (AbandonProcessGroup).  Jobs are /bin/sh scripts
+ * that append a line to a file per run; the test counts the lines.
+ */
+#include <errno.h>
+#include <launch.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker-common.h"
+#include "harness.h"
+
+static char self_path[4096];
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+/* A job running `/bin/sh -c SCRIPT` (printf-style; escaped for XML here)
+ * with @extra keys. */
+static void sh_job(const char *label, const char *extra, const char *script_fmt, ...) __attribute__((__format__(__printf__, 3, 4)));
+static void sh_job(const char *label, const char *extra, const char *script_fmt, ...)
+{
+	char raw[2048], script[4096], xml[8192], file[300];
+	size_t k = 0;
+	va_list ap;
+
+	va_start(ap, script_fmt);
+	vsnprintf(raw, sizeof(raw), script_fmt, ap);
+	va_end(ap);
+	for (const char *p = raw; *p && k + 6 < sizeof(script); p++) { /* XML-escaped */
+		const char *e = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : NULL;
+		if (e)
+			k += (size_t)sprintf(script + k, "%s", e);
+		else
+			script[k++] = *p;
+	}
+	script[k] = 0;
+	snprintf(file, sizeof(file), "%s.plist", label);
+	snprintf(xml, sizeof(xml),
+		 "<key>Label</key><string>%s</string>\n"
+		 "<key>ProgramArguments</key><array><string>/bin/sh</string><string>-c</string>"
+		 "<string>%s</string></array>\n%s",
+		 label, script, extra ? extra : "");
+	broker_write_job_file(file, xml);
+}
+
+static int count_lines(const char *file)
+{
+	char *t = broker_read_file(file);
+	int n = 0;
+
+	for (char *p = t; *p; p++)
+		n += *p == '\n';
+	free(t);
+	return n;
+}
+
+/* Waits until @file has at least @n lines (at most @ms). */
+static bool wait_lines(const char *file, int n, unsigned ms)
+{
+	for (unsigned t = 0; t < ms; t += 20) {
+		if (count_lines(file) >= n)
+			return true;
+		usleep(20000);
+	}
+	return count_lines(file) >= n;
+}
+
+static bool wait_log(const char *text, unsigned ms)
+{
+	for (unsigned t = 0; t < ms; t += 20) {
+		if (broker_log_has(text))
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+static void path(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/%s", broker_dir, name);
+}
+
+static void touch(const char *name, const char *text)
+{
+	char p[512];
+	FILE *f;
+
+	path(p, sizeof(p), name);
+	f = fopen(p, "ae");
+	REQUIRE(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* ---- StartInterval ---------------------------------------------------------- */
+
+static void scenario_interval(void)
+{
+	sh_job("interval", "<key>StartInterval</key><integer>1</integer>"
+			   "<key>ThrottleInterval</key><integer>0</integer>",
+	       "echo run >> %s/interval.out", broker_dir);
+	broker_start(NULL, 0);
+	usleep(500000);
+	CHECK_EQ_INT(count_lines("interval.out"), 0); /* not at load: that is RunAtLoad */
+	CHECK(wait_lines("interval.out", 3, 8000));
+	CHECK(broker_log_has("interval: StartInterval: launching"));
+}
+
+/* ---- StartCalendarInterval ---------------------------------------------------- */
+
+static void calendar_job(const char *label, const char *when)
+{
+	char extra[1024];
+
+	snprintf(extra, sizeof(extra), "<key>StartCalendarInterval</key>%s"
+		 "<key>ThrottleInterval</key><integer>0</integer>", when);
+	sh_job(label, extra, "echo run >> %s/%s.out", broker_dir, label);
+}
+
+static void scenario_calendar(void)
+{
+	/* Saturday 2026-12-05 23:59:50 UTC, 30 times real time: midnight is
+	 * a third of a second away, every calendar minute 2 s */
+	struct tm t = {.tm_year = 126, .tm_mon = 11, .tm_mday = 5, .tm_hour = 23, .tm_min = 59, .tm_sec = 50};
+	char clock[64];
+	const char *extra[] = {"--test-clock", clock, NULL};
+
+	snprintf(clock, sizeof(clock), "%lld:30", (long long)timegm(&t));
+	setenv("TZ", "UTC", 1); /* the broker's local time */
+	calendar_job("sunday7", "<dict><key>Weekday</key><integer>7</integer><key>Hour</key><integer>0</integer>"
+				"<key>Minute</key><integer>0</integer></dict>");
+	calendar_job("sunday0", "<dict><key>Weekday</key><integer>0</integer><key>Hour</key><integer>0</integer>"
+				"<key>Minute</key><integer>1</integer></dict>");
+	calendar_job("monday", "<dict><key>Weekday</key><integer>1</integer><key>Hour</key><integer>0</integer>"
+			       "<key>Minute</key><integer>0</integer></dict>");
+	calendar_job("array", "<array><dict><key>Month</key><integer>1</integer><key>Day</key><integer>1</integer>"
+			      "</dict><dict><key>Month</key><integer>12</integer><key>Day</key><integer>6</integer>"
+			      "<key>Hour</key><integer>0</integer><key>Minute</key><integer>2</integer></dict></array>");
+	calendar_job("everyminute", "<dict/>");
+	broker_start(extra, 0);
+	CHECK(wait_lines("array.out", 1, 15000)); /* 00:02, about 4.3 s */
+	CHECK(wait_lines("everyminute.out", 3, 5000)); /* 00:00, 00:01, 00:02 */
+	usleep(300000);
+	CHECK_EQ_INT(count_lines("sunday7.out"), 1); /* Weekday 7 is Sunday */
+	CHECK_EQ_INT(count_lines("sunday0.out"), 1);
+	CHECK_EQ_INT(count_lines("array.out"), 1);
+	CHECK_EQ_INT(count_lines("monday.out"), 0);
+	CHECK(broker_log_has("sunday7: StartCalendarInterval: launching"));
+	unsetenv("TZ");
+}
+
+/* ---- WatchPaths, QueueDirectories -------------------------------------------------- */
+
+static void scenario_watch(void)
+{
+	char extra[1024];
+
+	snprintf(extra, sizeof(extra), "<key>WatchPaths</key><array><string>%s/watched</string></array>"
+		 "<key>ThrottleInterval</key><integer>0</integer>", broker_dir);
+	sh_job("watch", extra, "echo run >> %s/watch.out", broker_dir);
+	broker_start(NULL, 0);
+	usleep(300000);
+	CHECK_EQ_INT(count_lines("watch.out"), 0);
+	touch("watched", "a\n"); /* created: it did not exist */
+	CHECK(wait_lines("watch.out", 1, 5000));
+	CHECK(wait_log("watch: pid", 5000)); /* exited */
+	usleep(100000);
+	touch("watched", "b\n"); /* modified */
+	CHECK(wait_lines("watch.out", 2, 5000));
+	CHECK(broker_log_has("watch: WatchPaths "));
+}
+
+static void scenario_queue(void)
+{
+	char extra[1024], q[512];
+
+	path(q, sizeof(q), "queue");
+	REQUIRE(mkdir(q, 0755) == 0);
+	snprintf(extra, sizeof(extra), "<key>QueueDirectories</key><array><string>%s</string></array>"
+		 "<key>ThrottleInterval</key><integer>0</integer>", q);
+	/* each run takes one entry */
+	sh_job("queue", extra, "for f in %1$s/queue/*; do rm -f \"$f\"; echo run >> %1$s/queue.out; break; done",
+	       broker_dir);
+	broker_start(NULL, 0);
+	usleep(300000);
+	CHECK_EQ_INT(count_lines("queue.out"), 0);
+	touch("queue/1", "x");
+	touch("queue/2", "x");
+	touch("queue/3", "x");
+	CHECK(wait_lines("queue.out", 3, 8000));
+	usleep(500000);
+	CHECK_EQ_INT(count_lines("queue.out"), 3); /* empty: no more runs */
+}
+
+/* ---- Sockets -------------------------------------------------------------------- */
+
+/* The job: activates its sockets, answers one connection on each. */
+static int socket_job(const char *out)
+{
+	FILE *f = fopen(out, "ae");
+	int *fds = NULL, *tcp = NULL, *again = NULL;
+	size_t n = 0, nt = 0, na = 0;
+	int r, ra, rm, rt;
+
+	if (!f)
+		return 1;
+	r = launch_activate_socket("Listeners", &fds, &n);
+	ra = launch_activate_socket("Listeners", &again, &na);
+	rm = launch_activate_socket("Missing", &again, &na);
+	rt = launch_activate_socket("Tcp", &tcp, &nt);
+	fprintf(f, "activate=%d n=%zu again=%d missing=%d tcp=%d/%zu\n", r, n, ra, rm, rt, nt);
+	fflush(f);
+	if (r || rt || n != 1 || nt != 1)
+		return 1;
+	for (int served = 0; served < 2;) {
+		struct pollfd p[2] = {{.fd = fds[0], .events = POLLIN}, {.fd = tcp[0], .events = POLLIN}};
+		if (poll(p, 2, 10000) <= 0)
+			return 1;
+		for (int i = 0; i < 2; i++) {
+			if (!p[i].revents)
+				continue;
+			int c = accept(p[i].fd, NULL, NULL);
+			if (c >= 0) {
+				const char *hello = i ? "hello tcp\n" : "hello unix\n";
+				(void)!write(c, hello, strlen(hello));
+				close(c);
+				served++;
+			}
+		}
+	}
+	free(fds);
+	free(tcp);
+	return 0;
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	REQUIRE(fd >= 0);
+	REQUIRE(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	REQUIRE(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* Connects (to a Unix @path, or 127.0.0.1:@port) and reads one line. */
+static bool talk(const char *unix_path, int port, const char *send_line, char *line, size_t size)
+{
+	int fd;
+	ssize_t n, got = 0;
+
+	if (unix_path) {
+		struct sockaddr_un a = {.sun_family = AF_UNIX};
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", unix_path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+			close(fd);
+			return false;
+		}
+	} else {
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+			close(fd);
+			return false;
+		}
+	}
+	if (send_line)
+		(void)!write(fd, send_line, strlen(send_line));
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	while ((size_t)got + 1 < size && poll(&p, 1, 10000) > 0 && (n = read(fd, line + got, size - 1 - (size_t)got)) > 0)
+		got += n;
+	line[got] = 0;
+	close(fd);
+	return got > 0;
+}
+
+static void scenario_sockets(void)
+{
+	char extra[2048], sock[512], line[256], *out;
+	int port = free_port(), *fds;
+	size_t n;
+	struct stat st;
+
+	/* not a job: no sockets from xpcd */
+	CHECK_EQ_INT(launch_activate_socket("Listeners", &fds, &n), ESRCH);
+	path(sock, sizeof(sock), "job.sock");
+	snprintf(extra, sizeof(extra),
+		 "<key>ThrottleInterval</key><integer>0</integer>"
+		 "<key>Sockets</key><dict>"
+		 "<key>Listeners</key><dict><key>SockPathName</key><string>%s</string>"
+		 "<key>SockPathMode</key><integer>384</integer></dict>"
+		 "<key>Tcp</key><dict><key>SockNodeName</key><string>127.0.0.1</string>"
+		 "<key>SockServiceName</key><string>%d</string><key>SockFamily</key><string>IPv4</string></dict>"
+		 "</dict>", sock, port);
+	{
+		char xml[4096];
+		snprintf(xml, sizeof(xml),
+			 "<key>Label</key><string>sockets</string>\n"
+			 "<key>ProgramArguments</key><array><string>%s</string><string>--socket-job</string>"
+			 "<string>%s/sockets.out</string></array>\n%s",
+			 self_path, broker_dir, extra);
+		broker_write_job_file("sockets.plist", xml);
+	}
+	broker_start(NULL, 0);
+	REQUIRE(stat(sock, &st) == 0);
+	CHECK(S_ISSOCK(st.st_mode));
+	CHECK_EQ_INT(st.st_mode & 07777, 0600); /* SockPathMode 384 */
+	usleep(200000);
+	CHECK(!broker_log_has("sockets: started")); /* on demand only */
+	for (int round = 0; round < 2; round++) {
+		CHECK(talk(sock, 0, NULL, line, sizeof(line)));
+		CHECK_STREQ(line, "hello unix\n");
+		CHECK(talk(NULL, port, NULL, line, sizeof(line)));
+		CHECK_STREQ(line, "hello tcp\n");
+		CHECK(wait_lines("sockets.out", round + 1, 5000));
+		CHECK(wait_log(round ? "sockets: pid" : "sockets: pid", 5000));
+	}
+	out = broker_read_file("sockets.out");
+	char want[128];
+	snprintf(want, sizeof(want), "activate=0 n=1 again=%d missing=%d tcp=0/1\n", EALREADY, ENOENT);
+	CHECK(strncmp(out, want, strlen(want)) == 0);
+	if (strncmp(out, want, strlen(want)))
+		fprintf(stderr, "sockets.out: %s", out);
+	free(out);
+	CHECK(broker_log_has("Sockets Listeners: connection: launching") ||
+	      broker_log_has("Sockets Tcp: connection: launching"));
+}
+
+static void scenario_inetd(void)
+{
+	char extra[1024], sock[512], line[256];
+
+	path(sock, sizeof(sock), "inetd.sock");
+	snprintf(extra, sizeof(extra), "<key>ThrottleInterval</key><integer>0</integer>"
+		 "<key>inetdCompatibility</key><dict><key>Wait</key><false/></dict>"
+		 "<key>Sockets</key><dict><key>Listener</key><dict><key>SockPathName</key><string>%s</string>"
+		 "</dict></dict>", sock);
+	sh_job("inetd", extra, "read line; echo \"got $line\"");
+	broker_start(NULL, 0);
+	CHECK(talk(sock, 0, "ping\n", line, sizeof(line)));
+	CHECK_STREQ(line, "got ping\n");
+	CHECK(talk(sock, 0, "pong\n", line, sizeof(line)));
+	CHECK_STREQ(line, "got pong\n");
+}
+
+/* ---- KeepAlive --------------------------------------------------------------------- */
+
+static void scenario_keepalive(void)
+{
+	char extra[1024];
+
+	/* restarted while it fails: 3 runs, the third succeeds (and it starts
+	 * at load: SuccessfulExit implies RunAtLoad) */
+	sh_job("failing", "<key>KeepAlive</key><dict><key>SuccessfulExit</key><false/></dict>"
+			  "<key>ThrottleInterval</key><integer>0</integer>",
+	       "echo run >> %1$s/failing.out; [ $(cat %1$s/failing.out | wc -l) -ge 3 ]", broker_dir);
+	/* restarted while it crashes */
+	sh_job("crashing", "<key>KeepAlive</key><dict><key>Crashed</key><true/></dict>"
+			   "<key>RunAtLoad</key><true/><key>ThrottleInterval</key><integer>0</integer>",
+	       "echo run >> %1$s/crashing.out; [ $(cat %1$s/crashing.out | wc -l) -ge 3 ] || kill -9 $$", broker_dir);
+	/* kept alive while a path exists */
+	snprintf(extra, sizeof(extra), "<key>KeepAlive</key><dict><key>PathState</key><dict><key>%s/flag</key><true/>"
+		 "</dict></dict><key>ThrottleInterval</key><integer>0</integer>", broker_dir);
+	sh_job("pathstate", extra, "echo run >> %s/pathstate.out; sleep 0.2", broker_dir);
+	/* KeepAlive, but LaunchOnlyOnce */
+	sh_job("once", "<key>KeepAlive</key><true/><key>LaunchOnlyOnce</key><true/>"
+		       "<key>ThrottleInterval</key><integer>0</integer>",
+	       "echo run >> %s/once.out", broker_dir);
+	broker_start(NULL, 0);
+	CHECK(wait_lines("failing.out", 3, 8000));
+	CHECK(wait_lines("crashing.out", 3, 8000));
+	CHECK(wait_lines("once.out", 1, 5000));
+	usleep(800000);
+	CHECK_EQ_INT(count_lines("failing.out"), 3);
+	CHECK_EQ_INT(count_lines("crashing.out"), 3);
+	CHECK_EQ_INT(count_lines("once.out"), 1);
+	CHECK_EQ_INT(count_lines("pathstate.out"), 0);
+	touch("flag", "");
+	CHECK(wait_lines("pathstate.out", 3, 8000));
+	char flag[512];
+	path(flag, sizeof(flag), "flag");
+	unlink(flag);
+	usleep(700000); /* the run under way ends */
+	int n = count_lines("pathstate.out");
+	usleep(800000);
+	CHECK_EQ_INT(count_lines("pathstate.out"), n);
+}
+
+/* ---- process attributes ---------------------------------------------------------------- */
+
+static void scenario_limits(void)
+{
+	sh_job("limits", "<key>RunAtLoad</key><true/><key>Umask</key><string>027</string>"
+			 "<key>Nice</key><integer>5</integer><key>LowPriorityIO</key><true/>"
+			 "<key>TimeOut</key><integer>42</integer>"
+			 "<key>SoftResourceLimits</key><dict><key>NumberOfFiles</key><integer>200</integer>"
+			 "<key>Core</key><integer>0</integer></dict>"
+			 "<key>HardResourceLimits</key><dict><key>NumberOfFiles</key><integer>300</integer>"
+			 "<key>Stack</key><integer>16777216</integer></dict>",
+	       "{ echo umask $(umask); echo nice $(cut -d' ' -f19 /proc/self/stat); echo timeout $XPCD_TIMEOUT;"
+	       " grep -E '^Max (open files|core file size|stack size)' /proc/self/limits | tr -s ' ';"
+	       " ionice; } > %1$s/limits.tmp; mv %1$s/limits.tmp %1$s/limits.out", broker_dir);
+	sh_job("umaskint", "<key>RunAtLoad</key><true/><key>Umask</key><integer>63</integer>",
+	       "umask > %s/umaskint.out", broker_dir);
+	broker_start(NULL, 0);
+	CHECK(wait_lines("limits.out", 5, 5000));
+	CHECK(wait_lines("umaskint.out", 1, 5000));
+	char *out = broker_read_file("limits.out");
+	CHECK(strstr(out, "umask 0027\n") != NULL);
+	CHECK(strstr(out, "nice 5\n") != NULL);
+	CHECK(strstr(out, "timeout 42\n") != NULL);
+	CHECK(strstr(out, "Max open files 200 300 files") != NULL);
+	CHECK(strstr(out, "Max core file size 0 ") != NULL);
+	CHECK(strstr(out, "Max stack size ") && strstr(out, " 16777216 bytes") != NULL);
+	CHECK(strstr(out, "idle") != NULL); /* LowPriorityIO */
+	if (harness_failures)
+		fprintf(stderr, "limits.out:\n%s", out);
+	free(out);
+	out = broker_read_file("umaskint.out");
+	CHECK_STREQ(out, "0077\n"); /* 63 = 077 */
+	free(out);
+}
+
+static pid_t read_pid(const char *file)
+{
+	char *t = broker_read_file(file);
+	pid_t p = (pid_t)atoi(t);
+
+	free(t);
+	return p;
+}
+
+static void scenario_abandon(void)
+{
+	sh_job("group", "<key>RunAtLoad</key><true/>", "sleep 60 & echo $! > %s/group.pid", broker_dir);
+	sh_job("abandon", "<key>RunAtLoad</key><true/><key>AbandonProcessGroup</key><true/>",
+	       "sleep 60 & echo $! > %s/abandon.pid", broker_dir);
+	broker_start(NULL, 0);
+	CHECK(wait_lines("group.pid", 1, 5000));
+	CHECK(wait_lines("abandon.pid", 1, 5000));
+	CHECK(wait_log("group: pid", 5000));
+	CHECK(wait_log("abandon: pid", 5000));
+	pid_t g = read_pid("group.pid"), a = read_pid("abandon.pid");
+	REQUIRE(g > 0 && a > 0);
+	for (int i = 0; i < 100 && harness_proc_alive(g); i++)
+		usleep(20000);
+	CHECK(!harness_proc_alive(g)); /* the job's leftovers die with it */
+	CHECK(harness_proc_alive(a));  /* unless it abandons them */
+	kill(a, SIGKILL);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct { const char *name; void (*fn)(void); } scenarios[] = {
+		{"interval", scenario_interval}, {"calendar", scenario_calendar}, {"watch", scenario_watch},
+		{"queue", scenario_queue},       {"sockets", scenario_sockets},   {"inetd", scenario_inetd},
+		{"keepalive", scenario_keepalive}, {"limits", scenario_limits}, {"abandon", scenario_abandon},
+		{NULL, NULL},
+	};
+
+	if (argc == 3 && !strcmp(argv[1], "--socket-job"))
+		return socket_job(argv[2]);
+	REQUIRE(argc == 2 && getenv("XPCD"));
+	REQUIRE(realpath("/proc/self/exe", self_path));
+	harness_warm_dispatch();
+	harness_begin(60);
+	broker_setup();
+	chmod(broker_dir, 0755);
+	for (int i = 0; scenarios[i].name; i++)
+		if (!strcmp(argv[1], scenarios[i].name)) {
+			scenarios[i].fn();
+			broker_teardown();
+			return harness_end();
+		}
+	fprintf(stderr, "unknown scenario %s\n", argv[1]);
+	broker_teardown();
+	return 2;
+}
