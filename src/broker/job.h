@@ -79,6 +79,7 @@ typedef struct Job {
 	bool init_groups;            /* InitGroups (default true) */
 	bool abandon_process_group;  /* AbandonProcessGroup */
 	bool launch_only_once;       /* LaunchOnlyOnce */
+	bool enable_globbing;        /* EnableGlobbing: glob(3) each argument at launch */
 	bool enable_transactions;    /* EnableTransactions (see keys.c) */
 	int inetd;                   /* inetdCompatibility: INETD_NONE, INETD_WAIT, INETD_NOWAIT */
 	xpc_object_t launch_events;  /* LaunchEvents: stream -> {name -> event}; NULL none */

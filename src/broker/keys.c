@@ -57,7 +57,6 @@ static const struct {
 	{"LimitLoadToHardware", KEY_UNSUPPORTED, "sysctl hardware conditions"},
 	{"LimitLoadFromHardware", KEY_UNSUPPORTED, "sysctl hardware conditions"},
 	{"StartOnMount", KEY_UNSUPPORTED, "mount events"},
-	{"EnableGlobbing", KEY_UNSUPPORTED, "glob(3) of ProgramArguments, deprecated by launchd"},
 };
 
 /* ---- LaunchEvents: property list -> XPC ------------------------------------------- */
@@ -198,6 +197,8 @@ static int keys_honoured(PlistCtx *ctx, Job *job, const char *key, plist_t v)
 		return pv_bool(ctx, key, v, &job->abandon_process_group);
 	if (!strcmp(key, "LaunchOnlyOnce"))
 		return pv_bool(ctx, key, v, &job->launch_only_once);
+	if (!strcmp(key, "EnableGlobbing"))
+		return pv_bool(ctx, key, v, &job->enable_globbing);
 	if (!strcmp(key, "EnableTransactions"))
 		return pv_bool(ctx, key, v, &job->enable_transactions);
 	if (!strcmp(key, "inetdCompatibility"))

@@ -30,6 +30,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -45,6 +46,7 @@ extern char **environ;
 
 #define LAUNCH_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define LAUNCH_MAX_GROUPS 256
+#define LAUNCH_MAX_ARGS 4096
 #define LAUNCH_SETUP_FAILED 126
 #define LAUNCH_EXEC_FAILED 127
 
@@ -52,6 +54,7 @@ typedef struct Spawn {
 	char **envp;     /* owned: the array and every string in it */
 	char *pidvar;    /* points into envp: "XPCD_LISTEN_PID=" + room for digits */
 	char *sockpidvar; /* "XPCD_SOCKETS_PID=" + room, NULL without Sockets */
+	char **argv;      /* owned: EnableGlobbing's arguments, NULL: the job's */
 	int fds[64 + SOCKETS_MAX_FDS];
 	size_t n_fds;
 	uid_t uid;
@@ -168,6 +171,31 @@ static int build_env_sockets(Job *job, Spawn *sp, size_t *k, size_t cap)
 		return -1;
 	sp->sockpidvar = sp->envp[*k - 1];
 	return 0;
+}
+
+/* EnableGlobbing: each argument through glob(3), one without a match kept
+ * as it is (GLOB_NOCHECK).  Return: the new argv (+1), NULL out of memory
+ * or beyond LAUNCH_MAX_ARGS. */
+static char **glob_argv(char *const *argv)
+{
+	size_t n = 0;
+	char **out = calloc(LAUNCH_MAX_ARGS + 1, sizeof(*out));
+
+	for (size_t i = 0; out && argv[i]; i++) {
+		glob_t g;
+		if (glob(argv[i], GLOB_NOCHECK | GLOB_BRACE | GLOB_TILDE, NULL, &g) != 0) {
+			free_env(out);
+			return NULL;
+		}
+		for (size_t j = 0; out && j < g.gl_pathc; j++) {
+			if (n >= LAUNCH_MAX_ARGS || !(out[n++] = strdup(g.gl_pathv[j]))) {
+				free_env(out);
+				out = NULL;
+			}
+		}
+		globfree(&g);
+	}
+	return out;
 }
 
 /* The job's environment, built from nothing (see the top).  Return: 0, or
@@ -440,7 +468,7 @@ static void child_exec(Job *job, Spawn *sp)
 	child_open_stdio(sp, log, job);
 	if (job->workdir && chdir(job->workdir) < 0)
 		child_fail(sp, log, job, "WorkingDirectory", job->workdir, errno, LAUNCH_SETUP_FAILED);
-	execvpe(prog, job->argv ? job->argv : fallback_argv, sp->envp);
+	execvpe(prog, sp->argv ? sp->argv : job->argv ? job->argv : fallback_argv, sp->envp);
 	child_fail(sp, log, job, "exec", prog, errno, LAUNCH_EXEC_FAILED);
 }
 
@@ -457,8 +485,9 @@ static void launch_now(Job *job)
 	for (size_t i = 0; i < job->sockets.n_fds; i++)
 		sp.fds[sp.n_fds++] = job->sockets.fds[i];
 	snprintf(sp.log_prefix, sizeof(sp.log_prefix), "xpcd[%d] ", (int)getpid());
-	if (build_env(job, &sp) < 0) {
-		broker_log("%s: cannot launch: out of memory", job->label);
+	if (build_env(job, &sp) < 0 || (job->enable_globbing && job->argv && !(sp.argv = glob_argv(job->argv)))) {
+		broker_log("%s: cannot launch: out of memory%s", job->label,
+			   job->enable_globbing ? " (or EnableGlobbing gave more than 4096 arguments)" : "");
 		free_env(sp.envp);
 		return;
 	}
@@ -466,6 +495,7 @@ static void launch_now(Job *job)
 	if (pid == 0)
 		child_exec(job, &sp);
 	free_env(sp.envp);
+	free_env(sp.argv);
 	if (job->inetd_conn >= 0) { /* the job's now (or lost with a failed fork) */
 		close(job->inetd_conn);
 		job->inetd_conn = -1;

@@ -13,7 +13,7 @@
  * started by the first connection and again after it exits), inetd
  * (inetdCompatibility without Wait), keepalive (SuccessfulExit, Crashed,
  * PathState, LaunchOnlyOnce), limits (Umask as a string and an integer,
- * Nice, LowPriorityIO, resource limits, TimeOut, seen by the job in
+ * Nice, LowPriorityIO, resource limits, TimeOut, EnableGlobbing, seen by the job in
  * /proc/self), abandon (AbandonProcessGroup).  Jobs are /bin/sh scripts
  * that append a line to a file per run; the test counts the lines.
  */
@@ -432,6 +432,18 @@ static void scenario_limits(void)
 	       " ionice; } > %1$s/limits.tmp; mv %1$s/limits.tmp %1$s/limits.out", broker_dir);
 	sh_job("umaskint", "<key>RunAtLoad</key><true/><key>Umask</key><integer>63</integer>",
 	       "umask > %s/umaskint.out", broker_dir);
+	/* EnableGlobbing: the last argument is a pattern */
+	touch("g1.txt", "");
+	touch("g2.txt", "");
+	{
+		char xml[2048];
+		snprintf(xml, sizeof(xml),
+			 "<key>Label</key><string>glob</string><key>RunAtLoad</key><true/>"
+			 "<key>EnableGlobbing</key><true/><key>ProgramArguments</key><array><string>/bin/sh</string>"
+			 "<string>-c</string><string>echo \"$@\" > %1$s/glob.out</string><string>sh</string>"
+			 "<string>%1$s/g*.txt</string><string>%1$s/none*</string></array>", broker_dir);
+		broker_write_job_file("glob.plist", xml);
+	}
 	broker_start(NULL, 0);
 	CHECK(wait_lines("limits.out", 5, 5000));
 	CHECK(wait_lines("umaskint.out", 1, 5000));
@@ -448,6 +460,12 @@ static void scenario_limits(void)
 	free(out);
 	out = broker_read_file("umaskint.out");
 	CHECK_STREQ(out, "0077\n"); /* 63 = 077 */
+	free(out);
+	CHECK(wait_lines("glob.out", 1, 5000));
+	out = broker_read_file("glob.out");
+	char want[1024];
+	snprintf(want, sizeof(want), "%1$s/g1.txt %1$s/g2.txt %1$s/none*\n", broker_dir);
+	CHECK_STREQ(out, want);
 	free(out);
 }
 
