@@ -132,8 +132,14 @@ int keys_parse_keepalive(PlistCtx *ctx, Job *job, const char *key, plist_t v);
 void keys_free(Job *job);
 
 /* triggers.c: what starts a job besides check-ins and RunAtLoad */
-/* Creates the job's Sockets (jobs_add).  Return: 0, or -1 with @err. */
-int triggers_open(Job *job, char *err, size_t errlen);
+/* Creates the job's Sockets (jobs_add).  While booting, a socket that
+ * cannot be made yet (an adopted instance of the previous broker still
+ * holds the port) is logged and made when the job is next watched.
+ * Return: 0, or -1 with @err. */
+int triggers_open(Job *job, bool booting, char *err, size_t errlen);
+/* The job is stopped (service_watch): its sockets (made now if they are
+ * not yet) are watched; a connection starts it. */
+void triggers_watch_sockets(Job *job);
 /* Starts the timers (StartInterval, StartCalendarInterval) and path
  * watches of a loaded, enabled job, and starts it when a KeepAlive
  * condition or a queue directory asks for it. */

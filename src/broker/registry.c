@@ -126,7 +126,7 @@ int jobs_add(Job *job, char *err, size_t errlen)
 		job_free(job);
 		return -1;
 	}
-	if (triggers_open(job, err, errlen) < 0) {
+	if (triggers_open(job, booting, err, errlen) < 0) {
 		service_close_channels(job);
 		job_free(job);
 		return -1;

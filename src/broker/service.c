@@ -47,7 +47,7 @@ void service_watch(Job *job)
 {
 	if (job->disabled)
 		return;
-	sockets_watch(&job->sockets, triggers_socket_ready, job);
+	triggers_watch_sockets(job);
 	for (size_t i = 0; i < job->n_services; i++) {
 		JobService *s = &job->services[i];
 		if (s->watch || s->recv_fd < 0)

@@ -251,6 +251,7 @@ static int sock_open_unix(JobSockets *s, const SockSpec *sp, char *err, size_t e
 		snprintf(err, errlen, "Sockets %s: %s %s: %s", sp->name, step, sp->path, strerror(e));
 		if (fd >= 0)
 			close(fd);
+		errno = e;
 		return -1;
 	}
 	return sock_keep(s, fd, sp->name, err, errlen);
@@ -288,6 +289,7 @@ static int sock_open_inet(JobSockets *s, const SockSpec *sp, char *err, size_t e
 	if (r) {
 		snprintf(err, errlen, "Sockets %s: %s:%s: %s", sp->name, sp->node ? sp->node : "*", sp->service,
 			 gai_strerror(r));
+		errno = EADDRNOTAVAIL;
 		return -1;
 	}
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
@@ -308,6 +310,7 @@ static int sock_open_inet(JobSockets *s, const SockSpec *sp, char *err, size_t e
 	if (n == 0) {
 		snprintf(err, errlen, "Sockets %s: %s %s:%s: %s", sp->name, sp->passive ? "bind" : "connect",
 			 sp->node ? sp->node : "*", sp->service, strerror(e));
+		errno = e;
 		return -1;
 	}
 	return 0;
@@ -315,15 +318,32 @@ static int sock_open_inet(JobSockets *s, const SockSpec *sp, char *err, size_t e
 
 int sockets_open(JobSockets *s, char *err, size_t errlen)
 {
+	char why[400];
+	int e = 0;
+
 	for (size_t i = 0; i < s->n_specs; i++) {
-		const SockSpec *sp = &s->specs[i];
-		int r = sp->family == AF_UNIX ? sock_open_unix(s, sp, err, errlen) : sock_open_inet(s, sp, err, errlen);
-		if (r < 0) {
-			sockets_close(s);
-			return -1;
+		SockSpec *sp = &s->specs[i];
+		if (sp->open)
+			continue;
+		int r = sp->family == AF_UNIX ? sock_open_unix(s, sp, why, sizeof(why))
+					      : sock_open_inet(s, sp, why, sizeof(why));
+		if (r == 0) {
+			sp->open = true;
+		} else if (!e) {
+			e = errno ? errno : EINVAL;
+			snprintf(err, errlen, "%s", why);
 		}
 	}
-	return 0;
+	errno = e;
+	return e ? -1 : 0;
+}
+
+bool sockets_complete(const JobSockets *s)
+{
+	for (size_t i = 0; i < s->n_specs; i++)
+		if (!s->specs[i].open)
+			return false;
+	return true;
 }
 
 /* ---- watching them -------------------------------------------------------------- */
@@ -402,8 +422,9 @@ void sockets_close(JobSockets *s)
 	for (size_t i = 0; i < s->n_specs; i++) {
 		struct stat st;
 		const char *p = s->specs[i].path;
-		if (p && s->specs[i].passive && lstat(p, &st) == 0 && S_ISSOCK(st.st_mode))
+		if (p && s->specs[i].open && s->specs[i].passive && lstat(p, &st) == 0 && S_ISSOCK(st.st_mode))
 			unlink(p);
+		s->specs[i].open = false;
 	}
 }
 

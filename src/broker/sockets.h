@@ -27,6 +27,7 @@ typedef struct SockSpec {
 	char *path;       /* SockPathName */
 	int path_mode;    /* SockPathMode, -1 unset */
 	long long path_owner, path_group; /* -1 unset */
+	bool open;        /* its descriptors are in JobSockets.fds */
 } SockSpec;
 
 typedef struct JobSockets {
@@ -45,11 +46,14 @@ typedef struct JobSockets {
 /* Return: 1 taken (Sockets), 0 another key, -1 a bad value (ctx->err). */
 int sockets_parse_key(PlistCtx *ctx, JobSockets *s, const char *key, plist_t v);
 /*
- * sockets_open() - create, bind and listen (or connect) every socket
- * @err:  on failure, which socket and why
- * Return: 0, or -1 (no descriptor kept).
+ * sockets_open() - create, bind and listen (or connect) every socket not
+ * made yet; one that fails does not keep the others from being made
+ * @err:  on failure, the first socket that failed and why
+ * Return: 0, or -1 with errno set (sockets_close() drops what was made).
  */
 int sockets_open(JobSockets *s, char *err, size_t errlen);
+/* Whether every socket is made. */
+bool sockets_complete(const JobSockets *s);
 /* Watch the descriptors while the job is stopped: the first connection
  * or datagram calls @fire(@ctx, why) on the main queue (once; the watch
  * ends). */

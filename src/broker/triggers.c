@@ -129,17 +129,33 @@ static void triggers_cancel(dispatch_source_t *t)
 
 /* ---- arming ------------------------------------------------------------------------- */
 
-int triggers_open(Job *job, char *err, size_t errlen)
+int triggers_open(Job *job, bool booting, char *err, size_t errlen)
 {
 	char why[400];
 
 	if (!job->sockets.n_specs)
 		return 0;
 	if (sockets_open(&job->sockets, why, sizeof(why)) < 0) {
+		if (booting && errno == EADDRINUSE) {
+			broker_log("%s: %s: made once the job is stopped", job->label, why);
+			return 0;
+		}
 		snprintf(err, errlen, "%s: %s", job->path ? job->path : job->label, why);
+		sockets_close(&job->sockets);
 		return -1;
 	}
 	return 0;
+}
+
+void triggers_watch_sockets(Job *job)
+{
+	char why[400];
+
+	/* those missing since boot: an adopted instance held them */
+	if (!sockets_complete(&job->sockets) && !job->unloading &&
+	    sockets_open(&job->sockets, why, sizeof(why)) < 0 && !job->pid)
+		broker_log("%s: %s", job->label, why);
+	sockets_watch(&job->sockets, triggers_socket_ready, job);
 }
 
 static void triggers_arm_watch(Job *job)
@@ -199,6 +215,13 @@ void triggers_socket_ready(void *arg, const char *why)
 	Job *job = arg;
 	int fd;
 
+	if (job->adopted && job->pid) {
+		/* an instance of the previous broker does not listen on these
+		 * sockets: replace it, the new one takes the connection */
+		broker_log("%s: %s for an adopted instance: replacing pid %d", job->label, why, (int)job->pid);
+		launch_stop(job);
+		return;
+	}
 	if (job->inetd == INETD_NOWAIT && job->inetd_conn < 0 && job->sockets.ready_fd >= 0) {
 		/* inetd's nowait: the job gets one connection as its stdio */
 		int fl = fcntl(job->sockets.ready_fd, F_GETFL);

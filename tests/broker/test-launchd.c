@@ -5,12 +5,14 @@
  *
  *   test-launchd SCENARIO
  *   test-launchd --socket-job OUTFILE   (the job of the sockets scenario)
+ *   test-launchd --serve-job            (the job of sockets-restart)
  *
  * Scenarios: interval (StartInterval), calendar (StartCalendarInterval on
  * the test clock: xpcd --test-clock, every field, Weekday 7, an array),
  * watch (WatchPaths), queue (QueueDirectories), sockets (Sockets with a
  * Unix and a TCP listener, launch_activate_socket and its errors, the job
- * started by the first connection and again after it exits), inetd
+ * started by the first connection and again after it exits),
+ * sockets-restart (a broker restart with an adopted instance), inetd
  * (inetdCompatibility without Wait), keepalive (SuccessfulExit, Crashed,
  * PathState, LaunchOnlyOnce), limits (Umask as a string and an integer,
  * Nice, LowPriorityIO, resource limits, TimeOut, EnableGlobbing, seen by the job in
@@ -258,6 +260,31 @@ static int socket_job(const char *out)
 	return 0;
 }
 
+/* The job of the restart scenario: answers "hello PID" on both sockets
+ * until killed. */
+static int serve_job(void)
+{
+	int *u = NULL, *t = NULL;
+	size_t nu = 0, nt = 0;
+	char hello[64];
+
+	if (launch_activate_socket("Listeners", &u, &nu) || launch_activate_socket("Tcp", &t, &nt) || !nu || !nt)
+		return 1;
+	snprintf(hello, sizeof(hello), "hello %d\n", (int)getpid());
+	for (;;) {
+		struct pollfd p[2] = {{.fd = u[0], .events = POLLIN}, {.fd = t[0], .events = POLLIN}};
+		if (poll(p, 2, -1) <= 0)
+			continue;
+		for (int i = 0; i < 2; i++) {
+			int c = p[i].revents ? accept(p[i].fd, NULL, NULL) : -1;
+			if (c >= 0) {
+				(void)!write(c, hello, strlen(hello));
+				close(c);
+			}
+		}
+	}
+}
+
 static int free_port(void)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -354,6 +381,43 @@ static void scenario_sockets(void)
 	free(out);
 	CHECK(broker_log_has("Sockets Listeners: connection: launching") ||
 	      broker_log_has("Sockets Tcp: connection: launching"));
+}
+
+/* A broker restart: the new broker makes the sockets anew (the TCP port
+ * once the adopted instance, which holds it, is gone); a connection to an
+ * adopted instance replaces it. */
+static void scenario_sockets_restart(void)
+{
+	char xml[4096], sock[512], line[256], first[256];
+	int port = free_port();
+
+	path(sock, sizeof(sock), "job.sock");
+	snprintf(xml, sizeof(xml),
+		 "<key>Label</key><string>serve</string>\n"
+		 "<key>ProgramArguments</key><array><string>%s</string><string>--serve-job</string></array>\n"
+		 "<key>ThrottleInterval</key><integer>0</integer><key>ExitTimeOut</key><integer>2</integer>"
+		 "<key>Sockets</key><dict>"
+		 "<key>Listeners</key><dict><key>SockPathName</key><string>%s</string></dict>"
+		 "<key>Tcp</key><dict><key>SockNodeName</key><string>127.0.0.1</string>"
+		 "<key>SockServiceName</key><integer>%d</integer></dict></dict>",
+		 self_path, sock, port);
+	broker_write_job_file("serve.plist", xml);
+	broker_start(NULL, 0);
+	CHECK(talk(sock, 0, NULL, first, sizeof(first)));
+	CHECK(!strncmp(first, "hello ", 6));
+	CHECK(talk(NULL, port, NULL, line, sizeof(line)));
+	CHECK_STREQ(line, first);
+	broker_stop(); /* SIGKILL: the job keeps running */
+	broker_start(NULL, 0);
+	CHECK(wait_log("serve: adopted pid", 5000));
+	CHECK(broker_log_has("made once the job is stopped")); /* the port is the old instance's */
+	CHECK(talk(NULL, port, NULL, line, sizeof(line)));      /* the old instance still serves TCP */
+	CHECK_STREQ(line, first);
+	CHECK(talk(sock, 0, NULL, line, sizeof(line)));         /* the new socket: a new instance */
+	CHECK(!strncmp(line, "hello ", 6) && strcmp(line, first));
+	CHECK(broker_log_has("for an adopted instance: replacing pid"));
+	CHECK(talk(NULL, port, NULL, line, sizeof(line)));      /* the port, made anew, is the new one's */
+	CHECK(!strncmp(line, "hello ", 6) && strcmp(line, first));
 }
 
 static void scenario_inetd(void)
@@ -502,12 +566,15 @@ int main(int argc, char **argv)
 	static const struct { const char *name; void (*fn)(void); } scenarios[] = {
 		{"interval", scenario_interval}, {"calendar", scenario_calendar}, {"watch", scenario_watch},
 		{"queue", scenario_queue},       {"sockets", scenario_sockets},   {"inetd", scenario_inetd},
+		{"sockets-restart", scenario_sockets_restart},
 		{"keepalive", scenario_keepalive}, {"limits", scenario_limits}, {"abandon", scenario_abandon},
 		{NULL, NULL},
 	};
 
 	if (argc == 3 && !strcmp(argv[1], "--socket-job"))
 		return socket_job(argv[2]);
+	if (argc == 2 && !strcmp(argv[1], "--serve-job"))
+		return serve_job();
 	REQUIRE(argc == 2 && getenv("XPCD"));
 	REQUIRE(realpath("/proc/self/exe", self_path));
 	harness_warm_dispatch();
