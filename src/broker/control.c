@@ -255,6 +255,7 @@ static xpc_object_t describe_job(Job *job, int see, bool full)
 	xpc_dictionary_set_bool(d, "adopted", job->adopted);
 	xpc_dictionary_set_uint64(d, "throttle_interval", job->throttle_interval);
 	xpc_dictionary_set_uint64(d, "exit_timeout", job->exit_timeout);
+	triggers_describe(job, d);
 	return d;
 }
 

@@ -152,6 +152,10 @@ bool triggers_want_running(Job *job);
 /* A job was loaded, unloaded, enabled or disabled: OtherJobEnabled
  * conditions may now hold. */
 void triggers_jobs_changed(void);
+/* Adds the job's triggers to @d (`xpcctl print`): start_interval,
+ * calendar_next (local time), watch_paths, queue_directories, sockets
+ * (name -> descriptors held), launch_events. */
+void triggers_describe(Job *job, xpc_object_t d);
 /* Starts the job for @why (a timer, a path), unless it runs. */
 void triggers_fire(void *job, const char *why);
 /* A socket of the job is ready (sockets.c): for inetdCompatibility

@@ -246,3 +246,52 @@ void triggers_jobs_changed(void)
 		if (j->triggers_armed && j->n_keep_jobs && !j->pid && triggers_want_running(j))
 			triggers_fire(j, "KeepAlive.OtherJobEnabled");
 }
+
+/* ---- print ----------------------------------------------------------------------------- */
+
+static void triggers_describe_paths(xpc_object_t d, const char *key, char **paths)
+{
+	xpc_object_t a;
+
+	if (!paths || !(a = xpc_array_create(NULL, 0)))
+		return;
+	for (size_t i = 0; paths[i]; i++)
+		xpc_array_set_string(a, XPC_ARRAY_APPEND, paths[i]);
+	xpc_dictionary_set_value(d, key, a);
+	xpc_release(a);
+}
+
+static void triggers_describe_sockets(Job *job, xpc_object_t d)
+{
+	xpc_object_t s = xpc_dictionary_create(NULL, NULL, 0);
+
+	for (size_t i = 0; s && i < job->sockets.n_specs; i++) {
+		const char *name = job->sockets.specs[i].name;
+		int64_t n = 0;
+		for (size_t k = 0; k < job->sockets.n_fds; k++)
+			n += !strcmp(job->sockets.fd_names[k], name);
+		xpc_dictionary_set_int64(s, name, n);
+	}
+	if (s) {
+		xpc_dictionary_set_value(d, "sockets", s);
+		xpc_release(s);
+	}
+}
+
+void triggers_describe(Job *job, xpc_object_t d)
+{
+	char when[64];
+	struct tm tm;
+
+	if (job->start_interval)
+		xpc_dictionary_set_int64(d, "start_interval", job->start_interval);
+	if (job->calendar_due != -1 && localtime_r(&job->calendar_due, &tm) &&
+	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M %a", &tm))
+		xpc_dictionary_set_string(d, "calendar_next", when);
+	triggers_describe_paths(d, "watch_paths", job->watch.paths);
+	triggers_describe_paths(d, "queue_directories", job->watch.queues);
+	if (job->sockets.n_specs)
+		triggers_describe_sockets(job, d);
+	if (job->launch_events)
+		xpc_dictionary_set_value(d, "launch_events", job->launch_events);
+}
