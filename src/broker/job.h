@@ -80,7 +80,7 @@ typedef struct Job {
 	bool abandon_process_group;  /* AbandonProcessGroup */
 	bool launch_only_once;       /* LaunchOnlyOnce */
 	bool enable_globbing;        /* EnableGlobbing: glob(3) each argument at launch */
-	bool enable_transactions;    /* EnableTransactions (see keys.c) */
+	bool enable_transactions;    /* EnableTransactions: the job's open transactions (launch.c) */
 	int inetd;                   /* inetdCompatibility: INETD_NONE, INETD_WAIT, INETD_NOWAIT */
 	xpc_object_t launch_events;  /* LaunchEvents: stream -> {name -> event}; NULL none */
 
@@ -100,6 +100,7 @@ typedef struct Job {
 	dispatch_source_t calendar_timer; /* StartCalendarInterval (triggers.c) */
 	time_t calendar_due;              /* the calendar time it waits for; -1 none */
 	int inetd_conn;                   /* nowait: the accepted connection for the next run, -1 */
+	_Atomic long *transactions;       /* EnableTransactions: the running job's count, shared; NULL */
 	bool triggers_armed;
 	struct Job *next;
 } Job;

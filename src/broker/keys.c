@@ -16,6 +16,13 @@
  * A key in no table is reported as unknown (a typo, most often), with the
  * same consequences as an unsupported one.
  *
+ * The honoured keys of this file: StartInterval, StartCalendarInterval,
+ * TimeOut, RootDirectory, InitGroups, AbandonProcessGroup, LaunchOnlyOnce,
+ * EnableTransactions, EnableGlobbing, inetdCompatibility, OnDemand,
+ * LaunchEvents, and through the modules Umask, Nice, LowPriorityIO,
+ * Soft/HardResourceLimits (limits.c), WatchPaths, QueueDirectories
+ * (watch.c), Sockets (sockets.c).
+ *
  * LaunchEvents is kept as an XPC dictionary, stream -> { event name ->
  * event dictionary }, in job->launch_events: the hook for the streams
  * xpcd serves (com.apple.xpc.activity is the activity helper's); no stream

@@ -27,6 +27,13 @@
  *
  * ThrottleInterval: a launch sooner than that after the previous one is
  * postponed to the end of the interval (launchd's behaviour), never dropped.
+ *
+ * EnableTransactions: the job gets a shared page (a memfd, after its other
+ * descriptors, named by XPCD_TRANSACTIONS=PID:FD) where libxpc keeps its
+ * count of open transactions (src/connection/launch.c).  Stopping a job
+ * whose count is 0 is SIGKILL at once, as launchd stops an inactive
+ * process; with transactions open it is SIGTERM, then SIGKILL after
+ * ExitTimeOut.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,9 +41,11 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,7 +64,9 @@ typedef struct Spawn {
 	char *pidvar;    /* points into envp: "XPCD_LISTEN_PID=" + room for digits */
 	char *sockpidvar; /* "XPCD_SOCKETS_PID=" + room, NULL without Sockets */
 	char **argv;      /* owned: EnableGlobbing's arguments, NULL: the job's */
-	int fds[64 + SOCKETS_MAX_FDS];
+	char *txnvar;     /* "XPCD_TRANSACTIONS=" + room for PID:FD, NULL without */
+	int txn_fd;       /* the memfd of the count, -1 without */
+	int fds[64 + SOCKETS_MAX_FDS + 1];
 	size_t n_fds;
 	uid_t uid;
 	gid_t gid;
@@ -229,6 +240,11 @@ static int build_env(Job *job, Spawn *sp)
 		return -1;
 	if (build_env_sockets(job, sp, &k, cap) < 0)
 		return -1;
+	if (job->enable_transactions) {
+		if (env_add(sp->envp, &k, cap, calloc(1, 64)) < 0)
+			return -1;
+		sp->txnvar = sp->envp[k - 1];
+	}
 	fds = NULL;
 	if (asprintf(&fds, "XPCD_LISTEN_FDS=%zu", job->n_services) < 0)
 		fds = NULL;
@@ -420,7 +436,7 @@ static void child_open_stdio(const Spawn *sp, int log, const Job *job)
 
 static void child_exec(Job *job, Spawn *sp)
 {
-	int high[64 + SOCKETS_MAX_FDS], log, err;
+	int high[64 + SOCKETS_MAX_FDS + 1], log, err;
 	const char *step = NULL;
 	const char *prog = job->program ? job->program : job->argv[0];
 	char *fallback_argv[2] = {(char *)prog, NULL};
@@ -437,6 +453,12 @@ static void child_exec(Job *job, Spawn *sp)
 	if (sp->sockpidvar) {
 		memcpy(sp->sockpidvar, "XPCD_SOCKETS_PID=", 17);
 		put_num(sp->sockpidvar, 17, 40, (long)getpid(), 1);
+	}
+	if (sp->txnvar) { /* the count's page is the last descriptor */
+		size_t at = put_str(sp->txnvar, 0, 64, "XPCD_TRANSACTIONS=");
+		at = put_num(sp->txnvar, at, 64, (long)getpid(), 1);
+		at = put_str(sp->txnvar, at, 64, ":");
+		put_num(sp->txnvar, at, 64, (long)(3 + sp->n_fds - 1), 1);
 	}
 	/* the broker's log, for set-up failures only: close-on-exec */
 	log = fcntl(2, F_DUPFD_CLOEXEC, (int)(3 + sp->n_fds));
@@ -472,9 +494,35 @@ static void child_exec(Job *job, Spawn *sp)
 	child_fail(sp, log, job, "exec", prog, errno, LAUNCH_EXEC_FAILED);
 }
 
+/* EnableTransactions: the shared count, mapped in xpcd (job->transactions)
+ * and passed to the job.  Return: the memfd, or -1 (logged: the job runs
+ * without, stopped as a busy one). */
+static int transactions_open(Job *job)
+{
+	int fd = memfd_create("xpcd-transactions", MFD_CLOEXEC);
+	void *p;
+
+	if (fd >= 0 && ftruncate(fd, (off_t)sizeof(long)) == 0 &&
+	    (p = mmap(NULL, sizeof(long), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) != MAP_FAILED) {
+		job->transactions = p;
+		return fd;
+	}
+	broker_log("%s: EnableTransactions: no shared count: %s", job->label, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static void launch_transactions_close(Job *job)
+{
+	if (job->transactions)
+		munmap((void *)job->transactions, sizeof(long));
+	job->transactions = NULL;
+}
+
 static void launch_now(Job *job)
 {
-	Spawn sp = {0};
+	Spawn sp = {.txn_fd = -1};
 	pid_t pid;
 
 	if (resolve_ids(job, &sp) < 0)
@@ -484,18 +532,28 @@ static void launch_now(Job *job)
 		sp.fds[i] = job->services[i].recv_fd;
 	for (size_t i = 0; i < job->sockets.n_fds; i++)
 		sp.fds[sp.n_fds++] = job->sockets.fds[i];
+	launch_transactions_close(job);
+	if (job->enable_transactions && (sp.txn_fd = transactions_open(job)) >= 0)
+		sp.fds[sp.n_fds++] = sp.txn_fd;
 	snprintf(sp.log_prefix, sizeof(sp.log_prefix), "xpcd[%d] ", (int)getpid());
 	if (build_env(job, &sp) < 0 || (job->enable_globbing && job->argv && !(sp.argv = glob_argv(job->argv)))) {
 		broker_log("%s: cannot launch: out of memory%s", job->label,
 			   job->enable_globbing ? " (or EnableGlobbing gave more than 4096 arguments)" : "");
 		free_env(sp.envp);
+		if (sp.txn_fd >= 0)
+			close(sp.txn_fd);
+		launch_transactions_close(job);
 		return;
 	}
+	if (sp.txn_fd < 0)
+		sp.txnvar = NULL; /* no page: the variable stays empty */
 	pid = fork();
 	if (pid == 0)
 		child_exec(job, &sp);
 	free_env(sp.envp);
 	free_env(sp.argv);
+	if (sp.txn_fd >= 0)
+		close(sp.txn_fd); /* the mapping stays */
 	if (job->inetd_conn >= 0) { /* the job's now (or lost with a failed fork) */
 		close(job->inetd_conn);
 		job->inetd_conn = -1;
@@ -568,6 +626,11 @@ void launch_stop(Job *job)
 	if (!job->pid || job->stopping)
 		return;
 	job->stopping = true;
+	if (job->transactions && atomic_load(job->transactions) <= 0) {
+		broker_log("%s: no open transaction (EnableTransactions): SIGKILL", job->label);
+		launch_signal(job, SIGKILL);
+		return;
+	}
 	launch_signal(job, SIGTERM);
 	dispatch_after_f(dispatch_time(DISPATCH_TIME_NOW, (int64_t)job->exit_timeout * (int64_t)NSEC_PER_SEC),
 			 dispatch_get_main_queue(), job, kill_timeout);

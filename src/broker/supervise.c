@@ -16,6 +16,7 @@
  * throttled), which is how a crashed service comes back on demand.
  */
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include "broker/job.h"
@@ -51,6 +52,10 @@ void supervise_exited(Job *job, int status)
 		broker_log("%s: pid %d exited with status %d", job->label, (int)job->pid, WEXITSTATUS(status));
 	if (!job->abandon_process_group && !job->adopted)
 		kill(-job->pid, SIGTERM); /* its group's leftovers; ESRCH when none */
+	if (job->transactions) { /* EnableTransactions: this run's count (launch.c) */
+		munmap((void *)job->transactions, sizeof(long));
+		job->transactions = NULL;
+	}
 	job->pid = 0;
 	job->adopted = false;
 	job->stopping = false;

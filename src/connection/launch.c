@@ -13,15 +13,22 @@
  * descriptors then belong to the caller.  A process-wide mask under a
  * mutex records which descriptors were handed out; descriptors beyond the
  * 64th are not offered.
+ *
+ * Also the job's side of EnableTransactions (launch_transactions_add).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <launch.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "connection/transactions.h"
 
 #define LAUNCH_MAX_FDS 64
 
@@ -102,4 +109,42 @@ int launch_activate_socket(const char *name, int **fds, size_t *cnt)
 	*fds = a;
 	*cnt = k;
 	return 0;
+}
+
+/* ---- EnableTransactions ------------------------------------------------------------ */
+
+/*
+ * A job with EnableTransactions gets a shared page from xpcd holding its
+ * count of open transactions (XPCD_TRANSACTIONS=PID:FD), which xpcd reads
+ * when it stops the job: none open, SIGKILL at once; some, SIGTERM first
+ * (src/broker/launch.c).  xpc_transaction_begin/end (service.c) add to it
+ * through launch_transactions_add.  Mapped once, on first use.
+ */
+static pthread_once_t launch_txn_once = PTHREAD_ONCE_INIT;
+static _Atomic long *launch_txn;
+
+static void launch_txn_map(void)
+{
+	const char *v = secure_getenv("XPCD_TRANSACTIONS");
+	long pid, fd;
+	char *end;
+	struct stat st;
+	void *p;
+
+	if (!v || (pid = strtol(v, &end, 10)) != (long)getpid() || *end != ':')
+		return;
+	fd = strtol(end + 1, &end, 10);
+	if (*end || fd < 3 || fstat((int)fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != (off_t)sizeof(long))
+		return;
+	p = mmap(NULL, sizeof(long), PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd, 0);
+	close((int)fd); /* the mapping is what counts */
+	if (p != MAP_FAILED)
+		launch_txn = p;
+}
+
+void launch_transactions_add(long delta)
+{
+	pthread_once(&launch_txn_once, launch_txn_map);
+	if (launch_txn)
+		atomic_fetch_add(launch_txn, delta);
 }

@@ -14,6 +14,7 @@
  * checks in.  The broker is never on the data path.
  */
 #include "connection/internal.h"
+#include "connection/transactions.h"
 #include "dispatch/internal.h"
 
 #include <Block.h>
@@ -599,16 +600,18 @@ void xpc_main_f(xpc_connection_handler_f handler)
 }
 
 /* A process-wide count of open transactions.  On macOS it keeps launchd from
- * killing an idle service; xpcd has no sudden termination, so here it is
- * only counted (docs/connections.md). */
+ * killing an idle service; here, for a job with EnableTransactions, xpcd
+ * reads it when it stops the job (none open: SIGKILL at once, launch.c). */
 static atomic_long service_transactions;
 
 void xpc_transaction_begin(void)
 {
 	atomic_fetch_add(&service_transactions, 1);
+	launch_transactions_add(1);
 }
 
 void xpc_transaction_end(void)
 {
 	atomic_fetch_sub(&service_transactions, 1);
+	launch_transactions_add(-1);
 }

@@ -6,13 +6,15 @@
  *   test-launchd SCENARIO
  *   test-launchd --socket-job OUTFILE   (the job of the sockets scenario)
  *   test-launchd --serve-job            (the job of sockets-restart)
+ *   test-launchd --txn-job OUTFILE OPEN (the job of transactions)
  *
  * Scenarios: interval (StartInterval), calendar (StartCalendarInterval on
  * the test clock: xpcd --test-clock, every field, Weekday 7, an array),
  * watch (WatchPaths), queue (QueueDirectories), sockets (Sockets with a
  * Unix and a TCP listener, launch_activate_socket and its errors, the job
  * started by the first connection and again after it exits),
- * sockets-restart (a broker restart with an adopted instance), inetd
+ * sockets-restart (a broker restart with an adopted instance),
+ * transactions (EnableTransactions: how a job is stopped), inetd
  * (inetdCompatibility without Wait), keepalive (SuccessfulExit, Crashed,
  * PathState, LaunchOnlyOnce), limits (Umask as a string and an integer,
  * Nice, LowPriorityIO, resource limits, TimeOut, EnableGlobbing, seen by the job in
@@ -32,7 +34,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
+#include <xpc/xpc.h>
 
 #include "broker-common.h"
 #include "harness.h"
@@ -117,6 +121,11 @@ static void touch(const char *name, const char *text)
 	REQUIRE(f);
 	fputs(text, f);
 	fclose(f);
+}
+
+static int open_out(const char *file)
+{
+	return open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 }
 
 /* ---- StartInterval ---------------------------------------------------------- */
@@ -285,6 +294,36 @@ static int serve_job(void)
 	}
 }
 
+/* The job of the transactions scenario: with @open, holds a transaction
+ * and exits on SIGTERM; without, survives SIGTERM.  Either way it writes
+ * "term" when SIGTERM comes. */
+static int txn_out = -1;
+static bool txn_open;
+
+static void txn_on_term(int sig)
+{
+	(void)sig;
+	(void)!write(txn_out, "term\n", 5);
+	if (txn_open) {
+		xpc_transaction_end();
+		_exit(0);
+	}
+}
+
+static int txn_job(const char *out, bool open)
+{
+	txn_out = open_out(out);
+	txn_open = open;
+	if (txn_out < 0)
+		return 1;
+	signal(SIGTERM, txn_on_term);
+	if (open)
+		xpc_transaction_begin();
+	(void)!write(txn_out, "ready\n", 6);
+	for (;;)
+		pause();
+}
+
 static int free_port(void)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -418,6 +457,42 @@ static void scenario_sockets_restart(void)
 	CHECK(broker_log_has("for an adopted instance: replacing pid"));
 	CHECK(talk(NULL, port, NULL, line, sizeof(line)));      /* the port, made anew, is the new one's */
 	CHECK(!strncmp(line, "hello ", 6) && strcmp(line, first));
+}
+
+/* EnableTransactions: stopping a job with no open transaction is SIGKILL
+ * at once; with one open, SIGTERM (and it ends its work). */
+static void scenario_transactions(void)
+{
+	const char *xpcctl = getenv("XPCCTL");
+	char xml[2048], cmd[1024];
+
+	REQUIRE(xpcctl);
+	for (int open = 0; open < 2; open++) {
+		snprintf(xml, sizeof(xml),
+			 "<key>Label</key><string>txn%d</string><key>RunAtLoad</key><true/>"
+			 "<key>EnableTransactions</key><true/><key>ExitTimeOut</key><integer>30</integer>"
+			 "<key>ProgramArguments</key><array><string>%s</string><string>--txn-job</string>"
+			 "<string>%s/txn%d.out</string><string>%d</string></array>", open, self_path, broker_dir, open, open);
+		snprintf(cmd, sizeof(cmd), "txn%d.plist", open);
+		broker_write_job_file(cmd, xml);
+	}
+	broker_start(NULL, 0);
+	CHECK(wait_lines("txn0.out", 1, 5000));
+	CHECK(wait_lines("txn1.out", 1, 5000));
+	for (int open = 0; open < 2; open++) {
+		snprintf(cmd, sizeof(cmd), "%s unload txn%d >/dev/null", xpcctl, open);
+		CHECK(system(cmd) == 0);
+		snprintf(cmd, sizeof(cmd), "txn%d: pid", open);
+		CHECK(wait_log(cmd, 5000)); /* well before ExitTimeOut */
+	}
+	char *out0 = broker_read_file("txn0.out"), *out1 = broker_read_file("txn1.out");
+	CHECK_STREQ(out0, "ready\n");       /* no SIGTERM: SIGKILL at once */
+	CHECK_STREQ(out1, "ready\nterm\n"); /* SIGTERM, and it finished */
+	CHECK(broker_log_has("txn0: no open transaction (EnableTransactions): SIGKILL"));
+	CHECK(broker_log_has("txn0: pid") && broker_log_has("killed by signal 9"));
+	CHECK(broker_log_has("txn1: pid") && broker_log_has("exited with status 0"));
+	free(out0);
+	free(out1);
 }
 
 static void scenario_inetd(void)
@@ -566,7 +641,7 @@ int main(int argc, char **argv)
 	static const struct { const char *name; void (*fn)(void); } scenarios[] = {
 		{"interval", scenario_interval}, {"calendar", scenario_calendar}, {"watch", scenario_watch},
 		{"queue", scenario_queue},       {"sockets", scenario_sockets},   {"inetd", scenario_inetd},
-		{"sockets-restart", scenario_sockets_restart},
+		{"sockets-restart", scenario_sockets_restart}, {"transactions", scenario_transactions},
 		{"keepalive", scenario_keepalive}, {"limits", scenario_limits}, {"abandon", scenario_abandon},
 		{NULL, NULL},
 	};
@@ -575,6 +650,8 @@ int main(int argc, char **argv)
 		return socket_job(argv[2]);
 	if (argc == 2 && !strcmp(argv[1], "--serve-job"))
 		return serve_job();
+	if (argc == 4 && !strcmp(argv[1], "--txn-job"))
+		return txn_job(argv[2], atoi(argv[3]) != 0);
 	REQUIRE(argc == 2 && getenv("XPCD"));
 	REQUIRE(realpath("/proc/self/exe", self_path));
 	harness_warm_dispatch();
