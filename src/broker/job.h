@@ -80,6 +80,7 @@ typedef struct Job {
 	bool abandon_process_group;  /* AbandonProcessGroup */
 	bool launch_only_once;       /* LaunchOnlyOnce */
 	bool enable_globbing;        /* EnableGlobbing: glob(3) each argument at launch */
+	bool start_on_mount;         /* StartOnMount (triggers.c) */
 	bool enable_transactions;    /* EnableTransactions: the job's open transactions (launch.c) */
 	int inetd;                   /* inetdCompatibility: INETD_NONE, INETD_WAIT, INETD_NOWAIT */
 	xpc_object_t launch_events;  /* LaunchEvents: stream -> {name -> event}; NULL none */

@@ -18,6 +18,7 @@
  *
  * The honoured keys of this file: StartInterval, StartCalendarInterval,
  * TimeOut, RootDirectory, InitGroups, AbandonProcessGroup, LaunchOnlyOnce,
+ * StartOnMount,
  * EnableTransactions, EnableGlobbing, inetdCompatibility, OnDemand,
  * LaunchEvents, and through the modules Umask, Nice, LowPriorityIO,
  * Soft/HardResourceLimits (limits.c), WatchPaths, QueueDirectories
@@ -63,7 +64,6 @@ static const struct {
 	{"LimitLoadFromHosts", KEY_UNSUPPORTED, "per-host job files"},
 	{"LimitLoadToHardware", KEY_UNSUPPORTED, "sysctl hardware conditions"},
 	{"LimitLoadFromHardware", KEY_UNSUPPORTED, "sysctl hardware conditions"},
-	{"StartOnMount", KEY_UNSUPPORTED, "mount events"},
 };
 
 /* ---- LaunchEvents: property list -> XPC ------------------------------------------- */
@@ -204,6 +204,8 @@ static int keys_honoured(PlistCtx *ctx, Job *job, const char *key, plist_t v)
 		return pv_bool(ctx, key, v, &job->abandon_process_group);
 	if (!strcmp(key, "LaunchOnlyOnce"))
 		return pv_bool(ctx, key, v, &job->launch_only_once);
+	if (!strcmp(key, "StartOnMount"))
+		return pv_bool(ctx, key, v, &job->start_on_mount);
 	if (!strcmp(key, "EnableGlobbing"))
 		return pv_bool(ctx, key, v, &job->enable_globbing);
 	if (!strcmp(key, "EnableTransactions"))

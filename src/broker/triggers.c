@@ -17,6 +17,11 @@
  * service_watch/service_unwatch call sockets_watch/sockets_unwatch beside
  * the MachServices channels).
  *
+ * StartOnMount: one timer for all such jobs reads /proc/self/mountinfo
+ * every MOUNT_POLL_S seconds (the file's own change notification is
+ * POLLPRI, which a dispatch READ source does not wait for); a mount id
+ * not seen before starts them.
+ *
  * StartInterval: every N seconds from arming (not at arming: that is
  * RunAtLoad).  StartCalendarInterval: a one-shot timer to the next
  * matching minute (calendar.c), re-armed at most a minute ahead so that a
@@ -34,6 +39,8 @@
 #include "broker/job.h"
 
 #define CALENDAR_RECHECK_S 60.0
+#define MOUNT_POLL_S 1
+#define MOUNT_MAX_IDS 65536
 
 /* ---- conditions ------------------------------------------------------------------ */
 
@@ -127,6 +134,87 @@ static void triggers_cancel(dispatch_source_t *t)
 	*t = NULL;
 }
 
+/* ---- StartOnMount ---------------------------------------------------------------------- */
+
+static struct {
+	dispatch_source_t timer;
+	int *ids; /* sorted mount ids last seen */
+	size_t n;
+} mounts;
+
+static int triggers_int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The mount ids of /proc/self/mountinfo, sorted (+1), or NULL. */
+static int *triggers_mount_ids(size_t *ret_n)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int *ids = f ? malloc(MOUNT_MAX_IDS * sizeof(int)) : NULL;
+	char line[4096];
+	size_t n = 0;
+
+	while (ids && n < MOUNT_MAX_IDS && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%d", &ids[n]) == 1)
+			n++;
+	if (f)
+		fclose(f);
+	if (ids)
+		qsort(ids, n, sizeof(int), triggers_int_cmp);
+	*ret_n = n;
+	return ids;
+}
+
+/* Whether @now holds an id @before does not (both sorted). */
+static bool triggers_mount_new(const int *before, size_t nb, const int *now, size_t nn)
+{
+	size_t i = 0;
+
+	for (size_t k = 0; k < nn; k++) {
+		while (i < nb && before[i] < now[k])
+			i++;
+		if (i >= nb || before[i] != now[k])
+			return true;
+	}
+	return false;
+}
+
+static void triggers_on_mount_poll(void *arg)
+{
+	size_t n = 0;
+	int *ids = triggers_mount_ids(&n);
+
+	(void)arg;
+	if (!ids)
+		return;
+	if (triggers_mount_new(mounts.ids, mounts.n, ids, n))
+		for (Job *j = jobs_first(); j; j = j->next)
+			if (j->triggers_armed && j->start_on_mount)
+				triggers_fire(j, "StartOnMount: a file system was mounted");
+	free(mounts.ids);
+	mounts.ids = ids;
+	mounts.n = n;
+}
+
+static void triggers_mount_watch(void)
+{
+	if (mounts.timer)
+		return;
+	mounts.ids = triggers_mount_ids(&mounts.n);
+	mounts.timer = dispatch_source_create(DISPATCH_SOURCE_TYPE_TIMER, 0, 0, dispatch_get_main_queue());
+	if (!mounts.timer) {
+		broker_log("StartOnMount: cannot create a timer: out of memory");
+		return;
+	}
+	dispatch_source_set_event_handler_f(mounts.timer, triggers_on_mount_poll);
+	dispatch_source_set_timer(mounts.timer, dispatch_time(DISPATCH_TIME_NOW, MOUNT_POLL_S * (int64_t)NSEC_PER_SEC),
+				  MOUNT_POLL_S * NSEC_PER_SEC, NSEC_PER_SEC / 10);
+	dispatch_resume(mounts.timer);
+}
+
 /* ---- arming ------------------------------------------------------------------------- */
 
 int triggers_open(Job *job, bool booting, char *err, size_t errlen)
@@ -190,6 +278,8 @@ void triggers_arm(Job *job)
 		dispatch_resume(job->calendar_timer);
 	}
 	triggers_arm_watch(job);
+	if (job->start_on_mount)
+		triggers_mount_watch(); /* runs for the broker's life once needed */
 	if ((job->n_keep_paths || job->n_keep_jobs) && triggers_want_running(job))
 		triggers_fire(job, "KeepAlive condition");
 }

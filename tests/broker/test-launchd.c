@@ -10,7 +10,8 @@
  *
  * Scenarios: interval (StartInterval), calendar (StartCalendarInterval on
  * the test clock: xpcd --test-clock, every field, Weekday 7, an array),
- * watch (WatchPaths), queue (QueueDirectories), sockets (Sockets with a
+ * watch (WatchPaths), queue (QueueDirectories), mount (StartOnMount,
+ * root only), sockets (Sockets with a
  * Unix and a TCP listener, launch_activate_socket and its errors, the job
  * started by the first connection and again after it exits),
  * sockets-restart (a broker restart with an adopted instance),
@@ -30,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -204,6 +206,33 @@ static void scenario_watch(void)
 	touch("watched", "b\n"); /* modified */
 	CHECK(wait_lines("watch.out", 2, 5000));
 	CHECK(broker_log_has("watch: WatchPaths "));
+}
+
+/* StartOnMount: a tmpfs mounted starts the job (root only: skipped,
+ * exit 77, where mounting is not allowed). */
+static void scenario_mount(void)
+{
+	char mnt[512];
+
+	path(mnt, sizeof(mnt), "mnt");
+	REQUIRE(mkdir(mnt, 0755) == 0);
+	if (mount("none", mnt, "tmpfs", 0, NULL) < 0) {
+		fprintf(stderr, "mount: %s: skipped\n", strerror(errno));
+		broker_teardown();
+		exit(77);
+	}
+	umount(mnt);
+	sh_job("mount", "<key>StartOnMount</key><true/><key>ThrottleInterval</key><integer>0</integer>",
+	       "echo run >> %s/mount.out", broker_dir);
+	broker_start(NULL, 0);
+	usleep(1500000);
+	CHECK_EQ_INT(count_lines("mount.out"), 0);
+	REQUIRE(mount("none", mnt, "tmpfs", 0, NULL) == 0);
+	CHECK(wait_lines("mount.out", 1, 5000));
+	umount(mnt);
+	usleep(1500000);
+	CHECK_EQ_INT(count_lines("mount.out"), 1); /* an unmount is not a mount */
+	CHECK(broker_log_has("mount: StartOnMount: a file system was mounted: launching"));
 }
 
 static void scenario_queue(void)
@@ -642,6 +671,7 @@ int main(int argc, char **argv)
 		{"interval", scenario_interval}, {"calendar", scenario_calendar}, {"watch", scenario_watch},
 		{"queue", scenario_queue},       {"sockets", scenario_sockets},   {"inetd", scenario_inetd},
 		{"sockets-restart", scenario_sockets_restart}, {"transactions", scenario_transactions},
+		{"mount", scenario_mount},
 		{"keepalive", scenario_keepalive}, {"limits", scenario_limits}, {"abandon", scenario_abandon},
 		{NULL, NULL},
 	};

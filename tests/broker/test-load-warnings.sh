@@ -40,12 +40,12 @@ broker=$!
 for i in $(seq 100); do [ -S "$XPCD_SOCKET" ] && break; sleep 0.05; done
 
 # a typo and an unsupported key: loaded, with the warnings on xpcctl's stderr
-job typo.plist t.typo '<key>Runatload</key><true/><key>StartOnMount</key><true/>
+job typo.plist t.typo '<key>Runatload</key><true/><key>LimitLoadToHosts</key><array/>
 <key>KeepAlive</key><dict><key>NetworkState</key><true/><key>AfterInitialDemand</key><true/></dict>'
 check "load with warnings" 0 "$xpcctl" load "$dir/typo.plist"
 has "loaded t.typo" "$OUT" "load with warnings"
 has "warning: $dir/typo.plist: Runatload: unknown key ignored" "$ERR" "typo"
-has "StartOnMount: not supported on Linux" "$ERR" "unsupported key"
+has "LimitLoadToHosts: not supported on Linux" "$ERR" "unsupported key"
 has "AfterInitialDemand is not supported" "$ERR" "unsupported KeepAlive condition"
 lacks "NetworkState" "$ERR" "NetworkState (ignored by launchd itself)"
 grep -q "typo.plist: Runatload: unknown key ignored" "$dir/xpcd.log" || { echo "FAIL: not in the broker log"; fail=1; }
