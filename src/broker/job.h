@@ -81,6 +81,8 @@ typedef struct Job {
 	bool launch_only_once;       /* LaunchOnlyOnce */
 	bool enable_globbing;        /* EnableGlobbing: glob(3) each argument at launch */
 	bool start_on_mount;         /* StartOnMount (triggers.c) */
+	bool keepalive_after_demand; /* KeepAlive.AfterInitialDemand: conditions only after a first run */
+	char *not_here;              /* LimitLoadToHosts/FromHosts excludes this host: the key; NULL */
 	bool enable_transactions;    /* EnableTransactions: the job's open transactions (launch.c) */
 	int inetd;                   /* inetdCompatibility: INETD_NONE, INETD_WAIT, INETD_NOWAIT */
 	xpc_object_t launch_events;  /* LaunchEvents: stream -> {name -> event}; NULL none */

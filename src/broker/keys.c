@@ -18,7 +18,7 @@
  *
  * The honoured keys of this file: StartInterval, StartCalendarInterval,
  * TimeOut, RootDirectory, InitGroups, AbandonProcessGroup, LaunchOnlyOnce,
- * StartOnMount,
+ * StartOnMount, LimitLoadToHosts, LimitLoadFromHosts,
  * EnableTransactions, EnableGlobbing, inetdCompatibility, OnDemand,
  * LaunchEvents, and through the modules Umask, Nice, LowPriorityIO,
  * Soft/HardResourceLimits (limits.c), WatchPaths, QueueDirectories
@@ -32,6 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "broker/job.h"
 
@@ -60,8 +62,6 @@ static const struct {
 	{"HopefullyExitsLast", KEY_ACCEPTED, "deprecated shutdown ordering"},
 	{"JetsamProperties", KEY_ACCEPTED, "iOS memory limits"},
 	{"BundleProgram", KEY_ACCEPTED, "a path inside an app bundle: use Program"},
-	{"LimitLoadToHosts", KEY_UNSUPPORTED, "per-host job files"},
-	{"LimitLoadFromHosts", KEY_UNSUPPORTED, "per-host job files"},
 	{"LimitLoadToHardware", KEY_UNSUPPORTED, "sysctl hardware conditions"},
 	{"LimitLoadFromHardware", KEY_UNSUPPORTED, "sysctl hardware conditions"},
 };
@@ -160,6 +160,31 @@ static int keys_launch_events(PlistCtx *ctx, Job *job, plist_t v)
 							  "deeper than 16, or out of memory");
 }
 
+/* LimitLoadToHosts / LimitLoadFromHosts: whether this host (gethostname,
+ * its first label too) is listed decides whether the job loads. */
+static int keys_hosts(PlistCtx *ctx, Job *job, const char *key, plist_t v, bool to)
+{
+	char **hosts = NULL, name[256] = "";
+	bool listed = false;
+	size_t short_len;
+
+	if (pv_string_array(ctx, key, v, 1024, &hosts) < 0) {
+		pv_free_strv(hosts);
+		return -1;
+	}
+	gethostname(name, sizeof(name) - 1);
+	short_len = strcspn(name, ".");
+	for (size_t i = 0; hosts[i]; i++)
+		listed |= !strcasecmp(hosts[i], name) ||
+			  (strlen(hosts[i]) == short_len && !strncasecmp(hosts[i], name, short_len));
+	pv_free_strv(hosts);
+	if (listed != to) {
+		free(job->not_here);
+		job->not_here = strdup(key);
+	}
+	return 0;
+}
+
 /* ---- small keys ----------------------------------------------------------------- */
 
 static int keys_inetd(PlistCtx *ctx, Job *job, plist_t v)
@@ -204,6 +229,8 @@ static int keys_honoured(PlistCtx *ctx, Job *job, const char *key, plist_t v)
 		return pv_bool(ctx, key, v, &job->abandon_process_group);
 	if (!strcmp(key, "LaunchOnlyOnce"))
 		return pv_bool(ctx, key, v, &job->launch_only_once);
+	if (!strcmp(key, "LimitLoadToHosts") || !strcmp(key, "LimitLoadFromHosts"))
+		return keys_hosts(ctx, job, key, v, !strcmp(key, "LimitLoadToHosts"));
 	if (!strcmp(key, "StartOnMount"))
 		return pv_bool(ctx, key, v, &job->start_on_mount);
 	if (!strcmp(key, "EnableGlobbing"))
@@ -302,10 +329,8 @@ int keys_parse_keepalive(PlistCtx *ctx, Job *job, const char *key, plist_t v)
 		return keys_keep_list(ctx, key, v, &job->keep_jobs, &job->n_keep_jobs) < 0 ? -1 : 1;
 	if (!strcmp(key, "NetworkState"))
 		return 1; /* ignored by launchd itself since OS X 10.10 */
-	if (!strcmp(key, "AfterInitialDemand")) {
-		pv_warn(ctx, "KeepAlive", "AfterInitialDemand is not supported; ignored");
-		return 1;
-	}
+	if (!strcmp(key, "AfterInitialDemand"))
+		return pv_bool(ctx, "KeepAlive.AfterInitialDemand", v, &job->keepalive_after_demand) < 0 ? -1 : 1;
 	return 0;
 }
 
@@ -319,6 +344,7 @@ void keys_free(Job *job)
 	free(job->keep_jobs);
 	free(job->calendar);
 	free(job->root_dir);
+	free(job->not_here);
 	if (job->launch_events)
 		xpc_release(job->launch_events);
 	watch_free(&job->watch);

@@ -96,7 +96,9 @@ Job *jobs_find_pid(pid_t pid)
  * triggers armed either way. */
 static void jobs_start_loaded(Job *job)
 {
-	if (job->run_at_load || job->keepalive || job->keepalive_successful_exit != KEEPALIVE_UNSET)
+	bool keep = job->keepalive || job->keepalive_successful_exit != KEEPALIVE_UNSET;
+
+	if (job->run_at_load || (keep && !job->keepalive_after_demand))
 		launch_job(job);
 	else
 		service_watch(job);
@@ -107,6 +109,11 @@ int jobs_add(Job *job, char *err, size_t errlen)
 {
 	JobService *other;
 
+	if (job->not_here) {
+		snprintf(err, errlen, "%s: %s: not for this host; not loaded", job->path ? job->path : "?", job->not_here);
+		job_free(job);
+		return -1;
+	}
 	if (jobs_find_label(job->label)) {
 		snprintf(err, errlen, "%s: a job labelled %s is already loaded", job->path ? job->path : "?",
 			 job->label);

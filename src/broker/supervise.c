@@ -35,7 +35,7 @@ static bool wants_relaunch(Job *job, int status)
 		return true;
 	}
 	if (job->keepalive)
-		return true;
+		return true; /* a run happened: AfterInitialDemand is satisfied */
 	if (job->keepalive_successful_exit != KEEPALIVE_UNSET && WIFEXITED(status) &&
 	    success == (job->keepalive_successful_exit == 1))
 		return true;

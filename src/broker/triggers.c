@@ -74,7 +74,7 @@ void triggers_fire(void *arg, const char *why)
 
 	if (job->disabled || job->unloading || job->pid || job->launch_pending)
 		return;
-	if (!strncmp(why, "KeepAlive", 9) && !triggers_want_running(job))
+	if (!strncmp(why, "KeepAlive", 9) && (!triggers_want_running(job) || (job->keepalive_after_demand && !job->runs)))
 		return;
 	broker_log("%s: %s: launching", job->label, why);
 	launch_job(job);
@@ -280,7 +280,8 @@ void triggers_arm(Job *job)
 	triggers_arm_watch(job);
 	if (job->start_on_mount)
 		triggers_mount_watch(); /* runs for the broker's life once needed */
-	if ((job->n_keep_paths || job->n_keep_jobs) && triggers_want_running(job))
+	if ((job->n_keep_paths || job->n_keep_jobs) && !(job->keepalive_after_demand && !job->runs) &&
+	    triggers_want_running(job))
 		triggers_fire(job, "KeepAlive condition");
 }
 

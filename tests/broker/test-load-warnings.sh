@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # xpcctl load's warnings and --strict (a typo, an unsupported key, a macOS
-# key accepted silently), and KeepAlive.OtherJobEnabled driven by loads
-# and unloads, against a private broker.
+# key accepted silently), LimitLoadToHosts/FromHosts,
+# KeepAlive.AfterInitialDemand, and KeepAlive.OtherJobEnabled driven by
+# loads, against a private broker.
 # Usage: test-load-warnings.sh XPCD XPCCTL
 set -u
 xpcd=$1 xpcctl=$2
@@ -40,13 +41,16 @@ broker=$!
 for i in $(seq 100); do [ -S "$XPCD_SOCKET" ] && break; sleep 0.05; done
 
 # a typo and an unsupported key: loaded, with the warnings on xpcctl's stderr
-job typo.plist t.typo '<key>Runatload</key><true/><key>LimitLoadToHosts</key><array/>
-<key>KeepAlive</key><dict><key>NetworkState</key><true/><key>AfterInitialDemand</key><true/></dict>'
+job typo.plist t.typo '<key>Runatload</key><true/><key>LimitLoadToHardware</key><dict/>
+<key>KeepAlive</key><dict><key>NetworkState</key><true/><key>Bogus</key><true/></dict>
+<key>Sockets</key><dict><key>S</key><dict><key>SockPathName</key><string>'"$dir"'/s.sock</string>
+<key>Bonjour</key><true/></dict></dict>'
 check "load with warnings" 0 "$xpcctl" load "$dir/typo.plist"
 has "loaded t.typo" "$OUT" "load with warnings"
 has "warning: $dir/typo.plist: Runatload: unknown key ignored" "$ERR" "typo"
-has "LimitLoadToHosts: not supported on Linux" "$ERR" "unsupported key"
-has "AfterInitialDemand is not supported" "$ERR" "unsupported KeepAlive condition"
+has "LimitLoadToHardware: not supported on Linux" "$ERR" "unsupported key"
+has "KeepAlive: unknown condition Bogus ignored" "$ERR" "unknown KeepAlive condition"
+has "Sockets: Bonjour is not supported on Linux" "$ERR" "unsupported Sockets key"
 lacks "NetworkState" "$ERR" "NetworkState (ignored by launchd itself)"
 grep -q "typo.plist: Runatload: unknown key ignored" "$dir/xpcd.log" || { echo "FAIL: not in the broker log"; fail=1; }
 # --strict refuses it, and nothing is loaded
@@ -67,6 +71,20 @@ has "loaded t.mac" "$OUT" "silent keys"
 job bad.plist t.bad '<key>StartCalendarInterval</key><dict><key>Hour</key><integer>24</integer></dict>'
 check "load bad value" 1 "$xpcctl" load "$dir/bad.plist"
 has "StartCalendarInterval.Hour" "$ERR" "bad value"
+
+# LimitLoadToHosts / LimitLoadFromHosts
+job tohosts.plist t.tohosts '<key>LimitLoadToHosts</key><array><string>no-such-host.invalid</string></array>'
+check "LimitLoadToHosts elsewhere" 1 "$xpcctl" load "$dir/tohosts.plist"
+has "LimitLoadToHosts: not for this host" "$ERR" "LimitLoadToHosts"
+job tohere.plist t.tohere "<key>LimitLoadToHosts</key><array><string>$(hostname)</string></array>"
+check "LimitLoadToHosts here" 0 "$xpcctl" load "$dir/tohere.plist"
+job fromhosts.plist t.fromhosts '<key>LimitLoadFromHosts</key><array><string>no-such-host.invalid</string></array>'
+check "LimitLoadFromHosts elsewhere" 0 "$xpcctl" load "$dir/fromhosts.plist"
+# KeepAlive.AfterInitialDemand: not started at load, although SuccessfulExit implies RunAtLoad
+job demand.plist t.demand '<key>KeepAlive</key><dict><key>SuccessfulExit</key><false/><key>AfterInitialDemand</key><true/></dict>'
+check "load AfterInitialDemand" 0 "$xpcctl" load "$dir/demand.plist"
+sleep 0.3
+grep -q "t.demand: started" "$dir/xpcd.log" && { echo "FAIL: AfterInitialDemand job started at load"; fail=1; }
 
 # KeepAlive.OtherJobEnabled: runs while t.other is loaded
 job keeper.plist t.keeper '<key>KeepAlive</key><dict><key>OtherJobEnabled</key><dict><key>t.other</key><true/></dict></dict>'

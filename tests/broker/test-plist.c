@@ -159,7 +159,7 @@ static void test_launchd_keys(void)
 		"<key>TimeOut</key><integer>30</integer><key>LaunchOnlyOnce</key><true/>"
 		"<key>LaunchEvents</key><dict><key>com.apple.xpc.activity</key><dict><key>com.example.a</key>"
 		"<dict><key>Interval</key><integer>60</integer></dict></dict></dict>"
-		"<key>WaitForDebugger</key><true/><key>LimitLoadToHosts</key><array/><key>Runatload</key><true/>" TAIL;
+		"<key>WaitForDebugger</key><true/><key>LimitLoadToHardware</key><dict/><key>Runatload</key><true/>" TAIL;
 	PlistWarnings *w = calloc(1, sizeof(*w));
 	char err[512] = "";
 	Job *j = NULL;
@@ -188,7 +188,7 @@ static void test_launchd_keys(void)
 	REQUIRE(j->launch_events);
 	xpc_object_t stream = xpc_dictionary_get_value(j->launch_events, "com.apple.xpc.activity");
 	CHECK(stream && xpc_dictionary_get_int64(xpc_dictionary_get_value(stream, "com.example.a"), "Interval") == 60);
-	/* Bogus resource, LimitLoadToHosts, Runatload; WaitForDebugger is silent */
+	/* Bogus resource, LimitLoadToHardware, Runatload; WaitForDebugger is silent */
 	CHECK_EQ_INT(w->n, 3);
 	for (unsigned i = 0; i < w->n; i++)
 		CHECK(!strstr(w->text[i], "WaitForDebugger"));
