@@ -96,10 +96,11 @@ static void remote_set_error(char **ret_error, const char *what, const char *why
 }
 
 /* The TLS configuration of @options' XPC_LINUX_REMOTE_TLS_CONFIG file. */
+static _Thread_local const char *remote_tls_why; /* why the file did not load */
+
 static RemoteTls *remote_client_tls_file(const char *path, int *ret_err)
 {
-	const char *why;
-	RemoteTls *t = remote_tls_load_config(false, path, &why);
+	RemoteTls *t = remote_tls_load_config(false, path, &remote_tls_why);
 
 	if (!t)
 		*ret_err = EINVAL;
@@ -116,6 +117,7 @@ static RemoteTls *remote_client_tls(xpc_object_t options, int *ret_err)
 	RemoteTls *t;
 
 	*ret_err = 0;
+	remote_tls_why = NULL;
 	if (!options)
 		return NULL;
 	if (xpc_get_type(options) != XPC_TYPE_DICTIONARY) {
@@ -196,7 +198,7 @@ xpc_object_t xpc_linux_remote_copy_services_with_options(const char *host, uint1
 	if (ret_error)
 		*ret_error = NULL;
 	if (err) {
-		remote_set_error(ret_error, "bad options", strerror(err));
+		remote_set_error(ret_error, "bad options", remote_tls_why ? remote_tls_why : strerror(err));
 		errno = err;
 		return NULL;
 	}

@@ -539,6 +539,19 @@ static void scenario_cert(void)
 	CHECK(!xpc_linux_remote_copy_services_with_options("127.0.0.1", (uint16_t)port, psk, NULL) && errno == EPROTO);
 	CHECK(echo_once("127.0.0.1", "stranger.conf", 23) == 0);
 	CHECK(echo_once("127.0.0.1", "client.conf", 24) > 0); /* and the server goes on */
+	{ /* xpcctl --tls */
+		char cmd[1024], out[4096] = "";
+		FILE *f;
+		size_t n;
+
+		snprintf(cmd, sizeof(cmd), "%s --remote 127.0.0.1:%u --tls %s/client.conf send " NAME
+			 " '{\"op\": \"echo\", \"value\": 25}'", getenv("XPCCTL"), port, dir);
+		REQUIRE((f = popen(cmd, "re")));
+		n = fread(out, 1, sizeof(out) - 1, f);
+		out[n] = '\0';
+		CHECK_EQ_INT(pclose(f), 0);
+		CHECK(strstr(out, "\"value\": 25"));
+	}
 	xpc_release(psk);
 }
 
