@@ -84,6 +84,16 @@ XPC_EXPORT xpc_connection_t xpc_linux_remote_connection_create(const char *host,
 #define XPC_LINUX_REMOTE_TLS_PSK "TLSPSK"
 #define XPC_LINUX_REMOTE_TLS_CONFIG "TLSConfigFile"
 
+/*
+ * On the serving side: every message a remote peer sends reaches the local
+ * service (through xpc-remoted or an xpcd export) with this key set to the
+ * peer's address as accepted, "ADDR:PORT" ("[ADDR]:PORT" for IPv6); a value
+ * the peer put there itself is replaced.  Its presence tells a service the
+ * peer is remote (the connection's credentials are the xpc-remoted
+ * account's, never a remote user's).
+ */
+#define XPC_LINUX_REMOTE_PEER_ADDRESS_KEY "XPCRemotePeerAddress"
+
 XPC_LINUX_EXTENSION
 XPC_EXPORT xpc_object_t xpc_linux_remote_copy_services_with_options(const char *host, uint16_t port,
 								    xpc_object_t options, char **ret_error);

@@ -629,6 +629,17 @@ static int netns_client(const char *host, const char *p, const char *d)
 	CHECK(!xpc_linux_remote_copy_services("127.0.0.1", (uint16_t)port, NULL) && errno == ECONNREFUSED);
 	pid = echo_once(host, "client.conf", 31);
 	CHECK(pid > 0);
+	{ /* the service sees where the peer is: this namespace's address */
+		xpc_connection_t c = connect_to(host, "client.conf");
+		xpc_object_t r = c ? request(c, "echo", 32) : NULL;
+		const char *from = r && xpc_get_type(r) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_string(r, "remote") : NULL;
+
+		CHECK(from && !strncmp(from, NS_CLIENT_ADDR ":", strlen(NS_CLIENT_ADDR) + 1));
+		if (r)
+			xpc_release(r);
+		if (c)
+			finish_connection(c);
+	}
 	CHECK(!xpc_linux_remote_copy_services_with_options(host, (uint16_t)port, NULL, NULL) && errno == EPROTO);
 	printf("%lld\n", (long long)pid);
 	fflush(stdout);
