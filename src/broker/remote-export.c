@@ -57,9 +57,6 @@ static struct {
 	bool started, refresh_queued, throttled, stopping;
 	pid_t pid;
 	int watch_fd;
-	dispatch_source_t out;
-	char line[EXPORT_LINE];
-	size_t line_len;
 	const char *names[EXPORT_MAX_NAMES]; /* what the child serves (borrowed from its argv copy) */
 	char *argv_names[EXPORT_MAX_NAMES];
 	size_t n_names;
@@ -141,50 +138,66 @@ static void export_forget_names(void)
 
 /* ---- the child's output, into the log ------------------------------------ */
 
+/* One child's standard output (a child that exited may still have some
+ * unread while the next one starts: each has its own). */
+typedef struct ExportOut {
+	int fd;
+	dispatch_source_t src;
+	char line[EXPORT_LINE];
+	size_t len;
+} ExportOut;
+
 static void export_on_output(void *ctx)
 {
-	int fd = (int)(intptr_t)ctx;
+	ExportOut *o = ctx;
 	char buf[512];
-	ssize_t n = read(fd, buf, sizeof(buf));
+	ssize_t n = read(o->fd, buf, sizeof(buf));
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		dispatch_source_cancel(ex.out);
-		dispatch_release(ex.out);
-		ex.out = NULL;
+		dispatch_source_cancel(o->src);
 		return;
 	}
 	for (ssize_t i = 0; i < n; i++) {
 		if (buf[i] != '\n') {
-			if (ex.line_len < sizeof(ex.line) - 1)
-				ex.line[ex.line_len++] = buf[i];
+			if (o->len < sizeof(o->line) - 1)
+				o->line[o->len++] = buf[i];
 			continue;
 		}
-		ex.line[ex.line_len] = '\0';
-		broker_log("xpc-remoted: %s", ex.line);
-		ex.line_len = 0;
+		o->line[o->len] = '\0';
+		broker_log("xpc-remoted: %s", o->line);
+		o->len = 0;
 	}
 }
 
 static void export_on_output_cancel(void *ctx)
 {
-	close((int)(intptr_t)ctx);
+	ExportOut *o = ctx;
+
+	close(o->fd);
+	dispatch_release(o->src);
+	free(o);
 }
 
+/* Logs what the child writes on @fd (consumed). */
 static void export_watch_output(int fd)
 {
-	ex.line_len = 0;
+	ExportOut *o = calloc(1, sizeof(*o));
+
 	fcntl(fd, F_SETFL, O_NONBLOCK);
-	ex.out = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)fd, 0, dispatch_get_main_queue());
-	if (!ex.out) {
+	if (o)
+		o->src = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)fd, 0, dispatch_get_main_queue());
+	if (!o || !o->src) {
+		free(o);
 		close(fd);
 		return;
 	}
-	dispatch_set_context(ex.out, (void *)(intptr_t)fd);
-	dispatch_source_set_event_handler_f(ex.out, export_on_output);
-	dispatch_source_set_cancel_handler_f(ex.out, export_on_output_cancel);
-	dispatch_resume(ex.out);
+	o->fd = fd;
+	dispatch_set_context(o->src, o);
+	dispatch_source_set_event_handler_f(o->src, export_on_output);
+	dispatch_source_set_cancel_handler_f(o->src, export_on_output_cancel);
+	dispatch_resume(o->src);
 }
 
 /* ---- the child ------------------------------------------------------------- */

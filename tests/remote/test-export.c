@@ -9,9 +9,11 @@
  *   export  a private xpcd exports the remote-service job on 127.0.0.1:
  *           the discovery lists it, a remote request launches the job on
  *           demand, the job killed mid-request gives "Connection
- *           interrupted" and the next request starts it again; xpcd
- *           refuses a non-loopback address without TLS, and a TLS file
- *           without accepted peers; xpc-remoted ends with xpcd.
+ *           interrupted" and the next request starts it again; the
+ *           export follows the job (unloaded: its port closes; loaded
+ *           again: served again); xpcd refuses a non-loopback address
+ *           without TLS, and a TLS file without accepted peers;
+ *           xpc-remoted ends with xpcd.
  *   cert    the same xpcd with --remote-tls (certificates): accepted
  *           clients by fingerprint and by CA + subject; refused: a
  *           self-signed stranger, a CA-signed certificate with another
@@ -499,8 +501,25 @@ static void scenario_export(void)
 	}
 	finish_connection(c);
 	dispatch_release(done);
+	/* the export follows the jobs: unloaded, the child is stopped; loaded
+	 * again, a new child serves the name */
+	snprintf(text, sizeof(text), "%s unload " LABEL " >/dev/null", getenv("XPCCTL"));
+	CHECK_EQ_INT(system(text), 0);
+	for (int i = 0; i < 1000 && (hs = xpc_linux_remote_copy_services("127.0.0.1", (uint16_t)port, NULL)); i++) {
+		xpc_release(hs);
+		usleep(10000);
+	}
+	CHECK(!xpc_linux_remote_copy_services("127.0.0.1", (uint16_t)port, NULL) && errno == ECONNREFUSED);
+	snprintf(text, sizeof(text), "%s load %s/jobs/export.plist >/dev/null", getenv("XPCCTL"), dir);
+	CHECK_EQ_INT(system(text), 0);
+	for (int i = 0; i < 1000 && !(hs = xpc_linux_remote_copy_services("127.0.0.1", (uint16_t)port, NULL)); i++)
+		usleep(10000);
+	CHECK(hs && xpc_dictionary_get_dictionary(xpc_dictionary_get_dictionary(hs, "Services"), NAME));
+	if (hs)
+		xpc_release(hs);
+	CHECK(echo_once("127.0.0.1", NULL, 4) > 0);
 	/* xpc-remoted ends with the broker (its --watch-fd) */
-	snprintf(text, sizeof(text), "grep -o 'xpc-remoted: pid [0-9]*' %s | head -1 | cut -d' ' -f3", logpath);
+	snprintf(text, sizeof(text), "grep -o 'xpc-remoted: pid [0-9]* serves' %s | tail -1 | cut -d' ' -f3", logpath);
 	REQUIRE((f = popen(text, "re")));
 	CHECK(fscanf(f, "%d", &remoted) == 1 && remoted > 0);
 	pclose(f);
