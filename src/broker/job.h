@@ -49,6 +49,7 @@ typedef struct Job {
 	size_t n_allowed_uids;
 	gid_t *allowed_gids;         /* XPCDAllowedGroups (extension); NULL = no group rule */
 	size_t n_allowed_gids;       /* neither rule: anyone may look the names up */
+	bool remote_export;          /* XPCDRemoteExport (extension): serve the names as RemoteXPC */
 
 	/* runtime */
 	pid_t pid;          /* 0 when not running */
