@@ -51,6 +51,7 @@
 #include <xpc/xpc.h>
 
 #include "broker/job.h"
+#include "broker/remote-export.h"
 #include "private/xpc-private.h"
 
 #define CONTROL_MAX_LINKS 1024
@@ -683,6 +684,7 @@ void control_services_changed(void)
 	services_generation.tv_sec = now.tv_sec > services_generation.tv_sec ? now.tv_sec : services_generation.tv_sec + 1;
 	control_set_generation();
 	triggers_jobs_changed(); /* KeepAlive.OtherJobEnabled may hold now */
+	remote_export_changed();
 }
 
 /* Binds and listens on @tmp with @mode (set through the umask at bind, so

@@ -86,6 +86,7 @@ typedef struct Job {
 	bool enable_transactions;    /* EnableTransactions: the job's open transactions (launch.c) */
 	int inetd;                   /* inetdCompatibility: INETD_NONE, INETD_WAIT, INETD_NOWAIT */
 	xpc_object_t launch_events;  /* LaunchEvents: stream -> {name -> event}; NULL none */
+	bool remote_export;          /* XPCDRemoteExport (extension): serve the names as RemoteXPC */
 
 	/* runtime */
 	pid_t pid;          /* 0 when not running */

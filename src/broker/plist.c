@@ -9,7 +9,8 @@
  * ThrottleInterval, ExitTimeOut, Disabled, and the Linux extensions
  * XPCDAllowedUIDs (array of uids) and XPCDAllowedGroups (array of group
  * names or gids): who may look up the job's names; others get "denied"
- * (control.c).  Every other key of launchd.plist(5) goes to keys.c, which
+ * (control.c); XPCDRemoteExport (bool): serve the names to other hosts
+ * (remote-export.c).  Every other key of launchd.plist(5) goes to keys.c, which
  * honours it, accepts it silently (macOS-only) or with a warning
  * (unsupported); any other key is a warning ("unknown key").  Warnings go
  * to the caller's list (job_load_file_warn: `xpcctl load` prints them) or
@@ -353,6 +354,8 @@ static int parse_key(Loader *l, const char *k, plist_t v)
 		return parse_uids(l, v);
 	if (!strcmp(k, "XPCDAllowedGroups"))
 		return parse_gids(l, v);
+	if (!strcmp(k, "XPCDRemoteExport"))
+		return get_bool(l, k, v, &j->remote_export);
 	PlistCtx ctx = loader_ctx(l);
 	int r = keys_parse(&ctx, j, k, v);
 	if (r == 0)
