@@ -51,6 +51,7 @@
 #include <xpc/xpc.h>
 
 #include "broker/job.h"
+#include "broker/triggers.h"
 #include "broker/remote-export.h"
 #include "private/xpc-private.h"
 

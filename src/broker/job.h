@@ -123,51 +123,6 @@ void job_free(Job *job);
  * @warn instead of on stderr. */
 int job_load_file_warn(const char *path, Job **ret_job, PlistWarnings *warn, char *err, size_t errlen);
 
-/* keys.c: every top-level key of launchd.plist(5) but those plist.c reads */
-/*
- * keys_parse() - one top-level key
- * Return: 1 taken (honoured, or accepted: silently when it means nothing
- * on Linux, with a warning when it is not supported), 0 an unknown key,
- * -1 a bad value (ctx->err).
- */
-int keys_parse(PlistCtx *ctx, Job *job, const char *key, plist_t v);
-/* KeepAlive's dictionary keys beyond SuccessfulExit and Crashed: 1, 0, -1 as keys_parse. */
-int keys_parse_keepalive(PlistCtx *ctx, Job *job, const char *key, plist_t v);
-/* Frees what keys_parse allocated in @job. */
-void keys_free(Job *job);
-
-/* triggers.c: what starts a job besides check-ins and RunAtLoad */
-/* Creates the job's Sockets (jobs_add).  While booting, a socket that
- * cannot be made yet (an adopted instance of the previous broker still
- * holds the port) is logged and made when the job is next watched.
- * Return: 0, or -1 with @err. */
-int triggers_open(Job *job, bool booting, char *err, size_t errlen);
-/* The job is stopped (service_watch): its sockets (made now if they are
- * not yet) are watched; a connection starts it. */
-void triggers_watch_sockets(Job *job);
-/* Starts the timers (StartInterval, StartCalendarInterval) and path
- * watches of a loaded, enabled job, and starts it when a KeepAlive
- * condition or a queue directory asks for it. */
-void triggers_arm(Job *job);
-/* Stops them (disable, unload); unload closes the sockets too. */
-void triggers_disarm(Job *job, bool unload);
-/* After an exit: whether PathState, OtherJobEnabled or QueueDirectories
- * want the job running again. */
-bool triggers_want_running(Job *job);
-/* A job was loaded, unloaded, enabled or disabled: OtherJobEnabled
- * conditions may now hold. */
-void triggers_jobs_changed(void);
-/* Adds the job's triggers to @d (`xpcctl print`): start_interval,
- * calendar_next (local time), watch_paths, queue_directories, sockets
- * (name -> descriptors held), launch_events. */
-void triggers_describe(Job *job, xpc_object_t d);
-/* Starts the job for @why (a timer, a path), unless it runs. */
-void triggers_fire(void *job, const char *why);
-/* A socket of the job is ready (sockets.c): for inetdCompatibility
- * without Wait the connection is accepted for the next run; then
- * triggers_fire. */
-void triggers_socket_ready(void *job, const char *why);
-
 /* registry (registry.c) */
 Job *jobs_first(void);
 Job *jobs_find_label(const char *label);

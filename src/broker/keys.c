@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "broker/job.h"
+#include "broker/keys.h"
 
 typedef enum KeyStatus { KEY_ACCEPTED, KEY_UNSUPPORTED } KeyStatus;
 

@@ -42,6 +42,7 @@
 #include <sys/stat.h>
 
 #include "broker/job.h"
+#include "broker/keys.h"
 
 #define MAX_PLIST_SIZE (1u << 20)
 #define MAX_PLIST_NODES 100000u

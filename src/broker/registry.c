@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "broker/job.h"
+#include "broker/triggers.h"
 
 static Job *jobs;
 static Job *graveyard; /* unloaded jobs: pending timers may still name them */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "broker/job.h"
+#include "broker/triggers.h"
 #include "private/xpc-private.h"
 
 int service_open_channels(Job *job)

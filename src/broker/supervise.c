@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 
 #include "broker/job.h"
+#include "broker/triggers.h"
 #include "broker/remote-export.h"
 
 static dispatch_source_t sigchld_source;

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "broker/job.h"
+#include "broker/triggers.h"
 
 #define CALENDAR_RECHECK_S 60.0
 #define MOUNT_POLL_S 1
