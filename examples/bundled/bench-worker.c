@@ -7,7 +7,8 @@
  * Started by libxpc as bench-app's private instance when bench-app first
  * connects to "org.example.bench.worker"; xpc_main() serves the one
  * channel it was given and the process ends with the application.
- * Requests: { "op": "ping" } -> { "pid", "service" ($XPC_SERVICE_NAME) };
+ * Requests: { "op": "ping" } -> { "pid", "service" ($XPC_SERVICE_NAME),
+ * "mode" ($BENCH_WORKER_MODE, from the Info.plist) };
  * { "op": "sum", "data": DATA } -> { "sum": the bytes added up };
  * { "op": "crash" } -> the plug-in crashes (abort), for the demo of
  * XPC_ERROR_CONNECTION_INTERRUPTED.
@@ -37,6 +38,8 @@ static void answer(xpc_connection_t peer, xpc_object_t msg)
 	}
 	xpc_dictionary_set_int64(reply, "pid", getpid());
 	xpc_dictionary_set_string(reply, "service", getenv("XPC_SERVICE_NAME") ? getenv("XPC_SERVICE_NAME") : "");
+	/* from the bundle's Info.plist (XPCService.EnvironmentVariables) */
+	xpc_dictionary_set_string(reply, "mode", getenv("BENCH_WORKER_MODE") ? getenv("BENCH_WORKER_MODE") : "");
 	xpc_connection_send_message(peer, reply);
 	xpc_release(reply);
 }
