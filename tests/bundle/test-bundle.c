@@ -6,8 +6,8 @@
  *   test-bundle SCENARIO
  *
  * Lays out bundle-app ($BUNDLE_APP) with the service bench-worker
- * ($BENCH_WORKER, Info.plist $BENCH_INFO) in a fresh directory with
- * examples/bundled/make-bundle.py ($MAKE_BUNDLE), runs it from there and
+ * ($BENCH_WORKER, Info.plist $BENCH_INFO) in a fresh directory as
+ * examples/bundled/make-bundle.py does, runs it from there and
  * checks what it prints and which processes exist:
  *   apple        Apple's layout: request/reply, the worker is the app's
  *                child, with the bundle's environment and XPC_SERVICE_NAME
@@ -49,24 +49,61 @@ static void run_cmd(const char *fmt, ...)
 	REQUIRE(system(cmd) == 0);
 }
 
+/* mkdir -p @path, each directory 0755. */
+static void mkdirs(const char *path)
+{
+	char p[700];
+
+	snprintf(p, sizeof(p), "%s", path);
+	for (char *s = p + 1; *s; s++)
+		if (*s == '/') {
+			*s = 0;
+			mkdir(p, 0755);
+			*s = '/';
+		}
+	REQUIRE(mkdir(p, 0755) == 0 || errno == EEXIST);
+}
+
+/* Copies file @from to @to with @mode. */
+static void copy(const char *from, const char *to, mode_t mode)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC), out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	ssize_t n;
+
+	REQUIRE(in >= 0 && out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		REQUIRE(write(out, buf, (size_t)n) == n);
+	close(in);
+	close(out);
+}
+
+/* The layout examples/bundled/make-bundle.py makes, in C (no interpreter
+ * start per test). */
 static void layout(const char *kind)
 {
 	const char *base = strrchr(getenv("BUNDLE_APP"), '/') + 1;
+	char bindir[600], contents[700], path[800];
 
 	snprintf(dir, sizeof(dir), "/tmp/xpc-bundle-test.XXXXXX");
 	REQUIRE(mkdtemp(dir));
 	chmod(dir, 0755);
 	if (!strcmp(kind, "apple")) {
-		run_cmd("python3 %s apple %s/Test.app %s %s %s", getenv("MAKE_BUNDLE"), dir, getenv("BUNDLE_APP"),
-			getenv("BENCH_WORKER"), getenv("BENCH_INFO"));
-		snprintf(app_path, sizeof(app_path), "%s/Test.app/Contents/MacOS/%s", dir, base);
+		snprintf(bindir, sizeof(bindir), "%s/Test.app/Contents/MacOS", dir);
 		snprintf(xpc_dir, sizeof(xpc_dir), "%s/Test.app/Contents/XPCServices/org.example.bench.worker.xpc", dir);
 	} else {
-		run_cmd("python3 %s linux %s/usr %s %s %s", getenv("MAKE_BUNDLE"), dir, getenv("BUNDLE_APP"),
-			getenv("BENCH_WORKER"), getenv("BENCH_INFO"));
-		snprintf(app_path, sizeof(app_path), "%s/usr/bin/%s", dir, base);
+		snprintf(bindir, sizeof(bindir), "%s/usr/bin", dir);
 		snprintf(xpc_dir, sizeof(xpc_dir), "%s/usr/lib/%s/XPCServices/org.example.bench.worker.xpc", dir, base);
 	}
+	snprintf(app_path, sizeof(app_path), "%s/%s", bindir, base);
+	snprintf(contents, sizeof(contents), "%s/Contents/MacOS", xpc_dir);
+	mkdirs(bindir);
+	mkdirs(contents);
+	copy(getenv("BUNDLE_APP"), app_path, 0755);
+	snprintf(path, sizeof(path), "%s/bench-worker", contents);
+	copy(getenv("BENCH_WORKER"), path, 0755);
+	snprintf(path, sizeof(path), "%s/Contents/Info.plist", xpc_dir);
+	copy(getenv("BENCH_INFO"), path, 0644);
 }
 
 /* Starts the app with @scenario, its stdout on *ret_out (read end). */
