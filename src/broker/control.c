@@ -51,6 +51,7 @@
 #include <xpc/xpc.h>
 
 #include "broker/job.h"
+#include "broker/remote-export.h"
 #include "private/xpc-private.h"
 
 #define CONTROL_MAX_LINKS 1024
@@ -645,6 +646,7 @@ void control_services_changed(void)
 	clock_gettime(CLOCK_REALTIME, &now);
 	services_generation.tv_sec = now.tv_sec > services_generation.tv_sec ? now.tv_sec : services_generation.tv_sec + 1;
 	control_set_generation();
+	remote_export_changed();
 }
 
 /* Binds and listens on @tmp with @mode (set through the umask at bind, so

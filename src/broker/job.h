@@ -53,6 +53,7 @@ typedef struct Job {
 	gid_t *allowed_gids;         /* XPCDAllowedGroups (extension); NULL = no group rule */
 	size_t n_allowed_gids;       /* neither rule: anyone may look the names up */
 	void *activity_events;       /* LaunchEvents.com.apple.xpc.activity (plist_t), or NULL */
+	bool remote_export;          /* XPCDRemoteExport (extension): serve the names as RemoteXPC */
 
 	/* runtime */
 	pid_t pid;          /* 0 when not running */

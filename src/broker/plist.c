@@ -8,7 +8,8 @@
  * StandardInPath, StandardOutPath, StandardErrorPath, ThrottleInterval,
  * ExitTimeOut, Disabled, and the Linux extensions XPCDAllowedUIDs (array of
  * uids) and XPCDAllowedGroups (array of group names or gids): who may look
- * up the job's names; others get "denied" (control.c).  Keys that
+ * up the job's names; others get "denied" (control.c); XPCDRemoteExport
+ * (bool): serve the names to other hosts (remote-export.c).  Keys that
  * make sense only on macOS are accepted silently; any other key is reported
  * and ignored.  A wrong type or a missing Label/program is an error naming
  * the file and the key.
@@ -363,6 +364,8 @@ static int parse_key(Loader *l, const char *k, plist_t v)
 		return parse_gids(l, v);
 	if (!strcmp(k, "LaunchEvents"))
 		return parse_launch_events(l, v);
+	if (!strcmp(k, "XPCDRemoteExport"))
+		return get_bool(l, k, v, &j->remote_export);
 	for (size_t i = 0; ignored_keys[i]; i++)
 		if (!strcmp(k, ignored_keys[i]))
 			return 0;

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 
 #include "broker/job.h"
+#include "broker/remote-export.h"
 
 static dispatch_source_t sigchld_source;
 
@@ -72,6 +73,8 @@ static void on_sigchld(void *ctx)
 		Job *job = jobs_find_pid(pid);
 		if (job)
 			supervise_exited(job, status);
+		else
+			remote_export_reaped(pid, status);
 	}
 }
 
