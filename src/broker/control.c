@@ -230,7 +230,8 @@ static xpc_object_t describe_job(Job *job, int see, bool full)
 	xpc_dictionary_set_string(d, "state", job_state(job));
 	xpc_dictionary_set_bool(d, "disabled", job->disabled);
 	for (size_t i = 0; i < job->n_services; i++)
-		xpc_array_set_string(names, XPC_ARRAY_APPEND, job->services[i].name);
+		if (!job->services[i].hidden)
+			xpc_array_set_string(names, XPC_ARRAY_APPEND, job->services[i].name);
 	xpc_dictionary_set_value(d, "services", names);
 	xpc_release(names);
 	if (see != SEE_ALL)

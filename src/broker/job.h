@@ -29,7 +29,10 @@ typedef struct JobService {
 	int recv_fd; /* R: inherited by the job; watched while it is not running */
 	int send_fd; /* W: endpoints handed out by lookups are duplicates */
 	dispatch_source_t watch; /* READ source on R while the job is stopped */
+	bool hidden; /* the job's activity channel (activity.c): never looked up or listed */
 } JobService;
+
+typedef struct JobActivities JobActivities; /* activity.c */
 
 enum { KEEPALIVE_UNSET = -1 };
 enum { INETD_NONE, INETD_WAIT, INETD_NOWAIT };
@@ -86,6 +89,7 @@ typedef struct Job {
 	bool enable_transactions;    /* EnableTransactions: the job's open transactions (launch.c) */
 	int inetd;                   /* inetdCompatibility: INETD_NONE, INETD_WAIT, INETD_NOWAIT */
 	xpc_object_t launch_events;  /* LaunchEvents: stream -> {name -> event}; NULL none */
+	void *activity_events;       /* LaunchEvents.com.apple.xpc.activity (plist_t), or NULL */
 	bool remote_export;          /* XPCDRemoteExport (extension): serve the names as RemoteXPC */
 
 	/* runtime */
@@ -106,6 +110,7 @@ typedef struct Job {
 	int inetd_conn;                   /* nowait: the accepted connection for the next run, -1 */
 	_Atomic long *transactions;       /* EnableTransactions: the running job's count, shared; NULL */
 	bool triggers_armed;
+	JobActivities *activities;  /* activity.c: the activities' schedule, or NULL */
 	struct Job *next;
 } Job;
 
@@ -122,6 +127,26 @@ void job_free(Job *job);
 /* job_load_file(), with the warnings (unknown or unsupported keys) in
  * @warn instead of on stderr. */
 int job_load_file_warn(const char *path, Job **ret_job, PlistWarnings *warn, char *err, size_t errlen);
+
+/* activity-plist.c: LaunchEvents -> com.apple.xpc.activity (@stream: its
+ * plist_t value) checked and kept in job->activity_events.  Return: 0, or
+ * -1 with @err naming the key. */
+#define ACTIVITY_MAX_PER_JOB 64
+int activity_plist_parse(Job *job, void *stream, char *err, size_t errlen);
+void activity_plist_free(Job *job);
+
+/* activity.c (docs/activities.md) */
+/* The test clock (XPC_ACTIVITY_TIME_SCALE of a private broker; main.c). */
+void activity_set_time_scale(const char *text);
+/* After the job's channels are open: its activity channel, and the
+ * schedule.  Return: 0, or -1 with errno (then activity_job_unloaded). */
+int activity_job_loaded(Job *job);
+void activity_job_started(Job *job);  /* launch.c: link and hello */
+void activity_job_stopping(Job *job); /* SIGTERM coming: runs asked to defer */
+void activity_job_exited(Job *job);   /* supervise.c, before any relaunch */
+void activity_job_unloaded(Job *job); /* the channels are closed */
+/* The activities for `print` (+1 array), or NULL when the job has none. */
+xpc_object_t activity_describe(Job *job);
 
 /* registry (registry.c) */
 Job *jobs_first(void);

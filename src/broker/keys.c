@@ -26,8 +26,8 @@
  *
  * LaunchEvents is kept as an XPC dictionary, stream -> { event name ->
  * event dictionary }, in job->launch_events: the hook for the streams
- * xpcd serves (com.apple.xpc.activity is the activity helper's); no stream
- * is served by this file.
+ * xpcd serves.  plist.c gives com.apple.xpc.activity to activity-plist.c
+ * first, then every stream here; no stream is served by this file.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -568,6 +568,7 @@ static void launch_now(Job *job)
 	clock_gettime(CLOCK_MONOTONIC, &job->last_start);
 	broker_log("%s: started, pid %d", job->label, (int)pid);
 	jobs_save_state();
+	activity_job_started(job);
 }
 
 static void launch_deferred(void *ctx)
@@ -626,6 +627,7 @@ void launch_stop(Job *job)
 	if (!job->pid || job->stopping)
 		return;
 	job->stopping = true;
+	activity_job_stopping(job);
 	if (job->transactions && atomic_load(job->transactions) <= 0) {
 		broker_log("%s: no open transaction (EnableTransactions): SIGKILL", job->label);
 		launch_signal(job, SIGKILL);

@@ -315,6 +315,22 @@ static int parse_gids(Loader *l, plist_t v)
 	return 0;
 }
 
+/* LaunchEvents: the com.apple.xpc.activity stream (activity-plist.c);
+ * other streams are accepted and have no events on Linux. */
+static int parse_launch_events(Loader *l, plist_t v)
+{
+	plist_t acts;
+	char what[512];
+
+	if (plist_get_node_type(v) != PLIST_DICT)
+		return fail(l, "LaunchEvents", "must be a dictionary of event streams");
+	acts = plist_dict_get_item(v, "com.apple.xpc.activity");
+	if (acts && activity_plist_parse(l->job, acts, what, sizeof(what)) < 0)
+		return fail(l, NULL, "%s", what);
+	PlistCtx ctx = loader_ctx(l); /* and every stream, kept as XPC (keys.c) */
+	return keys_parse(&ctx, l->job, "LaunchEvents", v) < 0 ? -1 : 0;
+}
+
 static int parse_key(Loader *l, const char *k, plist_t v)
 {
 	Job *j = l->job;
@@ -355,6 +371,8 @@ static int parse_key(Loader *l, const char *k, plist_t v)
 		return parse_uids(l, v);
 	if (!strcmp(k, "XPCDAllowedGroups"))
 		return parse_gids(l, v);
+	if (!strcmp(k, "LaunchEvents"))
+		return parse_launch_events(l, v);
 	if (!strcmp(k, "XPCDRemoteExport"))
 		return get_bool(l, k, v, &j->remote_export);
 	PlistCtx ctx = loader_ctx(l);
@@ -630,5 +648,6 @@ void job_free(Job *job)
 	free(job->allowed_uids);
 	free(job->allowed_gids);
 	keys_free(job);
+	activity_plist_free(job);
 	free(job);
 }

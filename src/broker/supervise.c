@@ -63,6 +63,7 @@ void supervise_exited(Job *job, int status)
 	job->stopping = false;
 	job->last_status = status;
 	jobs_save_state();
+	activity_job_exited(job);
 	if (job->unloading) {
 		jobs_remove(job);
 		return;
