@@ -104,34 +104,29 @@ void peer_dispose(xpc_connection_t c)
 
 /* ---- the public getters ---- */
 
-uid_t xpc_connection_get_euid(xpc_connection_t c)
+static ConnPeer peer_snapshot(xpc_connection_t c)
 {
-	uid_t v;
+	ConnPeer p;
 
 	conn_lock(c);
-	v = c->peer.uid;
+	p = c->peer;
 	conn_unlock(c);
-	return v;
+	return p;
+}
+
+uid_t xpc_connection_get_euid(xpc_connection_t c)
+{
+	return peer_snapshot(c).uid;
 }
 
 gid_t xpc_connection_get_egid(xpc_connection_t c)
 {
-	gid_t v;
-
-	conn_lock(c);
-	v = c->peer.gid;
-	conn_unlock(c);
-	return v;
+	return peer_snapshot(c).gid;
 }
 
 pid_t xpc_connection_get_pid(xpc_connection_t c)
 {
-	pid_t v;
-
-	conn_lock(c);
-	v = c->peer.pid;
-	conn_unlock(c);
-	return v;
+	return peer_snapshot(c).pid;
 }
 
 au_asid_t xpc_connection_get_asid(xpc_connection_t c)
