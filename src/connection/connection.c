@@ -491,6 +491,7 @@ static void conn_reconnect_locked(xpc_connection_t c)
  */
 static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
 {
+	bool sync_caller = p && p->sync; /* (p may be answered, and gone, below) */
 	ConnError e;
 	SendJob j;
 
@@ -507,7 +508,7 @@ static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
 		e = send_job_locked(c, &j, p);
 		if (j.schedule_flush)
 			conn_schedule_flush_locked(c);
-		sync_after_send_locked(c, p && p->sync);
+		sync_after_send_locked(c, sync_caller);
 		if (e == CONN_OK)
 			conn_flushed_locked(c, CONN_OK, j.progress);
 	}
