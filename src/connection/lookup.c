@@ -11,8 +11,8 @@
  * { "xpcd.error": TEXT } and close the link: the event handler keeps TEXT,
  * and the caller waits for the link's final INVALID, which comes after
  * every event read before it, so TEXT is known when the reason is made.
- * Which broker is asked, and whether it is trusted, is service.c's rule
- * (service_broker_path, service_connect_broker; docs/security.md).
+ * Which broker is asked, and whether it is trusted, is named.c's rule
+ * (named_broker_path, named_connect_broker; docs/security.md).
  */
 #include "connection/internal.h"
 
@@ -59,8 +59,8 @@ xpc_endpoint_t connection_lookup_service(const char *name, bool privileged, char
 	int fd;
 
 	*ret_reason = NULL;
-	service_broker_path(privileged, path, sizeof(path), &system);
-	fd = service_connect_broker(path, system, why, sizeof(why)); /* trusted brokers only */
+	named_broker_path(privileged, path, sizeof(path), &system);
+	fd = named_connect_broker(path, system, why, sizeof(why)); /* trusted brokers only */
 	if (fd < 0) {
 		*ret_reason = strdup(why);
 		return NULL;
@@ -69,7 +69,7 @@ xpc_endpoint_t connection_lookup_service(const char *name, bool privileged, char
 	b = connection_create_from_socket(fd, NULL);
 	msg = lookup_request(name ? name : "");
 	if (!ended || !b || !msg) {
-		*ret_reason = strdup("limit exceeded: out of memory");
+		*ret_reason = strdup(conn_strerror(CONN_E_NO_MEMORY));
 		goto out;
 	}
 	xpc_connection_set_event_handler(b, ^(xpc_object_t ev) {

@@ -438,9 +438,7 @@ static int raw_endpoint(const char *name)
 static int raw_link(const char *name)
 {
 	int w = raw_endpoint(name), fd = -1;
-	const char *why = NULL;
-
-	REQUIRE_OK(conn_checkin(w, true, &fd, &why) == 0);
+	REQUIRE_OK(checkin_make(w, true, &fd) == CONN_OK);
 	close(w);
 	return fd;
 }
