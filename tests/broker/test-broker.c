@@ -29,6 +29,7 @@
 #include "broker-common.h"
 #include "connection/connection.h"
 #include "harness.h"
+#include "shared/xpcd-protocol.h"
 
 #define NAME "org.xpc.test.echo"
 
@@ -95,7 +96,7 @@ static int64_t echo_pid(xpc_connection_t c, int64_t value)
 	int64_t pid = -1;
 
 	if (xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_int64(r, "value") == value)
-		pid = xpc_dictionary_get_int64(r, "pid");
+		pid = xpc_dictionary_get_int64(r, XPCD_KEY_PID);
 	xpc_release(r);
 	return pid;
 }
@@ -111,7 +112,7 @@ static int64_t echo_pid_resending(xpc_connection_t c, int64_t value, int tries)
 		bool interrupted = r == XPC_ERROR_CONNECTION_INTERRUPTED;
 
 		if (xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_int64(r, "value") == value)
-			pid = xpc_dictionary_get_int64(r, "pid");
+			pid = xpc_dictionary_get_int64(r, XPCD_KEY_PID);
 		xpc_release(r);
 		if (!interrupted)
 			return pid;
@@ -143,10 +144,10 @@ static bool broker_request(const char *op, const char *label)
 	});
 	xpc_connection_resume(b);
 	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
-	xpc_dictionary_set_string(msg, "xpcd.op", op);
-	xpc_dictionary_set_string(msg, "label", label);
+	xpc_dictionary_set_string(msg, XPCD_KEY_OP, op);
+	xpc_dictionary_set_string(msg, XPCD_KEY_LABEL, label);
 	xpc_object_t r = xpc_connection_send_message_with_reply_sync(b, msg);
-	ok = xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_bool(r, "ok");
+	ok = xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_bool(r, XPCD_KEY_OK);
 	xpc_release(r);
 	xpc_release(msg);
 	close_conn(b);

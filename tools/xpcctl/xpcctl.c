@@ -31,6 +31,7 @@
 #include <xpc/xpc.h>
 
 #include "private/xpc-private.h"
+#include "shared/xpcd-protocol.h"
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
@@ -154,7 +155,7 @@ static xpc_object_t request(xpc_object_t req)
 		fprintf(stderr, "xpcctl: the broker did not answer (%s)\n", why ? why : "connection lost");
 		exit(EXIT_UNREACHABLE);
 	}
-	if ((err = xpc_dictionary_get_string(reply, "error"))) {
+	if ((err = xpc_dictionary_get_string(reply, XPCD_KEY_ERROR))) {
 		fprintf(stderr, "xpcctl: %s\n", err);
 		exit(EXIT_REFUSED);
 	}
@@ -167,23 +168,23 @@ static xpc_object_t op(const char *name, const char *label)
 {
 	xpc_object_t req = xpc_dictionary_create(NULL, NULL, 0);
 
-	xpc_dictionary_set_string(req, "xpcd.op", name);
+	xpc_dictionary_set_string(req, XPCD_KEY_OP, name);
 	if (label)
-		xpc_dictionary_set_string(req, "label", label);
+		xpc_dictionary_set_string(req, XPCD_KEY_LABEL, label);
 	return req;
 }
 
 static int cmd_list(void)
 {
-	xpc_object_t reply = request(op("list", NULL));
-	xpc_object_t jobs = xpc_dictionary_get_array(reply, "jobs");
+	xpc_object_t reply = request(op(XPCD_OP_LIST, NULL));
+	xpc_object_t jobs = xpc_dictionary_get_array(reply, XPCD_KEY_JOBS);
 
 	printf("%-8s %-8s %s\n", "PID", "STATUS", "LABEL");
 	for (size_t i = 0; i < xpc_array_get_count(jobs); i++) {
 		xpc_object_t j = xpc_array_get_value(jobs, i);
-		int64_t pid = xpc_dictionary_get_int64(j, "pid");
+		int64_t pid = xpc_dictionary_get_int64(j, XPCD_JOB_PID);
 		/* absent from the jobs of other users (docs/broker.md): "-" */
-		int64_t st = xpc_dictionary_get_value(j, "last_exit_status") ? xpc_dictionary_get_int64(j, "last_exit_status")
+		int64_t st = xpc_dictionary_get_value(j, XPCD_JOB_LAST_EXIT_STATUS) ? xpc_dictionary_get_int64(j, XPCD_JOB_LAST_EXIT_STATUS)
 									       : -1;
 		char pids[24] = "-", sts[24] = "-";
 		if (pid)
@@ -192,7 +193,7 @@ static int cmd_list(void)
 			snprintf(sts, sizeof(sts), "SIG%d", WTERMSIG((int)st));
 		else if (st >= 0)
 			snprintf(sts, sizeof(sts), "%d", WEXITSTATUS((int)st));
-		printf("%-8s %-8s %s\n", pids, sts, xpc_dictionary_get_string(j, "label"));
+		printf("%-8s %-8s %s\n", pids, sts, xpc_dictionary_get_string(j, XPCD_JOB_LABEL));
 	}
 	xpc_release(reply);
 	return 0;
@@ -215,8 +216,8 @@ static int print_json(xpc_object_t obj)
 
 static int cmd_print(const char *label)
 {
-	xpc_object_t reply = request(op("print", label));
-	int r = print_json(xpc_dictionary_get_value(reply, "job"));
+	xpc_object_t reply = request(op(XPCD_OP_PRINT, label));
+	int r = print_json(xpc_dictionary_get_value(reply, XPCD_KEY_JOB));
 
 	xpc_release(reply);
 	return r;
@@ -231,16 +232,16 @@ static int cmd_simple(const char *name, const char *label)
 static int cmd_load(const char *path)
 {
 	char abs[PATH_MAX];
-	xpc_object_t req = op("load", NULL), reply;
+	xpc_object_t req = op(XPCD_OP_LOAD, NULL), reply;
 
 	if (!realpath(path, abs)) {
 		fprintf(stderr, "xpcctl: %s: %s\n", path, strerror(errno));
 		xpc_release(req);
 		return EXIT_REFUSED;
 	}
-	xpc_dictionary_set_string(req, "path", abs);
+	xpc_dictionary_set_string(req, XPCD_KEY_PATH, abs);
 	reply = request(req);
-	printf("loaded %s\n", xpc_dictionary_get_string(reply, "label"));
+	printf("loaded %s\n", xpc_dictionary_get_string(reply, XPCD_KEY_LABEL));
 	xpc_release(reply);
 	return 0;
 }
@@ -266,7 +267,7 @@ static int signal_number(const char *s)
 
 static int cmd_kill(const char *sig, const char *label)
 {
-	xpc_object_t req = op("kill", label);
+	xpc_object_t req = op(XPCD_OP_KILL, label);
 	int n = signal_number(sig);
 
 	if (n <= 0) {
@@ -274,30 +275,30 @@ static int cmd_kill(const char *sig, const char *label)
 		xpc_release(req);
 		return EXIT_USAGE;
 	}
-	xpc_dictionary_set_int64(req, "signal", n);
+	xpc_dictionary_set_int64(req, XPCD_KEY_SIGNAL, n);
 	xpc_release(request(req));
 	return 0;
 }
 
 static int cmd_kickstart(bool kill_first, const char *label)
 {
-	xpc_object_t req = op("kickstart", label), reply;
+	xpc_object_t req = op(XPCD_OP_KICKSTART, label), reply;
 
-	xpc_dictionary_set_bool(req, "kill", kill_first);
+	xpc_dictionary_set_bool(req, XPCD_KEY_KILL, kill_first);
 	reply = request(req);
-	printf("%s: pid %lld\n", label, (long long)xpc_dictionary_get_int64(reply, "pid"));
+	printf("%s: pid %lld\n", label, (long long)xpc_dictionary_get_int64(reply, XPCD_KEY_PID));
 	xpc_release(reply);
 	return 0;
 }
 
 static int cmd_lookup(const char *name)
 {
-	xpc_object_t req = op("lookup", NULL), reply;
+	xpc_object_t req = op(XPCD_OP_LOOKUP, NULL), reply;
 
-	xpc_dictionary_set_string(req, "name", name);
+	xpc_dictionary_set_string(req, XPCD_KEY_NAME, name);
 	reply = request(req);
 	printf("%s: vended by the broker (%s)\n", name,
-	       xpc_get_type(xpc_dictionary_get_value(reply, "endpoint")) == XPC_TYPE_ENDPOINT ? "endpoint received"
+	       xpc_get_type(xpc_dictionary_get_value(reply, XPCD_KEY_ENDPOINT)) == XPC_TYPE_ENDPOINT ? "endpoint received"
 											   : "no endpoint");
 	xpc_release(reply);
 	return 0;

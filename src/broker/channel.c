@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * service.c - the listener channel of each MachServices name, and on-demand
- * launch (docs/services.md).
+ * channel.c - the listener channel of each MachServices name
+ * (docs/services.md).
  *
  * xpcd makes one listener pair (R, W) per name when it loads the job and
  * keeps both for as long as the job is loaded.  Lookups hand out duplicates
@@ -8,13 +9,16 @@
  * check-in queued in R's socket buffer makes it readable, which starts the
  * job; the job then reads every queued check-in, so none is lost across a
  * launch or a crash.  While the job runs R is not watched (the job reads it).
+ * What a check-in does is decided above (supervise.c): channel_watch takes
+ * the handler.  A leaf: it calls no other broker file.
  */
 #include <unistd.h>
 
+#include "broker/channel.h"
 #include "broker/job.h"
 #include "private/xpc-private.h"
 
-int service_open_channels(Job *job)
+int channel_open(Job *job)
 {
 	for (size_t i = 0; i < job->n_services; i++) {
 		JobService *s = &job->services[i];
@@ -24,26 +28,7 @@ int service_open_channels(Job *job)
 	return 0;
 }
 
-static void on_checkin(void *ctx)
-{
-	Job *job = ctx;
-
-	if (job->adopted && job->pid) {
-		/* an instance left by an earlier broker reads the old channels:
-		 * replace it rather than run two (docs/broker.md) */
-		broker_log("%s: check-in for an adopted instance: replacing pid %d", job->label, (int)job->pid);
-		service_unwatch(job);
-		launch_stop(job);
-		return;
-	}
-	if (job->pid || job->launch_pending)
-		return;
-	broker_log("%s: check-in queued, launching on demand", job->label);
-	service_unwatch(job);
-	launch_job(job);
-}
-
-void service_watch(Job *job)
+void channel_watch(Job *job, dispatch_function_t on_checkin)
 {
 	if (job->disabled)
 		return;
@@ -61,7 +46,7 @@ void service_watch(Job *job)
 	}
 }
 
-void service_unwatch(Job *job)
+void channel_unwatch(Job *job)
 {
 	for (size_t i = 0; i < job->n_services; i++) {
 		JobService *s = &job->services[i];
@@ -73,7 +58,7 @@ void service_unwatch(Job *job)
 	}
 }
 
-void service_close_channels(Job *job)
+void channel_close(Job *job)
 {
 	for (size_t i = 0; i < job->n_services; i++) {
 		JobService *s = &job->services[i];
@@ -86,5 +71,5 @@ void service_close_channels(Job *job)
 			close(s->send_fd);
 		s->recv_fd = s->send_fd = -1;
 	}
-	service_unwatch(job);
+	channel_unwatch(job);
 }

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * channel.h - the listener pair (R, W) of each MachServices name and the
+ * watch on R while the job is stopped (channel.c).
+ */
+#ifndef XPC_BROKER_CHANNEL_H
+#define XPC_BROKER_CHANNEL_H
+
+#include <dispatch/dispatch.h>
+
+#include "broker/job.h"
+
+/* Makes the pair of every name of @job.  Return: 0, or -1 with errno
+ * (the pairs made so far stay: channel_close() frees them). */
+int channel_open(Job *job);
+/* Watches every R of @job (not of a disabled one): a check-in queued in
+ * one calls @on_checkin(@job) on the main queue. */
+void channel_watch(Job *job, dispatch_function_t on_checkin);
+void channel_unwatch(Job *job);
+/* Closes both ends of every pair (R once its watch let go of it). */
+void channel_close(Job *job);
+
+#endif

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * supervise.h - a job's life in the broker: add, check-in, exit, adoption,
+ * removal (supervise.c).
+ */
+#ifndef XPC_BROKER_SUPERVISE_H
+#define XPC_BROKER_SUPERVISE_H
+
+#include <dispatch/dispatch.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "broker/job.h"
+
+struct Broker;
+
+typedef struct Supervisor {
+	dispatch_source_t sigchld; /* SIGCHLD on the main queue */
+	bool booting;              /* jobs are started only after supervise_boot_done */
+} Supervisor;
+
+/* Reaps children on SIGCHLD from now on (SIGCHLD blocked by the caller). */
+void supervise_start(struct Broker *b);
+/*
+ * supervise_add() - load @job (taking ownership) into @b
+ * Return: 0, or -1 with @err filled and @job freed.  Once booted, a
+ *         RunAtLoad/KeepAlive job starts, another one's names are watched.
+ */
+int supervise_add(struct Broker *b, Job *job, char *err, size_t errlen);
+/* Stops and removes @job (moved to the graveyard once it has exited). */
+void supervise_remove(Job *job);
+/* Watches @job's names: a check-in starts it (or replaces an adopted one). */
+void supervise_watch(Job *job);
+/* @job's process ended with wait status @status: relaunch, watch or free. */
+void supervise_exited(Job *job, int status);
+/* Adopts the running instances recorded in the state file (once the job
+ * directories are loaded). */
+void supervise_recover(struct Broker *b);
+/* Ends booting: starts the RunAtLoad/KeepAlive jobs, watches the others. */
+void supervise_boot_done(struct Broker *b);
+
+#endif
