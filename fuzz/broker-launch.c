@@ -1,6 +1,8 @@
 /*
- * broker-launch.c - a process double for fuzz-broker: launch_job(),
- * launch_signal() and launch_stop() of src/broker/launch.c without fork.
+ * broker-launch.c - a process double for fuzz-broker: launch_start(),
+ * launch_collect(), launch_record_failure(), launch_signal() and
+ * launch_stop() of src/broker/launch.c without fork (and without
+ * src/broker/spawn.c and output.c).
  *
  * The fuzzer drives the broker's request handler in-process, thousands of
  * times a second; real launches would fork and exec.  Here a launch gives
@@ -14,7 +16,6 @@
 #include <time.h>
 
 #include "broker/broker.h"
-#include "broker/channel.h"
 #include "broker/launch.h"
 #include "broker/registry.h"
 #include "broker/supervise.h"
@@ -68,17 +69,25 @@ size_t fuzz_launch_reap(void)
 	return done;
 }
 
-int launch_job(Job *job)
+int launch_start(Job *job)
 {
-	if (job->disabled || job->unloading)
-		return -1;
-	if (job->pid || job->launch_pending)
-		return 0;
-	channel_unwatch(job);
 	job->pid = next_pid++;
 	job->runs++;
+	job->fail_step = job->fail_errno = 0;
 	clock_gettime(CLOCK_MONOTONIC, &job->last_start);
 	return 0;
+}
+
+void launch_collect(Job *job)
+{
+	(void)job;
+}
+
+void launch_record_failure(Job *job, int step, int err)
+{
+	job->fail_step = step;
+	job->fail_errno = err;
+	job->fail_counted = false;
 }
 
 static bool ends_process(int sig)

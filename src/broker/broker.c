@@ -6,18 +6,21 @@
  * order: the directory and its lock first (a second broker on the same
  * socket exits before touching anything), then the job directories, the
  * adoption of running instances left by an earlier broker, the start of
- * RunAtLoad/KeepAlive jobs, and last the socket.  The top of the broker's
+ * RunAtLoad/KeepAlive jobs, and last the socket (made here, or passed by
+ * systemd: notify.c), after which the service manager is told READY=1.
+ * SIGHUP rescans the job directories (jobdirs.c).  The top of the broker's
  * files: nothing below calls it.
  */
-#include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "broker/broker.h"
+#include "broker/jobdirs.h"
 #include "broker/log.h"
-#include "broker/plist.h"
+#include "broker/notify.h"
 
 void broker_init(Broker *b, const BrokerConfig *config)
 {
@@ -27,27 +30,7 @@ void broker_init(Broker *b, const BrokerConfig *config)
 	b->supervisor.booting = true;
 	clients_init(&b->clients, b);
 	listener_init(&b->listener, &b->clients, &b->rundir);
-}
-
-/* Loads the *.plist files of @dir in name order; a bad one is reported and
- * skipped. */
-static void broker_load_dir(Broker *b, const char *dir)
-{
-	struct dirent **names = NULL;
-	int n = scandir(dir, &names, NULL, alphasort);
-	char path[4096], err[1024];
-
-	for (int i = 0; i < n; i++) {
-		Job *job = NULL;
-		size_t len = strlen(names[i]->d_name);
-		if (len > 6 && !strcmp(names[i]->d_name + len - 6, ".plist")) {
-			snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-			if (plist_load_job(path, &job, err, sizeof(err)) < 0 || supervise_add(b, job, err, sizeof(err)) < 0)
-				fprintf(stderr, "xpcd: %s\n", err);
-		}
-		free(names[i]);
-	}
-	free(names);
+	b->reload_file = jobdirs_load_file;
 }
 
 static void on_term(void *ctx)
@@ -56,22 +39,49 @@ static void on_term(void *ctx)
 	exit(0);
 }
 
-static void broker_catch(Broker *b, int sig)
+static void on_hup(void *ctx)
+{
+	jobdirs_reload(ctx, NULL);
+}
+
+static void broker_catch(Broker *b, int sig, dispatch_function_t handler)
 {
 	dispatch_source_t s = dispatch_source_create(DISPATCH_SOURCE_TYPE_SIGNAL, (uintptr_t)sig, 0,
 						     dispatch_get_main_queue());
 
 	dispatch_set_context(s, b);
-	dispatch_source_set_event_handler_f(s, on_term);
+	dispatch_source_set_event_handler_f(s, handler);
 	dispatch_resume(s);
+}
+
+/* The socket systemd passed (xpcd.socket), if any: its path becomes the
+ * broker's.  Return: the descriptor, -1 none, -2 refused (printed). */
+static int broker_activated(Broker *b)
+{
+	int fd = notify_listen_fd();
+
+	if (fd < 0)
+		return fd;
+	if (listener_bound_path(fd, b->activated_path, sizeof(b->activated_path)) < 0) {
+		fprintf(stderr, "xpcd: socket activation: the socket passed has no path: refused\n");
+		return -2;
+	}
+	if (b->config.socket_path && strcmp(b->config.socket_path, b->activated_path))
+		fprintf(stderr, "xpcd: socket activation: serving %s (passed by systemd), not %s\n",
+			b->activated_path, b->config.socket_path);
+	b->config.socket_path = b->activated_path;
+	return fd;
 }
 
 int broker_run(Broker *b)
 {
 	const BrokerConfig *cfg = &b->config;
 	const LinkLimits *lim = users_limits(&b->clients.users);
+	int activated = broker_activated(b);
 	char err[1024];
 
+	if (activated == -2)
+		return 1;
 	/* first of all: the socket's directory is ours, and no other broker
 	 * serves this socket */
 	if (rundir_open(&b->rundir, cfg->socket_path, err, sizeof(err)) < 0) {
@@ -83,22 +93,26 @@ int broker_run(Broker *b)
 		return 1;
 	}
 	supervise_start(b);
-	for (size_t i = 0; i < cfg->n_job_dirs; i++)
-		broker_load_dir(b, cfg->job_dirs[i]);
+	jobdirs_load(b);
 	supervise_recover(b);
 	supervise_boot_done(b);
-	if (listener_open(&b->listener, cfg->socket_path, cfg->socket_mode) < 0)
+	if (activated >= 0 ? listener_adopt(&b->listener, activated) < 0
+			   : listener_open(&b->listener, cfg->socket_path, cfg->socket_mode) < 0)
 		return 1;
 	clients_start(&b->clients);
-	broker_catch(b, SIGTERM);
-	broker_catch(b, SIGINT);
-	log_line(LOG_INFO, "listening on %s (%u client links, %u per user, idle timeout %u ms)", cfg->socket_path,
-		 lim->max_links, lim->per_user, cfg->idle_ms);
+	broker_catch(b, SIGTERM, on_term);
+	broker_catch(b, SIGINT, on_term);
+	broker_catch(b, SIGHUP, on_hup);
+	log_line(LOG_INFO, "listening on %s%s (%u client links, %u per user, idle timeout %u ms)", cfg->socket_path,
+		 b->listener.activated ? " (passed by systemd)" : "", lim->max_links, lim->per_user, cfg->idle_ms);
+	if (notify_send("READY=1") < 0)
+		log_line(LOG_WARNING, "NOTIFY_SOCKET: %s", strerror(errno));
 	dispatch_main();
 }
 
 void broker_stop(Broker *b)
 {
+	notify_send("STOPPING=1");
 	log_line(LOG_INFO, "terminating (running jobs keep running; a new broker adopts them)");
 	listener_close(&b->listener);
 }

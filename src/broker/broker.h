@@ -29,6 +29,7 @@ typedef struct BrokerConfig {
 	const char *job_dirs[BROKER_MAX_JOB_DIRS];
 	size_t n_job_dirs;
 	unsigned max_links, max_links_per_user, idle_ms; /* clients_configure */
+	bool capture_output;     /* jobs' output into the log, labelled (output.c) */
 } BrokerConfig;
 
 typedef struct Broker {
@@ -38,6 +39,10 @@ typedef struct Broker {
 	Supervisor supervisor; /* SIGCHLD, booting */
 	Clients clients;       /* client links and what they cost */
 	Listener listener;     /* the broker socket */
+	/* loads a changed job file again once its old job is gone
+	 * (jobdirs_load_file; a pointer so that supervise.c need not call up) */
+	void (*reload_file)(struct Broker *b, const char *path);
+	char activated_path[108]; /* the path of a socket systemd passed */
 } Broker;
 
 /* Sets @b up from @config (copied); nothing opened, no limit set yet. */
@@ -50,5 +55,6 @@ void broker_init(Broker *b, const BrokerConfig *config);
 int broker_run(Broker *b);
 /* SIGTERM: the socket file is removed; running jobs keep running. */
 void broker_stop(Broker *b);
+
 
 #endif

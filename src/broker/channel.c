@@ -10,8 +10,21 @@
  * job; the job then reads every queued check-in, so none is lost across a
  * launch or a crash.  While the job runs R is not watched (the job reads it).
  * What a check-in does is decided above (supervise.c): channel_watch takes
- * the handler.  A leaf: it calls no other broker file.
+ * the handler.
+ *
+ * A check-in is a packet on R carrying the client's end of a fresh link
+ * (docs/services.md).  channel_live_checkins() peeks at the queued ones:
+ * one whose link is hung up (its client closed its end: exited, timed
+ * out, cancelled) is taken off R and dropped, so a client that is gone
+ * does not start the job; a packet that is not a check-in counts as live
+ * (the job drops it, as before).  channel_drop_checkins() takes every
+ * queued packet off R: their clients see their link end (the failed
+ * state, supervise.c).  A leaf: it calls no other broker file.
  */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "broker/channel.h"
@@ -72,4 +85,81 @@ void channel_close(Job *job)
 		s->recv_fd = s->send_fd = -1;
 	}
 	channel_unwatch(job);
+}
+
+/* Room for the descriptors and credentials of one packet. */
+#define CHANNEL_CMSG_SPACE (CMSG_SPACE(sizeof(int) * 253) + CMSG_SPACE(sizeof(struct ucred)))
+
+/*
+ * One packet of R: taken off (@peek false) or looked at; its descriptors
+ * are closed, except that *@ret_hup says whether the first one's link is
+ * hung up.  Return: 1 a packet, 0 none queued, -1 an error.
+ */
+static int take_packet(int fd, bool peek, bool *ret_has_fd, bool *ret_hup)
+{
+	union {
+		char buf[CHANNEL_CMSG_SPACE];
+		struct cmsghdr align;
+	} ctl;
+	char byte;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)};
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | (peek ? MSG_PEEK : 0));
+
+	*ret_has_fd = *ret_hup = false;
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		int *fds = (int *)(void *)CMSG_DATA(cm);
+		size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < nfds; i++) {
+			if (!*ret_has_fd) {
+				struct pollfd p = {.fd = fds[i], .events = POLLIN};
+				*ret_hup = poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+				*ret_has_fd = true;
+			}
+			close(fds[i]);
+		}
+	}
+	return 1;
+}
+
+/* True when R @fd holds a packet that is not a check-in of a client that
+ * is gone; those before it are taken off. */
+static bool live_on(int fd)
+{
+	bool has_fd, hup;
+
+	for (unsigned i = 0; i < 4096; i++) {
+		if (take_packet(fd, true, &has_fd, &hup) <= 0)
+			return false;
+		if (!has_fd || !hup)
+			return true;
+		take_packet(fd, false, &has_fd, &hup); /* a client that is gone */
+	}
+	return true;
+}
+
+bool channel_live_checkins(Job *job)
+{
+	bool live = false;
+
+	for (size_t i = 0; i < job->n_services; i++)
+		if (job->services[i].recv_fd >= 0 && live_on(job->services[i].recv_fd))
+			live = true;
+	return live;
+}
+
+unsigned channel_drop_checkins(Job *job)
+{
+	unsigned n = 0;
+	bool has_fd, hup;
+
+	for (size_t i = 0; i < job->n_services; i++)
+		while (job->services[i].recv_fd >= 0 && n < 65536 &&
+		       take_packet(job->services[i].recv_fd, false, &has_fd, &hup) == 1)
+			n++;
+	return n;
 }

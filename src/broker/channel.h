@@ -7,6 +7,7 @@
 #define XPC_BROKER_CHANNEL_H
 
 #include <dispatch/dispatch.h>
+#include <stdbool.h>
 
 #include "broker/job.h"
 
@@ -17,6 +18,12 @@ int channel_open(Job *job);
  * one calls @on_checkin(@job) on the main queue. */
 void channel_watch(Job *job, dispatch_function_t on_checkin);
 void channel_unwatch(Job *job);
+/* Drops the check-ins queued by clients that are gone.  Return: true when
+ * a packet is left that should start the job. */
+bool channel_live_checkins(Job *job);
+/* Drops every packet queued on @job's R ends (their clients see their
+ * links end).  Return: how many. */
+unsigned channel_drop_checkins(Job *job);
 /* Closes both ends of every pair (R once its watch let go of it). */
 void channel_close(Job *job);
 

@@ -4,7 +4,11 @@
  * of src/shared/xpcd-protocol.h): what list and print reply, cut to what
  * the caller may see (policy.c).  A leaf.
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "broker/describe.h"
+#include "broker/step.h"
 #include "shared/xpcd-protocol.h"
 
 const char *describe_state(const Job *job)
@@ -13,6 +17,8 @@ const char *describe_state(const Job *job)
 		return job->stopping ? "stopping" : "running";
 	if (job->disabled)
 		return "disabled";
+	if (job->failed)
+		return "failed";
 	return job->launch_pending ? "throttled" : "waiting";
 }
 
@@ -55,6 +61,15 @@ static void set_definition(xpc_object_t d, const Job *job)
 	xpc_dictionary_set_uint64(d, XPCD_JOB_EXIT_TIMEOUT, job->exit_timeout);
 }
 
+void describe_failure(const Job *job, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s%s", job->failed ? "failed: start limit reached; last start failed at " : "start failed at ",
+			 step_name(job->fail_step));
+
+	if (job->fail_errno && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, ": %s", strerror(job->fail_errno));
+}
+
 xpc_object_t describe_job(const Job *job, PolicySight see, bool full)
 {
 	xpc_object_t d = xpc_dictionary_create(NULL, NULL, 0);
@@ -67,6 +82,10 @@ xpc_object_t describe_job(const Job *job, PolicySight see, bool full)
 		return d;
 	xpc_dictionary_set_int64(d, XPCD_JOB_PID, job->pid);
 	xpc_dictionary_set_int64(d, XPCD_JOB_LAST_EXIT_STATUS, job->last_status);
+	if (job->fail_step) {
+		xpc_dictionary_set_string(d, XPCD_JOB_LAST_FAILURE, step_name(job->fail_step));
+		xpc_dictionary_set_int64(d, XPCD_JOB_LAST_FAILURE_ERRNO, job->fail_errno);
+	}
 	if (full)
 		set_definition(d, job);
 	return d;

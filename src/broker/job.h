@@ -29,6 +29,11 @@ typedef struct JobService {
 
 enum { KEEPALIVE_UNSET = -1 };
 
+/* The start limit (supervise.c): JOB_START_LIMIT_BURST failed starts
+ * within JOB_START_LIMIT_INTERVAL seconds put a job in the failed state. */
+#define JOB_START_LIMIT_BURST 5
+#define JOB_START_LIMIT_INTERVAL 60
+
 typedef struct Job {
 	/* definition */
 	char *label;
@@ -63,6 +68,23 @@ typedef struct Job {
 	unsigned runs;      /* number of launches */
 	struct timespec last_start;
 	dispatch_source_t kill_timer;
+	dispatch_source_t throttle_timer; /* a throttled launch (supervise.c) */
+	dispatch_source_t report_watch;   /* the report pipe of the last start (launch.c) */
+
+	/* failures (launch.c records them, supervise.c decides) */
+	int fail_step;       /* the last failed start's step (SpawnStep), 0: none */
+	int fail_errno;      /* ... and its errno (0: none) */
+	bool fail_counted;   /* the last failure is counted in fail_times */
+	bool failed;         /* start limit reached: not started until kickstart */
+	struct timespec fail_times[JOB_START_LIMIT_BURST]; /* ring, CLOCK_MONOTONIC */
+	unsigned n_fails;    /* failed starts recorded in the ring (all time) */
+
+	/* the job file, for rescans (broker.c) */
+	bool from_dir;            /* loaded from a job directory */
+	bool reload_after_exit;   /* the file changed: load it again once unloaded */
+	struct timespec file_mtime;
+	off_t file_size;
+
 	struct Broker *broker; /* the broker that holds it (set by supervise_add) */
 	struct Job *next;
 } Job;

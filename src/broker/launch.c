@@ -1,75 +1,113 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * launch.c - when a job's process starts and how it stops.
+ * launch.c - starting a job's process now, hearing how its set-up went,
+ * and stopping it.
  *
- * ThrottleInterval: a launch sooner than that after the previous one is
- * postponed to the end of the interval (launchd's behaviour), never
- * dropped.  Stopping is SIGTERM to the job's process group, then SIGKILL
- * after ExitTimeOut.  The process itself is made by spawn.c; the exit is
- * seen by supervise.c.  fuzz/broker-launch.c is a double of this file.
+ * launch_start() spawns the process (spawn.c) and watches the report pipe
+ * of that start: end of file means the exec happened, a record { step,
+ * errno } that a set-up step failed (launch_collect), which is kept in the
+ * job (fail_step, fail_errno) for the log, `xpcctl print` and `list`, and
+ * for the start limit supervise.c applies.  The exit is seen by
+ * supervise.c, which collects the report first, so a failure is known
+ * before the exit is judged whichever event comes first.  Stopping is
+ * SIGTERM to the job's process group, then SIGKILL after ExitTimeOut.
+ * When to start (ThrottleInterval, the start limit) is supervise.c's.
+ * fuzz/broker-launch.c is a double of this file.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "broker/broker.h"
-#include "broker/channel.h"
 #include "broker/launch.h"
 #include "broker/log.h"
+#include "broker/output.h"
 #include "broker/registry.h"
 #include "broker/spawn.h"
+#include "broker/step.h"
 
-/* Seconds since @t (CLOCK_MONOTONIC). */
-static double seconds_since(const struct timespec *t)
+void launch_record_failure(Job *job, int step, int err)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+	job->fail_step = step;
+	job->fail_errno = err;
+	job->fail_counted = false;
+	if (err)
+		log_line(LOG_ERR, "%s: start failed at %s: %s (errno %d)", job->label, step_name(step),
+			 strerror(err), err);
+	else
+		log_line(LOG_ERR, "%s: start failed at %s", job->label, step_name(step));
 }
 
-static void launch_now(Job *job)
+/* Reads the report pipe of the running start; ends the watch once it has
+ * said something. */
+static void report_read(Job *job)
 {
-	Broker *b = job->broker;
-	pid_t pid = spawn_job(job, b->config.socket_path);
+	SpawnFailure f;
+	int r = spawn_read_report((int)dispatch_source_get_handle(job->report_watch), &f);
 
-	if (pid < 0)
+	if (r == -EAGAIN)
 		return;
-	job->pid = pid;
-	job->runs++;
-	clock_gettime(CLOCK_MONOTONIC, &job->last_start);
-	log_line(LOG_INFO, "%s: started, pid %d", job->label, (int)pid);
-	registry_save_state(&b->registry);
+	if (r == 1)
+		launch_record_failure(job, f.step, f.err);
+	dispatch_source_cancel(job->report_watch);
+	dispatch_release(job->report_watch);
+	job->report_watch = NULL;
 }
-static void launch_deferred(void *ctx)
+
+static void on_report(void *ctx)
 {
 	Job *job = ctx;
 
-	job->launch_pending = false;
-	if (!job->pid && !job->unloading && !job->disabled)
-		launch_now(job);
+	if (job->report_watch)
+		report_read(job);
 }
 
-int launch_job(Job *job)
+void launch_collect(Job *job)
 {
-	double since, wait;
+	if (job->report_watch)
+		report_read(job);
+}
 
-	if (job->disabled || job->unloading)
-		return -1;
-	if (job->pid || job->launch_pending)
-		return 0;
-	channel_unwatch(job);
-	since = job->runs ? seconds_since(&job->last_start) : 1e9;
-	wait = (double)job->throttle_interval - since;
-	if (wait > 0) {
-		log_line(LOG_INFO, "%s: throttled, launching in %.1f s", job->label, wait);
-		job->launch_pending = true;
-		dispatch_after_f(dispatch_time(DISPATCH_TIME_NOW, (int64_t)(wait * 1e9)), dispatch_get_main_queue(), job,
-				 launch_deferred);
-		return 0;
+/* Watches @fd (consumed), the report pipe of the start just made. */
+static void report_watch(Job *job, int fd)
+{
+	dispatch_source_t s = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)fd, 0,
+						     dispatch_get_main_queue());
+
+	if (!s) {
+		close(fd);
+		return;
 	}
-	launch_now(job);
-	return job->pid ? 0 : -1;
+	dispatch_set_context(s, job);
+	dispatch_source_set_event_handler_f(s, on_report);
+	dispatch_source_set_cancel_handler(s, ^{ close(fd); });
+	dispatch_resume(s);
+	job->report_watch = s;
+}
+
+int launch_start(Job *job)
+{
+	Broker *b = job->broker;
+	SpawnResult r;
+
+	launch_collect(job); /* a previous start's report, if still unread */
+	if (spawn_job(job, b->config.socket_path, b->config.capture_output, &r) < 0) {
+		launch_record_failure(job, r.failure.step, r.failure.err);
+		return -1;
+	}
+	job->pid = r.pid;
+	job->runs++;
+	job->fail_step = job->fail_errno = 0;
+	clock_gettime(CLOCK_MONOTONIC, &job->last_start);
+	report_watch(job, r.report_fd);
+	if (r.output_fd >= 0)
+		output_capture(job->label, r.pid, r.output_fd);
+	log_line(LOG_INFO, "%s: started, pid %d", job->label, (int)r.pid);
+	registry_save_state(&b->registry);
+	return 0;
 }
 
 void launch_signal(Job *job, int sig)

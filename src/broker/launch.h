@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * launch.h - when a job's process starts and how it stops (launch.c).
+ * launch.h - starting a job's process now, its set-up report, stopping it
+ * (launch.c).
  */
 #ifndef XPC_BROKER_LAUNCH_H
 #define XPC_BROKER_LAUNCH_H
 
 #include "broker/job.h"
 
-/* Starts @job now, or schedules it when ThrottleInterval has not passed.
- * Return: 0 or -1 (disabled, unloading, or the start failed). */
-int launch_job(Job *job);
+/* Starts @job's process now.  Return: 0, or -1 with the failure recorded
+ * (launch_record_failure). */
+int launch_start(Job *job);
+/* Reads the report of @job's last start if it is still pending (the
+ * process has exited: it is there), recording a failed step. */
+void launch_collect(Job *job);
+/* Records a failed start of @job at @step (SpawnStep) with @err, logged. */
+void launch_record_failure(Job *job, int step, int err);
 /* Sends @sig to the job's process group. */
 void launch_signal(Job *job, int sig);
 /* SIGTERM now, SIGKILL after ExitTimeOut. */

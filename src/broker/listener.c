@@ -6,7 +6,10 @@
  * The socket file is made with the mode of its domain (listener_open:
  * bound under a temporary name, listening, then renamed into place, so a
  * client that sees the file can connect) and removed at exit only while it
- * is still this broker's (same inode; listener_close).
+ * is still this broker's (same inode; listener_close).  Under socket
+ * activation (xpcd.socket) systemd made the socket and passes it
+ * (listener_adopt): its file is systemd's and stays when xpcd exits, so
+ * clients queue in its backlog until the next broker serves them.
  *
  * Out of descriptors (or memory), accept fails while the waiting client
  * keeps the socket readable: retrying at once would spin.  The accept
@@ -15,6 +18,7 @@
  * free again (docs/reliability.md, "Descriptor exhaustion").
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +103,17 @@ static int listen_at(Listener *l, const char *path, const char *tmp, mode_t mode
 	return 0;
 }
 
+/* Starts accepting on l->fd. */
+static void listener_start(Listener *l)
+{
+	rundir_socket_made(l->rundir);
+	l->accept_source = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)l->fd, 0,
+						  dispatch_get_main_queue());
+	dispatch_set_context(l->accept_source, l);
+	dispatch_source_set_event_handler_f(l->accept_source, on_accept);
+	dispatch_resume(l->accept_source);
+}
+
 int listener_open(Listener *l, const char *path, mode_t mode)
 {
 	char tmp[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -122,12 +137,42 @@ int listener_open(Listener *l, const char *path, mode_t mode)
 		return -1;
 	}
 	l->path = strdup(path);
-	rundir_socket_made(l->rundir);
-	l->accept_source = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)l->fd, 0,
-						  dispatch_get_main_queue());
-	dispatch_set_context(l->accept_source, l);
-	dispatch_source_set_event_handler_f(l->accept_source, on_accept);
-	dispatch_resume(l->accept_source);
+	listener_start(l);
+	return 0;
+}
+
+int listener_bound_path(int fd, char *buf, size_t len)
+{
+	struct sockaddr_un sa;
+	socklen_t salen = sizeof(sa);
+	size_t n;
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &salen) < 0 || sa.sun_family != AF_UNIX ||
+	    salen <= offsetof(struct sockaddr_un, sun_path) || sa.sun_path[0] != '/')
+		return -1;
+	n = strnlen(sa.sun_path, salen - offsetof(struct sockaddr_un, sun_path));
+	if (n >= len)
+		return -1;
+	memcpy(buf, sa.sun_path, n);
+	buf[n] = '\0';
+	return 0;
+}
+
+int listener_adopt(Listener *l, int fd)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct stat st;
+
+	if (listener_bound_path(fd, path, sizeof(path)) < 0 || lstat(path, &st) < 0) {
+		fprintf(stderr, "xpcd: the socket passed by systemd has no file: refused\n");
+		return -1;
+	}
+	l->fd = fd;
+	l->path = strdup(path);
+	l->dev = st.st_dev;
+	l->ino = st.st_ino;
+	l->activated = true;
+	listener_start(l);
 	return 0;
 }
 
@@ -135,7 +180,7 @@ void listener_close(Listener *l)
 {
 	struct stat st;
 
-	if (!l->path)
+	if (!l->path || l->activated) /* systemd's socket stays for the next broker */
 		return;
 	if (lstat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
 		unlink(l->path);

@@ -107,7 +107,7 @@ int main(int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	static Broker broker;
-	BrokerConfig cfg = {.idle_ms = IDLE_TIMEOUT_MS};
+	BrokerConfig cfg = {.idle_ms = IDLE_TIMEOUT_MS, .capture_output = true};
 	int c, domain = -1, bad = 0;
 	sigset_t set;
 
@@ -138,11 +138,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cfg.socket_mode = domain == 1 ? 0666 : 0600;
-	/* before any thread exists: SIGCHLD/SIGTERM/SIGINT arrive via sources */
+	/* before any thread exists: SIGCHLD/SIGTERM/SIGINT/SIGHUP arrive via sources */
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	broker_init(&broker, &cfg);

@@ -12,7 +12,7 @@
  *                   (lookup, list)
  *   OPS_ANYONE_JOB  every caller, on the job named by "label"; what the
  *                   caller sees follows policy_sight (print)
- *   OPS_OWNER       root and the broker's own user (load)
+ *   OPS_OWNER       root and the broker's own user (load, reload)
  *   OPS_OWNER_JOB   the same, on the job named by "label" (unload,
  *                   enable, disable, kickstart, kill)
  *
@@ -31,6 +31,7 @@
 #include "broker/broker.h"
 #include "broker/channel.h"
 #include "broker/describe.h"
+#include "broker/jobdirs.h"
 #include "broker/launch.h"
 #include "broker/ops.h"
 #include "broker/plist.h"
@@ -114,6 +115,11 @@ static xpc_object_t op_lookup(Broker *b, const Caller *who, xpc_object_t req, Jo
 		return ops_reply_error(req, "denied", EPERM);
 	if (job->disabled)
 		return ops_reply_error(req, "disabled", ECANCELED);
+	if (job->failed) {
+		char text[256];
+		describe_failure(job, text, sizeof(text));
+		return ops_reply_error(req, text, EIO);
+	}
 	ep = _xpc_linux_endpoint_create_from_send_fd(s->send_fd);
 	if (!ep)
 		return ops_reply_error(req, "limit exceeded: descriptors (none left in the broker)", errno);
@@ -199,16 +205,15 @@ static xpc_object_t op_disable(Broker *b, const Caller *who, xpc_object_t req, J
 
 static xpc_object_t op_kickstart(Broker *b, const Caller *who, xpc_object_t req, Job *job)
 {
+	char text[256];
+
 	(void)b;
 	(void)who;
-	if (job->pid && xpc_dictionary_get_bool(req, XPCD_KEY_KILL)) {
-		job->relaunch_once = true;
-		launch_stop(job);
-	} else if (!job->pid) {
-		job->last_start.tv_sec = 0; /* kickstart is not throttled */
-		job->last_start.tv_nsec = 0;
-		if (job->disabled || launch_job(job) < 0)
+	if (supervise_kickstart(job, xpc_dictionary_get_bool(req, XPCD_KEY_KILL)) < 0) {
+		if (job->disabled || !job->fail_step)
 			return ops_reply_error(req, "kickstart: the job is disabled or could not start", EIO);
+		describe_failure(job, text, sizeof(text));
+		return ops_reply_error(req, text, EIO);
 	}
 	return reply_pid(req, job);
 }
@@ -227,6 +232,24 @@ static xpc_object_t op_kill(Broker *b, const Caller *who, xpc_object_t req, Job 
 	return reply_pid(req, job);
 }
 
+static xpc_object_t op_reload(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
+{
+	JobdirsCounts c;
+	xpc_object_t r;
+
+	(void)who;
+	(void)unused;
+	jobdirs_reload(b, &c);
+	r = reply_ok(req);
+	if (r) {
+		xpc_dictionary_set_uint64(r, XPCD_KEY_LOADED, c.loaded);
+		xpc_dictionary_set_uint64(r, XPCD_KEY_UNLOADED, c.unloaded);
+		xpc_dictionary_set_uint64(r, XPCD_KEY_CHANGED, c.changed);
+		xpc_dictionary_set_uint64(r, XPCD_KEY_FAILED, c.failed);
+	}
+	return r;
+}
+
 static const OpsMethod ops_methods[] = {
 	{XPCD_OP_LOOKUP, op_lookup, OPS_ANYONE},
 	{XPCD_OP_LIST, op_list, OPS_ANYONE},
@@ -237,6 +260,7 @@ static const OpsMethod ops_methods[] = {
 	{XPCD_OP_DISABLE, op_disable, OPS_OWNER_JOB},
 	{XPCD_OP_KICKSTART, op_kickstart, OPS_OWNER_JOB},
 	{XPCD_OP_KILL, op_kill, OPS_OWNER_JOB},
+	{XPCD_OP_RELOAD, op_reload, OPS_OWNER},
 };
 
 static const OpsMethod *ops_find(const char *name)

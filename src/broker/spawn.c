@@ -17,14 +17,20 @@
  * user's groups, setgid, setuid, and a check that they stuck: setuid(0)
  * must fail); only then StandardInPath, StandardOutPath, StandardErrorPath
  * (opened as the job's user, so it reaches only files that user may open)
- * and WorkingDirectory.  Standard output and error are /dev/null unless the
- * job names files: a job never holds the broker's log.  The environment is
+ * and WorkingDirectory.  A job never holds the broker's log itself: what it
+ * does not send to its own files goes through a pipe the broker reads.  The environment is
  * built from nothing: PATH, HOME, USER, LOGNAME and SHELL of the job's user
  * (password database), XPCD_SOCKET (this broker), XPC_TRACE and the
  * sanitizers' *SAN_OPTIONS when xpcd has them, the job's
  * EnvironmentVariables, and last the XPCD_LISTEN_* variables.  A failing
  * step is written to the broker's log, naming the job, the step and the
- * errno, and the child exits with status 126 (127: exec failed).
+ * errno, and as { step, errno } on the report pipe (its write end is
+ * close-on-exec: end of file means the exec happened), and the child exits
+ * with status 126 (127: exec failed).  Steps carry systemd's exit codes
+ * (200/CHDIR, 203/EXEC, 217/USER, ...: spawn_step_name), so an operator
+ * reads them as in systemctl status.  Standard output and error that the
+ * job does not name go to the output pipe when the caller captures them
+ * (output.c labels each line), else to /dev/null.
  *
  * A leaf: when to start and how to stop are launch.c's.
  */
@@ -50,6 +56,12 @@ extern char **environ;
 #define LAUNCH_SETUP_FAILED 126
 #define LAUNCH_EXEC_FAILED 127
 
+/* What the child writes on the report pipe when a step fails. */
+typedef struct SpawnReport {
+	int step;
+	int err;
+} SpawnReport;
+
 typedef struct Spawn {
 	char **envp;     /* owned: the array and every string in it */
 	char *pidvar;    /* points into envp: "XPCD_LISTEN_PID=" + room for digits */
@@ -60,6 +72,8 @@ typedef struct Spawn {
 	gid_t groups[LAUNCH_MAX_GROUPS];
 	int n_groups;
 	bool set_ids;
+	int report_fd;  /* W of the report pipe (close-on-exec), -1: none */
+	int output_fd;  /* W of the output pipe: stdout/stderr unless named, -1: /dev/null */
 	char log_prefix[256]; /* "xpcd[PID] " : the child adds the time and the rest */
 } Spawn;
 
@@ -243,11 +257,13 @@ static size_t put_num(char *dst, size_t at, size_t size, long v, int width)
 
 /*
  * A failed set-up step, as a broker log line on @log (a copy of xpcd's
- * stderr; -1: none), then the child exits with @status.
+ * stderr; -1: none) and as { @code, @err } on the report pipe, then the
+ * child exits with 126 (127 for exec).
  */
-static void __attribute__((noreturn)) child_fail(const Spawn *sp, int log, const Job *job, const char *step,
-						 const char *what, int err, int status)
+static void __attribute__((noreturn)) child_fail(const Spawn *sp, int log, const Job *job, SpawnStep code,
+						 const char *step, const char *what, int err)
 {
+	SpawnReport report = {.step = (int)code, .err = err};
 	char line[1024];
 	struct timespec ts;
 	size_t at;
@@ -275,8 +291,10 @@ static void __attribute__((noreturn)) child_fail(const Spawn *sp, int log, const
 	at = put_num(line, at, sizeof(line), err, 1);
 	at = put_str(line, at, sizeof(line), ")\n");
 	if (log >= 0)
-		(void)!write(log, line, at); /* nowhere else to report it */
-	_exit(status);
+		(void)!write(log, line, at);
+	if (sp->report_fd >= 0)
+		(void)!write(sp->report_fd, &report, sizeof(report)); /* read at exit at the latest */
+	_exit(code == SPAWN_EXEC ? LAUNCH_EXEC_FAILED : LAUNCH_SETUP_FAILED);
 }
 
 /* Out of descriptors (xpcd at its RLIMIT_NOFILE), the open can still
@@ -308,14 +326,20 @@ static int open_std(const char *path, int flags, int target)
 static void child_set_ids(const Spawn *sp, int log, const Job *job)
 {
 	if (setgroups((size_t)sp->n_groups, sp->groups) < 0)
-		child_fail(sp, log, job, "setgroups", job->user, errno, LAUNCH_SETUP_FAILED);
+		child_fail(sp, log, job, SPAWN_GROUP, "setgroups", job->user, errno);
 	if (setresgid(sp->gid, sp->gid, sp->gid) < 0)
-		child_fail(sp, log, job, "setgid", job->group ? job->group : job->user, errno, LAUNCH_SETUP_FAILED);
+		child_fail(sp, log, job, SPAWN_GROUP, "setgid", job->group ? job->group : job->user, errno);
 	if (setresuid(sp->uid, sp->uid, sp->uid) < 0)
-		child_fail(sp, log, job, "setuid", job->user, errno, LAUNCH_SETUP_FAILED);
+		child_fail(sp, log, job, SPAWN_USER, "setuid", job->user, errno);
 	if (getuid() != sp->uid || geteuid() != sp->uid || getgid() != sp->gid || getegid() != sp->gid ||
 	    (sp->uid != 0 && setuid(0) == 0))
-		child_fail(sp, log, job, "check of the ids", job->user, EPERM, LAUNCH_SETUP_FAILED);
+		child_fail(sp, log, job, SPAWN_USER, "check of the ids", job->user, EPERM);
+}
+
+/* Standard output or error @target onto the output pipe. */
+static int pipe_std(const Spawn *sp, int target)
+{
+	return dup2(sp->output_fd, target) < 0 ? -1 : 0;
 }
 
 static void child_open_stdio(const Spawn *sp, int log, const Job *job)
@@ -324,12 +348,27 @@ static void child_open_stdio(const Spawn *sp, int log, const Job *job)
 	const char *out = job->stdout_path ? job->stdout_path : "/dev/null";
 	const char *err = job->stderr_path ? job->stderr_path : "/dev/null";
 
+	if (sp->output_fd >= 0 && !job->stdout_path && pipe_std(sp, 1) < 0)
+		child_fail(sp, log, job, SPAWN_STDOUT, "output pipe", NULL, errno);
+	if (sp->output_fd >= 0 && !job->stderr_path && pipe_std(sp, 2) < 0)
+		child_fail(sp, log, job, SPAWN_STDERR, "output pipe", NULL, errno);
 	if (open_std(in, O_RDONLY, 0) < 0)
-		child_fail(sp, log, job, "StandardInPath", in, errno, LAUNCH_SETUP_FAILED);
-	if (open_std(out, O_WRONLY | O_CREAT | O_APPEND, 1) < 0)
-		child_fail(sp, log, job, "StandardOutPath", out, errno, LAUNCH_SETUP_FAILED);
-	if (open_std(err, O_WRONLY | O_CREAT | O_APPEND, 2) < 0)
-		child_fail(sp, log, job, "StandardErrorPath", err, errno, LAUNCH_SETUP_FAILED);
+		child_fail(sp, log, job, SPAWN_STDIN, "StandardInPath", in, errno);
+	if ((sp->output_fd < 0 || job->stdout_path) && open_std(out, O_WRONLY | O_CREAT | O_APPEND, 1) < 0)
+		child_fail(sp, log, job, SPAWN_STDOUT, "StandardOutPath", out, errno);
+	if ((sp->output_fd < 0 || job->stderr_path) && open_std(err, O_WRONLY | O_CREAT | O_APPEND, 2) < 0)
+		child_fail(sp, log, job, SPAWN_STDERR, "StandardErrorPath", err, errno);
+}
+
+/* @fd moved to at least @min (close-on-exec); -1 stays -1. */
+static int move_high(int fd, int min)
+{
+	int high;
+
+	if (fd < 0 || fd >= min)
+		return fd;
+	high = fcntl(fd, F_DUPFD_CLOEXEC, min);
+	return high < 0 ? fd : high;
 }
 
 static void child_exec(const Job *job, Spawn *sp)
@@ -347,8 +386,11 @@ static void child_exec(const Job *job, Spawn *sp)
 	setpgid(0, 0);
 	memcpy(sp->pidvar, "XPCD_LISTEN_PID=", 16);
 	put_num(sp->pidvar, 16, 40, (long)getpid(), 1);
-	/* the broker's log, for set-up failures only: close-on-exec */
+	/* the broker's log, for set-up failures only, and the pipes: above
+	 * where the R descriptors go, close-on-exec */
 	log = fcntl(2, F_DUPFD_CLOEXEC, (int)(3 + sp->n_fds));
+	sp->report_fd = move_high(sp->report_fd, (int)(3 + sp->n_fds));
+	sp->output_fd = move_high(sp->output_fd, (int)(3 + sp->n_fds));
 	/* move the R descriptors that sit where they must go out of the way,
 	 * then to 3, 4, ... (dup2 clears close-on-exec on the copies, which is
 	 * what the job inherits).  Only those: a fixed high target (it was
@@ -359,40 +401,99 @@ static void child_exec(const Job *job, Spawn *sp)
 							     : fcntl(sp->fds[i], F_DUPFD_CLOEXEC, (int)(3 + sp->n_fds));
 	for (size_t i = 0; i < sp->n_fds; i++)
 		if (high[i] < 0 || dup2(high[i], (int)(3 + i)) < 0)
-			child_fail(sp, log, job, "listener descriptors", NULL, errno, LAUNCH_SETUP_FAILED);
+			child_fail(sp, log, job, SPAWN_FDS, "listener descriptors", NULL, errno);
 	if (sp->set_ids)
 		child_set_ids(sp, log, job);
 	child_open_stdio(sp, log, job);
 	if (job->workdir && chdir(job->workdir) < 0)
-		child_fail(sp, log, job, "WorkingDirectory", job->workdir, errno, LAUNCH_SETUP_FAILED);
+		child_fail(sp, log, job, SPAWN_CHDIR, "WorkingDirectory", job->workdir, errno);
 	execvpe(prog, job->argv ? job->argv : fallback_argv, sp->envp);
-	child_fail(sp, log, job, "exec", prog, errno, LAUNCH_EXEC_FAILED);
+	child_fail(sp, log, job, SPAWN_EXEC, "exec", prog, errno);
 }
 
-pid_t spawn_job(const Job *job, const char *socket_path)
+/* The parent's side of a failure before fork. */
+static int spawn_fail(SpawnResult *ret, SpawnStep step, int err)
 {
-	Spawn sp = {0};
+	ret->failure = (SpawnFailure){.step = (int)step, .err = err};
+	return -1;
+}
+
+/* The report pipe and, when @capture, the output pipe: R to @ret, W into
+ * @sp.  Return: 0 or -1 (errno). */
+static int open_pipes(Spawn *sp, bool capture, SpawnResult *ret)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	ret->report_fd = p[0];
+	sp->report_fd = p[1];
+	if (!capture)
+		return 0;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	ret->output_fd = p[0];
+	sp->output_fd = p[1];
+	return fcntl(sp->output_fd, F_SETFL, 0); /* the job's end blocks */
+}
+
+static void close_pipes(Spawn *sp, SpawnResult *ret, bool parent_too)
+{
+	if (sp->report_fd >= 0)
+		close(sp->report_fd);
+	if (sp->output_fd >= 0)
+		close(sp->output_fd);
+	if (parent_too && ret->report_fd >= 0)
+		close(ret->report_fd);
+	if (parent_too && ret->output_fd >= 0)
+		close(ret->output_fd);
+	if (parent_too)
+		ret->report_fd = ret->output_fd = -1;
+}
+
+int spawn_job(const Job *job, const char *socket_path, bool capture, SpawnResult *ret)
+{
+	Spawn sp = {.report_fd = -1, .output_fd = -1};
 	pid_t pid;
 
+	*ret = (SpawnResult){.pid = 0, .report_fd = -1, .output_fd = -1};
 	if (resolve_ids(job, &sp) < 0)
-		return -1;
+		return spawn_fail(ret, job->group && !job->user ? SPAWN_GROUP : SPAWN_USER, 0);
 	sp.n_fds = job->n_services < 64 ? job->n_services : 64;
 	for (size_t i = 0; i < sp.n_fds; i++)
 		sp.fds[i] = job->services[i].recv_fd;
-	snprintf(sp.log_prefix, sizeof(sp.log_prefix), "xpcd[%d] ", (int)getpid());
-	if (build_env(job, socket_path, &sp) < 0) {
-		log_line(LOG_ERR, "%s: cannot launch: out of memory", job->label);
+	log_format_prefix(LOG_ERR, sp.log_prefix, sizeof(sp.log_prefix));
+	if (build_env(job, socket_path, &sp) < 0 || open_pipes(&sp, capture, ret) < 0) {
+		int err = errno;
+		log_line(LOG_ERR, "%s: cannot launch: %s", job->label, strerror(err));
 		free_env(sp.envp);
-		return -1;
+		close_pipes(&sp, ret, true);
+		return spawn_fail(ret, SPAWN_MEMORY, err);
 	}
 	pid = fork();
 	if (pid == 0)
 		child_exec(job, &sp);
 	free_env(sp.envp);
+	close_pipes(&sp, ret, pid < 0);
 	if (pid < 0) {
-		log_line(LOG_ERR, "%s: fork failed: %s", job->label, strerror(errno));
-		return -1;
+		int err = errno;
+		log_line(LOG_ERR, "%s: fork failed: %s", job->label, strerror(err));
+		return spawn_fail(ret, SPAWN_MEMORY, err);
 	}
 	setpgid(pid, pid); /* also here, so a signal right away reaches the group */
-	return pid;
+	ret->pid = pid;
+	return 0;
+}
+
+int spawn_read_report(int fd, SpawnFailure *ret)
+{
+	SpawnReport r;
+	ssize_t n = read(fd, &r, sizeof(r));
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? -EAGAIN : 0;
+	if (n != (ssize_t)sizeof(r))
+		return 0; /* EOF: the exec happened (or the child died before a step failed) */
+	*ret = (SpawnFailure){.step = r.step, .err = r.err};
+	return 1;
 }

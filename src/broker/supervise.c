@@ -20,8 +20,25 @@
  * again, throttled by ThrottleInterval; any other job goes back to being
  * watched, and a check-in already queued on its R relaunches it at once
  * (again throttled), which is how a crashed service comes back on demand.
+ * A check-in whose client has gone (its end of the link closed) launches
+ * nothing: channel.c drops it (channel_live_checkins).
+ *
+ * ThrottleInterval (supervise_launch): a launch sooner than that after the
+ * previous one is postponed to the end of the interval (launchd's
+ * behaviour), on a timer the job owns, cancelled when the job goes.
+ *
+ * The start limit: a start whose set-up failed (spawn.c's steps: exec,
+ * chdir, user, stdio, ...) is a failed start.  JOB_START_LIMIT_BURST (5)
+ * failed starts within JOB_START_LIMIT_INTERVAL (60 s) put the job in the
+ * failed state: it is not started again, its names answer lookups with
+ * the failure, and the check-ins queued for it are dropped, so their
+ * clients get an error instead of waiting.  `xpcctl kickstart` clears the
+ * state and starts it (docs/broker.md).
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <string.h>
+#include <time.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -33,6 +50,7 @@
 #include "broker/log.h"
 #include "broker/registry.h"
 #include "broker/rundir.h"
+#include "broker/step.h"
 #include "broker/supervise.h"
 
 
@@ -72,9 +90,11 @@ static void on_checkin(void *ctx)
 	}
 	if (job->pid || job->launch_pending)
 		return;
+	if (!channel_live_checkins(job)) /* only clients that are gone: nothing to start */
+		return;
 	log_line(LOG_INFO, "%s: check-in queued, launching on demand", job->label);
 	channel_unwatch(job);
-	launch_job(job);
+	supervise_launch(job);
 }
 
 void supervise_watch(Job *job)
@@ -86,9 +106,131 @@ void supervise_watch(Job *job)
 static void start_or_watch(Job *job)
 {
 	if (job->run_at_load || job->keepalive)
-		launch_job(job);
+		supervise_launch(job);
 	else
 		supervise_watch(job);
+}
+
+/* ---- throttle and start limit ---------------------------------------------- */
+
+static double seconds_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+static void throttle_cancel(Job *job)
+{
+	if (!job->throttle_timer)
+		return;
+	dispatch_source_cancel(job->throttle_timer);
+	dispatch_release(job->throttle_timer);
+	job->throttle_timer = NULL;
+	job->launch_pending = false;
+}
+
+/* The failed state (see the top): nothing starts the job until kickstart. */
+static void enter_failed(Job *job)
+{
+	job->failed = true;
+	throttle_cancel(job);
+	channel_unwatch(job);
+	channel_drop_checkins(job);
+	rundir_services_changed(&job->broker->rundir);
+	log_line(LOG_ERR, "%s: %d failed starts within %d s (last: %s): failed; `xpcctl kickstart %s` starts it again",
+		 job->label, JOB_START_LIMIT_BURST, JOB_START_LIMIT_INTERVAL, step_name(job->fail_step),
+		 job->label);
+}
+
+/* Counts @job's last failed start; true when that reached the limit. */
+static bool count_failure(Job *job)
+{
+	struct timespec *oldest;
+
+	if (!job->fail_step || job->fail_counted)
+		return false;
+	job->fail_counted = true;
+	clock_gettime(CLOCK_MONOTONIC, &job->fail_times[job->n_fails % JOB_START_LIMIT_BURST]);
+	job->n_fails++;
+	if (job->n_fails < JOB_START_LIMIT_BURST)
+		return false;
+	oldest = &job->fail_times[job->n_fails % JOB_START_LIMIT_BURST];
+	return seconds_since(oldest) <= JOB_START_LIMIT_INTERVAL;
+}
+
+/* A start failed before a process existed (launch_start returned -1):
+ * judged as an exit would be. */
+static void start_failed(Job *job)
+{
+	if (count_failure(job)) {
+		enter_failed(job);
+		return;
+	}
+	if (job->keepalive || job->run_at_load || job->relaunch_once)
+		supervise_launch(job);
+	else
+		supervise_watch(job);
+}
+
+static void launch_deferred(void *ctx)
+{
+	Job *job = ctx;
+
+	throttle_cancel(job);
+	if (!job->pid && !job->unloading && !job->disabled && !job->failed && launch_start(job) < 0)
+		start_failed(job);
+}
+
+int supervise_launch(Job *job)
+{
+	double wait;
+
+	if (job->disabled || job->unloading || job->failed)
+		return -1;
+	if (job->pid || job->launch_pending)
+		return 0;
+	channel_unwatch(job);
+	wait = (double)job->throttle_interval - (job->runs || job->n_fails ? seconds_since(&job->last_start) : 1e9);
+	if (wait > 0) {
+		job->throttle_timer = dispatch_source_create(DISPATCH_SOURCE_TYPE_TIMER, 0, 0, dispatch_get_main_queue());
+		if (job->throttle_timer) {
+			log_line(LOG_INFO, "%s: throttled, launching in %.1f s", job->label, wait);
+			job->launch_pending = true;
+			dispatch_set_context(job->throttle_timer, job);
+			dispatch_source_set_timer(job->throttle_timer, dispatch_time(DISPATCH_TIME_NOW, (int64_t)(wait * 1e9)),
+						  DISPATCH_TIME_FOREVER, 0);
+			dispatch_source_set_event_handler_f(job->throttle_timer, launch_deferred);
+			dispatch_resume(job->throttle_timer);
+			return 0;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &job->last_start);
+	if (launch_start(job) < 0) {
+		start_failed(job);
+		return -1;
+	}
+	return 0;
+}
+
+int supervise_kickstart(Job *job, bool kill_first)
+{
+	if (job->pid && kill_first) {
+		job->relaunch_once = true;
+		launch_stop(job);
+		return 0;
+	}
+	if (job->pid)
+		return 0;
+	if (job->failed)
+		log_line(LOG_INFO, "%s: failed state cleared by kickstart", job->label);
+	job->failed = false;
+	job->n_fails = 0;
+	throttle_cancel(job);
+	job->last_start.tv_sec = 0; /* kickstart is not throttled */
+	job->last_start.tv_nsec = 0;
+	return job->disabled ? -1 : supervise_launch(job);
 }
 
 int supervise_add(Broker *b, Job *job, char *err, size_t errlen)
@@ -111,16 +253,20 @@ void supervise_remove(Job *job)
 		rundir_services_changed(&b->rundir);
 		log_line(LOG_INFO, "%s: unloading", job->label);
 	}
+	throttle_cancel(job);
 	if (job->pid) {
 		launch_stop(job);
 		return;
 	}
 	registry_unlink(&b->registry, job);
 	registry_save_state(&b->registry);
+	if (job->reload_after_exit && b->reload_file)
+		b->reload_file(b, job->path);
 }
 
 void supervise_exited(Job *job, int status)
 {
+	launch_collect(job); /* a failed set-up step is known before the exit is judged */
 	if (WIFSIGNALED(status))
 		log_line(LOG_NOTICE, "%s: pid %d killed by signal %d", job->label, (int)job->pid, WTERMSIG(status));
 	else
@@ -134,8 +280,12 @@ void supervise_exited(Job *job, int status)
 		supervise_remove(job);
 		return;
 	}
+	if (count_failure(job)) {
+		enter_failed(job);
+		return;
+	}
 	if (wants_relaunch(job, status)) {
-		launch_job(job);
+		supervise_launch(job);
 		return;
 	}
 	supervise_watch(job);

@@ -30,6 +30,14 @@ void supervise_start(struct Broker *b);
 int supervise_add(struct Broker *b, Job *job, char *err, size_t errlen);
 /* Stops and removes @job (moved to the graveyard once it has exited). */
 void supervise_remove(Job *job);
+/* Starts @job now, or when ThrottleInterval has passed since its last
+ * start.  Return: 0, or -1 (disabled, unloading, failed, or the start
+ * failed at once: recorded and judged). */
+int supervise_launch(Job *job);
+/* kickstart: clears the failed state and starts @job at once (not
+ * throttled); with @kill_first a running one is stopped and started again.
+ * Return: 0, or -1 (disabled, or the start failed). */
+int supervise_kickstart(Job *job, bool kill_first);
 /* Watches @job's names: a check-in starts it (or replaces an adopted one). */
 void supervise_watch(Job *job);
 /* @job's process ended with wait status @status: relaunch, watch or free. */

@@ -29,6 +29,10 @@
 #define XPCD_KEY_SIGNAL "signal"       /* kill: the signal number */
 #define XPCD_KEY_JOBS "jobs"           /* list reply: array of job entries */
 #define XPCD_KEY_JOB "job"             /* print reply: one job entry */
+#define XPCD_KEY_LOADED "loaded"       /* reload reply: job files loaded */
+#define XPCD_KEY_UNLOADED "unloaded"   /* reload reply: jobs whose file went */
+#define XPCD_KEY_CHANGED "changed"     /* reload reply: jobs whose file changed */
+#define XPCD_KEY_FAILED "failed"       /* reload reply: files that did not load */
 
 /* ---- operations ---------------------------------------------------------- */
 #define XPCD_OP_LOOKUP "lookup"
@@ -40,6 +44,7 @@
 #define XPCD_OP_DISABLE "disable"
 #define XPCD_OP_KICKSTART "kickstart"
 #define XPCD_OP_KILL "kill"
+#define XPCD_OP_RELOAD "reload"
 
 /* ---- a job entry (list, print) ------------------------------------------- */
 #define XPCD_JOB_LABEL "label"
@@ -48,6 +53,8 @@
 #define XPCD_JOB_SERVICES "services"
 #define XPCD_JOB_PID "pid"
 #define XPCD_JOB_LAST_EXIT_STATUS "last_exit_status"
+#define XPCD_JOB_LAST_FAILURE "last_failure"             /* "203/EXEC": the step a start failed at */
+#define XPCD_JOB_LAST_FAILURE_ERRNO "last_failure_errno" /* its errno (0: none) */
 #define XPCD_JOB_PROGRAM "program"
 #define XPCD_JOB_ARGUMENTS "arguments"
 #define XPCD_JOB_PATH "path"
