@@ -172,3 +172,19 @@ bool broker_log_has(const char *text)
 	free(log);
 	return has;
 }
+
+int broker_run_scenario(const char *name, const BrokerScenario *scenarios, unsigned timeout)
+{
+	harness_warm_dispatch();
+	harness_begin(timeout);
+	broker_setup();
+	for (int i = 0; scenarios[i].name; i++)
+		if (!strcmp(name, scenarios[i].name)) {
+			scenarios[i].fn();
+			broker_teardown();
+			return harness_end();
+		}
+	fprintf(stderr, "unknown scenario %s\n", name);
+	broker_teardown();
+	return 2;
+}

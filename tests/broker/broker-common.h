@@ -40,4 +40,14 @@ char *broker_read_file(const char *file);
 /* Whether the broker's log contains @text. */
 bool broker_log_has(const char *text);
 
+/* One scenario of a test program: its name on the command line. */
+typedef struct BrokerScenario {
+	const char *name;
+	void (*fn)(void);
+} BrokerScenario;
+/* Runs the scenario of @scenarios (NULL-terminated) named @name between
+ * harness_begin(@timeout)/broker_setup() and broker_teardown()/
+ * harness_end().  Return: the exit status (2: no such scenario). */
+int broker_run_scenario(const char *name, const BrokerScenario *scenarios, unsigned timeout);
+
 #endif

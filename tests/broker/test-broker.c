@@ -574,7 +574,7 @@ static void scenario_cached_many(void)
 
 int main(int argc, char **argv)
 {
-	static const struct { const char *name; void (*fn)(void); } scenarios[] = {
+	static const BrokerScenario scenarios[] = {
 		{"on-demand", scenario_on_demand},         {"queued-checkins", scenario_queued_checkins},
 		{"unknown-name", scenario_unknown_name},   {"squatter", scenario_squatter},
 		{"crash", scenario_crash},                 {"broker-killed", scenario_broker_killed},
@@ -587,16 +587,5 @@ int main(int argc, char **argv)
 
 	echo_path = getenv("ECHO_SERVICE");
 	REQUIRE(argc == 2 && getenv("XPCD") && echo_path);
-	harness_warm_dispatch();
-	harness_begin(60);
-	broker_setup();
-	for (int i = 0; scenarios[i].name; i++)
-		if (!strcmp(argv[1], scenarios[i].name)) {
-			scenarios[i].fn();
-			broker_teardown();
-			return harness_end();
-		}
-	fprintf(stderr, "unknown scenario %s\n", argv[1]);
-	broker_teardown();
-	return 2;
+	return broker_run_scenario(argv[1], scenarios, 60);
 }

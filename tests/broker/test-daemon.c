@@ -417,7 +417,7 @@ static void scenario_send_timeout(void)
 
 int main(int argc, char **argv)
 {
-	static const struct { const char *name; void (*fn)(void); } scenarios[] = {
+	static const BrokerScenario scenarios[] = {
 		{"failures", scenario_failures},   {"start-limit", scenario_start_limit},
 		{"gone-client", scenario_gone_client}, {"rescan", scenario_rescan},
 		{"notify", scenario_notify},       {"activation", scenario_activation},
@@ -427,16 +427,5 @@ int main(int argc, char **argv)
 
 	echo_path = getenv("ECHO_SERVICE");
 	REQUIRE(argc == 2 && getenv("XPCD") && echo_path && getenv("XPCCTL"));
-	harness_warm_dispatch();
-	harness_begin(60);
-	broker_setup();
-	for (int i = 0; scenarios[i].name; i++)
-		if (!strcmp(argv[1], scenarios[i].name)) {
-			scenarios[i].fn();
-			broker_teardown();
-			return harness_end();
-		}
-	fprintf(stderr, "unknown scenario %s\n", argv[1]);
-	broker_teardown();
-	return 2;
+	return broker_run_scenario(argv[1], scenarios, 60);
 }
