@@ -4,7 +4,8 @@
  *   xpcctl [--system] COMMAND ...
  *     list | print LABEL | load PATH | unload LABEL | enable LABEL |
  *     disable LABEL | kickstart [-k] LABEL | kill SIGNAL LABEL |
- *     lookup NAME | send [--description] NAME JSON
+ *     lookup NAME | send [--description] [--timeout SECONDS] [--no-reply] NAME JSON |
+ *     reload
  *   xpcctl --remote HOST:PORT [--psk-file FILE] list | send [--description] NAME JSON
  *     the same over RemoteXPC (docs/remote.md): the services of a host's
  *     discovery port, and a message to one of them (inside TLS with the
