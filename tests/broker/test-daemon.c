@@ -230,7 +230,7 @@ static void scenario_gone_client(void)
 	CHECK(wait_log("t.gone: start failed at 203/EXEC", 10000));
 	kill(client, SIGKILL);
 	harness_wait_pid(client, 10);
-	sleep(2); /* a relaunch already scheduled may still come */
+	sleep(3); /* a relaunch already scheduled may still come */
 	runs = job_runs("t.gone");
 	sleep(3); /* three throttle intervals: no relaunch for a client that is gone */
 	CHECK_EQ_INT(job_runs("t.gone"), runs);
