@@ -53,7 +53,7 @@ typedef enum ClientEnd {
 
 /* One accepted link, in the list the idle sweep walks. */
 struct ClientLink {
-	ClientLink *prev, *next;
+	ListNode node; /* in Clients.links */
 	Clients *clients;
 	xpc_connection_t peer; /* inactive while waiting */
 	User *user;
@@ -73,16 +73,6 @@ static uint64_t now_ms(void)
 }
 
 static void client_serve(ClientLink *l);
-
-static void client_unlist(ClientLink *l)
-{
-	if (l->prev)
-		l->prev->next = l->next;
-	else
-		l->clients->head = l->next;
-	if (l->next)
-		l->next->prev = l->prev;
-}
 
 /* Refunds a link of @kind; the user's oldest waiting link, if that made
  * room for it, is served. */
@@ -107,7 +97,7 @@ static void client_gone(ClientLink *l)
 	if (limit)
 		log_line(LOG_WARNING, "client uid %u pid %d: %s; link closed", (unsigned)l->uid, (int)l->pid, limit);
 	free(limit);
-	client_unlist(l);
+	list_unlink(&l->node);
 	xpc_release(l->peer);
 	free(l);
 	client_refund(c, user, kind);
@@ -195,10 +185,7 @@ static int client_open(Clients *c, ClientLink *l, int fd)
 		}
 		return -1;
 	}
-	l->next = c->head;
-	if (c->head)
-		c->head->prev = l;
-	c->head = l;
+	list_prepend(&c->links, &l->node);
 	_xpc_linux_connection_set_send_limits(l->peer, CLIENTS_MAX_UNSENT_BYTES, CLIENTS_MAX_UNSENT_FDS);
 	_xpc_linux_connection_set_receive_limit(l->peer, 0); /* requests are small: no out-of-line body */
 	return 0;
@@ -222,6 +209,7 @@ void clients_accept(Clients *c, int fd)
 		return;
 	}
 	*l = (ClientLink){.clients = c, .user = user, .kind = kind, .uid = cr.uid, .pid = cr.pid};
+	list_node_init(&l->node);
 	if (client_open(c, l, fd) < 0) {
 		free(l);
 		client_refund(c, user, kind);
@@ -241,8 +229,9 @@ static void clients_sweep_idle(void *ctx)
 	Clients *c = ctx;
 	uint64_t now = now_ms();
 	unsigned closed = 0;
+	ClientLink *l;
 
-	for (ClientLink *l = c->head; l; l = l->next) {
+	list_for_each_entry(l, &c->links, ClientLink, node) {
 		if (l->kind == LINK_WAITING || l->end != CLIENT_END_PEER || now - l->last_ms < c->idle_ms)
 			continue;
 		l->end = CLIENT_END_IDLE;
@@ -303,6 +292,7 @@ static unsigned default_max_links(void)
 void clients_init(Clients *c, struct Broker *broker)
 {
 	*c = (Clients){.broker = broker};
+	list_node_init(&c->links);
 }
 
 int clients_configure(Clients *c, unsigned max_links, unsigned per_user, unsigned idle_ms)

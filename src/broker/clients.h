@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "broker/users.h"
+#include "shared/list.h"
 
 struct Broker;
 typedef struct ClientLink ClientLink;
@@ -16,7 +17,7 @@ typedef struct ClientLink ClientLink;
 typedef struct Clients {
 	struct Broker *broker;         /* whose operations the links call */
 	Users users;                   /* what the links cost, per user */
-	ClientLink *head;              /* every link, waiting ones included */
+	ListNode links;                /* every ClientLink, waiting ones included */
 	unsigned idle_ms;              /* 0: links are never closed for silence */
 	dispatch_source_t idle_source; /* the idle sweep */
 	uint64_t last_refusal_ms;      /* the last refusal at accept logged */
