@@ -48,7 +48,7 @@ static int load_one(Broker *b, const char *path)
 	Job *job = NULL;
 
 	if (plist_load_job(path, &job, err, sizeof(err)) < 0) {
-		fprintf(stderr, "xpcd: %s\n", err);
+		log_line(LOG_ERR, "%s", err);
 		return -1;
 	}
 	job->from_dir = true;
@@ -57,7 +57,7 @@ static int load_one(Broker *b, const char *path)
 		job->file_size = st.st_size;
 	}
 	if (supervise_add(b, job, err, sizeof(err)) < 0) {
-		fprintf(stderr, "xpcd: %s\n", err);
+		log_line(LOG_ERR, "%s", err);
 		return -1;
 	}
 	return 0;
