@@ -88,6 +88,12 @@ int broker_run(Broker *b)
 		fprintf(stderr, "xpcd: %s\n", err);
 		return 1;
 	}
+	b->config.remote.socket = cfg->socket_path;
+	b->config.remote.registry = &b->registry;
+	if (remote_export_configure(&b->config.remote, err, sizeof(err)) < 0) {
+		fprintf(stderr, "xpcd: %s\n", err);
+		return 1;
+	}
 	if (clients_configure(&b->clients, cfg->max_links, cfg->max_links_per_user, cfg->idle_ms) < 0) {
 		fprintf(stderr, "xpcd: out of memory\n");
 		return 1;
@@ -100,6 +106,7 @@ int broker_run(Broker *b)
 			   : listener_open(&b->listener, cfg->socket_path, cfg->socket_mode) < 0)
 		return 1;
 	clients_start(&b->clients);
+	remote_export_start();
 	broker_catch(b, SIGTERM, on_term);
 	broker_catch(b, SIGINT, on_term);
 	broker_catch(b, SIGHUP, on_hup);

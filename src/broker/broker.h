@@ -17,6 +17,7 @@
 #include "broker/clients.h"
 #include "broker/listener.h"
 #include "broker/registry.h"
+#include "broker/remote-export.h"
 #include "broker/rundir.h"
 #include "broker/supervise.h"
 
@@ -30,6 +31,7 @@ typedef struct BrokerConfig {
 	size_t n_job_dirs;
 	unsigned max_links, max_links_per_user, idle_ms; /* clients_configure */
 	bool capture_output;     /* jobs' output into the log, labelled (output.c) */
+	RemoteExportConfig remote; /* --remote-*: XPCDRemoteExport (remote-export.c) */
 } BrokerConfig;
 
 typedef struct Broker {

@@ -36,7 +36,8 @@ static void set_names(xpc_object_t d, const Job *job)
 	xpc_object_t names = xpc_array_create(NULL, 0);
 
 	for (size_t i = 0; i < job->n_services; i++)
-		xpc_array_set_string(names, XPC_ARRAY_APPEND, job->services[i].name);
+		if (!job->services[i].hidden) /* the activity channel (activity.c) */
+			xpc_array_set_string(names, XPC_ARRAY_APPEND, job->services[i].name);
 	xpc_dictionary_set_value(d, XPCD_JOB_SERVICES, names);
 	xpc_release(names);
 }

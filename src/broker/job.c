@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 
+#include "broker/activity-plist.h"
 #include "broker/job.h"
 
 Job *job_new(void)
@@ -50,5 +51,6 @@ void job_free(Job *job)
 	free(job->stderr_path);
 	free(job->allowed_uids);
 	free(job->allowed_gids);
+	activity_plist_free(job);
 	free(job);
 }

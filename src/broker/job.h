@@ -25,7 +25,10 @@ typedef struct JobService {
 	int recv_fd; /* R: inherited by the job; watched while it is not running */
 	int send_fd; /* W: endpoints handed out by lookups are duplicates */
 	dispatch_source_t watch; /* READ source on R while the job is stopped */
+	bool hidden; /* the job's activity channel (activity.c): never looked up or listed */
 } JobService;
+
+typedef struct JobActivities JobActivities; /* activity.c */
 
 enum { KEEPALIVE_UNSET = -1 };
 
@@ -55,6 +58,8 @@ typedef struct Job {
 	size_t n_allowed_uids;
 	gid_t *allowed_gids;         /* XPCDAllowedGroups (extension); NULL = no group rule */
 	size_t n_allowed_gids;       /* neither rule: anyone may look the names up */
+	void *activity_events;       /* LaunchEvents.com.apple.xpc.activity (plist_t), or NULL */
+	bool remote_export;          /* XPCDRemoteExport (extension): serve the names as RemoteXPC */
 
 	/* runtime */
 	pid_t pid;          /* 0 when not running */
@@ -85,6 +90,7 @@ typedef struct Job {
 	struct timespec file_mtime;
 	off_t file_size;
 
+	JobActivities *activities;  /* activity.c: the activities' schedule, or NULL */
 	struct Broker *broker; /* the broker that holds it (set by supervise_add) */
 	struct Job *next;
 } Job;

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "broker/activity.h"
 #include "broker/broker.h"
 #include "broker/launch.h"
 #include "broker/log.h"
@@ -107,6 +108,7 @@ int launch_start(Job *job)
 		output_capture(job->label, r.pid, r.output_fd);
 	log_line(LOG_INFO, "%s: started, pid %d", job->label, (int)r.pid);
 	registry_save_state(&b->registry);
+	activity_job_started(job);
 	return 0;
 }
 
@@ -131,6 +133,7 @@ void launch_stop(Job *job)
 	if (!job->pid || job->stopping)
 		return;
 	job->stopping = true;
+	activity_job_stopping(job);
 	launch_signal(job, SIGTERM);
 	dispatch_after_f(dispatch_time(DISPATCH_TIME_NOW, (int64_t)job->exit_timeout * (int64_t)NSEC_PER_SEC),
 			 dispatch_get_main_queue(), job, kill_timeout);

@@ -5,6 +5,8 @@
  *
  *   xpcd [--system | --user] [--socket PATH] [--jobs DIR]... [--foreground]
  *        [--idle-timeout SECONDS] [--max-links N] [--max-links-per-user N]
+ *        [--remote-address ADDR] [--remote-port PORT] [--remote-tls FILE]
+ *        [--remote-user USER] [--remote-daemon PATH]
  *
  * --system: socket /run/xpcd/system.sock (mode 0666: every user may
  * connect, each request is judged on its own), jobs from
@@ -14,6 +16,9 @@
  * broker (tests, the demo, users' CI; 0600 unless --system).  Before
  * anything else the socket's directory is checked and its lock taken
  * (rundir.c): a second broker on the same socket exits with status 1.
+ *
+ * --remote-*: where the names of XPCDRemoteExport jobs are served to other
+ * hosts (remote-export.c; loopback unless --remote-tls).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -23,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker/activity.h"
 #include "broker/broker.h"
 
 #ifndef XPCD_ETC_JOBS_DIR
@@ -44,7 +50,13 @@ static void usage(FILE *f)
 		   "  --user         the user domain: $XDG_RUNTIME_DIR/xpcd/user.sock, ~/.config/xpcd/LaunchAgents\n"
 		   "  --idle-timeout SECONDS  close a client link silent this long (default 5; 0: never)\n"
 		   "  --max-links N           client links in all (default: from RLIMIT_NOFILE, at most 1024)\n"
-		   "  --max-links-per-user N  client links of one uid (default: half of --max-links, at most 384)\n");
+		   "  --max-links-per-user N  client links of one uid (default: half of --max-links, at most 384)\n"
+		   "  --remote-address ADDR   serve XPCDRemoteExport jobs' names there (default 127.0.0.1;\n"
+		   "                          beyond loopback only with --remote-tls)\n"
+		   "  --remote-port PORT      the RemoteXPC discovery port (default 58783)\n"
+		   "  --remote-tls FILE       TLS with mutual authentication (xpc-remoted(8) --tls)\n"
+		   "  --remote-user USER      remote peers reach services as USER (default nobody)\n"
+		   "  --remote-daemon PATH    the xpc-remoted program (default: the installed one)\n");
 }
 
 /* A count option's value: 0..65536.  Return: 0, or -1 when malformed. */
@@ -104,6 +116,9 @@ int main(int argc, char **argv)
 		{"foreground", no_argument, 0, 'f'},   {"help", no_argument, 0, 'h'},
 		{"idle-timeout", required_argument, 0, 'i'}, {"max-links", required_argument, 0, 'm'},
 		{"max-links-per-user", required_argument, 0, 'u'},
+		{"remote-address", required_argument, 0, 'A'}, {"remote-port", required_argument, 0, 'P'},
+		{"remote-tls", required_argument, 0, 'T'},     {"remote-user", required_argument, 0, 'R'},
+		{"remote-daemon", required_argument, 0, 'D'},
 		{0, 0, 0, 0},
 	};
 	static Broker broker;
@@ -121,6 +136,11 @@ int main(int argc, char **argv)
 		case 'i': bad |= parse_seconds(optarg, &cfg.idle_ms); break;
 		case 'm': bad |= parse_count(optarg, &cfg.max_links); break;
 		case 'u': bad |= parse_count(optarg, &cfg.max_links_per_user); break;
+		case 'A': cfg.remote.address = optarg; break;
+		case 'P': bad |= parse_count(optarg, &cfg.remote.port) || cfg.remote.port == 0 || cfg.remote.port > 65535; break;
+		case 'T': cfg.remote.tls = optarg; break;
+		case 'R': cfg.remote.user = optarg; break;
+		case 'D': cfg.remote.daemon = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -131,6 +151,9 @@ int main(int argc, char **argv)
 	}
 	if (domain < 0)
 		domain = !cfg.socket_path && geteuid() == 0;
+	/* the activities' test clock: private brokers only (docs/activities.md) */
+	if (cfg.socket_path)
+		activity_set_time_scale(getenv("XPC_ACTIVITY_TIME_SCALE"));
 	if (!cfg.socket_path || cfg.n_job_dirs == 0)
 		default_domain(domain == 1, &cfg.socket_path, cfg.job_dirs, &cfg.n_job_dirs);
 	if (!cfg.socket_path) {

@@ -183,7 +183,7 @@ static xpc_object_t op_unload(Broker *b, const Caller *who, xpc_object_t req, Jo
 static xpc_object_t set_disabled(Broker *b, xpc_object_t req, Job *job, bool disabled)
 {
 	job->disabled = disabled;
-	rundir_services_changed(&b->rundir);
+	supervise_services_changed(b);
 	if (disabled)
 		channel_unwatch(job);
 	else if (!job->pid)

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "broker/activity.h"
 #include "broker/channel.h"
 #include "broker/job.h"
 #include "broker/log.h"
@@ -52,7 +53,7 @@ Job *registry_find_service(const Registry *reg, const char *name, JobService **r
 {
 	for (Job *j = reg->jobs; j; j = j->next)
 		for (size_t i = 0; i < j->n_services; i++)
-			if (!strcmp(j->services[i].name, name)) {
+			if (!j->services[i].hidden && !strcmp(j->services[i].name, name)) {
 				*ret_service = &j->services[i];
 				return j;
 			}
@@ -87,9 +88,10 @@ int registry_insert(Registry *reg, Job *job, char *err, size_t errlen)
 			job_free(job);
 			return -1;
 		}
-	if (channel_open(job) < 0) {
+	if (channel_open(job) < 0 || activity_job_loaded(job) < 0) {
 		snprintf(err, errlen, "%s: cannot create channels: %s", job->label, strerror(errno));
 		channel_close(job);
+		activity_job_unloaded(job);
 		job_free(job);
 		return -1;
 	}

@@ -44,11 +44,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "broker/activity.h"
 #include "broker/broker.h"
 #include "broker/channel.h"
 #include "broker/launch.h"
 #include "broker/log.h"
 #include "broker/registry.h"
+#include "broker/remote-export.h"
 #include "broker/rundir.h"
 #include "broker/step.h"
 #include "broker/supervise.h"
@@ -138,7 +140,7 @@ static void enter_failed(Job *job)
 	throttle_cancel(job);
 	channel_unwatch(job);
 	channel_drop_checkins(job);
-	rundir_services_changed(&job->broker->rundir);
+	supervise_services_changed(job->broker);
 	log_line(LOG_ERR, "%s: %d failed starts within %d s (last: %s): failed; `xpcctl kickstart %s` starts it again",
 		 job->label, JOB_START_LIMIT_BURST, JOB_START_LIMIT_INTERVAL, step_name(job->fail_step),
 		 job->label);
@@ -233,11 +235,18 @@ int supervise_kickstart(Job *job, bool kill_first)
 	return job->disabled ? -1 : supervise_launch(job);
 }
 
+void supervise_services_changed(Broker *b)
+{
+	rundir_services_changed(&b->rundir);
+	remote_export_changed();
+}
+
 int supervise_add(Broker *b, Job *job, char *err, size_t errlen)
 {
 	job->broker = b;
 	if (registry_insert(&b->registry, job, err, errlen) < 0)
 		return -1;
+	remote_export_changed(); /* registry_insert moved the socket's generation on */
 	if (!job->disabled && !b->supervisor.booting)
 		start_or_watch(job);
 	return 0;
@@ -249,8 +258,10 @@ void supervise_remove(Job *job)
 
 	if (!job->unloading) {
 		job->unloading = true;
+		activity_job_stopping(job);
 		channel_close(job);
-		rundir_services_changed(&b->rundir);
+		activity_job_unloaded(job);
+		supervise_services_changed(b);
 		log_line(LOG_INFO, "%s: unloading", job->label);
 	}
 	throttle_cancel(job);
@@ -276,6 +287,7 @@ void supervise_exited(Job *job, int status)
 	job->stopping = false;
 	job->last_status = status;
 	registry_save_state(&job->broker->registry);
+	activity_job_exited(job);
 	if (job->unloading) {
 		supervise_remove(job);
 		return;
@@ -301,6 +313,8 @@ static void on_sigchld(void *ctx)
 		Job *job = registry_find_pid(&b->registry, pid);
 		if (job)
 			supervise_exited(job, status);
+		else
+			remote_export_reaped(pid, status);
 	}
 }
 

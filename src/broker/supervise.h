@@ -28,6 +28,9 @@ void supervise_start(struct Broker *b);
  *         RunAtLoad/KeepAlive job starts, another one's names are watched.
  */
 int supervise_add(struct Broker *b, Job *job, char *err, size_t errlen);
+/* Jobs were loaded, unloaded, enabled or disabled: clients look names up
+ * again (the socket's generation) and the exported names follow. */
+void supervise_services_changed(struct Broker *b);
 /* Stops and removes @job (moved to the graveyard once it has exited). */
 void supervise_remove(Job *job);
 /* Starts @job now, or when ThrottleInterval has passed since its last
