@@ -130,27 +130,10 @@ static void close_conn(xpc_connection_t c)
  * answered ok. */
 static bool broker_request(const char *op, const char *label)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	bool ok = false;
+	xpc_object_t r = broker_call(op, label);
+	bool ok = xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_bool(r, XPCD_KEY_OK);
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", broker_sock);
-	REQUIRE(fd >= 0);
-	REQUIRE(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	xpc_connection_t b = connection_create_from_socket(fd, NULL);
-	REQUIRE(b);
-	xpc_connection_set_event_handler(b, ^(xpc_object_t ev) {
-		(void)ev;
-	});
-	xpc_connection_resume(b);
-	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
-	xpc_dictionary_set_string(msg, XPCD_KEY_OP, op);
-	xpc_dictionary_set_string(msg, XPCD_KEY_LABEL, label);
-	xpc_object_t r = xpc_connection_send_message_with_reply_sync(b, msg);
-	ok = xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_bool(r, XPCD_KEY_OK);
 	xpc_release(r);
-	xpc_release(msg);
-	close_conn(b);
 	return ok;
 }
 

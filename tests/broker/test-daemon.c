@@ -66,29 +66,11 @@ static void write_job(const char *label, const char *program, const char *arg, c
 	broker_write_job_file(file, xml);
 }
 
-/* A broker request { op, label } on a fresh link: the reply (+1), or NULL. */
+/* A broker request: its reply dictionary (+1), or NULL. */
 static xpc_object_t request(const char *op, const char *label)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	xpc_connection_t b;
-	xpc_object_t msg, r;
+	xpc_object_t r = broker_call(op, label);
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", broker_sock);
-	REQUIRE(fd >= 0);
-	REQUIRE(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	b = connection_create_from_socket(fd, NULL);
-	REQUIRE(b);
-	xpc_connection_set_event_handler(b, ^(xpc_object_t ev) { (void)ev; });
-	xpc_connection_resume(b);
-	msg = xpc_dictionary_create(NULL, NULL, 0);
-	xpc_dictionary_set_string(msg, XPCD_KEY_OP, op);
-	if (label)
-		xpc_dictionary_set_string(msg, XPCD_KEY_LABEL, label);
-	r = xpc_connection_send_message_with_reply_sync(b, msg);
-	xpc_release(msg);
-	xpc_connection_cancel(b);
-	xpc_release(b);
 	if (xpc_get_type(r) != XPC_TYPE_DICTIONARY) {
 		xpc_release(r);
 		return NULL;
