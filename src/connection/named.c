@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "shared/xpcd-protocol.h"
 
 /*
  * Which broker answers (docs/services.md, docs/security.md): $XPCD_SOCKET
@@ -340,8 +341,8 @@ static void service_lookup_reply(xpc_connection_t c, const BrokerId *id, xpc_obj
 	const char *err = refused;
 
 	if (xpc_get_type(reply) == XPC_TYPE_DICTIONARY) {
-		ep = xpc_dictionary_get_value(reply, "endpoint");
-		err = xpc_dictionary_get_string(reply, "error");
+		ep = xpc_dictionary_get_value(reply, XPCD_KEY_ENDPOINT);
+		err = xpc_dictionary_get_string(reply, XPCD_KEY_ERROR);
 	}
 	conn_lock(c);
 	if (c->state != CONN_INVALID) {
@@ -376,7 +377,7 @@ static void service_lookup_event(Lookup *lk, xpc_object_t ev)
 	const char *text = NULL;
 
 	if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY)
-		text = xpc_dictionary_get_string(ev, "xpcd.error");
+		text = xpc_dictionary_get_string(ev, XPCD_KEY_REFUSAL);
 	if (text && !lk->refused)
 		lk->refused = strdup(text);
 	if (ev == XPC_ERROR_CONNECTION_INVALID) /* b's last event */
@@ -416,8 +417,8 @@ static void service_lookup_locked(xpc_connection_t c, const BrokerId *id)
 	});
 	xpc_connection_activate(b);
 	msg = xpc_dictionary_create(NULL, NULL, 0);
-	xpc_dictionary_set_string(msg, "xpcd.op", "lookup");
-	xpc_dictionary_set_string(msg, "name", c->name ? c->name : "");
+	xpc_dictionary_set_string(msg, XPCD_KEY_OP, XPCD_OP_LOOKUP);
+	xpc_dictionary_set_string(msg, XPCD_KEY_NAME, c->name ? c->name : "");
 	xpc_retain(c);
 	xpc_connection_send_message_with_reply(b, msg, NULL, ^(xpc_object_t reply) {
 		lk->reply = xpc_retain(reply);
