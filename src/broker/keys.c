@@ -349,5 +349,6 @@ void keys_free(Job *job)
 	if (job->launch_events)
 		xpc_release(job->launch_events);
 	watch_free(&job->watch);
+	sockets_close(&job->sockets); /* made but never added (supervise_add) */
 	sockets_free(&job->sockets);
 }

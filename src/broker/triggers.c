@@ -8,14 +8,13 @@
  * Every trigger ends in triggers_fire(), on the main queue like every job
  * event: a job that runs (or whose launch is pending) is not started again,
  * so events while it runs coalesce into nothing, as in launchd; every
- * launch goes through launch_job() and its ThrottleInterval.
+ * launch goes through supervise_launch() and its ThrottleInterval.
  *
  * A job is armed while it is loaded and enabled (triggers_arm; disable and
  * unload disarm it): its timers run and its paths are watched whether it
  * runs or not.  Sockets are created at load (triggers_open) and kept until
- * unload; they are watched only while the job is stopped (service.c's
- * service_watch/service_unwatch call sockets_watch/sockets_unwatch beside
- * the MachServices channels).
+ * unload; they are watched only while the job is stopped, beside its
+ * MachServices channels (supervise_watch, channel_unwatch).
  *
  * StartOnMount: one timer for all such jobs reads /proc/self/mountinfo
  * every MOUNT_POLL_S seconds (the file's own change notification is
@@ -36,8 +35,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "broker/broker.h"
 #include "broker/job.h"
+#include "broker/launch.h"
+#include "broker/log.h"
+#include "broker/registry.h"
+#include "broker/supervise.h"
 #include "broker/triggers.h"
+#include "shared/xpcd-protocol.h"
 
 #define CALENDAR_RECHECK_S 60.0
 #define MOUNT_POLL_S 1
@@ -50,9 +55,9 @@ static bool triggers_keep_path(const JobKeepPath *k)
 	return (access(k->name, F_OK) == 0) == k->want;
 }
 
-static bool triggers_keep_job(const JobKeepPath *k)
+static bool triggers_keep_job(const Job *job, const JobKeepPath *k)
 {
-	Job *other = jobs_find_label(k->name);
+	Job *other = registry_find_label(&job->broker->registry, k->name);
 	bool enabled = other && !other->unloading && !other->disabled;
 
 	return enabled == k->want;
@@ -64,7 +69,7 @@ bool triggers_want_running(Job *job)
 		if (triggers_keep_path(&job->keep_paths[i]))
 			return true;
 	for (size_t i = 0; i < job->n_keep_jobs; i++)
-		if (triggers_keep_job(&job->keep_jobs[i]))
+		if (triggers_keep_job(job, &job->keep_jobs[i]))
 			return true;
 	return watch_queue_nonempty(&job->watch);
 }
@@ -77,8 +82,8 @@ void triggers_fire(void *arg, const char *why)
 		return;
 	if (!strncmp(why, "KeepAlive", 9) && (!triggers_want_running(job) || (job->keepalive_after_demand && !job->runs)))
 		return;
-	broker_log("%s: %s: launching", job->label, why);
-	launch_job(job);
+	log_line(LOG_INFO, "%s: %s: launching", job->label, why);
+	supervise_launch(job);
 }
 
 /* ---- timers ------------------------------------------------------------------------ */
@@ -118,7 +123,7 @@ static dispatch_source_t triggers_timer(Job *job, dispatch_function_t fn)
 	dispatch_source_t t = dispatch_source_create(DISPATCH_SOURCE_TYPE_TIMER, 0, 0, dispatch_get_main_queue());
 
 	if (!t) {
-		broker_log("%s: cannot create a timer: out of memory", job->label);
+		log_line(LOG_INFO, "%s: cannot create a timer: out of memory", job->label);
 		return NULL;
 	}
 	dispatch_set_context(t, job);
@@ -138,6 +143,7 @@ static void triggers_cancel(dispatch_source_t *t)
 /* ---- StartOnMount ---------------------------------------------------------------------- */
 
 static struct {
+	Broker *broker; /* the one broker of this process */
 	dispatch_source_t timer;
 	int *ids; /* sorted mount ids last seen */
 	size_t n;
@@ -192,7 +198,7 @@ static void triggers_on_mount_poll(void *arg)
 	if (!ids)
 		return;
 	if (triggers_mount_new(mounts.ids, mounts.n, ids, n))
-		for (Job *j = jobs_first(); j; j = j->next)
+		for (Job *j = mounts.broker ? registry_first(&mounts.broker->registry) : NULL; j; j = j->next)
 			if (j->triggers_armed && j->start_on_mount)
 				triggers_fire(j, "StartOnMount: a file system was mounted");
 	free(mounts.ids);
@@ -200,14 +206,15 @@ static void triggers_on_mount_poll(void *arg)
 	mounts.n = n;
 }
 
-static void triggers_mount_watch(void)
+static void triggers_mount_watch(Broker *b)
 {
+	mounts.broker = b;
 	if (mounts.timer)
 		return;
 	mounts.ids = triggers_mount_ids(&mounts.n);
 	mounts.timer = dispatch_source_create(DISPATCH_SOURCE_TYPE_TIMER, 0, 0, dispatch_get_main_queue());
 	if (!mounts.timer) {
-		broker_log("StartOnMount: cannot create a timer: out of memory");
+		log_line(LOG_INFO, "StartOnMount: cannot create a timer: out of memory");
 		return;
 	}
 	dispatch_source_set_event_handler_f(mounts.timer, triggers_on_mount_poll);
@@ -226,7 +233,7 @@ int triggers_open(Job *job, bool booting, char *err, size_t errlen)
 		return 0;
 	if (sockets_open(&job->sockets, why, sizeof(why)) < 0) {
 		if (booting && errno == EADDRINUSE) {
-			broker_log("%s: %s: made once the job is stopped", job->label, why);
+			log_line(LOG_INFO, "%s: %s: made once the job is stopped", job->label, why);
 			return 0;
 		}
 		snprintf(err, errlen, "%s: %s", job->path ? job->path : job->label, why);
@@ -243,7 +250,7 @@ void triggers_watch_sockets(Job *job)
 	/* those missing since boot: an adopted instance held them */
 	if (!sockets_complete(&job->sockets) && !job->unloading &&
 	    sockets_open(&job->sockets, why, sizeof(why)) < 0 && !job->pid)
-		broker_log("%s: %s", job->label, why);
+		log_line(LOG_INFO, "%s: %s", job->label, why);
 	sockets_watch(&job->sockets, triggers_socket_ready, job);
 }
 
@@ -259,7 +266,7 @@ static void triggers_arm_watch(Job *job)
 	if (!watch_wanted(&job->watch))
 		return;
 	if ((r = watch_start(&job->watch, triggers_fire, job)) < 0)
-		broker_log("%s: cannot watch its paths: %s", job->label, strerror(-r));
+		log_line(LOG_INFO, "%s: cannot watch its paths: %s", job->label, strerror(-r));
 }
 
 void triggers_arm(Job *job)
@@ -280,7 +287,7 @@ void triggers_arm(Job *job)
 	}
 	triggers_arm_watch(job);
 	if (job->start_on_mount)
-		triggers_mount_watch(); /* runs for the broker's life once needed */
+		triggers_mount_watch(job->broker); /* runs for the broker's life once needed */
 	if ((job->n_keep_paths || job->n_keep_jobs) && !(job->keepalive_after_demand && !job->runs) &&
 	    triggers_want_running(job))
 		triggers_fire(job, "KeepAlive condition");
@@ -310,7 +317,7 @@ void triggers_socket_ready(void *arg, const char *why)
 	if (job->adopted && job->pid) {
 		/* an instance of the previous broker does not listen on these
 		 * sockets: replace it, the new one takes the connection */
-		broker_log("%s: %s for an adopted instance: replacing pid %d", job->label, why, (int)job->pid);
+		log_line(LOG_INFO, "%s: %s for an adopted instance: replacing pid %d", job->label, why, (int)job->pid);
 		launch_stop(job);
 		return;
 	}
@@ -322,9 +329,9 @@ void triggers_socket_ready(void *arg, const char *why)
 		fcntl(job->sockets.ready_fd, F_SETFL, fl);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
-				broker_log("%s: accept on its socket: %s", job->label, strerror(errno));
+				log_line(LOG_INFO, "%s: accept on its socket: %s", job->label, strerror(errno));
 			if (!job->pid)
-				service_watch(job);
+				supervise_watch(job);
 			return;
 		}
 		job->inetd_conn = fd;
@@ -332,9 +339,9 @@ void triggers_socket_ready(void *arg, const char *why)
 	triggers_fire(job, why);
 }
 
-void triggers_jobs_changed(void)
+void triggers_jobs_changed(Broker *b)
 {
-	for (Job *j = jobs_first(); j; j = j->next)
+	for (Job *j = registry_first(&b->registry); j; j = j->next)
 		if (j->triggers_armed && j->n_keep_jobs && !j->pid && triggers_want_running(j))
 			triggers_fire(j, "KeepAlive.OtherJobEnabled");
 }
@@ -353,7 +360,7 @@ static void triggers_describe_paths(xpc_object_t d, const char *key, char **path
 	xpc_release(a);
 }
 
-static void triggers_describe_sockets(Job *job, xpc_object_t d)
+static void triggers_describe_sockets(const Job *job, xpc_object_t d)
 {
 	xpc_object_t s = xpc_dictionary_create(NULL, NULL, 0);
 
@@ -365,25 +372,25 @@ static void triggers_describe_sockets(Job *job, xpc_object_t d)
 		xpc_dictionary_set_int64(s, name, n);
 	}
 	if (s) {
-		xpc_dictionary_set_value(d, "sockets", s);
+		xpc_dictionary_set_value(d, XPCD_JOB_SOCKETS, s);
 		xpc_release(s);
 	}
 }
 
-void triggers_describe(Job *job, xpc_object_t d)
+void triggers_describe(const Job *job, xpc_object_t d)
 {
 	char when[64];
 	struct tm tm;
 
 	if (job->start_interval)
-		xpc_dictionary_set_int64(d, "start_interval", job->start_interval);
+		xpc_dictionary_set_int64(d, XPCD_JOB_START_INTERVAL, job->start_interval);
 	if (job->calendar_due != -1 && localtime_r(&job->calendar_due, &tm) &&
 	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M %a", &tm))
-		xpc_dictionary_set_string(d, "calendar_next", when);
-	triggers_describe_paths(d, "watch_paths", job->watch.paths);
-	triggers_describe_paths(d, "queue_directories", job->watch.queues);
+		xpc_dictionary_set_string(d, XPCD_JOB_CALENDAR_NEXT, when);
+	triggers_describe_paths(d, XPCD_JOB_WATCH_PATHS, job->watch.paths);
+	triggers_describe_paths(d, XPCD_JOB_QUEUE_DIRECTORIES, job->watch.queues);
 	if (job->sockets.n_specs)
 		triggers_describe_sockets(job, d);
 	if (job->launch_events)
-		xpc_dictionary_set_value(d, "launch_events", job->launch_events);
+		xpc_dictionary_set_value(d, XPCD_JOB_LAUNCH_EVENTS, job->launch_events);
 }

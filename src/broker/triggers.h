@@ -12,12 +12,14 @@
 
 #include "broker/job.h"
 
-/* Creates the job's Sockets (jobs_add).  While booting, a socket that
+struct Broker;
+
+/* Creates the job's Sockets (supervise_add).  While booting, a socket that
  * cannot be made yet (an adopted instance of the previous broker still
  * holds the port) is logged and made when the job is next watched.
  * Return: 0, or -1 with @err. */
 int triggers_open(Job *job, bool booting, char *err, size_t errlen);
-/* The job is stopped (service_watch): its sockets (made now if they are
+/* The job is stopped (supervise_watch): its sockets (made now if they are
  * not yet) are watched; a connection starts it. */
 void triggers_watch_sockets(Job *job);
 /* Starts the timers (StartInterval, StartCalendarInterval) and path
@@ -31,11 +33,11 @@ void triggers_disarm(Job *job, bool unload);
 bool triggers_want_running(Job *job);
 /* A job was loaded, unloaded, enabled or disabled: OtherJobEnabled
  * conditions may now hold. */
-void triggers_jobs_changed(void);
+void triggers_jobs_changed(struct Broker *b);
 /* Adds the job's triggers to @d (`xpcctl print`): start_interval,
  * calendar_next (local time), watch_paths, queue_directories, sockets
  * (name -> descriptors held), launch_events. */
-void triggers_describe(Job *job, xpc_object_t d);
+void triggers_describe(const Job *job, xpc_object_t d);
 /* Starts the job for @why (a timer, a path), unless it runs. */
 void triggers_fire(void *job, const char *why);
 /* A socket of the job is ready (sockets.c): for inetdCompatibility

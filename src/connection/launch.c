@@ -117,7 +117,7 @@ int launch_activate_socket(const char *name, int **fds, size_t *cnt)
  * A job with EnableTransactions gets a shared page from xpcd holding its
  * count of open transactions (XPCD_TRANSACTIONS=PID:FD), which xpcd reads
  * when it stops the job: none open, SIGKILL at once; some, SIGTERM first
- * (src/broker/launch.c).  xpc_transaction_begin/end (service.c) add to it
+ * (src/broker/launch.c).  xpc_transaction_begin/end (main.c) add to it
  * through launch_transactions_add.  Mapped once, on first use.
  */
 static pthread_once_t launch_txn_once = PTHREAD_ONCE_INIT;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * transactions.h - what the connection layer's service code (service.c) needs of
+ * transactions.h - what the connection layer's xpc_main code (main.c) needs of
  * launch.c: the count of open transactions xpcd reads for a job with
  * EnableTransactions.
  */
