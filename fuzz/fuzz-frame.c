@@ -35,7 +35,7 @@
  * after each input).
  */
 #include "fuzz.h"
-#include "transport/transport.h"
+#include "transport/unix/unix.h"
 #include "wire/wire.h"
 
 #include <fcntl.h>

@@ -27,7 +27,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 /* ---- the write source ------------------------------------------------------ */
@@ -45,7 +44,7 @@ static ConnError conn_arm_write_locked(xpc_connection_t c)
 		}
 		return CONN_OK;
 	}
-	int wfd = fcntl(c->fd, F_DUPFD_CLOEXEC, 3);
+	int wfd = fcntl(c->link.fd, F_DUPFD_CLOEXEC, 3);
 	dispatch_source_t s;
 	dispatch_block_t on_cancel;
 	if (wfd < 0)
@@ -129,7 +128,7 @@ static void conn_schedule_flush_locked(xpc_connection_t c)
 /*
  * Whether a thread may be blocked reading the link (a sync caller, a peer
  * lingering for its next request): readers hold rx.lock while they take the
- * descriptor (under the lock, after c->fd = -1 they see none) and read it.
+ * descriptor (under the lock, after c->link.fd = -1 they see none) and read it.
  * Without one, the shutdown that would wake it is not made: on a suspended
  * source it only costs the manager thread a wake-up for the hang-up, and
  * the peer learns of the end when the cancel handler closes the socket.
@@ -162,15 +161,16 @@ static void conn_cancel_source(dispatch_source_t s, bool suspended)
 /* Cancels the sources; their cancel handlers close the descriptors. */
 static void conn_close_link_locked(xpc_connection_t c)
 {
-	int fd = c->fd;
+	TransportLink link = c->link;
+	int fd = link.fd;
 
-	c->fd = -1;
+	c->link.fd = -1;
 	if (fd >= 0)
 		create_refund_link(c);
 	c->requirement_met = false; /* a next link's peer is checked anew */
-	transport_stage_drop(&c->tx.stage); /* the next link gets its own */
+	c->link.ops->reset(&c->link); /* the next link gets its own stage */
 	if (fd >= 0 && !conn_has(c, CONN_F_PEER_CLOSED) && conn_link_has_reader(c))
-		shutdown(fd, SHUT_RDWR); /* wakes a thread polling it in a sync send */
+		link.ops->shutdown(&link); /* wakes a thread blocked reading it */
 	conn_set(c, CONN_F_PEER_CLOSED, false); /* (a pollster sees the peer's hang-up itself) */
 	if (c->rsrc) {
 		dispatch_source_t s = c->rsrc;
@@ -232,7 +232,7 @@ static void conn_end_link(xpc_connection_t c, ConnError e)
 {
 	conn_lock(c);
 	if (e == CONN_E_PEER_EXITED || e == CONN_E_LINK_ERROR) {
-		if (c->fd < 0 || c->state != CONN_ACTIVE) {
+		if (c->link.fd < 0 || c->state != CONN_ACTIVE) {
 			conn_unlock(c);
 			return;
 		}
@@ -258,10 +258,10 @@ static void conn_after_read(xpc_connection_t c, ConnError e)
 	conn_unlock(c);
 }
 
-/* Starts the read source on c->fd (locked).  0 or -ENOMEM. */
+/* Starts the read source on c->link.fd (locked).  0 or -ENOMEM. */
 static int conn_start_read_locked(xpc_connection_t c, dispatch_function_t handler)
 {
-	int fd = c->fd;
+	int fd = c->link.fd;
 	/* A served peer lingers in a blocking receive that must end
 	 * (receive.c); a client's link rarely does (it answers no requests,
 	 * usually): its timeout is set when it first would */
@@ -271,7 +271,7 @@ static int conn_start_read_locked(xpc_connection_t c, dispatch_function_t handle
 	if (receive_setup_locked(c) < 0)
 		return -ENOMEM;
 	c->rx.timeout_lazy = client;
-	c->rx.timeout = c->kind == CONN_PEER && !client && transport_set_recv_timeout(fd, CONN_LINGER_US) == 0;
+	c->rx.timeout = c->kind == CONN_PEER && !client && c->link.ops->set_recv_timeout(&c->link, CONN_LINGER_US) == 0;
 	/* Runs once the manager dropped the watch: no read can follow.  Copied
 	 * here, where running out of memory can still be reported. */
 	dispatch_block_t on_cancel = Block_copy(^{
@@ -340,7 +340,6 @@ static void conn_read_ready(void *ctx)
  * to its user (@charge, consumed): says hello, goes to the handler. */
 static void conn_listener_accept(xpc_connection_t l, int s, Charge *charge)
 {
-	FrameHeader h = {.kind = FRAME_HELLO};
 	xpc_connection_t p = connection_create_from_socket(s, NULL);
 
 	if (!p) {
@@ -354,9 +353,7 @@ static void conn_listener_accept(xpc_connection_t l, int s, Charge *charge)
 	/* the listener's peer requirement, checked when the peer is activated:
 	 * after transport_checkin_verify() made its identity the link's maker */
 	conn_requirement_inherit(l, p);
-	transport_send_hello(s);
-	if (trace_enabled())
-		trace_frame("send", &h, NULL, NULL);
+	checkin_hello(s);
 	deliver_event(l, p, 0, false);
 }
 
@@ -365,15 +362,18 @@ static void conn_listener_ready(void *ctx)
 	xpc_connection_t c = ctx;
 
 	for (int i = 0; i < 64; i++) {
+		TransportLink link;
 		ReceiveGot got;
 		Charge *charge;
-		int fd, s;
+		int s;
 		conn_lock(c);
-		fd = c->state == CONN_ACTIVE ? c->fd : -1;
+		link = c->link;
+		if (c->state != CONN_ACTIVE)
+			link.fd = -1;
 		conn_unlock(c);
-		if (fd < 0)
+		if (link.fd < 0)
 			return;
-		ConnError e = checkin_accept(c, fd, &s, &charge, &got);
+		ConnError e = checkin_accept(c, &link, &s, &charge, &got);
 		if (e != CONN_OK) { /* R is not shut down: others may hold it */
 			conn_lock(c);
 			conn_fail_locked(c, e, NULL);
@@ -394,12 +394,12 @@ static void conn_activate_peer_locked(xpc_connection_t c)
 	char why[256];
 	ConnError e;
 
-	if (c->fd < 0 && c->connect_locked) {
+	if (c->link.fd < 0 && c->connect_locked) {
 		c->connect_locked(c);
 		return;
 	}
-	if (c->fd < 0 && (c->role & CONN_ROLE_FROM_ENDPOINT)) {
-		e = checkin_make(c->send_w, true, &c->fd);
+	if (c->link.fd < 0 && (c->role & CONN_ROLE_FROM_ENDPOINT)) {
+		e = checkin_make(c->send_w, true, &c->link.fd);
 		if (e != CONN_OK) {
 			conn_fail_locked(c, e, NULL);
 			return;
@@ -426,7 +426,7 @@ void xpc_connection_activate(xpc_connection_t c)
 	}
 	c->state = CONN_ACTIVE;
 	xpc_retain(c); /* released after the final INVALID was delivered */
-	if (c->kind == CONN_LISTENER && c->fd < 0 && c->connect_locked)
+	if (c->kind == CONN_LISTENER && c->link.fd < 0 && c->connect_locked)
 		c->connect_locked(c);
 	else if (c->kind == CONN_LISTENER)
 		conn_link_up_locked(c);
@@ -491,6 +491,7 @@ static void conn_reconnect_locked(xpc_connection_t c)
  */
 static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
 {
+	bool sync_caller = p && p->sync; /* (p may be answered, and gone, below) */
 	ConnError e;
 	SendJob j;
 
@@ -507,7 +508,7 @@ static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
 		e = send_job_locked(c, &j, p);
 		if (j.schedule_flush)
 			conn_schedule_flush_locked(c);
-		sync_after_send_locked(c, p && p->sync);
+		sync_after_send_locked(c, sync_caller);
 		if (e == CONN_OK)
 			conn_flushed_locked(c, CONN_OK, j.progress);
 	}

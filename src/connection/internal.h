@@ -142,9 +142,6 @@ typedef struct ConnTx {
 	bool flush_wanted;     /* a flush below connection.c found the socket
 				* full: connection.c flushes again (arming wsrc) */
 	dispatch_source_t wsrc;
-	/* not under lock: the link's reusable out-of-line memfd, taken by a
-	 * sender with an atomic exchange (transport.h, staging) */
-	TransportStage *_Atomic stage;
 } ConnTx;
 
 /* Requests waiting for their reply (pending.c), oldest first. */
@@ -226,7 +223,8 @@ struct _xpc_connection_s {
 	ConnState state;
 	unsigned flags;         /* CONN_F_* */
 	unsigned suspend_count; /* user suspends after activation */
-	int fd;                 /* the link, or R of a listener; -1 none */
+	TransportLink link;     /* the link, or R of a listener; fd -1: none
+				 * (ops: the transport's, unix/link.c) */
 	int send_w;             /* W: listener's own, or the endpoint's */
 	dispatch_source_t rsrc;
 	xpc_handler_t handler_block;
@@ -277,7 +275,7 @@ static inline void conn_set(xpc_connection_t c, unsigned flag, bool on)
  * required peer was checked. */
 static inline bool conn_link_live_locked(xpc_connection_t c)
 {
-	return c->state == CONN_ACTIVE && c->fd >= 0 && !conn_has(c, CONN_F_CONNECTING) &&
+	return c->state == CONN_ACTIVE && c->link.fd >= 0 && !conn_has(c, CONN_F_CONNECTING) &&
 	       (!c->requirement || c->requirement_met);
 }
 
@@ -287,7 +285,7 @@ static inline bool conn_link_live_locked(xpc_connection_t c)
  * replies, discards unsent messages, delivers INVALID (or INTERRUPTED for
  * a named peer whose peer exited).  Locked. */
 void conn_fail_locked(xpc_connection_t c, ConnError e, const char *detail);
-/* Starts the read source on c->fd, then sends what waited (locked); on
+/* Starts the read source on c->link.fd, then sends what waited (locked); on
  * failure the connection fails. */
 void conn_link_up_locked(xpc_connection_t c);
 
@@ -377,11 +375,11 @@ typedef enum {
  * held).  Return: CONN_OK, or the failure that ends the link (detail in
  * c->rx.why). */
 ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src);
-/* Reads one frame of the link @fd, blocking (rx.lock held).  Return: as
+/* Reads one frame of the link @l, blocking (rx.lock held).  Return: as
  * above; *ret_got says what was read. */
-ConnError receive_one_rxlocked(xpc_connection_t c, int fd, ReceiveGot *ret_got);
-/* The link @c reads now, if it is still the one of @src; -1 otherwise. */
-int receive_link_fd(xpc_connection_t c, dispatch_source_t src);
+ConnError receive_one_rxlocked(xpc_connection_t c, TransportLink *l, ReceiveGot *ret_got);
+/* A copy of the link @c reads now, if it is still the one of @src. */
+bool receive_link(xpc_connection_t c, dispatch_source_t src, TransportLink *ret);
 /* The receive buffer with its account (locked); -ENOMEM. */
 int receive_setup_locked(xpc_connection_t c);
 void receive_dispose(xpc_connection_t c);
@@ -414,7 +412,8 @@ void sync_check_queue(xpc_connection_t c);
 
 /* ---- peer.c: the peer's identity ---- */
 
-void peer_set_from_socket(xpc_connection_t c, int fd);
+/* The peer as the transport names it, for a link the peer made (locked). */
+void peer_set_from_link(xpc_connection_t c);
 /* The first frame with credentials names the peer (takes the lock).
  * Return: true if it did now (the link may stop asking). */
 bool peer_record(xpc_connection_t c, const TransportFrame *f);
@@ -440,14 +439,17 @@ void trace_note(const char *what, const char *why);
  * (ours), CONN_E_BACKLOG, CONN_E_DESCRIPTORS or CONN_E_LISTENER_GONE. */
 ConnError checkin_make(int send_w, bool wait, int *ret_fd);
 /*
- * checkin_accept() - reads one frame from listener @l's R (fd @fd).
+ * checkin_accept() - reads one frame from listener @l's R (@link).
  * Return: CONN_OK with *ret_got RECEIVE_NONE (nothing to read) or
  * RECEIVE_GOT: then *ret_s is a verified check-in's link (owned) and
  * *ret_charge its user's account (+1, or NULL), or *ret_s is -1 (dropped:
  * read on); or the failure that ends the listener (CONN_E_CHANNEL_CLOSED,
  * CONN_E_NO_MEMORY).
  */
-ConnError checkin_accept(xpc_connection_t l, int fd, int *ret_s, Charge **ret_charge, ReceiveGot *ret_got);
+ConnError checkin_accept(xpc_connection_t l, TransportLink *link, int *ret_s, Charge **ret_charge,
+			 ReceiveGot *ret_got);
+/* The listener's HELLO on a new link @s (borrowed), stating who it is. */
+void checkin_hello(int s);
 /* Live peer links per uid and listener (CONN_MAX_PEERS_PER_UID or
  * $XPC_PEER_LINKS_PER_UID). */
 size_t checkin_peer_links_per_uid(void);

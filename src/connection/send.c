@@ -214,7 +214,7 @@ static int send_batch_locked(xpc_connection_t c, ConnError *ret_error)
 			memcpy(buf + off + FRAME_HEADER_SIZE, o->body.data, o->body.len);
 		off += FRAME_HEADER_SIZE + o->body.len;
 	}
-	r = transport_send(c->fd, &bh, buf, total, NULL, 0);
+	r = c->link.ops->send(&c->link, &bh, &(struct iovec){buf, total}, 1, total, NULL, 0, -1);
 	free(buf);
 	if (r == -EAGAIN)
 		return -EAGAIN;
@@ -241,7 +241,7 @@ static int send_head_locked(xpc_connection_t c, ConnError *ret_error)
 {
 	OutItem *o = c->tx.head;
 	struct iovec iov = {o->body.data, o->body.len};
-	int r = transport_sendv(c->fd, &o->hdr, &iov, 1, o->body_len, o->fds, o->n_fds, o->ool_fd);
+	int r = c->link.ops->send(&c->link, &o->hdr, &iov, 1, o->body_len, o->fds, o->n_fds, o->ool_fd);
 
 	if (r == -EAGAIN)
 		return -EAGAIN;
@@ -345,9 +345,10 @@ static bool send_coalesce_locked(xpc_connection_t c, const SendJob *j)
 
 /*
  * Encodes @msg with large data by reference; a body too large for one
- * packet goes into the link's stage, or if that is busy into a fresh sealed
- * memfd, here, outside the lock (one copy, straight from the data objects).
- * Fills j->iov (inline) or j->ool (and FRAME_F_STAGED).
+ * packet goes out of line through the transport (the unix one: into the
+ * link's stage, or if that is busy into a fresh sealed memfd), here,
+ * outside the lock (one copy, straight from the data objects).  Fills
+ * j->iov (inline) or j->ool (and the flags the frame must carry).
  * Return: 0 or a negative errno (the wire layer's refusals are -EINVAL).
  */
 static int send_encode(xpc_connection_t c, xpc_object_t msg, SendJob *j)
@@ -374,11 +375,7 @@ static int send_encode(xpc_connection_t c, xpc_object_t msg, SendJob *j)
 	if (!all)
 		return -ENOMEM;
 	n = wire_buffer_iov(body, all, max);
-	j->ool = transport_stage_write(&c->tx.stage, all, n, len);
-	if (j->ool >= 0)
-		j->hdr.flags |= FRAME_F_STAGED;
-	else
-		j->ool = transport_make_ool(all, n, len);
+	j->ool = c->link.ops->body(&c->link, all, n, len, &j->hdr.flags);
 	if (all != j->iov)
 		free(all);
 	j->n_iov = 0;
@@ -432,8 +429,8 @@ void send_job_assign_locked(xpc_connection_t c, SendJob *j, Pending *p)
 /* Straight to the socket.  Return: as send_enqueue_locked. */
 static int send_direct_locked(xpc_connection_t c, SendJob *j)
 {
-	int r = transport_sendv(c->fd, &j->hdr, j->iov, j->n_iov, j->body.len + j->body.ref_bytes, j->fds.fds,
-				j->fds.n, j->ool);
+	int r = c->link.ops->send(&c->link, &j->hdr, j->iov, j->n_iov, j->body.len + j->body.ref_bytes, j->fds.fds,
+				  j->fds.n, j->ool);
 
 	if (r == 0 && trace_enabled())
 		trace_frame("send", &j->hdr, j->msg, NULL);

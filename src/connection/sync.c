@@ -20,7 +20,6 @@
 #include "connection/internal.h"
 #include "dispatch/dqueue.h"
 
-#include <poll.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <time.h>
@@ -206,19 +205,17 @@ dispatch_source_t sync_wait_link(xpc_connection_t c, Pending *p)
 ConnError sync_read_rxlocked(xpc_connection_t c, dispatch_source_t src, Pending *p)
 {
 	while (!atomic_load(&p->done)) {
+		TransportLink l;
 		ReceiveGot got;
-		int fd = receive_link_fd(c, src);
-		if (fd < 0)
+		if (!receive_link(c, src, &l))
 			break;
-		ConnError e = receive_one_rxlocked(c, fd, &got);
+		ConnError e = receive_one_rxlocked(c, &l, &got);
 		if (e != CONN_OK)
 			return e;
 		if (got == RECEIVE_PAUSED)
 			break;
-		if (got == RECEIVE_NONE && !atomic_load(&p->done)) {
-			struct pollfd pfd = {fd, POLLIN, 0};
-			poll(&pfd, 1, 1000);
-		}
+		if (got == RECEIVE_NONE && !atomic_load(&p->done))
+			l.ops->wait_readable(&l, 1000000);
 	}
 	return CONN_OK;
 }

@@ -41,7 +41,7 @@
 
 #include "connection/connection.h"
 #include "connection/internal.h"
-#include "transport/transport.h"
+#include "transport/unix/unix.h"
 #include "wire/wire.h"
 #include "harness.h"
 

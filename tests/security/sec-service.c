@@ -28,7 +28,7 @@
 
 #include "connection/connection.h"
 #include "object/object.h"
-#include "transport/transport.h"
+#include "transport/unix/unix.h"
 #include "wire/wire.h"
 
 int sec_raw_endpoint(const char *sock, const char *name);

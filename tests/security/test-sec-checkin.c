@@ -39,7 +39,7 @@
 
 #include "connection/internal.h"
 #include "sec-common.h"
-#include "transport/transport.h"
+#include "transport/unix/unix.h"
 #include "wire/wire.h"
 
 static void send_fds(int w, const void *p, size_t len, const int *fds, size_t n)

@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * transport.c - sendmsg/recvmsg of frames (see transport.h).
+ * seqpacket.c - sendmsg/recvmsg of frames over an AF_UNIX SOCK_SEQPACKET
+ * socket (unix.h), and the frames' buffers (transport.h).
  *
  * Out-of-line bodies: the sender writes the body into a fresh memfd
  * (MFD_CLOEXEC | MFD_ALLOW_SEALING) straight from its pieces (large data is
@@ -20,7 +22,7 @@
  * if the kernel's SO_PEERCRED of it (its maker) says the same.  An empty
  * packet is a bad frame, not the end of the link (only POLLRDHUP is).
  */
-#include "transport/transport.h"
+#include "transport/unix/unix.h"
 #include "shared/charge.h"
 
 #include <errno.h>

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * stage.c - a link's reusable out-of-line buffer (transport.h,
+ * stage.c - a link's reusable out-of-line buffer (unix.h,
  * TransportStage; docs/transport.md, "Staging").
  *
  * A sealed memfd cannot be written again, so every large message used to
@@ -23,7 +24,7 @@
  * further bodies use fresh sealed memfds as before).  A link keeps its stage
  * until it ends.
  */
-#include "transport/transport.h"
+#include "transport/unix/unix.h"
 
 #include <errno.h>
 #include <fcntl.h>

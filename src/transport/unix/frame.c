@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * frame.c - validation of frame headers (see frame.h).
+ * frame.c - validation of received frame headers against the packet they
+ * came in (see frame.h), and of the frames inside a BATCH.
  *
  * Invariant: a header accepted here is consistent with the packet it came
  * in: inline bodies have exactly body_len bytes after the header, out-of-line
