@@ -152,12 +152,12 @@ ConnError checkin_accept(xpc_connection_t l, TransportLink *link, int *ret_s, Ch
 		/* Every W is closed (the channel's end), or no memory to
 		 * read with (xpc_main then exits and xpcd relaunches the
 		 * service; the check-in stays queued in the channel). */
-		transport_frame_clear(l->rx.frame);
+		frame_clear(l->rx.frame);
 		return r == -ENOMEM || r == -ENOBUFS ? CONN_E_NO_MEMORY : CONN_E_CHANNEL_CLOSED;
 	}
 	*ret_got = RECEIVE_GOT;
 	*ret_s = checkin_take(l, r, ret_charge);
-	transport_frame_clear(l->rx.frame);
+	frame_clear(l->rx.frame);
 	return CONN_OK;
 }
 

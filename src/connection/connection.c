@@ -72,7 +72,7 @@ static ConnError conn_arm_write_locked(xpc_connection_t c)
 }
 
 /* Acts on a flush's outcome (locked). */
-static void conn_flushed_locked(xpc_connection_t c, ConnError e, SendProgress progress)
+void conn_flushed_locked(xpc_connection_t c, ConnError e, SendProgress progress)
 {
 	if (e == CONN_OK && progress == SEND_BLOCKED)
 		e = conn_arm_write_locked(c);
@@ -114,7 +114,7 @@ static void conn_flush_async(void *ctx)
 }
 
 /* Coalesced frames leave soon, from the ioq (send.c, "Coalescing"). */
-static void conn_schedule_flush_locked(xpc_connection_t c)
+void conn_schedule_flush_locked(xpc_connection_t c)
 {
 	if (c->tx.flush_scheduled || c->tx.wsrc_armed)
 		return;
@@ -246,7 +246,7 @@ static void conn_end_link(xpc_connection_t c, ConnError e)
 
 /* What a reader reported (rx.lock held): the link's end, or a peer just
  * admitted whose queued frames found the socket full (receive.c). */
-static void conn_after_read(xpc_connection_t c, ConnError e)
+void conn_after_read(xpc_connection_t c, ConnError e)
 {
 	if (e != CONN_OK)
 		conn_end_link(c, e);
@@ -352,7 +352,7 @@ static void conn_listener_accept(xpc_connection_t l, int s, Charge *charge)
 	p->link_charge = charge; /* given back when the link closes */
 	/* the listener's peer requirement, checked when the peer is activated:
 	 * after transport_checkin_verify() made its identity the link's maker */
-	conn_requirement_inherit(l, p);
+	requirement_inherit(l, p);
 	checkin_hello(s);
 	deliver_event(l, p, 0, false);
 }
@@ -408,7 +408,7 @@ static void conn_activate_peer_locked(xpc_connection_t c)
 	/* a peer known from its socket (a listener's) is checked before its
 	 * link is read or written; others at their first frame (receive.c) */
 	if (c->requirement && (c->peer.flags & PEER_F_KNOWN)) {
-		e = conn_requirement_check_locked(c, why, sizeof(why));
+		e = requirement_check_locked(c, why, sizeof(why));
 		if (e != CONN_OK) {
 			conn_fail_locked(c, e, why);
 			return;
@@ -474,117 +474,13 @@ void xpc_connection_cancel(xpc_connection_t c)
 	conn_unlock(c);
 }
 
-/* ---- sending ---------------------------------------------------------------- */
-
 /* A named client that was INTERRUPTED checks in again at its next send. */
-static void conn_reconnect_locked(xpc_connection_t c)
+void conn_reconnect_locked(xpc_connection_t c)
 {
 	if (c->state == CONN_DISCONNECTED && !conn_has(c, CONN_F_CONNECTING) && c->connect_locked) {
 		c->state = CONN_ACTIVE;
 		c->connect_locked(c);
 	}
-}
-
-/*
- * conn_send() - encode @msg and send or queue it.
- * @p: a pending reply entry (owned from here on: answered exactly once), or NULL
- */
-static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
-{
-	bool sync_caller = p && p->sync; /* (p may be answered, and gone, below) */
-	ConnError e;
-	SendJob j;
-
-	send_job_init(c, msg, p != NULL, &j);
-	conn_lock(c);
-	/* Unsendable message, dead connection, a listener (nothing to send
-	 * to), or too many requests waiting: the reply handler gets INVALID. */
-	if (j.encode_error != 0 || c->state == CONN_INVALID || c->kind == CONN_LISTENER ||
-	    c->pending.n >= CONN_MAX_PENDING_REPLIES) {
-		e = send_job_refuse_locked(c, &j, p);
-	} else {
-		send_job_assign_locked(c, &j, p);
-		conn_reconnect_locked(c);
-		e = send_job_locked(c, &j, p);
-		if (j.schedule_flush)
-			conn_schedule_flush_locked(c);
-		sync_after_send_locked(c, sync_caller);
-		if (e == CONN_OK)
-			conn_flushed_locked(c, CONN_OK, j.progress);
-	}
-	if (e != CONN_OK)
-		conn_fail_locked(c, e, NULL);
-	conn_unlock(c);
-	send_job_free(&j);
-}
-
-void xpc_connection_send_message(xpc_connection_t c, xpc_object_t message)
-{
-	conn_send(c, message, NULL);
-}
-
-/*
- * Without memory for the request's own bookkeeping the reply handler still
- * gets its one answer, INVALID, but on the calling thread: queuing it would
- * need memory too (docs/reliability.md).
- */
-void xpc_connection_send_message_with_reply(xpc_connection_t c, xpc_object_t message, dispatch_queue_t replyq,
-					    xpc_handler_t handler)
-{
-	Pending *p = pending_new(replyq, handler, NULL, NULL);
-
-	if (!p) {
-		handler(XPC_ERROR_CONNECTION_INVALID);
-		return;
-	}
-	conn_send(c, message, p);
-}
-
-void xpc_connection_send_message_with_reply_f(xpc_connection_t c, xpc_object_t message, dispatch_queue_t replyq,
-					      void *context, xpc_handler_f handler)
-{
-	Pending *p = pending_new(replyq, NULL, context, handler);
-
-	if (!p) { /* see xpc_connection_send_message_with_reply */
-		handler(context, XPC_ERROR_CONNECTION_INVALID);
-		return;
-	}
-	conn_send(c, message, p);
-}
-
-/* The waiting thread reads the link itself (sync.c). */
-xpc_object_t xpc_connection_send_message_with_reply_sync(xpc_connection_t c, xpc_object_t message)
-{
-	/* On the stack: no allocation per call.  Usually this thread reads
-	 * the reply itself; the condition variable is for the other cases. */
-	Pending p = {.sync = true, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-	dispatch_source_t src;
-
-	sync_check_queue(c);
-	conn_lock(c);
-	src = sync_take_locked(c);
-	bool waits_link = !src && c->kind == CONN_PEER && c->state != CONN_INVALID;
-	conn_unlock(c);
-	conn_send(c, message, &p);
-	if (!src && waits_link)
-		src = sync_wait_link(c, &p);
-	if (src) {
-		pthread_mutex_lock(&c->rx.lock);
-		conn_after_read(c, sync_read_rxlocked(c, src, &p));
-		pthread_mutex_unlock(&c->rx.lock);
-		sync_done(c);
-	}
-	return sync_wait_answer(&p);
-}
-
-void xpc_connection_send_barrier(xpc_connection_t c, dispatch_block_t barrier)
-{
-	send_barrier(c, barrier, NULL, NULL);
-}
-
-void xpc_connection_send_barrier_f(xpc_connection_t c, void *context, dispatch_function_t barrier)
-{
-	send_barrier(c, NULL, context, barrier);
 }
 
 /* ---- the handler, the reason ---------------------------------------------- */

@@ -184,7 +184,7 @@ void connection_set_send_limits(xpc_connection_t conn, size_t max_bytes, size_t 
 
 int connection_set_receive_limit(xpc_connection_t conn, size_t max_bytes)
 {
-	Charge *a = charge_new(transport_rx_account(), max_bytes), *old;
+	Charge *a = charge_new(frame_rx_account(), max_bytes), *old;
 
 	if (!a)
 		return -ENOMEM;

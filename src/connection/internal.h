@@ -279,16 +279,6 @@ static inline bool conn_link_live_locked(xpc_connection_t c)
 	       (!c->requirement || c->requirement_met);
 }
 
-/* ---- connection.c: the state machine and the entry points ---- */
-
-/* Ends the link for @e (@detail: copied, may be NULL): fails pending
- * replies, discards unsent messages, delivers INVALID (or INTERRUPTED for
- * a named peer whose peer exited).  Locked. */
-void conn_fail_locked(xpc_connection_t c, ConnError e, const char *detail);
-/* Starts the read source on c->link.fd, then sends what waited (locked); on
- * failure the connection fails. */
-void conn_link_up_locked(xpc_connection_t c);
-
 /* ---- create.c: making and freeing the object ---- */
 
 xpc_connection_t create_conn(ConnKind kind, dispatch_queue_t target);
@@ -362,6 +352,25 @@ ConnError send_flush_locked(xpc_connection_t c, SendProgress *ret_progress);
 void send_discard_locked(xpc_connection_t c);
 /* A barrier after what is queued (not under the lock). */
 void send_barrier(xpc_connection_t c, dispatch_block_t block, void *ctx, dispatch_function_t fn);
+
+/* ---- connection.c: the state machine and the entry points ---- */
+
+/* Ends the link for @e (@detail: copied, may be NULL): fails pending
+ * replies, discards unsent messages, delivers INVALID (or INTERRUPTED for
+ * a named peer whose peer exited).  Locked. */
+void conn_fail_locked(xpc_connection_t c, ConnError e, const char *detail);
+/* Starts the read source on c->link.fd, then sends what waited (locked); on
+ * failure the connection fails. */
+void conn_link_up_locked(xpc_connection_t c);
+/* Acts on what a send or flush did (locked): arms or disarms the write
+ * source, fails the connection for @e. */
+void conn_flushed_locked(xpc_connection_t c, ConnError e, SendProgress progress);
+/* Coalesced frames leave soon, from the ioq (locked). */
+void conn_schedule_flush_locked(xpc_connection_t c);
+/* What a reader reported (rx.lock held, not the lock). */
+void conn_after_read(xpc_connection_t c, ConnError e);
+/* A named client that was INTERRUPTED checks in again (locked). */
+void conn_reconnect_locked(xpc_connection_t c);
 
 /* ---- receive.c: reading frames ---- */
 
@@ -466,11 +475,11 @@ void exit_untrack_locked(xpc_connection_t c);
 /* Checks the peer against c->requirement once, with the link up and the
  * peer's credentials known (locked).  Return: CONN_OK (met, or none to
  * meet), or CONN_E_REQUIREMENT with the detail in @why (@size bytes). */
-ConnError conn_requirement_check_locked(xpc_connection_t c, char *why, size_t size);
+ConnError requirement_check_locked(xpc_connection_t c, char *why, size_t size);
 /* A listener's requirement for a peer it accepted (not yet shared). */
-void conn_requirement_inherit(xpc_connection_t listener, xpc_connection_t peer);
+void requirement_inherit(xpc_connection_t listener, xpc_connection_t peer);
 /* The systemd unit a cgroup path names (tests use it). */
-bool conn_requirement_cgroup_unit(const char *path, char *unit, size_t size);
+bool requirement_cgroup_unit(const char *path, char *unit, size_t size);
 
 /* ---- named.c ---- */
 

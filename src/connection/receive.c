@@ -44,7 +44,7 @@ static Charge *receive_account(xpc_connection_t c)
 	if (c->kind == CONN_LISTENER)
 		return &receive_listener_no_body;
 	if (!c->rx.charge)
-		c->rx.charge = charge_new(transport_rx_account(), CONN_MAX_RX_HELD);
+		c->rx.charge = charge_new(frame_rx_account(), CONN_MAX_RX_HELD);
 	return c->rx.charge;
 }
 
@@ -72,7 +72,7 @@ void receive_dispose(xpc_connection_t c)
 {
 	charge_unref(c->rx.charge);
 	if (c->rx.frame)
-		transport_frame_drop_view(c->rx.frame);
+		frame_drop_view(c->rx.frame);
 	free(c->rx.frame);
 	pthread_mutex_destroy(&c->rx.lock);
 }
@@ -199,7 +199,7 @@ static ConnError receive_admit(xpc_connection_t c)
 
 	conn_lock(c);
 	e = c->state == CONN_INVALID ? CONN_E_CANCELLED
-				     : conn_requirement_check_locked(c, c->rx.why, sizeof(c->rx.why));
+				     : requirement_check_locked(c, c->rx.why, sizeof(c->rx.why));
 	if (e == CONN_OK) {
 		e = send_flush_locked(c, &progress);
 		c->tx.flush_wanted = progress == SEND_BLOCKED;
@@ -248,7 +248,7 @@ static ConnError receive_read(xpc_connection_t c, TransportLink *l, bool inline_
 	if (r == -EAGAIN)
 		return CONN_OK;
 	if (r != 0) {
-		transport_frame_clear(c->rx.frame);
+		frame_clear(c->rx.frame);
 		if (r == TRANSPORT_E_EOF || r == -ECONNRESET)
 			return receive_fail(c, CONN_E_PEER_EXITED, NULL);
 		if (r < 0)
@@ -256,7 +256,7 @@ static ConnError receive_read(xpc_connection_t c, TransportLink *l, bool inline_
 		return receive_refused(c, r);
 	}
 	e = receive_frame(c, l, c->rx.frame, inline_ok, &go);
-	transport_frame_clear(c->rx.frame);
+	frame_clear(c->rx.frame);
 	*ret_got = go ? RECEIVE_GOT : RECEIVE_PAUSED;
 	return e;
 }

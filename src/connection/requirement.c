@@ -10,7 +10,7 @@
  * "unsupported": an Apple code-signing form no Linux peer can satisfy).
  * A connection holds at most one, set before activation; a listener hands
  * its own to every peer it accepts.  receive.c calls
- * conn_requirement_check_locked() for every frame until one check passed
+ * requirement_check_locked() for every frame until one check passed
  * (connection.c, at activation, when the peer is known from its socket),
  * and the caller fails the connection when it is not met.  The check uses
  * only what the kernel vouches for, the link's credentials (SO_PEERCRED,
@@ -291,7 +291,7 @@ static bool req_check_lsm(xpc_peer_requirement_t r, const ReqPeer *p, char *why)
  * slice ("/system.slice/foo.service/x" -> "foo.service"), as systemd's
  * cg_path_get_unit() reads it.  Writes it into @unit; false if none.
  */
-bool conn_requirement_cgroup_unit(const char *path, char *unit, size_t size)
+bool requirement_cgroup_unit(const char *path, char *unit, size_t size)
 {
 	while (*path == '/')
 		path++;
@@ -334,7 +334,7 @@ static bool req_check_unit(xpc_peer_requirement_t r, const ReqPeer *p, char *why
 	ssize_t n = req_read_at(dfd, "cgroup", cgroup, sizeof(cgroup));
 	close(dfd);
 	path = n > 0 ? req_cgroup_path(cgroup) : NULL;
-	if (!path || !conn_requirement_cgroup_unit(path, unit, sizeof(unit))) {
+	if (!path || !requirement_cgroup_unit(path, unit, sizeof(unit))) {
 		snprintf(why, REQ_WHY_SIZE, "peer in no systemd unit, not in %s", r->text);
 		return false;
 	}
@@ -389,7 +389,7 @@ static void req_peer_locked(xpc_connection_t c, ReqPeer *p)
 	p->pidfd = p->known ? peer_pidfd_locked(c) : -1;
 }
 
-ConnError conn_requirement_check_locked(xpc_connection_t c, char *why, size_t size)
+ConnError requirement_check_locked(xpc_connection_t c, char *why, size_t size)
 {
 	char detail[REQ_WHY_SIZE];
 	ReqPeer p;
@@ -405,7 +405,7 @@ ConnError conn_requirement_check_locked(xpc_connection_t c, char *why, size_t si
 	return CONN_E_REQUIREMENT;
 }
 
-void conn_requirement_inherit(xpc_connection_t listener, xpc_connection_t peer)
+void requirement_inherit(xpc_connection_t listener, xpc_connection_t peer)
 {
 	xpc_peer_requirement_t r;
 

@@ -43,7 +43,7 @@ typedef struct TransportFrame {
 	size_t n_fds;          /* body descriptors (the OOL memfd excluded) */
 	/* The account out-of-line bodies received into this frame are
 	 * charged to until released (NULL: the process's,
-	 * transport_rx_account()); one with limit 0 refuses every body. */
+	 * frame_rx_account()); one with limit 0 refuses every body. */
 	Charge *charge;
 	bool has_creds;
 	pid_t pid;
@@ -56,7 +56,7 @@ typedef struct TransportFrame {
 	 * peer's stage then stays mapped (read-only) from one frame to the
 	 * next and staged bodies are copied with memcpy, not pread (a
 	 * page-cache lookup per 4 KiB).  Zero-initialize view; unmap it with
-	 * transport_frame_drop_view(). */
+	 * frame_drop_view(). */
 	bool keep_view;
 	struct {
 		const uint8_t *map; /* NULL: none */
@@ -100,7 +100,7 @@ typedef struct TransportOps {
 	 */
 	int (*send)(TransportLink *l, FrameHeader *hdr, const struct iovec *iov, size_t n, size_t len,
 		    const int *fds, size_t n_fds, int ool_fd);
-	/* recv() - one frame into @f (release it with transport_frame_clear);
+	/* recv() - one frame into @f (release it with frame_clear);
 	 * @wait: block until one comes (ended by shutdown: TRANSPORT_E_EOF,
 	 * or by the link's receive timeout: -EAGAIN).  Return: 0, -EAGAIN,
 	 * TRANSPORT_E_* (TRANSPORT_E_EOF: the peer's end), or -errno. */
@@ -145,13 +145,13 @@ struct TransportLink {
 
 /* Closes the descriptors not taken, drops the reference on an out-of-line
  * body. */
-void transport_frame_clear(TransportFrame *f);
+void frame_clear(TransportFrame *f);
 
 /* Unmaps the peer's stage kept by a keep_view frame (fine without one). */
-void transport_frame_drop_view(TransportFrame *f);
+void frame_drop_view(TransportFrame *f);
 
 /* The process-wide account of received out-of-line bodies (its limit:
  * TRANSPORT_RX_PROCESS_MAX or $XPC_RECEIVE_MEMORY_MAX bytes). */
-Charge *transport_rx_account(void);
+Charge *frame_rx_account(void);
 
 #endif

@@ -212,7 +212,7 @@ static int flood_child(int s)
 			req = f.hdr.id;
 		else if (r != 0 && r != -EAGAIN)
 			return 5;
-		transport_frame_clear(&f);
+		frame_clear(&f);
 	}
 	for (int i = 0; i <= FLOOD_MSGS; i++) {
 		FrameHeader h = {.kind = FRAME_MESSAGE, .id = (uint64_t)i + 1};

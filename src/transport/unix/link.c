@@ -105,7 +105,7 @@ static bool link_peer_gone(TransportLink *l)
 /* Into the link's stage, or if that is busy into a fresh sealed memfd. */
 static int link_body(TransportLink *l, const struct iovec *iov, size_t n, size_t len, uint8_t *flags)
 {
-	int fd = transport_stage_write(&l->stage, iov, n, len);
+	int fd = stage_write(&l->stage, iov, n, len);
 
 	if (fd >= 0) {
 		*flags |= FRAME_F_STAGED;
@@ -121,7 +121,7 @@ static void link_shutdown(TransportLink *l)
 
 static void link_reset(TransportLink *l)
 {
-	transport_stage_drop(&l->stage); /* the next link gets its own */
+	stage_drop(&l->stage); /* the next link gets its own */
 }
 
 const TransportOps unix_link_ops = {

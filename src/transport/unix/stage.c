@@ -153,7 +153,7 @@ static int stage_fill(TransportStage *st, const struct iovec *iov, size_t n, siz
 	return fd;
 }
 
-int transport_stage_write(TransportStage *_Atomic *slot, const struct iovec *iov, size_t n, size_t len)
+int stage_write(TransportStage *_Atomic *slot, const struct iovec *iov, size_t n, size_t len)
 {
 	TransportStage *st, *busy = STAGE_BUSY;
 	int fd;
@@ -171,7 +171,7 @@ int transport_stage_write(TransportStage *_Atomic *slot, const struct iovec *iov
 	return fd;
 }
 
-void transport_stage_drop(TransportStage *_Atomic *slot)
+void stage_drop(TransportStage *_Atomic *slot)
 {
 	TransportStage *st = atomic_exchange(slot, NULL);
 

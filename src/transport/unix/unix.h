@@ -34,7 +34,7 @@
 /*
  * transport_recv() - receive one frame.
  * @fd:  borrowed socket
- * @f:   filled on 0; release it with transport_frame_clear()
+ * @f:   filled on 0; release it with frame_clear()
  * Return: 0, -EAGAIN (nothing to read), TRANSPORT_E_EOF, another
  *         TRANSPORT_E_* (the frame is refused: error.h), or a negative
  *         errno (the link is unusable: ECONNRESET ...).
@@ -88,7 +88,7 @@ int transport_sendv(int fd, FrameHeader *hdr, const struct iovec *iov, size_t n,
 #define TRANSPORT_STAGE_MAX ((size_t)80 << 20) /* bodies staged at most */
 
 /*
- * transport_stage_write() - write an out-of-line body into the link's stage.
+ * stage_write() - write an out-of-line body into the link's stage.
  * @slot:    the link's stage (NULL until the first use); while one sender
  *           writes into it, the others get -EBUSY
  * @iov, @n, @len: the body's pieces and their total
@@ -97,11 +97,11 @@ int transport_sendv(int fd, FrameHeader *hdr, const struct iovec *iov, size_t n,
  *         the stage cannot take it (the previous body is unread: -EBUSY;
  *         too large, limits, no memory): then use transport_make_ool().
  */
-int transport_stage_write(TransportStage *_Atomic *slot, const struct iovec *iov, size_t n, size_t len);
+int stage_write(TransportStage *_Atomic *slot, const struct iovec *iov, size_t n, size_t len);
 
 /* Frees the link's stage (when the link ends; the receiver's descriptor,
  * if it still has one, keeps the memfd alive on its side). */
-void transport_stage_drop(TransportStage *_Atomic *slot);
+void stage_drop(TransportStage *_Atomic *slot);
 
 
 /*
