@@ -98,9 +98,11 @@ typedef enum {
 	CONN_E_PROTOCOL,       /* protocol violation: detail says which */
 	CONN_E_REQUIREMENT,    /* peer requirement not met: detail says why */
 	CONN_E_BROKER,         /* the broker's answer, or why none came: detail */
+	CONN_E_BUNDLE,         /* a bundled service could not start: detail */
 } ConnError;
 
-/* The fixed text of @e (NULL for CONN_E_BROKER, whose reason is its detail). */
+/* The fixed text of @e (NULL for CONN_E_BROKER and CONN_E_BUNDLE, whose
+ * reason is their detail). */
 const char *conn_strerror(ConnError e);
 /* Whether @e is a limit ("limit exceeded: ..."). */
 bool conn_error_is_limit(ConnError e);
@@ -195,6 +197,7 @@ enum {
 	CONN_ROLE_PRIVILEGED = 1u << 1,    /* ... of the system broker only */
 	CONN_ROLE_FROM_ENDPOINT = 1u << 2, /* checks in over send_w on activation */
 	CONN_ROLE_SERVICE = 1u << 3,       /* named service listener (XPCD_LISTEN_*) */
+	CONN_ROLE_BUNDLED = 1u << 4,       /* xpc_connection_create(NAME): a bundled service first */
 };
 
 /* The link's condition beside `state`, under lock. */
@@ -480,6 +483,14 @@ ConnError requirement_check_locked(xpc_connection_t c, char *why, size_t size);
 void requirement_inherit(xpc_connection_t listener, xpc_connection_t peer);
 /* The systemd unit a cgroup path names (tests use it). */
 bool requirement_cgroup_unit(const char *path, char *unit, size_t size);
+
+/* ---- xpc-service.c ---- */
+
+/* A named connection's check-in with the application's bundled service of
+ * its name (docs/bundled-services.md; locked).  Return: false when the
+ * program bundles no such service (ask the broker), true when it did
+ * (the link is up, or the connection failed). */
+bool xpc_service_checkin_locked(xpc_connection_t c);
 
 /* ---- named.c ---- */
 

@@ -7,6 +7,7 @@
  * process (the listener: named.c) and hands each new peer to the
  * program's handler, then runs the main queue for ever.
  */
+#include "bundle/bundle.h"
 #include "connection/internal.h"
 
 #include <stdatomic.h>
@@ -52,6 +53,8 @@ static void main_event(xpc_connection_t l, xpc_connection_handler_t handler, xpc
 	conn_unlock(l);
 	if (cannot)
 		main_fail(xpc_connection_copy_invalidation_reason(l));
+	if (bundle_private_instance())
+		exit(0); /* the application that started this instance is gone */
 }
 
 void xpc_main(xpc_connection_handler_t handler)

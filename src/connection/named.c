@@ -16,6 +16,7 @@
  * checks in.  The broker is never on the data path.
  */
 #include "connection/internal.h"
+#include "bundle/bundle.h"
 #include "dispatch/internal.h"
 #include "transport/unix/unix.h"
 
@@ -416,6 +417,8 @@ static void named_lookup_start_locked(xpc_connection_t c)
 	int w, r;
 
 	conn_set(c, CONN_F_CONNECTING, true);
+	if ((c->role & CONN_ROLE_BUNDLED) && xpc_service_checkin_locked(c))
+		return;
 	service_broker_id(c->role & CONN_ROLE_PRIVILEGED, &id);
 	if (id.valid && !service_broker_trusted(id.owner, id.system)) {
 		char text[512];
@@ -506,10 +509,17 @@ xpc_connection_t xpc_connection_create_mach_service(const char *name, dispatch_q
 	return c;
 }
 
-/* A name makes a named connection; none, an anonymous listener. */
+/* A name makes a named connection, to the service of that name bundled
+ * with the application if there is one (xpc-service.c), else the broker's;
+ * no name, an anonymous listener. */
 xpc_connection_t xpc_connection_create(const char *name, dispatch_queue_t targetq)
 {
-	if (name)
-		return xpc_connection_create_mach_service(name, targetq, 0);
-	return create_anonymous_listener(targetq);
+	xpc_connection_t c;
+
+	if (!name)
+		return create_anonymous_listener(targetq);
+	c = xpc_connection_create_mach_service(name, targetq, 0);
+	if (c)
+		c->role |= CONN_ROLE_BUNDLED;
+	return c;
 }

@@ -5,10 +5,11 @@
  *     list | print LABEL | load PATH | unload LABEL | enable LABEL |
  *     disable LABEL | kickstart [-k] LABEL | kill SIGNAL LABEL |
  *     lookup NAME | send [--description] NAME JSON
- *   xpcctl --remote HOST:PORT [--psk-file FILE] list | send [--description] NAME JSON
+ *   xpcctl --remote HOST:PORT [--psk-file FILE | --tls FILE] list | send [--description] NAME JSON
  *     the same over RemoteXPC (docs/remote.md): the services of a host's
  *     discovery port, and a message to one of them (inside TLS with the
- *     pre-shared key of FILE, "IDENTITY:HEXKEY", as xpc-remoted's)
+ *     pre-shared key of FILE, "IDENTITY:HEXKEY", as xpc-remoted's, or
+ *     with the TLS configuration file of --tls: certificates, xpc-remoted(8))
  *
  * It speaks the broker protocol (docs/broker.md) with libxpc over the
  * broker socket ($XPCD_SOCKET, else the user's, else the system's), and
@@ -37,7 +38,7 @@ enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 static bool use_system;
 static char remote_host[256]; /* --remote HOST:PORT */
 static uint16_t remote_port;
-static xpc_object_t remote_options; /* --psk-file: the TLS options */
+static xpc_object_t remote_options; /* --psk-file, --tls: the TLS options */
 
 /* --psk-file FILE ("IDENTITY:HEXKEY") into remote_options. */
 static bool load_psk(const char *path)
@@ -364,8 +365,9 @@ static int usage(FILE *f)
 		   "  lookup NAME               ask the broker for a service name\n"
 		   "  send [--description] NAME JSON   send a message, print the reply\n"
 		   "The broker is $XPCD_SOCKET, else the user broker, else the system broker.\n"
-		   "xpcctl --remote HOST:PORT [--psk-file FILE] list | send [--description] NAME JSON:\n"
-		   "  the same over RemoteXPC (with FILE: inside TLS with its pre-shared key).\n");
+		   "xpcctl --remote HOST:PORT [--psk-file FILE | --tls FILE] list | send [--description] NAME JSON:\n"
+		   "  the same over RemoteXPC (with FILE: inside TLS with its pre-shared key, or with\n"
+		   "  the TLS configuration file of --tls, as xpc-remoted's).\n");
 	return f == stdout ? 0 : EXIT_USAGE;
 }
 
@@ -386,6 +388,16 @@ int main(int argc, char **argv)
 				fprintf(stderr, "xpcctl: %s: expected one line IDENTITY:HEXKEY\n", argv[i + 1]);
 				return EXIT_USAGE;
 			}
+			i += 2;
+		} else if (i + 1 < argc && !strcmp(argv[i], "--tls")) {
+			char path[PATH_MAX];
+
+			if (!realpath(argv[i + 1], path)) {
+				fprintf(stderr, "xpcctl: %s: %s\n", argv[i + 1], strerror(errno));
+				return EXIT_USAGE;
+			}
+			remote_options = xpc_dictionary_create(NULL, NULL, 0);
+			xpc_dictionary_set_string(remote_options, XPC_LINUX_REMOTE_TLS_CONFIG, path);
 			i += 2;
 		}
 	}
