@@ -212,7 +212,7 @@ void conn_fail_locked(xpc_connection_t c, ConnError e, const char *detail)
 		return;
 	}
 	bool was_active = c->state != CONN_INACTIVE;
-	c->state = CONN_INVALID;
+	c->state = CONN_INVALID; /* INVALID is queued once: the check above */
 	exit_untrack_locked(c);
 	c->error = e;
 	free(c->error_detail);

@@ -28,13 +28,14 @@
  */
 #include "connection/internal.h"
 #include "dispatch/dqueue.h"
+#include "shared/assert.h"
+#include "shared/clock.h"
 
 #include <Block.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 struct OutItem {
@@ -69,14 +70,6 @@ struct OutItem {
 #define SEND_COALESCE_NS 10000
 #define SEND_COALESCE_AFTER 8
 #define SEND_FLUSH_BYTES (FRAME_MAX_INLINE / 2)
-
-static uint64_t send_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* True for a send error that means the link is gone (the reader will see
  * its end), false for one that only this frame failed. */
@@ -114,6 +107,7 @@ static OutItem *out_pop_locked(xpc_connection_t c)
 {
 	OutItem *o = c->tx.head;
 
+	xpc_assert(o && c->tx.unsent >= sizeof(*o) + o->body_len && c->tx.unsent_fds >= o->n_fds);
 	c->tx.head = o->next;
 	if (!c->tx.head)
 		c->tx.tail = NULL;
@@ -334,7 +328,7 @@ static bool send_coalesce_locked(xpc_connection_t c, const SendJob *j)
 	}
 	if (c->tx.head)
 		return true; /* behind others anyway */
-	uint64_t now = send_now_ns();
+	uint64_t now = clock_monotonic_ns();
 	if (now - c->tx.last_send_ns < SEND_COALESCE_NS)
 		c->tx.rapid_sends++;
 	else
@@ -434,7 +428,7 @@ static int send_direct_locked(xpc_connection_t c, SendJob *j)
 
 	if (r == 0 && trace_enabled())
 		trace_frame("send", &j->hdr, j->msg, NULL);
-	c->tx.last_send_ns = send_now_ns();
+	c->tx.last_send_ns = clock_monotonic_ns();
 	if (r == -EAGAIN) {
 		r = send_enqueue_locked(c, j);
 		j->progress = SEND_BLOCKED;
