@@ -34,7 +34,7 @@ static const char *const conn_texts[] = {
 	[CONN_E_PROTOCOL] = "protocol violation",
 	[CONN_E_REQUIREMENT] = "peer requirement not met",
 	[CONN_E_BROKER] = NULL,
-	[CONN_E_BUNDLE] = NULL,
+	[CONN_E_BUNDLE] = "bundled XPC service",
 };
 
 const char *conn_strerror(ConnError e)

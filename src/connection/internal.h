@@ -98,11 +98,10 @@ typedef enum {
 	CONN_E_PROTOCOL,       /* protocol violation: detail says which */
 	CONN_E_REQUIREMENT,    /* peer requirement not met: detail says why */
 	CONN_E_BROKER,         /* the broker's answer, or why none came: detail */
-	CONN_E_BUNDLE,         /* a bundled service could not start: detail */
+	CONN_E_BUNDLE,         /* the bundled XPC service could not start: detail */
 } ConnError;
 
-/* The fixed text of @e (NULL for CONN_E_BROKER and CONN_E_BUNDLE, whose
- * reason is their detail). */
+/* The fixed text of @e (NULL for CONN_E_BROKER, whose reason is its detail). */
 const char *conn_strerror(ConnError e);
 /* Whether @e is a limit ("limit exceeded: ..."). */
 bool conn_error_is_limit(ConnError e);
@@ -197,7 +196,7 @@ enum {
 	CONN_ROLE_PRIVILEGED = 1u << 1,    /* ... of the system broker only */
 	CONN_ROLE_FROM_ENDPOINT = 1u << 2, /* checks in over send_w on activation */
 	CONN_ROLE_SERVICE = 1u << 3,       /* named service listener (XPCD_LISTEN_*) */
-	CONN_ROLE_BUNDLED = 1u << 4,       /* xpc_connection_create(NAME): a bundled service first */
+	CONN_ROLE_XPC_SERVICE = 1u << 4,   /* xpc_connection_create(NAME): a bundled service first */
 };
 
 /* The link's condition beside `state`, under lock. */

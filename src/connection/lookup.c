@@ -19,14 +19,15 @@
 #include <Block.h>
 #include <stdlib.h>
 #include <string.h>
+#include "shared/xpcd-protocol.h"
 
 static xpc_object_t lookup_request(const char *name)
 {
 	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
 
 	if (msg) {
-		xpc_dictionary_set_string(msg, "xpcd.op", "lookup");
-		xpc_dictionary_set_string(msg, "name", name);
+		xpc_dictionary_set_string(msg, XPCD_KEY_OP, XPCD_OP_LOOKUP);
+		xpc_dictionary_set_string(msg, XPCD_KEY_NAME, name);
 	}
 	return msg;
 }
@@ -37,11 +38,11 @@ static xpc_endpoint_t lookup_answer(xpc_object_t reply, const char *refused, cha
 	const char *err = refused;
 
 	if (xpc_get_type(reply) == XPC_TYPE_DICTIONARY) {
-		xpc_object_t ep = xpc_dictionary_get_value(reply, "endpoint");
+		xpc_object_t ep = xpc_dictionary_get_value(reply, XPCD_KEY_ENDPOINT);
 		if (xpc_get_type(ep) == XPC_TYPE_ENDPOINT)
 			return xpc_retain(ep);
-		if (xpc_dictionary_get_string(reply, "error"))
-			err = xpc_dictionary_get_string(reply, "error");
+		if (xpc_dictionary_get_string(reply, XPCD_KEY_ERROR))
+			err = xpc_dictionary_get_string(reply, XPCD_KEY_ERROR);
 	}
 	*ret_reason = strdup(err ? err : "no broker answer");
 	return NULL;
@@ -75,7 +76,7 @@ xpc_endpoint_t connection_lookup_service(const char *name, bool privileged, char
 	xpc_connection_set_event_handler(b, ^(xpc_object_t ev) {
 		const char *text = NULL;
 		if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY)
-			text = xpc_dictionary_get_string(ev, "xpcd.error");
+			text = xpc_dictionary_get_string(ev, XPCD_KEY_REFUSAL);
 		if (text && !refused)
 			refused = strdup(text);
 		if (ev == XPC_ERROR_CONNECTION_INVALID)

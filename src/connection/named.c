@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "shared/xpcd-protocol.h"
 
 /*
  * Which broker answers (docs/services.md, docs/security.md): $XPCD_SOCKET
@@ -318,8 +319,8 @@ static void service_lookup_reply(xpc_connection_t c, const BrokerId *id, xpc_obj
 	const char *err = refused;
 
 	if (xpc_get_type(reply) == XPC_TYPE_DICTIONARY) {
-		ep = xpc_dictionary_get_value(reply, "endpoint");
-		err = xpc_dictionary_get_string(reply, "error");
+		ep = xpc_dictionary_get_value(reply, XPCD_KEY_ENDPOINT);
+		err = xpc_dictionary_get_string(reply, XPCD_KEY_ERROR);
 	}
 	conn_lock(c);
 	if (c->state != CONN_INVALID) {
@@ -354,7 +355,7 @@ static void service_lookup_event(Lookup *lk, xpc_object_t ev)
 	const char *text = NULL;
 
 	if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY)
-		text = xpc_dictionary_get_string(ev, "xpcd.error");
+		text = xpc_dictionary_get_string(ev, XPCD_KEY_REFUSAL);
 	if (text && !lk->refused)
 		lk->refused = strdup(text);
 	if (ev == XPC_ERROR_CONNECTION_INVALID) /* b's last event */
@@ -394,8 +395,8 @@ static void service_lookup_locked(xpc_connection_t c, const BrokerId *id)
 	});
 	xpc_connection_activate(b);
 	msg = xpc_dictionary_create(NULL, NULL, 0);
-	xpc_dictionary_set_string(msg, "xpcd.op", "lookup");
-	xpc_dictionary_set_string(msg, "name", c->name ? c->name : "");
+	xpc_dictionary_set_string(msg, XPCD_KEY_OP, XPCD_OP_LOOKUP);
+	xpc_dictionary_set_string(msg, XPCD_KEY_NAME, c->name ? c->name : "");
 	xpc_retain(c);
 	xpc_connection_send_message_with_reply(b, msg, NULL, ^(xpc_object_t reply) {
 		lk->reply = xpc_retain(reply);
@@ -417,7 +418,7 @@ static void named_lookup_start_locked(xpc_connection_t c)
 	int w, r;
 
 	conn_set(c, CONN_F_CONNECTING, true);
-	if ((c->role & CONN_ROLE_BUNDLED) && xpc_service_checkin_locked(c))
+	if ((c->role & CONN_ROLE_XPC_SERVICE) && xpc_service_checkin_locked(c))
 		return;
 	service_broker_id(c->role & CONN_ROLE_PRIVILEGED, &id);
 	if (id.valid && !service_broker_trusted(id.owner, id.system)) {
@@ -520,6 +521,6 @@ xpc_connection_t xpc_connection_create(const char *name, dispatch_queue_t target
 		return create_anonymous_listener(targetq);
 	c = xpc_connection_create_mach_service(name, targetq, 0);
 	if (c)
-		c->role |= CONN_ROLE_BUNDLED;
+		c->role |= CONN_ROLE_XPC_SERVICE;
 	return c;
 }

@@ -19,7 +19,8 @@
 #include <unistd.h>
 
 /* Checks in over a fresh W of the instance (locked).  Return: 0 up, 1 the
- * channel is closed (the instance is gone), or -1 failed and reported. */
+ * channel is closed (the instance is gone), 2 no such bundled service, or
+ * -1 failed and reported. */
 static int xpc_service_try_locked(xpc_connection_t c, const char *name)
 {
 	char why[512] = "";
@@ -59,6 +60,6 @@ bool xpc_service_checkin_locked(xpc_connection_t c)
 	if (r == 1) /* the instance died since: one new one */
 		r = xpc_service_try_locked(c, name);
 	if (r == 1)
-		conn_fail_locked(c, CONN_E_BUNDLE, "bundled XPC service exited at once");
+		conn_fail_locked(c, CONN_E_BUNDLE, "exited at once");
 	return r != 2;
 }
