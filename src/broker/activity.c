@@ -490,9 +490,30 @@ void activity_job_unloaded(Job *job)
 	job->activities = NULL;
 }
 
+int activity_run_now(Job *job, const char *name)
+{
+	JobActivities *ja = job->activities;
+	BrokerActivity *a;
+	size_t i;
+
+	if (!ja || !(a = activity_by_name(ja, name, &i)))
+		return -ESRCH;
+	if (a->in_flight)
+		return -EBUSY;
+	if (job->disabled || job->unloading)
+		return -ECANCELED;
+	a->unregistered = false;
+	a->finished = false;
+	a->generation++; /* the pending timer is void: this run replaces it */
+	a->due.tv_sec = 0;
+	log_line(LOG_INFO, "%s: activity %s: run requested", job->label, a->name);
+	activity_run(job, i);
+	return 0;
+}
+
 /* ---- what `print` and the activities request show ---------------------------------------- */
 
-xpc_object_t activity_describe(Job *job)
+xpc_object_t activity_describe(const Job *job)
 {
 	JobActivities *ja = job->activities;
 	xpc_object_t arr;

@@ -19,7 +19,12 @@ void activity_job_started(Job *job);  /* launch.c: link and hello */
 void activity_job_stopping(Job *job); /* SIGTERM coming: runs asked to defer */
 void activity_job_exited(Job *job);   /* supervise.c, before any relaunch */
 void activity_job_unloaded(Job *job); /* the channels are closed */
-/* The activities for `print` (+1 array), or NULL when the job has none. */
-xpc_object_t activity_describe(Job *job);
+/* Runs activity @name of @job now (the run-activity request).  Return: 0,
+ * -ESRCH (no such activity), -EBUSY (a run is under way) or -ECANCELED
+ * (the job is disabled or unloading). */
+int activity_run_now(Job *job, const char *name);
+/* The activities for `print` and the activities request (+1 array), or
+ * NULL when the job has none. */
+xpc_object_t activity_describe(const Job *job);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "broker/activity.h"
 #include "broker/describe.h"
 #include "broker/step.h"
 #include "broker/triggers.h"
@@ -91,5 +92,10 @@ xpc_object_t describe_job(const Job *job, PolicySight see, bool full)
 	}
 	if (full)
 		set_definition(d, job);
+	xpc_object_t acts = full ? activity_describe(job) : NULL;
+	if (acts) {
+		xpc_dictionary_set_value(d, XPCD_KEY_ACTIVITIES, acts);
+		xpc_release(acts);
+	}
 	return d;
 }

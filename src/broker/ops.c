@@ -30,6 +30,7 @@
 #include <string.h>
 #include <xpc/xpc.h>
 
+#include "broker/activity.h"
 #include "broker/broker.h"
 #include "broker/channel.h"
 #include "broker/describe.h"
@@ -293,6 +294,40 @@ static xpc_object_t op_reload(Broker *b, const Caller *who, xpc_object_t req, Jo
 	return r;
 }
 
+/* The job's activities (docs/activities.md): who sees the job's definition
+ * sees them. */
+static xpc_object_t op_activities(Broker *b, const Caller *who, xpc_object_t req, Job *job)
+{
+	PolicySight see = policy_sight(job, who);
+	xpc_object_t acts;
+
+	(void)b;
+	if (see == POLICY_SEE_NOTHING)
+		return ops_reply_error(req, "no job with that label", ESRCH);
+	if (see != POLICY_SEE_ALL)
+		return ops_reply_error(req, "denied", EPERM);
+	acts = activity_describe(job);
+	return reply_ok_with(req, XPCD_KEY_ACTIVITIES, acts ? acts : xpc_array_create(NULL, 0));
+}
+
+static xpc_object_t op_run_activity(Broker *b, const Caller *who, xpc_object_t req, Job *job)
+{
+	const char *name = xpc_dictionary_get_string(req, XPCD_KEY_NAME);
+	int r = name ? activity_run_now(job, name) : -EINVAL;
+
+	(void)b;
+	(void)who;
+	if (r == -ESRCH)
+		return ops_reply_error(req, "run-activity: the job has no activity of that name", ESRCH);
+	if (r == -EBUSY)
+		return ops_reply_error(req, "run-activity: a run of that activity is under way", EBUSY);
+	if (r == -ECANCELED)
+		return ops_reply_error(req, "run-activity: the job is disabled or unloading", ECANCELED);
+	if (r < 0)
+		return ops_reply_error(req, "run-activity: missing \"name\"", EINVAL);
+	return reply_pid(req, job);
+}
+
 static const OpsMethod ops_methods[] = {
 	{XPCD_OP_LOOKUP, op_lookup, OPS_ANYONE},
 	{XPCD_OP_LIST, op_list, OPS_ANYONE},
@@ -304,6 +339,8 @@ static const OpsMethod ops_methods[] = {
 	{XPCD_OP_KICKSTART, op_kickstart, OPS_OWNER_JOB},
 	{XPCD_OP_KILL, op_kill, OPS_OWNER_JOB},
 	{XPCD_OP_RELOAD, op_reload, OPS_OWNER},
+	{XPCD_OP_ACTIVITIES, op_activities, OPS_ANYONE_JOB},
+	{XPCD_OP_RUN_ACTIVITY, op_run_activity, OPS_OWNER_JOB},
 };
 
 static const OpsMethod *ops_find(const char *name)

@@ -35,6 +35,7 @@
 #define XPCD_KEY_UNLOADED "unloaded"   /* reload reply: jobs whose file went */
 #define XPCD_KEY_CHANGED "changed"     /* reload reply: jobs whose file changed */
 #define XPCD_KEY_FAILED "failed"       /* reload reply: files that did not load */
+#define XPCD_KEY_ACTIVITIES "activities" /* activities reply, print: the job's activities */
 
 /* ---- operations ---------------------------------------------------------- */
 #define XPCD_OP_LOOKUP "lookup"
@@ -47,6 +48,8 @@
 #define XPCD_OP_KICKSTART "kickstart"
 #define XPCD_OP_KILL "kill"
 #define XPCD_OP_RELOAD "reload"
+#define XPCD_OP_ACTIVITIES "activities"     /* a job's activities (docs/activities.md) */
+#define XPCD_OP_RUN_ACTIVITY "run-activity" /* run one now: "label", "name" */
 
 /* ---- a job entry (list, print) ------------------------------------------- */
 #define XPCD_JOB_LABEL "label"

@@ -16,6 +16,7 @@
  *   unregister  no run after xpc_activity_unregister
  *   stream      xpc_set_event_stream_handler gets { XPCEventName: NAME }
  *   stop-defer  unloading the job mid-run: should_defer turns true
+ *   run-now     xpcctl's requests: run an activity now, list activities
  *   hidden      the activity channel is not a name anyone can look up
  *   bad-plist   a mistyped criterion refuses the job, naming the key
  * In-process scenarios (no broker; the test clock from the environment):
@@ -192,6 +193,60 @@ static void test_stop_defer(void)
 	broker_teardown();
 }
 
+/* A control request with the activity's name as well. */
+static xpc_object_t broker_request_name(const char *op, const char *label, const char *name)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	xpc_connection_t c;
+	xpc_object_t req, reply;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", broker_sock);
+	REQUIRE(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	c = connection_create_from_socket(fd, NULL);
+	REQUIRE(c);
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) { (void)ev; });
+	xpc_connection_resume(c);
+	req = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_string(req, "xpcd.op", op);
+	xpc_dictionary_set_string(req, "label", label);
+	if (name)
+		xpc_dictionary_set_string(req, "name", name);
+	reply = xpc_connection_send_message_with_reply_sync(c, req);
+	xpc_release(req);
+	xpc_connection_cancel(c);
+	xpc_release(c);
+	return reply;
+}
+
+/* The run-activity and activities requests (xpcctl's): an activity due in
+ * 100 hours (100 s at 3600x) runs at once when asked, and is reported. */
+static void test_run_now(void)
+{
+	xpc_object_t reply, acts, a;
+
+	start("done", "<key>Interval</key><integer>360000</integer>", NULL);
+	CHECK(wait_broker_log("1 activity scheduled", 5000));
+	reply = broker_request_name("run-activity", "org.xpc.test.periodic-job", ACT);
+	CHECK(xpc_get_type(reply) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_bool(reply, "ok"));
+	xpc_release(reply);
+	CHECK(wait_log("exit", 1, 10000));
+	CHECK(wait_broker_log("activity " ACT " done", 5000));
+	reply = broker_request_name("run-activity", "org.xpc.test.periodic-job", "org.xpc.test.nosuch");
+	CHECK(xpc_get_type(reply) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_int64(reply, "errno") == ESRCH);
+	xpc_release(reply);
+	reply = broker_request_name("activities", "org.xpc.test.periodic-job", NULL);
+	acts = xpc_get_type(reply) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_value(reply, "activities") : NULL;
+	CHECK(acts && xpc_get_type(acts) == XPC_TYPE_ARRAY && xpc_array_get_count(acts) == 1);
+	a = acts ? xpc_array_get_value(acts, 0) : NULL;
+	CHECK(a && !strcmp(xpc_dictionary_get_string(a, "name"), ACT));
+	CHECK(a && xpc_dictionary_get_uint64(a, "runs") == 1);
+	CHECK(a && !strcmp(xpc_dictionary_get_string(a, "state"), "waiting"));
+	CHECK(a && xpc_dictionary_get_double(a, "next_run_in") > 50.0); /* real seconds */
+	xpc_release(reply);
+	broker_teardown();
+}
+
 static void test_hidden(void)
 {
 	xpc_connection_t c;
@@ -334,6 +389,8 @@ int main(int argc, char **argv)
 		test_stream();
 	else if (!strcmp(s, "stop-defer"))
 		test_stop_defer();
+	else if (!strcmp(s, "run-now"))
+		test_run_now();
 	else if (!strcmp(s, "hidden"))
 		test_hidden();
 	else if (!strcmp(s, "bad-plist"))
