@@ -10,7 +10,8 @@
 # the end an xpcd with 1 000 generated jobs to weigh; then the figures under
 # load (bench/bench-load.c): an xpcd whose job is `bench-load service` and
 # dbus-broker side by side for the P x C sweep and the lookups, the idle
-# peers, and an xpcd with 10 000 generated jobs.  BENCH_LOAD_SECS (default 2)
+# peers (100, 1 000, 10 000 and, when the hard descriptor limit allows,
+# 16 000), and an xpcd with 10 000 generated jobs.  BENCH_LOAD_SECS (default 2)
 # is the time of each load point; BENCH_ONLY_LOAD=1 runs the load part alone.
 # Every process it starts gets the RLIMIT_NOFILE hard limit as soft limit.
 # It runs bench-xpc, bench-raw and bench-sdbus against them, collects
@@ -217,8 +218,14 @@ fi
 echo "bench: under load, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 echo "LOADAVG $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RES"
 XPCD_SOCKET=$TMP/xpcd-load.sock "$B/bench-load" sweep "$LOAD_NAME" "$xpid" "$DBUS" "$bpid" "$TMP" >>"$RES"
-echo "bench: idle peers" >&2
-XPCD_SOCKET=$TMP/xpcd-load.sock "$B/bench-load" idle "$LOAD_NAME" 100 1000 10000 >>"$RES"
+# 16 000 peers (issue 17) when the descriptor limit holds them: one
+# descriptor per idle peer in the service and one in the client
+IDLE_STEPS="100 1000 10000"
+hard=$(ulimit -Hn)
+{ [ "$hard" = unlimited ] || [ "$hard" -ge 17000 ]; } && IDLE_STEPS="$IDLE_STEPS 16000"
+echo "bench: idle peers ($IDLE_STEPS)" >&2
+# shellcheck disable=SC2086
+XPCD_SOCKET=$TMP/xpcd-load.sock "$B/bench-load" idle "$LOAD_NAME" $IDLE_STEPS >>"$RES"
 stop_xpcd "$TMP/xpcd-load.sock" "$xpid"
 rm -f "$TMP/xpcd-load.sock.pid"
 for pid in $DAEMONS; do
