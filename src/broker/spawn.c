@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -371,6 +372,15 @@ static int move_high(int fd, int min)
 	return high < 0 ? fd : high;
 }
 
+/* The RLIMIT_NOFILE soft limit xpcd started with (its own is raised to
+ * the hard one, main.c): what its jobs get back.  -1: leave it. */
+static long spawn_nofile_soft = -1;
+
+void spawn_keep_nofile_soft(long soft)
+{
+	spawn_nofile_soft = soft;
+}
+
 static void child_exec(const Job *job, Spawn *sp)
 {
 	int high[64], log;
@@ -407,6 +417,13 @@ static void child_exec(const Job *job, Spawn *sp)
 	child_open_stdio(sp, log, job);
 	if (job->workdir && chdir(job->workdir) < 0)
 		child_fail(sp, log, job, SPAWN_CHDIR, "WorkingDirectory", job->workdir, errno);
+	if (spawn_nofile_soft >= 0) { /* a job may use select() */
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)spawn_nofile_soft < rl.rlim_cur) {
+			rl.rlim_cur = (rlim_t)spawn_nofile_soft;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	execvpe(prog, job->argv ? job->argv : fallback_argv, sp->envp);
 	child_fail(sp, log, job, SPAWN_EXEC, "exec", prog, errno);
 }
