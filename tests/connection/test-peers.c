@@ -100,9 +100,13 @@ static int child(int fd, int n)
 		xpc_connection_cancel(c[i]);
 		xpc_release(c[i]);
 	}
+	free(c);
 	xpc_release(msg);
 	xpc_release(ep);
 	xpc_release(link);
+	dispatch_release(got);
+	dispatch_release(gone);
+	dispatch_release(all);
 	return rc;
 }
 
