@@ -25,7 +25,7 @@
  *             the clients (getrusage) and of the service side (/proc: the
  *             echo service, plus dbus-broker for sd-bus; xpcd resp.
  *             dbus-broker alone for lookups).
- *   idle      100 / 1000 / 10000 idle named connections from one process
+ *   idle      100 / 1000 / 10000 (/ 16000) idle named connections from one process
  *             to the xpc service: its resident and virtual memory per peer
  *             (the growth over one connection, divided by N), and the
  *             median set-up time (create, resume, first reply) of the last
@@ -33,7 +33,7 @@
  *   lookups   lookup time of random names of an xpcd with many jobs.
  *
  *   bench-load sweep NAME XPCD_PID DBUS_ADDR|- BROKER_PID DIR
- *   bench-load idle NAME N1 N2 N3
+ *   bench-load idle NAME N1 N2 N3 [N4]
  *   bench-load lookups PREFIX NJOBS COUNT
  *     (XPCD_SOCKET names the private xpcd in all three)
  *   bench-load service                the xpc_main echo job

@@ -10,7 +10,8 @@
 # the end an xpcd with 1 000 generated jobs to weigh; then the figures under
 # load (bench/bench-load.c): an xpcd whose job is `bench-load service` and
 # dbus-broker side by side for the P x C sweep and the lookups, the idle
-# peers, and an xpcd with 10 000 generated jobs.  BENCH_LOAD_SECS (default 2)
+# peers (100, 1 000, 10 000 and, when the hard descriptor limit allows,
+# 16 000), and an xpcd with 10 000 generated jobs.  BENCH_LOAD_SECS (default 2)
 # is the time of each load point; BENCH_ONLY_LOAD=1 runs the load part alone.
 # Every process it starts gets the RLIMIT_NOFILE hard limit as soft limit.
 # It runs bench-xpc, bench-raw and bench-sdbus against them, collects
@@ -221,8 +222,14 @@ fi
 echo "bench: under load, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 echo "LOADAVG $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RES"
 XPCD_SOCKET=$TMP/xpcd-load.sock "$B/bench-load" sweep "$LOAD_NAME" "$xpid" "$DBUS" "$bpid" "$TMP" >>"$RES"
-echo "bench: idle peers" >&2
-XPCD_SOCKET=$TMP/xpcd-load.sock "$B/bench-load" idle "$LOAD_NAME" 100 1000 10000 >>"$RES"
+# 16 000 peers (issue 17) when the descriptor limit holds them: one
+# descriptor per idle peer in the service and one in the client
+IDLE_STEPS="100 1000 10000"
+hard=$(ulimit -Hn)
+{ [ "$hard" = unlimited ] || [ "$hard" -ge 17000 ]; } && IDLE_STEPS="$IDLE_STEPS 16000"
+echo "bench: idle peers ($IDLE_STEPS)" >&2
+# shellcheck disable=SC2086
+XPCD_SOCKET=$TMP/xpcd-load.sock "$B/bench-load" idle "$LOAD_NAME" $IDLE_STEPS >>"$RES"
 stop_xpcd "$TMP/xpcd-load.sock" "$xpid"
 rm -f "$TMP/xpcd-load.sock.pid"
 for pid in $DAEMONS; do
@@ -232,11 +239,18 @@ done
 DAEMONS=""
 
 # ---- xpcd with 10 000 loaded jobs: load time, memory, lookup time -------------------
-# Each MachServices name holds 2 descriptors in xpcd (docs/broker.md): with a
-# hard RLIMIT_NOFILE below 2 x 10 000 + 512 it gets as many jobs as fit.
+# Each MachServices name holds 2 descriptors in xpcd (docs/broker.md), and
+# xpcd keeps the last eighth of its RLIMIT_NOFILE (16 to 1 024) for
+# clients, refusing jobs beyond (src/broker/registry.c): under a hard limit
+# below 2 x 10 000 + that reserve + 64 the run generates as many as fit.
 MANY=10000
 hard=$(ulimit -Hn)
-[ "$hard" != unlimited ] && [ "$hard" -lt $((2 * MANY + 512)) ] && MANY=$(((hard - 512) / 2))
+if [ "$hard" != unlimited ]; then
+	reserve=$((hard / 8))
+	[ $reserve -lt 16 ] && reserve=16
+	[ $reserve -gt 1024 ] && reserve=1024
+	[ "$hard" -lt $((2 * MANY + reserve + 64)) ] && MANY=$(((hard - reserve - 64) / 2))
+fi
 echo "bench: xpcd with $MANY jobs (descriptor limit $hard)" >&2
 mkdir "$TMP/10k"
 awk -v n=$MANY -v dir="$TMP/10k" -v prog="$B/bench-load" 'BEGIN {

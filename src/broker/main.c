@@ -29,12 +29,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "broker/calendar.h"
 #include "broker/activity.h"
 #include "broker/broker.h"
+#include "broker/spawn.h"
 
 #ifndef XPCD_ETC_JOBS_DIR
 #define XPCD_ETC_JOBS_DIR "/etc/xpcd/LaunchDaemons"
@@ -183,6 +185,16 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* each MachServices name holds two descriptors and each client link
+	 * one or two: the soft limit of 1024 (for select(), which xpcd does
+	 * not use) is raised to the hard one; jobs get the old one back */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		long soft = (long)rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			spawn_keep_nofile_soft(soft);
+	}
 	broker_init(&broker, &cfg);
 	return broker_run(&broker);
 }

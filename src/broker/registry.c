@@ -8,6 +8,16 @@
  * second).  The registry only holds: what starts, stops and adopts jobs
  * is supervise.c above it.
  *
+ * Descriptors kept for clients: each MachServices name holds two
+ * descriptors for as long as its job is loaded, so loading stops short of
+ * the last descriptors of RLIMIT_NOFILE (an eighth of them, 16 to
+ * 1024): a job whose channels would reach into them is refused at load,
+ * naming the limit.  Before, 10 000 jobs under a limit of 20 000 took every
+ * descriptor and xpcd, unable to accept, served no client at all: requests
+ * waited in the socket's backlog for ever (issue 17).  Links still
+ * compete for the rest, and xpcd backs off and recovers when they run out
+ * (listener.c).
+ *
  * The state file: the broker writes SOCKET.state (pid, process start time,
  * label of each running job) whenever a job starts or exits, through
  * rundir.c (which trusts the file only if xpcd's uid owns it and no one
@@ -18,6 +28,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +82,42 @@ Job *registry_find_pid(const Registry *reg, pid_t pid)
 	return NULL;
 }
 
+/* How many descriptors loading keeps free for clients (see the top). */
+static long registry_fd_reserve(long limit)
+{
+	long r = limit / 8;
+
+	return r < 16 ? 16 : r > 1024 ? 1024 : r;
+}
+
+/* The reserve under the current limit. */
+static long registry_fd_reserve_now(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	return registry_fd_reserve((long)rl.rlim_cur);
+}
+
+/* Whether the descriptors kept for clients are still free: the lowest free
+ * descriptor is below them (descriptors are handed out lowest first). */
+static bool registry_fds_kept(void)
+{
+	struct rlimit rl;
+	long limit;
+	int probe;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return true;
+	limit = (long)rl.rlim_cur;
+	probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (probe < 0)
+		return false;
+	close(probe);
+	return probe < limit - registry_fd_reserve(limit);
+}
+
 int registry_insert(Registry *reg, Job *job, char *err, size_t errlen)
 {
 	JobService *other;
@@ -88,8 +135,17 @@ int registry_insert(Registry *reg, Job *job, char *err, size_t errlen)
 			job_free(job);
 			return -1;
 		}
-	if (channel_open(job) < 0 || activity_job_loaded(job) < 0) {
-		snprintf(err, errlen, "%s: cannot create channels: %s", job->label, strerror(errno));
+	int r = channel_open(job) < 0 ? -errno : 0;
+	if (r == 0 && !registry_fds_kept())
+		r = -EMFILE;
+	if (r == 0 && activity_job_loaded(job) < 0)
+		r = errno ? -errno : -ENOMEM;
+	if (r < 0) {
+		if (r == -EMFILE || r == -ENFILE)
+			snprintf(err, errlen, "%s: not loaded: descriptor limit (RLIMIT_NOFILE): the last %ld are "
+					      "descriptors kept for clients", job->label, registry_fd_reserve_now());
+		else
+			snprintf(err, errlen, "%s: cannot create channels: %s", job->label, strerror(-r));
 		channel_close(job);
 		activity_job_unloaded(job);
 		job_free(job);

@@ -53,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -475,6 +476,15 @@ static int move_high(int fd, int min)
 	return high < 0 ? fd : high;
 }
 
+/* The RLIMIT_NOFILE soft limit xpcd started with (its own is raised to
+ * the hard one, main.c): what its jobs get back.  -1: leave it. */
+static long spawn_nofile_soft = -1;
+
+void spawn_keep_nofile_soft(long soft)
+{
+	spawn_nofile_soft = soft;
+}
+
 /* Before the identity is taken, as root: limits, Nice, LowPriorityIO,
  * Umask (limits.c), RootDirectory. */
 static void child_attributes(const Spawn *sp, int log, const Job *job)
@@ -538,6 +548,13 @@ static void child_exec(const Job *job, Spawn *sp)
 	for (size_t i = 0; i < sp->n_fds; i++)
 		if (high[i] < 0 || dup2(high[i], (int)(3 + i)) < 0)
 			child_fail(sp, log, job, SPAWN_FDS, "listener descriptors", NULL, errno);
+	if (spawn_nofile_soft >= 0) { /* a job may use select(); its plist's limits come after */
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)spawn_nofile_soft < rl.rlim_cur) {
+			rl.rlim_cur = (rlim_t)spawn_nofile_soft;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	child_attributes(sp, log, job);
 	if (sp->set_ids)
 		child_set_ids(sp, log, job);

@@ -37,4 +37,8 @@ int spawn_job(const Job *job, const char *socket_path, bool capture, SpawnResult
  */
 int spawn_read_report(int fd, SpawnFailure *ret);
 
+/* The RLIMIT_NOFILE soft limit jobs start with (xpcd's own at start,
+ * before it raised it; -1, the default: what xpcd has). */
+void spawn_keep_nofile_soft(long soft);
+
 #endif

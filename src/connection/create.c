@@ -189,7 +189,7 @@ int connection_set_receive_limit(xpc_connection_t conn, size_t max_bytes)
 	if (!a)
 		return -ENOMEM;
 	conn_lock(conn);
-	if (conn->rx.frame) { /* a reader may use the account now: keep it */
+	if (conn->rx.set_up) { /* a reader may use the account now: keep it */
 		conn_unlock(conn);
 		charge_unref(a);
 		return -EBUSY;

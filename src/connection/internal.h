@@ -160,8 +160,10 @@ typedef struct ConnRx {
 	bool timeout;       /* the link's blocking receives time out (linger) */
 	bool timeout_lazy;  /* ... not set yet: at the first linger */
 	Charge *charge;     /* received out-of-line bodies of this link */
+	bool set_up;        /* receive_setup_locked ran: readers may use the account */
 	/* under rx.lock */
-	TransportFrame *frame; /* receive buffer */
+	TransportFrame *frame; /* a listener's receive buffer; a peer's only while it
+				* holds the peer's stage mapped (receive.c) */
 	bool answered;         /* the last frame read was a request */
 	char why[256];         /* the detail of the last failure reported */
 } ConnRx;
@@ -391,7 +393,8 @@ ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src);
 ConnError receive_one_rxlocked(xpc_connection_t c, TransportLink *l, ReceiveGot *ret_got);
 /* A copy of the link @c reads now, if it is still the one of @src. */
 bool receive_link(xpc_connection_t c, dispatch_source_t src, TransportLink *ret);
-/* The receive buffer with its account (locked); -ENOMEM. */
+/* The account of received bodies (a listener: its receive buffer too)
+ * (locked); -ENOMEM. */
 int receive_setup_locked(xpc_connection_t c);
 void receive_dispose(xpc_connection_t c);
 

@@ -5,11 +5,18 @@
  *
  * xpc_main() listens on the first name XPCD_LISTEN_FDNAMES vends to this
  * process (the listener: named.c) and hands each new peer to the
- * program's handler, then runs the main queue for ever.
+ * program's handler, then runs the main queue for ever.  First it raises
+ * the RLIMIT_NOFILE soft limit to the hard one (fd_raise_limit), as
+ * systemd advises for programs that do not use select(): each peer holds a
+ * descriptor, and the usual soft limit of 1024 would stop a service at
+ * about a thousand peers (issue 17: 16 000 per service).  A service that
+ * executes programs which use select() gives them the old limit back
+ * itself (RLIMIT_NOFILE, as xpcd does for its jobs).
  */
 #include "bundle/bundle.h"
 #include "connection/internal.h"
 #include "connection/transactions.h"
+#include "shared/fdutil.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -63,6 +70,7 @@ void xpc_main(xpc_connection_handler_t handler)
 	char *name = main_first_name();
 	xpc_connection_t l;
 
+	fd_raise_limit(NULL);
 	if (!name && secure_getenv("XPCD_LISTEN_FDNAMES") && *secure_getenv("XPCD_LISTEN_FDNAMES"))
 		main_fail(conn_strerror(CONN_E_NO_MEMORY));
 	l = xpc_connection_create_mach_service(name ? name : "", dispatch_get_main_queue(),

@@ -16,6 +16,15 @@
  * return its ConnError, with the detail in rx.why; the caller, in
  * connection.c, fails the connection while it still holds rx.lock.
  *
+ * Receive buffers: a frame holds a whole packet (FRAME_MAX_INLINE: 80 KiB
+ * of address space, a page or two of it touched by small messages), so a
+ * peer's link keeps none: each read takes one from a small process-wide
+ * cache (RECEIVE_CACHE_MAX frames) and gives it back, and an idle peer
+ * costs no buffer (issue 17: 7 KiB resident and 82 KiB of address space
+ * per idle peer before).  A link whose peer sent a staged body keeps its
+ * frame, which keeps the peer's stage mapped (transport.h, keep_view),
+ * until the link ends; a listener keeps one for its check-ins.
+ *
  * Back pressure: every message queued for the handler charges its size to
  * rx.unread (deliver.c); above CONN_MAX_UNREAD the read source is
  * suspended, so the peer fills the socket buffer and then gets EAGAIN;
@@ -48,23 +57,79 @@ static Charge *receive_account(xpc_connection_t c)
 	return c->rx.charge;
 }
 
+#define RECEIVE_CACHE_MAX 8
+
+static struct {
+	pthread_mutex_t lock;
+	TransportFrame *v[RECEIVE_CACHE_MAX];
+	int n;
+} receive_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static TransportFrame *receive_frame_new(void)
+{
+	TransportFrame *f = malloc(sizeof(*f));
+
+	if (f) {
+		f->keep_view = true; /* the peer's stage stays mapped */
+		f->view.map = NULL;
+	}
+	return f;
+}
+
+/* The frame the next read of @c goes into (rx.lock held): the link's own,
+ * or one from the cache; NULL without memory. */
+static TransportFrame *receive_frame_get(xpc_connection_t c)
+{
+	TransportFrame *f = c->rx.frame;
+
+	if (f)
+		return f;
+	pthread_mutex_lock(&receive_cache.lock);
+	if (receive_cache.n > 0)
+		f = receive_cache.v[--receive_cache.n];
+	pthread_mutex_unlock(&receive_cache.lock);
+	if (!f)
+		f = receive_frame_new();
+	if (f)
+		f->charge = c->rx.charge; /* set up before the source started */
+	return f;
+}
+
+/* After the read (rx.lock held; @f cleared): a frame holding the peer's
+ * stage stays with the link, any other goes back to the cache. */
+static void receive_frame_put(xpc_connection_t c, TransportFrame *f)
+{
+	if (f == c->rx.frame)
+		return;
+	if (f->view.map) {
+		c->rx.frame = f;
+		return;
+	}
+	pthread_mutex_lock(&receive_cache.lock);
+	if (receive_cache.n < RECEIVE_CACHE_MAX) {
+		receive_cache.v[receive_cache.n++] = f;
+		f = NULL;
+	}
+	pthread_mutex_unlock(&receive_cache.lock);
+	free(f);
+}
+
 int receive_setup_locked(xpc_connection_t c)
 {
 	TransportFrame *f;
 
-	if (c->rx.frame)
+	if (c->rx.set_up)
 		return 0;
-	f = malloc(sizeof(*f));
-	if (!f)
+	if (!receive_account(c))
 		return -ENOMEM;
-	f->keep_view = true; /* the peer's stage stays mapped */
-	f->view.map = NULL;
-	f->charge = receive_account(c);
-	if (!f->charge) {
-		free(f);
-		return -ENOMEM;
+	if (c->kind == CONN_LISTENER) { /* checkin.c reads into it */
+		f = receive_frame_new();
+		if (!f)
+			return -ENOMEM;
+		f->charge = receive_account(c);
+		c->rx.frame = f;
 	}
-	c->rx.frame = f;
+	c->rx.set_up = true;
 	return 0;
 }
 
@@ -239,24 +304,32 @@ static ConnError receive_frame(xpc_connection_t c, TransportLink *l, TransportFr
  * one comes.  *ret_got: what was read (RECEIVE_GOT: reading may go on). */
 static ConnError receive_read(xpc_connection_t c, TransportLink *l, bool inline_ok, bool wait, ReceiveGot *ret_got)
 {
-	int r = l->ops->recv(l, c->rx.frame, wait);
+	TransportFrame *f = receive_frame_get(c);
 	ConnError e;
 	bool go = true;
+	int r;
 
 	*ret_got = RECEIVE_NONE;
 	c->rx.why[0] = '\0';
-	if (r == -EAGAIN)
+	if (!f)
+		return receive_fail(c, CONN_E_NO_MEMORY, NULL);
+	r = l->ops->recv(l, f, wait);
+	if (r == -EAGAIN) {
+		receive_frame_put(c, f);
 		return CONN_OK;
+	}
 	if (r != 0) {
-		frame_clear(c->rx.frame);
+		frame_clear(f);
+		receive_frame_put(c, f);
 		if (r == TRANSPORT_E_EOF || r == -ECONNRESET)
 			return receive_fail(c, CONN_E_PEER_EXITED, NULL);
 		if (r < 0)
 			return receive_fail(c, CONN_E_LINK_ERROR, NULL);
 		return receive_refused(c, r);
 	}
-	e = receive_frame(c, l, c->rx.frame, inline_ok, &go);
-	frame_clear(c->rx.frame);
+	e = receive_frame(c, l, f, inline_ok, &go);
+	frame_clear(f);
+	receive_frame_put(c, f);
 	*ret_got = go ? RECEIVE_GOT : RECEIVE_PAUSED;
 	return e;
 }
@@ -292,7 +365,9 @@ ConnError receive_one_rxlocked(xpc_connection_t c, TransportLink *l, ReceiveGot 
  * the link, when the connection is suspended or reading is paused, nor more
  * than RECEIVE_LINGER_MAX times in a row; while it waits, the worker does
  * not count against the pool's limit (dpool_block_begin), so new work gets
- * another one.  A connection whose queue targets anything but a global
+ * another one, but only as many workers as the pool's soft limit (the CPU
+ * count) wait so at once: the others go back to the source, so a service
+ * runs about twice as many threads as CPUs however many peers it serves.  A connection whose queue targets anything but a global
  * queue (the main queue, a serial queue other connections may share: xpcd's
  * links) waits with ppoll for CONN_LINGER_US only, so that work queued
  * behind it meanwhile waits 100 us at most, not a tick.
@@ -320,7 +395,8 @@ static ConnError receive_linger(xpc_connection_t c, TransportLink *l, bool timed
 
 	*ret_got = RECEIVE_NONE;
 	if (timed) {
-		dpool_block_begin();
+		if (!dpool_block_begin())
+			return CONN_OK; /* enough workers wait already: back to the source */
 		e = receive_read(c, l, true, true, ret_got);
 		dpool_block_end();
 	}

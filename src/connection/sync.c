@@ -6,13 +6,15 @@
  * on the reply path), blocking in recvmsg (closing the link shuts the
  * socket down, which ends the wait); messages read meanwhile are queued
  * for the handler as usual.  So the read source must not run meanwhile:
- * the first sync caller suspends it and it stays suspended ("lazily")
- * across back-to-back calls.  Resuming a source costs a worker wake-up, so
- * it is resumed only when no sync call has been in flight for a while
- * (SYNC_LAZY_RESUME_NS), or at once when the link goes away.  The timer
- * for that is the connection's own manager timer, so that closing the link
- * stops it (sync_lazy_stop_locked): a cancelled connection costs no
- * manager and worker wake-up a millisecond later.
+ * a sync call suspends it and its end resumes it (each a cheap epoll_ctl
+ * on this thread, no wake-up: dispatch disarms a watch by EPOLL_CTL_MOD).
+ * Waiting costs no timer: a 1 ms timer that resumed the source once no
+ * call had come for a while was re-armed every millisecond while a slow
+ * call waited, waking the manager thread and a worker each time (issue
+ * 17: ~6 context switches per request with 64 clients on 2 CPUs).  The
+ * only timer left is the link's first one (sync_hold_first_read_locked),
+ * which the first call stops; it is the connection's own manager timer,
+ * so that closing the link stops it too (sync_lazy_stop_locked).
  *
  * A sync caller's Pending entry lives on its stack; answers reach it
  * through its condition variable when another thread read the reply.
@@ -115,8 +117,9 @@ static void sync_lazy_resume(void *ctx)
 	idle = clock_monotonic_ns() - c->sync.last_ns;
 	if (c->sync.src && c->sync.active == 0 && (idle >= SYNC_LAZY_RESUME_NS || c->rsrc != c->sync.src)) {
 		sync_release_locked(c, true);
-	} else if (c->sync.src) {
-		/* calls still coming: look again when this one has been idle long enough */
+	} else if (c->sync.src && c->sync.active == 0) {
+		/* calls still coming: look again when this one has been idle long
+		 * enough (a call in flight resumes the source at its end) */
 		c->sync.timer_armed = true;
 		sync_lazy_arm_locked(c, idle < SYNC_LAZY_RESUME_NS ? SYNC_LAZY_RESUME_NS - idle : SYNC_LAZY_RESUME_NS);
 	}
@@ -145,6 +148,7 @@ dispatch_source_t sync_take_locked(xpc_connection_t c)
 
 	if (!src || c->state != CONN_ACTIVE)
 		return NULL;
+	sync_lazy_stop_locked(c); /* a waiting call costs no timer */
 	if (c->sync.src != src) {
 		sync_release_locked(c, true); /* an old link's */
 		/* unless another caller still reads that old link: it
@@ -165,7 +169,7 @@ void sync_done(xpc_connection_t c)
 	conn_lock(c);
 	xpc_assert(c->sync.active > 0);
 	c->sync.active--;
-	sync_release_locked(c, false);
+	sync_release_locked(c, true); /* resumed now: no timer */
 	conn_unlock(c);
 }
 

@@ -111,7 +111,8 @@ void stress_set_broker_nofile(unsigned soft)
 	broker_nofile = soft;
 }
 
-/* In the broker's child before exec: the soft descriptor limit. */
+/* In the broker's child before exec: the descriptor limit, soft and hard
+ * (xpcd raises its soft limit to the hard one at start). */
 static void apply_broker_nofile(void)
 {
 	struct rlimit rl;
@@ -119,6 +120,7 @@ static void apply_broker_nofile(void)
 	if (!broker_nofile || getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return;
 	rl.rlim_cur = broker_nofile < rl.rlim_max ? broker_nofile : rl.rlim_max;
+	rl.rlim_max = rl.rlim_cur;
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 

@@ -1,12 +1,14 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * stress-nofile - runs a program with a given soft RLIMIT_NOFILE: the
- * wrapper of the descriptor-exhaustion tests (test-nofile).
+ * stress-nofile - runs a program with a given RLIMIT_NOFILE: the wrapper of
+ * the descriptor-exhaustion tests (test-nofile).
  *
- *   stress-nofile SOFT PROGRAM [ARG...]
+ *   stress-nofile LIMIT PROGRAM [ARG...]
  *
- * Sets the soft limit to SOFT (the hard limit stays; SOFT above it is
- * clamped) and execs PROGRAM, which keeps this pid: xpcd records the job's
- * pid and sees the program itself.
+ * Sets the soft and the hard limit to LIMIT (clamped to the hard limit it
+ * had: xpc_main and xpcd raise their soft limit to the hard one at start,
+ * so a lower soft limit alone would not hold) and execs PROGRAM, which
+ * keeps this pid: xpcd records the job's pid and sees the program itself.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@ int main(int argc, char **argv)
 	rl.rlim_cur = strtoul(argv[1], NULL, 10);
 	if (rl.rlim_cur > rl.rlim_max)
 		rl.rlim_cur = rl.rlim_max;
+	rl.rlim_max = rl.rlim_cur;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
 		perror("stress-nofile: setrlimit");
 		return 1;

@@ -37,6 +37,15 @@
  *                         client that starts now waits and is served once
  *                         the offender is killed; xpcd's descriptors come
  *                         back.
+ *   test-nofile jobs      xpcd with a descriptor limit of 64 and 60 jobs of
+ *                         one MachServices name each (two descriptors a
+ *                         name): it loads the jobs that leave the
+ *                         descriptors it keeps for clients free, refuses
+ *                         the others naming the limit in its log, and
+ *                         serves clients: a broker request is answered and
+ *                         a loaded job's service replies.  (Before, the
+ *                         channels took every descriptor and xpcd served
+ *                         no one: issue 17's 10 000-job hang.)
  */
 #include "harness.h"
 #include "stress-common.h"
@@ -306,6 +315,53 @@ static void scenario_broker(void)
 	xpc_release(early);
 }
 
+/* ---- more jobs than descriptors ------------------------------------------------- */
+
+#define JOBS 60
+
+static void scenario_jobs(void)
+{
+	char *svc_argv[] = {service_path, NULL};
+	char label[64], name[64];
+
+	for (int i = 0; i < JOBS; i++) {
+		snprintf(label, sizeof(label), "job%02d", i);
+		snprintf(name, sizeof(name), NAME "%02d", i);
+		stress_write_job(label, name, svc_argv, NULL);
+	}
+	stress_set_broker_nofile(64);
+	stress_start_broker();
+	harness_begin(120);
+	xpc_connection_t held = broker_link();
+	char *r = broker_request(held, "list");
+	CHECK(r && !r[0]);
+	free(r);
+	char *log = stress_read_file("xpcd.log");
+	int refused = 0;
+	for (const char *p = log; p && (p = strstr(p, "descriptors kept for clients")); p++)
+		refused++;
+	fprintf(stderr, "xpcd (limit 64): %d of %d jobs refused at load, %d descriptors\n", refused, JOBS,
+		stress_fd_count(stress_broker_pid()));
+	CHECK(refused > 0 && refused < JOBS);
+	free(log);
+	/* a loaded job launches and answers (a refused one's name is unknown) */
+	bool answered = false;
+	for (int i = 0; i < JOBS && !answered; i++) {
+		snprintf(name, sizeof(name), NAME "%02d", i);
+		xpc_connection_t c = xpc_connection_create_mach_service(name, NULL, 0);
+		xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+			(void)ev;
+		});
+		xpc_connection_resume(c);
+		answered = !strcmp(echo(c), "reply");
+		xpc_connection_cancel(c);
+		xpc_release(c);
+	}
+	CHECK(answered);
+	xpc_connection_cancel(held);
+	xpc_release(held);
+}
+
 int main(int argc, char **argv)
 {
 	REQUIRE(argc == 2);
@@ -318,6 +374,8 @@ int main(int argc, char **argv)
 		scenario_service();
 	else if (!strcmp(argv[1], "broker"))
 		scenario_broker();
+	else if (!strcmp(argv[1], "jobs"))
+		scenario_jobs();
 	else
 		REQUIRE(!"unknown scenario");
 	stress_sleep_ms(100); /* cancelled links close asynchronously */
