@@ -321,7 +321,7 @@ static struct {
 	int pending;
 } dwork_main = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
 
-void dqueue_main_wake(void)
+void dwork_main_wake(void)
 {
 	pthread_mutex_lock(&dwork_main.lock);
 	dwork_main.pending = 1;

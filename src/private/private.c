@@ -10,7 +10,7 @@
 #include <errno.h>
 
 #include "connection/connection.h"
-#include "dispatch/internal.h"
+#include "dispatch/runtime.h"
 #include "transport/transport.h"
 #include "wire/wire.h"
 

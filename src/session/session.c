@@ -45,8 +45,7 @@
 #include <string.h>
 
 #include "connection/connection.h"
-#include "dispatch/dqueue.h"
-#include "dispatch/internal.h"
+#include "dispatch/runtime.h"
 
 struct SessionCore {
 	atomic_int refs;
@@ -599,7 +598,7 @@ static xpc_rich_error_t session_reply_error(SessionCore *c, xpc_object_t reply)
 /* Whether the calling thread runs on @q or on a queue that targets it. */
 static bool session_on_queue(dispatch_queue_t q)
 {
-	return q && q->role != QUEUE_ROOT && dqueue_is_current(q);
+	return q && !dqueue_is_root(q) && dqueue_is_current(q);
 }
 
 xpc_object_t xpc_session_send_message_with_reply_sync(xpc_session_t session, xpc_object_t message,
