@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dsource.c - dispatch sources: READ, WRITE (an epoll watch), TIMER (a
  * manager timer) and SIGNAL (a manager signal), delivering to a queue.
@@ -151,14 +152,17 @@ static void dsource_run_cancel(dispatch_source_t ds)
 		dobject_release(ds); /* the manager's (the delivery holds one more) */
 }
 
-/* Called with ds->lock held: the descriptor is in epoll's set already (a
- * WRITE and a READ source on one socket): epoll keys on (file, fd), so this
- * source watches a close-on-exec dup instead, closed at cancellation. */
-static int dsource_watch_dup_locked(dispatch_source_t ds, bool registered)
+/* The descriptor is in epoll's set already (a WRITE and a READ source on
+ * one socket): epoll keys on (file, fd), so this source watches a
+ * close-on-exec dup instead, closed at cancellation.  Called with ds->lock
+ * held once the watch is @registered (a re-arm); at registration, before
+ * SOURCE_WATCHED is set, no other thread reaches ds->watch. */
+static int dsource_watch_dup(dispatch_source_t ds, bool registered)
 {
 	int r;
 
-	lock_assert_held(&ds->lock);
+	if (registered)
+		lock_assert_held(&ds->lock);
 	r = fd_dup_min((int)ds->handle, 0);
 	if (r < 0)
 		return r;
@@ -175,7 +179,7 @@ static int dsource_watch_dup_locked(dispatch_source_t ds, bool registered)
  * the lock, so a re-arm never reaches a descriptor that was closed).  A
  * watch registered disarmed (readable at activation) or disarmed by a
  * suspension enters epoll's set only here, so what epoll refuses may show
- * here first: EEXIST (see dsource_watch_dup_locked), EPERM (a regular file: always
+ * here first: EEXIST (see dsource_watch_dup), EPERM (a regular file: always
  * ready from now on). */
 static void dsource_rearm(dispatch_source_t ds)
 {
@@ -185,7 +189,7 @@ static void dsource_rearm(dispatch_source_t ds)
 	if (atomic_load(&ds->state) & SOURCE_WATCHED) {
 		r = manager_watch_rearm(&ds->watch);
 		if (r == -EEXIST && ds->watch.fd == (int)ds->handle)
-			r = dsource_watch_dup_locked(ds, true);
+			r = dsource_watch_dup(ds, true);
 	}
 	pthread_mutex_unlock(&ds->lock);
 	if (r == -EPERM) {
@@ -428,7 +432,7 @@ static void dsource_register(dispatch_source_t ds)
 		avail = dsource_readable_now(ds);
 		r = manager_watch_add(&ds->watch, avail == 0);
 		if (r == -EEXIST)
-			r = dsource_watch_dup_locked(ds, false);
+			r = dsource_watch_dup(ds, false);
 		if (r == 0) {
 			atomic_fetch_or(&ds->state, SOURCE_WATCHED);
 			if (avail > 0)
