@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dobject.c - what all dispatch objects share: reference counting, context,
  * finalizer, suspend/resume/activate (forwarded to the class), and time.

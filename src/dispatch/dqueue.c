@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dqueue.c - queues: the static ones (main, global, attributes), creation,
  * targets, suspension, and the drain loop that runs their items.

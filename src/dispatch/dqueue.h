@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dqueue.h - queue internals shared by the files of the dispatch layer
  * (dwork.c submits, dsource.c and manager.c deliver).

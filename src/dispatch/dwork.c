@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dwork.c - submitting work: dispatch_async, dispatch_sync, barriers,
  * dispatch_after, dispatch_apply and dispatch_main.

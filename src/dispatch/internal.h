@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * internal.h - the object model of the dispatch runtime, shared by its files.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * manager.h - the dispatch manager thread, for the layers above (transport)
  * and for sources.

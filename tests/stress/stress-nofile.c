@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stress-nofile - runs a program with a given soft RLIMIT_NOFILE: the
  * wrapper of the descriptor-exhaustion tests (test-nofile).
