@@ -133,6 +133,8 @@ void dpool_push(int priority, DispatchItem *item);
 int dpool_current_priority(void);
 /* Whether work waits for a worker (a hint, read without locking). */
 int dpool_has_waiting(void);
+/* The number of pool workers now (tests, benchmarks). */
+int dpool_thread_count(void);
 /* Records the signal mask of the calling thread for the workers. */
 void dpool_init(void);
 /* A detached thread running @fn(@arg) with signal mask @mask.

@@ -40,7 +40,7 @@ struct ManagerWatch {
 	/* Manager thread; the watch is disarmed until manager_watch_rearm. */
 	void (*ready)(ManagerWatch *w, uint32_t revents);
 	ListNode link; /* private: on the manager's list of live watches */
-	int in_set; /* private: in the epoll set (a disarmed watch is not) */
+	int in_set; /* private: in the epoll set (a disarmed one too, asking for nothing) */
 };
 
 /* Starts watching @w->fd (one-shot); @armed false: only registered, as if

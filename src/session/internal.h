@@ -42,6 +42,7 @@ struct SessionCore {
 	SessionState state;    /* under lock */
 	bool peer;             /* made by a listener */
 	bool privileged;       /* XPC_SESSION_CREATE_MACH_PRIVILEGED */
+	bool xpc_service;      /* xpc_session_create_xpc_service: a bundled service */
 	bool linked;           /* conn has our event handler and was activated */
 	char *name;
 	dispatch_queue_t target; /* the user's (retained), NULL: default */

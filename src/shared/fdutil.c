@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "shared/fdutil.h"
@@ -71,4 +73,37 @@ int fd_close(int fd)
 void fd_closep(int *fdp)
 {
 	*fdp = fd_close(*fdp);
+}
+
+static long fd_limit_value(rlim_t v)
+{
+	return v == RLIM_INFINITY || v > (rlim_t)LONG_MAX ? LONG_MAX : (long)v;
+}
+
+long fd_raise_limit(long *ret_old)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	if (ret_old)
+		*ret_old = fd_limit_value(rl.rlim_cur);
+	if (rl.rlim_cur != rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			return -errno;
+	}
+	return fd_limit_value(rl.rlim_cur);
+}
+
+int fd_restore_limit(long old)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	rl.rlim_cur = old == LONG_MAX ? RLIM_INFINITY : (rlim_t)old;
+	if (rl.rlim_cur > rl.rlim_max)
+		rl.rlim_cur = rl.rlim_max;
+	return setrlimit(RLIMIT_NOFILE, &rl) < 0 ? -errno : 0;
 }

@@ -61,4 +61,22 @@ void fd_closep(int *fdp);
 /* A local descriptor closed when it goes out of scope (unless set to -1). */
 #define FD_CLEANUP __attribute__((cleanup(fd_closep)))
 
+/*
+ * fd_raise_limit() - raise the RLIMIT_NOFILE soft limit to the hard limit,
+ * as systemd advises for programs that do not use select() (the soft limit
+ * of 1024 exists only for select()'s FD_SETSIZE): a broker or a service
+ * with thousands of peers needs a descriptor or two for each.
+ * @ret_old: if not NULL, set to the soft limit before (to give back to
+ *           programs this one executes, which may use select())
+ * Return: the soft limit now (LONG_MAX for no limit), or a negative errno.
+ */
+long fd_raise_limit(long *ret_old);
+
+/*
+ * fd_restore_limit() - set the RLIMIT_NOFILE soft limit back to @old (from
+ * fd_raise_limit), e.g. in a child before exec.  Async-signal-safe.
+ * Return: 0 or a negative errno.
+ */
+int fd_restore_limit(long old);
+
 #endif

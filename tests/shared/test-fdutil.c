@@ -2,10 +2,12 @@
 /*
  * test-fdutil.c - shared/fdutil.h: duplicates are close-on-exec and above
  * the floor, flags round-trip, errors come back as negative errno, and
- * fd_close() keeps errno and accepts -1.
+ * fd_close() keeps errno and accepts -1; fd_raise_limit() lifts the
+ * descriptor soft limit to the hard one and fd_restore_limit() puts it back.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -67,6 +69,28 @@ static void test_close(void)
 	CHECK(!fd_valid(p[1]));
 }
 
+static void test_limit(void)
+{
+	struct rlimit rl, now;
+	long old = 0;
+
+	REQUIRE(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max < 64)
+		return;
+	now = rl;
+	now.rlim_cur = rl.rlim_max / 2;
+	REQUIRE(setrlimit(RLIMIT_NOFILE, &now) == 0);
+	CHECK_EQ_INT(fd_raise_limit(&old), (long)rl.rlim_max);
+	CHECK_EQ_INT(old, (long)(rl.rlim_max / 2));
+	REQUIRE(getrlimit(RLIMIT_NOFILE, &now) == 0);
+	CHECK_EQ_INT((long)now.rlim_cur, (long)rl.rlim_max);
+	CHECK_EQ_INT(fd_raise_limit(NULL), (long)rl.rlim_max); /* already there */
+	CHECK_EQ_INT(fd_restore_limit(old), 0);
+	REQUIRE(getrlimit(RLIMIT_NOFILE, &now) == 0);
+	CHECK_EQ_INT((long)now.rlim_cur, (long)(rl.rlim_max / 2));
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int main(void)
 {
 	int p[2];
@@ -79,5 +103,6 @@ int main(void)
 	CHECK_EQ_INT(p[0], -1);
 	fd_close(p[1]);
 	test_close();
+	test_limit();
 	return harness_end();
 }

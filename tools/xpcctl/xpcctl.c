@@ -3,13 +3,15 @@
  * xpcctl - control xpcd and talk to XPC services from the shell.
  *
  *   xpcctl [--system] COMMAND ...
- *     list | print LABEL | load PATH | unload LABEL | enable LABEL |
+ *     list | print LABEL | load [--strict] PATH | unload LABEL | enable LABEL |
  *     disable LABEL | kickstart [-k] LABEL | kill SIGNAL LABEL |
- *     lookup NAME | send [--description] NAME JSON
- *   xpcctl --remote HOST:PORT [--psk-file FILE] list | send [--description] NAME JSON
+ *     lookup NAME | send [--description] [--timeout SECONDS] [--no-reply] NAME JSON |
+ *     reload
+ *   xpcctl --remote HOST:PORT [--psk-file FILE | --tls FILE] list | send [--description] NAME JSON
  *     the same over RemoteXPC (docs/remote.md): the services of a host's
  *     discovery port, and a message to one of them (inside TLS with the
- *     pre-shared key of FILE, "IDENTITY:HEXKEY", as xpc-remoted's)
+ *     pre-shared key of FILE, "IDENTITY:HEXKEY", as xpc-remoted's, or
+ *     with the TLS configuration file of --tls: certificates, xpc-remoted(8))
  *
  * It speaks the broker protocol (docs/broker.md) with libxpc over the
  * broker socket ($XPCD_SOCKET, else the user's, else the system's), and
@@ -32,13 +34,14 @@
 #include <xpc/xpc.h>
 
 #include "private/xpc-private.h"
+#include "shared/xpcd-protocol.h"
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
 static bool use_system;
 static char remote_host[256]; /* --remote HOST:PORT */
 static uint16_t remote_port;
-static xpc_object_t remote_options; /* --psk-file: the TLS options */
+static xpc_object_t remote_options; /* --psk-file, --tls: the TLS options */
 
 /* --psk-file FILE ("IDENTITY:HEXKEY") into remote_options. */
 static bool load_psk(const char *path)
@@ -87,6 +90,8 @@ static bool parse_remote(const char *arg)
 }
 
 /* list --remote: the handshake's services and properties as JSON. */
+static int usage(FILE *f);
+
 static int cmd_remote_list(void)
 {
 	char *err = NULL, *json;
@@ -155,7 +160,7 @@ static xpc_object_t request(xpc_object_t req)
 		fprintf(stderr, "xpcctl: the broker did not answer (%s)\n", why ? why : "connection lost");
 		exit(EXIT_UNREACHABLE);
 	}
-	if ((err = xpc_dictionary_get_string(reply, "error"))) {
+	if ((err = xpc_dictionary_get_string(reply, XPCD_KEY_ERROR))) {
 		fprintf(stderr, "xpcctl: %s\n", err);
 		exit(EXIT_REFUSED);
 	}
@@ -168,32 +173,35 @@ static xpc_object_t op(const char *name, const char *label)
 {
 	xpc_object_t req = xpc_dictionary_create(NULL, NULL, 0);
 
-	xpc_dictionary_set_string(req, "xpcd.op", name);
+	xpc_dictionary_set_string(req, XPCD_KEY_OP, name);
 	if (label)
-		xpc_dictionary_set_string(req, "label", label);
+		xpc_dictionary_set_string(req, XPCD_KEY_LABEL, label);
 	return req;
 }
 
 static int cmd_list(void)
 {
-	xpc_object_t reply = request(op("list", NULL));
-	xpc_object_t jobs = xpc_dictionary_get_array(reply, "jobs");
+	xpc_object_t reply = request(op(XPCD_OP_LIST, NULL));
+	xpc_object_t jobs = xpc_dictionary_get_array(reply, XPCD_KEY_JOBS);
 
 	printf("%-8s %-8s %s\n", "PID", "STATUS", "LABEL");
 	for (size_t i = 0; i < xpc_array_get_count(jobs); i++) {
 		xpc_object_t j = xpc_array_get_value(jobs, i);
-		int64_t pid = xpc_dictionary_get_int64(j, "pid");
+		int64_t pid = xpc_dictionary_get_int64(j, XPCD_JOB_PID);
 		/* absent from the jobs of other users (docs/broker.md): "-" */
-		int64_t st = xpc_dictionary_get_value(j, "last_exit_status") ? xpc_dictionary_get_int64(j, "last_exit_status")
+		int64_t st = xpc_dictionary_get_value(j, XPCD_JOB_LAST_EXIT_STATUS) ? xpc_dictionary_get_int64(j, XPCD_JOB_LAST_EXIT_STATUS)
 									       : -1;
+		const char *failure = xpc_dictionary_get_string(j, XPCD_JOB_LAST_FAILURE);
 		char pids[24] = "-", sts[24] = "-";
 		if (pid)
 			snprintf(pids, sizeof(pids), "%lld", (long long)pid);
-		if (st >= 0 && WIFSIGNALED((int)st))
+		if (failure) /* the step a start failed at, as systemd's 203/EXEC */
+			snprintf(sts, sizeof(sts), "%s", failure);
+		else if (st >= 0 && WIFSIGNALED((int)st))
 			snprintf(sts, sizeof(sts), "SIG%d", WTERMSIG((int)st));
 		else if (st >= 0)
 			snprintf(sts, sizeof(sts), "%d", WEXITSTATUS((int)st));
-		printf("%-8s %-8s %s\n", pids, sts, xpc_dictionary_get_string(j, "label"));
+		printf("%-8s %-8s %s\n", pids, sts, xpc_dictionary_get_string(j, XPCD_JOB_LABEL));
 	}
 	xpc_release(reply);
 	return 0;
@@ -216,8 +224,8 @@ static int print_json(xpc_object_t obj)
 
 static int cmd_print(const char *label)
 {
-	xpc_object_t reply = request(op("print", label));
-	int r = print_json(xpc_dictionary_get_value(reply, "job"));
+	xpc_object_t reply = request(op(XPCD_OP_PRINT, label));
+	int r = print_json(xpc_dictionary_get_value(reply, XPCD_KEY_JOB));
 
 	xpc_release(reply);
 	return r;
@@ -229,19 +237,26 @@ static int cmd_simple(const char *name, const char *label)
 	return 0;
 }
 
-static int cmd_load(const char *path)
+/* load: the broker's warnings (unknown or unsupported keys) go to
+ * stderr, one line each; --strict makes the broker refuse such a file. */
+static int cmd_load(const char *path, bool strict)
 {
 	char abs[PATH_MAX];
-	xpc_object_t req = op("load", NULL), reply;
+	xpc_object_t req = op(XPCD_OP_LOAD, NULL), reply, warnings;
 
 	if (!realpath(path, abs)) {
 		fprintf(stderr, "xpcctl: %s: %s\n", path, strerror(errno));
 		xpc_release(req);
 		return EXIT_REFUSED;
 	}
-	xpc_dictionary_set_string(req, "path", abs);
+	xpc_dictionary_set_string(req, XPCD_KEY_PATH, abs);
+	if (strict)
+		xpc_dictionary_set_bool(req, XPCD_KEY_STRICT, true);
 	reply = request(req);
-	printf("loaded %s\n", xpc_dictionary_get_string(reply, "label"));
+	warnings = xpc_dictionary_get_value(reply, XPCD_KEY_WARNINGS);
+	for (size_t i = 0; warnings && xpc_get_type(warnings) == XPC_TYPE_ARRAY && i < xpc_array_get_count(warnings); i++)
+		fprintf(stderr, "xpcctl: warning: %s: %s\n", abs, xpc_array_get_string(warnings, i) ?: "?");
+	printf("loaded %s\n", xpc_dictionary_get_string(reply, XPCD_KEY_LABEL));
 	xpc_release(reply);
 	return 0;
 }
@@ -267,7 +282,7 @@ static int signal_number(const char *s)
 
 static int cmd_kill(const char *sig, const char *label)
 {
-	xpc_object_t req = op("kill", label);
+	xpc_object_t req = op(XPCD_OP_KILL, label);
 	int n = signal_number(sig);
 
 	if (n <= 0) {
@@ -275,37 +290,95 @@ static int cmd_kill(const char *sig, const char *label)
 		xpc_release(req);
 		return EXIT_USAGE;
 	}
-	xpc_dictionary_set_int64(req, "signal", n);
+	xpc_dictionary_set_int64(req, XPCD_KEY_SIGNAL, n);
 	xpc_release(request(req));
 	return 0;
 }
 
 static int cmd_kickstart(bool kill_first, const char *label)
 {
-	xpc_object_t req = op("kickstart", label), reply;
+	xpc_object_t req = op(XPCD_OP_KICKSTART, label), reply;
 
-	xpc_dictionary_set_bool(req, "kill", kill_first);
+	xpc_dictionary_set_bool(req, XPCD_KEY_KILL, kill_first);
 	reply = request(req);
-	printf("%s: pid %lld\n", label, (long long)xpc_dictionary_get_int64(reply, "pid"));
+	printf("%s: pid %lld\n", label, (long long)xpc_dictionary_get_int64(reply, XPCD_KEY_PID));
 	xpc_release(reply);
 	return 0;
 }
 
 static int cmd_lookup(const char *name)
 {
-	xpc_object_t req = op("lookup", NULL), reply;
+	xpc_object_t req = op(XPCD_OP_LOOKUP, NULL), reply;
 
-	xpc_dictionary_set_string(req, "name", name);
+	xpc_dictionary_set_string(req, XPCD_KEY_NAME, name);
 	reply = request(req);
 	printf("%s: vended by the broker (%s)\n", name,
-	       xpc_get_type(xpc_dictionary_get_value(reply, "endpoint")) == XPC_TYPE_ENDPOINT ? "endpoint received"
+	       xpc_get_type(xpc_dictionary_get_value(reply, XPCD_KEY_ENDPOINT)) == XPC_TYPE_ENDPOINT ? "endpoint received"
 											   : "no endpoint");
 	xpc_release(reply);
 	return 0;
 }
 
-static int cmd_send(const char *name, const char *json, bool description)
+static int cmd_reload(void)
 {
+	xpc_object_t reply = request(op(XPCD_OP_RELOAD, NULL));
+
+	printf("job directories rescanned: %llu loaded, %llu unloaded, %llu changed, %llu failed\n",
+	       (unsigned long long)xpc_dictionary_get_uint64(reply, XPCD_KEY_LOADED),
+	       (unsigned long long)xpc_dictionary_get_uint64(reply, XPCD_KEY_UNLOADED),
+	       (unsigned long long)xpc_dictionary_get_uint64(reply, XPCD_KEY_CHANGED),
+	       (unsigned long long)xpc_dictionary_get_uint64(reply, XPCD_KEY_FAILED));
+	xpc_release(reply);
+	return 0;
+}
+
+/* send's options: --description, --timeout SECONDS (default 25, as
+ * busctl's), --no-reply (one-way: sent, nothing awaited). */
+typedef struct SendOptions {
+	bool description, no_reply;
+	double timeout;
+} SendOptions;
+
+/* The reply to @msg on @c within @timeout seconds (+1), or NULL when none
+ * came in time. */
+static xpc_object_t send_with_timeout(xpc_connection_t c, xpc_object_t msg, double timeout)
+{
+	dispatch_semaphore_t done = dispatch_semaphore_create(0);
+	__block xpc_object_t reply = NULL;
+	xpc_object_t r;
+
+	xpc_connection_send_message_with_reply(c, msg, NULL, ^(xpc_object_t rep) {
+		reply = xpc_retain(rep);
+		dispatch_semaphore_signal(done);
+	});
+	if (dispatch_semaphore_wait(done, dispatch_time(DISPATCH_TIME_NOW, (int64_t)(timeout * 1e9))) != 0) {
+		xpc_connection_cancel(c); /* the handler still runs, with an error */
+		dispatch_semaphore_wait(done, DISPATCH_TIME_FOREVER);
+		xpc_release(reply);
+		reply = NULL;
+	}
+	r = reply;
+	dispatch_release(done);
+	return r;
+}
+
+/* A one-way message: returns once it has left (a barrier after it). */
+static int send_no_reply(xpc_connection_t c, xpc_object_t msg)
+{
+	dispatch_semaphore_t sent = dispatch_semaphore_create(0);
+
+	xpc_connection_send_message(c, msg);
+	xpc_connection_send_barrier(c, ^{
+		dispatch_semaphore_signal(sent);
+	});
+	dispatch_semaphore_wait(sent, DISPATCH_TIME_FOREVER);
+	dispatch_release(sent);
+	return 0;
+}
+
+static int cmd_send(const char *name, const char *json, const SendOptions *o)
+{
+	bool description = o->description;
 	char *err = NULL;
 	xpc_object_t msg = xpc_linux_create_from_json(json, &err), reply;
 	xpc_connection_t c;
@@ -331,8 +404,18 @@ static int cmd_send(const char *name, const char *json, bool description)
 	}
 	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) { (void)ev; });
 	xpc_connection_resume(c);
-	reply = xpc_connection_send_message_with_reply_sync(c, msg);
-	if (xpc_get_type(reply) == XPC_TYPE_ERROR) {
+	if (o->no_reply) {
+		r = send_no_reply(c, msg);
+		xpc_release(msg);
+		xpc_connection_cancel(c);
+		xpc_release(c);
+		return r;
+	}
+	reply = send_with_timeout(c, msg, o->timeout);
+	if (!reply) {
+		fprintf(stderr, "xpcctl: %s: no reply within %g s (--timeout)\n", name, o->timeout);
+		r = EXIT_UNREACHABLE;
+	} else if (xpc_get_type(reply) == XPC_TYPE_ERROR) {
 		char *why = xpc_connection_copy_invalidation_reason(c);
 		fprintf(stderr, "xpcctl: %s: %s (%s)\n", name,
 			xpc_dictionary_get_string(reply, XPC_ERROR_KEY_DESCRIPTION), why ? why : "no reply");
@@ -345,11 +428,37 @@ static int cmd_send(const char *name, const char *json, bool description)
 	} else {
 		r = print_json(reply);
 	}
-	xpc_release(reply);
+	if (reply)
+		xpc_release(reply);
 	xpc_release(msg);
 	xpc_connection_cancel(c);
 	xpc_release(c);
 	return r;
+}
+
+/* send [--description] [--timeout SECONDS] [--no-reply] NAME JSON */
+static int parse_send(int n, char **a)
+{
+	SendOptions o = {.timeout = 25};
+	char *end;
+	int i = 0;
+
+	for (; i < n && !strncmp(a[i], "--", 2); i++) {
+		if (!strcmp(a[i], "--description")) {
+			o.description = true;
+		} else if (!strcmp(a[i], "--no-reply")) {
+			o.no_reply = true;
+		} else if (!strcmp(a[i], "--timeout") && i + 1 < n) {
+			o.timeout = strtod(a[++i], &end);
+			if (*end || !(o.timeout > 0) || o.timeout > 86400)
+				return usage(stderr);
+		} else {
+			return usage(stderr);
+		}
+	}
+	if (n - i != 2)
+		return usage(stderr);
+	return cmd_send(a[i], a[i + 1], &o);
 }
 
 static int usage(FILE *f)
@@ -357,16 +466,21 @@ static int usage(FILE *f)
 	fprintf(f, "usage: xpcctl [--system] COMMAND\n"
 		   "  list                      jobs, their pid and last exit status\n"
 		   "  print LABEL               a job's definition and state (JSON)\n"
-		   "  load PATH                 load a job property list\n"
+		   "  load [--strict] PATH      load a job property list (--strict: refuse unknown or\n"
+		   "                            unsupported keys, which are otherwise warnings)\n"
 		   "  unload LABEL              stop and remove a job\n"
 		   "  enable LABEL | disable LABEL\n"
 		   "  kickstart [-k] LABEL      start now (-k: kill the running instance first)\n"
 		   "  kill SIGNAL LABEL         signal a running job\n"
 		   "  lookup NAME               ask the broker for a service name\n"
-		   "  send [--description] NAME JSON   send a message, print the reply\n"
+		   "  send [--description] [--timeout SECONDS] [--no-reply] NAME JSON\n"
+		   "                            send a message, print the reply (waits 25 s by default;\n"
+		   "                            --no-reply: one-way, nothing awaited)\n"
+		   "  reload                    rescan the job directories (as SIGHUP)\n"
 		   "The broker is $XPCD_SOCKET, else the user broker, else the system broker.\n"
-		   "xpcctl --remote HOST:PORT [--psk-file FILE] list | send [--description] NAME JSON:\n"
-		   "  the same over RemoteXPC (with FILE: inside TLS with its pre-shared key).\n");
+		   "xpcctl --remote HOST:PORT [--psk-file FILE | --tls FILE] list | send [--description] NAME JSON:\n"
+		   "  the same over RemoteXPC (with FILE: inside TLS with its pre-shared key, or with\n"
+		   "  the TLS configuration file of --tls, as xpc-remoted's).\n");
 	return f == stdout ? 0 : EXIT_USAGE;
 }
 
@@ -388,6 +502,16 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			i += 2;
+		} else if (i + 1 < argc && !strcmp(argv[i], "--tls")) {
+			char path[PATH_MAX];
+
+			if (!realpath(argv[i + 1], path)) {
+				fprintf(stderr, "xpcctl: %s: %s\n", argv[i + 1], strerror(errno));
+				return EXIT_USAGE;
+			}
+			remote_options = xpc_dictionary_create(NULL, NULL, 0);
+			xpc_dictionary_set_string(remote_options, XPC_LINUX_REMOTE_TLS_CONFIG, path);
+			i += 2;
 		}
 	}
 	if (i >= argc)
@@ -406,7 +530,9 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "print") && n == 1)
 		return cmd_print(a[0]);
 	if (!strcmp(cmd, "load") && n == 1)
-		return cmd_load(a[0]);
+		return cmd_load(a[0], false);
+	if (!strcmp(cmd, "load") && n == 2 && !strcmp(a[0], "--strict"))
+		return cmd_load(a[1], true);
 	if ((!strcmp(cmd, "unload") || !strcmp(cmd, "enable") || !strcmp(cmd, "disable")) && n == 1)
 		return cmd_simple(cmd, a[0]);
 	if (!strcmp(cmd, "kickstart") && (n == 1 || (n == 2 && !strcmp(a[0], "-k"))))
@@ -415,10 +541,10 @@ int main(int argc, char **argv)
 		return cmd_kill(a[0], a[1]);
 	if (!strcmp(cmd, "lookup") && n == 1)
 		return cmd_lookup(a[0]);
-	if (!strcmp(cmd, "send") && n == 2)
-		return cmd_send(a[0], a[1], false);
-	if (!strcmp(cmd, "send") && n == 3 && !strcmp(a[0], "--description"))
-		return cmd_send(a[1], a[2], true);
+	if (!strcmp(cmd, "send"))
+		return parse_send(n, a);
+	if (!strcmp(cmd, "reload") && n == 0)
+		return cmd_reload();
 	fprintf(stderr, "xpcctl: bad command or arguments: %s\n", cmd);
 	return usage(stderr);
 }
