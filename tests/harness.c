@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * harness.c - timeout, leak check and small process helpers for the tests.
  * See harness.h.  Deliberately independent of libxpc except for

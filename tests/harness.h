@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * harness.h - what every test uses: a timeout, checks that report the line,
  * and a descriptor-leak check.

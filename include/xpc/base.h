@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * <xpc/base.h> - macros shared by the XPC headers.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * <xpc/connection.h> - connections, listeners, messages and replies.
  *

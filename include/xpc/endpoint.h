@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * <xpc/endpoint.h> - endpoints: a capability to connect to a listener.
  *

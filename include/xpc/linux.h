@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * <xpc/linux.h> - Linux extensions to the XPC API.
  *

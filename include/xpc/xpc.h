@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * <xpc/xpc.h> - the XPC object model, as in Apple's headers.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dobject.c - what all dispatch objects share: reference counting, context,
  * finalizer, suspend/resume/activate (forwarded to the class), and time.
@@ -11,6 +12,7 @@
  * armed (so later changes of the wall clock are not followed).
  */
 #include "dispatch/internal.h"
+#include "shared/clock.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -177,17 +179,9 @@ void dispatch_activate(dispatch_object_t object)
 
 /* ---- time ---------------------------------------------------------------- */
 
-static uint64_t dobject_clock_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 uint64_t dobject_now_ns(void)
 {
-	return dobject_clock_ns(CLOCK_MONOTONIC);
+	return clock_monotonic_ns();
 }
 
 static dispatch_time_t dobject_add(uint64_t base, int64_t delta, int wall)
@@ -210,7 +204,7 @@ dispatch_time_t dispatch_time(dispatch_time_t when, int64_t delta)
 	if (when == DISPATCH_TIME_FOREVER)
 		return DISPATCH_TIME_FOREVER;
 	if (when == DISPATCH_WALLTIME_NOW)
-		return dobject_add(dobject_clock_ns(CLOCK_REALTIME), delta, 1);
+		return dobject_add(clock_realtime_ns(), delta, 1);
 	if ((int64_t)when < 0)
 		return dobject_add((0 - (uint64_t)when), delta, 1);
 	if (when == DISPATCH_TIME_NOW)
@@ -225,7 +219,7 @@ dispatch_time_t dispatch_walltime(const struct timespec *when, int64_t delta)
 	if (when)
 		base = (uint64_t)when->tv_sec * NSEC_PER_SEC + (uint64_t)when->tv_nsec;
 	else
-		base = dobject_clock_ns(CLOCK_REALTIME);
+		base = clock_realtime_ns();
 	return dobject_add(base, delta, 1);
 }
 
@@ -242,7 +236,7 @@ uint64_t dobject_deadline_ns(dispatch_time_t when)
 	if ((int64_t)when >= 0)
 		return when;
 	wall = (0 - (uint64_t)when);
-	now = dobject_clock_ns(CLOCK_REALTIME);
+	now = clock_realtime_ns();
 	if (wall <= now)
 		return dobject_now_ns();
 	return dobject_now_ns() + (wall - now);
@@ -254,7 +248,6 @@ int dobject_timespec(dispatch_time_t when, struct timespec *ts)
 
 	if (ns == DISPATCH_TIME_FOREVER)
 		return 0;
-	ts->tv_sec = (time_t)(ns / NSEC_PER_SEC);
-	ts->tv_nsec = (long)(ns % NSEC_PER_SEC);
+	*ts = clock_timespec(ns);
 	return 1;
 }

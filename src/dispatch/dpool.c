@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dpool.c - the worker threads that serve the root (global) queues.
  *

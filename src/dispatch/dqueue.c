@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dqueue.c - queues: the static ones (main, global, attributes), creation,
  * targets, suspension, and the drain loop that runs their items.
@@ -19,6 +20,10 @@
  * for a worker (or always, for the main queue).  Every thread
  * keeps a stack of the queues it is draining (QueueFrame), which is what
  * dispatch_sync consults to detect the documented self-deadlock.
+ *
+ * Checked (shared/assert.h, shared/lock.h): the *_locked functions run
+ * under q->lock; a queue never finishes more items than it started; the
+ * frames of a thread nest (the one popped is the innermost).
  */
 #include "dispatch/internal.h"
 #include "dispatch/dqueue.h"
@@ -260,10 +265,11 @@ void dispatch_set_target_queue(dispatch_object_t object, dispatch_queue_t queue)
 /* ---- scheduling ------------------------------------------------------------ */
 
 /* Called with q->lock held. */
-static int dqueue_can_run(dispatch_queue_t q)
+static int dqueue_can_run_locked(dispatch_queue_t q)
 {
 	DispatchItem *it = q->first;
 
+	lock_assert_held(&q->lock);
 	if (!it || q->suspended || q->inactive || q->barrier_running)
 		return 0;
 	if (q->width == 1 || (it->flags & DITEM_BARRIER))
@@ -272,9 +278,10 @@ static int dqueue_can_run(dispatch_queue_t q)
 }
 
 /* Called with q->lock held: claims the drain request if one is needed. */
-static int dqueue_claim_schedule(dispatch_queue_t q)
+static int dqueue_claim_schedule_locked(dispatch_queue_t q)
 {
-	if (q->scheduled || !dqueue_can_run(q))
+	lock_assert_held(&q->lock);
+	if (q->scheduled || !dqueue_can_run_locked(q))
 		return 0;
 	q->scheduled = 1;
 	return 1;
@@ -284,7 +291,7 @@ static void dqueue_schedule(dispatch_queue_t q)
 {
 	dobject_retain(q);
 	if (q->role == QUEUE_MAIN)
-		dqueue_main_wake();
+		dwork_main_wake();
 	else
 		dqueue_push(atomic_load(&q->head.target), &q->drain);
 }
@@ -304,17 +311,18 @@ void dqueue_push(dispatch_queue_t q, DispatchItem *item)
 	else
 		q->first = item;
 	q->last = item;
-	sched = dqueue_claim_schedule(q);
+	sched = dqueue_claim_schedule_locked(q);
 	pthread_mutex_unlock(&q->lock);
 	if (sched)
 		dqueue_schedule(q);
 }
 
-/* Called with q->lock held and dqueue_can_run(q) true. */
-static DispatchItem *dqueue_pop(dispatch_queue_t q, int *barrier)
+/* Called with q->lock held and dqueue_can_run_locked(q) true. */
+static DispatchItem *dqueue_pop_locked(dispatch_queue_t q, int *barrier)
 {
 	DispatchItem *it = q->first;
 
+	lock_assert_held(&q->lock);
 	q->first = it->next;
 	if (!q->first)
 		q->last = NULL;
@@ -327,6 +335,8 @@ static DispatchItem *dqueue_pop(dispatch_queue_t q, int *barrier)
 /* Called with q->lock held after an item finished (or a sync ran inline). */
 static void dqueue_finish_locked(dispatch_queue_t q, int barrier)
 {
+	lock_assert_held(&q->lock);
+	xpc_assert(q->running > 0);
 	q->running--;
 	if (barrier)
 		q->barrier_running = 0;
@@ -342,6 +352,7 @@ void dqueue_frame_push(QueueFrame *f, dispatch_queue_t q)
 
 void dqueue_frame_pop(QueueFrame *f)
 {
+	xpc_assert(dqueue_frames == f); /* frames nest */
 	dqueue_frames = f->prev;
 }
 
@@ -362,12 +373,12 @@ void dqueue_drain(dispatch_queue_t q)
 	dqueue_frame_push(&frame, q);
 	pthread_mutex_lock(&q->lock);
 	q->scheduled = 0;
-	while (dqueue_can_run(q)) {
+	while (dqueue_can_run_locked(q)) {
 		if (n >= QUEUE_DRAIN_BATCH && (q->role == QUEUE_MAIN || dpool_has_waiting()))
 			break;
-		it = dqueue_pop(q, &barrier);
+		it = dqueue_pop_locked(q, &barrier);
 		frame.barrier = barrier;
-		sched = q->width > 1 && dqueue_claim_schedule(q);
+		sched = q->width > 1 && dqueue_claim_schedule_locked(q);
 		pthread_mutex_unlock(&q->lock);
 		if (sched)
 			dqueue_schedule(q);
@@ -376,7 +387,7 @@ void dqueue_drain(dispatch_queue_t q)
 		dqueue_finish_locked(q, barrier);
 		n++;
 	}
-	sched = dqueue_claim_schedule(q);
+	sched = dqueue_claim_schedule_locked(q);
 	pthread_mutex_unlock(&q->lock);
 	dqueue_frame_pop(&frame);
 	if (sched)
@@ -402,6 +413,11 @@ int dqueue_others_waiting(dispatch_queue_t q)
 		q = atomic_load(&q->head.target);
 	}
 	return 0;
+}
+
+int dqueue_is_root(dispatch_queue_t q)
+{
+	return q->role == QUEUE_ROOT;
 }
 
 int dqueue_targets_root(dispatch_queue_t q)
@@ -438,7 +454,7 @@ void dqueue_leave(dispatch_queue_t q, int barrier)
 
 	pthread_mutex_lock(&q->lock);
 	dqueue_finish_locked(q, barrier || q->width == 1);
-	sched = dqueue_claim_schedule(q);
+	sched = dqueue_claim_schedule_locked(q);
 	pthread_mutex_unlock(&q->lock);
 	if (sched)
 		dqueue_schedule(q);
@@ -459,7 +475,7 @@ static void dqueue_suspend(DispatchHead *h)
 
 static void dqueue_kick(dispatch_queue_t q)
 {
-	int sched = dqueue_claim_schedule(q);
+	int sched = dqueue_claim_schedule_locked(q);
 
 	pthread_mutex_unlock(&q->lock);
 	if (sched)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dqueue.h - queue internals shared by the files of the dispatch layer
  * (dwork.c submits, dsource.c and manager.c deliver).
@@ -25,8 +26,6 @@ void dcurrent_specifics_free(dispatch_queue_t q);
 
 void dqueue_frame_push(QueueFrame *f, dispatch_queue_t q);
 void dqueue_frame_pop(QueueFrame *f);
-/* Whether the calling thread is draining @q (directly or through a child). */
-int dqueue_is_current(dispatch_queue_t q);
 /* Runs the drain loop of @q; consumes the reference of its drain request. */
 void dqueue_drain(dispatch_queue_t q);
 void dqueue_init_drain(dispatch_queue_t q);
@@ -35,7 +34,7 @@ void dqueue_init_drain(dispatch_queue_t q);
 int dqueue_try_enter(dispatch_queue_t q, int barrier);
 void dqueue_leave(dispatch_queue_t q, int barrier);
 /* dwork.c: the main queue has work; wake dispatch_main(). */
-void dqueue_main_wake(void);
+void dwork_main_wake(void);
 /* manager.c: starts the manager thread (once, by dqueue_runtime_init). */
 void manager_start(void);
 

@@ -22,6 +22,7 @@
  */
 #include "dispatch/internal.h"
 #include "dispatch/dsource.h"
+#include "shared/fdutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -84,7 +85,7 @@ void dskind_always_ready(dispatch_source_t ds)
  * read here (a cancellation may be closing the descriptor). */
 static void dskind_ready(ManagerWatch *w, uint32_t revents)
 {
-	dispatch_source_t ds = (dispatch_source_t)((char *)w - offsetof(struct dispatch_source_s, watch));
+	dispatch_source_t ds = container_of(w, struct dispatch_source_s, watch);
 
 	if (atomic_load(&ds->state) & SOURCE_CANCELLED)
 		return;
@@ -119,7 +120,7 @@ static int dskind_vnode_init(dispatch_source_t ds)
 	char path[64];
 
 	if (ds->handle > INT_MAX || (ds->mask & ~(uintptr_t)DSKIND_VNODE_MASK) ||
-	    fcntl((int)ds->handle, F_GETFD) < 0)
+	    !fd_valid((int)ds->handle))
 		return -EINVAL;
 	ds->watch.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (ds->watch.fd < 0)
@@ -128,8 +129,7 @@ static int dskind_vnode_init(dispatch_source_t ds)
 	if (inotify_add_watch(ds->watch.fd, path, DSKIND_INOTIFY_MASK) < 0) {
 		int r = -errno;
 
-		close(ds->watch.fd);
-		ds->watch.fd = -1;
+		ds->watch.fd = fd_close(ds->watch.fd);
 		return r;
 	}
 	dskind_vnode_stat(ds);

@@ -100,7 +100,7 @@ void dispatch_source_set_timer(dispatch_source_t source, dispatch_time_t start, 
 	source->t_interval = interval;
 	source->t_leeway = leeway;
 	if ((atomic_load(&source->state) & (SOURCE_ACTIVATED | SOURCE_CANCELLED)) == SOURCE_ACTIVATED)
-		dsource_timer_apply(source);
+		dsource_timer_apply_locked(source);
 	pthread_mutex_unlock(&source->lock);
 }
 

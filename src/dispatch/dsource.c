@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dsource.c - dispatch sources: READ, WRITE (an epoll watch), TIMER (a
  * manager timer) and SIGNAL (a manager signal), delivering to a queue.
@@ -30,6 +31,7 @@
 #include "dispatch/manager.h"
 #include "dispatch/dqueue.h"
 #include "dispatch/dsource.h"
+#include "shared/fdutil.h"
 
 #include <Block.h>
 #include <errno.h>
@@ -87,7 +89,7 @@ static void dsource_dispose(DispatchHead *h)
 /* Lazy ManagerCall of a disposed source: no manager callback can reach it. */
 static void dsource_free_call(ManagerCall *c)
 {
-	free((char *)c - offsetof(struct dispatch_source_s, call));
+	free(container_of(c, struct dispatch_source_s, call));
 }
 
 /* ---- delivery ------------------------------------------------------------------ */
@@ -150,21 +152,24 @@ static void dsource_run_cancel(dispatch_source_t ds)
 		dobject_release(ds); /* the manager's (the delivery holds one more) */
 }
 
-/* Called with ds->lock held: the descriptor is in epoll's set already (a
- * WRITE and a READ source on one socket): epoll keys on (file, fd), so this
- * source watches a close-on-exec dup instead, closed at cancellation. */
+/* The descriptor is in epoll's set already (a WRITE and a READ source on
+ * one socket): epoll keys on (file, fd), so this source watches a
+ * close-on-exec dup instead, closed at cancellation.  Called with ds->lock
+ * held once the watch is @registered (a re-arm); at registration, before
+ * SOURCE_WATCHED is set, no other thread reaches ds->watch. */
 static int dsource_watch_dup(dispatch_source_t ds, bool registered)
 {
 	int r;
 
-	ds->watch.fd = fcntl((int)ds->handle, F_DUPFD_CLOEXEC, 0);
-	if (ds->watch.fd < 0) {
-		ds->watch.fd = (int)ds->handle;
-		return -errno;
-	}
+	if (registered)
+		lock_assert_held(&ds->lock);
+	r = fd_dup_min((int)ds->handle, 0);
+	if (r < 0)
+		return r;
+	ds->watch.fd = r;
 	r = registered ? manager_watch_rearm(&ds->watch) : manager_watch_add(&ds->watch, true);
 	if (r < 0) {
-		close(ds->watch.fd);
+		fd_close(ds->watch.fd);
 		ds->watch.fd = (int)ds->handle;
 	}
 	return r;
@@ -290,7 +295,7 @@ void dsource_merge(dispatch_source_t ds, uintptr_t value, int op)
 
 void dsource_watch_ready(ManagerWatch *w, uint32_t revents)
 {
-	dispatch_source_t ds = (dispatch_source_t)((char *)w - offsetof(struct dispatch_source_s, watch));
+	dispatch_source_t ds = container_of(w, struct dispatch_source_s, watch);
 	int avail = 0;
 
 	if (atomic_load(&ds->state) & SOURCE_CANCELLED)
@@ -306,14 +311,14 @@ void dsource_watch_ready(ManagerWatch *w, uint32_t revents)
 
 static void dsource_timer_fire(ManagerTimer *t, uint64_t count)
 {
-	dispatch_source_t ds = (dispatch_source_t)((char *)t - offsetof(struct dispatch_source_s, timer));
+	dispatch_source_t ds = container_of(t, struct dispatch_source_s, timer);
 
 	dsource_merge(ds, (uintptr_t)count, SOURCE_MERGE_ADD);
 }
 
 static void dsource_signal_fire(ManagerSignal *s, uint64_t count)
 {
-	dispatch_source_t ds = (dispatch_source_t)((char *)s - offsetof(struct dispatch_source_s, sig));
+	dispatch_source_t ds = container_of(s, struct dispatch_source_s, sig);
 
 	dsource_merge(ds, (uintptr_t)count, SOURCE_MERGE_ADD);
 }
@@ -370,9 +375,11 @@ dispatch_source_t dispatch_source_create(dispatch_source_type_t type, uintptr_t 
 	ds->watch.fd = (int)handle;
 	ds->watch.events = type->kind == SOURCE_READ ? EPOLLIN : EPOLLOUT;
 	ds->watch.ready = dsource_watch_ready;
+	list_node_init(&ds->watch.link);
 	ds->timer.fire = dsource_timer_fire;
 	ds->sig.signo = (int)handle;
 	ds->sig.fire = dsource_signal_fire;
+	list_node_init(&ds->sig.link);
 	ds->call.fn = dsource_free_call;
 	if (ds->kind >= SOURCE_DATA_ADD && dskind_init(ds) < 0) {
 		dobject_release(ds);
@@ -383,10 +390,11 @@ dispatch_source_t dispatch_source_create(dispatch_source_type_t type, uintptr_t 
 
 /* Called with ds->lock held: a suspended timer only stores its schedule
  * (resume arms it), so it costs nothing while suspended. */
-void dsource_timer_apply(dispatch_source_t ds)
+void dsource_timer_apply_locked(dispatch_source_t ds)
 {
 	uint64_t leeway = (ds->mask & DISPATCH_TIMER_STRICT) ? 0 : ds->t_leeway;
 
+	lock_assert_held(&ds->lock);
 	if (atomic_load(&ds->suspended))
 		manager_timer_set(&ds->timer, ds->t_start, ds->t_interval, leeway);
 	else
@@ -448,7 +456,7 @@ static void dsource_register(dispatch_source_t ds)
 		break;
 	case SOURCE_TIMER:
 		pthread_mutex_lock(&ds->lock);
-		dsource_timer_apply(ds);
+		dsource_timer_apply_locked(ds);
 		pthread_mutex_unlock(&ds->lock);
 		break;
 	case SOURCE_SIGNAL:

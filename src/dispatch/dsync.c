@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dsync.c - waiting: the futex waiter used by dispatch_sync/apply,
  * semaphores, groups and dispatch_once.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dwork.c - submitting work: dispatch_async, dispatch_sync, barriers,
  * dispatch_after, dispatch_apply and dispatch_main.
@@ -321,7 +322,7 @@ static struct {
 	int pending;
 } dwork_main = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
 
-void dqueue_main_wake(void)
+void dwork_main_wake(void)
 {
 	pthread_mutex_lock(&dwork_main.lock);
 	dwork_main.pending = 1;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * internal.h - the object model of the dispatch runtime, shared by its files.
  *
@@ -8,7 +9,10 @@
  * queue (queues: the queue they drain on; sources: the queue their handlers
  * run on; held with a reference).
  *
- * Work is a DispatchItem: an intrusive FIFO link plus an invoke function that
+ * What the layers above may use is in runtime.h (included here); this
+ * header is for the files of src/dispatch/ only.
+ *
+ * Work is a DispatchItem (runtime.h): an intrusive FIFO link plus an invoke function that
  * runs the item and then disposes of it (heap items free themselves, the
  * drain request embedded in each queue does not, a dispatch_sync waiter lives
  * on the caller's stack).  Queues form a tree whose roots are the global
@@ -27,10 +31,14 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "dispatch/runtime.h"
+#include "shared/assert.h"
+#include "shared/list.h"
+#include "shared/lock.h"
+
 #define DOBJ_IMMORTAL INT_MAX
 
 typedef struct DispatchHead DispatchHead;
-typedef struct DispatchItem DispatchItem;
 
 typedef enum {
 	DOBJ_QUEUE = 1,
@@ -56,17 +64,6 @@ struct DispatchHead {
 	void *ctx;
 	dispatch_function_t finalizer;
 	_Atomic(struct dispatch_queue_s *) target;
-};
-
-#define DITEM_BARRIER 0x1u
-
-struct DispatchItem {
-	DispatchItem *next;
-	void (*invoke)(DispatchItem *item); /* runs and disposes of the item */
-	dispatch_function_t func;
-	void *ctx;
-	dispatch_group_t group; /* left (and released) after func, or NULL */
-	unsigned flags;
 };
 
 /* The queue kinds below the API: roots are served by the pool, main by
@@ -121,34 +118,13 @@ void dqueue_push(dispatch_queue_t q, DispatchItem *item);
 /* A heap item calling @func(@ctx), leaving @group afterwards if non-NULL;
  * NULL on allocation failure. */
 DispatchItem *dqueue_item_new(dispatch_function_t func, void *ctx, dispatch_group_t group, unsigned flags);
-/* dispatch_async_f with an item that lives in the caller's own structure,
- * so it cannot fail for lack of memory; @it may be pushed again once @func
- * has started. */
-void dqueue_push_embedded(dispatch_queue_t q, DispatchItem *it, dispatch_function_t func, void *ctx);
-/* dwork.c: dispatch_after_f that reports allocation failure (-ENOMEM). */
-int dwork_after_f(dispatch_time_t when, dispatch_queue_t queue, void *context, dispatch_function_t work);
-/* dispatch_async_f that reports allocation failure (-ENOMEM) to the caller. */
-int dqueue_async(dispatch_queue_t q, void *ctx, dispatch_function_t func);
-dispatch_queue_t dqueue_default_target(void);
 void dqueue_runtime_init(void);
 /* Calls a block stored as a context (Block_copy'd), then releases it. */
 void dqueue_call_block(void *block);
-/* Whether work waits behind the item the calling thread runs on @q: items
- * queued on @q or on a queue it targets, or work waiting for a worker.  A
- * hint for code that would otherwise keep the thread a while (io.c). */
-int dqueue_others_waiting(dispatch_queue_t q);
-/* Whether @q's target is a root (global) queue: then no other queue's work
- * waits while a thread runs @q's items. */
-int dqueue_targets_root(dispatch_queue_t q);
 
 /* dblock.c: whether @block was made by dispatch_block_create with
  * DISPATCH_BLOCK_BARRIER (0 for any other block or NULL). */
 int dblock_is_barrier(const void *block);
-
-/* dsource.c: a READ source whose handler never asks dispatch_source_get_data
- * (a connection's link): an event merges 1 instead of the FIONREAD byte
- * count, one system call less per wake-up.  Before the source is resumed. */
-void dsource_skip_estimate(dispatch_source_t ds);
 
 /* dpool.c: the worker threads serving the root (global) queues. */
 void dpool_push(int priority, DispatchItem *item);
@@ -157,17 +133,6 @@ void dpool_push(int priority, DispatchItem *item);
 int dpool_current_priority(void);
 /* Whether work waits for a worker (a hint, read without locking). */
 int dpool_has_waiting(void);
-/* Brackets a wait of a pool worker that may last a few milliseconds (a
- * served connection waiting for the next request): meanwhile the worker
- * does not count against the pool's soft limit, so new work gets another
- * worker instead of waiting.  At most the soft limit (the CPU count, at
- * least 2) of workers wait so at once: dpool_block_begin() returns 1 when
- * the wait may begin (end it with dpool_block_end()), 0 when that many
- * already wait (then do not wait; a dpool_block_end() after a refusal does
- * nothing).  Elsewhere than on a worker: returns 1, and neither has an
- * effect. */
-int dpool_block_begin(void);
-void dpool_block_end(void);
 /* The number of pool workers now (tests, benchmarks). */
 int dpool_thread_count(void);
 /* Records the signal mask of the calling thread for the workers. */

@@ -12,6 +12,7 @@
 #define XPC_DISPATCH_IO_INTERNAL_H
 
 #include "dispatch/internal.h"
+#include "shared/list.h"
 
 #include <stdbool.h>
 
@@ -19,7 +20,7 @@
 
 typedef struct IoOp IoOp;
 struct IoOp {
-	IoOp *next;
+	ListNode link;              /* on the channel's ops */
 	int kind;                   /* IO_READ, IO_WRITE, IO_BARRIER */
 	off_t offset;               /* random access: from the channel's base */
 	size_t length, done;        /* read: wanted (SIZE_MAX: to EOF), so far */
@@ -47,7 +48,7 @@ struct dispatch_io_s {
 	char *path;
 	int oflag;
 	mode_t mode;
-	IoOp *first, *last;
+	ListNode ops; /* IoOp.link: pending operations, in submission order */
 	dispatch_source_t src[2]; /* READ, WRITE: made when an op waits */
 	bool src_on[2];           /* resumed */
 	void (^cleanup)(int error); /* Block_copy'd, or NULL */
@@ -65,6 +66,10 @@ void io_pump(dispatch_io_t ch);
 void io_op_fail_all(dispatch_io_t ch, int err);
 /* Frees an operation that was never queued. */
 void io_op_free(IoOp *op);
+/* Ends @op (not queued yet) at once with @err: its handler's last call. */
+void io_op_cancel(dispatch_io_t ch, IoOp *op, int err);
+/* Whether an operation is pending on @ch. */
+bool io_op_pending(dispatch_io_t ch);
 
 /* io.c (on ch->q) */
 /* The descriptor is open (a path channel opens it on first use).

@@ -96,19 +96,6 @@ void io_op_free(IoOp *op)
 	free(op);
 }
 
-static void io_unlink(dispatch_io_t ch, IoOp *op)
-{
-	IoOp **p = &ch->first, *prev = NULL;
-
-	for (; *p && *p != op; prev = *p, p = &(*p)->next)
-		;
-	if (!*p)
-		return;
-	*p = op->next;
-	if (ch->last == op)
-		ch->last = prev;
-}
-
 /* Ends @op: its last call, then it leaves the list (its channel reference
  * goes with it). */
 static void io_finish(dispatch_io_t ch, IoOp *op, int err)
@@ -120,7 +107,7 @@ static void io_finish(dispatch_io_t ch, IoOp *op, int err)
 	if (op->kind == IO_WRITE && !err)
 		left = NULL;
 	io_call(op, true, left, err);
-	io_unlink(ch, op);
+	list_unlink(&op->link);
 	io_op_free(op);
 	dobject_release(ch);
 }
@@ -276,7 +263,9 @@ static int io_write_step(dispatch_io_t ch, IoOp *op)
 /* The first operation of direction @dir not behind a barrier. */
 static IoOp *io_first_of(dispatch_io_t ch, int dir)
 {
-	for (IoOp *op = ch->first; op; op = op->next) {
+	IoOp *op;
+
+	list_for_each_entry(op, &ch->ops, IoOp, link) {
 		if (op->kind == IO_BARRIER)
 			return NULL;
 		if (op->kind == dir)
@@ -305,10 +294,8 @@ static void io_run_barriers(dispatch_io_t ch)
 {
 	IoOp *op;
 
-	while ((op = ch->first) && op->kind == IO_BARRIER) {
-		ch->first = op->next;
-		if (!ch->first)
-			ch->last = NULL;
+	while ((op = list_first_entry(&ch->ops, IoOp, link)) && op->kind == IO_BARRIER) {
+		list_unlink(&op->link);
 		op->barrier();
 		io_op_free(op);
 		dobject_release(ch);
@@ -347,9 +334,9 @@ void io_pump(dispatch_io_t ch)
 	bool progressed = true;
 
 	dobject_retain(ch);
-	if (ch->first && (err = io_ensure_open(ch)) != 0)
+	if (io_op_pending(ch) && (err = io_ensure_open(ch)) != 0)
 		io_op_fail_all(ch, err);
-	while (progressed && ch->first) {
+	while (progressed && io_op_pending(ch)) {
 		io_run_barriers(ch);
 		progressed = io_step_dir(ch, IO_READ);
 		progressed = io_step_dir(ch, IO_WRITE) || progressed;
@@ -368,20 +355,26 @@ void io_pump(dispatch_io_t ch)
 
 void io_op_submit(dispatch_io_t ch, IoOp *op)
 {
-	op->next = NULL;
-	if (ch->last)
-		ch->last->next = op;
-	else
-		ch->first = op;
-	ch->last = op;
+	list_append(&ch->ops, &op->link);
 	io_pump(ch);
+}
+
+void io_op_cancel(dispatch_io_t ch, IoOp *op, int err)
+{
+	list_append(&ch->ops, &op->link);
+	io_finish(ch, op, err);
+}
+
+bool io_op_pending(dispatch_io_t ch)
+{
+	return !list_empty(&ch->ops);
 }
 
 void io_op_fail_all(dispatch_io_t ch, int err)
 {
 	IoOp *op;
 
-	while ((op = ch->first)) {
+	while ((op = list_first_entry(&ch->ops, IoOp, link))) {
 		if (op->kind == IO_BARRIER) {
 			io_run_barriers(ch);
 			continue;

@@ -22,6 +22,7 @@
  */
 #include "dispatch/io-internal.h"
 #include "dispatch/dqueue.h"
+#include "shared/fdutil.h"
 
 #include <Block.h>
 #include <errno.h>
@@ -73,7 +74,7 @@ static void io_child_gone(dispatch_io_t parent)
 static void io_end_finish(dispatch_io_t ch)
 {
 	if (ch->restore_fl)
-		fcntl(ch->fd, F_SETFL, ch->orig_fl);
+		fd_set_nonblock(ch->fd, false); /* as it was */
 	if (ch->own_fd && ch->opened)
 		close(ch->fd);
 	if (ch->parent)
@@ -97,7 +98,7 @@ void io_maybe_end(dispatch_io_t ch)
 {
 	int n = 0;
 
-	if (!ch->closed || ch->first || ch->ended || ch->children)
+	if (!ch->closed || io_op_pending(ch) || ch->ended || ch->children)
 		return;
 	ch->ended = true;
 	for (int dir = 0; dir < 2; dir++)
@@ -183,9 +184,8 @@ static void io_init_fd(dispatch_io_t ch, bool set_flags)
 	}
 	if (ch->regular || !set_flags)
 		return;
-	ch->orig_fl = fcntl(ch->fd, F_GETFL);
-	if (ch->orig_fl >= 0 && !(ch->orig_fl & O_NONBLOCK) &&
-	    fcntl(ch->fd, F_SETFL, ch->orig_fl | O_NONBLOCK) == 0)
+	ch->orig_fl = fd_set_nonblock(ch->fd, true);
+	if (ch->orig_fl >= 0 && !(ch->orig_fl & O_NONBLOCK))
 		ch->restore_fl = true;
 }
 
@@ -225,6 +225,7 @@ static dispatch_io_t io_new(dispatch_io_type_t type, dispatch_queue_t queue, voi
 	atomic_init(&ch->high, SIZE_MAX);
 	ch->type = (int)type;
 	ch->fd = -1;
+	list_node_init(&ch->ops);
 	if (cleanup) {
 		ch->cleanup = Block_copy(cleanup);
 		ch->cleanup_q = queue ? queue : dqueue_default_target();
@@ -242,7 +243,7 @@ dispatch_io_t dispatch_io_create(dispatch_io_type_t type, dispatch_fd_t fd, disp
 		return NULL;
 	ch->fd = fd;
 	ch->opened = true;
-	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
+	if (!fd_valid(fd))
 		ch->err = EBADF;
 	else
 		io_init_fd(ch, true);
@@ -341,6 +342,7 @@ static IoOp *io_op_new(int kind, dispatch_queue_t queue, dispatch_io_handler_t h
 
 	if (!op)
 		return NULL;
+	list_node_init(&op->link);
 	op->kind = kind;
 	if (handler) {
 		op->dq = dispatch_queue_create_with_target("com.apple.libdispatch-io.handlerq", NULL,
@@ -366,9 +368,7 @@ static void io_submit(dispatch_io_t ch, IoOp *op)
 				dispatch_release(ch);
 				return;
 			}
-			op->next = NULL;
-			ch->first = ch->last = op; /* io_op_fail_all ends it */
-			io_op_fail_all(ch, ECANCELED);
+			io_op_cancel(ch, op, ECANCELED);
 			return;
 		}
 		io_op_submit(ch, op);

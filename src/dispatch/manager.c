@@ -26,6 +26,7 @@
 #include "dispatch/manager.h"
 #include "dispatch/internal.h"
 #include "dispatch/dqueue.h"
+#include "shared/assert.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -44,12 +45,13 @@ static struct {
 	pthread_mutex_t lock; /* calls, signals, watches */
 	ManagerCall *calls, *calls_last;
 	int lazy; /* calls queued by manager_call_lazy since the last run */
-	ManagerSignal *signals;
-	ManagerWatch *watches;
+	ListNode signals; /* ManagerSignal.link */
+	ListNode watches; /* ManagerWatch.link */
 	sigset_t sigmask;
 	atomic_ulong sigcount[MANAGER_NSIG];
 	atomic_int sigused[MANAGER_NSIG];
-} mgr = {.epfd = -1, .wakefd = -1, .timerfd = -1, .sigfd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
+} mgr = {.epfd = -1, .wakefd = -1, .timerfd = -1, .sigfd = -1, .lock = PTHREAD_MUTEX_INITIALIZER,
+	.signals = LIST_INIT(mgr.signals), .watches = LIST_INIT(mgr.watches)};
 
 
 /* Tags of the runtime's own descriptors in epoll_event.data.ptr. */
@@ -81,11 +83,8 @@ int manager_watch_add(ManagerWatch *w, bool armed)
 		w->in_set = 1;
 	}
 	pthread_mutex_lock(&mgr.lock);
-	w->prev = NULL;
-	w->next = mgr.watches;
-	if (w->next)
-		w->next->prev = w;
-	mgr.watches = w;
+	xpc_assert(!list_linked(&w->link)); /* added once */
+	list_prepend(&mgr.watches, &w->link);
 	pthread_mutex_unlock(&mgr.lock);
 	return 0;
 }
@@ -123,13 +122,7 @@ void manager_watch_remove(ManagerWatch *w)
 		epoll_ctl(mgr.epfd, EPOLL_CTL_DEL, w->fd, NULL);
 	w->in_set = 0;
 	pthread_mutex_lock(&mgr.lock);
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		mgr.watches = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	w->prev = w->next = NULL;
+	list_unlink(&w->link);
 	pthread_mutex_unlock(&mgr.lock);
 }
 
@@ -208,8 +201,8 @@ int manager_signal_add(ManagerSignal *s)
 	if (s->signo <= 0 || s->signo >= MANAGER_NSIG || s->signo == SIGKILL || s->signo == SIGSTOP)
 		return -EINVAL;
 	pthread_mutex_lock(&mgr.lock);
-	s->next = mgr.signals;
-	mgr.signals = s;
+	xpc_assert(!list_linked(&s->link)); /* added once */
+	list_prepend(&mgr.signals, &s->link);
 	if (!atomic_exchange(&mgr.sigused[s->signo], 1)) {
 		manager_signal_install(s->signo);
 		sigaddset(&mgr.sigmask, s->signo);
@@ -222,12 +215,7 @@ int manager_signal_add(ManagerSignal *s)
 void manager_signal_remove(ManagerSignal *s)
 {
 	pthread_mutex_lock(&mgr.lock);
-	for (ManagerSignal **p = &mgr.signals; *p; p = &(*p)->next) {
-		if (*p == s) {
-			*p = s->next;
-			break;
-		}
-	}
+	list_unlink(&s->link);
 	pthread_mutex_unlock(&mgr.lock);
 }
 
@@ -249,6 +237,7 @@ static void manager_signalfd_read(void)
 static void manager_signals_flush(void)
 {
 	for (int signo = 1; signo < MANAGER_NSIG; signo++) {
+		ManagerSignal *s;
 		unsigned long n;
 
 		if (!atomic_load_explicit(&mgr.sigused[signo], memory_order_relaxed))
@@ -257,7 +246,7 @@ static void manager_signals_flush(void)
 		if (!n)
 			continue;
 		pthread_mutex_lock(&mgr.lock);
-		for (ManagerSignal *s = mgr.signals; s; s = s->next)
+		list_for_each_entry(s, &mgr.signals, ManagerSignal, link)
 			if (s->signo == signo)
 				s->fire(s, n);
 		pthread_mutex_unlock(&mgr.lock);

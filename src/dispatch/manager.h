@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * manager.h - the dispatch manager thread, for the layers above (transport)
  * and for sources.
@@ -29,13 +30,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dispatch/mtimer.h"
+#include "shared/list.h"
+
 typedef struct ManagerWatch ManagerWatch;
 struct ManagerWatch {
 	int fd;
 	uint32_t events; /* EPOLLIN and/or EPOLLOUT */
 	/* Manager thread; the watch is disarmed until manager_watch_rearm. */
 	void (*ready)(ManagerWatch *w, uint32_t revents);
-	ManagerWatch *prev, *next; /* private: the list of live watches */
+	ListNode link; /* private: on the manager's list of live watches */
 	int in_set; /* private: in the epoll set (a disarmed one too, asking for nothing) */
 };
 
@@ -59,51 +63,12 @@ int manager_watch_disarm(ManagerWatch *w);
  * batch: free @w with manager_call_lazy. */
 void manager_watch_remove(ManagerWatch *w);
 
-typedef struct ManagerTimer ManagerTimer;
-struct ManagerTimer {
-	/* Manager thread; @count = expirations since the last call. */
-	void (*fire)(ManagerTimer *t, uint64_t count);
-	/* private (mtimer.c) */
-	ManagerTimer *next_fire;
-	size_t heap_idx[2];
-	uint64_t deadline, interval, leeway, count;
-	int armed;
-};
-
-/* (Re)arms @t for @deadline (CLOCK_MONOTONIC ns), then every @interval ns
- * (0 or DISPATCH_TIME_FOREVER: once), late by at most @leeway (capped at one
- * second and at half the interval) so that timers can be coalesced.  A
- * periodic timer is disarmed by each fire until manager_timer_continue.
- * O(log n).  Any thread.  Return: 0, or -ENOMEM (then @t is not armed). */
-int manager_timer_arm(ManagerTimer *t, uint64_t deadline, uint64_t interval, uint64_t leeway);
-/* Stores @t's schedule as manager_timer_arm does, disarmed (a suspended
- * source's): manager_timer_continue arms it. */
-void manager_timer_set(ManagerTimer *t, uint64_t deadline, uint64_t interval, uint64_t leeway);
-/* Arms @t again at its next deadline (the intervals since its last fire
- * count in the next fire's @count); no effect when it is armed or has no
- * next deadline (a one-shot that fired).  Return: 0 or -ENOMEM. */
-int manager_timer_continue(ManagerTimer *t);
-/* Any thread; a fire already under way on the manager thread may still
- * follow unless this is called on the manager thread.  The schedule is
- * kept for manager_timer_continue.  Return: 1 if @t was armed (its fire
- * will not follow), 0 if not (a once-timer's fire is under way or done). */
-int manager_timer_disarm(ManagerTimer *t);
-/* Counters of the process's timer traffic since it started (tests): the
- * timerfd settings made, and the timers fired. */
-typedef struct {
-	unsigned long settimes, fires;
-} ManagerTimerStats;
-void manager_timer_stats(ManagerTimerStats *ret_stats);
-/* manager.c <-> mtimer.c: the timerfd, and its expiry (manager thread). */
-void manager_timers_init(int timerfd);
-void manager_timers_fire(void);
-
 typedef struct ManagerSignal ManagerSignal;
 struct ManagerSignal {
 	int signo;
 	/* Manager thread; @count = deliveries since the last call. */
 	void (*fire)(ManagerSignal *s, uint64_t count);
-	ManagerSignal *next; /* private */
+	ListNode link; /* private: on the manager's list of signals */
 };
 
 /* Starts counting deliveries of @s->signo.  Return: 0 or -EINVAL. */

@@ -17,6 +17,9 @@
  * only by manager_timer_continue, which a source calls once the fire was
  * delivered to its handler.  So a timer whose owner is suspended, or whose
  * last fire is still undelivered, costs nothing, however short its interval.
+ *
+ * Checked: the *_locked functions run under timers.lock, and an armed timer
+ * is where its two heap indexes say.
  */
 #include "dispatch/manager.h"
 #include "dispatch/internal.h"
@@ -111,8 +114,9 @@ static int mtimer_reserve(void)
 }
 
 /* Called with timers.lock held, @t not armed. */
-static int mtimer_insert(ManagerTimer *t)
+static int mtimer_insert_locked(ManagerTimer *t)
 {
+	lock_assert_held(&timers.lock);
 	if (mtimer_reserve() < 0)
 		return -ENOMEM;
 	for (int k = 0; k < 2; k++) {
@@ -126,14 +130,16 @@ static int mtimer_insert(ManagerTimer *t)
 }
 
 /* Called with timers.lock held. */
-static void mtimer_unlink(ManagerTimer *t)
+static void mtimer_unlink_locked(ManagerTimer *t)
 {
+	lock_assert_held(&timers.lock);
 	if (!t->armed)
 		return;
 	for (int k = 0; k < 2; k++) {
 		TimerHeap *h = &timers.heap[k];
 		size_t i = t->heap_idx[k];
 
+		xpc_assert(i < h->n && h->v[i] == t); /* an armed timer is in both heaps */
 		if (i == --h->n)
 			continue;
 		mtimer_place(h, k, i, h->v[h->n]);
@@ -144,11 +150,12 @@ static void mtimer_unlink(ManagerTimer *t)
 }
 
 /* Called with timers.lock held: see the header of this file. */
-static void mtimer_program(void)
+static void mtimer_program_locked(void)
 {
 	struct itimerspec its = {{0, 0}, {0, 0}};
 	uint64_t first, best;
 
+	lock_assert_held(&timers.lock);
 	if (timers.heap[0].n == 0)
 		return; /* one wake-up for nothing is cheaper than a settime */
 	first = timers.heap[0].v[0]->deadline;
@@ -165,9 +172,10 @@ static void mtimer_program(void)
 }
 
 /* Called with timers.lock held: stores @t's schedule (leeway capped). */
-static void mtimer_store(ManagerTimer *t, uint64_t deadline, uint64_t interval, uint64_t leeway)
+static void mtimer_store_locked(ManagerTimer *t, uint64_t deadline, uint64_t interval, uint64_t leeway)
 {
-	mtimer_unlink(t);
+	lock_assert_held(&timers.lock);
+	mtimer_unlink_locked(t);
 	t->deadline = deadline;
 	t->interval = interval == DISPATCH_TIME_FOREVER ? 0 : interval;
 	t->leeway = leeway > MTIMER_MAX_LEEWAY ? MTIMER_MAX_LEEWAY : leeway;
@@ -180,10 +188,10 @@ int manager_timer_arm(ManagerTimer *t, uint64_t deadline, uint64_t interval, uin
 	int r = 0;
 
 	pthread_mutex_lock(&timers.lock);
-	mtimer_store(t, deadline, interval, leeway);
+	mtimer_store_locked(t, deadline, interval, leeway);
 	if (deadline != MTIMER_NONE)
-		r = mtimer_insert(t);
-	mtimer_program();
+		r = mtimer_insert_locked(t);
+	mtimer_program_locked();
 	pthread_mutex_unlock(&timers.lock);
 	return r;
 }
@@ -191,7 +199,7 @@ int manager_timer_arm(ManagerTimer *t, uint64_t deadline, uint64_t interval, uin
 void manager_timer_set(ManagerTimer *t, uint64_t deadline, uint64_t interval, uint64_t leeway)
 {
 	pthread_mutex_lock(&timers.lock);
-	mtimer_store(t, deadline, interval, leeway);
+	mtimer_store_locked(t, deadline, interval, leeway);
 	pthread_mutex_unlock(&timers.lock);
 }
 
@@ -201,8 +209,8 @@ int manager_timer_continue(ManagerTimer *t)
 
 	pthread_mutex_lock(&timers.lock);
 	if (!t->armed && t->deadline != MTIMER_NONE) {
-		r = mtimer_insert(t);
-		mtimer_program();
+		r = mtimer_insert_locked(t);
+		mtimer_program_locked();
 	}
 	pthread_mutex_unlock(&timers.lock);
 	return r;
@@ -214,20 +222,21 @@ int manager_timer_disarm(ManagerTimer *t)
 
 	pthread_mutex_lock(&timers.lock);
 	was = t->armed;
-	mtimer_unlink(t);
+	mtimer_unlink_locked(t);
 	pthread_mutex_unlock(&timers.lock);
 	return was;
 }
 
 /* Called with timers.lock held: takes the earliest timer out, due at @now. */
-static ManagerTimer *mtimer_pop_due(uint64_t now)
+static ManagerTimer *mtimer_pop_due_locked(uint64_t now)
 {
 	ManagerTimer *t;
 
+	lock_assert_held(&timers.lock);
 	if (timers.heap[0].n == 0 || timers.heap[0].v[0]->deadline > now)
 		return NULL;
 	t = timers.heap[0].v[0];
-	mtimer_unlink(t);
+	mtimer_unlink_locked(t);
 	t->count = 1;
 	if (t->interval) {
 		t->count += (now - t->deadline) / t->interval;
@@ -245,13 +254,13 @@ void manager_timers_fire(void)
 
 	pthread_mutex_lock(&timers.lock);
 	timers.armed_at = UINT64_MAX; /* it expired: a one-shot timerfd disarms itself */
-	while ((t = mtimer_pop_due(now))) { /* fired in deadline order */
+	while ((t = mtimer_pop_due_locked(now))) { /* fired in deadline order */
 		t->next_fire = NULL;
 		timers.stats.fires++;
 		*tail = t;
 		tail = &t->next_fire;
 	}
-	mtimer_program();
+	mtimer_program_locked();
 	pthread_mutex_unlock(&timers.lock);
 	for (t = fire; t; t = next) {
 		next = t->next_fire;

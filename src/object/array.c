@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * array.c - ordered containers (xpc_array_create(3)).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * buffer.c - reference-counted byte buffers for large payloads (object.h,
  * ObjectBuffer), and the process's cache of large buffers they come from.

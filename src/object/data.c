@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * data.c - byte buffers and strings (xpc_objects(3)).
  *

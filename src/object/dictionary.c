@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dictionary.c - string-keyed containers, messages and the error objects
  * (xpc_dictionary_create(3)).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fd.c - the objects that own a descriptor: fd, shmem and endpoint.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * object.c - what every XPC object has: a type and an atomic reference
  * count (xpc_object(3)).

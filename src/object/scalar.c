@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * scalar.c - the fixed-size value types: null, bool, int64, uint64, double,
  * date and uuid (xpc_objects(3)).

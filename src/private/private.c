@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "connection/connection.h"
-#include "dispatch/internal.h"
+#include "dispatch/runtime.h"
 #include "transport/unix/unix.h"
 #include "wire/wire.h"
 

@@ -33,6 +33,8 @@
 
 #include "connection/connection.h"
 #include "remote/remote.h"
+#include "shared/assert.h"
+#include "shared/list.h"
 
 #define REMOTE_MAX_PENDING 4096u
 
@@ -240,8 +242,11 @@ static uint16_t remote_service_port(xpc_object_t handshake, const char *name)
 
 /* ---- the link: a side peer bridged to a session ---------------------------- */
 
+/* A request waiting for its reply, on RemoteLink.pending in the order sent:
+ * replies mostly answer the oldest request, so the search from the head
+ * usually stops at the first entry. */
 typedef struct Pending {
-	struct Pending *next;
+	ListNode link;
 	uint64_t id;
 	xpc_object_t reply; /* the empty reply made for the request */
 } Pending;
@@ -250,7 +255,7 @@ typedef struct RemoteLink {
 	RemoteSession *s;
 	xpc_connection_t side;
 	dispatch_queue_t q;
-	Pending *pending;
+	ListNode pending; /* Pending.link, oldest first */
 	size_t n_pending;
 	uint64_t next_id;
 	bool session_closed, side_gone;
@@ -260,8 +265,8 @@ static void link_free(RemoteLink *l)
 {
 	Pending *p;
 
-	while ((p = l->pending)) {
-		l->pending = p->next;
+	while ((p = list_first_entry(&l->pending, Pending, link))) {
+		list_unlink(&p->link);
 		xpc_release(p->reply);
 		free(p);
 	}
@@ -314,18 +319,18 @@ static void link_forward(RemoteLink *l, xpc_object_t msg)
 		return;
 	p->id = id;
 	p->reply = reply;
-	p->next = l->pending;
-	l->pending = p;
+	list_append(&l->pending, &p->link);
 	l->n_pending++;
 }
 
 static Pending *link_take_pending(RemoteLink *l, uint64_t id)
 {
-	for (Pending **pp = &l->pending; *pp; pp = &(*pp)->next) {
-		Pending *p = *pp;
+	Pending *p;
 
+	list_for_each_entry(p, &l->pending, Pending, link) {
 		if (p->id == id) {
-			*pp = p->next;
+			list_unlink(&p->link);
+			xpc_assert(l->n_pending > 0);
 			l->n_pending--;
 			return p;
 		}
@@ -419,8 +424,10 @@ static xpc_connection_t remote_link_create(int fd, RemoteTls *tls, dispatch_queu
 	}
 	l = calloc(1, sizeof(*l));
 	user = connection_create_from_socket(sv[0], targetq);
-	if (l)
+	if (l) {
+		list_node_init(&l->pending);
 		l->q = dispatch_queue_create("org.xpc.remote.link", NULL);
+	}
 	if (l && l->q)
 		l->side = connection_create_from_socket(sv[1], l->q);
 	else

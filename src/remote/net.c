@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "remote/remote.h"
+#include "shared/fdutil.h"
 
 bool remote_net_is_loopback(const struct sockaddr *sa)
 {
@@ -70,7 +71,7 @@ static int net_connect_one(const struct addrinfo *ai, int timeout_ms)
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
 		err = errno == EINPROGRESS ? net_wait_connected(fd, timeout_ms) : -errno;
 	if (err) {
-		close(fd);
+		fd_close(fd);
 		return err;
 	}
 	net_nodelay(fd);
@@ -108,7 +109,7 @@ static int net_listen_on(const struct addrinfo *ai, uint16_t *ret_port)
 	    getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
 		int err = -errno;
 
-		close(fd);
+		fd_close(fd);
 		return err;
 	}
 	*ret_port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port

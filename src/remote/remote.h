@@ -10,8 +10,8 @@
  *   the bytes of one stream in pieces of any size, buffers at most the body
  *   of the message it is on (never more than REMOTE_MAX_BODY, grown only as
  *   bytes arrive) and hands out one message at a time.
- * - session.c: one TCP connection driven by nghttp2 (client or server
- *   role): the set-up exchange, the root channel (stream 1) and the reply
+ * - session.c (with session-out.c, session-io.c; session.h): one TCP
+ *   connection driven by nghttp2 (client or server role): the set-up exchange, the root channel (stream 1) and the reply
  *   channel (stream 3), messages queued whole and sent one stream at a
  *   time, every resource a peer can grow bounded.  All of a session's work
  *   runs on the serial queue given at creation; its callbacks run there.

@@ -40,68 +40,23 @@
  * while the socket does not take our bytes, reading stops (a peer that does not read cannot make
  * us buffer its PINGs' answers); nghttp2 itself caps queued control frames.
  *
+ * Files: this one holds the life cycle, receiving and set-up; the
+ * out-queue is session-out.c, the socket and TLS side session-io.c
+ * (session.h).
+ *
  * References: the creator holds one; each live dispatch source one (the
  * descriptor is closed when the last source's cancel handler ran); each
  * block queued from another thread one.
  */
 #include <errno.h>
-#include <limits.h>
-#include <nghttp2/nghttp2.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include "remote/remote.h"
+#include "remote/session.h"
+#include "shared/assert.h"
+#include "shared/fdutil.h"
 
-#define REMOTE_WINDOW (16u << 20)
-#define REMOTE_MAX_FRAME (1u << 20)
-#define REMOTE_MAX_HEADERS 32u
-#define REMOTE_MAX_HEADER_FRAMES 16u
-#define REMOTE_READ_BURST 8
-#define REMOTE_GATHER (64u << 10) /* output gathered for one write */
-
-typedef struct OutMsg {
-	struct OutMsg *next;
-	int32_t stream;
-	uint8_t *bytes;
-	size_t len, off;
-} OutMsg;
-
-struct RemoteSession {
-	_Atomic int refs;
-	int fd;
-	bool server;
-	nghttp2_session *h2;
-	const RemoteSessionOps *ops;
-	void *ctx;
-	dispatch_queue_t q;
-	dispatch_source_t rsrc, wsrc;
-	dispatch_source_t timer; /* a server's set-up timeout, until ready */
-	int sources_live;
-	bool r_suspended, w_armed;
-	bool started, closed, ready;
-	const char *violation; /* set by a callback that failed (static text) */
-	RemoteReader rd[2];    /* stream 1, stream 3 */
-	bool provider[2];      /* our HEADERS + data provider are submitted */
-	OutMsg *out_head, *out_tail;
-	size_t unsent;
-	uint8_t *wbuf;          /* output gathered from nghttp2, not yet written */
-	size_t wlen, woff, wcap;
-	unsigned header_fields, header_frames;
-	bool got_setup, got_init, answered_empty, answered_setup, answered_init;
-	RemoteTls *tls;         /* NULL: cleartext */
-	SSL *ssl;
-	bool handshaking;       /* TLS handshake not done: no HTTP/2 bytes yet */
-	bool tls_want_write;    /* OpenSSL waits for the socket to take bytes */
-};
-
-static void session_teardown(RemoteSession *s, const char *reason);
-static void session_flush(RemoteSession *s);
-static void session_read_again(RemoteSession *s);
 
 RemoteSession *remote_session_retain(RemoteSession *s)
 {
@@ -111,13 +66,7 @@ RemoteSession *remote_session_retain(RemoteSession *s)
 
 static void session_free(RemoteSession *s)
 {
-	OutMsg *m;
-
-	while ((m = s->out_head)) {
-		s->out_head = m->next;
-		free(m->bytes);
-		free(m);
-	}
+	session_out_free(s);
 	remote_reader_free(&s->rd[0]);
 	remote_reader_free(&s->rd[1]);
 	if (s->h2)
@@ -126,8 +75,7 @@ static void session_free(RemoteSession *s)
 	if (s->ssl)
 		SSL_free(s->ssl);
 	remote_tls_release(s->tls);
-	if (s->fd >= 0)
-		close(s->fd);
+	fd_close(s->fd);
 	dispatch_release(s->q);
 	free(s);
 }
@@ -136,149 +84,6 @@ void remote_session_release(RemoteSession *s)
 {
 	if (s && atomic_fetch_sub(&s->refs, 1) == 1)
 		session_free(s);
-}
-
-static int stream_index(int32_t stream)
-{
-	return stream == REMOTE_STREAM_ROOT ? 0 : stream == REMOTE_STREAM_REPLY ? 1 : -1;
-}
-
-/* ---- the out-queue and the data providers --------------------------------- */
-
-/* nghttp2 wants the next DATA frame of @stream: the head message's bytes
- * if the head is this stream's, else nothing for now. */
-static ssize_t session_read_data(nghttp2_session *h2, int32_t stream, uint8_t *buf, size_t length,
-				 uint32_t *data_flags, nghttp2_data_source *src, void *user)
-{
-	RemoteSession *s = user;
-	OutMsg *m = s->out_head;
-	size_t n;
-
-	if (!m || m->stream != stream)
-		return NGHTTP2_ERR_DEFERRED;
-	n = m->len - m->off < length ? m->len - m->off : length;
-	memcpy(buf, m->bytes + m->off, n);
-	m->off += n;
-	*data_flags = NGHTTP2_DATA_FLAG_NO_END_STREAM;
-	if (m->off == m->len) {
-		s->out_head = m->next;
-		if (!s->out_head)
-			s->out_tail = NULL;
-		s->unsent -= m->len;
-		free(m->bytes);
-		free(m);
-		if (s->out_head && s->out_head->stream != stream)
-			nghttp2_session_resume_data(h2, s->out_head->stream);
-	}
-	return (ssize_t)n;
-}
-
-/* Wakes the provider of the head message's stream (a no-op if it is not
- * deferred or not submitted yet). */
-static void session_kick(RemoteSession *s)
-{
-	int i;
-
-	if (!s->out_head)
-		return;
-	i = stream_index(s->out_head->stream);
-	if (i >= 0 && s->provider[i])
-		nghttp2_session_resume_data(s->h2, s->out_head->stream);
-}
-
-/* Our HEADERS and the data provider for @stream (server: the client
- * opened it; client: opens it). */
-static int session_open_stream(RemoteSession *s, int32_t stream)
-{
-	nghttp2_data_provider prd = {.read_callback = session_read_data};
-	int i = stream_index(stream), rv;
-
-	if (s->provider[i])
-		return 0;
-	if (s->server)
-		rv = nghttp2_submit_response(s->h2, stream, NULL, 0, &prd);
-	else
-		rv = nghttp2_submit_request(s->h2, NULL, NULL, 0, &prd, NULL) == stream ? 0 : -1;
-	if (rv != 0)
-		return -1;
-	s->provider[i] = true;
-	return 0;
-}
-
-static void session_enqueue(RemoteSession *s, int32_t stream, uint8_t *bytes, size_t len)
-{
-	OutMsg *m;
-
-	if (s->closed) {
-		free(bytes);
-		return;
-	}
-	if (s->unsent + len > REMOTE_MAX_UNSENT) {
-		free(bytes);
-		session_teardown(s, "limit exceeded: unsent messages (peer not reading)");
-		return;
-	}
-	m = calloc(1, sizeof(*m));
-	if (!m) {
-		free(bytes);
-		session_teardown(s, "out of memory");
-		return;
-	}
-	m->stream = stream;
-	m->bytes = bytes;
-	m->len = len;
-	s->unsent += len;
-	if (s->out_tail)
-		s->out_tail->next = m;
-	else
-		s->out_head = m;
-	s->out_tail = m;
-	session_kick(s);
-}
-
-/* On the queue: encode and enqueue (set-up messages and answers in kind). */
-static void session_send_now(RemoteSession *s, int32_t stream, uint32_t flags, uint64_t id, xpc_object_t body)
-{
-	uint8_t *bytes;
-	size_t len;
-
-	if (remote_message_encode(flags, id, body, &bytes, &len) == 0)
-		session_enqueue(s, stream, bytes, len);
-}
-
-typedef struct SendItem {
-	RemoteSession *s;
-	int32_t stream;
-	uint8_t *bytes;
-	size_t len;
-} SendItem;
-
-static void session_send_run(void *ctx)
-{
-	SendItem *it = ctx;
-
-	session_enqueue(it->s, it->stream, it->bytes, it->len);
-	session_flush(it->s);
-	remote_session_release(it->s);
-	free(it);
-}
-
-int remote_session_send(RemoteSession *s, int32_t stream, uint32_t flags, uint64_t id, xpc_object_t body)
-{
-	SendItem *it = malloc(sizeof(*it));
-	int err;
-
-	if (!it)
-		return -ENOMEM;
-	err = remote_message_encode(flags, id, body, &it->bytes, &it->len);
-	if (err) {
-		free(it);
-		return err;
-	}
-	it->s = remote_session_retain(s);
-	it->stream = stream;
-	dispatch_async_f(s->q, it, session_send_run);
-	return 0;
 }
 
 /* ---- receiving ------------------------------------------------------------ */
@@ -300,13 +105,13 @@ static void session_setup_message(RemoteSession *s, int32_t stream, const Remote
 		return;
 	if ((m->flags & REMOTE_FLAG_SETUP) && stream == REMOTE_STREAM_ROOT && !s->answered_setup) {
 		s->answered_setup = s->got_setup = true;
-		session_send_now(s, stream, m->flags, 0, NULL);
+		session_out_send_now(s, stream, m->flags, 0, NULL);
 	} else if ((m->flags & REMOTE_FLAG_INIT_HANDSHAKE) && stream == REMOTE_STREAM_REPLY && !s->answered_init) {
 		s->answered_init = s->got_init = true;
-		session_send_now(s, stream, m->flags, 0, NULL);
+		session_out_send_now(s, stream, m->flags, 0, NULL);
 	} else if (m->flags == REMOTE_FLAG_ALWAYS_SET && stream == REMOTE_STREAM_ROOT && !s->answered_empty) {
 		s->answered_empty = true;
-		session_send_now(s, stream, m->flags, 0, m->body);
+		session_out_send_now(s, stream, m->flags, 0, m->body);
 	}
 	if (!s->ready && s->got_setup && s->got_init) {
 		s->ready = true;
@@ -332,7 +137,7 @@ static int session_on_data(nghttp2_session *h2, uint8_t flags, int32_t stream, c
 			   void *user)
 {
 	RemoteSession *s = user;
-	int i = stream_index(stream), rv;
+	int i = session_stream_index(stream), rv;
 	size_t used;
 	RemoteMessage m;
 
@@ -361,7 +166,7 @@ static int session_on_begin_headers(nghttp2_session *h2, const nghttp2_frame *fr
 {
 	RemoteSession *s = user;
 
-	if (stream_index(frame->hd.stream_id) < 0) {
+	if (session_stream_index(frame->hd.stream_id) < 0) {
 		s->violation = "protocol violation: a stream other than 1 and 3";
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	}
@@ -395,15 +200,15 @@ static int session_on_header(nghttp2_session *h2, const nghttp2_frame *frame, co
 static int session_on_frame(nghttp2_session *h2, const nghttp2_frame *frame, void *user)
 {
 	RemoteSession *s = user;
-	int i = stream_index(frame->hd.stream_id);
+	int i = session_stream_index(frame->hd.stream_id);
 
 	switch (frame->hd.type) {
 	case NGHTTP2_HEADERS:
-		if (s->server && i >= 0 && session_open_stream(s, frame->hd.stream_id) < 0) {
+		if (s->server && i >= 0 && session_out_open_stream(s, frame->hd.stream_id) < 0) {
 			s->violation = "out of memory";
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
 		}
-		session_kick(s);
+		session_out_kick(s);
 		return 0;
 	case NGHTTP2_RST_STREAM:
 		s->violation = "stream reset by peer";
@@ -416,265 +221,38 @@ static int session_on_frame(nghttp2_session *h2, const nghttp2_frame *frame, voi
 	}
 }
 
-/* ---- socket I/O ----------------------------------------------------------- */
-
-/* The outcome of an SSL call that did not succeed, as the socket calls'. */
-static ssize_t session_tls_outcome(RemoteSession *s, int rv)
-{
-	switch (SSL_get_error(s->ssl, rv)) {
-	case SSL_ERROR_WANT_READ:
-		return -EAGAIN;
-	case SSL_ERROR_WANT_WRITE:
-		s->tls_want_write = true;
-		return -EAGAIN;
-	case SSL_ERROR_ZERO_RETURN:
-		return 0;
-	case SSL_ERROR_SYSCALL:
-		ERR_clear_error();
-		return rv == 0 ? 0 : -EIO; /* an EOF without close_notify is an EOF */
-	default:
-		ERR_clear_error();
-		return -EPROTO;
-	}
-}
-
-/* Reads up to @n bytes: >0, 0 at EOF, -EAGAIN, or another negative errno. */
-static ssize_t session_io_read(RemoteSession *s, void *buf, size_t n)
-{
-	ssize_t k;
-
-	if (s->ssl) {
-		k = SSL_read(s->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
-		return k > 0 ? k : session_tls_outcome(s, (int)k);
-	}
-	do
-		k = recv(s->fd, buf, n, 0);
-	while (k < 0 && errno == EINTR);
-	return k < 0 ? -errno : k;
-}
-
-/* Writes up to @n bytes: how many, -EAGAIN, or another negative errno. */
-static ssize_t session_io_write(RemoteSession *s, const void *p, size_t n)
-{
-	ssize_t k;
-
-	if (s->ssl) {
-		k = SSL_write(s->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
-		if (k > 0)
-			return k;
-		k = session_tls_outcome(s, (int)k);
-		return k == 0 ? -EPIPE : k;
-	}
-	do
-		k = send(s->fd, p, n, MSG_NOSIGNAL);
-	while (k < 0 && errno == EINTR);
-	return k < 0 ? -errno : k;
-}
-
-static void session_read_pause(RemoteSession *s, bool pause)
-{
-	if (pause == s->r_suspended || !s->rsrc)
-		return;
-	s->r_suspended = pause;
-	if (pause)
-		dispatch_suspend(s->rsrc);
-	else
-		dispatch_resume(s->rsrc);
-}
-
-static void session_write_arm(RemoteSession *s, bool arm)
-{
-	if (arm == s->w_armed || !s->wsrc)
-		return;
-	s->w_armed = arm;
-	if (arm)
-		dispatch_resume(s->wsrc);
-	else
-		dispatch_suspend(s->wsrc);
-}
-
-/* Writes the gathered bytes; false if the socket is full (or failed). */
-static bool session_write_leftover(RemoteSession *s)
-{
-	while (s->woff < s->wlen) {
-		ssize_t n = session_io_write(s, s->wbuf + s->woff, s->wlen - s->woff);
-
-		if (n == -EAGAIN)
-			return false;
-		if (n < 0) {
-			session_teardown(s, "connection lost");
-			return false;
-		}
-		s->woff += (size_t)n;
-	}
-	s->wlen = s->woff = 0;
-	return true;
-}
-
-/* Collects what nghttp2 has to send, up to about REMOTE_GATHER bytes, so
- * that one write (one TLS record run) carries many frames.  The bytes are
- * copied: nghttp2's pointer lives only until its next call.
- * Return: 0, or -1 when the session was torn down. */
-static int session_gather(RemoteSession *s)
-{
-	while (s->wlen < REMOTE_GATHER) {
-		const uint8_t *data;
-		ssize_t n = nghttp2_session_mem_send(s->h2, &data);
-
-		if (n < 0) {
-			session_teardown(s, nghttp2_strerror((int)n));
-			return -1;
-		}
-		if (n == 0)
-			break;
-		if (s->wlen + (size_t)n > s->wcap) {
-			size_t cap = s->wlen + (size_t)n > REMOTE_GATHER ? s->wlen + (size_t)n : REMOTE_GATHER;
-			uint8_t *p = realloc(s->wbuf, cap);
-
-			if (!p) {
-				session_teardown(s, "out of memory");
-				return -1;
-			}
-			s->wbuf = p;
-			s->wcap = cap;
-		}
-		memcpy(s->wbuf + s->wlen, data, (size_t)n);
-		s->wlen += (size_t)n;
-	}
-	return 0;
-}
-
-/* Sends what nghttp2 has; keeps what the socket does not take. */
-static void session_flush(RemoteSession *s)
-{
-	if (s->handshaking)
-		return;
-	while (!s->closed) {
-		if (!session_write_leftover(s) || session_gather(s) < 0 || !s->wlen)
-			break;
-	}
-	if (s->closed)
-		return;
-	session_write_arm(s, s->wlen > 0 || s->tls_want_write);
-	session_read_pause(s, s->wlen > 0);
-	if (!s->wlen && s->ssl && SSL_pending(s->ssl) > 0)
-		session_read_again(s); /* decrypted bytes the socket will not signal */
-	if (!nghttp2_session_want_read(s->h2) && !nghttp2_session_want_write(s->h2))
-		session_teardown(s, "session ended");
-}
-
-/* Runs the TLS handshake on; true once it is done (then the HTTP/2 bytes
- * nghttp2 holds go out). */
-static bool session_tls_handshake(RemoteSession *s)
-{
-	int rv = SSL_do_handshake(s->ssl);
-
-	s->tls_want_write = false;
-	if (rv == 1) {
-		s->handshaking = false;
-		session_write_arm(s, false);
-		session_flush(s);
-		return !s->closed;
-	}
-	if (session_tls_outcome(s, rv) != -EAGAIN) {
-		session_teardown(s, "TLS handshake failed");
-		return false;
-	}
-	session_write_arm(s, s->tls_want_write);
-	return false;
-}
-
-static void session_on_readable(void *ctx)
-{
-	RemoteSession *s = ctx;
-	uint8_t buf[16384];
-
-	if (s->handshaking && !session_tls_handshake(s))
-		return;
-	for (int i = 0; i < REMOTE_READ_BURST && !s->closed && !s->wlen; i++) {
-		ssize_t n = session_io_read(s, buf, sizeof(buf)), rv;
-
-		if (n == -EAGAIN)
-			break;
-		if (n <= 0) {
-			session_teardown(s, n == 0 ? "connection closed by peer" : "connection lost");
-			return;
-		}
-		rv = nghttp2_session_mem_recv(s->h2, buf, (size_t)n);
-		if (rv < 0 || s->violation) {
-			session_teardown(s, s->violation ? s->violation : nghttp2_strerror((int)rv));
-			return;
-		}
-		session_flush(s);
-	}
-	session_flush(s);
-}
-
-static void session_on_writable(void *ctx)
-{
-	RemoteSession *s = ctx;
-
-	if (s->handshaking) {
-		if (session_tls_handshake(s))
-			session_on_readable(s);
-		return;
-	}
-	if (s->tls_want_write) { /* an SSL_read waited for this */
-		s->tls_want_write = false;
-		session_on_readable(s);
-	}
-	session_flush(s);
-}
-
-static void session_read_again_run(void *ctx)
-{
-	RemoteSession *s = ctx;
-
-	if (!s->closed)
-		session_on_readable(s);
-	remote_session_release(s);
-}
-
-static void session_read_again(RemoteSession *s)
-{
-	dispatch_async_f(s->q, remote_session_retain(s), session_read_again_run);
-}
-
 static void session_source_gone(void *ctx)
 {
 	RemoteSession *s = ctx;
 
-	if (--s->sources_live == 0 && s->fd >= 0) {
-		close(s->fd);
-		s->fd = -1;
-	}
+	xpc_assert(s->sources_live > 0);
+	if (--s->sources_live == 0)
+		s->fd = fd_close(s->fd);
 	remote_session_release(s);
 }
 
 /* Ends the session on its queue: sources cancelled, queue dropped,
  * closed() called once. */
-static void session_teardown(RemoteSession *s, const char *reason)
+void session_teardown(RemoteSession *s, const char *reason)
 {
 	if (s->closed)
 		return;
 	s->closed = true;
 	session_stop_timer(s);
 	if (s->rsrc) {
-		session_read_pause(s, false);
+		session_io_read_pause(s, false);
 		dispatch_source_cancel(s->rsrc);
 		dispatch_release(s->rsrc);
 		s->rsrc = NULL;
 	}
 	if (s->wsrc) {
-		session_write_arm(s, true);
+		session_io_write_arm(s, true);
 		dispatch_source_cancel(s->wsrc);
 		dispatch_release(s->wsrc);
 		s->wsrc = NULL;
 	}
-	if (!s->started && s->fd >= 0) {
-		close(s->fd);
-		s->fd = -1;
-	}
+	if (!s->started)
+		s->fd = fd_close(s->fd);
 	s->ops->closed(s, reason, s->ctx);
 }
 
@@ -717,6 +295,7 @@ RemoteSession *remote_session_new(int fd, bool server, const RemoteSessionOps *o
 		return NULL;
 	}
 	atomic_init(&s->refs, 1);
+	list_node_init(&s->out);
 	s->fd = fd;
 	s->server = server;
 	s->ops = ops;
@@ -751,13 +330,13 @@ static int session_submit_setup(RemoteSession *s)
 		return nghttp2_session_set_local_window_size(s->h2, NGHTTP2_FLAG_NONE, 0, REMOTE_WINDOW);
 	if (nghttp2_submit_window_update(s->h2, NGHTTP2_FLAG_NONE, 0, REMOTE_WINDOW - 65535) != 0)
 		return -1;
-	if (session_open_stream(s, REMOTE_STREAM_ROOT) < 0 || session_open_stream(s, REMOTE_STREAM_REPLY) < 0)
+	if (session_out_open_stream(s, REMOTE_STREAM_ROOT) < 0 || session_out_open_stream(s, REMOTE_STREAM_REPLY) < 0)
 		return -1;
 	empty = xpc_dictionary_create(NULL, NULL, 0);
-	session_send_now(s, REMOTE_STREAM_ROOT, REMOTE_FLAG_ALWAYS_SET, 0, empty);
+	session_out_send_now(s, REMOTE_STREAM_ROOT, REMOTE_FLAG_ALWAYS_SET, 0, empty);
 	xpc_release(empty);
-	session_send_now(s, REMOTE_STREAM_ROOT, REMOTE_FLAG_ALWAYS_SET | REMOTE_FLAG_SETUP, 0, NULL);
-	session_send_now(s, REMOTE_STREAM_REPLY, REMOTE_FLAG_ALWAYS_SET | REMOTE_FLAG_INIT_HANDSHAKE, 0, NULL);
+	session_out_send_now(s, REMOTE_STREAM_ROOT, REMOTE_FLAG_ALWAYS_SET | REMOTE_FLAG_SETUP, 0, NULL);
+	session_out_send_now(s, REMOTE_STREAM_REPLY, REMOTE_FLAG_ALWAYS_SET | REMOTE_FLAG_INIT_HANDSHAKE, 0, NULL);
 	return 0;
 }
 
@@ -817,19 +396,19 @@ static void session_start_run(void *ctx)
 {
 	RemoteSession *s = ctx;
 
-	s->rsrc = session_source(s, DISPATCH_SOURCE_TYPE_READ, session_on_readable);
-	s->wsrc = session_source(s, DISPATCH_SOURCE_TYPE_WRITE, session_on_writable);
+	s->rsrc = session_source(s, DISPATCH_SOURCE_TYPE_READ, session_io_on_readable);
+	s->wsrc = session_source(s, DISPATCH_SOURCE_TYPE_WRITE, session_io_on_writable);
 	s->r_suspended = true; /* sources start suspended */
 	s->w_armed = false;
 	s->started = s->rsrc || s->wsrc;
 	if (!s->rsrc || !s->wsrc || session_submit_setup(s) != 0) {
 		session_teardown(s, "out of memory");
 	} else {
-		session_read_pause(s, false);
+		session_io_read_pause(s, false);
 		if (s->handshaking)
-			session_tls_handshake(s); /* a client's hello; a server waits for one */
+			session_io_tls_handshake(s); /* a client's hello; a server waits for one */
 		else
-			session_flush(s); /* a server's SETTINGS leave before it reads */
+			session_io_flush(s); /* a server's SETTINGS leave before it reads */
 		if (s->server)
 			session_start_timer(s);
 		else

@@ -5,7 +5,7 @@
  *
  * The layer is Apple's macOS 13/14 API built on the public connection API
  * and the connection layer's internal face (connection/connection.h):
- * rich errors (rich_error.c), sessions (session.c), listeners
+ * rich errors (rich_error.c), sessions (session.c; sending: send.c), listeners
  * (listener.c), and the private audit-token SPI (audit.c).
  *
  * Sessions and listeners have two reference counts, as on macOS: the XPC
@@ -35,6 +35,25 @@ typedef enum {
 
 typedef struct SessionCore SessionCore;
 
+/* The state behind a session (session.c holds the model). */
+struct SessionCore {
+	atomic_int refs;
+	pthread_mutex_t lock;
+	SessionState state;    /* under lock */
+	bool peer;             /* made by a listener */
+	bool privileged;       /* XPC_SESSION_CREATE_MACH_PRIVILEGED */
+	bool xpc_service;      /* xpc_session_create_xpc_service: a bundled service */
+	bool linked;           /* conn has our event handler and was activated */
+	char *name;
+	dispatch_queue_t target; /* the user's (retained), NULL: default */
+	dispatch_queue_t queue;  /* serial, targets `target` */
+	xpc_connection_t conn;   /* +1; NULL until a client session is linked */
+	xpc_session_incoming_message_handler_t on_message;
+	xpc_session_cancel_handler_t on_cancel;
+	xpc_rich_error_t reason;  /* why it was cancelled; set once */
+	xpc_session_t self;       /* a peer's runtime reference, until CANCELED */
+};
+
 struct _xpc_session_s {
 	struct xpc_object_s head;
 	SessionCore *core; /* one reference */
@@ -60,5 +79,15 @@ xpc_session_t session_create_peer(xpc_connection_t peer, dispatch_queue_t target
 void session_peer_handled(xpc_session_t peer);
 /* xpc_listener_reject_peer(): cancels an inactive peer session. */
 void session_reject_peer(xpc_session_t peer, const char *reason);
+/* For send.c: references on the core; its state read under its lock; the
+ * core of @s (a misuse unless @s is a session); the first reason wins:
+ * cancels with @err (+1, consumed) unless already cancelled; why the link
+ * ended, as a +1 rich error for the connection event @ev. */
+void session_core_ref(SessionCore *c);
+void session_core_unref(SessionCore *c);
+SessionState session_state(SessionCore *c);
+SessionCore *session_core(xpc_session_t s);
+void session_cancel_with(SessionCore *c, xpc_rich_error_t err);
+xpc_rich_error_t session_link_error(SessionCore *c, xpc_object_t ev);
 
 #endif

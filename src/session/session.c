@@ -35,6 +35,8 @@
  * a synchronous send from the session's queue or its (non-global) target
  * queue, cancelling an inactive client session, releasing the last
  * reference to a session that is inactive or active.
+ *
+ * Sending (xpc_session_send_*) is in send.c.
  */
 #include "session/internal.h"
 
@@ -47,26 +49,7 @@
 
 #include "bundle/bundle.h"
 #include "connection/connection.h"
-#include "dispatch/dqueue.h"
-#include "dispatch/internal.h"
-
-struct SessionCore {
-	atomic_int refs;
-	pthread_mutex_t lock;
-	SessionState state;    /* under lock */
-	bool peer;             /* made by a listener */
-	bool privileged;       /* XPC_SESSION_CREATE_MACH_PRIVILEGED */
-	bool xpc_service;      /* xpc_session_create_xpc_service: a bundled service */
-	bool linked;           /* conn has our event handler and was activated */
-	char *name;
-	dispatch_queue_t target; /* the user's (retained), NULL: default */
-	dispatch_queue_t queue;  /* serial, targets `target` */
-	xpc_connection_t conn;   /* +1; NULL until a client session is linked */
-	xpc_session_incoming_message_handler_t on_message;
-	xpc_session_cancel_handler_t on_cancel;
-	xpc_rich_error_t reason;  /* why it was cancelled; set once */
-	xpc_session_t self;       /* a peer's runtime reference, until CANCELED */
-};
+#include "dispatch/runtime.h"
 
 void session_misuse(const char *fmt, ...)
 {
@@ -97,12 +80,12 @@ static const char *session_state_name(SessionState st)
 
 /* ---- the core and the object ----------------------------------------------- */
 
-static void session_core_ref(SessionCore *c)
+void session_core_ref(SessionCore *c)
 {
 	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
 }
 
-static void session_core_unref(SessionCore *c)
+void session_core_unref(SessionCore *c)
 {
 	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
 		return;
@@ -120,7 +103,7 @@ static void session_core_unref(SessionCore *c)
 	free(c);
 }
 
-static SessionState session_state(SessionCore *c)
+SessionState session_state(SessionCore *c)
 {
 	SessionState st;
 
@@ -190,7 +173,7 @@ static xpc_session_t session_new(const char *name, dispatch_queue_t target, bool
 	return s;
 }
 
-static SessionCore *session_core(xpc_session_t s)
+SessionCore *session_core(xpc_session_t s)
 {
 	if (xpc_get_type(s) != XPC_TYPE_SESSION)
 		session_misuse("Given object not of required type. Given: %s, required: session",
@@ -201,7 +184,7 @@ static SessionCore *session_core(xpc_session_t s)
 /* ---- cancellation ---------------------------------------------------------- */
 
 /* Why the link ended, as a +1 rich error (NULL out of memory). */
-static xpc_rich_error_t session_link_error(SessionCore *c, xpc_object_t ev)
+xpc_rich_error_t session_link_error(SessionCore *c, xpc_object_t ev)
 {
 	xpc_rich_error_t e;
 	char *why;
@@ -270,7 +253,7 @@ static bool session_begin_cancel(SessionCore *c, xpc_rich_error_t err)
 
 /* Cancels with @err (consumed): cuts the link, whose final INVALID finishes
  * the session; one never linked finishes now. */
-static void session_cancel_with(SessionCore *c, xpc_rich_error_t err)
+void session_cancel_with(SessionCore *c, xpc_rich_error_t err)
 {
 	bool linked;
 
@@ -581,119 +564,6 @@ void session_peer_handled(xpc_session_t peer)
 		session_link(c);
 	if (st == SESSION_CANCELED)
 		xpc_release(peer);
-}
-
-/* ---- sending ------------------------------------------------------------------- */
-
-/* The session's state for a send: aborts on an inactive session; a +1
- * rich error once it is cancelled; NULL when the message may go. */
-static xpc_rich_error_t session_send_check(SessionCore *c)
-{
-	SessionState st = session_state(c);
-
-	if (st == SESSION_INACTIVE)
-		session_misuse("Attempting to send a message using a session that is neither "
-			       "active or canceled.");
-	if (st == SESSION_CANCELING)
-		return rich_error_create("Attempting to send message using a session that's canceling",
-					 false);
-	if (st == SESSION_CANCELED)
-		return rich_error_create("Attempting to send message using a canceled session", false);
-	return NULL;
-}
-
-xpc_rich_error_t xpc_session_send_message(xpc_session_t session, xpc_object_t message)
-{
-	SessionCore *c = session_core(session);
-	xpc_rich_error_t err = session_send_check(c);
-
-	if (!err)
-		xpc_connection_send_message(c->conn, message);
-	return err;
-}
-
-/*
- * A reply that is an error: the link's end cancels the session, and the
- * session's reason (+1) is returned.  A message the connection refused to
- * send while its link stays up (too many descriptors, not encodable,
- * docs/connections.md "Limits") gets INVALID too: that fails this one
- * message only.
- */
-static xpc_rich_error_t session_reply_error(SessionCore *c, xpc_object_t reply)
-{
-	xpc_rich_error_t err;
-	char *why = xpc_connection_copy_invalidation_reason(c->conn);
-
-	if (!why && reply == XPC_ERROR_CONNECTION_INVALID)
-		return rich_error_create("The message could not be sent (not encodable, or a limit "
-					 "exceeded); the session goes on",
-					 false);
-	free(why);
-	session_cancel_with(c, session_link_error(c, reply));
-	pthread_mutex_lock(&c->lock);
-	err = xpc_retain(c->reason);
-	pthread_mutex_unlock(&c->lock);
-	return err;
-}
-
-/* Whether the calling thread runs on @q or on a queue that targets it. */
-static bool session_on_queue(dispatch_queue_t q)
-{
-	return q && q->role != QUEUE_ROOT && dqueue_is_current(q);
-}
-
-xpc_object_t xpc_session_send_message_with_reply_sync(xpc_session_t session, xpc_object_t message,
-						      xpc_rich_error_t *error_out)
-{
-	SessionCore *c = session_core(session);
-	xpc_rich_error_t err = session_send_check(c);
-	xpc_object_t reply;
-
-	if (error_out)
-		*error_out = NULL;
-	if (session_on_queue(c->queue) || session_on_queue(c->target))
-		session_misuse("xpc_session_send_message_with_reply_sync called on the target queue of %s "
-			       "(it would deadlock)", c->name);
-	if (err)
-		goto fail;
-	reply = xpc_connection_send_message_with_reply_sync(c->conn, message);
-	if (xpc_get_type(reply) != XPC_TYPE_ERROR)
-		return reply;
-	err = session_reply_error(c, reply);
-	xpc_release(reply);
-fail:
-	if (error_out)
-		*error_out = err;
-	else
-		xpc_release(err);
-	return NULL;
-}
-
-void xpc_session_send_message_with_reply_async(xpc_session_t session, xpc_object_t message,
-					       xpc_session_reply_handler_t reply_handler)
-{
-	SessionCore *c = session_core(session);
-	xpc_rich_error_t err = session_send_check(c);
-
-	session_core_ref(c);
-	if (err) {
-		dispatch_async(c->queue, ^{
-			reply_handler(NULL, err);
-			xpc_release(err);
-			session_core_unref(c);
-		});
-		return;
-	}
-	xpc_connection_send_message_with_reply(c->conn, message, c->queue, ^(xpc_object_t reply) {
-		if (xpc_get_type(reply) == XPC_TYPE_ERROR) {
-			xpc_rich_error_t e = session_reply_error(c, reply);
-			reply_handler(NULL, e);
-			xpc_release(e);
-		} else {
-			reply_handler(reply, NULL);
-		}
-		session_core_unref(c);
-	});
 }
 
 /* ---- description -------------------------------------------------------------- */

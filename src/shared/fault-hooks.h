@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fault-hooks.h - forced into every file of src/ (-include) when libxpc is
  * built with -Dfault_injection=true: routes allocations and the system

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fault.h - fault injection (meson -Dfault_injection=true): make the Nth
  * allocation, or the Nth call of a descriptor-making or I/O system call,

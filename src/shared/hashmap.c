@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hashmap.c - string-keyed open-addressing hash table (see hashmap.h).
  *

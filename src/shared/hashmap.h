@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hashmap.h - a map from C-string keys to pointers, O(1) average lookup.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * strbuf.c - a growable, always NUL-terminated string buffer.
  *

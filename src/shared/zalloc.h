@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * zalloc.h - zeroed small allocations that glibc's per-thread cache can
  * serve.

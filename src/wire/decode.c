@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * decode.c - Apple's byte layout -> object graph, strictly (docs/wire.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * encode.c - object graph -> Apple's byte layout (docs/wire.md).
  *

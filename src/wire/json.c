@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * json.c - the Linux extension mapping XPC objects to JSON and back
  * (jansson), used by `xpcctl send` and tools.

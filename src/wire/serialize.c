@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * serialize.c - the Linux extension xpc_linux_serialize/deserialize: any
  * object without descriptors to and from Apple's standalone layout (magic

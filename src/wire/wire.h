@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * wire.h - the object encoding (docs/wire.md, Apple's layout) to and from
  * bytes plus an out-of-band descriptor list.

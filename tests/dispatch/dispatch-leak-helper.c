@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dispatch-leak-helper.c - exits with an active READ source and timer that
  * only the runtime still holds (run by test-main under LeakSanitizer: must

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dispatch-main-helper.c - a macOS-style GCD program, run as a child by
  * test-main.  Modes:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-data.c - dispatch_data: copy (DEFAULT), adopt (FREE, MUNMAP), custom
  * destructor on a queue, the empty object, create_map; concatenation,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-group-sema.c - groups (async, enter/leave, wait with timeout,
  * notify, notify on an empty group) and semaphores (counting, timeout,

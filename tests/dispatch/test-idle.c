@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-idle.c - an idle runtime does not spin: with workers parked, a timer
  * armed far in the future and a READ source waiting, the process uses

@@ -4,7 +4,8 @@
  * a last call with done), the low/high-water marks, random access to a
  * regular file at offsets (the file offset untouched), a large transfer
  * both ways over a socketpair, dispatch_io_close with DISPATCH_IO_STOP
- * (ECANCELED, operations after the close refused), path channels,
+ * (ECANCELED, operations after the close refused), a close without it
+ * (pending operations finish, later ones are refused), path channels,
  * barriers and dispatch_io_get_descriptor, create_with_io, dispatch_read
  * and dispatch_write; every cleanup handler runs exactly once and no
  * descriptor is left open.
@@ -323,6 +324,55 @@ static void test_close_stop(void)
 	dispatch_release(q);
 }
 
+/* A close without DISPATCH_IO_STOP lets the pending operations finish;
+ * an operation submitted after it ends at once with ECANCELED and leaves
+ * the pending ones alone (it used to replace the queue with itself,
+ * dropping the read that was waiting). */
+static void test_close_pending(void)
+{
+	int p[2];
+	dispatch_queue_t q = dispatch_queue_create("t.io.close-pending", NULL);
+	dispatch_group_t g = dispatch_group_create();
+	dispatch_semaphore_t refused = dispatch_semaphore_create(0);
+	__block int err1 = -1, err2 = -1, cleanups = 0;
+	__block size_t got = 0;
+
+	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
+	dispatch_group_enter(g);
+	dispatch_io_t ch = dispatch_io_create(DISPATCH_IO_STREAM, p[0], q, ^(int e) {
+		cleanups++;
+		dispatch_group_leave(g);
+	});
+	dispatch_group_enter(g);
+	dispatch_io_read(ch, 0, 5, q, ^(bool d, dispatch_data_t data, int error) {
+		got += dispatch_data_get_size(data);
+		if (d) {
+			err1 = error;
+			dispatch_group_leave(g);
+		}
+	});
+	dispatch_io_close(ch, 0);
+	dispatch_io_read(ch, 0, 10, q, ^(bool d, dispatch_data_t data, int error) {
+		if (d) {
+			err2 = error;
+			dispatch_semaphore_signal(refused);
+		}
+	});
+	CHECK_EQ_INT(dispatch_semaphore_wait(refused, SEC(10)), 0);
+	CHECK_EQ_INT(err2, ECANCELED);
+	CHECK_EQ_INT(write(p[1], "12345", 5), 5);
+	CHECK_EQ_INT(dispatch_group_wait(g, SEC(10)), 0);
+	CHECK_EQ_INT(err1, 0);
+	CHECK_EQ_INT(got, 5);
+	CHECK_EQ_INT(cleanups, 1);
+	dispatch_release(ch);
+	close(p[0]);
+	close(p[1]);
+	dispatch_release(refused);
+	dispatch_release(g);
+	dispatch_release(q);
+}
+
 /* Path channels open the file themselves and close it at the end;
  * a barrier sees the descriptor; create_with_io shares it. */
 static void test_path_barrier(void)
@@ -462,6 +512,7 @@ int main(void)
 	test_random_file();
 	test_socketpair_large();
 	test_close_stop();
+	test_close_pending();
 	test_path_barrier();
 	test_read_write_oneshot();
 	return harness_end();

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-main.c - runs dispatch-main-helper as a child: the dispatch_main()
  * program must exit 42 from a block on the main queue, and the three

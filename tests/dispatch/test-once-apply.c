@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-once-apply.c - dispatch_once under contention (the block runs once,
  * every caller returns after it finished) and dispatch_apply (every index

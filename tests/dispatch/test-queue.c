@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-queue.c - queues: serial FIFO and exclusion, concurrent overlap,
  * global queues, dispatch_sync (inline and across queues), target queues,

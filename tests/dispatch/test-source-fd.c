@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-source-fd.c - READ and WRITE sources on a pipe and a socketpair:
  * get_data is the bytes available, the handler fires again only while

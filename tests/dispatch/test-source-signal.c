@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-source-signal.c - SIGNAL sources: a signal set to SIG_IGN (the macOS
  * idiom), and a signal the program keeps blocked (the Linux idiom); both

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-source-timer.c - TIMER sources: repeating with a count in
  * get_data, one-shot, registration handler before the first event,

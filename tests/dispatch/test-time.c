@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-time.c - dispatch_time/dispatch_walltime arithmetic and
  * dispatch_after timing (generous bounds: never early, not absurdly late).

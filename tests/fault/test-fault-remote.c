@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-fault-remote.c - a fault walk across two processes (issue 7,
  * docs/reliability.md invariant 3): the stress-service job of a private xpcd runs

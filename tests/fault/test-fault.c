@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-fault.c - libxpc survives every single failure of an allocation or
  * of a descriptor-making / I/O system call (src/shared/fault.h; needs

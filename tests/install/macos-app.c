@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * macos-app.c - the client side of tests/install, written as on macOS: only
  * <xpc/xpc.h>, <dispatch/dispatch.h> and libc, no Linux extension.  It talks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * macos-client.c - a connection program as one writes it on macOS: only
  * <xpc/xpc.h>, blocks, GCD.  An anonymous listener answers "add" requests;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * macos-cxx.cpp - the XPC and dispatch headers used from C++ (clang++
  * -fblocks), as an Objective-C++-free macOS C++ program uses them: queue

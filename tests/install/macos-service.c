@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * macos-service.c - the service side of tests/install, written as on macOS:
  * only <xpc/xpc.h> and libc, blocks, GCD, no Linux extension.  xpcd starts

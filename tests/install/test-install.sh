@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-install.sh - what a user of the installed package does: `meson install`
 # into a scratch DESTDIR, then build programs written as on macOS against the
 # installed headers with nothing but `clang -fblocks` and

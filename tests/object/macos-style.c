@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * macos-style.c - a program written as one would on macOS: only <xpc/xpc.h>,
  * blocks for iteration, the usual create/set/get/release idioms.  It builds

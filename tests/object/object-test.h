@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * object-test.h - helpers shared by the object-layer tests.
  *

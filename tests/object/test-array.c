@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-array.c - arrays: create (retains), append, set (replaces, releases
  * the old value), every typed setter with XPC_ARRAY_APPEND and with an

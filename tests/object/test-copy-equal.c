@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-copy-equal.c - xpc_copy (deep for containers, retain for immutables),
  * xpc_equal (same type, element-wise) and xpc_hash (equal => equal hash).

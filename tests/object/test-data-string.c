@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-data-string.c - data (copies, get_bytes clamping, dispatch data) and
  * strings (create, formats, length without NUL), with their zero values;

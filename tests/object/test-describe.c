@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-describe.c - xpc_copy_description(): Apple's layout for every type,
  * one tab per nesting level, with the object addresses normalised to "P".

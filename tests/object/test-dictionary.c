@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-dictionary.c - dictionaries: create with keys (copied) and values
  * (retained), set/replace/remove, many keys (table growth), every typed

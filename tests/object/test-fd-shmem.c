@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-fd-shmem.c - descriptor-carrying objects: fd (dup at creation,
  * close-on-exec, fresh dup each call, identity equality, copy is a new

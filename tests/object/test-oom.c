@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-oom.c - out of memory never crashes the object layer: malloc,
  * calloc and realloc are interposed so that the Nth allocation fails, and a

@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-refcount.c - reference counting: +1 from create/copy, containers
  * retain, concurrent retain/release from several threads (TSan suite),
  * immortal globals never change (and sit in read-only memory), and the
  * misuse aborts (over-release, retain after the last release).
  */
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,7 +88,7 @@ static bool in_readonly_memory(const void *addr)
 	bool ro = false;
 
 	REQUIRE(f);
-	while (fscanf(f, "%lx-%lx %7s%*[^\n]", &lo, &hi, perms) == 3) {
+	while (fscanf(f, "%" SCNxPTR "-%" SCNxPTR " %7s%*[^\n]", &lo, &hi, perms) == 3) {
 		if (a >= lo && a < hi) {
 			ro = perms[1] == '-';
 			break;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-scalars.c - null, bool, int64, uint64, double, date, uuid: create,
  * get, type and type name, the zero values of getters on the wrong type or

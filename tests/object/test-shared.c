@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-shared.c - src/shared: the string-keyed hash table (put, replace,
  * remove, tombstone reuse, growth, iteration, destroy; the inline small

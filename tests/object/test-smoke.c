@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-smoke.c - the object layer's core in one pass: scalars, strings,
  * containers, errors and a description.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stress-client - the client processes of the stress tests.  Each mode
  * talks to the named service NAME (through $XPCD_SOCKET) and ends by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stress-common.c - broker, processes, /proc readings and knobs for the
  * stress tests (stress-common.h).

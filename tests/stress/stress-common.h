@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stress-common.h - what the stress tests (tests/stress) share: a private
  * xpcd with its job directory, child processes whose stdout is a pipe,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stress-service - the named service of the stress tests, run by xpcd as a
  * job (xpc_main on the name given by XPCD_LISTEN_*).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-creds - credentials cannot be forged (issue 7, docs/reliability.md invariant
  * 5; docs/connections.md "Identity").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-kill - kill loops (issue 7, docs/reliability.md invariants 2, 3 and 5).
  *

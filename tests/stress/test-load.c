@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-load - load on one service (issue 7, docs/reliability.md invariants 3 and 4).
  *

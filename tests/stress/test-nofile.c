@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-nofile - descriptor exhaustion (issue 7, docs/reliability.md invariant 5): a
  * process out of descriptors keeps serving what needs none, refuses or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-quota - quotas and back pressure (issue 7, docs/reliability.md invariant 5):
  * one offending client process against the stress-service job of a private
@@ -345,7 +346,7 @@ static void scenario_backlog(void)
 	if (xpc_get_type(late_r) == XPC_TYPE_DICTIONARY) {
 		long peers = xpc_dictionary_get_int64(late_r, "peers");
 		fprintf(stderr, "service: %ld peers accepted, rss %ld kB (%.1f kB per accepted peer)\n", peers,
-			xpc_dictionary_get_int64(late_r, "rss_kb"),
+			(long)xpc_dictionary_get_int64(late_r, "rss_kb"),
 			peers ? (double)(rss_max - base_svc.rss_kb) / (double)peers : 0.0);
 		CHECK(!RSS_CHECKED || rss_max - base_svc.rss_kb < (peers + 128) * 256 + 16 * 1024);
 	}

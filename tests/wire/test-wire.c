@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-wire.c - the wire layer against docs/wire.md: the byte examples
  * of Apple's layout come out of the encoder exactly and decode back equal; a few

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * xpcctl - control xpcd and talk to XPC services from the shell.
  *
