@@ -56,7 +56,7 @@ so=$(find "$root" -name 'libxpc.so.0' | head -1)
 [ -n "$so" ] || fail "no libxpc.so.0 (soname link)"
 readelf -d "$so" | grep -q 'SONAME.*libxpc.so.0' || fail "soname is not libxpc.so.0"
 # Only the API is exported: no internal layer names leak out.
-if nm -D --defined-only "$so" | awk '{print $3}' | grep -v -e '^xpc_' -e '^dispatch_' -e '^_xpc_' -e '^_dispatch_' -e '^XPC_' -e '^LIBXPC_' -e '^launch_activate_socket$' | grep .; then
+if nm -D --defined-only "$so" | awk '{print $3}' | grep -v -e '^xpc_' -e '^dispatch_' -e '^_xpc_' -e '^_dispatch_' -e '^XPC_' -e '^LIBXPC_' -e '^launch_activate_socket@' | grep .; then
 	fail "symbols outside the API are exported"
 fi
 
