@@ -2,7 +2,7 @@
  * xpcctl - control xpcd and talk to XPC services from the shell.
  *
  *   xpcctl [--system] COMMAND ...
- *     list | print LABEL | load PATH | unload LABEL | enable LABEL |
+ *     list | print LABEL | load [--strict] PATH | unload LABEL | enable LABEL |
  *     disable LABEL | kickstart [-k] LABEL | kill SIGNAL LABEL |
  *     lookup NAME | send [--description] [--timeout SECONDS] [--no-reply] NAME JSON |
  *     reload
@@ -236,10 +236,12 @@ static int cmd_simple(const char *name, const char *label)
 	return 0;
 }
 
-static int cmd_load(const char *path)
+/* load: the broker's warnings (unknown or unsupported keys) go to
+ * stderr, one line each; --strict makes the broker refuse such a file. */
+static int cmd_load(const char *path, bool strict)
 {
 	char abs[PATH_MAX];
-	xpc_object_t req = op(XPCD_OP_LOAD, NULL), reply;
+	xpc_object_t req = op(XPCD_OP_LOAD, NULL), reply, warnings;
 
 	if (!realpath(path, abs)) {
 		fprintf(stderr, "xpcctl: %s: %s\n", path, strerror(errno));
@@ -247,7 +249,12 @@ static int cmd_load(const char *path)
 		return EXIT_REFUSED;
 	}
 	xpc_dictionary_set_string(req, XPCD_KEY_PATH, abs);
+	if (strict)
+		xpc_dictionary_set_bool(req, XPCD_KEY_STRICT, true);
 	reply = request(req);
+	warnings = xpc_dictionary_get_value(reply, XPCD_KEY_WARNINGS);
+	for (size_t i = 0; warnings && xpc_get_type(warnings) == XPC_TYPE_ARRAY && i < xpc_array_get_count(warnings); i++)
+		fprintf(stderr, "xpcctl: warning: %s: %s\n", abs, xpc_array_get_string(warnings, i) ?: "?");
 	printf("loaded %s\n", xpc_dictionary_get_string(reply, XPCD_KEY_LABEL));
 	xpc_release(reply);
 	return 0;
@@ -458,7 +465,8 @@ static int usage(FILE *f)
 	fprintf(f, "usage: xpcctl [--system] COMMAND\n"
 		   "  list                      jobs, their pid and last exit status\n"
 		   "  print LABEL               a job's definition and state (JSON)\n"
-		   "  load PATH                 load a job property list\n"
+		   "  load [--strict] PATH      load a job property list (--strict: refuse unknown or\n"
+		   "                            unsupported keys, which are otherwise warnings)\n"
 		   "  unload LABEL              stop and remove a job\n"
 		   "  enable LABEL | disable LABEL\n"
 		   "  kickstart [-k] LABEL      start now (-k: kill the running instance first)\n"
@@ -521,7 +529,9 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "print") && n == 1)
 		return cmd_print(a[0]);
 	if (!strcmp(cmd, "load") && n == 1)
-		return cmd_load(a[0]);
+		return cmd_load(a[0], false);
+	if (!strcmp(cmd, "load") && n == 2 && !strcmp(a[0], "--strict"))
+		return cmd_load(a[1], true);
 	if ((!strcmp(cmd, "unload") || !strcmp(cmd, "enable") || !strcmp(cmd, "disable")) && n == 1)
 		return cmd_simple(cmd, a[0]);
 	if (!strcmp(cmd, "kickstart") && (n == 1 || (n == 2 && !strcmp(a[0], "-k"))))
