@@ -517,6 +517,17 @@ void xpc_connection_set_event_handler_f(xpc_connection_t c, xpc_handler_f handle
 		Block_release(old);
 }
 
+char *connection_copy_limit_reason(xpc_connection_t c)
+{
+	char *r = NULL;
+
+	conn_lock(c);
+	if (c->state == CONN_INVALID && conn_error_is_limit(c->error))
+		r = conn_error_reason(c->error, c->error_detail);
+	conn_unlock(c);
+	return r;
+}
+
 char *xpc_connection_copy_invalidation_reason(xpc_connection_t c)
 {
 	char *r = NULL;

@@ -117,4 +117,9 @@ void connection_forget_services(void);
  */
 xpc_endpoint_t connection_lookup_service(const char *name, bool privileged, char **ret_reason);
 
+/* The invalidation reason of @c when a limit ended it (ConnError's
+ * "limit exceeded" outcomes), malloc'd; NULL otherwise (xpcd's client
+ * links: src/private/private.c). */
+char *connection_copy_limit_reason(xpc_connection_t c);
+
 #endif /* XPC_CONNECTION_CONNECTION_H */

@@ -51,8 +51,8 @@ XPC_PRIVATE_EXPORT int _xpc_linux_connection_set_receive_limit(xpc_connection_t 
 /*
  * _xpc_linux_connection_copy_limit_reason() - why @conn ended, when it was
  * one of its limits (send limits, descriptors, memory: the reasons that
- * start "limit exceeded"); the one place that tells a limit from other
- * ends, so xpcd need not read reason texts.
+ * start "limit exceeded": the connection layer's outcome codes), so xpcd
+ * need not read reason texts.
  * Return: the reason (malloc'd, the caller frees it), or NULL when @conn
  *         has not ended or ended for another reason.
  */
