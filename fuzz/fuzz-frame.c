@@ -31,11 +31,11 @@
  * must take at least a header and no more than what is left).  Invariants
  * checked by running it: no crash, no leak of memory or descriptors (every
  * descriptor not taken by a decoded object is closed by
- * transport_frame_clear(); the descriptor count is compared before and
+ * frame_clear(); the descriptor count is compared before and
  * after each input).
  */
 #include "fuzz.h"
-#include "transport/transport.h"
+#include "transport/unix/unix.h"
 #include "wire/wire.h"
 
 #include <fcntl.h>
@@ -174,7 +174,7 @@ static void receive(int fd, bool keep_view, bool checkin)
 	if (checkin) { /* as checkin.c's checkin_take */
 		if (r == 0 && f.hdr.kind == FRAME_CHECKIN && f.n_fds == 1)
 			(void)transport_checkin_verify(&f, f.fds[0]);
-		transport_frame_clear(&f);
+		frame_clear(&f);
 		if (charge_used(&no_body) != 0)
 			fuzz_fail("a listener's frame took a body");
 		return;
@@ -188,9 +188,9 @@ static void receive(int fd, bool keep_view, bool checkin)
 		else if (!f.ool)
 			decode_inline(f.body, f.hdr.body_len, f.fds, f.n_fds);
 	}
-	transport_frame_clear(&f);
+	frame_clear(&f);
 	if (keep_view)
-		transport_frame_drop_view(&f);
+		frame_drop_view(&f);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

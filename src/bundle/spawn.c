@@ -45,7 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "transport/transport.h"
+#include "transport/unix/unix.h"
 
 extern char **environ;
 
@@ -428,12 +428,10 @@ static void bundle_launch_locked(Instance *in)
 /* A listener pair (R, W) as connection_listener_pair makes it. */
 static int bundle_listener_pair(int *ret_r, int *ret_w)
 {
-	int sv[2];
+	int sv[2], r = unix_link_pair(sv);
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	transport_setup_socket(sv[0]);
-	transport_setup_socket(sv[1]);
+	if (r < 0)
+		return r;
 	*ret_r = sv[0];
 	*ret_w = sv[1];
 	return 0;

@@ -26,13 +26,12 @@
  */
 #include "connection/internal.h"
 #include "shared/charge.h"
+#include "transport/unix/unix.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 /* XPC_TRACE=1 says why a frame on R was dropped. */
@@ -139,9 +138,10 @@ static int checkin_take(xpc_connection_t l, int r, Charge **ret_charge)
 	return s;
 }
 
-ConnError checkin_accept(xpc_connection_t l, int fd, int *ret_s, Charge **ret_charge, ReceiveGot *ret_got)
+ConnError checkin_accept(xpc_connection_t l, TransportLink *link, int *ret_s, Charge **ret_charge,
+			 ReceiveGot *ret_got)
 {
-	int r = transport_recv(fd, l->rx.frame);
+	int r = link->ops->recv(link, l->rx.frame, false);
 
 	*ret_s = -1;
 	*ret_charge = NULL;
@@ -152,39 +152,37 @@ ConnError checkin_accept(xpc_connection_t l, int fd, int *ret_s, Charge **ret_ch
 		/* Every W is closed (the channel's end), or no memory to
 		 * read with (xpc_main then exits and xpcd relaunches the
 		 * service; the check-in stays queued in the channel). */
-		transport_frame_clear(l->rx.frame);
+		frame_clear(l->rx.frame);
 		return r == -ENOMEM || r == -ENOBUFS ? CONN_E_NO_MEMORY : CONN_E_CHANNEL_CLOSED;
 	}
 	*ret_got = RECEIVE_GOT;
 	*ret_s = checkin_take(l, r, ret_charge);
-	transport_frame_clear(l->rx.frame);
+	frame_clear(l->rx.frame);
 	return CONN_OK;
 }
 
 ConnError checkin_make(int send_w, bool wait, int *ret_fd)
 {
 	FrameHeader h = {.kind = FRAME_CHECKIN, .id = 1, .n_fds = 1};
-	int sv[2], r;
+	int fd = unix_link_checkin(send_w, wait);
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	if (fd == -EAGAIN)
+		return CONN_E_BACKLOG;
+	if (fd == -EMFILE || fd == -ENFILE)
 		return CONN_E_DESCRIPTORS;
-	/* our end reads the HELLO's credentials; the listener learns ours
-	 * from the check-in's SCM_CREDENTIALS and SO_PEERCRED */
-	transport_setup_socket(sv[0]);
-	for (int tries = 0;; tries++) {
-		r = transport_send_checkin(send_w, sv[1]);
-		if (r != -EAGAIN || tries >= 50 || !wait)
-			break;
-		struct pollfd pfd = {send_w, POLLOUT, 0};
-		poll(&pfd, 1, 100);
-	}
-	close(sv[1]);
-	if (r < 0) {
-		close(sv[0]);
-		return r == -EAGAIN ? CONN_E_BACKLOG : CONN_E_LISTENER_GONE;
-	}
+	if (fd < 0)
+		return CONN_E_LISTENER_GONE;
 	if (trace_enabled())
 		trace_frame("send", &h, NULL, NULL);
-	*ret_fd = sv[0];
+	*ret_fd = fd;
 	return CONN_OK;
+}
+
+void checkin_hello(int s)
+{
+	FrameHeader h = {.kind = FRAME_HELLO};
+
+	transport_send_hello(s);
+	if (trace_enabled())
+		trace_frame("send", &h, NULL, NULL);
 }

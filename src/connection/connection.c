@@ -27,7 +27,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 /* ---- the write source ------------------------------------------------------ */
@@ -45,7 +44,7 @@ static ConnError conn_arm_write_locked(xpc_connection_t c)
 		}
 		return CONN_OK;
 	}
-	int wfd = fcntl(c->fd, F_DUPFD_CLOEXEC, 3);
+	int wfd = fcntl(c->link.fd, F_DUPFD_CLOEXEC, 3);
 	dispatch_source_t s;
 	dispatch_block_t on_cancel;
 	if (wfd < 0)
@@ -73,7 +72,7 @@ static ConnError conn_arm_write_locked(xpc_connection_t c)
 }
 
 /* Acts on a flush's outcome (locked). */
-static void conn_flushed_locked(xpc_connection_t c, ConnError e, SendProgress progress)
+void conn_flushed_locked(xpc_connection_t c, ConnError e, SendProgress progress)
 {
 	if (e == CONN_OK && progress == SEND_BLOCKED)
 		e = conn_arm_write_locked(c);
@@ -115,7 +114,7 @@ static void conn_flush_async(void *ctx)
 }
 
 /* Coalesced frames leave soon, from the ioq (send.c, "Coalescing"). */
-static void conn_schedule_flush_locked(xpc_connection_t c)
+void conn_schedule_flush_locked(xpc_connection_t c)
 {
 	if (c->tx.flush_scheduled || c->tx.wsrc_armed)
 		return;
@@ -129,7 +128,7 @@ static void conn_schedule_flush_locked(xpc_connection_t c)
 /*
  * Whether a thread may be blocked reading the link (a sync caller, a peer
  * lingering for its next request): readers hold rx.lock while they take the
- * descriptor (under the lock, after c->fd = -1 they see none) and read it.
+ * descriptor (under the lock, after c->link.fd = -1 they see none) and read it.
  * Without one, the shutdown that would wake it is not made: on a suspended
  * source it only costs the manager thread a wake-up for the hang-up, and
  * the peer learns of the end when the cancel handler closes the socket.
@@ -162,15 +161,16 @@ static void conn_cancel_source(dispatch_source_t s, bool suspended)
 /* Cancels the sources; their cancel handlers close the descriptors. */
 static void conn_close_link_locked(xpc_connection_t c)
 {
-	int fd = c->fd;
+	TransportLink link = c->link;
+	int fd = link.fd;
 
-	c->fd = -1;
+	c->link.fd = -1;
 	if (fd >= 0)
 		create_refund_link(c);
 	c->requirement_met = false; /* a next link's peer is checked anew */
-	transport_stage_drop(&c->tx.stage); /* the next link gets its own */
+	c->link.ops->reset(&c->link); /* the next link gets its own stage */
 	if (fd >= 0 && !conn_has(c, CONN_F_PEER_CLOSED) && conn_link_has_reader(c))
-		shutdown(fd, SHUT_RDWR); /* wakes a thread polling it in a sync send */
+		link.ops->shutdown(&link); /* wakes a thread blocked reading it */
 	conn_set(c, CONN_F_PEER_CLOSED, false); /* (a pollster sees the peer's hang-up itself) */
 	if (c->rsrc) {
 		dispatch_source_t s = c->rsrc;
@@ -212,7 +212,7 @@ void conn_fail_locked(xpc_connection_t c, ConnError e, const char *detail)
 		return;
 	}
 	bool was_active = c->state != CONN_INACTIVE;
-	c->state = CONN_INVALID;
+	c->state = CONN_INVALID; /* INVALID is queued once: the check above */
 	exit_untrack_locked(c);
 	c->error = e;
 	free(c->error_detail);
@@ -232,7 +232,7 @@ static void conn_end_link(xpc_connection_t c, ConnError e)
 {
 	conn_lock(c);
 	if (e == CONN_E_PEER_EXITED || e == CONN_E_LINK_ERROR) {
-		if (c->fd < 0 || c->state != CONN_ACTIVE) {
+		if (c->link.fd < 0 || c->state != CONN_ACTIVE) {
 			conn_unlock(c);
 			return;
 		}
@@ -246,7 +246,7 @@ static void conn_end_link(xpc_connection_t c, ConnError e)
 
 /* What a reader reported (rx.lock held): the link's end, or a peer just
  * admitted whose queued frames found the socket full (receive.c). */
-static void conn_after_read(xpc_connection_t c, ConnError e)
+void conn_after_read(xpc_connection_t c, ConnError e)
 {
 	if (e != CONN_OK)
 		conn_end_link(c, e);
@@ -258,10 +258,10 @@ static void conn_after_read(xpc_connection_t c, ConnError e)
 	conn_unlock(c);
 }
 
-/* Starts the read source on c->fd (locked).  0 or -ENOMEM. */
+/* Starts the read source on c->link.fd (locked).  0 or -ENOMEM. */
 static int conn_start_read_locked(xpc_connection_t c, dispatch_function_t handler)
 {
-	int fd = c->fd;
+	int fd = c->link.fd;
 	/* A served peer lingers in a blocking receive that must end
 	 * (receive.c); a client's link rarely does (it answers no requests,
 	 * usually): its timeout is set when it first would */
@@ -271,7 +271,7 @@ static int conn_start_read_locked(xpc_connection_t c, dispatch_function_t handle
 	if (receive_setup_locked(c) < 0)
 		return -ENOMEM;
 	c->rx.timeout_lazy = client;
-	c->rx.timeout = c->kind == CONN_PEER && !client && transport_set_recv_timeout(fd, CONN_LINGER_US) == 0;
+	c->rx.timeout = c->kind == CONN_PEER && !client && c->link.ops->set_recv_timeout(&c->link, CONN_LINGER_US) == 0;
 	/* Runs once the manager dropped the watch: no read can follow.  Copied
 	 * here, where running out of memory can still be reported. */
 	dispatch_block_t on_cancel = Block_copy(^{
@@ -340,7 +340,6 @@ static void conn_read_ready(void *ctx)
  * to its user (@charge, consumed): says hello, goes to the handler. */
 static void conn_listener_accept(xpc_connection_t l, int s, Charge *charge)
 {
-	FrameHeader h = {.kind = FRAME_HELLO};
 	xpc_connection_t p = connection_create_from_socket(s, NULL);
 
 	if (!p) {
@@ -353,10 +352,8 @@ static void conn_listener_accept(xpc_connection_t l, int s, Charge *charge)
 	p->link_charge = charge; /* given back when the link closes */
 	/* the listener's peer requirement, checked when the peer is activated:
 	 * after transport_checkin_verify() made its identity the link's maker */
-	conn_requirement_inherit(l, p);
-	transport_send_hello(s);
-	if (trace_enabled())
-		trace_frame("send", &h, NULL, NULL);
+	requirement_inherit(l, p);
+	checkin_hello(s);
 	deliver_event(l, p, 0, false);
 }
 
@@ -365,15 +362,18 @@ static void conn_listener_ready(void *ctx)
 	xpc_connection_t c = ctx;
 
 	for (int i = 0; i < 64; i++) {
+		TransportLink link;
 		ReceiveGot got;
 		Charge *charge;
-		int fd, s;
+		int s;
 		conn_lock(c);
-		fd = c->state == CONN_ACTIVE ? c->fd : -1;
+		link = c->link;
+		if (c->state != CONN_ACTIVE)
+			link.fd = -1;
 		conn_unlock(c);
-		if (fd < 0)
+		if (link.fd < 0)
 			return;
-		ConnError e = checkin_accept(c, fd, &s, &charge, &got);
+		ConnError e = checkin_accept(c, &link, &s, &charge, &got);
 		if (e != CONN_OK) { /* R is not shut down: others may hold it */
 			conn_lock(c);
 			conn_fail_locked(c, e, NULL);
@@ -394,12 +394,12 @@ static void conn_activate_peer_locked(xpc_connection_t c)
 	char why[256];
 	ConnError e;
 
-	if (c->fd < 0 && c->connect_locked) {
+	if (c->link.fd < 0 && c->connect_locked) {
 		c->connect_locked(c);
 		return;
 	}
-	if (c->fd < 0 && (c->role & CONN_ROLE_FROM_ENDPOINT)) {
-		e = checkin_make(c->send_w, true, &c->fd);
+	if (c->link.fd < 0 && (c->role & CONN_ROLE_FROM_ENDPOINT)) {
+		e = checkin_make(c->send_w, true, &c->link.fd);
 		if (e != CONN_OK) {
 			conn_fail_locked(c, e, NULL);
 			return;
@@ -408,7 +408,7 @@ static void conn_activate_peer_locked(xpc_connection_t c)
 	/* a peer known from its socket (a listener's) is checked before its
 	 * link is read or written; others at their first frame (receive.c) */
 	if (c->requirement && (c->peer.flags & PEER_F_KNOWN)) {
-		e = conn_requirement_check_locked(c, why, sizeof(why));
+		e = requirement_check_locked(c, why, sizeof(why));
 		if (e != CONN_OK) {
 			conn_fail_locked(c, e, why);
 			return;
@@ -426,7 +426,7 @@ void xpc_connection_activate(xpc_connection_t c)
 	}
 	c->state = CONN_ACTIVE;
 	xpc_retain(c); /* released after the final INVALID was delivered */
-	if (c->kind == CONN_LISTENER && c->fd < 0 && c->connect_locked)
+	if (c->kind == CONN_LISTENER && c->link.fd < 0 && c->connect_locked)
 		c->connect_locked(c);
 	else if (c->kind == CONN_LISTENER)
 		conn_link_up_locked(c);
@@ -474,117 +474,13 @@ void xpc_connection_cancel(xpc_connection_t c)
 	conn_unlock(c);
 }
 
-/* ---- sending ---------------------------------------------------------------- */
-
 /* A named client that was INTERRUPTED checks in again at its next send. */
-static void conn_reconnect_locked(xpc_connection_t c)
+void conn_reconnect_locked(xpc_connection_t c)
 {
 	if (c->state == CONN_DISCONNECTED && !conn_has(c, CONN_F_CONNECTING) && c->connect_locked) {
 		c->state = CONN_ACTIVE;
 		c->connect_locked(c);
 	}
-}
-
-/*
- * conn_send() - encode @msg and send or queue it.
- * @p: a pending reply entry (owned from here on: answered exactly once), or NULL
- */
-static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
-{
-	bool sync_caller = p && p->sync; /* (p may be answered, and gone, below) */
-	ConnError e;
-	SendJob j;
-
-	send_job_init(c, msg, p != NULL, &j);
-	conn_lock(c);
-	/* Unsendable message, dead connection, a listener (nothing to send
-	 * to), or too many requests waiting: the reply handler gets INVALID. */
-	if (j.encode_error != 0 || c->state == CONN_INVALID || c->kind == CONN_LISTENER ||
-	    c->pending.n >= CONN_MAX_PENDING_REPLIES) {
-		e = send_job_refuse_locked(c, &j, p);
-	} else {
-		send_job_assign_locked(c, &j, p);
-		conn_reconnect_locked(c);
-		e = send_job_locked(c, &j, p);
-		if (j.schedule_flush)
-			conn_schedule_flush_locked(c);
-		sync_after_send_locked(c, sync_caller);
-		if (e == CONN_OK)
-			conn_flushed_locked(c, CONN_OK, j.progress);
-	}
-	if (e != CONN_OK)
-		conn_fail_locked(c, e, NULL);
-	conn_unlock(c);
-	send_job_free(&j);
-}
-
-void xpc_connection_send_message(xpc_connection_t c, xpc_object_t message)
-{
-	conn_send(c, message, NULL);
-}
-
-/*
- * Without memory for the request's own bookkeeping the reply handler still
- * gets its one answer, INVALID, but on the calling thread: queuing it would
- * need memory too (docs/reliability.md).
- */
-void xpc_connection_send_message_with_reply(xpc_connection_t c, xpc_object_t message, dispatch_queue_t replyq,
-					    xpc_handler_t handler)
-{
-	Pending *p = pending_new(replyq, handler, NULL, NULL);
-
-	if (!p) {
-		handler(XPC_ERROR_CONNECTION_INVALID);
-		return;
-	}
-	conn_send(c, message, p);
-}
-
-void xpc_connection_send_message_with_reply_f(xpc_connection_t c, xpc_object_t message, dispatch_queue_t replyq,
-					      void *context, xpc_handler_f handler)
-{
-	Pending *p = pending_new(replyq, NULL, context, handler);
-
-	if (!p) { /* see xpc_connection_send_message_with_reply */
-		handler(context, XPC_ERROR_CONNECTION_INVALID);
-		return;
-	}
-	conn_send(c, message, p);
-}
-
-/* The waiting thread reads the link itself (sync.c). */
-xpc_object_t xpc_connection_send_message_with_reply_sync(xpc_connection_t c, xpc_object_t message)
-{
-	/* On the stack: no allocation per call.  Usually this thread reads
-	 * the reply itself; the condition variable is for the other cases. */
-	Pending p = {.sync = true, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-	dispatch_source_t src;
-
-	sync_check_queue(c);
-	conn_lock(c);
-	src = sync_take_locked(c);
-	bool waits_link = !src && c->kind == CONN_PEER && c->state != CONN_INVALID;
-	conn_unlock(c);
-	conn_send(c, message, &p);
-	if (!src && waits_link)
-		src = sync_wait_link(c, &p);
-	if (src) {
-		pthread_mutex_lock(&c->rx.lock);
-		conn_after_read(c, sync_read_rxlocked(c, src, &p));
-		pthread_mutex_unlock(&c->rx.lock);
-		sync_done(c);
-	}
-	return sync_wait_answer(&p);
-}
-
-void xpc_connection_send_barrier(xpc_connection_t c, dispatch_block_t barrier)
-{
-	send_barrier(c, barrier, NULL, NULL);
-}
-
-void xpc_connection_send_barrier_f(xpc_connection_t c, void *context, dispatch_function_t barrier)
-{
-	send_barrier(c, NULL, context, barrier);
 }
 
 /* ---- the handler, the reason ---------------------------------------------- */

@@ -11,13 +11,13 @@
  * delivered and its descriptors' sources were cancelled.
  */
 #include "connection/internal.h"
+#include "transport/unix/unix.h"
 
 #include <Block.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 static void create_dispose(xpc_object_t obj);
@@ -43,7 +43,7 @@ xpc_connection_t create_conn(ConnKind kind, dispatch_queue_t target)
 	c->kind = kind;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->rx.lock, NULL);
-	c->fd = -1;
+	unix_link_init(&c->link, -1); /* the one transport there is */
 	c->send_w = -1;
 	c->peer.pidfd = -1;
 	c->tx.next_id = 1;
@@ -80,13 +80,13 @@ static void create_dispose(xpc_object_t obj)
 		c->finalizer(c->context);
 	exit_untrack_locked(c); /* (listed ones are not disposed: INVALID took them off) */
 	send_discard_locked(c);
-	transport_stage_drop(&c->tx.stage);
+	c->link.ops->reset(&c->link);
 	create_refund_link(c);
 	for (size_t i = 0; i < c->n_uid_accts; i++)
 		charge_unref(c->uid_accts[i]);
 	free(c->uid_accts);
-	if (c->fd >= 0)
-		close(c->fd);
+	if (c->link.fd >= 0)
+		close(c->link.fd);
 	if (c->send_w >= 0)
 		close(c->send_w);
 	peer_dispose(c);
@@ -120,12 +120,10 @@ static void create_describe(xpc_object_t obj, StrBuf *sb, unsigned indent)
 
 int connection_listener_pair(int *ret_recv_fd, int *ret_send_fd)
 {
-	int sv[2];
+	int sv[2], r = unix_link_pair(sv);
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	transport_setup_socket(sv[0]);
-	transport_setup_socket(sv[1]);
+	if (r < 0)
+		return r;
 	*ret_recv_fd = sv[0];
 	*ret_send_fd = sv[1];
 	return 0;
@@ -139,9 +137,9 @@ xpc_connection_t connection_create_from_socket(int fd, dispatch_queue_t q)
 		close(fd);
 		return NULL;
 	}
-	c->fd = fd;
+	c->link.fd = fd;
 	conn_set(c, CONN_F_GOT_HELLO, true);
-	peer_set_from_socket(c, fd);
+	peer_set_from_link(c);
 	/* SO_PEERCRED named the peer: this end needs no SCM_CREDENTIALS (the
 	 * peer's end still asks until it has read our HELLO), so SO_PASSCRED
 	 * stays as it came (off for a check-in's socket and an accepted one). */
@@ -160,7 +158,7 @@ xpc_connection_t connection_create_listener_from_fd(int recv_fd, const char *nam
 	}
 	fcntl(recv_fd, F_SETFD, FD_CLOEXEC);
 	transport_setup_socket(recv_fd);
-	c->fd = recv_fd;
+	c->link.fd = recv_fd;
 	if (name)
 		c->name = strdup(name);
 	return c;
@@ -171,7 +169,7 @@ int connection_get_socket_borrow(xpc_connection_t conn)
 	int fd;
 
 	conn_lock(conn);
-	fd = conn->fd;
+	fd = conn->link.fd;
 	conn_unlock(conn);
 	return fd;
 }
@@ -186,7 +184,7 @@ void connection_set_send_limits(xpc_connection_t conn, size_t max_bytes, size_t 
 
 int connection_set_receive_limit(xpc_connection_t conn, size_t max_bytes)
 {
-	Charge *a = charge_new(transport_rx_account(), max_bytes), *old;
+	Charge *a = charge_new(frame_rx_account(), max_bytes), *old;
 
 	if (!a)
 		return -ENOMEM;
@@ -216,7 +214,7 @@ xpc_connection_t create_anonymous_listener(dispatch_queue_t targetq)
 		close(w);
 		return NULL;
 	}
-	c->fd = r;
+	c->link.fd = r;
 	c->send_w = w;
 	return c;
 }

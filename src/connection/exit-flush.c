@@ -26,6 +26,7 @@
  * request) before exiting is the guarantee.
  */
 #include "connection/internal.h"
+#include "shared/clock.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -43,14 +44,6 @@ static struct {
 } exit_reg = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
-
-static uint64_t exit_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Whether @c still has something a normal exit must wait for (locked):
  * a lookup or check-in under way, or frames in its out-queue, which it
@@ -103,13 +96,13 @@ static size_t exit_pass(xpc_connection_t *v, size_t n)
 
 static void exit_flush(void)
 {
-	uint64_t deadline = exit_now_ns() + CONN_EXIT_FLUSH_NS;
+	uint64_t deadline = clock_monotonic_ns() + CONN_EXIT_FLUSH_NS;
 	size_t n;
 	xpc_connection_t *v = exit_snapshot(&n);
 
 	if (!v)
 		return;
-	while (exit_pass(v, n) > 0 && exit_now_ns() < deadline)
+	while (exit_pass(v, n) > 0 && clock_monotonic_ns() < deadline)
 		nanosleep(&(struct timespec){0, 1000000}, NULL);
 	for (size_t i = 0; i < n; i++)
 		xpc_release(v[i]);

@@ -143,9 +143,6 @@ typedef struct ConnTx {
 	bool flush_wanted;     /* a flush below connection.c found the socket
 				* full: connection.c flushes again (arming wsrc) */
 	dispatch_source_t wsrc;
-	/* not under lock: the link's reusable out-of-line memfd, taken by a
-	 * sender with an atomic exchange (transport.h, staging) */
-	TransportStage *_Atomic stage;
 } ConnTx;
 
 /* Requests waiting for their reply (pending.c), oldest first. */
@@ -230,7 +227,8 @@ struct _xpc_connection_s {
 	ConnState state;
 	unsigned flags;         /* CONN_F_* */
 	unsigned suspend_count; /* user suspends after activation */
-	int fd;                 /* the link, or R of a listener; -1 none */
+	TransportLink link;     /* the link, or R of a listener; fd -1: none
+				 * (ops: the transport's, unix/link.c) */
 	int send_w;             /* W: listener's own, or the endpoint's */
 	dispatch_source_t rsrc;
 	xpc_handler_t handler_block;
@@ -281,19 +279,9 @@ static inline void conn_set(xpc_connection_t c, unsigned flag, bool on)
  * required peer was checked. */
 static inline bool conn_link_live_locked(xpc_connection_t c)
 {
-	return c->state == CONN_ACTIVE && c->fd >= 0 && !conn_has(c, CONN_F_CONNECTING) &&
+	return c->state == CONN_ACTIVE && c->link.fd >= 0 && !conn_has(c, CONN_F_CONNECTING) &&
 	       (!c->requirement || c->requirement_met);
 }
-
-/* ---- connection.c: the state machine and the entry points ---- */
-
-/* Ends the link for @e (@detail: copied, may be NULL): fails pending
- * replies, discards unsent messages, delivers INVALID (or INTERRUPTED for
- * a named peer whose peer exited).  Locked. */
-void conn_fail_locked(xpc_connection_t c, ConnError e, const char *detail);
-/* Starts the read source on c->fd, then sends what waited (locked); on
- * failure the connection fails. */
-void conn_link_up_locked(xpc_connection_t c);
 
 /* ---- create.c: making and freeing the object ---- */
 
@@ -369,6 +357,25 @@ void send_discard_locked(xpc_connection_t c);
 /* A barrier after what is queued (not under the lock). */
 void send_barrier(xpc_connection_t c, dispatch_block_t block, void *ctx, dispatch_function_t fn);
 
+/* ---- connection.c: the state machine and the entry points ---- */
+
+/* Ends the link for @e (@detail: copied, may be NULL): fails pending
+ * replies, discards unsent messages, delivers INVALID (or INTERRUPTED for
+ * a named peer whose peer exited).  Locked. */
+void conn_fail_locked(xpc_connection_t c, ConnError e, const char *detail);
+/* Starts the read source on c->link.fd, then sends what waited (locked); on
+ * failure the connection fails. */
+void conn_link_up_locked(xpc_connection_t c);
+/* Acts on what a send or flush did (locked): arms or disarms the write
+ * source, fails the connection for @e. */
+void conn_flushed_locked(xpc_connection_t c, ConnError e, SendProgress progress);
+/* Coalesced frames leave soon, from the ioq (locked). */
+void conn_schedule_flush_locked(xpc_connection_t c);
+/* What a reader reported (rx.lock held, not the lock). */
+void conn_after_read(xpc_connection_t c, ConnError e);
+/* A named client that was INTERRUPTED checks in again (locked). */
+void conn_reconnect_locked(xpc_connection_t c);
+
 /* ---- receive.c: reading frames ---- */
 
 typedef enum {
@@ -381,11 +388,11 @@ typedef enum {
  * held).  Return: CONN_OK, or the failure that ends the link (detail in
  * c->rx.why). */
 ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src);
-/* Reads one frame of the link @fd, blocking (rx.lock held).  Return: as
+/* Reads one frame of the link @l, blocking (rx.lock held).  Return: as
  * above; *ret_got says what was read. */
-ConnError receive_one_rxlocked(xpc_connection_t c, int fd, ReceiveGot *ret_got);
-/* The link @c reads now, if it is still the one of @src; -1 otherwise. */
-int receive_link_fd(xpc_connection_t c, dispatch_source_t src);
+ConnError receive_one_rxlocked(xpc_connection_t c, TransportLink *l, ReceiveGot *ret_got);
+/* A copy of the link @c reads now, if it is still the one of @src. */
+bool receive_link(xpc_connection_t c, dispatch_source_t src, TransportLink *ret);
 /* The account of received bodies (a listener: its receive buffer too)
  * (locked); -ENOMEM. */
 int receive_setup_locked(xpc_connection_t c);
@@ -419,7 +426,8 @@ void sync_check_queue(xpc_connection_t c);
 
 /* ---- peer.c: the peer's identity ---- */
 
-void peer_set_from_socket(xpc_connection_t c, int fd);
+/* The peer as the transport names it, for a link the peer made (locked). */
+void peer_set_from_link(xpc_connection_t c);
 /* The first frame with credentials names the peer (takes the lock).
  * Return: true if it did now (the link may stop asking). */
 bool peer_record(xpc_connection_t c, const TransportFrame *f);
@@ -445,14 +453,17 @@ void trace_note(const char *what, const char *why);
  * (ours), CONN_E_BACKLOG, CONN_E_DESCRIPTORS or CONN_E_LISTENER_GONE. */
 ConnError checkin_make(int send_w, bool wait, int *ret_fd);
 /*
- * checkin_accept() - reads one frame from listener @l's R (fd @fd).
+ * checkin_accept() - reads one frame from listener @l's R (@link).
  * Return: CONN_OK with *ret_got RECEIVE_NONE (nothing to read) or
  * RECEIVE_GOT: then *ret_s is a verified check-in's link (owned) and
  * *ret_charge its user's account (+1, or NULL), or *ret_s is -1 (dropped:
  * read on); or the failure that ends the listener (CONN_E_CHANNEL_CLOSED,
  * CONN_E_NO_MEMORY).
  */
-ConnError checkin_accept(xpc_connection_t l, int fd, int *ret_s, Charge **ret_charge, ReceiveGot *ret_got);
+ConnError checkin_accept(xpc_connection_t l, TransportLink *link, int *ret_s, Charge **ret_charge,
+			 ReceiveGot *ret_got);
+/* The listener's HELLO on a new link @s (borrowed), stating who it is. */
+void checkin_hello(int s);
 /* Live peer links per uid and listener (CONN_MAX_PEERS_PER_UID or
  * $XPC_PEER_LINKS_PER_UID). */
 size_t checkin_peer_links_per_uid(void);
@@ -469,11 +480,19 @@ void exit_untrack_locked(xpc_connection_t c);
 /* Checks the peer against c->requirement once, with the link up and the
  * peer's credentials known (locked).  Return: CONN_OK (met, or none to
  * meet), or CONN_E_REQUIREMENT with the detail in @why (@size bytes). */
-ConnError conn_requirement_check_locked(xpc_connection_t c, char *why, size_t size);
+ConnError requirement_check_locked(xpc_connection_t c, char *why, size_t size);
 /* A listener's requirement for a peer it accepted (not yet shared). */
-void conn_requirement_inherit(xpc_connection_t listener, xpc_connection_t peer);
+void requirement_inherit(xpc_connection_t listener, xpc_connection_t peer);
 /* The systemd unit a cgroup path names (tests use it). */
-bool conn_requirement_cgroup_unit(const char *path, char *unit, size_t size);
+bool requirement_cgroup_unit(const char *path, char *unit, size_t size);
+
+/* ---- xpc-service.c ---- */
+
+/* A named connection's check-in with the application's bundled service of
+ * its name (docs/bundled-services.md; locked).  Return: false when the
+ * program bundles no such service (ask the broker), true when it did
+ * (the link is up, or the connection failed). */
+bool xpc_service_checkin_locked(xpc_connection_t c);
 
 /* ---- named.c ---- */
 
@@ -483,13 +502,5 @@ void named_broker_path(bool privileged, char *buf, size_t size, bool *ret_system
 /* A connected link to a trusted broker at @path (root, or this user unless
  * @system), or -errno with @why set. */
 int named_connect_broker(const char *path, bool system, char *why, size_t why_size);
-
-/* ---- xpc-service.c ---- */
-
-/* xpc_connection_create(NAME, q), and its check-in with the application's
- * bundled service NAME (docs/bundled-services.md).  Locked; false when the
- * program bundles no such service (ask the broker). */
-xpc_connection_t conn_create_xpc_service(const char *name, dispatch_queue_t targetq);
-bool conn_xpc_service_checkin_locked(xpc_connection_t c);
 
 #endif

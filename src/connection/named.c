@@ -18,6 +18,7 @@
 #include "connection/internal.h"
 #include "bundle/bundle.h"
 #include "dispatch/internal.h"
+#include "transport/unix/unix.h"
 
 #include <Block.h>
 #include <errno.h>
@@ -27,9 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include "shared/xpcd-protocol.h"
 
@@ -80,44 +79,23 @@ static void service_untrusted(char *why, size_t size, const char *path, const ch
 
 /* The process behind a broker link must be trusted as its socket was
  * (a socket file can be replaced between the stat and the connect). */
-static int service_check_broker_peer(int fd, const char *path, bool system, char *why, size_t why_size)
-{
-	struct ucred uc;
-	socklen_t len = sizeof(uc);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0 || len != sizeof(uc)) {
-		snprintf(why, why_size, "no broker at %s: no credentials", path);
-		return -EPERM;
-	}
-	if (!service_broker_trusted(uc.uid, system)) {
-		service_untrusted(why, why_size, path, "runs as", uc.uid, system);
-		return -EPERM;
-	}
-	return 0;
-}
-
 int named_connect_broker(const char *path, bool system, char *why, size_t why_size)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd, r;
+	TransportCreds peer;
+	int fd = unix_link_connect(path, &peer);
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
+	if (fd == -ENAMETOOLONG)
 		snprintf(why, why_size, "no broker at %s: path too long", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-		snprintf(why, why_size, "no broker at %s: %s", path, strerror(e));
-		if (fd >= 0)
-			close(fd);
-		return -e;
-	}
-	r = service_check_broker_peer(fd, path, system, why, why_size);
-	if (r < 0) {
+	else if (fd == -ENODATA)
+		snprintf(why, why_size, "no broker at %s: no credentials", path);
+	else if (fd < 0)
+		snprintf(why, why_size, "no broker at %s: %s", path, strerror(-fd));
+	if (fd < 0)
+		return fd == -ENODATA ? -EPERM : fd;
+	if (!service_broker_trusted(peer.uid, system)) {
+		service_untrusted(why, why_size, path, "runs as", peer.uid, system);
 		close(fd);
-		return r;
+		return -EPERM;
 	}
 	return fd;
 }
@@ -286,7 +264,7 @@ static int service_checkin_locked(xpc_connection_t c, bool report_gone)
 	ConnError e;
 
 	conn_set(c, CONN_F_CONNECTING, false);
-	e = checkin_make(c->send_w, true, &c->fd);
+	e = checkin_make(c->send_w, true, &c->link.fd);
 	if (conn_error_is_limit(e)) { /* reported by its name, not as a closed channel */
 		conn_fail_locked(c, e, NULL);
 		return 0;
@@ -440,7 +418,7 @@ static void named_lookup_start_locked(xpc_connection_t c)
 	int w, r;
 
 	conn_set(c, CONN_F_CONNECTING, true);
-	if ((c->role & CONN_ROLE_XPC_SERVICE) && conn_xpc_service_checkin_locked(c))
+	if ((c->role & CONN_ROLE_XPC_SERVICE) && xpc_service_checkin_locked(c))
 		return;
 	service_broker_id(c->role & CONN_ROLE_PRIVILEGED, &id);
 	if (id.valid && !service_broker_trusted(id.owner, id.system)) {
@@ -449,7 +427,7 @@ static void named_lookup_start_locked(xpc_connection_t c)
 		conn_fail_locked(c, CONN_E_BROKER, text);
 		return;
 	}
-	r = service_cache_checkin(&id, name, &c->fd, &w, &e);
+	r = service_cache_checkin(&id, name, &c->link.fd, &w, &e);
 	if (r == 1) {
 		conn_link_up_locked(c);
 		return;
@@ -506,7 +484,7 @@ static void named_listener_start_locked(xpc_connection_t c)
 		return;
 	}
 	transport_setup_socket(fd);
-	c->fd = fd;
+	c->link.fd = fd;
 	conn_link_up_locked(c);
 }
 
@@ -532,10 +510,17 @@ xpc_connection_t xpc_connection_create_mach_service(const char *name, dispatch_q
 	return c;
 }
 
-/* A name makes a named connection; none, an anonymous listener. */
+/* A name makes a named connection, to the service of that name bundled
+ * with the application if there is one (xpc-service.c), else the broker's;
+ * no name, an anonymous listener. */
 xpc_connection_t xpc_connection_create(const char *name, dispatch_queue_t targetq)
 {
-	if (name)
-		return conn_create_xpc_service(name, targetq);
-	return create_anonymous_listener(targetq);
+	xpc_connection_t c;
+
+	if (!name)
+		return create_anonymous_listener(targetq);
+	c = xpc_connection_create_mach_service(name, targetq, 0);
+	if (c)
+		c->role |= CONN_ROLE_XPC_SERVICE;
+	return c;
 }

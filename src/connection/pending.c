@@ -15,6 +15,7 @@
  */
 #include "connection/internal.h"
 #include "dispatch/dqueue.h"
+#include "shared/assert.h"
 
 #include <Block.h>
 #include <stdlib.h>
@@ -78,6 +79,7 @@ void pending_add_locked(xpc_connection_t c, Pending *p, uint64_t id)
 {
 	PendingList *l = &c->pending;
 
+	xpc_assert(!l->tail || l->tail->id < id); /* oldest first */
 	p->id = id;
 	p->next = NULL;
 	if (l->tail)
@@ -102,6 +104,7 @@ Pending *pending_take_locked(xpc_connection_t c, uint64_t id)
 			l->head = p->next;
 		if (l->tail == p)
 			l->tail = prev;
+		xpc_assert(l->n > 0);
 		l->n--;
 		return p;
 	}

@@ -53,7 +53,7 @@ static Charge *receive_account(xpc_connection_t c)
 	if (c->kind == CONN_LISTENER)
 		return &receive_listener_no_body;
 	if (!c->rx.charge)
-		c->rx.charge = charge_new(transport_rx_account(), CONN_MAX_RX_HELD);
+		c->rx.charge = charge_new(frame_rx_account(), CONN_MAX_RX_HELD);
 	return c->rx.charge;
 }
 
@@ -137,7 +137,7 @@ void receive_dispose(xpc_connection_t c)
 {
 	charge_unref(c->rx.charge);
 	if (c->rx.frame)
-		transport_frame_drop_view(c->rx.frame);
+		frame_drop_view(c->rx.frame);
 	free(c->rx.frame);
 	pthread_mutex_destroy(&c->rx.lock);
 }
@@ -264,7 +264,7 @@ static ConnError receive_admit(xpc_connection_t c)
 
 	conn_lock(c);
 	e = c->state == CONN_INVALID ? CONN_E_CANCELLED
-				     : conn_requirement_check_locked(c, c->rx.why, sizeof(c->rx.why));
+				     : requirement_check_locked(c, c->rx.why, sizeof(c->rx.why));
 	if (e == CONN_OK) {
 		e = send_flush_locked(c, &progress);
 		c->tx.flush_wanted = progress == SEND_BLOCKED;
@@ -273,10 +273,10 @@ static ConnError receive_admit(xpc_connection_t c)
 	return e;
 }
 
-static ConnError receive_frame(xpc_connection_t c, int fd, TransportFrame *f, bool inline_ok, bool *ret_go)
+static ConnError receive_frame(xpc_connection_t c, TransportLink *l, TransportFrame *f, bool inline_ok, bool *ret_go)
 {
 	if (peer_record(c, f))
-		transport_stop_creds(fd); /* the kernel stops attaching them */
+		l->ops->stop_creds(l); /* the kernel stops attaching them */
 	if (c->requirement && !atomic_load(&c->requirement_met)) {
 		ConnError e = receive_admit(c);
 		if (e != CONN_OK)
@@ -300,9 +300,9 @@ static ConnError receive_frame(xpc_connection_t c, int fd, TransportFrame *f, bo
 	}
 }
 
-/* Reads and handles one frame from @fd (rx.lock held); @wait: block until
+/* Reads and handles one frame from @l (rx.lock held); @wait: block until
  * one comes.  *ret_got: what was read (RECEIVE_GOT: reading may go on). */
-static ConnError receive_read(xpc_connection_t c, int fd, bool inline_ok, bool wait, ReceiveGot *ret_got)
+static ConnError receive_read(xpc_connection_t c, TransportLink *l, bool inline_ok, bool wait, ReceiveGot *ret_got)
 {
 	TransportFrame *f = receive_frame_get(c);
 	ConnError e;
@@ -313,13 +313,13 @@ static ConnError receive_read(xpc_connection_t c, int fd, bool inline_ok, bool w
 	c->rx.why[0] = '\0';
 	if (!f)
 		return receive_fail(c, CONN_E_NO_MEMORY, NULL);
-	r = wait ? transport_recv_wait(fd, f) : transport_recv(fd, f);
+	r = l->ops->recv(l, f, wait);
 	if (r == -EAGAIN) {
 		receive_frame_put(c, f);
 		return CONN_OK;
 	}
 	if (r != 0) {
-		transport_frame_clear(f);
+		frame_clear(f);
 		receive_frame_put(c, f);
 		if (r == TRANSPORT_E_EOF || r == -ECONNRESET)
 			return receive_fail(c, CONN_E_PEER_EXITED, NULL);
@@ -327,28 +327,27 @@ static ConnError receive_read(xpc_connection_t c, int fd, bool inline_ok, bool w
 			return receive_fail(c, CONN_E_LINK_ERROR, NULL);
 		return receive_refused(c, r);
 	}
-	e = receive_frame(c, fd, f, inline_ok, &go);
-	transport_frame_clear(f);
+	e = receive_frame(c, l, f, inline_ok, &go);
+	frame_clear(f);
 	receive_frame_put(c, f);
 	*ret_got = go ? RECEIVE_GOT : RECEIVE_PAUSED;
 	return e;
 }
 
-int receive_link_fd(xpc_connection_t c, dispatch_source_t src)
+bool receive_link(xpc_connection_t c, dispatch_source_t src, TransportLink *ret)
 {
-	int fd;
+	bool ok;
 
 	conn_lock(c);
-	fd = c->fd;
-	if (fd < 0 || c->state != CONN_ACTIVE || !c->rsrc || c->rsrc != src)
-		fd = -1;
+	ok = c->link.fd >= 0 && c->state == CONN_ACTIVE && c->rsrc && c->rsrc == src;
+	*ret = c->link; /* (its descriptor stays open until src's cancel handler ran) */
 	conn_unlock(c);
-	return fd;
+	return ok;
 }
 
-ConnError receive_one_rxlocked(xpc_connection_t c, int fd, ReceiveGot *ret_got)
+ConnError receive_one_rxlocked(xpc_connection_t c, TransportLink *l, ReceiveGot *ret_got)
 {
-	return receive_read(c, fd, false, true, ret_got);
+	return receive_read(c, l, false, true, ret_got);
 }
 
 /*
@@ -375,21 +374,13 @@ ConnError receive_one_rxlocked(xpc_connection_t c, int fd, ReceiveGot *ret_got)
  */
 #define RECEIVE_LINGER_MAX 32
 
-static bool receive_poll(int fd)
-{
-	struct pollfd pfd = {fd, POLLIN, 0};
-	struct timespec ts = {0, CONN_LINGER_US * 1000};
-
-	return ppoll(&pfd, 1, &ts, NULL) == 1;
-}
-
-static bool receive_may_linger(xpc_connection_t c, int fd, bool *ret_timed)
+static bool receive_may_linger(xpc_connection_t c, TransportLink *l, bool *ret_timed)
 {
 	conn_lock(c);
 	bool ok = !c->rx.paused && c->suspend_count == 0 && c->sync.active == 0;
-	if (ok && c->rx.timeout_lazy && c->fd == fd) {
+	if (ok && c->rx.timeout_lazy && c->link.fd == l->fd) {
 		c->rx.timeout_lazy = false;
-		c->rx.timeout = transport_set_recv_timeout(fd, CONN_LINGER_US) == 0;
+		c->rx.timeout = l->ops->set_recv_timeout(l, CONN_LINGER_US) == 0;
 	}
 	*ret_timed = c->rx.timeout;
 	conn_unlock(c);
@@ -398,7 +389,7 @@ static bool receive_may_linger(xpc_connection_t c, int fd, bool *ret_timed)
 }
 
 /* Waits for the next frame and handles it. */
-static ConnError receive_linger(xpc_connection_t c, int fd, bool timed, ReceiveGot *ret_got)
+static ConnError receive_linger(xpc_connection_t c, TransportLink *l, bool timed, ReceiveGot *ret_got)
 {
 	ConnError e = CONN_OK;
 
@@ -406,11 +397,11 @@ static ConnError receive_linger(xpc_connection_t c, int fd, bool timed, ReceiveG
 	if (timed) {
 		if (!dpool_block_begin())
 			return CONN_OK; /* enough workers wait already: back to the source */
-		e = receive_read(c, fd, true, true, ret_got);
+		e = receive_read(c, l, true, true, ret_got);
 		dpool_block_end();
 	}
-	if (e == CONN_OK && *ret_got == RECEIVE_NONE && receive_poll(fd))
-		e = receive_read(c, fd, true, false, ret_got);
+	if (e == CONN_OK && *ret_got == RECEIVE_NONE && l->ops->wait_readable(l, CONN_LINGER_US))
+		e = receive_read(c, l, true, false, ret_got);
 	return e;
 }
 
@@ -432,21 +423,21 @@ ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src)
 	int lingered = 0;
 
 	for (int i = 0; i < 64 && got == RECEIVE_GOT && e == CONN_OK; i++) {
-		int fd = receive_link_fd(c, src);
+		TransportLink l;
 		bool timed;
-		if (fd < 0)
+		if (!receive_link(c, src, &l))
 			break;
 		if (answered) {
 			/* just answered a request: the next one is usually on its way */
-			if (lingered++ >= RECEIVE_LINGER_MAX || !receive_may_linger(c, fd, &timed))
+			if (lingered++ >= RECEIVE_LINGER_MAX || !receive_may_linger(c, &l, &timed))
 				break;
 			c->rx.answered = false;
-			e = receive_linger(c, fd, timed, &got);
+			e = receive_linger(c, &l, timed, &got);
 		} else {
 			if (receive_stopped(c))
 				break;
 			c->rx.answered = false;
-			e = receive_read(c, fd, true, false, &got);
+			e = receive_read(c, &l, true, false, &got);
 		}
 		answered = c->rx.answered;
 	}

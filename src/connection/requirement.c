@@ -10,7 +10,7 @@
  * "unsupported": an Apple code-signing form no Linux peer can satisfy).
  * A connection holds at most one, set before activation; a listener hands
  * its own to every peer it accepts.  receive.c calls
- * conn_requirement_check_locked() for every frame until one check passed
+ * requirement_check_locked() for every frame until one check passed
  * (connection.c, at activation, when the peer is known from its socket),
  * and the caller fails the connection when it is not met.  The check uses
  * only what the kernel vouches for, the link's credentials (SO_PEERCRED,
@@ -36,7 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,7 +66,7 @@ typedef struct ReqPeer {
 	uid_t uid;
 	gid_t gid;
 	int pidfd;      /* -1: none */
-	int sock;       /* the link */
+	TransportLink link; /* a copy of the link */
 	bool by_socket; /* the peer made the link: SO_PEERSEC names it */
 } ReqPeer;
 
@@ -250,17 +249,14 @@ static bool req_check_exe(xpc_peer_requirement_t r, const ReqPeer *p, char *why)
  * /proc/PID/attr/current otherwise.  Return: its length, or -1. */
 static ssize_t req_lsm_label(const ReqPeer *p, char *buf, size_t size, char *why)
 {
-	socklen_t len = (socklen_t)(size - 1);
 	ssize_t n;
 
 	if (p->by_socket) {
-		if (getsockopt(p->sock, SOL_SOCKET, SO_PEERSEC, buf, &len) < 0) {
-			snprintf(why, REQ_WHY_SIZE, "no lsm label (SO_PEERSEC: %s)",
-				 strerror(errno));
+		n = p->link.ops->peer_label((TransportLink *)&p->link, buf, size);
+		if (n < 0) {
+			snprintf(why, REQ_WHY_SIZE, "no lsm label (SO_PEERSEC: %s)", strerror((int)-n));
 			return -1;
 		}
-		n = len;
-		buf[n] = 0;
 	} else {
 		int dfd = req_proc_open(p, why);
 		if (dfd < 0)
@@ -295,7 +291,7 @@ static bool req_check_lsm(xpc_peer_requirement_t r, const ReqPeer *p, char *why)
  * slice ("/system.slice/foo.service/x" -> "foo.service"), as systemd's
  * cg_path_get_unit() reads it.  Writes it into @unit; false if none.
  */
-bool conn_requirement_cgroup_unit(const char *path, char *unit, size_t size)
+bool requirement_cgroup_unit(const char *path, char *unit, size_t size)
 {
 	while (*path == '/')
 		path++;
@@ -338,7 +334,7 @@ static bool req_check_unit(xpc_peer_requirement_t r, const ReqPeer *p, char *why
 	ssize_t n = req_read_at(dfd, "cgroup", cgroup, sizeof(cgroup));
 	close(dfd);
 	path = n > 0 ? req_cgroup_path(cgroup) : NULL;
-	if (!path || !conn_requirement_cgroup_unit(path, unit, sizeof(unit))) {
+	if (!path || !requirement_cgroup_unit(path, unit, sizeof(unit))) {
 		snprintf(why, REQ_WHY_SIZE, "peer in no systemd unit, not in %s", r->text);
 		return false;
 	}
@@ -388,12 +384,12 @@ static void req_peer_locked(xpc_connection_t c, ReqPeer *p)
 	p->pid = c->peer.pid;
 	p->uid = c->peer.uid;
 	p->gid = c->peer.gid;
-	p->sock = c->fd;
+	p->link = c->link;
 	p->by_socket = c->peer.flags & PEER_F_BY_SOCKET;
 	p->pidfd = p->known ? peer_pidfd_locked(c) : -1;
 }
 
-ConnError conn_requirement_check_locked(xpc_connection_t c, char *why, size_t size)
+ConnError requirement_check_locked(xpc_connection_t c, char *why, size_t size)
 {
 	char detail[REQ_WHY_SIZE];
 	ReqPeer p;
@@ -409,7 +405,7 @@ ConnError conn_requirement_check_locked(xpc_connection_t c, char *why, size_t si
 	return CONN_E_REQUIREMENT;
 }
 
-void conn_requirement_inherit(xpc_connection_t listener, xpc_connection_t peer)
+void requirement_inherit(xpc_connection_t listener, xpc_connection_t peer)
 {
 	xpc_peer_requirement_t r;
 
@@ -568,7 +564,7 @@ bool xpc_peer_requirement_match_received_message(xpc_peer_requirement_t r, xpc_o
 	if (!c)
 		return false;
 	conn_lock(c);
-	if (c->state != CONN_INVALID && c->fd >= 0) {
+	if (c->state != CONN_INVALID && c->link.fd >= 0) {
 		req_peer_locked(c, &p);
 		ok = req_check(r, &p, why);
 	}

@@ -28,13 +28,14 @@
  */
 #include "connection/internal.h"
 #include "dispatch/dqueue.h"
+#include "shared/assert.h"
+#include "shared/clock.h"
 
 #include <Block.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 struct OutItem {
@@ -69,14 +70,6 @@ struct OutItem {
 #define SEND_COALESCE_NS 10000
 #define SEND_COALESCE_AFTER 8
 #define SEND_FLUSH_BYTES (FRAME_MAX_INLINE / 2)
-
-static uint64_t send_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* True for a send error that means the link is gone (the reader will see
  * its end), false for one that only this frame failed. */
@@ -114,6 +107,7 @@ static OutItem *out_pop_locked(xpc_connection_t c)
 {
 	OutItem *o = c->tx.head;
 
+	xpc_assert(o && c->tx.unsent >= sizeof(*o) + o->body_len && c->tx.unsent_fds >= o->n_fds);
 	c->tx.head = o->next;
 	if (!c->tx.head)
 		c->tx.tail = NULL;
@@ -214,7 +208,7 @@ static int send_batch_locked(xpc_connection_t c, ConnError *ret_error)
 			memcpy(buf + off + FRAME_HEADER_SIZE, o->body.data, o->body.len);
 		off += FRAME_HEADER_SIZE + o->body.len;
 	}
-	r = transport_send(c->fd, &bh, buf, total, NULL, 0);
+	r = c->link.ops->send(&c->link, &bh, &(struct iovec){buf, total}, 1, total, NULL, 0, -1);
 	free(buf);
 	if (r == -EAGAIN)
 		return -EAGAIN;
@@ -241,7 +235,7 @@ static int send_head_locked(xpc_connection_t c, ConnError *ret_error)
 {
 	OutItem *o = c->tx.head;
 	struct iovec iov = {o->body.data, o->body.len};
-	int r = transport_sendv(c->fd, &o->hdr, &iov, 1, o->body_len, o->fds, o->n_fds, o->ool_fd);
+	int r = c->link.ops->send(&c->link, &o->hdr, &iov, 1, o->body_len, o->fds, o->n_fds, o->ool_fd);
 
 	if (r == -EAGAIN)
 		return -EAGAIN;
@@ -334,7 +328,7 @@ static bool send_coalesce_locked(xpc_connection_t c, const SendJob *j)
 	}
 	if (c->tx.head)
 		return true; /* behind others anyway */
-	uint64_t now = send_now_ns();
+	uint64_t now = clock_monotonic_ns();
 	if (now - c->tx.last_send_ns < SEND_COALESCE_NS)
 		c->tx.rapid_sends++;
 	else
@@ -345,9 +339,10 @@ static bool send_coalesce_locked(xpc_connection_t c, const SendJob *j)
 
 /*
  * Encodes @msg with large data by reference; a body too large for one
- * packet goes into the link's stage, or if that is busy into a fresh sealed
- * memfd, here, outside the lock (one copy, straight from the data objects).
- * Fills j->iov (inline) or j->ool (and FRAME_F_STAGED).
+ * packet goes out of line through the transport (the unix one: into the
+ * link's stage, or if that is busy into a fresh sealed memfd), here,
+ * outside the lock (one copy, straight from the data objects).  Fills
+ * j->iov (inline) or j->ool (and the flags the frame must carry).
  * Return: 0 or a negative errno (the wire layer's refusals are -EINVAL).
  */
 static int send_encode(xpc_connection_t c, xpc_object_t msg, SendJob *j)
@@ -374,11 +369,7 @@ static int send_encode(xpc_connection_t c, xpc_object_t msg, SendJob *j)
 	if (!all)
 		return -ENOMEM;
 	n = wire_buffer_iov(body, all, max);
-	j->ool = transport_stage_write(&c->tx.stage, all, n, len);
-	if (j->ool >= 0)
-		j->hdr.flags |= FRAME_F_STAGED;
-	else
-		j->ool = transport_make_ool(all, n, len);
+	j->ool = c->link.ops->body(&c->link, all, n, len, &j->hdr.flags);
 	if (all != j->iov)
 		free(all);
 	j->n_iov = 0;
@@ -432,12 +423,12 @@ void send_job_assign_locked(xpc_connection_t c, SendJob *j, Pending *p)
 /* Straight to the socket.  Return: as send_enqueue_locked. */
 static int send_direct_locked(xpc_connection_t c, SendJob *j)
 {
-	int r = transport_sendv(c->fd, &j->hdr, j->iov, j->n_iov, j->body.len + j->body.ref_bytes, j->fds.fds,
-				j->fds.n, j->ool);
+	int r = c->link.ops->send(&c->link, &j->hdr, j->iov, j->n_iov, j->body.len + j->body.ref_bytes, j->fds.fds,
+				  j->fds.n, j->ool);
 
 	if (r == 0 && trace_enabled())
 		trace_frame("send", &j->hdr, j->msg, NULL);
-	c->tx.last_send_ns = send_now_ns();
+	c->tx.last_send_ns = clock_monotonic_ns();
 	if (r == -EAGAIN) {
 		r = send_enqueue_locked(c, j);
 		j->progress = SEND_BLOCKED;

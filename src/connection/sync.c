@@ -21,22 +21,14 @@
  */
 #include "connection/internal.h"
 #include "dispatch/dqueue.h"
+#include "shared/assert.h"
+#include "shared/clock.h"
 
-#include <poll.h>
 #include <stddef.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #define SYNC_LAZY_RESUME_NS 1000000
-
-static uint64_t sync_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void sync_lazy_resume(void *ctx);
 
@@ -58,7 +50,7 @@ static void sync_lazy_arm_locked(xpc_connection_t c, uint64_t delay_ns)
 	c->sync.timer.fire = sync_lazy_fire;
 	/* with leeway: the lazy timers of connections made one after the
 	 * other share one arming of the manager's timerfd */
-	manager_timer_arm(&c->sync.timer, sync_now_ns() + delay_ns, 0, SYNC_LAZY_RESUME_NS / 2);
+	manager_timer_arm(&c->sync.timer, clock_monotonic_ns() + delay_ns, 0, SYNC_LAZY_RESUME_NS / 2);
 }
 
 /* Under the lock, with another reference on @c held (the link's source or
@@ -103,7 +95,7 @@ void sync_release_locked(xpc_connection_t c, bool force_idle)
 		return;
 	if (!force_idle && c->rsrc == s) {
 		/* still the live link: resume once no sync call came for a while */
-		c->sync.last_ns = sync_now_ns();
+		c->sync.last_ns = clock_monotonic_ns();
 		if (c->sync.timer_armed)
 			return;
 		c->sync.timer_armed = true;
@@ -122,7 +114,7 @@ static void sync_lazy_resume(void *ctx)
 
 	conn_lock(c);
 	c->sync.timer_armed = false;
-	idle = sync_now_ns() - c->sync.last_ns;
+	idle = clock_monotonic_ns() - c->sync.last_ns;
 	if (c->sync.src && c->sync.active == 0 && (idle >= SYNC_LAZY_RESUME_NS || c->rsrc != c->sync.src)) {
 		sync_release_locked(c, true);
 	} else if (c->sync.src && c->sync.active == 0) {
@@ -175,6 +167,7 @@ dispatch_source_t sync_take_locked(xpc_connection_t c)
 void sync_done(xpc_connection_t c)
 {
 	conn_lock(c);
+	xpc_assert(c->sync.active > 0);
 	c->sync.active--;
 	sync_release_locked(c, true); /* resumed now: no timer */
 	conn_unlock(c);
@@ -210,19 +203,17 @@ dispatch_source_t sync_wait_link(xpc_connection_t c, Pending *p)
 ConnError sync_read_rxlocked(xpc_connection_t c, dispatch_source_t src, Pending *p)
 {
 	while (!atomic_load(&p->done)) {
+		TransportLink l;
 		ReceiveGot got;
-		int fd = receive_link_fd(c, src);
-		if (fd < 0)
+		if (!receive_link(c, src, &l))
 			break;
-		ConnError e = receive_one_rxlocked(c, fd, &got);
+		ConnError e = receive_one_rxlocked(c, &l, &got);
 		if (e != CONN_OK)
 			return e;
 		if (got == RECEIVE_PAUSED)
 			break;
-		if (got == RECEIVE_NONE && !atomic_load(&p->done)) {
-			struct pollfd pfd = {fd, POLLIN, 0};
-			poll(&pfd, 1, 1000);
-		}
+		if (got == RECEIVE_NONE && !atomic_load(&p->done))
+			l.ops->wait_readable(&l, 1000000);
 	}
 	return CONN_OK;
 }

@@ -18,15 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-xpc_connection_t conn_create_xpc_service(const char *name, dispatch_queue_t targetq)
-{
-	xpc_connection_t c = xpc_connection_create_mach_service(name, targetq, 0);
-
-	if (c)
-		c->role |= CONN_ROLE_XPC_SERVICE;
-	return c;
-}
-
 /* Checks in over a fresh W of the instance (locked).  Return: 0 up, 1 the
  * channel is closed (the instance is gone), 2 no such bundled service, or
  * -1 failed and reported. */
@@ -47,8 +38,8 @@ static int xpc_service_try_locked(xpc_connection_t c, const char *name)
 		close(c->send_w);
 	c->send_w = w;
 	conn_set(c, CONN_F_CONNECTING, false);
-	e = checkin_make(w, true, &c->fd);
-	if (conn_error_is_limit(e)) { /* reported by its name */
+	e = checkin_make(w, true, &c->link.fd);
+	if (conn_error_is_limit(e)) {
 		conn_fail_locked(c, e, NULL);
 		return -1;
 	}
@@ -58,10 +49,10 @@ static int xpc_service_try_locked(xpc_connection_t c, const char *name)
 		return 1;
 	}
 	conn_link_up_locked(c);
-	return 0;
+	return c->state == CONN_INVALID ? -1 : 0;
 }
 
-bool conn_xpc_service_checkin_locked(xpc_connection_t c)
+bool xpc_service_checkin_locked(xpc_connection_t c)
 {
 	const char *name = c->name ? c->name : "";
 	int r = xpc_service_try_locked(c, name);

@@ -13,7 +13,7 @@
 
 #include "connection/connection.h"
 #include "dispatch/internal.h"
-#include "transport/transport.h"
+#include "transport/unix/unix.h"
 #include "wire/wire.h"
 
 xpc_connection_t _xpc_linux_connection_create_from_socket(int fd, dispatch_queue_t q)

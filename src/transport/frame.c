@@ -1,5 +1,10 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * frame.c - validation of frame headers (see frame.h).
+ * frame.c - the frame, whatever transport carries it (frame.h): validation
+ * of a received header against the packet it came in and of the frames
+ * inside a BATCH (pure: no system calls, so it can be fuzzed), and a
+ * received frame's buffers and the account its out-of-line body is
+ * charged to (transport.h).
  *
  * Invariant: a header accepted here is consistent with the packet it came
  * in: inline bodies have exactly body_len bytes after the header, out-of-line
@@ -8,9 +13,11 @@
  * inline body of inner frames (frame_next_in_batch checks each of those as
  * a packet of its own without descriptors).
  */
-#include "transport/frame.h"
+#include "transport/transport.h"
 
-#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 
 static int frame_check_kind(const FrameHeader *h, size_t len, size_t n_fds)
@@ -124,4 +131,47 @@ const char *frame_kind_name(unsigned kind)
 	default:
 		return "?";
 	}
+}
+
+/*
+ * Received out-of-line bodies are charged, byte for byte, to the frame's
+ * account (a link's, under the process's) from the moment the receiver
+ * allocates the copy until the last object holding it is gone: a body of
+ * holes costs its sender nothing, the receiver its whole length.
+ */
+static Charge transport_rx_total = CHARGE_ROOT(TRANSPORT_RX_PROCESS_MAX);
+static pthread_once_t transport_rx_once = PTHREAD_ONCE_INIT;
+
+static void transport_rx_init(void)
+{
+	const char *e = secure_getenv("XPC_RECEIVE_MEMORY_MAX");
+	char *end = NULL;
+	unsigned long long v = e && *e ? strtoull(e, &end, 10) : 0;
+
+	if (end && *end == '\0' && v > 0)
+		transport_rx_total.max = (size_t)v;
+}
+
+Charge *frame_rx_account(void)
+{
+	pthread_once(&transport_rx_once, transport_rx_init);
+	return &transport_rx_total;
+}
+
+void frame_clear(TransportFrame *f)
+{
+	for (size_t i = 0; i < f->n_fds; i++)
+		if (f->fds[i] >= 0)
+			close(f->fds[i]);
+	f->n_fds = 0;
+	object_buffer_release(f->ool);
+	f->ool = NULL;
+	f->body = NULL;
+}
+
+void frame_drop_view(TransportFrame *f)
+{
+	if (f->view.map)
+		munmap((void *)f->view.map, f->view.size);
+	f->view.map = NULL;
 }

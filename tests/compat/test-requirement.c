@@ -324,12 +324,12 @@ static void scenario_unit(void)
 	REQUIRE(req);
 	expect_fail(req, peer_path, AS_SELF, "systemd unit");
 	xpc_release(req);
-	CHECK(conn_requirement_cgroup_unit("/system.slice/foo.service/sub", unit, sizeof(unit)) &&
+	CHECK(requirement_cgroup_unit("/system.slice/foo.service/sub", unit, sizeof(unit)) &&
 	      !strcmp(unit, "foo.service"));
-	CHECK(conn_requirement_cgroup_unit("/user.slice/user-0.slice/session-4.scope\n", unit, sizeof(unit)) &&
+	CHECK(requirement_cgroup_unit("/user.slice/user-0.slice/session-4.scope\n", unit, sizeof(unit)) &&
 	      !strcmp(unit, "session-4.scope"));
-	CHECK(!conn_requirement_cgroup_unit("/", unit, sizeof(unit)));
-	CHECK(!conn_requirement_cgroup_unit("/init", unit, sizeof(unit)));
+	CHECK(!requirement_cgroup_unit("/", unit, sizeof(unit)));
+	CHECK(!requirement_cgroup_unit("/init", unit, sizeof(unit)));
 	CHECK(!xpc_linux_peer_requirement_create_systemd_unit("a/b.service"));
 	/* ours, inherited by the peer, if we run in a unit */
 	FILE *f = fopen("/proc/self/cgroup", "re");
@@ -338,7 +338,7 @@ static void scenario_unit(void)
 		fclose(f);
 	cg[n] = 0;
 	const char *p = strstr(cg, "0::/");
-	if (p && conn_requirement_cgroup_unit(p + 3, unit, sizeof(unit))) {
+	if (p && requirement_cgroup_unit(p + 3, unit, sizeof(unit))) {
 		req = xpc_linux_peer_requirement_create_systemd_unit(unit);
 		expect_pass(req, peer_path, AS_SELF);
 		xpc_release(req);

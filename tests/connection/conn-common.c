@@ -5,7 +5,7 @@
 #include "conn-common.h"
 #include "harness.h"
 #include "object/object.h"
-#include "transport/transport.h"
+#include "transport/unix/unix.h"
 
 #include <stdlib.h>
 #include <string.h>

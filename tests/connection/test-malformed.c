@@ -13,7 +13,7 @@
 #include "conn-common.h"
 #include "harness.h"
 #include "object/object.h"
-#include "transport/transport.h"
+#include "transport/unix/unix.h"
 #include "wire/wire.h"
 
 #include <errno.h>
@@ -202,7 +202,7 @@ static void last_words(bool raw)
 	} else {
 		CHECK_EQ_INT(transport_recv(sv[0], f), 0);
 		CHECK_EQ_INT(f->hdr.kind, FRAME_HELLO);
-		transport_frame_clear(f);
+		frame_clear(f);
 		CHECK_EQ_INT(transport_recv(sv[0], f), TRANSPORT_E_EOF);
 	}
 	close(sv[0]);

@@ -22,7 +22,7 @@
 #include "conn-common.h"
 #include "harness.h"
 #include "object/object.h"
-#include "transport/transport.h"
+#include "transport/unix/unix.h"
 #include "wire/wire.h"
 
 #include <errno.h>

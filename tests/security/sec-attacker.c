@@ -41,7 +41,7 @@
 
 #include "connection/connection.h"
 #include "connection/internal.h"
-#include "transport/transport.h"
+#include "transport/unix/unix.h"
 #include "wire/wire.h"
 #include "harness.h"
 
@@ -227,7 +227,7 @@ static int do_ool(const char *name, int links, size_t mib)
 				break;
 			int r = transport_recv(fd[i], &f);
 			bool reply = r == 0 && f.hdr.kind == FRAME_REPLY;
-			transport_frame_clear(&f);
+			frame_clear(&f);
 			if (reply || (r != 0 && r != -EAGAIN)) {
 				answered += reply;
 				ended += !reply;

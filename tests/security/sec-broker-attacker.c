@@ -39,7 +39,7 @@
 #include <xpc/xpc.h>
 
 #include "connection/connection.h"
-#include "transport/transport.h"
+#include "transport/unix/unix.h"
 #include "wire/wire.h"
 #include "shared/xpcd-protocol.h"
 

@@ -28,7 +28,7 @@
 
 #include "connection/connection.h"
 #include "object/object.h"
-#include "transport/transport.h"
+#include "transport/unix/unix.h"
 #include "wire/wire.h"
 
 int sec_raw_endpoint(const char *sock, const char *name);
@@ -142,7 +142,7 @@ static int forge(const char *own, const char *target)
 		printf("refused\n");
 		return 0;
 	}
-	transport_frame_clear(&f);
+	frame_clear(&f);
 	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
 	WireBuffer body = {0};
 	WireFds fds = {0};
@@ -163,7 +163,7 @@ static int forge(const char *own, const char *target)
 			       secret ? secret : "none");
 			return 0;
 		}
-		transport_frame_clear(&f);
+		frame_clear(&f);
 	}
 	printf("hello but no answer\n");
 	return 0;

@@ -39,7 +39,7 @@
 
 #include "connection/internal.h"
 #include "sec-common.h"
-#include "transport/transport.h"
+#include "transport/unix/unix.h"
 #include "wire/wire.h"
 
 static void send_fds(int w, const void *p, size_t len, const int *fds, size_t n)
@@ -212,7 +212,7 @@ static int flood_child(int s)
 			req = f.hdr.id;
 		else if (r != 0 && r != -EAGAIN)
 			return 5;
-		transport_frame_clear(&f);
+		frame_clear(&f);
 	}
 	for (int i = 0; i <= FLOOD_MSGS; i++) {
 		FrameHeader h = {.kind = FRAME_MESSAGE, .id = (uint64_t)i + 1};

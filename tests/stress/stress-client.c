@@ -50,7 +50,7 @@
 #include "connection/connection.h"
 #include "connection/internal.h"
 #include "object/object.h"
-#include "transport/transport.h"
+#include "transport/unix/unix.h"
 #include "wire/wire.h"
 #include "shared/xpcd-protocol.h"
 

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * stage.c - a link's reusable out-of-line buffer (transport.h,
+ * stage.c - a link's reusable out-of-line buffer (unix.h,
  * TransportStage; docs/transport.md, "Staging").
  *
  * A sealed memfd cannot be written again, so every large message used to
@@ -23,7 +24,7 @@
  * further bodies use fresh sealed memfds as before).  A link keeps its stage
  * until it ends.
  */
-#include "transport/transport.h"
+#include "transport/unix/unix.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -152,7 +153,7 @@ static int stage_fill(TransportStage *st, const struct iovec *iov, size_t n, siz
 	return fd;
 }
 
-int transport_stage_write(TransportStage *_Atomic *slot, const struct iovec *iov, size_t n, size_t len)
+int stage_write(TransportStage *_Atomic *slot, const struct iovec *iov, size_t n, size_t len)
 {
 	TransportStage *st, *busy = STAGE_BUSY;
 	int fd;
@@ -170,7 +171,7 @@ int transport_stage_write(TransportStage *_Atomic *slot, const struct iovec *iov
 	return fd;
 }
 
-void transport_stage_drop(TransportStage *_Atomic *slot)
+void stage_drop(TransportStage *_Atomic *slot)
 {
 	TransportStage *st = atomic_exchange(slot, NULL);
 

@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * transport.c - sendmsg/recvmsg of frames (see transport.h).
+ * seqpacket.c - sendmsg/recvmsg of frames over an AF_UNIX SOCK_SEQPACKET
+ * socket (unix.h), and the frames' buffers (transport.h).
  *
  * Out-of-line bodies: the sender writes the body into a fresh memfd
  * (MFD_CLOEXEC | MFD_ALLOW_SEALING) straight from its pieces (large data is
@@ -20,7 +22,7 @@
  * if the kernel's SO_PEERCRED of it (its maker) says the same.  An empty
  * packet is a bad frame, not the end of the link (only POLLRDHUP is).
  */
-#include "transport/transport.h"
+#include "transport/unix/unix.h"
 #include "shared/charge.h"
 
 #include <errno.h>
@@ -359,12 +361,6 @@ static int transport_check_ool(int memfd, const FrameHeader *h, struct stat *st)
 	return 0;
 }
 
-void transport_frame_drop_view(TransportFrame *f)
-{
-	if (f->view.map)
-		munmap((void *)f->view.map, f->view.size);
-	f->view.map = NULL;
-}
 
 /* A stage is never larger than this (stage.c rounds to 2 MiB). */
 #define TRANSPORT_VIEW_MAX (TRANSPORT_STAGE_HDR + TRANSPORT_STAGE_MAX + (2u << 20))
@@ -388,7 +384,7 @@ static const uint8_t *transport_view(TransportFrame *f, int memfd, const struct 
 	if (f->view.map && f->view.dev == st->st_dev && f->view.ino == st->st_ino &&
 	    f->view.size == (size_t)st->st_size)
 		return f->view.map;
-	transport_frame_drop_view(f);
+	frame_drop_view(f);
 	p = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_SHARED, memfd, 0);
 	if (p == MAP_FAILED)
 		return NULL;
@@ -413,36 +409,12 @@ static int transport_copy_body(TransportFrame *f, int memfd, const struct stat *
 				   staged ? TRANSPORT_STAGE_HDR : 0);
 }
 
-/*
- * Received out-of-line bodies are charged, byte for byte, to the frame's
- * account (a link's, under the process's) from the moment the receiver
- * allocates the copy until the last object holding it is gone: a body of
- * holes costs its sender nothing, the receiver its whole length.
- */
-static Charge transport_rx_total = CHARGE_ROOT(TRANSPORT_RX_PROCESS_MAX);
-static pthread_once_t transport_rx_once = PTHREAD_ONCE_INIT;
-
-static void transport_rx_init(void)
-{
-	const char *e = secure_getenv("XPC_RECEIVE_MEMORY_MAX");
-	char *end = NULL;
-	unsigned long long v = e && *e ? strtoull(e, &end, 10) : 0;
-
-	if (end && *end == '\0' && v > 0)
-		transport_rx_total.max = (size_t)v;
-}
-
-Charge *transport_rx_account(void)
-{
-	pthread_once(&transport_rx_once, transport_rx_init);
-	return &transport_rx_total;
-}
 
 static int transport_take_body(TransportFrame *f)
 {
 	int memfd = f->fds[f->n_fds - 1];
 	bool staged = f->hdr.flags & FRAME_F_STAGED;
-	Charge *acct = f->charge ? f->charge : transport_rx_account();
+	Charge *acct = f->charge ? f->charge : frame_rx_account();
 	struct stat st;
 	int r = transport_check_ool(memfd, &f->hdr, &st);
 
@@ -544,13 +516,3 @@ int transport_recv_wait(int fd, TransportFrame *f)
 	return transport_recv_flags(fd, f, 0);
 }
 
-void transport_frame_clear(TransportFrame *f)
-{
-	for (size_t i = 0; i < f->n_fds; i++)
-		if (f->fds[i] >= 0)
-			close(f->fds[i]);
-	f->n_fds = 0;
-	object_buffer_release(f->ool);
-	f->ool = NULL;
-	f->body = NULL;
-}
