@@ -182,6 +182,12 @@ int transport_stop_creds(int fd);
 int transport_set_recv_timeout(int fd, long us);
 
 /* XPC_TRACE=1: one line per frame on stderr. */
+/* capture.c: XPC_CAPTURE=FILE, every frame as pcapng (docs/debugging.md).
+ * The header passed is the one sent (magic, lengths filled in). */
+bool transport_capture_enabled(void);
+void transport_capture_sent(int sock, const FrameHeader *hdr, const struct iovec *body, size_t n_body, int ool_fd);
+void transport_capture_received(int sock, const TransportFrame *f);
+
 bool transport_trace_enabled(void);
 void transport_trace(const char *dir, const FrameHeader *hdr, const char *desc);
 
