@@ -33,7 +33,10 @@
  * Which broker answers (docs/services.md, docs/security.md): $XPCD_SOCKET
  * when set; else, for XPC_CONNECTION_MACH_SERVICE_PRIVILEGED, the system
  * broker only; else the user's broker ($XDG_RUNTIME_DIR/xpcd/user.sock)
- * if it exists, the system broker otherwise.  The variables are read with
+ * if it exists, the system broker otherwise: a deliberate fallback, as
+ * launchd's per-user namespace sees the system's services; when the
+ * system broker does not answer either, the reason names both paths
+ * (service_fallback_note).  The variables are read with
  * secure_getenv: a set-uid or set-gid program ignores them and asks the
  * system broker.  @ret_system: set when the answer must come from root.
  */
@@ -92,6 +95,22 @@ static int service_check_broker_peer(int fd, const char *path, bool system, char
 	return 0;
 }
 
+/* After "no broker at /run/xpcd/system.sock: ...": the user broker that
+ * was looked for first, when there was one to look for and it is absent. */
+static void service_fallback_note(const char *path, char *why, size_t why_size)
+{
+	const char *env = secure_getenv("XPCD_SOCKET"), *rt = secure_getenv("XDG_RUNTIME_DIR");
+	char user[256];
+	size_t n = strlen(why);
+	struct stat st;
+
+	if (strcmp(path, SERVICE_SYSTEM_SOCKET) || (env && *env) || !rt || !*rt)
+		return;
+	snprintf(user, sizeof(user), "%s/xpcd/user.sock", rt);
+	if (stat(user, &st) < 0 && n < why_size)
+		snprintf(why + n, why_size - n, " (and no user broker at %s)", user);
+}
+
 int service_connect_broker(const char *path, bool system, char *why, size_t why_size)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -106,6 +125,7 @@ int service_connect_broker(const char *path, bool system, char *why, size_t why_
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 		snprintf(why, why_size, "no broker at %s: %s", path, strerror(e));
+		service_fallback_note(path, why, why_size);
 		if (fd >= 0)
 			close(fd);
 		return -e;
