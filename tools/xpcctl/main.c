@@ -208,30 +208,35 @@ static int run_remote(const Parsed *p)
 	return ctl_usage_error(NULL, "with --remote: list or send only");
 }
 
+static int run(Parsed *p)
+{
+	const CtlCommand *c;
+
+	if (p->version) {
+		printf("xpcctl %s\n", XPCCTL_VERSION);
+		return 0;
+	}
+	if (p->help || (p->argc && !strcmp(p->argv[0], "help")))
+		return run_help(p);
+	if (!p->argc)
+		return usage(stderr);
+	if (ctl.remote)
+		return run_remote(p);
+	c = ctl_command_find(p->argv[0]);
+	if (!c)
+		return ctl_usage_error(NULL, "%s: no such command", p->argv[0]);
+	return c->run(p->argc, p->argv);
+}
+
 int main(int argc, char **argv)
 {
 	Parsed p = {0};
-	const CtlCommand *c;
 	int r;
 
 	signal(SIGPIPE, SIG_IGN);
 	r = parse_globals(argc, argv, &p);
-	if (r)
-		return r;
-	if (p.version) {
-		printf("xpcctl %s\n", XPCCTL_VERSION);
-		return 0;
-	}
-	if (p.help || (p.argc && !strcmp(p.argv[0], "help")))
-		return run_help(&p);
-	if (!p.argc)
-		return usage(stderr);
-	if (ctl.remote)
-		return run_remote(&p);
-	c = ctl_command_find(p.argv[0]);
-	if (!c)
-		return ctl_usage_error(NULL, "%s: no such command", p.argv[0]);
-	r = c->run(p.argc, p.argv);
+	if (!r)
+		r = run(&p);
 	free(p.argv);
 	return r;
 }
