@@ -140,35 +140,119 @@ static void send_pick_broker(void)
 	}
 }
 
+/* send's options: --description, --timeout SECONDS (default 25, as
+ * busctl's), --no-reply (one-way: sent, nothing awaited). */
+typedef struct SendOptions {
+	bool description, no_reply;
+	double timeout;
+	const char *name, *json;
+} SendOptions;
+
+/* The reply to @msg on @c within @timeout seconds (+1), or NULL when none
+ * came in time. */
+static xpc_object_t send_with_timeout(xpc_connection_t c, xpc_object_t msg, double timeout)
+{
+	dispatch_semaphore_t done = dispatch_semaphore_create(0);
+	__block xpc_object_t reply = NULL;
+	xpc_object_t r;
+
+	xpc_connection_send_message_with_reply(c, msg, NULL, ^(xpc_object_t rep) {
+		reply = xpc_retain(rep);
+		dispatch_semaphore_signal(done);
+	});
+	if (dispatch_semaphore_wait(done, dispatch_time(DISPATCH_TIME_NOW, (int64_t)(timeout * 1e9))) != 0) {
+		xpc_connection_cancel(c); /* the handler still runs, with an error */
+		dispatch_semaphore_wait(done, DISPATCH_TIME_FOREVER);
+		xpc_release(reply);
+		reply = NULL;
+	}
+	r = reply;
+	dispatch_release(done);
+	return r;
+}
+
+/* A one-way message: returns once it has left (a barrier after it). */
+static int send_no_reply(xpc_connection_t c, xpc_object_t msg)
+{
+	dispatch_semaphore_t sent = dispatch_semaphore_create(0);
+
+	xpc_connection_send_message(c, msg);
+	xpc_connection_send_barrier(c, ^{
+		dispatch_semaphore_signal(sent);
+	});
+	dispatch_semaphore_wait(sent, DISPATCH_TIME_FOREVER);
+	dispatch_release(sent);
+	return 0;
+}
+
+/* send [--description] [--timeout SECONDS] [--no-reply] NAME JSON */
+static int parse_send(int argc, char **argv, SendOptions *o)
+{
+	char *end;
+	int i = 1;
+
+	o->timeout = 25;
+	for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
+		if (!strcmp(argv[i], "--description")) {
+			o->description = true;
+		} else if (!strcmp(argv[i], "--no-reply")) {
+			o->no_reply = true;
+		} else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+			o->timeout = strtod(argv[++i], &end);
+			if (*end || !(o->timeout > 0) || o->timeout > 86400)
+				return ctl_usage_error("send", "--timeout %s: seconds, more than 0, at most 86400", argv[i]);
+		} else {
+			return ctl_usage_error("send", "%s: unknown option", argv[i]);
+		}
+	}
+	if (argc - i != 2)
+		return ctl_usage_error("send", "send takes a NAME and a JSON object");
+	o->name = argv[i];
+	o->json = argv[i + 1];
+	return 0;
+}
+
+static xpc_object_t send_message(const char *json)
+{
+	char *err = NULL;
+	xpc_object_t msg = xpc_linux_create_from_json(json, &err);
+
+	if (msg && xpc_get_type(msg) == XPC_TYPE_DICTIONARY)
+		return msg;
+	fprintf(stderr, "xpcctl: the message must be a JSON object%s%s\n", err ? ": " : "", err ? err : "");
+	free(err);
+	if (msg)
+		xpc_release(msg);
+	return NULL;
+}
+
 int cmd_send(int argc, char **argv)
 {
-	bool description = argc == 4 && !strcmp(argv[1], "--description");
-	const char *name = argv[description ? 2 : 1], *json = argv[description ? 3 : 2];
-	char *err = NULL;
+	SendOptions o = {0};
 	xpc_object_t msg, reply;
 	xpc_connection_t c;
-	int r;
+	int r = parse_send(argc, argv, &o);
 
-	if (argc != 3 && !description)
-		return ctl_usage_error("send", "send takes a NAME and a JSON object");
-	msg = xpc_linux_create_from_json(json, &err);
-	if (!msg || xpc_get_type(msg) != XPC_TYPE_DICTIONARY) {
-		fprintf(stderr, "xpcctl: the message must be a JSON object%s%s\n", err ? ": " : "", err ? err : "");
-		free(err);
-		if (msg)
-			xpc_release(msg);
+	if (r)
+		return r;
+	if (!(msg = send_message(o.json)))
 		return EXIT_USAGE;
-	}
 	send_pick_broker();
-	if (!(c = send_connection(name))) {
+	if (!(c = send_connection(o.name))) {
 		xpc_release(msg);
 		return EXIT_UNREACHABLE;
 	}
 	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) { (void)ev; });
 	xpc_connection_resume(c);
-	reply = xpc_connection_send_message_with_reply_sync(c, msg);
-	r = send_print(c, name, reply, description);
-	xpc_release(reply);
+	if (o.no_reply) {
+		r = send_no_reply(c, msg);
+	} else if (!(reply = send_with_timeout(c, msg, o.timeout))) {
+		fprintf(stderr, "xpcctl: %s: no reply within %g s (--timeout)\n", o.name, o.timeout);
+		r = EXIT_UNREACHABLE;
+	} else {
+		r = send_print(c, o.name, reply, o.description);
+		xpc_release(reply);
+	}
 	xpc_release(msg);
 	xpc_connection_cancel(c);
 	xpc_release(c);
