@@ -19,6 +19,10 @@
 # writes OUT_DIR/results.md (the same table in markdown, for
 # docs/performance.md), results.txt (the raw lines) and rtt.png (round-trip latency against payload size, gnuplot);
 # bench/report-load.py adds the load table (load.md) and chart (load.png).
+# Then bench-remote (RemoteXPC over loopback against a raw TCP ping-pong and
+# a bare nghttp2 request/response, and large-payload throughput;
+# docs/remote.md) prints its own table, kept in OUT_DIR/remote.txt (RESULT
+# lines in OUT_DIR/remote-results.txt).
 # Last, bench/python-rtt.py (the Python bindings against a Python raw socket
 # and python3-dbus) prints its own table, also kept in OUT_DIR/python.txt.
 # Every daemon and job it started is killed and the temp dir removed on exit,
@@ -264,6 +268,13 @@ rm -f "$TMP/xpcd-10k.sock.pid"
 cp "$RES" "$OUT/results.txt"
 [ "${BENCH_ONLY_LOAD:-0}" = 0 ] && python3 "$(dirname "$0")/report.py" "$OUT"
 python3 "$(dirname "$0")/report-load.py" "$OUT"
+
+# ---- RemoteXPC over loopback (docs/remote.md) -------------------------------------------
+if [ "${BENCH_ONLY_LOAD:-0}" = 0 ] && [ -x "$B/bench-remote" ]; then
+	echo "bench: remote (RemoteXPC vs raw TCP vs bare nghttp2)" >&2
+	"$B/bench-remote" >"$OUT/remote-results.txt" 2>"$OUT/remote.txt" || { cat "$OUT/remote.txt" >&2; exit 1; }
+	sed -n '/^round trip/,$p' "$OUT/remote.txt"
+fi
 
 # ---- the Python bindings against Python baselines (docs/python.md) ---------------------
 # With the Debian python3 the module was built for (python3-dbus is there too).

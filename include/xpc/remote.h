@@ -9,8 +9,8 @@
  * xpc-remoted(8) serves chosen local services that way; these calls reach
  * such a host (or anything else speaking the framing).
  *
- * Sessions are cleartext, or inside TLS with a pre-shared key (the
- * _with_options calls).
+ * Sessions are cleartext, or inside TLS (the _with_options calls) with a
+ * pre-shared key or with certificates, mutually authenticated.
  *
  * Nothing here exists in Apple's headers; every name carries the prefix
  * xpc_linux_ so it cannot collide with a future Apple function.  The calls
@@ -71,11 +71,28 @@ XPC_EXPORT xpc_connection_t xpc_linux_remote_connection_create(const char *host,
  *   XPC_LINUX_REMOTE_TLS_PSK (data, 16..64 bytes): run the session inside
  *   TLS with that pre-shared key; the host (xpc-remoted --psk-file) must
  *   hold the same identity and key.  There are no certificates: each side
- *   proves it knows the key.  Without them the session is cleartext.
- * Other keys are refused (EINVAL), as are a missing or malformed half.
+ *   proves it knows the key.
+ * - XPC_LINUX_REMOTE_TLS_CONFIG (string): the absolute path of a TLS
+ *   configuration file, as xpc-remoted --tls takes (xpc-remoted(8)): a
+ *   "psk", or this client's "certificate" and "private-key" and the hosts
+ *   it accepts ("peer-sha256" fingerprints, or a "ca" and "peer-subject"
+ *   names).  A file that does not load is EINVAL.  Not with the PSK keys.
+ * Without any of them the session is cleartext.  Other keys are refused
+ * (EINVAL), as are a missing or malformed half.
  */
 #define XPC_LINUX_REMOTE_TLS_PSK_IDENTITY "TLSPSKIdentity"
 #define XPC_LINUX_REMOTE_TLS_PSK "TLSPSK"
+#define XPC_LINUX_REMOTE_TLS_CONFIG "TLSConfigFile"
+
+/*
+ * On the serving side: every message a remote peer sends reaches the local
+ * service (through xpc-remoted or an xpcd export) with this key set to the
+ * peer's address as accepted, "ADDR:PORT" ("[ADDR]:PORT" for IPv6); a value
+ * the peer put there itself is replaced.  Its presence tells a service the
+ * peer is remote (the connection's credentials are the xpc-remoted
+ * account's, never a remote user's).
+ */
+#define XPC_LINUX_REMOTE_PEER_ADDRESS_KEY "XPCRemotePeerAddress"
 
 XPC_LINUX_EXTENSION
 XPC_EXPORT xpc_object_t xpc_linux_remote_copy_services_with_options(const char *host, uint16_t port,

@@ -46,8 +46,10 @@ typedef void (^xpc_session_reply_handler_t)(xpc_object_t reply,
 /* "Session<NAME>(STATE)", malloc'd (free it); NULL for anything else. */
 XPC_EXPORT XPC_WARN_RESULT char *xpc_session_copy_description(xpc_session_t session);
 
-/* Bundled XPC services (an app's Contents/XPCServices) do not exist on
- * Linux: always NULL with a rich error naming that (can_retry false). */
+/* A session with the XPC service @name bundled with this program (an
+ * app's Contents/XPCServices, or PREFIX/lib/PROGRAM/XPCServices;
+ * docs/bundled-services.md), started as this process's private instance.
+ * +1, or NULL with a rich error (no such bundle, bundle refused). */
 XPC_EXPORT XPC_RETURNS_RETAINED XPC_WARN_RESULT xpc_session_t
 xpc_session_create_xpc_service(const char *name, dispatch_queue_t target_queue,
 			       xpc_session_create_flags_t flags, xpc_rich_error_t *error_out);

@@ -288,6 +288,15 @@ XPC_EXPORT XPC_NORETURN XPC_NONNULL1 void xpc_main_f(xpc_connection_handler_f ha
 XPC_EXPORT void xpc_transaction_begin(void);
 XPC_EXPORT void xpc_transaction_end(void);
 
+#ifdef __BLOCKS__
+/* Events of a LaunchEvents stream, as on macOS.  Only
+ * "com.apple.xpc.activity" exists on Linux: xpcd's activities of this job
+ * that no xpc_activity_register took, as { XPC_EVENT_KEY_NAME: NAME }
+ * (docs/activities.md); the handler of any other stream is never called. */
+XPC_EXPORT void xpc_set_event_stream_handler(const char *stream, dispatch_queue_t targetq,
+								     xpc_handler_t handler);
+#endif
+
 __XPC_END_DECLS
 
 #include <xpc/endpoint.h>
@@ -299,6 +308,7 @@ __XPC_END_DECLS
 #include <xpc/rich_error.h>
 #include <xpc/session.h>
 #include <xpc/listener.h>
+#include <xpc/activity.h>
 #endif
 
 #endif /* __XPC_H__ */

@@ -51,6 +51,7 @@
 #include <xpc/xpc.h>
 
 #include "broker/job.h"
+#include "broker/remote-export.h"
 #include "private/xpc-private.h"
 
 #define CONTROL_MAX_LINKS 1024
@@ -228,7 +229,8 @@ static xpc_object_t describe_job(Job *job, int see, bool full)
 	xpc_dictionary_set_string(d, "state", job_state(job));
 	xpc_dictionary_set_bool(d, "disabled", job->disabled);
 	for (size_t i = 0; i < job->n_services; i++)
-		xpc_array_set_string(names, XPC_ARRAY_APPEND, job->services[i].name);
+		if (!job->services[i].hidden)
+			xpc_array_set_string(names, XPC_ARRAY_APPEND, job->services[i].name);
 	xpc_dictionary_set_value(d, "services", names);
 	xpc_release(names);
 	if (see != SEE_ALL)
@@ -644,6 +646,7 @@ void control_services_changed(void)
 	clock_gettime(CLOCK_REALTIME, &now);
 	services_generation.tv_sec = now.tv_sec > services_generation.tv_sec ? now.tv_sec : services_generation.tv_sec + 1;
 	control_set_generation();
+	remote_export_changed();
 }
 
 /* Binds and listens on @tmp with @mode (set through the umask at bind, so

@@ -24,7 +24,10 @@ typedef struct JobService {
 	int recv_fd; /* R: inherited by the job; watched while it is not running */
 	int send_fd; /* W: endpoints handed out by lookups are duplicates */
 	dispatch_source_t watch; /* READ source on R while the job is stopped */
+	bool hidden; /* the job's activity channel (activity.c): never looked up or listed */
 } JobService;
+
+typedef struct JobActivities JobActivities; /* activity.c */
 
 enum { KEEPALIVE_UNSET = -1 };
 
@@ -49,6 +52,8 @@ typedef struct Job {
 	size_t n_allowed_uids;
 	gid_t *allowed_gids;         /* XPCDAllowedGroups (extension); NULL = no group rule */
 	size_t n_allowed_gids;       /* neither rule: anyone may look the names up */
+	void *activity_events;       /* LaunchEvents.com.apple.xpc.activity (plist_t), or NULL */
+	bool remote_export;          /* XPCDRemoteExport (extension): serve the names as RemoteXPC */
 
 	/* runtime */
 	pid_t pid;          /* 0 when not running */
@@ -62,6 +67,7 @@ typedef struct Job {
 	unsigned runs;      /* number of launches */
 	struct timespec last_start;
 	dispatch_source_t kill_timer;
+	JobActivities *activities;  /* activity.c: the activities' schedule, or NULL */
 	struct Job *next;
 } Job;
 
@@ -75,6 +81,26 @@ typedef struct Job {
  */
 int job_load_file(const char *path, Job **ret_job, char *err, size_t errlen);
 void job_free(Job *job);
+
+/* activity-plist.c: LaunchEvents -> com.apple.xpc.activity (@stream: its
+ * plist_t value) checked and kept in job->activity_events.  Return: 0, or
+ * -1 with @err naming the key. */
+#define ACTIVITY_MAX_PER_JOB 64
+int activity_plist_parse(Job *job, void *stream, char *err, size_t errlen);
+void activity_plist_free(Job *job);
+
+/* activity.c (docs/activities.md) */
+/* The test clock (XPC_ACTIVITY_TIME_SCALE of a private broker; main.c). */
+void activity_set_time_scale(const char *text);
+/* After the job's channels are open: its activity channel, and the
+ * schedule.  Return: 0, or -1 with errno (then activity_job_unloaded). */
+int activity_job_loaded(Job *job);
+void activity_job_started(Job *job);  /* launch.c: link and hello */
+void activity_job_stopping(Job *job); /* SIGTERM coming: runs asked to defer */
+void activity_job_exited(Job *job);   /* supervise.c, before any relaunch */
+void activity_job_unloaded(Job *job); /* the channels are closed */
+/* The activities for `print` (+1 array), or NULL when the job has none. */
+xpc_object_t activity_describe(Job *job);
 
 /* registry (registry.c) */
 Job *jobs_first(void);

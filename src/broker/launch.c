@@ -397,6 +397,7 @@ static void launch_now(Job *job)
 	clock_gettime(CLOCK_MONOTONIC, &job->last_start);
 	broker_log("%s: started, pid %d", job->label, (int)pid);
 	jobs_save_state();
+	activity_job_started(job);
 }
 
 static void launch_deferred(void *ctx)
@@ -451,6 +452,7 @@ void launch_stop(Job *job)
 	if (!job->pid || job->stopping)
 		return;
 	job->stopping = true;
+	activity_job_stopping(job);
 	launch_signal(job, SIGTERM);
 	dispatch_after_f(dispatch_time(DISPATCH_TIME_NOW, (int64_t)job->exit_timeout * (int64_t)NSEC_PER_SEC),
 			 dispatch_get_main_queue(), job, kill_timeout);

@@ -3,6 +3,8 @@
  *
  *   xpcd [--system | --user] [--socket PATH] [--jobs DIR]... [--foreground]
  *        [--idle-timeout SECONDS] [--max-links N] [--max-links-per-user N]
+ *        [--remote-address ADDR] [--remote-port PORT] [--remote-tls FILE]
+ *        [--remote-user USER] [--remote-daemon PATH]
  *
  * --system: socket /run/xpcd/system.sock (mode 0666: every user may
  * connect, each request is judged on its own), jobs from
@@ -14,6 +16,8 @@
  * (rundir.c): a second broker on the same socket exits with status 1.
  *
  * The job registry, the state file and restart adoption are in registry.c.
+ * --remote-*: where the names of XPCDRemoteExport jobs are served to other
+ * hosts (remote-export.c; loopback unless --remote-tls).
  */
 #include <dirent.h>
 #include <getopt.h>
@@ -25,6 +29,7 @@
 #include <unistd.h>
 
 #include "broker/job.h"
+#include "broker/remote-export.h"
 
 #ifndef XPCD_ETC_JOBS_DIR
 #define XPCD_ETC_JOBS_DIR "/etc/xpcd/LaunchDaemons"
@@ -76,7 +81,13 @@ static void usage(FILE *f)
 		   "  --user         the user domain: $XDG_RUNTIME_DIR/xpcd/user.sock, ~/.config/xpcd/LaunchAgents\n"
 		   "  --idle-timeout SECONDS  close a client link silent this long (default 5; 0: never)\n"
 		   "  --max-links N           client links in all (default: from RLIMIT_NOFILE, at most 1024)\n"
-		   "  --max-links-per-user N  client links of one uid (default: half of --max-links, at most 384)\n");
+		   "  --max-links-per-user N  client links of one uid (default: half of --max-links, at most 384)\n"
+		   "  --remote-address ADDR   serve XPCDRemoteExport jobs' names there (default 127.0.0.1;\n"
+		   "                          beyond loopback only with --remote-tls)\n"
+		   "  --remote-port PORT      the RemoteXPC discovery port (default 58783)\n"
+		   "  --remote-tls FILE       TLS with mutual authentication (xpc-remoted(8) --tls)\n"
+		   "  --remote-user USER      remote peers reach services as USER (default nobody)\n"
+		   "  --remote-daemon PATH    the xpc-remoted program (default: the installed one)\n");
 }
 
 /* A count option's value: 0..65536.  Return: 0, or -1 when malformed. */
@@ -136,11 +147,15 @@ int main(int argc, char **argv)
 		{"foreground", no_argument, 0, 'f'},   {"help", no_argument, 0, 'h'},
 		{"idle-timeout", required_argument, 0, 'i'}, {"max-links", required_argument, 0, 'm'},
 		{"max-links-per-user", required_argument, 0, 'u'},
+		{"remote-address", required_argument, 0, 'A'}, {"remote-port", required_argument, 0, 'P'},
+		{"remote-tls", required_argument, 0, 'T'},     {"remote-user", required_argument, 0, 'R'},
+		{"remote-daemon", required_argument, 0, 'D'},
 		{0, 0, 0, 0},
 	};
 	const char *sock = NULL, *dirs[64];
 	int n_dirs = 0, c, domain = -1, bad = 0;
 	unsigned idle_ms = IDLE_TIMEOUT_MS, max_links = 0, per_user = 0;
+	RemoteExportConfig remote = {0};
 	char err[1024];
 	sigset_t set;
 
@@ -154,6 +169,11 @@ int main(int argc, char **argv)
 		case 'i': bad |= parse_seconds(optarg, &idle_ms); break;
 		case 'm': bad |= parse_count(optarg, &max_links); break;
 		case 'u': bad |= parse_count(optarg, &per_user); break;
+		case 'A': remote.address = optarg; break;
+		case 'P': bad |= parse_count(optarg, &remote.port) || remote.port == 0 || remote.port > 65535; break;
+		case 'T': remote.tls = optarg; break;
+		case 'R': remote.user = optarg; break;
+		case 'D': remote.daemon = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -164,6 +184,9 @@ int main(int argc, char **argv)
 	}
 	if (domain < 0)
 		domain = !sock && geteuid() == 0;
+	/* the activities' test clock: private brokers only (docs/activities.md) */
+	if (sock)
+		activity_set_time_scale(getenv("XPC_ACTIVITY_TIME_SCALE"));
 	if (!sock || n_dirs == 0)
 		default_domain(domain == 1, &sock, dirs, &n_dirs);
 	if (!sock) {
@@ -177,6 +200,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	broker_socket_path = sock;
+	remote.socket = sock;
+	if (remote_export_configure(&remote, err, sizeof(err)) < 0) {
+		fprintf(stderr, "xpcd: %s\n", err);
+		return 1;
+	}
 	if (control_configure(max_links, per_user, idle_ms) < 0) {
 		fprintf(stderr, "xpcd: out of memory\n");
 		return 1;
@@ -196,6 +224,7 @@ int main(int argc, char **argv)
 	jobs_boot_done();
 	if (control_listen(sock, domain == 1 ? 0666 : 0600) < 0)
 		return 1;
+	remote_export_start();
 	dispatch_source_t term = dispatch_source_create(DISPATCH_SOURCE_TYPE_SIGNAL, SIGTERM, 0, dispatch_get_main_queue());
 	dispatch_source_t intr = dispatch_source_create(DISPATCH_SOURCE_TYPE_SIGNAL, SIGINT, 0, dispatch_get_main_queue());
 	dispatch_source_set_event_handler_f(term, on_term);

@@ -8,7 +8,8 @@
  * StandardInPath, StandardOutPath, StandardErrorPath, ThrottleInterval,
  * ExitTimeOut, Disabled, and the Linux extensions XPCDAllowedUIDs (array of
  * uids) and XPCDAllowedGroups (array of group names or gids): who may look
- * up the job's names; others get "denied" (control.c).  Keys that
+ * up the job's names; others get "denied" (control.c); XPCDRemoteExport
+ * (bool): serve the names to other hosts (remote-export.c).  Keys that
  * make sense only on macOS are accepted silently; any other key is reported
  * and ignored.  A wrong type or a missing Label/program is an error naming
  * the file and the key.
@@ -299,6 +300,21 @@ static int parse_gids(Loader *l, plist_t v)
 	return 0;
 }
 
+/* LaunchEvents: the com.apple.xpc.activity stream (activity-plist.c);
+ * other streams are accepted and have no events on Linux. */
+static int parse_launch_events(Loader *l, plist_t v)
+{
+	plist_t acts;
+	char what[512];
+
+	if (plist_get_node_type(v) != PLIST_DICT)
+		return fail(l, "LaunchEvents", "must be a dictionary of event streams");
+	acts = plist_dict_get_item(v, "com.apple.xpc.activity");
+	if (acts && activity_plist_parse(l->job, acts, what, sizeof(what)) < 0)
+		return fail(l, NULL, "%s", what);
+	return 0;
+}
+
 /* Keys of macOS job files that mean nothing here; accepted without a word. */
 static const char *const ignored_keys[] = {
 	"POSIXSpawnType", "ProcessType", "LimitLoadToSessionType", "EnablePressuredExit",
@@ -346,6 +362,10 @@ static int parse_key(Loader *l, const char *k, plist_t v)
 		return parse_uids(l, v);
 	if (!strcmp(k, "XPCDAllowedGroups"))
 		return parse_gids(l, v);
+	if (!strcmp(k, "LaunchEvents"))
+		return parse_launch_events(l, v);
+	if (!strcmp(k, "XPCDRemoteExport"))
+		return get_bool(l, k, v, &j->remote_export);
 	for (size_t i = 0; ignored_keys[i]; i++)
 		if (!strcmp(k, ignored_keys[i]))
 			return 0;
@@ -609,5 +629,6 @@ void job_free(Job *job)
 	free(job->stderr_path);
 	free(job->allowed_uids);
 	free(job->allowed_gids);
+	activity_plist_free(job);
 	free(job);
 }

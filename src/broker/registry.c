@@ -72,7 +72,7 @@ Job *jobs_find_service(const char *name, JobService **ret_service)
 {
 	for (Job *j = jobs; j; j = j->next)
 		for (size_t i = 0; i < j->n_services; i++)
-			if (!strcmp(j->services[i].name, name)) {
+			if (!j->services[i].hidden && !strcmp(j->services[i].name, name)) {
 				*ret_service = &j->services[i];
 				return j;
 			}
@@ -107,9 +107,10 @@ int jobs_add(Job *job, char *err, size_t errlen)
 			job_free(job);
 			return -1;
 		}
-	if (service_open_channels(job) < 0) {
+	if (service_open_channels(job) < 0 || activity_job_loaded(job) < 0) {
 		snprintf(err, errlen, "%s: cannot create channels: %s", job->label, strerror(errno));
 		service_close_channels(job);
+		activity_job_unloaded(job);
 		job_free(job);
 		return -1;
 	}
@@ -141,7 +142,9 @@ void jobs_remove(Job *job)
 {
 	if (!job->unloading) {
 		job->unloading = true;
+		activity_job_stopping(job);
 		service_close_channels(job);
+		activity_job_unloaded(job);
 		control_services_changed();
 		broker_log("%s: unloading", job->label);
 	}

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 
 #include "broker/job.h"
+#include "broker/remote-export.h"
 
 static dispatch_source_t sigchld_source;
 
@@ -50,6 +51,7 @@ void supervise_exited(Job *job, int status)
 	job->stopping = false;
 	job->last_status = status;
 	jobs_save_state();
+	activity_job_exited(job);
 	if (job->unloading) {
 		jobs_remove(job);
 		return;
@@ -71,6 +73,8 @@ static void on_sigchld(void *ctx)
 		Job *job = jobs_find_pid(pid);
 		if (job)
 			supervise_exited(job, status);
+		else
+			remote_export_reaped(pid, status);
 	}
 }
 

@@ -532,7 +532,7 @@ xpc_connection_t xpc_connection_create(const char *name, dispatch_queue_t target
 	int r, w;
 
 	if (name)
-		return xpc_connection_create_mach_service(name, targetq, 0);
+		return conn_create_xpc_service(name, targetq);
 	if (connection_listener_pair(&r, &w) < 0)
 		return NULL;
 	c = conn_new(CONN_LISTENER, targetq);

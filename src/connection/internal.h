@@ -73,6 +73,7 @@ struct _xpc_connection_s {
 	bool privileged;   /* ... of the system broker only (MACH_SERVICE_PRIVILEGED) */
 	bool from_endpoint; /* checks in over send_w on activation */
 	bool want_listener; /* named service listener (XPCD_LISTEN_*) */
+	bool xpc_service;   /* xpc_connection_create(NAME): a bundled service first (xpc-service.c) */
 	/* --- under lock --- */
 	ConnState state;
 	bool cancelled;
@@ -206,5 +207,11 @@ void service_broker_path(bool privileged, char *buf, size_t size, bool *ret_syst
 int service_connect_broker(const char *path, bool system, char *why, size_t why_size);
 void conn_service_lookup_start(xpc_connection_t c);
 void conn_service_listener_start(xpc_connection_t c);
+
+/* xpc-service.c: xpc_connection_create(NAME, q), and its check-in with the
+ * application's bundled service NAME (docs/bundled-services.md).  Locked;
+ * false when the program bundles no such service (ask the broker). */
+xpc_connection_t conn_create_xpc_service(const char *name, dispatch_queue_t targetq);
+bool conn_xpc_service_checkin_locked(xpc_connection_t c);
 
 #endif

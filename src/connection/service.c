@@ -14,6 +14,7 @@
  * checks in.  The broker is never on the data path.
  */
 #include "connection/internal.h"
+#include "bundle/bundle.h"
 #include "dispatch/internal.h"
 
 #include <Block.h>
@@ -479,6 +480,8 @@ void conn_service_lookup_start(xpc_connection_t c)
 	int w, r;
 
 	c->connecting = true;
+	if (c->xpc_service && conn_xpc_service_checkin_locked(c))
+		return;
 	service_broker_id(c->privileged, &id);
 	if (id.valid && !service_broker_trusted(id.owner, id.system)) {
 		char text[512];
@@ -587,6 +590,8 @@ static void service_main_event(xpc_connection_t l, xpc_connection_handler_t hand
 	if (why && (!strncmp(why, "limit exceeded", 14) || !strncmp(why, "denied", 6)))
 		service_main_fail(why);
 	free(why);
+	if (bundle_private_instance())
+		exit(0); /* the application that started this instance is gone */
 }
 
 void xpc_main(xpc_connection_handler_t handler)

@@ -11,7 +11,11 @@
  * short blocks do not create a thread each, and the pool stays bounded by
  * POOL_MAX_THREADS.  A worker that announced a wait (dpool_block_begin, a
  * served connection waiting a few ms for the next request) does not count
- * against the soft limit meanwhile.  A worker idle for POOL_IDLE_SECONDS exits.  Workers take
+ * against the soft limit meanwhile; at most soft-limit workers wait so at
+ * once (dpool_block_begin refuses the next), so however many connections a
+ * process serves, its pool stays near twice the CPU count: waits are an
+ * optimisation, never a reason for a thread.  A worker idle for
+ * POOL_IDLE_SECONDS exits.  Workers take
  * the highest non-empty priority first.  Idle workers sleep on a
  * futex with a timeout: nothing spins.  Workers get the signal mask of the
  * thread that started the runtime (so a program that blocks a signal before
@@ -57,6 +61,7 @@ static struct {
 static void dpool_watchdog_fire(ManagerTimer *t, uint64_t count);
 static _Thread_local int dpool_on_worker;
 static _Thread_local int dpool_prio = -1;
+static _Thread_local int dpool_blocked; /* this worker's wait is not counted */
 
 void dpool_init(void)
 {
@@ -176,16 +181,36 @@ int dpool_current_priority(void)
 	return dpool_on_worker ? dpool_prio : -1;
 }
 
-void dpool_block_begin(void)
+int dpool_block_begin(void)
 {
-	if (dpool_on_worker)
-		atomic_fetch_add_explicit(&pool.nblocked, 1, memory_order_relaxed);
+	int n;
+
+	if (!dpool_on_worker)
+		return 1;
+	n = atomic_load_explicit(&pool.nblocked, memory_order_relaxed);
+	do {
+		if (n >= pool.soft_limit)
+			return 0;
+	} while (!atomic_compare_exchange_weak_explicit(&pool.nblocked, &n, n + 1, memory_order_relaxed,
+							 memory_order_relaxed));
+	dpool_blocked = 1;
+	return 1;
 }
 
 void dpool_block_end(void)
 {
-	if (dpool_on_worker)
-		atomic_fetch_sub_explicit(&pool.nblocked, 1, memory_order_relaxed);
+	if (!dpool_blocked)
+		return;
+	dpool_blocked = 0;
+	atomic_fetch_sub_explicit(&pool.nblocked, 1, memory_order_relaxed);
+}
+
+int dpool_thread_count(void)
+{
+	pthread_mutex_lock(&pool.lock);
+	int n = pool.nthreads;
+	pthread_mutex_unlock(&pool.lock);
+	return n;
 }
 
 int dpool_has_waiting(void)

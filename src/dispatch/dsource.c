@@ -421,12 +421,21 @@ static void dsource_register(dispatch_source_t ds)
 	switch (ds->kind) {
 	case SOURCE_READ:
 	case SOURCE_WRITE:
+		/* Under the lock that dsource_rearm takes: an event can come as
+		 * soon as the watch is in epoll's set, and its delivery re-arms
+		 * the one-shot watch only once SOURCE_WATCHED is set; without
+		 * the lock a delivery that ran first (a listening socket with a
+		 * connection already queued) skipped the re-arm and the source
+		 * never fired again. */
+		pthread_mutex_lock(&ds->lock);
 		avail = dsource_readable_now(ds);
 		r = manager_watch_add(&ds->watch, avail == 0);
 		if (r == -EEXIST)
 			r = dsource_watch_dup(ds, false);
-		if (r == 0) {
+		if (r == 0)
 			atomic_fetch_or(&ds->state, SOURCE_WATCHED);
+		pthread_mutex_unlock(&ds->lock);
+		if (r == 0) {
 			if (avail > 0)
 				dsource_merge(ds, (uintptr_t)avail, SOURCE_MERGE_SET); /* re-armed after the handler */
 		} else if (r == -EPERM) {

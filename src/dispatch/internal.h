@@ -160,9 +160,16 @@ int dpool_has_waiting(void);
 /* Brackets a wait of a pool worker that may last a few milliseconds (a
  * served connection waiting for the next request): meanwhile the worker
  * does not count against the pool's soft limit, so new work gets another
- * worker instead of waiting.  Elsewhere than on a worker: no effect. */
-void dpool_block_begin(void);
+ * worker instead of waiting.  At most the soft limit (the CPU count, at
+ * least 2) of workers wait so at once: dpool_block_begin() returns 1 when
+ * the wait may begin (end it with dpool_block_end()), 0 when that many
+ * already wait (then do not wait; a dpool_block_end() after a refusal does
+ * nothing).  Elsewhere than on a worker: returns 1, and neither has an
+ * effect. */
+int dpool_block_begin(void);
 void dpool_block_end(void);
+/* The number of pool workers now (tests, benchmarks). */
+int dpool_thread_count(void);
 /* Records the signal mask of the calling thread for the workers. */
 void dpool_init(void);
 /* A detached thread running @fn(@arg) with signal mask @mask.

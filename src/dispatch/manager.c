@@ -100,19 +100,28 @@ int manager_watch_rearm(ManagerWatch *w)
 	return 0;
 }
 
+/* Disarming keeps the watch in the epoll set with no event asked for (a
+ * MOD, which allocates nothing, where a DEL and the next ADD would free and
+ * allocate the kernel's entry: a suspended read source is resumed and
+ * suspended around every synchronous call).  The kernel still reports a
+ * hang-up or an error once (EPOLLHUP/EPOLLERR cannot be masked; the watch
+ * is one-shot): the source records it and delivers it when resumed. */
 int manager_watch_disarm(ManagerWatch *w)
 {
+	struct epoll_event ev = {.events = EPOLLONESHOT, .data.ptr = w};
+
 	if (!w->in_set)
 		return 0;
-	if (epoll_ctl(mgr.epfd, EPOLL_CTL_DEL, w->fd, NULL) < 0)
+	if (epoll_ctl(mgr.epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0)
 		return -errno;
-	w->in_set = 0;
 	return 0;
 }
 
 void manager_watch_remove(ManagerWatch *w)
 {
-	manager_watch_disarm(w);
+	if (w->in_set)
+		epoll_ctl(mgr.epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	w->in_set = 0;
 	pthread_mutex_lock(&mgr.lock);
 	if (w->prev)
 		w->prev->next = w->next;

@@ -36,7 +36,7 @@ struct ManagerWatch {
 	/* Manager thread; the watch is disarmed until manager_watch_rearm. */
 	void (*ready)(ManagerWatch *w, uint32_t revents);
 	ManagerWatch *prev, *next; /* private: the list of live watches */
-	int in_set; /* private: in the epoll set (a disarmed watch is not) */
+	int in_set; /* private: in the epoll set (a disarmed one too, asking for nothing) */
 };
 
 /* Starts watching @w->fd (one-shot); @armed false: only registered, as if
@@ -88,6 +88,12 @@ int manager_timer_continue(ManagerTimer *t);
  * kept for manager_timer_continue.  Return: 1 if @t was armed (its fire
  * will not follow), 0 if not (a once-timer's fire is under way or done). */
 int manager_timer_disarm(ManagerTimer *t);
+/* Counters of the process's timer traffic since it started (tests): the
+ * timerfd settings made, and the timers fired. */
+typedef struct {
+	unsigned long settimes, fires;
+} ManagerTimerStats;
+void manager_timer_stats(ManagerTimerStats *ret_stats);
 /* manager.c <-> mtimer.c: the timerfd, and its expiry (manager thread). */
 void manager_timers_init(int timerfd);
 void manager_timers_fire(void);

@@ -39,6 +39,7 @@ static struct {
 	TimerHeap heap[2]; /* 0: by deadline, 1: by deadline + leeway */
 	uint64_t armed_at; /* the timerfd's setting, UINT64_MAX if not armed */
 	int fd;
+	ManagerTimerStats stats;
 } timers = {.lock = PTHREAD_MUTEX_INITIALIZER, .armed_at = UINT64_MAX, .fd = -1};
 
 static uint64_t mtimer_key(const ManagerTimer *t, int k)
@@ -160,6 +161,7 @@ static void mtimer_program(void)
 	its.it_value.tv_sec = (time_t)(best / NSEC_PER_SEC);
 	its.it_value.tv_nsec = (long)(best % NSEC_PER_SEC);
 	timerfd_settime(timers.fd, TFD_TIMER_ABSTIME, &its, NULL);
+	timers.stats.settimes++;
 }
 
 /* Called with timers.lock held: stores @t's schedule (leeway capped). */
@@ -245,6 +247,7 @@ void manager_timers_fire(void)
 	timers.armed_at = UINT64_MAX; /* it expired: a one-shot timerfd disarms itself */
 	while ((t = mtimer_pop_due(now))) { /* fired in deadline order */
 		t->next_fire = NULL;
+		timers.stats.fires++;
 		*tail = t;
 		tail = &t->next_fire;
 	}
@@ -254,6 +257,13 @@ void manager_timers_fire(void)
 		next = t->next_fire;
 		t->fire(t, t->count);
 	}
+}
+
+void manager_timer_stats(ManagerTimerStats *ret_stats)
+{
+	pthread_mutex_lock(&timers.lock);
+	*ret_stats = timers.stats;
+	pthread_mutex_unlock(&timers.lock);
 }
 
 void manager_timers_init(int timerfd)

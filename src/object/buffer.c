@@ -33,11 +33,12 @@
  */
 #include "object/object.h"
 #include "shared/charge.h"
+#include "shared/clock.h"
+#include "shared/lock.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #define OBJECT_BUFFER_HUGE (2u << 20)
 #define CACHE_SLOTS 8
@@ -62,14 +63,6 @@ static struct {
 	size_t n;
 	size_t bytes; /* sum of the cached capacities */
 } cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static uint64_t buffer_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* The capacity of a mapped buffer of @len bytes: its size class. */
 static size_t buffer_class(size_t len)
@@ -122,8 +115,11 @@ static void buffer_unmap_all(ObjectBuffer **v, size_t n)
 
 static ObjectBuffer *cache_remove_locked(size_t i)
 {
-	ObjectBuffer *b = cache.slot[i];
+	ObjectBuffer *b;
 
+	lock_assert_held(&cache.lock);
+	xpc_assert(i < cache.n && cache.bytes >= cache.slot[i]->cap);
+	b = cache.slot[i];
 	cache.slot[i] = cache.slot[--cache.n];
 	cache.bytes -= b->cap;
 	return b;
@@ -134,6 +130,7 @@ static size_t cache_trim_locked(uint64_t now, ObjectBuffer **out)
 {
 	size_t k = 0;
 
+	lock_assert_held(&cache.lock);
 	for (size_t i = 0; i < cache.n;) {
 		if (now - cache.slot[i]->idle_since >= CACHE_IDLE_NS)
 			out[k++] = cache_remove_locked(i);
@@ -150,7 +147,7 @@ static ObjectBuffer *cache_take(size_t cap)
 	size_t best = 0, n_old;
 
 	pthread_mutex_lock(&cache.lock);
-	n_old = cache_trim_locked(buffer_now_ns(), old);
+	n_old = cache_trim_locked(clock_coarse_ns(), old);
 	for (size_t i = 0; i < cache.n; i++) {
 		size_t c = cache.slot[i]->cap;
 		if (c >= cap && c - cap <= cap / 2 && (!b || c < b->cap)) {
@@ -169,7 +166,7 @@ static ObjectBuffer *cache_take(size_t cap)
 static void cache_put(ObjectBuffer *b)
 {
 	ObjectBuffer *old[CACHE_SLOTS + 1];
-	uint64_t now = buffer_now_ns();
+	uint64_t now = clock_coarse_ns();
 	size_t n_old;
 
 	if (b->cap > CACHE_MAX_BYTES) {

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "object/internal.h"
+#include "shared/fdutil.h"
 
 struct fd_obj {
 	struct xpc_object_s base;
@@ -32,7 +33,7 @@ struct fd_obj {
 
 static void fd_dispose(xpc_object_t obj)
 {
-	close(((struct fd_obj *)obj)->fd);
+	fd_close(((struct fd_obj *)obj)->fd);
 }
 
 static xpc_object_t fd_copy(xpc_object_t obj)
@@ -92,7 +93,7 @@ static xpc_object_t fd_object_wrap(xpc_type_t type, int fd, size_t size)
 		return NULL;
 	f = object_alloc(type, sizeof(*f));
 	if (!f) {
-		close(fd);
+		fd_close(fd);
 		return NULL;
 	}
 	f->fd = fd;
@@ -146,7 +147,7 @@ xpc_object_t xpc_fd_create(int fd)
 
 	if (fd < 0)
 		return NULL;
-	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	dup_fd = fd_dup_min(fd, 0);
 	return dup_fd < 0 ? NULL : fd_object_create_consume(dup_fd);
 }
 
@@ -154,7 +155,9 @@ int xpc_fd_dup(xpc_object_t xfd)
 {
 	int fd = fd_object_borrow(xfd);
 
-	return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (fd >= 0)
+		fd = fd_dup_min(fd, 0);
+	return fd < 0 ? -1 : fd;
 }
 
 /* ---- shmem --------------------------------------------------------------- */
@@ -204,7 +207,7 @@ xpc_object_t xpc_shmem_create(void *region, size_t length)
 		goto fail;
 	return shmem_object_create_consume(fd, length);
 fail:
-	close(fd);
+	fd_close(fd);
 	return NULL;
 }
 

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "object/internal.h"
+#include "shared/clock.h"
 
 struct scalar {
 	struct xpc_object_s base;
@@ -223,10 +224,7 @@ xpc_object_t xpc_date_create(int64_t interval)
 
 xpc_object_t xpc_date_create_from_current(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return xpc_date_create((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+	return xpc_date_create((int64_t)clock_realtime_ns());
 }
 
 int64_t xpc_date_get_value(xpc_object_t xdate)

@@ -80,4 +80,55 @@ XPC_PRIVATE_EXPORT int _xpc_linux_send_message_once(int fd, xpc_object_t message
 XPC_PRIVATE_EXPORT int _xpc_linux_dispatch_after_f(dispatch_time_t when, dispatch_queue_t queue,
 						   void *context, dispatch_function_t work);
 
+/* ---- RemoteXPC serving (src/remote/serve.c): xpc-remoted and xpcd ------- */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A TLS configuration (src/remote/tls.c), shared by reference. */
+typedef struct RemoteTls *_xpc_linux_remote_tls_t;
+
+/*
+ * _xpc_linux_remote_tls_load() - the server's TLS configuration from @path:
+ * with @psk_line, a file holding one line "IDENTITY:HEXKEY" (the old
+ * --psk-file); else a configuration file (remote.h: psk, or certificate,
+ * private-key, peer-sha256, ca, peer-subject).  A file holding a key must
+ * be readable by its owner only.
+ * Return: one reference, or NULL with *ret_error (malloc'd) saying why.
+ */
+XPC_PRIVATE_EXPORT _xpc_linux_remote_tls_t _xpc_linux_remote_tls_load(const char *path, bool psk_line,
+								       char **ret_error);
+XPC_PRIVATE_EXPORT void _xpc_linux_remote_tls_release(_xpc_linux_remote_tls_t tls);
+
+/* True when @addr is a numeric loopback address (127.0.0.0/8, ::1). */
+XPC_PRIVATE_EXPORT bool _xpc_linux_remote_address_is_loopback(const char *addr);
+
+/*
+ * _xpc_linux_remote_listen() - a listening TCP socket on @addr:@port (0:
+ * the kernel picks), non-blocking and close-on-exec; loopback only unless
+ * @any_address (the caller runs TLS).
+ * Return: the fd with *ret_port, or a negative errno (-EPERM: not loopback).
+ */
+XPC_PRIVATE_EXPORT int _xpc_linux_remote_listen(const char *addr, uint16_t port, bool any_address,
+						uint16_t *ret_port);
+
+/* The discovery handshake dictionary for services @names on @ports, the
+ * host's @properties and a @uuid (+1). */
+XPC_PRIVATE_EXPORT xpc_object_t _xpc_linux_remote_handshake(const uint8_t uuid[16], xpc_object_t properties,
+							     const char *const *names, const uint16_t *ports,
+							     size_t n);
+
+/*
+ * _xpc_linux_remote_serve_discovery() / _xpc_linux_remote_serve_service()
+ * - serve, until the process ends, the discovery port (every session gets
+ * @handshake) or a service port (every session bridged to the local named
+ * service @name through the broker, docs/remote.md) on @listen_fd
+ * (consumed), inside TLS when @tls (retained).
+ * Return: 0, or -ENOMEM.
+ */
+XPC_PRIVATE_EXPORT int _xpc_linux_remote_serve_discovery(int listen_fd, xpc_object_t handshake,
+							 _xpc_linux_remote_tls_t tls);
+XPC_PRIVATE_EXPORT int _xpc_linux_remote_serve_service(int listen_fd, const char *name,
+						       _xpc_linux_remote_tls_t tls);
+
 #endif /* XPC_PRIVATE_XPC_PRIVATE_H */

@@ -95,16 +95,29 @@ static void remote_set_error(char **ret_error, const char *what, const char *why
 		*ret_error = NULL;
 }
 
+/* The TLS configuration of @options' XPC_LINUX_REMOTE_TLS_CONFIG file. */
+static _Thread_local const char *remote_tls_why; /* why the file did not load */
+
+static RemoteTls *remote_client_tls_file(const char *path, int *ret_err)
+{
+	RemoteTls *t = remote_tls_load_config(false, path, &remote_tls_why);
+
+	if (!t)
+		*ret_err = EINVAL;
+	return t;
+}
+
 /* The TLS configuration @options ask for: NULL with *ret_err 0 for none;
  * NULL with *ret_err EINVAL or ENOMEM when they are wrong. */
 static RemoteTls *remote_client_tls(xpc_object_t options, int *ret_err)
 {
-	const char *identity;
+	const char *identity, *config;
 	xpc_object_t key;
 	__block bool unknown = false;
 	RemoteTls *t;
 
 	*ret_err = 0;
+	remote_tls_why = NULL;
 	if (!options)
 		return NULL;
 	if (xpc_get_type(options) != XPC_TYPE_DICTIONARY) {
@@ -112,15 +125,20 @@ static RemoteTls *remote_client_tls(xpc_object_t options, int *ret_err)
 		return NULL;
 	}
 	xpc_dictionary_apply(options, ^bool(const char *k, xpc_object_t v) {
-		unknown |= strcmp(k, XPC_LINUX_REMOTE_TLS_PSK_IDENTITY) && strcmp(k, XPC_LINUX_REMOTE_TLS_PSK);
+		unknown |= strcmp(k, XPC_LINUX_REMOTE_TLS_PSK_IDENTITY) && strcmp(k, XPC_LINUX_REMOTE_TLS_PSK) &&
+			   strcmp(k, XPC_LINUX_REMOTE_TLS_CONFIG);
 		return true;
 	});
 	identity = xpc_dictionary_get_string(options, XPC_LINUX_REMOTE_TLS_PSK_IDENTITY);
 	key = xpc_dictionary_get_value(options, XPC_LINUX_REMOTE_TLS_PSK);
-	if (unknown || (!identity != !key) || (key && xpc_get_type(key) != XPC_TYPE_DATA)) {
+	config = xpc_dictionary_get_string(options, XPC_LINUX_REMOTE_TLS_CONFIG);
+	if (unknown || (!identity != !key) || (key && xpc_get_type(key) != XPC_TYPE_DATA) || (config && key) ||
+	    (!config && xpc_dictionary_get_value(options, XPC_LINUX_REMOTE_TLS_CONFIG))) {
 		*ret_err = EINVAL;
 		return NULL;
 	}
+	if (config)
+		return remote_client_tls_file(config, ret_err);
 	if (!identity)
 		return NULL;
 	t = remote_tls_new_psk(false, identity, xpc_data_get_bytes_ptr(key), xpc_data_get_length(key));
@@ -180,7 +198,7 @@ xpc_object_t xpc_linux_remote_copy_services_with_options(const char *host, uint1
 	if (ret_error)
 		*ret_error = NULL;
 	if (err) {
-		remote_set_error(ret_error, "bad options", strerror(err));
+		remote_set_error(ret_error, "bad options", remote_tls_why ? remote_tls_why : strerror(err));
 		errno = err;
 		return NULL;
 	}

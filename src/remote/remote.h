@@ -170,6 +170,40 @@ RemoteTls *remote_tls_new_psk(bool server, const char *identity, const void *key
 /* The same from a file holding one line "IDENTITY:HEXKEY".  On failure
  * *ret_error says why (static text). */
 RemoteTls *remote_tls_load_psk_file(bool server, const char *path, const char **ret_error);
+/* The same from the text "IDENTITY:HEXKEY" (@line is modified). */
+RemoteTls *remote_tls_parse_psk(bool server, char *line, const char **ret_error);
+
+/* Certificates with mutual authentication: our certificate (chain, PEM)
+ * and private key, and who is accepted: a certificate whose SHA-256
+ * fingerprint is listed, or one that chains to @ca and whose subject
+ * (RFC 2253 text, e.g. "CN=client,O=Example") is listed. */
+typedef struct RemoteTlsCertConfig {
+	const char *certificate, *private_key, *ca; /* paths; @ca may be NULL */
+	const char *const *subjects;
+	size_t n_subjects;
+	const uint8_t (*fingerprints)[32];
+	size_t n_fingerprints;
+} RemoteTlsCertConfig;
+/* Return: one reference, or NULL with *ret_error (text valid until this
+ * thread's next call): no accepted peer, a subject without a CA, a file
+ * OpenSSL cannot use. */
+RemoteTls *remote_tls_new_cert(bool server, const RemoteTlsCertConfig *c, const char **ret_error);
+
+/*
+ * remote_tls_load_config() - a TLS configuration file (tls-config.c):
+ *
+ *   # comment
+ *   psk IDENTITY:HEXKEY        a pre-shared key (then nothing else), or
+ *   certificate PATH           our certificate chain (PEM)
+ *   private-key PATH           its key (PEM; only its owner may read it)
+ *   peer-sha256 HEX            an accepted peer certificate (repeatable)
+ *   ca PATH                    CA certificates (PEM) for peer-subject
+ *   peer-subject RFC2253       an accepted subject under @ca (repeatable)
+ *
+ * Paths are absolute.  A file with psk must be readable by its owner only.
+ * Return: one reference, or NULL with *ret_error (thread-local text).
+ */
+RemoteTls *remote_tls_load_config(bool server, const char *path, const char **ret_error);
 RemoteTls *remote_tls_retain(RemoteTls *t);
 void remote_tls_release(RemoteTls *t); /* NULL is fine */
 bool remote_tls_is_server(const RemoteTls *t);

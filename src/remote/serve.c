@@ -26,12 +26,18 @@
  *   session ends, the local connection is cancelled (its pending replies
  *   fail and are dropped).
  *
+ * Every message passed on to the service carries the key
+ * XPC_LINUX_REMOTE_PEER_ADDRESS_KEY ("ADDR:PORT" of the remote peer, as
+ * accepted; set here, so a value the peer sent itself is replaced): the
+ * service knows the peer is remote and from where.
+ *
  * The descriptor objects cannot arrive from a remote peer at all (the
  * standalone form has none: the decoder refuses the tags).
  *
  * References: a peer is held by its session (until closed()) and by each
  * reply handler still outstanding.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -41,6 +47,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <xpc/remote.h>
 
 #include "remote/remote.h"
 #include "remote/serve.h"
@@ -64,6 +71,7 @@ typedef struct ServedPeer {
 	size_t pending;
 	uint64_t next_id;
 	bool closed, local_invalid;
+	char address[INET6_ADDRSTRLEN + 8]; /* the remote peer: "ADDR:PORT" or "[ADDR]:PORT" */
 } ServedPeer;
 
 static ServedPeer *peer_retain(ServedPeer *p)
@@ -193,6 +201,7 @@ static void peer_request(ServedPeer *p, const RemoteMessage *m)
 	} else {
 		p->pending++;
 		peer_retain(p);
+		xpc_dictionary_set_string(m->body, XPC_LINUX_REMOTE_PEER_ADDRESS_KEY, p->address);
 		xpc_connection_send_message_with_reply(p->local, m->body, p->q, ^(xpc_object_t reply) {
 			peer_answered(p, id, reply);
 		});
@@ -219,8 +228,10 @@ static void peer_message(RemoteSession *s, int32_t stream, const RemoteMessage *
 	peer_connect_local(p);
 	if (m->flags & REMOTE_FLAG_WANTING_REPLY)
 		peer_request(p, m);
-	else if (m->body && xpc_get_type(m->body) == XPC_TYPE_DICTIONARY && !p->local_invalid)
+	else if (m->body && xpc_get_type(m->body) == XPC_TYPE_DICTIONARY && !p->local_invalid) {
+		xpc_dictionary_set_string(m->body, XPC_LINUX_REMOTE_PEER_ADDRESS_KEY, p->address);
 		xpc_connection_send_message(p->local, m->body);
+	}
 }
 
 static void peer_closed(RemoteSession *s, const char *reason, void *ctx)
@@ -242,7 +253,30 @@ static const RemoteSessionOps peer_ops = {
 
 /* ---- ports ---------------------------------------------------------------- */
 
-static void port_accept_one(RemotePort *port, int fd)
+/* "ADDR:PORT" (IPv6: "[ADDR]:PORT") of @sa into @out. */
+static void peer_format_address(const struct sockaddr_storage *sa, char *out, size_t size)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (sa->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+		snprintf(out, size, "%s:%u", host, port);
+	} else if (sa->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+		snprintf(out, size, "[%s]:%u", host, port);
+	} else {
+		snprintf(out, size, "?");
+	}
+}
+
+static void port_accept_one(RemotePort *port, int fd, const struct sockaddr_storage *sa)
 {
 	ServedPeer *p;
 	int one = 1;
@@ -255,6 +289,7 @@ static void port_accept_one(RemotePort *port, int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	atomic_init(&p->refs, 1);
 	p->port = port;
+	peer_format_address(sa, p->address, sizeof(p->address));
 	p->q = dispatch_queue_create("org.xpc.remote.peer", NULL);
 	p->s = remote_session_new(fd, true, &peer_ops, p, p->q);
 	if (p->s && port->tls && remote_session_set_tls(p->s, port->tls) < 0) {
@@ -275,11 +310,13 @@ static void port_on_accept(void *ctx)
 	RemotePort *port = ctx;
 
 	for (int i = 0; i < 16; i++) {
-		int fd = accept4(port->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage sa = {0};
+		socklen_t len = sizeof(sa);
+		int fd = accept4(port->fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0)
 			return;
-		port_accept_one(port, fd);
+		port_accept_one(port, fd, &sa);
 	}
 }
 

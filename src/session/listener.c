@@ -17,6 +17,7 @@
  * last reference to a listener that was not cancelled is a misuse.
  */
 #include "session/internal.h"
+#include "bundle/bundle.h"
 
 #include <Block.h>
 #include <stdio.h>
@@ -183,10 +184,10 @@ xpc_listener_t xpc_listener_create(const char *service, dispatch_queue_t target_
 	if (!service || !incoming_session_handler)
 		session_misuse("xpc_listener_create: the service name and the incoming session "
 			       "handler are mandatory");
-	if (flags & XPC_LISTENER_CREATE_FORCE_XPCSERVICE) {
+	if ((flags & XPC_LISTENER_CREATE_FORCE_XPCSERVICE) && !bundle_private_instance()) {
 		if (error_out)
-			*error_out = rich_error_createf(false, "Unable to create listener %s: bundled XPC services "
-							       "do not exist on Linux", service);
+			*error_out = rich_error_createf(false, "Unable to create listener %s: this process was not "
+							       "started as a bundled XPC service", service);
 		return NULL;
 	}
 	l = listener_new(service, target_queue, incoming_session_handler);

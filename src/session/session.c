@@ -43,7 +43,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "bundle/bundle.h"
 #include "connection/connection.h"
 #include "dispatch/dqueue.h"
 #include "dispatch/internal.h"
@@ -54,6 +56,7 @@ struct SessionCore {
 	SessionState state;    /* under lock */
 	bool peer;             /* made by a listener */
 	bool privileged;       /* XPC_SESSION_CREATE_MACH_PRIVILEGED */
+	bool xpc_service;      /* xpc_session_create_xpc_service: a bundled service */
 	bool linked;           /* conn has our event handler and was activated */
 	char *name;
 	dispatch_queue_t target; /* the user's (retained), NULL: default */
@@ -361,11 +364,34 @@ static void session_report(SessionCore *c, xpc_rich_error_t *error_out)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* The endpoint of this application's instance of its bundled service
+ * @name (started now if none runs; docs/bundled-services.md), or NULL
+ * with *ret_why. */
+static xpc_endpoint_t session_bundled_endpoint(const char *name, char **ret_why)
+{
+	char why[512] = "";
+	xpc_endpoint_t ep;
+	int w, r = bundle_service_send_fd(name, &w, why, sizeof(why));
+
+	if (r == 0)
+		snprintf(why, sizeof(why), "XPC service %s: not bundled with this program", name);
+	if (r <= 0) {
+		*ret_why = strdup(why);
+		return NULL;
+	}
+	ep = endpoint_create_from_send_fd(w);
+	close(w);
+	if (!ep)
+		*ret_why = strdup("limit exceeded: descriptors");
+	return ep;
+}
+
 /* A client session's activation: lookup, connection, link. */
 static bool session_activate_client(SessionCore *c, xpc_rich_error_t *error_out)
 {
 	char *why = NULL;
-	xpc_endpoint_t ep = connection_lookup_service(c->name, c->privileged, &why);
+	xpc_endpoint_t ep = c->xpc_service ? session_bundled_endpoint(c->name, &why)
+					   : connection_lookup_service(c->name, c->privileged, &why);
 
 	if (ep) {
 		c->conn = xpc_connection_create_from_endpoint(ep);
@@ -389,14 +415,28 @@ static bool session_activate_client(SessionCore *c, xpc_rich_error_t *error_out)
 xpc_session_t xpc_session_create_xpc_service(const char *name, dispatch_queue_t target_queue,
 					     xpc_session_create_flags_t flags, xpc_rich_error_t *error_out)
 {
+	xpc_session_t s;
+
 	if (flags & XPC_SESSION_CREATE_MACH_PRIVILEGED)
 		session_misuse("Attempting to set privileged flag on connection to XPC Service.");
 	if (error_out)
-		*error_out = rich_error_createf(false,
-						"XPC service %s: bundled XPC services do not exist on Linux "
-						"(use xpc_session_create_mach_service)",
-						name ? name : "(null)");
-	return NULL;
+		*error_out = NULL;
+	if (!name)
+		session_misuse("xpc_session_create_xpc_service: NULL service name");
+	s = session_new(name, target_queue, false);
+	if (!s) {
+		if (error_out)
+			*error_out = rich_error_create("Out of memory", true);
+		return NULL;
+	}
+	s->core->xpc_service = true;
+	if (flags & XPC_SESSION_CREATE_INACTIVE)
+		return s;
+	if (!session_activate_client(s->core, error_out)) {
+		xpc_release(s);
+		return NULL;
+	}
+	return s;
 }
 
 xpc_session_t xpc_session_create_mach_service(const char *mach_service,

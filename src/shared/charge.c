@@ -9,6 +9,7 @@
  * (both see the other's reservation), never both pass it.
  */
 #include "shared/charge.h"
+#include "shared/assert.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,8 +36,14 @@ Charge *charge_ref(Charge *c)
 
 void charge_unref(Charge *c)
 {
-	while (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
-		Charge *parent = c->parent;
+	while (c) {
+		long old = atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel);
+		Charge *parent;
+
+		xpc_assert(old >= 1);
+		if (old != 1)
+			return;
+		parent = c->parent;
 		free(c);
 		c = parent;
 	}
@@ -69,8 +76,11 @@ bool charge_take(Charge *c, size_t n)
 
 void charge_give(Charge *c, size_t n)
 {
-	for (; c; c = c->parent)
-		atomic_fetch_sub_explicit(&c->used, n, memory_order_relaxed);
+	for (; c; c = c->parent) {
+		size_t old = atomic_fetch_sub_explicit(&c->used, n, memory_order_relaxed);
+
+		xpc_assert(old >= n); /* given back only what was taken */
+	}
 }
 
 size_t charge_used(const Charge *c)

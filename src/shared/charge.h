@@ -12,6 +12,9 @@
  * account outlives the connection that made it while anything charged to
  * it lives.
  *
+ * Invariants (xpc_assert, charge.c): an account never gives back more units
+ * than it holds, and its reference count never drops below zero.
+ *
  * Thread-safe: the counters are atomic; the limit and parent are set at
  * creation and never change.
  */

@@ -8,6 +8,7 @@
  * call of fault_hit(), so a child process can be told which call to fail.
  */
 #include "shared/fault.h"
+#include "shared/fdutil.h"
 
 #include <execinfo.h>
 #include <fcntl.h>
@@ -67,7 +68,7 @@ static void fault_read_env(void)
 		int fd = open(once, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return;
-		close(fd);
+		fd_close(fd);
 	}
 	if (a && *a)
 		fault_set(FAULT_ALLOC, strtol(a, NULL, 10));

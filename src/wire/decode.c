@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "object/object.h"
+#include "shared/fdutil.h"
 #include "wire/wire.h"
 
 typedef struct Cursor {
@@ -174,7 +175,7 @@ static int decode_shmem(Cursor *c, xpc_object_t *ret)
 	if ((r = take_fd(c, &fd)))
 		return r;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < size || size == 0) {
-		close(fd);
+		fd_close(fd);
 		return WIRE_E_BAD_VALUE;
 	}
 	*ret = shmem_object_create_consume(fd, size);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "object/object.h"
+#include "shared/assert.h"
 #include "wire/wire.h"
 
 typedef struct Encoder {
@@ -45,6 +46,7 @@ static int reserve(Encoder *e, size_t n)
 	size_t cap;
 	uint8_t *p;
 
+	xpc_assert(b->len <= b->cap);
 	if (too_big(e, n))
 		return e->err = WIRE_E_TOO_BIG;
 	if (b->len + n <= b->cap)

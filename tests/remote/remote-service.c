@@ -3,7 +3,8 @@
  * remote-service - the job the remote tests serve through xpc-remoted.
  *
  * Listens on the name argv[1] and answers { "op": ... }:
- *   "echo"   { "pid": its pid, "euid": the peer's euid, "value": value }
+ *   "echo"   { "pid": its pid, "euid": the peer's euid, "value": value,
+ *            "remote": the message's XPCRemotePeerAddress, when it has one }
  *   "hang"   no answer (the test then kills the job or the client)
  *   "fd"     a reply holding a descriptor (cannot cross hosts)
  *   "push"   first sends the peer an unprompted { "pushed": value }, then
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <xpc/remote.h>
 #include <xpc/xpc.h>
 
 static int live_peers; /* peers whose INVALID has not come yet (atomic) */
@@ -35,6 +37,8 @@ static void answer(xpc_connection_t peer, xpc_object_t msg, const char *op)
 		xpc_dictionary_set_int64(reply, "peers", __atomic_load_n(&live_peers, __ATOMIC_SEQ_CST));
 	xpc_dictionary_set_int64(reply, "pid", getpid());
 	xpc_dictionary_set_int64(reply, "euid", xpc_connection_get_euid(peer));
+	if (xpc_dictionary_get_string(msg, XPC_LINUX_REMOTE_PEER_ADDRESS_KEY))
+		xpc_dictionary_set_string(reply, "remote", xpc_dictionary_get_string(msg, XPC_LINUX_REMOTE_PEER_ADDRESS_KEY));
 	if (v)
 		xpc_dictionary_set_value(reply, "value", v);
 	xpc_connection_send_message(peer, reply);

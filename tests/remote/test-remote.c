@@ -274,7 +274,20 @@ static void scenario_loopback(void)
 	CHECK(xpc_dictionary_get_int64(r, "pid") > 0);
 	if (geteuid() == 0 && nobody) /* the service sees the unprivileged account */
 		CHECK_EQ_INT(xpc_dictionary_get_int64(r, "euid"), nobody->pw_uid);
+	/* and the peer's address, which the peer cannot forge */
+	CHECK(xpc_dictionary_get_string(r, "remote") && !strncmp(xpc_dictionary_get_string(r, "remote"), "127.0.0.1:", 10));
 	xpc_release(r);
+	{
+		xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
+
+		xpc_dictionary_set_string(msg, "op", "echo");
+		xpc_dictionary_set_string(msg, XPC_LINUX_REMOTE_PEER_ADDRESS_KEY, "203.0.113.9:1");
+		r = xpc_connection_send_message_with_reply_sync(c, msg);
+		CHECK(xpc_dictionary_get_string(r, "remote") &&
+		      !strncmp(xpc_dictionary_get_string(r, "remote"), "127.0.0.1:", 10));
+		xpc_release(r);
+		xpc_release(msg);
+	}
 	for (int i = 0; i < 200; i++) {
 		xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
 

@@ -22,17 +22,17 @@ _xpcctl()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 	local commands="list print load unload bootstrap bootout enable disable kickstart kill lookup send blame procinfo monitor capture help"
-	local globals="--system --user --socket --json -q --help --version --remote --psk-file"
+	local globals="--system --user --socket --json -q --help --version --remote --psk-file --tls"
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		--socket | --remote | --psk-file) ((i++)) ;;
+		--socket | --remote | --psk-file | --tls) ((i++)) ;;
 		-*) ;;
 		*) cmd=${COMP_WORDS[i]}; break ;;
 		esac
 	done
 	case $prev in
-	--socket | --psk-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--socket | --psk-file | --tls) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--remote | --name | --pid) return ;;
 	esac
 	if [[ $cur == -* ]]; then

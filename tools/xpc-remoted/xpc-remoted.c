@@ -3,7 +3,7 @@
  * xpc-remoted - serve local named services to other hosts as RemoteXPC.
  *
  *   xpc-remoted [--address ADDR] [--port PORT] [--user USER] [--udid ID]
- *               [--psk-file FILE] NAME[=PORT]...
+ *               [--tls FILE | --psk-file FILE] [--watch-fd FD] NAME[=PORT]...
  *
  * Listens on ADDR (default 127.0.0.1) with a discovery port
  * (PORT, default 58783; 0 lets the kernel pick) and one port per NAME (the
@@ -13,11 +13,19 @@
  * prints "discovery PORT", one "service NAME PORT" line per service and
  * "ready" on standard output.
  *
- * Without --psk-file the sessions are cleartext and ADDR must be a
- * loopback address.  With it (one line "IDENTITY:HEXKEY", a 16 to 64 byte
- * key, a file no one but its owner may read) every session runs inside
- * TLS with that pre-shared key, mutually authenticated, and any address
- * is accepted (docs/remote.md, "Security").
+ * Without --tls or --psk-file the sessions are cleartext and ADDR must be
+ * a loopback address.  With one, every session runs inside TLS, mutually
+ * authenticated, and any address is accepted (docs/remote.md,
+ * "Security"): --tls names a configuration file (a pre-shared key, or a
+ * certificate, its key and the accepted peers), --psk-file a file of one
+ * line "IDENTITY:HEXKEY" (a 16 to 64 byte key, readable by its owner only).
+ *
+ * --watch-fd FD: the daemon exits when FD (inherited) reaches end of file;
+ * xpcd, which starts it for the jobs that export services, holds the other
+ * end, so the daemon never outlives its broker.
+ *
+ * It links libxpc.so and uses the private API (src/private/xpc-private.h)
+ * for the serving side, which lives in src/remote/serve.c.
  *
  * Identity: a remote peer is never a local user.  Started as root, the
  * daemon binds its ports and then becomes USER (default "nobody") for
@@ -25,6 +33,7 @@
  * and nothing more.  Started as another user, services see that user.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -37,15 +46,14 @@
 #include <uuid/uuid.h>
 #include <xpc/xpc.h>
 
-#include "remote/remote.h"
-#include "remote/serve.h"
+#include "private/xpc-private.h"
 
 #define MAX_SERVICES 64
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: xpc-remoted [--address ADDR] [--port PORT] [--user USER] [--udid ID] [--psk-file FILE]\n"
-			"                   NAME[=PORT]...\n");
+	fprintf(stderr, "usage: xpc-remoted [--address ADDR] [--port PORT] [--user USER] [--udid ID]\n"
+			"                   [--tls FILE | --psk-file FILE] [--watch-fd FD] NAME[=PORT]...\n");
 	exit(2);
 }
 
@@ -65,11 +73,11 @@ static uint16_t parse_port(const char *s)
 
 static int listen_or_die(const char *addr, uint16_t port, bool tls, uint16_t *ret_port)
 {
-	int fd = remote_net_listen(addr, port, tls, ret_port);
+	int fd = _xpc_linux_remote_listen(addr, port, tls, ret_port);
 
 	if (fd == -EPERM) {
 		fprintf(stderr, "xpc-remoted: %s is not a loopback address: listening beyond loopback needs TLS "
-				"(--psk-file)\n", addr);
+				"(--tls or --psk-file)\n", addr);
 		exit(1);
 	}
 	if (fd < 0) {
@@ -98,27 +106,48 @@ static void drop_privileges(const char *user)
 	}
 }
 
-/* The TLS configuration in @path, which only its owner may read. */
-static RemoteTls *load_psk_or_die(const char *path)
+/* The TLS configuration in @path (@psk_line: the --psk-file format). */
+static _xpc_linux_remote_tls_t load_tls_or_die(const char *path, bool psk_line)
 {
 	struct stat st;
-	const char *why = NULL;
-	RemoteTls *tls;
+	char *why = NULL;
+	_xpc_linux_remote_tls_t tls;
 
 	if (stat(path, &st) < 0) {
 		fprintf(stderr, "xpc-remoted: %s: %s\n", path, strerror(errno));
 		exit(1);
 	}
-	if (st.st_mode & 077) {
+	if (psk_line && (st.st_mode & 077)) {
 		fprintf(stderr, "xpc-remoted: %s: readable by others than its owner (chmod 600)\n", path);
 		exit(1);
 	}
-	tls = remote_tls_load_psk_file(true, path, &why);
+	tls = _xpc_linux_remote_tls_load(path, psk_line, &why);
 	if (!tls) {
 		fprintf(stderr, "xpc-remoted: %s: %s\n", path, why ? why : "cannot load");
 		exit(1);
 	}
+	free(why);
 	return tls;
+}
+
+/* Exits when @fd reaches end of file (or fails): the broker is gone. */
+static void watch_parent(int fd)
+{
+	dispatch_source_t src;
+
+	if (fd < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		fprintf(stderr, "xpc-remoted: --watch-fd %d: not an open descriptor\n", fd);
+		exit(2);
+	}
+	src = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)fd, 0, dispatch_get_main_queue());
+	dispatch_source_set_event_handler(src, ^{
+		char buf[64];
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			exit(0);
+	});
+	dispatch_resume(src);
 }
 
 static xpc_object_t host_properties(const char *udid)
@@ -147,24 +176,31 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"address", required_argument, NULL, 'a'}, {"port", required_argument, NULL, 'p'},
 		{"user", required_argument, NULL, 'u'},    {"udid", required_argument, NULL, 'i'},
-		{"psk-file", required_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
+		{"psk-file", required_argument, NULL, 'k'}, {"tls", required_argument, NULL, 't'},
+		{"watch-fd", required_argument, NULL, 'w'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	RemoteTls *tls = NULL;
+	_xpc_linux_remote_tls_t tls = NULL;
 	const char *addr = "127.0.0.1", *user = "nobody", *udid = NULL;
 	const char *names[MAX_SERVICES];
 	uint16_t port = 58783, ports[MAX_SERVICES], disc_port;
-	int fds[MAX_SERVICES], disc_fd, c, n = 0;
+	int fds[MAX_SERVICES], disc_fd, c, n = 0, watch_fd = -1;
 	xpc_object_t props, hs;
 	uuid_t uuid;
 
-	while ((c = getopt_long(argc, argv, "a:p:u:i:k:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:p:u:i:k:t:w:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a': addr = optarg; break;
 		case 'p': port = parse_port(optarg); break;
 		case 'u': user = optarg; break;
 		case 'i': udid = optarg; break;
-		case 'k': tls = load_psk_or_die(optarg); break;
+		case 'k':
+		case 't':
+			if (tls)
+				usage();
+			tls = load_tls_or_die(optarg, c == 'k');
+			break;
+		case 'w': watch_fd = (int)parse_port(optarg); break;
 		default: usage();
 		}
 	}
@@ -182,16 +218,18 @@ int main(int argc, char **argv)
 		fds[n] = listen_or_die(addr, eq ? parse_port(eq + 1) : 0, tls, &ports[n]);
 	}
 	drop_privileges(user);
+	if (watch_fd >= 0)
+		watch_parent(watch_fd);
 	props = host_properties(udid);
 	uuid_generate_random(uuid);
-	hs = remote_serve_handshake(uuid, props, names, ports, (size_t)n);
+	hs = _xpc_linux_remote_handshake(uuid, props, names, ports, (size_t)n);
 	xpc_release(props);
-	if (!remote_serve_discovery(disc_fd, hs, tls))
+	if (_xpc_linux_remote_serve_discovery(disc_fd, hs, tls) < 0)
 		return 1;
 	xpc_release(hs);
 	printf("discovery %u\n", disc_port);
 	for (int i = 0; i < n; i++) {
-		if (!remote_serve_service(fds[i], names[i], tls))
+		if (_xpc_linux_remote_serve_service(fds[i], names[i], tls) < 0)
 			return 1;
 		printf("service %s %u\n", names[i], ports[i]);
 	}

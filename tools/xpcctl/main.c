@@ -5,7 +5,7 @@
  * the command table, and the help texts.
  *
  *   xpcctl [--system | --user | --socket PATH] [--json] [-q] COMMAND ARGS...
- *   xpcctl --remote HOST:PORT [--psk-file FILE] list | send ...
+ *   xpcctl --remote HOST:PORT [--psk-file FILE | --tls FILE] list | send ...
  *   xpcctl -h | --help | help [COMMAND] | COMMAND -h | --version
  *
  * The global pass takes the options it knows out of argv and leaves the
@@ -72,7 +72,7 @@ static void usage_command(const CtlCommand *c, FILE *f)
 static int usage(FILE *f)
 {
 	fprintf(f, "usage: xpcctl [--system | --user | --socket PATH] [--json] [-q] COMMAND [ARGS...]\n"
-		   "       xpcctl --remote HOST:PORT [--psk-file FILE] list | send [--description] NAME JSON\n"
+		   "       xpcctl --remote HOST:PORT [--psk-file FILE | --tls FILE] list | send [--description] NAME JSON\n"
 		   "       xpcctl -h | --help | help COMMAND | COMMAND --help | --version\n\ncommands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].synopsis);
@@ -145,6 +145,8 @@ static int global_option(int argc, char **argv, int *i, Parsed *p)
 		return *v ? (ctl.remote = v, 0) : ctl_usage_error(NULL, "--remote needs HOST:PORT");
 	if ((v = option_value(argc, argv, i, "--psk-file")))
 		return *v ? (ctl.psk_file = v, 0) : ctl_usage_error(NULL, "--psk-file needs a FILE");
+	if ((v = option_value(argc, argv, i, "--tls")))
+		return *v ? (ctl.tls_file = v, 0) : ctl_usage_error(NULL, "--tls needs a FILE");
 	if (!strcmp(a, "--json"))
 		return ctl.json = true, 0;
 	if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
@@ -175,8 +177,10 @@ static int parse_globals(int argc, char **argv, Parsed *p)
 		else if (r)
 			return r;
 	}
-	if (ctl.psk_file && !ctl.remote)
-		return ctl_usage_error(NULL, "--psk-file goes with --remote");
+	if ((ctl.psk_file || ctl.tls_file) && !ctl.remote)
+		return ctl_usage_error(NULL, "--psk-file and --tls go with --remote");
+	if (ctl.psk_file && ctl.tls_file)
+		return ctl_usage_error(NULL, "--psk-file or --tls, not both");
 	if (ctl.remote && ctl.domain != CTL_DOMAIN_DEFAULT)
 		return ctl_usage_error(NULL, "--remote and a local broker option exclude each other");
 	return 0;

@@ -6,10 +6,12 @@
  * RemoteXPC (docs/remote.md) with --remote HOST:PORT: the services of a
  * host's discovery port (`list`) and a message to one of them, inside TLS
  * with the pre-shared key of --psk-file FILE ("IDENTITY:HEXKEY", as
- * xpc-remoted's).
+ * xpc-remoted's) or with the TLS configuration file of --tls FILE
+ * (certificates, xpc-remoted(8)).
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xpc/remote.h>
@@ -18,7 +20,7 @@
 
 static char remote_host[256];
 static uint16_t remote_port;
-static xpc_object_t remote_options; /* --psk-file: the TLS options */
+static xpc_object_t remote_options; /* --psk-file, --tls: the TLS options */
 
 /* --psk-file FILE ("IDENTITY:HEXKEY") into remote_options. */
 static bool load_psk(const char *path)
@@ -74,6 +76,15 @@ int send_setup_remote(void)
 	if (ctl.psk_file && !load_psk(ctl.psk_file)) {
 		fprintf(stderr, "xpcctl: %s: expected one line IDENTITY:HEXKEY\n", ctl.psk_file);
 		return EXIT_USAGE;
+	}
+	if (ctl.tls_file) {
+		char path[PATH_MAX];
+		if (!realpath(ctl.tls_file, path)) {
+			fprintf(stderr, "xpcctl: %s: %s\n", ctl.tls_file, strerror(errno));
+			return EXIT_USAGE;
+		}
+		remote_options = xpc_dictionary_create(NULL, NULL, 0);
+		xpc_dictionary_set_string(remote_options, XPC_LINUX_REMOTE_TLS_CONFIG, path);
 	}
 	return 0;
 }

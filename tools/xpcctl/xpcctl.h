@@ -39,6 +39,7 @@ typedef struct CtlOptions {
 	bool quiet;            /* -q: no notice of a fallback */
 	const char *remote;    /* --remote HOST:PORT */
 	const char *psk_file;  /* --psk-file FILE */
+	const char *tls_file;  /* --tls FILE: a TLS configuration, as xpc-remoted's */
 } CtlOptions;
 
 extern CtlOptions ctl;

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xpc-service.c - xpc_connection_create(NAME, queue): a connection to the
+ * XPC service NAME bundled with this application (docs/bundled-services.md).
+ *
+ * Such a connection is a named connection (INTERRUPTED when the service's
+ * process goes, checking in again on the next send) whose channel comes
+ * from src/bundle instead of the broker: the W of this process's private
+ * instance, started on demand.  When the program bundles no service of
+ * that name, the connection asks the broker for NAME as
+ * xpc_connection_create_mach_service would (what libxpc did before
+ * bundled services existed; macOS would fail).
+ */
+#include "bundle/bundle.h"
+#include "connection/internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+xpc_connection_t conn_create_xpc_service(const char *name, dispatch_queue_t targetq)
+{
+	xpc_connection_t c = xpc_connection_create_mach_service(name, targetq, 0);
+
+	if (c)
+		c->xpc_service = true;
+	return c;
+}
+
+/* Checks in over a fresh W of the instance (locked).  Return: 0 up, 1 the
+ * channel is closed (the instance is gone), or -1 failed and reported. */
+static int xpc_service_try_locked(xpc_connection_t c, const char *name)
+{
+	char why[512] = "";
+	const char *cwhy = NULL;
+	int w, r;
+
+	r = bundle_service_send_fd(name, &w, why, sizeof(why));
+	if (r == 0)
+		return 2;
+	if (r < 0) {
+		conn_fail_locked(c, why, false);
+		return -1;
+	}
+	if (c->send_w >= 0)
+		close(c->send_w);
+	c->send_w = w;
+	c->connecting = false;
+	r = conn_checkin(w, true, &c->fd, &cwhy);
+	if (r == -EAGAIN || (r < 0 && cwhy && !strncmp(cwhy, "limit exceeded", 14))) {
+		conn_fail_locked(c, cwhy, false);
+		return -1;
+	}
+	if (r < 0) {
+		bundle_service_drop(name, w);
+		c->connecting = true;
+		return 1;
+	}
+	if (conn_start_link_locked(c) < 0) {
+		conn_fail_locked(c, "limit exceeded: out of memory", false);
+		return -1;
+	}
+	conn_flush_locked(c);
+	return 0;
+}
+
+bool conn_xpc_service_checkin_locked(xpc_connection_t c)
+{
+	const char *name = c->name ? c->name : "";
+	int r = xpc_service_try_locked(c, name);
+
+	if (r == 1) /* the instance died since: one new one */
+		r = xpc_service_try_locked(c, name);
+	if (r == 1)
+		conn_fail_locked(c, "bundled XPC service exited at once", false);
+	return r != 2;
+}

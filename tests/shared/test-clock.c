@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-clock.c - shared/clock.h: each function agrees with clock_gettime()
+ * of its clock, the monotonic clock does not go back, and clock_timespec()
+ * is the inverse of the folding.
+ */
+#include <time.h>
+
+#include "harness.h"
+#include "shared/clock.h"
+
+static uint64_t ts_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* @get() lies between two direct reads of @clk (the coarse clock may lag
+ * a direct read by its resolution, so allow @slack). */
+static void check_between(uint64_t (*get)(void), clockid_t clk, uint64_t slack)
+{
+	uint64_t a = ts_ns(clk), v = get(), b = ts_ns(clk);
+
+	CHECK(v + slack >= a);
+	CHECK(v <= b + slack);
+}
+
+int main(void)
+{
+	uint64_t prev = 0;
+	struct timespec res, ts;
+
+	harness_begin(30);
+	check_between(clock_monotonic_ns, CLOCK_MONOTONIC, 0);
+	check_between(clock_realtime_ns, CLOCK_REALTIME, 0);
+	clock_getres(CLOCK_MONOTONIC_COARSE, &res);
+	check_between(clock_coarse_ns, CLOCK_MONOTONIC_COARSE, 0);
+	check_between(clock_coarse_ns, CLOCK_MONOTONIC, 2 * ((uint64_t)res.tv_sec * 1000000000ull + (uint64_t)res.tv_nsec));
+	for (int i = 0; i < 10000; i++) {
+		uint64_t now = clock_monotonic_ns();
+
+		CHECK(now >= prev);
+		prev = now;
+	}
+	CHECK(clock_realtime_ns() > 1500000000ull * CLOCK_NSEC_PER_SEC); /* after 2017 */
+	ts = clock_timespec(5 * CLOCK_NSEC_PER_SEC + 123);
+	CHECK_EQ_INT(ts.tv_sec, 5);
+	CHECK_EQ_INT(ts.tv_nsec, 123);
+	ts = clock_timespec(999999999);
+	CHECK_EQ_INT(ts.tv_sec, 0);
+	CHECK_EQ_INT(ts.tv_nsec, 999999999);
+	return harness_end();
+}
