@@ -1,6 +1,8 @@
 /*
- * broker-launch.c - a process double for fuzz-broker: launch_job(),
- * launch_signal() and launch_stop() of src/broker/launch.c without fork.
+ * broker-launch.c - a process double for fuzz-broker: launch_start(),
+ * launch_collect(), launch_record_failure(), launch_signal() and
+ * launch_stop() of src/broker/launch.c without fork (and without
+ * src/broker/spawn.c and output.c).
  *
  * The fuzzer drives the broker's request handler in-process, thousands of
  * times a second; real launches would fork and exec.  Here a launch gives
@@ -13,7 +15,10 @@
 #include <signal.h>
 #include <time.h>
 
-#include "broker/job.h"
+#include "broker/broker.h"
+#include "broker/launch.h"
+#include "broker/registry.h"
+#include "broker/supervise.h"
 #include "fuzz-broker.h"
 
 #define FAKE_PID_BASE 4194305 /* above PID_MAX_LIMIT (2^22) */
@@ -21,6 +26,7 @@
 
 static pid_t next_pid = FAKE_PID_BASE;
 static struct {
+	Broker *broker; /* whose registry has the job */
 	pid_t pid;
 	int status;
 } exits[MAX_EXITS];
@@ -32,9 +38,10 @@ void fuzz_launch_reset(void)
 	n_exits = 0;
 }
 
-static void queue_exit(pid_t pid, int sig)
+static void queue_exit(Broker *b, pid_t pid, int sig)
 {
 	if (n_exits < MAX_EXITS) {
+		exits[n_exits].broker = b;
 		exits[n_exits].pid = pid;
 		exits[n_exits].status = sig & 0x7f; /* a wait status: killed by @sig */
 		n_exits++;
@@ -46,13 +53,14 @@ size_t fuzz_launch_reap(void)
 	size_t done = 0;
 
 	while (n_exits) {
+		Broker *b = exits[0].broker;
 		pid_t pid = exits[0].pid;
 		int status = exits[0].status;
 		Job *job;
 		for (size_t i = 1; i < n_exits; i++)
 			exits[i - 1] = exits[i];
 		n_exits--;
-		job = jobs_find_pid(pid);
+		job = registry_find_pid(&b->registry, pid);
 		if (job) {
 			supervise_exited(job, status);
 			done++;
@@ -61,17 +69,25 @@ size_t fuzz_launch_reap(void)
 	return done;
 }
 
-int launch_job(Job *job)
+int launch_start(Job *job)
 {
-	if (job->disabled || job->unloading)
-		return -1;
-	if (job->pid || job->launch_pending)
-		return 0;
-	service_unwatch(job);
 	job->pid = next_pid++;
 	job->runs++;
+	job->fail_step = job->fail_errno = 0;
 	clock_gettime(CLOCK_MONOTONIC, &job->last_start);
 	return 0;
+}
+
+void launch_collect(Job *job)
+{
+	(void)job;
+}
+
+void launch_record_failure(Job *job, int step, int err)
+{
+	job->fail_step = step;
+	job->fail_errno = err;
+	job->fail_counted = false;
 }
 
 static bool ends_process(int sig)
@@ -88,7 +104,7 @@ static bool ends_process(int sig)
 void launch_signal(Job *job, int sig)
 {
 	if (job->pid > 0 && ends_process(sig))
-		queue_exit(job->pid, sig);
+		queue_exit(job->broker, job->pid, sig);
 }
 
 void launch_stop(Job *job)

@@ -1,7 +1,7 @@
 /*
- * fuzz-broker.c - fuzz target for xpcd's request handler
- * (control_handle_request in src/broker/control.c) with the job registry,
- * service channels, supervision and the job loader behind it, in-process.
+ * fuzz-broker.c - fuzz target for xpcd's request handler (ops_handle in
+ * src/broker/ops.c) with the job registry, service channels, supervision
+ * and the job loader behind it, in-process, on one Broker object.
  *
  * Input: byte 0 picks who asks (the broker's own user; a stranger; a
  * stranger whose uid, or whose gid, job fuzz.b admits); the rest is JSON:
@@ -23,7 +23,7 @@
  * request gets a reply with "ok" or "error" and "errno" that can be encoded
  * as a message; a request from anyone but the owner changes no job.
  *
- * The accounting of broker links (src/broker/links.c) is driven by a
+ * The accounting of broker links (src/broker/users.c) is driven by a
  * dictionary { "fuzz.links": [N, ...] } in the input: N >= 0 opens a link
  * of uid 1000 + N % 4, N < 0 closes the served or refusing link number -N
  * (modulo those open).  Limits: 12 links in all, 6 per user.  Invariants:
@@ -39,11 +39,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "broker/job.h"
+#include "broker/broker.h"
+#include "broker/ops.h"
+#include "broker/plist.h"
 #include "dispatch/dqueue.h"
 #include "fuzz-broker.h"
 #include "fuzz.h"
 #include "object/object.h"
+#include "shared/xpcd-protocol.h"
 #include "wire/wire.h"
 
 #define MAX_REQUESTS 64
@@ -52,6 +55,7 @@
 #define ADMITTED_GID 4244u
 
 static char job_dir[64];
+static Broker broker; /* no socket, no state file: in-process only */
 
 static const struct {
 	const char *name, *text;
@@ -140,7 +144,7 @@ static void load_initial_jobs(void)
 	for (size_t i = 0; i < 3; i++) {
 		Job *job = NULL;
 		snprintf(path, sizeof(path), "%s/%s", job_dir, names[i]);
-		if (job_load_file(path, &job, err, sizeof(err)) < 0 || jobs_add(job, err, sizeof(err)) < 0)
+		if (plist_load_job(path, &job, err, sizeof(err)) < 0 || supervise_add(&broker, job, err, sizeof(err)) < 0)
 			fuzz_fail("initial job: %s", err);
 	}
 }
@@ -152,14 +156,14 @@ static void unload_all(int fds_before)
 	Job *job;
 	int fds = 0;
 
-	for (int i = 0; (job = jobs_first()); i++) {
+	for (int i = 0; (job = registry_first(&broker.registry)); i++) {
 		if (i > 1000)
 			fuzz_fail("a job does not unload");
-		jobs_remove(job);
+		supervise_remove(job);
 		fuzz_launch_reap();
 	}
 	fuzz_launch_reap();
-	jobs_free_unloaded();
+	registry_free_unloaded(&broker.registry);
 	for (int i = 0; i < 20000; i++) {
 		drain_main_queue();
 		if ((fds = fuzz_count_fds()) <= fds_before)
@@ -178,7 +182,7 @@ static char *registry_state(void)
 
 	if (!f)
 		fuzz_fail("open_memstream");
-	for (Job *j = jobs_first(); j; j = j->next)
+	for (Job *j = registry_first(&broker.registry); j; j = j->next)
 		fprintf(f, "%s pid=%d disabled=%d stopping=%d unloading=%d relaunch=%d runs=%u pending=%d\n",
 			j->label, (int)j->pid, j->disabled, j->stopping, j->unloading, j->relaunch_once, j->runs,
 			j->launch_pending);
@@ -194,8 +198,8 @@ static void check_reply(xpc_object_t reply, const char *op)
 
 	if (!reply || xpc_get_type(reply) != XPC_TYPE_DICTIONARY)
 		fuzz_fail("op %s: no reply", op ? op : "(none)");
-	if (!xpc_dictionary_get_bool(reply, "ok") &&
-	    !(xpc_dictionary_get_string(reply, "error") && xpc_dictionary_get_int64(reply, "errno") > 0))
+	if (!xpc_dictionary_get_bool(reply, XPCD_KEY_OK) &&
+	    !(xpc_dictionary_get_string(reply, XPCD_KEY_ERROR) && xpc_dictionary_get_int64(reply, XPCD_KEY_ERRNO) > 0))
 		fuzz_fail("op %s: a reply with neither ok nor error/errno", op ? op : "(none)");
 	if ((r = wire_encode_message(reply, &buf, &fds)))
 		fuzz_fail("op %s: the reply does not encode: %s", op ? op : "(none)", wire_strerror(r));
@@ -207,29 +211,29 @@ static void check_reply(xpc_object_t reply, const char *op)
  * dropped.  Return: false to skip the request. */
 static void confine_path(xpc_object_t req)
 {
-	xpc_object_t v = xpc_dictionary_get_value(req, "path");
+	xpc_object_t v = xpc_dictionary_get_value(req, XPCD_KEY_PATH);
 	const char *name = xpc_get_type(v) == XPC_TYPE_STRING ? xpc_string_get_string_ptr(v) : NULL;
 	char path[4200];
 
 	if (!v)
 		return;
 	if (!name || !*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
-		xpc_dictionary_set_value(req, "path", NULL);
+		xpc_dictionary_set_value(req, XPCD_KEY_PATH, NULL);
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/%s", job_dir, name);
-	xpc_dictionary_set_string(req, "path", path);
+	xpc_dictionary_set_string(req, XPCD_KEY_PATH, path);
 }
 
-static void handle_one(const ControlPeer *who, bool owner, xpc_object_t req, uint64_t id)
+static void handle_one(const Caller *who, bool owner, xpc_object_t req, uint64_t id)
 {
 	char *state = owner ? NULL : registry_state();
-	const char *op = xpc_dictionary_get_string(req, "xpcd.op");
+	const char *op = xpc_dictionary_get_string(req, XPCD_KEY_OP);
 	xpc_object_t reply;
 
 	confine_path(req);
 	dictionary_set_message_context(req, NULL, id, true);
-	reply = control_handle_request(who, req);
+	reply = ops_handle(&broker, who, req);
 	check_reply(reply, op);
 	xpc_release(reply);
 	fuzz_launch_reap();
@@ -250,7 +254,7 @@ static void handle_one(const ControlPeer *who, bool owner, xpc_object_t req, uin
 #define FUZZ_MAX_LINK_OPS 256
 
 typedef struct FuzzLink {
-	LinkUser *user;
+	User *user;
 	LinkKind kind;
 	uid_t uid;
 	unsigned seq; /* order of arrival, per uid */
@@ -262,15 +266,15 @@ static size_t n_fuzz_links;
 
 static void links_check(void)
 {
-	const LinkLimits *lim = links_limits();
+	const LinkLimits *lim = users_limits(&broker.clients.users);
 	unsigned open = 0, served, waiting, refusing;
 
 	for (size_t i = 0; i < n_fuzz_links; i++)
 		open += fuzz_links[i].open;
-	if (links_in_use() != open || open > lim->max_links)
-		fuzz_fail("links: %u charged, %u open, cap %u", links_in_use(), open, lim->max_links);
+	if (users_in_use(&broker.clients.users) != open || open > lim->max_links)
+		fuzz_fail("links: %u charged, %u open, cap %u", users_in_use(&broker.clients.users), open, lim->max_links);
 	for (uid_t uid = 1000; uid < 1004; uid++) {
-		unsigned total = links_of_user(uid, &served, &waiting, &refusing);
+		unsigned total = users_links_of(&broker.clients.users, uid, &served, &waiting, &refusing);
 		if (total > lim->per_user || served > lim->served_per_user || refusing > lim->refusing_per_user)
 			fuzz_fail("links of uid %u: %u served, %u waiting, %u refusing (limits %u/%u/%u)", (unsigned)uid,
 				  served, waiting, refusing, lim->served_per_user, lim->per_user, lim->refusing_per_user);
@@ -281,8 +285,8 @@ static void links_open_one(uid_t uid)
 {
 	static unsigned seq[4];
 	FuzzLink *l = &fuzz_links[n_fuzz_links];
-	LinkUser *user = NULL;
-	LinkKind kind = links_admit(uid, &user);
+	User *user = NULL;
+	LinkKind kind = users_admit(&broker.clients.users, uid, &user);
 
 	if (kind == LINK_REFUSED || kind == LINK_REFUSED_ALL) {
 		if (user)
@@ -291,7 +295,7 @@ static void links_open_one(uid_t uid)
 	}
 	*l = (FuzzLink){.user = user, .kind = kind, .uid = uid, .seq = seq[uid - 1000]++, .open = true};
 	n_fuzz_links++;
-	if (kind == LINK_WAITING && links_wait_push(user, l) < 0)
+	if (kind == LINK_WAITING && users_wait_push(user, l) < 0)
 		fuzz_fail("links: out of memory");
 }
 
@@ -299,7 +303,7 @@ static void links_open_one(uid_t uid)
  * user's oldest. */
 static void links_close_one(FuzzLink *l)
 {
-	FuzzLink *next = links_release(l->user, l->kind);
+	FuzzLink *next = users_release(&broker.clients.users, l->user, l->kind);
 
 	l->open = false;
 	if (!next)
@@ -333,8 +337,9 @@ static void run_links(xpc_object_t ops)
 {
 	FuzzLink *l;
 
-	if (!links_limits()->max_links && links_configure(FUZZ_LINKS, FUZZ_LINKS_PER_USER) < 0)
-		fuzz_fail("links_configure");
+	if (!users_limits(&broker.clients.users)->max_links &&
+	    users_configure(&broker.clients.users, FUZZ_LINKS, FUZZ_LINKS_PER_USER) < 0)
+		fuzz_fail("users_configure");
 	n_fuzz_links = 0;
 	for (size_t i = 0; i < xpc_array_get_count(ops) && n_fuzz_links < FUZZ_MAX_LINK_OPS; i++) {
 		int64_t v = xpc_array_get_int64(ops, i);
@@ -348,12 +353,12 @@ static void run_links(xpc_object_t ops)
 		links_close_one(l);
 		links_check();
 	}
-	if (links_in_use())
-		fuzz_fail("links: %u charges left after every link closed", links_in_use());
+	if (users_in_use(&broker.clients.users))
+		fuzz_fail("links: %u charges left after every link closed", users_in_use(&broker.clients.users));
 }
 
 /* A request, or a "fuzz.links" sequence. */
-static void handle_item(const ControlPeer *who, bool owner, xpc_object_t req, uint64_t id)
+static void handle_item(const Caller *who, bool owner, xpc_object_t req, uint64_t id)
 {
 	xpc_object_t ops = xpc_dictionary_get_value(req, "fuzz.links");
 
@@ -363,7 +368,7 @@ static void handle_item(const ControlPeer *who, bool owner, xpc_object_t req, ui
 		handle_one(who, owner, req, id);
 }
 
-static void run_requests(const ControlPeer *who, bool owner, xpc_object_t obj)
+static void run_requests(const Caller *who, bool owner, xpc_object_t obj)
 {
 	if (xpc_get_type(obj) == XPC_TYPE_DICTIONARY) {
 		handle_item(who, owner, obj, 1);
@@ -381,7 +386,7 @@ static void run_requests(const ControlPeer *who, bool owner, xpc_object_t obj)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool ready;
-	ControlPeer who;
+	Caller who;
 	xpc_object_t obj;
 	char *text;
 	int before;
@@ -389,16 +394,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ready) {
 		write_job_dir();
 		warm_dispatch();
-		jobs_boot_done(); /* as xpcd after start-up: loads launch or watch */
+		broker_init(&broker, &(BrokerConfig){0});
+		supervise_boot_done(&broker); /* as xpcd after start-up: loads launch or watch */
 		ready = true;
 	}
 	if (size < 1 || !(text = strndup((const char *)data + 1, size - 1)))
 		return 0;
 	switch (data[0] & 3) {
-	case 0: who = (ControlPeer){geteuid(), getegid()}; break;
-	case 1: who = (ControlPeer){STRANGER, STRANGER}; break;
-	case 2: who = (ControlPeer){ADMITTED_UID, STRANGER}; break;
-	default: who = (ControlPeer){STRANGER, ADMITTED_GID}; break;
+	case 0: who = (Caller){geteuid(), getegid()}; break;
+	case 1: who = (Caller){STRANGER, STRANGER}; break;
+	case 2: who = (Caller){ADMITTED_UID, STRANGER}; break;
+	default: who = (Caller){STRANGER, ADMITTED_GID}; break;
 	}
 	obj = xpc_linux_create_from_json(text, NULL);
 	free(text);

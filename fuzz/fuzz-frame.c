@@ -113,19 +113,18 @@ static void decode_inline(const uint8_t *body, size_t len, int *fds, size_t n_fd
 		xpc_release(dict);
 }
 
-/* As io.c's conn_handle_batch: inner frames one after another. */
+/* As receive.c's receive_batch: inner frames one after another. */
 static void split_batch(const uint8_t *p, size_t left)
 {
 	int no_fds[1] = {-1};
 
 	while (left > 0) {
 		FrameHeader h;
-		const char *why = NULL;
-		long n = frame_next_in_batch(p, left, &h, &why);
-		if (n < 0)
+		size_t n;
+		if (frame_next_in_batch(p, left, &h, &n) != 0)
 			return;
-		if ((size_t)n < FRAME_HEADER_SIZE || (size_t)n > left || h.body_len != (size_t)n - FRAME_HEADER_SIZE)
-			fuzz_fail("frame_next_in_batch took %ld of %zu bytes (body %llu)", n, left,
+		if (n < FRAME_HEADER_SIZE || n > left || h.body_len != n - FRAME_HEADER_SIZE)
+			fuzz_fail("frame_next_in_batch took %zu of %zu bytes (body %llu)", n, left,
 				  (unsigned long long)h.body_len);
 		decode_inline(p + FRAME_HEADER_SIZE, h.body_len, no_fds, 0);
 		p += n;
@@ -166,16 +165,15 @@ static void receive(int fd, bool keep_view, bool checkin)
 {
 	static TransportFrame f;
 	static Charge no_body = CHARGE_ROOT(0);
-	const char *why = NULL;
 	int r;
 
 	f.keep_view = keep_view && !checkin;
 	f.charge = checkin ? &no_body : NULL;
-	r = transport_recv(fd, &f, &why);
+	r = transport_recv(fd, &f);
 
-	if (checkin) { /* as io.c's conn_listener_frame */
+	if (checkin) { /* as checkin.c's checkin_take */
 		if (r == 0 && f.hdr.kind == FRAME_CHECKIN && f.n_fds == 1)
-			(void)transport_checkin_verify(&f, f.fds[0], &why);
+			(void)transport_checkin_verify(&f, f.fds[0]);
 		transport_frame_clear(&f);
 		if (charge_used(&no_body) != 0)
 			fuzz_fail("a listener's frame took a body");

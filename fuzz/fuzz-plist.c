@@ -1,5 +1,5 @@
 /*
- * fuzz-plist - the job property-list loader (xpcd's job_load_file) on
+ * fuzz-plist - the job property-list loader (xpcd's plist_load_job) on
  * arbitrary bytes: XML, binary or neither.  A job file is input the broker
  * reads from disk, so it must reject anything malformed with a message and
  * leak nothing (memory, and descriptors: counted before and after).
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "broker/job.h"
+#include "broker/plist.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -27,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fwrite(data, 1, size, f);
 	fclose(f);
-	if (job_load_file(path, &job, err, sizeof(err)) == 0)
+	if (plist_load_job(path, &job, err, sizeof(err)) == 0)
 		job_free(job);
 	unlink(path);
 	fuzz_check_fds(before, fuzz_count_fds(), "fuzz-plist");

@@ -322,6 +322,8 @@ static void gen_broker(void)
 		{"disable", '0', "{\"xpcd.op\":\"disable\",\"label\":\"fuzz.a\"}"},
 		{"kickstart", '0', "{\"xpcd.op\":\"kickstart\",\"label\":\"fuzz.a\"}"},
 		{"kickstart-disabled", '0', "{\"xpcd.op\":\"kickstart\",\"label\":\"fuzz.c\"}"},
+		{"reload", '0', "{\"xpcd.op\":\"reload\"}"},
+		{"reload-stranger", '1', "{\"xpcd.op\":\"reload\"}"},
 		{"kill-idle", '0', "{\"xpcd.op\":\"kill\",\"label\":\"fuzz.a\",\"signal\":15}"},
 		{"kill-bad-signal", '0', "{\"xpcd.op\":\"kill\",\"label\":\"fuzz.a\",\"signal\":99}"},
 		{"unknown-op", '0', "{\"xpcd.op\":\"explode\",\"label\":\"fuzz.a\"}"},

@@ -27,6 +27,7 @@
 
 #include "activity/protocol.h"
 #include "broker/job.h"
+#include "broker/activity-plist.h"
 
 #define ACTIVITY_PLIST_MAX_SECONDS (366ull * 24 * 3600)
 

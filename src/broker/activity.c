@@ -37,6 +37,9 @@
 #include "activity/protocol.h"
 #include "activity/schedule.h"
 #include "broker/job.h"
+#include "broker/activity.h"
+#include "broker/activity-plist.h"
+#include "broker/log.h"
 #include "private/xpc-private.h"
 
 typedef struct BrokerActivity {
@@ -64,7 +67,7 @@ void activity_set_time_scale(const char *text)
 {
 	activity_scale = activity_schedule_parse_scale(text);
 	if (activity_scale != 1.0)
-		broker_log("activities: test clock, time runs %g times faster", activity_scale);
+		log_line(LOG_INFO, "activities: test clock, time runs %g times faster", activity_scale);
 }
 
 /* ---- plist criteria -> xpc ------------------------------------------------------ */
@@ -148,7 +151,7 @@ static void activity_schedule(Job *job, size_t i, ActivityEvent ev)
 	t = malloc(sizeof(*t));
 	if (!t || _xpc_linux_dispatch_after_f(dispatch_time(DISPATCH_TIME_NOW, ns), dispatch_get_main_queue(), t,
 					      activity_due) < 0) {
-		broker_log("%s: activity %s: cannot schedule: out of memory", job->label, a->name);
+		log_line(LOG_INFO, "%s: activity %s: cannot schedule: out of memory", job->label, a->name);
 		free(t);
 		return;
 	}
@@ -209,7 +212,7 @@ static void activity_on_job_message(Job *job, uint64_t epoch, xpc_object_t msg)
 	    !(a = activity_by_name(ja, xpc_dictionary_get_string(msg, ACTIVITY_KEY_NAME), &i)))
 		return;
 	if (!strcmp(op, ACTIVITY_OP_UNREGISTER)) {
-		broker_log("%s: activity %s unregistered", job->label, a->name);
+		log_line(LOG_INFO, "%s: activity %s unregistered", job->label, a->name);
 		a->unregistered = true;
 		a->generation++;
 		a->due.tv_sec = 0;
@@ -252,7 +255,7 @@ static xpc_connection_t activity_link(Job *job)
 	if (ep)
 		xpc_release(ep);
 	if (!ja->link) {
-		broker_log("%s: activities: cannot link to the job: %s", job->label, strerror(errno));
+		log_line(LOG_INFO, "%s: activities: cannot link to the job: %s", job->label, strerror(errno));
 		return NULL;
 	}
 	epoch = ++ja->epoch;
@@ -279,12 +282,12 @@ static void activity_end_run(Job *job, size_t i, long state)
 	if (a->unregistered)
 		return;
 	if (state == XPC_ACTIVITY_STATE_DEFER) {
-		broker_log("%s: activity %s deferred", job->label, a->name);
+		log_line(LOG_INFO, "%s: activity %s deferred", job->label, a->name);
 		activity_schedule(job, i, ACTIVITY_EV_DEFERRED);
 		return;
 	}
 	activity_schedule(job, i, ACTIVITY_EV_DONE);
-	broker_log("%s: activity %s done%s", job->label, a->name, a->finished ? " (not repeating)" : "");
+	log_line(LOG_INFO, "%s: activity %s done%s", job->label, a->name, a->finished ? " (not repeating)" : "");
 }
 
 static void activity_on_reply(Job *job, size_t i, uint64_t epoch, xpc_object_t reply)
@@ -317,7 +320,7 @@ static void activity_run(Job *job, size_t i)
 	xpc_dictionary_set_string(msg, ACTIVITY_KEY_NAME, a->name);
 	a->in_flight = true;
 	a->runs++;
-	broker_log("%s: activity %s due: run %u%s", job->label, a->name, a->runs, job->pid ? "" : " (launching the job)");
+	log_line(LOG_INFO, "%s: activity %s due: run %u%s", job->label, a->name, a->runs, job->pid ? "" : " (launching the job)");
 	xpc_connection_send_message_with_reply(link, msg, dispatch_get_main_queue(), ^(xpc_object_t reply) {
 		activity_on_reply(job, i, epoch, reply);
 	});
@@ -407,7 +410,7 @@ int activity_job_loaded(Job *job)
 	}
 	for (size_t i = 0; i < ja->n; i++)
 		activity_schedule(job, i, ACTIVITY_EV_REGISTERED);
-	broker_log("%s: %zu activit%s scheduled", job->label, ja->n, ja->n == 1 ? "y" : "ies");
+	log_line(LOG_INFO, "%s: %zu activit%s scheduled", job->label, ja->n, ja->n == 1 ? "y" : "ies");
 	return 0;
 }
 
@@ -447,7 +450,7 @@ void activity_job_exited(Job *job)
 	activity_drain(job);
 	for (size_t i = 0; i < ja->n; i++)
 		if (ja->v[i].in_flight) {
-			broker_log("%s: activity %s: the job exited before reporting", job->label, ja->v[i].name);
+			log_line(LOG_INFO, "%s: activity %s: the job exited before reporting", job->label, ja->v[i].name);
 			activity_end_run(job, i, XPC_ACTIVITY_STATE_DONE);
 		}
 }

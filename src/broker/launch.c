@@ -1,434 +1,115 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * launch.c - starting and stopping a job's process.
+ * launch.c - starting a job's process now, hearing how its set-up went,
+ * and stopping it.
  *
- * A job runs in its own process group (so a signal reaches its children
- * too), with its listener receive sides R at descriptors 3, 4, ... and
- * XPCD_LISTEN_PID / XPCD_LISTEN_FDS / XPCD_LISTEN_FDNAMES telling libxpc
- * which is which (docs/services.md).  Everything the child needs is prepared
- * before fork(): the ids and supplementary groups of UserName/GroupName,
- * the environment, the log line prefix.  Between fork() and exec the child
- * calls only async-signal-safe functions, since xpcd has threads (the
- * dispatch runtime).
- *
- * Job set-up in the child follows launchd, in this order (docs/security.md,
- * "The broker"): the R descriptors into place; then, for a UserName or
- * GroupName job of a root broker, the job's identity (setgroups with the
- * user's groups, setgid, setuid, and a check that they stuck: setuid(0)
- * must fail); only then StandardInPath, StandardOutPath, StandardErrorPath
- * (opened as the job's user, so it reaches only files that user may open)
- * and WorkingDirectory.  Standard output and error are /dev/null unless the
- * job names files: a job never holds the broker's log.  The environment is
- * built from nothing: PATH, HOME, USER, LOGNAME and SHELL of the job's user
- * (password database), XPCD_SOCKET (this broker), XPC_TRACE and the
- * sanitizers' *SAN_OPTIONS when xpcd has them, the job's
- * EnvironmentVariables, and last the XPCD_LISTEN_* variables.  A failing
- * step is written to the broker's log, naming the job, the step and the
- * errno, and the child exits with status 126 (127: exec failed).
- *
- * ThrottleInterval: a launch sooner than that after the previous one is
- * postponed to the end of the interval (launchd's behaviour), never dropped.
+ * launch_start() spawns the process (spawn.c) and watches the report pipe
+ * of that start: end of file means the exec happened, a record { step,
+ * errno } that a set-up step failed (launch_collect), which is kept in the
+ * job (fail_step, fail_errno) for the log, `xpcctl print` and `list`, and
+ * for the start limit supervise.c applies.  The exit is seen by
+ * supervise.c, which collects the report first, so a failure is known
+ * before the exit is judged whichever event comes first.  Stopping is
+ * SIGTERM to the job's process group, then SIGKILL after ExitTimeOut.
+ * When to start (ThrottleInterval, the start limit) is supervise.c's.
+ * fuzz/broker-launch.c is a double of this file.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "broker/job.h"
+#include "broker/activity.h"
+#include "broker/broker.h"
+#include "broker/launch.h"
+#include "broker/log.h"
+#include "broker/output.h"
+#include "broker/registry.h"
+#include "broker/spawn.h"
+#include "broker/step.h"
 
-extern char **environ;
-
-#define LAUNCH_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define LAUNCH_MAX_GROUPS 256
-#define LAUNCH_SETUP_FAILED 126
-#define LAUNCH_EXEC_FAILED 127
-
-typedef struct Spawn {
-	char **envp;     /* owned: the array and every string in it */
-	char *pidvar;    /* points into envp: "XPCD_LISTEN_PID=" + room for digits */
-	int fds[64];
-	size_t n_fds;
-	uid_t uid;
-	gid_t gid;
-	gid_t groups[LAUNCH_MAX_GROUPS];
-	int n_groups;
-	bool set_ids;
-	char log_prefix[256]; /* "xpcd[PID] " : the child adds the time and the rest */
-} Spawn;
-
-/* ---- preparation, before fork ---------------------------------------------- */
-
-/* Variables of xpcd's own environment a job inherits: the library's trace
- * switch and the sanitizers' options (tests run instrumented jobs). */
-static bool env_passed_through(const char *kv)
+void launch_record_failure(Job *job, int step, int err)
 {
-	const char *eq = strchr(kv, '=');
-	size_t n = eq ? (size_t)(eq - kv) : 0;
-
-	if (n == 9 && !strncmp(kv, "XPC_TRACE", 9))
-		return true;
-	return n > 11 && !strncmp(kv + n - 11, "SAN_OPTIONS", 11);
+	job->fail_step = step;
+	job->fail_errno = err;
+	job->fail_counted = false;
+	if (err)
+		log_line(LOG_ERR, "%s: start failed at %s: %s (errno %d)", job->label, step_name(step),
+			 strerror(err), err);
+	else
+		log_line(LOG_ERR, "%s: start failed at %s", job->label, step_name(step));
 }
 
-static int env_add(char **envp, size_t *k, size_t cap, char *s)
+/* Reads the report pipe of the running start; ends the watch once it has
+ * said something. */
+static void report_read(Job *job)
 {
-	if (!s)
-		return -1;
-	if (*k + 1 >= cap) {
-		free(s);
-		return -1;
-	}
-	envp[(*k)++] = s;
-	return 0;
-}
+	SpawnFailure f;
+	int r = spawn_read_report((int)dispatch_source_get_handle(job->report_watch), &f);
 
-static char *str_join(const char *a, const char *b)
-{
-	char *s = NULL;
-
-	return asprintf(&s, "%s%s", a, b) < 0 ? NULL : s;
-}
-
-/* HOME, USER, LOGNAME, SHELL of @uid's password entry (none if it has no
- * entry). */
-static int env_add_user(char **envp, size_t *k, size_t cap, uid_t uid)
-{
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
-		return 0;
-	if (env_add(envp, k, cap, str_join("HOME=", pw.pw_dir)) < 0 ||
-	    env_add(envp, k, cap, str_join("USER=", pw.pw_name)) < 0 ||
-	    env_add(envp, k, cap, str_join("LOGNAME=", pw.pw_name)) < 0 ||
-	    env_add(envp, k, cap, str_join("SHELL=", pw.pw_shell && *pw.pw_shell ? pw.pw_shell : "/bin/sh")) < 0)
-		return -1;
-	return 0;
-}
-
-static void free_env(char **envp)
-{
-	for (size_t i = 0; envp && envp[i]; i++)
-		free(envp[i]);
-	free(envp);
-}
-
-static char *listen_names(Job *job)
-{
-	size_t len = 32;
-	char *names;
-
-	for (size_t i = 0; i < job->n_services; i++)
-		len += strlen(job->services[i].name) + 1;
-	names = malloc(len);
-	if (!names)
-		return NULL;
-	strcpy(names, "XPCD_LISTEN_FDNAMES=");
-	for (size_t i = 0; i < job->n_services; i++) {
-		if (i)
-			strcat(names, ":");
-		strcat(names, job->services[i].name);
-	}
-	return names;
-}
-
-/* The job's environment, built from nothing (see the top).  Return: 0, or
- * -1 out of memory. */
-static int build_env(Job *job, Spawn *sp)
-{
-	size_t n = 16, k = 0, cap;
-	char *fds = NULL;
-
-	for (size_t i = 0; environ[i]; i++)
-		n++;
-	for (size_t i = 0; job->env && job->env[i]; i++)
-		n++;
-	cap = n;
-	sp->envp = calloc(cap, sizeof(char *));
-	if (!sp->envp)
-		return -1;
-	if (env_add(sp->envp, &k, cap, strdup(LAUNCH_PATH)) < 0 || env_add_user(sp->envp, &k, cap, sp->uid) < 0)
-		return -1;
-	if (broker_socket_path && env_add(sp->envp, &k, cap, str_join("XPCD_SOCKET=", broker_socket_path)) < 0)
-		return -1;
-	for (size_t i = 0; environ[i]; i++)
-		if (env_passed_through(environ[i]) && env_add(sp->envp, &k, cap, strdup(environ[i])) < 0)
-			return -1;
-	for (size_t i = 0; job->env && job->env[i]; i++)
-		if (strncmp(job->env[i], "XPCD_LISTEN_", 12) != 0 && env_add(sp->envp, &k, cap, strdup(job->env[i])) < 0)
-			return -1;
-	if (asprintf(&fds, "XPCD_LISTEN_FDS=%zu", job->n_services) < 0)
-		fds = NULL;
-	if (env_add(sp->envp, &k, cap, fds) < 0 || env_add(sp->envp, &k, cap, listen_names(job)) < 0 ||
-	    env_add(sp->envp, &k, cap, calloc(1, 40)) < 0)
-		return -1;
-	sp->pidvar = sp->envp[k - 1];
-	return 0;
-}
-
-/* The ids the job runs as: the broker's own, or UserName/GroupName's (root
- * broker only) with the user's supplementary groups from the group
- * database.  Return: 0, or -1 (logged) when a name does not resolve. */
-static int resolve_ids(Job *job, Spawn *sp)
-{
-	struct passwd *pw;
-	struct group *gr;
-
-	sp->uid = geteuid();
-	sp->gid = getegid();
-	if (!job->user && !job->group)
-		return 0;
-	if (geteuid() != 0) {
-		broker_log("%s: UserName/GroupName ignored (xpcd is not root)", job->label);
-		return 0;
-	}
-	sp->uid = 0;
-	sp->gid = 0;
-	if (job->user) {
-		if (!(pw = getpwnam(job->user))) {
-			broker_log("%s: UserName %s: no such user", job->label, job->user);
-			return -1;
-		}
-		sp->uid = pw->pw_uid;
-		sp->gid = pw->pw_gid;
-		sp->n_groups = LAUNCH_MAX_GROUPS;
-		if (getgrouplist(job->user, pw->pw_gid, sp->groups, &sp->n_groups) < 0) {
-			broker_log("%s: UserName %s: more than %d groups", job->label, job->user, LAUNCH_MAX_GROUPS);
-			return -1;
-		}
-	}
-	if (job->group) {
-		if (!(gr = getgrnam(job->group))) {
-			broker_log("%s: GroupName %s: no such group", job->label, job->group);
-			return -1;
-		}
-		sp->gid = gr->gr_gid;
-		if (sp->n_groups == 0)
-			sp->groups[sp->n_groups++] = gr->gr_gid;
-	}
-	sp->set_ids = true;
-	return 0;
-}
-
-/* ---- in the child: async-signal-safe calls only ------------------------------ */
-
-static size_t put_str(char *dst, size_t at, size_t size, const char *s)
-{
-	while (s && *s && at + 1 < size)
-		dst[at++] = *s++;
-	dst[at] = 0;
-	return at;
-}
-
-static size_t put_num(char *dst, size_t at, size_t size, long v, int width)
-{
-	char tmp[24];
-	int n = 0;
-
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10) > 0 || n < width);
-	while (n && at + 1 < size)
-		dst[at++] = tmp[--n];
-	dst[at] = 0;
-	return at;
-}
-
-/*
- * A failed set-up step, as a broker log line on @log (a copy of xpcd's
- * stderr; -1: none), then the child exits with @status.
- */
-static void __attribute__((noreturn)) child_fail(const Spawn *sp, int log, const Job *job, const char *step,
-						 const char *what, int err, int status)
-{
-	char line[1024];
-	struct timespec ts;
-	size_t at;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	at = put_str(line, 0, sizeof(line), sp->log_prefix);
-	at = put_num(line, at, sizeof(line), (ts.tv_sec / 3600) % 24, 2);
-	at = put_str(line, at, sizeof(line), ":");
-	at = put_num(line, at, sizeof(line), (ts.tv_sec / 60) % 60, 2);
-	at = put_str(line, at, sizeof(line), ":");
-	at = put_num(line, at, sizeof(line), ts.tv_sec % 60, 2);
-	at = put_str(line, at, sizeof(line), ".");
-	at = put_num(line, at, sizeof(line), ts.tv_nsec / 1000000, 3);
-	at = put_str(line, at, sizeof(line), " ");
-	at = put_str(line, at, sizeof(line), job->label);
-	at = put_str(line, at, sizeof(line), ": job set-up failed: ");
-	at = put_str(line, at, sizeof(line), step);
-	if (what) {
-		at = put_str(line, at, sizeof(line), " ");
-		at = put_str(line, at, sizeof(line), what);
-	}
-	at = put_str(line, at, sizeof(line), ": ");
-	at = put_str(line, at, sizeof(line), strerrordesc_np(err) ? strerrordesc_np(err) : "unknown error");
-	at = put_str(line, at, sizeof(line), " (errno ");
-	at = put_num(line, at, sizeof(line), err, 1);
-	at = put_str(line, at, sizeof(line), ")\n");
-	if (log >= 0)
-		(void)!write(log, line, at); /* nowhere else to report it */
-	_exit(status);
-}
-
-/* Out of descriptors (xpcd at its RLIMIT_NOFILE), the open can still
- * reuse @target's own slot. */
-static int open_std(const char *path, int flags, int target)
-{
-	int fd = open(path, flags | O_CLOEXEC, 0644);
-
-	if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
-		close(target);
-		fd = open(path, flags | O_CLOEXEC, 0644);
-	}
-	if (fd < 0)
-		return -1;
-	if (fd == target)
-		return fcntl(fd, F_SETFD, 0) < 0 ? -1 : 0;
-	if (dup2(fd, target) < 0) {
-		int err = errno;
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-/* The job's identity, for good: groups, gid, uid, and proof that root
- * cannot be regained. */
-static void child_set_ids(const Spawn *sp, int log, const Job *job)
-{
-	if (setgroups((size_t)sp->n_groups, sp->groups) < 0)
-		child_fail(sp, log, job, "setgroups", job->user, errno, LAUNCH_SETUP_FAILED);
-	if (setresgid(sp->gid, sp->gid, sp->gid) < 0)
-		child_fail(sp, log, job, "setgid", job->group ? job->group : job->user, errno, LAUNCH_SETUP_FAILED);
-	if (setresuid(sp->uid, sp->uid, sp->uid) < 0)
-		child_fail(sp, log, job, "setuid", job->user, errno, LAUNCH_SETUP_FAILED);
-	if (getuid() != sp->uid || geteuid() != sp->uid || getgid() != sp->gid || getegid() != sp->gid ||
-	    (sp->uid != 0 && setuid(0) == 0))
-		child_fail(sp, log, job, "check of the ids", job->user, EPERM, LAUNCH_SETUP_FAILED);
-}
-
-static void child_open_stdio(const Spawn *sp, int log, const Job *job)
-{
-	const char *in = job->stdin_path ? job->stdin_path : "/dev/null";
-	const char *out = job->stdout_path ? job->stdout_path : "/dev/null";
-	const char *err = job->stderr_path ? job->stderr_path : "/dev/null";
-
-	if (open_std(in, O_RDONLY, 0) < 0)
-		child_fail(sp, log, job, "StandardInPath", in, errno, LAUNCH_SETUP_FAILED);
-	if (open_std(out, O_WRONLY | O_CREAT | O_APPEND, 1) < 0)
-		child_fail(sp, log, job, "StandardOutPath", out, errno, LAUNCH_SETUP_FAILED);
-	if (open_std(err, O_WRONLY | O_CREAT | O_APPEND, 2) < 0)
-		child_fail(sp, log, job, "StandardErrorPath", err, errno, LAUNCH_SETUP_FAILED);
-}
-
-static void child_exec(Job *job, Spawn *sp)
-{
-	int high[64], log;
-	const char *prog = job->program ? job->program : job->argv[0];
-	char *fallback_argv[2] = {(char *)prog, NULL};
-	sigset_t none;
-
-	/* xpcd blocks and ignores signals it takes through sources; a job starts
-	 * with the defaults */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	setpgid(0, 0);
-	memcpy(sp->pidvar, "XPCD_LISTEN_PID=", 16);
-	put_num(sp->pidvar, 16, 40, (long)getpid(), 1);
-	/* the broker's log, for set-up failures only: close-on-exec */
-	log = fcntl(2, F_DUPFD_CLOEXEC, (int)(3 + sp->n_fds));
-	/* move the R descriptors that sit where they must go out of the way,
-	 * then to 3, 4, ... (dup2 clears close-on-exec on the copies, which is
-	 * what the job inherits).  Only those: a fixed high target (it was
-	 * 100) fails under a lower RLIMIT_NOFILE, and every copy costs a
-	 * descriptor xpcd may not have. */
-	for (size_t i = 0; i < sp->n_fds; i++)
-		high[i] = sp->fds[i] >= (int)(3 + sp->n_fds) ? sp->fds[i]
-							     : fcntl(sp->fds[i], F_DUPFD_CLOEXEC, (int)(3 + sp->n_fds));
-	for (size_t i = 0; i < sp->n_fds; i++)
-		if (high[i] < 0 || dup2(high[i], (int)(3 + i)) < 0)
-			child_fail(sp, log, job, "listener descriptors", NULL, errno, LAUNCH_SETUP_FAILED);
-	if (sp->set_ids)
-		child_set_ids(sp, log, job);
-	child_open_stdio(sp, log, job);
-	if (job->workdir && chdir(job->workdir) < 0)
-		child_fail(sp, log, job, "WorkingDirectory", job->workdir, errno, LAUNCH_SETUP_FAILED);
-	execvpe(prog, job->argv ? job->argv : fallback_argv, sp->envp);
-	child_fail(sp, log, job, "exec", prog, errno, LAUNCH_EXEC_FAILED);
-}
-
-static void launch_now(Job *job)
-{
-	Spawn sp = {0};
-	pid_t pid;
-
-	if (resolve_ids(job, &sp) < 0)
+	if (r == -EAGAIN)
 		return;
-	sp.n_fds = job->n_services < 64 ? job->n_services : 64;
-	for (size_t i = 0; i < sp.n_fds; i++)
-		sp.fds[i] = job->services[i].recv_fd;
-	snprintf(sp.log_prefix, sizeof(sp.log_prefix), "xpcd[%d] ", (int)getpid());
-	if (build_env(job, &sp) < 0) {
-		broker_log("%s: cannot launch: out of memory", job->label);
-		free_env(sp.envp);
-		return;
-	}
-	pid = fork();
-	if (pid == 0)
-		child_exec(job, &sp);
-	free_env(sp.envp);
-	if (pid < 0) {
-		broker_log("%s: fork failed: %s", job->label, strerror(errno));
-		return;
-	}
-	setpgid(pid, pid); /* also here, so a signal right away reaches the group */
-	job->pid = pid;
-	job->runs++;
-	clock_gettime(CLOCK_MONOTONIC, &job->last_start);
-	broker_log("%s: started, pid %d", job->label, (int)pid);
-	jobs_save_state();
-	activity_job_started(job);
+	if (r == 1)
+		launch_record_failure(job, f.step, f.err);
+	dispatch_source_cancel(job->report_watch);
+	dispatch_release(job->report_watch);
+	job->report_watch = NULL;
 }
 
-static void launch_deferred(void *ctx)
+static void on_report(void *ctx)
 {
 	Job *job = ctx;
 
-	job->launch_pending = false;
-	if (!job->pid && !job->unloading && !job->disabled)
-		launch_now(job);
+	if (job->report_watch)
+		report_read(job);
 }
 
-int launch_job(Job *job)
+void launch_collect(Job *job)
 {
-	double since, wait;
+	if (job->report_watch)
+		report_read(job);
+}
 
-	if (job->disabled || job->unloading)
-		return -1;
-	if (job->pid || job->launch_pending)
-		return 0;
-	service_unwatch(job);
-	since = job->runs ? broker_since(&job->last_start) : 1e9;
-	wait = (double)job->throttle_interval - since;
-	if (wait > 0) {
-		broker_log("%s: throttled, launching in %.1f s", job->label, wait);
-		job->launch_pending = true;
-		dispatch_after_f(dispatch_time(DISPATCH_TIME_NOW, (int64_t)(wait * 1e9)), dispatch_get_main_queue(), job,
-				 launch_deferred);
-		return 0;
+/* Watches @fd (consumed), the report pipe of the start just made. */
+static void report_watch(Job *job, int fd)
+{
+	dispatch_source_t s = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)fd, 0,
+						     dispatch_get_main_queue());
+
+	if (!s) {
+		close(fd);
+		return;
 	}
-	launch_now(job);
-	return job->pid ? 0 : -1;
+	dispatch_set_context(s, job);
+	dispatch_source_set_event_handler_f(s, on_report);
+	dispatch_source_set_cancel_handler(s, ^{ close(fd); });
+	dispatch_resume(s);
+	job->report_watch = s;
+}
+
+int launch_start(Job *job)
+{
+	Broker *b = job->broker;
+	SpawnResult r;
+
+	launch_collect(job); /* a previous start's report, if still unread */
+	if (spawn_job(job, b->config.socket_path, b->config.capture_output, &r) < 0) {
+		launch_record_failure(job, r.failure.step, r.failure.err);
+		return -1;
+	}
+	job->pid = r.pid;
+	job->runs++;
+	job->fail_step = job->fail_errno = 0;
+	clock_gettime(CLOCK_MONOTONIC, &job->last_start);
+	report_watch(job, r.report_fd);
+	if (r.output_fd >= 0)
+		output_capture(job->label, r.pid, r.output_fd);
+	log_line(LOG_INFO, "%s: started, pid %d", job->label, (int)r.pid);
+	registry_save_state(&b->registry);
+	activity_job_started(job);
+	return 0;
 }
 
 void launch_signal(Job *job, int sig)
@@ -442,7 +123,7 @@ static void kill_timeout(void *ctx)
 	Job *job = ctx;
 
 	if (job->pid && job->stopping) {
-		broker_log("%s: did not exit within ExitTimeOut (%u s): SIGKILL", job->label, job->exit_timeout);
+		log_line(LOG_WARNING, "%s: did not exit within ExitTimeOut (%u s): SIGKILL", job->label, job->exit_timeout);
 		launch_signal(job, SIGKILL);
 	}
 }

@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * main.c - xpcd: command line, domains, loading the job directories.
+ * main.c - xpcd: command line and domains, into a BrokerConfig for
+ * broker.c.
  *
  *   xpcd [--system | --user] [--socket PATH] [--jobs DIR]... [--foreground]
  *        [--idle-timeout SECONDS] [--max-links N] [--max-links-per-user N]
@@ -15,11 +17,9 @@
  * anything else the socket's directory is checked and its lock taken
  * (rundir.c): a second broker on the same socket exits with status 1.
  *
- * The job registry, the state file and restart adoption are in registry.c.
  * --remote-*: where the names of XPCDRemoteExport jobs are served to other
  * hosts (remote-export.c; loopback unless --remote-tls).
  */
-#include <dirent.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,8 +28,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "broker/job.h"
-#include "broker/remote-export.h"
+#include "broker/activity.h"
+#include "broker/broker.h"
 
 #ifndef XPCD_ETC_JOBS_DIR
 #define XPCD_ETC_JOBS_DIR "/etc/xpcd/LaunchDaemons"
@@ -37,37 +37,6 @@
 #ifndef XPCD_PKG_JOBS_DIR
 #define XPCD_PKG_JOBS_DIR "/usr/share/xpcd/LaunchDaemons"
 #endif
-
-/* ---- start-up -------------------------------------------------------------- */
-
-static void load_dir(const char *dir)
-{
-	struct dirent **names = NULL;
-	int n = scandir(dir, &names, NULL, alphasort);
-	char path[4096], err[1024];
-
-	for (int i = 0; i < n; i++) {
-		Job *job = NULL;
-		size_t len = strlen(names[i]->d_name);
-		if (len > 6 && !strcmp(names[i]->d_name + len - 6, ".plist")) {
-			snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-			if (job_load_file(path, &job, err, sizeof(err)) < 0 || jobs_add(job, err, sizeof(err)) < 0)
-				fprintf(stderr, "xpcd: %s\n", err);
-		}
-		free(names[i]);
-	}
-	free(names);
-}
-
-static void on_term(void *ctx)
-{
-	(void)ctx;
-	broker_log("terminating (running jobs keep running; a new broker adopts them)");
-	control_close();
-	exit(0);
-}
-
-const char *broker_socket_path;
 
 #define IDLE_TIMEOUT_MS 5000u
 
@@ -113,7 +82,7 @@ static int parse_seconds(const char *s, unsigned *ret_ms)
 	return 0;
 }
 
-static void default_domain(bool system, const char **sock, const char **dirs, int *n_dirs)
+static void default_domain(bool system, const char **sock, const char **dirs, size_t *n_dirs)
 {
 	static char usock[4096], udir[4096];
 	const char *rt = getenv("XDG_RUNTIME_DIR"), *home = getenv("HOME");
@@ -152,28 +121,26 @@ int main(int argc, char **argv)
 		{"remote-daemon", required_argument, 0, 'D'},
 		{0, 0, 0, 0},
 	};
-	const char *sock = NULL, *dirs[64];
-	int n_dirs = 0, c, domain = -1, bad = 0;
-	unsigned idle_ms = IDLE_TIMEOUT_MS, max_links = 0, per_user = 0;
-	RemoteExportConfig remote = {0};
-	char err[1024];
+	static Broker broker;
+	BrokerConfig cfg = {.idle_ms = IDLE_TIMEOUT_MS, .capture_output = true};
+	int c, domain = -1, bad = 0;
 	sigset_t set;
 
 	while ((c = getopt_long(argc, argv, "s:j:SUfh", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': sock = optarg; break;
-		case 'j': if (n_dirs < 64) dirs[n_dirs++] = optarg; break;
+		case 's': cfg.socket_path = optarg; break;
+		case 'j': if (cfg.n_job_dirs < BROKER_MAX_JOB_DIRS) cfg.job_dirs[cfg.n_job_dirs++] = optarg; break;
 		case 'S': domain = 1; break;
 		case 'U': domain = 0; break;
 		case 'f': break;
-		case 'i': bad |= parse_seconds(optarg, &idle_ms); break;
-		case 'm': bad |= parse_count(optarg, &max_links); break;
-		case 'u': bad |= parse_count(optarg, &per_user); break;
-		case 'A': remote.address = optarg; break;
-		case 'P': bad |= parse_count(optarg, &remote.port) || remote.port == 0 || remote.port > 65535; break;
-		case 'T': remote.tls = optarg; break;
-		case 'R': remote.user = optarg; break;
-		case 'D': remote.daemon = optarg; break;
+		case 'i': bad |= parse_seconds(optarg, &cfg.idle_ms); break;
+		case 'm': bad |= parse_count(optarg, &cfg.max_links); break;
+		case 'u': bad |= parse_count(optarg, &cfg.max_links_per_user); break;
+		case 'A': cfg.remote.address = optarg; break;
+		case 'P': bad |= parse_count(optarg, &cfg.remote.port) || cfg.remote.port == 0 || cfg.remote.port > 65535; break;
+		case 'T': cfg.remote.tls = optarg; break;
+		case 'R': cfg.remote.user = optarg; break;
+		case 'D': cfg.remote.daemon = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -183,55 +150,25 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (domain < 0)
-		domain = !sock && geteuid() == 0;
+		domain = !cfg.socket_path && geteuid() == 0;
 	/* the activities' test clock: private brokers only (docs/activities.md) */
-	if (sock)
+	if (cfg.socket_path)
 		activity_set_time_scale(getenv("XPC_ACTIVITY_TIME_SCALE"));
-	if (!sock || n_dirs == 0)
-		default_domain(domain == 1, &sock, dirs, &n_dirs);
-	if (!sock) {
+	if (!cfg.socket_path || cfg.n_job_dirs == 0)
+		default_domain(domain == 1, &cfg.socket_path, cfg.job_dirs, &cfg.n_job_dirs);
+	if (!cfg.socket_path) {
 		fprintf(stderr, "xpcd: no socket path (set XDG_RUNTIME_DIR or use --socket)\n");
 		return 2;
 	}
-	/* first of all: the socket's directory is ours, and no other broker
-	 * serves this socket (rundir.c) */
-	if (rundir_open(sock, err, sizeof(err)) < 0) {
-		fprintf(stderr, "xpcd: %s\n", err);
-		return 1;
-	}
-	broker_socket_path = sock;
-	remote.socket = sock;
-	if (remote_export_configure(&remote, err, sizeof(err)) < 0) {
-		fprintf(stderr, "xpcd: %s\n", err);
-		return 1;
-	}
-	if (control_configure(max_links, per_user, idle_ms) < 0) {
-		fprintf(stderr, "xpcd: out of memory\n");
-		return 1;
-	}
-	/* before any thread exists: SIGCHLD/SIGTERM/SIGINT arrive via sources */
+	cfg.socket_mode = domain == 1 ? 0666 : 0600;
+	/* before any thread exists: SIGCHLD/SIGTERM/SIGINT/SIGHUP arrive via sources */
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-
-	supervise_start();
-	for (int i = 0; i < n_dirs; i++)
-		load_dir(dirs[i]);
-	jobs_recover_state();
-	jobs_boot_done();
-	if (control_listen(sock, domain == 1 ? 0666 : 0600) < 0)
-		return 1;
-	remote_export_start();
-	dispatch_source_t term = dispatch_source_create(DISPATCH_SOURCE_TYPE_SIGNAL, SIGTERM, 0, dispatch_get_main_queue());
-	dispatch_source_t intr = dispatch_source_create(DISPATCH_SOURCE_TYPE_SIGNAL, SIGINT, 0, dispatch_get_main_queue());
-	dispatch_source_set_event_handler_f(term, on_term);
-	dispatch_source_set_event_handler_f(intr, on_term);
-	dispatch_resume(term);
-	dispatch_resume(intr);
-	broker_log("listening on %s (%u client links, %u per user, idle timeout %u ms)", sock,
-		   links_limits()->max_links, links_limits()->per_user, idle_ms);
-	dispatch_main();
+	broker_init(&broker, &cfg);
+	return broker_run(&broker);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * plist.c - launchd job property lists (XML or binary, via libplist) into
  * Job definitions.
@@ -8,7 +9,7 @@
  * StandardInPath, StandardOutPath, StandardErrorPath, ThrottleInterval,
  * ExitTimeOut, Disabled, and the Linux extensions XPCDAllowedUIDs (array of
  * uids) and XPCDAllowedGroups (array of group names or gids): who may look
- * up the job's names; others get "denied" (control.c); XPCDRemoteExport
+ * up the job's names; others get "denied" (policy.c); XPCDRemoteExport
  * (bool): serve the names to other hosts (remote-export.c).  Keys that
  * make sense only on macOS are accepted silently; any other key is reported
  * and ignored.  A wrong type or a missing Label/program is an error naming
@@ -21,13 +22,12 @@
  * directly and refused.
  *
  * Size: a file is at most MAX_PLIST_SIZE bytes, and its tree at most
- * MAX_PLIST_NODES nodes.  Bytes alone do not bound a binary list: its
+ * BPLIST_MAX_NODES nodes.  Bytes alone do not bound a binary list: its
  * objects refer to others by number, and libplist copies an object for
  * every reference, so an array referring k times to an array referring k
  * times to ... expands to k^depth nodes (196 bytes asked libplist for 1.22
- * GB).  bplist_nodes() counts the expanded tree from the object table,
- * before libplist builds anything, and the file is refused above the
- * bound (or nested deeper than MAX_PLIST_DEPTH, or referring to itself).
+ * GB).  bplist.c counts the expanded tree from the object table, before
+ * libplist builds anything, and the file is refused above the bound.
  */
 #include <errno.h>
 #include <grp.h>
@@ -38,11 +38,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "broker/activity-plist.h"
+#include "broker/bplist.h"
 #include "broker/job.h"
+#include "broker/plist.h"
 
 #define MAX_PLIST_SIZE (1u << 20)
-#define MAX_PLIST_NODES 100000u
-#define MAX_PLIST_DEPTH 128
 
 typedef struct Loader {
 	const char *path;
@@ -373,20 +374,6 @@ static int parse_key(Loader *l, const char *k, plist_t v)
 	return 0;
 }
 
-static Job *job_new(void)
-{
-	Job *j = calloc(1, sizeof(*j));
-
-	if (!j)
-		return NULL;
-	j->keepalive_successful_exit = KEEPALIVE_UNSET;
-	j->keepalive_crashed = KEEPALIVE_UNSET;
-	j->throttle_interval = 10;
-	j->exit_timeout = 20;
-	j->last_status = -1;
-	return j;
-}
-
 static int parse_root(Loader *l, plist_t root)
 {
 	plist_dict_iter it = NULL;
@@ -436,121 +423,6 @@ static char *read_file(Loader *l, size_t *ret_len)
 	return buf;
 }
 
-/* ---- the expanded size of a binary list ---------------------------------- */
-
-typedef struct BplistScan {
-	const uint8_t *buf;
-	size_t len;
-	unsigned offset_size, ref_size;
-	uint64_t n_objects, table;
-	uint64_t *nodes; /* per object: its expanded node count, 0 = not counted yet */
-	uint8_t *busy;   /* per object: being counted (a reference back is a cycle) */
-} BplistScan;
-
-static uint64_t be_read(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* The count of the container at @off (marker's low nibble, or the integer
- * object after it) and where its references start.  Return: 0, or -1. */
-static int bplist_count(const BplistScan *b, uint64_t off, uint64_t *ret_count, uint64_t *ret_refs)
-{
-	unsigned info = b->buf[off] & 0x0f, width;
-
-	if (info != 0x0f) {
-		*ret_count = info;
-		*ret_refs = off + 1;
-		return 0;
-	}
-	if (off + 2 > b->len || (b->buf[off + 1] & 0xf0) != 0x10 || (b->buf[off + 1] & 0x0f) > 3)
-		return -1;
-	width = 1u << (b->buf[off + 1] & 0x0f);
-	if (off + 2 + width > b->len)
-		return -1;
-	*ret_count = be_read(b->buf + off + 2, width);
-	*ret_refs = off + 2 + width;
-	return 0;
-}
-
-/* Nodes of object @obj's expanded tree, saturated at MAX_PLIST_NODES + 1.
- * Return: the count, or 0 when the list is malformed, cyclic or too deep. */
-static uint64_t bplist_nodes(BplistScan *b, uint64_t obj, unsigned depth)
-{
-	uint64_t off, count, refs, total = 1, n_refs;
-	unsigned type;
-
-	if (obj >= b->n_objects || depth > MAX_PLIST_DEPTH || b->busy[obj])
-		return 0;
-	if (b->nodes[obj])
-		return b->nodes[obj];
-	off = be_read(b->buf + b->table + obj * b->offset_size, b->offset_size);
-	if (off < 8 || off >= b->len)
-		return 0;
-	type = b->buf[off] >> 4;
-	if (type == 0xA || type == 0xC || type == 0xD) {
-		if (bplist_count(b, off, &count, &refs) < 0 || count > b->len)
-			return 0;
-		n_refs = type == 0xD ? 2 * count : count;
-		if (refs + n_refs * b->ref_size > b->len)
-			return 0;
-		b->busy[obj] = 1;
-		for (uint64_t i = 0; i < n_refs && total <= MAX_PLIST_NODES; i++) {
-			uint64_t n = bplist_nodes(b, be_read(b->buf + refs + i * b->ref_size, b->ref_size), depth + 1);
-			if (!n) {
-				b->busy[obj] = 0;
-				return 0;
-			}
-			total += n;
-		}
-		b->busy[obj] = 0;
-	}
-	if (total > MAX_PLIST_NODES)
-		total = MAX_PLIST_NODES + 1;
-	b->nodes[obj] = total;
-	return total;
-}
-
-/* Checks the expanded size of binary list @buf.  Return: 0 (within the
- * bounds, or not a binary list libplist would read: it refuses those
- * itself), or -1 with the reason in @l. */
-static int bplist_check(Loader *l, const uint8_t *buf, size_t len)
-{
-	BplistScan b = {.buf = buf, .len = len};
-	const uint8_t *t = buf + len - 32;
-	uint64_t root, n = 0;
-
-	if (len < 8 + 32 || memcmp(buf, "bplist00", 8))
-		return 0;
-	b.offset_size = t[6];
-	b.ref_size = t[7];
-	b.n_objects = be_read(t + 8, 8);
-	root = be_read(t + 16, 8);
-	b.table = be_read(t + 24, 8);
-	if (b.offset_size < 1 || b.offset_size > 8 || b.ref_size < 1 || b.ref_size > 8 || b.n_objects == 0 ||
-	    b.n_objects > len || b.table > len - 32 || b.n_objects * b.offset_size > len - 32 - b.table)
-		return fail(l, NULL, "not a valid binary property list (its trailer)");
-	b.nodes = calloc(b.n_objects, sizeof(*b.nodes));
-	b.busy = calloc(b.n_objects, 1);
-	if (b.nodes && b.busy)
-		n = bplist_nodes(&b, root, 0);
-	free(b.nodes);
-	free(b.busy);
-	if (!b.nodes || !b.busy)
-		return fail(l, NULL, "out of memory");
-	if (n == 0)
-		return fail(l, NULL, "not a valid binary property list (an object refers to itself, lies outside "
-				     "the file or is nested deeper than %d)", MAX_PLIST_DEPTH);
-	if (n > MAX_PLIST_NODES)
-		return fail(l, NULL, "expands to more than %u nodes (objects referred to many times): refused",
-			    MAX_PLIST_NODES);
-	return 0;
-}
-
 /* The tree of @buf, a binary list through its XML form (see the top). */
 static plist_t parse_bytes(const char *buf, size_t len)
 {
@@ -569,9 +441,10 @@ static plist_t parse_bytes(const char *buf, size_t len)
 	return from_xml;
 }
 
-int job_load_file(const char *path, Job **ret_job, char *err, size_t errlen)
+int plist_load_job(const char *path, Job **ret_job, char *err, size_t errlen)
 {
 	Loader l = {.path = path, .err = err, .errlen = errlen};
+	char why[256];
 	plist_t root = NULL;
 	size_t len = 0;
 	char *buf = read_file(&l, &len);
@@ -579,9 +452,9 @@ int job_load_file(const char *path, Job **ret_job, char *err, size_t errlen)
 
 	if (!buf)
 		return -1;
-	if (bplist_check(&l, (const uint8_t *)buf, len) < 0) {
+	if (bplist_check((const uint8_t *)buf, len, why, sizeof(why)) < 0) {
 		free(buf);
-		return -1;
+		return fail(&l, NULL, "%s", why);
 	}
 	l.job = job_new();
 	if (!l.job) {
@@ -600,35 +473,4 @@ int job_load_file(const char *path, Job **ret_job, char *err, size_t errlen)
 	l.job->path = strdup(path);
 	*ret_job = l.job;
 	return 0;
-}
-
-static void free_strv(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
-void job_free(Job *job)
-{
-	if (!job)
-		return;
-	for (size_t i = 0; i < job->n_services; i++)
-		free(job->services[i].name);
-	free(job->services);
-	free_strv(job->argv);
-	free_strv(job->env);
-	free(job->label);
-	free(job->path);
-	free(job->program);
-	free(job->workdir);
-	free(job->user);
-	free(job->group);
-	free(job->stdin_path);
-	free(job->stdout_path);
-	free(job->stderr_path);
-	free(job->allowed_uids);
-	free(job->allowed_gids);
-	activity_plist_free(job);
-	free(job);
 }

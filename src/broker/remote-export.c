@@ -37,6 +37,8 @@
 #include <unistd.h>
 
 #include "broker/job.h"
+#include "broker/log.h"
+#include "broker/registry.h"
 #include "broker/remote-export.h"
 #include "private/xpc-private.h"
 
@@ -62,6 +64,15 @@ static struct {
 	size_t n_names;
 	struct timespec since;
 } ex = {.watch_fd = -1};
+
+/* Seconds since @t (CLOCK_MONOTONIC). */
+static double seconds_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
 
 int remote_export_configure(const RemoteExportConfig *c, char *err, size_t errlen)
 {
@@ -103,12 +114,12 @@ static size_t export_wanted(const char **names)
 {
 	size_t n = 0;
 
-	for (Job *j = jobs_first(); j; j = j->next) {
+	for (Job *j = ex.cfg.registry ? registry_first(ex.cfg.registry) : NULL; j; j = j->next) {
 		if (!j->remote_export || j->unloading || j->disabled)
 			continue;
 		for (size_t i = 0; i < j->n_services; i++) {
 			if (n == EXPORT_MAX_NAMES) {
-				broker_log("%s: XPCDRemoteExport: more than %d names in all, %s not exported", j->label,
+				log_line(LOG_INFO, "%s: XPCDRemoteExport: more than %d names in all, %s not exported", j->label,
 					   EXPORT_MAX_NAMES, j->services[i].name);
 				continue;
 			}
@@ -166,7 +177,7 @@ static void export_on_output(void *ctx)
 			continue;
 		}
 		o->line[o->len] = '\0';
-		broker_log("xpc-remoted: %s", o->line);
+		log_line(LOG_INFO, "xpc-remoted: %s", o->line);
 		o->len = 0;
 	}
 }
@@ -277,7 +288,7 @@ static int export_spawn(const char **names, size_t n)
 	if (pid == 0)
 		export_exec(argv, env, watch[0], out[1], null);
 	if (pid < 0)
-		broker_log("xpc-remoted: cannot start: %s", strerror(errno));
+		log_line(LOG_INFO, "xpc-remoted: cannot start: %s", strerror(errno));
 	if (env)
 		free(env[0]);
 	free(env);
@@ -304,7 +315,7 @@ static int export_spawn(const char **names, size_t n)
 		ex.names[ex.n_names] = ex.argv_names[ex.n_names];
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ex.since);
-	broker_log("xpc-remoted: pid %d serves %zu name%s on %s port %s%s", (int)pid, n, n == 1 ? "" : "s",
+	log_line(LOG_INFO, "xpc-remoted: pid %d serves %zu name%s on %s port %s%s", (int)pid, n, n == 1 ? "" : "s",
 		   ex.cfg.address, ex.port, ex.cfg.tls ? " with TLS" : "");
 	return 0;
 }
@@ -366,10 +377,10 @@ bool remote_export_reaped(pid_t pid, int status)
 	if (!ex.pid || pid != ex.pid)
 		return false;
 	if (WIFSIGNALED(status))
-		broker_log("xpc-remoted: pid %d killed by signal %d", (int)pid, WTERMSIG(status));
+		log_line(LOG_INFO, "xpc-remoted: pid %d killed by signal %d", (int)pid, WTERMSIG(status));
 	else
-		broker_log("xpc-remoted: pid %d exited with status %d", (int)pid, WEXITSTATUS(status));
-	lived = broker_since(&ex.since);
+		log_line(LOG_INFO, "xpc-remoted: pid %d exited with status %d", (int)pid, WEXITSTATUS(status));
+	lived = seconds_since(&ex.since);
 	ex.pid = 0;
 	if (ex.watch_fd >= 0)
 		close(ex.watch_fd);

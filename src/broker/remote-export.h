@@ -19,6 +19,7 @@ typedef struct RemoteExportConfig {
 	const char *user;    /* the account remote peers are seen as, or NULL (nobody) */
 	const char *daemon;  /* the xpc-remoted program, or NULL (the installed one) */
 	const char *socket;  /* this broker's socket: the child's XPCD_SOCKET */
+	const struct Registry *registry; /* the jobs whose names may be exported */
 } RemoteExportConfig;
 
 /*

@@ -20,7 +20,10 @@
  *                 write; written to SOCKET.state.tmp (created anew with
  *                 O_EXCL | O_NOFOLLOW) and renamed into place
  *
- * The socket itself is bound by control.c, under the same directory.
+ * The socket itself is bound by listener.c, under the same directory; its
+ * mtime says which jobs generation clients looked names up in
+ * (rundir_services_changed, docs/services.md).  A leaf: it calls only
+ * log.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,13 +33,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "broker/job.h"
-
-static int dir_fd = -1;
-static int lock_fd = -1;
-static char base[256]; /* the socket's file name in the directory */
+#include "broker/log.h"
+#include "broker/rundir.h"
 
 /* True when a file of @st may be trusted by xpcd: owned by xpcd's uid (or
  * root, when @root_ok) and not writable by group or others. */
@@ -46,19 +47,19 @@ static bool owner_trusted(const struct stat *st, bool root_ok)
 	       !(st->st_mode & (S_IWGRP | S_IWOTH));
 }
 
-/* The directory of @socket_path, checked (see the top).  Return: 0, or -1
+/* The directory @dir of the socket, checked (see the top).  Return: 0, or -1
  * with @err filled. */
-static int rundir_check(const char *dir, char *err, size_t errlen)
+static int rundir_check(Rundir *rd, const char *dir, char *err, size_t errlen)
 {
 	struct stat st;
 
-	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dir_fd < 0) {
+	rd->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rd->dir_fd < 0) {
 		snprintf(err, errlen, "socket directory %s: %s%s", dir, strerror(errno),
 			 errno == ELOOP ? " (a symbolic link: refused)" : "");
 		return -1;
 	}
-	if (fstat(dir_fd, &st) < 0) {
+	if (fstat(rd->dir_fd, &st) < 0) {
 		snprintf(err, errlen, "socket directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
@@ -75,15 +76,15 @@ static int rundir_check(const char *dir, char *err, size_t errlen)
 
 /* Takes SOCKET.lock.  Return: 0, or -1 with @err filled (another broker
  * holds it, or the lock file cannot be trusted). */
-static int rundir_lock(const char *socket_path, char *err, size_t errlen)
+static int rundir_lock(Rundir *rd, const char *socket_path, char *err, size_t errlen)
 {
 	char name[300], pid[32] = "";
 	struct stat st;
 	ssize_t n;
 
-	snprintf(name, sizeof(name), "%s.lock", base);
-	lock_fd = openat(dir_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (lock_fd < 0 || fstat(lock_fd, &st) < 0) {
+	snprintf(name, sizeof(name), "%s.lock", rd->base);
+	rd->lock_fd = openat(rd->dir_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (rd->lock_fd < 0 || fstat(rd->lock_fd, &st) < 0) {
 		snprintf(err, errlen, "%s.lock: %s", socket_path, strerror(errno));
 		return -1;
 	}
@@ -92,8 +93,8 @@ static int rundir_lock(const char *socket_path, char *err, size_t errlen)
 			 socket_path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
-	if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		n = pread(lock_fd, pid, sizeof(pid) - 1, 0);
+	if (flock(rd->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		n = pread(rd->lock_fd, pid, sizeof(pid) - 1, 0);
 		pid[n > 0 ? n : 0] = 0;
 		pid[strcspn(pid, "\n")] = 0;
 		snprintf(err, errlen,
@@ -102,52 +103,47 @@ static int rundir_lock(const char *socket_path, char *err, size_t errlen)
 		return -1;
 	}
 	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	if (ftruncate(lock_fd, 0) < 0 || pwrite(lock_fd, pid, (size_t)n, 0) != n)
-		broker_log("%s.lock: cannot record the pid: %s", socket_path, strerror(errno));
+	if (ftruncate(rd->lock_fd, 0) < 0 || pwrite(rd->lock_fd, pid, (size_t)n, 0) != n)
+		log_line(LOG_WARNING, "%s.lock: cannot record the pid: %s", socket_path, strerror(errno));
 	return 0;
 }
 
-int rundir_open(const char *socket_path, char *err, size_t errlen)
+int rundir_open(Rundir *rd, const char *socket_path, char *err, size_t errlen)
 {
 	char *copy = strdup(socket_path), *copy2 = strdup(socket_path);
 	int r = -1;
 
 	if (!copy || !copy2) {
 		snprintf(err, errlen, "out of memory");
-	} else if (strlen(basename(copy2)) + 16 > sizeof(base) || !strcmp(basename(copy2), "/") ||
+	} else if (strlen(basename(copy2)) + 16 > sizeof(rd->base) || !strcmp(basename(copy2), "/") ||
 		   !strcmp(basename(copy2), ".") || !strcmp(basename(copy2), "..")) {
 		snprintf(err, errlen, "%s: not a usable socket file name", socket_path);
 	} else {
-		snprintf(base, sizeof(base), "%s", basename(copy2));
-		r = rundir_check(dirname(copy), err, errlen);
+		snprintf(rd->base, sizeof(rd->base), "%s", basename(copy2));
+		r = rundir_check(rd, dirname(copy), err, errlen);
 		if (r == 0)
-			r = rundir_lock(socket_path, err, errlen);
+			r = rundir_lock(rd, socket_path, err, errlen);
 	}
 	free(copy);
 	free(copy2);
 	return r;
 }
 
-int rundir_fd(void)
-{
-	return dir_fd;
-}
-
-FILE *rundir_state_read(void)
+FILE *rundir_state_read(const Rundir *rd)
 {
 	char name[300];
 	struct stat st;
 	FILE *f;
 	int fd;
 
-	if (dir_fd < 0)
+	if (rd->dir_fd < 0)
 		return NULL;
-	snprintf(name, sizeof(name), "%s.state", base);
-	fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	snprintf(name, sizeof(name), "%s.state", rd->base);
+	fd = openat(rd->dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !owner_trusted(&st, false)) {
-		broker_log("%s: not a regular file of uid %u that only it can write "
+		log_line(LOG_WARNING, "%s: not a regular file of uid %u that only it can write "
 			   "(uid %u, mode %04o): ignored, no job adopted",
 			   name, (unsigned)geteuid(), (unsigned)st.st_uid,
 			   (unsigned)(st.st_mode & 07777));
@@ -160,18 +156,18 @@ FILE *rundir_state_read(void)
 	return f;
 }
 
-FILE *rundir_state_begin(void)
+FILE *rundir_state_begin(const Rundir *rd)
 {
 	char name[300];
 	FILE *f;
 	int fd;
 
-	if (dir_fd < 0)
+	if (rd->dir_fd < 0)
 		return NULL;
-	snprintf(name, sizeof(name), "%s.state.tmp", base);
-	if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
+	snprintf(name, sizeof(name), "%s.state.tmp", rd->base);
+	if (unlinkat(rd->dir_fd, name, 0) < 0 && errno != ENOENT)
 		return NULL;
-	fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	fd = openat(rd->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return NULL;
 	f = fdopen(fd, "w");
@@ -180,15 +176,55 @@ FILE *rundir_state_begin(void)
 	return f;
 }
 
-int rundir_state_commit(FILE *f)
+int rundir_state_commit(const Rundir *rd, FILE *f)
 {
 	char tmp[300], name[300];
 
-	snprintf(tmp, sizeof(tmp), "%s.state.tmp", base);
-	snprintf(name, sizeof(name), "%s.state", base);
+	snprintf(tmp, sizeof(tmp), "%s.state.tmp", rd->base);
+	snprintf(name, sizeof(name), "%s.state", rd->base);
 	if (fclose(f) != 0) {
-		unlinkat(dir_fd, tmp, 0);
+		unlinkat(rd->dir_fd, tmp, 0);
 		return -1;
 	}
-	return renameat(dir_fd, tmp, dir_fd, name);
+	return renameat(rd->dir_fd, tmp, rd->dir_fd, name);
+}
+
+void rundir_init(Rundir *rd)
+{
+	*rd = (Rundir){.dir_fd = -1, .lock_fd = -1};
+}
+
+void rundir_close(Rundir *rd)
+{
+	if (rd->lock_fd >= 0)
+		close(rd->lock_fd);
+	if (rd->dir_fd >= 0)
+		close(rd->dir_fd);
+	rundir_init(rd);
+}
+
+/* Sets the socket file's mtime to the generation (see the top). */
+static void rundir_set_generation(Rundir *rd)
+{
+	struct timespec t[2] = {{.tv_nsec = UTIME_OMIT}, rd->generation};
+
+	if (rd->socket_made && utimensat(rd->dir_fd, rd->base, t, AT_SYMLINK_NOFOLLOW) < 0)
+		log_line(LOG_WARNING, "cannot mark %s changed: %s (clients may keep using unloaded names)", rd->base,
+			 strerror(errno));
+}
+
+void rundir_socket_made(Rundir *rd)
+{
+	clock_gettime(CLOCK_REALTIME, &rd->generation);
+	rd->socket_made = rd->dir_fd >= 0;
+	rundir_set_generation(rd);
+}
+
+void rundir_services_changed(Rundir *rd)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	rd->generation.tv_sec = now.tv_sec > rd->generation.tv_sec ? now.tv_sec : rd->generation.tv_sec + 1;
+	rundir_set_generation(rd);
 }

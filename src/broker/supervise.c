@@ -1,5 +1,15 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * supervise.c - reaping jobs and deciding what happens after an exit.
+ * supervise.c - a job's life in the broker: added (started, or its names
+ * watched), checked in for, exited, adopted, removed.
+ *
+ * Jobs added while booting are not started: supervise_boot_done() starts
+ * them once the state file has been read and the running instances left by
+ * an earlier broker adopted (supervise_recover).  An adopted instance is
+ * not launched twice; its established links keep working; the broker
+ * watches it with a pidfd; the first new check-in for it replaces it
+ * (SIGTERM, then SIGKILL after ExitTimeOut) since it serves the old
+ * broker's channels (docs/broker.md).
  *
  * SIGCHLD is blocked in every thread (main.c does it before the dispatch
  * runtime starts) and arrives through a dispatch SIGNAL source on the main
@@ -10,14 +20,41 @@
  * again, throttled by ThrottleInterval; any other job goes back to being
  * watched, and a check-in already queued on its R relaunches it at once
  * (again throttled), which is how a crashed service comes back on demand.
+ * A check-in whose client has gone (its end of the link closed) launches
+ * nothing: channel.c drops it (channel_live_checkins).
+ *
+ * ThrottleInterval (supervise_launch): a launch sooner than that after the
+ * previous one is postponed to the end of the interval (launchd's
+ * behaviour), on a timer the job owns, cancelled when the job goes.
+ *
+ * The start limit: a start whose set-up failed (spawn.c's steps: exec,
+ * chdir, user, stdio, ...) is a failed start.  JOB_START_LIMIT_BURST (5)
+ * failed starts within JOB_START_LIMIT_INTERVAL (60 s) put the job in the
+ * failed state: it is not started again, its names answer lookups with
+ * the failure, and the check-ins queued for it are dropped, so their
+ * clients get an error instead of waiting.  `xpcctl kickstart` clears the
+ * state and starts it (docs/broker.md).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
-#include "broker/job.h"
+#include "broker/activity.h"
+#include "broker/broker.h"
+#include "broker/channel.h"
+#include "broker/launch.h"
+#include "broker/log.h"
+#include "broker/registry.h"
 #include "broker/remote-export.h"
+#include "broker/rundir.h"
+#include "broker/step.h"
+#include "broker/supervise.h"
 
-static dispatch_source_t sigchld_source;
 
 static bool wants_relaunch(Job *job, int status)
 {
@@ -40,37 +77,240 @@ static bool wants_relaunch(Job *job, int status)
 	return false;
 }
 
+/* A check-in queued on a watched R of @ctx (a Job). */
+static void on_checkin(void *ctx)
+{
+	Job *job = ctx;
+
+	if (job->adopted && job->pid) {
+		/* an instance left by an earlier broker reads the old channels:
+		 * replace it rather than run two (docs/broker.md) */
+		log_line(LOG_INFO, "%s: check-in for an adopted instance: replacing pid %d", job->label, (int)job->pid);
+		channel_unwatch(job);
+		launch_stop(job);
+		return;
+	}
+	if (job->pid || job->launch_pending)
+		return;
+	if (!channel_live_checkins(job)) /* only clients that are gone: nothing to start */
+		return;
+	log_line(LOG_INFO, "%s: check-in queued, launching on demand", job->label);
+	channel_unwatch(job);
+	supervise_launch(job);
+}
+
+void supervise_watch(Job *job)
+{
+	channel_watch(job, on_checkin);
+}
+
+/* Starts @job if it runs at load or is kept alive, else watches its names. */
+static void start_or_watch(Job *job)
+{
+	if (job->run_at_load || job->keepalive)
+		supervise_launch(job);
+	else
+		supervise_watch(job);
+}
+
+/* ---- throttle and start limit ---------------------------------------------- */
+
+static double seconds_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+static void throttle_cancel(Job *job)
+{
+	if (!job->throttle_timer)
+		return;
+	dispatch_source_cancel(job->throttle_timer);
+	dispatch_release(job->throttle_timer);
+	job->throttle_timer = NULL;
+	job->launch_pending = false;
+}
+
+/* The failed state (see the top): nothing starts the job until kickstart. */
+static void enter_failed(Job *job)
+{
+	job->failed = true;
+	throttle_cancel(job);
+	channel_unwatch(job);
+	channel_drop_checkins(job);
+	supervise_services_changed(job->broker);
+	log_line(LOG_ERR, "%s: %d failed starts within %d s (last: %s): failed; `xpcctl kickstart %s` starts it again",
+		 job->label, JOB_START_LIMIT_BURST, JOB_START_LIMIT_INTERVAL, step_name(job->fail_step),
+		 job->label);
+}
+
+/* Counts @job's last failed start; true when that reached the limit. */
+static bool count_failure(Job *job)
+{
+	struct timespec *oldest;
+
+	if (!job->fail_step || job->fail_counted)
+		return false;
+	job->fail_counted = true;
+	clock_gettime(CLOCK_MONOTONIC, &job->fail_times[job->n_fails % JOB_START_LIMIT_BURST]);
+	job->n_fails++;
+	if (job->n_fails < JOB_START_LIMIT_BURST)
+		return false;
+	oldest = &job->fail_times[job->n_fails % JOB_START_LIMIT_BURST];
+	return seconds_since(oldest) <= JOB_START_LIMIT_INTERVAL;
+}
+
+/* A start failed before a process existed (launch_start returned -1):
+ * judged as an exit would be. */
+static void start_failed(Job *job)
+{
+	if (count_failure(job)) {
+		enter_failed(job);
+		return;
+	}
+	if (job->keepalive || job->run_at_load || job->relaunch_once)
+		supervise_launch(job);
+	else
+		supervise_watch(job);
+}
+
+static void launch_deferred(void *ctx)
+{
+	Job *job = ctx;
+
+	throttle_cancel(job);
+	if (!job->pid && !job->unloading && !job->disabled && !job->failed && launch_start(job) < 0)
+		start_failed(job);
+}
+
+int supervise_launch(Job *job)
+{
+	double wait;
+
+	if (job->disabled || job->unloading || job->failed)
+		return -1;
+	if (job->pid || job->launch_pending)
+		return 0;
+	channel_unwatch(job);
+	wait = (double)job->throttle_interval - (job->runs || job->n_fails ? seconds_since(&job->last_start) : 1e9);
+	if (wait > 0) {
+		job->throttle_timer = dispatch_source_create(DISPATCH_SOURCE_TYPE_TIMER, 0, 0, dispatch_get_main_queue());
+		if (job->throttle_timer) {
+			log_line(LOG_INFO, "%s: throttled, launching in %.1f s", job->label, wait);
+			job->launch_pending = true;
+			dispatch_set_context(job->throttle_timer, job);
+			dispatch_source_set_timer(job->throttle_timer, dispatch_time(DISPATCH_TIME_NOW, (int64_t)(wait * 1e9)),
+						  DISPATCH_TIME_FOREVER, 0);
+			dispatch_source_set_event_handler_f(job->throttle_timer, launch_deferred);
+			dispatch_resume(job->throttle_timer);
+			return 0;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &job->last_start);
+	if (launch_start(job) < 0) {
+		start_failed(job);
+		return -1;
+	}
+	return 0;
+}
+
+int supervise_kickstart(Job *job, bool kill_first)
+{
+	if (job->pid && kill_first) {
+		job->relaunch_once = true;
+		launch_stop(job);
+		return 0;
+	}
+	if (job->pid)
+		return 0;
+	if (job->failed)
+		log_line(LOG_INFO, "%s: failed state cleared by kickstart", job->label);
+	job->failed = false;
+	job->n_fails = 0;
+	throttle_cancel(job);
+	job->last_start.tv_sec = 0; /* kickstart is not throttled */
+	job->last_start.tv_nsec = 0;
+	return job->disabled ? -1 : supervise_launch(job);
+}
+
+void supervise_services_changed(Broker *b)
+{
+	rundir_services_changed(&b->rundir);
+	remote_export_changed();
+}
+
+int supervise_add(Broker *b, Job *job, char *err, size_t errlen)
+{
+	job->broker = b;
+	if (registry_insert(&b->registry, job, err, errlen) < 0)
+		return -1;
+	remote_export_changed(); /* registry_insert moved the socket's generation on */
+	if (!job->disabled && !b->supervisor.booting)
+		start_or_watch(job);
+	return 0;
+}
+
+void supervise_remove(Job *job)
+{
+	Broker *b = job->broker;
+
+	if (!job->unloading) {
+		job->unloading = true;
+		activity_job_stopping(job);
+		channel_close(job);
+		activity_job_unloaded(job);
+		supervise_services_changed(b);
+		log_line(LOG_INFO, "%s: unloading", job->label);
+	}
+	throttle_cancel(job);
+	if (job->pid) {
+		launch_stop(job);
+		return;
+	}
+	registry_unlink(&b->registry, job);
+	registry_save_state(&b->registry);
+	if (job->reload_after_exit && b->reload_file)
+		b->reload_file(b, job->path);
+}
+
 void supervise_exited(Job *job, int status)
 {
+	launch_collect(job); /* a failed set-up step is known before the exit is judged */
 	if (WIFSIGNALED(status))
-		broker_log("%s: pid %d killed by signal %d", job->label, (int)job->pid, WTERMSIG(status));
+		log_line(LOG_NOTICE, "%s: pid %d killed by signal %d", job->label, (int)job->pid, WTERMSIG(status));
 	else
-		broker_log("%s: pid %d exited with status %d", job->label, (int)job->pid, WEXITSTATUS(status));
+		log_line(LOG_INFO, "%s: pid %d exited with status %d", job->label, (int)job->pid, WEXITSTATUS(status));
 	job->pid = 0;
 	job->adopted = false;
 	job->stopping = false;
 	job->last_status = status;
-	jobs_save_state();
+	registry_save_state(&job->broker->registry);
 	activity_job_exited(job);
 	if (job->unloading) {
-		jobs_remove(job);
+		supervise_remove(job);
+		return;
+	}
+	if (count_failure(job)) {
+		enter_failed(job);
 		return;
 	}
 	if (wants_relaunch(job, status)) {
-		launch_job(job);
+		supervise_launch(job);
 		return;
 	}
-	service_watch(job);
+	supervise_watch(job);
 }
 
 static void on_sigchld(void *ctx)
 {
+	Broker *b = ctx;
 	int status;
 	pid_t pid;
 
-	(void)ctx;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		Job *job = jobs_find_pid(pid);
+		Job *job = registry_find_pid(&b->registry, pid);
 		if (job)
 			supervise_exited(job, status);
 		else
@@ -78,10 +318,61 @@ static void on_sigchld(void *ctx)
 	}
 }
 
-void supervise_start(void)
+void supervise_start(Broker *b)
 {
-	sigchld_source = dispatch_source_create(DISPATCH_SOURCE_TYPE_SIGNAL, SIGCHLD, 0, dispatch_get_main_queue());
-	dispatch_source_set_event_handler_f(sigchld_source, on_sigchld);
-	dispatch_resume(sigchld_source);
-	on_sigchld(NULL); /* children that exited before the source existed */
+	Supervisor *s = &b->supervisor;
+
+	s->sigchld = dispatch_source_create(DISPATCH_SOURCE_TYPE_SIGNAL, SIGCHLD, 0, dispatch_get_main_queue());
+	dispatch_set_context(s->sigchld, b);
+	dispatch_source_set_event_handler_f(s->sigchld, on_sigchld);
+	dispatch_resume(s->sigchld);
+	on_sigchld(b); /* children that exited before the source existed */
+}
+
+/* ---- restart adoption ------------------------------------------------------ */
+
+static void orphan_exited(Job *job)
+{
+	if (job->orphan_watch) {
+		dispatch_source_cancel(job->orphan_watch);
+		dispatch_release(job->orphan_watch);
+		job->orphan_watch = NULL;
+	}
+	supervise_exited(job, 0);
+}
+
+static void adopt(void *ctx, Job *job, pid_t pid)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	(void)ctx;
+	if (pidfd < 0)
+		return;
+	fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+	job->pid = pid;
+	job->adopted = true;
+	job->runs = 1;
+	clock_gettime(CLOCK_MONOTONIC, &job->last_start);
+	channel_unwatch(job);
+	job->orphan_watch = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)pidfd, 0,
+						   dispatch_get_main_queue());
+	dispatch_source_set_event_handler(job->orphan_watch, ^{ orphan_exited(job); });
+	dispatch_source_set_cancel_handler(job->orphan_watch, ^{ close(pidfd); });
+	dispatch_resume(job->orphan_watch);
+	supervise_watch(job); /* a new check-in replaces the orphan (on_checkin) */
+	log_line(LOG_INFO, "%s: adopted pid %d left by a previous broker", job->label, (int)pid);
+}
+
+void supervise_recover(Broker *b)
+{
+	registry_recover_state(&b->registry, adopt, b);
+}
+
+void supervise_boot_done(Broker *b)
+{
+	b->supervisor.booting = false;
+	for (Job *j = registry_first(&b->registry); j; j = j->next)
+		if (!j->pid && !j->disabled)
+			start_or_watch(j);
+	registry_save_state(&b->registry);
 }

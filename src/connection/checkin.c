@@ -4,7 +4,7 @@
  *
  * A client makes a socketpair (c, s), keeps c and sends s in a CHECKIN
  * frame over the listener's W, stating its pid, euid and egid
- * (conn_checkin).  The listener reads R: a CHECKIN whose descriptor its
+ * (checkin_make).  The listener reads R: a CHECKIN whose descriptor its
  * sender made becomes a peer connection, charged to the sender's user;
  * everything else is dropped (docs/security.md).
  *
@@ -14,12 +14,13 @@
  * check-in (garbage, an empty packet, any other kind, a descriptor that is
  * not a link its sender made: transport_checkin_verify) is dropped and the
  * listener reads on; R is never shut down (conn_link_has_reader,
- * connection.c).  An accepted peer's identity is that of the process that
+ * connection.c).  What is accepted is handed to connection.c, which makes
+ * the peer connection (conn_listener_ready).  An accepted peer's identity is that of the process that
  * made its link and sent the check-in (SO_PEERCRED checked against the
  * packet's SCM_CREDENTIALS).
  *
- * Live peer links are charged to their user (conn_peer_charge): at most
- * conn_peer_links_per_uid() per uid and listener, so one user cannot take
+ * Live peer links are charged to their user (checkin_charge): at most
+ * checkin_peer_links_per_uid() per uid and listener, so one user cannot take
  * every descriptor of a service from the others; root and the listener's
  * own euid are not counted (they can take the process anyway).
  */
@@ -35,13 +36,13 @@
 #include <unistd.h>
 
 /* XPC_TRACE=1 says why a frame on R was dropped. */
-static void conn_checkin_drop(const char *why)
+static void checkin_drop(const char *why)
 {
-	if (transport_trace_enabled())
-		fprintf(stderr, "[xpc %d] drop check-in: %s\n", (int)getpid(), why);
+	if (trace_enabled())
+		trace_note("drop check-in", why);
 }
 
-size_t conn_peer_links_per_uid(void)
+size_t checkin_peer_links_per_uid(void)
 {
 	static _Atomic size_t limit;
 	size_t v = atomic_load_explicit(&limit, memory_order_relaxed);
@@ -58,7 +59,7 @@ size_t conn_peer_links_per_uid(void)
 
 /* The listener's account for @uid's peer links (borrowed), made on first
  * use; accounts nothing holds any more are reused.  Locked. */
-static Charge *conn_uid_account_locked(xpc_connection_t l, uid_t uid)
+static Charge *checkin_uid_account_locked(xpc_connection_t l, uid_t uid)
 {
 	Charge *free_slot = NULL;
 	size_t i;
@@ -78,7 +79,7 @@ static Charge *conn_uid_account_locked(xpc_connection_t l, uid_t uid)
 	if (!v)
 		return NULL;
 	l->uid_accts = v;
-	if (!(v[l->n_uid_accts] = charge_new(NULL, conn_peer_links_per_uid())))
+	if (!(v[l->n_uid_accts] = charge_new(NULL, checkin_peer_links_per_uid())))
 		return NULL;
 	v[l->n_uid_accts]->key = (unsigned long)uid;
 	return v[l->n_uid_accts++];
@@ -87,7 +88,7 @@ static Charge *conn_uid_account_locked(xpc_connection_t l, uid_t uid)
 /* Charges a new peer link of @uid to listener @l.  Return: the account
  * (+1, the peer gives its unit back when its link closes), NULL with
  * *ret_ok true for a uid not counted, or NULL with *ret_ok false: refused. */
-static Charge *conn_peer_charge(xpc_connection_t l, uid_t uid, bool *ret_ok)
+static Charge *checkin_charge(xpc_connection_t l, uid_t uid, bool *ret_ok)
 {
 	Charge *a = NULL;
 
@@ -95,7 +96,7 @@ static Charge *conn_peer_charge(xpc_connection_t l, uid_t uid, bool *ret_ok)
 	if (uid == 0 || uid == geteuid())
 		return NULL;
 	conn_lock(l);
-	a = conn_uid_account_locked(l, uid);
+	a = checkin_uid_account_locked(l, uid);
 	if (a && charge_take(a, 1))
 		charge_ref(a);
 	else
@@ -105,109 +106,68 @@ static Charge *conn_peer_charge(xpc_connection_t l, uid_t uid, bool *ret_ok)
 	return a;
 }
 
-/* A peer for a verified check-in's descriptor @s (consumed): charged to
- * its user, says hello, delivered to the listener. */
-static void conn_listener_accept(xpc_connection_t l, int s)
+/* One frame read from R: a verified check-in's link (charged to its
+ * sender's user), or -1: dropped. */
+static int checkin_take(xpc_connection_t l, int r, Charge **ret_charge)
 {
-	FrameHeader h = {.kind = FRAME_HELLO};
-	xpc_connection_t p;
+	TransportFrame *f = l->rx.frame;
 	bool ok;
-	Charge *acct = conn_peer_charge(l, l->rx->uid, &ok);
-
-	if (!ok) {
-		close(s);
-		conn_checkin_drop("limit exceeded: peer links per user");
-		return;
-	}
-	p = connection_create_from_socket(s, NULL);
-	if (!p) {
-		if (acct) {
-			charge_give(acct, 1);
-			charge_unref(acct);
-		}
-		return;
-	}
-	p->link_charge = acct; /* given back when the link closes */
-	/* the listener's peer requirement, checked when the peer is activated:
-	 * after transport_checkin_verify() made its identity the link's maker */
-	conn_requirement_inherit(l, p);
-	transport_send_hello(s);
-	if (transport_trace_enabled())
-		transport_trace("send", &h, NULL);
-	conn_deliver(l, p, 0);
-}
-
-/* One frame read from R: a verified check-in becomes a peer; anything
- * else is dropped. */
-static void conn_listener_frame(xpc_connection_t c, int r, const char *why)
-{
 	int s;
 
-	if (r == TRANSPORT_INVALID) {
-		conn_checkin_drop(why);
-		return;
+	if (r != 0) {
+		checkin_drop(transport_strerror(r));
+		return -1;
 	}
-	if (c->rx->hdr.kind != FRAME_CHECKIN) {
-		conn_checkin_drop("not a check-in");
-		return;
+	if (f->hdr.kind != FRAME_CHECKIN) {
+		checkin_drop("not a check-in");
+		return -1;
 	}
-	s = c->rx->fds[0];
-	if (transport_checkin_verify(c->rx, s, &why) != 0) {
-		conn_checkin_drop(why);
-		return; /* s is closed with the frame */
+	s = f->fds[0];
+	r = transport_checkin_verify(f, s);
+	if (r != 0) {
+		checkin_drop(transport_strerror(r));
+		return -1; /* s is closed with the frame */
 	}
-	c->rx->fds[0] = -1;
-	if (transport_trace_enabled())
-		transport_trace("recv", &c->rx->hdr, NULL);
-	conn_listener_accept(c, s);
+	*ret_charge = checkin_charge(l, f->uid, &ok);
+	if (!ok) {
+		checkin_drop(conn_strerror(CONN_E_PEER_LINKS));
+		return -1;
+	}
+	f->fds[0] = -1;
+	if (trace_enabled())
+		trace_frame("recv", &f->hdr, NULL, NULL);
+	return s;
 }
 
-void conn_listener_ready(void *ctx)
+ConnError checkin_accept(xpc_connection_t l, int fd, int *ret_s, Charge **ret_charge, ReceiveGot *ret_got)
 {
-	xpc_connection_t c = ctx;
-	const char *why = NULL;
+	int r = transport_recv(fd, l->rx.frame);
 
-	for (int i = 0; i < 64; i++) {
-		int fd, r;
-		conn_lock(c);
-		fd = c->fd;
-		bool ok = fd >= 0 && c->state == CONN_ACTIVE;
-		conn_unlock(c);
-		if (!ok)
-			return;
-		r = transport_recv(fd, c->rx, &why);
-		if (r == -EAGAIN)
-			return;
-		if (r == TRANSPORT_EOF || (r < 0 && r != -EAGAIN)) {
-			/* Every W is closed (the channel's end: "listener
-			 * channel closed"), or no memory to read with (xpc_main
-			 * then exits and xpcd relaunches the service; the
-			 * check-in stays queued in the channel).  R is not shut
-			 * down: others may hold it. */
-			bool nomem = r == -ENOMEM || r == -ENOBUFS;
-			transport_frame_clear(c->rx);
-			conn_lock(c);
-			conn_fail_locked(c,
-					 nomem ? "limit exceeded: out of memory"
-					       : "listener channel closed",
-					 false);
-			conn_unlock(c);
-			return;
-		}
-		conn_listener_frame(c, r, why);
-		transport_frame_clear(c->rx);
+	*ret_s = -1;
+	*ret_charge = NULL;
+	*ret_got = RECEIVE_NONE;
+	if (r == -EAGAIN)
+		return CONN_OK;
+	if (r == TRANSPORT_E_EOF || r < 0) {
+		/* Every W is closed (the channel's end), or no memory to
+		 * read with (xpc_main then exits and xpcd relaunches the
+		 * service; the check-in stays queued in the channel). */
+		transport_frame_clear(l->rx.frame);
+		return r == -ENOMEM || r == -ENOBUFS ? CONN_E_NO_MEMORY : CONN_E_CHANNEL_CLOSED;
 	}
+	*ret_got = RECEIVE_GOT;
+	*ret_s = checkin_take(l, r, ret_charge);
+	transport_frame_clear(l->rx.frame);
+	return CONN_OK;
 }
 
-int conn_checkin(int send_w, bool wait, int *ret_fd, const char **ret_reason)
+ConnError checkin_make(int send_w, bool wait, int *ret_fd)
 {
-	FrameHeader h = {.kind = FRAME_CHECKIN, .id = 1};
+	FrameHeader h = {.kind = FRAME_CHECKIN, .id = 1, .n_fds = 1};
 	int sv[2], r;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		*ret_reason = "limit exceeded: descriptors";
-		return -errno;
-	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return CONN_E_DESCRIPTORS;
 	/* our end reads the HELLO's credentials; the listener learns ours
 	 * from the check-in's SCM_CREDENTIALS and SO_PEERCRED */
 	transport_setup_socket(sv[0]);
@@ -221,11 +181,10 @@ int conn_checkin(int send_w, bool wait, int *ret_fd, const char **ret_reason)
 	close(sv[1]);
 	if (r < 0) {
 		close(sv[0]);
-		*ret_reason = r == -EAGAIN ? "limit exceeded: listener backlog" : "listener gone";
-		return r;
+		return r == -EAGAIN ? CONN_E_BACKLOG : CONN_E_LISTENER_GONE;
 	}
-	if (transport_trace_enabled())
-		transport_trace("send", &h, NULL);
+	if (trace_enabled())
+		trace_frame("send", &h, NULL, NULL);
 	*ret_fd = sv[0];
-	return 0;
+	return CONN_OK;
 }

@@ -1,285 +1,134 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * connection.c - the connection object: creation, the state machine,
- * event-handler delivery, cancellation and invalidation, peer identity.
+ * connection.c - the connection's state machine and its entry points: the
+ * public calls that act on a connection, and the handlers of its dispatch
+ * sources.
  *
- * Model: see internal.h for the states and locks, docs/connections.md for
- * the semantics.  Invariants kept here:
- * - the event handler runs only on c->queue (serial), so never concurrently
- *   with itself, and in the order events were queued (FIFO);
+ * Model: see internal.h for the states, the locks and the files below this
+ * one, docs/connections.md for the semantics.  The files below report
+ * outcomes (ConnError); this file alone decides what they mean for the
+ * connection: it fails it (conn_fail_locked), cancels it, activates it,
+ * reconnects a named one, and arms or disarms the write source.
+ *
+ * Invariants kept here:
  * - INVALID is queued exactly once (conn_fail_locked checks the state) and
- *   after it ran the handler is never called again;
- * - every pending reply is answered exactly once (io.c removes it from the
- *   list under the lock before answering).
+ *   after it ran the handler is never called again (deliver.c);
+ * - every pending reply is answered exactly once (pending.c unlinks it
+ *   under the lock before answering; a failure answers what is left);
+ * - a link's end is decided with the reader's rx.lock still held, so the
+ *   shutdown() that wakes a blocked reader is made only when one may block.
  */
 #include "connection/internal.h"
+#include "dispatch/dqueue.h"
 #include "dispatch/internal.h"
 
 #include <Block.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-typedef struct DeliverItem {
-	xpc_connection_t conn;
-	xpc_object_t ev;
-	size_t bytes;
-	bool final;
-	DispatchItem item; /* queuing it cannot fail */
-} DeliverItem;
+/* ---- the write source ------------------------------------------------------ */
 
-static void conn_dispose(xpc_object_t obj);
-static void conn_refund_link(xpc_connection_t c);
-static void conn_describe(xpc_object_t obj, StrBuf *sb, unsigned indent);
+static void conn_write_ready(void *ctx);
 
-const struct _xpc_type_s _xpc_type_connection = {
-	.name = "connection",
-	.dispose = conn_dispose,
-	.describe = conn_describe,
-};
-
-void conn_lock(xpc_connection_t c)
+/* A WRITE source on a duplicate of the socket, armed only while something
+ * is queued.  Return: CONN_OK, or why the queued frames can never leave. */
+static ConnError conn_arm_write_locked(xpc_connection_t c)
 {
-	pthread_mutex_lock(&c->lock);
-}
-
-void conn_unlock(xpc_connection_t c)
-{
-	pthread_mutex_unlock(&c->lock);
-}
-
-static dispatch_queue_t conn_default_target(void)
-{
-	return dispatch_get_global_queue(DISPATCH_QUEUE_PRIORITY_DEFAULT, 0);
-}
-
-xpc_connection_t conn_new(ConnKind kind, dispatch_queue_t target)
-{
-	xpc_connection_t c = object_alloc(&_xpc_type_connection, sizeof(*c));
-
-	if (!c)
-		return NULL;
-	c->kind = kind;
-	pthread_mutex_init(&c->lock, NULL);
-	pthread_mutex_init(&c->rx_lock, NULL);
-	c->fd = -1;
-	c->send_w = -1;
-	c->pidfd = -1;
-	c->next_id = 1;
-	c->max_unsent = CONN_MAX_UNSENT;
-	c->max_unsent_fds = CONN_MAX_UNSENT_FDS;
-	c->queue = dispatch_queue_create("xpc.connection", NULL);
-	c->ioq = dispatch_queue_create("xpc.connection.io", NULL);
-	if (!c->queue || !c->ioq) {
-		xpc_release(c);
-		return NULL;
-	}
-	if (target) {
-		dispatch_retain(target);
-		c->target = target;
-	}
-	dispatch_set_target_queue(c->queue, target ? target : conn_default_target());
-	return c;
-}
-
-static void conn_dispose(xpc_object_t obj)
-{
-	xpc_connection_t c = (xpc_connection_t)obj;
-
-	if (c->finalizer)
-		c->finalizer(c->context);
-	conn_exit_untrack_locked(c); /* (listed ones are not disposed: INVALID took them off) */
-	conn_discard_out_locked(c);
-	transport_stage_drop(&c->stage);
-	conn_refund_link(c);
-	charge_unref(c->rx_charge);
-	for (size_t i = 0; i < c->n_uid_accts; i++)
-		charge_unref(c->uid_accts[i]);
-	free(c->uid_accts);
-	if (c->fd >= 0)
-		close(c->fd);
-	if (c->send_w >= 0)
-		close(c->send_w);
-	if (c->pidfd >= 0)
-		close(c->pidfd);
-	if (c->handler_block)
-		Block_release(c->handler_block);
-	if (c->queue)
-		dispatch_release(c->queue);
-	if (c->ioq)
-		dispatch_release(c->ioq);
-	if (c->target)
-		dispatch_release(c->target);
-	free(c->name);
-	free(c->reason);
-	if (c->requirement)
-		xpc_release(c->requirement);
-	if (c->rx)
-		transport_frame_drop_view(c->rx);
-	free(c->rx);
-	pthread_mutex_destroy(&c->lock);
-	pthread_mutex_destroy(&c->rx_lock);
-}
-
-static void conn_describe(xpc_object_t obj, StrBuf *sb, unsigned indent)
-{
-	xpc_connection_t c = (xpc_connection_t)obj;
-
-	conn_lock(c);
-	strbuf_printf(sb, "{ name = %s, listener = %s, pid = %d, euid = %u, egid = %u, asid = %u }",
-		      c->name ? c->name : "(anonymous)", c->kind == CONN_LISTENER ? "true" : "false",
-		      (int)c->pid, (unsigned)c->uid, (unsigned)c->gid, 0u);
-	conn_unlock(c);
-}
-
-/* ---- delivery to the event handler -------------------------------------- */
-
-void conn_call_handler(xpc_connection_t c, xpc_object_t ev, bool final)
-{
-	xpc_handler_t blk = NULL;
-	xpc_handler_f fn = NULL;
-	void *hctx;
-
-	conn_lock(c);
-	if (!c->cancelled || final) {
-		blk = c->handler_block ? Block_copy(c->handler_block) : NULL;
-		fn = c->handler_fn;
-	}
-	hctx = c->context;
-	conn_unlock(c);
-	if (blk) {
-		blk(ev);
-		Block_release(blk);
-	} else if (fn) {
-		fn(hctx, ev);
-	}
-}
-
-static void conn_deliver_run(void *ctx)
-{
-	DeliverItem *it = ctx;
-	xpc_connection_t c = it->conn;
-
-	conn_call_handler(c, it->ev, it->final);
-	atomic_fetch_sub(&c->async_pending, 1);
-	xpc_release(it->ev);
-	if (it->bytes)
-		conn_unread_done(c, it->bytes);
-	if (it->final)
-		xpc_release(c); /* the activation reference */
-	xpc_release(c);
-	free(it);
-}
-
-static void conn_deliver_item(xpc_connection_t c, xpc_object_t ev, size_t bytes, bool final)
-{
-	DeliverItem *it = calloc(1, sizeof(*it));
-
-	if (!it) {
-		/* Out of memory: the event is lost, but accounting stays right. */
-		xpc_release(ev);
-		if (bytes)
-			c->unread -= bytes;
-		if (final)
-			xpc_release(c);
-		return;
-	}
-	xpc_retain(c);
-	it->conn = c;
-	it->ev = ev;
-	it->bytes = bytes;
-	it->final = final;
-	atomic_fetch_add(&c->async_pending, 1);
-	dqueue_push_embedded(c->queue, &it->item, conn_deliver_run, it);
-}
-
-void conn_deliver(xpc_connection_t c, xpc_object_t ev, size_t bytes)
-{
-	conn_deliver_item(c, ev, bytes, false);
-}
-
-/* ---- the link ------------------------------------------------------------ */
-
-/*
- * What a link's received out-of-line bodies are charged to: a peer's own
- * account (CONN_MAX_RX_HELD) under the process's; a listener's R takes no
- * body at all (an account of limit 0: refused before a byte is allocated).
- */
-static Charge conn_listener_no_body = CHARGE_ROOT(0);
-
-static Charge *conn_rx_account(xpc_connection_t c)
-{
-	if (c->kind == CONN_LISTENER)
-		return &conn_listener_no_body;
-	if (!c->rx_charge)
-		c->rx_charge = charge_new(transport_rx_account(), CONN_MAX_RX_HELD);
-	return c->rx_charge;
-}
-
-int conn_start_link_locked(xpc_connection_t c)
-{
-	dispatch_source_t s;
-
-	if (!c->rx) {
-		c->rx = malloc(sizeof(*c->rx));
-		if (!c->rx)
-			return -ENOMEM;
-		c->rx->keep_view = true; /* the peer's stage stays mapped */
-		c->rx->view.map = NULL;
-		c->rx->charge = conn_rx_account(c);
-		if (!c->rx->charge) {
-			free(c->rx);
-			c->rx = NULL;
-			return -ENOMEM;
+	if (c->tx.wsrc) {
+		if (!c->tx.wsrc_armed) {
+			c->tx.wsrc_armed = true;
+			dispatch_resume(c->tx.wsrc);
 		}
+		return CONN_OK;
 	}
-	/* The read handler runs on the handler queue itself: a message is
-	 * handed to the event handler without another thread hand-off, and
-	 * while the handler runs nothing is read (Apple's semantics). */
-	int fd = c->fd;
-	/* A served peer lingers in a blocking receive that must end (io.c); a
-	 * client's link rarely does (it answers no requests, usually): its
-	 * timeout is set when it first would (conn_may_linger) */
-	bool client = c->kind == CONN_PEER && (c->named || c->from_endpoint);
-	c->rx_timeout_lazy = client;
-	c->rx_timeout = c->kind == CONN_PEER && !client && transport_set_recv_timeout(fd, CONN_LINGER_US) == 0;
-	/* Runs once the manager dropped the watch: no read can follow.  Copied
-	 * here, where running out of memory can still be reported. */
-	dispatch_block_t on_cancel = Block_copy(^{
-		close(fd);
+	int wfd = fcntl(c->fd, F_DUPFD_CLOEXEC, 3);
+	dispatch_source_t s;
+	dispatch_block_t on_cancel;
+	if (wfd < 0)
+		return CONN_E_DESCRIPTORS; /* queued frames could never leave */
+	on_cancel = Block_copy(^{
+		close(wfd);
 		xpc_release(c);
 	});
-	if (!on_cancel)
-		return -ENOMEM;
-	s = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)c->fd, 0, c->queue);
+	s = on_cancel ? dispatch_source_create(DISPATCH_SOURCE_TYPE_WRITE, (uintptr_t)wfd, 0, c->ioq) : NULL;
 	if (!s) {
-		Block_release(on_cancel);
-		return -ENOMEM;
+		if (on_cancel)
+			Block_release(on_cancel);
+		close(wfd);
+		return CONN_E_NO_MEMORY;
 	}
-	dsource_skip_estimate(s); /* the handlers read until EAGAIN */
 	xpc_retain(c);
 	dispatch_set_context(s, c);
-	dispatch_source_set_event_handler_f(s, c->kind == CONN_LISTENER ? conn_listener_ready : conn_read_ready);
+	dispatch_source_set_event_handler_f(s, conn_write_ready);
 	dispatch_source_set_cancel_handler(s, on_cancel); /* a heap block: no copy */
 	Block_release(on_cancel);
-	c->rsrc = s;
-	c->read_paused = false;
-	if (client)
-		conn_hold_first_read_locked(c, s);
-	else
-		dispatch_resume(s);
-	if (c->kind == CONN_PEER)
-		conn_sync_wake_locked(c);
-	return 0;
+	c->tx.wsrc = s;
+	c->tx.wsrc_armed = true;
+	dispatch_resume(s);
+	return CONN_OK;
 }
+
+/* Acts on a flush's outcome (locked). */
+static void conn_flushed_locked(xpc_connection_t c, ConnError e, SendProgress progress)
+{
+	if (e == CONN_OK && progress == SEND_BLOCKED)
+		e = conn_arm_write_locked(c);
+	else if (e == CONN_OK && progress == SEND_DRAINED && c->tx.wsrc && c->tx.wsrc_armed) {
+		c->tx.wsrc_armed = false;
+		dispatch_suspend(c->tx.wsrc);
+	}
+	if (e != CONN_OK)
+		conn_fail_locked(c, e, NULL);
+}
+
+static void conn_flush_locked(xpc_connection_t c)
+{
+	SendProgress progress;
+	ConnError e = send_flush_locked(c, &progress);
+
+	c->tx.flush_wanted = false;
+	conn_flushed_locked(c, e, progress);
+}
+
+static void conn_write_ready(void *ctx)
+{
+	xpc_connection_t c = ctx;
+
+	conn_lock(c);
+	conn_flush_locked(c);
+	conn_unlock(c);
+}
+
+static void conn_flush_async(void *ctx)
+{
+	xpc_connection_t c = ctx;
+
+	conn_lock(c);
+	c->tx.flush_scheduled = false;
+	conn_flush_locked(c);
+	conn_unlock(c);
+	xpc_release(c);
+}
+
+/* Coalesced frames leave soon, from the ioq (send.c, "Coalescing"). */
+static void conn_schedule_flush_locked(xpc_connection_t c)
+{
+	if (c->tx.flush_scheduled || c->tx.wsrc_armed)
+		return;
+	c->tx.flush_scheduled = true;
+	xpc_retain(c);
+	dispatch_async_f(c->ioq, c, conn_flush_async);
+}
+
+/* ---- the link ---------------------------------------------------------------- */
 
 /*
  * Whether a thread may be blocked reading the link (a sync caller, a peer
- * lingering for its next request): readers hold rx_lock while they take the
+ * lingering for its next request): readers hold rx.lock while they take the
  * descriptor (under the lock, after c->fd = -1 they see none) and read it.
  * Without one, the shutdown that would wake it is not made: on a suspended
  * source it only costs the manager thread a wake-up for the hang-up, and
@@ -296,21 +145,18 @@ static bool conn_link_has_reader(xpc_connection_t c)
 {
 	if (c->kind == CONN_LISTENER)
 		return false;
-	if (c->suspend_count > 0 || pthread_mutex_trylock(&c->rx_lock) != 0)
+	if (c->suspend_count > 0 || pthread_mutex_trylock(&c->rx.lock) != 0)
 		return true;
-	pthread_mutex_unlock(&c->rx_lock);
+	pthread_mutex_unlock(&c->rx.lock);
 	return false;
 }
 
-/* A listener's peer gives its unit back to its user's account there once
- * its link is closed (or the connection freed without one). */
-static void conn_refund_link(xpc_connection_t c)
+static void conn_cancel_source(dispatch_source_t s, bool suspended)
 {
-	if (!c->link_charge)
-		return;
-	charge_give(c->link_charge, 1);
-	charge_unref(c->link_charge);
-	c->link_charge = NULL;
+	if (suspended)
+		dispatch_resume(s); /* a suspended source never runs its cancel handler */
+	dispatch_source_cancel(s);
+	dispatch_release(s);
 }
 
 /* Cancels the sources; their cancel handlers close the descriptors. */
@@ -320,310 +166,272 @@ static void conn_close_link_locked(xpc_connection_t c)
 
 	c->fd = -1;
 	if (fd >= 0)
-		conn_refund_link(c);
+		create_refund_link(c);
 	c->requirement_met = false; /* a next link's peer is checked anew */
-	transport_stage_drop(&c->stage); /* the next link gets its own */
-	if (fd >= 0 && !c->peer_closed && conn_link_has_reader(c))
+	transport_stage_drop(&c->tx.stage); /* the next link gets its own */
+	if (fd >= 0 && !conn_has(c, CONN_F_PEER_CLOSED) && conn_link_has_reader(c))
 		shutdown(fd, SHUT_RDWR); /* wakes a thread polling it in a sync send */
-	c->peer_closed = false; /* (a pollster sees the peer's hang-up itself) */
+	conn_set(c, CONN_F_PEER_CLOSED, false); /* (a pollster sees the peer's hang-up itself) */
 	if (c->rsrc) {
 		dispatch_source_t s = c->rsrc;
 		c->rsrc = NULL;
-		if (c->read_paused)
-			dispatch_resume(s);
-		c->read_paused = false;
-		dispatch_source_cancel(s);
-		dispatch_release(s);
-		conn_lazy_stop_locked(c);
-		conn_sync_release_locked(c, false);
+		conn_cancel_source(s, c->rx.paused);
+		c->rx.paused = false;
+		sync_lazy_stop_locked(c);
+		sync_release_locked(c, false);
 	} else if (fd >= 0) {
 		close(fd);
 	}
-	if (c->wsrc) {
-		dispatch_source_t w = c->wsrc;
-		c->wsrc = NULL;
-		if (!c->wsrc_armed)
-			dispatch_resume(w); /* a suspended source never runs its cancel handler */
-		c->wsrc_armed = false;
-		dispatch_source_cancel(w);
-		dispatch_release(w);
+	if (c->tx.wsrc) {
+		dispatch_source_t w = c->tx.wsrc;
+		c->tx.wsrc = NULL;
+		conn_cancel_source(w, !c->tx.wsrc_armed);
+		c->tx.wsrc_armed = false;
 	}
 }
 
-/* Linux 6.5's SO_PEERPIDFD (asm-generic value) where the C library's
- * headers predate it; older kernels answer ENOPROTOOPT and the pidfd is
- * then opened from the pid of the first frame (docs/connections.md). */
-#if !defined(SO_PEERPIDFD) && (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) || \
-			       defined(__arm__) || defined(__riscv))
-#define SO_PEERPIDFD 77
-#endif
-
-void conn_set_creds_from_socket(xpc_connection_t c, int fd)
+void conn_fail_locked(xpc_connection_t c, ConnError e, const char *detail)
 {
-	struct ucred uc;
-	socklen_t len = sizeof(uc);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 && uc.pid > 0) {
-		c->pid = uc.pid;
-		c->uid = uc.uid;
-		c->gid = uc.gid;
-		c->have_creds = true;
-		c->creds_by_socket = true;
-	}
-}
-
-/*
- * The peer's pidfd is opened when first asked for (most connections never
- * are: two syscalls and a descriptor saved per connection), while the link
- * is up: SO_PEERPIDFD names the process that made the link (the listener
- * side: the client made the socketpair), otherwise pidfd_open on the pid
- * the kernel gave (SO_PEERCRED, or SCM_CREDENTIALS of the HELLO), kept only
- * if the peer's end of the link is still open afterwards: a peer that died
- * in between may have left its pid to another process (a peer whose end
- * stays open in another process is the window left).  Once the link is
- * closed there is none.
- */
-static int conn_pidfd_by_pid(xpc_connection_t c)
-{
-	long r = syscall(SYS_pidfd_open, c->pid, 0); /* always close-on-exec */
-	int pidfd = r < 0 ? -1 : (int)r;
-
-	if (pidfd >= 0 && poll(&(struct pollfd){.fd = c->fd, .events = POLLRDHUP}, 1, 0) != 0) {
-		close(pidfd);
-		pidfd = -1;
-	}
-	return pidfd;
-}
-
-int conn_pidfd_locked(xpc_connection_t c)
-{
-	if (c->pidfd >= 0 || c->pidfd_tried || !c->have_creds || c->fd < 0 || c->kind != CONN_PEER)
-		return c->pidfd;
-	c->pidfd_tried = true;
-#ifdef SO_PEERPIDFD
-	if (c->creds_by_socket) {
-		int pidfd = -1;
-		socklen_t plen = sizeof(pidfd);
-
-		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &plen) == 0 && pidfd >= 0)
-			return c->pidfd = pidfd; /* the kernel makes it O_CLOEXEC */
-	}
-#endif
-	c->pidfd = conn_pidfd_by_pid(c);
-	return c->pidfd;
-}
-
-void conn_fail_locked(xpc_connection_t c, const char *reason, bool peer_exited)
-{
-	bool interrupted = c->named && peer_exited && !c->cancelled;
+	bool peer_ended = e == CONN_E_PEER_EXITED || e == CONN_E_LINK_ERROR;
+	bool interrupted = (c->role & CONN_ROLE_NAMED) && peer_ended && !conn_has(c, CONN_F_CANCELLED);
 
 	if (c->state == CONN_INVALID)
 		return;
+	if (e == CONN_E_REQUIREMENT) {
+		/* what waited for the peer, and the handler, learn why first */
+		pending_fail_all_locked(c, XPC_ERROR_PEER_CODE_SIGNING_REQUIREMENT);
+		deliver_event(c, XPC_ERROR_PEER_CODE_SIGNING_REQUIREMENT, 0, false);
+	}
 	conn_close_link_locked(c);
-	c->connecting = false;
-	c->got_hello = false;
-	conn_fail_pending_locked(c, interrupted ? XPC_ERROR_CONNECTION_INTERRUPTED : XPC_ERROR_CONNECTION_INVALID);
-	conn_discard_out_locked(c);
+	conn_set(c, CONN_F_CONNECTING | CONN_F_GOT_HELLO, false);
+	pending_fail_all_locked(c, interrupted ? XPC_ERROR_CONNECTION_INTERRUPTED : XPC_ERROR_CONNECTION_INVALID);
+	send_discard_locked(c);
 	if (interrupted) {
 		c->state = CONN_DISCONNECTED;
-		conn_deliver(c, XPC_ERROR_CONNECTION_INTERRUPTED, 0);
+		deliver_event(c, XPC_ERROR_CONNECTION_INTERRUPTED, 0, false);
 		return;
 	}
 	bool was_active = c->state != CONN_INACTIVE;
 	c->state = CONN_INVALID;
-	conn_exit_untrack_locked(c);
-	free(c->reason);
-	c->reason = strdup(reason);
+	exit_untrack_locked(c);
+	c->error = e;
+	free(c->error_detail);
+	c->error_detail = detail && *detail ? strdup(detail) : NULL;
 	if (!was_active)
 		xpc_retain(c); /* stands in for the activation reference */
-	conn_deliver_item(c, XPC_ERROR_CONNECTION_INVALID, 0, true);
+	deliver_event(c, XPC_ERROR_CONNECTION_INVALID, 0, true);
 }
 
-/* ---- creation ------------------------------------------------------------ */
-
-int connection_listener_pair(int *ret_recv_fd, int *ret_send_fd)
+/*
+ * The link ended as a reader saw it (rx.lock held, not the lock): the
+ * peer's end is this link's only while it is still the one up (the link
+ * was closed under a sync reader by cancel, or by a named peer that
+ * reconnected: that end is not this link's).
+ */
+static void conn_end_link(xpc_connection_t c, ConnError e)
 {
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	transport_setup_socket(sv[0]);
-	transport_setup_socket(sv[1]);
-	*ret_recv_fd = sv[0];
-	*ret_send_fd = sv[1];
-	return 0;
-}
-
-xpc_connection_t connection_create_from_socket(int fd, dispatch_queue_t q)
-{
-	xpc_connection_t c = conn_new(CONN_PEER, q);
-
-	if (!c) {
-		close(fd);
-		return NULL;
+	conn_lock(c);
+	if (e == CONN_E_PEER_EXITED || e == CONN_E_LINK_ERROR) {
+		if (c->fd < 0 || c->state != CONN_ACTIVE) {
+			conn_unlock(c);
+			return;
+		}
+		conn_set(c, CONN_F_PEER_CLOSED, e == CONN_E_PEER_EXITED);
+		if ((c->role & CONN_ROLE_FROM_ENDPOINT) && !conn_has(c, CONN_F_GOT_HELLO))
+			e = CONN_E_LISTENER_GONE;
 	}
-	c->fd = fd;
-	c->got_hello = true;
-	conn_set_creds_from_socket(c, fd);
-	/* SO_PEERCRED named the peer: this end needs no SCM_CREDENTIALS (the
-	 * peer's end still asks until it has read our HELLO), so SO_PASSCRED
-	 * stays as it came (off for a check-in's socket and an accepted one). */
-	if (!c->have_creds)
-		transport_setup_socket(fd);
-	return c;
+	conn_fail_locked(c, e, c->rx.why);
+	conn_unlock(c);
 }
 
-xpc_connection_t connection_create_listener_from_fd(int recv_fd, const char *name, dispatch_queue_t q)
+/* What a reader reported (rx.lock held): the link's end, or a peer just
+ * admitted whose queued frames found the socket full (receive.c). */
+static void conn_after_read(xpc_connection_t c, ConnError e)
 {
-	xpc_connection_t c = conn_new(CONN_LISTENER, q);
-
-	if (!c) {
-		close(recv_fd);
-		return NULL;
-	}
-	fcntl(recv_fd, F_SETFD, FD_CLOEXEC);
-	transport_setup_socket(recv_fd);
-	c->fd = recv_fd;
-	if (name)
-		c->name = strdup(name);
-	return c;
+	if (e != CONN_OK)
+		conn_end_link(c, e);
+	if (!c->requirement) /* (set before activation) */
+		return;
+	conn_lock(c);
+	if (c->tx.flush_wanted)
+		conn_flush_locked(c);
+	conn_unlock(c);
 }
 
-int connection_get_socket_borrow(xpc_connection_t conn)
+/* Starts the read source on c->fd (locked).  0 or -ENOMEM. */
+static int conn_start_read_locked(xpc_connection_t c, dispatch_function_t handler)
 {
-	int fd;
+	int fd = c->fd;
+	/* A served peer lingers in a blocking receive that must end
+	 * (receive.c); a client's link rarely does (it answers no requests,
+	 * usually): its timeout is set when it first would */
+	bool client = c->kind == CONN_PEER && (c->role & (CONN_ROLE_NAMED | CONN_ROLE_FROM_ENDPOINT));
+	dispatch_source_t s;
 
-	conn_lock(conn);
-	fd = conn->fd;
-	conn_unlock(conn);
-	return fd;
-}
-
-void connection_set_send_limits(xpc_connection_t conn, size_t max_bytes, size_t max_fds)
-{
-	conn_lock(conn);
-	conn->max_unsent = max_bytes;
-	conn->max_unsent_fds = max_fds;
-	conn_unlock(conn);
-}
-
-int connection_set_receive_limit(xpc_connection_t conn, size_t max_bytes)
-{
-	Charge *a = charge_new(transport_rx_account(), max_bytes), *old;
-
-	if (!a)
+	if (receive_setup_locked(c) < 0)
 		return -ENOMEM;
-	conn_lock(conn);
-	if (conn->rx) { /* a reader may use the account now: keep it */
-		conn_unlock(conn);
-		charge_unref(a);
-		return -EBUSY;
+	c->rx.timeout_lazy = client;
+	c->rx.timeout = c->kind == CONN_PEER && !client && transport_set_recv_timeout(fd, CONN_LINGER_US) == 0;
+	/* Runs once the manager dropped the watch: no read can follow.  Copied
+	 * here, where running out of memory can still be reported. */
+	dispatch_block_t on_cancel = Block_copy(^{
+		close(fd);
+		xpc_release(c);
+	});
+	if (!on_cancel)
+		return -ENOMEM;
+	/* The read handler runs on the handler queue itself: a message is
+	 * handed to the event handler without another thread hand-off, and
+	 * while the handler runs nothing is read (Apple's semantics). */
+	s = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)fd, 0, c->queue);
+	if (!s) {
+		Block_release(on_cancel);
+		return -ENOMEM;
 	}
-	old = conn->rx_charge;
-	conn->rx_charge = a;
-	conn_unlock(conn);
-	charge_unref(old);
+	dsource_skip_estimate(s); /* the handlers read until EAGAIN */
+	xpc_retain(c);
+	dispatch_set_context(s, c);
+	dispatch_source_set_event_handler_f(s, handler);
+	dispatch_source_set_cancel_handler(s, on_cancel); /* a heap block: no copy */
+	Block_release(on_cancel);
+	c->rsrc = s;
+	c->rx.paused = false;
+	if (client)
+		sync_hold_first_read_locked(c, s);
+	else
+		dispatch_resume(s);
+	if (c->kind == CONN_PEER)
+		pending_wake_sync_locked(c);
 	return 0;
 }
 
-xpc_connection_t xpc_connection_create(const char *name, dispatch_queue_t targetq)
-{
-	xpc_connection_t c;
-	int r, w;
+static void conn_read_ready(void *ctx);
+static void conn_listener_ready(void *ctx);
 
-	if (name)
-		return conn_create_xpc_service(name, targetq);
-	if (connection_listener_pair(&r, &w) < 0)
-		return NULL;
-	c = conn_new(CONN_LISTENER, targetq);
-	if (!c) {
-		close(r);
-		close(w);
-		return NULL;
+void conn_link_up_locked(xpc_connection_t c)
+{
+	conn_set(c, CONN_F_CONNECTING, false);
+	if (conn_start_read_locked(c, c->kind == CONN_LISTENER ? conn_listener_ready : conn_read_ready) < 0) {
+		conn_fail_locked(c, CONN_E_NO_MEMORY, NULL);
+		return;
 	}
-	c->fd = r;
-	c->send_w = w;
-	return c;
+	if (c->kind == CONN_PEER)
+		conn_flush_locked(c);
 }
 
-xpc_connection_t xpc_connection_create_mach_service(const char *name, dispatch_queue_t targetq, uint64_t flags)
-{
-	bool listener = flags & XPC_CONNECTION_MACH_SERVICE_LISTENER;
-	xpc_connection_t c = conn_new(listener ? CONN_LISTENER : CONN_PEER, targetq);
+/* ---- the sources' handlers ------------------------------------------------- */
 
-	if (!c)
-		return NULL;
-	c->name = name ? strdup(name) : NULL;
-	c->named = !listener;
-	c->privileged = !listener && (flags & XPC_CONNECTION_MACH_SERVICE_PRIVILEGED);
-	c->want_listener = listener;
-	return c;
+static void conn_read_ready(void *ctx)
+{
+	xpc_connection_t c = ctx;
+	dispatch_source_t src;
+
+	/* A thread in send_message_with_reply_sync reads for us. */
+	if (pthread_mutex_trylock(&c->rx.lock) != 0)
+		return;
+	conn_lock(c);
+	src = c->rsrc;
+	conn_unlock(c);
+	conn_after_read(c, receive_ready_rxlocked(c, src));
+	pthread_mutex_unlock(&c->rx.lock);
 }
 
-xpc_connection_t xpc_connection_create_from_endpoint(xpc_endpoint_t endpoint)
+/* A listener's peer for a verified check-in's link @s (consumed), charged
+ * to its user (@charge, consumed): says hello, goes to the handler. */
+static void conn_listener_accept(xpc_connection_t l, int s, Charge *charge)
 {
-	int efd = endpoint_object_borrow_fd((xpc_object_t)endpoint);
-	xpc_connection_t c;
-	int w;
+	FrameHeader h = {.kind = FRAME_HELLO};
+	xpc_connection_t p = connection_create_from_socket(s, NULL);
 
-	if (efd < 0)
-		return NULL;
-	w = fcntl(efd, F_DUPFD_CLOEXEC, 3);
-	if (w < 0)
-		return NULL;
-	c = conn_new(CONN_PEER, NULL);
-	if (!c) {
-		close(w);
-		return NULL;
+	if (!p) {
+		if (charge) {
+			charge_give(charge, 1);
+			charge_unref(charge);
+		}
+		return;
 	}
-	c->send_w = w;
-	c->from_endpoint = true;
-	return c;
+	p->link_charge = charge; /* given back when the link closes */
+	/* the listener's peer requirement, checked when the peer is activated:
+	 * after transport_checkin_verify() made its identity the link's maker */
+	conn_requirement_inherit(l, p);
+	transport_send_hello(s);
+	if (trace_enabled())
+		trace_frame("send", &h, NULL, NULL);
+	deliver_event(l, p, 0, false);
+}
+
+static void conn_listener_ready(void *ctx)
+{
+	xpc_connection_t c = ctx;
+
+	for (int i = 0; i < 64; i++) {
+		ReceiveGot got;
+		Charge *charge;
+		int fd, s;
+		conn_lock(c);
+		fd = c->state == CONN_ACTIVE ? c->fd : -1;
+		conn_unlock(c);
+		if (fd < 0)
+			return;
+		ConnError e = checkin_accept(c, fd, &s, &charge, &got);
+		if (e != CONN_OK) { /* R is not shut down: others may hold it */
+			conn_lock(c);
+			conn_fail_locked(c, e, NULL);
+			conn_unlock(c);
+			return;
+		}
+		if (got == RECEIVE_NONE)
+			return;
+		if (s >= 0)
+			conn_listener_accept(c, s, charge);
+	}
 }
 
 /* ---- activation, suspension, cancellation -------------------------------- */
 
 static void conn_activate_peer_locked(xpc_connection_t c)
 {
-	const char *why = NULL;
+	char why[256];
+	ConnError e;
 
-	if (c->fd < 0 && c->named) {
-		conn_service_lookup_start(c);
+	if (c->fd < 0 && c->connect_locked) {
+		c->connect_locked(c);
 		return;
 	}
-	if (c->fd < 0 && c->from_endpoint) {
-		if (conn_checkin(c->send_w, true, &c->fd, &why) < 0) {
-			conn_fail_locked(c, why, false);
+	if (c->fd < 0 && (c->role & CONN_ROLE_FROM_ENDPOINT)) {
+		e = checkin_make(c->send_w, true, &c->fd);
+		if (e != CONN_OK) {
+			conn_fail_locked(c, e, NULL);
 			return;
 		}
 	}
 	/* a peer known from its socket (a listener's) is checked before its
-	 * link is read or written; others at their first frame (io.c) */
-	if (c->requirement && c->have_creds && !conn_requirement_admit_locked(c))
-		return;
-	if (conn_start_link_locked(c) < 0) {
-		conn_fail_locked(c, "limit exceeded: out of memory", false);
-		return;
+	 * link is read or written; others at their first frame (receive.c) */
+	if (c->requirement && (c->peer.flags & PEER_F_KNOWN)) {
+		e = conn_requirement_check_locked(c, why, sizeof(why));
+		if (e != CONN_OK) {
+			conn_fail_locked(c, e, why);
+			return;
+		}
 	}
-	conn_flush_locked(c);
+	conn_link_up_locked(c);
 }
 
 void xpc_connection_activate(xpc_connection_t c)
 {
 	conn_lock(c);
-	if (c->state != CONN_INACTIVE || c->cancelled) {
+	if (c->state != CONN_INACTIVE || conn_has(c, CONN_F_CANCELLED)) {
 		conn_unlock(c);
 		return;
 	}
 	c->state = CONN_ACTIVE;
 	xpc_retain(c); /* released after the final INVALID was delivered */
-	if (c->kind == CONN_LISTENER && c->want_listener && c->fd < 0)
-		conn_service_listener_start(c);
-	else if (c->kind == CONN_LISTENER) {
-		if (conn_start_link_locked(c) < 0)
-			conn_fail_locked(c, "limit exceeded: out of memory", false);
-	} else {
-		conn_exit_track_locked(c);
+	if (c->kind == CONN_LISTENER && c->fd < 0 && c->connect_locked)
+		c->connect_locked(c);
+	else if (c->kind == CONN_LISTENER)
+		conn_link_up_locked(c);
+	else {
+		exit_track_locked(c);
 		conn_activate_peer_locked(c);
 	}
 	conn_unlock(c);
@@ -632,7 +440,7 @@ void xpc_connection_activate(xpc_connection_t c)
 void xpc_connection_resume(xpc_connection_t c)
 {
 	conn_lock(c);
-	if (c->state == CONN_INACTIVE && !c->cancelled) {
+	if (c->state == CONN_INACTIVE && !conn_has(c, CONN_F_CANCELLED)) {
 		conn_unlock(c);
 		xpc_connection_activate(c);
 		return;
@@ -657,15 +465,129 @@ void xpc_connection_suspend(xpc_connection_t c)
 void xpc_connection_cancel(xpc_connection_t c)
 {
 	conn_lock(c);
-	if (!c->cancelled) {
-		c->cancelled = true;
-		conn_flush_coalesced_locked(c); /* what would have left at once */
-		conn_fail_locked(c, "cancelled", false);
+	if (!conn_has(c, CONN_F_CANCELLED)) {
+		conn_set(c, CONN_F_CANCELLED, true);
+		if (c->tx.flush_scheduled) /* what would have left at once */
+			conn_flush_locked(c);
+		conn_fail_locked(c, CONN_E_CANCELLED, NULL);
 	}
 	conn_unlock(c);
 }
 
-/* ---- handler, queue, context ----------------------------------------------- */
+/* ---- sending ---------------------------------------------------------------- */
+
+/* A named client that was INTERRUPTED checks in again at its next send. */
+static void conn_reconnect_locked(xpc_connection_t c)
+{
+	if (c->state == CONN_DISCONNECTED && !conn_has(c, CONN_F_CONNECTING) && c->connect_locked) {
+		c->state = CONN_ACTIVE;
+		c->connect_locked(c);
+	}
+}
+
+/*
+ * conn_send() - encode @msg and send or queue it.
+ * @p: a pending reply entry (owned from here on: answered exactly once), or NULL
+ */
+static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
+{
+	bool sync_caller = p && p->sync; /* (p may be answered, and gone, below) */
+	ConnError e;
+	SendJob j;
+
+	send_job_init(c, msg, p != NULL, &j);
+	conn_lock(c);
+	/* Unsendable message, dead connection, a listener (nothing to send
+	 * to), or too many requests waiting: the reply handler gets INVALID. */
+	if (j.encode_error != 0 || c->state == CONN_INVALID || c->kind == CONN_LISTENER ||
+	    c->pending.n >= CONN_MAX_PENDING_REPLIES) {
+		e = send_job_refuse_locked(c, &j, p);
+	} else {
+		send_job_assign_locked(c, &j, p);
+		conn_reconnect_locked(c);
+		e = send_job_locked(c, &j, p);
+		if (j.schedule_flush)
+			conn_schedule_flush_locked(c);
+		sync_after_send_locked(c, sync_caller);
+		if (e == CONN_OK)
+			conn_flushed_locked(c, CONN_OK, j.progress);
+	}
+	if (e != CONN_OK)
+		conn_fail_locked(c, e, NULL);
+	conn_unlock(c);
+	send_job_free(&j);
+}
+
+void xpc_connection_send_message(xpc_connection_t c, xpc_object_t message)
+{
+	conn_send(c, message, NULL);
+}
+
+/*
+ * Without memory for the request's own bookkeeping the reply handler still
+ * gets its one answer, INVALID, but on the calling thread: queuing it would
+ * need memory too (docs/reliability.md).
+ */
+void xpc_connection_send_message_with_reply(xpc_connection_t c, xpc_object_t message, dispatch_queue_t replyq,
+					    xpc_handler_t handler)
+{
+	Pending *p = pending_new(replyq, handler, NULL, NULL);
+
+	if (!p) {
+		handler(XPC_ERROR_CONNECTION_INVALID);
+		return;
+	}
+	conn_send(c, message, p);
+}
+
+void xpc_connection_send_message_with_reply_f(xpc_connection_t c, xpc_object_t message, dispatch_queue_t replyq,
+					      void *context, xpc_handler_f handler)
+{
+	Pending *p = pending_new(replyq, NULL, context, handler);
+
+	if (!p) { /* see xpc_connection_send_message_with_reply */
+		handler(context, XPC_ERROR_CONNECTION_INVALID);
+		return;
+	}
+	conn_send(c, message, p);
+}
+
+/* The waiting thread reads the link itself (sync.c). */
+xpc_object_t xpc_connection_send_message_with_reply_sync(xpc_connection_t c, xpc_object_t message)
+{
+	/* On the stack: no allocation per call.  Usually this thread reads
+	 * the reply itself; the condition variable is for the other cases. */
+	Pending p = {.sync = true, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	dispatch_source_t src;
+
+	sync_check_queue(c);
+	conn_lock(c);
+	src = sync_take_locked(c);
+	bool waits_link = !src && c->kind == CONN_PEER && c->state != CONN_INVALID;
+	conn_unlock(c);
+	conn_send(c, message, &p);
+	if (!src && waits_link)
+		src = sync_wait_link(c, &p);
+	if (src) {
+		pthread_mutex_lock(&c->rx.lock);
+		conn_after_read(c, sync_read_rxlocked(c, src, &p));
+		pthread_mutex_unlock(&c->rx.lock);
+		sync_done(c);
+	}
+	return sync_wait_answer(&p);
+}
+
+void xpc_connection_send_barrier(xpc_connection_t c, dispatch_block_t barrier)
+{
+	send_barrier(c, barrier, NULL, NULL);
+}
+
+void xpc_connection_send_barrier_f(xpc_connection_t c, void *context, dispatch_function_t barrier)
+{
+	send_barrier(c, NULL, context, barrier);
+}
+
+/* ---- the handler, the reason ---------------------------------------------- */
 
 void xpc_connection_set_event_handler(xpc_connection_t c, xpc_handler_t handler)
 {
@@ -674,7 +596,7 @@ void xpc_connection_set_event_handler(xpc_connection_t c, xpc_handler_t handler)
 	conn_lock(c);
 	if (handler && !copy) {
 		/* a connection nobody listens to would leave its peer waiting */
-		conn_fail_locked(c, "limit exceeded: out of memory", false);
+		conn_fail_locked(c, CONN_E_NO_MEMORY, NULL);
 		conn_unlock(c);
 		return;
 	}
@@ -699,107 +621,13 @@ void xpc_connection_set_event_handler_f(xpc_connection_t c, xpc_handler_f handle
 		Block_release(old);
 }
 
-void xpc_connection_set_target_queue(xpc_connection_t c, dispatch_queue_t targetq)
-{
-	dispatch_queue_t old;
-
-	if (targetq)
-		dispatch_retain(targetq);
-	conn_lock(c);
-	old = c->target;
-	c->target = targetq;
-	dispatch_set_target_queue(c->queue, targetq ? targetq : conn_default_target());
-	conn_unlock(c);
-	if (old)
-		dispatch_release(old);
-}
-
-void xpc_connection_set_context(xpc_connection_t c, void *context)
-{
-	conn_lock(c);
-	c->context = context;
-	conn_unlock(c);
-}
-
-void *xpc_connection_get_context(xpc_connection_t c)
-{
-	void *ctx;
-
-	conn_lock(c);
-	ctx = c->context;
-	conn_unlock(c);
-	return ctx;
-}
-
-void xpc_connection_set_finalizer_f(xpc_connection_t c, xpc_finalizer_t finalizer)
-{
-	conn_lock(c);
-	c->finalizer = finalizer;
-	conn_unlock(c);
-}
-
-/* ---- identity -------------------------------------------------------------- */
-
-const char *xpc_connection_get_name(xpc_connection_t c)
-{
-	return c->name;
-}
-
-uid_t xpc_connection_get_euid(xpc_connection_t c)
-{
-	uid_t v;
-
-	conn_lock(c);
-	v = c->uid;
-	conn_unlock(c);
-	return v;
-}
-
-gid_t xpc_connection_get_egid(xpc_connection_t c)
-{
-	gid_t v;
-
-	conn_lock(c);
-	v = c->gid;
-	conn_unlock(c);
-	return v;
-}
-
-pid_t xpc_connection_get_pid(xpc_connection_t c)
-{
-	pid_t v;
-
-	conn_lock(c);
-	v = c->pid;
-	conn_unlock(c);
-	return v;
-}
-
-au_asid_t xpc_connection_get_asid(xpc_connection_t c)
-{
-	pid_t pid = xpc_connection_get_pid(c);
-	pid_t sid = pid > 0 ? getsid(pid) : -1;
-
-	return sid > 0 ? (au_asid_t)sid : 0;
-}
-
-int xpc_linux_connection_get_pidfd(xpc_connection_t c)
-{
-	int v;
-
-	conn_lock(c);
-	v = conn_pidfd_locked(c);
-	conn_unlock(c);
-	return v;
-}
-
 char *xpc_connection_copy_invalidation_reason(xpc_connection_t c)
 {
 	char *r = NULL;
 
 	conn_lock(c);
-	if (c->state == CONN_INVALID && c->reason)
-		r = strdup(c->reason);
+	if (c->state == CONN_INVALID)
+		r = conn_error_reason(c->error, c->error_detail);
 	conn_unlock(c);
 	return r;
 }

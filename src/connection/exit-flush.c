@@ -57,14 +57,19 @@ static uint64_t exit_now_ns(void)
  * tries to send now. */
 static bool exit_busy_locked(xpc_connection_t c)
 {
+	SendProgress progress;
+
 	if (c->state == CONN_INVALID)
 		return false;
-	if (c->connecting)
+	if (conn_has(c, CONN_F_CONNECTING))
 		return true;
-	if (c->out_bytes == 0)
+	if (c->tx.bytes == 0)
 		return false;
-	conn_flush_locked(c);
-	return c->out_bytes > 0 && c->state != CONN_INVALID;
+	/* a link that cannot take them any more (a limit) is not waited for;
+	 * it is failed by whoever sends or flushes next, if anyone does */
+	if (send_flush_locked(c, &progress) != CONN_OK)
+		return false;
+	return c->tx.bytes > 0;
 }
 
 /* Retains every listed connection into a malloc'd array; NULL if none. */
@@ -116,7 +121,7 @@ static void exit_register_handler(void)
 	atexit(exit_flush); /* on failure exits flush nothing, as before */
 }
 
-void conn_exit_track_locked(xpc_connection_t c)
+void exit_track_locked(xpc_connection_t c)
 {
 	if (c->exit_pid || c->kind != CONN_PEER)
 		return;
@@ -138,7 +143,7 @@ void conn_exit_track_locked(xpc_connection_t c)
 	pthread_mutex_unlock(&exit_reg.lock);
 }
 
-void conn_exit_untrack_locked(xpc_connection_t c)
+void exit_untrack_locked(xpc_connection_t c)
 {
 	if (!c->exit_pid)
 		return;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * internal.h - the connection object shared by the files of this layer.
  *
@@ -8,10 +9,26 @@
  *        (named only) EOF -> |  | next send checks in again
  *                          DISCONNECTED
  *
- * Locking: `lock` guards every mutable field below it.  Sending happens
- * under the lock (so frames leave in FIFO order); reading happens on the
- * serial `ioq` only.  Event-handler calls run on the serial `queue` (which
- * targets the user's target queue), so they never overlap.
+ * Only connection.c changes `state` (conn_fail_locked, activation,
+ * cancellation, reconnection): the files below it report what happened as
+ * ConnError outcomes and their callers in connection.c decide.  The files
+ * and their one-way edges (docs/connections.md has the graph):
+ *
+ *   main.c, lookup.c  ->  named.c  ->  connection.c  ->  create.c,
+ *   endpoint.c -> create.c -> exit-flush.c -> send.c; sync.c -> receive.c
+ *   -> requirement.c, send.c, deliver.c, peer.c; send.c -> pending.c;
+ *   checkin.c, trace.c, error.c at the bottom
+ *
+ * (scripts/layer-graph.py prints it from the object files.)
+ *
+ * Each lower file owns one part of the connection: send.c `tx`, receive.c
+ * `rx`, sync.c `sync`, pending.c `pending`, peer.c `peer`.
+ *
+ * Locking: `lock` guards every mutable field below it unless a field says
+ * otherwise.  Sending happens under the lock (so frames leave in FIFO
+ * order); reading happens with `rx.lock` held.  Event-handler calls run on
+ * the serial `queue` (which targets the user's target queue), so they
+ * never overlap.  Lock order: rx.lock, then lock.
  *
  * References: the creator holds one; an active connection holds one more on
  * itself until its final INVALID has been delivered; each live dispatch
@@ -35,6 +52,7 @@
 #include "object/object.h"
 #include "shared/charge.h"
 #include "transport/transport.h"
+#include "wire/wire.h"
 
 /* Limits (docs/connections.md). */
 #define CONN_MAX_UNREAD (4u * 1024u * 1024u) /* queued for the handler before reading stops */
@@ -50,167 +68,424 @@
 /* Received out-of-line bodies one link may make this process hold at
  * once (under the process's TRANSPORT_RX_PROCESS_MAX). */
 #define CONN_MAX_RX_HELD ((size_t)FRAME_MAX_BODY)
-/* A served peer's wait for the next request (io.c, conn_read_ready). */
+/* A served peer's wait for the next request (receive.c). */
 #define CONN_LINGER_US 100
 
 typedef enum { CONN_PEER = 1, CONN_LISTENER } ConnKind;
 typedef enum { CONN_INACTIVE = 0, CONN_ACTIVE, CONN_DISCONNECTED, CONN_INVALID } ConnState;
 
+/*
+ * Outcomes (error.c): why a link ended, or why an operation of the layer
+ * failed.  0 is success; the English reason is made from the code (and a
+ * detail, where one is given) only when xpc_connection_copy_invalidation_
+ * reason() asks for it.
+ */
+typedef enum {
+	CONN_OK = 0,
+	CONN_E_CANCELLED,      /* "cancelled" */
+	CONN_E_PEER_EXITED,    /* the peer closed its end (or reset it) */
+	CONN_E_LISTENER_GONE,  /* no listener took the check-in */
+	CONN_E_LINK_ERROR,     /* the link failed otherwise */
+	CONN_E_SERVICE_GONE,   /* a looked-up channel was closed */
+	CONN_E_CHANNEL_CLOSED, /* a listener's channel: every W closed */
+	CONN_E_NOT_VENDED,     /* denied: XPCD_LISTEN_* names no such service */
+	CONN_E_NO_MEMORY,      /* limit exceeded: out of memory */
+	CONN_E_DESCRIPTORS,    /* limit exceeded: descriptors */
+	CONN_E_UNSENT,         /* limit exceeded: the out-queue is full */
+	CONN_E_BACKLOG,        /* limit exceeded: the listener's backlog */
+	CONN_E_PEER_LINKS,     /* limit exceeded: peer links per user */
+	CONN_E_RECEIVE_LIMIT,  /* limit exceeded: detail names the transport's */
+	CONN_E_PROTOCOL,       /* protocol violation: detail says which */
+	CONN_E_REQUIREMENT,    /* peer requirement not met: detail says why */
+	CONN_E_BROKER,         /* the broker's answer, or why none came: detail */
+	CONN_E_BUNDLE,         /* the bundled XPC service could not start: detail */
+} ConnError;
+
+/* The fixed text of @e (NULL for CONN_E_BROKER, whose reason is its detail). */
+const char *conn_strerror(ConnError e);
+/* Whether @e is a limit ("limit exceeded: ..."). */
+bool conn_error_is_limit(ConnError e);
+/* The reason "TEXT[: DETAIL]" (malloc'd; NULL out of memory). */
+char *conn_error_reason(ConnError e, const char *detail);
+
 typedef struct OutItem OutItem;
 typedef struct Pending Pending;
+
+/* A request waiting for its reply (pending.c).  A sync caller's lives on
+ * its stack (sync.c); the others are allocated. */
+struct Pending {
+	Pending *next;
+	uint64_t id;
+	dispatch_queue_t q;
+	xpc_handler_t block;
+	xpc_handler_f fn;
+	void *ctx;
+	bool sync;          /* a sync caller's (on its stack): */
+	pthread_mutex_t mu; /* guards result/done for it, and */
+	pthread_cond_t cv;  /* wakes it when another thread answers */
+	xpc_object_t result;
+	atomic_bool done;
+	bool wake;          /* under mu: a link came up (sync_wait_link) */
+	DispatchItem item;  /* queuing the answer cannot fail */
+};
+
+/* The out-queue and sending (send.c); under lock unless said. */
+typedef struct ConnTx {
+	OutItem *head, *tail;
+	size_t unsent, unsent_fds;         /* what the out-queue holds */
+	size_t max_unsent, max_unsent_fds; /* CONN_MAX_UNSENT*, or set by the broker */
+	size_t bytes;                      /* frame bytes in the out-queue */
+	uint64_t next_id;
+	uint64_t last_send_ns; /* when the last message went out (coalescing) */
+	unsigned rapid_sends;  /* messages in a row sent soon after the one before */
+	bool flush_scheduled;  /* a flush of coalesced frames is queued on ioq */
+	bool wsrc_armed;       /* wsrc resumed: waiting for room */
+	bool flush_wanted;     /* a flush below connection.c found the socket
+				* full: connection.c flushes again (arming wsrc) */
+	dispatch_source_t wsrc;
+	/* not under lock: the link's reusable out-of-line memfd, taken by a
+	 * sender with an atomic exchange (transport.h, staging) */
+	TransportStage *_Atomic stage;
+} ConnTx;
+
+/* Requests waiting for their reply (pending.c), oldest first. */
+typedef struct PendingList {
+	Pending *head, *tail;
+	size_t n;
+} PendingList;
+
+/* Reading (receive.c). */
+typedef struct ConnRx {
+	pthread_mutex_t lock; /* held by whoever reads the link */
+	/* under lock (the connection's) */
+	size_t unread;      /* bytes queued for the handler (deliver.c) */
+	bool paused;        /* the read source is suspended: back pressure */
+	bool timeout;       /* the link's blocking receives time out (linger) */
+	bool timeout_lazy;  /* ... not set yet: at the first linger */
+	Charge *charge;     /* received out-of-line bodies of this link */
+	/* under rx.lock */
+	TransportFrame *frame; /* receive buffer */
+	bool answered;         /* the last frame read was a request */
+	char why[256];         /* the detail of the last failure reported */
+} ConnRx;
+
+/* Sync callers and the lazy resume of the read source (sync.c). */
+typedef struct ConnSync {
+	dispatch_source_t src; /* rsrc held suspended for sync callers */
+	unsigned active;       /* sync callers reading now */
+	bool timer_armed;      /* a lazy resume of src is scheduled */
+	ManagerTimer timer;    /* ... by this timer (holds a reference) */
+	DispatchItem item;     /* its fire: the resume on ioq */
+	uint64_t last_ns;      /* when the last sync call ended */
+} ConnSync;
+
+/* The peer's identity (peer.c). */
+enum {
+	PEER_F_KNOWN = 1u << 0,       /* pid, uid, gid are set */
+	PEER_F_BY_SOCKET = 1u << 1,   /* ... from SO_PEERCRED: the peer made the link */
+	PEER_F_PIDFD_TRIED = 1u << 2, /* pidfd was opened (or could not be) */
+};
+typedef struct ConnPeer {
+	unsigned flags;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	int pidfd; /* opened at the first get_pidfd (-1: not yet / none) */
+} ConnPeer;
+
+/* What the connection is, fixed at creation (read without the lock). */
+enum {
+	CONN_ROLE_NAMED = 1u << 0,         /* mach-service client: INTERRUPTED semantics */
+	CONN_ROLE_PRIVILEGED = 1u << 1,    /* ... of the system broker only */
+	CONN_ROLE_FROM_ENDPOINT = 1u << 2, /* checks in over send_w on activation */
+	CONN_ROLE_SERVICE = 1u << 3,       /* named service listener (XPCD_LISTEN_*) */
+	CONN_ROLE_XPC_SERVICE = 1u << 4,   /* xpc_connection_create(NAME): a bundled service first */
+};
+
+/* The link's condition beside `state`, under lock. */
+enum {
+	CONN_F_CANCELLED = 1u << 0,   /* xpc_connection_cancel was called */
+	CONN_F_CONNECTING = 1u << 1,  /* lookup / check-in under way */
+	CONN_F_GOT_HELLO = 1u << 2,   /* the listener's HELLO came */
+	CONN_F_PEER_CLOSED = 1u << 3, /* the link ends for the peer's EOF/reset: no shutdown() */
+};
 
 struct _xpc_connection_s {
 	struct xpc_object_s head;
 	ConnKind kind;
+	unsigned role; /* CONN_ROLE_* */
+	/* named.c: brings up the link of a connection made by name (on
+	 * activation and, for a client, at the first send after INTERRUPTED);
+	 * NULL for the others */
+	void (*connect_locked)(xpc_connection_t c);
 	pthread_mutex_t lock;
-	pthread_mutex_t rx_lock;  /* held by whoever reads the link */
 	_Atomic size_t async_pending; /* handler calls queued, not yet run */
 	dispatch_queue_t target; /* user's target queue (retained) or NULL */
 	dispatch_queue_t queue;  /* serial: handler calls, barriers */
 	dispatch_queue_t ioq;    /* serial: socket reading and writing */
 	char *name;
-	bool named;        /* mach-service client: INTERRUPTED semantics */
-	bool privileged;   /* ... of the system broker only (MACH_SERVICE_PRIVILEGED) */
-	bool from_endpoint; /* checks in over send_w on activation */
-	bool want_listener; /* named service listener (XPCD_LISTEN_*) */
-	bool xpc_service;   /* xpc_connection_create(NAME): a bundled service first (xpc-service.c) */
 	/* --- under lock --- */
 	ConnState state;
-	bool cancelled;
-	bool invalid_queued;    /* the final INVALID is queued: drop the rest */
-	bool connecting;        /* lookup / check-in under way */
-	bool got_hello;
-	bool read_paused;
-	bool rx_timeout;        /* the link's blocking receives time out (linger) */
-	bool rx_timeout_lazy;   /* ... not set yet: at the first linger */
-	bool peer_closed;       /* the link ends for the peer's EOF/reset: no shutdown() */
+	unsigned flags;         /* CONN_F_* */
 	unsigned suspend_count; /* user suspends after activation */
 	int fd;                 /* the link, or R of a listener; -1 none */
 	int send_w;             /* W: listener's own, or the endpoint's */
-	dispatch_source_t rsrc, wsrc;
-	bool wsrc_armed;
+	dispatch_source_t rsrc;
 	xpc_handler_t handler_block;
 	xpc_handler_f handler_fn;
 	void *context;
 	xpc_finalizer_t finalizer;
-	OutItem *out_head, *out_tail;
-	size_t unsent, unsent_fds;         /* what the out-queue holds */
-	size_t max_unsent, max_unsent_fds; /* CONN_MAX_UNSENT*, or set by the broker */
-	size_t out_bytes;       /* frame bytes in the out-queue */
-	uint64_t last_send_ns;  /* when the last message went out (coalescing) */
-	unsigned rapid_sends;   /* messages in a row sent soon after the one before */
-	bool flush_scheduled;   /* conn_flush_async is queued on ioq */
-	Pending *pending;
-	size_t n_pending;
-	uint64_t next_id;
-	size_t unread;          /* bytes queued for the handler */
-	bool have_creds;
-	pid_t pid;
-	uid_t uid;
-	gid_t gid;
-	int pidfd;              /* opened at the first get_pidfd (-1: not yet / none) */
-	bool pidfd_tried;       /* ... which was made */
-	bool creds_by_socket;   /* SO_PEERCRED: the peer made the link */
-	char *reason;           /* invalidation reason, malloc'd */
+	ConnError error;        /* why it is INVALID */
+	char *error_detail;     /* ... in words, malloc'd, or NULL */
 	Charge *link_charge;    /* a listener's peer: its user's account there (a
 				 * unit, given back when the link closes), or NULL */
-	Charge *rx_charge;      /* received out-of-line bodies of this link */
 	Charge **uid_accts;     /* a listener: per-uid accounts of live peer links */
 	size_t n_uid_accts;
 	xpc_peer_requirement_t requirement; /* requirement.c; set before activation */
 	_Atomic bool requirement_met; /* ... checked and satisfied on this link (written
 				       * under lock): nothing is sent to the peer before */
-	TransportFrame *rx;     /* receive buffer, under rx_lock */
-	bool rx_answered;       /* under rx_lock: last frame read was a request */
-	dispatch_source_t sync_src; /* rsrc held suspended for sync callers */
-	unsigned sync_active;       /* sync callers reading now */
-	bool lazy_timer;            /* a lazy resume of sync_src is scheduled */
-	ManagerTimer lazy_t;        /* ... by this timer (holds a reference) */
-	DispatchItem lazy_item;     /* its fire: conn_lazy_resume on ioq */
-	uint64_t last_sync_ns;      /* when the last sync call ended */
+	ConnTx tx;
+	PendingList pending;
+	ConnRx rx;
+	ConnSync sync;
+	ConnPeer peer;
 	/* exit-flush.c: the list of connections a normal exit flushes, under
 	 * its own lock; exit_pid: the process that listed it, 0 not listed */
 	struct _xpc_connection_s *exit_prev, *exit_next;
 	pid_t exit_pid;
-	/* not under lock: the link's reusable out-of-line memfd, taken by a
-	 * sender with an atomic exchange (transport.h, staging) */
-	TransportStage *_Atomic stage;
 };
 
-/* connection.c */
-xpc_connection_t conn_new(ConnKind kind, dispatch_queue_t target);
-void conn_lock(xpc_connection_t c);
-void conn_unlock(xpc_connection_t c);
-/* Queues a call of the event handler with @ev (+1, consumed) on c->queue;
- * @bytes are charged to `unread` until it ran. */
-void conn_deliver(xpc_connection_t c, xpc_object_t ev, size_t bytes);
+static inline void conn_lock(xpc_connection_t c)
+{
+	pthread_mutex_lock(&c->lock);
+}
+
+static inline void conn_unlock(xpc_connection_t c)
+{
+	pthread_mutex_unlock(&c->lock);
+}
+
+static inline bool conn_has(xpc_connection_t c, unsigned flag)
+{
+	return (c->flags & flag) != 0;
+}
+
+static inline void conn_set(xpc_connection_t c, unsigned flag, bool on)
+{
+	c->flags = on ? c->flags | flag : c->flags & ~flag;
+}
+
+/* Whether frames may leave now (locked): the link is up, checked in, and a
+ * required peer was checked. */
+static inline bool conn_link_live_locked(xpc_connection_t c)
+{
+	return c->state == CONN_ACTIVE && c->fd >= 0 && !conn_has(c, CONN_F_CONNECTING) &&
+	       (!c->requirement || c->requirement_met);
+}
+
+/* ---- connection.c: the state machine and the entry points ---- */
+
+/* Ends the link for @e (@detail: copied, may be NULL): fails pending
+ * replies, discards unsent messages, delivers INVALID (or INTERRUPTED for
+ * a named peer whose peer exited).  Locked. */
+void conn_fail_locked(xpc_connection_t c, ConnError e, const char *detail);
+/* Starts the read source on c->fd, then sends what waited (locked); on
+ * failure the connection fails. */
+void conn_link_up_locked(xpc_connection_t c);
+
+/* ---- create.c: making and freeing the object ---- */
+
+xpc_connection_t create_conn(ConnKind kind, dispatch_queue_t target);
+/* xpc_connection_create(NULL, q): a listener over a fresh pair, its W kept. */
+xpc_connection_t create_anonymous_listener(dispatch_queue_t targetq);
+/* A listener's peer gives its unit back (link closed, or freed). */
+void create_refund_link(xpc_connection_t c);
+
+/* ---- deliver.c: calls of the event handler ---- */
+
+/* Queues a call of the event handler with @ev (+1, consumed) on c->queue
+ * (locked); @bytes are charged to rx.unread until it ran.  @final: the last one
+ * (drops the activation reference after it ran). */
+void deliver_event(xpc_connection_t c, xpc_object_t ev, size_t bytes, bool final);
 /* Calls the event handler with @ev (borrowed) now; on c->queue only. */
-void conn_call_handler(xpc_connection_t c, xpc_object_t ev, bool final);
-/* Ends the link: fails pending replies, discards unsent messages, delivers
- * INVALID (or INTERRUPTED for a named peer whose peer exited).  Locked. */
-void conn_fail_locked(xpc_connection_t c, const char *reason, bool peer_exited);
-/* Sends what coalescing holds back (locked; before cancelling). */
-void conn_flush_coalesced_locked(xpc_connection_t c);
-/* Starts the read source on c->fd (locked). */
-int conn_start_link_locked(xpc_connection_t c);
-void conn_set_creds_from_socket(xpc_connection_t c, int fd);
-/* The peer's pidfd, opened on first use while the link is up (locked). */
-int conn_pidfd_locked(xpc_connection_t c);
+void deliver_now(xpc_connection_t c, xpc_object_t ev, bool final);
 
-/* io.c */
-void conn_read_ready(void *ctx);       /* rsrc handler of a peer */
-void conn_listener_ready(void *ctx);   /* checkin.c: rsrc handler of a listener */
-void conn_write_ready(void *ctx);      /* wsrc handler */
-void conn_flush_locked(xpc_connection_t c);
-void conn_discard_out_locked(xpc_connection_t c);
-void conn_fail_pending_locked(xpc_connection_t c, xpc_object_t err);
-/* checkin.c: makes a link and checks it in over @send_w (borrowed);
- * @wait: up to 5 s for room in the listener's backlog.  Return: 0 with
- * *ret_fd (ours), or a negative errno with *ret_reason. */
-int conn_checkin(int send_w, bool wait, int *ret_fd, const char **ret_reason);
-void conn_unread_done(xpc_connection_t c, size_t bytes);
+/* ---- pending.c: requests waiting for their reply ---- */
+
+/* A new entry (its queue: @q or the default global queue), or NULL. */
+Pending *pending_new(dispatch_queue_t q, xpc_handler_t block, void *ctx, xpc_handler_f fn);
+/* Frees an entry never added (its block, if any, is the caller's). */
+void pending_free(Pending *p);
+void pending_add_locked(xpc_connection_t c, Pending *p, uint64_t id);
+/* Unlinks the entry of request @id (NULL: none); the oldest in O(1). */
+Pending *pending_take_locked(xpc_connection_t c, uint64_t id);
+/* Answers @p (unlinked) with @result (+1, consumed): exactly once. */
+void pending_answer(Pending *p, xpc_object_t result);
+/* Answers every entry with @err. */
+void pending_fail_all_locked(xpc_connection_t c, xpc_object_t err);
+/* A link came up: sync callers waiting for one read it. */
+void pending_wake_sync_locked(xpc_connection_t c);
+
+/* ---- send.c: encoding, the out-queue, flushing ---- */
+
+typedef enum {
+	SEND_DRAINED, /* nothing left in the out-queue */
+	SEND_HELD,    /* frames wait for the link (not up, not checked), or
+		       * nothing changed: the write source stays as it is */
+	SEND_BLOCKED, /* the socket is full: wait until it is writable */
+} SendProgress;
+
+#define SEND_MAX_IOV 16
+typedef struct SendJob {
+	WireBuffer body;
+	WireFds fds;
+	FrameHeader hdr;
+	struct iovec iov[SEND_MAX_IOV];
+	size_t n_iov;
+	int ool;           /* out-of-line body, or -1 */
+	int encode_error;  /* 0, or a negative errno (not encodable) */
+	xpc_object_t msg;  /* borrowed, for tracing */
+	/* set by send_job_locked */
+	SendProgress progress;
+	bool schedule_flush; /* coalesced: flush on ioq soon */
+} SendJob;
+
+/* Encodes @msg (outside the lock) for a send with a reply wanted or not. */
+void send_job_init(xpc_connection_t c, xpc_object_t msg, bool wants_reply, SendJob *j);
+void send_job_free(SendJob *j);
+/* Refuses @j (locked): its reply handler @p gets INVALID.  Return: the
+ * failure the link must end with, or CONN_OK. */
+ConnError send_job_refuse_locked(xpc_connection_t c, SendJob *j, Pending *p);
+/* Gives @j its id and lists @p (if any) as waiting for the reply. */
+void send_job_assign_locked(xpc_connection_t c, SendJob *j, Pending *p);
+/* Sends or queues @j (locked).  Return: as send_job_refuse_locked. */
+ConnError send_job_locked(xpc_connection_t c, SendJob *j, Pending *p);
+/* Sends what the out-queue holds while the socket takes it (locked). */
+ConnError send_flush_locked(xpc_connection_t c, SendProgress *ret_progress);
+/* Unsent messages are dropped; barriers still run (locked). */
+void send_discard_locked(xpc_connection_t c);
+/* A barrier after what is queued (not under the lock). */
+void send_barrier(xpc_connection_t c, dispatch_block_t block, void *ctx, dispatch_function_t fn);
+
+/* ---- receive.c: reading frames ---- */
+
+typedef enum {
+	RECEIVE_NONE,   /* nothing to read */
+	RECEIVE_GOT,    /* a frame was handled: read on */
+	RECEIVE_PAUSED, /* ... and reading must pause (back pressure) */
+} ReceiveGot;
+
+/* Reads and handles frames of @src's link while there are some (rx.lock
+ * held).  Return: CONN_OK, or the failure that ends the link (detail in
+ * c->rx.why). */
+ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src);
+/* Reads one frame of the link @fd, blocking (rx.lock held).  Return: as
+ * above; *ret_got says what was read. */
+ConnError receive_one_rxlocked(xpc_connection_t c, int fd, ReceiveGot *ret_got);
+/* The link @c reads now, if it is still the one of @src; -1 otherwise. */
+int receive_link_fd(xpc_connection_t c, dispatch_source_t src);
+/* The receive buffer with its account (locked); -ENOMEM. */
+int receive_setup_locked(xpc_connection_t c);
+void receive_dispose(xpc_connection_t c);
+
+/* ---- sync.c: sync callers ---- */
+
 /* A client link's read source @s, created suspended, starts held as if a
- * sync call had just ended (locked): see io.c. */
-void conn_hold_first_read_locked(xpc_connection_t c, dispatch_source_t s);
-/* Resumes sync_src if no sync caller needs it any more (locked). */
-void conn_sync_release_locked(xpc_connection_t c, bool force_idle);
-void conn_lazy_stop_locked(xpc_connection_t c); /* io.c: stops the lazy-resume timer */
-/* A link came up: sync callers that waited for one read it (locked). */
-void conn_sync_wake_locked(xpc_connection_t c);
+ * sync call had just ended (locked). */
+void sync_hold_first_read_locked(xpc_connection_t c, dispatch_source_t s);
+/* Resumes sync.src if no sync caller needs it any more (locked). */
+void sync_release_locked(xpc_connection_t c, bool force_idle);
+/* Stops the lazy-resume timer (locked). */
+void sync_lazy_stop_locked(xpc_connection_t c);
+/* After a send: an asynchronous one gives the source back (locked). */
+void sync_after_send_locked(xpc_connection_t c, bool sync_caller);
+/* The source a sync caller reads, taken (locked); NULL: no link (yet). */
+dispatch_source_t sync_take_locked(xpc_connection_t c);
+/* The caller that took a source is done (takes the lock). */
+void sync_done(xpc_connection_t c);
+/* Waits for a link (or an answer to @p); the source taken, or NULL. */
+dispatch_source_t sync_wait_link(xpc_connection_t c, Pending *p);
+/* Reads @src's link until @p is answered (rx.lock held).  Return: the
+ * failure that ended the link, or CONN_OK. */
+ConnError sync_read_rxlocked(xpc_connection_t c, dispatch_source_t src, Pending *p);
+/* Waits for @p's answer and returns it (+1); @p is the caller's. */
+xpc_object_t sync_wait_answer(Pending *p);
+/* Apple's misuse check: the event handler of @c (its queue) cannot wait
+ * for a reply that only it could be handed (aborts). */
+void sync_check_queue(xpc_connection_t c);
 
-/* exit-flush.c: lists an activated peer for the flush at exit, and takes
- * it off when its final INVALID is queued (both locked). */
-void conn_exit_track_locked(xpc_connection_t c);
-void conn_exit_untrack_locked(xpc_connection_t c);
+/* ---- peer.c: the peer's identity ---- */
 
-/* checkin.c: live peer links per uid and listener (CONN_MAX_PEERS_PER_UID
- * or $XPC_PEER_LINKS_PER_UID). */
-size_t conn_peer_links_per_uid(void);
+void peer_set_from_socket(xpc_connection_t c, int fd);
+/* The first frame with credentials names the peer (takes the lock).
+ * Return: true if it did now (the link may stop asking). */
+bool peer_record(xpc_connection_t c, const TransportFrame *f);
+/* The peer's pidfd, opened on first use while the link is up (locked). */
+int peer_pidfd_locked(xpc_connection_t c);
+void peer_dispose(xpc_connection_t c);
 
-/* requirement.c: checks the peer against c->requirement once (takes the
- * lock); false when it failed and the connection was failed with it. */
-bool conn_requirement_admit(xpc_connection_t c);
-/* The same, locked, with the link up (c->fd) and the peer's credentials
- * known; on success what the out-queue holds leaves. */
-bool conn_requirement_admit_locked(xpc_connection_t c);
+/* ---- trace.c: XPC_TRACE=1, one line per frame on stderr ---- */
+
+bool trace_enabled(void);
+/* @dir "send"/"recv"; @msg: the message (borrowed) or NULL; @desc: its
+ * description if already made, else NULL. */
+void trace_frame(const char *dir, const FrameHeader *h, xpc_object_t msg, const char *desc);
+/* A copy of @msg's description for tracing it later (NULL: tracing off). */
+char *trace_describe(xpc_object_t msg);
+/* A line of its own: @what happened to a frame (dropped check-ins). */
+void trace_note(const char *what, const char *why);
+
+/* ---- checkin.c: check-ins, both sides ---- */
+
+/* Makes a link and checks it in over @send_w (borrowed); @wait: up to 5 s
+ * for room in the listener's backlog.  Return: CONN_OK with *ret_fd
+ * (ours), CONN_E_BACKLOG, CONN_E_DESCRIPTORS or CONN_E_LISTENER_GONE. */
+ConnError checkin_make(int send_w, bool wait, int *ret_fd);
+/*
+ * checkin_accept() - reads one frame from listener @l's R (fd @fd).
+ * Return: CONN_OK with *ret_got RECEIVE_NONE (nothing to read) or
+ * RECEIVE_GOT: then *ret_s is a verified check-in's link (owned) and
+ * *ret_charge its user's account (+1, or NULL), or *ret_s is -1 (dropped:
+ * read on); or the failure that ends the listener (CONN_E_CHANNEL_CLOSED,
+ * CONN_E_NO_MEMORY).
+ */
+ConnError checkin_accept(xpc_connection_t l, int fd, int *ret_s, Charge **ret_charge, ReceiveGot *ret_got);
+/* Live peer links per uid and listener (CONN_MAX_PEERS_PER_UID or
+ * $XPC_PEER_LINKS_PER_UID). */
+size_t checkin_peer_links_per_uid(void);
+
+/* ---- exit-flush.c ---- */
+
+/* Lists an activated peer for the flush at exit, and takes it off when its
+ * final INVALID is queued (both locked). */
+void exit_track_locked(xpc_connection_t c);
+void exit_untrack_locked(xpc_connection_t c);
+
+/* ---- requirement.c ---- */
+
+/* Checks the peer against c->requirement once, with the link up and the
+ * peer's credentials known (locked).  Return: CONN_OK (met, or none to
+ * meet), or CONN_E_REQUIREMENT with the detail in @why (@size bytes). */
+ConnError conn_requirement_check_locked(xpc_connection_t c, char *why, size_t size);
 /* A listener's requirement for a peer it accepted (not yet shared). */
 void conn_requirement_inherit(xpc_connection_t listener, xpc_connection_t peer);
 /* The systemd unit a cgroup path names (tests use it). */
 bool conn_requirement_cgroup_unit(const char *path, char *unit, size_t size);
 
-/* service.c */
+/* ---- named.c ---- */
+
 /* The broker socket's path (docs/services.md, "Finding the broker");
  * *ret_system: only root may answer there. */
-void service_broker_path(bool privileged, char *buf, size_t size, bool *ret_system);
+void named_broker_path(bool privileged, char *buf, size_t size, bool *ret_system);
 /* A connected link to a trusted broker at @path (root, or this user unless
  * @system), or -errno with @why set. */
-int service_connect_broker(const char *path, bool system, char *why, size_t why_size);
-void conn_service_lookup_start(xpc_connection_t c);
-void conn_service_listener_start(xpc_connection_t c);
+int named_connect_broker(const char *path, bool system, char *why, size_t why_size);
 
-/* xpc-service.c: xpc_connection_create(NAME, q), and its check-in with the
- * application's bundled service NAME (docs/bundled-services.md).  Locked;
- * false when the program bundles no such service (ask the broker). */
+/* ---- xpc-service.c ---- */
+
+/* xpc_connection_create(NAME, q), and its check-in with the application's
+ * bundled service NAME (docs/bundled-services.md).  Locked; false when the
+ * program bundles no such service (ask the broker). */
 xpc_connection_t conn_create_xpc_service(const char *name, dispatch_queue_t targetq);
 bool conn_xpc_service_checkin_locked(xpc_connection_t c);
 

@@ -11,22 +11,23 @@
  * { "xpcd.error": TEXT } and close the link: the event handler keeps TEXT,
  * and the caller waits for the link's final INVALID, which comes after
  * every event read before it, so TEXT is known when the reason is made.
- * Which broker is asked, and whether it is trusted, is service.c's rule
- * (service_broker_path, service_connect_broker; docs/security.md).
+ * Which broker is asked, and whether it is trusted, is named.c's rule
+ * (named_broker_path, named_connect_broker; docs/security.md).
  */
 #include "connection/internal.h"
 
 #include <Block.h>
 #include <stdlib.h>
 #include <string.h>
+#include "shared/xpcd-protocol.h"
 
 static xpc_object_t lookup_request(const char *name)
 {
 	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
 
 	if (msg) {
-		xpc_dictionary_set_string(msg, "xpcd.op", "lookup");
-		xpc_dictionary_set_string(msg, "name", name);
+		xpc_dictionary_set_string(msg, XPCD_KEY_OP, XPCD_OP_LOOKUP);
+		xpc_dictionary_set_string(msg, XPCD_KEY_NAME, name);
 	}
 	return msg;
 }
@@ -37,11 +38,11 @@ static xpc_endpoint_t lookup_answer(xpc_object_t reply, const char *refused, cha
 	const char *err = refused;
 
 	if (xpc_get_type(reply) == XPC_TYPE_DICTIONARY) {
-		xpc_object_t ep = xpc_dictionary_get_value(reply, "endpoint");
+		xpc_object_t ep = xpc_dictionary_get_value(reply, XPCD_KEY_ENDPOINT);
 		if (xpc_get_type(ep) == XPC_TYPE_ENDPOINT)
 			return xpc_retain(ep);
-		if (xpc_dictionary_get_string(reply, "error"))
-			err = xpc_dictionary_get_string(reply, "error");
+		if (xpc_dictionary_get_string(reply, XPCD_KEY_ERROR))
+			err = xpc_dictionary_get_string(reply, XPCD_KEY_ERROR);
 	}
 	*ret_reason = strdup(err ? err : "no broker answer");
 	return NULL;
@@ -59,8 +60,8 @@ xpc_endpoint_t connection_lookup_service(const char *name, bool privileged, char
 	int fd;
 
 	*ret_reason = NULL;
-	service_broker_path(privileged, path, sizeof(path), &system);
-	fd = service_connect_broker(path, system, why, sizeof(why)); /* trusted brokers only */
+	named_broker_path(privileged, path, sizeof(path), &system);
+	fd = named_connect_broker(path, system, why, sizeof(why)); /* trusted brokers only */
 	if (fd < 0) {
 		*ret_reason = strdup(why);
 		return NULL;
@@ -69,13 +70,13 @@ xpc_endpoint_t connection_lookup_service(const char *name, bool privileged, char
 	b = connection_create_from_socket(fd, NULL);
 	msg = lookup_request(name ? name : "");
 	if (!ended || !b || !msg) {
-		*ret_reason = strdup("limit exceeded: out of memory");
+		*ret_reason = strdup(conn_strerror(CONN_E_NO_MEMORY));
 		goto out;
 	}
 	xpc_connection_set_event_handler(b, ^(xpc_object_t ev) {
 		const char *text = NULL;
 		if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY)
-			text = xpc_dictionary_get_string(ev, "xpcd.error");
+			text = xpc_dictionary_get_string(ev, XPCD_KEY_REFUSAL);
 		if (text && !refused)
 			refused = strdup(text);
 		if (ev == XPC_ERROR_CONNECTION_INVALID)

@@ -9,10 +9,12 @@
  * executable path, executable file, LSM label, systemd unit, or
  * "unsupported": an Apple code-signing form no Linux peer can satisfy).
  * A connection holds at most one, set before activation; a listener hands
- * its own to every peer it accepts.  io.c calls conn_requirement_admit()
- * for every frame until one check passed: the check uses only what the
- * kernel vouches for, the link's credentials (SO_PEERCRED, or
- * SCM_CREDENTIALS of the first frame) and, through the peer's pidfd, its
+ * its own to every peer it accepts.  receive.c calls
+ * conn_requirement_check_locked() for every frame until one check passed
+ * (connection.c, at activation, when the peer is known from its socket),
+ * and the caller fails the connection when it is not met.  The check uses
+ * only what the kernel vouches for, the link's credentials (SO_PEERCRED,
+ * or SCM_CREDENTIALS of the first frame) and, through the peer's pidfd, its
  * /proc entry (opened by pid, then the pidfd is polled: a pidfd that has
  * not exited proves the pid was not reused in between).  A peer that fails
  * has no frame handled: replies it owed get
@@ -382,44 +384,29 @@ static bool req_check(xpc_peer_requirement_t r, const ReqPeer *p, char *why)
 static void req_peer_locked(xpc_connection_t c, ReqPeer *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->known = c->have_creds && c->pid > 0;
-	p->pid = c->pid;
-	p->uid = c->uid;
-	p->gid = c->gid;
+	p->known = (c->peer.flags & PEER_F_KNOWN) && c->peer.pid > 0;
+	p->pid = c->peer.pid;
+	p->uid = c->peer.uid;
+	p->gid = c->peer.gid;
 	p->sock = c->fd;
-	p->by_socket = c->creds_by_socket;
-	p->pidfd = p->known ? conn_pidfd_locked(c) : -1;
+	p->by_socket = c->peer.flags & PEER_F_BY_SOCKET;
+	p->pidfd = p->known ? peer_pidfd_locked(c) : -1;
 }
 
-bool conn_requirement_admit_locked(xpc_connection_t c)
+ConnError conn_requirement_check_locked(xpc_connection_t c, char *why, size_t size)
 {
-	char why[REQ_WHY_SIZE], reason[REQ_WHY_SIZE + 64];
+	char detail[REQ_WHY_SIZE];
 	ReqPeer p;
 
 	if (!c->requirement || c->requirement_met)
-		return true;
-	if (c->state == CONN_INVALID)
-		return false;
+		return CONN_OK;
 	req_peer_locked(c, &p);
-	if (req_check(c->requirement, &p, why)) {
+	if (req_check(c->requirement, &p, detail)) {
 		c->requirement_met = true;
-		conn_flush_locked(c); /* what waited for the peer's identity */
-		return true;
+		return CONN_OK;
 	}
-	snprintf(reason, sizeof(reason), "peer requirement not met: %s: %s",
-		 req_kind_names[c->requirement->kind], why);
-	conn_fail_pending_locked(c, XPC_ERROR_PEER_CODE_SIGNING_REQUIREMENT);
-	conn_deliver(c, XPC_ERROR_PEER_CODE_SIGNING_REQUIREMENT, 0);
-	conn_fail_locked(c, reason, false);
-	return false;
-}
-
-bool conn_requirement_admit(xpc_connection_t c)
-{
-	conn_lock(c);
-	bool ok = conn_requirement_admit_locked(c);
-	conn_unlock(c);
-	return ok;
+	snprintf(why, size, "%s: %s", req_kind_names[c->requirement->kind], detail);
+	return CONN_E_REQUIREMENT;
 }
 
 void conn_requirement_inherit(xpc_connection_t listener, xpc_connection_t peer)
@@ -440,7 +427,7 @@ static int req_set(xpc_connection_t c, xpc_peer_requirement_t r)
 	xpc_peer_requirement_t old;
 
 	conn_lock(c);
-	if (c->state != CONN_INACTIVE || c->cancelled) {
+	if (c->state != CONN_INACTIVE || conn_has(c, CONN_F_CANCELLED)) {
 		conn_unlock(c);
 		return EINVAL;
 	}

@@ -23,44 +23,41 @@ xpc_connection_t conn_create_xpc_service(const char *name, dispatch_queue_t targ
 	xpc_connection_t c = xpc_connection_create_mach_service(name, targetq, 0);
 
 	if (c)
-		c->xpc_service = true;
+		c->role |= CONN_ROLE_XPC_SERVICE;
 	return c;
 }
 
 /* Checks in over a fresh W of the instance (locked).  Return: 0 up, 1 the
- * channel is closed (the instance is gone), or -1 failed and reported. */
+ * channel is closed (the instance is gone), 2 no such bundled service, or
+ * -1 failed and reported. */
 static int xpc_service_try_locked(xpc_connection_t c, const char *name)
 {
 	char why[512] = "";
-	const char *cwhy = NULL;
+	ConnError e;
 	int w, r;
 
 	r = bundle_service_send_fd(name, &w, why, sizeof(why));
 	if (r == 0)
 		return 2;
 	if (r < 0) {
-		conn_fail_locked(c, why, false);
+		conn_fail_locked(c, CONN_E_BUNDLE, why);
 		return -1;
 	}
 	if (c->send_w >= 0)
 		close(c->send_w);
 	c->send_w = w;
-	c->connecting = false;
-	r = conn_checkin(w, true, &c->fd, &cwhy);
-	if (r == -EAGAIN || (r < 0 && cwhy && !strncmp(cwhy, "limit exceeded", 14))) {
-		conn_fail_locked(c, cwhy, false);
+	conn_set(c, CONN_F_CONNECTING, false);
+	e = checkin_make(w, true, &c->fd);
+	if (conn_error_is_limit(e)) { /* reported by its name */
+		conn_fail_locked(c, e, NULL);
 		return -1;
 	}
-	if (r < 0) {
+	if (e != CONN_OK) {
 		bundle_service_drop(name, w);
-		c->connecting = true;
+		conn_set(c, CONN_F_CONNECTING, true);
 		return 1;
 	}
-	if (conn_start_link_locked(c) < 0) {
-		conn_fail_locked(c, "limit exceeded: out of memory", false);
-		return -1;
-	}
-	conn_flush_locked(c);
+	conn_link_up_locked(c);
 	return 0;
 }
 
@@ -72,6 +69,6 @@ bool conn_xpc_service_checkin_locked(xpc_connection_t c)
 	if (r == 1) /* the instance died since: one new one */
 		r = xpc_service_try_locked(c, name);
 	if (r == 1)
-		conn_fail_locked(c, "bundled XPC service exited at once", false);
+		conn_fail_locked(c, CONN_E_BUNDLE, "exited at once");
 	return r != 2;
 }

@@ -8,6 +8,8 @@
 #include "private/xpc-private.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "connection/connection.h"
 #include "dispatch/internal.h"
@@ -27,6 +29,18 @@ void _xpc_linux_connection_set_send_limits(xpc_connection_t conn, size_t max_byt
 int _xpc_linux_connection_set_receive_limit(xpc_connection_t conn, size_t max_bytes)
 {
 	return connection_set_receive_limit(conn, max_bytes);
+}
+
+char *_xpc_linux_connection_copy_limit_reason(xpc_connection_t conn)
+{
+	static const char limit[] = "limit exceeded";
+	char *why = xpc_connection_copy_invalidation_reason(conn);
+
+	if (why && strncmp(why, limit, sizeof(limit) - 1) != 0) {
+		free(why);
+		why = NULL;
+	}
+	return why;
 }
 
 int _xpc_linux_listener_pair(int *ret_recv_fd, int *ret_send_fd)

@@ -49,6 +49,16 @@ XPC_PRIVATE_EXPORT void _xpc_linux_connection_set_send_limits(xpc_connection_t c
 XPC_PRIVATE_EXPORT int _xpc_linux_connection_set_receive_limit(xpc_connection_t conn, size_t max_bytes);
 
 /*
+ * _xpc_linux_connection_copy_limit_reason() - why @conn ended, when it was
+ * one of its limits (send limits, descriptors, memory: the reasons that
+ * start "limit exceeded"); the one place that tells a limit from other
+ * ends, so xpcd need not read reason texts.
+ * Return: the reason (malloc'd, the caller frees it), or NULL when @conn
+ *         has not ended or ended for another reason.
+ */
+XPC_PRIVATE_EXPORT char *_xpc_linux_connection_copy_limit_reason(xpc_connection_t conn);
+
+/*
  * _xpc_linux_listener_pair() - a listener pair (R, W): an AF_UNIX
  * SOCK_SEQPACKET socketpair, close-on-exec, R set up to receive
  * credentials.  xpcd makes one per MachServices name.

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "transport/error.h"
+
 #define FRAME_MAGIC 0x46435058u /* "XPCF" */
 #define FRAME_HEADER_SIZE 32u
 #define FRAME_MAX_INLINE (80u * 1024u)         /* larger bodies go out of line; a 64 KiB
@@ -60,18 +62,18 @@ _Static_assert(sizeof(FrameHeader) == FRAME_HEADER_SIZE, "frame header layout");
  * @pkt, @len:  the packet as received (header and inline body)
  * @n_fds:      descriptors that arrived with it
  * @ret:        set on success
- * @ret_reason: on failure, a static text naming what is wrong
- * Return: 0, or -EPROTO.
+ * Return: 0, or the TRANSPORT_E_* naming what is wrong.
  */
-int frame_parse_header(const void *pkt, size_t len, size_t n_fds, FrameHeader *ret, const char **ret_reason);
+int frame_parse_header(const void *pkt, size_t len, size_t n_fds, FrameHeader *ret);
 
 /*
  * frame_next_in_batch() - the next inner frame of a BATCH body.
  * @p, @left: the rest of the batch body
  * @ret:      its header (MESSAGE or REPLY, inline, no descriptors)
- * Return: bytes it takes (header + body), or -EPROTO with *ret_reason.
+ * @ret_len:  bytes it takes (header + body)
+ * Return: 0, or the TRANSPORT_E_* naming what is wrong.
  */
-long frame_next_in_batch(const uint8_t *p, size_t left, FrameHeader *ret, const char **ret_reason);
+int frame_next_in_batch(const uint8_t *p, size_t left, FrameHeader *ret, size_t *ret_len);
 
 /* Name of a frame kind for tracing ("message", ...; "?" if unknown). */
 const char *frame_kind_name(unsigned kind);

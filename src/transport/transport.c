@@ -211,33 +211,23 @@ static int transport_sockopt_int(int s, int opt, int *ret)
 	return getsockopt(s, SOL_SOCKET, opt, ret, &len) == 0 && len == sizeof(*ret) ? 0 : -1;
 }
 
-int transport_checkin_verify(const TransportFrame *f, int s, const char **ret_reason)
+int transport_checkin_verify(const TransportFrame *f, int s)
 {
 	struct ucred peer;
 	socklen_t len = sizeof(peer);
 	int domain, type, listening;
 
-	if (!f->has_creds) {
-		*ret_reason = "check-in without credentials";
-		return TRANSPORT_INVALID;
-	}
+	if (!f->has_creds)
+		return TRANSPORT_E_CHECKIN_NO_CREDS;
 	if (transport_sockopt_int(s, SO_DOMAIN, &domain) < 0 || transport_sockopt_int(s, SO_TYPE, &type) < 0 ||
-	    domain != AF_UNIX || type != SOCK_SEQPACKET) {
-		*ret_reason = "check-in carries no AF_UNIX SOCK_SEQPACKET socket";
-		return TRANSPORT_INVALID;
-	}
-	if (transport_sockopt_int(s, SO_ACCEPTCONN, &listening) < 0 || listening) {
-		*ret_reason = "check-in carries a listening socket";
-		return TRANSPORT_INVALID;
-	}
-	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0 || len != sizeof(peer) || peer.pid <= 0) {
-		*ret_reason = "check-in carries an unconnected socket";
-		return TRANSPORT_INVALID;
-	}
-	if (peer.pid != f->pid || peer.uid != f->uid || peer.gid != f->gid) {
-		*ret_reason = "check-in carries a socket made by another process";
-		return TRANSPORT_INVALID;
-	}
+	    domain != AF_UNIX || type != SOCK_SEQPACKET)
+		return TRANSPORT_E_CHECKIN_NOT_LINK;
+	if (transport_sockopt_int(s, SO_ACCEPTCONN, &listening) < 0 || listening)
+		return TRANSPORT_E_CHECKIN_LISTENING;
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0 || len != sizeof(peer) || peer.pid <= 0)
+		return TRANSPORT_E_CHECKIN_UNCONNECTED;
+	if (peer.pid != f->pid || peer.uid != f->uid || peer.gid != f->gid)
+		return TRANSPORT_E_CHECKIN_FOREIGN;
 	return 0;
 }
 
@@ -360,22 +350,18 @@ static int transport_pread_all(int fd, uint8_t *p, size_t len, size_t off)
  * hold its header and body_len bytes.  Nothing is ever mapped, so a memfd
  * that lies about its size cannot fault the receiver: it is refused.
  */
-static int transport_check_ool(int memfd, const FrameHeader *h, struct stat *st, const char **ret_reason)
+static int transport_check_ool(int memfd, const FrameHeader *h, struct stat *st)
 {
 	bool staged = h->flags & FRAME_F_STAGED;
 	int need = staged ? F_SEAL_SHRINK | F_SEAL_GROW : TRANSPORT_SEALS;
 	int seals = fcntl(memfd, F_GET_SEALS);
 
-	if (seals < 0 || (seals & need) != need) {
-		*ret_reason = "bad frame: out-of-line body not sealed";
-		return TRANSPORT_INVALID;
-	}
+	if (seals < 0 || (seals & need) != need)
+		return TRANSPORT_E_OOL_NOT_SEALED;
 	if (fstat(memfd, st) < 0 || st->st_size < 0 ||
 	    (staged ? (uint64_t)st->st_size < TRANSPORT_STAGE_HDR + h->body_len
-		    : (uint64_t)st->st_size != h->body_len)) {
-		*ret_reason = "bad frame: out-of-line body size disagrees";
-		return TRANSPORT_INVALID;
-	}
+		    : (uint64_t)st->st_size != h->body_len))
+		return TRANSPORT_E_OOL_SIZE;
 	return 0;
 }
 
@@ -458,31 +444,26 @@ Charge *transport_rx_account(void)
 	return &transport_rx_total;
 }
 
-static int transport_take_body(TransportFrame *f, const char **ret_reason)
+static int transport_take_body(TransportFrame *f)
 {
 	int memfd = f->fds[f->n_fds - 1];
 	bool staged = f->hdr.flags & FRAME_F_STAGED;
 	Charge *acct = f->charge ? f->charge : transport_rx_account();
 	struct stat st;
-	int r = transport_check_ool(memfd, &f->hdr, &st, ret_reason);
+	int r = transport_check_ool(memfd, &f->hdr, &st);
 
 	if (r != 0)
 		return r;
-	if (!charge_take(acct, f->hdr.body_len)) {
-		*ret_reason = acct->max == 0 ? "bad frame: out-of-line body where none may come"
-					     : "limit exceeded: memory for received messages";
-		return TRANSPORT_INVALID;
-	}
+	if (!charge_take(acct, f->hdr.body_len))
+		return acct->max == 0 ? TRANSPORT_E_OOL_REFUSED : TRANSPORT_E_RX_MEMORY;
 	f->ool = object_buffer_new(f->hdr.body_len);
 	if (!f->ool) {
 		charge_give(acct, f->hdr.body_len);
 		return -ENOMEM;
 	}
 	object_buffer_set_charge(f->ool, acct, f->hdr.body_len);
-	if (transport_copy_body(f, memfd, &st) < 0) {
-		*ret_reason = "bad frame: out-of-line body unreadable";
-		return TRANSPORT_INVALID;
-	}
+	if (transport_copy_body(f, memfd, &st) < 0)
+		return TRANSPORT_E_OOL_UNREADABLE;
 	if (staged) { /* copied: the sender may reuse the stage */
 		static const uint64_t done;
 		if (pwrite(memfd, &done, sizeof(done), 0) < 0) {
@@ -502,17 +483,16 @@ static int transport_take_body(TransportFrame *f, const char **ret_reason)
  * empty packet is a bad frame, never an end (on a listener's shared R it
  * would otherwise end the channel for every client).
  */
-static int transport_eof_or_empty(int fd, const char **ret_reason)
+static int transport_eof_or_empty(int fd)
 {
 	struct pollfd pfd = {fd, POLLRDHUP, 0};
 
 	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)))
-		return TRANSPORT_EOF;
-	*ret_reason = "bad frame: empty packet";
-	return TRANSPORT_INVALID;
+		return TRANSPORT_E_EOF;
+	return TRANSPORT_E_EMPTY;
 }
 
-static int transport_recv_flags(int fd, TransportFrame *f, const char **ret_reason, int flags)
+static int transport_recv_flags(int fd, TransportFrame *f, int flags)
 {
 	union {
 		struct cmsghdr align;
@@ -540,43 +520,38 @@ static int transport_recv_flags(int fd, TransportFrame *f, const char **ret_reas
 		return -errno;
 	r = transport_take_cmsgs(&msg, f);
 	if (n == 0 && f->n_fds == 0 && !(msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
-		return transport_eof_or_empty(fd, ret_reason);
+		return transport_eof_or_empty(fd);
 	/* The control buffer holds the most any sender can pass (SCM_MAX_FD
 	 * descriptors and credentials), so truncation means the kernel could
 	 * not install the descriptors here: this process has none left.  The
 	 * ones that did arrive are closed by the caller (frame_clear). */
-	if (msg.msg_flags & MSG_CTRUNC) {
-		*ret_reason = "limit exceeded: descriptors (none left in the receiving process; MSG_CTRUNC)";
-		return TRANSPORT_INVALID;
-	}
-	if (r < 0) {
-		*ret_reason = "limit exceeded: descriptors per message";
-		return TRANSPORT_INVALID;
-	}
-	if (msg.msg_flags & MSG_TRUNC) {
-		*ret_reason = "bad frame: packet larger than the inline limit";
-		return TRANSPORT_INVALID;
-	}
-	if (frame_parse_header(f->pkt, (size_t)n, f->n_fds, &f->hdr, ret_reason) < 0)
-		return TRANSPORT_INVALID;
+	if (msg.msg_flags & MSG_CTRUNC)
+		return TRANSPORT_E_NO_FDS_LEFT;
+	if (r < 0)
+		return TRANSPORT_E_TOO_MANY_FDS;
+	if (msg.msg_flags & MSG_TRUNC)
+		return TRANSPORT_E_TRUNCATED;
+	r = frame_parse_header(f->pkt, (size_t)n, f->n_fds, &f->hdr);
+	if (r != 0)
+		return r;
 	if (f->hdr.flags & FRAME_F_OOL)
-		return transport_take_body(f, ret_reason);
+		return transport_take_body(f);
 	f->body = f->pkt + FRAME_HEADER_SIZE;
 	return 0;
 }
 
-int transport_recv(int fd, TransportFrame *f, const char **ret_reason)
+int transport_recv(int fd, TransportFrame *f)
 {
-	int r = transport_recv_flags(fd, f, ret_reason, MSG_DONTWAIT);
+	int r = transport_recv_flags(fd, f, MSG_DONTWAIT);
 
 	if (r == 0 && transport_capture_enabled())
 		transport_capture_received(fd, f);
 	return r;
 }
 
-int transport_recv_wait(int fd, TransportFrame *f, const char **ret_reason)
+int transport_recv_wait(int fd, TransportFrame *f)
 {
-	int r = transport_recv_flags(fd, f, ret_reason, 0);
+	int r = transport_recv_flags(fd, f, 0);
 
 	if (r == 0 && transport_capture_enabled())
 		transport_capture_received(fd, f);
@@ -592,25 +567,4 @@ void transport_frame_clear(TransportFrame *f)
 	object_buffer_release(f->ool);
 	f->ool = NULL;
 	f->body = NULL;
-}
-
-bool transport_trace_enabled(void)
-{
-	static atomic_int state; /* 0 unknown, 1 off, 2 on */
-	int s = atomic_load_explicit(&state, memory_order_relaxed);
-
-	if (s == 0) {
-		const char *e = getenv("XPC_TRACE");
-		s = (e && *e && strcmp(e, "0") != 0) ? 2 : 1;
-		atomic_store_explicit(&state, s, memory_order_relaxed);
-	}
-	return s == 2;
-}
-
-void transport_trace(const char *dir, const FrameHeader *hdr, const char *desc)
-{
-	fprintf(stderr, "[xpc %d] %s %s id=%llu reply_to=%llu size=%llu fds=%u%s %s\n", (int)getpid(), dir,
-		frame_kind_name(hdr->kind), (unsigned long long)hdr->id, (unsigned long long)hdr->reply_to,
-		(unsigned long long)hdr->body_len, (unsigned)hdr->n_fds,
-		(hdr->flags & FRAME_F_OOL) ? " ool" : "", desc ? desc : "");
 }

@@ -60,24 +60,20 @@ typedef struct TransportFrame {
 	uint8_t pkt[FRAME_HEADER_SIZE + FRAME_MAX_INLINE];
 } TransportFrame;
 
-/* Returns of transport_recv besides 0 and negative errnos. */
-#define TRANSPORT_EOF 1      /* orderly end: the peer closed its side */
-#define TRANSPORT_INVALID 2  /* protocol violation: see *ret_reason */
-
 /*
  * transport_recv() - receive one frame.
  * @fd:  borrowed socket
  * @f:   filled on 0; release it with transport_frame_clear()
- * @ret_reason: for TRANSPORT_INVALID, a static text
- * Return: 0, -EAGAIN (nothing to read), TRANSPORT_EOF, TRANSPORT_INVALID,
- *         or a negative errno (the link is unusable: ECONNRESET ...).
+ * Return: 0, -EAGAIN (nothing to read), TRANSPORT_E_EOF, another
+ *         TRANSPORT_E_* (the frame is refused: error.h), or a negative
+ *         errno (the link is unusable: ECONNRESET ...).
  */
-int transport_recv(int fd, TransportFrame *f, const char **ret_reason);
+int transport_recv(int fd, TransportFrame *f);
 
 /* The same, but waits for a frame (the descriptor is never O_NONBLOCK):
  * one system call where "try, poll, receive" takes three.  shutdown() of
- * the socket by another thread ends the wait (TRANSPORT_EOF). */
-int transport_recv_wait(int fd, TransportFrame *f, const char **ret_reason);
+ * the socket by another thread ends the wait (TRANSPORT_E_EOF). */
+int transport_recv_wait(int fd, TransportFrame *f);
 
 /* Closes the descriptors not taken, drops the reference on an out-of-line
  * body. */
@@ -166,9 +162,9 @@ int transport_send_hello(int s);
  * connected AF_UNIX SOCK_SEQPACKET socket, not listening, whose
  * SO_PEERCRED (pid, euid, egid of the process that made it) equals the
  * packet's SCM_CREDENTIALS.
- * Return: 0, or TRANSPORT_INVALID with a static *ret_reason.
+ * Return: 0, or a TRANSPORT_E_CHECKIN_*.
  */
-int transport_checkin_verify(const TransportFrame *f, int s, const char **ret_reason);
+int transport_checkin_verify(const TransportFrame *f, int s);
 
 /* Sets SO_PASSCRED on a socket so that received frames carry credentials. */
 int transport_setup_socket(int fd);
@@ -181,14 +177,10 @@ int transport_stop_creds(int fd);
  * which the kernel rounds up to a clock tick (1-4 ms).  0 or -errno. */
 int transport_set_recv_timeout(int fd, long us);
 
-/* XPC_TRACE=1: one line per frame on stderr. */
-/* capture.c: XPC_CAPTURE=FILE, every frame as pcapng (docs/debugging.md).
+/* capture.c: XPC_CAPTURE=FILE, every frame as pcapng (xpc-debug(7)).
  * The header passed is the one sent (magic, lengths filled in). */
 bool transport_capture_enabled(void);
 void transport_capture_sent(int sock, const FrameHeader *hdr, const struct iovec *body, size_t n_body, int ool_fd);
 void transport_capture_received(int sock, const TransportFrame *f);
-
-bool transport_trace_enabled(void);
-void transport_trace(const char *dir, const FrameHeader *hdr, const char *desc);
 
 #endif

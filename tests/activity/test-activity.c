@@ -178,30 +178,6 @@ static void test_stream(void)
 	broker_teardown();
 }
 
-/* A control request to the private broker; its reply (+1). */
-static xpc_object_t broker_request(const char *op, const char *label)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	xpc_connection_t c;
-	xpc_object_t req, reply;
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", broker_sock);
-	REQUIRE(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	c = connection_create_from_socket(fd, NULL);
-	REQUIRE(c);
-	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) { (void)ev; });
-	xpc_connection_resume(c);
-	req = xpc_dictionary_create(NULL, NULL, 0);
-	xpc_dictionary_set_string(req, "xpcd.op", op);
-	xpc_dictionary_set_string(req, "label", label);
-	reply = xpc_connection_send_message_with_reply_sync(c, req);
-	xpc_release(req);
-	xpc_connection_cancel(c);
-	xpc_release(c);
-	return reply;
-}
-
 static void test_stop_defer(void)
 {
 	xpc_object_t reply;
@@ -209,7 +185,7 @@ static void test_stop_defer(void)
 	start("defer-ask", hourly, "<key>ExitTimeOut</key><integer>5</integer>\n");
 	CHECK(wait_log("continue ok=1", 1, 15000));
 	/* unload: xpcd asks the running activity to defer, then SIGTERM */
-	reply = broker_request("unload", "org.xpc.test.periodic-job");
+	reply = broker_call("unload", "org.xpc.test.periodic-job");
 	CHECK(xpc_get_type(reply) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_bool(reply, "ok"));
 	xpc_release(reply);
 	CHECK(wait_log("asked-to-defer ok=1", 1, 5000));

@@ -15,7 +15,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "connection/connection.h"
 #include "harness.h"
+#include "shared/xpcd-protocol.h"
 
 char broker_dir[256], broker_sock[300];
 pid_t broker_pid;
@@ -171,4 +173,44 @@ bool broker_log_has(const char *text)
 
 	free(log);
 	return has;
+}
+
+int broker_run_scenario(const char *name, const BrokerScenario *scenarios, unsigned timeout)
+{
+	harness_warm_dispatch();
+	harness_begin(timeout);
+	broker_setup();
+	for (int i = 0; scenarios[i].name; i++)
+		if (!strcmp(name, scenarios[i].name)) {
+			scenarios[i].fn();
+			broker_teardown();
+			return harness_end();
+		}
+	fprintf(stderr, "unknown scenario %s\n", name);
+	broker_teardown();
+	return 2;
+}
+
+xpc_object_t broker_call(const char *op, const char *label)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	xpc_connection_t b;
+	xpc_object_t msg, r;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", broker_sock);
+	REQUIRE(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	b = connection_create_from_socket(fd, NULL);
+	REQUIRE(b);
+	xpc_connection_set_event_handler(b, ^(xpc_object_t ev) { (void)ev; });
+	xpc_connection_resume(b);
+	msg = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_string(msg, XPCD_KEY_OP, op);
+	if (label)
+		xpc_dictionary_set_string(msg, XPCD_KEY_LABEL, label);
+	r = xpc_connection_send_message_with_reply_sync(b, msg);
+	xpc_release(msg);
+	xpc_connection_cancel(b);
+	xpc_release(b);
+	return r;
 }

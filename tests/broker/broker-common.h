@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include <xpc/xpc.h>
 
 extern char broker_dir[256];  /* the test's directory, 0700 unless chmod'ed */
 extern char broker_sock[300]; /* broker_dir/xpcd.sock */
@@ -39,5 +40,20 @@ void broker_stop(void);
 char *broker_read_file(const char *file);
 /* Whether the broker's log contains @text. */
 bool broker_log_has(const char *text);
+
+/* A broker request { XPCD_KEY_OP: @op, XPCD_KEY_LABEL: @label (may be
+ * NULL) } on a fresh link to broker_sock, as xpcctl sends it: the reply
+ * (+1: a dictionary, or an error object). */
+xpc_object_t broker_call(const char *op, const char *label);
+
+/* One scenario of a test program: its name on the command line. */
+typedef struct BrokerScenario {
+	const char *name;
+	void (*fn)(void);
+} BrokerScenario;
+/* Runs the scenario of @scenarios (NULL-terminated) named @name between
+ * harness_begin(@timeout)/broker_setup() and broker_teardown()/
+ * harness_end().  Return: the exit status (2: no such scenario). */
+int broker_run_scenario(const char *name, const BrokerScenario *scenarios, unsigned timeout);
 
 #endif

@@ -29,6 +29,7 @@
 #include "broker-common.h"
 #include "connection/connection.h"
 #include "harness.h"
+#include "shared/xpcd-protocol.h"
 
 #define NAME "org.xpc.test.echo"
 
@@ -95,7 +96,7 @@ static int64_t echo_pid(xpc_connection_t c, int64_t value)
 	int64_t pid = -1;
 
 	if (xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_int64(r, "value") == value)
-		pid = xpc_dictionary_get_int64(r, "pid");
+		pid = xpc_dictionary_get_int64(r, XPCD_KEY_PID);
 	xpc_release(r);
 	return pid;
 }
@@ -111,7 +112,7 @@ static int64_t echo_pid_resending(xpc_connection_t c, int64_t value, int tries)
 		bool interrupted = r == XPC_ERROR_CONNECTION_INTERRUPTED;
 
 		if (xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_int64(r, "value") == value)
-			pid = xpc_dictionary_get_int64(r, "pid");
+			pid = xpc_dictionary_get_int64(r, XPCD_KEY_PID);
 		xpc_release(r);
 		if (!interrupted)
 			return pid;
@@ -129,27 +130,10 @@ static void close_conn(xpc_connection_t c)
  * answered ok. */
 static bool broker_request(const char *op, const char *label)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	bool ok = false;
+	xpc_object_t r = broker_call(op, label);
+	bool ok = xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_bool(r, XPCD_KEY_OK);
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", broker_sock);
-	REQUIRE(fd >= 0);
-	REQUIRE(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	xpc_connection_t b = connection_create_from_socket(fd, NULL);
-	REQUIRE(b);
-	xpc_connection_set_event_handler(b, ^(xpc_object_t ev) {
-		(void)ev;
-	});
-	xpc_connection_resume(b);
-	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
-	xpc_dictionary_set_string(msg, "xpcd.op", op);
-	xpc_dictionary_set_string(msg, "label", label);
-	xpc_object_t r = xpc_connection_send_message_with_reply_sync(b, msg);
-	ok = xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_bool(r, "ok");
 	xpc_release(r);
-	xpc_release(msg);
-	close_conn(b);
 	return ok;
 }
 
@@ -573,7 +557,7 @@ static void scenario_cached_many(void)
 
 int main(int argc, char **argv)
 {
-	static const struct { const char *name; void (*fn)(void); } scenarios[] = {
+	static const BrokerScenario scenarios[] = {
 		{"on-demand", scenario_on_demand},         {"queued-checkins", scenario_queued_checkins},
 		{"unknown-name", scenario_unknown_name},   {"squatter", scenario_squatter},
 		{"crash", scenario_crash},                 {"broker-killed", scenario_broker_killed},
@@ -586,16 +570,5 @@ int main(int argc, char **argv)
 
 	echo_path = getenv("ECHO_SERVICE");
 	REQUIRE(argc == 2 && getenv("XPCD") && echo_path);
-	harness_warm_dispatch();
-	harness_begin(60);
-	broker_setup();
-	for (int i = 0; scenarios[i].name; i++)
-		if (!strcmp(argv[1], scenarios[i].name)) {
-			scenarios[i].fn();
-			broker_teardown();
-			return harness_end();
-		}
-	fprintf(stderr, "unknown scenario %s\n", argv[1]);
-	broker_teardown();
-	return 2;
+	return broker_run_scenario(argv[1], scenarios, 60);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "broker/job.h"
+#include "broker/plist.h"
 #include "harness.h"
 
 static char dir[64];
@@ -72,7 +73,7 @@ static void test_xml_and_binary(void)
 	Job *j = NULL;
 	const char *path = put("full.plist", full_xml);
 
-	REQUIRE(job_load_file(path, &j, err, sizeof(err)) == 0);
+	REQUIRE(plist_load_job(path, &j, err, sizeof(err)) == 0);
 	check_full(j);
 	job_free(j);
 
@@ -93,7 +94,7 @@ static void test_xml_and_binary(void)
 	fclose(f);
 	free(bin);
 	j = NULL;
-	REQUIRE(job_load_file(bpath, &j, err, sizeof(err)) == 0);
+	REQUIRE(plist_load_job(bpath, &j, err, sizeof(err)) == 0);
 	check_full(j);
 	job_free(j);
 }
@@ -104,7 +105,7 @@ static void expect_error(const char *name, const char *body, const char *key)
 	Job *j = NULL;
 	const char *path = put(name, body);
 
-	CHECK(job_load_file(path, &j, err, sizeof(err)) < 0);
+	CHECK(plist_load_job(path, &j, err, sizeof(err)) < 0);
 	CHECK(j == NULL);
 	CHECK(strstr(err, name) != NULL);
 	if (key && !strstr(err, key)) {

@@ -293,7 +293,7 @@ static void test_listener_gone(void)
 
 /* A client that sends nothing still reads: the service speaks first, then
  * ends the connection (the client link's first read is held for sync
- * callers, io.c: it must not wait for a send that never comes). */
+ * callers, sync.c: it must not wait for a send that never comes). */
 static void test_service_speaks_first(void)
 {
 	xpc_connection_t l = xpc_connection_create(NULL, NULL);

@@ -74,11 +74,11 @@ int main(void)
 	REQUIRE(conn_test_wait(have_peer, 30));
 	REQUIRE(server_peer != NULL);
 	pthread_mutex_lock(&server_peer->lock);
-	size_t unread = server_peer->unread;
-	bool paused = server_peer->read_paused;
+	size_t unread = server_peer->rx.unread;
+	bool paused = server_peer->rx.paused;
 	pthread_mutex_unlock(&server_peer->lock);
 	pthread_mutex_lock(&c->lock);
-	bool backlog = c->out_head != NULL;
+	bool backlog = c->tx.head != NULL;
 	pthread_mutex_unlock(&c->lock);
 	fprintf(stderr, "unread %zu paused %d sender backlog %d received %d\n", unread, paused, backlog,
 		atomic_load(&received));

@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "shared/xpcd-protocol.h"
 
 static xpc_connection_t service;       /* the listener behind "test.service" */
 static _Atomic(xpc_connection_t) service_peers[16]; /* set on a handler thread */
@@ -35,14 +36,14 @@ static void broker_serve(xpc_connection_t link)
 		if (xpc_get_type(m) != XPC_TYPE_DICTIONARY)
 			return;
 		xpc_object_t r = xpc_dictionary_create_reply(m);
-		const char *name = xpc_dictionary_get_string(m, "name");
+		const char *name = xpc_dictionary_get_string(m, XPCD_KEY_NAME);
 		if (!r)
 			return;
 		if (name && strcmp(name, "test.service") == 0) {
-			xpc_dictionary_set_connection(r, "endpoint", service);
+			xpc_dictionary_set_connection(r, XPCD_KEY_ENDPOINT, service);
 		} else {
-			xpc_dictionary_set_string(r, "error", "unknown name");
-			xpc_dictionary_set_int64(r, "errno", ESRCH);
+			xpc_dictionary_set_string(r, XPCD_KEY_ERROR, "unknown name");
+			xpc_dictionary_set_int64(r, XPCD_KEY_ERRNO, ESRCH);
 		}
 		xpc_connection_send_message(link, r);
 		xpc_release(r);

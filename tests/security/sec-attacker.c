@@ -191,13 +191,12 @@ static int do_ool(const char *name, int links, size_t mib)
 	int *fd = calloc((size_t)links, sizeof(int));
 
 	for (int i = 0; i < links; i++) {
-		const char *why = NULL;
 		char buf[64];
 		fd[i] = -1;
 		if (!name) {
 			if ((fd[i] = broker_link()) < 0)
 				continue;
-		} else if (conn_checkin(w, true, &fd[i], &why) < 0) {
+		} else if (checkin_make(w, true, &fd[i]) != CONN_OK) {
 			continue;
 		} else if (recv(fd[i], buf, sizeof(buf), 0) != FRAME_HEADER_SIZE) { /* the hello */
 			continue;
@@ -218,7 +217,6 @@ static int do_ool(const char *name, int links, size_t mib)
 	int answered = 0, ended = 0;
 	for (int i = 0; i < links; i++) {
 		static TransportFrame f;
-		const char *why = NULL;
 		FrameHeader h = {.kind = FRAME_MESSAGE, .flags = FRAME_F_WANTS_REPLY, .id = 2};
 		if (fd[i] < 0 || transport_send(fd[i], &h, qb.data, qb.len, NULL, 0) < 0) {
 			ended++;
@@ -227,7 +225,7 @@ static int do_ool(const char *name, int links, size_t mib)
 		for (;;) {
 			if (poll(&(struct pollfd){.fd = fd[i], .events = POLLIN}, 1, 20000) != 1)
 				break;
-			int r = transport_recv(fd[i], &f, &why);
+			int r = transport_recv(fd[i], &f);
 			bool reply = r == 0 && f.hdr.kind == FRAME_REPLY;
 			transport_frame_clear(&f);
 			if (reply || (r != 0 && r != -EAGAIN)) {

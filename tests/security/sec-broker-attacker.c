@@ -41,6 +41,7 @@
 #include "connection/connection.h"
 #include "transport/transport.h"
 #include "wire/wire.h"
+#include "shared/xpcd-protocol.h"
 
 #define MAX_SILENT 4096
 
@@ -85,7 +86,7 @@ static int cmd_request(const char *path, const char *op, int n, char **kv)
 	dispatch_semaphore_t done = dispatch_semaphore_create(0);
 	__block xpc_object_t reply = NULL;
 
-	xpc_dictionary_set_string(req, "xpcd.op", op);
+	xpc_dictionary_set_string(req, XPCD_KEY_OP, op);
 	for (int i = 0; i < n; i++) {
 		char *eq = strchr(kv[i], '=');
 		if (!eq)
@@ -113,7 +114,7 @@ static int cmd_request(const char *path, const char *op, int n, char **kv)
 		fflush(stdout);
 		_exit(3);
 	}
-	const char *err = xpc_dictionary_get_string(reply, "error");
+	const char *err = xpc_dictionary_get_string(reply, XPCD_KEY_ERROR);
 	char *json = xpc_linux_copy_json(reply, 0);
 	printf("%s%s\n%s\n", err ? "error: " : "ok", err ? err : "", json ? json : "{}");
 	fflush(stdout);
@@ -262,7 +263,7 @@ static void hostile_fds(const char *path)
 	WireFds wfds = {0};
 	FrameHeader h = {.kind = FRAME_MESSAGE, .flags = FRAME_F_WANTS_REPLY, .id = 1};
 
-	xpc_dictionary_set_string(m, "xpcd.op", "list");
+	xpc_dictionary_set_string(m, XPCD_KEY_OP, XPCD_OP_LIST);
 	for (size_t i = 0; i < FRAME_MAX_FDS; i++)
 		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0 && wire_encode_message(m, &body, &wfds) == 0)
@@ -286,7 +287,7 @@ static void hostile_large(const char *path)
 	void *big = calloc(1, size);
 	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
 
-	xpc_dictionary_set_string(m, "xpcd.op", "list");
+	xpc_dictionary_set_string(m, XPCD_KEY_OP, XPCD_OP_LIST);
 	if (big)
 		xpc_dictionary_set_data(m, "pad", big, size);
 	free(big);
@@ -297,7 +298,7 @@ static void hostile_large(const char *path)
 
 	int fd = raw_connect(path, true);
 	m = xpc_dictionary_create(NULL, NULL, 0);
-	xpc_dictionary_set_string(m, "xpcd.op", "list");
+	xpc_dictionary_set_string(m, XPCD_KEY_OP, XPCD_OP_LIST);
 	WireBuffer body = {0};
 	WireFds wfds = {0};
 	if (fd >= 0 && wire_encode_message(m, &body, &wfds) == 0)

@@ -24,6 +24,7 @@
 
 #include "connection/connection.h"
 #include "object/object.h"
+#include "shared/xpcd-protocol.h"
 
 static char dir[256], sock[300];
 static pid_t broker_pid;
@@ -220,10 +221,10 @@ int sec_raw_endpoint(const char *path, const char *name)
 	});
 	xpc_connection_resume(b);
 	m = xpc_dictionary_create(NULL, NULL, 0);
-	xpc_dictionary_set_string(m, "xpcd.op", "lookup");
-	xpc_dictionary_set_string(m, "name", name);
+	xpc_dictionary_set_string(m, XPCD_KEY_OP, XPCD_OP_LOOKUP);
+	xpc_dictionary_set_string(m, XPCD_KEY_NAME, name);
 	r = xpc_connection_send_message_with_reply_sync(b, m);
-	ep = xpc_get_type(r) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_value(r, "endpoint")
+	ep = xpc_get_type(r) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_value(r, XPCD_KEY_ENDPOINT)
 						    : NULL;
 	if (ep && xpc_get_type(ep) == XPC_TYPE_ENDPOINT)
 		w = fcntl(endpoint_object_borrow_fd(ep), F_DUPFD_CLOEXEC, 3);

@@ -103,12 +103,11 @@ static int serve(const char *name, bool hold)
 /* Waits up to @ms for a frame on @fd. */
 static int recv_frame(int fd, TransportFrame *f, int ms)
 {
-	const char *why = NULL;
 	struct pollfd pfd = {fd, POLLIN, 0};
 
 	if (poll(&pfd, 1, ms) != 1)
 		return -ETIMEDOUT;
-	return transport_recv(fd, f, &why);
+	return transport_recv(fd, f);
 }
 
 static int forge(const char *own, const char *target)

@@ -12,8 +12,9 @@
  *   sec.symlink   StandardErrorPath a symlink nobody planted in its own
  *                 directory, pointing at a root-owned file
  *   sec.workdir   WorkingDirectory a root-only directory
- *   sec.quiet     no output paths: what it writes must not reach the
- *                 broker's log (it would forge broker log lines)
+ *   sec.quiet     no output paths: what it writes reaches the broker's
+ *                 log only labelled "sec.quiet[PID]: ", never as a line of
+ *                 its own (it would forge broker log lines)
  *   sec.env       dumps its environment and ids: a clean environment with
  *                 nobody's HOME/USER/LOGNAME/SHELL, nothing of xpcd's own
  *                 environment (SEC_BROKER_MARKER), nobody's ids for good
@@ -30,6 +31,18 @@
 
 #include "broker-common.h"
 #include "sec-broker-common.h"
+
+/* True when a line of the broker's log starts with @start. */
+static bool log_has_line_starting(const char *start)
+{
+	char *log = broker_read_file("xpcd.log");
+	bool found = !strncmp(log, start, strlen(start));
+
+	for (char *p = log; !found && (p = strchr(p, '\n')); p++)
+		found = !strncmp(p + 1, start, strlen(start));
+	free(log);
+	return found;
+}
 
 static struct harness_user nobody;
 
@@ -138,7 +151,8 @@ static void scenario_setup_as_user(void)
 	char *wd = broker_read_file("pub/wd");
 	CHECK(!strstr(wd, "private"));
 	free(wd);
-	CHECK(!broker_log_has("FORGEDLOG"));
+	CHECK(broker_log_has("sec.quiet[")); /* labelled, */
+	CHECK(!log_has_line_starting("xpcd[1] ")); /* never a line of its own */
 	CHECK(broker_log_has("sec.reader: job set-up failed: StandardInPath"));
 	CHECK(broker_log_has("sec.appender: job set-up failed: StandardOutPath"));
 	CHECK(broker_log_has("sec.symlink: job set-up failed: StandardErrorPath"));

@@ -189,7 +189,6 @@ static int test_odd(void)
 static int flood_child(int s)
 {
 	static TransportFrame f;
-	const char *why = NULL;
 	int p[2];
 	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), a = xpc_array_create(NULL, 0);
 	xpc_object_t empty = xpc_dictionary_create(NULL, NULL, 0);
@@ -208,7 +207,7 @@ static int flood_child(int s)
 	uint64_t req = 0;
 	while (!req) { /* the hello-less link: the request is the first frame */
 		poll(&(struct pollfd){.fd = s, .events = POLLIN}, 1, 5000);
-		int r = transport_recv(s, &f, &why);
+		int r = transport_recv(s, &f);
 		if (r == 0 && f.hdr.kind == FRAME_MESSAGE && (f.hdr.flags & FRAME_F_WANTS_REPLY))
 			req = f.hdr.id;
 		else if (r != 0 && r != -EAGAIN)

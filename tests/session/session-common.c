@@ -18,6 +18,7 @@
 
 #include "connection/connection.h"
 #include "harness.h"
+#include "shared/xpcd-protocol.h"
 
 #define MAX_NAMES 8
 
@@ -33,7 +34,7 @@ static struct {
 static void broker_answer(xpc_connection_t link, xpc_object_t m)
 {
 	xpc_object_t r = xpc_dictionary_create_reply(m);
-	const char *name = xpc_dictionary_get_string(m, "name");
+	const char *name = xpc_dictionary_get_string(m, XPCD_KEY_NAME);
 	xpc_endpoint_t ep = NULL;
 
 	if (!r)
@@ -42,11 +43,11 @@ static void broker_answer(xpc_connection_t link, xpc_object_t m)
 		if (!strcmp(broker.names[i], name))
 			ep = endpoint_create_from_send_fd(broker.w[i]);
 	if (ep) {
-		xpc_dictionary_set_value(r, "endpoint", ep);
+		xpc_dictionary_set_value(r, XPCD_KEY_ENDPOINT, ep);
 		xpc_release(ep);
 	} else {
-		xpc_dictionary_set_string(r, "error", "unknown name");
-		xpc_dictionary_set_int64(r, "errno", ESRCH);
+		xpc_dictionary_set_string(r, XPCD_KEY_ERROR, "unknown name");
+		xpc_dictionary_set_int64(r, XPCD_KEY_ERRNO, ESRCH);
 	}
 	xpc_connection_send_message(link, r);
 	xpc_release(r);

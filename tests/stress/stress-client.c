@@ -52,6 +52,7 @@
 #include "object/object.h"
 #include "transport/transport.h"
 #include "wire/wire.h"
+#include "shared/xpcd-protocol.h"
 
 #define REQUIRE_OK(cond)                                                                \
 	do {                                                                            \
@@ -421,10 +422,10 @@ static int raw_endpoint(const char *name)
 	});
 	xpc_connection_resume(b);
 	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
-	xpc_dictionary_set_string(m, "xpcd.op", "lookup");
-	xpc_dictionary_set_string(m, "name", name);
+	xpc_dictionary_set_string(m, XPCD_KEY_OP, XPCD_OP_LOOKUP);
+	xpc_dictionary_set_string(m, XPCD_KEY_NAME, name);
 	xpc_object_t r = xpc_connection_send_message_with_reply_sync(b, m);
-	xpc_object_t ep = xpc_dictionary_get_value(r, "endpoint");
+	xpc_object_t ep = xpc_dictionary_get_value(r, XPCD_KEY_ENDPOINT);
 	REQUIRE_OK(ep && (w = fcntl(endpoint_object_borrow_fd(ep), F_DUPFD_CLOEXEC, 3)) >= 0);
 	xpc_release(r);
 	xpc_release(m);
@@ -438,9 +439,7 @@ static int raw_endpoint(const char *name)
 static int raw_link(const char *name)
 {
 	int w = raw_endpoint(name), fd = -1;
-	const char *why = NULL;
-
-	REQUIRE_OK(conn_checkin(w, true, &fd, &why) == 0);
+	REQUIRE_OK(checkin_make(w, true, &fd) == CONN_OK);
 	close(w);
 	return fd;
 }

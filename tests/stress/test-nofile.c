@@ -51,6 +51,7 @@
 #include <xpc/xpc.h>
 
 #include "connection/connection.h"
+#include "shared/xpcd-protocol.h"
 
 #define NAME "org.xpc.stress.nofile"
 #define LIMIT "40"
@@ -227,11 +228,11 @@ static char *broker_request(xpc_connection_t b, const char *op)
 	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r;
 	char *res = NULL;
 
-	xpc_dictionary_set_string(m, "xpcd.op", op);
-	xpc_dictionary_set_string(m, "name", NAME);
+	xpc_dictionary_set_string(m, XPCD_KEY_OP, op);
+	xpc_dictionary_set_string(m, XPCD_KEY_NAME, NAME);
 	r = xpc_connection_send_message_with_reply_sync(b, m);
 	if (xpc_get_type(r) == XPC_TYPE_DICTIONARY) {
-		const char *e = xpc_dictionary_get_string(r, "error");
+		const char *e = xpc_dictionary_get_string(r, XPCD_KEY_ERROR);
 		res = strdup(e ? e : "");
 	}
 	xpc_release(r);

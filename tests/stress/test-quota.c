@@ -43,6 +43,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <xpc/xpc.h>
+#include "shared/xpcd-protocol.h"
 
 #define NAME "org.xpc.stress.quota"
 
@@ -204,7 +205,7 @@ static void scenario_manyconn(void)
 	CHECK(ok + limit + other == n);
 	CHECK(other == 0); /* every link the broker could not take names the limit */
 	CHECK(ok >= (n < 320 ? n : 320)); /* 64 served + 256 waiting are never refused */
-	CHECK(limit == 0 || log_has("xpcd.log", "limit exceeded: broker links per user"));
+	CHECK(limit == 0 || log_has("xpcd.log", XPCD_TEXT_LINKS_PER_USER));
 	check_served(&w);
 	broker_back_to(base);
 }

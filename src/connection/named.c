@@ -1,12 +1,14 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * service.c - named services (docs/services.md): the client's deferred
- * lookup over the broker socket and check-in, the process-wide cache of
- * looked-up channels, the service's listener from the XPCD_LISTEN_*
- * descriptors, xpc_main and the transaction counter.
+ * named.c - connections made by name (docs/services.md): the client's
+ * deferred lookup over the broker socket and check-in, the process-wide
+ * cache of looked-up channels, and the service's listener from the
+ * XPCD_LISTEN_* descriptors.
  *
- * A named client is an ordinary peer connection whose link is made late:
- * activation (and, after INTERRUPTED, the next send) sets `connecting`;
- * messages queue meanwhile.  When this process has looked the name up
+ * A named connection is an ordinary connection whose link is made late,
+ * by the connect_locked hook set here: activation (and, after
+ * INTERRUPTED, the next send; connection.c) calls it, and it sets
+ * CONN_F_CONNECTING; messages queue meanwhile.  When this process has looked the name up
  * before, and the broker is still the same and has changed no job since
  * (its socket's inode and mtime, docs/services.md), it checks in at once
  * over the cached W; otherwise, or when that check-in fails, it asks the
@@ -29,6 +31,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "shared/xpcd-protocol.h"
 
 /*
  * Which broker answers (docs/services.md, docs/security.md): $XPCD_SOCKET
@@ -37,13 +40,13 @@
  * if it exists, the system broker otherwise: a deliberate fallback, as
  * launchd's per-user namespace sees the system's services; when the
  * system broker does not answer either, the reason names both paths
- * (service_fallback_note).  The variables are read with
+ * (named_fallback_note).  The variables are read with
  * secure_getenv: a set-uid or set-gid program ignores them and asks the
  * system broker.  @ret_system: set when the answer must come from root.
  */
-#define SERVICE_SYSTEM_SOCKET "/run/xpcd/system.sock"
+#define NAMED_SYSTEM_SOCKET "/run/xpcd/system.sock"
 
-void service_broker_path(bool privileged, char *buf, size_t size, bool *ret_system)
+void named_broker_path(bool privileged, char *buf, size_t size, bool *ret_system)
 {
 	const char *env = secure_getenv("XPCD_SOCKET");
 	const char *rt = secure_getenv("XDG_RUNTIME_DIR");
@@ -60,7 +63,7 @@ void service_broker_path(bool privileged, char *buf, size_t size, bool *ret_syst
 			return;
 	}
 	*ret_system = true;
-	snprintf(buf, size, SERVICE_SYSTEM_SOCKET);
+	snprintf(buf, size, NAMED_SYSTEM_SOCKET);
 }
 
 /* Whether a broker running as, or a socket owned by, @uid may answer:
@@ -98,21 +101,21 @@ static int service_check_broker_peer(int fd, const char *path, bool system, char
 
 /* After "no broker at /run/xpcd/system.sock: ...": the user broker that
  * was looked for first, when there was one to look for and it is absent. */
-static void service_fallback_note(const char *path, char *why, size_t why_size)
+static void named_fallback_note(const char *path, char *why, size_t why_size)
 {
 	const char *env = secure_getenv("XPCD_SOCKET"), *rt = secure_getenv("XDG_RUNTIME_DIR");
 	char user[256];
 	size_t n = strlen(why);
 	struct stat st;
 
-	if (strcmp(path, SERVICE_SYSTEM_SOCKET) || (env && *env) || !rt || !*rt)
+	if (strcmp(path, NAMED_SYSTEM_SOCKET) || (env && *env) || !rt || !*rt)
 		return;
 	snprintf(user, sizeof(user), "%s/xpcd/user.sock", rt);
 	if (stat(user, &st) < 0 && n < why_size)
 		snprintf(why + n, why_size - n, " (and no user broker at %s)", user);
 }
 
-int service_connect_broker(const char *path, bool system, char *why, size_t why_size)
+int named_connect_broker(const char *path, bool system, char *why, size_t why_size)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd, r;
@@ -126,7 +129,7 @@ int service_connect_broker(const char *path, bool system, char *why, size_t why_
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 		snprintf(why, why_size, "no broker at %s: %s", path, strerror(e));
-		service_fallback_note(path, why, why_size);
+		named_fallback_note(path, why, why_size);
 		if (fd >= 0)
 			close(fd);
 		return -e;
@@ -178,7 +181,7 @@ static void service_broker_id(bool privileged, BrokerId *id)
 	struct stat st;
 
 	memset(id, 0, sizeof(*id));
-	service_broker_path(privileged, id->path, sizeof(id->path), &id->system);
+	named_broker_path(privileged, id->path, sizeof(id->path), &id->system);
 	if (stat(id->path, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return;
 	id->valid = true;
@@ -206,11 +209,10 @@ static void service_cache_clear_locked(void)
 /*
  * Checks in over the W cached for @name itself, under the cache's lock,
  * without waiting: no dup of W per connection.  Return: 1 checked in
- * (*ret_fd), 0 not cached, -EAGAIN the listener's backlog is full (*ret_w:
- * a dup of W to wait on), another -errno with *ret_why set.
+ * (*ret_fd), 0 not cached, -1 not checked in: *ret_e says why (for
+ * CONN_E_BACKLOG, *ret_w is a dup of W to wait on).
  */
-static int service_cache_checkin(const BrokerId *id, const char *name, int *ret_fd, int *ret_w,
-				 const char **ret_why)
+static int service_cache_checkin(const BrokerId *id, const char *name, int *ret_fd, int *ret_w, ConnError *ret_e)
 {
 	int r = 0;
 
@@ -223,13 +225,10 @@ static int service_cache_checkin(const BrokerId *id, const char *name, int *ret_
 	for (size_t i = 0; i < service_cache.n; i++) {
 		if (strcmp(service_cache.e[i].name, name))
 			continue;
-		r = conn_checkin(service_cache.e[i].w, false, ret_fd, ret_why);
-		if (r == 0)
-			r = 1;
-		else if (r == -EAGAIN && (*ret_w = fcntl(service_cache.e[i].w, F_DUPFD_CLOEXEC, 3)) < 0) {
-			r = -errno;
-			*ret_why = "limit exceeded: descriptors";
-		}
+		*ret_e = checkin_make(service_cache.e[i].w, false, ret_fd);
+		r = *ret_e == CONN_OK ? 1 : -1;
+		if (*ret_e == CONN_E_BACKLOG && (*ret_w = fcntl(service_cache.e[i].w, F_DUPFD_CLOEXEC, 3)) < 0)
+			*ret_e = CONN_E_DESCRIPTORS;
 		break;
 	}
 	pthread_mutex_unlock(&service_cache.lock);
@@ -300,43 +299,24 @@ void connection_forget_services(void)
 
 /* ---- lookup and check-in ------------------------------------------------------ */
 
-/* Checked in (c->fd): the link comes up, what waited leaves (locked). */
-static void service_link_up_locked(xpc_connection_t c)
-{
-	c->connecting = false;
-	if (conn_start_link_locked(c) < 0) {
-		conn_fail_locked(c, "limit exceeded: out of memory", false);
-		return;
-	}
-	conn_flush_locked(c);
-}
-
-/* A check-in refused by a limit, which the connection reports by its name
- * ("listener backlog", "descriptors"), as opposed to a closed channel. */
-static bool service_checkin_limited(int r, const char *why)
-{
-	return r == -EAGAIN || (r < 0 && why && !strncmp(why, "limit exceeded", 14));
-}
-
 /* With a W known: check in and bring the link up (locked).
  * Return: 0, or -1 when the channel is closed (nothing was reported). */
 static int service_checkin_locked(xpc_connection_t c, bool report_gone)
 {
-	const char *why = NULL;
-	int r;
+	ConnError e;
 
-	c->connecting = false;
-	r = conn_checkin(c->send_w, true, &c->fd, &why);
-	if (service_checkin_limited(r, why)) {
-		conn_fail_locked(c, why, false);
+	conn_set(c, CONN_F_CONNECTING, false);
+	e = checkin_make(c->send_w, true, &c->fd);
+	if (conn_error_is_limit(e)) { /* reported by its name, not as a closed channel */
+		conn_fail_locked(c, e, NULL);
 		return 0;
 	}
-	if (r < 0) {
+	if (e != CONN_OK) {
 		if (report_gone)
-			conn_fail_locked(c, "service gone", false);
+			conn_fail_locked(c, CONN_E_SERVICE_GONE, NULL);
 		return -1;
 	}
-	service_link_up_locked(c);
+	conn_link_up_locked(c);
 	return 0;
 }
 
@@ -381,8 +361,8 @@ static void service_lookup_reply(xpc_connection_t c, const BrokerId *id, xpc_obj
 	const char *err = refused;
 
 	if (xpc_get_type(reply) == XPC_TYPE_DICTIONARY) {
-		ep = xpc_dictionary_get_value(reply, "endpoint");
-		err = xpc_dictionary_get_string(reply, "error");
+		ep = xpc_dictionary_get_value(reply, XPCD_KEY_ENDPOINT);
+		err = xpc_dictionary_get_string(reply, XPCD_KEY_ERROR);
 	}
 	conn_lock(c);
 	if (c->state != CONN_INVALID) {
@@ -393,7 +373,7 @@ static void service_lookup_reply(xpc_connection_t c, const BrokerId *id, xpc_obj
 			service_cache_put(id, c->name ? c->name : "", w);
 			service_checkin_locked(c, true);
 		} else {
-			conn_fail_locked(c, err ? err : "no broker answer", false);
+			conn_fail_locked(c, CONN_E_BROKER, err);
 		}
 	}
 	conn_unlock(c);
@@ -417,7 +397,7 @@ static void service_lookup_event(Lookup *lk, xpc_object_t ev)
 	const char *text = NULL;
 
 	if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY)
-		text = xpc_dictionary_get_string(ev, "xpcd.error");
+		text = xpc_dictionary_get_string(ev, XPCD_KEY_REFUSAL);
 	if (text && !lk->refused)
 		lk->refused = strdup(text);
 	if (ev == XPC_ERROR_CONNECTION_INVALID) /* b's last event */
@@ -433,19 +413,19 @@ static void service_lookup_locked(xpc_connection_t c, const BrokerId *id)
 	int fd;
 
 	if (!lk) {
-		conn_fail_locked(c, "limit exceeded: out of memory", false);
+		conn_fail_locked(c, CONN_E_NO_MEMORY, NULL);
 		return;
 	}
-	fd = service_connect_broker(id->path, id->system, why, sizeof(why));
+	fd = named_connect_broker(id->path, id->system, why, sizeof(why));
 	if (fd < 0) {
 		free(lk);
-		conn_fail_locked(c, why, false);
+		conn_fail_locked(c, CONN_E_BROKER, why);
 		return;
 	}
 	b = connection_create_from_socket(fd, NULL);
 	if (!b) {
 		free(lk);
-		conn_fail_locked(c, "limit exceeded: out of memory", false);
+		conn_fail_locked(c, CONN_E_NO_MEMORY, NULL);
 		return;
 	}
 	lk->c = c;
@@ -457,8 +437,8 @@ static void service_lookup_locked(xpc_connection_t c, const BrokerId *id)
 	});
 	xpc_connection_activate(b);
 	msg = xpc_dictionary_create(NULL, NULL, 0);
-	xpc_dictionary_set_string(msg, "xpcd.op", "lookup");
-	xpc_dictionary_set_string(msg, "name", c->name ? c->name : "");
+	xpc_dictionary_set_string(msg, XPCD_KEY_OP, XPCD_OP_LOOKUP);
+	xpc_dictionary_set_string(msg, XPCD_KEY_NAME, c->name ? c->name : "");
 	xpc_retain(c);
 	xpc_connection_send_message_with_reply(b, msg, NULL, ^(xpc_object_t reply) {
 		lk->reply = xpc_retain(reply);
@@ -472,36 +452,36 @@ static void service_lookup_locked(xpc_connection_t c, const BrokerId *id)
  * the cached W when the cache has one for this broker; when there is none,
  * or that channel is closed, ask the broker.
  */
-void conn_service_lookup_start(xpc_connection_t c)
+static void named_lookup_start_locked(xpc_connection_t c)
 {
 	const char *name = c->name ? c->name : "";
-	const char *why = NULL;
+	ConnError e = CONN_OK;
 	BrokerId id;
 	int w, r;
 
-	c->connecting = true;
-	if (c->xpc_service && conn_xpc_service_checkin_locked(c))
+	conn_set(c, CONN_F_CONNECTING, true);
+	if ((c->role & CONN_ROLE_XPC_SERVICE) && conn_xpc_service_checkin_locked(c))
 		return;
-	service_broker_id(c->privileged, &id);
+	service_broker_id(c->role & CONN_ROLE_PRIVILEGED, &id);
 	if (id.valid && !service_broker_trusted(id.owner, id.system)) {
 		char text[512];
 		service_untrusted(text, sizeof(text), id.path, "is owned by", id.owner, id.system);
-		conn_fail_locked(c, text, false);
+		conn_fail_locked(c, CONN_E_BROKER, text);
 		return;
 	}
-	r = service_cache_checkin(&id, name, &c->fd, &w, &why);
+	r = service_cache_checkin(&id, name, &c->fd, &w, &e);
 	if (r == 1) {
-		service_link_up_locked(c);
+		conn_link_up_locked(c);
 		return;
 	}
-	if (r == -EAGAIN) {
+	if (r < 0 && e == CONN_E_BACKLOG) {
 		/* the backlog is full: wait for room as an uncached W would */
 		service_use_w_locked(c, w);
 		if (service_checkin_locked(c, false) == 0)
 			return;
-		c->connecting = true;
-	} else if (service_checkin_limited(r, why)) {
-		conn_fail_locked(c, why, false); /* out of descriptors here */
+		conn_set(c, CONN_F_CONNECTING, true);
+	} else if (r < 0 && conn_error_is_limit(e)) {
+		conn_fail_locked(c, e, NULL); /* out of descriptors here */
 		return;
 	}
 	if (r < 0)
@@ -537,103 +517,45 @@ static int service_listen_fd(const char *name)
 	return -1;
 }
 
-void conn_service_listener_start(xpc_connection_t c)
+static void named_listener_start_locked(xpc_connection_t c)
 {
 	int fd = service_listen_fd(c->name);
 
 	if (fd < 0) {
-		conn_fail_locked(c, "denied: name not vended to this process", false);
+		conn_fail_locked(c, CONN_E_NOT_VENDED, NULL);
 		return;
 	}
 	transport_setup_socket(fd);
 	c->fd = fd;
-	if (conn_start_link_locked(c) < 0)
-		conn_fail_locked(c, "limit exceeded: out of memory", false);
+	conn_link_up_locked(c);
 }
 
-/* ---- xpc_main and transactions ---------------------------------------------- */
+/* ---- creation ---------------------------------------------------------------- */
 
-static char *service_first_name(void)
+xpc_connection_t xpc_connection_create_mach_service(const char *name, dispatch_queue_t targetq, uint64_t flags)
 {
-	const char *names = secure_getenv("XPCD_LISTEN_FDNAMES");
-	const char *end;
+	bool listener = flags & XPC_CONNECTION_MACH_SERVICE_LISTENER;
+	xpc_connection_t c = create_conn(listener ? CONN_LISTENER : CONN_PEER, targetq);
 
-	if (!names || !*names)
+	if (!c)
 		return NULL;
-	end = strchr(names, ':');
-	return end ? strndup(names, (size_t)(end - names)) : strdup(names);
-}
-
-/*
- * A service whose listener cannot start (out of memory, no descriptor, the
- * name not vended) would sit deaf for ever while its clients' check-ins
- * wait: it says why on stderr and exits instead (status 71), and xpcd
- * relaunches it for the waiting check-ins.  A listener whose channel closes
- * later (the broker gone) is not that: the process keeps serving its
- * established links (docs/services.md).
- */
-__attribute__((noreturn)) static void service_main_fail(const char *why)
-{
-	fprintf(stderr, "xpc_main: cannot serve: %s\n", why ? why : "listener invalid");
-	exit(71);
-}
-
-static void service_main_event(xpc_connection_t l, xpc_connection_handler_t handler, xpc_object_t ev)
-{
-	if (xpc_get_type(ev) == XPC_TYPE_CONNECTION) {
-		handler((xpc_connection_t)ev);
-		return;
+	c->name = name ? strdup(name) : NULL;
+	if (listener) {
+		c->role = CONN_ROLE_SERVICE;
+		c->connect_locked = named_listener_start_locked;
+	} else {
+		c->role = CONN_ROLE_NAMED;
+		if (flags & XPC_CONNECTION_MACH_SERVICE_PRIVILEGED)
+			c->role |= CONN_ROLE_PRIVILEGED;
+		c->connect_locked = named_lookup_start_locked;
 	}
-	if (ev != XPC_ERROR_CONNECTION_INVALID)
-		return;
-	char *why = xpc_connection_copy_invalidation_reason(l);
-	if (why && (!strncmp(why, "limit exceeded", 14) || !strncmp(why, "denied", 6)))
-		service_main_fail(why);
-	free(why);
-	if (bundle_private_instance())
-		exit(0); /* the application that started this instance is gone */
+	return c;
 }
 
-void xpc_main(xpc_connection_handler_t handler)
+/* A name makes a named connection; none, an anonymous listener. */
+xpc_connection_t xpc_connection_create(const char *name, dispatch_queue_t targetq)
 {
-	char *name = service_first_name();
-	xpc_connection_t l;
-
-	if (!name && secure_getenv("XPCD_LISTEN_FDNAMES") && *secure_getenv("XPCD_LISTEN_FDNAMES"))
-		service_main_fail("limit exceeded: out of memory");
-	l = xpc_connection_create_mach_service(name ? name : "", dispatch_get_main_queue(),
-					       XPC_CONNECTION_MACH_SERVICE_LISTENER);
-	free(name);
-	if (!l)
-		service_main_fail("limit exceeded: out of memory");
-	xpc_connection_set_event_handler(l, ^(xpc_object_t ev) {
-		service_main_event(l, handler, ev);
-	});
-	conn_lock(l);
-	bool deaf = !l->handler_block; /* the handler could not be copied */
-	conn_unlock(l);
-	if (deaf)
-		service_main_fail("limit exceeded: out of memory");
-	xpc_connection_resume(l);
-	dispatch_main();
-}
-
-void xpc_main_f(xpc_connection_handler_f handler)
-{
-	xpc_main(handler);
-}
-
-/* A process-wide count of open transactions.  On macOS it keeps launchd from
- * killing an idle service; xpcd has no sudden termination, so here it is
- * only counted (docs/connections.md). */
-static atomic_long service_transactions;
-
-void xpc_transaction_begin(void)
-{
-	atomic_fetch_add(&service_transactions, 1);
-}
-
-void xpc_transaction_end(void)
-{
-	atomic_fetch_sub(&service_transactions, 1);
+	if (name)
+		return conn_create_xpc_service(name, targetq);
+	return create_anonymous_listener(targetq);
 }

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * channel.c - the listener channel of each MachServices name
+ * (docs/services.md).
+ *
+ * xpcd makes one listener pair (R, W) per name when it loads the job and
+ * keeps both for as long as the job is loaded.  Lookups hand out duplicates
+ * of W; the job inherits R.  While the job is not running xpcd watches R: a
+ * check-in queued in R's socket buffer makes it readable, which starts the
+ * job; the job then reads every queued check-in, so none is lost across a
+ * launch or a crash.  While the job runs R is not watched (the job reads it).
+ * What a check-in does is decided above (supervise.c): channel_watch takes
+ * the handler.
+ *
+ * A check-in is a packet on R carrying the client's end of a fresh link
+ * (docs/services.md).  channel_live_checkins() peeks at the queued ones:
+ * one whose link is hung up (its client closed its end: exited, timed
+ * out, cancelled) is taken off R and dropped, so a client that is gone
+ * does not start the job; a packet that is not a check-in counts as live
+ * (the job drops it, as before).  channel_drop_checkins() takes every
+ * queued packet off R: their clients see their link end (the failed
+ * state, supervise.c).  A leaf: it calls no other broker file.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "broker/channel.h"
+#include "broker/job.h"
+#include "private/xpc-private.h"
+
+int channel_open(Job *job)
+{
+	for (size_t i = 0; i < job->n_services; i++) {
+		JobService *s = &job->services[i];
+		if (_xpc_linux_listener_pair(&s->recv_fd, &s->send_fd) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void channel_watch(Job *job, dispatch_function_t on_checkin)
+{
+	if (job->disabled)
+		return;
+	for (size_t i = 0; i < job->n_services; i++) {
+		JobService *s = &job->services[i];
+		if (s->watch || s->recv_fd < 0)
+			continue;
+		s->watch = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)s->recv_fd, 0,
+						  dispatch_get_main_queue());
+		if (!s->watch)
+			continue;
+		dispatch_set_context(s->watch, job);
+		dispatch_source_set_event_handler_f(s->watch, on_checkin);
+		dispatch_resume(s->watch);
+	}
+}
+
+void channel_unwatch(Job *job)
+{
+	for (size_t i = 0; i < job->n_services; i++) {
+		JobService *s = &job->services[i];
+		if (!s->watch)
+			continue;
+		dispatch_source_cancel(s->watch);
+		dispatch_release(s->watch);
+		s->watch = NULL;
+	}
+}
+
+void channel_close(Job *job)
+{
+	for (size_t i = 0; i < job->n_services; i++) {
+		JobService *s = &job->services[i];
+		int fd = s->recv_fd;
+		if (s->watch && fd >= 0) /* close R only once the source let go of it */
+			dispatch_source_set_cancel_handler(s->watch, ^{ close(fd); });
+		else if (fd >= 0)
+			close(fd);
+		if (s->send_fd >= 0)
+			close(s->send_fd);
+		s->recv_fd = s->send_fd = -1;
+	}
+	channel_unwatch(job);
+}
+
+/* Room for the descriptors and credentials of one packet. */
+#define CHANNEL_CMSG_SPACE (CMSG_SPACE(sizeof(int) * 253) + CMSG_SPACE(sizeof(struct ucred)))
+
+/*
+ * One packet of R: taken off (@peek false) or looked at; its descriptors
+ * are closed, except that *@ret_hup says whether the first one's link is
+ * hung up.  Return: 1 a packet, 0 none queued, -1 an error.
+ */
+static int take_packet(int fd, bool peek, bool *ret_has_fd, bool *ret_hup)
+{
+	union {
+		char buf[CHANNEL_CMSG_SPACE];
+		struct cmsghdr align;
+	} ctl;
+	char byte;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)};
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | (peek ? MSG_PEEK : 0));
+
+	*ret_has_fd = *ret_hup = false;
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		int *fds = (int *)(void *)CMSG_DATA(cm);
+		size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < nfds; i++) {
+			if (!*ret_has_fd) {
+				struct pollfd p = {.fd = fds[i], .events = POLLIN};
+				*ret_hup = poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+				*ret_has_fd = true;
+			}
+			close(fds[i]);
+		}
+	}
+	return 1;
+}
+
+/* True when R @fd holds a packet that is not a check-in of a client that
+ * is gone; those before it are taken off. */
+static bool live_on(int fd)
+{
+	bool has_fd, hup;
+
+	for (unsigned i = 0; i < 4096; i++) {
+		if (take_packet(fd, true, &has_fd, &hup) <= 0)
+			return false;
+		if (!has_fd || !hup)
+			return true;
+		take_packet(fd, false, &has_fd, &hup); /* a client that is gone */
+	}
+	return true;
+}
+
+bool channel_live_checkins(Job *job)
+{
+	bool live = false;
+
+	for (size_t i = 0; i < job->n_services; i++)
+		if (job->services[i].recv_fd >= 0 && live_on(job->services[i].recv_fd))
+			live = true;
+	return live;
+}
+
+unsigned channel_drop_checkins(Job *job)
+{
+	unsigned n = 0;
+	bool has_fd, hup;
+
+	for (size_t i = 0; i < job->n_services; i++)
+		while (job->services[i].recv_fd >= 0 && n < 65536 &&
+		       take_packet(job->services[i].recv_fd, false, &has_fd, &hup) == 1)
+			n++;
+	return n;
+}

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ops.c - the operations of the broker protocol (docs/broker.md), driven by
+ * a table: each entry names the operation, its handler, and who may call
+ * it (the model: dbus-broker's driver_methods[]).
+ *
+ * A request is { XPCD_KEY_OP: OP, ... } (src/shared/xpcd-protocol.h) and
+ * gets one reply: { "ok": true, ... } or { "error": TEXT, "errno": N }.
+ * The table's access says what is checked before the handler runs:
+ *
+ *   OPS_ANYONE      every caller; the handler applies the job's policy
+ *                   (lookup, list)
+ *   OPS_ANYONE_JOB  every caller, on the job named by "label"; what the
+ *                   caller sees follows policy_sight (print)
+ *   OPS_OWNER       root and the broker's own user (load, reload)
+ *   OPS_OWNER_JOB   the same, on the job named by "label" (unload,
+ *                   enable, disable, kickstart, kill)
+ *
+ * A caller that may not call an operation gets "denied" (EPERM) before its
+ * label is looked at; an unknown operation is denied to strangers and
+ * "unknown operation" (EOPNOTSUPP) to the owner once its label names a
+ * job.  The broker is never on a service's data path: a lookup returns an
+ * endpoint and the client checks in directly.  Handlers run on the main
+ * queue; fuzz/fuzz-broker.c calls ops_handle() in-process.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <xpc/xpc.h>
+
+#include "broker/broker.h"
+#include "broker/channel.h"
+#include "broker/describe.h"
+#include "broker/jobdirs.h"
+#include "broker/launch.h"
+#include "broker/ops.h"
+#include "broker/plist.h"
+#include "broker/policy.h"
+#include "broker/registry.h"
+#include "broker/rundir.h"
+#include "broker/supervise.h"
+#include "private/xpc-private.h"
+#include "shared/xpcd-protocol.h"
+
+typedef enum OpsAccess {
+	OPS_ANYONE,
+	OPS_ANYONE_JOB,
+	OPS_OWNER,
+	OPS_OWNER_JOB,
+} OpsAccess;
+
+/* A handler: @job is the job named by "label" for the *_JOB accesses,
+ * NULL otherwise.  Return: the reply (+1), NULL when none can be made. */
+typedef xpc_object_t (*OpsHandler)(Broker *b, const Caller *who, xpc_object_t req, Job *job);
+
+typedef struct OpsMethod {
+	const char *name;
+	OpsHandler handler;
+	OpsAccess access;
+} OpsMethod;
+
+xpc_object_t ops_reply_error(xpc_object_t req, const char *text, int err)
+{
+	xpc_object_t r = xpc_dictionary_create_reply(req);
+
+	if (r) {
+		xpc_dictionary_set_string(r, XPCD_KEY_ERROR, text);
+		xpc_dictionary_set_int64(r, XPCD_KEY_ERRNO, err);
+	}
+	return r;
+}
+
+static xpc_object_t reply_ok(xpc_object_t req)
+{
+	xpc_object_t r = xpc_dictionary_create_reply(req);
+
+	if (r)
+		xpc_dictionary_set_bool(r, XPCD_KEY_OK, true);
+	return r;
+}
+
+/* reply_ok with @value (released) under @key. */
+static xpc_object_t reply_ok_with(xpc_object_t req, const char *key, xpc_object_t value)
+{
+	xpc_object_t r = reply_ok(req);
+
+	if (r && value)
+		xpc_dictionary_set_value(r, key, value);
+	if (value)
+		xpc_release(value);
+	return r;
+}
+
+/* reply_ok with the job's pid: what every operation on a job answers. */
+static xpc_object_t reply_pid(xpc_object_t req, const Job *job)
+{
+	xpc_object_t r = reply_ok(req);
+
+	if (r)
+		xpc_dictionary_set_int64(r, XPCD_KEY_PID, job->pid);
+	return r;
+}
+
+static xpc_object_t op_lookup(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
+{
+	const char *name = xpc_dictionary_get_string(req, XPCD_KEY_NAME);
+	JobService *s = NULL;
+	Job *job = name ? registry_find_service(&b->registry, name, &s) : NULL;
+	xpc_object_t ep;
+
+	(void)unused;
+	if (!job || job->unloading) /* an unloaded job still stopping vends nothing */
+		return ops_reply_error(req, "unknown name", ESRCH);
+	if (!policy_may_lookup(job, who))
+		return ops_reply_error(req, "denied", EPERM);
+	if (job->disabled)
+		return ops_reply_error(req, "disabled", ECANCELED);
+	if (job->failed) {
+		char text[256];
+		describe_failure(job, text, sizeof(text));
+		return ops_reply_error(req, text, EIO);
+	}
+	ep = _xpc_linux_endpoint_create_from_send_fd(s->send_fd);
+	if (!ep)
+		return ops_reply_error(req, "limit exceeded: descriptors (none left in the broker)", errno);
+	return reply_ok_with(req, XPCD_KEY_ENDPOINT, ep);
+}
+
+static xpc_object_t op_list(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
+{
+	xpc_object_t arr = xpc_array_create(NULL, 0);
+
+	(void)unused;
+	for (Job *j = registry_first(&b->registry); j; j = j->next) {
+		PolicySight see = policy_sight(j, who);
+		if (see == POLICY_SEE_NOTHING)
+			continue;
+		xpc_object_t d = describe_job(j, see, false);
+		xpc_array_append_value(arr, d);
+		xpc_release(d);
+	}
+	return reply_ok_with(req, XPCD_KEY_JOBS, arr);
+}
+
+static xpc_object_t op_print(Broker *b, const Caller *who, xpc_object_t req, Job *job)
+{
+	PolicySight see = policy_sight(job, who);
+
+	(void)b;
+	if (see == POLICY_SEE_NOTHING) /* as for a label no job has: its existence is not told */
+		return ops_reply_error(req, "no job with that label", ESRCH);
+	return reply_ok_with(req, XPCD_KEY_JOB, describe_job(job, see, true));
+}
+
+static xpc_object_t op_load(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
+{
+	const char *path = xpc_dictionary_get_string(req, XPCD_KEY_PATH);
+	char err[512];
+	Job *job = NULL;
+	xpc_object_t r;
+
+	(void)who;
+	(void)unused;
+	if (!path)
+		return ops_reply_error(req, "load: missing \"path\"", EINVAL);
+	if (plist_load_job(path, &job, err, sizeof(err)) < 0 || supervise_add(b, job, err, sizeof(err)) < 0)
+		return ops_reply_error(req, err, EINVAL);
+	r = reply_ok(req);
+	if (r)
+		xpc_dictionary_set_string(r, XPCD_KEY_LABEL, job->label);
+	return r;
+}
+
+static xpc_object_t op_unload(Broker *b, const Caller *who, xpc_object_t req, Job *job)
+{
+	(void)b;
+	(void)who;
+	supervise_remove(job);
+	return reply_pid(req, job);
+}
+
+/* enable and disable: a disabled job vends nothing and is not started. */
+static xpc_object_t set_disabled(Broker *b, xpc_object_t req, Job *job, bool disabled)
+{
+	job->disabled = disabled;
+	supervise_services_changed(b);
+	if (disabled)
+		channel_unwatch(job);
+	else if (!job->pid)
+		supervise_watch(job);
+	return reply_pid(req, job);
+}
+
+static xpc_object_t op_enable(Broker *b, const Caller *who, xpc_object_t req, Job *job)
+{
+	(void)who;
+	return set_disabled(b, req, job, false);
+}
+
+static xpc_object_t op_disable(Broker *b, const Caller *who, xpc_object_t req, Job *job)
+{
+	(void)who;
+	return set_disabled(b, req, job, true);
+}
+
+static xpc_object_t op_kickstart(Broker *b, const Caller *who, xpc_object_t req, Job *job)
+{
+	char text[256];
+
+	(void)b;
+	(void)who;
+	if (supervise_kickstart(job, xpc_dictionary_get_bool(req, XPCD_KEY_KILL)) < 0) {
+		if (job->disabled || !job->fail_step)
+			return ops_reply_error(req, "kickstart: the job is disabled or could not start", EIO);
+		describe_failure(job, text, sizeof(text));
+		return ops_reply_error(req, text, EIO);
+	}
+	return reply_pid(req, job);
+}
+
+static xpc_object_t op_kill(Broker *b, const Caller *who, xpc_object_t req, Job *job)
+{
+	int64_t sig = xpc_dictionary_get_int64(req, XPCD_KEY_SIGNAL);
+
+	(void)b;
+	(void)who;
+	if (sig <= 0 || sig >= NSIG)
+		return ops_reply_error(req, "kill: bad signal number", EINVAL);
+	if (!job->pid)
+		return ops_reply_error(req, "kill: the job is not running", ESRCH);
+	launch_signal(job, (int)sig);
+	return reply_pid(req, job);
+}
+
+static xpc_object_t op_reload(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
+{
+	JobdirsCounts c;
+	xpc_object_t r;
+
+	(void)who;
+	(void)unused;
+	jobdirs_reload(b, &c);
+	r = reply_ok(req);
+	if (r) {
+		xpc_dictionary_set_uint64(r, XPCD_KEY_LOADED, c.loaded);
+		xpc_dictionary_set_uint64(r, XPCD_KEY_UNLOADED, c.unloaded);
+		xpc_dictionary_set_uint64(r, XPCD_KEY_CHANGED, c.changed);
+		xpc_dictionary_set_uint64(r, XPCD_KEY_FAILED, c.failed);
+	}
+	return r;
+}
+
+static const OpsMethod ops_methods[] = {
+	{XPCD_OP_LOOKUP, op_lookup, OPS_ANYONE},
+	{XPCD_OP_LIST, op_list, OPS_ANYONE},
+	{XPCD_OP_PRINT, op_print, OPS_ANYONE_JOB},
+	{XPCD_OP_LOAD, op_load, OPS_OWNER},
+	{XPCD_OP_UNLOAD, op_unload, OPS_OWNER_JOB},
+	{XPCD_OP_ENABLE, op_enable, OPS_OWNER_JOB},
+	{XPCD_OP_DISABLE, op_disable, OPS_OWNER_JOB},
+	{XPCD_OP_KICKSTART, op_kickstart, OPS_OWNER_JOB},
+	{XPCD_OP_KILL, op_kill, OPS_OWNER_JOB},
+	{XPCD_OP_RELOAD, op_reload, OPS_OWNER},
+};
+
+static const OpsMethod *ops_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(ops_methods) / sizeof(ops_methods[0]); i++)
+		if (!strcmp(ops_methods[i].name, name))
+			return &ops_methods[i];
+	return NULL;
+}
+
+xpc_object_t ops_handle(Broker *b, const Caller *who, xpc_object_t req)
+{
+	const char *name = xpc_dictionary_get_string(req, XPCD_KEY_OP);
+	const OpsMethod *m;
+	const char *label;
+	Job *job;
+
+	if (!name)
+		return ops_reply_error(req, "missing \"" XPCD_KEY_OP "\"", EINVAL);
+	m = ops_find(name);
+	if (m && m->access == OPS_ANYONE)
+		return m->handler(b, who, req, NULL);
+	if ((!m || m->access != OPS_ANYONE_JOB) && !policy_is_owner(who))
+		return ops_reply_error(req, "denied", EPERM);
+	if (m && m->access == OPS_OWNER)
+		return m->handler(b, who, req, NULL);
+	label = xpc_dictionary_get_string(req, XPCD_KEY_LABEL);
+	job = label ? registry_find_label(&b->registry, label) : NULL;
+	if (!job)
+		return ops_reply_error(req, "no job with that label", ESRCH);
+	if (!m)
+		return ops_reply_error(req, "unknown operation", EOPNOTSUPP);
+	return m->handler(b, who, req, job);
+}

@@ -1,0 +1,499 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * spawn.c - making a job's process: fork and the set-up of the child.
+ *
+ * A job runs in its own process group (so a signal reaches its children
+ * too), with its listener receive sides R at descriptors 3, 4, ... and
+ * XPCD_LISTEN_PID / XPCD_LISTEN_FDS / XPCD_LISTEN_FDNAMES telling libxpc
+ * which is which (docs/services.md).  Everything the child needs is prepared
+ * before fork(): the ids and supplementary groups of UserName/GroupName,
+ * the environment, the log line prefix.  Between fork() and exec the child
+ * calls only async-signal-safe functions, since xpcd has threads (the
+ * dispatch runtime).
+ *
+ * Job set-up in the child follows launchd, in this order (docs/security.md,
+ * "The broker"): the R descriptors into place; then, for a UserName or
+ * GroupName job of a root broker, the job's identity (setgroups with the
+ * user's groups, setgid, setuid, and a check that they stuck: setuid(0)
+ * must fail); only then StandardInPath, StandardOutPath, StandardErrorPath
+ * (opened as the job's user, so it reaches only files that user may open)
+ * and WorkingDirectory.  A job never holds the broker's log itself: what it
+ * does not send to its own files goes through a pipe the broker reads.  The environment is
+ * built from nothing: PATH, HOME, USER, LOGNAME and SHELL of the job's user
+ * (password database), XPCD_SOCKET (this broker), XPC_TRACE and the
+ * sanitizers' *SAN_OPTIONS when xpcd has them, the job's
+ * EnvironmentVariables, and last the XPCD_LISTEN_* variables.  A failing
+ * step is written to the broker's log, naming the job, the step and the
+ * errno, and as { step, errno } on the report pipe (its write end is
+ * close-on-exec: end of file means the exec happened), and the child exits
+ * with status 126 (127: exec failed).  Steps carry systemd's exit codes
+ * (200/CHDIR, 203/EXEC, 217/USER, ...: spawn_step_name), so an operator
+ * reads them as in systemctl status.  Standard output and error that the
+ * job does not name go to the output pipe when the caller captures them
+ * (output.c labels each line), else to /dev/null.
+ *
+ * A leaf: when to start and how to stop are launch.c's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker/job.h"
+#include "broker/log.h"
+#include "broker/spawn.h"
+
+extern char **environ;
+
+#define LAUNCH_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define LAUNCH_MAX_GROUPS 256
+#define LAUNCH_SETUP_FAILED 126
+#define LAUNCH_EXEC_FAILED 127
+
+/* What the child writes on the report pipe when a step fails. */
+typedef struct SpawnReport {
+	int step;
+	int err;
+} SpawnReport;
+
+typedef struct Spawn {
+	char **envp;     /* owned: the array and every string in it */
+	char *pidvar;    /* points into envp: "XPCD_LISTEN_PID=" + room for digits */
+	int fds[64];
+	size_t n_fds;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[LAUNCH_MAX_GROUPS];
+	int n_groups;
+	bool set_ids;
+	int report_fd;  /* W of the report pipe (close-on-exec), -1: none */
+	int output_fd;  /* W of the output pipe: stdout/stderr unless named, -1: /dev/null */
+	char log_prefix[256]; /* "xpcd[PID] " : the child adds the time and the rest */
+} Spawn;
+
+/* ---- preparation, before fork ---------------------------------------------- */
+
+/* Variables of xpcd's own environment a job inherits: the library's trace
+ * switch and the sanitizers' options (tests run instrumented jobs). */
+static bool env_passed_through(const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	size_t n = eq ? (size_t)(eq - kv) : 0;
+
+	if (n == 9 && !strncmp(kv, "XPC_TRACE", 9))
+		return true;
+	return n > 11 && !strncmp(kv + n - 11, "SAN_OPTIONS", 11);
+}
+
+static int env_add(char **envp, size_t *k, size_t cap, char *s)
+{
+	if (!s)
+		return -1;
+	if (*k + 1 >= cap) {
+		free(s);
+		return -1;
+	}
+	envp[(*k)++] = s;
+	return 0;
+}
+
+static char *str_join(const char *a, const char *b)
+{
+	char *s = NULL;
+
+	return asprintf(&s, "%s%s", a, b) < 0 ? NULL : s;
+}
+
+/* HOME, USER, LOGNAME, SHELL of @uid's password entry (none if it has no
+ * entry). */
+static int env_add_user(char **envp, size_t *k, size_t cap, uid_t uid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return 0;
+	if (env_add(envp, k, cap, str_join("HOME=", pw.pw_dir)) < 0 ||
+	    env_add(envp, k, cap, str_join("USER=", pw.pw_name)) < 0 ||
+	    env_add(envp, k, cap, str_join("LOGNAME=", pw.pw_name)) < 0 ||
+	    env_add(envp, k, cap, str_join("SHELL=", pw.pw_shell && *pw.pw_shell ? pw.pw_shell : "/bin/sh")) < 0)
+		return -1;
+	return 0;
+}
+
+static void free_env(char **envp)
+{
+	for (size_t i = 0; envp && envp[i]; i++)
+		free(envp[i]);
+	free(envp);
+}
+
+static char *listen_names(const Job *job)
+{
+	size_t len = 32;
+	char *names;
+
+	for (size_t i = 0; i < job->n_services; i++)
+		len += strlen(job->services[i].name) + 1;
+	names = malloc(len);
+	if (!names)
+		return NULL;
+	strcpy(names, "XPCD_LISTEN_FDNAMES=");
+	for (size_t i = 0; i < job->n_services; i++) {
+		if (i)
+			strcat(names, ":");
+		strcat(names, job->services[i].name);
+	}
+	return names;
+}
+
+/* The job's environment, built from nothing (see the top).  Return: 0, or
+ * -1 out of memory. */
+static int build_env(const Job *job, const char *socket_path, Spawn *sp)
+{
+	size_t n = 16, k = 0, cap;
+	char *fds = NULL;
+
+	for (size_t i = 0; environ[i]; i++)
+		n++;
+	for (size_t i = 0; job->env && job->env[i]; i++)
+		n++;
+	cap = n;
+	sp->envp = calloc(cap, sizeof(char *));
+	if (!sp->envp)
+		return -1;
+	if (env_add(sp->envp, &k, cap, strdup(LAUNCH_PATH)) < 0 || env_add_user(sp->envp, &k, cap, sp->uid) < 0)
+		return -1;
+	if (socket_path && env_add(sp->envp, &k, cap, str_join("XPCD_SOCKET=", socket_path)) < 0)
+		return -1;
+	for (size_t i = 0; environ[i]; i++)
+		if (env_passed_through(environ[i]) && env_add(sp->envp, &k, cap, strdup(environ[i])) < 0)
+			return -1;
+	for (size_t i = 0; job->env && job->env[i]; i++)
+		if (strncmp(job->env[i], "XPCD_LISTEN_", 12) != 0 && env_add(sp->envp, &k, cap, strdup(job->env[i])) < 0)
+			return -1;
+	if (asprintf(&fds, "XPCD_LISTEN_FDS=%zu", job->n_services) < 0)
+		fds = NULL;
+	if (env_add(sp->envp, &k, cap, fds) < 0 || env_add(sp->envp, &k, cap, listen_names(job)) < 0 ||
+	    env_add(sp->envp, &k, cap, calloc(1, 40)) < 0)
+		return -1;
+	sp->pidvar = sp->envp[k - 1];
+	return 0;
+}
+
+/* The ids the job runs as: the broker's own, or UserName/GroupName's (root
+ * broker only) with the user's supplementary groups from the group
+ * database.  Return: 0, or -1 (logged) when a name does not resolve. */
+static int resolve_ids(const Job *job, Spawn *sp)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	sp->uid = geteuid();
+	sp->gid = getegid();
+	if (!job->user && !job->group)
+		return 0;
+	if (geteuid() != 0) {
+		log_line(LOG_ERR, "%s: UserName/GroupName ignored (xpcd is not root)", job->label);
+		return 0;
+	}
+	sp->uid = 0;
+	sp->gid = 0;
+	if (job->user) {
+		if (!(pw = getpwnam(job->user))) {
+			log_line(LOG_ERR, "%s: UserName %s: no such user", job->label, job->user);
+			return -1;
+		}
+		sp->uid = pw->pw_uid;
+		sp->gid = pw->pw_gid;
+		sp->n_groups = LAUNCH_MAX_GROUPS;
+		if (getgrouplist(job->user, pw->pw_gid, sp->groups, &sp->n_groups) < 0) {
+			log_line(LOG_ERR, "%s: UserName %s: more than %d groups", job->label, job->user, LAUNCH_MAX_GROUPS);
+			return -1;
+		}
+	}
+	if (job->group) {
+		if (!(gr = getgrnam(job->group))) {
+			log_line(LOG_ERR, "%s: GroupName %s: no such group", job->label, job->group);
+			return -1;
+		}
+		sp->gid = gr->gr_gid;
+		if (sp->n_groups == 0)
+			sp->groups[sp->n_groups++] = gr->gr_gid;
+	}
+	sp->set_ids = true;
+	return 0;
+}
+
+/* ---- in the child: async-signal-safe calls only ------------------------------ */
+
+static size_t put_str(char *dst, size_t at, size_t size, const char *s)
+{
+	while (s && *s && at + 1 < size)
+		dst[at++] = *s++;
+	dst[at] = 0;
+	return at;
+}
+
+static size_t put_num(char *dst, size_t at, size_t size, long v, int width)
+{
+	char tmp[24];
+	int n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0 || n < width);
+	while (n && at + 1 < size)
+		dst[at++] = tmp[--n];
+	dst[at] = 0;
+	return at;
+}
+
+/*
+ * A failed set-up step, as a broker log line on @log (a copy of xpcd's
+ * stderr; -1: none) and as { @code, @err } on the report pipe, then the
+ * child exits with 126 (127 for exec).
+ */
+static void __attribute__((noreturn)) child_fail(const Spawn *sp, int log, const Job *job, SpawnStep code,
+						 const char *step, const char *what, int err)
+{
+	SpawnReport report = {.step = (int)code, .err = err};
+	char line[1024];
+	struct timespec ts;
+	size_t at;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	at = put_str(line, 0, sizeof(line), sp->log_prefix);
+	at = put_num(line, at, sizeof(line), (ts.tv_sec / 3600) % 24, 2);
+	at = put_str(line, at, sizeof(line), ":");
+	at = put_num(line, at, sizeof(line), (ts.tv_sec / 60) % 60, 2);
+	at = put_str(line, at, sizeof(line), ":");
+	at = put_num(line, at, sizeof(line), ts.tv_sec % 60, 2);
+	at = put_str(line, at, sizeof(line), ".");
+	at = put_num(line, at, sizeof(line), ts.tv_nsec / 1000000, 3);
+	at = put_str(line, at, sizeof(line), " ");
+	at = put_str(line, at, sizeof(line), job->label);
+	at = put_str(line, at, sizeof(line), ": job set-up failed: ");
+	at = put_str(line, at, sizeof(line), step);
+	if (what) {
+		at = put_str(line, at, sizeof(line), " ");
+		at = put_str(line, at, sizeof(line), what);
+	}
+	at = put_str(line, at, sizeof(line), ": ");
+	at = put_str(line, at, sizeof(line), strerrordesc_np(err) ? strerrordesc_np(err) : "unknown error");
+	at = put_str(line, at, sizeof(line), " (errno ");
+	at = put_num(line, at, sizeof(line), err, 1);
+	at = put_str(line, at, sizeof(line), ")\n");
+	if (log >= 0)
+		(void)!write(log, line, at);
+	if (sp->report_fd >= 0)
+		(void)!write(sp->report_fd, &report, sizeof(report)); /* read at exit at the latest */
+	_exit(code == SPAWN_EXEC ? LAUNCH_EXEC_FAILED : LAUNCH_SETUP_FAILED);
+}
+
+/* Out of descriptors (xpcd at its RLIMIT_NOFILE), the open can still
+ * reuse @target's own slot. */
+static int open_std(const char *path, int flags, int target)
+{
+	int fd = open(path, flags | O_CLOEXEC, 0644);
+
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+		close(target);
+		fd = open(path, flags | O_CLOEXEC, 0644);
+	}
+	if (fd < 0)
+		return -1;
+	if (fd == target)
+		return fcntl(fd, F_SETFD, 0) < 0 ? -1 : 0;
+	if (dup2(fd, target) < 0) {
+		int err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The job's identity, for good: groups, gid, uid, and proof that root
+ * cannot be regained. */
+static void child_set_ids(const Spawn *sp, int log, const Job *job)
+{
+	if (setgroups((size_t)sp->n_groups, sp->groups) < 0)
+		child_fail(sp, log, job, SPAWN_GROUP, "setgroups", job->user, errno);
+	if (setresgid(sp->gid, sp->gid, sp->gid) < 0)
+		child_fail(sp, log, job, SPAWN_GROUP, "setgid", job->group ? job->group : job->user, errno);
+	if (setresuid(sp->uid, sp->uid, sp->uid) < 0)
+		child_fail(sp, log, job, SPAWN_USER, "setuid", job->user, errno);
+	if (getuid() != sp->uid || geteuid() != sp->uid || getgid() != sp->gid || getegid() != sp->gid ||
+	    (sp->uid != 0 && setuid(0) == 0))
+		child_fail(sp, log, job, SPAWN_USER, "check of the ids", job->user, EPERM);
+}
+
+/* Standard output or error @target onto the output pipe. */
+static int pipe_std(const Spawn *sp, int target)
+{
+	return dup2(sp->output_fd, target) < 0 ? -1 : 0;
+}
+
+static void child_open_stdio(const Spawn *sp, int log, const Job *job)
+{
+	const char *in = job->stdin_path ? job->stdin_path : "/dev/null";
+	const char *out = job->stdout_path ? job->stdout_path : "/dev/null";
+	const char *err = job->stderr_path ? job->stderr_path : "/dev/null";
+
+	if (sp->output_fd >= 0 && !job->stdout_path && pipe_std(sp, 1) < 0)
+		child_fail(sp, log, job, SPAWN_STDOUT, "output pipe", NULL, errno);
+	if (sp->output_fd >= 0 && !job->stderr_path && pipe_std(sp, 2) < 0)
+		child_fail(sp, log, job, SPAWN_STDERR, "output pipe", NULL, errno);
+	if (open_std(in, O_RDONLY, 0) < 0)
+		child_fail(sp, log, job, SPAWN_STDIN, "StandardInPath", in, errno);
+	if ((sp->output_fd < 0 || job->stdout_path) && open_std(out, O_WRONLY | O_CREAT | O_APPEND, 1) < 0)
+		child_fail(sp, log, job, SPAWN_STDOUT, "StandardOutPath", out, errno);
+	if ((sp->output_fd < 0 || job->stderr_path) && open_std(err, O_WRONLY | O_CREAT | O_APPEND, 2) < 0)
+		child_fail(sp, log, job, SPAWN_STDERR, "StandardErrorPath", err, errno);
+}
+
+/* @fd moved to at least @min (close-on-exec); -1 stays -1. */
+static int move_high(int fd, int min)
+{
+	int high;
+
+	if (fd < 0 || fd >= min)
+		return fd;
+	high = fcntl(fd, F_DUPFD_CLOEXEC, min);
+	return high < 0 ? fd : high;
+}
+
+static void child_exec(const Job *job, Spawn *sp)
+{
+	int high[64], log;
+	const char *prog = job->program ? job->program : job->argv[0];
+	char *fallback_argv[2] = {(char *)prog, NULL};
+	sigset_t none;
+
+	/* xpcd blocks and ignores signals it takes through sources; a job starts
+	 * with the defaults */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	setpgid(0, 0);
+	memcpy(sp->pidvar, "XPCD_LISTEN_PID=", 16);
+	put_num(sp->pidvar, 16, 40, (long)getpid(), 1);
+	/* the broker's log, for set-up failures only, and the pipes: above
+	 * where the R descriptors go, close-on-exec */
+	log = fcntl(2, F_DUPFD_CLOEXEC, (int)(3 + sp->n_fds));
+	sp->report_fd = move_high(sp->report_fd, (int)(3 + sp->n_fds));
+	sp->output_fd = move_high(sp->output_fd, (int)(3 + sp->n_fds));
+	/* move the R descriptors that sit where they must go out of the way,
+	 * then to 3, 4, ... (dup2 clears close-on-exec on the copies, which is
+	 * what the job inherits).  Only those: a fixed high target (it was
+	 * 100) fails under a lower RLIMIT_NOFILE, and every copy costs a
+	 * descriptor xpcd may not have. */
+	for (size_t i = 0; i < sp->n_fds; i++)
+		high[i] = sp->fds[i] >= (int)(3 + sp->n_fds) ? sp->fds[i]
+							     : fcntl(sp->fds[i], F_DUPFD_CLOEXEC, (int)(3 + sp->n_fds));
+	for (size_t i = 0; i < sp->n_fds; i++)
+		if (high[i] < 0 || dup2(high[i], (int)(3 + i)) < 0)
+			child_fail(sp, log, job, SPAWN_FDS, "listener descriptors", NULL, errno);
+	if (sp->set_ids)
+		child_set_ids(sp, log, job);
+	child_open_stdio(sp, log, job);
+	if (job->workdir && chdir(job->workdir) < 0)
+		child_fail(sp, log, job, SPAWN_CHDIR, "WorkingDirectory", job->workdir, errno);
+	execvpe(prog, job->argv ? job->argv : fallback_argv, sp->envp);
+	child_fail(sp, log, job, SPAWN_EXEC, "exec", prog, errno);
+}
+
+/* The parent's side of a failure before fork. */
+static int spawn_fail(SpawnResult *ret, SpawnStep step, int err)
+{
+	ret->failure = (SpawnFailure){.step = (int)step, .err = err};
+	return -1;
+}
+
+/* The report pipe and, when @capture, the output pipe: R to @ret, W into
+ * @sp.  Return: 0 or -1 (errno). */
+static int open_pipes(Spawn *sp, bool capture, SpawnResult *ret)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	ret->report_fd = p[0];
+	sp->report_fd = p[1];
+	if (!capture)
+		return 0;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	ret->output_fd = p[0];
+	sp->output_fd = p[1];
+	return fcntl(sp->output_fd, F_SETFL, 0); /* the job's end blocks */
+}
+
+static void close_pipes(Spawn *sp, SpawnResult *ret, bool parent_too)
+{
+	if (sp->report_fd >= 0)
+		close(sp->report_fd);
+	if (sp->output_fd >= 0)
+		close(sp->output_fd);
+	if (parent_too && ret->report_fd >= 0)
+		close(ret->report_fd);
+	if (parent_too && ret->output_fd >= 0)
+		close(ret->output_fd);
+	if (parent_too)
+		ret->report_fd = ret->output_fd = -1;
+}
+
+int spawn_job(const Job *job, const char *socket_path, bool capture, SpawnResult *ret)
+{
+	Spawn sp = {.report_fd = -1, .output_fd = -1};
+	pid_t pid;
+
+	*ret = (SpawnResult){.pid = 0, .report_fd = -1, .output_fd = -1};
+	if (resolve_ids(job, &sp) < 0)
+		return spawn_fail(ret, job->group && !job->user ? SPAWN_GROUP : SPAWN_USER, 0);
+	sp.n_fds = job->n_services < 64 ? job->n_services : 64;
+	for (size_t i = 0; i < sp.n_fds; i++)
+		sp.fds[i] = job->services[i].recv_fd;
+	log_format_prefix(LOG_ERR, sp.log_prefix, sizeof(sp.log_prefix));
+	if (build_env(job, socket_path, &sp) < 0 || open_pipes(&sp, capture, ret) < 0) {
+		int err = errno;
+		log_line(LOG_ERR, "%s: cannot launch: %s", job->label, strerror(err));
+		free_env(sp.envp);
+		close_pipes(&sp, ret, true);
+		return spawn_fail(ret, SPAWN_MEMORY, err);
+	}
+	pid = fork();
+	if (pid == 0)
+		child_exec(job, &sp);
+	free_env(sp.envp);
+	close_pipes(&sp, ret, pid < 0);
+	if (pid < 0) {
+		int err = errno;
+		log_line(LOG_ERR, "%s: fork failed: %s", job->label, strerror(err));
+		return spawn_fail(ret, SPAWN_MEMORY, err);
+	}
+	setpgid(pid, pid); /* also here, so a signal right away reaches the group */
+	ret->pid = pid;
+	return 0;
+}
+
+int spawn_read_report(int fd, SpawnFailure *ret)
+{
+	SpawnReport r;
+	ssize_t n = read(fd, &r, sizeof(r));
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? -EAGAIN : 0;
+	if (n != (ssize_t)sizeof(r))
+		return 0; /* EOF: the exec happened (or the child died before a step failed) */
+	*ret = (SpawnFailure){.step = r.step, .err = r.err};
+	return 1;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * step.c - the names of the steps of a job's start (step.h): systemd's
+ * exit codes and names (200/CHDIR, 203/EXEC, 217/USER, ...), so an
+ * operator reads a failure as in `systemctl status`.  A leaf.
+ */
+#include "broker/step.h"
+
+const char *step_name(int step)
+{
+	switch (step) {
+	case SPAWN_CHDIR: return "200/CHDIR";
+	case SPAWN_FDS: return "202/FDS";
+	case SPAWN_EXEC: return "203/EXEC";
+	case SPAWN_MEMORY: return "204/MEMORY";
+	case SPAWN_LIMITS: return "205/LIMITS";
+	case SPAWN_STDIN: return "208/STDIN";
+	case SPAWN_STDOUT: return "209/STDOUT";
+	case SPAWN_GROUP: return "216/GROUP";
+	case SPAWN_USER: return "217/USER";
+	case SPAWN_STDERR: return "222/STDERR";
+	default: return "0/NONE";
+	}
+}

@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * receive.c - the read path of peers (c->rx; listeners read check-ins:
+ * checkin.c).
+ *
+ * Whoever reads the link holds rx.lock: the read source's handler
+ * (receive_ready_rxlocked, on the handler queue) or a sync caller
+ * (sync.c).  Each frame is handled in order: MESSAGE frames go to the event
+ * handler, REPLY frames to their Pending entry (pending.c), a BATCH is
+ * taken apart, the HELLO marks the link checked in.  The first frame with
+ * credentials names the peer (peer.c); a peer under a requirement is
+ * checked before anything of it is handled (requirement.c).
+ *
+ * Nothing here changes the connection's state: a frame that ends the link
+ * (a violation, the peer's end, no memory) makes the read loop stop and
+ * return its ConnError, with the detail in rx.why; the caller, in
+ * connection.c, fails the connection while it still holds rx.lock.
+ *
+ * Back pressure: every message queued for the handler charges its size to
+ * rx.unread (deliver.c); above CONN_MAX_UNREAD the read source is
+ * suspended, so the peer fills the socket buffer and then gets EAGAIN;
+ * deliver.c resumes it when the handler has worked the backlog down to
+ * half.
+ */
+#include "connection/internal.h"
+#include "dispatch/dqueue.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/*
+ * What a link's received out-of-line bodies are charged to: a peer's own
+ * account (CONN_MAX_RX_HELD) under the process's; a listener's R takes no
+ * body at all (an account of limit 0: refused before a byte is allocated).
+ */
+static Charge receive_listener_no_body = CHARGE_ROOT(0);
+
+static Charge *receive_account(xpc_connection_t c)
+{
+	if (c->kind == CONN_LISTENER)
+		return &receive_listener_no_body;
+	if (!c->rx.charge)
+		c->rx.charge = charge_new(transport_rx_account(), CONN_MAX_RX_HELD);
+	return c->rx.charge;
+}
+
+int receive_setup_locked(xpc_connection_t c)
+{
+	TransportFrame *f;
+
+	if (c->rx.frame)
+		return 0;
+	f = malloc(sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->keep_view = true; /* the peer's stage stays mapped */
+	f->view.map = NULL;
+	f->charge = receive_account(c);
+	if (!f->charge) {
+		free(f);
+		return -ENOMEM;
+	}
+	c->rx.frame = f;
+	return 0;
+}
+
+void receive_dispose(xpc_connection_t c)
+{
+	charge_unref(c->rx.charge);
+	if (c->rx.frame)
+		transport_frame_drop_view(c->rx.frame);
+	free(c->rx.frame);
+	pthread_mutex_destroy(&c->rx.lock);
+}
+
+/* Reports @e with @detail (copied into rx.why, may be NULL). */
+static ConnError receive_fail(xpc_connection_t c, ConnError e, const char *detail)
+{
+	snprintf(c->rx.why, sizeof(c->rx.why), "%s", detail ? detail : "");
+	return e;
+}
+
+/* A frame the transport refused: a limit of the peer's, or a violation. */
+static ConnError receive_refused(xpc_connection_t c, int te)
+{
+	return receive_fail(c, transport_error_is_limit(te) ? CONN_E_RECEIVE_LIMIT : CONN_E_PROTOCOL,
+			    transport_strerror(te));
+}
+
+/* A reply: to its Pending entry, which must exist. */
+static ConnError receive_reply(xpc_connection_t c, const FrameHeader *h, xpc_object_t dict)
+{
+	Pending *p;
+
+	conn_lock(c);
+	p = pending_take_locked(c, h->reply_to);
+	conn_unlock(c);
+	if (!p) {
+		xpc_release(dict);
+		return receive_fail(c, CONN_E_PROTOCOL, "reply to an unknown request");
+	}
+	dictionary_set_message_context(dict, c, h->id, false);
+	pending_answer(p, dict);
+	return CONN_OK;
+}
+
+/* A message for the event handler (@n_fds came with it).  *ret_go: false
+ * when reading must pause (back pressure). */
+static void receive_deliver(xpc_connection_t c, const FrameHeader *h, xpc_object_t dict, size_t n_fds,
+			    bool inline_ok, bool *ret_go)
+{
+	dictionary_set_message_context(dict, c, h->id, h->flags & FRAME_F_WANTS_REPLY);
+	if (inline_ok && atomic_load(&c->async_pending) == 0) {
+		/* On c->queue with nothing queued before it: call it now. */
+		c->rx.answered = h->flags & FRAME_F_WANTS_REPLY;
+		deliver_now(c, dict, false);
+		xpc_release(dict);
+		return;
+	}
+	/* descriptors held for the handler count too (CONN_UNREAD_FD_COST) */
+	size_t bytes = h->body_len + 64 + n_fds * CONN_UNREAD_FD_COST;
+	conn_lock(c);
+	deliver_event(c, dict, bytes, false);
+	if (c->rx.unread > CONN_MAX_UNREAD && c->rsrc && !c->rx.paused) {
+		c->rx.paused = true;
+		dispatch_suspend(c->rsrc);
+	}
+	if (c->rx.paused)
+		*ret_go = false;
+	conn_unlock(c);
+}
+
+/*
+ * receive_message() - decode and deliver one MESSAGE or REPLY.
+ * @h, @body: the frame (body: h->body_len bytes)
+ * @f:        the packet it came in for its descriptors and out-of-line
+ *            buffer, or NULL (a frame inside a batch has neither)
+ * *ret_go:   cleared when reading must pause (back pressure)
+ * Return: CONN_OK, or the failure that ends the link.
+ */
+static ConnError receive_message(xpc_connection_t c, const FrameHeader *h, const uint8_t *body, TransportFrame *f,
+				 bool inline_ok, bool *ret_go)
+{
+	xpc_object_t dict = NULL;
+	int r;
+
+	if (f && f->ool)
+		r = wire_decode_message_in(f->ool, f->fds, f->n_fds, &dict);
+	else
+		r = wire_decode_message(body, h->body_len, f ? f->fds : NULL, f ? f->n_fds : 0, &dict);
+	if (r == -ENOMEM) /* ours, not the peer's fault */
+		return receive_fail(c, CONN_E_NO_MEMORY, NULL);
+	if (r != 0) {
+		char why[160];
+		snprintf(why, sizeof(why), "bad encoding: %s", wire_strerror(r));
+		return receive_fail(c, CONN_E_PROTOCOL, why);
+	}
+	if (trace_enabled())
+		trace_frame("recv", h, dict, NULL);
+	if (h->kind == FRAME_REPLY)
+		return receive_reply(c, h, dict);
+	receive_deliver(c, h, dict, f ? f->n_fds : 0, inline_ok, ret_go);
+	return CONN_OK;
+}
+
+/* Every frame of a BATCH in order; all of them are delivered even when
+ * reading must pause (they are read already). */
+static ConnError receive_batch(xpc_connection_t c, const TransportFrame *f, bool inline_ok, bool *ret_go)
+{
+	const uint8_t *p = f->body;
+	size_t left = f->hdr.body_len;
+
+	while (left > 0) {
+		FrameHeader h;
+		size_t n;
+		int te = frame_next_in_batch(p, left, &h, &n);
+		if (te != 0)
+			return receive_refused(c, te);
+		ConnError e = receive_message(c, &h, p + FRAME_HEADER_SIZE, NULL, inline_ok, ret_go);
+		if (e != CONN_OK)
+			return e;
+		p += n;
+		left -= n;
+	}
+	return CONN_OK;
+}
+
+/* A peer under a requirement is checked at its first frame (locked); once
+ * admitted, what the out-queue held for it leaves (the write source, if
+ * the socket is full, is armed by the caller: tx.progress). */
+static ConnError receive_admit(xpc_connection_t c)
+{
+	SendProgress progress;
+	ConnError e;
+
+	conn_lock(c);
+	e = c->state == CONN_INVALID ? CONN_E_CANCELLED
+				     : conn_requirement_check_locked(c, c->rx.why, sizeof(c->rx.why));
+	if (e == CONN_OK) {
+		e = send_flush_locked(c, &progress);
+		c->tx.flush_wanted = progress == SEND_BLOCKED;
+	}
+	conn_unlock(c);
+	return e;
+}
+
+static ConnError receive_frame(xpc_connection_t c, int fd, TransportFrame *f, bool inline_ok, bool *ret_go)
+{
+	if (peer_record(c, f))
+		transport_stop_creds(fd); /* the kernel stops attaching them */
+	if (c->requirement && !atomic_load(&c->requirement_met)) {
+		ConnError e = receive_admit(c);
+		if (e != CONN_OK)
+			return e; /* nothing of a peer that fails it is handled */
+	}
+	switch (f->hdr.kind) {
+	case FRAME_HELLO:
+		conn_lock(c);
+		conn_set(c, CONN_F_GOT_HELLO, true);
+		conn_unlock(c);
+		if (trace_enabled())
+			trace_frame("recv", &f->hdr, NULL, NULL);
+		return CONN_OK;
+	case FRAME_BATCH:
+		return receive_batch(c, f, inline_ok, ret_go);
+	case FRAME_MESSAGE:
+	case FRAME_REPLY:
+		return receive_message(c, &f->hdr, f->body, f, inline_ok, ret_go);
+	default:
+		return receive_fail(c, CONN_E_PROTOCOL, "unexpected check-in on a peer link");
+	}
+}
+
+/* Reads and handles one frame from @fd (rx.lock held); @wait: block until
+ * one comes.  *ret_got: what was read (RECEIVE_GOT: reading may go on). */
+static ConnError receive_read(xpc_connection_t c, int fd, bool inline_ok, bool wait, ReceiveGot *ret_got)
+{
+	int r = wait ? transport_recv_wait(fd, c->rx.frame) : transport_recv(fd, c->rx.frame);
+	ConnError e;
+	bool go = true;
+
+	*ret_got = RECEIVE_NONE;
+	c->rx.why[0] = '\0';
+	if (r == -EAGAIN)
+		return CONN_OK;
+	if (r != 0) {
+		transport_frame_clear(c->rx.frame);
+		if (r == TRANSPORT_E_EOF || r == -ECONNRESET)
+			return receive_fail(c, CONN_E_PEER_EXITED, NULL);
+		if (r < 0)
+			return receive_fail(c, CONN_E_LINK_ERROR, NULL);
+		return receive_refused(c, r);
+	}
+	e = receive_frame(c, fd, c->rx.frame, inline_ok, &go);
+	transport_frame_clear(c->rx.frame);
+	*ret_got = go ? RECEIVE_GOT : RECEIVE_PAUSED;
+	return e;
+}
+
+int receive_link_fd(xpc_connection_t c, dispatch_source_t src)
+{
+	int fd;
+
+	conn_lock(c);
+	fd = c->fd;
+	if (fd < 0 || c->state != CONN_ACTIVE || !c->rsrc || c->rsrc != src)
+		fd = -1;
+	conn_unlock(c);
+	return fd;
+}
+
+ConnError receive_one_rxlocked(xpc_connection_t c, int fd, ReceiveGot *ret_got)
+{
+	return receive_read(c, fd, false, true, ret_got);
+}
+
+/*
+ * After answering a request, a peer in a request/reply exchange usually
+ * sends the next one within tens of microseconds.  Waiting for it here, in
+ * a blocking recvmsg on the socket itself, saves the manager-thread ->
+ * worker hand-off that a re-armed source would cost, and the ppoll that a
+ * finer timed wait would need (one system call per round trip).  The wait
+ * ends with the next frame, when the link is shut down (cancel), or after
+ * SO_RCVTIMEO (CONN_LINGER_US, set when the link starts), which the kernel
+ * rounds up to the next clock tick: 1-4 ms at HZ=250.  A timeout that came
+ * early (the tick was near) is followed by one ppoll of CONN_LINGER_US.
+ * No wait is begun when other work waits behind this thread (on the handler
+ * queue, on a queue it targets, or for a worker), when a sync caller wants
+ * the link, when the connection is suspended or reading is paused, nor more
+ * than RECEIVE_LINGER_MAX times in a row; while it waits, the worker does
+ * not count against the pool's limit (dpool_block_begin), so new work gets
+ * another one.  A connection whose queue targets anything but a global
+ * queue (the main queue, a serial queue other connections may share: xpcd's
+ * links) waits with ppoll for CONN_LINGER_US only, so that work queued
+ * behind it meanwhile waits 100 us at most, not a tick.
+ */
+#define RECEIVE_LINGER_MAX 32
+
+static bool receive_poll(int fd)
+{
+	struct pollfd pfd = {fd, POLLIN, 0};
+	struct timespec ts = {0, CONN_LINGER_US * 1000};
+
+	return ppoll(&pfd, 1, &ts, NULL) == 1;
+}
+
+static bool receive_may_linger(xpc_connection_t c, int fd, bool *ret_timed)
+{
+	conn_lock(c);
+	bool ok = !c->rx.paused && c->suspend_count == 0 && c->sync.active == 0;
+	if (ok && c->rx.timeout_lazy && c->fd == fd) {
+		c->rx.timeout_lazy = false;
+		c->rx.timeout = transport_set_recv_timeout(fd, CONN_LINGER_US) == 0;
+	}
+	*ret_timed = c->rx.timeout;
+	conn_unlock(c);
+	*ret_timed = *ret_timed && dqueue_targets_root(c->queue);
+	return ok && !dqueue_others_waiting(c->queue);
+}
+
+/* Waits for the next frame and handles it. */
+static ConnError receive_linger(xpc_connection_t c, int fd, bool timed, ReceiveGot *ret_got)
+{
+	ConnError e = CONN_OK;
+
+	*ret_got = RECEIVE_NONE;
+	if (timed) {
+		dpool_block_begin();
+		e = receive_read(c, fd, true, true, ret_got);
+		dpool_block_end();
+	}
+	if (e == CONN_OK && *ret_got == RECEIVE_NONE && receive_poll(fd))
+		e = receive_read(c, fd, true, false, ret_got);
+	return e;
+}
+
+/* A handler that suspended its connection is not called again before the
+ * resume (the source waits for it). */
+static bool receive_stopped(xpc_connection_t c)
+{
+	conn_lock(c);
+	bool stop = c->rx.paused || c->suspend_count > 0;
+	conn_unlock(c);
+	return stop;
+}
+
+ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src)
+{
+	ReceiveGot got = RECEIVE_GOT;
+	ConnError e = CONN_OK;
+	bool answered = false;
+	int lingered = 0;
+
+	for (int i = 0; i < 64 && got == RECEIVE_GOT && e == CONN_OK; i++) {
+		int fd = receive_link_fd(c, src);
+		bool timed;
+		if (fd < 0)
+			break;
+		if (answered) {
+			/* just answered a request: the next one is usually on its way */
+			if (lingered++ >= RECEIVE_LINGER_MAX || !receive_may_linger(c, fd, &timed))
+				break;
+			c->rx.answered = false;
+			e = receive_linger(c, fd, timed, &got);
+		} else {
+			if (receive_stopped(c))
+				break;
+			c->rx.answered = false;
+			e = receive_read(c, fd, true, false, &got);
+		}
+		answered = c->rx.answered;
+	}
+	c->rx.answered = false;
+	return e;
+}

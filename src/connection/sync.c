@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sync.c - xpc_connection_send_message_with_reply_sync()'s callers (c->sync).
+ *
+ * The thread waiting for a reply reads the link itself (no thread hand-off
+ * on the reply path), blocking in recvmsg (closing the link shuts the
+ * socket down, which ends the wait); messages read meanwhile are queued
+ * for the handler as usual.  So the read source must not run meanwhile:
+ * the first sync caller suspends it and it stays suspended ("lazily")
+ * across back-to-back calls.  Resuming a source costs a worker wake-up, so
+ * it is resumed only when no sync call has been in flight for a while
+ * (SYNC_LAZY_RESUME_NS), or at once when the link goes away.  The timer
+ * for that is the connection's own manager timer, so that closing the link
+ * stops it (sync_lazy_stop_locked): a cancelled connection costs no
+ * manager and worker wake-up a millisecond later.
+ *
+ * A sync caller's Pending entry lives on its stack; answers reach it
+ * through its condition variable when another thread read the reply.
+ */
+#include "connection/internal.h"
+#include "dispatch/dqueue.h"
+
+#include <poll.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SYNC_LAZY_RESUME_NS 1000000
+
+static uint64_t sync_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void sync_lazy_resume(void *ctx);
+
+/* Manager thread: the work goes to ioq (no allocation: the item is the
+ * connection's; it is not queued twice, since the timer is armed again
+ * only by sync_lazy_resume or after it ran). */
+static void sync_lazy_fire(ManagerTimer *t, uint64_t count)
+{
+	xpc_connection_t c = (xpc_connection_t)((char *)t - offsetof(struct _xpc_connection_s, sync.timer));
+
+	(void)count;
+	dqueue_push_embedded(c->ioq, &c->sync.item, sync_lazy_resume, c);
+}
+
+/* Under the lock, timer_armed set: the timer holds a reference on @c. */
+static void sync_lazy_arm_locked(xpc_connection_t c, uint64_t delay_ns)
+{
+	xpc_retain(c);
+	c->sync.timer.fire = sync_lazy_fire;
+	/* with leeway: the lazy timers of connections made one after the
+	 * other share one arming of the manager's timerfd */
+	manager_timer_arm(&c->sync.timer, sync_now_ns() + delay_ns, 0, SYNC_LAZY_RESUME_NS / 2);
+}
+
+/* Under the lock, with another reference on @c held (the link's source or
+ * the activation's): a timer not yet fired is stopped and its reference
+ * dropped; one under way runs and finds nothing to do. */
+void sync_lazy_stop_locked(xpc_connection_t c)
+{
+	if (c->sync.timer_armed && manager_timer_disarm(&c->sync.timer)) {
+		c->sync.timer_armed = false;
+		xpc_release(c);
+	}
+}
+
+/*
+ * A client's link (named or from an endpoint) starts the same way: most
+ * clients send a request first and wait for its reply, which the waiting
+ * thread reads itself (HELLO included), so resuming the source at once
+ * would only wake a worker for nothing.  It is held like after a sync call:
+ * resumed by the first asynchronous send (sync_after_send_locked), when
+ * the link closes, or SYNC_LAZY_RESUME_NS after activation, for a client
+ * that sends nothing and must still learn of messages and of the peer's end.
+ */
+void sync_hold_first_read_locked(xpc_connection_t c, dispatch_source_t s)
+{
+	if (c->sync.src) {
+		/* an old link's, still held by a sync caller that has not yet
+		 * returned from its end (a reconnect under it): that caller
+		 * releases it, this one starts as usual */
+		dispatch_resume(s);
+		return;
+	}
+	dispatch_retain(s); /* its creation's suspension is the sync one */
+	c->sync.src = s;
+	sync_release_locked(c, false); /* arms the lazy resume, as a sync call's end */
+}
+
+void sync_release_locked(xpc_connection_t c, bool force_idle)
+{
+	dispatch_source_t s = c->sync.src;
+
+	if (!s || c->sync.active > 0)
+		return;
+	if (!force_idle && c->rsrc == s) {
+		/* still the live link: resume once no sync call came for a while */
+		c->sync.last_ns = sync_now_ns();
+		if (c->sync.timer_armed)
+			return;
+		c->sync.timer_armed = true;
+		sync_lazy_arm_locked(c, SYNC_LAZY_RESUME_NS);
+		return;
+	}
+	c->sync.src = NULL;
+	dispatch_resume(s);
+	dispatch_release(s);
+}
+
+static void sync_lazy_resume(void *ctx)
+{
+	xpc_connection_t c = ctx;
+	uint64_t idle;
+
+	conn_lock(c);
+	c->sync.timer_armed = false;
+	idle = sync_now_ns() - c->sync.last_ns;
+	if (c->sync.src && c->sync.active == 0 && (idle >= SYNC_LAZY_RESUME_NS || c->rsrc != c->sync.src)) {
+		sync_release_locked(c, true);
+	} else if (c->sync.src) {
+		/* calls still coming: look again when this one has been idle long enough */
+		c->sync.timer_armed = true;
+		sync_lazy_arm_locked(c, idle < SYNC_LAZY_RESUME_NS ? SYNC_LAZY_RESUME_NS - idle : SYNC_LAZY_RESUME_NS);
+	}
+	conn_unlock(c);
+	xpc_release(c);
+}
+
+/* An answer to an asynchronous send is read by the source: no sync caller
+ * holds it any more (sync_hold_first_read_locked). */
+void sync_after_send_locked(xpc_connection_t c, bool sync_caller)
+{
+	if (!sync_caller && c->sync.src && c->sync.active == 0) {
+		sync_lazy_stop_locked(c);
+		sync_release_locked(c, true);
+	}
+}
+
+/*
+ * The read source a sync caller takes over (locked): the live link's, held
+ * suspended while sync callers read it; NULL while there is no link yet (a
+ * named connection still looking its name up) or any more.
+ */
+dispatch_source_t sync_take_locked(xpc_connection_t c)
+{
+	dispatch_source_t src = c->rsrc;
+
+	if (!src || c->state != CONN_ACTIVE)
+		return NULL;
+	if (c->sync.src != src) {
+		sync_release_locked(c, true); /* an old link's */
+		/* unless another caller still reads that old link: it
+		 * releases it; this one reads without holding src (the
+		 * source's handler yields to a reader holding rx.lock) */
+		if (!c->sync.src) {
+			dispatch_retain(src);
+			dispatch_suspend(src);
+			c->sync.src = src;
+		}
+	}
+	c->sync.active++;
+	return src;
+}
+
+void sync_done(xpc_connection_t c)
+{
+	conn_lock(c);
+	c->sync.active--;
+	sync_release_locked(c, false);
+	conn_unlock(c);
+}
+
+/*
+ * A sync call made before the link is up (a named connection's lookup and
+ * check-in run on other threads) waits for the link, then reads it itself
+ * like any sync caller: its reply never waits for the handler queue, which
+ * may target a queue the caller is blocking (the main queue, from main()).
+ * pending_wake_sync_locked() wakes it when a link comes up; an answer (the
+ * lookup failed: INVALID) ends the wait too.  Return: the source taken, or
+ * NULL when @p was answered first.
+ */
+dispatch_source_t sync_wait_link(xpc_connection_t c, Pending *p)
+{
+	for (;;) {
+		conn_lock(c);
+		dispatch_source_t src = atomic_load(&p->done) ? NULL : sync_take_locked(c);
+		conn_unlock(c);
+		if (src)
+			return src;
+		pthread_mutex_lock(&p->mu);
+		while (!atomic_load(&p->done) && !p->wake)
+			pthread_cond_wait(&p->cv, &p->mu);
+		p->wake = false;
+		pthread_mutex_unlock(&p->mu);
+		if (atomic_load(&p->done))
+			return NULL;
+	}
+}
+
+ConnError sync_read_rxlocked(xpc_connection_t c, dispatch_source_t src, Pending *p)
+{
+	while (!atomic_load(&p->done)) {
+		ReceiveGot got;
+		int fd = receive_link_fd(c, src);
+		if (fd < 0)
+			break;
+		ConnError e = receive_one_rxlocked(c, fd, &got);
+		if (e != CONN_OK)
+			return e;
+		if (got == RECEIVE_PAUSED)
+			break;
+		if (got == RECEIVE_NONE && !atomic_load(&p->done)) {
+			struct pollfd pfd = {fd, POLLIN, 0};
+			poll(&pfd, 1, 1000);
+		}
+	}
+	return CONN_OK;
+}
+
+xpc_object_t sync_wait_answer(Pending *p)
+{
+	xpc_object_t result;
+
+	pthread_mutex_lock(&p->mu);
+	while (!atomic_load(&p->done))
+		pthread_cond_wait(&p->cv, &p->mu);
+	result = p->result;
+	pthread_mutex_unlock(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	return result;
+}
+
+void sync_check_queue(xpc_connection_t c)
+{
+	static const char msg[] = "BUG IN CLIENT OF LIBXPC: xpc_connection_send_message_with_reply_sync() "
+				  "called on the connection's own queue (from its event handler): it would "
+				  "wait for itself\n";
+
+	if (!dqueue_is_current(c->queue))
+		return;
+	ssize_t r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)r;
+	abort();
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xpcd-protocol.h - the names of the broker protocol (docs/broker.md), in
+ * one place for everything that speaks it: the library's lookups
+ * (src/connection/), the broker (src/broker/), xpcctl, the tests and the
+ * fuzzers.  Private: not installed.
+ *
+ * A request is a dictionary { XPCD_KEY_OP: OP, ... } sent to the broker
+ * socket expecting a reply; the reply is { XPCD_KEY_OK: true, ... } or
+ * { XPCD_KEY_ERROR: TEXT, XPCD_KEY_ERRNO: N }.  A link the broker refuses
+ * at accept gets one unsolicited { XPCD_KEY_REFUSAL: TEXT, XPCD_KEY_ERRNO:
+ * EMFILE } before it is closed.  Header only: names, no code.
+ */
+#ifndef XPC_SHARED_XPCD_PROTOCOL_H
+#define XPC_SHARED_XPCD_PROTOCOL_H
+
+/* ---- keys of requests and replies --------------------------------------- */
+#define XPCD_KEY_OP "xpcd.op"          /* string: the operation */
+#define XPCD_KEY_REFUSAL "xpcd.error"  /* string: a link refused at accept */
+#define XPCD_KEY_OK "ok"               /* bool: the request succeeded */
+#define XPCD_KEY_ERROR "error"         /* string: why it failed */
+#define XPCD_KEY_ERRNO "errno"         /* int64: the errno of the failure */
+#define XPCD_KEY_NAME "name"           /* lookup: the service name */
+#define XPCD_KEY_ENDPOINT "endpoint"   /* lookup reply: the endpoint */
+#define XPCD_KEY_LABEL "label"         /* a job's label */
+#define XPCD_KEY_PATH "path"           /* load: the job file */
+#define XPCD_KEY_PID "pid"             /* the job's pid (0: not running) */
+#define XPCD_KEY_KILL "kill"           /* kickstart: stop the running one first */
+#define XPCD_KEY_SIGNAL "signal"       /* kill: the signal number */
+#define XPCD_KEY_JOBS "jobs"           /* list reply: array of job entries */
+#define XPCD_KEY_JOB "job"             /* print reply: one job entry */
+#define XPCD_KEY_LOADED "loaded"       /* reload reply: job files loaded */
+#define XPCD_KEY_UNLOADED "unloaded"   /* reload reply: jobs whose file went */
+#define XPCD_KEY_CHANGED "changed"     /* reload reply: jobs whose file changed */
+#define XPCD_KEY_FAILED "failed"       /* reload reply: files that did not load */
+
+/* ---- operations ---------------------------------------------------------- */
+#define XPCD_OP_LOOKUP "lookup"
+#define XPCD_OP_LIST "list"
+#define XPCD_OP_PRINT "print"
+#define XPCD_OP_LOAD "load"
+#define XPCD_OP_UNLOAD "unload"
+#define XPCD_OP_ENABLE "enable"
+#define XPCD_OP_DISABLE "disable"
+#define XPCD_OP_KICKSTART "kickstart"
+#define XPCD_OP_KILL "kill"
+#define XPCD_OP_RELOAD "reload"
+
+/* ---- a job entry (list, print) ------------------------------------------- */
+#define XPCD_JOB_LABEL "label"
+#define XPCD_JOB_STATE "state"
+#define XPCD_JOB_DISABLED "disabled"
+#define XPCD_JOB_SERVICES "services"
+#define XPCD_JOB_PID "pid"
+#define XPCD_JOB_LAST_EXIT_STATUS "last_exit_status"
+#define XPCD_JOB_LAST_FAILURE "last_failure"             /* "203/EXEC": the step a start failed at */
+#define XPCD_JOB_LAST_FAILURE_ERRNO "last_failure_errno" /* its errno (0: none) */
+#define XPCD_JOB_PROGRAM "program"
+#define XPCD_JOB_ARGUMENTS "arguments"
+#define XPCD_JOB_PATH "path"
+#define XPCD_JOB_USER "user"
+#define XPCD_JOB_RUNS "runs"
+#define XPCD_JOB_RUN_AT_LOAD "run_at_load"
+#define XPCD_JOB_KEEPALIVE "keepalive"
+#define XPCD_JOB_ADOPTED "adopted"
+#define XPCD_JOB_THROTTLE_INTERVAL "throttle_interval"
+#define XPCD_JOB_EXIT_TIMEOUT "exit_timeout"
+
+/* ---- texts of the link limits (clients read them as invalidation reasons) */
+#define XPCD_TEXT_LINKS_PER_USER "limit exceeded: broker links per user"
+#define XPCD_TEXT_LINKS "limit exceeded: broker links"
+
+#endif
