@@ -91,6 +91,12 @@ typedef struct Job {
 	off_t file_size;
 
 	JobActivities *activities;  /* activity.c: the activities' schedule, or NULL */
+	/* why it runs (blame.c) and kickstart -k requests waiting for the new
+	 * instance (kickwait.c: answered before the job is freed) */
+	char why[256];
+	char looked_up[192];
+	struct KickWaiter *kick_waiters;
+
 	struct Broker *broker; /* the broker that holds it (set by supervise_add) */
 	struct Job *next;
 } Job;

@@ -45,8 +45,10 @@
 #include <unistd.h>
 
 #include "broker/activity.h"
+#include "broker/blame.h"
 #include "broker/broker.h"
 #include "broker/channel.h"
+#include "broker/kickwait.h"
 #include "broker/launch.h"
 #include "broker/log.h"
 #include "broker/registry.h"
@@ -54,6 +56,7 @@
 #include "broker/rundir.h"
 #include "broker/step.h"
 #include "broker/supervise.h"
+#include "shared/xpcd-protocol.h"
 
 
 static bool wants_relaunch(Job *job, int status)
@@ -63,10 +66,16 @@ static bool wants_relaunch(Job *job, int status)
 
 	if (job->disabled || job->unloading)
 		return false;
-	if (job->relaunch_once) {
+	if (job->relaunch_once) { /* kickstart -k: at once, not throttled */
 		job->relaunch_once = false;
+		job->last_start = (struct timespec){0};
+		blame_set(job, "kickstart -k");
 		return true;
 	}
+	if (crashed)
+		blame_set(job, "KeepAlive: relaunched after signal %d", WTERMSIG(status));
+	else
+		blame_set(job, "KeepAlive: relaunched after exit status %d", WEXITSTATUS(status));
 	if (job->keepalive)
 		return true;
 	if (job->keepalive_successful_exit != KEEPALIVE_UNSET && WIFEXITED(status) &&
@@ -95,6 +104,7 @@ static void on_checkin(void *ctx)
 	if (!channel_live_checkins(job)) /* only clients that are gone: nothing to start */
 		return;
 	log_line(LOG_INFO, "%s: check-in queued, launching on demand", job->label);
+	blame_checkin(job);
 	channel_unwatch(job);
 	supervise_launch(job);
 }
@@ -107,10 +117,12 @@ void supervise_watch(Job *job)
 /* Starts @job if it runs at load or is kept alive, else watches its names. */
 static void start_or_watch(Job *job)
 {
-	if (job->run_at_load || job->keepalive)
+	if (job->run_at_load || job->keepalive) {
+		blame_set(job, "%s", job->run_at_load ? "RunAtLoad" : "KeepAlive");
 		supervise_launch(job);
-	else
+	} else {
 		supervise_watch(job);
+	}
 }
 
 /* ---- throttle and start limit ---------------------------------------------- */
@@ -230,6 +242,7 @@ int supervise_kickstart(Job *job, bool kill_first)
 	job->failed = false;
 	job->n_fails = 0;
 	throttle_cancel(job);
+	blame_set(job, "kickstart");
 	job->last_start.tv_sec = 0; /* kickstart is not throttled */
 	job->last_start.tv_nsec = 0;
 	return job->disabled ? -1 : supervise_launch(job);
@@ -243,7 +256,11 @@ void supervise_services_changed(Broker *b)
 
 int supervise_add(Broker *b, Job *job, char *err, size_t errlen)
 {
+	int choice = overrides_get(&b->overrides, job->label);
+
 	job->broker = b;
+	if (choice >= 0) /* xpcctl enable/disable outlive the broker (overrides.c) */
+		job->disabled = choice;
 	if (registry_insert(&b->registry, job, err, errlen) < 0)
 		return -1;
 	remote_export_changed(); /* registry_insert moved the socket's generation on */
@@ -269,6 +286,7 @@ void supervise_remove(Job *job)
 		launch_stop(job);
 		return;
 	}
+	kickwait_cancel(job);
 	registry_unlink(&b->registry, job);
 	registry_save_state(&b->registry);
 	if (job->reload_after_exit && b->reload_file)
@@ -282,6 +300,7 @@ void supervise_exited(Job *job, int status)
 		log_line(LOG_NOTICE, "%s: pid %d killed by signal %d", job->label, (int)job->pid, WTERMSIG(status));
 	else
 		log_line(LOG_INFO, "%s: pid %d exited with status %d", job->label, (int)job->pid, WEXITSTATUS(status));
+	blame_event(job, XPCD_EVENT_EXIT, job->pid, status, NULL);
 	job->pid = 0;
 	job->adopted = false;
 	job->stopping = false;
@@ -292,15 +311,13 @@ void supervise_exited(Job *job, int status)
 		supervise_remove(job);
 		return;
 	}
-	if (count_failure(job)) {
+	if (count_failure(job))
 		enter_failed(job);
-		return;
-	}
-	if (wants_relaunch(job, status)) {
+	else if (wants_relaunch(job, status))
 		supervise_launch(job);
-		return;
-	}
-	supervise_watch(job);
+	else
+		supervise_watch(job);
+	kickwait_settle(job);
 }
 
 static void on_sigchld(void *ctx)
@@ -351,6 +368,7 @@ static void adopt(void *ctx, Job *job, pid_t pid)
 	fcntl(pidfd, F_SETFD, FD_CLOEXEC);
 	job->pid = pid;
 	job->adopted = true;
+	blame_set(job, "adopted: started by an earlier xpcd (%s)", job->why[0] ? job->why : "reason not kept");
 	job->runs = 1;
 	clock_gettime(CLOCK_MONOTONIC, &job->last_start);
 	channel_unwatch(job);

@@ -21,7 +21,7 @@ _xpcctl()
 	local cur prev cmd i
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local commands="list print load unload bootstrap bootout enable disable kickstart kill lookup send blame procinfo monitor capture help"
+	local commands="list print load unload bootstrap bootout enable disable kickstart kill reload lookup send blame procinfo monitor capture help"
 	local globals="--system --user --socket --json -q --help --version --remote --psk-file --tls"
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
@@ -39,7 +39,7 @@ _xpcctl()
 		local own=""
 		case $cmd in
 		kickstart) own="-k -p" ;;
-		send) own="--description" ;;
+		send) own="--description --timeout --no-reply" ;;
 		monitor | capture) own="--name --pid" ;;
 		kill) own="-l" ;;
 		esac

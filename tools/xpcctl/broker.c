@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "private/xpc-private.h"
+#include "shared/xpcd-protocol.h"
 #include "xpcctl.h"
 
 #define BROKER_SYSTEM_SOCKET "/run/xpcd/system.sock"
@@ -190,9 +191,9 @@ xpc_object_t broker_op(const char *name, const char *label)
 {
 	xpc_object_t req = xpc_dictionary_create(NULL, NULL, 0);
 
-	xpc_dictionary_set_string(req, "xpcd.op", name);
+	xpc_dictionary_set_string(req, XPCD_KEY_OP, name);
 	if (label)
-		xpc_dictionary_set_string(req, "label", label);
+		xpc_dictionary_set_string(req, XPCD_KEY_LABEL, label);
 	return req;
 }
 
@@ -216,7 +217,7 @@ int broker_request_status(xpc_object_t req, bool may_fall_back, xpc_object_t *re
 	}
 	xpc_connection_cancel(c);
 	xpc_release(c);
-	if ((err = xpc_dictionary_get_string(reply, "error"))) {
+	if ((err = xpc_dictionary_get_string(reply, XPCD_KEY_ERROR))) {
 		fprintf(stderr, "xpcctl: %s\n", err);
 		xpc_release(reply);
 		return EXIT_REFUSED;

@@ -2,7 +2,7 @@
 /*
  * jobs.c - the commands on the broker's jobs: list, print, load, unload
  * (and launchctl's bootstrap, bootout), enable, disable, kickstart, kill,
- * lookup, blame, procinfo.  Each checks its words, builds one request
+ * lookup, blame, procinfo, reload.  Each checks its words, builds one request
  * per job (docs/broker.md, "Control protocol") and prints the answer.
  * Commands that change state never fall back to another broker than the
  * one asked for (broker.c); a request refused for one job of several is
@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "shared/xpcd-protocol.h"
 #include "xpcctl.h"
 
 int cmd_list(int argc, char **argv)
@@ -22,8 +23,8 @@ int cmd_list(int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return ctl_usage_error("list", "list takes no argument");
-	reply = broker_request(broker_op("list", NULL), true);
-	jobs = xpc_dictionary_get_array(reply, "jobs");
+	reply = broker_request(broker_op(XPCD_OP_LIST, NULL), true);
+	jobs = xpc_dictionary_get_array(reply, XPCD_KEY_JOBS);
 	if (ctl.json) {
 		int r = show_json(jobs ? jobs : xpc_array_create(NULL, 0));
 		xpc_release(reply);
@@ -32,12 +33,12 @@ int cmd_list(int argc, char **argv)
 	printf("%-8s %-8s %s\n", "PID", "STATUS", "LABEL");
 	for (size_t k = 0; jobs && k < xpc_array_get_count(jobs); k++) {
 		xpc_object_t j = xpc_array_get_value(jobs, k);
-		int64_t pid = xpc_dictionary_get_int64(j, "pid");
+		int64_t pid = xpc_dictionary_get_int64(j, XPCD_JOB_PID);
 		char pids[24] = "-", sts[32];
 		if (pid)
 			snprintf(pids, sizeof(pids), "%lld", (long long)pid);
 		show_status(sts, sizeof(sts), j);
-		printf("%-8s %-8s %s\n", pids, sts, xpc_dictionary_get_string(j, "label"));
+		printf("%-8s %-8s %s\n", pids, sts, xpc_dictionary_get_string(j, XPCD_KEY_LABEL));
 	}
 	xpc_release(reply);
 	return 0;
@@ -53,8 +54,8 @@ int cmd_print(int argc, char **argv)
 		return ctl_usage_error("print", "print takes one LABEL");
 	if ((r = target_parse(argv[1], &label)))
 		return r;
-	reply = broker_request(broker_op("print", label), true);
-	job = xpc_dictionary_get_value(reply, "job");
+	reply = broker_request(broker_op(XPCD_OP_PRINT, label), true);
+	job = xpc_dictionary_get_value(reply, XPCD_KEY_JOB);
 	if (ctl.json) {
 		r = show_json(job);
 	} else {
@@ -67,16 +68,16 @@ int cmd_print(int argc, char **argv)
 
 static int load_one(const char *path)
 {
-	xpc_object_t req = broker_op("load", NULL), reply;
+	xpc_object_t req = broker_op(XPCD_OP_LOAD, NULL), reply;
 	int r;
 
-	xpc_dictionary_set_string(req, "path", path);
+	xpc_dictionary_set_string(req, XPCD_KEY_PATH, path);
 	r = broker_request_status(req, false, &reply);
 	if (r) {
 		fprintf(stderr, "xpcctl: %s: not loaded\n", path);
 		return r;
 	}
-	printf("loaded %s\n", xpc_dictionary_get_string(reply, "label"));
+	printf("loaded %s\n", xpc_dictionary_get_string(reply, XPCD_KEY_LABEL));
 	xpc_release(reply);
 	return 0;
 }
@@ -126,7 +127,7 @@ int cmd_bootstrap(int argc, char **argv)
 static int unload_label(const char *label)
 {
 	xpc_object_t reply;
-	int r = broker_request_status(broker_op("unload", label), false, &reply);
+	int r = broker_request_status(broker_op(XPCD_OP_UNLOAD, label), false, &reply);
 
 	if (!r)
 		xpc_release(reply);
@@ -253,11 +254,11 @@ int cmd_kickstart(int argc, char **argv)
 		return ctl_usage_error("kickstart", "kickstart takes one LABEL");
 	if ((r = target_parse(argv[i], &label)))
 		return r;
-	req = broker_op("kickstart", label);
-	xpc_dictionary_set_bool(req, "kill", kill_first);
+	req = broker_op(XPCD_OP_KICKSTART, label);
+	xpc_dictionary_set_bool(req, XPCD_KEY_KILL, kill_first);
 	if ((r = broker_request_status(req, false, &reply)))
 		return r;
-	printf("%s: pid %lld\n", label, (long long)xpc_dictionary_get_int64(reply, "pid"));
+	printf("%s: pid %lld\n", label, (long long)xpc_dictionary_get_int64(reply, XPCD_KEY_PID));
 	xpc_release(reply);
 	return 0;
 }
@@ -273,13 +274,13 @@ int cmd_kill(int argc, char **argv)
 		return 0;
 	}
 	if (argc != 3)
-		return ctl_usage_error("kill", "kill takes a SIGNAL and a LABEL");
+		return ctl_usage_error(XPCD_KEY_KILL, "kill takes a SIGNAL and a LABEL");
 	if ((sig = signals_parse(argv[1])) < 0)
-		return ctl_usage_error("kill", "%s: not a signal (xpcctl kill -l lists them)", argv[1]);
+		return ctl_usage_error(XPCD_KEY_KILL, "%s: not a signal (xpcctl kill -l lists them)", argv[1]);
 	if ((r = target_parse(argv[2], &label)))
 		return r;
-	req = broker_op("kill", label);
-	xpc_dictionary_set_int64(req, "signal", sig);
+	req = broker_op(XPCD_KEY_KILL, label);
+	xpc_dictionary_set_int64(req, XPCD_KEY_SIGNAL, sig);
 	if ((r = broker_request_status(req, false, &reply)))
 		return r;
 	xpc_release(reply);
@@ -293,10 +294,10 @@ int cmd_lookup(int argc, char **argv)
 
 	if (argc != 2)
 		return ctl_usage_error("lookup", "lookup takes one NAME");
-	req = broker_op("lookup", NULL);
-	xpc_dictionary_set_string(req, "name", argv[1]);
+	req = broker_op(XPCD_OP_LOOKUP, NULL);
+	xpc_dictionary_set_string(req, XPCD_KEY_NAME, argv[1]);
 	reply = broker_request(req, true);
-	ep = xpc_get_type(xpc_dictionary_get_value(reply, "endpoint")) == XPC_TYPE_ENDPOINT;
+	ep = xpc_get_type(xpc_dictionary_get_value(reply, XPCD_KEY_ENDPOINT)) == XPC_TYPE_ENDPOINT;
 	printf("%s: vended by the broker at %s (%s)\n", argv[1], broker_answered(),
 	       ep ? "endpoint received" : "no endpoint");
 	xpc_release(reply);
@@ -328,12 +329,12 @@ int cmd_blame(int argc, char **argv)
 		return ctl_usage_error("blame", "blame takes one LABEL");
 	if ((r = target_parse(argv[1], &label)))
 		return r;
-	if ((r = broker_request_status(broker_op("blame", label), true, &reply)))
+	if ((r = broker_request_status(broker_op(XPCD_OP_BLAME, label), true, &reply)))
 		return r;
 	if (ctl.json) {
 		r = show_json(reply);
 	} else {
-		const char *why = xpc_dictionary_get_string(reply, "reason");
+		const char *why = xpc_dictionary_get_string(reply, XPCD_KEY_REASON);
 		printf("%s\n", why ? why : "(no reason given)");
 	}
 	xpc_release(reply);
@@ -352,11 +353,30 @@ int cmd_procinfo(int argc, char **argv)
 	pid = strtol(argv[1], &end, 10);
 	if (*end || pid <= 0 || pid > 0x7fffffff)
 		return ctl_usage_error("procinfo", "%s: not a process id", argv[1]);
-	req = broker_op("procinfo", NULL);
-	xpc_dictionary_set_int64(req, "pid", pid);
+	req = broker_op(XPCD_OP_PROCINFO, NULL);
+	xpc_dictionary_set_int64(req, XPCD_KEY_PID, pid);
 	if ((r = broker_request_status(req, true, &reply)))
 		return r;
-	r = print_answer(reply, "process");
+	r = print_answer(reply, XPCD_KEY_PROCESS);
 	xpc_release(reply);
 	return r;
+}
+
+int cmd_reload(int argc, char **argv)
+{
+	xpc_object_t reply;
+	int r;
+
+	(void)argv;
+	if (argc != 1)
+		return ctl_usage_error("reload", "reload takes no argument");
+	if ((r = broker_request_status(broker_op(XPCD_OP_RELOAD, NULL), false, &reply)))
+		return r;
+	printf("job directories rescanned: %llu loaded, %llu unloaded, %llu changed, %llu failed\n",
+	       (unsigned long long)xpc_dictionary_get_uint64(reply, XPCD_KEY_LOADED),
+	       (unsigned long long)xpc_dictionary_get_uint64(reply, XPCD_KEY_UNLOADED),
+	       (unsigned long long)xpc_dictionary_get_uint64(reply, XPCD_KEY_CHANGED),
+	       (unsigned long long)xpc_dictionary_get_uint64(reply, XPCD_KEY_FAILED));
+	xpc_release(reply);
+	return 0;
 }

@@ -42,6 +42,7 @@ static const CtlCommand commands[] = {
 	 "Start a job now and print its pid; -k kills a running instance first and starts the new one at once."},
 	{"kill", cmd_kill, "SIGNAL LABEL | DOMAIN/LABEL | -l",
 	 "Signal a running job: a name (TERM, SIGTERM, RTMIN+2) or a number; -l lists the names."},
+	{"reload", cmd_reload, "", "Rescan the broker's job directories, as SIGHUP does."},
 	{"lookup", cmd_lookup, "NAME", "Ask the broker for a service name, as a client would."},
 	{"send", cmd_send, "[--description] [--timeout SECONDS] [--no-reply] NAME JSON",
 	 "Send a message (a JSON object) to a service and print the reply (waits 25 s by default; --no-reply: one-way)."},

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "shared/pcapng.h"
+#include "shared/xpcd-protocol.h"
 #include "xpcctl.h"
 
 typedef struct Filter {
@@ -67,11 +68,11 @@ static void format_time(int64_t ns, char *buf, size_t size)
 static void print_line(xpc_object_t ev)
 {
 	static const char *const fields[] = {"name", "pid", "uid", "status", "count", "op", NULL};
-	const char *label = xpc_dictionary_get_string(ev, "label"), *text = xpc_dictionary_get_string(ev, "text");
+	const char *label = xpc_dictionary_get_string(ev, XPCD_KEY_LABEL), *text = xpc_dictionary_get_string(ev, XPCD_EVENT_TEXT);
 	char when[64];
 
-	format_time(xpc_dictionary_get_int64(ev, "time"), when, sizeof(when));
-	printf("%s %-9s", when, xpc_dictionary_get_string(ev, "xpcd.event"));
+	format_time(xpc_dictionary_get_int64(ev, XPCD_EVENT_TIME), when, sizeof(when));
+	printf("%s %-9s", when, xpc_dictionary_get_string(ev, XPCD_KEY_EVENT));
 	if (label)
 		printf(" %s", label);
 	for (int i = 0; fields[i]; i++) {
@@ -107,7 +108,7 @@ static int capture_event(int fd, xpc_object_t ev, uint64_t *seq)
 	hdr.body_len = len;
 	iov[0] = (struct iovec){&hdr, sizeof(hdr)};
 	iov[1] = (struct iovec){body, len};
-	r = pcapng_write(fd, (uint64_t)xpc_dictionary_get_int64(ev, "time"), PCAPNG_INBOUND, "xpcd event", iov, 2,
+	r = pcapng_write(fd, (uint64_t)xpc_dictionary_get_int64(ev, XPCD_EVENT_TIME), PCAPNG_INBOUND, "xpcd event", iov, 2,
 			 sizeof(hdr) + len);
 	free(body);
 	return r;
@@ -118,7 +119,7 @@ static volatile sig_atomic_t stop;
 /* The subscription's answer: 0 accepted, else the exit status (said). */
 static int monitor_answer(xpc_object_t reply)
 {
-	const char *e = xpc_get_type(reply) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_string(reply, "error") : NULL;
+	const char *e = xpc_get_type(reply) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_string(reply, XPCD_KEY_ERROR) : NULL;
 
 	if (xpc_get_type(reply) == XPC_TYPE_DICTIONARY && !e)
 		return 0;
@@ -151,13 +152,13 @@ static int run_monitor(const Filter *f, int (^each)(xpc_object_t ev))
 		if (failed || gone)
 			dispatch_semaphore_signal(wake);
 	});
-	xpc_object_t req = broker_op("monitor", NULL), reply;
+	xpc_object_t req = broker_op(XPCD_OP_MONITOR, NULL), reply;
 	int r;
 
 	if (f->name)
-		xpc_dictionary_set_string(req, "name", f->name);
+		xpc_dictionary_set_string(req, XPCD_KEY_NAME, f->name);
 	if (f->pid)
-		xpc_dictionary_set_int64(req, "pid", f->pid);
+		xpc_dictionary_set_int64(req, XPCD_KEY_PID, f->pid);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	reply = xpc_connection_send_message_with_reply_sync(c, req);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "shared/xpcd-protocol.h"
 #include "xpcctl.h"
 
 /* show_plain_numbers() - a copy of @obj (+1) whose uint64 values that fit
@@ -82,14 +83,18 @@ static const char *signal_name(int sig, char *buf, size_t size)
 	return buf;
 }
 
-/* show_status() - a job's last exit status as "0", "1", "SIGTERM" or "-". */
+/* show_status() - a job's last exit status as "0", "1", "SIGTERM", the
+ * step its last start failed at ("203/EXEC", systemd's numbers) or "-". */
 void show_status(char *buf, size_t size, xpc_object_t job)
 {
-	xpc_object_t v = xpc_dictionary_get_value(job, "last_exit_status");
-	int st = v ? (int)xpc_dictionary_get_int64(job, "last_exit_status") : -1;
+	xpc_object_t v = xpc_dictionary_get_value(job, XPCD_JOB_LAST_EXIT_STATUS);
+	int st = v ? (int)xpc_dictionary_get_int64(job, XPCD_JOB_LAST_EXIT_STATUS) : -1;
+	const char *failure = xpc_dictionary_get_string(job, XPCD_JOB_LAST_FAILURE);
 	char sig[32];
 
-	if (st < 0)
+	if (failure)
+		snprintf(buf, size, "%s", failure);
+	else if (st < 0)
 		snprintf(buf, size, "-");
 	else if (WIFSIGNALED(st))
 		snprintf(buf, size, "%s", signal_name(WTERMSIG(st), sig, sizeof(sig)));
@@ -126,7 +131,7 @@ static void show_scalar(xpc_object_t v, FILE *f)
 	}
 }
 
-/* "last_exit_status" -> "last exit status" */
+/* XPCD_JOB_LAST_EXIT_STATUS -> "last exit status" */
 static void show_key(const char *key, FILE *f)
 {
 	for (const char *p = key; *p; p++)
@@ -169,7 +174,7 @@ static void show_value(const char *key, xpc_object_t v, int depth, FILE *f)
 }
 
 /* Keys shown first, in this order; the rest follow as the broker sent them. */
-static const char *const show_first[] = {"state", "pid", "program", "arguments", "path", "user", "services",
+static const char *const show_first[] = {"state", XPCD_JOB_PID, "program", "arguments", "path", "user", "services",
 					 "disabled", "runs", NULL};
 
 static bool is_first(const char *k)
@@ -183,21 +188,21 @@ static bool is_first(const char *k)
 /* show_job() - @job (a print reply's "job") in launchctl print's form. */
 void show_job(xpc_object_t job, FILE *f)
 {
-	const char *label = xpc_dictionary_get_string(job, "label");
+	const char *label = xpc_dictionary_get_string(job, XPCD_JOB_LABEL);
 	char st[32];
 
 	fprintf(f, "%s = {\n", label ? label : "?");
 	for (int i = 0; show_first[i]; i++) {
 		xpc_object_t v = xpc_dictionary_get_value(job, show_first[i]);
-		if (v && !(!strcmp(show_first[i], "pid") && xpc_dictionary_get_int64(job, "pid") == 0))
+		if (v && !(!strcmp(show_first[i], XPCD_JOB_PID) && xpc_dictionary_get_int64(job, XPCD_JOB_PID) == 0))
 			show_value(show_first[i], v, 1, f);
 	}
-	if (xpc_dictionary_get_value(job, "last_exit_status")) {
+	if (xpc_dictionary_get_value(job, XPCD_JOB_LAST_EXIT_STATUS)) {
 		show_status(st, sizeof(st), job);
 		fprintf(f, "\tlast exit status = %s\n", strcmp(st, "-") ? st : "(never exited)");
 	}
 	xpc_dictionary_apply(job, ^bool(const char *k, xpc_object_t v) {
-		if (!is_first(k) && strcmp(k, "label") && strcmp(k, "last_exit_status"))
+		if (!is_first(k) && strcmp(k, XPCD_JOB_LABEL) && strcmp(k, XPCD_JOB_LAST_EXIT_STATUS))
 			show_value(k, v, 1, f);
 		return true;
 	});

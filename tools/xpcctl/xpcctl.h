@@ -99,5 +99,6 @@ int cmd_kill(int argc, char **argv);
 int cmd_lookup(int argc, char **argv);
 int cmd_blame(int argc, char **argv);
 int cmd_procinfo(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
 
 #endif
