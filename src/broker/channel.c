@@ -61,6 +61,7 @@ void channel_watch(Job *job, dispatch_function_t on_checkin)
 
 void channel_unwatch(Job *job)
 {
+	sockets_unwatch(&job->sockets); /* the job's Sockets rest with its channels */
 	for (size_t i = 0; i < job->n_services; i++) {
 		JobService *s = &job->services[i];
 		if (!s->watch)

@@ -9,6 +9,7 @@
 
 #include "broker/describe.h"
 #include "broker/step.h"
+#include "broker/triggers.h"
 #include "shared/xpcd-protocol.h"
 
 const char *describe_state(const Job *job)
@@ -58,6 +59,7 @@ static void set_definition(xpc_object_t d, const Job *job)
 	xpc_dictionary_set_bool(d, XPCD_JOB_RUN_AT_LOAD, job->run_at_load);
 	xpc_dictionary_set_bool(d, XPCD_JOB_KEEPALIVE, job->keepalive);
 	xpc_dictionary_set_bool(d, XPCD_JOB_ADOPTED, job->adopted);
+	triggers_describe(job, d);
 	xpc_dictionary_set_uint64(d, XPCD_JOB_THROTTLE_INTERVAL, job->throttle_interval);
 	xpc_dictionary_set_uint64(d, XPCD_JOB_EXIT_TIMEOUT, job->exit_timeout);
 }

@@ -9,6 +9,7 @@
 
 #include "broker/activity-plist.h"
 #include "broker/job.h"
+#include "broker/keys.h"
 
 Job *job_new(void)
 {
@@ -21,6 +22,11 @@ Job *job_new(void)
 	j->throttle_interval = 10;
 	j->exit_timeout = 20;
 	j->last_status = -1;
+	j->init_groups = true;
+	j->watch.ifd = -1;
+	j->inetd_conn = -1;
+	j->calendar_due = -1;
+	j->txn_fd = -1;
 	return j;
 }
 
@@ -52,5 +58,6 @@ void job_free(Job *job)
 	free(job->allowed_uids);
 	free(job->allowed_gids);
 	activity_plist_free(job);
+	keys_free(job);
 	free(job);
 }

@@ -19,6 +19,11 @@
 #include <time.h>
 #include <xpc/xpc.h>
 
+#include "broker/calendar.h"
+#include "broker/limits.h"
+#include "broker/sockets.h"
+#include "broker/watch.h"
+
 /* One MachServices name: the listener pair xpcd owns (docs/services.md). */
 typedef struct JobService {
 	char *name;
@@ -31,6 +36,15 @@ typedef struct JobService {
 typedef struct JobActivities JobActivities; /* activity.c */
 
 enum { KEEPALIVE_UNSET = -1 };
+enum { INETD_NONE, INETD_WAIT, INETD_NOWAIT };
+
+/* A KeepAlive condition on a path (PathState) or another job
+ * (OtherJobEnabled): met when the path exists / the job is enabled, or,
+ * with want false, when it does not / is not. */
+typedef struct JobKeepPath {
+	char *name;
+	bool want;
+} JobKeepPath;
 
 /* The start limit (supervise.c): JOB_START_LIMIT_BURST failed starts
  * within JOB_START_LIMIT_INTERVAL seconds put a job in the failed state. */
@@ -60,6 +74,29 @@ typedef struct Job {
 	size_t n_allowed_gids;       /* neither rule: anyone may look the names up */
 	void *activity_events;       /* LaunchEvents.com.apple.xpc.activity (plist_t), or NULL */
 	bool remote_export;          /* XPCDRemoteExport (extension): serve the names as RemoteXPC */
+	/* the launchd.plist(5) keys of keys.c and its modules; run by triggers.c */
+	JobLimits limits;            /* Umask, Nice, LowPriorityIO, *ResourceLimits */
+	JobWatch watch;              /* WatchPaths, QueueDirectories */
+	JobSockets sockets;          /* Sockets */
+	JobKeepPath *keep_paths;     /* KeepAlive.PathState */
+	size_t n_keep_paths;
+	JobKeepPath *keep_jobs;      /* KeepAlive.OtherJobEnabled (path: the label) */
+	size_t n_keep_jobs;
+	unsigned start_interval;     /* StartInterval, seconds; 0 none */
+	CalendarEntry *calendar;     /* StartCalendarInterval */
+	size_t n_calendar;
+	unsigned timeout;            /* TimeOut: XPCD_TIMEOUT in the job's environment; 0 none */
+	char *root_dir;              /* RootDirectory */
+	bool init_groups;            /* InitGroups (default true) */
+	bool abandon_process_group;  /* AbandonProcessGroup */
+	bool launch_only_once;       /* LaunchOnlyOnce */
+	bool enable_globbing;        /* EnableGlobbing: glob(3) each argument at launch */
+	bool start_on_mount;         /* StartOnMount (triggers.c) */
+	bool keepalive_after_demand; /* KeepAlive.AfterInitialDemand: conditions only after a first run */
+	char *not_here;              /* LimitLoadToHosts/FromHosts excludes this host: the key; NULL */
+	bool enable_transactions;    /* EnableTransactions: the job's open transactions (spawn.c) */
+	int inetd;                   /* inetdCompatibility: INETD_NONE, INETD_WAIT, INETD_NOWAIT */
+	xpc_object_t launch_events;  /* LaunchEvents: stream -> {name -> event}; NULL none */
 
 	/* runtime */
 	pid_t pid;          /* 0 when not running */
@@ -97,6 +134,13 @@ typedef struct Job {
 	char looked_up[192];
 	struct KickWaiter *kick_waiters;
 
+	dispatch_source_t interval_timer; /* StartInterval (triggers.c) */
+	dispatch_source_t calendar_timer; /* StartCalendarInterval (triggers.c) */
+	time_t calendar_due;              /* the calendar time it waits for; -1 none */
+	int inetd_conn;                   /* nowait: the accepted connection for the next run, -1 */
+	_Atomic long *transactions;       /* EnableTransactions: the running job's count, shared; NULL */
+	int txn_fd;                       /* its memfd while a start passes it on (launch.c), -1 */
+	bool triggers_armed;
 	struct Broker *broker; /* the broker that holds it (set by supervise_add) */
 	struct Job *next;
 } Job;

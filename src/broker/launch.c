@@ -11,13 +11,22 @@
  * supervise.c, which collects the report first, so a failure is known
  * before the exit is judged whichever event comes first.  Stopping is
  * SIGTERM to the job's process group, then SIGKILL after ExitTimeOut.
+ *
+ * EnableTransactions: the job gets a shared page (a memfd, after its other
+ * descriptors, named by XPCD_TRANSACTIONS=PID:FD) where libxpc keeps its
+ * count of open transactions (src/connection/launch.c).  Stopping a job
+ * whose count is 0 is SIGKILL at once, as launchd stops an inactive
+ * process; with transactions open it is SIGTERM, then SIGKILL after
+ * ExitTimeOut.
  * When to start (ThrottleInterval, the start limit) is supervise.c's.
  * fuzz/broker-launch.c is a double of this file.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -91,13 +100,54 @@ static void report_watch(Job *job, int fd)
 	job->report_watch = s;
 }
 
+static void launch_transactions_close(Job *job)
+{
+	if (job->transactions)
+		munmap((void *)job->transactions, sizeof(long));
+	job->transactions = NULL;
+}
+
+/* EnableTransactions: the shared count, mapped in xpcd (job->transactions)
+ * and passed to the job (job->txn_fd, for spawn.c).  Without it (logged)
+ * the job runs and is stopped as a busy one. */
+static void transactions_open(Job *job)
+{
+	int fd = memfd_create("xpcd-transactions", MFD_CLOEXEC);
+	void *p;
+
+	launch_transactions_close(job);
+	if (fd >= 0 && ftruncate(fd, (off_t)sizeof(long)) == 0 &&
+	    (p = mmap(NULL, sizeof(long), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) != MAP_FAILED) {
+		job->transactions = p;
+		job->txn_fd = fd;
+		return;
+	}
+	log_line(LOG_WARNING, "%s: EnableTransactions: no shared count: %s", job->label, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+
 int launch_start(Job *job)
 {
 	Broker *b = job->broker;
 	SpawnResult r;
+	int s;
 
 	launch_collect(job); /* a previous start's report, if still unread */
-	if (spawn_job(job, b->config.socket_path, b->config.capture_output, &r) < 0) {
+	if (job->enable_transactions)
+		transactions_open(job);
+	s = spawn_job(job, b->config.socket_path, b->config.capture_output, &r);
+	if (job->txn_fd >= 0) { /* the job's now; the mapping stays */
+		close(job->txn_fd);
+		job->txn_fd = -1;
+	}
+	if (job->inetd_conn >= 0) { /* the job's now (or lost with a failed start) */
+		close(job->inetd_conn);
+		job->inetd_conn = -1;
+	}
+	if (s < 0) {
+		launch_transactions_close(job);
 		launch_record_failure(job, r.failure.step, r.failure.err);
 		return -1;
 	}
@@ -137,6 +187,11 @@ void launch_stop(Job *job)
 		return;
 	job->stopping = true;
 	activity_job_stopping(job);
+	if (job->transactions && atomic_load(job->transactions) <= 0) {
+		log_line(LOG_INFO, "%s: no open transaction (EnableTransactions): SIGKILL", job->label);
+		launch_signal(job, SIGKILL);
+		return;
+	}
 	launch_signal(job, SIGTERM);
 	dispatch_after_f(dispatch_time(DISPATCH_TIME_NOW, (int64_t)job->exit_timeout * (int64_t)NSEC_PER_SEC),
 			 dispatch_get_main_queue(), job, kill_timeout);

@@ -6,7 +6,7 @@
  *   xpcd [--system | --user] [--socket PATH] [--jobs DIR]... [--foreground]
  *        [--idle-timeout SECONDS] [--max-links N] [--max-links-per-user N]
  *        [--remote-address ADDR] [--remote-port PORT] [--remote-tls FILE]
- *        [--remote-user USER] [--remote-daemon PATH]
+ *        [--remote-user USER] [--remote-daemon PATH] [--test-clock START[:SCALE]]
  *
  * --system: socket /run/xpcd/system.sock (mode 0666: every user may
  * connect, each request is judged on its own), jobs from
@@ -19,6 +19,10 @@
  *
  * --remote-*: where the names of XPCDRemoteExport jobs are served to other
  * hosts (remote-export.c; loopback unless --remote-tls).
+ *
+ * --test-clock (private brokers only: --socket without --system or
+ * --user) starts StartCalendarInterval's clock at START (seconds since the
+ * epoch) running SCALE times real time (calendar.c), for tests.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -28,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker/calendar.h"
 #include "broker/activity.h"
 #include "broker/broker.h"
 
@@ -56,7 +61,9 @@ static void usage(FILE *f)
 		   "  --remote-port PORT      the RemoteXPC discovery port (default 58783)\n"
 		   "  --remote-tls FILE       TLS with mutual authentication (xpc-remoted(8) --tls)\n"
 		   "  --remote-user USER      remote peers reach services as USER (default nobody)\n"
-		   "  --remote-daemon PATH    the xpc-remoted program (default: the installed one)\n");
+		   "  --remote-daemon PATH    the xpc-remoted program (default: the installed one)\n"
+		   "  --test-clock START[:SCALE]  private broker only: StartCalendarInterval's clock starts at\n"
+		   "                          START (epoch seconds) and runs SCALE times real time (tests)\n");
 }
 
 /* A count option's value: 0..65536.  Return: 0, or -1 when malformed. */
@@ -119,11 +126,13 @@ int main(int argc, char **argv)
 		{"remote-address", required_argument, 0, 'A'}, {"remote-port", required_argument, 0, 'P'},
 		{"remote-tls", required_argument, 0, 'T'},     {"remote-user", required_argument, 0, 'R'},
 		{"remote-daemon", required_argument, 0, 'D'},
+		{"test-clock", required_argument, 0, 'C'},
 		{0, 0, 0, 0},
 	};
 	static Broker broker;
 	BrokerConfig cfg = {.idle_ms = IDLE_TIMEOUT_MS, .capture_output = true};
 	int c, domain = -1, bad = 0;
+	const char *test_clock = NULL;
 	sigset_t set;
 
 	while ((c = getopt_long(argc, argv, "s:j:SUfh", opts, NULL)) != -1) {
@@ -141,12 +150,17 @@ int main(int argc, char **argv)
 		case 'T': cfg.remote.tls = optarg; break;
 		case 'R': cfg.remote.user = optarg; break;
 		case 'D': cfg.remote.daemon = optarg; break;
+		case 'C': test_clock = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (bad) {
 		usage(stderr);
+		return 2;
+	}
+	if (test_clock && (!cfg.socket_path || domain >= 0 || calendar_clock_parse(test_clock) < 0)) {
+		fprintf(stderr, "xpcd: --test-clock START[:SCALE] needs a private broker (--socket, no --system/--user)\n");
 		return 2;
 	}
 	if (domain < 0)

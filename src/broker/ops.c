@@ -27,6 +27,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <xpc/xpc.h>
 
@@ -37,6 +38,7 @@
 #include "broker/jobdirs.h"
 #include "broker/kickwait.h"
 #include "broker/launch.h"
+#include "broker/log.h"
 #include "broker/monitor.h"
 #include "broker/ops.h"
 #include "broker/plist.h"
@@ -44,6 +46,7 @@
 #include "broker/registry.h"
 #include "broker/rundir.h"
 #include "broker/supervise.h"
+#include "broker/triggers.h"
 #include "private/xpc-private.h"
 #include "shared/xpcd-protocol.h"
 
@@ -179,22 +182,57 @@ static xpc_object_t op_print(Broker *b, const Caller *who, xpc_object_t req, Job
 	return reply_ok_with(req, XPCD_KEY_JOB, describe_job(job, see, true));
 }
 
+/* The load's warnings, one string each, for the reply's "warnings". */
+static xpc_object_t load_warnings(const PlistWarnings *w)
+{
+	xpc_object_t a = xpc_array_create(NULL, 0);
+	char more[64];
+
+	for (unsigned i = 0; a && i < w->n; i++)
+		xpc_array_set_string(a, XPC_ARRAY_APPEND, w->text[i]);
+	if (a && w->dropped) {
+		snprintf(more, sizeof(more), "(%u more warnings)", w->dropped);
+		xpc_array_set_string(a, XPC_ARRAY_APPEND, more);
+	}
+	return a;
+}
+
+/* load: the job file at "path"; its warnings (unknown and unsupported
+ * keys) are logged and carried in the reply's "warnings"; with "strict",
+ * a file with any warning is refused. */
 static xpc_object_t op_load(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
 {
 	const char *path = xpc_dictionary_get_string(req, XPCD_KEY_PATH);
+	PlistWarnings *w = calloc(1, sizeof(*w));
 	char err[512];
 	Job *job = NULL;
-	xpc_object_t r;
+	xpc_object_t r = NULL, list;
 
 	(void)who;
 	(void)unused;
-	if (!path)
-		return ops_reply_error(req, "load: missing \"path\"", EINVAL);
-	if (plist_load_job(path, &job, err, sizeof(err)) < 0 || supervise_add(b, job, err, sizeof(err)) < 0)
-		return ops_reply_error(req, err, EINVAL);
-	r = reply_ok(req);
-	if (r)
+	if (!path || !w) {
+		free(w);
+		return ops_reply_error(req, path ? "load: out of memory" : "load: missing \"path\"", path ? ENOMEM : EINVAL);
+	}
+	if (plist_load_job_warn(path, &job, w, err, sizeof(err)) < 0) {
+		r = ops_reply_error(req, err, EINVAL);
+	} else if (w->n && xpc_dictionary_get_bool(req, XPCD_KEY_STRICT)) {
+		snprintf(err, sizeof(err), "%s: refused (--strict): %u warning%s, the first: %s", path, w->n + w->dropped,
+			 w->n + w->dropped == 1 ? "" : "s", w->text[0]);
+		job_free(job);
+		r = ops_reply_error(req, err, EINVAL);
+	} else if (supervise_add(b, job, err, sizeof(err)) < 0) {
+		r = ops_reply_error(req, err, EINVAL);
+	} else if ((r = reply_ok(req))) {
 		xpc_dictionary_set_string(r, XPCD_KEY_LABEL, job->label);
+	}
+	for (unsigned i = 0; i < w->n; i++)
+		log_line(LOG_WARNING, "%s: %s", path, w->text[i]);
+	if (r && w->n && (list = load_warnings(w))) {
+		xpc_dictionary_set_value(r, XPCD_KEY_WARNINGS, list);
+		xpc_release(list);
+	}
+	free(w);
 	return r;
 }
 
@@ -225,10 +263,14 @@ static xpc_object_t set_disabled(Broker *b, xpc_object_t req, bool disabled)
 	}
 	job->disabled = disabled;
 	supervise_services_changed(b);
-	if (disabled)
+	if (disabled) {
 		channel_unwatch(job);
-	else if (!job->pid)
-		supervise_watch(job);
+		triggers_disarm(job, false);
+	} else {
+		if (!job->pid)
+			supervise_watch(job);
+		triggers_arm(job);
+	}
 	return reply_pid(req, job);
 }
 

@@ -3,17 +3,21 @@
  * plist.c - launchd job property lists (XML or binary, via libplist) into
  * Job definitions.
  *
- * Keys understood: Label, Program, ProgramArguments, MachServices, RunAtLoad,
- * KeepAlive (bool, or a dictionary with SuccessfulExit / Crashed),
- * EnvironmentVariables, WorkingDirectory, UserName, GroupName,
- * StandardInPath, StandardOutPath, StandardErrorPath, ThrottleInterval,
- * ExitTimeOut, Disabled, and the Linux extensions XPCDAllowedUIDs (array of
- * uids) and XPCDAllowedGroups (array of group names or gids): who may look
- * up the job's names; others get "denied" (policy.c); XPCDRemoteExport
- * (bool): serve the names to other hosts (remote-export.c).  Keys that
- * make sense only on macOS are accepted silently; any other key is reported
- * and ignored.  A wrong type or a missing Label/program is an error naming
- * the file and the key.
+ * Keys read here: Label, Program, ProgramArguments, MachServices, RunAtLoad,
+ * KeepAlive (bool, or a dictionary with SuccessfulExit / Crashed; its other
+ * conditions in keys.c), EnvironmentVariables, WorkingDirectory, UserName,
+ * GroupName, StandardInPath, StandardOutPath, StandardErrorPath,
+ * ThrottleInterval, ExitTimeOut, Disabled, LaunchEvents (the activity
+ * stream to activity-plist.c, every stream kept by keys.c), and the Linux
+ * extensions XPCDAllowedUIDs (array of uids) and XPCDAllowedGroups (array
+ * of group names or gids): who may look up the job's names; others get
+ * "denied" (policy.c); XPCDRemoteExport (bool): serve the names to other
+ * hosts (remote-export.c).  Every other key of launchd.plist(5) goes to
+ * keys.c, which honours it, accepts it silently (macOS-only) or with a
+ * warning (unsupported); any other key is a warning ("unknown key").
+ * Warnings go to the caller's list (plist_load_job_warn: `xpcctl load`
+ * prints them) or to stderr.  A wrong type or a missing Label/program is
+ * an error naming the file and the key.
  *
  * Strings and keys holding a NUL byte: libplist asserts when asked for such
  * a key (plist_get_key_val), and only the binary format can carry one, so a
@@ -41,6 +45,7 @@
 #include "broker/activity-plist.h"
 #include "broker/bplist.h"
 #include "broker/job.h"
+#include "broker/keys.h"
 #include "broker/plist.h"
 
 #define MAX_PLIST_SIZE (1u << 20)
@@ -50,7 +55,13 @@ typedef struct Loader {
 	char *err;
 	size_t errlen;
 	Job *job;
+	PlistWarnings *warn; /* NULL: to stderr */
 } Loader;
+
+static PlistCtx loader_ctx(Loader *l)
+{
+	return (PlistCtx){.path = l->path, .err = l->err, .errlen = l->errlen, .warn = l->warn};
+}
 
 static int fail(Loader *l, const char *key, const char *fmt, ...) __attribute__((__format__(__printf__, 3, 4)));
 static int fail(Loader *l, const char *key, const char *fmt, ...)
@@ -158,8 +169,13 @@ static int parse_keepalive(Loader *l, plist_t v)
 			j->keepalive_successful_exit = b;
 		else if (!strcmp(k, "Crashed") && (r = get_bool(l, "KeepAlive.Crashed", item, &b)) == 0)
 			j->keepalive_crashed = b;
-		else if (r == 0 && strcmp(k, "SuccessfulExit") && strcmp(k, "Crashed"))
-			fprintf(stderr, "xpcd: %s: KeepAlive.%s is not supported; ignored\n", l->path, k);
+		else if (r == 0 && strcmp(k, "SuccessfulExit") && strcmp(k, "Crashed")) {
+			PlistCtx ctx = loader_ctx(l);
+			r = keys_parse_keepalive(&ctx, j, k, item);
+			if (r == 0)
+				pv_warn(&ctx, "KeepAlive", "unknown condition %s ignored", k);
+			r = r < 0 ? -1 : 0;
+		}
 		free(k);
 		k = NULL;
 	}
@@ -313,15 +329,9 @@ static int parse_launch_events(Loader *l, plist_t v)
 	acts = plist_dict_get_item(v, "com.apple.xpc.activity");
 	if (acts && activity_plist_parse(l->job, acts, what, sizeof(what)) < 0)
 		return fail(l, NULL, "%s", what);
-	return 0;
+	PlistCtx ctx = loader_ctx(l); /* and every stream, kept as XPC (keys.c) */
+	return keys_parse(&ctx, l->job, "LaunchEvents", v) < 0 ? -1 : 0;
 }
-
-/* Keys of macOS job files that mean nothing here; accepted without a word. */
-static const char *const ignored_keys[] = {
-	"POSIXSpawnType", "ProcessType", "LimitLoadToSessionType", "EnablePressuredExit",
-	"EnableTransactions", "AbandonProcessGroup", "LegacyTimers", "AssociatedBundleIdentifiers",
-	"Nice", "LowPriorityIO", "LowPriorityBackgroundIO", "MaterializeDatalessFiles", NULL,
-};
 
 static int parse_key(Loader *l, const char *k, plist_t v)
 {
@@ -367,11 +377,11 @@ static int parse_key(Loader *l, const char *k, plist_t v)
 		return parse_launch_events(l, v);
 	if (!strcmp(k, "XPCDRemoteExport"))
 		return get_bool(l, k, v, &j->remote_export);
-	for (size_t i = 0; ignored_keys[i]; i++)
-		if (!strcmp(k, ignored_keys[i]))
-			return 0;
-	fprintf(stderr, "xpcd: %s: unknown key %s ignored\n", l->path, k);
-	return 0;
+	PlistCtx ctx = loader_ctx(l);
+	int r = keys_parse(&ctx, j, k, v);
+	if (r == 0)
+		pv_warn(&ctx, k, "unknown key ignored");
+	return r < 0 ? -1 : 0;
 }
 
 static int parse_root(Loader *l, plist_t root)
@@ -443,7 +453,12 @@ static plist_t parse_bytes(const char *buf, size_t len)
 
 int plist_load_job(const char *path, Job **ret_job, char *err, size_t errlen)
 {
-	Loader l = {.path = path, .err = err, .errlen = errlen};
+	return plist_load_job_warn(path, ret_job, NULL, err, errlen);
+}
+
+int plist_load_job_warn(const char *path, Job **ret_job, PlistWarnings *warn, char *err, size_t errlen)
+{
+	Loader l = {.path = path, .err = err, .errlen = errlen, .warn = warn};
 	char why[256];
 	plist_t root = NULL;
 	size_t len = 0;

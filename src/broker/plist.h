@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "broker/job.h"
+#include "broker/plistval.h"
 
 /*
  * plist_load_job() - parse a launchd property list (XML or binary).
@@ -17,5 +18,8 @@
  * Return: 0, or -1 with @err filled.  Unknown keys are reported on stderr.
  */
 int plist_load_job(const char *path, Job **ret_job, char *err, size_t errlen);
+/* plist_load_job(), with the warnings (unknown or unsupported keys) in
+ * @warn instead of on stderr. */
+int plist_load_job_warn(const char *path, Job **ret_job, PlistWarnings *warn, char *err, size_t errlen);
 
 #endif

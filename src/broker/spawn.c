@@ -32,10 +32,21 @@
  * job does not name go to the output pipe when the caller captures them
  * (output.c labels each line), else to /dev/null.
  *
+ * The launchd keys of the child's set-up (keys.c, limits.c): the Sockets
+ * descriptors follow the MachServices ones (XPCD_SOCKETS_*, read by
+ * launch_activate_socket), then EnableTransactions' shared count
+ * (XPCD_TRANSACTIONS=PID:FD, made by launch.c); before the identity is
+ * taken, as root: resource limits, Nice, LowPriorityIO, Umask, then
+ * RootDirectory; InitGroups false keeps only the primary group;
+ * inetdCompatibility puts the connection (or the listening socket) on
+ * stdio; EnableGlobbing runs the arguments through glob(3) before fork;
+ * TimeOut is XPCD_TIMEOUT.
+ *
  * A leaf: when to start and how to stop are launch.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -53,6 +64,7 @@ extern char **environ;
 
 #define LAUNCH_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define LAUNCH_MAX_GROUPS 256
+#define LAUNCH_MAX_ARGS 4096
 #define LAUNCH_SETUP_FAILED 126
 #define LAUNCH_EXEC_FAILED 127
 
@@ -65,7 +77,11 @@ typedef struct SpawnReport {
 typedef struct Spawn {
 	char **envp;     /* owned: the array and every string in it */
 	char *pidvar;    /* points into envp: "XPCD_LISTEN_PID=" + room for digits */
-	int fds[64];
+	char *sockpidvar; /* "XPCD_SOCKETS_PID=" + room, NULL without Sockets */
+	char *txnvar;     /* "XPCD_TRANSACTIONS=" + room for PID:FD, NULL without */
+	char **argv;      /* owned: EnableGlobbing's arguments, NULL: the job's */
+	int inetd_fd;     /* in the child: the descriptor for inetd's stdio, -1 none */
+	int fds[64 + SOCKETS_MAX_FDS + 1];
 	size_t n_fds;
 	uid_t uid;
 	gid_t gid;
@@ -154,6 +170,62 @@ static char *listen_names(const Job *job)
 	return names;
 }
 
+/* XPCD_SOCKETS_START/FDS/FDNAMES/PID for the Sockets descriptors, which
+ * follow the MachServices ones (src/connection/launch.c reads them). */
+static int build_env_sockets(const Job *job, Spawn *sp, size_t *k, size_t cap)
+{
+	const JobSockets *s = &job->sockets;
+	size_t len = 32;
+	char *v = NULL, *names;
+
+	if (!s->n_fds)
+		return 0;
+	if (asprintf(&v, "XPCD_SOCKETS_START=%zu", 3 + job->n_services) < 0 || env_add(sp->envp, k, cap, v) < 0)
+		return -1;
+	if (asprintf(&v, "XPCD_SOCKETS_FDS=%zu", s->n_fds) < 0 || env_add(sp->envp, k, cap, v) < 0)
+		return -1;
+	for (size_t i = 0; i < s->n_fds; i++)
+		len += strlen(s->fd_names[i]) + 1;
+	names = malloc(len);
+	if (!names)
+		return -1;
+	strcpy(names, "XPCD_SOCKETS_FDNAMES=");
+	for (size_t i = 0; i < s->n_fds; i++) {
+		if (i)
+			strcat(names, ":");
+		strcat(names, s->fd_names[i]);
+	}
+	if (env_add(sp->envp, k, cap, names) < 0 || env_add(sp->envp, k, cap, calloc(1, 40)) < 0)
+		return -1;
+	sp->sockpidvar = sp->envp[*k - 1];
+	return 0;
+}
+
+/* EnableGlobbing: each argument through glob(3), one without a match kept
+ * as it is (GLOB_NOCHECK).  Return: the new argv (+1), NULL out of memory
+ * or beyond LAUNCH_MAX_ARGS. */
+static char **glob_argv(char *const *argv)
+{
+	size_t n = 0;
+	char **out = calloc(LAUNCH_MAX_ARGS + 1, sizeof(*out));
+
+	for (size_t i = 0; out && argv[i]; i++) {
+		glob_t g;
+		if (glob(argv[i], GLOB_NOCHECK | GLOB_BRACE | GLOB_TILDE, NULL, &g) != 0) {
+			free_env(out);
+			return NULL;
+		}
+		for (size_t j = 0; out && j < g.gl_pathc; j++) {
+			if (n >= LAUNCH_MAX_ARGS || !(out[n++] = strdup(g.gl_pathv[j]))) {
+				free_env(out);
+				out = NULL;
+			}
+		}
+		globfree(&g);
+	}
+	return out;
+}
+
 /* The job's environment, built from nothing (see the top).  Return: 0, or
  * -1 out of memory. */
 static int build_env(const Job *job, const char *socket_path, Spawn *sp)
@@ -165,6 +237,7 @@ static int build_env(const Job *job, const char *socket_path, Spawn *sp)
 		n++;
 	for (size_t i = 0; job->env && job->env[i]; i++)
 		n++;
+	n += 8; /* XPCD_TIMEOUT, XPCD_SOCKETS_*, XPCD_TRANSACTIONS */
 	cap = n;
 	sp->envp = calloc(cap, sizeof(char *));
 	if (!sp->envp)
@@ -177,8 +250,19 @@ static int build_env(const Job *job, const char *socket_path, Spawn *sp)
 		if (env_passed_through(environ[i]) && env_add(sp->envp, &k, cap, strdup(environ[i])) < 0)
 			return -1;
 	for (size_t i = 0; job->env && job->env[i]; i++)
-		if (strncmp(job->env[i], "XPCD_LISTEN_", 12) != 0 && env_add(sp->envp, &k, cap, strdup(job->env[i])) < 0)
+		if (strncmp(job->env[i], "XPCD_LISTEN_", 12) != 0 && strncmp(job->env[i], "XPCD_SOCKETS_", 13) != 0 &&
+		    env_add(sp->envp, &k, cap, strdup(job->env[i])) < 0)
 			return -1;
+	if (job->timeout && (asprintf(&fds, "XPCD_TIMEOUT=%u", job->timeout) < 0 || env_add(sp->envp, &k, cap, fds) < 0))
+		return -1;
+	if (build_env_sockets(job, sp, &k, cap) < 0)
+		return -1;
+	if (job->txn_fd >= 0) {
+		if (env_add(sp->envp, &k, cap, calloc(1, 64)) < 0)
+			return -1;
+		sp->txnvar = sp->envp[k - 1];
+	}
+	fds = NULL;
 	if (asprintf(&fds, "XPCD_LISTEN_FDS=%zu", job->n_services) < 0)
 		fds = NULL;
 	if (env_add(sp->envp, &k, cap, fds) < 0 || env_add(sp->envp, &k, cap, listen_names(job)) < 0 ||
@@ -213,8 +297,9 @@ static int resolve_ids(const Job *job, Spawn *sp)
 		}
 		sp->uid = pw->pw_uid;
 		sp->gid = pw->pw_gid;
-		sp->n_groups = LAUNCH_MAX_GROUPS;
-		if (getgrouplist(job->user, pw->pw_gid, sp->groups, &sp->n_groups) < 0) {
+		sp->n_groups = job->init_groups ? LAUNCH_MAX_GROUPS : 1;
+		sp->groups[0] = pw->pw_gid;
+		if (job->init_groups && getgrouplist(job->user, pw->pw_gid, sp->groups, &sp->n_groups) < 0) {
 			log_line(LOG_ERR, "%s: UserName %s: more than %d groups", job->label, job->user, LAUNCH_MAX_GROUPS);
 			return -1;
 		}
@@ -343,12 +428,31 @@ static int pipe_std(const Spawn *sp, int target)
 	return dup2(sp->output_fd, target) < 0 ? -1 : 0;
 }
 
+/* inetdCompatibility: the connection (nowait) or the listening socket
+ * (wait) as standard input and output, and error unless the job names a
+ * file: inetd's contract. */
+static void child_inetd_stdio(const Spawn *sp, int log, const Job *job)
+{
+	int fd = sp->inetd_fd;
+
+	if (fd < 0)
+		child_fail(sp, log, job, SPAWN_STDIN, "inetdCompatibility", "no connection", EBADF);
+	if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || (!job->stderr_path && dup2(fd, 2) < 0))
+		child_fail(sp, log, job, SPAWN_STDIN, "inetdCompatibility", NULL, errno);
+	if (job->stderr_path && open_std(job->stderr_path, O_WRONLY | O_CREAT | O_APPEND, 2) < 0)
+		child_fail(sp, log, job, SPAWN_STDERR, "StandardErrorPath", job->stderr_path, errno);
+}
+
 static void child_open_stdio(const Spawn *sp, int log, const Job *job)
 {
 	const char *in = job->stdin_path ? job->stdin_path : "/dev/null";
 	const char *out = job->stdout_path ? job->stdout_path : "/dev/null";
 	const char *err = job->stderr_path ? job->stderr_path : "/dev/null";
 
+	if (job->inetd != INETD_NONE) {
+		child_inetd_stdio(sp, log, job);
+		return;
+	}
 	if (sp->output_fd >= 0 && !job->stdout_path && pipe_std(sp, 1) < 0)
 		child_fail(sp, log, job, SPAWN_STDOUT, "output pipe", NULL, errno);
 	if (sp->output_fd >= 0 && !job->stderr_path && pipe_std(sp, 2) < 0)
@@ -372,9 +476,24 @@ static int move_high(int fd, int min)
 	return high < 0 ? fd : high;
 }
 
+/* Before the identity is taken, as root: limits, Nice, LowPriorityIO,
+ * Umask (limits.c), RootDirectory. */
+static void child_attributes(const Spawn *sp, int log, const Job *job)
+{
+	const char *step = NULL;
+	int err = limits_apply(&job->limits, &step);
+
+	if (err)
+		child_fail(sp, log, job,
+			   !strcmp(step, "Nice") ? SPAWN_NICE : !strcmp(step, "LowPriorityIO") ? SPAWN_IOPRIO : SPAWN_LIMITS,
+			   step, NULL, err);
+	if (job->root_dir && (chroot(job->root_dir) < 0 || chdir("/") < 0))
+		child_fail(sp, log, job, SPAWN_CHROOT, "RootDirectory", job->root_dir, errno);
+}
+
 static void child_exec(const Job *job, Spawn *sp)
 {
-	int high[64], log;
+	int high[64 + SOCKETS_MAX_FDS + 1], log;
 	const char *prog = job->program ? job->program : job->argv[0];
 	char *fallback_argv[2] = {(char *)prog, NULL};
 	sigset_t none;
@@ -387,11 +506,28 @@ static void child_exec(const Job *job, Spawn *sp)
 	setpgid(0, 0);
 	memcpy(sp->pidvar, "XPCD_LISTEN_PID=", 16);
 	put_num(sp->pidvar, 16, 40, (long)getpid(), 1);
+	if (sp->sockpidvar) {
+		memcpy(sp->sockpidvar, "XPCD_SOCKETS_PID=", 17);
+		put_num(sp->sockpidvar, 17, 40, (long)getpid(), 1);
+	}
+	if (sp->txnvar) { /* the count's page is the last descriptor */
+		size_t at = put_str(sp->txnvar, 0, 64, "XPCD_TRANSACTIONS=");
+		at = put_num(sp->txnvar, at, 64, (long)getpid(), 1);
+		at = put_str(sp->txnvar, at, 64, ":");
+		put_num(sp->txnvar, at, 64, (long)(3 + sp->n_fds - 1), 1);
+	}
 	/* the broker's log, for set-up failures only, and the pipes: above
 	 * where the R descriptors go, close-on-exec */
 	log = fcntl(2, F_DUPFD_CLOEXEC, (int)(3 + sp->n_fds));
 	sp->report_fd = move_high(sp->report_fd, (int)(3 + sp->n_fds));
 	sp->output_fd = move_high(sp->output_fd, (int)(3 + sp->n_fds));
+	/* inetd's connection, out of the way of the moves below; wait: the
+	 * first socket, in its place after them */
+	sp->inetd_fd = -1;
+	if (job->inetd == INETD_NOWAIT && job->inetd_conn >= 0)
+		sp->inetd_fd = fcntl(job->inetd_conn, F_DUPFD_CLOEXEC, (int)(3 + sp->n_fds));
+	else if (job->inetd == INETD_WAIT && job->sockets.n_fds)
+		sp->inetd_fd = (int)(3 + job->n_services);
 	/* move the R descriptors that sit where they must go out of the way,
 	 * then to 3, 4, ... (dup2 clears close-on-exec on the copies, which is
 	 * what the job inherits).  Only those: a fixed high target (it was
@@ -403,12 +539,13 @@ static void child_exec(const Job *job, Spawn *sp)
 	for (size_t i = 0; i < sp->n_fds; i++)
 		if (high[i] < 0 || dup2(high[i], (int)(3 + i)) < 0)
 			child_fail(sp, log, job, SPAWN_FDS, "listener descriptors", NULL, errno);
+	child_attributes(sp, log, job);
 	if (sp->set_ids)
 		child_set_ids(sp, log, job);
 	child_open_stdio(sp, log, job);
 	if (job->workdir && chdir(job->workdir) < 0)
 		child_fail(sp, log, job, SPAWN_CHDIR, "WorkingDirectory", job->workdir, errno);
-	execvpe(prog, job->argv ? job->argv : fallback_argv, sp->envp);
+	execvpe(prog, sp->argv ? sp->argv : job->argv ? job->argv : fallback_argv, sp->envp);
 	child_fail(sp, log, job, SPAWN_EXEC, "exec", prog, errno);
 }
 
@@ -463,10 +600,17 @@ int spawn_job(const Job *job, const char *socket_path, bool capture, SpawnResult
 	sp.n_fds = job->n_services < 64 ? job->n_services : 64;
 	for (size_t i = 0; i < sp.n_fds; i++)
 		sp.fds[i] = job->services[i].recv_fd;
+	for (size_t i = 0; i < job->sockets.n_fds; i++)
+		sp.fds[sp.n_fds++] = job->sockets.fds[i];
+	if (job->txn_fd >= 0)
+		sp.fds[sp.n_fds++] = job->txn_fd;
 	log_format_prefix(LOG_ERR, sp.log_prefix, sizeof(sp.log_prefix));
-	if (build_env(job, socket_path, &sp) < 0 || open_pipes(&sp, capture, ret) < 0) {
+	errno = ENOMEM;
+	if (build_env(job, socket_path, &sp) < 0 || open_pipes(&sp, capture, ret) < 0 ||
+	    (job->enable_globbing && job->argv && !(sp.argv = glob_argv(job->argv)))) {
 		int err = errno;
-		log_line(LOG_ERR, "%s: cannot launch: %s", job->label, strerror(err));
+		log_line(LOG_ERR, "%s: cannot launch: %s%s", job->label, strerror(err),
+			 job->enable_globbing ? " (or EnableGlobbing gave more than 4096 arguments)" : "");
 		free_env(sp.envp);
 		close_pipes(&sp, ret, true);
 		return spawn_fail(ret, SPAWN_MEMORY, err);
@@ -475,6 +619,7 @@ int spawn_job(const Job *job, const char *socket_path, bool capture, SpawnResult
 	if (pid == 0)
 		child_exec(job, &sp);
 	free_env(sp.envp);
+	free_env(sp.argv);
 	close_pipes(&sp, ret, pid < 0);
 	if (pid < 0) {
 		int err = errno;

@@ -10,11 +10,14 @@ const char *step_name(int step)
 {
 	switch (step) {
 	case SPAWN_CHDIR: return "200/CHDIR";
+	case SPAWN_NICE: return "201/NICE";
 	case SPAWN_FDS: return "202/FDS";
 	case SPAWN_EXEC: return "203/EXEC";
 	case SPAWN_MEMORY: return "204/MEMORY";
 	case SPAWN_LIMITS: return "205/LIMITS";
 	case SPAWN_STDIN: return "208/STDIN";
+	case SPAWN_CHROOT: return "210/CHROOT";
+	case SPAWN_IOPRIO: return "211/IOPRIO";
 	case SPAWN_STDOUT: return "209/STDOUT";
 	case SPAWN_GROUP: return "216/GROUP";
 	case SPAWN_USER: return "217/USER";

@@ -10,12 +10,15 @@
 typedef enum SpawnStep {
 	SPAWN_OK = 0,
 	SPAWN_CHDIR = 200,  /* WorkingDirectory */
+	SPAWN_NICE = 201,   /* Nice */
 	SPAWN_FDS = 202,    /* the listener descriptors into place */
 	SPAWN_EXEC = 203,   /* the program */
 	SPAWN_MEMORY = 204, /* out of memory or processes in xpcd (before fork) */
 	SPAWN_LIMITS = 205, /* resource limits */
 	SPAWN_STDIN = 208,  /* StandardInPath */
 	SPAWN_STDOUT = 209, /* StandardOutPath, or the output pipe */
+	SPAWN_CHROOT = 210, /* RootDirectory */
+	SPAWN_IOPRIO = 211, /* LowPriorityIO */
 	SPAWN_GROUP = 216,  /* GroupName, setgroups, setgid */
 	SPAWN_USER = 217,   /* UserName, setuid */
 	SPAWN_STDERR = 222, /* StandardErrorPath, or the output pipe */

@@ -15,11 +15,16 @@
  * runtime starts) and arrives through a dispatch SIGNAL source on the main
  * queue; each event reaps every exited child with waitpid(WNOHANG).
  *
- * After an exit: an unloading job is freed; a KeepAlive job (true, or the
- * SuccessfulExit/Crashed condition that matches how it ended) is launched
- * again, throttled by ThrottleInterval; any other job goes back to being
- * watched, and a check-in already queued on its R relaunches it at once
- * (again throttled), which is how a crashed service comes back on demand.
+ * After an exit: the rest of the job's process group gets SIGTERM, unless
+ * AbandonProcessGroup (launchd's rule); an unloading job is freed; a
+ * KeepAlive job (true, or the SuccessfulExit/Crashed condition that
+ * matches how it ended, or a PathState / OtherJobEnabled condition that
+ * holds, or a QueueDirectories directory not empty: triggers.c) is
+ * launched again, throttled by ThrottleInterval; any other job goes back
+ * to being watched, and a check-in already queued on its R (or a
+ * connection on its Sockets) relaunches it at once (again throttled),
+ * which is how a crashed service comes back on demand.  Timers and path
+ * watches (triggers.c) are armed while a job is loaded and enabled.
  * A check-in whose client has gone (its end of the link closed) launches
  * nothing: channel.c drops it (channel_live_checkins).
  *
@@ -40,6 +45,7 @@
 #include <string.h>
 #include <time.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,6 +63,7 @@
 #include "broker/step.h"
 #include "broker/supervise.h"
 #include "shared/xpcd-protocol.h"
+#include "broker/triggers.h"
 
 
 static bool wants_relaunch(Job *job, int status)
@@ -83,7 +90,7 @@ static bool wants_relaunch(Job *job, int status)
 		return true;
 	if (job->keepalive_crashed != KEEPALIVE_UNSET && crashed == (job->keepalive_crashed == 1))
 		return true;
-	return false;
+	return triggers_want_running(job);
 }
 
 /* A check-in queued on a watched R of @ctx (a Job). */
@@ -112,17 +119,24 @@ static void on_checkin(void *ctx)
 void supervise_watch(Job *job)
 {
 	channel_watch(job, on_checkin);
+	triggers_watch_sockets(job);
 }
 
-/* Starts @job if it runs at load or is kept alive, else watches its names. */
+/* Starts @job if it runs at load or is kept alive (KeepAlive true, or
+ * SuccessfulExit, which implies RunAtLoad in launchd: the job must run
+ * once for an exit status to exist; not with AfterInitialDemand), else
+ * watches its names; its other triggers are armed either way. */
 static void start_or_watch(Job *job)
 {
-	if (job->run_at_load || job->keepalive) {
+	bool keep = job->keepalive || job->keepalive_successful_exit != KEEPALIVE_UNSET;
+
+	if (job->run_at_load || (keep && !job->keepalive_after_demand)) {
 		blame_set(job, "%s", job->run_at_load ? "RunAtLoad" : "KeepAlive");
 		supervise_launch(job);
 	} else {
 		supervise_watch(job);
 	}
+	triggers_arm(job);
 }
 
 /* ---- throttle and start limit ---------------------------------------------- */
@@ -205,6 +219,10 @@ int supervise_launch(Job *job)
 		return -1;
 	if (job->pid || job->launch_pending)
 		return 0;
+	if (job->launch_only_once && job->runs) {
+		log_line(LOG_INFO, "%s: LaunchOnlyOnce: not launched again", job->label);
+		return -1;
+	}
 	channel_unwatch(job);
 	wait = (double)job->throttle_interval - (job->runs || job->n_fails ? seconds_since(&job->last_start) : 1e9);
 	if (wait > 0) {
@@ -252,6 +270,7 @@ void supervise_services_changed(Broker *b)
 {
 	rundir_services_changed(&b->rundir);
 	remote_export_changed();
+	triggers_jobs_changed(b); /* KeepAlive.OtherJobEnabled may hold now */
 }
 
 int supervise_add(Broker *b, Job *job, char *err, size_t errlen)
@@ -261,11 +280,25 @@ int supervise_add(Broker *b, Job *job, char *err, size_t errlen)
 	job->broker = b;
 	if (choice >= 0) /* xpcctl enable/disable outlive the broker (overrides.c) */
 		job->disabled = choice;
+	if (job->not_here) {
+		snprintf(err, errlen, "%s: %s: not for this host; not loaded", job->path ? job->path : "?", job->not_here);
+		job_free(job);
+		return -1;
+	}
+	/* its Sockets (a label already loaded is refused below, before any
+	 * socket file of that job is replaced) */
+	if (!registry_find_label(&b->registry, job->label) &&
+	    triggers_open(job, b->supervisor.booting, err, errlen) < 0) {
+		job_free(job);
+		return -1;
+	}
 	if (registry_insert(&b->registry, job, err, errlen) < 0)
 		return -1;
 	remote_export_changed(); /* registry_insert moved the socket's generation on */
 	if (!job->disabled && !b->supervisor.booting)
 		start_or_watch(job);
+	if (!b->supervisor.booting)
+		triggers_jobs_changed(b); /* KeepAlive.OtherJobEnabled may hold now */
 	return 0;
 }
 
@@ -277,6 +310,7 @@ void supervise_remove(Job *job)
 		job->unloading = true;
 		activity_job_stopping(job);
 		channel_close(job);
+		triggers_disarm(job, true);
 		activity_job_unloaded(job);
 		supervise_services_changed(b);
 		log_line(LOG_INFO, "%s: unloading", job->label);
@@ -301,6 +335,12 @@ void supervise_exited(Job *job, int status)
 	else
 		log_line(LOG_INFO, "%s: pid %d exited with status %d", job->label, (int)job->pid, WEXITSTATUS(status));
 	blame_event(job, XPCD_EVENT_EXIT, job->pid, status, NULL);
+	if (!job->abandon_process_group && !job->adopted)
+		kill(-job->pid, SIGTERM); /* its group's leftovers; ESRCH when none */
+	if (job->transactions) { /* EnableTransactions: this run's count (launch.c) */
+		munmap((void *)job->transactions, sizeof(long));
+		job->transactions = NULL;
+	}
 	job->pid = 0;
 	job->adopted = false;
 	job->stopping = false;
@@ -392,5 +432,7 @@ void supervise_boot_done(Broker *b)
 	for (Job *j = registry_first(&b->registry); j; j = j->next)
 		if (!j->pid && !j->disabled)
 			start_or_watch(j);
+		else if (!j->disabled)
+			triggers_arm(j); /* adopted */
 	registry_save_state(&b->registry);
 }

@@ -9,6 +9,7 @@
  */
 #include "bundle/bundle.h"
 #include "connection/internal.h"
+#include "connection/transactions.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -87,16 +88,19 @@ void xpc_main_f(xpc_connection_handler_f handler)
 }
 
 /* A process-wide count of open transactions.  On macOS it keeps launchd from
- * killing an idle service; xpcd has no sudden termination, so here it is
- * only counted (docs/connections.md). */
+ * killing an idle service; here, for a job with EnableTransactions, xpcd
+ * reads it when it stops the job (none open: SIGKILL at once,
+ * src/broker/launch.c; the shared count is in launch.c). */
 static atomic_long main_transactions;
 
 void xpc_transaction_begin(void)
 {
 	atomic_fetch_add(&main_transactions, 1);
+	launch_transactions_add(1);
 }
 
 void xpc_transaction_end(void)
 {
 	atomic_fetch_sub(&main_transactions, 1);
+	launch_transactions_add(-1);
 }

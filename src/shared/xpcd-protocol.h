@@ -24,6 +24,8 @@
 #define XPCD_KEY_ENDPOINT "endpoint"   /* lookup reply: the endpoint */
 #define XPCD_KEY_LABEL "label"         /* a job's label */
 #define XPCD_KEY_PATH "path"           /* load: the job file */
+#define XPCD_KEY_STRICT "strict"       /* load: refuse a file with warnings */
+#define XPCD_KEY_WARNINGS "warnings"   /* load reply: array of strings (unknown, unsupported keys) */
 #define XPCD_KEY_PID "pid"             /* the job's pid (0: not running) */
 #define XPCD_KEY_KILL "kill"           /* kickstart: stop the running one first */
 #define XPCD_KEY_SIGNAL "signal"       /* kill: the signal number */
@@ -83,6 +85,12 @@
 #define XPCD_JOB_ADOPTED "adopted"
 #define XPCD_JOB_THROTTLE_INTERVAL "throttle_interval"
 #define XPCD_JOB_EXIT_TIMEOUT "exit_timeout"
+#define XPCD_JOB_START_INTERVAL "start_interval"       /* StartInterval (triggers.c) */
+#define XPCD_JOB_CALENDAR_NEXT "calendar_next"         /* the next StartCalendarInterval time, local */
+#define XPCD_JOB_WATCH_PATHS "watch_paths"
+#define XPCD_JOB_QUEUE_DIRECTORIES "queue_directories"
+#define XPCD_JOB_SOCKETS "sockets"                     /* Sockets name -> descriptors held */
+#define XPCD_JOB_LAUNCH_EVENTS "launch_events"
 
 /* ---- texts of the link limits (clients read them as invalidation reasons) */
 #define XPCD_TEXT_LINKS_PER_USER "limit exceeded: broker links per user"

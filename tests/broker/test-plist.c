@@ -136,6 +136,79 @@ static void test_bad_files(void)
 	expect_error("empty.plist", "", NULL);
 }
 
+#define JOB HEAD "<key>Label</key><string>x</string><key>Program</key><string>/bin/true</string>"
+
+/* The launchd keys of keys.c and its modules: values, warnings, errors. */
+static void test_launchd_keys(void)
+{
+	static const char xml[] = JOB
+		"<key>StartInterval</key><integer>300</integer>"
+		"<key>StartCalendarInterval</key><array><dict><key>Hour</key><integer>3</integer></dict>"
+		"<dict><key>Weekday</key><integer>7</integer></dict></array>"
+		"<key>WatchPaths</key><array><string>/etc/passwd</string></array>"
+		"<key>QueueDirectories</key><array><string>/var/spool/x</string></array>"
+		"<key>Umask</key><integer>18</integer><key>Nice</key><integer>-5</integer>"
+		"<key>LowPriorityIO</key><true/><key>AbandonProcessGroup</key><true/>"
+		"<key>SoftResourceLimits</key><dict><key>NumberOfFiles</key><integer>100</integer></dict>"
+		"<key>HardResourceLimits</key><dict><key>CPU</key><integer>60</integer><key>Bogus</key><integer>1</integer></dict>"
+		"<key>KeepAlive</key><dict><key>PathState</key><dict><key>/tmp/f</key><false/></dict>"
+		"<key>OtherJobEnabled</key><dict><key>y</key><true/></dict></dict>"
+		"<key>Sockets</key><dict><key>L</key><array><dict><key>SockPathName</key><string>/tmp/s</string>"
+		"<key>SockPathMode</key><integer>384</integer></dict><dict><key>SockServiceName</key><integer>8080</integer>"
+		"<key>SockType</key><string>dgram</string></dict></array></dict>"
+		"<key>inetdCompatibility</key><dict><key>Wait</key><true/></dict>"
+		"<key>TimeOut</key><integer>30</integer><key>LaunchOnlyOnce</key><true/>"
+		"<key>LaunchEvents</key><dict><key>com.apple.xpc.activity</key><dict><key>com.example.a</key>"
+		"<dict><key>Interval</key><integer>60</integer></dict></dict></dict>"
+		"<key>WaitForDebugger</key><true/><key>LimitLoadToHardware</key><dict/><key>Runatload</key><true/>" TAIL;
+	PlistWarnings *w = calloc(1, sizeof(*w));
+	char err[512] = "";
+	Job *j = NULL;
+
+	REQUIRE(w);
+	REQUIRE(plist_load_job_warn(put("launchd.plist", xml), &j, w, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(j->start_interval, 300);
+	CHECK_EQ_INT(j->n_calendar, 2);
+	CHECK_EQ_INT(j->calendar[0].hour, 3);
+	CHECK_EQ_INT(j->calendar[1].weekday, 0);
+	CHECK_STREQ(j->watch.paths[0], "/etc/passwd");
+	CHECK_STREQ(j->watch.queues[0], "/var/spool/x");
+	CHECK(j->limits.has_umask && j->limits.umask == 022);
+	CHECK(j->limits.has_nice && j->limits.nice == -5);
+	CHECK(j->limits.low_priority_io);
+	CHECK(j->abandon_process_group && j->launch_only_once);
+	CHECK_EQ_INT(j->timeout, 30);
+	CHECK_EQ_INT(j->n_keep_paths, 1);
+	CHECK(!j->keep_paths[0].want);
+	CHECK_STREQ(j->keep_jobs[0].name, "y");
+	CHECK_EQ_INT(j->sockets.n_specs, 2);
+	CHECK_STREQ(j->sockets.specs[1].name, "L");
+	CHECK_EQ_INT(j->sockets.specs[0].path_mode, 0600);
+	CHECK_STREQ(j->sockets.specs[1].service, "8080");
+	CHECK_EQ_INT(j->inetd, INETD_WAIT);
+	REQUIRE(j->launch_events);
+	xpc_object_t stream = xpc_dictionary_get_value(j->launch_events, "com.apple.xpc.activity");
+	CHECK(stream && xpc_dictionary_get_int64(xpc_dictionary_get_value(stream, "com.example.a"), "Interval") == 60);
+	/* Bogus resource, LimitLoadToHardware, Runatload; WaitForDebugger is silent */
+	CHECK_EQ_INT(w->n, 3);
+	for (unsigned i = 0; i < w->n; i++)
+		CHECK(!strstr(w->text[i], "WaitForDebugger"));
+	job_free(j);
+	free(w);
+
+	expect_error("ival.plist", JOB "<key>StartInterval</key><string>5</string>" TAIL, "StartInterval");
+	expect_error("umask.plist", JOB "<key>Umask</key><string>999</string>" TAIL, "Umask");
+	expect_error("nice.plist", JOB "<key>Nice</key><integer>21</integer>" TAIL, "Nice");
+	expect_error("watch.plist", JOB "<key>WatchPaths</key><array><string>rel</string></array>" TAIL, "WatchPaths");
+	expect_error("sock.plist", JOB "<key>Sockets</key><dict><key>A</key><dict/></dict>" TAIL, "Sockets");
+	expect_error("socktype.plist", JOB "<key>Sockets</key><dict><key>A</key><dict><key>SockType</key>"
+					   "<string>raw</string></dict></dict>" TAIL, "SockType");
+	expect_error("rlim.plist", JOB "<key>SoftResourceLimits</key><dict><key>Core</key><string>0</string></dict>" TAIL,
+		     "SoftResourceLimits.Core");
+	expect_error("path.plist", JOB "<key>KeepAlive</key><dict><key>PathState</key><dict><key>rel</key><true/>"
+				       "</dict></dict>" TAIL, "KeepAlive.PathState");
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -145,6 +218,7 @@ int main(void)
 	REQUIRE(mkdtemp(dir));
 	test_xml_and_binary();
 	test_bad_files();
+	test_launchd_keys();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		harness_failures++;

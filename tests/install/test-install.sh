@@ -45,7 +45,7 @@ pc=$(find "$root" -name libxpc.pc | head -1)
 [ -n "$pc" ] || fail "no libxpc.pc installed"
 for f in include/xpc/xpc.h include/xpc/connection.h include/xpc/endpoint.h include/libxpc/dispatch/dispatch.h \
 	include/xpc/session.h include/xpc/listener.h include/xpc/rich_error.h include/xpc/private.h \
-	include/bsm/audit.h include/bsm/libbsm.h \
+	include/bsm/audit.h include/bsm/libbsm.h include/launch.h \
 	bin/xpcctl share/man/man1/xpcctl.1 share/man/man8/xpcd.8 share/man/man5/xpcd.plist.5 \
 	share/bash-completion/completions/xpcctl share/zsh/vendor-completions/_xpcctl share/libxpc/wireshark/xpc.lua; do
 	[ -e "$root/$f" ] || fail "missing $f"
@@ -56,7 +56,7 @@ so=$(find "$root" -name 'libxpc.so.0' | head -1)
 [ -n "$so" ] || fail "no libxpc.so.0 (soname link)"
 readelf -d "$so" | grep -q 'SONAME.*libxpc.so.0' || fail "soname is not libxpc.so.0"
 # Only the API is exported: no internal layer names leak out.
-if nm -D --defined-only "$so" | awk '{print $3}' | grep -v -e '^xpc_' -e '^dispatch_' -e '^_xpc_' -e '^_dispatch_' -e '^XPC_' -e '^LIBXPC_' | grep .; then
+if nm -D --defined-only "$so" | awk '{print $3}' | grep -v -e '^xpc_' -e '^dispatch_' -e '^_xpc_' -e '^_dispatch_' -e '^XPC_' -e '^LIBXPC_' -e '^launch_activate_socket$' | grep .; then
 	fail "symbols outside the API are exported"
 fi
 

@@ -11,7 +11,8 @@
  *           demand, the job killed mid-request gives "Connection
  *           interrupted" and the next request starts it again; the
  *           export follows the job (unloaded: its port closes; loaded
- *           again: served again); xpcd refuses a non-loopback address
+ *           again: served again); test-h2.py (python3-h2) speaks the
+ *           framing to it; xpcd refuses a non-loopback address
  *           without TLS, and a TLS file without accepted peers;
  *           xpc-remoted ends with xpcd.
  *   cert    the same xpcd with --remote-tls (certificates): accepted
@@ -501,6 +502,18 @@ static void scenario_export(void)
 	}
 	finish_connection(c);
 	dispatch_release(done);
+	{ /* the independent HTTP/2 client (python3-h2) against xpcd's export */
+		char cmd[1024];
+		unsigned svc_port = 0;
+
+		snprintf(cmd, sizeof(cmd), "sed -n 's/.*xpc-remoted: service " NAME " \\([0-9]*\\)$/\\1/p' %s | tail -1",
+			 logpath);
+		REQUIRE((f = popen(cmd, "re")));
+		CHECK(fscanf(f, "%u", &svc_port) == 1 && svc_port > 0);
+		pclose(f);
+		snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s %u %u " NAME " >&2", getenv("TEST_H2"), port, svc_port);
+		CHECK_EQ_INT(system(cmd), 0);
+	}
 	/* the export follows the jobs: unloaded, the child is stopped; loaded
 	 * again, a new child serves the name */
 	snprintf(text, sizeof(text), "%s unload " LABEL " >/dev/null", getenv("XPCCTL"));

@@ -39,6 +39,7 @@ _xpcctl()
 		local own=""
 		case $cmd in
 		kickstart) own="-k -p" ;;
+		load | bootstrap) own="--strict" ;;
 		send) own="--description --timeout --no-reply" ;;
 		monitor | capture) own="--name --pid" ;;
 		kill) own="-l" ;;

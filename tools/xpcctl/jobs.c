@@ -66,27 +66,38 @@ int cmd_print(int argc, char **argv)
 	return r;
 }
 
-static int load_one(const char *path)
+/* One file; the broker's warnings (unknown or unsupported keys) on
+ * stderr, one line each; @strict makes the broker refuse such a file. */
+static int load_one(const char *path, bool strict)
 {
-	xpc_object_t req = broker_op(XPCD_OP_LOAD, NULL), reply;
+	xpc_object_t req = broker_op(XPCD_OP_LOAD, NULL), reply, warnings;
 	int r;
 
 	xpc_dictionary_set_string(req, XPCD_KEY_PATH, path);
+	if (strict)
+		xpc_dictionary_set_bool(req, XPCD_KEY_STRICT, true);
 	r = broker_request_status(req, false, &reply);
 	if (r) {
 		fprintf(stderr, "xpcctl: %s: not loaded\n", path);
 		return r;
 	}
+	warnings = xpc_dictionary_get_value(reply, XPCD_KEY_WARNINGS);
+	for (size_t i = 0; xpc_get_type(warnings) == XPC_TYPE_ARRAY && i < xpc_array_get_count(warnings); i++)
+		fprintf(stderr, "xpcctl: warning: %s: %s\n", path, xpc_array_get_string(warnings, i) ?: "?");
 	printf("loaded %s\n", xpc_dictionary_get_string(reply, XPCD_KEY_LABEL));
 	xpc_release(reply);
 	return 0;
 }
 
-/* Loads every job file of @args (files and directories). */
+/* Loads every job file of @args (files and directories), after an
+ * optional --strict. */
 static int load_paths(int argc, char **argv, const char *cmd)
 {
+	bool strict = argc > 0 && !strcmp(argv[0], "--strict");
 	int status = 0;
 
+	argc -= strict;
+	argv += strict;
 	if (argc < 1)
 		return ctl_usage_error(cmd, "%s needs a PATH", cmd);
 	for (int i = 0; i < argc; i++) {
@@ -101,7 +112,7 @@ static int load_paths(int argc, char **argv, const char *cmd)
 		if (n == 0)
 			fprintf(stderr, "xpcctl: %s: no *.plist in it\n", argv[i]);
 		for (size_t k = 0; k < n; k++)
-			if (load_one(paths[k]))
+			if (load_one(paths[k], strict))
 				status = EXIT_REFUSED;
 		target_free_paths(paths, n);
 	}

@@ -30,9 +30,11 @@ static const CtlCommand commands[] = {
 	{"list", cmd_list, "[--json]", "The jobs of the broker: pid (\"-\" when not running), last exit status, label."},
 	{"print", cmd_print, "[--json] LABEL | DOMAIN/LABEL",
 	 "A job's definition and state, readable by a person; with --json as JSON with plain numbers."},
-	{"load", cmd_load, "PATH...", "Load job property lists; a directory loads every *.plist in it."},
+	{"load", cmd_load, "[--strict] PATH...",
+	 "Load job property lists; a directory loads every *.plist in it.  Warnings about a file's keys are printed; "
+	 "--strict refuses such a file."},
 	{"unload", cmd_unload, "PATH... | LABEL...", "Stop and remove jobs, named by property list, directory or label."},
-	{"bootstrap", cmd_bootstrap, "DOMAIN PATH...",
+	{"bootstrap", cmd_bootstrap, "DOMAIN [--strict] PATH...",
 	 "launchctl's spelling of load: DOMAIN is system, gui/UID or user/UID."},
 	{"bootout", cmd_bootout, "DOMAIN [PATH...] | DOMAIN/LABEL", "launchctl's spelling of unload."},
 	{"enable", cmd_enable, "LABEL | DOMAIN/LABEL", "Allow a job to run again; kept across broker restarts."},

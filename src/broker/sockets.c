@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sockets.c - the Sockets key of launchd.plist(5).
+ *
+ * xpcd creates every socket of a job when the job is loaded and holds it
+ * for the job's whole life, across its runs: clients can connect before
+ * the job runs, and their connections wait in the backlog.  While the job
+ * is stopped a READ source watches each descriptor; the first connection
+ * (or datagram) starts the job, which takes the descriptors at launch
+ * (launch.c puts them after the MachServices descriptors and names them
+ * in XPCD_SOCKETS_*) and fetches them with launch_activate_socket(3)
+ * (src/connection/launch.c).  When the job exits, the watch resumes.
+ *
+ * A Sockets value is a dictionary, or an array of them, per name; a
+ * dictionary's keys: SockType (stream, dgram, seqpacket), SockPassive
+ * (listen, default true; false connects), SockNodeName, SockServiceName (a
+ * port number or a name of services(5)), SockFamily (IPv4, IPv6, IPv4v6,
+ * Unix), SockProtocol (TCP, UDP: implied by the type), SockPathName (a
+ * Unix socket), SockPathMode (an integer: launchd's decimal value of the
+ * mode, 384 for 0600), SockPathOwner, SockPathGroup (uid, gid).  As in
+ * launchd, an internet name without SockFamily binds every address
+ * getaddrinfo(3) gives (IPv4 and IPv6: two descriptors, the IPv6 one
+ * IPV6_V6ONLY).  Bonjour, MulticastGroup and SecureSocketWithKey are
+ * accepted with a warning and not honoured.
+ *
+ * A Unix socket's file is replaced when it is a socket already (a
+ * previous broker's), refused otherwise, given its mode and owner before
+ * listen(), so no one connects through a wider mode, and removed when the
+ * job is unloaded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <netinet/in.h>
+
+#include "broker/sockets.h"
+
+#define SOCKETS_BACKLOG 128
+
+/* ---- parsing ---------------------------------------------------------------- */
+
+typedef struct SockParse {
+	PlistCtx *ctx;
+	SockSpec *spec;
+	int r;
+} SockParse;
+
+static int sock_enum(PlistCtx *ctx, const char *key, plist_t v, const char *const *names, const int *values,
+		     int *ret)
+{
+	char *s = NULL;
+
+	if (pv_string(ctx, key, v, &s) < 0)
+		return -1;
+	for (size_t i = 0; names[i]; i++) {
+		if (!strcasecmp(s, names[i])) {
+			*ret = values[i];
+			free(s);
+			return 0;
+		}
+	}
+	pv_fail(ctx, key, "unknown value \"%s\"", s);
+	free(s);
+	return -1;
+}
+
+static int sock_service(PlistCtx *ctx, plist_t v, SockSpec *sp)
+{
+	long long port;
+
+	if (plist_get_node_type(v) == PLIST_STRING)
+		return pv_string(ctx, "Sockets.SockServiceName", v, &sp->service);
+	if (pv_int(ctx, "Sockets.SockServiceName", v, 0, 65535, &port) < 0)
+		return -1;
+	free(sp->service);
+	return asprintf(&sp->service, "%lld", port) < 0 ? pv_fail(ctx, "Sockets", "out of memory") : 0;
+}
+
+static int sock_key(void *arg, const char *key, plist_t v)
+{
+	static const char *const types[] = {"stream", "dgram", "seqpacket", NULL};
+	static const int type_values[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET};
+	static const char *const families[] = {"IPv4", "IPv6", "IPv4v6", "Unix", NULL};
+	static const int family_values[] = {AF_INET, AF_INET6, AF_UNSPEC, AF_UNIX};
+	static const char *const protocols[] = {"TCP", "UDP", NULL};
+	static const int protocol_values[] = {0, 0};
+	SockParse *p = arg;
+	SockSpec *sp = p->spec;
+	PlistCtx *ctx = p->ctx;
+	long long x;
+	int ignored, r = 0;
+
+	if (!strcmp(key, "SockType"))
+		r = sock_enum(ctx, "Sockets.SockType", v, types, type_values, &sp->type);
+	else if (!strcmp(key, "SockPassive"))
+		r = pv_bool(ctx, "Sockets.SockPassive", v, &sp->passive);
+	else if (!strcmp(key, "SockFamily"))
+		r = sock_enum(ctx, "Sockets.SockFamily", v, families, family_values, &sp->family);
+	else if (!strcmp(key, "SockProtocol"))
+		r = sock_enum(ctx, "Sockets.SockProtocol", v, protocols, protocol_values, &ignored);
+	else if (!strcmp(key, "SockNodeName"))
+		r = pv_string(ctx, "Sockets.SockNodeName", v, &sp->node);
+	else if (!strcmp(key, "SockServiceName"))
+		r = sock_service(ctx, v, sp);
+	else if (!strcmp(key, "SockPathName"))
+		r = pv_string(ctx, "Sockets.SockPathName", v, &sp->path);
+	else if (!strcmp(key, "SockPathMode") && (r = pv_int(ctx, "Sockets.SockPathMode", v, 0, 07777, &x)) == 0)
+		sp->path_mode = (int)x;
+	else if (!strcmp(key, "SockPathOwner"))
+		r = pv_int(ctx, "Sockets.SockPathOwner", v, 0, UINT32_MAX - 1, &sp->path_owner);
+	else if (!strcmp(key, "SockPathGroup"))
+		r = pv_int(ctx, "Sockets.SockPathGroup", v, 0, UINT32_MAX - 1, &sp->path_group);
+	else if (!strcmp(key, "Bonjour") || !strcmp(key, "MulticastGroup") || !strcmp(key, "SecureSocketWithKey"))
+		pv_warn(ctx, "Sockets", "%s is not supported on Linux; ignored", key);
+	else if (strcmp(key, "SockPathName") && strcmp(key, "SockPathMode"))
+		pv_warn(ctx, "Sockets", "unknown key %s ignored", key);
+	return r < 0 ? (p->r = -1) : 0;
+}
+
+static int sock_check(PlistCtx *ctx, SockSpec *sp)
+{
+	if (sp->path) {
+		if (sp->path[0] != '/' || strlen(sp->path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			return pv_fail(ctx, "Sockets.SockPathName", "\"%s\": not an absolute path of at most %zu bytes",
+				       sp->path, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		sp->family = AF_UNIX;
+		return 0;
+	}
+	if (sp->family == AF_UNIX)
+		return pv_fail(ctx, "Sockets", "%s: SockFamily Unix needs SockPathName", sp->name);
+	if (!sp->service)
+		return pv_fail(ctx, "Sockets", "%s: needs SockPathName or SockServiceName", sp->name);
+	return 0;
+}
+
+static int sock_spec(PlistCtx *ctx, const char *name, plist_t v, SockSpec *sp)
+{
+	SockParse p = {.ctx = ctx, .spec = sp};
+
+	*sp = (SockSpec){.type = SOCK_STREAM, .passive = true, .family = AF_UNSPEC, .path_mode = -1,
+			 .path_owner = -1, .path_group = -1};
+	sp->name = strdup(name);
+	if (!sp->name)
+		return pv_fail(ctx, "Sockets", "out of memory");
+	if (plist_get_node_type(v) != PLIST_DICT)
+		return pv_fail(ctx, "Sockets", "%s: must be a dictionary or an array of dictionaries", name);
+	if (pv_dict_each(v, sock_key, &p) < 0 || p.r < 0)
+		return p.r < 0 ? -1 : pv_fail(ctx, "Sockets", "out of memory");
+	return sock_check(ctx, sp);
+}
+
+typedef struct SocketsParse {
+	PlistCtx *ctx;
+	JobSockets *s;
+	int r;
+} SocketsParse;
+
+static int sockets_name(void *arg, const char *name, plist_t v)
+{
+	SocketsParse *p = arg;
+	bool array = plist_get_node_type(v) == PLIST_ARRAY;
+	size_t n = array ? plist_array_get_size(v) : 1;
+
+	if (!name[0] || strchr(name, ':') || strlen(name) > 255)
+		return p->r = pv_fail(p->ctx, "Sockets", "invalid name \"%s\"", name);
+	if (n == 0 || p->s->n_specs + n > SOCKETS_MAX)
+		return p->r = pv_fail(p->ctx, "Sockets", "%s: 1 to %d socket dictionaries in all", name, SOCKETS_MAX);
+	for (size_t i = 0; i < n; i++)
+		if (sock_spec(p->ctx, name, array ? plist_array_get_item(v, (uint32_t)i) : v,
+			      &p->s->specs[p->s->n_specs++]) < 0)
+			return p->r = -1;
+	return 0;
+}
+
+int sockets_parse_key(PlistCtx *ctx, JobSockets *s, const char *key, plist_t v)
+{
+	SocketsParse p = {.ctx = ctx, .s = s};
+
+	if (strcmp(key, "Sockets"))
+		return 0;
+	if (plist_get_node_type(v) != PLIST_DICT)
+		return pv_fail(ctx, key, "must be a dictionary");
+	sockets_free(s);
+	s->specs = calloc(SOCKETS_MAX, sizeof(*s->specs));
+	if (!s->specs)
+		return pv_fail(ctx, key, "out of memory");
+	if (pv_dict_each(v, sockets_name, &p) < 0 || p.r < 0)
+		return p.r < 0 ? -1 : pv_fail(ctx, key, "out of memory");
+	return 1;
+}
+
+/* ---- creating them ------------------------------------------------------------ */
+
+static int sock_keep(JobSockets *s, int fd, const char *name, char *err, size_t errlen)
+{
+	if (s->n_fds >= SOCKETS_MAX_FDS) {
+		close(fd);
+		snprintf(err, errlen, "Sockets: more than %d descriptors", SOCKETS_MAX_FDS);
+		return -1;
+	}
+	s->fds[s->n_fds] = fd;
+	s->fd_names[s->n_fds++] = name;
+	return 0;
+}
+
+/* Clears the way for a Unix socket's file: a socket there is replaced,
+ * anything else is refused.  Return: 0 or an errno. */
+static int sock_unlink_stale(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : errno;
+	if (!S_ISSOCK(st.st_mode))
+		return EEXIST;
+	return unlink(path) < 0 ? errno : 0;
+}
+
+static int sock_open_unix(JobSockets *s, const SockSpec *sp, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd, e = 0;
+	const char *step = "socket";
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sp->path);
+	fd = socket(AF_UNIX, sp->type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		e = errno;
+	else if (!sp->passive)
+		e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? (step = "connect", errno) : 0;
+	else if ((e = sock_unlink_stale(sp->path)) != 0)
+		step = "replace";
+	else if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		e = errno, step = "bind";
+	else if (sp->path_mode >= 0 && chmod(sp->path, (mode_t)sp->path_mode) < 0)
+		e = errno, step = "SockPathMode";
+	else if ((sp->path_owner >= 0 || sp->path_group >= 0) &&
+		 chown(sp->path, (uid_t)sp->path_owner, (gid_t)sp->path_group) < 0)
+		e = errno, step = "SockPathOwner/Group";
+	else if (sp->type != SOCK_DGRAM && listen(fd, SOCKETS_BACKLOG) < 0)
+		e = errno, step = "listen";
+	if (e) {
+		snprintf(err, errlen, "Sockets %s: %s %s: %s", sp->name, step, sp->path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		errno = e;
+		return -1;
+	}
+	return sock_keep(s, fd, sp->name, err, errlen);
+}
+
+static int sock_open_addr(const SockSpec *sp, const struct addrinfo *ai)
+{
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol), one = 1;
+
+	if (fd < 0)
+		return -1;
+	if (!sp->passive) {
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			return fd;
+	} else {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    (sp->type == SOCK_DGRAM || listen(fd, SOCKETS_BACKLOG) == 0))
+			return fd;
+	}
+	int e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+static int sock_open_inet(JobSockets *s, const SockSpec *sp, char *err, size_t errlen)
+{
+	struct addrinfo hints = {.ai_family = sp->family, .ai_socktype = sp->type,
+				 .ai_flags = sp->passive ? AI_PASSIVE : 0}, *res = NULL;
+	int r = getaddrinfo(sp->node, sp->service, &hints, &res), n = 0, e = 0;
+
+	if (r) {
+		snprintf(err, errlen, "Sockets %s: %s:%s: %s", sp->name, sp->node ? sp->node : "*", sp->service,
+			 gai_strerror(r));
+		errno = EADDRNOTAVAIL;
+		return -1;
+	}
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		int fd = sock_open_addr(sp, ai);
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		if (sock_keep(s, fd, sp->name, err, errlen) < 0) {
+			freeaddrinfo(res);
+			return -1;
+		}
+		n++;
+		if (!sp->passive)
+			break; /* one connection is the socket */
+	}
+	freeaddrinfo(res);
+	if (n == 0) {
+		snprintf(err, errlen, "Sockets %s: %s %s:%s: %s", sp->name, sp->passive ? "bind" : "connect",
+			 sp->node ? sp->node : "*", sp->service, strerror(e));
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int sockets_open(JobSockets *s, char *err, size_t errlen)
+{
+	char why[400];
+	int e = 0;
+
+	for (size_t i = 0; i < s->n_specs; i++) {
+		SockSpec *sp = &s->specs[i];
+		if (sp->open)
+			continue;
+		int r = sp->family == AF_UNIX ? sock_open_unix(s, sp, why, sizeof(why))
+					      : sock_open_inet(s, sp, why, sizeof(why));
+		if (r == 0) {
+			sp->open = true;
+		} else if (!e) {
+			e = errno ? errno : EINVAL;
+			snprintf(err, errlen, "%s", why);
+		}
+	}
+	errno = e;
+	return e ? -1 : 0;
+}
+
+bool sockets_complete(const JobSockets *s)
+{
+	for (size_t i = 0; i < s->n_specs; i++)
+		if (!s->specs[i].open)
+			return false;
+	return true;
+}
+
+/* ---- watching them -------------------------------------------------------------- */
+
+static void sockets_on_ready(void *arg)
+{
+	JobSockets *s = arg;
+	struct pollfd pfd[SOCKETS_MAX_FDS];
+	char why[320] = "Sockets: connection";
+
+	for (size_t i = 0; i < s->n_fds; i++)
+		pfd[i] = (struct pollfd){.fd = s->fds[i], .events = POLLIN};
+	s->ready_fd = s->n_fds ? s->fds[0] : -1;
+	if (poll(pfd, s->n_fds, 0) > 0) {
+		for (size_t i = 0; i < s->n_fds; i++) {
+			if (pfd[i].revents) {
+				s->ready_fd = s->fds[i];
+				snprintf(why, sizeof(why), "Sockets %s: connection", s->fd_names[i]);
+				break;
+			}
+		}
+	}
+	sockets_unwatch(s);
+	if (s->fire)
+		s->fire(s->ctx, why);
+}
+
+void sockets_watch(JobSockets *s, void (*fire)(void *ctx, const char *why), void *ctx)
+{
+	s->fire = fire;
+	s->ctx = ctx;
+	for (size_t i = 0; i < s->n_fds; i++) {
+		if (s->watch[i])
+			continue;
+		s->watch[i] = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)s->fds[i], 0,
+						     dispatch_get_main_queue());
+		if (!s->watch[i])
+			continue; /* out of memory: this one does not start the job */
+		dispatch_set_context(s->watch[i], s);
+		dispatch_source_set_event_handler_f(s->watch[i], sockets_on_ready);
+		dispatch_resume(s->watch[i]);
+	}
+}
+
+void sockets_unwatch(JobSockets *s)
+{
+	for (size_t i = 0; i < s->n_fds; i++) {
+		if (!s->watch[i])
+			continue;
+		dispatch_source_cancel(s->watch[i]);
+		dispatch_release(s->watch[i]);
+		s->watch[i] = NULL;
+	}
+}
+
+static void sockets_close_fd(void *arg)
+{
+	close((int)(intptr_t)arg);
+}
+
+void sockets_close(JobSockets *s)
+{
+	for (size_t i = 0; i < s->n_fds; i++) {
+		if (s->watch[i]) {
+			/* closed once the source is done with it */
+			dispatch_set_context(s->watch[i], (void *)(intptr_t)s->fds[i]);
+			dispatch_source_set_cancel_handler_f(s->watch[i], sockets_close_fd);
+			dispatch_source_cancel(s->watch[i]);
+			dispatch_release(s->watch[i]);
+			s->watch[i] = NULL;
+		} else {
+			close(s->fds[i]);
+		}
+	}
+	s->n_fds = 0;
+	for (size_t i = 0; i < s->n_specs; i++) {
+		struct stat st;
+		const char *p = s->specs[i].path;
+		if (p && s->specs[i].open && s->specs[i].passive && lstat(p, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(p);
+		s->specs[i].open = false;
+	}
+}
+
+void sockets_free(JobSockets *s)
+{
+	for (size_t i = 0; i < s->n_specs; i++) {
+		free(s->specs[i].name);
+		free(s->specs[i].node);
+		free(s->specs[i].service);
+		free(s->specs[i].path);
+	}
+	free(s->specs);
+	s->specs = NULL;
+	s->n_specs = 0;
+}

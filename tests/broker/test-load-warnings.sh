@@ -1,0 +1,103 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# xpcctl load's warnings and --strict (a typo, an unsupported key, a macOS
+# key accepted silently), LimitLoadToHosts/FromHosts,
+# KeepAlive.AfterInitialDemand, and KeepAlive.OtherJobEnabled driven by
+# loads, against a private broker.
+# Usage: test-load-warnings.sh XPCD XPCCTL
+set -u
+xpcd=$1 xpcctl=$2
+dir=$(mktemp -d /tmp/xpcd-warn-test.XXXXXX)
+fail=0
+check() { # check DESCRIPTION EXPECTED_STATUS COMMAND...  (stderr in ERR, stdout in OUT)
+	desc=$1 want=$2; shift 2
+	"$@" >"$dir/out" 2>"$dir/err"; got=$?
+	OUT=$(cat "$dir/out") ERR=$(cat "$dir/err")
+	if [ "$got" -ne "$want" ]; then
+		echo "FAIL: $desc: exit $got, wanted $want: $OUT $ERR"; fail=1
+	fi
+}
+has() { # has TEXT WHERE DESCRIPTION
+	case "$2" in *"$1"*) ;; *) echo "FAIL: $3: lacks '$1': $2"; fail=1;; esac
+}
+lacks() {
+	case "$2" in *"$1"*) echo "FAIL: $3: has '$1': $2"; fail=1;; esac
+}
+job() { # job FILE LABEL EXTRA-KEYS
+	cat > "$dir/$1" <<PLIST
+<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict>
+<key>Label</key><string>$2</string>
+<key>ProgramArguments</key><array><string>/bin/sh</string><string>-c</string><string>sleep 30</string></array>
+<key>ThrottleInterval</key><integer>0</integer>
+$3
+</dict></plist>
+PLIST
+}
+mkdir "$dir/jobs"
+export XPCD_SOCKET="$dir/xpcd.sock"
+"$xpcd" --socket "$XPCD_SOCKET" --jobs "$dir/jobs" >"$dir/xpcd.log" 2>&1 &
+broker=$!
+for i in $(seq 100); do [ -S "$XPCD_SOCKET" ] && break; sleep 0.05; done
+
+# a typo and an unsupported key: loaded, with the warnings on xpcctl's stderr
+job typo.plist t.typo '<key>Runatload</key><true/><key>LimitLoadToHardware</key><dict/>
+<key>KeepAlive</key><dict><key>NetworkState</key><true/><key>Bogus</key><true/></dict>
+<key>Sockets</key><dict><key>S</key><dict><key>SockPathName</key><string>'"$dir"'/s.sock</string>
+<key>Bonjour</key><true/></dict></dict>'
+check "load with warnings" 0 "$xpcctl" load "$dir/typo.plist"
+has "loaded t.typo" "$OUT" "load with warnings"
+has "warning: $dir/typo.plist: Runatload: unknown key ignored" "$ERR" "typo"
+has "LimitLoadToHardware: not supported on Linux" "$ERR" "unsupported key"
+has "KeepAlive: unknown condition Bogus ignored" "$ERR" "unknown KeepAlive condition"
+has "Sockets: Bonjour is not supported on Linux" "$ERR" "unsupported Sockets key"
+lacks "NetworkState" "$ERR" "NetworkState (ignored by launchd itself)"
+grep -q "typo.plist: Runatload: unknown key ignored" "$dir/xpcd.log" || { echo "FAIL: not in the broker log"; fail=1; }
+# --strict refuses it, and nothing is loaded
+job strict.plist t.strict '<key>Runatload</key><true/>'
+check "load --strict" 1 "$xpcctl" load --strict "$dir/strict.plist"
+has "refused (--strict)" "$ERR" "load --strict"
+has "Runatload" "$ERR" "load --strict names the key"
+check "strict job not loaded" 1 "$xpcctl" print t.strict
+# macOS-only keys: silent, so --strict loads the file
+job mac.plist t.mac '<key>WaitForDebugger</key><false/><key>ProcessType</key><string>Background</string>
+<key>LimitLoadToSessionType</key><string>Aqua</string><key>POSIXSpawnType</key><string>App</string>
+<key>LaunchEvents</key><dict><key>com.apple.xpc.activity</key><dict><key>com.example.tick</key>
+<dict><key>Interval</key><integer>3600</integer></dict></dict></dict>'
+check "load --strict silent keys" 0 "$xpcctl" load --strict "$dir/mac.plist"
+has "loaded t.mac" "$OUT" "silent keys"
+[ -z "$ERR" ] || { echo "FAIL: silent keys warned: $ERR"; fail=1; }
+# a bad value is an error naming the key
+job bad.plist t.bad '<key>StartCalendarInterval</key><dict><key>Hour</key><integer>24</integer></dict>'
+check "load bad value" 1 "$xpcctl" load "$dir/bad.plist"
+has "StartCalendarInterval.Hour" "$ERR" "bad value"
+
+# LimitLoadToHosts / LimitLoadFromHosts
+job tohosts.plist t.tohosts '<key>LimitLoadToHosts</key><array><string>no-such-host.invalid</string></array>'
+check "LimitLoadToHosts elsewhere" 1 "$xpcctl" load "$dir/tohosts.plist"
+has "LimitLoadToHosts: not for this host" "$ERR" "LimitLoadToHosts"
+job tohere.plist t.tohere "<key>LimitLoadToHosts</key><array><string>$(hostname)</string></array>"
+check "LimitLoadToHosts here" 0 "$xpcctl" load "$dir/tohere.plist"
+job fromhosts.plist t.fromhosts '<key>LimitLoadFromHosts</key><array><string>no-such-host.invalid</string></array>'
+check "LimitLoadFromHosts elsewhere" 0 "$xpcctl" load "$dir/fromhosts.plist"
+# KeepAlive.AfterInitialDemand: not started at load, although SuccessfulExit implies RunAtLoad
+job demand.plist t.demand '<key>KeepAlive</key><dict><key>SuccessfulExit</key><false/><key>AfterInitialDemand</key><true/></dict>'
+check "load AfterInitialDemand" 0 "$xpcctl" load "$dir/demand.plist"
+sleep 0.3
+grep -q "t.demand: started" "$dir/xpcd.log" && { echo "FAIL: AfterInitialDemand job started at load"; fail=1; }
+
+# KeepAlive.OtherJobEnabled: runs while t.other is loaded
+job keeper.plist t.keeper '<key>KeepAlive</key><dict><key>OtherJobEnabled</key><dict><key>t.other</key><true/></dict></dict>'
+job other.plist t.other ''
+check "load keeper" 0 "$xpcctl" load "$dir/keeper.plist"
+sleep 0.3
+grep -q "t.keeper: started" "$dir/xpcd.log" && { echo "FAIL: keeper started without t.other"; fail=1; }
+check "load other" 0 "$xpcctl" load "$dir/other.plist"
+for i in $(seq 100); do grep -q "t.keeper: started" "$dir/xpcd.log" && break; sleep 0.05; done
+grep -q "t.keeper: KeepAlive.OtherJobEnabled: launching" "$dir/xpcd.log" || { echo "FAIL: keeper not started by t.other"; fail=1; }
+
+kill "$broker"; wait "$broker" 2>/dev/null
+while read -r pid start label; do kill -9 "-$pid" "$pid" 2>/dev/null; done < "$XPCD_SOCKET.state"
+[ "$fail" -ne 0 ] && cat "$dir/xpcd.log"
+rm -rf "$dir"
+exit "$fail"
