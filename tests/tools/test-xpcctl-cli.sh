@@ -36,7 +36,7 @@ check "XPCD_SOCKET" 0 env XPCD_SOCKET="$sock" XDG_RUNTIME_DIR=/nonexistent "$x" 
 check "two domains" 2 "$x" --system list --user; contains "only one of"
 check "-h" 0 "$x" -h; contains "commands:"; contains "kickstart"
 check "--help after a command" 0 "$x" kill --help; contains "usage: xpcctl [GLOBAL OPTIONS] kill"
-check "help COMMAND" 0 "$x" help bootstrap; contains "DOMAIN PATH"
+check "help COMMAND" 0 "$x" help bootstrap; contains "DOMAIN [--strict] PATH"
 check "help unknown" 2 "$x" help frobnicate
 check "--version" 0 "$x" --version; contains "xpcctl "
 check "no command" 2 "$x"
