@@ -401,10 +401,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1 || !(text = strndup((const char *)data + 1, size - 1)))
 		return 0;
 	switch (data[0] & 3) {
-	case 0: who = (Caller){geteuid(), getegid()}; break;
-	case 1: who = (Caller){STRANGER, STRANGER}; break;
-	case 2: who = (Caller){ADMITTED_UID, STRANGER}; break;
-	default: who = (Caller){STRANGER, ADMITTED_GID}; break;
+	case 0: who = (Caller){.uid = geteuid(), .gid = getegid()}; break;
+	case 1: who = (Caller){.uid = STRANGER, .gid = STRANGER}; break;
+	case 2: who = (Caller){.uid = ADMITTED_UID, .gid = STRANGER}; break;
+	default: who = (Caller){.uid = STRANGER, .gid = ADMITTED_GID}; break;
 	}
 	obj = xpc_linux_create_from_json(text, NULL);
 	free(text);

@@ -3,7 +3,8 @@
 # missing.  As root it runs apt-get directly, otherwise through sudo.
 #   (no argument)  build and demo
 #   --check        + what the plain test run needs: gcc (plain-C builds,
-#                  tests/install), man-db (tests/package/test-man.sh) and
+#                  tests/install), man-db (tests/package/test-man.sh), tshark
+#                  (tests/tools: the capture opened by the dissector) and
 #                  the --deb list (tests/package/test-deb.sh)
 #   --deb          + make deb: debhelper, dh-python, dpkg-dev, lintian, systemd
 #                  (systemd.pc, a build-dep of the packages)
@@ -13,7 +14,7 @@ PKGS="clang meson ninja-build pkg-config libblocksruntime-dev uuid-dev libjansso
 libplist-dev libsystemd-dev libclang-rt-14-dev python3 procps python3-dev python3-pytest
 libnghttp2-dev libssl-dev python3-h2 python3-hyperframe"
 DEB="debhelper dh-python dpkg-dev lintian systemd"
-[ "${1:-}" = "--check" ] && PKGS="$PKGS gcc man-db $DEB"
+[ "${1:-}" = "--check" ] && PKGS="$PKGS gcc man-db tshark $DEB"
 [ "${1:-}" = "--deb" ] && PKGS="$PKGS $DEB"
 [ "${1:-}" = "--bench" ] && PKGS="$PKGS dbus dbus-broker gnuplot-nox python3-dbus python3-gi"
 missing=""

@@ -98,6 +98,7 @@ int broker_run(Broker *b)
 		fprintf(stderr, "xpcd: out of memory\n");
 		return 1;
 	}
+	overrides_load(&b->overrides, &b->rundir);
 	supervise_start(b);
 	jobdirs_load(b);
 	supervise_recover(b);

@@ -16,6 +16,8 @@
 
 #include "broker/clients.h"
 #include "broker/listener.h"
+#include "broker/monitor.h"
+#include "broker/overrides.h"
 #include "broker/registry.h"
 #include "broker/remote-export.h"
 #include "broker/rundir.h"
@@ -41,6 +43,8 @@ typedef struct Broker {
 	Supervisor supervisor; /* SIGCHLD, booting */
 	Clients clients;       /* client links and what they cost */
 	Listener listener;     /* the broker socket */
+	Monitors monitors;     /* links watching the broker's events */
+	Overrides overrides;   /* enable/disable kept across restarts */
 	/* loads a changed job file again once its old job is gone
 	 * (jobdirs_load_file; a pointer so that supervise.c need not call up) */
 	void (*reload_file)(struct Broker *b, const char *path);

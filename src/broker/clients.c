@@ -33,6 +33,7 @@
 #include <unistd.h>
 #include <xpc/xpc.h>
 
+#include "broker/broker.h"
 #include "broker/clients.h"
 #include "broker/log.h"
 #include "broker/ops.h"
@@ -97,6 +98,7 @@ static void client_gone(ClientLink *l)
 	if (limit)
 		log_line(LOG_WARNING, "client uid %u pid %d: %s; link closed", (unsigned)l->uid, (int)l->pid, limit);
 	free(limit);
+	monitor_unsubscribe(&c->broker->monitors, l->peer);
 	list_unlink(&l->node);
 	xpc_release(l->peer);
 	free(l);
@@ -109,7 +111,7 @@ static void client_request(ClientLink *l, xpc_object_t ev)
 {
 	Clients *c = l->clients;
 	bool refuse = l->kind == LINK_REFUSING;
-	Caller who = {xpc_connection_get_euid(l->peer), xpc_connection_get_egid(l->peer)};
+	Caller who = {xpc_connection_get_euid(l->peer), xpc_connection_get_egid(l->peer), l->pid, l->peer};
 	xpc_object_t reply = refuse ? ops_reply_error(ev, XPCD_TEXT_LINKS_PER_USER, EMFILE) : ops_handle(c->broker, &who, ev);
 	xpc_connection_t peer = l->peer;
 	const LinkLimits *lim = users_limits(&c->users);
@@ -203,7 +205,10 @@ void clients_accept(Clients *c, int fd)
 		kind = users_admit(&c->users, cr.uid, &user);
 	if (kind == LINK_REFUSED || kind == LINK_REFUSED_ALL) {
 		const char *text = kind == LINK_REFUSED ? XPCD_TEXT_LINKS_PER_USER : XPCD_TEXT_LINKS;
+		MonitorEvent ev = {.kind = XPCD_EVENT_REFUSED, .pid = cr.pid, .uid = cr.uid, .has_uid = true,
+				   .status = -1, .text = text};
 		client_log_refusal(c, &cr, text);
+		monitor_emit(&c->broker->monitors, &ev);
 		client_refuse_at_once(fd, text);
 		free(l);
 		return;
@@ -232,7 +237,8 @@ static void clients_sweep_idle(void *ctx)
 	ClientLink *l;
 
 	list_for_each_entry(l, &c->links, ClientLink, node) {
-		if (l->kind == LINK_WAITING || l->end != CLIENT_END_PEER || now - l->last_ms < c->idle_ms)
+		if (l->kind == LINK_WAITING || l->end != CLIENT_END_PEER || now - l->last_ms < c->idle_ms ||
+		    monitor_is_subscribed(&c->broker->monitors, l->peer)) /* a monitor only listens */
 			continue;
 		l->end = CLIENT_END_IDLE;
 		closed++;

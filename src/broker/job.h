@@ -128,6 +128,12 @@ typedef struct Job {
 	off_t file_size;
 
 	JobActivities *activities;  /* activity.c: the activities' schedule, or NULL */
+	/* why it runs (blame.c) and kickstart -k requests waiting for the new
+	 * instance (kickwait.c: answered before the job is freed) */
+	char why[256];
+	char looked_up[192];
+	struct KickWaiter *kick_waiters;
+
 	dispatch_source_t interval_timer; /* StartInterval (triggers.c) */
 	dispatch_source_t calendar_timer; /* StartCalendarInterval (triggers.c) */
 	time_t calendar_due;              /* the calendar time it waits for; -1 none */

@@ -31,8 +31,10 @@
 #include <unistd.h>
 
 #include "broker/activity.h"
+#include "broker/blame.h"
 #include "broker/broker.h"
 #include "broker/launch.h"
+#include "shared/xpcd-protocol.h"
 #include "broker/log.h"
 #include "broker/output.h"
 #include "broker/registry.h"
@@ -157,6 +159,7 @@ int launch_start(Job *job)
 	if (r.output_fd >= 0)
 		output_capture(job->label, r.pid, r.output_fd);
 	log_line(LOG_INFO, "%s: started, pid %d", job->label, (int)r.pid);
+	blame_event(job, XPCD_EVENT_LAUNCH, r.pid, -1, job->why[0] ? job->why : NULL);
 	registry_save_state(&b->registry);
 	activity_job_started(job);
 	return 0;

@@ -25,18 +25,22 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xpc/xpc.h>
 
 #include "broker/activity.h"
+#include "broker/blame.h"
 #include "broker/broker.h"
 #include "broker/channel.h"
 #include "broker/describe.h"
 #include "broker/jobdirs.h"
+#include "broker/kickwait.h"
 #include "broker/launch.h"
 #include "broker/log.h"
+#include "broker/monitor.h"
 #include "broker/ops.h"
 #include "broker/plist.h"
 #include "broker/policy.h"
@@ -106,14 +110,36 @@ static xpc_object_t reply_pid(xpc_object_t req, const Job *job)
 	return r;
 }
 
+static xpc_object_t lookup_answer(Broker *b, const Caller *who, xpc_object_t req);
+
+/* A lookup, told to the monitors with its answer ("ok" or the error). */
 static xpc_object_t op_lookup(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
+{
+	xpc_object_t r = lookup_answer(b, who, req);
+	const char *name = xpc_dictionary_get_string(req, XPCD_KEY_NAME);
+	const char *err = r ? xpc_dictionary_get_string(r, XPCD_KEY_ERROR) : "no memory";
+	JobService *unused_service;
+	Job *job = name ? registry_find_service(&b->registry, name, &unused_service) : NULL;
+	MonitorEvent ev = {.kind = XPCD_EVENT_LOOKUP, .name = name, .pid = who->pid, .uid = who->uid,
+			   .has_uid = true, .status = -1, .text = err ? err : "ok"};
+
+	(void)unused;
+	if (job && !err)
+		blame_looked_up(job, name, who->pid, who->uid);
+	if (monitor_active(&b->monitors)) {
+		ev.label = job && policy_may_lookup(job, who) ? job->label : NULL;
+		monitor_emit(&b->monitors, &ev);
+	}
+	return r;
+}
+
+static xpc_object_t lookup_answer(Broker *b, const Caller *who, xpc_object_t req)
 {
 	const char *name = xpc_dictionary_get_string(req, XPCD_KEY_NAME);
 	JobService *s = NULL;
 	Job *job = name ? registry_find_service(&b->registry, name, &s) : NULL;
 	xpc_object_t ep;
 
-	(void)unused;
 	if (!job || job->unloading) /* an unloaded job still stopping vends nothing */
 		return ops_reply_error(req, "unknown name", ESRCH);
 	if (!policy_may_lookup(job, who))
@@ -219,9 +245,23 @@ static xpc_object_t op_unload(Broker *b, const Caller *who, xpc_object_t req, Jo
 	return reply_pid(req, job);
 }
 
-/* enable and disable: a disabled job vends nothing and is not started. */
-static xpc_object_t set_disabled(Broker *b, xpc_object_t req, Job *job, bool disabled)
+/* enable and disable: a disabled job vends nothing and is not started.
+ * The choice is kept across broker restarts (overrides.c), also for a
+ * label no job has yet, as launchd's. */
+static xpc_object_t set_disabled(Broker *b, xpc_object_t req, bool disabled)
 {
+	const char *label = xpc_dictionary_get_string(req, XPCD_KEY_LABEL);
+	Job *job = label ? registry_find_label(&b->registry, label) : NULL;
+
+	if (!label || !*label)
+		return ops_reply_error(req, "missing \"" XPCD_KEY_LABEL "\"", EINVAL);
+	overrides_set(&b->overrides, &b->rundir, label, disabled);
+	if (!job) {
+		xpc_object_t r = reply_ok(req);
+		if (r)
+			xpc_dictionary_set_int64(r, XPCD_KEY_PID, 0);
+		return r;
+	}
 	job->disabled = disabled;
 	supervise_services_changed(b);
 	if (disabled) {
@@ -235,30 +275,36 @@ static xpc_object_t set_disabled(Broker *b, xpc_object_t req, Job *job, bool dis
 	return reply_pid(req, job);
 }
 
-static xpc_object_t op_enable(Broker *b, const Caller *who, xpc_object_t req, Job *job)
+static xpc_object_t op_enable(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
 {
 	(void)who;
-	return set_disabled(b, req, job, false);
+	(void)unused;
+	return set_disabled(b, req, false);
 }
 
-static xpc_object_t op_disable(Broker *b, const Caller *who, xpc_object_t req, Job *job)
+static xpc_object_t op_disable(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
 {
 	(void)who;
-	return set_disabled(b, req, job, true);
+	(void)unused;
+	return set_disabled(b, req, true);
 }
 
 static xpc_object_t op_kickstart(Broker *b, const Caller *who, xpc_object_t req, Job *job)
 {
+	bool kill_first = xpc_dictionary_get_bool(req, XPCD_KEY_KILL);
+	bool running = job->pid != 0;
 	char text[256];
 
 	(void)b;
-	(void)who;
-	if (supervise_kickstart(job, xpc_dictionary_get_bool(req, XPCD_KEY_KILL)) < 0) {
+	if (supervise_kickstart(job, kill_first) < 0) {
 		if (job->disabled || !job->fail_step)
 			return ops_reply_error(req, "kickstart: the job is disabled or could not start", EIO);
 		describe_failure(job, text, sizeof(text));
 		return ops_reply_error(req, text, EIO);
 	}
+	/* -k on a running job: answered with the new pid once it runs */
+	if (kill_first && running && kickwait_add(job, who->link, req) == 0)
+		return NULL;
 	return reply_pid(req, job);
 }
 
@@ -292,6 +338,64 @@ static xpc_object_t op_reload(Broker *b, const Caller *who, xpc_object_t req, Jo
 		xpc_dictionary_set_uint64(r, XPCD_KEY_FAILED, c.failed);
 	}
 	return r;
+}
+
+/* monitor: the link receives the broker's events from now on (monitor.c). */
+static xpc_object_t op_monitor(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
+{
+	int r;
+
+	(void)unused;
+	if (!who->link)
+		return ops_reply_error(req, "monitor: needs a link", EINVAL);
+	r = monitor_subscribe(&b->monitors, who->link, who->uid, policy_is_owner(who), req);
+	if (r == -EMFILE)
+		return ops_reply_error(req, "limit exceeded: monitors", EMFILE);
+	if (r == -EALREADY)
+		return ops_reply_error(req, "monitor: this link is one already", EALREADY);
+	if (r < 0)
+		return ops_reply_error(req, "limit exceeded: out of memory", ENOMEM);
+	return reply_ok(req);
+}
+
+/* blame: why the job runs; for those who may see its pid. */
+static xpc_object_t op_blame(Broker *b, const Caller *who, xpc_object_t req, Job *job)
+{
+	PolicySight see = policy_sight(job, who);
+	char text[320];
+	xpc_object_t r;
+
+	(void)b;
+	if (see == POLICY_SEE_NOTHING)
+		return ops_reply_error(req, "no job with that label", ESRCH);
+	if (see != POLICY_SEE_ALL)
+		return ops_reply_error(req, "denied", EPERM);
+	if (job->pid)
+		snprintf(text, sizeof(text), "%s", job->why[0] ? job->why : "(not recorded)");
+	else
+		snprintf(text, sizeof(text), "not running%s%s", job->why[0] ? "; last started for: " : "", job->why);
+	r = reply_ok(req);
+	if (r) {
+		xpc_dictionary_set_string(r, XPCD_KEY_REASON, text);
+		xpc_dictionary_set_int64(r, XPCD_KEY_PID, job->pid);
+	}
+	return r;
+}
+
+/* procinfo: the job a pid is, for those who may see that job's pid. */
+static xpc_object_t op_procinfo(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
+{
+	int64_t pid = xpc_dictionary_get_int64(req, XPCD_KEY_PID);
+	Job *job = pid > 0 && pid <= INT32_MAX ? registry_find_pid(&b->registry, (pid_t)pid) : NULL;
+	xpc_object_t d;
+
+	(void)unused;
+	if (!job || policy_sight(job, who) != POLICY_SEE_ALL) /* whose process it is is not told */
+		return ops_reply_error(req, "no job with that pid", ESRCH);
+	d = describe_job(job, POLICY_SEE_ALL, false);
+	if (d)
+		xpc_dictionary_set_string(d, XPCD_KEY_REASON, job->why[0] ? job->why : "(not recorded)");
+	return reply_ok_with(req, XPCD_KEY_PROCESS, d);
 }
 
 /* The job's activities (docs/activities.md): who sees the job's definition
@@ -334,13 +438,16 @@ static const OpsMethod ops_methods[] = {
 	{XPCD_OP_PRINT, op_print, OPS_ANYONE_JOB},
 	{XPCD_OP_LOAD, op_load, OPS_OWNER},
 	{XPCD_OP_UNLOAD, op_unload, OPS_OWNER_JOB},
-	{XPCD_OP_ENABLE, op_enable, OPS_OWNER_JOB},
-	{XPCD_OP_DISABLE, op_disable, OPS_OWNER_JOB},
+	{XPCD_OP_ENABLE, op_enable, OPS_OWNER},
+	{XPCD_OP_DISABLE, op_disable, OPS_OWNER},
 	{XPCD_OP_KICKSTART, op_kickstart, OPS_OWNER_JOB},
 	{XPCD_OP_KILL, op_kill, OPS_OWNER_JOB},
 	{XPCD_OP_RELOAD, op_reload, OPS_OWNER},
 	{XPCD_OP_ACTIVITIES, op_activities, OPS_ANYONE_JOB},
 	{XPCD_OP_RUN_ACTIVITY, op_run_activity, OPS_OWNER_JOB},
+	{XPCD_OP_MONITOR, op_monitor, OPS_ANYONE},
+	{XPCD_OP_BLAME, op_blame, OPS_ANYONE_JOB},
+	{XPCD_OP_PROCINFO, op_procinfo, OPS_ANYONE},
 };
 
 static const OpsMethod *ops_find(const char *name)
@@ -351,7 +458,40 @@ static const OpsMethod *ops_find(const char *name)
 	return NULL;
 }
 
+static xpc_object_t ops_dispatch(Broker *b, const Caller *who, xpc_object_t req);
+
+/* The operations monitors hear of besides lookup: those that change state,
+ * and any request refused with "denied". */
+static void ops_tell(Broker *b, const Caller *who, xpc_object_t req, xpc_object_t reply)
+{
+	const char *op = xpc_dictionary_get_string(req, XPCD_KEY_OP);
+	const OpsMethod *m = op ? ops_find(op) : NULL;
+	const char *err = reply ? xpc_dictionary_get_string(reply, XPCD_KEY_ERROR) : NULL;
+	bool denied = err && !strcmp(err, "denied");
+	MonitorEvent ev = {.kind = denied ? XPCD_EVENT_REFUSED : op, .label = xpc_dictionary_get_string(req, XPCD_KEY_LABEL),
+			   .pid = who->pid, .uid = who->uid, .has_uid = true, .status = -1};
+	char text[160];
+
+	if (!m || (!denied && (m->access == OPS_ANYONE || m->access == OPS_ANYONE_JOB)))
+		return;
+	if (!reply) /* kickstart -k: answered later */
+		snprintf(text, sizeof(text), "waiting for the new instance");
+	else
+		snprintf(text, sizeof(text), "%s%s%s", denied ? op : "", denied ? ": " : "", err ? err : "ok");
+	ev.text = text;
+	monitor_emit(&b->monitors, &ev);
+}
+
 xpc_object_t ops_handle(Broker *b, const Caller *who, xpc_object_t req)
+{
+	xpc_object_t reply = ops_dispatch(b, who, req);
+
+	if (monitor_active(&b->monitors))
+		ops_tell(b, who, req, reply);
+	return reply;
+}
+
+static xpc_object_t ops_dispatch(Broker *b, const Caller *who, xpc_object_t req)
 {
 	const char *name = xpc_dictionary_get_string(req, XPCD_KEY_OP);
 	const OpsMethod *m;

@@ -65,7 +65,7 @@ bool policy_may_lookup(const Job *job, const Caller *who)
 
 /* The uid @job runs as: UserName's on a root broker, else the broker's.
  * False when UserName does not resolve. */
-static bool job_uid(const Job *job, uid_t *ret)
+bool policy_job_uid(const Job *job, uid_t *ret)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096];
@@ -83,7 +83,7 @@ PolicySight policy_sight(const Job *job, const Caller *who)
 {
 	uid_t owner;
 
-	if (policy_is_owner(who) || (job_uid(job, &owner) && owner == who->uid))
+	if (policy_is_owner(who) || (policy_job_uid(job, &owner) && owner == who->uid))
 		return POLICY_SEE_ALL;
 	return policy_may_lookup(job, who) ? POLICY_SEE_STATE : POLICY_SEE_NOTHING;
 }

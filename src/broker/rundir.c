@@ -129,7 +129,7 @@ int rundir_open(Rundir *rd, const char *socket_path, char *err, size_t errlen)
 	return r;
 }
 
-FILE *rundir_state_read(const Rundir *rd)
+FILE *rundir_file_read(const Rundir *rd, const char *suffix)
 {
 	char name[300];
 	struct stat st;
@@ -138,15 +138,15 @@ FILE *rundir_state_read(const Rundir *rd)
 
 	if (rd->dir_fd < 0)
 		return NULL;
-	snprintf(name, sizeof(name), "%s.state", rd->base);
+	snprintf(name, sizeof(name), "%s%s", rd->base, suffix);
 	fd = openat(rd->dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !owner_trusted(&st, false)) {
 		log_line(LOG_WARNING, "%s: not a regular file of uid %u that only it can write "
-			   "(uid %u, mode %04o): ignored, no job adopted",
+			   "(uid %u, mode %04o): ignored%s",
 			   name, (unsigned)geteuid(), (unsigned)st.st_uid,
-			   (unsigned)(st.st_mode & 07777));
+			   (unsigned)(st.st_mode & 07777), strcmp(suffix, ".state") ? "" : ", no job adopted");
 		close(fd);
 		return NULL;
 	}
@@ -156,7 +156,12 @@ FILE *rundir_state_read(const Rundir *rd)
 	return f;
 }
 
-FILE *rundir_state_begin(const Rundir *rd)
+FILE *rundir_state_read(const Rundir *rd)
+{
+	return rundir_file_read(rd, ".state");
+}
+
+FILE *rundir_file_begin(const Rundir *rd, const char *suffix)
 {
 	char name[300];
 	FILE *f;
@@ -164,7 +169,7 @@ FILE *rundir_state_begin(const Rundir *rd)
 
 	if (rd->dir_fd < 0)
 		return NULL;
-	snprintf(name, sizeof(name), "%s.state.tmp", rd->base);
+	snprintf(name, sizeof(name), "%s%s.tmp", rd->base, suffix);
 	if (unlinkat(rd->dir_fd, name, 0) < 0 && errno != ENOENT)
 		return NULL;
 	fd = openat(rd->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -176,17 +181,27 @@ FILE *rundir_state_begin(const Rundir *rd)
 	return f;
 }
 
-int rundir_state_commit(const Rundir *rd, FILE *f)
+FILE *rundir_state_begin(const Rundir *rd)
+{
+	return rundir_file_begin(rd, ".state");
+}
+
+int rundir_file_commit(const Rundir *rd, const char *suffix, FILE *f)
 {
 	char tmp[300], name[300];
 
-	snprintf(tmp, sizeof(tmp), "%s.state.tmp", rd->base);
-	snprintf(name, sizeof(name), "%s.state", rd->base);
+	snprintf(tmp, sizeof(tmp), "%s%s.tmp", rd->base, suffix);
+	snprintf(name, sizeof(name), "%s%s", rd->base, suffix);
 	if (fclose(f) != 0) {
 		unlinkat(rd->dir_fd, tmp, 0);
 		return -1;
 	}
 	return renameat(rd->dir_fd, tmp, rd->dir_fd, name);
+}
+
+int rundir_state_commit(const Rundir *rd, FILE *f)
+{
+	return rundir_file_commit(rd, ".state", f);
 }
 
 void rundir_init(Rundir *rd)

@@ -36,6 +36,11 @@ FILE *rundir_state_read(const Rundir *rd);
  * rundir_state_commit() closes it and renames it into place (0 or -1). */
 FILE *rundir_state_begin(const Rundir *rd);
 int rundir_state_commit(const Rundir *rd, FILE *f);
+/* The same for another file of the directory, SOCKET + @suffix
+ * (".disabled": overrides.c): read only if trusted as the state file is. */
+FILE *rundir_file_read(const Rundir *rd, const char *suffix);
+FILE *rundir_file_begin(const Rundir *rd, const char *suffix);
+int rundir_file_commit(const Rundir *rd, const char *suffix, FILE *f);
 /* The socket file now exists (listener.c): its mtime is set to now. */
 void rundir_socket_made(Rundir *rd);
 /* A job was loaded, unloaded, enabled or disabled: the socket's mtime

@@ -20,7 +20,7 @@
  * and WorkingDirectory.  A job never holds the broker's log itself: what it
  * does not send to its own files goes through a pipe the broker reads.  The environment is
  * built from nothing: PATH, HOME, USER, LOGNAME and SHELL of the job's user
- * (password database), XPCD_SOCKET (this broker), XPC_TRACE and the
+ * (password database), XPCD_SOCKET (this broker), XPC_TRACE, XPC_CAPTURE and the
  * sanitizers' *SAN_OPTIONS when xpcd has them, the job's
  * EnvironmentVariables, and last the XPCD_LISTEN_* variables.  A failing
  * step is written to the broker's log, naming the job, the step and the
@@ -97,13 +97,14 @@ typedef struct Spawn {
 /* ---- preparation, before fork ---------------------------------------------- */
 
 /* Variables of xpcd's own environment a job inherits: the library's trace
- * switch and the sanitizers' options (tests run instrumented jobs). */
+ * and capture switches (xpc-debug(7)) and the sanitizers' options (tests
+ * run instrumented jobs). */
 static bool env_passed_through(const char *kv)
 {
 	const char *eq = strchr(kv, '=');
 	size_t n = eq ? (size_t)(eq - kv) : 0;
 
-	if (n == 9 && !strncmp(kv, "XPC_TRACE", 9))
+	if ((n == 9 && !strncmp(kv, "XPC_TRACE", 9)) || (n == 11 && !strncmp(kv, "XPC_CAPTURE", 11)))
 		return true;
 	return n > 11 && !strncmp(kv + n - 11, "SAN_OPTIONS", 11);
 }

@@ -51,8 +51,10 @@
 #include <unistd.h>
 
 #include "broker/activity.h"
+#include "broker/blame.h"
 #include "broker/broker.h"
 #include "broker/channel.h"
+#include "broker/kickwait.h"
 #include "broker/launch.h"
 #include "broker/log.h"
 #include "broker/registry.h"
@@ -60,6 +62,7 @@
 #include "broker/rundir.h"
 #include "broker/step.h"
 #include "broker/supervise.h"
+#include "shared/xpcd-protocol.h"
 #include "broker/triggers.h"
 
 
@@ -70,10 +73,16 @@ static bool wants_relaunch(Job *job, int status)
 
 	if (job->disabled || job->unloading)
 		return false;
-	if (job->relaunch_once) {
+	if (job->relaunch_once) { /* kickstart -k: at once, not throttled */
 		job->relaunch_once = false;
+		job->last_start = (struct timespec){0};
+		blame_set(job, "kickstart -k");
 		return true;
 	}
+	if (crashed)
+		blame_set(job, "KeepAlive: relaunched after signal %d", WTERMSIG(status));
+	else
+		blame_set(job, "KeepAlive: relaunched after exit status %d", WEXITSTATUS(status));
 	if (job->keepalive)
 		return true;
 	if (job->keepalive_successful_exit != KEEPALIVE_UNSET && WIFEXITED(status) &&
@@ -102,6 +111,7 @@ static void on_checkin(void *ctx)
 	if (!channel_live_checkins(job)) /* only clients that are gone: nothing to start */
 		return;
 	log_line(LOG_INFO, "%s: check-in queued, launching on demand", job->label);
+	blame_checkin(job);
 	channel_unwatch(job);
 	supervise_launch(job);
 }
@@ -120,10 +130,12 @@ static void start_or_watch(Job *job)
 {
 	bool keep = job->keepalive || job->keepalive_successful_exit != KEEPALIVE_UNSET;
 
-	if (job->run_at_load || (keep && !job->keepalive_after_demand))
+	if (job->run_at_load || (keep && !job->keepalive_after_demand)) {
+		blame_set(job, "%s", job->run_at_load ? "RunAtLoad" : "KeepAlive");
 		supervise_launch(job);
-	else
+	} else {
 		supervise_watch(job);
+	}
 	triggers_arm(job);
 }
 
@@ -248,6 +260,7 @@ int supervise_kickstart(Job *job, bool kill_first)
 	job->failed = false;
 	job->n_fails = 0;
 	throttle_cancel(job);
+	blame_set(job, "kickstart");
 	job->last_start.tv_sec = 0; /* kickstart is not throttled */
 	job->last_start.tv_nsec = 0;
 	return job->disabled ? -1 : supervise_launch(job);
@@ -262,7 +275,11 @@ void supervise_services_changed(Broker *b)
 
 int supervise_add(Broker *b, Job *job, char *err, size_t errlen)
 {
+	int choice = overrides_get(&b->overrides, job->label);
+
 	job->broker = b;
+	if (choice >= 0) /* xpcctl enable/disable outlive the broker (overrides.c) */
+		job->disabled = choice;
 	if (job->not_here) {
 		snprintf(err, errlen, "%s: %s: not for this host; not loaded", job->path ? job->path : "?", job->not_here);
 		job_free(job);
@@ -303,6 +320,7 @@ void supervise_remove(Job *job)
 		launch_stop(job);
 		return;
 	}
+	kickwait_cancel(job);
 	registry_unlink(&b->registry, job);
 	registry_save_state(&b->registry);
 	if (job->reload_after_exit && b->reload_file)
@@ -316,6 +334,7 @@ void supervise_exited(Job *job, int status)
 		log_line(LOG_NOTICE, "%s: pid %d killed by signal %d", job->label, (int)job->pid, WTERMSIG(status));
 	else
 		log_line(LOG_INFO, "%s: pid %d exited with status %d", job->label, (int)job->pid, WEXITSTATUS(status));
+	blame_event(job, XPCD_EVENT_EXIT, job->pid, status, NULL);
 	if (!job->abandon_process_group && !job->adopted)
 		kill(-job->pid, SIGTERM); /* its group's leftovers; ESRCH when none */
 	if (job->transactions) { /* EnableTransactions: this run's count (launch.c) */
@@ -332,15 +351,13 @@ void supervise_exited(Job *job, int status)
 		supervise_remove(job);
 		return;
 	}
-	if (count_failure(job)) {
+	if (count_failure(job))
 		enter_failed(job);
-		return;
-	}
-	if (wants_relaunch(job, status)) {
+	else if (wants_relaunch(job, status))
 		supervise_launch(job);
-		return;
-	}
-	supervise_watch(job);
+	else
+		supervise_watch(job);
+	kickwait_settle(job);
 }
 
 static void on_sigchld(void *ctx)
@@ -391,6 +408,7 @@ static void adopt(void *ctx, Job *job, pid_t pid)
 	fcntl(pidfd, F_SETFD, FD_CLOEXEC);
 	job->pid = pid;
 	job->adopted = true;
+	blame_set(job, "adopted: started by an earlier xpcd (%s)", job->why[0] ? job->why : "reason not kept");
 	job->runs = 1;
 	clock_gettime(CLOCK_MONOTONIC, &job->last_start);
 	channel_unwatch(job);

@@ -36,7 +36,10 @@
  * Which broker answers (docs/services.md, docs/security.md): $XPCD_SOCKET
  * when set; else, for XPC_CONNECTION_MACH_SERVICE_PRIVILEGED, the system
  * broker only; else the user's broker ($XDG_RUNTIME_DIR/xpcd/user.sock)
- * if it exists, the system broker otherwise.  The variables are read with
+ * if it exists, the system broker otherwise: a deliberate fallback, as
+ * launchd's per-user namespace sees the system's services; when the
+ * system broker does not answer either, the reason names both paths
+ * (named_fallback_note).  The variables are read with
  * secure_getenv: a set-uid or set-gid program ignores them and asks the
  * system broker.  @ret_system: set when the answer must come from root.
  */
@@ -77,6 +80,22 @@ static void service_untrusted(char *why, size_t size, const char *path, const ch
 		 system ? "" : " or this user");
 }
 
+/* After "no broker at /run/xpcd/system.sock: ...": the user broker that
+ * was looked for first, when there was one to look for and it is absent. */
+static void named_fallback_note(const char *path, char *why, size_t why_size)
+{
+	const char *env = secure_getenv("XPCD_SOCKET"), *rt = secure_getenv("XDG_RUNTIME_DIR");
+	char user[256];
+	size_t n = strlen(why);
+	struct stat st;
+
+	if (strcmp(path, NAMED_SYSTEM_SOCKET) || (env && *env) || !rt || !*rt)
+		return;
+	snprintf(user, sizeof(user), "%s/xpcd/user.sock", rt);
+	if (stat(user, &st) < 0 && n < why_size)
+		snprintf(why + n, why_size - n, " (and no user broker at %s)", user);
+}
+
 /* The process behind a broker link must be trusted as its socket was
  * (a socket file can be replaced between the stat and the connect). */
 int named_connect_broker(const char *path, bool system, char *why, size_t why_size)
@@ -88,8 +107,10 @@ int named_connect_broker(const char *path, bool system, char *why, size_t why_si
 		snprintf(why, why_size, "no broker at %s: path too long", path);
 	else if (fd == -ENODATA)
 		snprintf(why, why_size, "no broker at %s: no credentials", path);
-	else if (fd < 0)
+	else if (fd < 0) {
 		snprintf(why, why_size, "no broker at %s: %s", path, strerror(-fd));
+		named_fallback_note(path, why, why_size);
+	}
 	if (fd < 0)
 		return fd == -ENODATA ? -EPERM : fd;
 	if (!service_broker_trusted(peer.uid, system)) {

@@ -36,6 +36,8 @@
 #define XPCD_KEY_CHANGED "changed"     /* reload reply: jobs whose file changed */
 #define XPCD_KEY_FAILED "failed"       /* reload reply: files that did not load */
 #define XPCD_KEY_ACTIVITIES "activities" /* activities reply, print: the job's activities */
+#define XPCD_KEY_REASON "reason"       /* blame reply: why the job runs */
+#define XPCD_KEY_PROCESS "process"     /* procinfo reply: the job of a pid */
 
 /* ---- operations ---------------------------------------------------------- */
 #define XPCD_OP_LOOKUP "lookup"
@@ -50,6 +52,22 @@
 #define XPCD_OP_RELOAD "reload"
 #define XPCD_OP_ACTIVITIES "activities"     /* a job's activities (docs/activities.md) */
 #define XPCD_OP_RUN_ACTIVITY "run-activity" /* run one now: "label", "name" */
+#define XPCD_OP_MONITOR "monitor"     /* the link then receives events */
+#define XPCD_OP_BLAME "blame"
+#define XPCD_OP_PROCINFO "procinfo"   /* XPCD_KEY_PID: which job a process is */
+
+/* ---- monitor events: unsolicited messages on a monitor link --------------- */
+#define XPCD_KEY_EVENT "xpcd.event"   /* string: the kind, below or an op's name */
+#define XPCD_EVENT_TIME "time"        /* int64: CLOCK_REALTIME, ns */
+#define XPCD_EVENT_UID "uid"          /* int64: whose event (client or job) */
+#define XPCD_EVENT_STATUS "status"    /* int64: exit: the wait status */
+#define XPCD_EVENT_TEXT "text"        /* string: the answer, the reason */
+#define XPCD_EVENT_COUNT "count"      /* int64: dropped: events lost */
+#define XPCD_EVENT_LOOKUP "lookup"    /* a lookup and its answer */
+#define XPCD_EVENT_LAUNCH "launch"    /* a job started (text: why) */
+#define XPCD_EVENT_EXIT "exit"        /* a job's process ended */
+#define XPCD_EVENT_REFUSED "refused"  /* a request denied, a link refused */
+#define XPCD_EVENT_DROPPED "dropped"  /* this monitor lost events */
 
 /* ---- a job entry (list, print) ------------------------------------------- */
 #define XPCD_JOB_LABEL "label"

@@ -154,4 +154,10 @@ void frame_drop_view(TransportFrame *f);
  * TRANSPORT_RX_PROCESS_MAX or $XPC_RECEIVE_MEMORY_MAX bytes). */
 Charge *frame_rx_account(void);
 
+/* capture.c: XPC_CAPTURE=FILE, every frame as pcapng (xpc-debug(7)).
+ * The header passed is the one sent (magic, lengths filled in). */
+bool transport_capture_enabled(void);
+void transport_capture_sent(int sock, const FrameHeader *hdr, const struct iovec *body, size_t n_body, int ool_fd);
+void transport_capture_received(int sock, const TransportFrame *f);
+
 #endif

@@ -33,7 +33,7 @@ broker=$!
 for i in $(seq 100); do [ -S "$XPCD_SOCKET" ] && break; sleep 0.05; done
 
 check "list" 0 "$xpcctl" list; contains "org.xpc.test.echo"
-check "print" 0 "$xpcctl" print org.xpc.test.echo; contains '"label": "org.xpc.test.echo"'
+check "print" 0 "$xpcctl" print --json org.xpc.test.echo; contains '"label": "org.xpc.test.echo"'
 check "print unknown" 1 "$xpcctl" print no.such.job
 check "lookup" 0 "$xpcctl" lookup org.xpc.test.echo; contains "endpoint received"
 check "lookup unknown" 1 "$xpcctl" lookup no.such.name; contains "unknown name"

@@ -47,7 +47,8 @@ pc=$(find "$root" -name libxpc.pc | head -1)
 for f in include/xpc/xpc.h include/xpc/connection.h include/xpc/endpoint.h include/libxpc/dispatch/dispatch.h \
 	include/xpc/session.h include/xpc/listener.h include/xpc/rich_error.h include/xpc/private.h \
 	include/bsm/audit.h include/bsm/libbsm.h include/launch.h \
-	bin/xpcctl share/man/man1/xpcctl.1 share/man/man8/xpcd.8 share/man/man5/xpcd.plist.5; do
+	bin/xpcctl share/man/man1/xpcctl.1 share/man/man8/xpcd.8 share/man/man5/xpcd.plist.5 \
+	share/bash-completion/completions/xpcctl share/zsh/vendor-completions/_xpcctl share/libxpc/wireshark/xpc.lua; do
 	[ -e "$root/$f" ] || fail "missing $f"
 done
 find "$root" -name xpcd -type f | grep -q . || fail "xpcd not installed"

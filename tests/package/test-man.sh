@@ -19,7 +19,7 @@ command -v man >/dev/null || fail "no man (scripts/install-deps.sh installs man-
 
 # 1. every page renders without a warning
 n=0
-for page in "$src"/man/*.[158] "$src"/man/man3/*.3 "$src"/man/man3/*.3xpc; do
+for page in "$src"/man/*.[1578] "$src"/man/man3/*.3 "$src"/man/man3/*.3xpc; do
 	err=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l "$page" 2>&1 >/dev/null) ||
 		fail "$page does not render"
 	[ -z "$err" ] || fail "$page: warnings: $err"
@@ -49,8 +49,8 @@ missing=$(comm -23 "$tmp/declared" "$tmp/names")
 
 # 3. cited pages exist: NAME(3), NAME(3xpc), NAME(1|5|8) of this package
 python3 "$src/man/man3/links.py" --list "$src/man/man3" >"$tmp/links"
-(cd "$src/man" && ls *.[158] man3/*.3 man3/*.3xpc | sed 's|.*/||') >>"$tmp/links"
-grep -ho '^\.BR [a-z_.\\-]* ([0-9a-z]*)' "$src"/man/*.[158] "$src"/man/man3/*.3* | sed 's/^\.BR //; s/\\-/-/g; s/ (\(.*\))/.\1/' | sort -u |
+(cd "$src/man" && ls *.[1578] man3/*.3 man3/*.3xpc | sed 's|.*/||') >>"$tmp/links"
+grep -ho '^\.BR [a-z_.\\-]* ([0-9a-z]*)' "$src"/man/*.[1578] "$src"/man/man3/*.3* | sed 's/^\.BR //; s/\\-/-/g; s/ (\(.*\))/.\1/' | sort -u |
 	while read -r cited; do
 		case $cited in *xpc*.[0-9]*|*dispatch*.3xpc|libxpc*) ;; *) continue ;; esac
 		grep -qxF "$cited" "$tmp/links" || fail "cited page $cited does not exist"

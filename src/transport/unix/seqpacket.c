@@ -181,6 +181,8 @@ static int transport_send_stating(int fd, uint8_t kind, const int *fds, size_t n
 
 	if (n == -EPERM || n == -EINVAL) /* the ids cannot be stated here (user namespace) */
 		n = transport_sendmsg(fd, &iov, 1, fds, n_fds);
+	if (n >= 0 && transport_capture_enabled())
+		transport_capture_sent(fd, &h, NULL, 0, -1);
 	return n < 0 ? (int)n : 0;
 }
 
@@ -256,6 +258,8 @@ int transport_sendv(int fd, FrameHeader *hdr, const struct iovec *body, size_t n
 			if (body[i].iov_len)
 				iov[k++] = body[i];
 		n = transport_sendmsg(fd, iov, k, fds, n_fds);
+		if (n >= 0 && transport_capture_enabled())
+			transport_capture_sent(fd, hdr, iov + 1, k - 1, -1);
 		return n < 0 ? (int)n : 0;
 	}
 	if (n_fds + 1 > FRAME_MAX_FDS || len <= FRAME_MAX_INLINE)
@@ -266,6 +270,8 @@ int transport_sendv(int fd, FrameHeader *hdr, const struct iovec *body, size_t n
 	hdr->flags |= FRAME_F_OOL | staged;
 	hdr->n_fds = (uint16_t)(n_fds + 1);
 	n = transport_sendmsg(fd, iov, 1, all, n_fds + 1);
+	if (n >= 0 && transport_capture_enabled())
+		transport_capture_sent(fd, hdr, NULL, 0, ool_fd);
 	return n < 0 ? (int)n : 0;
 }
 
@@ -508,11 +514,19 @@ static int transport_recv_flags(int fd, TransportFrame *f, int flags)
 
 int transport_recv(int fd, TransportFrame *f)
 {
-	return transport_recv_flags(fd, f, MSG_DONTWAIT);
+	int r = transport_recv_flags(fd, f, MSG_DONTWAIT);
+
+	if (r == 0 && transport_capture_enabled())
+		transport_capture_received(fd, f);
+	return r;
 }
 
 int transport_recv_wait(int fd, TransportFrame *f)
 {
-	return transport_recv_flags(fd, f, 0);
+	int r = transport_recv_flags(fd, f, 0);
+
+	if (r == 0 && transport_capture_enabled())
+		transport_capture_received(fd, f);
+	return r;
 }
 

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kickwait.c - `xpcctl kickstart -k` prints the new instance's pid, so its
+ * request is answered only once the old instance is gone and the new one
+ * started (or could not): the reply is made at once and kept with the link
+ * it goes to (KickWaiter), and sent from supervise.c when the job's exit
+ * has been judged.  A link that closed meanwhile takes the send as a
+ * no-op.  At most KICKWAIT_MAX requests wait per job; more are answered
+ * at once with the old pid, as before.
+ */
+#include "broker/kickwait.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "broker/describe.h"
+#include "shared/xpcd-protocol.h"
+
+struct KickWaiter {
+	struct KickWaiter *next;
+	xpc_connection_t link; /* retained */
+	xpc_object_t reply;    /* made from the request */
+};
+
+int kickwait_add(Job *job, xpc_connection_t link, xpc_object_t req)
+{
+	struct KickWaiter *w;
+	unsigned n = 0;
+
+	for (w = job->kick_waiters; w; w = w->next)
+		n++;
+	if (!link || n >= KICKWAIT_MAX || !(w = calloc(1, sizeof(*w))))
+		return -1;
+	if (!(w->reply = xpc_dictionary_create_reply(req))) {
+		free(w);
+		return -1;
+	}
+	w->link = xpc_retain(link);
+	w->next = job->kick_waiters;
+	job->kick_waiters = w;
+	return 0;
+}
+
+static void answer_all(Job *job, const char *error)
+{
+	struct KickWaiter *w = job->kick_waiters;
+
+	job->kick_waiters = NULL;
+	while (w) {
+		struct KickWaiter *next = w->next;
+		if (error) {
+			xpc_dictionary_set_string(w->reply, XPCD_KEY_ERROR, error);
+			xpc_dictionary_set_int64(w->reply, XPCD_KEY_ERRNO, EIO);
+		} else {
+			xpc_dictionary_set_bool(w->reply, XPCD_KEY_OK, true);
+			xpc_dictionary_set_int64(w->reply, XPCD_KEY_PID, job->pid);
+		}
+		xpc_connection_send_message(w->link, w->reply);
+		xpc_release(w->reply);
+		xpc_release(w->link);
+		free(w);
+		w = next;
+	}
+}
+
+void kickwait_settle(Job *job)
+{
+	char text[256];
+
+	if (!job->kick_waiters || job->relaunch_once || job->stopping)
+		return;
+	if (job->pid) {
+		answer_all(job, NULL);
+		return;
+	}
+	if (job->launch_pending)
+		return;
+	if (job->fail_step)
+		describe_failure(job, text, sizeof(text));
+	answer_all(job, job->fail_step ? text : "kickstart: the job did not start again (disabled or failed)");
+}
+
+void kickwait_cancel(Job *job)
+{
+	if (job->kick_waiters)
+		answer_all(job, "kickstart: the job was unloaded");
+}

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * monitor.c - the broker's events streamed to monitor links (docs/broker.md,
+ * "Monitor"; `xpcctl monitor`, `xpcctl capture`).
+ *
+ * A client link that sends { "xpcd.op": "monitor", "name"?, "pid"? } is
+ * answered { "ok": true } and then receives one message per event
+ * (XPCD_EVENT_*: lookups and their answer, launches, exits, refusals,
+ * the changes made through the protocol) until it closes.  The link
+ * stays a monitor for its life and sends nothing more.
+ *
+ * Who sees what: root and the broker's own user every event; any other
+ * user only the events whose uid is its own (its lookups and refusals,
+ * the launches and exits of jobs that run as it).  So a monitor tells one
+ * user nothing of another's processes.
+ *
+ * Limits (an attacker holds a monitor and never reads): at most
+ * MONITOR_MAX monitors, MONITOR_MAX_PER_USER of one uid; per monitor at
+ * most MONITOR_MAX_QUEUED events not yet in the kernel (counted up on
+ * send, down by a send barrier, which runs once the message is in the
+ * socket or dropped); an event over that is dropped and counted, and the
+ * count goes out as a "dropped" event once there is room.  So a slow
+ * monitor costs the broker at most its socket buffer and MONITOR_MAX_QUEUED
+ * small messages, and never slows the broker or other monitors down.
+ * Everything runs on the main queue but the barriers, which only touch
+ * the atomic counter of a reference-counted subscription.
+ */
+#include "broker/monitor.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "shared/xpcd-protocol.h"
+
+struct MonitorSub {
+	MonitorSub *next;
+	xpc_connection_t link; /* retained */
+	uid_t uid;
+	bool sees_all;
+	char *name; /* filter: service name or label; NULL: any */
+	pid_t pid;  /* filter: 0 any */
+	atomic_uint queued; /* events sent and not yet in the kernel */
+	atomic_uint refs;   /* the list's, one per pending barrier */
+	unsigned dropped;   /* events not sent since the last "dropped" */
+};
+
+static void sub_unref(MonitorSub *s)
+{
+	if (atomic_fetch_sub(&s->refs, 1) != 1)
+		return;
+	xpc_release(s->link);
+	free(s->name);
+	free(s);
+}
+
+static unsigned count_of_user(const Monitors *m, uid_t uid)
+{
+	unsigned n = 0;
+
+	for (const MonitorSub *s = m->head; s; s = s->next)
+		n += s->uid == uid;
+	return n;
+}
+
+bool monitor_is_subscribed(const Monitors *m, xpc_connection_t link)
+{
+	for (const MonitorSub *s = m->head; s; s = s->next)
+		if (s->link == link)
+			return true;
+	return false;
+}
+
+int monitor_subscribe(Monitors *m, xpc_connection_t link, uid_t uid, bool sees_all, xpc_object_t req)
+{
+	const char *name = xpc_dictionary_get_string(req, XPCD_KEY_NAME);
+	MonitorSub *s;
+
+	if (monitor_is_subscribed(m, link))
+		return -EALREADY;
+	if (m->n >= MONITOR_MAX || count_of_user(m, uid) >= MONITOR_MAX_PER_USER)
+		return -EMFILE;
+	s = calloc(1, sizeof(*s));
+	if (!s || (name && !(s->name = strdup(name)))) {
+		free(s);
+		return -ENOMEM;
+	}
+	s->link = xpc_retain(link);
+	s->uid = uid;
+	s->sees_all = sees_all;
+	s->pid = (pid_t)xpc_dictionary_get_int64(req, XPCD_KEY_PID);
+	atomic_init(&s->queued, 0);
+	atomic_init(&s->refs, 1);
+	s->next = m->head;
+	m->head = s;
+	m->n++;
+	return 0;
+}
+
+void monitor_unsubscribe(Monitors *m, xpc_connection_t link)
+{
+	for (MonitorSub **p = &m->head; *p; p = &(*p)->next) {
+		MonitorSub *s = *p;
+		if (s->link != link)
+			continue;
+		*p = s->next;
+		m->n--;
+		sub_unref(s);
+		return;
+	}
+}
+
+void monitor_clear(Monitors *m)
+{
+	while (m->head)
+		monitor_unsubscribe(m, m->head->link);
+}
+
+static bool sub_matches(const MonitorSub *s, const MonitorEvent *ev)
+{
+	if (!s->sees_all && (!ev->has_uid || ev->uid != s->uid))
+		return false;
+	if (s->pid && ev->pid != s->pid)
+		return false;
+	if (s->name && !(ev->name && !strcmp(ev->name, s->name)) && !(ev->label && !strcmp(ev->label, s->name)))
+		return false;
+	return true;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static xpc_object_t event_message(const MonitorEvent *ev, int64_t when)
+{
+	xpc_object_t d = xpc_dictionary_create(NULL, NULL, 0);
+
+	if (!d)
+		return NULL;
+	xpc_dictionary_set_string(d, XPCD_KEY_EVENT, ev->kind);
+	xpc_dictionary_set_int64(d, XPCD_EVENT_TIME, when);
+	if (ev->label)
+		xpc_dictionary_set_string(d, XPCD_KEY_LABEL, ev->label);
+	if (ev->name)
+		xpc_dictionary_set_string(d, XPCD_KEY_NAME, ev->name);
+	if (ev->pid > 0)
+		xpc_dictionary_set_int64(d, XPCD_KEY_PID, ev->pid);
+	if (ev->has_uid)
+		xpc_dictionary_set_int64(d, XPCD_EVENT_UID, ev->uid);
+	if (ev->status >= 0)
+		xpc_dictionary_set_int64(d, XPCD_EVENT_STATUS, ev->status);
+	if (ev->text)
+		xpc_dictionary_set_string(d, XPCD_EVENT_TEXT, ev->text);
+	return d;
+}
+
+/* One message to @s, counted until its barrier says it is in the kernel. */
+static void sub_send(MonitorSub *s, xpc_object_t msg)
+{
+	atomic_fetch_add(&s->queued, 1);
+	atomic_fetch_add(&s->refs, 1);
+	xpc_connection_send_message(s->link, msg);
+	xpc_connection_send_barrier(s->link, ^{
+		atomic_fetch_sub(&s->queued, 1);
+		sub_unref(s);
+	});
+}
+
+static void sub_deliver(MonitorSub *s, xpc_object_t msg, int64_t when)
+{
+	if (atomic_load(&s->queued) + (s->dropped ? 2u : 1u) > MONITOR_MAX_QUEUED) {
+		s->dropped++;
+		return;
+	}
+	if (s->dropped) {
+		MonitorEvent d = {.kind = XPCD_EVENT_DROPPED, .status = -1};
+		xpc_object_t m = event_message(&d, when);
+		if (m) {
+			xpc_dictionary_set_int64(m, XPCD_EVENT_COUNT, s->dropped);
+			sub_send(s, m);
+			xpc_release(m);
+			s->dropped = 0;
+		}
+	}
+	sub_send(s, msg);
+}
+
+void monitor_emit(Monitors *m, const MonitorEvent *ev)
+{
+	xpc_object_t msg = NULL;
+	int64_t when = 0;
+
+	for (MonitorSub *s = m->head; s; s = s->next) {
+		if (!sub_matches(s, ev))
+			continue;
+		if (!msg) {
+			when = now_ns();
+			msg = event_message(ev, when);
+			if (!msg)
+				return;
+		}
+		sub_deliver(s, msg, when);
+	}
+	if (msg)
+		xpc_release(msg);
+}
