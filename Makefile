@@ -64,13 +64,14 @@ check-tsan: deps build-tsan/build.ninja
 # The 32-bit build (scripts/m32.sh: i386 dependencies unpacked into a
 # private sysroot; the unit suites).  Skipped, and left out of the count,
 # where the machine cannot give the i386 packages (build-m32-sysroot/SKIPPED).
+# Not part of `make check` yet: its test run under qemu-i386 has not been
+# seen to finish in CI's time budget (docs/CONTRIBUTING.md).
 check-m32:
-	-./scripts/m32.sh
+	./scripts/m32.sh
 
-check: check-plain check-asan check-tsan check-m32
+check: check-plain check-asan check-tsan
 	@./scripts/summarize-tests.py build/meson-logs/testlog.json \
-	  build-asan/meson-logs/testlog.json build-tsan/meson-logs/testlog.json \
-	  $$([ -f build-m32-sysroot/SKIPPED ] || echo build-m32/meson-logs/testlog.json)
+	  build-asan/meson-logs/testlog.json build-tsan/meson-logs/testlog.json
 
 build-fuzz/build.ninja:
 	meson setup build-fuzz $(MESON_FLAGS) -Dfuzzing=true -Db_lundef=false -Dbuildtype=debugoptimized
