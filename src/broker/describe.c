@@ -65,15 +65,6 @@ static void set_definition(xpc_object_t d, const Job *job)
 	xpc_dictionary_set_uint64(d, XPCD_JOB_EXIT_TIMEOUT, job->exit_timeout);
 }
 
-void describe_failure(const Job *job, char *buf, size_t len)
-{
-	int n = snprintf(buf, len, "%s%s", job->failed ? "failed: start limit reached; last start failed at " : "start failed at ",
-			 step_name(job->fail_step));
-
-	if (job->fail_errno && n >= 0 && (size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, ": %s", strerror(job->fail_errno));
-}
-
 xpc_object_t describe_job(const Job *job, PolicySight see, bool full)
 {
 	xpc_object_t d = xpc_dictionary_create(NULL, NULL, 0);

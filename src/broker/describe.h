@@ -22,8 +22,4 @@ const char *describe_state(const Job *job);
  */
 xpc_object_t describe_job(const Job *job, PolicySight see, bool full);
 
-/* The text of @job's last failed start into @buf: "start failed at
- * 203/EXEC: No such file or directory", prefixed by the failed state. */
-void describe_failure(const Job *job, char *buf, size_t len);
-
 #endif

@@ -13,7 +13,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "broker/describe.h"
+#include "broker/job.h"
+#include "broker/step.h"
 #include "shared/xpcd-protocol.h"
 
 struct KickWaiter {
@@ -76,7 +77,7 @@ void kickwait_settle(Job *job)
 	if (job->launch_pending)
 		return;
 	if (job->fail_step)
-		describe_failure(job, text, sizeof(text));
+		step_failure_text(job->failed, job->fail_step, job->fail_errno, text, sizeof(text));
 	answer_all(job, job->fail_step ? text : "kickstart: the job did not start again (disabled or failed)");
 }
 

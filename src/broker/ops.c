@@ -45,6 +45,7 @@
 #include "broker/plist.h"
 #include "broker/policy.h"
 #include "broker/registry.h"
+#include "broker/step.h"
 #include "broker/rundir.h"
 #include "broker/supervise.h"
 #include "broker/triggers.h"
@@ -148,7 +149,7 @@ static xpc_object_t lookup_answer(Broker *b, const Caller *who, xpc_object_t req
 		return ops_reply_error(req, "disabled", ECANCELED);
 	if (job->failed) {
 		char text[256];
-		describe_failure(job, text, sizeof(text));
+		step_failure_text(job->failed, job->fail_step, job->fail_errno, text, sizeof(text));
 		return ops_reply_error(req, text, EIO);
 	}
 	ep = _xpc_linux_endpoint_create_from_send_fd(s->send_fd);
@@ -299,7 +300,7 @@ static xpc_object_t op_kickstart(Broker *b, const Caller *who, xpc_object_t req,
 	if (supervise_kickstart(job, kill_first) < 0) {
 		if (job->disabled || !job->fail_step)
 			return ops_reply_error(req, "kickstart: the job is disabled or could not start", EIO);
-		describe_failure(job, text, sizeof(text));
+		step_failure_text(job->failed, job->fail_step, job->fail_errno, text, sizeof(text));
 		return ops_reply_error(req, text, EIO);
 	}
 	/* -k on a running job: answered with the new pid once it runs */

@@ -6,6 +6,9 @@
  */
 #include "broker/step.h"
 
+#include <stdio.h>
+#include <string.h>
+
 const char *step_name(int step)
 {
 	switch (step) {
@@ -24,4 +27,13 @@ const char *step_name(int step)
 	case SPAWN_STDERR: return "222/STDERR";
 	default: return "0/NONE";
 	}
+}
+
+void step_failure_text(bool failed, int step, int err, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s%s", failed ? "failed: start limit reached; last start failed at " : "start failed at ",
+			 step_name(step));
+
+	if (err && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, ": %s", strerror(err));
 }

@@ -6,6 +6,9 @@
 #ifndef XPC_BROKER_STEP_H
 #define XPC_BROKER_STEP_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 /* The set-up step that failed, numbered as systemd's exit codes. */
 typedef enum SpawnStep {
 	SPAWN_OK = 0,
@@ -33,5 +36,9 @@ typedef struct SpawnFailure {
 
 /* "203/EXEC" and so on; "0/NONE" for SPAWN_OK. */
 const char *step_name(int step);
+/* The text of a job's last failed start (@step, @err) into @buf: "start
+ * failed at 203/EXEC: No such file or directory", prefixed by the failed
+ * state when @failed (the start limit was reached). */
+void step_failure_text(bool failed, int step, int err, char *buf, size_t len);
 
 #endif

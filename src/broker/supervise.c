@@ -273,8 +273,14 @@ void supervise_services_changed(Broker *b)
 	triggers_jobs_changed(b); /* KeepAlive.OtherJobEnabled may hold now */
 }
 
+static const TriggersActions supervise_trigger_actions = {
+	.launch = supervise_launch,
+	.watch = supervise_watch,
+};
+
 int supervise_add(Broker *b, Job *job, char *err, size_t errlen)
 {
+	triggers_set_actions(&supervise_trigger_actions);
 	int choice = overrides_get(&b->overrides, job->label);
 
 	job->broker = b;

@@ -40,7 +40,6 @@
 #include "broker/launch.h"
 #include "broker/log.h"
 #include "broker/registry.h"
-#include "broker/supervise.h"
 #include "broker/triggers.h"
 #include "shared/xpcd-protocol.h"
 
@@ -74,6 +73,13 @@ bool triggers_want_running(Job *job)
 	return watch_queue_nonempty(&job->watch);
 }
 
+static const TriggersActions *triggers_actions; /* supervise.c's */
+
+void triggers_set_actions(const TriggersActions *actions)
+{
+	triggers_actions = actions;
+}
+
 void triggers_fire(void *arg, const char *why)
 {
 	Job *job = arg;
@@ -83,7 +89,7 @@ void triggers_fire(void *arg, const char *why)
 	if (!strncmp(why, "KeepAlive", 9) && (!triggers_want_running(job) || (job->keepalive_after_demand && !job->runs)))
 		return;
 	log_line(LOG_INFO, "%s: %s: launching", job->label, why);
-	supervise_launch(job);
+	triggers_actions->launch(job); /* set by supervise_add, before any job */
 }
 
 /* ---- timers ------------------------------------------------------------------------ */
@@ -331,7 +337,7 @@ void triggers_socket_ready(void *arg, const char *why)
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
 				log_line(LOG_INFO, "%s: accept on its socket: %s", job->label, strerror(errno));
 			if (!job->pid)
-				supervise_watch(job);
+				triggers_actions->watch(job);
 			return;
 		}
 		job->inetd_conn = fd;

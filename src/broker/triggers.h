@@ -40,6 +40,15 @@ void triggers_jobs_changed(struct Broker *b);
 void triggers_describe(const Job *job, xpc_object_t d);
 /* Starts the job for @why (a timer, a path), unless it runs. */
 void triggers_fire(void *job, const char *why);
+
+/* What a trigger does to a job, given by supervise.c (which sits above
+ * this file and calls triggers_*): launch it through its ThrottleInterval,
+ * or watch its channels again.  Keeps the file graph one-way. */
+typedef struct TriggersActions {
+	int (*launch)(Job *job);
+	void (*watch)(Job *job);
+} TriggersActions;
+void triggers_set_actions(const TriggersActions *actions);
 /* A socket of the job is ready (sockets.c): for inetdCompatibility
  * without Wait the connection is accepted for the next run; then
  * triggers_fire. */
