@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * requirement.c - peer requirements (docs/peer-requirements.md): the
- * xpc_peer_requirement object, its Linux forms, Apple's set_peer_*
- * functions, and the check a connection makes before the first frame of
- * its peer is handled.
+ * requirement.c - peer requirements (docs/peer-requirements.md): Apple's
+ * set_peer_* functions and the check a connection makes before the first
+ * frame of its peer is handled (the object itself: requirement-object.c).
  *
  * Model: a requirement is an immutable object of one kind (uid, gid,
  * executable path, executable file, LSM label, systemd unit, or
@@ -27,6 +26,7 @@
  * later is not followed (docs/peer-requirements.md).
  */
 #include "connection/internal.h"
+#include "connection/requirement.h"
 #include "object/object.h"
 
 #include <errno.h>
@@ -38,26 +38,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-typedef enum {
-	REQ_UNSUPPORTED = 1,
-	REQ_UID,
-	REQ_GID,
-	REQ_EXE_PATH,
-	REQ_EXE_FILE,
-	REQ_LSM_LABEL,
-	REQ_SYSTEMD_UNIT,
-} ReqKind;
-
-struct _xpc_peer_requirement_s {
-	struct xpc_object_s head;
-	ReqKind kind;
-	uid_t uid;
-	gid_t gid;
-	dev_t dev;
-	ino_t ino;
-	char *text; /* path, label, unit; what is unsupported */
-};
 
 /* What the kernel says about a connection's peer (borrowed descriptors). */
 typedef struct ReqPeer {
@@ -71,67 +51,6 @@ typedef struct ReqPeer {
 } ReqPeer;
 
 #define REQ_WHY_SIZE 512
-
-static const char *const req_kind_names[] = {
-	[REQ_UNSUPPORTED] = "unsupported",
-	[REQ_UID] = "uid",
-	[REQ_GID] = "gid",
-	[REQ_EXE_PATH] = "executable",
-	[REQ_EXE_FILE] = "executable file",
-	[REQ_LSM_LABEL] = "lsm label",
-	[REQ_SYSTEMD_UNIT] = "systemd unit",
-};
-
-static void req_dispose(xpc_object_t obj)
-{
-	free(((xpc_peer_requirement_t)obj)->text);
-}
-
-static void req_describe(xpc_object_t obj, StrBuf *sb, unsigned indent)
-{
-	xpc_peer_requirement_t r = (xpc_peer_requirement_t)obj;
-
-	(void)indent;
-	strbuf_printf(sb, "{ %s = ", req_kind_names[r->kind]);
-	if (r->kind == REQ_UID)
-		strbuf_printf(sb, "%u", (unsigned)r->uid);
-	else if (r->kind == REQ_GID)
-		strbuf_printf(sb, "%u", (unsigned)r->gid);
-	else if (r->kind == REQ_EXE_FILE)
-		strbuf_printf(sb, "%s (%llu:%llu)", r->text, (unsigned long long)r->dev,
-			      (unsigned long long)r->ino);
-	else
-		strbuf_printf(sb, "%s", r->text);
-	strbuf_printf(sb, " }");
-}
-
-static const struct _xpc_type_s req_type = {
-	.name = "peer_requirement",
-	.dispose = req_dispose,
-	.describe = req_describe,
-};
-
-static xpc_peer_requirement_t req_new(ReqKind kind, const char *text)
-{
-	xpc_peer_requirement_t r = object_alloc(&req_type, sizeof(*r));
-
-	if (!r) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	r->kind = kind;
-	if (text && !(r->text = strdup(text))) {
-		xpc_release(r);
-		errno = ENOMEM;
-		return NULL;
-	}
-	return r;
-}
-
-static bool req_is(xpc_object_t obj)
-{
-	return obj && xpc_get_type(obj) == &req_type;
-}
 
 /* ---- reading the peer through its pidfd ------------------------------------ */
 
@@ -401,7 +320,7 @@ ConnError requirement_check_locked(xpc_connection_t c, char *why, size_t size)
 		c->requirement_met = true;
 		return CONN_OK;
 	}
-	snprintf(why, size, "%s: %s", req_kind_names[c->requirement->kind], detail);
+	snprintf(why, size, "%s: %s", requirement_kind_name(c->requirement->kind), detail);
 	return CONN_E_REQUIREMENT;
 }
 
@@ -442,7 +361,7 @@ void xpc_connection_set_peer_requirement(xpc_connection_t c, xpc_peer_requiremen
 		"BUG IN CLIENT OF LIBXPC: xpc_connection_set_peer_requirement() needs a "
 		"requirement and a connection not activated yet\n";
 
-	if (c && req_is(r) && req_set(c, r) == 0)
+	if (c && requirement_is(r) && req_set(c, r) == 0)
 		return;
 	ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
 	(void)w;
@@ -452,7 +371,7 @@ void xpc_connection_set_peer_requirement(xpc_connection_t c, xpc_peer_requiremen
 /* Apple's code-signing forms: fail closed (see <xpc/connection.h>). */
 static int req_set_unsupported(xpc_connection_t c, const char *what)
 {
-	xpc_peer_requirement_t r = req_new(REQ_UNSUPPORTED, what);
+	xpc_peer_requirement_t r = requirement_new(REQ_UNSUPPORTED, what);
 	int e;
 
 	if (!r)
@@ -501,53 +420,6 @@ int xpc_connection_set_peer_lightweight_code_requirement(xpc_connection_t c, xpc
 	return req_set_unsupported(c, "lightweight code requirement");
 }
 
-/* ---- Apple's constructors: no Linux meaning -------------------------------- */
-
-static xpc_peer_requirement_t req_none(xpc_rich_error_t *error_out)
-{
-	if (error_out)
-		*error_out = NULL;
-	errno = ENOTSUP;
-	return NULL;
-}
-
-xpc_peer_requirement_t xpc_peer_requirement_create_entitlement_exists(const char *entitlement,
-								      xpc_rich_error_t *error_out)
-{
-	(void)entitlement;
-	return req_none(error_out);
-}
-
-xpc_peer_requirement_t
-xpc_peer_requirement_create_entitlement_matches_value(const char *entitlement, xpc_object_t value,
-						      xpc_rich_error_t *error_out)
-{
-	(void)entitlement;
-	(void)value;
-	return req_none(error_out);
-}
-
-xpc_peer_requirement_t xpc_peer_requirement_create_team_identity(const char *signing_identifier,
-								 xpc_rich_error_t *error_out)
-{
-	(void)signing_identifier;
-	return req_none(error_out);
-}
-
-xpc_peer_requirement_t xpc_peer_requirement_create_platform_identity(const char *signing_identifier,
-								     xpc_rich_error_t *error_out)
-{
-	(void)signing_identifier;
-	return req_none(error_out);
-}
-
-xpc_peer_requirement_t xpc_peer_requirement_create_lwcr(xpc_object_t lwcr,
-							xpc_rich_error_t *error_out)
-{
-	(void)lwcr;
-	return req_none(error_out);
-}
-
 bool xpc_peer_requirement_match_received_message(xpc_peer_requirement_t r, xpc_object_t message,
 						 xpc_rich_error_t *error_out)
 {
@@ -558,7 +430,7 @@ bool xpc_peer_requirement_match_received_message(xpc_peer_requirement_t r, xpc_o
 
 	if (error_out)
 		*error_out = NULL;
-	if (!req_is(r) || !message || xpc_get_type(message) != XPC_TYPE_DICTIONARY)
+	if (!requirement_is(r) || !message || xpc_get_type(message) != XPC_TYPE_DICTIONARY)
 		return false;
 	c = xpc_dictionary_get_remote_connection(message);
 	if (!c)
@@ -572,85 +444,3 @@ bool xpc_peer_requirement_match_received_message(xpc_peer_requirement_t r, xpc_o
 	return ok;
 }
 
-/* ---- the Linux forms --------------------------------------------------------- */
-
-xpc_peer_requirement_t xpc_linux_peer_requirement_create_uid(uid_t uid)
-{
-	xpc_peer_requirement_t r = req_new(REQ_UID, NULL);
-
-	if (r)
-		r->uid = uid;
-	return r;
-}
-
-xpc_peer_requirement_t xpc_linux_peer_requirement_create_gid(gid_t gid)
-{
-	xpc_peer_requirement_t r = req_new(REQ_GID, NULL);
-
-	if (r)
-		r->gid = gid;
-	return r;
-}
-
-xpc_peer_requirement_t xpc_linux_peer_requirement_create_executable(const char *path)
-{
-	char *real;
-	xpc_peer_requirement_t r;
-
-	if (!path || !*path) {
-		errno = EINVAL;
-		return NULL;
-	}
-	real = realpath(path, NULL);
-	if (!real)
-		return NULL;
-	r = req_new(REQ_EXE_PATH, real);
-	free(real);
-	return r;
-}
-
-xpc_peer_requirement_t xpc_linux_peer_requirement_create_executable_file(const char *path)
-{
-	struct stat st;
-	xpc_peer_requirement_t r;
-
-	if (!path || !*path) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if (stat(path, &st) < 0)
-		return NULL;
-	if (!S_ISREG(st.st_mode)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	r = req_new(REQ_EXE_FILE, path);
-	if (r) {
-		r->dev = st.st_dev;
-		r->ino = st.st_ino;
-	}
-	return r;
-}
-
-static xpc_peer_requirement_t req_new_text(ReqKind kind, const char *text)
-{
-	if (!text || !*text || strlen(text) >= 4096) {
-		errno = EINVAL;
-		return NULL;
-	}
-	return req_new(kind, text);
-}
-
-xpc_peer_requirement_t xpc_linux_peer_requirement_create_lsm_label(const char *label)
-{
-	return req_new_text(REQ_LSM_LABEL, label);
-}
-
-xpc_peer_requirement_t xpc_linux_peer_requirement_create_systemd_unit(const char *unit)
-{
-	if (unit && (strchr(unit, '/') || !strchr(unit, '.'))) {
-		errno = EINVAL;
-		return NULL;
-	}
-	return req_new_text(REQ_SYSTEMD_UNIT, unit);
-}
