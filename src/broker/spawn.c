@@ -42,7 +42,8 @@
  * stdio; EnableGlobbing runs the arguments through glob(3) before fork;
  * TimeOut is XPCD_TIMEOUT.
  *
- * A leaf: when to start and how to stop are launch.c's.
+ * What the child needs is prepared before fork by spawn-prep.c.  A leaf:
+ * when to start and how to stop are launch.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,13 +60,9 @@
 
 #include "broker/job.h"
 #include "broker/log.h"
+#include "broker/spawn-prep.h"
 #include "broker/spawn.h"
 
-extern char **environ;
-
-#define LAUNCH_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define LAUNCH_MAX_GROUPS 256
-#define LAUNCH_MAX_ARGS 4096
 #define LAUNCH_SETUP_FAILED 126
 #define LAUNCH_EXEC_FAILED 127
 
@@ -75,248 +72,6 @@ typedef struct SpawnReport {
 	int err;
 } SpawnReport;
 
-typedef struct Spawn {
-	char **envp;     /* owned: the array and every string in it */
-	char *pidvar;    /* points into envp: "XPCD_LISTEN_PID=" + room for digits */
-	char *sockpidvar; /* "XPCD_SOCKETS_PID=" + room, NULL without Sockets */
-	char *txnvar;     /* "XPCD_TRANSACTIONS=" + room for PID:FD, NULL without */
-	char **argv;      /* owned: EnableGlobbing's arguments, NULL: the job's */
-	int inetd_fd;     /* in the child: the descriptor for inetd's stdio, -1 none */
-	int fds[64 + SOCKETS_MAX_FDS + 1];
-	size_t n_fds;
-	uid_t uid;
-	gid_t gid;
-	gid_t groups[LAUNCH_MAX_GROUPS];
-	int n_groups;
-	bool set_ids;
-	int report_fd;  /* W of the report pipe (close-on-exec), -1: none */
-	int output_fd;  /* W of the output pipe: stdout/stderr unless named, -1: /dev/null */
-	char log_prefix[256]; /* "xpcd[PID] " : the child adds the time and the rest */
-} Spawn;
-
-/* ---- preparation, before fork ---------------------------------------------- */
-
-/* Variables of xpcd's own environment a job inherits: the library's trace
- * and capture switches (xpc-debug(7)) and the sanitizers' options (tests
- * run instrumented jobs). */
-static bool env_passed_through(const char *kv)
-{
-	const char *eq = strchr(kv, '=');
-	size_t n = eq ? (size_t)(eq - kv) : 0;
-
-	if ((n == 9 && !strncmp(kv, "XPC_TRACE", 9)) || (n == 11 && !strncmp(kv, "XPC_CAPTURE", 11)))
-		return true;
-	return n > 11 && !strncmp(kv + n - 11, "SAN_OPTIONS", 11);
-}
-
-static int env_add(char **envp, size_t *k, size_t cap, char *s)
-{
-	if (!s)
-		return -1;
-	if (*k + 1 >= cap) {
-		free(s);
-		return -1;
-	}
-	envp[(*k)++] = s;
-	return 0;
-}
-
-static char *str_join(const char *a, const char *b)
-{
-	char *s = NULL;
-
-	return asprintf(&s, "%s%s", a, b) < 0 ? NULL : s;
-}
-
-/* HOME, USER, LOGNAME, SHELL of @uid's password entry (none if it has no
- * entry). */
-static int env_add_user(char **envp, size_t *k, size_t cap, uid_t uid)
-{
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
-		return 0;
-	if (env_add(envp, k, cap, str_join("HOME=", pw.pw_dir)) < 0 ||
-	    env_add(envp, k, cap, str_join("USER=", pw.pw_name)) < 0 ||
-	    env_add(envp, k, cap, str_join("LOGNAME=", pw.pw_name)) < 0 ||
-	    env_add(envp, k, cap, str_join("SHELL=", pw.pw_shell && *pw.pw_shell ? pw.pw_shell : "/bin/sh")) < 0)
-		return -1;
-	return 0;
-}
-
-static void free_env(char **envp)
-{
-	for (size_t i = 0; envp && envp[i]; i++)
-		free(envp[i]);
-	free(envp);
-}
-
-static char *listen_names(const Job *job)
-{
-	size_t len = 32;
-	char *names;
-
-	for (size_t i = 0; i < job->n_services; i++)
-		len += strlen(job->services[i].name) + 1;
-	names = malloc(len);
-	if (!names)
-		return NULL;
-	strcpy(names, "XPCD_LISTEN_FDNAMES=");
-	for (size_t i = 0; i < job->n_services; i++) {
-		if (i)
-			strcat(names, ":");
-		strcat(names, job->services[i].name);
-	}
-	return names;
-}
-
-/* XPCD_SOCKETS_START/FDS/FDNAMES/PID for the Sockets descriptors, which
- * follow the MachServices ones (src/connection/launch.c reads them). */
-static int build_env_sockets(const Job *job, Spawn *sp, size_t *k, size_t cap)
-{
-	const JobSockets *s = &job->sockets;
-	size_t len = 32;
-	char *v = NULL, *names;
-
-	if (!s->n_fds)
-		return 0;
-	if (asprintf(&v, "XPCD_SOCKETS_START=%zu", 3 + job->n_services) < 0 || env_add(sp->envp, k, cap, v) < 0)
-		return -1;
-	if (asprintf(&v, "XPCD_SOCKETS_FDS=%zu", s->n_fds) < 0 || env_add(sp->envp, k, cap, v) < 0)
-		return -1;
-	for (size_t i = 0; i < s->n_fds; i++)
-		len += strlen(s->fd_names[i]) + 1;
-	names = malloc(len);
-	if (!names)
-		return -1;
-	strcpy(names, "XPCD_SOCKETS_FDNAMES=");
-	for (size_t i = 0; i < s->n_fds; i++) {
-		if (i)
-			strcat(names, ":");
-		strcat(names, s->fd_names[i]);
-	}
-	if (env_add(sp->envp, k, cap, names) < 0 || env_add(sp->envp, k, cap, calloc(1, 40)) < 0)
-		return -1;
-	sp->sockpidvar = sp->envp[*k - 1];
-	return 0;
-}
-
-/* EnableGlobbing: each argument through glob(3), one without a match kept
- * as it is (GLOB_NOCHECK).  Return: the new argv (+1), NULL out of memory
- * or beyond LAUNCH_MAX_ARGS. */
-static char **glob_argv(char *const *argv)
-{
-	size_t n = 0;
-	char **out = calloc(LAUNCH_MAX_ARGS + 1, sizeof(*out));
-
-	for (size_t i = 0; out && argv[i]; i++) {
-		glob_t g;
-		if (glob(argv[i], GLOB_NOCHECK | GLOB_BRACE | GLOB_TILDE, NULL, &g) != 0) {
-			free_env(out);
-			return NULL;
-		}
-		for (size_t j = 0; out && j < g.gl_pathc; j++) {
-			if (n >= LAUNCH_MAX_ARGS || !(out[n++] = strdup(g.gl_pathv[j]))) {
-				free_env(out);
-				out = NULL;
-			}
-		}
-		globfree(&g);
-	}
-	return out;
-}
-
-/* The job's environment, built from nothing (see the top).  Return: 0, or
- * -1 out of memory. */
-static int build_env(const Job *job, const char *socket_path, Spawn *sp)
-{
-	size_t n = 16, k = 0, cap;
-	char *fds = NULL;
-
-	for (size_t i = 0; environ[i]; i++)
-		n++;
-	for (size_t i = 0; job->env && job->env[i]; i++)
-		n++;
-	n += 8; /* XPCD_TIMEOUT, XPCD_SOCKETS_*, XPCD_TRANSACTIONS */
-	cap = n;
-	sp->envp = calloc(cap, sizeof(char *));
-	if (!sp->envp)
-		return -1;
-	if (env_add(sp->envp, &k, cap, strdup(LAUNCH_PATH)) < 0 || env_add_user(sp->envp, &k, cap, sp->uid) < 0)
-		return -1;
-	if (socket_path && env_add(sp->envp, &k, cap, str_join("XPCD_SOCKET=", socket_path)) < 0)
-		return -1;
-	for (size_t i = 0; environ[i]; i++)
-		if (env_passed_through(environ[i]) && env_add(sp->envp, &k, cap, strdup(environ[i])) < 0)
-			return -1;
-	for (size_t i = 0; job->env && job->env[i]; i++)
-		if (strncmp(job->env[i], "XPCD_LISTEN_", 12) != 0 && strncmp(job->env[i], "XPCD_SOCKETS_", 13) != 0 &&
-		    env_add(sp->envp, &k, cap, strdup(job->env[i])) < 0)
-			return -1;
-	if (job->timeout && (asprintf(&fds, "XPCD_TIMEOUT=%u", job->timeout) < 0 || env_add(sp->envp, &k, cap, fds) < 0))
-		return -1;
-	if (build_env_sockets(job, sp, &k, cap) < 0)
-		return -1;
-	if (job->txn_fd >= 0) {
-		if (env_add(sp->envp, &k, cap, calloc(1, 64)) < 0)
-			return -1;
-		sp->txnvar = sp->envp[k - 1];
-	}
-	fds = NULL;
-	if (asprintf(&fds, "XPCD_LISTEN_FDS=%zu", job->n_services) < 0)
-		fds = NULL;
-	if (env_add(sp->envp, &k, cap, fds) < 0 || env_add(sp->envp, &k, cap, listen_names(job)) < 0 ||
-	    env_add(sp->envp, &k, cap, calloc(1, 40)) < 0)
-		return -1;
-	sp->pidvar = sp->envp[k - 1];
-	return 0;
-}
-
-/* The ids the job runs as: the broker's own, or UserName/GroupName's (root
- * broker only) with the user's supplementary groups from the group
- * database.  Return: 0, or -1 (logged) when a name does not resolve. */
-static int resolve_ids(const Job *job, Spawn *sp)
-{
-	struct passwd *pw;
-	struct group *gr;
-
-	sp->uid = geteuid();
-	sp->gid = getegid();
-	if (!job->user && !job->group)
-		return 0;
-	if (geteuid() != 0) {
-		log_line(LOG_ERR, "%s: UserName/GroupName ignored (xpcd is not root)", job->label);
-		return 0;
-	}
-	sp->uid = 0;
-	sp->gid = 0;
-	if (job->user) {
-		if (!(pw = getpwnam(job->user))) {
-			log_line(LOG_ERR, "%s: UserName %s: no such user", job->label, job->user);
-			return -1;
-		}
-		sp->uid = pw->pw_uid;
-		sp->gid = pw->pw_gid;
-		sp->n_groups = job->init_groups ? LAUNCH_MAX_GROUPS : 1;
-		sp->groups[0] = pw->pw_gid;
-		if (job->init_groups && getgrouplist(job->user, pw->pw_gid, sp->groups, &sp->n_groups) < 0) {
-			log_line(LOG_ERR, "%s: UserName %s: more than %d groups", job->label, job->user, LAUNCH_MAX_GROUPS);
-			return -1;
-		}
-	}
-	if (job->group) {
-		if (!(gr = getgrnam(job->group))) {
-			log_line(LOG_ERR, "%s: GroupName %s: no such group", job->label, job->group);
-			return -1;
-		}
-		sp->gid = gr->gr_gid;
-		if (sp->n_groups == 0)
-			sp->groups[sp->n_groups++] = gr->gr_gid;
-	}
-	sp->set_ids = true;
-	return 0;
-}
 
 /* ---- in the child: async-signal-safe calls only ------------------------------ */
 
@@ -612,7 +367,7 @@ int spawn_job(const Job *job, const char *socket_path, bool capture, SpawnResult
 	pid_t pid;
 
 	*ret = (SpawnResult){.pid = 0, .report_fd = -1, .output_fd = -1};
-	if (resolve_ids(job, &sp) < 0)
+	if (spawn_prep_ids(job, &sp) < 0)
 		return spawn_fail(ret, job->group && !job->user ? SPAWN_GROUP : SPAWN_USER, 0);
 	sp.n_fds = job->n_services < 64 ? job->n_services : 64;
 	for (size_t i = 0; i < sp.n_fds; i++)
@@ -623,20 +378,20 @@ int spawn_job(const Job *job, const char *socket_path, bool capture, SpawnResult
 		sp.fds[sp.n_fds++] = job->txn_fd;
 	log_format_prefix(LOG_ERR, sp.log_prefix, sizeof(sp.log_prefix));
 	errno = ENOMEM;
-	if (build_env(job, socket_path, &sp) < 0 || open_pipes(&sp, capture, ret) < 0 ||
-	    (job->enable_globbing && job->argv && !(sp.argv = glob_argv(job->argv)))) {
+	if (spawn_prep_env(job, socket_path, &sp) < 0 || open_pipes(&sp, capture, ret) < 0 ||
+	    (job->enable_globbing && job->argv && !(sp.argv = spawn_prep_glob(job->argv)))) {
 		int err = errno;
 		log_line(LOG_ERR, "%s: cannot launch: %s%s", job->label, strerror(err),
 			 job->enable_globbing ? " (or EnableGlobbing gave more than 4096 arguments)" : "");
-		free_env(sp.envp);
+		spawn_prep_free(sp.envp);
 		close_pipes(&sp, ret, true);
 		return spawn_fail(ret, SPAWN_MEMORY, err);
 	}
 	pid = fork();
 	if (pid == 0)
 		child_exec(job, &sp);
-	free_env(sp.envp);
-	free_env(sp.argv);
+	spawn_prep_free(sp.envp);
+	spawn_prep_free(sp.argv);
 	close_pipes(&sp, ret, pid < 0);
 	if (pid < 0) {
 		int err = errno;
