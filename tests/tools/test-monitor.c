@@ -18,6 +18,8 @@
  * Paths from the environment: XPCD, ECHO_SERVICE (meson).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +40,9 @@
 
 /* Events one monitor received, in order (its connection's queue appends). */
 typedef struct Seen {
-	xpc_object_t events; /* array */
+	xpc_object_t events; /* array, under lock */
+	pthread_mutex_t lock;
+	atomic_bool done;  /* the last event (INVALID) was handled */
 	dispatch_semaphore_t more;
 	dispatch_semaphore_t gate; /* NULL, or the handler waits on it first */
 } Seen;
@@ -80,6 +84,8 @@ static bool request(const char *op, const char *key, const char *value, const ch
 	return ok;
 }
 
+static void monitor_close(xpc_connection_t b, Seen *seen);
+
 /* Subscribes a monitor (filter @name may be NULL); NULL if refused. */
 static xpc_connection_t monitor(Seen *seen, const char *name, const char **ret_error)
 {
@@ -88,12 +94,18 @@ static xpc_connection_t monitor(Seen *seen, const char *name, const char **ret_e
 	const char *err;
 
 	seen->events = xpc_array_create(NULL, 0);
+	pthread_mutex_init(&seen->lock, NULL);
+	atomic_init(&seen->done, false);
 	seen->more = dispatch_semaphore_create(0);
 	xpc_connection_set_event_handler(b, ^(xpc_object_t ev) {
 		if (seen->gate)
 			dispatch_semaphore_wait(seen->gate, DISPATCH_TIME_FOREVER);
+		pthread_mutex_lock(&seen->lock);
 		if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY)
 			xpc_array_append_value(seen->events, ev);
+		pthread_mutex_unlock(&seen->lock);
+		if (ev == XPC_ERROR_CONNECTION_INVALID)
+			atomic_store(&seen->done, true);
 		dispatch_semaphore_signal(seen->more);
 	});
 	xpc_connection_resume(b);
@@ -107,19 +119,45 @@ static xpc_connection_t monitor(Seen *seen, const char *name, const char **ret_e
 		*ret_error = err ? strdup(err) : NULL;
 	xpc_release(r);
 	if (err) {
-		xpc_connection_cancel(b);
-		xpc_release(b);
+		monitor_close(b, seen);
 		return NULL;
 	}
 	return b;
 }
 
+/* Cancels @b and waits for its handler's last event (INVALID): after it
+ * the handler never runs again, and @seen's objects are released. */
 static void monitor_close(xpc_connection_t b, Seen *seen)
 {
+	dispatch_time_t end = dispatch_time(DISPATCH_TIME_NOW, 30 * NSEC_PER_SEC);
+
 	xpc_connection_cancel(b);
 	xpc_release(b);
-	/* the handler's last event (INVALID) after the cancel */
-	dispatch_semaphore_wait(seen->more, dispatch_time(DISPATCH_TIME_NOW, 2 * NSEC_PER_SEC));
+	while (!atomic_load(&seen->done))
+		REQUIRE(dispatch_semaphore_wait(seen->more, end) == 0);
+	dispatch_release(seen->more);
+	if (seen->gate)
+		dispatch_release(seen->gate);
+	xpc_release(seen->events);
+	pthread_mutex_destroy(&seen->lock);
+}
+
+/* The number of events @seen holds now. */
+static size_t seen_count(Seen *seen)
+{
+	pthread_mutex_lock(&seen->lock);
+	size_t n = xpc_array_get_count(seen->events);
+	pthread_mutex_unlock(&seen->lock);
+	return n;
+}
+
+/* Event @k of @seen (the array keeps it until monitor_close). */
+static xpc_object_t seen_get(Seen *seen, size_t k)
+{
+	pthread_mutex_lock(&seen->lock);
+	xpc_object_t e = xpc_array_get_value(seen->events, k);
+	pthread_mutex_unlock(&seen->lock);
+	return e;
 }
 
 /* The first event of @kind for @who (label or name) at or after @from; NULL if none came in @secs. */
@@ -128,8 +166,8 @@ static xpc_object_t wait_event(Seen *seen, size_t *from, const char *kind, const
 	dispatch_time_t end = dispatch_time(DISPATCH_TIME_NOW, (int64_t)secs * NSEC_PER_SEC);
 
 	for (;;) {
-		for (; *from < xpc_array_get_count(seen->events); (*from)++) {
-			xpc_object_t e = xpc_array_get_value(seen->events, *from);
+		for (; *from < seen_count(seen); (*from)++) {
+			xpc_object_t e = seen_get(seen, *from);
 			const char *k = xpc_dictionary_get_string(e, "xpcd.event");
 			const char *l = xpc_dictionary_get_string(e, "label"), *n = xpc_dictionary_get_string(e, "name");
 			if (k && !strcmp(k, kind) && (!who || (l && !strcmp(l, who)) || (n && !strcmp(n, who))))
@@ -211,15 +249,13 @@ static void scenario_events(void)
 	CHECK(use_service(OTHER) > 0);
 	e = wait_event(&only, &j, "lookup", NULL, 10);
 	CHECK(e && !strcmp(xpc_dictionary_get_string(e, "name"), OTHER));
-	for (size_t k = 0; k < xpc_array_get_count(only.events); k++) {
-		xpc_object_t o = xpc_array_get_value(only.events, k);
+	for (size_t k = 0; k < seen_count(&only); k++) {
+		xpc_object_t o = seen_get(&only, k);
 		const char *l = xpc_dictionary_get_string(o, "label"), *n = xpc_dictionary_get_string(o, "name");
 		CHECK((l && !strcmp(l, OTHER)) || (n && !strcmp(n, OTHER)));
 	}
 	monitor_close(m, &all);
 	monitor_close(f, &only);
-	xpc_release(all.events);
-	xpc_release(only.events);
 }
 
 static const char *self; /* argv[0]: the children run it again as nobody */
@@ -256,8 +292,8 @@ static int isolation_child(int ready_w, int done_r)
 	e = wait_event(&seen, &i, "lookup", OTHER, 10);
 	if (!e || xpc_dictionary_get_int64(e, "uid") != (int64_t)getuid())
 		bad = 12;
-	for (size_t k = 0; k < xpc_array_get_count(seen.events); k++) {
-		xpc_object_t o = xpc_array_get_value(seen.events, k);
+	for (size_t k = 0; k < seen_count(&seen); k++) {
+		xpc_object_t o = seen_get(&seen, k);
 		if (xpc_dictionary_get_int64(o, "uid") != (int64_t)getuid()) {
 			char *d = xpc_copy_description(o);
 			fprintf(stderr, "nobody's monitor saw: %s\n", d);
@@ -296,7 +332,6 @@ static void scenario_isolation(void)
 	status = harness_wait_pid(child, 30);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	monitor_close(m, &mine);
-	xpc_release(mine.events);
 	close(ready[0]);
 	close(done[1]);
 }
@@ -334,10 +369,8 @@ static void scenario_slow(void)
 	fprintf(stderr, "slowest lookup with a stuck monitor: %.1f ms\n", slowest * 1e3);
 	CHECK(slowest < 2.0);
 	/* let the monitor read: what it missed is counted */
-	for (int k = 0; k < 100000; k++)
+	for (int k = 0; k < 100000; k++) /* released by monitor_close */
 		dispatch_semaphore_signal(seen.gate);
-	dispatch_release(seen.gate);
-	seen.gate = NULL;
 	/* the count goes out before the next event that finds room */
 	e = NULL;
 	for (int k = 0; k < 200 && !e; k++) {
@@ -350,12 +383,11 @@ static void scenario_slow(void)
 	CHECK(e && xpc_dictionary_get_int64(e, "count") > 0);
 	if (e)
 		fprintf(stderr, "dropped %lld of 3000, received %zu events before it\n",
-			(long long)xpc_dictionary_get_int64(e, "count"), xpc_array_get_count(seen.events));
+			(long long)xpc_dictionary_get_int64(e, "count"), seen_count(&seen));
 	xpc_release(msg);
 	xpc_connection_cancel(b);
 	xpc_release(b);
 	monitor_close(m, &seen);
-	xpc_release(seen.events);
 }
 
 /* nobody's eight monitors, and a ninth refused.  Exit status: 0 ok. */
@@ -375,7 +407,6 @@ static int limit_child(void)
 	for (int k = 0; k < 8; k++)
 		if (m[k]) {
 			monitor_close(m[k], &seen[k]);
-			xpc_release(seen[k].events);
 		}
 	return bad;
 }
