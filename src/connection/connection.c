@@ -161,7 +161,7 @@ static void conn_cancel_source(dispatch_source_t s, bool suspended)
 /* Cancels the sources; their cancel handlers close the descriptors. */
 static void conn_close_link_locked(xpc_connection_t c)
 {
-	TransportLink link = c->link;
+	TransportLink link = transport_link_view(&c->link);
 	int fd = link.fd;
 
 	c->link.fd = -1;
@@ -367,7 +367,7 @@ static void conn_listener_ready(void *ctx)
 		Charge *charge;
 		int s;
 		conn_lock(c);
-		link = c->link;
+		link = transport_link_view(&c->link);
 		if (c->state != CONN_ACTIVE)
 			link.fd = -1;
 		conn_unlock(c);

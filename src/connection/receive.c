@@ -340,7 +340,7 @@ bool receive_link(xpc_connection_t c, dispatch_source_t src, TransportLink *ret)
 
 	conn_lock(c);
 	ok = c->link.fd >= 0 && c->state == CONN_ACTIVE && c->rsrc && c->rsrc == src;
-	*ret = c->link; /* (its descriptor stays open until src's cancel handler ran) */
+	*ret = transport_link_view(&c->link); /* (its descriptor stays open until src's cancel handler ran) */
 	conn_unlock(c);
 	return ok;
 }

@@ -303,7 +303,7 @@ static void req_peer_locked(xpc_connection_t c, ReqPeer *p)
 	p->pid = c->peer.pid;
 	p->uid = c->peer.uid;
 	p->gid = c->peer.gid;
-	p->link = c->link;
+	p->link = transport_link_view(&c->link);
 	p->by_socket = c->peer.flags & PEER_F_BY_SOCKET;
 	p->pidfd = p->known ? peer_pidfd_locked(c) : -1;
 }

@@ -143,6 +143,14 @@ struct TransportLink {
 	TransportStage *_Atomic stage;
 };
 
+/* A copy of @l to read, wait on, check or shut down outside the lock that
+ * guards @l: its ops and descriptor, never its stage (only the original
+ * sends staged bodies, and the stage is exchanged atomically). */
+static inline TransportLink transport_link_view(const TransportLink *l)
+{
+	return (TransportLink){.ops = l->ops, .fd = l->fd, .stage = NULL};
+}
+
 /* Closes the descriptors not taken, drops the reference on an out-of-line
  * body. */
 void frame_clear(TransportFrame *f);

@@ -21,6 +21,7 @@
 
 #include <Block.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,17 @@
 
 static xpc_listener_t listener;
 static atomic_int server_peers, server_cancels, reject_next;
-static char server_cancel_text[256];
+static char server_cancel_text[256]; /* under server_cancel_lock */
+static pthread_mutex_t server_cancel_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Whether the last server-side cancel text holds @what. */
+static bool server_cancel_has(const char *what)
+{
+	pthread_mutex_lock(&server_cancel_lock);
+	bool has = strstr(server_cancel_text, what) != NULL;
+	pthread_mutex_unlock(&server_cancel_lock);
+	return has;
+}
 static dispatch_semaphore_t server_cancelled;
 
 /* ---- the service ---------------------------------------------------------- */
@@ -69,7 +80,9 @@ static void serve_peer(xpc_session_t peer)
 	CHECK(xpc_get_type(peer) == XPC_TYPE_SESSION);
 	xpc_session_set_cancel_handler(peer, ^(xpc_rich_error_t e) {
 		char *d = xpc_rich_error_copy_description(e);
+		pthread_mutex_lock(&server_cancel_lock);
 		snprintf(server_cancel_text, sizeof(server_cancel_text), "%s", d ? d : "");
+		pthread_mutex_unlock(&server_cancel_lock);
 		free(d);
 		atomic_fetch_add(&server_cancels, 1);
 		dispatch_semaphore_signal(server_cancelled);
@@ -432,7 +445,7 @@ static void test_client_cancel_ends_peer(void)
 	for (int i = 0; i < 500 && atomic_load(&server_cancels) == before; i++)
 		usleep(10000);
 	CHECK(atomic_load(&server_cancels) > before);
-	CHECK(strstr(server_cancel_text, "peer exited") != NULL);
+	CHECK(server_cancel_has("peer exited"));
 }
 
 static void test_reject(void)
@@ -449,9 +462,9 @@ static void test_reject(void)
 	});
 	CHECK(xpc_session_activate(s, NULL));
 	CHECK(session_test_wait(w.sem, 10));
-	for (int i = 0; i < 500 && !strstr(server_cancel_text, "rejected"); i++)
+	for (int i = 0; i < 500 && !server_cancel_has("rejected"); i++)
 		usleep(10000);
-	CHECK(strstr(server_cancel_text, "Peer rejected with reason: go away") != NULL);
+	CHECK(server_cancel_has("Peer rejected with reason: go away"));
 	xpc_release(s);
 	dispatch_release(w.sem);
 }
