@@ -4,7 +4,7 @@
  * close-on-exec, set or clear O_NONBLOCK and FD_CLOEXEC, test that a
  * number is an open descriptor, and close without losing errno.
  *
- * Conventions (docs/STYLE.md, after c-stdaux's c_close()):
+ * Conventions (docs/CONTRIBUTING.md "Files"; in the manner of c_close()):
  * - Return values are the result (a descriptor, flags) or a negative errno;
  *   errno is also left set by the failing call, so callers written for
  *   "-1 and errno" keep working with a "< 0" test.
