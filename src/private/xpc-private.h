@@ -99,12 +99,12 @@ XPC_PRIVATE_EXPORT int _xpc_linux_send_message_once(int fd, xpc_object_t message
 XPC_PRIVATE_EXPORT int _xpc_linux_dispatch_after_f(dispatch_time_t when, dispatch_queue_t queue,
 						   void *context, dispatch_function_t work);
 
-/* ---- RemoteXPC serving (src/remote/serve.c): xpc-remoted and xpcd ------- */
+/* ---- RemoteXPC serving (src/transport/remote/serve.c): xpc-remoted and xpcd ------- */
 
 #include <stdbool.h>
 #include <stdint.h>
 
-/* A TLS configuration (src/remote/tls.c), shared by reference. */
+/* A TLS configuration (src/transport/remote/tls.c), shared by reference. */
 typedef struct RemoteTls *_xpc_linux_remote_tls_t;
 
 /*
