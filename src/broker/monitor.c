@@ -6,8 +6,9 @@
  * A client link that sends { "xpcd.op": "monitor", "name"?, "pid"? } is
  * answered { "ok": true } and then receives one message per event
  * (XPCD_EVENT_*: lookups and their answer, launches, exits, refusals,
- * the changes made through the protocol) until it closes.  The link
- * stays a monitor for its life and sends nothing more.
+ * the changes made through the protocol, and the frames of processes
+ * that opted in: tap.c) until it closes.  The link stays a monitor for
+ * its life and sends nothing more.
  *
  * Who sees what: root and the broker's own user every event; any other
  * user only the events whose uid is its own (its lookups and refusals,
@@ -129,12 +130,35 @@ static bool sub_matches(const MonitorSub *s, const MonitorEvent *ev)
 	return true;
 }
 
+bool monitor_watches(const Monitors *m, uid_t uid, pid_t pid)
+{
+	for (const MonitorSub *s = m->head; s; s = s->next)
+		if ((s->sees_all || s->uid == uid) && (!s->pid || s->pid == pid))
+			return true;
+	return false;
+}
+
 static int64_t now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A frame event's own fields (int64: plain numbers in JSON). */
+static void frame_fields(xpc_object_t d, const MonitorFrame *f)
+{
+	xpc_dictionary_set_string(d, XPCD_FRAME_DIR, f->dir);
+	xpc_dictionary_set_string(d, XPCD_FRAME_KIND, f->kind);
+	xpc_dictionary_set_int64(d, XPCD_FRAME_ID, (int64_t)(f->id & INT64_MAX));
+	xpc_dictionary_set_int64(d, XPCD_FRAME_REPLY_TO, (int64_t)(f->reply_to & INT64_MAX));
+	xpc_dictionary_set_int64(d, XPCD_FRAME_SIZE, (int64_t)(f->size & INT64_MAX));
+	xpc_dictionary_set_int64(d, XPCD_FRAME_FDS, (int64_t)(f->fds & INT64_MAX));
+	if (f->peer_pid > 0)
+		xpc_dictionary_set_int64(d, XPCD_FRAME_PEER_PID, f->peer_pid);
+	if (f->dropped)
+		xpc_dictionary_set_int64(d, XPCD_FRAME_DROPPED, (int64_t)(f->dropped & INT64_MAX));
 }
 
 static xpc_object_t event_message(const MonitorEvent *ev, int64_t when)
@@ -157,6 +181,8 @@ static xpc_object_t event_message(const MonitorEvent *ev, int64_t when)
 		xpc_dictionary_set_int64(d, XPCD_EVENT_STATUS, ev->status);
 	if (ev->text)
 		xpc_dictionary_set_string(d, XPCD_EVENT_TEXT, ev->text);
+	if (ev->frame)
+		frame_fields(d, ev->frame);
 	return d;
 }
 

@@ -23,15 +23,16 @@ extern char **environ;
 #define LAUNCH_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define LAUNCH_MAX_ARGS 4096
 
-/* Variables of xpcd's own environment a job inherits: the library's trace
- * and capture switches (xpc-debug(7)) and the sanitizers' options (tests
- * run instrumented jobs). */
+/* Variables of xpcd's own environment a job inherits: the library's trace,
+ * capture and monitor switches (xpc-debug(7)) and the sanitizers' options
+ * (tests run instrumented jobs). */
 static bool env_passed_through(const char *kv)
 {
 	const char *eq = strchr(kv, '=');
 	size_t n = eq ? (size_t)(eq - kv) : 0;
 
-	if ((n == 9 && !strncmp(kv, "XPC_TRACE", 9)) || (n == 11 && !strncmp(kv, "XPC_CAPTURE", 11)))
+	if ((n == 9 && !strncmp(kv, "XPC_TRACE", 9)) || (n == 11 && !strncmp(kv, "XPC_CAPTURE", 11)) ||
+	    (n == 11 && !strncmp(kv, "XPC_MONITOR", 11)))
 		return true;
 	return n > 11 && !strncmp(kv + n - 11, "SAN_OPTIONS", 11);
 }
