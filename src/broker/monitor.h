@@ -14,6 +14,8 @@
 #define MONITOR_MAX 64          /* monitors in all */
 #define MONITOR_MAX_PER_USER 8  /* monitors of one uid */
 #define MONITOR_MAX_QUEUED 256  /* events one monitor has not taken; more are dropped and counted */
+#define MONITOR_MAX_QUEUED_BYTES (128u * 1024u) /* ... and their size, about (half the link's unsent limit) */
+#define MONITOR_EVENT_FIXED_BYTES 512u /* an event's encoding beside its strings, at most */
 
 typedef struct MonitorSub MonitorSub;
 

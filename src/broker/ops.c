@@ -361,7 +361,8 @@ static xpc_object_t op_monitor(Broker *b, const Caller *who, xpc_object_t req, J
 }
 
 /* tap: the link reports its process's frames from now on (tap.c); it is
- * answered with a "watch" event, not a reply. */
+ * told with a "watch" event (the library sends tap one-way; asked with a
+ * reply wanted, it gets one too). */
 static xpc_object_t op_tap(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
 {
 	int r;
@@ -374,15 +375,16 @@ static xpc_object_t op_tap(Broker *b, const Caller *who, xpc_object_t req, Job *
 		return ops_reply_error(req, "tap: this link is one already", EALREADY);
 	if (r < 0)
 		return ops_reply_error(req, "limit exceeded: out of memory", ENOMEM);
-	return NULL;
+	return reply_ok(req);
 }
 
-/* frame: one summary on a tap link (one-way: never answered). */
+/* frame: one summary on a tap link, sent one-way (a request that wants a
+ * reply gets "ok", whatever became of it). */
 static xpc_object_t op_frame(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
 {
 	(void)unused;
 	taps_frame(&b->taps, &b->monitors, who->link, req);
-	return NULL;
+	return reply_ok(req);
 }
 
 /* blame: why the job runs; for those who may see its pid. */

@@ -17,7 +17,7 @@
  *   main.c, lookup.c  ->  named.c  ->  connection.c  ->  create.c,
  *   endpoint.c -> create.c -> exit-flush.c -> send.c; sync.c -> receive.c
  *   -> requirement.c, send.c, deliver.c, peer.c; send.c -> pending.c;
- *   checkin.c, trace.c, error.c at the bottom
+ *   checkin.c, trace.c -> tap.c -> brokerlink.c, error.c at the bottom
  *
  * (scripts/layer-graph.py prints it from the object files.)
  *
