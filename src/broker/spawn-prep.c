@@ -100,7 +100,8 @@ static char *listen_names(const Job *job)
 }
 
 /* XPCD_SOCKETS_START/FDS/FDNAMES/PID for the Sockets descriptors, which
- * follow the MachServices ones (src/connection/launch.c reads them). */
+ * follow the MachServices ones (src/connection/launch.c reads them), and
+ * the SecureSocketWithKey variables. */
 static int build_env_sockets(const Job *job, Spawn *sp, size_t *k, size_t cap)
 {
 	const JobSockets *s = &job->sockets;
@@ -124,7 +125,8 @@ static int build_env_sockets(const Job *job, Spawn *sp, size_t *k, size_t cap)
 			strcat(names, ":");
 		strcat(names, s->fd_names[i]);
 	}
-	if (env_add(sp->envp, k, cap, names) < 0 || env_add(sp->envp, k, cap, calloc(1, 40)) < 0)
+	if (env_add(sp->envp, k, cap, names) < 0 || sockets_env(s, sp->envp, k, cap) < 0 ||
+	    env_add(sp->envp, k, cap, calloc(1, 40)) < 0)
 		return -1;
 	sp->sockpidvar = sp->envp[*k - 1];
 	return 0;
@@ -166,7 +168,7 @@ int spawn_prep_env(const Job *job, const char *socket_path, Spawn *sp)
 		n++;
 	for (size_t i = 0; job->env && job->env[i]; i++)
 		n++;
-	n += 8; /* XPCD_TIMEOUT, XPCD_SOCKETS_*, XPCD_TRANSACTIONS */
+	n += 8 + job->sockets.n_specs; /* XPCD_TIMEOUT, XPCD_SOCKETS_*, XPCD_TRANSACTIONS, SecureSocketWithKey's */
 	cap = n;
 	sp->envp = calloc(cap, sizeof(char *));
 	if (!sp->envp)
