@@ -433,6 +433,12 @@ static void gen_plist(void)
 			      "<key>XPCDAllowedGroups</key><array><string>no-such-group-here</string></array>"},
 		{"negative", "<key>Label</key><string>l</string><key>Program</key><string>p</string>"
 			     "<key>ThrottleInterval</key><integer>-1</integer>"},
+		{"sockets-multicast-secure", "<key>Label</key><string>l</string><key>Program</key><string>p</string>"
+					     "<key>Sockets</key><dict><key>M</key><dict><key>SockType</key><string>dgram</string>"
+					     "<key>SockServiceName</key><integer>5353</integer>"
+					     "<key>MulticastGroup</key><string>224.0.0.251</string><key>Bonjour</key><true/></dict>"
+					     "<key>S</key><dict><key>SecureSocketWithKey</key><string>SSH_AUTH_SOCK</string></dict>"
+					     "<key>B</key><dict><key>SecureSocketWithKey</key><string>XPCD_X</string></dict></dict>"},
 	};
 	char text[4096];
 
