@@ -12,8 +12,11 @@
  * credentials the kernel checked, bodies too large for one packet.
  *
  * Transports: src/transport/unix/ (one AF_UNIX SOCK_SEQPACKET socket per
- * link; its own face, for check-ins and listener pairs: unix/unix.h).  A
- * transport between hosts would be a sibling folder with its own ops.
+ * link; its own face, for check-ins and listener pairs: unix/unix.h).  The
+ * transport between hosts, RemoteXPC over HTTP/2, is the sibling folder
+ * src/transport/remote/; it does not drive links through these ops yet:
+ * it is its own library above the connection layer and bridges each
+ * HTTP/2 stream to a local connection over a unix link (docs/remote.md).
  *
  * Returns: 0, negative errnos, and the transport's positive outcomes
  * (TRANSPORT_E_*, error.h), which the connection layer turns into its own.

@@ -233,6 +233,57 @@ int transport_checkin_verify(const TransportFrame *f, int s)
 	return 0;
 }
 
+/*
+ * transport_link_abandoned(): a check-in's link whose client is gone is
+ * worth delivering only for the messages it left: a client that sent a
+ * message and exited (returned from main, or called _exit from a barrier
+ * once the frame was in the kernel) counts on its delivery, as on macOS,
+ * where the message waits in the service's port.  A request's answer has
+ * nowhere to go.  The frames queued on the link are looked at in place
+ * (MSG_PEEK at SO_PEEK_OFF offsets, the headers only; no descriptor is
+ * taken) and stay queued for the service; the peek offset is switched off
+ * again.  At most TRANSPORT_PEEK_FRAMES are looked at: a client that
+ * queued more than that before going counts as having left a message.
+ */
+#define TRANSPORT_PEEK_FRAMES 64
+
+/* Whether the frame header @h (@n bytes of its packet, 0 or more) is one
+ * the service would deliver that wants no reply. */
+static bool transport_frame_oneway(const FrameHeader *h, ssize_t n)
+{
+	if (n < (ssize_t)sizeof(*h) || h->magic != FRAME_MAGIC)
+		return false;
+	if (h->kind == FRAME_MESSAGE)
+		return !(h->flags & FRAME_F_WANTS_REPLY);
+	return h->kind == FRAME_REPLY || h->kind == FRAME_BATCH;
+}
+
+bool transport_link_abandoned(int s)
+{
+	struct pollfd p = {.fd = s, .events = POLLIN};
+	int off = 0, none = -1;
+	bool oneway = false;
+
+	if (poll(&p, 1, 0) != 1 || !(p.revents & (POLLHUP | POLLERR)))
+		return false; /* its client still holds its end */
+	for (unsigned i = 0; i < TRANSPORT_PEEK_FRAMES && !oneway; i++) {
+		FrameHeader h;
+		ssize_t n;
+		if (setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) < 0 && off > 0)
+			break; /* (no offsets: the first frame only) */
+		/* MSG_TRUNC: the whole packet's length, the step to the next */
+		n = recv(s, &h, sizeof(h), MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0 && errno == ECONNRESET)
+			continue; /* the client left frames unread: reported once */
+		if (n <= 0 || n > INT32_MAX - off)
+			break; /* no more frames (0: the end), or an error */
+		oneway = transport_frame_oneway(&h, n);
+		off += (int)n;
+	}
+	setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &none, sizeof(none));
+	return !oneway;
+}
+
 #define TRANSPORT_MAX_IOV 64
 
 int transport_sendv(int fd, FrameHeader *hdr, const struct iovec *body, size_t n_body, size_t len, const int *fds,
