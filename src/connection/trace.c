@@ -13,6 +13,11 @@
  * message (check-in, hello) end after the header fields.  A line is
  * written with one write(2), so lines of several threads do not mix.
  *
+ * The variable is read with secure_getenv: a set-uid or set-gid program
+ * (or one with file capabilities) never traces, so whoever starts it
+ * cannot read the messages it exchanges with its services on stderr
+ * (docs/security.md, "Variables of a privileged process").
+ *
  * XPC_MONITOR=1 (tap.c) shares the switch: trace_enabled() is true when
  * either is on, so a process with neither pays one relaxed load and one
  * branch per frame; the message's description is made once for both.
@@ -39,7 +44,7 @@ static int trace_read(void)
 {
 	int s = TRACE_READ;
 
-	if (trace_switch(getenv("XPC_TRACE")))
+	if (trace_switch(secure_getenv("XPC_TRACE")))
 		s |= TRACE_STDERR;
 	if (trace_switch(secure_getenv("XPC_MONITOR")))
 		s |= TRACE_TAP;
