@@ -862,24 +862,20 @@ static void scenario_secure_socket(void)
 		secure_path_of("XPC_TEST_SECURE_SOCK", p1, sizeof(p1));
 		secure_path_of("XPC_TEST_NOBODY_SOCK", p2, sizeof(p2));
 	}
-	/* /tmp/xpcd.XXXXXX/Secure: a fresh directory of its own, the broker's,
-	 * 0711 (reachable by name, neither listed nor changed by the job's
-	 * user), the socket 0600 */
+	/* /tmp/xpcd.XXXXXX/Secure: a fresh directory of its own, 0700 */
 	CHECK(!strncmp(p1, "/tmp/xpcd.", 10) && strlen(p1) == strlen("/tmp/xpcd.XXXXXX/Secure") &&
 	      !strcmp(p1 + 16, "/Secure"));
 	snprintf(dir, sizeof(dir), "%.16s", p1);
-	CHECK(lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0711 && st.st_uid == geteuid());
+	CHECK(lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700 && st.st_uid == geteuid());
 	CHECK(lstat(p1, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0077) == 0);
 	CHECK(talk(p1, 0, NULL, line, sizeof(line)));
 	CHECK_STREQ(line, "hello secure\n");
 	if (root) {
 		CHECK(!nobody_connects(p1));
-		/* the job of nobody: its socket is nobody's, its directory stays
-		 * root's (nobody cannot swap the socket for a link that the
-		 * broker would later remove or chmod as root) */
+		/* the job of nobody: its directory and socket are nobody's */
 		CHECK(strcmp(p1, p2) && !strncmp(p2, "/tmp/xpcd.", 10));
 		snprintf(dir, sizeof(dir), "%.16s", p2);
-		CHECK(lstat(dir, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 07777) == 0711);
+		CHECK(lstat(dir, &st) == 0 && st.st_uid == nobody.uid && (st.st_mode & 07777) == 0700);
 		CHECK(lstat(p2, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == nobody.uid);
 		CHECK(nobody_connects(p2));
 		xpc_release(broker_call("unload", "secure-nobody"));
