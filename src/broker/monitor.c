@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "shared/clock.h"
 #include "shared/xpcd-protocol.h"
 
 struct MonitorSub {
@@ -129,14 +130,6 @@ static bool sub_matches(const MonitorSub *s, const MonitorEvent *ev)
 	return true;
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static xpc_object_t event_message(const MonitorEvent *ev, int64_t when)
 {
 	xpc_object_t d = xpc_dictionary_create(NULL, NULL, 0);
@@ -200,7 +193,7 @@ void monitor_emit(Monitors *m, const MonitorEvent *ev)
 		if (!sub_matches(s, ev))
 			continue;
 		if (!msg) {
-			when = now_ns();
+			when = (int64_t)clock_realtime_ns();
 			msg = event_message(ev, when);
 			if (!msg)
 				return;
