@@ -20,16 +20,40 @@
  * mode, 384 for 0600), SockPathOwner, SockPathGroup (uid, gid).  As in
  * launchd, an internet name without SockFamily binds every address
  * getaddrinfo(3) gives (IPv4 and IPv6: two descriptors, the IPv6 one
- * IPV6_V6ONLY).  Bonjour, MulticastGroup and SecureSocketWithKey are
- * accepted with a warning and not honoured.
+ * IPV6_V6ONLY).  MulticastGroup: each datagram socket of the name joins
+ * the group (IP_ADD_MEMBERSHIP, IPV6_JOIN_GROUP) on the interface the
+ * route to the group names (the loopback when there is none), the group
+ * resolved for the socket's family as launchd does; a socket of a family
+ * the group has no address in is left out, a name none of whose sockets
+ * joined fails.  SecureSocketWithKey (instead of SockPathName): a Unix
+ * socket named after the Sockets key in a fresh private directory
+ * (mkdtemp /tmp/xpcd.XXXXXX; the directory root's, mode 0711, the socket
+ * the job user's, mode 0600, unless SockPathMode/Owner say otherwise),
+ * whose path the job finds in its environment under the key's value, as
+ * launchd's (SSH_AUTH_SOCK); made anew each time the sockets are made,
+ * removed with them.  Bonjour is accepted silently: xpcd does not speak
+ * DNS-SD (docs: xpcd.plist(5)).
  *
  * A Unix socket's file is replaced when it is a socket already (a
  * previous broker's), refused otherwise, given its mode and owner before
  * listen(), so no one connects through a wider mode, and removed when the
  * job is unloaded.
+ *
+ * xpcd does all of that as root, in directories that may belong to a user
+ * (a UserName job's socket in its user's directory), so a path is never
+ * handed to the kernel as it is: its directory is walked one component at
+ * a time with O_NOFOLLOW (sock_dir_open), a symbolic link followed only
+ * when root or xpcd's user owns it (a user's link cannot lead the broker
+ * elsewhere, a root-made /var/run -> /run still works), and every later
+ * step acts in the directory that walk opened: bind and connect through
+ * /proc/self/fd/N/NAME, unlinkat, the mode and owner set through an O_PATH
+ * descriptor of the file just bound (refused unless it is a socket of
+ * xpcd's uid), and at unload only the very file bound (device and inode)
+ * is removed.  docs/security.md, "Paths the broker makes for a job".
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/limits.h> /* PATH_MAX, NAME_MAX: <limits.h> is broker/limits.h here */
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -39,6 +63,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <netinet/in.h>
 
 #include "broker/sockets.h"
@@ -118,15 +143,46 @@ static int sock_key(void *arg, const char *key, plist_t v)
 		r = pv_int(ctx, "Sockets.SockPathOwner", v, 0, UINT32_MAX - 1, &sp->path_owner);
 	else if (!strcmp(key, "SockPathGroup"))
 		r = pv_int(ctx, "Sockets.SockPathGroup", v, 0, UINT32_MAX - 1, &sp->path_group);
-	else if (!strcmp(key, "Bonjour") || !strcmp(key, "MulticastGroup") || !strcmp(key, "SecureSocketWithKey"))
-		pv_warn(ctx, "Sockets", "%s is not supported on Linux; ignored", key);
+	else if (!strcmp(key, "MulticastGroup"))
+		r = pv_string(ctx, "Sockets.MulticastGroup", v, &sp->mcast_group);
+	else if (!strcmp(key, "SecureSocketWithKey"))
+		r = pv_string(ctx, "Sockets.SecureSocketWithKey", v, &sp->secure_key);
+	else if (!strcmp(key, "Bonjour"))
+		r = 0; /* accepted: no DNS-SD advertisement (xpcd.plist(5)) */
 	else if (strcmp(key, "SockPathName") && strcmp(key, "SockPathMode"))
 		pv_warn(ctx, "Sockets", "unknown key %s ignored", key);
 	return r < 0 ? (p->r = -1) : 0;
 }
 
+/* A variable name the job's environment may take: [A-Za-z_][A-Za-z0-9_]*,
+ * not one of xpcd's own (XPCD_*). */
+static bool sock_env_name_ok(const char *k)
+{
+	if (!*k || strlen(k) > 255 || !strncmp(k, "XPCD_", 5) || (*k >= '0' && *k <= '9'))
+		return false;
+	for (const char *p = k; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	return true;
+}
+
 static int sock_check(PlistCtx *ctx, SockSpec *sp)
 {
+	if (sp->mcast_group && (sp->type != SOCK_DGRAM || !sp->passive || sp->path || sp->secure_key))
+		return pv_fail(ctx, "Sockets.MulticastGroup", "%s: needs a listening internet datagram socket (SockType dgram)",
+			       sp->name);
+	if (sp->secure_key) {
+		if (sp->path)
+			return pv_fail(ctx, "Sockets.SecureSocketWithKey", "%s: SockPathName or SecureSocketWithKey, not both",
+				       sp->name);
+		if (!sock_env_name_ok(sp->secure_key))
+			return pv_fail(ctx, "Sockets.SecureSocketWithKey", "\"%s\": not an environment variable name "
+				       "(letters, digits, _; not XPCD_*)", sp->secure_key);
+		if (!sp->passive)
+			return pv_fail(ctx, "Sockets.SecureSocketWithKey", "%s: a listening socket only", sp->name);
+		sp->family = AF_UNIX;
+		return 0;
+	}
 	if (sp->path) {
 		if (sp->path[0] != '/' || strlen(sp->path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 			return pv_fail(ctx, "Sockets.SockPathName", "\"%s\": not an absolute path of at most %zu bytes",
@@ -211,50 +267,301 @@ static int sock_keep(JobSockets *s, int fd, const char *name, char *err, size_t 
 	return 0;
 }
 
+/* ---- Unix paths, walked without following a user's links ------------------------ */
+
+#define SOCK_MAX_LINKS 8 /* symbolic links followed in one path */
+
+static int sock_walk(int dfd, const char *path, unsigned *links);
+
+/* A link may be followed when root or xpcd's user made it: its content is
+ * theirs, not a user's. */
+static bool sock_link_trusted(const struct stat *st)
+{
+	return st->st_uid == 0 || st->st_uid == geteuid();
+}
+
+/* One component @c in directory @dfd (consumed): the directory it names,
+ * opened O_PATH, or -errno. */
+static int sock_step(int dfd, const char *c, unsigned *links)
+{
+	char target[PATH_MAX];
+	struct stat st;
+	int fd = openat(dfd, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = -errno;
+		if (fd >= 0)
+			close(fd);
+		close(dfd);
+		return e;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(dfd);
+		return fd;
+	}
+	if (!S_ISLNK(st.st_mode) || !sock_link_trusted(&st) || ++*links > SOCK_MAX_LINKS ||
+	    (n = readlinkat(fd, "", target, sizeof(target) - 1)) <= 0) {
+		int e = S_ISLNK(st.st_mode) ? (*links > SOCK_MAX_LINKS ? -ELOOP : -EPERM) : -ENOTDIR;
+		close(fd);
+		close(dfd);
+		return e;
+	}
+	close(fd);
+	target[n] = '\0';
+	return sock_walk(dfd, target, links);
+}
+
+/* @path walked from @dfd (consumed; "/" restarts at the root): the
+ * directory it names, opened O_PATH, or -errno. */
+static int sock_walk(int dfd, const char *path, unsigned *links)
+{
+	char comp[NAME_MAX + 1];
+
+	if (path[0] == '/') {
+		close(dfd);
+		if ((dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return -errno;
+	}
+	for (const char *p = path; *p;) {
+		size_t len = strcspn(p, "/");
+		if (len > NAME_MAX) {
+			close(dfd);
+			return -ENAMETOOLONG;
+		}
+		memcpy(comp, p, len);
+		comp[len] = '\0';
+		p += len + strspn(p + len, "/");
+		if (len && strcmp(comp, ".") && (dfd = sock_step(dfd, comp, links)) < 0)
+			return dfd;
+	}
+	return dfd;
+}
+
+/* The directory of @path (absolute) opened O_PATH, and its last component
+ * in @base.  Return: the descriptor, or -errno. */
+static int sock_dir_open(const char *path, char *base, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	unsigned links = 0;
+	int root;
+
+	if (!slash || !slash[1] || (size_t)(slash - path) >= sizeof(dir) || strlen(slash + 1) >= size ||
+	    !strcmp(slash + 1, ".") || !strcmp(slash + 1, ".."))
+		return -EINVAL;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	snprintf(base, size, "%s", slash + 1);
+	if ((root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	return sock_walk(root, dir, &links);
+}
+
+/* The address of @base in the directory @dfd: /proc/self/fd/DFD/BASE. */
+static int sock_addr_at(int dfd, const char *base, struct sockaddr_un *sa)
+{
+	int n = snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s", dfd, base);
+
+	return n < 0 || (size_t)n >= sizeof(sa->sun_path) ? ENAMETOOLONG : 0;
+}
+
 /* Clears the way for a Unix socket's file: a socket there is replaced,
  * anything else is refused.  Return: 0 or an errno. */
-static int sock_unlink_stale(const char *path)
+static int sock_unlink_stale(int dfd, const char *base)
 {
 	struct stat st;
 
-	if (lstat(path, &st) < 0)
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : errno;
 	if (!S_ISSOCK(st.st_mode))
 		return EEXIST;
-	return unlink(path) < 0 ? errno : 0;
+	return unlinkat(dfd, base, 0) < 0 ? errno : 0;
 }
 
-static int sock_open_unix(JobSockets *s, const SockSpec *sp, char *err, size_t errlen)
+/* SecureSocketWithKey: a fresh private directory for the socket; sp->path
+ * becomes DIR/NAME.  The directory stays root's (mode 0711: the job's user
+ * may reach the socket by its name but neither list nor change the
+ * directory, so nothing the broker later does there can be redirected);
+ * the socket file becomes the job user's, mode 0600, through
+ * sock_set_file.  Return: 0, or -1 with errno. */
+static int sock_secure_path(const JobSockets *s, SockSpec *sp)
+{
+	char tmpl[] = "/tmp/xpcd.XXXXXX", *path = NULL;
+	int e;
+
+	if (!mkdtemp(tmpl))
+		return -1;
+	if (chmod(tmpl, 0711) < 0 ||
+	    asprintf(&path, "%s/%s", tmpl, sp->name) < 0 || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		e = path ? ENAMETOOLONG : errno;
+		free(path);
+		rmdir(tmpl);
+		errno = e;
+		return -1;
+	}
+	free(sp->secure_dir);
+	free(sp->path);
+	sp->secure_dir = strdup(tmpl);
+	sp->path = path;
+	if (sp->path_mode < 0)
+		sp->path_mode = 0600;
+	if (sp->path_owner < 0 && s->owner != geteuid())
+		sp->path_owner = (long long)s->owner;
+	if (!sp->secure_dir) {
+		rmdir(tmpl);
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+/* The socket file and the directory of a SecureSocketWithKey socket. */
+static void sock_secure_remove(SockSpec *sp)
+{
+	if (!sp->secure_dir)
+		return;
+	if (sp->path)
+		unlink(sp->path);
+	rmdir(sp->secure_dir);
+	free(sp->secure_dir);
+	free(sp->path);
+	sp->secure_dir = NULL;
+	sp->path = NULL;
+}
+
+/* The file just bound: its mode and owner, set through a descriptor of
+ * it, never through its name (which its directory's owner may have made a
+ * link to anything meanwhile).  Records its identity for sockets_close.
+ * Return: 0 or an errno; *@step what failed. */
+static int sock_set_file(SockSpec *sp, int dfd, const char *base, const char **step)
+{
+	char proc[64];
+	struct stat st;
+	int fd = openat(dfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC), e = 0;
+
+	*step = "bind";
+	if (fd < 0)
+		return errno;
+	if (fstat(fd, &st) < 0)
+		e = errno;
+	else if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid())
+		e = EPERM; /* replaced since the bind */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (!e && sp->path_mode >= 0 && chmod(proc, (mode_t)sp->path_mode) < 0)
+		e = errno, *step = "SockPathMode";
+	else if (!e && (sp->path_owner >= 0 || sp->path_group >= 0) &&
+		 fchownat(fd, "", (uid_t)sp->path_owner, (gid_t)sp->path_group, AT_EMPTY_PATH) < 0)
+		e = errno, *step = "SockPathOwner/Group";
+	if (!e) {
+		sp->file_dev = st.st_dev;
+		sp->file_ino = st.st_ino;
+	}
+	close(fd);
+	return e;
+}
+
+/* Binds (and gives its mode and owner) or connects @fd to @sp's path.
+ * Return: 0 or an errno; *@step what failed. */
+static int sock_unix_path(SockSpec *sp, int fd, const char **step)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char base[sizeof(sa.sun_path)];
+	int dfd = sock_dir_open(sp->path, base, sizeof(base)), e;
+
+	*step = "open the directory of";
+	if (dfd < 0)
+		return -dfd;
+	if ((e = sock_addr_at(dfd, base, &sa)) != 0)
+		;
+	else if (!sp->passive)
+		e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? (*step = "connect", errno) : 0;
+	else if ((e = sock_unlink_stale(dfd, base)) != 0)
+		*step = "replace";
+	else if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		e = errno, *step = "bind";
+	else
+		e = sock_set_file(sp, dfd, base, step);
+	close(dfd);
+	return e;
+}
+
+static int sock_open_unix(JobSockets *s, SockSpec *sp, char *err, size_t errlen)
+{
 	int fd, e = 0;
 	const char *step = "socket";
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sp->path);
+	if (sp->secure_key && sock_secure_path(s, sp) < 0) {
+		snprintf(err, errlen, "Sockets %s: SecureSocketWithKey: a private directory in /tmp: %s", sp->name,
+			 strerror(errno));
+		return -1;
+	}
 	fd = socket(AF_UNIX, sp->type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		e = errno;
-	else if (!sp->passive)
-		e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? (step = "connect", errno) : 0;
-	else if ((e = sock_unlink_stale(sp->path)) != 0)
-		step = "replace";
-	else if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		e = errno, step = "bind";
-	else if (sp->path_mode >= 0 && chmod(sp->path, (mode_t)sp->path_mode) < 0)
-		e = errno, step = "SockPathMode";
-	else if ((sp->path_owner >= 0 || sp->path_group >= 0) &&
-		 chown(sp->path, (uid_t)sp->path_owner, (gid_t)sp->path_group) < 0)
-		e = errno, step = "SockPathOwner/Group";
-	else if (sp->type != SOCK_DGRAM && listen(fd, SOCKETS_BACKLOG) < 0)
+	else if ((e = sock_unix_path(sp, fd, &step)) != 0)
+		;
+	else if (sp->passive && sp->type != SOCK_DGRAM && listen(fd, SOCKETS_BACKLOG) < 0)
 		e = errno, step = "listen";
 	if (e) {
 		snprintf(err, errlen, "Sockets %s: %s %s: %s", sp->name, step, sp->path, strerror(e));
 		if (fd >= 0)
 			close(fd);
+		sock_secure_remove(sp);
 		errno = e;
 		return -1;
 	}
-	return sock_keep(s, fd, sp->name, err, errlen);
+	if (sock_keep(s, fd, sp->name, err, errlen) < 0) {
+		sock_secure_remove(sp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Joins @group (resolved for @family) on @fd: on the interface the route
+ * names, else on the loopback.  Return: 0, 1 the group has no address of
+ * this family, or -1 with errno. */
+static int sock_join_group(int fd, int family, const char *group)
+{
+	struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_DGRAM}, *res = NULL;
+	int r, lo = (int)if_nametoindex("lo");
+
+	if (getaddrinfo(group, NULL, &hints, &res) != 0 || !res)
+		return 1;
+	if (family == AF_INET) {
+		struct ip_mreqn m = {.imr_multiaddr = ((struct sockaddr_in *)res->ai_addr)->sin_addr};
+		r = IN_MULTICAST(ntohl(m.imr_multiaddr.s_addr)) ? setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m))
+								 : (errno = EINVAL, -1);
+		if (r < 0 && errno == ENODEV && lo > 0) {
+			m.imr_ifindex = lo;
+			r = setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m));
+		}
+	} else {
+		struct ipv6_mreq m = {.ipv6mr_multiaddr = ((struct sockaddr_in6 *)res->ai_addr)->sin6_addr};
+		r = IN6_IS_ADDR_MULTICAST(&m.ipv6mr_multiaddr) ? setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m))
+							       : (errno = EINVAL, -1);
+		if (r < 0 && errno == ENODEV && lo > 0) {
+			m.ipv6mr_interface = (unsigned)lo;
+			r = setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m));
+		}
+	}
+	freeaddrinfo(res);
+	return r < 0 ? -1 : 0;
+}
+
+/* At unload: removes the file @sp bound, if it is still that file. */
+static void sock_remove_file(const SockSpec *sp)
+{
+	char base[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct stat st;
+	int dfd = sock_dir_open(sp->path, base, sizeof(base));
+
+	if (dfd < 0)
+		return;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == sp->file_dev &&
+	    st.st_ino == sp->file_ino)
+		unlinkat(dfd, base, 0);
+	close(dfd);
 }
 
 static int sock_open_addr(const SockSpec *sp, const struct addrinfo *ai)
@@ -293,9 +600,14 @@ static int sock_open_inet(JobSockets *s, const SockSpec *sp, char *err, size_t e
 		return -1;
 	}
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		int fd = sock_open_addr(sp, ai);
+		int fd = sock_open_addr(sp, ai), j = 0;
 		if (fd < 0) {
 			e = errno;
+			continue;
+		}
+		if (sp->mcast_group && (j = sock_join_group(fd, ai->ai_family, sp->mcast_group)) != 0) {
+			e = j < 0 ? errno : EAFNOSUPPORT;
+			close(fd); /* a family the group has no address in, or the join failed */
 			continue;
 		}
 		if (sock_keep(s, fd, sp->name, err, errlen) < 0) {
@@ -308,7 +620,8 @@ static int sock_open_inet(JobSockets *s, const SockSpec *sp, char *err, size_t e
 	}
 	freeaddrinfo(res);
 	if (n == 0) {
-		snprintf(err, errlen, "Sockets %s: %s %s:%s: %s", sp->name, sp->passive ? "bind" : "connect",
+		snprintf(err, errlen, "Sockets %s: %s %s:%s: %s", sp->name,
+			 sp->mcast_group ? "bind and join MulticastGroup" : sp->passive ? "bind" : "connect",
 			 sp->node ? sp->node : "*", sp->service, strerror(e));
 		errno = e;
 		return -1;
@@ -336,6 +649,20 @@ int sockets_open(JobSockets *s, char *err, size_t errlen)
 	}
 	errno = e;
 	return e ? -1 : 0;
+}
+
+int sockets_env(const JobSockets *s, char **envp, size_t *k, size_t cap)
+{
+	for (size_t i = 0; i < s->n_specs; i++) {
+		const SockSpec *sp = &s->specs[i];
+		char *kv = NULL;
+		if (!sp->secure_key || !sp->open || !sp->path)
+			continue;
+		if (*k + 1 >= cap || asprintf(&kv, "%s=%s", sp->secure_key, sp->path) < 0)
+			return -1;
+		envp[(*k)++] = kv;
+	}
+	return 0;
 }
 
 bool sockets_complete(const JobSockets *s)
@@ -420,10 +747,9 @@ void sockets_close(JobSockets *s)
 	}
 	s->n_fds = 0;
 	for (size_t i = 0; i < s->n_specs; i++) {
-		struct stat st;
-		const char *p = s->specs[i].path;
-		if (p && s->specs[i].open && s->specs[i].passive && lstat(p, &st) == 0 && S_ISSOCK(st.st_mode))
-			unlink(p);
+		if (s->specs[i].path && s->specs[i].open && s->specs[i].passive)
+			sock_remove_file(&s->specs[i]);
+		sock_secure_remove(&s->specs[i]);
 		s->specs[i].open = false;
 	}
 }
@@ -435,6 +761,9 @@ void sockets_free(JobSockets *s)
 		free(s->specs[i].node);
 		free(s->specs[i].service);
 		free(s->specs[i].path);
+		free(s->specs[i].mcast_group);
+		free(s->specs[i].secure_key);
+		free(s->specs[i].secure_dir);
 	}
 	free(s->specs);
 	s->specs = NULL;

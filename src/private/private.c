@@ -16,7 +16,11 @@
 
 xpc_connection_t _xpc_linux_connection_create_from_socket(int fd, dispatch_queue_t q)
 {
-	return connection_create_from_socket(fd, q);
+	xpc_connection_t c = connection_create_from_socket(fd, q);
+
+	if (c) /* xpcd's client links, xpcctl's link: never tapped */
+		connection_set_untapped(c);
+	return c;
 }
 
 void _xpc_linux_connection_set_send_limits(xpc_connection_t conn, size_t max_bytes, size_t max_fds)
@@ -37,6 +41,11 @@ char *_xpc_linux_connection_copy_limit_reason(xpc_connection_t conn)
 int _xpc_linux_listener_pair(int *ret_recv_fd, int *ret_send_fd)
 {
 	return connection_listener_pair(ret_recv_fd, ret_send_fd);
+}
+
+bool _xpc_linux_checkin_abandoned(int link_fd)
+{
+	return transport_link_abandoned(link_fd);
 }
 
 xpc_endpoint_t _xpc_linux_endpoint_create_from_send_fd(int send_fd)
