@@ -6,6 +6,7 @@
  * to 4, options (code u16, length u16, value padded to 4, ended by code 0),
  * total length u32 again.
  */
+#include "shared/clock.h"
 #include "shared/pcapng.h"
 
 #include <errno.h>
@@ -175,8 +176,5 @@ int pcapng_write(int fd, uint64_t ts_ns, uint32_t flags, const char *comment, co
 
 uint64_t pcapng_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return clock_realtime_ns();
 }

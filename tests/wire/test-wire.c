@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -511,10 +512,16 @@ static void test_encoder_refuses(void)
 
 /* Lengths beyond 32 bits: WIRE_E_TOO_BIG, nothing sent, nothing leaked.
  * The data objects point into a reserved, never-touched mapping (dispatch
- * data with a destructor: no copy), so this costs address space, not memory. */
+ * data with a destructor: no copy), so this costs address space, not memory.
+ * With a 32-bit size_t no single object can be longer than 32 bits, so
+ * that case is left out; the mapping is then 1 GiB and the larger objects
+ * reach past it, which is safe only because the encoder refuses them
+ * before it reads a byte (what this test checks). */
 static void test_too_big(void)
 {
-	const size_t giga = (size_t)1 << 30, size = 4 * giga + 2;
+	const size_t giga = (size_t)1 << 30;
+	const bool wide = SIZE_MAX > UINT32_MAX;
+	const size_t size = wide ? (size_t)(4 * (uint64_t)giga + 2) : giga;
 	void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	dispatch_data_t one, four;
 	xpc_object_t d = xpc_dictionary_create_empty(), x1, x4;
@@ -526,17 +533,17 @@ static void test_too_big(void)
 	x1 = xpc_data_create_with_dispatch_data(one);
 	x4 = xpc_data_create_with_dispatch_data(four);
 	REQUIRE(x1 && x4 && xpc_data_get_length(x4) == size);
-	xpc_dictionary_set_value(d, "big", x4); /* one item longer than 32 bits */
-	{
+	if (wide) {
+		xpc_dictionary_set_value(d, "big", x4); /* one item longer than 32 bits */
 		WireBuffer b = {0};
 		WireFds f = {0};
 		CHECK_EQ_INT(wire_encode_message(d, &b, &f), WIRE_E_TOO_BIG);
 		wire_buffer_free(&b);
 		wire_fds_free(&f);
+		errno = 0;
+		CHECK(!xpc_linux_serialize(d, &len) && errno == E2BIG);
+		xpc_dictionary_set_value(d, "big", NULL);
 	}
-	errno = 0;
-	CHECK(!xpc_linux_serialize(d, &len) && errno == E2BIG);
-	xpc_dictionary_set_value(d, "big", NULL);
 	for (int i = 0; i < 5; i++) { /* items that fit, a body that does not */
 		char key[8];
 		snprintf(key, sizeof(key), "g%d", i);
