@@ -245,8 +245,8 @@ static void test_round_trips(void)
 	xpc_object_t deep, inner;
 
 	REQUIRE((base_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0);
-	REQUIRE((base_memfd = memfd_create("wire-test", MFD_CLOEXEC)) >= 0);
-	REQUIRE(ftruncate(base_memfd, 4096) == 0);
+	REQUIRE((base_memfd = memfd_create("wire-test", MFD_CLOEXEC | MFD_ALLOW_SEALING)) >= 0);
+	REQUIRE(ftruncate(base_memfd, 4096) == 0 && fcntl(base_memfd, F_ADD_SEALS, F_SEAL_SHRINK) == 0);
 	{
 		int sv[2];
 		REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
@@ -336,7 +336,7 @@ static void expect(int line, const Bytes *x, size_t n_fds, int want)
 
 	for (size_t i = 0; i < n_fds; i++) {
 		orig[i] = fds[i] = memfd_create("hostile", MFD_CLOEXEC);
-		REQUIRE(fds[i] >= 0);
+		REQUIRE(fds[i] >= 0 && ftruncate(fds[i], 4096) == 0); /* not sealed */
 	}
 	r = wire_decode_message(x->b, x->n, n_fds ? fds : NULL, n_fds, &out);
 	if (r != want) {
@@ -420,7 +420,13 @@ static void test_hostile(void)
 	raw(&x, "a\0\0\0", 4);
 	u32(&x, 0x1000);
 	EXPECT(x, 0, WIRE_E_BAD_VALUE);
-	x = msg(20, 1); /* shmem larger than its memfd (0 bytes) */
+	x = msg(20, 1); /* shmem larger than its memfd (4096 bytes) */
+	raw(&x, "a\0\0\0", 4);
+	u32(&x, 0xc000);
+	u32(&x, 8192);
+	u32(&x, 0);
+	EXPECT(x, 1, WIRE_E_BAD_VALUE);
+	x = msg(20, 1); /* shmem over a memfd its sender may still shrink (not sealed) */
 	raw(&x, "a\0\0\0", 4);
 	u32(&x, 0xc000);
 	u32(&x, 100);
