@@ -433,7 +433,12 @@ static void scenario_flood(void)
 	rss1 = broker_rss_kib();
 	fprintf(stderr, "xpcd RSS %ld -> %ld KiB over 30000 summaries; slowest lookup %.1f ms\n", rss0, rss1,
 		slowest * 1e3);
+#if defined(__SANITIZE_ADDRESS__) || (defined(__has_feature) && __has_feature(address_sanitizer))
+	/* ASan keeps freed memory in quarantine (256 MiB): RSS says nothing of what is live */
+	CHECK(rss0 > 0);
+#else
 	CHECK(rss0 > 0 && rss1 - rss0 < 32 * 1024);
+#endif
 	CHECK(slowest < 2.0);
 	/* the monitor reads now: far fewer frames than sent, and the loss counted */
 	for (int k = 0; k < 1000000; k++)
@@ -443,7 +448,12 @@ static void scenario_flood(void)
 	xpc_connection_send_message(tap, f);
 	xpc_release(f);
 	e = wait_frame(&seen, 0, "send", "message", "after-the-flood", 20);
-	CHECK(e && xpc_dictionary_get_int64(e, "dropped") > 0);
+	/* the loss counted: by the tap's bucket (the frame's "dropped") or, when
+	 * the broker is slower than the bucket (sanitizers), by the monitor's
+	 * queue (a "dropped" event) */
+	size_t d = 0;
+	xpc_object_t lost = wait_event(&seen, &d, "dropped", NULL, 0);
+	CHECK(e && (xpc_dictionary_get_int64(e, "dropped") > 0 || (lost && xpc_dictionary_get_int64(lost, "count") > 0)));
 	frames = count_frames(&seen, 0, NULL);
 	fprintf(stderr, "the monitor received %zu of 30001 frames; the last one says %lld dropped\n", frames,
 		e ? (long long)xpc_dictionary_get_int64(e, "dropped") : -1LL);

@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -170,15 +171,16 @@ static void on_signal(int sig)
 static int run_monitor(const Filter *f, int (^each)(xpc_object_t ev))
 {
 	dispatch_semaphore_t wake = dispatch_semaphore_create(0);
-	__block int failed = 0;
-	__block bool gone = false;
+	/* written by the handler's queue, read by this thread: atomics */
+	__block atomic_int failed = 0;
+	__block atomic_bool gone = false;
 	xpc_connection_t c = broker_connect_with(true, ^(xpc_object_t ev) {
-		if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY && !failed)
-			failed = each(ev);
+		if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY && !atomic_load(&failed))
+			atomic_store(&failed, each(ev));
 		else if (xpc_get_type(ev) != XPC_TYPE_DICTIONARY)
-			gone = true;
+			atomic_store(&gone, true);
 		fflush(stdout);
-		if (failed || gone)
+		if (atomic_load(&failed) || atomic_load(&gone))
 			dispatch_semaphore_signal(wake);
 	});
 	xpc_object_t req = broker_op(XPCD_OP_MONITOR, NULL), reply;
@@ -196,14 +198,14 @@ static int run_monitor(const Filter *f, int (^each)(xpc_object_t ev))
 	xpc_release(reply);
 	if (!r)
 		fprintf(stderr, "xpcctl: monitoring the broker at %s\n", broker_answered());
-	while (!r && !stop && !failed && !gone)
+	while (!r && !stop && !atomic_load(&failed) && !atomic_load(&gone))
 		dispatch_semaphore_wait(wake, dispatch_time(DISPATCH_TIME_NOW, 100 * NSEC_PER_MSEC));
 	if (!r)
-		r = failed ? failed : gone && !stop ? EXIT_UNREACHABLE : 0;
-	if (r == EXIT_UNREACHABLE && !failed)
+		r = atomic_load(&failed) ? atomic_load(&failed) : atomic_load(&gone) && !stop ? EXIT_UNREACHABLE : 0;
+	if (r == EXIT_UNREACHABLE && !atomic_load(&failed))
 		fprintf(stderr, "xpcctl: the broker ended the monitor\n");
 	xpc_connection_cancel(c);
-	while (!gone) /* the handler's last event */
+	while (!atomic_load(&gone)) /* the handler's last event */
 		dispatch_semaphore_wait(wake, DISPATCH_TIME_FOREVER);
 	xpc_release(c);
 	dispatch_release(wake);
