@@ -9,7 +9,7 @@
  *               connection from xpc_linux_remote_connection_create() (the
  *               in-process bridge, HTTP/2 via nghttp2, the wrapper and
  *               Apple's encoding) to a child process whose server session
- *               (src/remote/session.c) sends each request's body back as
+ *               (src/transport/remote/session.c) sends each request's body back as
  *               the reply: { "data": payload }
  *   remote-xpc-tls  the same inside TLS with a pre-shared key (tls.c)
  *   raw-tcp     write the payload, read it back, on a TCP_NODELAY loopback
@@ -37,7 +37,7 @@
 #include <xpc/xpc.h>
 
 #include "bench.h"
-#include "remote/remote.h"
+#include "transport/remote/remote.h"
 
 static const size_t sizes[] = {64, 1024, 16384, 65536, 1u << 20, 4u << 20};
 #define BULK_MIN (1u << 20) /* sizes from here on are also reported as throughput */

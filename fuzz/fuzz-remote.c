@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz-remote.c - fuzz target for what a RemoteXPC peer sends: the message
- * wrapper reader (src/remote/message.c) and, behind it, a whole server
- * session (src/remote/session.c over nghttp2).
+ * wrapper reader (src/transport/remote/message.c) and, behind it, a whole server
+ * session (src/transport/remote/session.c over nghttp2).
  *
  * Input: byte 0 chooses the mode; the rest is what the peer sends.
  *   bit 0 clear  reader: the bytes go to one RemoteReader in pieces of
@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "remote/remote.h"
+#include "transport/remote/remote.h"
 
 static void check_roundtrip(const RemoteMessage *m)
 {

@@ -244,9 +244,29 @@ static void gen_checkin(void)
 	put_ool_frame("checkin-ool", 64 | 4, make_big_n(FRAME_MAX_INLINE + 64), 0);
 }
 
+/* fuzz-frame, an inline MESSAGE whose data item is decoded by reference
+ * to the packet's buffer (WIRE_REF_INLINE_MIN or more), and a BATCH of two
+ * such inner frames. */
+static void gen_inline_refs(void)
+{
+	static uint8_t pkt[FRAME_HEADER_SIZE + FRAME_MAX_INLINE];
+	size_t n = put_inner(pkt, (FrameHeader){.kind = FRAME_MESSAGE, .id = 1}, make_big_n(WIRE_REF_INLINE_MIN + 8));
+	FrameHeader batch = {.magic = FRAME_MAGIC, .kind = FRAME_BATCH};
+
+	put("fuzz-frame", "inline-big-ref", 0, pkt, n);
+	n = FRAME_HEADER_SIZE;
+	n += put_inner(pkt + n, (FrameHeader){.kind = FRAME_MESSAGE, .id = 1}, make_big_n(WIRE_REF_INLINE_MIN));
+	n += put_inner(pkt + n, (FrameHeader){.kind = FRAME_REPLY, .id = 2, .reply_to = 1},
+		       make_big_n(WIRE_REF_INLINE_MIN + 1));
+	batch.body_len = n - FRAME_HEADER_SIZE;
+	memcpy(pkt, &batch, sizeof(batch));
+	put("fuzz-frame", "batch-big-refs", 0, pkt, n);
+}
+
 static void gen_frame(void)
 {
 	gen_batch();
+	gen_inline_refs();
 	gen_checkin();
 	/* out of line only when larger than FRAME_MAX_INLINE */
 	put_ool_frame("ool-too-small", 4, make_all(), 0);

@@ -4,6 +4,7 @@
 
 Usage: scripts/layer-graph.py BUILD_DIR LAYER [LAYER...]
    e.g. scripts/layer-graph.py build connection transport
+        scripts/layer-graph.py build transport/remote   (a folder's own library)
 
 Reads the object files of the layers' static libraries (meson puts them
 in BUILD/src/LAYER/libxpc-LAYER.a.p/) with nm: a file uses another when it

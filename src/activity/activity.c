@@ -14,9 +14,14 @@
  *
  * Who decides "due": xpcd for an activity of the job's property list (it
  * sends a run request over the job's activity channel, link.c, and gets
- * the end state as the reply); otherwise this file, with one
- * dispatch_after per schedule (a generation number voids the older ones:
- * an after cannot be cancelled), for the lifetime of the process.
+ * the end state as the reply, activity_reply_run_locked() here); otherwise
+ * this file, with one dispatch_after per schedule (a generation number
+ * voids the older ones: an after cannot be cancelled), for the lifetime of
+ * the process.
+ *
+ * The core of the layer: it calls only schedule.c and constants.c below
+ * it; link.c (xpcd's channel) and register.c (registration, criteria)
+ * call it, never the other way round.
  *
  * Invariants: a handler is never called reentrantly (one serial queue per
  * activity, and a run starts only from WAIT or CHECK_IN); every run xpcd
@@ -31,47 +36,6 @@
 #include <string.h>
 
 pthread_mutex_t activity_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* ---- Apple's constants ------------------------------------------------------ */
-
-const char *const XPC_ACTIVITY_INTERVAL = "Interval";
-const char *const XPC_ACTIVITY_REPEATING = "Repeating";
-const char *const XPC_ACTIVITY_DELAY = "Delay";
-const char *const XPC_ACTIVITY_GRACE_PERIOD = "GracePeriod";
-const int64_t XPC_ACTIVITY_INTERVAL_1_MIN = 60;
-const int64_t XPC_ACTIVITY_INTERVAL_5_MIN = 5 * 60;
-const int64_t XPC_ACTIVITY_INTERVAL_15_MIN = 15 * 60;
-const int64_t XPC_ACTIVITY_INTERVAL_30_MIN = 30 * 60;
-const int64_t XPC_ACTIVITY_INTERVAL_1_HOUR = 3600;
-const int64_t XPC_ACTIVITY_INTERVAL_4_HOURS = 4 * 3600;
-const int64_t XPC_ACTIVITY_INTERVAL_8_HOURS = 8 * 3600;
-const int64_t XPC_ACTIVITY_INTERVAL_1_DAY = 24 * 3600;
-const int64_t XPC_ACTIVITY_INTERVAL_7_DAYS = 7 * 24 * 3600;
-const char *const XPC_ACTIVITY_PRIORITY = "Priority";
-const char *const XPC_ACTIVITY_PRIORITY_MAINTENANCE = "Maintenance";
-const char *const XPC_ACTIVITY_PRIORITY_UTILITY = "Utility";
-const char *const XPC_ACTIVITY_ALLOW_BATTERY = "AllowBattery";
-const char *const XPC_ACTIVITY_REQUIRE_SCREEN_SLEEP = "RequireScreenSleep";
-const char *const XPC_ACTIVITY_PREVENT_DEVICE_SLEEP = "PreventDeviceSleep";
-const char *const XPC_ACTIVITY_REQUIRE_BATTERY_LEVEL = "RequireBatteryLevel";
-const char *const XPC_ACTIVITY_REQUIRE_HDD_SPINNING = "RequireHDDSpinning";
-
-/* XPC_ACTIVITY_CHECK_IN: an immortal object of a type of its own, only
- * ever compared by address. */
-static void activity_checkin_describe(xpc_object_t obj, StrBuf *sb, unsigned indent)
-{
-	(void)obj;
-	(void)indent;
-	strbuf_append(sb, "<CHECK-IN>");
-}
-
-static const struct _xpc_type_s activity_checkin_type = {
-	.name = "activity-check-in",
-	.describe = activity_checkin_describe,
-};
-static const struct xpc_object_s activity_checkin_object = {.type = &activity_checkin_type,
-							    .refcnt = OBJECT_IMMORTAL};
-const xpc_object_t XPC_ACTIVITY_CHECK_IN = (xpc_object_t)&activity_checkin_object;
 
 /* ---- the object ------------------------------------------------------------- */
 
@@ -136,7 +100,19 @@ xpc_activity_t activity_first_locked(void)
 	return activity_registry;
 }
 
-static void activity_unlink_locked(xpc_activity_t a)
+xpc_activity_t activity_add_locked(const char *name)
+{
+	xpc_activity_t a = activity_find_locked(name);
+
+	if (!a && (a = activity_new(name))) {
+		a->registered = true;
+		a->next = activity_registry;
+		activity_registry = a;
+	}
+	return a;
+}
+
+void activity_unlink_locked(xpc_activity_t a)
 {
 	for (xpc_activity_t *p = &activity_registry; *p; p = &(*p)->next)
 		if (*p == a) {
@@ -194,6 +170,24 @@ void activity_schedule_locked(xpc_activity_t a, int ev)
 
 /* ---- runs ------------------------------------------------------------------- */
 
+void activity_reply_state(xpc_object_t msg, xpc_connection_t peer, xpc_activity_state_t st)
+{
+	xpc_object_t reply = xpc_dictionary_create_reply(msg);
+
+	if (reply) {
+		xpc_dictionary_set_int64(reply, ACTIVITY_KEY_STATE, st);
+		xpc_connection_send_message(peer, reply);
+		xpc_release(reply);
+	}
+}
+
+void activity_reply_run_locked(xpc_object_t msg, xpc_connection_t peer, xpc_activity_state_t state)
+{
+	activity_reply_state(msg, peer, state);
+	xpc_release(msg);
+	xpc_release(peer);
+}
+
 /* A run ended with @a->state DONE or DEFER (locked). */
 static void activity_end_run_locked(xpc_activity_t a)
 {
@@ -201,7 +195,7 @@ static void activity_end_run_locked(xpc_activity_t a)
 	bool again = true;
 
 	if (a->run_msg) {
-		link_reply_run_locked(a->run_msg, a->run_peer, st);
+		activity_reply_run_locked(a->run_msg, a->run_peer, st);
 		a->run_msg = NULL;
 		a->run_peer = NULL;
 	} else {
@@ -282,104 +276,16 @@ void activity_checkin_locked(xpc_activity_t a)
 	a->awaiting_hello = false;
 	a->state = XPC_ACTIVITY_STATE_CHECK_IN;
 	dispatch_async_f(a->queue, xpc_retain(a), activity_checkin_handler);
-	link_take_pending_locked(a);
 }
 
-/* ---- the API ---------------------------------------------------------------- */
-
-/* Takes the criteria xpcd's hello gives @a (locked): it is then xpcd's. */
-static void activity_adopt_hello_locked(xpc_activity_t a, xpc_object_t from_plist)
+void activity_adopt_hello_locked(xpc_activity_t a, xpc_object_t from_plist)
 {
 	a->from_broker = from_plist != NULL;
 	if (from_plist && !a->criteria)
 		a->criteria = xpc_copy(from_plist);
 }
 
-static void activity_register_checkin_locked(xpc_activity_t a)
-{
-	xpc_object_t plist = NULL;
-
-	if (link_available() && link_start_locked() == 0 && !link_hello_lookup_locked(a->name, &plist)) {
-		a->awaiting_hello = true; /* link.c checks it in when the hello comes */
-		return;
-	}
-	activity_adopt_hello_locked(a, plist);
-	activity_checkin_locked(a);
-}
-
-static void activity_register_criteria_locked(xpc_activity_t a, xpc_object_t criteria)
-{
-	xpc_object_t plist = NULL;
-	xpc_object_t copy = xpc_copy(criteria);
-
-	if (!copy)
-		return;
-	if (a->criteria)
-		xpc_release(a->criteria);
-	a->criteria = copy;
-	if (a->state == XPC_ACTIVITY_STATE_DONE)
-		a->state = XPC_ACTIVITY_STATE_WAIT;
-	if (link_available() && link_start_locked() == 0 && link_hello_lookup_locked(a->name, &plist) && plist)
-		a->from_broker = true;
-	if (a->from_broker) {
-		link_send_update_locked(a->name, copy);
-		return;
-	}
-	activity_schedule_locked(a, ACTIVITY_EV_REGISTERED);
-	link_take_pending_locked(a);
-}
-
-void xpc_activity_register(const char *identifier, xpc_object_t criteria, xpc_activity_handler_t handler)
-{
-	xpc_activity_handler_t h;
-	xpc_activity_t a;
-
-	if (!identifier || !criteria || !handler)
-		return;
-	if (criteria != XPC_ACTIVITY_CHECK_IN && xpc_get_type(criteria) != XPC_TYPE_DICTIONARY)
-		return;
-	h = Block_copy(handler);
-	if (!h)
-		return;
-	pthread_mutex_lock(&activity_lock);
-	a = activity_find_locked(identifier);
-	if (!a && (a = activity_new(identifier))) {
-		a->registered = true;
-		a->next = activity_registry;
-		activity_registry = a;
-	}
-	if (!a) {
-		pthread_mutex_unlock(&activity_lock);
-		Block_release(h);
-		return;
-	}
-	if (a->handler)
-		Block_release(a->handler);
-	a->handler = h;
-	if (criteria == XPC_ACTIVITY_CHECK_IN)
-		activity_register_checkin_locked(a);
-	else
-		activity_register_criteria_locked(a, criteria);
-	pthread_mutex_unlock(&activity_lock);
-}
-
-void xpc_activity_unregister(const char *identifier)
-{
-	xpc_activity_t a;
-
-	if (!identifier)
-		return;
-	pthread_mutex_lock(&activity_lock);
-	a = activity_find_locked(identifier);
-	if (a) {
-		if (a->from_broker)
-			link_send_update_locked(a->name, NULL);
-		a->generation++; /* no further in-process run */
-		a->defer_asked = a->state == XPC_ACTIVITY_STATE_RUN || a->state == XPC_ACTIVITY_STATE_CONTINUE;
-		activity_unlink_locked(a);
-	}
-	pthread_mutex_unlock(&activity_lock);
-}
+/* ---- the object's API -------------------------------------------------------- */
 
 xpc_object_t xpc_activity_copy_criteria(xpc_activity_t a)
 {
@@ -391,28 +297,6 @@ xpc_object_t xpc_activity_copy_criteria(xpc_activity_t a)
 	c = a->criteria ? xpc_copy(a->criteria) : NULL;
 	pthread_mutex_unlock(&activity_lock);
 	return c;
-}
-
-void xpc_activity_set_criteria(xpc_activity_t a, xpc_object_t criteria)
-{
-	xpc_object_t copy;
-
-	if (!a || xpc_get_type(a) != XPC_TYPE_ACTIVITY || !criteria || xpc_get_type(criteria) != XPC_TYPE_DICTIONARY)
-		return;
-	copy = xpc_copy(criteria);
-	if (!copy)
-		return;
-	pthread_mutex_lock(&activity_lock);
-	if (a->criteria)
-		xpc_release(a->criteria);
-	a->criteria = copy;
-	if (a->state == XPC_ACTIVITY_STATE_DONE)
-		a->state = XPC_ACTIVITY_STATE_WAIT;
-	if (a->from_broker && a->registered)
-		link_send_update_locked(a->name, copy);
-	else if (a->state != XPC_ACTIVITY_STATE_RUN && a->state != XPC_ACTIVITY_STATE_CONTINUE)
-		activity_schedule_locked(a, ACTIVITY_EV_REGISTERED);
-	pthread_mutex_unlock(&activity_lock);
 }
 
 xpc_activity_state_t xpc_activity_get_state(xpc_activity_t a)

@@ -5,12 +5,18 @@
  *
  * The layer (docs/activities.md) is <xpc/activity.h> and
  * xpc_set_event_stream_handler on top of the connection API:
+ * - constants.c: Apple's constants (criteria keys, XPC_ACTIVITY_CHECK_IN);
+ * - schedule.c (schedule.h): when an activity runs, from its criteria;
  * - activity.c: the xpc_activity_t objects, the process's registry of
- *   them, states and runs, and the in-process schedule of activities
- *   registered at run time;
+ *   them, states and runs, the in-process schedule of activities
+ *   registered at run time, and the answer to xpcd's run requests;
  * - link.c: the job's link to xpcd for the activities of its property
  *   list (the "com.apple.xpc.activity" channel xpcd hands the job as one
- *   of its XPCD_LISTEN_* descriptors), and the event stream handler.
+ *   of its XPCD_LISTEN_* descriptors), and the event stream handler;
+ * - register.c: xpc_activity_register/unregister/set_criteria.
+ *
+ * Edges point down only: register.c -> link.c -> activity.c ->
+ * schedule.c -> constants.c (register.c also calls activity.c directly).
  *
  * One process-wide mutex, `activity_lock` (activity.c), guards every
  * mutable field below and the link's state; handler blocks are always
@@ -58,6 +64,19 @@ extern pthread_mutex_t activity_lock;
 /* activity.c */
 xpc_activity_t activity_find_locked(const char *name);
 xpc_activity_t activity_first_locked(void); /* the registry, via ->next */
+/* The registered activity @name, made and put in the registry (which
+ * holds its reference) when there is none.  Return: borrowed, or NULL (no
+ * memory). */
+xpc_activity_t activity_add_locked(const char *name);
+/* Takes @a out of the registry, dropping the registry's reference. */
+void activity_unlink_locked(xpc_activity_t a);
+/* Takes the criteria xpcd's hello gives @a (@from_plist borrowed, or NULL:
+ * none): it is then xpcd's (locked). */
+void activity_adopt_hello_locked(xpc_activity_t a, xpc_object_t from_plist);
+/* Answers xpcd's run request @msg over @peer (both borrowed) with @st. */
+void activity_reply_state(xpc_object_t msg, xpc_connection_t peer, xpc_activity_state_t st);
+/* The same, consuming @msg and @peer (locked). */
+void activity_reply_run_locked(xpc_object_t msg, xpc_connection_t peer, xpc_activity_state_t state);
 /* Starts a run of @a (locked): state RUN and its handler queued.  @msg and
  * @peer (borrowed, both or neither): xpcd's request, answered when the
  * run ends.  Return: false when a run is already under way. */
@@ -81,8 +100,6 @@ bool link_hello_lookup_locked(const char *name, xpc_object_t *ret_criteria);
 /* Tells xpcd (locked): new criteria for @name, or @criteria NULL: the
  * activity is unregistered. */
 void link_send_update_locked(const char *name, xpc_object_t criteria);
-/* Answers xpcd's run request with how it ended (locked; consumes both). */
-void link_reply_run_locked(xpc_object_t msg, xpc_connection_t peer, xpc_activity_state_t state);
 /* @a was registered: hands it a run xpcd asked for before (locked). */
 void link_take_pending_locked(xpc_activity_t a);
 

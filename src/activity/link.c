@@ -22,6 +22,9 @@
  * Everything here is under activity_lock (activity.c).  Only xpcd holds
  * the channel's W; a link from a process that is neither root nor this
  * process's user is dropped all the same.
+ *
+ * Edges: this file calls activity.c (the registry, runs, the answer to a
+ * run); register.c calls it; activity.c never does.
  */
 #include "activity/internal.h"
 
@@ -70,24 +73,6 @@ bool link_available(void)
 
 static void link_checkin_waiting_locked(xpc_object_t hello);
 
-static void link_reply_state_locked(xpc_object_t msg, xpc_connection_t peer, xpc_activity_state_t st)
-{
-	xpc_object_t reply = xpc_dictionary_create_reply(msg);
-
-	if (reply) {
-		xpc_dictionary_set_int64(reply, ACTIVITY_KEY_STATE, st);
-		xpc_connection_send_message(peer, reply);
-		xpc_release(reply);
-	}
-}
-
-void link_reply_run_locked(xpc_object_t msg, xpc_connection_t peer, xpc_activity_state_t state)
-{
-	link_reply_state_locked(msg, peer, state);
-	xpc_release(msg);
-	xpc_release(peer);
-}
-
 /* ---- runs for names not registered: the stream handler, or later -------------- */
 
 typedef struct StreamEvent {
@@ -102,7 +87,7 @@ static void link_stream_deliver(void *ctx)
 
 	e->handler(e->event);
 	pthread_mutex_lock(&activity_lock);
-	link_reply_run_locked(e->msg, e->peer, XPC_ACTIVITY_STATE_DONE);
+	activity_reply_run_locked(e->msg, e->peer, XPC_ACTIVITY_STATE_DONE);
 	pthread_mutex_unlock(&activity_lock);
 	Block_release(e->handler);
 	xpc_release(e->event);
@@ -142,7 +127,7 @@ static void link_run_unregistered_locked(const char *name, xpc_object_t msg, xpc
 	xpc_release(msg);
 	xpc_release(peer);
 	if (link_state.n_pending == ACTIVITY_MAX_PENDING_RUNS) {
-		link_reply_state_locked(msg, peer, XPC_ACTIVITY_STATE_DEFER);
+		activity_reply_state(msg, peer, XPC_ACTIVITY_STATE_DEFER);
 		return;
 	}
 	link_state.pending[link_state.n_pending].msg = xpc_retain(msg);
@@ -191,7 +176,7 @@ static void link_on_run_locked(xpc_connection_t peer, xpc_object_t msg)
 		return;
 	if (a && a->registered && !a->awaiting_hello) {
 		if (!activity_run_locked(a, msg, peer))
-			link_reply_state_locked(msg, peer, XPC_ACTIVITY_STATE_DEFER);
+			activity_reply_state(msg, peer, XPC_ACTIVITY_STATE_DEFER);
 		return;
 	}
 	link_run_unregistered_locked(name, msg, peer);
@@ -333,10 +318,9 @@ static void link_checkin_waiting_locked(xpc_object_t hello)
 		if (plist && xpc_get_type(plist) != XPC_TYPE_DICTIONARY)
 			plist = NULL;
 		if (a->awaiting_hello) {
-			a->from_broker = plist != NULL;
-			if (plist && !a->criteria)
-				a->criteria = xpc_copy(plist);
+			activity_adopt_hello_locked(a, plist);
 			activity_checkin_locked(a);
+			link_take_pending_locked(a);
 		} else if (plist && !a->from_broker && a->registered) {
 			a->from_broker = true;
 			a->generation++; /* its in-process schedule ends */

@@ -14,15 +14,17 @@
  *
  * A check-in is a packet on R carrying the client's end of a fresh link
  * (docs/services.md).  channel_live_checkins() peeks at the queued ones:
- * one whose link is hung up (its client closed its end: exited, timed
- * out, cancelled) is taken off R and dropped, so a client that is gone
- * does not start the job; a packet that is not a check-in counts as live
- * (the job drops it, as before).  channel_drop_checkins() takes every
+ * one whose client is gone (it closed its end: exited, timed out,
+ * cancelled) and left no message on the link is taken off R and dropped,
+ * so a client that gave up does not start the job; one that left a
+ * message wanting no reply (it sent it and exited: returned from main,
+ * or left from a barrier) starts it, for the message must arrive, as on
+ * macOS (_xpc_linux_checkin_abandoned).  A packet that is not a check-in
+ * counts as live (the job drops it, as before).  channel_drop_checkins() takes every
  * queued packet off R: their clients see their link end (the failed
  * state, supervise.c).  A leaf: it calls no other broker file.
  */
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -93,8 +95,8 @@ void channel_close(Job *job)
 
 /*
  * One packet of R: taken off (@peek false) or looked at; its descriptors
- * are closed, except that *@ret_hup says whether the first one's link is
- * hung up.  Return: 1 a packet, 0 none queued, -1 an error.
+ * are closed, except that *@ret_hup says whether the first one's link was
+ * abandoned by its client (see the top).  Return: 1 a packet, 0 none queued, -1 an error.
  */
 static int take_packet(int fd, bool peek, bool *ret_has_fd, bool *ret_hup)
 {
@@ -117,8 +119,7 @@ static int take_packet(int fd, bool peek, bool *ret_has_fd, bool *ret_hup)
 			continue;
 		for (size_t i = 0; i < nfds; i++) {
 			if (!*ret_has_fd) {
-				struct pollfd p = {.fd = fds[i], .events = POLLIN};
-				*ret_hup = poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+				*ret_hup = _xpc_linux_checkin_abandoned(fds[i]);
 				*ret_has_fd = true;
 			}
 			close(fds[i]);

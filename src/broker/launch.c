@@ -12,16 +12,17 @@
  * before the exit is judged whichever event comes first.  Stopping is
  * SIGTERM to the job's process group, then SIGKILL after ExitTimeOut.
  *
- * EnableTransactions: the job gets a shared page (a memfd, after its other
- * descriptors, named by XPCD_TRANSACTIONS=PID:FD) where libxpc keeps its
- * count of open transactions (src/connection/launch.c).  Stopping a job
- * whose count is 0 is SIGKILL at once, as launchd stops an inactive
- * process; with transactions open it is SIGTERM, then SIGKILL after
- * ExitTimeOut.
+ * EnableTransactions: the job gets a shared page (a memfd sealed at its
+ * size, after its other descriptors, named by XPCD_TRANSACTIONS=PID:FD)
+ * where libxpc keeps its count of open transactions
+ * (src/connection/launch.c).  Stopping a job whose count is 0 is SIGKILL
+ * at once, as launchd stops an inactive process; with transactions open
+ * it is SIGTERM, then SIGKILL after ExitTimeOut.
  * When to start (ThrottleInterval, the start limit) is supervise.c's.
  * fuzz/broker-launch.c is a double of this file.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -109,14 +110,17 @@ static void launch_transactions_close(Job *job)
 
 /* EnableTransactions: the shared count, mapped in xpcd (job->transactions)
  * and passed to the job (job->txn_fd, for spawn.c).  Without it (logged)
- * the job runs and is stopped as a busy one. */
+ * the job runs and is stopped as a busy one.  The memfd is sealed at its
+ * size: a job that could truncate it would make xpcd's next read of the
+ * count a SIGBUS (tests/security sec-broker-launch-txn-truncate). */
 static void transactions_open(Job *job)
 {
-	int fd = memfd_create("xpcd-transactions", MFD_CLOEXEC);
+	int fd = memfd_create("xpcd-transactions", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	void *p;
 
 	launch_transactions_close(job);
 	if (fd >= 0 && ftruncate(fd, (off_t)sizeof(long)) == 0 &&
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0 &&
 	    (p = mmap(NULL, sizeof(long), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) != MAP_FAILED) {
 		job->transactions = p;
 		job->txn_fd = fd;

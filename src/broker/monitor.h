@@ -10,7 +10,7 @@
 #include <sys/types.h>
 #include <xpc/xpc.h>
 
-#define MONITOR_MAX 64          /* monitors in all */
+#define MONITOR_MAX 64          /* monitors in all (the owner's own share aside) */
 #define MONITOR_MAX_PER_USER 8  /* monitors of one uid */
 #define MONITOR_MAX_QUEUED 256  /* events one monitor has not taken; more are dropped and counted */
 
@@ -43,7 +43,8 @@ static inline bool monitor_active(const Monitors *m)
  * monitor_subscribe() - makes @link (borrowed; retained while subscribed)
  * a monitor of @uid, seeing every event when @sees_all, else only those
  * of @uid; filters from @req ("name", "pid").
- * Return: 0, -EMFILE (MONITOR_MAX or the user's share reached), -EALREADY,
+ * Return: 0, -EMFILE (the user's share reached, or MONITOR_MAX unless
+ * @sees_all: root and the broker's user always get their share), -EALREADY,
  * -ENOMEM.
  */
 int monitor_subscribe(Monitors *m, xpc_connection_t link, uid_t uid, bool sees_all, xpc_object_t req);

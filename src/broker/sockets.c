@@ -27,9 +27,22 @@
  * previous broker's), refused otherwise, given its mode and owner before
  * listen(), so no one connects through a wider mode, and removed when the
  * job is unloaded.
+ *
+ * xpcd does all of that as root, in directories that may belong to a user
+ * (a UserName job's socket in its user's directory), so a path is never
+ * handed to the kernel as it is: its directory is walked one component at
+ * a time with O_NOFOLLOW (sock_dir_open), a symbolic link followed only
+ * when root or xpcd's user owns it (a user's link cannot lead the broker
+ * elsewhere, a root-made /var/run -> /run still works), and every later
+ * step acts in the directory that walk opened: bind and connect through
+ * /proc/self/fd/N/NAME, unlinkat, the mode and owner set through an O_PATH
+ * descriptor of the file just bound (refused unless it is a socket of
+ * xpcd's uid), and at unload only the very file bound (device and inode)
+ * is removed.  docs/security.md, "Paths the broker makes for a job".
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/limits.h> /* PATH_MAX, NAME_MAX: <limits.h> is broker/limits.h here */
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -211,41 +224,185 @@ static int sock_keep(JobSockets *s, int fd, const char *name, char *err, size_t 
 	return 0;
 }
 
+/* ---- Unix paths, walked without following a user's links ------------------------ */
+
+#define SOCK_MAX_LINKS 8 /* symbolic links followed in one path */
+
+static int sock_walk(int dfd, const char *path, unsigned *links);
+
+/* A link may be followed when root or xpcd's user made it: its content is
+ * theirs, not a user's. */
+static bool sock_link_trusted(const struct stat *st)
+{
+	return st->st_uid == 0 || st->st_uid == geteuid();
+}
+
+/* One component @c in directory @dfd (consumed): the directory it names,
+ * opened O_PATH, or -errno. */
+static int sock_step(int dfd, const char *c, unsigned *links)
+{
+	char target[PATH_MAX];
+	struct stat st;
+	int fd = openat(dfd, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = -errno;
+		if (fd >= 0)
+			close(fd);
+		close(dfd);
+		return e;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(dfd);
+		return fd;
+	}
+	if (!S_ISLNK(st.st_mode) || !sock_link_trusted(&st) || ++*links > SOCK_MAX_LINKS ||
+	    (n = readlinkat(fd, "", target, sizeof(target) - 1)) <= 0) {
+		int e = S_ISLNK(st.st_mode) ? (*links > SOCK_MAX_LINKS ? -ELOOP : -EPERM) : -ENOTDIR;
+		close(fd);
+		close(dfd);
+		return e;
+	}
+	close(fd);
+	target[n] = '\0';
+	return sock_walk(dfd, target, links);
+}
+
+/* @path walked from @dfd (consumed; "/" restarts at the root): the
+ * directory it names, opened O_PATH, or -errno. */
+static int sock_walk(int dfd, const char *path, unsigned *links)
+{
+	char comp[NAME_MAX + 1];
+
+	if (path[0] == '/') {
+		close(dfd);
+		if ((dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return -errno;
+	}
+	for (const char *p = path; *p;) {
+		size_t len = strcspn(p, "/");
+		if (len > NAME_MAX) {
+			close(dfd);
+			return -ENAMETOOLONG;
+		}
+		memcpy(comp, p, len);
+		comp[len] = '\0';
+		p += len + strspn(p + len, "/");
+		if (len && strcmp(comp, ".") && (dfd = sock_step(dfd, comp, links)) < 0)
+			return dfd;
+	}
+	return dfd;
+}
+
+/* The directory of @path (absolute) opened O_PATH, and its last component
+ * in @base.  Return: the descriptor, or -errno. */
+static int sock_dir_open(const char *path, char *base, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	unsigned links = 0;
+	int root;
+
+	if (!slash || !slash[1] || (size_t)(slash - path) >= sizeof(dir) || strlen(slash + 1) >= size ||
+	    !strcmp(slash + 1, ".") || !strcmp(slash + 1, ".."))
+		return -EINVAL;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	snprintf(base, size, "%s", slash + 1);
+	if ((root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	return sock_walk(root, dir, &links);
+}
+
+/* The address of @base in the directory @dfd: /proc/self/fd/DFD/BASE. */
+static int sock_addr_at(int dfd, const char *base, struct sockaddr_un *sa)
+{
+	int n = snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s", dfd, base);
+
+	return n < 0 || (size_t)n >= sizeof(sa->sun_path) ? ENAMETOOLONG : 0;
+}
+
 /* Clears the way for a Unix socket's file: a socket there is replaced,
  * anything else is refused.  Return: 0 or an errno. */
-static int sock_unlink_stale(const char *path)
+static int sock_unlink_stale(int dfd, const char *base)
 {
 	struct stat st;
 
-	if (lstat(path, &st) < 0)
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : errno;
 	if (!S_ISSOCK(st.st_mode))
 		return EEXIST;
-	return unlink(path) < 0 ? errno : 0;
+	return unlinkat(dfd, base, 0) < 0 ? errno : 0;
 }
 
-static int sock_open_unix(JobSockets *s, const SockSpec *sp, char *err, size_t errlen)
+/* The file just bound: its mode and owner, set through a descriptor of
+ * it, never through its name (which its directory's owner may have made a
+ * link to anything meanwhile).  Records its identity for sockets_close.
+ * Return: 0 or an errno; *@step what failed. */
+static int sock_set_file(SockSpec *sp, int dfd, const char *base, const char **step)
+{
+	char proc[64];
+	struct stat st;
+	int fd = openat(dfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC), e = 0;
+
+	*step = "bind";
+	if (fd < 0)
+		return errno;
+	if (fstat(fd, &st) < 0)
+		e = errno;
+	else if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid())
+		e = EPERM; /* replaced since the bind */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (!e && sp->path_mode >= 0 && chmod(proc, (mode_t)sp->path_mode) < 0)
+		e = errno, *step = "SockPathMode";
+	else if (!e && (sp->path_owner >= 0 || sp->path_group >= 0) &&
+		 fchownat(fd, "", (uid_t)sp->path_owner, (gid_t)sp->path_group, AT_EMPTY_PATH) < 0)
+		e = errno, *step = "SockPathOwner/Group";
+	if (!e) {
+		sp->file_dev = st.st_dev;
+		sp->file_ino = st.st_ino;
+	}
+	close(fd);
+	return e;
+}
+
+/* Binds (and gives its mode and owner) or connects @fd to @sp's path.
+ * Return: 0 or an errno; *@step what failed. */
+static int sock_unix_path(SockSpec *sp, int fd, const char **step)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char base[sizeof(sa.sun_path)];
+	int dfd = sock_dir_open(sp->path, base, sizeof(base)), e;
+
+	*step = "open the directory of";
+	if (dfd < 0)
+		return -dfd;
+	if ((e = sock_addr_at(dfd, base, &sa)) != 0)
+		;
+	else if (!sp->passive)
+		e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? (*step = "connect", errno) : 0;
+	else if ((e = sock_unlink_stale(dfd, base)) != 0)
+		*step = "replace";
+	else if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		e = errno, *step = "bind";
+	else
+		e = sock_set_file(sp, dfd, base, step);
+	close(dfd);
+	return e;
+}
+
+static int sock_open_unix(JobSockets *s, SockSpec *sp, char *err, size_t errlen)
+{
 	int fd, e = 0;
 	const char *step = "socket";
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sp->path);
 	fd = socket(AF_UNIX, sp->type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		e = errno;
-	else if (!sp->passive)
-		e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? (step = "connect", errno) : 0;
-	else if ((e = sock_unlink_stale(sp->path)) != 0)
-		step = "replace";
-	else if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		e = errno, step = "bind";
-	else if (sp->path_mode >= 0 && chmod(sp->path, (mode_t)sp->path_mode) < 0)
-		e = errno, step = "SockPathMode";
-	else if ((sp->path_owner >= 0 || sp->path_group >= 0) &&
-		 chown(sp->path, (uid_t)sp->path_owner, (gid_t)sp->path_group) < 0)
-		e = errno, step = "SockPathOwner/Group";
-	else if (sp->type != SOCK_DGRAM && listen(fd, SOCKETS_BACKLOG) < 0)
+	else if ((e = sock_unix_path(sp, fd, &step)) != 0)
+		;
+	else if (sp->passive && sp->type != SOCK_DGRAM && listen(fd, SOCKETS_BACKLOG) < 0)
 		e = errno, step = "listen";
 	if (e) {
 		snprintf(err, errlen, "Sockets %s: %s %s: %s", sp->name, step, sp->path, strerror(e));
@@ -255,6 +412,21 @@ static int sock_open_unix(JobSockets *s, const SockSpec *sp, char *err, size_t e
 		return -1;
 	}
 	return sock_keep(s, fd, sp->name, err, errlen);
+}
+
+/* At unload: removes the file @sp bound, if it is still that file. */
+static void sock_remove_file(const SockSpec *sp)
+{
+	char base[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct stat st;
+	int dfd = sock_dir_open(sp->path, base, sizeof(base));
+
+	if (dfd < 0)
+		return;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == sp->file_dev &&
+	    st.st_ino == sp->file_ino)
+		unlinkat(dfd, base, 0);
+	close(dfd);
 }
 
 static int sock_open_addr(const SockSpec *sp, const struct addrinfo *ai)
@@ -420,10 +592,8 @@ void sockets_close(JobSockets *s)
 	}
 	s->n_fds = 0;
 	for (size_t i = 0; i < s->n_specs; i++) {
-		struct stat st;
-		const char *p = s->specs[i].path;
-		if (p && s->specs[i].open && s->specs[i].passive && lstat(p, &st) == 0 && S_ISSOCK(st.st_mode))
-			unlink(p);
+		if (s->specs[i].path && s->specs[i].open && s->specs[i].passive)
+			sock_remove_file(&s->specs[i]);
 		s->specs[i].open = false;
 	}
 }

@@ -28,6 +28,8 @@ typedef struct SockSpec {
 	int path_mode;    /* SockPathMode, -1 unset */
 	long long path_owner, path_group; /* -1 unset */
 	bool open;        /* its descriptors are in JobSockets.fds */
+	dev_t file_dev;   /* the file a passive Unix socket bound (sockets.c) */
+	ino_t file_ino;
 } SockSpec;
 
 typedef struct JobSockets {

@@ -12,6 +12,11 @@
  * one by one, sent and received alike; frames without a
  * message (check-in, hello) end after the header fields.  A line is
  * written with one write(2), so lines of several threads do not mix.
+ *
+ * The variable is read with secure_getenv: a set-uid or set-gid program
+ * (or one with file capabilities) never traces, so whoever starts it
+ * cannot read the messages it exchanges with its services on stderr
+ * (docs/security.md, "Variables of a privileged process").
  */
 #include "connection/internal.h"
 
@@ -28,7 +33,7 @@ bool trace_enabled(void)
 	int s = atomic_load_explicit(&state, memory_order_relaxed);
 
 	if (s == 0) {
-		const char *e = getenv("XPC_TRACE");
+		const char *e = secure_getenv("XPC_TRACE");
 		s = (e && *e && strcmp(e, "0") != 0) ? 2 : 1;
 		atomic_store_explicit(&state, s, memory_order_relaxed);
 	}

@@ -8,7 +8,8 @@
  * semantics) and is quiet at the end of the file.
  * DATA_*: no registration; dispatch_source_merge_data merges (dsource-set.c).
  * PROC: a pidfd (pidfd_open, close-on-exec), readable once the process
- * exits: DISPATCH_PROC_EXIT, then the watch is not re-armed.  FORK, EXEC and
+ * exits: DISPATCH_PROC_EXIT (merged by dsource.c's watch callback, like
+ * every event), then the watch is not re-armed.  FORK, EXEC and
  * SIGNAL are accepted and never reported (Linux has no per-process event
  * for them short of ptrace or the proc connector, which needs privileges).
  * VNODE: an inotify descriptor of the source's own (close-on-exec) watching
@@ -19,6 +20,10 @@
  * changed, DELETE when it reached 0 (inotify reports an unlink of an open
  * file as IN_ATTRIB); IN_DELETE_SELF -> DELETE, IN_MOVE_SELF -> RENAME,
  * IN_UNMOUNT -> REVOKE.  FUNLOCK is never reported.
+ *
+ * Edges: dsource.c calls this file (creation, registration, delivery);
+ * this file calls nothing of dsource.c: it reads and sets the source's
+ * fields only.
  */
 #include "dispatch/internal.h"
 #include "dispatch/dsource.h"
@@ -81,22 +86,6 @@ void dskind_always_ready(dispatch_source_t ds)
 
 /* ---- PROC and VNODE ------------------------------------------------------------ */
 
-/* Manager thread: the pidfd or inotify descriptor is readable.  Nothing is
- * read here (a cancellation may be closing the descriptor). */
-static void dskind_ready(ManagerWatch *w, uint32_t revents)
-{
-	dispatch_source_t ds = container_of(w, struct dispatch_source_s, watch);
-
-	if (atomic_load(&ds->state) & SOURCE_CANCELLED)
-		return;
-	if (ds->kind == SOURCE_PROC) {
-		atomic_fetch_or(&ds->state, SOURCE_PROC_EXITED);
-		dsource_merge(ds, DISPATCH_PROC_EXIT, SOURCE_MERGE_OR);
-	} else {
-		dsource_merge(ds, 1, SOURCE_MERGE_SET);
-	}
-}
-
 static int dskind_proc_init(dispatch_source_t ds)
 {
 	if (ds->handle == 0 || ds->handle > INT_MAX || (ds->mask & ~(uintptr_t)DSKIND_PROC_MASK))
@@ -138,8 +127,7 @@ static int dskind_vnode_init(dispatch_source_t ds)
 
 int dskind_init(dispatch_source_t ds)
 {
-	ds->watch.ready = dskind_ready;
-	ds->watch.events = EPOLLIN;
+	ds->watch.events = EPOLLIN; /* the manager calls dsource_watch_ready */
 	if (ds->kind == SOURCE_PROC || ds->kind == SOURCE_VNODE)
 		ds->watch.fd = -1;
 	if (ds->kind == SOURCE_PROC)

@@ -26,6 +26,10 @@
  * late callback never reads freed memory, a registered source's memory is
  * freed by a lazy ManagerCall (after the manager's current batch), and the
  * manager's reference is held until the cancel handler has run.
+ *
+ * The other kinds (DATA_*, PROC, VNODE) and regular files are dskind.c's
+ * particulars, which this file calls and which call nothing here: every
+ * watch's event comes back through this file's dsource_watch_ready.
  */
 #include "dispatch/internal.h"
 #include "dispatch/manager.h"
@@ -293,14 +297,20 @@ void dsource_merge(dispatch_source_t ds, uintptr_t value, int op)
 	dsource_kick(ds);
 }
 
-void dsource_watch_ready(ManagerWatch *w, uint32_t revents)
+/* Every watch's callback: READ/WRITE on the descriptor, PROC/VNODE on the
+ * source's own pidfd or inotify descriptor (dskind.c).  Nothing is read
+ * here but FIONREAD (a cancellation may be closing the descriptor). */
+static void dsource_watch_ready(ManagerWatch *w, uint32_t revents)
 {
 	dispatch_source_t ds = container_of(w, struct dispatch_source_s, watch);
 	int avail = 0;
 
 	if (atomic_load(&ds->state) & SOURCE_CANCELLED)
 		return; /* removed, or being removed: its descriptor may be closed */
-	if (ds->kind == SOURCE_READ && !ds->skip_estimate) {
+	if (ds->kind == SOURCE_PROC) {
+		atomic_fetch_or(&ds->state, SOURCE_PROC_EXITED);
+		dsource_merge(ds, DISPATCH_PROC_EXIT, SOURCE_MERGE_OR);
+	} else if (ds->kind == SOURCE_READ && !ds->skip_estimate) {
 		if (ioctl(w->fd, FIONREAD, &avail) < 0 || avail < 0)
 			avail = (revents & EPOLLIN) ? 1 : 0;
 		dsource_merge(ds, (uintptr_t)avail, SOURCE_MERGE_SET);

@@ -89,8 +89,6 @@ void dsource_kick(dispatch_source_t ds);
 void dsource_merge(dispatch_source_t ds, uintptr_t value, int op);
 /* Called with ds->lock held: arms (or, suspended, stores) the timer. */
 void dsource_timer_apply_locked(dispatch_source_t ds);
-/* The manager's callback for READ/WRITE watches. */
-void dsource_watch_ready(ManagerWatch *w, uint32_t revents);
 
 /* dskind.c */
 /* dispatch_source_create's part for DATA/PROC/VNODE: validates @ds's

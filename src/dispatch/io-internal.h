@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * io-internal.h - the dispatch I/O channel, shared by io.c (channels:
- * creation, settings, close, the end of a channel, dispatch_read/_write)
- * and io-op.c (the operations: the engine that reads and writes).
+ * creation, settings, the descriptor, the end of a channel), io-op.c (the
+ * operations, their API and the engine that reads and writes) and
+ * io-once.c (dispatch_read/_write).  Edges: io-once.c -> io-op.c -> io.c;
+ * only io.c's functions are declared here (io-op.c shares none).
  *
  * Threads: every field below `q` is read and written only on the channel's
  * own serial queue `q` (API calls hop onto it with dispatch_async), except
@@ -57,19 +59,11 @@ struct dispatch_io_s {
 	int children;         /* channels sharing our descriptor: no end before */
 };
 
-/* io-op.c (on ch->q) */
-/* Appends @op and runs what can run. */
-void io_op_submit(dispatch_io_t ch, IoOp *op);
-/* Runs every operation that can progress now. */
-void io_pump(dispatch_io_t ch);
-/* Ends every pending operation with @err (close with DISPATCH_IO_STOP). */
-void io_op_fail_all(dispatch_io_t ch, int err);
-/* Frees an operation that was never queued. */
-void io_op_free(IoOp *op);
-/* Ends @op (not queued yet) at once with @err: its handler's last call. */
-void io_op_cancel(dispatch_io_t ch, IoOp *op, int err);
-/* Whether an operation is pending on @ch. */
-bool io_op_pending(dispatch_io_t ch);
+/* Whether an operation is pending on @ch (on ch->q). */
+static inline bool io_op_pending(dispatch_io_t ch)
+{
+	return !list_empty(&ch->ops);
+}
 
 /* io.c (on ch->q) */
 /* The descriptor is open (a path channel opens it on first use).
@@ -77,7 +71,8 @@ bool io_op_pending(dispatch_io_t ch);
 int io_ensure_open(dispatch_io_t ch);
 /* Starts the end of the channel once it is closed and idle. */
 void io_maybe_end(dispatch_io_t ch);
-/* The READ or WRITE source of @dir, made (inactive) on first use. */
-dispatch_source_t io_source(dispatch_io_t ch, int dir);
+/* A READ/WRITE source's cancel handler ran: the last one finishes the end
+ * of the channel; drops the source's hold. */
+void io_source_gone(dispatch_io_t ch);
 
 #endif

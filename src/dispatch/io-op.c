@@ -24,6 +24,11 @@
  * written, else the data left and the error.  Each call is an item
  * embedded in a heap IoCall; the last one owns the handler block and
  * releases it after the call (one owner at a time).
+ *
+ * This file also holds the operations' API (dispatch_io_read, _write,
+ * _barrier, _close) and makes the channel's READ/WRITE sources, whose
+ * events run the engine.  Edges: it calls io.c (the descriptor, the end of
+ * the channel), never the other way round; io-once.c calls it.
  */
 #include "dispatch/io-internal.h"
 #include "dispatch/dqueue.h"
@@ -36,6 +41,9 @@
 #include <unistd.h>
 
 enum { STEP_AGAIN, STEP_WAIT, STEP_DONE };
+
+static void io_pump(dispatch_io_t ch);
+static void io_op_fail_all(dispatch_io_t ch, int err);
 
 typedef struct {
 	DispatchItem item;
@@ -83,7 +91,7 @@ static void io_call(IoOp *op, bool done, dispatch_data_t data, int err)
 	}
 }
 
-void io_op_free(IoOp *op)
+static void io_op_free(IoOp *op)
 {
 	if (op->data)
 		dispatch_release(op->data);
@@ -274,6 +282,32 @@ static IoOp *io_first_of(dispatch_io_t ch, int dir)
 	return NULL;
 }
 
+/* The READ or WRITE source of @dir, made (inactive) on first use; its
+ * events run the engine, its cancel handler is io.c's. */
+static dispatch_source_t io_source(dispatch_io_t ch, int dir)
+{
+	dispatch_source_t s;
+
+	if (ch->src[dir] || ch->ended)
+		return ch->src[dir];
+	s = dispatch_source_create(dir == IO_READ ? DISPATCH_SOURCE_TYPE_READ : DISPATCH_SOURCE_TYPE_WRITE,
+				   (uintptr_t)ch->fd, 0, ch->q);
+	if (!s)
+		return NULL;
+	atomic_fetch_add(&ch->holds, 1);
+	dispatch_source_set_event_handler(s, ^{
+		if (!dobject_try_retain(ch))
+			return; /* the channel is ending */
+		io_pump(ch);
+		dobject_release(ch);
+	});
+	dispatch_source_set_cancel_handler(s, ^{
+		io_source_gone(ch);
+	});
+	ch->src[dir] = s;
+	return s;
+}
+
 static void io_source_set(dispatch_io_t ch, int dir, bool on)
 {
 	dispatch_source_t s;
@@ -328,7 +362,7 @@ static void io_pump_async(void *arg)
 	dobject_release(ch);
 }
 
-void io_pump(dispatch_io_t ch)
+static void io_pump(dispatch_io_t ch)
 {
 	int err;
 	bool progressed = true;
@@ -353,24 +387,19 @@ void io_pump(dispatch_io_t ch)
 	dobject_release(ch);
 }
 
-void io_op_submit(dispatch_io_t ch, IoOp *op)
+static void io_op_submit(dispatch_io_t ch, IoOp *op)
 {
 	list_append(&ch->ops, &op->link);
 	io_pump(ch);
 }
 
-void io_op_cancel(dispatch_io_t ch, IoOp *op, int err)
+static void io_op_cancel(dispatch_io_t ch, IoOp *op, int err)
 {
 	list_append(&ch->ops, &op->link);
 	io_finish(ch, op, err);
 }
 
-bool io_op_pending(dispatch_io_t ch)
-{
-	return !list_empty(&ch->ops);
-}
-
-void io_op_fail_all(dispatch_io_t ch, int err)
+static void io_op_fail_all(dispatch_io_t ch, int err)
 {
 	IoOp *op;
 
@@ -381,4 +410,98 @@ void io_op_fail_all(dispatch_io_t ch, int err)
 		}
 		io_finish(ch, op, err);
 	}
+}
+
+/* ---- the operations' API ----------------------------------------------------------------- */
+
+static IoOp *io_op_new(int kind, dispatch_queue_t queue, dispatch_io_handler_t handler)
+{
+	IoOp *op = calloc(1, sizeof(*op));
+
+	if (!op)
+		return NULL;
+	list_node_init(&op->link);
+	op->kind = kind;
+	if (handler) {
+		op->dq = dispatch_queue_create_with_target("com.apple.libdispatch-io.handlerq", NULL,
+							   queue ? queue : dqueue_default_target());
+		op->handler = Block_copy(handler);
+		if (!op->dq || !op->handler) {
+			io_op_free(op);
+			return NULL;
+		}
+	}
+	return op;
+}
+
+/* Queues @op on @ch (the op holds a reference on @ch until it ends); on a
+ * closed channel the operation ends at once with ECANCELED. */
+static void io_submit(dispatch_io_t ch, IoOp *op)
+{
+	dispatch_retain(ch);
+	dispatch_async(ch->q, ^{
+		if (ch->closed) {
+			if (op->kind == IO_BARRIER) {
+				io_op_free(op);
+				dispatch_release(ch);
+				return;
+			}
+			io_op_cancel(ch, op, ECANCELED);
+			return;
+		}
+		io_op_submit(ch, op);
+	});
+}
+
+void dispatch_io_read(dispatch_io_t channel, off_t offset, size_t length, dispatch_queue_t queue,
+		      dispatch_io_handler_t io_handler)
+{
+	IoOp *op = io_op_new(IO_READ, queue, io_handler);
+
+	if (!op)
+		return;
+	op->offset = offset;
+	op->length = length;
+	op->data = dispatch_data_empty;
+	op->last_delivery = dispatch_time(DISPATCH_TIME_NOW, 0);
+	io_submit(channel, op);
+}
+
+void dispatch_io_write(dispatch_io_t channel, off_t offset, dispatch_data_t data, dispatch_queue_t queue,
+		       dispatch_io_handler_t io_handler)
+{
+	IoOp *op = io_op_new(IO_WRITE, queue, io_handler);
+
+	if (!op)
+		return;
+	op->offset = offset;
+	dispatch_retain(data);
+	op->data = data;
+	io_submit(channel, op);
+}
+
+void dispatch_io_barrier(dispatch_io_t channel, dispatch_block_t barrier)
+{
+	IoOp *op = io_op_new(IO_BARRIER, NULL, NULL);
+
+	if (!op)
+		return;
+	op->barrier = Block_copy(barrier);
+	if (!op->barrier) {
+		io_op_free(op);
+		return;
+	}
+	io_submit(channel, op);
+}
+
+void dispatch_io_close(dispatch_io_t channel, dispatch_io_close_flags_t flags)
+{
+	dispatch_retain(channel);
+	dispatch_async(channel->q, ^{
+		if (flags & DISPATCH_IO_STOP)
+			io_op_fail_all(channel, ECANCELED);
+		channel->closed = true;
+		io_maybe_end(channel);
+		dispatch_release(channel);
+	});
 }

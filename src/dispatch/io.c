@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * io.c - dispatch I/O channels: creation, settings, close, the end of a
- * channel, and the one-shot dispatch_read / dispatch_write (the engine that
- * runs operations is io-op.c).
+ * io.c - dispatch I/O channels: creation, settings, the descriptor, and
+ * the end of a channel (the operations and the engine that runs them are
+ * io-op.c; the one-shot dispatch_read / dispatch_write io-once.c).
  *
  * A channel owns a serial queue; every API call hops onto it.  A channel
  * made from a descriptor borrows it; one made from a path opens it
@@ -19,6 +19,10 @@
  * The memory stays until both the object's reference and the sources'
  * cancel handlers are gone (`holds`), so a late source handler never reads
  * freed memory.
+ *
+ * Edges: the lowest of the three files: io-op.c and io-once.c call it, it
+ * calls neither (io-op.c makes the READ/WRITE sources; this file only
+ * cancels them at the end).
  */
 #include "dispatch/io-internal.h"
 #include "dispatch/dqueue.h"
@@ -87,7 +91,7 @@ static void io_end_finish(dispatch_io_t ch)
 	}
 }
 
-static void io_source_cancelled(dispatch_io_t ch)
+void io_source_gone(dispatch_io_t ch)
 {
 	if (atomic_fetch_sub(&ch->end_pending, 1) == 1)
 		io_end_finish(ch);
@@ -117,30 +121,6 @@ void io_maybe_end(dispatch_io_t ch)
 		dispatch_release(ch->src[dir]);
 		ch->src[dir] = NULL;
 	}
-}
-
-dispatch_source_t io_source(dispatch_io_t ch, int dir)
-{
-	dispatch_source_t s;
-
-	if (ch->src[dir] || ch->ended)
-		return ch->src[dir];
-	s = dispatch_source_create(dir == IO_READ ? DISPATCH_SOURCE_TYPE_READ : DISPATCH_SOURCE_TYPE_WRITE,
-				   (uintptr_t)ch->fd, 0, ch->q);
-	if (!s)
-		return NULL;
-	atomic_fetch_add(&ch->holds, 1);
-	dispatch_source_set_event_handler(s, ^{
-		if (!dobject_try_retain(ch))
-			return; /* the channel is ending */
-		io_pump(ch);
-		dobject_release(ch);
-	});
-	dispatch_source_set_cancel_handler(s, ^{
-		io_source_cancelled(ch);
-	});
-	ch->src[dir] = s;
-	return s;
 }
 
 /* On q, for the last release: close the channel, then drop its hold. */
@@ -332,174 +312,4 @@ dispatch_fd_t dispatch_io_get_descriptor(dispatch_io_t channel)
 		fd = channel->opened && !channel->ended && !channel->err ? channel->fd : -1;
 	});
 	return fd;
-}
-
-/* ---- operations ----------------------------------------------------------------- */
-
-static IoOp *io_op_new(int kind, dispatch_queue_t queue, dispatch_io_handler_t handler)
-{
-	IoOp *op = calloc(1, sizeof(*op));
-
-	if (!op)
-		return NULL;
-	list_node_init(&op->link);
-	op->kind = kind;
-	if (handler) {
-		op->dq = dispatch_queue_create_with_target("com.apple.libdispatch-io.handlerq", NULL,
-							   queue ? queue : dqueue_default_target());
-		op->handler = Block_copy(handler);
-		if (!op->dq || !op->handler) {
-			io_op_free(op);
-			return NULL;
-		}
-	}
-	return op;
-}
-
-/* Queues @op on @ch (the op holds a reference on @ch until it ends); on a
- * closed channel the operation ends at once with ECANCELED. */
-static void io_submit(dispatch_io_t ch, IoOp *op)
-{
-	dispatch_retain(ch);
-	dispatch_async(ch->q, ^{
-		if (ch->closed) {
-			if (op->kind == IO_BARRIER) {
-				io_op_free(op);
-				dispatch_release(ch);
-				return;
-			}
-			io_op_cancel(ch, op, ECANCELED);
-			return;
-		}
-		io_op_submit(ch, op);
-	});
-}
-
-void dispatch_io_read(dispatch_io_t channel, off_t offset, size_t length, dispatch_queue_t queue,
-		      dispatch_io_handler_t io_handler)
-{
-	IoOp *op = io_op_new(IO_READ, queue, io_handler);
-
-	if (!op)
-		return;
-	op->offset = offset;
-	op->length = length;
-	op->data = dispatch_data_empty;
-	op->last_delivery = dispatch_time(DISPATCH_TIME_NOW, 0);
-	io_submit(channel, op);
-}
-
-void dispatch_io_write(dispatch_io_t channel, off_t offset, dispatch_data_t data, dispatch_queue_t queue,
-		       dispatch_io_handler_t io_handler)
-{
-	IoOp *op = io_op_new(IO_WRITE, queue, io_handler);
-
-	if (!op)
-		return;
-	op->offset = offset;
-	dispatch_retain(data);
-	op->data = data;
-	io_submit(channel, op);
-}
-
-void dispatch_io_barrier(dispatch_io_t channel, dispatch_block_t barrier)
-{
-	IoOp *op = io_op_new(IO_BARRIER, NULL, NULL);
-
-	if (!op)
-		return;
-	op->barrier = Block_copy(barrier);
-	if (!op->barrier) {
-		io_op_free(op);
-		return;
-	}
-	io_submit(channel, op);
-}
-
-void dispatch_io_close(dispatch_io_t channel, dispatch_io_close_flags_t flags)
-{
-	dispatch_retain(channel);
-	dispatch_async(channel->q, ^{
-		if (flags & DISPATCH_IO_STOP)
-			io_op_fail_all(channel, ECANCELED);
-		channel->closed = true;
-		io_maybe_end(channel);
-		dispatch_release(channel);
-	});
-}
-
-/* ---- dispatch_read, dispatch_write ------------------------------------------------ */
-
-/* What a one-shot call gathers for its handler: heap state (not __block
- * variables: their storage would be freed by whichever thread drops the
- * last block, invisibly to TSan), freed by the cleanup handler. */
-typedef struct {
-	dispatch_data_t data; /* read: all the data; write: what is left */
-	int err;
-} IoOneShot;
-
-/* The handler is called from the channel's cleanup handler: by then the
- * descriptor's flags are restored and the runtime no longer watches it. */
-void dispatch_read(dispatch_fd_t fd, size_t length, dispatch_queue_t queue,
-		   void (^handler)(dispatch_data_t data, int error))
-{
-	IoOneShot *st = calloc(1, sizeof(*st));
-	dispatch_io_t ch;
-
-	if (!st)
-		return;
-	st->data = dispatch_data_empty;
-	ch = dispatch_io_create(DISPATCH_IO_STREAM, fd, queue, ^(int cleanup_err) {
-		handler(st->data, st->err ? st->err : cleanup_err);
-		dispatch_release(st->data);
-		free(st);
-	});
-	if (!ch) {
-		free(st);
-		return;
-	}
-	dispatch_io_read(ch, 0, length, queue, ^(bool done, dispatch_data_t data, int error) {
-		if (data && dispatch_data_get_size(data)) {
-			dispatch_data_t more = dispatch_data_create_concat(st->data, data);
-
-			dispatch_release(st->data);
-			st->data = more;
-		}
-		if (done) {
-			st->err = error;
-			dispatch_io_close(ch, 0);
-			dispatch_release(ch);
-		}
-	});
-}
-
-void dispatch_write(dispatch_fd_t fd, dispatch_data_t data, dispatch_queue_t queue,
-		    void (^handler)(dispatch_data_t data, int error))
-{
-	IoOneShot *st = calloc(1, sizeof(*st));
-	dispatch_io_t ch;
-
-	if (!st)
-		return;
-	ch = dispatch_io_create(DISPATCH_IO_STREAM, fd, queue, ^(int cleanup_err) {
-		handler(st->data, st->err ? st->err : cleanup_err);
-		if (st->data)
-			dispatch_release(st->data);
-		free(st);
-	});
-	if (!ch) {
-		free(st);
-		return;
-	}
-	dispatch_io_write(ch, 0, data, queue, ^(bool done, dispatch_data_t rest, int error) {
-		if (!done)
-			return;
-		st->err = error;
-		if (rest) {
-			dispatch_retain(rest);
-			st->data = rest;
-		}
-		dispatch_io_close(ch, 0);
-		dispatch_release(ch);
-	});
 }

@@ -39,6 +39,11 @@ int _xpc_linux_listener_pair(int *ret_recv_fd, int *ret_send_fd)
 	return connection_listener_pair(ret_recv_fd, ret_send_fd);
 }
 
+bool _xpc_linux_checkin_abandoned(int link_fd)
+{
+	return transport_link_abandoned(link_fd);
+}
+
 xpc_endpoint_t _xpc_linux_endpoint_create_from_send_fd(int send_fd)
 {
 	return endpoint_create_from_send_fd(send_fd);

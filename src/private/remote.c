@@ -2,7 +2,7 @@
 /*
  * remote.c - the private API's RemoteXPC part (xpc-private.h): what
  * xpc-remoted and xpcd need of the remote layer's serving side
- * (src/remote/serve.c, net.c, tls.c), so that both link libxpc.so and
+ * (src/transport/remote/serve.c, net.c, tls.c), so that both link libxpc.so and
  * carry no copy of it.  Each function forwards; errors become text.
  */
 #include <arpa/inet.h>
@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "private/xpc-private.h"
-#include "remote/remote.h"
-#include "remote/serve.h"
+#include "transport/remote/remote.h"
+#include "transport/remote/serve.h"
 
 _xpc_linux_remote_tls_t _xpc_linux_remote_tls_load(const char *path, bool psk_line, char **ret_error)
 {

@@ -67,6 +67,15 @@ XPC_PRIVATE_EXPORT char *_xpc_linux_connection_copy_limit_reason(xpc_connection_
 XPC_PRIVATE_EXPORT int _xpc_linux_listener_pair(int *ret_recv_fd, int *ret_send_fd);
 
 /*
+ * _xpc_linux_checkin_abandoned() - is @link_fd (borrowed: the link a
+ * check-in queued on a listener pair's R carries, peeked at by xpcd) one
+ * whose client is gone and left nothing to deliver: its client's end is
+ * closed and no message that wants no reply waits on it.  A client that
+ * sent a message and exited has not abandoned it (docs/broker.md).
+ */
+XPC_PRIVATE_EXPORT bool _xpc_linux_checkin_abandoned(int link_fd);
+
+/*
  * _xpc_linux_endpoint_create_from_send_fd() - an endpoint for the W of a
  * listener pair (@send_fd borrowed, duplicated close-on-exec).
  * Return: a +1 endpoint, or NULL with errno set.
@@ -90,12 +99,12 @@ XPC_PRIVATE_EXPORT int _xpc_linux_send_message_once(int fd, xpc_object_t message
 XPC_PRIVATE_EXPORT int _xpc_linux_dispatch_after_f(dispatch_time_t when, dispatch_queue_t queue,
 						   void *context, dispatch_function_t work);
 
-/* ---- RemoteXPC serving (src/remote/serve.c): xpc-remoted and xpcd ------- */
+/* ---- RemoteXPC serving (src/transport/remote/serve.c): xpc-remoted and xpcd ------- */
 
 #include <stdbool.h>
 #include <stdint.h>
 
-/* A TLS configuration (src/remote/tls.c), shared by reference. */
+/* A TLS configuration (src/transport/remote/tls.c), shared by reference. */
 typedef struct RemoteTls *_xpc_linux_remote_tls_t;
 
 /*

@@ -17,6 +17,10 @@
  *   compat-client barrier NAME TOKEN main|null   one message, then a barrier
  *                                       whose block calls _exit(0) (no atexit
  *                                       flush): the barrier alone suffices
+ *   compat-client barrier-fd FD TOKEN   the same (handler queue NULL) over
+ *                                       the endpoint of the listener channel
+ *                                       W inherited as FD (private API: no
+ *                                       broker involved)
  *   compat-client misuse NAME           a sync request from the connection's
  *                                       own event handler: must crash with a
  *                                       message, not hang
@@ -27,6 +31,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <xpc/xpc.h>
+
+#include "private/xpc-private.h"
 
 static xpc_connection_t connect_to(const char *name, dispatch_queue_t q)
 {
@@ -122,6 +128,28 @@ static int barrier(const char *name, const char *token, bool main_queue)
 	dispatch_main();
 }
 
+static int barrier_fd(int w, const char *token)
+{
+	xpc_endpoint_t ep = _xpc_linux_endpoint_create_from_send_fd(w);
+	xpc_connection_t c = ep ? xpc_connection_create_from_endpoint(ep) : NULL;
+
+	if (!c) {
+		fprintf(stderr, "compat-client: no endpoint for descriptor %d\n", w);
+		return 1;
+	}
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+		(void)ev;
+	});
+	xpc_connection_resume(c);
+	xpc_object_t m = token_message(token, -1);
+	xpc_connection_send_message(c, m);
+	xpc_release(m);
+	xpc_connection_send_barrier(c, ^{
+		_exit(0);
+	});
+	dispatch_main();
+}
+
 static int misuse(const char *name)
 {
 	xpc_connection_t c = xpc_connection_create_mach_service(name, NULL, 0);
@@ -156,6 +184,8 @@ int main(int argc, char **argv)
 		return send_exit(argv[2], argv[3]);
 	if (!strcmp(mode, "barrier") && argc == 5)
 		return barrier(argv[2], argv[3], !strcmp(argv[4], "main"));
+	if (!strcmp(mode, "barrier-fd") && argc == 4)
+		return barrier_fd(atoi(argv[2]), argv[3]);
 	if (!strcmp(mode, "misuse") && argc == 3)
 		return misuse(argv[2]);
 	fprintf(stderr, "usage: see the header of compat-client.c\n");

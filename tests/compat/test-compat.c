@@ -16,6 +16,11 @@
  * barrier-null, barrier-main   one message, then a barrier that calls
  *               _exit(): the barrier alone is enough (handler queue NULL
  *               or the main queue)
+ * barrier-gone  the same over the service's endpoint, with xpcd stopped
+ *               until the client has exited: a check-in whose client is
+ *               gone but left a message still starts the service (xpcd
+ *               used to drop it when it looked after the client's exit:
+ *               barrier-null then failed 1 run in 8)
  *
  * The service (compat-service, launched on demand) appends every token it
  * receives to a record file the test reads.  Programs come from the
@@ -33,6 +38,9 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "connection/connection.h"
+#include "object/object.h"
+#include "shared/xpcd-protocol.h"
 
 #define NAME "org.xpc.test.compat"
 
@@ -243,6 +251,51 @@ static void scenario_barrier(const char *queue)
 	CHECK(file_has("record", "barrier\n", 10));
 }
 
+/* The service's listener channel W (a descriptor of this process, not
+ * close-on-exec: for the client), from a broker lookup made by hand: a
+ * lookup launches nothing. */
+static int lookup_w(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int bfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), w = -1;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	REQUIRE(bfd >= 0 && connect(bfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	xpc_connection_t b = connection_create_from_socket(bfd, NULL);
+	xpc_connection_set_event_handler(b, ^(xpc_object_t ev) {
+		(void)ev;
+	});
+	xpc_connection_resume(b);
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_string(m, XPCD_KEY_OP, XPCD_OP_LOOKUP);
+	xpc_dictionary_set_string(m, XPCD_KEY_NAME, NAME);
+	xpc_object_t r = xpc_connection_send_message_with_reply_sync(b, m);
+	xpc_object_t ep = xpc_get_type(r) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_value(r, XPCD_KEY_ENDPOINT) : NULL;
+	if (ep && xpc_get_type(ep) == XPC_TYPE_ENDPOINT)
+		w = fcntl(endpoint_object_borrow_fd(ep), F_DUPFD, 3);
+	xpc_release(r);
+	xpc_release(m);
+	xpc_connection_cancel(b);
+	xpc_release(b);
+	REQUIRE(w >= 0);
+	return w;
+}
+
+static void scenario_barrier_gone(void)
+{
+	char fd[16];
+	int w = lookup_w();
+
+	snprintf(fd, sizeof(fd), "%d", w);
+	REQUIRE(kill(broker_pid, SIGSTOP) == 0);
+	/* the check-in waits on R, unseen, while the client sends, runs its
+	 * barrier and exits */
+	check_exited_0(run_client(20, (const char *[]){"barrier-fd", fd, "gone", NULL}));
+	close(w);
+	CHECK(kill(broker_pid, SIGCONT) == 0);
+	CHECK(file_has("record", "gone\n", 10));
+}
+
 static void scenario_barrier_null(void)
 {
 	scenario_barrier("null");
@@ -259,7 +312,8 @@ int main(int argc, char **argv)
 		{"main-sync", scenario_main_sync},       {"misuse", scenario_misuse},
 		{"exit-return", scenario_exit_return},   {"exit-many", scenario_exit_many},
 		{"exit-thread", scenario_exit_thread},   {"barrier-null", scenario_barrier_null},
-		{"barrier-main", scenario_barrier_main}, {NULL, NULL},
+		{"barrier-main", scenario_barrier_main}, {"barrier-gone", scenario_barrier_gone},
+		{NULL, NULL},
 	};
 
 	xpcd_path = getenv("XPCD");

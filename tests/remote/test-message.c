@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test-message - the RemoteXPC wrapper (src/remote/message.c): the bytes
+ * test-message - the RemoteXPC wrapper (src/transport/remote/message.c): the bytes
  * the encoder writes, the reader over any split of its input, and what it
  * refuses (magic, flags, size) without buffering more than it received.
  */
@@ -8,7 +8,7 @@
 #include <xpc/xpc.h>
 
 #include "harness.h"
-#include "remote/remote.h"
+#include "transport/remote/remote.h"
 
 /* {} with flags 0x1, id 0: the first message a client sends. */
 static const uint8_t empty_msg[] = {

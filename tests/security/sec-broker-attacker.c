@@ -5,8 +5,8 @@
  * broker.  Every command prints its outcome on stdout, one fact a line.
  *
  *   sec-broker-attacker request SOCK OP [KEY=VALUE]...
- *         one broker request { "xpcd.op": OP, KEY: VALUE } (signal=N is an
- *         integer, kill=1 a boolean, the rest strings); prints "ok" or
+ *         one broker request { "xpcd.op": OP, KEY: VALUE } (signal=N and
+ *         pid=N are integers, kill=1 a boolean, the rest strings); prints "ok" or
  *         "error: TEXT", then the reply as JSON; "no reply: WHY" (exit 3)
  *         when none came within 10 s; "connect: ERROR" (exit 4)
  *   sec-broker-attacker send SOCK NAME
@@ -20,6 +20,9 @@
  *         at once, then watches them for SECONDS (or until all are
  *         closed) and prints "closed C refused R" (R: closed after a
  *         message naming a limit), then holds the rest until killed
+ *   sec-broker-attacker monitors SOCK N
+ *         N links, each asking to be a monitor; prints "monitors K" (K
+ *         the number answered "ok") and holds them until killed
  *   sec-broker-attacker hostile SOCK
  *         garbage packets, an empty one, a header announcing more than it
  *         carries, 253 descriptors with a request, a 32 MiB request, and
@@ -92,7 +95,7 @@ static int cmd_request(const char *path, const char *op, int n, char **kv)
 		if (!eq)
 			continue;
 		*eq = 0;
-		if (!strcmp(kv[i], "signal"))
+		if (!strcmp(kv[i], "signal") || !strcmp(kv[i], "pid"))
 			xpc_dictionary_set_int64(req, kv[i], atoi(eq + 1));
 		else if (!strcmp(kv[i], "kill"))
 			xpc_dictionary_set_bool(req, kv[i], atoi(eq + 1) != 0);
@@ -119,6 +122,31 @@ static int cmd_request(const char *path, const char *op, int n, char **kv)
 	printf("%s%s\n%s\n", err ? "error: " : "ok", err ? err : "", json ? json : "{}");
 	fflush(stdout);
 	_exit(0);
+}
+
+static int cmd_monitors(const char *path, int n)
+{
+	dispatch_semaphore_t done = dispatch_semaphore_create(0);
+	__block int ok = 0;
+
+	for (int i = 0; i < n; i++) {
+		xpc_connection_t c = broker_link(path); /* held until killed */
+		xpc_object_t req = xpc_dictionary_create(NULL, NULL, 0);
+		xpc_dictionary_set_string(req, XPCD_KEY_OP, XPCD_OP_MONITOR);
+		xpc_connection_send_message_with_reply(c, req, dispatch_get_global_queue(0, 0), ^(xpc_object_t r) {
+			if (xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_bool(r, XPCD_KEY_OK))
+				__atomic_fetch_add(&ok, 1, __ATOMIC_SEQ_CST);
+			dispatch_semaphore_signal(done);
+		});
+		xpc_release(req);
+	}
+	for (int i = 0; i < n; i++)
+		if (dispatch_semaphore_wait(done, dispatch_time(DISPATCH_TIME_NOW, 10 * NSEC_PER_SEC)) != 0)
+			break;
+	printf("monitors %d\n", __atomic_load_n(&ok, __ATOMIC_SEQ_CST));
+	fflush(stdout);
+	for (;;)
+		pause();
 }
 
 static int cmd_send(const char *path, const char *name)
@@ -326,6 +354,8 @@ int main(int argc, char **argv)
 		return cmd_connect(argv[2]);
 	if (argc == 5 && !strcmp(argv[1], "silent"))
 		return cmd_silent(argv[2], atoi(argv[3]), atof(argv[4]));
+	if (argc == 4 && !strcmp(argv[1], "monitors"))
+		return cmd_monitors(argv[2], atoi(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "hostile")) {
 		hostile_garbage(argv[2]);
 		hostile_fds(argv[2]);
@@ -333,6 +363,6 @@ int main(int argc, char **argv)
 		printf("done\n");
 		return 0;
 	}
-	fprintf(stderr, "usage: sec-broker-attacker request|connect|silent|hostile SOCK ...\n");
+	fprintf(stderr, "usage: sec-broker-attacker request|connect|silent|monitors|hostile SOCK ...\n");
 	return 2;
 }

@@ -5,8 +5,10 @@
  * hostile input, job files).
  *
  *   ops-refused  nobody and daemon ask to unload, disable, enable,
- *                kickstart -k, kill and load (a job that would run as
- *                root): every one is "denied" and nothing changed
+ *                kickstart -k, kill, load (a job that would run as
+ *                root), reload and run-activity: every one is "denied"
+ *                and nothing changed; blame and activities of root's job
+ *                are "denied", procinfo of its pid "no job with that pid"
  *   visibility   list/print as nobody: the label and state of the jobs it
  *                may look up, nothing of a job restricted to daemon
  *                (XPCDAllowedUIDs), no program, arguments or path of
@@ -15,6 +17,9 @@
  *                253 descriptors, a 32 MiB request and 2000 requests
  *                whose replies it never reads: the broker lives, does not
  *                spin, gets its descriptors back, and daemon is served
+ *   monitor-share  8 ordinary uids each ask for 9 monitors: each gets
+ *                8 (its share), the 64 in all are taken, and root still
+ *                gets one (before the fix: "limit exceeded: monitors")
  *   plist-bomb   a 130-byte binary job file whose arrays refer 14 times to
  *                the next, 5 deep (540 000 nodes once expanded): refused
  *                at load, the broker's peak memory stays small
@@ -101,8 +106,11 @@ static void scenario_ops_refused(void)
 	sec_broker_start_broker(NULL, 0);
 	before = sec_broker_request_as(root_user, "print", "label=sec.echo", NULL);
 	CHECK(!strncmp(before, "ok", 2) && strstr(before, "\"running\""));
-	char load_arg[600];
+	char load_arg[600], pid_arg[64];
 	snprintf(load_arg, sizeof(load_arg), "path=%s", path);
+	const char *pidp = strstr(before, "\"pid\"");
+	snprintf(pid_arg, sizeof(pid_arg), "pid=%ld", pidp ? strtol(pidp + strcspn(pidp, "0123456789"), NULL, 10) : 0L);
+	CHECK(strcmp(pid_arg, "pid=0") != 0);
 	for (int i = 0; i < 2; i++) {
 		CHECK(answer_is(users[i], "error: denied", "unload", "label=sec.echo", NULL));
 		CHECK(answer_is(users[i], "error: denied", "disable", "label=sec.echo", NULL));
@@ -110,6 +118,11 @@ static void scenario_ops_refused(void)
 		CHECK(answer_is(users[i], "error: denied", "kickstart", "label=sec.echo", "kill=1"));
 		CHECK(answer_is(users[i], "error: denied", "kill", "label=sec.echo", "signal=9"));
 		CHECK(answer_is(users[i], "error: denied", "load", load_arg, NULL));
+		CHECK(answer_is(users[i], "error: denied", "reload", NULL, NULL));
+		CHECK(answer_is(users[i], "error: denied", "run-activity", "label=sec.echo", "name=x"));
+		CHECK(answer_is(users[i], "error: denied", "blame", "label=sec.echo", NULL));
+		CHECK(answer_is(users[i], "error: denied", "activities", "label=sec.echo", NULL));
+		CHECK(answer_is(users[i], "error: no job with that pid", "procinfo", pid_arg, NULL));
 	}
 	usleep(300 * 1000);
 	after = sec_broker_request_as(root_user, "print", "label=sec.echo", NULL);
@@ -193,6 +206,32 @@ static void scenario_hostile(void)
 	CHECK(answer_is(nobody, "ok", "list", NULL, NULL));
 }
 
+static void scenario_monitor_share(void)
+{
+	enum { USERS = 8 };
+	SecBrokerChild ch[USERS];
+	char line[64], *out;
+	int total = 0;
+
+	echo_job(NULL);
+	sec_broker_start_broker(NULL, 0);
+	for (int i = 0; i < USERS; i++) {
+		struct harness_user u = {(uid_t)(61000 + i), (gid_t)(61000 + i), "uid61000+i"};
+		char *argv[] = {(char *)sec_broker_attacker(), "monitors", broker_sock, "9", NULL};
+		ch[i] = sec_broker_spawn_as(u, argv);
+		sec_broker_read_line(&ch[i], line, sizeof(line), 20);
+		CHECK(!strncmp(line, "monitors 8", 10)); /* its share, not more */
+		total += atoi(line + 9);
+	}
+	out = sec_broker_request_as(root_user, "monitor", NULL, NULL);
+	fprintf(stderr, "%d monitors of %d ordinary uids; root's: %.60s\n", total, USERS, out);
+	CHECK(total == 64);
+	CHECK(!strncmp(out, "ok", 2));
+	free(out);
+	for (int i = 0; i < USERS; i++)
+		sec_broker_kill(&ch[i]);
+}
+
 /* A binary property list: root { Label, Program, Bomb: A0 }, A(i) an array
  * of 14 references to A(i+1), A(LEVELS-1) 14 references to the string "x". */
 static void write_bomb(const char *path)
@@ -266,6 +305,7 @@ int main(int argc, char **argv)
 	static const struct { const char *name; void (*fn)(void); } scenarios[] = {
 		{"ops-refused", scenario_ops_refused}, {"visibility", scenario_visibility},
 		{"hostile", scenario_hostile},         {"plist-bomb", scenario_plist_bomb},
+		{"monitor-share", scenario_monitor_share},
 		{NULL, NULL},
 	};
 

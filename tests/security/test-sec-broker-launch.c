@@ -20,6 +20,13 @@
  *                 environment (SEC_BROKER_MARKER), nobody's ids for good
  * Checked: no root file read, created or appended to; each refused step is
  * in the broker log with the step's name and the errno.
+ *
+ *   txn-truncate  a nobody job with EnableTransactions truncates the
+ *                 shared count xpcd gave it (a memfd) to 0 bytes; root
+ *                 then unloads it, and xpcd reads the count: before the
+ *                 fix the truncate worked and xpcd died of SIGBUS; now the
+ *                 memfd is sealed against shrinking (EPERM) and the broker
+ *                 lives on
  */
 #include <errno.h>
 #include <pwd.h>
@@ -180,6 +187,37 @@ static void scenario_setup_as_user(void)
 	free(env);
 }
 
+static void scenario_txn_truncate(void)
+{
+	char out[400], script[1024], *text = NULL, *r;
+
+	snprintf(out, sizeof(out), "%s/out", broker_dir);
+	REQUIRE(mkdir(out, 0755) == 0 && chown(out, nobody.uid, nobody.gid) == 0);
+	snprintf(script, sizeof(script),
+		 "fd=${XPCD_TRANSACTIONS#*:}; if truncate -s 0 /proc/$$/fd/$fd; then echo truncated; "
+		 "else echo refused; fi &gt;%s/txn; exec sleep 60", out);
+	job("sec.txn", script, "<key>EnableTransactions</key><true/>\n");
+	sec_broker_start_broker(NULL, 0);
+	for (int i = 0; i < 500; i++) {
+		free(text);
+		text = broker_read_file("out/txn");
+		if (strchr(text, '\n'))
+			break;
+		usleep(10000);
+	}
+	fprintf(stderr, "the job's truncate of its shared count: %s", text);
+	CHECK(!strcmp(text, "refused\n"));
+	free(text);
+	r = sec_broker_request_as((struct harness_user){0, 0, "root"}, "unload", "label=sec.txn", NULL);
+	CHECK(!strncmp(r, "ok", 2));
+	free(r);
+	wait_job_done("sec.txn");
+	CHECK(harness_proc_alive(broker_pid));
+	r = sec_broker_request_as((struct harness_user){0, 0, "root"}, "list", NULL, NULL);
+	CHECK(!strncmp(r, "ok", 2));
+	free(r);
+}
+
 int main(int argc, char **argv)
 {
 	REQUIRE(argc == 2);
@@ -189,6 +227,8 @@ int main(int argc, char **argv)
 	harness_begin(60);
 	if (!strcmp(argv[1], "setup-as-user"))
 		scenario_setup_as_user();
+	else if (!strcmp(argv[1], "txn-truncate"))
+		scenario_txn_truncate();
 	else
 		REQUIRE(!"unknown scenario");
 	sec_broker_finish();

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # bash completion for xpcctl (man/xpcctl.1): commands, global options,
 # job labels from `xpcctl list` of the broker the line names, signal
-# names, plist files and directories for load/unload/bootstrap/bootout.
+# names, plist files and directories for load/unload/bootstrap/bootout,
+# activity identifiers from `xpcctl activities` for run-activity.
 
 _xpcctl_labels()
 {
@@ -21,7 +22,7 @@ _xpcctl()
 	local cur prev cmd i
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local commands="list print load unload bootstrap bootout enable disable kickstart kill reload lookup send blame procinfo monitor capture help"
+	local commands="list print load unload bootstrap bootout enable disable kickstart kill reload lookup send blame procinfo activities run-activity monitor capture help"
 	local globals="--system --user --socket --json -q --help --version --remote --psk-file --tls"
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
@@ -65,8 +66,15 @@ _xpcctl()
 			COMPREPLY=($(compgen -W "$(_xpcctl_labels)" -- "$cur"))
 		fi
 		;;
-	print | enable | disable | kickstart | blame)
+	print | enable | disable | kickstart | blame | activities)
 		COMPREPLY=($(compgen -W "$(_xpcctl_labels)" -- "$cur")) ;;
+	run-activity)
+		if [[ $prev == run-activity ]]; then
+			COMPREPLY=($(compgen -W "$(_xpcctl_labels)" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$(xpcctl -q activities "$prev" 2>/dev/null | awk 'NR > 1 { print $2 }')" -- "$cur"))
+		fi
+		;;
 	procinfo)
 		COMPREPLY=($(compgen -W "$(xpcctl -q list 2>/dev/null | awk 'NR > 1 && $1 != "-" { print $1 }')" -- "$cur")) ;;
 	esac

@@ -25,7 +25,7 @@
  * end, so the daemon never outlives its broker.
  *
  * It links libxpc.so and uses the private API (src/private/xpc-private.h)
- * for the serving side, which lives in src/remote/serve.c.
+ * for the serving side, which lives in src/transport/remote/serve.c.
  *
  * Identity: a remote peer is never a local user.  Started as root, the
  * daemon binds its ports and then becomes USER (default "nobody") for

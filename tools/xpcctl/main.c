@@ -51,6 +51,11 @@ static const CtlCommand commands[] = {
 	{"blame", cmd_blame, "LABEL | DOMAIN/LABEL",
 	 "Why a job is running: the check-in, lookup or event that started it, RunAtLoad, KeepAlive."},
 	{"procinfo", cmd_procinfo, "PID", "Which job a process is, its state, its start reason."},
+	{"activities", cmd_activities, "[--json] [LABEL | DOMAIN/LABEL]",
+	 "The activities xpcd schedules for its jobs (LaunchEvents com.apple.xpc.activity): job, identifier, state, "
+	 "when next due, runs, criteria."},
+	{"run-activity", cmd_run_activity, "LABEL | DOMAIN/LABEL IDENTIFIER",
+	 "Run one of a job's activities now, launching the job if needed; prints the job's pid."},
 	{"monitor", cmd_monitor, "[--name NAME] [--pid PID] [--json]",
 	 "Print the broker's events as they happen, one line each with a timestamp (Ctrl-C ends)."},
 	{"capture", cmd_capture, "[--name NAME] [--pid PID] FILE.pcapng",
@@ -78,7 +83,7 @@ static int usage(FILE *f)
 		   "       xpcctl --remote HOST:PORT [--psk-file FILE | --tls FILE] list | send [--description] NAME JSON\n"
 		   "       xpcctl -h | --help | help COMMAND | COMMAND --help | --version\n\ncommands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].synopsis);
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].synopsis);
 	fprintf(f, "\nThe broker: --socket PATH, --system (/run/xpcd/system.sock) or --user\n"
 		   "($XDG_RUNTIME_DIR/xpcd/user.sock); by default $XPCD_SOCKET, else the user broker.\n"
 		   "Commands that change nothing ask the system broker when no user broker runs, and say so.\n"

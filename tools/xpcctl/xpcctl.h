@@ -7,8 +7,9 @@
  * broker, the link, requests), jobs.c (job commands), target.c (launchctl
  * domain and service targets, plist paths), show.c (human and JSON output),
  * signals.c (signal names), send.c (messages to services, RemoteXPC),
- * monitor.c (monitor, capture).  Exit status everywhere: 0 success, 1 the
- * broker or service refused, 2 usage, 3 no broker or service reachable.
+ * monitor.c (monitor, capture), activities.c (activities, run-activity).
+ * Exit status everywhere: 0 success, 1 the broker or service refused, 2
+ * usage, 3 no broker or service reachable.
  */
 #ifndef XPCCTL_H
 #define XPCCTL_H
@@ -100,5 +101,7 @@ int cmd_lookup(int argc, char **argv);
 int cmd_blame(int argc, char **argv);
 int cmd_procinfo(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
+int cmd_activities(int argc, char **argv);
+int cmd_run_activity(int argc, char **argv);
 
 #endif

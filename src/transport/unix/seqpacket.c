@@ -233,6 +233,57 @@ int transport_checkin_verify(const TransportFrame *f, int s)
 	return 0;
 }
 
+/*
+ * transport_link_abandoned(): a check-in's link whose client is gone is
+ * worth delivering only for the messages it left: a client that sent a
+ * message and exited (returned from main, or called _exit from a barrier
+ * once the frame was in the kernel) counts on its delivery, as on macOS,
+ * where the message waits in the service's port.  A request's answer has
+ * nowhere to go.  The frames queued on the link are looked at in place
+ * (MSG_PEEK at SO_PEEK_OFF offsets, the headers only; no descriptor is
+ * taken) and stay queued for the service; the peek offset is switched off
+ * again.  At most TRANSPORT_PEEK_FRAMES are looked at: a client that
+ * queued more than that before going counts as having left a message.
+ */
+#define TRANSPORT_PEEK_FRAMES 64
+
+/* Whether the frame header @h (@n bytes of its packet, 0 or more) is one
+ * the service would deliver that wants no reply. */
+static bool transport_frame_oneway(const FrameHeader *h, ssize_t n)
+{
+	if (n < (ssize_t)sizeof(*h) || h->magic != FRAME_MAGIC)
+		return false;
+	if (h->kind == FRAME_MESSAGE)
+		return !(h->flags & FRAME_F_WANTS_REPLY);
+	return h->kind == FRAME_REPLY || h->kind == FRAME_BATCH;
+}
+
+bool transport_link_abandoned(int s)
+{
+	struct pollfd p = {.fd = s, .events = POLLIN};
+	int off = 0, none = -1;
+	bool oneway = false;
+
+	if (poll(&p, 1, 0) != 1 || !(p.revents & (POLLHUP | POLLERR)))
+		return false; /* its client still holds its end */
+	for (unsigned i = 0; i < TRANSPORT_PEEK_FRAMES && !oneway; i++) {
+		FrameHeader h;
+		ssize_t n;
+		if (setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) < 0 && off > 0)
+			break; /* (no offsets: the first frame only) */
+		/* MSG_TRUNC: the whole packet's length, the step to the next */
+		n = recv(s, &h, sizeof(h), MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0 && errno == ECONNRESET)
+			continue; /* the client left frames unread: reported once */
+		if (n <= 0 || n > INT32_MAX - off)
+			break; /* no more frames (0: the end), or an error */
+		oneway = transport_frame_oneway(&h, n);
+		off += (int)n;
+	}
+	setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &none, sizeof(none));
+	return !oneway;
+}
+
 #define TRANSPORT_MAX_IOV 64
 
 int transport_sendv(int fd, FrameHeader *hdr, const struct iovec *body, size_t n_body, size_t len, const int *fds,
@@ -464,13 +515,33 @@ static int transport_eof_or_empty(int fd)
 	return TRANSPORT_E_EMPTY;
 }
 
+/*
+ * The frame's packet buffer, ready to be written: objects decoded from the
+ * last inline body may still point into the old one (they hold
+ * references), so a shared buffer is left to them and a fresh one taken
+ * (from the cache of released large buffers, buffer.c: two of them take
+ * turns under a stream of large messages).  Never written while shared:
+ * no decoded object ever sees its bytes change.
+ */
+static uint8_t *transport_packet_buffer(TransportFrame *f)
+{
+	if (f->pkt && object_buffer_shared(f->pkt)) {
+		object_buffer_release(f->pkt);
+		f->pkt = NULL;
+	}
+	if (!f->pkt)
+		f->pkt = object_buffer_new(FRAME_PACKET_MAX);
+	return f->pkt ? object_buffer_bytes(f->pkt) : NULL;
+}
+
 static int transport_recv_flags(int fd, TransportFrame *f, int flags)
 {
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int) * FRAME_MAX_FDS) + CMSG_SPACE(sizeof(struct ucred)) + 64];
 	} ctl;
-	struct iovec iov = {f->pkt, sizeof(f->pkt)};
+	uint8_t *pkt = transport_packet_buffer(f);
+	struct iovec iov = {pkt, FRAME_PACKET_MAX};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
 			     .msg_controllen = sizeof(ctl.buf)};
 	ssize_t n;
@@ -480,6 +551,8 @@ static int transport_recv_flags(int fd, TransportFrame *f, int flags)
 	f->has_creds = false;
 	f->ool = NULL;
 	f->body = NULL;
+	if (!pkt)
+		return -ENOMEM;
 	/* A peer that closed its end while frames we sent were unread there
 	 * makes the kernel report ECONNRESET once, before the frames it had
 	 * sent us and that are still queued here: read on, they are its last
@@ -503,12 +576,12 @@ static int transport_recv_flags(int fd, TransportFrame *f, int flags)
 		return TRANSPORT_E_TOO_MANY_FDS;
 	if (msg.msg_flags & MSG_TRUNC)
 		return TRANSPORT_E_TRUNCATED;
-	r = frame_parse_header(f->pkt, (size_t)n, f->n_fds, &f->hdr);
+	r = frame_parse_header(pkt, (size_t)n, f->n_fds, &f->hdr);
 	if (r != 0)
 		return r;
 	if (f->hdr.flags & FRAME_F_OOL)
 		return transport_take_body(f);
-	f->body = f->pkt + FRAME_HEADER_SIZE;
+	f->body = pkt + FRAME_HEADER_SIZE;
 	return 0;
 }
 

@@ -127,6 +127,16 @@ int transport_send_hello(int s);
  */
 int transport_checkin_verify(const TransportFrame *f, int s);
 
+/*
+ * transport_link_abandoned() - is @s (borrowed: a link carried by a
+ * check-in, looked at before the listener reads it) one whose client is
+ * gone and left no message to deliver: its other end is closed and none
+ * of the frames queued on it is a message that wants no reply (requests
+ * of a client that is gone have nobody to answer).  The frames stay
+ * queued.  xpcd launches no job for such a check-in.
+ */
+bool transport_link_abandoned(int s);
+
 /* Sets SO_PASSCRED on a socket so that received frames carry credentials. */
 int transport_setup_socket(int fd);
 
