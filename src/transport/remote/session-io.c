@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "remote/session.h"
+#include "transport/remote/session.h"
 
 static void session_read_again(RemoteSession *s);
 

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "remote/session.h"
+#include "transport/remote/session.h"
 #include "shared/assert.h"
 
 /* ---- the out-queue and the data providers --------------------------------- */

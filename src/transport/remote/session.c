@@ -53,7 +53,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "remote/session.h"
+#include "transport/remote/session.h"
 #include "shared/assert.h"
 #include "shared/fdutil.h"
 

@@ -23,7 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "remote/remote.h"
+#include "transport/remote/remote.h"
 #include "shared/list.h"
 
 #define REMOTE_WINDOW (16u << 20)
