@@ -236,7 +236,7 @@ static ConnError receive_message(xpc_connection_t c, const FrameHeader *h, const
 		return receive_fail(c, CONN_E_PROTOCOL, why);
 	}
 	if (trace_enabled())
-		trace_frame("recv", h, dict, NULL);
+		trace_frame(c, false, "recv", h, dict, NULL);
 	if (h->kind == FRAME_REPLY)
 		return receive_reply(c, h, dict);
 	receive_deliver(c, h, dict, f ? f->n_fds : 0, inline_ok, ret_go);
@@ -299,7 +299,7 @@ static ConnError receive_frame(xpc_connection_t c, TransportLink *l, TransportFr
 		conn_set(c, CONN_F_GOT_HELLO, true);
 		conn_unlock(c);
 		if (trace_enabled())
-			trace_frame("recv", &f->hdr, NULL, NULL);
+			trace_frame(c, false, "recv", &f->hdr, NULL, NULL);
 		return CONN_OK;
 	case FRAME_BATCH:
 		return receive_batch(c, f, inline_ok, ret_go);
