@@ -32,7 +32,7 @@
 #include <xpc/remote.h>
 
 #include "connection/connection.h"
-#include "remote/remote.h"
+#include "transport/remote/remote.h"
 #include "shared/assert.h"
 #include "shared/list.h"
 

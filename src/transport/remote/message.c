@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "remote/remote.h"
+#include "transport/remote/remote.h"
 
 void remote_reader_init(RemoteReader *r)
 {

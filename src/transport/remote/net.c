@@ -19,7 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "remote/remote.h"
+#include "transport/remote/remote.h"
 #include "shared/fdutil.h"
 
 bool remote_net_is_loopback(const struct sockaddr *sa)

@@ -49,8 +49,8 @@
 #include <unistd.h>
 #include <xpc/remote.h>
 
-#include "remote/remote.h"
-#include "remote/serve.h"
+#include "transport/remote/remote.h"
+#include "transport/remote/serve.h"
 
 struct RemotePort {
 	int fd;

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <xpc/xpc.h>
 
-#include "remote/remote.h"
+#include "transport/remote/remote.h"
 
 /* Sessions one port holds at a time; more are accepted and closed. */
 #define REMOTE_MAX_SESSIONS 64u

@@ -18,7 +18,7 @@
 
 #include <openssl/crypto.h>
 
-#include "remote/remote.h"
+#include "transport/remote/remote.h"
 
 #define TLS_MAX_PEERS 64
 #define TLS_MAX_LINE 1024

@@ -35,7 +35,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "remote/remote.h"
+#include "transport/remote/remote.h"
 
 struct RemoteTls {
 	_Atomic int refs;
