@@ -31,6 +31,25 @@
  *             median set-up time (create, resume, first reply) of the last
  *             N/10 (at most 100) against the first N/10.
  *   lookups   lookup time of random names of an xpcd with many jobs.
+ *   BENCH_LOAD_POINTS ("8x8,64x1,lookup") runs only these points of a sweep.
+ *   BENCH_LOAD_ANATOMY=1 adds, at each point, two raw transports that each
+ *             carry one of libxpc's architectural costs and nothing else of
+ *             it (docs/performance.md "Where the time goes under load"):
+ *               raw-ctl  the raw client doing what a sync call does to its
+ *                        link's read source: an epoll_ctl that disarms the
+ *                        watch before the request and one that re-arms it
+ *                        after the reply (against the raw server)
+ *               raw-mgr  the raw client against an echo server shaped like
+ *                        a dispatch service: a manager thread in epoll_wait
+ *                        on one-shot watches hands each ready socket to 2
+ *                        worker threads (a mutex-protected FIFO; an idle
+ *                        worker is woken through a condition variable), a
+ *                        worker reads, answers and re-arms the watch
+ *               raw-mgr-et  the same with edge-triggered watches that are
+ *                        never re-armed: a worker reads with recvmmsg into
+ *                        two buffers until it gets fewer than two packets
+ *                        back (the queue was empty: the next packet makes
+ *                        a new edge), so it learns that without a call
  *
  *   bench-load sweep NAME XPCD_PID DBUS_ADDR|- BROKER_PID DIR
  *   bench-load idle NAME N1 N2 N3 [N4]
@@ -38,6 +57,7 @@
  *     (XPCD_SOCKET names the private xpcd in all three)
  *   bench-load service                the xpc_main echo job
  *   bench-load raw-service PATH       (internal) the epoll echo server
+ *   bench-load raw-mgr-service PATH [et]  (internal) the dispatch-shaped one
  *   bench-load sdbus-service ADDR     (internal) Echo on the bus
  *   bench-load client T TARGET C BASE (internal) one client process
  *
@@ -311,20 +331,28 @@ static void *raw_worker(void *arg)
 	return NULL;
 }
 
-/* Two threads, each with an epoll set; the main thread accepts and deals
- * the connections out in turn. */
-static int raw_service(const char *path)
+/* A listening SEQPACKET socket on @path. */
+static int raw_listen(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int l = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	RawWorker w[2];
-	pthread_t t;
-	unsigned next = 0;
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	unlink(path);
 	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 4096) < 0)
 		bench_fail("raw listen");
+	return l;
+}
+
+/* Two threads, each with an epoll set; the main thread accepts and deals
+ * the connections out in turn. */
+static int raw_service(const char *path)
+{
+	int l = raw_listen(path);
+	RawWorker w[2];
+	pthread_t t;
+	unsigned next = 0;
+
 	for (int i = 0; i < 2; i++) {
 		w[i].ep = epoll_create1(EPOLL_CLOEXEC);
 		if (w[i].ep < 0 || pthread_create(&t, NULL, raw_worker, &w[i]) != 0)
@@ -338,6 +366,144 @@ static int raw_service(const char *path)
 		if (c >= 0 && epoll_ctl(w[next++ % 2].ep, EPOLL_CTL_ADD, c, &ev) < 0)
 			close(c);
 	}
+}
+
+/* ---- the anatomy transports (BENCH_LOAD_ANATOMY) ------------------------------ */
+
+#define MGR_QUEUE 4096 /* > the most connections of a point: each is queued once */
+
+static struct {
+	int ep;
+	bool et; /* raw-mgr-et */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int q[MGR_QUEUE];
+	unsigned head, tail;
+	int idle;
+} mgr = {.ep = -1, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+/* The manager: one-shot events to the FIFO, an idle worker woken. */
+static void *mgr_main(void *arg)
+{
+	struct epoll_event ev[64];
+
+	(void)arg;
+	for (;;) {
+		int n = epoll_wait(mgr.ep, ev, 64, -1);
+		pthread_mutex_lock(&mgr.lock);
+		for (int i = 0; i < n; i++)
+			mgr.q[mgr.tail++ % MGR_QUEUE] = ev[i].data.fd;
+		bool wake = n > 0 && mgr.idle > 0;
+		pthread_mutex_unlock(&mgr.lock);
+		if (wake)
+			pthread_cond_signal(&mgr.cond);
+	}
+	return NULL;
+}
+
+/* raw-mgr-et: echoes until recvmmsg returns fewer packets than it could
+ * take (the socket was empty then); a packet that arrives later makes a
+ * new edge, so the watch needs no re-arm.  Two workers may echo on one
+ * socket at once (an edge during a read): packets stay whole. */
+static void mgr_echo_et(int fd)
+{
+	char buf[2][PAYLOAD * 4];
+	struct iovec iov[2] = {{buf[0], sizeof(buf[0])}, {buf[1], sizeof(buf[1])}};
+	struct mmsghdr m[2];
+	int n;
+
+	do {
+		memset(m, 0, sizeof(m));
+		for (int i = 0; i < 2; i++) {
+			m[i].msg_hdr.msg_iov = &iov[i];
+			m[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(fd, m, 2, MSG_DONTWAIT, NULL);
+		for (int i = 0; i < n; i++)
+			if (m[i].msg_len == 0 || write(fd, buf[i], m[i].msg_len) != (ssize_t)m[i].msg_len) {
+				close(fd);
+				return;
+			}
+	} while (n == 2);
+	if (n < 0 && errno != EAGAIN)
+		close(fd);
+}
+
+static void *mgr_worker(void *arg)
+{
+	char buf[PAYLOAD * 4];
+
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&mgr.lock);
+		while (mgr.head == mgr.tail) {
+			mgr.idle++;
+			pthread_cond_wait(&mgr.cond, &mgr.lock);
+			mgr.idle--;
+		}
+		int fd = mgr.q[mgr.head++ % MGR_QUEUE];
+		pthread_mutex_unlock(&mgr.lock);
+		if (mgr.et) {
+			mgr_echo_et(fd);
+			continue;
+		}
+		ssize_t r = read(fd, buf, sizeof(buf));
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.fd = fd};
+		if (r <= 0 || write(fd, buf, (size_t)r) != r || epoll_ctl(mgr.ep, EPOLL_CTL_MOD, fd, &ev) < 0)
+			close(fd);
+	}
+	return NULL;
+}
+
+static int raw_mgr_service(const char *path, bool et)
+{
+	int l = raw_listen(path);
+	pthread_t t;
+	uint32_t events = et ? EPOLLIN | EPOLLET : EPOLLIN | EPOLLONESHOT;
+
+	mgr.et = et;
+	mgr.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (mgr.ep < 0 || pthread_create(&t, NULL, mgr_main, NULL) != 0 ||
+	    pthread_create(&t, NULL, mgr_worker, NULL) != 0 || pthread_create(&t, NULL, mgr_worker, NULL) != 0)
+		bench_fail("raw-mgr threads");
+	printf("ready\n");
+	fflush(stdout);
+	for (;;) {
+		int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+		struct epoll_event ev = {.events = events, .data.fd = c};
+		if (c >= 0 && epoll_ctl(mgr.ep, EPOLL_CTL_ADD, c, &ev) < 0)
+			close(c);
+	}
+}
+
+/* raw-ctl: the process's epoll set, which nobody waits on (a sync call's
+ * disarmed watch wakes no one either) */
+static int ctl_ep = -1;
+static pthread_once_t ctl_once = PTHREAD_ONCE_INIT;
+
+static void ctl_init(void)
+{
+	ctl_ep = epoll_create1(EPOLL_CLOEXEC);
+}
+
+static int ctl_watch(int fd, uint32_t events, int op)
+{
+	struct epoll_event ev = {.events = events | EPOLLONESHOT, .data.fd = fd};
+
+	pthread_once(&ctl_once, ctl_init);
+	return epoll_ctl(ctl_ep, op, fd, &ev);
+}
+
+static int raw_ping(int fd);
+
+static int raw_ctl_ping(int fd)
+{
+	int r;
+
+	if (ctl_watch(fd, 0, EPOLL_CTL_MOD) < 0) /* suspend */
+		return -1;
+	r = raw_ping(fd);
+	return ctl_watch(fd, EPOLLIN, EPOLL_CTL_MOD) < 0 ? -1 : r; /* resume */
 }
 
 static int raw_connect(const char *path)
@@ -440,8 +606,12 @@ static void *conn_open_once(const char *t, const char *target)
 		c = activate(xpc_connection_create_mach_service(target, NULL, 0));
 	else if (!strcmp(t, "lookup"))
 		c = broker_link();
-	else if (!strcmp(t, "raw")) {
+	else if (!strncmp(t, "raw", 3)) {
 		int fd = raw_connect(target);
+		if (fd >= 0 && !strcmp(t, "raw-ctl") && ctl_watch(fd, EPOLLIN, EPOLL_CTL_ADD) < 0) {
+			close(fd);
+			fd = -1;
+		}
 		c = fd >= 0 ? (void *)(intptr_t)(fd + 1) : NULL;
 	}
 #ifdef HAVE_SDBUS
@@ -480,7 +650,9 @@ static int conn_call(const char *t, void *c, const char *target, int64_t n)
 		return xpc_ping(c, n, NULL);
 	if (!strcmp(t, "lookup"))
 		return broker_lookup(c, target);
-	if (!strcmp(t, "raw"))
+	if (!strcmp(t, "raw-ctl"))
+		return raw_ctl_ping((int)(intptr_t)c - 1);
+	if (!strncmp(t, "raw", 3))
 		return raw_ping((int)(intptr_t)c - 1);
 #ifdef HAVE_SDBUS
 	if (!strcmp(t, "sdbus"))
@@ -496,8 +668,8 @@ static void conn_close(const char *t, void *c)
 	if (!strcmp(t, "xpc") || !strcmp(t, "lookup")) {
 		xpc_connection_cancel(c);
 		xpc_release(c);
-	} else if (!strcmp(t, "raw")) {
-		close((int)(intptr_t)c - 1);
+	} else if (!strncmp(t, "raw", 3)) {
+		close((int)(intptr_t)c - 1); /* (raw-ctl: leaves the epoll set with it) */
 	} else {
 #ifdef HAVE_SDBUS
 		sd_bus_flush_close_unref(c);
@@ -717,19 +889,44 @@ static int xpc_service_pid(const char *name)
 
 static const int points[][2] = {{1, 1}, {8, 1}, {8, 8}, {64, 1}, {8, 32}};
 
+/* BENCH_LOAD_POINTS ("8x8,64x1"; default: all) picks the points of a
+ * sweep, and leaves out the broker lookups unless it names "lookup". */
+static bool point_wanted(const char *what)
+{
+	const char *e = getenv("BENCH_LOAD_POINTS");
+	size_t n = strlen(what);
+
+	if (!e || !*e)
+		return true;
+	for (const char *p = e; (p = strstr(p, what)); p += n)
+		if ((p == e || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 static int sweep(const char *name, int xpcd_pid, const char *dbus, int broker_pid, const char *dir)
 {
-	char raw_path[256];
-	pid_t raw, sd = 0;
+	char raw_path[256], mgr_path[256], et_path[256];
+	pid_t raw, rawmgr = 0, rawet = 0, sd = 0;
+	bool anatomy = getenv("BENCH_LOAD_ANATOMY") && atoi(getenv("BENCH_LOAD_ANATOMY")) > 0;
 
 	snprintf(raw_path, sizeof(raw_path), "%s/raw-load.sock", dir);
+	snprintf(mgr_path, sizeof(mgr_path), "%s/raw-mgr.sock", dir);
+	snprintf(et_path, sizeof(et_path), "%s/raw-mgr-et.sock", dir);
 	raw = spawn_server((char *[]){"bench-load", "raw-service", raw_path, NULL});
+	if (anatomy) {
+		rawmgr = spawn_server((char *[]){"bench-load", "raw-mgr-service", mgr_path, NULL});
+		rawet = spawn_server((char *[]){"bench-load", "raw-mgr-service", et_path, "et", NULL});
+	}
 #ifdef HAVE_SDBUS
 	if (strcmp(dbus, "-"))
 		sd = spawn_server((char *[]){"bench-load", "sdbus-service", (char *)dbus, NULL});
 #endif
 	Target tx = {"xpc", name, {xpc_service_pid(name), 0}};
 	Target tr = {"raw", raw_path, {raw, 0}};
+	Target tc = {"raw-ctl", raw_path, {raw, 0}};
+	Target tm = {"raw-mgr", mgr_path, {rawmgr, 0}};
+	Target te = {"raw-mgr-et", et_path, {rawet, 0}};
 	Target ts = {"sdbus", dbus, {sd, broker_pid}};
 	Target tl = {"lookup", name, {xpcd_pid, 0}};
 	Target tg = {"getnameowner", dbus, {broker_pid, 0}};
@@ -737,20 +934,37 @@ static int sweep(const char *name, int xpcd_pid, const char *dbus, int broker_pi
 	fprintf(stderr, "bench-load: %.1f s per point (BENCH_LOAD_SECS)\n", load_secs());
 	for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
 		int np = points[i][0], nc = points[i][1];
+		char what[32];
+		snprintf(what, sizeof(what), "%dx%d", np, nc);
+		if (!point_wanted(what))
+			continue;
 		fprintf(stderr, "bench-load: %dx%d\n", np, nc);
 		run_point(&tx, np, nc);
 		run_point(&tr, np, nc);
+		if (anatomy) {
+			run_point(&tc, np, nc);
+			run_point(&tm, np, nc);
+			run_point(&te, np, nc);
+		}
 		if (sd)
 			run_point(&ts, np, nc);
 	}
-	fprintf(stderr, "bench-load: broker lookups, 8x8\n");
-	run_point(&tl, 8, 8);
-	if (sd)
-		run_point(&tg, 8, 8);
+	if (point_wanted("lookup")) {
+		fprintf(stderr, "bench-load: broker lookups, 8x8\n");
+		run_point(&tl, 8, 8);
+		if (sd)
+			run_point(&tg, 8, 8);
+	}
 	if (sd)
 		stop(sd);
 	stop(raw);
 	unlink(raw_path);
+	if (rawmgr) {
+		stop(rawmgr);
+		stop(rawet);
+		unlink(mgr_path);
+		unlink(et_path);
+	}
 	return 0;
 }
 
@@ -870,6 +1084,8 @@ int main(int argc, char **argv)
 		xpc_main(service_peer);
 	if (argc == 3 && !strcmp(argv[1], "raw-service"))
 		return raw_service(argv[2]);
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "raw-mgr-service"))
+		return raw_mgr_service(argv[2], argc == 4 && !strcmp(argv[3], "et"));
 #ifdef HAVE_SDBUS
 	if (argc == 3 && !strcmp(argv[1], "sdbus-service"))
 		return sdbus_service(argv[2]);

@@ -18,6 +18,7 @@ import subprocess
 import sys
 
 TRANSPORTS = ["xpc", "raw", "sdbus"]
+ANATOMY = ["raw-ctl", "raw-mgr", "raw-mgr-et"]  # BENCH_LOAD_ANATOMY=1: table only, not the chart
 LOOKUPS = ["lookup", "getnameowner"]
 FIELDS = ["rps", "p50", "p99", "fmin", "fmax", "ccpu", "ccs", "scpu", "scs"]
 
@@ -54,7 +55,7 @@ def point_rows(pts):
     keys = sorted({(p, c) for (_, p, c) in pts}, key=lambda k: (k[0] * k[1], k[0]))
     for p, c in keys:
         raw = pts.get(("raw", p, c))
-        for t in TRANSPORTS + LOOKUPS:
+        for t in TRANSPORTS + ANATOMY + LOOKUPS:
             v = pts.get((t, p, c))
             if not v:
                 continue

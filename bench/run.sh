@@ -12,7 +12,8 @@
 # dbus-broker side by side for the P x C sweep and the lookups, the idle
 # peers (100, 1 000, 10 000 and, when the hard descriptor limit allows,
 # 16 000), and an xpcd with 10 000 generated jobs.  BENCH_LOAD_SECS (default 2)
-# is the time of each load point; BENCH_ONLY_LOAD=1 runs the load part alone.
+# is the time of each load point; BENCH_ONLY_LOAD=1 runs the load part alone;
+# BENCH_LOAD_POINTS and BENCH_LOAD_ANATOMY go to bench-load (its header).
 # Every process it starts gets the RLIMIT_NOFILE hard limit as soft limit.
 # It runs bench-xpc, bench-raw and bench-sdbus against them, collects
 # their RESULT lines and hands them to bench/report.py, which prints ONE

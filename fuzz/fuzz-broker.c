@@ -3,8 +3,10 @@
  * src/broker/ops.c) with the job registry, service channels, supervision
  * and the job loader behind it, in-process, on one Broker object.
  *
- * Input: byte 0 picks who asks (the broker's own user; a stranger; a
- * stranger whose uid, or whose gid, job fuzz.b admits); the rest is JSON:
+ * Input: byte 0 picks who asks (bits 0-1: the broker's own user; a
+ * stranger; a stranger whose uid, or whose gid, job fuzz.b admits; bit 2:
+ * over a link, so that monitor, tap and frame reach their handlers and a
+ * frame summary its checks, src/broker/tap.c); the rest is JSON:
  * one request dictionary or an array of them, handled in order (a sequence
  * like load, kickstart, kill, unload).  Each request is marked as received
  * expecting a reply, as the connection layer does.
@@ -36,11 +38,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "broker/broker.h"
 #include "broker/ops.h"
+#include "connection/connection.h"
 #include "broker/plist.h"
 #include "dispatch/dqueue.h"
 #include "fuzz-broker.h"
@@ -56,6 +60,26 @@
 
 static char job_dir[64];
 static Broker broker; /* no socket, no state file: in-process only */
+/* The link of a caller with one: its other end closed, so what the broker
+ * sends on it (events, watch messages) goes nowhere. */
+static xpc_connection_t fuzz_link;
+
+static xpc_connection_t make_fuzz_link(void)
+{
+	int sv[2];
+	xpc_connection_t c;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		fuzz_fail("socketpair");
+	close(sv[1]);
+	c = connection_create_from_socket(sv[0], NULL);
+	if (!c)
+		fuzz_fail("connection_create_from_socket");
+	connection_set_untapped(c);
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) { (void)ev; });
+	xpc_connection_resume(c);
+	return c;
+}
 
 static const struct {
 	const char *name, *text;
@@ -396,6 +420,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		warm_dispatch();
 		broker_init(&broker, &(BrokerConfig){0});
 		supervise_boot_done(&broker); /* as xpcd after start-up: loads launch or watch */
+		fuzz_link = make_fuzz_link();
 		ready = true;
 	}
 	if (size < 1 || !(text = strndup((const char *)data + 1, size - 1)))
@@ -410,11 +435,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(text);
 	if (!obj)
 		return 0;
+	if (data[0] & 4)
+		who.link = fuzz_link;
 	before = fuzz_count_fds();
 	fuzz_launch_reset();
 	load_initial_jobs();
 	run_requests(&who, (data[0] & 3) == 0, obj);
 	xpc_release(obj);
+	monitor_unsubscribe(&broker.monitors, fuzz_link); /* as client_gone */
+	taps_remove(&broker.taps, fuzz_link);
 	unload_all(before);
 	return 0;
 }

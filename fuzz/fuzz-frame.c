@@ -26,7 +26,8 @@
  * validation, seals and size of an out-of-line body); an accepted
  * MESSAGE/REPLY body is then decoded as the connection layer does:
  * wire_decode_message_in() for an out-of-line body (large data items point
- * into it), wire_decode_message() for an inline one; a BATCH body is split
+ * into it), wire_decode_message_within() for an inline one (large data
+ * items point into the packet's buffer); a BATCH body is split
  * with frame_next_in_batch() and each inner body decoded (each inner frame
  * must take at least a header and no more than what is left).  Invariants
  * checked by running it: no crash, no leak of memory or descriptors (every
@@ -105,16 +106,20 @@ static void fuzz_send(int fd, const uint8_t *pkt, size_t len, int *fds, int n_fd
 	(void)sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-static void decode_inline(const uint8_t *body, size_t len, int *fds, size_t n_fds)
+/* As receive.c does: large data items point into the packet's buffer
+ * @in, the rest is copied.  What a decoded data item holds must be the
+ * bytes of the packet, and the frame must not write into its buffer again
+ * while the item lives (checked by the caller's next receive). */
+static void decode_inline(ObjectBuffer *in, const uint8_t *body, size_t len, int *fds, size_t n_fds)
 {
 	xpc_object_t dict = NULL;
 
-	if (wire_decode_message(body, len, fds, n_fds, &dict) == 0)
+	if (wire_decode_message_within(in, body, len, fds, n_fds, &dict) == 0)
 		xpc_release(dict);
 }
 
 /* As receive.c's receive_batch: inner frames one after another. */
-static void split_batch(const uint8_t *p, size_t left)
+static void split_batch(ObjectBuffer *in, const uint8_t *p, size_t left)
 {
 	int no_fds[1] = {-1};
 
@@ -126,7 +131,7 @@ static void split_batch(const uint8_t *p, size_t left)
 		if (n < FRAME_HEADER_SIZE || n > left || h.body_len != n - FRAME_HEADER_SIZE)
 			fuzz_fail("frame_next_in_batch took %zu of %zu bytes (body %llu)", n, left,
 				  (unsigned long long)h.body_len);
-		decode_inline(p + FRAME_HEADER_SIZE, h.body_len, no_fds, 0);
+		decode_inline(in, p + FRAME_HEADER_SIZE, h.body_len, no_fds, 0);
 		p += n;
 		left -= (size_t)n;
 	}
@@ -180,13 +185,13 @@ static void receive(int fd, bool keep_view, bool checkin)
 		return;
 	}
 	if (r == 0 && f.hdr.kind == FRAME_BATCH) {
-		split_batch(f.body, f.hdr.body_len);
+		split_batch(f.pkt, f.body, f.hdr.body_len);
 	} else if (r == 0 && (f.hdr.kind == FRAME_MESSAGE || f.hdr.kind == FRAME_REPLY)) {
 		xpc_object_t dict = NULL;
 		if (f.ool && wire_decode_message_in(f.ool, f.fds, f.n_fds, &dict) == 0)
 			xpc_release(dict);
 		else if (!f.ool)
-			decode_inline(f.body, f.hdr.body_len, f.fds, f.n_fds);
+			decode_inline(f.pkt, f.body, f.hdr.body_len, f.fds, f.n_fds);
 	}
 	frame_clear(&f);
 	if (keep_view)

@@ -244,9 +244,29 @@ static void gen_checkin(void)
 	put_ool_frame("checkin-ool", 64 | 4, make_big_n(FRAME_MAX_INLINE + 64), 0);
 }
 
+/* fuzz-frame, an inline MESSAGE whose data item is decoded by reference
+ * to the packet's buffer (WIRE_REF_INLINE_MIN or more), and a BATCH of two
+ * such inner frames. */
+static void gen_inline_refs(void)
+{
+	static uint8_t pkt[FRAME_HEADER_SIZE + FRAME_MAX_INLINE];
+	size_t n = put_inner(pkt, (FrameHeader){.kind = FRAME_MESSAGE, .id = 1}, make_big_n(WIRE_REF_INLINE_MIN + 8));
+	FrameHeader batch = {.magic = FRAME_MAGIC, .kind = FRAME_BATCH};
+
+	put("fuzz-frame", "inline-big-ref", 0, pkt, n);
+	n = FRAME_HEADER_SIZE;
+	n += put_inner(pkt + n, (FrameHeader){.kind = FRAME_MESSAGE, .id = 1}, make_big_n(WIRE_REF_INLINE_MIN));
+	n += put_inner(pkt + n, (FrameHeader){.kind = FRAME_REPLY, .id = 2, .reply_to = 1},
+		       make_big_n(WIRE_REF_INLINE_MIN + 1));
+	batch.body_len = n - FRAME_HEADER_SIZE;
+	memcpy(pkt, &batch, sizeof(batch));
+	put("fuzz-frame", "batch-big-refs", 0, pkt, n);
+}
+
 static void gen_frame(void)
 {
 	gen_batch();
+	gen_inline_refs();
 	gen_checkin();
 	/* out of line only when larger than FRAME_MAX_INLINE */
 	put_ool_frame("ool-too-small", 4, make_all(), 0);
@@ -342,6 +362,19 @@ static void gen_broker(void)
 					   "{\"xpcd.op\":\"disable\",\"label\":\"fuzz.a\"},{\"xpcd.op\":\"lookup\",\"name\":\"fuzz.a.two\"}]"},
 		{"links", '1', "{\"fuzz.links\":[0,0,0,0,0,0,0,0,1,1,5,-1,-2,2,3,3,3,3,3,3,3,3,-3,-1,0,4]}"},
 		{"links-print", '1', "[{\"fuzz.links\":[0,4,8,-1]},{\"xpcd.op\":\"print\",\"label\":\"fuzz.a\"}]"},
+		{"monitor-link", '4', "{\"xpcd.op\":\"monitor\",\"name\":\"fuzz.a.svc\",\"pid\":7}"},
+		{"tap-no-link", '1', "{\"xpcd.op\":\"tap\"}"},
+		{"frame-no-tap", '5', "{\"xpcd.op\":\"frame\",\"dir\":\"send\",\"kind\":\"message\",\"text\":\"x\"}"},
+		{"tap-frames", '4', "[{\"xpcd.op\":\"monitor\"},{\"xpcd.op\":\"tap\"},{\"xpcd.op\":\"tap\"},"
+				    "{\"xpcd.op\":\"frame\",\"dir\":\"send\",\"kind\":\"message\",\"id\":{\"$uint64\":\"3\"},"
+				    "\"size\":{\"$uint64\":\"96\"},\"peer_pid\":42,\"name\":\"org.example.echo\","
+				    "\"text\":\"<dictionary> { \\\"op\\\" => <string: \\\"echo\\\"> } h\\u00e9\\u20ac\\ud83d\\ude00\","
+				    "\"dropped\":{\"$uint64\":\"18446744073709551615\"},\"pid\":1,\"uid\":0},"
+				    "{\"xpcd.op\":\"frame\",\"dir\":\"recv\",\"kind\":\"reply\",\"peer_pid\":-5},"
+				    "{\"xpcd.op\":\"frame\",\"dir\":\"sideways\",\"kind\":\"message\"},"
+				    "{\"xpcd.op\":\"frame\",\"dir\":\"send\",\"kind\":7}]"},
+		{"tap-stranger", '5', "[{\"xpcd.op\":\"tap\"},{\"xpcd.op\":\"monitor\",\"pid\":99},"
+				      "{\"xpcd.op\":\"frame\",\"dir\":\"send\",\"kind\":\"reply\",\"name\":\"n\"}]"},
 		{"unload-reload", '0', "[{\"xpcd.op\":\"unload\",\"label\":\"fuzz.a\"},{\"xpcd.op\":\"load\",\"path\":\"dup.plist\"},"
 				       "{\"xpcd.op\":\"lookup\",\"name\":\"fuzz.a.svc\"},{\"xpcd.op\":\"load\",\"path\":\"a.plist\"}]"},
 	};
@@ -420,6 +453,12 @@ static void gen_plist(void)
 			      "<key>XPCDAllowedGroups</key><array><string>no-such-group-here</string></array>"},
 		{"negative", "<key>Label</key><string>l</string><key>Program</key><string>p</string>"
 			     "<key>ThrottleInterval</key><integer>-1</integer>"},
+		{"sockets-multicast-secure", "<key>Label</key><string>l</string><key>Program</key><string>p</string>"
+					     "<key>Sockets</key><dict><key>M</key><dict><key>SockType</key><string>dgram</string>"
+					     "<key>SockServiceName</key><integer>5353</integer>"
+					     "<key>MulticastGroup</key><string>224.0.0.251</string><key>Bonjour</key><true/></dict>"
+					     "<key>S</key><dict><key>SecureSocketWithKey</key><string>SSH_AUTH_SOCK</string></dict>"
+					     "<key>B</key><dict><key>SecureSocketWithKey</key><string>XPCD_X</string></dict></dict>"},
 	};
 	char text[4096];
 

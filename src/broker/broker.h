@@ -22,6 +22,7 @@
 #include "broker/remote-export.h"
 #include "broker/rundir.h"
 #include "broker/supervise.h"
+#include "broker/tap.h"
 
 #define BROKER_MAX_JOB_DIRS 64
 
@@ -44,6 +45,7 @@ typedef struct Broker {
 	Clients clients;       /* client links and what they cost */
 	Listener listener;     /* the broker socket */
 	Monitors monitors;     /* links watching the broker's events */
+	Taps taps;             /* links of processes that report their frames (XPC_MONITOR) */
 	Overrides overrides;   /* enable/disable kept across restarts */
 	/* loads a changed job file again once its old job is gone
 	 * (jobdirs_load_file; a pointer so that supervise.c need not call up) */

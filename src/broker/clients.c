@@ -98,7 +98,11 @@ static void client_gone(ClientLink *l)
 	if (limit)
 		log_line(LOG_WARNING, "client uid %u pid %d: %s; link closed", (unsigned)l->uid, (int)l->pid, limit);
 	free(limit);
-	monitor_unsubscribe(&c->broker->monitors, l->peer);
+	if (monitor_is_subscribed(&c->broker->monitors, l->peer)) {
+		monitor_unsubscribe(&c->broker->monitors, l->peer);
+		taps_refresh(&c->broker->taps, &c->broker->monitors);
+	}
+	taps_remove(&c->broker->taps, l->peer);
 	list_unlink(&l->node);
 	xpc_release(l->peer);
 	free(l);
@@ -238,7 +242,8 @@ static void clients_sweep_idle(void *ctx)
 
 	list_for_each_entry(l, &c->links, ClientLink, node) {
 		if (l->kind == LINK_WAITING || l->end != CLIENT_END_PEER || now - l->last_ms < c->idle_ms ||
-		    monitor_is_subscribed(&c->broker->monitors, l->peer)) /* a monitor only listens */
+		    monitor_is_subscribed(&c->broker->monitors, l->peer) || /* a monitor only listens */
+		    taps_has(&c->broker->taps, l->peer))                    /* a tap speaks when watched */
 			continue;
 		l->end = CLIENT_END_IDLE;
 		closed++;

@@ -356,6 +356,34 @@ static xpc_object_t op_monitor(Broker *b, const Caller *who, xpc_object_t req, J
 		return ops_reply_error(req, "monitor: this link is one already", EALREADY);
 	if (r < 0)
 		return ops_reply_error(req, "limit exceeded: out of memory", ENOMEM);
+	taps_refresh(&b->taps, &b->monitors);
+	return reply_ok(req);
+}
+
+/* tap: the link reports its process's frames from now on (tap.c); it is
+ * told with a "watch" event (the library sends tap one-way; asked with a
+ * reply wanted, it gets one too). */
+static xpc_object_t op_tap(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
+{
+	int r;
+
+	(void)unused;
+	if (!who->link)
+		return ops_reply_error(req, "tap: needs a link", EINVAL);
+	r = taps_add(&b->taps, &b->monitors, who->link, who->uid, who->pid);
+	if (r == -EALREADY)
+		return ops_reply_error(req, "tap: this link is one already", EALREADY);
+	if (r < 0)
+		return ops_reply_error(req, "limit exceeded: out of memory", ENOMEM);
+	return reply_ok(req);
+}
+
+/* frame: one summary on a tap link, sent one-way (a request that wants a
+ * reply gets "ok", whatever became of it). */
+static xpc_object_t op_frame(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
+{
+	(void)unused;
+	taps_frame(&b->taps, &b->monitors, who->link, req);
 	return reply_ok(req);
 }
 
@@ -447,6 +475,8 @@ static const OpsMethod ops_methods[] = {
 	{XPCD_OP_ACTIVITIES, op_activities, OPS_ANYONE_JOB},
 	{XPCD_OP_RUN_ACTIVITY, op_run_activity, OPS_OWNER_JOB},
 	{XPCD_OP_MONITOR, op_monitor, OPS_ANYONE},
+	{XPCD_OP_TAP, op_tap, OPS_ANYONE},
+	{XPCD_OP_FRAME, op_frame, OPS_ANYONE},
 	{XPCD_OP_BLAME, op_blame, OPS_ANYONE_JOB},
 	{XPCD_OP_PROCINFO, op_procinfo, OPS_ANYONE},
 };

@@ -20,8 +20,19 @@
  * mode, 384 for 0600), SockPathOwner, SockPathGroup (uid, gid).  As in
  * launchd, an internet name without SockFamily binds every address
  * getaddrinfo(3) gives (IPv4 and IPv6: two descriptors, the IPv6 one
- * IPV6_V6ONLY).  Bonjour, MulticastGroup and SecureSocketWithKey are
- * accepted with a warning and not honoured.
+ * IPV6_V6ONLY).  MulticastGroup: each datagram socket of the name joins
+ * the group (IP_ADD_MEMBERSHIP, IPV6_JOIN_GROUP) on the interface the
+ * route to the group names (the loopback when there is none), the group
+ * resolved for the socket's family as launchd does; a socket of a family
+ * the group has no address in is left out, a name none of whose sockets
+ * joined fails.  SecureSocketWithKey (instead of SockPathName): a Unix
+ * socket named after the Sockets key in a fresh private directory
+ * (mkdtemp /tmp/xpcd.XXXXXX; the directory root's, mode 0711, the socket
+ * the job user's, mode 0600, unless SockPathMode/Owner say otherwise),
+ * whose path the job finds in its environment under the key's value, as
+ * launchd's (SSH_AUTH_SOCK); made anew each time the sockets are made,
+ * removed with them.  Bonjour is accepted silently: xpcd does not speak
+ * DNS-SD (docs: xpcd.plist(5)).
  *
  * A Unix socket's file is replaced when it is a socket already (a
  * previous broker's), refused otherwise, given its mode and owner before
@@ -52,6 +63,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <netinet/in.h>
 
 #include "broker/sockets.h"
@@ -131,15 +143,46 @@ static int sock_key(void *arg, const char *key, plist_t v)
 		r = pv_int(ctx, "Sockets.SockPathOwner", v, 0, UINT32_MAX - 1, &sp->path_owner);
 	else if (!strcmp(key, "SockPathGroup"))
 		r = pv_int(ctx, "Sockets.SockPathGroup", v, 0, UINT32_MAX - 1, &sp->path_group);
-	else if (!strcmp(key, "Bonjour") || !strcmp(key, "MulticastGroup") || !strcmp(key, "SecureSocketWithKey"))
-		pv_warn(ctx, "Sockets", "%s is not supported on Linux; ignored", key);
+	else if (!strcmp(key, "MulticastGroup"))
+		r = pv_string(ctx, "Sockets.MulticastGroup", v, &sp->mcast_group);
+	else if (!strcmp(key, "SecureSocketWithKey"))
+		r = pv_string(ctx, "Sockets.SecureSocketWithKey", v, &sp->secure_key);
+	else if (!strcmp(key, "Bonjour"))
+		r = 0; /* accepted: no DNS-SD advertisement (xpcd.plist(5)) */
 	else if (strcmp(key, "SockPathName") && strcmp(key, "SockPathMode"))
 		pv_warn(ctx, "Sockets", "unknown key %s ignored", key);
 	return r < 0 ? (p->r = -1) : 0;
 }
 
+/* A variable name the job's environment may take: [A-Za-z_][A-Za-z0-9_]*,
+ * not one of xpcd's own (XPCD_*). */
+static bool sock_env_name_ok(const char *k)
+{
+	if (!*k || strlen(k) > 255 || !strncmp(k, "XPCD_", 5) || (*k >= '0' && *k <= '9'))
+		return false;
+	for (const char *p = k; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	return true;
+}
+
 static int sock_check(PlistCtx *ctx, SockSpec *sp)
 {
+	if (sp->mcast_group && (sp->type != SOCK_DGRAM || !sp->passive || sp->path || sp->secure_key))
+		return pv_fail(ctx, "Sockets.MulticastGroup", "%s: needs a listening internet datagram socket (SockType dgram)",
+			       sp->name);
+	if (sp->secure_key) {
+		if (sp->path)
+			return pv_fail(ctx, "Sockets.SecureSocketWithKey", "%s: SockPathName or SecureSocketWithKey, not both",
+				       sp->name);
+		if (!sock_env_name_ok(sp->secure_key))
+			return pv_fail(ctx, "Sockets.SecureSocketWithKey", "\"%s\": not an environment variable name "
+				       "(letters, digits, _; not XPCD_*)", sp->secure_key);
+		if (!sp->passive)
+			return pv_fail(ctx, "Sockets.SecureSocketWithKey", "%s: a listening socket only", sp->name);
+		sp->family = AF_UNIX;
+		return 0;
+	}
 	if (sp->path) {
 		if (sp->path[0] != '/' || strlen(sp->path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 			return pv_fail(ctx, "Sockets.SockPathName", "\"%s\": not an absolute path of at most %zu bytes",
@@ -336,6 +379,57 @@ static int sock_unlink_stale(int dfd, const char *base)
 	return unlinkat(dfd, base, 0) < 0 ? errno : 0;
 }
 
+/* SecureSocketWithKey: a fresh private directory for the socket; sp->path
+ * becomes DIR/NAME.  The directory stays root's (mode 0711: the job's user
+ * may reach the socket by its name but neither list nor change the
+ * directory, so nothing the broker later does there can be redirected);
+ * the socket file becomes the job user's, mode 0600, through
+ * sock_set_file.  Return: 0, or -1 with errno. */
+static int sock_secure_path(const JobSockets *s, SockSpec *sp)
+{
+	char tmpl[] = "/tmp/xpcd.XXXXXX", *path = NULL;
+	int e;
+
+	if (!mkdtemp(tmpl))
+		return -1;
+	if (chmod(tmpl, 0711) < 0 ||
+	    asprintf(&path, "%s/%s", tmpl, sp->name) < 0 || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		e = path ? ENAMETOOLONG : errno;
+		free(path);
+		rmdir(tmpl);
+		errno = e;
+		return -1;
+	}
+	free(sp->secure_dir);
+	free(sp->path);
+	sp->secure_dir = strdup(tmpl);
+	sp->path = path;
+	if (sp->path_mode < 0)
+		sp->path_mode = 0600;
+	if (sp->path_owner < 0 && s->owner != geteuid())
+		sp->path_owner = (long long)s->owner;
+	if (!sp->secure_dir) {
+		rmdir(tmpl);
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+/* The socket file and the directory of a SecureSocketWithKey socket. */
+static void sock_secure_remove(SockSpec *sp)
+{
+	if (!sp->secure_dir)
+		return;
+	if (sp->path)
+		unlink(sp->path);
+	rmdir(sp->secure_dir);
+	free(sp->secure_dir);
+	free(sp->path);
+	sp->secure_dir = NULL;
+	sp->path = NULL;
+}
+
 /* The file just bound: its mode and owner, set through a descriptor of
  * it, never through its name (which its directory's owner may have made a
  * link to anything meanwhile).  Records its identity for sockets_close.
@@ -397,6 +491,11 @@ static int sock_open_unix(JobSockets *s, SockSpec *sp, char *err, size_t errlen)
 	int fd, e = 0;
 	const char *step = "socket";
 
+	if (sp->secure_key && sock_secure_path(s, sp) < 0) {
+		snprintf(err, errlen, "Sockets %s: SecureSocketWithKey: a private directory in /tmp: %s", sp->name,
+			 strerror(errno));
+		return -1;
+	}
 	fd = socket(AF_UNIX, sp->type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		e = errno;
@@ -408,10 +507,46 @@ static int sock_open_unix(JobSockets *s, SockSpec *sp, char *err, size_t errlen)
 		snprintf(err, errlen, "Sockets %s: %s %s: %s", sp->name, step, sp->path, strerror(e));
 		if (fd >= 0)
 			close(fd);
+		sock_secure_remove(sp);
 		errno = e;
 		return -1;
 	}
-	return sock_keep(s, fd, sp->name, err, errlen);
+	if (sock_keep(s, fd, sp->name, err, errlen) < 0) {
+		sock_secure_remove(sp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Joins @group (resolved for @family) on @fd: on the interface the route
+ * names, else on the loopback.  Return: 0, 1 the group has no address of
+ * this family, or -1 with errno. */
+static int sock_join_group(int fd, int family, const char *group)
+{
+	struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_DGRAM}, *res = NULL;
+	int r, lo = (int)if_nametoindex("lo");
+
+	if (getaddrinfo(group, NULL, &hints, &res) != 0 || !res)
+		return 1;
+	if (family == AF_INET) {
+		struct ip_mreqn m = {.imr_multiaddr = ((struct sockaddr_in *)res->ai_addr)->sin_addr};
+		r = IN_MULTICAST(ntohl(m.imr_multiaddr.s_addr)) ? setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m))
+								 : (errno = EINVAL, -1);
+		if (r < 0 && errno == ENODEV && lo > 0) {
+			m.imr_ifindex = lo;
+			r = setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m));
+		}
+	} else {
+		struct ipv6_mreq m = {.ipv6mr_multiaddr = ((struct sockaddr_in6 *)res->ai_addr)->sin6_addr};
+		r = IN6_IS_ADDR_MULTICAST(&m.ipv6mr_multiaddr) ? setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m))
+							       : (errno = EINVAL, -1);
+		if (r < 0 && errno == ENODEV && lo > 0) {
+			m.ipv6mr_interface = (unsigned)lo;
+			r = setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m));
+		}
+	}
+	freeaddrinfo(res);
+	return r < 0 ? -1 : 0;
 }
 
 /* At unload: removes the file @sp bound, if it is still that file. */
@@ -465,9 +600,14 @@ static int sock_open_inet(JobSockets *s, const SockSpec *sp, char *err, size_t e
 		return -1;
 	}
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		int fd = sock_open_addr(sp, ai);
+		int fd = sock_open_addr(sp, ai), j = 0;
 		if (fd < 0) {
 			e = errno;
+			continue;
+		}
+		if (sp->mcast_group && (j = sock_join_group(fd, ai->ai_family, sp->mcast_group)) != 0) {
+			e = j < 0 ? errno : EAFNOSUPPORT;
+			close(fd); /* a family the group has no address in, or the join failed */
 			continue;
 		}
 		if (sock_keep(s, fd, sp->name, err, errlen) < 0) {
@@ -480,7 +620,8 @@ static int sock_open_inet(JobSockets *s, const SockSpec *sp, char *err, size_t e
 	}
 	freeaddrinfo(res);
 	if (n == 0) {
-		snprintf(err, errlen, "Sockets %s: %s %s:%s: %s", sp->name, sp->passive ? "bind" : "connect",
+		snprintf(err, errlen, "Sockets %s: %s %s:%s: %s", sp->name,
+			 sp->mcast_group ? "bind and join MulticastGroup" : sp->passive ? "bind" : "connect",
 			 sp->node ? sp->node : "*", sp->service, strerror(e));
 		errno = e;
 		return -1;
@@ -508,6 +649,20 @@ int sockets_open(JobSockets *s, char *err, size_t errlen)
 	}
 	errno = e;
 	return e ? -1 : 0;
+}
+
+int sockets_env(const JobSockets *s, char **envp, size_t *k, size_t cap)
+{
+	for (size_t i = 0; i < s->n_specs; i++) {
+		const SockSpec *sp = &s->specs[i];
+		char *kv = NULL;
+		if (!sp->secure_key || !sp->open || !sp->path)
+			continue;
+		if (*k + 1 >= cap || asprintf(&kv, "%s=%s", sp->secure_key, sp->path) < 0)
+			return -1;
+		envp[(*k)++] = kv;
+	}
+	return 0;
 }
 
 bool sockets_complete(const JobSockets *s)
@@ -594,6 +749,7 @@ void sockets_close(JobSockets *s)
 	for (size_t i = 0; i < s->n_specs; i++) {
 		if (s->specs[i].path && s->specs[i].open && s->specs[i].passive)
 			sock_remove_file(&s->specs[i]);
+		sock_secure_remove(&s->specs[i]);
 		s->specs[i].open = false;
 	}
 }
@@ -605,6 +761,9 @@ void sockets_free(JobSockets *s)
 		free(s->specs[i].node);
 		free(s->specs[i].service);
 		free(s->specs[i].path);
+		free(s->specs[i].mcast_group);
+		free(s->specs[i].secure_key);
+		free(s->specs[i].secure_dir);
 	}
 	free(s->specs);
 	s->specs = NULL;

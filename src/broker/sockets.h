@@ -27,6 +27,9 @@ typedef struct SockSpec {
 	char *path;       /* SockPathName */
 	int path_mode;    /* SockPathMode, -1 unset */
 	long long path_owner, path_group; /* -1 unset */
+	char *mcast_group; /* MulticastGroup: joined on each of its datagram sockets */
+	char *secure_key;  /* SecureSocketWithKey: the variable that names the socket */
+	char *secure_dir;  /* ... its fresh private directory, while open (path is in it) */
 	bool open;        /* its descriptors are in JobSockets.fds */
 	dev_t file_dev;   /* the file a passive Unix socket bound (sockets.c) */
 	ino_t file_ino;
@@ -41,6 +44,7 @@ typedef struct JobSockets {
 	size_t n_fds;
 	dispatch_source_t watch[SOCKETS_MAX_FDS]; /* while the job is stopped */
 	int ready_fd; /* the descriptor that was ready when @fire was called */
+	uid_t owner;  /* whom a SecureSocketWithKey directory and socket belong to (the job's user) */
 	void (*fire)(void *ctx, const char *why);
 	void *ctx;
 } JobSockets;
@@ -54,6 +58,10 @@ int sockets_parse_key(PlistCtx *ctx, JobSockets *s, const char *key, plist_t v);
  * Return: 0, or -1 with errno set (sockets_close() drops what was made).
  */
 int sockets_open(JobSockets *s, char *err, size_t errlen);
+/* The SecureSocketWithKey variables of the open sockets ("KEY=PATH", +1
+ * each) into @envp from *@k, at most @cap in all.  Return: 0, -1 out of
+ * memory or room. */
+int sockets_env(const JobSockets *s, char **envp, size_t *k, size_t cap);
 /* Whether every socket is made. */
 bool sockets_complete(const JobSockets *s);
 /* Watch the descriptors while the job is stopped: the first connection

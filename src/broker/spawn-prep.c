@@ -23,15 +23,16 @@ extern char **environ;
 #define LAUNCH_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define LAUNCH_MAX_ARGS 4096
 
-/* Variables of xpcd's own environment a job inherits: the library's trace
- * and capture switches (xpc-debug(7)) and the sanitizers' options (tests
- * run instrumented jobs). */
+/* Variables of xpcd's own environment a job inherits: the library's trace,
+ * capture and monitor switches (xpc-debug(7)) and the sanitizers' options
+ * (tests run instrumented jobs). */
 static bool env_passed_through(const char *kv)
 {
 	const char *eq = strchr(kv, '=');
 	size_t n = eq ? (size_t)(eq - kv) : 0;
 
-	if ((n == 9 && !strncmp(kv, "XPC_TRACE", 9)) || (n == 11 && !strncmp(kv, "XPC_CAPTURE", 11)))
+	if ((n == 9 && !strncmp(kv, "XPC_TRACE", 9)) || (n == 11 && !strncmp(kv, "XPC_CAPTURE", 11)) ||
+	    (n == 11 && !strncmp(kv, "XPC_MONITOR", 11)))
 		return true;
 	return n > 11 && !strncmp(kv + n - 11, "SAN_OPTIONS", 11);
 }
@@ -99,7 +100,8 @@ static char *listen_names(const Job *job)
 }
 
 /* XPCD_SOCKETS_START/FDS/FDNAMES/PID for the Sockets descriptors, which
- * follow the MachServices ones (src/connection/launch.c reads them). */
+ * follow the MachServices ones (src/connection/launch.c reads them), and
+ * the SecureSocketWithKey variables. */
 static int build_env_sockets(const Job *job, Spawn *sp, size_t *k, size_t cap)
 {
 	const JobSockets *s = &job->sockets;
@@ -123,7 +125,8 @@ static int build_env_sockets(const Job *job, Spawn *sp, size_t *k, size_t cap)
 			strcat(names, ":");
 		strcat(names, s->fd_names[i]);
 	}
-	if (env_add(sp->envp, k, cap, names) < 0 || env_add(sp->envp, k, cap, calloc(1, 40)) < 0)
+	if (env_add(sp->envp, k, cap, names) < 0 || sockets_env(s, sp->envp, k, cap) < 0 ||
+	    env_add(sp->envp, k, cap, calloc(1, 40)) < 0)
 		return -1;
 	sp->sockpidvar = sp->envp[*k - 1];
 	return 0;
@@ -165,7 +168,7 @@ int spawn_prep_env(const Job *job, const char *socket_path, Spawn *sp)
 		n++;
 	for (size_t i = 0; job->env && job->env[i]; i++)
 		n++;
-	n += 8; /* XPCD_TIMEOUT, XPCD_SOCKETS_*, XPCD_TRANSACTIONS */
+	n += 8 + job->sockets.n_specs; /* XPCD_TIMEOUT, XPCD_SOCKETS_*, XPCD_TRANSACTIONS, SecureSocketWithKey's */
 	cap = n;
 	sp->envp = calloc(cap, sizeof(char *));
 	if (!sp->envp)

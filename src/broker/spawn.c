@@ -20,7 +20,7 @@
  * and WorkingDirectory.  A job never holds the broker's log itself: what it
  * does not send to its own files goes through a pipe the broker reads.  The environment is
  * built from nothing: PATH, HOME, USER, LOGNAME and SHELL of the job's user
- * (password database), XPCD_SOCKET (this broker), XPC_TRACE, XPC_CAPTURE and the
+ * (password database), XPCD_SOCKET (this broker), XPC_TRACE, XPC_CAPTURE, XPC_MONITOR and the
  * sanitizers' *SAN_OPTIONS when xpcd has them, the job's
  * EnvironmentVariables, and last the XPCD_LISTEN_* variables.  A failing
  * step is written to the broker's log, naming the job, the step and the

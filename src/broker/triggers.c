@@ -39,6 +39,7 @@
 #include "broker/job.h"
 #include "broker/launch.h"
 #include "broker/log.h"
+#include "broker/policy.h"
 #include "broker/registry.h"
 #include "broker/triggers.h"
 #include "shared/xpcd-protocol.h"
@@ -231,13 +232,22 @@ static void triggers_mount_watch(Broker *b)
 
 /* ---- arming ------------------------------------------------------------------------- */
 
+/* sockets_open, with whom SecureSocketWithKey files belong to: the job's user. */
+static int triggers_sockets_open(Job *job, char *why, size_t size)
+{
+	uid_t owner;
+
+	job->sockets.owner = policy_job_uid(job, &owner) ? owner : geteuid();
+	return sockets_open(&job->sockets, why, size);
+}
+
 int triggers_open(Job *job, bool booting, char *err, size_t errlen)
 {
 	char why[400];
 
 	if (!job->sockets.n_specs)
 		return 0;
-	if (sockets_open(&job->sockets, why, sizeof(why)) < 0) {
+	if (triggers_sockets_open(job, why, sizeof(why)) < 0) {
 		if (booting && errno == EADDRINUSE) {
 			log_line(LOG_INFO, "%s: %s: made once the job is stopped", job->label, why);
 			return 0;
@@ -255,7 +265,7 @@ void triggers_watch_sockets(Job *job)
 
 	/* those missing since boot: an adopted instance held them */
 	if (!sockets_complete(&job->sockets) && !job->unloading &&
-	    sockets_open(&job->sockets, why, sizeof(why)) < 0 && !job->pid)
+	    triggers_sockets_open(job, why, sizeof(why)) < 0 && !job->pid)
 		log_line(LOG_INFO, "%s: %s", job->label, why);
 	sockets_watch(&job->sockets, triggers_socket_ready, job);
 }

@@ -134,7 +134,7 @@ static int checkin_take(xpc_connection_t l, int r, Charge **ret_charge)
 	}
 	f->fds[0] = -1;
 	if (trace_enabled())
-		trace_frame("recv", &f->hdr, NULL, NULL);
+		trace_frame(NULL, false, "recv", &f->hdr, NULL, NULL);
 	return s;
 }
 
@@ -173,7 +173,7 @@ ConnError checkin_make(int send_w, bool wait, int *ret_fd)
 	if (fd < 0)
 		return CONN_E_LISTENER_GONE;
 	if (trace_enabled())
-		trace_frame("send", &h, NULL, NULL);
+		trace_frame(NULL, false, "send", &h, NULL, NULL);
 	*ret_fd = fd;
 	return CONN_OK;
 }
@@ -184,5 +184,5 @@ void checkin_hello(int s)
 
 	transport_send_hello(s);
 	if (trace_enabled())
-		trace_frame("send", &h, NULL, NULL);
+		trace_frame(NULL, false, "send", &h, NULL, NULL);
 }

@@ -350,6 +350,8 @@ static void conn_listener_accept(xpc_connection_t l, int s, Charge *charge)
 		return;
 	}
 	p->link_charge = charge; /* given back when the link closes */
+	if (l->name) /* what a monitor shows of the peer's frames (tap.c) */
+		p->service = strdup(l->name);
 	/* the listener's peer requirement, checked when the peer is activated:
 	 * after transport_checkin_verify() made its identity the link's maker */
 	requirement_inherit(l, p);

@@ -35,6 +35,10 @@
  */
 xpc_connection_t connection_create_from_socket(int fd, dispatch_queue_t q);
 
+/* Marks @c, not yet activated, as a broker link of xpcd or xpcctl: its
+ * frames never go to the broker's monitors (XPC_MONITOR, tap.c). */
+void connection_set_untapped(xpc_connection_t c);
+
 /*
  * connection_create_listener_from_fd() - a listener over the receive side of
  * a listener pair (the R of (R, W); xpcd's per-name channels, XPCD_LISTEN_*).

@@ -99,6 +99,7 @@ static void create_dispose(xpc_object_t obj)
 	if (c->target)
 		dispatch_release(c->target);
 	free(c->name);
+	free(c->service);
 	free(c->error_detail);
 	if (c->requirement)
 		xpc_release(c->requirement);
@@ -146,6 +147,11 @@ xpc_connection_t connection_create_from_socket(int fd, dispatch_queue_t q)
 	if (!(c->peer.flags & PEER_F_KNOWN))
 		transport_setup_socket(fd);
 	return c;
+}
+
+void connection_set_untapped(xpc_connection_t c)
+{
+	c->role |= CONN_ROLE_UNTAPPED;
 }
 
 xpc_connection_t connection_create_listener_from_fd(int recv_fd, const char *name, dispatch_queue_t q)

@@ -7,10 +7,16 @@
  * and check-in of a named connection, which run on other threads.  A
  * program that sends and then returns from main() (or calls exit()) would
  * lose it.  On macOS the message is in the kernel once the send returns;
- * here it is made so at exit: an atexit handler waits, for at most
- * CONN_EXIT_FLUSH_NS, until no connection of the process is looking up,
- * checking in or holding unsent frames, sending what the sockets take
- * itself (the write sources' worker may be gone or busy).
+ * here it is made so at exit: an atexit handler waits until no connection
+ * of the process is looking up, checking in or holding unsent frames,
+ * sending what the sockets take itself (the write sources' worker may be
+ * gone or busy).  It waits as long as that makes progress: it gives up
+ * once nothing moved (no lookup or check-in ended, no frame left) for
+ * CONN_EXIT_STALL_NS, a peer that does not read; a lookup, one step whose
+ * end is the broker's answer, which a loaded machine can delay past that,
+ * is waited for up to CONN_EXIT_FLUSH_MAX_NS, the bound of the whole wait.
+ * (A flat 2 s bound lost the message of a client whose lookup took
+ * longer: compat-exit-slow-broker.)
  *
  * The registry: every activated peer connection is listed (an intrusive
  * list under `exit_reg.lock`) from its activation until its final INVALID
@@ -29,12 +35,21 @@
 #include "shared/clock.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
-/* The longest a normal exit waits for unsent messages. */
-#define CONN_EXIT_FLUSH_NS (2ull * 1000 * 1000 * 1000)
+/* How long a normal exit waits while nothing moves, and in all. */
+#define CONN_EXIT_STALL_NS (2ull * 1000 * 1000 * 1000)
+#define CONN_EXIT_FLUSH_MAX_NS (10ull * 1000 * 1000 * 1000)
+
+/* What one pass found still to do: progress is any of them shrinking. */
+typedef struct ExitLeft {
+	size_t busy;       /* connections */
+	size_t connecting; /* of them, looking up or checking in */
+	size_t bytes;      /* unsent, in all */
+} ExitLeft;
 
 static struct {
 	pthread_mutex_t lock;
@@ -81,29 +96,46 @@ static xpc_connection_t *exit_snapshot(size_t *ret_n)
 	return v;
 }
 
-/* One pass over the snapshot; returns how many are still busy. */
-static size_t exit_pass(xpc_connection_t *v, size_t n)
+/* One pass over the snapshot: what is left. */
+static ExitLeft exit_pass(xpc_connection_t *v, size_t n)
 {
-	size_t busy = 0;
+	ExitLeft left = {0};
 
 	for (size_t i = 0; i < n; i++) {
 		conn_lock(v[i]);
-		busy += exit_busy_locked(v[i]);
+		if (exit_busy_locked(v[i])) {
+			left.busy++;
+			left.connecting += conn_has(v[i], CONN_F_CONNECTING);
+			left.bytes += v[i]->tx.bytes;
+		}
 		conn_unlock(v[i]);
 	}
-	return busy;
+	return left;
+}
+
+static bool exit_progressed(const ExitLeft *now, const ExitLeft *before)
+{
+	return now->busy < before->busy || now->connecting < before->connecting || now->bytes < before->bytes;
 }
 
 static void exit_flush(void)
 {
-	uint64_t deadline = clock_monotonic_ns() + CONN_EXIT_FLUSH_NS;
+	uint64_t start = clock_monotonic_ns(), moved = start, t = start;
 	size_t n;
 	xpc_connection_t *v = exit_snapshot(&n);
+	ExitLeft before = {SIZE_MAX, SIZE_MAX, SIZE_MAX}, left;
 
 	if (!v)
 		return;
-	while (exit_pass(v, n) > 0 && clock_monotonic_ns() < deadline)
+	while ((left = exit_pass(v, n)).busy > 0 && t - start < CONN_EXIT_FLUSH_MAX_NS) {
+		t = clock_monotonic_ns();
+		if (exit_progressed(&left, &before))
+			moved = t;
+		before = left;
+		if (!left.connecting && t - moved >= CONN_EXIT_STALL_NS)
+			break; /* frames that a peer does not take */
 		nanosleep(&(struct timespec){0, 1000000}, NULL);
+	}
 	for (size_t i = 0; i < n; i++)
 		xpc_release(v[i]);
 	free(v);

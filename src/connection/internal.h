@@ -17,7 +17,7 @@
  *   main.c, lookup.c  ->  named.c  ->  connection.c  ->  create.c,
  *   endpoint.c -> create.c -> exit-flush.c -> send.c; sync.c -> receive.c
  *   -> requirement.c, send.c, deliver.c, peer.c; send.c -> pending.c;
- *   checkin.c, trace.c, error.c at the bottom
+ *   checkin.c, trace.c -> tap.c -> brokerlink.c, error.c at the bottom
  *
  * (scripts/layer-graph.py prints it from the object files.)
  *
@@ -199,6 +199,7 @@ enum {
 	CONN_ROLE_FROM_ENDPOINT = 1u << 2, /* checks in over send_w on activation */
 	CONN_ROLE_SERVICE = 1u << 3,       /* named service listener (XPCD_LISTEN_*) */
 	CONN_ROLE_XPC_SERVICE = 1u << 4,   /* xpc_connection_create(NAME): a bundled service first */
+	CONN_ROLE_UNTAPPED = 1u << 5,      /* a broker link of xpcd or xpcctl: never to monitors (tap.c) */
 };
 
 /* The link's condition beside `state`, under lock. */
@@ -223,6 +224,7 @@ struct _xpc_connection_s {
 	dispatch_queue_t queue;  /* serial: handler calls, barriers */
 	dispatch_queue_t ioq;    /* serial: socket reading and writing */
 	char *name;
+	char *service; /* a listener's peer: the listener's name (tap.c), or NULL */
 	/* --- under lock --- */
 	ConnState state;
 	unsigned flags;         /* CONN_F_* */
@@ -435,16 +437,30 @@ bool peer_record(xpc_connection_t c, const TransportFrame *f);
 int peer_pidfd_locked(xpc_connection_t c);
 void peer_dispose(xpc_connection_t c);
 
-/* ---- trace.c: XPC_TRACE=1, one line per frame on stderr ---- */
+/* ---- trace.c: XPC_TRACE=1, one line per frame on stderr; XPC_MONITOR=1 ---- */
 
+/* Whether XPC_TRACE or XPC_MONITOR is on: the one test on a frame's path. */
 bool trace_enabled(void);
-/* @dir "send"/"recv"; @msg: the message (borrowed) or NULL; @desc: its
+/* @c: the connection (NULL: none, a check-in); @locked: its lock is held;
+ * @dir "send"/"recv"; @msg: the message (borrowed) or NULL; @desc: its
  * description if already made, else NULL. */
-void trace_frame(const char *dir, const FrameHeader *h, xpc_object_t msg, const char *desc);
-/* A copy of @msg's description for tracing it later (NULL: tracing off). */
-char *trace_describe(xpc_object_t msg);
+void trace_frame(xpc_connection_t c, bool locked, const char *dir, const FrameHeader *h, xpc_object_t msg,
+		 const char *desc);
+/* A copy of @msg's description for tracing it later (NULL: neither trace
+ * nor a monitor wants it). */
+char *trace_describe(xpc_connection_t c, xpc_object_t msg);
 /* A line of its own: @what happened to a frame (dropped check-ins). */
 void trace_note(const char *what, const char *why);
+
+/* ---- tap.c: XPC_MONITOR=1, frames summarized to the broker's monitors ---- */
+
+/* Whether a monitor watches this process and @c is tapped (opens the tap
+ * link at the first call; reads the broker's answers). */
+bool tap_wanted(xpc_connection_t c);
+/* A summary of the frame @h of @c (@desc: the message's description or
+ * NULL) to the broker; dropped and counted when its socket is full.
+ * @locked: c's lock is held. */
+void tap_frame(xpc_connection_t c, bool locked, const char *dir, const FrameHeader *h, const char *desc);
 
 /* ---- checkin.c: check-ins, both sides ---- */
 
@@ -494,13 +510,18 @@ bool requirement_cgroup_unit(const char *path, char *unit, size_t size);
  * (the link is up, or the connection failed). */
 bool xpc_service_checkin_locked(xpc_connection_t c);
 
-/* ---- named.c ---- */
+/* ---- brokerlink.c: which broker, and a trusted link to it ---- */
 
 /* The broker socket's path (docs/services.md, "Finding the broker");
  * *ret_system: only root may answer there. */
-void named_broker_path(bool privileged, char *buf, size_t size, bool *ret_system);
+void brokerlink_path(bool privileged, char *buf, size_t size, bool *ret_system);
 /* A connected link to a trusted broker at @path (root, or this user unless
  * @system), or -errno with @why set. */
-int named_connect_broker(const char *path, bool system, char *why, size_t why_size);
+int brokerlink_connect(const char *path, bool system, char *why, size_t why_size);
+/* Whether a broker running as, or a socket owned by, @uid may answer. */
+bool brokerlink_trusted(uid_t uid, bool system);
+/* The reason a broker at @path that @what ("runs as", "is owned by")
+ * @uid is refused, into @why. */
+void brokerlink_untrusted(char *why, size_t size, const char *path, const char *what, uid_t uid, bool system);
 
 #endif

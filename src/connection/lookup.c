@@ -11,8 +11,8 @@
  * { "xpcd.error": TEXT } and close the link: the event handler keeps TEXT,
  * and the caller waits for the link's final INVALID, which comes after
  * every event read before it, so TEXT is known when the reason is made.
- * Which broker is asked, and whether it is trusted, is named.c's rule
- * (named_broker_path, named_connect_broker; docs/security.md).
+ * Which broker is asked, and whether it is trusted, is brokerlink.c's rule
+ * (brokerlink_path, brokerlink_connect; docs/security.md).
  */
 #include "connection/internal.h"
 
@@ -60,8 +60,8 @@ xpc_endpoint_t connection_lookup_service(const char *name, bool privileged, char
 	int fd;
 
 	*ret_reason = NULL;
-	named_broker_path(privileged, path, sizeof(path), &system);
-	fd = named_connect_broker(path, system, why, sizeof(why)); /* trusted brokers only */
+	brokerlink_path(privileged, path, sizeof(path), &system);
+	fd = brokerlink_connect(path, system, why, sizeof(why)); /* trusted brokers only */
 	if (fd < 0) {
 		*ret_reason = strdup(why);
 		return NULL;

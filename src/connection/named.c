@@ -32,95 +32,6 @@
 #include <unistd.h>
 #include "shared/xpcd-protocol.h"
 
-/*
- * Which broker answers (docs/services.md, docs/security.md): $XPCD_SOCKET
- * when set; else, for XPC_CONNECTION_MACH_SERVICE_PRIVILEGED, the system
- * broker only; else the user's broker ($XDG_RUNTIME_DIR/xpcd/user.sock)
- * if it exists, the system broker otherwise: a deliberate fallback, as
- * launchd's per-user namespace sees the system's services; when the
- * system broker does not answer either, the reason names both paths
- * (named_fallback_note).  The variables are read with
- * secure_getenv: a set-uid or set-gid program ignores them and asks the
- * system broker.  @ret_system: set when the answer must come from root.
- */
-#define NAMED_SYSTEM_SOCKET "/run/xpcd/system.sock"
-
-void named_broker_path(bool privileged, char *buf, size_t size, bool *ret_system)
-{
-	const char *env = secure_getenv("XPCD_SOCKET");
-	const char *rt = secure_getenv("XDG_RUNTIME_DIR");
-	struct stat st;
-
-	*ret_system = false;
-	if (env && *env) {
-		snprintf(buf, size, "%s", env);
-		return;
-	}
-	if (!privileged && rt && *rt) {
-		snprintf(buf, size, "%s/xpcd/user.sock", rt);
-		if (stat(buf, &st) == 0)
-			return;
-	}
-	*ret_system = true;
-	snprintf(buf, size, NAMED_SYSTEM_SOCKET);
-}
-
-/* Whether a broker running as, or a socket owned by, @uid may answer:
- * root always; this process's own user unless the system broker is
- * wanted. */
-static bool service_broker_trusted(uid_t uid, bool system)
-{
-	return uid == 0 || (!system && uid == geteuid());
-}
-
-/* The reason a broker owned by / running as @uid is refused. */
-static void service_untrusted(char *why, size_t size, const char *path, const char *what, uid_t uid, bool system)
-{
-	snprintf(why, size, "denied: broker at %s %s uid %u, not root%s", path, what, (unsigned)uid,
-		 system ? "" : " or this user");
-}
-
-/* After "no broker at /run/xpcd/system.sock: ...": the user broker that
- * was looked for first, when there was one to look for and it is absent. */
-static void named_fallback_note(const char *path, char *why, size_t why_size)
-{
-	const char *env = secure_getenv("XPCD_SOCKET"), *rt = secure_getenv("XDG_RUNTIME_DIR");
-	char user[256];
-	size_t n = strlen(why);
-	struct stat st;
-
-	if (strcmp(path, NAMED_SYSTEM_SOCKET) || (env && *env) || !rt || !*rt)
-		return;
-	snprintf(user, sizeof(user), "%s/xpcd/user.sock", rt);
-	if (stat(user, &st) < 0 && n < why_size)
-		snprintf(why + n, why_size - n, " (and no user broker at %s)", user);
-}
-
-/* The process behind a broker link must be trusted as its socket was
- * (a socket file can be replaced between the stat and the connect). */
-int named_connect_broker(const char *path, bool system, char *why, size_t why_size)
-{
-	TransportCreds peer;
-	int fd = unix_link_connect(path, &peer);
-
-	if (fd == -ENAMETOOLONG)
-		snprintf(why, why_size, "no broker at %s: path too long", path);
-	else if (fd == -ENODATA)
-		snprintf(why, why_size, "no broker at %s: no credentials", path);
-	else if (fd < 0) {
-		snprintf(why, why_size, "no broker at %s: %s", path, strerror(-fd));
-		named_fallback_note(path, why, why_size);
-	}
-	if (fd < 0)
-		return fd == -ENODATA ? -EPERM : fd;
-	if (!service_broker_trusted(peer.uid, system)) {
-		service_untrusted(why, why_size, path, "runs as", peer.uid, system);
-		close(fd);
-		return -EPERM;
-	}
-	return fd;
-}
-
 /* ---- the cache of looked-up channels ----------------------------------------
  *
  * name -> a duplicate of the W the broker answered, for SERVICE_CACHE_MAX
@@ -160,7 +71,7 @@ static void service_broker_id(bool privileged, BrokerId *id)
 	struct stat st;
 
 	memset(id, 0, sizeof(*id));
-	named_broker_path(privileged, id->path, sizeof(id->path), &id->system);
+	brokerlink_path(privileged, id->path, sizeof(id->path), &id->system);
 	if (stat(id->path, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return;
 	id->valid = true;
@@ -395,7 +306,7 @@ static void service_lookup_locked(xpc_connection_t c, const BrokerId *id)
 		conn_fail_locked(c, CONN_E_NO_MEMORY, NULL);
 		return;
 	}
-	fd = named_connect_broker(id->path, id->system, why, sizeof(why));
+	fd = brokerlink_connect(id->path, id->system, why, sizeof(why));
 	if (fd < 0) {
 		free(lk);
 		conn_fail_locked(c, CONN_E_BROKER, why);
@@ -442,9 +353,9 @@ static void named_lookup_start_locked(xpc_connection_t c)
 	if ((c->role & CONN_ROLE_XPC_SERVICE) && xpc_service_checkin_locked(c))
 		return;
 	service_broker_id(c->role & CONN_ROLE_PRIVILEGED, &id);
-	if (id.valid && !service_broker_trusted(id.owner, id.system)) {
+	if (id.valid && !brokerlink_trusted(id.owner, id.system)) {
 		char text[512];
-		service_untrusted(text, sizeof(text), id.path, "is owned by", id.owner, id.system);
+		brokerlink_untrusted(text, sizeof(text), id.path, "is owned by", id.owner, id.system);
 		conn_fail_locked(c, CONN_E_BROKER, text);
 		return;
 	}

@@ -16,14 +16,18 @@
  * return its ConnError, with the detail in rx.why; the caller, in
  * connection.c, fails the connection while it still holds rx.lock.
  *
- * Receive buffers: a frame holds a whole packet (FRAME_MAX_INLINE: 80 KiB
- * of address space, a page or two of it touched by small messages), so a
- * peer's link keeps none: each read takes one from a small process-wide
+ * Receive buffers: a frame's packet buffer holds a whole packet
+ * (FRAME_PACKET_MAX: 128 KiB of address space, a page or two of it touched
+ * by small messages), so a peer's link keeps none: each read takes one
+ * from a small process-wide
  * cache (RECEIVE_CACHE_MAX frames) and gives it back, and an idle peer
  * costs no buffer (issue 17: 7 KiB resident and 82 KiB of address space
  * per idle peer before).  A link whose peer sent a staged body keeps its
  * frame, which keeps the peer's stage mapped (transport.h, keep_view),
- * until the link ends; a listener keeps one for its check-ins.
+ * until the link ends; a listener keeps one for its check-ins.  Large data
+ * items of an inline body are decoded by reference to the packet buffer
+ * (wire_decode_message_within); the frame then takes a fresh buffer for
+ * its next packet (transport.h, TransportFrame.pkt).
  *
  * Back pressure: every message queued for the handler charges its size to
  * rx.unread (deliver.c); above CONN_MAX_UNREAD the read source is
@@ -72,6 +76,7 @@ static TransportFrame *receive_frame_new(void)
 	if (f) {
 		f->keep_view = true; /* the peer's stage stays mapped */
 		f->view.map = NULL;
+		f->pkt = NULL; /* made at the first receive */
 	}
 	return f;
 }
@@ -111,6 +116,8 @@ static void receive_frame_put(xpc_connection_t c, TransportFrame *f)
 		f = NULL;
 	}
 	pthread_mutex_unlock(&receive_cache.lock);
+	if (f)
+		frame_release(f);
 	free(f);
 }
 
@@ -137,7 +144,7 @@ void receive_dispose(xpc_connection_t c)
 {
 	charge_unref(c->rx.charge);
 	if (c->rx.frame)
-		frame_drop_view(c->rx.frame);
+		frame_release(c->rx.frame);
 	free(c->rx.frame);
 	pthread_mutex_destroy(&c->rx.lock);
 }
@@ -204,17 +211,21 @@ static void receive_deliver(xpc_connection_t c, const FrameHeader *h, xpc_object
  * @h, @body: the frame (body: h->body_len bytes)
  * @f:        the packet it came in for its descriptors and out-of-line
  *            buffer, or NULL (a frame inside a batch has neither)
+ * @in:       the buffer an inline @body lies in (large data items point
+ *            into it instead of being copied), or NULL
  * *ret_go:   cleared when reading must pause (back pressure)
  * Return: CONN_OK, or the failure that ends the link.
  */
 static ConnError receive_message(xpc_connection_t c, const FrameHeader *h, const uint8_t *body, TransportFrame *f,
-				 bool inline_ok, bool *ret_go)
+				 ObjectBuffer *in, bool inline_ok, bool *ret_go)
 {
 	xpc_object_t dict = NULL;
 	int r;
 
 	if (f && f->ool)
 		r = wire_decode_message_in(f->ool, f->fds, f->n_fds, &dict);
+	else if (in)
+		r = wire_decode_message_within(in, body, h->body_len, f ? f->fds : NULL, f ? f->n_fds : 0, &dict);
 	else
 		r = wire_decode_message(body, h->body_len, f ? f->fds : NULL, f ? f->n_fds : 0, &dict);
 	if (r == -ENOMEM) /* ours, not the peer's fault */
@@ -225,7 +236,7 @@ static ConnError receive_message(xpc_connection_t c, const FrameHeader *h, const
 		return receive_fail(c, CONN_E_PROTOCOL, why);
 	}
 	if (trace_enabled())
-		trace_frame("recv", h, dict, NULL);
+		trace_frame(c, false, "recv", h, dict, NULL);
 	if (h->kind == FRAME_REPLY)
 		return receive_reply(c, h, dict);
 	receive_deliver(c, h, dict, f ? f->n_fds : 0, inline_ok, ret_go);
@@ -245,7 +256,7 @@ static ConnError receive_batch(xpc_connection_t c, const TransportFrame *f, bool
 		int te = frame_next_in_batch(p, left, &h, &n);
 		if (te != 0)
 			return receive_refused(c, te);
-		ConnError e = receive_message(c, &h, p + FRAME_HEADER_SIZE, NULL, inline_ok, ret_go);
+		ConnError e = receive_message(c, &h, p + FRAME_HEADER_SIZE, NULL, f->pkt, inline_ok, ret_go);
 		if (e != CONN_OK)
 			return e;
 		p += n;
@@ -288,13 +299,13 @@ static ConnError receive_frame(xpc_connection_t c, TransportLink *l, TransportFr
 		conn_set(c, CONN_F_GOT_HELLO, true);
 		conn_unlock(c);
 		if (trace_enabled())
-			trace_frame("recv", &f->hdr, NULL, NULL);
+			trace_frame(c, false, "recv", &f->hdr, NULL, NULL);
 		return CONN_OK;
 	case FRAME_BATCH:
 		return receive_batch(c, f, inline_ok, ret_go);
 	case FRAME_MESSAGE:
 	case FRAME_REPLY:
-		return receive_message(c, &f->hdr, f->body, f, inline_ok, ret_go);
+		return receive_message(c, &f->hdr, f->body, f, f->pkt, inline_ok, ret_go);
 	default:
 		return receive_fail(c, CONN_E_PROTOCOL, "unexpected check-in on a peer link");
 	}

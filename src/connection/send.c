@@ -217,7 +217,7 @@ static int send_batch_locked(xpc_connection_t c, ConnError *ret_error)
 	for (size_t i = 0; i < n; i++) {
 		o = out_pop_locked(c);
 		if (r == 0 && trace_enabled())
-			trace_frame("send", &o->hdr, NULL, o->trace);
+			trace_frame(c, true, "send", &o->hdr, NULL, o->trace);
 		if (r != 0 && !send_link_error(r) && (o->hdr.flags & FRAME_F_WANTS_REPLY)) {
 			Pending *p = pending_take_locked(c, o->hdr.id);
 			if (p)
@@ -242,7 +242,7 @@ static int send_head_locked(xpc_connection_t c, ConnError *ret_error)
 	/* Sent, or the link broke (the reader will see the end), or this
 	 * frame cannot be sent: its reply handler gets INVALID. */
 	if (r == 0 && trace_enabled())
-		trace_frame("send", &o->hdr, NULL, o->trace);
+		trace_frame(c, true, "send", &o->hdr, NULL, o->trace);
 	FrameHeader sent = o->hdr;
 	out_free(out_pop_locked(c));
 	*ret_error = send_error_locked(c, &sent, r);
@@ -308,7 +308,7 @@ static int send_enqueue_locked(xpc_connection_t c, SendJob *j)
 	}
 	o->hdr = j->hdr;
 	o->body_len = j->body.len + j->body.ref_bytes;
-	o->trace = trace_describe(j->msg);
+	o->trace = trace_describe(c, j->msg);
 	if (j->ool >= 0) {
 		o->ool_fd = j->ool;
 		j->ool = -1;
@@ -427,7 +427,7 @@ static int send_direct_locked(xpc_connection_t c, SendJob *j)
 				  j->fds.n, j->ool);
 
 	if (r == 0 && trace_enabled())
-		trace_frame("send", &j->hdr, j->msg, NULL);
+		trace_frame(c, true, "send", &j->hdr, j->msg, NULL);
 	c->tx.last_send_ns = clock_monotonic_ns();
 	if (r == -EAGAIN) {
 		r = send_enqueue_locked(c, j);

@@ -17,6 +17,9 @@
  * (or one with file capabilities) never traces, so whoever starts it
  * cannot read the messages it exchanges with its services on stderr
  * (docs/security.md, "Variables of a privileged process").
+ * XPC_MONITOR=1 (tap.c) shares the switch: trace_enabled() is true when
+ * either is on, so a process with neither pays one relaxed load and one
+ * branch per frame; the message's description is made once for both.
  */
 #include "connection/internal.h"
 
@@ -27,17 +30,34 @@
 #include <time.h>
 #include <unistd.h>
 
+/* What is on, read once: 0 not read yet, else TRACE_READ | TRACE_*. */
+enum { TRACE_READ = 1, TRACE_STDERR = 2, TRACE_TAP = 4 };
+static atomic_int trace_state;
+
+static bool trace_switch(const char *e)
+{
+	return e && *e && strcmp(e, "0") != 0;
+}
+
+static int trace_read(void)
+{
+	int s = TRACE_READ;
+
+	if (trace_switch(secure_getenv("XPC_TRACE")))
+		s |= TRACE_STDERR;
+	if (trace_switch(secure_getenv("XPC_MONITOR")))
+		s |= TRACE_TAP;
+	atomic_store_explicit(&trace_state, s, memory_order_relaxed);
+	return s;
+}
+
 bool trace_enabled(void)
 {
-	static atomic_int state; /* 0 unknown, 1 off, 2 on */
-	int s = atomic_load_explicit(&state, memory_order_relaxed);
+	int s = atomic_load_explicit(&trace_state, memory_order_relaxed);
 
-	if (s == 0) {
-		const char *e = secure_getenv("XPC_TRACE");
-		s = (e && *e && strcmp(e, "0") != 0) ? 2 : 1;
-		atomic_store_explicit(&state, s, memory_order_relaxed);
-	}
-	return s == 2;
+	if (s == 0)
+		s = trace_read();
+	return s != TRACE_READ;
 }
 
 /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ xpc[PID]" into @buf. */
@@ -69,6 +89,8 @@ static void trace_fold(char *s)
 	*w = '\0';
 }
 
+static void trace_line(const char *dir, const FrameHeader *h, const char *desc);
+
 static void trace_write(const char *line)
 {
 	size_t len = strlen(line);
@@ -82,24 +104,52 @@ static void trace_write(const char *line)
 	}
 }
 
-char *trace_describe(xpc_object_t msg)
+/* Whether @c's frames go to the broker's monitors now (tap.c). */
+static bool trace_tapped(int s, xpc_connection_t c)
 {
-	char *d;
+	return (s & TRACE_TAP) && c && tap_wanted(c);
+}
 
-	if (!msg || !trace_enabled())
-		return NULL;
-	d = xpc_copy_description(msg);
+static char *trace_copy(xpc_object_t msg)
+{
+	char *d = xpc_copy_description(msg);
+
 	if (d)
 		trace_fold(d);
 	return d;
 }
 
-void trace_frame(const char *dir, const FrameHeader *h, xpc_object_t msg, const char *desc)
+char *trace_describe(xpc_connection_t c, xpc_object_t msg)
 {
-	char stamp[96], *own = NULL, *line = NULL;
+	int s;
 
-	if (!desc && msg)
-		desc = own = trace_describe(msg);
+	if (!msg || !trace_enabled())
+		return NULL;
+	s = atomic_load_explicit(&trace_state, memory_order_relaxed);
+	return (s & TRACE_STDERR) || trace_tapped(s, c) ? trace_copy(msg) : NULL;
+}
+
+void trace_frame(xpc_connection_t c, bool locked, const char *dir, const FrameHeader *h, xpc_object_t msg,
+		 const char *desc)
+{
+	int s = atomic_load_explicit(&trace_state, memory_order_relaxed);
+	bool tapped = (h->kind == FRAME_MESSAGE || h->kind == FRAME_REPLY) && trace_tapped(s, c);
+	char *own = NULL;
+
+	if (!desc && msg && ((s & TRACE_STDERR) || tapped))
+		desc = own = trace_copy(msg);
+	if (s & TRACE_STDERR)
+		trace_line(dir, h, desc);
+	if (tapped)
+		tap_frame(c, locked, dir, h, desc);
+	free(own);
+}
+
+/* The XPC_TRACE line of a frame on stderr. */
+static void trace_line(const char *dir, const FrameHeader *h, const char *desc)
+{
+	char stamp[96], *line = NULL;
+
 	trace_stamp(stamp, sizeof(stamp));
 	if (asprintf(&line, "%s %s %s id=%llu reply_to=%llu size=%llu fds=%u%s%s%s\n", stamp, dir,
 		     frame_kind_name(h->kind), (unsigned long long)h->id, (unsigned long long)h->reply_to,
@@ -107,7 +157,6 @@ void trace_frame(const char *dir, const FrameHeader *h, xpc_object_t msg, const 
 		     desc ? " " : "", desc ? desc : "") >= 0)
 		trace_write(line);
 	free(line);
-	free(own);
 }
 
 void trace_note(const char *what, const char *why)

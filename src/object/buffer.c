@@ -268,6 +268,12 @@ ObjectBuffer *object_buffer_retain(ObjectBuffer *b)
 	return b;
 }
 
+bool object_buffer_shared(ObjectBuffer *b)
+{
+	/* acquire: the last reader's release happens before our next write */
+	return atomic_load_explicit(&b->refcnt, memory_order_acquire) > 1;
+}
+
 void object_buffer_release(ObjectBuffer *b)
 {
 	if (!b || atomic_fetch_sub_explicit(&b->refcnt, 1, memory_order_acq_rel) != 1)

@@ -100,6 +100,10 @@ uint8_t *object_buffer_bytes(ObjectBuffer *b);
 size_t object_buffer_length(ObjectBuffer *b);
 ObjectBuffer *object_buffer_retain(ObjectBuffer *b);
 void object_buffer_release(ObjectBuffer *b); /* NULL is fine */
+/* Whether a reference other than the caller's exists (objects decoded by
+ * reference into @b): the caller must not write into @b then.  Once false
+ * it stays false until the caller hands out a reference itself. */
+bool object_buffer_shared(ObjectBuffer *b);
 /* Records that @n units of the account @c (shared/charge.h; borrowed, a
  * reference is taken) were taken for @b: given back, and the reference
  * dropped, when @b's last reference goes.  Once per buffer. */

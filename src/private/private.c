@@ -16,7 +16,11 @@
 
 xpc_connection_t _xpc_linux_connection_create_from_socket(int fd, dispatch_queue_t q)
 {
-	return connection_create_from_socket(fd, q);
+	xpc_connection_t c = connection_create_from_socket(fd, q);
+
+	if (c) /* xpcd's client links, xpcctl's link: never tapped */
+		connection_set_untapped(c);
+	return c;
 }
 
 void _xpc_linux_connection_set_send_limits(xpc_connection_t conn, size_t max_bytes, size_t max_fds)

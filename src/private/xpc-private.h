@@ -25,7 +25,9 @@
  * _xpc_linux_connection_create_from_socket() - a peer connection over a
  * connected AF_UNIX SOCK_SEQPACKET socket @fd (consumed, also on failure);
  * events on @q (NULL: the default global queue).  xpcd wraps each accepted
- * broker link with it; xpcctl its link to the broker.
+ * broker link with it; xpcctl its link to the broker.  Its frames never
+ * go to the broker's monitors (XPC_MONITOR): a monitor's own events would
+ * come back as frames.
  * Return: a +1 inactive connection, or NULL (ENOMEM).
  */
 XPC_PRIVATE_EXPORT xpc_connection_t _xpc_linux_connection_create_from_socket(int fd,

@@ -55,6 +55,8 @@
 #define XPCD_OP_MONITOR "monitor"     /* the link then receives events */
 #define XPCD_OP_BLAME "blame"
 #define XPCD_OP_PROCINFO "procinfo"   /* XPCD_KEY_PID: which job a process is */
+#define XPCD_OP_TAP "tap"             /* XPC_MONITOR: the link then gets "watch" events */
+#define XPCD_OP_FRAME "frame"         /* one-way, on a tap link: a frame's summary */
 
 /* ---- monitor events: unsolicited messages on a monitor link --------------- */
 #define XPCD_KEY_EVENT "xpcd.event"   /* string: the kind, below or an op's name */
@@ -68,6 +70,22 @@
 #define XPCD_EVENT_EXIT "exit"        /* a job's process ended */
 #define XPCD_EVENT_REFUSED "refused"  /* a request denied, a link refused */
 #define XPCD_EVENT_DROPPED "dropped"  /* this monitor lost events */
+#define XPCD_EVENT_FRAME "frame"      /* a frame of a process that opted in (XPC_MONITOR) */
+
+/* ---- frames (XPC_MONITOR; src/connection/tap.c, src/broker/tap.c) ---------- */
+#define XPCD_EVENT_WATCH "watch"      /* to a tap link: whether a monitor may see it */
+#define XPCD_EVENT_WATCHED "watched"  /* bool */
+#define XPCD_FRAME_DIR "dir"          /* string: "send" or "recv" */
+#define XPCD_FRAME_KIND "kind"        /* string: "message", "reply" */
+#define XPCD_FRAME_ID "id"            /* uint64: the frame's id */
+#define XPCD_FRAME_REPLY_TO "reply_to" /* uint64: the request a reply answers */
+#define XPCD_FRAME_SIZE "size"        /* uint64: body bytes */
+#define XPCD_FRAME_FDS "fds"          /* uint64: descriptors carried */
+#define XPCD_FRAME_PEER_PID "peer_pid" /* int64: the other end, as the sender says */
+#define XPCD_FRAME_TEXT "text"        /* string: the message's description */
+#define XPCD_FRAME_DROPPED "dropped"  /* uint64: summaries lost before this one */
+#define XPCD_FRAME_MAX_TEXT 1024      /* bytes of "text" kept */
+#define XPCD_FRAME_MAX_NAME 255       /* bytes of "name" kept */
 
 /* ---- a job entry (list, print) ------------------------------------------- */
 #define XPCD_JOB_LABEL "label"

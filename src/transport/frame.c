@@ -175,3 +175,10 @@ void frame_drop_view(TransportFrame *f)
 		munmap((void *)f->view.map, f->view.size);
 	f->view.map = NULL;
 }
+
+void frame_release(TransportFrame *f)
+{
+	frame_drop_view(f);
+	object_buffer_release(f->pkt);
+	f->pkt = NULL;
+}

@@ -67,9 +67,17 @@ typedef struct TransportFrame {
 		dev_t dev;
 		ino_t ino;
 	} view;
-	/* private */
-	uint8_t pkt[FRAME_HEADER_SIZE + FRAME_MAX_INLINE];
+	/* The buffer packets are received into (FRAME_PACKET_MAX bytes; made
+	 * at the first receive and kept: release it with frame_release()).
+	 * An inline body lies in it: consumers may decode objects that point
+	 * into it (wire_decode_message_within) and so hold references; the
+	 * next receive then takes a fresh buffer rather than write into one
+	 * that is still referenced. */
+	ObjectBuffer *pkt;
 } TransportFrame;
+
+/* The largest packet: a header and the largest inline body. */
+#define FRAME_PACKET_MAX (FRAME_HEADER_SIZE + FRAME_MAX_INLINE)
 
 /* What a link can carry besides bytes (TransportOps.caps). */
 enum {
@@ -160,6 +168,10 @@ void frame_clear(TransportFrame *f);
 
 /* Unmaps the peer's stage kept by a keep_view frame (fine without one). */
 void frame_drop_view(TransportFrame *f);
+
+/* What a frame keeps between receives (its view, its packet buffer): call
+ * before freeing a frame; it may be used again after. */
+void frame_release(TransportFrame *f);
 
 /* The process-wide account of received out-of-line bodies (its limit:
  * TRANSPORT_RX_PROCESS_MAX or $XPC_RECEIVE_MEMORY_MAX bytes). */

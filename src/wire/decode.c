@@ -14,7 +14,11 @@
  *
  * wire_decode_message_in() decodes a body that lies in an ObjectBuffer: data
  * items of WIRE_REF_MIN bytes or more then point into that buffer (holding
- * a reference) instead of being copied.
+ * a reference) instead of being copied.  wire_decode_message_within() does
+ * the same for a part of a buffer (an inline body in its packet's receive
+ * buffer) from WIRE_REF_INLINE_MIN bytes on.  Either way every byte is
+ * checked before an object points at it, and the caller guarantees that
+ * nobody writes into the buffer while a reference is held.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,6 +27,7 @@
 #include <unistd.h>
 
 #include "object/object.h"
+#include "shared/assert.h"
 #include "shared/fdutil.h"
 #include "wire/wire.h"
 
@@ -34,6 +39,7 @@ typedef struct Cursor {
 	size_t next_fd;
 	unsigned depth;
 	ObjectBuffer *backing; /* the input lies in it, or NULL */
+	size_t ref_min;        /* data items this long or longer point into it */
 } Cursor;
 
 static size_t left(const Cursor *c)
@@ -156,7 +162,7 @@ static int decode_data(Cursor *c, xpc_object_t *ret)
 
 	if ((r = get_u32(c, &len)) || (r = get_bytes(c, len, &s)))
 		return r;
-	if (c->backing && len >= WIRE_REF_MIN)
+	if (c->backing && len >= c->ref_min)
 		*ret = data_object_create_in_buffer(c->backing, s, len);
 	else
 		*ret = xpc_data_create(s, len);
@@ -362,9 +368,10 @@ static int decode_object(Cursor *c, xpc_object_t *ret)
 }
 
 static int decode_root(const void *data, size_t len, uint32_t magic, int *fds, size_t n_fds, ObjectBuffer *backing,
-		       xpc_object_t *ret)
+		       size_t ref_min, xpc_object_t *ret)
 {
-	Cursor c = {.p = data, .end = (const uint8_t *)data + len, .fds = fds, .n_fds = n_fds, .backing = backing};
+	Cursor c = {.p = data, .end = (const uint8_t *)data + len, .fds = fds, .n_fds = n_fds, .backing = backing,
+		    .ref_min = ref_min};
 	uint32_t m, version;
 	xpc_object_t obj = NULL;
 	int r;
@@ -392,7 +399,8 @@ int wire_decode_message(const void *data, size_t len, int *fds, size_t n_fds, xp
 	static int no_fds[1] = {-1};
 
 	/* fds non-NULL marks a message: descriptor items allowed, root a dictionary */
-	return decode_root(data, len, WIRE_MESSAGE_MAGIC, fds ? fds : no_fds, fds ? n_fds : 0, NULL, ret_dict);
+	return decode_root(data, len, WIRE_MESSAGE_MAGIC, fds ? fds : no_fds, fds ? n_fds : 0, NULL, SIZE_MAX,
+			   ret_dict);
 }
 
 int wire_decode_message_in(ObjectBuffer *b, int *fds, size_t n_fds, xpc_object_t *ret_dict)
@@ -400,12 +408,24 @@ int wire_decode_message_in(ObjectBuffer *b, int *fds, size_t n_fds, xpc_object_t
 	static int no_fds[1] = {-1};
 
 	return decode_root(object_buffer_bytes(b), object_buffer_length(b), WIRE_MESSAGE_MAGIC, fds ? fds : no_fds,
-			   fds ? n_fds : 0, b, ret_dict);
+			   fds ? n_fds : 0, b, WIRE_REF_MIN, ret_dict);
+}
+
+int wire_decode_message_within(ObjectBuffer *b, const void *data, size_t len, int *fds, size_t n_fds,
+			       xpc_object_t *ret_dict)
+{
+	static int no_fds[1] = {-1};
+	const uint8_t *start = object_buffer_bytes(b), *p = data;
+
+	/* the body must lie inside the buffer: the objects point into it */
+	xpc_assert(p >= start && len <= object_buffer_length(b) && (size_t)(p - start) <= object_buffer_length(b) - len);
+	return decode_root(data, len, WIRE_MESSAGE_MAGIC, fds ? fds : no_fds, fds ? n_fds : 0, b, WIRE_REF_INLINE_MIN,
+			   ret_dict);
 }
 
 int wire_decode_object(const void *data, size_t len, xpc_object_t *ret_obj)
 {
-	return decode_root(data, len, WIRE_OBJECT_MAGIC, NULL, 0, NULL, ret_obj);
+	return decode_root(data, len, WIRE_OBJECT_MAGIC, NULL, 0, NULL, SIZE_MAX, ret_obj);
 }
 
 const char *wire_strerror(int err)

@@ -106,6 +106,16 @@ int wire_decode_message(const void *data, size_t len, int *fds, size_t n_fds, xp
  * must never change afterwards. */
 int wire_decode_message_in(ObjectBuffer *b, int *fds, size_t n_fds, xpc_object_t *ret_dict);
 
+/* The same for a body of @len bytes at @data that lies inside @b (an inline
+ * body in the buffer its packet was received into): data items of
+ * WIRE_REF_INLINE_MIN bytes or more point into @b.  Smaller ones are
+ * copied: a small item must not pin a whole receive buffer (128 KiB of
+ * address space).  The bytes of @b must never change afterwards while a
+ * reference is held (object_buffer_shared()). */
+#define WIRE_REF_INLINE_MIN (32u * 1024u)
+int wire_decode_message_within(ObjectBuffer *b, const void *data, size_t len, int *fds, size_t n_fds,
+			       xpc_object_t *ret_dict);
+
 /* Standalone form (WIRE_OBJECT_MAGIC, any root type, no descriptors). */
 int wire_encode_object(xpc_object_t obj, WireBuffer *buf);
 int wire_decode_object(const void *data, size_t len, xpc_object_t *ret_obj);

@@ -7,6 +7,8 @@
  *   test-launchd --socket-job OUTFILE   (the job of the sockets scenario)
  *   test-launchd --serve-job            (the job of sockets-restart)
  *   test-launchd --txn-job OUTFILE OPEN (the job of transactions)
+ *   test-launchd --dgram-job OUTFILE    (the job of multicast)
+ *   test-launchd --secure-job KEY       (the job of secure-socket)
  *
  * Scenarios: interval (StartInterval), calendar (StartCalendarInterval on
  * the test clock: xpcd --test-clock, every field, Weekday 7, an array),
@@ -19,11 +21,17 @@
  * (inetdCompatibility without Wait), keepalive (SuccessfulExit, Crashed,
  * PathState, LaunchOnlyOnce), limits (Umask as a string and an integer,
  * Nice, LowPriorityIO, resource limits, TimeOut, EnableGlobbing, seen by the job in
- * /proc/self), abandon (AbandonProcessGroup).  Jobs are /bin/sh scripts
+ * /proc/self), abandon (AbandonProcessGroup), multicast (Sockets'
+ * MulticastGroup: the group joined, seen in /proc/net/igmp, a datagram
+ * sent to it starts the job, left at unload), secure-socket (Sockets'
+ * SecureSocketWithKey: a fresh 0700 directory in /tmp, the path in the
+ * job's environment, owned by the job's user; nobody cannot connect to
+ * root's; removed at unload).  Jobs are /bin/sh scripts
  * that append a line to a file per run; the test counts the lines.
  */
 #include <errno.h>
 #include <launch.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -35,6 +43,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -372,6 +381,45 @@ static int txn_job(const char *out, bool open)
 		pause();
 }
 
+/* The job of multicast: the first datagram on its socket into @out. */
+static int dgram_job(const char *out)
+{
+	int *fds = NULL, fd = open_out(out);
+	size_t n = 0;
+	char buf[256], line[300];
+	ssize_t got;
+
+	if (fd < 0 || launch_activate_socket("Mcast", &fds, &n) || n != 1)
+		return 1;
+	got = recv(fds[0], buf, sizeof(buf) - 1, 0);
+	if (got < 0)
+		return 1;
+	buf[got] = '\0';
+	snprintf(line, sizeof(line), "got %s\n", buf);
+	(void)!write(fd, line, strlen(line));
+	return 0;
+}
+
+/* The job of secure-socket: says where its socket is (stdout, into the
+ * broker's log) and answers one connection when it can take it. */
+static int secure_job(const char *key)
+{
+	const char *where = getenv(key);
+	int *fds = NULL, c;
+	size_t n = 0;
+
+	printf("secure-path %s=%s\n", key, where ? where : "(unset)");
+	fflush(stdout);
+	if (launch_activate_socket("Secure", &fds, &n) || n != 1)
+		return 1;
+	if (getuid() != 0)
+		return 0;
+	c = accept(fds[0], NULL, NULL);
+	if (c >= 0)
+		(void)!write(c, "hello secure\n", 13);
+	return 0;
+}
+
 static int free_port(void)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -684,6 +732,168 @@ static void scenario_abandon(void)
 	kill(a, SIGKILL);
 }
 
+/* ---- Sockets' MulticastGroup and SecureSocketWithKey ------------------------------ */
+
+/* The interface index under which /proc/net/igmp lists @group (a dotted
+ * IPv4 address), or 0 when no interface is in it. */
+static int igmp_member(const char *group)
+{
+	FILE *f = fopen("/proc/net/igmp", "r");
+	char line[256], want[16];
+	int idx = 0, found = 0;
+
+	snprintf(want, sizeof(want), "%08X", (unsigned)inet_addr(group));
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		if (line[0] >= '0' && line[0] <= '9')
+			idx = atoi(line);
+		else if (strstr(line, want))
+			found = idx;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+#define MCAST_GROUP "239.255.77.77"
+
+static void scenario_multicast(void)
+{
+	char xml[4096], *out;
+	int port = free_port(), idx = 0, fd;
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct ip_mreqn via = {0};
+
+	snprintf(xml, sizeof(xml),
+		 "<key>Label</key><string>mcast</string>\n"
+		 "<key>ProgramArguments</key><array><string>%s</string><string>--dgram-job</string>"
+		 "<string>%s/mcast.out</string></array>\n"
+		 "<key>Sockets</key><dict><key>Mcast</key><dict><key>SockType</key><string>dgram</string>"
+		 "<key>SockFamily</key><string>IPv4</string><key>SockServiceName</key><integer>%d</integer>"
+		 "<key>MulticastGroup</key><string>" MCAST_GROUP "</string></dict></dict>\n",
+		 self_path, broker_dir, port);
+	CHECK(igmp_member(MCAST_GROUP) == 0); /* no one else in the test's group */
+	broker_write_job_file("mcast.plist", xml);
+	broker_start(NULL, 0);
+	for (int i = 0; i < 100 && !(idx = igmp_member(MCAST_GROUP)); i++)
+		usleep(20000);
+	CHECK(idx > 0);
+	/* a datagram to the group, on the interface that joined, starts the job */
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	REQUIRE(fd >= 0);
+	via.imr_ifindex = idx;
+	CHECK(setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &via, sizeof(via)) == 0);
+	inet_pton(AF_INET, MCAST_GROUP, &to.sin_addr);
+	CHECK(sendto(fd, "ping-multicast", 14, 0, (struct sockaddr *)&to, sizeof(to)) == 14);
+	close(fd);
+	CHECK(wait_lines("mcast.out", 1, 10000));
+	out = broker_read_file("mcast.out");
+	CHECK_STREQ(out, "got ping-multicast\n");
+	free(out);
+	CHECK(wait_log("mcast: pid", 5000)); /* it exited */
+	/* unloaded: the group is left */
+	xpc_release(broker_call("unload", "mcast"));
+	for (int i = 0; i < 100 && igmp_member(MCAST_GROUP); i++)
+		usleep(20000);
+	CHECK(igmp_member(MCAST_GROUP) == 0);
+}
+
+/* The path job @label said (secure-path KEY=PATH in the log), or "". */
+static void secure_path_of(const char *key, char *buf, size_t size)
+{
+	char *log = broker_read_file("xpcd.log"), want[128], *at;
+
+	snprintf(want, sizeof(want), "secure-path %s=", key);
+	buf[0] = '\0';
+	if ((at = strstr(log, want))) {
+		at += strlen(want);
+		snprintf(buf, size, "%.*s", (int)strcspn(at, "\n"), at);
+	}
+	free(log);
+}
+
+/* Whether nobody, in a child, can connect to the Unix socket @path. */
+static bool nobody_connects(const char *path)
+{
+	pid_t pid = fork();
+	int status;
+
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		struct sockaddr_un a = {.sun_family = AF_UNIX};
+		int fd;
+		harness_become(harness_unprivileged_user(0));
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		_exit(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 ? 0 : 1);
+	}
+	status = harness_wait_pid(pid, 10);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static void secure_job_file(const char *label, const char *key, const char *user)
+{
+	char xml[4096], file[128];
+
+	snprintf(xml, sizeof(xml),
+		 "<key>Label</key><string>%s</string>\n"
+		 "<key>ProgramArguments</key><array><string>%s</string><string>--secure-job</string>"
+		 "<string>%s</string></array>\n<key>RunAtLoad</key><true/>%s%s%s\n"
+		 "<key>Sockets</key><dict><key>Secure</key><dict>"
+		 "<key>SecureSocketWithKey</key><string>%s</string></dict></dict>\n",
+		 label, self_path, key, user ? "<key>UserName</key><string>" : "", user ? user : "",
+		 user ? "</string>" : "", key);
+	snprintf(file, sizeof(file), "%s.plist", label);
+	broker_write_job_file(file, xml);
+}
+
+static void scenario_secure_socket(void)
+{
+	char p1[256] = "", p2[256] = "", dir[256], line[64];
+	struct harness_user nobody = harness_unprivileged_user(0);
+	struct stat st;
+	bool root = geteuid() == 0;
+
+	secure_job_file("secure", "XPC_TEST_SECURE_SOCK", NULL);
+	if (root)
+		secure_job_file("secure-nobody", "XPC_TEST_NOBODY_SOCK", nobody.name);
+	broker_start(NULL, 0);
+	for (int i = 0; i < 250 && (!p1[0] || (root && !p2[0])); i++) {
+		usleep(20000);
+		secure_path_of("XPC_TEST_SECURE_SOCK", p1, sizeof(p1));
+		secure_path_of("XPC_TEST_NOBODY_SOCK", p2, sizeof(p2));
+	}
+	/* /tmp/xpcd.XXXXXX/Secure: a fresh directory of its own, 0700 */
+	CHECK(!strncmp(p1, "/tmp/xpcd.", 10) && strlen(p1) == strlen("/tmp/xpcd.XXXXXX/Secure") &&
+	      !strcmp(p1 + 16, "/Secure"));
+	snprintf(dir, sizeof(dir), "%.16s", p1);
+	CHECK(lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700 && st.st_uid == geteuid());
+	CHECK(lstat(p1, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0077) == 0);
+	CHECK(talk(p1, 0, NULL, line, sizeof(line)));
+	CHECK_STREQ(line, "hello secure\n");
+	if (root) {
+		CHECK(!nobody_connects(p1));
+		/* the job of nobody: its directory and socket are nobody's */
+		CHECK(strcmp(p1, p2) && !strncmp(p2, "/tmp/xpcd.", 10));
+		snprintf(dir, sizeof(dir), "%.16s", p2);
+		CHECK(lstat(dir, &st) == 0 && st.st_uid == nobody.uid && (st.st_mode & 07777) == 0700);
+		CHECK(lstat(p2, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == nobody.uid);
+		CHECK(nobody_connects(p2));
+		xpc_release(broker_call("unload", "secure-nobody"));
+	}
+	/* unloaded: gone, directory and all */
+	xpc_release(broker_call("unload", "secure"));
+	snprintf(dir, sizeof(dir), "%.16s", p1);
+	for (int i = 0; i < 100 && lstat(dir, &st) == 0; i++)
+		usleep(20000);
+	CHECK(lstat(dir, &st) < 0 && errno == ENOENT);
+	if (root) {
+		snprintf(dir, sizeof(dir), "%.16s", p2);
+		for (int i = 0; i < 100 && lstat(dir, &st) == 0; i++)
+			usleep(20000);
+		CHECK(lstat(dir, &st) < 0 && errno == ENOENT);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; void (*fn)(void); } scenarios[] = {
@@ -692,6 +902,7 @@ int main(int argc, char **argv)
 		{"sockets-restart", scenario_sockets_restart}, {"transactions", scenario_transactions},
 		{"mount", scenario_mount},
 		{"keepalive", scenario_keepalive}, {"limits", scenario_limits}, {"abandon", scenario_abandon},
+		{"multicast", scenario_multicast}, {"secure-socket", scenario_secure_socket},
 		{NULL, NULL},
 	};
 
@@ -699,6 +910,10 @@ int main(int argc, char **argv)
 		return socket_job(argv[2]);
 	if (argc == 2 && !strcmp(argv[1], "--serve-job"))
 		return serve_job();
+	if (argc == 3 && !strcmp(argv[1], "--dgram-job"))
+		return dgram_job(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "--secure-job"))
+		return secure_job(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "--txn-job"))
 		return txn_job(argv[2], atoi(argv[3]) != 0);
 	REQUIRE(argc == 2 && getenv("XPCD"));

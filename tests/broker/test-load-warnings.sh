@@ -50,9 +50,18 @@ has "loaded t.typo" "$OUT" "load with warnings"
 has "warning: $dir/typo.plist: Runatload: unknown key ignored" "$ERR" "typo"
 has "LimitLoadToHardware: not supported on Linux" "$ERR" "unsupported key"
 has "KeepAlive: unknown condition Bogus ignored" "$ERR" "unknown KeepAlive condition"
-has "Sockets: Bonjour is not supported on Linux" "$ERR" "unsupported Sockets key"
+lacks "Bonjour" "$ERR" "Bonjour (accepted: no DNS-SD advertisement, xpcd.plist(5))"
 lacks "NetworkState" "$ERR" "NetworkState (ignored by launchd itself)"
 grep -q "typo.plist: Runatload: unknown key ignored" "$dir/xpcd.log" || { echo "FAIL: not in the broker log"; fail=1; }
+# Sockets' MulticastGroup and SecureSocketWithKey are checked at load
+job mcast.plist t.mcast '<key>Sockets</key><dict><key>M</key><dict><key>SockServiceName</key><integer>9</integer>
+<key>MulticastGroup</key><string>239.1.2.3</string></dict></dict>'
+check "MulticastGroup on a stream socket" 1 "$xpcctl" load "$dir/mcast.plist"
+has "needs a listening internet datagram socket" "$ERR" "MulticastGroup on a stream socket"
+job secure.plist t.secure '<key>Sockets</key><dict><key>S</key><dict>
+<key>SecureSocketWithKey</key><string>XPCD_LISTEN_FDS</string></dict></dict>'
+check "SecureSocketWithKey naming xpcd's own variable" 1 "$xpcctl" load "$dir/secure.plist"
+has "not an environment variable name" "$ERR" "SecureSocketWithKey XPCD_*"
 # --strict refuses it, and nothing is loaded
 job strict.plist t.strict '<key>Runatload</key><true/>'
 check "load --strict" 1 "$xpcctl" load --strict "$dir/strict.plist"

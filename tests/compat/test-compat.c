@@ -13,6 +13,9 @@
  * exit-return   one message, then return from main(): the service gets it
  * exit-many     2000 coalesced messages, then return: all arrive
  * exit-thread   one message, then exit() on a worker thread: it arrives
+ * exit-slow-broker  exit-return with the broker's answer to the lookup
+ *               3 s late: the exit waits for it (a flat 2 s bound lost
+ *               the message)
  * barrier-null, barrier-main   one message, then a barrier that calls
  *               _exit(): the barrier alone is enough (handler queue NULL
  *               or the main queue)
@@ -131,10 +134,9 @@ static void teardown(void)
 		perror("system");
 }
 
-/* Runs compat-client with @args (NULL-terminated, after the program name),
- * its output in DIR/client.out and .err.  Return: its wait status, or -1
- * when it did not end within @seconds (then it was killed). */
-static int run_client(unsigned seconds, const char *const *args)
+/* Starts compat-client with @args (NULL-terminated, after the program
+ * name), its output in DIR/client.out and .err.  Return: its pid. */
+static pid_t start_client(const char *const *args)
 {
 	char out[320], err[320];
 	const char *argv[8] = {client_path};
@@ -155,7 +157,14 @@ static int run_client(unsigned seconds, const char *const *args)
 		execv(client_path, (char *const *)argv);
 		_exit(127);
 	}
-	return harness_wait_pid(pid, seconds);
+	return pid;
+}
+
+/* Runs compat-client with @args.  Return: its wait status, or -1 when it
+ * did not end within @seconds (then it was killed). */
+static int run_client(unsigned seconds, const char *const *args)
+{
+	return harness_wait_pid(start_client(args), seconds);
 }
 
 /* Whether the file DIR/@name holds @text within @seconds. */
@@ -230,6 +239,18 @@ static void scenario_exit_return(void)
 {
 	check_exited_0(run_client(20, (const char *[]){"send-return", NAME, "returned", "1", NULL}));
 	CHECK(file_has("record", "returned\n", 10));
+}
+
+/* The broker answers the lookup only after 3 s (stopped meanwhile): the
+ * exit waits for it, since the message would be lost otherwise. */
+static void scenario_exit_slow_broker(void)
+{
+	REQUIRE(kill(broker_pid, SIGSTOP) == 0);
+	pid_t pid = start_client((const char *[]){"send-return", NAME, "slow", "1", NULL});
+	sleep(3);
+	CHECK(kill(broker_pid, SIGCONT) == 0);
+	check_exited_0(harness_wait_pid(pid, 20));
+	CHECK(file_has("record", "slow\n", 10));
 }
 
 static void scenario_exit_many(void)
@@ -313,6 +334,7 @@ int main(int argc, char **argv)
 		{"exit-return", scenario_exit_return},   {"exit-many", scenario_exit_many},
 		{"exit-thread", scenario_exit_thread},   {"barrier-null", scenario_barrier_null},
 		{"barrier-main", scenario_barrier_main}, {"barrier-gone", scenario_barrier_gone},
+		{"exit-slow-broker", scenario_exit_slow_broker},
 		{NULL, NULL},
 	};
 

@@ -9,16 +9,21 @@
  * flattened form, are byte for byte the plain encoding; decoding in a buffer
  * gives equal objects that keep the buffer alive) and end to end over an
  * anonymous listener (every size class round-trips; hundreds of large
- * messages sent faster than the socket takes them arrive intact).
+ * messages sent faster than the socket takes them arrive intact), and at
+ * the transport level for inline bodies decoded by reference to the
+ * packet's receive buffer (the next packet never overwrites bytes a
+ * decoded item still points at).
  */
 #include "conn-common.h"
 #include "harness.h"
 #include "object/object.h"
+#include "transport/unix/unix.h"
 #include "wire/wire.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static const size_t sizes[] = {0, 100, WIRE_REF_MIN - 1, WIRE_REF_MIN, 20000, 70000, 3u << 20};
@@ -116,6 +121,91 @@ static void test_wire_refs(void)
 	wire_fds_free(&f1);
 	wire_fds_free(&f2);
 	xpc_release(d);
+}
+
+/*
+ * Inline bodies decoded by reference: a data item of WIRE_REF_INLINE_MIN
+ * or more points into the buffer its packet was received into (no copy),
+ * a smaller one is copied; while a decoded item holds that buffer the
+ * frame receives the next packets into a fresh one, so the item's bytes
+ * never change; once the item is gone the buffer is written again.
+ */
+static void send_data_frame(int fd, size_t len, unsigned seed, uint64_t id)
+{
+	xpc_object_t d = xpc_dictionary_create(NULL, NULL, 0), v = data_of(len, seed);
+	WireBuffer b = {0};
+	WireFds f = {0};
+	FrameHeader h = {.kind = FRAME_MESSAGE, .id = id};
+
+	xpc_dictionary_set_value(d, "d", v);
+	REQUIRE(wire_encode_message(d, &b, &f) == 0);
+	REQUIRE(b.len <= FRAME_MAX_INLINE);
+	CHECK_EQ_INT(transport_send(fd, &h, b.data, b.len, NULL, 0), 0);
+	wire_buffer_free(&b);
+	wire_fds_free(&f);
+	xpc_release(v);
+	xpc_release(d);
+}
+
+static xpc_object_t recv_data_item(int fd, TransportFrame *f)
+{
+	xpc_object_t d = NULL, v;
+
+	REQUIRE(transport_recv(fd, f) == 0 && f->hdr.kind == FRAME_MESSAGE && !f->ool);
+	REQUIRE(wire_decode_message_within(f->pkt, f->body, f->hdr.body_len, f->fds, f->n_fds, &d) == 0);
+	frame_clear(f);
+	v = xpc_retain(xpc_dictionary_get_value(d, "d"));
+	xpc_release(d);
+	return v;
+}
+
+static bool inside(xpc_object_t v, ObjectBuffer *b)
+{
+	const uint8_t *p = xpc_data_get_bytes_ptr(v);
+
+	return p >= object_buffer_bytes(b) && p < object_buffer_bytes(b) + FRAME_PACKET_MAX;
+}
+
+static void test_inline_refs(void)
+{
+	TransportFrame *f = calloc(1, sizeof(*f));
+	size_t big = WIRE_REF_INLINE_MIN + 1000, small = WIRE_REF_INLINE_MIN - 1;
+	ObjectBuffer *first;
+	xpc_object_t a, b, c;
+	int sv[2];
+
+	REQUIRE(f && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+	send_data_frame(sv[0], big, 1, 1);
+	send_data_frame(sv[0], big, 2, 2);
+	send_data_frame(sv[0], small, 3, 3);
+	send_data_frame(sv[0], big, 4, 4);
+
+	a = recv_data_item(sv[1], f); /* by reference: the frame's buffer is shared */
+	first = f->pkt;
+	CHECK(inside(a, first));
+	CHECK(object_buffer_shared(first));
+	b = recv_data_item(sv[1], f); /* so this one went into a fresh buffer */
+	CHECK(f->pkt != first);
+	CHECK(inside(b, f->pkt) && !inside(b, first));
+	CHECK(check_fill(xpc_data_get_bytes_ptr(a), big, 1)); /* unchanged */
+	CHECK(check_fill(xpc_data_get_bytes_ptr(b), big, 2));
+	xpc_release(b); /* the second buffer is the frame's alone again */
+	ObjectBuffer *second = f->pkt;
+	CHECK(!object_buffer_shared(second));
+	c = recv_data_item(sv[1], f); /* small: copied, the buffer is reused */
+	CHECK(f->pkt == second && !inside(c, second));
+	CHECK(check_fill(xpc_data_get_bytes_ptr(c), small, 3));
+	xpc_release(c);
+	c = recv_data_item(sv[1], f);
+	CHECK(f->pkt == second && inside(c, second));
+	CHECK(check_fill(xpc_data_get_bytes_ptr(c), big, 4));
+	CHECK(check_fill(xpc_data_get_bytes_ptr(a), big, 1));
+	xpc_release(a);
+	xpc_release(c);
+	close(sv[0]);
+	close(sv[1]);
+	frame_release(f);
+	free(f);
 }
 
 /* Big data objects (own huge-page buffer): the usual operations. */
@@ -223,6 +313,7 @@ int main(void)
 	int base = harness_count_fds();
 
 	test_wire_refs();
+	test_inline_refs();
 	test_big_data_object();
 
 	xpc_connection_t l = conn_test_start_echo_listener(NULL);

@@ -206,6 +206,7 @@ static void last_words(bool raw)
 		CHECK_EQ_INT(transport_recv(sv[0], f), TRANSPORT_E_EOF);
 	}
 	close(sv[0]);
+	frame_release(f);
 	free(f);
 }
 

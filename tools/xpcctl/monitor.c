@@ -10,7 +10,10 @@
  *       "text"?, "status"?, "count"? }
  * monitor prints one line per event: an ISO 8601 UTC timestamp with
  * microseconds, the kind, then the fields present (or the dictionary as
- * JSON with --json, one object per line).  capture writes each event as
+ * JSON with --json, one object per line); a "frame" event (a process
+ * that opted in with XPC_MONITOR=1) its service name, pid, uid,
+ * direction, kind, id, reply_to, size, descriptors, peer pid and the
+ * message.  capture writes each event as
  * a pcapng packet (src/shared/pcapng.h): a 32-byte XPC frame header
  * (kind MESSAGE) and the event's message encoding, exactly what a frame
  * carrying it holds, which tools/wireshark/xpc.lua dissects.
@@ -64,6 +67,28 @@ static void format_time(int64_t ns, char *buf, size_t size)
 	snprintf(buf, size, "%s.%06ldZ", day, (long)(ns % 1000000000) / 1000);
 }
 
+/* A frame of a process that opted in (XPC_MONITOR):
+ * TIME frame     NAME pid=P uid=U send message id=N reply_to=N size=N fds=N peer=Q [dropped=N]: TEXT */
+static void print_frame(xpc_object_t ev, const char *when)
+{
+	const char *name = xpc_dictionary_get_string(ev, XPCD_KEY_NAME), *text = xpc_dictionary_get_string(ev, XPCD_EVENT_TEXT);
+	int64_t peer = xpc_dictionary_get_int64(ev, XPCD_FRAME_PEER_PID), lost = xpc_dictionary_get_int64(ev, XPCD_FRAME_DROPPED);
+
+	printf("%s %-9s %s pid=%lld uid=%lld %s %s id=%lld reply_to=%lld size=%lld fds=%lld", when, XPCD_EVENT_FRAME,
+	       name ? name : "-", (long long)xpc_dictionary_get_int64(ev, XPCD_KEY_PID),
+	       (long long)xpc_dictionary_get_int64(ev, XPCD_EVENT_UID), xpc_dictionary_get_string(ev, XPCD_FRAME_DIR),
+	       xpc_dictionary_get_string(ev, XPCD_FRAME_KIND), (long long)xpc_dictionary_get_int64(ev, XPCD_FRAME_ID),
+	       (long long)xpc_dictionary_get_int64(ev, XPCD_FRAME_REPLY_TO),
+	       (long long)xpc_dictionary_get_int64(ev, XPCD_FRAME_SIZE), (long long)xpc_dictionary_get_int64(ev, XPCD_FRAME_FDS));
+	if (peer > 0)
+		printf(" peer=%lld", (long long)peer);
+	if (lost > 0)
+		printf(" dropped=%lld", (long long)lost);
+	if (text)
+		printf(": %s", text);
+	putchar('\n');
+}
+
 /* One event as a line: TIME KIND [LABEL] key=value... */
 static void print_line(xpc_object_t ev)
 {
@@ -72,6 +97,10 @@ static void print_line(xpc_object_t ev)
 	char when[64];
 
 	format_time(xpc_dictionary_get_int64(ev, XPCD_EVENT_TIME), when, sizeof(when));
+	if (!strcmp(xpc_dictionary_get_string(ev, XPCD_KEY_EVENT), XPCD_EVENT_FRAME)) {
+		print_frame(ev, when);
+		return;
+	}
 	printf("%s %-9s", when, xpc_dictionary_get_string(ev, XPCD_KEY_EVENT));
 	if (label)
 		printf(" %s", label);

@@ -515,13 +515,33 @@ static int transport_eof_or_empty(int fd)
 	return TRANSPORT_E_EMPTY;
 }
 
+/*
+ * The frame's packet buffer, ready to be written: objects decoded from the
+ * last inline body may still point into the old one (they hold
+ * references), so a shared buffer is left to them and a fresh one taken
+ * (from the cache of released large buffers, buffer.c: two of them take
+ * turns under a stream of large messages).  Never written while shared:
+ * no decoded object ever sees its bytes change.
+ */
+static uint8_t *transport_packet_buffer(TransportFrame *f)
+{
+	if (f->pkt && object_buffer_shared(f->pkt)) {
+		object_buffer_release(f->pkt);
+		f->pkt = NULL;
+	}
+	if (!f->pkt)
+		f->pkt = object_buffer_new(FRAME_PACKET_MAX);
+	return f->pkt ? object_buffer_bytes(f->pkt) : NULL;
+}
+
 static int transport_recv_flags(int fd, TransportFrame *f, int flags)
 {
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int) * FRAME_MAX_FDS) + CMSG_SPACE(sizeof(struct ucred)) + 64];
 	} ctl;
-	struct iovec iov = {f->pkt, sizeof(f->pkt)};
+	uint8_t *pkt = transport_packet_buffer(f);
+	struct iovec iov = {pkt, FRAME_PACKET_MAX};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
 			     .msg_controllen = sizeof(ctl.buf)};
 	ssize_t n;
@@ -531,6 +551,8 @@ static int transport_recv_flags(int fd, TransportFrame *f, int flags)
 	f->has_creds = false;
 	f->ool = NULL;
 	f->body = NULL;
+	if (!pkt)
+		return -ENOMEM;
 	/* A peer that closed its end while frames we sent were unread there
 	 * makes the kernel report ECONNRESET once, before the frames it had
 	 * sent us and that are still queued here: read on, they are its last
@@ -554,12 +576,12 @@ static int transport_recv_flags(int fd, TransportFrame *f, int flags)
 		return TRANSPORT_E_TOO_MANY_FDS;
 	if (msg.msg_flags & MSG_TRUNC)
 		return TRANSPORT_E_TRUNCATED;
-	r = frame_parse_header(f->pkt, (size_t)n, f->n_fds, &f->hdr);
+	r = frame_parse_header(pkt, (size_t)n, f->n_fds, &f->hdr);
 	if (r != 0)
 		return r;
 	if (f->hdr.flags & FRAME_F_OOL)
 		return transport_take_body(f);
-	f->body = f->pkt + FRAME_HEADER_SIZE;
+	f->body = pkt + FRAME_HEADER_SIZE;
 	return 0;
 }
 
