@@ -20,6 +20,7 @@
 #include "broker/registry.h"
 #include "broker/supervise.h"
 #include "fuzz-broker.h"
+#include "shared/clock.h"
 
 #define FAKE_PID_BASE 4194305 /* above PID_MAX_LIMIT (2^22) */
 #define MAX_EXITS 256
@@ -74,7 +75,7 @@ int launch_start(Job *job)
 	job->pid = next_pid++;
 	job->runs++;
 	job->fail_step = job->fail_errno = 0;
-	clock_gettime(CLOCK_MONOTONIC, &job->last_start);
+	job->last_start = clock_monotonic_ns();
 	return 0;
 }
 

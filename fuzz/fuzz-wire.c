@@ -6,8 +6,8 @@
  *   bit 7     standalone object form (wire_decode_object: any root, no
  *             descriptor items) instead of a message (wire_decode_message)
  *   bits 0-1  descriptors passed with a message (0-3)
- *   bits 2-4  descriptor i is a 4 KiB memfd (a regular file, so a shmem
- *             item can take it) instead of /dev/null
+ *   bits 2-4  descriptor i is a 4 KiB memfd sealed against shrinking (so
+ *             a shmem item can take it) instead of /dev/null
  *   bit 5     re-encode with use_refs (large data left in place as WireRefs,
  *             then wire_buffer_iov and wire_buffer_flatten)
  *   bit 6     a message is decoded in place (wire_decode_message_in, as
@@ -36,8 +36,8 @@ static int open_fd(bool regular)
 
 	if (!regular)
 		return open("/dev/null", O_RDWR | O_CLOEXEC);
-	fd = memfd_create("fuzz-wire", MFD_CLOEXEC);
-	if (fd >= 0 && ftruncate(fd, 4096) < 0) {
+	fd = memfd_create("fuzz-wire", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd >= 0 && (ftruncate(fd, 4096) < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)) {
 		close(fd);
 		return -1;
 	}

@@ -4,8 +4,11 @@
 #   (no argument)  build and demo
 #   --check        + what the plain test run needs: gcc (plain-C builds,
 #                  tests/install), man-db (tests/package/test-man.sh), tshark
-#                  (tests/tools: the capture opened by the dissector) and
-#                  the --deb list (tests/package/test-deb.sh)
+#                  (tests/tools: the capture opened by the dissector),
+#                  the --deb list (tests/package/test-deb.sh) and the --m32 list
+#   --m32          + the 32-bit build's (scripts/m32.sh): gcc-multilib (libc,
+#                  crt files and libgcc for -m32) and qemu-user (qemu-i386, for
+#                  kernels that cannot exec i386 programs)
 #   --deb          + make deb: debhelper, dh-python, dpkg-dev, lintian, systemd
 #                  (systemd.pc, a build-dep of the packages)
 #   --bench        + make bench
@@ -14,7 +17,9 @@ PKGS="clang meson ninja-build pkg-config libblocksruntime-dev uuid-dev libjansso
 libplist-dev libsystemd-dev libclang-rt-14-dev python3 procps python3-dev python3-pytest
 libnghttp2-dev libssl-dev python3-h2 python3-hyperframe"
 DEB="debhelper dh-python dpkg-dev lintian systemd"
-[ "${1:-}" = "--check" ] && PKGS="$PKGS gcc man-db tshark $DEB"
+M32="gcc-multilib qemu-user"
+[ "${1:-}" = "--check" ] && PKGS="$PKGS gcc man-db tshark $DEB $M32"
+[ "${1:-}" = "--m32" ] && PKGS="$PKGS $M32"
 [ "${1:-}" = "--deb" ] && PKGS="$PKGS $DEB"
 [ "${1:-}" = "--bench" ] && PKGS="$PKGS dbus dbus-broker gnuplot-nox python3-dbus python3-gi"
 missing=""

@@ -11,12 +11,14 @@
 #include <pwd.h>
 #include <dispatch/dispatch.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,12 +28,91 @@ int harness_failures;
 #define MAX_TRACKED 4096
 static unsigned char open_at_begin[MAX_TRACKED];
 
+/*
+ * The timeout's clean-up: a test that timed out must not leave its
+ * children (a private xpcd, the services it started, clients) running
+ * for ever.  The alarm may have interrupted any code holding any lock
+ * (malloc's), so this uses async-signal-safe calls only: open, read,
+ * getdents64, kill, waitpid.  Each thread's children are listed in
+ * /proc/self/task/TID/children; each child is SIGKILLed with the process
+ * group it leads (a job of xpcd leads its own), as harness_kill_children()
+ * does.  Return: how many were killed.
+ */
+struct harness_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+static int kill_listed_children(const char *tid)
+{
+	char path[96] = "/proc/self/task/", buf[512];
+	size_t len = strlen(path), tl = strlen(tid);
+	pid_t pid = 0;
+	ssize_t got;
+	int fd, n = 0;
+
+	if (len + tl + sizeof("/children") > sizeof(path))
+		return 0;
+	memcpy(path + len, tid, tl);
+	memcpy(path + len + tl, "/children", sizeof("/children"));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	while ((got = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < got; i++) {
+			if (buf[i] >= '0' && buf[i] <= '9') {
+				pid = pid * 10 + (buf[i] - '0');
+				continue;
+			}
+			if (pid > 0) {
+				kill(-pid, SIGKILL);
+				kill(pid, SIGKILL);
+				n++;
+			}
+			pid = 0;
+		}
+	if (pid > 0) {
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+		n++;
+	}
+	close(fd);
+	return n;
+}
+
+static int kill_children_signal_safe(void)
+{
+	char buf[2048];
+	long got;
+	int n = 0, d = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (d < 0)
+		return 0;
+	while ((got = syscall(SYS_getdents64, d, buf, sizeof(buf))) > 0)
+		for (long off = 0; off < got;) {
+			struct harness_dirent64 *e = (struct harness_dirent64 *)(void *)(buf + off);
+			off += e->d_reclen;
+			if (e->d_name[0] != '.')
+				n += kill_listed_children(e->d_name);
+		}
+	close(d);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	return n;
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
 	static const char msg[] = "harness: test timed out\n";
 	ssize_t r = write(2, msg, sizeof(msg) - 1);
 	(void)r;
+	/* repeated: the orphans of the killed reach this process (a subreaper) */
+	for (int round = 0; round < 100 && kill_children_signal_safe() > 0; round++)
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
 	_exit(124);
 }
 

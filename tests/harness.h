@@ -61,8 +61,9 @@ extern int harness_failures;
 		}                                                                      \
 	} while (0)
 
-/* Arms a SIGALRM timeout of @seconds (the test fails with status 124) and
- * records the open descriptors. */
+/* Arms a SIGALRM timeout of @seconds (the test fails with status 124,
+ * its children killed, adopted ones included) and records the open
+ * descriptors. */
 void harness_begin(unsigned seconds);
 /* Re-records the open descriptors (after a deliberate warm-up). */
 void harness_snapshot_fds(void);

@@ -41,6 +41,7 @@
 #include "broker/activity-plist.h"
 #include "broker/log.h"
 #include "private/xpc-private.h"
+#include "shared/clock.h"
 
 typedef struct BrokerActivity {
 	char *name;
@@ -49,7 +50,7 @@ typedef struct BrokerActivity {
 	bool finished;         /* a one-shot activity that ran */
 	bool unregistered;     /* xpc_activity_unregister in the job */
 	uint64_t generation;   /* of the timer that counts */
-	struct timespec due;   /* CLOCK_MONOTONIC; tv_sec 0: not scheduled */
+	uint64_t due;          /* clock_monotonic_ns(); 0: not scheduled */
 	unsigned runs;
 	long last_state;       /* XPC_ACTIVITY_STATE_* of the last end, -1 none */
 } BrokerActivity;
@@ -143,7 +144,7 @@ static void activity_schedule(Job *job, size_t i, ActivityEvent ev)
 	ActivityTick *t;
 
 	a->generation++;
-	a->due.tv_sec = 0;
+	a->due = 0;
 	if (ns < 0 || a->unregistered) {
 		a->finished = ns < 0;
 		return;
@@ -156,13 +157,7 @@ static void activity_schedule(Job *job, size_t i, ActivityEvent ev)
 		return;
 	}
 	*t = (ActivityTick){job, i, a->generation};
-	clock_gettime(CLOCK_MONOTONIC, &a->due);
-	a->due.tv_sec += ns / 1000000000;
-	a->due.tv_nsec += ns % 1000000000;
-	if (a->due.tv_nsec >= 1000000000) {
-		a->due.tv_sec++;
-		a->due.tv_nsec -= 1000000000;
-	}
+	a->due = clock_monotonic_ns() + (uint64_t)ns;
 }
 
 /* ---- the link to the job -------------------------------------------------------------- */
@@ -215,7 +210,7 @@ static void activity_on_job_message(Job *job, uint64_t epoch, xpc_object_t msg)
 		log_line(LOG_INFO, "%s: activity %s unregistered", job->label, a->name);
 		a->unregistered = true;
 		a->generation++;
-		a->due.tv_sec = 0;
+		a->due = 0;
 	} else if (!strcmp(op, ACTIVITY_OP_CRITERIA) && crit && xpc_get_type(crit) == XPC_TYPE_DICTIONARY &&
 		   !activity_schedule_check(crit)) {
 		xpc_release(a->criteria);
@@ -335,7 +330,7 @@ static void activity_due(void *ctx)
 	BrokerActivity *a = ja && t->i < ja->n ? &ja->v[t->i] : NULL;
 
 	if (a && a->generation == t->generation && !a->in_flight && !a->unregistered && !job->unloading) {
-		a->due.tv_sec = 0;
+		a->due = 0;
 		if (job->disabled)
 			activity_schedule(job, t->i, ACTIVITY_EV_DEFERRED);
 		else
@@ -505,7 +500,7 @@ int activity_run_now(Job *job, const char *name)
 	a->unregistered = false;
 	a->finished = false;
 	a->generation++; /* the pending timer is void: this run replaces it */
-	a->due.tv_sec = 0;
+	a->due = 0;
 	log_line(LOG_INFO, "%s: activity %s: run requested", job->label, a->name);
 	activity_run(job, i);
 	return 0;
@@ -517,12 +512,11 @@ xpc_object_t activity_describe(const Job *job)
 {
 	JobActivities *ja = job->activities;
 	xpc_object_t arr;
-	struct timespec now;
+	uint64_t now = clock_monotonic_ns();
 
 	if (!ja)
 		return NULL;
 	arr = xpc_array_create(NULL, 0);
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	for (size_t i = 0; i < ja->n; i++) {
 		BrokerActivity *a = &ja->v[i];
 		xpc_object_t d = xpc_dictionary_create(NULL, NULL, 0);
@@ -534,10 +528,8 @@ xpc_object_t activity_describe(const Job *job)
 		xpc_dictionary_set_string(d, "state", st);
 		xpc_dictionary_set_value(d, "criteria", a->criteria);
 		xpc_dictionary_set_uint64(d, "runs", a->runs);
-		if (a->due.tv_sec)
-			xpc_dictionary_set_double(d, "next_run_in",
-						  (double)(a->due.tv_sec - now.tv_sec) +
-							  (double)(a->due.tv_nsec - now.tv_nsec) / 1e9);
+		if (a->due)
+			xpc_dictionary_set_double(d, "next_run_in", (double)(int64_t)(a->due - now) / 1e9);
 		if (a->last_state >= 0)
 			xpc_dictionary_set_string(d, "last_end",
 						  a->last_state == XPC_ACTIVITY_STATE_DEFER ? "deferred" : "done");

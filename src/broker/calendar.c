@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "broker/calendar.h"
+#include "shared/clock.h"
 
 /* ---- parsing ---------------------------------------------------------------- */
 
@@ -177,7 +178,7 @@ static struct {
 	bool set;
 	time_t start;
 	unsigned scale;
-	struct timespec t0; /* CLOCK_MONOTONIC when the test clock started */
+	uint64_t t0; /* clock_monotonic_ns() when the test clock started */
 } cal_clock;
 
 int calendar_clock_parse(const char *spec)
@@ -199,16 +200,13 @@ int calendar_clock_parse(const char *spec)
 	cal_clock.set = true;
 	cal_clock.start = (time_t)start;
 	cal_clock.scale = (unsigned)scale;
-	clock_gettime(CLOCK_MONOTONIC, &cal_clock.t0);
+	cal_clock.t0 = clock_monotonic_ns();
 	return 0;
 }
 
 static double cal_elapsed(void)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - cal_clock.t0.tv_sec) + (double)(now.tv_nsec - cal_clock.t0.tv_nsec) / 1e9;
+	return clock_seconds_since(cal_clock.t0);
 }
 
 time_t calendar_now(void)

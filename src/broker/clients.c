@@ -27,7 +27,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +37,8 @@
 #include "broker/log.h"
 #include "broker/ops.h"
 #include "private/xpc-private.h"
+#include "shared/clock.h"
+#include "shared/fdutil.h"
 #include "shared/xpcd-protocol.h"
 
 #define CLIENTS_MAX_LINKS 1024
@@ -67,10 +68,7 @@ struct ClientLink {
 
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return clock_monotonic_ns() / 1000000u;
 }
 
 static void client_serve(ClientLink *l);
@@ -287,12 +285,10 @@ static unsigned descriptors_in_use(void)
  * least 16) and those already open kept for the rest. */
 static unsigned default_max_links(void)
 {
-	struct rlimit rl;
-	rlim_t lim, reserve, used = descriptors_in_use();
+	long lim = fd_limit(), reserve, used = descriptors_in_use();
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+	if (lim < 0 || lim == FD_NO_LIMIT)
 		return CLIENTS_MAX_LINKS;
-	lim = rl.rlim_cur;
 	reserve = lim / 4 > 16 ? lim / 4 : 16;
 	if (lim <= reserve + used + 2)
 		return 1;

@@ -14,6 +14,7 @@
 #include <dispatch/dispatch.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
@@ -108,7 +109,7 @@ typedef struct Job {
 	dispatch_source_t orphan_watch; /* pidfd READ source of an adopted instance */
 	int last_status;    /* wait status of the last exit, -1 if none */
 	unsigned runs;      /* number of launches */
-	struct timespec last_start;
+	uint64_t last_start; /* clock_monotonic_ns(); 0: not throttled */
 	dispatch_source_t kill_timer;
 	dispatch_source_t throttle_timer; /* a throttled launch (supervise.c) */
 	dispatch_source_t report_watch;   /* the report pipe of the last start (launch.c) */
@@ -118,7 +119,7 @@ typedef struct Job {
 	int fail_errno;      /* ... and its errno (0: none) */
 	bool fail_counted;   /* the last failure is counted in fail_times */
 	bool failed;         /* start limit reached: not started until kickstart */
-	struct timespec fail_times[JOB_START_LIMIT_BURST]; /* ring, CLOCK_MONOTONIC */
+	uint64_t fail_times[JOB_START_LIMIT_BURST]; /* ring, clock_monotonic_ns() */
 	unsigned n_fails;    /* failed starts recorded in the ring (all time) */
 
 	/* the job file, for rescans (broker.c) */

@@ -35,6 +35,7 @@
 #include "broker/blame.h"
 #include "broker/broker.h"
 #include "broker/launch.h"
+#include "shared/clock.h"
 #include "shared/xpcd-protocol.h"
 #include "broker/log.h"
 #include "broker/output.h"
@@ -158,7 +159,7 @@ int launch_start(Job *job)
 	job->pid = r.pid;
 	job->runs++;
 	job->fail_step = job->fail_errno = 0;
-	clock_gettime(CLOCK_MONOTONIC, &job->last_start);
+	job->last_start = clock_monotonic_ns();
 	report_watch(job, r.report_fd);
 	if (r.output_fd >= 0)
 		output_capture(job->label, r.pid, r.output_fd);

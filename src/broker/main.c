@@ -29,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,6 +36,7 @@
 #include "broker/activity.h"
 #include "broker/broker.h"
 #include "broker/spawn.h"
+#include "shared/fdutil.h"
 
 #ifndef XPCD_ETC_JOBS_DIR
 #define XPCD_ETC_JOBS_DIR "/etc/xpcd/LaunchDaemons"
@@ -188,13 +188,9 @@ int main(int argc, char **argv)
 	/* each MachServices name holds two descriptors and each client link
 	 * one or two: the soft limit of 1024 (for select(), which xpcd does
 	 * not use) is raised to the hard one; jobs get the old one back */
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-		long soft = (long)rl.rlim_cur;
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
-			spawn_keep_nofile_soft(soft);
-	}
+	long soft;
+	if (fd_raise_limit(&soft) >= 0)
+		spawn_keep_nofile_soft(soft);
 	broker_init(&broker, &cfg);
 	return broker_run(&broker);
 }

@@ -39,6 +39,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "shared/clock.h"
 #include "shared/xpcd-protocol.h"
 
 struct MonitorSub {
@@ -145,14 +146,6 @@ bool monitor_watches(const Monitors *m, uid_t uid, pid_t pid)
 	return false;
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* A frame event's own fields (int64: plain numbers in JSON). */
 static void frame_fields(xpc_object_t d, const MonitorFrame *f)
 {
@@ -245,7 +238,7 @@ void monitor_emit(Monitors *m, const MonitorEvent *ev)
 		if (!sub_matches(s, ev))
 			continue;
 		if (!msg) {
-			when = now_ns();
+			when = (int64_t)clock_realtime_ns();
 			msg = event_message(ev, when);
 			if (!msg)
 				return;

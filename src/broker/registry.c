@@ -28,7 +28,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +40,7 @@
 #include "broker/log.h"
 #include "broker/registry.h"
 #include "broker/rundir.h"
+#include "shared/fdutil.h"
 
 void registry_init(Registry *reg, Rundir *rundir)
 {
@@ -93,24 +93,20 @@ static long registry_fd_reserve(long limit)
 /* The reserve under the current limit. */
 static long registry_fd_reserve_now(void)
 {
-	struct rlimit rl;
+	long limit = fd_limit();
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
-		return 0;
-	return registry_fd_reserve((long)rl.rlim_cur);
+	return limit < 0 || limit == FD_NO_LIMIT ? 0 : registry_fd_reserve(limit);
 }
 
 /* Whether the descriptors kept for clients are still free: the lowest free
  * descriptor is below them (descriptors are handed out lowest first). */
 static bool registry_fds_kept(void)
 {
-	struct rlimit rl;
-	long limit;
+	long limit = fd_limit();
 	int probe;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+	if (limit < 0 || limit == FD_NO_LIMIT)
 		return true;
-	limit = (long)rl.rlim_cur;
 	probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (probe < 0)
 		return false;

@@ -41,6 +41,7 @@
 #include "broker/registry.h"
 #include "broker/remote-export.h"
 #include "private/xpc-private.h"
+#include "shared/clock.h"
 
 #ifndef XPCD_REMOTED_PATH
 #define XPCD_REMOTED_PATH "/usr/sbin/xpc-remoted"
@@ -62,17 +63,8 @@ static struct {
 	const char *names[EXPORT_MAX_NAMES]; /* what the child serves (borrowed from its argv copy) */
 	char *argv_names[EXPORT_MAX_NAMES];
 	size_t n_names;
-	struct timespec since;
+	uint64_t since; /* clock_monotonic_ns() */
 } ex = {.watch_fd = -1};
-
-/* Seconds since @t (CLOCK_MONOTONIC). */
-static double seconds_since(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
-}
 
 int remote_export_configure(const RemoteExportConfig *c, char *err, size_t errlen)
 {
@@ -314,7 +306,7 @@ static int export_spawn(const char **names, size_t n)
 			break; /* the next refresh sees a different list and restarts it */
 		ex.names[ex.n_names] = ex.argv_names[ex.n_names];
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ex.since);
+	ex.since = clock_monotonic_ns();
 	log_line(LOG_INFO, "xpc-remoted: pid %d serves %zu name%s on %s port %s%s", (int)pid, n, n == 1 ? "" : "s",
 		   ex.cfg.address, ex.port, ex.cfg.tls ? " with TLS" : "");
 	return 0;
@@ -380,7 +372,7 @@ bool remote_export_reaped(pid_t pid, int status)
 		log_line(LOG_INFO, "xpc-remoted: pid %d killed by signal %d", (int)pid, WTERMSIG(status));
 	else
 		log_line(LOG_INFO, "xpc-remoted: pid %d exited with status %d", (int)pid, WEXITSTATUS(status));
-	lived = seconds_since(&ex.since);
+	lived = clock_seconds_since(ex.since);
 	ex.pid = 0;
 	if (ex.watch_fd >= 0)
 		close(ex.watch_fd);

@@ -27,12 +27,11 @@
  * the group has no address in is left out, a name none of whose sockets
  * joined fails.  SecureSocketWithKey (instead of SockPathName): a Unix
  * socket named after the Sockets key in a fresh private directory
- * (mkdtemp /tmp/xpcd.XXXXXX; the directory root's, mode 0711, the socket
- * the job user's, mode 0600, unless SockPathMode/Owner say otherwise),
- * whose path the job finds in its environment under the key's value, as
- * launchd's (SSH_AUTH_SOCK); made anew each time the sockets are made,
- * removed with them.  Bonjour is accepted silently: xpcd does not speak
- * DNS-SD (docs: xpcd.plist(5)).
+ * (mkdtemp /tmp/xpcd.XXXXXX, mode 0700; the directory and the socket, 0600
+ * unless SockPathMode, owned by the job's user), whose path the job finds
+ * in its environment under the key's value, as launchd's (SSH_AUTH_SOCK);
+ * made anew each time the sockets are made, removed with them.  Bonjour
+ * is accepted silently: xpcd does not speak DNS-SD (xpcd.plist(5)).
  *
  * A Unix socket's file is replaced when it is a socket already (a
  * previous broker's), refused otherwise, given its mode and owner before
@@ -166,23 +165,30 @@ static bool sock_env_name_ok(const char *k)
 	return true;
 }
 
+static int sock_check_secure(PlistCtx *ctx, SockSpec *sp)
+{
+	if (sp->path)
+		return pv_fail(ctx, "Sockets.SecureSocketWithKey", "%s: SockPathName or SecureSocketWithKey, not both",
+			       sp->name);
+	if (!sock_env_name_ok(sp->secure_key))
+		return pv_fail(ctx, "Sockets.SecureSocketWithKey",
+			       "\"%s\": not an environment variable name (letters, digits, _; not XPCD_*)", sp->secure_key);
+	if (!sp->passive)
+		return pv_fail(ctx, "Sockets.SecureSocketWithKey", "%s: a listening socket only", sp->name);
+	sp->family = AF_UNIX;
+	if (sp->path_mode < 0)
+		sp->path_mode = 0600;
+	sp->secure_chown = sp->path_owner < 0; /* the job's user, known when made */
+	return 0;
+}
+
 static int sock_check(PlistCtx *ctx, SockSpec *sp)
 {
 	if (sp->mcast_group && (sp->type != SOCK_DGRAM || !sp->passive || sp->path || sp->secure_key))
-		return pv_fail(ctx, "Sockets.MulticastGroup", "%s: needs a listening internet datagram socket (SockType dgram)",
-			       sp->name);
-	if (sp->secure_key) {
-		if (sp->path)
-			return pv_fail(ctx, "Sockets.SecureSocketWithKey", "%s: SockPathName or SecureSocketWithKey, not both",
-				       sp->name);
-		if (!sock_env_name_ok(sp->secure_key))
-			return pv_fail(ctx, "Sockets.SecureSocketWithKey", "\"%s\": not an environment variable name "
-				       "(letters, digits, _; not XPCD_*)", sp->secure_key);
-		if (!sp->passive)
-			return pv_fail(ctx, "Sockets.SecureSocketWithKey", "%s: a listening socket only", sp->name);
-		sp->family = AF_UNIX;
-		return 0;
-	}
+		return pv_fail(ctx, "Sockets.MulticastGroup",
+			       "%s: needs a listening internet datagram socket (SockType dgram)", sp->name);
+	if (sp->secure_key)
+		return sock_check_secure(ctx, sp);
 	if (sp->path) {
 		if (sp->path[0] != '/' || strlen(sp->path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 			return pv_fail(ctx, "Sockets.SockPathName", "\"%s\": not an absolute path of at most %zu bytes",
@@ -379,57 +385,6 @@ static int sock_unlink_stale(int dfd, const char *base)
 	return unlinkat(dfd, base, 0) < 0 ? errno : 0;
 }
 
-/* SecureSocketWithKey: a fresh private directory for the socket; sp->path
- * becomes DIR/NAME.  The directory stays root's (mode 0711: the job's user
- * may reach the socket by its name but neither list nor change the
- * directory, so nothing the broker later does there can be redirected);
- * the socket file becomes the job user's, mode 0600, through
- * sock_set_file.  Return: 0, or -1 with errno. */
-static int sock_secure_path(const JobSockets *s, SockSpec *sp)
-{
-	char tmpl[] = "/tmp/xpcd.XXXXXX", *path = NULL;
-	int e;
-
-	if (!mkdtemp(tmpl))
-		return -1;
-	if (chmod(tmpl, 0711) < 0 ||
-	    asprintf(&path, "%s/%s", tmpl, sp->name) < 0 || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-		e = path ? ENAMETOOLONG : errno;
-		free(path);
-		rmdir(tmpl);
-		errno = e;
-		return -1;
-	}
-	free(sp->secure_dir);
-	free(sp->path);
-	sp->secure_dir = strdup(tmpl);
-	sp->path = path;
-	if (sp->path_mode < 0)
-		sp->path_mode = 0600;
-	if (sp->path_owner < 0 && s->owner != geteuid())
-		sp->path_owner = (long long)s->owner;
-	if (!sp->secure_dir) {
-		rmdir(tmpl);
-		errno = ENOMEM;
-		return -1;
-	}
-	return 0;
-}
-
-/* The socket file and the directory of a SecureSocketWithKey socket. */
-static void sock_secure_remove(SockSpec *sp)
-{
-	if (!sp->secure_dir)
-		return;
-	if (sp->path)
-		unlink(sp->path);
-	rmdir(sp->secure_dir);
-	free(sp->secure_dir);
-	free(sp->path);
-	sp->secure_dir = NULL;
-	sp->path = NULL;
-}
-
 /* The file just bound: its mode and owner, set through a descriptor of
  * it, never through its name (which its directory's owner may have made a
  * link to anything meanwhile).  Records its identity for sockets_close.
@@ -486,6 +441,56 @@ static int sock_unix_path(SockSpec *sp, int fd, const char **step)
 	return e;
 }
 
+/* SecureSocketWithKey: a fresh private directory for the socket (a new
+ * name in the sticky /tmp, xpcd's own until the socket is in it:
+ * sock_secure_give); sp->path becomes DIR/NAME and the socket's owner the
+ * job's user.  Return: 0, or -1 with errno. */
+static int sock_secure_path(const JobSockets *s, SockSpec *sp)
+{
+	char tmpl[] = "/tmp/xpcd.XXXXXX", *path = NULL;
+	bool other = s->owner != geteuid();
+	int e;
+
+	if (!mkdtemp(tmpl))
+		return -1;
+	if (asprintf(&path, "%s/%s", tmpl, sp->name) < 0 ||
+	    strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path) || !(sp->secure_dir = strdup(tmpl))) {
+		e = path ? ENAMETOOLONG : errno;
+		free(path);
+		rmdir(tmpl);
+		errno = e;
+		return -1;
+	}
+	free(sp->path);
+	sp->path = path;
+	if (sp->secure_chown)
+		sp->path_owner = other ? (long long)s->owner : -1;
+	return 0;
+}
+
+/* The directory, its socket made, to the job's user.  Return: 0 or an errno. */
+static int sock_secure_give(const JobSockets *s, const SockSpec *sp)
+{
+	if (!sp->secure_dir || s->owner == geteuid())
+		return 0;
+	return lchown(sp->secure_dir, s->owner, (gid_t)-1) < 0 ? errno : 0;
+}
+
+/* The directory of a SecureSocketWithKey socket (its socket removed by
+ * then): removed, and the path forgotten.  rmdir never follows a link. */
+static void sock_secure_remove(SockSpec *sp)
+{
+	if (!sp->secure_dir)
+		return;
+	rmdir(sp->secure_dir);
+	free(sp->secure_dir);
+	free(sp->path);
+	sp->secure_dir = NULL;
+	sp->path = NULL;
+}
+
+static void sock_remove_file(const SockSpec *sp);
+
 static int sock_open_unix(JobSockets *s, SockSpec *sp, char *err, size_t errlen)
 {
 	int fd, e = 0;
@@ -503,50 +508,25 @@ static int sock_open_unix(JobSockets *s, SockSpec *sp, char *err, size_t errlen)
 		;
 	else if (sp->passive && sp->type != SOCK_DGRAM && listen(fd, SOCKETS_BACKLOG) < 0)
 		e = errno, step = "listen";
+	else if ((e = sock_secure_give(s, sp)) != 0)
+		step = "give the job's user the directory of";
 	if (e) {
 		snprintf(err, errlen, "Sockets %s: %s %s: %s", sp->name, step, sp->path, strerror(e));
 		if (fd >= 0)
 			close(fd);
+		if (sp->secure_dir)
+			sock_remove_file(sp); /* only the very file bound, if any */
 		sock_secure_remove(sp);
 		errno = e;
 		return -1;
 	}
 	if (sock_keep(s, fd, sp->name, err, errlen) < 0) {
+		if (sp->secure_dir)
+			sock_remove_file(sp);
 		sock_secure_remove(sp);
 		return -1;
 	}
 	return 0;
-}
-
-/* Joins @group (resolved for @family) on @fd: on the interface the route
- * names, else on the loopback.  Return: 0, 1 the group has no address of
- * this family, or -1 with errno. */
-static int sock_join_group(int fd, int family, const char *group)
-{
-	struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_DGRAM}, *res = NULL;
-	int r, lo = (int)if_nametoindex("lo");
-
-	if (getaddrinfo(group, NULL, &hints, &res) != 0 || !res)
-		return 1;
-	if (family == AF_INET) {
-		struct ip_mreqn m = {.imr_multiaddr = ((struct sockaddr_in *)res->ai_addr)->sin_addr};
-		r = IN_MULTICAST(ntohl(m.imr_multiaddr.s_addr)) ? setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m))
-								 : (errno = EINVAL, -1);
-		if (r < 0 && errno == ENODEV && lo > 0) {
-			m.imr_ifindex = lo;
-			r = setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m));
-		}
-	} else {
-		struct ipv6_mreq m = {.ipv6mr_multiaddr = ((struct sockaddr_in6 *)res->ai_addr)->sin6_addr};
-		r = IN6_IS_ADDR_MULTICAST(&m.ipv6mr_multiaddr) ? setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m))
-							       : (errno = EINVAL, -1);
-		if (r < 0 && errno == ENODEV && lo > 0) {
-			m.ipv6mr_interface = (unsigned)lo;
-			r = setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m));
-		}
-	}
-	freeaddrinfo(res);
-	return r < 0 ? -1 : 0;
 }
 
 /* At unload: removes the file @sp bound, if it is still that file. */
@@ -585,6 +565,37 @@ static int sock_open_addr(const SockSpec *sp, const struct addrinfo *ai)
 	close(fd);
 	errno = e;
 	return -1;
+}
+
+/* Joins @group (resolved for @family) on @fd: on the interface the route
+ * names, else on the loopback.  Return: 0, 1 the group has no address of
+ * this family, or -1 with errno. */
+static int sock_join_group(int fd, int family, const char *group)
+{
+	struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_DGRAM}, *res = NULL;
+	int r, lo = (int)if_nametoindex("lo");
+
+	if (getaddrinfo(group, NULL, &hints, &res) != 0 || !res)
+		return 1;
+	if (family == AF_INET) {
+		struct ip_mreqn m = {.imr_multiaddr = ((struct sockaddr_in *)res->ai_addr)->sin_addr};
+		r = IN_MULTICAST(ntohl(m.imr_multiaddr.s_addr)) ? setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m))
+								 : (errno = EINVAL, -1);
+		if (r < 0 && errno == ENODEV && lo > 0) {
+			m.imr_ifindex = lo;
+			r = setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m));
+		}
+	} else {
+		struct ipv6_mreq m = {.ipv6mr_multiaddr = ((struct sockaddr_in6 *)res->ai_addr)->sin6_addr};
+		r = IN6_IS_ADDR_MULTICAST(&m.ipv6mr_multiaddr) ? setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m))
+							       : (errno = EINVAL, -1);
+		if (r < 0 && errno == ENODEV && lo > 0) {
+			m.ipv6mr_interface = (unsigned)lo;
+			r = setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m));
+		}
+	}
+	freeaddrinfo(res);
+	return r < 0 ? -1 : 0;
 }
 
 static int sock_open_inet(JobSockets *s, const SockSpec *sp, char *err, size_t errlen)

@@ -30,6 +30,7 @@ typedef struct SockSpec {
 	char *mcast_group; /* MulticastGroup: joined on each of its datagram sockets */
 	char *secure_key;  /* SecureSocketWithKey: the variable that names the socket */
 	char *secure_dir;  /* ... its fresh private directory, while open (path is in it) */
+	bool secure_chown; /* ... the socket goes to the job's user (no SockPathOwner) */
 	bool open;        /* its descriptors are in JobSockets.fds */
 	dev_t file_dev;   /* the file a passive Unix socket bound (sockets.c) */
 	ino_t file_ino;

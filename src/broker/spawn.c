@@ -54,7 +54,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,6 +61,7 @@
 #include "broker/log.h"
 #include "broker/spawn-prep.h"
 #include "broker/spawn.h"
+#include "shared/fdutil.h"
 
 #define LAUNCH_SETUP_FAILED 126
 #define LAUNCH_EXEC_FAILED 127
@@ -304,13 +304,8 @@ static void child_exec(const Job *job, Spawn *sp)
 	for (size_t i = 0; i < sp->n_fds; i++)
 		if (high[i] < 0 || dup2(high[i], (int)(3 + i)) < 0)
 			child_fail(sp, log, job, SPAWN_FDS, "listener descriptors", NULL, errno);
-	if (spawn_nofile_soft >= 0) { /* a job may use select(); its plist's limits come after */
-		struct rlimit rl;
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)spawn_nofile_soft < rl.rlim_cur) {
-			rl.rlim_cur = (rlim_t)spawn_nofile_soft;
-			setrlimit(RLIMIT_NOFILE, &rl);
-		}
-	}
+	if (spawn_nofile_soft >= 0) /* a job may use select(); its plist's limits come after */
+		fd_restore_limit(spawn_nofile_soft);
 	child_attributes(sp, log, job);
 	if (sp->set_ids)
 		child_set_ids(sp, log, job);

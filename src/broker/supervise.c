@@ -62,6 +62,7 @@
 #include "broker/rundir.h"
 #include "broker/step.h"
 #include "broker/supervise.h"
+#include "shared/clock.h"
 #include "shared/xpcd-protocol.h"
 #include "broker/triggers.h"
 
@@ -75,7 +76,7 @@ static bool wants_relaunch(Job *job, int status)
 		return false;
 	if (job->relaunch_once) { /* kickstart -k: at once, not throttled */
 		job->relaunch_once = false;
-		job->last_start = (struct timespec){0};
+		job->last_start = 0;
 		blame_set(job, "kickstart -k");
 		return true;
 	}
@@ -141,14 +142,6 @@ static void start_or_watch(Job *job)
 
 /* ---- throttle and start limit ---------------------------------------------- */
 
-static double seconds_since(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
-}
-
 static void throttle_cancel(Job *job)
 {
 	if (!job->throttle_timer)
@@ -175,17 +168,14 @@ static void enter_failed(Job *job)
 /* Counts @job's last failed start; true when that reached the limit. */
 static bool count_failure(Job *job)
 {
-	struct timespec *oldest;
-
 	if (!job->fail_step || job->fail_counted)
 		return false;
 	job->fail_counted = true;
-	clock_gettime(CLOCK_MONOTONIC, &job->fail_times[job->n_fails % JOB_START_LIMIT_BURST]);
+	job->fail_times[job->n_fails % JOB_START_LIMIT_BURST] = clock_monotonic_ns();
 	job->n_fails++;
 	if (job->n_fails < JOB_START_LIMIT_BURST)
 		return false;
-	oldest = &job->fail_times[job->n_fails % JOB_START_LIMIT_BURST];
-	return seconds_since(oldest) <= JOB_START_LIMIT_INTERVAL;
+	return clock_seconds_since(job->fail_times[job->n_fails % JOB_START_LIMIT_BURST]) <= JOB_START_LIMIT_INTERVAL;
 }
 
 /* A start failed before a process existed (launch_start returned -1):
@@ -224,7 +214,7 @@ int supervise_launch(Job *job)
 		return -1;
 	}
 	channel_unwatch(job);
-	wait = (double)job->throttle_interval - (job->runs || job->n_fails ? seconds_since(&job->last_start) : 1e9);
+	wait = (double)job->throttle_interval - (job->runs || job->n_fails ? clock_seconds_since(job->last_start) : 1e9);
 	if (wait > 0) {
 		job->throttle_timer = dispatch_source_create(DISPATCH_SOURCE_TYPE_TIMER, 0, 0, dispatch_get_main_queue());
 		if (job->throttle_timer) {
@@ -238,7 +228,7 @@ int supervise_launch(Job *job)
 			return 0;
 		}
 	}
-	clock_gettime(CLOCK_MONOTONIC, &job->last_start);
+	job->last_start = clock_monotonic_ns();
 	if (launch_start(job) < 0) {
 		start_failed(job);
 		return -1;
@@ -261,8 +251,7 @@ int supervise_kickstart(Job *job, bool kill_first)
 	job->n_fails = 0;
 	throttle_cancel(job);
 	blame_set(job, "kickstart");
-	job->last_start.tv_sec = 0; /* kickstart is not throttled */
-	job->last_start.tv_nsec = 0;
+	job->last_start = 0; /* kickstart is not throttled */
 	return job->disabled ? -1 : supervise_launch(job);
 }
 
@@ -416,7 +405,7 @@ static void adopt(void *ctx, Job *job, pid_t pid)
 	job->adopted = true;
 	blame_set(job, "adopted: started by an earlier xpcd (%s)", job->why[0] ? job->why : "reason not kept");
 	job->runs = 1;
-	clock_gettime(CLOCK_MONOTONIC, &job->last_start);
+	job->last_start = clock_monotonic_ns();
 	channel_unwatch(job);
 	job->orphan_watch = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)pidfd, 0,
 						   dispatch_get_main_queue());

@@ -41,6 +41,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "shared/clock.h"
 #include "shared/xpcd-protocol.h"
 
 struct Tap {
@@ -56,10 +57,7 @@ struct Tap {
 
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return clock_monotonic_ns() / 1000000u;
 }
 
 static Tap *tap_find(const Taps *t, xpc_connection_t link)

@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shared/clock.h"
 #include "transport/unix/unix.h"
 
 extern char **environ;
@@ -247,14 +248,6 @@ static pid_t spawn_instance(const BundleService *svc, int r, char *why, size_t s
 
 /* ---- the table of instances ----------------------------------------------------------- */
 
-static uint64_t bundle_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static Instance *bundle_find_locked(const char *name)
 {
 	for (size_t i = 0; i < bundle_n; i++)
@@ -399,7 +392,7 @@ static int bundle_watch_pid_locked(Instance *in)
 static void bundle_launch_locked(Instance *in)
 {
 	char why[512];
-	uint64_t now = bundle_now_ns();
+	uint64_t now = clock_monotonic_ns();
 
 	if (in->pid || in->launch_pending)
 		return;

@@ -176,6 +176,7 @@ typedef struct ConnSync {
 	ManagerTimer timer;    /* ... by this timer (holds a reference) */
 	DispatchItem item;     /* its fire: the resume on ioq */
 	uint64_t last_ns;      /* when the last sync call ended */
+	uint64_t taken_ns;     /* when the last sync call took src */
 } ConnSync;
 
 /* The peer's identity (peer.c). */

@@ -17,6 +17,7 @@
  * (or one with file capabilities) never traces, so whoever starts it
  * cannot read the messages it exchanges with its services on stderr
  * (docs/security.md, "Variables of a privileged process").
+ *
  * XPC_MONITOR=1 (tap.c) shares the switch: trace_enabled() is true when
  * either is on, so a process with neither pays one relaxed load and one
  * branch per frame; the message's description is made once for both.

@@ -27,6 +27,7 @@
 #include "dispatch/internal.h"
 #include "dispatch/manager.h"
 #include "dispatch/dqueue.h"
+#include "shared/clock.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -129,10 +130,8 @@ static void dpool_sleep(PoolWorker *w, const struct timespec *deadline)
 /* Called with pool.lock held; 0 when woken, ETIMEDOUT when it should exit. */
 static int dpool_idle_wait(PoolWorker *w)
 {
-	struct timespec ts;
+	struct timespec ts = clock_timespec(clock_monotonic_ns() + POOL_IDLE_SECONDS * CLOCK_NSEC_PER_SEC);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += POOL_IDLE_SECONDS;
 	atomic_store_explicit(&w->woken, 0, memory_order_relaxed);
 	w->next_idle = pool.idle;
 	pool.idle = w;

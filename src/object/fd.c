@@ -201,10 +201,14 @@ xpc_object_t xpc_shmem_create(void *region, size_t length)
 
 	if (!region || length == 0 || mapped == 0 || (uintptr_t)region % page != 0)
 		return NULL;
-	fd = memfd_create("xpc-shmem", MFD_CLOEXEC);
+	fd = memfd_create("xpc-shmem", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return NULL;
-	if (ftruncate(fd, (off_t)mapped) < 0 || !shmem_fill(fd, region, mapped))
+	/* sealed at its size: a receiver maps it, and a file its sender could
+	 * shrink would make the receiver's next access a SIGBUS (decode.c
+	 * refuses an unsealed one) */
+	if (ftruncate(fd, (off_t)mapped) < 0 || !shmem_fill(fd, region, mapped) ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		goto fail;
 	p = mmap(region, mapped, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
 	if (p == MAP_FAILED)

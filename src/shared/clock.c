@@ -28,6 +28,11 @@ uint64_t clock_realtime_ns(void)
 	return clock_ns(CLOCK_REALTIME);
 }
 
+double clock_seconds_since(uint64_t t0)
+{
+	return (double)(int64_t)(clock_monotonic_ns() - t0) / 1e9;
+}
+
 struct timespec clock_timespec(uint64_t ns)
 {
 	struct timespec ts = {

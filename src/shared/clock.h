@@ -13,6 +13,8 @@
  * - clock_realtime_ns(): CLOCK_REALTIME, for dates shown to people and
  *   xpc_date; it can jump, so never measure an interval with it.
  *
+ * clock_seconds_since() is the interval from a clock_monotonic_ns() reading
+ * to now, in seconds, for throttles and start limits measured in seconds.
  * clock_timespec() turns nanoseconds back into an absolute timespec for
  * the calls that take one (pthread_cond_timedwait, futex, timerfd).
  * The functions cannot fail on Linux; they do not touch errno.
@@ -33,6 +35,9 @@ uint64_t clock_monotonic_ns(void);
 uint64_t clock_coarse_ns(void);
 /* Return: CLOCK_REALTIME in nanoseconds since the epoch. */
 uint64_t clock_realtime_ns(void);
+/* Return: seconds from @t0 (a clock_monotonic_ns() reading) to now; 0 for
+ * t0 = 0 is the time since boot (longer than any interval that matters). */
+double clock_seconds_since(uint64_t t0);
 /* Return: @ns as a timespec (seconds and the nanoseconds below one). */
 struct timespec clock_timespec(uint64_t ns);
 

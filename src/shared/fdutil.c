@@ -77,7 +77,14 @@ void fd_closep(int *fdp)
 
 static long fd_limit_value(rlim_t v)
 {
-	return v == RLIM_INFINITY || v > (rlim_t)LONG_MAX ? LONG_MAX : (long)v;
+	return v == RLIM_INFINITY || v > (rlim_t)LONG_MAX ? FD_NO_LIMIT : (long)v;
+}
+
+long fd_limit(void)
+{
+	struct rlimit rl;
+
+	return getrlimit(RLIMIT_NOFILE, &rl) < 0 ? -errno : fd_limit_value(rl.rlim_cur);
 }
 
 long fd_raise_limit(long *ret_old)
@@ -102,7 +109,7 @@ int fd_restore_limit(long old)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return -errno;
-	rl.rlim_cur = old == LONG_MAX ? RLIM_INFINITY : (rlim_t)old;
+	rl.rlim_cur = old == FD_NO_LIMIT ? RLIM_INFINITY : (rlim_t)old;
 	if (rl.rlim_cur > rl.rlim_max)
 		rl.rlim_cur = rl.rlim_max;
 	return setrlimit(RLIMIT_NOFILE, &rl) < 0 ? -errno : 0;

@@ -24,6 +24,10 @@
 /* The lowest number fd_dup() gives: above stdin, stdout and stderr. */
 #define FD_DUP_FLOOR 3
 
+/* What fd_limit() and fd_raise_limit() return for no limit (LONG_MAX,
+ * spelled so that no <limits.h> is needed: src/broker has its own). */
+#define FD_NO_LIMIT __LONG_MAX__
+
 /*
  * fd_dup_min() - duplicate @fd (borrowed) close-on-exec at @min or above.
  * Return: the new descriptor (the caller owns it) or a negative errno.
@@ -62,13 +66,20 @@ void fd_closep(int *fdp);
 #define FD_CLEANUP __attribute__((cleanup(fd_closep)))
 
 /*
+ * fd_limit() - the RLIMIT_NOFILE soft limit: how many descriptors this
+ * process may hold, for sizing what it keeps free for later.
+ * Return: the soft limit (FD_NO_LIMIT for none), or a negative errno.
+ */
+long fd_limit(void);
+
+/*
  * fd_raise_limit() - raise the RLIMIT_NOFILE soft limit to the hard limit,
  * as systemd advises for programs that do not use select() (the soft limit
  * of 1024 exists only for select()'s FD_SETSIZE): a broker or a service
  * with thousands of peers needs a descriptor or two for each.
  * @ret_old: if not NULL, set to the soft limit before (to give back to
  *           programs this one executes, which may use select())
- * Return: the soft limit now (LONG_MAX for no limit), or a negative errno.
+ * Return: the soft limit now (FD_NO_LIMIT for none), or a negative errno.
  */
 long fd_raise_limit(long *ret_old);
 

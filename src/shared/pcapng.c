@@ -6,12 +6,14 @@
  * to 4, options (code u16, length u16, value padded to 4, ended by code 0),
  * total length u32 again.
  */
+#include "shared/clock.h"
 #include "shared/pcapng.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -107,10 +109,18 @@ static int header_blocks(Block *b, uint16_t linktype, const char *app)
 int pcapng_open(const char *path, uint16_t linktype, const char *app)
 {
 	Block b = {0};
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600), r;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600), r;
+	struct stat st = {0};
 
 	if (fd < 0)
 		return -errno;
+	/* only a regular file of this user: a root process must not append
+	 * its traffic to a file another user made (and reads) */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		r = S_ISREG(st.st_mode) ? -EPERM : -EINVAL;
+		close(fd);
+		return r;
+	}
 	r = header_blocks(&b, linktype, app) ?: write_all(fd, &b);
 	free(b.p);
 	if (r) {
@@ -166,8 +176,5 @@ int pcapng_write(int fd, uint64_t ts_ns, uint32_t flags, const char *comment, co
 
 uint64_t pcapng_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return clock_realtime_ns();
 }

@@ -27,9 +27,11 @@
 
 /*
  * pcapng_open() - opens @path for appending (created 0600, close-on-exec,
- * no symlink followed) and writes a section header naming @app and one
+ * no symlink followed; an existing file must be a regular file owned by
+ * this process's euid) and writes a section header naming @app and one
  * interface of @linktype.
- * Return: the descriptor (the caller owns it), or a negative errno.
+ * Return: the descriptor (the caller owns it), or a negative errno
+ * (-EPERM: a file of another user; -EINVAL: not a regular file).
  */
 int pcapng_open(const char *path, uint16_t linktype, const char *app);
 

@@ -6,7 +6,8 @@
  *
  * Opt-in per process: the variable is read once, with secure_getenv (a
  * set-uid program never writes one), "%p" in FILE becomes the pid.  The
- * file is opened on the first frame, O_APPEND | O_NOFOLLOW, created 0600;
+ * file is opened on the first frame, O_APPEND | O_NOFOLLOW, created 0600
+ * (an existing one must be a regular file of this euid, pcapng_open);
  * each process adds a section of its own, and every packet is one write(),
  * so processes may share one file.  A packet is the frame as on the wire:
  * the 32-byte header and the body (an out-of-line body read back from its

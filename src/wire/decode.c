@@ -21,6 +21,7 @@
  * nobody writes into the buffer while a reference is held.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -173,7 +174,7 @@ static int decode_shmem(Cursor *c, xpc_object_t *ret)
 {
 	uint32_t size, zero;
 	struct stat st;
-	int fd, r;
+	int fd, r, seals;
 
 	if ((r = get_u32(c, &size)) || (r = get_u32(c, &zero)))
 		return r;
@@ -181,7 +182,11 @@ static int decode_shmem(Cursor *c, xpc_object_t *ret)
 		return WIRE_E_BAD_VALUE;
 	if ((r = take_fd(c, &fd)))
 		return r;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < size || size == 0) {
+	/* a memfd sealed against shrinking (xpc_shmem_create): one its sender
+	 * could truncate under the receiver's mapping would be a SIGBUS */
+	seals = fcntl(fd, F_GET_SEALS);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < size || size == 0 || seals < 0 ||
+	    !(seals & F_SEAL_SHRINK)) {
 		fd_close(fd);
 		return WIRE_E_BAD_VALUE;
 	}

@@ -38,7 +38,8 @@ static bool too_big(const Encoder *e, size_t n)
 {
 	const WireBuffer *b = e->buf;
 
-	return n > UINT32_MAX || b->len + b->ref_bytes - e->start + n > (size_t)UINT32_MAX + 8;
+	/* in 64 bits: with a 32-bit size_t, UINT32_MAX + 8 would wrap to 7 */
+	return (uint64_t)n > UINT32_MAX || (uint64_t)(b->len + b->ref_bytes - e->start) + n > (uint64_t)UINT32_MAX + 8;
 }
 
 static int reserve(Encoder *e, size_t n)

@@ -34,6 +34,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -244,7 +245,12 @@ static void scenario_mount(void)
 
 	path(mnt, sizeof(mnt), "mnt");
 	REQUIRE(mkdir(mnt, 0755) == 0);
-	if (mount("none", mnt, "tmpfs", 0, NULL) < 0) {
+	/* A mount namespace of its own (the broker, forked below, shares it),
+	 * private from the root down: any other mount on the machine (a test
+	 * running beside this one, a netns made meanwhile) would be a mount
+	 * that starts the job too. */
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("none", mnt, "tmpfs", 0, NULL) < 0) {
 		fprintf(stderr, "mount: %s: skipped\n", strerror(errno));
 		broker_teardown();
 		exit(77);

@@ -13,6 +13,14 @@
 # (exit 77) otherwise, or when a libxpc package is already installed (it
 # would be purged).  Target: under 3 minutes on 2 cores.
 #
+# The machine's package database is shared: dpkg waits for its lock
+# (another dpkg or apt: apt-daily, a second test-deb) for up to 10 min
+# instead of failing at once, and the install ... purge part holds
+# /run/lock/libxpc-test-deb.lock (/tmp without /run/lock), so two runs on
+# one machine (two build directories, two checkouts) never install or
+# purge under each other.  (Seen: "dpkg frontend lock was locked by
+# another process" failed the test while another checkout's ran.)
+#
 #   test-deb.sh SOURCE_DIR
 set -eu
 src=$(cd "$1" && pwd)
@@ -27,9 +35,18 @@ tmp=$(mktemp -d /tmp/test-deb.XXXXXX)
 installed=""
 fail() { echo "test-deb: $*" >&2; exit 1; }
 lintian_pid=""
+# dpkg ARGS..., output in $tmp/dpkg.out; waits for dpkg's lock (above).
+dpkg_locked() {
+	n=0
+	until dpkg "$@" >"$tmp/dpkg.out" 2>&1; do
+		grep -q "lock" "$tmp/dpkg.out" && [ "$n" -lt 600 ] || return 1
+		n=$((n + 1))
+		sleep 1
+	done
+}
 cleanup() {
 	[ -z "$lintian_pid" ] || kill "$lintian_pid" 2>/dev/null || true
-	[ -z "$installed" ] || dpkg --purge python3-xpc xpcd libxpc-dev libxpc0 >/dev/null 2>&1 || true
+	[ -z "$installed" ] || dpkg_locked --purge python3-xpc xpcd libxpc-dev libxpc0 || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -56,12 +73,20 @@ lintian --fail-on error,warning $debs >"$tmp/lintian.log" 2>&1 &
 lintian_pid=$!
 
 # ---- install; what the packages own, and which of it existed before ----
+lockdir=/run/lock
+[ -d "$lockdir" ] || lockdir=/tmp
+exec 9>"$lockdir/libxpc-test-deb.lock"
+flock -w 1200 9 || fail "another test-deb held $lockdir/libxpc-test-deb.lock for 20 min"
+for p in libxpc0 libxpc-dev xpcd python3-xpc; do # (again: under the lock)
+	! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		skip "$p is installed on this machine already"
+done
 for d in $debs; do dpkg-deb -c "$d"; done | awk '{ print $6 }' | sed 's|^\./|/|; s|/$||; s| ->.*||' | grep -v '^/$' |
 	sort -u >"$tmp/paths"
 while read -r p; do [ -e "$p" ] && echo "$p"; done <"$tmp/paths" >"$tmp/before" || true
 installed=yes
 # shellcheck disable=SC2086
-dpkg -i $debs >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log"; fail "dpkg -i failed"; }
+dpkg_locked -i $debs || { cat "$tmp/dpkg.out"; fail "dpkg -i failed"; }
 t_installed=$(date +%s)
 [ -x /usr/sbin/xpcd ] && [ -x /usr/bin/xpcctl ] && [ -d /etc/xpcd/LaunchDaemons ] || fail "xpcd files missing"
 ldd /usr/sbin/xpcd | grep -Eq 'libxpc\.so\.0 => /(usr/)?lib/' || fail "xpcd does not link the installed libxpc.so.0: $(ldd /usr/sbin/xpcd)"
@@ -79,7 +104,7 @@ man -w dispatch_async >/dev/null 2>&1 || fail "man dispatch_async finds no page"
 apropos xpc_connection_create_mach_service 2>/dev/null | grep -q . || fail "apropos does not know xpc_connection_create_mach_service"
 
 # ---- purge: nothing left ----
-dpkg --purge python3-xpc xpcd libxpc-dev libxpc0 >"$tmp/purge.log" 2>&1 || { cat "$tmp/purge.log"; fail "dpkg --purge failed"; }
+dpkg_locked --purge python3-xpc xpcd libxpc-dev libxpc0 || { cat "$tmp/dpkg.out"; fail "dpkg --purge failed"; }
 installed=""
 for p in libxpc0 libxpc-dev xpcd python3-xpc; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "not-installed" ||

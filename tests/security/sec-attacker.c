@@ -20,6 +20,10 @@
  *   sec-attacker client NAME [priv] an ordinary client: one request;
  *                                   prints "answered euid=N agent=B" or
  *                                   "failed: REASON"
+ *   sec-attacker shmem NAME         sends NAME shared memory over a memfd
+ *                                   it did not seal, truncates the memfd
+ *                                   once NAME mapped it, asks NAME to read
+ *                                   it; prints "map=M truncate=T read=R"
  *   sec-attacker fake-broker PATH   a user's "agent" posing as a broker
  *                                   at PATH: every lookup is answered with
  *                                   the endpoint of its own listener,
@@ -41,6 +45,7 @@
 
 #include "connection/connection.h"
 #include "connection/internal.h"
+#include "object/object.h"
 #include "transport/unix/unix.h"
 #include "wire/wire.h"
 #include "harness.h"
@@ -276,6 +281,53 @@ static int do_client(const char *name, bool priv)
 	return 0;
 }
 
+/* One request { "op": @op, "shm": @shm } to @c: "yes" when answered with
+ * @key, "no" when answered without, else "error". */
+static const char *shm_ask(xpc_connection_t c, const char *op, xpc_object_t shm, const char *key)
+{
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r;
+	const char *what;
+
+	xpc_dictionary_set_string(m, "op", op);
+	if (shm)
+		xpc_dictionary_set_value(m, "shm", shm);
+	r = xpc_connection_send_message_with_reply_sync(c, m);
+	if (xpc_get_type(r) != XPC_TYPE_DICTIONARY)
+		what = "error";
+	else
+		what = xpc_dictionary_get_value(r, key) ? "yes" : "no";
+	xpc_release(r);
+	xpc_release(m);
+	return what;
+}
+
+static int do_shmem(const char *name)
+{
+	int fd = memfd_create("attacker", MFD_CLOEXEC);
+	xpc_connection_t c = xpc_connection_create_mach_service(name, NULL, 0);
+	xpc_object_t shm;
+	const char *map, *rd;
+	bool truncated;
+
+	if (fd < 0 || ftruncate(fd, 4096) < 0 || !(shm = shmem_object_create_consume(dup(fd), 4096))) {
+		printf("failed: memfd\n");
+		return 1;
+	}
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+	  (void)ev;
+	});
+	xpc_connection_resume(c);
+	map = shm_ask(c, "map", shm, "mapped");
+	truncated = ftruncate(fd, 0) == 0; /* under the service's mapping */
+	rd = shm_ask(c, "read", NULL, "sum");
+	printf("map=%s truncate=%s read=%s\n", map, truncated ? "yes" : "no", rd);
+	xpc_release(shm);
+	close(fd);
+	xpc_connection_cancel(c);
+	xpc_release(c);
+	return 0;
+}
+
 static int do_fake_broker(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -341,6 +393,8 @@ int main(int argc, char **argv)
 		return do_ool(NULL, atoi(argv[2]), (size_t)atoi(argv[3]));
 	if (argc >= 3 && !strcmp(argv[1], "client"))
 		return do_client(argv[2], argc > 3 && !strcmp(argv[3], "priv"));
+	if (argc >= 3 && !strcmp(argv[1], "shmem"))
+		return do_shmem(argv[2]);
 	if (argc >= 3 && !strcmp(argv[1], "fake-broker"))
 		return do_fake_broker(argv[2]);
 	fprintf(stderr, "usage: see the header of sec-attacker.c\n");

@@ -9,7 +9,9 @@
  *       descriptors ("fds") and resident memory ("rss_kb"), and "secret"
  *       only when the asker's euid is 0 (as a service that authorizes root
  *       by xpc_connection_get_euid would).  With "hold" it keeps every
- *       message it receives (a service that holds data it was sent).
+ *       message it receives (a service that holds data it was sent).  A
+ *       message with a shared memory "shm" is mapped ("mapped"), and
+ *       { "op": "read" } then sums its bytes ("sum").
  *   sec-service forge OWN TARGET
  *       the identity forger (run as an ordinary user, OWN its own name):
  *       looks up OWN to get the W of its own channel (a socket xpcd made),
@@ -61,6 +63,32 @@ static long rss_kb(void)
 }
 
 static xpc_object_t held;
+static unsigned char *shm_region; /* the last shared memory a client sent */
+static size_t shm_len;
+
+/* { "shm": SHMEM } is mapped (and kept); { "op": "read" } reads what was
+ * mapped: a service that works in memory its client shares. */
+static void serve_shmem(xpc_object_t msg, xpc_object_t reply)
+{
+	xpc_object_t shm = xpc_dictionary_get_value(msg, "shm");
+	const char *op = xpc_dictionary_get_string(msg, "op");
+	void *p = NULL;
+	long sum = 0;
+
+	if (shm && xpc_get_type(shm) == XPC_TYPE_SHMEM) {
+		size_t len = xpc_shmem_map(shm, &p);
+		if (len) {
+			shm_region = p;
+			shm_len = len;
+		}
+		xpc_dictionary_set_bool(reply, "mapped", len != 0);
+	}
+	if (op && !strcmp(op, "read") && shm_region) {
+		for (size_t i = 0; i < shm_len; i++)
+			sum += shm_region[i];
+		xpc_dictionary_set_int64(reply, "sum", sum);
+	}
+}
 
 static void serve_peer(xpc_connection_t peer, bool hold)
 {
@@ -80,6 +108,7 @@ static void serve_peer(xpc_connection_t peer, bool hold)
 	  xpc_dictionary_set_int64(reply, "rss_kb", rss_kb());
 	  if (euid == 0)
 		  xpc_dictionary_set_string(reply, "secret", "root-only");
+	  serve_shmem(msg, reply);
 	  xpc_connection_send_message(peer, reply);
 	  xpc_release(reply);
 	});

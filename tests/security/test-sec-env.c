@@ -12,6 +12,11 @@
  * getenv and the trace printed the message, secret and all, on the
  * stderr nobody reads.  The same program run by root without the set-uid
  * bit does trace (the check has teeth).
+ *
+ * Then root runs it (not set-uid) with XPC_CAPTURE naming a file nobody
+ * made in its own directory (mode 0666, so that nobody reads what lands
+ * there): the capture is refused; before the fix root appended its
+ * frames, the secret among them, to nobody's file.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -60,6 +65,22 @@ static void run(bool as_root, struct harness_user u, char *const argv[], char *o
 	out[n] = '\0';
 	close(p[0]);
 	CHECK(harness_wait_pid(pid, 20) == 0);
+}
+
+/* Runs @cmd (sh -c) as @u; its exit status. */
+static int as_user(struct harness_user u, const char *cmd)
+{
+	pid_t pid = fork();
+	int status = -1;
+
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		harness_become(u);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	return status;
 }
 
 /* Whether any file in DIR/cap holds anything. */
@@ -117,6 +138,23 @@ int main(int argc, char **argv)
 	CHECK(strstr(out, "done euid=0") != NULL);
 	CHECK(strstr(out, SECRET) == NULL);
 	CHECK(!captured());
+
+	/* root's capture into a file of nobody's */
+	char nobodys[160];
+	snprintf(nobodys, sizeof(nobodys), "%s/nobody", dir);
+	REQUIRE(mkdir(nobodys, 0755) == 0 && chown(nobodys, nobody.uid, nobody.gid) == 0);
+	snprintf(capture, sizeof(capture), "%s/nobody/cap", dir);
+	snprintf(cmd, sizeof(cmd), "touch %s && chmod 0666 %s", capture, capture);
+	REQUIRE(as_user(nobody, cmd) == 0);
+	unsetenv("XPC_TRACE");
+	setenv("XPC_CAPTURE", capture, 1);
+	run(true, nobody, pargs, out, sizeof(out));
+	struct stat st;
+	CHECK(stat(capture, &st) == 0);
+	fprintf(stderr, "root's capture into nobody's file: %lld bytes written\n", (long long)st.st_size);
+	CHECK(strstr(out, "done euid=0") != NULL);
+	CHECK(st.st_size == 0);
+	CHECK(strstr(out, "not capturing") != NULL);
 
 	unsetenv("XPC_TRACE");
 	unsetenv("XPC_CAPTURE");

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test-clock.c - shared/clock.h: each function agrees with clock_gettime()
- * of its clock, the monotonic clock does not go back, and clock_timespec()
- * is the inverse of the folding.
+ * of its clock, the monotonic clock does not go back, clock_seconds_since()
+ * measures from a reading (and from one in the future, below zero), and
+ * clock_timespec() is the inverse of the folding.
  */
 #include <time.h>
 
@@ -44,6 +45,12 @@ int main(void)
 		CHECK(now >= prev);
 		prev = now;
 	}
+	prev = clock_monotonic_ns();
+	CHECK(clock_seconds_since(prev) >= 0);
+	CHECK(clock_seconds_since(prev) < 60); /* generous: a loaded machine */
+	CHECK(clock_seconds_since(prev - 5 * CLOCK_NSEC_PER_SEC) >= 5);
+	CHECK(clock_seconds_since(prev + 3600 * CLOCK_NSEC_PER_SEC) < -3000);
+	CHECK(clock_seconds_since(0) > 0);
 	CHECK(clock_realtime_ns() > 1500000000ull * CLOCK_NSEC_PER_SEC); /* after 2017 */
 	ts = clock_timespec(5 * CLOCK_NSEC_PER_SEC + 123);
 	CHECK_EQ_INT(ts.tv_sec, 5);

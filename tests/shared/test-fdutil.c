@@ -2,8 +2,9 @@
 /*
  * test-fdutil.c - shared/fdutil.h: duplicates are close-on-exec and above
  * the floor, flags round-trip, errors come back as negative errno, and
- * fd_close() keeps errno and accepts -1; fd_raise_limit() lifts the
- * descriptor soft limit to the hard one and fd_restore_limit() puts it back.
+ * fd_close() keeps errno and accepts -1; fd_limit() reads the descriptor
+ * soft limit, fd_raise_limit() lifts it to the hard one and
+ * fd_restore_limit() puts it back.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -84,10 +85,12 @@ static void test_limit(void)
 	CHECK_EQ_INT(old, (long)(rl.rlim_max / 2));
 	REQUIRE(getrlimit(RLIMIT_NOFILE, &now) == 0);
 	CHECK_EQ_INT((long)now.rlim_cur, (long)rl.rlim_max);
+	CHECK_EQ_INT(fd_limit(), (long)rl.rlim_max);
 	CHECK_EQ_INT(fd_raise_limit(NULL), (long)rl.rlim_max); /* already there */
 	CHECK_EQ_INT(fd_restore_limit(old), 0);
 	REQUIRE(getrlimit(RLIMIT_NOFILE, &now) == 0);
 	CHECK_EQ_INT((long)now.rlim_cur, (long)(rl.rlim_max / 2));
+	CHECK_EQ_INT(fd_limit(), (long)(rl.rlim_max / 2));
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
