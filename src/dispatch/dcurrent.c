@@ -16,7 +16,10 @@
  *
  * Specifics: a short list per queue under its lock (a program sets a few
  * keys per queue); a replaced or freed value's destructor runs on the
- * default global queue.
+ * default global queue (dqueue_specific_destroy: the queue frees its list
+ * when it goes, so that part is dqueue.c's).
+ *
+ * Edges: calls dqueue.c, dpool.c and dobject.c; nothing below calls it.
  */
 #include "dispatch/internal.h"
 #include "dispatch/dqueue.h"
@@ -25,13 +28,6 @@
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-typedef struct QueueSpecific {
-	struct QueueSpecific *next;
-	const void *key;
-	void *ctx;
-	dispatch_function_t destructor;
-} QueueSpecific;
 
 static int dcurrent_is_main_thread(void)
 {
@@ -125,13 +121,6 @@ dispatch_queue_t dispatch_get_current_queue(void)
 
 /* ---- specifics --------------------------------------------------------------- */
 
-static void dcurrent_destroy(QueueSpecific *s)
-{
-	if (s->destructor && s->ctx && dqueue_async(dqueue_default_target(), s->ctx, s->destructor) < 0)
-		s->destructor(s->ctx);
-	free(s);
-}
-
 void dispatch_queue_set_specific(dispatch_queue_t queue, const void *key, void *context,
 				 dispatch_function_t destructor)
 {
@@ -159,7 +148,7 @@ void dispatch_queue_set_specific(dispatch_queue_t queue, const void *key, void *
 	}
 	pthread_mutex_unlock(&queue->lock);
 	if (old)
-		dcurrent_destroy(old);
+		dqueue_specific_destroy(old);
 }
 
 void *dispatch_queue_get_specific(dispatch_queue_t queue, const void *key)
@@ -191,17 +180,6 @@ void *dispatch_get_specific(const void *key)
 		q = atomic_load(&q->head.target);
 	}
 	return NULL;
-}
-
-void dcurrent_specifics_free(dispatch_queue_t q)
-{
-	QueueSpecific *s = q->specifics, *next;
-
-	q->specifics = NULL;
-	for (; s; s = next) {
-		next = s->next;
-		dcurrent_destroy(s);
-	}
 }
 
 /* ---- creation, QoS, workloops ------------------------------------------------- */

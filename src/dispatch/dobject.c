@@ -10,6 +10,10 @@
  * nanoseconds; a wall-clock time (dispatch_walltime) is stored negated, as
  * GCD does, and converted to the monotonic clock when a wait or timer is
  * armed (so later changes of the wall clock are not followed).
+ *
+ * The lowest file of the layer: it calls nothing of it.  A finalizer goes
+ * to the target through the target's class (DispatchVtable.async, which
+ * the queue class fills), so this file need not know queues.
  */
 #include "dispatch/internal.h"
 #include "shared/clock.h"
@@ -98,7 +102,7 @@ static void dobject_finalize(DispatchHead *h)
 	}
 	f->finalizer = fin;
 	f->ctx = ctx;
-	if (dqueue_async(tq, f, dobject_run_finalizer) < 0) {
+	if (tq->head.vt->async(&tq->head, f, dobject_run_finalizer) < 0) {
 		free(f);
 		fin(ctx);
 	}

@@ -275,7 +275,6 @@ void dpool_push(int priority, DispatchItem *item)
 	PoolWorker *w;
 	int spawn = 0, watch = 0;
 
-	dqueue_runtime_init();
 	item->next = NULL;
 	pthread_mutex_lock(&pool.lock);
 	if (pool.last[priority])

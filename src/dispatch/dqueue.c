@@ -1,12 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dqueue.c - queues: the static ones (main, global, attributes), creation,
- * targets, suspension, and the drain loop that runs their items.
- *
- * Queue attributes are immortal statics: the three exported ones and one per
- * (concurrent, inactive, QoS class) made by dispatch_queue_attr_make_*; a
- * QoS class makes the new queue target the global queue of that class, as
- * dispatch_get_global_queue maps it.
+ * dqueue.c - queues: the static ones (main, global), creation, targets,
+ * suspension, and the drain loop that runs their items (the attributes
+ * they are made with are dattr.c's).
  *
  * Model: a queue holds a FIFO of items under its mutex.  It is "scheduled"
  * when its one embedded drain request sits on its target (a root queue goes
@@ -24,6 +20,12 @@
  * Checked (shared/assert.h, shared/lock.h): the *_locked functions run
  * under q->lock; a queue never finishes more items than it started; the
  * frames of a thread nest (the one popped is the innermost).
+ *
+ * Edges: calls dobject.c, dpool.c (root queues), manager.c (the runtime's
+ * start) and dmain.c (the main queue's doorbell), never the files above
+ * it (dsync.c, dwork.c, dcurrent.c, sources, I/O).  The queue class fills
+ * DispatchVtable.async so that dobject.c can send a finalizer to a target
+ * without knowing queues.
  */
 #include "dispatch/internal.h"
 #include "dispatch/dqueue.h"
@@ -38,6 +40,7 @@ static void dqueue_dispose(DispatchHead *h);
 static void dqueue_suspend(DispatchHead *h);
 static void dqueue_resume(DispatchHead *h);
 static void dqueue_activate(DispatchHead *h);
+static int dqueue_vt_async(DispatchHead *h, void *ctx, dispatch_function_t func);
 
 static const DispatchVtable dqueue_vtable = {
 	.kind = DOBJ_QUEUE,
@@ -45,52 +48,18 @@ static const DispatchVtable dqueue_vtable = {
 	.suspend = dqueue_suspend,
 	.resume = dqueue_resume,
 	.activate = dqueue_activate,
+	.async = dqueue_vt_async,
 };
-static const DispatchVtable dqueue_attr_vtable = {.kind = DOBJ_ATTR};
-
-#define QUEUE_STATIC_HEAD(vtp) {.vt = (vtp), .refcnt = DOBJ_IMMORTAL}
-
-struct dispatch_queue_attr_s _dispatch_queue_attr_concurrent = {
-	.head = QUEUE_STATIC_HEAD(&dqueue_attr_vtable), .concurrent = 1};
-struct dispatch_queue_attr_s _dispatch_queue_attr_serial_inactive = {
-	.head = QUEUE_STATIC_HEAD(&dqueue_attr_vtable), .inactive = 1};
-struct dispatch_queue_attr_s _dispatch_queue_attr_concurrent_inactive = {
-	.head = QUEUE_STATIC_HEAD(&dqueue_attr_vtable), .concurrent = 1, .inactive = 1};
-
-/* [concurrent][inactive][class][-relative priority], filled once; the
- * classes in the order of dqueue_qos_classes, mapped onto the roots. */
-#define QUEUE_N_RELPRI (1 - QOS_MIN_RELATIVE_PRIORITY)
-#define QUEUE_N_QOS 5
-static const dispatch_qos_class_t dqueue_qos_classes[QUEUE_N_QOS] = {
-	QOS_CLASS_USER_INTERACTIVE, QOS_CLASS_USER_INITIATED, QOS_CLASS_DEFAULT, QOS_CLASS_UTILITY,
-	QOS_CLASS_BACKGROUND};
-static const int dqueue_qos_roots[QUEUE_N_QOS] = {0, 0, 1, 2, 3};
-static struct dispatch_queue_attr_s dqueue_qos_attrs[2][2][QUEUE_N_QOS][QUEUE_N_RELPRI];
-static pthread_once_t dqueue_qos_once = PTHREAD_ONCE_INIT;
-
-static void dqueue_qos_attrs_init(void)
-{
-	for (int c = 0; c < 2; c++)
-		for (int i = 0; i < 2; i++)
-			for (int k = 0; k < QUEUE_N_QOS; k++)
-				for (int p = 0; p < QUEUE_N_RELPRI; p++)
-					dqueue_qos_attrs[c][i][k][p] = (struct dispatch_queue_attr_s){
-						.head = QUEUE_STATIC_HEAD(&dqueue_attr_vtable),
-						.concurrent = c, .inactive = i,
-						.qos_root = dqueue_qos_roots[k] + 1,
-						.qos = dqueue_qos_classes[k], .relpri = -p};
-}
-
 #define QUEUE_STATIC(name, r, prio, w, c)                                               \
 	{                                                                              \
-		.head = QUEUE_STATIC_HEAD(&dqueue_vtable), .lock = PTHREAD_MUTEX_INITIALIZER, \
+		.head = DOBJ_STATIC_HEAD(&dqueue_vtable), .lock = PTHREAD_MUTEX_INITIALIZER, \
 		.role = (r), .priority = (prio), .width = (w), .label = (char *)(name), .qos = (c), \
 	}
 
 static void dqueue_drain_invoke(DispatchItem *item);
 
 struct dispatch_queue_s _dispatch_main_q = {
-	.head = QUEUE_STATIC_HEAD(&dqueue_vtable),
+	.head = DOBJ_STATIC_HEAD(&dqueue_vtable),
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.drain = {.invoke = dqueue_drain_invoke, .ctx = &_dispatch_main_q},
 	.role = QUEUE_MAIN,
@@ -143,60 +112,6 @@ dispatch_queue_t dispatch_get_global_queue(intptr_t identifier, uintptr_t flags)
 	}
 }
 
-/* The attribute with these properties (NULL is the plain serial one). */
-static dispatch_queue_attr_t dqueue_attr_lookup(int concurrent, int inactive, dispatch_qos_class_t qos,
-						int relpri)
-{
-	for (int k = 0; qos && k < QUEUE_N_QOS; k++) {
-		if (dqueue_qos_classes[k] != qos)
-			continue;
-		pthread_once(&dqueue_qos_once, dqueue_qos_attrs_init);
-		return &dqueue_qos_attrs[concurrent][inactive][k][-relpri];
-	}
-	if (concurrent)
-		return inactive ? &_dispatch_queue_attr_concurrent_inactive : &_dispatch_queue_attr_concurrent;
-	return inactive ? &_dispatch_queue_attr_serial_inactive : NULL;
-}
-
-/* 1 + the root queue index of a QoS class, 0 for UNSPECIFIED, -1 if unknown. */
-static int dqueue_qos_root(dispatch_qos_class_t qos)
-{
-	switch (qos) {
-	case QOS_CLASS_USER_INTERACTIVE:
-	case QOS_CLASS_USER_INITIATED:
-		return 1;
-	case QOS_CLASS_DEFAULT:
-		return 2;
-	case QOS_CLASS_UTILITY:
-		return 3;
-	case QOS_CLASS_BACKGROUND:
-		return 4;
-	case QOS_CLASS_UNSPECIFIED:
-		return 0;
-	default:
-		return -1;
-	}
-}
-
-/* As GCD does: an unknown class or a relative priority outside
- * [QOS_MIN_RELATIVE_PRIORITY, 0] leaves @attr unchanged. */
-dispatch_queue_attr_t dispatch_queue_attr_make_with_qos_class(dispatch_queue_attr_t attr,
-							      dispatch_qos_class_t qos_class,
-							      int relative_priority)
-{
-	int root = dqueue_qos_root(qos_class);
-
-	if (root < 0 || relative_priority > 0 || relative_priority < QOS_MIN_RELATIVE_PRIORITY)
-		return attr;
-	return dqueue_attr_lookup(attr && attr->concurrent, attr && attr->inactive, qos_class,
-				  root ? relative_priority : 0);
-}
-
-dispatch_queue_attr_t dispatch_queue_attr_make_initially_inactive(dispatch_queue_attr_t attr)
-{
-	return dqueue_attr_lookup(attr && attr->concurrent, 1, attr ? attr->qos : 0, attr ? attr->relpri : 0);
-}
-
 dispatch_queue_t dispatch_queue_create(const char *label, dispatch_queue_attr_t attr)
 {
 	dispatch_queue_t q = calloc(1, sizeof(*q));
@@ -234,13 +149,32 @@ const char *dispatch_queue_get_label(dispatch_queue_t queue)
 	return queue->label ? queue->label : "";
 }
 
+void dqueue_specific_destroy(QueueSpecific *s)
+{
+	if (s->destructor && s->ctx && dqueue_async(dqueue_default_target(), s->ctx, s->destructor) < 0)
+		s->destructor(s->ctx);
+	free(s);
+}
+
+/* Frees @q's specifics, queueing their destructors (dispose). */
+static void dqueue_specifics_free(dispatch_queue_t q)
+{
+	QueueSpecific *s = q->specifics, *next;
+
+	q->specifics = NULL;
+	for (; s; s = next) {
+		next = s->next;
+		dqueue_specific_destroy(s);
+	}
+}
+
 static void dqueue_dispose(DispatchHead *h)
 {
 	dispatch_queue_t q = (dispatch_queue_t)h;
 
 	if (q->first)
 		dobject_crash("Release of a queue that still holds work (suspended or inactive)");
-	dcurrent_specifics_free(q);
+	dqueue_specifics_free(q);
 	dobject_release(atomic_load(&q->head.target));
 	if (q->label != q->label_buf)
 		free(q->label);
@@ -291,7 +225,7 @@ static void dqueue_schedule(dispatch_queue_t q)
 {
 	dobject_retain(q);
 	if (q->role == QUEUE_MAIN)
-		dwork_main_wake();
+		dmain_wake();
 	else
 		dqueue_push(atomic_load(&q->head.target), &q->drain);
 }
@@ -302,6 +236,7 @@ void dqueue_push(dispatch_queue_t q, DispatchItem *item)
 
 	item->next = NULL;
 	if (q->role == QUEUE_ROOT) {
+		dqueue_runtime_init(); /* the pool's threads need the manager */
 		dpool_push(q->priority, item);
 		return;
 	}
@@ -515,17 +450,12 @@ static void dqueue_item_invoke(DispatchItem *it)
 {
 	dispatch_function_t func = it->func;
 	void *ctx = it->ctx;
-	dispatch_group_t group = it->group;
 
 	free(it);
 	func(ctx);
-	if (group) {
-		dispatch_group_leave(group);
-		dobject_release(group);
-	}
 }
 
-DispatchItem *dqueue_item_new(dispatch_function_t func, void *ctx, dispatch_group_t group, unsigned flags)
+DispatchItem *dqueue_item_new(dispatch_function_t func, void *ctx, unsigned flags)
 {
 	DispatchItem *it = malloc(sizeof(*it));
 
@@ -535,7 +465,7 @@ DispatchItem *dqueue_item_new(dispatch_function_t func, void *ctx, dispatch_grou
 	it->invoke = dqueue_item_invoke;
 	it->func = func;
 	it->ctx = ctx;
-	it->group = group;
+	it->group = NULL;
 	it->flags = flags;
 	return it;
 }
@@ -568,12 +498,18 @@ void dqueue_push_embedded(dispatch_queue_t q, DispatchItem *it, dispatch_functio
 
 int dqueue_async(dispatch_queue_t q, void *ctx, dispatch_function_t func)
 {
-	DispatchItem *it = dqueue_item_new(func, ctx, NULL, 0);
+	DispatchItem *it = dqueue_item_new(func, ctx, 0);
 
 	if (!it)
 		return -1;
 	dqueue_push(q, it);
 	return 0;
+}
+
+/* The queue class's async: how dobject.c queues a finalizer on a target. */
+static int dqueue_vt_async(DispatchHead *h, void *ctx, dispatch_function_t func)
+{
+	return dqueue_async((dispatch_queue_t)h, ctx, func);
 }
 
 /* ---- runtime start ------------------------------------------------------------- */

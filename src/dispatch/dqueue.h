@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * dqueue.h - queue internals shared by the files of the dispatch layer
- * (dwork.c submits, dsource.c and manager.c deliver).
+ * (dwork.c submits, dsource.c and manager.c deliver, dcurrent.c asks).
  */
 #ifndef XPC_DISPATCH_DQUEUE_H
 #define XPC_DISPATCH_DQUEUE_H
@@ -21,8 +21,17 @@ typedef struct QueueFrame {
 QueueFrame *dqueue_current_frame(void);
 /* The root (global) queue of priority index @prio. */
 dispatch_queue_t dqueue_root(int prio);
-/* dqueue.c -> dcurrent.c: frees @q's specifics, calling destructors. */
-void dcurrent_specifics_free(dispatch_queue_t q);
+/* One queue-specific value (dispatch_queue_set_specific, dcurrent.c), on
+ * the queue's list under its lock. */
+typedef struct QueueSpecific {
+	struct QueueSpecific *next;
+	const void *key;
+	void *ctx;
+	dispatch_function_t destructor;
+} QueueSpecific;
+/* Frees @s (off any list), its destructor queued on the default global
+ * queue (run here when that fails). */
+void dqueue_specific_destroy(QueueSpecific *s);
 
 void dqueue_frame_push(QueueFrame *f, dispatch_queue_t q);
 void dqueue_frame_pop(QueueFrame *f);
@@ -33,9 +42,14 @@ void dqueue_init_drain(dispatch_queue_t q);
  * queue (the inline dispatch_sync path); 1 when claimed, then dqueue_leave. */
 int dqueue_try_enter(dispatch_queue_t q, int barrier);
 void dqueue_leave(dispatch_queue_t q, int barrier);
-/* dwork.c: the main queue has work; wake dispatch_main(). */
-void dwork_main_wake(void);
 /* manager.c: starts the manager thread (once, by dqueue_runtime_init). */
 void manager_start(void);
+
+/* dmain.c: the main thread's doorbell.  The main queue has work: wakes
+ * dispatch_main() (dqueue.c, any thread). */
+void dmain_wake(void);
+/* Sleeps until dmain_wake() was called since the last return (dwork.c's
+ * dispatch_main, on the main thread). */
+void dmain_wait(void);
 
 #endif

@@ -9,9 +9,14 @@
  * outstanding work and a list of notify items under a mutex; the leave that
  * brings it to zero wakes the waiters and pushes the notify items; while
  * notify items wait, the group holds a reference on itself (as GCD does).
+ * A dispatch_group_async item is a queue item with its own invoke (here),
+ * which leaves the group after the work: the queue code knows no group.
  * dispatch_once: 0 -> ONCE_RUNNING (the winner runs the function) -> ~0
  * (done, read with acquire ordering on the fast path); losers sleep on a
  * process-wide condition variable.
+ *
+ * Edges: calls dqueue.c (items, pushes) and dobject.c; dblock.c and
+ * dwork.c call it.
  */
 #include "dispatch/internal.h"
 
@@ -247,7 +252,7 @@ void dispatch_group_notify_f(dispatch_group_t group, dispatch_queue_t queue, voi
 
 	if (!n)
 		return;
-	n->item = dqueue_item_new(work, context, NULL, 0);
+	n->item = dqueue_item_new(work, context, 0);
 	if (!n->item) {
 		free(n);
 		return;
@@ -274,13 +279,29 @@ void dispatch_group_notify(dispatch_group_t group, dispatch_queue_t queue, dispa
 	dispatch_group_notify_f(group, queue, Block_copy(block), dqueue_call_block);
 }
 
+/* A dispatch_group_async item (a heap item of dqueue.c's, whose invoke
+ * frees it): leaves its group after the work and drops its reference. */
+static void dsync_group_item_invoke(DispatchItem *it)
+{
+	dispatch_function_t func = it->func;
+	void *ctx = it->ctx;
+	dispatch_group_t group = it->group;
+
+	free(it);
+	func(ctx);
+	dispatch_group_leave(group);
+	dobject_release(group);
+}
+
 void dispatch_group_async_f(dispatch_group_t group, dispatch_queue_t queue, void *context,
 			    dispatch_function_t work)
 {
-	DispatchItem *it = dqueue_item_new(work, context, group, 0);
+	DispatchItem *it = dqueue_item_new(work, context, 0);
 
 	if (!it)
 		return;
+	it->invoke = dsync_group_item_invoke;
+	it->group = group;
 	dispatch_group_enter(group);
 	dobject_retain(group);
 	dqueue_push(queue, it);

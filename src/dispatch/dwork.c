@@ -16,6 +16,11 @@
  * helpers pushed to the queue; the caller waits only for the iterations to be
  * done (helpers that start late find nothing left), and the shared state is
  * reference counted so late helpers can still read it.
+ * dispatch_main drains the main queue each time its doorbell (dmain.c)
+ * rings.
+ *
+ * Edges: the top of the queue files: calls dqueue.c, dsync.c, dblock.c,
+ * dmain.c and the manager's timers; none of them calls it.
  */
 #include "dispatch/internal.h"
 #include "dispatch/manager.h"
@@ -29,7 +34,7 @@
 
 static void dwork_submit(dispatch_queue_t q, void *ctx, dispatch_function_t func, unsigned flags)
 {
-	DispatchItem *it = dqueue_item_new(func, ctx, NULL, flags);
+	DispatchItem *it = dqueue_item_new(func, ctx, flags);
 
 	if (it)
 		dqueue_push(q, it);
@@ -50,7 +55,7 @@ void dispatch_barrier_async_f(dispatch_queue_t queue, void *context, dispatch_fu
 static void dwork_submit_block(dispatch_queue_t q, dispatch_block_t block, unsigned flags)
 {
 	dispatch_block_t copy = Block_copy(block);
-	DispatchItem *it = copy ? dqueue_item_new(dqueue_call_block, copy, NULL, flags) : NULL;
+	DispatchItem *it = copy ? dqueue_item_new(dqueue_call_block, copy, flags) : NULL;
 
 	if (it)
 		dqueue_push(q, it);
@@ -201,7 +206,7 @@ int dwork_after_f(dispatch_time_t when, dispatch_queue_t queue, void *context, d
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	a->item = dqueue_item_new(work, context, NULL, 0);
+	a->item = dqueue_item_new(work, context, 0);
 	if (!a->item) {
 		free(a);
 		return -ENOMEM;
@@ -316,29 +321,11 @@ void dispatch_apply(size_t iterations, dispatch_queue_t queue, void (^block)(siz
 
 /* ---- main queue -------------------------------------------------------------- */
 
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int pending;
-} dwork_main = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
-
-void dwork_main_wake(void)
-{
-	pthread_mutex_lock(&dwork_main.lock);
-	dwork_main.pending = 1;
-	pthread_cond_signal(&dwork_main.cond);
-	pthread_mutex_unlock(&dwork_main.lock);
-}
-
 void dispatch_main(void)
 {
 	dqueue_runtime_init();
 	for (;;) {
-		pthread_mutex_lock(&dwork_main.lock);
-		while (!dwork_main.pending)
-			pthread_cond_wait(&dwork_main.cond, &dwork_main.lock);
-		dwork_main.pending = 0;
-		pthread_mutex_unlock(&dwork_main.lock);
+		dmain_wait();
 		dqueue_drain(&_dispatch_main_q);
 	}
 }

@@ -10,7 +10,10 @@
  * run on; held with a reference).
  *
  * What the layers above may use is in runtime.h (included here); this
- * header is for the files of src/dispatch/ only.
+ * header is for the files of src/dispatch/ only.  The files call one
+ * another one way (docs/dispatch.md, "Files"): dobject.c at the bottom,
+ * then timers, pool and manager, queues, then waiting, blocks and
+ * submission, sources and I/O on top.
  *
  * Work is a DispatchItem (runtime.h): an intrusive FIFO link plus an invoke function that
  * runs the item and then disposes of it (heap items free themselves, the
@@ -37,6 +40,8 @@
 #include "shared/lock.h"
 
 #define DOBJ_IMMORTAL INT_MAX
+/* The head of a static (immortal) object of class @vtp. */
+#define DOBJ_STATIC_HEAD(vtp) {.vt = (vtp), .refcnt = DOBJ_IMMORTAL}
 
 typedef struct DispatchHead DispatchHead;
 
@@ -56,6 +61,10 @@ typedef struct {
 	void (*suspend)(DispatchHead *obj);
 	void (*resume)(DispatchHead *obj);
 	void (*activate)(DispatchHead *obj);
+	/* Queues only: runs @func(@ctx) on the queue @obj (how dobject.c,
+	 * which knows no queue, sends a finalizer to an object's target).
+	 * Return: 0, or -1 out of memory (nothing queued). */
+	int (*async)(DispatchHead *obj, void *ctx, dispatch_function_t func);
 } DispatchVtable;
 
 struct DispatchHead {
@@ -115,9 +124,9 @@ int dobject_timespec(dispatch_time_t when, struct timespec *ts);
 /* dqueue.c */
 /* Takes ownership of @item (a heap item made by dqueue_item_new). */
 void dqueue_push(dispatch_queue_t q, DispatchItem *item);
-/* A heap item calling @func(@ctx), leaving @group afterwards if non-NULL;
- * NULL on allocation failure. */
-DispatchItem *dqueue_item_new(dispatch_function_t func, void *ctx, dispatch_group_t group, unsigned flags);
+/* A heap item calling @func(@ctx), then freeing itself; NULL on
+ * allocation failure.  (A group item replaces its invoke: dsync.c.) */
+DispatchItem *dqueue_item_new(dispatch_function_t func, void *ctx, unsigned flags);
 void dqueue_runtime_init(void);
 /* Calls a block stored as a context (Block_copy'd), then releases it. */
 void dqueue_call_block(void *block);

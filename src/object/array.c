@@ -329,17 +329,3 @@ int xpc_array_dup_fd(xpc_object_t xarray, size_t index)
 {
 	return xpc_fd_dup(xpc_array_get_value(xarray, index));
 }
-
-xpc_object_t xpc_array_get_array(xpc_object_t xarray, size_t index)
-{
-	xpc_object_t v = xpc_array_get_value(xarray, index);
-
-	return object_is(v, XPC_TYPE_ARRAY) ? v : NULL;
-}
-
-xpc_object_t xpc_array_get_dictionary(xpc_object_t xarray, size_t index)
-{
-	xpc_object_t v = xpc_array_get_value(xarray, index);
-
-	return object_is(v, XPC_TYPE_DICTIONARY) ? v : NULL;
-}

@@ -446,17 +446,3 @@ int xpc_dictionary_dup_fd(xpc_object_t xdict, const char *key)
 {
 	return xpc_fd_dup(xpc_dictionary_get_value(xdict, key));
 }
-
-xpc_object_t xpc_dictionary_get_array(xpc_object_t xdict, const char *key)
-{
-	xpc_object_t v = xpc_dictionary_get_value(xdict, key);
-
-	return object_is(v, XPC_TYPE_ARRAY) ? v : NULL;
-}
-
-xpc_object_t xpc_dictionary_get_dictionary(xpc_object_t xdict, const char *key)
-{
-	xpc_object_t v = xpc_dictionary_get_value(xdict, key);
-
-	return object_is(v, XPC_TYPE_DICTIONARY) ? v : NULL;
-}

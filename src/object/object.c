@@ -13,6 +13,9 @@
  * whose count is already 0 or below, or retaining one that reached 0, is an
  * over-release/resurrection and aborts with "XPC API MISUSE" (as Apple
  * traps).  xpc_retain(NULL)/xpc_release(NULL) are no-ops.
+ *
+ * The bottom of the layer: it knows no type but through the type's own
+ * descriptor (hooks and OBJECT_TYPE_* flags), so it calls no other file.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -123,8 +126,7 @@ size_t xpc_hash(xpc_object_t object)
 /* Scalars print "<int64: 0x...>: 42" (no space before their text). */
 static bool object_type_is_scalar(xpc_type_t t)
 {
-	return t == XPC_TYPE_NULL || t == XPC_TYPE_BOOL || t == XPC_TYPE_INT64 ||
-	       t == XPC_TYPE_UINT64 || t == XPC_TYPE_DOUBLE || t == XPC_TYPE_DATE;
+	return t->flags & OBJECT_TYPE_SCALAR;
 }
 
 void object_describe(xpc_object_t obj, StrBuf *sb, unsigned indent)
@@ -155,5 +157,5 @@ char *xpc_copy_description(xpc_object_t object)
 
 bool object_is_descriptor_type(xpc_type_t type)
 {
-	return type == XPC_TYPE_FD || type == XPC_TYPE_SHMEM || type == XPC_TYPE_ENDPOINT;
+	return type && (type->flags & OBJECT_TYPE_DESCRIPTOR);
 }

@@ -31,9 +31,14 @@ struct xpc_object_s {
 	_Atomic int32_t refcnt;
 };
 
+/* Type flags: so that object.c asks the type instead of knowing each one. */
+#define OBJECT_TYPE_SCALAR 1u     /* described "<int64: 0x...>: 42", no space */
+#define OBJECT_TYPE_DESCRIPTOR 2u /* carries a descriptor (fd, shmem, endpoint) */
+
 struct _xpc_type_s {
 	const char *name;  /* "dictionary", as xpc_type_get_name() returns */
 	uint32_t wire_tag; /* wire tag (docs/wire.md: 0xf000 ...), 0 if never encoded */
+	unsigned flags;    /* OBJECT_TYPE_*: what object.c asks of a type */
 	/* Frees what the object owns (not the object itself); may be NULL. */
 	void (*dispose)(xpc_object_t obj);
 	/* Both objects have this type.  NULL means pointer identity. */

@@ -129,22 +129,28 @@ static void uuid_describe(xpc_object_t obj, StrBuf *sb, unsigned indent)
 }
 
 const struct _xpc_type_s _xpc_type_null = {
-	.name = "null", .wire_tag = 0x1000, .equal = bool_equal, .hash = bool_hash,
+	.name = "null", .flags = OBJECT_TYPE_SCALAR,
+	.wire_tag = 0x1000, .equal = bool_equal, .hash = bool_hash,
 	.describe = null_describe};
 const struct _xpc_type_s _xpc_type_bool = {
-	.name = "bool", .wire_tag = 0x2000, .equal = bool_equal, .hash = bool_hash,
+	.name = "bool", .flags = OBJECT_TYPE_SCALAR,
+	.wire_tag = 0x2000, .equal = bool_equal, .hash = bool_hash,
 	.describe = bool_describe};
 const struct _xpc_type_s _xpc_type_int64 = {
-	.name = "int64", .wire_tag = 0x3000, .equal = scalar_equal, .hash = scalar_hash,
+	.name = "int64", .flags = OBJECT_TYPE_SCALAR,
+	.wire_tag = 0x3000, .equal = scalar_equal, .hash = scalar_hash,
 	.describe = int64_describe};
 const struct _xpc_type_s _xpc_type_uint64 = {
-	.name = "uint64", .wire_tag = 0x4000, .equal = scalar_equal, .hash = scalar_hash,
+	.name = "uint64", .flags = OBJECT_TYPE_SCALAR,
+	.wire_tag = 0x4000, .equal = scalar_equal, .hash = scalar_hash,
 	.describe = uint64_describe};
 const struct _xpc_type_s _xpc_type_double = {
-	.name = "double", .wire_tag = 0x5000, .equal = double_equal, .hash = double_hash,
+	.name = "double", .flags = OBJECT_TYPE_SCALAR,
+	.wire_tag = 0x5000, .equal = double_equal, .hash = double_hash,
 	.describe = double_describe};
 const struct _xpc_type_s _xpc_type_date = {
-	.name = "date", .wire_tag = 0x7000, .equal = scalar_equal, .hash = scalar_hash,
+	.name = "date", .flags = OBJECT_TYPE_SCALAR,
+	.wire_tag = 0x7000, .equal = scalar_equal, .hash = scalar_hash,
 	.describe = date_describe};
 const struct _xpc_type_s _xpc_type_uuid = {
 	.name = "uuid", .wire_tag = 0xa000, .equal = uuid_equal, .hash = uuid_hash,

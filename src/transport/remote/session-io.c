@@ -8,8 +8,9 @@
  * not read cannot make us buffer the answers to its PINGs), and runs at
  * most REMOTE_READ_BURST reads per wake-up.  Decrypted bytes OpenSSL holds
  * do not make the socket readable, so the reader is run again while
- * SSL_pending() says there are some.  Failures end the session through
- * session_teardown() with the reason.
+ * SSL_pending() says there are some (read_again: session.c queues the
+ * reader).  Failures are recorded with session_fail() and returned as -1:
+ * session.c ends the session; this file calls nothing of the other two.
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,8 +20,6 @@
 #include <sys/socket.h>
 
 #include "transport/remote/session.h"
-
-static void session_read_again(RemoteSession *s);
 
 /* ---- socket I/O ----------------------------------------------------------- */
 
@@ -99,48 +98,43 @@ void session_io_write_arm(RemoteSession *s, bool arm)
 		dispatch_suspend(s->wsrc);
 }
 
-/* Writes the gathered bytes; false if the socket is full (or failed). */
-static bool session_write_leftover(RemoteSession *s)
+/* Writes the gathered bytes.  Return: 1 when all went, 0 when the socket
+ * is full, -1. */
+static int session_write_leftover(RemoteSession *s)
 {
 	while (s->woff < s->wlen) {
 		ssize_t n = session_io_write(s, s->wbuf + s->woff, s->wlen - s->woff);
 
 		if (n == -EAGAIN)
-			return false;
-		if (n < 0) {
-			session_teardown(s, "connection lost");
-			return false;
-		}
+			return 0;
+		if (n < 0)
+			return session_fail(s, "connection lost");
 		s->woff += (size_t)n;
 	}
 	s->wlen = s->woff = 0;
-	return true;
+	return 1;
 }
 
 /* Collects what nghttp2 has to send, up to about REMOTE_GATHER bytes, so
  * that one write (one TLS record run) carries many frames.  The bytes are
  * copied: nghttp2's pointer lives only until its next call.
- * Return: 0, or -1 when the session was torn down. */
+ * Return: 0 or -1. */
 static int session_gather(RemoteSession *s)
 {
 	while (s->wlen < REMOTE_GATHER) {
 		const uint8_t *data;
 		ssize_t n = nghttp2_session_mem_send(s->h2, &data);
 
-		if (n < 0) {
-			session_teardown(s, nghttp2_strerror((int)n));
-			return -1;
-		}
+		if (n < 0)
+			return session_fail(s, nghttp2_strerror((int)n));
 		if (n == 0)
 			break;
 		if (s->wlen + (size_t)n > s->wcap) {
 			size_t cap = s->wlen + (size_t)n > REMOTE_GATHER ? s->wlen + (size_t)n : REMOTE_GATHER;
 			uint8_t *p = realloc(s->wbuf, cap);
 
-			if (!p) {
-				session_teardown(s, "out of memory");
-				return -1;
-			}
+			if (!p)
+				return session_fail(s, "out of memory");
 			s->wbuf = p;
 			s->wcap = cap;
 		}
@@ -151,27 +145,31 @@ static int session_gather(RemoteSession *s)
 }
 
 /* Sends what nghttp2 has; keeps what the socket does not take. */
-void session_io_flush(RemoteSession *s)
+int session_io_flush(RemoteSession *s)
 {
-	if (s->handshaking)
-		return;
-	while (!s->closed) {
-		if (!session_write_leftover(s) || session_gather(s) < 0 || !s->wlen)
+	int rv;
+
+	if (s->handshaking || s->closed)
+		return 0;
+	while ((rv = session_write_leftover(s)) > 0) {
+		if (session_gather(s) < 0)
+			return -1;
+		if (!s->wlen)
 			break;
 	}
-	if (s->closed)
-		return;
+	if (rv < 0)
+		return -1;
 	session_io_write_arm(s, s->wlen > 0 || s->tls_want_write);
 	session_io_read_pause(s, s->wlen > 0);
 	if (!s->wlen && s->ssl && SSL_pending(s->ssl) > 0)
-		session_read_again(s); /* decrypted bytes the socket will not signal */
+		s->read_again = true; /* decrypted bytes the socket will not signal */
 	if (!nghttp2_session_want_read(s->h2) && !nghttp2_session_want_write(s->h2))
-		session_teardown(s, "session ended");
+		return session_fail(s, "session ended");
+	return 0;
 }
 
-/* Runs the TLS handshake on; true once it is done (then the HTTP/2 bytes
- * nghttp2 holds go out). */
-bool session_io_tls_handshake(RemoteSession *s)
+/* Runs the TLS handshake on; done, the HTTP/2 bytes nghttp2 holds go out. */
+int session_io_tls_handshake(RemoteSession *s)
 {
 	int rv = SSL_do_handshake(s->ssl);
 
@@ -179,69 +177,49 @@ bool session_io_tls_handshake(RemoteSession *s)
 	if (rv == 1) {
 		s->handshaking = false;
 		session_io_write_arm(s, false);
-		session_io_flush(s);
-		return !s->closed;
+		return session_io_flush(s) < 0 ? -1 : 1;
 	}
-	if (session_tls_outcome(s, rv) != -EAGAIN) {
-		session_teardown(s, "TLS handshake failed");
-		return false;
-	}
+	if (session_tls_outcome(s, rv) != -EAGAIN)
+		return session_fail(s, "TLS handshake failed");
 	session_io_write_arm(s, s->tls_want_write);
-	return false;
+	return 0;
 }
 
-void session_io_on_readable(void *ctx)
+int session_io_readable(RemoteSession *s)
 {
-	RemoteSession *s = ctx;
 	uint8_t buf[16384];
+	int rv;
 
-	if (s->handshaking && !session_io_tls_handshake(s))
-		return;
+	if (s->handshaking && (rv = session_io_tls_handshake(s)) <= 0)
+		return rv;
 	for (int i = 0; i < REMOTE_READ_BURST && !s->closed && !s->wlen; i++) {
-		ssize_t n = session_io_read(s, buf, sizeof(buf)), rv;
+		ssize_t n = session_io_read(s, buf, sizeof(buf)), k;
 
 		if (n == -EAGAIN)
 			break;
-		if (n <= 0) {
-			session_teardown(s, n == 0 ? "connection closed by peer" : "connection lost");
-			return;
-		}
-		rv = nghttp2_session_mem_recv(s->h2, buf, (size_t)n);
-		if (rv < 0 || s->violation) {
-			session_teardown(s, s->violation ? s->violation : nghttp2_strerror((int)rv));
-			return;
-		}
-		session_io_flush(s);
+		if (n <= 0)
+			return session_fail(s, n == 0 ? "connection closed by peer" : "connection lost");
+		k = nghttp2_session_mem_recv(s->h2, buf, (size_t)n);
+		if (k < 0 || s->failure) /* a callback's reason comes first */
+			return session_fail(s, nghttp2_strerror((int)k));
+		if (session_io_flush(s) < 0)
+			return -1;
 	}
-	session_io_flush(s);
+	return session_io_flush(s);
 }
 
-void session_io_on_writable(void *ctx)
+int session_io_writable(RemoteSession *s)
 {
-	RemoteSession *s = ctx;
+	int rv;
 
 	if (s->handshaking) {
-		if (session_io_tls_handshake(s))
-			session_io_on_readable(s);
-		return;
+		rv = session_io_tls_handshake(s);
+		return rv <= 0 ? rv : session_io_readable(s);
 	}
 	if (s->tls_want_write) { /* an SSL_read waited for this */
 		s->tls_want_write = false;
-		session_io_on_readable(s);
+		if (session_io_readable(s) < 0)
+			return -1;
 	}
-	session_io_flush(s);
-}
-
-static void session_read_again_run(void *ctx)
-{
-	RemoteSession *s = ctx;
-
-	if (!s->closed)
-		session_io_on_readable(s);
-	remote_session_release(s);
-}
-
-static void session_read_again(RemoteSession *s)
-{
-	dispatch_async_f(s->q, remote_session_retain(s), session_read_again_run);
+	return session_io_flush(s);
 }

@@ -9,8 +9,10 @@
  * a DATA frame with another; when the head message is done, the provider
  * of the next one's stream is resumed.  The queue holds at most
  * REMOTE_MAX_UNSENT bytes: a peer that stops reading ends the session
- * instead of growing it.  remote_session_send() encodes on the caller's
- * thread and queues on the session's queue.
+ * instead of growing it (session_fail(): session.c ends it).  This file
+ * calls nothing of session.c or session-io.c; remote_session_send()
+ * (session.c) encodes on the caller's thread and queues here on the
+ * session's queue.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -82,24 +84,22 @@ int session_out_open_stream(RemoteSession *s, int32_t stream)
 	return 0;
 }
 
-static void session_enqueue(RemoteSession *s, int32_t stream, uint8_t *bytes, size_t len)
+int session_out_enqueue(RemoteSession *s, int32_t stream, uint8_t *bytes, size_t len)
 {
 	OutMsg *m;
 
 	if (s->closed) {
 		free(bytes);
-		return;
+		return 0;
 	}
 	if (s->unsent + len > REMOTE_MAX_UNSENT) {
 		free(bytes);
-		session_teardown(s, "limit exceeded: unsent messages (peer not reading)");
-		return;
+		return session_fail(s, "limit exceeded: unsent messages (peer not reading)");
 	}
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		free(bytes);
-		session_teardown(s, "out of memory");
-		return;
+		return session_fail(s, "out of memory");
 	}
 	m->stream = stream;
 	m->bytes = bytes;
@@ -107,51 +107,18 @@ static void session_enqueue(RemoteSession *s, int32_t stream, uint8_t *bytes, si
 	s->unsent += len;
 	list_append(&s->out, &m->link);
 	session_out_kick(s);
+	return 0;
 }
 
 /* On the queue: encode and enqueue (set-up messages and answers in kind). */
-void session_out_send_now(RemoteSession *s, int32_t stream, uint32_t flags, uint64_t id, xpc_object_t body)
+int session_out_send_now(RemoteSession *s, int32_t stream, uint32_t flags, uint64_t id, xpc_object_t body)
 {
 	uint8_t *bytes;
 	size_t len;
 
-	if (remote_message_encode(flags, id, body, &bytes, &len) == 0)
-		session_enqueue(s, stream, bytes, len);
-}
-
-typedef struct SendItem {
-	RemoteSession *s;
-	int32_t stream;
-	uint8_t *bytes;
-	size_t len;
-} SendItem;
-
-static void session_send_run(void *ctx)
-{
-	SendItem *it = ctx;
-
-	session_enqueue(it->s, it->stream, it->bytes, it->len);
-	session_io_flush(it->s);
-	remote_session_release(it->s);
-	free(it);
-}
-
-int remote_session_send(RemoteSession *s, int32_t stream, uint32_t flags, uint64_t id, xpc_object_t body)
-{
-	SendItem *it = malloc(sizeof(*it));
-	int err;
-
-	if (!it)
-		return -ENOMEM;
-	err = remote_message_encode(flags, id, body, &it->bytes, &it->len);
-	if (err) {
-		free(it);
-		return err;
-	}
-	it->s = remote_session_retain(s);
-	it->stream = stream;
-	dispatch_async_f(s->q, it, session_send_run);
-	return 0;
+	if (remote_message_encode(flags, id, body, &bytes, &len) != 0)
+		return 0;
+	return session_out_enqueue(s, stream, bytes, len);
 }
 
 void session_out_free(RemoteSession *s)

@@ -22,8 +22,8 @@
  * and write sources target it; remote_session_send/close from elsewhere
  * dispatch onto it).  nghttp2 calls back only from inside mem_recv and
  * mem_send on that queue; a callback that finds a violation records the
- * reason and fails the call, and the session is torn down after nghttp2
- * returned, never inside it.
+ * reason (session_fail) and fails the call, and the session is torn down
+ * after nghttp2 returned, never inside it.
  *
  * TLS (tls.c): with a configuration set, the session first runs the TLS
  * handshake over the socket (no HTTP/2 byte leaves before it is done) and
@@ -40,9 +40,12 @@
  * while the socket does not take our bytes, reading stops (a peer that does not read cannot make
  * us buffer its PINGs' answers); nghttp2 itself caps queued control frames.
  *
- * Files: this one holds the life cycle, receiving and set-up; the
- * out-queue is session-out.c, the socket and TLS side session-io.c
- * (session.h).
+ * Files: this one holds the life cycle, receiving, set-up, the queue's
+ * entry points (the sources' handlers, remote_session_send/close) and the
+ * one decision to end the session; the out-queue is session-out.c, the
+ * socket and TLS side session-io.c (session.h).  Both lower files report
+ * failures as -1 with the reason recorded (session_fail) and never call
+ * back here: session_settle() ends the session after they returned.
  *
  * References: the creator holds one; each live dispatch source one (the
  * descriptor is closed when the last source's cancel handler ran); each
@@ -142,16 +145,16 @@ static int session_on_data(nghttp2_session *h2, uint8_t flags, int32_t stream, c
 	RemoteMessage m;
 
 	if (i < 0) {
-		s->violation = "protocol violation: data on a stream other than 1 and 3";
+		session_fail(s, "protocol violation: data on a stream other than 1 and 3");
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	}
-	while (len && !s->closed) {
+	while (len && !s->closed && !s->failure) {
 		rv = remote_reader_feed(&s->rd[i], data, len, &used, &m);
 		if (rv < 0 || rv > 1) {
-			s->violation = rv == REMOTE_E_BAD_MAGIC ? "protocol violation: bad message wrapper magic"
+			session_fail(s, rv == REMOTE_E_BAD_MAGIC ? "protocol violation: bad message wrapper magic"
 				       : rv == REMOTE_E_BAD_FLAGS ? "protocol violation: bad message flags"
 				       : rv == REMOTE_E_TOO_BIG  ? "limit exceeded: message too large"
-								  : "out of memory";
+								  : "out of memory");
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
 		}
 		data += used;
@@ -159,7 +162,7 @@ static int session_on_data(nghttp2_session *h2, uint8_t flags, int32_t stream, c
 		if (rv == 1)
 			session_message(s, stream, &m);
 	}
-	return 0;
+	return s->failure ? NGHTTP2_ERR_CALLBACK_FAILURE : 0; /* an answer could not be queued */
 }
 
 static int session_on_begin_headers(nghttp2_session *h2, const nghttp2_frame *frame, void *user)
@@ -167,7 +170,7 @@ static int session_on_begin_headers(nghttp2_session *h2, const nghttp2_frame *fr
 	RemoteSession *s = user;
 
 	if (session_stream_index(frame->hd.stream_id) < 0) {
-		s->violation = "protocol violation: a stream other than 1 and 3";
+		session_fail(s, "protocol violation: a stream other than 1 and 3");
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	}
 	return 0;
@@ -179,7 +182,7 @@ static int session_on_begin_frame(nghttp2_session *h2, const nghttp2_frame_hd *h
 
 	if ((hd->type == NGHTTP2_HEADERS || hd->type == NGHTTP2_CONTINUATION) &&
 	    ++s->header_frames > REMOTE_MAX_HEADER_FRAMES) {
-		s->violation = "limit exceeded: header frames";
+		session_fail(s, "limit exceeded: header frames");
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	}
 	return 0;
@@ -191,7 +194,7 @@ static int session_on_header(nghttp2_session *h2, const nghttp2_frame *frame, co
 	RemoteSession *s = user;
 
 	if (++s->header_fields > REMOTE_MAX_HEADERS) {
-		s->violation = "limit exceeded: header fields";
+		session_fail(s, "limit exceeded: header fields");
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	}
 	return 0;
@@ -205,16 +208,16 @@ static int session_on_frame(nghttp2_session *h2, const nghttp2_frame *frame, voi
 	switch (frame->hd.type) {
 	case NGHTTP2_HEADERS:
 		if (s->server && i >= 0 && session_out_open_stream(s, frame->hd.stream_id) < 0) {
-			s->violation = "out of memory";
+			session_fail(s, "out of memory");
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
 		}
 		session_out_kick(s);
 		return 0;
 	case NGHTTP2_RST_STREAM:
-		s->violation = "stream reset by peer";
+		session_fail(s, "stream reset by peer");
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	case NGHTTP2_GOAWAY:
-		s->violation = "peer went away (GOAWAY)";
+		session_fail(s, "peer went away (GOAWAY)");
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	default:
 		return 0;
@@ -233,7 +236,7 @@ static void session_source_gone(void *ctx)
 
 /* Ends the session on its queue: sources cancelled, queue dropped,
  * closed() called once. */
-void session_teardown(RemoteSession *s, const char *reason)
+static void session_teardown(RemoteSession *s, const char *reason)
 {
 	if (s->closed)
 		return;
@@ -254,6 +257,78 @@ void session_teardown(RemoteSession *s, const char *reason)
 	if (!s->started)
 		s->fd = fd_close(s->fd);
 	s->ops->closed(s, reason, s->ctx);
+}
+
+/* ---- the queue's entry points ---------------------------------------------- */
+
+static void session_read_again_run(void *ctx);
+
+/* After the lower files ran (@rv: their 0 or -1): ends the session for the
+ * reason they recorded, or queues the reader while OpenSSL holds bytes. */
+static void session_settle(RemoteSession *s, int rv)
+{
+	if (rv < 0 || s->failure) {
+		session_teardown(s, s->failure ? s->failure : "out of memory");
+		return;
+	}
+	if (s->read_again && !s->closed) {
+		s->read_again = false;
+		dispatch_async_f(s->q, remote_session_retain(s), session_read_again_run);
+	}
+}
+
+static void session_on_readable(void *ctx)
+{
+	session_settle(ctx, session_io_readable(ctx));
+}
+
+static void session_on_writable(void *ctx)
+{
+	session_settle(ctx, session_io_writable(ctx));
+}
+
+static void session_read_again_run(void *ctx)
+{
+	RemoteSession *s = ctx;
+
+	if (!s->closed)
+		session_on_readable(s);
+	remote_session_release(s);
+}
+
+typedef struct SendItem {
+	RemoteSession *s;
+	int32_t stream;
+	uint8_t *bytes;
+	size_t len;
+} SendItem;
+
+static void session_send_run(void *ctx)
+{
+	SendItem *it = ctx;
+	int rv = session_out_enqueue(it->s, it->stream, it->bytes, it->len);
+
+	session_settle(it->s, rv < 0 ? rv : session_io_flush(it->s));
+	remote_session_release(it->s);
+	free(it);
+}
+
+int remote_session_send(RemoteSession *s, int32_t stream, uint32_t flags, uint64_t id, xpc_object_t body)
+{
+	SendItem *it = malloc(sizeof(*it));
+	int err;
+
+	if (!it)
+		return -ENOMEM;
+	err = remote_message_encode(flags, id, body, &it->bytes, &it->len);
+	if (err) {
+		free(it);
+		return err;
+	}
+	it->s = remote_session_retain(s);
+	it->stream = stream;
+	dispatch_async_f(s->q, it, session_send_run);
+	return 0;
 }
 
 /* ---- creation ------------------------------------------------------------- */
@@ -323,6 +398,7 @@ static int session_submit_setup(RemoteSession *s)
 		{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
 	};
 	xpc_object_t empty;
+	int rv;
 
 	if (nghttp2_submit_settings(s->h2, NGHTTP2_FLAG_NONE, iv, s->server ? 3 : 4) != 0)
 		return -1;
@@ -333,11 +409,12 @@ static int session_submit_setup(RemoteSession *s)
 	if (session_out_open_stream(s, REMOTE_STREAM_ROOT) < 0 || session_out_open_stream(s, REMOTE_STREAM_REPLY) < 0)
 		return -1;
 	empty = xpc_dictionary_create(NULL, NULL, 0);
-	session_out_send_now(s, REMOTE_STREAM_ROOT, REMOTE_FLAG_ALWAYS_SET, 0, empty);
+	rv = session_out_send_now(s, REMOTE_STREAM_ROOT, REMOTE_FLAG_ALWAYS_SET, 0, empty);
 	xpc_release(empty);
-	session_out_send_now(s, REMOTE_STREAM_ROOT, REMOTE_FLAG_ALWAYS_SET | REMOTE_FLAG_SETUP, 0, NULL);
-	session_out_send_now(s, REMOTE_STREAM_REPLY, REMOTE_FLAG_ALWAYS_SET | REMOTE_FLAG_INIT_HANDSHAKE, 0, NULL);
-	return 0;
+	if (rv < 0 || session_out_send_now(s, REMOTE_STREAM_ROOT, REMOTE_FLAG_ALWAYS_SET | REMOTE_FLAG_SETUP, 0, NULL) < 0)
+		return -1;
+	return session_out_send_now(s, REMOTE_STREAM_REPLY, REMOTE_FLAG_ALWAYS_SET | REMOTE_FLAG_INIT_HANDSHAKE, 0,
+				    NULL);
 }
 
 static dispatch_source_t session_source(RemoteSession *s, dispatch_source_type_t type, dispatch_function_t fn)
@@ -396,19 +473,19 @@ static void session_start_run(void *ctx)
 {
 	RemoteSession *s = ctx;
 
-	s->rsrc = session_source(s, DISPATCH_SOURCE_TYPE_READ, session_io_on_readable);
-	s->wsrc = session_source(s, DISPATCH_SOURCE_TYPE_WRITE, session_io_on_writable);
+	s->rsrc = session_source(s, DISPATCH_SOURCE_TYPE_READ, session_on_readable);
+	s->wsrc = session_source(s, DISPATCH_SOURCE_TYPE_WRITE, session_on_writable);
 	s->r_suspended = true; /* sources start suspended */
 	s->w_armed = false;
 	s->started = s->rsrc || s->wsrc;
 	if (!s->rsrc || !s->wsrc || session_submit_setup(s) != 0) {
-		session_teardown(s, "out of memory");
+		session_teardown(s, s->failure ? s->failure : "out of memory");
 	} else {
 		session_io_read_pause(s, false);
-		if (s->handshaking)
-			session_io_tls_handshake(s); /* a client's hello; a server waits for one */
-		else
-			session_io_flush(s); /* a server's SETTINGS leave before it reads */
+		if (s->handshaking) /* a client's hello; a server waits for one */
+			session_settle(s, session_io_tls_handshake(s) < 0 ? -1 : 0);
+		else /* a server's SETTINGS leave before it reads */
+			session_settle(s, session_io_flush(s));
 		if (s->server)
 			session_start_timer(s);
 		else

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * session.h - one RemoteXPC session over HTTP/2, shared by its three files
- * (never included outside src/remote; the layer's face is remote.h):
+ * (never included outside src/transport/remote; the layer's face is remote.h):
  *
  * - session.c: the model (its header), life cycle, receiving (nghttp2's
  *   callbacks), set-up and teardown;
@@ -11,8 +11,13 @@
  *   writing it, reading and feeding nghttp2, the TLS handshake.
  *
  * Everything here runs on the session's serial queue (RemoteSession.q).
- * Only session.c decides the session's end (session_teardown); the other
- * two call it with the reason when the peer or the socket fails.
+ * The files call one another one way: session.c -> session-out.c and
+ * session.c -> session-io.c; the two lower files call nothing of the
+ * other two.  Only session.c decides the session's end (its teardown) and
+ * holds the entry points the queue runs (the sources' handlers, blocks
+ * queued from other threads); when the peer or the socket fails, a lower
+ * file records the reason with session_fail() and returns -1, and
+ * session.c tears the session down when the call returns.
  */
 #ifndef XPC_REMOTE_SESSION_H
 #define XPC_REMOTE_SESSION_H
@@ -54,7 +59,8 @@ struct RemoteSession {
 	int sources_live;
 	bool r_suspended, w_armed;
 	bool started, closed, ready;
-	const char *violation; /* set by a callback that failed (static text) */
+	const char *failure;   /* why the session must end: set by session_fail() */
+	bool read_again;       /* decrypted bytes wait that the socket will not signal */
 	RemoteReader rd[2];    /* stream 1, stream 3 */
 	bool provider[2];      /* our HEADERS + data provider are submitted */
 	ListNode out;           /* OutMsg.link: the out-queue, oldest first */
@@ -75,30 +81,46 @@ static inline int session_stream_index(int32_t stream)
 	return stream == REMOTE_STREAM_ROOT ? 0 : stream == REMOTE_STREAM_REPLY ? 1 : -1;
 }
 
-/* session.c: ends the session (once): sources cancelled, ops->closed(). */
-void session_teardown(RemoteSession *s, const char *reason);
+/* Records why the session must end (@reason: static text; the first one
+ * wins), for session.c to end it once the current call returned.
+ * Return: -1, to be passed up. */
+static inline int session_fail(RemoteSession *s, const char *reason)
+{
+	if (!s->failure)
+		s->failure = reason;
+	return -1;
+}
 
-/* session-out.c */
+/* session-out.c (0 or -1: session_fail() was called) */
 /* Wakes the data provider of the head message's stream. */
 void session_out_kick(RemoteSession *s);
 /* Submits our HEADERS and the data provider of @stream.  Return: 0 or -1. */
 int session_out_open_stream(RemoteSession *s, int32_t stream);
-/* Encodes @body (borrowed) and queues it (set-up messages, answers). */
-void session_out_send_now(RemoteSession *s, int32_t stream, uint32_t flags, uint64_t id, xpc_object_t body);
+/* Queues @len bytes of a wrapped message (@bytes: consumed) on @stream;
+ * dropped on a closed session.  Return: 0, or -1 over REMOTE_MAX_UNSENT or
+ * out of memory. */
+int session_out_enqueue(RemoteSession *s, int32_t stream, uint8_t *bytes, size_t len);
+/* Encodes @body (borrowed) and queues it (set-up messages, answers).
+ * Return: 0 (also when it could not be encoded: nothing sent), or -1. */
+int session_out_send_now(RemoteSession *s, int32_t stream, uint32_t flags, uint64_t id, xpc_object_t body);
 /* Frees every queued message (the session's end). */
 void session_out_free(RemoteSession *s);
 
-/* session-io.c */
-/* Sends what nghttp2 has, keeping what the socket does not take. */
-void session_io_flush(RemoteSession *s);
+/* session-io.c (-1: session_fail() was called) */
+/* Sends what nghttp2 has, keeping what the socket does not take; sets
+ * read_again when OpenSSL holds decrypted bytes.  Return: 0 or -1 (also
+ * when nghttp2 wants neither to read nor to write: the session ended). */
+int session_io_flush(RemoteSession *s);
 /* Suspends (@pause) or resumes the read source. */
 void session_io_read_pause(RemoteSession *s, bool pause);
 /* Resumes (@arm) or suspends the write source. */
 void session_io_write_arm(RemoteSession *s, bool arm);
-/* Runs the TLS handshake on.  Return: true once it is done. */
-bool session_io_tls_handshake(RemoteSession *s);
-/* The read and write sources' handlers (context: the session). */
-void session_io_on_readable(void *ctx);
-void session_io_on_writable(void *ctx);
+/* Runs the TLS handshake on.  Return: 1 once it is done (and what nghttp2
+ * held was flushed), 0 while it goes on, -1. */
+int session_io_tls_handshake(RemoteSession *s);
+/* The work of the read source (the handshake, then reads fed to nghttp2)
+ * and of the write source.  Return: 0 or -1. */
+int session_io_readable(RemoteSession *s);
+int session_io_writable(RemoteSession *s);
 
 #endif
