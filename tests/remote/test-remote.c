@@ -102,6 +102,13 @@ static bool start_remoted(const char *addr)
 	remoted_pid = fork();
 	REQUIRE(remoted_pid >= 0);
 	if (remoted_pid == 0) {
+		char log[512];
+		int fd;
+
+		snprintf(log, sizeof(log), "%s/remoted.log", dir);
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			dup2(fd, 2); /* its log: the attack scenarios read the reasons */
 		dup2(p[1], 1);
 		if (remoted_psk)
 			execl(getenv("XPC_REMOTED"), "xpc-remoted", "--address", addr, "--port", "0", "--psk-file",
@@ -175,7 +182,7 @@ static void teardown(void)
 	kill_pid(&broker_pid);
 	harness_kill_children();
 	if (harness_failures) {
-		snprintf(cmd, sizeof(cmd), "cat %s/xpcd.log >&2", dir);
+		snprintf(cmd, sizeof(cmd), "cat %s/xpcd.log %s/remoted.log >&2", dir, dir);
 		if (system(cmd) < 0)
 			perror("system");
 	}
@@ -667,6 +674,29 @@ static void scenario_h2(void)
 
 static bool skipped; /* the scenario needs what is not here: exit 77 */
 
+/* A hostile HTTP/2 peer (test-h2-attack.py ATTACK, raw frames) against the
+ * service port: bounded memory, the session closed, a well-behaved client
+ * served during and after, the reason in xpc-remoted's log. */
+static void scenario_attack(const char *attack)
+{
+	char s[16], pid[16], log[300];
+	pid_t child;
+	int status;
+
+	snprintf(s, sizeof(s), "%u", svc_port);
+	snprintf(pid, sizeof(pid), "%d", (int)remoted_pid);
+	snprintf(log, sizeof(log), "%s/remoted.log", dir);
+	child = fork();
+	REQUIRE(child >= 0);
+	if (child == 0) {
+		execl("/usr/bin/python3", "python3", getenv("TEST_H2_ATTACK"), attack, s, pid, log, (char *)NULL);
+		_exit(127);
+	}
+	status = harness_wait_pid(child, 100);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(harness_proc_alive(remoted_pid));
+}
+
 /* Optional: appium-ios-remotexpc (npm), an independent TypeScript client,
  * when APPIUM_REMOTEXPC names its package directory; skipped otherwise. */
 static void scenario_appium(void)
@@ -716,6 +746,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
 		if (!strcmp(argv[1], scenarios[i].name))
 			scenarios[i].run();
+	if (!strncmp(argv[1], "attack-", 7))
+		scenario_attack(argv[1] + 7);
 	teardown();
 	connection_forget_services();
 	if (skipped)
