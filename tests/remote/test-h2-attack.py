@@ -35,6 +35,7 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 0, 1, 3, 4, 6, 7, 8, 9
 END_HEADERS = 0x4
 SHARE = 8  # sessions one address may hold on one port (serve.h)
+SECRET = "org.xpc.test.remote.secret"  # root's job that is not exported (test-remote.c)
 failures = 0
 port = pid = 0
 log_path = ""
@@ -476,10 +477,41 @@ def attack_silent():
     served("after silent connections")
 
 
+def attack_identity():
+    """Run as another local user (test-remote runs it as daemon): the
+    service sees xpc-remoted's account (nobody), never this user's uid, and
+    the TCP peer's address as accepted, whatever the message claims; a
+    session reaches only the name its port serves, whatever it names."""
+    import pwd
+    nobody, me = pwd.getpwnam("nobody").pw_uid, os.getuid()
+    note("client uid %d, xpc-remoted's account nobody (%d)" % (me, nobody))
+    for source in ("127.0.0.1", "127.0.0.2", "127.0.0.77"):
+        g = Good(source)
+        forged = {"op": "echo", "value": 1, "XPCRemotePeerAddress": "203.0.113.9:1", "euid": 0}
+        r = g.echo(None, lambda i: data_frames(1, request(i, forged)))
+        check(isinstance(r, dict) and r.get("euid") == nobody and r.get("euid") != me,
+              "from %s: the service sees nobody's uid (%r)" % (source, r and r.get("euid")))
+        check(isinstance(r, dict) and str(r.get("remote", "")).startswith(source + ":"),
+              "from %s: XPCRemotePeerAddress is the accepted address (%r)" % (source, r and r.get("remote")))
+        # a second copy of the key in the same dictionary: still replaced
+        raw = body({"op": "echo", "value": 2, "XPCRemotePeerAddress": "198.51.100.1:2"})
+        r = g.echo(None, lambda i: data_frames(1, wrap(ALWAYS_SET | DATA_PRESENT | WANTING_REPLY, i, raw)))
+        check(isinstance(r, dict) and str(r.get("remote", "")).startswith(source + ":"), "key replaced again")
+        # names of other services in the message change nothing: the port
+        # serves one name (the secret job is never started)
+        r = g.echo(None, lambda i: data_frames(1, request(i, {"op": "echo", "value": 3, "service": SECRET,
+                                                            "MachService": SECRET, "name": SECRET})))
+        check(isinstance(r, dict) and r.get("value") == 3, "a message naming another service reaches this one")
+        g.close()
+    check(("%s: started" % "secret") not in open(os.path.join(os.path.dirname(log_path), "xpcd.log")).read(),
+          "the job that is not exported was never started")
+
+
 ATTACKS = {
     "settings": attack_settings, "ping": attack_ping, "window": attack_window, "hpack": attack_hpack,
     "continuation": attack_continuation, "streams": attack_streams, "reset": attack_reset,
     "frames": attack_frames, "body": attack_body, "bodies": attack_bodies, "silent": attack_silent,
+    "identity": attack_identity,
 }
 
 
