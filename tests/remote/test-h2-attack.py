@@ -35,6 +35,7 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 0, 1, 3, 4, 6, 7, 8, 9
 END_HEADERS = 0x4
 SHARE = 8  # sessions one address may hold on one port (serve.h)
+SECRET = "org.xpc.test.remote.secret"  # root's job that is not exported (test-remote.c)
 failures = 0
 port = pid = 0
 log_path = ""
@@ -200,11 +201,34 @@ class Good:
         self.s.close()
 
 
+def as_other(fn, what):
+    """Runs fn() as another local user (daemon) in a child when this runs
+    as root: the attacks' sessions hold root's share of the port (one
+    local user's, by uid).  Return: fn()'s truth."""
+    if os.getuid() != 0:
+        return fn()
+    child = os.fork()
+    if child == 0:
+        ok = False
+        try:
+            os.setgroups([])
+            os.setgid(1)
+            os.setuid(1)
+            ok = fn()
+        except BaseException as e:
+            print("FAIL:", what, repr(e), file=sys.stderr)
+        os._exit(0 if ok and not failures else 1)
+    _, status = os.waitpid(child, 0)
+    return check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, what)
+
+
 def served(what, source=None):
-    g = Good(source)
-    r = g.echo(what)
-    g.close()
-    return check(isinstance(r, dict) and r.get("value") == what, "a well-behaved client is served " + what)
+    def run():
+        g = Good(source)
+        r = g.echo(what)
+        g.close()
+        return check(isinstance(r, dict) and r.get("value") == what, "a well-behaved client is served " + what)
+    return as_other(run, "a well-behaved client (daemon) is served " + what)
 
 
 def memory_bound(before, limit_kib, what):
@@ -411,10 +435,14 @@ def attack_bodies():
     check(peak - before < (144 << 10), "partial bodies of %d sessions: held %d KiB (bound 144 MiB)" %
           (SHARE, peak - before))
     served("during partial bodies")
-    g = Good()
-    r = g.echo(b"m" * 60000)
-    check(isinstance(r, dict) and r.get("value") == b"m" * 60000, "a 60 KB message is read while the budget is held")
-    g.close()
+
+    def small():
+        g = Good()
+        r = g.echo(b"m" * 60000)
+        g.close()
+        return check(isinstance(r, dict) and r.get("value") == b"m" * 60000,
+                     "a 60 KB message is read while the budget is held")
+    as_other(small, "a 60 KB message is read while the budget is held")
     for s, _ in socks:
         s.close()
     check("limit exceeded: memory for incoming messages" in log_text(), "partial bodies: xpc-remoted's log says why")
@@ -426,16 +454,41 @@ def attack_bodies():
     g.close()
 
 
+def attack_replies():
+    """Sessions that send requests for large replies and read nothing:
+    the replies queue in xpc-remoted; all sessions together may queue at
+    most its output budget (session-out.c), not 64 MiB each."""
+    served("before unread replies")
+    before = rss_kib()
+    value = b"r" * (1 << 20)
+    socks = []
+    raw = setup_bytes() + b"".join(data_frames(1, request(i, {"op": "echo", "value": value})) for i in range(1, 25))
+    for k in range(SHARE):
+        s = connect(rcvbuf=4096)
+        _, how = send_some(s, raw, 1)
+        socks.append((s, how))
+    time.sleep(2)  # the replies come back from the service
+    peak = rss_kib()
+    note("unread replies: %d sessions x 24 MiB asked: VmRSS %d KiB -> %d KiB, %s" %
+         (SHARE, before, peak, [h for _, h in socks]))
+    check(peak - before < (200 << 10), "unread replies: held %d KiB (bound 200 MiB)" % (peak - before))
+    served("during unread replies")
+    for s, _ in socks:
+        s.close()
+    served("after unread replies")
+
+
 def attack_silent():
-    """70 silent connections from one address (127.0.0.2) and one that sends
-    its preface a byte a second (slowloris): the address gets its share,
-    the rest are closed at once, a client from 127.0.0.1 is served while
-    they hang, and all of them are closed after the 10 s set-up time."""
+    """70 silent connections of one local user from 8 addresses (127.0.0.2
+    to .9) and one that sends its preface a byte a second (slowloris): the
+    user gets its share, whatever the source address, the rest are closed
+    at once, another user's client is served while they hang, and all of
+    them are closed after the 10 s set-up time."""
     served("before silent connections")
     before = rss_kib()
     slow = connect()
     t0 = time.monotonic()
-    socks = [connect("127.0.0.2") for _ in range(70)]
+    socks = [connect("127.0.0.%d" % (2 + i % 8)) for i in range(70)]
     time.sleep(1)
     at_once = 0
     for s in socks:
@@ -447,8 +500,8 @@ def attack_silent():
         except ConnectionResetError:
             at_once += 1
         s.setblocking(True)
-    note("70 silent connections from one address: %d closed at once" % at_once)
-    check(at_once >= 70 - SHARE, "one address holds at most %d sessions (%d closed at once)" % (SHARE, at_once))
+    note("70 silent connections of one user from 8 addresses: %d closed at once" % at_once)
+    check(at_once >= 70 - SHARE, "one local user holds at most %d sessions (%d closed at once)" % (SHARE, at_once))
     served("while 70 connections hang")
     slow_closed, i = None, 0
     while time.monotonic() - t0 < 20 and slow_closed is None:
@@ -472,14 +525,45 @@ def attack_silent():
         s.close()
     memory_bound(before, 8 << 10, "71 silent connections")
     check("set-up timed out" in log_text(), "silent: xpc-remoted's log says why")
-    check("sessions from one address" in log_text(), "silent: xpc-remoted's log names the share")
+    check("sessions from one local user" in log_text(), "silent: xpc-remoted's log names the share")
     served("after silent connections")
+
+
+def attack_identity():
+    """Run as another local user (test-remote runs it as daemon): the
+    service sees xpc-remoted's account (nobody), never this user's uid, and
+    the TCP peer's address as accepted, whatever the message claims; a
+    session reaches only the name its port serves, whatever it names."""
+    import pwd
+    nobody, me = pwd.getpwnam("nobody").pw_uid, os.getuid()
+    note("client uid %d, xpc-remoted's account nobody (%d)" % (me, nobody))
+    for source in ("127.0.0.1", "127.0.0.2", "127.0.0.77"):
+        g = Good(source)
+        forged = {"op": "echo", "value": 1, "XPCRemotePeerAddress": "203.0.113.9:1", "euid": 0}
+        r = g.echo(None, lambda i: data_frames(1, request(i, forged)))
+        check(isinstance(r, dict) and r.get("euid") == nobody and r.get("euid") != me,
+              "from %s: the service sees nobody's uid (%r)" % (source, r and r.get("euid")))
+        check(isinstance(r, dict) and str(r.get("remote", "")).startswith(source + ":"),
+              "from %s: XPCRemotePeerAddress is the accepted address (%r)" % (source, r and r.get("remote")))
+        # a second copy of the key in the same dictionary: still replaced
+        raw = body({"op": "echo", "value": 2, "XPCRemotePeerAddress": "198.51.100.1:2"})
+        r = g.echo(None, lambda i: data_frames(1, wrap(ALWAYS_SET | DATA_PRESENT | WANTING_REPLY, i, raw)))
+        check(isinstance(r, dict) and str(r.get("remote", "")).startswith(source + ":"), "key replaced again")
+        # names of other services in the message change nothing: the port
+        # serves one name (the secret job is never started)
+        r = g.echo(None, lambda i: data_frames(1, request(i, {"op": "echo", "value": 3, "service": SECRET,
+                                                            "MachService": SECRET, "name": SECRET})))
+        check(isinstance(r, dict) and r.get("value") == 3, "a message naming another service reaches this one")
+        g.close()
+    check(("%s: started" % "secret") not in open(os.path.join(os.path.dirname(log_path), "xpcd.log")).read(),
+          "the job that is not exported was never started")
 
 
 ATTACKS = {
     "settings": attack_settings, "ping": attack_ping, "window": attack_window, "hpack": attack_hpack,
     "continuation": attack_continuation, "streams": attack_streams, "reset": attack_reset,
     "frames": attack_frames, "body": attack_body, "bodies": attack_bodies, "silent": attack_silent,
+    "identity": attack_identity, "replies": attack_replies,
 }
 
 

@@ -30,6 +30,7 @@
 #include "harness.h"
 
 #define NAME "org.xpc.test.remote"
+#define SECRET "org.xpc.test.remote.secret" /* a job not exported */
 
 static char dir[256], sock[300];
 static pid_t broker_pid, remoted_pid;
@@ -50,6 +51,17 @@ static void write_job(void)
 		"<key>MachServices</key><dict><key>%s</key><true/></dict>\n"
 		"<key>ThrottleInterval</key><integer>1</integer>\n</dict></plist>\n",
 		getenv("REMOTE_SERVICE"), NAME, NAME);
+	fclose(f);
+	/* a job of root's that xpc-remoted does not serve */
+	snprintf(path, sizeof(path), "%s/jobs/secret.plist", dir);
+	f = fopen(path, "we");
+	REQUIRE(f);
+	fprintf(f,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\"><dict>\n"
+		"<key>Label</key><string>secret</string>\n"
+		"<key>ProgramArguments</key><array><string>%s</string><string>%s</string></array>\n"
+		"<key>MachServices</key><dict><key>%s</key><true/></dict>\n</dict></plist>\n",
+		getenv("REMOTE_SERVICE"), SECRET, SECRET);
 	fclose(f);
 }
 
@@ -686,12 +698,23 @@ static void scenario_attack(const char *attack)
 	snprintf(s, sizeof(s), "%u", svc_port);
 	snprintf(pid, sizeof(pid), "%d", (int)remoted_pid);
 	snprintf(log, sizeof(log), "%s/remoted.log", dir);
-	child = fork();
-	REQUIRE(child >= 0);
-	if (child == 0) {
-		execl("/usr/bin/python3", "python3", getenv("TEST_H2_ATTACK"), attack, s, pid, log, (char *)NULL);
-		_exit(127);
+	if (!strcmp(attack, "identity")) { /* another local user: daemon */
+		char *argv[] = {"/usr/bin/python3", getenv("TEST_H2_ATTACK"), (char *)attack, s, pid, log, NULL};
+
+		if (geteuid() != 0) {
+			fprintf(stderr, "remote-attack-identity: needs root (to run the client as daemon)\n");
+			skipped = true;
+			return;
+		}
+		child = harness_spawn_as(harness_unprivileged_user(1), argv);
+	} else {
+		child = fork();
+		if (child == 0) {
+			execl("/usr/bin/python3", "python3", getenv("TEST_H2_ATTACK"), attack, s, pid, log, (char *)NULL);
+			_exit(127);
+		}
 	}
+	REQUIRE(child >= 0);
 	status = harness_wait_pid(child, 100);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	CHECK(harness_proc_alive(remoted_pid));

@@ -36,7 +36,9 @@
  *
  * Shares: a port holds REMOTE_MAX_SESSIONS sessions, at most
  * REMOTE_MAX_SESSIONS_PER_ADDRESS of them from one address (IPv4, or an
- * IPv6 /64); further connections are accepted and closed.  The readers of
+ * IPv6 /64) or, on loopback, from one local user (the uid the kernel's
+ * sock_diag gives for the other end); further connections are accepted
+ * and closed.  The readers of
  * all sessions hold at most REMOTE_MAX_HELD_INPUT bytes of incoming
  * messages (message.c).  A refused connection and a session ended for a
  * violation or a limit are logged on stderr with the peer's address and
@@ -48,6 +50,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -57,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 #include <xpc/remote.h>
@@ -74,7 +80,7 @@ struct RemotePort {
 	pthread_mutex_t lock;   /* sessions, shares */
 	unsigned sessions;
 	struct {
-		uint8_t key[16]; /* peer_address_key() */
+		uint8_t key[16]; /* peer_share_key() */
 		unsigned n;      /* 0: a free slot */
 	} shares[REMOTE_MAX_SESSIONS];
 };
@@ -89,7 +95,7 @@ typedef struct ServedPeer {
 	uint64_t next_id;
 	bool closed, local_invalid;
 	char address[INET6_ADDRSTRLEN + 8]; /* the remote peer: "ADDR:PORT" or "[ADDR]:PORT" */
-	uint8_t key[16];                    /* its address's share (port_admit) */
+	uint8_t key[16];                    /* its share (port_admit) */
 } ServedPeer;
 
 /* ---- the log ------------------------------------------------------------------ */
@@ -348,12 +354,80 @@ static void peer_format_address(const struct sockaddr_storage *sa, char *out, si
 	}
 }
 
-/* The share @sa counts against: an IPv4 address (also as ::ffff:a.b.c.d),
- * an IPv6 address's /64. */
-static void peer_address_key(const struct sockaddr_storage *sa, uint8_t key[16])
+static bool peer_is_loopback(const struct sockaddr_storage *sa)
 {
+	if (sa->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	return sa->ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+/* The uid owning the other end of the loopback connection @fd from @peer,
+ * as the kernel's sock_diag says (what ss(8) shows): the socket whose
+ * source is @peer and whose destination is our end.  Return: the uid, or
+ * -1 (not loopback, already gone). */
+static long peer_loopback_uid(int fd, const struct sockaddr_storage *peer)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req_v2 r;
+	} req = {.nh = {.nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST},
+		 .r = {.sdiag_family = (uint8_t)peer->ss_family, .sdiag_protocol = IPPROTO_TCP, .idiag_states = ~0u,
+		       .id.idiag_cookie = {INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE}}};
+	union {
+		struct nlmsghdr nh;
+		char buf[512];
+	} ans;
+	struct sockaddr_nl nl = {.nl_family = AF_NETLINK};
+	struct sockaddr_storage self;
+	struct timeval tv = {.tv_sec = 1};
+	socklen_t len = sizeof(self);
+	ssize_t n = -1;
+	long uid = -1;
+	int nfd;
+
+	if (!peer_is_loopback(peer) || getsockname(fd, (struct sockaddr *)&self, &len) < 0 ||
+	    self.ss_family != peer->ss_family)
+		return -1;
+	if (peer->ss_family == AF_INET) {
+		req.r.id.idiag_sport = ((const struct sockaddr_in *)peer)->sin_port;
+		req.r.id.idiag_dport = ((struct sockaddr_in *)&self)->sin_port;
+		memcpy(req.r.id.idiag_src, &((const struct sockaddr_in *)peer)->sin_addr, 4);
+		memcpy(req.r.id.idiag_dst, &((struct sockaddr_in *)&self)->sin_addr, 4);
+	} else {
+		req.r.id.idiag_sport = ((const struct sockaddr_in6 *)peer)->sin6_port;
+		req.r.id.idiag_dport = ((struct sockaddr_in6 *)&self)->sin6_port;
+		memcpy(req.r.id.idiag_src, &((const struct sockaddr_in6 *)peer)->sin6_addr, 16);
+		memcpy(req.r.id.idiag_dst, &((struct sockaddr_in6 *)&self)->sin6_addr, 16);
+	}
+	nfd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (nfd < 0)
+		return -1;
+	setsockopt(nfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (sendto(nfd, &req, sizeof(req), 0, (struct sockaddr *)&nl, sizeof(nl)) == (ssize_t)sizeof(req))
+		n = recv(nfd, &ans, sizeof(ans), 0);
+	if (n > 0 && NLMSG_OK(&ans.nh, (size_t)n) && ans.nh.nlmsg_type == SOCK_DIAG_BY_FAMILY &&
+	    ans.nh.nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+		uid = ((const struct inet_diag_msg *)NLMSG_DATA(&ans.nh))->idiag_uid;
+	close(nfd);
+	return uid;
+}
+
+/* The share connection @fd from @sa counts against: on loopback the local
+ * user at the other end (by uid: every local user comes from 127.0.0.1,
+ * and may pick any 127.x source), else an IPv4 address (also as
+ * ::ffff:a.b.c.d) or an IPv6 address's /64.  A uid's key starts with
+ * 0xff, which no source address does (multicast). */
+static void peer_share_key(int fd, const struct sockaddr_storage *sa, uint8_t key[16])
+{
+	long uid = peer_loopback_uid(fd, sa);
+
 	memset(key, 0, 16);
-	if (sa->ss_family == AF_INET) {
+	if (uid >= 0) {
+		uint32_t u = (uint32_t)uid;
+
+		key[0] = 0xff;
+		memcpy(key + 12, &u, 4);
+	} else if (sa->ss_family == AF_INET) {
 		memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
 	} else if (sa->ss_family == AF_INET6) {
 		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
@@ -365,8 +439,8 @@ static void peer_address_key(const struct sockaddr_storage *sa, uint8_t key[16])
 	}
 }
 
-/* Takes a session of @port for the address @key.  Return: NULL, or why
- * not (the port or the address holds its share). */
+/* Takes a session of @port for the share @key.  Return: NULL, or why
+ * not (the port, the address or the local user holds its share). */
 static const char *port_admit(RemotePort *port, const uint8_t key[16])
 {
 	const char *why = NULL;
@@ -382,7 +456,8 @@ static const char *port_admit(RemotePort *port, const uint8_t key[16])
 	if (port->sessions >= REMOTE_MAX_SESSIONS)
 		why = "limit exceeded: sessions on this port";
 	else if (slot >= 0 && port->shares[slot].n >= REMOTE_MAX_SESSIONS_PER_ADDRESS)
-		why = "limit exceeded: sessions from one address";
+		why = key[0] == 0xff ? "limit exceeded: sessions from one local user"
+				     : "limit exceeded: sessions from one address";
 	if (!why) {
 		if (slot < 0) { /* a free slot exists: sessions < REMOTE_MAX_SESSIONS */
 			slot = free_slot;
@@ -417,7 +492,7 @@ static void port_accept_one(RemotePort *port, int fd, const struct sockaddr_stor
 	const char *why;
 	int one = 1;
 
-	peer_address_key(sa, key);
+	peer_share_key(fd, sa, key);
 	why = port_admit(port, key);
 	if (why) {
 		peer_format_address(sa, address, sizeof(address));
