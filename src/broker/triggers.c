@@ -38,6 +38,7 @@
 
 #include "broker/asuser.h"
 #include "broker/broker.h"
+#include "broker/inetd.h"
 #include "broker/job.h"
 #include "broker/launch.h"
 #include "broker/log.h"
@@ -331,6 +332,7 @@ void triggers_disarm(Job *job, bool unload)
 	if (!unload)
 		return;
 	sockets_close(&job->sockets);
+	inetd_stop(job);
 	if (job->inetd_conn >= 0) {
 		close(job->inetd_conn);
 		job->inetd_conn = -1;
@@ -340,7 +342,6 @@ void triggers_disarm(Job *job, bool unload)
 void triggers_socket_ready(void *arg, const char *why)
 {
 	Job *job = arg;
-	int fd;
 
 	if (job->adopted && job->pid) {
 		/* an instance of the previous broker does not listen on these
@@ -349,20 +350,10 @@ void triggers_socket_ready(void *arg, const char *why)
 		launch_stop(job);
 		return;
 	}
-	if (job->inetd == INETD_NOWAIT && job->inetd_conn < 0 && job->sockets.ready_fd >= 0) {
-		/* inetd's nowait: the job gets one connection as its stdio */
-		int fl = fcntl(job->sockets.ready_fd, F_GETFL);
-		fcntl(job->sockets.ready_fd, F_SETFL, fl | O_NONBLOCK); /* a client gone since poll: no wait */
-		fd = accept4(job->sockets.ready_fd, NULL, NULL, SOCK_CLOEXEC);
-		fcntl(job->sockets.ready_fd, F_SETFL, fl);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
-				log_line(LOG_INFO, "%s: accept on its socket: %s", job->label, strerror(errno));
-			if (!job->pid)
-				triggers_actions->watch(job);
-			return;
-		}
-		job->inetd_conn = fd;
+	if (job->inetd == INETD_NOWAIT) { /* an instance per connection (inetd.c) */
+		if (!job->unloading && !job->disabled && inetd_accept(job))
+			triggers_watch_sockets(job);
+		return;
 	}
 	triggers_fire(job, why);
 }
