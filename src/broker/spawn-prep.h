@@ -10,9 +10,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "broker/asuser.h"
 #include "broker/job.h"
 
-#define LAUNCH_MAX_GROUPS 256
+#define LAUNCH_MAX_GROUPS ASUSER_MAX_GROUPS
 
 typedef struct Spawn {
 	char **envp;     /* owned: the array and every string in it */
