@@ -12,6 +12,12 @@
  *                   the forged lines as lines of the monitor.  Now every
  *                   control character is shown escaped (\n, \x1b), the
  *                   events still name the user's pid and uid.
+ *   hostile-args    nobody sends every operation (and an unknown one)
+ *                   with labels and names of 60 000 bytes, "../..",
+ *                   "/", "" and pids out of range: each is answered, the
+ *                   broker's descriptors come back, its memory stays
+ *                   within 16 MiB, and daemon is served after (this held
+ *                   before too).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +63,49 @@ static void scenario_monitor_escape(void)
 	CHECK(strstr(all, "\\n") && strstr(all, "\\x1b"));
 }
 
+static void scenario_hostile_args(void)
+{
+	static const char *const ops[] = {"lookup", "list", "print", "load", "unload", "enable", "disable",
+					  "kickstart", "kill", "reload", "activities", "run-activity", "monitor",
+					  "blame", "procinfo", "tap", "frame", "no-such-op", NULL};
+	static char big[60000 + 16]; /* inline (a body out of line ends the link by design) */
+	const char *values[] = {big, "../../../etc/passwd", "/", "", NULL};
+	char a1[sizeof(big) + 16], a2[sizeof(big) + 16], *r;
+	int answered = 0, asked = 0;
+
+	memset(big, 'A', sizeof(big) - 1);
+	sec_broker_start_broker(NULL, 0);
+	int fds0 = sec_broker_fd_count(broker_pid);
+	long rss0 = sec_broker_vm_kb(broker_pid, "VmRSS");
+	for (int o = 0; ops[o]; o++) {
+		for (int v = 0; values[v]; v++) {
+			snprintf(a1, sizeof(a1), "label=%s", values[v]);
+			snprintf(a2, sizeof(a2), !strcmp(ops[o], "procinfo") ? "pid=%s" : !strcmp(ops[o], "load") ? "path=%s"
+														  : "name=%s",
+				 v == 0 ? "-1" : v == 1 ? "99999999999" : values[v]); /* one big value a request */
+			r = sec_broker_request_as(nobody, ops[o], a1, a2);
+			asked++;
+			bool ok = !strncmp(r, "ok", 2) || !strncmp(r, "error", 5);
+			answered += ok;
+			if (!ok)
+				fprintf(stderr, "%s (value %d): %.100s\n", ops[o], v, r);
+			free(r);
+		}
+	}
+	long rss1 = sec_broker_vm_kb(broker_pid, "VmRSS");
+	int fds1 = fds0;
+	for (int i = 0; i < 50 && (fds1 = sec_broker_fd_count(broker_pid)) > fds0; i++)
+		usleep(100 * 1000);
+	fprintf(stderr, "%d of %d hostile requests answered; xpcd %d -> %d descriptors, VmRSS %ld -> %ld KiB\n",
+		answered, asked, fds0, fds1, rss0, rss1);
+	CHECK(answered >= asked - 2 * 4); /* monitor and tap links are held, not answered as requests */
+	CHECK(fds1 <= fds0);
+	CHECK(rss1 < rss0 + 16 * 1024);
+	r = sec_broker_request_as(harness_unprivileged_user(1), "list", NULL, NULL);
+	CHECK(!strncmp(r, "ok", 2));
+	free(r);
+}
+
 int main(int argc, char **argv)
 {
 	REQUIRE(argc == 2);
@@ -66,6 +115,8 @@ int main(int argc, char **argv)
 	harness_begin(60);
 	if (!strcmp(argv[1], "monitor-escape"))
 		scenario_monitor_escape();
+	else if (!strcmp(argv[1], "hostile-args"))
+		scenario_hostile_args();
 	else
 		REQUIRE(!"unknown scenario");
 	sec_broker_finish();
