@@ -167,6 +167,7 @@ int launch_start(Job *job)
 	log_line(LOG_INFO, "%s: started, pid %d", job->label, (int)r.pid);
 	blame_event(job, XPCD_EVENT_LAUNCH, r.pid, -1, job->why[0] ? job->why : NULL);
 	registry_save_state(&b->registry);
+	spawn_go(&r); /* recorded: now it may run (spawn.h) */
 	activity_job_started(job);
 	return 0;
 }

@@ -31,6 +31,7 @@ typedef struct Spawn {
 	bool set_ids;
 	int report_fd;  /* W of the report pipe (close-on-exec), -1: none */
 	int output_fd;  /* W of the output pipe: stdout/stderr unless named, -1: /dev/null */
+	int go_fd;      /* R of the go pipe: the child execs once a byte comes (spawn_go) */
 	char log_prefix[256]; /* "xpcd[PID] " : the child adds the time and the rest */
 } Spawn;
 

@@ -42,6 +42,10 @@
  * stdio; EnableGlobbing runs the arguments through glob(3) before fork;
  * TimeOut is XPCD_TIMEOUT.
  *
+ * The child execs only once the broker has recorded it (spawn_go, after
+ * the state file is written): a broker killed between fork and that
+ * record leaves no instance a restarted broker cannot adopt.
+ *
  * What the child needs is prepared before fork by spawn-prep.c.  A leaf:
  * when to start and how to stop are launch.c's.
  */
@@ -351,6 +355,20 @@ static void child_attributes(const Spawn *sp, int log, const Job *job)
 		child_fail(sp, log, job, SPAWN_CHROOT, "RootDirectory", job->root_dir, errno);
 }
 
+/* Until the broker recorded this process (spawn_go); end of file: it
+ * died first, and a restarted broker would not know of this instance. */
+static void child_wait_go(const Spawn *sp)
+{
+	char go;
+	ssize_t n;
+
+	do
+		n = read(sp->go_fd, &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(126);
+}
+
 static void child_exec(const Job *job, Spawn *sp)
 {
 	int high[64 + SOCKETS_MAX_FDS + 1], log;
@@ -381,6 +399,7 @@ static void child_exec(const Job *job, Spawn *sp)
 	log = fcntl(2, F_DUPFD_CLOEXEC, (int)(3 + sp->n_fds));
 	sp->report_fd = move_high(sp->report_fd, (int)(3 + sp->n_fds));
 	sp->output_fd = move_high(sp->output_fd, (int)(3 + sp->n_fds));
+	sp->go_fd = move_high(sp->go_fd, (int)(3 + sp->n_fds));
 	/* inetd's connection, out of the way of the moves below; wait: the
 	 * first socket, in its place after them */
 	sp->inetd_fd = -1;
@@ -407,6 +426,7 @@ static void child_exec(const Job *job, Spawn *sp)
 	child_open_stdio(sp, log, job);
 	if (job->workdir && chdir(job->workdir) < 0)
 		child_fail(sp, log, job, SPAWN_CHDIR, "WorkingDirectory", job->workdir, errno);
+	child_wait_go(sp);
 	execvpe(prog, sp->argv ? sp->argv : job->argv ? job->argv : fallback_argv, sp->envp);
 	child_fail(sp, log, job, SPAWN_EXEC, "exec", prog, errno);
 }
@@ -419,11 +439,16 @@ static int spawn_fail(SpawnResult *ret, SpawnStep step, int err)
 }
 
 /* The report pipe and, when @capture, the output pipe: R to @ret, W into
- * @sp.  Return: 0 or -1 (errno). */
+ * @sp; the go pipe: W to @ret, R (blocking) into @sp.  Return: 0 or -1
+ * (errno). */
 static int open_pipes(Spawn *sp, bool capture, SpawnResult *ret)
 {
 	int p[2];
 
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	sp->go_fd = p[0];
+	ret->go_fd = p[1];
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -1;
 	ret->report_fd = p[0];
@@ -439,6 +464,12 @@ static int open_pipes(Spawn *sp, bool capture, SpawnResult *ret)
 
 static void close_pipes(Spawn *sp, SpawnResult *ret, bool parent_too)
 {
+	if (sp->go_fd >= 0)
+		close(sp->go_fd);
+	if (parent_too && ret->go_fd >= 0)
+		close(ret->go_fd);
+	if (parent_too)
+		ret->go_fd = -1;
 	if (sp->report_fd >= 0)
 		close(sp->report_fd);
 	if (sp->output_fd >= 0)
@@ -453,10 +484,10 @@ static void close_pipes(Spawn *sp, SpawnResult *ret, bool parent_too)
 
 int spawn_job(const Job *job, const char *socket_path, bool capture, SpawnResult *ret)
 {
-	Spawn sp = {.report_fd = -1, .output_fd = -1};
+	Spawn sp = {.report_fd = -1, .output_fd = -1, .go_fd = -1};
 	pid_t pid;
 
-	*ret = (SpawnResult){.pid = 0, .report_fd = -1, .output_fd = -1};
+	*ret = (SpawnResult){.pid = 0, .report_fd = -1, .output_fd = -1, .go_fd = -1};
 	if (spawn_prep_ids(job, &sp) < 0)
 		return spawn_fail(ret, job->group && !job->user ? SPAWN_GROUP : SPAWN_USER, 0);
 	sp.n_fds = job->n_services < 64 ? job->n_services : 64;
@@ -478,8 +509,10 @@ int spawn_job(const Job *job, const char *socket_path, bool capture, SpawnResult
 		return spawn_fail(ret, SPAWN_MEMORY, err);
 	}
 	pid = fork();
-	if (pid == 0)
+	if (pid == 0) {
+		close(ret->go_fd); /* or the child would never see its broker die */
 		child_exec(job, &sp);
+	}
 	spawn_prep_free(sp.envp);
 	spawn_prep_free(sp.argv);
 	close_pipes(&sp, ret, pid < 0);
@@ -491,6 +524,15 @@ int spawn_job(const Job *job, const char *socket_path, bool capture, SpawnResult
 	setpgid(pid, pid); /* also here, so a signal right away reaches the group */
 	ret->pid = pid;
 	return 0;
+}
+
+void spawn_go(SpawnResult *ret)
+{
+	if (ret->go_fd < 0)
+		return;
+	(void)!write(ret->go_fd, "g", 1); /* an empty pipe: never blocks */
+	close(ret->go_fd);
+	ret->go_fd = -1;
 }
 
 int spawn_read_report(int fd, SpawnFailure *ret)
