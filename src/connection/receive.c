@@ -394,7 +394,7 @@ static int receive_recv(xpc_connection_t c, TransportLink *l, TransportFrame *f,
 	}
 	r = l->ops->recv_two(l, f, f2, wait, &r2);
 	c->rx.drained = r == -EAGAIN || (r == 0 && r2 == -EAGAIN);
-	if (r2 == -EAGAIN) {
+	if (r2 == -EAGAIN || r2 == -ENODATA) { /* (-ENODATA: not tried) */
 		receive_frame_put(c, f2);
 		return r;
 	}
@@ -519,8 +519,18 @@ static bool receive_may_linger(xpc_connection_t c, TransportLink *l, bool *ret_t
 	return ok && !dqueue_others_waiting(c->queue);
 }
 
+/* Holds @src suspended for a linger, once (*held): the packets the
+ * linger reads itself then make no event (resumed by the caller). */
+static void receive_hold(dispatch_source_t src, bool *held)
+{
+	if (!*held)
+		dispatch_suspend(src);
+	*held = true;
+}
+
 /* Waits for the next frame and handles it. */
-static ConnError receive_linger(xpc_connection_t c, TransportLink *l, bool timed, ReceiveGot *ret_got)
+static ConnError receive_linger(xpc_connection_t c, TransportLink *l, bool timed, dispatch_source_t src, bool *held,
+				ReceiveGot *ret_got)
 {
 	ConnError e = CONN_OK;
 
@@ -528,10 +538,14 @@ static ConnError receive_linger(xpc_connection_t c, TransportLink *l, bool timed
 	if (timed) {
 		if (!dpool_block_begin())
 			return CONN_OK; /* enough workers wait already: back to the source */
+		receive_hold(src, held);
 		e = receive_read(c, l, true, true, ret_got);
 		dpool_block_end();
+		if (e != CONN_OK || *ret_got != RECEIVE_NONE)
+			return e;
 	}
-	if (e == CONN_OK && *ret_got == RECEIVE_NONE && l->ops->wait_readable(l, CONN_LINGER_US))
+	receive_hold(src, held);
+	if (l->ops->wait_readable(l, CONN_LINGER_US))
 		e = receive_read(c, l, true, false, ret_got);
 	return e;
 }
@@ -576,11 +590,8 @@ ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src)
 			/* just answered a request: the next one is usually on its way */
 			if (lingered++ >= RECEIVE_LINGER_MAX || !receive_may_linger(c, &l, &timed))
 				break;
-			if (!held)
-				dispatch_suspend(src);
-			held = true;
 			c->rx.answered = false;
-			e = receive_linger(c, &l, timed, &got);
+			e = receive_linger(c, &l, timed, src, &held, &got);
 		} else {
 			if (receive_stopped(c))
 				break;

@@ -119,7 +119,8 @@ typedef struct TransportOps {
 	/* recv_two() - recv() into @f, and in the same call a second frame
 	 * into @f2 if one is queued already: *ret_2 is 0 (@f2 holds it),
 	 * -EAGAIN (none: the link was empty after @f; a reader of an
-	 * edge-triggered source stops there) or @f2's failure as recv() would
+	 * edge-triggered source stops there), -ENODATA (@f was read alone,
+	 * nothing is known behind it) or @f2's failure as recv() would
 	 * return it (clear @f2 then too).  After a failure of @f, @f2 holds
 	 * nothing and *ret_2 is -EAGAIN.  NULL: the transport has only recv(). */
 	int (*recv_two)(TransportLink *l, TransportFrame *f, TransportFrame *f2, bool wait, int *ret_2);

@@ -614,8 +614,9 @@ static int transport_recv_flags(int fd, TransportFrame *f, int flags)
  * a reader of an edge-triggered watch needs to know (it stops there: the
  * next packet makes a new event) and would otherwise learn from one more
  * recvmsg that fails with EAGAIN.  *ret_b: 0 when @b holds the second
- * frame, -EAGAIN when none came, else that frame's failure; after a
- * failure of @a, @b is cleared and *ret_b is -EAGAIN.
+ * frame, -EAGAIN when none came, -ENODATA when none was asked for (no
+ * memory for its buffer: @a was read alone), else that frame's failure;
+ * after a failure of @a, @b is cleared and *ret_b is -EAGAIN.
  */
 static int transport_recv_two_flags(int fd, TransportFrame *a, TransportFrame *b, bool wait, int *ret_b)
 {
@@ -625,9 +626,10 @@ static int transport_recv_two_flags(int fd, TransportFrame *a, TransportFrame *b
 	bool reset = false;
 	int n, r;
 
-	*ret_b = -EAGAIN;
+	*ret_b = -ENODATA; /* no buffer for @b: one packet read, nothing known behind it */
 	if (transport_recv_prepare(b, &m[1].msg_hdr, &iov[1], &ctl[1]) < 0)
 		return transport_recv_flags(fd, a, wait ? 0 : MSG_DONTWAIT);
+	*ret_b = -EAGAIN;
 	r = transport_recv_prepare(a, &m[0].msg_hdr, &iov[0], &ctl[0]);
 	if (r < 0)
 		return r;
