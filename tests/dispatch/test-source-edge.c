@@ -79,6 +79,7 @@ static void test_event_during_handler(void)
 	CHECK_EQ_INT(send(sv[1], "a", 1, 0), 1);
 	CHECK_EQ_INT(dispatch_semaphore_wait(inside, SEC(10)), 0);
 	CHECK_EQ_INT(send(sv[1], "b", 1, 0), 1);
+	usleep(20000); /* (the manager thread has seen it by now, mostly) */
 	dispatch_semaphore_signal(written);
 	CHECK_EQ_INT(dispatch_semaphore_wait(got, SEC(10)), 0); /* "a" */
 	CHECK_EQ_INT(dispatch_semaphore_wait(got, SEC(10)), 0); /* "b" */
