@@ -77,8 +77,8 @@ libdir=$(dirname "$so")
 # (src/transport/remote/module.h): libxpc.so does not need them, and the
 # module, in libdir/libxpc, exports its entry alone.
 [ -f "$libdir/libxpc/libxpc-remote.so" ] || fail "no libxpc/libxpc-remote.so (the RemoteXPC module) beside $so"
-if readelf -d "$so" | grep NEEDED | grep -e libssl -e libcrypto -e libnghttp2; then
-	fail "libxpc.so links OpenSSL or nghttp2 itself"
+if readelf -d "$so" | grep NEEDED | grep -e libssl -e libcrypto -e libnghttp2 -e libplist; then
+	fail "libxpc.so links OpenSSL, nghttp2 or libplist itself (each is loaded on use)"
 fi
 [ "$(nm -D --defined-only "$libdir/libxpc/libxpc-remote.so" | awk '{print $3}')" = _xpc_linux_remote_module_entry ] ||
 	fail "the RemoteXPC module exports more than its entry"

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test-lazy.c - RemoteXPC's libraries are loaded only when used
- * (src/transport/remote/module.h, docs/remote.md "The module").  Linked to
+ * (src/transport/remote/module.h, docs/remote.md "The module"), and so is
+ * libplist (src/bundle/plist-lazy.c).  Linked to
  * libxpc.so as an ordinary client is, never to the layers.
  *
  *   test-lazy maps      a local round trip (an anonymous listener and a
  *                       connection to its endpoint) leaves libssl,
- *                       libcrypto, libnghttp2 and the module unmapped
+ *                       libcrypto, libnghttp2 and the module unmapped, and
+ *                       libplist and libm (bundled services only)
  *                       (/proc/self/maps); the first remote call then
  *                       loads the build tree's module beside libxpc.so
  *                       and works (ECONNREFUSED from a closed port)
@@ -26,7 +28,10 @@
 
 #include "harness.h"
 
-static const char *const heavy[] = {"libssl.so", "libcrypto.so", "libnghttp2.so", "libxpc-remote.so"};
+/* RemoteXPC's (the module) and the bundle layer's (libplist, and the libm
+ * it needs: src/bundle/plist-lazy.c) */
+static const char *const heavy[] = {"libssl.so", "libcrypto.so", "libnghttp2.so", "libxpc-remote.so",
+				    "libplist", "libm.so"};
 
 /* Whether a mapping of this process's file names @lib. */
 static bool mapped(const char *lib)
