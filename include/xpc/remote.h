@@ -33,7 +33,9 @@ __XPC_BEGIN_DECLS
  * string, "Properties": dictionary }).
  * Return: a +1 dictionary, or NULL with errno set: EHOSTUNREACH (@host did
  * not resolve), ECONNREFUSED, ETIMEDOUT, EPROTO (the peer did not speak the
- * protocol or sent no handshake: the reason in *ret_error), ENOMEM.  With
+ * protocol or sent no handshake: the reason in *ret_error), ENOMEM, ELIBACC
+ * (libxpc's RemoteXPC module, libxpc-remote.so, which these calls load on
+ * first use, is missing or not this libxpc's: *ret_error names it).  With
  * @ret_error not NULL, a malloc'd message on failure.
  */
 XPC_LINUX_EXTENSION

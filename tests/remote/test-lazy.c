@@ -29,9 +29,19 @@
 #include "harness.h"
 
 /* RemoteXPC's (the module) and the bundle layer's (libplist, and the libm
- * it needs: src/bundle/plist-lazy.c) */
+ * it needs: src/bundle/plist-lazy.c).  The sanitizers' runtimes need libm
+ * themselves. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define LAZY_SANITIZED 1
+#endif
+#endif
 static const char *const heavy[] = {"libssl.so", "libcrypto.so", "libnghttp2.so", "libxpc-remote.so",
-				    "libplist", "libm.so"};
+				    "libplist",
+#ifndef LAZY_SANITIZED
+				    "libm.so",
+#endif
+};
 
 /* Whether a mapping of this process's file names @lib. */
 static bool mapped(const char *lib)
