@@ -485,6 +485,29 @@ def attack_replies():
     served("after unread replies")
 
 
+def attack_pending():
+    """1100 requests the service never answers ("hang") in one session:
+    the first 1024 wait, the rest get an error-shaped reply at once
+    (REMOTE_MAX_PENDING_SERVED); the session and other clients go on."""
+    served("before 1100 pending requests")
+    before = rss_kib()
+    g = Good()
+    g.s.sendall(b"".join(data_frames(1, request(i, {"op": "hang"})) for i in range(1, 1101)))
+    ok = g.pump(lambda: len(g.replies) >= 76, 20)
+    limited = [i for i, r in g.replies.items() if "limit exceeded: pending requests" in
+               (r or {}).get("XPCErrorDescription", "")]
+    note("1100 pending requests: %d answered at once with the limit (ids %s..%s)" %
+         (len(limited), min(limited or [0]), max(limited or [0])))
+    check(ok and len(limited) == 76 and min(limited) == 1025, "requests beyond 1024 pending: error replies")
+    served("during 1100 pending requests")
+    r = g.echo(None, lambda i: data_frames(1, request(i, {"op": "echo", "value": 8})))
+    check(isinstance(r, dict) and "limit exceeded" in r.get("XPCErrorDescription", ""),
+          "the session goes on: the next request is refused while 1024 wait")
+    memory_bound(before, 16 << 10, "1100 pending requests")
+    g.close()
+    served("after 1100 pending requests")
+
+
 def attack_silent():
     """70 silent connections of one local user from 8 addresses (127.0.0.2
     to .9) and one that sends its preface a byte a second (slowloris): the
@@ -570,7 +593,7 @@ ATTACKS = {
     "settings": attack_settings, "ping": attack_ping, "window": attack_window, "hpack": attack_hpack,
     "continuation": attack_continuation, "streams": attack_streams, "reset": attack_reset,
     "frames": attack_frames, "body": attack_body, "bodies": attack_bodies, "silent": attack_silent,
-    "identity": attack_identity, "replies": attack_replies,
+    "identity": attack_identity, "replies": attack_replies, "pending": attack_pending,
 }
 
 
