@@ -703,7 +703,7 @@ static int tls_slowloris(void)
 	char buf[256];
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < 30; i++) {
+	for (i = 0; i < 40; i++) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 
 		if (send(fd, i < (int)sizeof(start) ? start + i : (const unsigned char *)"\0", 1, MSG_NOSIGNAL) != 1)
@@ -749,7 +749,7 @@ static void scenario_tls_attack(void)
 	CHECK(tls_probe(&good));      /* still served */
 	secs = tls_slowloris();
 	fprintf(stderr, "test-export: a ClientHello a byte a second: closed after %d s\n", secs);
-	CHECK(secs >= 8 && secs <= 14);
+	CHECK(secs >= 9 && secs <= 20); /* the 10 s set-up time, on a loaded machine */
 	CHECK(tls_probe(&good));
 	CHECK(log_has("TLS handshake failed"));
 	CHECK(log_has("set-up timed out"));

@@ -163,7 +163,7 @@ class Good:
         self.raw, self.bufs, self.replies = b"", {1: b"", 3: b""}, {}
         self.next_id = 100
 
-    def pump(self, until, seconds=10):
+    def pump(self, until, seconds=30):
         deadline = time.monotonic() + seconds
         while not until() and time.monotonic() < deadline:
             try:
@@ -402,18 +402,18 @@ def attack_body():
     r = g.echo(None, lambda i: data_frames(1, request(i, nested)))
     check(isinstance(r, dict) and "bad request" in r.get("XPCErrorDescription", ""),
           "200 nested dictionaries: an error-shaped reply (%r)" % (r and r.get("XPCErrorDescription")))
-    # an enormous dictionary: 300 000 keys (about 5 MB): answered
+    # an enormous dictionary: 100 000 keys (about 1.7 MB): answered
     big = {"op": "echo", "value": 9}
-    for k in range(300000):
+    for k in range(100000):
         big["k%d" % k] = k
     r = g.echo(None, lambda i: data_frames(1, request(i, big)))
-    check(isinstance(r, dict) and r.get("value") == 9, "300 000 keys: answered")
+    check(isinstance(r, dict) and r.get("value") == 9, "100 000 keys: answered")
     # a dictionary whose count claims 2^32-1 entries in 16 bytes
     raw = struct.pack("<II", th.OBJECT_MAGIC, 5) + struct.pack("<III", 0xF000, 8, 0xFFFFFFFF) + b"\0" * 4
     r = g.echo(None, lambda i: data_frames(1, wrap(ALWAYS_SET | DATA_PRESENT | WANTING_REPLY, i, raw)))
     check(isinstance(r, dict) and "bad request" in r.get("XPCErrorDescription", ""), "a lying count: error reply")
     g.close()
-    memory_bound(before, 64 << 10, "body attacks")
+    memory_bound(before, 32 << 10, "body attacks")
     served("after body attacks")
 
 
@@ -519,22 +519,27 @@ def attack_silent():
     slow = connect()
     t0 = time.monotonic()
     socks = [connect("127.0.0.%d" % (2 + i % 8)) for i in range(70)]
-    time.sleep(1)
-    at_once = 0
-    for s in socks:
-        s.setblocking(False)
-        try:
-            at_once += s.recv(65536) == b""
-        except BlockingIOError:
-            pass
-        except ConnectionResetError:
-            at_once += 1
-        s.setblocking(True)
+    gone, deadline = set(), time.monotonic() + 6  # "at once": well before the 10 s set-up time
+    while len(gone) < 70 - SHARE and time.monotonic() < deadline:
+        time.sleep(0.2)
+        for k, s in enumerate(socks):
+            if k in gone:
+                continue
+            s.setblocking(False)
+            try:
+                if s.recv(65536) == b"":
+                    gone.add(k)
+            except BlockingIOError:
+                pass
+            except ConnectionResetError:
+                gone.add(k)
+            s.setblocking(True)
+    at_once = len(gone)
     note("70 silent connections of one user from 8 addresses: %d closed at once" % at_once)
     check(at_once >= 70 - SHARE, "one local user holds at most %d sessions (%d closed at once)" % (SHARE, at_once))
     served("while 70 connections hang")
     slow_closed, i = None, 0
-    while time.monotonic() - t0 < 20 and slow_closed is None:
+    while time.monotonic() - t0 < 25 and slow_closed is None:
         try:
             slow.send(PREFACE[i % len(PREFACE):i % len(PREFACE) + 1])
             i += 1
@@ -549,8 +554,8 @@ def attack_silent():
             except ConnectionResetError:
                 slow_closed = time.monotonic() - t0
     note("slowloris (1 byte/s): closed after %s s" % (slow_closed and round(slow_closed, 1)))
-    check(slow_closed is not None and slow_closed < 14, "slowloris closed by the 10 s set-up time")
-    check(all(closed_within(s, 5) for s in socks), "all silent connections closed after the set-up time")
+    check(slow_closed is not None and 9 < slow_closed < 20, "slowloris closed by the 10 s set-up time")
+    check(all(closed_within(s, 10) for s in socks), "all silent connections closed after the set-up time")
     for s in socks + [slow]:
         s.close()
     memory_bound(before, 8 << 10, "71 silent connections")
