@@ -700,7 +700,7 @@ static void scenario_attack(const char *attack)
 	snprintf(log, sizeof(log), "%s/remoted.log", dir);
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-	setenv("TEST_H2_ATTACK_SANITIZER", "1", 1); /* shadow memory, quarantine: bounds x4 */
+	setenv("TEST_H2_ATTACK_SANITIZER", "1", 1); /* shadow memory, quarantine: wider bounds */
 #endif
 #endif
 	if (!strcmp(attack, "identity")) { /* another local user: daemon */
