@@ -359,6 +359,10 @@ def attack_frames():
               b"x" * 1000)
     check(closed_within(s, 10), "a DATA frame beyond MAX_FRAME_SIZE ends the session")
     s.close()
+    time.sleep(0.2)
+    check("protocol violation: " in log_text() and "session ended: session ended" not in log_text(),
+          "an oversized frame: xpc-remoted's log has nghttp2's reason")
+    note("log: " + " | ".join(l for l in log_text().splitlines() if "session ended" in l))
     # a 64 KiB request in 1-byte DATA frames: answered, nothing grows
     g = Good()
     value = bytes(range(256)) * 256
