@@ -192,6 +192,7 @@ int launch_instance(Job *job, int conn, pid_t *ret_pid, int *ret_report_fd)
 	if (r.output_fd >= 0)
 		output_capture(job->label, r.pid, r.output_fd);
 	log_line(LOG_INFO, "%s: started, pid %d (inetdCompatibility: a connection)", job->label, (int)r.pid);
+	spawn_go(&r); /* serves only its connection: not in the state file */
 	return 0;
 }
 

@@ -14,7 +14,12 @@
  *                     both are refused ("not watched" in the log and in
  *                     print's watch_refused) and the job never starts; a
  *                     second nobody job watching a path nobody may read
- *                     still starts when it changes.
+ *                     still starts when it changes.  A third watches a
+ *                     missing path in nobody's directory, which nobody
+ *                     then makes a link to the root-only directory: the
+ *                     link's creation starts it once (nobody made it);
+ *                     root's next change there must not (before, root's
+ *                     xpcd followed the link and watched the directory).
  *   stdio-planted     daemon may write a shared directory (0777, not
  *                     sticky) where jobs keep their output, and plants:
  *                     a link to a file of nobody's (nobody's job would
@@ -34,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -158,6 +164,11 @@ static void scenario_watch_unreadable(void)
 		 "<key>WatchPaths</key><array><string>%s/pub/visible</string></array>\n", broker_dir);
 	snprintf(script, sizeof(script), "echo started &gt;&gt;%s/pub/started-b", broker_dir);
 	job("sec.watch.b", nobody.name, script, extra);
+	snprintf(extra, sizeof(extra),
+		 "<key>WatchPaths</key><array><string>%s/pub/later</string></array>\n"
+		 "<key>ThrottleInterval</key><integer>1</integer>\n", broker_dir);
+	snprintf(script, sizeof(script), "echo started &gt;&gt;%s/pub/started-c", broker_dir);
+	job("sec.watch.c", nobody.name, script, extra);
 
 	sec_broker_start_broker(NULL, 0);
 	usleep(500 * 1000);
@@ -167,7 +178,25 @@ static void scenario_watch_unreadable(void)
 	/* root changes what nobody may not see */
 	write_file("private/f", "v2\n", 0600, 0, 0);
 	write_file("queue/entry2", "y\n", 0600, 0, 0);
+	/* nobody points its watched path at root's directory */
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		char link[512], target[512];
+		harness_become(nobody);
+		path_of(link, sizeof(link), "pub/later");
+		path_of(target, sizeof(target), "private");
+		_exit(symlink(target, link) == 0 ? 0 : 1);
+	}
+	CHECK(harness_wait_pid(pid, 10) == 0);
+	CHECK(wait_file_has("pub/started-c", "started", 10000));
+	usleep(1500 * 1000); /* that run over, its throttle too */
+	write_file("private/g", "v1\n", 0600, 0, 0);
 	usleep(1500 * 1000);
+	char *c = broker_read_file("pub/started-c");
+	fprintf(stderr, "sec.watch.c: \"%s\"\n", c);
+	CHECK(!strcmp(c, "started\n"));
+	free(c);
 	char *a = broker_read_file("pub/started-a");
 	if (*a)
 		fprintf(stderr, "nobody's job started on root's changes: \"%s\"\n", a);

@@ -15,7 +15,7 @@
  *   channel (stream 3), messages queued whole and sent one stream at a
  *   time, every resource a peer can grow bounded.  All of a session's work
  *   runs on the serial queue given at creation; its callbacks run there.
- * - net.c: TCP sockets: connect with a timeout, listen, the loopback test.
+ * - net.c: TCP sockets: connect with a timeout, listen; the loopback test in loopback.c.
  *
  * Above them: client.c (the public xpc_linux_remote_* calls) and serve.c
  * (the serving bridge that xpc-remoted runs).
@@ -223,7 +223,7 @@ const char *remote_tls_error(void);
 
 /* ---- sockets (net.c) ------------------------------------------------------ */
 
-/* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
+/* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104 (loopback.c). */
 bool remote_net_is_loopback(const struct sockaddr *sa);
 /* Connects to @host:@port within @timeout_ms; a non-blocking, close-on-exec
  * socket with TCP_NODELAY.  Return: fd, or a negative errno (-EHOSTUNREACH
