@@ -110,6 +110,11 @@ static size_t export_wanted(const char **names)
 		if (!j->remote_export || j->unloading || j->disabled)
 			continue;
 		for (size_t i = 0; i < j->n_services; i++) {
+			if (strchr(j->services[i].name, '=')) { /* xpc-remoted would read NAME=PORT */
+				log_line(LOG_INFO, "%s: XPCDRemoteExport: %s holds '=', not exported", j->label,
+					 j->services[i].name);
+				continue;
+			}
 			if (n == EXPORT_MAX_NAMES) {
 				log_line(LOG_INFO, "%s: XPCDRemoteExport: more than %d names in all, %s not exported", j->label,
 					   EXPORT_MAX_NAMES, j->services[i].name);
@@ -261,6 +266,7 @@ static size_t export_argv(char **argv, const char **names, size_t n)
 	}
 	argv[k++] = "--watch-fd";
 	argv[k++] = "3";
+	argv[k++] = "--"; /* names are never options, whatever they start with */
 	for (size_t i = 0; i < n; i++)
 		argv[k++] = (char *)names[i];
 	argv[k] = NULL;

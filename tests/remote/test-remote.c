@@ -698,6 +698,11 @@ static void scenario_attack(const char *attack)
 	snprintf(s, sizeof(s), "%u", svc_port);
 	snprintf(pid, sizeof(pid), "%d", (int)remoted_pid);
 	snprintf(log, sizeof(log), "%s/remoted.log", dir);
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+	setenv("TEST_H2_ATTACK_SANITIZER", "1", 1); /* shadow memory, quarantine: wider bounds */
+#endif
+#endif
 	if (!strcmp(attack, "identity")) { /* another local user: daemon */
 		char *argv[] = {"/usr/bin/python3", getenv("TEST_H2_ATTACK"), (char *)attack, s, pid, log, NULL};
 

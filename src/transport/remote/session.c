@@ -237,6 +237,20 @@ static int session_on_h2_error(nghttp2_session *h2, int code, const char *msg, s
 	return 0;
 }
 
+/* The GOAWAY nghttp2 sends when it ends the session itself: its code and
+ * text are the reason, unless the error callback gave one. */
+static int session_on_frame_send(nghttp2_session *h2, const nghttp2_frame *frame, void *user)
+{
+	RemoteSession *s = user;
+	const nghttp2_goaway *g = &frame->goaway;
+
+	if (frame->hd.type == NGHTTP2_GOAWAY && !s->h2_error[0])
+		snprintf(s->h2_error, sizeof(s->h2_error), "protocol violation: %s%s%.*s",
+			 nghttp2_http2_strerror(g->error_code), g->opaque_data_len ? ": " : "",
+			 (int)(g->opaque_data_len > 60 ? 60 : g->opaque_data_len), (const char *)g->opaque_data);
+	return 0;
+}
+
 static void session_source_gone(void *ctx)
 {
 	RemoteSession *s = ctx;
@@ -364,6 +378,7 @@ static nghttp2_session *session_h2_new(RemoteSession *s)
 	nghttp2_session_callbacks_set_on_header_callback(cb, session_on_header);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, session_on_frame);
 	nghttp2_session_callbacks_set_error_callback2(cb, session_on_h2_error);
+	nghttp2_session_callbacks_set_on_frame_send_callback(cb, session_on_frame_send);
 	nghttp2_option_set_no_http_messaging(opt, 1);
 	nghttp2_option_set_max_continuations(opt, REMOTE_MAX_HEADER_FRAMES);
 	if (s->server)
