@@ -126,6 +126,8 @@ struct Pending {
 	xpc_object_t result;
 	atomic_bool done;
 	bool wake;          /* under mu: a link came up (sync_wait_link) */
+	pthread_t waiter;   /* a sync caller's thread: its own answer takes no lock */
+	bool self_answered; /* written and read by the waiter only */
 	DispatchItem item;  /* queuing the answer cannot fail */
 };
 
@@ -329,8 +331,13 @@ typedef enum {
 } SendProgress;
 
 #define SEND_MAX_IOV 16
+/* Bytes of a SendJob's own storage for its encoding (no allocation for a
+ * small message; a queued one moves to the heap). */
+#define SEND_JOB_INLINE 256
+
 typedef struct SendJob {
 	WireBuffer body;
+	uint8_t inline_body[SEND_JOB_INLINE];
 	WireFds fds;
 	FrameHeader hdr;
 	struct iovec iov[SEND_MAX_IOV];
