@@ -138,7 +138,7 @@ typedef struct ConnTx {
 	size_t max_unsent, max_unsent_fds; /* CONN_MAX_UNSENT*, or set by the broker */
 	size_t bytes;                      /* frame bytes in the out-queue */
 	uint64_t next_id;
-	uint64_t last_send_ns; /* when the last message went out (coalescing) */
+	uint64_t last_send_ns; /* when the last plain message went out (coalescing) */
 	unsigned rapid_sends;  /* messages in a row sent soon after the one before */
 	bool flush_scheduled;  /* a flush of coalesced frames is queued on ioq */
 	bool wsrc_armed;       /* wsrc resumed: waiting for room */

@@ -432,7 +432,8 @@ static int send_direct_locked(xpc_connection_t c, SendJob *j)
 
 	if (r == 0 && trace_enabled())
 		trace_frame(c, true, "send", &j->hdr, j->msg, NULL);
-	c->tx.last_send_ns = clock_monotonic_ns();
+	/* (no clock read: last_send_ns matters for plain messages only, and
+	 * send_coalesce_locked just set it for them) */
 	if (r == -EAGAIN) {
 		r = send_enqueue_locked(c, j);
 		j->progress = SEND_BLOCKED;
