@@ -23,6 +23,7 @@
  *   bench-raw DIR             everything; sockets go in DIR (a temp dir)
  *   bench-raw idle-client P   (internal) connect to P, one round trip, say
  *                             "ready" on stdout, sleep until killed
+ *   bench-raw rss DIR         only the rss figure, one sample (bench/idle.sh)
  *
  * Output: RESULT lines (bench/bench.h).
  */
@@ -487,6 +488,17 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && !strcmp(argv[1], "idle-client"))
 		return idle_client(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "rss")) { /* bench/idle.sh: one rss sample */
+		snprintf(path, sizeof(path), "%s/raw.sock", argv[2]);
+		pid_t server = listen_server(path);
+		long kib = idle_rss("/proc/self/exe", path);
+
+		bench_result("rss", "raw-client", -1, (double)kib, (double)kib, "KiB");
+		kill(server, SIGKILL);
+		waitpid(server, NULL, 0);
+		unlink(path);
+		return kib < 0;
+	}
 	if (argc != 2) {
 		fprintf(stderr, "usage: bench-raw DIR\n");
 		return 2;

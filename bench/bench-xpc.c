@@ -23,6 +23,8 @@
  *   bench-xpc service NAME       the job: listens on NAME and on an
  *                                anonymous listener, answers as above
  *   bench-xpc idle-client NAME   (internal) the rss client
+ *   bench-xpc rss NAME           only the rss figure, one sample
+ *                                (bench/idle.sh)
  *   bench-xpc setup NAME [N]     only the set-up figures, interleaved: one
  *                                raw connect + 64-byte round trip to a
  *                                forked echo server, one named and one
@@ -495,6 +497,12 @@ int main(int argc, char **argv)
 		service(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "idle-client"))
 		return idle_client(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "rss")) {
+		long kib = idle_rss("/proc/self/exe", argv[2]);
+
+		bench_result("rss", "xpc-client", -1, (double)kib, (double)kib, "KiB");
+		return kib < 0;
+	}
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "setup"))
 		return setup_only(argv[2], argc == 4 ? atoi(argv[3]) : 300);
 	if (argc != 2) {

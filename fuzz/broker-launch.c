@@ -115,3 +115,21 @@ void launch_stop(Job *job)
 	job->stopping = true;
 	launch_signal(job, SIGTERM);
 }
+
+int launch_instance(Job *job, int conn, pid_t *ret_pid, int *ret_report_fd)
+{
+	(void)job;
+	close(conn);
+	*ret_pid = next_pid++;
+	*ret_report_fd = -1;
+	return 0;
+}
+
+void launch_instance_exited(Job *job, pid_t pid, int report_fd, int status)
+{
+	(void)job;
+	(void)pid;
+	(void)status;
+	if (report_fd >= 0)
+		close(report_fd);
+}

@@ -160,6 +160,8 @@ if [ ! -f build-m32/build.ninja ]; then
 fi
 ninja -C build-m32
 file build-m32/libxpc.so.0.1.0 | grep -q "ELF 32-bit" || { echo "m32: libxpc.so is not 32-bit"; exit 1; }
+# the RemoteXPC module (nghttp2, OpenSSL of the sysroot), dlopen()ed by libxpc.so
+file build-m32/libxpc-remote.so | grep -q "ELF 32-bit" || { echo "m32: libxpc-remote.so is not 32-bit"; exit 1; }
 case $runner in
 native)
 	echo "m32: the kernel runs i386 programs: suites $SUITES"

@@ -57,6 +57,7 @@ void job_free(Job *job)
 	free(job->stderr_path);
 	free(job->allowed_uids);
 	free(job->allowed_gids);
+	free(job->inetd_set); /* plain memory: inetd_stop closed what it held */
 	activity_plist_free(job);
 	keys_free(job);
 	free(job);

@@ -138,7 +138,8 @@ typedef struct Job {
 	dispatch_source_t interval_timer; /* StartInterval (triggers.c) */
 	dispatch_source_t calendar_timer; /* StartCalendarInterval (triggers.c) */
 	time_t calendar_due;              /* the calendar time it waits for; -1 none */
-	int inetd_conn;                   /* nowait: the accepted connection for the next run, -1 */
+	int inetd_conn;                   /* nowait: the connection of the instance being spawned, -1 */
+	struct InetdSet *inetd_set;       /* nowait: the running instances (inetd.c), NULL none */
 	_Atomic long *transactions;       /* EnableTransactions: the running job's count, shared; NULL */
 	int txn_fd;                       /* its memfd while a start passes it on (launch.c), -1 */
 	bool triggers_armed;

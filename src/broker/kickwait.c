@@ -1,12 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kickwait.c - `xpcctl kickstart -k` prints the new instance's pid, so its
- * request is answered only once the old instance is gone and the new one
- * started (or could not): the reply is made at once and kept with the link
- * it goes to (KickWaiter), and sent from supervise.c when the job's exit
- * has been judged.  A link that closed meanwhile takes the send as a
- * no-op.  At most KICKWAIT_MAX requests wait per job; more are answered
- * at once with the old pid, as before.
+ * kickwait.c - requests answered once a job's instance has changed, not
+ * when they arrive:
+ *
+ * - `xpcctl kickstart -k` prints the new instance's pid, so its request is
+ *   answered only once the old instance is gone and the new one started
+ *   (or could not);
+ * - `xpcctl unload` (and bootout) of a running job is answered once the
+ *   instance has stopped and the job is gone, as launchctl's: a `load` of
+ *   the same file right after it finds no job of that label still
+ *   stopping.
+ *
+ * The reply is made at once and kept with the link it goes to
+ * (KickWaiter), and sent from supervise.c when the job's exit has been
+ * judged (kickwait_settle) or the job removed (kickwait_cancel).  A link
+ * that closed meanwhile takes the send as a no-op.  At most KICKWAIT_MAX
+ * requests wait per job; more are answered at once, as before.
  */
 #include "broker/kickwait.h"
 
@@ -21,9 +30,10 @@ struct KickWaiter {
 	struct KickWaiter *next;
 	xpc_connection_t link; /* retained */
 	xpc_object_t reply;    /* made from the request */
+	bool unload;           /* answered when the job is gone */
 };
 
-int kickwait_add(Job *job, xpc_connection_t link, xpc_object_t req)
+int kickwait_add(Job *job, xpc_connection_t link, xpc_object_t req, bool unload)
 {
 	struct KickWaiter *w;
 	unsigned n = 0;
@@ -37,6 +47,7 @@ int kickwait_add(Job *job, xpc_connection_t link, xpc_object_t req)
 		return -1;
 	}
 	w->link = xpc_retain(link);
+	w->unload = unload;
 	w->next = job->kick_waiters;
 	job->kick_waiters = w;
 	return 0;
@@ -49,7 +60,10 @@ static void answer_all(Job *job, const char *error)
 	job->kick_waiters = NULL;
 	while (w) {
 		struct KickWaiter *next = w->next;
-		if (error) {
+		if (w->unload) { /* the job is gone: what unload waited for */
+			xpc_dictionary_set_bool(w->reply, XPCD_KEY_OK, true);
+			xpc_dictionary_set_int64(w->reply, XPCD_KEY_PID, 0);
+		} else if (error) {
 			xpc_dictionary_set_string(w->reply, XPCD_KEY_ERROR, error);
 			xpc_dictionary_set_int64(w->reply, XPCD_KEY_ERRNO, EIO);
 		} else {

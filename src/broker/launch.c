@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -166,8 +167,49 @@ int launch_start(Job *job)
 	log_line(LOG_INFO, "%s: started, pid %d", job->label, (int)r.pid);
 	blame_event(job, XPCD_EVENT_LAUNCH, r.pid, -1, job->why[0] ? job->why : NULL);
 	registry_save_state(&b->registry);
+	spawn_go(&r); /* recorded: now it may run (spawn.h) */
 	activity_job_started(job);
 	return 0;
+}
+
+int launch_instance(Job *job, int conn, pid_t *ret_pid, int *ret_report_fd)
+{
+	Broker *b = job->broker;
+	SpawnResult r;
+	int s;
+
+	job->inetd_conn = conn;
+	s = spawn_job(job, b->config.socket_path, b->config.capture_output, &r);
+	job->inetd_conn = -1;
+	close(conn); /* the instance's now (or lost with a failed start) */
+	if (s < 0) {
+		launch_record_failure(job, r.failure.step, r.failure.err);
+		return -1;
+	}
+	job->runs++;
+	*ret_pid = r.pid;
+	*ret_report_fd = r.report_fd;
+	if (r.output_fd >= 0)
+		output_capture(job->label, r.pid, r.output_fd);
+	log_line(LOG_INFO, "%s: started, pid %d (inetdCompatibility: a connection)", job->label, (int)r.pid);
+	spawn_go(&r); /* serves only its connection: not in the state file */
+	return 0;
+}
+
+void launch_instance_exited(Job *job, pid_t pid, int report_fd, int status)
+{
+	SpawnFailure f;
+
+	if (report_fd >= 0 && spawn_read_report(report_fd, &f) == 1)
+		launch_record_failure(job, f.step, f.err);
+	if (report_fd >= 0)
+		close(report_fd);
+	if (WIFSIGNALED(status))
+		log_line(LOG_NOTICE, "%s: pid %d killed by signal %d", job->label, (int)pid, WTERMSIG(status));
+	else
+		log_line(LOG_INFO, "%s: pid %d exited with status %d", job->label, (int)pid, WEXITSTATUS(status));
+	if (!job->abandon_process_group)
+		kill(-pid, SIGTERM); /* its group's leftovers; ESRCH when none */
 }
 
 void launch_signal(Job *job, int sig)

@@ -20,5 +20,13 @@ void launch_record_failure(Job *job, int step, int err);
 void launch_signal(Job *job, int sig);
 /* SIGTERM now, SIGKILL after ExitTimeOut. */
 void launch_stop(Job *job);
+/* inetdCompatibility without Wait (inetd.c): an instance of @job for the
+ * connection @conn (consumed), not the job's own process: its pid and its
+ * report pipe (close it with launch_instance_exited).  Return: 0, or -1
+ * (logged and recorded as the job's last failure). */
+int launch_instance(Job *job, int conn, pid_t *ret_pid, int *ret_report_fd);
+/* An instance exited: its set-up failure if any (recorded), the log line,
+ * its group's leftovers; @report_fd is closed. */
+void launch_instance_exited(Job *job, pid_t pid, int report_fd, int status);
 
 #endif

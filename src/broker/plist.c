@@ -25,6 +25,9 @@
  * such a key reads as its text before the NUL.  A string is checked
  * directly and refused.
  *
+ * Owner: a regular file of root or of xpcd's user, writable by no one
+ * else (check_owner): a system broker does as root what the file says.
+ *
  * Size: a file is at most MAX_PLIST_SIZE bytes, and its tree at most
  * BPLIST_MAX_NODES nodes.  Bytes alone do not bound a binary list: its
  * objects refer to others by number, and libplist copies an object for
@@ -34,6 +37,7 @@
  * libplist builds anything, and the file is refused above the bound.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <plist/plist.h>
 #include <stdarg.h>
@@ -41,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "broker/activity-plist.h"
 #include "broker/bplist.h"
@@ -410,17 +415,46 @@ static int parse_root(Loader *l, plist_t root)
 	return 0;
 }
 
+/*
+ * Whom a job file may belong to: what it says, xpcd does (as root, for a
+ * system broker: the user, groups, limits, names and paths of the job).
+ * So the file must be a regular file of root or of xpcd's own user that
+ * neither its group nor others may write, as launchd skips a file of
+ * "dubious ownership" or "dubious permissions" (docs/security.md, "Job
+ * files").  Checked on the descriptor that is then read.
+ */
+static int check_owner(Loader *l, const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode))
+		return fail(l, NULL, "refused: not a regular file");
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return fail(l, NULL, "refused: owned by uid %u (a job file must belong to root or to xpcd's user, uid %u)",
+			    (unsigned)st->st_uid, (unsigned)geteuid());
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return fail(l, NULL, "refused: writable by its group or by others (mode %04o)",
+			    (unsigned)(st->st_mode & 07777));
+	return 0;
+}
+
 static char *read_file(Loader *l, size_t *ret_len)
 {
-	FILE *f = fopen(l->path, "rbe");
+	int fd = open(l->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY); /* a FIFO: no wait */
+	FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
 	char *buf = NULL;
 	struct stat st;
 
 	if (!f) {
-		fail(l, NULL, "%s", strerror(errno));
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		fail(l, NULL, "%s", strerror(err));
 		return NULL;
 	}
-	if (fstat(fileno(f), &st) < 0 || st.st_size <= 0 || st.st_size > MAX_PLIST_SIZE) {
+	if (fstat(fileno(f), &st) < 0) {
+		fail(l, NULL, "%s", strerror(errno));
+	} else if (check_owner(l, &st) < 0) {
+		/* said */
+	} else if (st.st_size <= 0 || st.st_size > MAX_PLIST_SIZE) {
 		fail(l, NULL, "empty, unreadable or larger than %u bytes", MAX_PLIST_SIZE);
 	} else if ((buf = malloc((size_t)st.st_size)) && fread(buf, 1, (size_t)st.st_size, f) == (size_t)st.st_size) {
 		*ret_len = (size_t)st.st_size;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker/asuser.h"
 #include "broker/log.h"
 #include "broker/spawn-prep.h"
 #include "broker/spawn.h"
@@ -208,42 +209,14 @@ int spawn_prep_env(const Job *job, const char *socket_path, Spawn *sp)
  * database.  Return: 0, or -1 (logged) when a name does not resolve. */
 int spawn_prep_ids(const Job *job, Spawn *sp)
 {
-	struct passwd *pw;
-	struct group *gr;
+	JobIds ids;
 
-	sp->uid = geteuid();
-	sp->gid = getegid();
-	if (!job->user && !job->group)
-		return 0;
-	if (geteuid() != 0) {
-		log_line(LOG_ERR, "%s: UserName/GroupName ignored (xpcd is not root)", job->label);
-		return 0;
-	}
-	sp->uid = 0;
-	sp->gid = 0;
-	if (job->user) {
-		if (!(pw = getpwnam(job->user))) {
-			log_line(LOG_ERR, "%s: UserName %s: no such user", job->label, job->user);
-			return -1;
-		}
-		sp->uid = pw->pw_uid;
-		sp->gid = pw->pw_gid;
-		sp->n_groups = job->init_groups ? LAUNCH_MAX_GROUPS : 1;
-		sp->groups[0] = pw->pw_gid;
-		if (job->init_groups && getgrouplist(job->user, pw->pw_gid, sp->groups, &sp->n_groups) < 0) {
-			log_line(LOG_ERR, "%s: UserName %s: more than %d groups", job->label, job->user, LAUNCH_MAX_GROUPS);
-			return -1;
-		}
-	}
-	if (job->group) {
-		if (!(gr = getgrnam(job->group))) {
-			log_line(LOG_ERR, "%s: GroupName %s: no such group", job->label, job->group);
-			return -1;
-		}
-		sp->gid = gr->gr_gid;
-		if (sp->n_groups == 0)
-			sp->groups[sp->n_groups++] = gr->gr_gid;
-	}
-	sp->set_ids = true;
+	if (asuser_ids(job, &ids) < 0)
+		return -1;
+	sp->uid = ids.uid;
+	sp->gid = ids.gid;
+	sp->n_groups = ids.n_groups;
+	memcpy(sp->groups, ids.groups, sizeof(sp->groups));
+	sp->set_ids = ids.set_ids;
 	return 0;
 }

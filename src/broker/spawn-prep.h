@@ -10,9 +10,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "broker/asuser.h"
 #include "broker/job.h"
 
-#define LAUNCH_MAX_GROUPS 256
+#define LAUNCH_MAX_GROUPS ASUSER_MAX_GROUPS
 
 typedef struct Spawn {
 	char **envp;     /* owned: the array and every string in it */
@@ -30,6 +31,7 @@ typedef struct Spawn {
 	bool set_ids;
 	int report_fd;  /* W of the report pipe (close-on-exec), -1: none */
 	int output_fd;  /* W of the output pipe: stdout/stderr unless named, -1: /dev/null */
+	int go_fd;      /* R of the go pipe: the child execs once a byte comes (spawn_go) */
 	char log_prefix[256]; /* "xpcd[PID] " : the child adds the time and the rest */
 } Spawn;
 

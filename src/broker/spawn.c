@@ -42,6 +42,10 @@
  * stdio; EnableGlobbing runs the arguments through glob(3) before fork;
  * TimeOut is XPCD_TIMEOUT.
  *
+ * The child execs only once the broker has recorded it (spawn_go, after
+ * the state file is written): a broker killed between fork and that
+ * record leaves no instance a restarted broker cannot adopt.
+ *
  * What the child needs is prepared before fork by spawn-prep.c.  A leaf:
  * when to start and how to stop are launch.c's.
  */
@@ -50,11 +54,14 @@
 #include <glob.h>
 #include <grp.h>
 #include <pwd.h>
+#include <linux/limits.h> /* PATH_MAX: <limits.h> is broker/limits.h here */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "broker/job.h"
@@ -139,15 +146,107 @@ static void __attribute__((noreturn)) child_fail(const Spawn *sp, int log, const
 	_exit(code == SPAWN_EXEC ? LAUNCH_EXEC_FAILED : LAUNCH_SETUP_FAILED);
 }
 
+/* Whether a file or link owned by @owner may stand at a job's standard
+ * path: only the job's own user (@uid) or root decide what is there. */
+static bool std_owner_ok(uid_t owner, uid_t uid)
+{
+	return owner == uid || owner == 0;
+}
+
+/* @target of the link at @path as a path of its own into @out: relative
+ * targets are relative to the link's directory.  Return: 0, -1 too long. */
+static int std_link_target(const char *path, const char *target, char *out, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dir = target[0] == '/' || !slash ? 0 : (size_t)(slash - path) + 1;
+
+	if (dir + strlen(target) + 1 > size)
+		return -1;
+	memcpy(out, path, dir);
+	memcpy(out + dir, target, strlen(target) + 1);
+	return 0;
+}
+
+/*
+ * @path opened with @flags, never through a link another user made: the
+ * last component is opened O_NOFOLLOW; if it is a symbolic link owned by
+ * the job's user or root (looked at through an O_PATH descriptor of the
+ * link itself, so it cannot be swapped between the look and the read), its
+ * target is opened, again O_NOFOLLOW (one level of links).  Non-blocking,
+ * so that a FIFO planted in the way cannot hold the child.  One descriptor
+ * at a time (the child may be at its limit, open_std).
+ */
+static int std_open_nofollow(const char *path, int flags, uid_t uid)
+{
+	char target[PATH_MAX], full[PATH_MAX];
+	struct stat st = {0};
+	ssize_t n;
+	int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644), lfd, err;
+
+	if (fd >= 0 || errno != ELOOP)
+		return fd;
+	if ((lfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -1;
+	if (fstat(lfd, &st) < 0 || !S_ISLNK(st.st_mode) || !std_owner_ok(st.st_uid, uid)) {
+		close(lfd);
+		errno = S_ISLNK(st.st_mode) ? EPERM : ELOOP;
+		return -1;
+	}
+	n = readlinkat(lfd, "", target, sizeof(target) - 1);
+	err = errno;
+	close(lfd);
+	if (n <= 0) {
+		errno = n < 0 ? err : ENOENT;
+		return -1;
+	}
+	target[n] = 0;
+	if (std_link_target(path, target, full, sizeof(full)) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return open(full, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+}
+
+/*
+ * A job's StandardInPath, StandardOutPath or StandardErrorPath, opened by
+ * the child as the job's user (@uid) so that another user who may write
+ * the directory cannot choose what the job reads or where its output goes
+ * (docs/security.md, "Paths a job names"): no link of another user is
+ * followed, and what is opened must belong to the job's user or root (a
+ * file, FIFO, socket or terminal another user put in the way is refused
+ * with EPERM).  A FIFO of the job's user or root that has no reader yet is
+ * then opened blocking, as before.  Return: the descriptor, or -1 (errno).
+ */
+static int std_open(const char *path, int flags, uid_t uid)
+{
+	struct stat st;
+	int fd = std_open_nofollow(path, flags, uid);
+
+	if (fd < 0 && errno == ENXIO && lstat(path, &st) == 0 && S_ISFIFO(st.st_mode) && std_owner_ok(st.st_uid, uid))
+		fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW, 0644); /* waits for its reader */
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !std_owner_ok(st.st_uid, uid)) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Out of descriptors (xpcd at its RLIMIT_NOFILE), the open can still
  * reuse @target's own slot. */
-static int open_std(const char *path, int flags, int target)
+static int open_std(const char *path, int flags, int target, uid_t uid)
 {
-	int fd = open(path, flags | O_CLOEXEC, 0644);
+	int fd = std_open(path, flags, uid);
 
 	if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
 		close(target);
-		fd = open(path, flags | O_CLOEXEC, 0644);
+		fd = std_open(path, flags, uid);
 	}
 	if (fd < 0)
 		return -1;
@@ -195,7 +294,7 @@ static void child_inetd_stdio(const Spawn *sp, int log, const Job *job)
 		child_fail(sp, log, job, SPAWN_STDIN, "inetdCompatibility", "no connection", EBADF);
 	if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || (!job->stderr_path && dup2(fd, 2) < 0))
 		child_fail(sp, log, job, SPAWN_STDIN, "inetdCompatibility", NULL, errno);
-	if (job->stderr_path && open_std(job->stderr_path, O_WRONLY | O_CREAT | O_APPEND, 2) < 0)
+	if (job->stderr_path && open_std(job->stderr_path, O_WRONLY | O_CREAT | O_APPEND, 2, sp->uid) < 0)
 		child_fail(sp, log, job, SPAWN_STDERR, "StandardErrorPath", job->stderr_path, errno);
 }
 
@@ -213,11 +312,11 @@ static void child_open_stdio(const Spawn *sp, int log, const Job *job)
 		child_fail(sp, log, job, SPAWN_STDOUT, "output pipe", NULL, errno);
 	if (sp->output_fd >= 0 && !job->stderr_path && pipe_std(sp, 2) < 0)
 		child_fail(sp, log, job, SPAWN_STDERR, "output pipe", NULL, errno);
-	if (open_std(in, O_RDONLY, 0) < 0)
+	if (open_std(in, O_RDONLY, 0, sp->uid) < 0)
 		child_fail(sp, log, job, SPAWN_STDIN, "StandardInPath", in, errno);
-	if ((sp->output_fd < 0 || job->stdout_path) && open_std(out, O_WRONLY | O_CREAT | O_APPEND, 1) < 0)
+	if ((sp->output_fd < 0 || job->stdout_path) && open_std(out, O_WRONLY | O_CREAT | O_APPEND, 1, sp->uid) < 0)
 		child_fail(sp, log, job, SPAWN_STDOUT, "StandardOutPath", out, errno);
-	if ((sp->output_fd < 0 || job->stderr_path) && open_std(err, O_WRONLY | O_CREAT | O_APPEND, 2) < 0)
+	if ((sp->output_fd < 0 || job->stderr_path) && open_std(err, O_WRONLY | O_CREAT | O_APPEND, 2, sp->uid) < 0)
 		child_fail(sp, log, job, SPAWN_STDERR, "StandardErrorPath", err, errno);
 }
 
@@ -256,6 +355,20 @@ static void child_attributes(const Spawn *sp, int log, const Job *job)
 		child_fail(sp, log, job, SPAWN_CHROOT, "RootDirectory", job->root_dir, errno);
 }
 
+/* Until the broker recorded this process (spawn_go); end of file: it
+ * died first, and a restarted broker would not know of this instance. */
+static void child_wait_go(const Spawn *sp)
+{
+	char go;
+	ssize_t n;
+
+	do
+		n = read(sp->go_fd, &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(126);
+}
+
 static void child_exec(const Job *job, Spawn *sp)
 {
 	int high[64 + SOCKETS_MAX_FDS + 1], log;
@@ -286,6 +399,7 @@ static void child_exec(const Job *job, Spawn *sp)
 	log = fcntl(2, F_DUPFD_CLOEXEC, (int)(3 + sp->n_fds));
 	sp->report_fd = move_high(sp->report_fd, (int)(3 + sp->n_fds));
 	sp->output_fd = move_high(sp->output_fd, (int)(3 + sp->n_fds));
+	sp->go_fd = move_high(sp->go_fd, (int)(3 + sp->n_fds));
 	/* inetd's connection, out of the way of the moves below; wait: the
 	 * first socket, in its place after them */
 	sp->inetd_fd = -1;
@@ -312,6 +426,7 @@ static void child_exec(const Job *job, Spawn *sp)
 	child_open_stdio(sp, log, job);
 	if (job->workdir && chdir(job->workdir) < 0)
 		child_fail(sp, log, job, SPAWN_CHDIR, "WorkingDirectory", job->workdir, errno);
+	child_wait_go(sp);
 	execvpe(prog, sp->argv ? sp->argv : job->argv ? job->argv : fallback_argv, sp->envp);
 	child_fail(sp, log, job, SPAWN_EXEC, "exec", prog, errno);
 }
@@ -324,11 +439,16 @@ static int spawn_fail(SpawnResult *ret, SpawnStep step, int err)
 }
 
 /* The report pipe and, when @capture, the output pipe: R to @ret, W into
- * @sp.  Return: 0 or -1 (errno). */
+ * @sp; the go pipe: W to @ret, R (blocking) into @sp.  Return: 0 or -1
+ * (errno). */
 static int open_pipes(Spawn *sp, bool capture, SpawnResult *ret)
 {
 	int p[2];
 
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	sp->go_fd = p[0];
+	ret->go_fd = p[1];
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -1;
 	ret->report_fd = p[0];
@@ -344,6 +464,12 @@ static int open_pipes(Spawn *sp, bool capture, SpawnResult *ret)
 
 static void close_pipes(Spawn *sp, SpawnResult *ret, bool parent_too)
 {
+	if (sp->go_fd >= 0)
+		close(sp->go_fd);
+	if (parent_too && ret->go_fd >= 0)
+		close(ret->go_fd);
+	if (parent_too)
+		ret->go_fd = -1;
 	if (sp->report_fd >= 0)
 		close(sp->report_fd);
 	if (sp->output_fd >= 0)
@@ -358,10 +484,10 @@ static void close_pipes(Spawn *sp, SpawnResult *ret, bool parent_too)
 
 int spawn_job(const Job *job, const char *socket_path, bool capture, SpawnResult *ret)
 {
-	Spawn sp = {.report_fd = -1, .output_fd = -1};
+	Spawn sp = {.report_fd = -1, .output_fd = -1, .go_fd = -1};
 	pid_t pid;
 
-	*ret = (SpawnResult){.pid = 0, .report_fd = -1, .output_fd = -1};
+	*ret = (SpawnResult){.pid = 0, .report_fd = -1, .output_fd = -1, .go_fd = -1};
 	if (spawn_prep_ids(job, &sp) < 0)
 		return spawn_fail(ret, job->group && !job->user ? SPAWN_GROUP : SPAWN_USER, 0);
 	sp.n_fds = job->n_services < 64 ? job->n_services : 64;
@@ -383,8 +509,10 @@ int spawn_job(const Job *job, const char *socket_path, bool capture, SpawnResult
 		return spawn_fail(ret, SPAWN_MEMORY, err);
 	}
 	pid = fork();
-	if (pid == 0)
+	if (pid == 0) {
+		close(ret->go_fd); /* or the child would never see its broker die */
 		child_exec(job, &sp);
+	}
 	spawn_prep_free(sp.envp);
 	spawn_prep_free(sp.argv);
 	close_pipes(&sp, ret, pid < 0);
@@ -396,6 +524,15 @@ int spawn_job(const Job *job, const char *socket_path, bool capture, SpawnResult
 	setpgid(pid, pid); /* also here, so a signal right away reaches the group */
 	ret->pid = pid;
 	return 0;
+}
+
+void spawn_go(SpawnResult *ret)
+{
+	if (ret->go_fd < 0)
+		return;
+	(void)!write(ret->go_fd, "g", 1); /* an empty pipe: never blocks */
+	close(ret->go_fd);
+	ret->go_fd = -1;
 }
 
 int spawn_read_report(int fd, SpawnFailure *ret)

@@ -54,6 +54,7 @@
 #include "broker/blame.h"
 #include "broker/broker.h"
 #include "broker/channel.h"
+#include "broker/inetd.h"
 #include "broker/kickwait.h"
 #include "broker/launch.h"
 #include "broker/log.h"
@@ -363,9 +364,12 @@ static void on_sigchld(void *ctx)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		Job *job = registry_find_pid(&b->registry, pid);
+		bool resume = false;
 		if (job)
 			supervise_exited(job, status);
-		else
+		else if ((job = inetd_reaped(b, pid, status, &resume)) && resume)
+			triggers_watch_sockets(job); /* below its limit of instances again */
+		else if (!job)
 			remote_export_reaped(pid, status);
 	}
 }

@@ -29,13 +29,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/limits.h> /* PATH_MAX: <limits.h> is broker/limits.h here */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "broker/asuser.h"
 #include "broker/broker.h"
+#include "broker/inetd.h"
 #include "broker/job.h"
 #include "broker/launch.h"
 #include "broker/log.h"
@@ -270,8 +273,16 @@ void triggers_watch_sockets(Job *job)
 	sockets_watch(&job->sockets, triggers_socket_ready, job);
 }
 
+/* WatchPaths and QueueDirectories are watched with the job user's rights
+ * (watch.c, asuser.c). */
+static int triggers_as_user(void *ctx, void (*fn)(void *arg), void *arg)
+{
+	return asuser_call(ctx, fn, arg);
+}
+
 static void triggers_arm_watch(Job *job)
 {
+	char text[PATH_MAX + 128];
 	int r;
 
 	if (!job->watch.states && job->n_keep_paths) {
@@ -281,8 +292,10 @@ static void triggers_arm_watch(Job *job)
 	}
 	if (!watch_wanted(&job->watch))
 		return;
-	if ((r = watch_start(&job->watch, triggers_fire, job)) < 0)
+	if ((r = watch_start(&job->watch, triggers_fire, triggers_as_user, job)) < 0)
 		log_line(LOG_INFO, "%s: cannot watch its paths: %s", job->label, strerror(-r));
+	for (size_t i = 0; r == 0 && watch_refused_text(&job->watch, i, text, sizeof(text)); i++)
+		log_line(LOG_ERR, "%s: %s", job->label, text);
 }
 
 void triggers_arm(Job *job)
@@ -319,6 +332,7 @@ void triggers_disarm(Job *job, bool unload)
 	if (!unload)
 		return;
 	sockets_close(&job->sockets);
+	inetd_stop(job);
 	if (job->inetd_conn >= 0) {
 		close(job->inetd_conn);
 		job->inetd_conn = -1;
@@ -328,7 +342,6 @@ void triggers_disarm(Job *job, bool unload)
 void triggers_socket_ready(void *arg, const char *why)
 {
 	Job *job = arg;
-	int fd;
 
 	if (job->adopted && job->pid) {
 		/* an instance of the previous broker does not listen on these
@@ -337,20 +350,10 @@ void triggers_socket_ready(void *arg, const char *why)
 		launch_stop(job);
 		return;
 	}
-	if (job->inetd == INETD_NOWAIT && job->inetd_conn < 0 && job->sockets.ready_fd >= 0) {
-		/* inetd's nowait: the job gets one connection as its stdio */
-		int fl = fcntl(job->sockets.ready_fd, F_GETFL);
-		fcntl(job->sockets.ready_fd, F_SETFL, fl | O_NONBLOCK); /* a client gone since poll: no wait */
-		fd = accept4(job->sockets.ready_fd, NULL, NULL, SOCK_CLOEXEC);
-		fcntl(job->sockets.ready_fd, F_SETFL, fl);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
-				log_line(LOG_INFO, "%s: accept on its socket: %s", job->label, strerror(errno));
-			if (!job->pid)
-				triggers_actions->watch(job);
-			return;
-		}
-		job->inetd_conn = fd;
+	if (job->inetd == INETD_NOWAIT) { /* an instance per connection (inetd.c) */
+		if (!job->unloading && !job->disabled && inetd_accept(job))
+			triggers_watch_sockets(job);
+		return;
 	}
 	triggers_fire(job, why);
 }
@@ -374,6 +377,20 @@ static void triggers_describe_paths(xpc_object_t d, const char *key, char **path
 		xpc_array_set_string(a, XPC_ARRAY_APPEND, paths[i]);
 	xpc_dictionary_set_value(d, key, a);
 	xpc_release(a);
+}
+
+static void triggers_describe_refused(const Job *job, xpc_object_t d)
+{
+	char text[PATH_MAX + 128];
+	xpc_object_t a = NULL;
+
+	for (size_t i = 0; watch_refused_text(&job->watch, i, text, sizeof(text)); i++)
+		if (a || (a = xpc_array_create(NULL, 0)))
+			xpc_array_set_string(a, XPC_ARRAY_APPEND, text);
+	if (a) {
+		xpc_dictionary_set_value(d, XPCD_JOB_WATCH_REFUSED, a);
+		xpc_release(a);
+	}
 }
 
 static void triggers_describe_sockets(const Job *job, xpc_object_t d)
@@ -405,6 +422,7 @@ void triggers_describe(const Job *job, xpc_object_t d)
 		xpc_dictionary_set_string(d, XPCD_JOB_CALENDAR_NEXT, when);
 	triggers_describe_paths(d, XPCD_JOB_WATCH_PATHS, job->watch.paths);
 	triggers_describe_paths(d, XPCD_JOB_QUEUE_DIRECTORIES, job->watch.queues);
+	triggers_describe_refused(job, d);
 	if (job->sockets.n_specs)
 		triggers_describe_sockets(job, d);
 	if (job->launch_events)

@@ -22,6 +22,16 @@
  * One inotify instance per job that has paths (a descriptor of the broker
  * for each, bounded by the job files the administrator wrote); its READ
  * source runs on the main queue like every other job event.
+ *
+ * The broker watches with the rights of the job's user, not its own: every
+ * inotify_add_watch (at start and when a path reappears) and every read of
+ * a queue directory runs through the caller's hook (asuser.c: a thread
+ * with the job's ids), so the kernel refuses a watch of what that user may
+ * not read (EACCES) as it would refuse the user itself.  Otherwise a user
+ * who may write a job file of its own, or owns a directory on a job's
+ * path, learns from the job's starts when a directory it cannot read
+ * changes or holds an entry.  Refused paths are kept (refused[]), logged
+ * by triggers.c and shown by print.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -87,21 +97,36 @@ static const char *watch_path(const JobWatch *w, size_t i)
 	return i < np ? w->paths[i] : w->states[i - np];
 }
 
-bool watch_queue_nonempty(const JobWatch *w)
+typedef struct WatchQueueRead {
+	const JobWatch *w;
+	bool found;
+} WatchQueueRead;
+
+/* With the job user's rights (watch_queue_nonempty). */
+static void watch_queue_read(void *arg)
 {
-	for (size_t i = 0; w->queues && w->queues[i]; i++) {
-		DIR *d = opendir(w->queues[i]);
+	WatchQueueRead *q = arg;
+	const JobWatch *w = q->w;
+	size_t np = strv_len(w->paths) + strv_len(w->states);
+
+	for (size_t i = 0; !q->found && w->queues && w->queues[i]; i++) {
+		DIR *d = w->refused && w->refused[np + i] ? NULL : opendir(w->queues[i]);
 		struct dirent *e;
-		bool found = false;
 		if (!d)
 			continue;
-		while (!found && (e = readdir(d)))
-			found = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+		while (!q->found && (e = readdir(d)))
+			q->found = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
 		closedir(d);
-		if (found)
-			return true;
 	}
-	return false;
+}
+
+bool watch_queue_nonempty(const JobWatch *w)
+{
+	WatchQueueRead q = {.w = w};
+
+	if (!w->queues || !w->as)
+		return false; /* read only with the job user's rights (watch_start) */
+	return w->as(w->ctx, watch_queue_read, &q) == 0 && q.found;
 }
 
 /* ---- events ----------------------------------------------------------------- */
@@ -113,12 +138,39 @@ static const char *watch_base(const char *path)
 	return s ? s + 1 : path;
 }
 
-static void watch_add_parent(JobWatch *w, size_t i)
+static bool watch_denied(int err)
+{
+	return err == EACCES || err == EPERM;
+}
+
+/* Path @i and its parent, with the job user's rights: refused when that
+ * user may watch neither the path nor, while it is missing, its parent. */
+static void watch_add_path(JobWatch *w, size_t i)
 {
 	char parent[PATH_MAX];
+	int err;
 
+	w->wd_path[i] = inotify_add_watch(w->ifd, watch_path(w, i), WATCH_PATH_MASK);
+	err = w->wd_path[i] < 0 ? errno : 0;
 	snprintf(parent, sizeof(parent), "%s", watch_path(w, i));
 	w->wd_parent[i] = inotify_add_watch(w->ifd, dirname(parent), WATCH_PARENT_MASK);
+	if (w->wd_parent[i] < 0 && err == ENOENT && watch_denied(errno))
+		err = errno;
+	w->refused[i] = watch_denied(err) ? err : 0;
+	if (w->refused[i]) /* nothing of it is heard (a parent's watch may be another path's too) */
+		w->wd_path[i] = w->wd_parent[i] = -1;
+}
+
+typedef struct WatchReadd {
+	JobWatch *w;
+	size_t i;
+} WatchReadd;
+
+static void watch_readd(void *arg)
+{
+	WatchReadd *r = arg;
+
+	r->w->wd_path[r->i] = inotify_add_watch(r->w->ifd, watch_path(r->w, r->i), WATCH_PATH_MASK);
 }
 
 /* Which path event @ev is about; -1 none.  A parent's event counts only
@@ -132,7 +184,9 @@ static ssize_t watch_match_path(JobWatch *w, const struct inotify_event *ev)
 		if (ev->wd == w->wd_path[i] && !(ev->mask & IN_IGNORED))
 			return (ssize_t)i;
 		if (ev->wd == w->wd_parent[i] && ev->len && !strcmp(ev->name, watch_base(watch_path(w, i)))) {
-			w->wd_path[i] = inotify_add_watch(w->ifd, watch_path(w, i), WATCH_PATH_MASK);
+			WatchReadd r = {.w = w, .i = i};
+			w->wd_path[i] = -1;
+			(void)w->as(w->ctx, watch_readd, &r); /* as the user could, or not at all */
 			return (ssize_t)i;
 		}
 	}
@@ -195,13 +249,38 @@ static void watch_fire_queue(void *arg)
 		w->fire(w->ctx, "QueueDirectories not empty");
 }
 
-int watch_start(JobWatch *w, watch_fire_fn fire, void *ctx)
+/* Every watch, with the job user's rights (watch_start). */
+static void watch_add_all(void *arg)
+{
+	JobWatch *w = arg;
+	size_t np = strv_len(w->paths) + strv_len(w->states), nq = strv_len(w->queues);
+
+	for (size_t i = 0; i < np; i++)
+		watch_add_path(w, i);
+	for (size_t i = 0; i < nq; i++) {
+		w->wd_queue[i] = inotify_add_watch(w->ifd, w->queues[i], WATCH_QUEUE_MASK);
+		w->refused[np + i] = w->wd_queue[i] < 0 && watch_denied(errno) ? errno : 0;
+	}
+}
+
+/* The user's rights could not be taken (asuser.c): nothing is watched. */
+static void watch_refuse_all(JobWatch *w, int err)
 {
 	size_t np = strv_len(w->paths) + strv_len(w->states), nq = strv_len(w->queues);
+
+	for (size_t i = 0; i < np + nq; i++)
+		w->refused[i] = err;
+}
+
+int watch_start(JobWatch *w, watch_fire_fn fire, watch_as_fn as, void *ctx)
+{
+	size_t np = strv_len(w->paths) + strv_len(w->states), nq = strv_len(w->queues);
+	int r;
 
 	if (w->ifd >= 0 && w->src)
 		return 0;
 	w->fire = fire;
+	w->as = as;
 	w->ctx = ctx;
 	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->ifd < 0)
@@ -209,17 +288,15 @@ int watch_start(JobWatch *w, watch_fire_fn fire, void *ctx)
 	w->wd_path = watch_wds(np);
 	w->wd_parent = watch_wds(np);
 	w->wd_queue = watch_wds(nq);
+	free(w->refused);
+	w->refused = calloc(np + nq + 1, sizeof(int));
 	w->src = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)w->ifd, 0, dispatch_get_main_queue());
-	if (!w->wd_path || !w->wd_parent || !w->wd_queue || !w->src) {
+	if (!w->wd_path || !w->wd_parent || !w->wd_queue || !w->refused || !w->src) {
 		watch_stop(w);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < np; i++) {
-		w->wd_path[i] = inotify_add_watch(w->ifd, watch_path(w, i), WATCH_PATH_MASK);
-		watch_add_parent(w, i);
-	}
-	for (size_t i = 0; i < nq; i++)
-		w->wd_queue[i] = inotify_add_watch(w->ifd, w->queues[i], WATCH_QUEUE_MASK);
+	if ((r = as(ctx, watch_add_all, w)) < 0)
+		watch_refuse_all(w, -r);
 	dispatch_set_context(w->src, w);
 	dispatch_source_set_event_handler_f(w->src, watch_on_read);
 	dispatch_resume(w->src);
@@ -252,8 +329,25 @@ void watch_stop(JobWatch *w)
 	w->wd_path = w->wd_parent = w->wd_queue = NULL;
 }
 
+bool watch_refused_text(const JobWatch *w, size_t i, char *buf, size_t size)
+{
+	size_t np = strv_len(w->paths), ns = strv_len(w->states), nq = strv_len(w->queues);
+
+	for (size_t k = 0; w->refused && k < np + ns + nq; k++) {
+		if (!w->refused[k] || i-- > 0)
+			continue;
+		snprintf(buf, size, "%s %s: not watched: the job's user may not read it (%s)",
+			 k < np ? "WatchPaths" : k < np + ns ? "KeepAlive.PathState" : "QueueDirectories",
+			 k < np + ns ? watch_path(w, k) : w->queues[k - np - ns], strerror(w->refused[k]));
+		return true;
+	}
+	return false;
+}
+
 void watch_free(JobWatch *w)
 {
+	free(w->refused);
+	w->refused = NULL;
 	pv_free_strv(w->paths);
 	pv_free_strv(w->queues);
 	pv_free_strv(w->states);

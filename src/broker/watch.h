@@ -16,6 +16,10 @@
 /* Called on the main queue when a path event means the job should start;
  * @why names the key and the path (for the log). */
 typedef void (*watch_fire_fn)(void *ctx, const char *why);
+/* Runs @fn(@arg) with the file rights of the job's user (asuser.c's
+ * asuser_call, through triggers.c).  Return: 0, or a negative errno (@fn
+ * not called). */
+typedef int (*watch_as_fn)(void *ctx, void (*fn)(void *arg), void *arg);
 
 typedef struct JobWatch {
 	char **paths;  /* WatchPaths, NULL-terminated, or NULL */
@@ -27,6 +31,8 @@ typedef struct JobWatch {
 	int *wd_path, *wd_parent, *wd_queue; /* per path: watch descriptors, -1 none */
 	watch_fire_fn fire;
 	void *ctx;
+	watch_as_fn as;         /* NULL: with the broker's own rights */
+	int *refused;           /* per path then queue: the errno its user got, 0 watched */
 } JobWatch;
 
 /* Return: 1 taken (WatchPaths, QueueDirectories), 0 not these keys, -1 a
@@ -40,10 +46,18 @@ bool watch_wanted(const JobWatch *w);
  * main queue for each event that should start the job, and once at once
  * when a queue directory is not empty.  @why starts with "WatchPaths",
  * "QueueDirectories" or "KeepAlive.PathState" (a path of states changed:
- * the caller checks whether the condition now holds).
+ * the caller checks whether the condition now holds).  Every watch is
+ * added, and every queue directory read, through @as: with the rights of
+ * the job's user, so a job learns of no change its user could not see
+ * (inotify_add_watch needs read permission on what it watches).  A path
+ * that user may not watch is not watched: refused[] keeps the errno, each
+ * is logged by the caller (watch_refused_text) and shown by print.
  * Return: 0, or a negative errno (out of inotify instances or watches).
  */
-int watch_start(JobWatch *w, watch_fire_fn fire, void *ctx);
+int watch_start(JobWatch *w, watch_fire_fn fire, watch_as_fn as, void *ctx);
+/* The @i-th refusal of the last watch_start ("WatchPaths /p: not watched:
+ * TEXT") into @buf.  Return: false past the last. */
+bool watch_refused_text(const JobWatch *w, size_t i, char *buf, size_t size);
 void watch_stop(JobWatch *w);
 /* Whether one of the QueueDirectories holds an entry (launchd keeps such
  * a job running until they are empty). */

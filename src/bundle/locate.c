@@ -17,14 +17,17 @@
  * directory name without ".xpc" when it has none): NAME.xpc is tried
  * first, then up to BUNDLE_MAX_SCAN *.xpc directories are read for that
  * identifier, as Apple's bundles are often named after the product.
+ *
+ * libplist is loaded when the first Info.plist is read (plist-lazy.h), so
+ * a program without bundled services never maps it.
  */
 #include "bundle/bundle.h"
+#include "bundle/plist-lazy.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <plist/plist.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +123,10 @@ static plist_t locate_read_plist(int contents, const char *where, char *why, siz
 			locate_fail(why, size, ENOENT, "%s/Info.plist: missing", where);
 		return NULL;
 	}
+	if (bundle_plist_load(why, size) < 0) {
+		close(fd);
+		return NULL;
+	}
 	if (fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size > (off_t)BUNDLE_MAX_INFO_PLIST ||
 	    !(buf = malloc((size_t)st.st_size))) {
 		close(fd);
@@ -128,12 +135,12 @@ static plist_t locate_read_plist(int contents, const char *where, char *why, siz
 		return NULL;
 	}
 	if (read(fd, buf, (size_t)st.st_size) == st.st_size)
-		plist_from_memory(buf, (uint32_t)st.st_size, &root);
+		bundle_plist_from_memory(buf, (uint32_t)st.st_size, &root);
 	free(buf);
 	close(fd);
-	if (!root || plist_get_node_type(root) != PLIST_DICT) {
+	if (!root || bundle_plist_get_node_type(root) != PLIST_DICT) {
 		if (root)
-			plist_free(root);
+			bundle_plist_free(root);
 		locate_fail(why, size, EINVAL, "%s/Info.plist: not a property list whose root is a dictionary", where);
 		return NULL;
 	}
@@ -142,34 +149,34 @@ static plist_t locate_read_plist(int contents, const char *where, char *why, siz
 
 static const char *locate_string(plist_t dict, const char *key)
 {
-	plist_t v = dict ? plist_dict_get_item(dict, key) : NULL;
+	plist_t v = dict ? bundle_plist_dict_get_item(dict, key) : NULL;
 	uint64_t len = 0;
 	const char *s;
 
-	if (!v || plist_get_node_type(v) != PLIST_STRING)
+	if (!v || bundle_plist_get_node_type(v) != PLIST_STRING)
 		return NULL;
-	s = plist_get_string_ptr(v, &len);
+	s = bundle_plist_get_string_ptr(v, &len);
 	return s && strlen(s) == len ? s : NULL;
 }
 
 /* XPCService.EnvironmentVariables as "K=V" strings (NULL when none). */
 static int locate_env(plist_t xpc, char ***ret)
 {
-	plist_t env = xpc ? plist_dict_get_item(xpc, "EnvironmentVariables") : NULL;
+	plist_t env = xpc ? bundle_plist_dict_get_item(xpc, "EnvironmentVariables") : NULL;
 	plist_dict_iter it = NULL;
 	char *k = NULL, **v;
 	plist_t val = NULL;
 	size_t n = 0;
 
 	*ret = NULL;
-	if (!env || plist_get_node_type(env) != PLIST_DICT)
+	if (!env || bundle_plist_get_node_type(env) != PLIST_DICT)
 		return 0;
-	v = calloc(plist_dict_get_size(env) + 1, sizeof(*v));
+	v = calloc(bundle_plist_dict_get_size(env) + 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	plist_dict_new_iter(env, &it);
-	for (plist_dict_next_item(env, it, &k, &val); k; plist_dict_next_item(env, it, &k, &val)) {
-		const char *s = plist_get_node_type(val) == PLIST_STRING ? plist_get_string_ptr(val, NULL) : NULL;
+	bundle_plist_dict_new_iter(env, &it);
+	for (bundle_plist_dict_next_item(env, it, &k, &val); k; bundle_plist_dict_next_item(env, it, &k, &val)) {
+		const char *s = bundle_plist_get_node_type(val) == PLIST_STRING ? bundle_plist_get_string_ptr(val, NULL) : NULL;
 		if (s && *k && !strchr(k, '=') && strncmp(k, "XPCD_LISTEN_", 12) && asprintf(&v[n], "%s=%s", k, s) >= 0)
 			n++;
 		free(k);
@@ -187,7 +194,7 @@ static int locate_check_info(plist_t info, const char *dirname, const char *name
 {
 	const char *id = locate_string(info, "CFBundleIdentifier");
 	const char *type = locate_string(info, "CFBundlePackageType");
-	plist_t xpc = plist_dict_get_item(info, "XPCService");
+	plist_t xpc = bundle_plist_dict_get_item(info, "XPCService");
 	const char *stype = locate_string(xpc, "ServiceType");
 	size_t dl = strlen(dirname);
 
@@ -196,7 +203,7 @@ static int locate_check_info(plist_t info, const char *dirname, const char *name
 	*ret_matched = true;
 	if (type && strcmp(type, "XPC!"))
 		return locate_fail(why, size, EINVAL, "%s: CFBundlePackageType %s is not XPC!", where, type);
-	if (xpc && plist_get_node_type(xpc) != PLIST_DICT)
+	if (xpc && bundle_plist_get_node_type(xpc) != PLIST_DICT)
 		return locate_fail(why, size, EINVAL, "%s: XPCService must be a dictionary", where);
 	if (stype && strcmp(stype, "Application"))
 		return locate_fail(why, size, ENOTSUP, "%s: ServiceType %s: only Application exists on Linux", where,
@@ -239,7 +246,7 @@ static int locate_bundle(int dir, const char *base, const char *dirname, const c
 		r = r == 0 ? 1 : r;
 	}
 	if (info)
-		plist_free(info);
+		bundle_plist_free(info);
 	for (int *fd = (int[]){bundle, contents, macos}, i = 0; i < 3; i++)
 		if (fd[i] >= 0)
 			close(fd[i]);

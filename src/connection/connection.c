@@ -289,6 +289,8 @@ static int conn_start_read_locked(xpc_connection_t c, dispatch_function_t handle
 		return -ENOMEM;
 	}
 	dsource_skip_estimate(s); /* the handlers read until EAGAIN */
+	if (c->kind == CONN_PEER)
+		dsource_edge_triggered(s); /* receive.c reads until the link is empty */
 	xpc_retain(c);
 	dispatch_set_context(s, c);
 	dispatch_source_set_event_handler_f(s, handler);

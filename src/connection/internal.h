@@ -167,6 +167,11 @@ typedef struct ConnRx {
 	TransportFrame *frame; /* a listener's receive buffer; a peer's only while it
 				* holds the peer's stage mapped (receive.c) */
 	bool answered;         /* the last frame read was a request */
+	bool drained;          /* the last read left the link empty (receive.c) */
+	dispatch_source_t src; /* the source of the link being read (receive_link) */
+	TransportFrame *ahead; /* the frame read with the last one, not yet handled */
+	int ahead_r;           /* ... its receive's result (0, or a refusal) */
+	dispatch_source_t ahead_src; /* ... of this source's link (a reference) */
 	char why[256];         /* the detail of the last failure reported */
 } ConnRx;
 

@@ -29,6 +29,21 @@
  * (wire_decode_message_within); the frame then takes a fresh buffer for
  * its next packet (transport.h, TransportFrame.pkt).
  *
+ * Reading ahead: the link's read source is edge-triggered (connection.c,
+ * dsource_edge_triggered): it is not re-armed after each delivery (an
+ * epoll_ctl per request less), and the next packet makes a new event.  So
+ * a reader must know when the link is empty: every read asks the
+ * transport for two frames in one call (recv_two: recvmmsg), and one frame
+ * back means the link was empty behind it (rx.drained), so the delivery
+ * ends there without a read that fails with EAGAIN.  A second frame is
+ * kept (rx.ahead, for the link of rx.ahead_src) and handled first by the
+ * next read, the handler's or a sync caller's.  Whenever a reader stops
+ * without knowing the link empty (the bound of 64 frames per delivery,
+ * back pressure, a suspended connection, a frame still read ahead), it
+ * asks for another delivery (dsource_redeliver): no new event comes for a
+ * packet already queued or read.  A linger (below) holds the source
+ * suspended, so its watch is disarmed while the worker reads itself.
+ *
  * Back pressure: every message queued for the handler charges its size to
  * rx.unread (deliver.c); above CONN_MAX_UNREAD the read source is
  * suspended, so the peer fills the socket buffer and then gets EAGAIN;
@@ -100,16 +115,34 @@ static TransportFrame *receive_frame_get(xpc_connection_t c)
 	return f;
 }
 
+/* A frame for a second packet (rx.lock held): never the link's own. */
+static TransportFrame *receive_frame_spare(xpc_connection_t c)
+{
+	TransportFrame *f = NULL;
+
+	pthread_mutex_lock(&receive_cache.lock);
+	if (receive_cache.n > 0)
+		f = receive_cache.v[--receive_cache.n];
+	pthread_mutex_unlock(&receive_cache.lock);
+	if (!f)
+		f = receive_frame_new();
+	if (f)
+		f->charge = c->rx.charge;
+	return f;
+}
+
 /* After the read (rx.lock held; @f cleared): a frame holding the peer's
- * stage stays with the link, any other goes back to the cache. */
+ * stage stays with the link (one: a second one's mapping is dropped), any
+ * other goes back to the cache. */
 static void receive_frame_put(xpc_connection_t c, TransportFrame *f)
 {
 	if (f == c->rx.frame)
 		return;
-	if (f->view.map) {
+	if (f->view.map && !c->rx.frame) {
 		c->rx.frame = f;
 		return;
 	}
+	frame_drop_view(f);
 	pthread_mutex_lock(&receive_cache.lock);
 	if (receive_cache.n < RECEIVE_CACHE_MAX) {
 		receive_cache.v[receive_cache.n++] = f;
@@ -140,8 +173,24 @@ int receive_setup_locked(xpc_connection_t c)
 	return 0;
 }
 
+/* Drops the frame read ahead, if any (rx.lock held, or the last
+ * reference). */
+static void receive_drop_ahead(xpc_connection_t c)
+{
+	TransportFrame *f = c->rx.ahead;
+
+	if (!f)
+		return;
+	c->rx.ahead = NULL;
+	frame_clear(f);
+	receive_frame_put(c, f);
+	dispatch_release(c->rx.ahead_src);
+	c->rx.ahead_src = NULL;
+}
+
 void receive_dispose(xpc_connection_t c)
 {
+	receive_drop_ahead(c);
 	charge_unref(c->rx.charge);
 	if (c->rx.frame)
 		frame_release(c->rx.frame);
@@ -311,20 +360,71 @@ static ConnError receive_frame(xpc_connection_t c, TransportLink *l, TransportFr
 	}
 }
 
-/* Reads and handles one frame from @l (rx.lock held); @wait: block until
- * one comes.  *ret_got: what was read (RECEIVE_GOT: reading may go on). */
+/* The frame read ahead for the link being read, if any, and its
+ * receive's result in *ret_r (rx.lock held); one of an older link is
+ * dropped. */
+static TransportFrame *receive_take_ahead(xpc_connection_t c, int *ret_r)
+{
+	TransportFrame *f = c->rx.ahead;
+
+	if (!f)
+		return NULL;
+	if (c->rx.ahead_src != c->rx.src) {
+		receive_drop_ahead(c);
+		return NULL;
+	}
+	c->rx.ahead = NULL;
+	dispatch_release(c->rx.ahead_src);
+	c->rx.ahead_src = NULL;
+	*ret_r = c->rx.ahead_r;
+	return f;
+}
+
+/* Reads one frame into @f, and a second one queued behind it into a
+ * frame kept in rx.ahead; sets rx.drained (rx.lock held). */
+static int receive_recv(xpc_connection_t c, TransportLink *l, TransportFrame *f, bool wait)
+{
+	TransportFrame *f2 = l->ops->recv_two ? receive_frame_spare(c) : NULL;
+	int r, r2 = -EAGAIN;
+
+	if (!f2) {
+		r = l->ops->recv(l, f, wait);
+		c->rx.drained = r == -EAGAIN;
+		return r;
+	}
+	r = l->ops->recv_two(l, f, f2, wait, &r2);
+	c->rx.drained = r == -EAGAIN || (r == 0 && r2 == -EAGAIN);
+	if (r2 == -EAGAIN || r2 == -ENODATA) { /* (-ENODATA: not tried) */
+		receive_frame_put(c, f2);
+		return r;
+	}
+	dispatch_retain(c->rx.src);
+	c->rx.ahead = f2;
+	c->rx.ahead_r = r2;
+	c->rx.ahead_src = c->rx.src;
+	return r;
+}
+
+/* Reads and handles one frame from @l (rx.lock held): the one read ahead,
+ * or from the link; @wait: block until one comes.  *ret_got: what was
+ * read (RECEIVE_GOT: reading may go on; rx.drained: the link is empty). */
 static ConnError receive_read(xpc_connection_t c, TransportLink *l, bool inline_ok, bool wait, ReceiveGot *ret_got)
 {
-	TransportFrame *f = receive_frame_get(c);
+	int r = 0;
+	TransportFrame *f = receive_take_ahead(c, &r);
 	ConnError e;
 	bool go = true;
-	int r;
 
 	*ret_got = RECEIVE_NONE;
 	c->rx.why[0] = '\0';
-	if (!f)
-		return receive_fail(c, CONN_E_NO_MEMORY, NULL);
-	r = l->ops->recv(l, f, wait);
+	if (f) {
+		c->rx.drained = false; /* more may wait behind it */
+	} else {
+		f = receive_frame_get(c);
+		if (!f)
+			return receive_fail(c, CONN_E_NO_MEMORY, NULL);
+		r = receive_recv(c, l, f, wait);
+	}
 	if (r == -EAGAIN) {
 		receive_frame_put(c, f);
 		return CONN_OK;
@@ -353,12 +453,32 @@ bool receive_link(xpc_connection_t c, dispatch_source_t src, TransportLink *ret)
 	ok = c->link.fd >= 0 && c->state == CONN_ACTIVE && c->rsrc && c->rsrc == src;
 	*ret = transport_link_view(&c->link); /* (its descriptor stays open until src's cancel handler ran) */
 	conn_unlock(c);
+	if (ok)
+		c->rx.src = src; /* (held by the caller: a delivery, or a sync caller) */
 	return ok;
+}
+
+/* After a reader stopped (rx.lock held): a frame read ahead, or a link
+ * not known to be empty, gets another delivery of @src (no new event
+ * comes for what is queued already); after a failure, or with @src no
+ * longer the link's (NULL), the frame read ahead is dropped with the link. */
+static void receive_stop(xpc_connection_t c, dispatch_source_t src, ConnError e, bool drained)
+{
+	if (e != CONN_OK || !src)
+		receive_drop_ahead(c);
+	else if (src && (!drained || c->rx.ahead))
+		dsource_redeliver(src);
 }
 
 ConnError receive_one_rxlocked(xpc_connection_t c, TransportLink *l, ReceiveGot *ret_got)
 {
-	return receive_read(c, l, false, true, ret_got);
+	ConnError e = receive_read(c, l, false, true, ret_got);
+
+	/* the sync caller reads on while its reply has not come; a frame it
+	 * read ahead is the source's (it holds the source suspended: the
+	 * delivery comes once it lets go) */
+	receive_stop(c, c->rx.src, e, true);
+	return e;
 }
 
 /*
@@ -399,8 +519,18 @@ static bool receive_may_linger(xpc_connection_t c, TransportLink *l, bool *ret_t
 	return ok && !dqueue_others_waiting(c->queue);
 }
 
+/* Holds @src suspended for a linger, once (*held): the packets the
+ * linger reads itself then make no event (resumed by the caller). */
+static void receive_hold(dispatch_source_t src, bool *held)
+{
+	if (!*held)
+		dispatch_suspend(src);
+	*held = true;
+}
+
 /* Waits for the next frame and handles it. */
-static ConnError receive_linger(xpc_connection_t c, TransportLink *l, bool timed, ReceiveGot *ret_got)
+static ConnError receive_linger(xpc_connection_t c, TransportLink *l, bool timed, dispatch_source_t src, bool *held,
+				ReceiveGot *ret_got)
 {
 	ConnError e = CONN_OK;
 
@@ -408,10 +538,14 @@ static ConnError receive_linger(xpc_connection_t c, TransportLink *l, bool timed
 	if (timed) {
 		if (!dpool_block_begin())
 			return CONN_OK; /* enough workers wait already: back to the source */
+		receive_hold(src, held);
 		e = receive_read(c, l, true, true, ret_got);
 		dpool_block_end();
+		if (e != CONN_OK || *ret_got != RECEIVE_NONE)
+			return e;
 	}
-	if (e == CONN_OK && *ret_got == RECEIVE_NONE && l->ops->wait_readable(l, CONN_LINGER_US))
+	receive_hold(src, held);
+	if (l->ops->wait_readable(l, CONN_LINGER_US))
 		e = receive_read(c, l, true, false, ret_got);
 	return e;
 }
@@ -426,24 +560,38 @@ static bool receive_stopped(xpc_connection_t c)
 	return stop;
 }
 
+/*
+ * The source's delivery: reads until the link is known empty (rx.drained),
+ * at most 64 frames (the fairness bound: then another delivery is queued
+ * behind the work of other queues).  Just after answering a request with
+ * the link empty, it may linger for the next one (above): the source is
+ * held suspended meanwhile, so the packets the linger reads itself make no
+ * event (a manager wake-up and a delivery that would find nothing); its
+ * resume re-arms the watch, and epoll reports a packet that came since.
+ */
 ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src)
 {
 	ReceiveGot got = RECEIVE_GOT;
 	ConnError e = CONN_OK;
-	bool answered = false;
+	bool answered = false, held = false, linked = true;
 	int lingered = 0;
 
+	c->rx.drained = false;
 	for (int i = 0; i < 64 && got == RECEIVE_GOT && e == CONN_OK; i++) {
 		TransportLink l;
 		bool timed;
-		if (!receive_link(c, src, &l))
+		if (!receive_link(c, src, &l)) {
+			linked = false;
 			break;
-		if (answered) {
+		}
+		if (c->rx.drained && !c->rx.ahead && !answered)
+			break; /* empty: its next packet makes a new event */
+		if (answered && c->rx.drained && !c->rx.ahead) {
 			/* just answered a request: the next one is usually on its way */
 			if (lingered++ >= RECEIVE_LINGER_MAX || !receive_may_linger(c, &l, &timed))
 				break;
 			c->rx.answered = false;
-			e = receive_linger(c, &l, timed, &got);
+			e = receive_linger(c, &l, timed, src, &held, &got);
 		} else {
 			if (receive_stopped(c))
 				break;
@@ -453,5 +601,8 @@ ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src)
 		answered = c->rx.answered;
 	}
 	c->rx.answered = false;
+	receive_stop(c, linked ? src : NULL, e, c->rx.drained);
+	if (held)
+		dispatch_resume(src);
 	return e;
 }

@@ -15,6 +15,15 @@
  * cancelled or suspended; then re-arms the descriptor), and once the
  * manager has dropped the source (`cancel_ready`) the cancel handler (once).
  *
+ * An edge-triggered READ source (dsource_edge_triggered: a connection's
+ * link) is not re-armed after its handler: its watch stays armed, and each
+ * packet that arrives makes a new event, also while the handler runs (the
+ * delivery then runs again).  Its handler must read until it knows the
+ * descriptor is empty, or ask for another delivery (dsource_redeliver) for
+ * what it leaves: no new event comes for data already there.  Only a
+ * suspension disarms it (and resume re-arms it: epoll then reports what is
+ * ready at once), or a registration that delivered at once.
+ *
  * A READ and a WRITE source may watch the same descriptor: the second one
  * registers a close-on-exec dup of it, closed when its cancellation completes.
  *
@@ -190,10 +199,14 @@ static void dsource_rearm(dispatch_source_t ds)
 	int r = 0;
 
 	pthread_mutex_lock(&ds->lock);
-	if (atomic_load(&ds->state) & SOURCE_WATCHED) {
+	/* an edge-triggered watch is left disarmed while suspended (suspend
+	 * counts up before it takes this lock): resume arms it */
+	if ((atomic_load(&ds->state) & SOURCE_WATCHED) && !(ds->watch.edge && atomic_load(&ds->suspended))) {
 		r = manager_watch_rearm(&ds->watch);
 		if (r == -EEXIST && ds->watch.fd == (int)ds->handle)
 			r = dsource_watch_dup(ds, true);
+		if (r == 0)
+			atomic_store(&ds->et_armed, ds->watch.edge);
 	}
 	pthread_mutex_unlock(&ds->lock);
 	if (r == -EPERM) {
@@ -227,8 +240,8 @@ static void dsource_after_event(dispatch_source_t ds)
 		return; /* re-armed by resume */
 	if (atomic_load(&ds->state) & SOURCE_ALWAYS_READY) {
 		dskind_always_ready(ds);
-	} else {
-		dsource_rearm(ds);
+	} else if (!atomic_load(&ds->et_armed)) {
+		dsource_rearm(ds); /* one-shot, or an edge-triggered watch disarmed */
 	}
 }
 
@@ -416,6 +429,17 @@ void dsource_skip_estimate(dispatch_source_t ds)
 	ds->skip_estimate = true;
 }
 
+void dsource_edge_triggered(dispatch_source_t ds)
+{
+	if (ds->kind == SOURCE_READ && !(atomic_load(&ds->state) & SOURCE_ACTIVATED))
+		ds->watch.edge = true;
+}
+
+void dsource_redeliver(dispatch_source_t ds)
+{
+	dsource_merge(ds, 1, SOURCE_MERGE_SET);
+}
+
 /*
  * The bytes a READ source's descriptor holds already at registration (a
  * socket whose peer wrote before the source existed), 0 if none or unknown.
@@ -450,8 +474,10 @@ static void dsource_register(dispatch_source_t ds)
 		r = manager_watch_add(&ds->watch, avail == 0);
 		if (r == -EEXIST)
 			r = dsource_watch_dup(ds, false);
-		if (r == 0)
+		if (r == 0) {
 			atomic_fetch_or(&ds->state, SOURCE_WATCHED);
+			atomic_store(&ds->et_armed, ds->watch.edge && ds->watch.in_set);
+		}
 		pthread_mutex_unlock(&ds->lock);
 		if (r == 0) {
 			if (avail > 0)
@@ -525,8 +551,10 @@ static void dsource_suspend(DispatchHead *h)
 	pthread_mutex_lock(&ds->lock);
 	if (ds->kind == SOURCE_TIMER)
 		manager_timer_disarm(&ds->timer);
-	else if ((atomic_load(&ds->state) & (SOURCE_WATCHED | SOURCE_CANCELLED)) == SOURCE_WATCHED)
+	else if ((atomic_load(&ds->state) & (SOURCE_WATCHED | SOURCE_CANCELLED)) == SOURCE_WATCHED) {
 		manager_watch_disarm(&ds->watch);
+		atomic_store(&ds->et_armed, false);
+	}
 	pthread_mutex_unlock(&ds->lock);
 }
 
@@ -550,7 +578,10 @@ static void dsource_resume(DispatchHead *h)
 		dsource_timer_continue(ds); /* else: the delivery does it */
 	else if ((atomic_load(&ds->state) & SOURCE_ALWAYS_READY) && !atomic_load(&ds->has_event))
 		dskind_always_ready(ds);
-	else if ((dsource_is_fd_kind(ds) || ds->kind == SOURCE_VNODE ||
+	else if (ds->watch.edge && !(atomic_load(&ds->state) & SOURCE_ALWAYS_READY)) {
+		if (!atomic_load(&ds->et_armed))
+			dsource_rearm(ds); /* whatever is pending: no delivery re-arms it */
+	} else if ((dsource_is_fd_kind(ds) || ds->kind == SOURCE_VNODE ||
 		  (ds->kind == SOURCE_PROC && !(atomic_load(&ds->state) & SOURCE_PROC_EXITED))) &&
 		 !atomic_load(&ds->has_event))
 		dsource_rearm(ds);

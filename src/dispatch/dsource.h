@@ -72,6 +72,7 @@ struct dispatch_source_s {
 	atomic_uintptr_t pending;
 	atomic_uintptr_t data;
 	bool skip_estimate; /* READ: merge 1, no FIONREAD (dsource_skip_estimate) */
+	atomic_bool et_armed; /* an edge-triggered watch is armed (set under lock) */
 	uint64_t t_start, t_interval, t_leeway;
 	ManagerWatch watch; /* PROC/VNODE: on our pidfd / inotify fd */
 	uint64_t vn_size; /* VNODE: size and links at the last event */

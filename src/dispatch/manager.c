@@ -72,9 +72,15 @@ static void manager_wake(void)
 /* Live watches are also kept in a list: the kernel's copy of the pointer is
  * invisible to LeakSanitizer, and a source only the manager holds is not a
  * leak. */
+/* The events an armed @w asks epoll for. */
+static uint32_t manager_watch_events(const ManagerWatch *w)
+{
+	return w->events | (w->edge ? EPOLLET : EPOLLONESHOT);
+}
+
 int manager_watch_add(ManagerWatch *w, bool armed)
 {
-	struct epoll_event ev = {.events = w->events | EPOLLONESHOT, .data.ptr = w};
+	struct epoll_event ev = {.events = manager_watch_events(w), .data.ptr = w};
 
 	w->in_set = 0;
 	if (armed) {
@@ -91,7 +97,7 @@ int manager_watch_add(ManagerWatch *w, bool armed)
 
 int manager_watch_rearm(ManagerWatch *w)
 {
-	struct epoll_event ev = {.events = w->events | EPOLLONESHOT, .data.ptr = w};
+	struct epoll_event ev = {.events = manager_watch_events(w), .data.ptr = w};
 
 	if (epoll_ctl(mgr.epfd, w->in_set ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, w->fd, &ev) < 0)
 		return -errno;
@@ -104,7 +110,8 @@ int manager_watch_rearm(ManagerWatch *w)
  * allocate the kernel's entry: a suspended read source is resumed and
  * suspended around every synchronous call).  The kernel still reports a
  * hang-up or an error once (EPOLLHUP/EPOLLERR cannot be masked; the watch
- * is one-shot): the source records it and delivers it when resumed. */
+ * is one-shot): the source records it and delivers it when resumed.  An
+ * edge-triggered watch is disarmed the same way (one-shot with no events). */
 int manager_watch_disarm(ManagerWatch *w)
 {
 	struct epoll_event ev = {.events = EPOLLONESHOT, .data.ptr = w};

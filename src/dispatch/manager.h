@@ -11,7 +11,10 @@
  * _WRITE sources: a readable descriptor costs one thread hand-off (manager ->
  * the worker draining the source's queue) and one epoll_ctl re-arm after the
  * event handler returns (descriptors are watched EPOLLONESHOT, so a handler
- * that does not read everything simply fires again).  The calls below are
+ * that does not read everything simply fires again); an edge-triggered watch
+ * (ManagerWatch.edge, a connection's READ source: dsource_edge_triggered)
+ * needs no re-arm, its reader telling by itself when it has read
+ * everything.  The calls below are
  * what sources are built on; they are usable directly by code that wants to
  * handle readiness on the manager thread itself.
  *
@@ -37,14 +40,18 @@ typedef struct ManagerWatch ManagerWatch;
 struct ManagerWatch {
 	int fd;
 	uint32_t events; /* EPOLLIN and/or EPOLLOUT */
+	/* Edge-triggered (EPOLLET) instead of one-shot: an armed watch stays
+	 * armed after its callback, which then comes once per new readiness
+	 * (for a socket: per packet that arrives).  Set before the add. */
+	bool edge;
 	/* Manager thread; the watch is disarmed until manager_watch_rearm. */
 	void (*ready)(ManagerWatch *w, uint32_t revents);
 	ListNode link; /* private: on the manager's list of live watches */
 	int in_set; /* private: in the epoll set (a disarmed one too, asking for nothing) */
 };
 
-/* Starts watching @w->fd (one-shot); @armed false: only registered, as if
- * it had just fired (re-arm it with manager_watch_rearm).  Return: 0, or a
+/* Starts watching @w->fd (one-shot, or edge-triggered: w->edge); @armed
+ * false: only registered, as if it had just fired (re-arm it with manager_watch_rearm).  Return: 0, or a
  * negative errno (-EPERM: epoll cannot watch this kind of descriptor, e.g.
  * a regular file; -EEXIST: the descriptor is watched already), from here
  * or, for a watch added disarmed, from the first manager_watch_rearm.
@@ -54,7 +61,8 @@ struct ManagerWatch {
  * rearm, disarm and remove of one watch must not run concurrently (sources
  * call them under their lock). */
 int manager_watch_add(ManagerWatch *w, bool armed);
-/* Re-arms a watch after its ready callback (any thread). */
+/* Re-arms a watch after its ready callback, or after a disarm (any
+ * thread); an armed edge-triggered watch needs none after its callback. */
 int manager_watch_rearm(ManagerWatch *w);
 /* Disarms a watch until manager_watch_rearm (any thread). */
 int manager_watch_disarm(ManagerWatch *w);

@@ -76,6 +76,17 @@ int dwork_after_f(dispatch_time_t when, dispatch_queue_t queue, void *context, d
  * (a connection's link): an event merges 1 instead of the FIONREAD byte
  * count, one system call less per wake-up.  Before the source is resumed. */
 void dsource_skip_estimate(dispatch_source_t ds);
+/* dsource.c: a READ source watched edge-triggered (before it is resumed):
+ * it is not re-armed after each handler (an epoll_ctl per delivery less),
+ * and an event that comes while its handler runs makes it run again.  Its
+ * handler must read until it knows the descriptor is empty (EAGAIN, or a
+ * receive of two packets that brought one) or call dsource_redeliver for
+ * what it leaves unread: no event comes again for data already there. */
+void dsource_edge_triggered(dispatch_source_t ds);
+/* dsource.c: one more delivery of @ds (any thread; within its handler:
+ * after it), as if an event had come; a suspended source gets it when
+ * resumed. */
+void dsource_redeliver(dispatch_source_t ds);
 
 /* dpool.c: brackets a wait of a pool worker that may last a few
  * milliseconds (a served connection waiting for the next request):

@@ -4,8 +4,12 @@
  * xpc-remoted and xpcd need of the remote layer's serving side
  * (src/transport/remote/serve.c, net.c, tls.c), so that both link libxpc.so and
  * carry no copy of it.  Each function forwards; errors become text.
+ *
+ * Compiled into the RemoteXPC module (libxpc-remote.so), whose table
+ * libxpc.so's functions of these names reach (src/transport/remote/
+ * load.c, module.h), and into the programs that link the layers directly
+ * (internal_dep), where there is nothing to load.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +18,13 @@
 #include "private/xpc-private.h"
 #include "transport/remote/remote.h"
 #include "transport/remote/serve.h"
+
+bool _xpc_linux_remote_available(char **ret_error)
+{
+	if (ret_error)
+		*ret_error = NULL;
+	return true;
+}
 
 _xpc_linux_remote_tls_t _xpc_linux_remote_tls_load(const char *path, bool psk_line, char **ret_error)
 {
@@ -29,18 +40,6 @@ _xpc_linux_remote_tls_t _xpc_linux_remote_tls_load(const char *path, bool psk_li
 void _xpc_linux_remote_tls_release(_xpc_linux_remote_tls_t tls)
 {
 	remote_tls_release(tls);
-}
-
-bool _xpc_linux_remote_address_is_loopback(const char *addr)
-{
-	struct sockaddr_in in = {.sin_family = AF_INET};
-	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
-
-	if (inet_pton(AF_INET, addr, &in.sin_addr) == 1)
-		return remote_net_is_loopback((struct sockaddr *)&in);
-	if (inet_pton(AF_INET6, addr, &in6.sin6_addr) == 1)
-		return remote_net_is_loopback((struct sockaddr *)&in6);
-	return false;
 }
 
 int _xpc_linux_remote_listen(const char *addr, uint16_t port, bool any_address, uint16_t *ret_port)

@@ -106,6 +106,16 @@ XPC_PRIVATE_EXPORT int _xpc_linux_dispatch_after_f(dispatch_time_t when, dispatc
 #include <stdbool.h>
 #include <stdint.h>
 
+/*
+ * _xpc_linux_remote_available() - whether RemoteXPC can be used: libxpc.so
+ * loads its module (libxpc-remote.so, src/transport/remote/load.c) on
+ * the first call of any _xpc_linux_remote_* or xpc_linux_remote_*
+ * function; this loads it at once.  Return: true, or false with errno
+ * ELIBACC and *ret_error (malloc'd) naming the module and why it did not
+ * load.  Programs linking the layers directly always get true.
+ */
+XPC_PRIVATE_EXPORT bool _xpc_linux_remote_available(char **ret_error);
+
 /* A TLS configuration (src/transport/remote/tls.c), shared by reference. */
 typedef struct RemoteTls *_xpc_linux_remote_tls_t;
 
@@ -128,7 +138,8 @@ XPC_PRIVATE_EXPORT bool _xpc_linux_remote_address_is_loopback(const char *addr);
  * _xpc_linux_remote_listen() - a listening TCP socket on @addr:@port (0:
  * the kernel picks), non-blocking and close-on-exec; loopback only unless
  * @any_address (the caller runs TLS).
- * Return: the fd with *ret_port, or a negative errno (-EPERM: not loopback).
+ * Return: the fd with *ret_port, or a negative errno (-EPERM: not loopback;
+ * -ELIBACC: the module did not load).
  */
 XPC_PRIVATE_EXPORT int _xpc_linux_remote_listen(const char *addr, uint16_t port, bool any_address,
 						uint16_t *ret_port);
@@ -145,7 +156,7 @@ XPC_PRIVATE_EXPORT xpc_object_t _xpc_linux_remote_handshake(const uint8_t uuid[1
  * @handshake) or a service port (every session bridged to the local named
  * service @name through the broker, docs/remote.md) on @listen_fd
  * (consumed), inside TLS when @tls (retained).
- * Return: 0, or -ENOMEM.
+ * Return: 0, or -ENOMEM (-ELIBACC without the module).
  */
 XPC_PRIVATE_EXPORT int _xpc_linux_remote_serve_discovery(int listen_fd, xpc_object_t handshake,
 							 _xpc_linux_remote_tls_t tls);

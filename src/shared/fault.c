@@ -57,14 +57,14 @@ static void fault_set(FaultPoint p, long n)
 	atomic_store(&fault_target[p], n + 1); /* 0: disarmed */
 }
 
-/* getenv and strtol do not allocate, so this cannot recurse. */
+/* secure_getenv and strtol do not allocate, so this cannot recurse. */
 static void fault_read_env(void)
 {
-	const char *a = getenv("XPC_FAIL_ALLOC");
-	const char *s = getenv("XPC_FAIL_SYSCALL");
+	const char *a = secure_getenv("XPC_FAIL_ALLOC");
+	const char *s = secure_getenv("XPC_FAIL_SYSCALL");
 	const char *colon = s ? strchr(s, ':') : NULL;
 
-	const char *once = getenv("XPC_FAIL_ONCE");
+	const char *once = secure_getenv("XPC_FAIL_ONCE");
 
 	if (once && *once) { /* only the first process that gets here */
 		int fd = open(once, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -131,7 +131,7 @@ bool fault_block_allocates(const void *block)
 /* XPC_FAULT_VERBOSE=1: where each fault was injected, on stderr. */
 static void fault_report(FaultPoint p, long n)
 {
-	const char *v = getenv("XPC_FAULT_VERBOSE");
+	const char *v = secure_getenv("XPC_FAULT_VERBOSE");
 	void *frames[16];
 
 	if (!v || !*v || *v == '0')

@@ -110,6 +110,7 @@
 #define XPCD_JOB_CALENDAR_NEXT "calendar_next"         /* the next StartCalendarInterval time, local */
 #define XPCD_JOB_WATCH_PATHS "watch_paths"
 #define XPCD_JOB_QUEUE_DIRECTORIES "queue_directories"
+#define XPCD_JOB_WATCH_REFUSED "watch_refused"         /* paths the job's user may not watch (watch.c) */
 #define XPCD_JOB_SOCKETS "sockets"                     /* Sockets name -> descriptors held */
 #define XPCD_JOB_LAUNCH_EVENTS "launch_events"
 

@@ -116,6 +116,14 @@ typedef struct TransportOps {
 	 * or by the link's receive timeout: -EAGAIN).  Return: 0, -EAGAIN,
 	 * TRANSPORT_E_* (TRANSPORT_E_EOF: the peer's end), or -errno. */
 	int (*recv)(TransportLink *l, TransportFrame *f, bool wait);
+	/* recv_two() - recv() into @f, and in the same call a second frame
+	 * into @f2 if one is queued already: *ret_2 is 0 (@f2 holds it),
+	 * -EAGAIN (none: the link was empty after @f; a reader of an
+	 * edge-triggered source stops there), -ENODATA (@f was read alone,
+	 * nothing is known behind it) or @f2's failure as recv() would
+	 * return it (clear @f2 then too).  After a failure of @f, @f2 holds
+	 * nothing and *ret_2 is -EAGAIN.  NULL: the transport has only recv(). */
+	int (*recv_two)(TransportLink *l, TransportFrame *f, TransportFrame *f2, bool wait, int *ret_2);
 	/* Waits up to @timeout_us for a frame to read; true if one may be there. */
 	bool (*wait_readable)(TransportLink *l, long timeout_us);
 	/* Makes a waiting recv() give up after about @us.  0 or -errno. */

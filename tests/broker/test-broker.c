@@ -10,6 +10,7 @@
  * behind.  The programs' paths come from the environment (XPCD,
  * ECHO_SERVICE), set by meson.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -310,6 +311,73 @@ static void scenario_restart(void)
 	close_conn(old);
 }
 
+/* The pid of a child of @parent, or 0. */
+static pid_t child_of(pid_t parent)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = 0;
+
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d)))
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9' && harness_proc_parent(atoi(e->d_name)) == parent)
+			found = atoi(e->d_name);
+	closedir(d);
+	return found;
+}
+
+/* The broker is killed between the fork of a job and its record of the
+ * new process (the state file a restarted broker adopts from): the child
+ * must not have run the job's program by then, or it would serve clients
+ * as an instance no broker knows, beside the one the next broker starts.
+ * The broker runs with stop-after-fork.so, which stops it right after
+ * fork() returns in the parent. */
+static void scenario_launch_killed(void)
+{
+	__block volatile int replied = 0;
+	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
+	char buf[512];
+	pid_t child = 0;
+
+	write_job("echo", NAME, NULL);
+	setenv("LD_PRELOAD", harness_sibling(getenv("ECHO_SERVICE"), "stop-after-fork.so"), 1);
+	snprintf(buf, sizeof(buf), "%s%sverify_asan_link_order=0", getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "",
+		 getenv("ASAN_OPTIONS") ? ":" : "");
+	setenv("ASAN_OPTIONS", buf, 1); /* the shim comes before the sanitizer's runtime */
+	start_broker();
+	unsetenv("LD_PRELOAD");
+	xpc_connection_t c = connect_named(NAME, NULL);
+	xpc_dictionary_set_string(msg, "op", "echo");
+	xpc_dictionary_set_int64(msg, "value", 1);
+	xpc_connection_send_message_with_reply(c, msg, dispatch_get_global_queue(0, 0), ^(xpc_object_t r) {
+		if (xpc_get_type(r) == XPC_TYPE_DICTIONARY)
+			replied = 1;
+	});
+	xpc_release(msg);
+	for (int i = 0; i < 2000; i++) { /* stopped in the shim, right after fork */
+		const char *st = harness_proc_stat(broker_pid, buf, sizeof(buf));
+		if (st && st[0] == 'T' && (child = child_of(broker_pid)))
+			break;
+		usleep(10000);
+	}
+	REQUIRE(child > 0);
+	sleep(2); /* the request is queued for the job: it would be answered by now */
+	CHECK(!replied);
+	kill(broker_pid, SIGKILL);
+	harness_wait_pid(broker_pid, 10);
+	broker_pid = 0;
+	for (int i = 0; i < 1000 && harness_proc_alive(child); i++)
+		usleep(10000);
+	CHECK(!harness_proc_alive(child)); /* it ended with its broker */
+	close_conn(c);
+	start_broker();
+	c = connect_named(NAME, NULL);
+	int64_t pid = echo_pid(c, 2);
+	CHECK(pid > 0 && pid != child);
+	close_conn(c);
+}
+
 /* XPCDAllowedUIDs/XPCDAllowedGroups: a client not admitted gets INVALID with
  * the reason "denied" (distinct from "unknown name"); one admitted through
  * its group is served. */
@@ -562,6 +630,7 @@ int main(int argc, char **argv)
 		{"unknown-name", scenario_unknown_name},   {"squatter", scenario_squatter},
 		{"crash", scenario_crash},                 {"broker-killed", scenario_broker_killed},
 		{"keepalive", scenario_keepalive},         {"restart", scenario_restart},
+		{"launch-killed", scenario_launch_killed},
 		{"denied", scenario_denied},               {"job-settings", scenario_job_settings},
 		{"cached-unload", scenario_cached_unload}, {"cached-disable", scenario_cached_disable},
 		{"cached-many", scenario_cached_many},     {"socket-ready", scenario_socket_ready},

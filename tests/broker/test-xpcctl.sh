@@ -51,6 +51,11 @@ check "enable" 0 "$xpcctl" enable org.xpc.test.echo
 check "load" 0 "$xpcctl" load "$dir/second.plist"; contains "loaded org.xpc.test.second"
 check "load twice" 1 "$xpcctl" load "$dir/second.plist"; contains "already loaded"
 check "send second" 0 "$xpcctl" send org.xpc.test.second '{"op": "echo", "value": 1}'
+# unload answers once the instance stopped (here after ExitTimeOut's 2 s:
+# it ignores SIGTERM), so loading the same file right after succeeds
+check "ignore-term" 0 "$xpcctl" send org.xpc.test.second '{"op": "ignore-term"}'
+check "unload running" 0 "$xpcctl" unload org.xpc.test.second
+check "load right after unload" 0 "$xpcctl" load "$dir/second.plist"; contains "loaded org.xpc.test.second"
 check "unload" 0 "$xpcctl" unload org.xpc.test.second
 check "lookup unloaded" 1 "$xpcctl" lookup org.xpc.test.second
 check "usage" 2 "$xpcctl" frobnicate

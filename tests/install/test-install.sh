@@ -5,7 +5,8 @@
 # installed headers with nothing but `clang -fblocks` and
 # `pkg-config --cflags --libs libxpc`, and run them against the installed
 # libxpc.so.  Also checks the installed file set: soname link, pkg-config
-# file, headers, xpcd, xpcctl, man pages and systemd units.
+# file, headers, xpcd, xpcctl, man pages and systemd units, and the
+# RemoteXPC module beside the library.
 #
 # The macOS programs: macos-style.c and macos-client.c run alone;
 # macos-app.c talks to macos-service.c, started on demand by the installed
@@ -72,6 +73,15 @@ case " $plain " in *-fblocks*) fail "libxpc.pc's flags carry -fblocks: $plain" ;
 [ "$(pkg-config --variable=blocks_cflags libxpc)" = -fblocks ] || fail "libxpc.pc has no blocks_cflags"
 case " $cflags " in *" -fblocks "*) ;; *) fail "libxpc-blocks.pc's Cflags lack -fblocks: $cflags" ;; esac
 libdir=$(dirname "$so")
+# RemoteXPC's nghttp2 and OpenSSL are the module's, loaded on first use
+# (src/transport/remote/module.h): libxpc.so does not need them, and the
+# module, in libdir/libxpc, exports its entry alone.
+[ -f "$libdir/libxpc/libxpc-remote.so" ] || fail "no libxpc/libxpc-remote.so (the RemoteXPC module) beside $so"
+if readelf -d "$so" | grep NEEDED | grep -e libssl -e libcrypto -e libnghttp2 -e libplist; then
+	fail "libxpc.so links OpenSSL, nghttp2 or libplist itself (each is loaded on use)"
+fi
+[ "$(nm -D --defined-only "$libdir/libxpc/libxpc-remote.so" | awk '{print $3}')" = _xpc_linux_remote_module_entry ] ||
+	fail "the RemoteXPC module exports more than its entry"
 build_c() { # build_c SOURCE [compiler flags...]: with the installed flags only
 	prog=$1; shift
 	exe="$tmp/$(basename "$prog" .c)"

@@ -5,7 +5,8 @@
 # `dpkg-buildpackage -us -uc -b`, check them with lintian (errors and
 # warnings fail; debian/*.lintian-overrides explain what is left), install
 # them with dpkg, run the README's tutorial against the installed files
-# (test-readme.py --installed), build plain C with gcc and libxpc.pc, open
+# (test-readme.py --installed), build plain C with gcc and libxpc.pc, check
+# that the installed library loads its RemoteXPC module, open
 # the manual by function name and through apropos, then purge the packages
 # and check that nothing they installed is left.
 #
@@ -90,6 +91,28 @@ dpkg_locked -i $debs || { cat "$tmp/dpkg.out"; fail "dpkg -i failed"; }
 t_installed=$(date +%s)
 [ -x /usr/sbin/xpcd ] && [ -x /usr/bin/xpcctl ] && [ -d /etc/xpcd/LaunchDaemons ] || fail "xpcd files missing"
 ldd /usr/sbin/xpcd | grep -Eq 'libxpc\.so\.0 => /(usr/)?lib/' || fail "xpcd does not link the installed libxpc.so.0: $(ldd /usr/sbin/xpcd)"
+# the RemoteXPC module ships in libxpc0 and the installed library finds it:
+# a remote call to a closed port is refused by TCP, not by a missing module
+triplet=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+dpkg -S "/usr/lib/$triplet/libxpc/libxpc-remote.so" 2>/dev/null | grep -q '^libxpc0:' ||
+	fail "libxpc0 does not ship /usr/lib/$triplet/libxpc/libxpc-remote.so"
+cat >"$tmp/remote.c" <<'EOF_C'
+#include <errno.h>
+#include <stdio.h>
+#include <xpc/remote.h>
+int main(void)
+{
+	char *err = NULL;
+	if (!xpc_linux_remote_copy_services("127.0.0.1", 1, &err) && errno == ECONNREFUSED)
+		return 0;
+	fprintf(stderr, "remote: %s\n", err ? err : "no error");
+	return 1;
+}
+EOF_C
+# shellcheck disable=SC2046
+gcc -std=c11 -Wall -Werror -o "$tmp/remote" "$tmp/remote.c" $(pkg-config --cflags --libs libxpc) ||
+	fail "gcc with the installed libxpc.pc failed (remote.c)"
+timeout 20 "$tmp/remote" || fail "the installed libxpc.so does not load its RemoteXPC module"
 
 # ---- use it: the tutorial, plain C with gcc, the manual ----
 python3 "$src/tests/package/test-readme.py" "$src" --installed || fail "the README tutorial failed on the installed packages"

@@ -20,6 +20,12 @@
  *           self-signed stranger, a CA-signed certificate with another
  *           subject, a client that does not accept the server, a PSK or
  *           cleartext client.
+ *   tls-attack  hostile TLS clients against the export with certificates
+ *           and then with a pre-shared key, driven by OpenSSL here: no
+ *           certificate, a stranger's, TLS 1.2, a PSK identity or key
+ *           that is not configured, renegotiation, a ClientHello a byte a
+ *           second (closed by the 10 s set-up time); none gets an HTTP/2
+ *           byte, and a good client is served after each.
  *   netns   two network namespaces made by the test (unshare + a veth
  *           pair): xpcd and the job in one, the client in the other,
  *           through RemoteXPC with TLS on 10.213.x.y; skipped (77) when
@@ -35,8 +41,10 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,6 +52,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -587,6 +596,161 @@ static void scenario_cert(void)
 	xpc_release(psk);
 }
 
+/* ---- hostile TLS clients ------------------------------------------------------- */
+
+typedef struct Probe {
+	const char *cert;     /* DIR/CERT.pem + .key presented, or NULL */
+	int max_version;      /* 0, or the highest TLS version offered */
+	const char *psk_id;   /* a PSK client with this identity and key */
+	uint8_t psk[32];
+	bool renegotiate;     /* TLS 1.2: ask for a renegotiation first */
+} Probe;
+
+static const Probe *probe_now;
+
+static unsigned probe_psk(SSL *ssl, const char *hint, char *id, unsigned max_id, unsigned char *psk, unsigned max)
+{
+	if (!probe_now->psk_id || strlen(probe_now->psk_id) + 1 > max_id || max < sizeof(probe_now->psk))
+		return 0;
+	memcpy(id, probe_now->psk_id, strlen(probe_now->psk_id) + 1);
+	memcpy(psk, probe_now->psk, sizeof(probe_now->psk));
+	return sizeof(probe_now->psk);
+}
+
+static int tcp_connect(unsigned to)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)to),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct timeval tv = {.tv_sec = 15};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	REQUIRE(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* A TLS client as @p says against the discovery port.  Return: true when
+ * the server accepted it: it sent HTTP/2 (its SETTINGS frame) inside TLS. */
+static bool tls_probe(const Probe *p)
+{
+	static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	int fd = tcp_connect(port), n, got = 0;
+	unsigned char hdr[9];
+	char path[400], key[400];
+	SSL *ssl;
+
+	REQUIRE(ctx);
+	probe_now = p;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	if (p->max_version)
+		SSL_CTX_set_max_proto_version(ctx, p->max_version);
+	if (p->cert) {
+		snprintf(path, sizeof(path), "%s/%s.pem", dir, p->cert);
+		snprintf(key, sizeof(key), "%s/%s.key", dir, p->cert);
+		REQUIRE(SSL_CTX_use_certificate_chain_file(ctx, path) == 1 &&
+			SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1);
+	}
+	if (p->psk_id) {
+		SSL_CTX_set_psk_client_callback(ctx, probe_psk);
+		REQUIRE(SSL_CTX_set_cipher_list(ctx, "PSK-AES128-GCM-SHA256") == 1);
+	}
+	ssl = SSL_new(ctx);
+	REQUIRE(ssl && SSL_set_fd(ssl, fd) == 1);
+	if (SSL_connect(ssl) == 1) {
+		if (p->renegotiate && SSL_renegotiate(ssl) == 1)
+			SSL_do_handshake(ssl);
+		SSL_write(ssl, preface, (int)strlen(preface));
+		while (got < (int)sizeof(hdr) && (n = SSL_read(ssl, hdr + got, (int)sizeof(hdr) - got)) > 0)
+			got += n;
+	}
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+	return got == (int)sizeof(hdr) && hdr[3] == 0x4; /* SETTINGS */
+}
+
+/* A TLS record header announcing a 512-byte ClientHello, then a byte a
+ * second.  Return: seconds until the server closed the connection. */
+static int tls_slowloris(void)
+{
+	static const unsigned char start[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01};
+	struct timespec t0, t1;
+	int fd = tcp_connect(port), i;
+	char buf[256];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 30; i++) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+		if (send(fd, i < (int)sizeof(start) ? start + i : (const unsigned char *)"\0", 1, MSG_NOSIGNAL) != 1)
+			break;
+		if (poll(&pfd, 1, 1000) == 1 && recv(fd, buf, sizeof(buf), 0) <= 0)
+			break;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(fd);
+	return (int)(t1.tv_sec - t0.tv_sec);
+}
+
+static void restart_broker(const char *tls)
+{
+	char old[320];
+
+	kill(broker_pid, SIGKILL);
+	harness_wait_pid(broker_pid, 10);
+	broker_pid = 0;
+	port = free_port(); /* the old xpc-remoted may hold the old one a moment */
+	snprintf(old, sizeof(old), "%s.1", logpath);
+	REQUIRE(rename(logpath, old) == 0); /* wait for the new "ready" */
+	start_broker("127.0.0.1", tls);
+}
+
+static void scenario_tls_attack(void)
+{
+	Probe good = {.cert = "client"}, none = {0}, stranger = {.cert = "stranger"};
+	Probe tls12 = {.cert = "client", .max_version = TLS1_2_VERSION};
+	Probe psk = {.psk_id = "host-1"}, psk12 = {.psk_id = "host-1", .max_version = TLS1_2_VERSION};
+	Probe reneg = {.psk_id = "host-1", .max_version = TLS1_2_VERSION, .renegotiate = true};
+	Probe bad_id = {.psk_id = "host-2"}, bad_id12 = {.psk_id = "host-2", .max_version = TLS1_2_VERSION};
+	Probe bad_key = {.psk_id = "host-1"};
+	char text[200];
+	int secs;
+
+	make_pki();
+	start_broker("127.0.0.1", "server.conf");
+	CHECK(tls_probe(&good));      /* the control: accepted */
+	CHECK(!tls_probe(&none));     /* no certificate */
+	CHECK(!tls_probe(&stranger)); /* a certificate nobody listed */
+	CHECK(!tls_probe(&tls12));    /* the right certificate over TLS 1.2 */
+	CHECK(tls_probe(&good));      /* still served */
+	secs = tls_slowloris();
+	fprintf(stderr, "test-export: a ClientHello a byte a second: closed after %d s\n", secs);
+	CHECK(secs >= 8 && secs <= 14);
+	CHECK(tls_probe(&good));
+	CHECK(log_has("TLS handshake failed"));
+	CHECK(log_has("set-up timed out"));
+	/* a pre-shared key: identity host-1, key 32 bytes of 0x5a */
+	memset(psk.psk, 0x5a, sizeof(psk.psk));
+	memcpy(psk12.psk, psk.psk, sizeof(psk.psk));
+	memcpy(reneg.psk, psk.psk, sizeof(psk.psk));
+	memcpy(bad_id.psk, psk.psk, sizeof(psk.psk));
+	memcpy(bad_id12.psk, psk.psk, sizeof(psk.psk));
+	memset(bad_key.psk, 0x5b, sizeof(bad_key.psk));
+	snprintf(text, sizeof(text), "psk host-1:%s\n",
+		 "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a");
+	write_file("psk.conf", text);
+	restart_broker("psk.conf");
+	CHECK(tls_probe(&psk));       /* the controls: TLS 1.3 and 1.2 */
+	CHECK(tls_probe(&psk12));
+	CHECK(!tls_probe(&bad_id));   /* an identity not configured */
+	CHECK(!tls_probe(&bad_id12));
+	CHECK(!tls_probe(&bad_key));  /* the right identity, another key */
+	CHECK(!tls_probe(&reneg));    /* renegotiation refused */
+	CHECK(tls_probe(&psk));
+}
+
 /* ---- two network namespaces ------------------------------------------------------ */
 
 #define NS_SERVER_ADDR "10.213.0.1"
@@ -771,6 +935,7 @@ int main(int argc, char **argv)
 		void (*run)(void);
 	} scenarios[] = {
 		{"export", scenario_export}, {"cert", scenario_cert}, {"netns", scenario_netns},
+		{"tls-attack", scenario_tls_attack},
 	};
 
 	if (argc == 5 && !strcmp(argv[1], "netns-client"))

@@ -30,6 +30,7 @@
 #include "harness.h"
 
 #define NAME "org.xpc.test.remote"
+#define SECRET "org.xpc.test.remote.secret" /* a job not exported */
 
 static char dir[256], sock[300];
 static pid_t broker_pid, remoted_pid;
@@ -50,6 +51,17 @@ static void write_job(void)
 		"<key>MachServices</key><dict><key>%s</key><true/></dict>\n"
 		"<key>ThrottleInterval</key><integer>1</integer>\n</dict></plist>\n",
 		getenv("REMOTE_SERVICE"), NAME, NAME);
+	fclose(f);
+	/* a job of root's that xpc-remoted does not serve */
+	snprintf(path, sizeof(path), "%s/jobs/secret.plist", dir);
+	f = fopen(path, "we");
+	REQUIRE(f);
+	fprintf(f,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\"><dict>\n"
+		"<key>Label</key><string>secret</string>\n"
+		"<key>ProgramArguments</key><array><string>%s</string><string>%s</string></array>\n"
+		"<key>MachServices</key><dict><key>%s</key><true/></dict>\n</dict></plist>\n",
+		getenv("REMOTE_SERVICE"), SECRET, SECRET);
 	fclose(f);
 }
 
@@ -102,6 +114,13 @@ static bool start_remoted(const char *addr)
 	remoted_pid = fork();
 	REQUIRE(remoted_pid >= 0);
 	if (remoted_pid == 0) {
+		char log[512];
+		int fd;
+
+		snprintf(log, sizeof(log), "%s/remoted.log", dir);
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			dup2(fd, 2); /* its log: the attack scenarios read the reasons */
 		dup2(p[1], 1);
 		if (remoted_psk)
 			execl(getenv("XPC_REMOTED"), "xpc-remoted", "--address", addr, "--port", "0", "--psk-file",
@@ -175,7 +194,7 @@ static void teardown(void)
 	kill_pid(&broker_pid);
 	harness_kill_children();
 	if (harness_failures) {
-		snprintf(cmd, sizeof(cmd), "cat %s/xpcd.log >&2", dir);
+		snprintf(cmd, sizeof(cmd), "cat %s/xpcd.log %s/remoted.log >&2", dir, dir);
 		if (system(cmd) < 0)
 			perror("system");
 	}
@@ -667,6 +686,40 @@ static void scenario_h2(void)
 
 static bool skipped; /* the scenario needs what is not here: exit 77 */
 
+/* A hostile HTTP/2 peer (test-h2-attack.py ATTACK, raw frames) against the
+ * service port: bounded memory, the session closed, a well-behaved client
+ * served during and after, the reason in xpc-remoted's log. */
+static void scenario_attack(const char *attack)
+{
+	char s[16], pid[16], log[300];
+	pid_t child;
+	int status;
+
+	snprintf(s, sizeof(s), "%u", svc_port);
+	snprintf(pid, sizeof(pid), "%d", (int)remoted_pid);
+	snprintf(log, sizeof(log), "%s/remoted.log", dir);
+	if (!strcmp(attack, "identity")) { /* another local user: daemon */
+		char *argv[] = {"/usr/bin/python3", getenv("TEST_H2_ATTACK"), (char *)attack, s, pid, log, NULL};
+
+		if (geteuid() != 0) {
+			fprintf(stderr, "remote-attack-identity: needs root (to run the client as daemon)\n");
+			skipped = true;
+			return;
+		}
+		child = harness_spawn_as(harness_unprivileged_user(1), argv);
+	} else {
+		child = fork();
+		if (child == 0) {
+			execl("/usr/bin/python3", "python3", getenv("TEST_H2_ATTACK"), attack, s, pid, log, (char *)NULL);
+			_exit(127);
+		}
+	}
+	REQUIRE(child >= 0);
+	status = harness_wait_pid(child, 100);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(harness_proc_alive(remoted_pid));
+}
+
 /* Optional: appium-ios-remotexpc (npm), an independent TypeScript client,
  * when APPIUM_REMOTEXPC names its package directory; skipped otherwise. */
 static void scenario_appium(void)
@@ -716,6 +769,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
 		if (!strcmp(argv[1], scenarios[i].name))
 			scenarios[i].run();
+	if (!strncmp(argv[1], "attack-", 7))
+		scenario_attack(argv[1] + 7);
 	teardown();
 	connection_forget_services();
 	if (skipped)

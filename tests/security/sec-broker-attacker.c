@@ -23,6 +23,18 @@
  *   sec-broker-attacker monitors SOCK N
  *         N links, each asking to be a monitor; prints "monitors K" (K
  *         the number answered "ok") and holds them until killed
+ *   sec-broker-attacker fill SOCK NAME SECONDS
+ *         looks NAME up once (its channel's W) and for SECONDS sends
+ *         proper check-ins on it as fast as the channel takes them, each
+ *         with a fresh link of its own (held while descriptors last, then
+ *         closed at once); prints "sent N" at the end
+ *   sec-broker-attacker hold PATH N
+ *         N stream connections to the socket at PATH (an inetd job's),
+ *         nothing sent, nothing read; prints "held K", then holds them
+ *         until killed
+ *   sec-broker-attacker talk PATH LINE
+ *         one stream connection to PATH: writes LINE and a newline,
+ *         prints what comes back within 10 s ("" if nothing)
  *   sec-broker-attacker hostile SOCK
  *         garbage packets, an empty one, a header announcing more than it
  *         carries, 253 descriptors with a request, a 32 MiB request, and
@@ -42,6 +54,7 @@
 #include <xpc/xpc.h>
 
 #include "connection/connection.h"
+#include "object/object.h"
 #include "transport/unix/unix.h"
 #include "wire/wire.h"
 #include "shared/xpcd-protocol.h"
@@ -343,6 +356,109 @@ static void hostile_large(const char *path)
 		close(fd);
 }
 
+static int stream_connect(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int cmd_hold(const char *path, int n)
+{
+	int held = 0;
+
+	for (int i = 0; i < n; i++)
+		held += stream_connect(path) >= 0;
+	printf("held %d\n", held);
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+static int cmd_talk(const char *path, const char *text)
+{
+	char buf[512];
+	size_t got = 0;
+	ssize_t n;
+	int fd = stream_connect(path);
+	double end = now_s() + 10;
+
+	if (fd < 0) {
+		printf("connect: %s\n", strerror(errno));
+		return 4;
+	}
+	(void)!write(fd, text, strlen(text));
+	(void)!write(fd, "\n", 1);
+	while (got + 1 < sizeof(buf) && now_s() < end &&
+	       poll(&(struct pollfd){.fd = fd, .events = POLLIN}, 1, 100) >= 0) {
+		n = recv(fd, buf + got, sizeof(buf) - 1 - got, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN))
+			break;
+		if (n > 0)
+			got += (size_t)n;
+	}
+	buf[got] = 0;
+	printf("%s", buf);
+	fflush(stdout);
+	close(fd);
+	return 0;
+}
+
+/* NAME's W from the broker at @path (a lookup), or -1. */
+static int lookup_w(const char *path, const char *name)
+{
+	xpc_connection_t c = broker_link(path);
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r, ep;
+	int w = -1;
+
+	xpc_dictionary_set_string(m, XPCD_KEY_OP, XPCD_OP_LOOKUP);
+	xpc_dictionary_set_string(m, XPCD_KEY_NAME, name);
+	r = xpc_connection_send_message_with_reply_sync(c, m);
+	ep = xpc_get_type(r) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_value(r, XPCD_KEY_ENDPOINT) : NULL;
+	if (ep && xpc_get_type(ep) == XPC_TYPE_ENDPOINT)
+		w = fcntl(endpoint_object_borrow_fd(ep), F_DUPFD_CLOEXEC, 3);
+	xpc_release(r);
+	xpc_release(m);
+	xpc_connection_cancel(c);
+	xpc_release(c);
+	return w;
+}
+
+static int cmd_fill(const char *path, const char *name, double seconds)
+{
+	int w = lookup_w(path, name);
+	long sent = 0;
+	double end = now_s() + seconds;
+
+	if (w < 0) {
+		printf("no endpoint\n");
+		return 3;
+	}
+	printf("filling\n");
+	fflush(stdout);
+	while (now_s() < end) {
+		int mine = unix_link_checkin(w, false);
+		if (mine >= 0) {
+			sent++;
+			if (mine > 900) /* descriptors last: the rest close at once */
+				close(mine);
+		} else if (mine == -EAGAIN) {
+			poll(&(struct pollfd){.fd = w, .events = POLLOUT}, 1, 10);
+		} else {
+			usleep(1000);
+		}
+	}
+	printf("sent %ld\n", sent);
+	fflush(stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -354,6 +470,12 @@ int main(int argc, char **argv)
 		return cmd_connect(argv[2]);
 	if (argc == 5 && !strcmp(argv[1], "silent"))
 		return cmd_silent(argv[2], atoi(argv[3]), atof(argv[4]));
+	if (argc == 4 && !strcmp(argv[1], "hold"))
+		return cmd_hold(argv[2], atoi(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "talk"))
+		return cmd_talk(argv[2], argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "fill"))
+		return cmd_fill(argv[2], argv[3], atof(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "monitors"))
 		return cmd_monitors(argv[2], atoi(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "hostile")) {

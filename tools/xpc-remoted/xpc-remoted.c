@@ -187,7 +187,12 @@ int main(int argc, char **argv)
 	int fds[MAX_SERVICES], disc_fd, c, n = 0, watch_fd = -1;
 	xpc_object_t props, hs;
 	uuid_t uuid;
+	char *why = NULL;
 
+	if (!_xpc_linux_remote_available(&why)) { /* the module (docs/remote.md) */
+		fprintf(stderr, "xpc-remoted: %s\n", why ? why : strerror(errno));
+		exit(1);
+	}
 	while ((c = getopt_long(argc, argv, "a:p:u:i:k:t:w:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a': addr = optarg; break;

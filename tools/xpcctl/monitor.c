@@ -75,45 +75,61 @@ static void print_frame(xpc_object_t ev, const char *when)
 	const char *name = xpc_dictionary_get_string(ev, XPCD_KEY_NAME), *text = xpc_dictionary_get_string(ev, XPCD_EVENT_TEXT);
 	int64_t peer = xpc_dictionary_get_int64(ev, XPCD_FRAME_PEER_PID), lost = xpc_dictionary_get_int64(ev, XPCD_FRAME_DROPPED);
 
-	printf("%s %-9s %s pid=%lld uid=%lld %s %s id=%lld reply_to=%lld size=%lld fds=%lld", when, XPCD_EVENT_FRAME,
-	       name ? name : "-", (long long)xpc_dictionary_get_int64(ev, XPCD_KEY_PID),
-	       (long long)xpc_dictionary_get_int64(ev, XPCD_EVENT_UID), xpc_dictionary_get_string(ev, XPCD_FRAME_DIR),
-	       xpc_dictionary_get_string(ev, XPCD_FRAME_KIND), (long long)xpc_dictionary_get_int64(ev, XPCD_FRAME_ID),
+	printf("%s %-9s ", when, XPCD_EVENT_FRAME);
+	show_text(stdout, name);
+	printf(" pid=%lld uid=%lld ", (long long)xpc_dictionary_get_int64(ev, XPCD_KEY_PID),
+	       (long long)xpc_dictionary_get_int64(ev, XPCD_EVENT_UID));
+	show_text(stdout, xpc_dictionary_get_string(ev, XPCD_FRAME_DIR));
+	putchar(' ');
+	show_text(stdout, xpc_dictionary_get_string(ev, XPCD_FRAME_KIND));
+	printf(" id=%lld reply_to=%lld size=%lld fds=%lld", (long long)xpc_dictionary_get_int64(ev, XPCD_FRAME_ID),
 	       (long long)xpc_dictionary_get_int64(ev, XPCD_FRAME_REPLY_TO),
 	       (long long)xpc_dictionary_get_int64(ev, XPCD_FRAME_SIZE), (long long)xpc_dictionary_get_int64(ev, XPCD_FRAME_FDS));
 	if (peer > 0)
 		printf(" peer=%lld", (long long)peer);
 	if (lost > 0)
 		printf(" dropped=%lld", (long long)lost);
-	if (text)
-		printf(": %s", text);
+	if (text) {
+		fputs(": ", stdout);
+		show_text(stdout, text);
+	}
 	putchar('\n');
 }
 
-/* One event as a line: TIME KIND [LABEL] key=value... */
+/* One event as a line: TIME KIND [LABEL] key=value...; every string is
+ * shown as text (show_text): names and labels come from other users. */
 static void print_line(xpc_object_t ev)
 {
 	static const char *const fields[] = {"name", "pid", "uid", "status", "count", "op", NULL};
 	const char *label = xpc_dictionary_get_string(ev, XPCD_KEY_LABEL), *text = xpc_dictionary_get_string(ev, XPCD_EVENT_TEXT);
+	const char *kind = xpc_dictionary_get_string(ev, XPCD_KEY_EVENT);
 	char when[64];
 
 	format_time(xpc_dictionary_get_int64(ev, XPCD_EVENT_TIME), when, sizeof(when));
-	if (!strcmp(xpc_dictionary_get_string(ev, XPCD_KEY_EVENT), XPCD_EVENT_FRAME)) {
+	if (kind && !strcmp(kind, XPCD_EVENT_FRAME)) {
 		print_frame(ev, when);
 		return;
 	}
-	printf("%s %-9s", when, xpc_dictionary_get_string(ev, XPCD_KEY_EVENT));
-	if (label)
-		printf(" %s", label);
+	printf("%s ", when);
+	show_text(stdout, kind); /* the broker's own word, padded as before */
+	printf("%*s", kind && strlen(kind) < 9 ? (int)(9 - strlen(kind)) : 0, "");
+	if (label) {
+		putchar(' ');
+		show_text(stdout, label);
+	}
 	for (int i = 0; fields[i]; i++) {
 		xpc_object_t v = xpc_dictionary_get_value(ev, fields[i]);
-		if (xpc_get_type(v) == XPC_TYPE_STRING)
-			printf(" %s=%s", fields[i], xpc_string_get_string_ptr(v));
-		else if (xpc_get_type(v) == XPC_TYPE_INT64)
+		if (xpc_get_type(v) == XPC_TYPE_STRING) {
+			printf(" %s=", fields[i]);
+			show_text(stdout, xpc_string_get_string_ptr(v));
+		} else if (xpc_get_type(v) == XPC_TYPE_INT64) {
 			printf(" %s=%lld", fields[i], (long long)xpc_int64_get_value(v));
+		}
 	}
-	if (text)
-		printf(": %s", text);
+	if (text) {
+		fputs(": ", stdout);
+		show_text(stdout, text);
+	}
 	putchar('\n');
 }
 

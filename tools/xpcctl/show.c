@@ -102,6 +102,42 @@ void show_status(char *buf, size_t size, xpc_object_t job)
 		snprintf(buf, size, "%d", WEXITSTATUS(st));
 }
 
+/* Length of the UTF-8 sequence at @p that is a printable character, 0
+ * when it is not one (a control, C1, or not UTF-8). */
+static size_t text_printable(const unsigned char *p)
+{
+	size_t n = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+	unsigned cp = n == 1 ? p[0] : n == 2 ? p[0] & 0x1fu : n == 3 ? p[0] & 0x0fu : p[0] & 0x07u;
+
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3fu);
+	}
+	if (n == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || (n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp < 0xe000))
+		return 0;
+	return n;
+}
+
+void show_text(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "-");
+
+	while (*p) {
+		size_t n = text_printable(p);
+		if (n) {
+			fwrite(p, 1, n, f);
+			p += n;
+		} else if (*p == '\n' || *p == '\t') {
+			fputs(*p == '\n' ? "\\n" : "\\t", f);
+			p++;
+		} else {
+			fprintf(f, "\\x%02x", *p++);
+		}
+	}
+}
+
 static void show_value(const char *key, xpc_object_t v, int depth, FILE *f);
 
 static void indent(int depth, FILE *f)
@@ -115,7 +151,7 @@ static void show_scalar(xpc_object_t v, FILE *f)
 	xpc_type_t t = xpc_get_type(v);
 
 	if (t == XPC_TYPE_STRING)
-		fprintf(f, "%s", xpc_string_get_string_ptr(v));
+		show_text(f, xpc_string_get_string_ptr(v));
 	else if (t == XPC_TYPE_BOOL)
 		fprintf(f, "%s", xpc_bool_get_value(v) ? "true" : "false");
 	else if (t == XPC_TYPE_INT64)

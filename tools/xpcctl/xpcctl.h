@@ -77,6 +77,11 @@ xpc_object_t show_plain_numbers(xpc_object_t obj);
 int show_json(xpc_object_t obj);
 void show_job(xpc_object_t job, FILE *f);
 void show_status(char *buf, size_t size, xpc_object_t job);
+/* @s (NULL: "-") on @f as text a terminal cannot take as controls: every
+ * control character (C0, DEL, C1) and every byte that is not UTF-8 is
+ * written escaped (\n, \t, \xHH), so another user's string (a name it
+ * looked up, a label it sent) shows as one piece of text. */
+void show_text(FILE *f, const char *s);
 
 /* signals.c */
 int signals_parse(const char *s);

@@ -29,7 +29,9 @@ def test_other_thread_runs_during_request(broker):
         t.join()
     inside = [s for s in stamps if start + 0.1 < s < end - 0.1]
     assert end - start >= 0.6
-    assert len(inside) > 10, "no progress while request() waited: %d stamps" % len(inside)
+    # held through the wait, the GIL would leave none inside the window; a
+    # loaded machine may run the spinner rarely, so two are enough
+    assert len(inside) >= 2, "no progress while request() waited: %d stamps" % len(inside)
 
 
 def test_handler_in_same_process_answers_blocking_request():

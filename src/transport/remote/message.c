@@ -15,13 +15,56 @@
  * strict wire decoder the moment it is complete; a body that does not
  * decode is handed out with its error (the framing is intact, the session
  * decides).
+ *
+ * Budget: the body bytes all readers of the process hold at once beyond
+ * READER_SMALL each are counted; past the budget set with remote_reader_set_budget() (the
+ * serving side sets REMOTE_MAX_HELD_INPUT; unlimited otherwise) a reader
+ * fails with REMOTE_E_BUDGET, so many sessions that each announce a large
+ * body and send all but its end cannot hold more than the budget, and
+ * messages of up to READER_SMALL bytes are always read.
  */
 #include <endian.h>
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "transport/remote/remote.h"
+
+#define READER_SMALL (64u << 10) /* a buffer kept between messages, never counted */
+
+static _Atomic size_t reader_held; /* body bytes of all readers beyond READER_SMALL each */
+static _Atomic size_t reader_budget = SIZE_MAX;
+
+/* What a buffer of @cap bytes counts against the budget. */
+static size_t reader_counted(size_t cap)
+{
+	return cap > READER_SMALL ? cap - READER_SMALL : 0;
+}
+
+void remote_reader_set_budget(size_t bytes)
+{
+	atomic_store(&reader_budget, bytes);
+}
+
+/* Takes @more bytes of the budget.  Return: 0, or REMOTE_E_BUDGET. */
+static int reader_charge(size_t more)
+{
+	if (atomic_fetch_add(&reader_held, more) + more > atomic_load(&reader_budget)) {
+		atomic_fetch_sub(&reader_held, more);
+		return REMOTE_E_BUDGET;
+	}
+	return 0;
+}
+
+static void reader_drop_body(RemoteReader *r)
+{
+	free(r->body);
+	atomic_fetch_sub(&reader_held, reader_counted(r->body_cap));
+	r->body = NULL;
+	r->body_cap = 0;
+}
 
 void remote_reader_init(RemoteReader *r)
 {
@@ -30,7 +73,7 @@ void remote_reader_init(RemoteReader *r)
 
 void remote_reader_free(RemoteReader *r)
 {
-	free(r->body);
+	reader_drop_body(r);
 	remote_reader_init(r);
 }
 
@@ -80,9 +123,13 @@ static int reader_reserve(RemoteReader *r, size_t more)
 		cap *= 2;
 	if (cap > r->body_len)
 		cap = r->body_len;
+	if (reader_charge(reader_counted(cap) - reader_counted(r->body_cap)))
+		return REMOTE_E_BUDGET;
 	p = realloc(r->body, cap);
-	if (!p)
+	if (!p) {
+		atomic_fetch_sub(&reader_held, reader_counted(cap) - reader_counted(r->body_cap));
 		return -ENOMEM;
+	}
 	r->body = p;
 	r->body_cap = cap;
 	return 0;
@@ -102,11 +149,8 @@ static void reader_finish(RemoteReader *r, RemoteMessage *m)
 	r->hdr_len = 0;
 	r->body_len = 0;
 	r->body_have = 0;
-	if (r->body_cap > (64u << 10)) { /* keep a small buffer, not a large one */
-		free(r->body);
-		r->body = NULL;
-		r->body_cap = 0;
-	}
+	if (r->body_cap > READER_SMALL) /* keep a small buffer, not a large one */
+		reader_drop_body(r);
 }
 
 int remote_reader_feed(RemoteReader *r, const uint8_t *p, size_t n, size_t *ret_used, RemoteMessage *ret_msg)
@@ -198,6 +242,8 @@ const char *remote_strerror(int err)
 		return "bad message flags";
 	case REMOTE_E_TOO_BIG:
 		return "message too large";
+	case REMOTE_E_BUDGET:
+		return "memory for incoming messages of all sessions";
 	default:
 		return wire_strerror(err);
 	}

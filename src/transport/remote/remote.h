@@ -15,7 +15,7 @@
  *   channel (stream 3), messages queued whole and sent one stream at a
  *   time, every resource a peer can grow bounded.  All of a session's work
  *   runs on the serial queue given at creation; its callbacks run there.
- * - net.c: TCP sockets: connect with a timeout, listen, the loopback test.
+ * - net.c: TCP sockets: connect with a timeout, listen; the loopback test in loopback.c.
  *
  * Above them: client.c (the public xpc_linux_remote_* calls) and serve.c
  * (the serving bridge that xpc-remoted runs).
@@ -56,7 +56,12 @@ enum {
 	REMOTE_E_BAD_MAGIC = 100, /* wrapper magic is not 0x29b00b92 */
 	REMOTE_E_BAD_FLAGS,       /* ALWAYS_SET missing, or an unknown flag */
 	REMOTE_E_TOO_BIG,         /* L beyond REMOTE_MAX_BODY */
+	REMOTE_E_BUDGET,          /* the readers of all sessions hold their budget */
 };
+
+/* The body bytes the readers of a serving process hold at once, all
+ * sessions together (remote_reader_set_budget; message.c). */
+#define REMOTE_MAX_HELD_INPUT (128u << 20)
 
 /* One message as read: @body is NULL when L is 0 or it did not decode
  * (then @body_error is the WIRE_E_* code). */
@@ -79,6 +84,10 @@ typedef struct RemoteReader {
 
 void remote_reader_init(RemoteReader *r);
 void remote_reader_free(RemoteReader *r);
+/* Caps the body bytes all readers of the process hold at once (@bytes;
+ * SIZE_MAX, the default, is no cap); a reader that would pass it fails
+ * with REMOTE_E_BUDGET. */
+void remote_reader_set_budget(size_t bytes);
 
 /*
  * remote_reader_feed() - take bytes of one stream.
@@ -214,7 +223,7 @@ const char *remote_tls_error(void);
 
 /* ---- sockets (net.c) ------------------------------------------------------ */
 
-/* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
+/* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104 (loopback.c). */
 bool remote_net_is_loopback(const struct sockaddr *sa);
 /* Connects to @host:@port within @timeout_ms; a non-blocking, close-on-exec
  * socket with TCP_NODELAY.  Return: fd, or a negative errno (-EHOSTUNREACH

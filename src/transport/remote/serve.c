@@ -34,18 +34,36 @@
  * The descriptor objects cannot arrive from a remote peer at all (the
  * standalone form has none: the decoder refuses the tags).
  *
+ * Shares: a port holds REMOTE_MAX_SESSIONS sessions, at most
+ * REMOTE_MAX_SESSIONS_PER_ADDRESS of them from one address (IPv4, or an
+ * IPv6 /64) or, on loopback, from one local user (the uid the kernel's
+ * sock_diag gives for the other end); further connections are accepted
+ * and closed.  The readers of
+ * all sessions hold at most REMOTE_MAX_HELD_INPUT bytes of incoming
+ * messages (message.c).  A refused connection and a session ended for a
+ * violation or a limit are logged on stderr with the peer's address and
+ * the reason, at most REMOTE_LOG_BURST lines of each kind per
+ * REMOTE_LOG_WINDOW_S (a flood cannot flood the log).
+ *
  * References: a peer is held by its session (until closed()) and by each
  * reply handler still outstanding.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <xpc/remote.h>
 
@@ -59,7 +77,12 @@ struct RemotePort {
 	char *name;             /* service port: the local service */
 	xpc_object_t handshake; /* discovery port: what it answers */
 	RemoteTls *tls;         /* NULL: cleartext */
-	_Atomic unsigned sessions;
+	pthread_mutex_t lock;   /* sessions, shares */
+	unsigned sessions;
+	struct {
+		uint8_t key[16]; /* peer_share_key() */
+		unsigned n;      /* 0: a free slot */
+	} shares[REMOTE_MAX_SESSIONS];
 };
 
 typedef struct ServedPeer {
@@ -72,7 +95,50 @@ typedef struct ServedPeer {
 	uint64_t next_id;
 	bool closed, local_invalid;
 	char address[INET6_ADDRSTRLEN + 8]; /* the remote peer: "ADDR:PORT" or "[ADDR]:PORT" */
+	uint8_t key[16];                    /* its share (port_admit) */
 } ServedPeer;
+
+/* ---- the log ------------------------------------------------------------------ */
+
+typedef struct LogLimit {
+	pthread_mutex_t lock;
+	time_t window;
+	unsigned lines, dropped;
+} LogLimit;
+
+static LogLimit log_refused = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+static LogLimit log_ended = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+
+/* One line on stderr, unless @l had its REMOTE_LOG_BURST lines in this
+ * window (then counted, and the count is logged when the next opens). */
+__attribute__((format(printf, 2, 3))) static void serve_log(LogLimit *l, const char *fmt, ...)
+{
+	struct timespec now;
+	unsigned dropped = 0;
+	bool print;
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&l->lock);
+	if (!l->window || now.tv_sec - l->window >= REMOTE_LOG_WINDOW_S) {
+		dropped = l->dropped;
+		l->window = now.tv_sec ? now.tv_sec : 1;
+		l->lines = l->dropped = 0;
+	}
+	print = l->lines < REMOTE_LOG_BURST;
+	if (print)
+		l->lines++;
+	else
+		l->dropped++;
+	pthread_mutex_unlock(&l->lock);
+	if (dropped)
+		fprintf(stderr, "xpc-remoted: %u more such lines not logged\n", dropped);
+	if (!print)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
 
 static ServedPeer *peer_retain(ServedPeer *p)
 {
@@ -234,14 +300,26 @@ static void peer_message(RemoteSession *s, int32_t stream, const RemoteMessage *
 	}
 }
 
+static void port_leave(RemotePort *port, const uint8_t key[16]);
+
+/* Reasons of an ordinary end, not logged. */
+static bool peer_reason_ordinary(const char *reason)
+{
+	return !strcmp(reason, "connection closed by peer") || !strcmp(reason, "connection lost") ||
+	       !strcmp(reason, "local service invalid") || !strcmp(reason, "session ended");
+}
+
 static void peer_closed(RemoteSession *s, const char *reason, void *ctx)
 {
 	ServedPeer *p = ctx;
 
+	if (reason && !peer_reason_ordinary(reason))
+		serve_log(&log_ended, "xpc-remoted: %s: %s: session ended: %s\n",
+			  p->port->name ? p->port->name : "discovery", p->address, reason);
 	p->closed = true;
 	if (p->local)
 		xpc_connection_cancel(p->local);
-	atomic_fetch_sub(&p->port->sessions, 1);
+	port_leave(p->port, p->key);
 	peer_release(p);
 }
 
@@ -276,19 +354,163 @@ static void peer_format_address(const struct sockaddr_storage *sa, char *out, si
 	}
 }
 
+static bool peer_is_loopback(const struct sockaddr_storage *sa)
+{
+	if (sa->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	return sa->ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+/* The uid owning the other end of the loopback connection @fd from @peer,
+ * as the kernel's sock_diag says (what ss(8) shows): the socket whose
+ * source is @peer and whose destination is our end.  Return: the uid, or
+ * -1 (not loopback, already gone). */
+static long peer_loopback_uid(int fd, const struct sockaddr_storage *peer)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req_v2 r;
+	} req = {.nh = {.nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST},
+		 .r = {.sdiag_family = (uint8_t)peer->ss_family, .sdiag_protocol = IPPROTO_TCP, .idiag_states = ~0u,
+		       .id.idiag_cookie = {INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE}}};
+	union {
+		struct nlmsghdr nh;
+		char buf[512];
+	} ans;
+	struct sockaddr_nl nl = {.nl_family = AF_NETLINK};
+	struct sockaddr_storage self;
+	struct timeval tv = {.tv_sec = 1};
+	socklen_t len = sizeof(self);
+	ssize_t n = -1;
+	long uid = -1;
+	int nfd;
+
+	if (!peer_is_loopback(peer) || getsockname(fd, (struct sockaddr *)&self, &len) < 0 ||
+	    self.ss_family != peer->ss_family)
+		return -1;
+	if (peer->ss_family == AF_INET) {
+		req.r.id.idiag_sport = ((const struct sockaddr_in *)peer)->sin_port;
+		req.r.id.idiag_dport = ((struct sockaddr_in *)&self)->sin_port;
+		memcpy(req.r.id.idiag_src, &((const struct sockaddr_in *)peer)->sin_addr, 4);
+		memcpy(req.r.id.idiag_dst, &((struct sockaddr_in *)&self)->sin_addr, 4);
+	} else {
+		req.r.id.idiag_sport = ((const struct sockaddr_in6 *)peer)->sin6_port;
+		req.r.id.idiag_dport = ((struct sockaddr_in6 *)&self)->sin6_port;
+		memcpy(req.r.id.idiag_src, &((const struct sockaddr_in6 *)peer)->sin6_addr, 16);
+		memcpy(req.r.id.idiag_dst, &((struct sockaddr_in6 *)&self)->sin6_addr, 16);
+	}
+	nfd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (nfd < 0)
+		return -1;
+	setsockopt(nfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (sendto(nfd, &req, sizeof(req), 0, (struct sockaddr *)&nl, sizeof(nl)) == (ssize_t)sizeof(req))
+		n = recv(nfd, &ans, sizeof(ans), 0);
+	if (n > 0 && NLMSG_OK(&ans.nh, (size_t)n) && ans.nh.nlmsg_type == SOCK_DIAG_BY_FAMILY &&
+	    ans.nh.nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+		uid = ((const struct inet_diag_msg *)NLMSG_DATA(&ans.nh))->idiag_uid;
+	close(nfd);
+	return uid;
+}
+
+/* The share connection @fd from @sa counts against: on loopback the local
+ * user at the other end (by uid: every local user comes from 127.0.0.1,
+ * and may pick any 127.x source), else an IPv4 address (also as
+ * ::ffff:a.b.c.d) or an IPv6 address's /64.  A uid's key starts with
+ * 0xff, which no source address does (multicast). */
+static void peer_share_key(int fd, const struct sockaddr_storage *sa, uint8_t key[16])
+{
+	long uid = peer_loopback_uid(fd, sa);
+
+	memset(key, 0, 16);
+	if (uid >= 0) {
+		uint32_t u = (uint32_t)uid;
+
+		key[0] = 0xff;
+		memcpy(key + 12, &u, 4);
+	} else if (sa->ss_family == AF_INET) {
+		memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			memcpy(key + 12, a->s6_addr + 12, 4);
+		else
+			memcpy(key, a->s6_addr, 8);
+	}
+}
+
+/* Takes a session of @port for the share @key.  Return: NULL, or why
+ * not (the port, the address or the local user holds its share). */
+static const char *port_admit(RemotePort *port, const uint8_t key[16])
+{
+	const char *why = NULL;
+	int slot = -1, free_slot = -1;
+
+	pthread_mutex_lock(&port->lock);
+	for (int i = 0; i < (int)REMOTE_MAX_SESSIONS; i++) {
+		if (port->shares[i].n && !memcmp(port->shares[i].key, key, 16))
+			slot = i;
+		else if (!port->shares[i].n && free_slot < 0)
+			free_slot = i;
+	}
+	if (port->sessions >= REMOTE_MAX_SESSIONS)
+		why = "limit exceeded: sessions on this port";
+	else if (slot >= 0 && port->shares[slot].n >= REMOTE_MAX_SESSIONS_PER_ADDRESS)
+		why = key[0] == 0xff ? "limit exceeded: sessions from one local user"
+				     : "limit exceeded: sessions from one address";
+	if (!why) {
+		if (slot < 0) { /* a free slot exists: sessions < REMOTE_MAX_SESSIONS */
+			slot = free_slot;
+			memcpy(port->shares[slot].key, key, 16);
+		}
+		port->shares[slot].n++;
+		port->sessions++;
+	}
+	pthread_mutex_unlock(&port->lock);
+	return why;
+}
+
+/* Gives back the session port_admit() took for @key. */
+static void port_leave(RemotePort *port, const uint8_t key[16])
+{
+	pthread_mutex_lock(&port->lock);
+	for (unsigned i = 0; i < REMOTE_MAX_SESSIONS; i++) {
+		if (port->shares[i].n && !memcmp(port->shares[i].key, key, 16)) {
+			port->shares[i].n--;
+			break;
+		}
+	}
+	port->sessions--;
+	pthread_mutex_unlock(&port->lock);
+}
+
 static void port_accept_one(RemotePort *port, int fd, const struct sockaddr_storage *sa)
 {
 	ServedPeer *p;
+	uint8_t key[16];
+	char address[INET6_ADDRSTRLEN + 8];
+	const char *why;
 	int one = 1;
 
-	if (atomic_fetch_add(&port->sessions, 1) >= REMOTE_MAX_SESSIONS || !(p = calloc(1, sizeof(*p)))) {
-		atomic_fetch_sub(&port->sessions, 1);
+	peer_share_key(fd, sa, key);
+	why = port_admit(port, key);
+	if (why) {
+		peer_format_address(sa, address, sizeof(address));
+		serve_log(&log_refused, "xpc-remoted: %s: %s: refused: %s\n", port->name ? port->name : "discovery",
+			  address, why);
+		close(fd);
+		return;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		port_leave(port, key);
 		close(fd);
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	atomic_init(&p->refs, 1);
 	p->port = port;
+	memcpy(p->key, key, sizeof(key));
 	peer_format_address(sa, p->address, sizeof(p->address));
 	p->q = dispatch_queue_create("org.xpc.remote.peer", NULL);
 	p->s = remote_session_new(fd, true, &peer_ops, p, p->q);
@@ -297,7 +519,7 @@ static void port_accept_one(RemotePort *port, int fd, const struct sockaddr_stor
 		p->s = NULL;
 	}
 	if (!p->s) {
-		atomic_fetch_sub(&port->sessions, 1);
+		port_leave(port, key);
 		dispatch_release(p->q);
 		free(p);
 		return;
@@ -329,6 +551,8 @@ static RemotePort *port_new(int listen_fd)
 		return NULL;
 	}
 	port->fd = listen_fd;
+	pthread_mutex_init(&port->lock, NULL);
+	remote_reader_set_budget(REMOTE_MAX_HELD_INPUT); /* this process serves */
 	port->q = dispatch_queue_create("org.xpc.remote.accept", NULL);
 	port->src = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)listen_fd, 0, port->q);
 	if (!port->src) {

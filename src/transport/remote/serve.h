@@ -13,6 +13,13 @@
 
 /* Sessions one port holds at a time; more are accepted and closed. */
 #define REMOTE_MAX_SESSIONS 64u
+/* Of them, sessions from one address (IPv4, or an IPv6 /64) or, on
+ * loopback, one local user (by uid): one peer cannot take the whole port. */
+#define REMOTE_MAX_SESSIONS_PER_ADDRESS 8u
+/* Lines about refused or failed sessions xpc-remoted logs per
+ * REMOTE_LOG_WINDOW_S, each kind; the rest are counted. */
+#define REMOTE_LOG_BURST 16u
+#define REMOTE_LOG_WINDOW_S 10
 /* Requests of one session waiting for the local service's reply. */
 #define REMOTE_MAX_PENDING_SERVED 1024u
 

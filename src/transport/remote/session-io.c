@@ -164,7 +164,7 @@ int session_io_flush(RemoteSession *s)
 	if (!s->wlen && s->ssl && SSL_pending(s->ssl) > 0)
 		s->read_again = true; /* decrypted bytes the socket will not signal */
 	if (!nghttp2_session_want_read(s->h2) && !nghttp2_session_want_write(s->h2))
-		return session_fail(s, "session ended");
+		return session_fail(s, s->h2_error[0] ? s->h2_error : "session ended");
 	return 0;
 }
 

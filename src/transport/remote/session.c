@@ -52,6 +52,7 @@
  * block queued from another thread one.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -154,6 +155,7 @@ static int session_on_data(nghttp2_session *h2, uint8_t flags, int32_t stream, c
 			session_fail(s, rv == REMOTE_E_BAD_MAGIC ? "protocol violation: bad message wrapper magic"
 				       : rv == REMOTE_E_BAD_FLAGS ? "protocol violation: bad message flags"
 				       : rv == REMOTE_E_TOO_BIG  ? "limit exceeded: message too large"
+				       : rv == REMOTE_E_BUDGET ? "limit exceeded: memory for incoming messages of all sessions"
 								  : "out of memory");
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
 		}
@@ -222,6 +224,17 @@ static int session_on_frame(nghttp2_session *h2, const nghttp2_frame *frame, voi
 	default:
 		return 0;
 	}
+}
+
+/* nghttp2 found a connection error it answers itself (GOAWAY, then the
+ * session ends): its text becomes the reason the session ended. */
+static int session_on_h2_error(nghttp2_session *h2, int code, const char *msg, size_t len, void *user)
+{
+	RemoteSession *s = user;
+
+	if (!s->h2_error[0])
+		snprintf(s->h2_error, sizeof(s->h2_error), "protocol violation: %.*s", (int)(len > 90 ? 90 : len), msg);
+	return 0;
 }
 
 static void session_source_gone(void *ctx)
@@ -350,6 +363,7 @@ static nghttp2_session *session_h2_new(RemoteSession *s)
 	nghttp2_session_callbacks_set_on_begin_frame_callback(cb, session_on_begin_frame);
 	nghttp2_session_callbacks_set_on_header_callback(cb, session_on_header);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, session_on_frame);
+	nghttp2_session_callbacks_set_error_callback2(cb, session_on_h2_error);
 	nghttp2_option_set_no_http_messaging(opt, 1);
 	nghttp2_option_set_max_continuations(opt, REMOTE_MAX_HEADER_FRAMES);
 	if (s->server)

@@ -60,6 +60,7 @@ struct RemoteSession {
 	bool r_suspended, w_armed;
 	bool started, closed, ready;
 	const char *failure;   /* why the session must end: set by session_fail() */
+	char h2_error[112];    /* why nghttp2 ended the session itself (GOAWAY), or "" */
 	bool read_again;       /* decrypted bytes wait that the socket will not signal */
 	RemoteReader rd[2];    /* stream 1, stream 3 */
 	bool provider[2];      /* our HEADERS + data provider are submitted */

@@ -4,7 +4,7 @@
  * drives (transport.h) over one AF_UNIX SOCK_SEQPACKET socket, and the
  * making of sockets for links (pairs, a connect to a path).
  *
- * Everything here is the socket's: sendmsg/recvmsg (seqpacket.c), the
+ * Everything here is the socket's: sendmsg/recvmsg/recvmmsg (seqpacket.c), the
  * receive timeout (SO_RCVTIMEO, rounded up by the kernel to a clock tick),
  * SO_PASSCRED, SO_PEERCRED, SO_PEERPIDFD, SO_PEERSEC, shutdown() to wake a reader
  * blocked in recvmsg, the stage for large bodies (stage.c).  The link does
@@ -39,6 +39,11 @@ static int link_send(TransportLink *l, FrameHeader *hdr, const struct iovec *iov
 static int link_recv(TransportLink *l, TransportFrame *f, bool wait)
 {
 	return wait ? transport_recv_wait(l->fd, f) : transport_recv(l->fd, f);
+}
+
+static int link_recv_two(TransportLink *l, TransportFrame *f, TransportFrame *f2, bool wait, int *ret_2)
+{
+	return transport_recv_two(l->fd, f, f2, wait, ret_2);
 }
 
 static bool link_wait_readable(TransportLink *l, long timeout_us)
@@ -129,6 +134,7 @@ const TransportOps unix_link_ops = {
 	.caps = TRANSPORT_CAP_FDS | TRANSPORT_CAP_CREDS | TRANSPORT_CAP_OOL,
 	.send = link_send,
 	.recv = link_recv,
+	.recv_two = link_recv_two,
 	.wait_readable = link_wait_readable,
 	.set_recv_timeout = link_set_recv_timeout,
 	.stop_creds = link_stop_creds,

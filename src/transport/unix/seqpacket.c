@@ -534,18 +534,15 @@ static uint8_t *transport_packet_buffer(TransportFrame *f)
 	return f->pkt ? object_buffer_bytes(f->pkt) : NULL;
 }
 
-static int transport_recv_flags(int fd, TransportFrame *f, int flags)
+typedef union {
+	struct cmsghdr align;
+	char buf[CMSG_SPACE(sizeof(int) * FRAME_MAX_FDS) + CMSG_SPACE(sizeof(struct ucred)) + 64];
+} TransportCtl;
+
+/* Points @msg at @f's packet buffer and @ctl, @f emptied.  0 or -ENOMEM. */
+static int transport_recv_prepare(TransportFrame *f, struct msghdr *msg, struct iovec *iov, TransportCtl *ctl)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * FRAME_MAX_FDS) + CMSG_SPACE(sizeof(struct ucred)) + 64];
-	} ctl;
 	uint8_t *pkt = transport_packet_buffer(f);
-	struct iovec iov = {pkt, FRAME_PACKET_MAX};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			     .msg_controllen = sizeof(ctl.buf)};
-	ssize_t n;
-	int r;
 
 	f->n_fds = 0;
 	f->has_creds = false;
@@ -553,28 +550,29 @@ static int transport_recv_flags(int fd, TransportFrame *f, int flags)
 	f->body = NULL;
 	if (!pkt)
 		return -ENOMEM;
-	/* A peer that closed its end while frames we sent were unread there
-	 * makes the kernel report ECONNRESET once, before the frames it had
-	 * sent us and that are still queued here: read on, they are its last
-	 * words (a reply, a refusal naming a limit); the end follows as EOF. */
-	bool reset = false;
-	do
-		n = recvmsg(fd, &msg, flags | MSG_CMSG_CLOEXEC);
-	while (n < 0 && (errno == EINTR || (errno == ECONNRESET && !reset && (reset = true))));
-	if (n < 0)
-		return -errno;
-	r = transport_take_cmsgs(&msg, f);
-	if (n == 0 && f->n_fds == 0 && !(msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+	*iov = (struct iovec){pkt, FRAME_PACKET_MAX};
+	*msg = (struct msghdr){.msg_iov = iov, .msg_iovlen = 1, .msg_control = ctl->buf,
+			       .msg_controllen = sizeof(ctl->buf)};
+	return 0;
+}
+
+/* The frame in the @n bytes that @msg brought into @f. */
+static int transport_recv_finish(int fd, TransportFrame *f, struct msghdr *msg, ssize_t n)
+{
+	uint8_t *pkt = msg->msg_iov[0].iov_base;
+	int r = transport_take_cmsgs(msg, f);
+
+	if (n == 0 && f->n_fds == 0 && !(msg->msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
 		return transport_eof_or_empty(fd);
 	/* The control buffer holds the most any sender can pass (SCM_MAX_FD
 	 * descriptors and credentials), so truncation means the kernel could
 	 * not install the descriptors here: this process has none left.  The
 	 * ones that did arrive are closed by the caller (frame_clear). */
-	if (msg.msg_flags & MSG_CTRUNC)
+	if (msg->msg_flags & MSG_CTRUNC)
 		return TRANSPORT_E_NO_FDS_LEFT;
 	if (r < 0)
 		return TRANSPORT_E_TOO_MANY_FDS;
-	if (msg.msg_flags & MSG_TRUNC)
+	if (msg->msg_flags & MSG_TRUNC)
 		return TRANSPORT_E_TRUNCATED;
 	r = frame_parse_header(pkt, (size_t)n, f->n_fds, &f->hdr);
 	if (r != 0)
@@ -583,6 +581,71 @@ static int transport_recv_flags(int fd, TransportFrame *f, int flags)
 		return transport_take_body(f);
 	f->body = pkt + FRAME_HEADER_SIZE;
 	return 0;
+}
+
+/* A peer that closed its end while frames we sent were unread there makes
+ * the kernel report ECONNRESET once, before the frames it had sent us and
+ * that are still queued here: read on, they are its last words (a reply, a
+ * refusal naming a limit); the end follows as EOF.  So an ECONNRESET is
+ * retried once per call (recvmmsg reports one that came after a packet at
+ * the next call). */
+static int transport_recv_flags(int fd, TransportFrame *f, int flags)
+{
+	TransportCtl ctl;
+	struct iovec iov;
+	struct msghdr msg;
+	bool reset = false;
+	ssize_t n;
+	int r = transport_recv_prepare(f, &msg, &iov, &ctl);
+
+	if (r < 0)
+		return r;
+	do
+		n = recvmsg(fd, &msg, flags | MSG_CMSG_CLOEXEC);
+	while (n < 0 && (errno == EINTR || (errno == ECONNRESET && !reset && (reset = true))));
+	if (n < 0)
+		return -errno;
+	return transport_recv_finish(fd, f, &msg, n);
+}
+
+/*
+ * Two packets in one recvmmsg (MSG_WAITFORONE: waiting, if @wait, for the
+ * first only).  One packet back means the socket was empty after it, which
+ * a reader of an edge-triggered watch needs to know (it stops there: the
+ * next packet makes a new event) and would otherwise learn from one more
+ * recvmsg that fails with EAGAIN.  *ret_b: 0 when @b holds the second
+ * frame, -EAGAIN when none came, -ENODATA when none was asked for (no
+ * memory for its buffer: @a was read alone), else that frame's failure;
+ * after a failure of @a, @b is cleared and *ret_b is -EAGAIN.
+ */
+static int transport_recv_two_flags(int fd, TransportFrame *a, TransportFrame *b, bool wait, int *ret_b)
+{
+	TransportCtl ctl[2];
+	struct iovec iov[2];
+	struct mmsghdr m[2];
+	bool reset = false;
+	int n, r;
+
+	*ret_b = -ENODATA; /* no buffer for @b: one packet read, nothing known behind it */
+	if (transport_recv_prepare(b, &m[1].msg_hdr, &iov[1], &ctl[1]) < 0)
+		return transport_recv_flags(fd, a, wait ? 0 : MSG_DONTWAIT);
+	*ret_b = -EAGAIN;
+	r = transport_recv_prepare(a, &m[0].msg_hdr, &iov[0], &ctl[0]);
+	if (r < 0)
+		return r;
+	do
+		n = recvmmsg(fd, m, 2, (wait ? MSG_WAITFORONE : MSG_DONTWAIT) | MSG_CMSG_CLOEXEC, NULL);
+	while (n < 0 && (errno == EINTR || (errno == ECONNRESET && !reset && (reset = true))));
+	if (n < 0)
+		return -errno;
+	r = transport_recv_finish(fd, a, &m[0].msg_hdr, (ssize_t)m[0].msg_len);
+	if (n == 2)
+		*ret_b = transport_recv_finish(fd, b, &m[1].msg_hdr, (ssize_t)m[1].msg_len);
+	if (r != 0 && n == 2) {
+		frame_clear(b);
+		*ret_b = -EAGAIN;
+	}
+	return r;
 }
 
 int transport_recv(int fd, TransportFrame *f)
@@ -600,6 +663,17 @@ int transport_recv_wait(int fd, TransportFrame *f)
 
 	if (r == 0 && transport_capture_enabled())
 		transport_capture_received(fd, f);
+	return r;
+}
+
+int transport_recv_two(int fd, TransportFrame *a, TransportFrame *b, bool wait, int *ret_b)
+{
+	int r = transport_recv_two_flags(fd, a, b, wait, ret_b);
+
+	if (r == 0 && transport_capture_enabled())
+		transport_capture_received(fd, a);
+	if (*ret_b == 0 && transport_capture_enabled())
+		transport_capture_received(fd, b);
 	return r;
 }
 

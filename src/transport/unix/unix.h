@@ -46,6 +46,14 @@ int transport_recv(int fd, TransportFrame *f);
  * the socket by another thread ends the wait (TRANSPORT_E_EOF). */
 int transport_recv_wait(int fd, TransportFrame *f);
 
+/* transport_recv() (or, @wait, _wait()) into @a, plus a second frame into
+ * @b if one is queued behind it, in one recvmmsg: *ret_b is 0 (@b holds
+ * it), -EAGAIN (none: the socket was empty after @a), -ENODATA (@a was
+ * read alone: no memory for @b's buffer) or what
+ * transport_recv() would have returned for it (clear @b then too).  After
+ * a failure of @a, @b holds nothing and *ret_b is -EAGAIN. */
+int transport_recv_two(int fd, TransportFrame *a, TransportFrame *b, bool wait, int *ret_b);
+
 
 /*
  * transport_send() - send one frame without blocking.
