@@ -32,6 +32,7 @@
  *
  *   bench-connection [iterations]              (default 20000)
  *   bench-connection --sizes [iterations]      (per size; default 5000)
+ *   bench-connection --cpu [blocks]            (CPU per round trip; default 15)
  *
  * The service process is this program re-executed with "--serve FD", FD
  * being the receive side R of a listener pair; the client makes its
@@ -70,6 +71,13 @@ static uint64_t now_ns(void)
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
 }
@@ -652,6 +660,78 @@ static int bench_sizes(const char *self, int n)
 	return result == 0 ? 0 : 1;
 }
 
+/* ---- --cpu: CPU time per round trip on each side --------------------------- */
+
+/* CPU time (ns) of process @pid so far (0 for this process), all threads. */
+static uint64_t cpu_ns(pid_t pid)
+{
+	clockid_t id = CLOCK_PROCESS_CPUTIME_ID;
+	struct timespec ts;
+
+	if (pid > 0 && clock_getcpuclockid(pid, &id) != 0)
+		return 0;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * --cpu [blocks]: blocks of 2000 round trips of the 64 B { "n", "data" }
+ * message (as --sizes builds it) and of the raw SEQPACKET ping-pong,
+ * alternating; per block the CPU time of the client (this process) and of
+ * the server process.  Prints the medians over the blocks (us per round
+ * trip), each side's ratio, and the wall-clock medians.  CPU time moves
+ * much less with the machine's load than latency does.
+ */
+static int bench_cpu(const char *self, int blocks)
+{
+	enum { BLOCK = 2000 };
+	static char payload[64];
+	double *v[6];
+	pid_t pid, rawpid;
+	xpc_connection_t c = service_start(self, &pid);
+	int rawfd = raw_echo_start(&rawpid), result = 0;
+	uint64_t dt, *lat = calloc(BLOCK, sizeof(*lat));
+
+	for (int k = 0; k < 6; k++)
+		v[k] = calloc((size_t)blocks, sizeof(double));
+	if (!c || rawfd < 0 || !lat)
+		return 1;
+	for (int i = 0; i < 200 && result == 0; i++) /* warm up */
+		result = xpc_rtt(c, NULL, payload, sizeof(payload), i, &dt) | raw_rtt(rawfd, sizeof(payload), &dt);
+	for (int b = 0; b < blocks && result == 0; b++) {
+		uint64_t c0 = cpu_ns(0), s0 = cpu_ns(pid);
+		for (int i = 0; i < BLOCK && result == 0; i++)
+			result = xpc_rtt(c, NULL, payload, sizeof(payload), i, &lat[i]);
+		v[0][b] = (double)(cpu_ns(0) - c0) / BLOCK / 1000.0;
+		v[1][b] = (double)(cpu_ns(pid) - s0) / BLOCK / 1000.0;
+		v[4][b] = median_us(lat, BLOCK);
+		c0 = cpu_ns(0);
+		s0 = cpu_ns(rawpid);
+		for (int i = 0; i < BLOCK && result == 0; i++)
+			result = raw_rtt(rawfd, sizeof(payload), &lat[i]);
+		v[2][b] = (double)(cpu_ns(0) - c0) / BLOCK / 1000.0;
+		v[3][b] = (double)(cpu_ns(rawpid) - s0) / BLOCK / 1000.0;
+		v[5][b] = median_us(lat, BLOCK);
+	}
+	double m[6];
+	for (int k = 0; k < 6; k++) {
+		qsort(v[k], (size_t)blocks, sizeof(double), cmp_double);
+		m[k] = v[k][blocks / 2];
+		free(v[k]);
+	}
+	printf("cpu us/rtt  client: xpc %.2f raw %.2f (%.2fx)  server: xpc %.2f raw %.2f (%.2fx)\n", m[0], m[2],
+	       m[0] / m[2], m[1], m[3], m[1] / m[3]);
+	printf("latency us  xpc %.2f raw %.2f (%.2fx)\n", m[4], m[5], m[4] / m[5]);
+	close(rawfd);
+	waitpid(rawpid, NULL, 0);
+	xpc_connection_cancel(c);
+	xpc_release(c);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	free(lat);
+	return result == 0 ? 0 : 1;
+}
+
 /* This program, for the service process (BENCH_SELF names it where
  * /proc/self/exe would not, e.g. under valgrind). */
 static const char *bench_self(void)
@@ -668,6 +748,8 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "--serve") == 0)
 		return serve(atoi(argv[2]));
+	if (argc >= 2 && strcmp(argv[1], "--cpu") == 0)
+		return bench_cpu(bench_self(), argc > 2 && atoi(argv[2]) >= 1 ? atoi(argv[2]) : 15);
 	if (argc >= 2 && strcmp(argv[1], "--sizes") == 0)
 		return bench_sizes(bench_self(), argc > 2 && atoi(argv[2]) >= 100 ? atoi(argv[2]) : 5000);
 	if (argc > 1)

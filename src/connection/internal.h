@@ -126,6 +126,8 @@ struct Pending {
 	xpc_object_t result;
 	atomic_bool done;
 	bool wake;          /* under mu: a link came up (sync_wait_link) */
+	pthread_t waiter;   /* a sync caller's thread: its own answer takes no lock */
+	bool self_answered; /* written and read by the waiter only */
 	DispatchItem item;  /* queuing the answer cannot fail */
 };
 
@@ -136,7 +138,7 @@ typedef struct ConnTx {
 	size_t max_unsent, max_unsent_fds; /* CONN_MAX_UNSENT*, or set by the broker */
 	size_t bytes;                      /* frame bytes in the out-queue */
 	uint64_t next_id;
-	uint64_t last_send_ns; /* when the last message went out (coalescing) */
+	uint64_t last_send_ns; /* when the last plain message went out (coalescing) */
 	unsigned rapid_sends;  /* messages in a row sent soon after the one before */
 	bool flush_scheduled;  /* a flush of coalesced frames is queued on ioq */
 	bool wsrc_armed;       /* wsrc resumed: waiting for room */
@@ -334,8 +336,13 @@ typedef enum {
 } SendProgress;
 
 #define SEND_MAX_IOV 16
+/* Bytes of a SendJob's own storage for its encoding (no allocation for a
+ * small message; a queued one moves to the heap). */
+#define SEND_JOB_INLINE 256
+
 typedef struct SendJob {
 	WireBuffer body;
+	uint8_t inline_body[SEND_JOB_INLINE];
 	WireFds fds;
 	FrameHeader hdr;
 	struct iovec iov[SEND_MAX_IOV];

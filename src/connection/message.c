@@ -12,11 +12,19 @@
  */
 #include "connection/internal.h"
 
+/* What a sync caller takes over (sync_take_locked) in conn_send's locked
+ * section, before its request leaves: one lock for both. */
+typedef struct SyncTake {
+	dispatch_source_t src;
+	bool waits_link; /* no link yet: wait for one (sync_wait_link) */
+} SyncTake;
+
 /*
  * conn_send() - encode @msg and send or queue it.
  * @p: a pending reply entry (owned from here on: answered exactly once), or NULL
+ * @take: a sync caller's, or NULL
  */
-static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
+static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p, SyncTake *take)
 {
 	bool sync_caller = p && p->sync; /* (p may be answered, and gone, below) */
 	ConnError e;
@@ -24,6 +32,10 @@ static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
 
 	send_job_init(c, msg, p != NULL, &j);
 	conn_lock(c);
+	if (take) { /* before the request leaves: the reply is the caller's to read */
+		take->src = sync_take_locked(c);
+		take->waits_link = !take->src && c->kind == CONN_PEER && c->state != CONN_INVALID;
+	}
 	/* Unsendable message, dead connection, a listener (nothing to send
 	 * to), or too many requests waiting: the reply handler gets INVALID. */
 	if (j.encode_error != 0 || c->state == CONN_INVALID || c->kind == CONN_LISTENER ||
@@ -47,7 +59,7 @@ static void conn_send(xpc_connection_t c, xpc_object_t msg, Pending *p)
 
 void xpc_connection_send_message(xpc_connection_t c, xpc_object_t message)
 {
-	conn_send(c, message, NULL);
+	conn_send(c, message, NULL, NULL);
 }
 
 /*
@@ -64,7 +76,7 @@ void xpc_connection_send_message_with_reply(xpc_connection_t c, xpc_object_t mes
 		handler(XPC_ERROR_CONNECTION_INVALID);
 		return;
 	}
-	conn_send(c, message, p);
+	conn_send(c, message, p, NULL);
 }
 
 void xpc_connection_send_message_with_reply_f(xpc_connection_t c, xpc_object_t message, dispatch_queue_t replyq,
@@ -76,7 +88,7 @@ void xpc_connection_send_message_with_reply_f(xpc_connection_t c, xpc_object_t m
 		handler(context, XPC_ERROR_CONNECTION_INVALID);
 		return;
 	}
-	conn_send(c, message, p);
+	conn_send(c, message, p, NULL);
 }
 
 /* The waiting thread reads the link itself (sync.c). */
@@ -84,16 +96,15 @@ xpc_object_t xpc_connection_send_message_with_reply_sync(xpc_connection_t c, xpc
 {
 	/* On the stack: no allocation per call.  Usually this thread reads
 	 * the reply itself; the condition variable is for the other cases. */
-	Pending p = {.sync = true, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	Pending p = {.sync = true, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
+		     .waiter = pthread_self()};
+	SyncTake take;
 	dispatch_source_t src;
 
 	sync_check_queue(c);
-	conn_lock(c);
-	src = sync_take_locked(c);
-	bool waits_link = !src && c->kind == CONN_PEER && c->state != CONN_INVALID;
-	conn_unlock(c);
-	conn_send(c, message, &p);
-	if (!src && waits_link)
+	conn_send(c, message, &p, &take);
+	src = take.src;
+	if (!src && take.waits_link)
 		src = sync_wait_link(c, &p);
 	if (src) {
 		pthread_mutex_lock(&c->rx.lock);

@@ -60,9 +60,21 @@ void pending_free(Pending *p)
 	free(p);
 }
 
-/* A sync caller's entry lives on its stack: after the unlock it may be gone. */
+/*
+ * A sync caller's entry lives on its stack: after the unlock it may be gone.
+ * Answered by the waiting thread itself (it read its own reply, the usual
+ * case), no lock is needed: nobody else touches an entry once it is no
+ * longer listed (pending_take_locked), and sync_wait_answer() then takes
+ * neither the mutex nor the condition variable.
+ */
 void pending_answer(Pending *p, xpc_object_t result)
 {
+	if (p->sync && pthread_equal(p->waiter, pthread_self())) {
+		p->result = result;
+		p->self_answered = true;
+		atomic_store(&p->done, true);
+		return;
+	}
 	if (p->sync) {
 		pthread_mutex_lock(&p->mu);
 		p->result = result;

@@ -33,6 +33,7 @@
 
 #include <Block.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,7 +288,8 @@ static int send_enqueue_locked(xpc_connection_t c, SendJob *j)
 
 	if (c->tx.head && (c->tx.unsent >= c->tx.max_unsent || c->tx.unsent_fds + j->fds.n > c->tx.max_unsent_fds))
 		return CONN_E_UNSENT;
-	if (j->ool < 0 && wire_buffer_flatten(&j->body) < 0)
+	/* the OutItem outlives the job's own storage */
+	if (j->ool < 0 && (wire_buffer_flatten(&j->body) < 0 || wire_buffer_own(&j->body) < 0))
 		return -ENOMEM;
 	o = calloc(1, sizeof(*o));
 	if (!o)
@@ -380,7 +382,9 @@ void send_job_init(xpc_connection_t c, xpc_object_t msg, bool wants_reply, SendJ
 {
 	uint64_t reply_to = 0;
 
-	memset(j, 0, sizeof(*j));
+	memset(j, 0, offsetof(SendJob, inline_body));
+	memset(&j->fds, 0, sizeof(*j) - offsetof(SendJob, fds));
+	wire_buffer_lend(&j->body, j->inline_body, sizeof(j->inline_body));
 	j->ool = -1;
 	j->msg = msg;
 	j->encode_error = send_encode(c, msg, j);
@@ -428,7 +432,8 @@ static int send_direct_locked(xpc_connection_t c, SendJob *j)
 
 	if (r == 0 && trace_enabled())
 		trace_frame(c, true, "send", &j->hdr, j->msg, NULL);
-	c->tx.last_send_ns = clock_monotonic_ns();
+	/* (no clock read: last_send_ns matters for plain messages only, and
+	 * send_coalesce_locked just set it for them) */
 	if (r == -EAGAIN) {
 		r = send_enqueue_locked(c, j);
 		j->progress = SEND_BLOCKED;

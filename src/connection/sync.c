@@ -235,6 +235,11 @@ xpc_object_t sync_wait_answer(Pending *p)
 {
 	xpc_object_t result;
 
+	if (p->self_answered) { /* see pending_answer(): mu was never contended since */
+		pthread_cond_destroy(&p->cv);
+		pthread_mutex_destroy(&p->mu);
+		return p->result;
+	}
 	pthread_mutex_lock(&p->mu);
 	while (!atomic_load(&p->done))
 		pthread_cond_wait(&p->cv, &p->mu);

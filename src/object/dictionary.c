@@ -19,6 +19,8 @@
  * XPC_TYPE_ERROR with one fixed entry (XPC_ERROR_KEY_DESCRIPTION); every
  * reader accepts them, no writer touches them.
  */
+#include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,13 +180,26 @@ ERROR_OBJECT(_xpc_error_peer_code_signing_requirement, error_text_peer_requireme
 
 /* ---- creation and the generic accessors ---------------------------------- */
 
+xpc_object_t dictionary_create_for(size_t count)
+{
+	size_t head = offsetof(struct _xpc_dictionary_s, inl);
+	struct _xpc_dictionary_s *d;
+
+	if (count == 0) { /* no block: the map allocates one if it ever needs it */
+		d = object_alloc(XPC_TYPE_DICTIONARY, head);
+		if (d)
+			hashmap_init(&d->map);
+		return d;
+	}
+	d = object_alloc_partial(XPC_TYPE_DICTIONARY, sizeof(*d), head);
+	if (d)
+		hashmap_init_lent(&d->map, d->inl);
+	return d;
+}
+
 xpc_object_t xpc_dictionary_create_empty(void)
 {
-	struct _xpc_dictionary_s *d = object_alloc(XPC_TYPE_DICTIONARY, sizeof(*d));
-
-	if (d)
-		hashmap_init(&d->map);
-	return d;
+	return dictionary_create_for(1);
 }
 
 xpc_object_t xpc_dictionary_create(const char *const *keys, const xpc_object_t *values, size_t count)
@@ -227,6 +242,19 @@ void xpc_dictionary_set_value(xpc_object_t xdict, const char *key, xpc_object_t 
 		return;
 	}
 	xpc_release(old);
+}
+
+int dictionary_add_new(xpc_object_t xdict, const char *key, xpc_object_t value)
+{
+	struct _xpc_dictionary_s *d = dict_writable(xdict);
+	int r;
+
+	if (!d || !key || !value)
+		return -EINVAL;
+	r = hashmap_put_new(&d->map, key, value);
+	if (r == 0)
+		xpc_retain(value);
+	return r;
 }
 
 xpc_object_t xpc_dictionary_get_value(xpc_object_t xdict, const char *key)

@@ -49,6 +49,9 @@ struct _xpc_dictionary_s {
 	const char *fixed_key;
 	xpc_object_t fixed_value;
 	struct dictionary_msg msg;
+	/* map's inline block, lent (hashmap_init_lent): a dictionary of up to
+	 * HASHMAP_INLINE short keys is one allocation; not zeroed */
+	struct hashmap_inline inl[HASHMAP_INLINE];
 };
 
 /* Statically initialised immortal object header. */

@@ -48,6 +48,19 @@ void *object_alloc(const struct _xpc_type_s *type, size_t size)
 	return obj;
 }
 
+void *object_alloc_partial(const struct _xpc_type_s *type, size_t size, size_t zeroed)
+{
+	struct xpc_object_s *obj = malloc(size);
+
+	if (!obj)
+		return NULL;
+	__asm__ volatile("" : : "r"(obj) : "memory"); /* not a calloc: see zalloc.h */
+	memset(obj, 0, zeroed < size ? zeroed : size);
+	obj->type = type;
+	atomic_init(&obj->refcnt, 1);
+	return obj;
+}
+
 xpc_object_t xpc_retain(xpc_object_t object)
 {
 	struct xpc_object_s *obj = object;

@@ -57,6 +57,9 @@ struct _xpc_type_s {
  * Return: the object, or NULL when out of memory.
  */
 void *object_alloc(const struct _xpc_type_s *type, size_t size);
+/* object_alloc() with only the first @zeroed bytes zeroed (a trailing area
+ * the object fills before reading it). */
+void *object_alloc_partial(const struct _xpc_type_s *type, size_t size, size_t zeroed);
 
 /* Appends the full description of @obj (header and contents) at @indent. */
 void object_describe(xpc_object_t obj, StrBuf *sb, unsigned indent);
@@ -132,6 +135,22 @@ xpc_object_t data_object_create_in_buffer(ObjectBuffer *b, const void *bytes, si
  */
 void dictionary_set_message_context(xpc_object_t xdict, xpc_connection_t conn, uint64_t msg_id,
 				    bool expects_reply);
+
+/*
+ * dictionary_create_for() - an empty dictionary for @count entries: with
+ * the map's inline block in the same allocation unless @count is 0 (the
+ * decoder's empty dictionaries stay small: docs/wire.md's bound on heap
+ * per input byte).  Return: the dictionary, or NULL.
+ */
+xpc_object_t dictionary_create_for(size_t count);
+
+/*
+ * dictionary_add_new() - xpc_dictionary_set_value() of a key not yet
+ * present, with one lookup (the decoder's: a duplicate key is an error).
+ * Return: 0 (@value retained), -EEXIST, -ENOMEM (the dictionary is
+ * unchanged either way), -EINVAL (not a dictionary, or NULL arguments).
+ */
+int dictionary_add_new(xpc_object_t xdict, const char *key, xpc_object_t value);
 
 /* For a dictionary made by xpc_dictionary_create_reply(): sets *ret_id to the
  * id of the message it answers and returns true; false for anything else. */

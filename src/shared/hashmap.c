@@ -4,7 +4,8 @@
  *
  * Invariants: while slots is NULL (cap 0) the map is inline: count entries
  * in inl[0 .. count-1] (a block of HASHMAP_INLINE, allocated with the first
- * entry), keys shorter than HASHMAP_INLINE_KEY.  Otherwise
+ * entry, or lent by the map's owner: inl_lent, hashmap_init_lent()), keys
+ * shorter than HASHMAP_INLINE_KEY.  Otherwise
  * cap is a power of two; used <= cap * 3 / 4 after every insertion (tombstones count as used so probing always ends at an empty
  * slot); a probe sequence for a key visits slots hash, hash+1, ... modulo
  * cap and stops at the first empty slot.
@@ -70,6 +71,22 @@ void hashmap_init(HashMap *map)
 	memset(map, 0, sizeof(*map));
 }
 
+void hashmap_init_lent(HashMap *map, struct hashmap_inline *block)
+{
+	memset(map, 0, sizeof(*map));
+	map->inl = block;
+	map->inl_lent = true;
+}
+
+/* Frees the inline block unless it is lent. */
+static void hashmap_drop_inline(HashMap *map)
+{
+	if (!map->inl_lent)
+		free(map->inl);
+	map->inl = NULL;
+	map->inl_lent = false;
+}
+
 static void hashmap_ensure_seed(HashMap *map)
 {
 	if (map->seed == 0)
@@ -81,7 +98,7 @@ void hashmap_destroy(HashMap *map, void (*free_value)(void *value))
 	if (!map->slots && free_value)
 		for (size_t i = 0; i < map->count; i++)
 			free_value(map->inl[i].value);
-	free(map->inl);
+	hashmap_drop_inline(map);
 	for (size_t i = 0; i < map->cap; i++) {
 		struct hashmap_slot *s = &map->slots[i];
 
@@ -220,8 +237,7 @@ static int hashmap_leave_inline(HashMap *map)
 			(struct hashmap_slot){.key = keys[i], .value = map->inl[i].value, .hash = h};
 	}
 	map->used = n;
-	free(map->inl);
-	map->inl = NULL;
+	hashmap_drop_inline(map);
 	return 0;
 }
 
@@ -256,7 +272,8 @@ static int hashmap_inline_put(HashMap *map, const char *key, void *value)
 	return 1;
 }
 
-int hashmap_put(HashMap *map, const char *key, void *value, void **ret_old)
+/* hashmap_put(), or with @only_new hashmap_put_new(). */
+static int hashmap_store(HashMap *map, const char *key, void *value, void **ret_old, bool only_new)
 {
 	struct hashmap_slot *s;
 	uint64_t hash;
@@ -267,6 +284,8 @@ int hashmap_put(HashMap *map, const char *key, void *value, void **ret_old)
 		*ret_old = NULL;
 	if (!map->slots) {
 		void **v = hashmap_value_ref(map, key);
+		if (v && only_new)
+			return -EEXIST;
 		if (v) {
 			if (ret_old)
 				*ret_old = *v;
@@ -282,6 +301,8 @@ int hashmap_put(HashMap *map, const char *key, void *value, void **ret_old)
 	hashmap_ensure_seed(map);
 	hash = hashmap_key_hash(map, key);
 	s = hashmap_lookup_hashed(map, key, hash);
+	if (s && only_new)
+		return -EEXIST;
 	if (s) {
 		if (ret_old)
 			*ret_old = s->value;
@@ -299,6 +320,16 @@ int hashmap_put(HashMap *map, const char *key, void *value, void **ret_old)
 	map->slots[i] = (struct hashmap_slot){.key = copy, .value = value, .hash = hash};
 	map->count++;
 	return 0;
+}
+
+int hashmap_put(HashMap *map, const char *key, void *value, void **ret_old)
+{
+	return hashmap_store(map, key, value, ret_old, false);
+}
+
+int hashmap_put_new(HashMap *map, const char *key, void *value)
+{
+	return hashmap_store(map, key, value, NULL, true);
 }
 
 void *hashmap_remove(HashMap *map, const char *key)

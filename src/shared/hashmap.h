@@ -44,11 +44,16 @@ typedef struct HashMap {
 	size_t used;  /* live entries + tombstones */
 	uint64_t seed;
 	struct hashmap_inline *inl; /* while slots is NULL: inl[0 .. count-1] (NULL: none yet) */
+	bool inl_lent; /* inl is the owner's block (hashmap_init_lent): never freed here */
 } HashMap;
 
 #define HASHMAP_INIT {0}
 
 void hashmap_init(HashMap *map);
+/* hashmap_init() with the inline block lent by the map's owner (HASHMAP_INLINE
+ * entries, e.g. in the same allocation as the map): a small map then costs
+ * no allocation at all.  The block must outlive the map's use. */
+void hashmap_init_lent(HashMap *map, struct hashmap_inline *block);
 /* Frees every key and the table; calls @free_value (if not NULL) on each
  * value.  The map is empty and reusable afterwards. */
 void hashmap_destroy(HashMap *map, void (*free_value)(void *value));
@@ -65,6 +70,10 @@ bool hashmap_contains(const HashMap *map, const char *key);
  * Return: 0, or -ENOMEM (the map is unchanged).
  */
 int hashmap_put(HashMap *map, const char *key, void *value, void **ret_old);
+
+/* hashmap_put() of a key not yet present, with one lookup.  Return: 0,
+ * -EEXIST (the map is unchanged), or -ENOMEM (likewise). */
+int hashmap_put_new(HashMap *map, const char *key, void *value);
 
 /* Removes @key; returns its value (the caller disposes of it) or NULL. */
 void *hashmap_remove(HashMap *map, const char *key);

@@ -266,16 +266,18 @@ static int decode_entry(Cursor *body, xpc_object_t dict)
 	if (!nul)
 		return WIRE_E_BAD_STRING;
 	n = (size_t)(nul - key) + 1;
-	if ((r = get_bytes(body, n, &key)) || (r = check_cstring(key, n)))
+	/* the first NUL ends the key: only its UTF-8 is left to check */
+	if ((r = get_bytes(body, n, &key)))
 		return r;
-	if (xpc_dictionary_get_value(dict, (const char *)key))
-		return WIRE_E_BAD_VALUE; /* duplicate key */
+	if (!utf8_valid(key, n - 1))
+		return WIRE_E_BAD_UTF8;
 	if ((r = decode_object(body, &value)))
 		return r;
-	xpc_dictionary_set_value(dict, (const char *)key, value);
-	r = xpc_dictionary_get_value(dict, (const char *)key) == value ? 0 : -ENOMEM;
+	r = dictionary_add_new(dict, (const char *)key, value);
 	xpc_release(value);
-	return r;
+	if (r == -EEXIST)
+		return WIRE_E_BAD_VALUE; /* duplicate key */
+	return r < 0 ? -ENOMEM : 0;
 }
 
 static int decode_dictionary(Cursor *c, xpc_object_t *ret)
@@ -287,7 +289,7 @@ static int decode_dictionary(Cursor *c, xpc_object_t *ret)
 
 	if (r)
 		return r;
-	dict = xpc_dictionary_create_empty();
+	dict = dictionary_create_for(count);
 	if (!dict)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < count && r == 0; i++)

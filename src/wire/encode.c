@@ -29,6 +29,8 @@ typedef struct Encoder {
 	int err;
 	unsigned depth;
 	size_t start; /* len + ref_bytes of the buffer before this encoding */
+	size_t room;  /* bytes grab() may hand out without growing the buffer or
+		       * passing the size limit (0 after an error) */
 } Encoder;
 
 /* True if @n more bytes would make this encoding longer than its root's
@@ -40,6 +42,17 @@ static bool too_big(const Encoder *e, size_t n)
 
 	/* in 64 bits: with a 32-bit size_t, UINT32_MAX + 8 would wrap to 7 */
 	return (uint64_t)n > UINT32_MAX || (uint64_t)(b->len + b->ref_bytes - e->start) + n > (uint64_t)UINT32_MAX + 8;
+}
+
+/* Recomputes e->room: the smaller of the buffer's spare capacity and what
+ * the size limit still allows (too_big() is false for any n <= room). */
+static void set_room(Encoder *e)
+{
+	const WireBuffer *b = e->buf;
+	uint64_t used = (uint64_t)(b->len + b->ref_bytes - e->start), limit = (uint64_t)UINT32_MAX + 8;
+	uint64_t spare = b->cap - b->len, allowed = used < limit ? limit - used : 0;
+
+	e->room = e->err ? 0 : (size_t)(spare < allowed ? spare : allowed);
 }
 
 static int reserve(Encoder *e, size_t n)
@@ -56,24 +69,70 @@ static int reserve(Encoder *e, size_t n)
 	cap = b->cap ? b->cap : 256;
 	while (cap < b->len + n)
 		cap *= 2;
-	p = realloc(b->data, cap);
+	p = b->lent ? malloc(cap) : realloc(b->data, cap);
 	if (!p)
 		return e->err = -ENOMEM;
+	if (b->lent && b->len)
+		memcpy(p, b->data, b->len);
+	b->lent = false;
 	b->data = p;
 	b->cap = cap;
 	return 0;
 }
 
+static uint8_t *grab_slow(Encoder *e, size_t n)
+{
+	uint8_t *p;
+
+	if (e->err || reserve(e, n)) {
+		e->room = 0;
+		return NULL;
+	}
+	p = e->buf->data + e->buf->len;
+	e->buf->len += n;
+	set_room(e);
+	return p;
+}
+
+/*
+ * The next @n bytes of the buffer, to be written by the caller, or NULL
+ * when they cannot be had (e->err set).  The common case, a small item with
+ * the buffer already large enough, is one comparison: every check of
+ * reserve() is folded into e->room.  An error set elsewhere leaves room as
+ * it was; bytes written after it stay within the capacity and are dropped
+ * with the rest (encode_root puts the length back).
+ */
+static inline uint8_t *grab(Encoder *e, size_t n)
+{
+	uint8_t *p;
+
+	if (n > e->room)
+		return grab_slow(e, n);
+	p = e->buf->data + e->buf->len;
+	e->buf->len += n;
+	e->room -= n;
+	return p;
+}
+
+static inline void store_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
 static void put_bytes(Encoder *e, const void *src, size_t n)
 {
 	size_t pad = (4 - (n & 3)) & 3;
+	uint8_t *p = grab(e, n + pad);
 
-	if (e->err || reserve(e, n + pad))
+	if (!p)
 		return;
 	if (n)
-		memcpy(e->buf->data + e->buf->len, src, n);
-	memset(e->buf->data + e->buf->len + n, 0, pad);
-	e->buf->len += n + pad;
+		memcpy(p, src, n);
+	for (size_t i = 0; i < pad; i++)
+		p[n + i] = 0;
 }
 
 /* Records @n bytes at @src by reference (use_refs), padding copied. */
@@ -88,6 +147,7 @@ static void put_ref(Encoder *e, const void *src, size_t n)
 		WireRef *r = realloc(b->refs, cap * sizeof(*r));
 		if (!r) {
 			e->err = -ENOMEM;
+			e->room = 0;
 			return;
 		}
 		b->refs = r;
@@ -95,24 +155,31 @@ static void put_ref(Encoder *e, const void *src, size_t n)
 	}
 	if (too_big(e, n)) {
 		e->err = WIRE_E_TOO_BIG;
+		e->room = 0;
 		return;
 	}
 	b->refs[b->n_refs++] = (WireRef){.at = b->len, .p = src, .len = n};
 	b->ref_bytes += n;
+	set_room(e); /* the limit counts the referenced bytes */
 	put_bytes(e, zero, pad);
 }
 
 static void put_u32(Encoder *e, uint32_t v)
 {
-	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+	uint8_t *p = grab(e, 4);
 
-	put_bytes(e, b, 4);
+	if (p)
+		store_u32(p, v);
 }
 
 static void put_u64(Encoder *e, uint64_t v)
 {
-	put_u32(e, (uint32_t)v);
-	put_u32(e, (uint32_t)(v >> 32));
+	uint8_t *p = grab(e, 8);
+
+	if (p) {
+		store_u32(p, (uint32_t)v);
+		store_u32(p + 4, (uint32_t)(v >> 32));
+	}
 }
 
 static void put_fd(Encoder *e, int fd)
@@ -140,28 +207,25 @@ static void put_fd(Encoder *e, int fd)
 
 static void patch_u32(Encoder *e, size_t at, uint32_t v)
 {
-	uint8_t *p = e->buf->data + at;
-
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
+	store_u32(e->buf->data + at, v);
 }
 
 static void put_object(Encoder *e, xpc_object_t obj);
 
-/* Writes the length placeholder; returns where the body starts. */
+/* Writes the tag, a length placeholder and the count; returns where the
+ * length goes. */
 static size_t open_container(Encoder *e, uint32_t tag, size_t count)
 {
-	size_t at;
+	uint8_t *p = grab(e, 12);
 
-	put_u32(e, tag);
-	at = e->buf->len;
-	put_u32(e, 0);
-	put_u32(e, (uint32_t)count);
 	if (count > UINT32_MAX && !e->err)
 		e->err = WIRE_E_TOO_BIG;
-	return at;
+	if (!p)
+		return 0;
+	store_u32(p, tag);
+	store_u32(p + 4, 0);
+	store_u32(p + 8, (uint32_t)count);
+	return (size_t)(p + 4 - e->buf->data);
 }
 
 /* @refs0: ref_bytes when the container was opened. */
@@ -305,6 +369,7 @@ static int encode_root(xpc_object_t obj, uint32_t magic, WireBuffer *buf, WireFd
 	size_t len0 = buf->len, n0 = fds ? fds->n : 0;
 	size_t r0 = buf->n_refs, rb0 = buf->ref_bytes;
 
+	set_room(&e);
 	put_u32(&e, magic);
 	put_u32(&e, WIRE_VERSION);
 	put_object(&e, obj);
@@ -330,9 +395,35 @@ int wire_encode_object(xpc_object_t obj, WireBuffer *buf)
 	return encode_root(obj, WIRE_OBJECT_MAGIC, buf, NULL);
 }
 
+void wire_buffer_lend(WireBuffer *buf, void *storage, size_t cap)
+{
+	memset(buf, 0, sizeof(*buf));
+	buf->data = storage;
+	buf->cap = cap;
+	buf->lent = true;
+}
+
+int wire_buffer_own(WireBuffer *buf)
+{
+	uint8_t *p;
+
+	if (!buf->lent)
+		return 0;
+	p = malloc(buf->len ? buf->len : 1);
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, buf->data, buf->len);
+	buf->data = p;
+	buf->cap = buf->len;
+	buf->lent = false;
+	return 0;
+}
+
 void wire_buffer_free(WireBuffer *buf)
 {
-	free(buf->data);
+	if (!buf->lent)
+		free(buf->data);
+	buf->lent = false;
 	free(buf->refs);
 	buf->data = NULL;
 	buf->refs = NULL;
@@ -363,6 +454,8 @@ int wire_buffer_flatten(WireBuffer *buf)
 
 	if (!buf->n_refs)
 		return 0;
+	if (wire_buffer_own(buf) < 0)
+		return -ENOMEM;
 	p = realloc(buf->data, total);
 	if (!p)
 		return -ENOMEM;

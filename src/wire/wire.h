@@ -72,6 +72,7 @@ typedef struct WireBuffer {
 	WireRef *refs;
 	size_t n_refs, cap_refs;
 	size_t ref_bytes; /* sum of refs[].len: the encoding is len + ref_bytes */
+	bool lent;        /* data is the caller's storage (wire_buffer_lend) */
 } WireBuffer;
 
 typedef struct WireFds {
@@ -81,6 +82,14 @@ typedef struct WireFds {
 } WireFds;
 
 void wire_buffer_free(WireBuffer *buf);
+/* Starts an empty @buf in the caller's @storage of @cap bytes (a small
+ * message then needs no allocation); the first growth past it moves the
+ * bytes to the heap.  The storage must outlive the buffer's use, or
+ * wire_buffer_own() must be called first. */
+void wire_buffer_lend(WireBuffer *buf, void *storage, size_t cap);
+/* Moves lent bytes to the heap (the buffer may then outlive the storage).
+ * Return: 0 or -ENOMEM (buffer unchanged). */
+int wire_buffer_own(WireBuffer *buf);
 
 /* The encoding as pieces, in order, into @iov (at most @max, which must be
  * at least 2 * n_refs + 1); returns how many.  Borrowed. */

@@ -602,7 +602,9 @@ static xpc_object_t shape(int kind, int n)
 	for (int i = 0; i < n; i++) {
 		xpc_object_t v = kind == 0 ? xpc_null_create() : kind == 1 ? xpc_dictionary_create_empty()
 			       : kind == 2 ? xpc_int64_create(i) : kind == 3 ? xpc_string_create("")
-			       : xpc_data_create("", 0);
+			       : kind == 4 ? xpc_data_create("", 0) : xpc_dictionary_create_empty();
+		if (kind == 6) /* the smallest dictionary that gets an inline block */
+			xpc_dictionary_set_value(v, "", xpc_null_create());
 		xpc_array_append_value(a, v);
 		xpc_release(v);
 	}
@@ -612,12 +614,12 @@ static xpc_object_t shape(int kind, int n)
 static void test_allocation_bound(void)
 {
 	static const char *const names[] = {"nulls", "empty dictionaries", "int64s", "empty strings",
-					    "empty data", "keys"};
+					    "empty data", "keys", "one-entry dictionaries"};
 	double worst = 0;
 
 	if (heap_in_use() == 0)
 		return; /* a sanitizer's allocator */
-	for (int kind = 0; kind < 6; kind++) {
+	for (int kind = 0; kind < 7; kind++) {
 		xpc_object_t g = kind == 5 ? xpc_dictionary_create_empty() : shape(kind, 20000), back = NULL;
 		/* kind 5: a dictionary of short distinct keys */
 		WireBuffer b = {0};
