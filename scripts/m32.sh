@@ -44,10 +44,14 @@ libplist3 libplist-dev libnghttp2-14 libnghttp2-dev libssl3 libssl-dev"
 SUITES=${*:-shared object wire dispatch fuzz}
 # Under qemu-i386: the same suites but the tests that execute an i386
 # program (qemu-user follows no execve without binfmt_misc): test-oom
-# re-executes itself, test-main runs its helpers.  Each test gets its
+# re-executes itself, test-main runs its helpers; and test-source-signal:
+# qemu-i386 keeps one GDT for all guest threads, so a thread that returns
+# from a signal handler reloads %gs from the entry the newest thread wrote
+# and runs on that thread's TLS from then on (seen: the main thread finding
+# a worker's queue frame, 4 % of runs; natively 0 of 300).  Each test gets its
 # meson timeout times QEMU_TIMEOUT_MULTIPLIER (60 s or 120 s: 30 or 60 s)
 # as a hard limit; the whole subset took 26 s (docs/CONTRIBUTING.md).
-QEMU_EXCLUDE="test-oom test-main"
+QEMU_EXCLUDE="test-oom test-main test-source-signal"
 QEMU_TIMEOUT_MULTIPLIER=0.5
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO=sudo
