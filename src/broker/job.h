@@ -130,10 +130,10 @@ typedef struct Job {
 
 	JobActivities *activities;  /* activity.c: the activities' schedule, or NULL */
 	/* why it runs (blame.c) and kickstart -k requests waiting for the new
-	 * instance (kickwait.c: answered before the job is freed) */
+	 * instance (deferred.c: answered before the job is freed) */
 	char why[256];
 	char looked_up[192];
-	struct KickWaiter *kick_waiters;
+	struct DeferredReply *deferred_replies;
 
 	dispatch_source_t interval_timer; /* StartInterval (triggers.c) */
 	dispatch_source_t calendar_timer; /* StartCalendarInterval (triggers.c) */

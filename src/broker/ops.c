@@ -37,7 +37,7 @@
 #include "broker/channel.h"
 #include "broker/describe.h"
 #include "broker/jobdirs.h"
-#include "broker/kickwait.h"
+#include "broker/deferred.h"
 #include "broker/launch.h"
 #include "broker/log.h"
 #include "broker/monitor.h"
@@ -239,12 +239,12 @@ static xpc_object_t op_load(Broker *b, const Caller *who, xpc_object_t req, Job 
 }
 
 /* A running job: answered once its instance stopped and it is gone
- * (kickwait.c), so a load of the same label right after succeeds. */
+ * (deferred.c), so a load of the same label right after succeeds. */
 static xpc_object_t op_unload(Broker *b, const Caller *who, xpc_object_t req, Job *job)
 {
 	(void)b;
 	supervise_remove(job);
-	if (job->unloading && job->pid && kickwait_add(job, who->link, req, true) == 0)
+	if (job->unloading && job->pid && deferred_add(job, who->link, req, true) == 0)
 		return NULL;
 	return reply_pid(req, job);
 }
@@ -307,7 +307,7 @@ static xpc_object_t op_kickstart(Broker *b, const Caller *who, xpc_object_t req,
 		return ops_reply_error(req, text, EIO);
 	}
 	/* -k on a running job: answered with the new pid once it runs */
-	if (kill_first && running && kickwait_add(job, who->link, req, false) == 0)
+	if (kill_first && running && deferred_add(job, who->link, req, false) == 0)
 		return NULL;
 	return reply_pid(req, job);
 }

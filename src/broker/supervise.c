@@ -55,7 +55,7 @@
 #include "broker/broker.h"
 #include "broker/channel.h"
 #include "broker/inetd.h"
-#include "broker/kickwait.h"
+#include "broker/deferred.h"
 #include "broker/launch.h"
 #include "broker/log.h"
 #include "broker/registry.h"
@@ -316,7 +316,7 @@ void supervise_remove(Job *job)
 		launch_stop(job);
 		return;
 	}
-	kickwait_cancel(job);
+	deferred_cancel(job);
 	registry_unlink(&b->registry, job);
 	registry_save_state(&b->registry);
 	if (job->reload_after_exit && b->reload_file)
@@ -353,7 +353,7 @@ void supervise_exited(Job *job, int status)
 		supervise_launch(job);
 	else
 		supervise_watch(job);
-	kickwait_settle(job);
+	deferred_settle(job);
 }
 
 static void on_sigchld(void *ctx)

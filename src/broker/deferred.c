@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kickwait.c - requests answered once a job's instance has changed, not
+ * deferred.c - requests answered once a job's instance has changed, not
  * when they arrive:
  *
  * - `xpcctl kickstart -k` prints the new instance's pid, so its request is
@@ -12,12 +12,12 @@
  *   stopping.
  *
  * The reply is made at once and kept with the link it goes to
- * (KickWaiter), and sent from supervise.c when the job's exit has been
- * judged (kickwait_settle) or the job removed (kickwait_cancel).  A link
- * that closed meanwhile takes the send as a no-op.  At most KICKWAIT_MAX
+ * (DeferredReply), and sent from supervise.c when the job's exit has been
+ * judged (deferred_settle) or the job removed (deferred_cancel).  A link
+ * that closed meanwhile takes the send as a no-op.  At most DEFERRED_MAX
  * requests wait per job; more are answered at once, as before.
  */
-#include "broker/kickwait.h"
+#include "broker/deferred.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -26,21 +26,21 @@
 #include "broker/step.h"
 #include "shared/xpcd-protocol.h"
 
-struct KickWaiter {
-	struct KickWaiter *next;
+struct DeferredReply {
+	struct DeferredReply *next;
 	xpc_connection_t link; /* retained */
 	xpc_object_t reply;    /* made from the request */
 	bool unload;           /* answered when the job is gone */
 };
 
-int kickwait_add(Job *job, xpc_connection_t link, xpc_object_t req, bool unload)
+int deferred_add(Job *job, xpc_connection_t link, xpc_object_t req, bool unload)
 {
-	struct KickWaiter *w;
+	struct DeferredReply *w;
 	unsigned n = 0;
 
-	for (w = job->kick_waiters; w; w = w->next)
+	for (w = job->deferred_replies; w; w = w->next)
 		n++;
-	if (!link || n >= KICKWAIT_MAX || !(w = calloc(1, sizeof(*w))))
+	if (!link || n >= DEFERRED_MAX || !(w = calloc(1, sizeof(*w))))
 		return -1;
 	if (!(w->reply = xpc_dictionary_create_reply(req))) {
 		free(w);
@@ -48,18 +48,18 @@ int kickwait_add(Job *job, xpc_connection_t link, xpc_object_t req, bool unload)
 	}
 	w->link = xpc_retain(link);
 	w->unload = unload;
-	w->next = job->kick_waiters;
-	job->kick_waiters = w;
+	w->next = job->deferred_replies;
+	job->deferred_replies = w;
 	return 0;
 }
 
 static void answer_all(Job *job, const char *error)
 {
-	struct KickWaiter *w = job->kick_waiters;
+	struct DeferredReply *w = job->deferred_replies;
 
-	job->kick_waiters = NULL;
+	job->deferred_replies = NULL;
 	while (w) {
-		struct KickWaiter *next = w->next;
+		struct DeferredReply *next = w->next;
 		if (w->unload) { /* the job is gone: what unload waited for */
 			xpc_dictionary_set_bool(w->reply, XPCD_KEY_OK, true);
 			xpc_dictionary_set_int64(w->reply, XPCD_KEY_PID, 0);
@@ -78,11 +78,11 @@ static void answer_all(Job *job, const char *error)
 	}
 }
 
-void kickwait_settle(Job *job)
+void deferred_settle(Job *job)
 {
 	char text[256];
 
-	if (!job->kick_waiters || job->relaunch_once || job->stopping)
+	if (!job->deferred_replies || job->relaunch_once || job->stopping)
 		return;
 	if (job->pid) {
 		answer_all(job, NULL);
@@ -95,8 +95,8 @@ void kickwait_settle(Job *job)
 	answer_all(job, job->fail_step ? text : "kickstart: the job did not start again (disabled or failed)");
 }
 
-void kickwait_cancel(Job *job)
+void deferred_cancel(Job *job)
 {
-	if (job->kick_waiters)
+	if (job->deferred_replies)
 		answer_all(job, "kickstart: the job was unloaded");
 }
