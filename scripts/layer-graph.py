@@ -20,20 +20,29 @@ import subprocess
 import sys
 
 
-def symbols(obj):
-    out = subprocess.run(["nm", "--defined-only", obj], capture_output=True, text=True, check=True).stdout
-    defined = {l.split()[-1] for l in out.splitlines() if len(l.split()) == 3 and l.split()[1] in "TDBRC"}
-    out = subprocess.run(["nm", "--undefined-only", obj], capture_output=True, text=True, check=True).stdout
-    used = {l.split()[-1] for l in out.splitlines() if l.split()}
-    return defined, used
+def symbols(objs):
+    """{obj: (defined, used)} from one nm run over all @objs (-A names the
+    file on each line, -P gives "FILE: NAME TYPE ...")."""
+    out = subprocess.run(["nm", "-A", "-P", *objs], capture_output=True, text=True, check=True).stdout
+    syms = {obj: (set(), set()) for obj in objs}
+    for line in out.splitlines():
+        obj, _, rest = line.rpartition(": ")
+        fields = rest.split()
+        if obj not in syms or len(fields) < 2:
+            continue
+        if fields[1] == "U":
+            syms[obj][1].add(fields[0])
+        elif fields[1] in "TDBRC":
+            syms[obj][0].add(fields[0])
+    return syms
 
 
 def graph(build, layers):
-    files = {}
+    objs = {}
     for layer in layers:
         for obj in sorted(glob.glob(os.path.join(build, "src", layer, "*.a.p", "*.o"))):
-            name = layer + "/" + os.path.basename(obj)[:-2]
-            files[name] = symbols(obj)
+            objs[obj] = layer + "/" + os.path.basename(obj)[:-2]
+    files = {objs[obj]: syms for obj, syms in symbols(list(objs)).items()} if objs else {}
     owner = {}
     for name, (defined, _) in files.items():
         for s in defined:
