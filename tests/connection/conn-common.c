@@ -1,16 +1,22 @@
 /*
- * conn-common.c - the echo service of the connection tests, and a raw
- * check-in for tests that speak frames by hand (conn-common.h).
+ * conn-common.c - the echo service of the connection tests, a stand-in
+ * broker for named connections, and a raw check-in for tests that speak
+ * frames by hand (conn-common.h).
  */
 #include "conn-common.h"
+#include "connection/connection.h"
 #include "harness.h"
 #include "object/object.h"
+#include "shared/xpcd-protocol.h"
 #include "transport/unix/unix.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static void serve_message(xpc_connection_t peer, PeerState *st, xpc_object_t msg)
@@ -121,4 +127,56 @@ int conn_test_raw_checkin(xpc_connection_t l)
 	xpc_release(ep);
 	CHECK_EQ_INT(recv(sv[0], buf, sizeof(buf), 0), FRAME_HEADER_SIZE); /* the hello */
 	return sv[0];
+}
+
+/* One link of the stand-in broker: a lookup each. */
+static void broker_serve(xpc_connection_t link, const char *name, xpc_connection_t service)
+{
+	xpc_connection_set_event_handler(link, ^(xpc_object_t m) {
+		if (m == XPC_ERROR_CONNECTION_INVALID)
+			xpc_release(link); /* the creation reference */
+		if (xpc_get_type(m) != XPC_TYPE_DICTIONARY)
+			return;
+		xpc_object_t r = xpc_dictionary_create_reply(m);
+		const char *asked = xpc_dictionary_get_string(m, XPCD_KEY_NAME);
+		if (!r)
+			return;
+		if (asked && strcmp(asked, name) == 0) {
+			xpc_dictionary_set_connection(r, XPCD_KEY_ENDPOINT, service);
+		} else {
+			xpc_dictionary_set_string(r, XPCD_KEY_ERROR, "unknown name");
+			xpc_dictionary_set_int64(r, XPCD_KEY_ERRNO, ESRCH);
+		}
+		xpc_connection_send_message(link, r);
+		xpc_release(r);
+	});
+	xpc_connection_resume(link);
+}
+
+dispatch_source_t conn_test_broker_start(const char *path, const char *name, xpc_connection_t service)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	REQUIRE(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, 16) == 0);
+	dispatch_source_t s = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)fd, 0, NULL);
+	dispatch_source_set_event_handler(s, ^{
+		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c >= 0)
+			broker_serve(connection_create_from_socket(c, NULL), name, service);
+	});
+	dispatch_source_set_cancel_handler(s, ^{
+		close(fd);
+	});
+	dispatch_resume(s);
+	return s;
+}
+
+void conn_test_broker_stop(dispatch_source_t broker, const char *path)
+{
+	dispatch_source_cancel(broker);
+	dispatch_release(broker);
+	unlink(path);
 }

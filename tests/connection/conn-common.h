@@ -1,6 +1,7 @@
 /*
  * conn-common.h - what the connection tests share: an echo service that any
- * test (or helper process) can run on a listener, and small waiting helpers.
+ * test (or helper process) can run on a listener, a stand-in broker for
+ * named connections, and small waiting helpers.
  *
  * The service answers these "op"s:
  *   echo     reply { echo: <the message> }
@@ -36,5 +37,12 @@ bool conn_test_wait(dispatch_semaphore_t sem, unsigned seconds);
 int conn_test_raw_checkin(xpc_connection_t l);
 /* Waits until the process has @n descriptors open (teardown is async). */
 void conn_test_settle_fds(int n);
+/* A stand-in broker listening on @path as docs/services.md says (point
+ * $XPCD_SOCKET at it): "lookup" of @name answers an endpoint of the
+ * listener @service, any other name "unknown name".  +1. */
+dispatch_source_t conn_test_broker_start(const char *path, const char *name, xpc_connection_t service);
+/* Stops it (its socket is closed by the cancel handler), unlinks @path,
+ * releases it. */
+void conn_test_broker_stop(dispatch_source_t broker, const char *path);
 
 #endif
