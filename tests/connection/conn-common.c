@@ -102,6 +102,61 @@ xpc_connection_t conn_test_start_echo_listener(dispatch_queue_t q)
 	return l;
 }
 
+static void gated_sink_message(GatedSink *s, xpc_connection_t p, xpc_object_t m)
+{
+	if (xpc_get_type(m) != XPC_TYPE_DICTIONARY)
+		return;
+	if (xpc_dictionary_get_bool(m, "hello")) {
+		xpc_object_t r = xpc_dictionary_create_reply(m);
+		xpc_connection_send_message(p, r);
+		xpc_release(r);
+		return;
+	}
+	int n = atomic_fetch_add(&s->received, 1);
+	if (n == 0) /* the rest queue up meanwhile */
+		dispatch_semaphore_wait(s->gate, DISPATCH_TIME_FOREVER);
+	if (xpc_dictionary_get_int64(m, "n") != n)
+		atomic_store(&s->inorder, false);
+	if (n + 1 == s->n_msgs)
+		dispatch_semaphore_signal(s->done);
+}
+
+xpc_connection_t conn_test_gated_sink_start(GatedSink *s, int n_msgs)
+{
+	xpc_connection_t l = xpc_connection_create(NULL, NULL);
+
+	s->n_msgs = n_msgs;
+	s->gate = dispatch_semaphore_create(0);
+	s->done = dispatch_semaphore_create(0);
+	s->have_peer = dispatch_semaphore_create(0);
+	s->peer = NULL;
+	atomic_init(&s->received, 0);
+	atomic_init(&s->inorder, true);
+	xpc_connection_set_event_handler(l, ^(xpc_object_t ev) {
+		if (xpc_get_type(ev) != XPC_TYPE_CONNECTION)
+			return;
+		xpc_connection_t p = (xpc_connection_t)ev;
+		s->peer = xpc_retain(p);
+		dispatch_semaphore_signal(s->have_peer); /* orders s->peer before the test's reads */
+		xpc_connection_set_event_handler(p, ^(xpc_object_t m) {
+			gated_sink_message(s, p, m);
+		});
+		xpc_connection_resume(p);
+	});
+	xpc_connection_resume(l);
+	return l;
+}
+
+void conn_test_gated_sink_stop(GatedSink *s, xpc_connection_t l)
+{
+	if (s->peer) {
+		xpc_connection_cancel(s->peer);
+		xpc_release(s->peer);
+	}
+	xpc_connection_cancel(l);
+	xpc_release(l);
+}
+
 bool conn_test_wait(dispatch_semaphore_t sem, unsigned seconds)
 {
 	return dispatch_semaphore_wait(sem, dispatch_time(DISPATCH_TIME_NOW, (int64_t)seconds * 1000000000LL)) == 0;

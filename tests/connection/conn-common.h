@@ -1,7 +1,8 @@
 /*
  * conn-common.h - what the connection tests share: an echo service that any
- * test (or helper process) can run on a listener, a stand-in broker for
- * named connections, and small waiting helpers.
+ * test (or helper process) can run on a listener, a listener whose peer
+ * holds its first message (a gated sink), a stand-in broker for named
+ * connections, and small waiting helpers.
  *
  * The service answers these "op"s:
  *   echo     reply { echo: <the message> }
@@ -29,6 +30,28 @@ typedef struct PeerState {
 void conn_test_serve_peer(xpc_connection_t peer);
 /* A listener (created here, resumed) that serves every peer; +1. */
 xpc_connection_t conn_test_start_echo_listener(dispatch_queue_t q);
+/*
+ * A listener whose peer (the first one: a test makes one client) takes
+ * one-way messages numbered "n" from 0: it stops at the first until @gate
+ * is signalled (the rest queue up meanwhile), counts them in @received,
+ * clears @inorder when one comes out of turn, and signals @done at the
+ * @n_msgs-th.  A request with "hello" is answered at once and not counted.
+ * The struct must outlive the handlers (file scope).
+ */
+typedef struct GatedSink {
+	int n_msgs;
+	dispatch_semaphore_t gate, done, have_peer;
+	xpc_connection_t peer; /* +1, set before have_peer is signalled */
+	atomic_int received;
+	atomic_bool inorder;
+} GatedSink;
+
+/* Sets @s up for @n_msgs messages and starts its listener (+1). */
+xpc_connection_t conn_test_gated_sink_start(GatedSink *s, int n_msgs);
+/* Cancels and releases the peer and the listener @l (the semaphores stay:
+ * a handler thread may still be inside a signal). */
+void conn_test_gated_sink_stop(GatedSink *s, xpc_connection_t l);
+
 /* Waits for @sem up to @seconds; false on timeout. */
 bool conn_test_wait(dispatch_semaphore_t sem, unsigned seconds);
 /* Checks in by hand over listener @l's W (the check-in frame and the
