@@ -328,8 +328,9 @@ static void conn_read_ready(void *ctx)
 	xpc_connection_t c = ctx;
 	dispatch_source_t src;
 
-	/* A thread in send_message_with_reply_sync reads for us. */
-	if (pthread_mutex_trylock(&c->rx.lock) != 0)
+	/* A thread in send_message_with_reply_sync reads for us, and gives
+	 * us this delivery again when it lets go (receive_unlock). */
+	if (!receive_trylock(c))
 		return;
 	conn_lock(c);
 	src = c->rsrc;

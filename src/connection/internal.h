@@ -173,6 +173,9 @@ typedef struct ConnRx {
 	int ahead_r;           /* ... its receive's result (0, or a refusal) */
 	dispatch_source_t ahead_src; /* ... of this source's link (a reference) */
 	char why[256];         /* the detail of the last failure reported */
+	/* atomic: the source's handler found rx.lock taken; whoever lets
+	 * go of it gives the source another delivery (receive_unlock) */
+	atomic_bool missed;
 } ConnRx;
 
 /* Sync callers and the lazy resume of the read source (sync.c). */
@@ -406,6 +409,12 @@ ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src);
 /* Reads one frame of the link @l, blocking (rx.lock held).  Return: as
  * above; *ret_got says what was read. */
 ConnError receive_one_rxlocked(xpc_connection_t c, TransportLink *l, ReceiveGot *ret_got);
+/* The read source's handler takes rx.lock without waiting: false when a
+ * reader holds it (which then owes the source a delivery). */
+bool receive_trylock(xpc_connection_t c);
+/* Lets go of rx.lock (the connection's lock not held); a delivery that
+ * found it taken meanwhile is given again to the link's source. */
+void receive_unlock(xpc_connection_t c);
 /* A copy of the link @c reads now, if it is still the one of @src. */
 bool receive_link(xpc_connection_t c, dispatch_source_t src, TransportLink *ret);
 /* The account of received bodies (a listener: its receive buffer too)

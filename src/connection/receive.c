@@ -42,7 +42,11 @@
  * back pressure, a suspended connection, a frame still read ahead), it
  * asks for another delivery (dsource_redeliver): no new event comes for a
  * packet already queued or read.  A linger (below) holds the source
- * suspended, so its watch is disarmed while the worker reads itself.
+ * suspended, so its watch is disarmed while the worker reads itself.  A
+ * delivery that finds another reader holding rx.lock (a sync caller)
+ * leaves rx.missed, and that reader, letting go, asks for the delivery
+ * again (receive_trylock, receive_unlock): the source may have stayed
+ * armed under it, and what came after its last read makes no new event.
  *
  * Back pressure: every message queued for the handler charges its size to
  * rx.unread (deliver.c); above CONN_MAX_UNREAD the read source is
@@ -443,6 +447,39 @@ static ConnError receive_read(xpc_connection_t c, TransportLink *l, bool inline_
 	receive_frame_put(c, f);
 	*ret_got = go ? RECEIVE_GOT : RECEIVE_PAUSED;
 	return e;
+}
+
+/*
+ * The source's handler yields to a reader that holds rx.lock (a sync
+ * caller reads for it), but its event is spent then: a packet that came
+ * after that reader's last read makes no new one (edge-triggered), and a
+ * sync caller reading a link it does not hold suspended (a reconnect
+ * while another call still held the old link: sync.c) would leave that
+ * packet unread until the next one.  So the handler leaves rx.missed, and
+ * whoever lets go of the lock gives the source another delivery.  Both
+ * sides change rx.missed by a read-modify-write: when the holder's comes
+ * first, the handler's reads it, which orders the holder's unlock before
+ * the handler's trylock (the lock is seen free, or taken by a later
+ * holder, who looks at rx.missed in turn).
+ */
+bool receive_trylock(xpc_connection_t c)
+{
+	atomic_exchange(&c->rx.missed, true);
+	if (pthread_mutex_trylock(&c->rx.lock) != 0)
+		return false;
+	atomic_store(&c->rx.missed, false); /* handlers never overlap (one queue) */
+	return true;
+}
+
+void receive_unlock(xpc_connection_t c)
+{
+	pthread_mutex_unlock(&c->rx.lock);
+	if (!atomic_exchange(&c->rx.missed, false))
+		return;
+	conn_lock(c);
+	if (c->rsrc) /* (a suspended one gets it at its resume) */
+		dsource_redeliver(c->rsrc);
+	conn_unlock(c);
 }
 
 bool receive_link(xpc_connection_t c, dispatch_source_t src, TransportLink *ret)

@@ -24,6 +24,13 @@
  * (sync_lazy_stop_locked); the link's first one is armed the same way
  * (sync_hold_first_read_locked).
  *
+ * While another call still holds an old link's source (a named
+ * connection reconnected under it), a call reads the new link without
+ * holding its source, which stays armed: its handler yields to the caller
+ * and gets its delivery back when the caller lets go of rx.lock
+ * (receive_unlock), so a packet that came after the caller's last read is
+ * not left waiting for the next one.
+ *
  * A sync caller's Pending entry lives on its stack; answers reach it
  * through its condition variable when another thread read the reply.
  */
@@ -164,7 +171,9 @@ dispatch_source_t sync_take_locked(xpc_connection_t c)
 		sync_release_locked(c, true); /* an old link's */
 		/* unless another caller still reads that old link: it
 		 * releases it; this one reads without holding src (the
-		 * source's handler yields to a reader holding rx.lock) */
+		 * source's handler yields to a reader holding rx.lock, which
+		 * gives it the delivery again when it lets go: receive.c,
+		 * receive_unlock) */
 		if (!c->sync.src) {
 			dispatch_retain(src);
 			dispatch_suspend(src);

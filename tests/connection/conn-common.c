@@ -1,16 +1,22 @@
 /*
- * conn-common.c - the echo service of the connection tests, and a raw
- * check-in for tests that speak frames by hand (conn-common.h).
+ * conn-common.c - the echo service of the connection tests, a stand-in
+ * broker for named connections, and a raw check-in for tests that speak
+ * frames by hand (conn-common.h).
  */
 #include "conn-common.h"
+#include "connection/connection.h"
 #include "harness.h"
 #include "object/object.h"
+#include "shared/xpcd-protocol.h"
 #include "transport/unix/unix.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static void serve_message(xpc_connection_t peer, PeerState *st, xpc_object_t msg)
@@ -96,6 +102,61 @@ xpc_connection_t conn_test_start_echo_listener(dispatch_queue_t q)
 	return l;
 }
 
+static void gated_sink_message(GatedSink *s, xpc_connection_t p, xpc_object_t m)
+{
+	if (xpc_get_type(m) != XPC_TYPE_DICTIONARY)
+		return;
+	if (xpc_dictionary_get_bool(m, "hello")) {
+		xpc_object_t r = xpc_dictionary_create_reply(m);
+		xpc_connection_send_message(p, r);
+		xpc_release(r);
+		return;
+	}
+	int n = atomic_fetch_add(&s->received, 1);
+	if (n == 0) /* the rest queue up meanwhile */
+		dispatch_semaphore_wait(s->gate, DISPATCH_TIME_FOREVER);
+	if (xpc_dictionary_get_int64(m, "n") != n)
+		atomic_store(&s->inorder, false);
+	if (n + 1 == s->n_msgs)
+		dispatch_semaphore_signal(s->done);
+}
+
+xpc_connection_t conn_test_gated_sink_start(GatedSink *s, int n_msgs)
+{
+	xpc_connection_t l = xpc_connection_create(NULL, NULL);
+
+	s->n_msgs = n_msgs;
+	s->gate = dispatch_semaphore_create(0);
+	s->done = dispatch_semaphore_create(0);
+	s->have_peer = dispatch_semaphore_create(0);
+	s->peer = NULL;
+	atomic_init(&s->received, 0);
+	atomic_init(&s->inorder, true);
+	xpc_connection_set_event_handler(l, ^(xpc_object_t ev) {
+		if (xpc_get_type(ev) != XPC_TYPE_CONNECTION)
+			return;
+		xpc_connection_t p = (xpc_connection_t)ev;
+		s->peer = xpc_retain(p);
+		dispatch_semaphore_signal(s->have_peer); /* orders s->peer before the test's reads */
+		xpc_connection_set_event_handler(p, ^(xpc_object_t m) {
+			gated_sink_message(s, p, m);
+		});
+		xpc_connection_resume(p);
+	});
+	xpc_connection_resume(l);
+	return l;
+}
+
+void conn_test_gated_sink_stop(GatedSink *s, xpc_connection_t l)
+{
+	if (s->peer) {
+		xpc_connection_cancel(s->peer);
+		xpc_release(s->peer);
+	}
+	xpc_connection_cancel(l);
+	xpc_release(l);
+}
+
 bool conn_test_wait(dispatch_semaphore_t sem, unsigned seconds)
 {
 	return dispatch_semaphore_wait(sem, dispatch_time(DISPATCH_TIME_NOW, (int64_t)seconds * 1000000000LL)) == 0;
@@ -121,4 +182,56 @@ int conn_test_raw_checkin(xpc_connection_t l)
 	xpc_release(ep);
 	CHECK_EQ_INT(recv(sv[0], buf, sizeof(buf), 0), FRAME_HEADER_SIZE); /* the hello */
 	return sv[0];
+}
+
+/* One link of the stand-in broker: a lookup each. */
+static void broker_serve(xpc_connection_t link, const char *name, xpc_connection_t service)
+{
+	xpc_connection_set_event_handler(link, ^(xpc_object_t m) {
+		if (m == XPC_ERROR_CONNECTION_INVALID)
+			xpc_release(link); /* the creation reference */
+		if (xpc_get_type(m) != XPC_TYPE_DICTIONARY)
+			return;
+		xpc_object_t r = xpc_dictionary_create_reply(m);
+		const char *asked = xpc_dictionary_get_string(m, XPCD_KEY_NAME);
+		if (!r)
+			return;
+		if (asked && strcmp(asked, name) == 0) {
+			xpc_dictionary_set_connection(r, XPCD_KEY_ENDPOINT, service);
+		} else {
+			xpc_dictionary_set_string(r, XPCD_KEY_ERROR, "unknown name");
+			xpc_dictionary_set_int64(r, XPCD_KEY_ERRNO, ESRCH);
+		}
+		xpc_connection_send_message(link, r);
+		xpc_release(r);
+	});
+	xpc_connection_resume(link);
+}
+
+dispatch_source_t conn_test_broker_start(const char *path, const char *name, xpc_connection_t service)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	REQUIRE(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, 16) == 0);
+	dispatch_source_t s = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)fd, 0, NULL);
+	dispatch_source_set_event_handler(s, ^{
+		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c >= 0)
+			broker_serve(connection_create_from_socket(c, NULL), name, service);
+	});
+	dispatch_source_set_cancel_handler(s, ^{
+		close(fd);
+	});
+	dispatch_resume(s);
+	return s;
+}
+
+void conn_test_broker_stop(dispatch_source_t broker, const char *path)
+{
+	dispatch_source_cancel(broker);
+	dispatch_release(broker);
+	unlink(path);
 }

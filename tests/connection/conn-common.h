@@ -1,6 +1,8 @@
 /*
  * conn-common.h - what the connection tests share: an echo service that any
- * test (or helper process) can run on a listener, and small waiting helpers.
+ * test (or helper process) can run on a listener, a listener whose peer
+ * holds its first message (a gated sink), a stand-in broker for named
+ * connections, and small waiting helpers.
  *
  * The service answers these "op"s:
  *   echo     reply { echo: <the message> }
@@ -28,6 +30,28 @@ typedef struct PeerState {
 void conn_test_serve_peer(xpc_connection_t peer);
 /* A listener (created here, resumed) that serves every peer; +1. */
 xpc_connection_t conn_test_start_echo_listener(dispatch_queue_t q);
+/*
+ * A listener whose peer (the first one: a test makes one client) takes
+ * one-way messages numbered "n" from 0: it stops at the first until @gate
+ * is signalled (the rest queue up meanwhile), counts them in @received,
+ * clears @inorder when one comes out of turn, and signals @done at the
+ * @n_msgs-th.  A request with "hello" is answered at once and not counted.
+ * The struct must outlive the handlers (file scope).
+ */
+typedef struct GatedSink {
+	int n_msgs;
+	dispatch_semaphore_t gate, done, have_peer;
+	xpc_connection_t peer; /* +1, set before have_peer is signalled */
+	atomic_int received;
+	atomic_bool inorder;
+} GatedSink;
+
+/* Sets @s up for @n_msgs messages and starts its listener (+1). */
+xpc_connection_t conn_test_gated_sink_start(GatedSink *s, int n_msgs);
+/* Cancels and releases the peer and the listener @l (the semaphores stay:
+ * a handler thread may still be inside a signal). */
+void conn_test_gated_sink_stop(GatedSink *s, xpc_connection_t l);
+
 /* Waits for @sem up to @seconds; false on timeout. */
 bool conn_test_wait(dispatch_semaphore_t sem, unsigned seconds);
 /* Checks in by hand over listener @l's W (the check-in frame and the
@@ -36,5 +60,12 @@ bool conn_test_wait(dispatch_semaphore_t sem, unsigned seconds);
 int conn_test_raw_checkin(xpc_connection_t l);
 /* Waits until the process has @n descriptors open (teardown is async). */
 void conn_test_settle_fds(int n);
+/* A stand-in broker listening on @path as docs/services.md says (point
+ * $XPCD_SOCKET at it): "lookup" of @name answers an endpoint of the
+ * listener @service, any other name "unknown name".  +1. */
+dispatch_source_t conn_test_broker_start(const char *path, const char *name, xpc_connection_t service);
+/* Stops it (its socket is closed by the cancel handler), unlinks @path,
+ * releases it. */
+void conn_test_broker_stop(dispatch_source_t broker, const char *path);
 
 #endif

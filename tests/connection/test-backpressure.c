@@ -16,41 +16,15 @@
 #define MSG_BYTES (32 * 1024)
 
 /* file scope: a handler thread may still be inside a signal at the end */
-static dispatch_semaphore_t gate, done, have_peer;
+static GatedSink sink;
 
 int main(void)
 {
 	harness_warm_dispatch();
 	harness_begin(120);
 	int base = harness_count_fds();
-	gate = dispatch_semaphore_create(0);
-	done = dispatch_semaphore_create(0);
-	have_peer = dispatch_semaphore_create(0);
-	__block xpc_connection_t server_peer = NULL;
-	__block atomic_int received = 0;
-	__block atomic_bool inorder = true;
-	xpc_connection_t l = xpc_connection_create(NULL, NULL);
+	xpc_connection_t l = conn_test_gated_sink_start(&sink, N_MSGS);
 
-	xpc_connection_set_event_handler(l, ^(xpc_object_t ev) {
-		if (xpc_get_type(ev) != XPC_TYPE_CONNECTION)
-			return;
-		xpc_connection_t p = (xpc_connection_t)ev;
-		server_peer = xpc_retain(p);
-		dispatch_semaphore_signal(have_peer); /* orders server_peer before main's reads */
-		xpc_connection_set_event_handler(p, ^(xpc_object_t m) {
-			if (xpc_get_type(m) != XPC_TYPE_DICTIONARY)
-				return;
-			int n = atomic_fetch_add(&received, 1);
-			if (n == 0)
-				dispatch_semaphore_wait(gate, DISPATCH_TIME_FOREVER);
-			if (xpc_dictionary_get_int64(m, "n") != n)
-				atomic_store(&inorder, false);
-			if (n + 1 == N_MSGS)
-				dispatch_semaphore_signal(done);
-		});
-		xpc_connection_resume(p);
-	});
-	xpc_connection_resume(l);
 	xpc_endpoint_t ep = xpc_endpoint_create(l);
 	xpc_connection_t c = xpc_connection_create_from_endpoint(ep);
 	xpc_release(ep);
@@ -71,36 +45,33 @@ int main(void)
 	}
 	free(payload);
 	sleep(1);
-	REQUIRE(conn_test_wait(have_peer, 30));
-	REQUIRE(server_peer != NULL);
-	pthread_mutex_lock(&server_peer->lock);
-	size_t unread = server_peer->rx.unread;
-	bool paused = server_peer->rx.paused;
-	pthread_mutex_unlock(&server_peer->lock);
+	REQUIRE(conn_test_wait(sink.have_peer, 30));
+	REQUIRE(sink.peer != NULL);
+	pthread_mutex_lock(&sink.peer->lock);
+	size_t unread = sink.peer->rx.unread;
+	bool paused = sink.peer->rx.paused;
+	pthread_mutex_unlock(&sink.peer->lock);
 	pthread_mutex_lock(&c->lock);
 	bool backlog = c->tx.head != NULL;
 	pthread_mutex_unlock(&c->lock);
 	fprintf(stderr, "unread %zu paused %d sender backlog %d received %d\n", unread, paused, backlog,
-		atomic_load(&received));
+		atomic_load(&sink.received));
 	CHECK(unread <= CONN_MAX_UNREAD + 64 * (MSG_BYTES + 1024));
 	/* The handler runs on the reading queue, so a stuck handler stops
 	 * reading at once (paused stays false); reads made by other paths
 	 * are bounded by CONN_MAX_UNREAD. */
 	(void)paused;
 	CHECK(backlog);
-	CHECK(atomic_load(&received) == 1);
+	CHECK(atomic_load(&sink.received) == 1);
 
-	dispatch_semaphore_signal(gate);
-	CHECK(conn_test_wait(done, 60));
-	CHECK_EQ_INT(atomic_load(&received), N_MSGS);
-	CHECK(atomic_load(&inorder));
+	dispatch_semaphore_signal(sink.gate);
+	CHECK(conn_test_wait(sink.done, 60));
+	CHECK_EQ_INT(atomic_load(&sink.received), N_MSGS);
+	CHECK(atomic_load(&sink.inorder));
 
 	xpc_connection_cancel(c);
 	xpc_release(c);
-	xpc_connection_cancel(server_peer);
-	xpc_release(server_peer);
-	xpc_connection_cancel(l);
-	xpc_release(l);
+	conn_test_gated_sink_stop(&sink, l);
 	conn_test_settle_fds(base);
 	return harness_end();
 }

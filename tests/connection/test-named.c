@@ -19,56 +19,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "shared/xpcd-protocol.h"
 
 static xpc_connection_t service;       /* the listener behind "test.service" */
 static _Atomic(xpc_connection_t) service_peers[16]; /* set on a handler thread */
 static atomic_int n_service_peers;
-
-static void broker_serve(xpc_connection_t link)
-{
-	xpc_connection_set_event_handler(link, ^(xpc_object_t m) {
-		if (m == XPC_ERROR_CONNECTION_INVALID)
-			xpc_release(link); /* the creation reference */
-		if (xpc_get_type(m) != XPC_TYPE_DICTIONARY)
-			return;
-		xpc_object_t r = xpc_dictionary_create_reply(m);
-		const char *name = xpc_dictionary_get_string(m, XPCD_KEY_NAME);
-		if (!r)
-			return;
-		if (name && strcmp(name, "test.service") == 0) {
-			xpc_dictionary_set_connection(r, XPCD_KEY_ENDPOINT, service);
-		} else {
-			xpc_dictionary_set_string(r, XPCD_KEY_ERROR, "unknown name");
-			xpc_dictionary_set_int64(r, XPCD_KEY_ERRNO, ESRCH);
-		}
-		xpc_connection_send_message(link, r);
-		xpc_release(r);
-	});
-	xpc_connection_resume(link);
-}
-
-static dispatch_source_t broker_start(const char *path, int *ret_fd)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	unlink(path);
-	REQUIRE(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, 16) == 0);
-	dispatch_source_t s = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)fd, 0, NULL);
-	dispatch_source_set_event_handler(s, ^{
-		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-		if (c >= 0)
-			broker_serve(connection_create_from_socket(c, NULL));
-	});
-	dispatch_resume(s);
-	*ret_fd = fd;
-	return s;
-}
 
 static void start_service(void)
 {
@@ -218,7 +174,6 @@ static void test_xpc_main(const char *helper)
 int main(int argc, char **argv)
 {
 	char path[108];
-	int bfd;
 
 	(void)argc;
 	const char *helper = harness_sibling(argv[0], "conn-helper");
@@ -228,7 +183,7 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "/tmp/xpc-test-named-%d.sock", (int)getpid());
 	setenv("XPCD_SOCKET", path, 1);
 	start_service();
-	dispatch_source_t broker = broker_start(path, &bfd);
+	dispatch_source_t broker = conn_test_broker_start(path, "test.service", service);
 
 	test_lookup_and_interrupt();
 	expect_invalid("no.such.service", "unknown name");
@@ -237,12 +192,7 @@ int main(int argc, char **argv)
 	setenv("XPCD_SOCKET", "/nonexistent/xpcd.sock", 1);
 	expect_invalid("test.service", "no broker at /nonexistent/xpcd.sock");
 
-	dispatch_source_set_cancel_handler(broker, ^{
-		close(bfd);
-	});
-	dispatch_source_cancel(broker);
-	dispatch_release(broker);
-	unlink(path);
+	conn_test_broker_stop(broker, path);
 	for (int i = 0; i < atomic_load(&n_service_peers) && i < 16; i++)
 		if (atomic_load(&service_peers[i]))
 			xpc_release(atomic_load(&service_peers[i]));

@@ -22,7 +22,9 @@
 #define N_QUEUED 150
 #define N_CALLS 300
 
-static dispatch_semaphore_t gate, done, have_peer, events_done;
+/* file scope: a handler thread may still be inside a signal at the end */
+static GatedSink sink;
+static dispatch_semaphore_t events_done;
 
 static xpc_connection_t client_of(xpc_connection_t l, atomic_int *events, int want)
 {
@@ -56,38 +58,8 @@ static bool sent_all(xpc_connection_t c)
 
 static void test_fairness_bound(void)
 {
-	__block atomic_int received = 0;
-	__block atomic_bool inorder = true;
-	__block xpc_connection_t server_peer = NULL;
 	atomic_int events = 0;
-	xpc_connection_t l = xpc_connection_create(NULL, NULL);
-
-	xpc_connection_set_event_handler(l, ^(xpc_object_t ev) {
-		if (xpc_get_type(ev) != XPC_TYPE_CONNECTION)
-			return;
-		xpc_connection_t p = (xpc_connection_t)ev;
-		server_peer = xpc_retain(p);
-		dispatch_semaphore_signal(have_peer);
-		xpc_connection_set_event_handler(p, ^(xpc_object_t m) {
-			if (xpc_get_type(m) != XPC_TYPE_DICTIONARY)
-				return;
-			if (xpc_dictionary_get_bool(m, "hello")) {
-				xpc_object_t r = xpc_dictionary_create_reply(m);
-				xpc_connection_send_message(p, r);
-				xpc_release(r);
-				return;
-			}
-			int n = atomic_fetch_add(&received, 1);
-			if (n == 0) /* the rest queue up in the socket meanwhile */
-				dispatch_semaphore_wait(gate, DISPATCH_TIME_FOREVER);
-			if (xpc_dictionary_get_int64(m, "n") != n)
-				atomic_store(&inorder, false);
-			if (n + 1 == N_QUEUED)
-				dispatch_semaphore_signal(done);
-		});
-		xpc_connection_resume(p);
-	});
-	xpc_connection_resume(l);
+	xpc_connection_t l = conn_test_gated_sink_start(&sink, N_QUEUED);
 	xpc_connection_t c = client_of(l, &events, -1);
 
 	/* the link is up: nothing waits for it to leave in a batch */
@@ -102,21 +74,18 @@ static void test_fairness_bound(void)
 		xpc_release(m);
 		usleep(50); /* a packet each: sent further apart than send.c coalesces */
 	}
-	REQUIRE(conn_test_wait(have_peer, 30));
+	REQUIRE(conn_test_wait(sink.have_peer, 30));
 	CHECK(sent_all(c));
 	usleep(100000); /* the first frame reached the handler */
-	CHECK_EQ_INT(atomic_load(&received), 1);
-	dispatch_semaphore_signal(gate);
-	CHECK(conn_test_wait(done, 30));
-	CHECK_EQ_INT(atomic_load(&received), N_QUEUED);
-	CHECK(atomic_load(&inorder));
+	CHECK_EQ_INT(atomic_load(&sink.received), 1);
+	dispatch_semaphore_signal(sink.gate);
+	CHECK(conn_test_wait(sink.done, 30));
+	CHECK_EQ_INT(atomic_load(&sink.received), N_QUEUED);
+	CHECK(atomic_load(&sink.inorder));
 
 	xpc_connection_cancel(c);
 	xpc_release(c);
-	xpc_connection_cancel(server_peer);
-	xpc_release(server_peer);
-	xpc_connection_cancel(l);
-	xpc_release(l);
+	conn_test_gated_sink_stop(&sink, l);
 }
 
 /* The service answers and at once sends a message of its own: a client's
@@ -171,9 +140,6 @@ int main(void)
 	harness_warm_dispatch();
 	harness_begin(120);
 	int base = harness_count_fds();
-	gate = dispatch_semaphore_create(0);
-	done = dispatch_semaphore_create(0);
-	have_peer = dispatch_semaphore_create(0);
 	events_done = dispatch_semaphore_create(0);
 	test_fairness_bound();
 	test_sync_reader();

@@ -35,6 +35,26 @@ static dispatch_source_t edge_source(int fd, dispatch_queue_t q)
 	return s;
 }
 
+/*
+ * A SOCK_SEQPACKET socketpair (@sv) and an edge-triggered source on @q
+ * watching sv[0], not yet resumed (the caller sets its event handler);
+ * its cancel handler runs @also (may be NULL), closes sv[0] and signals
+ * @done.
+ */
+static dispatch_source_t edge_pair(dispatch_queue_t q, int sv[2], dispatch_semaphore_t done, dispatch_block_t also)
+{
+	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+	int fd = sv[0];
+	dispatch_source_t s = edge_source(fd, q);
+	dispatch_source_set_cancel_handler(s, ^{
+		if (also)
+			also();
+		close(fd);
+		dispatch_semaphore_signal(done);
+	});
+	return s;
+}
+
 /* Reads every packet there is; returns how many. */
 static int drain(int fd)
 {
@@ -56,9 +76,8 @@ static void test_event_during_handler(void)
 	dispatch_semaphore_t got = dispatch_semaphore_create(0), done = dispatch_semaphore_create(0);
 	__block int calls = 0, packets = 0;
 
-	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+	dispatch_source_t s = edge_pair(q, sv, done, NULL);
 	int fd = sv[0];
-	dispatch_source_t s = edge_source(fd, q);
 	dispatch_source_set_event_handler(s, ^{
 		int n = drain(fd);
 
@@ -70,10 +89,6 @@ static void test_event_during_handler(void)
 		}
 		if (n > 0)
 			dispatch_semaphore_signal(got);
-	});
-	dispatch_source_set_cancel_handler(s, ^{
-		close(fd);
-		dispatch_semaphore_signal(done);
 	});
 	dispatch_resume(s);
 	CHECK_EQ_INT(send(sv[1], "a", 1, 0), 1);
@@ -110,9 +125,8 @@ static void test_redeliver_and_suspend(void)
 	__block atomic_int calls = 0, packets = 0;
 	__block atomic_int leave = 1, suspend_inside = 0;
 
-	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+	dispatch_source_t s = edge_pair(q, sv, done, NULL);
 	int fd = sv[0], peer = sv[1];
-	dispatch_source_t s = edge_source(fd, q);
 	dispatch_source_set_event_handler(s, ^{
 		atomic_fetch_add(&calls, 1);
 		if (atomic_exchange(&leave, 0)) {
@@ -132,10 +146,6 @@ static void test_redeliver_and_suspend(void)
 		}
 		atomic_fetch_add(&packets, drain(fd));
 		dispatch_semaphore_signal(got);
-	});
-	dispatch_source_set_cancel_handler(s, ^{
-		close(fd);
-		dispatch_semaphore_signal(done);
 	});
 	dispatch_resume(s);
 	CHECK_EQ_INT(send(sv[1], "a", 1, 0), 1);
@@ -202,22 +212,18 @@ static void test_cancel_flood(void)
 		Flood f;
 		pthread_t t;
 
-		REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+		dispatch_source_t s = edge_pair(q, sv, done, ^{
+			atomic_fetch_add(&cancels, 1);
+		});
 		int fd = sv[0];
 		f.fd = sv[1];
 		atomic_init(&f.stop, 0);
-		dispatch_source_t s = edge_source(fd, q);
 		dispatch_source_set_event_handler(s, ^{
 			if (atomic_load(&cancels))
 				atomic_fetch_add(&after, 1);
 			drain(fd);
 			if (atomic_fetch_add(&calls, 1) == 3)
 				dispatch_semaphore_signal(some);
-		});
-		dispatch_source_set_cancel_handler(s, ^{
-			atomic_fetch_add(&cancels, 1);
-			close(fd);
-			dispatch_semaphore_signal(done);
 		});
 		dispatch_resume(s);
 		REQUIRE(pthread_create(&t, NULL, flood_main, &f) == 0);
