@@ -70,15 +70,16 @@ static void sync_lazy_fire(ManagerTimer *t, uint64_t count)
 	dqueue_push_embedded(c->ioq, &c->sync.item, sync_lazy_resume, c);
 }
 
-/* Under the lock, timer_armed set: the timer holds a reference on @c. */
-static void sync_lazy_arm_locked(xpc_connection_t c, uint64_t delay_ns)
+/* Under the lock, timer_armed set: the timer holds a reference on @c.  It
+ * is due sync.delay_ns after the last call ended (sync.last_ns). */
+static void sync_lazy_arm_locked(xpc_connection_t c)
 {
 	xpc_retain(c);
 	c->sync.timer.fire = sync_lazy_fire;
 	/* with leeway: the lazy timers of connections made one after the
 	 * other share one arming of the manager's timerfd, and calls in a
 	 * row move the deadline without setting the timerfd each time */
-	manager_timer_arm(&c->sync.timer, clock_monotonic_ns() + delay_ns, 0, sync_lazy_leeway(c));
+	manager_timer_arm(&c->sync.timer, c->sync.last_ns + c->sync.delay_ns, 0, sync_lazy_leeway(c));
 }
 
 /* Under the lock, with another reference on @c held (the link's source or
@@ -128,7 +129,7 @@ void sync_release_locked(xpc_connection_t c, bool force_idle)
 		if (c->sync.timer_armed)
 			return;
 		c->sync.timer_armed = true;
-		sync_lazy_arm_locked(c, c->sync.delay_ns);
+		sync_lazy_arm_locked(c);
 		return;
 	}
 	c->sync.src = NULL;
@@ -150,7 +151,7 @@ static void sync_lazy_resume(void *ctx)
 		/* calls still coming: look again when this one has been idle long
 		 * enough (a call in flight resumes the source at its end) */
 		c->sync.timer_armed = true;
-		sync_lazy_arm_locked(c, c->sync.delay_ns - idle);
+		sync_lazy_arm_locked(c);
 	}
 	conn_unlock(c);
 	xpc_release(c);
