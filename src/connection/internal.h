@@ -187,6 +187,8 @@ typedef struct ConnSync {
 	DispatchItem item;     /* its fire: the resume on ioq */
 	uint64_t last_ns;      /* when the last sync call ended */
 	uint64_t taken_ns;     /* when the last sync call took src */
+	uint64_t gap_ns;       /* how long no call was under way before it */
+	uint64_t delay_ns;     /* the lazy resume's delay (1 ms and up) */
 } ConnSync;
 
 /* The peer's identity (peer.c). */

@@ -32,12 +32,15 @@
  * Reading ahead: the link's read source is edge-triggered (connection.c,
  * dsource_edge_triggered): it is not re-armed after each delivery (an
  * epoll_ctl per request less), and the next packet makes a new event.  So
- * a reader must know when the link is empty: every read asks the
- * transport for two frames in one call (recv_two: recvmmsg), and one frame
- * back means the link was empty behind it (rx.drained), so the delivery
- * ends there without a read that fails with EAGAIN.  A second frame is
- * kept (rx.ahead, for the link of rx.ahead_src) and handled first by the
- * next read, the handler's or a sync caller's.  Whenever a reader stops
+ * a reader must know when the link is empty: every read of the source's
+ * handler asks the transport for two frames in one call (recv_two:
+ * recvmmsg), and one frame back means the link was empty behind it
+ * (rx.drained), so the delivery ends there without a read that fails with
+ * EAGAIN.  A second frame is kept (rx.ahead, for the link of rx.ahead_src)
+ * and handled first by the next read, the handler's or a sync caller's.
+ * A sync caller reads one frame at a time (it needs no such knowledge:
+ * the source it holds is resumed, or its lazy resume armed, when the call
+ * ends, and the resume's EPOLL_CTL_MOD reports a packet that is waiting).  Whenever a reader stops
  * without knowing the link empty (the bound of 64 frames per delivery,
  * back pressure, a suspended connection, a frame still read ahead), it
  * asks for another delivery (dsource_redeliver): no new event comes for a
@@ -384,11 +387,12 @@ static TransportFrame *receive_take_ahead(xpc_connection_t c, int *ret_r)
 	return f;
 }
 
-/* Reads one frame into @f, and a second one queued behind it into a
- * frame kept in rx.ahead; sets rx.drained (rx.lock held). */
-static int receive_recv(xpc_connection_t c, TransportLink *l, TransportFrame *f, bool wait)
+/* Reads one frame into @f and, if @ahead, a second one queued behind it
+ * into a frame kept in rx.ahead; sets rx.drained (rx.lock held; without
+ * @ahead it only says that nothing was read). */
+static int receive_recv(xpc_connection_t c, TransportLink *l, TransportFrame *f, bool wait, bool ahead)
 {
-	TransportFrame *f2 = l->ops->recv_two ? receive_frame_spare(c) : NULL;
+	TransportFrame *f2 = ahead && l->ops->recv_two ? receive_frame_spare(c) : NULL;
 	int r, r2 = -EAGAIN;
 
 	if (!f2) {
@@ -410,9 +414,11 @@ static int receive_recv(xpc_connection_t c, TransportLink *l, TransportFrame *f,
 }
 
 /* Reads and handles one frame from @l (rx.lock held): the one read ahead,
- * or from the link; @wait: block until one comes.  *ret_got: what was
- * read (RECEIVE_GOT: reading may go on; rx.drained: the link is empty). */
-static ConnError receive_read(xpc_connection_t c, TransportLink *l, bool inline_ok, bool wait, ReceiveGot *ret_got)
+ * or from the link; @wait: block until one comes; @ahead: read a second
+ * one ahead (receive_recv).  *ret_got: what was read (RECEIVE_GOT: reading
+ * may go on; rx.drained: the link is empty). */
+static ConnError receive_read(xpc_connection_t c, TransportLink *l, bool inline_ok, bool wait, bool ahead,
+			      ReceiveGot *ret_got)
 {
 	int r = 0;
 	TransportFrame *f = receive_take_ahead(c, &r);
@@ -427,7 +433,7 @@ static ConnError receive_read(xpc_connection_t c, TransportLink *l, bool inline_
 		f = receive_frame_get(c);
 		if (!f)
 			return receive_fail(c, CONN_E_NO_MEMORY, NULL);
-		r = receive_recv(c, l, f, wait);
+		r = receive_recv(c, l, f, wait, ahead);
 	}
 	if (r == -EAGAIN) {
 		receive_frame_put(c, f);
@@ -509,11 +515,14 @@ static void receive_stop(xpc_connection_t c, dispatch_source_t src, ConnError e,
 
 ConnError receive_one_rxlocked(xpc_connection_t c, TransportLink *l, ReceiveGot *ret_got)
 {
-	ConnError e = receive_read(c, l, false, true, ret_got);
+	/* one frame at a time: a sync caller waits for one reply, and a
+	 * second read into a spare frame (recvmmsg's second slot) would only
+	 * find the link empty, as it nearly always is behind the reply */
+	ConnError e = receive_read(c, l, false, true, false, ret_got);
 
-	/* the sync caller reads on while its reply has not come; a frame it
-	 * read ahead is the source's (it holds the source suspended: the
-	 * delivery comes once it lets go) */
+	/* the sync caller reads on while its reply has not come; a frame
+	 * read ahead before it came is the source's (it holds the source
+	 * suspended: the delivery comes once it lets go) */
 	receive_stop(c, c->rx.src, e, true);
 	return e;
 }
@@ -576,14 +585,14 @@ static ConnError receive_linger(xpc_connection_t c, TransportLink *l, bool timed
 		if (!dpool_block_begin())
 			return CONN_OK; /* enough workers wait already: back to the source */
 		receive_hold(src, held);
-		e = receive_read(c, l, true, true, ret_got);
+		e = receive_read(c, l, true, true, true, ret_got);
 		dpool_block_end();
 		if (e != CONN_OK || *ret_got != RECEIVE_NONE)
 			return e;
 	}
 	receive_hold(src, held);
 	if (l->ops->wait_readable(l, CONN_LINGER_US))
-		e = receive_read(c, l, true, false, ret_got);
+		e = receive_read(c, l, true, false, true, ret_got);
 	return e;
 }
 
@@ -633,7 +642,7 @@ ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src)
 			if (receive_stopped(c))
 				break;
 			c->rx.answered = false;
-			e = receive_read(c, &l, true, false, &got);
+			e = receive_read(c, &l, true, false, true, &got);
 		}
 		answered = c->rx.answered;
 	}

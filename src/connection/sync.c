@@ -17,12 +17,19 @@
  * instead: a thread making one short call after another would otherwise
  * pay two epoll_ctl per call (~2.7 us of CPU on the CI VM, against a
  * 15 us raw round trip), where the timer costs about one timerfd setting
- * per 0.5 ms and one wake-up once the calls stop.  A slow call's end
- * resumes the source at once (under load, where calls take milliseconds,
- * the timer would cost a manager wake-up per call).  The timer is the
- * connection's own manager timer, so that closing the link stops it too
- * (sync_lazy_stop_locked); the link's first one is armed the same way
- * (sync_hold_first_read_locked).
+ * per 0.5 ms and one wake-up once the calls stop.  Under load a call takes
+ * milliseconds, but a thread that calls again at once (the idle time
+ * before this call was short against the call) gains as much: with 64
+ * clients on 2 CPUs the pair cost 4-8 us of client CPU per call
+ * (docs/performance.md).  Such a call's end holds the source too, with a
+ * delay that grows with the call (4 times it, 1 ms to SYNC_LAZY_MAX_NS)
+ * and as much leeway again, so that the timer neither fires nor is set
+ * again while the thread keeps calling (about one timerfd setting per two
+ * calls); a message that comes once the calls stopped waits at most twice
+ * that delay (16 ms) for the resume.  A slow call after a pause resumes
+ * the source at once (the timer would cost a manager wake-up per call).  The timer is the connection's own manager
+ * timer, so that closing the link stops it too (sync_lazy_stop_locked);
+ * the link's first one is armed the same way (sync_hold_first_read_locked).
  *
  * While another call still holds an old link's source (a named
  * connection reconnected under it), a call reads the new link without
@@ -47,8 +54,17 @@
 /* A call this short leaves the source held (see above): at this rate the
  * timer's cost is amortised over 10 calls or more. */
 #define SYNC_FAST_NS 100000
+/* The longest delay of a lazy resume (after slow calls in a row). */
+#define SYNC_LAZY_MAX_NS 8000000
 
 static void sync_lazy_resume(void *ctx);
+
+/* The lazy resume's leeway: half the delay after quick calls (as since the
+ * start), the whole delay after slow ones (see the header). */
+static uint64_t sync_lazy_leeway(xpc_connection_t c)
+{
+	return c->sync.delay_ns > SYNC_LAZY_RESUME_NS ? c->sync.delay_ns : SYNC_LAZY_RESUME_NS / 2;
+}
 
 /* Manager thread: the work goes to ioq (no allocation: the item is the
  * connection's; it is not queued twice, since the timer is armed again
@@ -61,14 +77,16 @@ static void sync_lazy_fire(ManagerTimer *t, uint64_t count)
 	dqueue_push_embedded(c->ioq, &c->sync.item, sync_lazy_resume, c);
 }
 
-/* Under the lock, timer_armed set: the timer holds a reference on @c. */
-static void sync_lazy_arm_locked(xpc_connection_t c, uint64_t delay_ns)
+/* Under the lock, timer_armed set: the timer holds a reference on @c.  It
+ * is due sync.delay_ns after the last call ended (sync.last_ns). */
+static void sync_lazy_arm_locked(xpc_connection_t c)
 {
 	xpc_retain(c);
 	c->sync.timer.fire = sync_lazy_fire;
 	/* with leeway: the lazy timers of connections made one after the
-	 * other share one arming of the manager's timerfd */
-	manager_timer_arm(&c->sync.timer, clock_monotonic_ns() + delay_ns, 0, SYNC_LAZY_RESUME_NS / 2);
+	 * other share one arming of the manager's timerfd, and calls in a
+	 * row move the deadline without setting the timerfd each time */
+	manager_timer_arm(&c->sync.timer, c->sync.last_ns + c->sync.delay_ns, 0, sync_lazy_leeway(c));
 }
 
 /* Under the lock, with another reference on @c held (the link's source or
@@ -102,6 +120,8 @@ void sync_hold_first_read_locked(xpc_connection_t c, dispatch_source_t s)
 	}
 	dispatch_retain(s); /* its creation's suspension is the sync one */
 	c->sync.src = s;
+	c->sync.delay_ns = SYNC_LAZY_RESUME_NS;
+	c->sync.last_ns = clock_monotonic_ns();
 	sync_release_locked(c, false); /* arms the lazy resume, as a sync call's end */
 }
 
@@ -113,11 +133,10 @@ void sync_release_locked(xpc_connection_t c, bool force_idle)
 		return;
 	if (!force_idle && c->rsrc == s) {
 		/* still the live link: resume once no sync call came for a while */
-		c->sync.last_ns = clock_monotonic_ns();
 		if (c->sync.timer_armed)
 			return;
 		c->sync.timer_armed = true;
-		sync_lazy_arm_locked(c, SYNC_LAZY_RESUME_NS);
+		sync_lazy_arm_locked(c);
 		return;
 	}
 	c->sync.src = NULL;
@@ -133,13 +152,13 @@ static void sync_lazy_resume(void *ctx)
 	conn_lock(c);
 	c->sync.timer_armed = false;
 	idle = clock_monotonic_ns() - c->sync.last_ns;
-	if (c->sync.src && c->sync.active == 0 && (idle >= SYNC_LAZY_RESUME_NS || c->rsrc != c->sync.src)) {
+	if (c->sync.src && c->sync.active == 0 && (idle >= c->sync.delay_ns || c->rsrc != c->sync.src)) {
 		sync_release_locked(c, true);
 	} else if (c->sync.src && c->sync.active == 0) {
 		/* calls still coming: look again when this one has been idle long
 		 * enough (a call in flight resumes the source at its end) */
 		c->sync.timer_armed = true;
-		sync_lazy_arm_locked(c, idle < SYNC_LAZY_RESUME_NS ? SYNC_LAZY_RESUME_NS - idle : SYNC_LAZY_RESUME_NS);
+		sync_lazy_arm_locked(c);
 	}
 	conn_unlock(c);
 	xpc_release(c);
@@ -180,18 +199,34 @@ dispatch_source_t sync_take_locked(xpc_connection_t c)
 			c->sync.src = src;
 		}
 	}
-	c->sync.active++;
 	c->sync.taken_ns = clock_monotonic_ns();
+	if (c->sync.active++ == 0)
+		c->sync.gap_ns = c->sync.taken_ns - c->sync.last_ns;
 	return src;
+}
+
+/* Whether a call that ends at @now leaves the source held, and for how
+ * long at most (sync.delay_ns): a quick call, or a slow one that came
+ * right after the one before (see the header). */
+static bool sync_hold_locked(xpc_connection_t c, uint64_t now)
+{
+	uint64_t took = now - c->sync.taken_ns;
+	uint64_t delay = took > SYNC_LAZY_MAX_NS / 4 ? SYNC_LAZY_MAX_NS : took * 4;
+
+	c->sync.delay_ns = delay < SYNC_LAZY_RESUME_NS ? SYNC_LAZY_RESUME_NS : delay;
+	return took < SYNC_FAST_NS || c->sync.gap_ns < c->sync.delay_ns / 2;
 }
 
 void sync_done(xpc_connection_t c)
 {
+	uint64_t now = clock_monotonic_ns();
+
 	conn_lock(c);
 	xpc_assert(c->sync.active > 0);
 	c->sync.active--;
-	/* quick: held, lazy resume by the timer; slow: resumed now */
-	sync_release_locked(c, clock_monotonic_ns() - c->sync.taken_ns >= SYNC_FAST_NS);
+	c->sync.last_ns = now;
+	/* held, lazy resume by the timer; or resumed now */
+	sync_release_locked(c, !sync_hold_locked(c, now));
 	conn_unlock(c);
 }
 

@@ -11,9 +11,15 @@
  *            wait for the peer's next one, but only a few wait so at once)
  *   timer    a synchronous call whose reply takes 300 ms, made right after
  *            another one, costs no timer traffic meanwhile: no timerfd
- *            setting and no timer fire in the process (the calling thread
- *            reads the reply itself; nothing waits for a timer to resume
- *            the link's read source)
+ *            setting and no timer fire in the process while the reply is
+ *            awaited (the calling thread reads the reply itself; nothing
+ *            waits for a timer to resume the link's read source), and at
+ *            most the one setting its end makes (sync.c: it holds the
+ *            source for a next call, which came right after it)
+ *   lazy     after synchronous calls of 20 ms each in a row (their ends hold
+ *            the link's read source for the next call), a message the
+ *            peer sends once the calls stopped still reaches the event
+ *            handler: the lazy resume comes
  *
  * The child is this program again: test-peers child FD N.
  */
@@ -163,8 +169,34 @@ static void test_idle(void)
 	dispatch_release(got);
 }
 
-/* A listener whose peers answer every request, those with "slow" after
- * 300 ms (on a worker, with usleep: no timer of this process is involved). */
+/* The timer traffic of this process while the last request was
+ * being answered (slow_listener). */
+static _Atomic unsigned long wait_settimes, wait_fires;
+
+/* Answers @m after "usec" microseconds (on a worker, with usleep: no timer
+ * of this process is involved), counting the timer traffic meanwhile; with
+ * "notify", sends a message of its own after the reply. */
+static void slow_answer(xpc_connection_t peer, xpc_object_t m)
+{
+	ManagerTimerStats a, b;
+
+	manager_timer_stats(&a);
+	usleep((useconds_t)xpc_dictionary_get_uint64(m, "usec"));
+	manager_timer_stats(&b);
+	wait_settimes = b.settimes - a.settimes;
+	wait_fires = b.fires - a.fires;
+	xpc_object_t r = xpc_dictionary_create_reply(m);
+	xpc_connection_send_message(peer, r);
+	xpc_release(r);
+	if (xpc_dictionary_get_bool(m, "notify")) {
+		xpc_object_t n = xpc_dictionary_create(NULL, NULL, 0);
+		xpc_dictionary_set_bool(n, "event", true);
+		xpc_connection_send_message(peer, n);
+		xpc_release(n);
+	}
+}
+
+/* A listener whose peers answer every request (slow_answer). */
 static xpc_connection_t slow_listener(void)
 {
 	xpc_connection_t l = xpc_connection_create(NULL, NULL);
@@ -173,13 +205,8 @@ static xpc_connection_t slow_listener(void)
 		if (xpc_get_type(peer) != XPC_TYPE_CONNECTION)
 			return;
 		xpc_connection_set_event_handler(peer, ^(xpc_object_t m) {
-			if (xpc_get_type(m) != XPC_TYPE_DICTIONARY)
-				return;
-			if (xpc_dictionary_get_bool(m, "slow"))
-				usleep(300000);
-			xpc_object_t r = xpc_dictionary_create_reply(m);
-			xpc_connection_send_message(peer, r);
-			xpc_release(r);
+			if (xpc_get_type(m) == XPC_TYPE_DICTIONARY)
+				slow_answer(peer, m);
 		});
 		xpc_connection_resume(peer);
 	});
@@ -199,7 +226,7 @@ static void test_timer(void)
 		(void)ev;
 	});
 	xpc_connection_resume(c);
-	xpc_dictionary_set_bool(slow, "slow", true);
+	xpc_dictionary_set_uint64(slow, "usec", 300000);
 	xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, m);
 	CHECK(xpc_get_type(r) == XPC_TYPE_DICTIONARY);
 	xpc_release(r);
@@ -213,9 +240,12 @@ static void test_timer(void)
 		manager_timer_stats(&b);
 		CHECK(xpc_get_type(r) == XPC_TYPE_DICTIONARY);
 		xpc_release(r);
-		fprintf(stderr, "test-peers: a 300 ms sync call: %lu timerfd settings, %lu timer fires\n",
-			b.settimes - a.settimes, b.fires - a.fires);
-		CHECK(b.settimes - a.settimes == 0);
+		fprintf(stderr,
+			"test-peers: a 300 ms sync call: %lu timerfd settings, %lu timer fires "
+			"(during the wait: %lu, %lu)\n",
+			b.settimes - a.settimes, b.fires - a.fires, wait_settimes, wait_fires);
+		CHECK(wait_settimes == 0 && wait_fires == 0);
+		CHECK(b.settimes - a.settimes <= 1);
 		CHECK(b.fires - a.fires == 0);
 	}
 	xpc_release(m);
@@ -225,6 +255,38 @@ static void test_timer(void)
 	xpc_release(c);
 	xpc_connection_cancel(l);
 	xpc_release(l);
+}
+
+static void test_lazy(void)
+{
+	xpc_connection_t l = slow_listener();
+	xpc_endpoint_t ep = xpc_endpoint_create(l);
+	xpc_connection_t c = xpc_connection_create_from_endpoint(ep);
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+	dispatch_semaphore_t got = dispatch_semaphore_create(0);
+
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+		if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_bool(ev, "event"))
+			dispatch_semaphore_signal(got);
+	});
+	xpc_connection_resume(c);
+	xpc_dictionary_set_uint64(m, "usec", 20000);
+	for (int i = 0; i < 6; i++) {
+		if (i == 5)
+			xpc_dictionary_set_bool(m, "notify", true); /* after the last reply */
+		xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, m);
+		CHECK(xpc_get_type(r) == XPC_TYPE_DICTIONARY);
+		xpc_release(r);
+	}
+	/* at most 2 x 8 ms late (sync.c); generous for a loaded machine */
+	CHECK(dispatch_semaphore_wait(got, dispatch_time(DISPATCH_TIME_NOW, 10 * NSEC_PER_SEC)) == 0);
+	xpc_release(m);
+	xpc_release(ep);
+	xpc_connection_cancel(c);
+	xpc_release(c);
+	xpc_connection_cancel(l);
+	xpc_release(l);
+	dispatch_release(got);
 }
 
 int main(int argc, char **argv)
@@ -241,6 +303,8 @@ int main(int argc, char **argv)
 		test_idle();
 	if (argc < 2 || strcmp(argv[1], "timer") == 0)
 		test_timer();
+	if (argc < 2 || strcmp(argv[1], "lazy") == 0)
+		test_lazy();
 	conn_test_settle_fds(base);
 	return harness_end();
 }
