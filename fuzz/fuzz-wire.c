@@ -8,8 +8,9 @@
  *   bits 0-1  descriptors passed with a message (0-3)
  *   bits 2-4  descriptor i is a 4 KiB memfd sealed against shrinking (so
  *             a shmem item can take it) instead of /dev/null
- *   bit 5     re-encode with use_refs (large data left in place as WireRefs,
- *             then wire_buffer_iov and wire_buffer_flatten)
+ *   bit 5     re-encode with use_refs (large data and strings left in
+ *             place as WireRefs, then wire_buffer_iov, wire_buffer_keep,
+ *             wire_buffer_copy and wire_buffer_flatten)
  *   bit 6     a message is decoded in place (wire_decode_message_in, as
  *             received out-of-line bodies are: data items of WIRE_REF_MIN
  *             bytes or more point into the buffer)
@@ -23,6 +24,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -65,8 +67,21 @@ static int encode(xpc_object_t obj, bool msg, WireBuffer *buf, WireFds *fds)
 		total += iov[i].iov_len;
 	if (total != buf->len + buf->ref_bytes)
 		fuzz_fail("iov pieces hold %zu bytes, the encoding %zu", total, buf->len + buf->ref_bytes);
-	if ((r = wire_buffer_flatten(buf)) == 0 && buf->n_refs)
+	/* as the send queue holds it: kept (objects retained), copied whole */
+	uint8_t *copy = malloc(total);
+	if (!copy || wire_buffer_keep(buf) < 0) {
+		free(copy);
+		return -ENOMEM;
+	}
+	wire_buffer_copy(buf, copy);
+	for (size_t i = 0, off = 0; i < n; off += iov[i].iov_len, i++)
+		if (memcmp(copy + off, iov[i].iov_base, iov[i].iov_len) != 0)
+			fuzz_fail("wire_buffer_copy differs from the iov pieces at piece %zu", i);
+	if ((r = wire_buffer_flatten(buf)) == 0 && (buf->n_refs || buf->kept))
 		fuzz_fail("flattened buffer still has references");
+	if (r == 0 && memcmp(buf->data, copy, total) != 0)
+		fuzz_fail("flattened buffer differs from its copy");
+	free(copy);
 	return r;
 }
 

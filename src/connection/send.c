@@ -43,7 +43,7 @@ struct OutItem {
 	OutItem *next;
 	bool barrier;
 	FrameHeader hdr;
-	WireBuffer body; /* flat (no refs); empty with an ool_fd */
+	WireBuffer body; /* kept (its referenced objects retained); empty with an ool_fd */
 	size_t body_len;
 	int ool_fd;      /* out-of-line body (owned), or -1 */
 	int *fds;
@@ -114,7 +114,7 @@ static OutItem *out_pop_locked(xpc_connection_t c)
 		c->tx.tail = NULL;
 	c->tx.unsent -= sizeof(*o) + o->body_len;
 	c->tx.unsent_fds -= o->n_fds;
-	c->tx.bytes -= o->barrier ? 0 : FRAME_HEADER_SIZE + o->body.len;
+	c->tx.bytes -= o->barrier ? 0 : FRAME_HEADER_SIZE + o->body.len + o->body.ref_bytes;
 	return o;
 }
 
@@ -128,7 +128,7 @@ static void out_push_locked(xpc_connection_t c, OutItem *o)
 	else
 		c->tx.head = o;
 	c->tx.tail = o;
-	c->tx.bytes += o->barrier ? 0 : FRAME_HEADER_SIZE + o->body.len;
+	c->tx.bytes += o->barrier ? 0 : FRAME_HEADER_SIZE + o->body.len + o->body.ref_bytes;
 }
 
 void send_discard_locked(xpc_connection_t c)
@@ -163,7 +163,7 @@ static ConnError send_error_locked(xpc_connection_t c, const FrameHeader *h, int
 /* A frame that can travel inside a BATCH: inline, without descriptors. */
 static bool out_batchable(const OutItem *o)
 {
-	return !o->barrier && o->ool_fd < 0 && o->n_fds == 0 && o->body.len <= FRAME_MAX_INLINE - 2 * FRAME_HEADER_SIZE;
+	return !o->barrier && o->ool_fd < 0 && o->n_fds == 0 && o->body_len <= FRAME_MAX_INLINE - 2 * FRAME_HEADER_SIZE;
 }
 
 /* The batchable frames at the head of the out-queue, as many as one BATCH
@@ -173,9 +173,9 @@ static size_t send_batch_count_locked(xpc_connection_t c, size_t *ret_total)
 	size_t total = 0, n = 0;
 
 	for (OutItem *o = c->tx.head; o && out_batchable(o); o = o->next) {
-		if (total + FRAME_HEADER_SIZE + o->body.len > FRAME_MAX_INLINE)
+		if (total + FRAME_HEADER_SIZE + o->body_len > FRAME_MAX_INLINE)
 			break;
-		total += FRAME_HEADER_SIZE + o->body.len;
+		total += FRAME_HEADER_SIZE + o->body_len;
 		n++;
 	}
 	*ret_total = total;
@@ -203,11 +203,11 @@ static int send_batch_locked(xpc_connection_t c, ConnError *ret_error)
 		o->hdr.magic = FRAME_MAGIC;
 		o->hdr.flags &= ~FRAME_F_OOL;
 		o->hdr.n_fds = 0;
-		o->hdr.body_len = o->body.len;
+		o->hdr.body_len = o->body_len;
 		memcpy(buf + off, &o->hdr, FRAME_HEADER_SIZE);
-		if (o->body.len)
-			memcpy(buf + off + FRAME_HEADER_SIZE, o->body.data, o->body.len);
-		off += FRAME_HEADER_SIZE + o->body.len;
+		if (o->body_len)
+			wire_buffer_copy(&o->body, buf + off + FRAME_HEADER_SIZE);
+		off += FRAME_HEADER_SIZE + o->body_len;
 	}
 	r = c->link.ops->send(&c->link, &bh, &(struct iovec){buf, total}, 1, total, NULL, 0, -1);
 	free(buf);
@@ -235,8 +235,9 @@ static int send_batch_locked(xpc_connection_t c, ConnError *ret_error)
 static int send_head_locked(xpc_connection_t c, ConnError *ret_error)
 {
 	OutItem *o = c->tx.head;
-	struct iovec iov = {o->body.data, o->body.len};
-	int r = c->link.ops->send(&c->link, &o->hdr, &iov, 1, o->body_len, o->fds, o->n_fds, o->ool_fd);
+	struct iovec iov[SEND_MAX_IOV]; /* send_encode left no more pieces */
+	size_t n = wire_buffer_iov(&o->body, iov, SEND_MAX_IOV);
+	int r = c->link.ops->send(&c->link, &o->hdr, iov, n, o->body_len, o->fds, o->n_fds, o->ool_fd);
 
 	if (r == -EAGAIN)
 		return -EAGAIN;
@@ -278,9 +279,9 @@ ConnError send_flush_locked(xpc_connection_t c, SendProgress *ret_progress)
 	return e;
 }
 
-/* Queues a frame with duplicated descriptors; takes the job's body (flattened
- * here: the runs it references belong to the caller's message) or its
- * out-of-line descriptor.  Return: 0, CONN_E_UNSENT when the out-queue is
+/* Queues a frame with duplicated descriptors; takes the job's body (kept:
+ * the data and string objects it references are retained, since the caller
+ * may release the message at once) or its out-of-line descriptor.  Return: 0, CONN_E_UNSENT when the out-queue is
  * full (see the header), or a negative errno. */
 static int send_enqueue_locked(xpc_connection_t c, SendJob *j)
 {
@@ -289,7 +290,7 @@ static int send_enqueue_locked(xpc_connection_t c, SendJob *j)
 	if (c->tx.head && (c->tx.unsent >= c->tx.max_unsent || c->tx.unsent_fds + j->fds.n > c->tx.max_unsent_fds))
 		return CONN_E_UNSENT;
 	/* the OutItem outlives the job's own storage */
-	if (j->ool < 0 && (wire_buffer_flatten(&j->body) < 0 || wire_buffer_own(&j->body) < 0))
+	if (j->ool < 0 && wire_buffer_keep(&j->body) < 0)
 		return -ENOMEM;
 	o = calloc(1, sizeof(*o));
 	if (!o)

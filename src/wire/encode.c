@@ -9,11 +9,15 @@
  * borrowed, to the WireFds list in order of appearance; the transport sends
  * them with SCM_RIGHTS.
  *
- * With WireBuffer.use_refs (the connection layer's send path), data of
- * WIRE_REF_MIN bytes or more is not copied: the buffer records where it
- * goes (WireRef) and the transport writes it from the object itself, so a
- * large message is copied once, into the out-of-line memfd.  Back-patched
- * lengths count the referenced bytes.
+ * With WireBuffer.use_refs (the connection layer's send path), data and
+ * string payloads of WIRE_SEND_REF_MIN bytes or more are not copied: the
+ * buffer records where they go and from which object (WireRef), and the
+ * transport writes them from the object itself with a scatter/gather
+ * sendmsg (inline bodies) or into the out-of-line memfd (one copy).  The
+ * bytes on the wire are the same either way.  Back-patched lengths count
+ * the referenced bytes.  A buffer that must outlive the message (the send
+ * queue) retains the objects with wire_buffer_keep(); both kinds are
+ * immutable, so the bytes cannot change before they are sent.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -135,12 +139,13 @@ static void put_bytes(Encoder *e, const void *src, size_t n)
 		p[n + i] = 0;
 }
 
-/* Records @n bytes at @src by reference (use_refs), padding copied. */
-static void put_ref(Encoder *e, const void *src, size_t n)
+/* Records @n bytes at @src, owned by @obj, by reference (use_refs);
+ * padding copied. */
+static void put_ref(Encoder *e, const void *src, size_t n, xpc_object_t obj)
 {
 	WireBuffer *b = e->buf;
 	size_t pad = (4 - (n & 3)) & 3;
-	uint8_t zero[4] = {0};
+	uint8_t *p;
 
 	if (b->n_refs == b->cap_refs) {
 		size_t cap = b->cap_refs ? b->cap_refs * 2 : 4;
@@ -158,10 +163,12 @@ static void put_ref(Encoder *e, const void *src, size_t n)
 		e->room = 0;
 		return;
 	}
-	b->refs[b->n_refs++] = (WireRef){.at = b->len, .p = src, .len = n};
+	b->refs[b->n_refs++] = (WireRef){.at = b->len, .p = src, .len = n, .obj = obj};
 	b->ref_bytes += n;
 	set_room(e); /* the limit counts the referenced bytes */
-	put_bytes(e, zero, pad);
+	/* the padding alone (put_bytes would pad the padding) */
+	if (pad && (p = grab(e, pad)))
+		memset(p, 0, pad);
 }
 
 static void put_u32(Encoder *e, uint32_t v)
@@ -274,7 +281,10 @@ static void put_string(Encoder *e, xpc_object_t obj)
 	if ((e->err = wire_check_string(xpc_string_get_string_ptr(obj), len + 1)))
 		return;
 	put_u32(e, (uint32_t)(len + 1));
-	put_bytes(e, xpc_string_get_string_ptr(obj), len + 1);
+	if (e->buf->use_refs && len + 1 >= WIRE_SEND_REF_MIN && !e->err)
+		put_ref(e, xpc_string_get_string_ptr(obj), len + 1, obj);
+	else
+		put_bytes(e, xpc_string_get_string_ptr(obj), len + 1);
 }
 
 static void put_data(Encoder *e, xpc_object_t obj)
@@ -286,8 +296,8 @@ static void put_data(Encoder *e, xpc_object_t obj)
 		return;
 	}
 	put_u32(e, (uint32_t)len);
-	if (e->buf->use_refs && len >= WIRE_REF_MIN && !e->err)
-		put_ref(e, xpc_data_get_bytes_ptr(obj), len);
+	if (e->buf->use_refs && len >= WIRE_SEND_REF_MIN && !e->err)
+		put_ref(e, xpc_data_get_bytes_ptr(obj), len, obj);
 	else
 		put_bytes(e, xpc_data_get_bytes_ptr(obj), len);
 }
@@ -369,6 +379,7 @@ static int encode_root(xpc_object_t obj, uint32_t magic, WireBuffer *buf, WireFd
 	size_t len0 = buf->len, n0 = fds ? fds->n : 0;
 	size_t r0 = buf->n_refs, rb0 = buf->ref_bytes;
 
+	xpc_assert(!buf->kept); /* its new refs would not be retained */
 	set_room(&e);
 	put_u32(&e, magic);
 	put_u32(&e, WIRE_VERSION);
@@ -419,8 +430,31 @@ int wire_buffer_own(WireBuffer *buf)
 	return 0;
 }
 
+/* Releases what wire_buffer_keep() retained. */
+static void wire_buffer_unkeep(WireBuffer *buf)
+{
+	if (!buf->kept)
+		return;
+	for (size_t i = 0; i < buf->n_refs; i++)
+		xpc_release(buf->refs[i].obj);
+	buf->kept = false;
+}
+
+int wire_buffer_keep(WireBuffer *buf)
+{
+	if (buf->kept)
+		return 0;
+	if (wire_buffer_own(buf) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < buf->n_refs; i++)
+		xpc_retain(buf->refs[i].obj);
+	buf->kept = true;
+	return 0;
+}
+
 void wire_buffer_free(WireBuffer *buf)
 {
+	wire_buffer_unkeep(buf);
 	if (!buf->lent)
 		free(buf->data);
 	buf->lent = false;
@@ -469,9 +503,28 @@ int wire_buffer_flatten(WireBuffer *buf)
 	}
 	buf->data = p;
 	buf->len = buf->cap = total;
+	wire_buffer_unkeep(buf);
 	buf->n_refs = 0;
 	buf->ref_bytes = 0;
 	return 0;
+}
+
+void wire_buffer_copy(const WireBuffer *buf, void *dst)
+{
+	uint8_t *out = dst;
+	size_t from = 0;
+
+	for (size_t i = 0; i < buf->n_refs; i++) {
+		const WireRef *r = &buf->refs[i];
+		if (r->at > from)
+			memcpy(out, buf->data + from, r->at - from);
+		out += r->at - from;
+		memcpy(out, r->p, r->len);
+		out += r->len;
+		from = r->at;
+	}
+	if (buf->len > from)
+		memcpy(out, buf->data + from, buf->len - from);
 }
 
 void wire_fds_free(WireFds *fds)

@@ -52,17 +52,26 @@ enum {
 };
 
 /*
- * A large byte run (data of WIRE_REF_MIN bytes or more) that an encoder with
- * `use_refs` set left in place instead of copying: logically it comes
- * before data[at].  The pointer is borrowed from the encoded object.
+ * A large byte run (data or string bytes of WIRE_SEND_REF_MIN or more) that
+ * an encoder with `use_refs` set left in place instead of copying:
+ * logically it comes before data[at].  The pointer is borrowed from @obj,
+ * an immutable data or string object of the encoded graph (borrowed too,
+ * until wire_buffer_keep() retains it).
  */
 typedef struct WireRef {
 	size_t at;
 	const void *p;
 	size_t len;
+	xpc_object_t obj;
 } WireRef;
 
+/* The decoder's threshold for data in place in an out-of-line body. */
 #define WIRE_REF_MIN (16u * 1024u)
+/* The encoder's (use_refs): from here on a payload costs an iovec and no
+ * copy, and a message whose payloads are all referenced stays in the send
+ * job's own 256 bytes (no allocation).  Measured: docs/performance.md,
+ * "The last copies". */
+#define WIRE_SEND_REF_MIN (4u * 1024u)
 
 typedef struct WireBuffer {
 	uint8_t *data;
@@ -73,6 +82,7 @@ typedef struct WireBuffer {
 	size_t n_refs, cap_refs;
 	size_t ref_bytes; /* sum of refs[].len: the encoding is len + ref_bytes */
 	bool lent;        /* data is the caller's storage (wire_buffer_lend) */
+	bool kept;        /* refs[].obj retained (wire_buffer_keep) */
 } WireBuffer;
 
 typedef struct WireFds {
@@ -97,6 +107,14 @@ size_t wire_buffer_iov(const WireBuffer *buf, struct iovec *iov, size_t max);
 /* Copies the referenced runs in: afterwards data holds the whole encoding
  * and n_refs is 0.  Return: 0 or -ENOMEM (buffer unchanged). */
 int wire_buffer_flatten(WireBuffer *buf);
+/* Makes @buf independent of the encoded graph and of lent storage: moves
+ * lent bytes to the heap and retains every referenced object (released by
+ * wire_buffer_free or wire_buffer_flatten), so the caller may release the
+ * message while the encoding waits to be sent.  Encode nothing more into
+ * a kept buffer.  Return: 0 or -ENOMEM (buffer unchanged). */
+int wire_buffer_keep(WireBuffer *buf);
+/* Writes the whole encoding (len + ref_bytes bytes) to @dst. */
+void wire_buffer_copy(const WireBuffer *buf, void *dst);
 void wire_fds_free(WireFds *fds); /* frees the array, closes nothing */
 
 /* Appends magic, version and @dict to @buf, descriptors to @fds.

@@ -1,12 +1,13 @@
 /*
- * test-bulk.c - the large-payload paths: data items encoded by reference
- * (WireRef) and written straight into the packet or the out-of-line memfd,
- * flattened when a frame has to wait in the out-queue (the sender may
- * release its message at once), received bodies copied into an
- * ObjectBuffer and large data decoded in place there.
+ * test-bulk.c - the large-payload paths: data and string items encoded by
+ * reference (WireRef) and written straight into the packet or the
+ * out-of-line memfd, their objects retained when a frame has to wait in
+ * the out-queue (the sender may release its message at once), received
+ * bodies copied into an ObjectBuffer and large data decoded in place there.
  *
- * Checked at the wire level (the pieces of a by-reference encoding, and its
- * flattened form, are byte for byte the plain encoding; decoding in a buffer
+ * Checked at the wire level (the pieces of a by-reference encoding, its
+ * flattened form and its copy are byte for byte the plain encoding, also
+ * once kept and the graph released; decoding in a buffer
  * gives equal objects that keep the buffer alive) and end to end over an
  * anonymous listener (every size class round-trips; hundreds of large
  * messages sent faster than the socket takes them arrive intact), and at
@@ -26,7 +27,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static const size_t sizes[] = {0, 100, WIRE_REF_MIN - 1, WIRE_REF_MIN, 20000, 70000, 3u << 20};
+/* (20001: a referenced run that needs padding) */
+static const size_t sizes[] = {0, 100, WIRE_SEND_REF_MIN - 1, WIRE_SEND_REF_MIN, 20001, 70000, 3u << 20};
 #define N_SIZES (sizeof(sizes) / sizeof(sizes[0]))
 
 static void fill(uint8_t *p, size_t len, unsigned seed)
@@ -71,6 +73,11 @@ static xpc_object_t mixed(void)
 	}
 	xpc_dictionary_set_value(d, "array", a);
 	xpc_dictionary_set_string(d, "tail", "end");
+	char *big = malloc(WIRE_SEND_REF_MIN + 7); /* a string referenced too */
+	memset(big, 's', WIRE_SEND_REF_MIN + 6);
+	big[WIRE_SEND_REF_MIN + 6] = 0;
+	xpc_dictionary_set_string(d, "bigstr", big);
+	free(big);
 	xpc_release(a);
 	return d;
 }
@@ -86,7 +93,7 @@ static void test_wire_refs(void)
 
 	REQUIRE(wire_encode_message(d, &plain, &f1) == 0);
 	REQUIRE(wire_encode_message(d, &refs, &f2) == 0);
-	CHECK(refs.n_refs == 2 * 4); /* 4 sizes >= WIRE_REF_MIN, each twice */
+	CHECK(refs.n_refs == 2 * 4 + 1); /* 4 sizes >= WIRE_SEND_REF_MIN, each twice; the string */
 	CHECK_EQ_INT(refs.len + refs.ref_bytes, plain.len);
 	n = wire_buffer_iov(&refs, iov, 64);
 	for (size_t i = 0; i < n; i++) {
@@ -95,6 +102,11 @@ static void test_wire_refs(void)
 		off += iov[i].iov_len;
 	}
 	CHECK_EQ_INT(off, plain.len);
+	uint8_t *copy = malloc(plain.len);
+	REQUIRE(copy != NULL);
+	wire_buffer_copy(&refs, copy);
+	CHECK(memcmp(copy, plain.data, plain.len) == 0);
+	free(copy);
 	REQUIRE(wire_buffer_flatten(&refs) == 0);
 	CHECK_EQ_INT(refs.n_refs, 0);
 	CHECK_EQ_INT(refs.len, plain.len);
@@ -121,6 +133,37 @@ static void test_wire_refs(void)
 	wire_fds_free(&f1);
 	wire_fds_free(&f2);
 	xpc_release(d);
+}
+
+/* A kept encoding in lent storage (as a send job's) outlives its graph:
+ * the referenced objects are retained, the bytes stay the plain encoding. */
+static void test_wire_keep(void)
+{
+	xpc_object_t d = mixed();
+	uint8_t storage[256];
+	WireBuffer plain = {0}, refs;
+	WireFds f1 = {0}, f2 = {0};
+
+	wire_buffer_lend(&refs, storage, sizeof(storage));
+	refs.use_refs = true;
+	REQUIRE(wire_encode_message(d, &plain, &f1) == 0);
+	REQUIRE(wire_encode_message(d, &refs, &f2) == 0);
+	REQUIRE(wire_buffer_keep(&refs) == 0);
+	CHECK(!refs.lent && refs.kept);
+	xpc_release(d); /* the graph goes; its large items must not */
+	memset(storage, 0xee, sizeof(storage));
+	uint8_t *copy = malloc(plain.len);
+	REQUIRE(copy != NULL);
+	wire_buffer_copy(&refs, copy);
+	CHECK(memcmp(copy, plain.data, plain.len) == 0);
+	free(copy);
+	REQUIRE(wire_buffer_flatten(&refs) == 0); /* releases what it kept */
+	CHECK(!refs.kept && refs.n_refs == 0);
+	CHECK(memcmp(refs.data, plain.data, plain.len) == 0);
+	wire_buffer_free(&plain);
+	wire_buffer_free(&refs);
+	wire_fds_free(&f1);
+	wire_fds_free(&f2);
 }
 
 /*
@@ -313,6 +356,7 @@ int main(void)
 	int base = harness_count_fds();
 
 	test_wire_refs();
+	test_wire_keep();
 	test_inline_refs();
 	test_big_data_object();
 
