@@ -571,6 +571,60 @@ def attack_silent():
     served("after silent connections")
 
 
+IDLE = 4  # xpc-remoted's idle timeout in the "idle" attack (test-remote sets XPC_REMOTE_IDLE_TIMEOUT)
+
+
+def still_open(s):
+    """True when the server has not closed @s (what it sent is dropped)."""
+    s.setblocking(False)
+    try:
+        while True:
+            if s.recv(1 << 20) == b"":
+                return False
+    except BlockingIOError:
+        return True
+    except (ConnectionResetError, BrokenPipeError):
+        return False
+    finally:
+        s.setblocking(True)
+
+
+def attack_idle():
+    """Eight sessions of this local user complete the set-up and go silent,
+    one of them after a request the service never answers ("hang"): they
+    hold the user's whole share, a ninth connection is closed at once.
+    After the idle timeout (IDLE s) the seven idle sessions are closed, the
+    one whose request is pending is not, and the same user is served."""
+    before = rss_kib()
+    socks = [connect() for _ in range(SHARE)]
+    for s in socks:
+        s.sendall(setup_bytes())
+    socks[0].sendall(data_frames(1, request(7, {"op": "hang"})))
+    time.sleep(0.5)  # all eight are sessions before the ninth comes
+    t0 = time.monotonic()
+    ninth = connect()
+    refused = closed_within(ninth, 2)
+    ninth.close()
+    note("8 silent sessions: a ninth connection of the same user %s" % ("refused" if refused else "admitted"))
+    check(refused and time.monotonic() - t0 < IDLE, "8 silent sessions hold the user's share")
+    deadline = t0 + IDLE + 15
+    idle_closed = [closed_within(s, max(0.1, deadline - time.monotonic())) for s in socks[1:]]
+    took = time.monotonic() - t0
+    note("%d of 7 idle sessions closed after %.1f s (idle timeout %d s)" % (sum(idle_closed), took, IDLE))
+    check(all(idle_closed), "idle sessions closed after the idle timeout")
+    check(still_open(socks[0]), "a session whose request is pending is not idle")
+    g = Good()
+    r = g.echo("after idle")
+    g.close()
+    check(isinstance(r, dict) and r.get("value") == "after idle", "the same user is served after the idle timeout")
+    check(still_open(socks[0]), "the pending session is still open")
+    for s in socks:
+        s.close()
+    memory_bound(before, 8 << 10, "8 idle sessions")
+    check("idle timed out" in log_text(), "idle: xpc-remoted's log says why")
+    served("after idle sessions")
+
+
 def attack_identity():
     """Run as another local user (test-remote runs it as daemon): the
     service sees xpc-remoted's account (nobody), never this user's uid, and
@@ -606,6 +660,7 @@ ATTACKS = {
     "continuation": attack_continuation, "streams": attack_streams, "reset": attack_reset,
     "frames": attack_frames, "body": attack_body, "bodies": attack_bodies, "silent": attack_silent,
     "identity": attack_identity, "replies": attack_replies, "pending": attack_pending,
+    "idle": attack_idle,
 }
 
 

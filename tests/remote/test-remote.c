@@ -770,6 +770,8 @@ int main(int argc, char **argv)
 	REQUIRE(argc == 2);
 	harness_warm_dispatch();
 	harness_begin(120);
+	if (!strcmp(argv[1], "attack-idle")) /* test-h2-attack.py's IDLE */
+		setenv("XPC_REMOTE_IDLE_TIMEOUT", "4", 1);
 	setup();
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
 		if (!strcmp(argv[1], scenarios[i].name))

@@ -3,7 +3,8 @@
  * xpc-remoted - serve local named services to other hosts as RemoteXPC.
  *
  *   xpc-remoted [--address ADDR] [--port PORT] [--user USER] [--udid ID]
- *               [--tls FILE | --psk-file FILE] [--watch-fd FD] NAME[=PORT]...
+ *               [--tls FILE | --psk-file FILE] [--watch-fd FD]
+ *               [--idle-timeout SECONDS] NAME[=PORT]...
  *
  * Listens on ADDR (default 127.0.0.1) with a discovery port
  * (PORT, default 58783; 0 lets the kernel pick) and one port per NAME (the
@@ -19,6 +20,10 @@
  * "Security"): --tls names a configuration file (a pre-shared key, or a
  * certificate, its key and the accepted peers), --psk-file a file of one
  * line "IDENTITY:HEXKEY" (a 16 to 64 byte key, readable by its owner only).
+ *
+ * --idle-timeout SECONDS: a session with no request pending that completes
+ * no message for that long is closed (default 120; 0: never), so silent
+ * peers do not hold their share of sessions for good (serve.c).
  *
  * --watch-fd FD: the daemon exits when FD (inherited) reaches end of file;
  * xpcd, which starts it for the jobs that export services, holds the other
@@ -53,7 +58,8 @@
 static void usage(void)
 {
 	fprintf(stderr, "usage: xpc-remoted [--address ADDR] [--port PORT] [--user USER] [--udid ID]\n"
-			"                   [--tls FILE | --psk-file FILE] [--watch-fd FD] NAME[=PORT]...\n");
+			"                   [--tls FILE | --psk-file FILE] [--watch-fd FD]\n"
+			"                   [--idle-timeout SECONDS] NAME[=PORT]...\n");
 	exit(2);
 }
 
@@ -150,6 +156,21 @@ static void watch_parent(int fd)
 	dispatch_resume(src);
 }
 
+/* --idle-timeout: serve.c reads the span from XPC_REMOTE_IDLE_TIMEOUT. */
+static void set_idle_timeout(const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || v > 86400u * 365) {
+		fprintf(stderr, "xpc-remoted: bad idle timeout '%s' (seconds)\n", s);
+		exit(2);
+	}
+	setenv("XPC_REMOTE_IDLE_TIMEOUT", s, 1);
+}
+
 static xpc_object_t host_properties(const char *udid)
 {
 	xpc_object_t props = xpc_dictionary_create(NULL, NULL, 0);
@@ -178,6 +199,7 @@ int main(int argc, char **argv)
 		{"user", required_argument, NULL, 'u'},    {"udid", required_argument, NULL, 'i'},
 		{"psk-file", required_argument, NULL, 'k'}, {"tls", required_argument, NULL, 't'},
 		{"watch-fd", required_argument, NULL, 'w'}, {"help", no_argument, NULL, 'h'},
+		{"idle-timeout", required_argument, NULL, 'I'},
 		{NULL, 0, NULL, 0},
 	};
 	_xpc_linux_remote_tls_t tls = NULL;
@@ -206,6 +228,7 @@ int main(int argc, char **argv)
 			tls = load_tls_or_die(optarg, c == 'k');
 			break;
 		case 'w': watch_fd = (int)parse_port(optarg); break;
+		case 'I': set_idle_timeout(optarg); break;
 		default: usage();
 		}
 	}

@@ -45,8 +45,14 @@
  * the reason, at most REMOTE_LOG_BURST lines of each kind per
  * REMOTE_LOG_WINDOW_S (a flood cannot flood the log).
  *
- * References: a peer is held by its session (until closed()) and by each
- * reply handler still outstanding.
+ * Idle sessions: a ready session that has no request pending at the local
+ * service and completes no message for the idle span (REMOTE_IDLE_TIMEOUT_S,
+ * or XPC_REMOTE_IDLE_TIMEOUT) is closed, so silent peers do not keep their
+ * share of the port for good; a request waiting for its answer keeps the
+ * session, and the span starts again when the answer leaves.
+ *
+ * References: a peer is held by its session (until closed()), by each
+ * reply handler still outstanding and by its idle timer until cancelled.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -93,6 +99,8 @@ typedef struct ServedPeer {
 	xpc_connection_t local;
 	size_t pending;
 	uint64_t next_id;
+	dispatch_source_t idle;  /* the idle timer, from ready until closed() */
+	dispatch_time_t active;  /* when the last message came or answer left */
 	bool closed, local_invalid;
 	char address[INET6_ADDRSTRLEN + 8]; /* the remote peer: "ADDR:PORT" or "[ADDR]:PORT" */
 	uint8_t key[16];                    /* its share (port_admit) */
@@ -186,6 +194,7 @@ static void peer_send_error(ServedPeer *p, uint64_t id, const char *text)
 static void peer_answered(ServedPeer *p, uint64_t id, xpc_object_t reply)
 {
 	p->pending--;
+	p->active = dispatch_time(DISPATCH_TIME_NOW, 0);
 	if (!p->closed) {
 		if (xpc_get_type(reply) == XPC_TYPE_ERROR) {
 			const char *why = xpc_dictionary_get_string(reply, XPC_ERROR_KEY_DESCRIPTION);
@@ -249,6 +258,80 @@ static void peer_connect_local(ServedPeer *p)
 	xpc_connection_resume(p->local);
 }
 
+/* ---- the idle timer ------------------------------------------------------ */
+
+/* The idle span in nanoseconds: XPC_REMOTE_IDLE_TIMEOUT (seconds, 0: none)
+ * when set and valid, else REMOTE_IDLE_TIMEOUT_S; read once. */
+static uint64_t peer_idle_span(void)
+{
+	static _Atomic int64_t span = -1;
+	int64_t v = atomic_load(&span);
+
+	if (v < 0) {
+		const char *e = secure_getenv("XPC_REMOTE_IDLE_TIMEOUT");
+		char *end = NULL;
+		unsigned long secs = e && *e ? strtoul(e, &end, 10) : REMOTE_IDLE_TIMEOUT_S;
+
+		if (e && *e && (*end || secs > 86400u * 365))
+			secs = REMOTE_IDLE_TIMEOUT_S;
+		v = (int64_t)secs * (int64_t)NSEC_PER_SEC;
+		atomic_store(&span, v);
+	}
+	return (uint64_t)v;
+}
+
+/* On p->q: closes the session when it has been idle for the span, else
+ * sets the timer to the moment it would be. */
+static void peer_idle_check(void *ctx)
+{
+	ServedPeer *p = ctx;
+	uint64_t span = peer_idle_span();
+	dispatch_time_t due = dispatch_time(p->active, (int64_t)span);
+
+	if (p->closed || !p->idle)
+		return;
+	if (p->pending) /* a request waits: not idle; looked at again a span later */
+		due = dispatch_time(DISPATCH_TIME_NOW, (int64_t)span);
+	else if (due <= dispatch_time(DISPATCH_TIME_NOW, 0)) {
+		remote_session_close(p->s, "idle timed out");
+		return;
+	}
+	dispatch_source_set_timer(p->idle, due, DISPATCH_TIME_FOREVER, span / 8 + 1);
+}
+
+static void peer_idle_gone(void *ctx)
+{
+	peer_release(ctx);
+}
+
+/* Starts the idle timer at ready (nothing when the span is 0). */
+static void peer_idle_start(ServedPeer *p)
+{
+	uint64_t span = peer_idle_span();
+
+	p->active = dispatch_time(DISPATCH_TIME_NOW, 0);
+	if (!span || p->idle)
+		return;
+	p->idle = dispatch_source_create(DISPATCH_SOURCE_TYPE_TIMER, 0, 0, p->q);
+	if (!p->idle)
+		return;
+	dispatch_set_context(p->idle, peer_retain(p));
+	dispatch_source_set_event_handler_f(p->idle, peer_idle_check);
+	dispatch_source_set_cancel_handler_f(p->idle, peer_idle_gone);
+	dispatch_source_set_timer(p->idle, dispatch_time(p->active, (int64_t)span), DISPATCH_TIME_FOREVER,
+				  span / 8 + 1);
+	dispatch_resume(p->idle);
+}
+
+static void peer_idle_stop(ServedPeer *p)
+{
+	if (p->idle) {
+		dispatch_source_cancel(p->idle);
+		dispatch_release(p->idle);
+		p->idle = NULL;
+	}
+}
+
 /* ---- session callbacks -------------------------------------------------- */
 
 static void peer_request(ServedPeer *p, const RemoteMessage *m)
@@ -279,6 +362,7 @@ static void peer_ready(RemoteSession *s, void *ctx)
 	ServedPeer *p = ctx;
 	uint32_t flags = REMOTE_FLAG_ALWAYS_SET | REMOTE_FLAG_DATA_PRESENT;
 
+	peer_idle_start(p);
 	if (p->port->handshake)
 		remote_session_send(s, REMOTE_STREAM_ROOT, flags, 0, p->port->handshake);
 	else
@@ -289,6 +373,7 @@ static void peer_message(RemoteSession *s, int32_t stream, const RemoteMessage *
 {
 	ServedPeer *p = ctx;
 
+	p->active = dispatch_time(DISPATCH_TIME_NOW, 0);
 	if (!p->port->name || stream != REMOTE_STREAM_ROOT)
 		return; /* discovery: a client's own handshake needs no answer */
 	peer_connect_local(p);
@@ -317,6 +402,7 @@ static void peer_closed(RemoteSession *s, const char *reason, void *ctx)
 		serve_log(&log_ended, "xpc-remoted: %s: %s: session ended: %s\n",
 			  p->port->name ? p->port->name : "discovery", p->address, reason);
 	p->closed = true;
+	peer_idle_stop(p);
 	if (p->local)
 		xpc_connection_cancel(p->local);
 	port_leave(p->port, p->key);

@@ -22,6 +22,10 @@
 #define REMOTE_LOG_WINDOW_S 10
 /* Requests of one session waiting for the local service's reply. */
 #define REMOTE_MAX_PENDING_SERVED 1024u
+/* A ready session with no pending request that completes no message for
+ * this long is closed ("idle timed out"); XPC_REMOTE_IDLE_TIMEOUT=SECONDS
+ * (xpc-remoted --idle-timeout) sets another span, 0 none. */
+#define REMOTE_IDLE_TIMEOUT_S 120
 
 typedef struct RemotePort RemotePort;
 
