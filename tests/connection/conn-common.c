@@ -90,6 +90,19 @@ void conn_test_serve_peer(xpc_connection_t peer)
 	xpc_connection_resume(peer);
 }
 
+xpc_connection_t conn_test_connect(xpc_connection_t listener)
+{
+	xpc_endpoint_t ep = xpc_endpoint_create(listener);
+	xpc_connection_t c = xpc_connection_create_from_endpoint(ep);
+
+	xpc_release(ep);
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+		(void)ev;
+	});
+	xpc_connection_resume(c);
+	return c;
+}
+
 xpc_connection_t conn_test_start_echo_listener(dispatch_queue_t q)
 {
 	xpc_connection_t l = xpc_connection_create(NULL, q);

@@ -30,6 +30,9 @@ typedef struct PeerState {
 void conn_test_serve_peer(xpc_connection_t peer);
 /* A listener (created here, resumed) that serves every peer; +1. */
 xpc_connection_t conn_test_start_echo_listener(dispatch_queue_t q);
+/* A client of @listener's endpoint whose handler ignores every event,
+ * resumed; +1. */
+xpc_connection_t conn_test_connect(xpc_connection_t listener);
 /*
  * A listener whose peer (the first one: a test makes one client) takes
  * one-way messages numbered "n" from 0: it stops at the first until @gate

@@ -25,13 +25,7 @@ int main(void)
 	int base = harness_count_fds();
 	xpc_connection_t l = conn_test_gated_sink_start(&sink, N_MSGS);
 
-	xpc_endpoint_t ep = xpc_endpoint_create(l);
-	xpc_connection_t c = xpc_connection_create_from_endpoint(ep);
-	xpc_release(ep);
-	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
-		(void)ev;
-	});
-	xpc_connection_resume(c);
+	xpc_connection_t c = conn_test_connect(l);
 
 	char *payload = malloc(MSG_BYTES + 1);
 	memset(payload, 'x', MSG_BYTES);

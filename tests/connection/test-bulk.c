@@ -361,13 +361,7 @@ int main(void)
 	test_big_data_object();
 
 	xpc_connection_t l = conn_test_start_echo_listener(NULL);
-	xpc_endpoint_t ep = xpc_endpoint_create(l);
-	xpc_connection_t c = xpc_connection_create_from_endpoint(ep);
-	xpc_release(ep);
-	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
-		(void)ev;
-	});
-	xpc_connection_resume(c);
+	xpc_connection_t c = conn_test_connect(l);
 	test_echo_mixed(c);
 	test_queued(c, 40000, 300);  /* inline, by reference, queued */
 	test_queued(c, 300000, 40); /* out of line, queued */

@@ -220,13 +220,7 @@ int main(void)
 	int fd, p[2];
 
 	/* a well-behaved client on the same listener */
-	xpc_endpoint_t ep = xpc_endpoint_create(l);
-	xpc_connection_t good = xpc_connection_create_from_endpoint(ep);
-	xpc_release(ep);
-	xpc_connection_set_event_handler(good, ^(xpc_object_t e) {
-		(void)e;
-	});
-	xpc_connection_resume(good);
+	xpc_connection_t good = conn_test_connect(l);
 	xpc_object_t ping = xpc_dictionary_create(NULL, NULL, 0);
 
 	/* 0. a peer's last frame before it closed is read, not lost to the

@@ -175,13 +175,7 @@ int main(void)
 		serve(server_peer);
 	});
 	xpc_connection_resume(l);
-	xpc_endpoint_t ep = xpc_endpoint_create(l);
-	xpc_connection_t c = xpc_connection_create_from_endpoint(ep);
-	xpc_release(ep);
-	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
-		(void)ev;
-	});
-	xpc_connection_resume(c);
+	xpc_connection_t c = conn_test_connect(l);
 
 	send_one(c, rq, 0); /* the link is up and the receiver blocked ... */
 	REQUIRE(conn_test_wait(first, 30));
