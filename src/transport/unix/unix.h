@@ -76,6 +76,14 @@ int transport_send(int fd, FrameHeader *hdr, const void *body, size_t len, const
 int transport_make_ool(const struct iovec *iov, size_t n, size_t len);
 
 /*
+ * transport_take_body() - the out-of-line body of the received frame @f
+ * (its last descriptor, a memfd: checked, charged, copied into f->ool and
+ * closed; ool.c).
+ * Return: 0, a TRANSPORT_E_* code or a negative errno.
+ */
+int transport_take_body(TransportFrame *f);
+
+/*
  * transport_sendv() - transport_send() with the body in pieces.
  * @iov, @n, @len: an inline body (@len <= FRAME_MAX_INLINE); or, with
  *                 @ool_fd >= 0, the length of the out-of-line body in
