@@ -106,7 +106,7 @@ static uint8_t *grab_slow(Encoder *e, size_t n)
  * it was; bytes written after it stay within the capacity and are dropped
  * with the rest (encode_root puts the length back).
  */
-static inline uint8_t *grab(Encoder *e, size_t n)
+static inline __attribute__((always_inline)) uint8_t *grab(Encoder *e, size_t n)
 {
 	uint8_t *p;
 
@@ -249,12 +249,27 @@ static void close_container(Encoder *e, size_t at, size_t refs0)
 	patch_u32(e, at, (uint32_t)body);
 }
 
+/* The length of @key with its NUL, and whether every byte of it is ASCII:
+ * one pass over a short key instead of strlen, memchr and the UTF-8 check
+ * (wire_check_string, still made for a key that is not plain ASCII). */
+static size_t key_size(const char *key, bool *ret_ascii)
+{
+	unsigned char high = 0;
+	size_t n = 0;
+
+	for (; key[n]; n++)
+		high |= (unsigned char)key[n];
+	*ret_ascii = high < 0x80;
+	return n + 1;
+}
+
 static bool put_entry(void *ctx, const char *key, xpc_object_t value)
 {
 	Encoder *e = ctx;
-	size_t n = strlen(key) + 1;
+	bool ascii;
+	size_t n = key_size(key, &ascii);
 
-	if (!e->err)
+	if (!e->err && !ascii)
 		e->err = wire_check_string(key, n);
 	put_bytes(e, key, n);
 	put_object(e, value);
