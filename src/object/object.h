@@ -147,8 +147,9 @@ xpc_object_t dictionary_create_for(size_t count);
 /*
  * dictionary_add_new() - xpc_dictionary_set_value() of a key not yet
  * present, with one lookup (the decoder's: a duplicate key is an error).
- * Return: 0 (@value retained), -EEXIST, -ENOMEM (the dictionary is
- * unchanged either way), -EINVAL (not a dictionary, or NULL arguments).
+ * @value's reference (+1) is consumed either way: stored, or released.
+ * Return: 0, -EEXIST, -ENOMEM (the dictionary is unchanged either way),
+ * -EINVAL (not a dictionary, or NULL arguments).
  */
 int dictionary_add_new(xpc_object_t xdict, const char *key, xpc_object_t value);
 

@@ -273,8 +273,7 @@ static int decode_entry(Cursor *body, xpc_object_t dict)
 		return WIRE_E_BAD_UTF8;
 	if ((r = decode_object(body, &value)))
 		return r;
-	r = dictionary_add_new(dict, (const char *)key, value);
-	xpc_release(value);
+	r = dictionary_add_new(dict, (const char *)key, value); /* consumes value */
 	if (r == -EEXIST)
 		return WIRE_E_BAD_VALUE; /* duplicate key */
 	return r < 0 ? -ENOMEM : 0;
