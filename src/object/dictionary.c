@@ -285,6 +285,20 @@ bool xpc_dictionary_apply_f(xpc_object_t xdict, void *context, xpc_dictionary_ap
 	return dict_each(d, context, applier);
 }
 
+bool dictionary_next(xpc_object_t xdict, size_t *cursor, const char **ret_key, xpc_object_t *ret_value)
+{
+	struct _xpc_dictionary_s *d = dict_readable(xdict);
+
+	if (!d)
+		return false;
+	if (d->fixed_key) {
+		*ret_key = d->fixed_key;
+		*ret_value = d->fixed_value;
+		return (*cursor)++ == 0;
+	}
+	return hashmap_next(&d->map, cursor, ret_key, (void **)ret_value);
+}
+
 static bool dict_apply_block(void *context, const char *key, xpc_object_t value)
 {
 	xpc_dictionary_applier_t applier = (xpc_dictionary_applier_t)context;
