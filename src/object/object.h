@@ -157,7 +157,8 @@ int dictionary_add_new(xpc_object_t xdict, const char *key, xpc_object_t value);
  * start with *@cursor = 0; each call sets *ret_key and *ret_value
  * (borrowed) and returns true, or returns false at the end.  The
  * dictionary must not change meanwhile. */
-bool dictionary_next(xpc_object_t xdict, size_t *cursor, const char **ret_key, xpc_object_t *ret_value);
+bool dictionary_next(xpc_object_t xdict, size_t *cursor, const char **ret_key,
+		     xpc_object_t *ret_value);
 
 /* xpc_array_append_value() that takes over @value's reference (+1): it is
  * stored, or released.  Return: 0, -ENOMEM (the array is unchanged),
