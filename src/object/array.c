@@ -9,6 +9,7 @@
  * a missing index or a value of another type.  xpc_copy() is deep.
  * Not thread-safe for mutation (like Apple's): callers serialise writers.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,6 +168,16 @@ void xpc_array_set_value(xpc_object_t xarray, size_t index, xpc_object_t value)
 	xpc_release(old);
 }
 
+int array_append_consume(xpc_object_t xarray, xpc_object_t value)
+{
+	struct array_obj *a = array_cast(xarray);
+
+	if (a && value && array_push_consume(a, value))
+		return 0;
+	xpc_release(value);
+	return a && value ? -ENOMEM : -EINVAL;
+}
+
 void xpc_array_append_value(xpc_object_t xarray, xpc_object_t value)
 {
 	struct array_obj *a = array_cast(xarray);
@@ -221,17 +232,27 @@ bool xpc_array_apply(xpc_object_t xarray, xpc_array_applier_t applier)
 
 /* ---- typed setters: create, store (or append), release ------------------- */
 
-/* Stores @value (+1, consumed; NULL after ENOMEM does nothing). */
+/* Stores @value (+1, consumed: its reference becomes the array's, no
+ * retain and release per call; NULL after ENOMEM does nothing). */
 static void array_set_consume(xpc_object_t xarray, size_t index, xpc_object_t value)
 {
-	if (!array_cast(xarray))
+	struct array_obj *a = array_cast(xarray);
+	xpc_object_t old;
+
+	if (!a)
 		object_misuse("typed array setter on a non-array object");
-	if (index != XPC_ARRAY_APPEND && index >= xpc_array_get_count(xarray))
-		object_misuse("array index %zu out of range (count %zu)", index, xpc_array_get_count(xarray));
+	if (index != XPC_ARRAY_APPEND && index >= a->count)
+		object_misuse("array index %zu out of range (count %zu)", index, a->count);
 	if (!value)
 		return;
-	xpc_array_set_value(xarray, index, value);
-	xpc_release(value);
+	if (index == XPC_ARRAY_APPEND) {
+		if (!array_push_consume(a, value))
+			xpc_release(value); /* ENOMEM: the array is unchanged */
+		return;
+	}
+	old = a->items[index];
+	a->items[index] = value;
+	xpc_release(old);
 }
 
 void xpc_array_set_bool(xpc_object_t xarray, size_t index, bool value)

@@ -247,13 +247,12 @@ void xpc_dictionary_set_value(xpc_object_t xdict, const char *key, xpc_object_t 
 int dictionary_add_new(xpc_object_t xdict, const char *key, xpc_object_t value)
 {
 	struct _xpc_dictionary_s *d = dict_writable(xdict);
-	int r;
+	int r = -EINVAL;
 
-	if (!d || !key || !value)
-		return -EINVAL;
-	r = hashmap_put_new(&d->map, key, value);
-	if (r == 0)
-		xpc_retain(value);
+	if (d && key && value)
+		r = hashmap_put_new(&d->map, key, value); /* @value's reference is the map's */
+	if (r != 0)
+		xpc_release(value);
 	return r;
 }
 
@@ -284,6 +283,20 @@ bool xpc_dictionary_apply_f(xpc_object_t xdict, void *context, xpc_dictionary_ap
 	if (!d || !applier)
 		return d != NULL;
 	return dict_each(d, context, applier);
+}
+
+bool dictionary_next(xpc_object_t xdict, size_t *cursor, const char **ret_key, xpc_object_t *ret_value)
+{
+	struct _xpc_dictionary_s *d = dict_readable(xdict);
+
+	if (!d)
+		return false;
+	if (d->fixed_key) {
+		*ret_key = d->fixed_key;
+		*ret_value = d->fixed_value;
+		return (*cursor)++ == 0;
+	}
+	return hashmap_next(&d->map, cursor, ret_key, (void **)ret_value);
 }
 
 static bool dict_apply_block(void *context, const char *key, xpc_object_t value)
@@ -372,13 +385,21 @@ xpc_connection_t xpc_dictionary_get_remote_connection(xpc_object_t xdict)
 
 /* ---- typed setters and getters --------------------------------------------- */
 
-/* Stores @value (+1, consumed); NULL (creation failed) changes nothing. */
+/* Stores @value (+1, consumed: its reference becomes the map's, no
+ * retain and release per call); NULL (creation failed) changes nothing.
+ * As xpc_dictionary_set_value otherwise. */
 static void dict_set_consume(xpc_object_t xdict, const char *key, xpc_object_t value)
 {
+	struct _xpc_dictionary_s *d = dict_writable(xdict);
+	void *old = NULL;
+
 	if (!value)
 		return;
-	xpc_dictionary_set_value(xdict, key, value);
-	xpc_release(value);
+	if (!d || !key || hashmap_put(&d->map, key, value, &old) < 0) {
+		xpc_release(value);
+		return;
+	}
+	xpc_release(old);
 }
 
 void xpc_dictionary_set_bool(xpc_object_t xdict, const char *key, bool value)

@@ -147,10 +147,23 @@ xpc_object_t dictionary_create_for(size_t count);
 /*
  * dictionary_add_new() - xpc_dictionary_set_value() of a key not yet
  * present, with one lookup (the decoder's: a duplicate key is an error).
- * Return: 0 (@value retained), -EEXIST, -ENOMEM (the dictionary is
- * unchanged either way), -EINVAL (not a dictionary, or NULL arguments).
+ * @value's reference (+1) is consumed either way: stored, or released.
+ * Return: 0, -EEXIST, -ENOMEM (the dictionary is unchanged either way),
+ * -EINVAL (not a dictionary, or NULL arguments).
  */
 int dictionary_add_new(xpc_object_t xdict, const char *key, xpc_object_t value);
+
+/* Iterates @xdict's entries without a callback per entry (the encoder's):
+ * start with *@cursor = 0; each call sets *ret_key and *ret_value
+ * (borrowed) and returns true, or returns false at the end.  The
+ * dictionary must not change meanwhile. */
+bool dictionary_next(xpc_object_t xdict, size_t *cursor, const char **ret_key,
+		     xpc_object_t *ret_value);
+
+/* xpc_array_append_value() that takes over @value's reference (+1): it is
+ * stored, or released.  Return: 0, -ENOMEM (the array is unchanged),
+ * -EINVAL (not an array, or a NULL value). */
+int array_append_consume(xpc_object_t xarray, xpc_object_t value);
 
 /* For a dictionary made by xpc_dictionary_create_reply(): sets *ret_id to the
  * id of the message it answers and returns true; false for anything else. */

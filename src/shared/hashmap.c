@@ -5,7 +5,7 @@
  * Invariants: while slots is NULL (cap 0) the map is inline: count entries
  * in inl[0 .. count-1] (a block of HASHMAP_INLINE, allocated with the first
  * entry, or lent by the map's owner: inl_lent, hashmap_init_lent()), keys
- * shorter than HASHMAP_INLINE_KEY.  Otherwise
+ * shorter than HASHMAP_INLINE_KEY, each zero-padded to its end.  Otherwise
  * cap is a power of two; used <= cap * 3 / 4 after every insertion (tombstones count as used so probing always ends at an empty
  * slot); a probe sequence for a key visits slots hash, hash+1, ... modulo
  * cap and stops at the first empty slot.
@@ -133,13 +133,56 @@ static size_t hashmap_find(const HashMap *map, const char *key, uint64_t hash, b
 	}
 }
 
+/*
+ * An inline entry's key is stored zero-padded to HASHMAP_INLINE_KEY bytes,
+ * so a lookup compares three words per entry; the key looked up is padded
+ * once (InlineKey), with its length found by the same pass: no strlen,
+ * strcmp or memcpy calls for the small maps of most messages.
+ */
+typedef struct InlineKey {
+	uint64_t w[HASHMAP_INLINE_KEY / 8];
+} InlineKey;
+
+_Static_assert(HASHMAP_INLINE_KEY % 8 == 0, "inline keys are compared by words");
+
+/* Pads @key into @k.  Return: its length, or HASHMAP_INLINE_KEY when it is
+ * too long for an inline map (k is then not a key). */
+static size_t inline_key(const char *key, InlineKey *k)
+{
+	char *b = (char *)k->w;
+	size_t n = 0;
+
+	memset(k, 0, sizeof(*k));
+	for (; n < HASHMAP_INLINE_KEY && key[n]; n++)
+		b[n] = key[n];
+	return n;
+}
+
+static bool inline_key_equal(const struct hashmap_inline *e, const InlineKey *k)
+{
+	InlineKey have;
+
+	memcpy(&have, e->key, sizeof(have));
+	return ((have.w[0] ^ k->w[0]) | (have.w[1] ^ k->w[1]) | (have.w[2] ^ k->w[2])) == 0;
+}
+
+/* Index of padded @k in an inline map, or -1. */
+static int hashmap_inline_find_key(const HashMap *map, const InlineKey *k)
+{
+	for (size_t i = 0; i < map->count; i++)
+		if (inline_key_equal(&map->inl[i], k))
+			return (int)i;
+	return -1;
+}
+
 /* Index of @key in an inline map, or -1. */
 static int hashmap_inline_find(const HashMap *map, const char *key)
 {
-	for (size_t i = 0; i < map->count; i++)
-		if (map->inl[i].key[0] == key[0] && strcmp(map->inl[i].key, key) == 0)
-			return (int)i;
-	return -1;
+	InlineKey k;
+
+	if (inline_key(key, &k) >= HASHMAP_INLINE_KEY)
+		return -1; /* too long to be there */
+	return hashmap_inline_find_key(map, &k);
 }
 
 static struct hashmap_slot *hashmap_lookup_hashed(const HashMap *map, const char *key, uint64_t hash)
@@ -256,20 +299,44 @@ static int hashmap_reserve_one(HashMap *map)
 	return hashmap_resize(map, cap);
 }
 
-/* Adds @key to an inline map if it fits.  Return: 1 added, 0 it does
- * not fit, -ENOMEM. */
-static int hashmap_inline_put(HashMap *map, const char *key, void *value)
+/* Adds padded @k (@len bytes) to an inline map if it fits.  Return: 1
+ * added, 0 it does not fit, -ENOMEM. */
+static int hashmap_inline_put(HashMap *map, const InlineKey *k, size_t len, void *value)
 {
-	size_t len = strlen(key);
-
 	if (map->count >= HASHMAP_INLINE || len >= HASHMAP_INLINE_KEY)
 		return 0;
 	if (!map->inl && !(map->inl = malloc(HASHMAP_INLINE * sizeof(*map->inl))))
 		return -ENOMEM;
-	memcpy(map->inl[map->count].key, key, len + 1);
+	memcpy(map->inl[map->count].key, k, sizeof(*k));
 	map->inl[map->count].value = value;
 	map->count++;
 	return 1;
+}
+
+/* hashmap_store() while the map is inline.  Return: 1 stored (0 or
+ * -EEXIST in *ret), 0 the key goes to a table. */
+static int hashmap_inline_store(HashMap *map, const char *key, void *value, void **ret_old, bool only_new,
+				int *ret)
+{
+	InlineKey k;
+	size_t len = inline_key(key, &k);
+	int i = len < HASHMAP_INLINE_KEY ? hashmap_inline_find_key(map, &k) : -1;
+
+	*ret = 0;
+	if (i >= 0 && only_new) {
+		*ret = -EEXIST;
+		return 1;
+	}
+	if (i >= 0) {
+		if (ret_old)
+			*ret_old = map->inl[i].value;
+		map->inl[i].value = value;
+		return 1;
+	}
+	int r = hashmap_inline_put(map, &k, len, value);
+	if (r < 0)
+		*ret = r;
+	return r != 0;
 }
 
 /* hashmap_put(), or with @only_new hashmap_put_new(). */
@@ -283,18 +350,9 @@ static int hashmap_store(HashMap *map, const char *key, void *value, void **ret_
 	if (ret_old)
 		*ret_old = NULL;
 	if (!map->slots) {
-		void **v = hashmap_value_ref(map, key);
-		if (v && only_new)
-			return -EEXIST;
-		if (v) {
-			if (ret_old)
-				*ret_old = *v;
-			*v = value;
-			return 0;
-		}
-		int r = hashmap_inline_put(map, key, value);
-		if (r != 0)
-			return r < 0 ? r : 0;
+		int r;
+		if (hashmap_inline_store(map, key, value, ret_old, only_new, &r))
+			return r;
 		if (hashmap_leave_inline(map) < 0)
 			return -ENOMEM;
 	}

@@ -34,7 +34,7 @@ struct hashmap_slot {
 
 struct hashmap_inline {
 	void *value;
-	char key[HASHMAP_INLINE_KEY];
+	char key[HASHMAP_INLINE_KEY]; /* zero-padded: compared by words */
 };
 
 typedef struct HashMap {

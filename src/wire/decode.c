@@ -238,12 +238,8 @@ static int decode_array(Cursor *c, xpc_object_t *ret)
 	if (!arr)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < count && r == 0; i++) {
-		if ((r = decode_object(&body, &item)) == 0) {
-			xpc_array_append_value(arr, item);
-			xpc_release(item);
-			if (xpc_array_get_count(arr) != i + 1)
-				r = -ENOMEM;
-		}
+		if ((r = decode_object(&body, &item)) == 0 && array_append_consume(arr, item) < 0)
+			r = -ENOMEM;
 	}
 	c->next_fd = body.next_fd;
 	if (r == 0)
@@ -273,8 +269,7 @@ static int decode_entry(Cursor *body, xpc_object_t dict)
 		return WIRE_E_BAD_UTF8;
 	if ((r = decode_object(body, &value)))
 		return r;
-	r = dictionary_add_new(dict, (const char *)key, value);
-	xpc_release(value);
+	r = dictionary_add_new(dict, (const char *)key, value); /* consumes value */
 	if (r == -EEXIST)
 		return WIRE_E_BAD_VALUE; /* duplicate key */
 	return r < 0 ? -ENOMEM : 0;

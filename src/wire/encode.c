@@ -27,6 +27,9 @@
 #include "shared/assert.h"
 #include "wire/wire.h"
 
+/* For the few helpers of every item, which clang at -O2 left as calls. */
+#define ENCODE_INLINE static inline __attribute__((always_inline))
+
 typedef struct Encoder {
 	WireBuffer *buf;
 	WireFds *fds;
@@ -106,7 +109,7 @@ static uint8_t *grab_slow(Encoder *e, size_t n)
  * it was; bytes written after it stay within the capacity and are dropped
  * with the rest (encode_root puts the length back).
  */
-static inline uint8_t *grab(Encoder *e, size_t n)
+ENCODE_INLINE uint8_t *grab(Encoder *e, size_t n)
 {
 	uint8_t *p;
 
@@ -126,7 +129,7 @@ static inline void store_u32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
-static void put_bytes(Encoder *e, const void *src, size_t n)
+ENCODE_INLINE void put_bytes(Encoder *e, const void *src, size_t n)
 {
 	size_t pad = (4 - (n & 3)) & 3;
 	uint8_t *p = grab(e, n + pad);
@@ -171,7 +174,7 @@ static void put_ref(Encoder *e, const void *src, size_t n, xpc_object_t obj)
 		memset(p, 0, pad);
 }
 
-static void put_u32(Encoder *e, uint32_t v)
+ENCODE_INLINE void put_u32(Encoder *e, uint32_t v)
 {
 	uint8_t *p = grab(e, 4);
 
@@ -179,7 +182,7 @@ static void put_u32(Encoder *e, uint32_t v)
 		store_u32(p, v);
 }
 
-static void put_u64(Encoder *e, uint64_t v)
+ENCODE_INLINE void put_u64(Encoder *e, uint64_t v)
 {
 	uint8_t *p = grab(e, 8);
 
@@ -249,12 +252,26 @@ static void close_container(Encoder *e, size_t at, size_t refs0)
 	patch_u32(e, at, (uint32_t)body);
 }
 
-static bool put_entry(void *ctx, const char *key, xpc_object_t value)
+/* The length of @key with its NUL, and whether every byte of it is ASCII:
+ * one pass over a short key instead of strlen, memchr and the UTF-8 check
+ * (wire_check_string, still made for a key that is not plain ASCII). */
+static size_t key_size(const char *key, bool *ret_ascii)
 {
-	Encoder *e = ctx;
-	size_t n = strlen(key) + 1;
+	unsigned char high = 0;
+	size_t n = 0;
 
-	if (!e->err)
+	for (; key[n]; n++)
+		high |= (unsigned char)key[n];
+	*ret_ascii = high < 0x80;
+	return n + 1;
+}
+
+static bool put_entry(Encoder *e, const char *key, xpc_object_t value)
+{
+	bool ascii;
+	size_t n = key_size(key, &ascii);
+
+	if (!e->err && !ascii)
 		e->err = wire_check_string(key, n);
 	put_bytes(e, key, n);
 	put_object(e, value);
@@ -314,8 +331,12 @@ static void put_containers(Encoder *e, xpc_object_t obj, xpc_type_t t)
 		at = open_container(e, XPC_TYPE_ARRAY->wire_tag, xpc_array_get_count(obj));
 		xpc_array_apply_f(obj, e, put_item);
 	} else {
+		size_t cursor = 0;
+		const char *key;
+		xpc_object_t value;
 		at = open_container(e, XPC_TYPE_DICTIONARY->wire_tag, xpc_dictionary_get_count(obj));
-		xpc_dictionary_apply_f(obj, e, put_entry);
+		while (dictionary_next(obj, &cursor, &key, &value) && put_entry(e, key, value))
+			;
 	}
 	close_container(e, at, refs0);
 	e->depth--;
