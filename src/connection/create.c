@@ -79,7 +79,9 @@ static void create_dispose(xpc_object_t obj)
 	if (c->finalizer)
 		c->finalizer(c->context);
 	exit_untrack_locked(c); /* (listed ones are not disposed: INVALID took them off) */
+	conn_lock(c); /* no one else holds @c: for the lock check only */
 	send_discard_locked(c);
+	conn_unlock(c);
 	c->link.ops->reset(&c->link);
 	create_refund_link(c);
 	for (size_t i = 0; i < c->n_uid_accts; i++)

@@ -14,6 +14,7 @@
  * failure cannot both answer it; n counts the entries listed.
  */
 #include "connection/internal.h"
+#include "shared/lock.h"
 #include "dispatch/dqueue.h"
 #include "shared/assert.h"
 
@@ -91,6 +92,7 @@ void pending_add_locked(xpc_connection_t c, Pending *p, uint64_t id)
 {
 	PendingList *l = &c->pending;
 
+	lock_assert_held(&c->lock);
 	xpc_assert(!l->tail || l->tail->id < id); /* oldest first */
 	p->id = id;
 	p->next = NULL;
@@ -107,6 +109,7 @@ Pending *pending_take_locked(xpc_connection_t c, uint64_t id)
 	PendingList *l = &c->pending;
 	Pending *prev = NULL;
 
+	lock_assert_held(&c->lock);
 	for (Pending *p = l->head; p; prev = p, p = p->next) {
 		if (p->id != id)
 			continue;
@@ -127,6 +130,7 @@ void pending_fail_all_locked(xpc_connection_t c, xpc_object_t err)
 {
 	Pending *p = c->pending.head;
 
+	lock_assert_held(&c->lock);
 	c->pending.head = c->pending.tail = NULL;
 	c->pending.n = 0;
 	while (p) {
@@ -138,6 +142,7 @@ void pending_fail_all_locked(xpc_connection_t c, xpc_object_t err)
 
 void pending_wake_sync_locked(xpc_connection_t c)
 {
+	lock_assert_held(&c->lock);
 	for (Pending *p = c->pending.head; p; p = p->next) {
 		if (!p->sync)
 			continue;

@@ -27,6 +27,7 @@
  * (send_link_error): the reader sees the end.
  */
 #include "connection/internal.h"
+#include "shared/lock.h"
 #include "dispatch/dqueue.h"
 #include "shared/assert.h"
 #include "shared/clock.h"
@@ -108,6 +109,7 @@ static OutItem *out_pop_locked(xpc_connection_t c)
 {
 	OutItem *o = c->tx.head;
 
+	lock_assert_held(&c->lock);
 	xpc_assert(o && c->tx.unsent >= sizeof(*o) + o->body_len && c->tx.unsent_fds >= o->n_fds);
 	c->tx.head = o->next;
 	if (!c->tx.head)
@@ -120,6 +122,7 @@ static OutItem *out_pop_locked(xpc_connection_t c)
 
 static void out_push_locked(xpc_connection_t c, OutItem *o)
 {
+	lock_assert_held(&c->lock);
 	o->next = NULL;
 	c->tx.unsent += sizeof(*o) + o->body_len;
 	c->tx.unsent_fds += o->n_fds;
@@ -133,6 +136,7 @@ static void out_push_locked(xpc_connection_t c, OutItem *o)
 
 void send_discard_locked(xpc_connection_t c)
 {
+	lock_assert_held(&c->lock);
 	while (c->tx.head) {
 		OutItem *o = out_pop_locked(c);
 		if (o->barrier)
@@ -148,6 +152,7 @@ static ConnError send_error_locked(xpc_connection_t c, const FrameHeader *h, int
 {
 	Pending *p;
 
+	lock_assert_held(&c->lock);
 	if (r >= 0 || r == -EAGAIN || send_link_error(r))
 		return CONN_OK;
 	if (r == -ENOMEM || r == -ENOBUFS)
@@ -172,6 +177,7 @@ static size_t send_batch_count_locked(xpc_connection_t c, size_t *ret_total)
 {
 	size_t total = 0, n = 0;
 
+	lock_assert_held(&c->lock);
 	for (OutItem *o = c->tx.head; o && out_batchable(o); o = o->next) {
 		if (total + FRAME_HEADER_SIZE + o->body_len > FRAME_MAX_INLINE)
 			break;
@@ -197,6 +203,7 @@ static int send_batch_locked(xpc_connection_t c, ConnError *ret_error)
 	OutItem *o = c->tx.head;
 	int r;
 
+	lock_assert_held(&c->lock);
 	if (n < 2 || !(buf = malloc(total)))
 		return 0;
 	for (size_t i = 0; i < n; i++, o = o->next) {
@@ -239,6 +246,7 @@ static int send_head_locked(xpc_connection_t c, ConnError *ret_error)
 	size_t n = wire_buffer_iov(&o->body, iov, SEND_MAX_IOV);
 	int r = c->link.ops->send(&c->link, &o->hdr, iov, n, o->body_len, o->fds, o->n_fds, o->ool_fd);
 
+	lock_assert_held(&c->lock);
 	if (r == -EAGAIN)
 		return -EAGAIN;
 	/* Sent, or the link broke (the reader will see the end), or this
@@ -255,6 +263,7 @@ ConnError send_flush_locked(xpc_connection_t c, SendProgress *ret_progress)
 {
 	ConnError e = CONN_OK;
 
+	lock_assert_held(&c->lock);
 	*ret_progress = SEND_DRAINED;
 	while (c->tx.head && e == CONN_OK) {
 		OutItem *o = c->tx.head;
@@ -287,6 +296,7 @@ static int send_enqueue_locked(xpc_connection_t c, SendJob *j)
 {
 	OutItem *o;
 
+	lock_assert_held(&c->lock);
 	if (c->tx.head && (c->tx.unsent >= c->tx.max_unsent || c->tx.unsent_fds + j->fds.n > c->tx.max_unsent_fds))
 		return CONN_E_UNSENT;
 	/* the OutItem outlives the job's own storage */
@@ -325,6 +335,7 @@ static int send_enqueue_locked(xpc_connection_t c, SendJob *j)
 
 static bool send_coalesce_locked(xpc_connection_t c, const SendJob *j)
 {
+	lock_assert_held(&c->lock);
 	if (j->hdr.kind != FRAME_MESSAGE || (j->hdr.flags & FRAME_F_WANTS_REPLY) || j->ool >= 0 || j->fds.n) {
 		c->tx.rapid_sends = 0;
 		return false;
@@ -410,6 +421,7 @@ void send_job_free(SendJob *j)
 
 ConnError send_job_refuse_locked(xpc_connection_t c, SendJob *j, Pending *p)
 {
+	lock_assert_held(&c->lock);
 	if (p)
 		pending_answer(p, XPC_ERROR_CONNECTION_INVALID);
 	/* not even encoded for lack of a resource: see send_error_locked */
@@ -420,6 +432,7 @@ ConnError send_job_refuse_locked(xpc_connection_t c, SendJob *j, Pending *p)
 
 void send_job_assign_locked(xpc_connection_t c, SendJob *j, Pending *p)
 {
+	lock_assert_held(&c->lock);
 	j->hdr.id = c->tx.next_id++;
 	if (p)
 		pending_add_locked(c, p, j->hdr.id);
@@ -428,6 +441,7 @@ void send_job_assign_locked(xpc_connection_t c, SendJob *j, Pending *p)
 /* Straight to the socket.  Return: as send_enqueue_locked. */
 static int send_direct_locked(xpc_connection_t c, SendJob *j)
 {
+	lock_assert_held(&c->lock);
 	int r = c->link.ops->send(&c->link, &j->hdr, j->iov, j->n_iov, j->body.len + j->body.ref_bytes, j->fds.fds,
 				  j->fds.n, j->ool);
 
@@ -446,6 +460,7 @@ static int send_direct_locked(xpc_connection_t c, SendJob *j)
 
 ConnError send_job_locked(xpc_connection_t c, SendJob *j, Pending *p)
 {
+	lock_assert_held(&c->lock);
 	bool live = conn_link_live_locked(c); /* a required peer is checked first */
 	ConnError e = CONN_OK;
 	int r;

@@ -42,6 +42,7 @@
  * through its condition variable when another thread read the reply.
  */
 #include "connection/internal.h"
+#include "shared/lock.h"
 #include "dispatch/dqueue.h"
 #include "shared/assert.h"
 #include "shared/clock.h"
@@ -81,6 +82,7 @@ static void sync_lazy_fire(ManagerTimer *t, uint64_t count)
  * is due sync.delay_ns after the last call ended (sync.last_ns). */
 static void sync_lazy_arm_locked(xpc_connection_t c)
 {
+	lock_assert_held(&c->lock);
 	xpc_retain(c);
 	c->sync.timer.fire = sync_lazy_fire;
 	/* with leeway: the lazy timers of connections made one after the
@@ -94,6 +96,7 @@ static void sync_lazy_arm_locked(xpc_connection_t c)
  * dropped; one under way runs and finds nothing to do. */
 void sync_lazy_stop_locked(xpc_connection_t c)
 {
+	lock_assert_held(&c->lock);
 	if (c->sync.timer_armed && manager_timer_disarm(&c->sync.timer)) {
 		c->sync.timer_armed = false;
 		xpc_release(c);
@@ -111,6 +114,7 @@ void sync_lazy_stop_locked(xpc_connection_t c)
  */
 void sync_hold_first_read_locked(xpc_connection_t c, dispatch_source_t s)
 {
+	lock_assert_held(&c->lock);
 	if (c->sync.src) {
 		/* an old link's, still held by a sync caller that has not yet
 		 * returned from its end (a reconnect under it): that caller
@@ -129,6 +133,7 @@ void sync_release_locked(xpc_connection_t c, bool force_idle)
 {
 	dispatch_source_t s = c->sync.src;
 
+	lock_assert_held(&c->lock);
 	if (!s || c->sync.active > 0)
 		return;
 	if (!force_idle && c->rsrc == s) {
@@ -168,6 +173,7 @@ static void sync_lazy_resume(void *ctx)
  * holds it any more (sync_hold_first_read_locked). */
 void sync_after_send_locked(xpc_connection_t c, bool sync_caller)
 {
+	lock_assert_held(&c->lock);
 	if (!sync_caller && c->sync.src && c->sync.active == 0) {
 		sync_lazy_stop_locked(c);
 		sync_release_locked(c, true);
@@ -183,6 +189,7 @@ dispatch_source_t sync_take_locked(xpc_connection_t c)
 {
 	dispatch_source_t src = c->rsrc;
 
+	lock_assert_held(&c->lock);
 	if (!src || c->state != CONN_ACTIVE)
 		return NULL;
 	sync_lazy_stop_locked(c); /* a waiting call costs no timer */
@@ -213,6 +220,7 @@ static bool sync_hold_locked(xpc_connection_t c, uint64_t now)
 	uint64_t took = now - c->sync.taken_ns;
 	uint64_t delay = took > SYNC_LAZY_MAX_NS / 4 ? SYNC_LAZY_MAX_NS : took * 4;
 
+	lock_assert_held(&c->lock);
 	c->sync.delay_ns = delay < SYNC_LAZY_RESUME_NS ? SYNC_LAZY_RESUME_NS : delay;
 	return took < SYNC_FAST_NS || c->sync.gap_ns < c->sync.delay_ns / 2;
 }
