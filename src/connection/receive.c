@@ -617,6 +617,8 @@ ConnError receive_one_rxlocked(xpc_connection_t c, TransportLink *l, ReceiveGot 
  */
 #define RECEIVE_LINGER_MAX 32
 
+/* The connection's part of that (whether other work waits is looked at
+ * first, by receive_ready_rxlocked, without the connection's lock). */
 static bool receive_may_linger(xpc_connection_t c, TransportLink *l, bool *ret_timed)
 {
 	conn_lock(c);
@@ -628,7 +630,7 @@ static bool receive_may_linger(xpc_connection_t c, TransportLink *l, bool *ret_t
 	*ret_timed = c->rx.timeout;
 	conn_unlock(c);
 	*ret_timed = *ret_timed && dqueue_targets_root(c->queue);
-	return ok && !dqueue_others_waiting(c->queue);
+	return ok;
 }
 
 /* Holds @src suspended for a linger, once (*held): the packets the
@@ -681,16 +683,21 @@ ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src)
 	c->rx.drained = false;
 	for (int i = 0; i < 64 && got == RECEIVE_GOT && e == CONN_OK; i++) {
 		TransportLink l;
-		bool timed, stopped;
+		bool timed, stopped, empty = c->rx.drained && !c->rx.ahead;
+		/* (the stops that read nothing come before the link's lock:
+		 * under load a delivery ends here after its one request) */
+		if (empty && !answered)
+			break; /* empty: its next packet makes a new event */
+		if (empty && (lingered >= RECEIVE_LINGER_MAX || dqueue_others_waiting(c->queue)))
+			break; /* no linger: work waits behind this thread */
 		if (!receive_link_state(c, src, &l, &stopped)) {
 			linked = false;
 			break;
 		}
-		if (c->rx.drained && !c->rx.ahead && !answered)
-			break; /* empty: its next packet makes a new event */
-		if (answered && c->rx.drained && !c->rx.ahead) {
+		if (empty) {
 			/* just answered a request: the next one is usually on its way */
-			if (lingered++ >= RECEIVE_LINGER_MAX || !receive_may_linger(c, &l, &timed))
+			lingered++;
+			if (!receive_may_linger(c, &l, &timed))
 				break;
 			c->rx.answered = false;
 			e = receive_linger(c, &l, timed, src, &held, &got);
