@@ -21,8 +21,8 @@
  * by small messages), so a peer's link keeps none: each read takes one
  * from a small process-wide cache (RECEIVE_CACHE_MAX frames), or from the
  * RECEIVE_LOCAL_MAX a thread running handlers keeps, and gives it back,
- * and an idle peer costs no buffer (issue 17: 7 KiB resident and 82 KiB of address space
- * per idle peer before).  A link whose peer sent a staged body keeps its
+ * and an idle peer costs no buffer (issue 17: 7 KiB resident and 82 KiB
+ * of address space per idle peer before).  A link whose peer sent a staged body keeps its
  * frame, which keeps the peer's stage mapped (transport.h, keep_view),
  * until the link ends; a listener keeps one for its check-ins.  Large data
  * items of an inline body are decoded by reference to the packet buffer
