@@ -19,10 +19,10 @@
  * Receive buffers: a frame's packet buffer holds a whole packet
  * (FRAME_PACKET_MAX: 128 KiB of address space, a page or two of it touched
  * by small messages), so a peer's link keeps none: each read takes one
- * from a small process-wide
- * cache (RECEIVE_CACHE_MAX frames) and gives it back, and an idle peer
- * costs no buffer (issue 17: 7 KiB resident and 82 KiB of address space
- * per idle peer before).  A link whose peer sent a staged body keeps its
+ * from a small process-wide cache (RECEIVE_CACHE_MAX frames), or from the
+ * RECEIVE_LOCAL_MAX a thread running handlers keeps, and gives it back,
+ * and an idle peer costs no buffer (issue 17: 7 KiB resident and 82 KiB
+ * of address space per idle peer before).  A link whose peer sent a staged body keeps its
  * frame, which keeps the peer's stage mapped (transport.h, keep_view),
  * until the link ends; a listener keeps one for its check-ins.  Large data
  * items of an inline body are decoded by reference to the packet buffer
@@ -84,12 +84,59 @@ static Charge *receive_account(xpc_connection_t c)
 }
 
 #define RECEIVE_CACHE_MAX 8
+#define RECEIVE_LOCAL_MAX 2
 
 static struct {
 	pthread_mutex_t lock;
 	TransportFrame *v[RECEIVE_CACHE_MAX];
 	int n;
 } receive_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/*
+ * The source's handler (on a worker of the pool, or the main thread: a
+ * bounded set of threads) takes and gives back two frames per read; it
+ * keeps them in its own thread (RECEIVE_LOCAL_MAX), without the process
+ * cache's lock, which every worker of a loaded service would take four
+ * times per request.  A thread's frames go to the process cache when it
+ * exits (the key's destructor).  Sync callers, any number of application
+ * threads, use the process cache alone.
+ */
+static _Thread_local struct {
+	TransportFrame *v[RECEIVE_LOCAL_MAX];
+	int n;
+	bool keyed; /* receive_local_key set: the destructor runs */
+} receive_local;
+
+static pthread_key_t receive_local_key;
+static pthread_once_t receive_local_once = PTHREAD_ONCE_INIT;
+
+static void receive_cache_put(TransportFrame *f);
+
+static void receive_local_exit(void *unused)
+{
+	(void)unused;
+	while (receive_local.n > 0)
+		receive_cache_put(receive_local.v[--receive_local.n]);
+}
+
+static void receive_local_init(void)
+{
+	if (pthread_key_create(&receive_local_key, receive_local_exit) != 0)
+		receive_local_key = (pthread_key_t)-1;
+}
+
+/* This thread keeps frames of its own (see above), if it can. */
+static bool receive_local_ready(void)
+{
+	if (receive_local.keyed)
+		return true;
+	pthread_once(&receive_local_once, receive_local_init);
+	if (receive_local_key == (pthread_key_t)-1 ||
+	    pthread_setspecific(receive_local_key, &receive_local) != 0)
+		return false;
+	receive_local.keyed = true;
+	return true;
+}
 
 static TransportFrame *receive_frame_new(void)
 {
@@ -103,18 +150,20 @@ static TransportFrame *receive_frame_new(void)
 	return f;
 }
 
-/* The frame the next read of @c goes into (rx.lock held): the link's own,
- * or one from the cache; NULL without memory. */
-static TransportFrame *receive_frame_get(xpc_connection_t c)
+/* A frame from this thread's frames (@local) or the process cache, or a
+ * new one; NULL without memory. */
+static TransportFrame *receive_cache_take(xpc_connection_t c, bool local)
 {
-	TransportFrame *f = c->rx.frame;
+	TransportFrame *f = NULL;
 
-	if (f)
-		return f;
-	pthread_mutex_lock(&receive_cache.lock);
-	if (receive_cache.n > 0)
-		f = receive_cache.v[--receive_cache.n];
-	pthread_mutex_unlock(&receive_cache.lock);
+	if (local && receive_local.n > 0) {
+		f = receive_local.v[--receive_local.n];
+	} else {
+		pthread_mutex_lock(&receive_cache.lock);
+		if (receive_cache.n > 0)
+			f = receive_cache.v[--receive_cache.n];
+		pthread_mutex_unlock(&receive_cache.lock);
+	}
 	if (!f)
 		f = receive_frame_new();
 	if (f)
@@ -122,34 +171,22 @@ static TransportFrame *receive_frame_get(xpc_connection_t c)
 	return f;
 }
 
-/* A frame for a second packet (rx.lock held): never the link's own. */
-static TransportFrame *receive_frame_spare(xpc_connection_t c)
+/* The frame the next read of @c goes into (rx.lock held): the link's own,
+ * or a cached one (@local: the source's handler reads). */
+static TransportFrame *receive_frame_get(xpc_connection_t c, bool local)
 {
-	TransportFrame *f = NULL;
-
-	pthread_mutex_lock(&receive_cache.lock);
-	if (receive_cache.n > 0)
-		f = receive_cache.v[--receive_cache.n];
-	pthread_mutex_unlock(&receive_cache.lock);
-	if (!f)
-		f = receive_frame_new();
-	if (f)
-		f->charge = c->rx.charge;
-	return f;
+	return c->rx.frame ? c->rx.frame : receive_cache_take(c, local);
 }
 
-/* After the read (rx.lock held; @f cleared): a frame holding the peer's
- * stage stays with the link (one: a second one's mapping is dropped), any
- * other goes back to the cache. */
-static void receive_frame_put(xpc_connection_t c, TransportFrame *f)
+/* A frame for a second packet (rx.lock held): never the link's own. */
+static TransportFrame *receive_frame_spare(xpc_connection_t c, bool local)
 {
-	if (f == c->rx.frame)
-		return;
-	if (f->view.map && !c->rx.frame) {
-		c->rx.frame = f;
-		return;
-	}
-	frame_drop_view(f);
+	return receive_cache_take(c, local);
+}
+
+/* A cleared frame without a view into the process cache, or freed. */
+static void receive_cache_put(TransportFrame *f)
+{
 	pthread_mutex_lock(&receive_cache.lock);
 	if (receive_cache.n < RECEIVE_CACHE_MAX) {
 		receive_cache.v[receive_cache.n++] = f;
@@ -159,6 +196,25 @@ static void receive_frame_put(xpc_connection_t c, TransportFrame *f)
 	if (f)
 		frame_release(f);
 	free(f);
+}
+
+/* After the read (rx.lock held; @f cleared): a frame holding the peer's
+ * stage stays with the link (one: a second one's mapping is dropped), any
+ * other goes back to this thread's frames (@local) or the cache. */
+static void receive_frame_put(xpc_connection_t c, TransportFrame *f, bool local)
+{
+	if (f == c->rx.frame)
+		return;
+	if (f->view.map && !c->rx.frame) {
+		c->rx.frame = f;
+		return;
+	}
+	frame_drop_view(f);
+	if (local && receive_local.n < RECEIVE_LOCAL_MAX && receive_local_ready()) {
+		receive_local.v[receive_local.n++] = f;
+		return;
+	}
+	receive_cache_put(f);
 }
 
 int receive_setup_locked(xpc_connection_t c)
@@ -190,7 +246,7 @@ static void receive_drop_ahead(xpc_connection_t c)
 		return;
 	c->rx.ahead = NULL;
 	frame_clear(f);
-	receive_frame_put(c, f);
+	receive_frame_put(c, f, false);
 	dispatch_release(c->rx.ahead_src);
 	c->rx.ahead_src = NULL;
 }
@@ -390,9 +446,9 @@ static TransportFrame *receive_take_ahead(xpc_connection_t c, int *ret_r)
 /* Reads one frame into @f and, if @ahead, a second one queued behind it
  * into a frame kept in rx.ahead; sets rx.drained (rx.lock held; without
  * @ahead it only says that nothing was read). */
-static int receive_recv(xpc_connection_t c, TransportLink *l, TransportFrame *f, bool wait, bool ahead)
+static int receive_recv(xpc_connection_t c, TransportLink *l, TransportFrame *f, bool wait, bool ahead, bool local)
 {
-	TransportFrame *f2 = ahead && l->ops->recv_two ? receive_frame_spare(c) : NULL;
+	TransportFrame *f2 = ahead && l->ops->recv_two ? receive_frame_spare(c, local) : NULL;
 	int r, r2 = -EAGAIN;
 
 	if (!f2) {
@@ -403,7 +459,7 @@ static int receive_recv(xpc_connection_t c, TransportLink *l, TransportFrame *f,
 	r = l->ops->recv_two(l, f, f2, wait, &r2);
 	c->rx.drained = r == -EAGAIN || (r == 0 && r2 == -EAGAIN);
 	if (r2 == -EAGAIN || r2 == -ENODATA) { /* (-ENODATA: not tried) */
-		receive_frame_put(c, f2);
+		receive_frame_put(c, f2, local);
 		return r;
 	}
 	dispatch_retain(c->rx.src);
@@ -430,18 +486,18 @@ static ConnError receive_read(xpc_connection_t c, TransportLink *l, bool inline_
 	if (f) {
 		c->rx.drained = false; /* more may wait behind it */
 	} else {
-		f = receive_frame_get(c);
+		f = receive_frame_get(c, inline_ok);
 		if (!f)
 			return receive_fail(c, CONN_E_NO_MEMORY, NULL);
-		r = receive_recv(c, l, f, wait, ahead);
+		r = receive_recv(c, l, f, wait, ahead, inline_ok);
 	}
 	if (r == -EAGAIN) {
-		receive_frame_put(c, f);
+		receive_frame_put(c, f, inline_ok);
 		return CONN_OK;
 	}
 	if (r != 0) {
 		frame_clear(f);
-		receive_frame_put(c, f);
+		receive_frame_put(c, f, inline_ok);
 		if (r == TRANSPORT_E_EOF || r == -ECONNRESET)
 			return receive_fail(c, CONN_E_PEER_EXITED, NULL);
 		if (r < 0)
@@ -450,7 +506,7 @@ static ConnError receive_read(xpc_connection_t c, TransportLink *l, bool inline_
 	}
 	e = receive_frame(c, l, f, inline_ok, &go);
 	frame_clear(f);
-	receive_frame_put(c, f);
+	receive_frame_put(c, f, inline_ok);
 	*ret_got = go ? RECEIVE_GOT : RECEIVE_PAUSED;
 	return e;
 }
@@ -488,17 +544,27 @@ void receive_unlock(xpc_connection_t c)
 	conn_unlock(c);
 }
 
-bool receive_link(xpc_connection_t c, dispatch_source_t src, TransportLink *ret)
+/* receive_link(), and in *ret_stopped whether the handler must not be
+ * called now (suspended, or reading paused), under the same lock. */
+static bool receive_link_state(xpc_connection_t c, dispatch_source_t src, TransportLink *ret, bool *ret_stopped)
 {
 	bool ok;
 
 	conn_lock(c);
 	ok = c->link.fd >= 0 && c->state == CONN_ACTIVE && c->rsrc && c->rsrc == src;
 	*ret = transport_link_view(&c->link); /* (its descriptor stays open until src's cancel handler ran) */
+	*ret_stopped = c->rx.paused || c->suspend_count > 0;
 	conn_unlock(c);
 	if (ok)
 		c->rx.src = src; /* (held by the caller: a delivery, or a sync caller) */
 	return ok;
+}
+
+bool receive_link(xpc_connection_t c, dispatch_source_t src, TransportLink *ret)
+{
+	bool stopped;
+
+	return receive_link_state(c, src, ret, &stopped);
 }
 
 /* After a reader stopped (rx.lock held): a frame read ahead, or a link
@@ -551,6 +617,8 @@ ConnError receive_one_rxlocked(xpc_connection_t c, TransportLink *l, ReceiveGot 
  */
 #define RECEIVE_LINGER_MAX 32
 
+/* The connection's part of that (whether other work waits is looked at
+ * first, by receive_ready_rxlocked, without the connection's lock). */
 static bool receive_may_linger(xpc_connection_t c, TransportLink *l, bool *ret_timed)
 {
 	conn_lock(c);
@@ -562,7 +630,7 @@ static bool receive_may_linger(xpc_connection_t c, TransportLink *l, bool *ret_t
 	*ret_timed = c->rx.timeout;
 	conn_unlock(c);
 	*ret_timed = *ret_timed && dqueue_targets_root(c->queue);
-	return ok && !dqueue_others_waiting(c->queue);
+	return ok;
 }
 
 /* Holds @src suspended for a linger, once (*held): the packets the
@@ -596,16 +664,6 @@ static ConnError receive_linger(xpc_connection_t c, TransportLink *l, bool timed
 	return e;
 }
 
-/* A handler that suspended its connection is not called again before the
- * resume (the source waits for it). */
-static bool receive_stopped(xpc_connection_t c)
-{
-	conn_lock(c);
-	bool stop = c->rx.paused || c->suspend_count > 0;
-	conn_unlock(c);
-	return stop;
-}
-
 /*
  * The source's delivery: reads until the link is known empty (rx.drained),
  * at most 64 frames (the fairness bound: then another delivery is queued
@@ -625,21 +683,28 @@ ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src)
 	c->rx.drained = false;
 	for (int i = 0; i < 64 && got == RECEIVE_GOT && e == CONN_OK; i++) {
 		TransportLink l;
-		bool timed;
-		if (!receive_link(c, src, &l)) {
+		bool timed, stopped, empty = c->rx.drained && !c->rx.ahead;
+		/* (the stops that read nothing come before the link's lock:
+		 * under load a delivery ends here after its one request) */
+		if (empty && !answered)
+			break; /* empty: its next packet makes a new event */
+		if (empty && (lingered >= RECEIVE_LINGER_MAX || dqueue_others_waiting(c->queue)))
+			break; /* no linger: work waits behind this thread */
+		if (!receive_link_state(c, src, &l, &stopped)) {
 			linked = false;
 			break;
 		}
-		if (c->rx.drained && !c->rx.ahead && !answered)
-			break; /* empty: its next packet makes a new event */
-		if (answered && c->rx.drained && !c->rx.ahead) {
+		if (empty) {
 			/* just answered a request: the next one is usually on its way */
-			if (lingered++ >= RECEIVE_LINGER_MAX || !receive_may_linger(c, &l, &timed))
+			lingered++;
+			if (!receive_may_linger(c, &l, &timed))
 				break;
 			c->rx.answered = false;
 			e = receive_linger(c, &l, timed, src, &held, &got);
 		} else {
-			if (receive_stopped(c))
+			/* a handler that suspended its connection is not called
+			 * again before the resume (the source waits for it) */
+			if (stopped)
 				break;
 			c->rx.answered = false;
 			e = receive_read(c, &l, true, false, true, &got);

@@ -276,21 +276,26 @@ static void *manager_main(void *arg)
 
 	for (;;) {
 		int n = epoll_wait(mgr.epfd, evs, 64, -1);
+		bool sig = false; /* a signal can have come: a handler wakes the manager */
 
 		for (int i = 0; i < n; i++) {
 			void *tag = evs[i].data.ptr;
 
-			if (tag == &manager_tag_wake)
+			if (tag == &manager_tag_wake) {
 				manager_drain_fd(mgr.wakefd);
-			else if (tag == &manager_tag_timer) {
+				sig = true;
+			} else if (tag == &manager_tag_timer) {
 				manager_drain_fd(mgr.timerfd);
 				manager_timers_fire();
-			} else if (tag == &manager_tag_signal)
+			} else if (tag == &manager_tag_signal) {
 				manager_signalfd_read();
-			else
+				sig = true;
+			} else {
 				((ManagerWatch *)tag)->ready(tag, evs[i].events);
+			}
 		}
-		manager_signals_flush();
+		if (sig) /* (not per batch of watches: 64 counters to look at) */
+			manager_signals_flush();
 		manager_run_calls();
 	}
 	return NULL;

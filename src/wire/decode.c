@@ -20,6 +20,7 @@
  * checked before an object points at it, and the caller guarantees that
  * nobody writes into the buffer while a reference is held.
  */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -52,7 +53,9 @@ static int get_u32(Cursor *c, uint32_t *ret)
 {
 	if (left(c) < 4)
 		return WIRE_E_TRUNCATED;
-	*ret = (uint32_t)c->p[0] | (uint32_t)c->p[1] << 8 | (uint32_t)c->p[2] << 16 | (uint32_t)c->p[3] << 24;
+	uint32_t v;
+	memcpy(&v, c->p, sizeof(v)); /* one load: the wire is little-endian */
+	*ret = le32toh(v);
 	c->p += 4;
 	return 0;
 }
