@@ -66,14 +66,17 @@ static _Thread_local int dpool_on_worker;
 static _Thread_local int dpool_prio = -1;
 static _Thread_local int dpool_blocked; /* this worker's wait is not counted */
 
-/* Digits at *@p into @ret; false when there are none. */
+/* Digits at *@p into @ret; false when there are none or too many. */
 static bool dpool_parse_number(const char **p, unsigned long *ret)
 {
 	const char *s = *p;
 
 	*ret = 0;
-	while (*s >= '0' && *s <= '9' && *ret < 1UL << 20)
+	while (*s >= '0' && *s <= '9') {
+		if (*ret >= 1UL << 20)
+			return false;
 		*ret = *ret * 10 + (unsigned long)(*s++ - '0');
+	}
 	if (s == *p)
 		return false;
 	*p = s;
