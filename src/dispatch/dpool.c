@@ -30,6 +30,7 @@
 #include "shared/clock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -65,9 +66,61 @@ static _Thread_local int dpool_on_worker;
 static _Thread_local int dpool_prio = -1;
 static _Thread_local int dpool_blocked; /* this worker's wait is not counted */
 
+/* Digits at *@p into @ret; false when there are none or too many. */
+static bool dpool_parse_number(const char **p, unsigned long *ret)
+{
+	const char *s = *p;
+
+	*ret = 0;
+	while (*s >= '0' && *s <= '9') {
+		if (*ret >= 1UL << 20)
+			return false;
+		*ret = *ret * 10 + (unsigned long)(*s++ - '0');
+	}
+	if (s == *p)
+		return false;
+	*p = s;
+	return true;
+}
+
+/*
+ * The online CPUs, from the file sysconf(_SC_NPROCESSORS_ONLN) reads
+ * ("0-3,6\n"), parsed here rather than by sysconf, whose parser (strtoul
+ * and its tables) would cost a client 88 KiB of resident libc pages that
+ * nothing else touches (docs/performance.md, "The idle client").  sysconf
+ * itself when the file is missing, longer than the buffer or says
+ * something else.
+ */
+static long dpool_online_cpus(void)
+{
+	char buf[512];
+	int fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	const char *p = buf;
+	unsigned long lo, hi;
+	long count = 0;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0 || n == (ssize_t)sizeof(buf) - 1)
+		return sysconf(_SC_NPROCESSORS_ONLN);
+	buf[n] = '\0';
+	while (*p && *p != '\n') {
+		if (!dpool_parse_number(&p, &lo))
+			return sysconf(_SC_NPROCESSORS_ONLN);
+		hi = lo;
+		if (*p == '-' && (p++, !dpool_parse_number(&p, &hi) || hi < lo))
+			return sysconf(_SC_NPROCESSORS_ONLN);
+		count += (long)(hi - lo + 1);
+		if (*p == ',')
+			p++;
+	}
+	return count > 0 ? count : sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 void dpool_init(void)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	long ncpu = dpool_online_cpus();
 
 	pthread_sigmask(SIG_SETMASK, NULL, &pool.worker_mask);
 	pool.soft_limit = ncpu > 2 ? (int)ncpu : 2;

@@ -15,6 +15,7 @@
 
 #include "object/internal.h"
 #include "shared/clock.h"
+#include "shared/uuidtext.h"
 
 struct scalar {
 	struct xpc_object_s base;
@@ -122,9 +123,9 @@ static size_t uuid_hash(xpc_object_t obj)
 
 static void uuid_describe(xpc_object_t obj, StrBuf *sb, unsigned indent)
 {
-	char text[37];
+	char text[UUIDTEXT_SIZE];
 
-	uuid_unparse_upper(((struct uuid_obj *)obj)->bytes, text);
+	uuidtext_format(((struct uuid_obj *)obj)->bytes, true, text);
 	strbuf_append(sb, text);
 }
 

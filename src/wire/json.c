@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * json.c - the Linux extension mapping XPC objects to JSON and back
- * (jansson), used by `xpcctl send` and tools.
+ * (jansson, opened on first use), used by `xpcctl send` and tools.
  *
  * dictionary <-> object, array <-> array, string <-> string, bool <-> true/
  * false, null <-> null, int64 <-> integer, double <-> real.  Types JSON lacks
@@ -19,9 +19,77 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uuid/uuid.h>
 
+#include "shared/lazylib.h"
+#include "shared/uuidtext.h"
 #include "wire/wire.h"
+
+#ifndef XPC_JANSSON_SONAME
+#error "XPC_JANSSON_SONAME is set by meson.build"
+#endif
+
+/*
+ * jansson is opened on the first JSON call (src/shared/lazylib.h), not
+ * linked: a process that never converts JSON does not map it.  Every
+ * jansson function used here is called through J, also where jansson.h's
+ * macros (json_object_foreach, json_boolean...) name it: the defines below
+ * turn each name into its pointer.  json_decref, an inline function of
+ * jansson.h that calls json_delete, is replaced by jansson_decref.
+ */
+#define JANSSON_FUNCTIONS(X)                                                                \
+	X(json_array) X(json_array_append_new) X(json_array_get) X(json_array_size)         \
+	X(json_delete) X(json_dumps) X(json_false) X(json_integer) X(json_integer_value)    \
+	X(json_loads) X(json_null) X(json_object) X(json_object_iter)                       \
+	X(json_object_iter_key) X(json_object_iter_next) X(json_object_iter_value)          \
+	X(json_object_key_to_iter) X(json_object_set_new) X(json_object_size) X(json_real)  \
+	X(json_real_value) X(json_string) X(json_string_value) X(json_stringn)              \
+	X(json_true)
+
+static struct {
+#define JANSSON_SLOT(f) __typeof__(f) *f;
+	JANSSON_FUNCTIONS(JANSSON_SLOT)
+#undef JANSSON_SLOT
+} J;
+
+static const LazySymbol jansson_symbols[] = {
+#define JANSSON_SYMBOL(f) {#f, (void **)&J.f},
+	JANSSON_FUNCTIONS(JANSSON_SYMBOL)
+#undef JANSSON_SYMBOL
+};
+
+static LazyLib jansson_lib = LAZYLIB_INIT(XPC_JANSSON_SONAME, jansson_symbols);
+
+#define json_array J.json_array
+#define json_array_append_new J.json_array_append_new
+#define json_array_get J.json_array_get
+#define json_array_size J.json_array_size
+#define json_dumps J.json_dumps
+#define json_false J.json_false
+#define json_integer J.json_integer
+#define json_integer_value J.json_integer_value
+#define json_loads J.json_loads
+#define json_null J.json_null
+#define json_object J.json_object
+#define json_object_iter J.json_object_iter
+#define json_object_iter_key J.json_object_iter_key
+#define json_object_iter_next J.json_object_iter_next
+#define json_object_iter_value J.json_object_iter_value
+#define json_object_key_to_iter J.json_object_key_to_iter
+#define json_object_set_new J.json_object_set_new
+#define json_object_size J.json_object_size
+#define json_real J.json_real
+#define json_real_value J.json_real_value
+#define json_string J.json_string
+#define json_string_value J.json_string_value
+#define json_stringn J.json_stringn
+#define json_true J.json_true
+#define json_decref jansson_decref
+
+static void jansson_decref(json_t *j)
+{
+	if (j && j->refcount != (size_t)-1 && JSON_INTERNAL_DECREF(j) == 0)
+		J.json_delete(j);
+}
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -198,7 +266,7 @@ static json_t *to_json(xpc_object_t obj, unsigned depth)
 	if (t == XPC_TYPE_DATE)
 		return tagged("$date", checked(json_integer(xpc_date_get_value(obj)), ENOMEM));
 	if (t == XPC_TYPE_UUID) {
-		uuid_unparse_lower(xpc_uuid_get_bytes(obj), buf);
+		uuidtext_format(xpc_uuid_get_bytes(obj), false, buf);
 		return tagged("$uuid", checked(json_string(buf), ENOMEM));
 	}
 	if (t == XPC_TYPE_DATA) {
@@ -217,6 +285,10 @@ char *xpc_linux_copy_json(xpc_object_t object, int flags)
 
 	if (!object || (flags & ~XPC_LINUX_JSON_COMPACT)) {
 		errno = EINVAL;
+		return NULL;
+	}
+	if (lazylib_load(&jansson_lib) < 0) {
+		errno = ELIBACC;
 		return NULL;
 	}
 	errno = 0;
@@ -258,7 +330,7 @@ static xpc_object_t from_tagged(const char *key, json_t *v, unsigned depth, cons
 	}
 	if (!strcmp(key, "$uuid") && json_is_string(v)) {
 		uuid_t u;
-		if (uuid_parse(json_string_value(v), u) == 0)
+		if (uuidtext_parse(json_string_value(v), u) == 0)
 			return xpc_uuid_create(u);
 	}
 	if (!strcmp(key, "$data") && json_is_string(v)) {
@@ -352,10 +424,17 @@ static xpc_object_t from_json(json_t *j, unsigned depth, const char **why)
 xpc_object_t xpc_linux_create_from_json(const char *text, char **ret_error)
 {
 	json_error_t jerr;
-	json_t *j = text ? json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr) : NULL;
+	json_t *j;
 	const char *why = "out of memory";
 	xpc_object_t obj;
 
+	if (lazylib_load(&jansson_lib) < 0) {
+		if (ret_error && asprintf(ret_error, "cannot read JSON: %s", jansson_lib.why) < 0)
+			*ret_error = NULL;
+		errno = ELIBACC;
+		return NULL;
+	}
+	j = text ? json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr) : NULL;
 	if (!j) {
 		if (ret_error && asprintf(ret_error, "line %d column %d: %s", text ? jerr.line : 0,
 					  text ? jerr.column : 0, text ? jerr.text : "no text") < 0)

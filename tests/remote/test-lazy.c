@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test-lazy.c - RemoteXPC's libraries are loaded only when used
- * (src/transport/remote/module.h, docs/remote.md "The module"), and so is
- * libplist (src/bundle/plist-lazy.c).  Linked to
- * libxpc.so as an ordinary client is, never to the layers.
+ * (src/transport/remote/module.h, docs/remote.md "The module"), and so are
+ * libplist (src/bundle/plist-lazy.c) and jansson (src/wire/json.c); libuuid
+ * is not needed at all (src/shared/uuidtext.c).  Linked to libxpc.so as an
+ * ordinary client is, never to the layers.
  *
  *   test-lazy maps      a local round trip (an anonymous listener and a
  *                       connection to its endpoint) leaves libssl,
  *                       libcrypto, libnghttp2 and the module unmapped, and
- *                       libplist and libm (bundled services only)
- *                       (/proc/self/maps); the first remote call then
- *                       loads the build tree's module beside libxpc.so
- *                       and works (ECONNREFUSED from a closed port)
+ *                       libplist and libm (bundled services only),
+ *                       jansson and libuuid (/proc/self/maps); the first
+ *                       JSON call then loads jansson and converts both
+ *                       ways, and the first remote call loads the build
+ *                       tree's module beside libxpc.so and works
+ *                       (ECONNREFUSED from a closed port)
  *   test-lazy missing   run with XPC_LINUX_REMOTE_MODULE naming a file
  *                       that does not exist: every remote call fails
  *                       with ELIBACC, and the error text names the path
@@ -37,7 +40,7 @@
 #endif
 #endif
 static const char *const heavy[] = {"libssl.so", "libcrypto.so", "libnghttp2.so", "libxpc-remote.so",
-				    "libplist",
+				    "libplist", "libjansson", "libuuid",
 #ifndef LAZY_SANITIZED
 				    "libm.so",
 #endif
@@ -103,6 +106,28 @@ static void local_round_trip(void)
 		usleep(10000);
 }
 
+/* The first JSON call opens jansson; a uuid goes both ways without libuuid. */
+static void test_json_on_use(void)
+{
+	static const uint8_t id[16] = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0,
+				       0x0f, 0xed, 0xcb, 0xa9, 0x87, 0x65, 0x43, 0x21};
+	xpc_object_t d = xpc_dictionary_create(NULL, NULL, 0), back;
+	char *text, *err = NULL;
+
+	xpc_dictionary_set_uuid(d, "u", id);
+	text = xpc_linux_copy_json(d, XPC_LINUX_JSON_COMPACT);
+	REQUIRE(text != NULL);
+	CHECK(mapped("libjansson"));
+	CHECK(!strcmp(text, "{\"u\":{\"$uuid\":\"12345678-9abc-def0-0fed-cba987654321\"}}"));
+	back = xpc_linux_create_from_json(text, &err);
+	REQUIRE(back != NULL);
+	CHECK(xpc_equal(back, d));
+	CHECK(!mapped("libuuid"));
+	xpc_release(back);
+	free(text);
+	xpc_release(d);
+}
+
 static void test_maps(void)
 {
 	char *err = NULL;
@@ -113,6 +138,7 @@ static void test_maps(void)
 			fprintf(stderr, "test-lazy: %s is mapped in a local client\n", heavy[i]);
 		CHECK(!mapped(heavy[i]));
 	}
+	test_json_on_use();
 	/* the first remote call loads the module: found beside the build's libxpc.so */
 	CHECK(xpc_linux_remote_copy_services("127.0.0.1", 1, &err) == NULL && errno == ECONNREFUSED);
 	if (err)
