@@ -11,6 +11,15 @@
  *          connection): both must be answered; xpcd's descriptors and
  *          resident memory must stay bounded (measured before, during and
  *          after).
+ *   unstartable  the same flood against a root on-demand service whose
+ *          program is missing (each start fails at 203/EXEC; ThrottleInterval
+ *          10 s): daemon's and root's requests must fail within 2 s with a
+ *          reason naming 203/EXEC (not a timeout, not "listener backlog");
+ *          xpcd's descriptors and memory stay flat; once the program is
+ *          there, daemon and root are served (by the next start).
+ *   crashing     the same with a service that exits with status 3 before
+ *          it reads a check-in: the reason names "exited with status 3";
+ *          once it no longer exits, both are served.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +34,7 @@
 #define ATTACKERS 2
 
 static struct harness_user nobody, daemon_user;
+static const struct harness_user root = {0, 0, "root"};
 
 /* The echo service; @slow: it starts 3 s after its launch. */
 static void echo_job(bool slow)
@@ -40,8 +50,9 @@ static void echo_job(bool slow)
 	broker_write_job_file("echo.plist", xml);
 }
 
-/* sec-broker-attacker send as @u: true if answered (time in *@ret_s). */
-static bool send_as(struct harness_user u, double *ret_s)
+/* sec-broker-attacker send as @u: its output (malloc'd; "reply\n" when
+ * answered), the time it took in *@ret_s. */
+static char *send_out(struct harness_user u, double *ret_s)
 {
 	char *argv[] = {(char *)sec_broker_attacker(), "send", broker_sock, NAME, NULL};
 	double t0 = sec_broker_now();
@@ -50,7 +61,17 @@ static bool send_as(struct harness_user u, double *ret_s)
 	bool ok = !strncmp(out, "reply", 5);
 
 	*ret_s = sec_broker_now() - t0;
-	fprintf(stderr, "%s's request: %s in %.2f s\n", u.name, ok ? "answered" : out[0] ? out : "(nothing)", *ret_s);
+	fprintf(stderr, "%s's request: %.*s in %.2f s\n", u.name, ok ? 8 : (int)strcspn(out, "\n"),
+		ok ? "answered" : out[0] ? out : "(nothing)", *ret_s);
+	return out;
+}
+
+/* send_out(): true if answered. */
+static bool send_as(struct harness_user u, double *ret_s)
+{
+	char *out = send_out(u, ret_s);
+	bool ok = !strncmp(out, "reply", 5);
+
 	free(out);
 	return ok;
 }
@@ -58,7 +79,6 @@ static bool send_as(struct harness_user u, double *ret_s)
 static void fill(bool slow)
 {
 	char *argv[] = {(char *)sec_broker_attacker(), "fill", broker_sock, NAME, "6", NULL};
-	struct harness_user root = {0, 0, "root"};
 	SecBrokerChild att[ATTACKERS];
 	char line[128];
 	double t;
@@ -92,6 +112,124 @@ static void fill(bool slow)
 	CHECK(send_as(daemon_user, &t));
 }
 
+/* ---- a service that cannot start ------------------------------------------ */
+
+/* The service of @prog_xml (its ProgramArguments' strings), on demand. */
+static void failing_job(const char *prog_xml)
+{
+	char xml[1024];
+
+	snprintf(xml, sizeof(xml),
+		 "<key>Label</key><string>sec.echo</string>\n"
+		 "<key>ProgramArguments</key><array>%s</array>\n"
+		 "<key>MachServices</key><dict><key>%s</key><true/></dict>\n",
+		 prog_xml, NAME);
+	broker_write_job_file("echo.plist", xml);
+}
+
+/* @u's request must fail within 2 s, its reason naming @why. */
+static void refused_fast(struct harness_user u, const char *why)
+{
+	double t;
+	char *out = send_out(u, &t);
+
+	CHECK(!strncmp(out, "error: ", 7));
+	CHECK(strstr(out, why) != NULL);
+	CHECK(t < 2.0);
+	free(out);
+}
+
+/* @u is served within 25 s (a request a second until then). */
+static void served_soon(struct harness_user u)
+{
+	double t0 = sec_broker_now(), t;
+
+	while (!send_as(u, &t) && sec_broker_now() - t0 < 25)
+		usleep(500 * 1000);
+	CHECK(sec_broker_now() - t0 < 25);
+}
+
+/* nobody floods the channel of the job written before (it fails with
+ * @why) for 6 s from ATTACKERS processes; daemon and root are refused at
+ * once, twice each; xpcd stays flat; after @fix(), both are served. */
+static void flood_failing(const char *why, void (*fix)(void))
+{
+	char *argv[] = {(char *)sec_broker_attacker(), "fill", broker_sock, NAME, "6", NULL};
+	SecBrokerChild att[ATTACKERS];
+	char line[128];
+	long sent = 0;
+
+	sec_broker_start_broker(NULL, 1024);
+	int fds0 = sec_broker_fd_count(broker_pid);
+	long rss0 = sec_broker_vm_kb(broker_pid, "VmRSS");
+	for (int i = 0; i < ATTACKERS; i++) {
+		att[i] = sec_broker_spawn_as(nobody, argv);
+		sec_broker_read_line(&att[i], line, sizeof(line), 10);
+		CHECK_STREQ(line, "filling");
+	}
+	for (int round = 0; round < 2; round++) {
+		usleep(1000 * 1000);
+		refused_fast(daemon_user, why);
+		refused_fast(root, why);
+	}
+	for (int i = 0; i < ATTACKERS; i++) {
+		sec_broker_read_line(&att[i], line, sizeof(line), 15);
+		sent += strncmp(line, "sent ", 5) ? 0 : atol(line + 5);
+		sec_broker_kill(&att[i]);
+	}
+	int fds1 = sec_broker_fd_count(broker_pid);
+	long rss1 = sec_broker_vm_kb(broker_pid, "VmRSS");
+	fprintf(stderr, "nobody sent %ld check-ins; xpcd descriptors %d -> %d, VmRSS %ld -> %ld KiB\n", sent, fds0,
+		fds1, rss0, rss1);
+	CHECK(sent > 1000);
+	CHECK(fds1 <= fds0 + 2);
+	CHECK(rss1 < rss0 + 4 * 1024);
+	CHECK(broker_log_has("check-ins refused"));
+	fix();
+	served_soon(daemon_user);
+	served_soon(root);
+}
+
+static char missing_prog[300];
+
+static void install_prog(void)
+{
+	CHECK(symlink(getenv("ECHO_SERVICE"), missing_prog) == 0);
+}
+
+static void unstartable(void)
+{
+	char prog[700];
+
+	snprintf(missing_prog, sizeof(missing_prog), "%s/echo-service", broker_dir);
+	snprintf(prog, sizeof(prog), "<string>%s</string><string>%s</string>", missing_prog, NAME);
+	failing_job(prog);
+	flood_failing("203/EXEC", install_prog);
+}
+
+static char fixed_flag[300];
+
+static void stop_crashing(void)
+{
+	FILE *f = fopen(fixed_flag, "w");
+
+	CHECK(f != NULL);
+	if (f)
+		fclose(f);
+}
+
+static void crashing(void)
+{
+	char prog[1024];
+
+	snprintf(fixed_flag, sizeof(fixed_flag), "%s/fixed", broker_dir);
+	snprintf(prog, sizeof(prog),
+		 "<string>/bin/sh</string><string>-c</string><string>test -e %s &amp;&amp; exec %s %s; exit 3</string>",
+		 fixed_flag, getenv("ECHO_SERVICE"), NAME);
+	failing_job(prog);
+	flood_failing("exited with status 3", stop_crashing);
+}
+
 int main(int argc, char **argv)
 {
 	REQUIRE(argc == 2);
@@ -104,6 +242,10 @@ int main(int argc, char **argv)
 		fill(false);
 	else if (!strcmp(argv[1], "fill-slow"))
 		fill(true);
+	else if (!strcmp(argv[1], "unstartable"))
+		unstartable();
+	else if (!strcmp(argv[1], "crashing"))
+		crashing();
 	else
 		REQUIRE(!"unknown scenario");
 	sec_broker_finish();
