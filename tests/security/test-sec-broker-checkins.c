@@ -112,6 +112,16 @@ static void fill(bool slow)
 	CHECK(send_as(daemon_user, &t));
 }
 
+static void fill_fast(void)
+{
+	fill(false);
+}
+
+static void fill_slow(void)
+{
+	fill(true);
+}
+
 /* ---- a service that cannot start ------------------------------------------ */
 
 /* The service of @prog_xml (its ProgramArguments' strings), on demand. */
@@ -232,22 +242,16 @@ static void crashing(void)
 
 int main(int argc, char **argv)
 {
+	static const BrokerScenario scenarios[] = {
+		{"fill", fill_fast},
+		{"fill-slow", fill_slow},
+		{"unstartable", unstartable},
+		{"crashing", crashing},
+		{NULL, NULL},
+	};
+
 	REQUIRE(argc == 2);
 	nobody = harness_unprivileged_user(0);
 	daemon_user = harness_unprivileged_user(1);
-	sec_broker_setup();
-	harness_warm_dispatch();
-	harness_begin(80);
-	if (!strcmp(argv[1], "fill"))
-		fill(false);
-	else if (!strcmp(argv[1], "fill-slow"))
-		fill(true);
-	else if (!strcmp(argv[1], "unstartable"))
-		unstartable();
-	else if (!strcmp(argv[1], "crashing"))
-		crashing();
-	else
-		REQUIRE(!"unknown scenario");
-	sec_broker_finish();
-	return harness_end();
+	return sec_broker_run_scenario(argv[1], scenarios, 80, NULL);
 }
