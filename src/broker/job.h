@@ -116,6 +116,8 @@ typedef struct Job {
 	dispatch_source_t orphan_watch; /* pidfd READ source of an adopted instance */
 	int last_status;    /* wait status of the last exit, -1 if none */
 	bool exit_asked;    /* ... which followed launch_stop (SIGTERM, SIGKILL) */
+	unsigned long head_at_start; /* channel_head() when the instance started */
+	bool exited_unread; /* ... and that check-in was still first when it exited */
 	unsigned runs;      /* number of launches */
 	uint64_t last_start; /* clock_monotonic_ns(); 0: not throttled */
 	dispatch_source_t kill_timer;

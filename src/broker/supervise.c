@@ -43,12 +43,14 @@
  * the state and starts it (docs/broker.md).
  *
  * Short of the limit, a job whose last start failed, or whose last
- * instance ended badly (a non-zero status or a signal xpcd did not send),
- * and whose next start is throttled for longer than a client's check-in
+ * instance exited (not asked to by xpcd) without taking a check-in (the
+ * one first in line on R when it started, channel_head(), still is), and
+ * whose next start is throttled for longer than a client's check-in
  * waits for room (JOB_CHECKIN_WAIT, 5 s) refuses its check-ins until that
  * start, naming the failure and when the next start is due ("not running:
  * start failed at 203/EXEC: No such file or directory; next start in 9 s").
- * After a clean exit they wait for the next start, as before.
+ * Otherwise (an instance that served, then exited or crashed) they wait
+ * for the next start, as before.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -111,14 +113,15 @@ static bool wants_relaunch(Job *job, int status)
  * between the broker's other work. */
 #define REFUSE_BATCH 256
 
-/* How the last instance of @job ended, when badly: "exited with status
- * 1", "was killed by signal 11"; false after a clean exit, none, or one
- * xpcd asked for (launch_stop). */
-static bool ended_badly(const Job *job, char *buf, size_t len)
+/* How the last instance of @job ended when it took no check-in: the
+ * one first in line when it started was still there ("exited with status
+ * 3", "was killed by signal 11"); false otherwise, or when xpcd asked it
+ * to exit (launch_stop). */
+static bool exited_unread(const Job *job, char *buf, size_t len)
 {
 	int st = job->last_status;
 
-	if (st == -1 || job->exit_asked || (WIFEXITED(st) && WEXITSTATUS(st) == 0))
+	if (st == -1 || job->exit_asked || !job->exited_unread)
 		return false;
 	if (WIFSIGNALED(st))
 		snprintf(buf, len, "was killed by signal %d", WTERMSIG(st));
@@ -129,8 +132,8 @@ static bool ended_badly(const Job *job, char *buf, size_t len)
 
 /*
  * Why a throttled start of @job may not keep its check-ins waiting, into
- * @buf: the last start failed, or its last instance ended badly (false:
- * a clean exit, whose check-ins wait for the next start).
+ * @buf: the last start failed, or its last instance exited without taking
+ * a check-in (false otherwise: its check-ins wait for the next start).
  */
 static bool cannot_start(const Job *job, char *buf, size_t len)
 {
@@ -141,9 +144,9 @@ static bool cannot_start(const Job *job, char *buf, size_t len)
 		snprintf(buf, len, "not running: %s", how);
 		return true;
 	}
-	if (!ended_badly(job, how, sizeof(how)))
+	if (!exited_unread(job, how, sizeof(how)))
 		return false;
-	snprintf(buf, len, "not running: its last instance %s", how);
+	snprintf(buf, len, "not running: its last instance %s before taking a check-in", how);
 	return true;
 }
 
@@ -285,13 +288,20 @@ static void start_failed(Job *job)
 		supervise_watch(job);
 }
 
+/* launch_start(), noting which check-in is first in line as it starts. */
+static int start_now(Job *job)
+{
+	job->head_at_start = channel_head(job);
+	return launch_start(job);
+}
+
 static void launch_deferred(void *ctx)
 {
 	Job *job = ctx;
 
 	throttle_cancel(job);
 	channel_unwatch(job); /* (watched while it refused check-ins) */
-	if (!job->pid && !job->unloading && !job->disabled && !job->failed && launch_start(job) < 0)
+	if (!job->pid && !job->unloading && !job->disabled && !job->failed && start_now(job) < 0)
 		start_failed(job);
 }
 
@@ -327,7 +337,7 @@ int supervise_launch(Job *job)
 		}
 	}
 	job->last_start = clock_monotonic_ns();
-	if (launch_start(job) < 0) {
+	if (start_now(job) < 0) {
 		start_failed(job);
 		return -1;
 	}
@@ -437,6 +447,7 @@ void supervise_exited(Job *job, int status)
 	job->pid = 0;
 	job->adopted = false;
 	job->exit_asked = job->stopping;
+	job->exited_unread = job->head_at_start && channel_head(job) == job->head_at_start;
 	job->stopping = false;
 	job->last_status = status;
 	registry_save_state(&job->broker->registry);

@@ -20,6 +20,10 @@
  *   crashing     the same with a service that exits with status 3 before
  *          it reads a check-in: the reason names "exited with status 3";
  *          once it no longer exits, both are served.
+ *   crash-served what must keep working: the echo service answers root,
+ *          then crashes (abort) while serving; daemon's request, made at
+ *          once, waits for the throttled relaunch and is answered (an
+ *          instance that took check-ins is not a job that cannot start).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -240,6 +244,35 @@ static void crashing(void)
 	flood_failing("exited with status 3", stop_crashing);
 }
 
+/* root's { "op": "crash" } to the echo service (it aborts unanswered). */
+static void crash_service(void)
+{
+	xpc_connection_t c = xpc_connection_create_mach_service(NAME, NULL, 0);
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r;
+
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) { (void)ev; });
+	xpc_connection_resume(c);
+	xpc_dictionary_set_string(m, "op", "crash");
+	r = xpc_connection_send_message_with_reply_sync(c, m);
+	CHECK(r == XPC_ERROR_CONNECTION_INTERRUPTED);
+	xpc_release(r);
+	xpc_release(m);
+	xpc_connection_cancel(c);
+	xpc_release(c);
+}
+
+static void crash_served(void)
+{
+	double t;
+
+	echo_job(false);
+	sec_broker_start_broker(NULL, 1024);
+	CHECK(send_as(root, &t));
+	crash_service();
+	CHECK(send_as(daemon_user, &t));
+	CHECK(!broker_log_has("check-ins refused"));
+}
+
 int main(int argc, char **argv)
 {
 	static const BrokerScenario scenarios[] = {
@@ -247,6 +280,7 @@ int main(int argc, char **argv)
 		{"fill-slow", fill_slow},
 		{"unstartable", unstartable},
 		{"crashing", crashing},
+		{"crash-served", crash_served},
 		{NULL, NULL},
 	};
 
