@@ -25,12 +25,18 @@
  *   sec-endpoint forwarded SOCK PEER_UID
  *       user C: takes a descriptor from SOCK, makes an endpoint of it and
  *       does as the client does after its lookup (same line).
+ *   sec-endpoint deputy NAME PATH
+ *       a client that connects a SOCK_SEQPACKET socket to the listening
+ *       socket PATH (another daemon's) and hands it to NAME as an
+ *       endpoint: { "op": "connect-to", "endpoint": it }, which the
+ *       service connects with.  Prints "answered" or "error: REASON".
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <xpc/xpc.h>
 #include <xpc/private.h>
@@ -57,6 +63,21 @@ static void answer(xpc_connection_t peer, xpc_object_t msg)
 	xpc_release(reply);
 }
 
+/* Connects with the endpoint a client passed and says hello. */
+static void connect_to(xpc_object_t ep)
+{
+	xpc_connection_t c = ep && xpc_get_type(ep) == XPC_TYPE_ENDPOINT ? xpc_connection_create_from_endpoint(ep) : NULL;
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+
+	if (!c)
+		return;
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) { (void)ev; });
+	xpc_connection_resume(c);
+	xpc_dictionary_set_string(m, "op", "hello");
+	xpc_connection_send_message(c, m);
+	xpc_release(m);
+}
+
 /* Serves @peer; with @ep, { "op": "endpoint" } gets it. */
 static void serve_peer(xpc_connection_t peer, xpc_endpoint_t ep)
 {
@@ -64,6 +85,11 @@ static void serve_peer(xpc_connection_t peer, xpc_endpoint_t ep)
 	  if (xpc_get_type(msg) != XPC_TYPE_DICTIONARY)
 		  return;
 	  const char *op = xpc_dictionary_get_string(msg, "op");
+	  if (op && !strcmp(op, "connect-to")) {
+		  connect_to(xpc_dictionary_get_value(msg, "endpoint"));
+		  answer(peer, msg);
+		  return;
+	  }
 	  if (ep && op && !strcmp(op, "endpoint")) {
 		  xpc_object_t reply = xpc_dictionary_create_reply(msg);
 		  xpc_dictionary_set_value(reply, "endpoint", ep);
@@ -204,12 +230,37 @@ static int forwarded(int sock, long peer_uid)
 	return 0;
 }
 
+static int deputy(const char *name, const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	xpc_connection_t c = xpc_connection_create_mach_service(name, NULL, 0);
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), ep, r;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		fail(NULL, "connect");
+	ep = endpoint_object_create_consume(fd);
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) { (void)ev; });
+	xpc_connection_resume(c);
+	xpc_dictionary_set_string(m, "op", "connect-to");
+	xpc_dictionary_set_value(m, "endpoint", ep);
+	r = xpc_connection_send_message_with_reply_sync(c, m);
+	if (xpc_get_type(r) != XPC_TYPE_DICTIONARY)
+		fail(c, "no reply");
+	printf("answered\n");
+	fflush(stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "serve"))
 		return serve(argv[2], atol(argv[3]));
 	if (argc == 5 && !strcmp(argv[1], "client"))
 		return client(argv[2], atoi(argv[3]), atol(argv[4]));
+	if (argc == 4 && !strcmp(argv[1], "deputy"))
+		return deputy(argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "forwarded"))
 		return forwarded(atoi(argv[2]), atol(argv[3]));
 	fprintf(stderr, "usage: sec-endpoint serve|client|forwarded ...\n");

@@ -80,22 +80,43 @@ static bool send_as(struct harness_user u, double *ret_s)
 	return ok;
 }
 
-static void fill(bool slow)
+/* ATTACKERS processes of nobody's filling NAME's channel for 6 s. */
+static void start_fillers(SecBrokerChild att[ATTACKERS])
 {
 	char *argv[] = {(char *)sec_broker_attacker(), "fill", broker_sock, NAME, "6", NULL};
-	SecBrokerChild att[ATTACKERS];
 	char line[128];
+
+	for (int i = 0; i < ATTACKERS; i++) {
+		att[i] = sec_broker_spawn_as(nobody, argv);
+		sec_broker_read_line(&att[i], line, sizeof(line), 10);
+		CHECK_STREQ(line, "filling");
+	}
+}
+
+/* Waits for them to end: the check-ins they sent in all. */
+static long stop_fillers(SecBrokerChild att[ATTACKERS])
+{
+	char line[128];
+	long sent = 0;
+
+	for (int i = 0; i < ATTACKERS; i++) {
+		sec_broker_read_line(&att[i], line, sizeof(line), 15);
+		sent += strncmp(line, "sent ", 5) ? 0 : atol(line + 5);
+		sec_broker_kill(&att[i]);
+	}
+	return sent;
+}
+
+static void fill(bool slow)
+{
+	SecBrokerChild att[ATTACKERS];
 	double t;
 
 	echo_job(slow);
 	sec_broker_start_broker(NULL, 1024);
 	int fds0 = sec_broker_fd_count(broker_pid);
 	long rss0 = sec_broker_vm_kb(broker_pid, "VmRSS");
-	for (int i = 0; i < ATTACKERS; i++) {
-		att[i] = sec_broker_spawn_as(nobody, argv);
-		sec_broker_read_line(&att[i], line, sizeof(line), 10);
-		CHECK_STREQ(line, "filling");
-	}
+	start_fillers(att);
 	usleep(1000 * 1000);
 	int fds1 = sec_broker_fd_count(broker_pid);
 	long rss1 = sec_broker_vm_kb(broker_pid, "VmRSS");
@@ -103,12 +124,7 @@ static void fill(bool slow)
 	CHECK(send_as(root, &t));
 	int fds2 = sec_broker_fd_count(broker_pid);
 	long rss2 = sec_broker_vm_kb(broker_pid, "VmRSS");
-	long sent = 0;
-	for (int i = 0; i < ATTACKERS; i++) {
-		sec_broker_read_line(&att[i], line, sizeof(line), 15);
-		sent += strncmp(line, "sent ", 5) ? 0 : atol(line + 5);
-		sec_broker_kill(&att[i]);
-	}
+	long sent = stop_fillers(att);
 	fprintf(stderr, "nobody sent %ld check-ins; xpcd descriptors %d -> %d -> %d, VmRSS %ld -> %ld -> %ld KiB; "
 		"VmHWM %ld KiB\n", sent, fds0, fds1, fds2, rss0, rss1, rss2, sec_broker_vm_kb(broker_pid, "VmHWM"));
 	CHECK(fds2 < fds0 + 64);
@@ -168,29 +184,19 @@ static void served_soon(struct harness_user u)
  * once, twice each; xpcd stays flat; after @fix(), both are served. */
 static void flood_failing(const char *why, void (*fix)(void))
 {
-	char *argv[] = {(char *)sec_broker_attacker(), "fill", broker_sock, NAME, "6", NULL};
 	SecBrokerChild att[ATTACKERS];
-	char line[128];
-	long sent = 0;
+	long sent;
 
 	sec_broker_start_broker(NULL, 1024);
 	int fds0 = sec_broker_fd_count(broker_pid);
 	long rss0 = sec_broker_vm_kb(broker_pid, "VmRSS");
-	for (int i = 0; i < ATTACKERS; i++) {
-		att[i] = sec_broker_spawn_as(nobody, argv);
-		sec_broker_read_line(&att[i], line, sizeof(line), 10);
-		CHECK_STREQ(line, "filling");
-	}
+	start_fillers(att);
 	for (int round = 0; round < 2; round++) {
 		usleep(1000 * 1000);
 		refused_fast(daemon_user, why);
 		refused_fast(root, why);
 	}
-	for (int i = 0; i < ATTACKERS; i++) {
-		sec_broker_read_line(&att[i], line, sizeof(line), 15);
-		sent += strncmp(line, "sent ", 5) ? 0 : atol(line + 5);
-		sec_broker_kill(&att[i]);
-	}
+	sent = stop_fillers(att);
 	int fds1 = sec_broker_fd_count(broker_pid);
 	long rss1 = sec_broker_vm_kb(broker_pid, "VmRSS");
 	fprintf(stderr, "nobody sent %ld check-ins; xpcd descriptors %d -> %d, VmRSS %ld -> %ld KiB\n", sent, fds0,

@@ -16,14 +16,21 @@
  * it: the service must see C, not B.  C requiring its peer to be root is
  * refused ("peer requirement not met").  On the second service B is
  * served and C, whose euid the listener does not admit, is not.
+ *
+ * The deputy: B connects a socket to another daemon's listening socket
+ * (a stand-in made by the test, which trusts each packet's
+ * SCM_CREDENTIALS) and hands it as an endpoint to a root service, which
+ * connects with it.  The daemon must receive nothing: before the fix the
+ * root service sent it a check-in stating uid 0 and its pid, carrying a
+ * socket of root's (an endpoint's descriptor was not checked to be a
+ * listener channel).
  */
-#include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "sec-common.h"
@@ -31,37 +38,12 @@
 static const char *prog;
 static struct harness_user user_a, user_b, user_c = {2, 2, "bin"};
 
-/* Runs @argv as @u, its first line of output into @out; its pid. */
+/* Runs @argv as @u, its output into @out; its pid. */
 static pid_t run_as(struct harness_user u, char *const argv[], char *out, size_t size)
 {
-	int p[2];
-	size_t got = 0;
-	pid_t pid;
-	time_t end = time(NULL) + 20;
+	pid_t pid = -1;
 
-	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
-	pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
-		dup2(p[1], 1);
-		harness_become(u);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	out[0] = 0;
-	while (time(NULL) <= end && got < size - 1 && !strchr(out, '\n')) {
-		struct pollfd pfd = {p[0], POLLIN, 0};
-		if (poll(&pfd, 1, 200) <= 0)
-			continue;
-		ssize_t n = read(p[0], out + got, size - 1 - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		out[got] = 0;
-	}
-	close(p[0]);
-	harness_wait_pid(pid, 10);
+	sec_run_as_user(u, argv, out, size, 20, &pid);
 	fprintf(stderr, "%s (pid %d): %s", u.name, (int)pid, out[0] ? out : "(nothing)\n");
 	return pid;
 }
@@ -113,6 +95,73 @@ static void pass_on(const char *name, const char *c_peer_uid, char *b_out, char 
 	close(sv[1]);
 }
 
+/* A listening SOCK_SEQPACKET socket at DIR/daemon.sock that everyone may
+ * connect to, passing credentials: another daemon of the machine. */
+static int victim_listen(char *path, size_t size)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
+
+	snprintf(path, size, "%s/daemon.sock", sec_dir());
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	REQUIRE(fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) == 0);
+	REQUIRE(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && chmod(path, 0666) == 0);
+	REQUIRE(listen(fd, 8) == 0);
+	return fd;
+}
+
+/* What the victim received within 2 s on the links made to it: the
+ * number of packets; the uid they stated in *@ret_uid (-1: none). */
+static int victim_received(int lfd, long *ret_uid)
+{
+	int n = 0;
+
+	*ret_uid = -1;
+	for (int i = 0; i < 20; i++) {
+		int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (c < 0) {
+			usleep(100 * 1000);
+			continue;
+		}
+		for (int j = 0; j < 10; j++) {
+			union {
+				char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 4)];
+				struct cmsghdr align;
+			} ctl;
+			char pkt[256];
+			struct iovec iov = {pkt, sizeof(pkt)};
+			struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+					    .msg_controllen = sizeof(ctl.buf)};
+			if (recvmsg(c, &mh, MSG_CMSG_CLOEXEC) <= 0) {
+				usleep(100 * 1000);
+				continue;
+			}
+			n++;
+			for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+				if (cm->cmsg_type == SCM_CREDENTIALS)
+					*ret_uid = ((struct ucred *)(void *)CMSG_DATA(cm))->uid;
+				else if (cm->cmsg_type == SCM_RIGHTS)
+					close(*(int *)(void *)CMSG_DATA(cm));
+		}
+		close(c);
+	}
+	fprintf(stderr, "the other daemon received %d packets, stating uid %ld\n", n, *ret_uid);
+	return n;
+}
+
+static void deputy(void)
+{
+	char path[300], out[512];
+	int lfd = victim_listen(path, sizeof(path));
+	long uid;
+	char *argv[] = {(char *)prog, "deputy", "org.sec.ep-root", path, NULL};
+
+	run_as(user_b, argv, out, sizeof(out));
+	CHECK(victim_received(lfd, &uid) == 0);
+	CHECK(uid != 0);
+	close(lfd);
+}
+
 int main(int argc, char **argv)
 {
 	char b_out[512], c_out[512], req[16], a_uid[16];
@@ -132,6 +181,8 @@ int main(int argc, char **argv)
 	const char *req_svc[] = {prog, "serve", "org.sec.ep-req", req, NULL};
 	sec_job("ep", "org.sec.ep", user_a.name, NULL, false, open_svc);
 	sec_job("ep-req", "org.sec.ep-req", user_a.name, NULL, false, req_svc);
+	const char *root_svc[] = {prog, "serve", "org.sec.ep-root", "-1", NULL};
+	sec_job("ep-root", "org.sec.ep-root", NULL, NULL, false, root_svc);
 	sec_start_broker(0);
 
 	/* B, then C with B's endpoint, on the open listener */
@@ -146,6 +197,8 @@ int main(int argc, char **argv)
 	pass_on("org.sec.ep-req", a_uid, b_out, c_out, sizeof(b_out), &b, &c);
 	check_seen(b_out, user_b, b);
 	CHECK(!strncmp(c_out, "error: ", 7));
+	/* a socket to another daemon handed to a root service as an endpoint */
+	deputy();
 
 	sec_teardown();
 	return harness_end();
