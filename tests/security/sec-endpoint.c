@@ -162,6 +162,8 @@ static void ask(xpc_endpoint_t ep, long peer_uid)
 	fflush(stdout);
 	xpc_release(r);
 	xpc_release(m);
+	xpc_connection_cancel(c);
+	xpc_release(c);
 }
 
 static void send_fd(int sock, int fd)
@@ -215,6 +217,10 @@ static int client(const char *name, int sock, long peer_uid)
 		fail(c, "no endpoint");
 	ask(ep, peer_uid);
 	send_fd(sock, endpoint_object_borrow_fd(ep));
+	xpc_release(r);
+	xpc_release(m);
+	xpc_connection_cancel(c);
+	xpc_release(c);
 	return 0;
 }
 
@@ -227,6 +233,7 @@ static int forwarded(int sock, long peer_uid)
 		fail(NULL, "no descriptor");
 	close(fd);
 	ask(ep, peer_uid);
+	xpc_release(ep);
 	return 0;
 }
 
@@ -250,6 +257,11 @@ static int deputy(const char *name, const char *path)
 		fail(c, "no reply");
 	printf("answered\n");
 	fflush(stdout);
+	xpc_release(r);
+	xpc_release(m);
+	xpc_release(ep);
+	xpc_connection_cancel(c);
+	xpc_release(c);
 	return 0;
 }
 

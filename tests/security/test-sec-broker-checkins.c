@@ -13,7 +13,8 @@
  *          after).
  *   unstartable  the same flood against a root on-demand service whose
  *          program is missing (each start fails at 203/EXEC; ThrottleInterval
- *          10 s): daemon's and root's requests must fail within 2 s with a
+ *          10 s): daemon's and root's requests must fail within 4 s (the
+ *          client's own measure; under the 5 s the old code took) with a
  *          reason naming 203/EXEC (not a timeout, not "listener backlog");
  *          xpcd's descriptors and memory stay flat; once the program is
  *          there, daemon and root are served (by the next start).
@@ -36,6 +37,23 @@
 
 #define NAME "org.xpc.sec.echo"
 #define ATTACKERS 2
+
+/* How soon a refused request must fail, as its client measures it: under
+ * the 5 s a check-in waits for room in a full channel, which the old code
+ * spent before "limit exceeded: listener backlog" (typically 0.01-0.2 s;
+ * up to 2.1 s seen on a machine at load average 75).  Sanitized builds
+ * run xpcd, the attackers and each start several times slower: there the
+ * reason is what counts (the old code never gave one), within 10 s. */
+#if defined(__SANITIZE_ADDRESS__)
+#define REFUSED_WITHIN 10.0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define REFUSED_WITHIN 10.0
+#endif
+#endif
+#ifndef REFUSED_WITHIN
+#define REFUSED_WITHIN 4.0
+#endif
 
 static struct harness_user nobody, daemon_user;
 static const struct harness_user root = {0, 0, "root"};
@@ -157,15 +175,20 @@ static void failing_job(const char *prog_xml)
 	broker_write_job_file("echo.plist", xml);
 }
 
-/* @u's request must fail within 2 s, its reason naming @why. */
+/* @u's request must fail within REFUSED_WITHIN (from its lookup to the
+ * error, as the client measured it: not its process's start, which a
+ * loaded machine slows), its reason naming @why. */
 static void refused_fast(struct harness_user u, const char *why)
 {
-	double t;
+	double t, in = 1e9;
 	char *out = send_out(u, &t);
+	const char *line = strstr(out, "\nin ");
 
 	CHECK(!strncmp(out, "error: ", 7));
 	CHECK(strstr(out, why) != NULL);
-	CHECK(t < 2.0);
+	CHECK(line && sscanf(line, "\nin %lf s", &in) == 1);
+	fprintf(stderr, "  (the client waited %.3f s)\n", in);
+	CHECK(in < REFUSED_WITHIN);
 	free(out);
 }
 
@@ -191,8 +214,12 @@ static void flood_failing(const char *why, void (*fix)(void))
 	int fds0 = sec_broker_fd_count(broker_pid);
 	long rss0 = sec_broker_vm_kb(broker_pid, "VmRSS");
 	start_fillers(att);
+	/* the first start has failed and xpcd refuses (not while it starts:
+	 * check-ins then wait for it, rightly; slow under load) */
+	for (int i = 0; i < 100 && !broker_log_has("check-ins refused"); i++)
+		usleep(100 * 1000);
 	for (int round = 0; round < 2; round++) {
-		usleep(1000 * 1000);
+		usleep(500 * 1000);
 		refused_fast(daemon_user, why);
 		refused_fast(root, why);
 	}
