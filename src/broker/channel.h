@@ -21,9 +21,13 @@ void channel_unwatch(Job *job);
 /* Drops the check-ins queued by clients that are gone.  Return: true when
  * a packet is left that should start the job. */
 bool channel_live_checkins(Job *job);
-/* Drops every packet queued on @job's R ends (their clients see their
- * links end).  Return: how many. */
-unsigned channel_drop_checkins(Job *job);
+/* The check-in first in line on @job's R ends: the inode of its link
+ * (the same while it is queued), 0 when none is queued. */
+unsigned long channel_head(Job *job);
+/* Takes up to @max packets queued on @job's R ends off and answers each
+ * check-in with a refusal naming @why (its client's connection ends
+ * INVALID with that reason).  Return: how many were taken. */
+unsigned channel_refuse_checkins(Job *job, const char *why, unsigned max);
 /* Closes both ends of every pair (R once its watch let go of it). */
 void channel_close(Job *job);
 

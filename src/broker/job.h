@@ -51,6 +51,12 @@ typedef struct JobKeepPath {
  * within JOB_START_LIMIT_INTERVAL seconds put a job in the failed state. */
 #define JOB_START_LIMIT_BURST 5
 #define JOB_START_LIMIT_INTERVAL 60
+/* How long a client's check-in waits for room in a full channel before
+ * it fails with "limit exceeded: listener backlog" (unix_link_checkin,
+ * src/transport/unix/link.c): a job whose next start is further away
+ * than that after a failure refuses its check-ins until then
+ * (supervise.c). */
+#define JOB_CHECKIN_WAIT 5
 
 typedef struct Job {
 	/* definition */
@@ -105,9 +111,13 @@ typedef struct Job {
 	bool stopping;      /* SIGTERM sent; SIGKILL after exit_timeout */
 	bool unloading;     /* free the job once it has exited */
 	bool launch_pending;/* a throttled launch is scheduled */
+	bool refusing;      /* ... after a failure: check-ins refused until then */
 	bool relaunch_once; /* kickstart -k: start again after this exit */
 	dispatch_source_t orphan_watch; /* pidfd READ source of an adopted instance */
 	int last_status;    /* wait status of the last exit, -1 if none */
+	bool exit_asked;    /* ... which followed launch_stop (SIGTERM, SIGKILL) */
+	unsigned long head_at_start; /* channel_head() when the instance started */
+	bool exited_unread; /* ... and that check-in was still first when it exited */
 	unsigned runs;      /* number of launches */
 	uint64_t last_start; /* clock_monotonic_ns(); 0: not throttled */
 	dispatch_source_t kill_timer;
@@ -121,6 +131,8 @@ typedef struct Job {
 	bool failed;         /* start limit reached: not started until kickstart */
 	uint64_t fail_times[JOB_START_LIMIT_BURST]; /* ring, clock_monotonic_ns() */
 	unsigned n_fails;    /* failed starts recorded in the ring (all time) */
+	unsigned n_refused;  /* check-ins refused since the last log line of them */
+	uint64_t refused_logged; /* clock_monotonic_ns() of that line; 0 none */
 
 	/* the job file, for rescans (broker.c) */
 	bool from_dir;            /* loaded from a job directory */

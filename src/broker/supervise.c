@@ -36,9 +36,21 @@
  * chdir, user, stdio, ...) is a failed start.  JOB_START_LIMIT_BURST (5)
  * failed starts within JOB_START_LIMIT_INTERVAL (60 s) put the job in the
  * failed state: it is not started again, its names answer lookups with
- * the failure, and the check-ins queued for it are dropped, so their
- * clients get an error instead of waiting.  `xpcctl kickstart` clears the
- * state and starts it (docs/broker.md).
+ * the failure, and the check-ins queued for it, and any that come, are
+ * refused with that text (channel_refuse_checkins: the client's
+ * connection ends INVALID with it), so their clients get an error instead
+ * of waiting and the channel never stays full.  `xpcctl kickstart` clears
+ * the state and starts it (docs/broker.md).
+ *
+ * Short of the limit, a job whose last start failed, or whose last
+ * instance exited (not asked to by xpcd) without taking a check-in (the
+ * one first in line on R when it started, channel_head(), still is), and
+ * whose next start is throttled for longer than a client's check-in
+ * waits for room (JOB_CHECKIN_WAIT, 5 s) refuses its check-ins until that
+ * start, naming the failure and when the next start is due ("not running:
+ * start failed at 203/EXEC: No such file or directory; next start in 9 s").
+ * Otherwise (an instance that served, then exited or crashed) they wait
+ * for the next start, as before.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -95,11 +107,92 @@ static bool wants_relaunch(Job *job, int status)
 	return triggers_want_running(job);
 }
 
+/* ---- check-ins of a job that cannot start ------------------------------------ */
+
+/* Check-ins refused per event of R's watch: the rest on the next one,
+ * between the broker's other work. */
+#define REFUSE_BATCH 256
+
+/* How the last instance of @job ended when it took no check-in: the
+ * one first in line when it started was still there ("exited with status
+ * 3", "was killed by signal 11"); false otherwise, or when xpcd asked it
+ * to exit (launch_stop). */
+static bool exited_unread(const Job *job, char *buf, size_t len)
+{
+	int st = job->last_status;
+
+	if (st == -1 || job->exit_asked || !job->exited_unread)
+		return false;
+	if (WIFSIGNALED(st))
+		snprintf(buf, len, "was killed by signal %d", WTERMSIG(st));
+	else
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(st));
+	return true;
+}
+
+/*
+ * Why a throttled start of @job may not keep its check-ins waiting, into
+ * @buf: the last start failed, or its last instance exited without taking
+ * a check-in (false otherwise: its check-ins wait for the next start).
+ */
+static bool cannot_start(const Job *job, char *buf, size_t len)
+{
+	char how[160];
+
+	if (job->fail_step) {
+		step_failure_text(false, job->fail_step, job->fail_errno, how, sizeof(how));
+		snprintf(buf, len, "not running: %s", how);
+		return true;
+	}
+	if (!exited_unread(job, how, sizeof(how)))
+		return false;
+	snprintf(buf, len, "not running: its last instance %s before taking a check-in", how);
+	return true;
+}
+
+/*
+ * Why @job's clients cannot be served now, into @buf (false when their
+ * check-ins wait for its start): the failed state (the text its lookups
+ * answer), or a start throttled for longer than a check-in waits
+ * (JOB_CHECKIN_WAIT) after a failure (refusing, set by supervise_launch).
+ */
+static bool unavailable(const Job *job, char *buf, size_t len)
+{
+	size_t n;
+
+	if (job->failed) {
+		step_failure_text(true, job->fail_step, job->fail_errno, buf, len);
+		return true;
+	}
+	if (!job->launch_pending || !job->refusing || !cannot_start(job, buf, len))
+		return false;
+	n = strlen(buf);
+	snprintf(buf + n, len - n, "; next start in %.0f s",
+		 (double)job->throttle_interval - clock_seconds_since(job->last_start));
+	return true;
+}
+
+/* Answers @job's queued check-ins with @why; logged once per 10 s. */
+static void refuse_checkins(Job *job, const char *why)
+{
+	job->n_refused += channel_refuse_checkins(job, why, REFUSE_BATCH);
+	if (job->n_refused && (!job->refused_logged || clock_seconds_since(job->refused_logged) >= 10)) {
+		log_line(LOG_NOTICE, "%s: %u check-ins refused: %s", job->label, job->n_refused, why);
+		job->n_refused = 0;
+		job->refused_logged = clock_monotonic_ns();
+	}
+}
+
 /* A check-in queued on a watched R of @ctx (a Job). */
 static void on_checkin(void *ctx)
 {
 	Job *job = ctx;
+	char why[256]; /* the refusal's text (cut to 240 bytes on the wire) */
 
+	if (unavailable(job, why, sizeof(why))) {
+		refuse_checkins(job, why);
+		return;
+	}
 	if (job->adopted && job->pid) {
 		/* an instance left by an earlier broker reads the old channels:
 		 * replace it rather than run two (docs/broker.md) */
@@ -108,8 +201,10 @@ static void on_checkin(void *ctx)
 		launch_stop(job);
 		return;
 	}
-	if (job->pid || job->launch_pending)
+	if (job->pid || job->launch_pending) { /* the start takes them */
+		channel_unwatch(job);
 		return;
+	}
 	if (!channel_live_checkins(job)) /* only clients that are gone: nothing to start */
 		return;
 	log_line(LOG_INFO, "%s: check-in queued, launching on demand", job->label);
@@ -151,6 +246,7 @@ static void throttle_cancel(Job *job)
 	dispatch_release(job->throttle_timer);
 	job->throttle_timer = NULL;
 	job->launch_pending = false;
+	job->refusing = false;
 }
 
 /* The failed state (see the top): nothing starts the job until kickstart. */
@@ -158,8 +254,7 @@ static void enter_failed(Job *job)
 {
 	job->failed = true;
 	throttle_cancel(job);
-	channel_unwatch(job);
-	channel_drop_checkins(job);
+	channel_watch(job, on_checkin); /* its check-ins are refused: on_checkin */
 	supervise_services_changed(job->broker);
 	log_line(LOG_ERR, "%s: %d failed starts within %d s (last: %s): failed; `xpcctl kickstart %s` starts it again",
 		 job->label, JOB_START_LIMIT_BURST, JOB_START_LIMIT_INTERVAL, step_name(job->fail_step),
@@ -193,17 +288,26 @@ static void start_failed(Job *job)
 		supervise_watch(job);
 }
 
+/* launch_start(), noting which check-in is first in line as it starts. */
+static int start_now(Job *job)
+{
+	job->head_at_start = channel_head(job);
+	return launch_start(job);
+}
+
 static void launch_deferred(void *ctx)
 {
 	Job *job = ctx;
 
 	throttle_cancel(job);
-	if (!job->pid && !job->unloading && !job->disabled && !job->failed && launch_start(job) < 0)
+	channel_unwatch(job); /* (watched while it refused check-ins) */
+	if (!job->pid && !job->unloading && !job->disabled && !job->failed && start_now(job) < 0)
 		start_failed(job);
 }
 
 int supervise_launch(Job *job)
 {
+	char why[256]; /* the refusal's text (cut to 240 bytes on the wire) */
 	double wait;
 
 	if (job->disabled || job->unloading || job->failed)
@@ -226,11 +330,14 @@ int supervise_launch(Job *job)
 						  DISPATCH_TIME_FOREVER, 0);
 			dispatch_source_set_event_handler_f(job->throttle_timer, launch_deferred);
 			dispatch_resume(job->throttle_timer);
+			job->refusing = wait > JOB_CHECKIN_WAIT && cannot_start(job, why, sizeof(why));
+			if (job->refusing)
+				channel_watch(job, on_checkin); /* refused until the start */
 			return 0;
 		}
 	}
 	job->last_start = clock_monotonic_ns();
-	if (launch_start(job) < 0) {
+	if (start_now(job) < 0) {
 		start_failed(job);
 		return -1;
 	}
@@ -339,6 +446,8 @@ void supervise_exited(Job *job, int status)
 	}
 	job->pid = 0;
 	job->adopted = false;
+	job->exit_asked = job->stopping;
+	job->exited_unread = job->head_at_start && channel_head(job) == job->head_at_start;
 	job->stopping = false;
 	job->last_status = status;
 	registry_save_state(&job->broker->registry);

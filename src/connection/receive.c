@@ -396,8 +396,31 @@ static ConnError receive_admit(xpc_connection_t c)
 	return e;
 }
 
+/* A refused check-in (xpcd's answer for a service that cannot start,
+ * docs/broker.md): only on a client's link before the HELLO.  Its text,
+ * control characters as '?', is the invalidation reason. */
+static ConnError receive_refusal(xpc_connection_t c, const TransportFrame *f)
+{
+	bool client = c->kind == CONN_PEER && (c->role & (CONN_ROLE_NAMED | CONN_ROLE_FROM_ENDPOINT));
+	char why[FRAME_MAX_REFUSAL + 1];
+	size_t n = (size_t)f->hdr.body_len;
+	bool hello;
+
+	conn_lock(c);
+	hello = conn_has(c, CONN_F_GOT_HELLO);
+	conn_unlock(c);
+	if (!client || hello)
+		return receive_fail(c, CONN_E_PROTOCOL, "a refusal where none may come");
+	for (size_t i = 0; i < n; i++)
+		why[i] = f->body[i] < 0x20 || f->body[i] == 0x7f ? '?' : (char)f->body[i];
+	why[n] = 0;
+	return receive_fail(c, CONN_E_BROKER, why);
+}
+
 static ConnError receive_frame(xpc_connection_t c, TransportLink *l, TransportFrame *f, bool inline_ok, bool *ret_go)
 {
+	if (f->hdr.kind == FRAME_REFUSED)
+		return receive_refusal(c, f);
 	if (peer_record(c, f))
 		l->ops->stop_creds(l); /* the kernel stops attaching them */
 	if (c->requirement && !atomic_load(&c->requirement_met)) {

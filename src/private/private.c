@@ -48,6 +48,15 @@ bool _xpc_linux_checkin_abandoned(int link_fd)
 	return transport_link_abandoned(link_fd);
 }
 
+int _xpc_linux_checkin_refuse(int link_fd, pid_t pid, uid_t uid, gid_t gid, const char *why)
+{
+	TransportFrame f = {.has_creds = true, .pid = pid, .uid = uid, .gid = gid};
+
+	if (transport_checkin_verify(&f, link_fd) != 0)
+		return -EPERM;
+	return transport_send_refusal(link_fd, why);
+}
+
 xpc_endpoint_t _xpc_linux_endpoint_create_from_send_fd(int send_fd)
 {
 	return endpoint_create_from_send_fd(send_fd);

@@ -16,6 +16,7 @@
 #define XPC_PRIVATE_XPC_PRIVATE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <dispatch/dispatch.h>
 #include <xpc/xpc.h>
 
@@ -76,6 +77,18 @@ XPC_PRIVATE_EXPORT int _xpc_linux_listener_pair(int *ret_recv_fd, int *ret_send_
  * sent a message and exited has not abandoned it (docs/broker.md).
  */
 XPC_PRIVATE_EXPORT bool _xpc_linux_checkin_abandoned(int link_fd);
+
+/*
+ * _xpc_linux_checkin_refuse() - answer a check-in taken off a listener
+ * pair's R with a refusal instead of a HELLO: @link_fd (borrowed) must be
+ * a link its sender made (the packet's SCM_CREDENTIALS @pid, @uid, @gid
+ * equal its SO_PEERCRED, as a listener checks: a socket forwarded by
+ * another process gets nothing), which is then told @why; its client's
+ * connection becomes INVALID with @why as the reason.  xpcd answers so
+ * the check-ins queued for a service that cannot start (docs/broker.md).
+ * Return: 0, or a negative errno (-EPERM: not a link its sender made).
+ */
+XPC_PRIVATE_EXPORT int _xpc_linux_checkin_refuse(int link_fd, pid_t pid, uid_t uid, gid_t gid, const char *why);
 
 /*
  * _xpc_linux_endpoint_create_from_send_fd() - an endpoint for the W of a

@@ -24,6 +24,7 @@ static const char *const transport_texts[TRANSPORT_E_MAX_] = {
 	[TRANSPORT_E_REPLY_WITHOUT_ID] = "bad frame: reply without reply_to",
 	[TRANSPORT_E_CHECKIN_SHAPE] = "bad frame: check-in must carry one descriptor",
 	[TRANSPORT_E_HELLO_SHAPE] = "bad frame: hello carries nothing",
+	[TRANSPORT_E_REFUSED_SHAPE] = "bad frame: refusal must be a short inline text only",
 	[TRANSPORT_E_BATCH_SHAPE] = "bad frame: batch must be inline frames only",
 	[TRANSPORT_E_BATCH_SHORT] = "bad frame: batch: short header",
 	[TRANSPORT_E_BATCH_OVERRUN] = "bad frame: batch: frame runs past the batch",

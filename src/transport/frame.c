@@ -9,7 +9,8 @@
  * Invariant: a header accepted here is consistent with the packet it came
  * in: inline bodies have exactly body_len bytes after the header, out-of-line
  * ones a header-only packet and at least the memfd as descriptor, check-ins
- * exactly one descriptor and no body, hellos nothing at all, batches an
+ * exactly one descriptor and no body, hellos nothing at all, refusals a
+ * short inline text and nothing else, batches an
  * inline body of inner frames (frame_next_in_batch checks each of those as
  * a packet of its own without descriptors).
  */
@@ -38,6 +39,11 @@ static int frame_check_kind(const FrameHeader *h, size_t len, size_t n_fds)
 	case FRAME_HELLO:
 		if (n_fds != 0 || h->body_len != 0 || h->flags || len != FRAME_HEADER_SIZE)
 			return TRANSPORT_E_HELLO_SHAPE;
+		return 0;
+	case FRAME_REFUSED:
+		if (n_fds != 0 || h->flags || h->id != 0 || h->reply_to != 0 || h->body_len == 0 ||
+		    h->body_len > FRAME_MAX_REFUSAL || len != FRAME_HEADER_SIZE + h->body_len)
+			return TRANSPORT_E_REFUSED_SHAPE;
 		return 0;
 	case FRAME_BATCH:
 		if (n_fds != 0 || h->flags || h->id != 0 || h->reply_to != 0 || h->body_len == 0 ||
@@ -128,6 +134,8 @@ const char *frame_kind_name(unsigned kind)
 		return "hello";
 	case FRAME_BATCH:
 		return "batch";
+	case FRAME_REFUSED:
+		return "refused";
 	default:
 		return "?";
 	}

@@ -34,7 +34,13 @@ enum {
 	FRAME_BATCH = 5,   /* inline body = several MESSAGE/REPLY frames in a row
 			    * (header + body each, no descriptors, inline):
 			    * a sender's queued frames flushed in one packet */
+	FRAME_REFUSED = 6, /* on a new link instead of HELLO: the check-in is
+			    * refused; inline body = the reason (text, no NUL,
+			    * 1..FRAME_MAX_REFUSAL bytes), xpcd's for a service
+			    * that cannot start (docs/broker.md) */
 };
+
+#define FRAME_MAX_REFUSAL 240u
 
 enum {
 	FRAME_F_WANTS_REPLY = 0x1,

@@ -8,7 +8,8 @@
  * anything is allocated (every item takes at least 4 bytes), nesting stops at
  * WIRE_MAX_DEPTH, strings need their NUL at exactly the declared position
  * (CVE-2018-4248) and valid UTF-8, padding must be zero, and each descriptor
- * item needs a descriptor.  On any failure every object built so far is
+ * item needs a descriptor of its kind (a shmem a memfd sealed against
+ * shrinking, an endpoint a listener channel's W: is_channel).  On any failure every object built so far is
  * released and every descriptor taken is closed (the objects own them), so
  * nothing leaks; the caller closes the descriptors left in its array.
  *
@@ -25,7 +26,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "object/object.h"
@@ -171,6 +174,45 @@ static int decode_data(Cursor *c, xpc_object_t *ret)
 	else
 		*ret = xpc_data_create(s, len);
 	return *ret ? 0 : -ENOMEM;
+}
+
+/*
+ * An endpoint must be a listener channel's W: an AF_UNIX SOCK_SEQPACKET
+ * socket made by socketpair(), whose peer (R) was never bound to a name:
+ * it has no address, or the kernel's autobind one ("\0" and 5 hex
+ * digits, given to a socket that sends with SO_PASSCRED; W itself gets
+ * one at its first check-in).  Connecting with an endpoint sends a
+ * check-in stating this process's credentials and carrying a link it
+ * made; anything else a peer passes as an endpoint (a socket it connected
+ * to another daemon's listening socket, a datagram socket, a pipe) would
+ * make this process write that into a socket of the sender's choosing, as
+ * itself (docs/security.md, "Endpoints between users").  A W whose
+ * listener is gone, or an unconnected socket, passes: its check-in fails.
+ */
+static bool is_autobind(const struct sockaddr_un *sa, socklen_t len)
+{
+	if (len != sizeof(sa_family_t) + 6 || sa->sun_path[0] != 0)
+		return false;
+	for (int i = 1; i < 6; i++)
+		if (!strchr("0123456789abcdef", sa->sun_path[i]) || !sa->sun_path[i])
+			return false;
+	return true;
+}
+
+static bool is_channel(int fd)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(int);
+	int domain, type, listening;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_UNIX ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || listening)
+		return false;
+	len = sizeof(sa);
+	if (getpeername(fd, (struct sockaddr *)&sa, &len) < 0)
+		return errno == ENOTCONN;
+	return len <= sizeof(sa_family_t) || is_autobind(&sa, len);
 }
 
 static int decode_shmem(Cursor *c, xpc_object_t *ret)
@@ -366,6 +408,10 @@ static int decode_object(Cursor *c, xpc_object_t *ret)
 	if (c->fds && (tag == XPC_TYPE_FD->wire_tag || tag == XPC_TYPE_ENDPOINT->wire_tag)) {
 		if ((r = take_fd(c, &fd)))
 			return r;
+		if (tag == XPC_TYPE_ENDPOINT->wire_tag && !is_channel(fd)) {
+			fd_close(fd);
+			return WIRE_E_BAD_VALUE;
+		}
 		*ret = tag == XPC_TYPE_FD->wire_tag ? fd_object_create_consume(fd) : endpoint_object_create_consume(fd);
 		return *ret ? 0 : -ENOMEM;
 	}

@@ -11,7 +11,8 @@
  *         when none came within 10 s; "connect: ERROR" (exit 4)
  *   sec-broker-attacker send SOCK NAME
  *         a named connection to NAME through the broker SOCK (check-in),
- *         one echo request: "reply", or "error: REASON" (exit 3)
+ *         one echo request: "reply", or "error: REASON" and "in T s"
+ *         (the time from the lookup to the error) (exit 3)
  *   sec-broker-attacker connect SOCK
  *         "connected", or "connect: ERROR" (exit 4)
  *   sec-broker-attacker silent SOCK N SECONDS
@@ -162,10 +163,13 @@ static int cmd_monitors(const char *path, int n)
 		pause();
 }
 
+static double now_s(void);
+
 static int cmd_send(const char *path, const char *name)
 {
 	xpc_connection_t c;
 	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r;
+	double t0 = now_s();
 
 	setenv("XPCD_SOCKET", path, 1);
 	c = xpc_connection_create_mach_service(name, NULL, 0);
@@ -180,7 +184,7 @@ static int cmd_send(const char *path, const char *name)
 		_exit(0);
 	}
 	char *why = xpc_connection_copy_invalidation_reason(c);
-	printf("error: %s\n", why ? why : "interrupted");
+	printf("error: %s\nin %.3f s\n", why ? why : "interrupted", now_s() - t0);
 	fflush(stdout);
 	_exit(3);
 }

@@ -203,3 +203,21 @@ double sec_broker_now(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+int sec_broker_run_scenario(const char *name, const BrokerScenario *scenarios, unsigned timeout,
+			    void (*after)(void))
+{
+	sec_broker_setup();
+	harness_warm_dispatch();
+	harness_begin(timeout);
+	for (int i = 0; scenarios[i].name; i++)
+		if (!strcmp(name, scenarios[i].name)) {
+			scenarios[i].fn();
+			if (after)
+				after();
+			sec_broker_finish();
+			return harness_end();
+		}
+	REQUIRE(!"unknown scenario");
+	return 2;
+}

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "broker-common.h"
 #include "harness.h"
 
 typedef struct SecBrokerChild {
@@ -30,6 +31,13 @@ void sec_broker_start_broker(const char *const *extra, unsigned nofile);
  * it for leaks as it exits), a check that it exited 0 and that its log has
  * no sanitizer report, then broker_teardown(). */
 void sec_broker_finish(void);
+/* Runs the scenario of @scenarios (NULL-terminated) named @name between
+ * sec_broker_setup(), harness_begin(@timeout) and sec_broker_finish(),
+ * harness_end(); @after (may be NULL) runs after the scenario, before
+ * the broker is stopped.  Return: the exit status (an unknown name fails
+ * a REQUIRE).  tests/broker's broker_run_scenario() for a root broker. */
+int sec_broker_run_scenario(const char *name, const BrokerScenario *scenarios, unsigned timeout,
+			    void (*after)(void));
 /* The attacker program's path (from $SEC_ATTACKER). */
 const char *sec_broker_attacker(void);
 /* fork; the child becomes @u and execs @argv with stdout to a pipe. */

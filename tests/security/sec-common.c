@@ -235,7 +235,8 @@ int sec_raw_endpoint(const char *path, const char *name)
 	return w;
 }
 
-int sec_run_as(int which, char *const argv[], char *out, size_t size, unsigned seconds)
+int sec_run_as_user(struct harness_user u, char *const argv[], char *out, size_t size, unsigned seconds,
+		    pid_t *ret_pid)
 {
 	int p[2];
 	size_t got = 0;
@@ -247,11 +248,13 @@ int sec_run_as(int which, char *const argv[], char *out, size_t size, unsigned s
 	REQUIRE(pid >= 0);
 	if (pid == 0) {
 		dup2(p[1], 1);
-		harness_become(harness_unprivileged_user(which));
+		harness_become(u);
 		execv(argv[0], argv);
 		_exit(127);
 	}
 	close(p[1]);
+	if (ret_pid)
+		*ret_pid = pid;
 	out[0] = 0;
 	while (time(NULL) <= end) {
 		struct pollfd pfd = {p[0], POLLIN, 0};
@@ -268,6 +271,11 @@ int sec_run_as(int which, char *const argv[], char *out, size_t size, unsigned s
 	close(p[0]);
 	long left = (long)(end - time(NULL));
 	return harness_wait_pid(pid, left > 0 ? (unsigned)left : 1);
+}
+
+int sec_run_as(int which, char *const argv[], char *out, size_t size, unsigned seconds)
+{
+	return sec_run_as_user(harness_unprivileged_user(which), argv, out, size, seconds, NULL);
 }
 
 bool sec_wait_file(const char *name, char *out, size_t size, unsigned seconds)

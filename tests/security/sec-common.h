@@ -47,6 +47,9 @@ int sec_raw_endpoint(const char *sock, const char *name);
  * into @out (@size bytes, NUL-terminated), for at most @seconds.
  * Return: its wait status (-1 if it had to be killed). */
 int sec_run_as(int which, char *const argv[], char *out, size_t size, unsigned seconds);
+/* The same as any user @u; *@ret_pid (may be NULL) the child's pid. */
+int sec_run_as_user(struct harness_user u, char *const argv[], char *out, size_t size, unsigned seconds,
+		    pid_t *ret_pid);
 /* Runs the attacker @argv as nobody (sec_run_as(0, ...)) and logs its line.
  * Return: true if it exited 0 and reported "done" (it finished its attack). */
 bool sec_attack(char *const argv[], char *out, size_t size, unsigned seconds);

@@ -302,7 +302,7 @@ static void scenario_plist_bomb(void)
 
 int main(int argc, char **argv)
 {
-	static const struct { const char *name; void (*fn)(void); } scenarios[] = {
+	static const BrokerScenario scenarios[] = {
 		{"ops-refused", scenario_ops_refused}, {"visibility", scenario_visibility},
 		{"hostile", scenario_hostile},         {"plist-bomb", scenario_plist_bomb},
 		{"monitor-share", scenario_monitor_share},
@@ -312,14 +312,5 @@ int main(int argc, char **argv)
 	REQUIRE(argc == 2);
 	nobody = harness_unprivileged_user(0);
 	daemon_user = harness_unprivileged_user(1);
-	sec_broker_setup();
-	harness_warm_dispatch();
-	harness_begin(80);
-	for (int i = 0; scenarios[i].name; i++)
-		if (!strcmp(argv[1], scenarios[i].name)) {
-			scenarios[i].fn();
-			sec_broker_finish();
-			return harness_end();
-		}
-	REQUIRE(!"unknown scenario");
+	return sec_broker_run_scenario(argv[1], scenarios, 80, NULL);
 }

@@ -220,17 +220,13 @@ static void scenario_txn_truncate(void)
 
 int main(int argc, char **argv)
 {
+	static const BrokerScenario scenarios[] = {
+		{"setup-as-user", scenario_setup_as_user},
+		{"txn-truncate", scenario_txn_truncate},
+		{NULL, NULL},
+	};
+
 	REQUIRE(argc == 2);
 	nobody = harness_unprivileged_user(0);
-	sec_broker_setup();
-	harness_warm_dispatch();
-	harness_begin(60);
-	if (!strcmp(argv[1], "setup-as-user"))
-		scenario_setup_as_user();
-	else if (!strcmp(argv[1], "txn-truncate"))
-		scenario_txn_truncate();
-	else
-		REQUIRE(!"unknown scenario");
-	sec_broker_finish();
-	return harness_end();
+	return sec_broker_run_scenario(argv[1], scenarios, 60, NULL);
 }

@@ -125,18 +125,14 @@ static void scenario_idle(void)
 
 int main(int argc, char **argv)
 {
+	static const BrokerScenario scenarios[] = {
+		{"fill", scenario_fill},
+		{"idle", scenario_idle},
+		{NULL, NULL},
+	};
+
 	REQUIRE(argc == 2);
 	nobody = harness_unprivileged_user(0);
 	daemon_user = harness_unprivileged_user(1);
-	sec_broker_setup();
-	harness_warm_dispatch();
-	harness_begin(80);
-	if (!strcmp(argv[1], "fill"))
-		scenario_fill();
-	else if (!strcmp(argv[1], "idle"))
-		scenario_idle();
-	else
-		REQUIRE(!"unknown scenario");
-	sec_broker_finish();
-	return harness_end();
+	return sec_broker_run_scenario(argv[1], scenarios, 80, NULL);
 }

@@ -315,18 +315,14 @@ static void scenario_stdio_planted(void)
 
 int main(int argc, char **argv)
 {
+	static const BrokerScenario scenarios[] = {
+		{"watch-unreadable", scenario_watch_unreadable},
+		{"stdio-planted", scenario_stdio_planted},
+		{NULL, NULL},
+	};
+
 	REQUIRE(argc == 2);
 	nobody = harness_unprivileged_user(0);
 	daemon_user = harness_unprivileged_user(1);
-	sec_broker_setup();
-	harness_warm_dispatch();
-	harness_begin(60);
-	if (!strcmp(argv[1], "watch-unreadable"))
-		scenario_watch_unreadable();
-	else if (!strcmp(argv[1], "stdio-planted"))
-		scenario_stdio_planted();
-	else
-		REQUIRE(!"unknown scenario");
-	sec_broker_finish();
-	return harness_end();
+	return sec_broker_run_scenario(argv[1], scenarios, 60, NULL);
 }

@@ -124,15 +124,12 @@ static void scenario_foreign_file(void)
 
 int main(int argc, char **argv)
 {
+	static const BrokerScenario scenarios[] = {
+		{"foreign-file", scenario_foreign_file},
+		{NULL, NULL},
+	};
+
 	REQUIRE(argc == 2);
 	nobody = harness_unprivileged_user(0);
-	sec_broker_setup();
-	harness_warm_dispatch();
-	harness_begin(60);
-	if (!strcmp(argv[1], "foreign-file"))
-		scenario_foreign_file();
-	else
-		REQUIRE(!"unknown scenario");
-	sec_broker_finish();
-	return harness_end();
+	return sec_broker_run_scenario(argv[1], scenarios, 60, NULL);
 }

@@ -273,7 +273,7 @@ static void scenario_user_unreachable(void)
 
 int main(int argc, char **argv)
 {
-	static const struct { const char *name; void (*fn)(void); } scenarios[] = {
+	static const BrokerScenario scenarios[] = {
 		{"state-owner", scenario_state_owner},       {"tmp-symlink", scenario_tmp_symlink},
 		{"user-dir", scenario_user_dir},             {"second-broker", scenario_second_broker},
 		{"foreign-socket", scenario_foreign_socket}, {"socket-mode", scenario_socket_mode},
@@ -283,14 +283,5 @@ int main(int argc, char **argv)
 	REQUIRE(argc == 2);
 	nobody = harness_unprivileged_user(0);
 	daemon_user = harness_unprivileged_user(1);
-	sec_broker_setup();
-	harness_warm_dispatch();
-	harness_begin(60);
-	for (int i = 0; scenarios[i].name; i++)
-		if (!strcmp(argv[1], scenarios[i].name)) {
-			scenarios[i].fn();
-			sec_broker_finish();
-			return harness_end();
-		}
-	REQUIRE(!"unknown scenario");
+	return sec_broker_run_scenario(argv[1], scenarios, 60, NULL);
 }

@@ -197,9 +197,16 @@ static void scenario_root_link(void)
 	CHECK(lstat(path, &st) < 0 && errno == ENOENT); /* its own file is removed at unload */
 }
 
+/* After each scenario: root's socket of the victim directory, if open. */
+static void close_victim(void)
+{
+	if (victim_fd >= 0)
+		close(victim_fd);
+}
+
 int main(int argc, char **argv)
 {
-	static const struct { const char *name; void (*fn)(void); } scenarios[] = {
+	static const BrokerScenario scenarios[] = {
 		{"symlink-dir", scenario_symlink_dir},
 		{"swap-unload", scenario_swap_unload},
 		{"root-link", scenario_root_link},
@@ -208,16 +215,5 @@ int main(int argc, char **argv)
 
 	REQUIRE(argc == 2);
 	nobody = harness_unprivileged_user(0);
-	sec_broker_setup();
-	harness_warm_dispatch();
-	harness_begin(60);
-	for (int i = 0; scenarios[i].name; i++)
-		if (!strcmp(argv[1], scenarios[i].name)) {
-			scenarios[i].fn();
-			if (victim_fd >= 0)
-				close(victim_fd);
-			sec_broker_finish();
-			return harness_end();
-		}
-	REQUIRE(!"unknown scenario");
+	return sec_broker_run_scenario(argv[1], scenarios, 60, close_victim);
 }

@@ -108,17 +108,13 @@ static void scenario_hostile_args(void)
 
 int main(int argc, char **argv)
 {
+	static const BrokerScenario scenarios[] = {
+		{"monitor-escape", scenario_monitor_escape},
+		{"hostile-args", scenario_hostile_args},
+		{NULL, NULL},
+	};
+
 	REQUIRE(argc == 2);
 	nobody = harness_unprivileged_user(0);
-	sec_broker_setup();
-	harness_warm_dispatch();
-	harness_begin(60);
-	if (!strcmp(argv[1], "monitor-escape"))
-		scenario_monitor_escape();
-	else if (!strcmp(argv[1], "hostile-args"))
-		scenario_hostile_args();
-	else
-		REQUIRE(!"unknown scenario");
-	sec_broker_finish();
-	return harness_end();
+	return sec_broker_run_scenario(argv[1], scenarios, 60, NULL);
 }

@@ -126,6 +126,16 @@ int transport_send_hello(int s)
 	return transport_send_stating(s, FRAME_HELLO, NULL, 0);
 }
 
+int transport_send_refusal(int s, const char *why)
+{
+	size_t len = why ? strnlen(why, FRAME_MAX_REFUSAL) : 0;
+	FrameHeader h = {.kind = FRAME_REFUSED};
+
+	if (len == 0)
+		return -EINVAL;
+	return transport_send(s, &h, why, len, NULL, 0);
+}
+
 /*
  * transport_checkin_verify(): the socket a check-in carries must be a
  * connected AF_UNIX SOCK_SEQPACKET socket that the sender of the packet

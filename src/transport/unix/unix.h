@@ -133,6 +133,12 @@ int transport_send_checkin(int w, int s);
  * records as its peer's identity.  Return: as transport_send_checkin. */
 int transport_send_hello(int s);
 
+/* transport_send_refusal() - a REFUSED frame on the new link @s
+ * (borrowed) instead of the HELLO: the check-in is refused for @why
+ * (cut to FRAME_MAX_REFUSAL bytes), which the client reports as its
+ * connection's invalidation reason.  Return: as transport_send_checkin. */
+int transport_send_refusal(int s, const char *why);
+
 /*
  * transport_checkin_verify() - is @s, the descriptor of the CHECKIN frame
  * @f (received with credentials), a link its sender made?  It must be a
