@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs the Debian packages the build, tests and demo need, only those
 # missing.  As root it runs apt-get directly, otherwise through sudo.
 #   (no argument)  build and demo

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Sums the results of several meson test runs (their testlog.json files)
 and prints per-run counts and the closing line 'N passed, N failed'."""
 import json, sys

@@ -89,6 +89,7 @@ static xpc_activity_t activity_new(const char *name)
 
 xpc_activity_t activity_find_locked(const char *name)
 {
+	lock_assert_held(&activity_lock);
 	for (xpc_activity_t a = activity_registry; a; a = a->next)
 		if (!strcmp(a->name, name))
 			return a;
@@ -97,13 +98,16 @@ xpc_activity_t activity_find_locked(const char *name)
 
 xpc_activity_t activity_first_locked(void)
 {
+	lock_assert_held(&activity_lock);
 	return activity_registry;
 }
 
 xpc_activity_t activity_add_locked(const char *name)
 {
-	xpc_activity_t a = activity_find_locked(name);
+	xpc_activity_t a;
 
+	lock_assert_held(&activity_lock);
+	a = activity_find_locked(name);
 	if (!a && (a = activity_new(name))) {
 		a->registered = true;
 		a->next = activity_registry;
@@ -114,6 +118,7 @@ xpc_activity_t activity_add_locked(const char *name)
 
 void activity_unlink_locked(xpc_activity_t a)
 {
+	lock_assert_held(&activity_lock);
 	for (xpc_activity_t *p = &activity_registry; *p; p = &(*p)->next)
 		if (*p == a) {
 			*p = a->next;
@@ -154,6 +159,7 @@ void activity_schedule_locked(xpc_activity_t a, int ev)
 	int64_t ns;
 	ActivityTimer *t;
 
+	lock_assert_held(&activity_lock);
 	a->generation++;
 	if (a->from_broker || !a->registered)
 		return;
@@ -183,6 +189,7 @@ void activity_reply_state(xpc_object_t msg, xpc_connection_t peer, xpc_activity_
 
 void activity_reply_run_locked(xpc_object_t msg, xpc_connection_t peer, xpc_activity_state_t state)
 {
+	lock_assert_held(&activity_lock);
 	activity_reply_state(msg, peer, state);
 	xpc_release(msg);
 	xpc_release(peer);
@@ -194,6 +201,7 @@ static void activity_end_run_locked(xpc_activity_t a)
 	xpc_activity_state_t st = a->state;
 	bool again = true;
 
+	lock_assert_held(&activity_lock);
 	if (a->run_msg) {
 		activity_reply_run_locked(a->run_msg, a->run_peer, st);
 		a->run_msg = NULL;
@@ -239,6 +247,7 @@ static void activity_run_handler(void *ctx)
 
 bool activity_run_locked(xpc_activity_t a, xpc_object_t msg, xpc_connection_t peer)
 {
+	lock_assert_held(&activity_lock);
 	if (a->run_queued || a->state == XPC_ACTIVITY_STATE_RUN || a->state == XPC_ACTIVITY_STATE_CONTINUE ||
 	    a->run_msg)
 		return false;
@@ -273,6 +282,7 @@ static void activity_checkin_handler(void *ctx)
 
 void activity_checkin_locked(xpc_activity_t a)
 {
+	lock_assert_held(&activity_lock);
 	a->awaiting_hello = false;
 	a->state = XPC_ACTIVITY_STATE_CHECK_IN;
 	dispatch_async_f(a->queue, xpc_retain(a), activity_checkin_handler);
@@ -280,6 +290,7 @@ void activity_checkin_locked(xpc_activity_t a)
 
 void activity_adopt_hello_locked(xpc_activity_t a, xpc_object_t from_plist)
 {
+	lock_assert_held(&activity_lock);
 	a->from_broker = from_plist != NULL;
 	if (from_plist && !a->criteria)
 		a->criteria = xpc_copy(from_plist);

@@ -31,6 +31,7 @@
 #include <xpc/xpc.h>
 
 #include "object/object.h"
+#include "shared/lock.h"
 
 #include "activity/protocol.h"
 

@@ -100,6 +100,7 @@ static bool link_stream_run_locked(const char *name, xpc_object_t msg, xpc_conne
 {
 	StreamEvent *e;
 
+	lock_assert_held(&activity_lock);
 	if (!link_state.stream_handler || !(e = calloc(1, sizeof(*e))))
 		return false;
 	e->event = xpc_dictionary_create(NULL, NULL, 0);
@@ -122,6 +123,7 @@ static bool link_stream_run_locked(const char *name, xpc_object_t msg, xpc_conne
 /* A run of a name no activity of this process has (locked; borrows). */
 static void link_run_unregistered_locked(const char *name, xpc_object_t msg, xpc_connection_t peer)
 {
+	lock_assert_held(&activity_lock);
 	if (link_stream_run_locked(name, xpc_retain(msg), xpc_retain(peer)))
 		return;
 	xpc_release(msg);
@@ -137,6 +139,7 @@ static void link_run_unregistered_locked(const char *name, xpc_object_t msg, xpc
 
 static void link_pending_drop_locked(size_t i)
 {
+	lock_assert_held(&activity_lock);
 	xpc_release(link_state.pending[i].msg);
 	xpc_release(link_state.pending[i].peer);
 	link_state.pending[i] = link_state.pending[--link_state.n_pending];
@@ -144,6 +147,7 @@ static void link_pending_drop_locked(size_t i)
 
 void link_take_pending_locked(xpc_activity_t a)
 {
+	lock_assert_held(&activity_lock);
 	for (size_t i = 0; i < link_state.n_pending; i++) {
 		PendingRun *p = &link_state.pending[i];
 		const char *name = xpc_dictionary_get_string(p->msg, ACTIVITY_KEY_NAME);
@@ -160,6 +164,7 @@ static void link_on_hello_locked(xpc_object_t msg)
 {
 	xpc_object_t acts = xpc_dictionary_get_value(msg, ACTIVITY_KEY_ACTIVITIES);
 
+	lock_assert_held(&activity_lock);
 	if (link_state.hello)
 		xpc_release(link_state.hello);
 	link_state.hello = acts && xpc_get_type(acts) == XPC_TYPE_DICTIONARY ? xpc_copy(acts) : NULL;
@@ -170,10 +175,12 @@ static void link_on_hello_locked(xpc_object_t msg)
 static void link_on_run_locked(xpc_connection_t peer, xpc_object_t msg)
 {
 	const char *name = xpc_dictionary_get_string(msg, ACTIVITY_KEY_NAME);
-	xpc_activity_t a = name ? activity_find_locked(name) : NULL;
+	xpc_activity_t a;
 
+	lock_assert_held(&activity_lock);
 	if (!name)
 		return;
+	a = activity_find_locked(name);
 	if (a && a->registered && !a->awaiting_hello) {
 		if (!activity_run_locked(a, msg, peer))
 			activity_reply_state(msg, peer, XPC_ACTIVITY_STATE_DEFER);
@@ -184,6 +191,7 @@ static void link_on_run_locked(xpc_connection_t peer, xpc_object_t msg)
 
 static void link_on_gone_locked(xpc_connection_t peer)
 {
+	lock_assert_held(&activity_lock);
 	for (size_t i = 0; i < link_state.n_pending;)
 		if (link_state.pending[i].peer == peer)
 			link_pending_drop_locked(i);
@@ -263,6 +271,7 @@ int link_start_locked(void)
 {
 	xpc_connection_t l;
 
+	lock_assert_held(&activity_lock);
 	if (link_state.started)
 		return link_state.listener ? 0 : -1;
 	link_state.started = true;
@@ -282,6 +291,7 @@ int link_start_locked(void)
 
 bool link_hello_lookup_locked(const char *name, xpc_object_t *ret_criteria)
 {
+	lock_assert_held(&activity_lock);
 	*ret_criteria = NULL;
 	if (!link_state.hello_final)
 		return false;
@@ -296,6 +306,7 @@ void link_send_update_locked(const char *name, xpc_object_t criteria)
 {
 	xpc_object_t msg;
 
+	lock_assert_held(&activity_lock);
 	if (!link_state.peer || !(msg = xpc_dictionary_create(NULL, NULL, 0)))
 		return;
 	xpc_dictionary_set_string(msg, ACTIVITY_KEY_OP, criteria ? ACTIVITY_OP_CRITERIA : ACTIVITY_OP_UNREGISTER);
@@ -313,6 +324,7 @@ static void link_checkin_waiting_locked(xpc_object_t hello)
 {
 	xpc_object_t plist;
 
+	lock_assert_held(&activity_lock);
 	for (xpc_activity_t a = activity_first_locked(); a; a = a->next) {
 		plist = hello ? xpc_dictionary_get_value(hello, a->name) : NULL;
 		if (plist && xpc_get_type(plist) != XPC_TYPE_DICTIONARY)

@@ -23,6 +23,7 @@ static void activity_register_checkin_locked(xpc_activity_t a)
 {
 	xpc_object_t plist = NULL;
 
+	lock_assert_held(&activity_lock);
 	if (link_available() && link_start_locked() == 0 && !link_hello_lookup_locked(a->name, &plist)) {
 		a->awaiting_hello = true; /* link.c checks it in when the hello comes */
 		return;
@@ -37,6 +38,7 @@ static void activity_register_criteria_locked(xpc_activity_t a, xpc_object_t cri
 	xpc_object_t plist = NULL;
 	xpc_object_t copy = xpc_copy(criteria);
 
+	lock_assert_held(&activity_lock);
 	if (!copy)
 		return;
 	if (a->criteria)

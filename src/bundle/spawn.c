@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "shared/clock.h"
+#include "shared/lock.h"
 #include "transport/unix/unix.h"
 
 extern char **environ;
@@ -250,6 +251,7 @@ static pid_t spawn_instance(const BundleService *svc, int r, char *why, size_t s
 
 static Instance *bundle_find_locked(const char *name)
 {
+	lock_assert_held(&bundle_lock);
 	for (size_t i = 0; i < bundle_n; i++)
 		if (!strcmp(bundle_instances[i]->svc.name, name))
 			return bundle_instances[i];
@@ -269,6 +271,7 @@ static void bundle_cancel(dispatch_source_t *src)
  * killed (the caller reaps it). */
 static void bundle_remove_locked(Instance *in)
 {
+	lock_assert_held(&bundle_lock);
 	for (size_t i = 0; i < bundle_n; i++)
 		if (bundle_instances[i] == in) {
 			bundle_instances[i] = bundle_instances[--bundle_n];
@@ -297,6 +300,7 @@ static void bundle_launch_locked(Instance *in);
 
 static Instance *bundle_by_ctx_locked(void *ctx)
 {
+	lock_assert_held(&bundle_lock);
 	for (size_t i = 0; i < bundle_n; i++)
 		if (bundle_instances[i] == ctx)
 			return bundle_instances[i];
@@ -336,6 +340,7 @@ static void bundle_watch_r_locked(Instance *in)
 {
 	int r = in->r;
 
+	lock_assert_held(&bundle_lock);
 	if (in->rwatch)
 		return;
 	in->rwatch = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)r, 0, bundle_queue);
@@ -368,6 +373,7 @@ static int bundle_watch_pid_locked(Instance *in)
 	pid_t pid = in->pid;
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 
+	lock_assert_held(&bundle_lock);
 	if (pidfd < 0)
 		return -errno;
 	atomic_fetch_add(&bundle_watched, 1);
@@ -394,6 +400,7 @@ static void bundle_launch_locked(Instance *in)
 	char why[512];
 	uint64_t now = clock_monotonic_ns();
 
+	lock_assert_held(&bundle_lock);
 	if (in->pid || in->launch_pending)
 		return;
 	if (in->last_launch_ns && now - in->last_launch_ns < BUNDLE_THROTTLE_NS) {
@@ -436,6 +443,7 @@ static Instance *bundle_start_locked(BundleService *svc, char *why, size_t size)
 {
 	Instance *in;
 
+	lock_assert_held(&bundle_lock);
 	if (bundle_n == BUNDLE_MAX_INSTANCES) {
 		snprintf(why, size, "limit exceeded: bundled XPC service instances (%d)", BUNDLE_MAX_INSTANCES);
 		return NULL;

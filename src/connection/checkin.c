@@ -63,6 +63,7 @@ static Charge *checkin_uid_account_locked(xpc_connection_t l, uid_t uid)
 	Charge *free_slot = NULL;
 	size_t i;
 
+	lock_assert_held(&l->lock);
 	for (i = 0; i < l->n_uid_accts; i++) {
 		Charge *a = l->uid_accts[i];
 		if (a->key == (unsigned long)uid)

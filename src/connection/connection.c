@@ -37,6 +37,7 @@ static void conn_write_ready(void *ctx);
  * is queued.  Return: CONN_OK, or why the queued frames can never leave. */
 static ConnError conn_arm_write_locked(xpc_connection_t c)
 {
+	lock_assert_held(&c->lock);
 	if (c->tx.wsrc) {
 		if (!c->tx.wsrc_armed) {
 			c->tx.wsrc_armed = true;
@@ -74,6 +75,7 @@ static ConnError conn_arm_write_locked(xpc_connection_t c)
 /* Acts on a flush's outcome (locked). */
 void conn_flushed_locked(xpc_connection_t c, ConnError e, SendProgress progress)
 {
+	lock_assert_held(&c->lock);
 	if (e == CONN_OK && progress == SEND_BLOCKED)
 		e = conn_arm_write_locked(c);
 	else if (e == CONN_OK && progress == SEND_DRAINED && c->tx.wsrc && c->tx.wsrc_armed) {
@@ -87,8 +89,10 @@ void conn_flushed_locked(xpc_connection_t c, ConnError e, SendProgress progress)
 static void conn_flush_locked(xpc_connection_t c)
 {
 	SendProgress progress;
-	ConnError e = send_flush_locked(c, &progress);
+	ConnError e;
 
+	lock_assert_held(&c->lock);
+	e = send_flush_locked(c, &progress);
 	c->tx.flush_wanted = false;
 	conn_flushed_locked(c, e, progress);
 }
@@ -116,6 +120,7 @@ static void conn_flush_async(void *ctx)
 /* Coalesced frames leave soon, from the ioq (send.c, "Coalescing"). */
 void conn_schedule_flush_locked(xpc_connection_t c)
 {
+	lock_assert_held(&c->lock);
 	if (c->tx.flush_scheduled || c->tx.wsrc_armed)
 		return;
 	c->tx.flush_scheduled = true;
@@ -164,6 +169,7 @@ static void conn_close_link_locked(xpc_connection_t c)
 	TransportLink link = transport_link_view(&c->link);
 	int fd = link.fd;
 
+	lock_assert_held(&c->lock);
 	c->link.fd = -1;
 	if (fd >= 0)
 		create_refund_link(c);
@@ -195,6 +201,7 @@ void conn_fail_locked(xpc_connection_t c, ConnError e, const char *detail)
 	bool peer_ended = e == CONN_E_PEER_EXITED || e == CONN_E_LINK_ERROR;
 	bool interrupted = (c->role & CONN_ROLE_NAMED) && peer_ended && !conn_has(c, CONN_F_CANCELLED);
 
+	lock_assert_held(&c->lock);
 	if (c->state == CONN_INVALID)
 		return;
 	if (e == CONN_E_REQUIREMENT) {
@@ -268,6 +275,7 @@ static int conn_start_read_locked(xpc_connection_t c, dispatch_function_t handle
 	bool client = c->kind == CONN_PEER && (c->role & (CONN_ROLE_NAMED | CONN_ROLE_FROM_ENDPOINT));
 	dispatch_source_t s;
 
+	lock_assert_held(&c->lock);
 	if (receive_setup_locked(c) < 0)
 		return -ENOMEM;
 	c->rx.timeout_lazy = client;
@@ -312,6 +320,7 @@ static void conn_listener_ready(void *ctx);
 
 void conn_link_up_locked(xpc_connection_t c)
 {
+	lock_assert_held(&c->lock);
 	conn_set(c, CONN_F_CONNECTING, false);
 	if (conn_start_read_locked(c, c->kind == CONN_LISTENER ? conn_listener_ready : conn_read_ready) < 0) {
 		conn_fail_locked(c, CONN_E_NO_MEMORY, NULL);
@@ -399,6 +408,7 @@ static void conn_activate_peer_locked(xpc_connection_t c)
 	char why[256];
 	ConnError e;
 
+	lock_assert_held(&c->lock);
 	if (c->link.fd < 0 && c->connect_locked) {
 		c->connect_locked(c);
 		return;
@@ -482,6 +492,7 @@ void xpc_connection_cancel(xpc_connection_t c)
 /* A named client that was INTERRUPTED checks in again at its next send. */
 void conn_reconnect_locked(xpc_connection_t c)
 {
+	lock_assert_held(&c->lock);
 	if (c->state == CONN_DISCONNECTED && !conn_has(c, CONN_F_CONNECTING) && c->connect_locked) {
 		c->state = CONN_ACTIVE;
 		c->connect_locked(c);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * connection.h - the connection layer's internal face, for the broker (xpcd)
  * and for tests that need to build links by hand.

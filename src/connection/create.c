@@ -78,8 +78,10 @@ static void create_dispose(xpc_object_t obj)
 
 	if (c->finalizer)
 		c->finalizer(c->context);
+	/* the last reference: nobody else takes the lock, but the two are
+	 * *_locked and check it (debug and sanitizer builds) */
+	conn_lock(c);
 	exit_untrack_locked(c); /* (listed ones are not disposed: INVALID took them off) */
-	conn_lock(c); /* no one else holds @c: for the lock check only */
 	send_discard_locked(c);
 	conn_unlock(c);
 	c->link.ops->reset(&c->link);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * endpoint.c - endpoints (a duplicate of a listener's W) and connections
  * stored in containers.

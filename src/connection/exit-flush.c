@@ -67,6 +67,7 @@ static bool exit_busy_locked(xpc_connection_t c)
 {
 	SendProgress progress;
 
+	lock_assert_held(&c->lock);
 	if (c->state == CONN_INVALID)
 		return false;
 	if (conn_has(c, CONN_F_CONNECTING))
@@ -148,6 +149,7 @@ static void exit_register_handler(void)
 
 void exit_track_locked(xpc_connection_t c)
 {
+	lock_assert_held(&c->lock);
 	if (c->exit_pid || c->kind != CONN_PEER)
 		return;
 	pthread_once(&exit_once, exit_register_handler);
@@ -170,6 +172,7 @@ void exit_track_locked(xpc_connection_t c)
 
 void exit_untrack_locked(xpc_connection_t c)
 {
+	lock_assert_held(&c->lock);
 	if (!c->exit_pid)
 		return;
 	pthread_mutex_lock(&exit_reg.lock);

@@ -51,6 +51,7 @@
 #include "dispatch/manager.h"
 #include "object/object.h"
 #include "shared/charge.h"
+#include "shared/lock.h"
 #include "transport/transport.h"
 #include "wire/wire.h"
 
@@ -294,6 +295,7 @@ static inline void conn_set(xpc_connection_t c, unsigned flag, bool on)
  * required peer was checked. */
 static inline bool conn_link_live_locked(xpc_connection_t c)
 {
+	lock_assert_held(&c->lock);
 	return c->state == CONN_ACTIVE && c->link.fd >= 0 && !conn_has(c, CONN_F_CONNECTING) &&
 	       (!c->requirement || c->requirement_met);
 }

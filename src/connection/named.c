@@ -89,6 +89,7 @@ static bool service_same_broker(const BrokerId *a, const BrokerId *b)
 
 static void service_cache_clear_locked(void)
 {
+	lock_assert_held(&service_cache.lock);
 	for (size_t i = 0; i < service_cache.n; i++) {
 		free(service_cache.e[i].name);
 		close(service_cache.e[i].w);
@@ -127,6 +128,7 @@ static int service_cache_checkin(const BrokerId *id, const char *name, int *ret_
 
 static void service_cache_drop_locked(size_t i)
 {
+	lock_assert_held(&service_cache.lock);
 	free(service_cache.e[i].name);
 	close(service_cache.e[i].w);
 	service_cache.e[i] = service_cache.e[--service_cache.n];
@@ -195,6 +197,7 @@ static int service_checkin_locked(xpc_connection_t c, bool report_gone)
 {
 	ConnError e;
 
+	lock_assert_held(&c->lock);
 	conn_set(c, CONN_F_CONNECTING, false);
 	e = checkin_make(c->send_w, true, &c->link.fd);
 	if (conn_error_is_limit(e)) { /* reported by its name, not as a closed channel */
@@ -240,6 +243,7 @@ static void service_lookup_unref(Lookup *lk)
 
 static void service_use_w_locked(xpc_connection_t c, int w)
 {
+	lock_assert_held(&c->lock);
 	if (c->send_w >= 0)
 		close(c->send_w);
 	c->send_w = w;
@@ -302,6 +306,7 @@ static void service_lookup_locked(xpc_connection_t c, const BrokerId *id)
 	Lookup *lk = calloc(1, sizeof(*lk));
 	int fd;
 
+	lock_assert_held(&c->lock);
 	if (!lk) {
 		conn_fail_locked(c, CONN_E_NO_MEMORY, NULL);
 		return;
@@ -349,6 +354,7 @@ static void named_lookup_start_locked(xpc_connection_t c)
 	BrokerId id;
 	int w, r;
 
+	lock_assert_held(&c->lock);
 	conn_set(c, CONN_F_CONNECTING, true);
 	if ((c->role & CONN_ROLE_XPC_SERVICE) && xpc_service_checkin_locked(c))
 		return;
@@ -411,6 +417,7 @@ static void named_listener_start_locked(xpc_connection_t c)
 {
 	int fd = service_listen_fd(c->name);
 
+	lock_assert_held(&c->lock);
 	if (fd < 0) {
 		conn_fail_locked(c, CONN_E_NOT_VENDED, NULL);
 		return;

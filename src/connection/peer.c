@@ -69,6 +69,7 @@ int peer_pidfd_locked(xpc_connection_t c)
 {
 	ConnPeer *p = &c->peer;
 
+	lock_assert_held(&c->lock);
 	if (p->pidfd >= 0 || (p->flags & PEER_F_PIDFD_TRIED) || !(p->flags & PEER_F_KNOWN) || c->link.fd < 0 ||
 	    c->kind != CONN_PEER)
 		return p->pidfd;

@@ -298,6 +298,7 @@ static bool req_check(xpc_peer_requirement_t r, const ReqPeer *p, char *why)
 /* The facts of @c's peer (locked); needs the link up for the pidfd. */
 static void req_peer_locked(xpc_connection_t c, ReqPeer *p)
 {
+	lock_assert_held(&c->lock);
 	memset(p, 0, sizeof(*p));
 	p->known = (c->peer.flags & PEER_F_KNOWN) && c->peer.pid > 0;
 	p->pid = c->peer.pid;
@@ -313,6 +314,7 @@ ConnError requirement_check_locked(xpc_connection_t c, char *why, size_t size)
 	char detail[REQ_WHY_SIZE];
 	ReqPeer p;
 
+	lock_assert_held(&c->lock);
 	if (!c->requirement || c->requirement_met)
 		return CONN_OK;
 	req_peer_locked(c, &p);

@@ -74,6 +74,7 @@ static atomic_bool tap_watched;
 /* The link ended or failed (locked): nothing is watched; retry later. */
 static void tap_close_locked(void)
 {
+	lock_assert_held(&tap.lock);
 	if (tap.fd >= 0)
 		close(tap.fd);
 	tap.fd = -1;
@@ -88,6 +89,7 @@ static int tap_send_locked(xpc_object_t msg)
 	WireFds fds = {0};
 	int r = wire_encode_message(msg, &body, &fds);
 
+	lock_assert_held(&tap.lock);
 	if (r == 0 && fds.n == 0 && body.len <= FRAME_MAX_INLINE) {
 		FrameHeader h = {.kind = FRAME_MESSAGE, .id = ++tap.next_id};
 		r = transport_send(tap.fd, &h, body.data, body.len, NULL, 0);
@@ -116,6 +118,7 @@ static void tap_answer(const uint8_t *body, size_t len)
 /* Reads what the broker said since the last time, without waiting (locked). */
 static void tap_poll_locked(void)
 {
+	lock_assert_held(&tap.lock);
 	for (int i = 0; i < 16; i++) {
 		int r = transport_recv(tap.fd, tap.rx);
 		if (r == -EAGAIN)
@@ -150,6 +153,7 @@ static void tap_open_locked(void)
 	bool system;
 	xpc_object_t req = xpc_dictionary_create(NULL, NULL, 0);
 
+	lock_assert_held(&tap.lock);
 	brokerlink_path(false, path, sizeof(path), &system);
 	tap.fd = brokerlink_connect(path, system, why, sizeof(why));
 	tap.pid = getpid();
@@ -172,6 +176,7 @@ static bool tap_ready_locked(void)
 {
 	uint64_t now = clock_monotonic_ns();
 
+	lock_assert_held(&tap.lock);
 	if (tap.fd >= 0 && tap.pid != getpid()) { /* a forked child: its copy of the parent's link */
 		close(tap.fd);
 		tap.fd = -1;

@@ -27,6 +27,7 @@ static int xpc_service_try_locked(xpc_connection_t c, const char *name)
 	ConnError e;
 	int w, r;
 
+	lock_assert_held(&c->lock);
 	r = bundle_service_send_fd(name, &w, why, sizeof(why));
 	if (r == 0)
 		return 2;
@@ -55,8 +56,10 @@ static int xpc_service_try_locked(xpc_connection_t c, const char *name)
 bool xpc_service_checkin_locked(xpc_connection_t c)
 {
 	const char *name = c->name ? c->name : "";
-	int r = xpc_service_try_locked(c, name);
+	int r;
 
+	lock_assert_held(&c->lock);
+	r = xpc_service_try_locked(c, name);
 	if (r == 1) /* the instance died since: one new one */
 		r = xpc_service_try_locked(c, name);
 	if (r == 1)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * frame.h - the frame: what one SOCK_SEQPACKET message carries
  * (docs/transport.md).

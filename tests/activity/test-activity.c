@@ -38,9 +38,11 @@
 #include <unistd.h>
 #include <xpc/xpc.h>
 
+#include "activity/protocol.h"
 #include "broker-common.h"
 #include "connection/connection.h"
 #include "harness.h"
+#include "shared/xpcd-protocol.h"
 
 #define ACT "org.xpc.test.periodic"
 
@@ -208,10 +210,10 @@ static xpc_object_t broker_request_name(const char *op, const char *label, const
 	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) { (void)ev; });
 	xpc_connection_resume(c);
 	req = xpc_dictionary_create(NULL, NULL, 0);
-	xpc_dictionary_set_string(req, "xpcd.op", op);
-	xpc_dictionary_set_string(req, "label", label);
+	xpc_dictionary_set_string(req, XPCD_KEY_OP, op);
+	xpc_dictionary_set_string(req, XPCD_KEY_LABEL, label);
 	if (name)
-		xpc_dictionary_set_string(req, "name", name);
+		xpc_dictionary_set_string(req, XPCD_KEY_NAME, name);
 	reply = xpc_connection_send_message_with_reply_sync(c, req);
 	xpc_release(req);
 	xpc_connection_cancel(c);
@@ -227,15 +229,15 @@ static void test_run_now(void)
 
 	start("done", "<key>Interval</key><integer>360000</integer>", NULL);
 	CHECK(wait_broker_log("1 activity scheduled", 5000));
-	reply = broker_request_name("run-activity", "org.xpc.test.periodic-job", ACT);
+	reply = broker_request_name(XPCD_OP_RUN_ACTIVITY, "org.xpc.test.periodic-job", ACT);
 	CHECK(xpc_get_type(reply) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_bool(reply, "ok"));
 	xpc_release(reply);
 	CHECK(wait_log("exit", 1, 10000));
 	CHECK(wait_broker_log("activity " ACT " done", 5000));
-	reply = broker_request_name("run-activity", "org.xpc.test.periodic-job", "org.xpc.test.nosuch");
+	reply = broker_request_name(XPCD_OP_RUN_ACTIVITY, "org.xpc.test.periodic-job", "org.xpc.test.nosuch");
 	CHECK(xpc_get_type(reply) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_int64(reply, "errno") == ESRCH);
 	xpc_release(reply);
-	reply = broker_request_name("activities", "org.xpc.test.periodic-job", NULL);
+	reply = broker_request_name(XPCD_OP_ACTIVITIES, "org.xpc.test.periodic-job", NULL);
 	acts = xpc_get_type(reply) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_value(reply, "activities") : NULL;
 	CHECK(acts && xpc_get_type(acts) == XPC_TYPE_ARRAY && xpc_array_get_count(acts) == 1);
 	a = acts ? xpc_array_get_value(acts, 0) : NULL;
@@ -259,8 +261,8 @@ static void test_hidden(void)
 	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) { (void)ev; });
 	xpc_connection_resume(c);
 	msg = xpc_dictionary_create(NULL, NULL, 0);
-	xpc_dictionary_set_string(msg, "xpcd.activity", "run");
-	xpc_dictionary_set_string(msg, "name", ACT);
+	xpc_dictionary_set_string(msg, ACTIVITY_KEY_OP, ACTIVITY_OP_RUN);
+	xpc_dictionary_set_string(msg, ACTIVITY_KEY_NAME, ACT);
 	reply = xpc_connection_send_message_with_reply_sync(c, msg);
 	CHECK(reply == XPC_ERROR_CONNECTION_INVALID);
 	why = xpc_connection_copy_invalidation_reason(c);

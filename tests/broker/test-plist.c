@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-plist - the job loader: XML and binary property lists, every key,
  * and bad files rejected with a message naming the file and the key.

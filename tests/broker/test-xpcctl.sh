@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # xpcctl end to end against a private broker: list, print, lookup, send,
 # kickstart, kill, disable/enable, unload, load, and its exit codes.
 # Usage: test-xpcctl.sh XPCD XPCCTL ECHO_SERVICE

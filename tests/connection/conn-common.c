@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * conn-common.c - the echo service of the connection tests, a stand-in
  * broker for named connections, and a raw check-in for tests that speak

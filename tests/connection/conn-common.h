@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * conn-common.h - what the connection tests share: an echo service that any
  * test (or helper process) can run on a listener, a listener whose peer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * conn-helper.c - the other processes of the cross-process connection tests
  * (test-process).  Links are connected SOCK_SEQPACKET sockets inherited by

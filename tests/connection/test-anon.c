@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-anon.c - anonymous listener, endpoint and client in one process:
  * every value type round-trips, replies (sync, async on another queue, _f),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-backpressure.c - a receiver whose handler is stuck stops reading
  * after a bounded amount of queued data: what it holds stays under

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-bulk.c - the large-payload paths: data and string items encoded by
  * reference (WireRef) and written straight into the packet or the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-malformed.c - a raw socket that checks in properly and then breaks
  * the protocol loses its link with a precise reason; descriptors that came

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-named.c - named services against a stand-in broker that follows
  * docs/services.md (a listening SEQPACKET socket named by $XPCD_SOCKET,

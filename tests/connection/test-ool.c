@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-ool.c - out-of-line bodies from both sides of the wire
  * (docs/transport.md, "Large payloads" and "Staging").

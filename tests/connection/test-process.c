@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-process.c - connections across real processes (conn-helper):
  * - an endpoint forwarded A -> C -> B; B talks to A directly after C exited,

@@ -42,6 +42,7 @@
 #include "connection/connection.h"
 #include "harness.h"
 #include "monitor-common.h"
+#include "shared/xpcd-protocol.h"
 
 #define NAME "org.xpc.test.frames"
 
@@ -120,10 +121,10 @@ static pid_t send_echo(const char *value, bool tapped)
  * NULL: any) and sender @pid (0: any). */
 static bool frame_is(xpc_object_t e, pid_t pid, const char *dir, const char *kind, const char *text)
 {
-	const char *ev = xpc_dictionary_get_string(e, "xpcd.event"), *d = xpc_dictionary_get_string(e, "dir");
-	const char *k = xpc_dictionary_get_string(e, "kind"), *t = xpc_dictionary_get_string(e, "text");
+	const char *ev = xpc_dictionary_get_string(e, XPCD_KEY_EVENT), *d = xpc_dictionary_get_string(e, XPCD_FRAME_DIR);
+	const char *k = xpc_dictionary_get_string(e, XPCD_FRAME_KIND), *t = xpc_dictionary_get_string(e, XPCD_FRAME_TEXT);
 
-	return ev && !strcmp(ev, "frame") && (!pid || xpc_dictionary_get_int64(e, "pid") == pid) &&
+	return ev && !strcmp(ev, XPCD_EVENT_FRAME) && (!pid || xpc_dictionary_get_int64(e, XPCD_KEY_PID) == pid) &&
 	       (!dir || (d && !strcmp(d, dir))) && (!kind || (k && !strcmp(k, kind))) &&
 	       (!text || (t && strstr(t, text)));
 }
@@ -341,13 +342,13 @@ static xpc_object_t summary(const char *text)
 {
 	xpc_object_t f = xpc_dictionary_create(NULL, NULL, 0);
 
-	xpc_dictionary_set_string(f, "xpcd.op", "frame");
-	xpc_dictionary_set_string(f, "dir", "send");
-	xpc_dictionary_set_string(f, "kind", "message");
-	xpc_dictionary_set_uint64(f, "id", 1);
-	xpc_dictionary_set_uint64(f, "size", 64);
-	xpc_dictionary_set_string(f, "name", NAME);
-	xpc_dictionary_set_string(f, "text", text);
+	xpc_dictionary_set_string(f, XPCD_KEY_OP, XPCD_OP_FRAME);
+	xpc_dictionary_set_string(f, XPCD_FRAME_DIR, "send");
+	xpc_dictionary_set_string(f, XPCD_FRAME_KIND, "message");
+	xpc_dictionary_set_uint64(f, XPCD_FRAME_ID, 1);
+	xpc_dictionary_set_uint64(f, XPCD_FRAME_SIZE, 64);
+	xpc_dictionary_set_string(f, XPCD_KEY_NAME, NAME);
+	xpc_dictionary_set_string(f, XPCD_FRAME_TEXT, text);
 	xpc_dictionary_set_int64(f, "pid", 1);       /* claims: ignored */
 	xpc_dictionary_set_int64(f, "uid", 4242);
 	return f;
@@ -385,7 +386,7 @@ static void scenario_flood(void)
 		dispatch_semaphore_signal(tp->more);
 	});
 	xpc_connection_resume(tap);
-	xpc_dictionary_set_string(tapreq, "xpcd.op", "tap");
+	xpc_dictionary_set_string(tapreq, XPCD_KEY_OP, XPCD_OP_TAP);
 	xpc_connection_send_message(tap, tapreq);
 	CHECK(wait_told(&told, 1) && atomic_load(&told.watched) == 0); /* no monitor yet */
 	/* a monitor that reads: the tap is told, a claim of pid/uid is ignored */
