@@ -419,6 +419,14 @@ bool receive_trylock(xpc_connection_t c);
 /* Lets go of rx.lock (the connection's lock not held); a delivery that
  * found it taken meanwhile is given again to the link's source. */
 void receive_unlock(xpc_connection_t c);
+/* The frame the next read of @c goes into (rx.lock held): the link's own,
+ * or a cached one (@local: the source's handler reads; rxframes.c). */
+TransportFrame *receive_frame_get(xpc_connection_t c, bool local);
+/* A frame for a second packet (rx.lock held): never the link's own. */
+TransportFrame *receive_frame_spare(xpc_connection_t c, bool local);
+/* After the read (rx.lock held; @f cleared): back to the link, this
+ * thread's frames (@local) or the process cache. */
+void receive_frame_put(xpc_connection_t c, TransportFrame *f, bool local);
 /* A copy of the link @c reads now, if it is still the one of @src. */
 bool receive_link(xpc_connection_t c, dispatch_source_t src, TransportLink *ret);
 /* The account of received bodies (a listener: its receive buffer too)

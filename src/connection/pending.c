@@ -14,7 +14,6 @@
  * failure cannot both answer it; n counts the entries listed.
  */
 #include "connection/internal.h"
-#include "shared/lock.h"
 #include "dispatch/dqueue.h"
 #include "shared/assert.h"
 

@@ -16,7 +16,7 @@
  * return its ConnError, with the detail in rx.why; the caller, in
  * connection.c, fails the connection while it still holds rx.lock.
  *
- * Receive buffers: a frame's packet buffer holds a whole packet
+ * Receive buffers (rxframes.c): a frame's packet buffer holds a whole packet
  * (FRAME_PACKET_MAX: 128 KiB of address space, a page or two of it touched
  * by small messages), so a peer's link keeps none: each read takes one
  * from a small process-wide cache (RECEIVE_CACHE_MAX frames), or from the
@@ -66,175 +66,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/*
- * What a link's received out-of-line bodies are charged to: a peer's own
- * account (CONN_MAX_RX_HELD) under the process's; a listener's R takes no
- * body at all (an account of limit 0: refused before a byte is allocated).
- */
-static Charge receive_listener_no_body = CHARGE_ROOT(0);
-
-static Charge *receive_account(xpc_connection_t c)
-{
-	if (c->kind == CONN_LISTENER)
-		return &receive_listener_no_body;
-	if (!c->rx.charge)
-		c->rx.charge = charge_new(frame_rx_account(), CONN_MAX_RX_HELD);
-	return c->rx.charge;
-}
-
-#define RECEIVE_CACHE_MAX 8
-#define RECEIVE_LOCAL_MAX 2
-
-static struct {
-	pthread_mutex_t lock;
-	TransportFrame *v[RECEIVE_CACHE_MAX];
-	int n;
-} receive_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-/*
- * The source's handler (on a worker of the pool, or the main thread: a
- * bounded set of threads) takes and gives back two frames per read; it
- * keeps them in its own thread (RECEIVE_LOCAL_MAX), without the process
- * cache's lock, which every worker of a loaded service would take four
- * times per request.  A thread's frames go to the process cache when it
- * exits (the key's destructor).  Sync callers, any number of application
- * threads, use the process cache alone.
- */
-static _Thread_local struct {
-	TransportFrame *v[RECEIVE_LOCAL_MAX];
-	int n;
-	bool keyed; /* receive_local_key set: the destructor runs */
-} receive_local;
-
-static pthread_key_t receive_local_key;
-static pthread_once_t receive_local_once = PTHREAD_ONCE_INIT;
-
-static void receive_cache_put(TransportFrame *f);
-
-static void receive_local_exit(void *unused)
-{
-	(void)unused;
-	while (receive_local.n > 0)
-		receive_cache_put(receive_local.v[--receive_local.n]);
-}
-
-static void receive_local_init(void)
-{
-	if (pthread_key_create(&receive_local_key, receive_local_exit) != 0)
-		receive_local_key = (pthread_key_t)-1;
-}
-
-/* This thread keeps frames of its own (see above), if it can. */
-static bool receive_local_ready(void)
-{
-	if (receive_local.keyed)
-		return true;
-	pthread_once(&receive_local_once, receive_local_init);
-	if (receive_local_key == (pthread_key_t)-1 ||
-	    pthread_setspecific(receive_local_key, &receive_local) != 0)
-		return false;
-	receive_local.keyed = true;
-	return true;
-}
-
-static TransportFrame *receive_frame_new(void)
-{
-	TransportFrame *f = malloc(sizeof(*f));
-
-	if (f) {
-		f->keep_view = true; /* the peer's stage stays mapped */
-		f->view.map = NULL;
-		f->pkt = NULL; /* made at the first receive */
-	}
-	return f;
-}
-
-/* A frame from this thread's frames (@local) or the process cache, or a
- * new one; NULL without memory. */
-static TransportFrame *receive_cache_take(xpc_connection_t c, bool local)
-{
-	TransportFrame *f = NULL;
-
-	if (local && receive_local.n > 0) {
-		f = receive_local.v[--receive_local.n];
-	} else {
-		pthread_mutex_lock(&receive_cache.lock);
-		if (receive_cache.n > 0)
-			f = receive_cache.v[--receive_cache.n];
-		pthread_mutex_unlock(&receive_cache.lock);
-	}
-	if (!f)
-		f = receive_frame_new();
-	if (f)
-		f->charge = c->rx.charge; /* set up before the source started */
-	return f;
-}
-
-/* The frame the next read of @c goes into (rx.lock held): the link's own,
- * or a cached one (@local: the source's handler reads). */
-static TransportFrame *receive_frame_get(xpc_connection_t c, bool local)
-{
-	return c->rx.frame ? c->rx.frame : receive_cache_take(c, local);
-}
-
-/* A frame for a second packet (rx.lock held): never the link's own. */
-static TransportFrame *receive_frame_spare(xpc_connection_t c, bool local)
-{
-	return receive_cache_take(c, local);
-}
-
-/* A cleared frame without a view into the process cache, or freed. */
-static void receive_cache_put(TransportFrame *f)
-{
-	pthread_mutex_lock(&receive_cache.lock);
-	if (receive_cache.n < RECEIVE_CACHE_MAX) {
-		receive_cache.v[receive_cache.n++] = f;
-		f = NULL;
-	}
-	pthread_mutex_unlock(&receive_cache.lock);
-	if (f)
-		frame_release(f);
-	free(f);
-}
-
-/* After the read (rx.lock held; @f cleared): a frame holding the peer's
- * stage stays with the link (one: a second one's mapping is dropped), any
- * other goes back to this thread's frames (@local) or the cache. */
-static void receive_frame_put(xpc_connection_t c, TransportFrame *f, bool local)
-{
-	if (f == c->rx.frame)
-		return;
-	if (f->view.map && !c->rx.frame) {
-		c->rx.frame = f;
-		return;
-	}
-	frame_drop_view(f);
-	if (local && receive_local.n < RECEIVE_LOCAL_MAX && receive_local_ready()) {
-		receive_local.v[receive_local.n++] = f;
-		return;
-	}
-	receive_cache_put(f);
-}
-
-int receive_setup_locked(xpc_connection_t c)
-{
-	TransportFrame *f;
-
-	if (c->rx.set_up)
-		return 0;
-	if (!receive_account(c))
-		return -ENOMEM;
-	if (c->kind == CONN_LISTENER) { /* checkin.c reads into it */
-		f = receive_frame_new();
-		if (!f)
-			return -ENOMEM;
-		f->charge = receive_account(c);
-		c->rx.frame = f;
-	}
-	c->rx.set_up = true;
-	return 0;
-}
 
 /* Drops the frame read ahead, if any (rx.lock held, or the last
  * reference). */
@@ -604,6 +435,7 @@ static void receive_stop(xpc_connection_t c, dispatch_source_t src, ConnError e,
 
 ConnError receive_one_rxlocked(xpc_connection_t c, TransportLink *l, ReceiveGot *ret_got)
 {
+	lock_assert_held(&c->rx.lock);
 	/* one frame at a time: a sync caller waits for one reply, and a
 	 * second read into a spare frame (recvmmsg's second slot) would only
 	 * find the link empty, as it nearly always is behind the reply */
@@ -703,6 +535,7 @@ ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src)
 	bool answered = false, held = false, linked = true;
 	int lingered = 0;
 
+	lock_assert_held(&c->rx.lock);
 	c->rx.drained = false;
 	for (int i = 0; i < 64 && got == RECEIVE_GOT && e == CONN_OK; i++) {
 		TransportLink l;

@@ -27,7 +27,6 @@
  * (send_link_error): the reader sees the end.
  */
 #include "connection/internal.h"
-#include "shared/lock.h"
 #include "dispatch/dqueue.h"
 #include "shared/assert.h"
 #include "shared/clock.h"

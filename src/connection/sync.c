@@ -42,7 +42,6 @@
  * through its condition variable when another thread read the reply.
  */
 #include "connection/internal.h"
-#include "shared/lock.h"
 #include "dispatch/dqueue.h"
 #include "shared/assert.h"
 #include "shared/clock.h"
@@ -267,6 +266,7 @@ dispatch_source_t sync_wait_link(xpc_connection_t c, Pending *p)
 
 ConnError sync_read_rxlocked(xpc_connection_t c, dispatch_source_t src, Pending *p)
 {
+	lock_assert_held(&c->rx.lock);
 	while (!atomic_load(&p->done)) {
 		TransportLink l;
 		ReceiveGot got;
