@@ -71,7 +71,7 @@ static uint64_t sync_lazy_leeway(xpc_connection_t c)
  * only by sync_lazy_resume or after it ran). */
 static void sync_lazy_fire(ManagerTimer *t, uint64_t count)
 {
-	xpc_connection_t c = (xpc_connection_t)((char *)t - offsetof(struct _xpc_connection_s, sync.timer));
+	xpc_connection_t c = container_of(t, struct _xpc_connection_s, sync.timer);
 
 	(void)count;
 	dqueue_push_embedded(c->ioq, &c->sync.item, sync_lazy_resume, c);
