@@ -27,7 +27,10 @@
  * LaunchEvents is kept as an XPC dictionary, stream -> { event name ->
  * event dictionary }, in job->launch_events: the hook for the streams
  * xpcd serves.  plist.c gives com.apple.xpc.activity to activity-plist.c
- * first, then every stream here; no stream is served by this file.
+ * first, then every stream here; no stream is served by this file.  Any
+ * other stream (com.apple.notifyd.matching, com.apple.iokit.matching...)
+ * is kept but never fires, so it is reported as an unsupported key is: a
+ * load warning, and `load --strict` refuses the job.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +38,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "activity/protocol.h"
 #include "broker/job.h"
 #include "broker/keys.h"
 
@@ -133,7 +137,8 @@ static xpc_object_t keys_to_xpc(plist_t v, unsigned depth)
 	}
 }
 
-/* LaunchEvents: { stream: { event name: { descriptor } } }. */
+/* LaunchEvents: { stream: { event name: { descriptor } } }; a warning for
+ * each stream but com.apple.xpc.activity, the one xpcd serves. */
 static int keys_launch_events(PlistCtx *ctx, Job *job, plist_t v)
 {
 	plist_dict_iter it = NULL;
@@ -147,6 +152,9 @@ static int keys_launch_events(PlistCtx *ctx, Job *job, plist_t v)
 	for (plist_dict_next_item(v, it, &k, &item); k && r == 0; plist_dict_next_item(v, it, &k, &item)) {
 		if (plist_get_node_type(item) != PLIST_DICT)
 			r = pv_fail(ctx, "LaunchEvents", "stream %s must be a dictionary of events", k);
+		else if (strcmp(k, ACTIVITY_CHANNEL))
+			pv_warn(ctx, "LaunchEvents", "stream %s is not served on Linux; kept, its events never come",
+				k);
 		free(k);
 		k = NULL;
 	}

@@ -323,7 +323,7 @@ static int parse_gids(Loader *l, plist_t v)
 }
 
 /* LaunchEvents: the com.apple.xpc.activity stream (activity-plist.c);
- * other streams are accepted and have no events on Linux. */
+ * other streams are kept with a warning (keys.c): no events on Linux. */
 static int parse_launch_events(Loader *l, plist_t v)
 {
 	plist_t acts;

@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # xpcctl load's warnings and --strict (a typo, an unsupported key, a macOS
-# key accepted silently), LimitLoadToHosts/FromHosts,
-# KeepAlive.AfterInitialDemand, and KeepAlive.OtherJobEnabled driven by
-# loads, against a private broker.
+# key accepted silently, a LaunchEvents stream xpcd does not serve),
+# LimitLoadToHosts/FromHosts, KeepAlive.AfterInitialDemand, and
+# KeepAlive.OtherJobEnabled driven by loads, against a private broker.
 # Usage: test-load-warnings.sh XPCD XPCCTL
 set -u
 xpcd=$1 xpcctl=$2
@@ -76,6 +76,28 @@ job mac.plist t.mac '<key>WaitForDebugger</key><false/><key>ProcessType</key><st
 check "load --strict silent keys" 0 "$xpcctl" load --strict "$dir/mac.plist"
 has "loaded t.mac" "$OUT" "silent keys"
 [ -z "$ERR" ] || { echo "FAIL: silent keys warned: $ERR"; fail=1; }
+# LaunchEvents streams xpcd does not serve (all but com.apple.xpc.activity,
+# which mac.plist above loads silently): kept, a warning each
+job streams.plist t.streams '<key>LaunchEvents</key><dict>
+<key>com.apple.notifyd.matching</key><dict><key>com.example.note</key><dict>
+<key>Notification</key><string>com.example.changed</string></dict></dict>
+<key>com.apple.iokit.matching</key><dict/>
+<key>com.apple.xpc.activity</key><dict><key>com.example.tick</key>
+<dict><key>Interval</key><integer>3600</integer></dict></dict></dict>'
+check "load unserved streams" 0 "$xpcctl" load "$dir/streams.plist"
+has "loaded t.streams" "$OUT" "unserved streams"
+has "warning: $dir/streams.plist: LaunchEvents: stream com.apple.notifyd.matching is not served on Linux" \
+	"$ERR" "unserved notifyd stream"
+has "LaunchEvents: stream com.apple.iokit.matching is not served on Linux" "$ERR" "unserved iokit stream"
+lacks "com.apple.xpc.activity" "$ERR" "the served activity stream"
+grep -q "streams.plist: LaunchEvents: stream com.apple.notifyd.matching is not served" "$dir/xpcd.log" ||
+	{ echo "FAIL: unserved stream not in the broker log"; fail=1; }
+job strictstream.plist t.strictstream '<key>LaunchEvents</key><dict>
+<key>com.apple.fsevents.matching</key><dict/></dict>'
+check "load --strict unserved stream" 1 "$xpcctl" load --strict "$dir/strictstream.plist"
+has "refused (--strict)" "$ERR" "load --strict unserved stream"
+has "com.apple.fsevents.matching" "$ERR" "load --strict names the stream"
+check "strict stream job not loaded" 1 "$xpcctl" print t.strictstream
 # a bad value is an error naming the key
 job bad.plist t.bad '<key>StartCalendarInterval</key><dict><key>Hour</key><integer>24</integer></dict>'
 check "load bad value" 1 "$xpcctl" load "$dir/bad.plist"
