@@ -5,18 +5,23 @@
  *   and each side sees the other's pid from the kernel;
  * - a service killed with SIGKILL while requests are pending: each pending
  *   reply gets INVALID exactly once and the reason is "peer exited";
- * - XPC_TRACE=1 prints the frames on stderr.
+ * - XPC_TRACE=1 prints the frames on stderr, each line stamped as
+ *   src/connection/trace.c promises: ISO 8601 UTC with microseconds (the
+ *   helper runs with TZ 5 hours east of UTC, so a local time fails), then
+ *   xpc[PID] with the helper's pid.
  */
 #include "connection/connection.h"
 #include "conn-common.h"
 #include "harness.h"
 
 #include <fcntl.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *helper;
@@ -150,12 +155,53 @@ static void test_kill(void)
 	dispatch_release(answered);
 }
 
+/* One trace line: "YYYY-MM-DDTHH:MM:SS.uuuuuuZ xpc[PID] send|recv ...",
+ * its time UTC within [@lo - 1, @hi + 1] and PID @pid. */
+static bool trace_line_ok(const char *line, pid_t pid, time_t lo, time_t hi)
+{
+	static const char shape[] = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+				    "\\.[0-9]{6}Z xpc\\[[1-9][0-9]*\\] (send|recv) ";
+	struct tm tm = {0};
+	regex_t re;
+	int us, got_pid;
+	bool ok;
+
+	REQUIRE(regcomp(&re, shape, REG_EXTENDED | REG_NOSUB) == 0);
+	ok = regexec(&re, line, 0, NULL, 0) == 0;
+	regfree(&re);
+	if (!ok || sscanf(line, "%d-%d-%dT%d:%d:%d.%dZ xpc[%d]", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &us, &got_pid) != 8)
+		return false;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	time_t t = timegm(&tm);
+	return got_pid == (int)pid && t >= lo - 1 && t <= hi + 1;
+}
+
+/* Every line of @buf is a stamped trace line of @pid; at least 4. */
+static void check_trace_stamps(char *buf, pid_t pid, time_t lo, time_t hi)
+{
+	char *save = NULL;
+	int lines = 0;
+
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		lines++;
+		if (!trace_line_ok(line, pid, lo, hi)) {
+			fprintf(stderr, "bad trace line (pid %d, time %lld..%lld UTC): %s\n", (int)pid,
+				(long long)lo, (long long)hi, line);
+			CHECK(!"trace line stamped as trace.c says");
+		}
+	}
+	CHECK(lines >= 4);
+}
+
 static void test_trace(void)
 {
 	int p[2];
 	char buf[8192];
 	size_t len = 0;
 	ssize_t n;
+	time_t lo = time(NULL);
 
 	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
 	pid_t pid = fork();
@@ -163,6 +209,7 @@ static void test_trace(void)
 	if (pid == 0) {
 		dup2(p[1], 2);
 		setenv("XPC_TRACE", "1", 1);
+		setenv("TZ", "XPT-5", 1); /* local time 5 hours east of UTC */
 		execl(helper, helper, "trace", (char *)NULL);
 		_exit(127);
 	}
@@ -178,6 +225,7 @@ static void test_trace(void)
 	CHECK(strstr(buf, "send message id=") != NULL);
 	CHECK(strstr(buf, "recv reply id=") != NULL);
 	CHECK(strstr(buf, "<dictionary: 0x") != NULL);
+	check_trace_stamps(buf, pid, lo, time(NULL));
 }
 
 int main(int argc, char **argv)
