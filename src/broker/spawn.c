@@ -17,9 +17,11 @@
  * user's groups, setgid, setuid, and a check that they stuck: setuid(0)
  * must fail); only then StandardInPath, StandardOutPath, StandardErrorPath
  * (opened as the job's user, so it reaches only files that user may open)
- * and WorkingDirectory.  A job never holds the broker's log itself: what it
- * does not send to its own files goes through a pipe the broker reads.  The environment is
- * built from nothing: PATH, HOME, USER, LOGNAME and SHELL of the job's user
+ * and WorkingDirectory.  The /dev/null of a stream the job names no file
+ * for is opened first of all, outside any RootDirectory.  A job never
+ * holds the broker's log itself: what it does not send to its own files
+ * goes through a pipe the broker reads.  The environment is built from
+ * nothing: PATH, HOME, USER, LOGNAME and SHELL of the job's user
  * (password database), XPCD_SOCKET (this broker), XPC_TRACE, XPC_CAPTURE, XPC_MONITOR and the
  * sanitizers' *SAN_OPTIONS when xpcd has them, the job's
  * EnvironmentVariables, and last the XPCD_LISTEN_* variables.  A failing
@@ -298,12 +300,24 @@ static void child_inetd_stdio(const Spawn *sp, int log, const Job *job)
 		child_fail(sp, log, job, SPAWN_STDERR, "StandardErrorPath", job->stderr_path, errno);
 }
 
+/* The defaults, /dev/null for a stream the job names no file for and
+ * the broker does not capture: opened before RootDirectory, as launchd's
+ * jobs inherit its own, so a chroot tree needs no /dev/null. */
+static void child_null_stdio(const Spawn *sp, int log, const Job *job)
+{
+	if (job->inetd != INETD_NONE)
+		return;
+	if (!job->stdin_path && open_std("/dev/null", O_RDONLY, 0, sp->uid) < 0)
+		child_fail(sp, log, job, SPAWN_STDIN, "standard input", "/dev/null", errno);
+	if (!job->stdout_path && sp->output_fd < 0 && open_std("/dev/null", O_WRONLY, 1, sp->uid) < 0)
+		child_fail(sp, log, job, SPAWN_STDOUT, "standard output", "/dev/null", errno);
+	if (!job->stderr_path && sp->output_fd < 0 && open_std("/dev/null", O_WRONLY, 2, sp->uid) < 0)
+		child_fail(sp, log, job, SPAWN_STDERR, "standard error", "/dev/null", errno);
+}
+
+/* The files the job names, opened as its user (inside RootDirectory). */
 static void child_open_stdio(const Spawn *sp, int log, const Job *job)
 {
-	const char *in = job->stdin_path ? job->stdin_path : "/dev/null";
-	const char *out = job->stdout_path ? job->stdout_path : "/dev/null";
-	const char *err = job->stderr_path ? job->stderr_path : "/dev/null";
-
 	if (job->inetd != INETD_NONE) {
 		child_inetd_stdio(sp, log, job);
 		return;
@@ -312,12 +326,12 @@ static void child_open_stdio(const Spawn *sp, int log, const Job *job)
 		child_fail(sp, log, job, SPAWN_STDOUT, "output pipe", NULL, errno);
 	if (sp->output_fd >= 0 && !job->stderr_path && pipe_std(sp, 2) < 0)
 		child_fail(sp, log, job, SPAWN_STDERR, "output pipe", NULL, errno);
-	if (open_std(in, O_RDONLY, 0, sp->uid) < 0)
-		child_fail(sp, log, job, SPAWN_STDIN, "StandardInPath", in, errno);
-	if ((sp->output_fd < 0 || job->stdout_path) && open_std(out, O_WRONLY | O_CREAT | O_APPEND, 1, sp->uid) < 0)
-		child_fail(sp, log, job, SPAWN_STDOUT, "StandardOutPath", out, errno);
-	if ((sp->output_fd < 0 || job->stderr_path) && open_std(err, O_WRONLY | O_CREAT | O_APPEND, 2, sp->uid) < 0)
-		child_fail(sp, log, job, SPAWN_STDERR, "StandardErrorPath", err, errno);
+	if (job->stdin_path && open_std(job->stdin_path, O_RDONLY, 0, sp->uid) < 0)
+		child_fail(sp, log, job, SPAWN_STDIN, "StandardInPath", job->stdin_path, errno);
+	if (job->stdout_path && open_std(job->stdout_path, O_WRONLY | O_CREAT | O_APPEND, 1, sp->uid) < 0)
+		child_fail(sp, log, job, SPAWN_STDOUT, "StandardOutPath", job->stdout_path, errno);
+	if (job->stderr_path && open_std(job->stderr_path, O_WRONLY | O_CREAT | O_APPEND, 2, sp->uid) < 0)
+		child_fail(sp, log, job, SPAWN_STDERR, "StandardErrorPath", job->stderr_path, errno);
 }
 
 /* @fd moved to at least @min (close-on-exec); -1 stays -1. */
@@ -420,6 +434,7 @@ static void child_exec(const Job *job, Spawn *sp)
 			child_fail(sp, log, job, SPAWN_FDS, "listener descriptors", NULL, errno);
 	if (spawn_nofile_soft >= 0) /* a job may use select(); its plist's limits come after */
 		fd_restore_limit(spawn_nofile_soft);
+	child_null_stdio(sp, log, job);
 	child_attributes(sp, log, job);
 	if (sp->set_ids)
 		child_set_ids(sp, log, job);
