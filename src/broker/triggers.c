@@ -90,10 +90,27 @@ void triggers_fire(void *arg, const char *why)
 
 	if (job->disabled || job->unloading || job->pid || job->launch_pending)
 		return;
-	if (!strncmp(why, "KeepAlive", 9) && (!triggers_want_running(job) || (job->keepalive_after_demand && !job->runs)))
-		return;
 	log_line(LOG_INFO, "%s: %s: launching", job->label, why);
 	triggers_actions->launch(job); /* set by supervise_add, before any job */
+}
+
+/* A KeepAlive condition (PathState, OtherJobEnabled) changed: the job
+ * starts if its conditions now want it running, and not before its first
+ * demand with AfterInitialDemand. */
+static void triggers_fire_keepalive(Job *job, const char *why)
+{
+	if (triggers_want_running(job) && !(job->keepalive_after_demand && !job->runs))
+		triggers_fire(job, why);
+}
+
+/* The watch's events (watch.c): a PathState change is a KeepAlive
+ * condition, the others start the job. */
+static void triggers_on_watch(void *arg, WatchEvent ev, const char *why)
+{
+	if (ev == WATCH_STATE)
+		triggers_fire_keepalive(arg, why);
+	else
+		triggers_fire(arg, why);
 }
 
 /* ---- timers ------------------------------------------------------------------------ */
@@ -292,7 +309,7 @@ static void triggers_arm_watch(Job *job)
 	}
 	if (!watch_wanted(&job->watch))
 		return;
-	if ((r = watch_start(&job->watch, triggers_fire, triggers_as_user, job)) < 0)
+	if ((r = watch_start(&job->watch, triggers_on_watch, triggers_as_user, job)) < 0)
 		log_line(LOG_INFO, "%s: cannot watch its paths: %s", job->label, strerror(-r));
 	for (size_t i = 0; r == 0 && watch_refused_text(&job->watch, i, text, sizeof(text)); i++)
 		log_line(LOG_ERR, "%s: %s", job->label, text);
@@ -317,9 +334,8 @@ void triggers_arm(Job *job)
 	triggers_arm_watch(job);
 	if (job->start_on_mount)
 		triggers_mount_watch(job->broker); /* runs for the broker's life once needed */
-	if ((job->n_keep_paths || job->n_keep_jobs) && !(job->keepalive_after_demand && !job->runs) &&
-	    triggers_want_running(job))
-		triggers_fire(job, "KeepAlive condition");
+	if (job->n_keep_paths || job->n_keep_jobs)
+		triggers_fire_keepalive(job, "KeepAlive condition");
 }
 
 void triggers_disarm(Job *job, bool unload)
@@ -361,8 +377,8 @@ void triggers_socket_ready(void *arg, const char *why)
 void triggers_jobs_changed(Broker *b)
 {
 	for (Job *j = registry_first(&b->registry); j; j = j->next)
-		if (j->triggers_armed && j->n_keep_jobs && !j->pid && triggers_want_running(j))
-			triggers_fire(j, "KeepAlive.OtherJobEnabled");
+		if (j->triggers_armed && j->n_keep_jobs && !j->pid)
+			triggers_fire_keepalive(j, "KeepAlive.OtherJobEnabled");
 }
 
 /* ---- print ----------------------------------------------------------------------------- */

@@ -223,11 +223,11 @@ static void watch_on_read(void *arg)
 		}
 	}
 	if (why[0])
-		w->fire(w->ctx, why);
+		w->fire(w->ctx, WATCH_PATH, why);
 	else if (queue && watch_queue_nonempty(w))
-		w->fire(w->ctx, "QueueDirectories not empty");
+		w->fire(w->ctx, WATCH_QUEUE, "QueueDirectories not empty");
 	else if (state[0])
-		w->fire(w->ctx, state);
+		w->fire(w->ctx, WATCH_STATE, state);
 }
 
 /* ---- start, stop -------------------------------------------------------------- */
@@ -246,7 +246,7 @@ static void watch_fire_queue(void *arg)
 	JobWatch *w = arg;
 
 	if (w->ifd >= 0 && watch_queue_nonempty(w))
-		w->fire(w->ctx, "QueueDirectories not empty");
+		w->fire(w->ctx, WATCH_QUEUE, "QueueDirectories not empty");
 }
 
 /* Every watch, with the job user's rights (watch_start). */

@@ -13,9 +13,13 @@
 
 #define WATCH_MAX_PATHS 64
 
-/* Called on the main queue when a path event means the job should start;
- * @why names the key and the path (for the log). */
-typedef void (*watch_fire_fn)(void *ctx, const char *why);
+/* What a watch saw: a WatchPaths path changed, a QueueDirectories
+ * directory is not empty, or a KeepAlive.PathState path changed (the
+ * caller checks whether its condition now holds). */
+typedef enum WatchEvent { WATCH_PATH, WATCH_QUEUE, WATCH_STATE } WatchEvent;
+/* Called on the main queue when a path event may start the job; @why
+ * names the key and the path (for the log). */
+typedef void (*watch_fire_fn)(void *ctx, WatchEvent ev, const char *why);
 /* Runs @fn(@arg) with the file rights of the job's user (asuser.c's
  * asuser_call, through triggers.c).  Return: 0, or a negative errno (@fn
  * not called). */
@@ -42,11 +46,9 @@ int watch_parse_key(PlistCtx *ctx, JobWatch *w, const char *key, plist_t v);
 bool watch_wanted(const JobWatch *w);
 /*
  * watch_start() - watch the paths (a missing one through its parent, so
- * its creation counts) until watch_stop.  @fire(@ctx, why) runs on the
- * main queue for each event that should start the job, and once at once
- * when a queue directory is not empty.  @why starts with "WatchPaths",
- * "QueueDirectories" or "KeepAlive.PathState" (a path of states changed:
- * the caller checks whether the condition now holds).  Every watch is
+ * its creation counts) until watch_stop.  @fire(@ctx, ev, why) runs on
+ * the main queue for each event that should start the job, and once at
+ * once when a queue directory is not empty.  Every watch is
  * added, and every queue directory read, through @as: with the rights of
  * the job's user, so a job learns of no change its user could not see
  * (inotify_add_watch needs read permission on what it watches).  A path
