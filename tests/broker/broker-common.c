@@ -5,6 +5,7 @@
 #include "broker-common.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,4 +214,54 @@ xpc_object_t broker_call(const char *op, const char *label)
 	xpc_connection_cancel(b);
 	xpc_release(b);
 	return r;
+}
+
+/* A job running `/bin/sh -c SCRIPT` (printf-style; escaped for XML here)
+ * with @extra keys. */
+void broker_sh_job(const char *label, const char *extra, const char *script_fmt, ...)
+{
+	char raw[2048], script[4096], xml[8192], file[300];
+	size_t k = 0;
+	va_list ap;
+
+	va_start(ap, script_fmt);
+	vsnprintf(raw, sizeof(raw), script_fmt, ap);
+	va_end(ap);
+	for (const char *p = raw; *p && k + 6 < sizeof(script); p++) { /* XML-escaped */
+		const char *e = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : NULL;
+		if (e)
+			k += (size_t)sprintf(script + k, "%s", e);
+		else
+			script[k++] = *p;
+	}
+	script[k] = 0;
+	snprintf(file, sizeof(file), "%s.plist", label);
+	snprintf(xml, sizeof(xml),
+		 "<key>Label</key><string>%s</string>\n"
+		 "<key>ProgramArguments</key><array><string>/bin/sh</string><string>-c</string>"
+		 "<string>%s</string></array>\n%s",
+		 label, script, extra ? extra : "");
+	broker_write_job_file(file, xml);
+}
+
+int broker_count_lines(const char *file)
+{
+	char *t = broker_read_file(file);
+	int n = 0;
+
+	for (char *p = t; *p; p++)
+		n += *p == '\n';
+	free(t);
+	return n;
+}
+
+/* Waits until @file has at least @n lines (at most @ms). */
+bool broker_wait_lines(const char *file, int n, unsigned ms)
+{
+	for (unsigned t = 0; t < ms; t += 20) {
+		if (broker_count_lines(file) >= n)
+			return true;
+		usleep(20000);
+	}
+	return broker_count_lines(file) >= n;
 }

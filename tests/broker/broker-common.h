@@ -38,6 +38,14 @@ bool broker_wait_socket(const char *path, unsigned ms);
 void broker_stop(void);
 /* The text of broker_dir/@file, malloc'd ("" when missing). */
 char *broker_read_file(const char *file);
+/* Writes the job file @label.plist: `/bin/sh -c SCRIPT` (printf-style,
+ * XML-escaped here) with the plist keys @extra (may be NULL). */
+void broker_sh_job(const char *label, const char *extra, const char *script_fmt, ...)
+	__attribute__((__format__(__printf__, 3, 4)));
+/* The number of lines of broker_dir/@file (0 when missing). */
+int broker_count_lines(const char *file);
+/* Waits until broker_dir/@file has at least @n lines (at most @ms). */
+bool broker_wait_lines(const char *file, int n, unsigned ms);
 /* Whether the broker's log contains @text. */
 bool broker_log_has(const char *text);
 

@@ -38,38 +38,6 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-/* A job running `/bin/sh -c @script` (already XML-escaped) with @extra keys. */
-static void sh_job(const char *label, const char *extra, const char *script)
-{
-	char xml[4096], file[300];
-
-	snprintf(file, sizeof(file), "%s.plist", label);
-	snprintf(xml, sizeof(xml),
-		 "<key>Label</key><string>%s</string>\n"
-		 "<key>ProgramArguments</key><array><string>/bin/sh</string><string>-c</string>"
-		 "<string>%s</string></array>\n%s",
-		 label, script, extra);
-	broker_write_job_file(file, xml);
-}
-
-static int count_lines(const char *file)
-{
-	char *t = broker_read_file(file);
-	int n = 0;
-
-	for (char *p = t; *p; p++)
-		n += *p == '\n';
-	free(t);
-	return n;
-}
-
-static bool wait_lines(const char *file, int n, unsigned ms)
-{
-	for (unsigned t = 0; t < ms && count_lines(file) < n; t += 20)
-		usleep(20000);
-	return count_lines(file) >= n;
-}
-
 static void skip_unless_root(void)
 {
 	if (geteuid() != 0) {
@@ -173,11 +141,11 @@ static void scenario_disabled(void)
 	const char *lookup[] = {"xpcctl", "lookup", KEYS_NAME, NULL};
 	const char *send[] = {"xpcctl", "send", "--no-reply", KEYS_NAME, "{}", NULL};
 	const char *enable[] = {"xpcctl", "enable", "dis", NULL};
-	char out[1024], script[600];
+	char out[1024];
 
-	snprintf(script, sizeof(script), "echo run &gt;&gt; %s/dis.out; sleep 1", broker_dir);
-	sh_job("dis", "<key>Disabled</key><true/><key>ThrottleInterval</key><integer>0</integer>"
-		      "<key>MachServices</key><dict><key>" KEYS_NAME "</key><true/></dict>", script);
+	broker_sh_job("dis", "<key>Disabled</key><true/><key>ThrottleInterval</key><integer>0</integer>"
+			     "<key>MachServices</key><dict><key>" KEYS_NAME "</key><true/></dict>",
+		      "echo run >> %s/dis.out; sleep 1", broker_dir);
 	broker_start(NULL, 0);
 	CHECK(broker_log_has("dis: loaded"));
 	/* loaded, but its name is not served and a message does not start it */
@@ -185,30 +153,28 @@ static void scenario_disabled(void)
 	CHECK(strstr(out, "disabled") != NULL);
 	run_xpcctl(out, sizeof(out), send); /* --no-reply: sent, never delivered */
 	usleep(1000000);
-	CHECK_EQ_INT(count_lines("dis.out"), 0);
+	CHECK_EQ_INT(broker_count_lines("dis.out"), 0);
 	/* enabled: served, and started on demand */
 	CHECK_EQ_INT(run_xpcctl(out, sizeof(out), enable), 0);
 	CHECK_EQ_INT(run_xpcctl(out, sizeof(out), lookup), 0);
 	CHECK(strstr(out, "endpoint received") != NULL);
 	CHECK_EQ_INT(run_xpcctl(out, sizeof(out), send), 0);
-	CHECK(wait_lines("dis.out", 1, 5000));
+	CHECK(broker_wait_lines("dis.out", 1, 5000));
 }
 
 /* ---- OnDemand --------------------------------------------------------------- */
 
 static void scenario_ondemand(void)
 {
-	char script[600];
-
-	snprintf(script, sizeof(script), "echo run &gt;&gt; %s/od-false.out; sleep 0.2", broker_dir);
-	sh_job("od-false", "<key>OnDemand</key><false/><key>ThrottleInterval</key><integer>0</integer>", script);
-	snprintf(script, sizeof(script), "echo run &gt;&gt; %s/od-true.out", broker_dir);
-	sh_job("od-true", "<key>OnDemand</key><true/><key>ThrottleInterval</key><integer>0</integer>", script);
+	broker_sh_job("od-false", "<key>OnDemand</key><false/><key>ThrottleInterval</key><integer>0</integer>",
+		      "echo run >> %s/od-false.out; sleep 0.2", broker_dir);
+	broker_sh_job("od-true", "<key>OnDemand</key><true/><key>ThrottleInterval</key><integer>0</integer>",
+		      "echo run >> %s/od-true.out", broker_dir);
 	broker_start(NULL, 0);
 	/* false: at load, and relaunched after it exits (KeepAlive true) */
-	CHECK(wait_lines("od-false.out", 3, 8000));
+	CHECK(broker_wait_lines("od-false.out", 3, 8000));
 	/* true: on demand only, and nothing demands it */
-	CHECK_EQ_INT(count_lines("od-true.out"), 0);
+	CHECK_EQ_INT(broker_count_lines("od-true.out"), 0);
 }
 
 /* ---- GroupName, InitGroups (root) --------------------------------------------- */
@@ -216,11 +182,8 @@ static void scenario_ondemand(void)
 /* A job of @keys that writes its ids (/proc/self/status) to out/@label. */
 static void ids_job(const char *label, const char *keys)
 {
-	char script[600];
-
-	snprintf(script, sizeof(script), "grep -E '^(Uid|Gid|Groups):' /proc/self/status &gt; %s/out/%s.tmp &amp;&amp; "
-		 "mv %s/out/%s.tmp %s/out/%s", broker_dir, label, broker_dir, label, broker_dir, label);
-	sh_job(label, keys, script);
+	broker_sh_job(label, keys, "grep -E '^(Uid|Gid|Groups):' /proc/self/status > %s/out/%s.tmp && mv %s/out/%s.tmp %s/out/%s",
+		      broker_dir, label, broker_dir, label, broker_dir, label);
 }
 
 /* The ids job @label wrote (waits for it), malloc'd. */
@@ -229,7 +192,7 @@ static char *job_ids(const char *label)
 	char file[300];
 
 	snprintf(file, sizeof(file), "out/%s", label);
-	CHECK(wait_lines(file, 3, 5000));
+	CHECK(broker_wait_lines(file, 3, 5000));
 	return broker_read_file(file);
 }
 
@@ -323,7 +286,7 @@ static void scenario_rootdirectory(void)
 		 "<key>RootDirectory</key><string>%s</string><key>RunAtLoad</key><true/>", root);
 	broker_write_job_file("chroot.plist", xml);
 	broker_start(NULL, 0);
-	CHECK(wait_lines("root/seen", 1, 5000));
+	CHECK(broker_wait_lines("root/seen", 1, 5000));
 	char *seen = broker_read_file("root/seen");
 	CHECK_STREQ(seen, "/\n");
 	free(seen);

@@ -57,57 +57,6 @@ static char self_path[4096];
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-/* A job running `/bin/sh -c SCRIPT` (printf-style; escaped for XML here)
- * with @extra keys. */
-static void sh_job(const char *label, const char *extra, const char *script_fmt, ...) __attribute__((__format__(__printf__, 3, 4)));
-static void sh_job(const char *label, const char *extra, const char *script_fmt, ...)
-{
-	char raw[2048], script[4096], xml[8192], file[300];
-	size_t k = 0;
-	va_list ap;
-
-	va_start(ap, script_fmt);
-	vsnprintf(raw, sizeof(raw), script_fmt, ap);
-	va_end(ap);
-	for (const char *p = raw; *p && k + 6 < sizeof(script); p++) { /* XML-escaped */
-		const char *e = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : NULL;
-		if (e)
-			k += (size_t)sprintf(script + k, "%s", e);
-		else
-			script[k++] = *p;
-	}
-	script[k] = 0;
-	snprintf(file, sizeof(file), "%s.plist", label);
-	snprintf(xml, sizeof(xml),
-		 "<key>Label</key><string>%s</string>\n"
-		 "<key>ProgramArguments</key><array><string>/bin/sh</string><string>-c</string>"
-		 "<string>%s</string></array>\n%s",
-		 label, script, extra ? extra : "");
-	broker_write_job_file(file, xml);
-}
-
-static int count_lines(const char *file)
-{
-	char *t = broker_read_file(file);
-	int n = 0;
-
-	for (char *p = t; *p; p++)
-		n += *p == '\n';
-	free(t);
-	return n;
-}
-
-/* Waits until @file has at least @n lines (at most @ms). */
-static bool wait_lines(const char *file, int n, unsigned ms)
-{
-	for (unsigned t = 0; t < ms; t += 20) {
-		if (count_lines(file) >= n)
-			return true;
-		usleep(20000);
-	}
-	return count_lines(file) >= n;
-}
-
 static bool wait_log(const char *text, unsigned ms)
 {
 	for (unsigned t = 0; t < ms; t += 20) {
@@ -162,11 +111,11 @@ static double log_time(const char *text)
 
 static void scenario_interval(void)
 {
-	sh_job("interval", "<key>StartInterval</key><integer>1</integer>"
+	broker_sh_job("interval", "<key>StartInterval</key><integer>1</integer>"
 			   "<key>ThrottleInterval</key><integer>0</integer>",
 	       "echo run >> %s/interval.out", broker_dir);
 	broker_start(NULL, 0);
-	CHECK(wait_lines("interval.out", 3, 8000));
+	CHECK(broker_wait_lines("interval.out", 3, 8000));
 	CHECK(broker_log_has("interval: StartInterval: launching"));
 	/* not at load (that is RunAtLoad): the first start a second after it */
 	double loaded = log_time("interval: loaded"), first = log_time("interval: StartInterval: launching");
@@ -181,7 +130,7 @@ static void calendar_job(const char *label, const char *when)
 
 	snprintf(extra, sizeof(extra), "<key>StartCalendarInterval</key>%s"
 		 "<key>ThrottleInterval</key><integer>0</integer>", when);
-	sh_job(label, extra, "echo run >> %s/%s.out", broker_dir, label);
+	broker_sh_job(label, extra, "echo run >> %s/%s.out", broker_dir, label);
 }
 
 static void scenario_calendar(void)
@@ -205,13 +154,13 @@ static void scenario_calendar(void)
 			      "<key>Hour</key><integer>0</integer><key>Minute</key><integer>2</integer></dict></array>");
 	calendar_job("everyminute", "<dict/>");
 	broker_start(extra, 0);
-	CHECK(wait_lines("array.out", 1, 15000)); /* 00:02, about 4.3 s */
-	CHECK(wait_lines("everyminute.out", 3, 5000)); /* 00:00, 00:01, 00:02 */
+	CHECK(broker_wait_lines("array.out", 1, 15000)); /* 00:02, about 4.3 s */
+	CHECK(broker_wait_lines("everyminute.out", 3, 5000)); /* 00:00, 00:01, 00:02 */
 	usleep(300000);
-	CHECK_EQ_INT(count_lines("sunday7.out"), 1); /* Weekday 7 is Sunday */
-	CHECK_EQ_INT(count_lines("sunday0.out"), 1);
-	CHECK_EQ_INT(count_lines("array.out"), 1);
-	CHECK_EQ_INT(count_lines("monday.out"), 0);
+	CHECK_EQ_INT(broker_count_lines("sunday7.out"), 1); /* Weekday 7 is Sunday */
+	CHECK_EQ_INT(broker_count_lines("sunday0.out"), 1);
+	CHECK_EQ_INT(broker_count_lines("array.out"), 1);
+	CHECK_EQ_INT(broker_count_lines("monday.out"), 0);
 	CHECK(broker_log_has("sunday7: StartCalendarInterval: launching"));
 	unsetenv("TZ");
 }
@@ -224,16 +173,16 @@ static void scenario_watch(void)
 
 	snprintf(extra, sizeof(extra), "<key>WatchPaths</key><array><string>%s/watched</string></array>"
 		 "<key>ThrottleInterval</key><integer>0</integer>", broker_dir);
-	sh_job("watch", extra, "echo run >> %s/watch.out", broker_dir);
+	broker_sh_job("watch", extra, "echo run >> %s/watch.out", broker_dir);
 	broker_start(NULL, 0);
 	usleep(300000);
-	CHECK_EQ_INT(count_lines("watch.out"), 0);
+	CHECK_EQ_INT(broker_count_lines("watch.out"), 0);
 	touch("watched", "a\n"); /* created: it did not exist */
-	CHECK(wait_lines("watch.out", 1, 5000));
+	CHECK(broker_wait_lines("watch.out", 1, 5000));
 	CHECK(wait_log("watch: pid", 5000)); /* exited */
 	usleep(100000);
 	touch("watched", "b\n"); /* modified */
-	CHECK(wait_lines("watch.out", 2, 5000));
+	CHECK(broker_wait_lines("watch.out", 2, 5000));
 	CHECK(broker_log_has("watch: WatchPaths "));
 }
 
@@ -256,16 +205,16 @@ static void scenario_mount(void)
 		exit(77);
 	}
 	umount(mnt);
-	sh_job("mount", "<key>StartOnMount</key><true/><key>ThrottleInterval</key><integer>0</integer>",
+	broker_sh_job("mount", "<key>StartOnMount</key><true/><key>ThrottleInterval</key><integer>0</integer>",
 	       "echo run >> %s/mount.out", broker_dir);
 	broker_start(NULL, 0);
 	usleep(1500000);
-	CHECK_EQ_INT(count_lines("mount.out"), 0);
+	CHECK_EQ_INT(broker_count_lines("mount.out"), 0);
 	REQUIRE(mount("none", mnt, "tmpfs", 0, NULL) == 0);
-	CHECK(wait_lines("mount.out", 1, 5000));
+	CHECK(broker_wait_lines("mount.out", 1, 5000));
 	umount(mnt);
 	usleep(1500000);
-	CHECK_EQ_INT(count_lines("mount.out"), 1); /* an unmount is not a mount */
+	CHECK_EQ_INT(broker_count_lines("mount.out"), 1); /* an unmount is not a mount */
 	CHECK(broker_log_has("mount: StartOnMount: a file system was mounted: launching"));
 }
 
@@ -278,17 +227,17 @@ static void scenario_queue(void)
 	snprintf(extra, sizeof(extra), "<key>QueueDirectories</key><array><string>%s</string></array>"
 		 "<key>ThrottleInterval</key><integer>0</integer>", q);
 	/* each run takes one entry */
-	sh_job("queue", extra, "for f in %1$s/queue/*; do rm -f \"$f\"; echo run >> %1$s/queue.out; break; done",
+	broker_sh_job("queue", extra, "for f in %1$s/queue/*; do rm -f \"$f\"; echo run >> %1$s/queue.out; break; done",
 	       broker_dir);
 	broker_start(NULL, 0);
 	usleep(300000);
-	CHECK_EQ_INT(count_lines("queue.out"), 0);
+	CHECK_EQ_INT(broker_count_lines("queue.out"), 0);
 	touch("queue/1", "x");
 	touch("queue/2", "x");
 	touch("queue/3", "x");
-	CHECK(wait_lines("queue.out", 3, 8000));
+	CHECK(broker_wait_lines("queue.out", 3, 8000));
 	usleep(500000);
-	CHECK_EQ_INT(count_lines("queue.out"), 3); /* empty: no more runs */
+	CHECK_EQ_INT(broker_count_lines("queue.out"), 3); /* empty: no more runs */
 }
 
 /* ---- Sockets -------------------------------------------------------------------- */
@@ -510,7 +459,7 @@ static void scenario_sockets(void)
 		CHECK_STREQ(line, "hello unix\n");
 		CHECK(talk(NULL, port, NULL, line, sizeof(line)));
 		CHECK_STREQ(line, "hello tcp\n");
-		CHECK(wait_lines("sockets.out", round + 1, 5000));
+		CHECK(broker_wait_lines("sockets.out", round + 1, 5000));
 		CHECK(wait_log(round ? "sockets: pid" : "sockets: pid", 5000));
 	}
 	out = broker_read_file("sockets.out");
@@ -579,8 +528,8 @@ static void scenario_transactions(void)
 		broker_write_job_file(cmd, xml);
 	}
 	broker_start(NULL, 0);
-	CHECK(wait_lines("txn0.out", 1, 5000));
-	CHECK(wait_lines("txn1.out", 1, 5000));
+	CHECK(broker_wait_lines("txn0.out", 1, 5000));
+	CHECK(broker_wait_lines("txn1.out", 1, 5000));
 	for (int open = 0; open < 2; open++) {
 		snprintf(cmd, sizeof(cmd), "%s unload txn%d >/dev/null", xpcctl, open);
 		CHECK(system(cmd) == 0);
@@ -606,7 +555,7 @@ static void scenario_inetd(void)
 		 "<key>inetdCompatibility</key><dict><key>Wait</key><false/></dict>"
 		 "<key>Sockets</key><dict><key>Listener</key><dict><key>SockPathName</key><string>%s</string>"
 		 "</dict></dict>", sock);
-	sh_job("inetd", extra, "read line; echo \"got $line\"");
+	broker_sh_job("inetd", extra, "read line; echo \"got $line\"");
 	broker_start(NULL, 0);
 	CHECK(talk(sock, 0, "ping\n", line, sizeof(line)));
 	CHECK_STREQ(line, "got ping\n");
@@ -622,46 +571,46 @@ static void scenario_keepalive(void)
 
 	/* restarted while it fails: 3 runs, the third succeeds (and it starts
 	 * at load: SuccessfulExit implies RunAtLoad) */
-	sh_job("failing", "<key>KeepAlive</key><dict><key>SuccessfulExit</key><false/></dict>"
+	broker_sh_job("failing", "<key>KeepAlive</key><dict><key>SuccessfulExit</key><false/></dict>"
 			  "<key>ThrottleInterval</key><integer>0</integer>",
 	       "echo run >> %1$s/failing.out; [ $(cat %1$s/failing.out | wc -l) -ge 3 ]", broker_dir);
 	/* restarted while it crashes */
-	sh_job("crashing", "<key>KeepAlive</key><dict><key>Crashed</key><true/></dict>"
+	broker_sh_job("crashing", "<key>KeepAlive</key><dict><key>Crashed</key><true/></dict>"
 			   "<key>RunAtLoad</key><true/><key>ThrottleInterval</key><integer>0</integer>",
 	       "echo run >> %1$s/crashing.out; [ $(cat %1$s/crashing.out | wc -l) -ge 3 ] || kill -9 $$", broker_dir);
 	/* kept alive while a path exists */
 	snprintf(extra, sizeof(extra), "<key>KeepAlive</key><dict><key>PathState</key><dict><key>%s/flag</key><true/>"
 		 "</dict></dict><key>ThrottleInterval</key><integer>0</integer>", broker_dir);
-	sh_job("pathstate", extra, "echo run >> %s/pathstate.out; sleep 0.2", broker_dir);
+	broker_sh_job("pathstate", extra, "echo run >> %s/pathstate.out; sleep 0.2", broker_dir);
 	/* KeepAlive, but LaunchOnlyOnce */
-	sh_job("once", "<key>KeepAlive</key><true/><key>LaunchOnlyOnce</key><true/>"
+	broker_sh_job("once", "<key>KeepAlive</key><true/><key>LaunchOnlyOnce</key><true/>"
 		       "<key>ThrottleInterval</key><integer>0</integer>",
 	       "echo run >> %s/once.out", broker_dir);
 	broker_start(NULL, 0);
-	CHECK(wait_lines("failing.out", 3, 8000));
-	CHECK(wait_lines("crashing.out", 3, 8000));
-	CHECK(wait_lines("once.out", 1, 5000));
+	CHECK(broker_wait_lines("failing.out", 3, 8000));
+	CHECK(broker_wait_lines("crashing.out", 3, 8000));
+	CHECK(broker_wait_lines("once.out", 1, 5000));
 	usleep(800000);
-	CHECK_EQ_INT(count_lines("failing.out"), 3);
-	CHECK_EQ_INT(count_lines("crashing.out"), 3);
-	CHECK_EQ_INT(count_lines("once.out"), 1);
-	CHECK_EQ_INT(count_lines("pathstate.out"), 0);
+	CHECK_EQ_INT(broker_count_lines("failing.out"), 3);
+	CHECK_EQ_INT(broker_count_lines("crashing.out"), 3);
+	CHECK_EQ_INT(broker_count_lines("once.out"), 1);
+	CHECK_EQ_INT(broker_count_lines("pathstate.out"), 0);
 	touch("flag", "");
-	CHECK(wait_lines("pathstate.out", 3, 8000));
+	CHECK(broker_wait_lines("pathstate.out", 3, 8000));
 	char flag[512];
 	path(flag, sizeof(flag), "flag");
 	unlink(flag);
 	usleep(1500000); /* the run under way ends */
-	int n = count_lines("pathstate.out");
+	int n = broker_count_lines("pathstate.out");
 	usleep(800000);
-	CHECK_EQ_INT(count_lines("pathstate.out"), n);
+	CHECK_EQ_INT(broker_count_lines("pathstate.out"), n);
 }
 
 /* ---- process attributes ---------------------------------------------------------------- */
 
 static void scenario_limits(void)
 {
-	sh_job("limits", "<key>RunAtLoad</key><true/><key>Umask</key><string>027</string>"
+	broker_sh_job("limits", "<key>RunAtLoad</key><true/><key>Umask</key><string>027</string>"
 			 "<key>Nice</key><integer>5</integer><key>LowPriorityIO</key><true/>"
 			 "<key>TimeOut</key><integer>42</integer>"
 			 "<key>SoftResourceLimits</key><dict><key>NumberOfFiles</key><integer>200</integer>"
@@ -671,7 +620,7 @@ static void scenario_limits(void)
 	       "{ echo umask $(umask); echo nice $(cut -d' ' -f19 /proc/self/stat); echo timeout $XPCD_TIMEOUT;"
 	       " grep -E '^Max (open files|core file size|stack size)' /proc/self/limits | tr -s ' ';"
 	       " ionice; } > %1$s/limits.tmp; mv %1$s/limits.tmp %1$s/limits.out", broker_dir);
-	sh_job("umaskint", "<key>RunAtLoad</key><true/><key>Umask</key><integer>63</integer>",
+	broker_sh_job("umaskint", "<key>RunAtLoad</key><true/><key>Umask</key><integer>63</integer>",
 	       "umask > %s/umaskint.out", broker_dir);
 	/* EnableGlobbing: the last argument is a pattern */
 	touch("g1.txt", "");
@@ -686,8 +635,8 @@ static void scenario_limits(void)
 		broker_write_job_file("glob.plist", xml);
 	}
 	broker_start(NULL, 0);
-	CHECK(wait_lines("limits.out", 5, 5000));
-	CHECK(wait_lines("umaskint.out", 1, 5000));
+	CHECK(broker_wait_lines("limits.out", 5, 5000));
+	CHECK(broker_wait_lines("umaskint.out", 1, 5000));
 	char *out = broker_read_file("limits.out");
 	CHECK(strstr(out, "umask 0027\n") != NULL);
 	CHECK(strstr(out, "nice 5\n") != NULL);
@@ -702,7 +651,7 @@ static void scenario_limits(void)
 	out = broker_read_file("umaskint.out");
 	CHECK_STREQ(out, "0077\n"); /* 63 = 077 */
 	free(out);
-	CHECK(wait_lines("glob.out", 1, 5000));
+	CHECK(broker_wait_lines("glob.out", 1, 5000));
 	out = broker_read_file("glob.out");
 	char want[1024];
 	snprintf(want, sizeof(want), "%1$s/g1.txt %1$s/g2.txt %1$s/none*\n", broker_dir);
@@ -721,12 +670,12 @@ static pid_t read_pid(const char *file)
 
 static void scenario_abandon(void)
 {
-	sh_job("group", "<key>RunAtLoad</key><true/>", "sleep 60 & echo $! > %s/group.pid", broker_dir);
-	sh_job("abandon", "<key>RunAtLoad</key><true/><key>AbandonProcessGroup</key><true/>",
+	broker_sh_job("group", "<key>RunAtLoad</key><true/>", "sleep 60 & echo $! > %s/group.pid", broker_dir);
+	broker_sh_job("abandon", "<key>RunAtLoad</key><true/><key>AbandonProcessGroup</key><true/>",
 	       "sleep 60 & echo $! > %s/abandon.pid", broker_dir);
 	broker_start(NULL, 0);
-	CHECK(wait_lines("group.pid", 1, 5000));
-	CHECK(wait_lines("abandon.pid", 1, 5000));
+	CHECK(broker_wait_lines("group.pid", 1, 5000));
+	CHECK(broker_wait_lines("abandon.pid", 1, 5000));
 	CHECK(wait_log("group: pid", 5000));
 	CHECK(wait_log("abandon: pid", 5000));
 	pid_t g = read_pid("group.pid"), a = read_pid("abandon.pid");
@@ -791,7 +740,7 @@ static void scenario_multicast(void)
 	inet_pton(AF_INET, MCAST_GROUP, &to.sin_addr);
 	CHECK(sendto(fd, "ping-multicast", 14, 0, (struct sockaddr *)&to, sizeof(to)) == 14);
 	close(fd);
-	CHECK(wait_lines("mcast.out", 1, 10000));
+	CHECK(broker_wait_lines("mcast.out", 1, 10000));
 	out = broker_read_file("mcast.out");
 	CHECK_STREQ(out, "got ping-multicast\n");
 	free(out);
