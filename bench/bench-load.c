@@ -21,10 +21,11 @@
  *                             dbus-broker
  *             Per point: requests/s, p50 and p99 of the round trip,
  *             fairness (the fewest and the most requests of one connection
- *             over the mean), CPU time and context switches per request of
- *             the clients (getrusage) and of the service side (/proc: the
- *             echo service, plus dbus-broker for sd-bus; xpcd resp.
- *             dbus-broker alone for lookups).
+ *             over the mean), CPU time (and its user-space part) and
+ *             context switches per request of the clients (getrusage) and
+ *             of the service side (/proc: the echo service, plus
+ *             dbus-broker for sd-bus; xpcd resp. dbus-broker alone for
+ *             lookups).
  *   idle      100 / 1000 / 10000 (/ 16000) idle named connections from one process
  *             to the xpc service: its resident and virtual memory per peer
  *             (the growth over one connection, divided by N), and the
@@ -106,7 +107,7 @@ typedef struct {
 	_Atomic int failed; /* connections that failed */
 	_Atomic int go;     /* set by the parent: start */
 	_Atomic uint64_t end_ns;
-	_Atomic int64_t cpu_us, switches; /* clients, over the timed part */
+	_Atomic int64_t cpu_us, user_us, switches; /* clients, over the timed part */
 	uint64_t count[MAX_CONNS];        /* requests per connection */
 	_Atomic uint64_t hist[HIST_N];    /* round-trip times */
 } Shared;
@@ -158,19 +159,24 @@ static void raise_nofile(void)
 	}
 }
 
-static void self_usage(int64_t *cpu_us, int64_t *switches)
+/* CPU time (user + system), its user part, and context switches. */
+typedef struct {
+	int64_t cpu_us, user_us, switches;
+} Usage;
+
+static Usage self_usage(void)
 {
 	struct rusage ru;
+	int64_t user;
 
 	getrusage(RUSAGE_SELF, &ru);
-	*cpu_us = ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1000000 +
-		  ru.ru_stime.tv_usec;
-	*switches = ru.ru_nvcsw + ru.ru_nivcsw;
+	user = ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
+	return (Usage){user + ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec, user, ru.ru_nvcsw + ru.ru_nivcsw};
 }
 
-/* CPU time (all threads, from /proc/PID/stat) and context switches (summed
- * over /proc/PID/task/(star)/status) of another process; adds to the outputs. */
-static void proc_usage(int pid, int64_t *cpu_us, int64_t *switches)
+/* The same of another process (all threads: CPU time from /proc/PID/stat,
+ * context switches summed over /proc/PID/task/(star)/status); adds to @u. */
+static void proc_usage(int pid, Usage *u)
 {
 	char path[96], buf[1024];
 	unsigned long ut = 0, st = 0;
@@ -187,7 +193,8 @@ static void proc_usage(int pid, int64_t *cpu_us, int64_t *switches)
 		}
 		fclose(f);
 	}
-	*cpu_us += (int64_t)(ut + st) * 1000000 / sysconf(_SC_CLK_TCK);
+	u->cpu_us += (int64_t)(ut + st) * 1000000 / sysconf(_SC_CLK_TCK);
+	u->user_us += (int64_t)ut * 1000000 / sysconf(_SC_CLK_TCK);
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	if (!(d = opendir(path)))
 		return;
@@ -201,7 +208,7 @@ static void proc_usage(int pid, int64_t *cpu_us, int64_t *switches)
 		while (fgets(buf, sizeof(buf), f))
 			if (sscanf(buf, "voluntary_ctxt_switches: %ld", &v) == 1 ||
 			    sscanf(buf, "nonvoluntary_ctxt_switches: %ld", &v) == 1)
-				*switches += v;
+				u->switches += v;
 		fclose(f);
 	}
 	closedir(d);
@@ -719,7 +726,7 @@ static int client_process(const char *transport, const char *target, int nconn, 
 	pthread_t *tid = calloc((size_t)nconn, sizeof(*tid));
 	Client *cl = calloc((size_t)nconn, sizeof(*cl));
 	Finish fin = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
-	int64_t cpu0, sw0, cpu1, sw1;
+	Usage u0, u1;
 
 	if (sh == MAP_FAILED || !tid || !cl)
 		return 1;
@@ -730,14 +737,15 @@ static int client_process(const char *transport, const char *target, int nconn, 
 	}
 	while (!atomic_load(&sh->go) && !atomic_load(&sh->failed))
 		usleep(500);
-	self_usage(&cpu0, &sw0);
+	u0 = self_usage();
 	pthread_mutex_lock(&fin.lock);
 	while (fin.done < nconn)
 		pthread_cond_wait(&fin.cond, &fin.lock);
 	pthread_mutex_unlock(&fin.lock);
-	self_usage(&cpu1, &sw1);
-	atomic_fetch_add(&sh->cpu_us, cpu1 - cpu0);
-	atomic_fetch_add(&sh->switches, sw1 - sw0);
+	u1 = self_usage();
+	atomic_fetch_add(&sh->cpu_us, u1.cpu_us - u0.cpu_us);
+	atomic_fetch_add(&sh->user_us, u1.user_us - u0.user_us);
+	atomic_fetch_add(&sh->switches, u1.switches - u0.switches);
 	for (int i = 0; i < nconn; i++)
 		pthread_join(tid[i], NULL);
 	return 0;
@@ -801,7 +809,11 @@ static double load_secs(void)
 	return s > 0 ? s : 2.0;
 }
 
-static void report_point(const Target *t, int np, int nc, Shared *sh, double secs, int64_t scpu, int64_t ssw)
+/* The fields after LOAD: transport, P, C, requests/s, p50 and p99 (us),
+ * fairness (fewest, most), then per request: the clients' CPU (us) and
+ * context switches, the service side's CPU and context switches, the
+ * clients' and the service side's user-space CPU (bench/report-load.py). */
+static void report_point(const Target *t, int np, int nc, Shared *sh, double secs, Usage svc)
 {
 	int n = np * nc;
 	uint64_t total = 0, lo = UINT64_MAX, hi = 0;
@@ -812,19 +824,22 @@ static void report_point(const Target *t, int np, int nc, Shared *sh, double sec
 		hi = sh->count[i] > hi ? sh->count[i] : hi;
 	}
 	double mean = (double)total / n, req = total ? (double)total : 1;
-	printf("LOAD %s %d %d %.6g %.4g %.4g %.3f %.3f %.4g %.4g %.4g %.4g\n", t->transport, np, nc, total / secs,
-	       hist_percentile(sh->hist, 0.5) / 1000, hist_percentile(sh->hist, 0.99) / 1000,
+	printf("LOAD %s %d %d %.6g %.4g %.4g %.3f %.3f %.4g %.4g %.4g %.4g %.4g %.4g\n", t->transport, np, nc,
+	       total / secs, hist_percentile(sh->hist, 0.5) / 1000, hist_percentile(sh->hist, 0.99) / 1000,
 	       mean > 0 ? lo / mean : 0, mean > 0 ? hi / mean : 0, (double)sh->cpu_us / req, (double)sh->switches / req,
-	       (double)scpu / req, (double)ssw / req);
+	       (double)svc.cpu_us / req, (double)svc.switches / req, (double)sh->user_us / req,
+	       (double)svc.user_us / req);
 	fflush(stdout);
 }
 
-static void service_usage(const Target *t, int64_t *cpu, int64_t *sw)
+static Usage service_usage(const Target *t)
 {
-	*cpu = *sw = 0;
+	Usage u = {0, 0, 0};
+
 	for (int i = 0; i < 2; i++)
 		if (t->srv_pid[i] > 0)
-			proc_usage(t->srv_pid[i], cpu, sw);
+			proc_usage(t->srv_pid[i], &u);
+	return u;
 }
 
 /* Runs @np x @nc clients of @t for the configured time; one LOAD line. */
@@ -834,7 +849,7 @@ static void run_point(const Target *t, int np, int nc)
 	Shared *sh;
 	pid_t *pids = calloc((size_t)np, sizeof(*pids));
 	double secs = load_secs();
-	int64_t c0, s0, c1, s1;
+	Usage u0, u1;
 	uint64_t t0, deadline = bench_now_ns() + 60ull * 1000000000ull;
 
 	if (fd < 0 || ftruncate(fd, sizeof(Shared)) < 0 || !pids)
@@ -856,7 +871,7 @@ static void run_point(const Target *t, int np, int nc)
 			atomic_load(&sh->failed), np * nc);
 		exit(1);
 	}
-	service_usage(t, &c0, &s0);
+	u0 = service_usage(t);
 	t0 = bench_now_ns();
 	atomic_store(&sh->end_ns, t0 + (uint64_t)(secs * 1e9));
 	atomic_store(&sh->go, 1);
@@ -865,10 +880,11 @@ static void run_point(const Target *t, int np, int nc)
 		if (waitpid(pids[p], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
 			bench_fail("a client process");
 	}
-	service_usage(t, &c1, &s1);
+	u1 = service_usage(t);
 	if (atomic_load(&sh->failed))
 		bench_fail("a round trip under load");
-	report_point(t, np, nc, sh, secs, c1 - c0, s1 - s0);
+	report_point(t, np, nc, sh, secs,
+		     (Usage){u1.cpu_us - u0.cpu_us, u1.user_us - u0.user_us, u1.switches - u0.switches});
 	munmap(sh, sizeof(Shared));
 	close(fd);
 	free(pids);

@@ -63,6 +63,12 @@ def main():
             a['sw'].append(x[8])
             a['sw_raw'].append(r[8])
             a['cli'].append(x[5])
+            a['cli_raw'].append(r[5])
+            if len(x) > 9 and len(r) > 9:  # the user-space part (newer bench-load)
+                a['cli_user'].append(x[9])
+                a['cli_user_raw'].append(r[9])
+                a['svc_user'].append(x[10])
+                a['svc_user_raw'].append(r[10])
             a['pred'].append((r[5] + r[7]) / (x[5] + x[7]))
         f = '%s.ps.%s.%s' % (perf, build, run) if perf else None
         counts = perf_counts(f) if f and os.path.exists(f) else {}
@@ -72,16 +78,20 @@ def main():
                 per_req[build][k].append(v / reqs * (1000.0 if k == 'task-clock' else 1.0))
     med = statistics.median
     print('| point | build | runs | req/s vs raw (range) | p99 vs raw | service CPU us/req (raw) '
-          '| service switches/req (raw) | client CPU us/req | predicted by CPU |')
-    print('|---|---|---:|---|---:|---:|---:|---:|---:|')
+          '| service switches/req (raw) | client CPU us/req (raw) | of it user space: client (raw), service (raw) '
+          '| predicted by CPU |')
+    print('|---|---|---:|---|---:|---:|---:|---:|---:|---:|')
     for pt in ('1x1', '8x1', '8x8', '64x1', '8x32'):
         for build in ('base', 'new'):
             a = agg.get((pt, build))
             if not a:
                 continue
-            print('| %s | %s | %d | %.2f (%.2f-%.2f) | %.2f | %.1f (%.1f) | %.2f (%.2f) | %.1f | %.2f |' % (
+            user = ('%.1f (%.1f), %.1f (%.1f)' % (med(a['cli_user']), med(a['cli_user_raw']), med(a['svc_user']),
+                                                 med(a['svc_user_raw'])) if a['cli_user'] else '-')
+            print('| %s | %s | %d | %.2f (%.2f-%.2f) | %.2f | %.1f (%.1f) | %.2f (%.2f) | %.1f (%.1f) | %s | %.2f |' % (
                 pt, build, len(a['ratio']), med(a['ratio']), min(a['ratio']), max(a['ratio']), med(a['p99']),
-                med(a['svc']), med(a['svc_raw']), med(a['sw']), med(a['sw_raw']), med(a['cli']), med(a['pred'])))
+                med(a['svc']), med(a['svc_raw']), med(a['sw']), med(a['sw_raw']), med(a['cli']), med(a['cli_raw']),
+                user, med(a['pred'])))
     if per_req:
         keys = sorted(set(k for b in per_req.values() for k in b))
         print()

@@ -20,7 +20,7 @@ import sys
 TRANSPORTS = ["xpc", "raw", "sdbus"]
 ANATOMY = ["raw-ctl", "raw-mgr", "raw-mgr-et"]  # BENCH_LOAD_ANATOMY=1: table only, not the chart
 LOOKUPS = ["lookup", "getnameowner"]
-FIELDS = ["rps", "p50", "p99", "fmin", "fmax", "ccpu", "ccs", "scpu", "scs"]
+FIELDS = ["rps", "p50", "p99", "fmin", "fmax", "ccpu", "ccs", "scpu", "scs", "cuser", "suser"]
 
 
 def load(path):
@@ -29,7 +29,7 @@ def load(path):
     with open(path) as f:
         for line in f:
             w = line.split()
-            if len(w) == 13 and w[0] == "LOAD":
+            if len(w) in (13, 15) and w[0] == "LOAD":  # 13: before the user-space split
                 pts[(w[1], int(w[2]), int(w[3]))] = dict(zip(FIELDS, map(float, w[4:])))
             elif len(w) == 7 and w[0] == "RESULT":
                 res[(w[1], w[2], None if w[3] == "-" else int(w[3]))] = (float(w[4]), float(w[5]), w[6])
@@ -48,9 +48,13 @@ def num(v):
     return "%.2f" % v
 
 
+def with_user(cpu, user):
+    return num(cpu) if user is None else "%s (%s)" % (num(cpu), num(user))
+
+
 def point_rows(pts):
-    head = ["point", "transport", "req/s", "p50 us", "p99 us", "fair min..max", "client CPU us/req",
-            "client cs/req", "service CPU us/req", "service cs/req", "req/s vs raw", "p99 vs raw"]
+    head = ["point", "transport", "req/s", "p50 us", "p99 us", "fair min..max", "client CPU us/req (user)",
+            "client cs/req", "service CPU us/req (user)", "service cs/req", "req/s vs raw", "p99 vs raw"]
     rows = []
     keys = sorted({(p, c) for (_, p, c) in pts}, key=lambda k: (k[0] * k[1], k[0]))
     for p, c in keys:
@@ -62,8 +66,8 @@ def point_rows(pts):
             r1 = "%.2f" % (v["rps"] / raw["rps"]) if raw and raw["rps"] else "-"
             r2 = "%.2f" % (v["p99"] / raw["p99"]) if raw and raw["p99"] else "-"
             rows.append(["%dx%d" % (p, c), t, num(v["rps"]), num(v["p50"]), num(v["p99"]),
-                         "%.2f..%.2f" % (v["fmin"], v["fmax"]), num(v["ccpu"]), num(v["ccs"]), num(v["scpu"]),
-                         num(v["scs"]), r1, r2])
+                         "%.2f..%.2f" % (v["fmin"], v["fmax"]), with_user(v["ccpu"], v.get("cuser")), num(v["ccs"]),
+                         with_user(v["scpu"], v.get("suser")), num(v["scs"]), r1, r2])
     return head, rows
 
 
