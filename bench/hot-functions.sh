@@ -26,7 +26,7 @@ ninja -C "$WORK/build" -j2 libxpc.so.0.1.0 bench/bench-xpc src/broker/xpcd >"$WO
 	XPCD=$WORK/build/src/broker/xpcd
 	SCRIPT=hot-functions
 	. "$SRC/bench/private-xpcd.sh"
-	for r in $(seq "$RUNS"); do
+	for _ in $(seq "$RUNS"); do
 		HOT_OUT=$WORK/offsets XPCD_SOCKET=$TMP/xpcd.sock "$B/bench-xpc" idle-client "$NAME" >"$TMP/ready" &
 		c=$!
 		i=0
