@@ -14,7 +14,10 @@
  *             by the receiver, which touches every page and replies); GB/s.
  *   setup     create a connection, resume it and get the first reply, then
  *             cancel it: named (broker lookup + check-in) and through an
- *             endpoint (check-in only).
+ *             endpoint (check-in only), each interleaved with a raw connect
+ *             + 64-byte round trip to a forked echo server (the baseline,
+ *             series raw-connect-interleaved), so that all three see the
+ *             same load.
  *   rss       resident set of an idle process with one named connection
  *             that got one reply.
  *
@@ -25,11 +28,10 @@
  *   bench-xpc idle-client NAME   (internal) the rss client
  *   bench-xpc rss NAME           only the rss figure, one sample
  *                                (bench/idle.sh)
- *   bench-xpc setup NAME [N]     only the set-up figures, interleaved: one
- *                                raw connect + 64-byte round trip to a
- *                                forked echo server, one named and one
- *                                endpoint set-up, N (300) times; prints
- *                                RESULT lines and the ratios to stderr
+ *   bench-xpc setup NAME [N]     only the set-up figures (N set-ups of
+ *                                each, default 300) and what one costs
+ *                                in context switches and CPU time; the
+ *                                ratios to stderr (bench/setup.sh)
  *
  * Only the public API, linked to libxpc.so as users do.  The endpoint
  * comes the usual way: the job makes an anonymous listener and hands its
@@ -245,27 +247,6 @@ static void bulk(xpc_connection_t c)
 	free(buf);
 }
 
-/* Connection set-up: make(), resume, first reply, cancel; n times. */
-static void setup_series(const char *series, xpc_connection_t (^make)(void))
-{
-	int n = 300;
-	double *ns = calloc((size_t)n, sizeof(double));
-
-	for (int i = -30; i < n; i++) {
-		uint64_t t0 = bench_now_ns();
-		xpc_connection_t c = activate(make());
-		if (ping(c, NULL, 0, i) < 0)
-			bench_fail(series);
-		uint64_t dt = bench_now_ns() - t0;
-		xpc_connection_cancel(c);
-		xpc_release(c);
-		if (i >= 0)
-			ns[i] = (double)dt;
-	}
-	bench_report_ns("setup", series, -1, ns, n);
-	free(ns);
-}
-
 /* The job's anonymous listener, asked for over the named connection. */
 static xpc_endpoint_t fetch_endpoint(xpc_connection_t named)
 {
@@ -320,6 +301,8 @@ static long idle_rss(const char *self, const char *name)
 	return kib;
 }
 
+static void setup_interleaved(const char *name, xpc_endpoint_t ep, int n);
+
 static void run_all(const char *self, const char *name)
 {
 	xpc_connection_t named = activate(xpc_connection_create_mach_service(name, NULL, 0));
@@ -333,12 +316,7 @@ static void run_all(const char *self, const char *name)
 	rtt_series("xpc-named", named);
 	oneway(c);
 	bulk(c);
-	setup_series("xpc-named", ^{
-		return xpc_connection_create_mach_service(name, NULL, 0);
-	});
-	setup_series("xpc-endpoint", ^{
-		return xpc_connection_create_from_endpoint(ep);
-	});
+	setup_interleaved(name, ep, 300);
 	kib = idle_rss(self, name);
 	bench_result("rss", "xpc-client", -1, (double)kib, (double)kib, "KiB");
 	xpc_connection_cancel(named);
@@ -444,12 +422,12 @@ static void setup_cost(const char *series, xpc_connection_t named, xpc_connectio
 		(double)(cs1 - cs0) / n, (double)(cu1 - cu0) / n, (double)(ss1 - ss0 - 1) / n, (double)(su1 - su0) / n);
 }
 
-static int setup_only(const char *name, int n)
+/* Set-up, n times each (after n / 10 to warm up), interleaved: a raw
+ * connect + round trip, a named connection, one from @ep; RESULT lines. */
+static void setup_interleaved(const char *name, xpc_endpoint_t ep, int n)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	pid_t srv = raw_echo_server(&sa);
-	xpc_connection_t named = activate(xpc_connection_create_mach_service(name, NULL, 0));
-	xpc_endpoint_t ep = fetch_endpoint(named);
 	double *raw = calloc((size_t)n, sizeof(double)), *nm = calloc((size_t)n, sizeof(double));
 	double *en = calloc((size_t)n, sizeof(double));
 	xpc_connection_t (^mk_named)(void) = ^{
@@ -469,6 +447,9 @@ static int setup_only(const char *name, int n)
 			en[i] = b;
 		}
 	}
+	kill(srv, SIGKILL);
+	waitpid(srv, NULL, 0);
+	unlink(sa.sun_path);
 	double pr, pn, pe;
 	double mr = bench_stats(raw, n, &pr), mn = bench_stats(nm, n, &pn), me = bench_stats(en, n, &pe);
 	bench_result("setup", "raw-connect-interleaved", -1, mr / 1000, pr / 1000, "us");
@@ -476,17 +457,26 @@ static int setup_only(const char *name, int n)
 	bench_result("setup", "xpc-endpoint", -1, me / 1000, pe / 1000, "us");
 	fprintf(stderr, "setup medians: raw %.1f us, named %.1f us (%.2fx), endpoint %.1f us (%.2fx)\n", mr / 1000,
 		mn / 1000, mn / mr, me / 1000, me / mr);
-	setup_cost("named", named, mk_named, n);
-	setup_cost("endpoint", named, mk_ep, n);
-	kill(srv, SIGKILL);
-	waitpid(srv, NULL, 0);
-	unlink(sa.sun_path);
-	xpc_connection_cancel(named);
-	xpc_release(named);
-	xpc_release(ep);
 	free(raw);
 	free(nm);
 	free(en);
+}
+
+static int setup_only(const char *name, int n)
+{
+	xpc_connection_t named = activate(xpc_connection_create_mach_service(name, NULL, 0));
+	xpc_endpoint_t ep = fetch_endpoint(named);
+
+	setup_interleaved(name, ep, n);
+	setup_cost("named", named, ^{
+		return xpc_connection_create_mach_service(name, NULL, 0);
+	}, n);
+	setup_cost("endpoint", named, ^{
+		return xpc_connection_create_from_endpoint(ep);
+	}, n);
+	xpc_connection_cancel(named);
+	xpc_release(named);
+	xpc_release(ep);
 	return 0;
 }
 

@@ -28,8 +28,8 @@ OTHER_ROWS = [
     ("oneway", "xpc-endpoint", "raw-seqpacket"),
     ("bulk", "xpc-endpoint", "raw-stream"),
     ("bulk", "xpc-endpoint", "memcpy"),
-    ("setup", "xpc-named", "raw-connect"),
-    ("setup", "xpc-endpoint", "raw-connect"),
+    ("setup", "xpc-named", "raw-connect-interleaved"),
+    ("setup", "xpc-endpoint", "raw-connect-interleaved"),
     ("setup", "sdbus-daemon", "raw-connect"),
     ("setup", "sdbus-broker", "raw-connect"),
     ("setup", "xpc-named", "sdbus-daemon"),
@@ -136,7 +136,7 @@ def goals(res):
     o = ratio(res, "oneway", "xpc-endpoint", "raw-seqpacket")
     g.append(("one-way messages/s >= raw unbatched send loop", o is not None and o >= 1,
               "%.2fx" % o if o else "not measured"))
-    c = ratio(res, "setup", "xpc-named", "raw-connect")
+    c = ratio(res, "setup", "xpc-named", "raw-connect-interleaved")
     g.append(("named connect + first reply <= 3x raw connect + round trip", c is not None and c <= 3,
               "%.2fx" % c if c else "not measured"))
     return g
