@@ -108,8 +108,8 @@ typedef struct {
 	_Atomic int go;     /* set by the parent: start */
 	_Atomic uint64_t end_ns;
 	_Atomic int64_t cpu_us, user_us, switches; /* clients, over the timed part */
-	uint64_t count[MAX_CONNS];        /* requests per connection */
-	_Atomic uint64_t hist[HIST_N];    /* round-trip times */
+	uint64_t count[MAX_CONNS];                 /* requests per connection */
+	_Atomic uint64_t hist[HIST_N];             /* round-trip times */
 } Shared;
 
 /* ---- histogram ---------------------------------------------------------------- */
