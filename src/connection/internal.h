@@ -173,7 +173,9 @@ typedef struct ConnRx {
 	TransportFrame *ahead; /* the frame read with the last one, not yet handled */
 	int ahead_r;           /* ... its receive's result (0, or a refusal) */
 	dispatch_source_t ahead_src; /* ... of this source's link (a reference) */
-	char why[256];         /* the detail of the last failure reported */
+	char *why;             /* the detail of the last failure reported: malloc'd
+				* when one is, else NULL (not 256 bytes in every
+				* idle peer: docs/performance.md, issue 17) */
 	/* atomic: the source's handler found rx.lock taken; whoever lets
 	 * go of it gives the source another delivery (receive_unlock) */
 	atomic_bool missed;

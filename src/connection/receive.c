@@ -89,13 +89,24 @@ void receive_dispose(xpc_connection_t c)
 	if (c->rx.frame)
 		frame_release(c->rx.frame);
 	free(c->rx.frame);
+	free(c->rx.why);
 	pthread_mutex_destroy(&c->rx.lock);
 }
 
-/* Reports @e with @detail (copied into rx.why, may be NULL). */
+/* Forgets the detail of the last failure (rx.lock held). */
+static void receive_why_clear(xpc_connection_t c)
+{
+	free(c->rx.why);
+	c->rx.why = NULL;
+}
+
+/* Reports @e with @detail (copied into rx.why, may be NULL; without memory
+ * for the copy, the failure is reported without its detail). */
 static ConnError receive_fail(xpc_connection_t c, ConnError e, const char *detail)
 {
-	snprintf(c->rx.why, sizeof(c->rx.why), "%s", detail ? detail : "");
+	receive_why_clear(c);
+	if (detail && *detail)
+		c->rx.why = strdup(detail);
 	return e;
 }
 
@@ -215,16 +226,16 @@ static ConnError receive_admit(xpc_connection_t c)
 {
 	SendProgress progress;
 	ConnError e;
+	char why[256] = "";
 
 	conn_lock(c);
-	e = c->state == CONN_INVALID ? CONN_E_CANCELLED
-				     : requirement_check_locked(c, c->rx.why, sizeof(c->rx.why));
+	e = c->state == CONN_INVALID ? CONN_E_CANCELLED : requirement_check_locked(c, why, sizeof(why));
 	if (e == CONN_OK) {
 		e = send_flush_locked(c, &progress);
 		c->tx.flush_wanted = progress == SEND_BLOCKED;
 	}
 	conn_unlock(c);
-	return e;
+	return receive_fail(c, e, why);
 }
 
 /* A refused check-in (xpcd's answer for a service that cannot start,
@@ -336,7 +347,7 @@ static ConnError receive_read(xpc_connection_t c, TransportLink *l, bool inline_
 	bool go = true;
 
 	*ret_got = RECEIVE_NONE;
-	c->rx.why[0] = '\0';
+	receive_why_clear(c);
 	if (f) {
 		c->rx.drained = false; /* more may wait behind it */
 	} else {
