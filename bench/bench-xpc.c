@@ -301,7 +301,7 @@ static long idle_rss(const char *self, const char *name)
 	return kib;
 }
 
-static void setup_interleaved(const char *name, xpc_endpoint_t ep, int n);
+static void setup_interleaved(xpc_connection_t (^mk_named)(void), xpc_connection_t (^mk_ep)(void), int n);
 
 static void run_all(const char *self, const char *name)
 {
@@ -316,7 +316,11 @@ static void run_all(const char *self, const char *name)
 	rtt_series("xpc-named", named);
 	oneway(c);
 	bulk(c);
-	setup_interleaved(name, ep, 300);
+	setup_interleaved(^{
+		return xpc_connection_create_mach_service(name, NULL, 0);
+	}, ^{
+		return xpc_connection_create_from_endpoint(ep);
+	}, 300);
 	kib = idle_rss(self, name);
 	bench_result("rss", "xpc-client", -1, (double)kib, (double)kib, "KiB");
 	xpc_connection_cancel(named);
@@ -423,19 +427,14 @@ static void setup_cost(const char *series, xpc_connection_t named, xpc_connectio
 }
 
 /* Set-up, n times each (after n / 10 to warm up), interleaved: a raw
- * connect + round trip, a named connection, one from @ep; RESULT lines. */
-static void setup_interleaved(const char *name, xpc_endpoint_t ep, int n)
+ * connect + round trip, a named connection (@mk_named), one from an
+ * endpoint (@mk_ep); RESULT lines. */
+static void setup_interleaved(xpc_connection_t (^mk_named)(void), xpc_connection_t (^mk_ep)(void), int n)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	pid_t srv = raw_echo_server(&sa);
 	double *raw = calloc((size_t)n, sizeof(double)), *nm = calloc((size_t)n, sizeof(double));
 	double *en = calloc((size_t)n, sizeof(double));
-	xpc_connection_t (^mk_named)(void) = ^{
-		return xpc_connection_create_mach_service(name, NULL, 0);
-	};
-	xpc_connection_t (^mk_ep)(void) = ^{
-		return xpc_connection_create_from_endpoint(ep);
-	};
 
 	for (int i = -n / 10; i < n; i++) {
 		double r = (double)raw_setup_once(&sa);
@@ -467,13 +466,16 @@ static int setup_only(const char *name, int n)
 	xpc_connection_t named = activate(xpc_connection_create_mach_service(name, NULL, 0));
 	xpc_endpoint_t ep = fetch_endpoint(named);
 
-	setup_interleaved(name, ep, n);
-	setup_cost("named", named, ^{
+	xpc_connection_t (^mk_named)(void) = ^{
 		return xpc_connection_create_mach_service(name, NULL, 0);
-	}, n);
-	setup_cost("endpoint", named, ^{
+	};
+	xpc_connection_t (^mk_ep)(void) = ^{
 		return xpc_connection_create_from_endpoint(ep);
-	}, n);
+	};
+
+	setup_interleaved(mk_named, mk_ep, n);
+	setup_cost("named", named, mk_named, n);
+	setup_cost("endpoint", named, mk_ep, n);
 	xpc_connection_cancel(named);
 	xpc_release(named);
 	xpc_release(ep);

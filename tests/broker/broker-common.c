@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "connection/connection.h"
@@ -264,4 +265,28 @@ bool broker_wait_lines(const char *file, int n, unsigned ms)
 		usleep(20000);
 	}
 	return broker_count_lines(file) >= n;
+}
+
+int broker_run_xpcctl(char *out, size_t len, const char *const *args)
+{
+	int p[2], status = -1;
+	size_t k = 0;
+	ssize_t n;
+	pid_t pid;
+
+	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
+	REQUIRE((pid = fork()) >= 0);
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execv(getenv("XPCCTL"), (char *const *)args);
+		_exit(127);
+	}
+	close(p[1]);
+	while (k + 1 < len && (n = read(p[0], out + k, len - 1 - k)) > 0)
+		k += (size_t)n;
+	out[k] = '\0';
+	close(p[0]);
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

@@ -48,6 +48,10 @@ int broker_count_lines(const char *file);
 bool broker_wait_lines(const char *file, int n, unsigned ms);
 /* Whether the broker's log contains @text. */
 bool broker_log_has(const char *text);
+/* Runs $XPCCTL with @args (args[0] its name, NULL-terminated), its stdout
+ * and stderr into @out (at most @len - 1 bytes, NUL-terminated): its exit
+ * status, -1 if it did not exit. */
+int broker_run_xpcctl(char *out, size_t len, const char *const *args);
 
 /* A broker request { XPCD_KEY_OP: @op, XPCD_KEY_LABEL: @label (may be
  * NULL) } on a fresh link to broker_sock, as xpcctl sends it: the reply

@@ -356,29 +356,6 @@ static void scenario_output(void)
 	CHECK(broker_log_has("t.talk["));
 }
 
-/* xpcctl @args...: its exit status, and its stderr into @err. */
-static int run_xpcctl(char *err, size_t errlen, const char *const *args)
-{
-	int p[2], status = -1;
-	pid_t pid;
-	ssize_t n;
-
-	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
-	pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
-		dup2(p[1], 2);
-		execv(getenv("XPCCTL"), (char *const *)args);
-		_exit(127);
-	}
-	close(p[1]);
-	n = read(p[0], err, errlen - 1);
-	err[n > 0 ? n : 0] = '\0';
-	close(p[0]);
-	REQUIRE(waitpid(pid, &status, 0) == pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static void scenario_send_timeout(void)
 {
 	const char *slow[] = {"xpcctl", "send", "--timeout", "1", "org.xpc.test.mute", "{}", NULL};
@@ -390,11 +367,11 @@ static void scenario_send_timeout(void)
 	write_job("t.mute", "/bin/sleep", "30", "org.xpc.test.mute", "<key>RunAtLoad</key><true/>\n");
 	broker_start(NULL, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	CHECK_EQ_INT(run_xpcctl(err, sizeof(err), slow), 3);
+	CHECK_EQ_INT(broker_run_xpcctl(err, sizeof(err), slow), 3);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	CHECK(strstr(err, "no reply within 1 s"));
 	CHECK(t1.tv_sec - t0.tv_sec < 10);
-	CHECK_EQ_INT(run_xpcctl(err, sizeof(err), oneway), 0);
+	CHECK_EQ_INT(broker_run_xpcctl(err, sizeof(err), oneway), 0);
 }
 
 int main(int argc, char **argv)

@@ -47,31 +47,6 @@ static void skip_unless_root(void)
 	}
 }
 
-/* xpcctl @args... with its stdout and stderr into @out: its exit status. */
-static int run_xpcctl(char *out, size_t len, const char *const *args)
-{
-	int p[2], status = -1;
-	size_t k = 0;
-	ssize_t n;
-	pid_t pid;
-
-	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
-	REQUIRE((pid = fork()) >= 0);
-	if (pid == 0) {
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		execv(getenv("XPCCTL"), (char *const *)args);
-		_exit(127);
-	}
-	close(p[1]);
-	while (k + 1 < len && (n = read(p[0], out + k, len - 1 - k)) > 0)
-		k += (size_t)n;
-	out[k] = '\0';
-	close(p[0]);
-	REQUIRE(waitpid(pid, &status, 0) == pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* The ids line @key ("Gid:", "Groups:") of a /proc/PID/status text: its
  * first number in *@first, whether @gid is among them. */
 static bool status_has(const char *status, const char *key, long id, long *first)
@@ -149,16 +124,16 @@ static void scenario_disabled(void)
 	broker_start(NULL, 0);
 	CHECK(broker_log_has("dis: loaded"));
 	/* loaded, but its name is not served and a message does not start it */
-	CHECK_EQ_INT(run_xpcctl(out, sizeof(out), lookup), 1);
+	CHECK_EQ_INT(broker_run_xpcctl(out, sizeof(out), lookup), 1);
 	CHECK(strstr(out, "disabled") != NULL);
-	run_xpcctl(out, sizeof(out), send); /* --no-reply: sent, never delivered */
+	broker_run_xpcctl(out, sizeof(out), send); /* --no-reply: sent, never delivered */
 	usleep(1000000);
 	CHECK_EQ_INT(broker_count_lines("dis.out"), 0);
 	/* enabled: served, and started on demand */
-	CHECK_EQ_INT(run_xpcctl(out, sizeof(out), enable), 0);
-	CHECK_EQ_INT(run_xpcctl(out, sizeof(out), lookup), 0);
+	CHECK_EQ_INT(broker_run_xpcctl(out, sizeof(out), enable), 0);
+	CHECK_EQ_INT(broker_run_xpcctl(out, sizeof(out), lookup), 0);
 	CHECK(strstr(out, "endpoint received") != NULL);
-	CHECK_EQ_INT(run_xpcctl(out, sizeof(out), send), 0);
+	CHECK_EQ_INT(broker_run_xpcctl(out, sizeof(out), send), 0);
 	CHECK(broker_wait_lines("dis.out", 1, 5000));
 }
 
