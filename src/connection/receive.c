@@ -93,9 +93,12 @@ void receive_dispose(xpc_connection_t c)
 	pthread_mutex_destroy(&c->rx.lock);
 }
 
-/* Forgets the detail of the last failure (rx.lock held). */
+/* Forgets the detail of the last failure (rx.lock held; nothing to do on
+ * the common path of each read). */
 static void receive_why_clear(xpc_connection_t c)
 {
+	if (!c->rx.why)
+		return;
 	free(c->rx.why);
 	c->rx.why = NULL;
 }
@@ -235,7 +238,7 @@ static ConnError receive_admit(xpc_connection_t c)
 		c->tx.flush_wanted = progress == SEND_BLOCKED;
 	}
 	conn_unlock(c);
-	return receive_fail(c, e, why);
+	return e == CONN_OK ? e : receive_fail(c, e, why);
 }
 
 /* A refused check-in (xpcd's answer for a service that cannot start,
