@@ -7,6 +7,7 @@
 #
 #   bench/load-pair.sh BASE_BUILD NEW_BUILD [RUNS [POINTS]]
 #
+# NEW_BUILD "-" runs BASE_BUILD alone (bench/goals.sh).
 # RUNS times (default 5) each build in turn runs one `bench-load sweep` of
 # POINTS (default 8x8,64x1,8x32; BENCH_LOAD_POINTS syntax) without sd-bus,
 # against a private xpcd of its own build whose echo job is that build's
@@ -90,6 +91,6 @@ EOF
 i=1
 while [ $i -le "$RUNS" ]; do
 	sweep "$BASE" base $i
-	sweep "$NEW" new $i
+	[ "$NEW" = - ] || sweep "$NEW" new $i
 	i=$((i + 1))
 done
