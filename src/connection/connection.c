@@ -149,9 +149,9 @@ static bool conn_link_has_reader(xpc_connection_t c)
 {
 	if (c->kind == CONN_LISTENER)
 		return false;
-	if (c->suspend_count > 0 || pthread_mutex_trylock(&c->rx.lock) != 0)
+	if (c->suspend_count > 0 || pthread_rwlock_trywrlock(&c->rx.lock) != 0)
 		return true;
-	pthread_mutex_unlock(&c->rx.lock);
+	pthread_rwlock_unlock(&c->rx.lock);
 	return false;
 }
 
@@ -345,7 +345,7 @@ static void conn_read_ready(void *ctx)
 	src = c->rsrc;
 	conn_unlock(c);
 	conn_after_read(c, receive_ready_rxlocked(c, src));
-	pthread_mutex_unlock(&c->rx.lock);
+	pthread_rwlock_unlock(&c->rx.lock);
 }
 
 /* A listener's peer for a verified check-in's link @s (consumed), charged

@@ -42,7 +42,7 @@ xpc_connection_t create_conn(ConnKind kind, dispatch_queue_t target)
 		return NULL;
 	c->kind = kind;
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_mutex_init(&c->rx.lock, NULL);
+	pthread_rwlock_init(&c->rx.lock, NULL);
 	unix_link_init(&c->link, -1); /* the one transport there is */
 	c->send_w = -1;
 	c->peer.pidfd = -1;

@@ -156,7 +156,11 @@ typedef struct PendingList {
 
 /* Reading (receive.c). */
 typedef struct ConnRx {
-	pthread_mutex_t lock; /* held by whoever reads the link */
+	/* Held (written) by whoever reads the link.  A rwlock, only ever
+	 * write-locked, for its trylock: pthread_mutex_trylock reads a jump
+	 * table in a 64 KiB block of libc's data that nothing else a client
+	 * runs touches (docs/performance.md, "The idle client"). */
+	pthread_rwlock_t lock;
 	/* under lock (the connection's) */
 	size_t unread;      /* bytes queued for the handler (deliver.c) */
 	bool paused;        /* the read source is suspended: back pressure */

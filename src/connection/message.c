@@ -107,7 +107,7 @@ xpc_object_t xpc_connection_send_message_with_reply_sync(xpc_connection_t c, xpc
 	if (!src && take.waits_link)
 		src = sync_wait_link(c, &p);
 	if (src) {
-		pthread_mutex_lock(&c->rx.lock);
+		pthread_rwlock_wrlock(&c->rx.lock);
 		conn_after_read(c, sync_read_rxlocked(c, src, &p));
 		receive_unlock(c); /* a delivery it kept from the source comes again */
 		sync_done(c);

@@ -90,7 +90,7 @@ void receive_dispose(xpc_connection_t c)
 		frame_release(c->rx.frame);
 	free(c->rx.frame);
 	free(c->rx.why);
-	pthread_mutex_destroy(&c->rx.lock);
+	pthread_rwlock_destroy(&c->rx.lock);
 }
 
 /* Forgets the detail of the last failure (rx.lock held; nothing to do on
@@ -395,7 +395,7 @@ static ConnError receive_read(xpc_connection_t c, TransportLink *l, bool inline_
 bool receive_trylock(xpc_connection_t c)
 {
 	atomic_exchange(&c->rx.missed, true);
-	if (pthread_mutex_trylock(&c->rx.lock) != 0)
+	if (pthread_rwlock_trywrlock(&c->rx.lock) != 0)
 		return false;
 	atomic_store(&c->rx.missed, false); /* handlers never overlap (one queue) */
 	return true;
@@ -403,7 +403,7 @@ bool receive_trylock(xpc_connection_t c)
 
 void receive_unlock(xpc_connection_t c)
 {
-	pthread_mutex_unlock(&c->rx.lock);
+	pthread_rwlock_unlock(&c->rx.lock);
 	if (!atomic_exchange(&c->rx.missed, false))
 		return;
 	conn_lock(c);

@@ -16,7 +16,9 @@
  * included).  No wrapper type and no change to the mutexes is needed.
  * Elsewhere than glibc the checks are skipped (lock_held() is true).
  * The field is read with a relaxed atomic load, so asking about a mutex
- * another thread holds is not a data race.
+ * another thread holds is not a data race.  A write-locked rwlock (a
+ * connection's rx.lock) is checked the same way through its writer's
+ * thread id (__data.__cur_writer); the macros pick by the pointer's type.
  */
 #ifndef XPC_SHARED_LOCK_H
 #define XPC_SHARED_LOCK_H
@@ -27,27 +29,33 @@
 
 #include "shared/assert.h"
 
-/* True if the calling thread holds @m (always true off glibc). */
-static inline bool lock_held(pthread_mutex_t *m)
-{
 #ifdef __GLIBC__
-	return __atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED) == (int)gettid();
-#else
-	(void)m;
-	return true;
-#endif
+/* Where glibc keeps the thread id of @m's owner, and of @rw's writer. */
+static inline int *mutex_owner(pthread_mutex_t *m)
+{
+	return &m->__data.__owner;
 }
 
-/* True if the calling thread does not hold @m (always true off glibc). */
-static inline bool lock_not_held(pthread_mutex_t *m)
+static inline int *wrlock_owner(pthread_rwlock_t *rw)
 {
-#ifdef __GLIBC__
-	return __atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED) != (int)gettid();
-#else
-	(void)m;
-	return true;
-#endif
+	return &rw->__data.__cur_writer;
 }
+
+/* True if the owner recorded at @owner is the calling thread. */
+static inline bool lock_owner_is_self(int *owner)
+{
+	return __atomic_load_n(owner, __ATOMIC_RELAXED) == (int)gettid();
+}
+
+/* Whether the calling thread holds @m (a mutex, or a rwlock it
+ * write-locked), or does not. */
+#define lock_held(m) lock_owner_is_self(_Generic((m), pthread_rwlock_t *: wrlock_owner, default: mutex_owner)(m))
+#define lock_not_held(m) (!lock_held(m))
+#else
+/* Off glibc nothing is known: both are true. */
+#define lock_held(m) ((void)(m), true)
+#define lock_not_held(m) ((void)(m), true)
+#endif
 
 #ifdef XPC_LOCK_CHECKS
 /* Aborts (xpc_assert) unless the caller holds @m. */

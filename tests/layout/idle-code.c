@@ -11,16 +11,23 @@
  *                            { "n" } with { "n": n + 1 }
  *   idle-code client NAME    one named connection, one reply, then prints
  *                            "code KIB" (the Rss of libxpc.so's executable
- *                            mapping, /proc/self/smaps) and waits for stdin
- *                            to close
+ *                            mapping, /proc/self/smaps), with
+ *                            tests/layout/idle-libc.c preloaded "libc C T
+ *                            C1 T1" (its counts of clock_gettime and
+ *                            pthread_mutex_trylock calls so far, then
+ *                            after one call of each by this program), and
+ *                            waits for stdin to close
  */
 #include <dispatch/dispatch.h>
+#include <dlfcn.h>
 #include <xpc/xpc.h>
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static void serve(const char *name)
@@ -64,6 +71,29 @@ static long code_kib(void)
 	return kib;
 }
 
+/* With idle-libc.c preloaded: its counts, then the same after one call of
+ * each counted function here (which shows that it counts them at all). */
+static void print_libc_calls(void)
+{
+	long *clk = dlsym(RTLD_DEFAULT, "idle_libc_clock_calls");
+	long *try = dlsym(RTLD_DEFAULT, "idle_libc_trylock_calls");
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	struct timespec ts;
+	long clk0, try0;
+
+	if (!clk || !try) {
+		printf("libc not-preloaded\n");
+		return;
+	}
+	clk0 = __atomic_load_n(clk, __ATOMIC_RELAXED);
+	try0 = __atomic_load_n(try, __ATOMIC_RELAXED);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (pthread_mutex_trylock(&m) == 0)
+		pthread_mutex_unlock(&m);
+	printf("libc %ld %ld %ld %ld\n", clk0, try0, __atomic_load_n(clk, __ATOMIC_RELAXED),
+	       __atomic_load_n(try, __ATOMIC_RELAXED));
+}
+
 static int client(const char *name)
 {
 	xpc_connection_t c = xpc_connection_create_mach_service(name, NULL, 0);
@@ -82,6 +112,7 @@ static int client(const char *name)
 	}
 	usleep(200000); /* what the library's threads do after the reply, too */
 	printf("code %ld\n", code_kib());
+	print_libc_calls();
 	fflush(stdout);
 	while (read(0, buf, sizeof(buf)) > 0)
 		;

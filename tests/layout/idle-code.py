@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """idle-code.py - an idle named client has one 64 KiB block of libxpc.so's
-code resident (docs/performance.md, "The idle client (goal 3)").
+code resident, and called neither clock_gettime nor pthread_mutex_trylock
+of libc (docs/performance.md, "The idle client (goal 3)").
 
 src/libxpc-hot.ld puts the functions a named client runs ahead of the rest
 of .text, and the library's segments are 64 KiB-aligned; the kernel maps a
@@ -11,10 +12,18 @@ resident; with the plain layout it had 164 KiB.  A function added to the
 client's path but not to the list, or a list grown past the block, fails
 this test (bench/hot-functions.sh regenerates the list).
 
-  idle-code.py XPCD IDLE_CODE      (the build's xpcd and tests/layout/idle-code)
+Each of those two libc functions costs an idle client a 64 KiB block of
+libc that nothing else it runs touches (clock_gettime's code, and the jump
+table pthread_mutex_trylock reads): src/shared/clock.c reads the vDSO's
+clock_gettime, and a connection's rx.lock is a rwlock.  The client runs
+with tests/layout/idle-libc.so preloaded, which counts the calls; it
+fails on the library before those changes.
+
+  idle-code.py XPCD IDLE_CODE IDLE_LIBC   (the build's xpcd,
+      tests/layout/idle-code and tests/layout/idle-libc.so)
 
 Starts a private xpcd whose one job is `idle-code service`, runs
-`idle-code client` against it, and checks the figure it prints.
+`idle-code client` against it, and checks the figures it prints.
 """
 import os
 import shutil
@@ -27,8 +36,21 @@ NAME = "org.xpc.test.idle-code"
 LIMIT_KIB = 64
 
 
+def check_libc_calls(line):
+    """The client's "libc C T C1 T1": no calls before its own one of each."""
+    if len(line) != 5 or line[0] != "libc":
+        sys.exit("idle-code: the client said %r (is idle-libc.so preloaded?)" % line)
+    clk, trylock, clk1, trylock1 = (int(v) for v in line[1:])
+    print("libc calls in an idle named client: clock_gettime %d, pthread_mutex_trylock %d" % (clk, trylock))
+    if clk1 != clk + 1 or trylock1 != trylock + 1:
+        sys.exit("idle-code: idle-libc.so does not see the calls (%r)" % line)
+    if clk or trylock:
+        sys.exit("idle-code: the client called libc's clock_gettime %d times and pthread_mutex_trylock %d"
+                 " times; each maps a 64 KiB block of libc" % (clk, trylock))
+
+
 def main():
-    xpcd, prog = sys.argv[1], sys.argv[2]
+    xpcd, prog, shim = sys.argv[1], sys.argv[2], os.path.abspath(sys.argv[3])
     tmp = tempfile.mkdtemp(prefix="xpc-idle-code.")
     broker = client = None
     try:
@@ -49,7 +71,7 @@ def main():
                 sys.exit("idle-code: xpcd did not start: " + open(os.path.join(tmp, "xpcd.log")).read())
             time.sleep(0.01)
         client = subprocess.Popen([prog, "client", NAME], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  env=dict(os.environ, XPCD_SOCKET=sock), text=True)
+                                  env=dict(os.environ, XPCD_SOCKET=sock, LD_PRELOAD=shim), text=True)
         line = client.stdout.readline().split()
         if len(line) != 2 or line[0] != "code":
             sys.exit("idle-code: the client said %r" % line)
@@ -58,6 +80,7 @@ def main():
         if not 0 < kib <= LIMIT_KIB:
             sys.exit("idle-code: %d KiB of libxpc.so's code resident, more than one %d KiB block"
                      % (kib, LIMIT_KIB))
+        check_libc_calls(client.stdout.readline().split())
     finally:
         if client:
             client.kill()

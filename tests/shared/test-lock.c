@@ -2,7 +2,8 @@
 /*
  * test-lock.c - shared/lock.h: lock_held() follows lock, unlock, a
  * condition wait and another thread's ownership, for a default and an
- * error-checking mutex; with XPC_LOCK_CHECKS, lock_assert_held() aborts
+ * error-checking mutex, and write-locking and unlocking a rwlock (a
+ * connection's rx.lock is one: lock.h); with XPC_LOCK_CHECKS, lock_assert_held() aborts
  * when the caller does not hold the lock.  The checks are forced on here
  * whatever the build type (meson.build enables them in debug and
  * sanitizer builds only).
@@ -88,6 +89,26 @@ static void test_held(pthread_mutex_t *mx)
 #endif
 }
 
+/* A rwlock counts as held while this thread has it write-locked. */
+static void test_wrlock(void)
+{
+	pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+
+	REQUIRE(pthread_rwlock_trywrlock(&rw) == 0);
+	CHECK(lock_held(&rw));
+	lock_assert_held(&rw);
+	pthread_rwlock_unlock(&rw);
+	lock_assert_not_held(&rw);
+	pthread_rwlock_wrlock(&rw);
+	CHECK(lock_held(&rw));
+	pthread_rwlock_unlock(&rw);
+#ifdef __GLIBC__
+	CHECK(!lock_held(&rw));
+	CHECK(lock_not_held(&rw));
+#endif
+	pthread_rwlock_destroy(&rw);
+}
+
 static void assert_unheld(void)
 {
 	lock_assert_held(&m);
@@ -114,6 +135,7 @@ int main(void)
 	test_held(&ec);
 	pthread_mutex_destroy(&ec);
 	test_other_thread();
+	test_wrlock();
 #ifdef __GLIBC__
 	CHECK(abort_child_run(assert_unheld, out, sizeof(out)));
 	CHECK(strstr(out, "assertion failed: lock_held(&m)") != NULL);
