@@ -17,7 +17,7 @@
  * their own bytes answered.  Sending, to a raw peer on a socketpair: the first large body goes in a
  * stage, the next one reuses the same memfd once the stage was marked read,
  * a fresh sealed memfd is used while it is not, and every body decodes to
- * what was sent; bodies over 256 KiB, written with whichever copy the
+ * what was sent; bodies over 512 KiB, written with whichever copy the
  * receiver's CPU hint selects (stage.c), arrive byte for byte.  The
  * receiver marks a stage read with its CPU as that hint.
  */
