@@ -33,6 +33,12 @@
  *   bench-connection [iterations]              (default 20000)
  *   bench-connection --sizes [iterations]      (per size; default 5000)
  *   bench-connection --cpu [blocks]            (CPU per round trip; default 15)
+ *   bench-connection --large [series]          (1 MiB round trips only: the
+ *                                               cold series, then @series
+ *                                               warm ones; default 5;
+ *                                               BENCH_PIN=same|cross: both
+ *                                               processes on CPU 0, or the
+ *                                               service on CPU 1)
  *
  * The service process is this program re-executed with "--serve FD", FD
  * being the receive side R of a listener pair; the client makes its
@@ -44,6 +50,7 @@
 #include <xpc/xpc.h>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -414,6 +421,21 @@ static int full_io(int fd, void *p, size_t len, bool wr)
 	return 0;
 }
 
+/* BENCH_PIN=same puts this process and its children on CPU 0, =cross the
+ * children (@child) on CPU 1: the two placements a 2-CPU scheduler picks
+ * between for a ping-pong, whose copies cost very differently. */
+static void bench_pin(bool child)
+{
+	const char *e = getenv("BENCH_PIN");
+	cpu_set_t set;
+
+	if (!e)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(child && strcmp(e, "cross") == 0 ? 1 : 0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
 /* The raw 1 MiB echo: a length, then the payload, back the same way. */
 static int raw_stream_echo_start(pid_t *ret_pid)
 {
@@ -428,6 +450,7 @@ static int raw_stream_echo_start(pid_t *ret_pid)
 	*ret_pid = fork();
 	if (*ret_pid == 0) {
 		char *buf = malloc(LARGE_RTT_LEN);
+		bench_pin(true);
 		uint32_t n;
 		close(sv[0]);
 		while (full_io(sv[1], &n, sizeof(n), false) == 0 && n <= LARGE_RTT_LEN &&
@@ -513,6 +536,7 @@ static xpc_connection_t service_start(const char *self, pid_t *ret_pid)
 	snprintf(arg, sizeof(arg), "%d", r);
 	*ret_pid = fork();
 	if (*ret_pid == 0) {
+		bench_pin(true);
 		fcntl(r, F_SETFD, 0);
 		execl(self, self, "--serve", arg, (char *)NULL);
 		_exit(127);
@@ -527,6 +551,17 @@ static xpc_connection_t service_start(const char *self, pid_t *ret_pid)
 	});
 	xpc_connection_resume(c);
 	return c;
+}
+
+/* Ends a raw echo child (@fd its socket) and the service of @c. */
+static void stop_all(int fd, pid_t rawpid, xpc_connection_t c, pid_t pid)
+{
+	close(fd);
+	waitpid(rawpid, NULL, 0);
+	xpc_connection_cancel(c);
+	xpc_release(c);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
 }
 
 /* One XPC round trip: a small { "op", "n" } dictionary (@data NULL, @msg
@@ -722,13 +757,39 @@ static int bench_cpu(const char *self, int blocks)
 	printf("cpu us/rtt  client: xpc %.2f raw %.2f (%.2fx)  server: xpc %.2f raw %.2f (%.2fx)\n", m[0], m[2],
 	       m[0] / m[2], m[1], m[3], m[1] / m[3]);
 	printf("latency us  xpc %.2f raw %.2f (%.2fx)\n", m[4], m[5], m[4] / m[5]);
-	close(rawfd);
-	waitpid(rawpid, NULL, 0);
-	xpc_connection_cancel(c);
-	xpc_release(c);
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
+	stop_all(rawfd, rawpid, c, pid);
 	free(lat);
+	return result == 0 ? 0 : 1;
+}
+
+/*
+ * --large [series]: the 1 MiB round trips alone (no small series first):
+ * the cold series, then @series warm ones, each LARGE_RTT_N interleaved
+ * with the raw SOCK_STREAM ping-pong as bench_large_rtt() does, one line
+ * per series with the CPU time per round trip of the client (this
+ * process, the raw series' share included) and of the service.
+ */
+static int bench_large_only(const char *self, int series)
+{
+	pid_t pid, rawpid;
+	xpc_connection_t c;
+	int fd, result = 0;
+
+	bench_pin(false);
+	c = service_start(self, &pid);
+	fd = raw_stream_echo_start(&rawpid);
+	if (!c || fd < 0)
+		return 1;
+	for (int s = 0; s <= series && result == 0; s++) {
+		double x, raw;
+		uint64_t c0 = cpu_ns(0), s0 = cpu_ns(pid);
+		result = large_rtt_series(c, fd, &x, &raw);
+		printf("1 MiB %s: xpc %.0f us, raw SOCK_STREAM %.0f us, ratio %.2f; cpu us/rtt client %.0f "
+		       "(with raw's), service %.0f\n",
+		       s ? "warm" : "cold", x, raw, x / raw, (double)(cpu_ns(0) - c0) / LARGE_RTT_N / 1000.0,
+		       (double)(cpu_ns(pid) - s0) / LARGE_RTT_N / 1000.0);
+	}
+	stop_all(fd, rawpid, c, pid);
 	return result == 0 ? 0 : 1;
 }
 
@@ -750,6 +811,8 @@ int main(int argc, char **argv)
 		return serve(atoi(argv[2]));
 	if (argc >= 2 && strcmp(argv[1], "--cpu") == 0)
 		return bench_cpu(bench_self(), argc > 2 && atoi(argv[2]) >= 1 ? atoi(argv[2]) : 15);
+	if (argc >= 2 && strcmp(argv[1], "--large") == 0)
+		return bench_large_only(bench_self(), argc > 2 && atoi(argv[2]) >= 1 ? atoi(argv[2]) : 5);
 	if (argc >= 2 && strcmp(argv[1], "--sizes") == 0)
 		return bench_sizes(bench_self(), argc > 2 && atoi(argv[2]) >= 100 ? atoi(argv[2]) : 5000);
 	if (argc > 1)

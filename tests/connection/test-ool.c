@@ -17,7 +17,9 @@
  * their own bytes answered.  Sending, to a raw peer on a socketpair: the first large body goes in a
  * stage, the next one reuses the same memfd once the stage was marked read,
  * a fresh sealed memfd is used while it is not, and every body decodes to
- * what was sent.
+ * what was sent; bodies over 512 KiB, written with whichever copy the
+ * receiver's CPU hint selects (stage.c), arrive byte for byte.  The
+ * receiver marks a stage read with its CPU as that hint.
  */
 #include "connection/connection.h"
 #include "conn-common.h"
@@ -235,6 +237,9 @@ static void test_good_stage(xpc_connection_t l, int seals)
 	/* marked read, unless sealed against writing (then it stays 1) */
 	CHECK_EQ_INT(word, (seals & F_SEAL_WRITE) ? 1 : 0);
 	if (!(seals & F_SEAL_WRITE)) {
+		/* with the receiver's CPU as a hint (1 + its number) */
+		REQUIRE(pread(m, &word, sizeof(word), TRANSPORT_STAGE_CPU) == sizeof(word));
+		CHECK(word >= 1 && word <= (uint64_t)sysconf(_SC_NPROCESSORS_CONF));
 		send_staged(link, m, 'y', 0);
 		CHECK_EQ_INT(reply_first(link), 'y');
 		send_staged(link, m, 'z', 0);
@@ -399,6 +404,75 @@ static void test_sender(void)
 	close(sv[1]);
 }
 
+#define HUGE_BODY ((1u << 20) + 13) /* over stage.c's STAGE_STREAM_MIN */
+
+static uint8_t pattern(size_t i, char fill)
+{
+	return (uint8_t)(i * 7 + (size_t)fill);
+}
+
+/* Sends { "d": HUGE_BODY bytes of pattern(@fill) }, checks every byte the
+ * raw peer receives, that it came in the stage *@stage (0: the first, set
+ * here), and returns the stage's descriptor. */
+static int send_check_huge(xpc_connection_t c, int peer, char fill, ino_t *stage)
+{
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+	uint8_t *bytes = malloc(HUGE_BODY), *body;
+	xpc_object_t got = NULL;
+	RawFrame f;
+	size_t n = 0;
+
+	for (size_t i = 0; i < HUGE_BODY; i++)
+		bytes[i] = pattern(i, fill);
+	xpc_dictionary_set_data(m, "d", bytes, HUGE_BODY);
+	xpc_connection_send_message(c, m);
+	xpc_release(m);
+	raw_read(peer, &f);
+	CHECK(f.h.flags & FRAME_F_STAGED);
+	if (*stage == 0)
+		*stage = ino_of(f.memfd);
+	CHECK(ino_of(f.memfd) == *stage);
+	body = malloc(f.h.body_len);
+	REQUIRE(pread(f.memfd, body, f.h.body_len, TRANSPORT_STAGE_HDR) == (ssize_t)f.h.body_len);
+	CHECK_EQ_INT(wire_decode_message(body, f.h.body_len, NULL, 0, &got), 0);
+	const uint8_t *d = got ? xpc_dictionary_get_data(got, "d", &n) : NULL;
+	CHECK(d && n == HUGE_BODY && memcmp(d, bytes, HUGE_BODY) == 0);
+	if (got)
+		xpc_release(got);
+	free(body);
+	free(bytes);
+	return f.memfd;
+}
+
+/* Large bodies written into the stage with each copy stage.c chooses
+ * from the receiver's CPU hint (none; CPU 0 or 1, one of them another
+ * than the sender's: streaming stores; a CPU that does not exist) arrive
+ * byte for byte, in the same stage. */
+static void test_sender_hints(void)
+{
+	static const uint64_t hints[] = {1, 2, 1000, 0};
+	int sv[2];
+	ino_t stage = 0;
+
+	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+	xpc_connection_t c = connection_create_from_socket(sv[0], NULL);
+	xpc_connection_set_event_handler(c, ^(xpc_object_t e) {
+		(void)e;
+	});
+	xpc_connection_resume(c);
+	int fd = send_check_huge(c, sv[1], 'a', &stage);
+	for (size_t k = 0; k < sizeof(hints) / sizeof(hints[0]); k++) {
+		uint64_t w[2] = {0, hints[k]};
+		REQUIRE(pwrite(fd, w, sizeof(w), 0) == sizeof(w)); /* read, with the hint */
+		close(fd);
+		fd = send_check_huge(c, sv[1], (char)('b' + k), &stage);
+	}
+	close(fd);
+	xpc_connection_cancel(c);
+	xpc_release(c);
+	close(sv[1]);
+}
+
 /* Four threads sending large requests on one connection at once: while
  * one writes into the stage the others use fresh sealed memfds; every
  * reply says the receiver got its own bytes. */
@@ -450,6 +524,7 @@ int main(void)
 	test_holed_stage(l);
 	test_concurrent(l);
 	test_sender();
+	test_sender_hints();
 
 	xpc_connection_cancel(l);
 	xpc_release(l);

@@ -17,12 +17,15 @@
  * copy is charged to an account (TransportFrame.charge, under the
  * process's) until its buffer is released: refused over a limit before
  * anything is allocated, since a body of holes costs its sender nothing.
+ * A body copied out of a stage is marked read there, with the CPU this
+ * copy ran on as a hint for the sender's next write (stage.c).
  */
 #include "transport/unix/unix.h"
 #include "shared/charge.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -171,6 +174,19 @@ static int transport_copy_body(TransportFrame *f, int memfd, const struct stat *
 }
 
 
+/* Marks the stage @memfd read (0 at offset 0), with 1 + the CPU this
+ * thread runs on at TRANSPORT_STAGE_CPU: one pwrite. */
+static void transport_mark_read(int memfd)
+{
+	int cpu = sched_getcpu();
+	uint64_t done[2] = {0, cpu >= 0 ? (uint64_t)cpu + 1 : 0};
+
+	_Static_assert(TRANSPORT_STAGE_CPU == sizeof(done[0]), "the hint follows the in-use word");
+	if (pwrite(memfd, done, sizeof(done), 0) < 0) {
+		/* not writable: the sender will not reuse it */
+	}
+}
+
 int transport_take_body(TransportFrame *f)
 {
 	int memfd = f->fds[f->n_fds - 1];
@@ -191,12 +207,8 @@ int transport_take_body(TransportFrame *f)
 	object_buffer_set_charge(f->ool, acct, f->hdr.body_len);
 	if (transport_copy_body(f, memfd, &st) < 0)
 		return TRANSPORT_E_OOL_UNREADABLE;
-	if (staged) { /* copied: the sender may reuse the stage */
-		static const uint64_t done;
-		if (pwrite(memfd, &done, sizeof(done), 0) < 0) {
-			/* not writable: the sender will not reuse it */
-		}
-	}
+	if (staged) /* copied: the sender may reuse the stage */
+		transport_mark_read(memfd);
 	f->body = object_buffer_bytes(f->ool);
 	close(memfd);
 	f->fds[--f->n_fds] = -1;

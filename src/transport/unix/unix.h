@@ -98,9 +98,11 @@ int transport_sendv(int fd, FrameHeader *hdr, const struct iovec *iov, size_t n,
  * Staging (stage.c): a link's reusable out-of-line memfd, sealed against
  * shrinking and growing only, the body at TRANSPORT_STAGE_HDR; its first
  * 8 bytes are 1 while a body in it is unread.  Frames using it carry
- * FRAME_F_STAGED; the receiver copies the body out and writes 0 there.
+ * FRAME_F_STAGED; the receiver copies the body out and writes 0 there,
+ * and at TRANSPORT_STAGE_CPU 1 + the CPU it copied on (a hint: stage.c).
  */
 #define TRANSPORT_STAGE_HDR 4096u
+#define TRANSPORT_STAGE_CPU 8u
 #define TRANSPORT_STAGE_MAX ((size_t)80 << 20) /* bodies staged at most */
 
 /*
