@@ -110,7 +110,8 @@ xpc_object_t xpc_connection_send_message_with_reply_sync(xpc_connection_t c, xpc
 		pthread_mutex_lock(&c->rx.lock);
 		conn_after_read(c, sync_read_rxlocked(c, src, &p));
 		receive_unlock(c); /* a delivery it kept from the source comes again */
-		sync_done(c);
+		if (!p.sync_ended) /* (ended with its reply: receive.c) */
+			sync_done(c);
 	}
 	return sync_wait_answer(&p);
 }

@@ -120,13 +120,18 @@ static ConnError receive_refused(xpc_connection_t c, int te)
 			    transport_strerror(te));
 }
 
-/* A reply: to its Pending entry, which must exist. */
+/* A reply: to its Pending entry, which must exist.  A sync caller that
+ * read its own reply ends its call under the same lock (sync.c). */
 static ConnError receive_reply(xpc_connection_t c, const FrameHeader *h, xpc_object_t dict)
 {
 	Pending *p;
 
 	conn_lock(c);
 	p = pending_take_locked(c, h->reply_to);
+	if (p && p->sync && pthread_equal(p->waiter, pthread_self())) {
+		sync_end_locked(c);
+		p->sync_ended = true;
+	}
 	conn_unlock(c);
 	if (!p) {
 		xpc_release(dict);

@@ -30,6 +30,9 @@
  * the source at once (the timer would cost a manager wake-up per call).  The timer is the connection's own manager
  * timer, so that closing the link stops it too (sync_lazy_stop_locked);
  * the link's first one is armed the same way (sync_hold_first_read_locked).
+ * The timer holds a reference on the connection; a call that stops it
+ * keeps that reference for its end (sync.ref_kept), which arms the timer
+ * again with it, so a call makes no retain/release pair for the timer.
  *
  * While another call still holds an old link's source (a named
  * connection reconnected under it), a call reads the new link without
@@ -82,12 +85,26 @@ static void sync_lazy_fire(ManagerTimer *t, uint64_t count)
 static void sync_lazy_arm_locked(xpc_connection_t c)
 {
 	lock_assert_held(&c->lock);
-	xpc_retain(c);
+	if (c->sync.ref_kept)
+		c->sync.ref_kept = false; /* a stopped call's: see the header */
+	else
+		xpc_retain(c);
 	c->sync.timer.fire = sync_lazy_fire;
 	/* with leeway: the lazy timers of connections made one after the
 	 * other share one arming of the manager's timerfd, and calls in a
 	 * row move the deadline without setting the timerfd each time */
 	manager_timer_arm(&c->sync.timer, c->sync.last_ns + c->sync.delay_ns, 0, sync_lazy_leeway(c));
+}
+
+/* Under the lock, with another reference on @c held: the reference a
+ * stopped call kept and no timer took again is dropped. */
+static void sync_drop_kept_locked(xpc_connection_t c)
+{
+	lock_assert_held(&c->lock);
+	if (!c->sync.ref_kept)
+		return;
+	c->sync.ref_kept = false;
+	xpc_release(c);
 }
 
 /* Under the lock, with another reference on @c held (the link's source or
@@ -99,6 +116,19 @@ void sync_lazy_stop_locked(xpc_connection_t c)
 	if (c->sync.timer_armed && manager_timer_disarm(&c->sync.timer)) {
 		c->sync.timer_armed = false;
 		xpc_release(c);
+	}
+	sync_drop_kept_locked(c);
+}
+
+/* As sync_lazy_stop_locked, at a call's start: the timer's reference is
+ * kept for the call's end (sync.ref_kept; under the lock, as above). */
+static void sync_lazy_pause_locked(xpc_connection_t c)
+{
+	lock_assert_held(&c->lock);
+	if (c->sync.timer_armed && manager_timer_disarm(&c->sync.timer)) {
+		c->sync.timer_armed = false;
+		xpc_assert(!c->sync.ref_kept);
+		c->sync.ref_kept = true;
 	}
 }
 
@@ -133,19 +163,20 @@ void sync_release_locked(xpc_connection_t c, bool force_idle)
 	dispatch_source_t s = c->sync.src;
 
 	lock_assert_held(&c->lock);
-	if (!s || c->sync.active > 0)
+	if (c->sync.active > 0)
 		return;
-	if (!force_idle && c->rsrc == s) {
+	if (s && !force_idle && c->rsrc == s) {
 		/* still the live link: resume once no sync call came for a while */
-		if (c->sync.timer_armed)
-			return;
-		c->sync.timer_armed = true;
-		sync_lazy_arm_locked(c);
-		return;
+		if (!c->sync.timer_armed) {
+			c->sync.timer_armed = true;
+			sync_lazy_arm_locked(c);
+		}
+	} else if (s) {
+		c->sync.src = NULL;
+		dispatch_resume(s);
+		dispatch_release(s);
 	}
-	c->sync.src = NULL;
-	dispatch_resume(s);
-	dispatch_release(s);
+	sync_drop_kept_locked(c); /* (the caller holds a reference too) */
 }
 
 static void sync_lazy_resume(void *ctx)
@@ -191,7 +222,7 @@ dispatch_source_t sync_take_locked(xpc_connection_t c)
 	lock_assert_held(&c->lock);
 	if (!src || c->state != CONN_ACTIVE)
 		return NULL;
-	sync_lazy_stop_locked(c); /* a waiting call costs no timer */
+	sync_lazy_pause_locked(c); /* a waiting call costs no timer */
 	if (c->sync.src != src) {
 		sync_release_locked(c, true); /* an old link's */
 		/* unless another caller still reads that old link: it
@@ -224,16 +255,25 @@ static bool sync_hold_locked(xpc_connection_t c, uint64_t now)
 	return took < SYNC_FAST_NS || c->sync.gap_ns < c->sync.delay_ns / 2;
 }
 
-void sync_done(xpc_connection_t c)
+/* A sync call's end (locked): sync_done, or the reader of its own reply
+ * in the same locked section as the reply's Pending entry (receive.c,
+ * receive_reply; one lock acquisition less per call). */
+void sync_end_locked(xpc_connection_t c)
 {
 	uint64_t now = clock_monotonic_ns();
 
-	conn_lock(c);
+	lock_assert_held(&c->lock);
 	xpc_assert(c->sync.active > 0);
 	c->sync.active--;
 	c->sync.last_ns = now;
 	/* held, lazy resume by the timer; or resumed now */
 	sync_release_locked(c, !sync_hold_locked(c, now));
+}
+
+void sync_done(xpc_connection_t c)
+{
+	conn_lock(c);
+	sync_end_locked(c);
 	conn_unlock(c);
 }
 
