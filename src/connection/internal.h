@@ -455,7 +455,7 @@ void sync_after_send_locked(xpc_connection_t c, bool sync_caller);
 dispatch_source_t sync_take_locked(xpc_connection_t c);
 /* The caller that took a source is done (takes the lock). */
 void sync_done(xpc_connection_t c);
-void sync_end_locked(xpc_connection_t c);
+bool sync_end_locked(xpc_connection_t c);
 /* Waits for a link (or an answer to @p); the source taken, or NULL. */
 dispatch_source_t sync_wait_link(xpc_connection_t c, Pending *p);
 /* Reads @src's link until @p is answered (rx.lock held).  Return: the

@@ -265,25 +265,37 @@ static bool sync_hold_locked(xpc_connection_t c, uint64_t now)
 	return took < SYNC_FAST_NS || c->sync.gap_ns < c->sync.delay_ns / 2;
 }
 
-/* A sync call's end (locked): sync_done, or the reader of its own reply
- * in the same locked section as the reply's Pending entry (receive.c,
- * receive_reply; one lock acquisition less per call). */
-void sync_end_locked(xpc_connection_t c)
+/* A sync call's end (locked): the source held, lazy resume by the timer;
+ * or resumed now.  With @only_held, nothing is done (false) when the end
+ * would resume the source: the caller still reads with it. */
+static bool sync_end(xpc_connection_t c, bool only_held)
 {
 	uint64_t now = clock_monotonic_ns();
+	bool hold = sync_hold_locked(c, now); /* (sets sync.delay_ns) */
+	bool held = c->sync.active > 1 || (hold && c->sync.src && c->rsrc == c->sync.src);
 
-	lock_assert_held(&c->lock);
 	xpc_assert(c->sync.active > 0);
+	if (only_held && !held)
+		return false;
 	c->sync.active--;
 	c->sync.last_ns = now;
-	/* held, lazy resume by the timer; or resumed now */
-	sync_release_locked(c, !sync_hold_locked(c, now));
+	sync_release_locked(c, !held);
+	return true;
+}
+
+/* The reader of its own reply, in the same locked section as the reply's
+ * Pending entry (receive.c, receive_reply; one lock acquisition less per
+ * call): ends the call if that leaves the source held.  Return: whether
+ * it did (else sync_done follows, after the read). */
+bool sync_end_locked(xpc_connection_t c)
+{
+	return sync_end(c, true);
 }
 
 void sync_done(xpc_connection_t c)
 {
 	conn_lock(c);
-	sync_end_locked(c);
+	sync_end(c, false);
 	conn_unlock(c);
 }
 
