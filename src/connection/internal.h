@@ -130,7 +130,10 @@ struct Pending {
 	pthread_t waiter;   /* a sync caller's thread: its own answer takes no lock */
 	bool self_answered; /* written and read by the waiter only */
 	bool sync_ended;    /* ... too: its call's end was done with the
-			     * reply's lock (receive.c, sync_end_locked) */
+			     * reply's lock (receive.c, receive_reply) */
+	/* a sync caller's: sync_end_locked, for the reader of its own reply
+	 * (a pointer: receive.c does not call into sync.c, which calls it) */
+	bool (*end_locked)(xpc_connection_t c);
 	DispatchItem item;  /* queuing the answer cannot fail */
 };
 

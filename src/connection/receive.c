@@ -128,8 +128,8 @@ static ConnError receive_reply(xpc_connection_t c, const FrameHeader *h, xpc_obj
 
 	conn_lock(c);
 	p = pending_take_locked(c, h->reply_to);
-	if (p && p->sync && pthread_equal(p->waiter, pthread_self()))
-		p->sync_ended = sync_end_locked(c);
+	if (p && p->end_locked && pthread_equal(p->waiter, pthread_self()))
+		p->sync_ended = p->end_locked(c);
 	conn_unlock(c);
 	if (!p) {
 		xpc_release(dict);
