@@ -458,6 +458,8 @@ void sync_after_send_locked(xpc_connection_t c, bool sync_caller);
 dispatch_source_t sync_take_locked(xpc_connection_t c);
 /* The caller that took a source is done (takes the lock). */
 void sync_done(xpc_connection_t c);
+/* The same, locked, by the reader of its own reply (Pending.end_locked),
+ * only when the source stays held.  Return: whether it ended the call. */
 bool sync_end_locked(xpc_connection_t c);
 /* Waits for a link (or an answer to @p); the source taken, or NULL. */
 dispatch_source_t sync_wait_link(xpc_connection_t c, Pending *p);
