@@ -129,6 +129,11 @@ struct Pending {
 	bool wake;          /* under mu: a link came up (sync_wait_link) */
 	pthread_t waiter;   /* a sync caller's thread: its own answer takes no lock */
 	bool self_answered; /* written and read by the waiter only */
+	bool sync_ended;    /* ... too: its call's end was done with the
+			     * reply's lock (receive.c, receive_reply) */
+	/* a sync caller's: sync_end_locked, for the reader of its own reply
+	 * (a pointer: receive.c does not call into sync.c, which calls it) */
+	bool (*end_locked)(xpc_connection_t c);
 	DispatchItem item;  /* queuing the answer cannot fail */
 };
 
@@ -190,6 +195,8 @@ typedef struct ConnSync {
 	dispatch_source_t src; /* rsrc held suspended for sync callers */
 	unsigned active;       /* sync callers reading now */
 	bool timer_armed;      /* a lazy resume of src is scheduled */
+	bool ref_kept;         /* the timer's reference, kept while a call
+				* has it stopped, for that call's end */
 	ManagerTimer timer;    /* ... by this timer (holds a reference) */
 	DispatchItem item;     /* its fire: the resume on ioq */
 	uint64_t last_ns;      /* when the last sync call ended */
@@ -455,6 +462,9 @@ void sync_after_send_locked(xpc_connection_t c, bool sync_caller);
 dispatch_source_t sync_take_locked(xpc_connection_t c);
 /* The caller that took a source is done (takes the lock). */
 void sync_done(xpc_connection_t c);
+/* The same, locked, by the reader of its own reply (Pending.end_locked),
+ * only when the source stays held.  Return: whether it ended the call. */
+bool sync_end_locked(xpc_connection_t c);
 /* Waits for a link (or an answer to @p); the source taken, or NULL. */
 dispatch_source_t sync_wait_link(xpc_connection_t c, Pending *p);
 /* Reads @src's link until @p is answered (rx.lock held).  Return: the

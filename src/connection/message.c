@@ -97,7 +97,7 @@ xpc_object_t xpc_connection_send_message_with_reply_sync(xpc_connection_t c, xpc
 	/* On the stack: no allocation per call.  Usually this thread reads
 	 * the reply itself; the condition variable is for the other cases. */
 	Pending p = {.sync = true, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
-		     .waiter = pthread_self()};
+		     .waiter = pthread_self(), .end_locked = sync_end_locked};
 	SyncTake take;
 	dispatch_source_t src;
 
@@ -110,7 +110,8 @@ xpc_object_t xpc_connection_send_message_with_reply_sync(xpc_connection_t c, xpc
 		pthread_rwlock_wrlock(&c->rx.lock);
 		conn_after_read(c, sync_read_rxlocked(c, src, &p));
 		receive_unlock(c); /* a delivery it kept from the source comes again */
-		sync_done(c);
+		if (!p.sync_ended) /* (ended with its reply: receive.c) */
+			sync_done(c);
 	}
 	return sync_wait_answer(&p);
 }

@@ -120,13 +120,16 @@ static ConnError receive_refused(xpc_connection_t c, int te)
 			    transport_strerror(te));
 }
 
-/* A reply: to its Pending entry, which must exist. */
+/* A reply: to its Pending entry, which must exist.  A sync caller that
+ * read its own reply ends its call under the same lock (sync.c). */
 static ConnError receive_reply(xpc_connection_t c, const FrameHeader *h, xpc_object_t dict)
 {
 	Pending *p;
 
 	conn_lock(c);
 	p = pending_take_locked(c, h->reply_to);
+	if (p && p->end_locked && pthread_equal(p->waiter, pthread_self()))
+		p->sync_ended = p->end_locked(c);
 	conn_unlock(c);
 	if (!p) {
 		xpc_release(dict);
@@ -412,9 +415,13 @@ void receive_unlock(xpc_connection_t c)
 	conn_unlock(c);
 }
 
+static bool receive_may_linger_locked(xpc_connection_t c, TransportLink *l, bool *ret_timed);
+
 /* receive_link(), and in *ret_stopped whether the handler must not be
- * called now (suspended, or reading paused), under the same lock. */
-static bool receive_link_state(xpc_connection_t c, dispatch_source_t src, TransportLink *ret, bool *ret_stopped)
+ * called now (suspended, or reading paused), under the same lock; with
+ * @ret_linger, also receive_may_linger_locked's answer (then *ret_timed). */
+static bool receive_link_state(xpc_connection_t c, dispatch_source_t src, TransportLink *ret, bool *ret_stopped,
+			       bool *ret_linger, bool *ret_timed)
 {
 	bool ok;
 
@@ -422,6 +429,8 @@ static bool receive_link_state(xpc_connection_t c, dispatch_source_t src, Transp
 	ok = c->link.fd >= 0 && c->state == CONN_ACTIVE && c->rsrc && c->rsrc == src;
 	*ret = transport_link_view(&c->link); /* (its descriptor stays open until src's cancel handler ran) */
 	*ret_stopped = c->rx.paused || c->suspend_count > 0;
+	if (ok && ret_linger)
+		*ret_linger = receive_may_linger_locked(c, ret, ret_timed);
 	conn_unlock(c);
 	if (ok)
 		c->rx.src = src; /* (held by the caller: a delivery, or a sync caller) */
@@ -432,7 +441,7 @@ bool receive_link(xpc_connection_t c, dispatch_source_t src, TransportLink *ret)
 {
 	bool stopped;
 
-	return receive_link_state(c, src, ret, &stopped);
+	return receive_link_state(c, src, ret, &stopped, NULL, NULL);
 }
 
 /* After a reader stopped (rx.lock held): a frame read ahead, or a link
@@ -486,19 +495,19 @@ ConnError receive_one_rxlocked(xpc_connection_t c, TransportLink *l, ReceiveGot 
  */
 #define RECEIVE_LINGER_MAX 32
 
-/* The connection's part of that (whether other work waits is looked at
- * first, by receive_ready_rxlocked, without the connection's lock). */
-static bool receive_may_linger(xpc_connection_t c, TransportLink *l, bool *ret_timed)
+/* The connection's part of that (locked, with the link's state:
+ * receive_link_state; whether other work waits is looked at first, by
+ * receive_ready_rxlocked, without the connection's lock). */
+static bool receive_may_linger_locked(xpc_connection_t c, TransportLink *l, bool *ret_timed)
 {
-	conn_lock(c);
 	bool ok = !c->rx.paused && c->suspend_count == 0 && c->sync.active == 0;
+
+	lock_assert_held(&c->lock);
 	if (ok && c->rx.timeout_lazy && c->link.fd == l->fd) {
 		c->rx.timeout_lazy = false;
 		c->rx.timeout = l->ops->set_recv_timeout(l, CONN_LINGER_US) == 0;
 	}
-	*ret_timed = c->rx.timeout;
-	conn_unlock(c);
-	*ret_timed = *ret_timed && dqueue_targets_root(c->queue);
+	*ret_timed = c->rx.timeout && dqueue_targets_root(c->queue);
 	return ok;
 }
 
@@ -553,21 +562,21 @@ ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src)
 	c->rx.drained = false;
 	for (int i = 0; i < 64 && got == RECEIVE_GOT && e == CONN_OK; i++) {
 		TransportLink l;
-		bool timed, stopped, empty = c->rx.drained && !c->rx.ahead;
+		bool timed = false, linger = false, stopped, empty = c->rx.drained && !c->rx.ahead;
 		/* (the stops that read nothing come before the link's lock:
 		 * under load a delivery ends here after its one request) */
 		if (empty && !answered)
 			break; /* empty: its next packet makes a new event */
 		if (empty && (lingered >= RECEIVE_LINGER_MAX || dqueue_others_waiting(c->queue)))
 			break; /* no linger: work waits behind this thread */
-		if (!receive_link_state(c, src, &l, &stopped)) {
+		if (!receive_link_state(c, src, &l, &stopped, empty ? &linger : NULL, &timed)) {
 			linked = false;
 			break;
 		}
 		if (empty) {
 			/* just answered a request: the next one is usually on its way */
 			lingered++;
-			if (!receive_may_linger(c, &l, &timed))
+			if (!linger)
 				break;
 			c->rx.answered = false;
 			e = receive_linger(c, &l, timed, src, &held, &got);

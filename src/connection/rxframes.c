@@ -3,12 +3,14 @@
  * rxframes.c - the frames a link's reads go into (receive.c): the account
  * its out-of-line bodies are charged to, the frame a link keeps while it
  * holds the peer's stage mapped, the handler threads' own two frames and
- * the process cache behind them.
+ * the process cache behind them, whose first frame sits in a slot taken
+ * and given back without its lock.
  */
 #include "connection/internal.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 /*
@@ -30,9 +32,17 @@ static Charge *receive_account(xpc_connection_t c)
 #define RECEIVE_CACHE_MAX 8
 #define RECEIVE_LOCAL_MAX 2
 
+/*
+ * The process cache: one frame in a slot (an atomic exchange takes it, a
+ * compare-and-swap into the empty slot gives it back), the others (at most
+ * RECEIVE_CACHE_MAX - 1) under the lock.  A sync caller takes one frame per
+ * call and gives it back: two atomic operations instead of two lock
+ * acquisitions (~150 instructions per call).
+ */
 static struct {
+	_Atomic(TransportFrame *) slot;
 	pthread_mutex_t lock;
-	TransportFrame *v[RECEIVE_CACHE_MAX];
+	TransportFrame *v[RECEIVE_CACHE_MAX - 1];
 	int n;
 } receive_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -102,7 +112,7 @@ static TransportFrame *receive_cache_take(xpc_connection_t c, bool local)
 
 	if (local && receive_local.n > 0) {
 		f = receive_local.v[--receive_local.n];
-	} else {
+	} else if (!(f = atomic_exchange(&receive_cache.slot, NULL))) {
 		pthread_mutex_lock(&receive_cache.lock);
 		if (receive_cache.n > 0)
 			f = receive_cache.v[--receive_cache.n];
@@ -131,8 +141,12 @@ TransportFrame *receive_frame_spare(xpc_connection_t c, bool local)
 /* A cleared frame without a view into the process cache, or freed. */
 static void receive_cache_put(TransportFrame *f)
 {
+	TransportFrame *empty = NULL;
+
+	if (atomic_compare_exchange_strong(&receive_cache.slot, &empty, f))
+		return;
 	pthread_mutex_lock(&receive_cache.lock);
-	if (receive_cache.n < RECEIVE_CACHE_MAX) {
+	if (receive_cache.n < RECEIVE_CACHE_MAX - 1) {
 		receive_cache.v[receive_cache.n++] = f;
 		f = NULL;
 	}

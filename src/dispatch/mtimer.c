@@ -12,6 +12,14 @@
  * At expiry every timer whose deadline has passed fires, which coalesces
  * timers within their leeway without ever firing early.
  *
+ * A timer to fire is MTIMER_PENDING (t->pending): arming sets it, and
+ * whoever takes it away first wins, by a compare-and-swap: the manager
+ * thread when it pops the timer to fire it, manager_timer_disarm, or
+ * manager_timer_cancel, which leaves the timer in the heaps (no lock: a
+ * sync call stops its connection's lazy-resume timer at every start and
+ * arms it again at its end, src/connection/sync.c); such a cancelled timer
+ * leaves them when it is armed again, disarmed, or due (then not fired).
+ *
  * A periodic timer leaves the heaps when it fires: its next deadline is
  * computed (skipping the intervals already counted) but it is armed again
  * only by manager_timer_continue, which a source calls once the fire was
@@ -30,6 +38,7 @@
 #include <sys/timerfd.h>
 
 #define MTIMER_MAX_LEEWAY NSEC_PER_SEC
+#define MTIMER_PENDING 1 /* t->pending: a fire is to come (else 0) */
 #define MTIMER_NONE UINT64_MAX /* no next deadline (DISPATCH_TIME_FOREVER) */
 
 typedef struct {
@@ -126,7 +135,16 @@ static int mtimer_insert_locked(ManagerTimer *t)
 		mtimer_sift_up(h, k, h->n - 1);
 	}
 	t->armed = 1;
+	atomic_store_explicit(&t->pending, MTIMER_PENDING, memory_order_relaxed);
 	return 0;
+}
+
+/* Takes @t's fire away (any thread): 1 if it was still to come. */
+static int mtimer_take_pending(ManagerTimer *t)
+{
+	int expected = MTIMER_PENDING;
+
+	return atomic_compare_exchange_strong(&t->pending, &expected, 0);
 }
 
 /* Called with timers.lock held. */
@@ -175,6 +193,7 @@ static void mtimer_program_locked(void)
 static void mtimer_store_locked(ManagerTimer *t, uint64_t deadline, uint64_t interval, uint64_t leeway)
 {
 	lock_assert_held(&timers.lock);
+	mtimer_take_pending(t); /* (armed again below, or not at all) */
 	mtimer_unlink_locked(t);
 	t->deadline = deadline;
 	t->interval = interval == DISPATCH_TIME_FOREVER ? 0 : interval;
@@ -221,22 +240,30 @@ int manager_timer_disarm(ManagerTimer *t)
 	int was;
 
 	pthread_mutex_lock(&timers.lock);
-	was = t->armed;
+	was = mtimer_take_pending(t);
 	mtimer_unlink_locked(t);
 	pthread_mutex_unlock(&timers.lock);
 	return was;
 }
 
-/* Called with timers.lock held: takes the earliest timer out, due at @now. */
+int manager_timer_cancel(ManagerTimer *t)
+{
+	return mtimer_take_pending(t);
+}
+
+/* Called with timers.lock held: takes the earliest timer out, due at @now,
+ * dropping the cancelled ones on the way (manager_timer_cancel). */
 static ManagerTimer *mtimer_pop_due_locked(uint64_t now)
 {
 	ManagerTimer *t;
 
 	lock_assert_held(&timers.lock);
-	if (timers.heap[0].n == 0 || timers.heap[0].v[0]->deadline > now)
-		return NULL;
-	t = timers.heap[0].v[0];
-	mtimer_unlink_locked(t);
+	do {
+		if (timers.heap[0].n == 0 || timers.heap[0].v[0]->deadline > now)
+			return NULL;
+		t = timers.heap[0].v[0];
+		mtimer_unlink_locked(t);
+	} while (!mtimer_take_pending(t));
 	t->count = 1;
 	if (t->interval) {
 		t->count += (now - t->deadline) / t->interval;

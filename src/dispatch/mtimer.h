@@ -9,6 +9,7 @@
 #ifndef XPC_DISPATCH_MTIMER_H
 #define XPC_DISPATCH_MTIMER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,7 +21,8 @@ struct ManagerTimer {
 	ManagerTimer *next_fire;
 	size_t heap_idx[2];
 	uint64_t deadline, interval, leeway, count;
-	int armed;
+	int armed;          /* in the heaps (under timers.lock) */
+	atomic_int pending; /* MTIMER_PENDING while a fire is to come (mtimer.c) */
 };
 
 /* (Re)arms @t for @deadline (CLOCK_MONOTONIC ns), then every @interval ns
@@ -41,6 +43,12 @@ int manager_timer_continue(ManagerTimer *t);
  * kept for manager_timer_continue.  Return: 1 if @t was armed (its fire
  * will not follow), 0 if not (a once-timer's fire is under way or done). */
 int manager_timer_disarm(ManagerTimer *t);
+/* As manager_timer_disarm for a once-timer, without the timers' lock: one
+ * atomic operation.  The timer stays in the heaps, not to fire, until it is
+ * armed again, disarmed, or its deadline passes, so its memory must stay
+ * valid until one of these (disarm it before freeing it).  Any thread.
+ * Return: 1 if @t was armed (its fire will not follow), 0 if not. */
+int manager_timer_cancel(ManagerTimer *t);
 /* Counters of the process's timer traffic since it started (tests): the
  * timerfd settings made, and the timers fired. */
 typedef struct {

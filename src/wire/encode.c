@@ -136,10 +136,12 @@ ENCODE_INLINE void put_bytes(Encoder *e, const void *src, size_t n)
 
 	if (!p)
 		return;
+	/* the padding: the last word zeroed, then the bytes over its start
+	 * (clang made the byte loop a memset call) */
+	if (pad)
+		store_u32(p + n + pad - 4, 0);
 	if (n)
 		memcpy(p, src, n);
-	for (size_t i = 0; i < pad; i++)
-		p[n + i] = 0;
 }
 
 /* Records @n bytes at @src, owned by @obj, by reference (use_refs);
