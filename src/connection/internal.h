@@ -203,6 +203,7 @@ typedef struct ConnSync {
 	uint64_t taken_ns;     /* when the last sync call took src */
 	uint64_t gap_ns;       /* how long no call was under way before it */
 	uint64_t delay_ns;     /* the lazy resume's delay (1 ms and up) */
+	uint64_t latest_ns;    /* ... the latest time of its last arming */
 } ConnSync;
 
 /* The peer's identity (peer.c). */

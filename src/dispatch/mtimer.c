@@ -13,12 +13,22 @@
  * timers within their leeway without ever firing early.
  *
  * A timer to fire is MTIMER_PENDING (t->pending): arming sets it, and
- * whoever takes it away first wins, by a compare-and-swap: the manager
+ * whoever takes it away first wins, by an atomic operation: the manager
  * thread when it pops the timer to fire it, manager_timer_disarm, or
- * manager_timer_cancel, which leaves the timer in the heaps (no lock: a
- * sync call stops its connection's lazy-resume timer at every start and
- * arms it again at its end, src/connection/sync.c); such a cancelled timer
- * leaves them when it is armed again, disarmed, or due (then not fired).
+ * manager_timer_cancel, which leaves the timer in the heaps as
+ * MTIMER_CANCELLED (no lock: a sync call stops its connection's
+ * lazy-resume timer at every start and arms it again at its end,
+ * src/connection/sync.c); such a cancelled timer leaves them when it is
+ * armed again, disarmed, or due (then not fired).  manager_timer_resume
+ * makes a cancelled timer pending again without the lock when the
+ * timerfd's setting (timers.armed_at, also read without the lock) already
+ * lies within the new deadline and its leeway: no heap work, no settime.
+ * The timer keeps its old place (and deadline) in the heaps, so it fires
+ * at that expiry, or earlier if the manager wakes for another timer past
+ * its old deadline.  Only a timer in the heaps is PENDING or CANCELLED:
+ * whoever takes one out sets MTIMER_IDLE first (an exchange, under
+ * timers.lock), so a resume that loses that race fails and never leaves a
+ * pending timer outside the heaps.
  *
  * A periodic timer leaves the heaps when it fires: its next deadline is
  * computed (skipping the intervals already counted) but it is armed again
@@ -38,7 +48,9 @@
 #include <sys/timerfd.h>
 
 #define MTIMER_MAX_LEEWAY NSEC_PER_SEC
-#define MTIMER_PENDING 1 /* t->pending: a fire is to come (else 0) */
+#define MTIMER_IDLE 0      /* t->pending: no fire to come */
+#define MTIMER_PENDING 1   /* ... a fire is to come (in the heaps) */
+#define MTIMER_CANCELLED 2 /* ... none, still in the heaps (manager_timer_cancel) */
 #define MTIMER_NONE UINT64_MAX /* no next deadline (DISPATCH_TIME_FOREVER) */
 
 typedef struct {
@@ -49,7 +61,9 @@ typedef struct {
 static struct {
 	pthread_mutex_t lock;
 	TimerHeap heap[2]; /* 0: by deadline, 1: by deadline + leeway */
-	uint64_t armed_at; /* the timerfd's setting, UINT64_MAX if not armed */
+	/* the timerfd's setting, UINT64_MAX if not armed (written under the
+	 * lock; manager_timer_resume reads it without) */
+	_Atomic uint64_t armed_at;
 	int fd;
 	ManagerTimerStats stats;
 } timers = {.lock = PTHREAD_MUTEX_INITIALIZER, .armed_at = UINT64_MAX, .fd = -1};
@@ -139,12 +153,12 @@ static int mtimer_insert_locked(ManagerTimer *t)
 	return 0;
 }
 
-/* Takes @t's fire away (any thread): 1 if it was still to come. */
-static int mtimer_take_pending(ManagerTimer *t)
+/* Under timers.lock, before @t leaves the heaps: takes its fire away
+ * (cancelled or not).  Return: 1 if it was still to come. */
+static int mtimer_take_pending_locked(ManagerTimer *t)
 {
-	int expected = MTIMER_PENDING;
-
-	return atomic_compare_exchange_strong(&t->pending, &expected, 0);
+	lock_assert_held(&timers.lock);
+	return atomic_exchange(&t->pending, MTIMER_IDLE) == MTIMER_PENDING;
 }
 
 /* Called with timers.lock held. */
@@ -171,16 +185,16 @@ static void mtimer_unlink_locked(ManagerTimer *t)
 static void mtimer_program_locked(void)
 {
 	struct itimerspec its = {{0, 0}, {0, 0}};
-	uint64_t first, best;
+	uint64_t first, best, at = atomic_load_explicit(&timers.armed_at, memory_order_relaxed);
 
 	lock_assert_held(&timers.lock);
 	if (timers.heap[0].n == 0)
 		return; /* one wake-up for nothing is cheaper than a settime */
 	first = timers.heap[0].v[0]->deadline;
 	best = mtimer_key(timers.heap[1].v[0], 1);
-	if (timers.armed_at != UINT64_MAX && timers.armed_at >= first && timers.armed_at <= best)
+	if (at != UINT64_MAX && at >= first && at <= best)
 		return;
-	timers.armed_at = best;
+	atomic_store_explicit(&timers.armed_at, best, memory_order_relaxed);
 	if (best == 0)
 		best = 1;
 	its.it_value.tv_sec = (time_t)(best / NSEC_PER_SEC);
@@ -193,7 +207,7 @@ static void mtimer_program_locked(void)
 static void mtimer_store_locked(ManagerTimer *t, uint64_t deadline, uint64_t interval, uint64_t leeway)
 {
 	lock_assert_held(&timers.lock);
-	mtimer_take_pending(t); /* (armed again below, or not at all) */
+	mtimer_take_pending_locked(t); /* (armed again below, or not at all) */
 	mtimer_unlink_locked(t);
 	t->deadline = deadline;
 	t->interval = interval == DISPATCH_TIME_FOREVER ? 0 : interval;
@@ -240,7 +254,7 @@ int manager_timer_disarm(ManagerTimer *t)
 	int was;
 
 	pthread_mutex_lock(&timers.lock);
-	was = mtimer_take_pending(t);
+	was = mtimer_take_pending_locked(t);
 	mtimer_unlink_locked(t);
 	pthread_mutex_unlock(&timers.lock);
 	return was;
@@ -248,7 +262,19 @@ int manager_timer_disarm(ManagerTimer *t)
 
 int manager_timer_cancel(ManagerTimer *t)
 {
-	return mtimer_take_pending(t);
+	int expected = MTIMER_PENDING;
+
+	return atomic_compare_exchange_strong(&t->pending, &expected, MTIMER_CANCELLED);
+}
+
+int manager_timer_resume(ManagerTimer *t, uint64_t deadline, uint64_t latest)
+{
+	uint64_t at = atomic_load_explicit(&timers.armed_at, memory_order_relaxed);
+	int expected = MTIMER_CANCELLED;
+
+	if (at < deadline || at > latest) /* (UINT64_MAX: not armed) */
+		return 0;
+	return atomic_compare_exchange_strong(&t->pending, &expected, MTIMER_PENDING);
 }
 
 /* Called with timers.lock held: takes the earliest timer out, due at @now,
@@ -256,14 +282,16 @@ int manager_timer_cancel(ManagerTimer *t)
 static ManagerTimer *mtimer_pop_due_locked(uint64_t now)
 {
 	ManagerTimer *t;
+	int fire;
 
 	lock_assert_held(&timers.lock);
 	do {
 		if (timers.heap[0].n == 0 || timers.heap[0].v[0]->deadline > now)
 			return NULL;
 		t = timers.heap[0].v[0];
+		fire = mtimer_take_pending_locked(t);
 		mtimer_unlink_locked(t);
-	} while (!mtimer_take_pending(t));
+	} while (!fire);
 	t->count = 1;
 	if (t->interval) {
 		t->count += (now - t->deadline) / t->interval;
@@ -280,7 +308,8 @@ void manager_timers_fire(void)
 	uint64_t now = dobject_now_ns();
 
 	pthread_mutex_lock(&timers.lock);
-	timers.armed_at = UINT64_MAX; /* it expired: a one-shot timerfd disarms itself */
+	/* it expired: a one-shot timerfd disarms itself */
+	atomic_store_explicit(&timers.armed_at, UINT64_MAX, memory_order_relaxed);
 	while ((t = mtimer_pop_due_locked(now))) { /* fired in deadline order */
 		t->next_fire = NULL;
 		timers.stats.fires++;

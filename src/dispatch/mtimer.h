@@ -22,7 +22,7 @@ struct ManagerTimer {
 	size_t heap_idx[2];
 	uint64_t deadline, interval, leeway, count;
 	int armed;          /* in the heaps (under timers.lock) */
-	atomic_int pending; /* MTIMER_PENDING while a fire is to come (mtimer.c) */
+	atomic_int pending; /* MTIMER_PENDING, _CANCELLED or _IDLE (mtimer.c) */
 };
 
 /* (Re)arms @t for @deadline (CLOCK_MONOTONIC ns), then every @interval ns
@@ -49,6 +49,12 @@ int manager_timer_disarm(ManagerTimer *t);
  * valid until one of these (disarm it before freeing it).  Any thread.
  * Return: 1 if @t was armed (its fire will not follow), 0 if not. */
 int manager_timer_cancel(ManagerTimer *t);
+/* Makes a timer stopped by manager_timer_cancel pending again, without the
+ * timers' lock, if it is still in the heaps and the timerfd is set within
+ * [@deadline, @latest]: it then fires at that setting, or earlier (not
+ * before its old deadline) if the manager wakes for another timer.  Any
+ * thread.  Return: 1 if so; 0 (nothing done): arm it (manager_timer_arm). */
+int manager_timer_resume(ManagerTimer *t, uint64_t deadline, uint64_t latest);
 /* Counters of the process's timer traffic since it started (tests): the
  * timerfd settings made, and the timers fired. */
 typedef struct {
