@@ -308,7 +308,7 @@ static int conn_start_read_locked(xpc_connection_t c, dispatch_function_t handle
 	c->rx.paused = false;
 	if (client) {
 		sync_hold_first_read_locked(c, s);
-	} else if (conn_has(c, CONN_F_START_LATER)) {
+	} else if (conn_has(c, CONN_F_START_LATER) && !c->start_owed) {
 		dispatch_retain(s); /* the activator's, even if a failure cancels it */
 		c->start_owed = s;
 	} else {
