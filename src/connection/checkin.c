@@ -107,8 +107,8 @@ static Charge *checkin_charge(xpc_connection_t l, uid_t uid, bool *ret_ok)
 }
 
 /* One frame read from R: a verified check-in's link (charged to its
- * sender's user), or -1: dropped. */
-static int checkin_take(xpc_connection_t l, int r, Charge **ret_charge)
+ * sender's user; *ret_cr its maker), or -1: dropped. */
+static int checkin_take(xpc_connection_t l, int r, TransportCreds *ret_cr, Charge **ret_charge)
 {
 	TransportFrame *f = l->rx.frame;
 	bool ok;
@@ -134,13 +134,14 @@ static int checkin_take(xpc_connection_t l, int r, Charge **ret_charge)
 		return -1;
 	}
 	f->fds[0] = -1;
+	*ret_cr = (TransportCreds){.pid = f->pid, .uid = f->uid, .gid = f->gid}; /* = SO_PEERCRED of s */
 	if (trace_enabled())
 		trace_frame(NULL, false, "recv", &f->hdr, NULL, NULL);
 	return s;
 }
 
-ConnError checkin_accept(xpc_connection_t l, TransportLink *link, int *ret_s, Charge **ret_charge,
-			 ReceiveGot *ret_got)
+ConnError checkin_accept(xpc_connection_t l, TransportLink *link, int *ret_s, TransportCreds *ret_cr,
+			 Charge **ret_charge, ReceiveGot *ret_got)
 {
 	int r = link->ops->recv(link, l->rx.frame, false);
 
@@ -157,7 +158,7 @@ ConnError checkin_accept(xpc_connection_t l, TransportLink *link, int *ret_s, Ch
 		return r == -ENOMEM || r == -ENOBUFS ? CONN_E_NO_MEMORY : CONN_E_CHANNEL_CLOSED;
 	}
 	*ret_got = RECEIVE_GOT;
-	*ret_s = checkin_take(l, r, ret_charge);
+	*ret_s = checkin_take(l, r, ret_cr, ret_charge);
 	frame_clear(l->rx.frame);
 	return CONN_OK;
 }

@@ -306,10 +306,14 @@ static int conn_start_read_locked(xpc_connection_t c, dispatch_function_t handle
 	Block_release(on_cancel);
 	c->rsrc = s;
 	c->rx.paused = false;
-	if (client)
+	if (client) {
 		sync_hold_first_read_locked(c, s);
-	else
+	} else if (conn_has(c, CONN_F_START_LATER) && !c->start_owed) {
+		dispatch_retain(s); /* the activator's, even if a failure cancels it */
+		c->start_owed = s;
+	} else {
 		dispatch_resume(s);
+	}
 	if (c->kind == CONN_PEER)
 		pending_wake_sync_locked(c);
 	return 0;
@@ -348,11 +352,12 @@ static void conn_read_ready(void *ctx)
 	pthread_rwlock_unlock(&c->rx.lock);
 }
 
-/* A listener's peer for a verified check-in's link @s (consumed), charged
- * to its user (@charge, consumed): says hello, goes to the handler. */
-static void conn_listener_accept(xpc_connection_t l, int s, Charge *charge)
+/* A listener's peer for a verified check-in's link @s (consumed), made by
+ * @cr, charged to its user (@charge, consumed): says hello, goes to the
+ * handler. */
+static void conn_listener_accept(xpc_connection_t l, int s, const TransportCreds *cr, Charge *charge)
 {
-	xpc_connection_t p = connection_create_from_socket(s, NULL);
+	xpc_connection_t p = create_checked_in(s, cr);
 
 	if (!p) {
 		if (charge) {
@@ -377,6 +382,7 @@ static void conn_listener_ready(void *ctx)
 
 	for (int i = 0; i < 64; i++) {
 		TransportLink link;
+		TransportCreds cr;
 		ReceiveGot got;
 		Charge *charge;
 		int s;
@@ -387,7 +393,7 @@ static void conn_listener_ready(void *ctx)
 		conn_unlock(c);
 		if (link.fd < 0)
 			return;
-		ConnError e = checkin_accept(c, &link, &s, &charge, &got);
+		ConnError e = checkin_accept(c, &link, &s, &cr, &charge, &got);
 		if (e != CONN_OK) { /* R is not shut down: others may hold it */
 			conn_lock(c);
 			conn_fail_locked(c, e, NULL);
@@ -397,7 +403,7 @@ static void conn_listener_ready(void *ctx)
 		if (got == RECEIVE_NONE)
 			return;
 		if (s >= 0)
-			conn_listener_accept(c, s, charge);
+			conn_listener_accept(c, s, &cr, charge);
 	}
 }
 
@@ -432,8 +438,28 @@ static void conn_activate_peer_locked(xpc_connection_t c)
 	conn_link_up_locked(c);
 }
 
+/*
+ * A read source made during the activation is resumed once the lock is
+ * released: a listener's new peer usually has its first request queued, so
+ * its source is delivered at once on another worker, which would otherwise
+ * find the connection locked and sleep on it (two context switches more
+ * per accepted peer).  A cancel in between leaves the source cancelled
+ * before activation: the resume then runs its cancel handler only.
+ */
+static dispatch_source_t conn_take_owed_start_locked(xpc_connection_t c)
+{
+	dispatch_source_t s = c->start_owed;
+
+	lock_assert_held(&c->lock);
+	conn_set(c, CONN_F_START_LATER, false);
+	c->start_owed = NULL;
+	return s;
+}
+
 void xpc_connection_activate(xpc_connection_t c)
 {
+	dispatch_source_t owed;
+
 	conn_lock(c);
 	if (c->state != CONN_INACTIVE || conn_has(c, CONN_F_CANCELLED)) {
 		conn_unlock(c);
@@ -441,6 +467,7 @@ void xpc_connection_activate(xpc_connection_t c)
 	}
 	c->state = CONN_ACTIVE;
 	xpc_retain(c); /* released after the final INVALID was delivered */
+	conn_set(c, CONN_F_START_LATER, true);
 	if (c->kind == CONN_LISTENER && c->link.fd < 0 && c->connect_locked)
 		c->connect_locked(c);
 	else if (c->kind == CONN_LISTENER)
@@ -449,7 +476,12 @@ void xpc_connection_activate(xpc_connection_t c)
 		exit_track_locked(c);
 		conn_activate_peer_locked(c);
 	}
+	owed = conn_take_owed_start_locked(c);
 	conn_unlock(c);
+	if (owed) {
+		dispatch_resume(owed);
+		dispatch_release(owed);
+	}
 }
 
 void xpc_connection_resume(xpc_connection_t c)

@@ -134,7 +134,9 @@ int connection_listener_pair(int *ret_recv_fd, int *ret_send_fd)
 	return 0;
 }
 
-xpc_connection_t connection_create_from_socket(int fd, dispatch_queue_t q)
+/* A peer over the connected @fd (consumed) whose maker is @cr, or, if
+ * NULL, asked of the link (SO_PEERCRED). */
+static xpc_connection_t create_from_socket(int fd, dispatch_queue_t q, const TransportCreds *cr)
 {
 	xpc_connection_t c = create_conn(CONN_PEER, q);
 
@@ -144,13 +146,26 @@ xpc_connection_t connection_create_from_socket(int fd, dispatch_queue_t q)
 	}
 	c->link.fd = fd;
 	conn_set(c, CONN_F_GOT_HELLO, true);
-	peer_set_from_link(c);
+	if (cr)
+		peer_set_known(c, cr);
+	else
+		peer_set_from_link(c);
 	/* SO_PEERCRED named the peer: this end needs no SCM_CREDENTIALS (the
 	 * peer's end still asks until it has read our HELLO), so SO_PASSCRED
 	 * stays as it came (off for a check-in's socket and an accepted one). */
 	if (!(c->peer.flags & PEER_F_KNOWN))
 		transport_setup_socket(fd);
 	return c;
+}
+
+xpc_connection_t connection_create_from_socket(int fd, dispatch_queue_t q)
+{
+	return create_from_socket(fd, q, NULL);
+}
+
+xpc_connection_t create_checked_in(int fd, const TransportCreds *cr)
+{
+	return create_from_socket(fd, NULL, cr);
 }
 
 void connection_set_untapped(xpc_connection_t c)

@@ -236,6 +236,8 @@ enum {
 	CONN_F_CONNECTING = 1u << 1,  /* lookup / check-in under way */
 	CONN_F_GOT_HELLO = 1u << 2,   /* the listener's HELLO came */
 	CONN_F_PEER_CLOSED = 1u << 3, /* the link ends for the peer's EOF/reset: no shutdown() */
+	CONN_F_START_LATER = 1u << 4, /* activating: a read source made now is
+				       * left in start_owed (connection.c) */
 };
 
 struct _xpc_connection_s {
@@ -261,6 +263,8 @@ struct _xpc_connection_s {
 				 * (ops: the transport's, unix/link.c) */
 	int send_w;             /* W: listener's own, or the endpoint's */
 	dispatch_source_t rsrc;
+	dispatch_source_t start_owed; /* made under CONN_F_START_LATER, not yet
+				       * resumed (+1); NULL otherwise */
 	xpc_handler_t handler_block;
 	xpc_handler_f handler_fn;
 	void *context;
@@ -321,6 +325,9 @@ xpc_connection_t create_conn(ConnKind kind, dispatch_queue_t target);
 xpc_connection_t create_anonymous_listener(dispatch_queue_t targetq);
 /* A listener's peer gives its unit back (link closed, or freed). */
 void create_refund_link(xpc_connection_t c);
+/* A listener's peer over a check-in's link @fd (consumed), whose maker
+ * transport_checkin_verify found to be @cr: SO_PEERCRED is not asked again. */
+xpc_connection_t create_checked_in(int fd, const TransportCreds *cr);
 
 /* ---- deliver.c: calls of the event handler ---- */
 
@@ -481,6 +488,8 @@ void sync_check_queue(xpc_connection_t c);
 
 /* The peer as the transport names it, for a link the peer made (locked). */
 void peer_set_from_link(xpc_connection_t c);
+/* ... as the transport named it already (@cr: SO_PEERCRED of the link). */
+void peer_set_known(xpc_connection_t c, const TransportCreds *cr);
 /* The first frame with credentials names the peer (takes the lock).
  * Return: true if it did now (the link may stop asking). */
 bool peer_record(xpc_connection_t c, const TransportFrame *f);
@@ -522,13 +531,13 @@ ConnError checkin_make(int send_w, bool wait, int *ret_fd);
 /*
  * checkin_accept() - reads one frame from listener @l's R (@link).
  * Return: CONN_OK with *ret_got RECEIVE_NONE (nothing to read) or
- * RECEIVE_GOT: then *ret_s is a verified check-in's link (owned) and
- * *ret_charge its user's account (+1, or NULL), or *ret_s is -1 (dropped:
- * read on); or the failure that ends the listener (CONN_E_CHANNEL_CLOSED,
- * CONN_E_NO_MEMORY).
+ * RECEIVE_GOT: then *ret_s is a verified check-in's link (owned), *ret_cr
+ * its maker (SO_PEERCRED, as verified) and *ret_charge its user's account
+ * (+1, or NULL), or *ret_s is -1 (dropped: read on); or the failure that
+ * ends the listener (CONN_E_CHANNEL_CLOSED, CONN_E_NO_MEMORY).
  */
-ConnError checkin_accept(xpc_connection_t l, TransportLink *link, int *ret_s, Charge **ret_charge,
-			 ReceiveGot *ret_got);
+ConnError checkin_accept(xpc_connection_t l, TransportLink *link, int *ret_s, TransportCreds *ret_cr,
+			 Charge **ret_charge, ReceiveGot *ret_got);
 /* The listener's HELLO on a new link @s (borrowed), stating who it is. */
 void checkin_hello(int s);
 /* Live peer links per uid and listener (CONN_MAX_PEERS_PER_UID or

@@ -23,16 +23,20 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+void peer_set_known(xpc_connection_t c, const TransportCreds *cr)
+{
+	c->peer.pid = cr->pid;
+	c->peer.uid = cr->uid;
+	c->peer.gid = cr->gid;
+	c->peer.flags |= PEER_F_KNOWN | PEER_F_BY_SOCKET;
+}
+
 void peer_set_from_link(xpc_connection_t c)
 {
 	TransportCreds cr;
 
-	if (!(c->link.ops->caps & TRANSPORT_CAP_CREDS) || c->link.ops->peer_creds(&c->link, &cr) < 0)
-		return;
-	c->peer.pid = cr.pid;
-	c->peer.uid = cr.uid;
-	c->peer.gid = cr.gid;
-	c->peer.flags |= PEER_F_KNOWN | PEER_F_BY_SOCKET;
+	if ((c->link.ops->caps & TRANSPORT_CAP_CREDS) && c->link.ops->peer_creds(&c->link, &cr) == 0)
+		peer_set_known(c, &cr);
 }
 
 bool peer_record(xpc_connection_t c, const TransportFrame *f)

@@ -542,6 +542,21 @@ static ConnError receive_linger(xpc_connection_t c, TransportLink *l, bool timed
 	return e;
 }
 
+/* A linger that read the link's end (@e) cancels @src before letting go
+ * of its hold, as conn_after_read is about to: the resume then arms no
+ * watch on a socket that holds only its end (epoll would report it at
+ * once: a manager wake-up for nothing).  Only while @src is still the
+ * live link's, which conn_after_read then closes. */
+static void receive_cancel_ended(xpc_connection_t c, dispatch_source_t src, ConnError e)
+{
+	if (e != CONN_E_PEER_EXITED && e != CONN_E_LINK_ERROR)
+		return;
+	conn_lock(c);
+	if (c->rsrc == src && c->link.fd >= 0 && c->state == CONN_ACTIVE)
+		dispatch_source_cancel(src);
+	conn_unlock(c);
+}
+
 /*
  * The source's delivery: reads until the link is known empty (rx.drained),
  * at most 64 frames (the fairness bound: then another delivery is queued
@@ -592,6 +607,8 @@ ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src)
 	}
 	c->rx.answered = false;
 	receive_stop(c, linked ? src : NULL, e, c->rx.drained);
+	if (held && linked)
+		receive_cancel_ended(c, src, e);
 	if (held)
 		dispatch_resume(src);
 	return e;

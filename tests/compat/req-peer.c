@@ -67,13 +67,15 @@ int main(int argc, char **argv)
 		xpc_connection_cancel(c);
 	xpc_release(r);
 	xpc_release(m);
-	dispatch_semaphore_wait(ended, dispatch_time(DISPATCH_TIME_NOW, 10 * NSEC_PER_SEC));
+	long timed_out = dispatch_semaphore_wait(ended, dispatch_time(DISPATCH_TIME_NOW, 10 * NSEC_PER_SEC));
 	if (atomic_load(&peer_req))
 		printf("event:peer-req\n");
 	char *why = xpc_connection_copy_invalidation_reason(c);
 	printf("reason:%s\n", why ? why : "");
 	free(why);
 	xpc_release(c);
+	if (!timed_out) /* the handler signalled it for the last time */
+		dispatch_release(ended);
 	fflush(stdout);
 	return 0;
 }

@@ -459,7 +459,9 @@ static int transport_recv_two_flags(int fd, TransportFrame *a, TransportFrame *b
 	if (n < 0)
 		return -errno;
 	r = transport_recv_finish(fd, a, &m[0].msg_hdr, (ssize_t)m[0].msg_len);
-	if (n == 2)
+	/* after the end, a second empty read with nothing in it is the end
+	 * again: no second poll to tell (anything else is taken, to close) */
+	if (n == 2 && !(r == TRANSPORT_E_EOF && m[1].msg_len == 0 && m[1].msg_hdr.msg_controllen == 0))
 		*ret_b = transport_recv_finish(fd, b, &m[1].msg_hdr, (ssize_t)m[1].msg_len);
 	if (r != 0 && n == 2) {
 		frame_clear(b);
