@@ -195,25 +195,18 @@ static struct hashmap_slot *hashmap_lookup_hashed(const HashMap *map, const char
 	return map->slots[i].key ? &map->slots[i] : NULL;
 }
 
-/* hashmap_value_ref() of a map with a table (not inlined: see
- * hashmap_store_table). */
-static __attribute__((noinline)) void **hashmap_value_ref_table(HashMap *map, const char *key)
-{
-	struct hashmap_slot *s = hashmap_lookup_hashed(map, key, hashmap_key_hash(map, key));
-
-	return s ? &s->value : NULL;
-}
-
 /* The value's location, or NULL when @key is absent. */
 static void **hashmap_value_ref(HashMap *map, const char *key)
 {
+	struct hashmap_slot *s;
 	int i;
 
 	if (!map->slots) {
 		i = hashmap_inline_find(map, key);
 		return i < 0 ? NULL : &map->inl[i].value;
 	}
-	return hashmap_value_ref_table(map, key);
+	s = hashmap_lookup_hashed(map, key, hashmap_key_hash(map, key));
+	return s ? &s->value : NULL;
 }
 
 void *hashmap_get(const HashMap *map, const char *key)
@@ -346,19 +339,23 @@ static int hashmap_inline_store(HashMap *map, const char *key, void *value, void
 	return r != 0;
 }
 
-/* hashmap_store() into a table, moving an inline map to one first.  Not
- * inlined: the small maps of most messages never come here, and their
- * calls then save this part's registers and frame. */
-static __attribute__((noinline)) int hashmap_store_table(HashMap *map, const char *key, void *value,
-							  void **ret_old, bool only_new)
+/* hashmap_put(), or with @only_new hashmap_put_new(). */
+static int hashmap_store(HashMap *map, const char *key, void *value, void **ret_old, bool only_new)
 {
 	struct hashmap_slot *s;
 	uint64_t hash;
 	char *copy;
 	size_t i;
 
-	if (!map->slots && hashmap_leave_inline(map) < 0)
-		return -ENOMEM;
+	if (ret_old)
+		*ret_old = NULL;
+	if (!map->slots) {
+		int r;
+		if (hashmap_inline_store(map, key, value, ret_old, only_new, &r))
+			return r;
+		if (hashmap_leave_inline(map) < 0)
+			return -ENOMEM;
+	}
 	hashmap_ensure_seed(map);
 	hash = hashmap_key_hash(map, key);
 	s = hashmap_lookup_hashed(map, key, hash);
@@ -381,18 +378,6 @@ static __attribute__((noinline)) int hashmap_store_table(HashMap *map, const cha
 	map->slots[i] = (struct hashmap_slot){.key = copy, .value = value, .hash = hash};
 	map->count++;
 	return 0;
-}
-
-/* hashmap_put(), or with @only_new hashmap_put_new(). */
-static int hashmap_store(HashMap *map, const char *key, void *value, void **ret_old, bool only_new)
-{
-	int r;
-
-	if (ret_old)
-		*ret_old = NULL;
-	if (!map->slots && hashmap_inline_store(map, key, value, ret_old, only_new, &r))
-		return r;
-	return hashmap_store_table(map, key, value, ret_old, only_new);
 }
 
 int hashmap_put(HashMap *map, const char *key, void *value, void **ret_old)
