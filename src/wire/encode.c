@@ -344,70 +344,11 @@ static void put_containers(Encoder *e, xpc_object_t obj, xpc_type_t t)
 	e->depth--;
 }
 
-static void put_shmem(Encoder *e, xpc_object_t obj)
-{
-	size_t size = shmem_object_get_size(obj);
-
-	if (size > UINT32_MAX)
-		e->err = WIRE_E_TOO_BIG;
-	put_u32(e, (uint32_t)size);
-	put_u32(e, 0);
-	put_fd(e, shmem_object_borrow_fd(obj));
-}
-
-/* A leaf item after its tag: a switch on the type's wire tag (the
- * OBJECT_TAG_* constants). */
-static void put_leaf(Encoder *e, xpc_object_t obj, uint32_t tag)
-{
-	double d;
-	uint64_t u;
-
-	switch (tag) {
-	case OBJECT_TAG_BOOL:
-		put_u32(e, xpc_bool_get_value(obj) ? 1 : 0);
-		break;
-	case OBJECT_TAG_INT64:
-		put_u64(e, (uint64_t)xpc_int64_get_value(obj));
-		break;
-	case OBJECT_TAG_UINT64:
-		put_u64(e, xpc_uint64_get_value(obj));
-		break;
-	case OBJECT_TAG_DOUBLE:
-		d = xpc_double_get_value(obj);
-		memcpy(&u, &d, sizeof(u));
-		put_u64(e, u);
-		break;
-	case OBJECT_TAG_DATE:
-		put_u64(e, (uint64_t)xpc_date_get_value(obj));
-		break;
-	case OBJECT_TAG_DATA:
-		put_data(e, obj);
-		break;
-	case OBJECT_TAG_STRING:
-		put_string(e, obj);
-		break;
-	case OBJECT_TAG_UUID:
-		put_bytes(e, xpc_uuid_get_bytes(obj), 16);
-		break;
-	case OBJECT_TAG_FD:
-		put_fd(e, fd_object_borrow(obj));
-		break;
-	case OBJECT_TAG_SHMEM:
-		put_shmem(e, obj);
-		break;
-	case OBJECT_TAG_ENDPOINT:
-		put_fd(e, endpoint_object_borrow_fd(obj));
-		break;
-	case OBJECT_TAG_NULL:
-		break;
-	default:
-		e->err = WIRE_E_UNSERIALIZABLE;
-	}
-}
-
 static void put_object(Encoder *e, xpc_object_t obj)
 {
 	xpc_type_t t = xpc_get_type(obj);
+	uint64_t u;
+	double d;
 
 	if (e->err)
 		return;
@@ -415,14 +356,43 @@ static void put_object(Encoder *e, xpc_object_t obj)
 		put_containers(e, obj, t);
 		return;
 	}
-	/* errors (a dictionary's tag of their own) and connections (none)
-	 * never go on the wire */
 	if (!t || !t->wire_tag || t == XPC_TYPE_ERROR || t == XPC_TYPE_CONNECTION) {
 		e->err = WIRE_E_UNSERIALIZABLE;
 		return;
 	}
 	put_u32(e, t->wire_tag);
-	put_leaf(e, obj, t->wire_tag);
+	if (t == XPC_TYPE_BOOL) {
+		put_u32(e, xpc_bool_get_value(obj) ? 1 : 0);
+	} else if (t == XPC_TYPE_INT64) {
+		put_u64(e, (uint64_t)xpc_int64_get_value(obj));
+	} else if (t == XPC_TYPE_UINT64) {
+		put_u64(e, xpc_uint64_get_value(obj));
+	} else if (t == XPC_TYPE_DOUBLE) {
+		d = xpc_double_get_value(obj);
+		memcpy(&u, &d, sizeof(u));
+		put_u64(e, u);
+	} else if (t == XPC_TYPE_DATE) {
+		put_u64(e, (uint64_t)xpc_date_get_value(obj));
+	} else if (t == XPC_TYPE_DATA) {
+		put_data(e, obj);
+	} else if (t == XPC_TYPE_STRING) {
+		put_string(e, obj);
+	} else if (t == XPC_TYPE_UUID) {
+		put_bytes(e, xpc_uuid_get_bytes(obj), 16);
+	} else if (t == XPC_TYPE_FD) {
+		put_fd(e, fd_object_borrow(obj));
+	} else if (t == XPC_TYPE_SHMEM) {
+		size_t size = shmem_object_get_size(obj);
+		if (size > UINT32_MAX)
+			e->err = WIRE_E_TOO_BIG;
+		put_u32(e, (uint32_t)size);
+		put_u32(e, 0);
+		put_fd(e, shmem_object_borrow_fd(obj));
+	} else if (t == XPC_TYPE_ENDPOINT) {
+		put_fd(e, endpoint_object_borrow_fd(obj));
+	} else if (t != XPC_TYPE_NULL) {
+		e->err = WIRE_E_UNSERIALIZABLE;
+	}
 }
 
 /* On failure the buffer and list are put back as they were. */
