@@ -3,8 +3,10 @@
  * object.h - the internal face of the XPC object layer.
  *
  * Every XPC object, including connections and endpoints defined in upper
- * layers, begins with `struct xpc_object_s`: a pointer to its type and an
- * atomic reference count.  A type is a `struct _xpc_type_s` (the public
+ * layers, begins with `struct xpc_object_s`: a pointer to its type, an
+ * atomic reference count and the size class of its block (object_alloc:
+ * small objects' blocks are kept per thread when freed, object.c).  A
+ * type is a `struct _xpc_type_s` (the public
  * XPC_TYPE_* constants point at these) holding the name that
  * xpc_type_get_name() returns, the wire tag, and the operations the generic
  * functions (xpc_release, xpc_equal, xpc_hash, xpc_copy_description) call.
@@ -83,25 +85,6 @@ struct _xpc_type_s {
  */
 void *object_block_get(size_t size, uint8_t *ret_block);
 
-/*
- * object_alloc() - allocate a zeroed object of @size bytes with refcount 1.
- * Inline: @size is a constant at every call, so the zeroing is a few
- * stores instead of a memset call (objects are made for every message).
- * Return: the object, or NULL when out of memory.
- */
-static inline void *object_alloc(const struct _xpc_type_s *type, size_t size)
-{
-	uint8_t block;
-	struct xpc_object_s *obj = object_block_get(size, &block);
-
-	if (!obj)
-		return NULL;
-	memset(obj, 0, size);
-	obj->type = type;
-	atomic_init(&obj->refcnt, 1);
-	obj->block = block;
-	return obj;
-}
 /* object_alloc() with only the first @zeroed bytes zeroed (a trailing area
  * the object fills before reading it); @zeroed <= @size, a constant. */
 static inline void *object_alloc_partial(const struct _xpc_type_s *type, size_t size, size_t zeroed)
@@ -116,6 +99,17 @@ static inline void *object_alloc_partial(const struct _xpc_type_s *type, size_t 
 	atomic_init(&obj->refcnt, 1);
 	obj->block = block;
 	return obj;
+}
+
+/*
+ * object_alloc() - allocate a zeroed object of @size bytes with refcount 1.
+ * Inline: @size is a constant at every call, so the zeroing is a few
+ * stores instead of a memset call (objects are made for every message).
+ * Return: the object, or NULL when out of memory.
+ */
+static inline void *object_alloc(const struct _xpc_type_s *type, size_t size)
+{
+	return object_alloc_partial(type, size, size);
 }
 
 /* Appends the full description of @obj (header and contents) at @indent. */
