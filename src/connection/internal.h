@@ -368,6 +368,8 @@ typedef enum {
  * small message; a queued one moves to the heap). */
 #define SEND_JOB_INLINE 256
 
+/* send_job_init() sets each field by name (no memset of the whole job):
+ * a new field needs its line there. */
 typedef struct SendJob {
 	WireBuffer body;
 	uint8_t inline_body[SEND_JOB_INLINE];

@@ -393,9 +393,15 @@ void send_job_init(xpc_connection_t c, xpc_object_t msg, bool wants_reply, SendJ
 {
 	uint64_t reply_to = 0;
 
-	memset(j, 0, offsetof(SendJob, inline_body));
-	memset(&j->fds, 0, sizeof(*j) - offsetof(SendJob, fds));
+	/* field by field: the inline body and iov[] are written before they
+	 * are read (only n_iov entries ever are), 400 bytes a memset would
+	 * clear for every message */
 	wire_buffer_lend(&j->body, j->inline_body, sizeof(j->inline_body));
+	j->fds = (WireFds){0};
+	j->hdr = (FrameHeader){0};
+	j->n_iov = 0;
+	j->progress = SEND_DRAINED;
+	j->schedule_flush = false;
 	j->ool = -1;
 	j->msg = msg;
 	j->encode_error = send_encode(c, msg, j);

@@ -90,7 +90,7 @@ static bool array_reserve_one(struct array_obj *a)
 static xpc_object_t array_copy(xpc_object_t obj);
 
 const struct _xpc_type_s _xpc_type_array = {
-	.name = "array", .wire_tag = 0xe000, .dispose = array_dispose, .equal = array_equal,
+	.name = "array", .wire_tag = OBJECT_TAG_ARRAY, .dispose = array_dispose, .equal = array_equal,
 	.hash = array_hash, .copy = array_copy, .describe = array_describe};
 
 static struct array_obj *array_cast(xpc_object_t xarray)

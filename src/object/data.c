@@ -68,7 +68,7 @@ static void data_describe(xpc_object_t obj, StrBuf *sb, unsigned indent)
 }
 
 const struct _xpc_type_s _xpc_type_data = {
-	.name = "data", .wire_tag = 0x8000, .dispose = data_dispose, .equal = data_equal,
+	.name = "data", .wire_tag = OBJECT_TAG_DATA, .dispose = data_dispose, .equal = data_equal,
 	.hash = data_hash, .describe = data_describe};
 
 xpc_object_t xpc_data_create(const void *bytes, size_t length)
@@ -91,12 +91,9 @@ xpc_object_t xpc_data_create(const void *bytes, size_t length)
 	}
 	/* Only the header is zeroed: the bytes are overwritten at once (a
 	 * calloc would write a received 64 KiB payload twice). */
-	d = malloc(sizeof(*d) + length);
+	d = object_alloc_partial(XPC_TYPE_DATA, sizeof(*d) + length, sizeof(*d));
 	if (!d)
 		return NULL;
-	memset(d, 0, sizeof(*d));
-	d->base.type = XPC_TYPE_DATA;
-	atomic_init(&d->base.refcnt, 1);
 	d->length = length;
 	d->bytes = d->buf;
 	if (length)
@@ -196,7 +193,7 @@ static void string_describe(xpc_object_t obj, StrBuf *sb, unsigned indent)
 }
 
 const struct _xpc_type_s _xpc_type_string = {
-	.name = "string", .wire_tag = 0x9000, .equal = string_equal, .hash = string_hash,
+	.name = "string", .wire_tag = OBJECT_TAG_STRING, .equal = string_equal, .hash = string_hash,
 	.describe = string_describe};
 
 /* A string of @length bytes (plus NUL) whose text the caller fills in. */

@@ -153,12 +153,12 @@ static xpc_object_t dictionary_copy(xpc_object_t obj)
 }
 
 const struct _xpc_type_s _xpc_type_dictionary = {
-	.name = "dictionary", .wire_tag = 0xf000, .dispose = dictionary_dispose,
+	.name = "dictionary", .wire_tag = OBJECT_TAG_DICTIONARY, .dispose = dictionary_dispose,
 	.equal = dictionary_equal, .hash = dictionary_hash, .copy = dictionary_copy,
 	.describe = dictionary_describe};
 /* Errors are immortal and immutable: no dispose, copy retains. */
 const struct _xpc_type_s _xpc_type_error = {
-	.name = "error", .wire_tag = 0x10000, .equal = dictionary_equal, .hash = dictionary_hash,
+	.name = "error", .wire_tag = OBJECT_TAG_ERROR, .equal = dictionary_equal, .hash = dictionary_hash,
 	.describe = dictionary_describe};
 
 #define ERROR_STRING(name, text)                                                            \

@@ -78,14 +78,14 @@ static size_t endpoint_hash(xpc_object_t obj)
 
 const struct _xpc_type_s _xpc_type_fd = {
 	.name = "fd", .flags = OBJECT_TYPE_DESCRIPTOR,
-	.wire_tag = 0xb000, .dispose = fd_dispose, .copy = fd_copy,
+	.wire_tag = OBJECT_TAG_FD, .dispose = fd_dispose, .copy = fd_copy,
 	.describe = fd_describe};
 const struct _xpc_type_s _xpc_type_shmem = {
 	.name = "shmem", .flags = OBJECT_TYPE_DESCRIPTOR,
-	.wire_tag = 0xc000, .dispose = fd_dispose, .describe = fd_describe};
+	.wire_tag = OBJECT_TAG_SHMEM, .dispose = fd_dispose, .describe = fd_describe};
 const struct _xpc_type_s _xpc_type_endpoint = {
 	.name = "endpoint", .flags = OBJECT_TYPE_DESCRIPTOR,
-	.wire_tag = 0x12000, .dispose = fd_dispose, .equal = endpoint_equal,
+	.wire_tag = OBJECT_TAG_ENDPOINT, .dispose = fd_dispose, .equal = endpoint_equal,
 	.hash = endpoint_hash, .describe = fd_describe};
 
 /* Takes ownership of @fd: closed when this fails. */

@@ -3,8 +3,10 @@
  * object.h - the internal face of the XPC object layer.
  *
  * Every XPC object, including connections and endpoints defined in upper
- * layers, begins with `struct xpc_object_s`: a pointer to its type and an
- * atomic reference count.  A type is a `struct _xpc_type_s` (the public
+ * layers, begins with `struct xpc_object_s`: a pointer to its type, an
+ * atomic reference count and the size class of its block (object_alloc:
+ * small objects' blocks are kept per thread when freed, object.c).  A
+ * type is a `struct _xpc_type_s` (the public
  * XPC_TYPE_* constants point at these) holding the name that
  * xpc_type_get_name() returns, the wire tag, and the operations the generic
  * functions (xpc_release, xpc_equal, xpc_hash, xpc_copy_description) call.
@@ -20,6 +22,7 @@
 #define XPC_OBJECT_OBJECT_H
 
 #include <stdatomic.h>
+#include <string.h>
 #include <xpc/xpc.h>
 
 #include "shared/strbuf.h"
@@ -29,7 +32,26 @@
 struct xpc_object_s {
 	const struct _xpc_type_s *type;
 	_Atomic int32_t refcnt;
+	uint8_t block; /* the block's size class + 1 (object_block_get), or 0 */
 };
+
+/* The wire tags (docs/wire.md), each type's wire_tag: constants so that
+ * the decoder can switch on them. */
+#define OBJECT_TAG_NULL 0x1000u
+#define OBJECT_TAG_BOOL 0x2000u
+#define OBJECT_TAG_INT64 0x3000u
+#define OBJECT_TAG_UINT64 0x4000u
+#define OBJECT_TAG_DOUBLE 0x5000u
+#define OBJECT_TAG_DATE 0x7000u
+#define OBJECT_TAG_DATA 0x8000u
+#define OBJECT_TAG_STRING 0x9000u
+#define OBJECT_TAG_UUID 0xa000u
+#define OBJECT_TAG_FD 0xb000u
+#define OBJECT_TAG_SHMEM 0xc000u
+#define OBJECT_TAG_ARRAY 0xe000u
+#define OBJECT_TAG_DICTIONARY 0xf000u
+#define OBJECT_TAG_ERROR 0x10000u
+#define OBJECT_TAG_ENDPOINT 0x12000u
 
 /* Type flags: so that object.c asks the type instead of knowing each one. */
 #define OBJECT_TYPE_SCALAR 1u     /* described "<int64: 0x...>: 42", no space */
@@ -53,13 +75,42 @@ struct _xpc_type_s {
 };
 
 /*
+ * object_block_get() - a block for an object of @size bytes, not zeroed;
+ * *ret_block is what the object's `block` must be set to.  Objects up to
+ * a few hundred bytes come in size classes, from this thread's cache of
+ * freed ones when it has one (object.c): an object per item of every
+ * message, so a malloc and a free each saved count.  Every block is a
+ * malloc() block: free() is always allowed on it (the cache is only
+ * skipped).  NULL when out of memory.
+ */
+void *object_block_get(size_t size, uint8_t *ret_block);
+
+/* object_alloc() with only the first @zeroed bytes zeroed (a trailing area
+ * the object fills before reading it); @zeroed <= @size, a constant. */
+static inline void *object_alloc_partial(const struct _xpc_type_s *type, size_t size, size_t zeroed)
+{
+	uint8_t block;
+	struct xpc_object_s *obj = object_block_get(size, &block);
+
+	if (!obj)
+		return NULL;
+	memset(obj, 0, zeroed);
+	obj->type = type;
+	atomic_init(&obj->refcnt, 1);
+	obj->block = block;
+	return obj;
+}
+
+/*
  * object_alloc() - allocate a zeroed object of @size bytes with refcount 1.
+ * Inline: @size is a constant at every call, so the zeroing is a few
+ * stores instead of a memset call (objects are made for every message).
  * Return: the object, or NULL when out of memory.
  */
-void *object_alloc(const struct _xpc_type_s *type, size_t size);
-/* object_alloc() with only the first @zeroed bytes zeroed (a trailing area
- * the object fills before reading it). */
-void *object_alloc_partial(const struct _xpc_type_s *type, size_t size, size_t zeroed);
+static inline void *object_alloc(const struct _xpc_type_s *type, size_t size)
+{
+	return object_alloc_partial(type, size, size);
+}
 
 /* Appends the full description of @obj (header and contents) at @indent. */
 void object_describe(xpc_object_t obj, StrBuf *sb, unsigned indent);

@@ -131,30 +131,30 @@ static void uuid_describe(xpc_object_t obj, StrBuf *sb, unsigned indent)
 
 const struct _xpc_type_s _xpc_type_null = {
 	.name = "null", .flags = OBJECT_TYPE_SCALAR,
-	.wire_tag = 0x1000, .equal = bool_equal, .hash = bool_hash,
+	.wire_tag = OBJECT_TAG_NULL, .equal = bool_equal, .hash = bool_hash,
 	.describe = null_describe};
 const struct _xpc_type_s _xpc_type_bool = {
 	.name = "bool", .flags = OBJECT_TYPE_SCALAR,
-	.wire_tag = 0x2000, .equal = bool_equal, .hash = bool_hash,
+	.wire_tag = OBJECT_TAG_BOOL, .equal = bool_equal, .hash = bool_hash,
 	.describe = bool_describe};
 const struct _xpc_type_s _xpc_type_int64 = {
 	.name = "int64", .flags = OBJECT_TYPE_SCALAR,
-	.wire_tag = 0x3000, .equal = scalar_equal, .hash = scalar_hash,
+	.wire_tag = OBJECT_TAG_INT64, .equal = scalar_equal, .hash = scalar_hash,
 	.describe = int64_describe};
 const struct _xpc_type_s _xpc_type_uint64 = {
 	.name = "uint64", .flags = OBJECT_TYPE_SCALAR,
-	.wire_tag = 0x4000, .equal = scalar_equal, .hash = scalar_hash,
+	.wire_tag = OBJECT_TAG_UINT64, .equal = scalar_equal, .hash = scalar_hash,
 	.describe = uint64_describe};
 const struct _xpc_type_s _xpc_type_double = {
 	.name = "double", .flags = OBJECT_TYPE_SCALAR,
-	.wire_tag = 0x5000, .equal = double_equal, .hash = double_hash,
+	.wire_tag = OBJECT_TAG_DOUBLE, .equal = double_equal, .hash = double_hash,
 	.describe = double_describe};
 const struct _xpc_type_s _xpc_type_date = {
 	.name = "date", .flags = OBJECT_TYPE_SCALAR,
-	.wire_tag = 0x7000, .equal = scalar_equal, .hash = scalar_hash,
+	.wire_tag = OBJECT_TAG_DATE, .equal = scalar_equal, .hash = scalar_hash,
 	.describe = date_describe};
 const struct _xpc_type_s _xpc_type_uuid = {
-	.name = "uuid", .wire_tag = 0xa000, .equal = uuid_equal, .hash = uuid_hash,
+	.name = "uuid", .wire_tag = OBJECT_TAG_UUID, .equal = uuid_equal, .hash = uuid_hash,
 	.describe = uuid_describe};
 
 const struct _xpc_bool_s _xpc_bool_true = {OBJECT_STATIC_HEADER(&_xpc_type_bool), true};

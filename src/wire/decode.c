@@ -344,78 +344,108 @@ static int decode_dictionary(Cursor *c, xpc_object_t *ret)
 	return r;
 }
 
+static int decode_bool(Cursor *c, xpc_object_t *ret)
+{
+	uint32_t b;
+	int r;
+
+	if ((r = get_u32(c, &b)))
+		return r;
+	if (b > 1)
+		return WIRE_E_BAD_VALUE;
+	*ret = xpc_bool_create(b);
+	return 0;
+}
+
+/* int64, uint64, double and date: eight bytes each. */
 static int decode_scalar(Cursor *c, uint32_t tag, xpc_object_t *ret)
 {
 	uint64_t v = 0;
-	uint32_t b;
 	double d;
 	int r;
 
-	if (tag == XPC_TYPE_BOOL->wire_tag) {
-		if ((r = get_u32(c, &b)))
-			return r;
-		if (b > 1)
-			return WIRE_E_BAD_VALUE;
-		*ret = xpc_bool_create(b);
-		return 0;
-	}
 	if ((r = get_u64(c, &v)))
 		return r;
-	if (tag == XPC_TYPE_INT64->wire_tag)
+	switch (tag) {
+	case OBJECT_TAG_INT64:
 		*ret = xpc_int64_create((int64_t)v);
-	else if (tag == XPC_TYPE_UINT64->wire_tag)
+		break;
+	case OBJECT_TAG_UINT64:
 		*ret = xpc_uint64_create(v);
-	else if (tag == XPC_TYPE_DATE->wire_tag)
+		break;
+	case OBJECT_TAG_DATE:
 		*ret = xpc_date_create((int64_t)v);
-	else {
+		break;
+	default:
 		memcpy(&d, &v, sizeof(d));
 		*ret = xpc_double_create(d);
 	}
 	return *ret ? 0 : -ENOMEM;
 }
 
-static int decode_object(Cursor *c, xpc_object_t *ret)
+static int decode_uuid(Cursor *c, xpc_object_t *ret)
 {
 	const uint8_t *bytes;
-	uint32_t tag;
+	int r;
+
+	if ((r = get_bytes(c, 16, &bytes)))
+		return r;
+	*ret = xpc_uuid_create(bytes);
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* An fd or an endpoint (only in messages: c->fds is set). */
+static int decode_descriptor(Cursor *c, uint32_t tag, xpc_object_t *ret)
+{
 	int fd, r;
+
+	if ((r = take_fd(c, &fd)))
+		return r;
+	if (tag == OBJECT_TAG_ENDPOINT && !is_channel(fd)) {
+		fd_close(fd);
+		return WIRE_E_BAD_VALUE;
+	}
+	*ret = tag == OBJECT_TAG_FD ? fd_object_create_consume(fd) : endpoint_object_create_consume(fd);
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* One item: a switch on the tag (the types' wire_tag constants). */
+static int decode_object(Cursor *c, xpc_object_t *ret)
+{
+	uint32_t tag;
+	int r;
 
 	if ((r = get_u32(c, &tag)))
 		return r;
-	if (tag == XPC_TYPE_DICTIONARY->wire_tag)
+	switch (tag) {
+	case OBJECT_TAG_DICTIONARY:
 		return decode_dictionary(c, ret);
-	if (tag == XPC_TYPE_ARRAY->wire_tag)
+	case OBJECT_TAG_ARRAY:
 		return decode_array(c, ret);
-	if (tag == XPC_TYPE_STRING->wire_tag)
+	case OBJECT_TAG_STRING:
 		return decode_string(c, ret);
-	if (tag == XPC_TYPE_DATA->wire_tag)
+	case OBJECT_TAG_DATA:
 		return decode_data(c, ret);
-	if (tag == XPC_TYPE_NULL->wire_tag) {
+	case OBJECT_TAG_NULL:
 		*ret = xpc_null_create();
 		return 0;
-	}
-	if (tag == XPC_TYPE_BOOL->wire_tag || tag == XPC_TYPE_INT64->wire_tag || tag == XPC_TYPE_UINT64->wire_tag ||
-	    tag == XPC_TYPE_DOUBLE->wire_tag || tag == XPC_TYPE_DATE->wire_tag)
+	case OBJECT_TAG_BOOL:
+		return decode_bool(c, ret);
+	case OBJECT_TAG_INT64:
+	case OBJECT_TAG_UINT64:
+	case OBJECT_TAG_DOUBLE:
+	case OBJECT_TAG_DATE:
 		return decode_scalar(c, tag, ret);
-	if (tag == XPC_TYPE_UUID->wire_tag) {
-		if ((r = get_bytes(c, 16, &bytes)))
-			return r;
-		*ret = xpc_uuid_create(bytes);
-		return *ret ? 0 : -ENOMEM;
-	}
-	if (tag == XPC_TYPE_SHMEM->wire_tag)
+	case OBJECT_TAG_UUID:
+		return decode_uuid(c, ret);
+	case OBJECT_TAG_SHMEM:
 		return c->fds ? decode_shmem(c, ret) : WIRE_E_BAD_TAG;
-	if (c->fds && (tag == XPC_TYPE_FD->wire_tag || tag == XPC_TYPE_ENDPOINT->wire_tag)) {
-		if ((r = take_fd(c, &fd)))
-			return r;
-		if (tag == XPC_TYPE_ENDPOINT->wire_tag && !is_channel(fd)) {
-			fd_close(fd);
-			return WIRE_E_BAD_VALUE;
-		}
-		*ret = tag == XPC_TYPE_FD->wire_tag ? fd_object_create_consume(fd) : endpoint_object_create_consume(fd);
-		return *ret ? 0 : -ENOMEM;
+	case OBJECT_TAG_FD:
+	case OBJECT_TAG_ENDPOINT:
+		return c->fds ? decode_descriptor(c, tag, ret) : WIRE_E_BAD_TAG;
+	default:
+		return WIRE_E_BAD_TAG;
 	}
-	return WIRE_E_BAD_TAG;
 }
 
 static int decode_root(const void *data, size_t len, uint32_t magic, int *fds, size_t n_fds, ObjectBuffer *backing,

@@ -481,7 +481,8 @@ void wire_buffer_free(WireBuffer *buf)
 	if (!buf->lent)
 		free(buf->data);
 	buf->lent = false;
-	free(buf->refs);
+	if (buf->refs) /* (most messages have none: no call) */
+		free(buf->refs);
 	buf->data = NULL;
 	buf->refs = NULL;
 	buf->len = buf->cap = 0;
@@ -552,7 +553,8 @@ void wire_buffer_copy(const WireBuffer *buf, void *dst)
 
 void wire_fds_free(WireFds *fds)
 {
-	free(fds->fds);
+	if (fds->fds)
+		free(fds->fds);
 	fds->fds = NULL;
 	fds->n = fds->cap = 0;
 }

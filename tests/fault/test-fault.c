@@ -426,10 +426,12 @@ int main(int argc, char **argv)
 		return 77;
 	}
 #ifndef FAULT_SANITIZED
-	/* freed chunks parked in the tcache count as in use: turn it off */
+	/* freed chunks parked in the tcache, or in libxpc's own cache of
+	 * object blocks, count as in use: turn both off */
 	if (!getenv("XPC_FAULT_REEXEC")) {
 		setenv("XPC_FAULT_REEXEC", "1", 1);
 		setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=0", 1);
+		setenv("XPC_OBJECT_CACHE", "0", 1);
 		execv("/proc/self/exe", argv);
 		return 1;
 	}
