@@ -249,3 +249,23 @@ void conn_test_broker_stop(dispatch_source_t broker, const char *path)
 	dispatch_release(broker);
 	unlink(path);
 }
+
+/* See conn-common.h. */
+xpc_endpoint_t conn_test_link_endpoint(xpc_connection_t link, dispatch_semaphore_t gone)
+{
+	dispatch_semaphore_t got = dispatch_semaphore_create(0);
+	__block xpc_endpoint_t ep = NULL;
+
+	xpc_connection_set_event_handler(link, ^(xpc_object_t ev) {
+		if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY && !ep) {
+			ep = xpc_retain(xpc_dictionary_get_value(ev, "endpoint"));
+			dispatch_semaphore_signal(got);
+		} else if (ev == XPC_ERROR_CONNECTION_INVALID) {
+			dispatch_semaphore_signal(gone);
+		}
+	});
+	xpc_connection_resume(link);
+	if (conn_test_wait(got, 60))
+		dispatch_release(got); /* (else a late signal may still reach it) */
+	return ep;
+}

@@ -58,6 +58,11 @@ void conn_test_gated_sink_stop(GatedSink *s, xpc_connection_t l);
 
 /* Waits for @sem up to @seconds; false on timeout. */
 bool conn_test_wait(dispatch_semaphore_t sem, unsigned seconds);
+
+/* A test child's end of its link to the parent: sets @link's handler and
+ * resumes it; returns the first "endpoint" the parent sends on it (+1),
+ * NULL after 60 s.  @gone is signalled when the link ends. */
+xpc_endpoint_t conn_test_link_endpoint(xpc_connection_t link, dispatch_semaphore_t gone);
 /* Checks in by hand over listener @l's W (the check-in frame and the
  * descriptor, as a client would) and reads the HELLO; returns our end of
  * the link, for a test to speak raw frames on. */

@@ -68,26 +68,6 @@ static xpc_connection_t child_client(xpc_endpoint_t ep)
 	return c;
 }
 
-/* The endpoint sent on @link (+1), NULL after 60 s. */
-static xpc_endpoint_t child_endpoint(xpc_connection_t link, dispatch_semaphore_t gone)
-{
-	dispatch_semaphore_t got = dispatch_semaphore_create(0);
-	__block xpc_endpoint_t ep = NULL;
-
-	xpc_connection_set_event_handler(link, ^(xpc_object_t ev) {
-		if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY && !ep) {
-			ep = xpc_retain(xpc_dictionary_get_value(ev, "endpoint"));
-			dispatch_semaphore_signal(got);
-		} else if (ev == XPC_ERROR_CONNECTION_INVALID) {
-			dispatch_semaphore_signal(gone);
-		}
-	});
-	xpc_connection_resume(link);
-	if (conn_test_wait(got, 60))
-		dispatch_release(got); /* (else a late signal may still reach it) */
-	return ep;
-}
-
 /* Sets up @n clients per @mode, then reports { answered } on @link and
  * waits there for the parent's end (cancel), for this process's own
  * (exit) or to be killed (kill). */
@@ -95,7 +75,7 @@ static int child(int fd, const char *mode, int n)
 {
 	dispatch_semaphore_t gone = dispatch_semaphore_create(0);
 	xpc_connection_t link = connection_create_from_socket(fd, NULL);
-	xpc_endpoint_t ep = link ? child_endpoint(link, gone) : NULL;
+	xpc_endpoint_t ep = link ? conn_test_link_endpoint(link, gone) : NULL;
 	bool cancel = strcmp(mode, "cancel") == 0;
 	int answered = 0;
 

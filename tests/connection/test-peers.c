@@ -60,25 +60,17 @@ static long raise_nofile(void)
  * answered, keeps them open until the link closes.  Exit 0 when all were. */
 static int child(int fd, int n)
 {
-	dispatch_semaphore_t got = dispatch_semaphore_create(0), gone = dispatch_semaphore_create(0);
+	dispatch_semaphore_t gone = dispatch_semaphore_create(0);
 	dispatch_semaphore_t all = dispatch_semaphore_create(0);
-	__block xpc_object_t ep = NULL;
+	xpc_object_t ep;
 	__block atomic_int answered = 0, failed = 0;
 	xpc_connection_t *c = calloc((size_t)n, sizeof(*c));
 	xpc_connection_t link = connection_create_from_socket(fd, NULL);
 
 	if (!c || !link)
 		return 2;
-	xpc_connection_set_event_handler(link, ^(xpc_object_t ev) {
-		if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY && !ep) {
-			ep = xpc_retain(xpc_dictionary_get_value(ev, "endpoint"));
-			dispatch_semaphore_signal(got);
-		} else if (ev == XPC_ERROR_CONNECTION_INVALID) {
-			dispatch_semaphore_signal(gone);
-		}
-	});
-	xpc_connection_resume(link);
-	if (!conn_test_wait(got, 60) || !ep)
+	ep = conn_test_link_endpoint(link, gone);
+	if (!ep)
 		return 3;
 	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
 	xpc_dictionary_set_string(msg, "op", "pid");
@@ -110,7 +102,6 @@ static int child(int fd, int n)
 	xpc_release(msg);
 	xpc_release(ep);
 	xpc_release(link);
-	dispatch_release(got);
 	dispatch_release(gone);
 	dispatch_release(all);
 	return rc;
