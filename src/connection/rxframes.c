@@ -7,6 +7,7 @@
  * and given back without its lock.
  */
 #include "connection/internal.h"
+#include "shared/thread-exit.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -52,44 +53,33 @@ static struct {
  * keeps them in its own thread (RECEIVE_LOCAL_MAX), without the process
  * cache's lock, which every worker of a loaded service would take four
  * times per request.  A thread's frames go to the process cache when it
- * exits (the key's destructor).  Sync callers, any number of application
+ * exits (its ThreadExitHook).  Sync callers, any number of application
  * threads, use the process cache alone.
  */
 static _Thread_local struct {
 	TransportFrame *v[RECEIVE_LOCAL_MAX];
 	int n;
-	bool keyed; /* receive_local_key set: the destructor runs */
+	int8_t state; /* 0 not set up, 1 on (its exit hook empties it), -1 off */
+	ThreadExitHook exit;
 } receive_local;
-
-static pthread_key_t receive_local_key;
-static pthread_once_t receive_local_once = PTHREAD_ONCE_INIT;
 
 static void receive_cache_put(TransportFrame *f);
 
-static void receive_local_exit(void *unused)
+/* The thread's exit hook: its frames go to the process cache, and so does
+ * every later one. */
+static void receive_local_exit(void)
 {
-	(void)unused;
+	receive_local.state = -1;
 	while (receive_local.n > 0)
 		receive_cache_put(receive_local.v[--receive_local.n]);
-}
-
-static void receive_local_init(void)
-{
-	if (pthread_key_create(&receive_local_key, receive_local_exit) != 0)
-		receive_local_key = (pthread_key_t)-1;
 }
 
 /* This thread keeps frames of its own (see above), if it can. */
 static bool receive_local_ready(void)
 {
-	if (receive_local.keyed)
-		return true;
-	pthread_once(&receive_local_once, receive_local_init);
-	if (receive_local_key == (pthread_key_t)-1 ||
-	    pthread_setspecific(receive_local_key, &receive_local) != 0)
-		return false;
-	receive_local.keyed = true;
-	return true;
+	if (receive_local.state == 0)
+		receive_local.state = thread_exit_hook(&receive_local.exit, receive_local_exit) ? 1 : -1;
+	return receive_local.state > 0;
 }
 
 static TransportFrame *receive_frame_new(void)

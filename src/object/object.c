@@ -20,15 +20,17 @@
  * traps).  xpc_retain(NULL)/xpc_release(NULL) are no-ops.
  *
  * The bottom of the layer: it knows no type but through the type's own
- * descriptor (hooks and OBJECT_TYPE_* flags), so it calls no other file.
+ * descriptor (hooks and OBJECT_TYPE_* flags), so it calls no other file of
+ * the layer (the block cache empties itself at a thread's exit through
+ * src/shared/thread-exit.h).
  */
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "object/internal.h"
+#include "shared/thread-exit.h"
 
 void object_misuse(const char *fmt, ...)
 {
@@ -50,8 +52,8 @@ void object_misuse(const char *fmt, ...)
  * one goes to its thread's cache, at most OBJECT_BLOCK_KEEP per class
  * (about 20 KiB a thread at most), where the next object of that class on
  * that thread takes it: about 20 instructions instead of glibc's 130 for a
- * malloc and free.  A thread's blocks are freed when it exits (a key's
- * destructor).  Off in sanitizer builds (their allocators must see every
+ * malloc and free.  A thread's blocks are freed when it exits (its
+ * ThreadExitHook).  Off in sanitizer builds (their allocators must see every
  * free), and with XPC_OBJECT_CACHE=0 in the environment (tests that weigh
  * the heap or fail its allocations: a cached block counts as in use).
  */
@@ -71,23 +73,23 @@ void object_misuse(const char *fmt, ...)
 static _Thread_local struct {
 	void *head[OBJECT_BLOCK_CLASSES]; /* each block's first word links the next */
 	uint8_t n[OBJECT_BLOCK_CLASSES];
-	int8_t state; /* 0 not set up, 1 on (the key's destructor empties it), -1 off */
+	int8_t state; /* 0 not set up, 1 on (its exit hook empties it), -1 off */
+	ThreadExitHook exit;
 } object_blocks;
 
-static pthread_key_t object_blocks_key;
-static bool object_blocks_enabled; /* the key was made and the cache is on */
-static pthread_once_t object_blocks_once = PTHREAD_ONCE_INIT;
+/* XPC_OBJECT_CACHE, read once: 0 not yet, 1 on, -1 off (threads that race
+ * to read it find the same answer). */
+static _Atomic int object_blocks_switch;
 
 static size_t object_block_size(unsigned k)
 {
 	return 24u + 16u * k;
 }
 
-/* The destructor: this thread's blocks go back to malloc, and so does
+/* The thread's exit hook: its blocks go back to malloc, and so does
  * every later one (other destructors may still release objects). */
-static void object_blocks_exit(void *unused)
+static void object_blocks_exit(void)
 {
-	(void)unused;
 	object_blocks.state = -1;
 	for (unsigned k = 0; k < OBJECT_BLOCK_CLASSES; k++) {
 		while (object_blocks.head[k]) {
@@ -99,28 +101,29 @@ static void object_blocks_exit(void *unused)
 	}
 }
 
-static void object_blocks_init(void)
+/* Whether the cache is on in this process (see above). */
+static bool object_blocks_on(void)
 {
-#ifndef OBJECT_BLOCKS_OFF
-	const char *e = getenv("XPC_OBJECT_CACHE");
+#ifdef OBJECT_BLOCKS_OFF
+	return false;
+#else
+	int on = atomic_load_explicit(&object_blocks_switch, memory_order_relaxed);
 
-	if (!e || strcmp(e, "0") != 0)
-		object_blocks_enabled = pthread_key_create(&object_blocks_key, object_blocks_exit) == 0;
+	if (on == 0) {
+		const char *e = getenv("XPC_OBJECT_CACHE");
+		on = e && strcmp(e, "0") == 0 ? -1 : 1;
+		atomic_store_explicit(&object_blocks_switch, on, memory_order_relaxed);
+	}
+	return on > 0;
 #endif
 }
 
 /* Sets this thread's cache up at its first free; false if it is off. */
 static bool object_blocks_ready(void)
 {
-	if (object_blocks.state != 0)
-		return object_blocks.state > 0;
-	pthread_once(&object_blocks_once, object_blocks_init);
-	if (!object_blocks_enabled || pthread_setspecific(object_blocks_key, &object_blocks) != 0) {
-		object_blocks.state = -1;
-		return false;
-	}
-	object_blocks.state = 1;
-	return true;
+	if (object_blocks.state == 0)
+		object_blocks.state = object_blocks_on() && thread_exit_hook(&object_blocks.exit, object_blocks_exit) ? 1 : -1;
+	return object_blocks.state > 0;
 }
 
 void *object_block_get(size_t size, uint8_t *ret_block)
