@@ -484,7 +484,12 @@ ConnError receive_one_rxlocked(xpc_connection_t c, TransportLink *l, ReceiveGot 
  * No wait is begun when other work waits behind this thread (on the handler
  * queue, on a queue it targets, or for a worker), when a sync caller wants
  * the link, when the connection is suspended or reading is paused, nor more
- * than RECEIVE_LINGER_MAX times in a row; while it waits, the worker does
+ * than RECEIVE_LINGER_MAX times in a row once another worker was refused a
+ * wait since the delivery began (its place is wanted: below), or for a
+ * wait that is not timed (a queue other connections may share).  A lone
+ * busy peer keeps its worker: going back to the source every 33rd request
+ * cost an epoll re-arm and a manager -> worker hand-off (about one context
+ * switch in 33 round trips of `bench-connection --cpu`).  While it waits, the worker does
  * not count against the pool's limit (dpool_block_begin), so new work gets
  * another one, but only as many workers as the pool's soft limit (the CPU
  * count) wait so at once: the others go back to the source, so a service
@@ -494,6 +499,14 @@ ConnError receive_one_rxlocked(xpc_connection_t c, TransportLink *l, ReceiveGot 
  * behind it meanwhile waits 100 us at most, not a tick.
  */
 #define RECEIVE_LINGER_MAX 32
+
+/* Whether a delivery that waited @lingered times stops waiting: another
+ * worker was refused a wait since it began (@refusals; dpool.c), so the
+ * waits are shared out (see above). */
+static bool receive_lingered_enough(int lingered, unsigned long refusals)
+{
+	return lingered >= RECEIVE_LINGER_MAX && dpool_block_refusals() != refusals;
+}
 
 /* The connection's part of that (locked, with the link's state:
  * receive_link_state; whether other work waits is looked at first, by
@@ -559,8 +572,9 @@ static void receive_cancel_ended(xpc_connection_t c, dispatch_source_t src, Conn
 
 /*
  * The source's delivery: reads until the link is known empty (rx.drained),
- * at most 64 frames (the fairness bound: then another delivery is queued
- * behind the work of other queues).  Just after answering a request with
+ * at most 64 frames besides those its lingers wait for (the fairness bound:
+ * then another delivery is queued behind the work of other queues; a
+ * linger ends whenever work waits behind this thread).  Just after answering a request with
  * the link empty, it may linger for the next one (above): the source is
  * held suspended meanwhile, so the packets the linger reads itself make no
  * event (a manager wake-up and a delivery that would find nothing); its
@@ -572,17 +586,18 @@ ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src)
 	ConnError e = CONN_OK;
 	bool answered = false, held = false, linked = true;
 	int lingered = 0;
+	unsigned long refusals = dpool_block_refusals();
 
 	lock_assert_held(&c->rx.lock);
 	c->rx.drained = false;
-	for (int i = 0; i < 64 && got == RECEIVE_GOT && e == CONN_OK; i++) {
+	for (int i = 0; i < 64 && got == RECEIVE_GOT && e == CONN_OK;) {
 		TransportLink l;
 		bool timed = false, linger = false, stopped, empty = c->rx.drained && !c->rx.ahead;
 		/* (the stops that read nothing come before the link's lock:
 		 * under load a delivery ends here after its one request) */
 		if (empty && !answered)
 			break; /* empty: its next packet makes a new event */
-		if (empty && (lingered >= RECEIVE_LINGER_MAX || dqueue_others_waiting(c->queue)))
+		if (empty && (receive_lingered_enough(lingered, refusals) || dqueue_others_waiting(c->queue)))
 			break; /* no linger: work waits behind this thread */
 		if (!receive_link_state(c, src, &l, &stopped, empty ? &linger : NULL, &timed)) {
 			linked = false;
@@ -591,7 +606,7 @@ ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src)
 		if (empty) {
 			/* just answered a request: the next one is usually on its way */
 			lingered++;
-			if (!linger)
+			if (!linger || (!timed && lingered > RECEIVE_LINGER_MAX))
 				break;
 			c->rx.answered = false;
 			e = receive_linger(c, &l, timed, src, &held, &got);
@@ -600,6 +615,7 @@ ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src)
 			 * again before the resume (the source waits for it) */
 			if (stopped)
 				break;
+			i++;
 			c->rx.answered = false;
 			e = receive_read(c, &l, true, false, true, &got);
 		}

@@ -13,9 +13,10 @@
  * POOL_MAX_THREADS.  A worker that announced a wait (dpool_block_begin, a
  * served connection waiting a few ms for the next request) does not count
  * against the soft limit meanwhile; at most soft-limit workers wait so at
- * once (dpool_block_begin refuses the next), so however many connections a
- * process serves, its pool stays near twice the CPU count: waits are an
- * optimisation, never a reason for a thread.  A worker idle for
+ * once (dpool_block_begin refuses the next, and counts the refusal, which
+ * tells the waiters that their places are wanted), so however many
+ * connections a process serves, its pool stays near twice the CPU count:
+ * waits are an optimisation, never a reason for a thread.  A worker idle for
  * POOL_IDLE_SECONDS exits.  Workers take
  * the highest non-empty priority first.  Idle workers sleep on a
  * futex with a timeout: nothing spins.  Workers get the signal mask of the
@@ -54,6 +55,7 @@ static struct {
 	atomic_int queued; /* items in the run lists, read without the lock */
 	int nthreads, soft_limit;
 	atomic_int nblocked; /* workers between dpool_block_begin and _end */
+	atomic_ulong refusals; /* dpool_block_begin's refusals so far */
 	atomic_int signalling; /* pushes that took an idle worker and have not signalled it yet */
 	int watchdog_armed;
 	unsigned long pops, pops_seen;
@@ -242,12 +244,19 @@ int dpool_block_begin(void)
 		return 1;
 	n = atomic_load_explicit(&pool.nblocked, memory_order_relaxed);
 	do {
-		if (n >= pool.soft_limit)
+		if (n >= pool.soft_limit) {
+			atomic_fetch_add_explicit(&pool.refusals, 1, memory_order_relaxed);
 			return 0;
+		}
 	} while (!atomic_compare_exchange_weak_explicit(&pool.nblocked, &n, n + 1, memory_order_relaxed,
 							 memory_order_relaxed));
 	dpool_blocked = 1;
 	return 1;
+}
+
+unsigned long dpool_block_refusals(void)
+{
+	return atomic_load_explicit(&pool.refusals, memory_order_relaxed);
 }
 
 void dpool_block_end(void)

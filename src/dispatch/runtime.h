@@ -96,8 +96,10 @@ void dsource_redeliver(dispatch_source_t ds);
  * returns 1 when the wait may begin (end it with dpool_block_end()), 0 when
  * that many already wait (then do not wait; a dpool_block_end() after a
  * refusal does nothing).  Elsewhere than on a worker: returns 1, and
- * neither has an effect. */
+ * neither has an effect.  dpool_block_refusals() counts the refusals so
+ * far: a waiter that sees it move knows another worker wanted its place. */
 int dpool_block_begin(void);
 void dpool_block_end(void);
+unsigned long dpool_block_refusals(void);
 
 #endif
