@@ -61,7 +61,11 @@
  * not left waiting for the next one.
  *
  * A sync caller's Pending entry lives on its stack; answers reach it
- * through its condition variable when another thread read the reply.
+ * through its condition variable when another thread read the reply.  Its
+ * mutex and condition variable, statically initialised, are destroyed
+ * only if a thread ever locked that mutex (p->mu_used): a call that read
+ * its own reply makes no call into them at all (two calls into libc and
+ * an atomic operation less per call).
  */
 #include "connection/internal.h"
 #include "dispatch/dqueue.h"
@@ -82,6 +86,9 @@
 #define SYNC_LAZY_LATEST_NS (2 * SYNC_LAZY_MAX_NS)
 
 static void sync_lazy_resume(void *ctx);
+
+/* ConnSync's order (internal.h) keeps a call's fields in 64 bytes. */
+_Static_assert(sizeof(ManagerTimer) - offsetof(ManagerTimer, pending) <= 8, "the timer's pending word ends it");
 
 /* The lazy resume's leeway: half the delay after quick calls (as since the
  * start); after slow ones three times the delay, so that the timer is due
@@ -351,6 +358,7 @@ dispatch_source_t sync_wait_link(xpc_connection_t c, Pending *p)
 		if (src)
 			return src;
 		pthread_mutex_lock(&p->mu);
+		p->mu_used = true;
 		while (!atomic_load(&p->done) && !p->wake)
 			pthread_cond_wait(&p->cv, &p->mu);
 		p->wake = false;
@@ -384,8 +392,10 @@ xpc_object_t sync_wait_answer(Pending *p)
 	xpc_object_t result;
 
 	if (p->self_answered) { /* see pending_answer(): mu was never contended since */
-		pthread_cond_destroy(&p->cv);
-		pthread_mutex_destroy(&p->mu);
+		if (p->mu_used) {
+			pthread_cond_destroy(&p->cv);
+			pthread_mutex_destroy(&p->mu);
+		}
 		return p->result;
 	}
 	pthread_mutex_lock(&p->mu);
