@@ -127,6 +127,8 @@ struct Pending {
 	xpc_object_t result;
 	atomic_bool done;
 	bool wake;          /* under mu: a link came up (sync_wait_link) */
+	bool mu_used;       /* a sync caller's mu was ever locked (set under
+			     * it): else sync_wait_answer need not destroy it */
 	pthread_t waiter;   /* a sync caller's thread: its own answer takes no lock */
 	bool self_answered; /* written and read by the waiter only */
 	bool sync_ended;    /* ... too: its call's end was done with the
@@ -191,19 +193,22 @@ typedef struct ConnRx {
 } ConnRx;
 
 /* Sync callers and the lazy resume of the read source (sync.c). */
+/* What every call reads and writes is in 64 bytes: the end of the timer
+ * (its pending word, which a call's start and end swap) and the fields
+ * after it, up to item. */
 typedef struct ConnSync {
-	dispatch_source_t src; /* rsrc held suspended for sync callers */
-	unsigned active;       /* sync callers reading now */
-	bool timer_armed;      /* a lazy resume of src is scheduled */
-	bool ref_kept;         /* the timer's reference, kept while a call
-				* has it stopped, for that call's end */
-	ManagerTimer timer;    /* ... by this timer (holds a reference) */
-	DispatchItem item;     /* its fire: the resume on ioq */
+	ManagerTimer timer;    /* the lazy resume of src (holds a reference) */
 	uint64_t last_ns;      /* when the last sync call ended */
 	uint64_t taken_ns;     /* when the last sync call took src */
 	uint64_t gap_ns;       /* how long no call was under way before it */
 	uint64_t delay_ns;     /* the lazy resume's delay (1 ms and up) */
 	uint64_t latest_ns;    /* ... the latest time of its last arming */
+	dispatch_source_t src; /* rsrc held suspended for sync callers */
+	unsigned active;       /* sync callers reading now */
+	bool timer_armed;      /* a lazy resume of src is scheduled */
+	bool ref_kept;         /* the timer's reference, kept while a call
+				* has it stopped, for that call's end */
+	DispatchItem item;     /* the timer's fire: the resume on ioq */
 } ConnSync;
 
 /* The peer's identity (peer.c). */

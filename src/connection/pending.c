@@ -77,6 +77,7 @@ void pending_answer(Pending *p, xpc_object_t result)
 	}
 	if (p->sync) {
 		pthread_mutex_lock(&p->mu);
+		p->mu_used = true;
 		p->result = result;
 		atomic_store(&p->done, true);
 		pthread_cond_signal(&p->cv);
@@ -146,6 +147,7 @@ void pending_wake_sync_locked(xpc_connection_t c)
 		if (!p->sync)
 			continue;
 		pthread_mutex_lock(&p->mu);
+		p->mu_used = true;
 		p->wake = true;
 		pthread_cond_signal(&p->cv);
 		pthread_mutex_unlock(&p->mu);

@@ -23,15 +23,21 @@
  * clients on 2 CPUs the pair cost 4-8 us of client CPU per call
  * (docs/performance.md).  Such a call's end holds the source too, with a
  * delay that grows with the call (4 times it, 1 ms to SYNC_LAZY_MAX_NS)
- * and as much leeway again, so that the timer neither fires nor is set
- * again while the thread keeps calling; a message that comes once the
- * calls stopped waits at most twice that delay (16 ms) for the resume,
- * or until the latest time an earlier call of the run had set, if later
- * (sync.latest_ns: the latest time never moves earlier while calls come
- * one after the other, so a shorter call does not set the timerfd again;
- * still at most 16 ms after the last call).  Under load (64 clients on 2
- * CPUs) that is about one timerfd setting per five calls, where each
- * call's own latest time made it 0.57 (half of them to set it earlier).
+ * and three times as much leeway (up to 16 ms after the call), so that the
+ * timer neither fires nor is set again while the thread keeps calling; a
+ * message that comes once the calls stopped waits at most 4 times that
+ * delay (16 ms at most) for the resume, or until the latest time an
+ * earlier call of the run had set, if later (sync.latest_ns: the latest
+ * time never moves earlier while calls come one after the other, so a
+ * shorter call does not set the timerfd again; still at most 16 ms after
+ * the last call).  The timerfd is set at that latest time, and a later
+ * call takes it back as long as its own delay ends before it: calls of
+ * T in a row set it again every 12 T, or every 16 ms less the delay.
+ * Under load (64 clients on 2 CPUs, calls of 1-2 ms) that is about one
+ * timerfd setting per seven calls, where a leeway of one delay made it
+ * one per five, and each call's own latest time 0.57 (half of them to set
+ * it earlier); calls of 2 ms or more (the delay at its 8 ms) set it about
+ * every fourth call, as before.
  * A slow call after a pause resumes the source at once (the timer would
  * cost a manager wake-up per call).  The timer is the connection's own
  * manager timer, so that closing the link stops it too
@@ -57,7 +63,11 @@
  * not left waiting for the next one.
  *
  * A sync caller's Pending entry lives on its stack; answers reach it
- * through its condition variable when another thread read the reply.
+ * through its condition variable when another thread read the reply.  Its
+ * mutex and condition variable, statically initialised, are destroyed
+ * only if a thread ever locked that mutex (p->mu_used): a call that read
+ * its own reply makes no call into them at all (two calls into libc and
+ * an atomic operation less per call).
  */
 #include "connection/internal.h"
 #include "dispatch/dqueue.h"
@@ -74,14 +84,25 @@
 #define SYNC_FAST_NS 100000
 /* The longest delay of a lazy resume (after slow calls in a row). */
 #define SYNC_LAZY_MAX_NS 8000000
+/* The latest a lazy resume comes after the last call ended. */
+#define SYNC_LAZY_LATEST_NS (2 * SYNC_LAZY_MAX_NS)
 
 static void sync_lazy_resume(void *ctx);
 
+/* ConnSync's order (internal.h) keeps a call's fields in 64 bytes. */
+_Static_assert(sizeof(ManagerTimer) - offsetof(ManagerTimer, pending) <= 8, "the timer's pending word ends it");
+
 /* The lazy resume's leeway: half the delay after quick calls (as since the
- * start), the whole delay after slow ones (see the header). */
+ * start); after slow ones three times the delay, so that the timer is due
+ * 4 times the delay after the call at the latest, 16 ms at most (see the
+ * header). */
 static uint64_t sync_lazy_leeway(xpc_connection_t c)
 {
-	return c->sync.delay_ns > SYNC_LAZY_RESUME_NS ? c->sync.delay_ns : SYNC_LAZY_RESUME_NS / 2;
+	uint64_t d = c->sync.delay_ns;
+
+	if (d <= SYNC_LAZY_RESUME_NS)
+		return SYNC_LAZY_RESUME_NS / 2;
+	return d >= SYNC_LAZY_LATEST_NS / 4 ? SYNC_LAZY_LATEST_NS - d : 3 * d;
 }
 
 /* Manager thread: the work goes to ioq (no allocation: the item is the
@@ -339,6 +360,7 @@ dispatch_source_t sync_wait_link(xpc_connection_t c, Pending *p)
 		if (src)
 			return src;
 		pthread_mutex_lock(&p->mu);
+		p->mu_used = true;
 		while (!atomic_load(&p->done) && !p->wake)
 			pthread_cond_wait(&p->cv, &p->mu);
 		p->wake = false;
@@ -372,8 +394,10 @@ xpc_object_t sync_wait_answer(Pending *p)
 	xpc_object_t result;
 
 	if (p->self_answered) { /* see pending_answer(): mu was never contended since */
-		pthread_cond_destroy(&p->cv);
-		pthread_mutex_destroy(&p->mu);
+		if (p->mu_used) {
+			pthread_cond_destroy(&p->cv);
+			pthread_mutex_destroy(&p->mu);
+		}
 		return p->result;
 	}
 	pthread_mutex_lock(&p->mu);
