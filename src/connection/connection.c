@@ -8,7 +8,9 @@
  * one, docs/connections.md for the semantics.  The files below report
  * outcomes (ConnError); this file alone decides what they mean for the
  * connection: it fails it (conn_fail_locked), cancels it, activates it,
- * reconnects a named one, and arms or disarms the write source.
+ * reconnects a named one, arms or disarms the write source, and hands an
+ * accepted peer's first request to the worker that ran the listener's
+ * handler (conn_handover_end).
  *
  * Invariants kept here:
  * - INVALID is queued exactly once (conn_fail_locked checks the state) and
@@ -456,6 +458,102 @@ static dispatch_source_t conn_take_owed_start_locked(xpc_connection_t c)
 	return s;
 }
 
+/*
+ * The hand-over of an accepted peer (issue 17, named connect): the worker
+ * that ran the listener's handler reads the peer's first request itself,
+ * usually queued already, instead of starting the peer's read source and
+ * waking another worker for it (one hand-off and two context switches
+ * less per set-up).  An activation of the peer inside the listener's
+ * handler, on that thread, keeps the source in start_owed.  Once the
+ * handler returned, unless other work waits behind the listener's queue,
+ * the worker is left conn_first_after to run when the listener's drain is
+ * over and its queue let go (dpool_run_after: a slow handler of the peer
+ * then holds up no check-in, which another worker takes).  It claims the
+ * peer's queue only when that is idle, not suspended and targets a global
+ * queue (dqueue_try_enter), and no other work waits for a worker, and
+ * reads one frame without waiting (receive_first_rxlocked): a peer that
+ * sent nothing yet costs one read that finds nothing.  Then the source
+ * starts as before (a frame left makes its first delivery).  Only for a
+ * listener whose queue targets a global queue directly (its drain is the
+ * worker's item); a main-queue listener (xpc_main's) or one on a serial
+ * queue of the caller's starts the peer's source when the handler returned.
+ */
+static _Thread_local xpc_connection_t conn_handing;
+
+void conn_handover_begin(xpc_connection_t p)
+{
+	conn_handing = p;
+}
+
+/* The first request of @c, if there, on c->queue when it can be claimed. */
+static void conn_read_first(xpc_connection_t c, dispatch_source_t src)
+{
+	QueueFrame frame;
+
+	if (dpool_has_waiting() || !dqueue_try_enter(c->queue, 0))
+		return; /* others wait, or busy, suspended, not on a global queue */
+	dqueue_frame_push(&frame, c->queue);
+	frame.barrier = 1;
+	if (receive_trylock(c)) {
+		conn_after_read(c, receive_first_rxlocked(c, src));
+		pthread_rwlock_unlock(&c->rx.lock);
+	}
+	dqueue_frame_pop(&frame);
+	dqueue_leave(c->queue, 0);
+}
+
+/* The source the activation left, started (and released). */
+static void conn_start_owed(dispatch_source_t owed)
+{
+	dispatch_resume(owed);
+	dispatch_release(owed);
+}
+
+static dispatch_source_t conn_take_owed(xpc_connection_t c)
+{
+	dispatch_source_t owed;
+
+	conn_lock(c);
+	owed = c->start_owed;
+	c->start_owed = NULL;
+	conn_unlock(c);
+	return owed;
+}
+
+/* On the worker, the listener's queue let go (conn_handover_end). */
+static void conn_first_after(void *ctx)
+{
+	xpc_connection_t c = ctx;
+	dispatch_source_t owed = conn_take_owed(c);
+
+	if (owed) {
+		conn_read_first(c, owed);
+		conn_start_owed(owed);
+	}
+	xpc_release(c);
+}
+
+void conn_handover_end(xpc_connection_t l, xpc_connection_t p)
+{
+	bool later;
+
+	if (conn_handing != p)
+		return;
+	conn_handing = NULL;
+	conn_lock(p);
+	later = p->start_owed && dqueue_targets_root(l->queue) && !dqueue_others_waiting(l->queue);
+	conn_unlock(p);
+	if (later) {
+		xpc_retain(p);
+		if (dpool_run_after(conn_first_after, p))
+			return;
+		xpc_release(p);
+	}
+	dispatch_source_t owed = conn_take_owed(p);
+	if (owed)
+		conn_start_owed(owed);
+}
+
 void xpc_connection_activate(xpc_connection_t c)
 {
 	dispatch_source_t owed;
@@ -477,6 +575,10 @@ void xpc_connection_activate(xpc_connection_t c)
 		conn_activate_peer_locked(c);
 	}
 	owed = conn_take_owed_start_locked(c);
+	if (owed && c == conn_handing) {
+		c->start_owed = owed; /* conn_handover_end starts it */
+		owed = NULL;
+	}
 	conn_unlock(c);
 	if (owed) {
 		dispatch_resume(owed);
