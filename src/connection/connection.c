@@ -477,6 +477,9 @@ static dispatch_source_t conn_take_owed_start_locked(xpc_connection_t c)
  * listener whose queue targets a global queue directly (its drain is the
  * worker's item); a main-queue listener (xpc_main's) or one on a serial
  * queue of the caller's starts the peer's source when the handler returned.
+ * A listener's handler that waits after the resume, in a semaphore, a
+ * group or a dispatch_sync, perhaps for that peer's first message, starts
+ * the source then (dsync_before_wait), as without the hand-over.
  */
 static _Thread_local xpc_connection_t conn_handing;
 
@@ -533,6 +536,16 @@ static void conn_first_after(void *ctx)
 	xpc_release(c);
 }
 
+/* The listener's handler waits (a semaphore, a group, a dispatch_sync):
+ * perhaps for the peer it resumed, whose source then starts at once. */
+static void conn_handover_wait(void *ctx)
+{
+	dispatch_source_t owed = conn_take_owed(ctx);
+
+	if (owed)
+		conn_start_owed(owed);
+}
+
 void conn_handover_end(xpc_connection_t l, xpc_connection_t p)
 {
 	bool later;
@@ -540,6 +553,7 @@ void conn_handover_end(xpc_connection_t l, xpc_connection_t p)
 	if (conn_handing != p)
 		return;
 	conn_handing = NULL;
+	dsync_before_wait(NULL, NULL);
 	conn_lock(p);
 	later = p->start_owed && dqueue_targets_root(l->queue) && !dqueue_others_waiting(l->queue);
 	conn_unlock(p);
@@ -578,6 +592,7 @@ void xpc_connection_activate(xpc_connection_t c)
 	if (owed && c == conn_handing) {
 		c->start_owed = owed; /* conn_handover_end starts it */
 		owed = NULL;
+		dsync_before_wait(conn_handover_wait, c);
 	}
 	conn_unlock(c);
 	if (owed) {

@@ -105,5 +105,9 @@ void dpool_block_end(void);
  * it takes other work.  1 when set; 0 elsewhere than on a worker, or when
  * one is set already (then the caller does without). */
 int dpool_run_after(dispatch_function_t fn, void *ctx);
+/* dsync.c: runs @fn(@ctx) once, before the calling thread next waits in a
+ * semaphore, a group or a dispatch_sync (no lock held), for work held back
+ * that the wait may need; NULL clears it.  One per thread. */
+void dsync_before_wait(dispatch_function_t fn, void *ctx);
 
 #endif

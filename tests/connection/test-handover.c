@@ -12,6 +12,9 @@
  *   slow     a peer whose first request's handler blocks (until the test
  *            lets it go) holds up no other check-in: a second client is
  *            answered meanwhile;
+ *   wait     a listener's handler that waits (a semaphore) for the first
+ *            message of the peer it just resumed gets it: the held-back
+ *            source starts when the handler waits;
  *   silent   a client that sends nothing after connecting holds up nobody,
  *            and its request sent later is answered (the peer's source was
  *            started after a first read that found nothing).
@@ -33,6 +36,9 @@
 #define WAIT_SECS 10
 
 static atomic_bool listener_returned; /* the last peer's listener handler */
+static atomic_bool wait_mode;          /* the listener's handler waits for the peer */
+static atomic_int waits_failed;
+static dispatch_semaphore_t first_seen;
 static atomic_int order_violations;
 static dispatch_semaphore_t gate, blocked;
 
@@ -66,12 +72,16 @@ static xpc_connection_t start_listener(void)
 		xpc_connection_set_event_handler(peer, ^(xpc_object_t m) {
 			if (xpc_get_type(m) != XPC_TYPE_DICTIONARY)
 				return;
-			if (first && !atomic_load(&listener_returned))
+			if (first && atomic_load(&wait_mode))
+				dispatch_semaphore_signal(first_seen);
+			else if (first && !atomic_load(&listener_returned))
 				atomic_fetch_add(&order_violations, 1);
 			first = false;
 			serve(peer, m);
 		});
 		xpc_connection_resume(peer);
+		if (atomic_load(&wait_mode) && !conn_test_wait(first_seen, WAIT_SECS))
+			atomic_fetch_add(&waits_failed, 1);
 		usleep(20000);
 		atomic_store(&listener_returned, true);
 	});
@@ -138,6 +148,19 @@ static void test_slow(xpc_connection_t l)
 	dispatch_release(a2);
 }
 
+static void test_wait(xpc_connection_t l)
+{
+	dispatch_semaphore_t answered = dispatch_semaphore_create(0);
+
+	atomic_store(&wait_mode, true);
+	xpc_connection_t c = client(l, "echo", answered);
+	CHECK(conn_test_wait(answered, 2 * WAIT_SECS));
+	CHECK_EQ_INT(atomic_load(&waits_failed), 0);
+	atomic_store(&wait_mode, false);
+	done(c);
+	dispatch_release(answered);
+}
+
 static void test_silent(xpc_connection_t l)
 {
 	dispatch_semaphore_t a1 = dispatch_semaphore_create(0), a2 = dispatch_semaphore_create(0);
@@ -166,11 +189,13 @@ int main(void)
 	harness_begin(120);
 	gate = dispatch_semaphore_create(0);
 	blocked = dispatch_semaphore_create(0);
+	first_seen = dispatch_semaphore_create(0);
 	xpc_connection_t l = start_listener();
 	int base = harness_count_fds();
 
 	test_order(l);
 	test_slow(l);
+	test_wait(l);
 	test_silent(l);
 	conn_test_settle_fds(base);
 	xpc_connection_cancel(l);
