@@ -69,7 +69,6 @@ static void deliver_run(void *ctx)
 {
 	DeliverItem *it = ctx;
 	xpc_connection_t c = it->conn;
-
 	bool handover = !it->final && c->kind == CONN_LISTENER && xpc_get_type(it->ev) == XPC_TYPE_CONNECTION;
 
 	if (handover)
