@@ -5,10 +5,10 @@
  * request itself once the listener's queue is let go.  What must hold
  * whatever path a request takes:
  *
- *   order    a peer's first request reaches its handler only after the
- *            listener's handler that resumed the peer returned (it sleeps
- *            a little after the resume, so that a path that broke this
- *            would be caught);
+ *   order    a peer's first request never reaches its handler inside the
+ *            listener's handler that resumed the peer, on its thread (it
+ *            sleeps a little after the resume, so that a path that read
+ *            the request there would be caught);
  *   slow     a peer whose first request's handler blocks (until the test
  *            lets it go) holds up no other check-in: a second client is
  *            answered meanwhile;
@@ -17,7 +17,10 @@
  *            source starts when the handler waits;
  *   silent   a client that sends nothing after connecting holds up nobody,
  *            and its request sent later is answered (the peer's source was
- *            started after a first read that found nothing).
+ *            started after a first read that found nothing);
+ *   condwait a listener's handler that waits for its peer's first message
+ *            on a condition variable (which dispatch cannot see) gets it:
+ *            the held-back source is started by the hand-over's timer.
  *
  * The service is a listener in this process (on the default global
  * queue: the path the hand-over takes); its clients connect from its
@@ -28,15 +31,21 @@
 #include "conn-common.h"
 #include "harness.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
 #define ORDER_ROUNDS 10
 #define WAIT_SECS 10
 
-static atomic_bool listener_returned; /* the last peer's listener handler */
+static _Atomic(pthread_t) listener_thread; /* running the listener's handler, or 0 */
 static atomic_bool wait_mode;          /* the listener's handler waits for the peer */
+static atomic_bool cond_mode;          /* ... on a condition variable */
+static pthread_mutex_t cond_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond_cv = PTHREAD_COND_INITIALIZER;
+static bool cond_seen;
 static atomic_int waits_failed;
 static dispatch_semaphore_t first_seen;
 static atomic_int order_violations;
@@ -58,8 +67,34 @@ static void serve(xpc_connection_t peer, xpc_object_t m)
 	}
 }
 
+static void cond_signal_seen(void)
+{
+	pthread_mutex_lock(&cond_mu);
+	cond_seen = true;
+	pthread_cond_signal(&cond_cv);
+	pthread_mutex_unlock(&cond_mu);
+}
+
+/* Waits (WAIT_SECS at most) for cond_signal_seen; whether it came. */
+static bool cond_wait_seen(void)
+{
+	struct timespec until;
+	bool seen;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += WAIT_SECS;
+	pthread_mutex_lock(&cond_mu);
+	while (!cond_seen && pthread_cond_timedwait(&cond_cv, &cond_mu, &until) == 0)
+		;
+	seen = cond_seen;
+	cond_seen = false;
+	pthread_mutex_unlock(&cond_mu);
+	return seen;
+}
+
 /* A listener whose handler resumes each peer, then sleeps 20 ms before it
- * returns; each peer checks that its first message came after that. */
+ * returns; each peer checks that its first message is not delivered
+ * inside that handler, on its thread. */
 static xpc_connection_t start_listener(void)
 {
 	xpc_connection_t l = xpc_connection_create(NULL, NULL);
@@ -68,13 +103,15 @@ static xpc_connection_t start_listener(void)
 		if (xpc_get_type(peer) != XPC_TYPE_CONNECTION)
 			return;
 		__block bool first = true;
-		atomic_store(&listener_returned, false);
+		atomic_store(&listener_thread, pthread_self());
 		xpc_connection_set_event_handler(peer, ^(xpc_object_t m) {
 			if (xpc_get_type(m) != XPC_TYPE_DICTIONARY)
 				return;
 			if (first && atomic_load(&wait_mode))
 				dispatch_semaphore_signal(first_seen);
-			else if (first && !atomic_load(&listener_returned))
+			else if (first && atomic_load(&cond_mode))
+				cond_signal_seen();
+			else if (first && atomic_load(&listener_thread) == pthread_self())
 				atomic_fetch_add(&order_violations, 1);
 			first = false;
 			serve(peer, m);
@@ -82,8 +119,10 @@ static xpc_connection_t start_listener(void)
 		xpc_connection_resume(peer);
 		if (atomic_load(&wait_mode) && !conn_test_wait(first_seen, WAIT_SECS))
 			atomic_fetch_add(&waits_failed, 1);
+		if (atomic_load(&cond_mode) && !cond_wait_seen())
+			atomic_fetch_add(&waits_failed, 1);
 		usleep(20000);
-		atomic_store(&listener_returned, true);
+		atomic_store(&listener_thread, (pthread_t)0);
 	});
 	xpc_connection_resume(l);
 	return l;
@@ -161,6 +200,19 @@ static void test_wait(xpc_connection_t l)
 	dispatch_release(answered);
 }
 
+static void test_condwait(xpc_connection_t l)
+{
+	dispatch_semaphore_t answered = dispatch_semaphore_create(0);
+
+	atomic_store(&cond_mode, true);
+	xpc_connection_t c = client(l, "echo", answered);
+	CHECK(conn_test_wait(answered, 2 * WAIT_SECS));
+	CHECK_EQ_INT(atomic_load(&waits_failed), 0);
+	atomic_store(&cond_mode, false);
+	done(c);
+	dispatch_release(answered);
+}
+
 static void test_silent(xpc_connection_t l)
 {
 	dispatch_semaphore_t a1 = dispatch_semaphore_create(0), a2 = dispatch_semaphore_create(0);
@@ -197,6 +249,7 @@ int main(void)
 	test_slow(l);
 	test_wait(l);
 	test_silent(l);
+	test_condwait(l);
 	conn_test_settle_fds(base);
 	xpc_connection_cancel(l);
 	xpc_release(l);
