@@ -8,7 +8,9 @@
  * one, docs/connections.md for the semantics.  The files below report
  * outcomes (ConnError); this file alone decides what they mean for the
  * connection: it fails it (conn_fail_locked), cancels it, activates it,
- * reconnects a named one, and arms or disarms the write source.
+ * reconnects a named one, arms or disarms the write source, and hands an
+ * accepted peer's first request to the worker that ran the listener's
+ * handler (conn_handover_end).
  *
  * Invariants kept here:
  * - INVALID is queued exactly once (conn_fail_locked checks the state) and
@@ -21,6 +23,7 @@
 #include "connection/internal.h"
 #include "dispatch/dqueue.h"
 #include "dispatch/internal.h"
+#include "shared/clock.h"
 
 #include <Block.h>
 #include <errno.h>
@@ -456,6 +459,237 @@ static dispatch_source_t conn_take_owed_start_locked(xpc_connection_t c)
 	return s;
 }
 
+/*
+ * The hand-over of an accepted peer (issue 17, named connect): the worker
+ * that ran the listener's handler reads the peer's first request itself,
+ * usually queued already, instead of starting the peer's read source and
+ * waking another worker for it (one hand-off and two context switches
+ * less per set-up).  An activation of the peer inside the listener's
+ * handler, on that thread, keeps the source in start_owed.  Once the
+ * handler returned, unless other work waits behind the listener's queue,
+ * the worker is left conn_first_after to run when the listener's drain is
+ * over and its queue let go (dpool_run_after: a slow handler of the peer
+ * then holds up no check-in, which another worker takes).  It claims the
+ * peer's queue only when that is idle, not suspended and targets a global
+ * queue (dqueue_try_enter), and no other work waits for a worker, and
+ * reads one frame without waiting (receive_first_rxlocked): a peer that
+ * sent nothing yet costs one read that finds nothing.  Then the source
+ * starts as before (a frame left makes its first delivery).  Only for a
+ * listener whose queue targets a global queue directly (its drain is the
+ * worker's item); a main-queue listener (xpc_main's) or one on a serial
+ * queue of the caller's starts the peer's source when the handler returned.
+ * A listener's handler that waits after the resume, in a semaphore, a
+ * group or a dispatch_sync, perhaps for that peer's first message, starts
+ * the source then (dsync_before_wait), as without the hand-over.  Any other
+ * wait (a condition variable, a sleep, a long computation; a later handler
+ * of the same drain) is bounded by a timer: a source held back for longer
+ * than HANDOVER_LATE_NS is started by another worker (handover_rescue), so
+ * the peer's first request waits that long at most where it would
+ * otherwise wait for the handler's return, or for ever.
+ */
+static _Thread_local xpc_connection_t conn_handing;
+
+/*
+ * The held sources' bound: one manager timer for the process, armed while
+ * any is held, and the connections holding one (at most HANDOVER_MAX: a
+ * hand-over that finds no room starts its source at once).  Each entry
+ * holds a reference on its connection; whoever takes the source back
+ * (conn_take_owed) forgets the entry.
+ */
+#define HANDOVER_LATE_NS 2000000
+#define HANDOVER_MAX 64
+
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		xpc_connection_t conn;
+		uint64_t since;
+	} held[HANDOVER_MAX];
+	int n;
+	bool armed;
+	ManagerTimer timer;
+	DispatchItem item;
+} handover = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void handover_rescue(void *unused);
+
+/* Manager thread: the rescue runs on a worker (the item is pushed again
+ * only after it ran: the timer is armed again by the rescue alone). */
+static void handover_fire(ManagerTimer *t, uint64_t count)
+{
+	(void)t;
+	(void)count;
+	dqueue_push_embedded(dqueue_default_target(), &handover.item, handover_rescue, NULL);
+}
+
+/* Under handover.lock. */
+static void handover_arm_locked(uint64_t now)
+{
+	handover.armed = true;
+	handover.timer.fire = handover_fire;
+	if (manager_timer_arm(&handover.timer, now + HANDOVER_LATE_NS, 0, HANDOVER_LATE_NS / 2) != 0)
+		handover.armed = false;
+}
+
+/* @c's source is held back (c->lock held): listed, false when there is no
+ * room or no timer (then the caller starts it). */
+static bool handover_hold(xpc_connection_t c)
+{
+	uint64_t now = clock_monotonic_ns();
+	bool ok;
+
+	pthread_mutex_lock(&handover.lock);
+	if (!handover.armed && handover.n < HANDOVER_MAX)
+		handover_arm_locked(now);
+	ok = handover.armed && handover.n < HANDOVER_MAX;
+	if (ok) {
+		handover.held[handover.n].conn = c;
+		handover.held[handover.n].since = now;
+		handover.n++;
+		xpc_retain(c);
+	}
+	pthread_mutex_unlock(&handover.lock);
+	return ok;
+}
+
+/* Takes entry @i out (under handover.lock): its connection, still +1. */
+static xpc_connection_t handover_unlist_locked(int i)
+{
+	xpc_connection_t c = handover.held[i].conn;
+
+	handover.held[i] = handover.held[--handover.n];
+	return c;
+}
+
+/* @c's source was taken back: its entry, if any, goes. */
+static void handover_forget(xpc_connection_t c)
+{
+	xpc_connection_t found = NULL;
+
+	pthread_mutex_lock(&handover.lock);
+	for (int i = 0; i < handover.n && !found; i++)
+		if (handover.held[i].conn == c)
+			found = handover_unlist_locked(i);
+	pthread_mutex_unlock(&handover.lock);
+	if (found)
+		xpc_release(found);
+}
+
+void conn_handover_begin(xpc_connection_t p)
+{
+	conn_handing = p;
+}
+
+/* The first request of @c, if there, on c->queue when it can be claimed. */
+static void conn_read_first(xpc_connection_t c, dispatch_source_t src)
+{
+	QueueFrame frame;
+
+	if (dpool_has_waiting() || !dqueue_try_enter(c->queue, 0))
+		return; /* others wait, or busy, suspended, not on a global queue */
+	dqueue_frame_push(&frame, c->queue);
+	frame.barrier = 1;
+	if (receive_trylock(c)) {
+		conn_after_read(c, receive_first_rxlocked(c, src));
+		pthread_rwlock_unlock(&c->rx.lock);
+	}
+	dqueue_frame_pop(&frame);
+	dqueue_leave(c->queue, 0);
+}
+
+/* The source the activation left, started (and released). */
+static void conn_start_owed(dispatch_source_t owed)
+{
+	dispatch_resume(owed);
+	dispatch_release(owed);
+}
+
+static dispatch_source_t conn_take_owed(xpc_connection_t c)
+{
+	dispatch_source_t owed;
+
+	conn_lock(c);
+	owed = c->start_owed;
+	c->start_owed = NULL;
+	conn_unlock(c);
+	if (owed)
+		handover_forget(c);
+	return owed;
+}
+
+/* On a worker, the timer fired: the sources held back too long start
+ * (see above); the timer is armed again while others are still held. */
+static void handover_rescue(void *unused)
+{
+	xpc_connection_t late[HANDOVER_MAX];
+	uint64_t now = clock_monotonic_ns();
+	int n = 0;
+
+	(void)unused;
+	pthread_mutex_lock(&handover.lock);
+	for (int i = 0; i < handover.n;) {
+		if (now - handover.held[i].since >= HANDOVER_LATE_NS)
+			late[n++] = handover_unlist_locked(i);
+		else
+			i++;
+	}
+	handover.armed = false;
+	if (handover.n > 0)
+		handover_arm_locked(now);
+	pthread_mutex_unlock(&handover.lock);
+	for (int i = 0; i < n; i++) {
+		dispatch_source_t owed = conn_take_owed(late[i]);
+		if (owed)
+			conn_start_owed(owed);
+		xpc_release(late[i]);
+	}
+}
+
+/* On the worker, the listener's queue let go (conn_handover_end). */
+static void conn_first_after(void *ctx)
+{
+	xpc_connection_t c = ctx;
+	dispatch_source_t owed = conn_take_owed(c);
+
+	if (owed) {
+		conn_read_first(c, owed);
+		conn_start_owed(owed);
+	}
+	xpc_release(c);
+}
+
+/* The listener's handler waits (a semaphore, a group, a dispatch_sync):
+ * perhaps for the peer it resumed, whose source then starts at once. */
+static void conn_handover_wait(void *ctx)
+{
+	dispatch_source_t owed = conn_take_owed(ctx);
+
+	if (owed)
+		conn_start_owed(owed);
+}
+
+void conn_handover_end(xpc_connection_t l, xpc_connection_t p)
+{
+	bool later;
+
+	if (conn_handing != p)
+		return;
+	conn_handing = NULL;
+	dsync_before_wait(NULL, NULL);
+	conn_lock(p);
+	later = p->start_owed && dqueue_targets_root(l->queue) && !dqueue_others_waiting(l->queue);
+	conn_unlock(p);
+	if (later) {
+		xpc_retain(p);
+		if (dpool_run_after(conn_first_after, p))
+			return;
+		xpc_release(p);
+	}
+	dispatch_source_t owed = conn_take_owed(p);
+	if (owed)
+		conn_start_owed(owed);
+}
+
 void xpc_connection_activate(xpc_connection_t c)
 {
 	dispatch_source_t owed;
@@ -477,6 +711,11 @@ void xpc_connection_activate(xpc_connection_t c)
 		conn_activate_peer_locked(c);
 	}
 	owed = conn_take_owed_start_locked(c);
+	if (owed && c == conn_handing && handover_hold(c)) {
+		c->start_owed = owed; /* conn_handover_end starts it */
+		owed = NULL;
+		dsync_before_wait(conn_handover_wait, c);
+	}
 	conn_unlock(c);
 	if (owed) {
 		dispatch_resume(owed);

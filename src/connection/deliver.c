@@ -8,6 +8,10 @@
  * after that one ran it is never called again (connection.c queues it
  * exactly once).
  *
+ * A listener's handler given a new peer is bracketed by conn_handover_begin
+ * and _end (connection.c): the peer's first request is read by this worker
+ * once the listener's queue is let go, never before that handler returned.
+ *
  * Back pressure: what a message queued for the handler holds (its bytes,
  * its descriptors at CONN_UNREAD_FD_COST each) is charged to rx.unread
  * from its queuing until the handler returned; receive.c pauses reading
@@ -65,8 +69,13 @@ static void deliver_run(void *ctx)
 {
 	DeliverItem *it = ctx;
 	xpc_connection_t c = it->conn;
+	bool handover = !it->final && c->kind == CONN_LISTENER && xpc_get_type(it->ev) == XPC_TYPE_CONNECTION;
 
+	if (handover)
+		conn_handover_begin((xpc_connection_t)it->ev);
 	deliver_now(c, it->ev, it->final);
+	if (handover) /* after the handler returned */
+		conn_handover_end(c, (xpc_connection_t)it->ev);
 	atomic_fetch_sub(&c->async_pending, 1);
 	xpc_release(it->ev);
 	if (it->bytes)

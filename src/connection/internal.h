@@ -423,6 +423,12 @@ void conn_flushed_locked(xpc_connection_t c, ConnError e, SendProgress progress)
 void conn_schedule_flush_locked(xpc_connection_t c);
 /* What a reader reported (rx.lock held, not the lock). */
 void conn_after_read(xpc_connection_t c, ConnError e);
+/* Around the call of a listener's handler with its new peer @p (deliver.c):
+ * an activation of @p inside it leaves the start of its read source to
+ * conn_handover_end, which has the worker read the peer's first request
+ * once listener @l's queue is let go (connection.c). */
+void conn_handover_begin(xpc_connection_t p);
+void conn_handover_end(xpc_connection_t l, xpc_connection_t p);
 /* A named client that was INTERRUPTED checks in again (locked). */
 void conn_reconnect_locked(xpc_connection_t c);
 
@@ -441,6 +447,9 @@ ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src);
 /* Reads one frame of the link @l, blocking (rx.lock held).  Return: as
  * above; *ret_got says what was read. */
 ConnError receive_one_rxlocked(xpc_connection_t c, TransportLink *l, ReceiveGot *ret_got);
+/* An accepted peer's first frame, if one is there, before its source
+ * @src is started (rx.lock held, on c->queue): one read, never waiting. */
+ConnError receive_first_rxlocked(xpc_connection_t c, dispatch_source_t src);
 /* The read source's handler takes rx.lock without waiting: false when a
  * reader holds it (which then owes the source a delivery). */
 bool receive_trylock(xpc_connection_t c);

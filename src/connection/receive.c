@@ -4,8 +4,9 @@
  * checkin.c).
  *
  * Whoever reads the link holds rx.lock: the read source's handler
- * (receive_ready_rxlocked, on the handler queue) or a sync caller
- * (sync.c).  Each frame is handled in order: MESSAGE frames go to the event
+ * (receive_ready_rxlocked, on the handler queue), a sync caller (sync.c),
+ * or, for an accepted peer's first request, the worker that ran the
+ * listener's handler, on the peer's queue (receive_first_rxlocked).  Each frame is handled in order: MESSAGE frames go to the event
  * handler, REPLY frames to their Pending entry (pending.c), a BATCH is
  * taken apart, the HELLO marks the link checked in.  The first frame with
  * credentials names the peer (peer.c); a peer under a requirement is
@@ -627,5 +628,32 @@ ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src)
 		receive_cancel_ended(c, src, e);
 	if (held)
 		dispatch_resume(src);
+	return e;
+}
+
+/*
+ * An accepted peer's first request, read by the thread that ran the
+ * listener's handler, on c->queue, before @src (suspended, never resumed
+ * yet) is started (connection.c, conn_read_first): one read that does not
+ * wait, and no linger, so that a peer that sent nothing yet, or a slow
+ * handler, holds that thread no longer than one request.  A frame read
+ * ahead, or a link not known empty, gets a delivery at the resume.
+ */
+ConnError receive_first_rxlocked(xpc_connection_t c, dispatch_source_t src)
+{
+	ReceiveGot got;
+	ConnError e = CONN_OK;
+	TransportLink l;
+	bool stopped;
+
+	lock_assert_held(&c->rx.lock);
+	if (!receive_link_state(c, src, &l, &stopped, NULL, NULL))
+		return CONN_OK;
+	if (stopped)
+		return CONN_OK;
+	c->rx.answered = false;
+	e = receive_read(c, &l, true, false, true, &got);
+	c->rx.answered = false;
+	receive_stop(c, src, e, c->rx.drained);
 	return e;
 }

@@ -17,7 +17,10 @@
  * tells the waiters that their places are wanted), so however many
  * connections a process serves, its pool stays near twice the CPU count:
  * waits are an optimisation, never a reason for a thread.  A worker idle for
- * POOL_IDLE_SECONDS exits.  Workers take
+ * POOL_IDLE_SECONDS exits.  An item may leave its worker one function to
+ * run right after it returned, before other work (dpool_run_after: the
+ * connection layer's hand-over of an accepted peer, once the listener's
+ * queue is let go).  Workers take
  * the highest non-empty priority first.  Idle workers sleep on a
  * futex with a timeout: nothing spins.  Workers get the signal mask of the
  * thread that started the runtime (so a program that blocks a signal before
@@ -67,6 +70,10 @@ static void dpool_watchdog_fire(ManagerTimer *t, uint64_t count);
 static _Thread_local int dpool_on_worker;
 static _Thread_local int dpool_prio = -1;
 static _Thread_local int dpool_blocked; /* this worker's wait is not counted */
+static _Thread_local struct {
+	dispatch_function_t fn;
+	void *ctx;
+} dpool_next; /* dpool_run_after's */
 
 /* Digits at *@p into @ret; false when there are none or too many. */
 static bool dpool_parse_number(const char **p, unsigned long *ret)
@@ -207,6 +214,25 @@ static int dpool_idle_wait(PoolWorker *w)
 	return atomic_load(&pool.signalling) > 0 ? 0 : ETIMEDOUT;
 }
 
+int dpool_run_after(dispatch_function_t fn, void *ctx)
+{
+	if (!dpool_on_worker || dpool_next.fn)
+		return 0;
+	dpool_next.fn = fn;
+	dpool_next.ctx = ctx;
+	return 1;
+}
+
+/* What the item that just returned left for this worker (it may leave more). */
+static void dpool_run_next(void)
+{
+	while (dpool_next.fn) {
+		dispatch_function_t fn = dpool_next.fn;
+		dpool_next.fn = NULL;
+		fn(dpool_next.ctx);
+	}
+}
+
 static void *dpool_worker_main(void *arg)
 {
 	PoolWorker w = {0};
@@ -219,6 +245,7 @@ static void *dpool_worker_main(void *arg)
 		if (it) {
 			pthread_mutex_unlock(&pool.lock);
 			it->invoke(it);
+			dpool_run_next();
 			pthread_mutex_lock(&pool.lock);
 			continue;
 		}

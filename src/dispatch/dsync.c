@@ -15,6 +15,11 @@
  * (done, read with acquire ordering on the fast path); losers sleep on a
  * process-wide condition variable.
  *
+ * Before a wait that may block, a function the caller's layer left for this
+ * thread (dsync_before_wait) runs once, outside every lock: the connection
+ * layer starts a new peer's read source it held back, which the wait may be
+ * waiting for.
+ *
  * Edges: calls dqueue.c (items, pushes) and dobject.c; dblock.c and
  * dwork.c call it.
  */
@@ -27,8 +32,31 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+static _Thread_local struct {
+	dispatch_function_t fn;
+	void *ctx;
+} dsync_before; /* dsync_before_wait's */
+
+void dsync_before_wait(dispatch_function_t fn, void *ctx)
+{
+	dsync_before.fn = fn;
+	dsync_before.ctx = ctx;
+}
+
+/* Runs what dsync_before_wait left, once (no lock held). */
+static void dsync_about_to_wait(void)
+{
+	dispatch_function_t fn = dsync_before.fn;
+
+	if (!fn)
+		return;
+	dsync_before.fn = NULL;
+	fn(dsync_before.ctx);
+}
+
 void dsync_waiter_wait(DispatchWaiter *w)
 {
+	dsync_about_to_wait();
 	while (atomic_load_explicit(&w->state, memory_order_acquire) == 0)
 		syscall(SYS_futex, &w->state, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
 }
@@ -113,6 +141,8 @@ intptr_t dispatch_semaphore_wait(dispatch_semaphore_t dsema, dispatch_time_t tim
 {
 	int r;
 
+	if (timeout != DISPATCH_TIME_NOW)
+		dsync_about_to_wait();
 	pthread_mutex_lock(&dsema->lock);
 	if (dsema->value > 0) {
 		dsema->value--;
@@ -236,6 +266,8 @@ intptr_t dispatch_group_wait(dispatch_group_t group, dispatch_time_t timeout)
 {
 	int r;
 
+	if (timeout != DISPATCH_TIME_NOW)
+		dsync_about_to_wait();
 	pthread_mutex_lock(&group->lock);
 	if (timeout == DISPATCH_TIME_NOW)
 		r = group->count ? -1 : 0;

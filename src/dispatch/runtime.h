@@ -15,7 +15,8 @@
  *   synchronous calls and the decision to keep a thread;
  * - manager timers (ManagerTimer) for timeouts that must not cost a
  *   dispatch source each;
- * - pool hints (dpool_block_begin/_end) around waits of a pool worker;
+ * - pool hints (dpool_block_begin/_end) around waits of a pool worker, and
+ *   work left to run on a worker after its item (dpool_run_after);
  * - dispatch_after and dispatch_async that report ENOMEM instead of
  *   crashing (dwork_after_f, dqueue_async).
  *
@@ -101,5 +102,14 @@ void dsource_redeliver(dispatch_source_t ds);
 int dpool_block_begin(void);
 void dpool_block_end(void);
 unsigned long dpool_block_refusals(void);
+/* dpool.c: runs @fn(@ctx) on the calling pool worker right after the item
+ * it runs now returned (its queue's drain over, the queue let go), before
+ * it takes other work.  1 when set; 0 elsewhere than on a worker, or when
+ * one is set already (then the caller does without). */
+int dpool_run_after(dispatch_function_t fn, void *ctx);
+/* dsync.c: runs @fn(@ctx) once, before the calling thread next waits in a
+ * semaphore, a group or a dispatch_sync (no lock held), for work held back
+ * that the wait may need; NULL clears it.  One per thread. */
+void dsync_before_wait(dispatch_function_t fn, void *ctx);
 
 #endif
