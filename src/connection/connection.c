@@ -10,7 +10,7 @@
  * connection: it fails it (conn_fail_locked), cancels it, activates it,
  * reconnects a named one, arms or disarms the write source, and hands an
  * accepted peer's first request to the worker that ran the listener's
- * handler (conn_handover_end).
+ * handler (conn_handover_hold_locked).
  *
  * Invariants kept here:
  * - INVALID is queued exactly once (conn_fail_locked checks the state) and
@@ -465,11 +465,12 @@ static dispatch_source_t conn_take_owed_start_locked(xpc_connection_t c)
  * usually queued already, instead of starting the peer's read source and
  * waking another worker for it (one hand-off and two context switches
  * less per set-up).  An activation of the peer inside the listener's
- * handler, on that thread, keeps the source in start_owed.  Once the
- * handler returned, unless other work waits behind the listener's queue,
- * the worker is left conn_first_after to run when the listener's drain is
- * over and its queue let go (dpool_run_after: a slow handler of the peer
- * then holds up no check-in, which another worker takes).  It claims the
+ * handler, on that thread (deliver.c says which peer that handler was
+ * given: deliver_handing), unless other work waits behind the listener's
+ * queue, keeps the source in start_owed and leaves the worker
+ * conn_first_after to run when the listener's drain is over and its queue
+ * let go (dpool_run_after, one per drain: a slow handler of the peer then
+ * holds up no check-in, which another worker takes).  It claims the
  * peer's queue only when that is idle, not suspended and targets a global
  * queue (dqueue_try_enter), and no other work waits for a worker, and
  * reads one frame without waiting (receive_first_rxlocked): a peer that
@@ -477,7 +478,7 @@ static dispatch_source_t conn_take_owed_start_locked(xpc_connection_t c)
  * starts as before (a frame left makes its first delivery).  Only for a
  * listener whose queue targets a global queue directly (its drain is the
  * worker's item); a main-queue listener (xpc_main's) or one on a serial
- * queue of the caller's starts the peer's source when the handler returned.
+ * queue of the caller's starts the peer's source at the activation.
  * A listener's handler that waits after the resume, in a semaphore, a
  * group or a dispatch_sync, perhaps for that peer's first message, starts
  * the source then (dsync_before_wait), as without the hand-over.  Any other
@@ -487,7 +488,6 @@ static dispatch_source_t conn_take_owed_start_locked(xpc_connection_t c)
  * the peer's first request waits that long at most where it would
  * otherwise wait for the handler's return, or for ever.
  */
-static _Thread_local xpc_connection_t conn_handing;
 
 /*
  * The held sources' bound: one manager timer for the process, armed while
@@ -575,11 +575,6 @@ static void handover_forget(xpc_connection_t c)
 		xpc_release(found);
 }
 
-void conn_handover_begin(xpc_connection_t p)
-{
-	conn_handing = p;
-}
-
 /* The first request of @c, if there, on c->queue when it can be claimed. */
 static void conn_read_first(xpc_connection_t c, dispatch_source_t src)
 {
@@ -645,11 +640,14 @@ static void handover_rescue(void *unused)
 	}
 }
 
-/* On the worker, the listener's queue let go (conn_handover_end). */
+/* On the worker, the listener's queue let go (dpool_run_after). */
 static void conn_first_after(void *ctx)
 {
 	xpc_connection_t c = ctx;
-	dispatch_source_t owed = conn_take_owed(c);
+	dispatch_source_t owed;
+
+	dsync_before_wait(NULL, NULL); /* the listener's handlers are over */
+	owed = conn_take_owed(c);
 
 	if (owed) {
 		conn_read_first(c, owed);
@@ -668,31 +666,34 @@ static void conn_handover_wait(void *ctx)
 		conn_start_owed(owed);
 }
 
-void conn_handover_end(xpc_connection_t l, xpc_connection_t p)
+/* At the activation of @c inside the handler of its listener @l, on this
+ * thread (c->lock held): whether that runs on a worker with nothing
+ * waiting behind it, so that the worker reads @c's first request once the
+ * listener's queue is let go (see above).  Then @c is listed for the
+ * timer, and its source is held back by the caller.  Out of line: a
+ * client's activation never gets here (libxpc-hot.ld: code an idle client
+ * does not run stays out of its block). */
+__attribute__((noinline)) static bool conn_handover_hold_locked(xpc_connection_t c, xpc_connection_t l)
 {
-	bool later;
-
-	if (conn_handing != p)
-		return;
-	conn_handing = NULL;
-	dsync_before_wait(NULL, NULL);
-	conn_lock(p);
-	later = p->start_owed && dqueue_targets_root(l->queue) && !dqueue_others_waiting(l->queue);
-	conn_unlock(p);
-	if (later) {
-		xpc_retain(p);
-		if (dpool_run_after(conn_first_after, p))
-			return;
-		xpc_release(p);
+	lock_assert_held(&c->lock);
+	if (!dqueue_targets_root(l->queue) || dqueue_others_waiting(l->queue))
+		return false;
+	if (!handover_hold(c))
+		return false;
+	xpc_retain(c); /* conn_first_after's */
+	if (dpool_run_after(conn_first_after, c)) {
+		dsync_before_wait(conn_handover_wait, c);
+		return true;
 	}
-	dispatch_source_t owed = conn_take_owed(p);
-	if (owed)
-		conn_start_owed(owed);
+	xpc_release(c);
+	handover_forget(c);
+	return false;
 }
 
 void xpc_connection_activate(xpc_connection_t c)
 {
 	dispatch_source_t owed;
+	xpc_connection_t l;
 
 	conn_lock(c);
 	if (c->state != CONN_INACTIVE || conn_has(c, CONN_F_CANCELLED)) {
@@ -711,10 +712,9 @@ void xpc_connection_activate(xpc_connection_t c)
 		conn_activate_peer_locked(c);
 	}
 	owed = conn_take_owed_start_locked(c);
-	if (owed && c == conn_handing && handover_hold(c)) {
-		c->start_owed = owed; /* conn_handover_end starts it */
+	if (owed && deliver_handing(&l) == c && conn_handover_hold_locked(c, l)) {
+		c->start_owed = owed; /* conn_first_after starts it */
 		owed = NULL;
-		dsync_before_wait(conn_handover_wait, c);
 	}
 	conn_unlock(c);
 	if (owed) {

@@ -8,9 +8,10 @@
  * after that one ran it is never called again (connection.c queues it
  * exactly once).
  *
- * A listener's handler given a new peer is bracketed by conn_handover_begin
- * and _end (connection.c): the peer's first request is read by this worker
- * once the listener's queue is let go, never before that handler returned.
+ * While a listener's handler runs with a new peer, deliver_handing names
+ * that peer on its thread: an activation of it there lets this worker read
+ * the peer's first request once the listener's queue is let go
+ * (connection.c, the hand-over), never inside that handler.
  *
  * Back pressure: what a message queued for the handler holds (its bytes,
  * its descriptors at CONN_UNREAD_FD_COST each) is charged to rx.unread
@@ -65,17 +66,32 @@ static void deliver_unread_done(xpc_connection_t c, size_t bytes)
 	conn_unlock(c);
 }
 
+/* The listener and the new peer whose handler runs on this thread. */
+static _Thread_local struct {
+	xpc_connection_t listener, peer;
+} deliver_giving;
+
+xpc_connection_t deliver_handing(xpc_connection_t *ret_listener)
+{
+	*ret_listener = deliver_giving.listener;
+	return deliver_giving.peer;
+}
+
 static void deliver_run(void *ctx)
 {
 	DeliverItem *it = ctx;
 	xpc_connection_t c = it->conn;
-	bool handover = !it->final && c->kind == CONN_LISTENER && xpc_get_type(it->ev) == XPC_TYPE_CONNECTION;
+	/* (a listener's events are its new peers and its errors, dictionaries) */
+	bool giving = !it->final && c->kind == CONN_LISTENER && xpc_get_type(it->ev) != XPC_TYPE_DICTIONARY;
 
-	if (handover)
-		conn_handover_begin((xpc_connection_t)it->ev);
+	if (giving) {
+		deliver_giving.listener = c;
+		deliver_giving.peer = (xpc_connection_t)it->ev;
+	}
 	deliver_now(c, it->ev, it->final);
-	if (handover) /* after the handler returned */
-		conn_handover_end(c, (xpc_connection_t)it->ev);
+	if (giving) /* (a listener's handler run inline inside another's clears
+		     * it early: that peer is then not handed over) */
+		deliver_giving.peer = deliver_giving.listener = NULL;
 	atomic_fetch_sub(&c->async_pending, 1);
 	xpc_release(it->ev);
 	if (it->bytes)

@@ -342,6 +342,9 @@ xpc_connection_t create_checked_in(int fd, const TransportCreds *cr);
 void deliver_event(xpc_connection_t c, xpc_object_t ev, size_t bytes, bool final);
 /* Calls the event handler with @ev (borrowed) now; on c->queue only. */
 void deliver_now(xpc_connection_t c, xpc_object_t ev, bool final);
+/* The new peer whose listener's handler runs on this thread now, and in
+ * *@ret_listener that listener; NULL (both) outside such a handler. */
+xpc_connection_t deliver_handing(xpc_connection_t *ret_listener);
 
 /* ---- pending.c: requests waiting for their reply ---- */
 
@@ -423,12 +426,6 @@ void conn_flushed_locked(xpc_connection_t c, ConnError e, SendProgress progress)
 void conn_schedule_flush_locked(xpc_connection_t c);
 /* What a reader reported (rx.lock held, not the lock). */
 void conn_after_read(xpc_connection_t c, ConnError e);
-/* Around the call of a listener's handler with its new peer @p (deliver.c):
- * an activation of @p inside it leaves the start of its read source to
- * conn_handover_end, which has the worker read the peer's first request
- * once listener @l's queue is let go (connection.c). */
-void conn_handover_begin(xpc_connection_t p);
-void conn_handover_end(xpc_connection_t l, xpc_connection_t p);
 /* A named client that was INTERRUPTED checks in again (locked). */
 void conn_reconnect_locked(xpc_connection_t c);
 
