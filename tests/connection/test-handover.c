@@ -187,28 +187,17 @@ static void test_slow(xpc_connection_t l)
 	dispatch_release(a2);
 }
 
-static void test_wait(xpc_connection_t l)
+/* A client served while the listener's handler waits for its peer's
+ * first message, the way @mode selects. */
+static void test_waiting(xpc_connection_t l, atomic_bool *mode)
 {
 	dispatch_semaphore_t answered = dispatch_semaphore_create(0);
 
-	atomic_store(&wait_mode, true);
+	atomic_store(mode, true);
 	xpc_connection_t c = client(l, "echo", answered);
 	CHECK(conn_test_wait(answered, 2 * WAIT_SECS));
 	CHECK_EQ_INT(atomic_load(&waits_failed), 0);
-	atomic_store(&wait_mode, false);
-	done(c);
-	dispatch_release(answered);
-}
-
-static void test_condwait(xpc_connection_t l)
-{
-	dispatch_semaphore_t answered = dispatch_semaphore_create(0);
-
-	atomic_store(&cond_mode, true);
-	xpc_connection_t c = client(l, "echo", answered);
-	CHECK(conn_test_wait(answered, 2 * WAIT_SECS));
-	CHECK_EQ_INT(atomic_load(&waits_failed), 0);
-	atomic_store(&cond_mode, false);
+	atomic_store(mode, false);
 	done(c);
 	dispatch_release(answered);
 }
@@ -247,9 +236,9 @@ int main(void)
 
 	test_order(l);
 	test_slow(l);
-	test_wait(l);
+	test_waiting(l, &wait_mode);
 	test_silent(l);
-	test_condwait(l);
+	test_waiting(l, &cond_mode);
 	conn_test_settle_fds(base);
 	xpc_connection_cancel(l);
 	xpc_release(l);
