@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * conn-common.c - the echo service of the connection tests, a stand-in
- * broker for named connections, and a raw check-in for tests that speak
- * frames by hand (conn-common.h).
+ * broker for named connections, a raw check-in for tests that speak
+ * frames by hand, and a child process on a link of its own
+ * (conn-common.h).
  */
 #include "conn-common.h"
 #include "connection/connection.h"
@@ -12,6 +13,7 @@
 #include "transport/unix/unix.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,17 +93,36 @@ void conn_test_serve_peer(xpc_connection_t peer)
 	xpc_connection_resume(peer);
 }
 
-xpc_connection_t conn_test_connect(xpc_connection_t listener)
+xpc_connection_t conn_test_connect_endpoint(xpc_endpoint_t ep)
 {
-	xpc_endpoint_t ep = xpc_endpoint_create(listener);
 	xpc_connection_t c = xpc_connection_create_from_endpoint(ep);
 
-	xpc_release(ep);
 	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
 		(void)ev;
 	});
 	xpc_connection_resume(c);
 	return c;
+}
+
+xpc_connection_t conn_test_connect(xpc_connection_t listener)
+{
+	xpc_endpoint_t ep = xpc_endpoint_create(listener);
+	xpc_connection_t c = conn_test_connect_endpoint(ep);
+
+	xpc_release(ep);
+	return c;
+}
+
+bool conn_test_ask(xpc_connection_t c, const char *op)
+{
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+
+	xpc_dictionary_set_string(m, "op", op);
+	xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, m);
+	bool ok = xpc_get_type(r) == XPC_TYPE_DICTIONARY;
+	xpc_release(r);
+	xpc_release(m);
+	return ok;
 }
 
 xpc_connection_t conn_test_start_echo_listener(dispatch_queue_t q)
@@ -251,6 +272,38 @@ void conn_test_broker_stop(dispatch_source_t broker, const char *path)
 }
 
 /* See conn-common.h. */
+pid_t conn_test_spawn_child(const char *self, const char *const *args, xpc_connection_t *ret_link)
+{
+	const char *argv[8] = {self, "child"};
+	char fd[16];
+	int sv[2], n = 3;
+
+	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+	snprintf(fd, sizeof(fd), "%d", sv[1]);
+	argv[2] = fd;
+	for (; *args && n < 7; args++)
+		argv[n++] = *args;
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		fcntl(sv[1], F_SETFD, 0);
+		execv(self, (char *const *)argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	*ret_link = connection_create_from_socket(sv[0], NULL);
+	return pid;
+}
+
+void conn_test_send_endpoint(xpc_connection_t link, xpc_connection_t l)
+{
+	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
+
+	xpc_dictionary_set_connection(msg, "endpoint", l);
+	xpc_connection_send_message(link, msg);
+	xpc_release(msg);
+}
+
 xpc_endpoint_t conn_test_link_endpoint(xpc_connection_t link, dispatch_semaphore_t gone)
 {
 	dispatch_semaphore_t got = dispatch_semaphore_create(0);

@@ -20,6 +20,7 @@
 #include <dispatch/dispatch.h>
 #include <xpc/xpc.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 typedef struct PeerState {
 	uint64_t expect;
@@ -34,6 +35,11 @@ xpc_connection_t conn_test_start_echo_listener(dispatch_queue_t q);
 /* A client of @listener's endpoint whose handler ignores every event,
  * resumed; +1. */
 xpc_connection_t conn_test_connect(xpc_connection_t listener);
+/* The same from the endpoint @ep (borrowed). */
+xpc_connection_t conn_test_connect_endpoint(xpc_endpoint_t ep);
+/* Sends { op: @op } on @c and waits for its reply: whether a dictionary
+ * came. */
+bool conn_test_ask(xpc_connection_t c, const char *op);
 /*
  * A listener whose peer (the first one: a test makes one client) takes
  * one-way messages numbered "n" from 0: it stops at the first until @gate
@@ -63,6 +69,13 @@ bool conn_test_wait(dispatch_semaphore_t sem, unsigned seconds);
  * resumes it; returns the first "endpoint" the parent sends on it (+1),
  * NULL after 60 s.  @gone is signalled when the link ends. */
 xpc_endpoint_t conn_test_link_endpoint(xpc_connection_t link, dispatch_semaphore_t gone);
+/* The parent's side of that: starts `@self child FD ARGS...` (@args
+ * NULL-terminated, at most 4), FD the child's end of a link to this
+ * process; *ret_link gets our end (no handler yet, not resumed).  Returns
+ * the child's pid. */
+pid_t conn_test_spawn_child(const char *self, const char *const *args, xpc_connection_t *ret_link);
+/* Sends the endpoint of listener @l on @link, as the child waits for it. */
+void conn_test_send_endpoint(xpc_connection_t link, xpc_connection_t l);
 /* Checks in by hand over listener @l's W (the check-in frame and the
  * descriptor, as a client would) and reads the HELLO; returns our end of
  * the link, for a test to speak raw frames on. */

@@ -42,11 +42,8 @@ static int do_serve(char **argv)
 	xpc_connection_t link = link_open(argv[0], ^(xpc_object_t ev) {
 		(void)ev;
 	});
-	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
 
-	xpc_dictionary_set_connection(msg, "endpoint", l);
-	xpc_connection_send_message(link, msg);
-	xpc_release(msg);
+	conn_test_send_endpoint(link, l);
 	for (;;)
 		pause();
 }
@@ -133,20 +130,9 @@ static int do_client(char **argv)
 static int do_trace(void)
 {
 	xpc_connection_t l = conn_test_start_echo_listener(NULL);
-	xpc_endpoint_t ep = xpc_endpoint_create(l);
-	xpc_connection_t c = xpc_connection_create_from_endpoint(ep);
-	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_connection_t c = conn_test_connect(l);
+	int rc = conn_test_ask(c, "pid") ? 0 : 1;
 
-	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
-		(void)ev;
-	});
-	xpc_connection_resume(c);
-	xpc_dictionary_set_string(m, "op", "pid");
-	xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, m);
-	int rc = xpc_get_type(r) == XPC_TYPE_DICTIONARY ? 0 : 1;
-	xpc_release(r);
-	xpc_release(m);
-	xpc_release(ep);
 	xpc_connection_cancel(c);
 	xpc_release(c);
 	xpc_connection_cancel(l);

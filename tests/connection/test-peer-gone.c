@@ -48,19 +48,9 @@ static const char *self;
  * NULL when none came). */
 static xpc_connection_t child_client(xpc_endpoint_t ep)
 {
-	xpc_connection_t c = xpc_connection_create_from_endpoint(ep);
-	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_connection_t c = conn_test_connect_endpoint(ep);
 
-	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
-		(void)ev;
-	});
-	xpc_connection_resume(c);
-	xpc_dictionary_set_string(m, "op", "ping");
-	xpc_object_t r = xpc_connection_send_message_with_reply_sync(c, m);
-	bool ok = xpc_get_type(r) == XPC_TYPE_DICTIONARY;
-	xpc_release(r);
-	xpc_release(m);
-	if (!ok) {
+	if (!conn_test_ask(c, "ping")) {
 		xpc_connection_cancel(c);
 		xpc_release(c);
 		return NULL;
@@ -141,21 +131,11 @@ static xpc_connection_t counting_listener(void)
 static pid_t start_child(xpc_connection_t l, const char *mode, xpc_connection_t *ret_link,
 			 dispatch_semaphore_t reported, atomic_long *answered)
 {
-	char s1[16], s2[16];
-	int sv[2];
+	char n[16];
+	xpc_connection_t link;
 
-	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
-	snprintf(s1, sizeof(s1), "%d", sv[1]);
-	snprintf(s2, sizeof(s2), "%d", PEER_GONE_N);
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
-		fcntl(sv[1], F_SETFD, 0);
-		execl(self, self, "child", s1, mode, s2, (char *)NULL);
-		_exit(127);
-	}
-	close(sv[1]);
-	xpc_connection_t link = connection_create_from_socket(sv[0], NULL);
+	snprintf(n, sizeof(n), "%d", PEER_GONE_N);
+	pid_t pid = conn_test_spawn_child(self, (const char *const[]){mode, n, NULL}, &link);
 	xpc_connection_set_event_handler(link, ^(xpc_object_t ev) {
 		if (xpc_get_type(ev) != XPC_TYPE_DICTIONARY)
 			return;
@@ -166,10 +146,7 @@ static pid_t start_child(xpc_connection_t l, const char *mode, xpc_connection_t 
 		dispatch_semaphore_signal(reported);
 	});
 	xpc_connection_resume(link);
-	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
-	xpc_dictionary_set_connection(msg, "endpoint", l);
-	xpc_connection_send_message(link, msg);
-	xpc_release(msg);
+	conn_test_send_endpoint(link, l);
 	*ret_link = link;
 	return pid;
 }

@@ -111,25 +111,15 @@ static void test_idle(void)
 {
 	long limit = raise_nofile();
 	int n = limit - 200 < 2 * PEERS ? (int)(limit - 200) / 2 : PEERS;
-	int sv[2];
-	char s1[16], s2[16];
+	char s2[16];
+	xpc_connection_t link;
 	dispatch_semaphore_t got = dispatch_semaphore_create(0);
 	__block int64_t answered = 0;
 
 	REQUIRE(n > 100);
 	xpc_connection_t l = conn_test_start_echo_listener(NULL);
-	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
-	snprintf(s1, sizeof(s1), "%d", sv[1]);
 	snprintf(s2, sizeof(s2), "%d", n);
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
-		fcntl(sv[1], F_SETFD, 0);
-		execl(self, self, "child", s1, s2, (char *)NULL);
-		_exit(127);
-	}
-	close(sv[1]);
-	xpc_connection_t link = connection_create_from_socket(sv[0], NULL);
+	pid_t pid = conn_test_spawn_child(self, (const char *const[]){s2, NULL}, &link);
 	xpc_connection_set_event_handler(link, ^(xpc_object_t ev) {
 		if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY) {
 			answered = xpc_dictionary_get_int64(ev, "answered");
@@ -137,10 +127,7 @@ static void test_idle(void)
 		}
 	});
 	xpc_connection_resume(link);
-	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
-	xpc_dictionary_set_connection(msg, "endpoint", l);
-	xpc_connection_send_message(link, msg);
-	xpc_release(msg);
+	conn_test_send_endpoint(link, l);
 
 	CHECK(conn_test_wait(got, 120));
 	CHECK_EQ_INT(answered, n);

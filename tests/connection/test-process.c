@@ -72,10 +72,7 @@ static void test_forward(void)
 		(void)ev;
 	});
 	xpc_connection_resume(link);
-	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
-	xpc_dictionary_set_connection(msg, "endpoint", l);
-	xpc_connection_send_message(link, msg);
-	xpc_release(msg);
+	conn_test_send_endpoint(link, l);
 
 	int st = harness_wait_pid(c, 60);
 	CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
