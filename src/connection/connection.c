@@ -612,6 +612,17 @@ static dispatch_source_t conn_take_owed(xpc_connection_t c)
 	return owed;
 }
 
+/* @ctx's held-back source, if still held, started: by the timer, or when
+ * the listener's handler waits in a dispatch wait (a semaphore, a group, a
+ * dispatch_sync), perhaps for that very peer. */
+static void conn_start_held(void *ctx)
+{
+	dispatch_source_t owed = conn_take_owed(ctx);
+
+	if (owed)
+		conn_start_owed(owed);
+}
+
 /* On a worker, the timer fired: the sources held back too long start
  * (see above); the timer is armed again while others are still held. */
 static void handover_rescue(void *unused)
@@ -633,9 +644,7 @@ static void handover_rescue(void *unused)
 		handover_arm_locked(now);
 	pthread_mutex_unlock(&handover.lock);
 	for (int i = 0; i < n; i++) {
-		dispatch_source_t owed = conn_take_owed(late[i]);
-		if (owed)
-			conn_start_owed(owed);
+		conn_start_held(late[i]);
 		xpc_release(late[i]);
 	}
 }
@@ -648,22 +657,11 @@ static void conn_first_after(void *ctx)
 
 	dsync_before_wait(NULL, NULL); /* the listener's handlers are over */
 	owed = conn_take_owed(c);
-
 	if (owed) {
 		conn_read_first(c, owed);
 		conn_start_owed(owed);
 	}
 	xpc_release(c);
-}
-
-/* The listener's handler waits (a semaphore, a group, a dispatch_sync):
- * perhaps for the peer it resumed, whose source then starts at once. */
-static void conn_handover_wait(void *ctx)
-{
-	dispatch_source_t owed = conn_take_owed(ctx);
-
-	if (owed)
-		conn_start_owed(owed);
 }
 
 /* At the activation of @c inside the handler of its listener @l, on this
@@ -682,7 +680,7 @@ __attribute__((noinline)) static bool conn_handover_hold_locked(xpc_connection_t
 		return false;
 	xpc_retain(c); /* conn_first_after's */
 	if (dpool_run_after(conn_first_after, c)) {
-		dsync_before_wait(conn_handover_wait, c);
+		dsync_before_wait(conn_start_held, c);
 		return true;
 	}
 	xpc_release(c);
@@ -717,10 +715,8 @@ void xpc_connection_activate(xpc_connection_t c)
 		owed = NULL;
 	}
 	conn_unlock(c);
-	if (owed) {
-		dispatch_resume(owed);
-		dispatch_release(owed);
-	}
+	if (owed)
+		conn_start_owed(owed);
 }
 
 void xpc_connection_resume(xpc_connection_t c)

@@ -6,11 +6,12 @@
  * Whoever reads the link holds rx.lock: the read source's handler
  * (receive_ready_rxlocked, on the handler queue), a sync caller (sync.c),
  * or, for an accepted peer's first request, the worker that ran the
- * listener's handler, on the peer's queue (receive_first_rxlocked).  Each frame is handled in order: MESSAGE frames go to the event
- * handler, REPLY frames to their Pending entry (pending.c), a BATCH is
- * taken apart, the HELLO marks the link checked in.  The first frame with
- * credentials names the peer (peer.c); a peer under a requirement is
- * checked before anything of it is handled (requirement.c).
+ * listener's handler, on the peer's queue (receive_first_rxlocked).  Each
+ * frame is handled in order: MESSAGE frames go to the event handler, REPLY
+ * frames to their Pending entry (pending.c), a BATCH is taken apart, the
+ * HELLO marks the link checked in.  The first frame with credentials names
+ * the peer (peer.c); a peer under a requirement is checked before anything
+ * of it is handled (requirement.c).
  *
  * Nothing here changes the connection's state: a frame that ends the link
  * (a violation, the peer's end, no memory) makes the read loop stop and
@@ -482,22 +483,24 @@ ConnError receive_one_rxlocked(xpc_connection_t c, TransportLink *l, ReceiveGot 
  * SO_RCVTIMEO (CONN_LINGER_US, set when the link starts), which the kernel
  * rounds up to the next clock tick: 1-4 ms at HZ=250.  A timeout that came
  * early (the tick was near) is followed by one ppoll of CONN_LINGER_US.
- * No wait is begun when other work waits behind this thread (on the handler
- * queue, on a queue it targets, or for a worker), when a sync caller wants
- * the link, when the connection is suspended or reading is paused, nor more
- * than RECEIVE_LINGER_MAX times in a row once another worker was refused a
- * wait since the delivery began (its place is wanted: below), or for a
- * wait that is not timed (a queue other connections may share).  A lone
- * busy peer keeps its worker: going back to the source every 33rd request
- * cost an epoll re-arm and a manager -> worker hand-off (about one context
- * switch in 33 round trips of `bench-connection --cpu`).  While it waits, the worker does
- * not count against the pool's limit (dpool_block_begin), so new work gets
- * another one, but only as many workers as the pool's soft limit (the CPU
- * count) wait so at once: the others go back to the source, so a service
- * runs about twice as many threads as CPUs however many peers it serves.  A connection whose queue targets anything but a global
- * queue (the main queue, a serial queue other connections may share: xpcd's
- * links) waits with ppoll for CONN_LINGER_US only, so that work queued
- * behind it meanwhile waits 100 us at most, not a tick.
+ * No wait is begun when other work waits behind this thread (on the
+ * handler queue, on a queue it targets, or for a worker), when a sync
+ * caller wants the link, when the connection is suspended or reading is
+ * paused, nor more than RECEIVE_LINGER_MAX times in a row once another
+ * worker was refused a wait since the delivery began (its place is wanted:
+ * below), or for a wait that is not timed (a queue other connections may
+ * share).  A lone busy peer keeps its worker: going back to the source
+ * every 33rd request cost an epoll re-arm and a manager -> worker hand-off
+ * (about one context switch in 33 round trips of `bench-connection
+ * --cpu`).  While it waits, the worker does not count against the pool's
+ * limit (dpool_block_begin), so new work gets another one, but only as
+ * many workers as the pool's soft limit (the CPU count) wait so at once:
+ * the others go back to the source, so a service runs about twice as many
+ * threads as CPUs however many peers it serves.  A connection whose queue
+ * targets anything but a global queue (the main queue, a serial queue
+ * other connections may share: xpcd's links) waits with ppoll for
+ * CONN_LINGER_US only, so that work queued behind it meanwhile waits 100
+ * us at most, not a tick.
  */
 #define RECEIVE_LINGER_MAX 32
 
@@ -573,13 +576,14 @@ static void receive_cancel_ended(xpc_connection_t c, dispatch_source_t src, Conn
 
 /*
  * The source's delivery: reads until the link is known empty (rx.drained),
- * at most 64 frames besides those its lingers wait for (the fairness bound:
- * then another delivery is queued behind the work of other queues; a
- * linger ends whenever work waits behind this thread).  Just after answering a request with
- * the link empty, it may linger for the next one (above): the source is
- * held suspended meanwhile, so the packets the linger reads itself make no
- * event (a manager wake-up and a delivery that would find nothing); its
- * resume re-arms the watch, and epoll reports a packet that came since.
+ * at most 64 frames besides those its lingers wait for (the fairness
+ * bound: then another delivery is queued behind the work of other queues;
+ * a linger ends whenever work waits behind this thread).  Just after
+ * answering a request with the link empty, it may linger for the next one
+ * (above): the source is held suspended meanwhile, so the packets the
+ * linger reads itself make no event (a manager wake-up and a delivery that
+ * would find nothing); its resume re-arms the watch, and epoll reports a
+ * packet that came since.
  */
 ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src)
 {
@@ -642,14 +646,12 @@ ConnError receive_ready_rxlocked(xpc_connection_t c, dispatch_source_t src)
 ConnError receive_first_rxlocked(xpc_connection_t c, dispatch_source_t src)
 {
 	ReceiveGot got;
-	ConnError e = CONN_OK;
+	ConnError e;
 	TransportLink l;
 	bool stopped;
 
 	lock_assert_held(&c->rx.lock);
-	if (!receive_link_state(c, src, &l, &stopped, NULL, NULL))
-		return CONN_OK;
-	if (stopped)
+	if (!receive_link_state(c, src, &l, &stopped, NULL, NULL) || stopped)
 		return CONN_OK;
 	c->rx.answered = false;
 	e = receive_read(c, &l, true, false, true, &got);

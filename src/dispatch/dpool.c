@@ -70,10 +70,7 @@ static void dpool_watchdog_fire(ManagerTimer *t, uint64_t count);
 static _Thread_local int dpool_on_worker;
 static _Thread_local int dpool_prio = -1;
 static _Thread_local int dpool_blocked; /* this worker's wait is not counted */
-static _Thread_local struct {
-	dispatch_function_t fn;
-	void *ctx;
-} dpool_next; /* dpool_run_after's */
+static _Thread_local DeferredCall dpool_next; /* dpool_run_after's */
 
 /* Digits at *@p into @ret; false when there are none or too many. */
 static bool dpool_parse_number(const char **p, unsigned long *ret)
@@ -226,11 +223,8 @@ int dpool_run_after(dispatch_function_t fn, void *ctx)
 /* What the item that just returned left for this worker (it may leave more). */
 static void dpool_run_next(void)
 {
-	while (dpool_next.fn) {
-		dispatch_function_t fn = dpool_next.fn;
-		dpool_next.fn = NULL;
-		fn(dpool_next.ctx);
-	}
+	while (deferred_call_run(&dpool_next))
+		;
 }
 
 static void *dpool_worker_main(void *arg)

@@ -32,10 +32,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static _Thread_local struct {
-	dispatch_function_t fn;
-	void *ctx;
-} dsync_before; /* dsync_before_wait's */
+static _Thread_local DeferredCall dsync_before; /* dsync_before_wait's */
 
 void dsync_before_wait(dispatch_function_t fn, void *ctx)
 {
@@ -46,12 +43,7 @@ void dsync_before_wait(dispatch_function_t fn, void *ctx)
 /* Runs what dsync_before_wait left, once (no lock held). */
 static void dsync_about_to_wait(void)
 {
-	dispatch_function_t fn = dsync_before.fn;
-
-	if (!fn)
-		return;
-	dsync_before.fn = NULL;
-	fn(dsync_before.ctx);
+	deferred_call_run(&dsync_before);
 }
 
 void dsync_waiter_wait(DispatchWaiter *w)

@@ -157,4 +157,24 @@ typedef struct {
 void dsync_waiter_wait(DispatchWaiter *w);
 void dsync_waiter_wake(DispatchWaiter *w);
 
+/* A call one thread leaves for itself to make later (a _Thread_local:
+ * dpool_run_after's, dsync_before_wait's). */
+typedef struct {
+	dispatch_function_t fn;
+	void *ctx;
+} DeferredCall;
+
+/* Makes @d's call, if one is left, after clearing it (the call may leave
+ * another).  Return: whether there was one. */
+static inline bool deferred_call_run(DeferredCall *d)
+{
+	dispatch_function_t fn = d->fn;
+
+	if (!fn)
+		return false;
+	d->fn = NULL;
+	fn(d->ctx);
+	return true;
+}
+
 #endif
