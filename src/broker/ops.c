@@ -9,7 +9,7 @@
  * The table's access says what is checked before the handler runs:
  *
  *   OPS_ANYONE      every caller; the handler applies the job's policy
- *                   (lookup, list)
+ *                   (lookup, checkin, list)
  *   OPS_ANYONE_JOB  every caller, on the job named by "label"; what the
  *                   caller sees follows policy_sight (print)
  *   OPS_OWNER       root and the broker's own user (load, reload)
@@ -19,8 +19,8 @@
  * A caller that may not call an operation gets "denied" (EPERM) before its
  * label is looked at; an unknown operation is denied to strangers and
  * "unknown operation" (EOPNOTSUPP) to the owner once its label names a
- * job.  The broker is never on a service's data path: a lookup returns an
- * endpoint and the client checks in directly.  Handlers run on the main
+ * job.  The broker is never on a service's data path: a lookup or a
+ * check-in (vend.c) hands over a link once.  Handlers run on the main
  * queue; fuzz/fuzz-broker.c calls ops_handle() in-process.
  */
 #include <errno.h>
@@ -49,6 +49,7 @@
 #include "broker/rundir.h"
 #include "broker/supervise.h"
 #include "broker/triggers.h"
+#include "broker/vend.h"
 #include "private/xpc-private.h"
 #include "shared/xpcd-protocol.h"
 
@@ -109,53 +110,6 @@ static xpc_object_t reply_pid(xpc_object_t req, const Job *job)
 	if (r)
 		xpc_dictionary_set_int64(r, XPCD_KEY_PID, job->pid);
 	return r;
-}
-
-static xpc_object_t lookup_answer(Broker *b, const Caller *who, xpc_object_t req);
-
-/* A lookup, told to the monitors with its answer ("ok" or the error). */
-static xpc_object_t op_lookup(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
-{
-	xpc_object_t r = lookup_answer(b, who, req);
-	const char *name = xpc_dictionary_get_string(req, XPCD_KEY_NAME);
-	const char *err = r ? xpc_dictionary_get_string(r, XPCD_KEY_ERROR) : "no memory";
-	JobService *unused_service;
-	Job *job = name ? registry_find_service(&b->registry, name, &unused_service) : NULL;
-	MonitorEvent ev = {.kind = XPCD_EVENT_LOOKUP, .name = name, .pid = who->pid, .uid = who->uid,
-			   .has_uid = true, .status = -1, .text = err ? err : "ok"};
-
-	(void)unused;
-	if (job && !err)
-		blame_looked_up(job, name, who->pid, who->uid);
-	if (monitor_active(&b->monitors)) {
-		ev.label = job && policy_may_lookup(job, who) ? job->label : NULL;
-		monitor_emit(&b->monitors, &ev);
-	}
-	return r;
-}
-
-static xpc_object_t lookup_answer(Broker *b, const Caller *who, xpc_object_t req)
-{
-	const char *name = xpc_dictionary_get_string(req, XPCD_KEY_NAME);
-	JobService *s = NULL;
-	Job *job = name ? registry_find_service(&b->registry, name, &s) : NULL;
-	xpc_object_t ep;
-
-	if (!job || job->unloading) /* an unloaded job still stopping vends nothing */
-		return ops_reply_error(req, "unknown name", ESRCH);
-	if (!policy_may_lookup(job, who))
-		return ops_reply_error(req, "denied", EPERM);
-	if (job->disabled)
-		return ops_reply_error(req, "disabled", ECANCELED);
-	if (job->failed) {
-		char text[256];
-		step_failure_text(job->failed, job->fail_step, job->fail_errno, text, sizeof(text));
-		return ops_reply_error(req, text, EIO);
-	}
-	ep = _xpc_linux_endpoint_create_from_send_fd(s->send_fd);
-	if (!ep)
-		return ops_reply_error(req, "limit exceeded: descriptors (none left in the broker)", errno);
-	return reply_ok_with(req, XPCD_KEY_ENDPOINT, ep);
 }
 
 static xpc_object_t op_list(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
@@ -465,7 +419,8 @@ static xpc_object_t op_run_activity(Broker *b, const Caller *who, xpc_object_t r
 }
 
 static const OpsMethod ops_methods[] = {
-	{XPCD_OP_LOOKUP, op_lookup, OPS_ANYONE},
+	{XPCD_OP_LOOKUP, vend_lookup, OPS_ANYONE},
+	{XPCD_OP_CHECKIN, vend_checkin, OPS_ANYONE},
 	{XPCD_OP_LIST, op_list, OPS_ANYONE},
 	{XPCD_OP_PRINT, op_print, OPS_ANYONE_JOB},
 	{XPCD_OP_LOAD, op_load, OPS_OWNER},

@@ -118,9 +118,12 @@ void connection_forget_services(void);
  * @privileged: ask the system broker (XPC_CONNECTION_MACH_SERVICE_PRIVILEGED)
  * @ret_reason: on failure, a malloc'd reason ("unknown name", "denied",
  *              "no broker at PATH: ...", ...), or NULL out of memory
+ * @ret_by_name: set when the name exists but the broker hands this caller
+ *              no endpoint (only root and the service's user may hold
+ *              one): connect by name, checking in through the broker
  * Return: a +1 endpoint, or NULL.  Blocks until the broker answers.
  */
-xpc_endpoint_t connection_lookup_service(const char *name, bool privileged, char **ret_reason);
+xpc_endpoint_t connection_lookup_service(const char *name, bool privileged, char **ret_reason, bool *ret_by_name);
 
 /* The invalidation reason of @c when a limit ended it (ConnError's
  * "limit exceeded" outcomes), malloc'd; NULL otherwise (xpcd's client

@@ -4,9 +4,11 @@
  * layers above that must know at once whether a name exists (sessions,
  * src/session: creating one to an unknown name fails, as on macOS).
  *
- * The request and the answers are those of a named connection's deferred
- * lookup (docs/services.md): { "xpcd.op": "lookup", "name" } answered by
- * { "endpoint" } or { "error", "errno" }, over a short-lived link to the
+ * The request is { "xpcd.op": "lookup", "name" }, answered by { "ok",
+ * "endpoint" }, by { "ok" } alone to a caller the broker hands no W (it
+ * then connects by name and checks in through the broker, as a named
+ * connection does: src/broker/vend.c), or by { "error", "errno" }, over a
+ * short-lived link to the
  * broker.  A broker over its limits may instead send one unsolicited
  * { "xpcd.error": TEXT } and close the link: the event handler keeps TEXT,
  * and the caller waits for the link's final INVALID, which comes after
@@ -32,8 +34,11 @@ static xpc_object_t lookup_request(const char *name)
 	return msg;
 }
 
-/* The endpoint of a lookup reply (+1), or NULL with *ret_reason set. */
-static xpc_endpoint_t lookup_answer(xpc_object_t reply, const char *refused, char **ret_reason)
+/* The endpoint of a lookup reply (+1); or NULL with *ret_by_name set (the
+ * name exists, but the broker hands its W only to root and the service's
+ * own user: a named connection checks in through the broker), or with
+ * *ret_reason set. */
+static xpc_endpoint_t lookup_answer(xpc_object_t reply, const char *refused, char **ret_reason, bool *ret_by_name)
 {
 	const char *err = refused;
 
@@ -43,12 +48,16 @@ static xpc_endpoint_t lookup_answer(xpc_object_t reply, const char *refused, cha
 			return xpc_retain(ep);
 		if (xpc_dictionary_get_string(reply, XPCD_KEY_ERROR))
 			err = xpc_dictionary_get_string(reply, XPCD_KEY_ERROR);
+		else if (xpc_dictionary_get_bool(reply, XPCD_KEY_OK)) {
+			*ret_by_name = true;
+			return NULL;
+		}
 	}
 	*ret_reason = strdup(err ? err : "no broker answer");
 	return NULL;
 }
 
-xpc_endpoint_t connection_lookup_service(const char *name, bool privileged, char **ret_reason)
+xpc_endpoint_t connection_lookup_service(const char *name, bool privileged, char **ret_reason, bool *ret_by_name)
 {
 	char path[256], why[512];
 	__block char *refused = NULL;
@@ -60,6 +69,7 @@ xpc_endpoint_t connection_lookup_service(const char *name, bool privileged, char
 	int fd;
 
 	*ret_reason = NULL;
+	*ret_by_name = false;
 	brokerlink_path(privileged, path, sizeof(path), &system);
 	fd = brokerlink_connect(path, system, why, sizeof(why)); /* trusted brokers only */
 	if (fd < 0) {
@@ -86,7 +96,7 @@ xpc_endpoint_t connection_lookup_service(const char *name, bool privileged, char
 	reply = xpc_connection_send_message_with_reply_sync(b, msg);
 	xpc_connection_cancel(b);
 	dispatch_semaphore_wait(ended, DISPATCH_TIME_FOREVER);
-	ep = lookup_answer(reply, refused, ret_reason);
+	ep = lookup_answer(reply, refused, ret_reason, ret_by_name);
 	xpc_release(reply);
 out:
 	free(refused);

@@ -11,9 +11,12 @@
  * CONN_F_CONNECTING; messages queue meanwhile.  When this process has looked the name up
  * before, and the broker is still the same and has changed no job since
  * (its socket's inode and mtime, docs/services.md), it checks in at once
- * over the cached W; otherwise, or when that check-in fails, it asks the
- * broker for the name's endpoint over a short-lived broker link, then
- * checks in.  The broker is never on the data path.
+ * over the cached W; otherwise, or when that check-in fails, it makes its
+ * link and asks the broker to check it in, over a short-lived broker link
+ * (src/broker/vend.c): the broker hands W only to root and to the user the
+ * service runs as, who may then cache it; anyone else could end a shared
+ * W for every client with shutdown(2) (docs/security.md, "Shared
+ * channels").  The broker is never on the data path.
  */
 #include "connection/internal.h"
 #include "bundle/bundle.h"
@@ -229,6 +232,7 @@ typedef struct Lookup {
 	xpc_object_t reply;
 	char *refused;
 	BrokerId id;
+	int link; /* our end of the link the broker checks in, or -1 */
 	atomic_int refs; /* b's last event and the answer: the later frees */
 	DispatchItem item;
 } Lookup;
@@ -237,6 +241,8 @@ static void service_lookup_unref(Lookup *lk)
 {
 	if (atomic_fetch_sub(&lk->refs, 1) != 1)
 		return;
+	if (lk->link >= 0)
+		close(lk->link);
 	free(lk->refused);
 	free(lk);
 }
@@ -249,14 +255,33 @@ static void service_use_w_locked(xpc_connection_t c, int w)
 	c->send_w = w;
 }
 
-static void service_lookup_reply(xpc_connection_t c, const BrokerId *id, xpc_object_t reply, const char *refused)
+/* The broker checked our link in (locked): it is up.  @link is taken. */
+static void service_forwarded_locked(xpc_connection_t c, int *link)
 {
-	xpc_object_t ep = NULL;
-	const char *err = refused;
+	lock_assert_held(&c->lock);
+	conn_set(c, CONN_F_CONNECTING, false);
+	c->link.fd = *link;
+	*link = -1;
+	conn_link_up_locked(c);
+}
+
+/*
+ * The answer to a check-in at the broker (named_checkin_request): the
+ * broker checked the link in ("forwarded"), with the endpoint of W too
+ * when this process may hold it (then cached); or only the endpoint (a
+ * broker that cannot check in for others, a full backlog): check in over
+ * it here; or an error.
+ */
+static void service_lookup_reply(xpc_connection_t c, Lookup *lk)
+{
+	xpc_object_t ep = NULL, reply = lk->reply;
+	const char *err = lk->refused;
+	bool forwarded = false;
 
 	if (xpc_get_type(reply) == XPC_TYPE_DICTIONARY) {
 		ep = xpc_dictionary_get_value(reply, XPCD_KEY_ENDPOINT);
 		err = xpc_dictionary_get_string(reply, XPCD_KEY_ERROR);
+		forwarded = !err && xpc_dictionary_get_bool(reply, XPCD_KEY_FORWARDED);
 	}
 	conn_lock(c);
 	if (c->state != CONN_INVALID) {
@@ -264,11 +289,14 @@ static void service_lookup_reply(xpc_connection_t c, const BrokerId *id, xpc_obj
 		int w = efd >= 0 ? fcntl(efd, F_DUPFD_CLOEXEC, 3) : -1;
 		if (w >= 0) {
 			service_use_w_locked(c, w);
-			service_cache_put(id, c->name ? c->name : "", w);
-			service_checkin_locked(c, true);
-		} else {
-			conn_fail_locked(c, CONN_E_BROKER, err);
+			service_cache_put(&lk->id, c->name ? c->name : "", w);
 		}
+		if (forwarded && lk->link >= 0)
+			service_forwarded_locked(c, &lk->link);
+		else if (w >= 0)
+			service_checkin_locked(c, true);
+		else
+			conn_fail_locked(c, CONN_E_BROKER, err);
 	}
 	conn_unlock(c);
 }
@@ -278,7 +306,7 @@ static void service_lookup_done(void *ctx)
 {
 	Lookup *lk = ctx;
 
-	service_lookup_reply(lk->c, &lk->id, lk->reply, lk->refused);
+	service_lookup_reply(lk->c, lk);
 	xpc_release(lk->reply);
 	xpc_connection_cancel(lk->b);
 	xpc_release(lk->b);
@@ -298,6 +326,28 @@ static void service_lookup_event(Lookup *lk, xpc_object_t ev)
 		service_lookup_unref(lk);
 }
 
+/*
+ * { "xpcd.op": "checkin", "name", "link" }: the broker checks a new link in
+ * for us (docs/security.md, "Shared channels"); *ret_link is our end, or
+ * -1 when no link could be made (the request is then a plain check-in
+ * without one: the broker's answer names the failure).
+ */
+static xpc_object_t named_checkin_request(const char *name, int *ret_link)
+{
+	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
+	int sv[2];
+
+	*ret_link = -1;
+	xpc_dictionary_set_string(msg, XPCD_KEY_OP, XPCD_OP_CHECKIN);
+	xpc_dictionary_set_string(msg, XPCD_KEY_NAME, name);
+	if (unix_link_pair(sv) == 0) {
+		xpc_dictionary_set_fd(msg, XPCD_KEY_LINK, sv[1]);
+		close(sv[1]);
+		*ret_link = sv[0];
+	}
+	return msg;
+}
+
 static void service_lookup_locked(xpc_connection_t c, const BrokerId *id)
 {
 	char why[512];
@@ -311,6 +361,7 @@ static void service_lookup_locked(xpc_connection_t c, const BrokerId *id)
 		conn_fail_locked(c, CONN_E_NO_MEMORY, NULL);
 		return;
 	}
+	lk->link = -1;
 	fd = brokerlink_connect(id->path, id->system, why, sizeof(why));
 	if (fd < 0) {
 		free(lk);
@@ -331,9 +382,7 @@ static void service_lookup_locked(xpc_connection_t c, const BrokerId *id)
 		service_lookup_event(lk, ev);
 	});
 	xpc_connection_activate(b);
-	msg = xpc_dictionary_create(NULL, NULL, 0);
-	xpc_dictionary_set_string(msg, XPCD_KEY_OP, XPCD_OP_LOOKUP);
-	xpc_dictionary_set_string(msg, XPCD_KEY_NAME, c->name ? c->name : "");
+	msg = named_checkin_request(c->name ? c->name : "", &lk->link);
 	xpc_retain(c);
 	xpc_connection_send_message_with_reply(b, msg, NULL, ^(xpc_object_t reply) {
 		lk->reply = xpc_retain(reply);

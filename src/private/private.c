@@ -57,6 +57,15 @@ int _xpc_linux_checkin_refuse(int link_fd, pid_t pid, uid_t uid, gid_t gid, cons
 	return transport_send_refusal(link_fd, why);
 }
 
+int _xpc_linux_checkin_forward(int send_fd, int link_fd, pid_t pid, uid_t uid, gid_t gid)
+{
+	TransportCreds maker;
+
+	if (transport_link_maker(link_fd, &maker) != 0 || maker.pid != pid || maker.uid != uid || maker.gid != gid)
+		return -EACCES;
+	return transport_forward_checkin(send_fd, link_fd, &maker);
+}
+
 xpc_endpoint_t _xpc_linux_endpoint_create_from_send_fd(int send_fd)
 {
 	return endpoint_create_from_send_fd(send_fd);

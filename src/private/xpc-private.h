@@ -91,6 +91,19 @@ XPC_PRIVATE_EXPORT bool _xpc_linux_checkin_abandoned(int link_fd);
 XPC_PRIVATE_EXPORT int _xpc_linux_checkin_refuse(int link_fd, pid_t pid, uid_t uid, gid_t gid, const char *why);
 
 /*
+ * _xpc_linux_checkin_forward() - xpcd's check-in for a client over the W
+ * of a listener pair (@send_fd; docs/security.md, "Shared channels"):
+ * @link_fd (borrowed) must be a link made by the process @pid, @uid, @gid
+ * (the caller's identity as xpcd verified it), and is sent in a CHECKIN
+ * frame stating those ids, so the listener accepts it as that process's.
+ * Return: 0; -EACCES: @link_fd is not a link that process made; -EPERM:
+ * this process may not state those ids (it needs CAP_SYS_ADMIN,
+ * CAP_SETUID and CAP_SETGID); -EAGAIN: the listener's backlog is full;
+ * another negative errno: the channel is closed.
+ */
+XPC_PRIVATE_EXPORT int _xpc_linux_checkin_forward(int send_fd, int link_fd, pid_t pid, uid_t uid, gid_t gid);
+
+/*
  * _xpc_linux_endpoint_create_from_send_fd() - an endpoint for the W of a
  * listener pair (@send_fd borrowed, duplicated close-on-exec).
  * Return: a +1 endpoint, or NULL with errno set.

@@ -373,12 +373,16 @@ static xpc_endpoint_t session_bundled_endpoint(const char *name, char **ret_why)
 static bool session_activate_client(SessionCore *c, xpc_rich_error_t *error_out)
 {
 	char *why = NULL;
+	bool by_name = false;
 	xpc_endpoint_t ep = c->xpc_service ? session_bundled_endpoint(c->name, &why)
-					   : connection_lookup_service(c->name, c->privileged, &why);
+					   : connection_lookup_service(c->name, c->privileged, &why, &by_name);
 
 	if (ep) {
 		c->conn = xpc_connection_create_from_endpoint(ep);
 		xpc_release(ep);
+	} else if (by_name) { /* checks in through the broker (docs/security.md) */
+		c->conn = xpc_connection_create_mach_service(c->name, NULL,
+							     c->privileged ? XPC_CONNECTION_MACH_SERVICE_PRIVILEGED : 0);
 	}
 	if (!c->conn) {
 		session_cancel_with(c, rich_error_createf(false, "Underlying connection was invalidated. Reason: %s",

@@ -21,7 +21,9 @@
 #define XPCD_KEY_ERROR "error"         /* string: why it failed */
 #define XPCD_KEY_ERRNO "errno"         /* int64: the errno of the failure */
 #define XPCD_KEY_NAME "name"           /* lookup: the service name */
-#define XPCD_KEY_ENDPOINT "endpoint"   /* lookup reply: the endpoint */
+#define XPCD_KEY_ENDPOINT "endpoint"   /* lookup, checkin reply: the endpoint (W), to callers that may hold it */
+#define XPCD_KEY_LINK "link"           /* checkin: the far end of the client's new link (a descriptor) */
+#define XPCD_KEY_FORWARDED "forwarded" /* checkin reply: bool, the broker checked the link in */
 #define XPCD_KEY_LABEL "label"         /* a job's label */
 #define XPCD_KEY_PATH "path"           /* load: the job file */
 #define XPCD_KEY_STRICT "strict"       /* load: refuse a file with warnings */
@@ -41,6 +43,7 @@
 
 /* ---- operations ---------------------------------------------------------- */
 #define XPCD_OP_LOOKUP "lookup"
+#define XPCD_OP_CHECKIN "checkin"     /* "name", "link": the broker checks the link in */
 #define XPCD_OP_LIST "list"
 #define XPCD_OP_PRINT "print"
 #define XPCD_OP_LOAD "load"

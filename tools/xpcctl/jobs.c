@@ -310,7 +310,7 @@ int cmd_lookup(int argc, char **argv)
 	reply = broker_request(req, true);
 	ep = xpc_get_type(xpc_dictionary_get_value(reply, XPCD_KEY_ENDPOINT)) == XPC_TYPE_ENDPOINT;
 	printf("%s: vended by the broker at %s (%s)\n", argv[1], broker_answered(),
-	       ep ? "endpoint received" : "no endpoint");
+	       ep ? "endpoint received" : "no endpoint: this user checks in through the broker");
 	xpc_release(reply);
 	return 0;
 }

@@ -121,6 +121,26 @@ int transport_send_checkin(int w, int s)
 	return transport_send_stating(w, FRAME_CHECKIN, &s, 1);
 }
 
+/*
+ * The broker's check-in for a client (docs/security.md, "Shared
+ * channels"): the packet states @as, the ids of the process that made @s,
+ * which only a sender with CAP_SYS_ADMIN, CAP_SETUID and CAP_SETGID may
+ * state for another process.  No fallback without them: the kernel would
+ * state the broker's ids, and the listener would refuse the link as
+ * foreign.
+ */
+int transport_forward_checkin(int w, int s, const TransportCreds *as)
+{
+	FrameHeader h = {.magic = FRAME_MAGIC, .kind = FRAME_CHECKIN, .id = 1, .n_fds = 1};
+	struct iovec iov = {&h, sizeof(h)};
+	struct ucred who = {.pid = as->pid, .uid = as->uid, .gid = as->gid};
+	ssize_t n = transport_sendmsg_creds(w, &iov, 1, &s, 1, &who);
+
+	if (n >= 0 && transport_capture_enabled())
+		transport_capture_sent(w, &h, NULL, 0, -1);
+	return n < 0 ? (int)n : 0;
+}
+
 int transport_send_hello(int s)
 {
 	return transport_send_stating(s, FRAME_HELLO, NULL, 0);
@@ -153,14 +173,12 @@ static int transport_sockopt_int(int s, int opt, int *ret)
 	return getsockopt(s, SOL_SOCKET, opt, ret, &len) == 0 && len == sizeof(*ret) ? 0 : -1;
 }
 
-int transport_checkin_verify(const TransportFrame *f, int s)
+int transport_link_maker(int s, TransportCreds *ret)
 {
 	struct ucred peer;
 	socklen_t len = sizeof(peer);
 	int domain, type, listening;
 
-	if (!f->has_creds)
-		return TRANSPORT_E_CHECKIN_NO_CREDS;
 	if (transport_sockopt_int(s, SO_DOMAIN, &domain) < 0 || transport_sockopt_int(s, SO_TYPE, &type) < 0 ||
 	    domain != AF_UNIX || type != SOCK_SEQPACKET)
 		return TRANSPORT_E_CHECKIN_NOT_LINK;
@@ -168,7 +186,20 @@ int transport_checkin_verify(const TransportFrame *f, int s)
 		return TRANSPORT_E_CHECKIN_LISTENING;
 	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0 || len != sizeof(peer) || peer.pid <= 0)
 		return TRANSPORT_E_CHECKIN_UNCONNECTED;
-	if (peer.pid != f->pid || peer.uid != f->uid || peer.gid != f->gid)
+	*ret = (TransportCreds){.pid = peer.pid, .uid = peer.uid, .gid = peer.gid};
+	return 0;
+}
+
+int transport_checkin_verify(const TransportFrame *f, int s)
+{
+	TransportCreds maker;
+	int r;
+
+	if (!f->has_creds)
+		return TRANSPORT_E_CHECKIN_NO_CREDS;
+	if ((r = transport_link_maker(s, &maker)) != 0)
+		return r;
+	if (maker.pid != f->pid || maker.uid != f->uid || maker.gid != f->gid)
 		return TRANSPORT_E_CHECKIN_FOREIGN;
 	return 0;
 }

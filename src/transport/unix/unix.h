@@ -130,6 +130,16 @@ void stage_drop(TransportStage *_Atomic *slot);
  */
 int transport_send_checkin(int w, int s);
 
+/*
+ * transport_forward_checkin() - the broker's CHECKIN frame carrying a
+ * client's link @s over @w, stating @as (the ids of the process that made
+ * @s: transport_link_maker) instead of the sender's own.  Needs
+ * CAP_SYS_ADMIN, CAP_SETUID and CAP_SETGID.
+ * Return: 0, -EAGAIN (the listener's backlog is full), -EPERM (these ids
+ * cannot be stated here), or a negative errno.
+ */
+int transport_forward_checkin(int w, int s, const TransportCreds *as);
+
 /* transport_send_hello() - the listener's HELLO on a new link @s
  * (borrowed), stating this process's pid, euid and egid: what the client
  * records as its peer's identity.  Return: as transport_send_checkin. */
@@ -150,6 +160,12 @@ int transport_send_refusal(int s, const char *why);
  * Return: 0, or a TRANSPORT_E_CHECKIN_*.
  */
 int transport_checkin_verify(const TransportFrame *f, int s);
+
+/* transport_link_maker() - the pid, euid and egid of the process that
+ * made @s (borrowed), which must be a connected AF_UNIX SOCK_SEQPACKET
+ * socket, not listening, as for transport_checkin_verify.
+ * Return: 0, or a TRANSPORT_E_CHECKIN_*. */
+int transport_link_maker(int s, TransportCreds *ret);
 
 /*
  * transport_link_abandoned() - is @s (borrowed: a link carried by a

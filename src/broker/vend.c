@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vend.c - how the broker vends a name: lookups and check-ins.
+ *
+ * Every name has a listener pair (R, W; channel.c).  W is a socket that
+ * its holders share, and any holder can end it for all the others with
+ * shutdown(2): the kernel refuses every send on it from then on, and R
+ * sees its end.  So W goes only to callers that could end the service
+ * anyway (vend_may_hold: root, and the user the job runs as), who may
+ * keep it and check in over it directly (the library caches it,
+ * docs/services.md).  Everyone else checks in through the broker: the
+ * client makes its link and sends the far end in { "xpcd.op": "checkin",
+ * "name", "link" }; the broker checks that the caller made that link
+ * (SO_PEERCRED against the caller's verified identity) and sends it over
+ * W in a CHECKIN frame stating the client's pid, euid and egid, as the
+ * client would have (root may state them; the listener's own check,
+ * transport_checkin_verify, then finds the link its sender's).  The
+ * service sees the same check-in as before; the broker is still off the
+ * data path: it handles the link's far end once, never its messages.
+ *
+ * Lookups and check-ins answer the same refusals ("unknown name",
+ * "denied", "disabled", a failed job's step) and are told to monitors as
+ * lookups.  A broker that cannot state another process's ids (not root)
+ * answers a check-in with the endpoint instead (its callers are root and
+ * its own user, who may hold it), and the client checks in itself; so
+ * does a full backlog (hundreds of check-ins unread: W's send buffer),
+ * for such a caller, who then waits for room as before.  Others are told
+ * the limit: the broker never blocks on a service.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker/blame.h"
+#include "broker/monitor.h"
+#include "broker/ops.h"
+#include "broker/registry.h"
+#include "broker/step.h"
+#include "broker/vend.h"
+#include "private/xpc-private.h"
+#include "shared/xpcd-protocol.h"
+
+bool vend_may_hold(const Job *job, const Caller *who)
+{
+	uid_t uid;
+
+	if (who->uid == 0)
+		return true;
+	return policy_job_uid(job, &uid) && uid == who->uid;
+}
+
+/* The job and name a request names, or NULL with *ret_refusal made: the
+ * refusals of a lookup. */
+static Job *vend_find(Broker *b, const Caller *who, xpc_object_t req, JobService **ret_s, xpc_object_t *ret_refusal)
+{
+	const char *name = xpc_dictionary_get_string(req, XPCD_KEY_NAME);
+	Job *job = name ? registry_find_service(&b->registry, name, ret_s) : NULL;
+
+	*ret_refusal = NULL;
+	if (!job || job->unloading) /* an unloaded job still stopping vends nothing */
+		*ret_refusal = ops_reply_error(req, "unknown name", ESRCH);
+	else if (!policy_may_lookup(job, who))
+		*ret_refusal = ops_reply_error(req, "denied", EPERM);
+	else if (job->disabled)
+		*ret_refusal = ops_reply_error(req, "disabled", ECANCELED);
+	else if (job->failed) {
+		char text[256];
+		step_failure_text(job->failed, job->fail_step, job->fail_errno, text, sizeof(text));
+		*ret_refusal = ops_reply_error(req, text, EIO);
+	}
+	return *ret_refusal ? NULL : job;
+}
+
+/* { "ok": true } with the endpoint of W when @who may hold it. */
+static xpc_object_t vend_ok(xpc_object_t req, const Job *job, const JobService *s, const Caller *who, bool forwarded)
+{
+	xpc_object_t r = xpc_dictionary_create_reply(req), ep;
+
+	if (!r)
+		return NULL;
+	xpc_dictionary_set_bool(r, XPCD_KEY_OK, true);
+	if (forwarded)
+		xpc_dictionary_set_bool(r, XPCD_KEY_FORWARDED, true);
+	if (!vend_may_hold(job, who))
+		return r;
+	ep = _xpc_linux_endpoint_create_from_send_fd(s->send_fd);
+	if (!ep) {
+		xpc_release(r);
+		return ops_reply_error(req, "limit exceeded: descriptors (none left in the broker)", errno);
+	}
+	xpc_dictionary_set_value(r, XPCD_KEY_ENDPOINT, ep);
+	xpc_release(ep);
+	return r;
+}
+
+/* Tells monitors of a lookup or check-in and its answer ("ok" or the
+ * error), and blames the job for it. */
+static void vend_tell(Broker *b, const Caller *who, xpc_object_t req, xpc_object_t r)
+{
+	const char *name = xpc_dictionary_get_string(req, XPCD_KEY_NAME);
+	const char *err = r ? xpc_dictionary_get_string(r, XPCD_KEY_ERROR) : "no memory";
+	JobService *unused_service;
+	Job *job = name ? registry_find_service(&b->registry, name, &unused_service) : NULL;
+	MonitorEvent ev = {.kind = XPCD_EVENT_LOOKUP, .name = name, .pid = who->pid, .uid = who->uid,
+			   .has_uid = true, .status = -1, .text = err ? err : "ok"};
+
+	if (job && !err)
+		blame_looked_up(job, name, who->pid, who->uid);
+	if (monitor_active(&b->monitors)) {
+		ev.label = job && policy_may_lookup(job, who) ? job->label : NULL;
+		monitor_emit(&b->monitors, &ev);
+	}
+}
+
+xpc_object_t vend_lookup(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
+{
+	JobService *s = NULL;
+	xpc_object_t r;
+	Job *job = vend_find(b, who, req, &s, &r);
+
+	(void)unused;
+	if (job)
+		r = vend_ok(req, job, s, who, false);
+	vend_tell(b, who, req, r);
+	return r;
+}
+
+/* The answer to a check-in the broker could not make. */
+static xpc_object_t vend_checkin_failed(xpc_object_t req, int r)
+{
+	if (r == -EACCES)
+		return ops_reply_error(req, "denied: the link was not made by the caller", EACCES);
+	if (r == -EAGAIN)
+		return ops_reply_error(req, "limit exceeded: the service's backlog of check-ins is full", EAGAIN);
+	if (r == -EBADF || r == -ENOTSOCK)
+		return ops_reply_error(req, "checkin: missing \"link\"", EINVAL);
+	return ops_reply_error(req, "service gone: its channel is closed", -r);
+}
+
+static xpc_object_t vend_checkin_made(xpc_object_t req, const Job *job, const JobService *s, const Caller *who)
+{
+	int link = xpc_dictionary_dup_fd(req, XPCD_KEY_LINK);
+	int r = link >= 0 ? _xpc_linux_checkin_forward(s->send_fd, link, who->pid, who->uid, who->gid) : -EBADF;
+
+	if (link >= 0)
+		close(link);
+	if (r == 0)
+		return vend_ok(req, job, s, who, true);
+	if ((r == -EPERM || r == -EAGAIN) && vend_may_hold(job, who))
+		return vend_ok(req, job, s, who, false); /* the client checks in itself (and waits for room) */
+	if (r == -EPERM)
+		return ops_reply_error(req, "denied: this broker cannot check in for other users", EPERM);
+	return vend_checkin_failed(req, r);
+}
+
+xpc_object_t vend_checkin(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
+{
+	JobService *s = NULL;
+	xpc_object_t r;
+	Job *job = vend_find(b, who, req, &s, &r);
+
+	(void)unused;
+	if (job)
+		r = vend_checkin_made(req, job, s, who);
+	vend_tell(b, who, req, r);
+	return r;
+}
