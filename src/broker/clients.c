@@ -36,6 +36,7 @@
 #include "broker/clients.h"
 #include "broker/log.h"
 #include "broker/ops.h"
+#include "broker/reply.h"
 #include "private/xpc-private.h"
 #include "shared/clock.h"
 #include "shared/fdutil.h"
@@ -114,7 +115,7 @@ static void client_request(ClientLink *l, xpc_object_t ev)
 	Clients *c = l->clients;
 	bool refuse = l->kind == LINK_REFUSING;
 	Caller who = {xpc_connection_get_euid(l->peer), xpc_connection_get_egid(l->peer), l->pid, l->peer};
-	xpc_object_t reply = refuse ? ops_reply_error(ev, XPCD_TEXT_LINKS_PER_USER, EMFILE) : ops_handle(c->broker, &who, ev);
+	xpc_object_t reply = refuse ? reply_error(ev, XPCD_TEXT_LINKS_PER_USER, EMFILE) : ops_handle(c->broker, &who, ev);
 	xpc_connection_t peer = l->peer;
 	const LinkLimits *lim = users_limits(&c->users);
 

@@ -45,6 +45,7 @@
 #include "broker/plist.h"
 #include "broker/policy.h"
 #include "broker/registry.h"
+#include "broker/reply.h"
 #include "broker/step.h"
 #include "broker/rundir.h"
 #include "broker/supervise.h"
@@ -69,17 +70,6 @@ typedef struct OpsMethod {
 	OpsHandler handler;
 	OpsAccess access;
 } OpsMethod;
-
-xpc_object_t ops_reply_error(xpc_object_t req, const char *text, int err)
-{
-	xpc_object_t r = xpc_dictionary_create_reply(req);
-
-	if (r) {
-		xpc_dictionary_set_string(r, XPCD_KEY_ERROR, text);
-		xpc_dictionary_set_int64(r, XPCD_KEY_ERRNO, err);
-	}
-	return r;
-}
 
 static xpc_object_t reply_ok(xpc_object_t req)
 {
@@ -134,7 +124,7 @@ static xpc_object_t op_print(Broker *b, const Caller *who, xpc_object_t req, Job
 
 	(void)b;
 	if (see == POLICY_SEE_NOTHING) /* as for a label no job has: its existence is not told */
-		return ops_reply_error(req, "no job with that label", ESRCH);
+		return reply_error(req, "no job with that label", ESRCH);
 	return reply_ok_with(req, XPCD_KEY_JOB, describe_job(job, see, true));
 }
 
@@ -168,17 +158,17 @@ static xpc_object_t op_load(Broker *b, const Caller *who, xpc_object_t req, Job 
 	(void)unused;
 	if (!path || !w) {
 		free(w);
-		return ops_reply_error(req, path ? "load: out of memory" : "load: missing \"path\"", path ? ENOMEM : EINVAL);
+		return reply_error(req, path ? "load: out of memory" : "load: missing \"path\"", path ? ENOMEM : EINVAL);
 	}
 	if (plist_load_job_warn(path, &job, w, err, sizeof(err)) < 0) {
-		r = ops_reply_error(req, err, EINVAL);
+		r = reply_error(req, err, EINVAL);
 	} else if (w->n && xpc_dictionary_get_bool(req, XPCD_KEY_STRICT)) {
 		snprintf(err, sizeof(err), "%s: refused (--strict): %u warning%s, the first: %s", path, w->n + w->dropped,
 			 w->n + w->dropped == 1 ? "" : "s", w->text[0]);
 		job_free(job);
-		r = ops_reply_error(req, err, EINVAL);
+		r = reply_error(req, err, EINVAL);
 	} else if (supervise_add(b, job, err, sizeof(err)) < 0) {
-		r = ops_reply_error(req, err, EINVAL);
+		r = reply_error(req, err, EINVAL);
 	} else if ((r = reply_ok(req))) {
 		xpc_dictionary_set_string(r, XPCD_KEY_LABEL, job->label);
 	}
@@ -212,7 +202,7 @@ static xpc_object_t set_disabled(Broker *b, xpc_object_t req, bool disabled)
 	Job *job = label ? registry_find_label(&b->registry, label) : NULL;
 
 	if (!label || !*label)
-		return ops_reply_error(req, "missing \"" XPCD_KEY_LABEL "\"", EINVAL);
+		return reply_error(req, "missing \"" XPCD_KEY_LABEL "\"", EINVAL);
 	overrides_set(&b->overrides, &b->rundir, label, disabled);
 	if (!job) {
 		xpc_object_t r = reply_ok(req);
@@ -256,9 +246,9 @@ static xpc_object_t op_kickstart(Broker *b, const Caller *who, xpc_object_t req,
 	(void)b;
 	if (supervise_kickstart(job, kill_first) < 0) {
 		if (job->disabled || !job->fail_step)
-			return ops_reply_error(req, "kickstart: the job is disabled or could not start", EIO);
+			return reply_error(req, "kickstart: the job is disabled or could not start", EIO);
 		step_failure_text(job->failed, job->fail_step, job->fail_errno, text, sizeof(text));
-		return ops_reply_error(req, text, EIO);
+		return reply_error(req, text, EIO);
 	}
 	/* -k on a running job: answered with the new pid once it runs */
 	if (kill_first && running && deferred_add(job, who->link, req, false) == 0)
@@ -273,9 +263,9 @@ static xpc_object_t op_kill(Broker *b, const Caller *who, xpc_object_t req, Job 
 	(void)b;
 	(void)who;
 	if (sig <= 0 || sig >= NSIG)
-		return ops_reply_error(req, "kill: bad signal number", EINVAL);
+		return reply_error(req, "kill: bad signal number", EINVAL);
 	if (!job->pid)
-		return ops_reply_error(req, "kill: the job is not running", ESRCH);
+		return reply_error(req, "kill: the job is not running", ESRCH);
 	launch_signal(job, (int)sig);
 	return reply_pid(req, job);
 }
@@ -305,14 +295,14 @@ static xpc_object_t op_monitor(Broker *b, const Caller *who, xpc_object_t req, J
 
 	(void)unused;
 	if (!who->link)
-		return ops_reply_error(req, "monitor: needs a link", EINVAL);
+		return reply_error(req, "monitor: needs a link", EINVAL);
 	r = monitor_subscribe(&b->monitors, who->link, who->uid, policy_is_owner(who), req);
 	if (r == -EMFILE)
-		return ops_reply_error(req, "limit exceeded: monitors", EMFILE);
+		return reply_error(req, "limit exceeded: monitors", EMFILE);
 	if (r == -EALREADY)
-		return ops_reply_error(req, "monitor: this link is one already", EALREADY);
+		return reply_error(req, "monitor: this link is one already", EALREADY);
 	if (r < 0)
-		return ops_reply_error(req, "limit exceeded: out of memory", ENOMEM);
+		return reply_error(req, "limit exceeded: out of memory", ENOMEM);
 	taps_refresh(&b->taps, &b->monitors);
 	return reply_ok(req);
 }
@@ -326,12 +316,12 @@ static xpc_object_t op_tap(Broker *b, const Caller *who, xpc_object_t req, Job *
 
 	(void)unused;
 	if (!who->link)
-		return ops_reply_error(req, "tap: needs a link", EINVAL);
+		return reply_error(req, "tap: needs a link", EINVAL);
 	r = taps_add(&b->taps, &b->monitors, who->link, who->uid, who->pid);
 	if (r == -EALREADY)
-		return ops_reply_error(req, "tap: this link is one already", EALREADY);
+		return reply_error(req, "tap: this link is one already", EALREADY);
 	if (r < 0)
-		return ops_reply_error(req, "limit exceeded: out of memory", ENOMEM);
+		return reply_error(req, "limit exceeded: out of memory", ENOMEM);
 	return reply_ok(req);
 }
 
@@ -353,9 +343,9 @@ static xpc_object_t op_blame(Broker *b, const Caller *who, xpc_object_t req, Job
 
 	(void)b;
 	if (see == POLICY_SEE_NOTHING)
-		return ops_reply_error(req, "no job with that label", ESRCH);
+		return reply_error(req, "no job with that label", ESRCH);
 	if (see != POLICY_SEE_ALL)
-		return ops_reply_error(req, "denied", EPERM);
+		return reply_error(req, "denied", EPERM);
 	if (job->pid)
 		snprintf(text, sizeof(text), "%s", job->why[0] ? job->why : "(not recorded)");
 	else
@@ -377,7 +367,7 @@ static xpc_object_t op_procinfo(Broker *b, const Caller *who, xpc_object_t req, 
 
 	(void)unused;
 	if (!job || policy_sight(job, who) != POLICY_SEE_ALL) /* whose process it is is not told */
-		return ops_reply_error(req, "no job with that pid", ESRCH);
+		return reply_error(req, "no job with that pid", ESRCH);
 	d = describe_job(job, POLICY_SEE_ALL, false);
 	if (d)
 		xpc_dictionary_set_string(d, XPCD_KEY_REASON, job->why[0] ? job->why : "(not recorded)");
@@ -393,9 +383,9 @@ static xpc_object_t op_activities(Broker *b, const Caller *who, xpc_object_t req
 
 	(void)b;
 	if (see == POLICY_SEE_NOTHING)
-		return ops_reply_error(req, "no job with that label", ESRCH);
+		return reply_error(req, "no job with that label", ESRCH);
 	if (see != POLICY_SEE_ALL)
-		return ops_reply_error(req, "denied", EPERM);
+		return reply_error(req, "denied", EPERM);
 	acts = activity_describe(job);
 	return reply_ok_with(req, XPCD_KEY_ACTIVITIES, acts ? acts : xpc_array_create(NULL, 0));
 }
@@ -408,13 +398,13 @@ static xpc_object_t op_run_activity(Broker *b, const Caller *who, xpc_object_t r
 	(void)b;
 	(void)who;
 	if (r == -ESRCH)
-		return ops_reply_error(req, "run-activity: the job has no activity of that name", ESRCH);
+		return reply_error(req, "run-activity: the job has no activity of that name", ESRCH);
 	if (r == -EBUSY)
-		return ops_reply_error(req, "run-activity: a run of that activity is under way", EBUSY);
+		return reply_error(req, "run-activity: a run of that activity is under way", EBUSY);
 	if (r == -ECANCELED)
-		return ops_reply_error(req, "run-activity: the job is disabled or unloading", ECANCELED);
+		return reply_error(req, "run-activity: the job is disabled or unloading", ECANCELED);
 	if (r < 0)
-		return ops_reply_error(req, "run-activity: missing \"name\"", EINVAL);
+		return reply_error(req, "run-activity: missing \"name\"", EINVAL);
 	return reply_pid(req, job);
 }
 
@@ -488,19 +478,19 @@ static xpc_object_t ops_dispatch(Broker *b, const Caller *who, xpc_object_t req)
 	Job *job;
 
 	if (!name)
-		return ops_reply_error(req, "missing \"" XPCD_KEY_OP "\"", EINVAL);
+		return reply_error(req, "missing \"" XPCD_KEY_OP "\"", EINVAL);
 	m = ops_find(name);
 	if (m && m->access == OPS_ANYONE)
 		return m->handler(b, who, req, NULL);
 	if ((!m || m->access != OPS_ANYONE_JOB) && !policy_is_owner(who))
-		return ops_reply_error(req, "denied", EPERM);
+		return reply_error(req, "denied", EPERM);
 	if (m && m->access == OPS_OWNER)
 		return m->handler(b, who, req, NULL);
 	label = xpc_dictionary_get_string(req, XPCD_KEY_LABEL);
 	job = label ? registry_find_label(&b->registry, label) : NULL;
 	if (!job)
-		return ops_reply_error(req, "no job with that label", ESRCH);
+		return reply_error(req, "no job with that label", ESRCH);
 	if (!m)
-		return ops_reply_error(req, "unknown operation", EOPNOTSUPP);
+		return reply_error(req, "unknown operation", EOPNOTSUPP);
 	return m->handler(b, who, req, job);
 }

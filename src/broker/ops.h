@@ -17,7 +17,5 @@ struct Broker;
  * Return: the reply (+1), or NULL when no reply can be made.
  */
 xpc_object_t ops_handle(struct Broker *b, const Caller *who, xpc_object_t req);
-/* The error reply to @req: { "error": @text, "errno": @err } (+1, or NULL). */
-xpc_object_t ops_reply_error(xpc_object_t req, const char *text, int err);
 
 #endif

@@ -20,7 +20,10 @@
  *
  * Lookups and check-ins answer the same refusals ("unknown name",
  * "denied", "disabled", a failed job's step) and are told to monitors as
- * lookups.  A broker that cannot state another process's ids (not root)
+ * lookups.  A refused check-in's link, if the caller made it, is also
+ * told why (a REFUSED frame, as a listener refuses): a client that uses
+ * its link before the answer comes (src/connection/named-link.c) learns
+ * the reason there, not a bare end.  A broker that cannot state another process's ids (not root)
  * answers a check-in with the endpoint instead (its callers are root and
  * its own user, who may hold it), and the client checks in itself; so
  * does a full backlog (hundreds of check-ins unread: W's send buffer),
@@ -33,8 +36,8 @@
 
 #include "broker/blame.h"
 #include "broker/monitor.h"
-#include "broker/ops.h"
 #include "broker/registry.h"
+#include "broker/reply.h"
 #include "broker/step.h"
 #include "broker/vend.h"
 #include "private/xpc-private.h"
@@ -58,15 +61,15 @@ static Job *vend_find(Broker *b, const Caller *who, xpc_object_t req, JobService
 
 	*ret_refusal = NULL;
 	if (!job || job->unloading) /* an unloaded job still stopping vends nothing */
-		*ret_refusal = ops_reply_error(req, "unknown name", ESRCH);
+		*ret_refusal = reply_error(req, "unknown name", ESRCH);
 	else if (!policy_may_lookup(job, who))
-		*ret_refusal = ops_reply_error(req, "denied", EPERM);
+		*ret_refusal = reply_error(req, "denied", EPERM);
 	else if (job->disabled)
-		*ret_refusal = ops_reply_error(req, "disabled", ECANCELED);
+		*ret_refusal = reply_error(req, "disabled", ECANCELED);
 	else if (job->failed) {
 		char text[256];
 		step_failure_text(job->failed, job->fail_step, job->fail_errno, text, sizeof(text));
-		*ret_refusal = ops_reply_error(req, text, EIO);
+		*ret_refusal = reply_error(req, text, EIO);
 	}
 	return *ret_refusal ? NULL : job;
 }
@@ -86,7 +89,7 @@ static xpc_object_t vend_ok(xpc_object_t req, const Job *job, const JobService *
 	ep = _xpc_linux_endpoint_create_from_send_fd(s->send_fd);
 	if (!ep) {
 		xpc_release(r);
-		return ops_reply_error(req, "limit exceeded: descriptors (none left in the broker)", errno);
+		return reply_error(req, "limit exceeded: descriptors (none left in the broker)", errno);
 	}
 	xpc_dictionary_set_value(r, XPCD_KEY_ENDPOINT, ep);
 	xpc_release(ep);
@@ -129,27 +132,25 @@ xpc_object_t vend_lookup(Broker *b, const Caller *who, xpc_object_t req, Job *un
 static xpc_object_t vend_checkin_failed(xpc_object_t req, int r)
 {
 	if (r == -EACCES)
-		return ops_reply_error(req, "denied: the link was not made by the caller", EACCES);
+		return reply_error(req, "denied: the link was not made by the caller", EACCES);
 	if (r == -EAGAIN)
-		return ops_reply_error(req, "limit exceeded: the service's backlog of check-ins is full", EAGAIN);
+		return reply_error(req, "limit exceeded: the service's backlog of check-ins is full", EAGAIN);
 	if (r == -EBADF || r == -ENOTSOCK)
-		return ops_reply_error(req, "checkin: missing \"link\"", EINVAL);
-	return ops_reply_error(req, "service gone: its channel is closed", -r);
+		return reply_error(req, "checkin: missing \"link\"", EINVAL);
+	return reply_error(req, "service gone: its channel is closed", -r);
 }
 
-static xpc_object_t vend_checkin_made(xpc_object_t req, const Job *job, const JobService *s, const Caller *who)
+static xpc_object_t vend_checkin_made(xpc_object_t req, const Job *job, const JobService *s, const Caller *who,
+				      int link)
 {
-	int link = xpc_dictionary_dup_fd(req, XPCD_KEY_LINK);
 	int r = link >= 0 ? _xpc_linux_checkin_forward(s->send_fd, link, who->pid, who->uid, who->gid) : -EBADF;
 
-	if (link >= 0)
-		close(link);
 	if (r == 0)
 		return vend_ok(req, job, s, who, true);
 	if ((r == -EPERM || r == -EAGAIN) && vend_may_hold(job, who))
 		return vend_ok(req, job, s, who, false); /* the client checks in itself (and waits for room) */
 	if (r == -EPERM)
-		return ops_reply_error(req, "denied: this broker cannot check in for other users", EPERM);
+		return reply_error(req, "denied: this broker cannot check in for other users", EPERM);
 	return vend_checkin_failed(req, r);
 }
 
@@ -158,10 +159,17 @@ xpc_object_t vend_checkin(Broker *b, const Caller *who, xpc_object_t req, Job *u
 	JobService *s = NULL;
 	xpc_object_t r;
 	Job *job = vend_find(b, who, req, &s, &r);
+	int link = xpc_dictionary_dup_fd(req, XPCD_KEY_LINK);
+	const char *err;
 
 	(void)unused;
 	if (job)
-		r = vend_checkin_made(req, job, s, who);
+		r = vend_checkin_made(req, job, s, who, link);
+	err = r ? xpc_dictionary_get_string(r, XPCD_KEY_ERROR) : NULL;
+	if (link >= 0 && err) /* the link learns it too, if it is the caller's */
+		(void)_xpc_linux_checkin_refuse(link, who->pid, who->uid, who->gid, err);
+	if (link >= 0)
+		close(link);
 	vend_tell(b, who, req, r);
 	return r;
 }

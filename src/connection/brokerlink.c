@@ -124,3 +124,24 @@ int brokerlink_connect(const char *path, bool system, char *why, size_t why_size
 	}
 	return fd;
 }
+
+void brokerlink_id(bool privileged, BrokerId *id)
+{
+	struct stat st;
+
+	memset(id, 0, sizeof(*id));
+	brokerlink_path(privileged, id->path, sizeof(id->path), &id->system);
+	if (stat(id->path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return;
+	id->valid = true;
+	id->owner = st.st_uid;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	id->mtime = st.st_mtim;
+}
+
+bool brokerlink_same(const BrokerId *a, const BrokerId *b)
+{
+	return a->valid && b->valid && a->system == b->system && a->dev == b->dev && a->ino == b->ino &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec && !strcmp(a->path, b->path);
+}

@@ -583,6 +583,42 @@ bool requirement_cgroup_unit(const char *path, char *unit, size_t size);
  * (the link is up, or the connection failed). */
 bool xpc_service_checkin_locked(xpc_connection_t c);
 
+/* ---- named-link.c: the broker link a named connection asks over ---- */
+
+/* A broker as this process found it: its socket's path, kind, owner,
+ * device, inode and mtime (xpcd moves the mtime on at every change of its
+ * jobs; docs/services.md). */
+typedef struct BrokerId {
+	char path[256];
+	bool valid;   /* the socket exists */
+	bool system;  /* only root may answer (brokerlink_path) */
+	uid_t owner;  /* of the socket file */
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+} BrokerId;
+
+typedef struct NamedLink NamedLink;
+
+/* A link to the broker @id for one request: the one kept for it
+ * (*ret_reused set), else a new one.  NULL with @why set (and *ret_e). */
+NamedLink *named_link_get(const BrokerId *id, bool *ret_reused, char *why, size_t why_size, ConnError *ret_e);
+xpc_connection_t named_link_conn(const NamedLink *l);
+
+/* The text of a refusal the broker sent unasked on the link (it then
+ * closes it), or NULL; borrowed.  Read it on the link's queue, after the
+ * reply. */
+const char *named_link_refused(const NamedLink *l);
+/* The request is answered: the link is kept for its broker when @keep and
+ * none is kept yet, else let go (unless it is the kept one, and alive). */
+void named_link_done(NamedLink *l, bool keep);
+/* Lets the kept link go, because it ended under a request (the broker
+ * closes idle links). */
+void named_link_drop(NamedLink *l);
+/* Lets the kept link go and waits for its descriptor to close
+ * (connection_forget_services). */
+void named_link_forget(void);
+
 /* ---- brokerlink.c: which broker, and a trusted link to it ---- */
 
 /* The broker socket's path (docs/services.md, "Finding the broker");
@@ -591,6 +627,11 @@ void brokerlink_path(bool privileged, char *buf, size_t size, bool *ret_system);
 /* A connected link to a trusted broker at @path (root, or this user unless
  * @system), or -errno with @why set. */
 int brokerlink_connect(const char *path, bool system, char *why, size_t why_size);
+/* The broker a named connection asks (@privileged: the system one), as
+ * found now: id->valid false when there is no socket. */
+void brokerlink_id(bool privileged, BrokerId *id);
+/* Whether @a and @b are the same broker, unchanged. */
+bool brokerlink_same(const BrokerId *a, const BrokerId *b);
 /* Whether a broker running as, or a socket owned by, @uid may answer. */
 bool brokerlink_trusted(uid_t uid, bool system);
 /* The reason a broker at @path that @what ("runs as", "is owned by")

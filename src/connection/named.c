@@ -12,11 +12,14 @@
  * before, and the broker is still the same and has changed no job since
  * (its socket's inode and mtime, docs/services.md), it checks in at once
  * over the cached W; otherwise, or when that check-in fails, it makes its
- * link and asks the broker to check it in, over a short-lived broker link
- * (src/broker/vend.c): the broker hands W only to root and to the user the
- * service runs as, who may then cache it; anyone else could end a shared
- * W for every client with shutdown(2) (docs/security.md, "Shared
- * channels").  The broker is never on the data path.
+ * link and asks the broker to check it in (src/broker/vend.c): the broker
+ * hands W only to root and to the user the service runs as, who may then
+ * cache it; anyone else could end a shared W for every client with
+ * shutdown(2) (docs/security.md, "Shared channels").  Such a process keeps
+ * its broker link for the next check-ins (named-link.c), and on it uses
+ * its new link before the broker's answer came: the answer then only
+ * confirms, and a refusal also reaches the link itself.  The broker is
+ * never on the data path.
  */
 #include "connection/internal.h"
 #include "bundle/bundle.h"
@@ -49,16 +52,6 @@
  */
 #define SERVICE_CACHE_MAX 32
 
-typedef struct BrokerId {
-	char path[256];
-	bool valid;   /* the socket exists */
-	bool system;  /* only root may answer (service_broker_path) */
-	uid_t owner;  /* of the socket file */
-	dev_t dev;
-	ino_t ino;
-	struct timespec mtime;
-} BrokerId;
-
 static struct {
 	pthread_mutex_t lock;
 	BrokerId id;
@@ -68,27 +61,6 @@ static struct {
 	} e[SERVICE_CACHE_MAX];
 	size_t n, next; /* entries; the next one to replace when full */
 } service_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static void service_broker_id(bool privileged, BrokerId *id)
-{
-	struct stat st;
-
-	memset(id, 0, sizeof(*id));
-	brokerlink_path(privileged, id->path, sizeof(id->path), &id->system);
-	if (stat(id->path, &st) < 0 || !S_ISSOCK(st.st_mode))
-		return;
-	id->valid = true;
-	id->owner = st.st_uid;
-	id->dev = st.st_dev;
-	id->ino = st.st_ino;
-	id->mtime = st.st_mtim;
-}
-
-static bool service_same_broker(const BrokerId *a, const BrokerId *b)
-{
-	return a->valid && b->valid && a->system == b->system && a->dev == b->dev && a->ino == b->ino && a->mtime.tv_sec == b->mtime.tv_sec &&
-	       a->mtime.tv_nsec == b->mtime.tv_nsec && !strcmp(a->path, b->path);
-}
 
 static void service_cache_clear_locked(void)
 {
@@ -112,7 +84,7 @@ static int service_cache_checkin(const BrokerId *id, const char *name, int *ret_
 
 	*ret_w = -1;
 	pthread_mutex_lock(&service_cache.lock);
-	if (!service_same_broker(id, &service_cache.id)) {
+	if (!brokerlink_same(id, &service_cache.id)) {
 		service_cache_clear_locked();
 		service_cache.id = *id;
 	}
@@ -158,7 +130,7 @@ static void service_cache_put(const BrokerId *id, const char *name, int w)
 	int d;
 
 	pthread_mutex_lock(&service_cache.lock);
-	if (!service_same_broker(id, &service_cache.id))
+	if (!brokerlink_same(id, &service_cache.id))
 		goto out;
 	for (size_t i = 0; i < service_cache.n; i++)
 		if (!strcmp(service_cache.e[i].name, name)) {
@@ -190,6 +162,7 @@ void connection_forget_services(void)
 	service_cache_clear_locked();
 	memset(&service_cache.id, 0, sizeof(service_cache.id));
 	pthread_mutex_unlock(&service_cache.lock);
+	named_link_forget();
 }
 
 /* ---- lookup and check-in ------------------------------------------------------ */
@@ -217,35 +190,32 @@ static int service_checkin_locked(xpc_connection_t c, bool report_gone)
 }
 
 /*
- * One lookup over a broker link @b for the named connection @c.  A broker
- * over its limits may close the link unread after one unsolicited message
- * { "xpcd.error": TEXT } (docs/broker.md): the event handler keeps TEXT in
- * `refused`, and the answer is worked on b's own queue (`item`, which
- * cannot fail to be queued), after every event read before it, so TEXT is
- * there when the link's end answers the lookup with INVALID.  (A broker
- * that sends this after its reply is ignored: the reply came first.)
- * `id` is the broker as it was before the lookup: the answer is cached only
- * if it is still the same (service_cache_put).
+ * One check-in at the broker for the named connection @c, over a broker
+ * link (named-link.c: a new one, or the one kept for a process the broker
+ * hands no W).  Its answer is worked on the link's queue (`item`, which
+ * cannot fail to be queued), after every event read before it, so that a
+ * refusal the broker sent unasked is known when the link's end answers
+ * the request with INVALID.  `id` is the broker as it was before the
+ * request: W is cached only if it is still the same (service_cache_put).
+ *
+ * On the kept link the broker has checked our links in before, so the new
+ * link is used at once (`up`), before the answer: a refusal reaches the
+ * link too (a REFUSED frame, src/broker/vend.c).  The far end is held
+ * until the answer: a request lost with a broker link that ended under it
+ * (xpcd closes idle links) is made again, with the same far end, on a new
+ * broker link, and what was sent on the link meanwhile waits in it.
  */
 typedef struct Lookup {
-	xpc_connection_t c, b;
+	xpc_connection_t c;
+	NamedLink *l;
+	bool reused; /* l was the kept link */
+	bool up;     /* the link is up already (c->link) */
 	xpc_object_t reply;
-	char *refused;
 	BrokerId id;
-	int link; /* our end of the link the broker checks in, or -1 */
-	atomic_int refs; /* b's last event and the answer: the later frees */
+	int link;    /* our end while it is not up, else -1 */
+	int far;     /* its far end, sent in the request */
 	DispatchItem item;
 } Lookup;
-
-static void service_lookup_unref(Lookup *lk)
-{
-	if (atomic_fetch_sub(&lk->refs, 1) != 1)
-		return;
-	if (lk->link >= 0)
-		close(lk->link);
-	free(lk->refused);
-	free(lk);
-}
 
 static void service_use_w_locked(xpc_connection_t c, int w)
 {
@@ -265,130 +235,153 @@ static void service_forwarded_locked(xpc_connection_t c, int *link)
 	conn_link_up_locked(c);
 }
 
-/*
- * The answer to a check-in at the broker (named_checkin_request): the
- * broker checked the link in ("forwarded"), with the endpoint of W too
- * when this process may hold it (then cached); or only the endpoint (a
- * broker that cannot check in for others, a full backlog): check in over
- * it here; or an error.
- */
-static void service_lookup_reply(xpc_connection_t c, Lookup *lk)
-{
-	xpc_object_t ep = NULL, reply = lk->reply;
-	const char *err = lk->refused;
-	bool forwarded = false;
+static void service_lookup_ask_locked(xpc_connection_t c, const BrokerId *id, int *far);
 
-	if (xpc_get_type(reply) == XPC_TYPE_DICTIONARY) {
-		ep = xpc_dictionary_get_value(reply, XPCD_KEY_ENDPOINT);
-		err = xpc_dictionary_get_string(reply, XPCD_KEY_ERROR);
-		forwarded = !err && xpc_dictionary_get_bool(reply, XPCD_KEY_FORWARDED);
+/* The answer, for a link not up yet: up ("forwarded"), with W cached when
+ * the broker handed it; or checked in over W here (the broker handed only
+ * W: it cannot check in for others, or the backlog is full); or refused.
+ * Return: whether W came. */
+static bool service_lookup_answer_locked(xpc_connection_t c, Lookup *lk, const char *err, bool forwarded)
+{
+	xpc_object_t ep = xpc_get_type(lk->reply) == XPC_TYPE_DICTIONARY
+				  ? xpc_dictionary_get_value(lk->reply, XPCD_KEY_ENDPOINT) : NULL;
+	int efd = ep && xpc_get_type(ep) == XPC_TYPE_ENDPOINT ? endpoint_object_borrow_fd(ep) : -1;
+	int w = efd >= 0 ? fcntl(efd, F_DUPFD_CLOEXEC, 3) : -1;
+
+	lock_assert_held(&c->lock);
+	if (w >= 0) {
+		service_use_w_locked(c, w);
+		service_cache_put(&lk->id, c->name ? c->name : "", w);
 	}
-	conn_lock(c);
-	if (c->state != CONN_INVALID) {
-		int efd = ep && xpc_get_type(ep) == XPC_TYPE_ENDPOINT ? endpoint_object_borrow_fd(ep) : -1;
-		int w = efd >= 0 ? fcntl(efd, F_DUPFD_CLOEXEC, 3) : -1;
-		if (w >= 0) {
-			service_use_w_locked(c, w);
-			service_cache_put(&lk->id, c->name ? c->name : "", w);
-		}
-		if (forwarded && lk->link >= 0)
-			service_forwarded_locked(c, &lk->link);
-		else if (w >= 0)
-			service_checkin_locked(c, true);
-		else
-			conn_fail_locked(c, CONN_E_BROKER, err);
-	}
-	conn_unlock(c);
+	if (forwarded && lk->link >= 0)
+		service_forwarded_locked(c, &lk->link);
+	else if (w >= 0)
+		service_checkin_locked(c, true);
+	else
+		conn_fail_locked(c, CONN_E_BROKER, err);
+	return w >= 0;
 }
 
-/* On b's queue: the lookup's answer, then the broker link goes. */
+/*
+ * The answer to a check-in at the broker (named_checkin_request).  A kept
+ * link that ended under the request is let go and the request made again
+ * on a new one.  Return: whether the link is worth keeping (the broker
+ * checked our link in and handed no W).
+ */
+static bool service_lookup_reply(xpc_connection_t c, Lookup *lk)
+{
+	const char *err = named_link_refused(lk->l);
+	bool forwarded = false, w = false, lost;
+
+	if (xpc_get_type(lk->reply) == XPC_TYPE_DICTIONARY) {
+		err = xpc_dictionary_get_string(lk->reply, XPCD_KEY_ERROR);
+		forwarded = !err && xpc_dictionary_get_bool(lk->reply, XPCD_KEY_FORWARDED);
+	}
+	lost = lk->reply == XPC_ERROR_CONNECTION_INVALID && lk->reused && !err;
+	if (lost)
+		named_link_drop(lk->l);
+	conn_lock(c);
+	if (c->state == CONN_INVALID)
+		;
+	else if (lost)
+		service_lookup_ask_locked(c, &lk->id, &lk->far); /* again, on a new link */
+	else if (!lk->up)
+		w = service_lookup_answer_locked(c, lk, err, forwarded);
+	else if (!forwarded)
+		conn_fail_locked(c, CONN_E_BROKER, err); /* (the link itself was refused too) */
+	conn_unlock(c);
+	return forwarded && !w;
+}
+
+/* On the broker link's queue: the answer, then the link is kept or goes. */
 static void service_lookup_done(void *ctx)
 {
 	Lookup *lk = ctx;
+	bool keep = service_lookup_reply(lk->c, lk);
 
-	service_lookup_reply(lk->c, lk);
+	named_link_done(lk->l, keep);
 	xpc_release(lk->reply);
-	xpc_connection_cancel(lk->b);
-	xpc_release(lk->b);
 	xpc_release(lk->c);
-	service_lookup_unref(lk);
+	if (lk->link >= 0)
+		close(lk->link);
+	if (lk->far >= 0)
+		close(lk->far);
+	free(lk);
 }
 
-static void service_lookup_event(Lookup *lk, xpc_object_t ev)
-{
-	const char *text = NULL;
-
-	if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY)
-		text = xpc_dictionary_get_string(ev, XPCD_KEY_REFUSAL);
-	if (text && !lk->refused)
-		lk->refused = strdup(text);
-	if (ev == XPC_ERROR_CONNECTION_INVALID) /* b's last event */
-		service_lookup_unref(lk);
-}
-
-/*
- * { "xpcd.op": "checkin", "name", "link" }: the broker checks a new link in
- * for us (docs/security.md, "Shared channels"); *ret_link is our end, or
- * -1 when no link could be made (the request is then a plain check-in
- * without one: the broker's answer names the failure).
- */
-static xpc_object_t named_checkin_request(const char *name, int *ret_link)
+/* { "xpcd.op": "checkin", "name", "link": @far }: the broker checks the
+ * link in for us (docs/security.md, "Shared channels"). */
+static xpc_object_t named_checkin_request(const char *name, int far)
 {
 	xpc_object_t msg = xpc_dictionary_create(NULL, NULL, 0);
-	int sv[2];
 
-	*ret_link = -1;
 	xpc_dictionary_set_string(msg, XPCD_KEY_OP, XPCD_OP_CHECKIN);
 	xpc_dictionary_set_string(msg, XPCD_KEY_NAME, name);
-	if (unix_link_pair(sv) == 0) {
-		xpc_dictionary_set_fd(msg, XPCD_KEY_LINK, sv[1]);
-		close(sv[1]);
-		*ret_link = sv[0];
-	}
+	if (far >= 0)
+		xpc_dictionary_set_fd(msg, XPCD_KEY_LINK, far);
 	return msg;
 }
 
-static void service_lookup_locked(xpc_connection_t c, const BrokerId *id)
+/* A new Lookup for @c (locked): the link to check in is a new one, or,
+ * when *@far is one (a request made again), that one, already up.  *@far
+ * is taken.  NULL out of memory or descriptors, or without a broker
+ * link (the connection failed). */
+static Lookup *service_lookup_new_locked(xpc_connection_t c, const BrokerId *id, int *far)
 {
 	char why[512];
-	xpc_connection_t b;
-	xpc_object_t msg;
+	ConnError e = CONN_E_NO_MEMORY;
 	Lookup *lk = calloc(1, sizeof(*lk));
-	int fd;
+	int sv[2] = {-1, *far};
 
-	lock_assert_held(&c->lock);
-	if (!lk) {
-		conn_fail_locked(c, CONN_E_NO_MEMORY, NULL);
-		return;
-	}
-	lk->link = -1;
-	fd = brokerlink_connect(id->path, id->system, why, sizeof(why));
-	if (fd < 0) {
+	*far = -1;
+	if (lk && sv[1] < 0 && unix_link_pair(sv) < 0)
+		e = CONN_E_DESCRIPTORS;
+	if (lk && sv[1] >= 0)
+		lk->l = named_link_get(id, &lk->reused, why, sizeof(why), &e);
+	if (!lk || !lk->l) {
+		for (int i = 0; i < 2; i++)
+			if (sv[i] >= 0)
+				close(sv[i]);
 		free(lk);
-		conn_fail_locked(c, CONN_E_BROKER, why);
-		return;
-	}
-	b = connection_create_from_socket(fd, NULL);
-	if (!b) {
-		free(lk);
-		conn_fail_locked(c, CONN_E_NO_MEMORY, NULL);
-		return;
+		conn_fail_locked(c, e, e == CONN_E_BROKER ? why : NULL);
+		return NULL;
 	}
 	lk->c = c;
-	lk->b = b;
 	lk->id = *id;
-	atomic_init(&lk->refs, 2);
-	xpc_connection_set_event_handler(b, ^(xpc_object_t ev) {
-		service_lookup_event(lk, ev);
-	});
-	xpc_connection_activate(b);
-	msg = named_checkin_request(c->name ? c->name : "", &lk->link);
+	lk->link = sv[0];
+	lk->far = sv[1];
+	lk->up = sv[0] < 0;
+	return lk;
+}
+
+static void service_lookup_ask_locked(xpc_connection_t c, const BrokerId *id, int *far)
+{
+	Lookup *lk = service_lookup_new_locked(c, id, far);
+	xpc_connection_t b;
+	xpc_object_t msg;
+
+	lock_assert_held(&c->lock);
+	if (!lk)
+		return;
+	b = named_link_conn(lk->l);
+	msg = named_checkin_request(c->name ? c->name : "", lk->far);
+	if (lk->reused && !lk->up) { /* see above */
+		service_forwarded_locked(c, &lk->link);
+		lk->up = true;
+	}
 	xpc_retain(c);
 	xpc_connection_send_message_with_reply(b, msg, NULL, ^(xpc_object_t reply) {
 		lk->reply = xpc_retain(reply);
 		dqueue_push_embedded(b->queue, &lk->item, service_lookup_done, lk);
 	});
 	xpc_release(msg);
+}
+
+static void service_lookup_locked(xpc_connection_t c, const BrokerId *id)
+{
+	int none = -1;
+
+	service_lookup_ask_locked(c, id, &none);
 }
 
 /*
@@ -407,7 +400,7 @@ static void named_lookup_start_locked(xpc_connection_t c)
 	conn_set(c, CONN_F_CONNECTING, true);
 	if ((c->role & CONN_ROLE_XPC_SERVICE) && xpc_service_checkin_locked(c))
 		return;
-	service_broker_id(c->role & CONN_ROLE_PRIVILEGED, &id);
+	brokerlink_id(c->role & CONN_ROLE_PRIVILEGED, &id);
 	if (id.valid && !brokerlink_trusted(id.owner, id.system)) {
 		char text[512];
 		brokerlink_untrusted(text, sizeof(text), id.path, "is owned by", id.owner, id.system);

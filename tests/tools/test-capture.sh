@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # XPC_CAPTURE=FILE (src/transport/capture.c) opened by tshark with the
-# dissector tools/wireshark/xpc.lua: every frame kind of a lookup, check-in
-# and request, an out-of-line body decoded whole, two processes sharing
+# dissector tools/wireshark/xpc.lua: every frame kind of a check-in through
+# the broker (the client's request, the CHECKIN the broker sends) and of a
+# request, an out-of-line body decoded whole, two processes sharing
 # one file, "%p" in the name, no malformed item.  Skipped (77) without
 # tshark (scripts/install-deps.sh --check installs it).
 # Usage: test-capture.sh XPCD XPCCTL ECHO_SERVICE SRCDIR
@@ -13,16 +14,22 @@ x=$XPCCTL
 lua="$SRC/tools/wireshark/xpc.lua"
 ts() { tshark -X lua_script:"$lua" "$@" 2>"$dir/tshark.err"; }
 job_plist org.xpc.t.echo "$dir/jobs/echo.plist"
+export XPC_CAPTURE="$dir/broker.pcapng" # the broker's own frames: the check-ins it makes
 start_broker
+unset XPC_CAPTURE
 
 cap="$dir/one.pcapng"
 check "send, captured" 0 env XPC_CAPTURE="$cap" "$x" send org.xpc.t.echo '{"op": "echo", "value": 42, "s": "hello"}'
 check "tshark reads it" 0 ts -r "$cap" -V
-for k in "XPC MESSAGE id 1" "XPC REPLY id 1 reply to 1" "XPC CHECKIN" "XPC HELLO" "Wants reply: True" \
-	"Body magic: message (CPX@)" '"xpcd.op" = string: "lookup"' '"name" = string: "org.xpc.t.echo"' \
+for k in "XPC MESSAGE id 1" "XPC REPLY id 1 reply to 1" "XPC HELLO" "Wants reply: True" \
+	"Body magic: message (CPX@)" '"xpcd.op" = string: "checkin"' '"name" = string: "org.xpc.t.echo"' \
 	'"value" = int64: 42' '"s" = string: "hello"' "pid=" "Direction: Outbound" "Direction: Inbound"; do
 	contains "$k"
 done
+lacks "Malformed"; lacks "Lua Error"
+# the broker checked the client's link in (src/broker/vend.c)
+check "tshark reads the broker's" 0 ts -r "$dir/broker.pcapng" -V
+contains "XPC CHECKIN"
 lacks "Malformed"; lacks "Lua Error"
 [ "$(stat -c %a "$cap")" = 600 ] || { echo "FAIL: capture mode $(stat -c %a "$cap")"; fail=1; }
 
