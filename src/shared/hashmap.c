@@ -255,7 +255,7 @@ static char *hashmap_strdup(const char *key)
 
 /* Moves an inline map to a table of 8 slots; the map is unchanged on
  * failure. */
-static int hashmap_leave_inline(HashMap *map)
+__attribute__((noinline)) static int hashmap_leave_inline(HashMap *map)
 {
 	char *keys[HASHMAP_INLINE];
 	size_t n = map->count;
@@ -339,14 +339,14 @@ static int hashmap_inline_store(HashMap *map, const char *key, void *value, void
 	return r != 0;
 }
 
-/* hashmap_put(), or with @only_new hashmap_put_new(). */
+static int hashmap_table_store(HashMap *map, const char *key, void *value, void **ret_old, bool only_new);
+
+/* hashmap_put(), or with @only_new hashmap_put_new().  The table's path
+ * is a function of its own, out of line: the small maps of most messages
+ * never take it, and an idle client's code stays in one block
+ * (src/libxpc-hot.ld). */
 static int hashmap_store(HashMap *map, const char *key, void *value, void **ret_old, bool only_new)
 {
-	struct hashmap_slot *s;
-	uint64_t hash;
-	char *copy;
-	size_t i;
-
 	if (ret_old)
 		*ret_old = NULL;
 	if (!map->slots) {
@@ -356,6 +356,17 @@ static int hashmap_store(HashMap *map, const char *key, void *value, void **ret_
 		if (hashmap_leave_inline(map) < 0)
 			return -ENOMEM;
 	}
+	return hashmap_table_store(map, key, value, ret_old, only_new);
+}
+
+__attribute__((noinline)) static int hashmap_table_store(HashMap *map, const char *key, void *value, void **ret_old,
+							 bool only_new)
+{
+	struct hashmap_slot *s;
+	uint64_t hash;
+	char *copy;
+	size_t i;
+
 	hashmap_ensure_seed(map);
 	hash = hashmap_key_hash(map, key);
 	s = hashmap_lookup_hashed(map, key, hash);
