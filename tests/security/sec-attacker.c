@@ -574,12 +574,14 @@ static void checkin_case(const char *what, const char *name, int link)
 		close(link);
 }
 
-/* A listening SEQPACKET socket of this process's (autobound). */
+/* A listening SEQPACKET socket of this process's (autobound: an
+ * abstract name the kernel picks). */
 static int listening_socket(void)
 {
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 
-	REQUIRE(fd >= 0 && listen(fd, 4) == 0);
+	REQUIRE(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa_family_t)) == 0 && listen(fd, 4) == 0);
 	return fd;
 }
 
