@@ -524,34 +524,15 @@ static int do_steal(const char *name)
 
 /* ---- the broker's checkin op, refused (test-sec-vend) --------------------- */
 
-/* One end of a link made by a child process, received over SCM_RIGHTS. */
+/* One end of a link a child process made (the other closed), or -1. */
 static int child_made_link(void)
 {
-	int ctl[2], sv[2] = {-1, -1};
-	static TransportFrame f;
-	FrameHeader h = {.kind = FRAME_MESSAGE, .id = 1};
-	pid_t pid;
+	int sv[2];
 
-	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) == 0);
-	pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
-		if (unix_link_pair(sv) != 0 || transport_send(ctl[1], &h, NULL, 0, &sv[1], 1) != 0)
-			_exit(1);
-		_exit(0);
-	}
-	close(ctl[1]);
-	int fd = -1;
-	if (poll(&(struct pollfd){.fd = ctl[0], .events = POLLIN}, 1, 5000) == 1 && transport_recv(ctl[0], &f) == 0 &&
-	    f.n_fds == 1) {
-		fd = f.fds[0];
-		f.fds[0] = -1;
-		f.n_fds = 0;
-	}
-	frame_clear(&f);
-	close(ctl[0]);
-	harness_wait_pid(pid, 5);
-	return fd;
+	if (!sec_child_link(sv))
+		return -1;
+	close(sv[0]);
+	return sv[1];
 }
 
 /* The checkin op for @name carrying @link (closed here; -1: none):

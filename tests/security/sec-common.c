@@ -321,6 +321,34 @@ xpc_object_t sec_link_whoami(int fd)
 	return reply;
 }
 
+bool sec_child_link(int sv[2])
+{
+	int ctl[2];
+	static TransportFrame f;
+	FrameHeader h = {.kind = FRAME_MESSAGE, .id = 1};
+	pid_t pid;
+	bool ok;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0 || (pid = fork()) < 0)
+		return false;
+	if (pid == 0) {
+		int mine[2];
+		_exit(unix_link_pair(mine) == 0 && transport_send(ctl[1], &h, NULL, 0, mine, 2) == 0 ? 0 : 1);
+	}
+	close(ctl[1]);
+	ok = poll(&(struct pollfd){.fd = ctl[0], .events = POLLIN}, 1, 5000) == 1 && transport_recv(ctl[0], &f) == 0 &&
+	     f.n_fds == 2;
+	if (ok) {
+		sv[0] = f.fds[0];
+		sv[1] = f.fds[1];
+		f.n_fds = 0;
+	}
+	frame_clear(&f);
+	close(ctl[0]);
+	waitpid(pid, NULL, 0);
+	return ok;
+}
+
 static int passed_fd = -1;
 
 void sec_pass_fd(int fd)

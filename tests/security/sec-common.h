@@ -66,6 +66,9 @@ xpc_object_t sec_raw_checkin(const char *sock, const char *name, int link);
  * HELLO and asks { "op": "whoami" } in raw frames.  The reply (+1), or
  * NULL when no HELLO or no reply came within 3 s each. */
 xpc_object_t sec_link_whoami(int fd);
+/* Both ends of a link a child of this process made (its SO_PEERCRED
+ * names the child), received over SCM_RIGHTS; false if none came. */
+bool sec_child_link(int sv[2]);
 /* A W passed down: the next sec_run_as* child inherits @fd (-1: none),
  * its number in $SEC_W_FD (how a root or the service's user who holds W
  * may pass it on to anyone: sec-attacker's endpoint_of reads it). */

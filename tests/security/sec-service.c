@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <xpc/xpc.h>
 
@@ -135,36 +134,6 @@ static int serve(const char *name, bool hold)
 	dispatch_main();
 }
 
-/* A link made by a child of this process: both ends (the child's
- * SO_PEERCRED), received over SCM_RIGHTS; false if none came. */
-static bool child_link(int sv[2])
-{
-	int ctl[2];
-	static TransportFrame f;
-	FrameHeader h = {.kind = FRAME_MESSAGE, .id = 1};
-	pid_t pid;
-	bool ok;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0 || (pid = fork()) < 0)
-		return false;
-	if (pid == 0) {
-		int mine[2];
-		_exit(unix_link_pair(mine) == 0 && transport_send(ctl[1], &h, NULL, 0, mine, 2) == 0 ? 0 : 1);
-	}
-	close(ctl[1]);
-	ok = poll(&(struct pollfd){.fd = ctl[0], .events = POLLIN}, 1, 5000) == 1 && transport_recv(ctl[0], &f) == 0 &&
-	     f.n_fds == 2;
-	if (ok) {
-		sv[0] = f.fds[0];
-		sv[1] = f.fds[1];
-		f.n_fds = 0;
-	}
-	frame_clear(&f);
-	close(ctl[0]);
-	waitpid(pid, NULL, 0);
-	return ok;
-}
-
 /* xpcd's checkin op to @target carrying @link (closed here): NULL when
  * it forwarded it, else its refusal ("errno N: TEXT", static). */
 static const char *checkin_via_broker(const char *target, int link)
@@ -210,7 +179,7 @@ static int forge(const char *own, const char *target)
 	for (int i = 0; i < 100 && w_own < 0; i++)
 		if ((w_own = sec_raw_endpoint(sock, own)) < 0) /* its own W: this user's service */
 			usleep(50000);
-	if (w_own < 0 || !child_link(kid)) {
+	if (w_own < 0 || !sec_child_link(kid)) {
 		printf("setup failed\n");
 		return 1;
 	}
