@@ -5,10 +5,10 @@
  *   sec-service serve NAME [hold]
  *       a service on NAME (XPC_CONNECTION_MACH_SERVICE_LISTENER) that
  *       answers every request with what it knows of the asker: "euid",
- *       "egid", "pid" (xpc_connection_get_euid/egid/pid), its own "server_pid", its open
- *       descriptors ("fds") and resident memory ("rss_kb"), and "secret"
- *       only when the asker's euid is 0 (as a service that authorizes root
- *       by xpc_connection_get_euid would).  With "hold" it keeps every
+ *       "egid", "pid" (xpc_connection_get_euid/egid/pid), its own
+ *       "server_pid", its open descriptors ("fds") and resident memory
+ *       ("rss_kb"), and "secret" only when the asker's euid is 0 (as a
+ *       service that authorizes root by xpc_connection_get_euid would).  With "hold" it keeps every
  *       message it receives (a service that holds data it was sent).  A
  *       message with a shared memory "shm" is mapped ("mapped"), and
  *       { "op": "read" } then sums its bytes ("sum").
@@ -187,7 +187,8 @@ static int forge(const char *own, const char *target)
 		printf("lookup of %s: %s\n", target, w_t >= 0 ? "got its W" : "refused");
 		return 0;
 	}
-	/* its own W, a socket xpcd (root) made: a check-in stating root's ids */
+	/* its own W, a socket xpcd (root) made: once a check-in that took
+	 * root's ids from the socket; xpcd must see it is not the caller's */
 	if (!(why_own = checkin_via_broker(target, w_own))) {
 		forged(r_own);
 		return 0;
