@@ -64,6 +64,31 @@
 #define REFUSED_WITHIN 4.0
 #endif
 
+/* AddressSanitizer keeps freed memory in quarantine (256 MiB by default),
+ * which xpcd's resident set shows as growth under a flood of 50 000
+ * requests (9.4 -> 64 MiB; 9.4 -> 11.8 MiB without it, 1 MiB of it +3.7
+ * MiB): xpcd runs without it here, so the bounds on its memory measure
+ * what it keeps (other tests keep the quarantine's use-after-free checks
+ * on xpcd). */
+#if defined(__SANITIZE_ADDRESS__)
+#define ASAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASAN_BUILD 1
+#endif
+#endif
+
+static void no_quarantine(void)
+{
+#ifdef ASAN_BUILD
+	const char *old = getenv("ASAN_OPTIONS");
+	char opts[1024];
+
+	snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=0", old ? old : "", old && *old ? ":" : "");
+	setenv("ASAN_OPTIONS", opts, 1);
+#endif
+}
+
 static struct harness_user nobody, daemon_user;
 static const struct harness_user root = {0, 0, "root"};
 
@@ -344,6 +369,7 @@ int main(int argc, char **argv)
 	};
 
 	REQUIRE(argc == 2);
+	no_quarantine();
 	nobody = harness_unprivileged_user(0);
 	daemon_user = harness_unprivileged_user(1);
 	return sec_broker_run_scenario(argv[1], scenarios, 80, NULL);
