@@ -156,7 +156,7 @@ static bool cannot_start(const Job *job, char *buf, size_t len)
  * answer), or a start throttled for longer than a check-in waits
  * (JOB_CHECKIN_WAIT) after a failure (refusing, set by supervise_launch).
  */
-static bool unavailable(const Job *job, char *buf, size_t len)
+bool supervise_unavailable(const Job *job, char *buf, size_t len)
 {
 	size_t n;
 
@@ -189,7 +189,7 @@ static void on_checkin(void *ctx)
 	Job *job = ctx;
 	char why[256]; /* the refusal's text (cut to 240 bytes on the wire) */
 
-	if (unavailable(job, why, sizeof(why))) {
+	if (supervise_unavailable(job, why, sizeof(why))) {
 		refuse_checkins(job, why);
 		return;
 	}

@@ -43,6 +43,10 @@ int supervise_launch(Job *job);
 int supervise_kickstart(Job *job, bool kill_first);
 /* Watches @job's names: a check-in starts it (or replaces an adopted one). */
 void supervise_watch(Job *job);
+/* Why @job's clients cannot be served now, into @buf (the failed state's
+ * text, or a throttled start after a failure), or false: their check-ins
+ * wait for its start.  What its queued check-ins are refused with. */
+bool supervise_unavailable(const Job *job, char *buf, size_t len);
 /* @job's process ended with wait status @status: relaunch, watch or free. */
 void supervise_exited(Job *job, int status);
 /* Adopts the running instances recorded in the state file (once the job

@@ -39,6 +39,7 @@
 #include "broker/registry.h"
 #include "broker/reply.h"
 #include "broker/step.h"
+#include "broker/supervise.h"
 #include "broker/vend.h"
 #include "private/xpc-private.h"
 #include "shared/xpcd-protocol.h"
@@ -143,7 +144,12 @@ static xpc_object_t vend_checkin_failed(xpc_object_t req, int r)
 static xpc_object_t vend_checkin_made(xpc_object_t req, const Job *job, const JobService *s, const Caller *who,
 				      int link)
 {
-	int r = link >= 0 ? _xpc_linux_checkin_forward(s->send_fd, link, who->pid, who->uid, who->gid) : -EBADF;
+	char why[256];
+	int r;
+
+	if (link >= 0 && supervise_unavailable(job, why, sizeof(why))) /* it would be refused so, once read */
+		return reply_error(req, why, EIO);
+	r = link >= 0 ? _xpc_linux_checkin_forward(s->send_fd, link, who->pid, who->uid, who->gid) : -EBADF;
 
 	if (r == 0)
 		return vend_ok(req, job, s, who, true);

@@ -3,6 +3,11 @@
  * sec-attacker - hostile (and one ordinary) client programs, run by the
  * security tests as an unprivileged user against a root broker.
  *
+ * The modes that write to a service's channel (garbage, flood, ool) are
+ * handed its W by root ($SEC_W_FD: how a holder may pass it on, since
+ * xpcd hands W only to root and to the service's user) and first check
+ * that their own lookup gets no W.
+ *
  *   sec-attacker garbage NAME       writes to NAME's channel (W) what no
  *                                   client should: an empty packet, bytes
  *                                   that are no frame, frames of every
@@ -17,13 +22,34 @@
  *                                   costs this process nothing)
  *   sec-attacker ool-broker LINKS MIB the same on LINKS links to the
  *                                   broker itself ($XPCD_SOCKET)
- *   sec-attacker client NAME [priv] an ordinary client: one request;
- *                                   prints "answered euid=N agent=B" or
- *                                   "failed: REASON"
+ *   sec-attacker client NAME [priv|pid] an ordinary client: one
+ *                                   request; prints "answered euid=N
+ *                                   agent=B" (and " pid=P" with pid: the
+ *                                   pid the service saw) or "failed:
+ *                                   REASON"
  *   sec-attacker shmem NAME         sends NAME shared memory over a memfd
  *                                   it did not seal, truncates the memfd
  *                                   once NAME mapped it, asks NAME to read
  *                                   it; prints "map=M truncate=T read=R"
+ *   sec-attacker steal NAME         every way this user has to a
+ *                                   descriptor of NAME's W: the lookup
+ *                                   op's reply, the checkin op's reply,
+ *                                   xpc_endpoint_create() on a named
+ *                                   connection (again after
+ *                                   connection_forget_services()); shuts
+ *                                   down what it got and then every socket
+ *                                   it holds; prints "done steal lookup=..
+ *                                   checkin=.. endpoint=.." ("W": got one)
+ *   sec-attacker refusals NAME DENIED DISABLED
+ *                                   xpcd's checkin op without "link", with
+ *                                   a pipe, a stream socket, a listening
+ *                                   socket, a link a child made; a link of
+ *                                   its own to an unknown name, to DENIED
+ *                                   and DISABLED; one line each "CASE:
+ *                                   REASON errno=N ..."; then a link of its
+ *                                   own to NAME: "forwarded: ok ..." and
+ *                                   "own: pid=P euid=U egid=G secret=S (mine
+ *                                   P U G)" as NAME saw it
  *   sec-attacker fake-broker PATH   a user's "agent" posing as a broker
  *                                   at PATH: every lookup is answered with
  *                                   the endpoint of its own listener,
@@ -48,19 +74,26 @@
 #include "object/object.h"
 #include "transport/unix/unix.h"
 #include "wire/wire.h"
-#include "harness.h"
+#include "shared/xpcd-protocol.h"
+#include "sec-common.h"
 
-int sec_raw_endpoint(const char *sock, const char *name);
-
+/* NAME's W, as a hostile holder gets it: passed down by one who may hold
+ * it ($SEC_W_FD, sec_attack_with_w); this user's own lookup must be
+ * answered without it. */
 static int endpoint_of(const char *name)
 {
-	int w = sec_raw_endpoint(getenv("XPCD_SOCKET"), name);
+	const char *passed = getenv("SEC_W_FD");
+	int w, got = sec_raw_lookup(getenv("XPCD_SOCKET"), name, &w);
 
-	if (w < 0) {
-		printf("failed: no endpoint for %s\n", name);
+	if (got != 0) {
+		printf("failed: this user's lookup of %s %s\n", name, got > 0 ? "got W" : "was refused");
 		exit(1);
 	}
-	return w;
+	if (!passed) {
+		printf("failed: no W passed down for %s\n", name);
+		exit(1);
+	}
+	return atoi(passed);
 }
 
 static void send_raw(int w, const void *p, size_t len, const int *fds, size_t n_fds)
@@ -253,7 +286,7 @@ static int do_ool(const char *name, int links, size_t mib)
 	return 0;
 }
 
-static int do_client(const char *name, bool priv)
+static int do_client(const char *name, bool priv, bool pid)
 {
 	xpc_connection_t c = xpc_connection_create_mach_service(
 		name, NULL, priv ? XPC_CONNECTION_MACH_SERVICE_PRIVILEGED : 0);
@@ -266,9 +299,11 @@ static int do_client(const char *name, bool priv)
 	xpc_dictionary_set_string(m, "op", "whoami");
 	r = xpc_connection_send_message_with_reply_sync(c, m);
 	if (xpc_get_type(r) == XPC_TYPE_DICTIONARY) {
-		printf("answered euid=%lld agent=%d\n",
-		       (long long)xpc_dictionary_get_int64(r, "euid"),
+		printf("answered euid=%lld agent=%d", (long long)xpc_dictionary_get_int64(r, "euid"),
 		       xpc_dictionary_get_bool(r, "agent"));
+		if (pid)
+			printf(" pid=%lld", (long long)xpc_dictionary_get_int64(r, "pid"));
+		printf("\n");
 	} else {
 		char *why = xpc_connection_copy_invalidation_reason(c);
 		printf("failed: %s\n", why ? why : "(no reason)");
@@ -380,6 +415,204 @@ static int do_fake_broker(const char *path)
 	}
 }
 
+/* ---- what nobody can get of a service's W (test-sec-channel-shutdown) ---- */
+
+/* Ends @fd for every holder, as a hostile one would: 1 if it was a
+ * socket that shutdown(2) took.  Closes it. */
+static int shut(int fd)
+{
+	int done = fd >= 0 && shutdown(fd, SHUT_RDWR) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return done;
+}
+
+/* The W a broker reply carries (a duplicate), or -1. */
+static int reply_w(xpc_object_t r)
+{
+	xpc_object_t ep = r && xpc_get_type(r) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_value(r, XPCD_KEY_ENDPOINT)
+								      : NULL;
+
+	if (!ep || xpc_get_type(ep) != XPC_TYPE_ENDPOINT)
+		return -1;
+	return fcntl(endpoint_object_borrow_fd(ep), F_DUPFD_CLOEXEC, 3);
+}
+
+/* A named connection to @name, one request, then xpc_endpoint_create()
+ * on it: the W it gives (a duplicate), or -1; *@ret_answered. */
+static int named_w(const char *name, bool *ret_answered)
+{
+	xpc_connection_t c = xpc_connection_create_mach_service(name, NULL, 0);
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r;
+	xpc_endpoint_t ep;
+	int w = -1;
+
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+	  (void)ev;
+	});
+	xpc_connection_resume(c);
+	xpc_dictionary_set_string(m, "op", "whoami");
+	r = xpc_connection_send_message_with_reply_sync(c, m);
+	*ret_answered = xpc_get_type(r) == XPC_TYPE_DICTIONARY;
+	ep = xpc_endpoint_create(c);
+	if (ep) {
+		w = fcntl(endpoint_object_borrow_fd(ep), F_DUPFD_CLOEXEC, 3);
+		xpc_release(ep);
+	}
+	xpc_release(r);
+	xpc_release(m);
+	xpc_connection_cancel(c);
+	xpc_release(c);
+	return w;
+}
+
+/* Every socket among this process's descriptors from 3 up, shut down:
+ * whatever the library may have kept.  Return: how many. */
+static int sweep(void)
+{
+	int n = 0;
+
+	for (int fd = 3; fd < 1024; fd++) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && shutdown(fd, SHUT_RDWR) == 0)
+			n++;
+	}
+	return n;
+}
+
+static const char *got_w(int w)
+{
+	return w >= 0 ? "W" : "none";
+}
+
+/* Every way this user has to a descriptor of NAME's W: shut down what it
+ * got; prints one line "done steal lookup=... checkin=... ..." ("W" for
+ * each W it got). */
+static int do_steal(const char *name)
+{
+	const char *sock = getenv("XPCD_SOCKET");
+	int w, sv[2], shut_n = 0;
+	bool answered, answered2;
+	int got = sec_raw_lookup(sock, name, &w);
+	const char *lookup = got > 0 ? "W" : got == 0 ? "none" : "refused";
+
+	shut_n += shut(w);
+	REQUIRE(unix_link_pair(sv) == 0);
+	xpc_object_t r = sec_raw_checkin(sock, name, sv[1]);
+	int cw = reply_w(r);
+	bool forwarded = r && xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_bool(r, XPCD_KEY_FORWARDED);
+	if (r)
+		xpc_release(r);
+	close(sv[0]);
+	close(sv[1]);
+	const char *checkin = got_w(cw);
+	shut_n += shut(cw);
+	int nw = named_w(name, &answered);
+	const char *named = got_w(nw);
+	shut_n += shut(nw);
+	connection_forget_services();
+	nw = named_w(name, &answered2);
+	const char *again = got_w(nw);
+	shut_n += shut(nw);
+	int swept = sweep();
+	printf("done steal lookup=%s checkin=%s forwarded=%d endpoint=%s answered=%d forget-endpoint=%s "
+	       "answered=%d shut=%d swept=%d\n",
+	       lookup, checkin, forwarded, named, answered, again, answered2, shut_n, swept);
+	return 0;
+}
+
+/* ---- the broker's checkin op, refused (test-sec-vend) --------------------- */
+
+/* One end of a link a child process made (the other closed), or -1. */
+static int child_made_link(void)
+{
+	int sv[2];
+
+	if (!sec_child_link(sv))
+		return -1;
+	close(sv[0]);
+	return sv[1];
+}
+
+/* The checkin op for @name carrying @link (closed here; -1: none):
+ * prints "WHAT: REASON errno=N endpoint=E" or "WHAT: ok forwarded=F ...". */
+static void checkin_case(const char *what, const char *name, int link)
+{
+	xpc_object_t r = sec_raw_checkin(getenv("XPCD_SOCKET"), name, link);
+	bool dict = r && xpc_get_type(r) == XPC_TYPE_DICTIONARY;
+	const char *err = dict ? xpc_dictionary_get_string(r, XPCD_KEY_ERROR) : "no reply";
+	int w = reply_w(r);
+
+	printf("%s: %s errno=%lld forwarded=%d endpoint=%d\n", what, err ? err : "ok",
+	       dict ? (long long)xpc_dictionary_get_int64(r, XPCD_KEY_ERRNO) : -1LL,
+	       dict && xpc_dictionary_get_bool(r, XPCD_KEY_FORWARDED), w >= 0);
+	if (w >= 0)
+		close(w);
+	if (r)
+		xpc_release(r);
+	if (link >= 0)
+		close(link);
+}
+
+/* A listening SEQPACKET socket of this process's (autobound: an
+ * abstract name the kernel picks). */
+static int listening_socket(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	REQUIRE(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa_family_t)) == 0 && listen(fd, 4) == 0);
+	return fd;
+}
+
+/* A check-in through the broker of a link of this process's, then
+ * "whoami" on it: "own: pid=P euid=U egid=G (mine P U G)". */
+static void checkin_own(const char *name)
+{
+	int sv[2];
+	xpc_object_t who;
+
+	REQUIRE(unix_link_pair(sv) == 0);
+	checkin_case("forwarded", name, sv[1]);
+	who = sec_link_whoami(sv[0]);
+	printf("own: pid=%lld euid=%lld egid=%lld secret=%s (mine %d %d %d)\n",
+	       who ? (long long)xpc_dictionary_get_int64(who, "pid") : -1LL,
+	       who ? (long long)xpc_dictionary_get_int64(who, "euid") : -1LL,
+	       who ? (long long)xpc_dictionary_get_int64(who, "egid") : -1LL,
+	       who && xpc_dictionary_get_string(who, "secret") ? "yes" : "no", (int)getpid(), (int)geteuid(),
+	       (int)getegid());
+	if (who)
+		xpc_release(who);
+	close(sv[0]);
+}
+
+/* Every refusal of the checkin op, then one that is taken. */
+static int do_refusals(const char *name, const char *denied, const char *disabled)
+{
+	int p[2], st[2], own[2];
+
+	checkin_case("missing", name, -1);
+	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
+	close(p[1]);
+	checkin_case("pipe", name, p[0]);
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, st) == 0);
+	close(st[0]);
+	checkin_case("stream", name, st[1]);
+	checkin_case("listening", name, listening_socket());
+	checkin_case("foreign", name, child_made_link());
+	for (int i = 0; i < 3; i++) { /* a link it made, to names it may not reach */
+		const char *what[] = {"unknown", "denied", "disabled"};
+		const char *to[] = {"org.sec.nosuch", denied, disabled};
+		REQUIRE(unix_link_pair(own) == 0);
+		checkin_case(what[i], to[i], own[1]);
+		close(own[0]);
+	}
+	checkin_own(name);
+	printf("done refusals\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -392,9 +625,14 @@ int main(int argc, char **argv)
 	if (argc >= 4 && !strcmp(argv[1], "ool-broker"))
 		return do_ool(NULL, atoi(argv[2]), (size_t)atoi(argv[3]));
 	if (argc >= 3 && !strcmp(argv[1], "client"))
-		return do_client(argv[2], argc > 3 && !strcmp(argv[3], "priv"));
+		return do_client(argv[2], argc > 3 && !strcmp(argv[3], "priv"),
+				 argc > 3 && !strcmp(argv[3], "pid"));
 	if (argc >= 3 && !strcmp(argv[1], "shmem"))
 		return do_shmem(argv[2]);
+	if (argc >= 3 && !strcmp(argv[1], "steal"))
+		return do_steal(argv[2]);
+	if (argc >= 5 && !strcmp(argv[1], "refusals"))
+		return do_refusals(argv[2], argv[3], argv[4]);
 	if (argc >= 3 && !strcmp(argv[1], "fake-broker"))
 		return do_fake_broker(argv[2]);
 	fprintf(stderr, "usage: see the header of sec-attacker.c\n");

@@ -25,10 +25,11 @@
  *         N links, each asking to be a monitor; prints "monitors K" (K
  *         the number answered "ok") and holds them until killed
  *   sec-broker-attacker fill SOCK NAME SECONDS
- *         looks NAME up once (its channel's W) and for SECONDS sends
- *         proper check-ins on it as fast as the channel takes them, each
- *         with a fresh link of its own (held while descriptors last, then
- *         closed at once); prints "sent N" at the end
+ *         for SECONDS asks the broker to check in links of its own to
+ *         NAME (the checkin op: all a user gets who may not hold NAME's
+ *         W), 64 requests in flight, each with a fresh link (held while
+ *         descriptors last, then closed at once); prints "sent S answered
+ *         A forwarded F refused R lost L" at the end
  *   sec-broker-attacker hold PATH N
  *         N stream connections to the socket at PATH (an inetd job's),
  *         nothing sent, nothing read; prints "held K", then holds them
@@ -414,53 +415,80 @@ static int cmd_talk(const char *path, const char *text)
 	return 0;
 }
 
-/* NAME's W from the broker at @path (a lookup), or -1. */
-static int lookup_w(const char *path, const char *name)
-{
-	xpc_connection_t c = broker_link(path);
-	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r, ep;
-	int w = -1;
+#define FILL_WINDOW 64 /* check-in requests in flight on one broker link */
 
-	xpc_dictionary_set_string(m, XPCD_KEY_OP, XPCD_OP_LOOKUP);
+typedef struct FillCounts {
+	long answered, forwarded, refused, lost;
+} FillCounts;
+
+/* { "xpcd.op": "checkin", "name": @name, "link": the far end of a new
+ * link of this process's } on @c, counted in @n when answered; @room is
+ * signalled then.  Our end is held while descriptors last. */
+static bool fill_one(xpc_connection_t c, const char *name, FillCounts *n, dispatch_semaphore_t room)
+{
+	xpc_object_t m;
+	int sv[2];
+
+	if (unix_link_pair(sv) != 0)
+		return false;
+	m = xpc_dictionary_create(NULL, NULL, 0);
+	xpc_dictionary_set_string(m, XPCD_KEY_OP, XPCD_OP_CHECKIN);
 	xpc_dictionary_set_string(m, XPCD_KEY_NAME, name);
-	r = xpc_connection_send_message_with_reply_sync(c, m);
-	ep = xpc_get_type(r) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_value(r, XPCD_KEY_ENDPOINT) : NULL;
-	if (ep && xpc_get_type(ep) == XPC_TYPE_ENDPOINT)
-		w = fcntl(endpoint_object_borrow_fd(ep), F_DUPFD_CLOEXEC, 3);
-	xpc_release(r);
+	xpc_dictionary_set_fd(m, XPCD_KEY_LINK, sv[1]);
+	close(sv[1]);
+	if (sv[0] > 900) /* descriptors last: the rest close at once */
+		close(sv[0]);
+	xpc_connection_send_message_with_reply(c, m, dispatch_get_global_queue(0, 0), ^(xpc_object_t r) {
+		if (xpc_get_type(r) != XPC_TYPE_DICTIONARY)
+			__atomic_fetch_add(&n->lost, 1, __ATOMIC_SEQ_CST);
+		else if (xpc_dictionary_get_bool(r, XPCD_KEY_FORWARDED))
+			__atomic_fetch_add(&n->forwarded, 1, __ATOMIC_SEQ_CST);
+		else
+			__atomic_fetch_add(&n->refused, 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_add(&n->answered, xpc_get_type(r) == XPC_TYPE_DICTIONARY, __ATOMIC_SEQ_CST);
+		dispatch_semaphore_signal(room);
+	});
 	xpc_release(m);
-	xpc_connection_cancel(c);
-	xpc_release(c);
-	return w;
+	return true;
 }
 
+/* For @seconds, check-ins of links of its own to @name through the
+ * broker's checkin op, FILL_WINDOW in flight (a new broker link when one
+ * ends); prints "sent S answered A forwarded F refused R lost L". */
 static int cmd_fill(const char *path, const char *name, double seconds)
 {
-	int w = lookup_w(path, name);
-	long sent = 0;
+	static FillCounts n;
+	xpc_connection_t c = broker_link(path);
+	dispatch_semaphore_t room = dispatch_semaphore_create(FILL_WINDOW);
+	long sent = 0, lost = 0;
 	double end = now_s() + seconds;
 
-	if (w < 0) {
-		printf("no endpoint\n");
-		return 3;
-	}
 	printf("filling\n");
 	fflush(stdout);
 	while (now_s() < end) {
-		int mine = unix_link_checkin(w, false);
-		if (mine >= 0) {
+		if (dispatch_semaphore_wait(room, dispatch_time(DISPATCH_TIME_NOW, 100 * NSEC_PER_MSEC)) != 0)
+			continue;
+		if (__atomic_load_n(&n.lost, __ATOMIC_SEQ_CST) != lost) { /* the broker ended this link */
+			lost = __atomic_load_n(&n.lost, __ATOMIC_SEQ_CST);
+			xpc_connection_cancel(c);
+			xpc_release(c);
+			c = broker_link(path);
+		}
+		if (fill_one(c, name, &n, room))
 			sent++;
-			if (mine > 900) /* descriptors last: the rest close at once */
-				close(mine);
-		} else if (mine == -EAGAIN) {
-			poll(&(struct pollfd){.fd = w, .events = POLLOUT}, 1, 10);
-		} else {
+		else {
+			dispatch_semaphore_signal(room);
 			usleep(1000);
 		}
 	}
-	printf("sent %ld\n", sent);
+	for (int i = 0; i < FILL_WINDOW; i++) /* the answers still due */
+		if (dispatch_semaphore_wait(room, dispatch_time(DISPATCH_TIME_NOW, 10 * NSEC_PER_SEC)) != 0)
+			break;
+	printf("sent %ld answered %ld forwarded %ld refused %ld lost %ld\n", sent,
+	       __atomic_load_n(&n.answered, __ATOMIC_SEQ_CST), __atomic_load_n(&n.forwarded, __ATOMIC_SEQ_CST),
+	       __atomic_load_n(&n.refused, __ATOMIC_SEQ_CST), __atomic_load_n(&n.lost, __ATOMIC_SEQ_CST));
 	fflush(stdout);
-	return 0;
+	_exit(0);
 }
 
 int main(int argc, char **argv)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sec-common.c - a root broker for the security tests, its jobs, raw
- * lookups and unprivileged runs (sec-common.h).  Modelled on
+ * lookups and check-ins, unprivileged runs and a W passed down to them
+ * (sec-common.h).  Modelled on
  * tests/broker/test-broker.c: the broker and every job it started are
  * killed at the end (pids from its state file), nothing is left behind.
  */
@@ -25,6 +26,8 @@
 #include "connection/connection.h"
 #include "object/object.h"
 #include "shared/xpcd-protocol.h"
+#include "transport/unix/unix.h"
+#include "wire/wire.h"
 
 static char dir[256], sock[300];
 static pid_t broker_pid;
@@ -53,8 +56,8 @@ void sec_setup(void)
 	harness_adopt_orphans();
 }
 
-void sec_job(const char *label, const char *name, const char *user, const char *env, bool at_load,
-	     const char *const argv[])
+static void write_job(const char *label, const char *name, const char *user, const char *env, bool at_load,
+		      const char *keys_xml, const char *const argv[])
 {
 	char path[512], out[512];
 	FILE *f;
@@ -83,6 +86,8 @@ void sec_job(const char *label, const char *name, const char *user, const char *
 		fprintf(f, "<key>UserName</key><string>%s</string>\n", user);
 	if (at_load)
 		fprintf(f, "<key>RunAtLoad</key><true/>\n");
+	if (keys_xml)
+		fprintf(f, "%s\n", keys_xml);
 	if (env) {
 		const char *eq = strchr(env, '=');
 		REQUIRE(eq);
@@ -93,6 +98,17 @@ void sec_job(const char *label, const char *name, const char *user, const char *
 	}
 	fprintf(f, "</dict></plist>\n");
 	fclose(f);
+}
+
+void sec_job(const char *label, const char *name, const char *user, const char *env, bool at_load,
+	     const char *const argv[])
+{
+	write_job(label, name, user, env, at_load, NULL, argv);
+}
+
+void sec_job_keys(const char *label, const char *name, const char *keys_xml, const char *const argv[])
+{
+	write_job(label, name, NULL, NULL, false, keys_xml, argv);
 }
 
 void sec_start_broker(unsigned nofile)
@@ -202,37 +218,142 @@ void sec_teardown(void)
 		perror("system");
 }
 
-int sec_raw_endpoint(const char *path, const char *name)
+xpc_object_t sec_broker_call(const char *path, xpc_object_t msg)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int bfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), w = -1;
+	int bfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	xpc_connection_t b;
-	xpc_object_t m, r, ep;
+	xpc_object_t r;
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	if (bfd < 0 || connect(bfd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (bfd >= 0)
 			close(bfd);
-		return -1;
+		return NULL;
 	}
 	b = connection_create_from_socket(bfd, NULL);
 	xpc_connection_set_event_handler(b, ^(xpc_object_t ev) {
 	  (void)ev;
 	});
 	xpc_connection_resume(b);
-	m = xpc_dictionary_create(NULL, NULL, 0);
-	xpc_dictionary_set_string(m, XPCD_KEY_OP, XPCD_OP_LOOKUP);
-	xpc_dictionary_set_string(m, XPCD_KEY_NAME, name);
-	r = xpc_connection_send_message_with_reply_sync(b, m);
-	ep = xpc_get_type(r) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_value(r, XPCD_KEY_ENDPOINT)
-						    : NULL;
-	if (ep && xpc_get_type(ep) == XPC_TYPE_ENDPOINT)
-		w = fcntl(endpoint_object_borrow_fd(ep), F_DUPFD_CLOEXEC, 3);
-	xpc_release(r);
-	xpc_release(m);
+	r = xpc_connection_send_message_with_reply_sync(b, msg);
 	xpc_connection_cancel(b);
 	xpc_release(b);
+	return r;
+}
+
+int sec_raw_lookup(const char *path, const char *name, int *ret_w)
+{
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r, ep = NULL;
+	int got = -1;
+
+	*ret_w = -1;
+	xpc_dictionary_set_string(m, XPCD_KEY_OP, XPCD_OP_LOOKUP);
+	xpc_dictionary_set_string(m, XPCD_KEY_NAME, name);
+	r = sec_broker_call(path, m);
+	if (r && xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_bool(r, XPCD_KEY_OK)) {
+		got = 0;
+		ep = xpc_dictionary_get_value(r, XPCD_KEY_ENDPOINT);
+	}
+	if (ep && xpc_get_type(ep) == XPC_TYPE_ENDPOINT)
+		*ret_w = fcntl(endpoint_object_borrow_fd(ep), F_DUPFD_CLOEXEC, 3);
+	if (*ret_w >= 0)
+		got = 1;
+	if (r)
+		xpc_release(r);
+	xpc_release(m);
+	return got;
+}
+
+int sec_raw_endpoint(const char *path, const char *name)
+{
+	int w;
+
+	sec_raw_lookup(path, name, &w);
 	return w;
+}
+
+xpc_object_t sec_raw_checkin(const char *path, const char *name, int link)
+{
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r;
+
+	xpc_dictionary_set_string(m, XPCD_KEY_OP, XPCD_OP_CHECKIN);
+	xpc_dictionary_set_string(m, XPCD_KEY_NAME, name);
+	if (link >= 0)
+		xpc_dictionary_set_fd(m, XPCD_KEY_LINK, link);
+	r = sec_broker_call(path, m);
+	xpc_release(m);
+	return r;
+}
+
+/* Waits up to @ms for a frame on @fd. */
+static int recv_frame(int fd, TransportFrame *f, int ms)
+{
+	struct pollfd pfd = {fd, POLLIN, 0};
+
+	if (poll(&pfd, 1, ms) != 1)
+		return -ETIMEDOUT;
+	return transport_recv(fd, f);
+}
+
+xpc_object_t sec_link_whoami(int fd)
+{
+	static TransportFrame f;
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), reply = NULL;
+	WireBuffer body = {0};
+	WireFds fds = {0};
+	FrameHeader mh = {.kind = FRAME_MESSAGE, .flags = FRAME_F_WANTS_REPLY, .id = 1};
+	bool hello = recv_frame(fd, &f, 3000) == 0 && f.hdr.kind == FRAME_HELLO;
+
+	frame_clear(&f);
+	xpc_dictionary_set_string(m, "op", "whoami");
+	if (hello && wire_encode_message(m, &body, &fds) == 0 &&
+	    transport_send(fd, &mh, body.data, body.len, NULL, 0) == 0)
+		for (int i = 0; i < 10 && !reply && recv_frame(fd, &f, 3000) == 0; i++) {
+			if (f.hdr.kind == FRAME_REPLY &&
+			    wire_decode_message(f.body, f.hdr.body_len, f.fds, f.n_fds, &reply) != 0)
+				reply = NULL;
+			frame_clear(&f);
+		}
+	wire_buffer_free(&body);
+	wire_fds_free(&fds);
+	xpc_release(m);
+	return reply;
+}
+
+bool sec_child_link(int sv[2])
+{
+	int ctl[2];
+	static TransportFrame f;
+	FrameHeader h = {.kind = FRAME_MESSAGE, .id = 1};
+	pid_t pid;
+	bool ok;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0 || (pid = fork()) < 0)
+		return false;
+	if (pid == 0) {
+		int mine[2];
+		_exit(unix_link_pair(mine) == 0 && transport_send(ctl[1], &h, NULL, 0, mine, 2) == 0 ? 0 : 1);
+	}
+	close(ctl[1]);
+	ok = poll(&(struct pollfd){.fd = ctl[0], .events = POLLIN}, 1, 5000) == 1 && transport_recv(ctl[0], &f) == 0 &&
+	     f.n_fds == 2;
+	if (ok) {
+		sv[0] = f.fds[0];
+		sv[1] = f.fds[1];
+		f.n_fds = 0;
+	}
+	frame_clear(&f);
+	close(ctl[0]);
+	waitpid(pid, NULL, 0);
+	return ok;
+}
+
+static int passed_fd = -1;
+
+void sec_pass_fd(int fd)
+{
+	passed_fd = fd;
 }
 
 int sec_run_as_user(struct harness_user u, char *const argv[], char *out, size_t size, unsigned seconds,
@@ -244,15 +365,23 @@ int sec_run_as_user(struct harness_user u, char *const argv[], char *out, size_t
 	time_t end = time(NULL) + seconds;
 
 	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
+	if (passed_fd >= 0) {
+		char num[16];
+		snprintf(num, sizeof(num), "%d", passed_fd);
+		setenv("SEC_W_FD", num, 1);
+	}
 	pid = fork();
 	REQUIRE(pid >= 0);
 	if (pid == 0) {
 		dup2(p[1], 1);
+		if (passed_fd >= 0)
+			fcntl(passed_fd, F_SETFD, 0); /* inherited across exec */
 		harness_become(u);
 		execv(argv[0], argv);
 		_exit(127);
 	}
 	close(p[1]);
+	unsetenv("SEC_W_FD");
 	if (ret_pid)
 		*ret_pid = pid;
 	out[0] = 0;
@@ -311,6 +440,20 @@ xpc_object_t sec_request(const char *name, const char *op)
 	xpc_connection_cancel(c);
 	xpc_release(c);
 	return r;
+}
+
+bool sec_attack_with_w(const char *name, char *const argv[], char *out, size_t size, unsigned seconds)
+{
+	int w = sec_raw_endpoint(sec_socket(), name);
+	bool done;
+
+	CHECK(w >= 0); /* root may hold W */
+	sec_pass_fd(w);
+	done = sec_attack(argv, out, size, seconds);
+	sec_pass_fd(-1);
+	if (w >= 0)
+		close(w);
+	return done;
 }
 
 bool sec_attack(char *const argv[], char *out, size_t size, unsigned seconds)

@@ -5,19 +5,22 @@
  *   sec-service serve NAME [hold]
  *       a service on NAME (XPC_CONNECTION_MACH_SERVICE_LISTENER) that
  *       answers every request with what it knows of the asker: "euid",
- *       "pid" (xpc_connection_get_euid/pid), its own "server_pid", its open
- *       descriptors ("fds") and resident memory ("rss_kb"), and "secret"
- *       only when the asker's euid is 0 (as a service that authorizes root
- *       by xpc_connection_get_euid would).  With "hold" it keeps every
+ *       "egid", "pid" (xpc_connection_get_euid/egid/pid), its own
+ *       "server_pid", its open descriptors ("fds") and resident memory
+ *       ("rss_kb"), and "secret" only when the asker's euid is 0 (as a
+ *       service that authorizes root by xpc_connection_get_euid would).  With "hold" it keeps every
  *       message it receives (a service that holds data it was sent).  A
  *       message with a shared memory "shm" is mapped ("mapped"), and
  *       { "op": "read" } then sums its bytes ("sum").
  *   sec-service forge OWN TARGET
  *       the identity forger (run as an ordinary user, OWN its own name):
- *       looks up OWN to get the W of its own channel (a socket xpcd made),
- *       checks in to TARGET carrying it, and if TARGET says hello on the
- *       R it holds, asks TARGET who it is, through R.  Prints one line:
- *       "forged euid=N secret=S" or "refused".
+ *       its lookup of TARGET must get no W ("lookup of TARGET: got its
+ *       W" otherwise).  It looks up OWN to get the W of its own channel
+ *       (a socket xpcd, root, made) and asks xpcd to check that in to
+ *       TARGET (the checkin op); then a link a child of its made.  If
+ *       either is forwarded it asks TARGET who it is, on the end it holds
+ *       (R, or the link's other end).  Prints one line: "forged euid=N
+ *       secret=S" or "refused own-W=(errno N: TEXT) child-link=(...)".
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,15 +28,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <xpc/xpc.h>
 
 #include "connection/connection.h"
 #include "object/object.h"
+#include "shared/xpcd-protocol.h"
 #include "transport/unix/unix.h"
 #include "wire/wire.h"
-
-int sec_raw_endpoint(const char *sock, const char *name);
+#include "sec-common.h"
 
 static long count_fds(void)
 {
@@ -102,6 +106,7 @@ static void serve_peer(xpc_connection_t peer, bool hold)
 		  return;
 	  uid_t euid = xpc_connection_get_euid(peer);
 	  xpc_dictionary_set_int64(reply, "euid", euid);
+	  xpc_dictionary_set_int64(reply, "egid", xpc_connection_get_egid(peer));
 	  xpc_dictionary_set_int64(reply, "pid", xpc_connection_get_pid(peer));
 	  xpc_dictionary_set_int64(reply, "server_pid", getpid());
 	  xpc_dictionary_set_int64(reply, "fds", count_fds());
@@ -129,72 +134,71 @@ static int serve(const char *name, bool hold)
 	dispatch_main();
 }
 
-/* Waits up to @ms for a frame on @fd. */
-static int recv_frame(int fd, TransportFrame *f, int ms)
+/* xpcd's checkin op to @target carrying @link (closed here): NULL when
+ * it forwarded it, else its refusal ("errno N: TEXT", static). */
+static const char *checkin_via_broker(const char *target, int link)
 {
-	struct pollfd pfd = {fd, POLLIN, 0};
+	static char why[2][200];
+	static int k;
+	xpc_object_t r = sec_raw_checkin(getenv("XPCD_SOCKET"), target, link);
+	const char *err = r && xpc_get_type(r) == XPC_TYPE_DICTIONARY ? xpc_dictionary_get_string(r, XPCD_KEY_ERROR)
+								      : "no reply";
+	char *out = NULL;
 
-	if (poll(&pfd, 1, ms) != 1)
-		return -ETIMEDOUT;
-	return transport_recv(fd, f);
+	if (err) {
+		out = why[k++ % 2];
+		snprintf(out, sizeof(why[0]), "errno %lld: %s",
+			 r ? (long long)xpc_dictionary_get_int64(r, XPCD_KEY_ERRNO) : -1LL, err);
+	}
+	if (r)
+		xpc_release(r);
+	close(link);
+	return out;
+}
+
+/* What @target told the forger on @fd, when a forged check-in got in. */
+static void forged(int fd)
+{
+	xpc_object_t who = sec_link_whoami(fd);
+	const char *secret = who ? xpc_dictionary_get_string(who, "secret") : NULL;
+
+	printf("forged euid=%lld secret=%s\n", who ? (long long)xpc_dictionary_get_int64(who, "euid") : -1LL,
+	       secret ? secret : "none");
+	if (who)
+		xpc_release(who);
 }
 
 static int forge(const char *own, const char *target)
 {
 	const char *sock = getenv("XPCD_SOCKET");
 	int r_own = 3; /* XPCD_LISTEN_FDS: this job's R */
-	int w_own = -1, w_t = -1;
-	FrameHeader h = {.kind = FRAME_CHECKIN, .id = 1};
-	static TransportFrame f;
+	int w_own = -1, w_t = -1, kid[2];
+	const char *why_own, *why_kid;
 
 	/* started at load: the test opens the broker socket to others a moment later */
-	for (int i = 0; i < 100 && (w_own < 0 || w_t < 0); i++) {
-		if (w_own < 0)
-			w_own = sec_raw_endpoint(sock, own);
-		if (w_t < 0)
-			w_t = sec_raw_endpoint(sock, target);
-		if (w_own < 0 || w_t < 0)
+	for (int i = 0; i < 100 && w_own < 0; i++)
+		if ((w_own = sec_raw_endpoint(sock, own)) < 0) /* its own W: this user's service */
 			usleep(50000);
-	}
-
-	if (w_own < 0 || w_t < 0) {
+	if (w_own < 0 || !sec_child_link(kid)) {
 		printf("setup failed\n");
 		return 1;
 	}
-	/* the check-in as an old sender makes it: the kernel fills in the
-	 * credentials; the socket carried is xpcd's */
-	if (transport_send(w_t, &h, NULL, 0, &w_own, 1) < 0) {
-		printf("setup failed: send\n");
-		return 1;
-	}
-	if (recv_frame(r_own, &f, 3000) != 0 || f.hdr.kind != FRAME_HELLO) {
-		printf("refused\n");
+	if (sec_raw_lookup(sock, target, &w_t) != 0) { /* root's W: this user gets none */
+		printf("lookup of %s: %s\n", target, w_t >= 0 ? "got its W" : "refused");
 		return 0;
 	}
-	frame_clear(&f);
-	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
-	WireBuffer body = {0};
-	WireFds fds = {0};
-	xpc_dictionary_set_string(m, "op", "whoami");
-	if (wire_encode_message(m, &body, &fds) != 0)
-		return 1;
-	FrameHeader mh = {.kind = FRAME_MESSAGE, .flags = FRAME_F_WANTS_REPLY, .id = 1};
-	transport_send(r_own, &mh, body.data, body.len, NULL, 0);
-	for (int i = 0; i < 10; i++) {
-		xpc_object_t reply = NULL;
-		if (recv_frame(r_own, &f, 3000) != 0)
-			break;
-		if (f.hdr.kind == FRAME_REPLY &&
-		    wire_decode_message(f.body, f.hdr.body_len, f.fds, f.n_fds, &reply) == 0) {
-			const char *secret = xpc_dictionary_get_string(reply, "secret");
-			printf("forged euid=%lld secret=%s\n",
-			       (long long)xpc_dictionary_get_int64(reply, "euid"),
-			       secret ? secret : "none");
-			return 0;
-		}
-		frame_clear(&f);
+	/* its own W, a socket xpcd (root) made: once a check-in that took
+	 * root's ids from the socket; xpcd must see it is not the caller's */
+	if (!(why_own = checkin_via_broker(target, w_own))) {
+		forged(r_own);
+		return 0;
 	}
-	printf("hello but no answer\n");
+	/* a link its child made: a check-in stating the child's pid */
+	if (!(why_kid = checkin_via_broker(target, kid[1]))) {
+		forged(kid[0]);
+		return 0;
+	}
+	printf("refused own-W=(%s) child-link=(%s)\n", why_own, why_kid);
 	return 0;
 }
 

@@ -3,8 +3,11 @@
  * test-sec-channel - nothing a client writes to a service's channel ends
  * it (docs/security.md, "Shared channels").
  *
- * A root service runs under a root xpcd.  An attacker (nobody) looks the
- * name up and writes to its W: empty packets (before the fix the listener
+ * A root service runs under a root xpcd.  An attacker (nobody) holds its
+ * W - xpcd hands W only to root and to the service's user since 36729e1,
+ * so root looks it up and passes it down, as a holder may (an anonymous
+ * listener's endpoint is a shared W too); the attacker first checks that
+ * its own lookup gets none - and writes to it: empty packets (before the fix the listener
  * read the first as the channel's end, failed and shut R down, which xpcd
  * shares: the service and every later instance accepted nothing again),
  * bytes that are no frame, frames of every kind, check-ins carrying a
@@ -39,7 +42,7 @@ int main(int argc, char **argv)
 
 	char *attack[] = {(char *)harness_sibling(argv[0], "sec-attacker"), "garbage",
 			  "org.sec.target", NULL};
-	CHECK(sec_attack(attack, out, sizeof(out), 20));
+	CHECK(sec_attack_with_w("org.sec.target", attack, out, sizeof(out), 20));
 
 	char *client[] = {attack[0], "client", "org.sec.target", NULL};
 	sec_run_as(1, client, out, sizeof(out), 20);

@@ -4,7 +4,9 @@
  * others (docs/security.md, "Descriptor and memory charges").
  *
  * A root service (descriptor limit 1024, inherited from its broker) runs
- * under a root xpcd.  An attacker (nobody) checks in 1 100 times carrying
+ * under a root xpcd.  An attacker (nobody), handed the service's W by root
+ * (xpcd gives nobody none since 36729e1, which the attacker checks; a
+ * holder may pass W on), checks in 1 100 times carrying
  * a duplicate of the service's own W (before the fix each became a peer
  * link that never ends, xpcd holding the other side, and the service sat
  * at its descriptor limit after the attacker exited) and 200 times each
@@ -44,7 +46,7 @@ int main(int argc, char **argv)
 			  "1100",
 			  "100",
 			  NULL};
-	CHECK(sec_attack(attack, out, sizeof(out), 60));
+	CHECK(sec_attack_with_w("org.sec.target", attack, out, sizeof(out), 60));
 
 	char *client[] = {attack[0], "client", "org.sec.target", NULL};
 	snprintf(want, sizeof(want), "answered euid=%u ",

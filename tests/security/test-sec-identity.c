@@ -5,13 +5,16 @@
  *
  * A root xpcd runs two jobs: "target", as root, tells each asker its euid
  * and hands a secret to euid 0; "evil", as nobody, holds R of its own
- * channel.  Evil looks up its own name, gets W (a socket xpcd, root, made)
- * and checks in to target carrying it: before the fix target took the
- * peer's identity from SO_PEERCRED of that socket (xpcd's: euid 0) and
- * answered on R, which evil reads ("forged euid=0 secret=root-only").
- * Now the check-in is dropped (the socket's maker is not the packet's
- * sender) and evil prints "refused"; root and an ordinary user (daemon)
- * are still told who they are.
+ * channel.  Once evil checked in to target carrying its own W (a socket
+ * xpcd, root, made) and target took the peer's identity from that
+ * socket's SO_PEERCRED (euid 0), answering on R, which evil read
+ * ("forged euid=0 secret=root-only").  Since 36729e1 evil gets no W of
+ * target's at all (its lookup is answered without one) and checks in
+ * only through xpcd's checkin op, which states the caller's own ids: it
+ * tries its own W there, and a link a child of its made; xpcd refuses
+ * both ("denied: the link was not made by the caller", EACCES) and evil
+ * prints "refused".  Root and an ordinary user (daemon) are still told
+ * who they are: the pid and euid target sees are their own.
  */
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +42,8 @@ int main(int argc, char **argv)
 	fprintf(stderr, "evil: %s", line);
 	CHECK(strncmp(line, "refused", 7) == 0);
 	CHECK(strstr(line, "secret=root-only") == NULL);
+	CHECK(strstr(line, "own-W=(errno 13: denied: the link was not made by the caller)") != NULL);
+	CHECK(strstr(line, "child-link=(errno 13: denied: the link was not made by the caller)") != NULL);
 
 	xpc_object_t r = sec_request("org.sec.target", "whoami");
 	CHECK(xpc_get_type(r) == XPC_TYPE_DICTIONARY);
@@ -48,12 +53,13 @@ int main(int argc, char **argv)
 
 	char out[256];
 	char *client[] = {(char *)harness_sibling(argv[0], "sec-attacker"), "client",
-			  "org.sec.target", NULL};
-	sec_run_as(1, client, out, sizeof(out), 20);
+			  "org.sec.target", "pid", NULL};
+	pid_t daemon_pid = 0;
+	sec_run_as_user(harness_unprivileged_user(1), client, out, sizeof(out), 20, &daemon_pid);
 	fprintf(stderr, "daemon: %s", out);
-	char want[64];
-	snprintf(want, sizeof(want), "answered euid=%u ",
-		 (unsigned)harness_unprivileged_user(1).uid);
+	char want[96];
+	snprintf(want, sizeof(want), "answered euid=%u agent=0 pid=%d",
+		 (unsigned)harness_unprivileged_user(1).uid, (int)daemon_pid);
 	CHECK(strncmp(out, want, strlen(want)) == 0);
 
 	sec_teardown();

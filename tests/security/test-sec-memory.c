@@ -5,7 +5,9 @@
  *
  * A root service that keeps every message it receives (its
  * XPC_RECEIVE_MEMORY_MAX set to 128 MiB) runs under a root xpcd.  An
- * attacker (nobody) opens 8 links and sends on each one message whose
+ * attacker (nobody), handed the service's W by root (xpcd gives nobody
+ * none since 36729e1, which the attacker checks; a holder may pass W on),
+ * checks in 8 links over it and sends on each one message whose
  * 64 MiB data item is the holes of a sealed memfd (it costs the attacker
  * nothing).  Before the fix the service allocated and filled 8 x 64 MiB
  * (~520 MiB resident); now bodies past its limit are refused and those
@@ -45,7 +47,7 @@ int main(int argc, char **argv)
 			  "8",
 			  "64",
 			  NULL};
-	CHECK(sec_attack(attack, out, sizeof(out), 60));
+	CHECK(sec_attack_with_w("org.sec.hold", attack, out, sizeof(out), 60));
 
 	char *client[] = {attack[0], "client", "org.sec.hold", NULL};
 	sec_run_as(1, client, out, sizeof(out), 20);

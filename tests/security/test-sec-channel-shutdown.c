@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-sec-channel-shutdown - no user but root and the service's own can
+ * get a descriptor of a service's W, so none can end its channel for
+ * every client with shutdown(2) (docs/security.md, "Shared channels").
+ *
+ * A root service runs under a root xpcd.  The attacker, as nobody and
+ * then as daemon, tries every way it has to a descriptor of the service's
+ * W (sec-attacker steal): the lookup op's reply, the checkin op's reply,
+ * xpc_endpoint_create() on a named connection it made (which must return
+ * NULL), the same after connection_forget_services(); it shuts down what
+ * it got and then every socket it holds.  It must have got no W, and its
+ * check-in through xpcd must have been forwarded and answered.
+ * Afterwards daemon's and root's named connections are answered by the
+ * same service process.  Before 36729e1 nobody's lookup got W and its
+ * shutdown(2) ended the channel: root's next connection failed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sec-common.h"
+
+#define NAME "org.sec.target"
+
+/* The steal attack as unprivileged user @which: it got no W. */
+static void steal_as(const char *attacker, int which)
+{
+	char out[512];
+	char *argv[] = {(char *)attacker, "steal", NAME, NULL};
+	int status = sec_run_as(which, argv, out, sizeof(out), 30);
+
+	fprintf(stderr, "%s: %s", harness_unprivileged_user(which).name, out);
+	CHECK_EQ_INT(status, 0);
+	CHECK(strncmp(out, "done steal ", 11) == 0);
+	CHECK(strstr(out, "lookup=none ") != NULL); /* answered ok, without W */
+	CHECK(strstr(out, "checkin=none forwarded=1 ") != NULL);
+	CHECK(strstr(out, "endpoint=none answered=1 ") != NULL);
+	CHECK(strstr(out, "forget-endpoint=none answered=1 ") != NULL);
+	CHECK(strstr(out, "shut=0 ") != NULL);
+}
+
+/* The service's pid as root's named connection sees it, or -1. */
+static int64_t server_pid(void)
+{
+	xpc_object_t r;
+	int64_t pid = -1;
+
+	connection_forget_services();
+	r = sec_request(NAME, "whoami");
+	if (xpc_get_type(r) == XPC_TYPE_DICTIONARY)
+		pid = xpc_dictionary_get_int64(r, "server_pid");
+	else
+		fprintf(stderr, "root's request failed\n");
+	xpc_release(r);
+	return pid;
+}
+
+int main(int argc, char **argv)
+{
+	char out[256], want[64];
+	(void)argc;
+
+	harness_require_root();
+	harness_warm_dispatch();
+	harness_begin(90);
+	sec_setup();
+	char *svc = strdup(harness_sibling(argv[0], "sec-service")); /* its buffer is shared */
+	char *attacker = strdup(harness_sibling(argv[0], "sec-attacker"));
+	const char *target[] = {svc, "serve", NAME, NULL};
+	sec_job("target", NAME, NULL, NULL, false, target);
+	sec_start_broker(0);
+
+	int64_t server = server_pid(); /* running */
+	CHECK(server > 0);
+	steal_as(attacker, 0);
+	steal_as(attacker, 1);
+
+	char *client[] = {(char *)attacker, "client", NAME, NULL};
+	sec_run_as(1, client, out, sizeof(out), 20);
+	fprintf(stderr, "daemon: %s", out);
+	snprintf(want, sizeof(want), "answered euid=%u ", (unsigned)harness_unprivileged_user(1).uid);
+	CHECK(strncmp(out, want, strlen(want)) == 0);
+	CHECK_EQ_INT(server_pid(), server); /* the same instance */
+
+	sec_teardown();
+	free(svc);
+	free(attacker);
+	return harness_end();
+}
