@@ -75,25 +75,25 @@ static Job *vend_find(Broker *b, const Caller *who, xpc_object_t req, JobService
 	return *ret_refusal ? NULL : job;
 }
 
-/* { "ok": true } with the endpoint of W when @who may hold it. */
+/* { "ok": true } with the endpoint of W when @who may hold it.  The
+ * endpoint is made first: a request has one reply, and a reply made and
+ * released unsent would leave none for the error. */
 static xpc_object_t vend_ok(xpc_object_t req, const Job *job, const JobService *s, const Caller *who, bool forwarded)
 {
-	xpc_object_t r = xpc_dictionary_create_reply(req), ep;
+	xpc_object_t r, ep = NULL;
 
-	if (!r)
-		return NULL;
-	xpc_dictionary_set_bool(r, XPCD_KEY_OK, true);
-	if (forwarded)
-		xpc_dictionary_set_bool(r, XPCD_KEY_FORWARDED, true);
-	if (!vend_may_hold(job, who))
-		return r;
-	ep = _xpc_linux_endpoint_create_from_send_fd(s->send_fd);
-	if (!ep) {
-		xpc_release(r);
+	if (vend_may_hold(job, who) && !(ep = _xpc_linux_endpoint_create_from_send_fd(s->send_fd)))
 		return reply_error(req, "limit exceeded: descriptors (none left in the broker)", errno);
+	r = xpc_dictionary_create_reply(req);
+	if (r) {
+		xpc_dictionary_set_bool(r, XPCD_KEY_OK, true);
+		if (forwarded)
+			xpc_dictionary_set_bool(r, XPCD_KEY_FORWARDED, true);
+		if (ep)
+			xpc_dictionary_set_value(r, XPCD_KEY_ENDPOINT, ep);
 	}
-	xpc_dictionary_set_value(r, XPCD_KEY_ENDPOINT, ep);
-	xpc_release(ep);
+	if (ep)
+		xpc_release(ep);
 	return r;
 }
 
