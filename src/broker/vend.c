@@ -172,7 +172,9 @@ xpc_object_t vend_checkin(Broker *b, const Caller *who, xpc_object_t req, Job *u
 	if (job)
 		r = vend_checkin_made(req, job, s, who, link);
 	err = r ? xpc_dictionary_get_string(r, XPCD_KEY_ERROR) : NULL;
-	if (link >= 0 && err) /* the link learns it too, if it is the caller's */
+	/* the link learns it too, if it is the caller's; but for a full
+	 * backlog, which the client asks again with the same link */
+	if (link >= 0 && err && xpc_dictionary_get_int64(r, XPCD_KEY_ERRNO) != EAGAIN)
 		(void)_xpc_linux_checkin_refuse(link, who->pid, who->uid, who->gid, err);
 	if (link >= 0)
 		close(link);

@@ -25,6 +25,7 @@
 #include "bundle/bundle.h"
 #include "dispatch/internal.h"
 #include "transport/unix/unix.h"
+#include "shared/clock.h"
 
 #include <Block.h>
 #include <errno.h>
@@ -203,7 +204,10 @@ static int service_checkin_locked(xpc_connection_t c, bool report_gone)
  * link too (a REFUSED frame, src/broker/vend.c).  The far end is held
  * until the answer: a request lost with a broker link that ended under it
  * (xpcd closes idle links) is made again, with the same far end, on a new
- * broker link, and what was sent on the link meanwhile waits in it.
+ * broker link, and what was sent on the link meanwhile waits in it.  A
+ * refusal for a full backlog (the service is slow to accept; xpcd never
+ * waits on it) is asked again every 20 ms for 5 s, as a check-in over W
+ * waits for room, with the same link; xpcd leaves that link alone.
  */
 typedef struct Lookup {
 	xpc_connection_t c;
@@ -214,8 +218,15 @@ typedef struct Lookup {
 	BrokerId id;
 	int link;    /* our end while it is not up, else -1 */
 	int far;     /* its far end, sent in the request */
+	uint64_t deadline_ns; /* of the waits for room (CLOCK_MONOTONIC) */
 	DispatchItem item;
 } Lookup;
+
+/* A full backlog: how long a check-in through the broker waits for room
+ * (as one over W does, unix_link_checkin: 50 x 100 ms), asking again
+ * every NAMED_ROOM_RETRY_NS. */
+#define NAMED_ROOM_WAIT_NS 5000000000ull
+#define NAMED_ROOM_RETRY_NS 20000000ull
 
 static void service_use_w_locked(xpc_connection_t c, int w)
 {
@@ -235,7 +246,8 @@ static void service_forwarded_locked(xpc_connection_t c, int *link)
 	conn_link_up_locked(c);
 }
 
-static void service_lookup_ask_locked(xpc_connection_t c, const BrokerId *id, int *far);
+static void service_lookup_ask_locked(xpc_connection_t c, const BrokerId *id, int link, int far, uint64_t deadline_ns);
+static void service_lookup_room_later(Lookup *lk);
 
 /* The answer, for a link not up yet: up ("forwarded"), with W cached when
  * the broker handed it; or checked in over W here (the broker handed only
@@ -262,6 +274,58 @@ static bool service_lookup_answer_locked(xpc_connection_t c, Lookup *lk, const c
 	return w >= 0;
 }
 
+/* Whether the broker refused for a full backlog while there is time to
+ * wait for room. */
+static bool service_lookup_waits(const Lookup *lk)
+{
+	return xpc_dictionary_get_int64(lk->reply, XPCD_KEY_ERRNO) == EAGAIN &&
+	       clock_monotonic_ns() + NAMED_ROOM_RETRY_NS < lk->deadline_ns;
+}
+
+typedef struct LookupLater {
+	xpc_connection_t c;
+	BrokerId id;
+	int link, far;
+	uint64_t deadline_ns;
+} LookupLater;
+
+static void service_lookup_room_retry(void *ctx)
+{
+	LookupLater *later = ctx;
+	xpc_connection_t c = later->c;
+
+	conn_lock(c);
+	if (c->state != CONN_INVALID) {
+		service_lookup_ask_locked(c, &later->id, later->link, later->far, later->deadline_ns);
+		later->link = later->far = -1;
+	}
+	conn_unlock(c);
+	if (later->link >= 0)
+		close(later->link);
+	if (later->far >= 0)
+		close(later->far);
+	xpc_release(c);
+	free(later);
+}
+
+/* The request is made again a moment later, with the same link (locked;
+ * its descriptors are taken from @lk).  Without memory, the connection
+ * fails with the broker's reason. */
+static void service_lookup_room_later(Lookup *lk)
+{
+	LookupLater *later = malloc(sizeof(*later));
+
+	lock_assert_held(&lk->c->lock);
+	if (!later) {
+		conn_fail_locked(lk->c, CONN_E_NO_MEMORY, NULL);
+		return;
+	}
+	*later = (LookupLater){xpc_retain(lk->c), lk->id, lk->link, lk->far, lk->deadline_ns};
+	lk->link = lk->far = -1;
+	dispatch_after_f(dispatch_time(DISPATCH_TIME_NOW, (int64_t)NAMED_ROOM_RETRY_NS),
+			 dispatch_get_global_queue(QOS_CLASS_UTILITY, 0), later, service_lookup_room_retry);
+}
+
 /*
  * The answer to a check-in at the broker (named_checkin_request).  A kept
  * link that ended under the request is let go and the request made again
@@ -283,8 +347,11 @@ static bool service_lookup_reply(xpc_connection_t c, Lookup *lk)
 	conn_lock(c);
 	if (c->state == CONN_INVALID)
 		;
-	else if (lost)
-		service_lookup_ask_locked(c, &lk->id, &lk->far); /* again, on a new link */
+	else if (lost) { /* again, on a new link */
+		service_lookup_ask_locked(c, &lk->id, lk->link, lk->far, lk->deadline_ns);
+		lk->link = lk->far = -1;
+	} else if (err && service_lookup_waits(lk))
+		service_lookup_room_later(lk);
 	else if (!lk->up)
 		w = service_lookup_answer_locked(c, lk, err, forwarded);
 	else if (!forwarded)
@@ -323,17 +390,16 @@ static xpc_object_t named_checkin_request(const char *name, int far)
 }
 
 /* A new Lookup for @c (locked): the link to check in is a new one, or,
- * when *@far is one (a request made again), that one, already up.  *@far
- * is taken.  NULL out of memory or descriptors, or without a broker
- * link (the connection failed). */
-static Lookup *service_lookup_new_locked(xpc_connection_t c, const BrokerId *id, int *far)
+ * when @far is one (a request made again), that one: @link is our end
+ * while it is not up, else -1.  Both are taken.  NULL out of memory or
+ * descriptors, or without a broker link (the connection failed). */
+static Lookup *service_lookup_new_locked(xpc_connection_t c, const BrokerId *id, int link, int far)
 {
 	char why[512];
 	ConnError e = CONN_E_NO_MEMORY;
 	Lookup *lk = calloc(1, sizeof(*lk));
-	int sv[2] = {-1, *far};
+	int sv[2] = {link, far};
 
-	*far = -1;
 	if (lk && sv[1] < 0 && unix_link_pair(sv) < 0)
 		e = CONN_E_DESCRIPTORS;
 	if (lk && sv[1] >= 0)
@@ -354,15 +420,16 @@ static Lookup *service_lookup_new_locked(xpc_connection_t c, const BrokerId *id,
 	return lk;
 }
 
-static void service_lookup_ask_locked(xpc_connection_t c, const BrokerId *id, int *far)
+static void service_lookup_ask_locked(xpc_connection_t c, const BrokerId *id, int link, int far, uint64_t deadline_ns)
 {
-	Lookup *lk = service_lookup_new_locked(c, id, far);
+	Lookup *lk = service_lookup_new_locked(c, id, link, far);
 	xpc_connection_t b;
 	xpc_object_t msg;
 
 	lock_assert_held(&c->lock);
 	if (!lk)
 		return;
+	lk->deadline_ns = deadline_ns;
 	b = named_link_conn(lk->l);
 	msg = named_checkin_request(c->name ? c->name : "", lk->far);
 	if (lk->reused && !lk->up) { /* see above */
@@ -379,9 +446,7 @@ static void service_lookup_ask_locked(xpc_connection_t c, const BrokerId *id, in
 
 static void service_lookup_locked(xpc_connection_t c, const BrokerId *id)
 {
-	int none = -1;
-
-	service_lookup_ask_locked(c, id, &none);
+	service_lookup_ask_locked(c, id, -1, -1, clock_monotonic_ns() + NAMED_ROOM_WAIT_NS);
 }
 
 /*
