@@ -136,7 +136,7 @@ static xpc_object_t vend_checkin_failed(xpc_object_t req, int r)
 		return reply_error(req, "denied: the link was not made by the caller", EACCES);
 	if (r == -EAGAIN)
 		return reply_error(req, "limit exceeded: the service's backlog of check-ins is full", EAGAIN);
-	if (r == -EBADF || r == -ENOTSOCK)
+	if (r == -EBADF)
 		return reply_error(req, "checkin: missing \"link\"", EINVAL);
 	return reply_error(req, "service gone: its channel is closed", -r);
 }
