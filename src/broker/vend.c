@@ -23,12 +23,17 @@
  * lookups.  A refused check-in's link, if the caller made it, is also
  * told why (a REFUSED frame, as a listener refuses): a client that uses
  * its link before the answer comes (src/connection/named-link.c) learns
- * the reason there, not a bare end.  A broker that cannot state another process's ids (not root)
- * answers a check-in with the endpoint instead (its callers are root and
- * its own user, who may hold it), and the client checks in itself; so
- * does a full backlog (hundreds of check-ins unread: W's send buffer),
- * for such a caller, who then waits for room as before.  Others are told
- * the limit: the broker never blocks on a service.
+ * the reason there, not a bare end.  A job that cannot start now (failed,
+ * or throttled after a failure: supervise_unavailable) gets nothing
+ * forwarded: the check-in is refused with why at once.
+ *
+ * A broker that cannot state another process's ids (not root) answers a
+ * check-in with the endpoint instead (its callers are root and its own
+ * user, who may hold it), and the client checks in itself; so does a full
+ * backlog (hundreds of check-ins unread: W's send buffer) for such a
+ * caller, who then waits for room as before.  Others are told the limit
+ * (EAGAIN; their link is left alone) and ask again for up to 5 s
+ * (src/connection/named.c): the broker never blocks on a service.
  */
 #include <errno.h>
 #include <string.h>
