@@ -27,6 +27,10 @@
  *                                   agent=B" (and " pid=P" with pid: the
  *                                   pid the service saw) or "failed:
  *                                   REASON"
+ *   sec-attacker client-again NAME MS [NAME2] two named connections MS
+ *                                   ms apart (the second to NAME2), one
+ *                                   request each; prints "first=R
+ *                                   second=R interrupted=N"
  *   sec-attacker shmem NAME         sends NAME shared memory over a memfd
  *                                   it did not seal, truncates the memfd
  *                                   once NAME mapped it, asks NAME to read
@@ -57,6 +61,7 @@
  * Each prints one line on stdout when done ("done ..."/"ready").
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -313,6 +318,50 @@ static int do_client(const char *name, bool priv, bool pid)
 	xpc_release(m);
 	xpc_connection_cancel(c);
 	xpc_release(c);
+	return 0;
+}
+
+/* One "whoami" on a new named connection to @name: "reply" or "failed:
+ * REASON" into @buf; INTERRUPTED events counted in *@interrupted. */
+static void client_once(const char *name, char *buf, size_t size, _Atomic int *interrupted)
+{
+	xpc_connection_t c = xpc_connection_create_mach_service(name, NULL, 0);
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r;
+
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+	  if (ev == XPC_ERROR_CONNECTION_INTERRUPTED)
+		  atomic_fetch_add(interrupted, 1);
+	});
+	xpc_connection_resume(c);
+	xpc_dictionary_set_string(m, "op", "whoami");
+	r = xpc_connection_send_message_with_reply_sync(c, m);
+	if (xpc_get_type(r) == XPC_TYPE_DICTIONARY) {
+		snprintf(buf, size, "reply");
+	} else {
+		char *why = xpc_connection_copy_invalidation_reason(c);
+		snprintf(buf, size, "failed:%s", why ? why : "(no reason)");
+		free(why);
+	}
+	xpc_release(r);
+	xpc_release(m);
+	xpc_connection_cancel(c);
+	xpc_release(c);
+}
+
+/* client-again: two named connections, @gap_ms apart (one request each),
+ * the second to @second_name: it goes over the broker link the first kept,
+ * or, once xpcd closed that link as idle, is asked again on a new one
+ * (named-link.c). */
+static int do_client_again(const char *name, int gap_ms, const char *second_name)
+{
+	static _Atomic int interrupted;
+	char first[256], second[256];
+
+	client_once(name, first, sizeof(first), &interrupted);
+	usleep((useconds_t)gap_ms * 1000);
+	client_once(second_name, second, sizeof(second), &interrupted);
+	usleep(100000); /* an INTERRUPTED would come by now */
+	printf("first=%s second=%s interrupted=%d\n", first, second, atomic_load(&interrupted));
 	return 0;
 }
 
@@ -627,6 +676,8 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "client"))
 		return do_client(argv[2], argc > 3 && !strcmp(argv[3], "priv"),
 				 argc > 3 && !strcmp(argv[3], "pid"));
+	if (argc >= 4 && !strcmp(argv[1], "client-again"))
+		return do_client_again(argv[2], atoi(argv[3]), argc > 4 ? argv[4] : argv[2]);
 	if (argc >= 3 && !strcmp(argv[1], "shmem"))
 		return do_shmem(argv[2]);
 	if (argc >= 3 && !strcmp(argv[1], "steal"))
