@@ -48,22 +48,29 @@ bool _xpc_linux_checkin_abandoned(int link_fd)
 	return transport_link_abandoned(link_fd);
 }
 
-int _xpc_linux_checkin_refuse(int link_fd, pid_t pid, uid_t uid, gid_t gid, const char *why)
+/* Whether @link_fd is a link the process @pid, @uid, @gid made, as a
+ * listener checks a check-in's (transport_checkin_verify). */
+static bool checkin_link_of(int link_fd, pid_t pid, uid_t uid, gid_t gid)
 {
 	TransportFrame f = {.has_creds = true, .pid = pid, .uid = uid, .gid = gid};
 
-	if (transport_checkin_verify(&f, link_fd) != 0)
+	return transport_checkin_verify(&f, link_fd) == 0;
+}
+
+int _xpc_linux_checkin_refuse(int link_fd, pid_t pid, uid_t uid, gid_t gid, const char *why)
+{
+	if (!checkin_link_of(link_fd, pid, uid, gid))
 		return -EPERM;
 	return transport_send_refusal(link_fd, why);
 }
 
 int _xpc_linux_checkin_forward(int send_fd, int link_fd, pid_t pid, uid_t uid, gid_t gid)
 {
-	TransportCreds maker;
+	TransportCreds as = {.pid = pid, .uid = uid, .gid = gid};
 
-	if (transport_link_maker(link_fd, &maker) != 0 || maker.pid != pid || maker.uid != uid || maker.gid != gid)
+	if (!checkin_link_of(link_fd, pid, uid, gid))
 		return -EACCES;
-	return transport_forward_checkin(send_fd, link_fd, &maker);
+	return transport_forward_checkin(send_fd, link_fd, &as);
 }
 
 xpc_endpoint_t _xpc_linux_endpoint_create_from_send_fd(int send_fd)

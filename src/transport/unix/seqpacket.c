@@ -173,7 +173,10 @@ static int transport_sockopt_int(int s, int opt, int *ret)
 	return getsockopt(s, SOL_SOCKET, opt, ret, &len) == 0 && len == sizeof(*ret) ? 0 : -1;
 }
 
-int transport_link_maker(int s, TransportCreds *ret)
+/* The pid, euid and egid of the process that made @s, which must be a
+ * connected AF_UNIX SOCK_SEQPACKET socket, not listening.  Return: 0, or
+ * a TRANSPORT_E_CHECKIN_*. */
+static int transport_link_maker(int s, TransportCreds *ret)
 {
 	struct ucred peer;
 	socklen_t len = sizeof(peer);

@@ -133,7 +133,7 @@ int transport_send_checkin(int w, int s);
 /*
  * transport_forward_checkin() - the broker's CHECKIN frame carrying a
  * client's link @s over @w, stating @as (the ids of the process that made
- * @s: transport_link_maker) instead of the sender's own.  Needs
+ * @s: transport_checkin_verify) instead of the sender's own.  Needs
  * CAP_SYS_ADMIN, CAP_SETUID and CAP_SETGID.
  * Return: 0, -EAGAIN (the listener's backlog is full), -EPERM (these ids
  * cannot be stated here), or a negative errno.
@@ -160,12 +160,6 @@ int transport_send_refusal(int s, const char *why);
  * Return: 0, or a TRANSPORT_E_CHECKIN_*.
  */
 int transport_checkin_verify(const TransportFrame *f, int s);
-
-/* transport_link_maker() - the pid, euid and egid of the process that
- * made @s (borrowed), which must be a connected AF_UNIX SOCK_SEQPACKET
- * socket, not listening, as for transport_checkin_verify.
- * Return: 0, or a TRANSPORT_E_CHECKIN_*. */
-int transport_link_maker(int s, TransportCreds *ret);
 
 /*
  * transport_link_abandoned() - is @s (borrowed: a link carried by a
