@@ -58,36 +58,37 @@ bool vend_may_hold(const Job *job, const Caller *who)
 	return policy_job_uid(job, &uid) && uid == who->uid;
 }
 
-/* The job and name a request names, or NULL with *ret_refusal made: the
- * refusals of a lookup. */
-static Job *vend_find(Broker *b, const Caller *who, xpc_object_t req, JobService **ret_s, xpc_object_t *ret_refusal)
+/* The refusals of a lookup (+1), or NULL when the request may be served.
+ * *ret_job and *ret_s: the job and name the request names, found or not
+ * (vend_tell names the job in a refusal too). */
+static xpc_object_t vend_find(Broker *b, const Caller *who, xpc_object_t req, Job **ret_job, JobService **ret_s)
 {
 	const char *name = xpc_dictionary_get_string(req, XPCD_KEY_NAME);
 	Job *job = name ? registry_find_service(&b->registry, name, ret_s) : NULL;
 
-	*ret_refusal = NULL;
+	*ret_job = job;
 	if (!job || job->unloading) /* an unloaded job still stopping vends nothing */
-		*ret_refusal = reply_error(req, "unknown name", ESRCH);
-	else if (!policy_may_lookup(job, who))
-		*ret_refusal = reply_error(req, "denied", EPERM);
-	else if (job->disabled)
-		*ret_refusal = reply_error(req, "disabled", ECANCELED);
-	else if (job->failed) {
+		return reply_error(req, "unknown name", ESRCH);
+	if (!policy_may_lookup(job, who))
+		return reply_error(req, "denied", EPERM);
+	if (job->disabled)
+		return reply_error(req, "disabled", ECANCELED);
+	if (job->failed) {
 		char text[256];
 		step_failure_text(job->failed, job->fail_step, job->fail_errno, text, sizeof(text));
-		*ret_refusal = reply_error(req, text, EIO);
+		return reply_error(req, text, EIO);
 	}
-	return *ret_refusal ? NULL : job;
+	return NULL;
 }
 
-/* { "ok": true } with the endpoint of W when @who may hold it.  The
+/* { "ok": true } with the endpoint of W when @hold (vend_may_hold).  The
  * endpoint is made first: a request has one reply, and a reply made and
  * released unsent would leave none for the error. */
-static xpc_object_t vend_ok(xpc_object_t req, const Job *job, const JobService *s, const Caller *who, bool forwarded)
+static xpc_object_t vend_ok(xpc_object_t req, const JobService *s, bool hold, bool forwarded)
 {
 	xpc_object_t r, ep = NULL;
 
-	if (vend_may_hold(job, who) && !(ep = _xpc_linux_endpoint_create_from_send_fd(s->send_fd)))
+	if (hold && !(ep = _xpc_linux_endpoint_create_from_send_fd(s->send_fd)))
 		return reply_error(req, "limit exceeded: descriptors (none left in the broker)", errno);
 	r = xpc_dictionary_create_reply(req);
 	if (r) {
@@ -104,12 +105,10 @@ static xpc_object_t vend_ok(xpc_object_t req, const Job *job, const JobService *
 
 /* Tells monitors of a lookup or check-in and its answer ("ok" or the
  * error), and blames the job for it. */
-static void vend_tell(Broker *b, const Caller *who, xpc_object_t req, xpc_object_t r)
+static void vend_tell(Broker *b, const Caller *who, xpc_object_t req, Job *job, xpc_object_t r)
 {
 	const char *name = xpc_dictionary_get_string(req, XPCD_KEY_NAME);
 	const char *err = r ? xpc_dictionary_get_string(r, XPCD_KEY_ERROR) : "no memory";
-	JobService *unused_service;
-	Job *job = name ? registry_find_service(&b->registry, name, &unused_service) : NULL;
 	MonitorEvent ev = {.kind = XPCD_EVENT_LOOKUP, .name = name, .pid = who->pid, .uid = who->uid,
 			   .has_uid = true, .status = -1, .text = err ? err : "ok"};
 
@@ -124,13 +123,13 @@ static void vend_tell(Broker *b, const Caller *who, xpc_object_t req, xpc_object
 xpc_object_t vend_lookup(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
 {
 	JobService *s = NULL;
-	xpc_object_t r;
-	Job *job = vend_find(b, who, req, &s, &r);
+	Job *job;
+	xpc_object_t r = vend_find(b, who, req, &job, &s);
 
 	(void)unused;
-	if (job)
-		r = vend_ok(req, job, s, who, false);
-	vend_tell(b, who, req, r);
+	if (!r)
+		r = vend_ok(req, s, vend_may_hold(job, who), false);
+	vend_tell(b, who, req, job, r);
 	return r;
 }
 
@@ -150,16 +149,19 @@ static xpc_object_t vend_checkin_made(xpc_object_t req, const Job *job, const Jo
 				      int link)
 {
 	char why[256];
+	bool hold;
 	int r;
 
 	if (link >= 0 && supervise_unavailable(job, why, sizeof(why))) /* it would be refused so, once read */
 		return reply_error(req, why, EIO);
 	r = link >= 0 ? _xpc_linux_checkin_forward(s->send_fd, link, who->pid, who->uid, who->gid) : -EBADF;
-
+	if (r != 0 && r != -EPERM && r != -EAGAIN)
+		return vend_checkin_failed(req, r);
+	hold = vend_may_hold(job, who);
 	if (r == 0)
-		return vend_ok(req, job, s, who, true);
-	if ((r == -EPERM || r == -EAGAIN) && vend_may_hold(job, who))
-		return vend_ok(req, job, s, who, false); /* the client checks in itself (and waits for room) */
+		return vend_ok(req, s, hold, true);
+	if (hold)
+		return vend_ok(req, s, true, false); /* the client checks in itself (and waits for room) */
 	if (r == -EPERM)
 		return reply_error(req, "denied: this broker cannot check in for other users", EPERM);
 	return vend_checkin_failed(req, r);
@@ -168,13 +170,13 @@ static xpc_object_t vend_checkin_made(xpc_object_t req, const Job *job, const Jo
 xpc_object_t vend_checkin(Broker *b, const Caller *who, xpc_object_t req, Job *unused)
 {
 	JobService *s = NULL;
-	xpc_object_t r;
-	Job *job = vend_find(b, who, req, &s, &r);
+	Job *job;
+	xpc_object_t r = vend_find(b, who, req, &job, &s);
 	int link = xpc_dictionary_dup_fd(req, XPCD_KEY_LINK);
 	const char *err;
 
 	(void)unused;
-	if (job)
+	if (!r)
 		r = vend_checkin_made(req, job, s, who, link);
 	err = r ? xpc_dictionary_get_string(r, XPCD_KEY_ERROR) : NULL;
 	/* the link learns it too, if it is the caller's; but for a full
@@ -183,6 +185,6 @@ xpc_object_t vend_checkin(Broker *b, const Caller *who, xpc_object_t req, Job *u
 		(void)_xpc_linux_checkin_refuse(link, who->pid, who->uid, who->gid, err);
 	if (link >= 0)
 		close(link);
-	vend_tell(b, who, req, r);
+	vend_tell(b, who, req, job, r);
 	return r;
 }
