@@ -56,6 +56,21 @@ void sec_setup(void)
 	harness_adopt_orphans();
 }
 
+void sec_begin(unsigned seconds)
+{
+	harness_require_root();
+	harness_warm_dispatch();
+	harness_begin(seconds);
+	sec_setup();
+}
+
+void sec_target_job(const char *argv0)
+{
+	const char *target[] = {harness_sibling(argv0, "sec-service"), "serve", "org.sec.target", NULL};
+
+	sec_job("target", "org.sec.target", NULL, NULL, false, target);
+}
+
 static void write_job(const char *label, const char *name, const char *user, const char *env, bool at_load,
 		      const char *keys_xml, const char *const argv[])
 {

@@ -28,6 +28,12 @@
 
 /* Temporary directory (0755), XPCD_SOCKET set to DIR/xpcd.sock. */
 void sec_setup(void);
+/* A security test's start: root required, dispatch warmed, a timeout of
+ * @seconds, then sec_setup(). */
+void sec_begin(unsigned seconds);
+/* The job "target": `sec-service serve org.sec.target` (the test's
+ * sibling, @argv0 its argv[0]), as root, on demand. */
+void sec_target_job(const char *argv0);
 const char *sec_dir(void);
 const char *sec_socket(void);
 /* Writes a job: Label @label, MachServices @name, ProgramArguments @argv

@@ -91,10 +91,7 @@ int main(int argc, char **argv)
 	xpc_object_t r;
 	(void)argc;
 
-	harness_require_root();
-	harness_warm_dispatch();
-	harness_begin(90);
-	sec_setup();
+	sec_begin(90);
 	unsetenv("XPCD_SOCKET");
 	system_broker = access("/run/xpcd/system.sock", F_OK) == 0;
 	snprintf(rt, sizeof(rt), "%s/rt", sec_dir());

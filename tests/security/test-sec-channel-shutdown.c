@@ -62,10 +62,7 @@ int main(int argc, char **argv)
 	char out[256], want[64];
 	(void)argc;
 
-	harness_require_root();
-	harness_warm_dispatch();
-	harness_begin(90);
-	sec_setup();
+	sec_begin(90);
 	char *svc = strdup(harness_sibling(argv[0], "sec-service")); /* its buffer is shared */
 	char *attacker = strdup(harness_sibling(argv[0], "sec-attacker"));
 	const char *target[] = {svc, "serve", NAME, NULL};

@@ -168,10 +168,7 @@ int main(int argc, char **argv)
 	pid_t b, c;
 	(void)argc;
 
-	harness_require_root();
-	harness_warm_dispatch();
-	harness_begin(90);
-	sec_setup();
+	sec_begin(90);
 	prog = harness_sibling(argv[0], "sec-endpoint");
 	user_a = harness_unprivileged_user(0);
 	user_b = harness_unprivileged_user(1);

@@ -26,13 +26,8 @@ int main(int argc, char **argv)
 	char out[256], want[64];
 	(void)argc;
 
-	harness_require_root();
-	harness_warm_dispatch();
-	harness_begin(120);
-	sec_setup();
-	const char *svc = harness_sibling(argv[0], "sec-service");
-	const char *target[] = {svc, "serve", "org.sec.target", NULL};
-	sec_job("target", "org.sec.target", NULL, NULL, false, target);
+	sec_begin(120);
+	sec_target_job(argv[0]);
 	sec_start_broker(1024);
 
 	xpc_object_t r = sec_request("org.sec.target", "whoami");

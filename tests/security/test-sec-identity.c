@@ -27,10 +27,7 @@ int main(int argc, char **argv)
 	char line[256];
 	(void)argc;
 
-	harness_require_root();
-	harness_warm_dispatch();
-	harness_begin(90);
-	sec_setup();
+	sec_begin(90);
 	const char *svc = harness_sibling(argv[0], "sec-service");
 	const char *target[] = {svc, "serve", "org.sec.target", NULL};
 	const char *evil[] = {svc, "forge", "org.sec.evil", "org.sec.target", NULL};

@@ -37,13 +37,8 @@ int main(int argc, char **argv)
 {
 	(void)argc;
 
-	harness_require_root();
-	harness_warm_dispatch();
-	harness_begin(90);
-	sec_setup();
-	const char *svc = harness_sibling(argv[0], "sec-service");
-	const char *target[] = {svc, "serve", "org.sec.target", NULL};
-	sec_job("target", "org.sec.target", NULL, NULL, false, target);
+	sec_begin(90);
+	sec_target_job(argv[0]);
 	sec_start_broker(0);
 	const char *attacker = harness_sibling(argv[0], "sec-attacker");
 

@@ -27,10 +27,7 @@ int main(int argc, char **argv)
 	char out[256], want[64];
 	(void)argc;
 
-	harness_require_root();
-	harness_warm_dispatch();
-	harness_begin(120);
-	sec_setup();
+	sec_begin(120);
 	const char *svc = harness_sibling(argv[0], "sec-service");
 	const char *target[] = {svc, "serve", "org.sec.hold", "hold", NULL};
 	sec_job("hold", "org.sec.hold", NULL, "XPC_RECEIVE_MEMORY_MAX=134217728", false, target);
