@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-sec-user-channel - per-user channels (docs/security.md, "Shared
+ * channels"): a user who may not hold a service's W gets W_u, the send
+ * end of a channel of its own uid (xpcd's answer to its forwarded
+ * check-in carries it, src/broker/vend.c), and checks in over it next
+ * time without xpcd; what W_u lets that user do must reach no one else.
+ *
+ * A root service (sec-service serve) under a root xpcd; nobody attacks
+ * (sec-attacker), daemon stands by.  One scenario per run (the argument):
+ *   count     nobody makes 3 named connections in one process, each
+ *             answered; xpcd (XPC_CAPTURE of its own frames) forwards only
+ *             the first check-in: 1 CHECKIN frame sent, not 3.
+ *   shut      nobody's check-in over its W_u is answered; it shuts W_u
+ *             down (shutdown(2)): its next check-in over it fails, xpcd
+ *             hands it a new W_u that works, and daemon's, root's and
+ *             nobody's own named connections (a new process) are answered
+ *             by the same service process.
+ *   handed    nobody passes W_u to root, who passes it down to daemon:
+ *             daemon's check-in over it gets no HELLO (nor does root's),
+ *             daemon's own named connection is answered, and nobody's
+ *             check-in over the same W_u still is.
+ *   fake      nobody sends a CHANNEL frame (kind 7: one end of a socketpair
+ *             it made, its uid) over its W_u and over the service's W that
+ *             root passed down; its check-ins over the pairs' other ends
+ *             get no HELLO within 2 s, and the service holds no more
+ *             descriptors than before while nobody keeps the pairs.
+ *   disabled  nobody holds W_u (its library's and one of its own) in a
+ *             live process; root disables the job; nobody's check-in over
+ *             the W_u it holds is not answered and its next named
+ *             connection fails "disabled".
+ * On the code before per-user channels (a0e6a63) xpcd answers no W_u:
+ * count sees 3 check-ins forwarded, the others say "no W_u in the answer".
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "connection/internal.h"
+#include "sec-common.h"
+#include "shared/pcapng.h"
+#include "shared/xpcd-protocol.h"
+#include "transport/unix/unix.h"
+
+#define NAME "org.sec.target"
+
+static const char *attacker;
+
+/* ---- reading xpcd's capture ---------------------------------------------- */
+
+/* The epb_flags (direction) of an Enhanced Packet Block whose options
+ * start at @o (block end @end), 0 if absent. */
+static uint32_t epb_dir(const uint8_t *o, const uint8_t *end)
+{
+	while (o + 4 <= end) {
+		uint16_t code, len;
+		uint32_t v = 0;
+		memcpy(&code, o, 2);
+		memcpy(&len, o + 2, 2);
+		if (code == 0)
+			break;
+		if (code == 2 && len == 4 && o + 8 <= end)
+			memcpy(&v, o + 4, 4);
+		if (code == 2)
+			return v;
+		o += 4 + ((len + 3u) & ~3u);
+	}
+	return 0;
+}
+
+/* CHECKIN frames xpcd sent so far (its capture, DIR/cap-PID.pcapng). */
+static int broker_checkins(void)
+{
+	char path[512];
+	static uint8_t buf[4 << 20];
+	size_t n = 0;
+	int count = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cap-%d.pcapng", sec_dir(), (int)sec_broker_pid());
+	if (!(f = fopen(path, "re")))
+		return 0; /* no frame yet */
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	for (size_t at = 0; at + 12 <= n;) {
+		uint32_t type, len, caplen;
+		memcpy(&type, buf + at, 4);
+		memcpy(&len, buf + at + 4, 4);
+		if (len < 12 || at + len > n)
+			break;
+		memcpy(&caplen, buf + at + 20, 4);
+		if (type == 6 && caplen >= FRAME_HEADER_SIZE && 28 + caplen <= len) {
+			FrameHeader h;
+			memcpy(&h, buf + at + 28, sizeof(h));
+			if (h.magic == FRAME_MAGIC && h.kind == FRAME_CHECKIN &&
+			    epb_dir(buf + at + 28 + ((caplen + 3u) & ~3u), buf + at + len - 4) == PCAPNG_OUTBOUND)
+				count++;
+		}
+		at += len;
+	}
+	return count;
+}
+
+/* ---- the attacker, and the service ---------------------------------------- */
+
+/* Runs sec-attacker @mode NAME [@arg] as @which to its end; its line. */
+static void run(int which, const char *mode, const char *arg, char *out, size_t size)
+{
+	char *argv[] = {(char *)attacker, (char *)mode, NAME, (char *)arg, NULL};
+
+	sec_run_as(which, argv, out, size, 30);
+	fprintf(stderr, "%s %s: %s", harness_unprivileged_user(which).name, mode, out);
+}
+
+/* Checks that @out (an attacker's line) holds @want; says what it lacked. */
+static void says(const char *out, const char *want)
+{
+	if (strstr(out, "no W_u in the answer") || strstr(out, "no-W_u"))
+		fprintf(stderr, "FAIL: no W_u in the answer to nobody's checkin op (no per-user channels)\n");
+	else if (!strstr(out, want))
+		fprintf(stderr, "FAIL: wanted \"%s\"\n", want);
+	CHECK(strstr(out, want) != NULL);
+}
+
+typedef struct Live {
+	pid_t pid;
+	int ctl; /* its stdin: a socket (lines to it, descriptors from it) */
+	int out; /* its stdout */
+} Live;
+
+/* sec-attacker @mode NAME [@fd] as @which, its stdin a socket of ours,
+ * @fd (may be -1) inherited. */
+static Live spawn(int which, const char *mode, int fd)
+{
+	char num[16];
+	char *argv[] = {(char *)attacker, (char *)mode, NAME, fd >= 0 ? num : NULL, NULL};
+	int ctl[2], out[2];
+	Live l;
+
+	snprintf(num, sizeof(num), "%d", fd);
+	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) == 0 && pipe2(out, O_CLOEXEC) == 0);
+	l.pid = fork();
+	REQUIRE(l.pid >= 0);
+	if (l.pid == 0) {
+		dup2(ctl[1], 0);
+		dup2(out[1], 1);
+		if (fd >= 0)
+			fcntl(fd, F_SETFD, 0);
+		harness_become(harness_unprivileged_user(which));
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(ctl[1]);
+	close(out[1]);
+	l.ctl = ctl[0];
+	l.out = out[0];
+	return l;
+}
+
+/* One line of @l's output within @seconds ("" if none), logged. */
+static void line_of(Live *l, char *buf, size_t size, unsigned seconds)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	while (n + 1 < size && poll(&(struct pollfd){.fd = l->out, .events = POLLIN}, 1, (int)seconds * 1000) == 1 &&
+	       read(l->out, buf + n, 1) == 1 && buf[n++] != '\n')
+		;
+	buf[n] = 0;
+	fprintf(stderr, "nobody: %s%s", buf, n && buf[n - 1] == '\n' ? "" : "(no line)\n");
+}
+
+static void end_live(Live *l)
+{
+	close(l->ctl);
+	close(l->out);
+	harness_wait_pid(l->pid, 10);
+}
+
+/* The service's pid as root's named connection sees it, or -1. */
+static int64_t server_pid(void)
+{
+	xpc_object_t r;
+	int64_t pid = -1;
+
+	connection_forget_services();
+	r = sec_request(NAME, "whoami");
+	if (xpc_get_type(r) == XPC_TYPE_DICTIONARY)
+		pid = xpc_dictionary_get_int64(r, "server_pid");
+	xpc_release(r);
+	return pid;
+}
+
+static int fd_count(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if (!(d = opendir(path)))
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 2;
+}
+
+/* @pid's descriptor count once it stayed the same for 0.5 s (at most 5 s). */
+static int settled_fds(pid_t pid)
+{
+	int last = fd_count(pid), same = 0;
+
+	for (int i = 0; i < 50 && same < 5; i++) {
+		usleep(100000);
+		int now = fd_count(pid);
+		same = now == last ? same + 1 : 0;
+		last = now;
+	}
+	return last;
+}
+
+/* "answered euid=U " of sec-attacker client as @which. */
+static void answered_as(int which)
+{
+	char out[256], want[64];
+
+	run(which, "client", NULL, out, sizeof(out));
+	snprintf(want, sizeof(want), "answered euid=%u ", (unsigned)harness_unprivileged_user(which).uid);
+	CHECK(strncmp(out, want, strlen(want)) == 0);
+}
+
+/* ---- the scenarios ---------------------------------------------------------- */
+
+static void scenario_count(void)
+{
+	char out[256];
+	int before = broker_checkins(), forwarded;
+
+	run(0, "clients", "3", out, sizeof(out));
+	CHECK(strstr(out, "done clients replies=3 of=3\n") != NULL);
+	forwarded = broker_checkins() - before;
+	if (forwarded != 1)
+		fprintf(stderr, "FAIL: xpcd forwarded %d of nobody's 3 check-ins; with W_u cached only the first\n",
+			forwarded);
+	CHECK_EQ_INT(forwarded, 1);
+}
+
+static void scenario_shut(void)
+{
+	char out[256];
+	int64_t server = server_pid();
+
+	CHECK(server > 0);
+	run(0, "shut-wu", NULL, out, sizeof(out));
+	says(out, "done shut-wu own=hello shut=1 after=gone fresh=hello\n");
+	answered_as(1);
+	CHECK_EQ_INT(server_pid(), server); /* root's, by the same instance */
+	answered_as(0);                     /* a new process of nobody's */
+}
+
+/* W_u as nobody's give-wu sent it to us, or -1. */
+static int taken_wu(void)
+{
+	static TransportFrame f;
+	Live l = spawn(0, "give-wu", -1);
+	char line[256];
+	int wu = -1;
+
+	line_of(&l, line, sizeof(line), 20);
+	says(line, "done give-wu sent=1");
+	if (poll(&(struct pollfd){.fd = l.ctl, .events = POLLIN}, 1, 1000) == 1 && transport_recv(l.ctl, &f) == 0 &&
+	    f.n_fds == 1) {
+		wu = f.fds[0];
+		f.n_fds = 0;
+	}
+	frame_clear(&f);
+	end_live(&l);
+	return wu;
+}
+
+/* Whether root's check-in over @w is answered (HELLO, then "whoami"). */
+static bool root_answered_over(int w)
+{
+	xpc_object_t who = NULL;
+	bool answered;
+	int fd;
+
+	if (checkin_make(w, false, &fd) == CONN_OK) {
+		who = sec_link_whoami(fd);
+		close(fd);
+	}
+	answered = who != NULL;
+	if (who)
+		xpc_release(who);
+	return answered;
+}
+
+static void scenario_handed(void)
+{
+	char out[256], num[16];
+	int wu = taken_wu();
+
+	CHECK(wu >= 0);
+	if (wu < 0)
+		return;
+	snprintf(num, sizeof(num), "%d", wu);
+	sec_pass_fd(wu);
+	run(1, "over-w", num, out, sizeof(out)); /* daemon: not its channel */
+	CHECK(strstr(out, "done over-w over=none own=reply\n") != NULL);
+	CHECK(!root_answered_over(wu)); /* nor root's */
+	run(0, "over-w", num, out, sizeof(out)); /* nobody's still is */
+	CHECK(strstr(out, "done over-w over=hello own=reply\n") != NULL);
+	sec_pass_fd(-1);
+	close(wu);
+}
+
+static void scenario_fake(void)
+{
+	char line[256];
+	int64_t server = server_pid();
+	int w = sec_raw_endpoint(sec_socket(), NAME), before, during;
+
+	CHECK(server > 0 && w >= 0);
+	run(0, "clients", "1", line, sizeof(line)); /* nobody's W_u, R_u in the service, exist */
+	before = settled_fds((pid_t)server);
+	Live l = spawn(0, "fake-channel", w);
+	line_of(&l, line, sizeof(line), 20);
+	says(line, "ready fake-channel wu=");
+	CHECK(strstr(line, " wu=none ") || strstr(line, " wu=gone "));
+	CHECK(strstr(line, " w=none\n") || strstr(line, " w=gone\n"));
+	during = settled_fds((pid_t)server); /* nobody still holds the pairs */
+	fprintf(stderr, "service descriptors: %d before, %d while nobody holds its fake channels\n", before, during);
+	CHECK(during <= before);
+	CHECK(write(l.ctl, "g", 1) == 1);
+	line_of(&l, line, sizeof(line), 10);
+	end_live(&l);
+	close(w);
+	CHECK_EQ_INT(server_pid(), server);
+}
+
+static void scenario_disabled(void)
+{
+	char line[256];
+	Live l = spawn(0, "hold", -1);
+
+	line_of(&l, line, sizeof(line), 20);
+	CHECK(strstr(line, "ready hold first=reply ") != NULL);
+	says(line, "endpoint=W\n");
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r;
+	xpc_dictionary_set_string(m, XPCD_KEY_OP, XPCD_OP_DISABLE);
+	xpc_dictionary_set_string(m, XPCD_KEY_LABEL, "target");
+	r = sec_broker_call(sec_socket(), m);
+	CHECK(r && xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_bool(r, XPCD_KEY_OK));
+	if (r)
+		xpc_release(r);
+	xpc_release(m);
+	CHECK(write(l.ctl, "g", 1) == 1);
+	line_of(&l, line, sizeof(line), 20);
+	CHECK(strstr(line, "done hold direct=") != NULL);
+	CHECK(!strstr(line, "direct=hello"));
+	CHECK(strstr(line, " again=failed:disabled\n") != NULL);
+	end_live(&l);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		void (*run)(void);
+	} scenarios[] = {{"count", scenario_count}, {"shut", scenario_shut}, {"handed", scenario_handed},
+			 {"fake", scenario_fake}, {"disabled", scenario_disabled}};
+	char cap[512];
+
+	REQUIRE(argc == 2);
+	sec_begin(90);
+	attacker = strdup(harness_sibling(argv[0], "sec-attacker"));
+	sec_target_job(argv[0]);
+	snprintf(cap, sizeof(cap), "%s/cap-%%p.pcapng", sec_dir()); /* xpcd's frames (and the job's) */
+	setenv("XPC_CAPTURE", cap, 1);
+	sec_start_broker(0);
+	unsetenv("XPC_CAPTURE");
+	bool known = false;
+	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		if (!strcmp(argv[1], scenarios[i].name)) {
+			scenarios[i].run();
+			known = true;
+		}
+	REQUIRE(known);
+	sec_teardown();
+	free((char *)attacker);
+	return harness_end();
+}
