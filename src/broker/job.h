@@ -25,6 +25,8 @@
 #include "broker/sockets.h"
 #include "broker/watch.h"
 
+typedef struct UserChannelPair UserChannelPair; /* user-channels.c */
+
 /* One MachServices name: the listener pair xpcd owns (docs/services.md). */
 typedef struct JobService {
 	char *name;
@@ -32,6 +34,8 @@ typedef struct JobService {
 	int send_fd; /* W: endpoints handed out by lookups are duplicates */
 	dispatch_source_t watch; /* READ source on R while the job is stopped */
 	bool hidden; /* the job's activity channel (activity.c): never looked up or listed */
+	UserChannelPair *uchans; /* users' own channels (user-channels.c) */
+	size_t n_uchans;
 } JobService;
 
 typedef struct JobActivities JobActivities; /* activity.c */

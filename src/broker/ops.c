@@ -47,6 +47,7 @@
 #include "broker/registry.h"
 #include "broker/reply.h"
 #include "broker/step.h"
+#include "broker/user-channels.h"
 #include "broker/rundir.h"
 #include "broker/supervise.h"
 #include "broker/triggers.h"
@@ -213,6 +214,7 @@ static xpc_object_t set_disabled(Broker *b, xpc_object_t req, bool disabled)
 	job->disabled = disabled;
 	supervise_services_changed(b);
 	if (disabled) {
+		user_channels_end(job); /* their holders ask again: "disabled" */
 		channel_unwatch(job);
 		triggers_disarm(job, false);
 	} else {

@@ -78,6 +78,7 @@
 #include "shared/clock.h"
 #include "shared/xpcd-protocol.h"
 #include "broker/triggers.h"
+#include "broker/user-channels.h"
 
 
 static bool wants_relaunch(Job *job, int status)
@@ -412,6 +413,7 @@ void supervise_remove(Job *job)
 	if (!job->unloading) {
 		job->unloading = true;
 		activity_job_stopping(job);
+		user_channels_end(job);
 		channel_close(job);
 		triggers_disarm(job, true);
 		activity_job_unloaded(job);
@@ -446,6 +448,7 @@ void supervise_exited(Job *job, int status)
 	}
 	job->pid = 0;
 	job->adopted = false;
+	user_channels_exited(job); /* their queued check-ins wait in R now */
 	job->exit_asked = job->stopping;
 	job->exited_unread = job->head_at_start && channel_head(job) == job->head_at_start;
 	job->stopping = false;

@@ -27,6 +27,10 @@
  * or throttled after a failure: supervise_unavailable) gets nothing
  * forwarded: the check-in is refused with why at once.
  *
+ * A caller checked in so also gets a channel of its own to the running
+ * job, and checks in over it directly from then on (user-channels.c):
+ * the broker is on its path once per user and run of the job.
+ *
  * A broker that cannot state another process's ids (not root) answers a
  * check-in with the endpoint instead (its callers are root and its own
  * user, who may hold it), and the client checks in itself; so does a full
@@ -45,6 +49,7 @@
 #include "broker/reply.h"
 #include "broker/step.h"
 #include "broker/supervise.h"
+#include "broker/user-channels.h"
 #include "broker/vend.h"
 #include "private/xpc-private.h"
 #include "shared/xpcd-protocol.h"
@@ -81,14 +86,16 @@ static xpc_object_t vend_find(Broker *b, const Caller *who, xpc_object_t req, Jo
 	return NULL;
 }
 
-/* { "ok": true } with the endpoint of W when @hold (vend_may_hold).  The
- * endpoint is made first: a request has one reply, and a reply made and
- * released unsent would leave none for the error. */
-static xpc_object_t vend_ok(xpc_object_t req, const JobService *s, bool hold, bool forwarded)
+/* { "ok": true } with the endpoint of @w (-1: none): the name's W for a
+ * caller who may hold it (vend_may_hold), or the W of the caller's own
+ * channel (user-channels.c).  The endpoint is made first: a request has
+ * one reply, and a reply made and released unsent would leave none for
+ * the error. */
+static xpc_object_t vend_ok(xpc_object_t req, int w, bool forwarded)
 {
 	xpc_object_t r, ep = NULL;
 
-	if (hold && !(ep = _xpc_linux_endpoint_create_from_send_fd(s->send_fd)))
+	if (w >= 0 && !(ep = _xpc_linux_endpoint_create_from_send_fd(w)))
 		return reply_error(req, "limit exceeded: descriptors (none left in the broker)", errno);
 	r = xpc_dictionary_create_reply(req);
 	if (r) {
@@ -128,7 +135,7 @@ xpc_object_t vend_lookup(Broker *b, const Caller *who, xpc_object_t req, Job *un
 
 	(void)unused;
 	if (!r)
-		r = vend_ok(req, s, vend_may_hold(job, who), false);
+		r = vend_ok(req, vend_may_hold(job, who) ? s->send_fd : -1, false);
 	vend_tell(b, who, req, job, r);
 	return r;
 }
@@ -145,8 +152,7 @@ static xpc_object_t vend_checkin_failed(xpc_object_t req, int r)
 	return reply_error(req, "service gone: its channel is closed", -r);
 }
 
-static xpc_object_t vend_checkin_made(xpc_object_t req, const Job *job, const JobService *s, const Caller *who,
-				      int link)
+static xpc_object_t vend_checkin_made(xpc_object_t req, Job *job, JobService *s, const Caller *who, int link)
 {
 	char why[256];
 	bool hold;
@@ -158,10 +164,10 @@ static xpc_object_t vend_checkin_made(xpc_object_t req, const Job *job, const Jo
 	if (r != 0 && r != -EPERM && r != -EAGAIN)
 		return vend_checkin_failed(req, r);
 	hold = vend_may_hold(job, who);
-	if (r == 0)
-		return vend_ok(req, s, hold, true);
+	if (r == 0) /* and the caller's own channel for the next ones */
+		return vend_ok(req, hold ? s->send_fd : user_channels_get(job, s, who->uid), true);
 	if (hold)
-		return vend_ok(req, s, true, false); /* the client checks in itself (and waits for room) */
+		return vend_ok(req, s->send_fd, false); /* the client checks in itself (and waits for room) */
 	if (r == -EPERM)
 		return reply_error(req, "denied: this broker cannot check in for other users", EPERM);
 	return vend_checkin_failed(req, r);

@@ -19,6 +19,11 @@
  * made its link and sent the check-in (SO_PEERCRED checked against the
  * packet's SCM_CREDENTIALS).
  *
+ * A CHANNEL frame on R, from root or the listener's own user (xpcd, as
+ * root), carries the R of another channel for one user's check-ins
+ * (user-channel.c reads it; docs/security.md, "Per-user channels"): on
+ * it, only that user's check-ins are taken, and no channel.
+ *
  * Live peer links are charged to their user (checkin_charge): at most
  * checkin_peer_links_per_uid() per uid and listener, so one user cannot take
  * every descriptor of a service from the others; root and the listener's
@@ -106,9 +111,41 @@ static Charge *checkin_charge(xpc_connection_t l, uid_t uid, bool *ret_ok)
 	return a;
 }
 
+/*
+ * A CHANNEL frame on the listener's own R (not on a user's channel:
+ * @only_uid): its R, if root or this process's user sent it, with a
+ * descriptor made by its sender (as a check-in's link is checked).
+ * Return: the R (taken from the frame), or -1: dropped.
+ */
+static int checkin_take_channel(TransportFrame *f, uid_t only_uid, uid_t *ret_uid)
+{
+	const uint8_t *b = f->body;
+	int r;
+
+	if (only_uid != CHECKIN_ANY_UID) {
+		checkin_drop("a channel on a user's channel");
+		return -1;
+	}
+	if (!f->has_creds || (f->uid != 0 && f->uid != geteuid())) {
+		checkin_drop("a channel from a user who may not give one");
+		return -1;
+	}
+	r = transport_checkin_verify(f, f->fds[0]);
+	if (r != 0) {
+		checkin_drop(transport_strerror(r));
+		return -1;
+	}
+	*ret_uid = (uid_t)b[0] | (uid_t)b[1] << 8 | (uid_t)b[2] << 16 | (uid_t)b[3] << 24;
+	r = f->fds[0];
+	f->fds[0] = -1;
+	return r;
+}
+
 /* One frame read from R: a verified check-in's link (charged to its
- * sender's user; *ret_cr its maker), or -1: dropped. */
-static int checkin_take(xpc_connection_t l, int r, TransportCreds *ret_cr, Charge **ret_charge)
+ * sender's user; ret->cr its maker), a channel (checkin_take_channel), or
+ * neither: dropped.  On a user's channel (@only_uid) only that user's
+ * check-ins are taken. */
+static void checkin_take(xpc_connection_t l, int r, uid_t only_uid, CheckinGot *ret)
 {
 	TransportFrame *f = l->rx.frame;
 	bool ok;
@@ -116,37 +153,43 @@ static int checkin_take(xpc_connection_t l, int r, TransportCreds *ret_cr, Charg
 
 	if (r != 0) {
 		checkin_drop(transport_strerror(r));
-		return -1;
+		return;
+	}
+	if (f->hdr.kind == FRAME_CHANNEL) {
+		ret->channel = checkin_take_channel(f, only_uid, &ret->channel_uid);
+		return;
 	}
 	if (f->hdr.kind != FRAME_CHECKIN) {
 		checkin_drop("not a check-in");
-		return -1;
+		return;
 	}
 	s = f->fds[0];
 	r = transport_checkin_verify(f, s);
 	if (r != 0) {
 		checkin_drop(transport_strerror(r));
-		return -1; /* s is closed with the frame */
+		return; /* s is closed with the frame */
 	}
-	*ret_charge = checkin_charge(l, f->uid, &ok);
+	if (only_uid != CHECKIN_ANY_UID && f->uid != only_uid) {
+		checkin_drop("another user's check-in on a user's channel");
+		return;
+	}
+	ret->charge = checkin_charge(l, f->uid, &ok);
 	if (!ok) {
 		checkin_drop(conn_strerror(CONN_E_PEER_LINKS));
-		return -1;
+		return;
 	}
 	f->fds[0] = -1;
-	*ret_cr = (TransportCreds){.pid = f->pid, .uid = f->uid, .gid = f->gid}; /* = SO_PEERCRED of s */
+	ret->cr = (TransportCreds){.pid = f->pid, .uid = f->uid, .gid = f->gid}; /* = SO_PEERCRED of s */
 	if (trace_enabled())
 		trace_frame(NULL, false, "recv", &f->hdr, NULL, NULL);
-	return s;
+	ret->s = s;
 }
 
-ConnError checkin_accept(xpc_connection_t l, TransportLink *link, int *ret_s, TransportCreds *ret_cr,
-			 Charge **ret_charge, ReceiveGot *ret_got)
+ConnError checkin_accept(xpc_connection_t l, TransportLink *link, uid_t only_uid, CheckinGot *ret, ReceiveGot *ret_got)
 {
 	int r = link->ops->recv(link, l->rx.frame, false);
 
-	*ret_s = -1;
-	*ret_charge = NULL;
+	*ret = (CheckinGot){.s = -1, .channel = -1};
 	*ret_got = RECEIVE_NONE;
 	if (r == -EAGAIN)
 		return CONN_OK;
@@ -158,7 +201,7 @@ ConnError checkin_accept(xpc_connection_t l, TransportLink *link, int *ret_s, Tr
 		return r == -ENOMEM || r == -ENOBUFS ? CONN_E_NO_MEMORY : CONN_E_CHANNEL_CLOSED;
 	}
 	*ret_got = RECEIVE_GOT;
-	*ret_s = checkin_take(l, r, ret_cr, ret_charge);
+	checkin_take(l, r, only_uid, ret);
 	frame_clear(l->rx.frame);
 	return CONN_OK;
 }

@@ -176,6 +176,7 @@ static void conn_close_link_locked(xpc_connection_t c)
 	c->link.fd = -1;
 	if (fd >= 0)
 		create_refund_link(c);
+	user_channels_close_locked(c);
 	c->requirement_met = false; /* a next link's peer is checked anew */
 	c->link.ops->reset(&c->link); /* the next link gets its own stage */
 	if (fd >= 0 && !conn_has(c, CONN_F_PEER_CLOSED) && conn_link_has_reader(c))
@@ -379,16 +380,39 @@ static void conn_listener_accept(xpc_connection_t l, int s, const TransportCreds
 	deliver_event(l, p, 0, false);
 }
 
+/* A user's channel's R is readable (user-channel.c): that user's
+ * check-ins; its end (every W closed or shut down) drops it. */
+static void conn_user_channel_ready(void *ctx)
+{
+	UserChannel *u = ctx;
+
+	for (int i = 0; i < 64; i++) {
+		TransportLink link;
+		xpc_connection_t l;
+		CheckinGot got;
+		ReceiveGot rg;
+		uid_t uid;
+		if (!user_channel_view(u, &l, &link, &uid))
+			return;
+		if (checkin_accept(l, &link, uid, &got, &rg) != CONN_OK) {
+			user_channel_drop(u);
+			return;
+		}
+		if (rg == RECEIVE_NONE)
+			return;
+		if (got.s >= 0)
+			conn_listener_accept(l, got.s, &got.cr, got.charge);
+	}
+}
+
 static void conn_listener_ready(void *ctx)
 {
 	xpc_connection_t c = ctx;
 
 	for (int i = 0; i < 64; i++) {
 		TransportLink link;
-		TransportCreds cr;
-		ReceiveGot got;
-		Charge *charge;
-		int s;
+		CheckinGot got;
+		ReceiveGot rg;
 		conn_lock(c);
 		link = transport_link_view(&c->link);
 		if (c->state != CONN_ACTIVE)
@@ -396,17 +420,19 @@ static void conn_listener_ready(void *ctx)
 		conn_unlock(c);
 		if (link.fd < 0)
 			return;
-		ConnError e = checkin_accept(c, &link, &s, &cr, &charge, &got);
+		ConnError e = checkin_accept(c, &link, CHECKIN_ANY_UID, &got, &rg);
 		if (e != CONN_OK) { /* R is not shut down: others may hold it */
 			conn_lock(c);
 			conn_fail_locked(c, e, NULL);
 			conn_unlock(c);
 			return;
 		}
-		if (got == RECEIVE_NONE)
+		if (rg == RECEIVE_NONE)
 			return;
-		if (s >= 0)
-			conn_listener_accept(c, s, &cr, charge);
+		if (got.s >= 0)
+			conn_listener_accept(c, got.s, &got.cr, got.charge);
+		if (got.channel >= 0)
+			user_channel_open(c, got.channel, got.channel_uid, conn_user_channel_ready);
 	}
 }
 

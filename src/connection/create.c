@@ -89,6 +89,7 @@ static void create_dispose(xpc_object_t obj)
 	for (size_t i = 0; i < c->n_uid_accts; i++)
 		charge_unref(c->uid_accts[i]);
 	free(c->uid_accts);
+	free(c->uchans); /* (each closed with the link: user-channel.c) */
 	if (c->link.fd >= 0)
 		close(c->link.fd);
 	if (c->send_w >= 0)

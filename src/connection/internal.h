@@ -111,6 +111,7 @@ char *conn_error_reason(ConnError e, const char *detail);
 
 typedef struct OutItem OutItem;
 typedef struct Pending Pending;
+typedef struct UserChannel UserChannel; /* user-channel.c */
 
 /* A request waiting for its reply (pending.c).  A sync caller's lives on
  * its stack (sync.c); the others are allocated. */
@@ -280,6 +281,8 @@ struct _xpc_connection_s {
 				 * unit, given back when the link closes), or NULL */
 	Charge **uid_accts;     /* a listener: per-uid accounts of live peer links */
 	size_t n_uid_accts;
+	UserChannel **uchans;   /* a listener: its users' channels (user-channel.c) */
+	size_t n_uchans;
 	xpc_peer_requirement_t requirement; /* requirement.c; set before activation */
 	_Atomic bool requirement_met; /* ... checked and satisfied on this link (written
 				       * under lock): nothing is sent to the peer before */
@@ -535,22 +538,48 @@ bool tap_wanted(xpc_connection_t c);
  * @locked: c's lock is held. */
 void tap_frame(xpc_connection_t c, bool locked, const char *dir, const FrameHeader *h, const char *desc);
 
+/* ---- user-channel.c: a listener's per-user channels ---- */
+
+#define USER_CHANNELS_MAX 64u
+/*
+ * user_channel_open() - listener @l reads check-ins of @uid from @r too
+ * (taken: a CHANNEL frame's R, checkin.c), with @handler on its queue
+ * (context: the UserChannel).  Dropped (closed) when @l is not active,
+ * has USER_CHANNELS_MAX, or reads that socket already.
+ */
+void user_channel_open(xpc_connection_t l, int r, uid_t uid, dispatch_function_t handler);
+/* For the handler: @u's listener, a view of its R to read, its user;
+ * false once @u or the listener ended (read nothing). */
+bool user_channel_view(UserChannel *u, xpc_connection_t *ret_l, TransportLink *ret_link, uid_t *ret_uid);
+/* @u's R ended (every W closed or shut down): it is read no more. */
+void user_channel_drop(UserChannel *u);
+/* The listener's link closes (locked): so do its channels. */
+void user_channels_close_locked(xpc_connection_t l);
+
 /* ---- checkin.c: check-ins, both sides ---- */
 
 /* Makes a link and checks it in over @send_w (borrowed); @wait: up to 5 s
  * for room in the listener's backlog.  Return: CONN_OK with *ret_fd
  * (ours), CONN_E_BACKLOG, CONN_E_DESCRIPTORS or CONN_E_LISTENER_GONE. */
 ConnError checkin_make(int send_w, bool wait, int *ret_fd);
+#define CHECKIN_ANY_UID ((uid_t)-1)
+/* What checkin_accept took from R. */
+typedef struct CheckinGot {
+	int s;              /* a verified check-in's link (owned), or -1 */
+	TransportCreds cr;  /* ... its maker (SO_PEERCRED, as verified) */
+	Charge *charge;     /* ... its user's account (+1), or NULL */
+	int channel;        /* a user's channel's R (owned; user-channel.c), or -1 */
+	uid_t channel_uid;  /* ... that user */
+} CheckinGot;
 /*
- * checkin_accept() - reads one frame from listener @l's R (@link).
+ * checkin_accept() - reads one frame from listener @l's R (@link): its own
+ * (@only_uid CHECKIN_ANY_UID), or a user's channel (only that user's
+ * check-ins are taken there, and no channel).
  * Return: CONN_OK with *ret_got RECEIVE_NONE (nothing to read) or
- * RECEIVE_GOT: then *ret_s is a verified check-in's link (owned), *ret_cr
- * its maker (SO_PEERCRED, as verified) and *ret_charge its user's account
- * (+1, or NULL), or *ret_s is -1 (dropped: read on); or the failure that
- * ends the listener (CONN_E_CHANNEL_CLOSED, CONN_E_NO_MEMORY).
+ * RECEIVE_GOT: then *ret says what was taken (neither: dropped, read on);
+ * or the failure that ends R (CONN_E_CHANNEL_CLOSED, CONN_E_NO_MEMORY).
  */
-ConnError checkin_accept(xpc_connection_t l, TransportLink *link, int *ret_s, TransportCreds *ret_cr,
-			 Charge **ret_charge, ReceiveGot *ret_got);
+ConnError checkin_accept(xpc_connection_t l, TransportLink *link, uid_t only_uid, CheckinGot *ret, ReceiveGot *ret_got);
 /* The listener's HELLO on a new link @s (borrowed), stating who it is. */
 void checkin_hello(int s);
 /* Live peer links per uid and listener (CONN_MAX_PEERS_PER_UID or

@@ -249,11 +249,10 @@ static void service_forwarded_locked(xpc_connection_t c, int *link)
 static void service_lookup_ask_locked(xpc_connection_t c, const BrokerId *id, int link, int far, uint64_t deadline_ns);
 static void service_lookup_room_later(Lookup *lk);
 
-/* The answer, for a link not up yet: up ("forwarded"), with W cached when
- * the broker handed it; or checked in over W here (the broker handed only
- * W: it cannot check in for others, or the backlog is full); or refused.
- * Return: whether W came. */
-static bool service_lookup_answer_locked(xpc_connection_t c, Lookup *lk, const char *err, bool forwarded)
+/* The W the answer handed, if any (the name's, or this user's own channel
+ * to the service: src/broker/user-channels.c), used and cached for the
+ * next check-ins (locked).  Return: whether one came. */
+static bool service_lookup_take_w_locked(xpc_connection_t c, Lookup *lk)
 {
 	xpc_object_t ep = xpc_get_type(lk->reply) == XPC_TYPE_DICTIONARY
 				  ? xpc_dictionary_get_value(lk->reply, XPCD_KEY_ENDPOINT) : NULL;
@@ -261,17 +260,29 @@ static bool service_lookup_answer_locked(xpc_connection_t c, Lookup *lk, const c
 	int w = efd >= 0 ? fcntl(efd, F_DUPFD_CLOEXEC, 3) : -1;
 
 	lock_assert_held(&c->lock);
-	if (w >= 0) {
-		service_use_w_locked(c, w);
-		service_cache_put(&lk->id, c->name ? c->name : "", w);
-	}
+	if (w < 0)
+		return false;
+	service_use_w_locked(c, w);
+	service_cache_put(&lk->id, c->name ? c->name : "", w);
+	return true;
+}
+
+/* The answer, for a link not up yet: up ("forwarded"), with W cached when
+ * the broker handed one; or checked in over W here (the broker handed only
+ * W: it cannot check in for others, or the backlog is full); or refused.
+ * Return: whether W came. */
+static bool service_lookup_answer_locked(xpc_connection_t c, Lookup *lk, const char *err, bool forwarded)
+{
+	bool w = service_lookup_take_w_locked(c, lk);
+
+	lock_assert_held(&c->lock);
 	if (forwarded && lk->link >= 0)
 		service_forwarded_locked(c, &lk->link);
-	else if (w >= 0)
+	else if (w)
 		service_checkin_locked(c, true);
 	else
 		conn_fail_locked(c, CONN_E_BROKER, err);
-	return w >= 0;
+	return w;
 }
 
 /* Whether the broker refused for a full backlog while there is time to
@@ -356,6 +367,8 @@ static bool service_lookup_reply(xpc_connection_t c, Lookup *lk)
 		w = service_lookup_answer_locked(c, lk, err, forwarded);
 	else if (!forwarded)
 		conn_fail_locked(c, CONN_E_BROKER, err); /* (the link itself was refused too) */
+	else
+		w = service_lookup_take_w_locked(c, lk);
 	conn_unlock(c);
 	return forwarded && !w;
 }

@@ -73,6 +73,43 @@ int _xpc_linux_checkin_forward(int send_fd, int link_fd, pid_t pid, uid_t uid, g
 	return transport_forward_checkin(send_fd, link_fd, &as);
 }
 
+int _xpc_linux_channel_give(int send_fd, int recv_fd, uid_t uid)
+{
+	return transport_send_channel(send_fd, recv_fd, (uint32_t)uid);
+}
+
+/* One check-in @f read off a user's channel, over @send_fd: forwarded,
+ * refused for a full backlog, or dropped.  Return: whether forwarded. */
+static bool channel_move_one(TransportFrame *f, int send_fd)
+{
+	TransportCreds as = {.pid = f->pid, .uid = f->uid, .gid = f->gid};
+	int s = f->n_fds > 0 ? f->fds[0] : -1;
+	int r;
+
+	if (f->hdr.kind != FRAME_CHECKIN || transport_checkin_verify(f, s) != 0)
+		return false;
+	r = transport_forward_checkin(send_fd, s, &as);
+	if (r == -EAGAIN)
+		(void)transport_send_refusal(s, "limit exceeded: the service's backlog of check-ins is full");
+	return r == 0;
+}
+
+int _xpc_linux_channel_move(int recv_fd, int send_fd)
+{
+	TransportFrame f = {0};
+	int n = 0, r;
+
+	while ((r = transport_recv(recv_fd, &f)) != -EAGAIN && r != TRANSPORT_E_EOF) {
+		if (r < 0) /* the socket is unusable */
+			break;
+		if (r == 0 && channel_move_one(&f, send_fd))
+			n++;
+		frame_clear(&f);
+	}
+	frame_release(&f);
+	return n;
+}
+
 xpc_endpoint_t _xpc_linux_endpoint_create_from_send_fd(int send_fd)
 {
 	return endpoint_create_from_send_fd(send_fd);

@@ -104,6 +104,27 @@ XPC_PRIVATE_EXPORT int _xpc_linux_checkin_refuse(int link_fd, pid_t pid, uid_t u
 XPC_PRIVATE_EXPORT int _xpc_linux_checkin_forward(int send_fd, int link_fd, pid_t pid, uid_t uid, gid_t gid);
 
 /*
+ * _xpc_linux_channel_give() - xpcd gives the listener of a listener
+ * pair's W (@send_fd) the R (@recv_fd, borrowed) of another pair, its
+ * user @uid's own channel (docs/security.md, "Per-user channels"): a
+ * CHANNEL frame stating this process's ids (the listener takes it from
+ * root or its own user only, and then only @uid's check-ins from it).
+ * Return: 0, -EAGAIN (the listener's backlog is full), or a negative errno.
+ */
+XPC_PRIVATE_EXPORT int _xpc_linux_channel_give(int send_fd, int recv_fd, uid_t uid);
+
+/*
+ * _xpc_linux_channel_move() - the check-ins queued in @recv_fd (the R of
+ * a user's channel that no listener reads any more) go over @send_fd (a
+ * listener pair's W) as forwarded check-ins stating their senders' ids
+ * (_xpc_linux_checkin_forward); a packet that is not a check-in its
+ * sender made is dropped, and a check-in that finds the backlog full is
+ * refused.  Needs what _xpc_linux_checkin_forward needs.
+ * Return: how many were moved.
+ */
+XPC_PRIVATE_EXPORT int _xpc_linux_channel_move(int recv_fd, int send_fd);
+
+/*
  * _xpc_linux_endpoint_create_from_send_fd() - an endpoint for the W of a
  * listener pair (@send_fd borrowed, duplicated close-on-exec).
  * Return: a +1 endpoint, or NULL with errno set.

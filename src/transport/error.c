@@ -26,6 +26,7 @@ static const char *const transport_texts[TRANSPORT_E_MAX_] = {
 	[TRANSPORT_E_HELLO_SHAPE] = "bad frame: hello carries nothing",
 	[TRANSPORT_E_REFUSED_SHAPE] = "bad frame: refusal must be a short inline text only",
 	[TRANSPORT_E_BATCH_SHAPE] = "bad frame: batch must be inline frames only",
+	[TRANSPORT_E_CHANNEL_SHAPE] = "bad frame: channel must carry one descriptor and a uid",
 	[TRANSPORT_E_BATCH_SHORT] = "bad frame: batch: short header",
 	[TRANSPORT_E_BATCH_OVERRUN] = "bad frame: batch: frame runs past the batch",
 	[TRANSPORT_E_BATCH_KIND] = "bad frame: batch: only inline messages and replies",

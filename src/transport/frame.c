@@ -45,6 +45,11 @@ static int frame_check_kind(const FrameHeader *h, size_t len, size_t n_fds)
 		    h->body_len > FRAME_MAX_REFUSAL || len != FRAME_HEADER_SIZE + h->body_len)
 			return TRANSPORT_E_REFUSED_SHAPE;
 		return 0;
+	case FRAME_CHANNEL:
+		if (n_fds != 1 || h->flags || h->id != 0 || h->reply_to != 0 || h->body_len != FRAME_CHANNEL_BODY ||
+		    len != FRAME_HEADER_SIZE + FRAME_CHANNEL_BODY)
+			return TRANSPORT_E_CHANNEL_SHAPE;
+		return 0;
 	case FRAME_BATCH:
 		if (n_fds != 0 || h->flags || h->id != 0 || h->reply_to != 0 || h->body_len == 0 ||
 		    h->body_len > FRAME_MAX_INLINE || len != FRAME_HEADER_SIZE + h->body_len)
@@ -136,6 +141,8 @@ const char *frame_kind_name(unsigned kind)
 		return "batch";
 	case FRAME_REFUSED:
 		return "refused";
+	case FRAME_CHANNEL:
+		return "channel";
 	default:
 		return "?";
 	}

@@ -39,7 +39,15 @@ enum {
 			    * refused; inline body = the reason (text, no NUL,
 			    * 1..FRAME_MAX_REFUSAL bytes), xpcd's for a service
 			    * that cannot start (docs/broker.md) */
+	FRAME_CHANNEL = 7, /* on a listener's R, from root or the listener's
+			    * own user: one descriptor, the R of another
+			    * channel of the same listener, for one user's
+			    * check-ins; inline body = that uid (4 bytes,
+			    * little endian; docs/security.md, "Per-user
+			    * channels") */
 };
+
+#define FRAME_CHANNEL_BODY 4u
 
 #define FRAME_MAX_REFUSAL 240u
 

@@ -141,6 +141,19 @@ int transport_forward_checkin(int w, int s, const TransportCreds *as)
 	return n < 0 ? (int)n : 0;
 }
 
+int transport_send_channel(int w, int r, uint32_t uid)
+{
+	uint8_t body[FRAME_CHANNEL_BODY] = {(uint8_t)uid, (uint8_t)(uid >> 8), (uint8_t)(uid >> 16), (uint8_t)(uid >> 24)};
+	FrameHeader h = {.magic = FRAME_MAGIC, .kind = FRAME_CHANNEL, .n_fds = 1, .body_len = sizeof(body)};
+	struct iovec iov[2] = {{&h, sizeof(h)}, {body, sizeof(body)}};
+	struct ucred me = {.pid = getpid(), .uid = geteuid(), .gid = getegid()};
+	ssize_t n = transport_sendmsg_creds(w, iov, 2, &r, 1, &me);
+
+	if (n >= 0 && transport_capture_enabled())
+		transport_capture_sent(w, &h, &iov[1], 1, -1);
+	return n < 0 ? (int)n : 0;
+}
+
 int transport_send_hello(int s)
 {
 	return transport_send_stating(s, FRAME_HELLO, NULL, 0);

@@ -140,6 +140,15 @@ int transport_send_checkin(int w, int s);
  */
 int transport_forward_checkin(int w, int s, const TransportCreds *as);
 
+/*
+ * transport_send_channel() - a CHANNEL frame over @w (a listener's W)
+ * carrying @r, the R of another channel of that listener for @uid's
+ * check-ins, stating this process's ids (the listener takes it from root
+ * or its own user only).  @w, @r: borrowed.
+ * Return: 0, -EAGAIN (the listener's backlog is full), or a negative errno.
+ */
+int transport_send_channel(int w, int r, uint32_t uid);
+
 /* transport_send_hello() - the listener's HELLO on a new link @s
  * (borrowed), stating this process's pid, euid and egid: what the client
  * records as its peer's identity.  Return: as transport_send_checkin. */
