@@ -82,6 +82,10 @@
  *                                   "ready ...", waits for a line on stdin,
  *                                   then a check-in over the W_u it holds
  *                                   and a named connection again
+ *   sec-attacker queue NAME         hold; at the first line on stdin a
+ *                                   check-in over W_u, "queued sent=S"; at
+ *                                   the second it waits up to 10 s for its
+ *                                   HELLO, then as hold
  * Each prints one line on stdout when done ("done ..."/"ready").
  */
 #include <errno.h>
@@ -688,8 +692,6 @@ static int do_refusals(const char *name, const char *denied, const char *disable
 
 /* ---- per-user channels (test-sec-user-channel) ------------------------- */
 
-#define SEC_FRAME_CHANNEL 7 /* xpcd's CHANNEL frame: a user's R_u, body the uid */
-
 /* W_u of @name: the endpoint xpcd answers this user's checkin op with
  * (a link of its own, closed here), or -1. */
 static int user_channel(const char *name)
@@ -805,13 +807,14 @@ static int do_over_w(const char *name, int w)
 	return 0;
 }
 
-/* A CHANNEL frame over @w carrying one end of a new pair (this user's
- * uid in its body); a check-in over the other end, kept in *@ret_keep.
+/* A CHANNEL frame over @w, shaped as xpcd's (frame.h), carrying one end
+ * of a new pair (this user's uid in its body); a check-in over the other
+ * end, kept in *@ret_keep.
  * Return: what the check-in met ("sent-failed" if the frame was not). */
 static const char *fake_channel(int w, int *ret_keep)
 {
-	uint8_t pkt[FRAME_HEADER_SIZE + 4];
-	FrameHeader h = {.magic = FRAME_MAGIC, .kind = SEC_FRAME_CHANNEL, .id = 1, .n_fds = 1, .body_len = 4};
+	uint8_t pkt[FRAME_HEADER_SIZE + FRAME_CHANNEL_BODY];
+	FrameHeader h = {.magic = FRAME_MAGIC, .kind = FRAME_CHANNEL, .n_fds = 1, .body_len = FRAME_CHANNEL_BODY};
 	uint32_t uid = (uint32_t)geteuid(); /* little-endian here */
 	struct iovec iov = {pkt, sizeof(pkt)};
 	union {
@@ -824,7 +827,7 @@ static const char *fake_channel(int w, int *ret_keep)
 
 	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
 	memcpy(pkt, &h, sizeof(h));
-	memcpy(pkt + sizeof(h), &uid, 4);
+	memcpy(pkt + sizeof(h), &uid, FRAME_CHANNEL_BODY);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
@@ -868,6 +871,35 @@ static int do_hold(const char *name)
 	return 0;
 }
 
+/* hold, then a check-in over W_u while the test keeps the service stopped,
+ * which it then kills: the check-in waits for the next instance. */
+static int do_queue(const char *name)
+{
+	static _Atomic int interrupted;
+	char first[256], again[256];
+	int wu, fd = -1;
+	bool sent;
+
+	client_once(name, first, sizeof(first), &interrupted); /* the library keeps W_u */
+	wu = user_channel(name);
+	printf("ready queue first=%s endpoint=%s\n", first, wu >= 0 ? "W" : "no-W_u");
+	fflush(stdout);
+	wait_go();
+	sent = wu >= 0 && checkin_make(wu, false, &fd) == CONN_OK;
+	printf("queued sent=%d\n", sent);
+	fflush(stdout);
+	wait_go();
+	const char *moved = sent ? (hello_within(fd, 10000) ? "hello" : "none") : "unsent";
+	const char *direct = wu >= 0 ? checkin_over(wu, 2000) : "no-W_u";
+	client_once(name, again, sizeof(again), &interrupted); /* over the W_u it kept, then xpcd */
+	printf("done queue moved=%s direct=%s again=%s\n", moved, direct, again);
+	if (fd >= 0)
+		close(fd);
+	if (wu >= 0)
+		close(wu);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -904,6 +936,8 @@ int main(int argc, char **argv)
 		return do_fake_channel(argv[2], argc > 3 ? atoi(argv[3]) : -1);
 	if (argc >= 3 && !strcmp(argv[1], "hold"))
 		return do_hold(argv[2]);
+	if (argc >= 3 && !strcmp(argv[1], "queue"))
+		return do_queue(argv[2]);
 	fprintf(stderr, "usage: see the header of sec-attacker.c\n");
 	return 2;
 }

@@ -6,8 +6,10 @@
  * check-in carries it, src/broker/vend.c), and checks in over it next
  * time without xpcd; what W_u lets that user do must reach no one else.
  *
- * A root service (sec-service serve) under a root xpcd; nobody attacks
- * (sec-attacker), daemon stands by.  One scenario per run (the argument):
+ * A root service (sec-service serve) under a root xpcd, started by a
+ * request of root's first (xpcd hands W_u only for a running job); nobody
+ * attacks (sec-attacker), daemon stands by.  One scenario per run (the
+ * argument):
  *   count     nobody makes 3 named connections in one process, each
  *             answered; xpcd (XPC_CAPTURE of its own frames) forwards only
  *             the first check-in: 1 CHECKIN frame sent, not 3.
@@ -29,6 +31,11 @@
  *             live process; root disables the job; nobody's check-in over
  *             the W_u it holds is not answered and its next named
  *             connection fails "disabled".
+ *   exit      nobody holds W_u (its library's too); root stops the
+ *             service, nobody checks in over W_u, root kills the service:
+ *             that check-in is answered by the next instance (xpcd moved it
+ *             to the name's R), the old W_u then takes none ("gone"), and
+ *             nobody's next named connection is answered.
  * On the code before per-user channels (a0e6a63) xpcd answers no W_u:
  * count sees 3 check-ins forwarded, the others say "no W_u in the answer".
  */
@@ -243,8 +250,10 @@ static void answered_as(int which)
 static void scenario_count(void)
 {
 	char out[256];
-	int before = broker_checkins(), forwarded;
+	int before, forwarded;
 
+	CHECK(server_pid() > 0); /* running: xpcd hands W_u only then */
+	before = broker_checkins();
 	run(0, "clients", "3", out, sizeof(out));
 	CHECK(strstr(out, "done clients replies=3 of=3\n") != NULL);
 	forwarded = broker_checkins() - before;
@@ -307,6 +316,7 @@ static bool root_answered_over(int w)
 static void scenario_handed(void)
 {
 	char out[256], num[16];
+	int64_t server = server_pid(); /* running: xpcd hands W_u only then */
 	int wu = taken_wu();
 
 	CHECK(wu >= 0);
@@ -321,6 +331,7 @@ static void scenario_handed(void)
 	CHECK(strstr(out, "done over-w over=hello own=reply\n") != NULL);
 	sec_pass_fd(-1);
 	close(wu);
+	CHECK_EQ_INT(server_pid(), server);
 }
 
 static void scenario_fake(void)
@@ -350,6 +361,8 @@ static void scenario_fake(void)
 static void scenario_disabled(void)
 {
 	char line[256];
+
+	CHECK(server_pid() > 0); /* running: xpcd hands W_u only then */
 	Live l = spawn(0, "hold", -1);
 
 	line_of(&l, line, sizeof(line), 20);
@@ -371,13 +384,36 @@ static void scenario_disabled(void)
 	end_live(&l);
 }
 
+static void scenario_exit(void)
+{
+	char line[256];
+	int64_t server = server_pid();
+	Live l = spawn(0, "queue", -1);
+
+	CHECK(server > 0);
+	line_of(&l, line, sizeof(line), 20);
+	CHECK(strstr(line, "ready queue first=reply ") != NULL);
+	says(line, "endpoint=W\n");
+	kill((pid_t)server, SIGSTOP); /* reads nothing: nobody's check-in stays queued in R_u */
+	CHECK(write(l.ctl, "g", 1) == 1);
+	line_of(&l, line, sizeof(line), 20);
+	CHECK(strstr(line, "queued sent=1\n") != NULL);
+	kill((pid_t)server, SIGKILL);
+	CHECK(write(l.ctl, "g", 1) == 1);
+	line_of(&l, line, sizeof(line), 30);
+	CHECK(strstr(line, "done queue moved=hello direct=gone again=reply\n") != NULL);
+	end_live(&l);
+	int64_t next = server_pid();
+	CHECK(next > 0 && next != server);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		void (*run)(void);
 	} scenarios[] = {{"count", scenario_count}, {"shut", scenario_shut}, {"handed", scenario_handed},
-			 {"fake", scenario_fake}, {"disabled", scenario_disabled}};
+			 {"fake", scenario_fake}, {"disabled", scenario_disabled}, {"exit", scenario_exit}};
 	char cap[512];
 
 	REQUIRE(argc == 2);
