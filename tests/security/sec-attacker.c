@@ -86,6 +86,10 @@
  *                                   check-in over W_u, "queued sent=S"; at
  *                                   the second it waits up to 10 s for its
  *                                   HELLO, then as hold
+ *   sec-attacker queue-over NAME FD a check-in over the inherited FD,
+ *                                   "queued sent=S"; at a line on stdin up
+ *                                   to 10 s for its HELLO: "done queue-over
+ *                                   hello=H"
  * Each prints one line on stdout when done ("done ..."/"ready").
  */
 #include <errno.h>
@@ -900,6 +904,22 @@ static int do_queue(const char *name)
 	return 0;
 }
 
+/* A check-in over the inherited @w ("queued sent=S"); at a line on stdin
+ * up to 10 s for its HELLO. */
+static int do_queue_over(int w)
+{
+	int fd = -1;
+	bool sent = checkin_make(w, false, &fd) == CONN_OK;
+
+	printf("queued sent=%d\n", sent);
+	fflush(stdout);
+	wait_go();
+	printf("done queue-over hello=%d\n", sent && hello_within(fd, 10000));
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -938,6 +958,8 @@ int main(int argc, char **argv)
 		return do_hold(argv[2]);
 	if (argc >= 3 && !strcmp(argv[1], "queue"))
 		return do_queue(argv[2]);
+	if (argc >= 4 && !strcmp(argv[1], "queue-over"))
+		return do_queue_over(atoi(argv[3]));
 	fprintf(stderr, "usage: see the header of sec-attacker.c\n");
 	return 2;
 }

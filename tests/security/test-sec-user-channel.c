@@ -36,6 +36,11 @@
  *             that check-in is answered by the next instance (xpcd moved it
  *             to the name's R), the old W_u then takes none ("gone"), and
  *             nobody's next named connection is answered.
+ *   exit-foreign  the same with the job for root and nobody only
+ *             (XPCDAllowedUIDs): nobody passes W_u to root, who passes it
+ *             to daemon (denied by name); daemon's check-in over it, queued
+ *             while the service is stopped, must not be answered by the
+ *             next instance when the service is killed.
  * On the code before per-user channels (a0e6a63) xpcd answers no W_u:
  * count sees 3 check-ins forwarded, the others say "no W_u in the answer".
  */
@@ -138,6 +143,7 @@ static void says(const char *out, const char *want)
 }
 
 typedef struct Live {
+	int which; /* its user (harness_unprivileged_user) */
 	pid_t pid;
 	int ctl; /* its stdin: a socket (lines to it, descriptors from it) */
 	int out; /* its stdout */
@@ -154,6 +160,7 @@ static Live spawn(int which, const char *mode, int fd)
 
 	snprintf(num, sizeof(num), "%d", fd);
 	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) == 0 && pipe2(out, O_CLOEXEC) == 0);
+	l.which = which;
 	l.pid = fork();
 	REQUIRE(l.pid >= 0);
 	if (l.pid == 0) {
@@ -182,7 +189,8 @@ static void line_of(Live *l, char *buf, size_t size, unsigned seconds)
 	       read(l->out, buf + n, 1) == 1 && buf[n++] != '\n')
 		;
 	buf[n] = 0;
-	fprintf(stderr, "nobody: %s%s", buf, n && buf[n - 1] == '\n' ? "" : "(no line)\n");
+	fprintf(stderr, "%s: %s%s", harness_unprivileged_user(l->which).name, buf,
+		n && buf[n - 1] == '\n' ? "" : "(no line)\n");
 }
 
 static void end_live(Live *l)
@@ -243,6 +251,17 @@ static void answered_as(int which)
 	run(which, "client", NULL, out, sizeof(out));
 	snprintf(want, sizeof(want), "answered euid=%u ", (unsigned)harness_unprivileged_user(which).uid);
 	CHECK(strncmp(out, want, strlen(want)) == 0);
+}
+
+/* The target job, for root and nobody only (XPCDAllowedUIDs). */
+static void allowed_target(const char *argv0)
+{
+	char keys[256];
+	const char *target[] = {harness_sibling(argv0, "sec-service"), "serve", NAME, NULL};
+
+	snprintf(keys, sizeof(keys), "<key>XPCDAllowedUIDs</key><array><integer>0</integer><integer>%u</integer></array>",
+		 (unsigned)harness_unprivileged_user(0).uid);
+	sec_job_keys("target", NAME, keys, target);
 }
 
 /* ---- the scenarios ---------------------------------------------------------- */
@@ -407,19 +426,50 @@ static void scenario_exit(void)
 	CHECK(next > 0 && next != server);
 }
 
+static void scenario_exit_foreign(void)
+{
+	char line[256];
+	int64_t server = server_pid();
+	int wu;
+
+	CHECK(server > 0);
+	run(1, "client", NULL, line, sizeof(line));
+	CHECK(strncmp(line, "failed: denied", 14) == 0); /* XPCDAllowedUIDs */
+	if ((wu = taken_wu()) < 0)
+		return;
+	kill((pid_t)server, SIGSTOP); /* daemon's check-in stays queued in nobody's R_u */
+	Live l = spawn(1, "queue-over", wu);
+	line_of(&l, line, sizeof(line), 20);
+	CHECK(strstr(line, "queued sent=1\n") != NULL);
+	kill((pid_t)server, SIGKILL);
+	CHECK(write(l.ctl, "g", 1) == 1);
+	line_of(&l, line, sizeof(line), 20);
+	if (strstr(line, "hello=1"))
+		fprintf(stderr, "FAIL: daemon's check-in over nobody's W_u, queued as the service exited, was moved "
+				"to R and answered by the next instance: XPCDAllowedUIDs bypassed\n");
+	CHECK(strstr(line, "done queue-over hello=0\n") != NULL);
+	end_live(&l);
+	close(wu);
+	answered_as(0);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		void (*run)(void);
 	} scenarios[] = {{"count", scenario_count}, {"shut", scenario_shut}, {"handed", scenario_handed},
-			 {"fake", scenario_fake}, {"disabled", scenario_disabled}, {"exit", scenario_exit}};
+			 {"fake", scenario_fake}, {"disabled", scenario_disabled}, {"exit", scenario_exit},
+			 {"exit-foreign", scenario_exit_foreign}};
 	char cap[512];
 
 	REQUIRE(argc == 2);
 	sec_begin(90);
 	attacker = strdup(harness_sibling(argv[0], "sec-attacker"));
-	sec_target_job(argv[0]);
+	if (!strcmp(argv[1], "exit-foreign"))
+		allowed_target(argv[0]);
+	else
+		sec_target_job(argv[0]);
 	snprintf(cap, sizeof(cap), "%s/cap-%%p.pcapng", sec_dir()); /* xpcd's frames (and the job's) */
 	setenv("XPC_CAPTURE", cap, 1);
 	sec_start_broker(0);
