@@ -90,6 +90,10 @@
  *                                   "queued sent=S"; at a line on stdin up
  *                                   to 10 s for its HELLO: "done queue-over
  *                                   hello=H"
+ *   sec-attacker churn NAME N SHUT  N times: W_u, a check-in over it, its
+ *                                   shutdown(2) when SHUT is 1; then a named
+ *                                   connection: "done churn wu=G hello=H
+ *                                   of=N own=R"
  * Each prints one line on stdout when done ("done ..."/"ready").
  */
 #include <errno.h>
@@ -920,6 +924,29 @@ static int do_queue_over(int w)
 	return 0;
 }
 
+/* @n times: W_u from xpcd, a check-in over it (1 s for its HELLO), and
+ * with @shut its shutdown(2); then a named connection. */
+static int do_churn(const char *name, int n, int shut)
+{
+	static _Atomic int interrupted;
+	int got = 0, hello = 0;
+	char own[256];
+
+	for (int i = 0; i < n; i++) {
+		int wu = user_channel(name);
+		if (wu < 0)
+			continue;
+		got++;
+		hello += !strcmp(checkin_over(wu, 1000), "hello");
+		if (shut)
+			shutdown(wu, SHUT_RDWR);
+		close(wu);
+	}
+	client_once(name, own, sizeof(own), &interrupted);
+	printf("done churn wu=%d hello=%d of=%d own=%s\n", got, hello, n, own);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -960,6 +987,8 @@ int main(int argc, char **argv)
 		return do_queue(argv[2]);
 	if (argc >= 4 && !strcmp(argv[1], "queue-over"))
 		return do_queue_over(atoi(argv[3]));
+	if (argc >= 5 && !strcmp(argv[1], "churn"))
+		return do_churn(argv[2], atoi(argv[3]), atoi(argv[4]));
 	fprintf(stderr, "usage: see the header of sec-attacker.c\n");
 	return 2;
 }

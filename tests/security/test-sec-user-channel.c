@@ -426,6 +426,59 @@ static void scenario_exit(void)
 	CHECK(next > 0 && next != server);
 }
 
+/* sec-attacker churn NAME @n @shut as @u; its line into @out. */
+static void churn_as(struct harness_user u, const char *n, const char *shut, char *out, size_t size)
+{
+	char *argv[] = {(char *)attacker, "churn", NAME, (char *)n, (char *)shut, NULL};
+
+	sec_run_as_user(u, argv, out, size, 60, NULL);
+	fprintf(stderr, "%s churn %s %s: %s", u.name, n, shut, out);
+}
+
+static void scenario_churn(void)
+{
+	char out[256];
+	int64_t server = server_pid();
+	int svc, broker;
+
+	CHECK(server > 0);
+	churn_as(harness_unprivileged_user(0), "1", "0", out, sizeof(out)); /* nobody's channel exists */
+	svc = settled_fds((pid_t)server);
+	broker = settled_fds(sec_broker_pid());
+	churn_as(harness_unprivileged_user(0), "100", "1", out, sizeof(out));
+	says(out, "done churn wu=100 hello=100 of=100 own=reply\n");
+	churn_as(harness_unprivileged_user(1), "1", "0", out, sizeof(out));
+	says(out, "done churn wu=1 hello=1 of=1 own=reply\n");
+	/* one channel more (daemon's), none of nobody's 100 left */
+	fprintf(stderr, "descriptors: service %d -> %d, xpcd %d -> %d\n", svc, settled_fds((pid_t)server), broker,
+		settled_fds(sec_broker_pid()));
+	CHECK(settled_fds((pid_t)server) <= svc + 1);
+	CHECK(settled_fds(sec_broker_pid()) <= broker + 2);
+	CHECK_EQ_INT(server_pid(), server);
+}
+
+static void scenario_limit(void)
+{
+	static char names[65][16];
+	char out[256];
+	int64_t server = server_pid();
+	int svc = settled_fds((pid_t)server);
+	struct harness_user u;
+
+	CHECK(server > 0);
+	for (int i = 0; i <= 64; i++) { /* users without an account: uids 70000.. */
+		snprintf(names[i], sizeof(names[i]), "u%d", 70000 + i);
+		u = (struct harness_user){70000 + i, 70000 + i, names[i]};
+		churn_as(u, "1", "0", out, sizeof(out));
+		says(out, i < 64 ? "done churn wu=1 hello=1 of=1 own=reply\n" : "done churn wu=0 hello=0 of=1 own=reply\n");
+	}
+	fprintf(stderr, "service descriptors: %d -> %d\n", svc, settled_fds((pid_t)server));
+	CHECK(settled_fds((pid_t)server) <= svc + 64);
+	u = (struct harness_user){70000, 70000, names[0]}; /* one of the 64 ends its channel, again and again */
+	churn_as(u, "20", "1", out, sizeof(out));
+	says(out, "done churn wu=20 hello=20 of=20 own=reply\n");
+}
+
 static void scenario_exit_foreign(void)
 {
 	char line[256];
@@ -460,7 +513,7 @@ int main(int argc, char **argv)
 		void (*run)(void);
 	} scenarios[] = {{"count", scenario_count}, {"shut", scenario_shut}, {"handed", scenario_handed},
 			 {"fake", scenario_fake}, {"disabled", scenario_disabled}, {"exit", scenario_exit},
-			 {"exit-foreign", scenario_exit_foreign}};
+			 {"exit-foreign", scenario_exit_foreign}, {"churn", scenario_churn}, {"limit", scenario_limit}};
 	char cap[512];
 
 	REQUIRE(argc == 2);
