@@ -566,14 +566,24 @@ static int sweep(void)
 	return n;
 }
 
+/* "W" for a descriptor of the name's W (its inode: $SEC_NAME_W_INO, from
+ * root's lookup), "own" for another socket (this user's own channel to
+ * the service: src/broker/user-channels.c), "none". */
 static const char *got_w(int w)
 {
-	return w >= 0 ? "W" : "none";
+	const char *ino = getenv("SEC_NAME_W_INO");
+	struct stat st;
+
+	if (w < 0)
+		return "none";
+	if (!ino || fstat(w, &st) < 0 || (unsigned long)st.st_ino == strtoul(ino, NULL, 10))
+		return "W";
+	return "own";
 }
 
 /* Every way this user has to a descriptor of NAME's W: shut down what it
- * got; prints one line "done steal lookup=... checkin=... ..." ("W" for
- * each W it got). */
+ * got; prints one line "done steal lookup=... checkin=... ..." (got_w for
+ * each descriptor it got). */
 static int do_steal(const char *name)
 {
 	const char *sock = getenv("XPCD_SOCKET");

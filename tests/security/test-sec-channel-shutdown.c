@@ -12,12 +12,15 @@
  * it got and then every socket it holds.  It must have got no W, and its
  * check-in through xpcd must have been forwarded and answered.
  * Afterwards daemon's and root's named connections are answered by the
- * same service process.  Before 36729e1 nobody's lookup got W and its
+ * same service process.  What it may get is its own channel to the
+ * service (src/broker/user-channels.c), whose end ends only its own
+ * check-ins: it is answered again at once.  Before 36729e1 nobody's lookup got W and its
  * shutdown(2) ended the channel: root's next connection failed.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sec-common.h"
@@ -35,10 +38,27 @@ static void steal_as(const char *attacker, int which)
 	CHECK_EQ_INT(status, 0);
 	CHECK(strncmp(out, "done steal ", 11) == 0);
 	CHECK(strstr(out, "lookup=none ") != NULL); /* answered ok, without W */
-	CHECK(strstr(out, "checkin=none forwarded=1 ") != NULL);
-	CHECK(strstr(out, "endpoint=none answered=1 ") != NULL);
-	CHECK(strstr(out, "forget-endpoint=none answered=1 ") != NULL);
-	CHECK(strstr(out, "shut=0 ") != NULL);
+	/* its own channel to the service (src/broker/user-channels.c), never
+	 * W; each shut down by the attack, each made anew for the next */
+	CHECK(strstr(out, "checkin=own forwarded=1 ") != NULL);
+	CHECK(strstr(out, "endpoint=own answered=1 ") != NULL);
+	CHECK(strstr(out, "forget-endpoint=own answered=1 ") != NULL);
+	CHECK(strstr(out, "shut=3 ") != NULL);
+}
+
+/* The inode of @NAME's W, as root's lookup gets it, for the attacker to
+ * tell W from its own channel ($SEC_NAME_W_INO). */
+static void export_w_inode(void)
+{
+	char v[32];
+	struct stat st;
+	int w = sec_raw_endpoint(getenv("XPCD_SOCKET"), NAME);
+
+	CHECK(w >= 0 && fstat(w, &st) == 0);
+	snprintf(v, sizeof(v), "%lu", w >= 0 ? (unsigned long)st.st_ino : 0ul);
+	setenv("SEC_NAME_W_INO", v, 1);
+	if (w >= 0)
+		close(w);
 }
 
 /* The service's pid as root's named connection sees it, or -1. */
@@ -71,6 +91,7 @@ int main(int argc, char **argv)
 
 	int64_t server = server_pid(); /* running */
 	CHECK(server > 0);
+	export_w_inode();
 	steal_as(attacker, 0);
 	steal_as(attacker, 1);
 
