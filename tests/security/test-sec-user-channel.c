@@ -41,6 +41,14 @@
  *             to daemon (denied by name); daemon's check-in over it, queued
  *             while the service is stopped, must not be answered by the
  *             next instance when the service is killed.
+ *   churn     nobody gets, uses and shuts down a W_u 100 times, each
+ *             answered; then daemon's W_u is; the service and xpcd keep no
+ *             more descriptors than the two live channels need.
+ *   limit     64 users (uids 70000.., no account) each get a W_u that is
+ *             answered, the 65th none (xpcd's limit) and is answered
+ *             through xpcd; the service holds at most 64 channels more;
+ *             one of the 64 renews its channel 20 times at the limit, each
+ *             answered.
  * On the code before per-user channels (a0e6a63) xpcd answers no W_u:
  * count sees 3 check-ins forwarded, the others say "no W_u in the answer".
  */
