@@ -30,7 +30,9 @@
  *   disabled  nobody holds W_u (its library's and one of its own) in a
  *             live process; root disables the job; nobody's check-in over
  *             the W_u it holds is not answered and its next named
- *             connection fails "disabled".
+ *             connection fails "disabled"; enabled again, nobody gets a
+ *             new W_u that is answered.
+ *   unloaded  the same with the job unloaded: "unknown name".
  *   exit      nobody holds W_u (its library's too); root stops the
  *             service, nobody checks in over W_u, root kills the service:
  *             that check-in is answered by the next instance (xpcd moved it
@@ -138,6 +140,15 @@ static void run(int which, const char *mode, const char *arg, char *out, size_t 
 
 	sec_run_as(which, argv, out, size, 30);
 	fprintf(stderr, "%s %s: %s", harness_unprivileged_user(which).name, mode, out);
+}
+
+/* sec-attacker churn NAME @n @shut as @u; its line into @out. */
+static void churn_as(struct harness_user u, const char *n, const char *shut, char *out, size_t size)
+{
+	char *argv[] = {(char *)attacker, "churn", NAME, (char *)n, (char *)shut, NULL};
+
+	sec_run_as_user(u, argv, out, size, 60, NULL);
+	fprintf(stderr, "%s churn %s %s: %s", u.name, n, shut, out);
 }
 
 /* Checks that @out (an attacker's line) holds @want; says what it lacked. */
@@ -385,30 +396,54 @@ static void scenario_fake(void)
 	CHECK_EQ_INT(server_pid(), server);
 }
 
-static void scenario_disabled(void)
+/* The broker op @op (XPCD_OP_*) on the job, as root: whether it was done. */
+static bool job_op(const char *op)
 {
-	char line[256];
-
-	CHECK(server_pid() > 0); /* running: xpcd hands W_u only then */
-	Live l = spawn(0, "hold", -1);
-
-	line_of(&l, line, sizeof(line), 20);
-	CHECK(strstr(line, "ready hold first=reply ") != NULL);
-	says(line, "endpoint=W\n");
 	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r;
-	xpc_dictionary_set_string(m, XPCD_KEY_OP, XPCD_OP_DISABLE);
+	bool ok;
+
+	xpc_dictionary_set_string(m, XPCD_KEY_OP, op);
 	xpc_dictionary_set_string(m, XPCD_KEY_LABEL, "target");
 	r = sec_broker_call(sec_socket(), m);
-	CHECK(r && xpc_get_type(r) == XPC_TYPE_DICTIONARY && xpc_dictionary_get_bool(r, XPCD_KEY_OK));
+	ok = r && xpc_get_type(r) == XPC_TYPE_DICTIONARY && !xpc_dictionary_get_string(r, XPCD_KEY_ERROR);
 	if (r)
 		xpc_release(r);
 	xpc_release(m);
+	return ok;
+}
+
+/* nobody holds W_u in a live process while root does @op: the W_u it
+ * holds takes no check-in, its next named connection ends "@again". */
+static void held_through(const char *op, const char *again)
+{
+	char line[256], want[128];
+
+	CHECK(server_pid() > 0); /* running: xpcd hands W_u only then */
+	Live l = spawn(0, "hold", -1);
+	line_of(&l, line, sizeof(line), 20);
+	CHECK(strstr(line, "ready hold first=reply ") != NULL);
+	says(line, "endpoint=W\n");
+	CHECK(job_op(op));
 	CHECK(write(l.ctl, "g", 1) == 1);
 	line_of(&l, line, sizeof(line), 20);
-	CHECK(strstr(line, "done hold direct=") != NULL);
-	CHECK(!strstr(line, "direct=hello"));
-	CHECK(strstr(line, " again=failed:disabled\n") != NULL);
+	snprintf(want, sizeof(want), "done hold direct=gone again=%s\n", again);
+	CHECK(strstr(line, want) != NULL);
 	end_live(&l);
+}
+
+static void scenario_disabled(void)
+{
+	char out[256];
+
+	held_through(XPCD_OP_DISABLE, "failed:disabled");
+	CHECK(job_op(XPCD_OP_ENABLE)); /* and enabled again: a new W_u, answered */
+	churn_as(harness_unprivileged_user(0), "1", "0", out, sizeof(out));
+	says(out, "done churn wu=1 hello=1 of=1 own=reply\n");
+}
+
+static void scenario_unloaded(void)
+{
+	held_through(XPCD_OP_UNLOAD, "failed:unknown name");
 }
 
 static void scenario_exit(void)
@@ -432,15 +467,6 @@ static void scenario_exit(void)
 	end_live(&l);
 	int64_t next = server_pid();
 	CHECK(next > 0 && next != server);
-}
-
-/* sec-attacker churn NAME @n @shut as @u; its line into @out. */
-static void churn_as(struct harness_user u, const char *n, const char *shut, char *out, size_t size)
-{
-	char *argv[] = {(char *)attacker, "churn", NAME, (char *)n, (char *)shut, NULL};
-
-	sec_run_as_user(u, argv, out, size, 60, NULL);
-	fprintf(stderr, "%s churn %s %s: %s", u.name, n, shut, out);
 }
 
 static void scenario_churn(void)
@@ -521,7 +547,8 @@ int main(int argc, char **argv)
 		void (*run)(void);
 	} scenarios[] = {{"count", scenario_count}, {"shut", scenario_shut}, {"handed", scenario_handed},
 			 {"fake", scenario_fake}, {"disabled", scenario_disabled}, {"exit", scenario_exit},
-			 {"exit-foreign", scenario_exit_foreign}, {"churn", scenario_churn}, {"limit", scenario_limit}};
+			 {"exit-foreign", scenario_exit_foreign}, {"churn", scenario_churn}, {"limit", scenario_limit},
+			 {"unloaded", scenario_unloaded}};
 	char cap[512];
 
 	REQUIRE(argc == 2);
