@@ -20,7 +20,8 @@
  * The broker keeps both ends.  When the job exits, the check-ins still
  * queued in a channel's R are moved to the name's R (as the broker's
  * forwarded check-ins, stating their senders: the next instance takes
- * them, so none is lost to an exit, as on the name's own R); then every
+ * them, so none is lost to an exit, as on the name's own R; another
+ * user's, over a W passed on, is refused, as the listener drops it); then every
  * W is shut down, so its holders fail their next check-in there and ask
  * the broker again (where the policy, a disable or an unload apply).
  * At most USER_CHANNELS_PER_NAME users per name; beyond, the broker
@@ -115,7 +116,7 @@ void user_channels_exited(Job *job)
 		for (size_t k = 0; k < s->n_uchans; k++) {
 			shutdown(s->uchans[k].send_fd, SHUT_RDWR); /* nothing more comes in */
 			if (s->send_fd >= 0)
-				(void)_xpc_linux_channel_move(s->uchans[k].recv_fd, s->send_fd);
+				(void)_xpc_linux_channel_move(s->uchans[k].recv_fd, s->send_fd, s->uchans[k].uid);
 		}
 	}
 	user_channels_end(job);

@@ -176,7 +176,8 @@ static void conn_close_link_locked(xpc_connection_t c)
 	c->link.fd = -1;
 	if (fd >= 0)
 		create_refund_link(c);
-	user_channels_close_locked(c);
+	if (c->n_uchans) /* a listener's users' channels */
+		user_channels_close_locked(c);
 	c->requirement_met = false; /* a next link's peer is checked anew */
 	c->link.ops->reset(&c->link); /* the next link gets its own stage */
 	if (fd >= 0 && !conn_has(c, CONN_F_PEER_CLOSED) && conn_link_has_reader(c))

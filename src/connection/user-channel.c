@@ -14,7 +14,11 @@
  * that user's: a W passed on checks nobody else in, and a user who ends
  * its W ends only its own channel.  An R whose every W is closed or shut
  * down (xpcd shuts them down when the job exits, is disabled or unloaded)
- * is dropped.  At most USER_CHANNELS_MAX per listener, none twice (the
+ * is dropped.  One per user: a user's new channel replaces its last (xpcd
+ * makes one only when the last one's W was shut down, by its user or
+ * whoever its user passed it to), so a user who shuts channels down
+ * faster than the listener reads their ends cannot fill its slots for
+ * the others.  At most USER_CHANNELS_MAX per listener, none twice (the
  * same socket), none while the listener is not active.
  *
  * The read handler is connection.c's (it makes the peers); each channel's
@@ -60,12 +64,29 @@ static bool user_channel_known_locked(xpc_connection_t l, const struct stat *st)
 	return false;
 }
 
-/* Whether @l may take one more channel (locked). */
-static bool user_channel_room_locked(xpc_connection_t l, const struct stat *st)
+static void user_channel_stop_locked(UserChannel *u);
+
+/* A new channel of @uid replaces the one before (locked): xpcd makes one
+ * only when its user's W of the last one was shut down. */
+static void user_channel_replace_locked(xpc_connection_t l, uid_t uid)
 {
 	lock_assert_held(&l->lock);
-	if (l->state != CONN_ACTIVE || l->link.fd < 0 || l->n_uchans >= USER_CHANNELS_MAX ||
-	    user_channel_known_locked(l, st))
+	for (size_t i = 0; i < l->n_uchans; i++)
+		if (l->uchans[i]->uid == uid) {
+			user_channel_stop_locked(l->uchans[i]);
+			l->uchans[i] = l->uchans[--l->n_uchans];
+			return;
+		}
+}
+
+/* Whether @l may take one more channel, for @uid (locked). */
+static bool user_channel_room_locked(xpc_connection_t l, const struct stat *st, uid_t uid)
+{
+	lock_assert_held(&l->lock);
+	if (l->state != CONN_ACTIVE || l->link.fd < 0 || user_channel_known_locked(l, st))
+		return false;
+	user_channel_replace_locked(l, uid);
+	if (l->n_uchans >= USER_CHANNELS_MAX)
 		return false;
 	if (!l->uchans)
 		l->uchans = calloc(USER_CHANNELS_MAX, sizeof(*l->uchans));
@@ -81,7 +102,7 @@ void user_channel_open(xpc_connection_t l, int r, uid_t uid, dispatch_function_t
 	if (u && fstat(r, &st) == 0 && transport_setup_socket(r) == 0) {
 		*u = (UserChannel){.l = l, .fd = r, .uid = uid, .dev = st.st_dev, .ino = st.st_ino};
 		conn_lock(l);
-		if (user_channel_room_locked(l, &st) &&
+		if (user_channel_room_locked(l, &st, uid) &&
 		    (u->src = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)r, 0, l->queue))) {
 			xpc_retain(l);
 			dispatch_set_context(u->src, u);

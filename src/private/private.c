@@ -78,9 +78,10 @@ int _xpc_linux_channel_give(int send_fd, int recv_fd, uid_t uid)
 	return transport_send_channel(send_fd, recv_fd, (uint32_t)uid);
 }
 
-/* One check-in @f read off a user's channel, over @send_fd: forwarded,
- * refused for a full backlog, or dropped.  Return: whether forwarded. */
-static bool channel_move_one(TransportFrame *f, int send_fd)
+/* One check-in @f read off @uid's channel, over @send_fd: forwarded,
+ * refused for a full backlog or another user's, or dropped.  Return:
+ * whether forwarded. */
+static bool channel_move_one(TransportFrame *f, int send_fd, uid_t uid)
 {
 	TransportCreds as = {.pid = f->pid, .uid = f->uid, .gid = f->gid};
 	int s = f->n_fds > 0 ? f->fds[0] : -1;
@@ -88,13 +89,17 @@ static bool channel_move_one(TransportFrame *f, int send_fd)
 
 	if (f->hdr.kind != FRAME_CHECKIN || transport_checkin_verify(f, s) != 0)
 		return false;
+	if (f->uid != uid) { /* a W passed on: the listener would have dropped it */
+		(void)transport_send_refusal(s, "denied: not this channel's user");
+		return false;
+	}
 	r = transport_forward_checkin(send_fd, s, &as);
 	if (r == -EAGAIN)
 		(void)transport_send_refusal(s, "limit exceeded: the service's backlog of check-ins is full");
 	return r == 0;
 }
 
-int _xpc_linux_channel_move(int recv_fd, int send_fd)
+int _xpc_linux_channel_move(int recv_fd, int send_fd, uid_t uid)
 {
 	TransportFrame f = {0};
 	int n = 0, r;
@@ -102,7 +107,7 @@ int _xpc_linux_channel_move(int recv_fd, int send_fd)
 	while ((r = transport_recv(recv_fd, &f)) != -EAGAIN && r != TRANSPORT_E_EOF) {
 		if (r < 0) /* the socket is unusable */
 			break;
-		if (r == 0 && channel_move_one(&f, send_fd))
+		if (r == 0 && channel_move_one(&f, send_fd, uid))
 			n++;
 		frame_clear(&f);
 	}

@@ -115,14 +115,15 @@ XPC_PRIVATE_EXPORT int _xpc_linux_channel_give(int send_fd, int recv_fd, uid_t u
 
 /*
  * _xpc_linux_channel_move() - the check-ins queued in @recv_fd (the R of
- * a user's channel that no listener reads any more) go over @send_fd (a
+ * @uid's channel, which no listener reads any more) go over @send_fd (a
  * listener pair's W) as forwarded check-ins stating their senders' ids
  * (_xpc_linux_checkin_forward); a packet that is not a check-in its
- * sender made is dropped, and a check-in that finds the backlog full is
- * refused.  Needs what _xpc_linux_checkin_forward needs.
+ * sender made is dropped, and a check-in of another user than @uid (a W
+ * passed on) or that finds the backlog full is refused.  Needs what
+ * _xpc_linux_checkin_forward needs.
  * Return: how many were moved.
  */
-XPC_PRIVATE_EXPORT int _xpc_linux_channel_move(int recv_fd, int send_fd);
+XPC_PRIVATE_EXPORT int _xpc_linux_channel_move(int recv_fd, int send_fd, uid_t uid);
 
 /*
  * _xpc_linux_endpoint_create_from_send_fd() - an endpoint for the W of a
