@@ -93,7 +93,8 @@
  *   sec-attacker churn NAME N SHUT  N times: W_u, a check-in over it, its
  *                                   shutdown(2) when SHUT is 1; then a named
  *                                   connection: "done churn wu=G hello=H
- *                                   of=N own=R"
+ *                                   of=N own=R".  SHUT 2: only W_u and its
+ *                                   shutdown, N times (own=none)
  * Each prints one line on stdout when done ("done ..."/"ready").
  */
 #include <errno.h>
@@ -934,8 +935,8 @@ static int do_queue_over(int w)
 	return 0;
 }
 
-/* @n times: W_u from xpcd, a check-in over it (1 s for its HELLO), and
- * with @shut its shutdown(2); then a named connection. */
+/* @n times: W_u from xpcd, a check-in over it (1 s for its HELLO) unless
+ * @shut is 2, and with @shut its shutdown(2); then a named connection. */
 static int do_churn(const char *name, int n, int shut)
 {
 	static _Atomic int interrupted;
@@ -947,12 +948,15 @@ static int do_churn(const char *name, int n, int shut)
 		if (wu < 0)
 			continue;
 		got++;
-		hello += !strcmp(checkin_over(wu, 1000), "hello");
+		hello += shut != 2 && !strcmp(checkin_over(wu, 1000), "hello");
 		if (shut)
 			shutdown(wu, SHUT_RDWR);
 		close(wu);
 	}
-	client_once(name, own, sizeof(own), &interrupted);
+	if (shut != 2)
+		client_once(name, own, sizeof(own), &interrupted);
+	else
+		snprintf(own, sizeof(own), "none");
 	printf("done churn wu=%d hello=%d of=%d own=%s\n", got, hello, n, own);
 	return 0;
 }

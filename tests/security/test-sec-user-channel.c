@@ -46,6 +46,10 @@
  *   churn     nobody gets, uses and shuts down a W_u 100 times, each
  *             answered; then daemon's W_u is; the service and xpcd keep no
  *             more descriptors than the two live channels need.
+ *   busy      while the service is stopped, nobody gets and shuts down a
+ *             W_u 80 times (80 CHANNEL frames queue in R); once it runs
+ *             again, daemon's and nobody's new W_u are answered: nobody's
+ *             dead channels did not fill the listener's 64 slots.
  *   limit     64 users (uids 70000.., no account) each get a W_u that is
  *             answered, the 65th none (xpcd's limit) and is answered
  *             through xpcd; the service holds at most 64 channels more;
@@ -491,6 +495,23 @@ static void scenario_churn(void)
 	CHECK_EQ_INT(server_pid(), server);
 }
 
+static void scenario_busy(void)
+{
+	char out[256];
+	int64_t server = server_pid();
+
+	CHECK(server > 0);
+	kill((pid_t)server, SIGSTOP); /* reads nothing: xpcd's CHANNEL frames queue in R */
+	churn_as(harness_unprivileged_user(0), "80", "2", out, sizeof(out));
+	CHECK(strstr(out, "done churn wu=80 hello=0 of=80 ") != NULL);
+	kill((pid_t)server, SIGCONT); /* reads them in batches, the channels' ends later */
+	churn_as(harness_unprivileged_user(1), "1", "0", out, sizeof(out));
+	says(out, "done churn wu=1 hello=1 of=1 own=reply\n");
+	churn_as(harness_unprivileged_user(0), "1", "0", out, sizeof(out));
+	says(out, "done churn wu=1 hello=1 of=1 own=reply\n");
+	CHECK_EQ_INT(server_pid(), server);
+}
+
 static void scenario_limit(void)
 {
 	static char names[65][16];
@@ -548,7 +569,7 @@ int main(int argc, char **argv)
 	} scenarios[] = {{"count", scenario_count}, {"shut", scenario_shut}, {"handed", scenario_handed},
 			 {"fake", scenario_fake}, {"disabled", scenario_disabled}, {"exit", scenario_exit},
 			 {"exit-foreign", scenario_exit_foreign}, {"churn", scenario_churn}, {"limit", scenario_limit},
-			 {"unloaded", scenario_unloaded}};
+			 {"unloaded", scenario_unloaded}, {"busy", scenario_busy}};
 	char cap[512];
 
 	REQUIRE(argc == 2);
