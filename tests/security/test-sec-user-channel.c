@@ -33,6 +33,9 @@
  *             connection fails "disabled"; enabled again, nobody gets a
  *             new W_u that is answered.
  *   unloaded  the same with the job unloaded: "unknown name".
+ *   policy    the same with the job, for root and nobody, rewritten for
+ *             root only and reloaded: nobody's W_u takes no check-in, its
+ *             named connections fail.
  *   exit      nobody holds W_u (its library's too); root stops the
  *             service, nobody checks in over W_u, root kills the service:
  *             that check-in is answered by the next instance (xpcd moved it
@@ -276,14 +279,17 @@ static void answered_as(int which)
 	CHECK(strncmp(out, want, strlen(want)) == 0);
 }
 
-/* The target job, for root and nobody only (XPCDAllowedUIDs). */
-static void allowed_target(const char *argv0)
-{
-	char keys[256];
-	const char *target[] = {harness_sibling(argv0, "sec-service"), "serve", NAME, NULL};
+static char *service; /* sec-service */
 
-	snprintf(keys, sizeof(keys), "<key>XPCDAllowedUIDs</key><array><integer>0</integer><integer>%u</integer></array>",
-		 (unsigned)harness_unprivileged_user(0).uid);
+/* The target job, for root and (@nobody) nobody only (XPCDAllowedUIDs). */
+static void allowed_target(bool nobody)
+{
+	char keys[256], more[32] = "";
+	const char *target[] = {service, "serve", NAME, NULL};
+
+	if (nobody)
+		snprintf(more, sizeof(more), "<integer>%u</integer>", (unsigned)harness_unprivileged_user(0).uid);
+	snprintf(keys, sizeof(keys), "<key>XPCDAllowedUIDs</key><array><integer>0</integer>%s</array>", more);
 	sec_job_keys("target", NAME, keys, target);
 }
 
@@ -450,6 +456,27 @@ static void scenario_unloaded(void)
 	held_through(XPCD_OP_UNLOAD, "failed:unknown name");
 }
 
+/* nobody, then allowed no more (the job file rewritten, reloaded):
+ * failed:denied, or failed:unknown name while the job is loaded again */
+static void scenario_policy(void)
+{
+	char line[256];
+
+	CHECK(server_pid() > 0);
+	Live l = spawn(0, "hold", -1);
+	line_of(&l, line, sizeof(line), 20);
+	CHECK(strstr(line, "ready hold first=reply ") != NULL);
+	says(line, "endpoint=W\n");
+	allowed_target(false);
+	CHECK(job_op(XPCD_OP_RELOAD));
+	CHECK(write(l.ctl, "g", 1) == 1);
+	line_of(&l, line, sizeof(line), 20);
+	CHECK(strstr(line, "done hold direct=gone again=failed:") != NULL);
+	end_live(&l);
+	run(0, "client", NULL, line, sizeof(line)); /* the job loaded again */
+	CHECK(strncmp(line, "failed: denied", 14) == 0);
+}
+
 static void scenario_exit(void)
 {
 	char line[256];
@@ -569,14 +596,16 @@ int main(int argc, char **argv)
 	} scenarios[] = {{"count", scenario_count}, {"shut", scenario_shut}, {"handed", scenario_handed},
 			 {"fake", scenario_fake}, {"disabled", scenario_disabled}, {"exit", scenario_exit},
 			 {"exit-foreign", scenario_exit_foreign}, {"churn", scenario_churn}, {"limit", scenario_limit},
-			 {"unloaded", scenario_unloaded}, {"busy", scenario_busy}};
+			 {"unloaded", scenario_unloaded}, {"busy", scenario_busy},
+			 {"policy", scenario_policy}};
 	char cap[512];
 
 	REQUIRE(argc == 2);
 	sec_begin(90);
 	attacker = strdup(harness_sibling(argv[0], "sec-attacker"));
-	if (!strcmp(argv[1], "exit-foreign"))
-		allowed_target(argv[0]);
+	service = strdup(harness_sibling(argv[0], "sec-service"));
+	if (!strcmp(argv[1], "exit-foreign") || !strcmp(argv[1], "policy"))
+		allowed_target(true);
 	else
 		sec_target_job(argv[0]);
 	snprintf(cap, sizeof(cap), "%s/cap-%%p.pcapng", sec_dir()); /* xpcd's frames (and the job's) */
@@ -592,5 +621,6 @@ int main(int argc, char **argv)
 	REQUIRE(known);
 	sec_teardown();
 	free((char *)attacker);
+	free(service);
 	return harness_end();
 }
