@@ -871,18 +871,29 @@ static int do_fake_channel(const char *name, int w)
 	return 0;
 }
 
+/* A named connection (the library keeps W_u) and W_u of its own:
+ * "ready MODE first=R endpoint=E", then the test's go-ahead.  Its W_u. */
+static int held_user_channel(const char *name, const char *mode)
+{
+	static _Atomic int interrupted;
+	char first[256];
+	int wu;
+
+	client_once(name, first, sizeof(first), &interrupted);
+	wu = user_channel(name);
+	printf("ready %s first=%s endpoint=%s\n", mode, first, wu >= 0 ? "W" : "no-W_u");
+	fflush(stdout);
+	wait_go();
+	return wu;
+}
+
 static int do_hold(const char *name)
 {
 	static _Atomic int interrupted;
-	char first[256], again[256];
-	int wu;
-
-	client_once(name, first, sizeof(first), &interrupted); /* the library keeps W_u */
-	wu = user_channel(name);
-	printf("ready hold first=%s endpoint=%s\n", first, wu >= 0 ? "W" : "no-W_u");
-	fflush(stdout);
-	wait_go();
+	char again[256];
+	int wu = held_user_channel(name, "hold");
 	const char *direct = wu >= 0 ? checkin_over(wu, 2000) : "no-W_u";
+
 	client_once(name, again, sizeof(again), &interrupted);
 	printf("done hold direct=%s again=%s\n", direct, again);
 	if (wu >= 0)
@@ -895,16 +906,10 @@ static int do_hold(const char *name)
 static int do_queue(const char *name)
 {
 	static _Atomic int interrupted;
-	char first[256], again[256];
-	int wu, fd = -1;
-	bool sent;
+	char again[256];
+	int wu = held_user_channel(name, "queue"), fd = -1;
+	bool sent = wu >= 0 && checkin_make(wu, false, &fd) == CONN_OK;
 
-	client_once(name, first, sizeof(first), &interrupted); /* the library keeps W_u */
-	wu = user_channel(name);
-	printf("ready queue first=%s endpoint=%s\n", first, wu >= 0 ? "W" : "no-W_u");
-	fflush(stdout);
-	wait_go();
-	sent = wu >= 0 && checkin_make(wu, false, &fd) == CONN_OK;
 	printf("queued sent=%d\n", sent);
 	fflush(stdout);
 	wait_go();
