@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test-sec-user-channel - per-user channels (docs/security.md, "Shared
+ * test-sec-user-channel - per-user channels (docs/security.md, "Per-user
  * channels"): a user who may not hold a service's W gets W_u, the send
  * end of a channel of its own uid (xpcd's answer to its forwarded
  * check-in carries it, src/broker/vend.c), and checks in over it next
