@@ -14,7 +14,7 @@
  *             frames (keep_view, as a link's reused frame does)
  *   bit 6     the check-in path: the packet is received as a listener's
  *             R receives it (an account of limit 0: no out-of-line body
- *             may come) and a CHECKIN's descriptor goes through
+ *             may come) and a CHECKIN's (or CHANNEL's) descriptor goes through
  *             transport_checkin_verify(); the descriptors sent (bits 0-1)
  *             are then of varied kinds, in turn from the kind that bits
  *             3, 4 and 7 name (k = bit3 + 2 bit4 + 4 bit7, mod 5): 0 a
@@ -177,8 +177,8 @@ static void receive(int fd, bool keep_view, bool checkin)
 	r = transport_recv(fd, &f);
 
 	if (checkin) { /* as checkin.c's checkin_take */
-		if (r == 0 && f.hdr.kind == FRAME_CHECKIN && f.n_fds == 1)
-			(void)transport_checkin_verify(&f, f.fds[0]);
+		if (r == 0 && (f.hdr.kind == FRAME_CHECKIN || f.hdr.kind == FRAME_CHANNEL) && f.n_fds == 1)
+			(void)transport_checkin_verify(&f, f.fds[0]); /* a CHANNEL's R: as a link */
 		frame_clear(&f);
 		if (charge_used(&no_body) != 0)
 			fuzz_fail("a listener's frame took a body");

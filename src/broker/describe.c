@@ -11,6 +11,7 @@
 #include "broker/describe.h"
 #include "broker/step.h"
 #include "broker/triggers.h"
+#include "broker/user-channels.h"
 #include "shared/xpcd-protocol.h"
 
 const char *describe_state(const Job *job)
@@ -87,6 +88,11 @@ xpc_object_t describe_job(const Job *job, PolicySight see, bool full)
 	if (acts) {
 		xpc_dictionary_set_value(d, XPCD_KEY_ACTIVITIES, acts);
 		xpc_release(acts);
+	}
+	xpc_object_t uch = full ? user_channels_describe(job) : NULL;
+	if (uch) {
+		xpc_dictionary_set_value(d, XPCD_JOB_USER_CHANNELS, uch);
+		xpc_release(uch);
 	}
 	return d;
 }

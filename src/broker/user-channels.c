@@ -97,6 +97,25 @@ int user_channels_get(Job *job, JobService *s, uid_t uid)
 	return p->send_fd;
 }
 
+xpc_object_t user_channels_describe(const Job *job)
+{
+	xpc_object_t d = NULL;
+
+	for (size_t i = 0; i < job->n_services; i++) {
+		const JobService *s = &job->services[i];
+		if (!s->n_uchans)
+			continue;
+		xpc_object_t uids = xpc_array_create(NULL, 0);
+		for (size_t k = 0; k < s->n_uchans; k++)
+			xpc_array_set_uint64(uids, XPC_ARRAY_APPEND, s->uchans[k].uid);
+		if (!d)
+			d = xpc_dictionary_create(NULL, NULL, 0);
+		xpc_dictionary_set_value(d, s->name, uids);
+		xpc_release(uids);
+	}
+	return d;
+}
+
 void user_channels_end(Job *job)
 {
 	for (size_t i = 0; i < job->n_services; i++) {

@@ -24,6 +24,10 @@
  */
 int user_channels_get(Job *job, JobService *s, uid_t uid);
 
+/* The users with a channel, per name of @job that has any: { name: [uid,
+ * ...] } (+1), or NULL when none (print: XPCD_JOB_USER_CHANNELS). */
+xpc_object_t user_channels_describe(const Job *job);
+
 /* Ends every user's channel of @job (disabled, unloaded): each W is shut
  * down, so its holders ask the broker again. */
 void user_channels_end(Job *job);

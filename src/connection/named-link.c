@@ -11,7 +11,8 @@
  * connection (3.6x a raw connect and round trip, against 1.3x with a
  * cached W).  So a link whose answer carried no W is kept for the next
  * requests to the same broker (BrokerId: same socket, unchanged since),
- * one per process.  It goes when the broker changes, when it ends (xpcd
+ * one per process, until an answer hands a W (the user's own channel,
+ * src/broker/user-channels.c: then it is let go).  It goes when the broker changes, when it ends (xpcd
  * closes client links idle for a while, --idle-timeout), in a child
  * after fork (never used there), and at connection_forget_services.
  *

@@ -15,7 +15,10 @@
  * link and asks the broker to check it in (src/broker/vend.c): the broker
  * hands W only to root and to the user the service runs as, who may then
  * cache it; anyone else could end a shared W for every client with
- * shutdown(2) (docs/security.md, "Shared channels").  Such a process keeps
+ * shutdown(2) (docs/security.md, "Shared channels").  The broker's answer
+ * to such a process's check-in carries, for a running job, the W of that
+ * user's own channel to the service (src/broker/user-channels.c), cached
+ * as a name's W is: its next check-ins go over it.  Until then it keeps
  * its broker link for the next check-ins (named-link.c), and on it uses
  * its new link before the broker's answer came: the answer then only
  * confirms, and a refusal also reaches the link itself.  The broker is

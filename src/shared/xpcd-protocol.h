@@ -95,6 +95,7 @@
 #define XPCD_JOB_STATE "state"
 #define XPCD_JOB_DISABLED "disabled"
 #define XPCD_JOB_SERVICES "services"
+#define XPCD_JOB_USER_CHANNELS "user-channels" /* { name: [uid ...] }: users' own channels (print) */
 #define XPCD_JOB_PID "pid"
 #define XPCD_JOB_LAST_EXIT_STATUS "last_exit_status"
 #define XPCD_JOB_LAST_FAILURE "last_failure"             /* "203/EXEC": the step a start failed at */

@@ -17,7 +17,7 @@
 
 local xpc = Proto("xpc", "libxpc frame")
 
-local kinds = {[1] = "MESSAGE", [2] = "REPLY", [3] = "CHECKIN", [4] = "HELLO", [5] = "BATCH"}
+local kinds = {[1] = "MESSAGE", [2] = "REPLY", [3] = "CHECKIN", [4] = "HELLO", [5] = "BATCH", [6] = "REFUSED", [7] = "CHANNEL"}
 local types = {
 	[0x1000] = "null", [0x2000] = "bool", [0x3000] = "int64", [0x4000] = "uint64",
 	[0x5000] = "double", [0x7000] = "date", [0x8000] = "data", [0x9000] = "string",
