@@ -58,6 +58,43 @@
  *                                   at PATH: every lookup is answered with
  *                                   the endpoint of its own listener,
  *                                   which answers { "agent": true }
+ * Per-user channels (test-sec-user-channel): W_u is the endpoint xpcd
+ * answers this user's own checkin op with; "hello" means the listener
+ * answered a check-in within 2-3 s, "none" it did not, "gone" the send
+ * failed (the channel is shut or closed):
+ *   sec-attacker clients NAME N     N named connections one after another,
+ *                                   one request each; "done clients
+ *                                   replies=R of=N"
+ *   sec-attacker shut-wu NAME       a check-in over W_u, then shutdown(2)
+ *                                   of W_u and one more, then a new W_u
+ *                                   from xpcd and a check-in over it
+ *   sec-attacker give-wu NAME       sends W_u over its stdin (a socket)
+ *   sec-attacker over-w NAME FD     a check-in over the inherited FD, then
+ *                                   a named connection of its own
+ *   sec-attacker fake-channel NAME [FD] sends a CHANNEL frame (kind 7, one
+ *                                   end of a socketpair, its uid) over
+ *                                   W_u and over FD (a W passed down) and
+ *                                   a check-in over each pair's other end;
+ *                                   prints "ready ...", keeps the pairs
+ *                                   until a line on stdin
+ *   sec-attacker hold NAME          a named connection (the library keeps
+ *                                   W_u) and W_u of its own; prints
+ *                                   "ready ...", waits for a line on stdin,
+ *                                   then a check-in over the W_u it holds
+ *                                   and a named connection again
+ *   sec-attacker queue NAME         hold; at the first line on stdin a
+ *                                   check-in over W_u, "queued sent=S"; at
+ *                                   the second it waits up to 10 s for its
+ *                                   HELLO, then as hold
+ *   sec-attacker queue-over NAME FD a check-in over the inherited FD,
+ *                                   "queued sent=S"; at a line on stdin up
+ *                                   to 10 s for its HELLO: "done queue-over
+ *                                   hello=H"
+ *   sec-attacker churn NAME N SHUT  N times: W_u, a check-in over it, its
+ *                                   shutdown(2) when SHUT is 1; then a named
+ *                                   connection: "done churn wu=G hello=H
+ *                                   of=N own=R".  SHUT 2: only W_u and its
+ *                                   shutdown, N times (own=none)
  * Each prints one line on stdout when done ("done ..."/"ready").
  */
 #include <errno.h>
@@ -672,6 +709,263 @@ static int do_refusals(const char *name, const char *denied, const char *disable
 	return 0;
 }
 
+/* ---- per-user channels (test-sec-user-channel) ------------------------- */
+
+/* W_u of @name: the endpoint xpcd answers this user's checkin op with
+ * (a link of its own, closed here), or -1. */
+static int user_channel(const char *name)
+{
+	int sv[2], wu;
+	xpc_object_t r;
+
+	REQUIRE(unix_link_pair(sv) == 0);
+	r = sec_raw_checkin(getenv("XPCD_SOCKET"), name, sv[1]);
+	wu = reply_w(r);
+	if (r)
+		xpc_release(r);
+	close(sv[0]);
+	close(sv[1]);
+	return wu;
+}
+
+/* True if the first frame on our end @fd of a link is HELLO within @ms. */
+static bool hello_within(int fd, int ms)
+{
+	static TransportFrame f;
+	bool hello = poll(&(struct pollfd){.fd = fd, .events = POLLIN}, 1, ms) == 1 && transport_recv(fd, &f) == 0 &&
+		     f.hdr.kind == FRAME_HELLO;
+
+	frame_clear(&f);
+	return hello;
+}
+
+/* A check-in of a new link over @w: "hello", "none" or "gone". */
+static const char *checkin_over(int w, int ms)
+{
+	int fd;
+	ConnError e = checkin_make(w, false, &fd);
+	const char *what;
+
+	if (e != CONN_OK)
+		return e == CONN_E_LISTENER_GONE ? "gone" : "error";
+	what = hello_within(fd, ms) ? "hello" : "none";
+	close(fd);
+	return what;
+}
+
+static int no_user_channel(const char *mode)
+{
+	printf("failed %s: no W_u in the answer to this user's checkin op (no per-user channel)\n", mode);
+	return 1;
+}
+
+/* Waits up to 30 s for a line on stdin (the test's go-ahead). */
+static void wait_go(void)
+{
+	char c;
+
+	if (poll(&(struct pollfd){.fd = 0, .events = POLLIN}, 1, 30000) == 1 && read(0, &c, 1) < 0)
+		perror("read");
+}
+
+static int do_clients(const char *name, int n)
+{
+	static _Atomic int interrupted;
+	char buf[256];
+	int replies = 0;
+
+	for (int i = 0; i < n; i++) {
+		client_once(name, buf, sizeof(buf), &interrupted);
+		replies += !strcmp(buf, "reply");
+	}
+	printf("done clients replies=%d of=%d\n", replies, n);
+	return 0;
+}
+
+static int do_shut_wu(const char *name)
+{
+	int wu = user_channel(name), again;
+	const char *own, *after, *fresh;
+	bool shut;
+
+	if (wu < 0)
+		return no_user_channel("shut-wu");
+	own = checkin_over(wu, 3000);
+	shut = shutdown(wu, SHUT_RDWR) == 0;
+	after = checkin_over(wu, 2000);
+	close(wu);
+	again = user_channel(name); /* xpcd sees W_u shut: a new one */
+	fresh = again >= 0 ? checkin_over(again, 3000) : "no-W_u";
+	if (again >= 0)
+		close(again);
+	printf("done shut-wu own=%s shut=%d after=%s fresh=%s\n", own, shut, after, fresh);
+	return 0;
+}
+
+static int do_give_wu(const char *name)
+{
+	FrameHeader h = {.kind = FRAME_MESSAGE, .id = 1};
+	int wu = user_channel(name), sent;
+
+	if (wu < 0)
+		return no_user_channel("give-wu");
+	sent = transport_send(0, &h, NULL, 0, &wu, 1) == 0;
+	close(wu);
+	printf("done give-wu sent=%d\n", sent);
+	return 0;
+}
+
+static int do_over_w(const char *name, int w)
+{
+	static _Atomic int interrupted;
+	const char *over = checkin_over(w, 2000);
+	char own[256];
+
+	client_once(name, own, sizeof(own), &interrupted);
+	printf("done over-w over=%s own=%s\n", over, own);
+	return 0;
+}
+
+/* A CHANNEL frame over @w, shaped as xpcd's (frame.h), carrying one end
+ * of a new pair (this user's uid in its body); a check-in over the other
+ * end, kept in *@ret_keep.
+ * Return: what the check-in met ("sent-failed" if the frame was not). */
+static const char *fake_channel(int w, int *ret_keep)
+{
+	uint8_t pkt[FRAME_HEADER_SIZE + FRAME_CHANNEL_BODY];
+	FrameHeader h = {.magic = FRAME_MAGIC, .kind = FRAME_CHANNEL, .n_fds = 1, .body_len = FRAME_CHANNEL_BODY};
+	uint32_t uid = (uint32_t)geteuid(); /* little-endian here */
+	struct iovec iov = {pkt, sizeof(pkt)};
+	union {
+		struct cmsghdr a;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl = {0};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	int sv[2];
+
+	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+	memcpy(pkt, &h, sizeof(h));
+	memcpy(pkt + sizeof(h), &uid, FRAME_CHANNEL_BODY);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &sv[0], sizeof(int));
+	bool sent = sendmsg(w, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(pkt);
+	close(sv[0]);
+	*ret_keep = sv[1];
+	usleep(200000); /* the listener reads it */
+	return sent ? checkin_over(sv[1], 2000) : "sent-failed";
+}
+
+static int do_fake_channel(const char *name, int w)
+{
+	int wu = user_channel(name), keep_wu = -1, keep_w = -1;
+	const char *via_wu = wu >= 0 ? fake_channel(wu, &keep_wu) : "no-W_u";
+	const char *via_w = w >= 0 ? fake_channel(w, &keep_w) : "no-W";
+
+	printf("ready fake-channel wu=%s w=%s\n", via_wu, via_w);
+	fflush(stdout);
+	wait_go();
+	printf("done fake-channel\n");
+	return 0;
+}
+
+/* A named connection (the library keeps W_u) and W_u of its own:
+ * "ready MODE first=R endpoint=E", then the test's go-ahead.  Its W_u. */
+static int held_user_channel(const char *name, const char *mode)
+{
+	static _Atomic int interrupted;
+	char first[256];
+	int wu;
+
+	client_once(name, first, sizeof(first), &interrupted);
+	wu = user_channel(name);
+	printf("ready %s first=%s endpoint=%s\n", mode, first, wu >= 0 ? "W" : "no-W_u");
+	fflush(stdout);
+	wait_go();
+	return wu;
+}
+
+static int do_hold(const char *name)
+{
+	static _Atomic int interrupted;
+	char again[256];
+	int wu = held_user_channel(name, "hold");
+	const char *direct = wu >= 0 ? checkin_over(wu, 2000) : "no-W_u";
+
+	client_once(name, again, sizeof(again), &interrupted);
+	printf("done hold direct=%s again=%s\n", direct, again);
+	if (wu >= 0)
+		close(wu);
+	return 0;
+}
+
+/* hold, then a check-in over W_u while the test keeps the service stopped,
+ * which it then kills: the check-in waits for the next instance. */
+static int do_queue(const char *name)
+{
+	static _Atomic int interrupted;
+	char again[256];
+	int wu = held_user_channel(name, "queue"), fd = -1;
+	bool sent = wu >= 0 && checkin_make(wu, false, &fd) == CONN_OK;
+
+	printf("queued sent=%d\n", sent);
+	fflush(stdout);
+	wait_go();
+	const char *moved = sent ? (hello_within(fd, 10000) ? "hello" : "none") : "unsent";
+	const char *direct = wu >= 0 ? checkin_over(wu, 2000) : "no-W_u";
+	client_once(name, again, sizeof(again), &interrupted); /* over the W_u it kept, then xpcd */
+	printf("done queue moved=%s direct=%s again=%s\n", moved, direct, again);
+	if (fd >= 0)
+		close(fd);
+	if (wu >= 0)
+		close(wu);
+	return 0;
+}
+
+/* A check-in over the inherited @w ("queued sent=S"); at a line on stdin
+ * up to 10 s for its HELLO. */
+static int do_queue_over(int w)
+{
+	int fd = -1;
+	bool sent = checkin_make(w, false, &fd) == CONN_OK;
+
+	printf("queued sent=%d\n", sent);
+	fflush(stdout);
+	wait_go();
+	printf("done queue-over hello=%d\n", sent && hello_within(fd, 10000));
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+/* @n times: W_u from xpcd, a check-in over it (1 s for its HELLO) unless
+ * @shut is 2, and with @shut its shutdown(2); then a named connection. */
+static int do_churn(const char *name, int n, int shut)
+{
+	static _Atomic int interrupted;
+	int got = 0, hello = 0;
+	char own[256];
+
+	for (int i = 0; i < n; i++) {
+		int wu = user_channel(name);
+		if (wu < 0)
+			continue;
+		got++;
+		hello += shut != 2 && !strcmp(checkin_over(wu, 1000), "hello");
+		if (shut)
+			shutdown(wu, SHUT_RDWR);
+		close(wu);
+	}
+	if (shut != 2)
+		client_once(name, own, sizeof(own), &interrupted);
+	else
+		snprintf(own, sizeof(own), "none");
+	printf("done churn wu=%d hello=%d of=%d own=%s\n", got, hello, n, own);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -696,6 +990,24 @@ int main(int argc, char **argv)
 		return do_refusals(argv[2], argv[3], argv[4]);
 	if (argc >= 3 && !strcmp(argv[1], "fake-broker"))
 		return do_fake_broker(argv[2]);
+	if (argc >= 4 && !strcmp(argv[1], "clients"))
+		return do_clients(argv[2], atoi(argv[3]));
+	if (argc >= 3 && !strcmp(argv[1], "shut-wu"))
+		return do_shut_wu(argv[2]);
+	if (argc >= 3 && !strcmp(argv[1], "give-wu"))
+		return do_give_wu(argv[2]);
+	if (argc >= 4 && !strcmp(argv[1], "over-w"))
+		return do_over_w(argv[2], atoi(argv[3]));
+	if (argc >= 3 && !strcmp(argv[1], "fake-channel"))
+		return do_fake_channel(argv[2], argc > 3 ? atoi(argv[3]) : -1);
+	if (argc >= 3 && !strcmp(argv[1], "hold"))
+		return do_hold(argv[2]);
+	if (argc >= 3 && !strcmp(argv[1], "queue"))
+		return do_queue(argv[2]);
+	if (argc >= 4 && !strcmp(argv[1], "queue-over"))
+		return do_queue_over(atoi(argv[3]));
+	if (argc >= 5 && !strcmp(argv[1], "churn"))
+		return do_churn(argv[2], atoi(argv[3]), atoi(argv[4]));
 	fprintf(stderr, "usage: see the header of sec-attacker.c\n");
 	return 2;
 }
