@@ -6,10 +6,11 @@
 #   bench/setup-user.sh [BUILD_DIR] [N] [ROUNDS] [USER]   (defaults: build, 300, 3, nobody)
 #
 # xpcd hands a service's channel (W) only to root and the service's own
-# user, who cache it; any other user's named connections are checked in by
-# xpcd (src/broker/vend.c), over a broker link the process keeps
-# (src/connection/named-link.c).  Each round prints both lines of bench-xpc
-# setup (each against its own raw connect + round trip).  Needs root.
+# user, who cache it; any other user's first named connection is checked
+# in by xpcd (src/broker/vend.c), whose answer hands that user a channel
+# of its own to the running service (src/broker/user-channels.c), cached
+# and used from then on.  Each round prints both lines of bench-xpc setup
+# (each against its own raw connect + round trip).  Needs root.
 set -eu
 BUILD=${1:-build}
 N=${2:-300}
