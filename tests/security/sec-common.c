@@ -457,6 +457,21 @@ xpc_object_t sec_request(const char *name, const char *op)
 	return r;
 }
 
+int64_t sec_server_pid(const char *name)
+{
+	xpc_object_t r;
+	int64_t pid = -1;
+
+	connection_forget_services();
+	r = sec_request(name, "whoami");
+	if (xpc_get_type(r) == XPC_TYPE_DICTIONARY)
+		pid = xpc_dictionary_get_int64(r, "server_pid");
+	else
+		fprintf(stderr, "root's request to %s failed\n", name);
+	xpc_release(r);
+	return pid;
+}
+
 bool sec_attack_with_w(const char *name, char *const argv[], char *out, size_t size, unsigned seconds)
 {
 	int w = sec_raw_endpoint(sec_socket(), name);

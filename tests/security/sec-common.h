@@ -97,5 +97,8 @@ bool sec_wait_file(const char *name, char *out, size_t size, unsigned seconds);
 /* A sync request { "op": @op } to the named service @name (as this
  * process); the reply (+1), or an error object. */
 xpc_object_t sec_request(const char *name, const char *op);
+/* The pid of @name's service as root's new named connection sees it
+ * (sec-service's "whoami", the cache of channels forgotten first), or -1. */
+int64_t sec_server_pid(const char *name);
 
 #endif

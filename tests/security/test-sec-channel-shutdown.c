@@ -61,21 +61,6 @@ static void export_w_inode(void)
 		close(w);
 }
 
-/* The service's pid as root's named connection sees it, or -1. */
-static int64_t server_pid(void)
-{
-	xpc_object_t r;
-	int64_t pid = -1;
-
-	connection_forget_services();
-	r = sec_request(NAME, "whoami");
-	if (xpc_get_type(r) == XPC_TYPE_DICTIONARY)
-		pid = xpc_dictionary_get_int64(r, "server_pid");
-	else
-		fprintf(stderr, "root's request failed\n");
-	xpc_release(r);
-	return pid;
-}
 
 int main(int argc, char **argv)
 {
@@ -89,7 +74,7 @@ int main(int argc, char **argv)
 	sec_job("target", NAME, NULL, NULL, false, target);
 	sec_start_broker(0);
 
-	int64_t server = server_pid(); /* running */
+	int64_t server = sec_server_pid(NAME); /* running */
 	CHECK(server > 0);
 	export_w_inode();
 	steal_as(attacker, 0);
@@ -100,7 +85,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "daemon: %s", out);
 	snprintf(want, sizeof(want), "answered euid=%u ", (unsigned)harness_unprivileged_user(1).uid);
 	CHECK(strncmp(out, want, strlen(want)) == 0);
-	CHECK_EQ_INT(server_pid(), server); /* the same instance */
+	CHECK_EQ_INT(sec_server_pid(NAME), server); /* the same instance */
 
 	sec_teardown();
 	free(svc);

@@ -226,19 +226,6 @@ static void end_live(Live *l)
 	harness_wait_pid(l->pid, 10);
 }
 
-/* The service's pid as root's named connection sees it, or -1. */
-static int64_t server_pid(void)
-{
-	xpc_object_t r;
-	int64_t pid = -1;
-
-	connection_forget_services();
-	r = sec_request(NAME, "whoami");
-	if (xpc_get_type(r) == XPC_TYPE_DICTIONARY)
-		pid = xpc_dictionary_get_int64(r, "server_pid");
-	xpc_release(r);
-	return pid;
-}
 
 static int fd_count(pid_t pid)
 {
@@ -293,6 +280,28 @@ static void allowed_target(bool nobody)
 	sec_job_keys("target", NAME, keys, target);
 }
 
+/* Whether root's `print` of the job lists @uid among NAME's users with a
+ * channel ("user-channels", src/broker/describe.c: what xpcctl print shows). */
+static bool print_lists_channel(uid_t uid)
+{
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0), r, uids = NULL;
+	bool found = false;
+
+	xpc_dictionary_set_string(m, XPCD_KEY_OP, XPCD_OP_PRINT);
+	xpc_dictionary_set_string(m, XPCD_KEY_LABEL, "target");
+	r = sec_broker_call(sec_socket(), m);
+	xpc_object_t job = r ? xpc_dictionary_get_value(r, XPCD_KEY_JOB) : NULL;
+	xpc_object_t uch = job ? xpc_dictionary_get_value(job, XPCD_JOB_USER_CHANNELS) : NULL;
+	if (uch && xpc_get_type(uch) == XPC_TYPE_DICTIONARY)
+		uids = xpc_dictionary_get_value(uch, NAME);
+	for (size_t i = 0; uids && xpc_get_type(uids) == XPC_TYPE_ARRAY && i < xpc_array_get_count(uids); i++)
+		found |= xpc_array_get_uint64(uids, i) == (uint64_t)uid;
+	if (r)
+		xpc_release(r);
+	xpc_release(m);
+	return found;
+}
+
 /* ---- the scenarios ---------------------------------------------------------- */
 
 static void scenario_count(void)
@@ -300,7 +309,7 @@ static void scenario_count(void)
 	char out[256];
 	int before, forwarded;
 
-	CHECK(server_pid() > 0); /* running: xpcd hands W_u only then */
+	CHECK(sec_server_pid(NAME) > 0); /* running: xpcd hands W_u only then */
 	before = broker_checkins();
 	run(0, "clients", "3", out, sizeof(out));
 	CHECK(strstr(out, "done clients replies=3 of=3\n") != NULL);
@@ -309,18 +318,20 @@ static void scenario_count(void)
 		fprintf(stderr, "FAIL: xpcd forwarded %d of nobody's 3 check-ins; with W_u cached only the first\n",
 			forwarded);
 	CHECK_EQ_INT(forwarded, 1);
+	CHECK(print_lists_channel(harness_unprivileged_user(0).uid)); /* xpcctl print shows it */
+	CHECK(!print_lists_channel(harness_unprivileged_user(1).uid));
 }
 
 static void scenario_shut(void)
 {
 	char out[256];
-	int64_t server = server_pid();
+	int64_t server = sec_server_pid(NAME);
 
 	CHECK(server > 0);
 	run(0, "shut-wu", NULL, out, sizeof(out));
 	says(out, "done shut-wu own=hello shut=1 after=gone fresh=hello\n");
 	answered_as(1);
-	CHECK_EQ_INT(server_pid(), server); /* root's, by the same instance */
+	CHECK_EQ_INT(sec_server_pid(NAME), server); /* root's, by the same instance */
 	answered_as(0);                     /* a new process of nobody's */
 }
 
@@ -364,7 +375,7 @@ static bool root_answered_over(int w)
 static void scenario_handed(void)
 {
 	char out[256], num[16];
-	int64_t server = server_pid(); /* running: xpcd hands W_u only then */
+	int64_t server = sec_server_pid(NAME); /* running: xpcd hands W_u only then */
 	int wu = taken_wu();
 
 	CHECK(wu >= 0);
@@ -379,13 +390,13 @@ static void scenario_handed(void)
 	CHECK(strstr(out, "done over-w over=hello own=reply\n") != NULL);
 	sec_pass_fd(-1);
 	close(wu);
-	CHECK_EQ_INT(server_pid(), server);
+	CHECK_EQ_INT(sec_server_pid(NAME), server);
 }
 
 static void scenario_fake(void)
 {
 	char line[256];
-	int64_t server = server_pid();
+	int64_t server = sec_server_pid(NAME);
 	int w = sec_raw_endpoint(sec_socket(), NAME), before, during;
 
 	CHECK(server > 0 && w >= 0);
@@ -403,7 +414,7 @@ static void scenario_fake(void)
 	line_of(&l, line, sizeof(line), 10);
 	end_live(&l);
 	close(w);
-	CHECK_EQ_INT(server_pid(), server);
+	CHECK_EQ_INT(sec_server_pid(NAME), server);
 }
 
 /* The broker op @op (XPCD_OP_*) on the job, as root: whether it was done. */
@@ -428,7 +439,7 @@ static void held_through(const char *op, const char *again)
 {
 	char line[256], want[128];
 
-	CHECK(server_pid() > 0); /* running: xpcd hands W_u only then */
+	CHECK(sec_server_pid(NAME) > 0); /* running: xpcd hands W_u only then */
 	Live l = spawn(0, "hold", -1);
 	line_of(&l, line, sizeof(line), 20);
 	CHECK(strstr(line, "ready hold first=reply ") != NULL);
@@ -462,7 +473,7 @@ static void scenario_policy(void)
 {
 	char line[256];
 
-	CHECK(server_pid() > 0);
+	CHECK(sec_server_pid(NAME) > 0);
 	Live l = spawn(0, "hold", -1);
 	line_of(&l, line, sizeof(line), 20);
 	CHECK(strstr(line, "ready hold first=reply ") != NULL);
@@ -480,7 +491,7 @@ static void scenario_policy(void)
 static void scenario_exit(void)
 {
 	char line[256];
-	int64_t server = server_pid();
+	int64_t server = sec_server_pid(NAME);
 	Live l = spawn(0, "queue", -1);
 
 	CHECK(server > 0);
@@ -496,14 +507,14 @@ static void scenario_exit(void)
 	line_of(&l, line, sizeof(line), 30);
 	CHECK(strstr(line, "done queue moved=hello direct=gone again=reply\n") != NULL);
 	end_live(&l);
-	int64_t next = server_pid();
+	int64_t next = sec_server_pid(NAME);
 	CHECK(next > 0 && next != server);
 }
 
 static void scenario_churn(void)
 {
 	char out[256];
-	int64_t server = server_pid();
+	int64_t server = sec_server_pid(NAME);
 	int svc, broker;
 
 	CHECK(server > 0);
@@ -519,13 +530,13 @@ static void scenario_churn(void)
 		settled_fds(sec_broker_pid()));
 	CHECK(settled_fds((pid_t)server) <= svc + 1);
 	CHECK(settled_fds(sec_broker_pid()) <= broker + 2);
-	CHECK_EQ_INT(server_pid(), server);
+	CHECK_EQ_INT(sec_server_pid(NAME), server);
 }
 
 static void scenario_busy(void)
 {
 	char out[256];
-	int64_t server = server_pid();
+	int64_t server = sec_server_pid(NAME);
 
 	CHECK(server > 0);
 	kill((pid_t)server, SIGSTOP); /* reads nothing: xpcd's CHANNEL frames queue in R */
@@ -536,14 +547,14 @@ static void scenario_busy(void)
 	says(out, "done churn wu=1 hello=1 of=1 own=reply\n");
 	churn_as(harness_unprivileged_user(0), "1", "0", out, sizeof(out));
 	says(out, "done churn wu=1 hello=1 of=1 own=reply\n");
-	CHECK_EQ_INT(server_pid(), server);
+	CHECK_EQ_INT(sec_server_pid(NAME), server);
 }
 
 static void scenario_limit(void)
 {
 	static char names[65][16];
 	char out[256];
-	int64_t server = server_pid();
+	int64_t server = sec_server_pid(NAME);
 	int svc = settled_fds((pid_t)server);
 	struct harness_user u;
 
@@ -564,7 +575,7 @@ static void scenario_limit(void)
 static void scenario_exit_foreign(void)
 {
 	char line[256];
-	int64_t server = server_pid();
+	int64_t server = sec_server_pid(NAME);
 	int wu;
 
 	CHECK(server > 0);
