@@ -169,8 +169,9 @@ static void checkin_take(xpc_connection_t l, int r, uid_t only_uid, CheckinGot *
 		checkin_drop(transport_strerror(r));
 		return; /* s is closed with the frame */
 	}
-	if (only_uid != CHECKIN_ANY_UID && f->uid != only_uid) {
+	if (only_uid != CHECKIN_ANY_UID && f->uid != only_uid) { /* a W passed on: its link is told */
 		checkin_drop("another user's check-in on a user's channel");
+		(void)transport_send_refusal(s, "denied: not this channel's user");
 		return;
 	}
 	ret->charge = checkin_charge(l, f->uid, &ok);

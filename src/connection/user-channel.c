@@ -11,7 +11,8 @@
  * listener's R (checkin.c takes it only from root or the listener's own
  * user, and only there), its W to the user.  The listener reads check-ins
  * from each such R as from its own, on its handler queue, but takes only
- * that user's: a W passed on checks nobody else in, and a user who ends
+ * that user's: a W passed on checks nobody else in (checkin.c refuses the
+ * link, saying why), and a user who ends
  * its W ends only its own channel.  An R whose every W is closed or shut
  * down (xpcd shuts them down when the job exits, is disabled or unloaded)
  * is dropped.  One per user: a user's new channel replaces its last (xpcd

@@ -728,18 +728,25 @@ static int user_channel(const char *name)
 	return wu;
 }
 
+/* The kind of the first frame on our end @fd of a link within @ms, or 0. */
+static unsigned first_frame_within(int fd, int ms)
+{
+	static TransportFrame f;
+	unsigned kind = poll(&(struct pollfd){.fd = fd, .events = POLLIN}, 1, ms) == 1 && transport_recv(fd, &f) == 0
+				? f.hdr.kind : 0;
+
+	frame_clear(&f);
+	return kind;
+}
+
 /* True if the first frame on our end @fd of a link is HELLO within @ms. */
 static bool hello_within(int fd, int ms)
 {
-	static TransportFrame f;
-	bool hello = poll(&(struct pollfd){.fd = fd, .events = POLLIN}, 1, ms) == 1 && transport_recv(fd, &f) == 0 &&
-		     f.hdr.kind == FRAME_HELLO;
-
-	frame_clear(&f);
-	return hello;
+	return first_frame_within(fd, ms) == FRAME_HELLO;
 }
 
-/* A check-in of a new link over @w: "hello", "none" or "gone". */
+/* A check-in of a new link over @w: "hello", "refused" (the listener
+ * said why instead), "none" or "gone". */
 static const char *checkin_over(int w, int ms)
 {
 	int fd;
@@ -748,7 +755,16 @@ static const char *checkin_over(int w, int ms)
 
 	if (e != CONN_OK)
 		return e == CONN_E_LISTENER_GONE ? "gone" : "error";
-	what = hello_within(fd, ms) ? "hello" : "none";
+	switch (first_frame_within(fd, ms)) {
+	case FRAME_HELLO:
+		what = "hello";
+		break;
+	case FRAME_REFUSED:
+		what = "refused";
+		break;
+	default:
+		what = "none";
+	}
 	close(fd);
 	return what;
 }

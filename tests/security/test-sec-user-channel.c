@@ -384,7 +384,7 @@ static void scenario_handed(void)
 	snprintf(num, sizeof(num), "%d", wu);
 	sec_pass_fd(wu);
 	run(1, "over-w", num, out, sizeof(out)); /* daemon: not its channel */
-	CHECK(strstr(out, "done over-w over=none own=reply\n") != NULL);
+	CHECK(strstr(out, "done over-w over=refused own=reply\n") != NULL); /* told why */
 	CHECK(!root_answered_over(wu)); /* nor root's */
 	run(0, "over-w", num, out, sizeof(out)); /* nobody's still is */
 	CHECK(strstr(out, "done over-w over=hello own=reply\n") != NULL);
