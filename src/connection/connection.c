@@ -382,7 +382,9 @@ static void conn_listener_accept(xpc_connection_t l, int s, const TransportCreds
 }
 
 /* A user's channel's R is readable (user-channel.c): that user's
- * check-ins; its end (every W closed or shut down) drops it. */
+ * check-ins; its end (every W closed or shut down) drops it; no memory to
+ * read with ends the listener, as on its own R (xpcd moves what is queued
+ * to the next instance). */
 static void conn_user_channel_ready(void *ctx)
 {
 	UserChannel *u = ctx;
@@ -395,7 +397,14 @@ static void conn_user_channel_ready(void *ctx)
 		uid_t uid;
 		if (!user_channel_view(u, &l, &link, &uid))
 			return;
-		if (checkin_accept(l, &link, uid, &got, &rg) != CONN_OK) {
+		ConnError e = checkin_accept(l, &link, uid, &got, &rg);
+		if (e == CONN_E_NO_MEMORY) {
+			conn_lock(l);
+			conn_fail_locked(l, e, NULL);
+			conn_unlock(l);
+			return;
+		}
+		if (e != CONN_OK) {
 			user_channel_drop(u);
 			return;
 		}

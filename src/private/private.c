@@ -89,7 +89,7 @@ static bool channel_move_one(TransportFrame *f, int send_fd, uid_t uid)
 
 	if (f->hdr.kind != FRAME_CHECKIN || transport_checkin_verify(f, s) != 0)
 		return false;
-	if (f->uid != uid) { /* a W passed on: the listener would have dropped it */
+	if (f->uid != uid) { /* a W passed on: refused, as the listener does */
 		(void)transport_send_refusal(s, "denied: not this channel's user");
 		return false;
 	}
