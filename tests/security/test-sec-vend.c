@@ -40,7 +40,10 @@ static void refused(const char *out, const char *what, const char *text)
 	CHECK(strncmp(line, want, strlen(want)) == 0);
 }
 
-/* nobody's forwarded check-in: target saw nobody's own ids. */
+/* nobody's forwarded check-in: target saw nobody's own ids.  No endpoint:
+ * that check-in starts target, and xpcd hands a user a channel of its
+ * own only for a running job (src/broker/user-channels.c;
+ * test-sec-user-channel checks the ones it hands). */
 static void forwarded_as_self(const char *out)
 {
 	int pid, euid, egid, mine_pid, mine_euid, mine_egid;
