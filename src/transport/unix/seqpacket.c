@@ -101,24 +101,27 @@ static ssize_t transport_sendmsg(int fd, struct iovec *iov, size_t n_iov, const 
  * ids of its maker (transport_checkin_verify).  An unprivileged sender can
  * only state its own pid and ids (real, effective or saved).
  */
-/* A frame of @kind (no body) stating this process's pid, euid, egid. */
-static int transport_send_stating(int fd, uint8_t kind, const int *fds, size_t n_fds)
+/* A frame of @kind (with the inline @body of @len bytes, if any) stating
+ * this process's pid, euid, egid. */
+static int transport_send_stating(int fd, uint8_t kind, const void *body, size_t len, const int *fds, size_t n_fds)
 {
-	FrameHeader h = {.magic = FRAME_MAGIC, .kind = kind, .id = kind == FRAME_CHECKIN, .n_fds = (uint16_t)n_fds};
-	struct iovec iov = {&h, sizeof(h)};
+	FrameHeader h = {.magic = FRAME_MAGIC, .kind = kind, .id = kind == FRAME_CHECKIN, .n_fds = (uint16_t)n_fds,
+			 .body_len = len};
+	struct iovec iov[2] = {{&h, sizeof(h)}, {(void *)body, len}};
+	size_t n_iov = len ? 2 : 1;
 	struct ucred me = {.pid = getpid(), .uid = geteuid(), .gid = getegid()};
-	ssize_t n = transport_sendmsg_creds(fd, &iov, 1, fds, n_fds, &me);
+	ssize_t n = transport_sendmsg_creds(fd, iov, n_iov, fds, n_fds, &me);
 
 	if (n == -EPERM || n == -EINVAL) /* the ids cannot be stated here (user namespace) */
-		n = transport_sendmsg(fd, &iov, 1, fds, n_fds);
+		n = transport_sendmsg(fd, iov, n_iov, fds, n_fds);
 	if (n >= 0 && transport_capture_enabled())
-		transport_capture_sent(fd, &h, NULL, 0, -1);
+		transport_capture_sent(fd, &h, len ? &iov[1] : NULL, n_iov - 1, -1);
 	return n < 0 ? (int)n : 0;
 }
 
 int transport_send_checkin(int w, int s)
 {
-	return transport_send_stating(w, FRAME_CHECKIN, &s, 1);
+	return transport_send_stating(w, FRAME_CHECKIN, NULL, 0, &s, 1);
 }
 
 /*
@@ -144,19 +147,13 @@ int transport_forward_checkin(int w, int s, const TransportCreds *as)
 int transport_send_channel(int w, int r, uint32_t uid)
 {
 	uint8_t body[FRAME_CHANNEL_BODY] = {(uint8_t)uid, (uint8_t)(uid >> 8), (uint8_t)(uid >> 16), (uint8_t)(uid >> 24)};
-	FrameHeader h = {.magic = FRAME_MAGIC, .kind = FRAME_CHANNEL, .n_fds = 1, .body_len = sizeof(body)};
-	struct iovec iov[2] = {{&h, sizeof(h)}, {body, sizeof(body)}};
-	struct ucred me = {.pid = getpid(), .uid = geteuid(), .gid = getegid()};
-	ssize_t n = transport_sendmsg_creds(w, iov, 2, &r, 1, &me);
 
-	if (n >= 0 && transport_capture_enabled())
-		transport_capture_sent(w, &h, &iov[1], 1, -1);
-	return n < 0 ? (int)n : 0;
+	return transport_send_stating(w, FRAME_CHANNEL, body, sizeof(body), &r, 1);
 }
 
 int transport_send_hello(int s)
 {
-	return transport_send_stating(s, FRAME_HELLO, NULL, 0);
+	return transport_send_stating(s, FRAME_HELLO, NULL, 0, NULL, 0);
 }
 
 int transport_send_refusal(int s, const char *why)
