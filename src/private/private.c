@@ -78,22 +78,21 @@ int _xpc_linux_channel_give(int send_fd, int recv_fd, uid_t uid)
 	return transport_send_channel(send_fd, recv_fd, (uint32_t)uid);
 }
 
-/* One check-in @f read off @uid's channel, over @send_fd: forwarded,
- * refused for a full backlog or another user's, or dropped.  Return:
- * whether forwarded. */
+/* One check-in @f read off @uid's channel, over @send_fd as the broker
+ * forwards any (its link must be its sender's): forwarded, refused for a
+ * full backlog or another user's, or dropped.  Return: whether forwarded. */
 static bool channel_move_one(TransportFrame *f, int send_fd, uid_t uid)
 {
-	TransportCreds as = {.pid = f->pid, .uid = f->uid, .gid = f->gid};
 	int s = f->n_fds > 0 ? f->fds[0] : -1;
 	int r;
 
-	if (f->hdr.kind != FRAME_CHECKIN || transport_checkin_verify(f, s) != 0)
+	if (f->hdr.kind != FRAME_CHECKIN || !f->has_creds || s < 0)
 		return false;
 	if (f->uid != uid) { /* a W passed on: refused, as the listener does */
-		(void)transport_send_refusal(s, "denied: not this channel's user");
+		(void)_xpc_linux_checkin_refuse(s, f->pid, f->uid, f->gid, "denied: not this channel's user");
 		return false;
 	}
-	r = transport_forward_checkin(send_fd, s, &as);
+	r = _xpc_linux_checkin_forward(send_fd, s, f->pid, f->uid, f->gid);
 	if (r == -EAGAIN)
 		(void)transport_send_refusal(s, "limit exceeded: the service's backlog of check-ins is full");
 	return r == 0;
