@@ -381,6 +381,31 @@ static void conn_listener_accept(xpc_connection_t l, int s, const TransportCreds
 	deliver_event(l, p, 0, false);
 }
 
+static void conn_user_channel_ready(void *ctx);
+
+/* One frame from @link, listener @l's R or a user's channel (@only_uid,
+ * checkin_accept): a peer made of a check-in, a user's channel opened.
+ * A failure that ends R ends the listener (R is not shut down: others may
+ * hold it), except a user's channel's end (@ret_e).  Return: whether to
+ * read on. */
+static bool conn_listener_take(xpc_connection_t l, TransportLink *link, uid_t only_uid, ConnError *ret_e)
+{
+	CheckinGot got;
+	ReceiveGot rg;
+
+	*ret_e = checkin_accept(l, link, only_uid, &got, &rg);
+	if (*ret_e == CONN_E_NO_MEMORY || (*ret_e != CONN_OK && only_uid == CHECKIN_ANY_UID)) {
+		conn_lock(l);
+		conn_fail_locked(l, *ret_e, NULL);
+		conn_unlock(l);
+	}
+	if (got.s >= 0)
+		conn_listener_accept(l, got.s, &got.cr, got.charge);
+	if (got.channel >= 0)
+		user_channel_open(l, got.channel, got.channel_uid, conn_user_channel_ready);
+	return *ret_e == CONN_OK && rg != RECEIVE_NONE;
+}
+
 /* A user's channel's R is readable (user-channel.c): that user's
  * check-ins; its end (every W closed or shut down) drops it; no memory to
  * read with ends the listener, as on its own R (xpcd moves what is queued
@@ -388,61 +413,33 @@ static void conn_listener_accept(xpc_connection_t l, int s, const TransportCreds
 static void conn_user_channel_ready(void *ctx)
 {
 	UserChannel *u = ctx;
+	TransportLink link;
+	xpc_connection_t l;
+	ConnError e;
+	uid_t uid;
 
-	for (int i = 0; i < 64; i++) {
-		TransportLink link;
-		xpc_connection_t l;
-		CheckinGot got;
-		ReceiveGot rg;
-		uid_t uid;
-		if (!user_channel_view(u, &l, &link, &uid))
-			return;
-		ConnError e = checkin_accept(l, &link, uid, &got, &rg);
-		if (e == CONN_E_NO_MEMORY) {
-			conn_lock(l);
-			conn_fail_locked(l, e, NULL);
-			conn_unlock(l);
+	for (int i = 0; i < 64 && user_channel_view(u, &l, &link, &uid); i++)
+		if (!conn_listener_take(l, &link, uid, &e)) {
+			if (e != CONN_OK && e != CONN_E_NO_MEMORY)
+				user_channel_drop(u);
 			return;
 		}
-		if (e != CONN_OK) {
-			user_channel_drop(u);
-			return;
-		}
-		if (rg == RECEIVE_NONE)
-			return;
-		if (got.s >= 0)
-			conn_listener_accept(l, got.s, &got.cr, got.charge);
-	}
 }
 
 static void conn_listener_ready(void *ctx)
 {
 	xpc_connection_t c = ctx;
+	ConnError e;
 
 	for (int i = 0; i < 64; i++) {
 		TransportLink link;
-		CheckinGot got;
-		ReceiveGot rg;
 		conn_lock(c);
 		link = transport_link_view(&c->link);
 		if (c->state != CONN_ACTIVE)
 			link.fd = -1;
 		conn_unlock(c);
-		if (link.fd < 0)
+		if (link.fd < 0 || !conn_listener_take(c, &link, CHECKIN_ANY_UID, &e))
 			return;
-		ConnError e = checkin_accept(c, &link, CHECKIN_ANY_UID, &got, &rg);
-		if (e != CONN_OK) { /* R is not shut down: others may hold it */
-			conn_lock(c);
-			conn_fail_locked(c, e, NULL);
-			conn_unlock(c);
-			return;
-		}
-		if (rg == RECEIVE_NONE)
-			return;
-		if (got.s >= 0)
-			conn_listener_accept(c, got.s, &got.cr, got.charge);
-		if (got.channel >= 0)
-			user_channel_open(c, got.channel, got.channel_uid, conn_user_channel_ready);
 	}
 }
 
