@@ -170,6 +170,7 @@ static void conn_cancel_source(dispatch_source_t s, bool suspended)
 static void conn_close_link_locked(xpc_connection_t c)
 {
 	TransportLink link = transport_link_view(&c->link);
+	TransportRing *ring = ring_link_detach(&c->link); /* the read source's, if it has one */
 	int fd = link.fd;
 
 	lock_assert_held(&c->lock);
@@ -192,6 +193,7 @@ static void conn_close_link_locked(xpc_connection_t c)
 		sync_release_locked(c, false);
 	} else if (fd >= 0) {
 		close(fd);
+		ring_free(ring);
 	}
 	if (c->tx.wsrc) {
 		dispatch_source_t w = c->tx.wsrc;
@@ -283,12 +285,17 @@ static int conn_start_read_locked(xpc_connection_t c, dispatch_function_t handle
 	lock_assert_held(&c->lock);
 	if (receive_setup_locked(c) < 0)
 		return -ENOMEM;
+	/* a peer's small frames through shared memory, if both opted in */
+	if (c->kind == CONN_PEER && ring_link_start(&c->link) < 0)
+		return -ENOMEM;
+	TransportRing *ring = c->link.ring; /* freed with the descriptor */
 	c->rx.timeout_lazy = client;
 	c->rx.timeout = c->kind == CONN_PEER && !client && c->link.ops->set_recv_timeout(&c->link, CONN_LINGER_US) == 0;
 	/* Runs once the manager dropped the watch: no read can follow.  Copied
 	 * here, where running out of memory can still be reported. */
 	dispatch_block_t on_cancel = Block_copy(^{
 		close(fd);
+		ring_free(ring);
 		xpc_release(c);
 	});
 	if (!on_cancel)

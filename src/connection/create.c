@@ -92,6 +92,7 @@ static void create_dispose(xpc_object_t obj)
 	free(c->uchans); /* (each closed with the link: user-channel.c) */
 	if (c->link.fd >= 0)
 		close(c->link.fd);
+	ring_free(ring_link_detach(&c->link)); /* (a link whose read never started) */
 	if (c->send_w >= 0)
 		close(c->send_w);
 	peer_dispose(c);

@@ -52,6 +52,7 @@
 #include "object/object.h"
 #include "shared/charge.h"
 #include "shared/lock.h"
+#include "transport/ring/ring.h"
 #include "transport/transport.h"
 #include "wire/wire.h"
 

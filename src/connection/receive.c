@@ -468,8 +468,9 @@ ConnError receive_one_rxlocked(xpc_connection_t c, TransportLink *l, ReceiveGot 
 
 	/* the sync caller reads on while its reply has not come; a frame
 	 * read ahead before it came is the source's (it holds the source
-	 * suspended: the delivery comes once it lets go) */
-	receive_stop(c, c->rx.src, e, true);
+	 * suspended: the delivery comes once it lets go), and so are
+	 * frames the descriptor does not show (a shared ring's) */
+	receive_stop(c, c->rx.src, e, !(l->ops->more && l->ops->more(l)));
 	return e;
 }
 

@@ -36,6 +36,9 @@ typedef enum {
 	TRANSPORT_E_REFUSED_SHAPE,
 	TRANSPORT_E_BATCH_SHAPE,
 	TRANSPORT_E_CHANNEL_SHAPE,
+	TRANSPORT_E_RING_SHAPE,
+	TRANSPORT_E_RING_OFFER,       /* an offered ring that is no sealed memfd of its size */
+	TRANSPORT_E_RING,             /* the peer's ring: an entry out of bounds or out of order */
 	TRANSPORT_E_BATCH_SHORT,
 	TRANSPORT_E_BATCH_OVERRUN,
 	TRANSPORT_E_BATCH_KIND,

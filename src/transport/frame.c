@@ -10,7 +10,8 @@
  * in: inline bodies have exactly body_len bytes after the header, out-of-line
  * ones a header-only packet and at least the memfd as descriptor, check-ins
  * exactly one descriptor and no body, hellos nothing at all, refusals a
- * short inline text and nothing else, batches an
+ * short inline text and nothing else, a ring's offer exactly one
+ * descriptor, its acknowledgement and bell nothing, batches an
  * inline body of inner frames (frame_next_in_batch checks each of those as
  * a packet of its own without descriptors).
  */
@@ -49,6 +50,13 @@ static int frame_check_kind(const FrameHeader *h, size_t len, size_t n_fds)
 		if (n_fds != 1 || h->flags || h->id != 0 || h->reply_to != 0 || h->body_len != FRAME_CHANNEL_BODY ||
 		    len != FRAME_HEADER_SIZE + FRAME_CHANNEL_BODY)
 			return TRANSPORT_E_CHANNEL_SHAPE;
+		return 0;
+	case FRAME_RING_OFFER:
+	case FRAME_RING_ACK:
+	case FRAME_RING_BELL:
+		if (n_fds != (h->kind == FRAME_RING_OFFER) || h->flags || h->id != 0 || h->reply_to != 0 ||
+		    h->body_len != 0 || len != FRAME_HEADER_SIZE)
+			return TRANSPORT_E_RING_SHAPE;
 		return 0;
 	case FRAME_BATCH:
 		if (n_fds != 0 || h->flags || h->id != 0 || h->reply_to != 0 || h->body_len == 0 ||
@@ -143,6 +151,12 @@ const char *frame_kind_name(unsigned kind)
 		return "refused";
 	case FRAME_CHANNEL:
 		return "channel";
+	case FRAME_RING_OFFER:
+		return "ring-offer";
+	case FRAME_RING_ACK:
+		return "ring-ack";
+	case FRAME_RING_BELL:
+		return "ring-bell";
 	default:
 		return "?";
 	}
@@ -173,6 +187,25 @@ Charge *frame_rx_account(void)
 	return &transport_rx_total;
 }
 
+/*
+ * The frame's packet buffer, ready to be written: objects decoded from the
+ * last inline body may still point into the old one (they hold
+ * references), so a shared buffer is left to them and a fresh one taken
+ * (from the cache of released large buffers, buffer.c: two of them take
+ * turns under a stream of large messages).  Never written while shared:
+ * no decoded object ever sees its bytes change.
+ */
+uint8_t *frame_packet_buffer(TransportFrame *f)
+{
+	if (f->pkt && object_buffer_shared(f->pkt)) {
+		object_buffer_release(f->pkt);
+		f->pkt = NULL;
+	}
+	if (!f->pkt)
+		f->pkt = object_buffer_new(FRAME_PACKET_MAX);
+	return f->pkt ? object_buffer_bytes(f->pkt) : NULL;
+}
+
 void frame_clear(TransportFrame *f)
 {
 	for (size_t i = 0; i < f->n_fds; i++)
@@ -182,6 +215,32 @@ void frame_clear(TransportFrame *f)
 	object_buffer_release(f->ool);
 	f->ool = NULL;
 	f->body = NULL;
+}
+
+void frame_swap(TransportFrame *a, TransportFrame *b)
+{
+	TransportFrame t = *a;
+
+	a->hdr = b->hdr;
+	a->body = b->body;
+	memcpy(a->fds, b->fds, b->n_fds * sizeof(int));
+	a->n_fds = b->n_fds;
+	a->has_creds = b->has_creds;
+	a->pid = b->pid;
+	a->uid = b->uid;
+	a->gid = b->gid;
+	a->ool = b->ool;
+	a->pkt = b->pkt;
+	b->hdr = t.hdr;
+	b->body = t.body;
+	memcpy(b->fds, t.fds, t.n_fds * sizeof(int));
+	b->n_fds = t.n_fds;
+	b->has_creds = t.has_creds;
+	b->pid = t.pid;
+	b->uid = t.uid;
+	b->gid = t.gid;
+	b->ool = t.ool;
+	b->pkt = t.pkt;
 }
 
 void frame_drop_view(TransportFrame *f)

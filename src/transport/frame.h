@@ -45,6 +45,14 @@ enum {
 			    * check-ins; inline body = that uid (4 bytes,
 			    * little endian; docs/security.md, "Per-user
 			    * channels") */
+	/* The shared ring between two peers that both opt in
+	 * (src/transport/ring/, docs/transport.md "Shared rings"): */
+	FRAME_RING_OFFER = 8, /* one descriptor: the sender's ring, a sealed
+			       * memfd of RING_MAP_SIZE bytes; nothing else */
+	FRAME_RING_ACK = 9,   /* the receiver of an offer mapped that ring:
+			       * its sender may write frames into it */
+	FRAME_RING_BELL = 10, /* a frame is in the sender's ring, and the
+			       * receiver said it waits on the socket */
 };
 
 #define FRAME_CHANNEL_BODY 4u

@@ -87,6 +87,7 @@ enum {
 };
 
 typedef struct TransportStage TransportStage;
+typedef struct TransportRing TransportRing;
 typedef struct TransportLink TransportLink;
 
 /* The peer's identity as the kernel gives it. */
@@ -151,6 +152,10 @@ typedef struct TransportOps {
 	void (*shutdown)(TransportLink *l);
 	/* Drops what the link kept between frames (its stage): it ends. */
 	void (*reset)(TransportLink *l);
+	/* A reader that stops after one frame asks whether more may wait
+	 * that the descriptor's readiness does not show (a shared ring's:
+	 * src/transport/ring/).  NULL: the descriptor shows all. */
+	bool (*more)(TransportLink *l);
 } TransportOps;
 
 /* A link: owned by its transport (ops); fd -1: no link. */
@@ -160,19 +165,30 @@ struct TransportLink {
 	/* the unix transport's reusable out-of-line memfd, taken by a sender
 	 * with an atomic exchange (unix/stage.c); not under any lock */
 	TransportStage *_Atomic stage;
+	/* a ring link's rings (src/transport/ring/ring.h): NULL on others */
+	TransportRing *ring;
 };
 
 /* A copy of @l to read, wait on, check or shut down outside the lock that
- * guards @l: its ops and descriptor, never its stage (only the original
- * sends staged bodies, and the stage is exchanged atomically). */
+ * guards @l: its ops, descriptor and ring (a reader's), never its stage
+ * (only the original sends staged bodies, and the stage is exchanged
+ * atomically). */
 static inline TransportLink transport_link_view(const TransportLink *l)
 {
-	return (TransportLink){.ops = l->ops, .fd = l->fd, .stage = NULL};
+	return (TransportLink){.ops = l->ops, .fd = l->fd, .stage = NULL, .ring = l->ring};
 }
+
+/* @f's packet buffer (FRAME_PACKET_MAX bytes), ready to be written: a
+ * fresh one if decoded objects still hold the last (NULL: no memory). */
+uint8_t *frame_packet_buffer(TransportFrame *f);
 
 /* Closes the descriptors not taken, drops the reference on an out-of-line
  * body. */
 void frame_clear(TransportFrame *f);
+
+/* Swaps what @a and @b hold (header, body, descriptors, credentials,
+ * buffers), not their account nor their view. */
+void frame_swap(TransportFrame *a, TransportFrame *b);
 
 /* Unmaps the peer's stage kept by a keep_view frame (fine without one). */
 void frame_drop_view(TransportFrame *f);

@@ -36,14 +36,46 @@ static int link_send(TransportLink *l, FrameHeader *hdr, const struct iovec *iov
 	return transport_sendv(l->fd, hdr, iov, n, len, fds, n_fds, ool_fd);
 }
 
+/* A shared ring's control frame: a peer that opted in offers its ring
+ * (src/transport/ring/); a plain link ignores it, and the peer keeps to
+ * the socket. */
+static bool link_ring_control(const TransportFrame *f)
+{
+	return f->hdr.kind >= FRAME_RING_OFFER && f->hdr.kind <= FRAME_RING_BELL;
+}
+
 static int link_recv(TransportLink *l, TransportFrame *f, bool wait)
 {
-	return wait ? transport_recv_wait(l->fd, f) : transport_recv(l->fd, f);
+	for (;;) {
+		int r = wait ? transport_recv_wait(l->fd, f) : transport_recv(l->fd, f);
+		if (r != 0 || !link_ring_control(f))
+			return r;
+		frame_clear(f);
+	}
 }
 
 static int link_recv_two(TransportLink *l, TransportFrame *f, TransportFrame *f2, bool wait, int *ret_2)
 {
-	return transport_recv_two(l->fd, f, f2, wait, ret_2);
+	int r = transport_recv_two(l->fd, f, f2, wait, ret_2);
+
+	if (r != 0 || !link_ring_control(f))
+		return r;
+	frame_clear(f);
+	if (*ret_2 == 0 && !link_ring_control(f2)) {
+		frame_swap(f, f2); /* the second is the first now */
+		*ret_2 = -ENODATA;
+		return 0;
+	}
+	if (*ret_2 != 0 && *ret_2 != -EAGAIN && *ret_2 != -ENODATA) {
+		r = *ret_2; /* the second frame's failure is the first's now */
+		frame_clear(f2);
+		*ret_2 = -EAGAIN;
+		return r;
+	}
+	if (*ret_2 == 0)
+		frame_clear(f2);
+	*ret_2 = -ENODATA;
+	return link_recv(l, f, wait);
 }
 
 static bool link_wait_readable(TransportLink *l, long timeout_us)

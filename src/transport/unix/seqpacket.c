@@ -379,25 +379,6 @@ static int transport_eof_or_empty(int fd)
 	return TRANSPORT_E_EMPTY;
 }
 
-/*
- * The frame's packet buffer, ready to be written: objects decoded from the
- * last inline body may still point into the old one (they hold
- * references), so a shared buffer is left to them and a fresh one taken
- * (from the cache of released large buffers, buffer.c: two of them take
- * turns under a stream of large messages).  Never written while shared:
- * no decoded object ever sees its bytes change.
- */
-static uint8_t *transport_packet_buffer(TransportFrame *f)
-{
-	if (f->pkt && object_buffer_shared(f->pkt)) {
-		object_buffer_release(f->pkt);
-		f->pkt = NULL;
-	}
-	if (!f->pkt)
-		f->pkt = object_buffer_new(FRAME_PACKET_MAX);
-	return f->pkt ? object_buffer_bytes(f->pkt) : NULL;
-}
-
 typedef union {
 	struct cmsghdr align;
 	char buf[CMSG_SPACE(sizeof(int) * FRAME_MAX_FDS) + CMSG_SPACE(sizeof(struct ucred)) + 64];
@@ -406,7 +387,7 @@ typedef union {
 /* Points @msg at @f's packet buffer and @ctl, @f emptied.  0 or -ENOMEM. */
 static int transport_recv_prepare(TransportFrame *f, struct msghdr *msg, struct iovec *iov, TransportCtl *ctl)
 {
-	uint8_t *pkt = transport_packet_buffer(f);
+	uint8_t *pkt = frame_packet_buffer(f);
 
 	f->n_fds = 0;
 	f->has_creds = false;
