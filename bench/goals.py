@@ -28,13 +28,15 @@ def parse(path):
             continue
         if cur is None:
             continue
-        if w[:1] in (['SIZES'], ['BULK'], ['SETUP'], ['IDLE']):
+        if w[:1] in (['SIZES'], ['RING'], ['RINGFUTEX'], ['BULK'], ['SETUP'], ['IDLE']):
             phase = w[0]
             continue
         if len(w) >= 14 and w[1] == 'LOAD':
             cur.setdefault('load', {}).setdefault(w[3] + 'x' + w[4], {})[w[2]] = list(map(float, w[5:]))
         elif phase == 'SIZES' and len(w) >= 5 and w[0] in ('64', '65536'):
             cur['size' + w[0]].append(float(w[4]))
+        elif phase in ('RING', 'RINGFUTEX') and len(w) >= 5 and w[0] in ('64', '1024', '65536'):
+            cur[phase.lower() + w[0]].append(float(w[4]))
         m = re.search(r'1 MiB round trip, next .*ratio ([0-9.]+)', line)
         if m:
             cur['1mib'].append(float(m.group(1)))
@@ -84,6 +86,10 @@ def main():
     row('1x1 req/s vs raw', [f[0] for f in load.get('1x1', [])], '(none)', lambda m: True)
     col = lambda k: [v for r in rounds for v in r.get(k, [])]
     row('small round trip vs raw SEQPACKET', col('size64'), '<= 1.05', lambda m: m <= 1.05)
+    row('small round trip, shared rings (XPC_SHARED_RING=1)', col('ring64'), '<= 1.05', lambda m: m <= 1.05)
+    row('small round trip, rings without spin (=futex)', col('ringfutex64'), '<= 1.05', lambda m: m <= 1.05)
+    row('1 KiB round trip, shared rings', col('ring1024'), '(none)', lambda m: True)
+    row('64 KiB round trip, shared rings (by the socket)', col('ring65536'), '<= 1.2', lambda m: m <= 1.2)
     row('64 KiB round trip vs raw SEQPACKET', col('size65536'), '<= 1.2', lambda m: m <= 1.2)
     row('1 MiB round trip vs raw SOCK_STREAM', col('1mib'), '<= 1.2', lambda m: m <= 1.2)
     row('named connect + first reply vs raw', col('connect'), '<= 2', lambda m: m <= 2)

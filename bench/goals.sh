@@ -11,7 +11,9 @@
 # touches every figure alike: a `bench-load` sweep of 1x1, 8x8, 64x1 and
 # 8x32 against the raw epoll server (bench/load-pair.sh with one build),
 # `bench-connection --sizes` (64 B and 64 KiB round trips against raw
-# SEQPACKET), `bench-connection` without sd-bus and one-way (1 MiB against
+# SEQPACKET; then the same with shared rings, XPC_SHARED_RING=1 and
+# =futex: docs/transport.md, "Shared rings"), `bench-connection` without
+# sd-bus and one-way (1 MiB against
 # raw SOCK_STREAM), bench/setup.sh (named connect + first reply against a
 # raw connect + round trip) and one round of bench/idle.sh (the idle
 # client's resident set against the raw client's).  The raw output goes to
@@ -32,6 +34,10 @@ while [ "$r" -le "$RUNS" ]; do
 	sh "$HERE/load-pair.sh" "$BUILD" - 1 1x1,8x8,64x1,8x32 >>"$LOG" 2>&1
 	echo "SIZES" >>"$LOG"
 	BENCH_NO_SDBUS=1 "$B/bench-connection" --sizes 2000 >>"$LOG" 2>&1
+	echo "RING" >>"$LOG"
+	XPC_SHARED_RING=1 BENCH_NO_SDBUS=1 "$B/bench-connection" --sizes 2000 >>"$LOG" 2>&1
+	echo "RINGFUTEX" >>"$LOG"
+	XPC_SHARED_RING=futex BENCH_NO_SDBUS=1 "$B/bench-connection" --sizes 2000 >>"$LOG" 2>&1
 	echo "BULK" >>"$LOG"
 	BENCH_NO_SDBUS=1 BENCH_NO_ONEWAY=1 "$B/bench-connection" 2000 >>"$LOG" 2>&1
 	echo "SETUP" >>"$LOG"

@@ -25,6 +25,8 @@
 # a bare nghttp2 request/response, and large-payload throughput;
 # docs/remote.md) prints its own table, kept in OUT_DIR/remote.txt (RESULT
 # lines in OUT_DIR/remote-results.txt).
+# Then bench-connection --sizes with shared rings (XPC_SHARED_RING=1 and
+# =futex) against raw SEQPACKET, kept in OUT_DIR/ring.txt.
 # Last, bench/python-rtt.py (the Python bindings against a Python raw socket
 # and python3-dbus) prints its own table, also kept in OUT_DIR/python.txt.
 # Every daemon and job it started is killed and the temp dir removed on exit,
@@ -289,6 +291,17 @@ if [ "${BENCH_ONLY_LOAD:-0}" = 0 ] && [ -x "$B/bench-remote" ]; then
 	echo "bench: remote (RemoteXPC vs raw TCP vs bare nghttp2)" >&2
 	"$B/bench-remote" >"$OUT/remote-results.txt" 2>"$OUT/remote.txt" || { cat "$OUT/remote.txt" >&2; exit 1; }
 	sed -n '/^round trip/,$p' "$OUT/remote.txt"
+fi
+
+# ---- shared rings (docs/transport.md, "Shared rings") -----------------------------------
+# The round trips by size against raw SEQPACKET, with both processes opted
+# in, spinning (=1) and not (=futex).
+if [ "${BENCH_ONLY_LOAD:-0}" = 0 ]; then
+	echo "bench: shared rings" >&2
+	for mode in 1 futex; do
+		echo "XPC_SHARED_RING=$mode"
+		XPC_SHARED_RING=$mode BENCH_NO_SDBUS=1 "$B/bench-connection" --sizes 2000 | sed -n '1,6p'
+	done | tee "$OUT/ring.txt"
 fi
 
 # ---- the Python bindings against Python baselines (docs/python.md) ---------------------
