@@ -286,7 +286,7 @@ static int conn_start_read_locked(xpc_connection_t c, dispatch_function_t handle
 	if (receive_setup_locked(c) < 0)
 		return -ENOMEM;
 	/* a peer's small frames through shared memory, if both opted in */
-	if (c->kind == CONN_PEER && ring_link_start(&c->link) < 0)
+	if (c->kind == CONN_PEER && !(c->role & CONN_ROLE_RAW) && ring_link_start(&c->link) < 0)
 		return -ENOMEM;
 	TransportRing *ring = c->link.ring; /* freed with the descriptor */
 	c->rx.timeout_lazy = client;

@@ -162,7 +162,11 @@ static xpc_connection_t create_from_socket(int fd, dispatch_queue_t q, const Tra
 
 xpc_connection_t connection_create_from_socket(int fd, dispatch_queue_t q)
 {
-	return create_from_socket(fd, q, NULL);
+	xpc_connection_t c = create_from_socket(fd, q, NULL);
+
+	if (c)
+		c->role |= CONN_ROLE_RAW;
+	return c;
 }
 
 xpc_connection_t create_checked_in(int fd, const TransportCreds *cr)

@@ -235,6 +235,9 @@ enum {
 	CONN_ROLE_SERVICE = 1u << 3,       /* named service listener (XPCD_LISTEN_*) */
 	CONN_ROLE_XPC_SERVICE = 1u << 4,   /* xpc_connection_create(NAME): a bundled service first */
 	CONN_ROLE_UNTAPPED = 1u << 5,      /* a broker link of xpcd or xpcctl: never to monitors (tap.c) */
+	CONN_ROLE_RAW = 1u << 6,           /* over a socket handed in (the private API: a broker's
+					    * links): the far end may read frames by hand, so no
+					    * shared ring is offered (src/transport/ring/) */
 };
 
 /* The link's condition beside `state`, under lock. */
