@@ -88,7 +88,7 @@ static bool ring_wanted_v, ring_spin_v;
 
 static void ring_wanted_init(void)
 {
-	const char *e = getenv("XPC_SHARED_RING");
+	const char *e = secure_getenv("XPC_SHARED_RING");
 
 	ring_wanted_v = e && (strcmp(e, "1") == 0 || strcmp(e, "futex") == 0);
 	/* spinning needs another CPU for the peer to run on meanwhile */
