@@ -25,15 +25,15 @@ extern char **environ;
 #define LAUNCH_MAX_ARGS 4096
 
 /* Variables of xpcd's own environment a job inherits: the library's trace,
- * capture and monitor switches (xpc-debug(7)) and the sanitizers' options
- * (tests run instrumented jobs). */
+ * capture and monitor switches (xpc-debug(7)), its shared rings' switch
+ * (libxpc(3)) and the sanitizers' options (tests run instrumented jobs). */
 static bool env_passed_through(const char *kv)
 {
 	const char *eq = strchr(kv, '=');
 	size_t n = eq ? (size_t)(eq - kv) : 0;
 
 	if ((n == 9 && !strncmp(kv, "XPC_TRACE", 9)) || (n == 11 && !strncmp(kv, "XPC_CAPTURE", 11)) ||
-	    (n == 11 && !strncmp(kv, "XPC_MONITOR", 11)))
+	    (n == 11 && !strncmp(kv, "XPC_MONITOR", 11)) || (n == 15 && !strncmp(kv, "XPC_SHARED_RING", 15)))
 		return true;
 	return n > 11 && !strncmp(kv + n - 11, "SAN_OPTIONS", 11);
 }
