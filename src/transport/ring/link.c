@@ -67,6 +67,7 @@ struct TransportRing {
 	TransportFrame *stash;
 	bool stashed;
 	bool by_socket; /* the last frame came by the socket: wait there */
+	uint64_t wait_ns; /* the waits' moving average (1/8 per wait) */
 	unsigned spin_skip, spin_skipped;
 	_Atomic long linger_us;
 	_Atomic bool shut;
@@ -76,11 +77,14 @@ struct TransportRing {
 enum { SOCK_IF_POSTED, SOCK_TRY, SOCK_WAIT };
 #define RING_CONTROL (-1000) /* a control frame was read: look again */
 
-/* How long a waiting reader spins before it sleeps, at most, and how
- * many waits it skips spinning after spins that found nothing (doubled at
- * each such spin, up to RING_SPIN_SKIP_MAX; reset by one that found a
- * frame): a peer that answers within microseconds is not slept for, one
- * that answers in milliseconds (under load) costs a spin in hundreds. */
+/* How long a waiting reader spins before it sleeps, at most.  It spins
+ * while its waits take less than half that on average (a moving average,
+ * 1/8 per wait): a peer that answers within microseconds is not slept
+ * for.  Otherwise (under load, waits of milliseconds) it spins once in
+ * `spin_skip` waits to try again, a number doubled at each such spin that
+ * found nothing, up to RING_SPIN_SKIP_MAX, and one that found a frame
+ * takes its wait as the average: so a busy machine pays a spin in
+ * hundreds of waits, and a quiet one spins again soon. */
 #define RING_SPIN_NS 30000L
 #define RING_SPIN_SKIP_MAX 256u
 
@@ -466,31 +470,38 @@ static inline void ring_relax(void)
 }
 
 /* Spins a while for the peer's next publish (RUNNING: it need not wake
- * us), unless spins found nothing lately.  Whether it came. */
+ * us), if waits are short or a try is due (above).  Whether it came. */
 static bool ring_spin(TransportRing *g, RingShared *rx)
 {
-	uint64_t end;
+	bool trying = g->wait_ns > RING_SPIN_NS / 2;
+	uint64_t start, now;
 
-	if (!ring_spin_v || g->spin_skipped < g->spin_skip) {
-		g->spin_skipped++;
+	if (!ring_spin_v || (trying && ++g->spin_skipped < g->spin_skip))
 		return false;
-	}
 	g->spin_skipped = 0;
-	end = ring_now_ns() + RING_SPIN_NS;
+	start = ring_now_ns();
 	atomic_store_explicit(&rx->rx_state, RING_RX_RUNNING, memory_order_relaxed);
-	for (;;) {
+	do {
 		for (int i = 0; i < 64; i++) {
 			if (ring_ready(g, rx)) {
-				g->spin_skip = 0;
+				if (trying)
+					g->wait_ns = ring_now_ns() - start;
+				g->spin_skip = 1;
 				return true;
 			}
 			ring_relax();
 		}
-		if (ring_now_ns() >= end)
-			break;
-	}
-	g->spin_skip = g->spin_skip ? (g->spin_skip < RING_SPIN_SKIP_MAX ? g->spin_skip * 2 : g->spin_skip) : 1;
+		now = ring_now_ns();
+	} while (now - start < (uint64_t)RING_SPIN_NS);
+	g->spin_skip = !g->spin_skip ? 2 : g->spin_skip < RING_SPIN_SKIP_MAX ? g->spin_skip * 2 : RING_SPIN_SKIP_MAX;
 	return false;
+}
+
+/* A wait of @ns ended (a frame, or its time). */
+static int ring_waited(TransportRing *g, uint64_t ns, int r)
+{
+	g->wait_ns = g->wait_ns - g->wait_ns / 8 + ns / 8;
+	return r;
 }
 
 /* Waits up to @ns on the futex for the peer's next publish. */
@@ -516,7 +527,7 @@ static int ring_recv_wait(TransportLink *l, TransportRing *g, TransportFrame *f)
 		if (r == RING_CONTROL)
 			continue;
 		if (r != -EAGAIN || !rx)
-			return r;
+			return ring_waited(g, ring_now_ns() - start, r);
 		if (!spun && !g->by_socket) {
 			spun = true;
 			if (ring_spin(g, rx))
@@ -527,13 +538,13 @@ static int ring_recv_wait(TransportLink *l, TransportRing *g, TransportFrame *f)
 			ring_futex_wait(g, rx, futex_ns - spent);
 			continue;
 		}
-		if (linger && !g->by_socket)
-			return -EAGAIN; /* as the socket's receive timeout would */
+		if (linger && !g->by_socket) /* as the socket's receive timeout would */
+			return ring_waited(g, ring_now_ns() - start, -EAGAIN);
 		if (ring_announce(g, rx, RING_RX_POLL))
 			continue;
 		r = ring_next(l, g, f, SOCK_WAIT); /* a bell, a frame, the end */
 		if (r != RING_CONTROL)
-			return r;
+			return ring_waited(g, ring_now_ns() - start, r);
 	}
 }
 
