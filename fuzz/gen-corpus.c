@@ -1,6 +1,7 @@
 /*
  * gen-corpus.c - writes the seed corpora of fuzz-wire, fuzz-json,
- * fuzz-broker, fuzz-plist and the out-of-line seeds of fuzz-frame: small valid inputs covering every type, tag
+ * fuzz-broker, fuzz-plist, fuzz-ring and the out-of-line and shared-ring
+ * seeds of fuzz-frame: small valid inputs covering every type, tag
  * and operation (plus a few near misses), named "seed-*".
  *
  *   gen-corpus DIR      (DIR is fuzz/corpus; files are overwritten)
@@ -20,6 +21,7 @@
 #include "fuzz.h"
 #include "object/object.h"
 #include "transport/frame.h"
+#include "transport/ring/shared.h"
 #include "wire/wire.h"
 
 static const char *out_dir;
@@ -280,6 +282,192 @@ static void gen_frame(void)
 	put_ool_frame("stage-size-mismatch", 4 | 16 | 32, make_big_n(FRAME_MAX_INLINE + 64), 4);
 }
 
+/* fuzz-frame, the shared ring's control frames (kinds 8-10): each in its
+ * shape (an offer with one descriptor, an acknowledgement and a bell with
+ * nothing) and out of it. */
+static void gen_ring_frames(void)
+{
+	static const struct {
+		const char *name;
+		uint8_t kind, fds, flags;
+		uint64_t id, body;
+	} c[] = {
+		{"ring-offer", FRAME_RING_OFFER, 1, 0, 0, 0},
+		{"ring-offer-no-fd", FRAME_RING_OFFER, 0, 0, 0, 0},
+		{"ring-offer-two-fds", FRAME_RING_OFFER, 2, 0, 0, 0},
+		{"ring-offer-body", FRAME_RING_OFFER, 1, 0, 0, 8},
+		{"ring-ack", FRAME_RING_ACK, 0, 0, 0, 0},
+		{"ring-ack-fd", FRAME_RING_ACK, 1, 0, 0, 0},
+		{"ring-ack-id", FRAME_RING_ACK, 0, 0, 5, 0},
+		{"ring-bell", FRAME_RING_BELL, 0, 0, 0, 0},
+		{"ring-bell-flags", FRAME_RING_BELL, 0, FRAME_F_WANTS_REPLY, 0, 0},
+		{"ring-bell-body", FRAME_RING_BELL, 0, 0, 0, 8},
+	};
+	uint8_t pkt[FRAME_HEADER_SIZE + 8] = {0};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		FrameHeader h = {.magic = FRAME_MAGIC, .kind = c[i].kind, .flags = c[i].flags, .n_fds = c[i].fds,
+				 .id = c[i].id, .body_len = c[i].body};
+		memcpy(pkt, &h, sizeof(h));
+		put("fuzz-frame", c[i].name, c[i].fds, pkt, FRAME_HEADER_SIZE + c[i].body);
+	}
+}
+
+/* ---- fuzz-ring ------------------------------------------------------------- */
+
+/* A ring as fuzz-ring reads it: the reader's start head, then the mapping. */
+static struct {
+	uint64_t head;
+	_Alignas(4096) uint8_t map[RING_MAP_SIZE];
+} ring_in;
+
+static RingShared *ring_begin(uint64_t head)
+{
+	RingShared *r = (RingShared *)ring_in.map;
+
+	memset(ring_in.map, 0, sizeof(ring_in.map));
+	r->magic = RING_MAGIC;
+	r->data_size = RING_DATA_SIZE;
+	ring_in.head = head;
+	atomic_store(&r->tail, head);
+	atomic_store(&r->head, head);
+	return r;
+}
+
+/* Writes the input: 4 bytes of head, its high word (0 or all ones), the
+ * mapping up to its last byte that is not zero. */
+static void ring_end(const char *name)
+{
+	static uint8_t in[5 + RING_MAP_SIZE];
+	size_t n = RING_MAP_SIZE;
+	uint32_t lo = (uint32_t)ring_in.head;
+
+	while (n && !ring_in.map[n - 1])
+		n--;
+	memcpy(in, &lo, 4);
+	in[4] = ring_in.head >> 32 ? 1 : 0;
+	memcpy(in + 5, ring_in.map, n);
+	put("fuzz-ring", name, in[0], in + 1, 4 + n);
+}
+
+/* The frame @pkt (@len bytes: header and body) as the writer puts it. */
+static void ring_frame(RingShared *r, const uint8_t *pkt, size_t len, uint64_t sock_before)
+{
+	FrameHeader h;
+	struct iovec iov = {(void *)(pkt + FRAME_HEADER_SIZE), len - FRAME_HEADER_SIZE};
+	uint64_t tail = atomic_load(&r->tail);
+
+	memcpy(&h, pkt, sizeof(h));
+	ring_put(r, &tail, sock_before, &h, &iov, 1, len - FRAME_HEADER_SIZE);
+}
+
+/* An entry written by hand at the tail: its first words @len, @pad and
+ * @sock_before, then @pkt (@n bytes); the tail moved to @tail_delta past
+ * the old one. */
+static void ring_raw(RingShared *r, uint32_t len, uint32_t pad, uint64_t sock_before, const uint8_t *pkt, size_t n,
+		     uint64_t tail_delta)
+{
+	uint32_t w[4] = {len, pad, (uint32_t)sock_before, (uint32_t)(sock_before >> 32)};
+	uint64_t tail = atomic_load(&r->tail);
+	uint8_t *data = ring_data(r);
+
+	for (size_t i = 0; i < sizeof(w) + n; i++)
+		data[(tail + i) & (RING_DATA_SIZE - 1)] = i < sizeof(w) ? ((uint8_t *)w)[i] : pkt[i - sizeof(w)];
+	atomic_store(&r->tail, tail + tail_delta);
+}
+
+/* A frame with a header @h and @body_n bytes of body (0x41), into @pkt. */
+static size_t ring_pkt(uint8_t *pkt, FrameHeader h, size_t body_n)
+{
+	h.magic = FRAME_MAGIC;
+	memcpy(pkt, &h, sizeof(h));
+	memset(pkt + FRAME_HEADER_SIZE, 0x41, body_n);
+	return FRAME_HEADER_SIZE + body_n;
+}
+
+/* Valid rings: a few entries (a message, a reply, a batch), entries
+ * across the end of the data, across the end of the u64 range, one of
+ * RING_FRAME_MAX bytes, a ring full to the byte. */
+static void gen_ring_good(void)
+{
+	static uint8_t pkt[FRAME_HEADER_SIZE + RING_FRAME_MAX + 64];
+	uint64_t starts[] = {0, RING_DATA_SIZE - 40, UINT64_MAX - 23};
+	const char *names[] = {"three", "wrap", "u64-wrap"};
+	size_t n;
+
+	for (int k = 0; k < 3; k++) {
+		RingShared *r = ring_begin(starts[k]);
+		n = put_inner(pkt, (FrameHeader){.kind = FRAME_MESSAGE, .flags = FRAME_F_WANTS_REPLY, .id = 1},
+			      one("op", xpc_string_create("whoami")));
+		ring_frame(r, pkt, n, 0);
+		n = put_inner(pkt, (FrameHeader){.kind = FRAME_REPLY, .id = 2, .reply_to = 9}, make_all());
+		ring_frame(r, pkt, n, 1);
+		n = FRAME_HEADER_SIZE;
+		n += put_inner(pkt + n, (FrameHeader){.kind = FRAME_MESSAGE, .id = 3}, one("a", xpc_int64_create(1)));
+		n += put_inner(pkt + n, (FrameHeader){.kind = FRAME_REPLY, .id = 4, .reply_to = 1},
+			       xpc_dictionary_create_empty());
+		FrameHeader b = {.magic = FRAME_MAGIC, .kind = FRAME_BATCH, .body_len = n - FRAME_HEADER_SIZE};
+		memcpy(pkt, &b, sizeof(b));
+		ring_frame(r, pkt, n, 1);
+		ring_end(names[k]);
+	}
+	RingShared *r = ring_begin(0);
+	n = ring_pkt(pkt, (FrameHeader){.kind = FRAME_MESSAGE, .id = 1, .body_len = RING_FRAME_MAX - 32},
+		     RING_FRAME_MAX - 32);
+	ring_frame(r, pkt, n, 0);
+	ring_end("frame-max");
+	r = ring_begin(RING_DATA_SIZE / 2);
+	n = ring_pkt(pkt, (FrameHeader){.kind = FRAME_MESSAGE, .id = 1, .body_len = RING_FRAME_MAX - 48},
+		     RING_FRAME_MAX - 48);
+	for (int i = 0; i < 8; i++) /* 8 entries of 4 KiB: the data is full */
+		ring_frame(r, pkt, n, 0);
+	ring_end("full");
+}
+
+/* One hostile shape each, after a good entry (the reader's head starts
+ * at 0 or just before the end of the data). */
+static void gen_ring_hostile(void)
+{
+	static uint8_t pkt[FRAME_HEADER_SIZE + RING_FRAME_MAX + 64];
+	size_t good = ring_pkt(pkt, (FrameHeader){.kind = FRAME_MESSAGE, .id = 1, .body_len = 24}, 24);
+	uint64_t e = ring_entry_size(good);
+	struct {
+		const char *name;
+		uint32_t len, pad;
+		uint64_t delta;
+		FrameHeader h;
+		size_t body;
+	} c[] = {
+		{"too-long", RING_FRAME_MAX + 8, 0, ring_entry_size(RING_FRAME_MAX + 8), {.kind = FRAME_MESSAGE, .id = 1}, 0},
+		{"too-short", 16, 0, 32, {.kind = FRAME_MESSAGE, .id = 1}, 0},
+		{"zero-len", 0, 0, 16, {0}, 0},
+		{"pad", (uint32_t)good, 1, e, {.kind = FRAME_MESSAGE, .id = 1, .body_len = 24}, 24},
+		{"tail-ahead", (uint32_t)good, 0, RING_DATA_SIZE + 64, {.kind = FRAME_MESSAGE, .id = 1, .body_len = 24}, 24},
+		{"tail-behind", (uint32_t)good, 0, (uint64_t)-8, {.kind = FRAME_MESSAGE, .id = 1, .body_len = 24}, 24},
+		{"tail-short", (uint32_t)good, 0, 8, {.kind = FRAME_MESSAGE, .id = 1, .body_len = 24}, 24},
+		{"past-tail", (uint32_t)good, 0, RING_ENTRY_HEADER + 8, {.kind = FRAME_MESSAGE, .id = 1, .body_len = 24}, 24},
+		{"checkin", 32, 0, 48, {.kind = FRAME_CHECKIN}, 0},
+		{"hello", 32, 0, 48, {.kind = FRAME_HELLO}, 0},
+		{"ool", (uint32_t)good, 0, e, {.kind = FRAME_MESSAGE, .flags = FRAME_F_OOL, .id = 1, .body_len = 24}, 24},
+		{"body-len", (uint32_t)good, 0, e, {.kind = FRAME_MESSAGE, .id = 1, .body_len = 32}, 24},
+		{"n-fds", (uint32_t)good, 0, e, {.kind = FRAME_MESSAGE, .id = 1, .n_fds = 1, .body_len = 24}, 24},
+		{"ring-offer", 32, 0, 48, {.kind = FRAME_RING_OFFER}, 0},
+	};
+	char name[64];
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		for (int at = 0; at < 2; at++) {
+			RingShared *r = ring_begin(at ? RING_DATA_SIZE - e - 8 : 0);
+			ring_frame(r, pkt, good, 0);
+			size_t n = ring_pkt(pkt + FRAME_HEADER_SIZE + 32, c[i].h, c[i].body);
+			ring_raw(r, c[i].len, c[i].pad, 0, pkt + FRAME_HEADER_SIZE + 32, n, c[i].delta);
+			if (c[i].delta == (uint64_t)-8) /* the reader took the good entry: its head is past the tail */
+				ring_in.head = atomic_load(&r->tail) + 8;
+			snprintf(name, sizeof(name), "%s%s", c[i].name, at ? "-wrap" : "");
+			ring_end(name);
+		}
+}
+
 /* ---- JSON ------------------------------------------------------------------ */
 
 static void gen_json(void)
@@ -482,6 +670,9 @@ int main(int argc, char **argv)
 	gen_wire();
 	gen_wire_refs();
 	gen_frame();
+	gen_ring_frames();
+	gen_ring_good();
+	gen_ring_hostile();
 	gen_json();
 	gen_broker();
 	gen_plist();

@@ -20,7 +20,7 @@ secs=${2:?usage: run.sh BUILD_DIR SECONDS [TARGET...]}
 shift 2
 src=$(cd "$(dirname "$0")" && pwd)
 jobs=${JOBS:-2}
-targets=${*:-fuzz-frame fuzz-wire fuzz-json fuzz-plist fuzz-broker fuzz-remote}
+targets=${*:-fuzz-frame fuzz-ring fuzz-wire fuzz-json fuzz-plist fuzz-broker fuzz-remote}
 logs=$build/fuzz-logs
 arts=$build/fuzz-artifacts
 mkdir -p "$logs" "$arts"
@@ -31,6 +31,7 @@ max_len() {
 	fuzz-plist) echo 8192 ;;
 	fuzz-broker) echo 2048 ;;
 	fuzz-wire) echo 20000 ;;  # room for one data item sent by reference
+	fuzz-ring) echo 36869 ;;  # the start head (5 bytes) and a whole ring mapping
 	*) echo 4096 ;;
 	esac
 }
