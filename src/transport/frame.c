@@ -217,6 +217,14 @@ void frame_clear(TransportFrame *f)
 	f->body = NULL;
 }
 
+void frame_empty(TransportFrame *f)
+{
+	f->n_fds = 0;
+	f->has_creds = false;
+	f->ool = NULL;
+	f->body = NULL;
+}
+
 void frame_swap(TransportFrame *a, TransportFrame *b)
 {
 	TransportFrame t = *a;

@@ -186,6 +186,12 @@ uint8_t *frame_packet_buffer(TransportFrame *f);
  * body. */
 void frame_clear(TransportFrame *f);
 
+/* Makes @f hold nothing (no descriptor, body, credentials) without
+ * looking at what it held: a receive does it first, so that the caller's
+ * frame_clear() after any failure closes and frees nothing (the
+ * connection layer's frames may come straight from malloc). */
+void frame_empty(TransportFrame *f);
+
 /* Swaps what @a and @b hold (header, body, descriptors, credentials,
  * buffers), not their account nor their view. */
 void frame_swap(TransportFrame *a, TransportFrame *b);

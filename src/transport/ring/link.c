@@ -322,25 +322,13 @@ static int ring_socket(TransportLink *l, TransportRing *g, TransportFrame *f, bo
 	return 0;
 }
 
-/* Empties @f as transport_recv() does before it reads: the caller's
- * frame_clear() after a failure then closes and frees nothing (the
- * connection layer's frames come new from malloc, or cached after an
- * -EAGAIN that never touched them). */
-static void ring_frame_empty(TransportFrame *f)
-{
-	f->n_fds = 0;
-	f->has_creds = false;
-	f->ool = NULL;
-	f->body = NULL;
-}
-
 /* The ring's entry @e at the head, into @f as a packet would be. */
 static int ring_take_entry(TransportLink *l, TransportRing *g, RingShared *rx, const RingEntry *e, TransportFrame *f)
 {
 	uint8_t *pkt = frame_packet_buffer(f);
 	int r;
 
-	ring_frame_empty(f);
+	frame_empty(f);
 	if (!pkt)
 		return -ENOMEM;
 	ring_take(rx, &g->rx_head, e, pkt);
@@ -409,7 +397,7 @@ static int ring_next(TransportLink *l, TransportRing *g, TransportFrame *f, int 
 	RingEntry e;
 	int r = rx ? ring_peek(rx, g->rx_head, &e) : 0;
 
-	ring_frame_empty(f); /* (a failure below may touch it not at all) */
+	frame_empty(f); /* (a failure below may touch it not at all) */
 	if (r < 0)
 		return TRANSPORT_E_RING;
 	if (r == 1 && e.sock_before < g->rx_sock)

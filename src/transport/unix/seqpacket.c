@@ -389,10 +389,7 @@ static int transport_recv_prepare(TransportFrame *f, struct msghdr *msg, struct 
 {
 	uint8_t *pkt = frame_packet_buffer(f);
 
-	f->n_fds = 0;
-	f->has_creds = false;
-	f->ool = NULL;
-	f->body = NULL;
+	frame_empty(f);
 	if (!pkt)
 		return -ENOMEM;
 	*iov = (struct iovec){pkt, FRAME_PACKET_MAX};
