@@ -29,6 +29,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -67,7 +68,6 @@ struct TransportRing {
 	TransportFrame *stash;
 	bool stashed;
 	bool by_socket; /* the last frame came by the socket: wait there */
-	uint64_t wait_ns; /* the waits' moving average (1/8 per wait) */
 	unsigned spin_skip, spin_skipped;
 	_Atomic long linger_us;
 	_Atomic bool shut;
@@ -78,13 +78,13 @@ enum { SOCK_IF_POSTED, SOCK_TRY, SOCK_WAIT };
 #define RING_CONTROL (-1000) /* a control frame was read: look again */
 
 /* How long a waiting reader spins before it sleeps, at most.  It spins
- * while its waits take less than half that on average (a moving average,
- * 1/8 per wait): a peer that answers within microseconds is not slept
- * for.  Otherwise (under load, waits of milliseconds) it spins once in
- * `spin_skip` waits to try again, a number doubled at each such spin that
- * found nothing, up to RING_SPIN_SKIP_MAX, and one that found a frame
- * takes its wait as the average: so a busy machine pays a spin in
- * hundreds of waits, and a quiet one spins again soon. */
+ * when its last spin found a frame within that time; after one that found
+ * nothing it skips spinning for 1, 3, 7 ... up to RING_SPIN_SKIP_MAX
+ * waits (doubling), so that a peer that answers in milliseconds (a busy
+ * machine) costs a spin in hundreds of waits; and it never spins while
+ * the peer's last publish came from the CPU it runs on (the peer could
+ * not answer meanwhile: the ring's `cpu` hint).  A frame found only after
+ * the time (the spinner was preempted) counts as nothing found. */
 #define RING_SPIN_NS 30000L
 #define RING_SPIN_SKIP_MAX 256u
 
@@ -237,6 +237,8 @@ static int ring_put_frame(TransportLink *l, TransportRing *g, FrameHeader *hdr, 
 	hdr->n_fds = 0;
 	hdr->flags &= (uint8_t)~(FRAME_F_OOL | FRAME_F_STAGED);
 	ring_put(g->tx, &g->tx_tail, g->tx_sock, hdr, iov, n, len);
+	if (ring_spin_v)
+		atomic_store_explicit(&g->tx->cpu, (uint32_t)sched_getcpu() + 1, memory_order_relaxed);
 	if (transport_capture_enabled())
 		transport_capture_sent(l->fd, hdr, iov, n, -1);
 	ring_wake(g, l->fd);
@@ -468,38 +470,37 @@ static inline void ring_relax(void)
 }
 
 /* Spins a while for the peer's next publish (RUNNING: it need not wake
- * us), if waits are short or a try is due (above).  Whether it came. */
+ * us), as the rule above allows.  Whether it came. */
 static bool ring_spin(TransportRing *g, RingShared *rx)
 {
-	bool trying = g->wait_ns > RING_SPIN_NS / 2;
 	uint64_t start, now;
 
-	if (!ring_spin_v || (trying && ++g->spin_skipped < g->spin_skip))
+	if (!ring_spin_v || ++g->spin_skipped < g->spin_skip)
+		return false;
+	/* the peer last wrote on this CPU: it cannot answer while we spin */
+	if (atomic_load_explicit(&rx->cpu, memory_order_relaxed) == (uint32_t)sched_getcpu() + 1)
 		return false;
 	g->spin_skipped = 0;
 	start = ring_now_ns();
 	atomic_store_explicit(&rx->rx_state, RING_RX_RUNNING, memory_order_relaxed);
 	do {
 		for (int i = 0; i < 64; i++) {
-			if (ring_ready(g, rx)) {
-				if (trying)
-					g->wait_ns = ring_now_ns() - start;
-				g->spin_skip = 1;
-				return true;
-			}
+			if (ring_ready(g, rx))
+				goto found;
 			ring_relax();
 		}
 		now = ring_now_ns();
 	} while (now - start < (uint64_t)RING_SPIN_NS);
+	goto missed;
+found:
+	now = ring_now_ns();
+	if (now - start <= (uint64_t)RING_SPIN_NS) { /* (not after a preemption) */
+		g->spin_skip = 1;
+		return true;
+	}
+missed:
 	g->spin_skip = !g->spin_skip ? 2 : g->spin_skip < RING_SPIN_SKIP_MAX ? g->spin_skip * 2 : RING_SPIN_SKIP_MAX;
-	return false;
-}
-
-/* A wait of @ns ended (a frame, or its time). */
-static int ring_waited(TransportRing *g, uint64_t ns, int r)
-{
-	g->wait_ns = g->wait_ns - g->wait_ns / 8 + ns / 8;
-	return r;
+	return now - start > (uint64_t)RING_SPIN_NS && ring_ready(g, rx);
 }
 
 /* Waits up to @ns on the futex for the peer's next publish. */
@@ -525,7 +526,7 @@ static int ring_recv_wait(TransportLink *l, TransportRing *g, TransportFrame *f)
 		if (r == RING_CONTROL)
 			continue;
 		if (r != -EAGAIN || !rx)
-			return ring_waited(g, ring_now_ns() - start, r);
+			return r;
 		if (!spun && !g->by_socket) {
 			spun = true;
 			if (ring_spin(g, rx))
@@ -537,12 +538,12 @@ static int ring_recv_wait(TransportLink *l, TransportRing *g, TransportFrame *f)
 			continue;
 		}
 		if (linger && !g->by_socket) /* as the socket's receive timeout would */
-			return ring_waited(g, ring_now_ns() - start, -EAGAIN);
+			return -EAGAIN;
 		if (ring_announce(g, rx, RING_RX_POLL))
 			continue;
 		r = ring_next(l, g, f, SOCK_WAIT); /* a bell, a frame, the end */
 		if (r != RING_CONTROL)
-			return ring_waited(g, ring_now_ns() - start, r);
+			return r;
 	}
 }
 

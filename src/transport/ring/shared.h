@@ -55,7 +55,8 @@ typedef struct RingShared {
 	_Alignas(64) _Atomic uint64_t tail; /* bytes ever written */
 	_Atomic uint64_t posted;            /* socket frames sent since the offer, control ones too */
 	_Atomic uint32_t signal;            /* bumped at every publish: the futex word */
-	uint8_t pad1[44];
+	_Atomic uint32_t cpu;               /* 1 + the CPU of the last publish (a hint) */
+	uint8_t pad1[40];
 	/* the reader's */
 	_Alignas(64) _Atomic uint64_t head; /* bytes ever read */
 	_Atomic uint32_t rx_state;          /* RING_RX_* */
