@@ -537,8 +537,13 @@ static int ring_recv_wait(TransportLink *l, TransportRing *g, TransportFrame *f)
 			ring_futex_wait(g, rx, futex_ns - spent);
 			continue;
 		}
-		if (linger && !g->by_socket) /* as the socket's receive timeout would */
+		if (linger && !g->by_socket) {
+			/* ends as the socket's receive timeout would, once the
+			 * state says POLL (a publish seen RUNNING is looked at) */
+			if (ring_announce(g, rx, RING_RX_POLL))
+				continue;
 			return -EAGAIN;
+		}
 		if (ring_announce(g, rx, RING_RX_POLL))
 			continue;
 		r = ring_next(l, g, f, SOCK_WAIT); /* a bell, a frame, the end */
