@@ -259,7 +259,9 @@ static void service_peer(xpc_connection_t peer)
 		if (xpc_get_type(ev) == XPC_TYPE_DICTIONARY) {
 			service_message(peer, st, ev);
 		} else if (ev == XPC_ERROR_CONNECTION_INVALID) {
-			report("invalid %llu", (unsigned long long)now_ns());
+			char *why = xpc_connection_copy_invalidation_reason(peer);
+			report("invalid %llu %s", (unsigned long long)now_ns(), why ? why : "");
+			free(why);
 			for (int i = 0; i < st->n_held; i++)
 				xpc_release(st->held[i]);
 			free(st);
@@ -319,6 +321,8 @@ static void client_warm(xpc_connection_t c)
 		CHECK(xpc_get_type(r) == XPC_TYPE_DICTIONARY);
 		xpc_release(r);
 	}
+	if (getenv("XPC_SHARED_RING")) /* ours and the service's, at least */
+		CHECK(ring_maps() >= 2);
 }
 
 /* The service's { maps, workers } (-1 each on failure). */
@@ -389,6 +393,17 @@ static bool order_reply_ok(xpc_object_t r, uint64_t n, uint64_t sum, size_t len,
 	       (!fd || xpc_dictionary_get_bool(r, "fd_ok"));
 }
 
+/* Says what came instead of the reply to @n (the first such). */
+static void order_bad(OrderRun *o, uint64_t n, xpc_object_t r)
+{
+	char *d = xpc_copy_description(r), *why = xpc_connection_copy_invalidation_reason(o->c);
+
+	fprintf(stderr, "test-ring: bad reply to %llu: %s (connection: %s)\n", (unsigned long long)n, d ? d : "?",
+		why ? why : "valid");
+	free(d);
+	free(why);
+}
+
 /* Sends the next message, of @kind; a sync one's reply is checked here,
  * an async one's on o->q. */
 static void order_send(OrderRun *o, int kind)
@@ -403,7 +418,7 @@ static void order_send(OrderRun *o, int kind)
 	} else if (kind == K_SYNC) {
 		xpc_object_t r = xpc_connection_send_message_with_reply_sync(o->c, m);
 		if (!order_reply_ok(r, n, sum, len, false) && atomic_fetch_add(&o->bad, 1) == 0)
-			fprintf(stderr, "test-ring: bad sync reply to %llu\n", (unsigned long long)n);
+			order_bad(o, n, r);
 		atomic_fetch_add(&o->answered, 1);
 		xpc_release(r);
 	} else {
@@ -411,13 +426,44 @@ static void order_send(OrderRun *o, int kind)
 		dispatch_group_enter(o->g);
 		xpc_connection_send_message_with_reply(o->c, m, o->q, ^(xpc_object_t r) {
 			if (!order_reply_ok(r, n, sum, len, fd) && atomic_fetch_add(&o->bad, 1) == 0)
-				fprintf(stderr, "test-ring: bad reply to %llu\n", (unsigned long long)n);
+				order_bad(o, n, r);
 			atomic_fetch_add(&o->answered, 1);
 			dispatch_semaphore_signal(o->slots);
 			dispatch_group_leave(o->g);
 		});
 	}
 	xpc_release(m);
+}
+
+/* A client whose first frames wait in the socket until its handler
+ * queue, held for 100 ms, lets the read source's delivery read them, two
+ * at a time (recvmmsg): the HELLO and a ring's offer together, then the
+ * first reply; +1. */
+static xpc_connection_t order_connect(xpc_endpoint_t ep, dispatch_queue_t replies)
+{
+	xpc_connection_t c = xpc_connection_create_from_endpoint(ep);
+	dispatch_queue_t hold = dispatch_queue_create("test-ring.hold", NULL);
+	dispatch_semaphore_t first = dispatch_semaphore_create(0);
+	xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+
+	xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+		(void)ev;
+	});
+	xpc_connection_set_target_queue(c, hold);
+	dispatch_async(hold, ^{
+		usleep(100000);
+	});
+	xpc_connection_resume(c);
+	xpc_dictionary_set_string(m, "op", "ping");
+	xpc_connection_send_message_with_reply(c, m, replies, ^(xpc_object_t r) {
+		CHECK(xpc_get_type(r) == XPC_TYPE_DICTIONARY);
+		dispatch_semaphore_signal(first);
+	});
+	CHECK(conn_test_wait(first, 30));
+	xpc_release(m);
+	dispatch_release(first);
+	dispatch_release(hold);
+	return c;
 }
 
 /* `order N BURST CMAPS SMAPS`: N messages, two one-way bursts of BURST
@@ -432,8 +478,8 @@ static int client_order(xpc_endpoint_t ep, int argc, char **argv)
 
 	REQUIRE(n > 2 * burst && pipe2(pfd, O_CLOEXEC) == 0);
 	o->fd = pfd[1];
-	o->c = client_connect(ep, NULL);
 	o->q = dispatch_queue_create("test-ring.replies", NULL);
+	o->c = order_connect(ep, o->q);
 	o->g = dispatch_group_create();
 	o->slots = dispatch_semaphore_create(INFLIGHT);
 	for (int part = 0; part < 5; part++) {
@@ -594,6 +640,8 @@ static void async_ask(xpc_connection_t c, AsyncRun *a, bool sync, int now, int l
 	} else {
 		xpc_connection_send_message(c, m);
 	}
+	xpc_release(d);
+	xpc_release(m);
 	CHECK(conn_test_wait(a->all, 30));
 	fprintf(stderr, "test-ring async: %s, %d messages, the latest reached the handler after %.3f ms\n",
 		sync ? "after a sync call" : "handler only", now + later, atomic_load(&a->worst_ns) / 1e6);
@@ -627,6 +675,81 @@ static int client_async(xpc_endpoint_t ep, int argc, char **argv)
 	client_end(c);
 	dispatch_release(a->all);
 	free(a);
+	return harness_failures ? 1 : 0;
+}
+
+/* ---- the client: linger ----------------------------------------------------- */
+
+typedef struct LingerRun {
+	xpc_connection_t c;
+	int fd;
+	_Atomic uint64_t call_ns; /* when the call under way began, 0: none */
+	atomic_int stuck;
+	atomic_bool done;
+} LingerRun;
+
+/* Busy-waits @us (sleeps are late by the timer slack). */
+static void spin_us(int us)
+{
+	uint64_t end = now_ns() + (uint64_t)us * 1000u;
+
+	while (now_ns() < end)
+		;
+}
+
+/* A call stuck for a second gets a message by the socket (it carries a
+ * descriptor), whose read finds the request in the ring: counted. */
+static void *linger_watchdog(void *arg)
+{
+	LingerRun *lr = arg;
+
+	while (!atomic_load(&lr->done)) {
+		usleep(100000);
+		uint64_t t = atomic_load(&lr->call_ns);
+		if (!t || now_ns() - t < 1000000000u)
+			continue;
+		atomic_fetch_add(&lr->stuck, 1);
+		fprintf(stderr, "test-ring linger: a call got no answer for 1 s: nudged by the socket\n");
+		xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
+		xpc_dictionary_set_fd(m, "fd", lr->fd);
+		xpc_connection_send_message(lr->c, m);
+		xpc_release(m);
+		while (atomic_load(&lr->call_ns) == t)
+			usleep(1000);
+	}
+	return NULL;
+}
+
+/* `linger N`: N calls, each about when the service's worker stops
+ * lingering for it (RING_LINGER_MIN_US, then wait_readable's
+ * CONN_LINGER_US): a request published as it stops must still wake it. */
+static int client_linger(xpc_endpoint_t ep, int argc, char **argv)
+{
+	LingerRun *lr = calloc(1, sizeof(*lr));
+	int n = argc > 0 ? atoi(argv[0]) : 2000, pfd[2];
+	pthread_t t;
+
+	REQUIRE(pipe2(pfd, O_CLOEXEC) == 0);
+	lr->fd = pfd[1];
+	lr->c = client_connect(ep, NULL);
+	client_warm(lr->c);
+	REQUIRE(pthread_create(&t, NULL, linger_watchdog, lr) == 0);
+	for (int i = 0; i < n; i++) {
+		spin_us(1900 + (i * 37) % 500); /* 1.9-2.4 ms after the last reply */
+		atomic_store(&lr->call_ns, now_ns());
+		xpc_object_t r = client_call(lr->c, "ping");
+		atomic_store(&lr->call_ns, 0);
+		CHECK(xpc_get_type(r) == XPC_TYPE_DICTIONARY);
+		xpc_release(r);
+	}
+	atomic_store(&lr->done, true);
+	pthread_join(t, NULL);
+	fprintf(stderr, "test-ring linger: %d calls, %d stuck until nudged\n", n, atomic_load(&lr->stuck));
+	CHECK_EQ_INT(atomic_load(&lr->stuck), 0);
+	client_end(lr->c);
+	close(pfd[0]);
+	close(pfd[1]);
+	free(lr);
 	return harness_failures ? 1 : 0;
 }
 
@@ -707,6 +830,7 @@ static int client(int wfd, int argc, char **argv)
 	} scenarios[] = {
 		{"order", client_order},   {"diesvc", client_diesvc}, {"dieclient", client_dieclient},
 		{"cancel", client_cancel}, {"async", client_async},   {"many", client_many},
+		{"linger", client_linger},
 	};
 	xpc_endpoint_t ep = endpoint_create_from_send_fd(wfd);
 
@@ -727,6 +851,7 @@ static int client(int wfd, int argc, char **argv)
 typedef struct Run {
 	pid_t service, client;
 	int status, ctl; /* our ends: the status pipe's, the service's CTL */
+	int failures; /* harness_failures at the start */
 	char log[8192];
 	size_t log_len;
 } Run;
@@ -770,6 +895,7 @@ static void run_start(Run *r, const char *sring, const char *cring, const char *
 	int rfd, wfd, st[2], ctl[2];
 
 	memset(r, 0, sizeof(*r));
+	r->failures = harness_failures;
 	REQUIRE(connection_listener_pair(&rfd, &wfd) == 0);
 	REQUIRE(pipe2(st, O_CLOEXEC) == 0 && pipe2(ctl, O_CLOEXEC) == 0);
 	r->service = spawn(sring, "serve", rfd, st[1], ctl[0], NULL);
@@ -836,6 +962,8 @@ static void run_finish(Run *r, bool client_killed, bool service_killed, unsigned
 		CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	run_drain(r);
 	CHECK(!strstr(r->log, "disorder"));
+	if (harness_failures != r->failures)
+		fprintf(stderr, "test-ring: what the processes reported:\n%s", r->log);
 	close(r->status);
 }
 
@@ -920,6 +1048,8 @@ static void test_all(const char *which)
 		test_client_only("async", "1", 120);
 		test_client_only("async", "futex", 120);
 	}
+	if (all || fast || strcmp(which, "linger") == 0)
+		test_client_only("linger", "1", 280);
 	if (all || strcmp(which, "many") == 0)
 		test_client_only("many", "1", 280);
 }
