@@ -20,7 +20,9 @@
  *             ring: the rest go by the socket), sync requests; the
  *             service checks the numbers come in order and answers with
  *             a checksum of the payload; both processes map two rings
- *             ("memfd:xpc-ring" in /proc/self/maps), none after the end
+ *             ("memfd:xpc-ring" in /proc/self/maps), none after the end;
+ *             the client's handler queue is held at first, so that its
+ *             delivery reads the HELLO and the ring's offer together
  *   futex     the same, smaller, with XPC_SHARED_RING=futex (no spinning)
  *   one-sided only the client opts in, then only the service: all by the
  *             socket; the side that opted in maps its own ring only
@@ -37,11 +39,16 @@
  *             (RING_BELL), while the client only has its event handler,
  *             and right after a sync call returned (the link's `more`,
  *             receive.c): each reaches the handler within 1 s
+ *   linger    calls 1.9-2.4 ms apart: about when the service's worker
+ *             stops lingering on the ring (receive.c, RING_LINGER_MIN_US
+ *             then CONN_LINGER_US); a request published as it stops must
+ *             still be read (a call unanswered for 1 s is counted, then
+ *             nudged by a message that goes by the socket)
  *   many      64 connections, 200 sync round trips each from 8 threads:
  *             all answered, the service's workers stay bounded
  *
- * `test-ring fast` runs the scenarios quick enough for the tsan suite;
- * `test-ring NAME` one of them.
+ * `test-ring NAME` runs one scenario (meson: one test each), `test-ring`
+ * all of them.
  */
 #include "connection/connection.h"
 #include "conn-common.h"
@@ -698,7 +705,8 @@ static void spin_us(int us)
 }
 
 /* A call stuck for a second gets a message by the socket (it carries a
- * descriptor), whose read finds the request in the ring: counted. */
+ * descriptor), whose read finds the request in the ring: counted.  With
+ * TEST_RING_STALL set, it waits 120 s first (to attach gdb to both). */
 static void *linger_watchdog(void *arg)
 {
 	LingerRun *lr = arg;
@@ -709,6 +717,10 @@ static void *linger_watchdog(void *arg)
 		if (!t || now_ns() - t < 1000000000u)
 			continue;
 		atomic_fetch_add(&lr->stuck, 1);
+		if (getenv("TEST_RING_STALL")) { /* a while for a debugger first */
+			fprintf(stderr, "test-ring linger: client %d stuck\n", (int)getpid());
+			sleep(120);
+		}
 		fprintf(stderr, "test-ring linger: a call got no answer for 1 s: nudged by the socket\n");
 		xpc_object_t m = xpc_dictionary_create(NULL, NULL, 0);
 		xpc_dictionary_set_fd(m, "fd", lr->fd);
@@ -856,8 +868,9 @@ typedef struct Run {
 	size_t log_len;
 } Run;
 
-/* Starts `self ROLE FD STATUS ARGS...` (@args NULL-terminated, at most 6)
- * with XPC_SHARED_RING=@ring (NULL: unset), @keep open in it. */
+/* Starts `self ROLE FD STATUS [CTL] ARGS...` (@ctl < 0: none; @args
+ * NULL-terminated, at most 6) with XPC_SHARED_RING=@ring (NULL: unset);
+ * the descriptors named stay open in it. */
 static pid_t spawn(const char *ring, const char *role, int fd, int status, int ctl, const char *const *args)
 {
 	char a_fd[16], a_status[16], a_ctl[16];
@@ -967,6 +980,7 @@ static void run_finish(Run *r, bool client_killed, bool service_killed, unsigned
 	close(r->status);
 }
 
+/* Both opt in (XPC_SHARED_RING=@ring): both map two rings. */
 static void test_order(const char *ring, const char *n, const char *burst)
 {
 	Run r;
@@ -976,6 +990,7 @@ static void test_order(const char *ring, const char *n, const char *burst)
 	run_finish(&r, false, false, 300);
 }
 
+/* One opts in: it maps its own ring (offered, never acknowledged). */
 static void test_one_sided(void)
 {
 	Run r;
@@ -1014,7 +1029,8 @@ static void test_dieclient(const char *ring)
 	run_finish(&r, true, false, 30);
 }
 
-static void test_client_only(const char *scenario, const char *ring, unsigned secs)
+/* A scenario the client checks by itself, both opted in. */
+static void test_scenario(const char *scenario, const char *ring, unsigned secs)
 {
 	Run r;
 
@@ -1023,35 +1039,39 @@ static void test_client_only(const char *scenario, const char *ring, unsigned se
 	run_finish(&r, false, false, secs);
 }
 
+/* Whether the command line asked for scenario @name ("all": every one). */
+static bool wanted(const char *which, const char *name)
+{
+	return strcmp(which, "all") == 0 || strcmp(which, name) == 0;
+}
+
 static void test_all(const char *which)
 {
-	bool all = strcmp(which, "all") == 0, fast = strcmp(which, "fast") == 0;
-
-	if (all || strcmp(which, "order") == 0)
+	if (wanted(which, "order"))
 		test_order("1", "20000", "5000");
-	if (all || fast || strcmp(which, "futex") == 0)
+	if (wanted(which, "futex"))
 		test_order("futex", "4000", "1000");
-	if (all || fast || strcmp(which, "one-sided") == 0)
+	if (wanted(which, "one-sided"))
 		test_one_sided();
-	if (all || fast || strcmp(which, "diesvc") == 0) {
+	if (wanted(which, "diesvc")) {
 		test_diesvc("1", "3000");   /* in the futex phase */
 		test_diesvc("1", "200000"); /* on the socket */
 		test_diesvc("futex", "200000");
 	}
-	if (all || fast || strcmp(which, "dieclient") == 0) {
+	if (wanted(which, "dieclient")) {
 		test_dieclient("1");
 		test_dieclient("futex");
 	}
-	if (all || fast || strcmp(which, "cancel") == 0)
-		test_client_only("cancel", "1", 60);
-	if (all || fast || strcmp(which, "async") == 0) {
-		test_client_only("async", "1", 120);
-		test_client_only("async", "futex", 120);
+	if (wanted(which, "cancel"))
+		test_scenario("cancel", "1", 60);
+	if (wanted(which, "async")) {
+		test_scenario("async", "1", 120);
+		test_scenario("async", "futex", 120);
 	}
-	if (all || fast || strcmp(which, "linger") == 0)
-		test_client_only("linger", "1", 280);
-	if (all || strcmp(which, "many") == 0)
-		test_client_only("many", "1", 280);
+	if (wanted(which, "linger"))
+		test_scenario("linger", "1", 280);
+	if (wanted(which, "many"))
+		test_scenario("many", "1", 280);
 }
 
 int main(int argc, char **argv)
