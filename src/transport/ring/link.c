@@ -622,8 +622,8 @@ static bool ring_link_wait_readable(TransportLink *l, long timeout_us)
 		uint64_t now = ring_now_ns();
 		if (ring_ready(g, rx))
 			return ring_leave(g, true);
-		if (now >= end)
-			return ring_leave(g, false);
+		if (now >= end) /* (a publish seen RUNNING since the look above) */
+			return ring_announce(g, rx, RING_RX_POLL);
 		if (now - start < (uint64_t)RING_FUTEX_NS) {
 			uint64_t left = end - now, phase = start + RING_FUTEX_NS - now;
 			ring_futex_wait(g, rx, (long)(left < phase ? left : phase));

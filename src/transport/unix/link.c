@@ -58,8 +58,15 @@ static int link_recv_two(TransportLink *l, TransportFrame *f, TransportFrame *f2
 {
 	int r = transport_recv_two(l->fd, f, f2, wait, ret_2);
 
-	if (r != 0 || !link_ring_control(f))
+	if (r != 0)
 		return r;
+	if (!link_ring_control(f)) {
+		if (*ret_2 == 0 && link_ring_control(f2)) {
+			frame_clear(f2); /* (more may follow it: not known empty) */
+			*ret_2 = -ENODATA;
+		}
+		return r;
+	}
 	frame_clear(f);
 	if (*ret_2 == 0 && !link_ring_control(f2)) {
 		frame_swap(f, f2); /* the second is the first now */
