@@ -16,10 +16,12 @@
  * next if no socket frame comes before it (its sock_before); a socket
  * frame read while the ring looked empty is held back (the stash) when an
  * entry that comes before it was published meanwhile.  A reader that
- * waits spins not at all: it waits on the ring's futex word (a bounded
- * time: the link's receive timeout, or RING_FUTEX_NS) and then on the
- * socket, after saying so (RING_RX_POLL), so that the peer's end, which
- * wakes no futex, is seen there.  Every receive leaves the state at
+ * waits spins a little first (with XPC_SHARED_RING=1: ring_spin), then
+ * waits on the ring's futex word (a bounded time: the link's receive
+ * timeout, or RING_FUTEX_NS) and then on the socket, after saying so
+ * (RING_RX_POLL), so that the peer's end, which wakes no futex, is seen
+ * there; a link whose last frame came by the socket (large ones) waits
+ * there at once.  Every receive leaves the state at
  * RING_RX_POLL: whoever reads next looks at the ring again, and a reader
  * that stops after one frame asks more().
  */
