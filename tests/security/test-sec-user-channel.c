@@ -488,6 +488,30 @@ static void scenario_policy(void)
 	CHECK(strncmp(line, "failed: denied", 14) == 0);
 }
 
+/* SIGSTOP to @pid, and back once it is stopped ('T' in /proc/PID/stat,
+ * up to 5 s): kill() only queues the signal, and a service that still ran
+ * would read what the scenario means to leave queued (a loaded machine
+ * made exit fail once: the old instance answered before it stopped). */
+static void stop_service(pid_t pid)
+{
+	char path[64], buf[256];
+
+	kill(pid, SIGSTOP);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (int i = 0; i < 500; i++) {
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		if (f)
+			fclose(f);
+		buf[n] = 0;
+		char *p = strrchr(buf, ')');
+		if (p && (p[2] == 'T' || p[2] == 't'))
+			return;
+		usleep(10000);
+	}
+	CHECK(!"the service stopped");
+}
+
 static void scenario_exit(void)
 {
 	char line[256];
@@ -498,7 +522,7 @@ static void scenario_exit(void)
 	line_of(&l, line, sizeof(line), 20);
 	CHECK(strstr(line, "ready queue first=reply ") != NULL);
 	says(line, "endpoint=W\n");
-	kill((pid_t)server, SIGSTOP); /* reads nothing: nobody's check-in stays queued in R_u */
+	stop_service((pid_t)server); /* reads nothing: nobody's check-in stays queued in R_u */
 	CHECK(write(l.ctl, "g", 1) == 1);
 	line_of(&l, line, sizeof(line), 20);
 	CHECK(strstr(line, "queued sent=1\n") != NULL);
@@ -539,7 +563,7 @@ static void scenario_busy(void)
 	int64_t server = sec_server_pid(NAME);
 
 	CHECK(server > 0);
-	kill((pid_t)server, SIGSTOP); /* reads nothing: xpcd's CHANNEL frames queue in R */
+	stop_service((pid_t)server); /* reads nothing: xpcd's CHANNEL frames queue in R */
 	churn_as(harness_unprivileged_user(0), "80", "2", out, sizeof(out));
 	CHECK(strstr(out, "done churn wu=80 hello=0 of=80 ") != NULL);
 	kill((pid_t)server, SIGCONT); /* reads them in batches, the channels' ends later */
@@ -583,7 +607,7 @@ static void scenario_exit_foreign(void)
 	CHECK(strncmp(line, "failed: denied", 14) == 0); /* XPCDAllowedUIDs */
 	if ((wu = taken_wu()) < 0)
 		return;
-	kill((pid_t)server, SIGSTOP); /* daemon's check-in stays queued in nobody's R_u */
+	stop_service((pid_t)server); /* daemon's check-in stays queued in nobody's R_u */
 	Live l = spawn(1, "queue-over", wu);
 	line_of(&l, line, sizeof(line), 20);
 	CHECK(strstr(line, "queued sent=1\n") != NULL);
