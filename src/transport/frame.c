@@ -225,30 +225,29 @@ void frame_empty(TransportFrame *f)
 	f->body = NULL;
 }
 
+/* What @from holds into @to (frame_swap's half; not the account nor
+ * the view). */
+static void frame_move_held(TransportFrame *to, const TransportFrame *from)
+{
+	to->hdr = from->hdr;
+	to->body = from->body;
+	memcpy(to->fds, from->fds, from->n_fds * sizeof(int));
+	to->n_fds = from->n_fds;
+	to->has_creds = from->has_creds;
+	to->pid = from->pid;
+	to->uid = from->uid;
+	to->gid = from->gid;
+	to->ool = from->ool;
+	to->pkt = from->pkt;
+}
+
 void frame_swap(TransportFrame *a, TransportFrame *b)
 {
-	TransportFrame t = *a;
+	TransportFrame t;
 
-	a->hdr = b->hdr;
-	a->body = b->body;
-	memcpy(a->fds, b->fds, b->n_fds * sizeof(int));
-	a->n_fds = b->n_fds;
-	a->has_creds = b->has_creds;
-	a->pid = b->pid;
-	a->uid = b->uid;
-	a->gid = b->gid;
-	a->ool = b->ool;
-	a->pkt = b->pkt;
-	b->hdr = t.hdr;
-	b->body = t.body;
-	memcpy(b->fds, t.fds, t.n_fds * sizeof(int));
-	b->n_fds = t.n_fds;
-	b->has_creds = t.has_creds;
-	b->pid = t.pid;
-	b->uid = t.uid;
-	b->gid = t.gid;
-	b->ool = t.ool;
-	b->pkt = t.pkt;
+	frame_move_held(&t, a);
+	frame_move_held(a, b);
+	frame_move_held(b, &t);
 }
 
 void frame_drop_view(TransportFrame *f)

@@ -57,6 +57,13 @@ enum {
 
 #define FRAME_CHANNEL_BODY 4u
 
+/* Whether @kind is one of a shared ring's control frames (offer,
+ * acknowledgement, bell), which never reach the connection layer. */
+static inline int frame_kind_ring_control(unsigned kind)
+{
+	return kind >= FRAME_RING_OFFER && kind <= FRAME_RING_BELL;
+}
+
 #define FRAME_MAX_REFUSAL 240u
 
 enum {

@@ -164,9 +164,11 @@ static int ring_offer(TransportRing *g, int sock)
 	return 0;
 }
 
-/* After a publish into the ring or a send by the socket: wakes the
- * reader as it asked (a reader that is reading looks again itself). */
-static void ring_wake(TransportRing *g, int sock)
+/* After a publish into the ring (@bell) or a send by the socket: wakes
+ * the reader as it asked: a FUTEX_WAKE, or for a publish a RING_BELL to
+ * one that waits on the socket (a socket frame wakes that one itself; a
+ * reader that is reading looks again itself). */
+static void ring_wake(TransportRing *g, int sock, bool bell)
 {
 	_Atomic uint32_t *st = &g->tx->rx_state;
 	uint32_t s;
@@ -175,7 +177,7 @@ static void ring_wake(TransportRing *g, int sock)
 	s = atomic_load_explicit(st, memory_order_relaxed);
 	if (s == RING_RX_FUTEX && atomic_compare_exchange_strong(st, &s, RING_RX_RUNNING)) {
 		ring_futex(&g->tx->signal, FUTEX_WAKE, 1, 0);
-	} else if (s == RING_RX_POLL && atomic_compare_exchange_strong(st, &s, RING_RX_RUNNING)) {
+	} else if (bell && s == RING_RX_POLL && atomic_compare_exchange_strong(st, &s, RING_RX_RUNNING)) {
 		if (ring_send_control(sock, FRAME_RING_BELL, -1) == 0)
 			atomic_fetch_add_explicit(&g->tx->posted, 1, memory_order_release);
 		/* (not sent: the socket is full, and its reader will look) */
@@ -190,11 +192,7 @@ static void ring_posted(TransportRing *g, int sock, bool counted)
 	g->tx_sock += counted;
 	atomic_fetch_add_explicit(&g->tx->posted, 1, memory_order_release);
 	atomic_fetch_add_explicit(&g->tx->signal, 1, memory_order_release);
-	atomic_thread_fence(memory_order_seq_cst);
-	uint32_t s = atomic_load_explicit(&g->tx->rx_state, memory_order_relaxed);
-	if (s == RING_RX_FUTEX && atomic_compare_exchange_strong(&g->tx->rx_state, &s, RING_RX_RUNNING))
-		ring_futex(&g->tx->signal, FUTEX_WAKE, 1, 0);
-	(void)sock;
+	ring_wake(g, sock, false);
 }
 
 /* The offer and the acknowledgement this side owes, before any frame.
@@ -243,7 +241,7 @@ static int ring_put_frame(TransportLink *l, TransportRing *g, FrameHeader *hdr, 
 		atomic_store_explicit(&g->tx->cpu, (uint32_t)sched_getcpu() + 1, memory_order_relaxed);
 	if (transport_capture_enabled())
 		transport_capture_sent(l->fd, hdr, iov, n, -1);
-	ring_wake(g, l->fd);
+	ring_wake(g, l->fd, true);
 	return 1;
 }
 
@@ -293,7 +291,7 @@ static int ring_map_offer(TransportRing *g, TransportFrame *f)
 }
 
 /* A control frame in @f (consumed).  0 or a TRANSPORT_E_*. */
-static int ring_control(TransportLink *l, TransportRing *g, TransportFrame *f)
+static int ring_control(TransportRing *g, TransportFrame *f)
 {
 	int r = 0;
 
@@ -304,7 +302,6 @@ static int ring_control(TransportLink *l, TransportRing *g, TransportFrame *f)
 	if (f->hdr.kind == FRAME_RING_ACK && g->tx)
 		atomic_store_explicit(&g->tx_acked, true, memory_order_release);
 	frame_clear(f);
-	(void)l;
 	return r;
 }
 
@@ -316,8 +313,8 @@ static int ring_socket(TransportLink *l, TransportRing *g, TransportFrame *f, bo
 
 	if (r != 0)
 		return r;
-	if (f->hdr.kind >= FRAME_RING_OFFER && f->hdr.kind <= FRAME_RING_BELL) {
-		r = ring_control(l, g, f);
+	if (frame_kind_ring_control(f->hdr.kind)) {
+		r = ring_control(g, f);
 		return r ? r : RING_CONTROL;
 	}
 	if (atomic_load_explicit(&g->rx, memory_order_relaxed))

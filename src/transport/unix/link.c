@@ -41,7 +41,7 @@ static int link_send(TransportLink *l, FrameHeader *hdr, const struct iovec *iov
  * the socket. */
 static bool link_ring_control(const TransportFrame *f)
 {
-	return f->hdr.kind >= FRAME_RING_OFFER && f->hdr.kind <= FRAME_RING_BELL;
+	return frame_kind_ring_control(f->hdr.kind);
 }
 
 static int link_recv(TransportLink *l, TransportFrame *f, bool wait)
